@@ -1,0 +1,28 @@
+"""The two tiers of failure (STYLE.md "Errors").
+
+`InputError` is everything that can be known before running: a bad key, value, file or
+argument. The CLI turns it into exit status 2 and a one-paragraph message, never a traceback.
+`RunError` is a failure that only exists at run time (a NaN, a negative concentration, an
+interrupted run); the CLI turns it into exit status 1.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input: names the file, the key, the offending value and what is allowed."""
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None):
+        self.file = file
+        self.key = key
+        where = []
+        if file:
+            where.append(str(file))
+        if key:
+            where.append(f"key '{key}'")
+        prefix = ": ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class RunError(RuntimeError):
+    """A failure during a run (non-finite or negative field, interruption)."""

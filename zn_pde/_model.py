@@ -1,0 +1,221 @@
+"""The model: kinetics + stimuli + geometry + transport coefficients, and its pure `step`.
+
+    ∂c/∂t = ∇·(D(x) ∇c) + R(c, x, t)
+
+advanced by Lie splitting: the local reactions R over Δt (exact sub-process integrators in
+`_kinetics.react`, optionally in `reaction_substeps` pieces), then implicit LOD diffusion
+over Δt (`_diffusion`). First order in time, second order in space.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int
+
+from . import _kinetics as kin
+from ._diffusion import Transport, diffuse, make_transport
+from ._grid import Geometry, build_geometry
+from .materials import get_material
+from .stimuli import Exposure, light_exposure, ultrasound_exposure
+
+
+class State(NamedTuple):
+    """Carried state: mobile species (z, y, x, S) diffuse, fixed ones (z, y, x, F) do not."""
+
+    mobile: Float[Array, "z y x s"]
+    fixed: Float[Array, "z y x f"]
+    step: Int[Array, ""]
+
+
+class Model(eqx.Module):
+    """Everything a run needs besides its state. Float leaves are differentiable."""
+
+    kinetics: kin.Kinetics | None
+    diffusivity_tissue_um2_per_s: Array  # (S,) mobile species
+    diffusivity_medium_um2_per_s: Array
+    decay_tissue_per_s: Array  # (P,) passive species
+    decay_medium_per_s: Array
+    boundary_uM: Array  # (S,) Dirichlet values
+    cell_fraction: Array  # (z, y, x)
+    ph: Array  # (z, y, x)
+    tissue: Array  # (z, y, x) bool
+    ultrasound: tuple[Exposure, ...]
+    light: tuple[Exposure, ...]
+    dose_ug_per_ml: Array
+    passive_initial_tissue_uM: Array  # (P,)
+    passive_initial_medium_uM: Array
+    dt_s: float = eqx.field(static=True)
+    spacing_um: float = eqx.field(static=True)
+    reaction_substeps: int = eqx.field(static=True)
+    dirichlet: bool = eqx.field(static=True)
+    well_mixed: bool = eqx.field(static=True)
+    passive_names: tuple[str, ...] = eqx.field(static=True)
+
+    # --- names ---------------------------------------------------------------------------
+
+    @property
+    def has_material(self) -> bool:
+        return self.kinetics is not None
+
+    @property
+    def mobile_names(self) -> tuple[str, ...]:
+        return (kin.MOBILE if self.has_material else ()) + self.passive_names
+
+    @property
+    def fixed_names(self) -> tuple[str, ...]:
+        return kin.FIXED if self.has_material else ()
+
+    @property
+    def dtype(self):
+        return self.cell_fraction.dtype
+
+    # --- set-up ----------------------------------------------------------------------------
+
+    def initial_state(self) -> State:
+        shape = self.tissue.shape
+        tissue = self.tissue[..., None]
+        passive = jnp.where(tissue, self.passive_initial_tissue_uM,
+                            self.passive_initial_medium_uM).astype(self.dtype)
+        if self.has_material:
+            local = kin.initial_local(self.kinetics, self.dose_ug_per_ml, self.tissue,
+                                      self.cell_fraction, self.dtype)
+            mobile = jnp.concatenate(
+                [jnp.stack([getattr(local, n) for n in kin.MOBILE], -1), passive], -1)
+            fixed = jnp.stack([getattr(local, n) for n in kin.FIXED], -1)
+        else:
+            mobile = passive
+            fixed = jnp.zeros(shape + (0,), self.dtype)
+        return State(mobile, fixed, jnp.asarray(0, jnp.int32))
+
+    def transport(self) -> Transport | None:
+        """Factorise the implicit diffusion once per solve (traced: D stays differentiable)."""
+        if self.well_mixed or not self.mobile_names:
+            return None
+        d = jnp.where(self.tissue[..., None], self.diffusivity_tissue_um2_per_s,
+                      self.diffusivity_medium_um2_per_s).astype(self.dtype)
+        return make_transport(d, self.dt_s, self.spacing_um,
+                              self.boundary_uM if self.dirichlet else None)
+
+    # --- the step ----------------------------------------------------------------------------
+
+    def react(self, state: State, t_s: Array, dt_s: float) -> State:
+        """Local reactions over [t, t + dt] (every voxel independently)."""
+        mobile, fixed = state.mobile, state.fixed
+        n_model = len(kin.MOBILE) if self.has_material else 0
+        passive = mobile[..., n_model:]
+        if self.passive_names:
+            rate = jnp.where(self.tissue[..., None], self.decay_tissue_per_s,
+                             self.decay_medium_per_s)
+            passive = kin.passive_decay(passive, rate, dt_s)
+        if self.has_material:
+            local = self.local(state)
+            env = kin.Environment(
+                ph=self.ph, cell_fraction=self.cell_fraction,
+                ultrasound_W_per_cm2=sum((e.step_average(t_s, dt_s) for e in self.ultrasound),
+                                         jnp.zeros((), self.dtype)),
+                light_mW_per_cm2=sum((e.step_average(t_s, dt_s) for e in self.light),
+                                     jnp.zeros((), self.dtype)))
+            local = kin.react(self.kinetics, local, env, dt_s)
+            mobile = jnp.concatenate(
+                [jnp.stack([getattr(local, n) for n in kin.MOBILE], -1), passive], -1)
+            fixed = jnp.stack([getattr(local, n) for n in kin.FIXED], -1)
+        else:
+            mobile = passive
+        return State(mobile.astype(self.dtype), fixed.astype(self.dtype), state.step)
+
+    def step(self, state: State, transport: Transport | None) -> State:
+        """One time step: reactions (in sub-steps), then implicit diffusion."""
+        h = self.dt_s / self.reaction_substeps
+        t0 = state.step.astype(self.dtype) * self.dt_s
+        for i in range(self.reaction_substeps):
+            state = self.react(state, t0 + i * h, h)
+        mobile = state.mobile if transport is None else diffuse(transport, state.mobile)
+        return State(mobile, state.fixed, state.step + 1)
+
+    # --- views ----------------------------------------------------------------------------
+
+    def local(self, state: State) -> kin.Local:
+        fields = {n: state.mobile[..., i] for i, n in enumerate(kin.MOBILE)}
+        fields.update({n: state.fixed[..., i] for i, n in enumerate(kin.FIXED)})
+        return kin.Local(**fields)
+
+    def fields(self, state: State) -> dict[str, Array]:
+        """Every output variable by name, (z, y, x) each."""
+        out = {n: state.mobile[..., i] for i, n in enumerate(self.mobile_names)}
+        out.update({n: state.fixed[..., i] for i, n in enumerate(self.fixed_names)})
+        return out
+
+
+def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Model:
+    """Resolved config -> Model. All set-up (masks, stimulus fields) happens here, once."""
+    dtype = jnp.float64 if config["numerics"]["precision"] == "float64" else jnp.float32
+    if dtype == jnp.float64 and not jax.config.jax_enable_x64:
+        jax.config.update("jax_enable_x64", True)
+    geo = geometry or build_geometry(config)
+    h = config["grid"]["spacing_um"]
+    species = config["species"]
+    d_t = [s["diffusivity_um2_per_s"]["tissue"] for s in species]
+    d_m = [s["diffusivity_um2_per_s"]["medium"] for s in species]
+    bnd = [s["boundary_uM"] for s in species]
+    kinetics = None
+    us: tuple[Exposure, ...] = ()
+    light: tuple[Exposure, ...] = ()
+    dose = 0.0
+    if "material" in config:
+        material = get_material(config["material"]["kind"])
+        k = config["kinetics"]
+        kinetics = kin.Kinetics.from_config(k, config["ph"]["lysosome"],
+                                            material.zn_uM_per_ug_per_ml, dtype)
+        np_medium = np_diffusivity_medium_um2_per_s(config)
+        np_tissue = np_medium * k["np_tissue_diffusivity_fraction"]
+        d_t = [np_tissue, k["zn_diffusivity_tissue_um2_per_s"],
+               k["ros_diffusivity_tissue_um2_per_s"]] + d_t
+        d_m = [np_medium, k["zn_diffusivity_medium_um2_per_s"],
+               k["ros_diffusivity_medium_um2_per_s"]] + d_m
+        dose = config["material"]["dose_ug_per_ml"]
+        bnd = [dose, 0.0, 0.0] + bnd
+        us = tuple(ultrasound_exposure(e, config["tissue"], geo, h, dtype)
+                   for e in config["ultrasound"])
+        light = tuple(light_exposure(e, config["tissue"], geo, h, k["band_gap_eV"], dtype)
+                      for e in config["light"])
+
+    def arr(v):
+        return jnp.asarray(np.asarray(v, float), dtype)
+
+    return Model(
+        kinetics=kinetics,
+        diffusivity_tissue_um2_per_s=arr(d_t),
+        diffusivity_medium_um2_per_s=arr(d_m),
+        decay_tissue_per_s=arr([s["decay_per_s"]["tissue"] for s in species]),
+        decay_medium_per_s=arr([s["decay_per_s"]["medium"] for s in species]),
+        boundary_uM=arr(bnd),
+        cell_fraction=arr(geo.cell_fraction),
+        ph=arr(geo.ph),
+        tissue=jnp.asarray(geo.tissue),
+        ultrasound=us,
+        light=light,
+        dose_ug_per_ml=arr(dose),
+        passive_initial_tissue_uM=arr([s["initial_uM"]["tissue"] for s in species]),
+        passive_initial_medium_uM=arr([s["initial_uM"]["medium"] for s in species]),
+        dt_s=float(config["time"]["dt_s"]),
+        spacing_um=float(h),
+        reaction_substeps=int(config["numerics"]["reaction_substeps"]),
+        dirichlet=config["boundary"]["kind"] == "dirichlet",
+        well_mixed=geo.well_mixed,
+        passive_names=tuple(s["name"] for s in species),
+    )
+
+
+def np_diffusivity_medium_um2_per_s(config: dict[str, Any]) -> float:
+    """The table value, or Stokes-Einstein for `material.hydrodynamic_diameter_nm` if given."""
+    from .materials.zno import stokes_einstein_um2_per_s
+
+    d_nm = config["material"].get("hydrodynamic_diameter_nm")
+    if d_nm is not None:
+        return stokes_einstein_um2_per_s(d_nm)
+    return config["kinetics"]["np_diffusivity_medium_um2_per_s"]

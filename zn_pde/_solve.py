@@ -1,0 +1,156 @@
+"""Time integration: jitted `lax.scan` between saves, a run-time guard, and a differentiable,
+checkpointed trajectory for fitting.
+
+`run` is the host loop used by `zn-pde run`: it advances one save interval at a time (no host
+round-trip per step), checks the fields, and hands each frame to a callback (the HDF5 writer)
+before the next interval starts. `trajectory` is the pure, jittable, differentiable form:
+an outer scan over saves whose inner scan is rematerialised in the backward pass
+(`jax.checkpoint`), so gradient memory grows with the number of saves plus the steps in one
+save interval, not with the total number of steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._diffusion import Transport
+from ._errors import RunError
+from ._model import Model, State
+
+# A field counts as "clearly negative" below -NEGATIVE_TOLERANCE * (1 + max |field|): the
+# schemes are positivity preserving, so anything beyond round-off is a defect, not physics.
+NEGATIVE_TOLERANCE = 1e-4
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """Steps between saved frames. Frame 0 is the initial state; the last is `end`."""
+
+    dt_s: float
+    steps_per_save: int
+    total_steps: int
+
+    @classmethod
+    def from_config(cls, c: dict[str, Any]) -> Schedule:
+        dt = c["time"]["dt_s"]
+        return cls(dt, round(c["time"]["save_every_min"] * 60.0 / dt),
+                   round(c["time"]["end_h"] * 3600.0 / dt))
+
+    @property
+    def chunks(self) -> list[int]:
+        full, rest = divmod(self.total_steps, self.steps_per_save)
+        return [self.steps_per_save] * full + ([rest] if rest else [])
+
+    @property
+    def save_times_s(self) -> np.ndarray:
+        return np.concatenate([[0.0], np.cumsum(self.chunks) * self.dt_s])
+
+    def chunks_after(self, step: int) -> list[int]:
+        """The remaining chunks of a run resumed at `step` (a saved frame)."""
+        done, out = 0, []
+        for n in self.chunks:
+            if done >= step:
+                out.append(n)
+            done += n
+        return out
+
+
+@eqx.filter_jit
+def factorise(model: Model) -> Transport | None:
+    return model.transport()
+
+
+@eqx.filter_jit
+def advance(model: Model, transport: Transport | None, state: State, n_steps: int) -> State:
+    """`n_steps` steps in one compiled loop (n_steps is static: one compile per length)."""
+    def body(s, _):
+        return model.step(s, transport), None
+
+    state, _ = jax.lax.scan(body, state, None, length=n_steps)
+    return state
+
+
+@eqx.filter_jit
+def health(model: Model, state: State):
+    """Per-variable (all finite, minimum, flat index of the minimum, maximum)."""
+    fields = jnp.concatenate([state.mobile, state.fixed], -1)
+    flat = fields.reshape(-1, fields.shape[-1])
+    return (jnp.all(jnp.isfinite(flat), 0), jnp.min(flat, 0), jnp.argmin(flat, 0),
+            jnp.max(jnp.abs(flat), 0), jnp.argmax(~jnp.isfinite(flat), 0))
+
+
+def check_state(model: Model, state: State, t_s: float, coords: tuple[np.ndarray, ...]) -> None:
+    """Raise RunError naming the variable, time and place of a non-finite or negative value."""
+    finite, lo, arg_lo, hi, arg_bad = (np.asarray(a) for a in health(model, state))
+    names = model.mobile_names + model.fixed_names
+    shape = model.tissue.shape
+
+    def where(flat_index: int) -> str:
+        if model.well_mixed:
+            return "in the well-mixed compartment"
+        k, j, i = np.unravel_index(int(flat_index), shape)
+        z, y, x = coords
+        return f"at x = {x[i]:g} um, y = {y[j]:g} um, z = {z[k]:g} um"
+
+    for n, name in enumerate(names):
+        if not finite[n]:
+            raise RunError(f"variable '{name}' became NaN or infinite by t = {t_s / 3600:g} h "
+                           f"{where(arg_bad[n])}; frames saved up to then are kept")
+        if lo[n] < -NEGATIVE_TOLERANCE * (1.0 + hi[n]):
+            raise RunError(f"variable '{name}' became negative ({lo[n]:.3g}) by t = "
+                           f"{t_s / 3600:g} h {where(arg_lo[n])}; frames saved up to then are kept")
+
+
+def run(model: Model, schedule: Schedule, on_frame: Callable[[int, float, State], None],
+        state: State | None = None, start_frame: int = 0,
+        coords: tuple[np.ndarray, ...] = (), progress: Any = None) -> State:
+    """Host loop: advance save interval by save interval, guard, and emit frames."""
+    transport = factorise(model)
+    if state is None:
+        state = model.initial_state()
+        on_frame(0, 0.0, state)
+    times = schedule.save_times_s
+    chunks = schedule.chunks[start_frame:]
+    for i, n in enumerate(chunks, start=start_frame + 1):
+        state = advance(model, transport, state, n)
+        check_state(model, state, float(times[i]), coords)
+        on_frame(i, float(times[i]), state)
+        if progress is not None:
+            progress.update(float(times[i]))
+    return state
+
+
+def trajectory(model: Model, schedule: Schedule,
+               observe: Callable[[Model, State], Any], state: State | None = None) -> Any:
+    """Pure and differentiable: `observe(model, state)` at every saved frame, stacked.
+
+    Requires every save interval to have the same length (a whole number of them in the run).
+    """
+    chunks = schedule.chunks
+    if len(set(chunks)) != 1:
+        raise ValueError("trajectory needs end_h to be a whole number of save intervals")
+    n, n_saves = chunks[0], len(chunks)
+    transport = model.transport()
+    state = model.initial_state() if state is None else state
+
+    @jax.checkpoint
+    def interval(s):
+        def body(si, _):
+            return model.step(si, transport), None
+        return jax.lax.scan(body, s, None, length=n)[0]
+
+    def outer(s, _):
+        s = interval(s)
+        return s, observe(model, s)
+
+    first = observe(model, state)
+    _, rest = jax.lax.scan(outer, state, None, length=n_saves)
+    return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
+

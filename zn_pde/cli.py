@@ -1,0 +1,135 @@
+"""`zn-pde` command line: run, validate, inspect, plot.
+
+Exit status: 0 success; 2 bad input (a one-paragraph message naming the file, key, value and
+what is allowed; never a traceback); 1 a failure during the run, with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._errors import InputError, RunError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own exit 2, with our wording
+        self.print_usage(sys.stderr)
+        print(f"zn-pde: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="zn-pde", description="Reaction-diffusion simulator for zinc "
+                "nanoparticles in tumour spheroids.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add_set(q):
+        q.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE",
+                       help="override a config key with a TOML value, e.g. time.end_h=2")
+
+    r = sub.add_parser("run", help="run a simulation (no CONFIG: the built-in default)")
+    r.add_argument("config", nargs="?", help="TOML config (default: built-in scenario)")
+    r.add_argument("-o", "--output", help="output HDF5 (default runs/<config name>.h5)")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    r.add_argument("--resume", metavar="OUT.h5", help="continue an incomplete run")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+    add_set(r)
+
+    v = sub.add_parser("validate", help="check a config and print it fully resolved")
+    v.add_argument("config", nargs="?", help="TOML config (default: built-in scenario)")
+    add_set(v)
+
+    i = sub.add_parser("inspect", help="describe an output file")
+    i.add_argument("file")
+
+    pl = sub.add_parser("plot", help="write PNG figures of an output file")
+    pl.add_argument("file")
+    pl.add_argument("-o", "--outdir", help="folder for the PNGs (default: beside the file)")
+    pl.add_argument("--fields", help="comma-separated variables (default: all model fields)")
+    pl.add_argument("--times-h", help="comma-separated times in h for slices "
+                    "(default: start, middle, end)")
+    return p
+
+
+def _cmd_run(a) -> int:
+    from ._run import check_resumable, config_of_run, simulate_to_file
+    from .config import load_config
+
+    if a.resume:
+        if a.config or a.overrides:
+            raise InputError("--resume takes the config stored in the file; do not pass "
+                             "CONFIG or --set with it", key="--resume")
+        path = Path(a.resume)
+        check_resumable(path)
+        config = config_of_run(path)
+        out = path
+    else:
+        config = load_config(a.config, a.overrides)
+        out = Path(a.output) if a.output else Path("runs") / f"{config['_name']}.h5"
+        if out.suffix not in (".h5", ".hdf5"):
+            raise InputError("the output must end in .h5 or .hdf5", key="-o", file=str(out))
+    result = simulate_to_file(config, out, overwrite=a.overwrite, progress=not a.quiet,
+                              resume=bool(a.resume))
+    print(f"wrote {result.path} and {result.path.with_suffix('.xmf')} "
+          f"({len(result.times_s)} frames, 0 to {result.times_s[-1] / 3600:g} h)")
+    s = result.summary
+    if s:
+        print(f"  tissue-mean Zn2+ (interstitial): final {s['tissue_mean_zn'][-1]:.4g} uM, "
+              f"peak {s['tissue_mean_zn'].max():.4g} uM")
+        print(f"  tissue-mean intracellular labile Zn: final {s['tissue_mean_zn_cell'][-1]:.4g} uM")
+        print(f"  peak ROS: {s['max_ros'].max():.4g} uM (at saved frames)")
+        print(f"  final tissue-mean viability: {100 * s['tissue_mean_viability'][-1]:.2f} %")
+    return 0
+
+
+def _cmd_validate(a) -> int:
+    from .config import dumps, load_config
+
+    config = load_config(a.config, a.overrides)
+    print(f"# {a.config or 'built-in default'}: valid; fully resolved config follows")
+    print(dumps(config))
+    return 0
+
+
+def _cmd_inspect(a) -> int:
+    from .inspect import describe
+
+    print(describe(a.file))
+    return 0
+
+
+def _cmd_plot(a) -> int:
+    from .plot import plot_run
+
+    fields = a.fields.split(",") if a.fields else None
+    try:
+        times = [float(t) for t in a.times_h.split(",")] if a.times_h else None
+    except ValueError:
+        raise InputError(f"--times-h must be comma-separated numbers, got {a.times_h!r}",
+                         key="--times-h") from None
+    for path in plot_run(a.file, outdir=a.outdir, fields=fields, times_h=times):
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "inspect": _cmd_inspect,
+            "plot": _cmd_plot}
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
+    try:
+        return COMMANDS[a.command](a)
+    except InputError as e:
+        print(f"zn-pde {a.command}: error: {e}", file=sys.stderr)
+        return 2
+    except RunError as e:
+        print(f"zn-pde {a.command}: run failed: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

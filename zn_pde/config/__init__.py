@@ -1,0 +1,12 @@
+"""Config: TOML -> validated, fully resolved nested dict (the first stage of the data flow)."""
+
+from ._load import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME
+from ._load import apply_override as apply_override
+from ._load import coupling_rates_per_s as coupling_rates_per_s
+from ._load import default_config_text as default_config_text
+from ._load import load_config as load_config
+from ._load import parse_toml as parse_toml
+from ._load import resolve as resolve
+from ._schema import ARRAY_SECTIONS as ARRAY_SECTIONS
+from ._schema import SECTIONS as SECTIONS
+from ._toml import dumps as dumps

@@ -1,0 +1,347 @@
+"""TOML config -> validated, fully resolved config (a plain nested dict).
+
+Everything that can be known before running is checked here and raised as `InputError`
+naming the file, the key, the value and what is allowed (exit status 2 in the CLI).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .._errors import InputError
+from ..materials import ENVIRONMENT, get_material
+from ._schema import ARRAY_SECTIONS, REQUIRED, RESERVED_NAMES, SECTIONS, Key
+
+DEFAULT_CONFIG_NAME = "zno_spheroid_ultrasound"
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Lie splitting of the reaction sub-processes is accurate while every coupling rate times the
+# sub-step stays below this (the splitting error is O((rate dt)^2)).
+MAX_COUPLING_RATE_TIMES_DT = 0.5
+
+
+def default_config_text() -> str:
+    return resources.files("zn_pde.data").joinpath(f"{DEFAULT_CONFIG_NAME}.toml").read_text()
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+                ) -> dict[str, Any]:
+    """Read, override and validate a config; `None` means the built-in default scenario."""
+    if path is None:
+        name, text, file = DEFAULT_CONFIG_NAME, default_config_text(), "<built-in default>"
+    else:
+        p = Path(path)
+        file = str(p)
+        if not p.is_file():
+            raise InputError("config file not found (or not a file)", file=file)
+        try:
+            text = p.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"cannot read config: {e}", file=file) from None
+        name = p.stem
+    raw = parse_toml(text, file)
+    for item in overrides:
+        apply_override(raw, item, file)
+    resolved = resolve(raw, file)
+    resolved["_name"] = name
+    return resolved
+
+
+def parse_toml(text: str, file: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"not valid TOML: {e}", file=file) from None
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word is taken as a string: --set material.kind=ZnO
+
+
+def apply_override(raw: dict[str, Any], item: str, file: str) -> None:
+    """Apply one `--set a.b.c=VALUE` (TOML value); `ultrasound[0].x` or `ultrasound.0.x`
+    address an entry of an array of tables."""
+    if "=" not in item:
+        raise InputError(f"--set expects KEY=VALUE, got {item!r}", file=file)
+    key, value = item.split("=", 1)
+    key = key.strip()
+    parts = [p for p in re.split(r"\.|\[|\]", key) if p != ""]
+    if not parts:
+        raise InputError(f"--set has an empty key in {item!r}", file=file)
+    node: Any = raw
+    for i, part in enumerate(parts[:-1]):
+        nxt_is_index = parts[i + 1].isdigit()
+        if isinstance(node, list):
+            idx = int(part) if part.isdigit() else -1
+            if not 0 <= idx < len(node):
+                raise InputError(f"--set index {part} out of range (the config has "
+                                 f"{len(node)} entries)", file=file, key=key)
+            node = node[idx]
+            continue
+        if part not in node:
+            node[part] = [] if nxt_is_index else {}
+        node = node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        idx = int(last) if last.isdigit() else -1
+        if not 0 <= idx < len(node):
+            raise InputError(f"--set index {last} out of range", file=file, key=key)
+        node[idx] = _parse_value(value)
+    elif isinstance(node, dict):
+        node[last] = _parse_value(value)
+    else:
+        raise InputError("--set key goes inside a value that is not a table", file=file,
+                         key=key)
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _check_number(v: Any, spec: Key, file: str, key: str, integer: bool = False) -> float:
+    if integer:
+        ok = isinstance(v, int) and not isinstance(v, bool)
+    else:
+        ok = _is_number(v) and math.isfinite(v)
+    if not ok:
+        raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
+                         file=file, key=key)
+    if spec.lo is not None and (v < spec.lo or (spec.lo_open and v == spec.lo)):
+        raise InputError(f"value {v!r} is out of range; expected {spec.allowed()}",
+                         file=file, key=key)
+    if spec.hi is not None and (v > spec.hi or (spec.hi_open and v == spec.hi)):
+        raise InputError(f"value {v!r} is out of range; expected {spec.allowed()}",
+                         file=file, key=key)
+    return v if integer else float(v)
+
+
+def check_value(v: Any, spec: Key, file: str, key: str) -> Any:
+    """Type- and range-check one value against its schema entry; returns the clean value."""
+    if spec.kind == "float":
+        return _check_number(v, spec, file, key)
+    if spec.kind == "int":
+        return _check_number(v, spec, file, key, integer=True)
+    if spec.kind == "str":
+        if not isinstance(v, str):
+            raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
+                             file=file, key=key)
+        if spec.choices and v not in spec.choices:
+            raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}"
+                             + _did_you_mean(v, list(spec.choices)), file=file, key=key)
+        return v
+    if spec.kind == "bool":
+        if not isinstance(v, bool):
+            raise InputError(f"value {v!r} is not allowed; expected true or false",
+                             file=file, key=key)
+        return v
+    if spec.kind in ("float3", "int3"):
+        if not isinstance(v, list) or len(v) != 3:
+            raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
+                             file=file, key=key)
+        return [_check_number(x, spec, file, key, integer=spec.kind == "int3") for x in v]
+    if spec.kind == "pair":
+        if _is_number(v):  # one number means the same in tissue and medium
+            v = {"tissue": v, "medium": v}
+        if not isinstance(v, dict) or set(v) != {"tissue", "medium"}:
+            raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
+                             file=file, key=key)
+        return {k: _check_number(v[k], spec, file, f"{key}.{k}") for k in ("tissue", "medium")}
+    raise AssertionError(spec.kind)
+
+
+def _resolve_table(section: str, raw: Any, schema: dict[str, Key], file: str,
+                   defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise InputError(f"expected a table [{section}], got {raw!r}", file=file, key=section)
+    for k in raw:
+        if k not in schema:
+            raise InputError(f"unknown key{_did_you_mean(k, list(schema))}; allowed keys: "
+                             f"{', '.join(schema)}", file=file, key=f"{section}.{k}")
+    out: dict[str, Any] = {}
+    for k, spec in schema.items():
+        default = (defaults or {}).get(k, spec.default)
+        if k in raw:
+            out[k] = check_value(raw[k], spec, file, f"{section}.{k}")
+        elif default is REQUIRED:
+            raise InputError(f"missing required key; expected {spec.allowed()}", file=file,
+                             key=f"{section}.{k}")
+        elif default is None:
+            if not spec.optional:
+                raise AssertionError(k)
+        else:
+            out[k] = copy.deepcopy(default)
+    return out
+
+
+def resolve(raw: dict[str, Any], file: str = "<config>") -> dict[str, Any]:
+    """Validate a parsed config and fill every default."""
+    allowed = list(SECTIONS) + list(ARRAY_SECTIONS) + ["kinetics"]
+    for sec in raw:
+        if sec not in allowed:
+            raise InputError(f"unknown section{_did_you_mean(sec, allowed)}; allowed "
+                             f"sections: {', '.join(allowed)}", file=file, key=sec)
+    out: dict[str, Any] = {}
+    grid_kind = raw.get("grid", {}).get("kind", "cartesian") if isinstance(
+        raw.get("grid"), dict) else "cartesian"
+    for sec, schema in SECTIONS.items():
+        if sec in ("material", "kinetics") and sec not in raw:
+            continue
+        defaults = None
+        if sec == "geometry" and grid_kind == "well_mixed":
+            defaults = {"kind": "uniform"}
+        out[sec] = _resolve_table(sec, raw.get(sec, {}), schema, file, defaults)
+    for sec, schema in ARRAY_SECTIONS.items():
+        items = raw.get(sec, [])
+        if isinstance(items, dict):
+            items = [items]
+        if not isinstance(items, list):
+            raise InputError(f"expected an array of tables [[{sec}]], got {items!r}",
+                             file=file, key=sec)
+        out[sec] = [_resolve_table(f"{sec}[{i}]", it, schema, file)
+                    for i, it in enumerate(items)]
+    if "material" in out:
+        out["kinetics"] = _resolve_kinetics(out["material"]["kind"], raw.get("kinetics", {}),
+                                            file)
+        env = {p.name: p.value for p in ENVIRONMENT}
+        out["ph"].setdefault("lysosome", env["lysosome_ph"])
+        t = out["tissue"]
+        t.setdefault("ultrasound_attenuation_dB_per_cm_MHz",
+                     env["ultrasound_attenuation_tissue_dB_per_cm_MHz"])
+        t.setdefault("medium_ultrasound_attenuation_dB_per_cm_MHz",
+                     env["ultrasound_attenuation_medium_dB_per_cm_MHz"])
+        t.setdefault("medium_light_attenuation_per_cm", 0.0)
+    elif "kinetics" in raw:
+        raise InputError("a [kinetics] section needs a [material] section", file=file,
+                         key="kinetics")
+    _cross_check(out, file)
+    return out
+
+
+def _resolve_kinetics(kind: str, raw: Any, file: str) -> dict[str, float]:
+    material = get_material(kind, file=file)
+    if not isinstance(raw, dict):
+        raise InputError(f"expected a table [kinetics], got {raw!r}", file=file, key="kinetics")
+    names = [p.name for p in material.parameters]
+    out = material.defaults()
+    for k, v in raw.items():
+        if k not in names:
+            raise InputError(f"unknown kinetic parameter for {kind}{_did_you_mean(k, names)}",
+                             file=file, key=f"kinetics.{k}")
+        p = material.parameter(k)
+        spec = Key("float", lo=p.lower, hi=None if math.isinf(p.upper) else p.upper,
+                   lo_open=p.lower_open)
+        out[k] = check_value(v, spec, file, f"kinetics.{k}")
+    return out
+
+
+def _cross_check(c: dict[str, Any], file: str) -> None:
+    grid, time, geo = c["grid"], c["time"], c["geometry"]
+    if grid["kind"] == "well_mixed" and geo["kind"] == "spheroid":
+        raise InputError("a well_mixed run has one compartment; geometry.kind must be "
+                         "'uniform' (cells in medium) or 'medium' (no cells)", file=file,
+                         key="geometry.kind")
+    if grid["kind"] == "cartesian" and geo["kind"] == "spheroid":
+        extent = [n * grid["spacing_um"] for n in grid["shape"]]
+        center = geo.get("center_um") or [e / 2 for e in extent]
+        geo["center_um"] = center
+        r = geo["radius_um"]
+        for axis, (cx, e) in enumerate(zip(center, extent, strict=True)):
+            if cx - r < 0 or cx + r > e:
+                raise InputError(
+                    f"the spheroid (radius {r:g} um, centre {center}) does not fit in the "
+                    f"domain: along {'xyz'[axis]} it must lie within [0, {e:g}] um "
+                    f"(grid.shape x grid.spacing_um); allowed: radius_um <= "
+                    f"{min(cx, e - cx):g} for this centre", file=file, key="geometry.radius_um")
+        if r < grid["spacing_um"]:
+            raise InputError(f"radius {r:g} um is below one voxel ({grid['spacing_um']:g} um); "
+                             "allowed: radius_um >= grid.spacing_um", file=file,
+                             key="geometry.radius_um")
+    dt, end_s, save_s = time["dt_s"], time["end_h"] * 3600.0, time["save_every_min"] * 60.0
+    if dt > save_s:
+        raise InputError(f"dt_s = {dt:g} is longer than save_every_min ({save_s:g} s); "
+                         f"allowed: dt_s <= {save_s:g}", file=file, key="time.dt_s")
+    if dt > end_s:
+        raise InputError(f"dt_s = {dt:g} is longer than the run ({end_s:g} s)", file=file,
+                         key="time.dt_s")
+    for what, total in (("time.save_every_min", save_s), ("time.end_h", end_s)):
+        n = total / dt
+        if abs(n - round(n)) > 1e-6 * max(1.0, n):
+            raise InputError(f"{what} ({total:g} s) is not a whole number of steps of "
+                             f"dt_s = {dt:g}; allowed: a multiple of dt_s", file=file, key=what)
+    seen = set()
+    for i, sp in enumerate(c["species"]):
+        name = sp["name"]
+        if not _NAME_RE.match(name) or name in RESERVED_NAMES or name in seen:
+            why = ("is already used" if name in seen else "is reserved" if name in RESERVED_NAMES
+                   else "is not an identifier")
+            raise InputError(f"species name {name!r} {why}; allowed: a unique identifier "
+                             f"other than {', '.join(sorted(RESERVED_NAMES))}", file=file,
+                             key=f"species[{i}].name")
+        seen.add(name)
+    for sec in ("ultrasound", "light"):
+        for i, ex in enumerate(c[sec]):
+            if dt > ex["duration_min"] * 60.0 + 1e-9:
+                raise InputError(
+                    f"dt_s = {dt:g} cannot resolve this {ex['duration_min']:g} min exposure; "
+                    f"allowed: dt_s <= {ex['duration_min'] * 60:g}", file=file, key="time.dt_s")
+    if "material" in c and c["light"]:
+        from ..materials import light_attenuation_per_cm
+
+        for i, ex in enumerate(c["light"]):
+            if "light_attenuation_per_cm" not in c["tissue"]:
+                try:
+                    light_attenuation_per_cm(ex["wavelength_nm"])
+                except NotImplementedError:
+                    raise InputError("no tissue optics table is available; set "
+                                     "tissue.light_attenuation_per_cm", file=file,
+                                     key=f"light[{i}].wavelength_nm") from None
+    if "material" in c:
+        _check_step_accuracy(c, file)
+
+
+def coupling_rates_per_s(c: dict[str, Any]) -> dict[str, float]:
+    """The reaction sub-processes whose Lie splitting limits the step (1/s)."""
+    k = c["kinetics"]
+
+    def dissolution(ph: float) -> float:
+        return k["dissolution_rate_per_h"] / 3600.0 * 10 ** (
+            k["dissolution_proton_order"] * (7.4 - ph))
+
+    low_ph = min(c["ph"]["medium"], c["ph"]["tissue_core"], c["ph"]["tissue_rim"])
+    phi = c["geometry"]["cell_volume_fraction"]
+    return {
+        "lysosomal dissolution": dissolution(c["ph"]["lysosome"]),
+        "extracellular dissolution": dissolution(low_ph),
+        "uptake": phi * k["uptake_rate_per_h"] / 3600.0,
+        "Zn2+ influx": phi * k["zn_influx_per_h"] / 3600.0,
+        "Zn2+ efflux": k["zn_efflux_per_h"] / 3600.0,
+        "GSH resynthesis": k["gsh_resynthesis_per_h"] / 3600.0,
+    }
+
+
+def _check_step_accuracy(c: dict[str, Any], file: str) -> None:
+    sub = c["numerics"]["reaction_substeps"]
+    h = c["time"]["dt_s"] / sub
+    name, rate = max(coupling_rates_per_s(c).items(), key=lambda kv: kv[1])
+    if rate * h > MAX_COUPLING_RATE_TIMES_DT:
+        allowed = MAX_COUPLING_RATE_TIMES_DT / rate * sub
+        need = math.ceil(rate * c["time"]["dt_s"] / MAX_COUPLING_RATE_TIMES_DT)
+        raise InputError(
+            f"dt_s = {c['time']['dt_s']:g} cannot be honoured accurately: {name} runs at "
+            f"{rate * 3600:.3g} /h and rate x sub-step must stay <= "
+            f"{MAX_COUPLING_RATE_TIMES_DT}; allowed: dt_s <= {allowed:.4g}, or "
+            f"numerics.reaction_substeps >= {need}", file=file, key="time.dt_s")

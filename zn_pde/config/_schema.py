@@ -1,0 +1,161 @@
+"""The config schema: every key, its type, unit, default and allowed range.
+
+One table drives validation, defaults, `zn-pde validate` output and the docs. Units are part
+of every key name (`_um`, `_s`, `_h`, `_uM`, ...), as the public contract requires.
+Material-dependent defaults of the `[kinetics]` section live with the material presets
+(`zn_pde.materials`), not here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+REQUIRED = object()  # sentinel: the key has no default
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    """One config key.
+
+    kind: "float" | "int" | "str" | "bool" | "float3" | "int3" | "pair" (a
+    `{ tissue = x, medium = y }` table of floats) | "float_list".
+    lo, hi: inclusive bounds unless `lo_open`/`hi_open`; `choices` for strings.
+    """
+
+    kind: str
+    default: Any = REQUIRED
+    doc: str = ""
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    choices: tuple[str, ...] | None = None
+    optional: bool = False  # may be absent with no default (e.g. center_um)
+
+    def allowed(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        lo = "" if self.lo is None else ("> " if self.lo_open else ">= ") + f"{self.lo:g}"
+        hi = "" if self.hi is None else ("< " if self.hi_open else "<= ") + f"{self.hi:g}"
+        what = {
+            "float": "a finite number",
+            "int": "an integer",
+            "str": "a string",
+            "bool": "true or false",
+            "float3": "a list of 3 finite numbers",
+            "int3": "a list of 3 integers",
+            "pair": "a table { tissue = number, medium = number }",
+            "float_list": "a list of finite numbers",
+        }[self.kind]
+        bounds = " and ".join(b for b in (lo, hi) if b)
+        return f"{what}{', each ' if self.kind in ('float3', 'int3', 'pair', 'float_list') and bounds else ' ' if bounds else ''}{bounds}".rstrip()
+
+
+def _pos(doc: str, default: Any = REQUIRED, **kw: Any) -> Key:
+    return Key("float", default, doc, lo=0.0, lo_open=True, **kw)
+
+
+def _nonneg(doc: str, default: Any = REQUIRED, **kw: Any) -> Key:
+    return Key("float", default, doc, lo=0.0, **kw)
+
+
+_PH = {"lo": 0.0, "hi": 14.0}
+
+SECTIONS: dict[str, dict[str, Key]] = {
+    "grid": {
+        "kind": Key("str", "cartesian", "cartesian (3D) or well_mixed (one compartment)",
+                    choices=("cartesian", "well_mixed")),
+        "shape": Key("int3", [64, 64, 64], "voxels along x, y, z", lo=1, hi=2048),
+        "spacing_um": _pos("isotropic voxel edge (um)", 10.0, hi=1e5),
+    },
+    "time": {
+        "end_h": _pos("simulated time (h)", 24.0, hi=1e4),
+        "dt_s": _pos("time step (s)", 60.0, hi=86400.0),
+        "save_every_min": _pos("interval between saved frames (min)", 60.0, hi=1e6),
+    },
+    "geometry": {
+        "kind": Key("str", "spheroid",
+                    "spheroid: a ball of tissue in medium; uniform: all tissue; "
+                    "medium: no tissue (a cell-free vial)",
+                    choices=("spheroid", "uniform", "medium")),
+        "radius_um": _pos("spheroid radius (um)", 250.0, hi=1e6),
+        "center_um": Key("float3", None, "spheroid centre (um); default: domain centre",
+                         optional=True),
+        "cell_volume_fraction": Key(
+            "float", 0.8,
+            "volume fraction of cells in tissue voxels (well_mixed: cells per well volume); "
+            "default 1 - 0.2 extracellular volume fraction (Sykova & Nicholson 2008)",
+            lo=0.0, lo_open=True, hi=1.0),
+    },
+    "boundary": {
+        "kind": Key("str", "dirichlet",
+                    "dirichlet: faces held at the medium value; neumann: zero flux",
+                    choices=("dirichlet", "neumann")),
+    },
+    "numerics": {
+        "precision": Key("str", "float32", "state precision", choices=("float32", "float64")),
+        "reaction_substeps": Key("int", 1, "reaction sub-steps per time step", lo=1, hi=1000),
+        "check_every_saves": Key("int", 1, "NaN/negativity guard cadence, in saved frames",
+                                 lo=1, hi=10**6),
+    },
+    "material": {
+        "kind": Key("str", "ZnO", "nanoparticle material", choices=("ZnO", "ZnO2", "ZIF-8", "ZnS")),
+        "dose_ug_per_ml": _nonneg("nanoparticle mass concentration added to the medium at t = 0",
+                                  20.0, hi=1e5),
+        "hydrodynamic_diameter_nm": _pos("hydrodynamic diameter (nm), sets the particle "
+                                         "diffusivity by Stokes-Einstein", None, hi=1e5,
+                                         optional=True),
+    },
+    "ph": {
+        "medium": Key("float", 7.4, "bulk medium pH (and the only compartment of well_mixed)",
+                      **_PH),
+        "tissue_rim": Key("float", 7.0, "extracellular pH at the spheroid surface", **_PH),
+        "tissue_core": Key("float", 6.6, "extracellular pH at the spheroid centre", **_PH),
+        "lysosome": Key("float", None, "lysosomal pH of internalised particles (default from "
+                        "the material table)", optional=True, **_PH),
+    },
+    "tissue": {
+        "ultrasound_attenuation_dB_per_cm_MHz": _nonneg(
+            "acoustic attenuation of tissue (dB/cm/MHz)", None, hi=100.0, optional=True),
+        "medium_ultrasound_attenuation_dB_per_cm_MHz": _nonneg(
+            "acoustic attenuation of the medium (dB/cm/MHz)", None, hi=100.0, optional=True),
+        "light_attenuation_per_cm": _nonneg(
+            "effective optical attenuation of tissue (1/cm); default from the wavelength table",
+            None, hi=1e4, optional=True),
+        "medium_light_attenuation_per_cm": _nonneg(
+            "effective optical attenuation of the medium (1/cm)", None, hi=1e4, optional=True),
+    },
+}
+
+ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
+    "species": {
+        "name": Key("str", REQUIRED, "variable name in the output"),
+        "diffusivity_um2_per_s": Key("pair", REQUIRED, "diffusivity (um^2/s)", lo=0.0, hi=1e7),
+        "decay_per_s": Key("pair", {"tissue": 0.0, "medium": 0.0}, "first-order decay (1/s)",
+                           lo=0.0, hi=1e9),
+        "initial_uM": Key("pair", {"tissue": 0.0, "medium": 0.0}, "initial concentration (uM)",
+                          lo=0.0, hi=1e9),
+        "boundary_uM": _nonneg("value held on the faces under dirichlet (uM)", 0.0, hi=1e9),
+    },
+    "ultrasound": {
+        "start_h": _nonneg("exposure start (h)", REQUIRED, hi=1e4),
+        "duration_min": _pos("exposure duration (min)", REQUIRED, hi=1e6),
+        "intensity_W_per_cm2": _nonneg("spatial-peak temporal-average intensity at the z = 0 "
+                                       "face (W/cm^2)", REQUIRED, hi=100.0),
+        "frequency_MHz": _pos("frequency (MHz)", 1.0, hi=100.0),
+    },
+    "light": {
+        "start_h": _nonneg("exposure start (h)", REQUIRED, hi=1e4),
+        "duration_min": _pos("exposure duration (min)", REQUIRED, hi=1e6),
+        "wavelength_nm": Key("float", REQUIRED, "wavelength (nm)", lo=200.0, hi=1500.0),
+        "irradiance_mW_per_cm2": _nonneg("irradiance at the z = 0 face (mW/cm^2)", REQUIRED,
+                                         hi=1e5),
+    },
+}
+
+# Names the passive species may not take: the model's own variables and the file's coordinates.
+RESERVED_NAMES = frozenset(
+    {"x", "y", "z", "time", "tissue_mask", "np", "np_int", "zn", "zn_cell", "zn_free_cell",
+     "ros", "gsh", "viability", "ph"}
+)

@@ -1,0 +1,62 @@
+"""Tissue and physiology constants shared by every material: lysosomal pH, acoustic and optical
+attenuation. Each is a cited `Parameter`; the README table lists them beside the materials'.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._parameter import Parameter
+
+ENVIRONMENT: tuple[Parameter, ...] = (
+    Parameter("lysosome_ph", 4.7, "pH",
+              "pH around internalised particles (default of `ph.lysosome`)",
+              "Mindell 2012, Annu Rev Physiol 74:69, "
+              "doi:10.1146/annurev-physiol-012110-142317 (lysosomal pH ~4.5-5.0); also the "
+              "pH 4.5-4.8 of the simulated lysosomal fluid in Olejnik et al. 2021",
+              lower=0.0, upper=14.0),
+    Parameter("ultrasound_attenuation_tissue_dB_per_cm_MHz", 0.5, "dB/(cm MHz)",
+              "acoustic amplitude-intensity attenuation of soft tissue, linear in frequency",
+              "Duck 1990, Physical Properties of Tissue, Academic Press, "
+              "ISBN 0-12-222800-6, ch. 4 (soft tissues ~0.3-1 dB/cm/MHz); lower mid-range "
+              "for a cell aggregate without collagen-rich stroma",
+              lower=0.0),
+    Parameter("ultrasound_attenuation_medium_dB_per_cm_MHz", 0.0022, "dB/(cm MHz)",
+              "acoustic attenuation of water-like medium at 1 MHz (water scales with f^2; "
+              "taken linear here, exact at 1 MHz)",
+              "Duck 1990, Physical Properties of Tissue, ISBN 0-12-222800-6 (water "
+              "0.0022 dB/cm/MHz^2 at 20-25 °C)",
+              lower=0.0),
+)
+
+# Optical attenuation of tissue: mu_eff = sqrt(3 mu_a (mu_a + mu_s')) (diffusion theory).
+# Reduced scattering mu_s' = a (lambda / 500 nm)^-b with the "other soft tissues" means
+# a = 18.9 1/cm, b = 1.286 of Jacques 2013, Phys Med Biol 58:R37,
+# doi:10.1088/0031-9155/58/11/R37, Table 2 (read second-hand through two public code files
+# citing that table). Absorption mu_a is ASSUMED (Jacques' Table 3 was not read): avascular
+# spheroids hold no haemoglobin, so mu_a is set by cellular chromophores and water; the values
+# below are an assumed order of magnitude for perfused soft tissue, falling from the UV to the
+# near-infrared window, and are an upper bound for spheroids. Override with
+# `tissue.light_attenuation_per_cm`.
+JACQUES_SOFT_TISSUE_A_PER_CM = 18.9
+JACQUES_SOFT_TISSUE_B = 1.286
+LIGHT_WAVELENGTH_NM = np.array([365.0, 405.0, 630.0, 660.0, 808.0])
+LIGHT_ABSORPTION_PER_CM = np.array([10.0, 5.0, 0.3, 0.3, 0.2])  # assumed, see above
+
+
+def reduced_scattering_per_cm(wavelength_nm: float) -> float:
+    """mu_s' = a (lambda/500 nm)^-b, Jacques 2013 soft-tissue means (1/cm)."""
+    return JACQUES_SOFT_TISSUE_A_PER_CM * (wavelength_nm / 500.0) ** -JACQUES_SOFT_TISSUE_B
+
+
+def light_attenuation_per_cm(wavelength_nm: float) -> float:
+    """Effective attenuation of tissue at `wavelength_nm` (1/cm).
+
+    mu_a is interpolated log-linearly between the tabulated wavelengths (held constant
+    beyond them); mu_s' follows Jacques' power law.
+    """
+    w = float(wavelength_nm)
+    mu_a = float(np.exp(np.interp(w, LIGHT_WAVELENGTH_NM, np.log(LIGHT_ABSORPTION_PER_CM))))
+    return math.sqrt(3.0 * mu_a * (mu_a + reduced_scattering_per_cm(w)))

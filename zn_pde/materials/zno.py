@@ -1,0 +1,196 @@
+"""ZnO nanoparticles: proton-promoted dissolution to Zn²⁺, Zn²⁺-driven ROS, sono/photo-activation.
+
+Every default below is in the table `PARAMETERS`; the README's parameter table is generated
+from it (`scripts/parameter_table.py`). Constants marked "assumed" are placeholders with
+their reasoning, to be replaced by fits (`zn-pde fit`) or better sources.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._parameter import Parameter
+
+# --- derived constants, with the arithmetic shown -----------------------------------------
+
+#: Molar mass of ZnO (g/mol) from IUPAC standard atomic weights: Zn 65.38, O 15.999
+#: (Prohaska et al. 2022, Pure Appl Chem 94:573, doi:10.1515/pac-2019-0603).
+MOLAR_MASS_G_PER_MOL = 65.38 + 15.999
+
+# Two reported dissolution anchors (shared/data/release, Olejnik et al. 2021, Cell Biol Toxicol
+# 37:573, doi:10.1007/s10565-020-09571-z): ~10 % dissolved after 120 h at pH 7.4 and ~100 %
+# within ~1 h at pH 4.7 (taken as 95 %). A first-order law k(pH) = k74 * 10**(n (7.4 - pH))
+# through both gives:
+_K74_PER_H = -math.log(1.0 - 0.10) / 120.0  # 8.78e-4 1/h
+_K47_PER_H = -math.log(1.0 - 0.95) / 1.0  # 3.00 1/h
+_PROTON_ORDER = math.log10(_K47_PER_H / _K74_PER_H) / (7.4 - 4.7)  # 1.31
+
+# Stokes-Einstein diffusivity D = kT / (3 pi eta d) at 37 °C in water.
+_KB_J_PER_K = 1.380649e-23  # exact (SI 2019)
+_T_K = 310.15
+_ETA_WATER_37C_PA_S = 0.6913e-3  # Kestin, Sokolov & Wakeham 1978, J Phys Chem Ref Data 7:941,
+#                                  doi:10.1063/1.555581 (water viscosity at 37 °C)
+#: Median particle size over the 51 groups of the shipped ZnO viability compilation
+#: (zn_pde/data/zno_viability_compiled.csv, column size_nm): 67 nm.
+HYDRODYNAMIC_DIAMETER_NM = 67.0
+
+
+def stokes_einstein_um2_per_s(diameter_nm: float) -> float:
+    """D = k_B T / (3 π η d), water at 37 °C, in µm²/s."""
+    d_m = diameter_nm * 1e-9
+    return _KB_J_PER_K * _T_K / (3.0 * math.pi * _ETA_WATER_37C_PA_S * d_m) * 1e12
+
+
+# Extracellular-space tortuosity: effective diffusivity in tissue D* = D / lambda**2 with
+# lambda = 1.6 (Sykova & Nicholson 2008, Physiol Rev 88:1277, doi:10.1152/physrev.00027.2007).
+_TORTUOSITY = 1.6
+_ZN_DIFFUSIVITY_WATER = 703.0  # 7.03e-6 cm^2/s, Zn2+ at 25 °C: Li & Gregory 1974, Geochim
+#                                Cosmochim Acta 38:703, doi:10.1016/0016-7037(74)90145-8, Table 1
+_H2O2_DIFFUSIVITY_WATER = 1430.0  # assumed: the commonly quoted 1.43e-5 cm^2/s for H2O2 in
+#                                   water at 25 °C; no primary source was verified
+
+SYKOVA = "Sykova & Nicholson 2008, Physiol Rev 88:1277, doi:10.1152/physrev.00027.2007"
+
+PARAMETERS: tuple[Parameter, ...] = (
+    # --- dissolution ---------------------------------------------------------------------
+    Parameter("dissolution_rate_per_h", _K74_PER_H, "1/h",
+              "first-order dissolution rate constant at pH 7.4",
+              "calibrated: ~10 % dissolved in 120 h at pH 7.4, Olejnik et al. 2021, Cell Biol "
+              "Toxicol 37:573, doi:10.1007/s10565-020-09571-z (text); -ln(0.9)/120 h",
+              lower=0.0, lower_open=True),
+    Parameter("dissolution_proton_order", _PROTON_ORDER, "1",
+              "reaction order in [H+]: k(pH) = k(7.4) * 10^(n (7.4 - pH))",
+              "calibrated: with ~100 % (taken as 95 %) dissolved within 1 h at pH 4.7 in "
+              "simulated lysosomal fluid, Olejnik et al. 2021 (text): "
+              "n = log10(3.00/8.78e-4)/2.7",
+              lower=0.0, upper=4.0),
+    Parameter("solubility_log10_K", 11.2, "1",
+              "log10 of K = [Zn2+]/[H+]^2 for ZnO(s) + 2H+ = Zn2+ + H2O (25 °C); "
+              "solubility limit [Zn2+]sat = K [H+]^2",
+              "geochemical databases agree at 25 °C: LLNL 11.21, Thermoddem 11.19 (after Powell "
+              "et al. 2013, Pure Appl Chem, doi:10.1351/PAC-REP-13-06-03), WATEQ4F 11.14, "
+              "MINTEQ 11.33 (read from the phreeqc database files)",
+              lower=0.0, upper=20.0),
+    Parameter("band_gap_eV", 3.37, "eV",
+              "optical band gap; light with photon energy below it does not activate",
+              "Klingshirn 2007, ChemPhysChem 8:782, doi:10.1002/cphc.200700002 (direct gap "
+              "~3.4 eV); 3.37 eV at room temperature as reviewed by Ozgur et al. 2005, J Appl "
+              "Phys 98:041301",
+              lower=0.0, upper=10.0),
+    # --- transport -------------------------------------------------------------------------
+    Parameter("np_diffusivity_medium_um2_per_s",
+              stokes_einstein_um2_per_s(HYDRODYNAMIC_DIAMETER_NM), "um^2/s",
+              "nanoparticle diffusivity in medium",
+              "Stokes-Einstein at 37 °C (water viscosity: Kestin et al. 1978, "
+              "doi:10.1063/1.555581) for the 67 nm median size of the shipped viability data",
+              lower=0.0),
+    Parameter("np_tissue_diffusivity_fraction", 0.1, "1",
+              "nanoparticle diffusivity in tissue relative to medium",
+              "assumed: steric hindrance of ~50-100 nm particles in the extracellular space "
+              "of spheroids is strong (penetration of tens of um reported); 1/lambda^2 = 0.39 "
+              "(" + SYKOVA + ") is the upper limit for a point solute, 0.1 allows for pore "
+              "hindrance",
+              lower=0.0, upper=1.0),
+    Parameter("zn_diffusivity_medium_um2_per_s", _ZN_DIFFUSIVITY_WATER, "um^2/s",
+              "Zn2+ diffusivity in medium",
+              "Li & Gregory 1974, Geochim Cosmochim Acta 38:703, "
+              "doi:10.1016/0016-7037(74)90145-8 (7.03e-6 cm^2/s, 25 °C); phreeqc.dat gives "
+              "7.15e-6",
+              lower=0.0),
+    Parameter("zn_diffusivity_tissue_um2_per_s", _ZN_DIFFUSIVITY_WATER / _TORTUOSITY**2,
+              "um^2/s", "Zn2+ diffusivity in tissue",
+              "D_water / lambda^2 with tortuosity lambda = 1.6, " + SYKOVA, lower=0.0),
+    Parameter("ros_diffusivity_medium_um2_per_s", _H2O2_DIFFUSIVITY_WATER, "um^2/s",
+              "ROS (lumped as H2O2) diffusivity in medium",
+              "assumed: the commonly quoted 1.43e-5 cm^2/s for H2O2 in water (25 °C); no "
+              "primary source verified (docs/research/parameter_sources.md, item 3)",
+              lower=0.0),
+    Parameter("ros_diffusivity_tissue_um2_per_s", _H2O2_DIFFUSIVITY_WATER / _TORTUOSITY**2,
+              "um^2/s", "ROS diffusivity in tissue",
+              "D_water / lambda^2 with lambda = 1.6, " + SYKOVA, lower=0.0),
+    # --- cells: uptake, zinc handling ------------------------------------------------------
+    Parameter("uptake_rate_per_h", 0.1, "1/h",
+              "endocytosis: intracellular particle concentration rises at this rate times the "
+              "extracellular concentration (per living cell)",
+              "assumed: internalisation of oxide nanoparticles reaches a plateau over "
+              "hours to a day in culture; 0.1/h gives a ~10 h time scale",
+              lower=0.0),
+    Parameter("zn_influx_per_h", 0.1, "1/h",
+              "Zn2+ import into cells (ZIP transporters and leak), per extracellular Zn2+",
+              "assumed: chosen so that extracellular ZnCl2 becomes toxic in the 100-300 uM "
+              "range at 24 h with the zn_kill constants below",
+              lower=0.0),
+    Parameter("zn_efflux_per_h", 1.0, "1/h",
+              "export of free intracellular Zn2+ by living cells (ZnT1)",
+              "assumed: export on the hour scale, faster than import so that cells hold "
+              "free Zn2+ low at physiological exposure",
+              lower=0.0),
+    Parameter("mt_capacity_uM", 20.0, "uM",
+              "metallothionein Zn-binding sites free to buffer excess Zn2+ (per cell volume)",
+              "assumed: MT binds 7 Zn per molecule at cellular MT of a few uM "
+              "(Krezel & Maret 2017, Int J Mol Sci 18:1237, doi:10.3390/ijms18061237)",
+              lower=0.0),
+    Parameter("mt_kd_uM", 0.01, "uM",
+              "dissociation constant of the MT zinc sites (fast equilibrium)",
+              "assumed: the weakest MT zinc sites bind in the nanomolar range (Krezel & Maret "
+              "2007, J Am Chem Soc; not re-read here); 10 nM taken as representative",
+              lower=0.0, lower_open=True),
+    # --- ROS ------------------------------------------------------------------------------
+    Parameter("ros_decay_per_s", 0.01, "1/s",
+              "first-order ROS decay outside the glutathione system",
+              "assumed: extracellular H2O2 persists for minutes in medium; the fast "
+              "intracellular removal is the glutathione term",
+              lower=0.0, lower_open=True),
+    Parameter("gsh_initial_uM", 5000.0, "uM",
+              "intracellular glutathione at rest (per cell volume)",
+              "Forman, Zhang & Rinna 2009, Mol Aspects Med 30:1, "
+              "doi:10.1016/j.mam.2008.08.006 (1-10 mM in cells); mid-range",
+              lower=0.0),
+    Parameter("gsh_scavenging_per_uM_per_s", 2.5e-4, "1/(uM s)",
+              "ROS removal by the glutathione system per uM GSH",
+              "assumed: gives ~1/s removal of ROS in tissue (0.8 x 5 mM x 2.5e-4), the "
+              "order of cellular H2O2 consumption constants",
+              lower=0.0),
+    Parameter("gsh_per_ros", 2.0, "1",
+              "GSH consumed per ROS scavenged",
+              "stoichiometry of 2 GSH + H2O2 -> GSSG + 2 H2O (glutathione peroxidase), "
+              "Forman, Zhang & Rinna 2009, doi:10.1016/j.mam.2008.08.006",
+              lower=0.0),
+    Parameter("gsh_resynthesis_per_h", 0.2, "1/h",
+              "relaxation of GSH back to its resting level in living cells",
+              "assumed: GSH turnover half-lives of a few hours in cultured cells",
+              lower=0.0),
+    Parameter("zn_ros_max_uM_per_s", 0.05, "uM/s",
+              "ROS production by intracellular Zn2+ overload at saturation (per cell volume)",
+              "assumed: mitochondrial electron-transport inhibition by Zn2+; sets ROS in "
+              "the uM range at high Zn2+",
+              lower=0.0),
+    Parameter("zn_ros_half_uM", 20.0, "uM",
+              "free intracellular Zn2+ at half-maximal ROS production",
+              "assumed: same scale as zn_kill_half_uM", lower=0.0, lower_open=True),
+    Parameter("sono_ros_yield_uM_per_s", 0.01, "uM/s per (W/cm^2 x ug/mL)",
+              "ROS production by ultrasound-activated particles",
+              "assumed: ~20 uM ROS in medium after 1 min at 1.5 W/cm^2 with 20 ug/mL",
+              lower=0.0),
+    Parameter("photo_ros_yield_uM_per_s", 1e-3, "uM/s per (mW/cm^2 x ug/mL)",
+              "ROS production by photo-excited particles (photon energy above the band gap)",
+              "assumed: ~10 uM ROS in medium after 5 min at 20 mW/cm^2 with 20 ug/mL",
+              lower=0.0),
+    # --- cell death -----------------------------------------------------------------------
+    Parameter("ros_kill_max_per_h", 20.0, "1/h", "maximal death rate from ROS",
+              "assumed: a sonodynamic ROS burst kills a large fraction within minutes",
+              lower=0.0),
+    Parameter("ros_kill_half_uM", 50.0, "uM", "ROS at half-maximal death rate",
+              "assumed", lower=0.0, lower_open=True),
+    Parameter("ros_kill_hill", 2.0, "1", "Hill coefficient of ROS killing", "assumed",
+              lower=0.5, upper=10.0),
+    Parameter("zn_kill_max_per_h", 0.3, "1/h", "maximal death rate from Zn2+ overload",
+              "assumed: ZnO kills over hours to days in culture (shipped viability data: "
+              "3-48 h exposures)", lower=0.0),
+    Parameter("zn_kill_half_uM", 20.0, "uM",
+              "free intracellular Zn2+ at half-maximal death rate",
+              "assumed: above the MT buffering capacity, so that buffering sets a threshold",
+              lower=0.0, lower_open=True),
+    Parameter("zn_kill_hill", 4.0, "1", "Hill coefficient of Zn2+ killing",
+              "assumed: steep, threshold-like toxicity", lower=0.5, upper=10.0),
+)

@@ -1,0 +1,40 @@
+"""Light: fluence rate attenuated with depth, E(z) = E₀ · exp(−∫ μ_eff dz), and effective only
+when the photon energy E_ph = hc/λ exceeds the material's band gap.
+
+μ_eff per voxel is the tissue value (from the wavelength table in `zn_pde.materials.tissue`,
+or `tissue.light_attenuation_per_cm`) or the medium value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from .._grid import Geometry, depth_integral_cm
+from ..materials import light_attenuation_per_cm
+from ._exposure import Exposure
+
+#: hc in eV·nm (CODATA 2018 exact h and c): 1239.841984 eV nm.
+HC_EV_NM = 1239.841984
+
+
+def photon_energy_eV(wavelength_nm: float) -> float:
+    return HC_EV_NM / wavelength_nm
+
+
+def light_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry,
+                   spacing_um: float, band_gap_eV: float, dtype) -> Exposure:
+    gate = 1.0 if photon_energy_eV(ex["wavelength_nm"]) >= band_gap_eV else 0.0
+    if geo.well_mixed:
+        field = np.full((1, 1, 1), gate)
+    else:
+        mu_tissue = tissue_cfg.get("light_attenuation_per_cm")
+        if mu_tissue is None:
+            mu_tissue = light_attenuation_per_cm(ex["wavelength_nm"])
+        mu = np.where(geo.tissue, mu_tissue, tissue_cfg["medium_light_attenuation_per_cm"])
+        field = gate * np.exp(-depth_integral_cm(mu, spacing_um))
+    start = ex["start_h"] * 3600.0
+    return Exposure(jnp.asarray(ex["irradiance_mW_per_cm2"], dtype), jnp.asarray(field, dtype),
+                    start, start + ex["duration_min"] * 60.0)
