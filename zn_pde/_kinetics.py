@@ -239,12 +239,13 @@ def total_zinc_uM(k: Kinetics, s: Local, cell_fraction: ArrayLike) -> Array:
 
 
 def initial_local(k: Kinetics, dose_ug_per_ml: float, tissue: Array, cell_fraction: Array,
-                  dtype) -> Local:
-    """t = 0: particles in the medium only, cells alive with resting GSH."""
+                  dtype, well_mixed: bool = False) -> Local:
+    """t = 0: particles in the medium (in a well-mixed compartment: everywhere), cells alive
+    with resting GSH."""
     zeros = jnp.zeros(tissue.shape, dtype)
     has_cells = jnp.asarray(cell_fraction) > 0
     return Local(
-        np=jnp.where(tissue, 0.0, dose_ug_per_ml).astype(dtype),
+        np=jnp.where(tissue & (not well_mixed), 0.0, dose_ug_per_ml).astype(dtype),
         zn=zeros, ros=zeros, np_int=zeros, zn_cell=zeros,
         gsh=jnp.where(has_cells, k.gsh_initial_uM, 0.0).astype(dtype),
         viability=jnp.ones(tissue.shape, dtype),

@@ -83,7 +83,7 @@ class Model(eqx.Module):
                             self.passive_initial_medium_uM).astype(self.dtype)
         if self.has_material:
             local = kin.initial_local(self.kinetics, self.dose_ug_per_ml, self.tissue,
-                                      self.cell_fraction, self.dtype)
+                                      self.cell_fraction, self.dtype, self.well_mixed)
             mobile = jnp.concatenate(
                 [jnp.stack([getattr(local, n) for n in kin.MOBILE], -1), passive], -1)
             fixed = jnp.stack([getattr(local, n) for n in kin.FIXED], -1)

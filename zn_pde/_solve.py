@@ -68,13 +68,21 @@ def factorise(model: Model) -> Transport | None:
 
 
 @eqx.filter_jit
-def advance(model: Model, transport: Transport | None, state: State, n_steps: int) -> State:
-    """`n_steps` steps in one compiled loop (n_steps is static: one compile per length)."""
-    def body(s, _):
-        return model.step(s, transport), None
+def advance(model: Model, transport: Transport | None, state: State, n_steps: int
+            ) -> tuple[State, jax.Array]:
+    """`n_steps` steps in one compiled loop (n_steps is static: one compile per length).
 
-    state, _ = jax.lax.scan(body, state, None, length=n_steps)
-    return state
+    Also returns the peak of each mobile species over the domain and the steps, so short
+    events between saved frames (an ultrasound burst of ROS) are not missed.
+    """
+    def body(carry, _):
+        s, peak = carry
+        s = model.step(s, transport)
+        return (s, jnp.maximum(peak, jnp.max(s.mobile, axis=(0, 1, 2)))), None
+
+    peak0 = jnp.max(state.mobile, axis=(0, 1, 2))
+    (state, peak), _ = jax.lax.scan(body, (state, peak0), None, length=n_steps)
+    return state, peak
 
 
 @eqx.filter_jit
@@ -108,20 +116,25 @@ def check_state(model: Model, state: State, t_s: float, coords: tuple[np.ndarray
                            f"{t_s / 3600:g} h {where(arg_lo[n])}; frames saved up to then are kept")
 
 
-def run(model: Model, schedule: Schedule, on_frame: Callable[[int, float, State], None],
+def run(model: Model, schedule: Schedule,
+        on_frame: Callable[[int, float, State, np.ndarray | None], None],
         state: State | None = None, start_frame: int = 0,
         coords: tuple[np.ndarray, ...] = (), progress: Any = None) -> State:
-    """Host loop: advance save interval by save interval, guard, and emit frames."""
+    """Host loop: advance save interval by save interval, guard, and emit frames.
+
+    `on_frame(index, t_s, state, peaks)` gets the per-species peaks over the interval
+    (None for the initial frame).
+    """
     transport = factorise(model)
     if state is None:
         state = model.initial_state()
-        on_frame(0, 0.0, state)
+        on_frame(0, 0.0, state, None)
     times = schedule.save_times_s
     chunks = schedule.chunks[start_frame:]
     for i, n in enumerate(chunks, start=start_frame + 1):
-        state = advance(model, transport, state, n)
+        state, peaks = advance(model, transport, state, n)
         check_state(model, state, float(times[i]), coords)
-        on_frame(i, float(times[i]), state)
+        on_frame(i, float(times[i]), state, np.asarray(peaks))
         if progress is not None:
             progress.update(float(times[i]))
     return state

@@ -51,7 +51,20 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--fields", help="comma-separated variables (default: all model fields)")
     pl.add_argument("--times-h", help="comma-separated times in h for slices "
                     "(default: start, middle, end)")
+
+    f = sub.add_parser("fit", help="fit kinetic parameters to data")
+    f.add_argument("config", help="fit config (TOML)")
+    f.add_argument("-o", "--outdir", default="checkpoints", help="output folder")
+    f.add_argument("--resume", action="store_true", help="continue an interrupted fit")
+    f.add_argument("--quiet", action="store_true", help="no progress output")
+    add_set(f)
     return p
+
+
+def _cmd_fit(a) -> int:
+    from .fit import run_fit_cli
+
+    return run_fit_cli(a)
 
 
 def _cmd_run(a) -> int:
@@ -73,14 +86,16 @@ def _cmd_run(a) -> int:
             raise InputError("the output must end in .h5 or .hdf5", key="-o", file=str(out))
     result = simulate_to_file(config, out, overwrite=a.overwrite, progress=not a.quiet,
                               resume=bool(a.resume))
-    print(f"wrote {result.path} and {result.path.with_suffix('.xmf')} "
+    xmf = result.path.with_suffix(".xmf")
+    also = f" and {xmf}" if xmf.exists() else ""
+    print(f"wrote {result.path}{also} "
           f"({len(result.times_s)} frames, 0 to {result.times_s[-1] / 3600:g} h)")
     s = result.summary
     if s:
         print(f"  tissue-mean Zn2+ (interstitial): final {s['tissue_mean_zn'][-1]:.4g} uM, "
               f"peak {s['tissue_mean_zn'].max():.4g} uM")
         print(f"  tissue-mean intracellular labile Zn: final {s['tissue_mean_zn_cell'][-1]:.4g} uM")
-        print(f"  peak ROS: {s['max_ros'].max():.4g} uM (at saved frames)")
+        print(f"  peak ROS: {s['max_ros'].max():.4g} uM (over all steps)")
         print(f"  final tissue-mean viability: {100 * s['tissue_mean_viability'][-1]:.2f} %")
     return 0
 
@@ -116,7 +131,7 @@ def _cmd_plot(a) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "inspect": _cmd_inspect,
-            "plot": _cmd_plot}
+            "plot": _cmd_plot, "fit": _cmd_fit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,26 @@
+"""Shared helpers for the test-suite."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from zn_pde.config import load_config, resolve
+
+WELL_MIXED_CULTURE = {
+    "grid": {"kind": "well_mixed"},
+    "time": {"end_h": 24.0, "dt_s": 60.0, "save_every_min": 60.0},
+    "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
+    "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+}
+
+
+def config(raw: dict[str, Any]) -> dict[str, Any]:
+    """Resolve a raw config dict (a deep copy, so callers may reuse their dicts)."""
+    c = resolve(copy.deepcopy(raw), "<test>")
+    c["_name"] = "test"
+    return c
+
+
+def default_config(*overrides: str) -> dict[str, Any]:
+    return load_config(None, list(overrides))
