@@ -3,17 +3,28 @@
 Layout (public contract): `/x`, `/y`, `/z` (um) and `/time` (s) are dimension scales; every
 field is `/<name>` with dimensions (time, z, y, x), float32, a `units` attribute; a
 well-mixed run writes (time,). `/tissue_mask` (z, y, x) uint8. Root attributes
-`Conventions`, `zn_pde_version`, `config` (resolved TOML), plus `status`
-("running" | "complete" | "interrupted" | "failed") and `complete` (0/1).
+`Conventions`, `zn_pde_version`, `config` (resolved TOML), plus `format = "zn_pde"`,
+`status` ("running" | "complete" | "interrupted" | "failed") and `complete` (0/1); a failed
+or interrupted run also has `message`.
 
-Each frame is written and flushed before the solver continues, and the file is opened in
-SWMR mode (single writer, multiple readers), whose ordered metadata writes keep the file
-readable after the writing process is killed at any point: a killed run leaves every frame
-saved so far and `complete = 0`.
+Surviving a kill. Every frame is written and flushed (`H5Fflush`) before the solver goes on,
+and between frames the writer does not touch the file, so whatever stops the process (SIGKILL
+included) finds the file as the last flush left it: every frame saved so far, `status =
+"running"`, `complete = 0`. The file format is pinned to the HDF5 1.8 feature set
+(superblock v2): its superblock has no "open for writing" flag, so a killed file opens in
+every reader at once. (The 1.10+ format used by SWMR sets that flag and leaves it set when the
+writer is killed; xarray, h5py and ParaView then refuse the file until `h5clear -s` is run on
+it.) The writer takes no HDF5 file lock, so readers may look at a running file; instead it
+holds a POSIX record lock (`fcntl.lockf`, independent of HDF5's `flock`) so that a second
+zn-pde writer (`--resume`, `--overwrite`) cannot open a file that is still being written.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +34,47 @@ import numpy as np
 from .._errors import InputError
 from .._version import __version__
 
+try:  # POSIX only; elsewhere concurrent writers are not detected
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
 FORMAT_MARK = "zn_pde"
+# HDF5 1.8 file format: no superblock status flags, so a killed run stays readable (see above).
+LIBVER = ("v108", "v108")
+STATUSES = ("running", "complete", "interrupted", "failed")
 
 
 class OutputError(InputError):
     """An output path or file that cannot be used (exit 2)."""
+
+
+def _claim(path: Path) -> int | None:
+    """Open `path` (creating it) and take an exclusive POSIX lock; the fd keeps the lock.
+
+    Raises OutputError if another process holds it (a run still writing this file).
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise OutputError(f"cannot open the output for writing ({e.strerror})",
+                          file=str(path)) from None
+    if fcntl is None:  # pragma: no cover
+        return fd
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise OutputError("another zn-pde process is writing this file right now; wait for "
+                          "it to finish (or stop it) before overwriting or resuming it",
+                          file=str(path)) from None
+    return fd
+
+
+def _release(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 class Writer:
@@ -40,14 +87,29 @@ class Writer:
                  well_mixed: bool = False, overwrite: bool = False):
         """`variables` are fields (time, z, y, x); `series` are scalars per frame (time,)."""
         self.path = Path(path)
+        if self.path.is_dir():
+            raise OutputError("the output is a folder; give a file name ending in .h5",
+                              file=str(self.path))
         if self.path.exists() and not overwrite:
             raise OutputError("output file exists; pass --overwrite to replace it or "
                               "--resume to continue it", file=str(self.path))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"cannot create the output folder ({e.strerror})",
+                              file=str(self.path)) from None
+        self._lock = _claim(self.path)
+        try:
+            self.f = h5py.File(self.path, "w", libver=LIBVER, locking=False)
+        except OSError as e:
+            _release(self._lock)
+            raise OutputError(f"cannot create the HDF5 file ({e})", file=str(self.path)
+                              ) from None
         self.well_mixed = well_mixed
-        self.f = h5py.File(self.path, "w", libver="latest")
         f = self.f
         f.attrs["Conventions"] = "CF-1.8"
+        f.attrs["title"] = "zn-pde reaction-diffusion simulation"
+        f.attrs["source"] = f"zn-pde {__version__}"
         f.attrs["zn_pde_version"] = __version__
         f.attrs["format"] = FORMAT_MARK
         f.attrs["config"] = config_toml
@@ -56,9 +118,10 @@ class Writer:
         t = f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(256,))
         t.attrs["units"] = "s"
         t.attrs["long_name"] = "simulated time"
+        t.attrs["standard_name"] = "time"
         t.attrs["axis"] = "T"
         t.make_scale("time")
-        spatial = ()
+        spatial: tuple[int, ...] = ()
         if not well_mixed:
             for name in ("x", "y", "z"):
                 d = f.create_dataset(name, data=np.asarray(coords[name], "f8"))
@@ -83,8 +146,8 @@ class Writer:
                                  dtype="f4", chunks=(1,) + shape if shape else (256,),
                                  fillvalue=np.float32(np.nan))
             d.attrs.update(attrs)
+            d.attrs["zn_pde_role"] = "field" if name in variables else "series"
             self._attach(d, ("time",) + (("z", "y", "x") if shape else ()))
-        f.swmr_mode = True
         f.flush()
 
     def _attach(self, d: h5py.Dataset, dims: tuple[str, ...]) -> None:
@@ -96,6 +159,8 @@ class Writer:
         return int(self.f["time"].shape[0])
 
     def append(self, t_s: float, fields: dict[str, np.ndarray]) -> None:
+        """Write one frame and flush it. The time coordinate is extended last, so a reader
+        never sees a time without its fields."""
         n = self.n_frames
         for name in self.variables:
             d = self.f[name]
@@ -106,48 +171,182 @@ class Writer:
         t[n] = t_s
         self.f.flush()
 
-    def close(self, status: str) -> None:
+    def close(self, status: str, message: str | None = None) -> None:
+        """Record how the run ended (`status`, `complete`, `message`), flush and close."""
+        if status not in STATUSES:
+            raise ValueError(status)
         if self.f.id.valid:
             self.f.attrs["status"] = status
             self.f.attrs["complete"] = np.uint8(status == "complete")
+            if message:
+                self.f.attrs["message"] = message
+            elif "message" in self.f.attrs:
+                del self.f.attrs["message"]
             self.f.flush()
             self.f.close()
+        _release(self._lock)
+        self._lock = None
 
     @classmethod
     def reopen(cls, path: str | Path) -> Writer:
         """Open an existing output to append frames (resume)."""
         self = cls.__new__(cls)
         self.path = Path(path)
-        self.f = h5py.File(self.path, "r+", libver="latest")
+        open_run(self.path).close()  # exists, is HDF5 and a zn-pde output, or exit 2
+        self._lock = _claim(self.path)
+        try:
+            self.f = h5py.File(self.path, "r+", libver=LIBVER, locking=False)
+        except OSError as e:
+            _release(self._lock)
+            raise OutputError(f"cannot reopen the file for writing ({e})", file=str(path)
+                              ) from None
         f = self.f
         self.well_mixed = "x" not in f
         self.spatial = () if self.well_mixed else tuple(f[n].size for n in ("z", "y", "x"))
         self.variables = {k: dict(f[k].attrs) for k in f
                           if k != "time" and isinstance(f[k], h5py.Dataset)
-                          and f[k].maxshape[0] is None}
+                          and f[k].maxshape and f[k].maxshape[0] is None}
         n = self.n_frames
-        for k in self.variables:  # drop a frame half-written when the run was killed
-            if f[k].shape[0] > n:
+        for k in self.variables:  # drop a frame half-written when the run was stopped
+            if f[k].shape[0] != n:
                 f[k].resize(n, axis=0)
+        self.previous_status = _text(f.attrs.get("status", "running"))
+        self.previous_message = _text(f.attrs["message"]) if "message" in f.attrs else None
         f.attrs["status"] = "running"
-        f.swmr_mode = True
+        f.attrs["complete"] = np.uint8(0)
+        f.flush()
         return self
 
 
 def open_run(path: str | Path) -> h5py.File:
-    """Open a zn-pde output read-only, or raise InputError (exit 2) saying why not."""
+    """Open a zn-pde output read-only, or raise InputError (exit 2) saying why not.
+
+    Takes no HDF5 lock, so a file that a run is still writing can be read.
+    """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise InputError("file not found", file=str(p))
+    if not p.is_file():
+        raise InputError("not a file (a zn-pde output is one .h5 file)", file=str(p))
+    if not os.access(p, os.R_OK):
+        raise InputError("file is not readable (permission denied)", file=str(p))
     try:
-        f = h5py.File(p, "r", libver="latest", swmr=True)
+        f = h5py.File(p, "r", locking=False)
     except OSError as e:
-        raise InputError(f"not a readable HDF5 file ({e})", file=str(p)) from None
-    if f.attrs.get("format") != FORMAT_MARK or "config" not in f.attrs:
+        try:
+            is_hdf5 = h5py.is_hdf5(str(p))
+        except OSError:
+            is_hdf5 = False
+        if not is_hdf5:
+            raise InputError("not an HDF5 file; zn-pde outputs are HDF5 files written by "
+                             "`zn-pde run`", file=str(p)) from None
+        raise InputError(f"HDF5 file cannot be opened ({e})", file=str(p)) from None
+    if f.attrs.get("format") != FORMAT_MARK or "config" not in f.attrs or "time" not in f:
         f.close()
-        raise InputError("not a zn-pde output (no zn_pde format mark and config)", file=str(p))
+        raise InputError("an HDF5 file, but not a zn-pde output (no 'format = zn_pde' "
+                         "attribute, stored config and /time); inspect or plot files written "
+                         "by `zn-pde run`", file=str(p))
     return f
 
 
 def attrs_text(attrs: Any) -> dict[str, str]:
     return {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in attrs.items()}
+
+
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+@dataclasses.dataclass
+class RunFile:
+    """What a zn-pde output holds, read once (metadata only; fields are read on demand).
+
+    `fields`: time-dependent arrays (time, z, y, x) or, well-mixed, (time,); `series`:
+    per-frame scalars (time,) of a 3D run; `static`: (z, y, x) arrays without time.
+    """
+
+    path: Path
+    attrs: dict[str, str]
+    config: dict[str, Any]
+    times_s: np.ndarray
+    well_mixed: bool
+    fields: list[str]
+    series: list[str]
+    static: list[str]
+    units: dict[str, str]
+    long_names: dict[str, str]
+    x_um: np.ndarray | None
+    y_um: np.ndarray | None
+    z_um: np.ndarray | None
+    tissue: np.ndarray | None  # (z, y, x) bool
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.times_s.size)
+
+    @property
+    def status(self) -> str:
+        return self.attrs.get("status", "unknown")
+
+    @property
+    def complete(self) -> bool:
+        return self.attrs.get("complete", "0") in ("1", "True", "true")
+
+    def open(self) -> h5py.File:
+        return open_run(self.path)
+
+
+def read_run(path: str | Path) -> RunFile:
+    """Read the metadata of a zn-pde output (raises InputError, exit 2, if it is not one)."""
+    with open_run(path) as f:
+        attrs = attrs_text(f.attrs)
+        try:
+            config = tomllib.loads(attrs["config"])
+        except tomllib.TOMLDecodeError as e:
+            raise InputError(f"the stored config is not valid TOML ({e})", file=str(path)
+                             ) from None
+        times = np.asarray(f["time"][:], float)
+        well_mixed = "x" not in f
+        fields, series, static = [], [], []
+        units, long_names = {}, {}
+        spatial = None if well_mixed else tuple(f[n].size for n in ("z", "y", "x"))
+        for name, d in f.items():
+            if not isinstance(d, h5py.Dataset) or name in ("time", "x", "y", "z"):
+                continue
+            units[name] = _text(d.attrs.get("units", ""))
+            long_names[name] = _text(d.attrs.get("long_name", name))
+            growing = d.maxshape and d.maxshape[0] is None
+            role = _text(d.attrs.get("zn_pde_role", ""))
+            if growing and role not in ("field", "series"):  # files without the role mark
+                role = "series" if name in _SERIES else "field"
+            if growing and role == "field" and (well_mixed or d.ndim == 4):
+                fields.append(name)
+            elif growing and role == "series" and d.ndim == 1:
+                series.append(name)
+            elif not growing and spatial is not None and d.shape == spatial:
+                static.append(name)
+        coords = {n: (None if well_mixed else np.asarray(f[n][:], float)) for n in "xyz"}
+        tissue = None if well_mixed or "tissue_mask" not in f else (
+            np.asarray(f["tissue_mask"][:]) > 0)
+    order = _variable_order(fields)
+    return RunFile(Path(path), attrs, config, times, well_mixed, order,
+                   sorted(series, key=_series_order), [s for s in static if s != "tissue_mask"]
+                   + (["tissue_mask"] if "tissue_mask" in static else []), units, long_names,
+                   coords["x"], coords["y"], coords["z"], tissue)
+
+
+# The nanoparticle model's variables first, in the model's order, then passive species.
+_MODEL_ORDER = ("np", "zn", "ros", "np_int", "zn_cell", "gsh", "viability")
+
+
+def _variable_order(names: list[str]) -> list[str]:
+    known = [n for n in _MODEL_ORDER if n in names]
+    return known + sorted(n for n in names if n not in _MODEL_ORDER)
+
+
+_SERIES = ("tissue_mean_zn", "tissue_mean_zn_cell", "tissue_mean_ros", "max_ros",
+           "tissue_mean_viability")
+
+
+def _series_order(name: str) -> tuple[int, str]:
+    return (_SERIES.index(name) if name in _SERIES else len(_SERIES), name)

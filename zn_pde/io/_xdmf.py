@@ -1,16 +1,25 @@
-"""XDMF 3 sidecar so ParaView opens the HDF5 output as a time series on a uniform 3D mesh.
+"""XDMF 3 sidecar so ParaView (and VisIt) open the HDF5 output as a time series on a uniform
+3D mesh.
 
-Topology 3DCoRectMesh (dimensions in z, y, x order, i.e. slowest first, as XDMF expects),
-geometry ORIGIN_DXDYDZ with the voxel-centre origin (nodes = voxel centres), one Uniform grid
-per saved frame in a temporal Collection, each field an Attribute pointing to a hyperslab
-`file.h5:/name` of that frame. Rewritten after every frame, so it always lists what is saved.
+Structure (XDMF 3, xdmf.org "XDMF Model and Format"): one `Domain` holding a temporal
+`Collection` grid with one `Uniform` grid per saved frame. Each frame has a `Time` (s, as in
+`/time`), a `3DCoRectMesh` topology whose `Dimensions` are node counts listed slowest first
+(z y x, the HDF5 array order), an `ORIGIN_DXDYDZ` geometry whose nodes are the voxel centres
+(origin and spacing also listed z y x; every component is the same for the isotropic grid, so
+readers that take x y z read the same mesh), and one node-centred scalar `Attribute` per field,
+a `HyperSlab` DataItem selecting frame i of the 4D dataset `file.h5:/name` (start i 0 0 0,
+stride 1 1 1 1, count 1 nz ny nx). Time-independent datasets (`tissue_mask`, `ph`) are listed in
+every frame. The HDF5 path is relative (the file name only), so the pair can be moved together.
+
+Rewritten atomically (temporary file + rename) after every frame, so it always lists exactly
+the frames saved so far, and is never seen half-written.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 
@@ -19,45 +28,53 @@ def write_xdmf(path: str | Path, h5_name: str, shape_zyx: tuple[int, int, int],
                origin_zyx: tuple[float, float, float], spacing_um: float,
                times_s: np.ndarray, variables: list[str],
                static: dict[str, tuple[str, int]]) -> None:
-    """`static`: time-independent (z, y, x) datasets, name -> (XDMF NumberType, bytes)."""
+    """Write `path` for the frames at `times_s` of the 4D `variables` in HDF5 file `h5_name`.
+
+    `static`: time-independent (z, y, x) datasets, name -> (XDMF NumberType, bytes).
+    """
     nz, ny, nx = shape_zyx
     dims = f"{nz} {ny} {nx}"
-    lines = ['<?xml version="1.0" ?>',
+    n_frames = len(times_s)
+    origin = " ".join(repr(float(o)) for o in origin_zyx)
+    spacing = " ".join([repr(float(spacing_um))] * 3)
+    h5 = escape(h5_name)
+    # one frame's text with @I@ (frame index) and @T@ (time) to fill in: a 1000-frame file
+    # is rewritten after every frame, so the per-frame cost stays one string substitution
+    frame = ['      <Grid Name="frame_@I@" GridType="Uniform">',
+             '        <Time Value="@T@"/>',
+             f'        <Topology TopologyType="3DCoRectMesh" Dimensions="{dims}"/>',
+             '        <Geometry GeometryType="ORIGIN_DXDYDZ">',
+             '          <DataItem Name="Origin" Dimensions="3" NumberType="Float" '
+             f'Precision="8" Format="XML">{origin}</DataItem>',
+             '          <DataItem Name="Spacing" Dimensions="3" NumberType="Float" '
+             f'Precision="8" Format="XML">{spacing}</DataItem>',
+             "        </Geometry>"]
+    for name in variables:
+        frame += [f'        <Attribute Name={quoteattr(name)} AttributeType="Scalar" '
+                  'Center="Node">',
+                  f'          <DataItem ItemType="HyperSlab" Dimensions="1 {dims}">',
+                  '            <DataItem Dimensions="3 4" NumberType="Int" Format="XML">'
+                  f"@I@ 0 0 0 1 1 1 1 1 {dims}</DataItem>",
+                  f'            <DataItem Dimensions="{n_frames} {dims}" '
+                  f'NumberType="Float" Precision="4" Format="HDF">{h5}:/{escape(name)}'
+                  "</DataItem>",
+                  "          </DataItem>",
+                  "        </Attribute>"]
+    for name, (number_type, precision) in static.items():
+        frame += [f'        <Attribute Name={quoteattr(name)} AttributeType="Scalar" '
+                  'Center="Node">',
+                  f'          <DataItem Dimensions="{dims}" NumberType="{number_type}" '
+                  f'Precision="{precision}" Format="HDF">{h5}:/{escape(name)}</DataItem>',
+                  "        </Attribute>"]
+    frame.append("      </Grid>")
+    template = "\n".join(frame)
+    lines = ['<?xml version="1.0" encoding="utf-8"?>',
              '<Xdmf Version="3.0" xmlns:xi="http://www.w3.org/2001/XInclude">',
              "  <Domain>",
              '    <Grid Name="zn_pde" GridType="Collection" CollectionType="Temporal">']
-    for i, t in enumerate(np.asarray(times_s)):
-        lines += [f'      <Grid Name="frame_{i}" GridType="Uniform">',
-                  f'        <Time Value="{float(t)!r}"/>',
-                  f'        <Topology TopologyType="3DCoRectMesh" Dimensions="{dims}"/>',
-                  '        <Geometry GeometryType="ORIGIN_DXDYDZ">',
-                  '          <DataItem Name="Origin" Dimensions="3" NumberType="Float" '
-                  f'Precision="8" Format="XML">{" ".join(repr(float(o)) for o in origin_zyx)}'
-                  "</DataItem>",
-                  '          <DataItem Name="Spacing" Dimensions="3" NumberType="Float" '
-                  f'Precision="8" Format="XML">{spacing_um!r} {spacing_um!r} {spacing_um!r}'
-                  "</DataItem>",
-                  "        </Geometry>"]
-        for name in variables:
-            lines += [f"        <Attribute Name={quoteattr(name)} AttributeType=\"Scalar\" "
-                      'Center="Node">',
-                      f'          <DataItem ItemType="HyperSlab" Dimensions="1 {dims}" '
-                      'Type="HyperSlab">',
-                      '            <DataItem Dimensions="3 4" Format="XML">'
-                      f"{i} 0 0 0 1 1 1 1 1 {dims}</DataItem>",
-                      f'            <DataItem Dimensions="{len(times_s)} {dims}" '
-                      f'NumberType="Float" Precision="4" Format="HDF">{h5_name}:/{name}'
-                      "</DataItem>",
-                      "          </DataItem>",
-                      "        </Attribute>"]
-        for name, (number_type, precision) in static.items():
-            lines += [f"        <Attribute Name={quoteattr(name)} AttributeType=\"Scalar\" "
-                      'Center="Node">',
-                      f'          <DataItem Dimensions="{dims}" NumberType="{number_type}" '
-                      f'Precision="{precision}" Format="HDF">{h5_name}:/{name}</DataItem>',
-                      "        </Attribute>"]
-        lines.append("      </Grid>")
+    lines += [template.replace("@I@", str(i)).replace("@T@", repr(float(t)))
+              for i, t in enumerate(np.asarray(times_s, float))]
     lines += ["    </Grid>", "  </Domain>", "</Xdmf>", ""]
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text("\n".join(lines))
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
     os.replace(tmp, path)
