@@ -2,50 +2,85 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import TextIO
 
 
+def format_duration(seconds: float) -> str:
+    """Wall time for people: '42 s', '3 min 05 s', '2 h 07 min'; '?' when unknown."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    s = round(seconds)
+    if s < 60:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
 class Progress:
     """Report simulated time (or iterations) done, rate and ETA.
 
-    On a terminal the line is redrawn in place; otherwise a line is printed every
-    `every_s` seconds of wall time and at the end, so CI logs stay short.
+    On a terminal the line is redrawn in place (carriage return); otherwise a plain line is
+    printed at the first update, then at most every `every_s` seconds of wall time, and at
+    the end, so CI logs stay short. `start` is where the work begins (a resumed run): the rate
+    and ETA count only the work done by this process.
     """
 
     def __init__(self, total: float, *, unit: str = "h", scale: float = 3600.0,
                  label: str = "simulating", stream: TextIO | None = None, every_s: float = 10.0,
-                 enabled: bool = True):
+                 enabled: bool = True, start: float = 0.0):
         self.total, self.unit, self.scale, self.label = total, unit, scale, label
         self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
+        try:
+            self.tty = bool(self.stream.isatty())
+        except (AttributeError, ValueError):  # a closed or unusual stream
+            self.tty = False
         self.every_s = every_s
         self.enabled = enabled
+        self.start = start
         self.t0 = time.perf_counter()
-        self.last_print = -float("inf")
-        self.done = 0.0
+        self.last_print = -math.inf
+        self.done = start
+        self.finished = False
+
+    def text(self, done: float, elapsed: float) -> str:
+        frac = min(1.0, done / self.total) if self.total > 0 else 1.0
+        worked = done - self.start
+        rate = worked / self.scale / elapsed if elapsed > 0 else math.nan
+        left = self.total - done
+        eta = left / (worked / elapsed) if worked > 0 and elapsed > 0 else math.nan
+        rate_text = f"{rate:.3g} {self.unit}/s" if math.isfinite(rate) else f"? {self.unit}/s"
+        return (f"{self.label}: {done / self.scale:.4g}/{self.total / self.scale:.4g} "
+                f"{self.unit} ({100 * frac:3.0f}%), {rate_text}, elapsed "
+                f"{format_duration(elapsed)}, ETA {format_duration(eta if left > 0 else 0.0)}")
 
     def update(self, done: float) -> None:
         self.done = done
-        if not self.enabled:
+        if not self.enabled or self.finished:
             return
         now = time.perf_counter()
         final = done >= self.total
         if not self.tty and not final and now - self.last_print < self.every_s:
             return
         self.last_print = now
-        elapsed = now - self.t0
-        frac = min(1.0, done / self.total) if self.total else 1.0
-        rate = done / self.scale / elapsed if elapsed > 0 else 0.0
-        eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
-        text = (f"{self.label}: {done / self.scale:.4g}/{self.total / self.scale:.4g} {self.unit} "
-                f"({100 * frac:3.0f}%) {rate:.3g} {self.unit}/s elapsed {elapsed:.1f} s "
-                f"ETA {eta:.1f} s")
+        text = self.text(done, now - self.t0)
         if self.tty:
             width = 24
-            bar = "#" * int(width * frac) + "-" * (width - int(width * frac))
-            self.stream.write(f"\r[{bar}] {text}" + ("\n" if final else ""))
+            frac = min(1.0, done / self.total) if self.total > 0 else 1.0
+            filled = int(width * frac)
+            self.stream.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {text}\033[K"
+                              + ("\n" if final else ""))
         else:
             self.stream.write(text + "\n")
         self.stream.flush()
+        self.finished = final
+
+    def close(self) -> None:
+        """End the terminal line if the work stopped early (interrupted, failed)."""
+        if self.enabled and self.tty and not self.finished and self.last_print > -math.inf:
+            self.stream.write("\n")
+            self.stream.flush()
+        self.finished = True

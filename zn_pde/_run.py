@@ -1,10 +1,21 @@
-"""config -> model -> solver -> HDF5 + XDMF: what `zn-pde run` does, as a library call."""
+"""config -> model -> solver -> HDF5 + XDMF: what `zn-pde run` does, as a library call.
+
+Fault handling (docs/outputs.md): every frame is flushed before the next interval starts;
+Ctrl-C (SIGINT) and SIGTERM stop the run between two HDF5 writes, close the file with
+`status = "interrupted"` and raise RunError (exit 1); the run-time guard's RunError closes it
+with `status = "failed"`; a killed run keeps `status = "running"`, `complete = 0`. `resume`
+continues any incomplete file from its last frame: the state is saved in full (float32, like
+the solver's default state), so a resumed float32 run follows the uninterrupted one exactly.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import signal
+import threading
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +29,7 @@ from ._progress import Progress
 from ._solve import Schedule, run
 from .config import dumps, resolve
 from .io import Writer, open_run, write_xdmf
+from .io._hdf5 import STATUSES
 
 SUMMARY_UNITS = {
     "tissue_mean_zn": ("uM", "tissue-mean free Zn2+ in the interstitium"),
@@ -37,7 +49,10 @@ class RunResult:
 
 
 def _output_fields(model: Model, state: State) -> dict[str, np.ndarray]:
-    fields = {k: np.asarray(v) for k, v in model.fields(state).items()}
+    """Every output variable by name, (z, y, x) each (as `Model.fields`, one device copy)."""
+    mobile, fixed = np.asarray(state.mobile), np.asarray(state.fixed)
+    fields = {n: mobile[..., i] for i, n in enumerate(model.mobile_names)}
+    fields.update({n: fixed[..., i] for i, n in enumerate(model.fixed_names)})
     if "viability" in fields:
         fields["viability"] = np.where(np.asarray(model.cell_fraction) > 0,
                                        fields["viability"], np.nan)
@@ -78,12 +93,67 @@ def _series(model: Model) -> dict[str, dict[str, str]]:
 
 
 class _Stop(Exception):
-    pass
+    """Raised (from a signal handler or after a write) to stop the run cleanly."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Signals:
+    """SIGINT/SIGTERM stop the run, but never in the middle of writing a frame.
+
+    Outside `critical()` the handler raises `_Stop` at once; inside it the signal is noted
+    and `_Stop` is raised as soon as the frame is on disk. A signal that was ignored when the
+    run started (e.g. SIGINT of a background job) stays ignored. Handlers can only be set in
+    the main thread; elsewhere the defaults stay (and KeyboardInterrupt is still handled).
+    """
+
+    def __init__(self) -> None:
+        self.pending: int | None = None
+        self.in_critical = False
+        self.previous: dict[int, Any] = {}
+
+    def _handler(self, signum, frame):
+        if self.in_critical:
+            self.pending = signum
+            return
+        raise _Stop(signum)
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                current = signal.getsignal(sig)
+                if current is not signal.SIG_IGN:
+                    self.previous[sig] = current
+                    signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+    @contextlib.contextmanager
+    def critical(self) -> Iterator[None]:
+        self.in_critical = True
+        try:
+            yield
+        finally:
+            self.in_critical = False
+        if self.pending is not None:
+            signum, self.pending = self.pending, None
+            raise _Stop(signum)
 
 
 def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool = False,
                      progress: bool = True, resume: bool = False) -> RunResult:
-    """Run `config` and stream every saved frame to `out` (HDF5) and `out.xmf` (XDMF)."""
+    """Run `config` and stream every saved frame to `out` (HDF5) and `out.xmf` (XDMF).
+
+    `resume=True` continues the incomplete run in `out` from its last saved frame (`config`
+    must be the one stored in the file, see `config_of_run`). Raises InputError for an
+    unusable output (exists without `overwrite`, in use, not resumable) and RunError when
+    the run fails or is interrupted; frames saved until then stay in the file.
+    """
     out = Path(out)
     geo = build_geometry(config)
     model = build_model(config, geo)
@@ -92,11 +162,21 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
     series = _series(model)
     state0 = None
     start_frame = 0
-    if resume:
-        writer = Writer.reopen(out)
-        start_frame = writer.n_frames - 1
-        state0 = _state_from_file(model, writer.f, start_frame)
-        times = list(np.asarray(writer.f["time"][:]))
+    times: list[float] = []
+    summary: dict[str, list[float]] = {k: [] for k in series}
+    writer = Writer.reopen(out) if resume else None
+    if writer is not None and writer.n_frames == 0:
+        writer.close("failed", "no frame was saved; restarted from t = 0")
+        writer, overwrite = None, True  # killed before its first frame: start afresh
+    if writer is not None:
+        try:
+            start_frame, state0, times, summary = _resume_point(model, schedule, writer,
+                                                                variables, series)
+        except BaseException:  # leave the file as it was found
+            previous = writer.previous_status
+            writer.close(previous if previous in STATUSES else "failed",
+                         writer.previous_message)
+            raise
     else:
         writer = Writer(out, config_toml=dumps(config),
                         coords={"x": geo.x_um, "y": geo.y_um, "z": geo.z_um},
@@ -105,13 +185,15 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
                             "ph": (geo.ph, {"units": "1",
                                             "long_name": "extracellular pH"})},
                         well_mixed=geo.well_mixed, overwrite=overwrite)
-        times = []
-    summary: dict[str, list[float]] = {k: [] for k in series}
-    if resume:
-        for k in summary:
-            summary[k] = list(np.asarray(writer.f[k][:]))
     xmf = out.with_suffix(".xmf")
     h = config["grid"]["spacing_um"]
+    signals = _Signals()
+
+    def write_sidecar() -> None:
+        if not geo.well_mixed and times:
+            write_xdmf(xmf, out.name, geo.tissue.shape, (h / 2, h / 2, h / 2), h,
+                       np.asarray(times), list(model.mobile_names + model.fixed_names),
+                       {"tissue_mask": ("UChar", 1), "ph": ("Float", 4)})
 
     def on_frame(i: int, t_s: float, state: State, peaks: np.ndarray | None) -> None:
         fields = _output_fields(model, state)
@@ -120,37 +202,69 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
             scalars["max_ros"] = max(scalars["max_ros"],
                                      float(peaks[model.mobile_names.index("ros")]))
         for k, v in scalars.items():
-            summary[k].append(v)
             fields[k] = np.asarray(v)
-        writer.append(t_s, fields)
-        times.append(t_s)
-        if not geo.well_mixed:
-            write_xdmf(xmf, out.name, geo.tissue.shape, (h / 2, h / 2, h / 2), h,
-                       np.asarray(times), list(model.mobile_names + model.fixed_names),
-                       {"tissue_mask": ("UChar", 1), "ph": ("Float", 4)})
+        with signals.critical():
+            writer.append(t_s, fields)
+            times.append(t_s)
+            for k, v in scalars.items():
+                summary[k].append(v)
+            write_sidecar()
 
-    bar = Progress(schedule.total_steps * schedule.dt_s, enabled=progress)
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def on_term(signum, frame):  # a polite kill (SIGTERM) stops like Ctrl-C
-        raise _Stop
-
-    status = "failed"
+    total_s = schedule.total_steps * schedule.dt_s
+    bar = Progress(total_s, enabled=progress, start=times[-1] if times else 0.0)
+    status, message = "failed", None
     try:
-        signal.signal(signal.SIGTERM, on_term)
-        run(model, schedule, on_frame, state=state0, start_frame=start_frame,
-            coords=(geo.z_um, geo.y_um, geo.x_um), progress=bar)
+        with signals:
+            try:
+                run(model, schedule, on_frame, state=state0, start_frame=start_frame,
+                    coords=(geo.z_um, geo.y_um, geo.x_um), progress=bar)
+            except KeyboardInterrupt:  # SIGINT outside the main thread's handler
+                raise _Stop(signal.SIGINT) from None
         status = "complete"
-    except (KeyboardInterrupt, _Stop):
+    except _Stop as e:
         status = "interrupted"
-        raise RunError(f"interrupted; {len(times)} frames (up to t = {times[-1] / 3600:g} h) "
-                       f"are saved in {out}; continue with: zn-pde run --resume {out}"
-                       ) from None
+        name = signal.Signals(e.signum).name
+        if times:
+            message = (f"interrupted by {name}; {len(times)} frames (0 to "
+                       f"{times[-1] / 3600:g} h of {total_s / 3600:g} h) are saved in {out}; "
+                       f"continue with: zn-pde run --resume {out}")
+        else:
+            message = f"interrupted by {name} before the first frame was saved"
+        raise RunError(message) from None
+    except RunError as e:
+        message = str(e)
+        raise
+    except BaseException as e:
+        message = f"{type(e).__name__}: {e}"
+        raise
     finally:
-        writer.close(status)
-        signal.signal(signal.SIGTERM, previous)
+        bar.close()
+        try:
+            write_sidecar()
+        finally:
+            writer.close(status, message)
     return RunResult(out, np.asarray(times), {k: np.asarray(v) for k, v in summary.items()},
                      status)
+
+
+def _resume_point(model: Model, schedule: Schedule, writer: Writer,
+                  variables: dict[str, Any], series: dict[str, Any]):
+    """The frame to continue from, its state, and the times and series saved so far."""
+    f, path = writer.f, str(writer.path)
+    missing = [k for k in list(variables) + list(series) if k not in f]
+    if missing:
+        raise InputError(f"cannot resume: the file lacks {', '.join(missing)}, which this "
+                         "version of zn-pde writes for its config", file=path)
+    n = writer.n_frames
+    times = np.asarray(f["time"][:n], float)
+    planned = schedule.save_times_s
+    if n > planned.size or not np.allclose(times, planned[:n], rtol=1e-9, atol=1e-6):
+        raise InputError("cannot resume: the saved times do not match the schedule of the "
+                         "stored config", file=path)
+    start_frame = n - 1
+    state0 = _state_from_file(model, f, start_frame)
+    summary = {k: [float(v) for v in np.asarray(f[k][:n])] for k in series}
+    return start_frame, state0, [float(t) for t in times], summary
 
 
 def _state_from_file(model: Model, f, frame: int) -> State:
@@ -159,7 +273,7 @@ def _state_from_file(model: Model, f, frame: int) -> State:
 
     def field(name: str) -> np.ndarray:
         a = np.asarray(f[name][frame], np.float64).reshape(model.tissue.shape)
-        if name == "viability":
+        if name == "viability":  # medium voxels have no cells: saved as NaN, carried as 1
             a = np.where(np.isnan(a), 1.0, a)
         return a
 
@@ -180,7 +294,12 @@ def config_of_run(path: str | Path) -> dict[str, Any]:
         text = f.attrs["config"]
         text = text.decode() if isinstance(text, bytes) else str(text)
         complete = int(f.attrs.get("complete", 0))
-    cfg = resolve(tomllib.loads(text), str(path))
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"the stored config is not valid TOML ({e})", file=str(path)
+                         ) from None
+    cfg = resolve(raw, f"{path} (stored config)")
     cfg["_name"] = Path(path).stem
     cfg["_complete"] = complete
     return cfg
@@ -193,4 +312,5 @@ def geometry_of(config: dict[str, Any]) -> Geometry:
 def check_resumable(path: Path) -> None:
     cfg = config_of_run(path)
     if cfg["_complete"]:
-        raise InputError("this run is already complete; nothing to resume", file=str(path))
+        raise InputError("this run is already complete; nothing to resume (plot or inspect "
+                         "it, or run again with --overwrite)", file=str(path))

@@ -43,14 +43,18 @@ def _parser() -> argparse.ArgumentParser:
     add_set(v)
 
     i = sub.add_parser("inspect", help="describe an output file")
-    i.add_argument("file")
+    i.add_argument("file", help="a zn-pde output (.h5)")
+    i.add_argument("--config", action="store_true",
+                   help="also print the full resolved config stored in the file")
 
     pl = sub.add_parser("plot", help="write PNG figures of an output file")
-    pl.add_argument("file")
+    pl.add_argument("file", help="a zn-pde output (.h5)")
     pl.add_argument("-o", "--outdir", help="folder for the PNGs (default: beside the file)")
-    pl.add_argument("--fields", help="comma-separated variables (default: all model fields)")
-    pl.add_argument("--times-h", help="comma-separated times in h for slices "
-                    "(default: start, middle, end)")
+    pl.add_argument("--fields", help="comma-separated variables (default: every field)")
+    pl.add_argument("--times-h", help="comma-separated times in h for the slices; each is "
+                    "shown at the nearest saved frame (default: start, middle, end)")
+    pl.add_argument("--log", action="store_true",
+                    help="logarithmic colour scale and y axis for concentrations")
 
     f = sub.add_parser("fit", help="fit kinetic parameters to data")
     f.add_argument("config", help="fit config (TOML)")
@@ -71,21 +75,26 @@ def _cmd_run(a) -> int:
     from ._run import check_resumable, config_of_run, simulate_to_file
     from .config import load_config
 
-    if a.resume:
-        if a.config or a.overrides:
-            raise InputError("--resume takes the config stored in the file; do not pass "
-                             "CONFIG or --set with it", key="--resume")
-        path = Path(a.resume)
-        check_resumable(path)
-        config = config_of_run(path)
-        out = path
-    else:
-        config = load_config(a.config, a.overrides)
-        out = Path(a.output) if a.output else Path("runs") / f"{config['_name']}.h5"
-        if out.suffix not in (".h5", ".hdf5"):
-            raise InputError("the output must end in .h5 or .hdf5", key="-o", file=str(out))
-    result = simulate_to_file(config, out, overwrite=a.overwrite, progress=not a.quiet,
-                              resume=bool(a.resume))
+    try:
+        if a.resume:
+            if a.config or a.overrides or a.output or a.overwrite:
+                raise InputError("--resume continues the file with the config stored in it; "
+                                 "do not pass CONFIG, --set, -o or --overwrite with it",
+                                 key="--resume")
+            path = Path(a.resume)
+            check_resumable(path)
+            config = config_of_run(path)
+            out = path
+        else:
+            config = load_config(a.config, a.overrides)
+            out = Path(a.output) if a.output else Path("runs") / f"{config['_name']}.h5"
+            if out.suffix not in (".h5", ".hdf5"):
+                raise InputError("the output must end in .h5 or .hdf5", key="-o",
+                                 file=str(out))
+        result = simulate_to_file(config, out, overwrite=a.overwrite, progress=not a.quiet,
+                                  resume=bool(a.resume))
+    except KeyboardInterrupt:  # before the output was opened: nothing to keep
+        raise RunError("interrupted before the run started; nothing was written") from None
     xmf = result.path.with_suffix(".xmf")
     also = f" and {xmf}" if xmf.exists() else ""
     print(f"wrote {result.path}{also} "
@@ -112,20 +121,20 @@ def _cmd_validate(a) -> int:
 def _cmd_inspect(a) -> int:
     from .inspect import describe
 
-    print(describe(a.file))
+    print(describe(a.file, config=a.config))
     return 0
 
 
 def _cmd_plot(a) -> int:
     from .plot import plot_run
 
-    fields = a.fields.split(",") if a.fields else None
+    fields = [x.strip() for x in a.fields.split(",") if x.strip()] if a.fields else None
     try:
         times = [float(t) for t in a.times_h.split(",")] if a.times_h else None
     except ValueError:
         raise InputError(f"--times-h must be comma-separated numbers, got {a.times_h!r}",
                          key="--times-h") from None
-    for path in plot_run(a.file, outdir=a.outdir, fields=fields, times_h=times):
+    for path in plot_run(a.file, outdir=a.outdir, fields=fields, times_h=times, log=a.log):
         print(f"wrote {path}")
     return 0
 
