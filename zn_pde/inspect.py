@@ -1,0 +1,271 @@
+"""`zn-pde inspect OUT.h5`: what a run holds, as readable text.
+
+Status, config summary, grid, saved times, every variable with units, dimensions and range,
+and the key scalars (tissue-mean Zn2+, ROS and viability) over time. Works on complete,
+incomplete (interrupted, killed) and still-running files, 3D and well-mixed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import dumps
+from .io import RunFile, read_run
+
+MAX_TABLE_ROWS = 25
+
+_STATUS_TEXT = {
+    "complete": "complete",
+    "interrupted": "INCOMPLETE: interrupted (Ctrl-C or SIGTERM)",
+    "failed": "INCOMPLETE: the run failed",
+    "running": "INCOMPLETE: still running, or killed while running",
+}
+
+
+def describe(path: str | Path, *, config: bool = False) -> str:
+    """A multi-section text description of the output at `path` (InputError if unusable)."""
+    run = read_run(path)
+    out: list[str] = []
+    out += _header(run)
+    out += _config_summary(run.config)
+    out += _grid(run)
+    out += _times(run)
+    out += _variables(run)
+    out += _scalars(run)
+    if config:
+        out += ["", "full resolved config (as stored in the file)", "-" * 44,
+                dumps(run.config).rstrip()]
+    else:
+        out += ["", f"(full resolved config: zn-pde inspect --config {run.path})"]
+    return "\n".join(out)
+
+
+def _header(run: RunFile) -> list[str]:
+    size = run.path.stat().st_size
+    status = _STATUS_TEXT.get(run.status, f"unknown status {run.status!r}")
+    lines = [f"zn-pde output {run.path}",
+             f"  status      {status}",
+             f"  written by  zn-pde {run.attrs.get('zn_pde_version', '?')}, "
+             f"{run.attrs.get('Conventions', '')}, {_bytes(size)}"]
+    if "message" in run.attrs:
+        lines.append(f"  message     {run.attrs['message']}")
+    if not run.complete:
+        lines.append(f"  continue    zn-pde run --resume {run.path}")
+    return lines
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return ""  # pragma: no cover
+
+
+def _g(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, int | float) else str(v)
+
+
+def _exposures(config: dict[str, Any], section: str) -> list[str]:
+    out = []
+    for e in config.get(section, []) or []:
+        if not isinstance(e, dict):
+            continue
+        what = (f"{_g(e.get('intensity_W_per_cm2'))} W/cm2, {_g(e.get('frequency_MHz'))} MHz"
+                if section == "ultrasound" else
+                f"{_g(e.get('irradiance_mW_per_cm2'))} mW/cm2, {_g(e.get('wavelength_nm'))} nm")
+        out.append(f"from {_g(e.get('start_h'))} h for {_g(e.get('duration_min'))} min, {what}")
+    return out
+
+
+def _config_summary(c: dict[str, Any]) -> list[str]:
+    lines = ["", "config"]
+    mat = c.get("material")
+    if isinstance(mat, dict):
+        lines.append(f"  material    {mat.get('kind')}, dose {_g(mat.get('dose_ug_per_ml'))} "
+                     "ug/mL added to the medium at t = 0")
+    else:
+        lines.append("  material    none (passive species only)")
+    geo = c.get("geometry", {})
+    g = f"  geometry    {geo.get('kind')}"
+    if geo.get("kind") == "spheroid":
+        centre = ", ".join(_g(x) for x in geo.get("center_um") or [])
+        g += f", radius {_g(geo.get('radius_um'))} um, centre ({centre}) um"
+    if "cell_volume_fraction" in geo:
+        g += f", cell volume fraction {_g(geo['cell_volume_fraction'])}"
+    lines.append(g)
+    ph = c.get("ph", {})
+    if isinstance(ph, dict) and ph and c.get("grid", {}).get("kind") == "well_mixed":
+        lines.append(f"  pH          {_g(ph.get('medium'))} (the well-mixed compartment)")
+    elif isinstance(ph, dict) and ph:
+        lines.append(f"  pH          medium {_g(ph.get('medium'))}, tissue rim "
+                     f"{_g(ph.get('tissue_rim'))} to core {_g(ph.get('tissue_core'))}")
+    if c.get("grid", {}).get("kind") != "well_mixed":
+        lines.append(f"  boundary    {c.get('boundary', {}).get('kind')}")
+    for section in ("ultrasound", "light"):
+        items = _exposures(c, section)
+        lines.append(f"  {section:<11} {items[0] if items else 'none'}")
+        lines += [f"  {'':<11} {x}" for x in items[1:]]
+    species = [s.get("name") for s in c.get("species", []) or [] if isinstance(s, dict)]
+    if species:
+        lines.append(f"  species     {', '.join(species)}")
+    return lines
+
+
+def _grid(run: RunFile) -> list[str]:
+    c = run.config
+    if run.well_mixed:
+        return ["", "grid", "  well_mixed: one compartment, no space"]
+    nz, ny, nx = run.z_um.size, run.y_um.size, run.x_um.size
+    h = c.get("grid", {}).get("spacing_um", float(run.x_um[1] - run.x_um[0]) if nx > 1 else 0)
+    lines = ["", "grid",
+             f"  cartesian   {nx} x {ny} x {nz} voxels (x, y, z), spacing {_g(h)} um",
+             f"  domain      x, y, z in [0, {nx * h:g}] x [0, {ny * h:g}] x [0, {nz * h:g}] um; "
+             "coordinates are voxel centres"]
+    if run.tissue is not None:
+        n = int(run.tissue.sum())
+        lines.append(f"  tissue      {n} voxels ({100 * n / run.tissue.size:.1f} % of the "
+                     f"domain, {n * (h * 1e-4) ** 3 * 1e3:.3g} uL)")
+    return lines
+
+
+def _times(run: RunFile) -> list[str]:
+    t = run.times_s / 3600.0
+    c = run.config.get("time", {})
+    planned = c.get("end_h")
+    lines = ["", "times"]
+    if run.n_frames == 0:
+        lines.append("  no frame saved yet")
+        return lines
+    lines.append(f"  {run.n_frames} frames from {t[0]:g} to {t[-1]:g} h"
+                 + (f" (run planned to {_g(planned)} h)" if planned is not None else ""))
+    lines.append(f"  saved every {_g(c.get('save_every_min'))} min, time step "
+                 f"{_g(c.get('dt_s'))} s")
+    return lines
+
+
+def _range(d, n: int) -> tuple[float, float, bool]:
+    """min and max over the first `n` frames, ignoring NaN (read frame by frame)."""
+    lo, hi, all_nan = np.inf, -np.inf, True
+    if d.ndim == 1 or n == 0:
+        a = np.asarray(d[:n] if d.maxshape[0] is None else d[...], float)
+        finite = a[np.isfinite(a)]
+        if finite.size:
+            return float(finite.min()), float(finite.max()), False
+        return np.nan, np.nan, True
+    for i in range(n):
+        a = np.asarray(d[i], float)
+        finite = a[np.isfinite(a)]
+        if finite.size:
+            all_nan = False
+            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+    return (np.nan, np.nan, True) if all_nan else (lo, hi, False)
+
+
+def _variables(run: RunFile) -> list[str]:
+    lines = ["", "variables"]
+    rows = [("name", "units", "dims", "min", "max", "meaning")]
+    n = run.n_frames
+    with run.open() as f:
+        for group, dims in ((run.fields, "(time,)" if run.well_mixed else "(time, z, y, x)"),
+                            (run.series, "(time,)"), (run.static, "(z, y, x)")):
+            for name in group:
+                d = f[name]
+                if d.maxshape[0] is None:
+                    lo, hi, empty = _range(d, n)
+                else:
+                    a = np.asarray(d[...], float)
+                    finite = a[np.isfinite(a)]
+                    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (
+                        np.nan, np.nan)
+                    empty = not finite.size
+                rows.append((name, run.units.get(name) or "-", dims,
+                             "-" if empty else f"{lo:.4g}", "-" if empty else f"{hi:.4g}",
+                             run.long_names.get(name, "")))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]),
+                 r[3].rjust(widths[3]), r[4].rjust(widths[4]), r[5]]
+        lines.append("  " + "  ".join(cells).rstrip())
+    if "viability" in run.fields and not run.well_mixed:
+        lines.append("  (viability is NaN in medium voxels, where there are no cells)")
+    return lines
+
+
+# (dataset, column title, factor) for the key-scalar table
+_KEY_COLUMNS = (
+    ("tissue_mean_zn", "Zn2+ uM", 1.0),
+    ("tissue_mean_zn_cell", "Zn cell uM", 1.0),
+    ("tissue_mean_ros", "ROS uM", 1.0),
+    ("max_ros", "max ROS uM", 1.0),
+    ("tissue_mean_viability", "viability %", 100.0),
+)
+_WELL_MIXED_COLUMNS = (
+    ("np", "NP ug/mL", 1.0),
+    ("np_int", "NP int ug/mL", 1.0),
+    ("zn", "Zn2+ uM", 1.0),
+    ("zn_cell", "Zn cell uM", 1.0),
+    ("ros", "ROS uM", 1.0),
+    ("max_ros", "max ROS uM", 1.0),
+    ("gsh", "GSH uM", 1.0),
+    ("viability", "viability %", 100.0),
+)
+
+
+def _finite_mean(a: np.ndarray) -> float:
+    finite = a[np.isfinite(a)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
+def _rows(n: int) -> np.ndarray:
+    if n <= MAX_TABLE_ROWS:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, MAX_TABLE_ROWS)).astype(int))
+
+
+def _scalars(run: RunFile) -> list[str]:
+    n = run.n_frames
+    if n == 0:
+        return []
+    if run.well_mixed:
+        spec = [c for c in _WELL_MIXED_COLUMNS if c[0] in run.fields + run.series]
+        spec += [(name, f"{name} {run.units.get(name, '')}".strip(), 1.0)
+                 for name in run.fields if name not in dict((c[0], c) for c in spec)]
+        title = ("key scalars (the well-mixed compartment; max ROS over every step since the "
+                 "previous frame)" if "max_ros" in run.series
+                 else "key scalars (the well-mixed compartment)")
+    elif run.series:
+        spec = [c for c in _KEY_COLUMNS if c[0] in run.series]
+        title = ("key scalars (tissue means; max ROS over the whole domain and every step "
+                 "since the previous frame)")
+    else:
+        spec = [(name, f"{name} {run.units.get(name, '')}".strip(), 1.0) for name in run.fields]
+        title = ("key scalars (tissue means)" if run.tissue is not None and run.tissue.any()
+                 else "key scalars (domain means)")
+    if not spec:
+        return []
+    idx = _rows(n)
+    cols: list[np.ndarray] = []
+    with run.open() as f:
+        for name, _, factor in spec:
+            d = f[name]
+            if d.ndim == 1:
+                cols.append(np.asarray(d[:n], float)[idx] * factor)
+            else:  # passive-species runs store no series: average the fields here
+                mask = run.tissue if run.tissue is not None and run.tissue.any() else None
+                vals = [_finite_mean(np.asarray(d[i], float)[mask] if mask is not None
+                                     else np.asarray(d[i], float)) for i in idx]
+                cols.append(np.asarray(vals) * factor)
+    head = ["time h"] + [c[1] for c in spec]
+    body = [[f"{run.times_s[i] / 3600:g}"] + [f"{col[k]:.4g}" for col in cols]
+            for k, i in enumerate(idx)]
+    widths = [max(len(r[j]) for r in [head] + body) for j in range(len(head))]
+    lines = ["", title]
+    for r in [head] + body:
+        lines.append("  " + "  ".join(x.rjust(w) for x, w in zip(r, widths, strict=True)))
+    if len(idx) < n:
+        lines.append(f"  ({len(idx)} of {n} frames shown)")
+    return lines
