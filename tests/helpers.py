@@ -24,3 +24,19 @@ def config(raw: dict[str, Any]) -> dict[str, Any]:
 
 def default_config(*overrides: str) -> dict[str, Any]:
     return load_config(None, list(overrides))
+
+
+def series(c: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Run a config through the differentiable trajectory; returns (times_s, {name: (T, ...)})
+    of every model variable (well-mixed: shape (T,); 3D: (T, z, y, x))."""
+    import numpy as np
+
+    from zn_pde import Schedule, build_model, trajectory
+
+    model = build_model(c)
+    sched = Schedule.from_config(c)
+    out = trajectory(model, sched, lambda m, s: m.fields(s))
+    out = {k: np.asarray(v) for k, v in out.items()}
+    if model.well_mixed:
+        out = {k: v.reshape(v.shape[0]) for k, v in out.items()}
+    return sched.save_times_s, out

@@ -179,10 +179,11 @@ def react(k: Kinetics, s: Local, env: Environment, dt_s: float) -> Local:
     k_up = phi * k.uptake_rate_per_h / 3600.0 * alive
     k_tot = k_diss + k_up
     lost = s.np * -jnp.expm1(-k_tot * dt_s)
-    dissolved = jnp.minimum(lost * _safe_div(k_diss, k_tot),
-                            jnp.maximum(zsat - s.zn, 0.0) / conv)
+    would_dissolve = lost * _safe_div(k_diss, k_tot)
+    dissolved = jnp.minimum(would_dissolve, jnp.maximum(zsat - s.zn, 0.0) / conv)
     taken_up = lost * _safe_div(k_up, k_tot)
-    np_ext = s.np - dissolved - taken_up
+    # what stays: the undecayed part plus what the solubility limit refused (both ≥ 0)
+    np_ext = s.np * jnp.exp(-k_tot * dt_s) + (would_dissolve - dissolved)
     zn = s.zn + dissolved * conv
     np_int = s.np_int + _safe_div(taken_up, phi)
 

@@ -321,16 +321,20 @@ def coupling_rates_per_s(c: dict[str, Any]) -> dict[str, float]:
         return k["dissolution_rate_per_h"] / 3600.0 * 10 ** (
             k["dissolution_proton_order"] * (7.4 - ph))
 
-    low_ph = min(c["ph"]["medium"], c["ph"]["tissue_core"], c["ph"]["tissue_rim"])
+    low_ph = c["ph"]["medium"]
+    if c["geometry"]["kind"] != "medium":
+        low_ph = min(low_ph, c["ph"]["tissue_core"], c["ph"]["tissue_rim"])
     phi = c["geometry"]["cell_volume_fraction"]
-    return {
-        "lysosomal dissolution": dissolution(c["ph"]["lysosome"]),
-        "extracellular dissolution": dissolution(low_ph),
-        "uptake": phi * k["uptake_rate_per_h"] / 3600.0,
-        "Zn2+ influx": phi * k["zn_influx_per_h"] / 3600.0,
-        "Zn2+ efflux": k["zn_efflux_per_h"] / 3600.0,
-        "GSH resynthesis": k["gsh_resynthesis_per_h"] / 3600.0,
-    }
+    rates = {"extracellular dissolution": dissolution(low_ph)}
+    if c["geometry"]["kind"] != "medium":  # processes of cells
+        rates.update({
+            "lysosomal dissolution": dissolution(c["ph"]["lysosome"]),
+            "uptake": phi * k["uptake_rate_per_h"] / 3600.0,
+            "Zn2+ influx": phi * k["zn_influx_per_h"] / 3600.0,
+            "Zn2+ efflux": k["zn_efflux_per_h"] / 3600.0,
+            "GSH resynthesis": k["gsh_resynthesis_per_h"] / 3600.0,
+        })
+    return rates
 
 
 def _check_step_accuracy(c: dict[str, Any], file: str) -> None:
