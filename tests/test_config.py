@@ -1,0 +1,108 @@
+"""Config validation and the CLI's bad-input contract: exit 2, the key, the value, what is
+allowed, never a traceback; the resolved config round-trips through TOML."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from zn_pde.cli import main
+from zn_pde.config import default_config_text, dumps, load_config, resolve
+
+CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.toml"))
+
+
+def _write(tmp_path, text: str) -> str:
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    return str(p)
+
+
+def _validate(capsys, *argv) -> tuple[int, str]:
+    code = main(["validate", *argv])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_shipped_configs_are_valid_and_round_trip(path):
+    c = load_config(path)
+    again = resolve(tomllib.loads(dumps(c)))
+    assert again == {k: v for k, v in c.items() if not k.startswith("_")}
+
+
+def test_the_builtin_default_is_the_shipped_ultrasound_config():
+    shipped = Path(__file__).parent.parent / "configs" / "zno_spheroid_ultrasound.toml"
+    assert tomllib.loads(default_config_text()) == tomllib.loads(shipped.read_text())
+
+
+@pytest.mark.parametrize("override, key, words", [
+    ("grid.shpe=[8,8,8]", "grid.shpe", "did you mean 'shape'"),
+    ("time.dt_s=-5", "time.dt_s", "> 0"),
+    ("time.dt_s=nan", "time.dt_s", "finite"),
+    ("grid.shape=[8,8]", "grid.shape", "3 integers"),
+    ("material.kind='ZnOO'", "material.kind", "did you mean 'ZnO'"),
+    ("ph.medium=15", "ph.medium", "<= 14"),
+    ("geometry.radius_um=400", "geometry.radius_um", "does not fit"),
+    ("time.save_every_min=1.5", "time.save_every_min", "multiple of dt_s"),
+    ("time.dt_s=1200", "time.dt_s", "cannot"),
+    ("kinetics.uptake_rate_per_hour=1", "kinetics.uptake_rate_per_hour", "uptake_rate_per_h"),
+    ("kinetics.dissolution_proton_order=9", "kinetics.dissolution_proton_order", "<= 4"),
+    ("materail.kind='ZnO'", "materail", "did you mean 'material'"),
+])
+def test_bad_values_exit_2_naming_key_value_and_range(capsys, override, key, words):
+    code, text = _validate(capsys, "--set", override)
+    assert code == 2
+    assert f"'{key}'" in text or f"key '{key}" in text
+    assert words in text
+    assert "Traceback" not in text
+
+
+def test_step_too_long_for_accuracy_names_the_process_and_the_remedy(capsys):
+    no_stimulus = str(Path(__file__).parent.parent / "configs" / "zno_spheroid_no_stimulus.toml")
+    code, text = _validate(capsys, no_stimulus, "--set", "time.dt_s=1800")
+    assert code == 2
+    assert "lysosomal dissolution" in text and "reaction_substeps" in text
+    code, _ = _validate(capsys, no_stimulus, "--set", "time.dt_s=1800", "--set",
+                        "numerics.reaction_substeps=6")
+    assert code == 0
+    # the default's 1 min ultrasound exposure must be resolved by the step
+    code, text = _validate(capsys, "--set", "time.dt_s=120")
+    assert code == 2 and "exposure" in text
+
+
+def test_unreadable_and_malformed_files(capsys, tmp_path):
+    code, text = _validate(capsys, str(tmp_path / "missing.toml"))
+    assert code == 2 and "not found" in text
+    code, text = _validate(capsys, _write(tmp_path, "[grid\nshape = 3"))
+    assert code == 2 and "not valid TOML" in text
+    code, text = _validate(capsys, _write(tmp_path, "[[species]]\nname = 'zn'\n"
+                                          "diffusivity_um2_per_s = 1.0\n"))
+    assert code == 2 and "reserved" in text
+
+
+def test_planned_materials_are_refused_clearly(capsys):
+    code, text = _validate(capsys, "--set", "material.kind='ZIF-8'")
+    assert code == 2 and "not implemented yet" in text
+
+
+def test_validate_prints_every_default(capsys, tmp_path):
+    code, text = _validate(capsys, _write(tmp_path, "[material]\nkind = 'ZnO'\n"))
+    assert code == 0
+    body = tomllib.loads(text.split("\n", 1)[1])
+    assert body["kinetics"]["band_gap_eV"] == 3.37
+    assert body["ph"]["lysosome"] == 4.7
+    assert body["grid"]["shape"] == [64, 64, 64]
+
+
+def test_run_refuses_to_overwrite_and_leaves_nothing_on_bad_input(capsys, tmp_path):
+    out = tmp_path / "r.h5"
+    out.write_bytes(b"precious")
+    code = main(["run", "-o", str(out), "--quiet", "--set", "time.end_h=1"])
+    assert code == 2 and out.read_bytes() == b"precious"
+    assert "--overwrite" in capsys.readouterr().err
+    bad = tmp_path / "bad.h5"
+    assert main(["run", "-o", str(bad), "--set", "time.dt_s=-1"]) == 2
+    assert not bad.exists()
