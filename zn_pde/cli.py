@@ -121,7 +121,13 @@ def _cmd_validate(a) -> int:
 def _cmd_inspect(a) -> int:
     from .inspect import describe
 
-    print(describe(a.file, config=a.config))
+    text = describe(a.file, config=a.config)
+    try:
+        print(text)
+    except BrokenPipeError:  # `zn-pde inspect OUT.h5 | head`: the reader left early
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
