@@ -18,11 +18,13 @@ diagonal and 2 D Δt/h² · g on the right-hand side.
 Accuracy: first order in time (backward Euler, and LOD splitting commutes exactly only for
 constant D), second order in space (measured in tests/test_diffusion.py).
 
-The tridiagonal factorisations (Thomas algorithm: modified upper diagonal c′ and inverse
-pivots) depend only on D and Δt, so they are computed once per solve and each step does two
-sweeps per axis: a `lax.scan` over the axis, vectorised over the other two axes and the
-species. Layout is (z, y, x, species); the axes are cycled with `moveaxis` so the swept axis
-is always leading.
+The tridiagonal factorisations (Thomas algorithm) depend only on D and Δt, so they are
+computed once per solve and each step does two sweeps per axis: a `lax.scan` over the axis,
+vectorised over the other two axes and the species. Only two arrays are stored per axis: the
+face coefficients rᵢ₋½ and the inverse pivots 1/pᵢ; the modified upper diagonal
+c′ᵢ = −rᵢ₊½/pᵢ is rebuilt in the backward sweep, which carries rᵢ₊½ from the previous
+row (8 bytes per voxel-species per axis in float32). Layout is (z, y, x, species); the axes
+are cycled with `moveaxis` so the swept axis is always leading.
 """
 
 from __future__ import annotations
@@ -37,9 +39,8 @@ from jaxtyping import Array, Float
 class AxisFactors(NamedTuple):
     """Thomas factorisation of (I − Δt L) along the leading axis (n, ...)."""
 
-    lower: Array  # r_{i−½} ≥ 0 (sub-diagonal is −lower), shape (n, ...)
-    upper_mod: Array  # c′_i, shape (n, ...)
-    inv_pivot: Array  # 1 / (b_i − a_i c′_{i−1}), shape (n, ...)
+    lower: Array  # r_{i−½} ≥ 0 (sub-diagonal is −lower; super-diagonal is −lower[i+1])
+    inv_pivot: Array  # 1 / p_i, p_i = b_i − r_{i−½}² / p_{i−1}, shape (n, ...)
     source_first: Array  # Dirichlet right-hand side added to the first plane, shape (...)
     source_last: Array  # ... and to the last plane
 
@@ -76,8 +77,8 @@ def _factor_axis(d: Array, r_scale: Array | float, boundary: Array | None) -> Ax
         c = -up * inv
         return c, (c, inv)
 
-    _, (upper_mod, inv_pivot) = jax.lax.scan(sweep, jnp.zeros_like(d[0]), (lower, diag, upper))
-    return AxisFactors(lower, upper_mod, inv_pivot, source_first, source_last)
+    _, (_, inv_pivot) = jax.lax.scan(sweep, jnp.zeros_like(d[0]), (lower, diag, upper))
+    return AxisFactors(lower, inv_pivot, source_first, source_last)
 
 
 def _cycle(a: Array) -> Array:
@@ -111,12 +112,14 @@ def _solve_axis(f: AxisFactors, b: Array) -> Array:
 
     _, d = jax.lax.scan(forward, jnp.zeros_like(b[0]), (f.lower, f.inv_pivot, b))
 
-    def backward(x_next, row):
-        c, dd = row
-        x = dd - c * x_next
-        return x, x
+    def backward(carry, row):
+        x_next, r_next = carry  # x_{i+1} and r_{i+½} = lower[i+1]
+        lo, inv, dd = row
+        x = dd + r_next * inv * x_next  # x_i = d′_i − c′_i x_{i+1}, c′_i = −r_{i+½}/p_i
+        return (x, lo), x
 
-    _, x = jax.lax.scan(backward, jnp.zeros_like(b[0]), (f.upper_mod, d), reverse=True)
+    zero = jnp.zeros_like(b[0])
+    _, x = jax.lax.scan(backward, (zero, zero), (f.lower, f.inv_pivot, d), reverse=True)
     return x
 
 
