@@ -1,0 +1,35 @@
+"""The README's parameter table is generated from the cited tables, and every default carries
+a source or says "assumed"."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from zn_pde.materials import ENVIRONMENT, MATERIALS
+from zn_pde.materials._table import markdown_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_readme_parameter_table_is_current():
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- parameter-table:start -->\n(.*?)\n<!-- parameter-table:end -->",
+                      text, re.S)
+    assert block, "README lacks the parameter table markers"
+    assert block.group(1) == markdown_table(), "run scripts/parameter_table.py --update-readme"
+
+
+def test_every_default_cites_a_source_or_says_assumed():
+    params = [p for m in MATERIALS.values() for p in m.parameters] + list(ENVIRONMENT)
+    for p in params:
+        cited = re.search(r"(doi:|ISBN|\b(19|20)\d\d\b)", p.source)
+        assert p.assumed or p.source.startswith(("calibrated", "fitted")) or cited, p.name
+        assert p.lower <= p.value <= p.upper, p.name
+
+
+def test_readme_starts_with_the_two_setup_commands():
+    lines = (ROOT / "README.md").read_text().splitlines()
+    block = lines[lines.index("```bash") + 1: lines.index("```")]
+    assert len(block) == 2
+    assert block[0].endswith("zn-pde run") and block[1].endswith("pytest")

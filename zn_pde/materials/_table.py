@@ -1,0 +1,52 @@
+"""The parameter table as Markdown (the README's "Parameters" section is generated from it)."""
+
+from __future__ import annotations
+
+from . import ENVIRONMENT, MATERIALS
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def markdown_table() -> str:
+    rows = ["| key | value | unit | meaning | source |", "|---|---|---|---|---|"]
+    for kind, material in MATERIALS.items():
+        rows.append(f"| **{kind}** (`[kinetics]`) | | | molar mass "
+                    f"{material.molar_mass_g_per_mol:.4g} g/mol | IUPAC atomic weights |")
+        for p in material.parameters:
+            rows.append(f"| `kinetics.{p.name}` | {_fmt(p.value)} | {p.unit} | {p.meaning} | "
+                        f"{p.source} |")
+    rows.append("| **tissue and physiology** | | | | |")
+    keys = {"lysosome_ph": "ph.lysosome",
+            "ultrasound_attenuation_tissue_dB_per_cm_MHz":
+                "tissue.ultrasound_attenuation_dB_per_cm_MHz",
+            "ultrasound_attenuation_medium_dB_per_cm_MHz":
+                "tissue.medium_ultrasound_attenuation_dB_per_cm_MHz"}
+    for p in ENVIRONMENT:
+        rows.append(f"| `{keys.get(p.name, p.name)}` | {_fmt(p.value)} | {p.unit} | {p.meaning} "
+                    f"| {p.source} |")
+    from .tissue import (JACQUES_SOFT_TISSUE_A_PER_CM, JACQUES_SOFT_TISSUE_B,
+                         LIGHT_ABSORPTION_PER_CM, LIGHT_WAVELENGTH_NM, light_attenuation_per_cm)
+
+    mu = ", ".join(f"{w:g} nm: {light_attenuation_per_cm(w):.3g}" for w in LIGHT_WAVELENGTH_NM)
+    mua = ", ".join(f"{w:g}: {a:g}" for w, a in zip(LIGHT_WAVELENGTH_NM,
+                                                     LIGHT_ABSORPTION_PER_CM, strict=True))
+    rows.append(f"| `tissue.light_attenuation_per_cm` (default by wavelength) | {mu} | 1/cm | "
+                f"mu_eff = sqrt(3 mu_a (mu_a + mu_s')) | mu_s' = "
+                f"{JACQUES_SOFT_TISSUE_A_PER_CM:g} (lambda/500 nm)^-{JACQUES_SOFT_TISSUE_B:g} "
+                f"1/cm, Jacques 2013, Phys Med Biol 58:R37, doi:10.1088/0031-9155/58/11/R37, "
+                f"Table 2 (soft tissue); mu_a (1/cm) at {mua}: assumed, see "
+                f"zn_pde/materials/tissue.py |")
+    rows.append("| `geometry.cell_volume_fraction` | 0.8 | 1 | cell volume per tissue volume | "
+                "1 - extracellular volume fraction 0.2, Sykova & Nicholson 2008, Physiol Rev "
+                "88:1277, doi:10.1152/physrev.00027.2007 |")
+    rows.append("| `ph.tissue_rim`, `ph.tissue_core` | 7.0, 6.6 | pH | extracellular pH at the "
+                "spheroid surface and centre (parabolic in between) | the public contract's "
+                "values; within the tumour pHe range 6.5-7.1 (reviews, e.g. Gatenby & Gillies "
+                "2004, Nat Rev Cancer 4:891); no measured spheroid profile was found |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
