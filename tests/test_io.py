@@ -1,0 +1,510 @@
+"""Outputs: the HDF5 file in xarray, the XDMF sidecar against the HDF5 file, `inspect`,
+`plot`, progress reporting, and exit 2 for files that are not zn-pde outputs.
+
+The XDMF test resolves every hyperslab of the sidecar the way a reader (ParaView) does and
+compares the selected array with the field xarray gives for that frame, so a wrong index,
+shape, origin, spacing or dataset path fails. Plot tests check the drawn artists (masked
+medium, outline level, stimulus spans, axis units) and, on a synthetic file whose field is
+the distance from the spheroid centre, that the radial profile recovers r.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tomllib
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import h5py
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+import xarray as xr
+from matplotlib.colors import LogNorm
+
+from zn_pde import Schedule, __version__
+from zn_pde._progress import Progress, format_duration
+from zn_pde._run import simulate_to_file
+from zn_pde.cli import main
+from zn_pde.config import dumps, load_config
+from zn_pde.inspect import describe
+from zn_pde.io import Writer, read_run
+from zn_pde.plot import _norm, _radial, _slices, _timeseries, plot_run
+
+FIELDS = ("np", "zn", "ros", "np_int", "zn_cell", "gsh", "viability")
+SERIES = ("tissue_mean_zn", "tissue_mean_zn_cell", "tissue_mean_ros", "max_ros",
+          "tissue_mean_viability")
+H = 40.0  # um
+CONFIG = f"""
+[grid]
+shape = [16, 16, 16]
+spacing_um = {H}
+
+[time]
+end_h = 0.5
+dt_s = 60.0
+save_every_min = 5.0
+
+[geometry]
+kind = "spheroid"
+radius_um = 200.0
+center_um = [320.0, 300.0, 340.0]
+
+[material]
+kind = "ZnO"
+dose_ug_per_ml = 20.0
+
+[[ultrasound]]
+start_h = 0.1
+duration_min = 1.0
+intensity_W_per_cm2 = 1.5
+
+[[light]]
+start_h = 0.3
+duration_min = 2.0
+wavelength_nm = 365.0
+irradiance_mW_per_cm2 = 20.0
+"""
+WELL_MIXED = """
+[grid]
+kind = "well_mixed"
+
+[time]
+end_h = 1.0
+dt_s = 60.0
+save_every_min = 10.0
+
+[geometry]
+kind = "uniform"
+cell_volume_fraction = 0.002
+
+[material]
+kind = "ZnO"
+dose_ug_per_ml = 20.0
+
+[[ultrasound]]
+start_h = 0.5
+duration_min = 1.0
+intensity_W_per_cm2 = 1.5
+"""
+
+
+@pytest.fixture(scope="module")
+def run3d(tmp_path_factory) -> tuple[Path, dict]:
+    d = tmp_path_factory.mktemp("io")
+    (d / "spheroid.toml").write_text(CONFIG)
+    config = load_config(d / "spheroid.toml")
+    out = d / "spheroid.h5"
+    simulate_to_file(config, out, progress=False)
+    return out, config
+
+
+@pytest.fixture(scope="module")
+def run_wm(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("wm")
+    (d / "vial.toml").write_text(WELL_MIXED)
+    out = d / "vial.h5"
+    simulate_to_file(load_config(d / "vial.toml"), out, progress=False)
+    return out
+
+
+# --- HDF5 / xarray -----------------------------------------------------------------------
+
+
+def test_xarray_opens_with_named_dimensions_coordinates_and_units(run3d):
+    path, config = run3d
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        ds.load()
+    assert dict(ds.sizes) == {"time": 7, "z": 16, "y": 16, "x": 16}
+    for name in FIELDS:
+        assert ds[name].dims == ("time", "z", "y", "x") and ds[name].dtype == np.float32
+    for name in SERIES:
+        assert ds[name].dims == ("time",)
+    assert ds["tissue_mask"].dims == ("z", "y", "x") and ds["tissue_mask"].dtype == np.uint8
+    assert ds["ph"].dims == ("z", "y", "x")
+    for c in ("x", "y", "z"):
+        assert ds[c].attrs["units"] == "um"
+        np.testing.assert_array_equal(ds[c].values, (np.arange(16) + 0.5) * H)
+    assert ds["time"].attrs["units"] == "s"
+    np.testing.assert_array_equal(ds["time"].values, Schedule.from_config(config).save_times_s)
+    for name, var in ds.data_vars.items():
+        assert var.attrs.get("units"), f"{name} has no units"
+    assert ds["viability"].attrs["units"] == "1" and ds["zn"].attrs["units"] == "uM"
+    assert ds["np"].attrs["units"] == "ug/mL"
+    # the tissue mask is the ball of the config, addressed by coordinates
+    r = np.sqrt((ds.x - 320.0) ** 2 + (ds.y - 300.0) ** 2 + (ds.z - 340.0) ** 2)
+    np.testing.assert_array_equal(ds["tissue_mask"].values, (r <= 200.0).transpose(
+        "z", "y", "x").values.astype(np.uint8))
+    # viability is NaN exactly in the medium; the stored series is its tissue mean
+    tissue = ds["tissue_mask"] == 1
+    assert bool(ds["viability"].where(~tissue).isnull().all())
+    assert bool(ds["viability"].where(tissue, 0.5).notnull().all())
+    mean = ds["viability"].where(tissue).mean(("z", "y", "x"))
+    np.testing.assert_allclose(ds["tissue_mean_viability"], mean, rtol=1e-6)
+    assert ds.attrs["Conventions"] == "CF-1.8" and ds.attrs["zn_pde_version"] == __version__
+    assert ds.attrs["status"] == "complete" and ds.attrs["complete"] == 1
+    stored = tomllib.loads(ds.attrs["config"])
+    assert stored["geometry"]["center_um"] == [320.0, 300.0, 340.0]
+    assert stored["light"][0]["wavelength_nm"] == 365.0
+
+
+def test_well_mixed_output_in_xarray_inspect_and_plot(run_wm, tmp_path):
+    with xr.open_dataset(run_wm, engine="h5netcdf") as ds:
+        assert dict(ds.sizes) == {"time": 7}
+        assert set(FIELDS) <= set(ds.data_vars)
+        assert all(ds[n].dims == ("time",) for n in FIELDS)
+        assert not {"x", "y", "z", "tissue_mask"} & set(ds.variables)
+        zn = ds["zn"].values
+    assert not run_wm.with_suffix(".xmf").exists()
+    text = describe(run_wm)
+    assert "well_mixed: one compartment" in text
+    rows = _table(text, "key scalars (the well-mixed compartment")
+    np.testing.assert_allclose([float(r[0]) for r in rows], np.arange(7) / 6, rtol=1e-5)
+    head = _table_head(text, "key scalars (the well-mixed compartment")
+    col = head.index("Zn2+ uM")
+    np.testing.assert_allclose([float(r[col]) for r in rows], zn, rtol=5e-4, atol=1e-12)
+    paths = plot_run(run_wm, outdir=tmp_path)
+    assert [p.name for p in paths] == ["vial_timeseries.png"]
+    assert _png_size(paths[0])[0] > 0
+
+
+# --- XDMF ----------------------------------------------------------------------------------
+
+
+def _hyperslab(item: ET.Element, base: Path) -> np.ndarray:
+    """Resolve an XDMF HyperSlab (start, stride, count over an HDF DataItem) as a reader does."""
+    select, source = item.findall("DataItem")
+    start, stride, count = np.array(select.text.split(), int).reshape(3, -1)
+    file, dataset = source.text.strip().split(":")
+    declared = tuple(int(n) for n in source.get("Dimensions").split())
+    with h5py.File(base / file, "r") as f:
+        d = f[dataset]
+        assert d.shape == declared, f"{dataset}: declared {declared}, stored {d.shape}"
+        index = tuple(slice(s, s + c * st, st) for s, st, c in
+                      zip(start, stride, count, strict=True))
+        out = d[index]
+    assert out.shape == tuple(int(n) for n in item.get("Dimensions").split())
+    return out
+
+
+def test_xdmf_sidecar_matches_the_hdf5_file(run3d):
+    path, _ = run3d
+    xmf = path.with_suffix(".xmf")
+    root = ET.parse(xmf).getroot()
+    assert root.tag == "Xdmf" and root.get("Version") == "3.0"
+    collection = root.find("Domain/Grid")
+    assert collection.get("GridType") == "Collection"
+    assert collection.get("CollectionType") == "Temporal"
+    frames = collection.findall("Grid")
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        ds.load()
+    assert len(frames) == ds.sizes["time"]
+    shape = (ds.sizes["z"], ds.sizes["y"], ds.sizes["x"])
+    for i, grid in enumerate(frames):
+        assert grid.get("GridType") == "Uniform"
+        assert float(grid.find("Time").get("Value")) == ds["time"].values[i]
+        topo = grid.find("Topology")
+        assert topo.get("TopologyType") == "3DCoRectMesh"
+        assert tuple(int(n) for n in topo.get("Dimensions").split()) == shape
+        geom = grid.find("Geometry")
+        assert geom.get("GeometryType") == "ORIGIN_DXDYDZ"
+        origin, spacing = (np.array(e.text.split(), float) for e in geom.findall("DataItem"))
+        # nodes are voxel centres, listed z y x like the topology
+        np.testing.assert_array_equal(origin, [ds.z[0], ds.y[0], ds.x[0]])
+        np.testing.assert_array_equal(spacing, [np.diff(ds[c])[0] for c in ("z", "y", "x")])
+        names = []
+        for attr in grid.findall("Attribute"):
+            name = attr.get("Name")
+            names.append(name)
+            assert attr.get("Center") == "Node" and attr.get("AttributeType") == "Scalar"
+            item = attr.find("DataItem")
+            if item.get("ItemType") == "HyperSlab":
+                data = _hyperslab(item, path.parent)[0]
+                np.testing.assert_array_equal(data, ds[name].values[i])
+            else:
+                file, dataset = item.text.strip().split(":")
+                assert file == path.name
+                with h5py.File(path.parent / file, "r") as f:
+                    np.testing.assert_array_equal(f[dataset][...], ds[name].values)
+        assert set(names) == set(FIELDS) | {"tissue_mask", "ph"}
+
+
+# --- inspect ---------------------------------------------------------------------------------
+
+
+def _table_head(text: str, title: str) -> list[str]:
+    lines = text.splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith(title))
+    return re.split(r"\s{2,}", lines[k + 1].strip())
+
+
+def _table(text: str, title: str) -> list[list[str]]:
+    lines = text.splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith(title))
+    rows = []
+    for line in lines[k + 2:]:
+        if not line.strip() or line.strip().startswith("("):
+            break
+        rows.append(line.split())
+    return rows
+
+
+def test_inspect_describes_config_grid_times_variables_and_key_scalars(run3d, capsys):
+    path, config = run3d
+    assert main(["inspect", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "status      complete" in text
+    assert "ZnO, dose 20 ug/mL" in text
+    assert "ultrasound  from 0.1 h for 1 min, 1.5 W/cm2, 1 MHz" in text
+    assert "light       from 0.3 h for 2 min, 20 mW/cm2, 365 nm" in text
+    assert "16 x 16 x 16 voxels (x, y, z), spacing 40 um" in text
+    assert "7 frames from 0 to 0.5 h" in text
+    with h5py.File(path, "r") as f:
+        tissue = f["tissue_mask"][...] > 0
+        assert f"tissue      {int(tissue.sum())} voxels" in text
+        variables = {r[0]: r for r in _table(text, "variables")}
+        for name in FIELDS + SERIES + ("ph", "tissue_mask"):
+            row = variables[name]
+            assert row[1] == f[name].attrs["units"]
+            data = f[name][...]
+            lo, hi = np.nanmin(data), np.nanmax(data)
+            dims = 4 if name in FIELDS else 1 if name in SERIES else 3
+            assert float(row[1 + dims + 1]) == pytest.approx(lo, rel=5e-4, abs=1e-30)
+            assert float(row[1 + dims + 2]) == pytest.approx(hi, rel=5e-4, abs=1e-30)
+        title = "key scalars (tissue means"
+        head = _table_head(text, title)
+        rows = _table(text, title)
+        np.testing.assert_allclose([float(r[0]) for r in rows], f["time"][:] / 3600, rtol=1e-5)
+        for column, name, factor in (("Zn2+ uM", "tissue_mean_zn", 1), ("ROS uM",
+                                     "tissue_mean_ros", 1), ("viability %",
+                                     "tissue_mean_viability", 100)):
+            got = [float(r[head.index(column)]) for r in rows]
+            np.testing.assert_allclose(got, f[name][:] * factor, rtol=5e-4, atol=1e-30)
+    assert main(["inspect", "--config", str(path)]) == 0
+    full = capsys.readouterr().out
+    toml_text = full.split("full resolved config (as stored in the file)\n")[1].split("\n", 1)[1]
+    stripped = {k: v for k, v in config.items() if not k.startswith("_")}
+    assert tomllib.loads(toml_text) == tomllib.loads(dumps(stripped))
+
+
+def test_inspect_flags_an_incomplete_file_and_shows_its_message(run3d, tmp_path):
+    path, _ = run3d
+    copy = tmp_path / "partial.h5"
+    copy.write_bytes(path.read_bytes())
+    with h5py.File(copy, "r+") as f:
+        f.attrs["status"] = "interrupted"
+        f.attrs["complete"] = np.uint8(0)
+        f.attrs["message"] = "interrupted by SIGINT; 7 frames"
+    text = describe(copy)
+    assert "INCOMPLETE: interrupted" in text
+    assert "message     interrupted by SIGINT; 7 frames" in text
+    assert f"continue    zn-pde run --resume {copy}" in text
+
+
+# --- plot ------------------------------------------------------------------------------------
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    h, w = mpimg.imread(path).shape[:2]
+    return w, h
+
+
+def test_plot_writes_every_figure_with_defaults_and_options(run3d, tmp_path, capsys):
+    path, _ = run3d
+    assert main(["plot", str(path), "-o", str(tmp_path / "all")]) == 0
+    printed = capsys.readouterr().out.split()
+    names = sorted(Path(p).name for p in printed if p.endswith(".png"))
+    expected = sorted([f"spheroid_slice_{n}.png" for n in FIELDS]
+                      + ["spheroid_radial.png", "spheroid_timeseries.png"])
+    assert names == expected
+    w3 = _png_size(tmp_path / "all" / "spheroid_slice_zn.png")[0]
+    paths = plot_run(path, outdir=tmp_path / "some", fields=["zn", "viability"],
+                     times_h=[0.25, 0.5], log=True)
+    assert [p.name for p in paths] == ["spheroid_slice_zn.png", "spheroid_slice_viability.png",
+                                       "spheroid_radial.png", "spheroid_timeseries.png"]
+    w2 = _png_size(paths[0])[0]
+    assert w2 < w3  # two time panels instead of three
+
+
+def test_slice_masks_medium_viability_and_outlines_the_spheroid(run3d):
+    path, _ = run3d
+    run = read_run(path)
+    fig = _slices(run, "viability", [0, 6], log=False)
+    axes = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in axes] == ["t = 0 h", "t = 0.5 h"]
+    j = int(np.argmin(np.abs(run.y_um - 300.0)))  # the plane through the spheroid centre
+    plane_mask = run.tissue[:, j, :]
+    for ax in axes:
+        image = ax.images[0].get_array()
+        np.testing.assert_array_equal(np.ma.getmaskarray(image), ~plane_mask)
+        levels = [list(c.levels) for c in ax.collections if hasattr(c, "levels")]
+        assert levels == [[0.5]]
+        assert ax.get_xlabel() == "x (µm)"
+        assert ax.images[0].get_extent() == [0.0, 640.0, 0.0, 640.0]
+    assert axes[0].get_ylabel() == "z (µm)"
+    assert "y = 300 µm" in fig._suptitle.get_text()
+
+
+def test_log_scale_is_for_concentrations_only(run3d):
+    run = read_run(path := run3d[0])
+    with h5py.File(path, "r") as f:
+        zn = [f["zn"][6, :, 8, :]]
+        viability = [f["viability"][6, :, 8, :]]
+    norm = _norm(run, "zn", zn, log=True)
+    assert isinstance(norm, LogNorm)
+    assert norm.vmax == pytest.approx(np.nanmax(zn[0]))
+    assert norm.vmin >= norm.vmax * 1e-4 * (1 - 1e-6)
+    assert not isinstance(_norm(run, "viability", viability, log=True), LogNorm)
+    assert not isinstance(_norm(run, "zn", zn, log=False), LogNorm)
+
+
+def test_time_series_shades_the_stimulus_windows(run3d):
+    run = read_run(run3d[0])
+    fig = _timeseries(run, list(run.fields), log=False)
+    first = fig.axes[0]
+    assert first.get_xlabel() == "time (h)"
+    labels = first.get_legend_handles_labels()[1]
+    assert "ultrasound 1.5 W/cm², 1 min" in labels and "light 365 nm, 20 mW/cm², 2 min" in labels
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        spans = sorted(p.get_x() for p in ax.patches)
+        assert spans == pytest.approx([0.1, 0.3])
+    ros = next(ax for ax in fig.axes if ax.get_title() == "ROS")
+    assert [ln.get_label() for ln in ros.lines] == ["tissue mean", "domain max, all steps"]
+
+
+def test_radial_profile_recovers_a_known_field(tmp_path):
+    """A synthetic file whose field is the distance from the spheroid centre (and 2x that at
+    the second frame): the shell averages must lie within half a shell of r and 2r."""
+    n, h = 20, 10.0
+    centre = np.array([100.0, 95.0, 105.0])  # x, y, z
+    radius = 60.0
+    x = (np.arange(n) + 0.5) * h
+    zz, yy, xx = np.meshgrid(x, x, x, indexing="ij")
+    r = np.sqrt((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2 + (zz - centre[2]) ** 2)
+    config = load_config(None, [f"grid.shape=[{n},{n},{n}]", f"grid.spacing_um={h}",
+                                f"geometry.radius_um={radius}",
+                                f"geometry.center_um={centre.tolist()}"])
+    w = Writer(tmp_path / "synthetic.h5", config_toml=dumps(config),
+               coords={"x": x, "y": x, "z": x}, tissue_mask=r <= radius,
+               variables={"tracer": {"units": "uM", "long_name": "distance"}})
+    w.append(0.0, {"tracer": r})
+    w.append(3600.0, {"tracer": 2 * r})
+    w.close("complete")
+    run = read_run(tmp_path / "synthetic.h5")
+    fig = _radial(run, ["tracer"], log=False)
+    ax = fig.axes[0]
+    first, second = ax.lines[0], ax.lines[1]
+    centres = first.get_xdata()
+    assert centres.max() <= 95.0 + h / 2  # complete shells only: nearest face 95 um away
+    np.testing.assert_allclose(first.get_ydata(), centres, atol=h / 2)
+    np.testing.assert_allclose(second.get_ydata(), 2 * centres, atol=h)
+    assert any(np.allclose(ln.get_xdata(), radius) for ln in ax.lines[2:])  # the surface
+    assert ax.get_xlabel() == "distance from the spheroid centre (µm)"
+    # inspect of a passive-species file averages the field over the tissue itself
+    text = describe(tmp_path / "synthetic.h5")
+    rows = _table(text, "key scalars (tissue means)")
+    assert float(rows[1][1]) == pytest.approx(2 * r[r <= radius].mean(), rel=1e-3)
+
+
+# --- bad files --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bad_files(tmp_path, run3d) -> dict[str, tuple[Path, str]]:
+    text = tmp_path / "notes.h5"
+    text.write_text("just text\n")
+    empty = tmp_path / "empty.h5"
+    empty.write_bytes(b"")
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["data"] = np.arange(3)
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(run3d[0].read_bytes()[:4096])
+    folder = tmp_path / "folder.h5"
+    folder.mkdir()
+    return {"missing": (tmp_path / "missing.h5", "file not found"),
+            "text": (text, "not an HDF5 file"),
+            "empty": (empty, "not an HDF5 file"),
+            "foreign": (foreign, "not a zn-pde output"),
+            "truncated": (truncated, "cannot be opened"),
+            "folder": (folder, "not a file")}
+
+
+@pytest.mark.parametrize("command", ["inspect", "plot"])
+@pytest.mark.parametrize("kind", ["missing", "text", "empty", "foreign", "truncated", "folder"])
+def test_inspect_and_plot_reject_files_that_are_not_outputs(command, kind, bad_files, capsys):
+    path, why = bad_files[kind]
+    assert main([command, str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"zn-pde {command}: error: {path}: ") and why in err
+    assert "Traceback" not in err
+
+
+def test_plot_rejects_unknown_fields_and_times(run3d, tmp_path, capsys):
+    path, _ = run3d
+    out = ["-o", str(tmp_path)]
+    assert main(["plot", str(path), "--fields", "zinc", *out]) == 2
+    err = capsys.readouterr().err
+    assert "no field 'zinc'" in err and "did you mean 'zn'" in err and "allowed: np, zn" in err
+    assert main(["plot", str(path), "--fields", "max_ros", *out]) == 2
+    assert "a time series" in capsys.readouterr().err
+    assert main(["plot", str(path), "--times-h", "3", *out]) == 2
+    assert "no saved frame near t = 3 h; the file holds 7 frames from 0 to 0.5 h" in (
+        capsys.readouterr().err)
+    assert main(["plot", str(path), "--times-h", "0.1,x", *out]) == 2
+    assert "--times-h must be comma-separated numbers" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_plot_of_a_file_without_frames_says_so(run3d, tmp_path, capsys):
+    copy = tmp_path / "blank.h5"
+    copy.write_bytes(run3d[0].read_bytes())
+    with h5py.File(copy, "r+") as f:
+        for d in f.values():
+            if d.maxshape and d.maxshape[0] is None:
+                d.resize(0, axis=0)
+    assert main(["plot", str(copy), "-o", str(tmp_path)]) == 2
+    assert "no frame is saved in this file yet" in capsys.readouterr().err
+    assert "no frame saved yet" in describe(copy)
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_prints_plain_periodic_lines_off_a_terminal(monkeypatch):
+    clock = iter([0.0, 1.0, 2.0, 12.0, 13.0, 30.0])
+    monkeypatch.setattr("zn_pde._progress.time.perf_counter", lambda: next(clock))
+    out = io.StringIO()
+    bar = Progress(4 * 3600.0, stream=out, every_s=10.0)  # t0 = 0
+    for t_h in (1, 2, 3, 3.5):  # at wall 1, 2, 12, 13 s
+        bar.update(t_h * 3600.0)
+    bar.update(4 * 3600.0)  # the end is always reported
+    lines = out.getvalue().splitlines()
+    assert "\r" not in out.getvalue()
+    assert len(lines) == 3  # first, after 10 s, final
+    assert lines[0] == "simulating: 1/4 h ( 25%), 1 h/s, elapsed 1.0 s, ETA 3.0 s"
+    assert lines[1].startswith("simulating: 3/4 h ( 75%), 0.25 h/s, elapsed 12 s, ETA 4.0 s")
+    assert lines[2].startswith("simulating: 4/4 h (100%)") and lines[2].endswith("ETA 0.0 s")
+
+
+def test_progress_redraws_one_line_on_a_terminal_and_counts_a_resume(monkeypatch):
+    clock = iter([0.0, 10.0, 20.0])
+    monkeypatch.setattr("zn_pde._progress.time.perf_counter", lambda: next(clock))
+    out = _Tty()
+    bar = Progress(10 * 3600.0, stream=out, start=6 * 3600.0)  # resumed at 6 of 10 h
+    bar.update(7 * 3600.0)
+    bar.close()  # interrupted: the line is ended
+    text = out.getvalue()
+    assert text.startswith("\r[") and text.endswith("\n") and text.count("\n") == 1
+    # only the hour simulated by this process counts: 1 h in 10 s -> 3 h left in 30 s
+    assert "7/10 h ( 70%), 0.1 h/s, elapsed 10 s, ETA 30 s" in text
+    assert format_duration(3725) == "1 h 02 min" and format_duration(65) == "1 min 05 s"
