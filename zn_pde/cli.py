@@ -97,16 +97,29 @@ def _cmd_run(a) -> int:
         raise RunError("interrupted before the run started; nothing was written") from None
     xmf = result.path.with_suffix(".xmf")
     also = f" and {xmf}" if xmf.exists() else ""
-    print(f"wrote {result.path}{also} "
-          f"({len(result.times_s)} frames, 0 to {result.times_s[-1] / 3600:g} h)")
+    lines = [f"wrote {result.path}{also} "
+             f"({len(result.times_s)} frames, 0 to {result.times_s[-1] / 3600:g} h)"]
     s = result.summary
     if s:
-        print(f"  tissue-mean Zn2+ (interstitial): final {s['tissue_mean_zn'][-1]:.4g} uM, "
-              f"peak {s['tissue_mean_zn'].max():.4g} uM")
-        print(f"  tissue-mean intracellular labile Zn: final {s['tissue_mean_zn_cell'][-1]:.4g} uM")
-        print(f"  peak ROS: {s['max_ros'].max():.4g} uM (over all steps)")
-        print(f"  final tissue-mean viability: {100 * s['tissue_mean_viability'][-1]:.2f} %")
+        lines += [f"  tissue-mean Zn2+ (interstitial): final {s['tissue_mean_zn'][-1]:.4g} uM, "
+                  f"peak {s['tissue_mean_zn'].max():.4g} uM",
+                  "  tissue-mean intracellular labile Zn: final "
+                  f"{s['tissue_mean_zn_cell'][-1]:.4g} uM",
+                  f"  peak ROS: {s['max_ros'].max():.4g} uM (over all steps)",
+                  "  final tissue-mean viability: "
+                  f"{100 * s['tissue_mean_viability'][-1]:.2f} %"]
+    _emit("\n".join(lines))
     return 0
+
+
+def _emit(text: str) -> None:
+    """Print to stdout; a reader that leaves early (`| head`) is not an error."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _cmd_validate(a) -> int:
@@ -121,13 +134,7 @@ def _cmd_validate(a) -> int:
 def _cmd_inspect(a) -> int:
     from .inspect import describe
 
-    text = describe(a.file, config=a.config)
-    try:
-        print(text)
-    except BrokenPipeError:  # `zn-pde inspect OUT.h5 | head`: the reader left early
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    _emit(describe(a.file, config=a.config))
     return 0
 
 
@@ -140,8 +147,8 @@ def _cmd_plot(a) -> int:
     except ValueError:
         raise InputError(f"--times-h must be comma-separated numbers, got {a.times_h!r}",
                          key="--times-h") from None
-    for path in plot_run(a.file, outdir=a.outdir, fields=fields, times_h=times, log=a.log):
-        print(f"wrote {path}")
+    paths = plot_run(a.file, outdir=a.outdir, fields=fields, times_h=times, log=a.log)
+    _emit("\n".join(f"wrote {path}" for path in paths))
     return 0
 
 
