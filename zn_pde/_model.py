@@ -57,6 +57,7 @@ class Model(eqx.Module):
     dirichlet: bool = eqx.field(static=True)
     well_mixed: bool = eqx.field(static=True)
     passive_names: tuple[str, ...] = eqx.field(static=True)
+    devices: int = eqx.field(static=True, default=1)  # execution: shard over this many
 
     # --- names ---------------------------------------------------------------------------
 
@@ -215,6 +216,7 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
         dirichlet=config["boundary"]["kind"] == "dirichlet",
         well_mixed=geo.well_mixed,
         passive_names=tuple(s["name"] for s in species),
+        devices=1 if geo.well_mixed else int(config["numerics"]["devices"]),
     )
 
 

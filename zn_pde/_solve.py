@@ -23,6 +23,7 @@ import numpy as np
 from ._diffusion import Transport
 from ._errors import RunError
 from ._model import Model, State
+from ._parallel import device_mesh, shard_spatial
 
 # A field counts as "clearly negative" below -NEGATIVE_TOLERANCE * (1 + max |field|): the
 # schemes are positivity preserving, so anything beyond round-off is a defect, not physics.
@@ -125,10 +126,15 @@ def run(model: Model, schedule: Schedule,
     `on_frame(index, t_s, state, peaks)` gets the per-species peaks over the interval
     (None for the initial frame).
     """
-    transport = factorise(model)
-    if state is None:
+    fresh = state is None
+    if fresh:
         state = model.initial_state()
+    if model.devices > 1:
+        mesh = device_mesh(model.devices)
+        model, state = shard_spatial((model, state), model.tissue.shape, mesh)
+    if fresh:
         on_frame(0, 0.0, state, None)
+    transport = factorise(model)
     times = schedule.save_times_s
     chunks = schedule.chunks[start_frame:]
     for i, n in enumerate(chunks, start=start_frame + 1):

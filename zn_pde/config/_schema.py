@@ -96,8 +96,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
     "numerics": {
         "precision": Key("str", "float32", "state precision", choices=("float32", "float64")),
         "reaction_substeps": Key("int", 1, "reaction sub-steps per time step", lo=1, hi=1000),
-        "check_every_saves": Key("int", 1, "NaN/negativity guard cadence, in saved frames",
-                                 lo=1, hi=10**6),
+        "devices": Key("int", 1, "devices to shard the grid over (along y); see "
+                       "docs/performance.md", lo=1, hi=4096),
     },
     "material": {
         "kind": Key("str", "ZnO", "nanoparticle material", choices=("ZnO", "ZnO2", "ZIF-8", "ZnS")),

@@ -11,18 +11,16 @@ class Exposure(eqx.Module):
     """Amplitude at the entry face × relative field (attenuation with depth), on in [start, end).
 
     `step_average(t, dt)` is the mean over the step [t, t + dt]: the overlap of the step with
-    the window, so the delivered dose is exact whatever the step.
+    the window, so the delivered dose is exact whatever the step. Start and end are array
+    leaves, so sweeps can vectorise over exposure timing.
     """
 
     amplitude: Array  # W/cm² (ultrasound) or mW/cm² (light) at the z = 0 face
     field: Array  # relative local value, (z, y, x) or (1, 1, 1)
-    start_s: float = eqx.field(static=True)
-    end_s: float = eqx.field(static=True)
+    start_s: Array
+    end_s: Array
 
     def step_average(self, t_s: Array, dt_s: float) -> Array:
         overlap = jnp.clip(jnp.minimum(t_s + dt_s, self.end_s) - jnp.maximum(t_s, self.start_s),
                            0.0, dt_s) / dt_s
         return overlap * self.amplitude * self.field
-
-    def active(self, t_s: float) -> bool:
-        return self.start_s <= t_s < self.end_s

@@ -37,4 +37,5 @@ def light_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry
         field = gate * np.exp(-depth_integral_cm(mu, spacing_um))
     start = ex["start_h"] * 3600.0
     return Exposure(jnp.asarray(ex["irradiance_mW_per_cm2"], dtype), jnp.asarray(field, dtype),
-                    start, start + ex["duration_min"] * 60.0)
+                    jnp.asarray(start, dtype),
+                    jnp.asarray(start + ex["duration_min"] * 60.0, dtype))

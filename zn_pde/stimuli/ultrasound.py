@@ -27,4 +27,5 @@ def ultrasound_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geo
         field = 10.0 ** (-db / 10.0)
     start = ex["start_h"] * 3600.0
     return Exposure(jnp.asarray(ex["intensity_W_per_cm2"], dtype), jnp.asarray(field, dtype),
-                    start, start + ex["duration_min"] * 60.0)
+                    jnp.asarray(start, dtype),
+                    jnp.asarray(start + ex["duration_min"] * 60.0, dtype))
