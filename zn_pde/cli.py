@@ -71,6 +71,22 @@ def _cmd_fit(a) -> int:
     return run_fit_cli(a)
 
 
+def _run_sweep(config, out: Path, a) -> int:
+    from ._sweep import SERIES_UNITS, run_sweep, sweep_points
+
+    table = run_sweep(config, out, overwrite=a.overwrite, progress=not a.quiet)
+    keys, points = sweep_points(config)
+    stem = out.with_name(out.stem)
+    lines = [f"wrote {out}, {stem}_summary.csv and {stem}_summary.png ({len(points)} points)"]
+    for i, p in enumerate(points):
+        where = ", ".join(f"{k}={v:g}" for k, v in zip(keys, p, strict=True))
+        lines.append(f"  {where}: final viability "
+                     f"{100 * table['tissue_mean_viability'][i]:.2f} %, peak ROS "
+                     f"{table['max_ros'][i]:.4g} {SERIES_UNITS['max_ros']}")
+    _emit("\n".join(lines))
+    return 0
+
+
 def _cmd_run(a) -> int:
     from ._run import check_resumable, config_of_run, simulate_to_file
     from .config import load_config
@@ -91,6 +107,8 @@ def _cmd_run(a) -> int:
             if out.suffix not in (".h5", ".hdf5"):
                 raise InputError("the output must end in .h5 or .hdf5", key="-o",
                                  file=str(out))
+            if "sweep" in config:
+                return _run_sweep(config, out, a)
         result = simulate_to_file(config, out, overwrite=a.overwrite, progress=not a.quiet,
                                   resume=bool(a.resume))
     except KeyboardInterrupt:  # before the output was opened: nothing to keep

@@ -187,9 +187,72 @@ def _resolve_table(section: str, raw: Any, schema: dict[str, Key], file: str,
     return out
 
 
+# Keys a [sweep] may not vary: they change array shapes, the time schedule or the model's
+# structure, which one vectorised computation cannot hold.
+_UNSWEEPABLE = ("grid.", "time.", "boundary.", "numerics.", "geometry.kind", "material.kind")
+
+
 def resolve(raw: dict[str, Any], file: str = "<config>") -> dict[str, Any]:
-    """Validate a parsed config and fill every default."""
-    allowed = list(SECTIONS) + list(ARRAY_SECTIONS) + ["kinetics"]
+    """Validate a parsed config and fill every default (a `[sweep]` is checked point by point)."""
+    if "sweep" in raw:
+        raw = dict(raw)
+        sweep = raw.pop("sweep")
+        out = _resolve_plain(raw, file)
+        out["sweep"] = _resolve_sweep(raw, sweep, out, file)
+        return out
+    return _resolve_plain(raw, file)
+
+
+def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: str
+                   ) -> dict[str, list[float]]:
+    """`[sweep]` maps dotted config keys to lists of numbers; the run covers their product.
+    Every value is validated by resolving the config with it substituted."""
+    if not isinstance(sweep, dict) or not sweep:
+        raise InputError("expected a table of dotted keys to lists of numbers, e.g. "
+                         "\"material.dose_ug_per_ml\" = [5.0, 10.0, 20.0]", file=file,
+                         key="sweep")
+    out: dict[str, list[float]] = {}
+    for key, values in sweep.items():
+        where = f"sweep.{key}"
+        if any(key.startswith(p) for p in _UNSWEEPABLE):
+            raise InputError("this key changes the grid, schedule or model structure and "
+                             "cannot be swept; allowed: numeric keys of [material] (dose), "
+                             "[ph], [kinetics], [tissue], [geometry] (radius, centre, cell "
+                             "fraction), [[species]], [[ultrasound]] and [[light]]",
+                             file=file, key=where)
+        if (not isinstance(values, list) or not values
+                or not all(_is_number(v) for v in values)):
+            raise InputError(f"expected a non-empty list of numbers, got {values!r}",
+                             file=file, key=where)
+        for v in values:
+            trial = copy.deepcopy(raw)
+            apply_override(trial, f"{key}={v!r}", file)
+            try:
+                _resolve_plain(trial, file)
+            except InputError as e:
+                raise InputError(f"value {v!r} of the sweep is not allowed: {e}", file=file,
+                                 key=where) from None
+        if not _lookup(base, key, file):
+            raise InputError("the key does not address a number of the resolved config",
+                             file=file, key=where)
+        out[key] = [float(v) for v in values]
+    return out
+
+
+def _lookup(c: dict[str, Any], key: str, file: str) -> bool:
+    node: Any = c
+    for part in [p for p in re.split(r"\.|\[|\]", key) if p != ""]:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return False
+    return _is_number(node)
+
+
+def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
+    allowed = list(SECTIONS) + list(ARRAY_SECTIONS) + ["kinetics", "sweep"]
     for sec in raw:
         if sec not in allowed:
             raise InputError(f"unknown section{_did_you_mean(sec, allowed)}; allowed "

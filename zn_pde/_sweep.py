@@ -1,0 +1,252 @@
+"""Parameter sweeps: the whole grid of simulations as one vectorised, jitted computation.
+
+A `[sweep]` section maps dotted config keys to lists of values; the run covers their Cartesian
+product. Each point is resolved and built into a `Model` as usual; the models share one
+structure (shapes, schedule, static settings) and differ only in array leaves, so their
+leaves are stacked and the time loop runs under `vmap`, sharded across devices along the
+sweep axis when `numerics.devices` > 1. Frames are advanced one save interval at a time, so
+progress shows and every interval's results reach the file before the next.
+
+Output (HDF5, CF-style): dimensions `sweep`, `time`, `z`, `y`, `x`; one coordinate per swept
+key (`sweep_<key>`, with the key in `config_key`); per-frame summaries (sweep, time); final
+fields `final_<variable>` (sweep, z, y, x); plus `<out>_summary.csv` and `<out>_summary.png`
+(final tissue-mean viability against the swept values).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import itertools
+import re
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import h5py
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from ._errors import InputError
+from ._model import Model, build_model
+from ._parallel import device_mesh
+from ._progress import Progress
+from ._solve import Schedule, advance
+from ._version import __version__
+from .config import apply_override, dumps, resolve
+
+SERIES = ("tissue_mean_zn", "tissue_mean_zn_cell", "max_ros", "tissue_mean_ros",
+          "tissue_mean_viability")
+SERIES_UNITS = {"tissue_mean_zn": "uM", "tissue_mean_zn_cell": "uM", "max_ros": "uM",
+                "tissue_mean_ros": "uM", "tissue_mean_viability": "1"}
+
+
+def sweep_points(config: dict[str, Any]) -> tuple[list[str], list[tuple[float, ...]]]:
+    keys = list(config["sweep"])
+    return keys, list(itertools.product(*(config["sweep"][k] for k in keys)))
+
+
+def point_config(config: dict[str, Any], keys: list[str], values: tuple[float, ...]
+                 ) -> dict[str, Any]:
+    """The plain config of one sweep point (re-validated)."""
+    raw = {k: copy.deepcopy(v) for k, v in config.items() if k != "sweep" and
+           not k.startswith("_")}
+    for k, v in zip(keys, values, strict=True):
+        apply_override(raw, f"{k}={v!r}", "<sweep>")
+    out = resolve(raw, "<sweep>")
+    out["_name"] = config.get("_name", "sweep")
+    return out
+
+
+def stack_models(models: list[Model]) -> Model:
+    """One Model whose array leaves carry a leading sweep axis."""
+    structure = jax.tree.structure(models[0])
+    for m in models[1:]:
+        if jax.tree.structure(m) != structure:
+            raise InputError("the swept values change the model's structure (e.g. a light "
+                             "exposure crossing the band gap is fine, a different number "
+                             "of species is not)", key="sweep")
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *models)
+
+
+def summaries(model: Model, state) -> dict[str, jax.Array]:
+    """The per-frame key scalars of one model (traceable, for vmap)."""
+    fields = model.fields(state)
+    tissue = model.cell_fraction > 0
+    n = jnp.maximum(jnp.sum(tissue), 1)
+
+    def tmean(a):
+        return jnp.where(jnp.any(tissue), jnp.sum(jnp.where(tissue, a, 0.0)) / n, jnp.nan)
+
+    return {"tissue_mean_zn": tmean(fields["zn"]),
+            "tissue_mean_zn_cell": tmean(fields["zn_cell"]),
+            "max_ros": jnp.max(fields["ros"]),
+            "tissue_mean_ros": tmean(fields["ros"]),
+            "tissue_mean_viability": tmean(fields["viability"])}
+
+
+def _key_name(key: str) -> str:
+    return "sweep_" + re.sub(r"[^A-Za-z0-9_]+", "_", key).strip("_")
+
+
+def _key_units(key: str) -> str:
+    for suffix, unit in (("_um2_per_s", "um^2/s"), ("_ug_per_ml", "ug/mL"),
+                         ("_W_per_cm2", "W/cm^2"), ("_mW_per_cm2", "mW/cm^2"),
+                         ("_per_h", "1/h"), ("_per_s", "1/s"), ("_uM", "uM"), ("_um", "um"),
+                         ("_min", "min"), ("_h", "h"), ("_s", "s"), ("_nm", "nm"),
+                         ("_MHz", "MHz"), ("_eV", "eV")):
+        if key.endswith(suffix):
+            return unit
+    return "1"
+
+
+def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = False,
+              progress: bool = True) -> dict[str, np.ndarray]:
+    """Run every sweep point; write the HDF5 file, CSV table and PNG figure."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise InputError("output file exists; pass --overwrite to replace it", file=str(out))
+    keys, points = sweep_points(config)
+    configs = [point_config(config, keys, p) for p in points]
+    schedule = Schedule.from_config(configs[0])
+    models = [build_model(c) for c in configs]
+    if not models[0].has_material:
+        raise InputError("a sweep needs a [material] section (its summaries are tissue means "
+                         "of the nanoparticle model)", key="sweep")
+    n_points = len(models)
+    devices = int(config["numerics"]["devices"])
+    pad = (-n_points) % devices
+    batch = stack_models(models + [models[-1]] * pad)
+    devices_mesh: Mesh | None = None
+    if devices > 1:
+        devices_mesh = device_mesh(devices)
+        spec = NamedSharding(devices_mesh, PartitionSpec("y"))  # the mesh axis, here: sweep
+        batch = jax.tree.map(lambda a: jax.device_put(a, spec)
+                             if isinstance(a, jax.Array) and a.ndim >= 1 else a, batch)
+
+    transports = eqx.filter_jit(eqx.filter_vmap(lambda m: m.transport()))(batch)
+    states = eqx.filter_jit(eqx.filter_vmap(lambda m: m.initial_state()))(batch)
+    summarise = eqx.filter_jit(eqx.filter_vmap(summaries))
+
+    @eqx.filter_jit
+    def step_batch(models, transports, states, n_steps):
+        return eqx.filter_vmap(lambda m, tr, s: advance(m, tr, s, n_steps))(
+            models, transports, states)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    f = h5py.File(out, "w", libver="latest")
+    try:
+        f.attrs.update({"Conventions": "CF-1.8", "zn_pde_version": __version__,
+                        "format": "zn_pde_sweep", "config": dumps(config),
+                        "status": "running", "complete": np.uint8(0)})
+        sw = f.create_dataset("sweep", data=np.arange(n_points))
+        sw.attrs["units"] = "1"
+        sw.attrs["long_name"] = "sweep point"
+        sw.make_scale("sweep")
+        for i, k in enumerate(keys):
+            d = f.create_dataset(_key_name(k), data=np.array([p[i] for p in points]))
+            d.attrs.update({"units": _key_units(k), "config_key": k})
+            d.dims[0].attach_scale(sw)
+        t = f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(64,))
+        t.attrs["units"] = "s"
+        t.make_scale("time")
+        for name in SERIES:
+            d = f.create_dataset(name, shape=(n_points, 0), maxshape=(n_points, None),
+                                 dtype="f4", chunks=(n_points, 64))
+            d.attrs["units"] = SERIES_UNITS[name]
+            d.dims[0].attach_scale(sw)
+            d.dims[1].attach_scale(t)
+        final_names = _create_final_fields(f, models[0], n_points, configs[0])
+        f.swmr_mode = True
+
+        ros_index = batch.mobile_names.index("ros")
+
+        def emit(t_s: float, states, peaks=None) -> None:
+            s = {k: np.asarray(v)[:n_points] for k, v in summarise(batch, states).items()}
+            if peaks is not None:  # ROS peaks between frames (an ultrasound burst)
+                s["max_ros"] = np.maximum(s["max_ros"], np.asarray(peaks)[:n_points, ros_index])
+            n = f["time"].shape[0]
+            f["time"].resize(n + 1, axis=0)
+            f["time"][n] = t_s
+            for name in SERIES:
+                f[name].resize(n + 1, axis=1)
+                f[name][:, n] = s[name]
+            f.flush()
+
+        bar = Progress(schedule.total_steps * schedule.dt_s, enabled=progress,
+                       label=f"sweep of {n_points}")
+        emit(0.0, states)
+        times = schedule.save_times_s
+        for i, n in enumerate(schedule.chunks, start=1):
+            states, peaks = step_batch(batch, transports, states, n)
+            emit(float(times[i]), states, peaks)
+            bar.update(float(times[i]))
+        if final_names:
+            fields = eqx.filter_jit(eqx.filter_vmap(lambda m, s: m.fields(s)))(batch, states)
+            for name in final_names:
+                f[f"final_{name}"][...] = np.asarray(fields[name], np.float32)[:n_points]
+        f.attrs["status"] = "complete"
+        f.attrs["complete"] = np.uint8(1)
+    finally:
+        f.close()
+    with h5py.File(out, "r") as g:
+        table = {name: np.asarray(g[name][:, -1]) for name in SERIES}
+    _write_table(out, keys, points, table)
+    _plot_summary(out, keys, points, table["tissue_mean_viability"])
+    return table
+
+
+def _create_final_fields(f: h5py.File, model: Model, n_points: int,
+                         config: dict[str, Any]) -> list[str]:
+    """Allocate `final_<variable>` (sweep, z, y, x) before SWMR mode forbids new datasets."""
+    if model.well_mixed:
+        return []
+    from ._grid import build_geometry
+    from ._kinetics import UNITS
+
+    geo = build_geometry(config)
+    for name, coord in (("x", geo.x_um), ("y", geo.y_um), ("z", geo.z_um)):
+        d = f.create_dataset(name, data=coord)
+        d.attrs["units"] = "um"
+        d.make_scale(name)
+    names = list(model.mobile_names + model.fixed_names)
+    for name in names:
+        d = f.create_dataset(f"final_{name}", shape=(n_points,) + model.tissue.shape,
+                             dtype="f4", fillvalue=np.float32(np.nan))
+        d.attrs["units"] = UNITS.get(name, "uM")
+        for i, dim in enumerate(("sweep", "z", "y", "x")):
+            d.dims[i].attach_scale(f[dim])
+    return names
+
+
+def _write_table(out: Path, keys, points, table) -> None:
+    with open(out.with_name(out.stem + "_summary.csv"), "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(keys + [f"final_{n}_{SERIES_UNITS[n]}" for n in SERIES])
+        for i, p in enumerate(points):
+            w.writerow(list(p) + [f"{table[n][i]:.6g}" for n in SERIES])
+
+
+def _plot_summary(out: Path, keys, points, viability) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = np.asarray(points, float)
+    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    x = pts[:, 0]
+    others = [tuple(r) for r in pts[:, 1:]]
+    for combo in dict.fromkeys(others):
+        sel = np.array([o == combo for o in others])
+        label = ", ".join(f"{k} = {v:g}" for k, v in zip(keys[1:], combo, strict=True))
+        ax.plot(x[sel], 100 * np.asarray(viability)[sel], "o-", label=label or None)
+    ax.set_xlabel(f"{keys[0]} ({_key_units(keys[0])})")
+    ax.set_ylabel("final tissue-mean viability (%)")
+    ax.set_ylim(0, 105)
+    if len(keys) > 1:
+        ax.legend(fontsize=7)
+    fig.savefig(out.with_name(out.stem + "_summary.png"), dpi=150)
+    plt.close(fig)
