@@ -426,16 +426,22 @@ def bad_files(tmp_path, run3d) -> dict[str, tuple[Path, str]]:
     truncated.write_bytes(run3d[0].read_bytes()[:4096])
     folder = tmp_path / "folder.h5"
     folder.mkdir()
+    sweep = tmp_path / "sweep.h5"
+    with h5py.File(sweep, "w") as f:
+        f.attrs["format"] = "zn_pde_sweep"
+        f.attrs["config"] = ""
     return {"missing": (tmp_path / "missing.h5", "file not found"),
             "text": (text, "not an HDF5 file"),
             "empty": (empty, "not an HDF5 file"),
             "foreign": (foreign, "not a zn-pde output"),
             "truncated": (truncated, "cannot be opened"),
-            "folder": (folder, "not a file")}
+            "folder": (folder, "not a file"),
+            "sweep": (sweep, "a zn-pde sweep output")}
 
 
 @pytest.mark.parametrize("command", ["inspect", "plot"])
-@pytest.mark.parametrize("kind", ["missing", "text", "empty", "foreign", "truncated", "folder"])
+@pytest.mark.parametrize("kind", ["missing", "text", "empty", "foreign", "truncated", "folder",
+                                  "sweep"])
 def test_inspect_and_plot_reject_files_that_are_not_outputs(command, kind, bad_files, capsys):
     path, why = bad_files[kind]
     assert main([command, str(path)]) == 2

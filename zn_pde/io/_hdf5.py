@@ -241,7 +241,14 @@ def open_run(path: str | Path) -> h5py.File:
             raise InputError("not an HDF5 file; zn-pde outputs are HDF5 files written by "
                              "`zn-pde run`", file=str(p)) from None
         raise InputError(f"HDF5 file cannot be opened ({e})", file=str(p)) from None
-    if f.attrs.get("format") != FORMAT_MARK or "config" not in f.attrs or "time" not in f:
+    mark = f.attrs.get("format")
+    if mark == f"{FORMAT_MARK}_sweep":
+        f.close()
+        raise InputError("a zn-pde sweep output: inspect, plot and --resume take single runs; "
+                         f"the sweep's table and figure are {p.stem}_summary.csv and "
+                         f"{p.stem}_summary.png beside it, and xarray opens the file itself",
+                         file=str(p))
+    if mark != FORMAT_MARK or "config" not in f.attrs or "time" not in f:
         f.close()
         raise InputError("an HDF5 file, but not a zn-pde output (no 'format = zn_pde' "
                          "attribute, stored config and /time); inspect or plot files written "
