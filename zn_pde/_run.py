@@ -37,6 +37,9 @@ SUMMARY_UNITS = {
     "max_ros": ("uM", "maximum ROS over the domain and over the steps since the last frame"),
     "tissue_mean_ros": ("uM", "tissue-mean ROS"),
     "tissue_mean_viability": ("1", "tissue-mean fraction of cells alive"),
+    "mean_zn": ("uM", "domain-mean free Zn2+ in medium / interstitium"),
+    "dissolved_percent": ("%", "percent of the particle mass dissolved (well-mixed runs: of the "
+                          "dose; 3D runs: NaN, as the medium faces exchange particles)"),
 }
 
 
@@ -68,11 +71,19 @@ def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
     def tmean(a: np.ndarray) -> float:
         return float(a[tissue].mean()) if tissue.any() else float("nan")
 
+    dissolved = float("nan")
+    dose = float(model.dose_ug_per_ml)
+    if model.well_mixed and dose > 0:
+        phi = float(np.asarray(model.cell_fraction).ravel()[0])
+        left = float(np.ravel(fields["np"])[0] + phi * np.ravel(fields["np_int"])[0])
+        dissolved = 100.0 * (1.0 - left / dose)
     return {"tissue_mean_zn": tmean(fields["zn"]),
             "tissue_mean_zn_cell": tmean(fields["zn_cell"]),
             "max_ros": float(np.max(fields["ros"])),
             "tissue_mean_ros": tmean(fields["ros"]),
-            "tissue_mean_viability": tmean(fields["viability"])}
+            "tissue_mean_viability": tmean(fields["viability"]),
+            "mean_zn": float(np.mean(fields["zn"])),
+            "dissolved_percent": dissolved}
 
 
 def _variables(model: Model) -> dict[str, dict[str, str]]:

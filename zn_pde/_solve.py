@@ -4,9 +4,10 @@ checkpointed trajectory for fitting.
 `run` is the host loop used by `zn-pde run`: it advances one save interval at a time (no host
 round-trip per step), checks the fields, and hands each frame to a callback (the HDF5 writer)
 before the next interval starts. `trajectory` is the pure, jittable, differentiable form:
-an outer scan over saves whose inner scan is rematerialised in the backward pass
-(`jax.checkpoint`), so gradient memory grows with the number of saves plus the steps in one
-save interval, not with the total number of steps.
+an outer scan over saves whose inner scan, and each step within it, are rematerialised in the
+backward pass (`jax.checkpoint`), so gradient memory grows with the number of saves plus the
+steps in one save interval (one state each), not with the total number of steps
+(`scripts/grad_memory.py` measures it).
 """
 
 from __future__ import annotations
@@ -159,11 +160,13 @@ def trajectory(model: Model, schedule: Schedule,
     transport = model.transport()
     state = model.initial_state() if state is None else state
 
+    # two-level checkpointing: the backward pass stores the state at every save and, while
+    # replaying one interval, the state at every step; each step's internals are recomputed
+    step = jax.checkpoint(lambda si: model.step(si, transport))
+
     @jax.checkpoint
     def interval(s):
-        def body(si, _):
-            return model.step(si, transport), None
-        return jax.lax.scan(body, s, None, length=n)[0]
+        return jax.lax.scan(lambda si, _: (step(si), None), s, None, length=n)[0]
 
     def outer(s, _):
         s = interval(s)

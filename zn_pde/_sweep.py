@@ -5,7 +5,8 @@ product. Each point is resolved and built into a `Model` as usual; the models sh
 structure (shapes, schedule, static settings) and differ only in array leaves, so their
 leaves are stacked and the time loop runs under `vmap`, sharded across devices along the
 sweep axis when `numerics.devices` > 1. Frames are advanced one save interval at a time, so
-progress shows and every interval's results reach the file before the next.
+progress shows and every interval's results are flushed to the file before the next (HDF5
+1.8 format, as for single runs, so a killed sweep leaves a readable file).
 
 Output (HDF5, CF-style): dimensions `sweep`, `time`, `z`, `y`, `x`; one coordinate per swept
 key (`sweep_<key>`, with the key in `config_key`); per-frame summaries (sweep, time); final
@@ -35,6 +36,7 @@ from ._parallel import device_mesh
 from ._progress import Progress
 from ._solve import Schedule, advance
 from ._version import __version__
+from .io._hdf5 import LIBVER
 from .config import apply_override, dumps, resolve
 
 SERIES = ("tissue_mean_zn", "tissue_mean_zn_cell", "max_ros", "tissue_mean_ros",
@@ -136,7 +138,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
             models, transports, states)
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    f = h5py.File(out, "w", libver="latest")
+    f = h5py.File(out, "w", libver=LIBVER, locking=False)
     try:
         f.attrs.update({"Conventions": "CF-1.8", "zn_pde_version": __version__,
                         "format": "zn_pde_sweep", "config": dumps(config),
@@ -159,7 +161,6 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
             d.dims[0].attach_scale(sw)
             d.dims[1].attach_scale(t)
         final_names = _create_final_fields(f, models[0], n_points, configs[0])
-        f.swmr_mode = True
 
         ros_index = batch.mobile_names.index("ros")
 
@@ -191,7 +192,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         f.attrs["complete"] = np.uint8(1)
     finally:
         f.close()
-    with h5py.File(out, "r") as g:
+    with h5py.File(out, "r", locking=False) as g:
         table = {name: np.asarray(g[name][:, -1]) for name in SERIES}
     _write_table(out, keys, points, table)
     _plot_summary(out, keys, points, table["tissue_mean_viability"])
@@ -200,7 +201,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
 
 def _create_final_fields(f: h5py.File, model: Model, n_points: int,
                          config: dict[str, Any]) -> list[str]:
-    """Allocate `final_<variable>` (sweep, z, y, x) before SWMR mode forbids new datasets."""
+    """Allocate `final_<variable>` (sweep, z, y, x) up front (NaN until the run ends)."""
     if model.well_mixed:
         return []
     from ._grid import build_geometry

@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ._errors import InputError, RunError
 
 
@@ -118,7 +120,13 @@ def _cmd_run(a) -> int:
     lines = [f"wrote {result.path}{also} "
              f"({len(result.times_s)} frames, 0 to {result.times_s[-1] / 3600:g} h)"]
     s = result.summary
-    if s:
+    if s and np.isnan(s["tissue_mean_viability"][-1]):  # no cells: a release vial
+        lines += [f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose",
+                  f"  free Zn2+: final {s['mean_zn'][-1]:.4g} uM",
+                  f"  peak ROS: {s['max_ros'].max():.4g} uM (over all steps)"]
+    elif s:
+        if not np.isnan(s["dissolved_percent"][-1]):
+            lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose")
         lines += [f"  tissue-mean Zn2+ (interstitial): final {s['tissue_mean_zn'][-1]:.4g} uM, "
                   f"peak {s['tissue_mean_zn'].max():.4g} uM",
                   "  tissue-mean intracellular labile Zn: final "
@@ -144,8 +152,8 @@ def _cmd_validate(a) -> int:
     from .config import dumps, load_config
 
     config = load_config(a.config, a.overrides)
-    print(f"# {a.config or 'built-in default'}: valid; fully resolved config follows")
-    print(dumps(config))
+    _emit(f"# {a.config or 'built-in default'}: valid; fully resolved config follows\n"
+          + dumps(config))
     return 0
 
 
