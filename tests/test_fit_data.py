@@ -1,0 +1,231 @@
+"""Fit inputs without any simulation: data tables, fit configs, statistics helpers, the
+empirical models. Fast (no JAX compilation)."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from zn_pde import InputError
+from zn_pde.cli import main
+from zn_pde.fit import load_fit_config
+from zn_pde.fit._empirical import RELEASE_MODELS, VIABILITY_MODELS, fit_curve
+from zn_pde.fit._uncertainty import metrics, t_quantile
+from zn_pde.observables import load_table, select_rows, shipped_path
+from zn_pde.observables._prediction import frame_schedule
+
+RELEASE_HEADER = "time_h,released_percent,pH,note\n"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+# --- shipped tables ----------------------------------------------------------------------------
+
+def test_shipped_viability_table_loads_with_every_column():
+    t = load_table(shipped_path("zno_viability_compiled.csv"), "viability")
+    assert len(t) == 310
+    for col in ("group_id", "source_doi", "assay", "dataset_origin", "doi_also_in_gul"):
+        assert col in t.text
+    assert np.all(t.numbers["exposure_h"] > 0)
+    assert len({g for g in t.text["group_id"]}) == 51
+
+
+def test_shipped_release_table_repeats_the_reported_values_exactly():
+    """The spec-format release table is the ZnO rows of the reported points that state both
+    pH and time, values copied as text (never altered), provenance kept."""
+    with open(shipped_path("reported_release_points.csv"), newline="") as f:
+        src = list(csv.DictReader(f))
+    with open(shipped_path("zno_release_timecourses.csv"), newline="") as f:
+        ours = list(csv.DictReader(f))
+    expected = [r for r in src if r["material"] == "ZnO" and r["pH"] and r["time_h"]]
+    assert len(ours) == len(expected) == 3
+    for a, b in zip(ours, expected, strict=True):
+        for col in ("time_h", "released_percent", "pH", "relation", "statement", "source",
+                    "doi", "seen_at", "system", "medium", "quantity"):
+            assert a[col] == b[col]
+        line = int(a["derived_from"].rsplit(" ", 1)[1])
+        assert src[line - 2] == b
+    t = load_table(shipped_path("zno_release_timecourses.csv"), "release")
+    assert set(t.relation) <= {"=", "~"}
+
+
+def test_select_and_exclude():
+    t = load_table(shipped_path("zno_viability_compiled.csv"), "viability")
+    s = select_rows(t, {"group_id": [8, 10]})
+    assert set(s.text["group_id"]) == {"8", "10"}
+    s = select_rows(t, {"source_doi": "10.1016/j.envint.2013.02.013", "assay": "MTT"})
+    assert set(s.text["group_id"]) == {"8", "10", "12", "14"}
+    s = select_rows(t, exclude={"doi_also_in_gul": True})
+    assert "True" not in s.text["doi_also_in_gul"]
+    with pytest.raises(InputError, match="no row"):
+        select_rows(t, {"group_id": 999})
+    with pytest.raises(InputError, match="not in the data table"):
+        select_rows(t, {"colour": "red"})
+
+
+# --- malformed tables ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, match", [
+    ("time_h,pH\n1,7\n", "missing column released_percent"),
+    (RELEASE_HEADER + "1,abc,7.4,x\n", "non-numeric value 'abc' at line 2"),
+    (RELEASE_HEADER + "-1,5,7.4,x\n", "negative value -1 at line 2"),
+    (RELEASE_HEADER + "1,5,15,x\n", "value 15 at line 2 is not allowed"),
+    (RELEASE_HEADER + "1,,7.4,x\n", "empty value at line 2"),
+    (RELEASE_HEADER + "1,5,7.4\n", "has 3 fields but the header has 4"),
+    (RELEASE_HEADER, "no data rows"),
+    ("", "empty"),
+    ("time_h,released_percent,pH,pH\n1,2,3,4\n", "repeated column name"),
+    ("time_h,released_percent,pH,relation\n1,2,7,<\n", "relation '<' at line 2"),
+    ("time_h,released_percent,pH,sd\n1,2,7,0\n", "value 0 at line 2 is not allowed"),
+])
+def test_bad_release_tables_are_refused(tmp_path, text, match):
+    p = write(tmp_path, "bad.csv", text)
+    with pytest.raises(InputError, match=match) as e:
+        load_table(p, "release")
+    assert "bad.csv" in str(e.value)
+
+
+def test_bad_viability_table_negative_concentration(tmp_path):
+    p = write(tmp_path, "v.csv", "concentration_ug_per_ml,viability_percent\n-5,80\n")
+    with pytest.raises(InputError, match="concentration_ug_per_ml.*negative value -5 at line 2"):
+        load_table(p, "viability")
+
+
+def test_cli_bad_data_exits_2_without_traceback(tmp_path, capsys):
+    write(tmp_path, "d.csv", RELEASE_HEADER + "1,five,7.4,x\n")
+    cfg = write(tmp_path, "f.toml", '[fit]\nname = "x"\nobservable = "release"\n'
+                'data = "d.csv"\n')
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "non-numeric value 'five' at line 2" in err and "released_percent" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("body, match", [
+    ('observable = "release"\ndata = "d.csv"\nnme = "x"', "unknown key.*did you mean 'name'"),
+    ('name = "x"\nobservable = "relase"\ndata = "d.csv"', "unknown observable.*'release'"),
+    ('name = "x"\nobservable = "release"\ndata = "missing.csv"', "data file .* not found"),
+    ('name = "x"\nobservable = "release"\ndata = "d.csv"\nstarts = 0', "fit.starts"),
+    ('name = "x"\nobservable = "release"\ndata = "d.csv"\n'
+     '[fit.parameters.dissolution_rate]\ninitial = 1.0', "not a fittable kinetic parameter"),
+    ('name = "x"\nobservable = "release"\ndata = "d.csv"\n'
+     '[fit.parameters.dissolution_rate_per_h]\nlower = 1.0\nupper = 0.1', "must be below"),
+    ('name = "x"\nobservable = "release"\ndata = "d.csv"\n'
+     '[fit.parameters.zn_kill_hill]\ninitial = 50.0', "outside the physically allowed"),
+])
+def test_bad_fit_configs_are_refused(tmp_path, body, match):
+    write(tmp_path, "d.csv", RELEASE_HEADER + "1,5,7.4,x\n")
+    cfg = write(tmp_path, "f.toml", "[fit]\n" + body + "\n")
+    with pytest.raises(InputError, match=match):
+        load_fit_config(cfg)
+
+
+def test_fit_config_paths_overrides_and_shipped_data(tmp_path):
+    cfg = write(tmp_path, "f.toml", '[fit]\nname = "x"\nobservable = "release"\n'
+                'data = "shipped:zno_release_timecourses.csv"\n')
+    c = load_fit_config(cfg, ["fit.starts=2", "fit.seed=7"])
+    assert c.settings.starts == 2 and c.settings.seed == 7
+    assert c.data == shipped_path("zno_release_timecourses.csv")
+
+
+# --- statistics --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dof", [1, 2, 3, 7, 30, 250])
+def test_t_quantile_matches_scipy(dof):
+    assert t_quantile(0.975, dof) == pytest.approx(stats.t.ppf(0.975, dof), rel=1e-9)
+
+
+def test_metrics_definitions():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    yhat = np.array([1.1, 1.9, 3.2, 3.8])
+    m = metrics(y, yhat, n_free=2)
+    ssr = 0.01 + 0.01 + 0.04 + 0.04
+    assert m["ssr"] == pytest.approx(ssr)
+    assert m["r2"] == pytest.approx(1 - ssr / 5.0)
+    assert m["rmse"] == pytest.approx(math.sqrt(ssr / 4))
+    assert m["aic"] == pytest.approx(4 * math.log(ssr / 4) + 2 * 3)
+    assert m["bic"] == pytest.approx(4 * math.log(ssr / 4) + 3 * math.log(4))
+
+
+def test_frame_schedule_hits_every_time():
+    every, n = frame_schedule(np.array([3.0, 6.0, 24.0, 48.0]), 60.0)
+    assert every == 180 and n == 16  # gcd of 3 h: every time is a frame
+    every, n = frame_schedule(np.array([1.0, 24.0, 120.0]), 300.0, min_frames=100)
+    assert 120 * 12 % every == 0 and n * every == 120 * 12 and n >= 100
+
+
+# --- empirical models ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model", RELEASE_MODELS, ids=lambda m: m.name)
+def test_empirical_release_models_recover_their_parameters(model):
+    t = np.array([0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 24.0])
+    truth = {"first_order": [0.1], "higuchi": [9.0], "korsmeyer_peppas": [12.0, 0.45],
+             "weibull": [6.0, 0.8]}[model.name]
+    y = model.f(np.array(truth), t)
+    fit = fit_curve(model, t, y)
+    got = [fit["parameters"][p]["value"] for p in model.params]
+    np.testing.assert_allclose(got, truth, rtol=1e-5)
+    assert fit["r2"] == pytest.approx(1.0, abs=1e-9)
+
+
+def test_log_logistic_recovers_ic50_with_a_covering_ci():
+    rng = np.random.default_rng(1)
+    c = np.repeat([1.0, 3.0, 10.0, 30.0, 100.0, 300.0], 3)
+    truth = np.array([98.0, 12.0, 25.0, 1.6])
+    v = VIABILITY_MODELS[0].f(truth, c) + rng.normal(0, 2.0, c.size)
+    fit = fit_curve(VIABILITY_MODELS[0], c, v)
+    ic50 = fit["parameters"]["ic50_ug_per_ml"]
+    assert ic50["ci95"][0] < 25.0 < ic50["ci95"][1]
+    assert ic50["value"] == pytest.approx(25.0, rel=0.15)
+
+
+# --- NaN safety -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_non_finite_loss_counts_as_big_with_zero_gradient(mode):
+    import jax
+    import jax.numpy as jnp
+
+    from zn_pde.fit._optimise import BIG, safe_loss
+
+    def f(x):  # a simulation that blows up for x[0] > 1
+        return jnp.where(x[0] > 1.0, jnp.nan, jnp.sum(x * x))
+
+    g = jax.value_and_grad(safe_loss(f, mode))
+    v, d = g(jnp.array([0.5, -2.0]))
+    assert float(v) == pytest.approx(4.25) and np.allclose(d, [1.0, -4.0])
+    v, d = g(jnp.array([2.0, -2.0]))
+    assert float(v) == pytest.approx(BIG, rel=1e-6) and np.all(np.asarray(d) == 0.0)
+
+
+def test_levenberg_marquardt_rejects_a_non_finite_step():
+    from zn_pde.fit._optimise import lm_step
+    from zn_pde.fit._parameters import FreeSet
+
+    free = FreeSet(("a",), ("1",), np.array([1.0]), np.array([1e-3]), np.array([1e3]), {}, ())
+
+    def rj(x):  # r = ln a − 2 (optimum at ln a = 2) but NaN beyond ln a = 1
+        r = np.where(x > 1.0, np.nan, x - 2.0)
+        return r, np.ones_like(x)[:, :, None]
+
+    def loss(x):
+        r = rj(x)[0]
+        v = 0.5 * np.sum(r * r, axis=1)
+        return np.where(np.isfinite(v), v, 1e30)
+
+    x = np.array([[0.0]])
+    x1, mu1, l1, _ = lm_step(rj, loss, x, np.array([1e-3]), loss(x), free)
+    assert x1[0, 0] == 0.0 and mu1[0] > 1e-3 and l1[0] == loss(x)[0]  # rejected, damped
+    for _ in range(10):
+        x, mu, l, _ = lm_step(rj, loss, x, mu1, loss(x), free)
+        mu1 = mu
+    assert 0.0 < x[0, 0] <= 1.0 and np.isfinite(l[0])  # moved towards the optimum, safely

@@ -1,0 +1,77 @@
+"""Fitting kinetic constants to reported data: `zn-pde fit FIT.toml [-o DIR] [--set ...]`.
+
+Data flow: fit config (`load_fit_config`) -> data table (`zn_pde.observables.load_table`) ->
+observable predictions through the simulator -> multi-start optimum in a log box (optax Adam,
+optional optax L-BFGS, Levenberg-Marquardt) -> Gauss-Newton / profile-likelihood CIs,
+metrics, empirical models -> `<name>.json`, `<name>.eqx`, `<name>.png`. See docs/fitting.md.
+"""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import sys
+from pathlib import Path
+
+from ._config import FitConfig as FitConfig
+from ._config import fit_config_from_dict as fit_config_from_dict
+from ._config import load_fit_config as load_fit_config
+from ._fit import FitResult as FitResult
+from ._fit import fit as fit
+from ._fit import resume_path as resume_path
+from ._problem import Problem as Problem
+from ._problem import build_problem as build_problem
+from ._report import load_fitted_model as load_fitted_model
+
+
+def _summary(result: FitResult) -> str:
+    r = result.report
+    m = r["metrics"]
+    lines = [f"fitted {r['name']} ({r['observable']}): r2 = "
+             + (f"{m['r2']:.4f}" if m["r2"] is not None else "n/a")
+             + f", RMSE = {m['rmse']:.4g}, n = {m['n']}, AIC = "
+             + (f"{m['aic']:.4g}" if m["aic"] is not None else "n/a")]
+    for name, p in r["parameters"].items():
+        if p.get("fixed"):
+            lines.append(f"  {name} = {p['value']:.4g} {p['units']} (fixed)")
+            continue
+        ci = p.get("ci95")
+        ci_text = (f"95% CI [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else
+                   f"not identifiable: {p.get('note', '')}")
+        lines.append(f"  {name} = {p['value']:.4g} {p['units']}  {ci_text}")
+    for k, v in r["empirical"].items():
+        t = v["total"]
+        r2 = f"{t['r2']:.4f}" if t["r2"] is not None else "n/a"
+        aic = f"{t['aic']:.4g}" if t["aic"] is not None else "n/a"
+        lines.append(f"  empirical {k}: r2 = {r2}, k = {t['k']}, AIC = {aic}")
+    return "\n".join(lines)
+
+
+def run_fit_cli(args) -> int:
+    """`zn-pde fit`: args.config, args.outdir, args.resume, args.quiet, args.overrides."""
+    cfg = load_fit_config(args.config, args.overrides)
+    command = "zn-pde fit " + shlex.join(
+        [str(args.config)] + (["-o", str(args.outdir)] if args.outdir else [])
+        + [f"--set={o}" for o in args.overrides])
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        result = fit(cfg, args.outdir, resume=args.resume, quiet=args.quiet, command=command)
+    except KeyboardInterrupt:
+        rp = resume_path(Path(args.outdir), cfg.name)
+        print(f"zn-pde fit: interrupted; the optimiser state after the last completed chunk "
+              f"is in {rp}; continue with: {command} --resume", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print(_summary(result))
+    print("wrote " + ", ".join(str(p) for p in result.files.values()))
+    return 0

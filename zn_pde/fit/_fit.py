@@ -1,0 +1,242 @@
+"""fit config -> problem -> multi-start optimum -> uncertainty, metrics, empirical models -> report.
+
+`fit(cfg, outdir)` is what `zn-pde fit` does, as a library call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import InputError
+from .._version import __version__
+from ..config import resolve
+from ..observables._prediction import deep_merge
+from ._config import FitConfig
+from ._empirical import RELEASE_MODELS, VIABILITY_MODELS, fit_empirical
+from ._optimise import MultiStart, OptimiserState, Optimum
+from ._problem import Problem, build_problem
+from ._uncertainty import gauss_newton, metrics, profile_likelihood
+
+
+@dataclasses.dataclass
+class FitResult:
+    report: dict[str, Any]
+    problem: Problem
+    x: np.ndarray  # ln of the fitted free parameters
+    files: dict[str, Path]
+
+    @property
+    def values(self) -> dict[str, float]:
+        return {n: float(math.exp(v)) for n, v in zip(self.problem.free.names, self.x,
+                                                       strict=True)}
+
+
+# compiled programs of recent problems (config less optimiser settings, + data): a fit repeated
+# in the same process (a notebook, a resumed fit, the tests) does not compile again
+_COMPILED: dict[str, tuple[Problem, dict[str, Any]]] = {}
+_COMPILED_MAX = 4
+
+
+def gradient_mode(cfg: FitConfig, n_free: int) -> str:
+    if cfg.settings.gradient != "auto":
+        return cfg.settings.gradient
+    return "forward" if cfg.observable.batch == "vmap" and n_free <= 6 else "reverse"
+
+
+def profile_enabled(cfg: FitConfig, n_free: int) -> bool:
+    p = cfg.settings.profile
+    if p == "auto":
+        return cfg.observable.name == "release" and n_free <= 3
+    return bool(p)
+
+
+def resume_path(outdir: Path, name: str) -> Path:
+    return outdir / f"{name}.resume.npz"
+
+
+def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bool = False,
+        quiet: bool = True, command: str | None = None,
+        on_checkpoint: Callable[[OptimiserState], None] | None = None,
+        figure: bool = True) -> FitResult:
+    """Run a fit; with `outdir`, write `<name>.json`, `<name>.eqx` and `<name>.png` there."""
+    t_start = time.perf_counter()
+    fingerprint = cfg.fingerprint()
+    key = cfg.problem_key()
+    if key in _COMPILED:  # the same problem again in this process: reuse its programs
+        problem, programs = _COMPILED[key]
+        problem = dataclasses.replace(problem, cfg=cfg)
+    else:
+        problem, programs = build_problem(cfg), None
+    mode = gradient_mode(cfg, len(problem.free.names))
+    ms = MultiStart(problem, cfg.settings, mode, programs)
+    if key not in _COMPILED:
+        while len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = (problem, ms.programs)
+    free = problem.free
+    label = f"fit {cfg.name}"
+    if not quiet:
+        print(f"{label}: {cfg.observable.name}, {len(problem.table)} rows "
+              f"({problem.n_points} values), {problem.prediction.n_conditions} simulated "
+              f"conditions, free: {', '.join(free.names)}; gradient by {mode} mode",
+              file=sys.stderr)
+    out = Path(outdir) if outdir is not None else None
+    state = None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        rp = resume_path(out, cfg.name)
+        if resume and rp.is_file():
+            state = OptimiserState.load(rp, fingerprint, cfg.file)
+            if not quiet:
+                print(f"{label}: resuming from {rp} ({state.phase}, chunk {state.step})",
+                      file=sys.stderr)
+        elif resume and not quiet:
+            print(f"{label}: no interrupted fit in {rp}; starting afresh", file=sys.stderr)
+    if state is None:
+        state = ms.initial_state()
+
+    def checkpoint(s: OptimiserState) -> None:
+        if out is not None:
+            s.save(resume_path(out, cfg.name), fingerprint)
+        if on_checkpoint is not None:
+            on_checkpoint(s)
+
+    opt = ms.run(state, label=label, quiet=quiet, checkpoint=checkpoint)
+    report, x = analyse(problem, opt, ms, quiet=quiet, label=label)
+    report["optimisation"]["gradient"] = mode
+    report["command"] = command or f"zn_pde.fit.fit(load_fit_config({cfg.file!r}))"
+    files: dict[str, Path] = {}
+    from ._report import dense_curves, derived, write_outputs
+
+    curves = dense_curves(problem, x, ms)
+    report["derived"] = derived(problem, curves)
+    report["wall_s"] = time.perf_counter() - t_start  # the fit, before writing outputs
+    if out is not None:
+        files = write_outputs(problem, x, report, out, curves, figure=figure)
+        resume_path(out, cfg.name).unlink(missing_ok=True)
+    return FitResult(report, problem, x, files)
+
+
+def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = True,
+            label: str = "fit") -> tuple[dict[str, Any], np.ndarray]:
+    cfg, free = problem.cfg, problem.free
+    x = np.asarray(opt.x, float)
+    r, jac = (a[0] for a in ms.rj_batch(x[None]))
+    gn = gauss_newton(r, jac, x, free, problem.n_points, problem.weighted)
+    prof = None
+    if profile_enabled(cfg, len(free.names)):
+        if not quiet:
+            print(f"{label}: profile likelihood", file=sys.stderr)
+        prof = profile_likelihood(ms.rj_batch, ms.loss_x_batch, x, opt.loss, free, gn)
+    yhat = ms.predict_batch(x[None])[0]
+    point = problem.kind == 0
+    m = metrics(problem.y[point], yhat[point], len(free.names))
+    if problem.weighted:
+        m["chi2"] = float(np.sum(r * r))
+    params: dict[str, Any] = {}
+    for i, n in enumerate(free.names):
+        g = gn["parameters"][n]
+        d: dict[str, Any] = {"value": float(math.exp(x[i])), "ci95": g.get("ci95"),
+                             "units": free.units[i], "fixed": False,
+                             "identifiable": g.get("identifiable"),
+                             "initial": float(free.initial[i]),
+                             "lower": float(free.lower[i]), "upper": float(free.upper[i]),
+                             "ci95_gauss_newton": g.get("ci95"), "se_ln": g.get("se_ln")}
+        for k in ("note", "at_bound"):
+            if k in g:
+                d[k] = g[k]
+        if prof and "parameters" in prof:
+            pp = prof["parameters"][n]
+            d["ci95_profile"] = pp["ci95"]
+            if None not in pp["ci95"]:
+                d["ci95"] = pp["ci95"]
+                if d["identifiable"] is not True:
+                    d["note_gauss_newton"] = d.pop("note", None)
+                    d["note"] = "bounded by the profile likelihood (the local Gauss-Newton " \
+                                "interval was not usable)"
+                d["identifiable"] = True
+            else:
+                d["ci95"] = None
+                d["identifiable"] = False
+                d["note"] = pp["note"]
+        params[n] = d
+    material_units = {}
+    from ..materials import get_material
+
+    mat = get_material(cfg.material)
+    for n in free.fixed_by_config:
+        material_units[n] = mat.parameter(n).unit
+        params[n] = {"value": free.held[n], "ci95": None, "units": material_units[n],
+                     "fixed": True, "note": "fixed by the fit config"}
+    # bounds (<=, >=) are constraints, not data
+    bound_rows = ~point
+    bounds = None
+    if bound_rows.any():
+        ok = np.where(problem.kind[bound_rows] == 1, yhat[bound_rows] <= problem.y[bound_rows]
+                      + 1e-9, yhat[bound_rows] >= problem.y[bound_rows] - 1e-9)
+        bounds = {"n": int(bound_rows.sum()), "satisfied": int(ok.sum())}
+    curves = cfg.observable.curves(problem.table, cfg.row_settings)
+    curve_of = {int(i): label for label, idx in curves for i in idx}
+    rows = [{"line": problem.table.lines[i], "curve": curve_of.get(i),
+             "relation": problem.table.relation[i], "observed": float(problem.y[i]),
+             "predicted": float(yhat[i]), "residual": float(yhat[i] - problem.y[i])}
+            for i in range(len(problem.table))]
+    pcurves = [(lab, idx[point[idx]]) for lab, idx in curves if point[idx].any()]
+    xcol = "time_h" if cfg.observable.table_kind == "release" else "concentration_ug_per_ml"
+    models = RELEASE_MODELS if cfg.observable.table_kind == "release" else VIABILITY_MODELS
+    empirical = fit_empirical(models, pcurves, problem.table.numbers[xcol], problem.y)
+    comparison = [{"model": f"mechanistic ({cfg.observable.name})", **_short(m)}]
+    comparison += [{"model": k, **_short(v["total"])} for k, v in empirical.items()]
+    kinetics = dict(free.held)
+    kinetics.update({n: float(math.exp(v)) for n, v in zip(free.names, x, strict=True)})
+    report: dict[str, Any] = {
+        "name": cfg.name,
+        "observable": cfg.observable.name,
+        "description": cfg.observable.description,
+        "material": cfg.material,
+        "zn_pde_version": __version__,
+        "data": {"path": os.path.normpath(cfg.data), "rows": len(problem.table),
+                 "values": problem.n_points, "select": cfg.select, "exclude": cfg.exclude,
+                 "weighted_by_sd": problem.weighted, "bounds": bounds},
+        "parameters": params,
+        "correlation": gn.get("correlation"),
+        "metrics": m,
+        "uncertainty": {k: v for k, v in gn.items() if k not in ("parameters", "correlation")},
+        "profile": prof,
+        "empirical": empirical,
+        "comparison": comparison,
+        "kinetics": kinetics,
+        "optimisation": {
+            "seed": cfg.settings.seed, "starts": opt.starts, "best_start": opt.best_start,
+            "loss": opt.loss, "settings": dataclasses.asdict(cfg.settings),
+            "screened_candidates": len(opt.screened), "history": opt.history,
+            "wall_s": opt.wall_s},
+        "rows": rows,
+        "numerics_warning": numerics_warning(problem, kinetics),
+    }
+    return report, x
+
+
+def _short(m: dict[str, Any]) -> dict[str, Any]:
+    return {k: m.get(k) for k in ("n", "k", "r2", "rmse", "aic", "bic")}
+
+
+def numerics_warning(problem: Problem, kinetics: dict[str, float]) -> str | None:
+    """Does the experiment's time step still pass the config's accuracy check at the fit?"""
+    c = problem.prediction.configs[0]
+    raw = {k: v for k, v in c.items() if not k.startswith("_") and k != "kinetics"}
+    raw = deep_merge(raw, {"kinetics": kinetics})
+    try:
+        resolve(raw, problem.cfg.file)
+    except InputError as e:
+        return f"at the fitted values the simulation's step fails the accuracy check: {e}"
+    return None

@@ -1,0 +1,435 @@
+"""Multi-start least squares in a log box: screening, optax Adam, optax L-BFGS, Levenberg-Marquardt.
+
+The problem is min_x ½‖r(x)‖², x = ln p in the box [ln lower, ln upper], r the weighted
+residuals (`_problem.Problem`). Stages, all batched over starts (`vmap`):
+
+1. screening: the initial values and `candidates` Latin-hypercube points of the box (fixed
+   seed), loss only; the initial values and the best `starts − 1` others are kept;
+2. Adam (optax) on u, ln p = ln lower + (ln upper − ln lower) sigmoid(u), in jitted chunks;
+3. optionally L-BFGS (optax, zoom line search) on u, in jitted chunks;
+4. projected Levenberg-Marquardt on ln p (Gauss-Newton with adaptive damping, steps clipped
+   to the box): converges quadratically near the optimum and leaves J at the optimum.
+
+The best start wins. NaN/inf safety: a non-finite loss counts as `BIG` with zero gradient, so
+Adam and L-BFGS never step on it and L-M rejects the step. Gradients come from forward mode
+(a few JVPs; cheapest for a few parameters and a small state) or reverse mode (through the
+checkpointed `trajectory`; for a 3D grid), wrapped as a `custom_vjp` so optax's line search
+uses the same one.
+
+Progress is reported per chunk; after every chunk the whole optimiser state is written to
+`<outdir>/<name>.resume.npz`, so an interrupted fit resumed with `--resume` continues from
+the last chunk and ends bit-for-bit where an uninterrupted fit would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .._errors import InputError
+from .._progress import Progress
+from ._config import Settings
+from ._parameters import FreeSet, latin_hypercube
+from ._problem import Problem
+
+BIG = 1e30  # the loss of a start whose simulation is not finite
+
+
+def safe_loss(f: Callable[[jax.Array], jax.Array], mode: str) -> Callable[[jax.Array], jax.Array]:
+    """f (one start, x -> scalar) with non-finite values -> BIG and gradients -> 0, whose
+    reverse-mode derivative is computed in `mode` ("forward": P JVPs; "reverse": VJP)."""
+
+    @jax.custom_vjp
+    def g(x):
+        v = f(x)
+        return jnp.where(jnp.isfinite(v), v, BIG)
+
+    def fwd(x):
+        if mode == "forward":
+            basis = jnp.eye(x.shape[-1], dtype=x.dtype)
+            vals, grad = jax.vmap(lambda b: jax.jvp(f, (x,), (b,)))(basis)
+            v = vals[0]
+        else:
+            v, grad = jax.value_and_grad(f)(x)
+        ok = jnp.isfinite(v) & jnp.all(jnp.isfinite(grad))
+        return jnp.where(jnp.isfinite(v), v, BIG), jnp.where(ok, grad, 0.0)
+
+    def bwd(grad, ct):
+        return (ct * grad,)
+
+    g.defvjp(fwd, bwd)
+    return g
+
+
+def residuals_and_jacobian(res: Callable[[jax.Array], jax.Array]
+                           ) -> Callable[[jax.Array], tuple[jax.Array, jax.Array]]:
+    """x -> (r, J) by forward mode (one JVP per parameter)."""
+
+    def rj(x):
+        basis = jnp.eye(x.shape[-1], dtype=x.dtype)
+        r, jt = jax.vmap(lambda b: jax.jvp(res, (x,), (b,)), out_axes=(None, 0))(basis)
+        return r, jt.T
+
+    return rj
+
+
+@dataclasses.dataclass
+class OptimiserState:
+    """Everything needed to continue a fit (saved after every chunk)."""
+
+    phase: str  # "adam" | "lbfgs" | "lm" | "done"
+    step: int
+    starts_x: np.ndarray  # (S, P) ln p at the start of the optimisation
+    x: np.ndarray  # (S, P) current ln p
+    best_x: np.ndarray  # (S, P)
+    best_loss: np.ndarray  # (S,)
+    opt_leaves: list[np.ndarray]
+    mu: np.ndarray  # (S,) L-M damping
+    screened: list[float]  # screening losses (for the report)
+    history: list[dict[str, Any]]
+
+    def save(self, path: Path, fingerprint: str) -> None:
+        meta = {"phase": self.phase, "step": self.step, "fingerprint": fingerprint,
+                "screened": self.screened, "history": self.history,
+                "n_opt": len(self.opt_leaves)}
+        arrays = {"starts_x": self.starts_x, "x": self.x, "best_x": self.best_x,
+                  "best_loss": self.best_loss, "mu": self.mu}
+        arrays.update({f"opt{i}": a for i, a in enumerate(self.opt_leaves)})
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path, fingerprint: str, file: str) -> OptimiserState:
+        with np.load(path) as z:
+            meta = json.loads(str(z["meta"]))
+            if meta["fingerprint"] != fingerprint:
+                raise InputError(
+                    f"the interrupted fit in {path} was made with a different fit config or "
+                    "data table; run again without --resume to start afresh", file=file,
+                    key="--resume")
+            opt = [np.asarray(z[f"opt{i}"]) for i in range(meta["n_opt"])]
+            return cls(meta["phase"], meta["step"], z["starts_x"], z["x"], z["best_x"],
+                       z["best_loss"], opt, z["mu"], meta["screened"], meta["history"])
+
+
+@dataclasses.dataclass
+class Optimum:
+    x: np.ndarray  # ln p of the best start
+    loss: float
+    starts: list[dict[str, Any]]
+    best_start: int
+    history: list[dict[str, Any]]
+    wall_s: float
+    screened: list[float]
+
+
+class MultiStart:
+    """Batched optimiser over starts for one problem (see module docstring).
+
+    Two compiled programs serve every stage: the loss and the residual Jacobian (forward
+    mode), both batched over `starts` points; larger batches (screening, profiles) are cut
+    into blocks of that size, so nothing recompiles. Reverse mode adds the loss gradient.
+    """
+
+    def __init__(self, problem: Problem, settings: Settings, mode: str,
+                 programs: dict[str, Any] | None = None):
+        free, dtype = problem.free, problem.prediction.dtype
+        loss = problem.loss
+        self.problem = problem
+        self.free, self.settings, self.mode, self.dtype = free, settings, mode, dtype
+        lo = jnp.asarray(free.ln_lower, dtype)
+        hi = jnp.asarray(free.ln_upper, dtype)
+        self.lo, self.hi = lo, hi
+        safe_x = safe_loss(loss, mode)
+
+        def loss_u(u):
+            return safe_x(lo + (hi - lo) * jax.nn.sigmoid(u))
+
+        self.loss_u = loss_u
+        pred = problem.prediction
+        self.prediction = pred
+
+        def traj_and_jacobian(x, arrays):
+            basis = jnp.eye(x.shape[-1], dtype=x.dtype)
+            t, dt = jax.vmap(lambda b: jax.jvp(lambda z: pred.trajectories(z, arrays), (x,),
+                                               (b,)), out_axes=(None, 0))(basis)
+            return t, jnp.moveaxis(dt, 0, -1)
+
+        if programs is None:
+            programs = {"traj_rj": jax.jit(jax.vmap(traj_and_jacobian, in_axes=(0, None)))}
+            if pred.batch == "map":  # a 3D solve: a forward-only program pays for itself
+                programs["traj_x"] = jax.jit(jax.vmap(pred.trajectories, in_axes=(0, None)))
+            else:  # well-mixed: runs are cheap, compiling is not; one program serves both
+                rj = programs["traj_rj"]
+                programs["traj_x"] = lambda x, arrays: rj(x, arrays)[0]
+        self.programs = programs
+        self._traj_rj, self._traj_x = programs["traj_rj"], programs["traj_x"]
+        if mode == "reverse" and "vg_u" not in programs:
+            programs["vg_u"] = jax.jit(jax.vmap(jax.value_and_grad(loss_u)))
+        self._vg_u = programs.get("vg_u")
+        self.adam = optax.adam(settings.learning_rate)
+        self._adam_update = jax.jit(self.adam.update)
+        self.lbfgs = optax.lbfgs()
+        value_and_grad = optax.value_and_grad_from_state(loss_u)
+
+        def lbfgs_one(u, state):
+            v, g = value_and_grad(u, state=state)
+            upd, state = self.lbfgs.update(g, state, u, value=v, grad=g, value_fn=loss_u)
+            return optax.apply_updates(u, upd), state, v
+
+        def lbfgs_chunk(u, state, n: int):
+            def body(carry, _):
+                u, state = carry
+                u, state, v = jax.vmap(lbfgs_one)(u, state)
+                return (u, state), v
+
+            (u, state), _ = jax.lax.scan(body, (u, state), None, length=n)
+            return u, state, jax.vmap(loss_u)(u)
+
+        self.lbfgs_chunk = jax.jit(lbfgs_chunk, static_argnums=2)
+
+    # --- batched evaluation in blocks of `starts` ------------------------------------------
+
+    def _blocks(self, fn, x: np.ndarray):
+        s = self.settings.starts
+        x = np.atleast_2d(np.asarray(x, float))
+        outs = []
+        for i in range(0, len(x), s):
+            block = x[i:i + s]
+            pad = np.concatenate([block, np.repeat(block[-1:], s - len(block), 0)])
+            out = fn(jnp.asarray(pad, self.dtype))
+            n = len(block)
+            outs.append(jax.tree.map(lambda a: np.asarray(a, float)[:n], out))  # noqa: B023
+        return jax.tree.map(lambda *a: np.concatenate(a), *outs)
+
+    def predict_batch(self, x: np.ndarray) -> np.ndarray:
+        """Predicted rows (n, rows) at each row of x (ln p)."""
+        traj = self._blocks(lambda z: self._traj_x(z, self.prediction.arrays), x)
+        return self.prediction.gather(traj)
+
+    def trajectories(self, x: np.ndarray, arrays) -> np.ndarray:
+        """Trajectories (conditions, frames) of another stack of conditions with the same
+        structure and schedule, at one point x, through the same compiled program."""
+        c = self.prediction.n_conditions
+        s = self.settings.starts
+        n = arrays.cell_fraction.shape[0]
+        xs = jnp.asarray(np.repeat(np.asarray(x, float)[None], s, 0), self.dtype)
+        out = []
+        for i in range(0, n, c):
+            idx = np.minimum(np.arange(i, i + c), n - 1)
+            chunk = jax.tree.map(lambda a: a[idx], arrays)  # noqa: B023
+            out.append(np.asarray(self._traj_x(xs, chunk)[0], float)[:min(c, n - i)])
+        return np.concatenate(out)
+
+    def loss_x_batch(self, x: np.ndarray) -> np.ndarray:
+        """½‖r‖² (BIG where not finite) at each row of x (ln p)."""
+        r = self.problem.residuals_from(self.predict_batch(x))
+        with np.errstate(all="ignore"):
+            v = 0.5 * np.sum(r * r, axis=-1)
+        return np.where(np.isfinite(v), v, BIG)
+
+    def rj_batch(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Residuals (n, m) and Jacobians (n, m, p) with respect to ln p."""
+        traj, dtraj = self._blocks(lambda z: self._traj_rj(z, self.prediction.arrays), x)
+        pred = self.prediction.gather(traj)
+        dpred = self.prediction.gather(dtraj, trailing=1)
+        return self.problem.residuals_from(pred), self.problem.jacobian_from(pred, dpred)
+
+    def value_and_grad_u(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and its gradient with respect to u (non-finite -> BIG and 0)."""
+        if self._vg_u is not None:
+            v, g = self._vg_u(jnp.asarray(u, self.dtype))
+            return np.asarray(v, float), np.asarray(g, float)
+        x = self.to_x(u)
+        r, jac = self.rj_batch(x)
+        v = 0.5 * np.sum(r * r, axis=1)
+        g = np.einsum("smp,sm->sp", jac, r)
+        sig = 1.0 / (1.0 + np.exp(-np.asarray(u, float)))
+        g = g * (np.asarray(self.hi - self.lo) * sig * (1.0 - sig))
+        ok = np.isfinite(v) & np.all(np.isfinite(g), axis=1)
+        return np.where(np.isfinite(v), v, BIG), np.where(ok[:, None], g, 0.0)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def to_u(self, x: np.ndarray) -> np.ndarray:
+        return np.stack([self.free.to_u(xi) for xi in np.atleast_2d(x)])
+
+    def to_x(self, u: np.ndarray) -> np.ndarray:
+        lo, hi = np.asarray(self.lo), np.asarray(self.hi)
+        return lo + (hi - lo) / (1.0 + np.exp(-np.asarray(u, float)))
+
+    # --- stages ---------------------------------------------------------------------------
+
+    def screen(self) -> tuple[np.ndarray, list[float]]:
+        """Starting points: the initial values + the best of a Latin hypercube (fixed seed)."""
+        s, free = self.settings, self.free
+        rng = np.random.default_rng(s.seed)
+        x0 = np.log(free.initial)[None]
+        n_lhs = max(s.candidates, s.starts - 1)
+        if n_lhs == 0:
+            return x0, []
+        frac = latin_hypercube(n_lhs, len(free.names), rng)
+        lhs = free.ln_lower + (free.ln_upper - free.ln_lower) * frac
+        if s.candidates <= s.starts - 1:
+            chosen, screened = lhs[:s.starts - 1], []
+        else:
+            losses = self.loss_x_batch(lhs)
+            order = np.argsort(np.where(np.isfinite(losses), losses, np.inf), kind="stable")
+            chosen, screened = lhs[order[:s.starts - 1]], [float(v) for v in losses]
+        return np.concatenate([x0, chosen])[:s.starts], screened
+
+    def initial_state(self) -> OptimiserState:
+        starts, screened = self.screen()
+        starts = np.concatenate([starts, np.repeat(starts[-1:],
+                                                   self.settings.starts - len(starts), 0)])
+        u = jnp.asarray(self.to_u(starts), self.dtype)
+        opt = jax.tree.leaves(self.adam.init(u))
+        v = self.loss_x_batch(starts)
+        return OptimiserState("adam", 0, starts, starts.copy(), starts.copy(), v,
+                              [np.asarray(a) for a in opt], np.full(len(starts), 1e-3),
+                              screened, [])
+
+    def run(self, state: OptimiserState, *, label: str, quiet: bool,
+            checkpoint: Callable[[OptimiserState], None]) -> Optimum:
+        s = self.settings
+        t0 = time.perf_counter()
+        if state.phase == "adam":
+            prog = Progress(s.adam_steps, unit="steps", scale=1.0, label=f"{label}: adam",
+                            enabled=not quiet and s.adam_steps > 0)
+            u = self.to_u(state.x)
+            treedef = jax.tree.structure(self.adam.init(jnp.asarray(u, self.dtype)))
+            opt = jax.tree.unflatten(treedef, [jnp.asarray(a) for a in state.opt_leaves])
+            while state.step < s.adam_steps:
+                v, g = self.value_and_grad_u(u)
+                better = v < state.best_loss
+                state.best_x = np.where(better[:, None], self.to_x(u), state.best_x)
+                state.best_loss = np.where(better, v, state.best_loss)
+                upd, opt = self._adam_update(jnp.asarray(g, self.dtype), opt)
+                u = u + np.asarray(upd, float)
+                state.step += 1
+                if state.step % s.chunk == 0 or state.step == s.adam_steps:
+                    state.x = self.to_x(u)
+                    state.opt_leaves = [np.asarray(a) for a in jax.tree.leaves(opt)]
+                    state.history.append({"phase": "adam", "step": state.step,
+                                          "best_loss": float(np.min(state.best_loss))})
+                    checkpoint(state)
+                    prog.update(state.step)
+            if s.adam_steps:
+                v = self.loss_x_batch(self.to_x(u))
+                better = v < state.best_loss
+                state.best_x = np.where(better[:, None], self.to_x(u), state.best_x)
+                state.best_loss = np.where(better, v, state.best_loss)
+            state.phase, state.step, state.x = "lbfgs", 0, state.best_x.copy()
+            state.opt_leaves = []
+            checkpoint(state)
+        if state.phase == "lbfgs":
+            chunks_l = max(1, math.ceil(s.lbfgs_steps / s.chunk)) if s.lbfgs_steps else 0
+            per_l = math.ceil(s.lbfgs_steps / chunks_l) if chunks_l else 0
+            prog = Progress(chunks_l * per_l, unit="steps", scale=1.0,
+                            label=f"{label}: L-BFGS", enabled=not quiet and chunks_l > 0)
+            if chunks_l:
+                u = jnp.asarray(self.to_u(state.x), self.dtype)
+                init = jax.vmap(self.lbfgs.init)(u)
+                treedef = jax.tree.structure(init)
+                opt = (jax.tree.unflatten(treedef, [jnp.asarray(a) for a in state.opt_leaves])
+                       if state.opt_leaves else init)
+                while state.step < chunks_l:
+                    u, opt, v = self.lbfgs_chunk(u, opt, per_l)
+                    state.step += 1
+                    state.x = self.to_x(u)
+                    v = np.asarray(v)
+                    better = v < state.best_loss
+                    state.best_x = np.where(better[:, None], state.x, state.best_x)
+                    state.best_loss = np.where(better, v, state.best_loss)
+                    state.opt_leaves = [np.asarray(a) for a in jax.tree.leaves(opt)]
+                    state.history.append({"phase": "lbfgs", "step": state.step * per_l,
+                                          "best_loss": float(np.min(state.best_loss))})
+                    checkpoint(state)
+                    prog.update(state.step * per_l)
+            state.phase, state.step, state.x = "lm", 0, state.best_x.copy()
+            state.opt_leaves = []
+            checkpoint(state)
+        if state.phase == "lm":
+            prog = Progress(s.lm_steps, unit="steps", scale=1.0, label=f"{label}: L-M",
+                            enabled=not quiet and s.lm_steps > 0)
+            x = state.best_x.copy()
+            while state.step < s.lm_steps:
+                x, mu, loss, moved = lm_step(self.rj_batch, self.loss_x_batch, x, state.mu,
+                                             state.best_loss, self.free)
+                state.step += 1
+                state.mu = mu
+                better = loss < state.best_loss
+                state.best_x = np.where(better[:, None], x, state.best_x)
+                state.best_loss = np.where(better, loss, state.best_loss)
+                if state.step % s.chunk == 0 or not moved or state.step == s.lm_steps:
+                    state.history.append({"phase": "lm", "step": state.step,
+                                          "best_loss": float(np.min(state.best_loss))})
+                    checkpoint(state)
+                    prog.update(state.step)
+                if not moved:
+                    prog.update(s.lm_steps)
+                    break
+            state.phase = "done"
+            checkpoint(state)
+        best = int(np.argmin(np.where(np.isfinite(state.best_loss), state.best_loss, np.inf)))
+        starts = [{"start": i, "initial": dict(zip(self.free.names,
+                                                   np.exp(state.starts_x[i]).tolist(),
+                                                   strict=True)),
+                   "final": dict(zip(self.free.names, np.exp(state.best_x[i]).tolist(),
+                                     strict=True)),
+                   "loss": float(state.best_loss[i])}
+                  for i in range(len(state.best_loss))]
+        return Optimum(state.best_x[best].copy(), float(state.best_loss[best]), starts, best,
+                       state.history, time.perf_counter() - t0, state.screened)
+
+
+def lm_step(rj_batch, loss_batch, x: np.ndarray, mu: np.ndarray, loss: np.ndarray,
+            free: FreeSet, fixed_mask: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """One projected Levenberg-Marquardt step for every start.
+
+    Solves (JᵀJ + μ diag(JᵀJ)) δ = −Jᵀr, clips x + δ to the box, accepts if the loss falls
+    (then μ ← μ/3, else μ ← 4μ). Coordinates in `fixed_mask` (S, P) do not move.
+    Returns the new x, μ, loss and whether any start still moves.
+    """
+    r, jac = rj_batch(x)
+    lo, hi = free.ln_lower, free.ln_upper
+    new = x.copy()
+    for i in range(len(x)):
+        j = jac[i]
+        if fixed_mask is not None:
+            j = j * ~fixed_mask[i]
+        a = j.T @ j
+        g = j.T @ r[i]
+        d = np.diag(a).copy()
+        d = np.where(d > 0, d, 1.0)
+        if fixed_mask is not None:
+            a = a + np.diag(fixed_mask[i].astype(float))
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(g))):
+            continue
+        try:
+            step = np.linalg.solve(a + mu[i] * np.diag(d), -g)
+        except np.linalg.LinAlgError:
+            continue
+        if fixed_mask is not None:
+            step = np.where(fixed_mask[i], 0.0, step)
+        new[i] = np.clip(x[i] + step, lo, hi)
+    trial = loss_batch(new)
+    ok = np.isfinite(trial) & (trial < loss)
+    rel = np.where(ok, (loss - trial) / np.maximum(np.abs(loss), 1e-300), 0.0)
+    tiny = np.max(np.abs(new - x), axis=1) < 1e-9
+    converged = (ok & (rel < 1e-12)) | tiny
+    x_out = np.where(ok[:, None], new, x)
+    mu_out = np.clip(np.where(ok, mu / 3.0, mu * 4.0), 1e-12, 1e12)
+    return x_out, mu_out, np.where(ok, trial, loss), bool(np.any(~converged))

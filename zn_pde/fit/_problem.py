@@ -1,0 +1,103 @@
+"""A fit problem: the selected table, the free parameters and the weighted residuals.
+
+    r_i = (ŷ_i(p) − y_i) / s_i                  rows reported as a value (`=`, `~`)
+    r_i = max(ŷ_i(p) − y_i, 0) / s_i            rows reported as an upper bound (`<=`)
+    r_i = max(y_i − ŷ_i(p), 0) / s_i            rows reported as a lower bound (`>=`)
+
+with s_i the row's `sd` when the table gives one for every row, else 1 (the residual scale
+σ is then estimated from the fit). A bound costs nothing while it holds and pulls like a
+data point when it is violated; bounds are not counted as data in the metrics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from .._errors import InputError
+from ..observables import Prediction, Table, load_table, select_rows
+from ._config import FitConfig
+from ._parameters import FreeSet, free_set
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Problem:
+    cfg: FitConfig
+    table: Table
+    free: FreeSet
+    simulation: dict[str, Any]
+    prediction: Prediction
+    y: np.ndarray
+    sd: np.ndarray
+    weighted: bool  # True when the table's sd column scales the residuals
+    kind: np.ndarray  # per row: 0 value, 1 upper bound (<=), 2 lower bound (>=)
+
+    @property
+    def n_points(self) -> int:
+        return int(np.sum(self.kind == 0))
+
+    def predict(self, x: Array) -> Array:
+        return self.prediction(x)
+
+    def residuals(self, x: Array) -> Array:
+        pred = self.prediction(x)
+        dtype = pred.dtype
+        d = pred - jnp.asarray(self.y, dtype)
+        kind = jnp.asarray(self.kind)
+        r = jnp.where(kind == 0, d, jnp.where(kind == 1, jnp.maximum(d, 0.0),
+                                              jnp.maximum(-d, 0.0)))
+        return r / jnp.asarray(self.sd, dtype)
+
+    def residuals_from(self, pred: np.ndarray) -> np.ndarray:
+        """The same residuals from predictions (host side, numpy; rows on the last axis)."""
+        d = np.asarray(pred, float) - self.y
+        r = np.where(self.kind == 0, d, np.where(self.kind == 1, np.maximum(d, 0.0),
+                                                  np.maximum(-d, 0.0)))
+        return r / self.sd
+
+    def jacobian_from(self, pred: np.ndarray, dpred: np.ndarray) -> np.ndarray:
+        """∂r/∂ln p from predictions (..., rows) and their derivatives (..., rows, p)."""
+        d = np.asarray(pred, float) - self.y
+        active = np.where(self.kind == 0, 1.0, np.where(self.kind == 1, (d > 0) * 1.0,
+                                                         -1.0 * (d < 0)))
+        return dpred * (active / self.sd)[..., None]
+
+    def loss(self, x: Array) -> Array:
+        r = self.residuals(x)
+        return 0.5 * jnp.sum(r * r)
+
+
+def load_problem_table(cfg: FitConfig) -> Table:
+    table = load_table(cfg.data, cfg.observable.table_kind)
+    if cfg.select or cfg.exclude:
+        table = select_rows(table, cfg.select, cfg.exclude, file=cfg.file)
+    return table
+
+
+def build_problem(cfg: FitConfig, table: Table | None = None) -> Problem:
+    table = table if table is not None else load_problem_table(cfg)
+    free, simulation = free_set(cfg)
+    prediction = cfg.observable.prediction(table, free.names, material=cfg.material,
+                                           simulation=simulation, settings=cfg.row_settings,
+                                           file=cfg.file)
+    n = len(table)
+    sd = table.numbers.get("sd")
+    weighted = sd is not None and bool(np.any(np.isfinite(sd)))
+    if weighted:
+        missing = np.flatnonzero(~np.isfinite(sd))
+        if missing.size:
+            raise InputError(f"the sd column is empty at line {table.lines[missing[0]]}; give "
+                             "sd for every row or for none (rows are weighted by 1/sd)",
+                             file=str(table.path), key="sd")
+    else:
+        sd = np.ones(n)
+    kind = np.array([{"=": 0, "~": 0, "<=": 1, ">=": 2}[r] for r in table.relation])
+    if not np.any(kind == 0):
+        raise InputError("the table has bounds (<=, >=) but no values (=, ~) to fit",
+                         file=str(table.path), key="relation")
+    return Problem(cfg, table, free, simulation, prediction, np.asarray(table.observed, float),
+                   np.asarray(sd, float), weighted, kind)

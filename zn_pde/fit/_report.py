@@ -1,0 +1,239 @@
+"""The end of a fit: `<name>.json`, the fitted model (`<name>.eqx`) and `<name>.png`.
+
+The model file holds the leaves of the fitted `Model` of the table's first experiment,
+written by `eqx.tree_serialise_leaves`; the JSON's `model_config` is that experiment's
+resolved config with the fitted kinetics, so `load_fitted_model(json_path)` rebuilds the
+same structure with `build_model` and reads the leaves back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._model import Model, build_model
+from ..observables import Table
+from ._problem import Problem
+
+N_DENSE = 40  # doses (well-mixed) or times per curve of the figure's model lines
+N_DENSE_3D = 6  # doses per curve for a 3D observable (each is a full PDE solve)
+
+
+def synthetic_table(kind: str, columns: dict[str, np.ndarray]) -> Table:
+    n = len(next(iter(columns.values())))
+    numbers = {k: np.asarray(v, float) for k, v in columns.items()}
+    text = {k: tuple("" if not np.isfinite(x) else f"{x:.12g}" for x in v)
+            for k, v in numbers.items()}
+    return Table(path="<figure>", kind=kind, header=tuple(columns), numbers=numbers, text=text,
+                 lines=tuple(range(2, n + 2)), relation=("=",) * n)
+
+
+def _column(table: Table, name: str, default: float) -> np.ndarray:
+    v = table.numbers.get(name)
+    if v is None:
+        return np.full(len(table), default)
+    return np.where(np.isfinite(v), v, default)
+
+
+def dense_curves(problem: Problem, x: np.ndarray, ms=None) -> list[dict[str, Any]]:
+    """Model lines for the figure: release, every saved frame of each vial (pH, dose);
+    viability, `N_DENSE` doses at each exposure time and stimulus. With the optimiser `ms`,
+    they run through its compiled program (no recompilation)."""
+    cfg, table = problem.cfg, problem.table
+    obs = cfg.observable
+    settings = cfg.row_settings
+    pred = problem.prediction
+    if obs.table_kind == "release":
+        traj = (ms.trajectories(x, pred.arrays) if ms is not None else
+                np.asarray(jax.jit(pred.trajectories)(jnp.asarray(x, pred.dtype)), float))
+        keys = [(c["ph"]["medium"], c["material"]["dose_ug_per_ml"]) for c in pred.configs]
+        several_doses = len({k[1] for k in keys}) > 1
+        out = []
+        for i in sorted(range(len(keys)), key=lambda i: keys[i]):
+            p_, d_ = keys[i]
+            label = f"pH {p_:g}" + (f", {d_:g} ug/mL" if several_doses else "")
+            out.append({"label": label, "key": [p_, d_], "x": pred.times_h, "y": traj[i]})
+        return out
+    default_t = settings.get("exposure_h") or 24.0
+    t = _column(table, "exposure_h", default_t)
+    stim_cols = [c for c in ("pH", "ultrasound_W_per_cm2", "light_mW_per_cm2")
+                 if c in table.numbers]
+    stim = [tuple(float(_column(table, c, np.nan)[i]) for c in stim_cols)
+            for i in range(len(table))]
+    keys = sorted({(float(t[i]),) + stim[i] for i in range(len(table))},
+                  key=lambda k: tuple(-1e300 if np.isnan(v) else v for v in k))
+    c = table.numbers["concentration_ug_per_ml"]
+    pos = c[c > 0]
+    lo = pos.min() / 3 if pos.size else 0.1
+    hi = c.max() * 3 if c.max() > 0 else 10.0
+    n = N_DENSE_3D if obs.batch == "map" else N_DENSE
+    doses = np.geomspace(lo, hi, n)
+    cols: dict[str, list[float]] = {"concentration_ug_per_ml": [], "exposure_h": [],
+                                    "viability_percent": []}
+    cols.update({s: [] for s in stim_cols})
+    for k in keys:
+        cols["concentration_ug_per_ml"] += list(doses)
+        cols["exposure_h"] += [k[0]] * n
+        cols["viability_percent"] += [0.0] * n
+        for j, s in enumerate(stim_cols):
+            cols[s] += [k[1 + j]] * n
+    syn = synthetic_table("viability", {k: np.array(v) for k, v in cols.items()})
+    dense = obs.prediction(syn, problem.free.names, material=cfg.material,
+                           simulation=problem.simulation, settings=settings, file=cfg.file)
+    same = (ms is not None and dense.schedule == pred.schedule
+            and jax.tree.structure(dense.static) == jax.tree.structure(pred.static)
+            and bool(eqx.tree_equal(dense.static, pred.static)))
+    if same:
+        values = dense.gather(ms.trajectories(x, dense.arrays))
+    else:
+        values = np.asarray(jax.jit(dense)(jnp.asarray(x, dense.dtype)), float)
+    labels = []
+    for k in keys:
+        extra = [f"{s} {v:g}" for s, v in zip(stim_cols, k[1:], strict=True) if np.isfinite(v)]
+        labels.append(", ".join([f"{k[0]:g} h"] + extra))
+    group = np.repeat(np.arange(len(keys)), n)
+    xs = syn.numbers["concentration_ug_per_ml"]
+    return [{"label": labels[g], "key": list(keys[g]), "x": xs[group == g],
+             "y": values[group == g]} for g in range(len(keys))]
+
+
+def crossing(xs: np.ndarray, ys: np.ndarray, level: float, log: bool) -> float | None:
+    """First x where the curve crosses `level` (linear interpolation, in log x if `log`)."""
+    for i in range(1, len(xs)):
+        a, b = ys[i - 1] - level, ys[i] - level
+        if a == 0:
+            return float(xs[i - 1])
+        if a * b < 0:
+            f = a / (a - b)
+            if log:
+                return float(math.exp(math.log(xs[i - 1]) + f * (math.log(xs[i])
+                                                                  - math.log(xs[i - 1]))))
+            return float(xs[i - 1] + f * (xs[i] - xs[i - 1]))
+    return None
+
+
+def derived(problem: Problem, curves: list[dict[str, Any]]) -> dict[str, Any]:
+    if problem.cfg.observable.table_kind == "release":
+        frame_h = float(np.diff(problem.prediction.times_h)[0])
+        return {"t50_h": {c["label"]: crossing(c["x"], c["y"], 50.0, False) for c in curves},
+                "note": "model time to 50 % dissolved, interpolated between saved frames "
+                        f"{frame_h:.3g} h apart (null: not reached in the plotted range)"}
+    return {"ic50_ug_per_ml": {c["label"]: crossing(c["x"], c["y"], 50.0, True)
+                               for c in curves},
+            "note": "model concentration giving 50 % viability at each exposure within the "
+                    "plotted range (null: not reached)"}
+
+
+def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
+         path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cfg, table = problem.cfg, problem.table
+    release = cfg.observable.table_kind == "release"
+    markers = {"=": "o", "~": "o", "<=": "v", ">=": "^"}
+    data_curves = cfg.observable.curves(table, cfg.row_settings)
+    if release:
+        fig, axes = plt.subplots(1, 1, figsize=(6.4, 4.6), squeeze=False)
+        panels = {0: (axes[0, 0], "")}
+        panel_of_curve = [0] * len(curves)
+        panel_of_row = np.zeros(len(table), int)
+    else:
+        times = sorted({c["key"][0] for c in curves})
+        ncol = min(3, len(times))
+        nrow = math.ceil(len(times) / ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.8 * nrow), squeeze=False)
+        panels = {t: (axes.flat[i], f"{t:g} h") for i, t in enumerate(times)}
+        for ax in list(axes.flat)[len(times):]:
+            ax.set_visible(False)
+        panel_of_curve = [c["key"][0] for c in curves]
+        t_rows = _column(table, "exposure_h", cfg.exposure_h or 24.0)
+        panel_of_row = t_rows
+    cmap = plt.get_cmap("tab10")
+    per_panel: dict[Any, int] = {}
+    for _, idx in data_curves:
+        key = 0 if release else panel_of_row[idx[0]]
+        per_panel[key] = per_panel.get(key, 0) + 1
+    for ci, (label, idx) in enumerate(data_curves):
+        for i in idx:
+            key = panel_of_row[i] if not release else 0
+            ax = panels[key][0]
+            xv = table.numbers["time_h" if release else "concentration_ug_per_ml"][i]
+            named = i == idx[0] and per_panel[key] <= 8  # a legend, not a wall of text
+            ax.scatter([xv], [problem.y[i]], marker=markers[table.relation[i]],
+                       color=cmap(ci % 10), s=28, zorder=3, label=label if named else None)
+    for c, pk in zip(curves, panel_of_curve, strict=True):
+        ax = panels[pk][0]
+        ax.plot(c["x"], c["y"], color="k" if not release else None, lw=1.4,
+                label=f"model {c['label']}")
+    for key, (ax, title) in panels.items():
+        if per_panel.get(key, 0) > 8:
+            ax.scatter([], [], color="0.5", s=28, label=f"data: {per_panel[key]} series")
+        if release:
+            ax.set_xlabel("time (h)")
+            ax.set_ylabel("released (%)")
+        else:
+            ax.set_xscale("log")
+            ax.set_xlabel("concentration (ug/mL)")
+            ax.set_ylabel("viability (%)")
+            ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, loc="best")
+    m = report["metrics"]
+    r2 = f"{m['r2']:.3f}" if m.get("r2") is not None else "n/a"
+    fig.suptitle(f"{cfg.name}: {cfg.observable.name} fit, r² = {r2}, n = {m['n']} "
+                 f"(▼/▲ reported bounds)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {str(k): _jsonable(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_jsonable(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _jsonable(o.tolist())
+    if isinstance(o, np.generic):
+        return _jsonable(o.item())
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, Path):
+        return str(o)
+    return o
+
+
+def write_outputs(problem: Problem, x: np.ndarray, report: dict[str, Any], out: Path,
+                  curves: list[dict[str, Any]], figure: bool = True) -> dict[str, Path]:
+    name = problem.cfg.name
+    files = {"json": out / f"{name}.json", "model": out / f"{name}.eqx"}
+    model = problem.prediction.model(jnp.asarray(x, problem.prediction.dtype), 0)
+    eqx.tree_serialise_leaves(files["model"], model)
+    config = dict(problem.prediction.configs[0])
+    config["kinetics"] = dict(report["kinetics"])
+    report["model_config"] = config
+    report["files"] = {"model": files["model"].name}
+    if figure:
+        files["figure"] = out / f"{name}.png"
+        report["files"]["figure"] = files["figure"].name
+        plot(problem, curves, report, files["figure"])
+    files["json"].write_text(json.dumps(_jsonable(report), indent=1) + "\n")
+    return files
+
+
+def load_fitted_model(json_path: str | Path) -> Model:
+    """The fitted model written beside `<name>.json` (rebuilt, then its leaves read back)."""
+    p = Path(json_path)
+    report = json.loads(p.read_text())
+    like = build_model(report["model_config"])
+    return eqx.tree_deserialise_leaves(p.with_name(report["files"]["model"]), like)

@@ -1,0 +1,274 @@
+"""How sure the fit is: Gauss-Newton covariance, profile likelihood, identifiability, metrics.
+
+Gauss-Newton (Bates & Watts 1988, Nonlinear Regression Analysis, ch. 2): with J = ∂r/∂ln p at
+the optimum (r the weighted residuals), s² = SSR/(n − k) (or 1 when the table gives sd),
+
+    Cov(ln p) = s² (JᵀJ)⁻¹,   95 % CI:  p · exp(± t₀.₉₇₅,ₙ₋ₖ √Cov_ii)
+
+(log-normal, so the interval is asymmetric in p and never crosses zero). JᵀJ is
+eigen-decomposed; a direction with eigenvalue below `NULL_RTOL` × the largest is one the data
+do not constrain, and a parameter loading on it is *structurally non-identifiable* (only a
+combination with other parameters is determined). A parameter whose interval would span more
+than a factor `MAX_FACTOR` either way is *practically non-identifiable*. Neither gets a
+number: `ci95` is null and `identifiable` false, with the reason.
+
+Profile likelihood (Raue et al. 2009, Bioinformatics 25:1923, doi:10.1093/bioinformatics/
+btp358), for fits with few parameters: each parameter is fixed at points beyond its optimum
+and the others re-optimised (projected Levenberg-Marquardt, all points at once); the 95 %
+limits are where ΔSSR/s² reaches t²₀.₉₇₅,ₙ₋ₖ (the F-test form; χ²₁ = 3.84 with known sd),
+interpolating √Δ (linear in the offset where the profile is quadratic) between the points at
+0.75, 1.5, 3 and 6 Gauss-Newton half-widths (a sixth of the box where that is undefined) and
+the edge of the box.
+A side that never reaches it inside the box is open: the data do not bound it there.
+
+Metrics on the value rows, in the data's units: r² = 1 − SSR/SST, RMSE = √(SSR/n), and with
+k = free parameters + 1 (the residual variance) AIC = n ln(SSR/n) + 2k, BIC = n ln(SSR/n) +
+k ln n (Burnham & Anderson 2002, Model Selection and Multimodel Inference, §2.2).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._optimise import lm_step
+from ._parameters import FreeSet
+
+NULL_RTOL = 1e-10  # eigenvalue of JᵀJ (relative to the largest) below which a direction is free
+MAX_FACTOR = 100.0  # a CI wider than x/100 .. x·100 says nothing useful: flagged
+NULL_LOADING = 1e-2  # squared loading on a free direction that makes a parameter unidentified
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """Regularised incomplete beta I_x(a, b) by its continued fraction (Press et al.,
+    Numerical Recipes, 3rd ed., §6.4), using the symmetry for x > (a + 1)/(a + b + 2)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    if x > (a + 1.0) / (a + b + 2.0):
+        return 1.0 - _betainc(b, a, 1.0 - x)
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+                     + a * math.log(x) + b * math.log1p(-x)) / a
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    f = d
+    for m in range(1, 500):
+        for num in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                    -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + num * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + num / c
+            c = c if abs(c) > tiny else tiny
+            f *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return front * f
+
+
+def t_quantile(q: float, dof: float) -> float:
+    """Quantile of Student's t (q > 0.5) by bisection on its CDF (regularised incomplete beta)."""
+    if not math.isfinite(dof) or dof > 1e6:
+        dof = 1e6
+
+    def upper_tail(x: float) -> float:
+        return 0.5 * _betainc(dof / 2.0, 0.5, dof / (dof + x * x))
+
+    lo, hi = 0.0, 1.0
+    while upper_tail(hi) > 1 - q:
+        hi *= 2.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if upper_tail(mid) > 1 - q:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def metrics(y: np.ndarray, yhat: np.ndarray, n_free: int) -> dict[str, Any]:
+    y, yhat = np.asarray(y, float), np.asarray(yhat, float)
+    n = int(y.size)
+    ssr = float(np.sum((yhat - y) ** 2))
+    sst = float(np.sum((y - y.mean()) ** 2)) if n else 0.0
+    k = n_free + 1
+    out: dict[str, Any] = {"n": n, "k": k, "ssr": ssr,
+                           "r2": 1.0 - ssr / sst if sst > 0 else None,
+                           "rmse": math.sqrt(ssr / n) if n else None}
+    if n and ssr > 0:
+        ll = n * math.log(ssr / n)
+        out["aic"] = ll + 2 * k
+        out["bic"] = ll + k * math.log(n)
+    else:
+        out["aic"] = out["bic"] = None
+    return out
+
+
+def gauss_newton(r: np.ndarray, jac: np.ndarray, x_hat: np.ndarray, free: FreeSet,
+                 n_points: int, weighted: bool) -> dict[str, Any]:
+    """Covariance, CIs and identifiability from the residuals and Jacobian at the optimum."""
+    names = free.names
+    p = len(names)
+    dof = n_points - p
+    ssr = float(np.sum(r * r))
+    out: dict[str, Any] = {"dof": dof, "weighted": weighted}
+    if weighted:
+        s2 = 1.0
+        t = t_quantile(0.975, math.inf)
+        out["chi2_per_dof"] = ssr / dof if dof > 0 else None
+    elif dof > 0:
+        s2 = ssr / dof
+        t = t_quantile(0.975, dof)
+    else:
+        s2, t = math.nan, math.nan
+    out["residual_scale"] = math.sqrt(s2) if math.isfinite(s2) else None
+    out["t"] = t if math.isfinite(t) else None
+    a = jac.T @ jac
+    per: dict[str, dict[str, Any]] = {n: {} for n in names}
+    if not np.all(np.isfinite(a)):
+        for n in names:
+            per[n].update(identifiable=False, ci95=None,
+                          note="the Jacobian at the optimum is not finite")
+        out["parameters"] = per
+        out["covariance_ln"] = None
+        return out
+    w, v = np.linalg.eigh(a)
+    wmax = float(max(w.max(), 0.0))
+    null = w <= NULL_RTOL * wmax if wmax > 0 else np.ones_like(w, bool)
+    out["conditioning"] = {
+        "eigenvalues_JtJ": w.tolist(),
+        "condition_number": float(wmax / w.min()) if w.min() > 0 else None,
+        "free_directions": [
+            {n: float(v[i, k]) for i, n in enumerate(names) if abs(v[i, k]) > 1e-3}
+            for k in np.flatnonzero(null)],
+    }
+    inv_w = np.where(null, 0.0, 1.0 / np.where(null, 1.0, w))
+    cov = s2 * (v * inv_w) @ v.T if math.isfinite(s2) else np.full((p, p), np.nan)
+    loading = (v[:, null] ** 2).sum(axis=1) if null.any() else np.zeros(p)
+    bounds = free.at_bound(x_hat)
+    structural = loading > NULL_LOADING
+    for i, n in enumerate(names):
+        d: dict[str, Any] = {}
+        se = math.sqrt(cov[i, i]) if np.isfinite(cov[i, i]) and cov[i, i] >= 0 else math.nan
+        half = t * se if math.isfinite(t) else math.nan
+        d["se_ln"] = se if math.isfinite(se) and not structural[i] else None
+        if structural[i]:
+            partners = [m for j, m in enumerate(names)
+                        if j != i and structural[j]]
+            d.update(identifiable=False, ci95=None,
+                     note="structurally non-identifiable: J^T J is singular along a direction "
+                     "involving this parameter" + (f" and {', '.join(partners)}" if partners
+                                                   else "") +
+                     "; the data fix only that combination")
+        elif dof <= 0 and not weighted:
+            d.update(identifiable=None, ci95=None,
+                     note=f"no residual degrees of freedom ({n_points} data points, {p} "
+                     "parameters): the residual scale and so the CI are undefined")
+        elif not math.isfinite(half):
+            d.update(identifiable=False, ci95=None, note="the CI is undefined")
+        elif half > math.log(MAX_FACTOR):
+            d.update(identifiable=False, ci95=None,
+                     note=f"practically non-identifiable: the 95 % CI would span more than a "
+                     f"factor {MAX_FACTOR:g} either way (± {half:.3g} in ln units)")
+        else:
+            val = math.exp(x_hat[i])
+            d.update(identifiable=True,
+                     ci95=[val * math.exp(-half), val * math.exp(half)])
+        if bounds[i]:
+            d["at_bound"] = bounds[i]
+            if d.get("ci95") is not None:
+                d["ci95"] = None
+                d["identifiable"] = None
+                d["note"] = (f"the optimum lies on the {bounds[i]} bound of the box; the "
+                             "Gauss-Newton interval is not valid there (widen the bound "
+                             "or fix the parameter)")
+        per[n] = d
+    out["parameters"] = per
+    out["covariance_ln"] = cov.tolist() if np.all(np.isfinite(cov)) else None
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    corr = np.full((p, p), np.nan)
+    ok = (sd > 0) & ~structural & np.isfinite(sd)
+    for i in range(p):
+        for j in range(p):
+            if ok[i] and ok[j]:
+                corr[i, j] = cov[i, j] / (sd[i] * sd[j])
+    out["correlation"] = {"parameters": list(names),
+                          "matrix": [[None if not np.isfinite(c) else float(c) for c in row]
+                                     for row in corr]}
+    return out
+
+
+def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarray,
+                       loss_hat: float, free: FreeSet, gn: dict[str, Any], lm_steps: int = 25,
+                       multiples: tuple[float, ...] = (0.75, 1.5, 3.0, 6.0)
+                       ) -> dict[str, Any]:
+    """Profile every free parameter (see module docstring); all points in one batch."""
+    names = free.names
+    p = len(names)
+    t = gn.get("t")
+    s = gn.get("residual_scale")
+    if t is None or s is None:
+        return {"note": "no residual degrees of freedom: profile thresholds undefined"}
+    threshold = t * t
+    s2 = s * s
+    lo, hi = free.ln_lower, free.ln_upper
+    points, owner = [], []
+    for i, n in enumerate(names):
+        se = gn["parameters"][n].get("se_ln")
+        span = hi[i] - lo[i]
+        base = t * se if se and math.isfinite(se) and t * se < span else span / 6.0
+        for sign in (-1.0, 1.0):
+            edge = lo[i] if sign < 0 else hi[i]
+            offsets = [m * base for m in multiples if m * base < abs(edge - x_hat[i])]
+            for off in offsets + [abs(edge - x_hat[i])]:  # ... and the box edge itself
+                if off <= 1e-12:
+                    continue  # the optimum is on this edge: nothing to profile there
+                x = x_hat.copy()
+                x[i] = edge if off == abs(edge - x_hat[i]) else x_hat[i] + sign * off
+                points.append(x)
+                owner.append((i, sign, off))
+    xs = np.array(points)
+    mask = np.zeros_like(xs, bool)
+    for k, (i, _, _) in enumerate(owner):
+        mask[k, i] = True
+    loss = loss_batch(xs)
+    mu = np.full(len(xs), 1e-3)
+    if p > 1:
+        for _ in range(lm_steps):
+            xs, mu, loss, moved = lm_step(rj_batch, loss_batch, xs, mu, loss, free,
+                                          fixed_mask=mask)
+            if not moved:
+                break
+    delta = 2.0 * (loss - loss_hat) / s2  # loss = SSR/2
+    out: dict[str, Any] = {"threshold": threshold, "parameters": {}}
+    for i, n in enumerate(names):
+        d: dict[str, Any] = {"points": []}
+        limits: list[float | None] = []
+        for sign in (-1.0, 1.0):
+            rows = [k for k, (j, sg, _) in enumerate(owner) if j == i and sg == sign]
+            prev_x, prev_d = x_hat[i], 0.0
+            limit: float | None = None
+            for k in rows:
+                d["points"].append([math.exp(xs[k, i]), float(delta[k])])
+                if delta[k] >= threshold:
+                    # √Δ is linear in the offset for a quadratic profile: interpolate it
+                    a, b, c = math.sqrt(max(prev_d, 0.0)), math.sqrt(delta[k]), math.sqrt(
+                        threshold)
+                    frac = (c - a) / max(b - a, 1e-300)
+                    limit = math.exp(prev_x + frac * (xs[k, i] - prev_x))
+                    break
+                prev_x, prev_d = xs[k, i], float(delta[k])
+            limits.append(limit)
+        d["points"].sort()
+        d["ci95"] = limits
+        if limits[0] is None or limits[1] is None:
+            sides = zip(("lower", "upper"), limits, strict=True)
+            open_side = " and ".join(side for side, v in sides if v is None)
+            d["note"] = (f"the profile does not reach the 95 % threshold on the {open_side} "
+                         "side before the edge of the box: the data do not bound it there")
+        out["parameters"][n] = d
+    return out

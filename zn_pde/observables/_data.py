@@ -1,0 +1,251 @@
+"""Data tables of the fitting contract: read, check, keep every column.
+
+A table is a CSV file with one header row. The columns an observable needs are checked
+(present, numeric, in range); every other column is kept as text, so provenance travels with
+the rows into the fit report. Anything wrong raises `InputError` naming the file, the row
+(1-based line number in the file), the column, the value and what is allowed (exit 2).
+
+Release (`kind="release"`): `time_h, released_percent, pH` (+ optional `sd`, `dose_ug_per_ml`,
+`relation`).
+Viability (`kind="viability"`): `concentration_ug_per_ml, viability_percent` (+ optional
+`exposure_h`, `sd`, `pH`, `ultrasound_W_per_cm2`, `light_mW_per_cm2`, `relation`).
+
+`relation` is one of `=`, `~` (a value: a data point), `<=`, `>=` (a reported bound: enters
+the fit as a one-sided penalty, never as a point; see docs/fitting.md). Empty cells in an
+optional numeric column mean "not stated" and are filled from the fit config.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """A numeric column: allowed range (inclusive unless `lo_open`) and whether it must exist."""
+
+    required: bool
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    meaning: str = ""
+
+    def allowed(self) -> str:
+        parts = []
+        if self.lo is not None:
+            parts.append(("> " if self.lo_open else ">= ") + f"{self.lo:g}")
+        if self.hi is not None:
+            parts.append(f"<= {self.hi:g}")
+        return "a finite number" + (" " + " and ".join(parts) if parts else "")
+
+
+RELATIONS = ("=", "~", "<=", ">=")
+
+SCHEMAS: dict[str, dict[str, Column]] = {
+    "release": {
+        "time_h": Column(True, lo=0.0, meaning="time since the particles were added (h)"),
+        "released_percent": Column(True, lo=-100.0, hi=200.0,
+                                   meaning="percent of the material dissolved / cargo released"),
+        "pH": Column(True, lo=0.0, hi=14.0, meaning="pH of the release medium"),
+        "sd": Column(False, lo=0.0, lo_open=True, meaning="standard deviation (percent)"),
+        "dose_ug_per_ml": Column(False, lo=0.0, lo_open=True,
+                                 meaning="particle mass concentration in the vial (ug/mL)"),
+    },
+    "viability": {
+        "concentration_ug_per_ml": Column(True, lo=0.0,
+                                          meaning="particle mass concentration (ug/mL)"),
+        "viability_percent": Column(True, lo=-100.0, hi=300.0,
+                                    meaning="viability relative to untreated control (%)"),
+        "exposure_h": Column(False, lo=0.0, lo_open=True, meaning="exposure time (h)"),
+        "sd": Column(False, lo=0.0, lo_open=True, meaning="standard deviation (percent)"),
+        "pH": Column(False, lo=0.0, hi=14.0, meaning="medium pH"),
+        "ultrasound_W_per_cm2": Column(False, lo=0.0, meaning="ultrasound intensity (W/cm^2)"),
+        "light_mW_per_cm2": Column(False, lo=0.0, meaning="light irradiance (mW/cm^2)"),
+    },
+}
+# what each observable's table is called by
+OBSERVED = {"release": "released_percent", "viability": "viability_percent"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """Rows of a checked data table.
+
+    `numbers[col]` are float arrays (NaN where an optional cell is empty) for the schema's
+    numeric columns present in the file; `text[col]` holds every column as read; `lines` are
+    the rows' 1-based line numbers in the file (for messages and the report).
+    """
+
+    path: str
+    kind: str
+    header: tuple[str, ...]
+    numbers: Mapping[str, np.ndarray]
+    text: Mapping[str, tuple[str, ...]]
+    lines: tuple[int, ...]
+    relation: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    @property
+    def observed(self) -> np.ndarray:
+        return self.numbers[OBSERVED[self.kind]]
+
+    @property
+    def is_point(self) -> np.ndarray:
+        """Rows that are values (`=` or `~`), not bounds."""
+        return np.array([r in ("=", "~") for r in self.relation], bool)
+
+    def has(self, column: str) -> bool:
+        return column in self.numbers and bool(np.any(np.isfinite(self.numbers[column])))
+
+    def take(self, index: np.ndarray) -> Table:
+        idx = np.asarray(index, int)
+        return dataclasses.replace(
+            self,
+            numbers={k: v[idx] for k, v in self.numbers.items()},
+            text={k: tuple(v[i] for i in idx) for k, v in self.text.items()},
+            lines=tuple(self.lines[i] for i in idx),
+            relation=tuple(self.relation[i] for i in idx))
+
+    def row(self, i: int) -> dict[str, str]:
+        return {k: v[i] for k, v in self.text.items()}
+
+
+def _matches(cell: str, wanted: Any) -> bool:
+    options = wanted if isinstance(wanted, list) else [wanted]
+    for w in options:
+        if isinstance(w, bool):
+            if cell.strip().lower() == str(w).lower():
+                return True
+        elif isinstance(w, int | float):
+            try:
+                if float(cell) == float(w):
+                    return True
+            except ValueError:
+                pass
+        elif cell.strip() == str(w).strip():
+            return True
+    return False
+
+
+def select_rows(table: Table, select: Mapping[str, Any] | None = None,
+                exclude: Mapping[str, Any] | None = None, *, file: str | None = None) -> Table:
+    """Keep rows whose columns match every `select` entry and no `exclude` entry.
+
+    A value matches a cell as text, as a number (`group_id = [8, 10]`) or as a boolean
+    (`doi_also_in_gul = true`); a list means any of its values.
+    """
+    keep = np.ones(len(table), bool)
+    for what, spec, want in (("select", select or {}, True), ("exclude", exclude or {}, False)):
+        for col, wanted in spec.items():
+            if col not in table.text:
+                raise InputError(f"column {col!r} is not in the data table {table.path}; "
+                                 f"columns: {', '.join(table.header)}", file=file,
+                                 key=f"fit.{what}.{col}")
+            hit = np.array([_matches(c, wanted) for c in table.text[col]], bool)
+            keep &= hit if want else ~hit
+    if not keep.any():
+        raise InputError(f"no row of {table.path} is left after fit.select / fit.exclude",
+                         file=file, key="fit.select")
+    return table.take(np.flatnonzero(keep))
+
+
+def load_table(path: str | Path, kind: str) -> Table:
+    """Read and check a release or viability table (see the module docstring)."""
+    if kind not in SCHEMAS:
+        raise InputError(f"unknown table kind {kind!r}; allowed: {', '.join(SCHEMAS)}")
+    schema = SCHEMAS[kind]
+    p = Path(path)
+    file = str(p)
+    if not p.is_file():
+        raise InputError("data file not found (or not a file)", file=file)
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"cannot read the data table as CSV: {e}", file=file) from None
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise InputError("the data table is empty; expected a header row naming the columns "
+                         + ", ".join(n for n, c in schema.items() if c.required), file=file)
+    header = tuple(c.strip() for c in rows[0])
+    seen: set[str] = set()
+    for name in header:
+        if not name or name in seen:
+            raise InputError(f"header has an {'empty' if not name else 'repeated'} column name "
+                             f"{name!r}; every column needs a unique name", file=file)
+        seen.add(name)
+    missing = [n for n, c in schema.items() if c.required and n not in header]
+    if missing:
+        raise InputError(
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} in the "
+            f"{kind} table; required: {', '.join(n for n, c in schema.items() if c.required)} "
+            f"(optional: {', '.join(n for n, c in schema.items() if not c.required)}, "
+            f"relation); found: {', '.join(header)}", file=file, key=missing[0])
+    body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
+    if not body:
+        raise InputError("the data table has a header but no data rows", file=file)
+    text: dict[str, list[str]] = {n: [] for n in header}
+    for line, r in body:
+        if len(r) != len(header):
+            raise InputError(f"row at line {line} has {len(r)} fields but the header has "
+                             f"{len(header)}", file=file)
+        for n, cell in zip(header, r, strict=True):
+            text[n].append(cell.strip())
+    numbers: dict[str, np.ndarray] = {}
+    for name, col in schema.items():
+        if name not in header:
+            continue
+        values = np.empty(len(body))
+        for j, (cell, (line, _)) in enumerate(zip(text[name], body, strict=True)):
+            if cell == "":
+                if col.required:
+                    raise InputError(f"empty value at line {line}; expected {col.allowed()} "
+                                     f"({col.meaning})", file=file, key=name)
+                values[j] = math.nan
+                continue
+            try:
+                v = float(cell)
+            except ValueError:
+                raise InputError(f"non-numeric value {cell!r} at line {line}; expected "
+                                 f"{col.allowed()} ({col.meaning})", file=file,
+                                 key=name) from None
+            bad = (not math.isfinite(v) or (col.lo is not None and v < col.lo)
+                   or (col.lo is not None and col.lo_open and v == col.lo)
+                   or (col.hi is not None and v > col.hi))
+            if bad:
+                what = "negative " if col.lo == 0.0 and v < 0 else ""
+                raise InputError(f"{what}value {cell} at line {line} is not allowed; expected "
+                                 f"{col.allowed()} ({col.meaning})", file=file, key=name)
+            values[j] = v
+        numbers[name] = values
+    if "relation" in header:
+        relation = []
+        for cell, (line, _) in zip(text["relation"], body, strict=True):
+            r = cell or "="
+            if r not in RELATIONS:
+                raise InputError(f"relation {cell!r} at line {line} is not allowed; expected "
+                                 f"one of {', '.join(RELATIONS)} (empty means '=')", file=file,
+                                 key="relation")
+            relation.append(r)
+    else:
+        relation = ["="] * len(body)
+    return Table(path=file, kind=kind, header=header, numbers=numbers,
+                 text={k: tuple(v) for k, v in text.items()},
+                 lines=tuple(line for line, _ in body), relation=tuple(relation))
+
+
+def shipped_path(name: str) -> Path:
+    """Path of a table shipped in `zn_pde/data`."""
+    from importlib import resources
+
+    return Path(str(resources.files("zn_pde.data").joinpath(name)))

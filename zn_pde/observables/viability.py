@@ -1,0 +1,121 @@
+"""`viability` (a well-mixed culture) and `spheroid_viability` (a 3D spheroid, full PDE).
+
+Each row is a culture given `concentration_ug_per_ml` of particles at t = 0 (and, if the
+table has stimulus columns, the row's ultrasound intensity / light irradiance applied as the
+fit config's template exposures say), read at `exposure_h` (else `[fit] exposure_h`):
+
+    viability = 100 Σ φ V / Σ φ   (%),
+
+the cell-volume-weighted mean fraction of cells alive (the tissue mean for a spheroid). Every
+exposure time of the table shares one parameter set, so the model must explain dose and time
+together. The kinetics are `_kinetics.react`, as in `zn-pde run`.
+
+Standard free set: `uptake_rate_per_h` (the dose scale: internalised particles dissolve in
+lysosomes and load the cells with zinc), `zn_kill_max_per_h` (the time scale of death) and
+`zn_kill_hill` (the steepness). `zn_kill_half_uM` is held at its table value: at steady
+uptake the free intracellular zinc is proportional to uptake × dose, so uptake and the
+half-maximal zinc trade off exactly in these data and only their ratio is identifiable
+(docs/fitting.md shows the near-singular J^T J when both are freed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from .._errors import InputError
+from .._model import Model, State
+from ._base import Observable, curves_by, stimulus_fragment
+from ._data import Table
+
+DEFAULT_CELL_VOLUME_FRACTION = 0.002
+
+
+def viability_percent(model: Model, state: State) -> Array:
+    f = model.fields(state)
+    phi = model.cell_fraction
+    return 100.0 * jnp.sum(phi * f["viability"]) / jnp.sum(phi)
+
+
+class Viability(Observable):
+    def row_conditions(self, table: Table, settings: dict[str, Any],
+                       simulation: dict[str, Any], file: str
+                       ) -> tuple[list[dict[str, Any]], np.ndarray]:
+        n = len(table)
+        exposure = table.numbers.get("exposure_h", np.full(n, np.nan)).copy()
+        missing = ~np.isfinite(exposure)
+        if missing.any():
+            default = settings.get("exposure_h")
+            if default is None:
+                line = table.lines[int(np.flatnonzero(missing)[0])]
+                raise InputError(
+                    f"row at line {line} of {table.path} has no exposure_h; add the column "
+                    "or set [fit] exposure_h (hours)", file=file, key="fit.exposure_h")
+            exposure[missing] = default
+        ph = table.numbers.get("pH", np.full(n, np.nan))
+        conds = []
+        for i in range(n):
+            c: dict[str, Any] = {"material": {
+                "dose_ug_per_ml": float(table.numbers["concentration_ug_per_ml"][i])}}
+            if np.isfinite(ph[i]):
+                c["ph"] = {"medium": float(ph[i])}
+            c.update(stimulus_fragment(table, i, simulation, file))
+            conds.append(c)
+        return conds, exposure
+
+    def curves(self, table: Table, settings: dict[str, Any]) -> list[tuple[str, np.ndarray]]:
+        cols = settings.get("curve_by") or (
+            ["group_id"] if "group_id" in table.text else
+            [c for c in ("exposure_h", "pH", "ultrasound_W_per_cm2", "light_mW_per_cm2")
+             if c in table.text])
+        default_t = settings.get("exposure_h")
+
+        def label(row: dict[str, str]) -> str:
+            t = row.get("exposure_h") or (f"{default_t:g}" if default_t else "?")
+            parts = [f"{t} h"]
+            for c in cols:
+                if c != "exposure_h" and row.get(c, "") != "":
+                    parts.append(f"{c} {row[c]}")
+            return ", ".join(parts)
+
+        return curves_by(table, cols, label)
+
+
+VIABILITY_FREE = ("uptake_rate_per_h", "zn_kill_max_per_h", "zn_kill_hill")
+
+VIABILITY = Viability(
+    name="viability",
+    table_kind="viability",
+    description="percent of cells alive in a well-mixed culture",
+    unit="%",
+    standard_free=VIABILITY_FREE,
+    base_config={
+        "grid": {"kind": "well_mixed"},
+        "geometry": {"kind": "uniform",
+                     # assumed: ~1e5 cells of ~2 pL in 0.1 mL of medium (a 96-well plate)
+                     "cell_volume_fraction": DEFAULT_CELL_VOLUME_FRACTION},
+        "time": {"dt_s": 60.0},
+        "numerics": {"precision": "float64"},
+    },
+    observe=viability_percent,
+)
+
+SPHEROID_VIABILITY = Viability(
+    name="spheroid_viability",
+    table_kind="viability",
+    description="tissue-mean percent of cells alive in a 3D spheroid (reaction-diffusion)",
+    unit="%",
+    standard_free=VIABILITY_FREE,
+    base_config={
+        "grid": {"kind": "cartesian", "shape": [32, 32, 32], "spacing_um": 20.0},
+        "geometry": {"kind": "spheroid", "radius_um": 250.0},
+        "time": {"dt_s": 300.0},
+        "numerics": {"precision": "float32"},
+    },
+    observe=viability_percent,
+    batch="map",
+    default_profile=False,
+)
