@@ -159,9 +159,11 @@ def _check(kind: str, v: Any) -> bool:
 
 def _parameter(name: str, raw: Any, file: str, material: str) -> ParameterSpec:
     key = f"fit.parameters.{name}"
-    if name not in FITTABLE:
+    names = {p.name for p in get_material(material, file=file).parameters}
+    if name not in FITTABLE or name not in names:
         raise InputError(f"{name!r} is not a fittable kinetic parameter"
-                         f"{_hint(name, list(FITTABLE))}; allowed: {', '.join(FITTABLE)}",
+                         f"{_hint(name, list(FITTABLE))}; allowed: "
+                         f"{', '.join(n for n in FITTABLE if n in names)}",
                          file=file, key=key)
     if not isinstance(raw, dict):
         raise InputError(f"expected a table {{ initial = ..., lower = ..., upper = ..., "

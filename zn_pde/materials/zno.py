@@ -51,6 +51,17 @@ _H2O2_DIFFUSIVITY_WATER = 1430.0  # assumed: the commonly quoted 1.43e-5 cm^2/s 
 
 SYKOVA = "Sykova & Nicholson 2008, Physiol Rev 88:1277, doi:10.1152/physrev.00027.2007"
 
+# The cytotoxicity constants below are one joint fit of every ZnO series shipped in
+# zn_pde/data/zno_viability_compiled.csv (docs/fitting.md, "Shipped fits"). With them a
+# well-mixed culture (cell volume fraction 0.002) has IC50 ≈ 40 ug/mL at 24 h, ≈ 19 at 36 h and
+# ≈ 13 at 48 h, the tens of ug/mL typical of the compilation.
+POOLED_VIABILITY_FIT = (
+    "zn_pde/data/zno_viability_compiled.csv, every ZnO series (284 points, 47 series from 16 "
+    "papers, 3-48 h; duplicated digitisations excluded), one parameter set for all doses and "
+    "exposure times (r2 = 0.41 across cell lines and assays), with zn_kill_half_uM and the "
+    "other constants held: zn-pde fit configs/fit_zno_viability_pooled.toml "
+    "(checkpoints/zno_viability_pooled.json)")
+
 PARAMETERS: tuple[Parameter, ...] = (
     # --- dissolution ---------------------------------------------------------------------
     Parameter("dissolution_rate_per_h", _K74_PER_H, "1/h",
@@ -109,11 +120,12 @@ PARAMETERS: tuple[Parameter, ...] = (
               "um^2/s", "ROS diffusivity in tissue",
               "D_water / lambda^2 with lambda = 1.6, " + SYKOVA, lower=0.0),
     # --- cells: uptake, zinc handling ------------------------------------------------------
-    Parameter("uptake_rate_per_h", 0.1, "1/h",
+    Parameter("uptake_rate_per_h", 0.0823, "1/h",
               "endocytosis: intracellular particle concentration rises at this rate times the "
               "extracellular concentration (per living cell)",
-              "assumed: internalisation of oxide nanoparticles reaches a plateau over "
-              "hours to a day in culture; 0.1/h gives a ~10 h time scale",
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0506-0.120 /h (profile "
+              "likelihood). Previously assumed 0.1/h (internalisation of oxide nanoparticles "
+              "reaches a plateau over hours to a day in culture)",
               lower=0.0),
     Parameter("zn_influx_per_h", 0.1, "1/h",
               "Zn2+ import into cells (ZIP transporters and leak), per extracellular Zn2+",
@@ -184,13 +196,15 @@ PARAMETERS: tuple[Parameter, ...] = (
               "assumed", lower=0.0, lower_open=True),
     Parameter("ros_kill_hill", 2.0, "1", "Hill coefficient of ROS killing", "assumed",
               lower=0.5, upper=10.0),
-    Parameter("zn_kill_max_per_h", 0.3, "1/h", "maximal death rate from Zn2+ overload",
-              "assumed: ZnO kills over hours to days in culture (shipped viability data: "
-              "3-48 h exposures)", lower=0.0),
+    Parameter("zn_kill_max_per_h", 0.0422, "1/h", "maximal death rate from Zn2+ overload",
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0346-0.0537 /h (profile "
+              "likelihood). Previously assumed 0.3/h (ZnO kills over hours to days in culture)",
+              lower=0.0),
     Parameter("zn_kill_half_uM", 20.0, "uM",
               "free intracellular Zn2+ at half-maximal death rate",
               "assumed: above the MT buffering capacity, so that buffering sets a threshold",
               lower=0.0, lower_open=True),
-    Parameter("zn_kill_hill", 4.0, "1", "Hill coefficient of Zn2+ killing",
-              "assumed: steep, threshold-like toxicity", lower=0.5, upper=10.0),
+    Parameter("zn_kill_hill", 1.42, "1", "Hill coefficient of Zn2+ killing",
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.97-2.08 (profile likelihood). "
+              "Previously assumed 4 (steep, threshold-like toxicity)", lower=0.5, upper=10.0),
 )
