@@ -94,7 +94,8 @@ def test_spheroid_geometry_and_ph_gradient():
 
 def test_particles_penetrate_from_the_rim_and_kill_more_there():
     """Particles enter from the medium through slow tissue diffusion: at 3 h the rim holds
-    more extracellular particles than the core, and at 6 h fewer living cells."""
+    more extracellular particles than the core, and by 6 h at least 1.5x as many rim cells
+    as core cells have died."""
     c = default_config("grid.shape=[24,24,24]", "grid.spacing_um=25", "time.end_h=6")
     t, out = series(c)
     g = build_geometry(c)
@@ -102,7 +103,7 @@ def test_particles_penetrate_from_the_rim_and_kill_more_there():
     r = np.sqrt((xx - 300) ** 2 + (yy - 300) ** 2 + (zz - 300) ** 2)
     rim, core = g.tissue & (r > 200), g.tissue & (r < 100)
     assert out["np"][3][rim].mean() > 1.3 * out["np"][3][core].mean()
-    assert out["viability"][6][rim].mean() < out["viability"][6][core].mean() - 0.1
+    assert 1 - out["viability"][6][rim].mean() > 1.5 * (1 - out["viability"][6][core].mean())
 
 
 def test_default_scenario_writes_the_public_layout(tmp_path):

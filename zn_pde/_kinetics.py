@@ -40,9 +40,11 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-# The model's own variables, in the order they are stored. MOBILE ones diffuse.
+# The model's own variables, in the order they are stored. MOBILE ones diffuse; OPTIONAL ones
+# exist only when the material (co-product, cargo) or the config ([oxygen]) needs them.
 MOBILE = ("np", "zn", "ros")
 FIXED = ("np_int", "zn_cell", "gsh", "viability")
+OPTIONAL_MOBILE = ("h2o2", "h2s", "cargo", "o2")
 VARIABLES = MOBILE + FIXED
 
 UNITS = {
@@ -53,15 +55,23 @@ UNITS = {
     "ros": "uM",
     "gsh": "uM",
     "viability": "1",
+    "h2o2": "uM",
+    "h2s": "uM",
+    "cargo": "ug/mL",
+    "o2": "uM",
 }
 LONG_NAMES = {
     "np": "extracellular nanoparticle mass concentration (per voxel volume)",
     "np_int": "internalised nanoparticle mass concentration (per cell volume)",
     "zn": "free Zn2+ in medium / interstitium (per voxel volume)",
     "zn_cell": "labile intracellular zinc, free + metallothionein-bound (per cell volume)",
-    "ros": "reactive oxygen species, lumped as H2O2 (per voxel volume)",
+    "ros": "reactive oxygen species, lumped (per voxel volume)",
     "gsh": "intracellular glutathione (per cell volume)",
     "viability": "fraction of cells alive",
+    "h2o2": "hydrogen peroxide released by the particles (per voxel volume)",
+    "h2s": "hydrogen sulfide released by the particles (per voxel volume)",
+    "cargo": "drug cargo released by the carrier (per voxel volume)",
+    "o2": "dissolved oxygen (per voxel volume)",
 }
 
 
@@ -75,6 +85,10 @@ class Local(NamedTuple):
     zn_cell: Array
     gsh: Array
     viability: Array
+    h2o2: Array | None = None
+    h2s: Array | None = None
+    cargo: Array | None = None
+    o2: Array | None = None
 
 
 class Environment(NamedTuple):
@@ -84,6 +98,17 @@ class Environment(NamedTuple):
     cell_fraction: ArrayLike  # φ, cell volume per voxel volume (0 in medium)
     ultrasound_W_per_cm2: ArrayLike  # local intensity, averaged over the step
     light_mW_per_cm2: ArrayLike  # local irradiance above the band gap, averaged over the step
+    o2_resupply_per_s: ArrayLike = 0.0  # well-mixed runs: gas exchange towards o2 medium value
+
+
+class Oxygen(eqx.Module):
+    """Oxygen constants (the `[oxygen]` section; see `zn_pde.materials._common.OXYGEN`)."""
+
+    medium_uM: Array
+    consumption_max_uM_per_s: Array
+    consumption_half_uM: Array
+    ros_half_uM: Array
+    resupply_per_s: Array
 
 
 class Kinetics(eqx.Module):
@@ -116,6 +141,24 @@ class Kinetics(eqx.Module):
     zn_kill_max_per_h: Array
     zn_kill_half_uM: Array
     zn_kill_hill: Array
+    dissolution_switch_rate_per_h: Array
+    dissolution_switch_ph: Array
+    dissolution_switch_steepness: Array
+    cargo_mass_fraction: Array
+    cargo_kill_max_per_h: Array
+    cargo_kill_half_ug_per_ml: Array
+    cargo_kill_hill: Array
+    coproduct_per_zn: Array
+    h2o2_decay_per_s: Array
+    catalase_rate_per_s: Array
+    fenton_catalyst_uM: Array
+    fenton_rate_per_uM_per_s: Array
+    h2s_oxidation_per_s: Array
+    h2s_catalase_ki_uM: Array
+    h2s_respiration_ki_uM: Array
+    h2s_kill_max_per_h: Array
+    h2s_kill_half_uM: Array
+    h2s_kill_hill: Array
     lysosome_ph: Array
     zn_uM_per_ug_per_ml: float = eqx.field(static=True)
 
@@ -131,13 +174,40 @@ class Kinetics(eqx.Module):
     # --- the laws, each a pure function of arrays --------------------------------------------
 
     def dissolution_rate_per_s(self, ph: ArrayLike) -> Array:
-        """k(pH) = k₇.₄ · 10^{n (7.4 − pH)} (1/s)."""
-        return self.dissolution_rate_per_h / 3600.0 * 10.0 ** (
+        """k(pH) = k₇.₄ · 10^{n (7.4 − pH)} + k_sw / (1 + 10^{m (pH − pH½)}) (1/s): a
+        proton-promoted term (oxides) and an acid switch (frameworks such as ZIF-8)."""
+        proton = self.dissolution_rate_per_h * 10.0 ** (
             self.dissolution_proton_order * (7.4 - ph))
+        switch = self.dissolution_switch_rate_per_h / (
+            1.0 + 10.0 ** (self.dissolution_switch_steepness * (ph - self.dissolution_switch_ph)))
+        return (proton + switch) / 3600.0
+
+    @property
+    def zn_uM_per_particle_ug_per_ml(self) -> Array:
+        """Zn released per µg/mL of particle (the cargo carries no zinc)."""
+        return self.zn_uM_per_ug_per_ml * (1.0 - self.cargo_mass_fraction)
 
     def solubility_uM(self, ph: ArrayLike) -> Array:
-        """zn_sat = K [H⁺]² (µM)."""
+        """zn_sat = K [H⁺]² (µM) for a material without a co-product."""
         return 10.0 ** (self.solubility_log10_K - 2.0 * ph + 6.0)
+
+    def headroom_uM(self, zn: Array, coproduct: Array | None, ph: ArrayLike) -> Array:
+        """Zn²⁺ that may still dissolve before the solubility limit: zn_sat − zn without a
+        co-product; with one (ν per Zn), the positive root x of (zn + x)(c + νx) = K [H⁺]²."""
+        if coproduct is None:
+            return jnp.maximum(self.solubility_uM(ph) - zn, 0.0)
+        ksat = 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0)  # µM²
+        nu = jnp.maximum(self.coproduct_per_zn, 1e-12)
+        b = nu * zn + coproduct
+        gap = ksat - zn * coproduct
+        root = 2.0 * gap / (b + jnp.sqrt(jnp.maximum(b * b + 4.0 * nu * gap, 0.0)))
+        return jnp.maximum(root, 0.0)
+
+    def saturation(self, zn: Array, coproduct: Array | None, ph: ArrayLike) -> Array:
+        """Ω = ion product / K [H⁺]²; dissolution slows as (1 − Ω)₊."""
+        if coproduct is None:
+            return zn / self.solubility_uM(ph)
+        return zn * coproduct / 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0)
 
     def free_zinc_uM(self, zn_cell: Array) -> Array:
         """Free Zn²⁺ left by metallothionein: positive root of f² + (K_d + B − T) f − K_d T = 0."""
@@ -166,31 +236,57 @@ def _safe_div(num: Array, den: Array) -> Array:
     return jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
 
 
-def react(k: Kinetics, s: Local, env: Environment, dt_s: float) -> Local:
-    """Advance the local kinetics by `dt_s` seconds (see the module docstring)."""
+def react(k: Kinetics, s: Local, env: Environment, dt_s: float,
+          oxygen: Oxygen | None = None) -> Local:
+    """Advance the local kinetics by `dt_s` seconds (see the module docstring).
+
+    Optional species present in `s` (not None) switch their processes on: a co-product
+    (`h2o2` or `h2s`, released ν per Zn²⁺), a `cargo` (released with the carrier mass) and
+    `o2` (needs `oxygen`).
+    """
     phi = jnp.asarray(env.cell_fraction, s.np.dtype)
     has_cells = phi > 0
-    conv = k.zn_uM_per_ug_per_ml
+    conv = k.zn_uM_per_particle_ug_per_ml
     alive = s.viability
+    coproduct = s.h2o2 if s.h2o2 is not None else s.h2s
+    nu = k.coproduct_per_zn
 
     # 1. extracellular particles: dissolution towards saturation, and uptake
-    zsat = k.solubility_uM(env.ph)
-    k_diss = k.dissolution_rate_per_s(env.ph) * jnp.clip(1.0 - s.zn / zsat, 0.0, 1.0)
+    omega = k.saturation(s.zn, coproduct, env.ph)
+    k_diss = k.dissolution_rate_per_s(env.ph) * jnp.clip(1.0 - omega, 0.0, 1.0)
     k_up = phi * k.uptake_rate_per_h / 3600.0 * alive
     k_tot = k_diss + k_up
     lost = s.np * -jnp.expm1(-k_tot * dt_s)
     would_dissolve = lost * _safe_div(k_diss, k_tot)
-    dissolved = jnp.minimum(would_dissolve, jnp.maximum(zsat - s.zn, 0.0) / conv)
+    dissolved = jnp.minimum(would_dissolve, k.headroom_uM(s.zn, coproduct, env.ph) / conv)
     taken_up = lost * _safe_div(k_up, k_tot)
     # what stays: the undecayed part plus what the solubility limit refused (both ≥ 0)
     np_ext = s.np * jnp.exp(-k_tot * dt_s) + (would_dissolve - dissolved)
     zn = s.zn + dissolved * conv
     np_int = s.np_int + _safe_div(taken_up, phi)
+    released = dissolved  # particle mass dissolved, per voxel volume (co-product, cargo)
 
-    # 2. lysosomal dissolution of internalised particles
-    freed = np_int * -jnp.expm1(-k.dissolution_rate_per_s(k.lysosome_ph) * dt_s)
+    # 2. lysosomal dissolution of internalised particles (limit: free Zn2+ in the cell)
+    k_lys = k.dissolution_rate_per_s(k.lysosome_ph)
+    if coproduct is not None:
+        f0 = k.free_zinc_uM(s.zn_cell)
+        k_lys = k_lys * jnp.clip(1.0 - k.saturation(f0, coproduct, k.lysosome_ph), 0.0, 1.0)
+        freed = jnp.minimum(np_int * -jnp.expm1(-k_lys * dt_s),
+                            k.headroom_uM(f0, coproduct, k.lysosome_ph) / conv)
+    else:
+        freed = np_int * -jnp.expm1(-k_lys * dt_s)
     np_int = np_int - freed
     zn_cell = s.zn_cell + freed * conv
+    released = released + phi * freed
+
+    # co-product (H2O2 or H2S) and cargo enter the voxel's mobile pools
+    h2o2, h2s, cargo = s.h2o2, s.h2s, s.cargo
+    if h2o2 is not None:
+        h2o2 = h2o2 + nu * conv * released
+    if h2s is not None:
+        h2s = h2s + nu * conv * released
+    if cargo is not None:
+        cargo = cargo + k.cargo_mass_fraction * released
 
     # 3. Zn2+ exchange a = zn (voxel) <-> b = φ zn_cell (voxel), rates α (a→b), β (b→a)
     free = k.free_zinc_uM(zn_cell)
@@ -206,50 +302,103 @@ def react(k: Kinetics, s: Local, env: Environment, dt_s: float) -> Local:
     zn_cell = jnp.maximum(zn_cell + _safe_div(moved, phi), 0.0)
     free = k.free_zinc_uM(zn_cell)
 
+    # H2S: exact first-order clearance; it inhibits catalase-like scavenging and respiration
+    catalase_activity = 1.0
+    respiration = 1.0
+    if h2s is not None:
+        h2s_mean = h2s * _mean_decay(k.h2s_oxidation_per_s, dt_s)
+        h2s = h2s * jnp.exp(-k.h2s_oxidation_per_s * dt_s)
+        catalase_activity = 1.0 / (1.0 + h2s_mean / k.h2s_catalase_ki_uM)
+        respiration = 1.0 / (1.0 + h2s_mean / k.h2s_respiration_ki_uM)
+
+    # H2O2: decay, catalase (-> O2 / 2) in living cells, Fenton (-> OH, counted as ROS)
+    fenton_oh_per_s = 0.0
+    o2_from_catalase = 0.0
+    if h2o2 is not None:
+        k_cat = phi * alive * k.catalase_rate_per_s * catalase_activity
+        k_fen = k.fenton_rate_per_uM_per_s * k.fenton_catalyst_uM
+        lam_h = k.h2o2_decay_per_s + k_cat + k_fen
+        gone = h2o2 * -jnp.expm1(-lam_h * dt_s)
+        h2o2 = h2o2 - gone
+        fenton_oh_per_s = gone * _safe_div(k_fen, lam_h) / dt_s
+        o2_from_catalase = 0.5 * gone * _safe_div(k_cat, lam_h)
+
     # 4. ROS: dr/dt = P − λ r, exact
+    o2_factor = 1.0
+    if s.o2 is not None and oxygen is not None:
+        o2_factor = s.o2 / (oxygen.ros_half_uM + s.o2)
     particles = np_ext + phi * np_int
     production = (phi * alive * k.zn_ros_max_uM_per_s * _hill(free, k.zn_ros_half_uM, 2.0)
-                  + k.sono_ros_yield_uM_per_s * particles * env.ultrasound_W_per_cm2
-                  + k.photo_ros_yield_uM_per_s * particles * env.light_mW_per_cm2)
-    lam = k.ros_decay_per_s + phi * k.gsh_scavenging_per_uM_per_s * s.gsh
+                  + o2_factor * particles * (k.sono_ros_yield_uM_per_s * env.ultrasound_W_per_cm2
+                                             + k.photo_ros_yield_uM_per_s * env.light_mW_per_cm2)
+                  + fenton_oh_per_s)
+    lam = k.ros_decay_per_s + phi * k.gsh_scavenging_per_uM_per_s * s.gsh * catalase_activity
     r_eq = production / lam
     decay = -jnp.expm1(-lam * dt_s)
     ros = r_eq + (s.ros - r_eq) * (1.0 - decay)
     ros_mean = r_eq + (s.ros - r_eq) * decay / (lam * dt_s)
 
     # 5. glutathione: consumption, then resynthesis by living cells
-    gsh = s.gsh * jnp.exp(-k.gsh_per_ros * k.gsh_scavenging_per_uM_per_s * ros_mean * dt_s)
+    gsh = s.gsh * jnp.exp(-k.gsh_per_ros * k.gsh_scavenging_per_uM_per_s * catalase_activity
+                          * ros_mean * dt_s)
     gsh = jnp.where(has_cells,
                     _relax(gsh, k.gsh_initial_uM, k.gsh_resynthesis_per_h / 3600.0 * alive,
                            dt_s), 0.0)
 
+    # oxygen: catalase supply, Michaelis-Menten consumption by living cells (rate frozen at
+    # the step start), and in well-mixed runs relaxation towards the medium value
+    o2 = s.o2
+    if o2 is not None and oxygen is not None:
+        o2 = o2 + o2_from_catalase
+        consume = (phi * alive * respiration * oxygen.consumption_max_uM_per_s
+                   / (oxygen.consumption_half_uM + s.o2))
+        supply = jnp.asarray(env.o2_resupply_per_s) * oxygen.resupply_per_s
+        total_rate = consume + supply
+        target = _safe_div(supply * oxygen.medium_uM, total_rate)
+        o2 = jnp.where(total_rate > 0, _relax(o2, target, total_rate, dt_s), o2)
+
     # 6. cell death
-    kill_per_s = (k.ros_kill_max_per_h * _hill(ros_mean, k.ros_kill_half_uM, k.ros_kill_hill)
-                  + k.zn_kill_max_per_h * _hill(free, k.zn_kill_half_uM, k.zn_kill_hill)
-                  ) / 3600.0
-    viability = jnp.where(has_cells, alive * jnp.exp(-kill_per_s * dt_s), alive)
+    kill_per_h = (k.ros_kill_max_per_h * _hill(ros_mean, k.ros_kill_half_uM, k.ros_kill_hill)
+                  + k.zn_kill_max_per_h * _hill(free, k.zn_kill_half_uM, k.zn_kill_hill))
+    if cargo is not None:
+        kill_per_h = kill_per_h + k.cargo_kill_max_per_h * _hill(
+            cargo, k.cargo_kill_half_ug_per_ml, k.cargo_kill_hill)
+    if h2s is not None:
+        kill_per_h = kill_per_h + k.h2s_kill_max_per_h * _hill(h2s, k.h2s_kill_half_uM,
+                                                               k.h2s_kill_hill)
+    viability = jnp.where(has_cells, alive * jnp.exp(-kill_per_h / 3600.0 * dt_s), alive)
 
     return Local(np=np_ext, zn=zn, ros=ros, np_int=np_int, zn_cell=zn_cell, gsh=gsh,
-                 viability=viability)
+                 viability=viability, h2o2=h2o2, h2s=h2s, cargo=cargo, o2=o2)
+
+
+def _mean_decay(rate_per_s: Array, dt_s: float) -> Array:
+    """Mean of e^{−rt} over [0, Δt]."""
+    x = rate_per_s * dt_s
+    return jnp.where(x > 1e-8, -jnp.expm1(-x) / jnp.where(x > 1e-8, x, 1.0), 1.0)
 
 
 def total_zinc_uM(k: Kinetics, s: Local, cell_fraction: ArrayLike) -> Array:
     """Zinc per voxel volume in all forms (µM): conserved by `react`."""
     phi = jnp.asarray(cell_fraction)
-    return (k.zn_uM_per_ug_per_ml * (s.np + phi * s.np_int) + s.zn + phi * s.zn_cell)
+    return (k.zn_uM_per_particle_ug_per_ml * (s.np + phi * s.np_int) + s.zn + phi * s.zn_cell)
 
 
 def initial_local(k: Kinetics, dose_ug_per_ml: float, tissue: Array, cell_fraction: Array,
-                  dtype, well_mixed: bool = False) -> Local:
+                  dtype, well_mixed: bool = False, optional: tuple[str, ...] = (),
+                  o2_uM: ArrayLike = 0.0) -> Local:
     """t = 0: particles in the medium (in a well-mixed compartment: everywhere), cells alive
-    with resting GSH."""
+    with resting GSH, optional species at zero (oxygen at its medium value)."""
     zeros = jnp.zeros(tissue.shape, dtype)
     has_cells = jnp.asarray(cell_fraction) > 0
+    extra = {name: zeros for name in optional}
+    if "o2" in optional:
+        extra["o2"] = jnp.full(tissue.shape, o2_uM, dtype)
     return Local(
         np=jnp.where(tissue & (not well_mixed), 0.0, dose_ug_per_ml).astype(dtype),
         zn=zeros, ros=zeros, np_int=zeros, zn_cell=zeros,
         gsh=jnp.where(has_cells, k.gsh_initial_uM, 0.0).astype(dtype),
-        viability=jnp.ones(tissue.shape, dtype),
+        viability=jnp.ones(tissue.shape, dtype), **extra,
     )
 
 

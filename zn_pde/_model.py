@@ -38,6 +38,7 @@ class Model(eqx.Module):
     """Everything a run needs besides its state. Float leaves are differentiable."""
 
     kinetics: kin.Kinetics | None
+    oxygen: kin.Oxygen | None
     diffusivity_tissue_um2_per_s: Array  # (S,) mobile species
     diffusivity_medium_um2_per_s: Array
     decay_tissue_per_s: Array  # (P,) passive species
@@ -57,6 +58,7 @@ class Model(eqx.Module):
     dirichlet: bool = eqx.field(static=True)
     well_mixed: bool = eqx.field(static=True)
     passive_names: tuple[str, ...] = eqx.field(static=True)
+    optional_names: tuple[str, ...] = eqx.field(static=True, default=())
     devices: int = eqx.field(static=True, default=1)  # execution: shard over this many
 
     # --- names ---------------------------------------------------------------------------
@@ -66,8 +68,13 @@ class Model(eqx.Module):
         return self.kinetics is not None
 
     @property
+    def model_mobile_names(self) -> tuple[str, ...]:
+        """The nanoparticle model's mobile species, optional ones included."""
+        return (kin.MOBILE + self.optional_names) if self.has_material else ()
+
+    @property
     def mobile_names(self) -> tuple[str, ...]:
-        return (kin.MOBILE if self.has_material else ()) + self.passive_names
+        return self.model_mobile_names + self.passive_names
 
     @property
     def fixed_names(self) -> tuple[str, ...]:
@@ -85,10 +92,13 @@ class Model(eqx.Module):
         passive = jnp.where(tissue, self.passive_initial_tissue_uM,
                             self.passive_initial_medium_uM).astype(self.dtype)
         if self.has_material:
-            local = kin.initial_local(self.kinetics, self.dose_ug_per_ml, self.tissue,
-                                      self.cell_fraction, self.dtype, self.well_mixed)
+            local = kin.initial_local(
+                self.kinetics, self.dose_ug_per_ml, self.tissue, self.cell_fraction, self.dtype,
+                self.well_mixed, self.optional_names,
+                self.oxygen.medium_uM if self.oxygen is not None else 0.0)
             mobile = jnp.concatenate(
-                [jnp.stack([getattr(local, n) for n in kin.MOBILE], -1), passive], -1)
+                [jnp.stack([getattr(local, n) for n in self.model_mobile_names], -1), passive],
+                -1)
             fixed = jnp.stack([getattr(local, n) for n in kin.FIXED], -1)
         else:
             mobile = passive
@@ -109,7 +119,7 @@ class Model(eqx.Module):
     def react(self, state: State, t_s: Array, dt_s: float) -> State:
         """Local reactions over [t, t + dt] (every voxel independently)."""
         mobile, fixed = state.mobile, state.fixed
-        n_model = len(kin.MOBILE) if self.has_material else 0
+        n_model = len(self.model_mobile_names)
         passive = mobile[..., n_model:]
         if self.passive_names:
             rate = jnp.where(self.tissue[..., None], self.decay_tissue_per_s,
@@ -122,10 +132,12 @@ class Model(eqx.Module):
                 ultrasound_W_per_cm2=sum((e.step_average(t_s, dt_s) for e in self.ultrasound),
                                          jnp.zeros((), self.dtype)),
                 light_mW_per_cm2=sum((e.step_average(t_s, dt_s) for e in self.light),
-                                     jnp.zeros((), self.dtype)))
-            local = kin.react(self.kinetics, local, env, dt_s)
+                                     jnp.zeros((), self.dtype)),
+                o2_resupply_per_s=1.0 if self.well_mixed else 0.0)
+            local = kin.react(self.kinetics, local, env, dt_s, self.oxygen)
             mobile = jnp.concatenate(
-                [jnp.stack([getattr(local, n) for n in kin.MOBILE], -1), passive], -1)
+                [jnp.stack([getattr(local, n) for n in self.model_mobile_names], -1), passive],
+                -1)
             fixed = jnp.stack([getattr(local, n) for n in kin.FIXED], -1)
         else:
             mobile = passive
@@ -148,7 +160,7 @@ class Model(eqx.Module):
     # --- views ----------------------------------------------------------------------------
 
     def local(self, state: State) -> kin.Local:
-        fields = {n: state.mobile[..., i] for i, n in enumerate(kin.MOBILE)}
+        fields = {n: state.mobile[..., i] for i, n in enumerate(self.model_mobile_names)}
         fields.update({n: state.fixed[..., i] for i, n in enumerate(kin.FIXED)})
         return kin.Local(**fields)
 
@@ -171,6 +183,8 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
     d_m = [s["diffusivity_um2_per_s"]["medium"] for s in species]
     bnd = [s["boundary_uM"] for s in species]
     kinetics = None
+    oxygen = None
+    optional: tuple[str, ...] = ()
     us: tuple[Exposure, ...] = ()
     light: tuple[Exposure, ...] = ()
     dose = 0.0
@@ -186,17 +200,41 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
         d_m = [np_medium, k["zn_diffusivity_medium_um2_per_s"],
                k["ros_diffusivity_medium_um2_per_s"]] + d_m
         dose = config["material"]["dose_ug_per_ml"]
-        bnd = [dose, 0.0, 0.0] + bnd
+        extra_t, extra_m, extra_b = [], [], []
+        if material.coproduct is not None:
+            optional += (material.coproduct,)
+        if k["cargo_mass_fraction"] > 0:
+            optional += ("cargo",)
+        ox = config.get("oxygen", {})
+        if ox.get("enabled"):
+            optional += ("o2",)
+            oxygen = kin.Oxygen(**{f: jnp.asarray(ox[f], dtype) for f in (
+                "medium_uM", "consumption_max_uM_per_s", "consumption_half_uM", "ros_half_uM",
+                "resupply_per_s")})
+        for name in optional:
+            if name == "o2":
+                extra_t.append(ox["diffusivity_tissue_um2_per_s"])
+                extra_m.append(ox["diffusivity_medium_um2_per_s"])
+                extra_b.append(ox["medium_uM"])
+            else:
+                extra_t.append(k[f"{name}_diffusivity_tissue_um2_per_s"])
+                extra_m.append(k[f"{name}_diffusivity_medium_um2_per_s"])
+                extra_b.append(0.0)
+        d_t = d_t[:3] + extra_t + d_t[3:]
+        d_m = d_m[:3] + extra_m + d_m[3:]
+        bnd = [dose, 0.0, 0.0] + extra_b + bnd
         us = tuple(ultrasound_exposure(e, config["tissue"], geo, h, dtype)
-                   for e in config["ultrasound"])
+                   for e in expand_repeats(config["ultrasound"]))
         light = tuple(light_exposure(e, config["tissue"], geo, h, k["band_gap_eV"], dtype)
-                      for e in config["light"])
+                      for e in expand_repeats(config["light"]))
 
     def arr(v):
         return jnp.asarray(np.asarray(v, float), dtype)
 
     return Model(
         kinetics=kinetics,
+        oxygen=oxygen,
+        optional_names=optional,
         diffusivity_tissue_um2_per_s=arr(d_t),
         diffusivity_medium_um2_per_s=arr(d_m),
         decay_tissue_per_s=arr([s["decay_per_s"]["tissue"] for s in species]),
@@ -218,6 +256,21 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
         passive_names=tuple(s["name"] for s in species),
         devices=1 if geo.well_mixed else int(config["numerics"]["devices"]),
     )
+
+
+def expand_repeats(exposures: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`repeats` exposures `repeat_every_h` apart, each at the pulse-averaged amplitude
+    (duty_cycle × peak; valid while the pulse period is far below the time step)."""
+    out = []
+    for ex in exposures:
+        for i in range(ex.get("repeats", 1)):
+            e = dict(ex, start_h=ex["start_h"] + i * ex.get("repeat_every_h", 0.0))
+            duty = ex.get("duty_cycle", 1.0)
+            for key in ("intensity_W_per_cm2", "irradiance_mW_per_cm2"):
+                if key in e:
+                    e[key] = e[key] * duty
+            out.append(e)
+    return out
 
 
 def np_diffusivity_medium_um2_per_s(config: dict[str, Any]) -> float:

@@ -62,6 +62,19 @@ def _nonneg(doc: str, default: Any = REQUIRED, **kw: Any) -> Key:
 
 _PH = {"lo": 0.0, "hi": 14.0}
 
+
+def _oxygen_section() -> dict[str, Key]:
+    from ..materials._common import OXYGEN
+
+    keys = {"enabled": Key("bool", False, "simulate dissolved oxygen (consumption by cells, "
+                           "supply from the medium and catalase; scales photo/sono ROS yield)")}
+    for p in OXYGEN:
+        keys[p.name] = Key("float", p.value, f"{p.meaning} ({p.unit}); {p.source}",
+                           lo=p.lower, lo_open=p.lower_open,
+                           hi=None if p.upper == float("inf") else p.upper)
+    return keys
+
+
 SECTIONS: dict[str, dict[str, Key]] = {
     "grid": {
         "kind": Key("str", "cartesian", "cartesian (3D) or well_mixed (one compartment)",
@@ -128,6 +141,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
     },
 }
 
+SECTIONS["oxygen"] = _oxygen_section()
+
 ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
     "species": {
         "name": Key("str", REQUIRED, "variable name in the output"),
@@ -141,9 +156,14 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
     "ultrasound": {
         "start_h": _nonneg("exposure start (h)", REQUIRED, hi=1e4),
         "duration_min": _pos("exposure duration (min)", REQUIRED, hi=1e6),
-        "intensity_W_per_cm2": _nonneg("spatial-peak temporal-average intensity at the z = 0 "
-                                       "face (W/cm^2)", REQUIRED, hi=100.0),
+        "intensity_W_per_cm2": _nonneg("spatial-peak intensity while the pulse is on, at the "
+                                       "z = 0 face (W/cm^2)", REQUIRED, hi=100.0),
         "frequency_MHz": _pos("frequency (MHz)", 1.0, hi=100.0),
+        "duty_cycle": Key("float", 1.0, "fraction of time the pulsed beam is on (the step sees "
+                          "the pulse-averaged intensity)", lo=0.0, lo_open=True, hi=1.0),
+        "repeats": Key("int", 1, "number of identical exposures", lo=1, hi=10000),
+        "repeat_every_h": _pos("interval between repeated exposures (h)", None, hi=1e4,
+                               optional=True),
     },
     "light": {
         "start_h": _nonneg("exposure start (h)", REQUIRED, hi=1e4),
@@ -151,11 +171,16 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
         "wavelength_nm": Key("float", REQUIRED, "wavelength (nm)", lo=200.0, hi=1500.0),
         "irradiance_mW_per_cm2": _nonneg("irradiance at the z = 0 face (mW/cm^2)", REQUIRED,
                                          hi=1e5),
+        "duty_cycle": Key("float", 1.0, "fraction of time the light is on (pulsed sources)",
+                          lo=0.0, lo_open=True, hi=1.0),
+        "repeats": Key("int", 1, "number of identical exposures", lo=1, hi=10000),
+        "repeat_every_h": _pos("interval between repeated exposures (h)", None, hi=1e4,
+                               optional=True),
     },
 }
 
 # Names the passive species may not take: the model's own variables and the file's coordinates.
 RESERVED_NAMES = frozenset(
     {"x", "y", "z", "time", "tissue_mask", "np", "np_int", "zn", "zn_cell", "zn_free_cell",
-     "ros", "gsh", "viability", "ph"}
+     "ros", "gsh", "viability", "ph", "h2o2", "h2s", "cargo", "o2"}
 )

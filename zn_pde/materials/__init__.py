@@ -2,8 +2,8 @@
 
 A material is a named table of cited `Parameter`s plus a few fixed facts (molar mass). The
 config's `[kinetics]` section overrides any parameter by name; `zn-pde validate` prints the
-resolved values. `ZnO` is complete; `ZnO2`, `ZIF-8` and `ZnS` are reserved names for the
-material-library issue and are refused with a clear message until then.
+resolved values. `ZnO` is complete; Every material's table is the ZnO table plus the
+shared processes of `_common.py`, with its own values where its chemistry differs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 
 from .._errors import InputError
-from . import zno
+from . import zif8, zno, zno2, zns
+from ._common import COMMON
 from ._parameter import Parameter as Parameter
 from .tissue import ENVIRONMENT as ENVIRONMENT
 from .tissue import light_attenuation_per_cm as light_attenuation_per_cm
@@ -23,6 +24,7 @@ class Material:
     molar_mass_g_per_mol: float
     zn_per_formula_unit: int
     parameters: tuple[Parameter, ...]
+    coproduct: str | None = None  # "h2o2" | "h2s": released with each Zn2+
 
     @property
     def zn_uM_per_ug_per_ml(self) -> float:
@@ -40,9 +42,12 @@ class Material:
 
 
 MATERIALS: dict[str, Material] = {
-    "ZnO": Material("ZnO", zno.MOLAR_MASS_G_PER_MOL, 1, zno.PARAMETERS),
+    "ZnO": Material("ZnO", zno.MOLAR_MASS_G_PER_MOL, 1, zno.PARAMETERS + COMMON),
+    "ZnO2": Material("ZnO2", zno2.MOLAR_MASS_G_PER_MOL, 1, zno2.PARAMETERS, "h2o2"),
+    "ZIF-8": Material("ZIF-8", zif8.MOLAR_MASS_G_PER_MOL, 1, zif8.PARAMETERS),
+    "ZnS": Material("ZnS", zns.MOLAR_MASS_G_PER_MOL, 1, zns.PARAMETERS, "h2s"),
 }
-PLANNED = ("ZnO2", "ZIF-8", "ZnS")
+PLANNED: tuple[str, ...] = ()
 
 
 def get_material(kind: str, *, file: str | None = None) -> Material:

@@ -1,0 +1,134 @@
+"""The material library: each preset's distinctive mechanism and the numbers it reproduces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import config, series
+
+from zn_pde._model import expand_repeats
+from zn_pde.materials import get_material
+
+
+def _vial(kind: str, ph: float, end_h: float = 15.0, dose: float = 20.0, geometry="medium",
+          kinetics=None, phi=0.002, save_min=60.0, **sections):
+    raw = {"grid": {"kind": "well_mixed"},
+           "time": {"end_h": end_h, "dt_s": 60.0, "save_every_min": save_min},
+           "geometry": {"kind": geometry, "cell_volume_fraction": phi},
+           "ph": {"medium": ph}, "material": {"kind": kind, "dose_ug_per_ml": dose}, **sections}
+    if kinetics:
+        raw["kinetics"] = kinetics
+    return series(config(raw))[1]
+
+
+def test_zno2_makes_h2o2_in_acid_and_not_at_neutral_ph():
+    """ZnO₂ + 2H⁺ → Zn²⁺ + H₂O₂ (Wolanov et al. 2013: stable down to ~pH 6): after 6 h in a
+    cell-free vial, 100x more H₂O₂ at pH 5.5 than at 7.4, and released Zn²⁺ rises as pH
+    falls."""
+    h2o2 = {ph: _vial("ZnO2", ph, end_h=6.0)["h2o2"][-1] for ph in (7.4, 6.5, 5.5)}
+    assert h2o2[5.5] > 100 * h2o2[7.4]
+    assert h2o2[7.4] < h2o2[6.5] < h2o2[5.5]
+
+
+def test_zif8_reproduces_the_reported_release_contrast():
+    """Doxorubicin released at 15 h: 63.4 % at pH 5.0 and 37.6 % at pH 7.4 (Zhang et al. 2024,
+    doi:10.1016/j.jddst.2024.106263; the preset is calibrated on these two points, so this
+    checks the calibration survives the whole pipeline: config, kinetics, solver) to 0.1 %
+    absolute; and the release switches on below pH 6.5: under 15 % of the acid gain appears
+    between 7.4 and 7.0, over 70 % of it is reached by 6.0."""
+    w = get_material("ZIF-8").parameter("cargo_mass_fraction").value
+    released = {ph: 100 * _vial("ZIF-8", ph)["cargo"][-1] / (w * 20.0)
+                for ph in (7.4, 7.0, 6.5, 6.0, 5.0)}
+    assert released[5.0] == pytest.approx(63.4, abs=0.1)
+    assert released[7.4] == pytest.approx(37.6, abs=0.1)
+    gain = released[5.0] - released[7.4]
+    assert released[7.0] - released[7.4] < 0.15 * gain  # little change above the switch
+    assert released[6.0] - released[7.4] > 0.7 * gain  # most of it below 6.5
+
+
+def test_zif8_other_reported_points_are_reported_honestly():
+    """The other shipped ZIF-8 release points come from different carriers; the preset is not
+    expected to fit them all. Zheng et al. 2017 (ZnO-DOX@ZIF-8): ≤ 20 % at pH 7.4 (no time)
+    is met only for t ≤ 7 h; Tran & Lee 2021 (PAA-coated): 24.7 % at 100 h, pH 7.4 is not met.
+    This test pins the model's numbers so a change in the preset shows up here."""
+    w = get_material("ZIF-8").parameter("cargo_mass_fraction").value
+    out = _vial("ZIF-8", 7.4, end_h=100.0)
+    pct = 100 * out["cargo"] / (w * 20.0)
+    assert pct[7] <= 20.0 < pct[8]  # the 20 % bound holds up to 7 h
+    assert pct[100] > 90.0  # far above Tran & Lee's 24.7 %: a different, coated carrier
+
+
+def test_zns_h2s_weakens_ros_scavenging():
+    """ZnS releases H₂S in acid; H₂S inhibits catalase-like scavenging, so the same culture
+    under the same ultrasound holds more ROS than with the inhibition switched off, by the
+    quasi-steady ratio of removal rates (ROS lifetime ≪ exposure):
+    ros/ros_blocked = (k_dec + φ k_gsh GSH_b) / (k_dec + φ k_gsh GSH / (1 + H₂S/K_i)),
+    within 5 %, in a dense pellet of cells (φ = 0.5) where scavenging matters. Bulk sphalerite
+    is nearly insoluble (log K −4.63), so the test uses a nanocrystalline solubility
+    (log K = 2, an override users make for nano-ZnS)."""
+    us = [{"start_h": 2.0, "duration_min": 30.0, "intensity_W_per_cm2": 2.0}]
+    common = {"solubility_log10_K": 2.0, "ros_kill_max_per_h": 0.0, "zn_kill_max_per_h": 0.0,
+              "h2s_kill_max_per_h": 0.0}
+    kw = {"end_h": 3.0, "geometry": "uniform", "ultrasound": us, "phi": 0.5, "save_min": 10.0}
+    base = _vial("ZnS", 6.0, kinetics=common, **kw)
+    blocked = _vial("ZnS", 6.0, kinetics={**common, "h2s_catalase_ki_uM": 1e6}, **kw)
+    during = 14  # t = 2 h 20 min, inside the exposure
+    assert base["h2s"][during] > 1.0
+    k = get_material("ZnS").defaults()
+    lam = lambda gsh, inhibition: (k["ros_decay_per_s"]  # noqa: E731
+                                   + 0.5 * k["gsh_scavenging_per_uM_per_s"] * gsh * inhibition)
+    expected = (lam(blocked["gsh"][during], 1.0)
+                / lam(base["gsh"][during], 1 / (1 + base["h2s"][during] / k["h2s_catalase_ki_uM"])))
+    assert expected > 1.2  # the mechanism matters here
+    assert base["ros"][during] / blocked["ros"][during] == pytest.approx(expected, rel=0.05)
+    # at neutral pH bulk ZnS releases almost nothing
+    neutral = _vial("ZnS", 7.4, end_h=6.0)
+    assert neutral["h2s"][-1] < 1e-3
+
+
+def _oxygen_drop(dt_s: float) -> tuple[float, float]:
+    raw = {"grid": {"shape": [30, 30, 30], "spacing_um": 10.0},
+           "time": {"end_h": 60 / 3600, "dt_s": dt_s, "save_every_min": 1.0},
+           "geometry": {"kind": "spheroid", "radius_um": 120.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 0.0},
+           "oxygen": {"enabled": True}}
+    c = config(raw)
+    _, out = series(c)
+    o2 = out["o2"][-1]
+    zz, yy, xx = np.meshgrid(*[(np.arange(30) + 0.5) * 10.0] * 3, indexing="ij")
+    r = np.sqrt((xx - 150) ** 2 + (yy - 150) ** 2 + (zz - 150) ** 2)
+    surface = o2[(r > 115) & (r < 125)].mean()
+    ox = c["oxygen"]
+    q = c["geometry"]["cell_volume_fraction"] * ox["consumption_max_uM_per_s"]
+    r_centre = np.sqrt(3) * 5.0  # the 8 voxels around the centre
+    drop = q * (120.0**2 - r_centre**2) / (6 * ox["diffusivity_tissue_um2_per_s"])
+    return surface - o2[14:16, 14:16, 14:16].mean(), drop
+
+
+def test_oxygen_profile_in_a_respiring_spheroid_is_parabolic():
+    """Zero-order consumption q in a sphere: c(r) = c_s − q (R² − r²)/(6D) (Michaelis constant
+    1 µM ≪ c, so consumption is zero-order to ~1 %). At the step validation allows
+    (consumption rate × Δt ≤ 0.1) the centre-to-surface drop is within 5 % of it; the error
+    falls at first order in Δt (5x smaller step, ≥ 3.5x smaller error)."""
+    coarse, drop = _oxygen_drop(0.5)
+    fine, _ = _oxygen_drop(0.1)
+    assert fine == pytest.approx(drop, rel=0.05)
+    assert abs(coarse - drop) / abs(fine - drop) > 3.5
+
+
+def test_oxygen_refuses_a_step_it_cannot_honour():
+    from zn_pde import InputError
+
+    raw = {"material": {"kind": "ZnO"}, "oxygen": {"enabled": True}}
+    with pytest.raises(InputError, match="oxygen"):
+        config(raw)
+
+
+def test_repeated_pulsed_exposures_expand_to_the_delivered_dose():
+    """Three exposures a day at 50 % duty deliver 1.5x one continuous exposure."""
+    ex = [{"start_h": 1.0, "duration_min": 10.0, "intensity_W_per_cm2": 2.0,
+           "frequency_MHz": 1.0, "duty_cycle": 0.5, "repeats": 3, "repeat_every_h": 8.0}]
+    out = expand_repeats(ex)
+    assert [e["start_h"] for e in out] == [1.0, 9.0, 17.0]
+    dose = sum(e["intensity_W_per_cm2"] * e["duration_min"] for e in out)
+    assert dose == pytest.approx(1.5 * 2.0 * 10.0)

@@ -1,0 +1,116 @@
+"""Processes every material shares but only some switch on: an acid-switched degradation
+channel, co-released H₂O₂ or H₂S, a drug cargo, catalase, Fenton chemistry, oxygen.
+
+Defaults here leave a process off (rate or fraction 0) unless a material preset sets it, so
+ZnO's behaviour is unchanged by their presence; each value says where it comes from.
+"""
+
+from __future__ import annotations
+
+from ._parameter import Parameter
+
+_TORTUOSITY_SQ = 1.6**2  # Sykova & Nicholson 2008, doi:10.1152/physrev.00027.2007
+
+COMMON: tuple[Parameter, ...] = (
+    # --- acid-switched degradation (ZIF-8 style): k += k_sw / (1 + 10^{m (pH - pH_half)}) ----
+    Parameter("dissolution_switch_rate_per_h", 0.0, "1/h",
+              "extra degradation rate switched on below dissolution_switch_ph",
+              "off for materials without an acid switch", lower=0.0),
+    Parameter("dissolution_switch_ph", 6.5, "pH", "pH at half of the switched rate",
+              "assumed: the ~6.5 onset of acid lability reported for ZIF-8 frameworks "
+              "(issue statement; no primary source verified)", lower=0.0, upper=14.0),
+    Parameter("dissolution_switch_steepness", 2.0, "1/pH",
+              "steepness m of the pH switch", "assumed: a decade of rate per half pH unit",
+              lower=0.0, upper=20.0),
+    # --- cargo --------------------------------------------------------------------------
+    Parameter("cargo_mass_fraction", 0.0, "1",
+              "drug mass per particle mass, released as the carrier degrades",
+              "no cargo unless loaded", lower=0.0, upper=0.9),
+    Parameter("cargo_diffusivity_medium_um2_per_s", 300.0, "um^2/s",
+              "cargo (doxorubicin-like small molecule) diffusivity in medium",
+              "assumed: Stokes-Einstein order for a ~540 Da molecule (~0.6 nm radius) in "
+              "water at 37 °C gives ~500 um^2/s; 300 allows for binding", lower=0.0),
+    Parameter("cargo_diffusivity_tissue_um2_per_s", 300.0 / _TORTUOSITY_SQ, "um^2/s",
+              "cargo diffusivity in tissue", "medium value / lambda^2, lambda = 1.6 "
+              "(Sykova & Nicholson 2008, doi:10.1152/physrev.00027.2007)", lower=0.0),
+    Parameter("cargo_kill_max_per_h", 0.2, "1/h", "maximal death rate from the cargo",
+              "assumed: doxorubicin kills over one to two days in culture", lower=0.0),
+    Parameter("cargo_kill_half_ug_per_ml", 0.5, "ug/mL",
+              "cargo concentration at half-maximal death rate",
+              "assumed: doxorubicin 24-48 h IC50 values lie around 0.1-1 ug/mL in common "
+              "cancer lines", lower=0.0, lower_open=True),
+    Parameter("cargo_kill_hill", 1.0, "1", "Hill coefficient of cargo killing", "assumed",
+              lower=0.5, upper=10.0),
+    # --- co-released species: 1 per Zn for ZnO2 (H2O2) and ZnS (H2S) -------------------------
+    Parameter("coproduct_per_zn", 0.0, "1",
+              "H2O2 (ZnO2) or H2S (ZnS) released per Zn2+", "none for ZnO and ZIF-8",
+              lower=0.0, upper=4.0),
+    # --- H2O2 -------------------------------------------------------------------------------
+    Parameter("h2o2_diffusivity_medium_um2_per_s", 1430.0, "um^2/s", "H2O2 diffusivity",
+              "assumed: the commonly quoted 1.43e-5 cm^2/s (25 °C)", lower=0.0),
+    Parameter("h2o2_diffusivity_tissue_um2_per_s", 1430.0 / _TORTUOSITY_SQ, "um^2/s",
+              "H2O2 diffusivity in tissue", "medium value / lambda^2 (Sykova & Nicholson "
+              "2008)", lower=0.0),
+    Parameter("h2o2_decay_per_s", 1e-4, "1/s", "spontaneous H2O2 loss in medium",
+              "assumed: H2O2 persists for hours in culture medium", lower=0.0),
+    Parameter("catalase_rate_per_s", 1.0, "1/s",
+              "H2O2 decomposition 2 H2O2 -> 2 H2O + O2 by living cells (per cell fraction)",
+              "assumed: cellular H2O2 removal on the second scale; half the H2O2 becomes O2 "
+              "by stoichiometry", lower=0.0),
+    Parameter("fenton_catalyst_uM", 0.0, "uM",
+              "catalytic metal (Fe2+/Cu+) available for Fenton-like H2O2 -> OH conversion",
+              "none unless the particle is doped or co-delivered", lower=0.0),
+    Parameter("fenton_rate_per_uM_per_s", 76e-6, "1/(uM s)",
+              "Fenton rate constant Fe2+ + H2O2 -> Fe3+ + OH + OH-",
+              "76 M^-1 s^-1: Walling 1975, Acc Chem Res 8:125, doi:10.1021/ar50088a003",
+              lower=0.0),
+    # --- H2S --------------------------------------------------------------------------------
+    Parameter("h2s_diffusivity_medium_um2_per_s", 1400.0, "um^2/s", "H2S diffusivity",
+              "assumed: small-gas order (~1.4e-5 cm^2/s in water)", lower=0.0),
+    Parameter("h2s_diffusivity_tissue_um2_per_s", 1400.0 / _TORTUOSITY_SQ, "um^2/s",
+              "H2S diffusivity in tissue", "medium value / lambda^2 (Sykova & Nicholson 2008)",
+              lower=0.0),
+    Parameter("h2s_oxidation_per_s", 1e-3, "1/s",
+              "H2S removal (mitochondrial sulfide oxidation, volatilisation)",
+              "assumed: minutes-scale sulfide clearance", lower=0.0),
+    Parameter("h2s_catalase_ki_uM", 10.0, "uM",
+              "H2S at half inhibition of catalase-like scavenging",
+              "assumed: sulfide inhibits haem catalase in the micromolar range", lower=0.0,
+              lower_open=True),
+    Parameter("h2s_respiration_ki_uM", 20.0, "uM",
+              "H2S at half inhibition of mitochondrial respiration (cytochrome c oxidase)",
+              "assumed: micromolar sulfide inhibits complex IV", lower=0.0, lower_open=True),
+    Parameter("h2s_kill_max_per_h", 0.3, "1/h",
+              "maximal death rate from energy deprivation by H2S",
+              "assumed: same scale as zn_kill_max_per_h", lower=0.0),
+    Parameter("h2s_kill_half_uM", 50.0, "uM", "H2S at half-maximal death rate", "assumed",
+              lower=0.0, lower_open=True),
+    Parameter("h2s_kill_hill", 2.0, "1", "Hill coefficient of H2S killing", "assumed",
+              lower=0.5, upper=10.0),
+)
+
+#: Oxygen ([oxygen] section, off unless `enabled = true`).
+OXYGEN: tuple[Parameter, ...] = (
+    Parameter("medium_uM", 200.0, "uM", "dissolved O2 in medium (air-saturated, 37 °C)",
+              "assumed: ~0.2 mM for air-saturated culture medium at 37 °C (Henry's law)",
+              lower=0.0),
+    Parameter("diffusivity_medium_um2_per_s", 3000.0, "um^2/s", "O2 diffusivity in medium",
+              "assumed: ~3e-5 cm^2/s for O2 in water at 37 °C", lower=0.0),
+    Parameter("diffusivity_tissue_um2_per_s", 2000.0, "um^2/s", "O2 diffusivity in tissue",
+              "assumed: ~2e-5 cm^2/s, the value used in spheroid oxygen models", lower=0.0),
+    Parameter("consumption_max_uM_per_s", 50.0, "uM/s",
+              "maximal O2 consumption of living cells (per cell volume)",
+              "assumed: ~50 amol/cell/s (cancer-cell order) at ~5e8 cells/mL (docs/research "
+              "item 18); gives an anoxic core beyond R = sqrt(6 D c0 / q) ~ 245 um",
+              lower=0.0),
+    Parameter("consumption_half_uM", 1.0, "uM", "Michaelis constant of O2 consumption",
+              "assumed: ~1 uM, typical of mitochondrial respiration", lower=0.0,
+              lower_open=True),
+    Parameter("ros_half_uM", 10.0, "uM",
+              "O2 at half-maximal photodynamic and sonodynamic ROS yield",
+              "assumed: type II photosensitisation needs O2 well above hypoxic levels",
+              lower=0.0, lower_open=True),
+    Parameter("resupply_per_s", 1e-3, "1/s",
+              "well-mixed runs: relaxation of O2 towards medium_uM (gas exchange)",
+              "assumed: minutes-scale reoxygenation of a culture well", lower=0.0),
+)

@@ -1,0 +1,34 @@
+"""ZnO₂ (zinc peroxide): acid-driven decomposition ZnO₂ + 2H⁺ → Zn²⁺ + H₂O₂.
+
+Wolanov et al. 2013 (Environ Sci Technol 47:8251, doi:10.1021/es401590d) found ZnO₂ retains
+its peroxide down to about pH 6 and that release at low pH is thermodynamically controlled.
+The equilibrium constant follows from their Gibbs energy of formation with standard values
+for the ions; the solubility limit is then [Zn²⁺][H₂O₂] = K [H⁺]².
+"""
+
+from __future__ import annotations
+
+from ._common import COMMON
+from ._derive import log10_K_from_gibbs, override
+from ._parameter import Parameter
+from .zno import PARAMETERS as ZNO
+
+MOLAR_MASS_G_PER_MOL = 65.38 + 2 * 15.999  # IUPAC atomic weights (Prohaska et al. 2022)
+_DG_ZNO2 = -242.0  # kJ/mol, Wolanov et al. 2013 (abstract)
+_DG_ZN_ION = -147.06  # kJ/mol, Zn2+(aq): Wagman et al. 1982, NBS tables, J Phys Chem Ref
+_DG_H2O2_AQ = -134.03  # kJ/mol, H2O2(aq):   Data 11 Suppl 2 (values not re-read here)
+LOG10_K = log10_K_from_gibbs(_DG_ZN_ION + _DG_H2O2_AQ - _DG_ZNO2)  # ≈ 6.86
+
+PARAMETERS = override(
+    ZNO + COMMON,
+    Parameter("solubility_log10_K", LOG10_K, "1",
+              "log10 K of ZnO2 + 2H+ = Zn2+ + H2O2; limit [Zn2+][H2O2] = K [H+]^2",
+              "from dGf(ZnO2) = -242.0 kJ/mol (Wolanov et al. 2013, Environ Sci Technol "
+              "47:8251, doi:10.1021/es401590d) and dGf of Zn2+(aq), H2O2(aq) (Wagman et al. "
+              "1982, NBS tables)", lower=-30.0, upper=30.0),
+    Parameter("coproduct_per_zn", 1.0, "1", "H2O2 released per Zn2+",
+              "stoichiometry of ZnO2 + 2H+ -> Zn2+ + H2O2", lower=0.0, upper=4.0),
+    Parameter("band_gap_eV", 3.8, "eV", "optical band gap of ZnO2",
+              "assumed: reported ZnO2 gaps span ~3.3-4 eV (docs/research item 12; no "
+              "primary value verified)", lower=0.0, upper=10.0),
+)
