@@ -51,6 +51,14 @@ _H2O2_DIFFUSIVITY_WATER = 1430.0  # assumed: the commonly quoted 1.43e-5 cm^2/s 
 
 SYKOVA = "Sykova & Nicholson 2008, Physiol Rev 88:1277, doi:10.1152/physrev.00027.2007"
 
+# The dissolution constants below are calibrated on two reported points and checked against
+# the joint fit of the three shipped ZnO release points (docs/fitting.md), which cannot
+# replace them: with one residual degree of freedom it does not bound k(7.4) from below nor n
+# from above.
+RELEASE_FIT = ("the joint fit of the ZnO release points at pH 7.4 and 4.7 "
+               "(zn_pde/data/zno_release_timecourses.csv): zn-pde fit "
+               "configs/fit_zno_release.toml (checkpoints/zno_release.json)")
+
 # The cytotoxicity constants below are one joint fit of every ZnO series shipped in
 # zn_pde/data/zno_viability_compiled.csv (docs/fitting.md, "Shipped fits"). With them a
 # well-mixed culture (cell volume fraction 0.002) has IC50 ≈ 40 ug/mL at 24 h, ≈ 19 at 36 h and
@@ -67,13 +75,17 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("dissolution_rate_per_h", _K74_PER_H, "1/h",
               "first-order dissolution rate constant at pH 7.4",
               "calibrated: ~10 % dissolved in 120 h at pH 7.4, Olejnik et al. 2021, Cell Biol "
-              "Toxicol 37:573, doi:10.1007/s10565-020-09571-z (text); -ln(0.9)/120 h",
+              "Toxicol 37:573, doi:10.1007/s10565-020-09571-z (text); -ln(0.9)/120 h. "
+              "Checked, not replaced: " + RELEASE_FIT + " gives 9.0e-4 /h, 95 % CI unbounded "
+              "below, upper limit 2.3e-3 /h (profile likelihood)",
               lower=0.0, lower_open=True),
     Parameter("dissolution_proton_order", _PROTON_ORDER, "1",
               "reaction order in [H+]: k(pH) = k(7.4) * 10^(n (7.4 - pH))",
               "calibrated: with ~100 % (taken as 95 %) dissolved within 1 h at pH 4.7 in "
               "simulated lysosomal fluid, Olejnik et al. 2021 (text): "
-              "n = log10(3.00/8.78e-4)/2.7",
+              "n = log10(3.00/8.78e-4)/2.7. Checked, not replaced: " + RELEASE_FIT + " bounds "
+              "n only from below, n >= 1.15 (95 % profile likelihood; the point estimate 2.36 "
+              "is arbitrary above that), consistent with this value",
               lower=0.0, upper=4.0),
     Parameter("solubility_log10_K", 11.2, "1",
               "log10 of K = [Zn2+]/[H+]^2 for ZnO(s) + 2H+ = Zn2+ + H2O (25 °C); "
