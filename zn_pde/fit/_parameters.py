@@ -1,7 +1,8 @@
 """Which kinetic constants a fit frees, their bounds, and the log-box reparametrisation.
 
-Free set = the observable's standard set, plus every `[fit.parameters.<p>]` not fixed, minus
-every one with `fixed = true` (fixed ones are held at their `initial`, else at the simulation's
+Free set = the observable's standard set (less any constant that is zero for the material,
+i.e. not part of its mechanism), plus every `[fit.parameters.<p>]` not fixed, minus every one
+with `fixed = true` (fixed ones are held at their `initial`, else at the simulation's
 value). Each free parameter p lives in a box [lower, upper] (default: initial / 100 to
 initial x 100, cut to the physically allowed range of the material table) and is optimised as
 
@@ -81,7 +82,8 @@ def free_set(cfg: FitConfig) -> tuple[FreeSet, dict[str, Any]]:
     probe.pop("ultrasound", None)
     probe.pop("light", None)
     values = resolve(probe, cfg.file)["kinetics"]
-    names = [n for n in cfg.observable.standard_free if n not in fixed]
+    # a standard parameter that is zero for this material is not part of its mechanism
+    names = [n for n in cfg.observable.standard_free if n not in fixed and values[n] > 0]
     names += [n for n, s in cfg.parameters.items() if not s.fixed and n not in names]
     if not names:
         raise InputError("every parameter is fixed: nothing to fit", file=cfg.file,

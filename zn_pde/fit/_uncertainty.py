@@ -99,7 +99,11 @@ def metrics(y: np.ndarray, yhat: np.ndarray, n_free: int) -> dict[str, Any]:
     out: dict[str, Any] = {"n": n, "k": k, "ssr": ssr,
                            "r2": 1.0 - ssr / sst if sst > 0 else None,
                            "rmse": math.sqrt(ssr / n) if n else None}
-    if n and ssr > 0:
+    if n <= n_free:
+        out["aic"] = out["bic"] = None
+        out["note"] = (f"{n} values for {n_free} parameters: the model can interpolate them, "
+                       "so AIC/BIC are not reported")
+    elif ssr > 0:
         ll = n * math.log(ssr / n)
         out["aic"] = ll + 2 * k
         out["bic"] = ll + k * math.log(n)

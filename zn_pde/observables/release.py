@@ -1,17 +1,18 @@
 """`release`: percent of the material dissolved in a cell-free, well-mixed vial.
 
 Each row is a vial at the row's pH holding `dose_ug_per_ml` of particles (the row's
-`dose_ug_per_ml` column, else `[fit] dose_ug_per_ml`, else the material's 20 ug/mL default
-dose) and is read at `time_h`:
+`dose_ug_per_ml` column, else `[fit] dose_ug_per_ml`, else 20 ug/mL) and is read at `time_h`:
 
-    released = 100 (1 − (np + φ np_int) / dose)   (%),
+    released = 100 (1 − (np + φ np_int) / dose)        (%, the material dissolved)
+    released = 100 cargo / (f_cargo dose)                (%, a carrier's cargo, e.g. ZIF-8)
 
-with the particles dissolving by the same `_kinetics.react` that `zn-pde run` uses
-(k(pH) = k₇.₄ 10^{n (7.4 − pH)}, limited by the solubility K[H⁺]²). All pH values of the table
-share one parameter set: the pH law must explain them together.
+with the particles dissolving by the same `_kinetics.react` that `zn-pde run` uses (ZnO:
+k(pH) = k₇.₄ 10^{n (7.4 − pH)}, limited by the solubility K[H⁺]²; ZIF-8: the acid switch).
+All pH values of the table share one parameter set: the pH law must explain them together.
 
-Carriers with a cargo (ZIF-8, ZnO₂) are not modelled yet (their material presets are
-refused by `zn_pde.materials`), so the cargo-release reading is not available.
+Standard free set: those of `dissolution_rate_per_h`, `dissolution_proton_order` and
+`dissolution_switch_rate_per_h` that are non-zero for the material (ZnO: the first two;
+ZIF-8: the first and the switch).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ DEFAULT_DOSE_UG_PER_ML = 20.0
 
 def released_percent(model: Model, state: State) -> Array:
     f = model.fields(state)
+    if "cargo" in f:  # a carrier: the cargo released, of the cargo loaded
+        loaded = model.kinetics.cargo_mass_fraction * model.dose_ug_per_ml
+        return 100.0 * jnp.mean(f["cargo"]) / loaded
     remaining = jnp.mean(f["np"] + model.cell_fraction * f["np_int"])
     return 100.0 * (1.0 - remaining / model.dose_ug_per_ml)
 
@@ -73,7 +77,8 @@ RELEASE = Release(
     table_kind="release",
     description="percent of the material dissolved in a cell-free well-mixed vial",
     unit="%",
-    standard_free=("dissolution_rate_per_h", "dissolution_proton_order"),
+    standard_free=("dissolution_rate_per_h", "dissolution_proton_order",
+                   "dissolution_switch_rate_per_h"),
     base_config={
         "grid": {"kind": "well_mixed"},
         "geometry": {"kind": "medium"},
