@@ -163,6 +163,7 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
     for _, idx in data_curves:
         key = 0 if release else panel_of_row[idx[0]]
         per_panel[key] = per_panel.get(key, 0) + 1
+    colour = {label: cmap(ci % 10) for ci, (label, _) in enumerate(data_curves)}
     for ci, (label, idx) in enumerate(data_curves):
         for i in idx:
             key = panel_of_row[i] if not release else 0
@@ -173,8 +174,8 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
                        color=cmap(ci % 10), s=28, zorder=3, label=label if named else None)
     for c, pk in zip(curves, panel_of_curve, strict=True):
         ax = panels[pk][0]
-        ax.plot(c["x"], c["y"], color="k" if not release else None, lw=1.4,
-                label=f"model {c['label']}")
+        ax.plot(c["x"], c["y"], color=colour.get(c["label"], "k") if release else "k",
+                lw=1.4, label=f"model {c['label']}")
     for key, (ax, title) in panels.items():
         if per_panel.get(key, 0) > 8:
             ax.scatter([], [], color="0.5", s=28, label=f"data: {per_panel[key]} series")
@@ -190,8 +191,9 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
         ax.legend(fontsize=6, loc="best")
     m = report["metrics"]
     r2 = f"{m['r2']:.3f}" if m.get("r2") is not None else "n/a"
-    fig.suptitle(f"{cfg.name}: {cfg.observable.name} fit, r² = {r2}, n = {m['n']} "
-                 f"(▼/▲ reported bounds)", fontsize=10)
+    bounds = " (▼/▲ reported bounds)" if any(r in ("<=", ">=") for r in table.relation) else ""
+    fig.suptitle(f"{cfg.name}: {cfg.observable.name} fit, r² = {r2}, n = {m['n']}{bounds}",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
