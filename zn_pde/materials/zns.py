@@ -24,10 +24,11 @@ PARAMETERS = override(
     Parameter("solubility_log10_K", LOG10_K, "1",
               "log10 K of ZnS + 2H+ = Zn2+ + H2S; limit [Zn2+][H2S] = K [H+]^2",
               "sphalerite log K -11.62 (ZnS + H+ = Zn2+ + HS-) and H2S pKa1 6.99, both from "
-              "the phreeqc.dat database of USGS PHREEQC (read via docs/research item 1b)",
+              "the phreeqc.dat database of USGS PHREEQC (Parkhurst & Appelo 2013, doi:"
+              "10.3133/tm6A43; read via docs/research item 1b)",
               lower=-30.0, upper=30.0),
     Parameter("coproduct_per_zn", 1.0, "1", "H2S released per Zn2+",
-              "stoichiometry of ZnS + 2H+ -> Zn2+ + H2S", lower=0.0, upper=4.0),
+              "stoichiometry: ZnS + 2H+ -> Zn2+ + H2S", lower=0.0, upper=4.0),
     Parameter("band_gap_eV", 3.6, "eV", "optical band gap of ZnS",
               "assumed: zinc-blende ZnS ~3.6-3.7 eV (docs/research item 12; no primary value "
               "verified)", lower=0.0, upper=10.0),
