@@ -21,10 +21,10 @@ def test_readme_parameter_table_is_current():
 
 
 def test_every_default_cites_a_source_or_says_assumed():
-    from zn_pde.materials._common import OXYGEN
+    from zn_pde.materials._common import OXYGEN, PHOTOSENSITISER
 
     params = ([p for m in MATERIALS.values() for p in m.parameters] + list(ENVIRONMENT)
-              + list(OXYGEN))
+              + list(OXYGEN) + list(PHOTOSENSITISER))
     for p in params:
         cited = re.search(r"(doi:|ISBN|\b(19|20)\d\d\b)", p.source)
         # a definition: a process switched off (0), or an unreachable limit

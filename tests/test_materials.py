@@ -10,7 +10,7 @@ from zn_pde._model import expand_repeats
 from zn_pde.materials import get_material
 
 
-def _vial(kind: str, ph: float, end_h: float = 15.0, dose: float = 20.0, geometry="medium",
+def _vial(kind: str, ph: float = 7.4, end_h: float = 15.0, dose: float = 20.0, geometry="medium",
           kinetics=None, phi=0.002, save_min=60.0, **sections):
     raw = {"grid": {"kind": "well_mixed"},
            "time": {"end_h": end_h, "dt_s": 60.0, "save_every_min": save_min},
@@ -132,3 +132,24 @@ def test_repeated_pulsed_exposures_expand_to_the_delivered_dose():
     assert [e["start_h"] for e in out] == [1.0, 9.0, 17.0]
     dose = sum(e["intensity_W_per_cm2"] * e["duration_min"] for e in out)
     assert dose == pytest.approx(1.5 * 2.0 * 10.0)
+
+
+@pytest.mark.parametrize("wavelength_nm, with_ce6, active", [
+    (808.0, False, False),  # NIR photons are far below the ZnO gap
+    (808.0, True, True),  # ... but ZnO's 401 nm emission excites Ce6's Soret band
+    (664.0, False, False),  # red light: below the gap, nothing without Ce6
+    (664.0, True, True),  # direct excitation of the Ce6 Q band
+])
+def test_near_infrared_excites_zno_ce6_but_not_bare_zno(wavelength_nm, with_ce6, active):
+    light = [{"start_h": 2.0, "duration_min": 30.0, "wavelength_nm": wavelength_nm,
+              "irradiance_mW_per_cm2": 200.0}]
+    kw = {"end_h": 3.0, "geometry": "uniform", "save_min": 10.0, "ph": 7.4,
+          "kinetics": {"ros_kill_max_per_h": 0.0}}
+    dark = _vial("ZnO", **kw)
+    extra = {"photosensitiser": {"enabled": True}} if with_ce6 else {}
+    lit = _vial("ZnO", light=light, **kw, **extra)
+    during = 14
+    if active:
+        assert lit["ros"][during] > 2 * dark["ros"][during]
+    else:
+        np.testing.assert_array_equal(lit["ros"], dark["ros"])

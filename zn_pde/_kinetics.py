@@ -99,6 +99,7 @@ class Environment(NamedTuple):
     ultrasound_W_per_cm2: ArrayLike  # local intensity, averaged over the step
     light_mW_per_cm2: ArrayLike  # local irradiance above the band gap, averaged over the step
     o2_resupply_per_s: ArrayLike = 0.0  # well-mixed runs: gas exchange towards o2 medium value
+    photosensitiser_mW_per_cm2: ArrayLike = 0.0  # light absorbed by a co-loaded photosensitiser
 
 
 class Oxygen(eqx.Module):
@@ -237,7 +238,7 @@ def _safe_div(num: Array, den: Array) -> Array:
 
 
 def react(k: Kinetics, s: Local, env: Environment, dt_s: float,
-          oxygen: Oxygen | None = None) -> Local:
+          oxygen: Oxygen | None = None, photosensitiser_yield: Array | None = None) -> Local:
     """Advance the local kinetics by `dt_s` seconds (see the module docstring).
 
     Optional species present in `s` (not None) switch their processes on: a co-product
@@ -328,10 +329,12 @@ def react(k: Kinetics, s: Local, env: Environment, dt_s: float,
     if s.o2 is not None and oxygen is not None:
         o2_factor = s.o2 / (oxygen.ros_half_uM + s.o2)
     particles = np_ext + phi * np_int
+    activated = (k.sono_ros_yield_uM_per_s * env.ultrasound_W_per_cm2
+                 + k.photo_ros_yield_uM_per_s * env.light_mW_per_cm2)
+    if photosensitiser_yield is not None:
+        activated = activated + photosensitiser_yield * env.photosensitiser_mW_per_cm2
     production = (phi * alive * k.zn_ros_max_uM_per_s * _hill(free, k.zn_ros_half_uM, 2.0)
-                  + o2_factor * particles * (k.sono_ros_yield_uM_per_s * env.ultrasound_W_per_cm2
-                                             + k.photo_ros_yield_uM_per_s * env.light_mW_per_cm2)
-                  + fenton_oh_per_s)
+                  + o2_factor * particles * activated + fenton_oh_per_s)
     lam = k.ros_decay_per_s + phi * k.gsh_scavenging_per_uM_per_s * s.gsh * catalase_activity
     r_eq = production / lam
     decay = -jnp.expm1(-lam * dt_s)

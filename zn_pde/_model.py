@@ -49,6 +49,8 @@ class Model(eqx.Module):
     tissue: Array  # (z, y, x) bool
     ultrasound: tuple[Exposure, ...]
     light: tuple[Exposure, ...]
+    photosensitiser_light: tuple[Exposure, ...]  # light absorbed by a co-loaded photosensitiser
+    photosensitiser_yield: Array | None
     dose_ug_per_ml: Array
     passive_initial_tissue_uM: Array  # (P,)
     passive_initial_medium_uM: Array
@@ -133,8 +135,12 @@ class Model(eqx.Module):
                                          jnp.zeros((), self.dtype)),
                 light_mW_per_cm2=sum((e.step_average(t_s, dt_s) for e in self.light),
                                      jnp.zeros((), self.dtype)),
-                o2_resupply_per_s=1.0 if self.well_mixed else 0.0)
-            local = kin.react(self.kinetics, local, env, dt_s, self.oxygen)
+                o2_resupply_per_s=1.0 if self.well_mixed else 0.0,
+                photosensitiser_mW_per_cm2=sum(
+                    (e.step_average(t_s, dt_s) for e in self.photosensitiser_light),
+                    jnp.zeros((), self.dtype)))
+            local = kin.react(self.kinetics, local, env, dt_s, self.oxygen,
+                              self.photosensitiser_yield)
             mobile = jnp.concatenate(
                 [jnp.stack([getattr(local, n) for n in self.model_mobile_names], -1), passive],
                 -1)
@@ -187,6 +193,8 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
     optional: tuple[str, ...] = ()
     us: tuple[Exposure, ...] = ()
     light: tuple[Exposure, ...] = ()
+    ps_light: tuple[Exposure, ...] = ()
+    ps_yield = None
     dose = 0.0
     if "material" in config:
         material = get_material(config["material"]["kind"])
@@ -227,6 +235,16 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
                    for e in expand_repeats(config["ultrasound"]))
         light = tuple(light_exposure(e, config["tissue"], geo, h, k["band_gap_eV"], dtype)
                       for e in expand_repeats(config["light"]))
+        ps = config.get("photosensitiser", {})
+        if ps.get("enabled"):
+            ps_yield = jnp.asarray(ps["ros_yield_uM_per_s"], dtype)
+            for e in expand_repeats(config["light"]):
+                factor = photosensitiser_excitation(e["wavelength_nm"], ps,
+                                                    config["material"]["kind"])
+                if factor > 0:
+                    scaled = dict(e, irradiance_mW_per_cm2=factor * e["irradiance_mW_per_cm2"])
+                    # no band-gap gate: the photosensitiser absorbs by its own bands
+                    ps_light += (light_exposure(scaled, config["tissue"], geo, h, 0.0, dtype),)
 
     def arr(v):
         return jnp.asarray(np.asarray(v, float), dtype)
@@ -234,6 +252,8 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
     return Model(
         kinetics=kinetics,
         oxygen=oxygen,
+        photosensitiser_light=ps_light,
+        photosensitiser_yield=ps_yield,
         optional_names=optional,
         diffusivity_tissue_um2_per_s=arr(d_t),
         diffusivity_medium_um2_per_s=arr(d_m),
@@ -256,6 +276,23 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
         passive_names=tuple(s["name"] for s in species),
         devices=1 if geo.well_mixed else int(config["numerics"]["devices"]),
     )
+
+
+def photosensitiser_excitation(wavelength_nm: float, ps: dict[str, Any], material: str) -> float:
+    """Fraction of an exposure's irradiance that excites the photosensitiser: 1 inside an
+    absorption band (boxcar of `bandwidth_nm` around each peak); for ZnO, also
+    `emission_efficiency` when the light is at `emission_excitation_nm` and the particle's
+    emission at `emission_nm` falls in a band (ZnO-Ce6 under 808 nm)."""
+    half = ps["bandwidth_nm"] / 2
+
+    def absorbed(w: float) -> bool:
+        return any(abs(w - peak) <= half for peak in ps["absorption_nm"])
+
+    factor = 1.0 if absorbed(wavelength_nm) else 0.0
+    if (material == "ZnO" and abs(wavelength_nm - ps["emission_excitation_nm"]) <= half
+            and absorbed(ps["emission_nm"])):
+        factor += ps["emission_efficiency"]
+    return factor
 
 
 def expand_repeats(exposures: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -148,6 +148,11 @@ def check_value(v: Any, spec: Key, file: str, key: str) -> Any:
             raise InputError(f"value {v!r} is not allowed; expected true or false",
                              file=file, key=key)
         return v
+    if spec.kind == "float_list":
+        if not isinstance(v, list) or not v:
+            raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
+                             file=file, key=key)
+        return [_check_number(x, spec, file, key) for x in v]
     if spec.kind in ("float3", "int3"):
         if not isinstance(v, list) or len(v) != 3:
             raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
@@ -261,7 +266,7 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
     grid_kind = raw.get("grid", {}).get("kind", "cartesian") if isinstance(
         raw.get("grid"), dict) else "cartesian"
     for sec, schema in SECTIONS.items():
-        if sec in ("material", "kinetics", "oxygen") and sec not in raw:
+        if sec in ("material", "kinetics", "oxygen", "photosensitiser") and sec not in raw:
             continue
         defaults = None
         if sec == "geometry" and grid_kind == "well_mixed":
@@ -287,10 +292,11 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
         t.setdefault("medium_ultrasound_attenuation_dB_per_cm_MHz",
                      env["ultrasound_attenuation_medium_dB_per_cm_MHz"])
         t.setdefault("medium_light_attenuation_per_cm", 0.0)
-        if "oxygen" not in out:
-            out["oxygen"] = _resolve_table("oxygen", {}, SECTIONS["oxygen"], file)
+        for sec in ("oxygen", "photosensitiser"):
+            if sec not in out:
+                out[sec] = _resolve_table(sec, {}, SECTIONS[sec], file)
     else:
-        for sec in ("kinetics", "oxygen"):
+        for sec in ("kinetics", "oxygen", "photosensitiser"):
             if sec in raw:
                 raise InputError(f"a [{sec}] section needs a [material] section", file=file,
                                  key=sec)

@@ -143,6 +143,23 @@ SECTIONS: dict[str, dict[str, Key]] = {
 
 SECTIONS["oxygen"] = _oxygen_section()
 
+
+def _photosensitiser_section() -> dict[str, Key]:
+    from ..materials._common import CE6_ABSORPTION_NM, PHOTOSENSITISER
+
+    keys = {"enabled": Key("bool", False, "particles carry a photosensitiser (e.g. chlorin e6)"),
+            "absorption_nm": Key("float_list", list(CE6_ABSORPTION_NM),
+                                 "absorption maxima (nm); default chlorin e6 (assumed typical)",
+                                 lo=200.0, hi=1500.0)}
+    for p in PHOTOSENSITISER:
+        keys[p.name] = Key("float", p.value, f"{p.meaning} ({p.unit}); {p.source}",
+                           lo=p.lower, lo_open=p.lower_open,
+                           hi=None if p.upper == float("inf") else p.upper)
+    return keys
+
+
+SECTIONS["photosensitiser"] = _photosensitiser_section()
+
 ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
     "species": {
         "name": Key("str", REQUIRED, "variable name in the output"),

@@ -114,3 +114,28 @@ OXYGEN: tuple[Parameter, ...] = (
               "well-mixed runs: relaxation of O2 towards medium_uM (gas exchange)",
               "assumed: minutes-scale reoxygenation of a culture well", lower=0.0),
 )
+
+#: Photosensitiser co-loaded on the particles ([photosensitiser] section, off unless enabled).
+PHOTOSENSITISER: tuple[Parameter, ...] = (
+    Parameter("ros_yield_uM_per_s", 1e-3, "uM/s per (mW/cm^2 x ug/mL)",
+              "ROS from the excited photosensitiser, per particle mass and absorbed light",
+              "assumed: the order of the particles' own photo yield", lower=0.0),
+    Parameter("bandwidth_nm", 20.0, "nm",
+              "full width of each absorption band (boxcar around each peak)",
+              "assumed: chlorin e6 Soret and Q bands are ~20-30 nm wide", lower=0.0,
+              lower_open=True),
+    Parameter("emission_nm", 401.0, "nm",
+              "wavelength the particle emits under `emission_excitation_nm` (ZnO)",
+              "the 401 nm ZnO emission under 808 nm reported for ZnO-Ce6 (issue 5; primary "
+              "source not verified)", lower=200.0, upper=1500.0),
+    Parameter("emission_excitation_nm", 808.0, "nm",
+              "near-infrared wavelength that makes the particle emit at `emission_nm`",
+              "ZnO-Ce6 under 808 nm (issue 5; primary source not verified)", lower=200.0,
+              upper=1500.0),
+    Parameter("emission_efficiency", 0.01, "1",
+              "fraction of the near-infrared irradiance re-emitted at `emission_nm`",
+              "assumed: a percent-level conversion", lower=0.0, upper=1.0),
+)
+#: Chlorin e6 absorption maxima (Soret, Q band), nm: assumed typical values (~400-405 and
+#: ~654-667 nm are commonly reported; no primary spectrum read here).
+CE6_ABSORPTION_NM = (404.0, 664.0)

@@ -16,7 +16,7 @@ def _row(key: str, p) -> str:
 def markdown_table() -> str:
     """ZnO in full, then for each other material only the rows where it differs from ZnO,
     then the shared optional processes (`_common.py`) and `[oxygen]`."""
-    from ._common import COMMON, OXYGEN
+    from ._common import CE6_ABSORPTION_NM, COMMON, OXYGEN, PHOTOSENSITISER
 
     rows = ["| key | value | unit | meaning | source |", "|---|---|---|---|---|"]
     zno = MATERIALS["ZnO"]
@@ -36,6 +36,12 @@ def markdown_table() -> str:
     rows += [_row(f"kinetics.{p.name}", zno.parameter(p.name)) for p in COMMON]
     rows.append("| **oxygen** (`[oxygen]`, with `enabled = true`) | | | | |")
     rows += [_row(f"oxygen.{p.name}", p) for p in OXYGEN]
+    rows.append("| **photosensitiser** (`[photosensitiser]`, with `enabled = true`) | | | | |")
+    rows.append("| `photosensitiser.absorption_nm` | "
+                + ", ".join(f"{w:g}" for w in CE6_ABSORPTION_NM)
+                + " | nm | absorption maxima (chlorin e6 Soret and Q bands) | assumed: typical "
+                "reported Ce6 maxima; no primary spectrum read |")
+    rows += [_row(f"photosensitiser.{p.name}", p) for p in PHOTOSENSITISER]
     rows.append("| **tissue and physiology** | | | | |")
     keys = {"lysosome_ph": "ph.lysosome",
             "ultrasound_attenuation_tissue_dB_per_cm_MHz":
