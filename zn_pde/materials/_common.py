@@ -126,12 +126,12 @@ PHOTOSENSITISER: tuple[Parameter, ...] = (
               lower_open=True),
     Parameter("emission_nm", 401.0, "nm",
               "wavelength the particle emits under `emission_excitation_nm` (ZnO)",
-              "the 401 nm ZnO emission under 808 nm reported for ZnO-Ce6 (issue 5; primary "
-              "source not verified)", lower=200.0, upper=1500.0),
+              "assumed: the 401 nm ZnO emission under 808 nm reported for ZnO-Ce6 (as stated "
+              "in issue 5; primary source not verified)", lower=200.0, upper=1500.0),
     Parameter("emission_excitation_nm", 808.0, "nm",
               "near-infrared wavelength that makes the particle emit at `emission_nm`",
-              "ZnO-Ce6 under 808 nm (issue 5; primary source not verified)", lower=200.0,
-              upper=1500.0),
+              "assumed: ZnO-Ce6 under 808 nm (as stated in issue 5; primary source not "
+              "verified)", lower=200.0, upper=1500.0),
     Parameter("emission_efficiency", 0.01, "1",
               "fraction of the near-infrared irradiance re-emitted at `emission_nm`",
               "assumed: a percent-level conversion", lower=0.0, upper=1.0),
