@@ -100,7 +100,8 @@ def test_bad_viability_table_negative_concentration(tmp_path):
         load_table(p, "viability")
 
 
-def test_cli_bad_data_exits_2_without_traceback(tmp_path, capsys):
+def test_cli_bad_data_exits_2_without_traceback(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
     write(tmp_path, "d.csv", RELEASE_HEADER + "1,five,7.4,x\n")
     cfg = write(tmp_path, "f.toml", '[fit]\nname = "x"\nobservable = "release"\n'
                 'data = "d.csv"\n')
@@ -226,6 +227,5 @@ def test_levenberg_marquardt_rejects_a_non_finite_step():
     x1, mu1, l1, _ = lm_step(rj, loss, x, np.array([1e-3]), loss(x), free)
     assert x1[0, 0] == 0.0 and mu1[0] > 1e-3 and l1[0] == loss(x)[0]  # rejected, damped
     for _ in range(10):
-        x, mu, l, _ = lm_step(rj, loss, x, mu1, loss(x), free)
-        mu1 = mu
+        x, mu1, l, _ = lm_step(rj, loss, x, mu1, loss(x), free)
     assert 0.0 < x[0, 0] <= 1.0 and np.isfinite(l[0])  # moved towards the optimum, safely

@@ -121,7 +121,8 @@ def test_outputs_round_trip(recovered):
     assert not resume_path(files["json"].parent, "synthetic_release").exists()
 
 
-def test_fixed_parameter_stays_fixed(synthetic, tmp_path, capsys):
+def test_fixed_parameter_stays_fixed(synthetic, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")  # no persistent cache from inside the suite
     cfg_path = synthetic / "fixed.toml"
     cfg_path.write_text((synthetic / "fit.toml").read_text().replace(
         'name = "synthetic_release"', 'name = "fixed_order"').replace(

@@ -47,9 +47,27 @@ def _summary(result: FitResult) -> str:
     return "\n".join(lines)
 
 
+def _persistent_compilation_cache() -> None:
+    """Keep compiled programs between `zn-pde fit` runs (JAX's persistent cache) in
+    $ZN_PDE_CACHE_DIR, default ~/.cache/zn-pde/jax; ZN_PDE_CACHE_DIR="" turns it off."""
+    import os
+
+    import jax
+
+    path = os.environ.get("ZN_PDE_CACHE_DIR")
+    if path is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                 ".cache")
+        path = os.path.join(base, "zn-pde", "jax")
+    if path and jax.config.jax_compilation_cache_dir is None:
+        jax.config.update("jax_compilation_cache_dir", path)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+
+
 def run_fit_cli(args) -> int:
     """`zn-pde fit`: args.config, args.outdir, args.resume, args.quiet, args.overrides."""
     cfg = load_fit_config(args.config, args.overrides)
+    _persistent_compilation_cache()
     command = "zn-pde fit " + shlex.join(
         [str(args.config)] + (["-o", str(args.outdir)] if args.outdir else [])
         + [f"--set={o}" for o in args.overrides])

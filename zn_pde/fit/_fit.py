@@ -136,7 +136,8 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
     if profile_enabled(cfg, len(free.names)):
         if not quiet:
             print(f"{label}: profile likelihood", file=sys.stderr)
-        prof = profile_likelihood(ms.rj_batch, ms.loss_x_batch, x, opt.loss, free, gn)
+        prof = profile_likelihood(ms.rj_batch, ms.loss_x_batch, x, opt.loss, free, gn,
+                                  jtj=jac.T @ jac)
     yhat = ms.predict_batch(x[None])[0]
     point = problem.kind == 0
     m = metrics(problem.y[point], yhat[point], len(free.names))

@@ -228,7 +228,10 @@ class MultiStart:
         out = []
         for i in range(0, n, c):
             idx = np.minimum(np.arange(i, i + c), n - 1)
-            chunk = jax.tree.map(lambda a: a[idx], arrays)  # noqa: B023
+            if n == c:
+                chunk = arrays
+            else:  # gather on the host: an eager device gather compiles once per leaf shape
+                chunk = jax.tree.map(lambda a: np.asarray(a)[idx], arrays)  # noqa: B023
             out.append(np.asarray(self._traj_x(xs, chunk)[0], float)[:min(c, n - i)])
         return np.concatenate(out)
 
@@ -364,9 +367,12 @@ class MultiStart:
             prog = Progress(s.lm_steps, unit="steps", scale=1.0, label=f"{label}: L-M",
                             enabled=not quiet and s.lm_steps > 0)
             x = state.best_x.copy()
+            done = np.zeros(len(x), bool)
             while state.step < s.lm_steps:
-                x, mu, loss, moved = lm_step(self.rj_batch, self.loss_x_batch, x, state.mu,
-                                             state.best_loss, self.free)
+                x, mu, loss, conv = lm_step(self.rj_batch, self.loss_x_batch, x, state.mu,
+                                            state.best_loss, self.free, active=~done)
+                done |= conv
+                moved = not done.all()
                 state.step += 1
                 state.mu = mu
                 better = loss < state.best_loss
@@ -395,14 +401,29 @@ class MultiStart:
 
 
 def lm_step(rj_batch, loss_batch, x: np.ndarray, mu: np.ndarray, loss: np.ndarray,
-            free: FreeSet, fixed_mask: np.ndarray | None = None
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """One projected Levenberg-Marquardt step for every start.
+            free: FreeSet, fixed_mask: np.ndarray | None = None,
+            active: np.ndarray | None = None, rtol: float = 1e-12
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One projected Levenberg-Marquardt step for every `active` row (default: all).
 
     Solves (JᵀJ + μ diag(JᵀJ)) δ = −Jᵀr, clips x + δ to the box, accepts if the loss falls
     (then μ ← μ/3, else μ ← 4μ). Coordinates in `fixed_mask` (S, P) do not move.
-    Returns the new x, μ, loss and whether any start still moves.
+    Returns the new x, μ, loss and, per row, whether it has converged (its accepted step
+    gained less than `rtol` of the loss, or its step is negligible; inactive rows: True).
     """
+    act = np.ones(len(x), bool) if active is None else np.asarray(active, bool)
+    idx = np.flatnonzero(act)
+    if idx.size == 0:
+        return x, mu, loss, np.ones(len(x), bool)
+    if idx.size < len(x):
+        sub_mask = None if fixed_mask is None else fixed_mask[idx]
+        xs, ms, ls, cs = lm_step(rj_batch, loss_batch, x[idx], mu[idx], loss[idx], free,
+                                 sub_mask, None, rtol)
+        x_out, mu_out, loss_out = x.copy(), mu.copy(), loss.copy()
+        x_out[idx], mu_out[idx], loss_out[idx] = xs, ms, ls
+        conv = np.ones(len(x), bool)
+        conv[idx] = cs
+        return x_out, mu_out, loss_out, conv
     r, jac = rj_batch(x)
     lo, hi = free.ln_lower, free.ln_upper
     new = x.copy()
@@ -429,7 +450,7 @@ def lm_step(rj_batch, loss_batch, x: np.ndarray, mu: np.ndarray, loss: np.ndarra
     ok = np.isfinite(trial) & (trial < loss)
     rel = np.where(ok, (loss - trial) / np.maximum(np.abs(loss), 1e-300), 0.0)
     tiny = np.max(np.abs(new - x), axis=1) < 1e-9
-    converged = (ok & (rel < 1e-12)) | tiny
+    converged = (ok & (rel < rtol)) | tiny
     x_out = np.where(ok[:, None], new, x)
     mu_out = np.clip(np.where(ok, mu / 3.0, mu * 4.0), 1e-12, 1e12)
-    return x_out, mu_out, np.where(ok, trial, loss), bool(np.any(~converged))
+    return x_out, mu_out, np.where(ok, trial, loss), converged

@@ -208,8 +208,8 @@ def gauss_newton(r: np.ndarray, jac: np.ndarray, x_hat: np.ndarray, free: FreeSe
 
 def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarray,
                        loss_hat: float, free: FreeSet, gn: dict[str, Any], lm_steps: int = 25,
-                       multiples: tuple[float, ...] = (0.75, 1.5, 3.0, 6.0)
-                       ) -> dict[str, Any]:
+                       multiples: tuple[float, ...] = (0.75, 1.5, 3.0, 6.0),
+                       jtj: np.ndarray | None = None) -> dict[str, Any]:
     """Profile every free parameter (see module docstring); all points in one batch."""
     names = free.names
     p = len(names)
@@ -239,13 +239,26 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     mask = np.zeros_like(xs, bool)
     for k, (i, _, _) in enumerate(owner):
         mask[k, i] = True
+    if jtj is not None and p > 1:
+        # start the others where the quadratic model at the optimum puts them:
+        # x_o = x̂_o − A_oo⁻¹ A_oi δ_i (A = JᵀJ), so most points need a step or two
+        for k, (i, _, _) in enumerate(owner):
+            o = [j for j in range(p) if j != i]
+            try:
+                shift = np.linalg.solve(jtj[np.ix_(o, o)], jtj[o, i]) * (xs[k, i] - x_hat[i])
+            except np.linalg.LinAlgError:
+                continue
+            if np.all(np.isfinite(shift)):
+                xs[k, o] = np.clip(x_hat[o] - shift, lo[o], hi[o])
     loss = loss_batch(xs)
     mu = np.full(len(xs), 1e-3)
     if p > 1:
+        done = np.zeros(len(xs), bool)
         for _ in range(lm_steps):
-            xs, mu, loss, moved = lm_step(rj_batch, loss_batch, xs, mu, loss, free,
-                                          fixed_mask=mask)
-            if not moved:
+            xs, mu, loss, conv = lm_step(rj_batch, loss_batch, xs, mu, loss, free,
+                                         fixed_mask=mask, active=~done, rtol=1e-9)
+            done |= conv
+            if done.all():
                 break
     delta = 2.0 * (loss - loss_hat) / s2  # loss = SSR/2
     out: dict[str, Any] = {"threshold": threshold, "parameters": {}}
