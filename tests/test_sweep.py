@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from helpers import WELL_MIXED_CULTURE, config, series
 
+from zn_pde._sweep import point_config, run_sweep, sweep_points
 from zn_pde.cli import main
 from zn_pde.config import dumps
-from zn_pde._sweep import point_config, run_sweep, sweep_points
 
 SWEEP = {**WELL_MIXED_CULTURE,
          "time": {"end_h": 12.0, "dt_s": 60.0, "save_every_min": 120.0},

@@ -98,14 +98,17 @@ class Model(eqx.Module):
                 self.kinetics, self.dose_ug_per_ml, self.tissue, self.cell_fraction, self.dtype,
                 self.well_mixed, self.optional_names,
                 self.oxygen.medium_uM if self.oxygen is not None else 0.0)
-            mobile = jnp.concatenate(
-                [jnp.stack([getattr(local, n) for n in self.model_mobile_names], -1), passive],
-                -1)
-            fixed = jnp.stack([getattr(local, n) for n in kin.FIXED], -1)
+            mobile, fixed = self._pack(local, passive)
         else:
             mobile = passive
             fixed = jnp.zeros(shape + (0,), self.dtype)
         return State(mobile, fixed, jnp.asarray(0, jnp.int32))
+
+    def _pack(self, local: kin.Local, passive: Array) -> tuple[Array, Array]:
+        """Local fields -> the stored (mobile, fixed) layout."""
+        mobile = jnp.concatenate(
+            [jnp.stack([getattr(local, n) for n in self.model_mobile_names], -1), passive], -1)
+        return mobile, jnp.stack([getattr(local, n) for n in kin.FIXED], -1)
 
     def transport(self) -> Transport | None:
         """Factorise the implicit diffusion once per solve (traced: D stays differentiable)."""
@@ -141,10 +144,7 @@ class Model(eqx.Module):
                     jnp.zeros((), self.dtype)))
             local = kin.react(self.kinetics, local, env, dt_s, self.oxygen,
                               self.photosensitiser_yield)
-            mobile = jnp.concatenate(
-                [jnp.stack([getattr(local, n) for n in self.model_mobile_names], -1), passive],
-                -1)
-            fixed = jnp.stack([getattr(local, n) for n in kin.FIXED], -1)
+            mobile, fixed = self._pack(local, passive)
         else:
             mobile = passive
         return State(mobile.astype(self.dtype), fixed.astype(self.dtype), state.step)

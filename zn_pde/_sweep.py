@@ -36,8 +36,8 @@ from ._parallel import device_mesh
 from ._progress import Progress
 from ._solve import Schedule, advance
 from ._version import __version__
-from .io._hdf5 import LIBVER
 from .config import apply_override, dumps, resolve
+from .io._hdf5 import LIBVER
 
 SERIES = ("tissue_mean_zn", "tissue_mean_zn_cell", "max_ros", "tissue_mean_ros",
           "tissue_mean_viability")

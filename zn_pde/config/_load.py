@@ -17,7 +17,7 @@ from typing import Any
 
 from .._errors import InputError
 from ..materials import ENVIRONMENT, get_material
-from ._schema import ARRAY_SECTIONS, REQUIRED, RESERVED_NAMES, SECTIONS, Key
+from ._schema import ARRAY_SECTIONS, REQUIRED, RESERVED_NAMES, SECTIONS, Key, parameter_key
 
 DEFAULT_CONFIG_NAME = "zno_spheroid_ultrasound"
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -314,10 +314,7 @@ def _resolve_kinetics(kind: str, raw: Any, file: str) -> dict[str, float]:
         if k not in names:
             raise InputError(f"unknown kinetic parameter for {kind}{_did_you_mean(k, names)}",
                              file=file, key=f"kinetics.{k}")
-        p = material.parameter(k)
-        spec = Key("float", lo=p.lower, hi=None if math.isinf(p.upper) else p.upper,
-                   lo_open=p.lower_open)
-        out[k] = check_value(v, spec, file, f"kinetics.{k}")
+        out[k] = check_value(v, parameter_key(material.parameter(k)), file, f"kinetics.{k}")
     return out
 
 

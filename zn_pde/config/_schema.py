@@ -49,7 +49,9 @@ class Key:
             "float_list": "a list of finite numbers",
         }[self.kind]
         bounds = " and ".join(b for b in (lo, hi) if b)
-        return f"{what}{', each ' if self.kind in ('float3', 'int3', 'pair', 'float_list') and bounds else ' ' if bounds else ''}{bounds}".rstrip()
+        several = self.kind in ("float3", "int3", "pair", "float_list")
+        joiner = (", each " if several else " ") if bounds else ""
+        return f"{what}{joiner}{bounds}".rstrip()
 
 
 def _pos(doc: str, default: Any = REQUIRED, **kw: Any) -> Key:
@@ -63,16 +65,18 @@ def _nonneg(doc: str, default: Any = REQUIRED, **kw: Any) -> Key:
 _PH = {"lo": 0.0, "hi": 14.0}
 
 
+def parameter_key(p) -> Key:
+    """The config key of a cited `Parameter`: its value, bounds and provenance."""
+    return Key("float", p.value, f"{p.meaning} ({p.unit}); {p.source}", lo=p.lower,
+               lo_open=p.lower_open, hi=None if p.upper == float("inf") else p.upper)
+
+
 def _oxygen_section() -> dict[str, Key]:
     from ..materials._common import OXYGEN
 
     keys = {"enabled": Key("bool", False, "simulate dissolved oxygen (consumption by cells, "
                            "supply from the medium and catalase; scales photo/sono ROS yield)")}
-    for p in OXYGEN:
-        keys[p.name] = Key("float", p.value, f"{p.meaning} ({p.unit}); {p.source}",
-                           lo=p.lower, lo_open=p.lower_open,
-                           hi=None if p.upper == float("inf") else p.upper)
-    return keys
+    return keys | {p.name: parameter_key(p) for p in OXYGEN}
 
 
 SECTIONS: dict[str, dict[str, Key]] = {
@@ -151,11 +155,7 @@ def _photosensitiser_section() -> dict[str, Key]:
             "absorption_nm": Key("float_list", list(CE6_ABSORPTION_NM),
                                  "absorption maxima (nm); default chlorin e6 (assumed typical)",
                                  lo=200.0, hi=1500.0)}
-    for p in PHOTOSENSITISER:
-        keys[p.name] = Key("float", p.value, f"{p.meaning} ({p.unit}); {p.source}",
-                           lo=p.lower, lo_open=p.lower_open,
-                           hi=None if p.upper == float("inf") else p.upper)
-    return keys
+    return keys | {p.name: parameter_key(p) for p in PHOTOSENSITISER}
 
 
 SECTIONS["photosensitiser"] = _photosensitiser_section()

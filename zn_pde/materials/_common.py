@@ -43,8 +43,8 @@ COMMON: tuple[Parameter, ...] = (
               lower=0.5, upper=10.0),
     # --- co-released species: 1 per Zn for ZnO2 (H2O2) and ZnS (H2S) -------------------------
     Parameter("coproduct_per_zn", 0.0, "1",
-              "H2O2 (ZnO2) or H2S (ZnS) released per Zn2+", "off: ZnO and ZIF-8 release no co-product",
-              lower=0.0, upper=4.0),
+              "H2O2 (ZnO2) or H2S (ZnS) released per Zn2+",
+              "off: ZnO and ZIF-8 release no co-product", lower=0.0, upper=4.0),
     # --- H2O2 -------------------------------------------------------------------------------
     Parameter("h2o2_diffusivity_medium_um2_per_s", 1430.0, "um^2/s", "H2O2 diffusivity",
               "assumed: the commonly quoted 1.43e-5 cm^2/s (25 °C)", lower=0.0),

@@ -23,9 +23,9 @@ def markdown_table() -> str:
     common = {p.name for p in COMMON}
     for kind, material in MATERIALS.items():
         extra = f"; releases {material.coproduct}" if material.coproduct else ""
-        rows.append(f"| **{kind}** (`[kinetics]`{'' if kind == 'ZnO' else ', differences from ZnO'})"
-                    f" | | | molar mass {material.molar_mass_g_per_mol:.4g} g/mol{extra} | "
-                    f"IUPAC atomic weights |")
+        which = "" if kind == "ZnO" else ", differences from ZnO"
+        rows.append(f"| **{kind}** (`[kinetics]`{which}) | | | molar mass "
+                    f"{material.molar_mass_g_per_mol:.4g} g/mol{extra} | IUPAC atomic weights |")
         for p in material.parameters:
             if kind == "ZnO" and p.name in common:
                 continue
@@ -51,8 +51,13 @@ def markdown_table() -> str:
     for p in ENVIRONMENT:
         rows.append(f"| `{keys.get(p.name, p.name)}` | {_fmt(p.value)} | {p.unit} | {p.meaning} "
                     f"| {p.source} |")
-    from .tissue import (JACQUES_SOFT_TISSUE_A_PER_CM, JACQUES_SOFT_TISSUE_B,
-                         LIGHT_ABSORPTION_PER_CM, LIGHT_WAVELENGTH_NM, light_attenuation_per_cm)
+    from .tissue import (
+        JACQUES_SOFT_TISSUE_A_PER_CM,
+        JACQUES_SOFT_TISSUE_B,
+        LIGHT_ABSORPTION_PER_CM,
+        LIGHT_WAVELENGTH_NM,
+        light_attenuation_per_cm,
+    )
 
     mu = ", ".join(f"{w:g} nm: {light_attenuation_per_cm(w):.3g}" for w in LIGHT_WAVELENGTH_NM)
     mua = ", ".join(f"{w:g}: {a:g}" for w, a in zip(LIGHT_WAVELENGTH_NM,
