@@ -3,11 +3,12 @@
     taskset -c 0,1 python scripts/fit_benchmark.py [release] [viability] [spheroid]
 
 1. release:   a joint release fit across 3 pH values (synthetic first-order data, 6 times per
-              pH, the default optimiser settings), wall time of `zn-pde fit` in a fresh
-              process (compilation included), then again in the same process (warm).
+              pH, the default optimiser settings, profile likelihood included): wall time of
+              `zn-pde fit` in a fresh process, imports and compilation included, with an
+              empty compilation cache (cold) and again with the cache it filled (cached).
 2. viability: the joint fit of one shipped source across its exposure times
-              (configs/fit_zno_viability_shsy5y_mtt.toml: 4 exposure times, 31 points), cold
-              and warm, profile likelihood off (it is a separate, optional cost).
+              (configs/fit_zno_viability_shsy5y_mtt.toml: 4 exposure times, 31 points, 8
+              simulated doses), cold and cached, profile likelihood off (an optional extra).
 3. spheroid:  the cost of the gradient of a spheroid observable (32³ grid, 24 h, Δt = 300 s,
               float32) by reverse mode through the checkpointed solve, relative to its forward
               run (both compiled; the median of 3 runs each).
@@ -42,19 +43,19 @@ def _release_files(d: Path) -> Path:
     return cfg
 
 
-def _in_process(cfg: Path, out: Path, overrides: list[str]) -> tuple[float, float, float]:
-    """(cold, warm) wall seconds of two fits in one process, and r² of the second."""
-    from zn_pde.fit import fit, load_fit_config
-
+def _cli(cfg: Path, out: Path, overrides: list[str], cache: Path) -> float:
+    """Wall seconds of `zn-pde fit` in a fresh process (imports and compilation included)."""
+    env = dict(os.environ, ZN_PDE_CACHE_DIR=str(cache))
+    cmd = [sys.executable, "-m", "zn_pde", "fit", str(cfg), "-o", str(out), "--quiet"]
+    cmd += [f"--set={o}" for o in overrides]
     t0 = time.perf_counter()
-    fit(load_fit_config(cfg, overrides), out)
-    cold = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    r = fit(load_fit_config(cfg, overrides), out)
-    return cold, time.perf_counter() - t0, r.report["metrics"]["r2"]
+    subprocess.run(cmd, check=True, cwd=ROOT, env=env, capture_output=True)
+    return time.perf_counter() - t0
 
 
 def bench_fit(which: str) -> dict[str, float]:
+    """`zn-pde fit` with an empty compilation cache (cold), again with the cache filled by
+    the first run (cached), and r² of the result."""
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         if which == "release":
@@ -62,16 +63,11 @@ def bench_fit(which: str) -> dict[str, float]:
         else:
             cfg = ROOT / "configs" / "fit_zno_viability_shsy5y_mtt.toml"
             overrides = ["fit.profile=false"]
-        here = str(Path(__file__).parent)
-        code = (f"import sys, json; sys.path.insert(0, {here!r}); from fit_benchmark import "
-                "_in_process; from pathlib import Path; print(json.dumps(_in_process("
-                f"Path({str(cfg)!r}), Path({str(d / 'out')!r}), {overrides!r})))")
-        t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True, cwd=ROOT)
-        process = time.perf_counter() - t0
-        cold, warm, r2 = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"process_s": process, "cold_fit_s": cold, "warm_fit_s": warm, "r2": r2}
+        cold = _cli(cfg, d / "out", overrides, d / "cache")
+        cached = _cli(cfg, d / "out", overrides, d / "cache")
+        name = json.loads(next((d / "out").glob("*.json")).read_text())
+    return {"cold_cli_s": cold, "cached_cli_s": cached, "r2": name["metrics"]["r2"],
+            "fit_s_inside": name["wall_s"]}
 
 
 def bench_spheroid() -> dict[str, float]:

@@ -84,8 +84,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               "calibrated: with ~100 % (taken as 95 %) dissolved within 1 h at pH 4.7 in "
               "simulated lysosomal fluid, Olejnik et al. 2021 (text): "
               "n = log10(3.00/8.78e-4)/2.7. Checked, not replaced: " + RELEASE_FIT + " bounds "
-              "n only from below, n >= 1.15 (95 % profile likelihood; the point estimate 2.36 "
-              "is arbitrary above that), consistent with this value",
+              "n only from below, n >= 1.24 (95 % profile likelihood; the point estimate is "
+              "arbitrary above that), consistent with this value",
               lower=0.0, upper=4.0),
     Parameter("solubility_log10_K", 11.2, "1",
               "log10 of K = [Zn2+]/[H+]^2 for ZnO(s) + 2H+ = Zn2+ + H2O (25 °C); "
