@@ -82,7 +82,9 @@ COMMON: tuple[Parameter, ...] = (
               "assumed: micromolar sulfide inhibits complex IV", lower=0.0, lower_open=True),
     Parameter("h2s_kill_max_per_h", 0.3, "1/h",
               "maximal death rate from energy deprivation by H2S",
-              "assumed: same scale as zn_kill_max_per_h", lower=0.0),
+              "assumed: no H2S death-rate constant was found; 0.3/h (the pre-fit Zn2+ "
+              "placeholder) makes H2S a comparable killer to Zn2+ at saturation",
+              lower=0.0),
     Parameter("h2s_kill_half_uM", 50.0, "uM", "H2S at half-maximal death rate", "assumed",
               lower=0.0, lower_open=True),
     Parameter("h2s_kill_hill", 2.0, "1", "Hill coefficient of H2S killing", "assumed",

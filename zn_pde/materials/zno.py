@@ -141,8 +141,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               lower=0.0),
     Parameter("zn_influx_per_h", 0.1, "1/h",
               "Zn2+ import into cells (ZIP transporters and leak), per extracellular Zn2+",
-              "assumed: chosen so that extracellular ZnCl2 becomes toxic in the 100-300 uM "
-              "range at 24 h with the zn_kill constants below",
+              "assumed: import on the ~10 h scale; with the fitted zn_kill constants, 200 uM "
+              "extracellular Zn2+ leaves ~60 % of cells alive at 24 h (estimate), the gentle "
+              "side of reported ZnCl2 IC50s of 150-200 uM (docs/research item 9)",
               lower=0.0),
     Parameter("zn_efflux_per_h", 1.0, "1/h",
               "export of free intracellular Zn2+ by living cells (ZnT1)",
