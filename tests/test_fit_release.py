@@ -8,7 +8,6 @@ import json
 import math
 from pathlib import Path
 
-import jax
 import numpy as np
 import pytest
 
@@ -24,12 +23,7 @@ SD = 0.5  # percentage points, the noise added and declared
 FAST = ["fit.starts=3", "fit.candidates=8", "fit.adam_steps=10", "fit.lm_steps=25"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def x64_module():
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", previous)
+pytestmark = pytest.mark.usefixtures("x64_module")
 
 
 DOSE = 2.0  # ug/mL

@@ -19,12 +19,7 @@ FAST = ["fit.starts=3", "fit.candidates=8", "fit.adam_steps=10", "fit.lm_steps=2
         "fit.profile=false"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def x64_module():
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", previous)
+pytestmark = pytest.mark.usefixtures("x64_module")
 
 
 def test_joint_dose_time_fit_of_a_shipped_source():

@@ -35,22 +35,28 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     """Read, override and validate a config; `None` means the built-in default scenario."""
     if path is None:
         name, text, file = DEFAULT_CONFIG_NAME, default_config_text(), "<built-in default>"
+        raw = parse_toml(text, file)
     else:
-        p = Path(path)
-        file = str(p)
-        if not p.is_file():
-            raise InputError("config file not found (or not a file)", file=file)
-        try:
-            text = p.read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"cannot read config: {e}", file=file) from None
-        name = p.stem
-    raw = parse_toml(text, file)
+        file, name = str(path), Path(path).stem
+        raw = read_toml_file(path, "config")
     for item in overrides:
         apply_override(raw, item, file)
     resolved = resolve(raw, file)
     resolved["_name"] = name
     return resolved
+
+
+def read_toml_file(path: str | Path, what: str) -> dict[str, Any]:
+    """Read and parse a TOML file, or raise InputError (missing, unreadable, not TOML)."""
+    p = Path(path)
+    file = str(p)
+    if not p.is_file():
+        raise InputError(f"{what} file not found (or not a file)", file=file)
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read {what}: {e}", file=file) from None
+    return parse_toml(text, file)
 
 
 def parse_toml(text: str, file: str) -> dict[str, Any]:

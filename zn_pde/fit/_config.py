@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ..config import apply_override, parse_toml
+from ..config import apply_override, read_toml_file
 from ..materials import get_material
 from ..observables import FITTABLE, OBSERVABLES, Observable, shipped_path
 
@@ -278,13 +278,7 @@ def load_fit_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (
     """Read a fit config file, apply `--set` overrides, validate."""
     p = Path(path)
     file = str(p)
-    if not p.is_file():
-        raise InputError("fit config file not found (or not a file)", file=file)
-    try:
-        text = p.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read fit config: {e}", file=file) from None
-    raw = parse_toml(text, file)
+    raw = read_toml_file(p, "fit config")
     for item in overrides:
         apply_override(raw, item, file)
     return fit_config_from_dict(raw, file, p.parent)
