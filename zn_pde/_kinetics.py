@@ -40,12 +40,11 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-# The model's own variables, in the order they are stored. MOBILE ones diffuse; OPTIONAL ones
-# exist only when the material (co-product, cargo) or the config ([oxygen]) needs them.
+# The model's own variables, in the order they are stored. MOBILE ones diffuse. Optional
+# mobile species (h2o2 or h2s, cargo, o2, in that order after MOBILE) exist only when the
+# material (co-product, cargo) or the config ([oxygen]) needs them: `Model.optional_names`.
 MOBILE = ("np", "zn", "ros")
 FIXED = ("np_int", "zn_cell", "gsh", "viability")
-OPTIONAL_MOBILE = ("h2o2", "h2s", "cargo", "o2")
-VARIABLES = MOBILE + FIXED
 
 UNITS = {
     "np": "ug/mL",

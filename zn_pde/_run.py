@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _kinetics as kin
 from ._errors import InputError, RunError
-from ._grid import Geometry, build_geometry
+from ._grid import build_geometry
 from ._model import Model, State, build_model
 from ._progress import Progress
 from ._solve import Schedule, run
@@ -314,10 +314,6 @@ def config_of_run(path: str | Path) -> dict[str, Any]:
     cfg["_name"] = Path(path).stem
     cfg["_complete"] = complete
     return cfg
-
-
-def geometry_of(config: dict[str, Any]) -> Geometry:
-    return build_geometry(config)
 
 
 def check_resumable(path: Path) -> None:

@@ -28,7 +28,7 @@ import h5py
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import NamedSharding, PartitionSpec
 
 from ._errors import InputError
 from ._model import Model, build_model
@@ -121,10 +121,8 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
     devices = int(config["numerics"]["devices"])
     pad = (-n_points) % devices
     batch = stack_models(models + [models[-1]] * pad)
-    devices_mesh: Mesh | None = None
     if devices > 1:
-        devices_mesh = device_mesh(devices)
-        spec = NamedSharding(devices_mesh, PartitionSpec("y"))  # the mesh axis, here: sweep
+        spec = NamedSharding(device_mesh(devices), PartitionSpec("y"))  # mesh axis = sweep
         batch = jax.tree.map(lambda a: jax.device_put(a, spec)
                              if isinstance(a, jax.Array) and a.ndim >= 1 else a, batch)
 
