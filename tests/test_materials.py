@@ -86,9 +86,11 @@ def test_zns_h2s_weakens_ros_scavenging():
     assert neutral["h2s"][-1] < 1e-3
 
 
-def _oxygen_drop(dt_s: float) -> tuple[float, float]:
+def _oxygen_drop(dt_s: float, end_s: float) -> tuple[float, float, float]:
+    """Centre-to-surface O₂ drop in a respiring spheroid after `end_s` (steady by then), the
+    analytic drop, and the smallest O₂ value."""
     raw = {"grid": {"shape": [30, 30, 30], "spacing_um": 10.0},
-           "time": {"end_h": 60 / 3600, "dt_s": dt_s, "save_every_min": 1.0},
+           "time": {"end_h": end_s / 3600, "dt_s": dt_s, "save_every_min": end_s / 60},
            "geometry": {"kind": "spheroid", "radius_um": 120.0},
            "material": {"kind": "ZnO", "dose_ug_per_ml": 0.0},
            "oxygen": {"enabled": True}}
@@ -102,26 +104,21 @@ def _oxygen_drop(dt_s: float) -> tuple[float, float]:
     q = c["geometry"]["cell_volume_fraction"] * ox["consumption_max_uM_per_s"]
     r_centre = np.sqrt(3) * 5.0  # the 8 voxels around the centre
     drop = q * (120.0**2 - r_centre**2) / (6 * ox["diffusivity_tissue_um2_per_s"])
-    return surface - o2[14:16, 14:16, 14:16].mean(), drop
+    return surface - o2[14:16, 14:16, 14:16].mean(), drop, float(o2.min())
 
 
-def test_oxygen_profile_in_a_respiring_spheroid_is_parabolic():
+def test_oxygen_profile_in_a_respiring_spheroid_is_parabolic_at_any_step():
     """Zero-order consumption q in a sphere: c(r) = c_s − q (R² − r²)/(6D) (Michaelis constant
-    1 µM ≪ c, so consumption is zero-order to ~1 %). At the step validation allows
-    (consumption rate × Δt ≤ 0.1) the centre-to-surface drop is within 5 % of it; the error
-    falls at first order in Δt (5x smaller step, ≥ 3.5x smaller error)."""
-    coarse, drop = _oxygen_drop(0.5)
-    fine, _ = _oxygen_drop(0.1)
-    assert fine == pytest.approx(drop, rel=0.05)
-    assert abs(coarse - drop) / abs(fine - drop) > 3.5
-
-
-def test_oxygen_refuses_a_step_it_cannot_honour():
-    from zn_pde import InputError
-
-    raw = {"material": {"kind": "ZnO"}, "oxygen": {"enabled": True}}
-    with pytest.raises(InputError, match="oxygen"):
-        config(raw)
+    1 µM ≪ c, so consumption is zero-order to ~1 %). Uptake is solved implicitly with the
+    diffusion, so the balance holds at any step: with Δt = 0.5 s (uptake rate × Δt ≈ 0.06) the
+    steady drop is within 3.5 % of the analytic one (the spatial error, 10 µm voxels); with
+    Δt = 60 s (rate × Δt ≈ 7, where a split reaction step overshoots) within 8 % (the LOD
+    splitting perturbs the steady balance by ~5 %), and O₂ stays positive."""
+    fine, drop, _ = _oxygen_drop(0.5, 60.0)
+    coarse, _, lowest = _oxygen_drop(60.0, 3600.0)
+    assert fine == pytest.approx(drop, rel=0.035)
+    assert coarse == pytest.approx(drop, rel=0.08)
+    assert lowest > 0
 
 
 def test_repeated_pulsed_exposures_expand_to_the_delivered_dose():

@@ -18,13 +18,20 @@ diagonal and 2 D Δt/h² · g on the right-hand side.
 Accuracy: first order in time (backward Euler, and LOD splitting commutes exactly only for
 constant D), second order in space (measured in tests/test_diffusion.py).
 
-The tridiagonal factorisations (Thomas algorithm) depend only on D and Δt, so they are
-computed once per solve and each step does two sweeps per axis: a `lax.scan` over the axis,
-vectorised over the other two axes and the species. Only two arrays are stored per axis: the
-face coefficients rᵢ₋½ and the inverse pivots 1/pᵢ; the modified upper diagonal
-c′ᵢ = −rᵢ₊½/pᵢ is rebuilt in the backward sweep, which carries rᵢ₊½ from the previous
-row (8 bytes per voxel-species per axis in float32). Layout is (z, y, x, species); the axes
-are cycled with `moveaxis` so the swept axis is always leading.
+The tridiagonal matrices are symmetric, so each is factorised once per solve as
+(I − Δt L_a) = L D Lᵀ (L unit lower bidiagonal, D = diag(pᵢ), the Thomas pivots); only two
+arrays are stored per axis, uᵢ = rᵢ₊½ / pᵢ and 1/pᵢ (8 bytes per voxel-species per axis in
+float32). A step then makes two sweeps per axis, both in place on the state buffer:
+
+    forward   yᵢ = bᵢ + uᵢ₋₁ yᵢ₋₁                 (L y = b)
+    backward  xᵢ = yᵢ / pᵢ + uᵢ xᵢ₊₁              (D Lᵀ x = y)
+
+as `fori_loop`s over the planes of the leading axis (each plane a vectorised update of all
+lines and species), with no temporary array: on CPU this in-place form runs ~2.5x faster
+than a `lax.scan` that stacks its outputs, and it saves a state-sized buffer. Layout is
+(z, y, x, species); the axes are cycled with `moveaxis` so the swept axis is always leading
+(planes contiguous in memory), which costs one transpose per axis but is several times faster
+than sweeping the strided innermost axis in place (measured in docs/performance.md).
 """
 
 from __future__ import annotations
@@ -33,14 +40,15 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, Float
 
 
 class AxisFactors(NamedTuple):
-    """Thomas factorisation of (I − Δt L) along the leading axis (n, ...)."""
+    """L D Lᵀ factorisation of (I − Δt L) along the leading axis (n, ...)."""
 
-    lower: Array  # r_{i−½} ≥ 0 (sub-diagonal is −lower; super-diagonal is −lower[i+1])
-    inv_pivot: Array  # 1 / p_i, p_i = b_i − r_{i−½}² / p_{i−1}, shape (n, ...)
+    upper_over_pivot: Array  # uᵢ = rᵢ₊½ / pᵢ ≥ 0 (u_{n−1} = 0), shape (n, ...)
+    inv_pivot: Array  # 1 / pᵢ, pᵢ = bᵢ − rᵢ₋½² / pᵢ₋₁ (bᵢ the diagonal), shape (n, ...)
     source_first: Array  # Dirichlet right-hand side added to the first plane, shape (...)
     source_last: Array  # ... and to the last plane
 
@@ -57,13 +65,15 @@ def _harmonic(a: Array, b: Array) -> Array:
     return jnp.where(s > 0, 2.0 * a * b / safe, 0.0)
 
 
-def _factor_axis(d: Array, r_scale: Array | float, boundary: Array | None) -> AxisFactors:
-    """Factorise along the leading axis of `d` (diffusivity, shape (n, ...))."""
+def _factor_axis(d: Array, r_scale: Array | float, boundary: Array | None,
+                 absorb: Array | None = None) -> AxisFactors:
+    """Factorise along the leading axis of `d` (diffusivity, shape (n, ...)); `absorb` (same
+    shape, dimensionless) is added to the diagonal (a first-order sink's share Δt κ / 3)."""
     r_face = r_scale * _harmonic(d[:-1], d[1:])  # (n−1, ...)
     zero = jnp.zeros_like(d[:1])
-    lower = jnp.concatenate([zero, r_face])
-    upper = jnp.concatenate([r_face, zero])
-    diag = 1.0 + lower + upper
+    lower = jnp.concatenate([zero, r_face])  # rᵢ₋½
+    upper = jnp.concatenate([r_face, zero])  # rᵢ₊½
+    diag = 1.0 + lower + upper if absorb is None else 1.0 + absorb + lower + upper
     if boundary is not None:
         wall = 2.0 * r_scale * d  # ghost node half a voxel beyond the face
         diag = diag.at[0].add(wall[0]).at[-1].add(wall[-1])
@@ -71,19 +81,26 @@ def _factor_axis(d: Array, r_scale: Array | float, boundary: Array | None) -> Ax
     else:
         source_first = source_last = jnp.zeros_like(d[0])
 
-    def sweep(c_prev, row):
-        lo, dg, up = row
-        inv = 1.0 / (dg + lo * c_prev)  # sub-diagonal is −lo
-        c = -up * inv
-        return c, (c, inv)
+    def pivot(inv_prev, row):
+        r, dg = row
+        inv = 1.0 / (dg - r * r * inv_prev)
+        return inv, inv
 
-    _, (_, inv_pivot) = jax.lax.scan(sweep, jnp.zeros_like(d[0]), (lower, diag, upper))
-    return AxisFactors(lower, inv_pivot, source_first, source_last)
+    _, inv_pivot = jax.lax.scan(pivot, jnp.zeros_like(d[0]), (lower, diag))
+    return AxisFactors(upper * inv_pivot, inv_pivot, source_first, source_last)
 
 
-def _cycle(a: Array) -> Array:
-    """(a, b, c, ...) -> (b, c, a, ...): brings the next spatial axis to the front."""
-    return jnp.moveaxis(a, 0, 2)
+def _cycle(a: Array, mesh: Mesh | None = None) -> Array:
+    """(a, b, c, ...) -> (b, c, a, ...): brings the next spatial axis to the front.
+
+    On a device mesh the result is sharded along its second axis, so the axis about to be
+    swept is whole on every device (the partitioner turns the transpose into an all-to-all).
+    """
+    a = jnp.moveaxis(a, 0, 2)
+    if mesh is None:
+        return a
+    return jax.lax.with_sharding_constraint(
+        a, NamedSharding(mesh, PartitionSpec(None, mesh.axis_names[0])))
 
 
 def make_transport(
@@ -91,40 +108,62 @@ def make_transport(
     dt_s: float,
     spacing_um: float,
     boundary_uM: Float[Array, " s"] | None,
+    mesh: Mesh | None = None,
+    sink_per_s: Float[Array, "z y x s"] | None = None,
 ) -> Transport:
-    """Factorise the three LOD sweeps. `boundary_uM=None` means zero-flux walls."""
+    """Factorise the three LOD sweeps. `boundary_uM=None` means zero-flux walls; `mesh`: the
+    fields are sharded along y over it (see `diffuse`).
+
+    `sink_per_s` (κ ≥ 0, per voxel and species) adds first-order removal, ∂c/∂t = ∇·(D∇c) − κc,
+    solved implicitly with the diffusion: each axis factor gets Δt κ/3 on its diagonal. The
+    factors stay M-matrices (positive for any Δt), and a steady balance between diffusive
+    supply and uptake is honoured at any step, which a split reaction step cannot do once
+    κΔt is not small.
+    """
     r_scale = dt_s / spacing_um**2
     d = diffusivity_um2_per_s
+    absorb = None if sink_per_s is None else (dt_s / 3.0) * sink_per_s
     axes = []
     for _ in range(3):
-        axes.append(_factor_axis(d, r_scale, boundary_uM))
-        d = _cycle(d)
+        axes.append(_factor_axis(d, r_scale, boundary_uM, absorb))
+        d = _cycle(d, mesh)
+        absorb = None if absorb is None else _cycle(absorb, mesh)
     return Transport(tuple(axes))
 
 
+def _plane(a: Array, i) -> Array:
+    return jax.lax.dynamic_index_in_dim(a, i, 0, keepdims=False)
+
+
+def _set_plane(a: Array, value: Array, i) -> Array:
+    return jax.lax.dynamic_update_index_in_dim(a, value, i, 0)  # in place inside the loop
+
+
 def _solve_axis(f: AxisFactors, b: Array) -> Array:
+    """Solve (I − Δt L) x = b along the leading axis, overwriting b plane by plane."""
+    n = b.shape[0]
+    u, inv = f.upper_over_pivot, f.inv_pivot
     b = b.at[0].add(f.source_first).at[-1].add(f.source_last)
 
-    def forward(d_prev, row):
-        lo, inv, rhs = row
-        d = (rhs + lo * d_prev) * inv
-        return d, d
+    def forward(i, y):
+        return _set_plane(y, _plane(y, i) + _plane(u, i - 1) * _plane(y, i - 1), i)
 
-    _, d = jax.lax.scan(forward, jnp.zeros_like(b[0]), (f.lower, f.inv_pivot, b))
+    def backward(k, x):
+        i = n - 2 - k
+        return _set_plane(x, _plane(x, i) * _plane(inv, i) + _plane(u, i) * _plane(x, i + 1), i)
 
-    def backward(carry, row):
-        x_next, r_next = carry  # x_{i+1} and r_{i+½} = lower[i+1]
-        lo, inv, dd = row
-        x = dd + r_next * inv * x_next  # x_i = d′_i − c′_i x_{i+1}, c′_i = −r_{i+½}/p_i
-        return (x, lo), x
-
-    zero = jnp.zeros_like(b[0])
-    _, x = jax.lax.scan(backward, (zero, zero), (f.lower, f.inv_pivot, d), reverse=True)
-    return x
+    y = jax.lax.fori_loop(1, n, forward, b)
+    x = y.at[n - 1].multiply(inv[n - 1])
+    return jax.lax.fori_loop(0, n - 1, backward, x)
 
 
-def diffuse(transport: Transport, c: Float[Array, "z y x s"]) -> Float[Array, "z y x s"]:
-    """One LOD backward-Euler step: sweep z, y, x; returns the same layout."""
+def diffuse(transport: Transport, c: Float[Array, "z y x s"], mesh: Mesh | None = None
+            ) -> Float[Array, "z y x s"]:
+    """One LOD backward-Euler step: sweep z, y, x; returns the same layout.
+
+    With `mesh`, `c` is sharded along y: the z sweep is local, and each cycle re-shards the
+    new layout along its second axis, so no device ever holds the whole domain.
+    """
     for f in transport.axes:
-        c = _cycle(_solve_axis(f, c))
+        c = _cycle(_solve_axis(f, c), mesh)
     return c

@@ -236,13 +236,27 @@ def _safe_div(num: Array, den: Array) -> Array:
     return jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
 
 
+def oxygen_uptake_per_s(k: Kinetics, s: Local, cell_fraction: ArrayLike, oxygen: Oxygen
+                        ) -> Array:
+    """First-order rate κ (1/s) of O₂ consumption by living cells: Michaelis–Menten uptake
+    φ · viability · respiration · q_max / (K_m + O₂), divided by O₂ (H₂S inhibits respiration).
+    Grid runs remove κ·O₂ implicitly in the transport solve (`Model.step`)."""
+    respiration = 1.0
+    if s.h2s is not None:
+        respiration = 1.0 / (1.0 + s.h2s / k.h2s_respiration_ki_uM)
+    return (cell_fraction * s.viability * respiration * oxygen.consumption_max_uM_per_s
+            / (oxygen.consumption_half_uM + s.o2))
+
+
 def react(k: Kinetics, s: Local, env: Environment, dt_s: float,
-          oxygen: Oxygen | None = None, photosensitiser_yield: Array | None = None) -> Local:
+          oxygen: Oxygen | None = None, photosensitiser_yield: Array | None = None,
+          consume_o2: bool = True) -> Local:
     """Advance the local kinetics by `dt_s` seconds (see the module docstring).
 
     Optional species present in `s` (not None) switch their processes on: a co-product
     (`h2o2` or `h2s`, released ν per Zn²⁺), a `cargo` (released with the carrier mass) and
-    `o2` (needs `oxygen`).
+    `o2` (needs `oxygen`). `consume_o2=False` leaves O₂ consumption to the caller (grid runs
+    solve it implicitly with diffusion, see `oxygen_uptake_per_s`).
     """
     phi = jnp.asarray(env.cell_fraction, s.np.dtype)
     has_cells = phi > 0
@@ -348,12 +362,13 @@ def react(k: Kinetics, s: Local, env: Environment, dt_s: float,
                            dt_s), 0.0)
 
     # oxygen: catalase supply, Michaelis-Menten consumption by living cells (rate frozen at
-    # the step start), and in well-mixed runs relaxation towards the medium value
+    # the step start; grid runs do it in the transport solve instead), and in well-mixed runs
+    # relaxation towards the medium value
     o2 = s.o2
     if o2 is not None and oxygen is not None:
         o2 = o2 + o2_from_catalase
         consume = (phi * alive * respiration * oxygen.consumption_max_uM_per_s
-                   / (oxygen.consumption_half_uM + s.o2))
+                   / (oxygen.consumption_half_uM + s.o2)) if consume_o2 else 0.0
         supply = jnp.asarray(env.o2_resupply_per_s) * oxygen.resupply_per_s
         total_rate = consume + supply
         target = _safe_div(supply * oxygen.medium_uM, total_rate)

@@ -17,11 +17,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array, Float, Int
 
 from . import _kinetics as kin
 from ._diffusion import Transport, diffuse, make_transport
 from ._grid import Geometry, build_geometry
+from ._parallel import device_mesh
 from .materials import get_material
 from .stimuli import Exposure, light_exposure, ultrasound_exposure
 
@@ -86,6 +88,11 @@ class Model(eqx.Module):
     def dtype(self):
         return self.cell_fraction.dtype
 
+    @property
+    def mesh(self) -> Mesh | None:
+        """The device mesh the grid is sharded over along y (None on one device)."""
+        return device_mesh(self.devices) if self.devices > 1 else None
+
     # --- set-up ----------------------------------------------------------------------------
 
     def initial_state(self) -> State:
@@ -110,14 +117,31 @@ class Model(eqx.Module):
             [jnp.stack([getattr(local, n) for n in self.model_mobile_names], -1), passive], -1)
         return mobile, jnp.stack([getattr(local, n) for n in kin.FIXED], -1)
 
-    def transport(self) -> Transport | None:
-        """Factorise the implicit diffusion once per solve (traced: D stays differentiable)."""
+    def transport(self, state: State | None = None) -> Transport | None:
+        """Factorise the implicit diffusion (traced: D stays differentiable).
+
+        Without oxygen the factors are the same every step and are computed once per solve.
+        With oxygen, O₂ uptake by cells (rate κ, `kin.oxygen_uptake_per_s`, linearised at the
+        step start) is solved implicitly with its diffusion, so the factors depend on `state`
+        and are rebuilt every step (`step` does this).
+        """
         if self.well_mixed or not self.mobile_names:
             return None
         d = jnp.where(self.tissue[..., None], self.diffusivity_tissue_um2_per_s,
                       self.diffusivity_medium_um2_per_s).astype(self.dtype)
+        sink = None
+        if state is not None and self.implicit_oxygen:
+            kappa = kin.oxygen_uptake_per_s(self.kinetics, self.local(state), self.cell_fraction,
+                                            self.oxygen)
+            column = self.mobile_names.index("o2")
+            sink = jnp.zeros_like(d).at[..., column].set(kappa.astype(self.dtype))
         return make_transport(d, self.dt_s, self.spacing_um,
-                              self.boundary_uM if self.dirichlet else None)
+                              self.boundary_uM if self.dirichlet else None, self.mesh, sink)
+
+    @property
+    def implicit_oxygen(self) -> bool:
+        """Grid runs with oxygen: uptake is solved with diffusion, factors rebuilt per step."""
+        return not self.well_mixed and self.oxygen is not None and "o2" in self.mobile_names
 
     # --- the step ----------------------------------------------------------------------------
 
@@ -143,7 +167,7 @@ class Model(eqx.Module):
                     (e.step_average(t_s, dt_s) for e in self.photosensitiser_light),
                     jnp.zeros((), self.dtype)))
             local = kin.react(self.kinetics, local, env, dt_s, self.oxygen,
-                              self.photosensitiser_yield)
+                              self.photosensitiser_yield, consume_o2=self.well_mixed)
             mobile, fixed = self._pack(local, passive)
         else:
             mobile = passive
@@ -158,7 +182,9 @@ class Model(eqx.Module):
         h = self.dt_s / self.reaction_substeps
         t0 = state.step.astype(self.dtype) * self.dt_s
         if transport is not None:
-            state = State(diffuse(transport, state.mobile), state.fixed, state.step)
+            if self.implicit_oxygen:
+                transport = self.transport(state)
+            state = State(diffuse(transport, state.mobile, self.mesh), state.fixed, state.step)
         for i in range(self.reaction_substeps):
             state = self.react(state, t0 + i * h, h)
         return State(state.mobile, state.fixed, state.step + 1)

@@ -1,10 +1,13 @@
 """Multi-device execution with JAX's own SPMD partitioner (no home-made communication).
 
 The state and every spatial leaf of the model, laid out (z, y, x, ...), are sharded along y
-over a 1-D device mesh. The jitted loop then runs partitioned: reactions are local; the z and
-x sweeps of the implicit diffusion are batched over the sharded axis; for the y sweep the
-partitioner inserts the all-to-all that makes y local. The arithmetic is that of a single
-device, so results agree to round-off.
+over a 1-D device mesh. The jitted loop then runs partitioned: reactions are local; the
+implicit diffusion cycles its layout (z, y, x) -> (y, x, z) -> (x, z, y) between the three
+sweeps and constrains each layout to be sharded along its second axis (`_diffusion._cycle`),
+so the swept axis is always whole on every device and the partitioner turns each transpose
+into one all-to-all. No device ever holds a whole field (tests/test_parallel.py checks the
+compiled step has no all-gather). The arithmetic is that of a single device, so results
+agree to round-off.
 
 Multi-host: start every process with `jax.distributed.initialize()` (see docs/performance.md);
 `jax.devices()` then lists the devices of all hosts and the same code shards across them.

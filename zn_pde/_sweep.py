@@ -113,7 +113,8 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
     keys, points = sweep_points(config)
     configs = [point_config(config, keys, p) for p in points]
     schedule = Schedule.from_config(configs[0])
-    models = [build_model(c) for c in configs]
+    # each point runs whole on one device; with several devices the sweep axis is sharded
+    models = [build_model({**c, "numerics": {**c["numerics"], "devices": 1}}) for c in configs]
     if not models[0].has_material:
         raise InputError("a sweep needs a [material] section (its summaries are tissue means "
                          "of the nanoparticle model)", key="sweep")

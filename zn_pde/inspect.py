@@ -77,6 +77,12 @@ def _exposures(config: dict[str, Any], section: str) -> list[str]:
         what = (f"{_g(e.get('intensity_W_per_cm2'))} W/cm2, {_g(e.get('frequency_MHz'))} MHz"
                 if section == "ultrasound" else
                 f"{_g(e.get('irradiance_mW_per_cm2'))} mW/cm2, {_g(e.get('wavelength_nm'))} nm")
+        duty = e.get("duty_cycle", 1.0)
+        if isinstance(duty, int | float) and duty < 1.0:
+            what += f", pulsed at {duty:.0%} duty"
+        repeats = e.get("repeats", 1)
+        if isinstance(repeats, int) and repeats > 1:
+            what += f"; {repeats} times, every {_g(e.get('repeat_every_h'))} h"
         out.append(f"from {_g(e.get('start_h'))} h for {_g(e.get('duration_min'))} min, {what}")
     return out
 
