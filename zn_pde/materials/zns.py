@@ -1,10 +1,13 @@
 """ZnS: acid release of H₂S, ZnS + 2H⁺ → Zn²⁺ + H₂S, with H₂S inhibiting catalase-like ROS
 scavenging and mitochondrial respiration, and causing energy-deprivation death.
 
-Solubility of sphalerite: ZnS + H⁺ = Zn²⁺ + HS⁻, log K = −11.62 (phreeqc.dat), combined with
-H₂S = H⁺ + HS⁻, pKa₁ = 6.99, gives ZnS + 2H⁺ = Zn²⁺ + H₂S, log K = −4.63: a very small limit
-([Zn²⁺][H₂S] = K [H⁺]²). Nanocrystalline and amorphous ZnS are more soluble than sphalerite;
-raise `kinetics.solubility_log10_K` for such particles.
+Solubility. The USGS WATEQ4F data set (wateq4f.dat of PHREEQC) tabulates ZnS + H⁺ = Zn²⁺ + HS⁻
+for three solids: amorphous ZnS(a) log K −9.052, wurtzite −9.682, sphalerite −11.618; with
+H₂S = H⁺ + HS⁻, log K −6.994 (same file), ZnS + 2H⁺ = Zn²⁺ + H₂S has log K −2.06 (amorphous),
+−2.69 (wurtzite), −4.62 (sphalerite). Nanoparticles are more soluble than the bulk crystal
+and more so the smaller they are (Zhang, Chen & Banfield 2010, J Phys Chem C 114:14876), so
+the default is the most soluble tabulated form, ZnS(a), as the proxy for the few-nm ZnS
+cores used in H₂S therapy; set `kinetics.solubility_log10_K = -4.62` for bulk sphalerite.
 """
 
 from __future__ import annotations
@@ -15,17 +18,19 @@ from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
 
 MOLAR_MASS_G_PER_MOL = 65.38 + 32.06  # IUPAC atomic weights (Prohaska et al. 2022)
-_LOGK_HS = -11.62  # ZnS(sphalerite) + H+ = Zn2+ + HS-: phreeqc.dat (USGS PHREEQC database)
-_PKA1_H2S = 6.99  # H2S = H+ + HS-: phreeqc.dat
-LOG10_K = _LOGK_HS + _PKA1_H2S
+_LOGK_AMORPHOUS = -9.052  # ZnS(a) + H+ = Zn2+ + HS-: wateq4f.dat (PHREEQC database)
+_PKA1_H2S = 6.994  # H2S = H+ + HS-: wateq4f.dat
+LOG10_K = _LOGK_AMORPHOUS + _PKA1_H2S  # -2.058
 
 PARAMETERS = override(
     ZNO + COMMON,
     Parameter("solubility_log10_K", LOG10_K, "1",
               "log10 K of ZnS + 2H+ = Zn2+ + H2S; limit [Zn2+][H2S] = K [H+]^2",
-              "sphalerite log K -11.62 (ZnS + H+ = Zn2+ + HS-) and H2S pKa1 6.99, both from "
-              "the phreeqc.dat database of USGS PHREEQC (Parkhurst & Appelo 2013, doi:"
-              "10.3133/tm6A43; read via docs/research item 1b)",
+              "amorphous ZnS(a): log K -9.052 (ZnS + H+ = Zn2+ + HS-) and H2S pKa1 6.994, both "
+              "from wateq4f.dat of USGS PHREEQC (Ball & Nordstrom 1991, WATEQ4F, USGS "
+              "Open-File Report 91-183; Parkhurst & Appelo 2013, doi:10.3133/tm6A43); the "
+              "nano proxy because small ZnS particles are more soluble than bulk (Zhang, Chen "
+              "& Banfield 2010, J Phys Chem C 114:14876); bulk sphalerite: -4.62",
               lower=-30.0, upper=30.0),
     Parameter("coproduct_per_zn", 1.0, "1", "H2S released per Zn2+",
               "stoichiometry: ZnS + 2H+ -> Zn2+ + H2S", lower=0.0, upper=4.0),
