@@ -144,7 +144,8 @@ class Writer:
             shape = spatial if name in variables else ()
             # one frame per chunk; gzip level 1 with byte shuffle: fields are mostly smooth or
             # constant outside the tissue, so files shrink several-fold for little CPU
-            packed = {"compression": "gzip", "compression_opts": 1, "shuffle": True} if shape else {}
+            packed = ({"compression": "gzip", "compression_opts": 1, "shuffle": True}
+                      if shape else {})
             d = f.create_dataset(name, shape=(0,) + shape, maxshape=(None,) + shape,
                                  dtype="f4", chunks=(1,) + shape if shape else (256,),
                                  fillvalue=np.float32(np.nan), **packed)
