@@ -67,8 +67,10 @@ def test_zif8_reproduces_the_reported_release_contrast():
 def test_zif8_other_reported_points_are_reported_honestly():
     """The other shipped ZIF-8 release points come from different carriers; the preset is not
     expected to fit them all. Zheng et al. 2017 (ZnO-DOX@ZIF-8): ≤ 20 % at pH 7.4 (no time)
-    is met only for t ≤ 7 h; Tran & Lee 2021 (PAA-coated): 24.7 % at 100 h, pH 7.4 is not met.
-    This test pins the model's numbers so a change in the preset shows up here."""
+    is met only for t ≤ 7 h; Tran & Lee 2021 (PAA-coated): 24.7 % at 100 h, pH 7.4 is not met
+    by this preset (its own carrier fit, configs/fit_zif8_paa_release.toml, reproduces it:
+    tests/test_fit_release.py). This test pins the model's numbers so a change in the preset
+    shows up here."""
     w = get_material("ZIF-8").parameter("cargo_mass_fraction").value
     out = _vial("ZIF-8", 7.4, end_h=100.0)
     pct = 100 * out["cargo"] / (w * 20.0)
