@@ -1,13 +1,21 @@
-"""Benchmarks of the transport core and the full model step (not timed tests).
+"""Benchmarks of the transport core, the full model step, sweeps, devices and gradient memory.
 
-    python scripts/bench.py            # 96^3 x 4 species transport, default-scenario model step
-    python scripts/bench.py --quick    # smaller, for a smoke run
+    python scripts/bench.py                    # the CPU table (96^3 core, 64^3 step, sweep, grad)
+    python scripts/bench.py --quick            # smaller, for a smoke run
+    python scripts/bench.py --sizes 128 256    # transport core and model step on those grids
+                                               # (the GPU measurement of issue 6)
+    python scripts/bench.py --devices 4        # the core sharded over 4 devices vs one
+    python scripts/bench.py --only core        # one part: core, step, sweep, devices, grad
 
-Reports voxel-species updates per second and bytes per voxel-species (XLA's compiled memory
-analysis: arguments + outputs + temporaries − donated buffers of one jitted loop), and, as a
-same-run reference,
-the rate at which NumPy merely copies the same array (one read + one write per value): the
-ratio says how many array copies one implicit LOD step costs.
+Throughput is voxel-species updates per second. Every figure comes with a reference measured
+in the same run on the same device:
+- the streaming bandwidth of a jitted elementwise pass over the same array (one read + one
+  write per value), against which the core's modelled traffic (108 bytes per voxel-species
+  and step in float32, docs/performance.md) gives the fraction of the achievable roofline;
+- on CPU also NumPy copying the same array;
+- a sweep is timed against the same points run one after the other;
+- a sharded run against one device.
+Memory is XLA's compiled memory analysis (arguments + outputs + temporaries − donated).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import os
 import platform
 import time
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -61,9 +70,30 @@ def transport_core(n: int, species: int, steps: int, repeats: int) -> dict:
     vs = n**3 * species
     host = np.asarray(c0)
     copy_sec = _time(lambda: host.copy(), repeats * 5)
+    stream = streaming_bytes_per_s(c0, repeats)
+    achieved = TRAFFIC_BYTES_PER_VOXEL_SPECIES * vs * steps / sec
     return {"grid": f"{n}^3 x {species}", "updates_per_s": vs * steps / sec,
             "bytes_per_voxel_species": nbytes / vs, "copy_updates_per_s": vs / copy_sec,
-            "step_ms": 1e3 * sec / steps}
+            "step_ms": 1e3 * sec / steps, "stream_bytes_per_s": stream,
+            "roofline_fraction": achieved / stream}
+
+
+# modelled memory traffic of one LOD step per voxel-species, float32 (docs/performance.md):
+# per axis, forward sweep reads b, u and writes b; backward reads b, 1/p, u and writes b; one
+# transpose reads and writes once: 9 accesses x 4 bytes x 3 axes
+TRAFFIC_BYTES_PER_VOXEL_SPECIES = 108
+
+
+def streaming_bytes_per_s(a: jax.Array, repeats: int) -> float:
+    """Achievable bandwidth on a's device: a jitted in-place elementwise pass (read + write)."""
+    passes = 20
+
+    @functools.partial(jax.jit, donate_argnums=0)
+    def stream(x):
+        return jax.lax.fori_loop(0, passes, lambda i, y: y * 0.999 + 1e-3, x)
+
+    sec = _time(lambda: stream(jnp.copy(a)).block_until_ready(), repeats)
+    return 2 * a.nbytes * passes / sec
 
 
 def model_step(shape: int, steps: int, repeats: int) -> dict:
@@ -81,26 +111,114 @@ def model_step(shape: int, steps: int, repeats: int) -> dict:
             "sim_hours_per_s": steps * model.dt_s / 3600 / sec}
 
 
+def sweep_speedup(points: int, shape: int, steps: int, repeats: int) -> dict:
+    """A dose sweep of `points` models as one vmapped loop vs the same models one by one."""
+    from zn_pde._sweep import stack_models
+
+    doses = np.geomspace(1.0, 100.0, points)
+    models = [build_model(load_config(None, [
+        f"grid.shape=[{shape},{shape},{shape}]", f"grid.spacing_um={640 / shape}",
+        f"material.dose_ug_per_ml={d}"])) for d in doses]
+    batch = stack_models(models)
+    transports = eqx.filter_jit(eqx.filter_vmap(lambda m: m.transport()))(batch)
+    states = eqx.filter_jit(eqx.filter_vmap(lambda m: m.initial_state()))(batch)
+
+    @eqx.filter_jit
+    def batched(models, transports, states):
+        return eqx.filter_vmap(lambda m, tr, s: advance(m, tr, s, steps))(
+            models, transports, states)
+
+    one = [(m, factorise(m), m.initial_state()) for m in models]
+    t_batch = _time(lambda: batched(batch, transports, states)[0].mobile.block_until_ready(),
+                    repeats)
+    t_seq = _time(lambda: [advance(m, tr, s0, steps)[0].mobile.block_until_ready()
+                           for m, tr, s0 in one], repeats)
+    return {"what": f"{points} points, {shape}^3, {steps} steps", "batched_s": t_batch,
+            "sequential_s": t_seq}
+
+
+def sharded_core(n: int, devices: int, steps: int, repeats: int) -> dict:
+    """The default scenario's step on n^3 sharded over `devices` devices vs one device."""
+    from zn_pde._parallel import device_mesh, shard_spatial
+
+    out = {}
+    for d in (1, devices):
+        c = load_config(None, [f"grid.shape=[{n},{n},{n}]", f"grid.spacing_um={640 / n}",
+                               f"numerics.devices={d}"])
+        model = build_model(c)
+        state = model.initial_state()
+        if d > 1:
+            model, state = shard_spatial((model, state), model.tissue.shape, device_mesh(d))
+        tr = factorise(model)
+        out[d] = _time(lambda m=model, t=tr, s=state:
+                       advance(m, t, s, steps)[0].mobile.block_until_ready(), repeats) / steps
+    return {"grid": f"{n}^3", "one_ms": 1e3 * out[1], "sharded_ms": 1e3 * out[devices]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sizes", type=int, nargs="*", default=None,
+                    help="grids for the core and the model step (default 96 for the core, "
+                         "64 for the step)")
+    ap.add_argument("--devices", type=int, default=0,
+                    help="also shard the model step over this many devices")
+    ap.add_argument("--only", choices=("core", "step", "sweep", "devices", "grad"),
+                    default=None)
     a = ap.parse_args()
-    n, steps, rep = (48, 5, 2) if a.quick else (96, 10, 3)
+    rep = 2 if a.quick else 3
+
+    def want(part: str) -> bool:
+        return a.only in (None, part)
+
     print(f"# zn-pde bench on {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, jax {jax.__version__} ({jax.default_backend()})")
-    t = transport_core(n, 4, steps, rep)
+          f"{os.cpu_count()} CPUs, jax {jax.__version__} ({jax.default_backend()}: "
+          f"{jax.devices()[0].device_kind}, {len(jax.devices())} device(s))")
     print("| benchmark | figure |\n|---|---|")
-    print(f"| transport core {t['grid']}, LOD backward Euler | "
-          f"{t['updates_per_s']:.3g} voxel-species updates/s ({t['step_ms']:.1f} ms/step) |")
-    print(f"| same-run reference: NumPy copy of the same array | "
-          f"{t['copy_updates_per_s']:.3g} values/s; ratio core/copy = "
-          f"{t['updates_per_s'] / t['copy_updates_per_s']:.3f} |")
-    print(f"| peak memory of the jitted transport loop | "
-          f"{t['bytes_per_voxel_species']:.1f} bytes per voxel-species |")
-    m = model_step(32 if a.quick else 64, 20 if a.quick else 60, rep)
-    print(f"| full model step, default scenario, {m['grid']} | {m['steps_per_s']:.3g} steps/s, "
-          f"{m['voxel_updates_per_s']:.3g} voxel-steps/s, {m['sim_hours_per_s']:.3g} "
-          f"simulated h/s |")
+    if want("core"):
+        for n in a.sizes or [48 if a.quick else 96]:
+            t = transport_core(n, 4, 5 if a.quick else 10, rep)
+            print(f"| transport core {t['grid']}, LOD backward Euler | "
+                  f"{t['updates_per_s']:.3g} voxel-species updates/s ({t['step_ms']:.1f} "
+                  f"ms/step) |")
+            print(f"| same-run reference: streaming pass on the device | "
+                  f"{t['stream_bytes_per_s'] / 1e9:.3g} GB/s; core at "
+                  f"{TRAFFIC_BYTES_PER_VOXEL_SPECIES} B/update = "
+                  f"{100 * t['roofline_fraction']:.0f} % of it |")
+            if jax.default_backend() == "cpu":
+                print(f"| same-run reference: NumPy copy of the same array | "
+                      f"{t['copy_updates_per_s']:.3g} values/s; ratio core/copy = "
+                      f"{t['updates_per_s'] / t['copy_updates_per_s']:.3f} |")
+            print(f"| peak memory of the jitted transport loop | "
+                  f"{t['bytes_per_voxel_species']:.1f} bytes per voxel-species |")
+    if want("step"):
+        for n in a.sizes or [32 if a.quick else 64]:
+            m = model_step(n, 20 if a.quick else 60, rep)
+            print(f"| full model step, default scenario, {m['grid']} | {m['steps_per_s']:.3g} "
+                  f"steps/s, {m['voxel_updates_per_s']:.3g} voxel-steps/s, "
+                  f"{m['sim_hours_per_s']:.3g} simulated h/s (24 h in "
+                  f"{24 / m['sim_hours_per_s']:.3g} s) |")
+    if want("sweep"):
+        w = sweep_speedup(4 if a.quick else 8, 16, 30 if a.quick else 60, rep)
+        print(f"| dose sweep, {w['what']}: one vmapped loop vs one by one | "
+              f"{w['batched_s']:.3g} s vs {w['sequential_s']:.3g} s "
+              f"({w['sequential_s'] / w['batched_s']:.2g}x) |")
+    if want("devices") and a.devices > 1:
+        if len(jax.devices()) < a.devices:
+            print(f"| sharded step | skipped: {len(jax.devices())} device(s) visible |")
+        else:
+            d = sharded_core(a.sizes[0] if a.sizes else 64, a.devices, 20, rep)
+            print(f"| model step {d['grid']} over {a.devices} devices vs one | "
+                  f"{d['sharded_ms']:.3g} vs {d['one_ms']:.3g} ms/step "
+                  f"({d['one_ms'] / d['sharded_ms']:.2g}x) |")
+    if want("grad"):
+        from grad_memory import measure
+
+        n = 16 if a.quick else 32
+        f, g, steps, saves = measure(n, 24.0, 60.0)
+        print(f"| gradient of a 24 h observable, {n}^3, {steps} steps | forward "
+              f"{f / 1e6:.3g} MB, gradient {g / 1e6:.3g} MB ({g / f:.2g}x; "
+              f"scripts/grad_memory.py for the scaling) |")
 
 
 if __name__ == "__main__":
