@@ -236,16 +236,19 @@ def _safe_div(num: Array, den: Array) -> Array:
     return jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
 
 
-def oxygen_uptake_per_s(k: Kinetics, s: Local, cell_fraction: ArrayLike, oxygen: Oxygen
-                        ) -> Array:
+def oxygen_uptake_per_s(oxygen: Oxygen, o2: Array, cell_fraction: ArrayLike,
+                        viability: Array, respiration: ArrayLike = 1.0) -> Array:
     """First-order rate κ (1/s) of O₂ consumption by living cells: Michaelis–Menten uptake
-    φ · viability · respiration · q_max / (K_m + O₂), divided by O₂ (H₂S inhibits respiration).
-    Grid runs remove κ·O₂ implicitly in the transport solve (`Model.step`)."""
-    respiration = 1.0
-    if s.h2s is not None:
-        respiration = 1.0 / (1.0 + s.h2s / k.h2s_respiration_ki_uM)
-    return (cell_fraction * s.viability * respiration * oxygen.consumption_max_uM_per_s
-            / (oxygen.consumption_half_uM + s.o2))
+    φ · viability · respiration · q_max / (K_m + O₂), divided by O₂ (`respiration` < 1 where
+    H₂S inhibits it). Grid runs remove κ·O₂ implicitly in the transport solve (`Model.step`),
+    well-mixed runs in `react`."""
+    return (cell_fraction * viability * respiration * oxygen.consumption_max_uM_per_s
+            / (oxygen.consumption_half_uM + o2))
+
+
+def respiration_factor(k: Kinetics, h2s: Array) -> Array:
+    """Fraction of mitochondrial respiration left by H₂S: 1 / (1 + H₂S / K_i)."""
+    return 1.0 / (1.0 + h2s / k.h2s_respiration_ki_uM)
 
 
 def react(k: Kinetics, s: Local, env: Environment, dt_s: float,
@@ -323,7 +326,7 @@ def react(k: Kinetics, s: Local, env: Environment, dt_s: float,
         h2s_mean = h2s * _mean_decay(k.h2s_oxidation_per_s, dt_s)
         h2s = h2s * jnp.exp(-k.h2s_oxidation_per_s * dt_s)
         catalase_activity = 1.0 / (1.0 + h2s_mean / k.h2s_catalase_ki_uM)
-        respiration = 1.0 / (1.0 + h2s_mean / k.h2s_respiration_ki_uM)
+        respiration = respiration_factor(k, h2s_mean)
 
     # H2O2: decay, catalase (-> O2 / 2) in living cells, Fenton (-> OH, counted as ROS)
     fenton_oh_per_s = 0.0
@@ -367,8 +370,8 @@ def react(k: Kinetics, s: Local, env: Environment, dt_s: float,
     o2 = s.o2
     if o2 is not None and oxygen is not None:
         o2 = o2 + o2_from_catalase
-        consume = (phi * alive * respiration * oxygen.consumption_max_uM_per_s
-                   / (oxygen.consumption_half_uM + s.o2)) if consume_o2 else 0.0
+        consume = (oxygen_uptake_per_s(oxygen, s.o2, phi, alive, respiration)
+                   if consume_o2 else 0.0)
         supply = jnp.asarray(env.o2_resupply_per_s) * oxygen.resupply_per_s
         total_rate = consume + supply
         target = _safe_div(supply * oxygen.medium_uM, total_rate)

@@ -131,8 +131,10 @@ class Model(eqx.Module):
                       self.diffusivity_medium_um2_per_s).astype(self.dtype)
         sink = None
         if state is not None and self.implicit_oxygen:
-            kappa = kin.oxygen_uptake_per_s(self.kinetics, self.local(state), self.cell_fraction,
-                                            self.oxygen)
+            s = self.local(state)
+            respiration = 1.0 if s.h2s is None else kin.respiration_factor(self.kinetics, s.h2s)
+            kappa = kin.oxygen_uptake_per_s(self.oxygen, s.o2, self.cell_fraction, s.viability,
+                                            respiration)
             column = self.mobile_names.index("o2")
             sink = jnp.zeros_like(d).at[..., column].set(kappa.astype(self.dtype))
         return make_transport(d, self.dt_s, self.spacing_um,
