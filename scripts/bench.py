@@ -46,6 +46,24 @@ def _time(fn, repeats: int) -> float:
     return best
 
 
+# modelled memory traffic of one LOD step per voxel-species, float32 (docs/performance.md):
+# per axis, forward sweep reads b, u and writes b; backward reads b, 1/p, u and writes b; one
+# transpose reads and writes once: 9 accesses x 4 bytes x 3 axes
+TRAFFIC_BYTES_PER_VOXEL_SPECIES = 108
+
+
+def streaming_bytes_per_s(a: jax.Array, repeats: int) -> float:
+    """Achievable bandwidth on a's device: a jitted in-place elementwise pass (read + write)."""
+    passes = 20
+
+    @functools.partial(jax.jit, donate_argnums=0)
+    def stream(x):
+        return jax.lax.fori_loop(0, passes, lambda i, y: y * 0.999 + 1e-3, x)
+
+    sec = _time(lambda: stream(jnp.copy(a)).block_until_ready(), repeats)
+    return 2 * a.nbytes * passes / sec
+
+
 def transport_core(n: int, species: int, steps: int, repeats: int) -> dict:
     """Implicit LOD diffusion of `species` fields on n^3 with tissue/medium diffusivities."""
     shape = (n, n, n)
@@ -77,23 +95,6 @@ def transport_core(n: int, species: int, steps: int, repeats: int) -> dict:
             "step_ms": 1e3 * sec / steps, "stream_bytes_per_s": stream,
             "roofline_fraction": achieved / stream}
 
-
-# modelled memory traffic of one LOD step per voxel-species, float32 (docs/performance.md):
-# per axis, forward sweep reads b, u and writes b; backward reads b, 1/p, u and writes b; one
-# transpose reads and writes once: 9 accesses x 4 bytes x 3 axes
-TRAFFIC_BYTES_PER_VOXEL_SPECIES = 108
-
-
-def streaming_bytes_per_s(a: jax.Array, repeats: int) -> float:
-    """Achievable bandwidth on a's device: a jitted in-place elementwise pass (read + write)."""
-    passes = 20
-
-    @functools.partial(jax.jit, donate_argnums=0)
-    def stream(x):
-        return jax.lax.fori_loop(0, passes, lambda i, y: y * 0.999 + 1e-3, x)
-
-    sec = _time(lambda: stream(jnp.copy(a)).block_until_ready(), repeats)
-    return 2 * a.nbytes * passes / sec
 
 
 def model_step(shape: int, steps: int, repeats: int) -> dict:
@@ -137,7 +138,7 @@ def sweep_speedup(points: int, shape: int, steps: int, repeats: int) -> dict:
             "sequential_s": t_seq}
 
 
-def sharded_core(n: int, devices: int, steps: int, repeats: int) -> dict:
+def sharded_step(n: int, devices: int, steps: int, repeats: int) -> dict:
     """The default scenario's step on n^3 sharded over `devices` devices vs one device."""
     from zn_pde._parallel import device_mesh, shard_spatial
 
@@ -207,7 +208,7 @@ def main() -> None:
         if len(jax.devices()) < a.devices:
             print(f"| sharded step | skipped: {len(jax.devices())} device(s) visible |")
         else:
-            d = sharded_core(a.sizes[0] if a.sizes else 64, a.devices, 20, rep)
+            d = sharded_step(a.sizes[0] if a.sizes else 64, a.devices, 20, rep)
             print(f"| model step {d['grid']} over {a.devices} devices vs one | "
                   f"{d['sharded_ms']:.3g} vs {d['one_ms']:.3g} ms/step "
                   f"({d['one_ms'] / d['sharded_ms']:.2g}x) |")
