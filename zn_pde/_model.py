@@ -21,7 +21,7 @@ from jax.sharding import Mesh
 from jaxtyping import Array, Float, Int
 
 from . import _kinetics as kin
-from ._diffusion import Transport, diffuse, make_transport
+from ._diffusion import Transport, diffuse, make_transport, with_species
 from ._grid import Geometry, build_geometry
 from ._parallel import device_mesh
 from .materials import get_material
@@ -117,32 +117,38 @@ class Model(eqx.Module):
             [jnp.stack([getattr(local, n) for n in self.model_mobile_names], -1), passive], -1)
         return mobile, jnp.stack([getattr(local, n) for n in kin.FIXED], -1)
 
-    def transport(self, state: State | None = None) -> Transport | None:
-        """Factorise the implicit diffusion (traced: D stays differentiable).
+    def _diffusivity(self) -> Array:
+        return jnp.where(self.tissue[..., None], self.diffusivity_tissue_um2_per_s,
+                         self.diffusivity_medium_um2_per_s).astype(self.dtype)
 
-        Without oxygen the factors are the same every step and are computed once per solve.
-        With oxygen, O₂ uptake by cells (rate κ, `kin.oxygen_uptake_per_s`, linearised at the
-        step start) is solved implicitly with its diffusion, so the factors depend on `state`
-        and are rebuilt every step (`step` does this).
+    def transport(self) -> Transport | None:
+        """Factorise the implicit diffusion once per solve (traced: D stays differentiable).
+
+        With oxygen, `step` replaces the O₂ column of these factors every step (see
+        `oxygen_transport`); the other species keep them.
         """
         if self.well_mixed or not self.mobile_names:
             return None
-        d = jnp.where(self.tissue[..., None], self.diffusivity_tissue_um2_per_s,
-                      self.diffusivity_medium_um2_per_s).astype(self.dtype)
-        sink = None
-        if state is not None and self.implicit_oxygen:
-            s = self.local(state)
-            respiration = 1.0 if s.h2s is None else kin.respiration_factor(self.kinetics, s.h2s)
-            kappa = kin.oxygen_uptake_per_s(self.oxygen, s.o2, self.cell_fraction, s.viability,
-                                            respiration)
-            column = self.mobile_names.index("o2")
-            sink = jnp.zeros_like(d).at[..., column].set(kappa.astype(self.dtype))
-        return make_transport(d, self.dt_s, self.spacing_um,
-                              self.boundary_uM if self.dirichlet else None, self.mesh, sink)
+        return make_transport(self._diffusivity(), self.dt_s, self.spacing_um,
+                              self.boundary_uM if self.dirichlet else None, self.mesh)
+
+    def oxygen_transport(self, state: State) -> Transport:
+        """Factors of the O₂ column alone with uptake by cells (rate κ, `kin.oxygen_uptake_per_s`,
+        linearised at the step start) solved implicitly with its diffusion: they depend on
+        the state, so `step` rebuilds them every step."""
+        s = self.local(state)
+        respiration = 1.0 if s.h2s is None else kin.respiration_factor(self.kinetics, s.h2s)
+        kappa = kin.oxygen_uptake_per_s(self.oxygen, s.o2, self.cell_fraction, s.viability,
+                                        respiration)
+        column = self.mobile_names.index("o2")
+        d = self._diffusivity()[..., column:column + 1]
+        boundary = self.boundary_uM[column:column + 1] if self.dirichlet else None
+        return make_transport(d, self.dt_s, self.spacing_um, boundary, self.mesh,
+                              kappa.astype(self.dtype)[..., None])
 
     @property
     def implicit_oxygen(self) -> bool:
-        """Grid runs with oxygen: uptake is solved with diffusion, factors rebuilt per step."""
+        """Grid runs with oxygen: uptake is solved with diffusion, its factors rebuilt per step."""
         return not self.well_mixed and self.oxygen is not None and "o2" in self.mobile_names
 
     # --- the step ----------------------------------------------------------------------------
@@ -185,7 +191,8 @@ class Model(eqx.Module):
         t0 = state.step.astype(self.dtype) * self.dt_s
         if transport is not None:
             if self.implicit_oxygen:
-                transport = self.transport(state)
+                transport = with_species(transport, self.mobile_names.index("o2"),
+                                         self.oxygen_transport(state))
             state = State(diffuse(transport, state.mobile, self.mesh), state.fixed, state.step)
         for i in range(self.reaction_substeps):
             state = self.react(state, t0 + i * h, h)
