@@ -1,9 +1,12 @@
 """zn-pde: reaction-diffusion simulation of zinc nanoparticles in tumour spheroids.
 
 Data flow: config (TOML) -> `load_config` -> `build_model` -> `run` / `trajectory` ->
-HDF5 + XDMF (`simulate_to_file`) -> `inspect` / `plot`.
+HDF5 + XDMF (`simulate_to_file`) -> `inspect` / `plot`. In notebooks, `simulate` and
+`open_run` give the same output as an `xarray.Dataset`.
 """
 
+from ._api import open_run as open_run
+from ._api import simulate as simulate
 from ._diffusion import diffuse as diffuse
 from ._diffusion import make_transport as make_transport
 from ._errors import InputError as InputError

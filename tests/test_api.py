@@ -1,0 +1,217 @@
+"""The notebook API (public contract, "Python API"): `simulate` and `open_run`.
+
+Checked against the HDF5 output itself: the variables, dimensions, coordinates and `units`
+of `xarray.open_dataset(path, engine="h5netcdf")`, the fields of a file written by
+`zn-pde run` (bit for bit: the in-memory run is the same computation), the stored config
+(it resolves back to the config that was asked for and re-running it reproduces the run),
+and the summary series against the fields they summarise. Bad input raises
+`zn_pde.InputError` with the message the command line prints.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import zn_pde
+from zn_pde import _api
+from zn_pde.cli import main
+from zn_pde.config import load_config, resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "configs" / "zno_spheroid_ultrasound.toml"
+# a 12^3 grid at 10 um, a 40 um spheroid, 1 h with the exposure at 0.5 h: seconds per run
+SMALL = {"grid.shape": [12, 12, 12], "geometry.radius_um": 40.0, "time.end_h": 1.0,
+         "time.save_every_min": 30.0, "ultrasound[0].start_h": 0.5}
+SET = [f"--set={k}={v}" for k, v in SMALL.items()]
+FIELDS = ("np", "zn", "ros", "np_int", "zn_cell", "gsh", "viability")
+WELL_MIXED = {
+    "grid": {"kind": "well_mixed"},
+    "time": {"end_h": 1.0, "dt_s": 60.0, "save_every_min": 20.0},
+    "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
+    "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+}
+
+
+def _series(ds: xr.Dataset) -> tuple[str, ...]:
+    """The per-frame summary scalars (marked as such in the file)."""
+    return tuple(n for n in ds.data_vars if ds[n].attrs.get("zn_pde_role") == "series")
+
+
+@pytest.fixture(scope="module")
+def in_memory(tmp_path_factory) -> xr.Dataset:
+    """The small scenario run in memory, with the temporary folder watched for leftovers."""
+    tmp = tmp_path_factory.mktemp("tmpdir")
+    mp = pytest.MonkeyPatch()
+    mp.setattr("tempfile.tempdir", str(tmp))
+    try:
+        ds = zn_pde.simulate(str(CONFIG), progress=False, **SMALL)
+    finally:
+        mp.undo()
+    assert list(tmp.iterdir()) == []  # streamed to a temporary file, which is gone
+    return ds
+
+
+@pytest.fixture(scope="module")
+def cli_file(tmp_path_factory) -> Path:
+    """The same scenario written by `zn-pde run`."""
+    out = tmp_path_factory.mktemp("cli") / "run.h5"
+    assert main(["run", str(CONFIG), "-o", str(out), "--quiet", *SET]) == 0
+    return out
+
+
+def test_simulate_returns_the_output_with_hours_units_config_and_summary(in_memory):
+    ds = in_memory
+    c = load_config(CONFIG, [s.removeprefix("--set=") for s in SET])
+    for name in FIELDS:
+        assert ds[name].dims == ("time", "z", "y", "x")
+        assert ds[name].dtype == np.float32
+    assert ds["tissue_mask"].dims == ("z", "y", "x")
+    for axis in "xyz":
+        np.testing.assert_array_equal(ds[axis], (np.arange(12) + 0.5) * 10.0)
+        assert ds[axis].attrs["units"] == "um"
+    np.testing.assert_array_equal(ds["time"], [0.0, 1800.0, 3600.0])
+    assert ds["time"].attrs["units"] == "s"
+    np.testing.assert_array_equal(ds["time_h"], ds["time"] / 3600.0)
+    assert ds["time_h"].dims == ("time",) and ds["time_h"].attrs["units"] == "h"
+    xr.testing.assert_identical(ds.sel(time_h=0.5), ds.isel(time=1))  # indexed by hours
+    for name, v in ds.variables.items():
+        assert "units" in v.attrs, name
+    assert ds["zn"].attrs["units"] == "uM" and ds["viability"].attrs["units"] == "1"
+    # the stored config is the resolved config that was asked for, defaults included
+    stored = resolve(tomllib.loads(ds.attrs["config"]), "<stored>")
+    assert stored == {k: v for k, v in c.items() if not k.startswith("_")}
+    assert ds.attrs["status"] == "complete" and ds.attrs["zn_pde_version"] == zn_pde.__version__
+    # the summary series are there and summarise the fields (float32 means)
+    tissue = ds["tissue_mask"] == 1
+    assert {"tissue_mean_viability", "tissue_mean_zn", "tissue_mean_zn_cell"} <= set(_series(ds))
+    for name in _series(ds):
+        assert ds[name].dims == ("time",)
+    for series, field in (("tissue_mean_viability", "viability"), ("tissue_mean_zn", "zn"),
+                          ("tissue_mean_zn_cell", "zn_cell")):
+        mean = ds[field].where(tissue).mean(("z", "y", "x"))
+        np.testing.assert_allclose(ds[series], mean, rtol=1e-5, atol=1e-7)
+    assert float(ds["tissue_mean_viability"][-1]) < 1.0  # the run did something
+    assert "time" not in ds["ph"].dims and ds["ph"].attrs["units"] == "1"
+
+
+def test_same_variables_coordinates_and_units_as_the_hdf5_file(in_memory, cli_file):
+    with xr.open_dataset(cli_file, engine="h5netcdf") as raw:
+        assert set(in_memory.data_vars) == set(raw.data_vars)
+        assert set(in_memory.coords) == set(raw.coords) | {"time_h"}
+        for name, v in raw.variables.items():
+            assert in_memory[name].dims == v.dims, name
+            assert in_memory[name].attrs == v.attrs, name
+        assert in_memory.attrs == raw.attrs
+
+
+def test_open_run_of_a_zn_pde_run_file_equals_the_in_memory_run(in_memory, cli_file):
+    with zn_pde.open_run(cli_file) as ds:
+        # same computation, same float32 fields: identical (not just close)
+        xr.testing.assert_identical(ds.load(), in_memory)
+        assert list(ds.data_vars)[:len(FIELDS)] == list(FIELDS)  # model order, then series
+
+
+def test_simulate_with_out_writes_the_file_that_open_run_reads(in_memory, tmp_path):
+    out = tmp_path / "kept.h5"
+    ds = zn_pde.simulate(str(CONFIG), out=out, progress=False, **SMALL)
+    assert out.is_file() and out.with_suffix(".xmf").is_file()
+    xr.testing.assert_allclose(ds, in_memory, rtol=1e-6, atol=0)  # float32 round-off
+    with zn_pde.open_run(out) as back:
+        xr.testing.assert_identical(back.load(), ds)
+    with pytest.raises(zn_pde.InputError, match="exists"):
+        zn_pde.simulate(str(CONFIG), out=out, progress=False, **SMALL)
+    with pytest.raises(zn_pde.InputError, match=r"\.h5"):
+        zn_pde.simulate(WELL_MIXED, out=tmp_path / "run.xmf", progress=False)
+
+
+def test_simulate_a_dict_well_mixed_and_its_stored_config_reproduces_it(tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ds = zn_pde.simulate(WELL_MIXED, progress=False, **{"material.dose_ug_per_ml": 10})
+    assert list(tmp_path.iterdir()) == []  # no file unless asked
+    assert "dissolved_percent" in _series(ds)
+    for name in FIELDS + _series(ds):
+        assert ds[name].dims == ("time",), name
+    assert not {"x", "y", "z", "tissue_mask"} & set(ds.variables)
+    np.testing.assert_array_equal(ds["time_h"], [0.0, 1 / 3, 2 / 3, 1.0])
+    assert tomllib.loads(ds.attrs["config"])["material"]["dose_ug_per_ml"] == 10.0
+    assert 0.0 < float(ds["dissolved_percent"][-1]) < 100.0
+    # a config read back from a dataset is a valid config dict: the same run again
+    again = zn_pde.simulate(tomllib.loads(ds.attrs["config"]), progress=False)
+    assert tomllib.loads(again.attrs["config"]) == tomllib.loads(ds.attrs["config"])
+    again.attrs["config"] = ds.attrs["config"]  # the same config, sections in another order
+    xr.testing.assert_identical(again, ds)
+
+
+def test_progress_is_shown_unless_turned_off(capsys):
+    zn_pde.simulate(WELL_MIXED, **{"time.end_h": 0.5})
+    assert "simulating: 0.5/0.5 h (100%)" in capsys.readouterr().err
+    zn_pde.simulate(WELL_MIXED, progress=False, **{"time.end_h": 0.5})
+    assert capsys.readouterr().err == ""
+
+
+def _cli_error(argv: list[str], capsys) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    prefix = f"zn-pde {argv[0]}: error: "
+    assert err.startswith(prefix)
+    return err[len(prefix):].strip()
+
+
+def test_bad_config_raises_input_error_with_the_cli_message(tmp_path, capsys):
+    # a bad override of a file: the same paragraph as `zn-pde run --set`
+    with pytest.raises(zn_pde.InputError) as e:
+        zn_pde.simulate(str(CONFIG), **{"time.dt_s": -1.0})
+    assert "time.dt_s" in str(e.value) and str(CONFIG) in str(e.value)
+    assert str(e.value) == _cli_error(["run", str(CONFIG), "--set", "time.dt_s=-1.0"], capsys)
+    # a bad file
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[material]\nkind = "ZnO"\ndose_ug_per_ml = 20.0\ncolour = "red"\n')
+    with pytest.raises(zn_pde.InputError) as e:
+        zn_pde.simulate(bad)
+    assert "material.colour" in str(e.value)
+    assert str(e.value) == _cli_error(["run", str(bad), "-o", str(tmp_path / "x.h5")], capsys)
+    assert not (tmp_path / "x.h5").exists()
+    # a bad dict, an unknown override key, a value that is no config value, a missing file
+    cases = [({**WELL_MIXED, "grid": {"kind": "hexagonal"}}, {}, "grid.kind"),
+             (WELL_MIXED, {"time.end_hours": 2.0}, "time.end_hours"),
+             (WELL_MIXED, {"material.dose_ug_per_ml": object()}, "material.dose_ug_per_ml"),
+             ({**WELL_MIXED, "sweep": {"material.dose_ug_per_ml": [5.0, 10.0]}}, {}, "sweep"),
+             (tmp_path / "missing.toml", {}, "not found"),
+             (42, {}, "config")]
+    for config, overrides, words in cases:
+        with pytest.raises(zn_pde.InputError, match=words):
+            zn_pde.simulate(config, progress=False, **overrides)
+
+
+def test_open_run_rejects_what_is_not_a_run(tmp_path):
+    with pytest.raises(zn_pde.InputError, match="not found"):
+        zn_pde.open_run(tmp_path / "none.h5")
+    text = tmp_path / "text.h5"
+    text.write_text("not hdf5")
+    with pytest.raises(zn_pde.InputError, match="not an HDF5 file"):
+        zn_pde.open_run(text)
+
+
+def test_a_failed_run_without_out_keeps_its_frames_in_the_error(tmp_path, monkeypatch):
+    """A run-time failure of an in-memory run: the frames so far come with the error, and
+    the message no longer points at the deleted temporary file."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    real = _api.simulate_to_file
+
+    def interrupted(config, out, **kw):
+        real(config, out, **kw)
+        raise zn_pde.RunError(f"interrupted by SIGINT; 4 frames (0 to 1 h of 2 h) are saved "
+                              f"in {out}; continue with: zn-pde run --resume {out}")
+
+    monkeypatch.setattr(_api, "simulate_to_file", interrupted)
+    with pytest.raises(zn_pde.RunError) as e:
+        zn_pde.simulate(WELL_MIXED, progress=False)
+    assert str(tmp_path) not in str(e.value) and "4 frames" in str(e.value)
+    assert e.value.dataset.sizes["time"] == 4
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,167 @@
+"""The notebook API: `simulate` and `open_run` return an `xarray.Dataset`.
+
+Both give exactly what `zn-pde run` writes (public contract, "Python API"): the same
+variables, coordinates, `units` attributes and root attributes as the HDF5 output (the
+resolved config as TOML text in `ds.attrs["config"]`, the per-frame summary series such as
+`tissue_mean_viability` as (time,) variables), plus a `time_h` coordinate (hours, indexed,
+so `ds.sel(time_h=4.0, method="nearest")` works).
+
+One code path makes both: `simulate` drives the same `simulate_to_file` as the command line
+and reads the result back through `open_run`, so an in-memory run and a file written by
+`zn-pde run` cannot drift apart. Without `out=` the frames are streamed to a private
+temporary folder (`tempfile.gettempdir()`, i.e. `$TMPDIR`), loaded into memory when the run
+ends and deleted, so nothing is left on disk.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import InputError, RunError
+from ._run import simulate_to_file
+from .config import apply_override, dumps, load_config, resolve
+from .io import read_run
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+_DICT_LABEL = "<config dict>"
+
+
+def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
+             out: str | os.PathLike | None = None, progress: bool = True,
+             overwrite: bool = False, **overrides: Any) -> xr.Dataset:
+    """Run a simulation and return its output as an in-memory `xarray.Dataset`.
+
+    `config`: a TOML file (path), a config as a dict (the TOML sections as nested dicts and
+    lists of dicts; a resolved config such as `tomllib.loads(ds.attrs["config"])` works
+    too), or None for the built-in default scenario (like `zn-pde run` without CONFIG).
+    `**overrides`: dotted keys as for `--set`, given Python values:
+    `simulate(path, **{"time.end_h": 6.0, "ultrasound[0].intensity_W_per_cm2": 2.0})`.
+    `out`: also keep the run as an HDF5 file (and its XDMF sidecar) there, exactly as
+    `zn-pde run -o OUT.h5` writes it; an existing file is replaced only with `overwrite`.
+    `progress`: print simulated time, rate and ETA while running (to stderr, which a
+    notebook shows under the cell).
+
+    Raises `InputError` for a bad config, override or output path (the message the command
+    line prints), `RunError` when the run fails or is interrupted (Ctrl-C, or a notebook's
+    interrupt); without `out` the frames saved until then are in the error's `dataset`.
+    """
+    c = _resolve(config, overrides)
+    if "sweep" in c:
+        raise InputError("simulate runs one point; a [sweep] runs with `zn-pde run` and its "
+                         "file opens with xarray.open_dataset(path, engine='h5netcdf')",
+                         file=_label(config), key="sweep")
+    if out is not None:
+        out = Path(out)
+        if out.suffix not in (".h5", ".hdf5"):
+            raise InputError("the output must end in .h5 or .hdf5", key="out", file=str(out))
+        simulate_to_file(c, out, overwrite=overwrite, progress=progress)
+        return _loaded(out)
+    with tempfile.TemporaryDirectory(prefix="zn_pde_") as tmp:
+        path = Path(tmp) / f"{c.get('_name') or 'run'}.h5"
+        try:
+            simulate_to_file(c, path, progress=progress)
+        except RunError as e:
+            error = RunError(_in_memory_message(str(e), path))
+            error.dataset = _loaded(path) if _has_frames(path) else None
+            raise error from None
+        return _loaded(path)
+
+
+def open_run(path: str | os.PathLike) -> xr.Dataset:
+    """Open a file written by `zn-pde run` (or `simulate(..., out=...)`) as an xarray.Dataset.
+
+    Lazy, like `xarray.open_dataset`: arrays are read when used; close the dataset (or use
+    `with zn_pde.open_run(path) as ds:`) to release the file. Works on complete, running,
+    interrupted and killed runs. Raises `InputError` for a path that is not a zn-pde output.
+    """
+    import xarray as xr
+
+    meta = read_run(path)  # InputError (exit-2 wording) for anything that is not a run file
+    ds = xr.open_dataset(meta.path, engine="h5netcdf", decode_times=False,
+                         decode_timedelta=False)
+    try:
+        order = meta.fields + meta.series + meta.static
+        rest = [n for n in ds.data_vars if n not in order]
+        ds = ds[[n for n in order if n in ds.data_vars] + rest]
+        ds = ds.assign_coords(time_h=("time", ds["time"].values / 3600.0,
+                                      {"units": "h", "long_name": "simulated time"}))
+        ds = ds.set_xindex("time_h")
+        ds.attrs["config"] = meta.attrs["config"]
+    except BaseException:
+        ds.close()
+        raise
+    return ds
+
+
+def _loaded(path: Path) -> xr.Dataset:
+    """The run at `path`, read fully into memory and the file closed."""
+    with open_run(path) as ds:
+        ds = ds.load()
+    ds.encoding.pop("source", None)
+    return ds
+
+
+def _has_frames(path: Path) -> bool:
+    try:
+        return read_run(path).n_frames > 0
+    except InputError:
+        return False
+
+
+def _in_memory_message(message: str, path: Path) -> str:
+    """A run-time error of a run without `out=`: its file is gone, so no path to resume."""
+    message = re.sub(r"; continue with: zn-pde run --resume \S+", "", message)
+    message = message.replace(f" are saved in {path}", " were saved")
+    return (f"{message} (the frames saved until then are in this error's `dataset`; "
+            "pass out='run.h5' to keep a file that `zn-pde run --resume` can continue)")
+
+
+def _resolve(config: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Config (path, dict or None) plus Python-valued overrides -> resolved config."""
+    items = [_override_text(k, v) for k, v in overrides.items()]
+    if config is None or isinstance(config, str | os.PathLike):
+        return load_config(config, items)
+    if not isinstance(config, Mapping):
+        raise InputError(f"config must be a TOML file path, a dict or None, got "
+                         f"{type(config).__name__}", key="config")
+    raw = {k: copy.deepcopy(v) for k, v in config.items() if not str(k).startswith("_")}
+    for item in items:
+        apply_override(raw, item, _DICT_LABEL)
+    c = resolve(raw, _DICT_LABEL)
+    c["_name"] = str(config.get("_name", "run"))
+    return c
+
+
+def _label(config: Any) -> str:
+    if config is None:
+        return "<built-in default>"
+    return str(config) if isinstance(config, str | os.PathLike) else _DICT_LABEL
+
+
+def _override_text(key: str, value: Any) -> str:
+    """`KEY=VALUE` with the value as TOML, so overrides take `--set`'s exact path."""
+    try:
+        line = dumps({"v": {"x": _plain(value)}}).splitlines()[1]
+    except TypeError:
+        raise InputError(f"value {value!r} cannot be a config value; expected a number, "
+                         "string, bool, list or dict", key=key) from None
+    return f"{key}={line.split(' = ', 1)[1]}"
+
+
+def _plain(v: Any) -> Any:
+    """NumPy scalars and arrays as Python numbers and lists."""
+    if hasattr(v, "tolist") and not isinstance(v, str | bytes):
+        return v.tolist()
+    if isinstance(v, Mapping):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    return v
