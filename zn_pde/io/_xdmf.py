@@ -1,18 +1,43 @@
-"""XDMF 3 sidecar so ParaView (and VisIt) open the HDF5 output as a time series on a uniform
-3D mesh.
+"""XDMF sidecar so ParaView (and other XDMF readers) open the HDF5 output as a time series
+on a uniform 3D mesh.
 
-Structure (XDMF 3, xdmf.org "XDMF Model and Format"): one `Domain` holding a temporal
-`Collection` grid with one `Uniform` grid per saved frame. Each frame has a `Time` (s, as in
-`/time`), a `3DCoRectMesh` topology whose `Dimensions` are node counts listed slowest first
-(z y x, the HDF5 array order), an `ORIGIN_DXDYDZ` geometry whose nodes are the voxel centres
-(origin and spacing also listed z y x; every component is the same for the isotropic grid, so
-readers that take x y z read the same mesh), and one node-centred scalar `Attribute` per field,
-a `HyperSlab` DataItem selecting frame i of the 4D dataset `file.h5:/name` (start i 0 0 0,
-stride 1 1 1 1, count 1 nz ny nx). Time-independent datasets (`tissue_mask`, `ph`) are listed in
-every frame. The HDF5 path is relative (the file name only), so the pair can be moved together.
+Structure (xdmf.org "XDMF Model and Format"): one `Domain` holding a temporal `Collection`
+grid with one `Uniform` grid per saved frame. Each frame has a `Time` (s, as in `/time`), a
+`3DCoRectMesh` topology whose `Dimensions` are node counts listed slowest first (z y x, the
+HDF5 array order), an `ORIGIN_DXDYDZ` geometry whose nodes are the voxel centres (origin and
+spacing also listed z y x; every component is the same for the isotropic grid, so readers
+that take x y z read the same mesh), and one node-centred scalar `Attribute` per field.
+Time-independent datasets (`tissue_mask`, `ph`) are plain HDF DataItems, listed in every
+frame. The HDF5 path is relative (the file name only; readers resolve it against the folder
+of the .xmf), so the pair can be moved together.
+
+Frame i of a 4D field `file.h5:/name` (time, z, y, x) is a (z, y, x) selection, and
+ParaView's two XDMF libraries disagree on how to spell one, so each such DataItem carries
+both spellings (checked with ParaView 5.11 by tests/test_paraview.py, every reader, values
+against h5py):
+
+    <DataItem Type="HyperSlab" Dimensions="nz ny nx" NumberType="Float" Precision="4"
+              Format="HDF">file.h5:/name|i 0 0 0:1 1 1 1:1 nz ny nx:T nz ny nx
+      <DataItem Dimensions="3 4" NumberType="Int" Format="XML">i 0 0 0 1 1 1 1 1 nz ny nx</DataItem>
+      <DataItem Dimensions="T nz ny nx" NumberType="Float" Precision="4"
+                Format="HDF">file.h5:/name</DataItem>
+    </DataItem>
+
+- The XDMF 2 library ("XDMF Reader") reads the item type from `ItemType` or, the
+  XDMF 1 spelling it still accepts, `Type`: a HyperSlab whose children are the selection
+  (start, stride and count rows) and the whole dataset. The item's `Dimensions` must be the
+  frame's own shape, "nz ny nx": with the count's shape "1 nz ny nx" (the previous sidecar)
+  it fails with "Can't Write Temp Dataset" and returns nz times too many, wrong values.
+- The XDMF 3 library ("Xdmf3 Reader S"/"T"; pvpython's `OpenDataFile` picks S) ignores
+  `Type` and reads the item as heavy data whose text is
+  `file:dataset|start:stride:count:dataset dims`, the hyperslab spelling its own writer
+  uses. (It turns `ItemType="HyperSlab"` into a lazily evaluated subset whose number type
+  ParaView 5.11 reads before evaluating it: "Skipping unrecognized array type [None]", the
+  field is dropped.)
 
 Rewritten atomically (temporary file + rename) after every frame, so it always lists exactly
-the frames saved so far, and is never seen half-written.
+the frames saved so far, and is never seen half-written. A well-mixed run (no space) gets no
+sidecar.
 """
 
 from __future__ import annotations
@@ -50,14 +75,18 @@ def write_xdmf(path: str | Path, h5_name: str, shape_zyx: tuple[int, int, int],
              f'Precision="8" Format="XML">{spacing}</DataItem>',
              "        </Geometry>"]
     for name in variables:
+        source = f"{h5}:/{escape(name)}"
+        # XDMF 3: the text (file:dataset|start:stride:count:dataset dims);
+        # XDMF 2: Type="HyperSlab" and the two child items (see the module docstring)
         frame += [f'        <Attribute Name={quoteattr(name)} AttributeType="Scalar" '
                   'Center="Node">',
-                  f'          <DataItem ItemType="HyperSlab" Dimensions="1 {dims}">',
+                  f'          <DataItem Type="HyperSlab" Dimensions="{dims}" '
+                  'NumberType="Float" Precision="4" Format="HDF">'
+                  f"{source}|@I@ 0 0 0:1 1 1 1:1 {dims}:{n_frames} {dims}",
                   '            <DataItem Dimensions="3 4" NumberType="Int" Format="XML">'
                   f"@I@ 0 0 0 1 1 1 1 1 {dims}</DataItem>",
                   f'            <DataItem Dimensions="{n_frames} {dims}" '
-                  f'NumberType="Float" Precision="4" Format="HDF">{h5}:/{escape(name)}'
-                  "</DataItem>",
+                  f'NumberType="Float" Precision="4" Format="HDF">{source}</DataItem>',
                   "          </DataItem>",
                   "        </Attribute>"]
     for name, (number_type, precision) in static.items():

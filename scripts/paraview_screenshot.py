@@ -1,0 +1,189 @@
+"""Render a ParaView screenshot of a zn-pde run: a slice through the spheroid centre.
+
+Runs in ParaView's Python (pvpython), not in the project's environment:
+
+    pvpython scripts/paraview_screenshot.py runs/zno_spheroid_ultrasound.xmf -o zn.png
+    pvpython scripts/paraview_screenshot.py RUN.xmf --field viability --time-h 12 -o v.png
+    xvfb-run -a pvpython scripts/paraview_screenshot.py RUN.xmf ...   # machine without display
+
+It opens the run's XDMF sidecar with ParaView's default reader (`OpenDataFile`), cuts the x-z
+plane of voxel centres nearest the centroid of the tissue voxels (the spheroid centre; the
+plane `zn-pde plot` shows, drawn the same way: x to the right, z up, so stimuli enter from
+the bottom face z = 0), colours it by `--field` at the last saved frame (or the frame
+nearest `--time-h`), draws the spheroid surface (the `tissue_mask` = 0.5 contour on the
+slice) in white, and saves a PNG with a colour bar, the time and coordinates in µm. The
+colour range is the field's range on the slice at that frame (`--log` for a logarithmic
+scale). Fields are node (voxel-centre) values interpolated in between, and NaN (`viability`
+in the medium) is grey, so the half voxel between the last tissue centre and the white
+surface line is grey too.
+
+docs/figures/paraview_viability_slice.png was made with `--field viability --size 1000 750`
+from `zn-pde run configs/zno_spheroid_ultrasound.toml --set grid.shape=[32,32,32] --set
+grid.spacing_um=20` (the default scenario on a coarser grid).
+
+Debian's and most distribution builds of ParaView render through X: on a machine without
+a display, run the script under `xvfb-run -a` (package `xvfb`; if it reports "bad X server
+connection", another Xvfb took the display: run it again). Reading needs no display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+from paraview import servermanager as sm
+from paraview import simple as pv
+from vtk.util.numpy_support import vtk_to_numpy
+
+UNITS = {"np": "µg/mL", "zn": "µM", "ros": "µM", "np_int": "µg/mL", "zn_cell": "µM",
+         "gsh": "µM", "viability": "fraction alive", "ph": "1"}
+
+
+def _first_block(data):
+    if data.IsA("vtkCompositeDataSet"):
+        it = data.NewIterator()
+        it.InitTraversal()
+        return it.GetCurrentDataObject()
+    return data
+
+
+def _centre(image) -> list[float]:
+    """Centroid of the tissue voxels (the spheroid centre); the domain centre without tissue."""
+    nx, ny, nz = image.GetDimensions()
+    ox, oy, oz = image.GetOrigin()
+    hx, hy, hz = image.GetSpacing()
+    mask = image.GetPointData().GetArray("tissue_mask")
+    if mask is not None:
+        tissue = vtk_to_numpy(mask).reshape(nz, ny, nx) > 0.5
+        if tissue.any():
+            k, j, i = (idx.mean() for idx in np.nonzero(tissue))
+            return [ox + i * hx, oy + j * hy, oz + k * hz]
+    return [ox + (nx - 1) * hx / 2, oy + (ny - 1) * hy / 2, oz + (nz - 1) * hz / 2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("xmf", help="the run's XDMF sidecar (OUT.xmf beside OUT.h5)")
+    parser.add_argument("-o", "--output", default=None,
+                        help="PNG to write (default: <xmf stem>_paraview_<field>.png)")
+    parser.add_argument("--field", default="zn", help="point array to colour by (default zn)")
+    parser.add_argument("--time-h", type=float, default=None,
+                        help="time in hours (nearest saved frame; default: the last frame)")
+    parser.add_argument("--log", action="store_true", help="logarithmic colour scale")
+    parser.add_argument("--size", type=int, nargs=2, default=[1200, 900],
+                        metavar=("W", "H"), help="image size in pixels")
+    args = parser.parse_args(argv)
+
+    reader = pv.OpenDataFile(args.xmf)
+    if reader is None:
+        print(f"ParaView cannot open {args.xmf}", file=sys.stderr)
+        return 2
+    times = reader.TimestepValues
+    times = [float(t) for t in times] if hasattr(times, "__len__") else [float(times)]
+    t = times[-1] if args.time_h is None else min(times, key=lambda s: abs(s - 3600 * args.time_h))
+    reader.UpdatePipeline(t)
+    image = _first_block(sm.Fetch(reader))
+    if image.GetPointData().GetArray(args.field) is None:
+        names = [image.GetPointData().GetArrayName(i)
+                 for i in range(image.GetPointData().GetNumberOfArrays())]
+        print(f"no field {args.field!r} in {args.xmf}; fields: {', '.join(names)}",
+              file=sys.stderr)
+        return 2
+    centre = _centre(image)
+    # cut through a plane of voxel centres (the one `zn-pde plot` shows), not between two
+    ny, oy, hy = image.GetDimensions()[1], image.GetOrigin()[1], image.GetSpacing()[1]
+    centre[1] = oy + hy * int(np.argmin(np.abs(oy + hy * np.arange(ny) - centre[1])))
+
+    view = pv.CreateView("RenderView")
+    view.ViewSize = list(args.size)
+    view.ViewTime = t
+    view.Background = [1.0, 1.0, 1.0]
+    view.OrientationAxesVisibility = 0
+    grid = view.AxesGrid  # coordinates in µm along the slice's edges
+    grid.Visibility = 1
+    grid.FacesToRender = 0x10  # vtkGridAxesHelper::MAX_ZX, the face behind the slice
+    grid.AxesToLabel = 0x01 | 0x04  # MIN_X | MIN_Z: x along the bottom, z on the left
+    grid.XTitle, grid.YTitle, grid.ZTitle = "x (µm)", "y (µm)", "z (µm)"
+    grid.XTitleColor = grid.YTitleColor = grid.ZTitleColor = [0.0, 0.0, 0.0]
+    grid.XLabelColor = grid.YLabelColor = grid.ZLabelColor = [0.0, 0.0, 0.0]
+    grid.GridColor = [0.3, 0.3, 0.3]
+    grid.XTitleFontSize = grid.ZTitleFontSize = 18
+    grid.XLabelFontSize = grid.ZLabelFontSize = 16
+    try:  # ParaView >= 5.10 uses palettes; keep a white background either way
+        view.UseColorPaletteForBackground = 0
+    except AttributeError:
+        pass
+
+    plane = pv.Slice(Input=reader)
+    plane.SliceType = "Plane"
+    plane.SliceType.Origin = centre
+    plane.SliceType.Normal = [0.0, 1.0, 0.0]
+    plane.UpdatePipeline(t)
+    shown = pv.Show(plane, view)
+    pv.ColorBy(shown, ("POINTS", args.field))
+    values = vtk_to_numpy(_first_block(sm.Fetch(plane)).GetPointData().GetArray(args.field))
+    finite = values[np.isfinite(values)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if args.log:
+        positive = finite[finite > 0]
+        lo = float(positive.min()) if positive.size else 1e-12
+        hi = max(hi, lo * 10)
+    elif hi <= lo:
+        hi = lo + (abs(lo) or 1.0) * 1e-6
+    lut = pv.GetColorTransferFunction(args.field)
+    lut.ApplyPreset("Viridis (matplotlib)", True)
+    lut.RescaleTransferFunction(lo, hi)
+    lut.AutomaticRescaleRangeMode = "Never"
+    lut.NanColor = [0.75, 0.75, 0.75]
+    if args.log:
+        lut.UseLogScale = 1
+    bar = pv.GetScalarBar(lut, view)
+    unit = UNITS.get(args.field)
+    bar.Title = f"{args.field} ({unit})" if unit else args.field
+    bar.ComponentTitle = ""
+    bar.TitleColor = bar.LabelColor = [0.0, 0.0, 0.0]
+    bar.TitleFontSize = bar.LabelFontSize = 18
+    bar.WindowLocation = "Any Location"
+    bar.Position = [0.87, 0.2]
+    bar.ScalarBarLength = 0.6
+    bar.AddRangeLabels = 0
+    shown.SetScalarBarVisibility(view, True)
+
+    if image.GetPointData().GetArray("tissue_mask") is not None:
+        surface = pv.Contour(Input=plane, ContourBy=["POINTS", "tissue_mask"],
+                             Isosurfaces=[0.5])
+        outline = pv.Show(surface, view)
+        pv.ColorBy(outline, None)
+        outline.AmbientColor = outline.DiffuseColor = [1.0, 1.0, 1.0]
+        outline.LineWidth = 3.0
+
+    label = pv.Text(Text=f"{args.field} at t = {t / 3600:g} h, x-z slice through the "
+                         f"spheroid centre (y = {centre[1]:.0f} µm)")
+    text = pv.Show(label, view)
+    text.Color = [0.0, 0.0, 0.0]
+    text.FontSize = 20
+    text.WindowLocation = "Upper Center"
+
+    # look along +y: x to the right, z up (as `zn-pde plot` draws the x-z plane)
+    pv.ResetCamera(view)
+    view.CameraFocalPoint = centre
+    view.CameraPosition = [centre[0], centre[1] - 1e4, centre[2]]
+    view.CameraViewUp = [0.0, 0.0, 1.0]
+    view.CameraParallelProjection = 1
+    pv.ResetCamera(view)
+    view.CameraParallelScale *= 0.92
+
+    out = args.output or f"{args.xmf.rsplit('.', 1)[0]}_paraview_{args.field}.png"
+    pv.SaveScreenshot(out, view, ImageResolution=list(args.size))
+    print(f"wrote {out} ({args.field} at t = {t / 3600:g} h, slice y = {centre[1]:.1f} um, "
+          f"colour range {lo:.4g} to {hi:.4g})")
+    # release the render window before Python exits: left to the interpreter's teardown, it
+    # ends an Xvfb session with "GLXBadContext" and exit status 1 after the PNG is written
+    pv.Delete(view)
+    del view
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

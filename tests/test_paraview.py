@@ -1,0 +1,179 @@
+"""ParaView reads the XDMF sidecar: every reader, every field, the values h5py reads.
+
+A small ZnO run (a non-cubic grid and an off-centre spheroid, so a swapped axis or a wrong
+origin shows; an ultrasound burst, so frames differ; a passive species) is opened with
+ParaView's own pvpython in a subprocess, through `OpenDataFile` (pvpython's choice of
+reader) and each XDMF reader by name: "XDMF Reader" (the XDMF 2 library), "Xdmf3 Reader S"
+and "Xdmf3 Reader T" (the XDMF 3 library). At two saved frames each field must come back
+with exactly nz*ny*nx values equal to h5py's within float32 round-off, on the right mesh and
+with the run's times, and neither HDF5 nor XDMF may print an error (ParaView 5.11 read the previous
+sidecar with "Can't Write Temp Dataset" and nz times too many values, or dropped the
+fields).
+
+Skipped only where `pvpython` is not installed; CI installs it (Debian's python3-paraview,
+see .ci/run) and sets ZN_PDE_REQUIRE_PARAVIEW=1, which turns that skip into a failure.
+pvpython is started from another folder than the run's, so the HDF5 path in the sidecar
+must resolve against the sidecar's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from zn_pde._run import simulate_to_file
+from zn_pde.config import load_config
+
+PVPYTHON = shutil.which("pvpython")
+
+H = 40.0  # um
+CONFIG = f"""
+[grid]
+shape = [12, 10, 8]
+spacing_um = {H}
+
+[time]
+end_h = 0.5
+dt_s = 60.0
+save_every_min = 10.0
+
+[geometry]
+kind = "spheroid"
+radius_um = 120.0
+center_um = [260.0, 180.0, 140.0]
+
+[material]
+kind = "ZnO"
+dose_ug_per_ml = 20.0
+
+[[ultrasound]]
+start_h = 0.1
+duration_min = 2.0
+intensity_W_per_cm2 = 1.5
+
+[[species]]
+name = "tracer"
+diffusivity_um2_per_s = {{ tissue = 50.0, medium = 500.0 }}
+decay_per_s = {{ tissue = 0.0, medium = 0.0 }}
+initial_uM = {{ tissue = 0.0, medium = 1.0 }}
+boundary_uM = 1.0
+"""
+# time-varying (zn changes between the frames read; viability is NaN in the medium) and static
+FIELDS = ("zn", "ros", "viability", "tracer", "tissue_mask", "ph")
+READERS = ("OpenDataFile", "XDMFReader", "Xdmf3ReaderS", "Xdmf3ReaderT")
+
+# Runs inside pvpython (ParaView's Python): argv = xmf, output folder, fields, frame indices.
+PV_SCRIPT = r'''
+import json, sys
+import numpy as np
+from paraview import simple as pv
+from paraview import servermanager as sm
+from vtk.util.numpy_support import vtk_to_numpy
+
+xmf, out, fields, frames = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4]
+frames = [int(i) for i in frames.split(",")]
+make = {"OpenDataFile": lambda: pv.OpenDataFile(xmf),
+        "XDMFReader": lambda: pv.XDMFReader(FileNames=[xmf]),
+        "Xdmf3ReaderS": lambda: pv.Xdmf3ReaderS(FileName=[xmf]),
+        "Xdmf3ReaderT": lambda: pv.Xdmf3ReaderT(FileName=[xmf])}
+report = {}
+for name, new in make.items():
+    reader = new()
+    times = reader.TimestepValues
+    times = [float(t) for t in times] if hasattr(times, "__len__") else [float(times)]
+    entry = report[name] = {"proxy": reader.GetXMLName(), "times": times, "frames": {}}
+    for i in frames:
+        reader.UpdatePipeline(times[i])
+        data = sm.Fetch(reader)
+        if data.IsA("vtkCompositeDataSet"):
+            it = data.NewIterator()
+            it.InitTraversal()
+            data = it.GetCurrentDataObject()
+        frame = entry["frames"][str(i)] = {
+            "class": data.GetClassName(), "dims": list(data.GetDimensions()),
+            "origin": list(data.GetOrigin()), "spacing": list(data.GetSpacing()), "n": {}}
+        for field in fields:
+            array = data.GetPointData().GetArray(field)
+            if array is None:
+                frame["n"][field] = None
+                continue
+            values = vtk_to_numpy(array)
+            frame["n"][field] = int(values.size)
+            np.save(f"{out}/{name}_{field}_{i}.npy", values)
+            print(f"{name:13s} ({entry['proxy']}) t = {times[i]:7.1f} s {field:12s} "
+                  f"n = {values.size} mean = {np.nanmean(values):.9g} "
+                  f"first = {values[:3].tolist()}", flush=True)
+json.dump(report, open(f"{out}/report.json", "w"))
+'''
+
+
+@pytest.fixture(scope="module")
+def pvpython() -> str:
+    if PVPYTHON is None:
+        if os.environ.get("ZN_PDE_REQUIRE_PARAVIEW") == "1":
+            pytest.fail("pvpython not on PATH but ZN_PDE_REQUIRE_PARAVIEW=1 (CI): install "
+                        "ParaView (Debian: apt-get install python3-paraview)")
+        pytest.skip("pvpython (ParaView) not installed")
+    return PVPYTHON
+
+
+@pytest.fixture(scope="module")
+def run(pvpython, tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("paraview")
+    (d / "run").mkdir()
+    (d / "run" / "pv.toml").write_text(CONFIG)
+    out = d / "run" / "pv.h5"
+    simulate_to_file(load_config(d / "run" / "pv.toml"), out, progress=False)
+    return out
+
+
+def test_paraview_reads_every_field_at_each_frame_as_h5py_does(pvpython, run, tmp_path):
+    with h5py.File(run, "r") as f:
+        times = f["time"][:]
+        x, y, z = (f[c][:] for c in ("x", "y", "z"))
+        stored = {name: f[name][...] for name in FIELDS}
+    frames = (1, len(times) - 1)
+    assert frames[0] < frames[1]
+    script = tmp_path / "read_xmf.py"
+    script.write_text(PV_SCRIPT)
+    got = tmp_path / "got"
+    got.mkdir()
+    proc = subprocess.run(
+        [pvpython, "--no-mpi", "--force-offscreen-rendering", str(script),
+         str(run.with_suffix(".xmf")), str(got), ",".join(FIELDS), ",".join(map(str, frames))],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    output = proc.stdout + proc.stderr
+    sys.stdout.write(output)  # shown with -s or on failure: what ParaView read
+    assert proc.returncode == 0, output
+    for complaint in ("HDF5-DIAG", "XDMF Error", "Skipping unrecognized", "ERR|"):
+        assert complaint not in output, f"ParaView complained ({complaint!r}):\n{output}"
+    report = json.loads((got / "report.json").read_text())
+    assert set(report) == set(READERS)
+    assert report["OpenDataFile"]["proxy"] in {"XdmfReader", "Xdmf3ReaderS", "Xdmf3ReaderT"}
+    n = z.size * y.size * x.size
+    for reader, entry in report.items():
+        np.testing.assert_allclose(entry["times"], times, rtol=1e-12, err_msg=reader)
+        for i in frames:
+            frame = entry["frames"][str(i)]
+            # VTK lists x y z; nodes are the voxel centres
+            assert frame["dims"] == [x.size, y.size, z.size], (reader, frame)
+            np.testing.assert_allclose(frame["origin"], [x[0], y[0], z[0]], err_msg=reader)
+            np.testing.assert_allclose(frame["spacing"], [H, H, H], err_msg=reader)
+            for name in FIELDS:
+                assert frame["n"][name] == n, (reader, i, name, frame["n"][name], n)
+                values = np.load(got / f"{reader}_{name}_{i}.npy")
+                want = stored[name][i] if stored[name].ndim == 4 else stored[name]
+                # VTK's point order (x fastest) is the C order of the (z, y, x) array
+                np.testing.assert_allclose(values, want.ravel(), rtol=1e-6, atol=0,
+                                           equal_nan=True, err_msg=f"{reader} {name} {i}")
+        # the frames read are different frames, not one frame twice
+        first, last = (np.load(got / f"{reader}_zn_{i}.npy") for i in frames)
+        assert not np.allclose(first, last, rtol=1e-3), reader
