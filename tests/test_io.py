@@ -1,7 +1,7 @@
 """Outputs: the HDF5 file in xarray, the XDMF sidecar against the HDF5 file, `inspect`,
 `plot`, progress reporting, and exit 2 for files that are not zn-pde outputs.
 
-The XDMF test resolves every hyperslab of the sidecar the way a reader (ParaView) does and
+The XDMF test resolves every frame selection of the sidecar (both spellings, XDMF 2 and 3) and
 compares the selected array with the field xarray gives for that frame, so a wrong index,
 shape, origin, spacing or dataset path fails. Plot tests check the drawn artists (masked
 medium, outline level, stimulus spans, axis units) and, on a synthetic file whose field is
@@ -173,19 +173,28 @@ def test_well_mixed_output_in_xarray_inspect_and_plot(run_wm, tmp_path):
 
 
 def _hyperslab(item: ET.Element, base: Path) -> np.ndarray:
-    """Resolve an XDMF HyperSlab (start, stride, count over an HDF DataItem) as a reader does."""
+    """Resolve a field's frame both ways the sidecar spells it (see zn_pde/io/_xdmf.py):
+    XDMF 2's `Type="HyperSlab"` children (start, stride, count rows over an HDF DataItem)
+    and XDMF 3's text `file:dataset|start:stride:count:dataset dims`; both must agree."""
+    assert item.get("Type") == "HyperSlab" and item.get("Format") == "HDF"
+    frame = tuple(int(n) for n in item.get("Dimensions").split())
     select, source = item.findall("DataItem")
     start, stride, count = np.array(select.text.split(), int).reshape(3, -1)
     file, dataset = source.text.strip().split(":")
     declared = tuple(int(n) for n in source.get("Dimensions").split())
+    location, slab = item.text.strip().split("|")
+    start3, stride3, count3, declared3 = (np.array(p.split(), int) for p in slab.split(":"))
+    assert location == f"{file}:{dataset}"
+    for a, b in ((start, start3), (stride, stride3), (count, count3), (declared, declared3)):
+        np.testing.assert_array_equal(a, b)
     with h5py.File(base / file, "r") as f:
         d = f[dataset]
         assert d.shape == declared, f"{dataset}: declared {declared}, stored {d.shape}"
         index = tuple(slice(s, s + c * st, st) for s, st, c in
                       zip(start, stride, count, strict=True))
         out = d[index]
-    assert out.shape == tuple(int(n) for n in item.get("Dimensions").split())
-    return out
+    assert out.shape == (1, *frame)  # one frame, which readers take as (z, y, x)
+    return out[0]
 
 
 def test_xdmf_sidecar_matches_the_hdf5_file(run3d):
@@ -219,8 +228,8 @@ def test_xdmf_sidecar_matches_the_hdf5_file(run3d):
             names.append(name)
             assert attr.get("Center") == "Node" and attr.get("AttributeType") == "Scalar"
             item = attr.find("DataItem")
-            if item.get("ItemType") == "HyperSlab":
-                data = _hyperslab(item, path.parent)[0]
+            if item.get("Type") == "HyperSlab":
+                data = _hyperslab(item, path.parent)
                 np.testing.assert_array_equal(data, ds[name].values[i])
             else:
                 file, dataset = item.text.strip().split(":")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from helpers import WELL_MIXED_CULTURE, config, series
 
-from zn_pde import Environment, Kinetics, Local, react, total_zinc_uM
+from zn_pde import Environment, Kinetics, Local, local_step, total_zinc_uM
 from zn_pde.materials import get_material
 
 ZNO = get_material("ZnO")
@@ -38,6 +38,12 @@ def _random_env(rng, n):
                        light_mW_per_cm2=jnp.asarray(rng.uniform(0, 50, n)))
 
 
+def _random_fluid(rng, env):
+    """α: 1 where there are no cells, else a random share of what the cells leave."""
+    phi = np.asarray(env.cell_fraction)
+    return jnp.asarray(np.where(phi > 0, (1 - phi) * rng.uniform(0.05, 1.0, phi.shape), 1.0))
+
+
 @pytest.mark.parametrize("material", list(MATERIAL_SPECIES))
 @pytest.mark.parametrize("dt_s", [1.0, 60.0, 3600.0, 1e6])
 def test_zinc_is_conserved_and_fields_stay_non_negative(x64, dt_s, material):
@@ -47,9 +53,10 @@ def test_zinc_is_conserved_and_fields_stay_non_negative(x64, dt_s, material):
     k = _kinetics(material)
     s = _random_state(rng, 2000, MATERIAL_SPECIES[material])
     env = _random_env(rng, 2000)
-    new = react(k, s, env, dt_s)
-    before = np.asarray(total_zinc_uM(k, s, env.cell_fraction))
-    after = np.asarray(total_zinc_uM(k, new, env.cell_fraction))
+    alpha = _random_fluid(rng, env)
+    new = local_step(k, s, env, dt_s, alpha)
+    before = np.asarray(total_zinc_uM(k, s, env.cell_fraction, alpha))
+    after = np.asarray(total_zinc_uM(k, new, env.cell_fraction, alpha))
     np.testing.assert_allclose(after, before, rtol=1e-12)
     for name, v in new._asdict().items():
         if v is None:
@@ -61,17 +68,18 @@ def test_zinc_is_conserved_and_fields_stay_non_negative(x64, dt_s, material):
 
 @pytest.mark.parametrize("rate_times_dt", [1e-3, 1.0, 1e3, 1e6])
 def test_stiff_ros_decay_is_exact(x64, rate_times_dt):
-    """With no production, ros(Δt) = ros(0) e^{−λΔt} exactly (λ = k_dec + φ k_gsh GSH), however
-    stiff: no oscillation, no negative value."""
+    """With no production, ros(Δt) = ros(0) e^{−λΔt} exactly (λ = k_dec + (φ/α) k_gsh GSH,
+    scavenging by the cells in each litre of extracellular fluid), however stiff: no
+    oscillation, no negative value."""
     k = _kinetics(zn_ros_max_uM_per_s=0.0)
-    phi, gsh = 0.5, 2000.0
-    lam = float(k.ros_decay_per_s) + phi * float(k.gsh_scavenging_per_uM_per_s) * gsh
+    phi, alpha, gsh = 0.5, 0.3, 2000.0
+    lam = float(k.ros_decay_per_s) + phi / alpha * float(k.gsh_scavenging_per_uM_per_s) * gsh
     dt = rate_times_dt / lam
     zeros = jnp.zeros(1)
     s = Local(np=zeros, zn=zeros, ros=jnp.full(1, 7.0), np_int=zeros, zn_cell=zeros,
               gsh=jnp.full(1, gsh), viability=jnp.ones(1))
     env = Environment(ph=7.0, cell_fraction=phi, ultrasound_W_per_cm2=0.0, light_mW_per_cm2=0.0)
-    out = float(react(k, s, env, dt).ros[0])
+    out = float(local_step(k, s, env, dt, alpha).ros[0])
     assert out == pytest.approx(7.0 * np.exp(-rate_times_dt), rel=1e-12, abs=1e-300)
     assert out >= 0.0
 
@@ -153,17 +161,19 @@ def test_more_dose_lowers_viability():
 
 @pytest.mark.parametrize("material, species", [("ZnO2", "h2o2"), ("ZnS", "h2s")])
 def test_coproduct_is_released_one_per_zinc(x64, material, species):
-    """With its removal switched off, the co-product rises by exactly ν = 1 per Zn²⁺ released
-    from the particles (extracellular and lysosomal)."""
+    """With its removal switched off, the co-product (per voxel: α × fluid concentration)
+    rises by exactly ν = 1 per Zn²⁺ released from the particles (extracellular and
+    lysosomal)."""
     rng = np.random.default_rng(3)
     k = _kinetics(material, h2o2_decay_per_s=0.0, catalase_rate_per_s=0.0,
                   h2s_oxidation_per_s=0.0, solubility_log10_K=20.0)
     s = _random_state(rng, 500, (species,))
     env = _random_env(rng, 500)
-    new = react(k, s, env, 600.0)
-    phi = np.asarray(env.cell_fraction)
+    alpha = _random_fluid(rng, env)
+    new = local_step(k, s, env, 600.0, alpha)
+    phi, a = np.asarray(env.cell_fraction), np.asarray(alpha)
     conv = float(k.zn_uM_per_particle_ug_per_ml)
-    zn_released = conv * (np.asarray(s.np) + phi * np.asarray(s.np_int)
-                          - np.asarray(new.np) - phi * np.asarray(new.np_int))
-    gained = np.asarray(getattr(new, species)) - np.asarray(getattr(s, species))
+    zn_released = conv * (a * np.asarray(s.np) + phi * np.asarray(s.np_int)
+                          - a * np.asarray(new.np) - phi * np.asarray(new.np_int))
+    gained = a * (np.asarray(getattr(new, species)) - np.asarray(getattr(s, species)))
     np.testing.assert_allclose(gained, zn_released, rtol=1e-10, atol=1e-12)

@@ -8,12 +8,15 @@ HDF5 + XDMF (`simulate_to_file`) -> `inspect` / `plot`. In notebooks, `simulate`
 from ._api import open_run as open_run
 from ._api import simulate as simulate
 from ._diffusion import diffuse as diffuse
+from ._diffusion import diffuse_react as diffuse_react
+from ._diffusion import make_operator as make_operator
 from ._diffusion import make_transport as make_transport
 from ._errors import InputError as InputError
 from ._errors import RunError as RunError
 from ._kinetics import Environment as Environment
 from ._kinetics import Kinetics as Kinetics
 from ._kinetics import Local as Local
+from ._kinetics import local_step as local_step
 from ._kinetics import react as react
 from ._kinetics import total_zinc_uM as total_zinc_uM
 from ._model import Model as Model

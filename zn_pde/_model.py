@@ -1,12 +1,22 @@
 """The model: kinetics + stimuli + geometry + transport coefficients, and its pure `step`.
 
-    ∂c/∂t = ∇·(D(x) ∇c) + R(c, x, t)
+The nanoparticle model's mobile species (particles, Zn²⁺, ROS, H₂O₂/H₂S, cargo) move only
+outside cells: each is a concentration c in the fluid it moves in (medium, or the
+extracellular fluid of tissue, volume fraction α), and obeys
 
-advanced by Lie splitting: implicit LOD diffusion over Δt (`_diffusion`), then the local
-reactions R over Δt (exact sub-process integrators in `_kinetics.react`, optionally in
-`reaction_substeps` pieces). First order in time, second order in space. Splitting is
-accurate while the coupling rates times Δt are small (checked at validation); it has no
-exact steady state for rate × Δt ≫ 1, so use steps the physics resolves.
+    α ∂c/∂t = ∇·(α D* ∇c) − α κ c + α S + (deliveries from the local processes),
+
+D* = D/λ² in tissue (Syková & Nicholson 2008). Oxygen also crosses cells and is per tissue
+volume (α = 1 for it); user-defined passive species keep BioFVM's per-voxel convention.
+
+One step: the first-order sinks κ (particle dissolution and uptake, Zn²⁺ import, ROS and H₂O₂
+clearance, H₂S oxidation, O₂ uptake) and sources S (Zn²⁺ export, ROS production), frozen at
+the step start (`_kinetics.rates`), are solved implicitly with the diffusion
+(`_diffusion.diffuse_react`: LOD backward Euler, positive for any Δt, α-weighted totals
+conserved to round-off); then `_kinetics.react` hands what each sink removed to its
+destination and advances the intracellular pools. A fast sink and its diffusive supply are
+thus never split, so a local balance (e.g. a penetration depth √(D*/κ)) holds at any step.
+First order in time, second order in space.
 """
 
 from __future__ import annotations
@@ -21,7 +31,8 @@ from jax.sharding import Mesh
 from jaxtyping import Array, Float, Int
 
 from . import _kinetics as kin
-from ._diffusion import Transport, diffuse, make_transport, with_species
+from ._diffusion import (Operator, Transport, diffuse, diffuse_react, make_operator,
+                         make_transport)
 from ._grid import Geometry, build_geometry
 from ._parallel import device_mesh
 from .materials import get_material
@@ -36,6 +47,14 @@ class State(NamedTuple):
     step: Int[Array, ""]
 
 
+class Factors(NamedTuple):
+    """What a solve precomputes once: the model species' κ-independent operator and the
+    passive species' factorised diffusion (either None when absent or well-mixed)."""
+
+    model: Operator | None
+    passive: Transport | None
+
+
 class Model(eqx.Module):
     """Everything a run needs besides its state. Float leaves are differentiable."""
 
@@ -46,7 +65,9 @@ class Model(eqx.Module):
     decay_tissue_per_s: Array  # (P,) passive species
     decay_medium_per_s: Array
     boundary_uM: Array  # (S,) Dirichlet values
-    cell_fraction: Array  # (z, y, x)
+    cell_fraction: Array  # (z, y, x) φ: cell volume per voxel volume (0 in medium)
+    fluid_fraction: Array  # (z, y, x) α: extracellular fluid per voxel volume (1 in medium)
+    depth_um: Array  # (z, y, x) distance below the tissue surface (0 in medium)
     ph: Array  # (z, y, x)
     tissue: Array  # (z, y, x) bool
     ultrasound: tuple[Exposure, ...]
@@ -121,81 +142,86 @@ class Model(eqx.Module):
         return jnp.where(self.tissue[..., None], self.diffusivity_tissue_um2_per_s,
                          self.diffusivity_medium_um2_per_s).astype(self.dtype)
 
-    def transport(self) -> Transport | None:
-        """Factorise the implicit diffusion once per solve (traced: D stays differentiable).
-
-        With oxygen, `step` replaces the O₂ column of these factors every step (see
-        `oxygen_transport`); the other species keep them.
-        """
-        if self.well_mixed or not self.mobile_names:
-            return None
-        return make_transport(self._diffusivity(), self.dt_s, self.spacing_um,
-                              self.boundary_uM if self.dirichlet else None, self.mesh)
-
-    def oxygen_transport(self, state: State) -> Transport:
-        """Factors of the O₂ column alone with uptake by cells (rate κ, `kin.oxygen_uptake_per_s`,
-        linearised at the step start) solved implicitly with its diffusion: they depend on
-        the state, so `step` rebuilds them every step."""
-        s = self.local(state)
-        respiration = 1.0 if s.h2s is None else kin.respiration_factor(self.kinetics, s.h2s)
-        kappa = kin.oxygen_uptake_per_s(self.oxygen, s.o2, self.cell_fraction, s.viability,
-                                        respiration)
-        column = self.mobile_names.index("o2")
-        d = self._diffusivity()[..., column:column + 1]
-        boundary = self.boundary_uM[column:column + 1] if self.dirichlet else None
-        return make_transport(d, self.dt_s, self.spacing_um, boundary, self.mesh,
-                              kappa.astype(self.dtype)[..., None])
+    def capacity(self) -> Array:
+        """(z, y, x, s) volume basis of each model mobile species: α for those that move
+        only outside cells, 1 for oxygen (per tissue volume)."""
+        return jnp.stack([jnp.broadcast_to(c, self.fluid_fraction.shape) for c in
+                          kin.capacity(self.model_mobile_names, self.fluid_fraction)],
+                         -1).astype(self.dtype)
 
     @property
-    def implicit_oxygen(self) -> bool:
-        """Grid runs with oxygen: uptake is solved with diffusion, its factors rebuilt per step."""
-        return not self.well_mixed and self.oxygen is not None and "o2" in self.mobile_names
+    def substep_s(self) -> float:
+        return self.dt_s / self.reaction_substeps
+
+    def transport(self) -> Factors:
+        """Precompute the implicit transport once per solve (traced: D stays differentiable)."""
+        if self.well_mixed:
+            return Factors(None, None)
+        n = len(self.model_mobile_names)
+        d = self._diffusivity()
+        boundary = self.boundary_uM if self.dirichlet else None
+        model = passive = None
+        if n:
+            model = make_operator(d[..., :n], self.capacity(), self.substep_s, self.spacing_um,
+                                  None if boundary is None else boundary[:n], self.mesh)
+        if self.passive_names:
+            passive = make_transport(d[..., n:], self.substep_s, self.spacing_um,
+                                     None if boundary is None else boundary[n:], self.mesh)
+        return Factors(model, passive)
 
     # --- the step ----------------------------------------------------------------------------
 
-    def react(self, state: State, t_s: Array, dt_s: float) -> State:
-        """Local reactions over [t, t + dt] (every voxel independently)."""
-        mobile, fixed = state.mobile, state.fixed
-        n_model = len(self.model_mobile_names)
-        passive = mobile[..., n_model:]
+    def _environment(self, t_s: Array, dt_s: float) -> kin.Environment:
+        def stimulus(exposures):
+            return sum((e.step_average(t_s, dt_s) for e in exposures), jnp.zeros((), self.dtype))
+
+        return kin.Environment(
+            ph=self.ph, cell_fraction=self.cell_fraction,
+            ultrasound_W_per_cm2=stimulus(self.ultrasound),
+            light_mW_per_cm2=stimulus(self.light),
+            o2_resupply_per_s=1.0 if self.well_mixed else 0.0,
+            photosensitiser_mW_per_cm2=stimulus(self.photosensitiser_light))
+
+    def substep(self, state: State, factors: Factors, t_s: Array) -> State:
+        """[t, t + h]: the model species' transport with their linear sinks and sources
+        (implicit), the passive species' diffusion and decay, then the local processes."""
+        h = self.substep_s
+        n = len(self.model_mobile_names)
+        passive = state.mobile[..., n:]
         if self.passive_names:
+            if factors.passive is not None:
+                passive = diffuse(factors.passive, passive, self.mesh)
             rate = jnp.where(self.tissue[..., None], self.decay_tissue_per_s,
                              self.decay_medium_per_s)
-            passive = kin.passive_decay(passive, rate, dt_s)
-        if self.has_material:
-            local = self.local(state)
-            env = kin.Environment(
-                ph=self.ph, cell_fraction=self.cell_fraction,
-                ultrasound_W_per_cm2=sum((e.step_average(t_s, dt_s) for e in self.ultrasound),
-                                         jnp.zeros((), self.dtype)),
-                light_mW_per_cm2=sum((e.step_average(t_s, dt_s) for e in self.light),
-                                     jnp.zeros((), self.dtype)),
-                o2_resupply_per_s=1.0 if self.well_mixed else 0.0,
-                photosensitiser_mW_per_cm2=sum(
-                    (e.step_average(t_s, dt_s) for e in self.photosensitiser_light),
-                    jnp.zeros((), self.dtype)))
-            local = kin.react(self.kinetics, local, env, dt_s, self.oxygen,
-                              self.photosensitiser_yield, consume_o2=self.well_mixed)
-            mobile, fixed = self._pack(local, passive)
+            passive = kin.passive_decay(passive, rate, h)
+        if not self.has_material:
+            return State(passive.astype(self.dtype), state.fixed, state.step)
+        local = self.local(state)
+        env = self._environment(t_s, h)
+        if factors.model is None:  # one compartment: exact local solve
+            local = kin.local_step(self.kinetics, local, env, h, self.fluid_fraction,
+                                   self.oxygen, self.photosensitiser_yield)
         else:
-            mobile = passive
+            rates = kin.rates(self.kinetics, local, env, h, self.fluid_fraction, self.oxygen,
+                              self.photosensitiser_yield)
+            sinks, sources = kin.sinks_and_sources(rates, self.model_mobile_names,
+                                                   self.fluid_fraction, h)
+            mobile, removed = diffuse_react(factors.model, state.mobile[..., :n],
+                                            jnp.stack(sinks, -1), jnp.stack(sources, -1), h,
+                                            self.mesh)
+            moved = self.local(State(mobile, state.fixed, state.step))
+            removed_by = {name: removed[..., i]
+                          for i, name in enumerate(self.model_mobile_names)}
+            local = kin.react(self.kinetics, moved, removed_by, rates, env, h,
+                              self.fluid_fraction)
+        mobile, fixed = self._pack(local, passive)
         return State(mobile.astype(self.dtype), fixed.astype(self.dtype), state.step)
 
-    def step(self, state: State, transport: Transport | None) -> State:
-        """One time step: implicit diffusion, then the reactions (in sub-steps).
-
-        Reacting last leaves stiff species (ROS, lifetime ≪ Δt) at their local quasi-steady
-        value in every saved frame, instead of smeared by a diffusion sweep of length √(DΔt).
-        """
-        h = self.dt_s / self.reaction_substeps
+    def step(self, state: State, factors: Factors) -> State:
+        """One time step of `reaction_substeps` sub-steps (transport and reactions each)."""
         t0 = state.step.astype(self.dtype) * self.dt_s
-        if transport is not None:
-            if self.implicit_oxygen:
-                transport = with_species(transport, self.mobile_names.index("o2"),
-                                         self.oxygen_transport(state))
-            state = State(diffuse(transport, state.mobile, self.mesh), state.fixed, state.step)
         for i in range(self.reaction_substeps):
-            state = self.react(state, t0 + i * h, h)
+            state = self.substep(state, factors, t0 + i * self.substep_s)
         return State(state.mobile, state.fixed, state.step + 1)
 
     # --- views ----------------------------------------------------------------------------
@@ -204,6 +230,10 @@ class Model(eqx.Module):
         fields = {n: state.mobile[..., i] for i, n in enumerate(self.model_mobile_names)}
         fields.update({n: state.fixed[..., i] for i, n in enumerate(kin.FIXED)})
         return kin.Local(**fields)
+
+    def particle_mass(self, fields: dict[str, Array]) -> Array:
+        """Particle mass per voxel volume (µg/mL): in the fluid α np plus in cells φ np_int."""
+        return self.fluid_fraction * fields["np"] + self.cell_fraction * fields["np_int"]
 
     def fields(self, state: State) -> dict[str, Array]:
         """Every output variable by name, (z, y, x) each."""
@@ -296,6 +326,8 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
         decay_medium_per_s=arr([s["decay_per_s"]["medium"] for s in species]),
         boundary_uM=arr(bnd),
         cell_fraction=arr(geo.cell_fraction),
+        fluid_fraction=arr(geo.fluid_fraction),
+        depth_um=arr(geo.depth_um),
         ph=arr(geo.ph),
         tissue=jnp.asarray(geo.tissue),
         ultrasound=us,

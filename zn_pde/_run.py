@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _kinetics as kin
 from ._errors import InputError, RunError
-from ._grid import build_geometry
+from ._grid import build_geometry, penetration_depth_um
 from ._model import Model, State, build_model
 from ._progress import Progress
 from ._solve import Schedule, run
@@ -40,6 +40,9 @@ SUMMARY_UNITS = {
     "mean_zn": ("uM", "domain-mean free Zn2+ in medium / interstitium"),
     "dissolved_percent": ("%", "percent of the particle mass dissolved (well-mixed runs: of the "
                           "dose; 3D runs: NaN, as the medium faces exchange particles)"),
+    "penetration_depth_um": ("um", "depth below the tissue surface where the particle mass "
+                             "per voxel (extracellular + internalised), averaged over one-voxel "
+                             "shells, falls to 10 % of the outermost shell's"),
 }
 
 
@@ -75,15 +78,23 @@ def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
     dose = float(model.dose_ug_per_ml)
     if model.well_mixed and dose > 0:
         phi = float(np.asarray(model.cell_fraction).ravel()[0])
-        left = float(np.ravel(fields["np"])[0] + phi * np.ravel(fields["np_int"])[0])
-        dissolved = 100.0 * (1.0 - left / dose)
+        alpha = float(np.asarray(model.fluid_fraction).ravel()[0])
+        left = float(alpha * np.ravel(fields["np"])[0] + phi * np.ravel(fields["np_int"])[0])
+        dissolved = 100.0 * (1.0 - left / (alpha * dose))
+    depth = float("nan")
+    if not model.well_mixed and tissue.any():
+        mass = np.asarray(model.fluid_fraction) * fields["np"] + np.asarray(
+            model.cell_fraction) * fields["np_int"]
+        depth = penetration_depth_um(np.asarray(model.depth_um), tissue, mass,
+                                     model.spacing_um)
     return {"tissue_mean_zn": tmean(fields["zn"]),
             "tissue_mean_zn_cell": tmean(fields["zn_cell"]),
             "max_ros": float(np.max(fields["ros"])),
             "tissue_mean_ros": tmean(fields["ros"]),
             "tissue_mean_viability": tmean(fields["viability"]),
             "mean_zn": float(np.mean(fields["zn"])),
-            "dissolved_percent": dissolved}
+            "dissolved_percent": dissolved,
+            "penetration_depth_um": depth}
 
 
 def _variables(model: Model) -> dict[str, dict[str, str]]:

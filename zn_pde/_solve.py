@@ -21,9 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._diffusion import Transport
 from ._errors import RunError
-from ._model import Model, State
+from ._model import Factors, Model, State
 from ._parallel import device_mesh, shard_spatial
 
 # A field counts as "clearly negative" below -NEGATIVE_TOLERANCE * (1 + max |field|): the
@@ -65,12 +64,12 @@ class Schedule:
 
 
 @eqx.filter_jit
-def factorise(model: Model) -> Transport | None:
+def factorise(model: Model) -> Factors:
     return model.transport()
 
 
 @eqx.filter_jit
-def advance(model: Model, transport: Transport | None, state: State, n_steps: int
+def advance(model: Model, transport: Factors, state: State, n_steps: int
             ) -> tuple[State, jax.Array]:
     """`n_steps` steps in one compiled loop (n_steps is static: one compile per length).
 

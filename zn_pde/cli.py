@@ -134,6 +134,9 @@ def _cmd_run(a) -> int:
                   f"  peak ROS: {s['max_ros'].max():.4g} uM (over all steps)",
                   "  final tissue-mean viability: "
                   f"{100 * s['tissue_mean_viability'][-1]:.2f} %"]
+        depth = s.get("penetration_depth_um")
+        if depth is not None and np.isfinite(depth[-1]):
+            lines.append(f"  particle penetration depth (10 % of the rim): {depth[-1]:.4g} um")
     _emit("\n".join(lines))
     return 0
 

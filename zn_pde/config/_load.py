@@ -287,6 +287,7 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
                              file=file, key=sec)
         out[sec] = [_resolve_table(f"{sec}[{i}]", it, schema, file)
                     for i, it in enumerate(items)]
+    _resolve_volume_fractions(out, raw, file)
     if "material" in out:
         out["kinetics"] = _resolve_kinetics(out["material"]["kind"], raw.get("kinetics", {}),
                                             file)
@@ -298,6 +299,9 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
         t.setdefault("medium_ultrasound_attenuation_dB_per_cm_MHz",
                      env["ultrasound_attenuation_medium_dB_per_cm_MHz"])
         t.setdefault("medium_light_attenuation_per_cm", 0.0)
+        t.setdefault("tortuosity", env["tortuosity"])
+        t.setdefault("extracellular_gap_nm", env["extracellular_gap_nm"])
+        _derive_tissue_diffusivities(out, raw.get("kinetics", {}))
         for sec in ("oxygen", "photosensitiser"):
             if sec not in out:
                 out[sec] = _resolve_table(sec, {}, SECTIONS[sec], file)
@@ -308,6 +312,58 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
                                  key=sec)
     _cross_check(out, file)
     return out
+
+
+def _resolve_volume_fractions(c: dict[str, Any], raw: dict[str, Any], file: str) -> None:
+    """Cells (φ) and extracellular fluid (α) share a tissue voxel: either sets the other's
+    default (φ = 1 − α, α = 1 − φ); both given must leave α + φ ≤ 1 (the rest is matrix)."""
+    geo, t = c["geometry"], c["tissue"]
+    raw_geo = raw.get("geometry", {}) if isinstance(raw.get("geometry"), dict) else {}
+    alpha = t.get("extracellular_volume_fraction")
+    if c["grid"]["kind"] == "well_mixed":
+        if alpha is not None:
+            raise InputError("a well_mixed compartment's fluid is everything but the cells "
+                             "(1 - geometry.cell_volume_fraction); remove "
+                             "tissue.extracellular_volume_fraction", file=file,
+                             key="tissue.extracellular_volume_fraction")
+        return
+    if alpha is None:
+        t["extracellular_volume_fraction"] = 1.0 - geo["cell_volume_fraction"]
+        return
+    if "cell_volume_fraction" not in raw_geo:
+        geo["cell_volume_fraction"] = 1.0 - alpha
+        if geo["cell_volume_fraction"] <= 0.0:
+            raise InputError(f"extracellular_volume_fraction = {alpha:g} leaves no room for "
+                             "cells; allowed: < 1, or set geometry.cell_volume_fraction",
+                             file=file, key="tissue.extracellular_volume_fraction")
+    elif alpha + geo["cell_volume_fraction"] > 1.0 + 1e-9:
+        raise InputError(f"extracellular_volume_fraction = {alpha:g} plus "
+                         f"geometry.cell_volume_fraction = {geo['cell_volume_fraction']:g} "
+                         f"exceeds 1; allowed: <= {1.0 - geo['cell_volume_fraction']:g}",
+                         file=file, key="tissue.extracellular_volume_fraction")
+
+
+def _derive_tissue_diffusivities(c: dict[str, Any], raw_kinetics: Any) -> None:
+    """Tissue diffusivities the user did not set follow from the [tissue] properties:
+    D* = D_medium / λ² for solutes, and for particles also Renkin's pore hindrance at the
+    particle's hydrodynamic diameter (given, or Stokes–Einstein inverted from D_medium)."""
+    from ..materials.tissue import particle_tissue_fraction
+    from ..materials.zno import stokes_einstein_um2_per_s
+
+    given = set(raw_kinetics) if isinstance(raw_kinetics, dict) else set()
+    k, t = c["kinetics"], c["tissue"]
+    lam2 = t["tortuosity"] ** 2
+    for sp in ("zn", "ros", "h2o2", "h2s", "cargo"):
+        key = f"{sp}_diffusivity_tissue_um2_per_s"
+        if key in k and key not in given:
+            k[key] = k[f"{sp}_diffusivity_medium_um2_per_s"] / lam2
+    if "np_tissue_diffusivity_fraction" not in given:
+        d_nm = c["material"].get("hydrodynamic_diameter_nm")
+        if d_nm is None:  # D = kT/(3πηd) is inverse in d
+            d_medium = k["np_diffusivity_medium_um2_per_s"]
+            d_nm = stokes_einstein_um2_per_s(1.0) / d_medium if d_medium > 0 else math.inf
+        k["np_tissue_diffusivity_fraction"] = particle_tissue_fraction(
+            d_nm, t["tortuosity"], t["extracellular_gap_nm"])
 
 
 def _resolve_kinetics(kind: str, raw: Any, file: str) -> dict[str, float]:
@@ -406,16 +462,12 @@ def coupling_rates_per_s(c: dict[str, Any]) -> dict[str, float]:
         return (k["dissolution_rate_per_h"] * 10 ** (k["dissolution_proton_order"] * (7.4 - ph))
                 + switch) / 3600.0
 
-    low_ph = c["ph"]["medium"]
-    if c["geometry"]["kind"] != "medium":
-        low_ph = min(low_ph, c["ph"]["tissue_core"], c["ph"]["tissue_rim"])
-    phi = c["geometry"]["cell_volume_fraction"]
-    rates = {"extracellular dissolution": dissolution(low_ph)}
+    # first-order sinks of mobile species (dissolution, uptake, Zn2+ import, clearance) are
+    # solved implicitly with the transport and limit no step; these remain split
+    rates = {}
     if c["geometry"]["kind"] != "medium":  # processes of cells
         rates.update({
             "lysosomal dissolution": dissolution(c["ph"]["lysosome"]),
-            "uptake": phi * k["uptake_rate_per_h"] / 3600.0,
-            "Zn2+ influx": phi * k["zn_influx_per_h"] / 3600.0,
             "Zn2+ efflux": k["zn_efflux_per_h"] / 3600.0,
             "GSH resynthesis": k["gsh_resynthesis_per_h"] / 3600.0,
         })
@@ -425,7 +477,10 @@ def coupling_rates_per_s(c: dict[str, Any]) -> dict[str, float]:
 def _check_step_accuracy(c: dict[str, Any], file: str) -> None:
     sub = c["numerics"]["reaction_substeps"]
     h = c["time"]["dt_s"] / sub
-    name, rate = max(coupling_rates_per_s(c).items(), key=lambda kv: kv[1])
+    rates = coupling_rates_per_s(c)
+    if not rates:
+        return
+    name, rate = max(rates.items(), key=lambda kv: kv[1])
     if rate * h > MAX_COUPLING_RATE_TIMES_DT:
         allowed = MAX_COUPLING_RATE_TIMES_DT / rate * sub
         need = math.ceil(rate * c["time"]["dt_s"] / MAX_COUPLING_RATE_TIMES_DT)

@@ -102,7 +102,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "cell_volume_fraction": Key(
             "float", 0.8,
             "volume fraction of cells in tissue voxels (well_mixed: cells per well volume); "
-            "default 1 - 0.2 extracellular volume fraction (Sykova & Nicholson 2008)",
+            "default 1 - tissue.extracellular_volume_fraction (0.8 when neither is set: "
+            "extracellular fraction 0.2, Sykova & Nicholson 2008)",
             lo=0.0, lo_open=True, hi=1.0),
     },
     "boundary": {
@@ -142,6 +143,17 @@ SECTIONS: dict[str, dict[str, Key]] = {
             None, hi=1e4, optional=True),
         "medium_light_attenuation_per_cm": _nonneg(
             "effective optical attenuation of the medium (1/cm)", None, hi=1e4, optional=True),
+        "extracellular_volume_fraction": Key(
+            "float", None, "extracellular fluid volume fraction alpha of tissue voxels; "
+            "default 1 - geometry.cell_volume_fraction (0.2 when neither is set, Sykova & "
+            "Nicholson 2008); well_mixed runs use 1 - cell_volume_fraction",
+            lo=0.0, lo_open=True, hi=1.0, optional=True),
+        "tortuosity": Key("float", None, "tortuosity lambda of the extracellular space: "
+                          "D* = D / lambda^2 for the model's solutes in tissue (default 1.6)",
+                          lo=1.0, hi=10.0, optional=True),
+        "extracellular_gap_nm": _pos("width of the extracellular channels, the pore of the "
+                                     "Renkin hindrance of particles (nm; default 120)", None,
+                                     hi=1e5, optional=True),
     },
 }
 

@@ -47,7 +47,10 @@ def markdown_table() -> str:
             "ultrasound_attenuation_tissue_dB_per_cm_MHz":
                 "tissue.ultrasound_attenuation_dB_per_cm_MHz",
             "ultrasound_attenuation_medium_dB_per_cm_MHz":
-                "tissue.medium_ultrasound_attenuation_dB_per_cm_MHz"}
+                "tissue.medium_ultrasound_attenuation_dB_per_cm_MHz",
+            "extracellular_volume_fraction": "tissue.extracellular_volume_fraction",
+            "tortuosity": "tissue.tortuosity",
+            "extracellular_gap_nm": "tissue.extracellular_gap_nm"}
     for p in ENVIRONMENT:
         rows.append(f"| `{keys.get(p.name, p.name)}` | {_fmt(p.value)} | {p.unit} | {p.meaning} "
                     f"| {p.source} |")

@@ -10,7 +10,35 @@ import numpy as np
 
 from ._parameter import Parameter
 
+SYKOVA = "Sykova & Nicholson 2008, Physiol Rev 88:1277, doi:10.1152/physrev.00027.2007"
+
 ENVIRONMENT: tuple[Parameter, ...] = (
+    Parameter("extracellular_volume_fraction", 0.2, "1",
+              "volume fraction alpha of extracellular fluid in tissue; mobile species of the "
+              "nanoparticle model are concentrations in this fluid (default of "
+              "`tissue.extracellular_volume_fraction`, and 1 - alpha of "
+              "`geometry.cell_volume_fraction`)",
+              SYKOVA + " (abstract: 'the volume fraction of the ECS typically is approximately "
+              "20%', brain); no measurement for spheroids or solid tumours was found "
+              "(docs/research/transport_sources.md), so the brain value stands in",
+              lower=0.0, lower_open=True, upper=1.0),
+    Parameter("tortuosity", 1.6, "1",
+              "tortuosity lambda of the extracellular space: a small solute diffuses in tissue "
+              "with D* = D / lambda^2 (default of `tissue.tortuosity`)",
+              SYKOVA + " (abstract: free diffusion of TMA+ 'reduced by 2.6' = lambda^2, brain); "
+              "no tumour value was found, the brain value stands in",
+              lower=1.0, upper=10.0),
+    Parameter("extracellular_gap_nm", 120.0, "nm",
+              "effective width of the extracellular channels between cells, the pore size of "
+              "the Renkin hindrance of particles (default of `tissue.extracellular_gap_nm`)",
+              "assumed: wider than the 38-64 nm of brain (Thorne & Nicholson 2006, PNAS "
+              "103:5567, doi:10.1073/pnas.0509425103; value not re-read) as tumour interstitium "
+              "is looser (Nugent & Jain 1984, Cancer Res 44:238, abstract), and just above "
+              "100 nm so that particles of 100 nm and more stay in the outer cell layers while "
+              "20-40 nm ones reach the core (Goodman, Olive & Pun 2007, Int J Nanomedicine "
+              "2:265, abstract; Fleddermann et al. 2019, Int J Nanomedicine 14:1411, "
+              "doi:10.2147/IJN.S189888, abstract: ~20 um, three cell layers)",
+              lower=0.0, lower_open=True, upper=1e5),
     Parameter("lysosome_ph", 4.7, "pH",
               "pH around internalised particles (default of `ph.lysosome`)",
               "Mindell 2012, Annu Rev Physiol 74:69, "
@@ -30,6 +58,22 @@ ENVIRONMENT: tuple[Parameter, ...] = (
               "0.0022 dB/cm/MHz^2 at 20-25 °C)",
               lower=0.0),
 )
+
+def renkin_hindrance(diameter_nm: float, gap_nm: float) -> float:
+    """D_pore / D_free of a sphere of `diameter_nm` in a cylindrical pore of `gap_nm`:
+    H = (1 − λ)² (1 − 2.104 λ + 2.09 λ³ − 0.95 λ⁵), λ = d / gap (steric partition times
+    hydrodynamic drag), 0 for λ ≥ 1. Renkin 1954, J Gen Physiol 38:225,
+    doi:10.1085/jgp.38.2.225."""
+    lam = diameter_nm / gap_nm
+    if lam >= 1.0:
+        return 0.0
+    return (1.0 - lam) ** 2 * (1.0 - 2.104 * lam + 2.09 * lam**3 - 0.95 * lam**5)
+
+
+def particle_tissue_fraction(diameter_nm: float, tortuosity: float, gap_nm: float) -> float:
+    """D*_particle / D_medium in tissue: tortuosity and Renkin pore hindrance, H / λ²."""
+    return renkin_hindrance(diameter_nm, gap_nm) / tortuosity**2
+
 
 # Optical attenuation of tissue: mu_eff = sqrt(3 mu_a (mu_a + mu_s')) (diffusion theory).
 # Reduced scattering mu_s' = a (lambda / 500 nm)^-b with the "other soft tissues" means

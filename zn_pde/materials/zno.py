@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ._parameter import Parameter
+from .tissue import SYKOVA, particle_tissue_fraction
 
 # --- derived constants, with the arithmetic shown -----------------------------------------
 
@@ -49,7 +50,7 @@ _ZN_DIFFUSIVITY_WATER = 703.0  # 7.03e-6 cm^2/s, Zn2+ at 25 °C: Li & Gregory 19
 _H2O2_DIFFUSIVITY_WATER = 1430.0  # assumed: the commonly quoted 1.43e-5 cm^2/s for H2O2 in
 #                                   water at 25 °C; no primary source was verified
 
-SYKOVA = "Sykova & Nicholson 2008, Physiol Rev 88:1277, doi:10.1152/physrev.00027.2007"
+_GAP_NM = 120.0  # default extracellular gap, see tissue.ENVIRONMENT
 
 # The dissolution constants below are calibrated on two reported points and checked against
 # the joint fit of the three shipped ZnO release points (docs/fitting.md), which cannot
@@ -107,12 +108,15 @@ PARAMETERS: tuple[Parameter, ...] = (
               "Stokes-Einstein at 37 °C (water viscosity: Kestin et al. 1978, "
               "doi:10.1063/1.555581) for the 67 nm median size of the shipped viability data",
               lower=0.0),
-    Parameter("np_tissue_diffusivity_fraction", 0.1, "1",
-              "nanoparticle diffusivity in tissue relative to medium",
-              "assumed: steric hindrance of ~50-100 nm particles in the extracellular space "
-              "of spheroids is strong (penetration of tens of um reported); 1/lambda^2 = 0.39 "
-              "(" + SYKOVA + ") is the upper limit for a point solute, 0.1 allows for pore "
-              "hindrance",
+    Parameter("np_tissue_diffusivity_fraction",
+              particle_tissue_fraction(HYDRODYNAMIC_DIAMETER_NM, _TORTUOSITY, _GAP_NM), "1",
+              "nanoparticle diffusivity in tissue relative to medium (derived unless set: "
+              "Renkin hindrance in the extracellular channels over tortuosity^2, for "
+              "material.hydrodynamic_diameter_nm and [tissue] tortuosity, extracellular_gap_nm; "
+              "the value shown is for 67 nm)",
+              "derived: Renkin 1954, J Gen Physiol 38:225, doi:10.1085/jgp.38.2.225, with the "
+              "[tissue] tortuosity (" + SYKOVA + ") and extracellular gap (assumed, see the "
+              "tissue table)",
               lower=0.0, upper=1.0),
     Parameter("zn_diffusivity_medium_um2_per_s", _ZN_DIFFUSIVITY_WATER, "um^2/s",
               "Zn2+ diffusivity in medium",
@@ -121,7 +125,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               "7.15e-6",
               lower=0.0),
     Parameter("zn_diffusivity_tissue_um2_per_s", _ZN_DIFFUSIVITY_WATER / _TORTUOSITY**2,
-              "um^2/s", "Zn2+ diffusivity in tissue",
+              "um^2/s", "Zn2+ diffusivity in tissue (derived unless set: the medium value / [tissue] tortuosity^2)",
               "D_water / lambda^2 with tortuosity lambda = 1.6, " + SYKOVA, lower=0.0),
     Parameter("ros_diffusivity_medium_um2_per_s", _H2O2_DIFFUSIVITY_WATER, "um^2/s",
               "ROS (lumped as H2O2) diffusivity in medium",
@@ -129,7 +133,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               "primary source verified (docs/research/parameter_sources.md, item 3)",
               lower=0.0),
     Parameter("ros_diffusivity_tissue_um2_per_s", _H2O2_DIFFUSIVITY_WATER / _TORTUOSITY**2,
-              "um^2/s", "ROS diffusivity in tissue",
+              "um^2/s", "ROS diffusivity in tissue (derived unless set: the medium value / [tissue] tortuosity^2)",
               "D_water / lambda^2 with lambda = 1.6, " + SYKOVA, lower=0.0),
     # --- cells: uptake, zinc handling ------------------------------------------------------
     Parameter("uptake_rate_per_h", 0.0823, "1/h",

@@ -35,8 +35,10 @@ def released_percent(model: Model, state: State) -> Array:
     if "cargo" in f:  # a carrier: the cargo released, of the cargo loaded
         loaded = model.kinetics.cargo_mass_fraction * model.dose_ug_per_ml
         return 100.0 * jnp.mean(f["cargo"]) / loaded
-    remaining = jnp.mean(f["np"] + model.cell_fraction * f["np_int"])
-    return 100.0 * (1.0 - remaining / model.dose_ug_per_ml)
+    # particle mass per voxel (fluid α np + cells φ np_int) of the mass added, α dose
+    alpha = model.fluid_fraction
+    remaining = jnp.mean(alpha * f["np"] + model.cell_fraction * f["np_int"])
+    return 100.0 * (1.0 - remaining / (jnp.mean(alpha) * model.dose_ug_per_ml))
 
 
 class Release(Observable):
