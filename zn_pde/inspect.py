@@ -208,6 +208,7 @@ _KEY_COLUMNS = (
     ("tissue_mean_ros", "ROS uM", 1.0),
     ("max_ros", "max ROS uM", 1.0),
     ("tissue_mean_viability", "viability %", 100.0),
+    ("penetration_depth_um", "NP depth um", 1.0),
 )
 _WELL_MIXED_COLUMNS = (
     ("np", "NP ug/mL", 1.0),
@@ -246,7 +247,8 @@ def _scalars(run: RunFile) -> list[str]:
     elif run.series:
         spec = [c for c in _KEY_COLUMNS if c[0] in run.series]
         title = ("key scalars (tissue means; max ROS over the whole domain and every step "
-                 "since the previous frame)")
+                 "since the previous frame; NP depth: particle penetration, where the particle "
+                 "mass falls to 10 % of the rim's)")
     else:
         spec = [(name, f"{name} {run.units.get(name, '')}".strip(), 1.0) for name in run.fields]
         title = ("key scalars (tissue means)" if run.tissue is not None and run.tissue.any()
