@@ -57,8 +57,6 @@ def convergence(end_h: float, dts: list[float]) -> str:
 def penetration(sizes: list[float]) -> str:
     lines = ["| hydrodynamic diameter (nm) | D in medium (µm²/s) | D* in tissue (µm²/s) | "
              "penetration depth at 24 h (µm) |", "|---|---|---|---|"]
-    from zn_pde.config import resolve  # noqa: F401  (resolution derives D*)
-
     for d in sizes:
         over = [f"material.hydrodynamic_diameter_nm={d}", "time.save_every_min=1440.0",
                 "time.dt_s=300.0"]
@@ -83,7 +81,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=float, nargs="+", default=[10.0, 30.0, 60.0, 100.0, 200.0])
     a = ap.parse_args()
     text = convergence(a.end_h, a.dts) if a.table == "convergence" else penetration(a.sizes)
-    out = ROOT / "docs" / "figures" / f"{'step_convergence' if a.table == 'convergence' else a.table}.md"
+    name = "step_convergence" if a.table == "convergence" else a.table
+    out = ROOT / "docs" / "figures" / f"{name}.md"
     out.write_text(text)
     print(text)
 

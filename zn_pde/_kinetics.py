@@ -1,35 +1,38 @@
 """Per-voxel reaction kinetics of the nanoparticle model: one source of truth for every geometry.
 
 Written elementwise on arrays of any shape (a scalar vial, a (z, y, x) grid); the caller
-vectorises. Concentrations of mobile species (`np`, `zn`, `ros`) are per voxel volume;
-intracellular pools (`np_int`, `zn_cell`, `gsh`) are per cell volume, and φ (the cell volume
-fraction, 0 in medium) converts between them, so every exchange conserves mass exactly.
+vectorises. Mobile species that move only outside cells (`np`, `zn`, `ros`, `h2o2`, `h2s`,
+`cargo`) are concentrations in the extracellular fluid, volume fraction α of the voxel (1 in
+medium); intracellular pools (`np_int`, `zn_cell`, `gsh`) are per cell volume, fraction φ;
+`o2` is per voxel volume. Amounts per voxel are α c and φ c_cell, so every exchange conserves
+mass exactly.
 
-Processes over one step Δt, each integrated exactly with the other species frozen at their
-start-of-step values and applied in sequence (Lie splitting):
+A step has two parts (`_model.Model.substep`):
 
-1. Extracellular particles (µg/mL) dissolve towards the solubility limit and are taken up:
-       dnp/dt = −k(pH) (1 − zn/zn_sat(pH))₊ np − φ k_up V np,
-       k(pH) = k₇.₄ · 10^{n (7.4 − pH)},   zn_sat = 10^{log K − 2 pH} M
-   (proton-promoted dissolution; ZnO + 2H⁺ → Zn²⁺ + H₂O). The dissolved mass enters `zn`
-   (by molar mass) but never beyond zn_sat; the uptake enters `np_int` (÷ φ).
-2. Internalised particles dissolve at the lysosomal pH: dnp_int/dt = −k(pH_lys) np_int → zn_cell.
-3. Zn²⁺ exchange between medium/interstitium and cells: influx φ k_in zn, export k_out V f,
+A. `rates`: the first-order sinks κ and sources S of the mobile species at the step start,
+   which the transport solves implicitly with diffusion (`_diffusion.diffuse_react`; a
+   well-mixed compartment solves them exactly, `local_step`):
+       particles:  κ = k(pH) (1 − Ω)₊ + (φ/α) k_up V,   k(pH) = k₇.₄ · 10^{n (7.4 − pH)}
+                   + k_sw / (1 + 10^{m (pH − pH½)}),  Ω = zn/zn_sat (zn_sat = K [H⁺]²)
+       Zn²⁺:       κ = (φ/α) k_in,  S = export from cells k_out V f (exact over the step)
+       H₂O₂:       κ = k_dec + (φ/α) V k_cat + k_F [Fe];   H₂S: κ = k_ox;
+       O₂:         κ = φ V q_max/(K_m + O₂) (respiration inhibited by H₂S)
    with f the free intracellular Zn²⁺ left by metallothionein buffering (fast equilibrium,
-   capacity B, dissociation constant K_d): f + B f/(K_d + f) = zn_cell. The exchange is linear
-   once the free fraction f/zn_cell is frozen, and is integrated exactly.
-4. ROS (µM, lumped as H₂O₂): dros/dt = P − (k_dec + φ k_gsh GSH) ros with
-       P = φ V P_zn f^h/(K^h + f^h) + Y_us (np + φ np_int) I_us + Y_light (np + φ np_int) E_light;
-   the exact solution of this linear ODE over the step (exact decay however stiff, never
-   negative) and its step average r̄.
-5. Glutathione: consumed by scavenging, GSH ← GSH e^{−ν k_gsh r̄ Δt}, then resynthesised
-   by living cells towards GSH₀ at rate k_syn V (exact relaxation).
-6. Viability: dV/dt = −V [κ_ros H(r̄; K_r, h_r) + κ_zn H(f; K_z, h_z)], H the Hill function.
-7. Passive species: exact first-order decay.
+   capacity B, dissociation constant K_d): f + B f/(K_d + f) = zn_cell.
+B. `react`: what each sink removed goes to its destination in the proportions of the rates —
+   dissolved particles to Zn²⁺ (never beyond zn_sat; the rest stays particulate) and to the
+   co-product (H₂O₂ or H₂S, ν per Zn²⁺) or cargo, endocytosed particles to `np_int`, imported
+   Zn²⁺ to `zn_cell`, catalysed H₂O₂ to O₂ — then the local processes, each exact:
+   lysosomal dissolution of `np_int` into `zn_cell`; ROS (lumped as H₂O₂),
+       dros/dt = P/α − (k_dec + (φ/α) k_gsh GSH) ros,
+       P = φ V P_zn H(f; K, 2) + (Y_us I_us + Y_light E_light)(α np + φ np_int) + α k_F [Fe] H₂O₂
+   (its exact local solution from the diffused value, and its step mean r̄); glutathione
+   consumed, GSH ← GSH e^{−ν k_gsh r̄ Δt}, and resynthesised towards GSH₀ at k_syn V;
+   viability dV/dt = −V [κ_ros H(r̄) + κ_zn H(f) + κ_cargo H(cargo) + κ_H2S H(H₂S)].
 
-Every update is of the form x e^{−kΔt} or a convex combination, so every field stays
-non-negative for any Δt; the total zinc Σ[c_Zn(np + φ np_int) + zn + φ zn_cell] is unchanged
-by steps 1-3 up to round-off.
+Every update is a convex combination or of the form x e^{−kΔt}, so every field stays
+non-negative for any Δt; the total zinc Σ[α (c_Zn np + zn) + φ (c_Zn np_int + zn_cell)] is
+unchanged by a step up to round-off.
 """
 
 from __future__ import annotations
@@ -273,7 +276,6 @@ class Rates(NamedTuple):
     o2_resupply: ArrayLike = 0.0  # well-mixed gas exchange towards the medium value
     o2_resupply_uM_per_s: ArrayLike = 0.0
     catalase_activity: ArrayLike = 1.0  # left by H2S inhibition
-    respiration: ArrayLike = 1.0
 
 
 def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: ArrayLike,
@@ -336,8 +338,7 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
         ros_production_uM_per_s=production,
         h2o2_decay=h2o2_decay, h2o2_catalase=h2o2_catalase, h2o2_fenton=h2o2_fenton,
         h2s_oxidation=h2s_oxidation, o2_uptake=o2_uptake, o2_resupply=o2_resupply,
-        o2_resupply_uM_per_s=o2_resupply_source, catalase_activity=catalase_activity,
-        respiration=respiration)
+        o2_resupply_uM_per_s=o2_resupply_source, catalase_activity=catalase_activity)
 
 
 def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLike, dt_s: float

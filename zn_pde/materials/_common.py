@@ -31,7 +31,9 @@ COMMON: tuple[Parameter, ...] = (
               "assumed: Stokes-Einstein order for a ~540 Da molecule (~0.6 nm radius) in "
               "water at 37 °C gives ~500 um^2/s; 300 allows for binding", lower=0.0),
     Parameter("cargo_diffusivity_tissue_um2_per_s", 300.0 / _TORTUOSITY_SQ, "um^2/s",
-              "cargo diffusivity in tissue (derived unless set: the medium value / [tissue] tortuosity^2)", "medium value / lambda^2, lambda = 1.6 "
+              "cargo diffusivity in tissue"
+              " (derived unless set: the medium value / [tissue] tortuosity^2)",
+              "medium value / lambda^2, lambda = 1.6 "
               "(Sykova & Nicholson 2008, doi:10.1152/physrev.00027.2007)", lower=0.0),
     Parameter("cargo_kill_max_per_h", 0.2, "1/h", "maximal death rate from the cargo",
               "assumed: doxorubicin kills over one to two days in culture", lower=0.0),
@@ -49,7 +51,9 @@ COMMON: tuple[Parameter, ...] = (
     Parameter("h2o2_diffusivity_medium_um2_per_s", 1430.0, "um^2/s", "H2O2 diffusivity",
               "assumed: the commonly quoted 1.43e-5 cm^2/s (25 °C)", lower=0.0),
     Parameter("h2o2_diffusivity_tissue_um2_per_s", 1430.0 / _TORTUOSITY_SQ, "um^2/s",
-              "H2O2 diffusivity in tissue (derived unless set: the medium value / [tissue] tortuosity^2)", "medium value / lambda^2 (Sykova & Nicholson "
+              "H2O2 diffusivity in tissue"
+              " (derived unless set: the medium value / [tissue] tortuosity^2)",
+              "medium value / lambda^2 (Sykova & Nicholson "
               "2008)", lower=0.0),
     Parameter("h2o2_decay_per_s", 1e-4, "1/s", "spontaneous H2O2 loss in medium",
               "assumed: H2O2 persists for hours in culture medium", lower=0.0),
@@ -68,7 +72,9 @@ COMMON: tuple[Parameter, ...] = (
     Parameter("h2s_diffusivity_medium_um2_per_s", 1400.0, "um^2/s", "H2S diffusivity",
               "assumed: small-gas order (~1.4e-5 cm^2/s in water)", lower=0.0),
     Parameter("h2s_diffusivity_tissue_um2_per_s", 1400.0 / _TORTUOSITY_SQ, "um^2/s",
-              "H2S diffusivity in tissue (derived unless set: the medium value / [tissue] tortuosity^2)", "medium value / lambda^2 (Sykova & Nicholson 2008)",
+              "H2S diffusivity in tissue"
+              " (derived unless set: the medium value / [tissue] tortuosity^2)",
+              "medium value / lambda^2 (Sykova & Nicholson 2008)",
               lower=0.0),
     Parameter("h2s_oxidation_per_s", 1e-3, "1/s",
               "H2S removal (mitochondrial sulfide oxidation, volatilisation)",

@@ -125,7 +125,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               "7.15e-6",
               lower=0.0),
     Parameter("zn_diffusivity_tissue_um2_per_s", _ZN_DIFFUSIVITY_WATER / _TORTUOSITY**2,
-              "um^2/s", "Zn2+ diffusivity in tissue (derived unless set: the medium value / [tissue] tortuosity^2)",
+              "um^2/s", "Zn2+ diffusivity in tissue"
+              " (derived unless set: the medium value / [tissue] tortuosity^2)",
               "D_water / lambda^2 with tortuosity lambda = 1.6, " + SYKOVA, lower=0.0),
     Parameter("ros_diffusivity_medium_um2_per_s", _H2O2_DIFFUSIVITY_WATER, "um^2/s",
               "ROS (lumped as H2O2) diffusivity in medium",
@@ -133,7 +134,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               "primary source verified (docs/research/parameter_sources.md, item 3)",
               lower=0.0),
     Parameter("ros_diffusivity_tissue_um2_per_s", _H2O2_DIFFUSIVITY_WATER / _TORTUOSITY**2,
-              "um^2/s", "ROS diffusivity in tissue (derived unless set: the medium value / [tissue] tortuosity^2)",
+              "um^2/s", "ROS diffusivity in tissue"
+              " (derived unless set: the medium value / [tissue] tortuosity^2)",
               "D_water / lambda^2 with lambda = 1.6, " + SYKOVA, lower=0.0),
     # --- cells: uptake, zinc handling ------------------------------------------------------
     Parameter("uptake_rate_per_h", 0.0823, "1/h",
