@@ -46,7 +46,8 @@ def _release_files(d: Path) -> Path:
 def _cli(cfg: Path, out: Path, overrides: list[str], cache: Path) -> float:
     """Wall seconds of `zn-pde fit` in a fresh process (imports and compilation included)."""
     env = dict(os.environ, ZN_PDE_CACHE_DIR=str(cache))
-    cmd = [sys.executable, "-m", "zn_pde", "fit", str(cfg), "-o", str(out), "--quiet"]
+    cmd = [sys.executable, "-m", "zn_pde", "fit", str(cfg), "-o", str(out), "--quiet",
+           "--overwrite"]
     cmd += [f"--set={o}" for o in overrides]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=ROOT, env=env, capture_output=True)

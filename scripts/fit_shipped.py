@@ -4,8 +4,8 @@
     python scripts/fit_shipped.py --table-only    # the table from the stored checkpoints
     python scripts/fit_shipped.py fit_zno_release # only the configs whose name contains this
 
-Each fit is exactly `zn-pde fit configs/<config>.toml -o checkpoints`. The table (markdown) is
-what docs/fitting.md shows under "Shipped fits".
+Each fit is exactly `zn-pde fit configs/<config>.toml -o checkpoints --overwrite`. The table
+(markdown) is what docs/fitting.md shows under "Shipped fits".
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
             if wanted and not any(w in cfg.stem for w in wanted):
                 continue
             cmd = [sys.executable, "-m", "zn_pde", "fit", str(cfg.relative_to(ROOT)), "-o",
-                   "checkpoints"]
+                   "checkpoints", "--overwrite"]
             print("$ zn-pde " + " ".join(cmd[3:]), flush=True)
             code = subprocess.call(cmd, cwd=ROOT)
             if code:

@@ -74,6 +74,51 @@ def test_step_too_long_for_accuracy_names_the_process_and_the_remedy(capsys):
     assert code == 2 and "exposure" in text
 
 
+LIGHT = ("[[light]]\nstart_h = 2.0\nduration_min = 5.0\nwavelength_nm = 365.0\n"
+         "irradiance_mW_per_cm2 = 20.0\n")
+
+
+@pytest.mark.parametrize("text, overrides, key, words", [
+    # the default: 24 h, one 1 min ultrasound exposure at 4 h
+    ("", ["ultrasound[0].start_h=30"], "ultrasound[0].start_h",
+     ["ultrasound[0].start_h = 30: the run ends at 24 h", "start_h < end_h"]),
+    ("", ["ultrasound[0].start_h=24"], "ultrasound[0].start_h", ["the run ends at 24 h"]),
+    ("", ["time.end_h=2"], "ultrasound[0].start_h",
+     ["ultrasound[0].start_h = 4: the run ends at 2 h", "time.end_h = 2"]),
+    ("", ["ultrasound[0].start_h=23.99"], "ultrasound[0].duration_min",
+     ["would end at 24.01 h", "duration_min <= 0.6"]),
+    ("", ["ultrasound[0].repeats=6", "ultrasound[0].repeat_every_h=4"],
+     "ultrasound[0].repeats", ["from 24 h to 24.02 h", "repeats <= 5"]),
+    (LIGHT, ["light[0].start_h=25"], "light[0].start_h",
+     ["light[0].start_h = 25: the run ends at 24 h"]),
+    (LIGHT, ["light[0].start_h=22", "light[0].duration_min=121"], "light[0].duration_min",
+     ["duration_min <= 120"]),
+    (LIGHT, ["light[0].repeats=3", "light[0].repeat_every_h=11"], "light[0].repeats",
+     ["the last exposure would run from 24 h", "repeats <= 2"]),
+], ids=["us-after", "us-at-end", "short-run", "us-past-end", "us-repeats", "light-after",
+        "light-past-end", "light-repeats"])
+def test_exposures_outside_the_run_exit_2(capsys, tmp_path, text, overrides, key, words):
+    """An exposure (repeats included) that starts at or after time.end_h or is still on at
+    the end is refused, naming the key, the value, the end of the run and what is allowed."""
+    args = [_write(tmp_path, default_config_text() + text)] if text else []
+    code, out = _validate(capsys, *args, *[a for o in overrides for a in ("--set", o)])
+    assert code == 2, out
+    assert f"key '{key}'" in out
+    for w in words:
+        assert w in out, out
+    assert "Traceback" not in out and len(out.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("overrides", [
+    ["ultrasound[0].duration_min=1200"],  # ends exactly at end_h
+    ["ultrasound[0].repeats=5", "ultrasound[0].repeat_every_h=4"],  # last one 20 h-20 h 1 min
+    ["ultrasound[0].start_h=0"],
+])
+def test_exposures_inside_the_run_are_accepted(capsys, overrides):
+    code, out = _validate(capsys, *[a for o in overrides for a in ("--set", o)])
+    assert code == 0, out
+
+
 def test_unreadable_and_malformed_files(capsys, tmp_path):
     code, text = _validate(capsys, str(tmp_path / "missing.toml"))
     assert code == 2 and "not found" in text
@@ -102,7 +147,7 @@ def test_validate_prints_every_default(capsys, tmp_path):
 def test_run_refuses_to_overwrite_and_leaves_nothing_on_bad_input(capsys, tmp_path):
     out = tmp_path / "r.h5"
     out.write_bytes(b"precious")
-    code = main(["run", "-o", str(out), "--quiet", "--set", "time.end_h=1"])
+    code = main(["run", "-o", str(out), "--quiet", "--set", "time.end_h=5"])
     assert code == 2 and out.read_bytes() == b"precious"
     assert "--overwrite" in capsys.readouterr().err
     bad = tmp_path / "bad.h5"

@@ -66,6 +66,9 @@ intensity_W_per_cm2 = 1.5
 frequency_MHz = 1.0
 """
 N_FRAMES = 97
+# a short run (the first 4 frames) of CONFIG: it ends where CONFIG's exposure begins, and an
+# exposure must lie inside the run, so the short run moves it inside with zero intensity
+SHORT = ["time.end_h=0.25", "ultrasound[0].start_h=0.1", "ultrasound[0].intensity_W_per_cm2=0"]
 RTOL = 1e-5
 
 
@@ -265,7 +268,7 @@ def test_existing_output_is_never_overwritten_silently(workdir, capsys):
     out = workdir / "keep.h5"
     out.write_bytes(b"precious")
     base = ["run", str(workdir / "cfg.toml"), "-o", str(out), "--quiet",
-            "--set", "time.end_h=0.25"]
+            *[a for o in SHORT for a in ("--set", o)]]
     assert main(base) == 2
     assert "output file exists; pass --overwrite" in capsys.readouterr().err
     assert out.read_bytes() == b"precious"
@@ -297,7 +300,7 @@ def test_resume_refuses_what_it_cannot_continue(workdir, reference, capsys):
 
 def test_resume_of_a_file_killed_before_its_first_frame_starts_afresh(workdir, reference):
     out = workdir / "empty.h5"
-    simulate_to_file(load_config(workdir / "cfg.toml", ["time.end_h=0.25"]), out,
+    simulate_to_file(load_config(workdir / "cfg.toml", SHORT), out,
                      progress=False)
     with h5py.File(out, "r+") as f:  # as a kill right after the file was created leaves it
         for k in ("time",) + FIELDS + SERIES:
@@ -313,7 +316,7 @@ def test_resume_of_a_file_killed_before_its_first_frame_starts_afresh(workdir, r
 def test_a_file_being_written_cannot_be_resumed_or_overwritten(workdir, capsys):
     """Another process holds the writer's lock (POSIX lockf, like a live `zn-pde run`)."""
     out = workdir / "busy.h5"
-    simulate_to_file(load_config(workdir / "cfg.toml", ["time.end_h=0.25"]), out,
+    simulate_to_file(load_config(workdir / "cfg.toml", SHORT), out,
                      progress=False)
     with h5py.File(out, "r+") as f:
         f.attrs["status"] = "running"

@@ -433,6 +433,7 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                         f"{ex['repeats']} repeats need repeat_every_h at least as long as the "
                         f"exposure ({ex['duration_min']:g} min); got {every!r}", file=file,
                         key=f"{sec}[{i}].repeat_every_h")
+            _check_exposure_in_run(ex, f"{sec}[{i}]", time["end_h"], file)
             if dt > ex["duration_min"] * 60.0 + 1e-9:
                 raise InputError(
                     f"dt_s = {dt:g} cannot resolve this {ex['duration_min']:g} min exposure; "
@@ -450,6 +451,33 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                                      key=f"light[{i}].wavelength_nm") from None
     if "material" in c:
         _check_step_accuracy(c, file)
+
+
+def _check_exposure_in_run(ex: dict[str, Any], where: str, end_h: float, file: str) -> None:
+    """Every exposure, repeats included, lies in [0, time.end_h]: one that starts at or after
+    the end, or is still on at the end, is a mistake the run would otherwise hide."""
+    start, dur_h = ex["start_h"], ex["duration_min"] / 60.0
+    eps = 1e-9 * max(1.0, end_h)
+    allowed = (f"allowed: start_h < end_h and start_h + duration_min/60 <= end_h "
+               f"(time.end_h = {end_h:g}), repeats included; or a longer time.end_h")
+    if start >= end_h - eps:
+        raise InputError(f"{where}.start_h = {start:g}: the run ends at {end_h:g} h, so this "
+                         f"exposure would never happen; {allowed}", file=file,
+                         key=f"{where}.start_h")
+    if start + dur_h > end_h + eps:
+        raise InputError(f"{where}.duration_min = {ex['duration_min']:g}: the exposure from "
+                         f"{start:g} h would end at {start + dur_h:.4g} h, after the run ends "
+                         f"at {end_h:g} h; {allowed} (here duration_min <= "
+                         f"{(end_h - start) * 60.0:.4g})", file=file,
+                         key=f"{where}.duration_min")
+    n, every = ex["repeats"], ex.get("repeat_every_h") or 0.0
+    last = start + (n - 1) * every
+    if n > 1 and last + dur_h > end_h + eps:
+        fit = int(math.floor((end_h - start - dur_h + eps) / every)) + 1
+        raise InputError(f"{where}.repeats = {n}: repeated every {every:g} h from {start:g} h, "
+                         f"the last exposure would run from {last:g} h to {last + dur_h:.4g} h,"
+                         f" after the run ends at {end_h:g} h; {allowed} (here repeats <= "
+                         f"{fit})", file=file, key=f"{where}.repeats")
 
 
 def coupling_rates_per_s(c: dict[str, Any]) -> dict[str, float]:

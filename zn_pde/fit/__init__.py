@@ -31,6 +31,8 @@ def _summary(result: FitResult) -> str:
              + (f"{m['r2']:.4f}" if m["r2"] is not None else "n/a")
              + f", RMSE = {m['rmse']:.4g}, n = {m['n']}, AIC = "
              + (f"{m['aic']:.4g}" if m["aic"] is not None else "n/a")]
+    if m.get("note"):
+        lines.append(f"  note: {m['note']}")
     for name, p in r["parameters"].items():
         if p.get("fixed"):
             lines.append(f"  {name} = {p['value']:.4g} {p['units']} (fixed)")
@@ -64,9 +66,23 @@ def _persistent_compilation_cache() -> None:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 
 
+def check_output_free(outdir: str | Path, name: str, overwrite: bool) -> None:
+    """`zn-pde fit` replaces an existing `<name>.json` only with --overwrite (like `run`)."""
+    from .._errors import InputError
+
+    path = Path(outdir) / f"{name}.json"
+    if path.exists() and not overwrite:
+        raise InputError("fit output exists (with its .eqx and .png beside it); pass "
+                         "--overwrite to replace it, or write elsewhere with -o DIR or "
+                         "--set fit.name=NAME", file=str(path))
+
+
 def run_fit_cli(args) -> int:
-    """`zn-pde fit`: args.config, args.outdir, args.resume, args.quiet, args.overrides."""
+    """`zn-pde fit`: args.config, args.outdir, args.overwrite, args.resume, args.quiet,
+    args.overrides."""
     cfg = load_fit_config(args.config, args.overrides)
+    overwrite = bool(getattr(args, "overwrite", False))
+    check_output_free(args.outdir, cfg.name, overwrite)
     _persistent_compilation_cache()
     command = "zn-pde fit " + shlex.join(
         [str(args.config)] + (["-o", str(args.outdir)] if args.outdir else [])
@@ -84,12 +100,17 @@ def run_fit_cli(args) -> int:
         result = fit(cfg, args.outdir, resume=args.resume, quiet=args.quiet, command=command)
     except KeyboardInterrupt:
         rp = resume_path(Path(args.outdir), cfg.name)
+        again = command + " --resume" + (" --overwrite" if overwrite else "")
         print(f"zn-pde fit: interrupted; the optimiser state after the last completed chunk "
-              f"is in {rp}; continue with: {command} --resume", file=sys.stderr)
+              f"is in {rp}; continue with: {again}", file=sys.stderr)
         return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     print(_summary(result))
+    if result.report.get("warnings"):
+        n = len(result.report["warnings"])
+        print(f"  {n} warning{'s' if n > 1 else ''} about the data: see above (stderr) and "
+              "\"warnings\" in the JSON")
     print("wrote " + ", ".join(str(p) for p in result.files.values()))
     return 0

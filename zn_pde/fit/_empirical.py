@@ -185,7 +185,7 @@ def fit_curve(m: Empirical, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     dof = n - k
     if dof <= 0:
         out["note"] = (f"underdetermined: {n} points for {k} parameters; the curve is "
-                       "interpolated and its parameters are not reported")
+                       "interpolated, so its parameters and r² are not reported")
         for name, unit in zip(m.params, m.units, strict=True):
             out["parameters"][name] = {"value": None, "ci95": None, "units": unit}
         out["underdetermined"] = True
@@ -236,9 +236,9 @@ def fit_empirical(models: tuple[Empirical, ...], curves: list[tuple[str, np.ndar
         total = metrics(y[rows], yhat[rows], k_total)
         under = [c["curve"] for c in per if c.get("underdetermined")]
         if under:
-            total["aic"] = total["bic"] = None
+            total["r2"] = total["aic"] = total["bic"] = None
             total["note"] = (f"{len(under)} of {len(per)} curves have no more points than "
                              f"parameters ({', '.join(under)}): the model interpolates them, "
-                             "so AIC/BIC would reward that and are not reported")
+                             "so r², AIC and BIC would reward that and are not reported")
         result[m.name] = {"equation": m.equation, "curves": per, "total": total}
     return result

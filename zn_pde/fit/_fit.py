@@ -20,6 +20,7 @@ from .._errors import InputError
 from .._version import __version__
 from ..config import resolve
 from ..observables._prediction import deep_merge
+from ._checks import data_warnings
 from ._config import FitConfig
 from ._empirical import RELEASE_MODELS, VIABILITY_MODELS, fit_empirical
 from ._optimise import MultiStart, OptimiserState, Optimum
@@ -84,6 +85,9 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
         _COMPILED[key] = (problem, ms.programs)
     free = problem.free
     label = f"fit {cfg.name}"
+    warnings, parameter_warnings = data_warnings(problem)
+    for w in warnings:  # not progress: shown even when quiet
+        print(f"{label}: warning: {w}", file=sys.stderr)
     if not quiet:
         print(f"{label}: {cfg.observable.name}, {len(problem.table)} rows "
               f"({problem.n_points} values), {problem.prediction.n_conditions} simulated "
@@ -113,6 +117,9 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
     opt = ms.run(state, label=label, quiet=quiet, checkpoint=checkpoint)
     report, x = analyse(problem, opt, ms, quiet=quiet, label=label)
     report["optimisation"]["gradient"] = mode
+    report["warnings"] = warnings
+    for n, w in parameter_warnings.items():
+        report["parameters"][n]["warning"] = w
     report["command"] = command or f"zn_pde.fit.fit(load_fit_config({cfg.file!r}))"
     files: dict[str, Path] = {}
     from ._report import dense_curves, derived, write_outputs
@@ -228,7 +235,10 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
 
 
 def _short(m: dict[str, Any]) -> dict[str, Any]:
-    return {k: m.get(k) for k in ("n", "k", "r2", "rmse", "aic", "bic")}
+    out = {k: m.get(k) for k in ("n", "k", "r2", "rmse", "aic", "bic")}
+    if m.get("note"):
+        out["note"] = m["note"]
+    return out
 
 
 def numerics_warning(problem: Problem, kinetics: dict[str, float]) -> str | None:

@@ -131,6 +131,17 @@ def derived(problem: Problem, curves: list[dict[str, Any]]) -> dict[str, Any]:
                     "plotted range (null: not reached)"}
 
 
+def metrics_caption(m: dict[str, Any]) -> str:
+    """The figure's summary of the fit metrics; with at least as many free parameters as
+    values it says that r² means nothing instead of showing one."""
+    n, n_free = m["n"], m["k"] - 1
+    if n <= n_free:
+        return (f"n = {n} values for {n_free} free parameters:\nthe model can pass through "
+                "every point, so r² (and AIC/BIC) are not meaningful")
+    r2 = f"{m['r2']:.3f}" if m.get("r2") is not None else "n/a"
+    return f"r² = {r2}, n = {n}"
+
+
 def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
          path: Path) -> None:
     import matplotlib
@@ -189,11 +200,9 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
             ax.set_title(title)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6, loc="best")
-    m = report["metrics"]
-    r2 = f"{m['r2']:.3f}" if m.get("r2") is not None else "n/a"
     bounds = " (▼/▲ reported bounds)" if any(r in ("<=", ">=") for r in table.relation) else ""
-    fig.suptitle(f"{cfg.name}: {cfg.observable.name} fit, r² = {r2}, n = {m['n']}{bounds}",
-                 fontsize=10)
+    fig.suptitle(f"{cfg.name}: {cfg.observable.name} fit, "
+                 f"{metrics_caption(report['metrics'])}{bounds}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -23,7 +23,9 @@ A side that never reaches it inside the box is open: the data do not bound it th
 
 Metrics on the value rows, in the data's units: r² = 1 − SSR/SST, RMSE = √(SSR/n), and with
 k = free parameters + 1 (the residual variance) AIC = n ln(SSR/n) + 2k, BIC = n ln(SSR/n) +
-k ln n (Burnham & Anderson 2002, Model Selection and Multimodel Inference, §2.2).
+k ln n (Burnham & Anderson 2002, Model Selection and Multimodel Inference, §2.2). With at
+least as many free parameters as values the model can pass through every point: r², AIC and
+BIC then measure nothing and are null, with a `note` saying why (RMSE is kept).
 """
 
 from __future__ import annotations
@@ -90,6 +92,11 @@ def t_quantile(q: float, dof: float) -> float:
     return 0.5 * (lo + hi)
 
 
+def underdetermined_note(n: int, n_free: int) -> str:
+    return (f"{n} values for {n_free} free parameters: the model can pass through every "
+            "point, so r², AIC and BIC are not meaningful and are not reported")
+
+
 def metrics(y: np.ndarray, yhat: np.ndarray, n_free: int) -> dict[str, Any]:
     y, yhat = np.asarray(y, float), np.asarray(yhat, float)
     n = int(y.size)
@@ -100,9 +107,8 @@ def metrics(y: np.ndarray, yhat: np.ndarray, n_free: int) -> dict[str, Any]:
                            "r2": 1.0 - ssr / sst if sst > 0 else None,
                            "rmse": math.sqrt(ssr / n) if n else None}
     if n <= n_free:
-        out["aic"] = out["bic"] = None
-        out["note"] = (f"{n} values for {n_free} parameters: the model can interpolate them, "
-                       "so AIC/BIC are not reported")
+        out["r2"] = out["aic"] = out["bic"] = None
+        out["note"] = underdetermined_note(n, n_free)
     elif ssr > 0:
         ll = n * math.log(ssr / n)
         out["aic"] = ll + 2 * k

@@ -1,0 +1,132 @@
+"""What a fit says about data that cannot carry its numbers: warnings (one pH for a pH law,
+a percent column that looks like fractions) on stderr and in the JSON, no r²/AIC/BIC for a
+model with at least as many free parameters as values (JSON null + note, figure text), and
+`zn-pde fit` refuses to replace an existing `<name>.json` without --overwrite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zn_pde.cli import main
+from zn_pde.fit import build_problem, load_fit_config
+from zn_pde.fit._checks import data_warnings
+from zn_pde.fit._report import metrics_caption
+from zn_pde.fit._uncertainty import metrics
+
+FAST = ["fit.starts=2", "fit.candidates=4", "fit.adam_steps=5", "fit.lm_steps=10",
+        "fit.profile=false"]
+HEADER = "time_h,released_percent,pH,dose_ug_per_ml\n"
+
+pytestmark = pytest.mark.usefixtures("x64_module")
+
+
+def _fit_files(d: Path, rows: str, extra: str = "") -> Path:
+    (d / "release.csv").write_text(HEADER + rows)
+    cfg = d / "fit.toml"
+    cfg.write_text('[fit]\nname = "guarded"\nobservable = "release"\ndata = "release.csv"\n'
+                   + extra)
+    return cfg
+
+
+def _warnings(cfg: Path) -> tuple[list[str], dict[str, str]]:
+    return data_warnings(build_problem(load_fit_config(cfg)))
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+def test_metrics_are_null_with_as_many_parameters_as_values():
+    y, yhat = np.array([10.0, 20.0, 35.0]), np.array([10.0, 20.0, 35.0])
+    m = metrics(y, yhat, n_free=3)
+    assert m["r2"] is None and m["aic"] is None and m["bic"] is None
+    assert "3 values for 3 free parameters" in m["note"] and "r²" in m["note"]
+    assert m["rmse"] == 0.0 and m["n"] == 3
+    m = metrics(y, yhat + np.array([0.5, -0.5, 0.2]), n_free=2)  # one value more: reported
+    assert m["r2"] is not None and m["aic"] is not None and "note" not in m
+
+
+def test_figure_caption_says_r2_is_not_meaningful():
+    text = metrics_caption({"n": 2, "k": 3, "r2": None})
+    assert "2 values for 2 free parameters" in text and "not meaningful" in text
+    assert "r² =" not in text
+    assert metrics_caption({"n": 5, "k": 3, "r2": 0.98765}) == "r² = 0.988, n = 5"
+
+
+# --- data warnings ----------------------------------------------------------------------------
+
+def test_no_warning_for_two_ph_values_in_percent(tmp_path):
+    cfg = _fit_files(tmp_path, "24,2.0,7.4,20\n1,90,4.7,20\n")
+    assert _warnings(cfg) == ([], {})
+
+
+def test_single_ph_warns_only_while_a_ph_law_parameter_is_free(tmp_path):
+    cfg = _fit_files(tmp_path, "24,2.0,6.5,20\n48,4.0,6.5,20\n")
+    warnings, per = _warnings(cfg)
+    assert len(warnings) == 1 and "single pH (6.5)" in warnings[0]
+    assert "dissolution_proton_order" in warnings[0]
+    assert set(per) == {"dissolution_proton_order", "dissolution_rate_per_h"}
+    fixed = _fit_files(tmp_path, "24,2.0,6.5,20\n48,4.0,6.5,20\n",
+                       "[fit.parameters.dissolution_proton_order]\nfixed = true\n")
+    assert _warnings(fixed) == ([], {})
+
+
+@pytest.mark.parametrize("rows, warns", [
+    ("24,0.2,7.4,20\n1,0.9,4.7,20\n", True),  # fractions
+    ("24,0.0,7.4,20\n1,1.5,4.7,20\n", True),  # the edges of [0, 1.5]
+    ("24,0.2,7.4,20\n1,1.6,4.7,20\n", False),
+    ("24,-0.1,7.4,20\n1,0.9,4.7,20\n", False),
+])
+def test_percent_column_that_looks_like_fractions_warns(tmp_path, rows, warns):
+    warnings, _ = _warnings(_fit_files(tmp_path, rows))
+    assert (len(warnings) == 1) == warns
+    if warns:
+        assert "released_percent" in warnings[0] and "fractions" in warnings[0]
+
+
+def test_viability_fractions_warn(tmp_path):
+    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h\n"
+                                    "0,1.0,24\n10,0.8,24\n50,0.3,24\n")
+    (tmp_path / "v.toml").write_text('[fit]\nname = "v"\nobservable = "viability"\n'
+                                     'data = "v.csv"\n')
+    warnings, _ = _warnings(tmp_path / "v.toml")
+    assert len(warnings) == 1 and "viability_percent" in warnings[0]
+
+
+# --- the command line: warnings, null metrics, --overwrite ------------------------------------
+
+def test_cli_fit_warns_marks_and_refuses_to_overwrite(tmp_path, capsys, monkeypatch):
+    """Two values at one pH, given as fractions, for the two standard ZnO release parameters:
+    both warnings on stderr and in the JSON, r²/AIC/BIC null with a note (JSON, summary,
+    figure); a second run stops with exit 2 before fitting, naming the file and --overwrite,
+    and leaves the output untouched; --overwrite replaces it."""
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
+    cfg = _fit_files(tmp_path, "24,0.2,6.5,20\n48,0.4,6.5,20\n")
+    out = tmp_path / "out"
+    argv = ["fit", str(cfg), "-o", str(out), "--quiet"] + [f"--set={s}" for s in FAST]
+    assert main(argv) == 0
+    std = capsys.readouterr()
+    assert std.err.count("fit guarded: warning:") == 2
+    assert "single pH (6.5)" in std.err and "looks like fractions" in std.err
+    assert "2 warnings about the data" in std.out and "note: 2 values for 2" in std.out
+    path = out / "guarded.json"
+    report = json.loads(path.read_text())
+    assert len(report["warnings"]) == 2
+    assert "single pH" in report["parameters"]["dissolution_proton_order"]["warning"]
+    m = report["metrics"]
+    assert m["n"] == 2 and m["r2"] is None and m["aic"] is None and m["bic"] is None
+    assert "not meaningful" in m["note"] and m["rmse"] is not None
+    assert report["comparison"][0]["r2"] is None and "note" in report["comparison"][0]
+    assert (out / "guarded.png").stat().st_size > 10_000
+    before = path.read_bytes()
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "--overwrite" in err and "Traceback" not in err
+    assert path.read_bytes() == before
+
+    assert main(argv + ["--overwrite"]) == 0
+    capsys.readouterr()
+    assert json.loads(path.read_text())["name"] == "guarded"

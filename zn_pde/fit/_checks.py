@@ -1,0 +1,74 @@
+"""What the data of a fit cannot say: warnings printed on stderr and listed in `<name>.json`.
+
+A fit still runs when these hold (the data may be right), but its numbers need reading with
+them in mind:
+
+- a release table at a single pH while a parameter of the pH law is free: the dissolution
+  rate k(pH) = k(7.4) 10^(n (7.4 - pH)) + k_switch / (1 + 10^(s (pH - pH_switch))) is then
+  known at that pH only, so its parts (the neutral rate, the proton order, the acid switch)
+  trade off against each other and the fitted pH dependence is not measured;
+- an observed percent column (`released_percent`, `viability_percent`) whose values all lie
+  in [0, 1.5]: that looks like fractions (0.5 for 50 %), which the fit would read as percent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..observables._data import OBSERVED
+from ._problem import Problem
+
+PH_LAW = ("dissolution_proton_order", "dissolution_switch_rate_per_h", "dissolution_switch_ph",
+          "dissolution_switch_steepness")
+FRACTION_MAX = 1.5  # a percent column at most this large everywhere looks like fractions
+
+
+def single_ph_warning(problem: Problem) -> tuple[str, tuple[str, ...]] | None:
+    """(message, pH-law parameters concerned) when a release table has one pH value."""
+    if problem.cfg.observable.table_kind != "release":
+        return None
+    free = tuple(n for n in problem.free.names if n in PH_LAW)
+    if not free:
+        return None
+    ph = problem.table.numbers["pH"]
+    values = np.unique(np.round(ph[np.isfinite(ph)], 6))
+    if values.size != 1:
+        return None
+    return (f"the release data have a single pH ({values[0]:g}) but the pH law's "
+            f"{', '.join(free)} {'is' if len(free) == 1 else 'are'} free: one pH fixes the "
+            "dissolution rate at that pH only, so the parts of the pH law (neutral rate "
+            "dissolution_rate_per_h, proton order, acid switch) cannot be separated and the "
+            "fitted values (and any narrow interval on them) say nothing about other pH; "
+            "add data at a second pH, or fix these parameters ([fit.parameters.<name>] "
+            "fixed = true)", free)
+
+
+def fraction_warning(problem: Problem) -> str | None:
+    column = OBSERVED[problem.table.kind]
+    y = np.asarray(problem.table.numbers[column], float)
+    y = y[np.isfinite(y)]
+    if y.size == 0 or not (np.all(y >= 0.0) and np.all(y <= FRACTION_MAX)):
+        return None
+    return (f"every value of {column} in {problem.table.path} lies in [0, {FRACTION_MAX:g}] "
+            f"(largest {y.max():g}): the column looks like fractions, but it is read as "
+            f"percent ({y.max():g} means {y.max():g} %, not {100 * y.max():g} %); if these "
+            "are fractions, multiply them by 100")
+
+
+def data_warnings(problem: Problem) -> tuple[list[str], dict[str, str]]:
+    """The fit's warnings, and a short warning for each parameter one of them concerns."""
+    warnings: list[str] = []
+    per_parameter: dict[str, Any] = {}
+    ph = single_ph_warning(problem)
+    if ph is not None:
+        warnings.append(ph[0])
+        for n in ph[1] + ("dissolution_rate_per_h",):
+            if n in problem.free.names:
+                per_parameter[n] = ("the data have a single pH: this parameter trades off "
+                                    "against the other parts of the pH law (see warnings)")
+    frac = fraction_warning(problem)
+    if frac is not None:
+        warnings.append(frac)
+    return warnings, per_parameter
