@@ -31,8 +31,7 @@ from jax.sharding import Mesh
 from jaxtyping import Array, Float, Int
 
 from . import _kinetics as kin
-from ._diffusion import (Operator, Transport, diffuse, diffuse_react, make_operator,
-                         make_transport)
+from ._diffusion import Operator, Transport, diffuse, diffuse_react, make_operator, make_transport
 from ._grid import Geometry, build_geometry
 from ._parallel import device_mesh
 from .materials import get_material
