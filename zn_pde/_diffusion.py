@@ -131,13 +131,6 @@ def make_transport(
     return Transport(tuple(axes))
 
 
-def with_species(transport: Transport, column: int, factors: Transport) -> Transport:
-    """`transport` with the factors of species `column` replaced by `factors` (one species):
-    every factor array ends in the species axis."""
-    return jax.tree.map(lambda full, one: full.at[..., column:column + 1].set(one),
-                        transport, factors)
-
-
 def _plane(a: Array, i) -> Array:
     return jax.lax.dynamic_index_in_dim(a, i, 0, keepdims=False)
 
