@@ -181,8 +181,8 @@ def test_near_infrared_excites_zno_ce6_but_not_bare_zno(wavelength_nm, with_ce6,
     during = 14
     if active:
         assert lit["ros"][during] > 2 * dark["ros"][during]
-    else:
-        np.testing.assert_array_equal(lit["ros"], dark["ros"])
+    else:  # the same within float32 round-off (the lit run compiles a different program)
+        np.testing.assert_allclose(lit["ros"], dark["ros"], rtol=1e-5, atol=1e-12)
 
 
 def test_gradient_through_the_implicit_oxygen_solve_matches_finite_differences(x64):
