@@ -138,10 +138,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               " (derived unless set: the medium value / [tissue] tortuosity^2)",
               "D_water / lambda^2 with lambda = 1.6, " + SYKOVA, lower=0.0),
     # --- cells: uptake, zinc handling ------------------------------------------------------
-    Parameter("uptake_rate_per_h", 0.0823, "1/h",
+    Parameter("uptake_rate_per_h", 0.0814, "1/h",
               "endocytosis: intracellular particle concentration rises at this rate times the "
               "extracellular concentration (per living cell)",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0506-0.120 /h (profile "
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0501-0.119 /h (profile "
               "likelihood). Previously assumed 0.1/h (internalisation of oxide nanoparticles "
               "reaches a plateau over hours to a day in culture)",
               lower=0.0),
@@ -216,7 +216,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("ros_kill_hill", 2.0, "1", "Hill coefficient of ROS killing", "assumed",
               lower=0.5, upper=10.0),
     Parameter("zn_kill_max_per_h", 0.0422, "1/h", "maximal death rate from Zn2+ overload",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0346-0.0537 /h (profile "
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0346-0.0536 /h (profile "
               "likelihood). Previously assumed 0.3/h (ZnO kills over hours to days in culture)",
               lower=0.0),
     Parameter("zn_kill_half_uM", 20.0, "uM",
@@ -224,6 +224,6 @@ PARAMETERS: tuple[Parameter, ...] = (
               "assumed: above the MT buffering capacity, so that buffering sets a threshold",
               lower=0.0, lower_open=True),
     Parameter("zn_kill_hill", 1.42, "1", "Hill coefficient of Zn2+ killing",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.97-2.08 (profile likelihood). "
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.97-2.09 (profile likelihood). "
               "Previously assumed 4 (steep, threshold-like toxicity)", lower=0.5, upper=10.0),
 )
