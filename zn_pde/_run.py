@@ -34,9 +34,28 @@ from .io._hdf5 import STATUSES
 SUMMARY_UNITS = {
     "tissue_mean_zn": ("uM", "tissue-mean free Zn2+ in the interstitium"),
     "tissue_mean_zn_cell": ("uM", "tissue-mean labile intracellular zinc"),
-    "max_ros": ("uM", "maximum ROS over the domain and over the steps since the last frame"),
+    "max_ros": ("uM", "maximum ROS anywhere (medium or tissue) over the domain and over the "
+                "steps since the last frame"),
+    "tissue_max_ros": ("uM", "maximum interstitial ROS over the tissue voxels at the saved "
+                       "frame (the frame value: per-step peaks are kept for the whole domain "
+                       "only; NaN without tissue; well-mixed runs: the compartment's value)"),
+    "medium_max_ros": ("uM", "maximum ROS over the cell-free medium voxels at the saved frame "
+                       "(the frame value; NaN without medium; well-mixed runs: the "
+                       "compartment's value)"),
     "tissue_mean_ros": ("uM", "tissue-mean ROS"),
     "tissue_mean_viability": ("1", "tissue-mean fraction of cells alive"),
+    "tissue_rim_viability": ("1", "mean fraction of cells alive in the rim: tissue voxels at "
+                             "most 20 % of the spheroid radius (the deepest tissue voxel's "
+                             "depth) below the surface; NaN without tissue and in well-mixed "
+                             "runs"),
+    "tissue_core_viability": ("1", "mean fraction of cells alive in the core: tissue voxels at "
+                              "least 80 % of the spheroid radius below the surface (the inner "
+                              "20 %); NaN without tissue and in well-mixed runs"),
+    "depth_of_kill_um": ("um", "depth below the tissue surface down to which the viability, "
+                         "averaged over one-voxel shells, stays below 50 % (linear between "
+                         "shell centres; 0 if the outermost shell is at least 50 % alive, the "
+                         "deepest voxel's depth if no shell is; NaN without tissue and in "
+                         "well-mixed runs)"),
     "mean_zn": ("uM", "domain-mean free Zn2+ in medium / interstitium"),
     "dissolved_percent": ("%", "percent of the particle mass dissolved (well-mixed runs: of the "
                           "dose; 3D runs: NaN, as the medium faces exchange particles)"),
@@ -66,32 +85,71 @@ def _output_fields(model: Model, state: State) -> dict[str, np.ndarray]:
 
 
 def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
-    """Key scalars of one frame (tissue means over tissue voxels)."""
+    """Key scalars of one frame (tissue means over tissue voxels; SUMMARY_UNITS says what
+    each is). Single runs and sweeps (`_sweep`) both call this, so they agree by construction.
+    `max_ros` here is the frame's; the caller raises it to the per-step peak of the interval."""
     if not model.has_material:
         return {}
+    nan = float("nan")
     tissue = np.asarray(model.cell_fraction) > 0
+    medium = ~tissue
+    ros = np.asarray(fields["ros"])
+    viability = np.asarray(fields["viability"])
 
     def tmean(a: np.ndarray) -> float:
-        return float(a[tissue].mean()) if tissue.any() else float("nan")
+        return float(np.asarray(a)[tissue].mean()) if tissue.any() else nan
 
-    dissolved = float("nan")
+    dissolved = nan
     dose = float(model.dose_ug_per_ml)
     if model.well_mixed and dose > 0:
         phi = float(np.asarray(model.cell_fraction).ravel()[0])
         alpha = float(np.asarray(model.fluid_fraction).ravel()[0])
         left = float(alpha * np.ravel(fields["np"])[0] + phi * np.ravel(fields["np_int"])[0])
         dissolved = 100.0 * (1.0 - left / (alpha * dose))
-    depth = float("nan")
+    if model.well_mixed:  # one compartment: the medium, with any cells suspended in it
+        tissue_max = float(np.max(ros)) if tissue.any() else nan
+        medium_max = float(np.max(ros))
+    else:
+        tissue_max = float(ros[tissue].max()) if tissue.any() else nan
+        medium_max = float(ros[medium].max()) if medium.any() else nan
+    depth = rim = core = kill = nan
     if not model.well_mixed and tissue.any():
         mass = np.asarray(model.fluid_fraction) * fields["np"] + np.asarray(
             model.cell_fraction) * fields["np_int"]
-        depth = penetration_depth_um(np.asarray(model.depth_um), tissue, mass,
-                                     model.spacing_um)
+        depth_um = np.asarray(model.depth_um)
+        depth = penetration_depth_um(depth_um, tissue, mass, model.spacing_um)
+        d, v = depth_um[tissue], viability[tissue].astype(float)
+        radius = float(d.max())
+        outer, inner = d <= 0.2 * radius, d >= 0.8 * radius
+        if radius > 0 and outer.any():
+            rim = float(v[outer].mean())
+        if radius > 0 and inner.any():
+            core = float(v[inner].mean())
+        # depth of kill: shells one voxel thick from the surface inwards
+        shell = np.floor(d / model.spacing_um).astype(int)
+        counts = np.bincount(shell)
+        filled = counts > 0
+        mean = np.bincount(shell, weights=v)[filled] / counts[filled]
+        centre = np.bincount(shell, weights=d)[filled] / counts[filled]
+        alive = np.flatnonzero(mean >= 0.5)
+        if alive.size == 0:
+            kill = radius
+        elif alive[0] == 0:
+            kill = 0.0
+        else:
+            i = int(alive[0])
+            w = (0.5 - mean[i - 1]) / (mean[i] - mean[i - 1])
+            kill = float(centre[i - 1] + w * (centre[i] - centre[i - 1]))
     return {"tissue_mean_zn": tmean(fields["zn"]),
             "tissue_mean_zn_cell": tmean(fields["zn_cell"]),
-            "max_ros": float(np.max(fields["ros"])),
-            "tissue_mean_ros": tmean(fields["ros"]),
-            "tissue_mean_viability": tmean(fields["viability"]),
+            "max_ros": float(np.max(ros)),
+            "tissue_max_ros": tissue_max,
+            "medium_max_ros": medium_max,
+            "tissue_mean_ros": tmean(ros),
+            "tissue_mean_viability": tmean(viability),
+            "tissue_rim_viability": rim,
+            "tissue_core_viability": core,
+            "depth_of_kill_um": kill,
             "mean_zn": float(np.mean(fields["zn"])),
             "dissolved_percent": dissolved,
             "penetration_depth_um": depth}

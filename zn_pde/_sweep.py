@@ -9,9 +9,11 @@ progress shows and every interval's results are flushed to the file before the n
 1.8 format, as for single runs, so a killed sweep leaves a readable file).
 
 Output (HDF5, CF-style): dimensions `sweep`, `time`, `z`, `y`, `x`; one coordinate per swept
-key (`sweep_<key>`, with the key in `config_key`); per-frame summaries (sweep, time); final
-fields `final_<variable>` (sweep, z, y, x); plus `<out>_summary.csv` and `<out>_summary.png`
-(final tissue-mean viability against the swept values).
+key (`sweep_<key>`, with the key in `config_key`); per-frame summaries (sweep, time), every
+series of a single run (`_run.SUMMARY_UNITS`), computed by the same `_run.summarise` on each
+point's fields, with `max_ros` raised to the per-step peak as single runs do; final fields
+`final_<variable>` (sweep, z, y, x); plus `<out>_summary.csv` (final values and peaks over
+time per point) and `<out>_summary.png` (final tissue-mean viability against the swept values).
 """
 
 from __future__ import annotations
@@ -31,18 +33,19 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from ._errors import InputError
-from ._model import Model, build_model
+from ._model import Model, State, build_model
 from ._parallel import device_mesh
 from ._progress import Progress
+from ._run import SUMMARY_UNITS, _output_fields, summarise
 from ._solve import Schedule, advance
 from ._version import __version__
 from .config import apply_override, dumps, resolve
 from .io._hdf5 import LIBVER
 
-SERIES = ("tissue_mean_zn", "tissue_mean_zn_cell", "max_ros", "tissue_mean_ros",
-          "tissue_mean_viability")
-SERIES_UNITS = {"tissue_mean_zn": "uM", "tissue_mean_zn_cell": "uM", "max_ros": "uM",
-                "tissue_mean_ros": "uM", "tissue_mean_viability": "1"}
+SERIES = tuple(SUMMARY_UNITS)  # the single run's series, same names, units and meaning
+SERIES_UNITS = {name: unit for name, (unit, _) in SUMMARY_UNITS.items()}
+# series whose peak over time the table (CSV, run_sweep's return) also gives
+PEAK_SERIES = ("max_ros", "tissue_max_ros", "medium_max_ros")
 
 
 def sweep_points(config: dict[str, Any]) -> tuple[list[str], list[tuple[float, ...]]]:
@@ -71,22 +74,6 @@ def stack_models(models: list[Model]) -> Model:
                              "exposure crossing the band gap is fine, a different number "
                              "of species is not)", key="sweep")
     return jax.tree.map(lambda *xs: jnp.stack(xs), *models)
-
-
-def summaries(model: Model, state) -> dict[str, jax.Array]:
-    """The per-frame key scalars of one model (traceable, for vmap)."""
-    fields = model.fields(state)
-    tissue = model.cell_fraction > 0
-    n = jnp.maximum(jnp.sum(tissue), 1)
-
-    def tmean(a):
-        return jnp.where(jnp.any(tissue), jnp.sum(jnp.where(tissue, a, 0.0)) / n, jnp.nan)
-
-    return {"tissue_mean_zn": tmean(fields["zn"]),
-            "tissue_mean_zn_cell": tmean(fields["zn_cell"]),
-            "max_ros": jnp.max(fields["ros"]),
-            "tissue_mean_ros": tmean(fields["ros"]),
-            "tissue_mean_viability": tmean(fields["viability"])}
 
 
 def _key_name(key: str) -> str:
@@ -129,7 +116,6 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
 
     transports = eqx.filter_jit(eqx.filter_vmap(lambda m: m.transport()))(batch)
     states = eqx.filter_jit(eqx.filter_vmap(lambda m: m.initial_state()))(batch)
-    summarise = eqx.filter_jit(eqx.filter_vmap(summaries))
 
     @eqx.filter_jit
     def step_batch(models, transports, states, n_steps):
@@ -157,6 +143,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
             d = f.create_dataset(name, shape=(n_points, 0), maxshape=(n_points, None),
                                  dtype="f4", chunks=(n_points, 64))
             d.attrs["units"] = SERIES_UNITS[name]
+            d.attrs["long_name"] = SUMMARY_UNITS[name][1]
             d.dims[0].attach_scale(sw)
             d.dims[1].attach_scale(t)
         final_names = _create_final_fields(f, models[0], n_points, configs[0])
@@ -164,9 +151,8 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         ros_index = batch.mobile_names.index("ros")
 
         def emit(t_s: float, states, peaks=None) -> None:
-            s = {k: np.asarray(v)[:n_points] for k, v in summarise(batch, states).items()}
-            if peaks is not None:  # ROS peaks between frames (an ultrasound burst)
-                s["max_ros"] = np.maximum(s["max_ros"], np.asarray(peaks)[:n_points, ros_index])
+            s = _point_summaries(models, states,
+                                 None if peaks is None else np.asarray(peaks)[:, ros_index])
             n = f["time"].shape[0]
             f["time"].resize(n + 1, axis=0)
             f["time"][n] = t_s
@@ -193,9 +179,33 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         f.close()
     with h5py.File(out, "r", locking=False) as g:
         table = {name: np.asarray(g[name][:, -1]) for name in SERIES}
+        for name in PEAK_SERIES:
+            table[f"peak_{name}"] = _peak(np.asarray(g[name][...]))
     _write_table(out, keys, points, table)
     _plot_summary(out, keys, points, table["tissue_mean_viability"])
     return table
+
+
+def _point_summaries(models: list[Model], states, ros_peaks: np.ndarray | None
+                     ) -> dict[str, np.ndarray]:
+    """Every point's summary of one frame, exactly as a single run computes it (its
+    `on_frame`): `summarise` on the point's output fields, `max_ros` raised to the per-step
+    peak of the interval."""
+    mobile, fixed, step = (np.asarray(a) for a in states)
+    rows = []
+    for i, model in enumerate(models):
+        fields = _output_fields(model, State(mobile[i], fixed[i], step[i]))
+        scalars = summarise(model, fields)
+        if ros_peaks is not None:
+            scalars["max_ros"] = max(scalars["max_ros"], float(ros_peaks[i]))
+        rows.append(scalars)
+    return {name: np.asarray([r[name] for r in rows], float) for name in SERIES}
+
+
+def _peak(a: np.ndarray) -> np.ndarray:
+    """Max over time (axis 1) per point, NaN where a point has no finite value."""
+    finite = np.isfinite(a)
+    return np.where(finite.any(axis=1), np.max(np.where(finite, a, -np.inf), axis=1), np.nan)
 
 
 def _create_final_fields(f: h5py.File, model: Model, n_points: int,
@@ -224,9 +234,19 @@ def _create_final_fields(f: h5py.File, model: Model, n_points: int,
 def _write_table(out: Path, keys, points, table) -> None:
     with open(out.with_name(out.stem + "_summary.csv"), "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(keys + [f"final_{n}_{SERIES_UNITS[n]}" for n in SERIES])
+        w.writerow(keys + [f"final_{_column(n)}" for n in SERIES]
+                   + [f"peak_{_column(n)}" for n in PEAK_SERIES])
         for i, p in enumerate(points):
-            w.writerow(list(p) + [f"{table[n][i]:.6g}" for n in SERIES])
+            w.writerow(list(p) + [f"{table[n][i]:.6g}" for n in SERIES]
+                       + [f"{table['peak_' + n][i]:.6g}" for n in PEAK_SERIES])
+
+
+def _column(name: str) -> str:
+    """`<series>_<units>` for the CSV header, unless the name already ends in its unit."""
+    unit = SERIES_UNITS[name]
+    if name.endswith(f"_{unit}") or (unit == "%" and name.endswith("_percent")):
+        return name
+    return f"{name}_{unit}"
 
 
 def _plot_summary(out: Path, keys, points, viability) -> None:

@@ -76,19 +76,40 @@ def _cmd_fit(a) -> int:
 
 
 def _run_sweep(config, out: Path, a) -> int:
-    from ._sweep import SERIES_UNITS, run_sweep, sweep_points
+    from ._sweep import run_sweep, sweep_points
 
     table = run_sweep(config, out, overwrite=a.overwrite, progress=not a.quiet)
     keys, points = sweep_points(config)
     stem = out.with_name(out.stem)
-    lines = [f"wrote {out}, {stem}_summary.csv and {stem}_summary.png ({len(points)} points)"]
+    lines = [f"wrote {out}, {stem}_summary.csv and {stem}_summary.png ({len(points)} points; "
+             "final tissue-mean viability, peak ROS in tissue / in medium at the saved frames, "
+             "as for single runs)"]
     for i, p in enumerate(points):
         where = ", ".join(f"{k}={v:g}" for k, v in zip(keys, p, strict=True))
         lines.append(f"  {where}: final viability "
-                     f"{100 * table['tissue_mean_viability'][i]:.2f} %, peak ROS "
-                     f"{table['max_ros'][i]:.4g} {SERIES_UNITS['max_ros']}")
+                     f"{100 * table['tissue_mean_viability'][i]:.2f} %, peak ROS in tissue "
+                     f"{table['peak_tissue_max_ros'][i]:.4g} uM / in medium "
+                     f"{table['peak_medium_max_ros'][i]:.4g} uM")
     _emit("\n".join(lines))
     return 0
+
+
+def _ros_lines(s, well_mixed: bool) -> list[str]:
+    """Peak ROS by place: tissue and medium at the saved frames, anywhere over all steps."""
+    if well_mixed:
+        return [f"  peak ROS in the well-mixed culture: {s['max_ros'].max():.4g} uM (over all "
+                "steps)"]
+
+    def peak(name: str) -> str:
+        a = np.asarray(s.get(name, []), float)
+        a = a[np.isfinite(a)]
+        return f"{a.max():.4g} uM" if a.size else "none"
+
+    lines = [f"  peak ROS in tissue: {peak('tissue_max_ros')} / in medium: "
+             f"{peak('medium_max_ros')} (maxima at the saved frames)"]
+    lines.append(f"  peak ROS anywhere, all steps: {peak('max_ros')} (tissue or medium, "
+                 "incl. between frames, e.g. in an exposure)")
+    return lines
 
 
 def _cmd_run(a) -> int:
@@ -125,7 +146,8 @@ def _cmd_run(a) -> int:
     if s and np.isnan(s["tissue_mean_viability"][-1]):  # no cells: a release vial
         lines += [f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose",
                   f"  free Zn2+: final {s['mean_zn'][-1]:.4g} uM",
-                  f"  peak ROS: {s['max_ros'].max():.4g} uM (over all steps)"]
+                  f"  peak ROS in medium: {s['max_ros'].max():.4g} uM (no cells; over all "
+                  "steps)"]
     elif s:
         if not np.isnan(s["dissolved_percent"][-1]):
             lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose")
@@ -133,9 +155,17 @@ def _cmd_run(a) -> int:
                   f"peak {s['tissue_mean_zn'].max():.4g} uM",
                   "  tissue-mean intracellular labile Zn: final "
                   f"{s['tissue_mean_zn_cell'][-1]:.4g} uM",
-                  f"  peak ROS: {s['max_ros'].max():.4g} uM (over all steps)",
+                  *_ros_lines(s, config["grid"]["kind"] == "well_mixed"),
                   "  final tissue-mean viability: "
                   f"{100 * s['tissue_mean_viability'][-1]:.2f} %"]
+        rim, core = s.get("tissue_rim_viability"), s.get("tissue_core_viability")
+        if rim is not None and core is not None and np.isfinite(rim[-1]):
+            lines[-1] += (f" (rim {100 * rim[-1]:.2f} %, core {100 * core[-1]:.2f} %: "
+                          "outer / inner 20 % of the radius)")
+        kill = s.get("depth_of_kill_um")
+        if kill is not None and np.isfinite(kill[-1]):
+            lines.append(f"  depth of kill (shell-mean viability below 50 %): final "
+                         f"{kill[-1]:.4g} um")
         depth = s.get("penetration_depth_um")
         if depth is not None and np.isfinite(depth[-1]):
             lines.append(f"  particle penetration depth (10 % of the rim): {depth[-1]:.4g} um")
@@ -178,7 +208,22 @@ def _cmd_plot(a) -> int:
     except ValueError:
         raise InputError(f"--times-h must be comma-separated numbers, got {a.times_h!r}",
                          key="--times-h") from None
-    paths = plot_run(a.file, outdir=a.outdir, fields=fields, times_h=times, log=a.log)
+    try:
+        paths = plot_run(a.file, outdir=a.outdir, fields=fields, times_h=times, log=a.log)
+    except InputError as e:
+        from .inspect import is_sweep
+
+        if "a zn-pde sweep output" not in str(e) or not is_sweep(a.file):
+            raise
+        stem = Path(a.file).with_suffix("")
+        raise InputError(
+            "a zn-pde sweep output: `zn-pde plot` draws single runs and does not plot sweeps. "
+            f"The sweep's figure (final tissue-mean viability against the swept values) is "
+            f"{stem}_summary.png and its table {stem}_summary.csv, written beside it by the "
+            f"sweep; `zn-pde inspect {a.file}` lists the swept values and every point's summary; "
+            "to plot one point, run its config alone (zn-pde run CONFIG --set KEY=VALUE for "
+            "the point's values, without [sweep]) and plot that file",
+            file=a.file) from None
     _emit("\n".join(f"wrote {path}" for path in paths))
     return 0
 

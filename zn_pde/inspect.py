@@ -1,21 +1,29 @@
 """`zn-pde inspect OUT.h5`: what a run holds, as readable text.
 
 Status, config summary, grid, saved times, every variable with units, dimensions and range,
-and the key scalars (tissue-mean Zn2+, ROS and viability) over time. Works on complete,
-incomplete (interrupted, killed) and still-running files, 3D and well-mixed.
+and the key scalars (tissue-mean Zn2+, ROS and viability, ROS maxima in tissue and in medium,
+rim and core viability, depth of kill) over time. Works on complete, incomplete (interrupted,
+killed) and still-running files, 3D and well-mixed. A sweep output (`[sweep]`) is described as
+its swept keys and values, what it stores, and one summary row per point.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
+from ._errors import InputError
 from .config import dumps
 from .io import RunFile, read_run
+from .io._hdf5 import attrs_text
 
 MAX_TABLE_ROWS = 25
+MAX_SWEEP_ROWS = 50
+SWEEP_FORMAT = "zn_pde_sweep"
 
 _STATUS_TEXT = {
     "complete": "complete",
@@ -27,6 +35,8 @@ _STATUS_TEXT = {
 
 def describe(path: str | Path, *, config: bool = False) -> str:
     """A multi-section text description of the output at `path` (InputError if unusable)."""
+    if is_sweep(path):
+        return describe_sweep(path, config=config)
     run = read_run(path)
     out: list[str] = []
     out += _header(run)
@@ -206,10 +216,22 @@ _KEY_COLUMNS = (
     ("tissue_mean_zn", "Zn2+ uM", 1.0),
     ("tissue_mean_zn_cell", "Zn cell uM", 1.0),
     ("tissue_mean_ros", "ROS uM", 1.0),
-    ("max_ros", "max ROS uM", 1.0),
+    ("tissue_max_ros", "ROS max tissue", 1.0),
+    ("medium_max_ros", "ROS max medium", 1.0),
+    ("max_ros", "ROS max all*", 1.0),
     ("tissue_mean_viability", "viability %", 100.0),
+    ("tissue_rim_viability", "rim %", 100.0),
+    ("tissue_core_viability", "core %", 100.0),
+    ("depth_of_kill_um", "kill depth um", 1.0),
     ("penetration_depth_um", "NP depth um", 1.0),
 )
+_KEY_NOTE = (
+    "  (tissue means over tissue voxels; ROS max tissue / medium (uM): the maxima over the\n"
+    "  tissue / the cell-free medium at the saved frame; ROS max all* (uM): anywhere, over\n"
+    "  every step since the previous frame (peaks between frames, e.g. during an exposure,\n"
+    "  are not resolved by place); rim / core: viability of the outer / inner 20 % of the\n"
+    "  radius; kill depth: down to where the shell-mean viability stays below 50 %; NP depth:\n"
+    "  particle penetration, where the particle mass falls to 10 % of the rim's)")
 _WELL_MIXED_COLUMNS = (
     ("np", "NP ug/mL", 1.0),
     ("np_int", "NP int ug/mL", 1.0),
@@ -246,9 +268,12 @@ def _scalars(run: RunFile) -> list[str]:
                  else "key scalars (the well-mixed compartment)")
     elif run.series:
         spec = [c for c in _KEY_COLUMNS if c[0] in run.series]
-        title = ("key scalars (tissue means; max ROS over the whole domain and every step "
-                 "since the previous frame; NP depth: particle penetration, where the particle "
-                 "mass falls to 10 % of the rim's)")
+        if "tissue_max_ros" in run.series:
+            title = "key scalars\n" + _KEY_NOTE
+        else:  # a file of an earlier version: one ROS maximum, over the whole domain
+            title = ("key scalars (tissue means; ROS max all*: maximum ROS anywhere, medium "
+                     "or tissue, over every step since the previous frame; NP depth: particle "
+                     "penetration, where the particle mass falls to 10 % of the rim's)")
     else:
         spec = [(name, f"{name} {run.units.get(name, '')}".strip(), 1.0) for name in run.fields]
         title = ("key scalars (tissue means)" if run.tissue is not None and run.tissue.any()
@@ -276,4 +301,152 @@ def _scalars(run: RunFile) -> list[str]:
         lines.append("  " + "  ".join(x.rjust(w) for x, w in zip(r, widths, strict=True)))
     if len(idx) < n:
         lines.append(f"  ({len(idx)} of {n} frames shown)")
+    return lines
+
+
+# --- sweep outputs -------------------------------------------------------------------------
+
+# (series, column title, factor, "final" | "peak") for the per-point table of a sweep
+_SWEEP_COLUMNS = (
+    ("tissue_mean_viability", "viability %", 100.0, "final"),
+    ("tissue_rim_viability", "rim %", 100.0, "final"),
+    ("tissue_core_viability", "core %", 100.0, "final"),
+    ("depth_of_kill_um", "kill depth um", 1.0, "final"),
+    ("penetration_depth_um", "NP depth um", 1.0, "final"),
+    ("tissue_mean_zn", "Zn2+ uM", 1.0, "final"),
+    ("tissue_mean_zn_cell", "Zn cell uM", 1.0, "final"),
+    ("dissolved_percent", "dissolved %", 1.0, "final"),
+    ("tissue_max_ros", "peak ROS tissue", 1.0, "peak"),
+    ("medium_max_ros", "peak ROS medium", 1.0, "peak"),
+    ("max_ros", "peak ROS all*", 1.0, "peak"),
+)
+
+
+def is_sweep(path: str | Path) -> bool:
+    """Whether `path` is an HDF5 file marked as a zn-pde sweep output (False if unreadable)."""
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            mark = f.attrs.get("format")
+    except Exception:  # not a file, not HDF5, ...: read_run says why
+        return False
+    if isinstance(mark, bytes):
+        mark = mark.decode()
+    return mark == SWEEP_FORMAT
+
+
+def describe_sweep(path: str | Path, *, config: bool = False) -> str:
+    """The swept keys and values, times, stored arrays and one summary row per point."""
+    from ._run import SUMMARY_UNITS  # the single run's series, in their order
+
+    order = list(SUMMARY_UNITS)
+    p = Path(path)
+    with h5py.File(p, "r", locking=False) as f:
+        attrs = attrs_text(f.attrs)
+        try:
+            cfg = tomllib.loads(attrs.get("config", ""))
+        except tomllib.TOMLDecodeError as e:
+            raise InputError(f"a zn-pde sweep output, but its stored config is not valid TOML "
+                             f"({e})", file=str(p)) from None
+        swept = [(n, d) for n, d in f.items() if isinstance(d, h5py.Dataset)
+                 and "config_key" in d.attrs]
+        if "sweep" not in f or "time" not in f or not swept:
+            raise InputError("a zn-pde sweep output, but it holds no sweep points (no /sweep, "
+                             "/time and swept-key coordinates); it was not written by a "
+                             "complete `zn-pde run` of a [sweep] config", file=str(p))
+        n_points = int(f["sweep"].shape[0])
+        keys = [(attrs_text(d.attrs)["config_key"], attrs_text(d.attrs).get("units", "1"),
+                 np.asarray(d[...], float)) for _, d in swept]
+        times = np.asarray(f["time"][...], float)
+        series = sorted((n for n, d in f.items() if isinstance(d, h5py.Dataset)
+                         and d.ndim == 2 and d.shape[0] == n_points),
+                        key=lambda n: (order.index(n) if n in order else len(order), n))
+        n_frames = min([times.size] + [int(f[n].shape[1]) for n in series])
+        rows = []
+        for name in series:
+            d = f[name]
+            rows.append((name, _text_attr(d, "units") or "-", "(sweep, time)",
+                         _text_attr(d, "long_name")))
+        finals = [n for n, d in f.items() if isinstance(d, h5py.Dataset)
+                  and n.startswith("final_")]
+        for name in finals:
+            rows.append((name, _text_attr(f[name], "units") or "-", "(sweep, z, y, x)",
+                         "the field at the end of the run, per point (NaN until it ends)"))
+        values: dict[str, np.ndarray] = {}
+        if n_frames:
+            for name, _, _, how in _SWEEP_COLUMNS:
+                if name in series:
+                    a = np.asarray(f[name][:, :n_frames], float)
+                    values[name] = a[:, -1] if how == "final" else _nanmax(a)
+        grid = (f"cartesian   {f['x'].size} x {f['y'].size} x {f['z'].size} voxels (x, y, z)"
+                if "x" in f else "well_mixed: one compartment, no space")
+    size = p.stat().st_size
+    status = _STATUS_TEXT.get(attrs.get("status", ""), f"unknown status "
+                              f"{attrs.get('status')!r}")
+    out = [f"zn-pde sweep output {p}",
+           f"  status      {status}",
+           f"  written by  zn-pde {attrs.get('zn_pde_version', '?')}, "
+           f"{attrs.get('Conventions', '')}, {_bytes(size)}",
+           f"  table       {p.stem}_summary.csv and figure {p.stem}_summary.png beside it"]
+    out += _config_summary({k: v for k, v in cfg.items() if k != "sweep"})
+    out.append("  (each point replaces the swept keys below with its own values)")
+    out += ["", f"swept keys ({n_points} points: every combination of the values)"]
+    for key, units, vals in keys:
+        shown = ", ".join(f"{v:g}" for v in dict.fromkeys(vals.tolist()))
+        out.append(f"  {key} = {shown}" + (f" {units}" if units != "1" else ""))
+    out += ["", "grid", f"  {grid}"]
+    out += ["", "times"]
+    if n_frames:
+        t = times[:n_frames] / 3600.0
+        c = cfg.get("time", {})
+        out.append(f"  {n_frames} frames from {t[0]:g} to {t[-1]:g} h"
+                   + (f" (run planned to {_g(c['end_h'])} h)" if "end_h" in c else ""))
+    else:
+        out.append("  no frame saved yet")
+    out += ["", "variables"]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)] if rows else [0, 0, 0]
+    for r in rows:
+        out.append("  " + "  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]),
+                                     r[2].ljust(widths[2]), r[3]]).rstrip())
+    out += _sweep_table(keys, values, n_points, n_frames, times)
+    if config:
+        out += ["", "full resolved config (as stored in the file)", "-" * 44,
+                attrs.get("config", "").rstrip()]
+    else:
+        out += ["", f"(full resolved config: zn-pde inspect --config {p})"]
+    return "\n".join(out)
+
+
+def _text_attr(d, name: str) -> str:
+    v = d.attrs.get(name, "")
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def _nanmax(a: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(a)
+    return np.where(finite.any(axis=1), np.max(np.where(finite, a, -np.inf), axis=1), np.nan)
+
+
+def _sweep_table(keys, values: dict[str, np.ndarray], n_points: int, n_frames: int,
+                 times: np.ndarray) -> list[str]:
+    if not n_frames:
+        return []
+    spec = [c for c in _SWEEP_COLUMNS if c[0] in values
+            and np.isfinite(values[c[0]]).any()]
+    head = [k for k, _, _ in keys] + [c[1] for c in spec]
+    body = []
+    for i in range(min(n_points, MAX_SWEEP_ROWS)):
+        body.append([f"{vals[i]:g}" for _, _, vals in keys]
+                    + [f"{values[c[0]][i] * c[2]:.4g}" for c in spec])
+    widths = [max(len(r[j]) for r in [head] + body) for j in range(len(head))]
+    t_end = times[n_frames - 1] / 3600.0
+    lines = ["", f"per point: values at the last saved frame ({t_end:g} h) and peaks over the "
+             "saved frames", "  (the same definitions as a single run's summary; peak ROS "
+             "tissue / medium (uM): maxima over the",
+             "  tissue / the cell-free medium at the saved frames; peak ROS all* (uM): "
+             "anywhere, over every step)"]
+    for r in [head] + body:
+        lines.append("  " + "  ".join(x.rjust(w) for x, w in zip(r, widths, strict=True)))
+    if n_points > MAX_SWEEP_ROWS:
+        lines.append(f"  ({MAX_SWEEP_ROWS} of {n_points} points shown; every point is in the "
+                     "summary CSV)")
     return lines

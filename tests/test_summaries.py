@@ -1,0 +1,191 @@
+"""Honest summaries (issue 15): where each ROS peak is (tissue / medium / anywhere), rim and
+core viability, depth of kill; sweeps summarise exactly as single runs; inspect describes a
+sweep file and plot refuses one with a message that says what to do instead."""
+
+from __future__ import annotations
+
+import copy
+
+import h5py
+import numpy as np
+import pytest
+from helpers import WELL_MIXED_CULTURE, config
+
+from zn_pde._model import build_model
+from zn_pde._run import SUMMARY_UNITS, summarise
+from zn_pde._sweep import run_sweep
+from zn_pde.cli import main
+from zn_pde.config import dumps
+
+# a small spheroid (radius 200 um, 30 um voxels) with an ultrasound burst between frames
+SPHEROID = {
+    "grid": {"shape": [16, 16, 16], "spacing_um": 30.0},
+    "geometry": {"kind": "spheroid", "radius_um": 200.0},
+    "time": {"end_h": 3.0, "dt_s": 60.0, "save_every_min": 60.0},
+    "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+    "ultrasound": [{"start_h": 1.5, "duration_min": 1.0, "intensity_W_per_cm2": 1.0,
+                    "frequency_MHz": 1.0}],
+}
+
+
+def _fields(model, viability, ros_tissue=0.5, ros_medium=3.0):
+    tissue = np.asarray(model.tissue)
+    shape = tissue.shape
+    return {"np": np.zeros(shape), "np_int": np.zeros(shape), "zn": np.zeros(shape),
+            "zn_cell": np.zeros(shape),
+            "ros": np.where(tissue, ros_tissue, ros_medium),
+            "viability": np.where(tissue, viability, np.nan)}
+
+
+def test_summarise_names_where_each_value_is():
+    """On constructed fields: ROS maxima per place, rim / core shell means, depth of kill."""
+    c = config({**SPHEROID, "grid": {"shape": [24, 24, 24], "spacing_um": 20.0}})
+    model = build_model(c)
+    tissue = np.asarray(model.tissue)
+    depth = np.asarray(model.depth_um)
+    radius = depth[tissue].max()
+    assert 180.0 < radius <= 200.0
+
+    # dead (20 %) down to 50 um below the surface, alive (100 %) deeper
+    s = summarise(model, _fields(model, np.where(depth < 50.0, 0.2, 1.0)))
+    assert s["tissue_max_ros"] == 0.5 and s["medium_max_ros"] == 3.0 and s["max_ros"] == 3.0
+    assert s["tissue_rim_viability"] == pytest.approx(0.2)  # 0.2 R < 50 um: all dead
+    assert s["tissue_core_viability"] == pytest.approx(1.0)
+    assert 40.0 < s["depth_of_kill_um"] < 60.0  # the 40-60 um shell straddles 50 um
+    rim = depth[tissue] <= 0.2 * radius
+    assert s["tissue_mean_viability"] == pytest.approx(
+        np.where(depth[tissue] < 50.0, 0.2, 1.0).mean())
+    assert rim.sum() > 0 and (depth[tissue] >= 0.8 * radius).sum() > 0
+
+    # a stepped profile: the crossing is between the last dead and the first live shell
+    s = summarise(model, _fields(model, np.where(depth < 100.0, 0.0, 1.0)))
+    assert 80.0 < s["depth_of_kill_um"] < 120.0
+    # all alive: 0; all dead: down to the deepest voxel; medium ROS above tissue ROS is kept
+    assert summarise(model, _fields(model, 0.6))["depth_of_kill_um"] == 0.0
+    dead = summarise(model, _fields(model, 0.1, ros_tissue=7.0, ros_medium=1.0))
+    assert dead["depth_of_kill_um"] == pytest.approx(radius)
+    assert dead["tissue_max_ros"] == 7.0 and dead["medium_max_ros"] == 1.0
+    assert dead["tissue_rim_viability"] == pytest.approx(0.1)
+    assert set(s) == set(SUMMARY_UNITS)
+
+
+def test_well_mixed_and_tissue_free_summaries():
+    """Well-mixed: one compartment, so both ROS maxima are its value and nothing spatial is
+    defined (NaN); a release vial (no cells) has no tissue values."""
+    model = build_model(config(WELL_MIXED_CULTURE))
+    fields = {k: np.full((1, 1, 1), v) for k, v in
+              {"np": 10.0, "np_int": 0.0, "zn": 1.0, "zn_cell": 2.0, "ros": 0.3,
+               "viability": 0.4}.items()}
+    s = summarise(model, fields)
+    assert s["tissue_max_ros"] == pytest.approx(0.3) and s["medium_max_ros"] == pytest.approx(0.3)
+    for k in ("tissue_rim_viability", "tissue_core_viability", "depth_of_kill_um"):
+        assert np.isnan(s[k])
+    vial = copy.deepcopy(WELL_MIXED_CULTURE)
+    vial["geometry"] = {"kind": "medium"}
+    model = build_model(config(vial))
+    s = summarise(model, fields)
+    assert np.isnan(s["tissue_max_ros"]) and np.isnan(s["tissue_mean_viability"])
+    assert s["medium_max_ros"] == pytest.approx(0.3)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A single run (through the CLI, with its printed summary), a one-point sweep of the same
+    config and a two-point sweep."""
+    d = tmp_path_factory.mktemp("summaries")
+    single = d / "single.h5"
+    toml = d / "single.toml"
+    toml.write_text(dumps(config(SPHEROID)))
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["run", str(toml), "-o", str(single), "--quiet"]) == 0
+    one = d / "one.h5"
+    run_sweep(config({**SPHEROID, "sweep": {"material.dose_ug_per_ml": [20.0]}}), one,
+              progress=False)
+    two = d / "two.h5"
+    table = run_sweep(config({**SPHEROID, "sweep": {"material.dose_ug_per_ml": [5.0, 40.0]}}),
+                      two, progress=False)
+    return {"single": single, "printed": buf.getvalue(), "one": one, "two": two,
+            "table": table}
+
+
+def test_one_point_sweep_summarises_as_the_single_run(runs):
+    """Every series of the single run (SUMMARY_UNITS) is in the sweep, frame by frame equal
+    within float32 round-off, per-step ROS peak included."""
+    with h5py.File(runs["single"], "r") as f, h5py.File(runs["one"], "r") as g:
+        np.testing.assert_allclose(g["time"][:], f["time"][:])
+        for name, (units, long_name) in SUMMARY_UNITS.items():
+            a, b = np.asarray(f[name][:], float), np.asarray(g[name][0], float)
+            np.testing.assert_allclose(b, a, rtol=2e-5, atol=1e-9, err_msg=name)
+            assert g[name].attrs["units"] == units == f[name].attrs["units"]
+            assert g[name].attrs["long_name"] == long_name
+        # the exposure between frames: the domain peak exceeds every frame's value
+        assert f["max_ros"][:].max() > 10 * max(f["tissue_max_ros"][:].max(),
+                                                 f["medium_max_ros"][:].max())
+        assert np.all(f["max_ros"][:] >= f["tissue_max_ros"][:] * (1 - 1e-6))
+
+
+def test_sweep_table_gives_peaks_over_time(runs):
+    table = runs["table"]
+    with h5py.File(runs["two"], "r") as g:
+        for name in ("max_ros", "tissue_max_ros", "medium_max_ros"):
+            np.testing.assert_allclose(table[f"peak_{name}"], g[name][:].max(axis=1))
+            np.testing.assert_allclose(table[name], g[name][:, -1])
+    csv = runs["two"].with_name("two_summary.csv").read_text().splitlines()
+    head = csv[0].split(",")
+    assert "final_depth_of_kill_um" in head and "peak_tissue_max_ros_uM" in head
+    assert len(csv) == 3
+
+
+def test_run_summary_names_places(runs):
+    out = runs["printed"]
+    assert "peak ROS in tissue: " in out and " / in medium: " in out
+    assert "peak ROS anywhere, all steps" in out
+    assert "depth of kill (shell-mean viability below 50 %)" in out
+    assert "particle penetration depth" in out and "rim " in out and "core " in out
+    assert "\n  peak ROS: " not in out  # no unqualified peak
+
+
+def test_inspect_single_run_columns(runs, capsys):
+    assert main(["inspect", str(runs["single"])]) == 0
+    out = capsys.readouterr().out
+    for words in ("ROS max tissue", "ROS max medium", "ROS max all*", "rim %", "core %",
+                  "kill depth um", "NP depth um", "tissue_max_ros", "depth_of_kill_um"):
+        assert words in out, words
+
+
+def test_inspect_describes_a_sweep(runs, capsys):
+    assert main(["inspect", str(runs["two"])]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"zn-pde sweep output {runs['two']}")
+    assert "material.dose_ug_per_ml = 5, 40 ug/mL" in out and "2 points" in out
+    assert "4 frames from 0 to 3 h" in out and "final_viability" in out
+    lines = out.splitlines()
+    i = next(k for k, x in enumerate(lines) if x.strip().startswith("material.dose_ug_per_ml  "))
+    assert "peak ROS tissue" in lines[i] and "viability %" in lines[i]
+    rows = [lines[i + 1].split(), lines[i + 2].split()]
+    assert [r[0] for r in rows] == ["5", "40"]
+    with h5py.File(runs["two"], "r") as g:
+        v = g["tissue_mean_viability"][:, -1]
+    assert [float(r[1]) for r in rows] == pytest.approx(100 * v, rel=1e-3)
+    assert main(["inspect", "--config", str(runs["two"])]) == 0
+    assert "[sweep]" in capsys.readouterr().out
+
+
+def test_plot_refuses_a_sweep_saying_what_to_do(runs, capsys):
+    assert main(["plot", str(runs["two"])]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"zn-pde plot: error: {runs['two']}: a zn-pde sweep output")
+    assert "two_summary.png" in err and "zn-pde inspect" in err and "Traceback" not in err
+
+
+def test_inspect_rejects_a_sweep_file_without_points(tmp_path, capsys):
+    path = tmp_path / "s.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = "zn_pde_sweep"
+        f.attrs["config"] = ""
+    assert main(["inspect", str(path)]) == 2
+    assert "a zn-pde sweep output, but it holds no sweep points" in capsys.readouterr().err
