@@ -10,7 +10,20 @@ For a 3D run:
   spheroid surface dashed.
 - `<stem>_timeseries.png`: tissue means (and the domain maximum of ROS) over time, with the
   ultrasound and light exposures of the stored config shaded.
-A well-mixed run has no space: only the time series, of every variable.
+A well-mixed run has no space: only the time series, of every variable (a release vial,
+without cells, shows "% dissolved" instead of the empty cell panels).
+
+Colour scales of the slices are fitted to the tissue: the 1st to 99th percentile of the tissue
+voxels in the plotted planes (values beyond are drawn at the ends, marked by the colour bar's
+arrows), and intracellular fields (np_int, zn_cell, gsh, viability) are blank in the medium.
+Default slice times: the start, the end, the last frame before the first exposure and the first
+frame after each exposure (or the middle when there is none).
+
+`zn-pde plot RUN.h5 --compare CONTROL.h5` also writes `<stem>_vs_<control stem>.png`:
+treated minus control maps of viability and zn at the final frame through the spheroid
+centre, the difference in viability against the depth below the tissue surface (shell means)
+and the tissue-mean time series of both runs side by side. The two files must share the
+grid, the tissue and the saved times.
 
 Figures are drawn on `matplotlib.figure.Figure` objects rendered by the Agg canvas, never
 through pyplot, so plotting neither needs a display nor changes the caller's backend.
@@ -26,7 +39,7 @@ from typing import Any
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import LogNorm, Normalize
+from matplotlib.colors import LogNorm, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from ._errors import InputError
@@ -35,6 +48,10 @@ from .io import RunFile, read_run
 DPI = 150
 MAX_PROFILES = 8  # curves per radial panel; more become unreadable
 LOG_DECADES = 4  # a log colour scale spans at most this many decades below the maximum
+TISSUE_PERCENTILES = (1.0, 99.0)  # colour scales of the slices: these percentiles of tissue
+MAX_SLICES = 6  # default slice times at most
+# variables that live in the cells: blank (NaN) in medium voxels, absent from a cell-free vial
+INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability")
 _PRETTY_UNITS = {"uM": "µM", "ug/mL": "µg/mL", "um": "µm", "1": ""}
 _STIMULUS_STYLE = {"ultrasound": ("tab:blue", "ultrasound"), "light": ("tab:purple", "light")}
 _SHORT_NAMES = {
@@ -50,23 +67,31 @@ _SHORT_NAMES = {
     "tissue_mean_ros": "tissue-mean ROS",
     "max_ros": "max ROS (domain, all steps)",
     "tissue_mean_viability": "tissue-mean viability",
+    "dissolved_percent": "particle mass dissolved",
 }
 
 
 def plot_run(path: str | Path, outdir: str | Path | None = None,
              fields: Sequence[str] | None = None, times_h: Sequence[float] | None = None,
-             *, log: bool = False) -> list[Path]:
+             *, log: bool = False, compare: str | Path | None = None) -> list[Path]:
     """Write the figures of the run in `path`; returns the PNG paths.
 
-    fields: variables to draw (default: every field); times_h: slice times in hours (each
-    shown at the nearest saved frame; default start, middle, end); log: logarithmic colour
-    scale and y axes for concentrations. Raises InputError (exit 2) for an unusable file,
-    an unknown field or a time outside the run.
+    fields: variables to draw (default: every field; a run without cells leaves out the
+    intracellular ones); times_h: slice times in hours (each shown at the nearest saved
+    frame; default: start, end, around every exposure); log: logarithmic colour scale and y
+    axes for concentrations; compare: a control run with the same grid and times, for the
+    extra treated-vs-control figure `<stem>_vs_<control stem>.png`. Raises InputError
+    (exit 2) for an unusable file, an unknown field, a time outside the run or a control
+    that does not match.
     """
     run = read_run(path)
     if run.n_frames == 0:
         raise InputError("no frame is saved in this file yet; nothing to plot",
                          file=str(run.path))
+    control = None
+    if compare is not None:
+        control = read_run(compare)
+        _check_comparable(run, control)
     names = _choose_fields(run, fields)
     frames = _choose_frames(run, times_h)
     out = Path(outdir) if outdir is not None else run.path.parent
@@ -84,6 +109,9 @@ def plot_run(path: str | Path, outdir: str | Path | None = None,
             written.append(_save(_slices(run, name, frames, log), out / f"{stem}_slice_{name}.png"))
         written.append(_save(_radial(run, names, log), out / f"{stem}_radial.png"))
     written.append(_save(_timeseries(run, names, log), out / f"{stem}_timeseries.png"))
+    if control is not None:
+        name = f"{stem}_vs_{control.path.stem}.png"
+        written.append(_save(_compare(run, control), out / name))
     return written
 
 
@@ -94,6 +122,9 @@ def _choose_fields(run: RunFile, fields: Sequence[str] | None) -> list[str]:
     if not fields:
         if not run.fields:
             raise InputError("the file holds no field to plot", file=str(run.path))
+        if not _has_cells(run):  # a release vial: no cell panels that could only be empty
+            cell_free = [n for n in run.fields if n not in INTRACELLULAR]
+            return cell_free or list(run.fields)
         return list(run.fields)
     out = []
     for name in fields:
@@ -113,7 +144,7 @@ def _choose_frames(run: RunFile, times_h: Sequence[float] | None) -> list[int]:
     t_h = run.times_s / 3600.0
     n = t_h.size
     if not times_h:
-        return sorted({0, (n - 1) // 2, n - 1})
+        return _default_frames(run)
     step = float(np.min(np.diff(t_h))) if n > 1 else 0.0
     frames = []
     for t in times_h:
@@ -128,13 +159,51 @@ def _choose_frames(run: RunFile, times_h: Sequence[float] | None) -> list[int]:
     return frames
 
 
+def _default_frames(run: RunFile) -> list[int]:
+    """Start and end, the last frame before the first exposure and the first frame at or
+    after the end of each exposure (at most MAX_SLICES in all); the middle if no exposure."""
+    t_h = run.times_s / 3600.0
+    n = t_h.size
+    eps = 1e-6
+    wanted = [0, n - 1]
+    windows = sorted((start, end) for _, start, end, _ in _stimuli(run))
+    if windows:
+        before = np.flatnonzero(t_h <= windows[0][0] + eps)
+        if before.size:
+            wanted.append(int(before[-1]))
+        for _, end in windows:
+            after = np.flatnonzero(t_h >= end - eps)
+            if after.size:
+                wanted.append(int(after[0]))
+    else:
+        wanted.append((n - 1) // 2)
+    out: list[int] = []
+    for i in wanted:
+        if i not in out and len(out) < MAX_SLICES:
+            out.append(i)
+    return sorted(out)
+
+
 # --- helpers -------------------------------------------------------------------------------
 
 
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=DPI)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.08)
     return path
+
+
+def _has_cells(run: RunFile) -> bool:
+    if run.well_mixed:
+        return run.config.get("geometry", {}).get("kind") == "uniform"
+    return run.tissue is not None and bool(run.tissue.any())
+
+
+def _cells_only(run: RunFile, name: str, a: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """An intracellular field with its medium voxels set to NaN (no cells there)."""
+    if name in INTRACELLULAR and mask is not None and mask.any():
+        return np.where(mask, a, np.nan)
+    return a
 
 
 def _units(run: RunFile, name: str) -> str:
@@ -197,20 +266,64 @@ def _norm(run: RunFile, name: str, data: list[np.ndarray], log: bool) -> Normali
     return Normalize(lo, hi if hi > lo else lo + 1.0)
 
 
+def _tissue_norm(run: RunFile, name: str, planes: list[np.ndarray], mask: np.ndarray | None,
+                 log: bool) -> tuple[Normalize, str]:
+    """Colour scale fitted to the tissue: the TISSUE_PERCENTILES of the tissue voxels of
+    `planes` (all voxels where `mask` is None or empty); returns (norm, colour-bar extend)."""
+    stacked = np.concatenate([p.ravel() for p in planes])
+    if mask is not None and mask.any():
+        values = np.concatenate([p[mask] for p in planes])
+    else:
+        values = stacked
+    values = values[np.isfinite(values)]
+    finite = stacked[np.isfinite(stacked)]
+    if values.size == 0:
+        return Normalize(0.0, 1.0), "neither"
+    norm: Normalize
+    positive = values[values > 0]
+    if log and _is_concentration(run, name) and positive.size:
+        lo, hi = np.percentile(positive, TISSUE_PERCENTILES)
+        lo = max(lo, hi * 10.0**-LOG_DECADES)
+        if not hi > lo:
+            lo, hi = hi / 1.1, hi * 1.1
+        norm = LogNorm(lo, hi, clip=False)
+    else:
+        lo, hi = (float(v) for v in np.percentile(values, TISSUE_PERCENTILES))
+        if _is_fraction(name):
+            hi = min(hi, 1.0)
+        if hi - lo < 1e-6 * max(1.0, abs(hi)):  # a uniform field: a narrow band around it
+            pad = max(0.01 * abs(hi), 1e-9)
+            lo, hi = (hi - 2 * pad, hi) if _is_fraction(name) and hi >= 1.0 else (hi - pad,
+                                                                                   hi + pad)
+        norm = Normalize(lo, hi)
+    below = bool(np.any(finite < norm.vmin))
+    above = bool(np.any(finite > norm.vmax))
+    extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
+        (below, above), "neither")
+    return norm, extend
+
+
 def _stimuli(run: RunFile) -> list[tuple[str, float, float, str]]:
-    """(kind, start h, end h, legend text) of every exposure in the stored config."""
+    """(kind, start h, end h, legend text) of every exposure in the stored config, each
+    repeat (`repeats`, `repeat_every_h`) separately."""
     out = []
     for kind in ("ultrasound", "light"):
         for e in run.config.get(kind, []) or []:
             if not isinstance(e, dict) or "start_h" not in e or "duration_min" not in e:
                 continue
             start, dur = float(e["start_h"]), float(e["duration_min"])
+            repeats = max(1, int(e.get("repeats", 1) or 1))
+            every = float(e.get("repeat_every_h") or 0.0)
             if kind == "ultrasound":
                 what = f"ultrasound {e.get('intensity_W_per_cm2', '?'):g} W/cm², {dur:g} min"
             else:
                 what = (f"light {e.get('wavelength_nm', 0):g} nm, "
                         f"{e.get('irradiance_mW_per_cm2', 0):g} mW/cm², {dur:g} min")
-            out.append((kind, start, start + dur / 60.0, what))
+            if repeats > 1:
+                what += f", {repeats}× every {every:g} h"
+            for k in range(repeats if every > 0 else 1):
+                s0 = start + k * every
+                out.append((kind, s0, s0 + dur / 60.0, what))
     return out
 
 
@@ -250,10 +363,11 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
     h = float(run.config["grid"]["spacing_um"])
     y_c = sph[0][1] if sph is not None else run.y_um.size * h / 2
     j = int(np.argmin(np.abs(run.y_um - y_c)))
-    with run.open() as f:
-        planes = [np.asarray(f[name][i, :, j, :], float) for i in frames]  # (z, x)
     mask = run.tissue[:, j, :] if run.tissue is not None else None
-    norm = _norm(run, name, planes, log)
+    with run.open() as f:
+        planes = [_cells_only(run, name, np.asarray(f[name][i, :, j, :], float), mask)
+                  for i in frames]  # (z, x)
+    norm, extend = _tissue_norm(run, name, planes, mask, log)
     cmap = colormaps["magma" if _is_fraction(name) else "viridis"].with_extremes(
         bad=(1, 1, 1, 0))
     extent = (0.0, run.x_um.size * h, 0.0, run.z_um.size * h)
@@ -266,20 +380,35 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
                           norm=norm, cmap=cmap, interpolation="nearest")
         if mask is not None and mask.any() and not mask.all():
             ax.contour(run.x_um, run.z_um, mask.astype(float), levels=[0.5],
-                       colors="0.2" if _is_fraction(name) else "white", linewidths=1.0)
+                       colors="0.2" if _is_fraction(name) or name in INTRACELLULAR
+                       else "white", linewidths=1.0)
         ax.set_title(f"t = {run.times_s[i] / 3600:g} h")
         ax.set_xlabel("x (µm)")
         ax.set_aspect("equal")
     axes[0].set_ylabel("z (µm)")
-    cbar = fig.colorbar(image, ax=list(axes), shrink=0.9)
+    cbar = fig.colorbar(image, ax=list(axes), shrink=0.9, extend=extend)
     cbar.set_label(_label(run, name))
-    where = f"x-z plane at y = {run.y_um[j]:g} µm"
+    where = f"x-z plane at y = {run.y_um[j]:.4g} µm"
     if sph is not None:
         where += " (through the spheroid centre; line: spheroid surface)"
     if _stimuli(run):
         where += "; stimuli enter at z = 0"
-    fig.suptitle(f"{_SHORT_NAMES.get(name, name)}: {where}", fontsize=9)
+    scale = ""
+    if mask is not None and mask.any():
+        p0, p1 = TISSUE_PERCENTILES
+        scale = f"\ncolour scale: {p0:g}–{p1:g}th percentile of the tissue voxels shown"
+        if name in INTRACELLULAR:
+            scale += "; blank: medium (no cells)"
+    after = _after_exposure_note(run, frames)
+    fig.suptitle(f"{_SHORT_NAMES.get(name, name)}: {where}{scale}{after}", fontsize=9)
     return fig
+
+
+def _after_exposure_note(run: RunFile, frames: list[int]) -> str:
+    ends = [end for _, _, end, _ in _stimuli(run)]
+    if not ends:
+        return ""
+    return "; exposures end at " + ", ".join(f"{e:.4g}" for e in sorted(set(ends))[:6]) + " h"
 
 
 def _profile_frames(n: int) -> list[int]:
@@ -317,7 +446,7 @@ def _radial(run: RunFile, names: list[str], log: bool) -> Figure:
         for ax, name in zip(axes, names, strict=True):
             any_positive = False
             for i in frames:
-                a = _read_frame(f, name, i).ravel()
+                a = _cells_only(run, name, _read_frame(f, name, i), run.tissue).ravel()
                 ok = inside & np.isfinite(a)
                 count = np.bincount(bins[ok], minlength=edges.size - 1)
                 total = np.bincount(bins[ok], weights=a[ok], minlength=edges.size - 1)
@@ -331,6 +460,7 @@ def _radial(run: RunFile, names: list[str], log: bool) -> Figure:
                 ax.axvline(radius, color="0.4", ls="--", lw=0.9)
             if log and _is_concentration(run, name) and any_positive:
                 ax.set_yscale("log")
+            ax.set_xlim(0.0, float(edges[-1]))  # the same distance axis in every panel
             ax.set_xlabel(xlabel)
             ax.set_ylabel(_label(run, name, percent=_is_fraction(name)))
             ax.grid(alpha=0.25)
@@ -356,9 +486,14 @@ def _series_panels(run: RunFile, names: list[str]
     """(title, units, [(dataset, legend)]) per panel of the time-series figure."""
     if run.well_mixed:
         peak = "max_ros" in run.series
-        return [(_SHORT_NAMES.get(n, n), "%" if _is_fraction(n) else _units(run, n),
-                 [(n, "at saved frames"), ("max_ros", "max over all steps")]
-                 if n == "ros" and peak else [(n, "")]) for n in names]
+        panels = [(_SHORT_NAMES.get(n, n), "%" if _is_fraction(n) else _units(run, n),
+                   [(n, "at saved frames"), ("max_ros", "max over all steps")]
+                   if n == "ros" and peak else [(n, "")]) for n in names]
+        if "dissolved_percent" in run.series and run.config.get("material", {}).get(
+                "dose_ug_per_ml", 0) > 0:
+            panels.insert(0, ("particle mass dissolved (% of the dose)", "%",
+                              [("dissolved_percent", "")]))
+        return panels
     s = set(run.series) if not run.well_mixed else set()
     want = set(names)
     panels = []
@@ -429,7 +564,217 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
             if ax.get_legend_handles_labels()[1]:
                 ax.legend(fontsize=7, frameon=False)
     title = "well-mixed compartment" if run.well_mixed else "tissue averages over time"
+    if run.well_mixed and not _has_cells(run):
+        title = "cell-free release vial (well-mixed)"
     if not run.complete:
         title += f" (INCOMPLETE run: status {run.status!r})"
     fig.suptitle(title, fontsize=10)
+    return fig
+
+
+# --- treated vs control ----------------------------------------------------------------------
+
+
+def _check_comparable(run: RunFile, control: RunFile) -> None:
+    """Refuse (InputError, exit 2) a control whose grid, tissue or saved times differ."""
+    def refuse(why: str) -> None:
+        raise InputError(f"cannot compare with this control: {why}; --compare needs a control "
+                         "run with the same grid (shape and spacing), tissue and saved times, "
+                         f"e.g. the same config without the exposure (treated: {run.path})",
+                         key="--compare", file=str(control.path))
+
+    if control.n_frames == 0:
+        refuse("it holds no saved frame")
+    if run.well_mixed != control.well_mixed:
+        refuse("one run is well-mixed and the other is not")
+    if not run.well_mixed:
+        for axis, a, b in (("x", run.x_um, control.x_um), ("y", run.y_um, control.y_um),
+                           ("z", run.z_um, control.z_um)):
+            if a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-9):
+                refuse(f"different grids ({axis}: {a.size} voxels to {a[-1] + a[0]:g} µm "
+                       f"here, {b.size} to {b[-1] + b[0]:g} µm in the control)")
+        if (run.tissue is None) != (control.tissue is None) or (
+                run.tissue is not None and not np.array_equal(run.tissue, control.tissue)):
+            refuse("different tissue (the spheroid or slab differs)")
+    t1, t2 = run.times_s / 3600.0, control.times_s / 3600.0
+    if t1.shape != t2.shape or not np.allclose(t1, t2, rtol=1e-9, atol=1e-6):
+        refuse(f"different saved times ({t1.size} frames from {t1[0]:g} to {t1[-1]:g} h here, "
+               f"{t2.size} from {t2[0]:g} to {t2[-1]:g} h in the control)")
+    missing = [n for n in run.fields if n not in control.fields]
+    if missing:
+        refuse(f"the control lacks the field(s) {', '.join(missing)}")
+
+
+def _depth_below_surface(run: RunFile) -> tuple[np.ndarray, str] | None:
+    """Depth (µm, (z, y, x)) below the tissue surface: R − r for a spheroid (centre from the
+    stored config), the distance to the nearest face for a uniform slab; None without tissue."""
+    if run.tissue is None or not run.tissue.any():
+        return None
+    zz, yy, xx = np.meshgrid(run.z_um, run.y_um, run.x_um, indexing="ij")
+    sph = _spheroid(run)
+    if sph is not None:
+        (cx, cy, cz), radius = sph
+        r = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2 + (zz - cz) ** 2)
+        return radius - r, "depth below the spheroid surface (µm)"
+    h = float(run.config["grid"]["spacing_um"])
+    d = np.minimum.reduce([xx, run.x_um[-1] + h / 2 - xx, yy, run.y_um[-1] + h / 2 - yy,
+                           zz, run.z_um[-1] + h / 2 - zz])
+    return d, "depth below the nearest tissue face (µm)"
+
+
+def _shell_means(depth: np.ndarray, tissue: np.ndarray, a: np.ndarray, h: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(shell centre depth, mean of `a`) over tissue shells one voxel (h) thick."""
+    d, v = depth[tissue], a[tissue]
+    ok = np.isfinite(v)
+    d, v = d[ok], v[ok]
+    if d.size == 0:
+        return np.array([]), np.array([])
+    shell = np.floor(np.maximum(d, 0.0) / h).astype(int)
+    count = np.bincount(shell)
+    filled = count > 0
+    mean = np.bincount(shell, weights=v)[filled] / count[filled]
+    centre = np.bincount(shell, weights=d)[filled] / count[filled]
+    return centre, mean
+
+
+_COMPARE_SERIES = (("tissue_mean_viability", "viability"), ("tissue_mean_zn", "zn"),
+                   ("tissue_mean_zn_cell", "zn_cell"), ("tissue_mean_ros", "ros"))
+
+
+def _compare(run: RunFile, control: RunFile) -> Figure:
+    """Treated (`run`) minus control: maps at the final frame, Δviability against depth and
+    tissue-mean time series of both. Axes carry gids (`diff_<field>`, `depth`,
+    `series_<name>`) so tests can find them."""
+    t_h = run.times_s / 3600.0
+    last = run.n_frames - 1
+    maps = [n for n in ("viability", "zn") if n in run.fields] or list(run.fields[:1])
+    if run.well_mixed:
+        maps = []
+    series = []  # (panel title, unit, treated array, control array)
+    with run.open() as f, control.open() as g:
+        for sname, field in _COMPARE_SERIES:
+            if sname in run.series and sname in control.series:
+                a, b = _mean_series(run, f, sname), _mean_series(control, g, sname)
+            elif field in run.fields:
+                a, b = _mean_series(run, f, field), _mean_series(control, g, field)
+            else:
+                continue
+            if not (np.isfinite(a).any() or np.isfinite(b).any()):
+                continue  # no cells: nothing to compare
+            scale = 100.0 if _is_fraction(field) else 1.0
+            where = "tissue mean" if _has_cells(run) else "mean"
+            series.append((f"{_SHORT_NAMES.get(field, field)}, {where}",
+                           "%" if _is_fraction(field) else _units(run, field),
+                           sname, scale * a, scale * b))
+        if not series:
+            for field in run.fields[:4]:
+                series.append((_SHORT_NAMES.get(field, field), _units(run, field), field,
+                               _mean_series(run, f, field), _mean_series(control, g, field)))
+        planes = {}
+        h = float(run.config["grid"]["spacing_um"]) if not run.well_mixed else 1.0
+        if maps:
+            sph = _spheroid(run)
+            y_c = sph[0][1] if sph is not None else run.y_um.size * h / 2
+            j = int(np.argmin(np.abs(run.y_um - y_c)))
+            pmask = run.tissue[:, j, :] if run.tissue is not None else None
+            for n in maps:
+                a = _cells_only(run, n, np.asarray(f[n][last, :, j, :], float), pmask)
+                b = _cells_only(run, n, np.asarray(g[n][last, :, j, :], float), pmask)
+                planes[n] = (100.0 if _is_fraction(n) else 1.0) * (a - b)
+        depth_curves = []
+        depth = _depth_below_surface(run) if "viability" in run.fields else None
+        if depth is not None:
+            for i in sorted({k for k in _default_frames(run) if k > 0} | {last}):
+                dv = 100.0 * (_read_frame(f, "viability", i) - _read_frame(g, "viability", i))
+                depth_curves.append((i, *_shell_means(depth[0], run.tissue, dv, h)))
+    n_top = len(maps) + (1 if depth_curves else 0)
+    delta = next(((a - b) for _, _, key, a, b in series if key == "tissue_mean_viability"),
+                 None)
+    n_bottom = len(series) + (1 if delta is not None else 0)
+    width = max(3.9 * n_top, 3.3 * n_bottom, 6.0)
+    fig = Figure(figsize=(width, (3.6 if n_top else 0.0) + 2.9), layout="constrained")
+    if n_top:
+        top, bottom = fig.subfigures(2, 1, height_ratios=[3.6, 2.9])
+    else:
+        top, bottom = None, fig
+    if top is not None:
+        tax = top.subplots(1, n_top, squeeze=False)[0]
+        extent = (0.0, run.x_um.size * h, 0.0, run.z_um.size * h)
+        for ax, n in zip(tax, maps, strict=False):
+            d = planes[n]
+            values = d[pmask] if pmask is not None and pmask.any() else d
+            values = np.abs(values[np.isfinite(values)])
+            m = float(np.percentile(values, 99.0)) if values.size else 0.0
+            if not m > 0:
+                m = float(np.nanmax(np.abs(d))) if np.isfinite(d).any() else 0.0
+            m = m if m > 0 else 1.0
+            image = ax.imshow(np.ma.masked_invalid(d), origin="lower", extent=extent,
+                              cmap=colormaps["RdBu_r"].with_extremes(bad=(1, 1, 1, 0)),
+                              norm=TwoSlopeNorm(0.0, -m, m), interpolation="nearest")
+            if pmask is not None and pmask.any() and not pmask.all():
+                ax.contour(run.x_um, run.z_um, pmask.astype(float), levels=[0.5],
+                           colors="0.2", linewidths=1.0)
+            ax.set_gid(f"diff_{n}")
+            ax.set_aspect("equal")
+            ax.set_xlabel("x (µm)")
+            ax.set_ylabel("z (µm)")
+            unit = "% points" if _is_fraction(n) else _units(run, n)
+            ax.set_title(f"Δ {_SHORT_NAMES.get(n, n)} at {t_h[last]:g} h", fontsize=9)
+            finite = d[np.isfinite(d)]
+            extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
+                (bool(np.any(finite < -m)), bool(np.any(finite > m))), "neither")
+            top.colorbar(image, ax=ax, shrink=0.85, extend=extend,
+                         label=f"treated − control ({unit})" if unit else "treated − control")
+        if depth_curves:
+            ax = tax[-1]
+            ax.set_gid("depth")
+            colours = colormaps["tab10"]
+            for k, (i, x, y) in enumerate(depth_curves):
+                ax.plot(x, y, color="k" if i == last else colours(k % 10),
+                        lw=1.8 if i == last else 1.1, marker="o", ms=2.5,
+                        label=f"t = {t_h[i]:g} h")
+            ax.axhline(0.0, color="0.5", lw=0.8)
+            ax.set_xlabel(depth[1])
+            ax.set_ylabel("Δ viability (% points)")
+            ax.set_title("Δ viability vs depth (shell means)", fontsize=9)
+            ax.grid(alpha=0.25)
+            ax.legend(fontsize=7, frameon=False)
+        where = ""
+        if maps:
+            where = f"maps: x-z plane at y = {run.y_um[j]:.4g} µm"
+            if _spheroid(run) is not None:
+                where += " through the spheroid centre (line: surface)"
+            where += "; colour: ±99th percentile of |Δ| over tissue"
+        top.suptitle(where, fontsize=8)
+    planned = run.config.get("time", {}).get("end_h")
+    t_end = float(planned) if isinstance(planned, int | float) else float(t_h[-1])
+    bax = list(bottom.subplots(1, n_bottom, squeeze=False)[0])
+    if delta is not None:
+        ax = bax.pop()
+        ax.set_gid("series_delta_viability")
+        ax.plot(t_h, delta, lw=1.5, color="k")
+        ax.axhline(0.0, color="0.5", lw=0.8)
+        ax.set_title("Δ viability, tissue mean", fontsize=9)
+        ax.set_ylabel("treated − control (% points)")
+        _shade_stimuli(ax, run, t_end, legend=False)
+        ax.set_xlim(0.0, max(t_end, float(t_h[-1])) or 1.0)
+        ax.set_xlabel("time (h)")
+        ax.grid(alpha=0.25)
+    for k, (ax, (title, unit, key, a, b)) in enumerate(zip(bax, series, strict=True)):
+        ax.set_gid(f"series_{key}")
+        ax.plot(t_h, a, lw=1.5, color="tab:red", label=f"treated ({run.path.stem})")
+        ax.plot(t_h, b, lw=1.5, ls="--", color="0.25", label=f"control ({control.path.stem})")
+        _shade_stimuli(ax, run, t_end, legend=False)
+        ax.set_xlim(0.0, max(t_end, float(t_h[-1])) or 1.0)
+        ax.set_xlabel("time (h)")
+        ax.set_ylabel(unit or "1")
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.25)
+        if k == 0:
+            ax.legend(fontsize=7, frameon=False)
+    if bottom is not fig:
+        bottom.suptitle("tissue means over time (shaded: exposures of the treated run)",
+                        fontsize=8)
+    fig.suptitle(f"treated ({run.path.name}) − control ({control.path.name})", fontsize=10)
     return fig
