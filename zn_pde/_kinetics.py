@@ -63,17 +63,17 @@ UNITS = {
     "o2": "uM",
 }
 LONG_NAMES = {
-    "np": "extracellular nanoparticle mass concentration (per voxel volume)",
+    "np": "extracellular nanoparticle mass concentration (per fluid volume)",
     "np_int": "internalised nanoparticle mass concentration (per cell volume)",
-    "zn": "free Zn2+ in medium / interstitium (per voxel volume)",
+    "zn": "free Zn2+ in medium / interstitium (per fluid volume)",
     "zn_cell": "labile intracellular zinc, free + metallothionein-bound (per cell volume)",
-    "ros": "reactive oxygen species, lumped (per voxel volume)",
+    "ros": "reactive oxygen species, lumped (per fluid volume)",
     "gsh": "intracellular glutathione (per cell volume)",
     "viability": "fraction of cells alive",
-    "h2o2": "hydrogen peroxide released by the particles (per voxel volume)",
-    "h2s": "hydrogen sulfide released by the particles (per voxel volume)",
-    "cargo": "drug cargo released by the carrier (per voxel volume)",
-    "o2": "dissolved oxygen (per voxel volume)",
+    "h2o2": "hydrogen peroxide released by the particles (per fluid volume)",
+    "h2s": "hydrogen sulfide released by the particles (per fluid volume)",
+    "cargo": "drug cargo released by the carrier (per fluid volume)",
+    "o2": "dissolved oxygen (per tissue volume)",
 }
 
 

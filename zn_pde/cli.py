@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
                     "shown at the nearest saved frame (default: start, middle, end)")
     pl.add_argument("--log", action="store_true",
                     help="logarithmic colour scale and y axis for concentrations")
+    pl.add_argument("--compare", metavar="CONTROL.h5",
+                    help="also write <stem>_vs_<control stem>.png: treated minus control "
+                    "(the control needs the same grid and saved times)")
 
     f = sub.add_parser("fit", help="fit kinetic parameters to data")
     f.add_argument("config", help="fit config (TOML)")
@@ -209,7 +212,8 @@ def _cmd_plot(a) -> int:
         raise InputError(f"--times-h must be comma-separated numbers, got {a.times_h!r}",
                          key="--times-h") from None
     try:
-        paths = plot_run(a.file, outdir=a.outdir, fields=fields, times_h=times, log=a.log)
+        paths = plot_run(a.file, outdir=a.outdir, fields=fields, times_h=times, log=a.log,
+                         compare=a.compare)
     except InputError as e:
         from .inspect import is_sweep
 

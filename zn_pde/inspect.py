@@ -259,6 +259,7 @@ def _scalars(run: RunFile) -> list[str]:
     n = run.n_frames
     if n == 0:
         return []
+    note = None
     if run.well_mixed:
         spec = [c for c in _WELL_MIXED_COLUMNS if c[0] in run.fields + run.series]
         spec += [(name, f"{name} {run.units.get(name, '')}".strip(), 1.0)
@@ -269,7 +270,8 @@ def _scalars(run: RunFile) -> list[str]:
     elif run.series:
         spec = [c for c in _KEY_COLUMNS if c[0] in run.series]
         if "tissue_max_ros" in run.series:
-            title = "key scalars\n" + _KEY_NOTE
+            title = "key scalars (tissue means; what each column is: below the table)"
+            note = _KEY_NOTE
         else:  # a file of an earlier version: one ROS maximum, over the whole domain
             title = ("key scalars (tissue means; ROS max all*: maximum ROS anywhere, medium "
                      "or tissue, over every step since the previous frame; NP depth: particle "
@@ -301,6 +303,8 @@ def _scalars(run: RunFile) -> list[str]:
         lines.append("  " + "  ".join(x.rjust(w) for x, w in zip(r, widths, strict=True)))
     if len(idx) < n:
         lines.append(f"  ({len(idx)} of {n} frames shown)")
+    if note:
+        lines.append(note)
     return lines
 
 
