@@ -180,24 +180,22 @@ def test_penetration_depth_of_an_exponential_profile():
     assert got - 5.0 == pytest.approx(20.0 * np.log(10.0), abs=2.0)
 
 
-def test_default_scenario_results_converge_with_the_step():
+def test_default_scenario_results_do_not_hinge_on_the_step():
     """The default scenario on a coarser grid (32³ × 20 µm, same domain and spheroid) over
-    6 h, through the 4 h ultrasound exposure. Intracellular zinc and viability at dt = 60 s lie
-    within 5 % of dt = 10 s (the issue's bound). The interstitial Zn²⁺ does not (11 % here,
-    the LOD splitting error where the rim cells' zinc export meets diffusion ~100x faster than
-    the step; README "Step dependence"), but it converges at first order: its distance from
-    the dt = 2.5 s value shrinks at least 4x from dt = 60 to 10 s (7.7x for exact first order)."""
+    6 h, through the 4 h ultrasound exposure: tissue-mean interstitial Zn²⁺, intracellular
+    zinc and viability at dt = 60 s within 5 % of dt = 10 s (the issue's bound; measured
+    2.0 %, 0.15 %, < 0.01 %). Before the sinks were solved with the transport the
+    interstitial Zn²⁺ differed 2x between 60 and 15 s; with the dissolved zinc still added
+    after the transport, by 14 %."""
     out = {}
-    for dt in (60.0, 10.0, 2.5):
+    for dt in (60.0, 10.0):
         c = default_config("grid.shape=[32,32,32]", "grid.spacing_um=20.0", "time.end_h=6.0",
                            f"time.dt_s={dt}", "time.save_every_min=360.0")
         model = build_model(c)
         fields = trajectory(model, Schedule.from_config(c), lambda m, s: m.fields(s))
         out[dt] = summarise(model, {k: np.asarray(v[-1]) for k, v in fields.items()})
-    for key in ("tissue_mean_zn_cell", "tissue_mean_viability"):
+    for key in ("tissue_mean_zn", "tissue_mean_zn_cell", "tissue_mean_viability"):
         assert out[60.0][key] == pytest.approx(out[10.0][key], rel=0.05), key
-    zn = {dt: s["tissue_mean_zn"] for dt, s in out.items()}
-    assert abs(zn[60.0] - zn[2.5]) > 4 * abs(zn[10.0] - zn[2.5]), zn
 
 
 def test_gradients_through_the_implicit_sinks_match_finite_differences():

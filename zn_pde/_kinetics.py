@@ -341,18 +341,50 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
         o2_resupply_uM_per_s=o2_resupply_source, catalase_activity=catalase_activity)
 
 
-def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLike, dt_s: float
+class Dissolution(NamedTuple):
+    """Where the particle mass the `np` sink removed over a step went, per voxel volume."""
+
+    dissolved: Array  # into Zn²⁺ (and co-product, cargo)
+    refused: Array  # beyond the solubility limit: stays particulate
+    taken_up: Array  # endocytosed by the cells
+
+
+def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environment,
+                fluid_fraction: ArrayLike) -> Dissolution:
+    """Split what the particle sink removed (`removed_np`, per voxel volume) between
+    dissolution and uptake in the proportions of their rates; dissolution stops at the
+    solubility limit of the step-start fluid (`s`), the rest stays particulate."""
+    alpha = jnp.asarray(fluid_fraction, s.np.dtype)
+    coproduct = s.h2o2 if s.h2o2 is not None else s.h2s
+    would = removed_np * _safe_div(r.dissolution, r.dissolution + r.uptake)
+    dissolved = jnp.minimum(would, alpha * k.headroom_uM(s.zn, coproduct, env.ph)
+                            / k.zn_uM_per_particle_ug_per_ml)
+    return Dissolution(dissolved, would - dissolved, removed_np - would)
+
+
+def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLike, dt_s: float,
+                      k: Kinetics | None = None, dissolved: Array | None = None
                       ) -> tuple[list[Array], list[Array]]:
-    """κ (1/s) and S (µM/s, per the species' own volume) of each mobile species in `names`
-    (Zn²⁺ export: exactly what leaves the cells over the step, spread over it)."""
+    """κ (1/s) and S (µM/s, per the species' own volume) of each mobile species in `names`.
+
+    Zn²⁺ export is exactly what leaves the cells over the step, spread over it; with
+    `dissolved` (the particle mass per voxel volume that dissolved this step, `dissolution`)
+    the Zn²⁺, co-product and cargo it releases enter as sources of the same solve, so the
+    dissolved zinc is transported within the step instead of arriving after it."""
     alpha = jnp.asarray(fluid_fraction)
+    release = 0.0
+    if dissolved is not None:
+        release = dissolved / (alpha * dt_s)  # particle mass per fluid volume per second
+    conv = 0.0 if k is None else k.zn_uM_per_particle_ug_per_ml
+    nu = 0.0 if k is None else k.coproduct_per_zn
+    cargo = 0.0 if k is None else k.cargo_mass_fraction
     table = {
         "np": (r.dissolution + r.uptake, 0.0),
-        "zn": (r.zn_influx, r.zn_efflux_uM / (alpha * dt_s)),
+        "zn": (r.zn_influx, r.zn_efflux_uM / (alpha * dt_s) + conv * release),
         "ros": (0.0, 0.0),  # stiff and local: its exact balance is taken in `react`
-        "h2o2": (r.h2o2_decay + r.h2o2_catalase + r.h2o2_fenton, 0.0),
-        "h2s": (r.h2s_oxidation, 0.0),
-        "cargo": (0.0, 0.0),
+        "h2o2": (r.h2o2_decay + r.h2o2_catalase + r.h2o2_fenton, nu * conv * release),
+        "h2s": (r.h2s_oxidation, nu * conv * release),
+        "cargo": (0.0, cargo * release),
         "o2": (r.o2_uptake + r.o2_resupply, r.o2_resupply_uM_per_s),
     }
     shape = jnp.shape(r.dissolution)
@@ -364,14 +396,15 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
 
 
 def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Environment,
-          dt_s: float, fluid_fraction: ArrayLike) -> Local:
+          dt_s: float, fluid_fraction: ArrayLike, d: Dissolution) -> Local:
     """The local processes after the implicit transport step (see the module docstring).
 
     `s` is the state after transport (mobile species already diffused, their sinks and
-    sources applied); `removed[name]` is what each mobile species' sink took over the step,
-    per voxel volume, handed here to its destination in the proportions of the rates `r`:
-    dissolved particles to Zn²⁺ (up to the solubility limit; the rest stays particulate),
-    endocytosed particles and imported Zn²⁺ to the cells, catalysed H₂O₂ to O₂.
+    sources applied, the dissolved zinc, co-product and cargo included); `removed[name]` is
+    what each mobile species' sink took over the step, per voxel volume, handed here to its
+    destination in the proportions of the rates `r`: endocytosed particles (`d.taken_up`)
+    and imported Zn²⁺ to the cells, particle mass beyond the solubility limit (`d.refused`)
+    back to the particles, catalysed H₂O₂ to O₂.
     """
     phi = jnp.asarray(env.cell_fraction, s.np.dtype)
     alpha = jnp.asarray(fluid_fraction, s.np.dtype)
@@ -381,15 +414,10 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     coproduct = s.h2o2 if s.h2o2 is not None else s.h2s
     nu = k.coproduct_per_zn
 
-    # 1. extracellular particles: dissolution (up to the solubility limit) and uptake
-    gone = removed["np"]
-    would_dissolve = gone * _safe_div(r.dissolution, r.dissolution + r.uptake)
-    dissolved = jnp.minimum(would_dissolve,
-                            alpha * k.headroom_uM(s.zn, coproduct, env.ph) / conv)
-    np_ext = s.np + (would_dissolve - dissolved) / alpha
-    zn = s.zn + dissolved * conv / alpha
-    np_int = s.np_int + _safe_div(gone - would_dissolve, phi)
-    released = dissolved  # particle mass dissolved, per voxel volume (co-product, cargo)
+    # 1. extracellular particles: what the solubility limit refused stays, uptake arrives
+    np_ext = s.np + d.refused / alpha
+    zn = s.zn
+    np_int = s.np_int + _safe_div(d.taken_up, phi)
 
     # 2. lysosomal dissolution of internalised particles (limit: free Zn2+ in the cell)
     k_lys = k.dissolution_rate_per_s(k.lysosome_ph)
@@ -402,9 +430,9 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
         freed = np_int * -jnp.expm1(-k_lys * dt_s)
     np_int = np_int - freed
     zn_cell = s.zn_cell + freed * conv
-    released = released + phi * freed
+    released = phi * freed  # particle mass dissolved in lysosomes, per voxel volume
 
-    # co-product (H2O2 or H2S) and cargo enter the extracellular fluid
+    # its co-product (H2O2 or H2S) and cargo leave the cells into the extracellular fluid
     h2o2, h2s, cargo = s.h2o2, s.h2s, s.cargo
     if h2o2 is not None:
         h2o2 = h2o2 + nu * conv * released / alpha
@@ -482,15 +510,19 @@ def local_step(k: Kinetics, s: Local, env: Environment, dt_s: float,
                fluid_fraction: ArrayLike = 1.0, oxygen: Oxygen | None = None,
                photosensitiser_yield: Array | None = None) -> Local:
     """One step of a compartment without transport (well-mixed, or a voxel in isolation):
-    the mobile species' linear sinks and sources solved exactly, then `react`."""
+    the particles' sinks solved exactly, then the other mobile species' with the dissolved
+    zinc (co-product, cargo) as a source, then `react` (the order of `Model.substep`)."""
     r = rates(k, s, env, dt_s, fluid_fraction, oxygen, photosensitiser_yield)
-    names = mobile_names(s)
-    sinks, sources = sinks_and_sources(r, names, fluid_fraction, dt_s)
+    (kappa,), _ = sinks_and_sources(r, ("np",), fluid_fraction, dt_s)
     moved, removed = {}, {}
+    moved["np"], removed["np"] = solve_linear(s.np, fluid_fraction, kappa, 0.0, dt_s)
+    d = dissolution(k, s, removed["np"], r, env, fluid_fraction)
+    names = mobile_names(s)[1:]
+    sinks, sources = sinks_and_sources(r, names, fluid_fraction, dt_s, k, d.dissolved)
     for name, cap, kappa, src in zip(names, capacity(names, fluid_fraction), sinks, sources,
                                      strict=True):
         moved[name], removed[name] = solve_linear(getattr(s, name), cap, kappa, src, dt_s)
-    return react(k, s._replace(**moved), removed, r, env, dt_s, fluid_fraction)
+    return react(k, s._replace(**moved), removed, r, env, dt_s, fluid_fraction, d)
 
 
 def total_zinc_uM(k: Kinetics, s: Local, cell_fraction: ArrayLike,

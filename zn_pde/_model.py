@@ -201,18 +201,24 @@ class Model(eqx.Module):
             local = kin.local_step(self.kinetics, local, env, h, self.fluid_fraction,
                                    self.oxygen, self.photosensitiser_yield)
         else:
-            rates = kin.rates(self.kinetics, local, env, h, self.fluid_fraction, self.oxygen,
-                              self.photosensitiser_yield)
-            sinks, sources = kin.sinks_and_sources(rates, self.model_mobile_names,
-                                                   self.fluid_fraction, h)
-            mobile, removed = diffuse_react(factors.model, state.mobile[..., :n],
-                                            jnp.stack(sinks, -1), jnp.stack(sources, -1), h,
-                                            self.mesh)
-            moved = self.local(State(mobile, state.fixed, state.step))
-            removed_by = {name: removed[..., i]
-                          for i, name in enumerate(self.model_mobile_names)}
-            local = kin.react(self.kinetics, moved, removed_by, rates, env, h,
-                              self.fluid_fraction)
+            # particles first: what dissolves this step is a source of the second solve
+            k, alpha = self.kinetics, self.fluid_fraction
+            rates = kin.rates(k, local, env, h, alpha, self.oxygen, self.photosensitiser_yield)
+            (kappa,), _ = kin.sinks_and_sources(rates, ("np",), alpha, h)
+            np_op = jax.tree.map(lambda a: a[..., :1], factors.model)
+            rest_op = jax.tree.map(lambda a: a[..., 1:], factors.model)
+            particles, removed_np = diffuse_react(np_op, state.mobile[..., :1], kappa[..., None],
+                                                  jnp.zeros_like(kappa)[..., None], h, self.mesh)
+            d = kin.dissolution(k, local, removed_np[..., 0], rates, env, alpha)
+            names = self.model_mobile_names[1:]
+            sinks, sources = kin.sinks_and_sources(rates, names, alpha, h, k, d.dissolved)
+            rest, removed = diffuse_react(rest_op, state.mobile[..., 1:n], jnp.stack(sinks, -1),
+                                          jnp.stack(sources, -1), h, self.mesh)
+            moved = self.local(State(jnp.concatenate([particles, rest], -1), state.fixed,
+                                     state.step))
+            removed_by = {"np": removed_np[..., 0]} | {
+                name: removed[..., i] for i, name in enumerate(names)}
+            local = kin.react(k, moved, removed_by, rates, env, h, alpha, d)
         mobile, fixed = self._pack(local, passive)
         return State(mobile.astype(self.dtype), fixed.astype(self.dtype), state.step)
 
