@@ -13,8 +13,9 @@ One step: the first-order sinks κ (particle dissolution and uptake, Zn²⁺ imp
 clearance, H₂S oxidation, O₂ uptake) and sources S (Zn²⁺ export, ROS production), frozen at
 the step start (`_kinetics.rates`), are solved implicitly with the diffusion
 (`_diffusion.diffuse_react`: LOD backward Euler, positive for any Δt, α-weighted totals
-conserved to round-off); then `_kinetics.react` hands what each sink removed to its
-destination and advances the intracellular pools. A fast sink and its diffusive supply are
+conserved to round-off): the particles first, then the other species with the zinc,
+co-product and cargo that dissolved as sources; then `_kinetics.react` hands what each sink
+removed to its destination and advances the intracellular pools. A fast sink and its diffusive supply are
 thus never split, so a local balance (e.g. a penetration depth √(D*/κ)) holds at any step.
 First order in time, second order in space.
 """
