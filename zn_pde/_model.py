@@ -15,8 +15,9 @@ the step start (`_kinetics.rates`), are solved implicitly with the diffusion
 (`_diffusion.diffuse_react`: LOD backward Euler, positive for any Δt, α-weighted totals
 conserved to round-off): the particles first, then the other species with the zinc,
 co-product and cargo that dissolved as sources; then `_kinetics.react` hands what each sink
-removed to its destination and advances the intracellular pools. A fast sink and its diffusive supply are
-thus never split, so a local balance (e.g. a penetration depth √(D*/κ)) holds at any step.
+removed to its destination and advances the intracellular pools. A fast sink and its
+diffusive supply are thus never split, so a local balance (e.g. a penetration depth √(D*/κ))
+holds at any step.
 First order in time, second order in space.
 """
 
