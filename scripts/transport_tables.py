@@ -20,8 +20,10 @@ from zn_pde._run import summarise
 ROOT = Path(__file__).resolve().parents[1]
 PRINTED = (("tissue_mean_zn", "tissue-mean Zn²⁺ (µM)", 1.0),
            ("tissue_mean_zn_cell", "intracellular labile Zn (µM)", 1.0),
-           ("max_ros", "peak ROS, final frame (µM)", 1.0),
+           ("tissue_max_ros", "ROS max in tissue (µM)", 1.0),
+           ("medium_max_ros", "ROS max in medium (µM)", 1.0),
            ("tissue_mean_viability", "viability (%)", 100.0),
+           ("tissue_rim_viability", "rim viability (%)", 100.0),
            ("penetration_depth_um", "penetration (µm)", 1.0))
 
 
