@@ -371,8 +371,22 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
     cmap = colormaps["magma" if _is_fraction(name) else "viridis"].with_extremes(
         bad=(1, 1, 1, 0))
     extent = (0.0, run.x_um.size * h, 0.0, run.z_um.size * h)
+    where = f"x-z plane at y = {run.y_um[j]:.4g} µm"
+    if sph is not None:
+        where += " (through the spheroid centre; line: spheroid surface)"
+    if _stimuli(run):
+        where += "; stimuli enter at z = 0"
+    scale = ""
+    if mask is not None and mask.any():
+        p0, p1 = TISSUE_PERCENTILES
+        scale = f"\ncolour scale: {p0:g}–{p1:g}th percentile of the tissue voxels shown"
+        if name in INTRACELLULAR:
+            scale += "; blank: medium (no cells)"
+    title = f"{_SHORT_NAMES.get(name, name)}: {where}{scale}{_after_exposure_note(run, frames)}"
     n = len(frames)
-    fig = Figure(figsize=(2.9 * n + 1.3, 3.3), layout="constrained")
+    # room for the suptitle's lines, so the constrained layout never squeezes the x labels
+    fig = Figure(figsize=(2.9 * n + 1.3, 3.4 + 0.2 * (title.count("\n") + 1)),
+                 layout="constrained")
     axes = fig.subplots(1, n, squeeze=False, sharey=True)[0]
     image = None
     for ax, i, plane in zip(axes, frames, planes, strict=True):
@@ -388,19 +402,7 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
     axes[0].set_ylabel("z (µm)")
     cbar = fig.colorbar(image, ax=list(axes), shrink=0.9, extend=extend)
     cbar.set_label(_label(run, name))
-    where = f"x-z plane at y = {run.y_um[j]:.4g} µm"
-    if sph is not None:
-        where += " (through the spheroid centre; line: spheroid surface)"
-    if _stimuli(run):
-        where += "; stimuli enter at z = 0"
-    scale = ""
-    if mask is not None and mask.any():
-        p0, p1 = TISSUE_PERCENTILES
-        scale = f"\ncolour scale: {p0:g}–{p1:g}th percentile of the tissue voxels shown"
-        if name in INTRACELLULAR:
-            scale += "; blank: medium (no cells)"
-    after = _after_exposure_note(run, frames)
-    fig.suptitle(f"{_SHORT_NAMES.get(name, name)}: {where}{scale}{after}", fontsize=9)
+    fig.suptitle(title, fontsize=9)
     return fig
 
 
