@@ -65,21 +65,32 @@ def _harmonic(a: Array, b: Array) -> Array:
     return jnp.where(s > 0, 2.0 * a * b / safe, 0.0)
 
 
+def _axis_matrix(flux: Array, capacity: Array | float, r_scale: Array | float,
+                 boundary: Array | None) -> tuple[Array, Array, Array, Array, Array]:
+    """The tridiagonal (capacity − Δt L) along the leading axis of `flux` (the face flux
+    coefficient per voxel, D or α D*, shape (n, ...)): lower rᵢ₋½, upper rᵢ₊½, the diagonal
+    capacity + rᵢ₋½ + rᵢ₊½ (+ walls), and the Dirichlet right-hand sides of the first and
+    last planes (zero for zero-flux walls)."""
+    r_face = r_scale * _harmonic(flux[:-1], flux[1:])  # (n−1, ...)
+    zero = jnp.zeros_like(flux[:1])
+    lower = jnp.concatenate([zero, r_face])  # rᵢ₋½
+    upper = jnp.concatenate([r_face, zero])  # rᵢ₊½
+    diag = capacity + lower + upper
+    if boundary is None:
+        first = last = jnp.zeros_like(flux[0])
+    else:
+        wall = 2.0 * r_scale * flux  # ghost node half a voxel beyond the face
+        diag = diag.at[0].add(wall[0]).at[-1].add(wall[-1])
+        first, last = wall[0] * boundary, wall[-1] * boundary
+    return lower, upper, diag, first, last
+
+
 def _factor_axis(d: Array, r_scale: Array | float, boundary: Array | None,
                  absorb: Array | None = None) -> AxisFactors:
     """Factorise along the leading axis of `d` (diffusivity, shape (n, ...)); `absorb` (same
     shape, dimensionless) is added to the diagonal (a first-order sink's share Δt κ / 3)."""
-    r_face = r_scale * _harmonic(d[:-1], d[1:])  # (n−1, ...)
-    zero = jnp.zeros_like(d[:1])
-    lower = jnp.concatenate([zero, r_face])  # rᵢ₋½
-    upper = jnp.concatenate([r_face, zero])  # rᵢ₊½
-    diag = 1.0 + lower + upper if absorb is None else 1.0 + absorb + lower + upper
-    if boundary is not None:
-        wall = 2.0 * r_scale * d  # ghost node half a voxel beyond the face
-        diag = diag.at[0].add(wall[0]).at[-1].add(wall[-1])
-        source_first, source_last = wall[0] * boundary, wall[-1] * boundary
-    else:
-        source_first = source_last = jnp.zeros_like(d[0])
+    lower, upper, diag, source_first, source_last = _axis_matrix(
+        d, 1.0 if absorb is None else 1.0 + absorb, r_scale, boundary)
 
     def pivot(inv_prev, row):
         r, dg = row
@@ -224,17 +235,7 @@ def make_operator(
     alpha = capacity
     axes = []
     for _ in range(3):
-        r_face = r_scale * _harmonic(flux[:-1], flux[1:])
-        zero = jnp.zeros_like(flux[:1])
-        lower = jnp.concatenate([zero, r_face])
-        upper = jnp.concatenate([r_face, zero])
-        diag = alpha + lower + upper
-        if boundary_uM is not None:
-            wall = 2.0 * r_scale * flux
-            diag = diag.at[0].add(wall[0]).at[-1].add(wall[-1])
-            first, last = wall[0] * boundary_uM, wall[-1] * boundary_uM
-        else:
-            first = last = jnp.zeros_like(flux[0])
+        _, upper, diag, first, last = _axis_matrix(flux, alpha, r_scale, boundary_uM)
         axes.append(AxisOperator(upper, diag, alpha, first, last))
         flux, alpha = _cycle(flux, mesh), _cycle(alpha, mesh)
     return Operator(tuple(axes))

@@ -38,6 +38,7 @@ unchanged by a step up to round-off.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import equinox as eqx
@@ -500,23 +501,43 @@ def solve_linear(c: Array, capacity: ArrayLike, sink_per_s: Array, source_uM_per
     return new, capacity * jnp.maximum(c + source_uM_per_s * dt_s - new, 0.0)
 
 
+#: solve(names, sinks, sources) -> (new values, removed amounts), one array per name: the
+#: linear problem α ∂c/∂t = (transport) − α κ c + α S of those mobile species over the step.
+Solve = Callable[[tuple[str, ...], list[Array], list[Array]], tuple[list[Array], list[Array]]]
+
+
+def step_with(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: ArrayLike,
+              solve: Solve, oxygen: Oxygen | None = None,
+              photosensitiser_yield: Array | None = None) -> Local:
+    """One step in the order every geometry uses: the rates at the step start; the particles'
+    sinks solved by `solve` and what they removed split by `dissolution`; the other mobile
+    species solved with the dissolved zinc, co-product and cargo as sources; then `react`.
+    `solve` is the exact local solution in a well-mixed compartment (`local_step`) and the
+    implicit transport on a grid (`Model.substep`)."""
+    r = rates(k, s, env, dt_s, fluid_fraction, oxygen, photosensitiser_yield)
+    names = mobile_names(s)
+    sinks, _ = sinks_and_sources(r, names[:1], fluid_fraction, dt_s)
+    (particles,), (removed_np,) = solve(names[:1], sinks, [jnp.zeros_like(s.np)])
+    d = dissolution(k, s, removed_np, r, env, fluid_fraction)
+    sinks, sources = sinks_and_sources(r, names[1:], fluid_fraction, dt_s, k, d.dissolved)
+    rest, removed_rest = solve(names[1:], sinks, sources)
+    moved = dict(zip(names, [particles, *rest], strict=True))
+    removed = dict(zip(names, [removed_np, *removed_rest], strict=True))
+    return react(k, s._replace(**moved), removed, r, env, dt_s, fluid_fraction, d)
+
+
 def local_step(k: Kinetics, s: Local, env: Environment, dt_s: float,
                fluid_fraction: ArrayLike = 1.0, oxygen: Oxygen | None = None,
                photosensitiser_yield: Array | None = None) -> Local:
     """One step of a compartment without transport (well-mixed, or a voxel in isolation):
-    the particles' sinks solved exactly, then the other mobile species' with the dissolved
-    zinc (co-product, cargo) as a source, then `react` (the order of `Model.substep`)."""
-    r = rates(k, s, env, dt_s, fluid_fraction, oxygen, photosensitiser_yield)
-    (kappa,), _ = sinks_and_sources(r, ("np",), fluid_fraction, dt_s)
-    moved, removed = {}, {}
-    moved["np"], removed["np"] = solve_linear(s.np, fluid_fraction, kappa, 0.0, dt_s)
-    d = dissolution(k, s, removed["np"], r, env, fluid_fraction)
-    names = mobile_names(s)[1:]
-    sinks, sources = sinks_and_sources(r, names, fluid_fraction, dt_s, k, d.dissolved)
-    for name, cap, kappa, src in zip(names, capacity(names, fluid_fraction), sinks, sources,
-                                     strict=True):
-        moved[name], removed[name] = solve_linear(getattr(s, name), cap, kappa, src, dt_s)
-    return react(k, s._replace(**moved), removed, r, env, dt_s, fluid_fraction, d)
+    `step_with` the exact local solution of each species' linear sinks and sources."""
+
+    def solve(names, sinks, sources):
+        out = [solve_linear(getattr(s, n), cap, kappa, src, dt_s) for n, cap, kappa, src in
+               zip(names, capacity(names, fluid_fraction), sinks, sources, strict=True)]
+        return [new for new, _ in out], [gone for _, gone in out]
+
+    return step_with(k, s, env, dt_s, fluid_fraction, solve, oxygen, photosensitiser_yield)
 
 
 def total_zinc_uM(k: Kinetics, s: Local, cell_fraction: ArrayLike,

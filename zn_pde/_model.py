@@ -203,24 +203,19 @@ class Model(eqx.Module):
             local = kin.local_step(self.kinetics, local, env, h, self.fluid_fraction,
                                    self.oxygen, self.photosensitiser_yield)
         else:
-            # particles first: what dissolves this step is a source of the second solve
-            k, alpha = self.kinetics, self.fluid_fraction
-            rates = kin.rates(k, local, env, h, alpha, self.oxygen, self.photosensitiser_yield)
-            (kappa,), _ = kin.sinks_and_sources(rates, ("np",), alpha, h)
-            np_op = jax.tree.map(lambda a: a[..., :1], factors.model)
-            rest_op = jax.tree.map(lambda a: a[..., 1:], factors.model)
-            particles, removed_np = diffuse_react(np_op, state.mobile[..., :1], kappa[..., None],
-                                                  jnp.zeros_like(kappa)[..., None], h, self.mesh)
-            d = kin.dissolution(k, local, removed_np[..., 0], rates, env, alpha)
-            names = self.model_mobile_names[1:]
-            sinks, sources = kin.sinks_and_sources(rates, names, alpha, h, k, d.dissolved)
-            rest, removed = diffuse_react(rest_op, state.mobile[..., 1:n], jnp.stack(sinks, -1),
-                                          jnp.stack(sources, -1), h, self.mesh)
-            moved = self.local(State(jnp.concatenate([particles, rest], -1), state.fixed,
-                                     state.step))
-            removed_by = {"np": removed_np[..., 0]} | {
-                name: removed[..., i] for i, name in enumerate(names)}
-            local = kin.react(k, moved, removed_by, rates, env, h, alpha, d)
+            order = self.model_mobile_names
+
+            def solve(names, sinks, sources):  # a contiguous run of the model species
+                i = order.index(names[0])
+                j = i + len(names)
+                op = jax.tree.map(lambda a: a[..., i:j], factors.model)
+                c, removed = diffuse_react(op, state.mobile[..., i:j], jnp.stack(sinks, -1),
+                                           jnp.stack(sources, -1), h, self.mesh)
+                return ([c[..., m] for m in range(len(names))],
+                        [removed[..., m] for m in range(len(names))])
+
+            local = kin.step_with(self.kinetics, local, env, h, self.fluid_fraction, solve,
+                                  self.oxygen, self.photosensitiser_yield)
         mobile, fixed = self._pack(local, passive)
         return State(mobile.astype(self.dtype), fixed.astype(self.dtype), state.step)
 

@@ -102,9 +102,8 @@ def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
     dissolved = nan
     dose = float(model.dose_ug_per_ml)
     if model.well_mixed and dose > 0:
-        phi = float(np.asarray(model.cell_fraction).ravel()[0])
         alpha = float(np.asarray(model.fluid_fraction).ravel()[0])
-        left = float(alpha * np.ravel(fields["np"])[0] + phi * np.ravel(fields["np_int"])[0])
+        left = float(np.asarray(model.particle_mass(fields)).ravel()[0])
         dissolved = 100.0 * (1.0 - left / (alpha * dose))
     if model.well_mixed:  # one compartment: the medium, with any cells suspended in it
         tissue_max = float(np.max(ros)) if tissue.any() else nan
@@ -114,8 +113,7 @@ def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
         medium_max = float(ros[medium].max()) if medium.any() else nan
     depth = rim = core = kill = nan
     if not model.well_mixed and tissue.any():
-        mass = np.asarray(model.fluid_fraction) * fields["np"] + np.asarray(
-            model.cell_fraction) * fields["np_int"]
+        mass = np.asarray(model.particle_mass(fields))
         depth_um = np.asarray(model.depth_um)
         depth = penetration_depth_um(depth_um, tissue, mass, model.spacing_um)
         d, v = depth_um[tissue], viability[tissue].astype(float)

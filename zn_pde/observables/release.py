@@ -36,9 +36,8 @@ def released_percent(model: Model, state: State) -> Array:
         loaded = model.kinetics.cargo_mass_fraction * model.dose_ug_per_ml
         return 100.0 * jnp.mean(f["cargo"]) / loaded
     # particle mass per voxel (fluid α np + cells φ np_int) of the mass added, α dose
-    alpha = model.fluid_fraction
-    remaining = jnp.mean(alpha * f["np"] + model.cell_fraction * f["np_int"])
-    return 100.0 * (1.0 - remaining / (jnp.mean(alpha) * model.dose_ug_per_ml))
+    remaining = jnp.mean(model.particle_mass(f))
+    return 100.0 * (1.0 - remaining / (jnp.mean(model.fluid_fraction) * model.dose_ug_per_ml))
 
 
 class Release(Observable):
