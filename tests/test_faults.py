@@ -245,19 +245,18 @@ def test_check_state_names_variable_time_and_place():
                            "geometry.radius_um=60"])
     model = build_model(c)
     s = model.initial_state()
-    coords = tuple((np.arange(n) + 0.5) * 20.0 for n in (12, 10, 8))  # z, y, x
-    _solve.check_state(model, s, 3600.0, coords)  # the initial state is healthy
+    _solve.check_state(model, s, 3600.0)  # the initial state is healthy
     bad = s._replace(fixed=s.fixed.at[11, 0, 3, 1].set(jnp.inf))  # zn_cell
     with pytest.raises(RunError, match=r"'zn_cell' became NaN or infinite by t = 2 h "
                        r"at x = 70 um, y = 10 um, z = 230 um"):
-        _solve.check_state(model, bad, 7200.0, coords)
+        _solve.check_state(model, bad, 7200.0)
     negative = s._replace(mobile=s.mobile.at[4, 9, 0, 2].set(-1.0))  # ros
     with pytest.raises(RunError, match=r"'ros' became negative \(-1\) by t = 0.5 h at "
                        r"x = 10 um, y = 190 um, z = 90 um"):
-        _solve.check_state(model, negative, 1800.0, coords)
+        _solve.check_state(model, negative, 1800.0)
     # round-off below the tolerance is not a defect
     tiny = s._replace(mobile=s.mobile.at[0, 0, 0, 0].set(-1e-9))
-    _solve.check_state(model, tiny, 0.0, coords)
+    _solve.check_state(model, tiny, 0.0)
 
 
 def _digest(path: Path) -> str:

@@ -1,7 +1,18 @@
-"""Geometry: voxel-centre coordinates, tissue mask, cell fraction and extracellular pH field.
+"""Geometry: cell-centre coordinates, tissue mask, cell fraction and extracellular pH field.
 
-Built once, in NumPy, at model construction (I/O-free set-up outside any jitted code).
-Arrays are laid out (z, y, x); the config's `grid.shape` is [nx, ny, nz].
+Built once, in NumPy, at model construction (I/O-free set-up outside any jitted code), for
+each of the three spatial layouts (`grid.kind`):
+
+- `well_mixed`: one compartment, arrays of shape (1,), no coordinates;
+- `radial`: a spherically symmetric spheroid centred at r = 0, `grid.shape = [n]` shells of
+  `grid.spacing_um` (h) out to the domain radius n·h; arrays (r,), shell centres rᵢ = (i + ½)h,
+  shell volumes 4π/3 ((i + 1)³ − i³) h³;
+- `cartesian`: arrays laid out (z, y, x) (the config's `grid.shape` is [nx, ny, nz]), voxel
+  volume h³.
+
+Everything downstream (model, kinetics, stimuli, summaries, writers) reads the layout from
+`Geometry.coords` (dimension names, slowest first, with their coordinates) and weights cells by
+`Geometry.volume_um3`; none of it asks which kind of grid it is.
 """
 
 from __future__ import annotations
@@ -12,55 +23,106 @@ import numpy as np
 
 
 class Geometry(NamedTuple):
-    x_um: np.ndarray  # (nx,) voxel centres
-    y_um: np.ndarray
-    z_um: np.ndarray
-    tissue: np.ndarray  # (z, y, x) bool
-    cell_fraction: np.ndarray  # (z, y, x): φ in tissue, 0 in medium
-    fluid_fraction: np.ndarray  # (z, y, x): α (extracellular fluid) in tissue, 1 in medium
-    depth_um: np.ndarray  # (z, y, x): distance below the tissue surface (0 in medium)
-    ph: np.ndarray  # (z, y, x) extracellular pH
-    well_mixed: bool
+    kind: str  # "well_mixed" | "radial" | "cartesian"
+    coords: dict[str, np.ndarray]  # dimension name -> cell centres (um), slowest first
+    spacing_um: float  # cell edge (radial: shell thickness); 1 for well_mixed
+    tissue: np.ndarray  # bool, the field shape
+    cell_fraction: np.ndarray  # φ in tissue, 0 in medium
+    fluid_fraction: np.ndarray  # α (extracellular fluid) in tissue, 1 in medium
+    depth_um: np.ndarray  # distance below the tissue surface (0 in medium)
+    ph: np.ndarray  # extracellular pH
+    volume_um3: np.ndarray  # volume of each cell (um^3); 1 for well_mixed
+
+    @property
+    def well_mixed(self) -> bool:
+        return not self.coords
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return tuple(self.coords)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.tissue.shape
+
+    @property
+    def x_um(self) -> np.ndarray:
+        return self.coords.get("x", np.zeros(0))
+
+    @property
+    def y_um(self) -> np.ndarray:
+        return self.coords.get("y", np.zeros(0))
+
+    @property
+    def z_um(self) -> np.ndarray:
+        return self.coords.get("z", np.zeros(0))
+
+    @property
+    def r_um(self) -> np.ndarray:
+        return self.coords.get("r", np.zeros(0))
+
+
+def shell_volumes_um3(n: int, spacing_um: float) -> np.ndarray:
+    """Volumes 4π/3 ((i + 1)³ − i³) h³ of the n shells of a radial grid (um³)."""
+    faces = np.arange(n + 1) * spacing_um
+    return 4.0 / 3.0 * np.pi * np.diff(faces**3)
 
 
 def build_geometry(c: dict[str, Any]) -> Geometry:
     grid, geo, ph = c["grid"], c["geometry"], c["ph"]
     phi = geo["cell_volume_fraction"]
-    if grid["kind"] == "well_mixed":
-        tissue = np.full((1, 1, 1), geo["kind"] == "uniform")
-        zero = np.zeros(1)
+    kind = grid["kind"]
+    if kind == "well_mixed":
+        tissue = np.full((1,), geo["kind"] == "uniform")
         cells = np.where(tissue, phi, 0.0)
-        return Geometry(zero, zero, zero, tissue, cells, 1.0 - cells, np.zeros((1, 1, 1)),
-                        np.full((1, 1, 1), ph["medium"]), True)
-    nx, ny, nz = grid["shape"]
+        return Geometry(kind, {}, 1.0, tissue, cells, 1.0 - cells, np.zeros(1),
+                        np.full(1, ph["medium"]), np.ones(1))
     h = grid["spacing_um"]
-    x, y, z = ((np.arange(n) + 0.5) * h for n in (nx, ny, nz))
-    zz, yy, xx = np.meshgrid(z, y, x, indexing="ij")
-    if geo["kind"] == "spheroid":
-        cx, cy, cz = geo["center_um"]
-        radius = geo["radius_um"]
-        s = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2 + (zz - cz) ** 2) / radius
-        tissue = s <= 1.0
-        below = np.where(tissue, radius * (1.0 - s), 0.0)
-        # parabolic fall from rim to core: the steady state of uniform acid production
-        # with diffusive clearance in a sphere, c(r) ∝ R² − r²
-        depth = 1.0 - np.clip(s, 0.0, 1.0) ** 2
-    elif geo["kind"] == "uniform":
-        tissue = np.ones(xx.shape, bool)
-        # distance to the nearest face, normalised by the largest such distance
-        d = np.minimum.reduce([xx, x[-1] + h / 2 - xx, yy, y[-1] + h / 2 - yy,
-                               zz, z[-1] + h / 2 - zz])
-        s = 1.0 - d / d.max()
-        below = d
-        depth = 1.0 - s**2
-    else:  # medium only
-        tissue = np.zeros(xx.shape, bool)
-        depth = below = np.zeros(xx.shape)
+    if kind == "radial":
+        (n,) = grid["shape"]
+        r = (np.arange(n) + 0.5) * h
+        coords = {"r": r}
+        volume = shell_volumes_um3(n, h)
+        outer = n * h
+        if geo["kind"] == "spheroid":
+            radius = geo["radius_um"]
+            s = r / radius
+            tissue = s <= 1.0
+            below = np.where(tissue, radius - r, 0.0)
+        else:  # "uniform" (all tissue, depth below the outer wall) or "medium"
+            s = r / outer
+            tissue = np.full(n, geo["kind"] == "uniform")
+            below = np.where(tissue, outer - r, 0.0)
+    else:
+        nx, ny, nz = grid["shape"]
+        x, y, z = ((np.arange(m) + 0.5) * h for m in (nx, ny, nz))
+        coords = {"z": z, "y": y, "x": x}
+        volume = np.full((nz, ny, nx), h**3)
+        zz, yy, xx = np.meshgrid(z, y, x, indexing="ij")
+        if geo["kind"] == "spheroid":
+            cx, cy, cz = geo["center_um"]
+            radius = geo["radius_um"]
+            s = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2 + (zz - cz) ** 2) / radius
+            tissue = s <= 1.0
+            below = np.where(tissue, radius * (1.0 - s), 0.0)
+        elif geo["kind"] == "uniform":
+            tissue = np.ones(xx.shape, bool)
+            # distance to the nearest face, normalised by the largest such distance
+            below = np.minimum.reduce([xx, x[-1] + h / 2 - xx, yy, y[-1] + h / 2 - yy,
+                                       zz, z[-1] + h / 2 - zz])
+            s = 1.0 - below / below.max()
+        else:  # medium only
+            tissue = np.zeros(xx.shape, bool)
+            s = below = np.zeros(xx.shape)
+    # parabolic fall from rim to core: the steady state of uniform acid production with
+    # diffusive clearance in a sphere, c(r) ∝ R² − r²
+    depth = np.where(tissue, 1.0 - np.clip(s, 0.0, 1.0) ** 2, 0.0)
     ph_field = np.where(tissue, ph["tissue_rim"] + (ph["tissue_core"] - ph["tissue_rim"]) * depth,
                         ph["medium"])
     alpha = c.get("tissue", {}).get("extracellular_volume_fraction") or 1.0 - phi
-    return Geometry(x, y, z, tissue, np.where(tissue, phi, 0.0), np.where(tissue, alpha, 1.0),
-                    below, ph_field, False)
+    return Geometry(kind, coords, float(h), tissue, np.where(tissue, phi, 0.0),
+                    np.where(tissue, alpha, 1.0), np.where(tissue, below, 0.0), ph_field,
+                    volume)
 
 
 def penetration_depth_um(depth_um: np.ndarray, tissue: np.ndarray, amount: np.ndarray,
@@ -90,9 +152,19 @@ def penetration_depth_um(depth_um: np.ndarray, tissue: np.ndarray, amount: np.nd
     return float(centre[i - 1] + w * (centre[i] - centre[i - 1]))
 
 
-def depth_integral_cm(per_cm: np.ndarray, spacing_um: float) -> np.ndarray:
-    """∫₀^z a dz' (dimensionless optical/acoustic depth) at voxel centres, from the z = 0 face,
-    for a coefficient `per_cm` given per voxel (z, y, x)."""
-    h_cm = spacing_um * 1e-4
+def entry_path_cm(geo: Geometry, per_cm: np.ndarray) -> np.ndarray:
+    """Optical/acoustic depth ∫ a ds (dimensionless) at each cell centre along the path an
+    exposure takes from where it enters, for a coefficient `per_cm` given per cell.
+
+    cartesian: a beam through the z = 0 face, s from that face along z; radial: exposure
+    arriving from all sides, s from the outer wall r = n·h inwards to r (the spherically
+    symmetric form of a beam that barely attenuates across the spheroid; `config` refuses
+    the others); well_mixed: 0 (the compartment sees the entry value)."""
+    if geo.well_mixed:
+        return np.zeros_like(per_cm, dtype=float)
+    h_cm = geo.spacing_um * 1e-4
+    if geo.dims == ("r",):
+        per_cm = per_cm[::-1]
     before = np.cumsum(per_cm, axis=0) - per_cm
-    return (before + 0.5 * per_cm) * h_cm
+    path = (before + 0.5 * per_cm) * h_cm
+    return path[::-1] if geo.dims == ("r",) else path

@@ -33,27 +33,27 @@ from jax.sharding import Mesh
 from jaxtyping import Array, Float, Int
 
 from . import _kinetics as kin
-from ._diffusion import Operator, Transport, diffuse, diffuse_react, make_operator, make_transport
 from ._grid import Geometry, build_geometry
-from ._parallel import device_mesh
+from ._space import Space, make_space
 from .materials import get_material
 from .stimuli import Exposure, light_exposure, ultrasound_exposure
 
 
 class State(NamedTuple):
-    """Carried state: mobile species (z, y, x, S) diffuse, fixed ones (z, y, x, F) do not."""
+    """Carried state: mobile species (..., S) move, fixed ones (..., F) do not; `...` is the
+    layout's field shape ((1,) well-mixed, (r,) radial, (z, y, x) cartesian)."""
 
-    mobile: Float[Array, "z y x s"]
-    fixed: Float[Array, "z y x f"]
+    mobile: Float[Array, "... s"]
+    fixed: Float[Array, "... f"]
     step: Int[Array, ""]
 
 
 class Factors(NamedTuple):
-    """What a solve precomputes once: the model species' κ-independent operator and the
-    passive species' factorised diffusion (either None when absent or well-mixed)."""
+    """What a solve precomputes once (`Space.operator`, `Space.passive_operator`): the model
+    species' κ-independent operator and the passive species' (None when absent)."""
 
-    model: Operator | None
-    passive: Transport | None
+    model: Any
+    passive: Any
 
 
 class Model(eqx.Module):
@@ -66,11 +66,12 @@ class Model(eqx.Module):
     decay_tissue_per_s: Array  # (P,) passive species
     decay_medium_per_s: Array
     boundary_uM: Array  # (S,) Dirichlet values
-    cell_fraction: Array  # (z, y, x) φ: cell volume per voxel volume (0 in medium)
-    fluid_fraction: Array  # (z, y, x) α: extracellular fluid per voxel volume (1 in medium)
-    depth_um: Array  # (z, y, x) distance below the tissue surface (0 in medium)
-    ph: Array  # (z, y, x)
-    tissue: Array  # (z, y, x) bool
+    cell_fraction: Array  # φ: cell volume per cell of the grid (0 in medium), field shape
+    fluid_fraction: Array  # α: extracellular fluid per cell of the grid (1 in medium)
+    depth_um: Array  # distance below the tissue surface (0 in medium)
+    ph: Array  # extracellular pH
+    tissue: Array  # bool
+    volume_um3: Array  # volume of each cell of the grid (um^3; 1 for well_mixed)
     ultrasound: tuple[Exposure, ...]
     light: tuple[Exposure, ...]
     photosensitiser_light: tuple[Exposure, ...]  # light absorbed by a co-loaded photosensitiser
@@ -82,10 +83,9 @@ class Model(eqx.Module):
     spacing_um: float = eqx.field(static=True)
     reaction_substeps: int = eqx.field(static=True)
     dirichlet: bool = eqx.field(static=True)
-    well_mixed: bool = eqx.field(static=True)
+    space: Space  # the layout: transport operator, field shape, places (`_space`)
     passive_names: tuple[str, ...] = eqx.field(static=True)
     optional_names: tuple[str, ...] = eqx.field(static=True, default=())
-    devices: int = eqx.field(static=True, default=1)  # execution: shard over this many
 
     # --- names ---------------------------------------------------------------------------
 
@@ -113,7 +113,16 @@ class Model(eqx.Module):
     @property
     def mesh(self) -> Mesh | None:
         """The device mesh the grid is sharded over along y (None on one device)."""
-        return device_mesh(self.devices) if self.devices > 1 else None
+        return self.space.mesh
+
+    @property
+    def devices(self) -> int:
+        return self.space.devices
+
+    @property
+    def well_mixed(self) -> bool:
+        """One compartment without transport: its fluid is the medium itself."""
+        return not self.space.has_transport
 
     # --- set-up ----------------------------------------------------------------------------
 
@@ -156,18 +165,16 @@ class Model(eqx.Module):
 
     def transport(self) -> Factors:
         """Precompute the implicit transport once per solve (traced: D stays differentiable)."""
-        if self.well_mixed:
-            return Factors(None, None)
         n = len(self.model_mobile_names)
         d = self._diffusivity()
         boundary = self.boundary_uM if self.dirichlet else None
         model = passive = None
         if n:
-            model = make_operator(d[..., :n], self.capacity(), self.substep_s, self.spacing_um,
-                                  None if boundary is None else boundary[:n], self.mesh)
+            model = self.space.operator(d[..., :n], self.capacity(), self.substep_s,
+                                        None if boundary is None else boundary[:n])
         if self.passive_names:
-            passive = make_transport(d[..., n:], self.substep_s, self.spacing_um,
-                                     None if boundary is None else boundary[n:], self.mesh)
+            passive = self.space.passive_operator(d[..., n:], self.substep_s,
+                                                  None if boundary is None else boundary[n:])
         return Factors(model, passive)
 
     # --- the step ----------------------------------------------------------------------------
@@ -190,8 +197,7 @@ class Model(eqx.Module):
         n = len(self.model_mobile_names)
         passive = state.mobile[..., n:]
         if self.passive_names:
-            if factors.passive is not None:
-                passive = diffuse(factors.passive, passive, self.mesh)
+            passive = self.space.diffuse(factors.passive, passive)
             rate = jnp.where(self.tissue[..., None], self.decay_tissue_per_s,
                              self.decay_medium_per_s)
             passive = kin.passive_decay(passive, rate, h)
@@ -199,23 +205,19 @@ class Model(eqx.Module):
             return State(passive.astype(self.dtype), state.fixed, state.step)
         local = self.local(state)
         env = self._environment(t_s, h)
-        if factors.model is None:  # one compartment: exact local solve
-            local = kin.local_step(self.kinetics, local, env, h, self.fluid_fraction,
-                                   self.oxygen, self.photosensitiser_yield)
-        else:
-            order = self.model_mobile_names
+        order = self.model_mobile_names
 
-            def solve(names, sinks, sources):  # a contiguous run of the model species
-                i = order.index(names[0])
-                j = i + len(names)
-                op = jax.tree.map(lambda a: a[..., i:j], factors.model)
-                c, removed = diffuse_react(op, state.mobile[..., i:j], jnp.stack(sinks, -1),
-                                           jnp.stack(sources, -1), h, self.mesh)
-                return ([c[..., m] for m in range(len(names))],
-                        [removed[..., m] for m in range(len(names))])
+        def solve(names, sinks, sources):  # a contiguous run of the model species
+            i = order.index(names[0])
+            j = i + len(names)
+            op = jax.tree.map(lambda a: a[..., i:j], factors.model)
+            c, removed = self.space.solve(op, state.mobile[..., i:j], jnp.stack(sinks, -1),
+                                          jnp.stack(sources, -1), h)
+            return ([c[..., m] for m in range(len(names))],
+                    [removed[..., m] for m in range(len(names))])
 
-            local = kin.step_with(self.kinetics, local, env, h, self.fluid_fraction, solve,
-                                  self.oxygen, self.photosensitiser_yield)
+        local = kin.step_with(self.kinetics, local, env, h, self.fluid_fraction, solve,
+                              self.oxygen, self.photosensitiser_yield)
         mobile, fixed = self._pack(local, passive)
         return State(mobile.astype(self.dtype), fixed.astype(self.dtype), state.step)
 
@@ -238,7 +240,7 @@ class Model(eqx.Module):
         return self.fluid_fraction * fields["np"] + self.cell_fraction * fields["np_int"]
 
     def fields(self, state: State) -> dict[str, Array]:
-        """Every output variable by name, (z, y, x) each."""
+        """Every output variable by name, each of the field shape."""
         out = {n: state.mobile[..., i] for i, n in enumerate(self.mobile_names)}
         out.update({n: state.fixed[..., i] for i, n in enumerate(self.fixed_names)})
         return out
@@ -332,6 +334,7 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
         depth_um=arr(geo.depth_um),
         ph=arr(geo.ph),
         tissue=jnp.asarray(geo.tissue),
+        volume_um3=arr(geo.volume_um3),
         ultrasound=us,
         light=light,
         dose_ug_per_ml=arr(dose),
@@ -341,9 +344,8 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
         spacing_um=float(h),
         reaction_substeps=int(config["numerics"]["reaction_substeps"]),
         dirichlet=config["boundary"]["kind"] == "dirichlet",
-        well_mixed=geo.well_mixed,
+        space=make_space(geo, int(config["numerics"]["devices"])),
         passive_names=tuple(s["name"] for s in species),
-        devices=1 if geo.well_mixed else int(config["numerics"]["devices"]),
     )
 
 

@@ -85,19 +85,25 @@ def _output_fields(model: Model, state: State) -> dict[str, np.ndarray]:
 
 
 def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
-    """Key scalars of one frame (tissue means over tissue voxels; SUMMARY_UNITS says what
-    each is). Single runs and sweeps (`_sweep`) both call this, so they agree by construction.
+    """Key scalars of one frame (tissue means over tissue cells, weighted by cell volume:
+    uniform voxels on a 3D grid, shell volumes on a radial one; SUMMARY_UNITS says what each
+    is). Single runs and sweeps (`_sweep`) both call this, so they agree by construction.
     `max_ros` here is the frame's; the caller raises it to the per-step peak of the interval."""
     if not model.has_material:
         return {}
     nan = float("nan")
     tissue = np.asarray(model.cell_fraction) > 0
     medium = ~tissue
+    volume = np.asarray(model.volume_um3, float)
     ros = np.asarray(fields["ros"])
     viability = np.asarray(fields["viability"])
 
+    def volume_mean(a: np.ndarray, where: np.ndarray) -> float:
+        return float(np.average(np.asarray(a).reshape(where.shape)[where],
+                                weights=volume[where]))
+
     def tmean(a: np.ndarray) -> float:
-        return float(np.asarray(a)[tissue].mean()) if tissue.any() else nan
+        return volume_mean(a, tissue) if tissue.any() else nan
 
     dissolved = nan
     dose = float(model.dose_ug_per_ml)
@@ -116,13 +122,13 @@ def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
         mass = np.asarray(model.particle_mass(fields))
         depth_um = np.asarray(model.depth_um)
         depth = penetration_depth_um(depth_um, tissue, mass, model.spacing_um)
-        d, v = depth_um[tissue], viability[tissue].astype(float)
+        d, v, w = depth_um[tissue], viability[tissue].astype(float), volume[tissue]
         radius = float(d.max())
         outer, inner = d <= 0.2 * radius, d >= 0.8 * radius
         if radius > 0 and outer.any():
-            rim = float(v[outer].mean())
+            rim = float(np.average(v[outer], weights=w[outer]))
         if radius > 0 and inner.any():
-            core = float(v[inner].mean())
+            core = float(np.average(v[inner], weights=w[inner]))
         # depth of kill: shells one voxel thick from the surface inwards
         shell = np.floor(d / model.spacing_um).astype(int)
         counts = np.bincount(shell)
@@ -148,7 +154,7 @@ def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
             "tissue_rim_viability": rim,
             "tissue_core_viability": core,
             "depth_of_kill_um": kill,
-            "mean_zn": float(np.mean(fields["zn"])),
+            "mean_zn": volume_mean(fields["zn"], np.ones(tissue.shape, bool)),
             "dissolved_percent": dissolved,
             "penetration_depth_um": depth}
 
@@ -257,20 +263,19 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
             raise
     else:
         writer = Writer(out, config_toml=dumps(config),
-                        coords={"x": geo.x_um, "y": geo.y_um, "z": geo.z_um},
+                        coords=geo.coords,
                         tissue_mask=geo.tissue, variables=variables, series=series,
                         static_fields=None if geo.well_mixed else {
                             "ph": (geo.ph, {"units": "1",
                                             "long_name": "extracellular pH"})},
                         well_mixed=geo.well_mixed, overwrite=overwrite)
     xmf = out.with_suffix(".xmf")
-    h = config["grid"]["spacing_um"]
     signals = _Signals()
 
     def write_sidecar() -> None:
-        if not geo.well_mixed and times:
-            write_xdmf(xmf, out.name, geo.tissue.shape, (h / 2, h / 2, h / 2), h,
-                       np.asarray(times), list(model.mobile_names + model.fixed_names),
+        if times:
+            write_xdmf(xmf, out.name, geo.coords, geo.spacing_um, np.asarray(times),
+                       list(model.mobile_names + model.fixed_names),
                        {"tissue_mask": ("UChar", 1), "ph": ("Float", 4)})
 
     def on_frame(i: int, t_s: float, state: State, peaks: np.ndarray | None) -> None:
@@ -295,7 +300,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
         with signals:
             try:
                 run(model, schedule, on_frame, state=state0, start_frame=start_frame,
-                    coords=(geo.z_um, geo.y_um, geo.x_um), progress=bar)
+                    progress=bar)
             except KeyboardInterrupt:  # SIGINT outside the main thread's handler
                 raise _Stop(signal.SIGINT) from None
         status = "complete"

@@ -76,12 +76,14 @@ def advance(model: Model, transport: Factors, state: State, n_steps: int
     Also returns the peak of each mobile species over the domain and the steps, so short
     events between saved frames (an ultrasound burst of ROS) are not missed.
     """
+    space = tuple(range(state.mobile.ndim - 1))  # every axis but the species'
+
     def body(carry, _):
         s, peak = carry
         s = model.step(s, transport)
-        return (s, jnp.maximum(peak, jnp.max(s.mobile, axis=(0, 1, 2)))), None
+        return (s, jnp.maximum(peak, jnp.max(s.mobile, axis=space))), None
 
-    peak0 = jnp.max(state.mobile, axis=(0, 1, 2))
+    peak0 = jnp.max(state.mobile, axis=space)
     (state, peak), _ = jax.lax.scan(body, (state, peak0), None, length=n_steps)
     return state, peak
 
@@ -95,18 +97,11 @@ def health(model: Model, state: State):
             jnp.max(jnp.abs(flat), 0), jnp.argmax(~jnp.isfinite(flat), 0))
 
 
-def check_state(model: Model, state: State, t_s: float, coords: tuple[np.ndarray, ...]) -> None:
+def check_state(model: Model, state: State, t_s: float) -> None:
     """Raise RunError naming the variable, time and place of a non-finite or negative value."""
     finite, lo, arg_lo, hi, arg_bad = (np.asarray(a) for a in health(model, state))
     names = model.mobile_names + model.fixed_names
-    shape = model.tissue.shape
-
-    def where(flat_index: int) -> str:
-        if model.well_mixed:
-            return "in the well-mixed compartment"
-        k, j, i = np.unravel_index(int(flat_index), shape)
-        z, y, x = coords
-        return f"at x = {x[i]:g} um, y = {y[j]:g} um, z = {z[k]:g} um"
+    where = model.space.locate
 
     for n, name in enumerate(names):
         if not finite[n]:
@@ -119,8 +114,7 @@ def check_state(model: Model, state: State, t_s: float, coords: tuple[np.ndarray
 
 def run(model: Model, schedule: Schedule,
         on_frame: Callable[[int, float, State, np.ndarray | None], None],
-        state: State | None = None, start_frame: int = 0,
-        coords: tuple[np.ndarray, ...] = (), progress: Any = None) -> State:
+        state: State | None = None, start_frame: int = 0, progress: Any = None) -> State:
     """Host loop: advance save interval by save interval, guard, and emit frames.
 
     `on_frame(index, t_s, state, peaks)` gets the per-species peaks over the interval
@@ -139,7 +133,7 @@ def run(model: Model, schedule: Schedule,
     chunks = schedule.chunks[start_frame:]
     for i, n in enumerate(chunks, start=start_frame + 1):
         state, peaks = advance(model, transport, state, n)
-        check_state(model, state, float(times[i]), coords)
+        check_state(model, state, float(times[i]))
         on_frame(i, float(times[i]), state, np.asarray(peaks))
         if progress is not None:
             progress.update(float(times[i]))

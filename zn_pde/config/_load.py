@@ -159,11 +159,12 @@ def check_value(v: Any, spec: Key, file: str, key: str) -> Any:
             raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
                              file=file, key=key)
         return [_check_number(x, spec, file, key) for x in v]
-    if spec.kind in ("float3", "int3"):
-        if not isinstance(v, list) or len(v) != 3:
+    if spec.kind in ("float3", "int3", "shape"):
+        sizes = (1, 3) if spec.kind == "shape" else (3,)
+        if not isinstance(v, list) or len(v) not in sizes:
             raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
                              file=file, key=key)
-        return [_check_number(x, spec, file, key, integer=spec.kind == "int3") for x in v]
+        return [_check_number(x, spec, file, key, integer=spec.kind != "float3") for x in v]
     if spec.kind == "pair":
         if _is_number(v):  # one number means the same in tissue and medium
             v = {"tissue": v, "medium": v}
@@ -277,6 +278,10 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
         defaults = None
         if sec == "geometry" and grid_kind == "well_mixed":
             defaults = {"kind": "uniform"}
+        if sec == "grid" and grid_kind == "radial":
+            # assumed: the sphere inscribed in the default 64^3 x 10 um box, so the default
+            # radial and cartesian runs hold the same spheroid the same distance from the wall
+            defaults = {"shape": [32]}
         out[sec] = _resolve_table(sec, raw.get(sec, {}), schema, file, defaults)
     for sec, schema in ARRAY_SECTIONS.items():
         items = raw.get(sec, [])
@@ -386,6 +391,9 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
         raise InputError("a well_mixed run has one compartment; geometry.kind must be "
                          "'uniform' (cells in medium) or 'medium' (no cells)", file=file,
                          key="geometry.kind")
+    _check_shape(c, file)
+    if grid["kind"] == "radial":
+        _check_radial(c, file)
     if grid["kind"] == "cartesian" and geo["kind"] == "spheroid":
         extent = [n * grid["spacing_um"] for n in grid["shape"]]
         center = geo.get("center_um") or [e / 2 for e in extent]
@@ -451,6 +459,80 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                                      key=f"light[{i}].wavelength_nm") from None
     if "material" in c:
         _check_step_accuracy(c, file)
+
+
+def _check_shape(c: dict[str, Any], file: str) -> None:
+    kind, shape = c["grid"]["kind"], c["grid"]["shape"]
+    want = {"cartesian": 3, "radial": 1}.get(kind)
+    if want is not None and len(shape) != want:
+        example = "[64, 64, 64] (voxels along x, y, z)" if want == 3 else "[32] (shells)"
+        raise InputError(f"grid.shape = {shape} does not fit grid.kind = {kind!r}; allowed: "
+                         f"a list of {want} integer{'s' if want > 1 else ''}, e.g. {example}",
+                         file=file, key="grid.shape")
+
+
+#: The largest fraction of an exposure's intensity that may be lost across the spheroid's
+#: diameter on a radial grid. Assumed: the symmetric form gives every point the intensity the
+#: one-sided beam has at the same depth below the entry surface, so the two differ locally by
+#: at most this fraction (less on average over the spheroid); 10 % stays within the spread of
+#: reported tissue attenuation coefficients (e.g. 0.3-1 dB/cm/MHz for soft tissue, Duck 1990).
+RADIAL_MAX_ATTENUATION = 0.1
+
+
+def radial_attenuation_across(c: dict[str, Any]) -> list[tuple[str, float]]:
+    """(config key, fraction of the intensity lost across the spheroid's diameter) for every
+    exposure of a radial config with a [material]: ultrasound 1 − 10^(−a f 2R/10), light
+    1 − exp(−μ_eff 2R), R the spheroid (or domain) radius."""
+    from ..stimuli.light import tissue_light_attenuation_per_cm
+
+    geo, t = c["geometry"], c["tissue"]
+    diameter_cm = 2e-4 * (geo["radius_um"] if geo["kind"] == "spheroid"
+                          else c["grid"]["shape"][0] * c["grid"]["spacing_um"])
+    out = []
+    for i, ex in enumerate(c["ultrasound"]):
+        db = t["ultrasound_attenuation_dB_per_cm_MHz"] * ex["frequency_MHz"] * diameter_cm
+        out.append((f"ultrasound[{i}].frequency_MHz", 1.0 - 10.0 ** (-db / 10.0)))
+    for i, ex in enumerate(c["light"]):
+        try:
+            mu = tissue_light_attenuation_per_cm(ex, t)
+        except NotImplementedError:  # no optics table: refused with its own message below
+            continue
+        out.append((f"light[{i}].wavelength_nm", 1.0 - math.exp(-mu * diameter_cm)))
+    return out
+
+
+def _check_radial(c: dict[str, Any], file: str) -> None:
+    """A radial grid is a spherically symmetric spheroid at r = 0: no centre to choose, one
+    device, a radius inside the domain, and only exposures the symmetric form represents."""
+    grid, geo = c["grid"], c["geometry"]
+    h, outer = grid["spacing_um"], grid["shape"][0] * grid["spacing_um"]
+    if geo.get("center_um") is not None:
+        raise InputError("a radial grid centres the spheroid at r = 0; remove "
+                         "geometry.center_um (or use grid.kind = 'cartesian')", file=file,
+                         key="geometry.center_um")
+    if c["numerics"]["devices"] != 1:
+        raise InputError(f"numerics.devices = {c['numerics']['devices']} shards a cartesian "
+                         "grid; a radial one runs on one device; allowed: 1", file=file,
+                         key="numerics.devices")
+    if geo["kind"] == "spheroid":
+        r = geo["radius_um"]
+        if not h <= r <= outer:
+            raise InputError(f"radius {r:g} um must lie between one shell ({h:g} um) and the "
+                             f"domain radius ({outer:g} um = grid.shape x grid.spacing_um); "
+                             f"allowed: {h:g} <= radius_um <= {outer:g}", file=file,
+                             key="geometry.radius_um")
+    if "material" not in c:
+        return
+    for key, lost in radial_attenuation_across(c):
+        if lost > RADIAL_MAX_ATTENUATION:
+            section = key.split("[")[0]
+            raise InputError(
+                f"this {section} exposure loses {100 * lost:.3g} % of its intensity across "
+                f"the spheroid's diameter, so it is one-sided and a radial grid (exposure "
+                "from all sides, attenuated by depth below the surface) cannot represent it "
+                f"faithfully; allowed: at most {100 * RADIAL_MAX_ATTENUATION:g} % (a weakly "
+                "attenuated exposure, a smaller spheroid), or use grid.kind = 'cartesian' "
+                "with this exposure entering through the z = 0 face", file=file, key=key)
 
 
 def _check_exposure_in_run(ex: dict[str, Any], where: str, end_h: float, file: str) -> None:

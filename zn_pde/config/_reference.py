@@ -26,7 +26,7 @@ _SUFFIX_UNITS = (
 _DIMENSIONLESS = ("cell_volume_fraction", "extracellular_volume_fraction", "duty_cycle",
                   "tortuosity")
 _KINDS = {"float": "number", "int": "integer", "str": "string", "bool": "boolean",
-          "float3": "3 numbers", "int3": "3 integers", "pair": "{ tissue, medium }",
+          "float3": "3 numbers", "int3": "3 integers", "shape": "1 or 3 integers", "pair": "{ tissue, medium }",
           "float_list": "list of numbers"}
 _ALL_MATERIALS_NOTE = (
     "A config without `[material]` simulates only its passive `[[species]]`; `[kinetics]`, "
@@ -144,8 +144,14 @@ Checked after every key is valid on its own (exit status 2 when broken):
 - `grid.kind = "well_mixed"` needs `geometry.kind` `"uniform"` or `"medium"`; there
   `tissue.extracellular_volume_fraction` may not be set (the fluid is
   1 - `geometry.cell_volume_fraction`).
+- `grid.shape` has 3 integers on a cartesian grid, 1 on a radial one.
 - A `"spheroid"` on a cartesian grid must fit in the domain (`grid.shape` x
   `grid.spacing_um`) around its centre, with `radius_um >= grid.spacing_um`.
+- On a radial grid the spheroid is centred at r = 0 (`geometry.center_um` may not be set),
+  `grid.spacing_um <= radius_um <=` the domain radius `grid.shape[0] x grid.spacing_um`,
+  `numerics.devices = 1`, and every exposure loses at most {radial_max:g} % of its intensity
+  across the spheroid's diameter (ultrasound 1 - 10^(-a f 2R/10), light 1 - exp(-mu_eff 2R));
+  a more strongly attenuated, one-sided exposure needs the cartesian grid.
 - `time.dt_s <= time.save_every_min` x 60 and `<= time.end_h` x 3600; `save_every_min` and
   `end_h` are whole numbers of steps.
 - `tissue.extracellular_volume_fraction + geometry.cell_volume_fraction <= 1`.
@@ -215,7 +221,12 @@ def _kinetics_section() -> list[str]:
 
 def markdown() -> str:
     """The whole page (docs/config.md)."""
-    from ._load import _UNSWEEPABLE, MAX_COUPLING_RATE_TIMES_DT, coupling_rates_per_s
+    from ._load import (
+        _UNSWEEPABLE,
+        MAX_COUPLING_RATE_TIMES_DT,
+        RADIAL_MAX_ATTENUATION,
+        coupling_rates_per_s,
+    )
 
     resolved = _resolved_defaults()
     lines = [_INTRO.replace("{materials}", _ALL_MATERIALS_NOTE)]
@@ -238,6 +249,7 @@ def markdown() -> str:
     lines += _kinetics_section() + [""]
     unsweepable = ", ".join(f"`{p}*`" if p.endswith(".") else f"`{p}`" for p in _UNSWEEPABLE)
     rules = _RULES.replace("{coupling}", ", ".join(coupling_rates_per_s(resolved))).replace(
-        "{max_rate_dt:g}", f"{MAX_COUPLING_RATE_TIMES_DT:g}")
+        "{max_rate_dt:g}", f"{MAX_COUPLING_RATE_TIMES_DT:g}").replace(
+        "{radial_max:g}", f"{100 * RADIAL_MAX_ATTENUATION:g}")
     lines += [_SWEEP.replace("{unsweepable}", unsweepable), rules]
     return "\n".join(lines).rstrip("\n") + "\n"

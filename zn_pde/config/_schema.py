@@ -19,7 +19,8 @@ class Key:
     """One config key.
 
     kind: "float" | "int" | "str" | "bool" | "float3" | "int3" | "pair" (a
-    `{ tissue = x, medium = y }` table of floats) | "float_list".
+    `{ tissue = x, medium = y }` table of floats) | "float_list" | "shape" (a list of 1 or 3
+    integers: a radial or a cartesian grid).
     lo, hi: inclusive bounds unless `lo_open`/`hi_open`; `choices` for strings.
     """
 
@@ -45,11 +46,12 @@ class Key:
             "bool": "true or false",
             "float3": "a list of 3 finite numbers",
             "int3": "a list of 3 integers",
+            "shape": "a list of 3 integers (cartesian: x, y, z) or 1 (radial: shells)",
             "pair": "a table { tissue = number, medium = number }",
             "float_list": "a list of finite numbers",
         }[self.kind]
         bounds = " and ".join(b for b in (lo, hi) if b)
-        several = self.kind in ("float3", "int3", "pair", "float_list")
+        several = self.kind in ("float3", "int3", "pair", "float_list", "shape")
         joiner = (", each " if several else " ") if bounds else ""
         return f"{what}{joiner}{bounds}".rstrip()
 
@@ -81,10 +83,14 @@ def _oxygen_section() -> dict[str, Key]:
 
 SECTIONS: dict[str, dict[str, Key]] = {
     "grid": {
-        "kind": Key("str", "cartesian", "cartesian (3D) or well_mixed (one compartment)",
-                    choices=("cartesian", "well_mixed")),
-        "shape": Key("int3", [64, 64, 64], "voxels along x, y, z", lo=1, hi=2048),
-        "spacing_um": _pos("isotropic voxel edge (um)", 10.0, hi=1e5),
+        "kind": Key("str", "cartesian", "cartesian (3D), radial (a spherically symmetric "
+                    "spheroid centred at r = 0, 1-D in r) or well_mixed (one compartment)",
+                    choices=("cartesian", "radial", "well_mixed")),
+        "shape": Key("shape", [64, 64, 64], "cartesian: voxels along x, y, z; radial: [n] "
+                     "shells out to the domain radius n x spacing_um (default [32]: the "
+                     "sphere inscribed in the default 64^3 box)", lo=1, hi=2048),
+        "spacing_um": _pos("isotropic voxel edge, or radial shell thickness (um)", 10.0,
+                           hi=1e5),
     },
     "time": {
         "end_h": _pos("simulated time (h)", 24.0, hi=1e4),
@@ -97,7 +103,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
                     "medium: no tissue (a cell-free vial)",
                     choices=("spheroid", "uniform", "medium")),
         "radius_um": _pos("spheroid radius (um)", 250.0, hi=1e6),
-        "center_um": Key("float3", None, "spheroid centre (um); default: domain centre",
+        "center_um": Key("float3", None, "spheroid centre (um); default: domain centre "
+                         "(cartesian only: a radial spheroid is centred at r = 0)",
                          optional=True),
         "cell_volume_fraction": Key(
             "float", 0.8,
@@ -108,7 +115,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
     },
     "boundary": {
         "kind": Key("str", "dirichlet",
-                    "dirichlet: faces held at the medium value; neumann: zero flux",
+                    "dirichlet: faces (radial: the outer wall) held at the medium value; "
+                    "neumann: zero flux",
                     choices=("dirichlet", "neumann")),
     },
     "numerics": {
@@ -210,6 +218,6 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
 
 # Names the passive species may not take: the model's own variables and the file's coordinates.
 RESERVED_NAMES = frozenset(
-    {"x", "y", "z", "time", "tissue_mask", "np", "np_int", "zn", "zn_cell", "zn_free_cell",
+    {"x", "y", "z", "r", "time", "tissue_mask", "np", "np_int", "zn", "zn_cell", "zn_free_cell",
      "ros", "gsh", "viability", "ph", "h2o2", "h2s", "cargo", "o2"}
 )

@@ -1,8 +1,9 @@
 """HDF5 output, CF-style, readable by `xarray.open_dataset(path, engine="h5netcdf")`.
 
 Layout (public contract): `/x`, `/y`, `/z` (um) and `/time` (s) are dimension scales; every
-field is `/<name>` with dimensions (time, z, y, x), float32, a `units` attribute; a
-well-mixed run writes (time,). `/tissue_mask` (z, y, x) uint8. Root attributes
+field is `/<name>` with dimensions (time, z, y, x), float32, a `units` attribute; a radial run
+has one coordinate `/r` (um, shell centres) and fields (time, r); a well-mixed run writes
+(time,). `/tissue_mask` (z, y, x) or (r,) uint8. Root attributes
 `Conventions`, `zn_pde_version`, `config` (resolved TOML), plus `format = "zn_pde"`,
 `status` ("running" | "complete" | "interrupted" | "failed") and `complete` (0/1); a failed
 or interrupted run also has `message`.
@@ -40,6 +41,21 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 FORMAT_MARK = "zn_pde"
+# coordinate datasets, written in this order; a layout's dimensions are those present, slowest
+# first: (z, y, x) for a 3D grid, (r,) for a radial one, () for a well-mixed compartment
+_COORDS = ("x", "y", "z", "r")
+_LONG = {"x": "voxel-centre x coordinate", "y": "voxel-centre y coordinate",
+         "z": "voxel-centre z coordinate", "r": "shell-centre radius from the spheroid centre"}
+
+
+def dims_of(names) -> tuple[str, ...]:
+    """The field dimensions (slowest first) of a layout with these coordinate names."""
+    names = set(names)
+    if "r" in names:
+        return ("r",)
+    return ("z", "y", "x") if "x" in names else ()
+
+
 # HDF5 1.8 file format: no superblock status flags, so a killed run stays readable (see above).
 LIBVER = ("v108", "v108")
 STATUSES = ("running", "complete", "interrupted", "failed")
@@ -85,7 +101,9 @@ class Writer:
                  static_fields: dict[str, tuple[np.ndarray, dict[str, str]]] | None = None,
                  series: dict[str, dict[str, str]] | None = None,
                  well_mixed: bool = False, overwrite: bool = False):
-        """`variables` are fields (time, z, y, x); `series` are scalars per frame (time,)."""
+        """`variables` are fields (time, *dims); `series` are scalars per frame (time,).
+        `coords` maps each dimension name to its cell centres (um): x, y, z for a 3D grid, r for
+        a radial one, none for a well-mixed compartment."""
         self.path = Path(path)
         if self.path.is_dir():
             raise OutputError("the output is a folder; give a file name ending in .h5",
@@ -122,22 +140,24 @@ class Writer:
         t.attrs["axis"] = "T"
         t.make_scale("time")
         spatial: tuple[int, ...] = ()
-        if not well_mixed:
-            for name in ("x", "y", "z"):
+        self.dims = dims = () if well_mixed else dims_of(coords)
+        if dims:
+            for name in (n for n in _COORDS if n in dims):
                 d = f.create_dataset(name, data=np.asarray(coords[name], "f8"))
                 d.attrs["units"] = "um"
-                d.attrs["long_name"] = f"voxel-centre {name} coordinate"
-                d.attrs["axis"] = name.upper()
+                d.attrs["long_name"] = _LONG[name]
+                if name != "r":
+                    d.attrs["axis"] = name.upper()
                 d.make_scale(name)
-            spatial = tuple(np.asarray(coords[n]).size for n in ("z", "y", "x"))
+            spatial = tuple(np.asarray(coords[n]).size for n in dims)
             m = f.create_dataset("tissue_mask", data=np.asarray(tissue_mask, np.uint8))
             m.attrs["units"] = "1"
-            m.attrs["long_name"] = "1 where the voxel is tissue"
-            self._attach(m, ("z", "y", "x"))
+            m.attrs["long_name"] = "1 where the cell is tissue"
+            self._attach(m, dims)
             for name, (data, attrs) in (static_fields or {}).items():
                 d = f.create_dataset(name, data=np.asarray(data, np.float32))
                 d.attrs.update(attrs)
-                self._attach(d, ("z", "y", "x"))
+                self._attach(d, dims)
         self.spatial = spatial
         self.variables = {**variables, **(series or {})}
         for name, attrs in self.variables.items():
@@ -151,7 +171,7 @@ class Writer:
                                  fillvalue=np.float32(np.nan), **packed)
             d.attrs.update(attrs)
             d.attrs["zn_pde_role"] = "field" if name in variables else "series"
-            self._attach(d, ("time",) + (("z", "y", "x") if shape else ()))
+            self._attach(d, ("time",) + (dims if shape else ()))
         f.flush()
 
     def _attach(self, d: h5py.Dataset, dims: tuple[str, ...]) -> None:
@@ -205,8 +225,9 @@ class Writer:
             raise OutputError(f"cannot reopen the file for writing ({e})", file=str(path)
                               ) from None
         f = self.f
-        self.well_mixed = "x" not in f
-        self.spatial = () if self.well_mixed else tuple(f[n].size for n in ("z", "y", "x"))
+        self.dims = dims_of(f)
+        self.well_mixed = not self.dims
+        self.spatial = tuple(f[n].size for n in self.dims)
         self.variables = {k: dict(f[k].attrs) for k in f
                           if k != "time" and isinstance(f[k], h5py.Dataset)
                           and f[k].maxshape and f[k].maxshape[0] is None}
@@ -272,8 +293,9 @@ def _text(v: Any) -> str:
 class RunFile:
     """What a zn-pde output holds, read once (metadata only; fields are read on demand).
 
-    `fields`: time-dependent arrays (time, z, y, x) or, well-mixed, (time,); `series`:
-    per-frame scalars (time,) of a 3D run; `static`: (z, y, x) arrays without time.
+    `fields`: time-dependent arrays (time, *dims): (time, z, y, x) on a 3D grid, (time, r) on
+    a radial one, (time,) well-mixed; `series`: per-frame scalars (time,) of a spatial run;
+    `static`: arrays of the field shape without time.
     """
 
     path: Path
@@ -289,7 +311,13 @@ class RunFile:
     x_um: np.ndarray | None
     y_um: np.ndarray | None
     z_um: np.ndarray | None
-    tissue: np.ndarray | None  # (z, y, x) bool
+    tissue: np.ndarray | None  # bool, the field shape
+    dims: tuple[str, ...] = ("z", "y", "x")  # field dimensions, slowest first
+    r_um: np.ndarray | None = None  # radial runs: shell centres
+
+    @property
+    def radial(self) -> bool:
+        return self.dims == ("r",)
 
     @property
     def n_frames(self) -> int:
@@ -317,12 +345,13 @@ def read_run(path: str | Path) -> RunFile:
             raise InputError(f"the stored config is not valid TOML ({e})", file=str(path)
                              ) from None
         times = np.asarray(f["time"][:], float)
-        well_mixed = "x" not in f
+        dims = dims_of(f)
+        well_mixed = not dims
         fields, series, static = [], [], []
         units, long_names = {}, {}
-        spatial = None if well_mixed else tuple(f[n].size for n in ("z", "y", "x"))
+        spatial = None if well_mixed else tuple(f[n].size for n in dims)
         for name, d in f.items():
-            if not isinstance(d, h5py.Dataset) or name in ("time", "x", "y", "z"):
+            if not isinstance(d, h5py.Dataset) or name in ("time",) + _COORDS:
                 continue
             units[name] = _text(d.attrs.get("units", ""))
             long_names[name] = _text(d.attrs.get("long_name", name))
@@ -330,20 +359,20 @@ def read_run(path: str | Path) -> RunFile:
             role = _text(d.attrs.get("zn_pde_role", ""))
             if growing and role not in ("field", "series"):  # files without the role mark
                 role = "series" if name in _SERIES else "field"
-            if growing and role == "field" and (well_mixed or d.ndim == 4):
+            if growing and role == "field" and (well_mixed or d.ndim == 1 + len(dims)):
                 fields.append(name)
             elif growing and role == "series" and d.ndim == 1:
                 series.append(name)
             elif not growing and spatial is not None and d.shape == spatial:
                 static.append(name)
-        coords = {n: (None if well_mixed else np.asarray(f[n][:], float)) for n in "xyz"}
+        coords = {n: (np.asarray(f[n][:], float) if n in dims else None) for n in _COORDS}
         tissue = None if well_mixed or "tissue_mask" not in f else (
             np.asarray(f["tissue_mask"][:]) > 0)
     order = _variable_order(fields)
     return RunFile(Path(path), attrs, config, times, well_mixed, order,
                    sorted(series, key=_series_order), [s for s in static if s != "tissue_mask"]
                    + (["tissue_mask"] if "tissue_mask" in static else []), units, long_names,
-                   coords["x"], coords["y"], coords["z"], tissue)
+                   coords["x"], coords["y"], coords["z"], tissue, dims, coords["r"])
 
 
 # The nanoparticle model's variables first, in the model's order, then passive species.

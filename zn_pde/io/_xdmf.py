@@ -36,8 +36,10 @@ against h5py):
   field is dropped.)
 
 Rewritten atomically (temporary file + rename) after every frame, so it always lists exactly
-the frames saved so far, and is never seen half-written. A well-mixed run (no space) gets no
-sidecar.
+the frames saved so far, and is never seen half-written. Only a 3D grid gets a sidecar: a
+well-mixed run has no space, and a radial run's fields are 1-D profiles (time, r), which
+ParaView would show as a line, not the spheroid; open those with xarray or `zn-pde plot`
+(profiles and r × t kymographs). A stale sidecar of the same name is removed.
 """
 
 from __future__ import annotations
@@ -49,15 +51,20 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 
-def write_xdmf(path: str | Path, h5_name: str, shape_zyx: tuple[int, int, int],
-               origin_zyx: tuple[float, float, float], spacing_um: float,
-               times_s: np.ndarray, variables: list[str],
-               static: dict[str, tuple[str, int]]) -> None:
-    """Write `path` for the frames at `times_s` of the 4D `variables` in HDF5 file `h5_name`.
+def write_xdmf(path: str | Path, h5_name: str, coords: dict[str, np.ndarray],
+               spacing_um: float, times_s: np.ndarray, variables: list[str],
+               static: dict[str, tuple[str, int]]) -> bool:
+    """Write `path` for the frames at `times_s` of the 4D `variables` in HDF5 file `h5_name`,
+    if `coords` (dimension -> cell centres, um) is a 3D grid's (z, y, x); otherwise remove
+    any sidecar at `path`. Returns whether one was written.
 
     `static`: time-independent (z, y, x) datasets, name -> (XDMF NumberType, bytes).
     """
-    nz, ny, nx = shape_zyx
+    if tuple(coords) != ("z", "y", "x"):
+        Path(path).unlink(missing_ok=True)
+        return False
+    nz, ny, nx = (np.asarray(coords[n]).size for n in ("z", "y", "x"))
+    origin_zyx = tuple(float(np.asarray(coords[n])[0]) for n in ("z", "y", "x"))
     dims = f"{nz} {ny} {nx}"
     n_frames = len(times_s)
     origin = " ".join(repr(float(o)) for o in origin_zyx)
@@ -107,3 +114,4 @@ def write_xdmf(path: str | Path, h5_name: str, shape_zyx: tuple[int, int, int],
     tmp = Path(f"{path}.tmp")
     tmp.write_text("\n".join(lines), encoding="utf-8")
     os.replace(tmp, path)
+    return True

@@ -15,8 +15,8 @@ class Exposure(eqx.Module):
     leaves, so sweeps can vectorise over exposure timing.
     """
 
-    amplitude: Array  # W/cm² (ultrasound) or mW/cm² (light) at the z = 0 face
-    field: Array  # relative local value, (z, y, x) or (1, 1, 1)
+    amplitude: Array  # W/cm² (ultrasound) or mW/cm² (light) where it enters
+    field: Array  # relative local value, the field shape
     start_s: Array
     end_s: Array
 

@@ -1,4 +1,6 @@
-"""Light: fluence rate attenuated with depth, E(z) = E₀ · exp(−∫ μ_eff dz), and effective only
+"""Light: fluence rate attenuated with depth, E(s) = E₀ · exp(−∫ μ_eff ds) along the path s from
+where it enters (`_grid.entry_path_cm`: the z = 0 face of a 3D grid, the outer wall of a radial
+one, none for a well-mixed compartment), and effective only
 when the photon energy E_ph = hc/λ exceeds the material's band gap.
 
 μ_eff per voxel is the tissue value (from the wavelength table in `zn_pde.materials.tissue`,
@@ -12,7 +14,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from .._grid import Geometry, depth_integral_cm
+from .._grid import Geometry, entry_path_cm
 from ..materials import light_attenuation_per_cm
 from ._exposure import Exposure
 
@@ -24,17 +26,18 @@ def photon_energy_eV(wavelength_nm: float) -> float:
     return HC_EV_NM / wavelength_nm
 
 
+def tissue_light_attenuation_per_cm(ex: dict[str, Any], tissue_cfg: dict[str, Any]) -> float:
+    """μ_eff of tissue (1/cm): `tissue.light_attenuation_per_cm`, else the wavelength table."""
+    mu = tissue_cfg.get("light_attenuation_per_cm")
+    return light_attenuation_per_cm(ex["wavelength_nm"]) if mu is None else mu
+
+
 def light_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry,
                    spacing_um: float, band_gap_eV: float, dtype) -> Exposure:
     gate = 1.0 if photon_energy_eV(ex["wavelength_nm"]) >= band_gap_eV else 0.0
-    if geo.well_mixed:
-        field = np.full((1, 1, 1), gate)
-    else:
-        mu_tissue = tissue_cfg.get("light_attenuation_per_cm")
-        if mu_tissue is None:
-            mu_tissue = light_attenuation_per_cm(ex["wavelength_nm"])
-        mu = np.where(geo.tissue, mu_tissue, tissue_cfg["medium_light_attenuation_per_cm"])
-        field = gate * np.exp(-depth_integral_cm(mu, spacing_um))
+    mu = np.where(geo.tissue, tissue_light_attenuation_per_cm(ex, tissue_cfg),
+                  tissue_cfg["medium_light_attenuation_per_cm"])
+    field = gate * np.exp(-entry_path_cm(geo, mu))
     start = ex["start_h"] * 3600.0
     return Exposure(jnp.asarray(ex["irradiance_mW_per_cm2"], dtype), jnp.asarray(field, dtype),
                     jnp.asarray(start, dtype),
