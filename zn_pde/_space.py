@@ -116,9 +116,9 @@ class Radial(Space):
         return diffuse_react_radial(operator, c, sink_per_s, source_uM_per_s, dt_s)
 
     def passive_operator(self, diffusivity_um2_per_s, dt_s, wall_uM):
-        return make_radial_operator(diffusivity_um2_per_s,
-                                    np.ones(diffusivity_um2_per_s.shape, diffusivity_um2_per_s.dtype),
-                                    dt_s, self.spacing_um, wall_uM)
+        d = diffusivity_um2_per_s
+        return make_radial_operator(d, np.ones(d.shape, d.dtype), dt_s, self.spacing_um,
+                                    wall_uM)
 
     def diffuse(self, operator, c):
         zero = np.zeros((), c.dtype)

@@ -210,14 +210,15 @@ def _peak(a: np.ndarray) -> np.ndarray:
 
 def _create_final_fields(f: h5py.File, model: Model, n_points: int,
                          config: dict[str, Any]) -> list[str]:
-    """Allocate `final_<variable>` (sweep, z, y, x) up front (NaN until the run ends)."""
-    if model.well_mixed:
-        return []
+    """Allocate `final_<variable>` (sweep, *dims) up front (NaN until the run ends): (sweep,
+    z, y, x) on a 3D grid, (sweep, r) on a radial one, nothing well-mixed."""
     from ._grid import build_geometry
     from ._kinetics import UNITS
 
     geo = build_geometry(config)
-    for name, coord in (("x", geo.x_um), ("y", geo.y_um), ("z", geo.z_um)):
+    if not geo.dims:
+        return []
+    for name, coord in geo.coords.items():
         d = f.create_dataset(name, data=coord)
         d.attrs["units"] = "um"
         d.make_scale(name)
@@ -226,7 +227,7 @@ def _create_final_fields(f: h5py.File, model: Model, n_points: int,
         d = f.create_dataset(f"final_{name}", shape=(n_points,) + model.tissue.shape,
                              dtype="f4", fillvalue=np.float32(np.nan))
         d.attrs["units"] = UNITS.get(name, "uM")
-        for i, dim in enumerate(("sweep", "z", "y", "x")):
+        for i, dim in enumerate(("sweep",) + geo.dims):
             d.dims[i].attach_scale(f[dim])
     return names
 

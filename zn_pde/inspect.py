@@ -3,8 +3,8 @@
 Status, config summary, grid, saved times, every variable with units, dimensions and range,
 and the key scalars (tissue-mean Zn2+, ROS and viability, ROS maxima in tissue and in medium,
 rim and core viability, depth of kill) over time. Works on complete, incomplete (interrupted,
-killed) and still-running files, 3D and well-mixed. A sweep output (`[sweep]`) is described as
-its swept keys and values, what it stores, and one summary row per point.
+killed) and still-running files, 3D, radial and well-mixed. A sweep output (`[sweep]`) is
+described as its swept keys and values, what it stores, and one summary row per point.
 """
 
 from __future__ import annotations
@@ -107,7 +107,9 @@ def _config_summary(c: dict[str, Any]) -> list[str]:
         lines.append("  material    none (passive species only)")
     geo = c.get("geometry", {})
     g = f"  geometry    {geo.get('kind')}"
-    if geo.get("kind") == "spheroid":
+    if geo.get("kind") == "spheroid" and c.get("grid", {}).get("kind") == "radial":
+        g += f", radius {_g(geo.get('radius_um'))} um, centred at r = 0"
+    elif geo.get("kind") == "spheroid":
         centre = ", ".join(_g(x) for x in geo.get("center_um") or [])
         g += f", radius {_g(geo.get('radius_um'))} um, centre ({centre}) um"
     if "cell_volume_fraction" in geo:
@@ -135,6 +137,8 @@ def _grid(run: RunFile) -> list[str]:
     c = run.config
     if run.well_mixed:
         return ["", "grid", "  well_mixed: one compartment, no space"]
+    if run.radial:
+        return _radial_grid(run)
     nz, ny, nx = run.z_um.size, run.y_um.size, run.x_um.size
     h = c.get("grid", {}).get("spacing_um", float(run.x_um[1] - run.x_um[0]) if nx > 1 else 0)
     lines = ["", "grid",
@@ -145,6 +149,22 @@ def _grid(run: RunFile) -> list[str]:
         n = int(run.tissue.sum())
         lines.append(f"  tissue      {n} voxels ({100 * n / run.tissue.size:.1f} % of the "
                      f"domain, {n * (h * 1e-4) ** 3 * 1e3:.3g} uL)")
+    return lines
+
+
+def _radial_grid(run: RunFile) -> list[str]:
+    n = run.r_um.size
+    h = run.config.get("grid", {}).get("spacing_um", 2 * float(run.r_um[0]) if n else 0.0)
+    lines = ["", "grid",
+             f"  radial      {n} shells of {_g(h)} um (spherically symmetric about r = 0)",
+             f"  domain      r in [0, {n * h:g}] um; coordinates are shell centres; outer wall "
+             f"{run.config.get('boundary', {}).get('kind')}"]
+    if run.tissue is not None:
+        k = int(run.tissue.sum())
+        outer = k * h
+        share = 100 * (outer / (n * h)) ** 3
+        lines.append(f"  tissue      {k} shells, r < {outer:g} um ({share:.1f} % of the domain "
+                     f"volume, {4 / 3 * np.pi * (outer * 1e-4) ** 3 * 1e3:.3g} uL)")
     return lines
 
 
@@ -186,8 +206,10 @@ def _variables(run: RunFile) -> list[str]:
     rows = [("name", "units", "dims", "min", "max", "meaning")]
     n = run.n_frames
     with run.open() as f:
-        for group, dims in ((run.fields, "(time,)" if run.well_mixed else "(time, z, y, x)"),
-                            (run.series, "(time,)"), (run.static, "(z, y, x)")):
+        space = ", ".join(run.dims)
+        for group, dims in ((run.fields, f"(time, {space})" if space else "(time,)"),
+                            (run.series, "(time,)"), (run.static, f"({space},)"
+                                                      if len(run.dims) == 1 else f"({space})")):
             for name in group:
                 d = f[name]
                 if d.maxshape[0] is None:
@@ -207,7 +229,7 @@ def _variables(run: RunFile) -> list[str]:
                  r[3].rjust(widths[3]), r[4].rjust(widths[4]), r[5]]
         lines.append("  " + "  ".join(cells).rstrip())
     if "viability" in run.fields and not run.well_mixed:
-        lines.append("  (viability is NaN in medium voxels, where there are no cells)")
+        lines.append("  (viability is NaN in medium cells of the grid, where there are no cells)")
     return lines
 
 
@@ -373,7 +395,8 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
         finals = [n for n, d in f.items() if isinstance(d, h5py.Dataset)
                   and n.startswith("final_")]
         for name in finals:
-            rows.append((name, _text_attr(f[name], "units") or "-", "(sweep, z, y, x)",
+            rows.append((name, _text_attr(f[name], "units") or "-",
+                         "(sweep, r)" if "r" in f else "(sweep, z, y, x)",
                          "the field at the end of the run, per point (NaN until it ends)"))
         values: dict[str, np.ndarray] = {}
         if n_frames:
@@ -381,7 +404,8 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
                 if name in series:
                     a = np.asarray(f[name][:, :n_frames], float)
                     values[name] = a[:, -1] if how == "final" else _nanmax(a)
-        grid = (f"cartesian   {f['x'].size} x {f['y'].size} x {f['z'].size} voxels (x, y, z)"
+        grid = (f"radial      {f['r'].size} shells (r)" if "r" in f else
+                f"cartesian   {f['x'].size} x {f['y'].size} x {f['z'].size} voxels (x, y, z)"
                 if "x" in f else "well_mixed: one compartment, no space")
     size = p.stat().st_size
     status = _STATUS_TEXT.get(attrs.get("status", ""), f"unknown status "

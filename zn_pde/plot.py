@@ -10,6 +10,12 @@ For a 3D run:
   spheroid surface dashed.
 - `<stem>_timeseries.png`: tissue means (and the domain maximum of ROS) over time, with the
   ultrasound and light exposures of the stored config shaded.
+For a radial run (fields (time, r)):
+- `<stem>_radial.png`: the profiles against r at up to eight frames coloured by time, with the
+  depth below the spheroid surface (R − r) on the top axis and the surface dashed;
+- `<stem>_kymograph.png`: every field as an r × t map (time along x, r up), the surface
+  dashed; colour scales fitted to the tissue like the slices';
+- `<stem>_timeseries.png` as for a 3D run (tissue means are shell-volume weighted).
 A well-mixed run has no space: only the time series, of every variable (a release vial,
 without cells, shows "% dissolved" instead of the empty cell panels).
 
@@ -104,7 +110,10 @@ def plot_run(path: str | Path, outdir: str | Path | None = None,
                          file=str(out)) from None
     stem = run.path.stem
     written: list[Path] = []
-    if not run.well_mixed:
+    if run.radial:
+        written.append(_save(_radial_profiles(run, names, log), out / f"{stem}_radial.png"))
+        written.append(_save(_kymographs(run, names, log), out / f"{stem}_kymograph.png"))
+    elif not run.well_mixed:
         for name in names:
             written.append(_save(_slices(run, name, frames, log), out / f"{stem}_slice_{name}.png"))
         written.append(_save(_radial(run, names, log), out / f"{stem}_radial.png"))
@@ -228,7 +237,7 @@ def _is_fraction(name: str) -> bool:
 
 def _spheroid(run: RunFile) -> tuple[np.ndarray, float] | None:
     geo = run.config.get("geometry", {})
-    if geo.get("kind") != "spheroid" or run.well_mixed:
+    if geo.get("kind") != "spheroid" or run.well_mixed or run.radial:
         return None
     centre = geo.get("center_um")
     if not centre:
@@ -475,6 +484,86 @@ def _radial(run: RunFile, names: list[str], log: bool) -> Figure:
     return fig
 
 
+def _surface_um(run: RunFile) -> float | None:
+    """Radial runs: the radius of the tissue surface (µm), None without a spheroid."""
+    geo = run.config.get("geometry", {})
+    return float(geo["radius_um"]) if geo.get("kind") == "spheroid" else None
+
+
+def _radial_profiles(run: RunFile, names: list[str], log: bool) -> Figure:
+    """Radial run: each field against r at up to MAX_PROFILES frames; depth R − r on top."""
+    r = run.r_um
+    radius = _surface_um(run)
+    h = float(run.config["grid"]["spacing_um"])
+    frames = _profile_frames(run.n_frames)
+    t_h = run.times_s / 3600.0
+    cmap = colormaps["viridis"]
+    t_norm = Normalize(t_h[frames[0]], t_h[frames[-1]] if t_h[frames[-1]] > t_h[frames[0]]
+                       else t_h[frames[0]] + 1.0)
+    fig, axes = _panel_grid(len(names))
+    with run.open() as f:
+        for ax, name in zip(axes, names, strict=True):
+            any_positive = False
+            for i in frames:
+                a = _cells_only(run, name, _read_frame(f, name, i), run.tissue)
+                if _is_fraction(name):
+                    a = 100.0 * a
+                any_positive |= bool(np.any(a[np.isfinite(a)] > 0))
+                ax.plot(r, a, color=cmap(t_norm(t_h[i])), lw=1.4)
+            if radius is not None:
+                ax.axvline(radius, color="0.4", ls="--", lw=0.9)
+                top = ax.secondary_xaxis("top", functions=(lambda x, R=radius: R - x,
+                                                           lambda d, R=radius: R - d))
+                top.set_xlabel("depth below the surface (µm)", fontsize=8)
+            if log and _is_concentration(run, name) and any_positive:
+                ax.set_yscale("log")
+            ax.set_xlim(0.0, r.size * h)
+            ax.set_xlabel("r, distance from the spheroid centre (µm)")
+            ax.set_ylabel(_label(run, name, percent=_is_fraction(name)))
+            ax.grid(alpha=0.25)
+    fig.colorbar(_scalar_mappable(cmap, t_norm), ax=axes, label="time (h)", shrink=0.9)
+    title = "radial profiles (spherically symmetric run)"
+    if radius is not None:
+        title += " (dashed: spheroid surface)"
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def _kymographs(run: RunFile, names: list[str], log: bool) -> Figure:
+    """Radial run: each field as an r × t map, colour fitted to the tissue."""
+    r = run.r_um
+    h = float(run.config["grid"]["spacing_um"])
+    t_h = run.times_s / 3600.0
+    radius = _surface_um(run)
+    fig, axes = _panel_grid(len(names), width=3.8, height=2.9)
+    with run.open() as f:
+        for ax, name in zip(axes, names, strict=True):
+            a = np.asarray(f[name][:run.n_frames], float)
+            if name in INTRACELLULAR and run.tissue is not None and run.tissue.any():
+                a = np.where(run.tissue[None, :], a, np.nan)
+            norm, extend = _tissue_norm(run, name, [a], None if run.tissue is None else
+                                        np.broadcast_to(run.tissue, a.shape), log)
+            t_edges = (np.concatenate([[t_h[0]], 0.5 * (t_h[1:] + t_h[:-1]), [t_h[-1]]])
+                       if t_h.size > 1 else np.array([t_h[0], t_h[0] + 1.0]))
+            r_edges = np.arange(r.size + 1) * h
+            cmap = colormaps["magma" if _is_fraction(name) else "viridis"]
+            mesh = ax.pcolormesh(t_edges, r_edges, np.ma.masked_invalid(a.T), norm=norm,
+                                 cmap=cmap.with_extremes(bad=(1, 1, 1, 0)), shading="flat")
+            if radius is not None:
+                ax.axhline(radius, color="w", ls="--", lw=0.9)
+            ax.set_xlabel("time (h)")
+            ax.set_ylabel("r (µm)")
+            ax.set_title(_label(run, name), fontsize=9)
+            fig.colorbar(mesh, ax=ax, shrink=0.9, extend=extend)
+    title = "kymographs: r × time"
+    if radius is not None:
+        title += " (dashed: spheroid surface)"
+    if not run.complete:
+        title += f" (INCOMPLETE run: status {run.status!r})"
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
 def _scalar_mappable(cmap, norm):
     from matplotlib.cm import ScalarMappable
 
@@ -528,13 +617,26 @@ def _mean_series(run: RunFile, f, name: str) -> np.ndarray:
     if d.ndim == 1:
         return np.asarray(d[:n], float)
     mask = run.tissue if run.tissue is not None and run.tissue.any() else None
+    volume = _cell_volumes(run)
     out = np.empty(n)
     for i in range(n):
         a = _read_frame(f, name, i)
+        w = volume[mask] if mask is not None else volume.ravel()
         a = a[mask] if mask is not None else a.ravel()
-        a = a[np.isfinite(a)]
-        out[i] = a.mean() if a.size else np.nan
+        ok = np.isfinite(a)
+        out[i] = np.average(a[ok], weights=w[ok]) if ok.any() else np.nan
     return out
+
+
+def _cell_volumes(run: RunFile) -> np.ndarray:
+    """Volume weights of the cells of the grid: shell volumes (∝ (i+1)³ − i³) of a radial
+    run, uniform voxels otherwise."""
+    if run.radial:
+        from ._grid import shell_volumes_um3
+
+        return shell_volumes_um3(run.r_um.size, 1.0)
+    shape = run.tissue.shape if run.tissue is not None else (1,)
+    return np.ones(shape)
 
 
 def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
@@ -587,11 +689,13 @@ def _check_comparable(run: RunFile, control: RunFile) -> None:
 
     if control.n_frames == 0:
         refuse("it holds no saved frame")
-    if run.well_mixed != control.well_mixed:
-        refuse("one run is well-mixed and the other is not")
+    if run.dims != control.dims:
+        refuse(f"different kinds of grid (dimensions {run.dims} here, {control.dims} in the "
+               "control)")
     if not run.well_mixed:
-        for axis, a, b in (("x", run.x_um, control.x_um), ("y", run.y_um, control.y_um),
-                           ("z", run.z_um, control.z_um)):
+        coords = {"x": (run.x_um, control.x_um), "y": (run.y_um, control.y_um),
+                  "z": (run.z_um, control.z_um), "r": (run.r_um, control.r_um)}
+        for axis, (a, b) in ((d, coords[d]) for d in run.dims):
             if a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-9):
                 refuse(f"different grids ({axis}: {a.size} voxels to {a[-1] + a[0]:g} µm "
                        f"here, {b.size} to {b[-1] + b[0]:g} µm in the control)")
@@ -612,6 +716,12 @@ def _depth_below_surface(run: RunFile) -> tuple[np.ndarray, str] | None:
     stored config), the distance to the nearest face for a uniform slab; None without tissue."""
     if run.tissue is None or not run.tissue.any():
         return None
+    if run.radial:
+        radius = _surface_um(run)
+        outer = run.r_um.size * float(run.config["grid"]["spacing_um"])
+        return ((radius if radius is not None else outer) - run.r_um,
+                "depth below the spheroid surface (µm)" if radius is not None
+                else "depth below the outer wall (µm)")
     zz, yy, xx = np.meshgrid(run.z_um, run.y_um, run.x_um, indexing="ij")
     sph = _spheroid(run)
     if sph is not None:
@@ -651,7 +761,7 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
     t_h = run.times_s / 3600.0
     last = run.n_frames - 1
     maps = [n for n in ("viability", "zn") if n in run.fields] or list(run.fields[:1])
-    if run.well_mixed:
+    if len(run.dims) != 3:  # maps are x-z planes of a 3D grid
         maps = []
     series = []  # (panel title, unit, treated array, control array)
     with run.open() as f, control.open() as g:

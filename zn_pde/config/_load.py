@@ -502,18 +502,15 @@ def radial_attenuation_across(c: dict[str, Any]) -> list[tuple[str, float]]:
 
 
 def _check_radial(c: dict[str, Any], file: str) -> None:
-    """A radial grid is a spherically symmetric spheroid at r = 0: no centre to choose, one
-    device, a radius inside the domain, and only exposures the symmetric form represents."""
+    """A radial grid is a spherically symmetric spheroid at r = 0: no centre to choose, a
+    radius inside the domain, and only exposures the symmetric form represents. (A single
+    radial run is too small to shard: `numerics.devices` only spreads a sweep's points.)"""
     grid, geo = c["grid"], c["geometry"]
     h, outer = grid["spacing_um"], grid["shape"][0] * grid["spacing_um"]
     if geo.get("center_um") is not None:
         raise InputError("a radial grid centres the spheroid at r = 0; remove "
                          "geometry.center_um (or use grid.kind = 'cartesian')", file=file,
                          key="geometry.center_um")
-    if c["numerics"]["devices"] != 1:
-        raise InputError(f"numerics.devices = {c['numerics']['devices']} shards a cartesian "
-                         "grid; a radial one runs on one device; allowed: 1", file=file,
-                         key="numerics.devices")
     if geo["kind"] == "spheroid":
         r = geo["radius_um"]
         if not h <= r <= outer:

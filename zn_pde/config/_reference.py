@@ -26,7 +26,8 @@ _SUFFIX_UNITS = (
 _DIMENSIONLESS = ("cell_volume_fraction", "extracellular_volume_fraction", "duty_cycle",
                   "tortuosity")
 _KINDS = {"float": "number", "int": "integer", "str": "string", "bool": "boolean",
-          "float3": "3 numbers", "int3": "3 integers", "shape": "1 or 3 integers", "pair": "{ tissue, medium }",
+          "float3": "3 numbers", "int3": "3 integers", "shape": "1 or 3 integers",
+          "pair": "{ tissue, medium }",
           "float_list": "list of numbers"}
 _ALL_MATERIALS_NOTE = (
     "A config without `[material]` simulates only its passive `[[species]]`; `[kinetics]`, "
@@ -149,7 +150,7 @@ Checked after every key is valid on its own (exit status 2 when broken):
   `grid.spacing_um`) around its centre, with `radius_um >= grid.spacing_um`.
 - On a radial grid the spheroid is centred at r = 0 (`geometry.center_um` may not be set),
   `grid.spacing_um <= radius_um <=` the domain radius `grid.shape[0] x grid.spacing_um`,
-  `numerics.devices = 1`, and every exposure loses at most {radial_max:g} % of its intensity
+  and every exposure loses at most {radial_max:g} % of its intensity
   across the spheroid's diameter (ultrasound 1 - 10^(-a f 2R/10), light 1 - exp(-mu_eff 2R));
   a more strongly attenuated, one-sided exposure needs the cartesian grid.
 - `time.dt_s <= time.save_every_min` x 60 and `<= time.end_h` x 3600; `save_every_min` and

@@ -122,7 +122,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
     "numerics": {
         "precision": Key("str", "float32", "state precision", choices=("float32", "float64")),
         "reaction_substeps": Key("int", 1, "reaction sub-steps per time step", lo=1, hi=1000),
-        "devices": Key("int", 1, "devices to shard the grid over (along y); see "
+        "devices": Key("int", 1, "devices to shard the grid over (along y; a radial grid "
+                       "runs whole on one, a sweep spreads its points over them); see "
                        "docs/performance.md", lo=1, hi=4096),
     },
     "material": {
