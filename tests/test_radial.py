@@ -211,9 +211,9 @@ RADIAL_RUN = ["grid.kind='radial'", "grid.shape=[20]", "grid.spacing_um=10",
 
 
 def test_radial_run_writes_profiles_inspects_plots_and_resumes(tmp_path, capsys):
-    """`zn-pde run` on a radial grid (ultrasound at 1 h): fields (time, r) with an /r coordinate in µm, the tissue
-    mask (r,), the series, no XDMF sidecar; xarray, inspect and plot read it; a run killed
-    after two frames resumes to the uninterrupted result (rtol 1e-6: float32 state saved in
+    """`zn-pde run` on a radial grid (ultrasound at 1 h): fields (time, r) with an /r
+    coordinate in µm, the tissue mask (r,), the series, no XDMF sidecar; xarray, inspect and
+    plot read it; a run killed after two frames resumes to the uninterrupted result (rtol 1e-6: float32 state saved in
     full, as on the 3D grid)."""
     import h5py
     import numpy as np
@@ -241,7 +241,7 @@ def test_radial_run_writes_profiles_inspects_plots_and_resumes(tmp_path, capsys)
     assert names == {"radial_radial.png", "radial_kymograph.png", "radial_timeseries.png"}
 
     with h5py.File(out, "r+") as f:  # as a run killed after its second frame leaves it
-        for k, d in f.items():
+        for d in f.values():
             if isinstance(d, h5py.Dataset) and d.maxshape and d.maxshape[0] is None:
                 d.resize(2, axis=0)
         f.attrs["status"] = "running"
