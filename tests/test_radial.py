@@ -213,8 +213,8 @@ RADIAL_RUN = ["grid.kind='radial'", "grid.shape=[20]", "grid.spacing_um=10",
 def test_radial_run_writes_profiles_inspects_plots_and_resumes(tmp_path, capsys):
     """`zn-pde run` on a radial grid (ultrasound at 1 h): fields (time, r) with an /r
     coordinate in µm, the tissue mask (r,), the series, no XDMF sidecar; xarray, inspect and
-    plot read it; a run killed after two frames resumes to the uninterrupted result (rtol 1e-6: float32 state saved in
-    full, as on the 3D grid)."""
+    plot read it; a run killed after two frames resumes to the uninterrupted result (rtol
+    1e-6: the float32 state is saved in full, as on the 3D grid)."""
     import h5py
     import numpy as np
     import xarray as xr
