@@ -287,3 +287,35 @@ def test_default_ultrasound_is_accepted_and_reaches_every_side():
     field = np.asarray(model.ultrasound[0].field)
     assert field.shape == (32,)
     assert np.all(np.diff(field) > 0) and 0.99 < field[0] < field[-1] < 1.0
+
+
+def test_spheroid_viability_fit_on_a_radial_grid_has_exact_gradients(tmp_path):
+    """`spheroid_viability` with `[fit.simulation] grid.kind = "radial"`: d(loss)/d(ln p) by
+    reverse mode through the checkpointed radial solve against central differences (float64;
+    step 1e-4: truncation ~1e-8, round-off ~1e-12 relative, so rtol 1e-5 fails any wrong
+    derivative), as tests/test_fit_viability.py checks on the 3D grid."""
+    import numpy as np
+
+    from zn_pde.fit import build_problem, load_fit_config
+
+    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h\n"
+                                    "20,90,2\n80,60,2\n")
+    (tmp_path / "f.toml").write_text(
+        '[fit]\nname = "sph"\nobservable = "spheroid_viability"\ndata = "v.csv"\n'
+        "[fit.simulation]\n"
+        'grid = { kind = "radial", shape = [12], spacing_um = 10.0 }\n'
+        "geometry = { radius_um = 80.0 }\n"
+        'time = { dt_s = 600.0 }\nnumerics = { precision = "float64" }\n'
+        "kinetics = { uptake_rate_per_h = 2.0, zn_kill_max_per_h = 1.0, "
+        "zn_kill_half_uM = 5.0, np_tissue_diffusivity_fraction = 0.5 }\n")
+    problem = build_problem(load_fit_config(tmp_path / "f.toml"))
+    assert problem.prediction.configs[0]["grid"]["kind"] == "radial"
+    x = jnp.log(jnp.asarray(problem.free.initial))
+    value_and_grad = jax.jit(jax.value_and_grad(problem.loss))
+    value, grad = (np.asarray(a) for a in value_and_grad(x))
+    h = 1e-4
+    fd = np.array([(float(value_and_grad(x.at[i].add(h))[0])
+                    - float(value_and_grad(x.at[i].add(-h))[0])) / (2 * h)
+                   for i in range(x.size)])
+    np.testing.assert_allclose(grad, fd, rtol=1e-5)
+    assert np.all(np.abs(grad) > 1e-6 * value)
