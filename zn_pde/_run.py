@@ -265,10 +265,9 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
         writer = Writer(out, config_toml=dumps(config),
                         coords=geo.coords,
                         tissue_mask=geo.tissue, variables=variables, series=series,
-                        static_fields=None if geo.well_mixed else {
-                            "ph": (geo.ph, {"units": "1",
-                                            "long_name": "extracellular pH"})},
-                        well_mixed=geo.well_mixed, overwrite=overwrite)
+                        static_fields={"ph": (geo.ph, {"units": "1",
+                                                       "long_name": "extracellular pH"})},
+                        overwrite=overwrite)
     xmf = out.with_suffix(".xmf")
     signals = _Signals()
 

@@ -103,7 +103,8 @@ class Writer:
                  well_mixed: bool = False, overwrite: bool = False):
         """`variables` are fields (time, *dims); `series` are scalars per frame (time,).
         `coords` maps each dimension name to its cell centres (um): x, y, z for a 3D grid, r for
-        a radial one, none for a well-mixed compartment."""
+        a radial one, none for a well-mixed compartment (which also writes no tissue mask and
+        no `static_fields`)."""
         self.path = Path(path)
         if self.path.is_dir():
             raise OutputError("the output is a folder; give a file name ending in .h5",
@@ -123,7 +124,6 @@ class Writer:
             _release(self._lock)
             raise OutputError(f"cannot create the HDF5 file ({e})", file=str(self.path)
                               ) from None
-        self.well_mixed = well_mixed
         f = self.f
         f.attrs["Conventions"] = "CF-1.8"
         f.attrs["title"] = "zn-pde reaction-diffusion simulation"
@@ -141,6 +141,7 @@ class Writer:
         t.make_scale("time")
         spatial: tuple[int, ...] = ()
         self.dims = dims = () if well_mixed else dims_of(coords)
+        self.well_mixed = not dims  # no coordinates: one compartment
         if dims:
             for name in (n for n in _COORDS if n in dims):
                 d = f.create_dataset(name, data=np.asarray(coords[name], "f8"))
