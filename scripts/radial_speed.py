@@ -47,14 +47,16 @@ QUANTITIES = (("tissue_mean_viability", "viability (%)", 100.0),
               ("penetration_depth_um", "penetration (µm)", 1.0))
 
 
-def _timed_run(c: dict, steps: int | None = None):
-    """(seconds per step after compiling, final state, model)."""
+def _timed_run(c: dict, steps: int | None = None, warm: bool = True):
+    """(seconds per step, final state, model); `warm`: compile (by a first run) before
+    timing, otherwise the time includes compiling."""
     model = build_model(c)
     total = Schedule.from_config(c).total_steps
     n = total if steps is None else steps
     factors = factorise(model)
     state = model.initial_state()
-    jax.block_until_ready(advance(model, factors, state, n))  # compile
+    if warm:
+        jax.block_until_ready(advance(model, factors, state, n))
     t0 = time.perf_counter()
     out, _ = advance(model, factors, state, n)
     jax.block_until_ready(out)
@@ -115,14 +117,14 @@ def accuracy(end_h: float, walls: str) -> str:
     results = {}
     for label, over in cases:
         t0 = time.perf_counter()
-        _, state, model = _timed_run(load_config(None, base + over))
+        _, state, model = _timed_run(load_config(None, base + over), warm=False)
         results[label] = (summarise(model, _output_fields(model, state)),
                           _depth_profile(model, state), time.perf_counter() - t0)
         print(f"  {label}: {results[label][2]:.0f} s", flush=True)
     ref_label = radial[-1][0]
     ref, (ref_d, ref_p), _ = results[ref_label]
     head = ("| grid | " + " | ".join(q[1] for q in QUANTITIES)
-            + " | particle profile vs reference (max % of peak) | wall time (s) |")
+            + " | particle profile vs reference (max % of peak) | wall time incl. compile (s) |")
     rows = [head, "|---|" + "---|" * (len(QUANTITIES) + 2)]
     for label, (s, (d, p), wall) in results.items():
         cells = []
