@@ -384,7 +384,8 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
                  np.asarray(d[...], float)) for _, d in swept]
         times = np.asarray(f["time"][...], float)
         series = sorted((n for n, d in f.items() if isinstance(d, h5py.Dataset)
-                         and d.ndim == 2 and d.shape[0] == n_points),
+                         and d.ndim == 2 and d.shape[0] == n_points
+                         and not n.startswith("final_")),  # (sweep, r) finals of radial runs
                         key=lambda n: (order.index(n) if n in order else len(order), n))
         n_frames = min([times.size] + [int(f[n].shape[1]) for n in series])
         rows = []
