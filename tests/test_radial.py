@@ -310,6 +310,7 @@ def test_spheroid_viability_fit_on_a_radial_grid_has_exact_gradients(tmp_path):
         "zn_kill_half_uM = 5.0, np_tissue_diffusivity_fraction = 0.5 }\n")
     problem = build_problem(load_fit_config(tmp_path / "f.toml"))
     assert problem.prediction.configs[0]["grid"]["kind"] == "radial"
+    assert problem.prediction.batch == "vmap"  # a radial grid is small: conditions vectorised
     x = jnp.log(jnp.asarray(problem.free.initial))
     value_and_grad = jax.jit(jax.value_and_grad(problem.loss))
     value, grad = (np.asarray(a) for a in value_and_grad(x))

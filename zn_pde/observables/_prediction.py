@@ -149,6 +149,14 @@ class Prediction:
         return eqx.combine(arrays, self.static)
 
 
+#: Conditions on grids of at most this many cells are vectorised (`vmap`) even where the
+#: observable maps them one after another to bound memory (`batch = "map"`, a 3D spheroid).
+#: Assumed: below ~10³ cells (a radial grid) a condition's state is a few kB, so vmapping
+#: costs nothing in memory, while a sequential map pays the per-step overhead of every
+#: condition separately.
+SMALL_GRID_CELLS = 1024
+
+
 def build_prediction(base: dict[str, Any], conditions: Sequence[dict[str, Any]],
                      query_cond: np.ndarray, query_time_h: np.ndarray,
                      free: Sequence[str], observe: Callable[[Model, State], Array],
@@ -181,6 +189,8 @@ def build_prediction(base: dict[str, Any], conditions: Sequence[dict[str, Any]],
                              "different structure (e.g. a stimulus in some rows only without a "
                              "template exposure); see docs/fitting.md", file=file)
     arrays = jax.tree.map(lambda *xs: jnp.stack(xs), *[a for a, _ in parts])
+    if batch == "map" and models[0].tissue.size <= SMALL_GRID_CELLS:
+        batch = "vmap"
     schedule = Schedule.from_config(configs[0])
     pos = np.asarray(query_time_h, float) * 3600.0 / (dt * every)
     frame = np.clip(np.floor(pos + 1e-9).astype(int), 0, n_saves)
