@@ -160,7 +160,6 @@ def test_closed_radial_well_conserves_zinc_in_float32():
     volumes is constant. float32 (the default state): within 2e-5 over 288 steps (measured
     3e-6; each step's round-off is a few 1e-8 of the total). The positive-terms solve is what
     holds it: the textbook pivots drifted 6 % in the same run."""
-    import numpy as np
 
     from zn_pde import _kinetics as kin
 
@@ -216,7 +215,6 @@ def test_radial_run_writes_profiles_inspects_plots_and_resumes(tmp_path, capsys)
     plot read it; a run killed after two frames resumes to the uninterrupted result (rtol
     1e-6: the float32 state is saved in full, as on the 3D grid)."""
     import h5py
-    import numpy as np
     import xarray as xr
 
     from zn_pde.cli import main
@@ -279,7 +277,6 @@ def test_radial_refuses_what_it_cannot_represent(setting, key, capsys):
 def test_default_ultrasound_is_accepted_and_reaches_every_side():
     """The shipped radial config's 1 MHz exposure (0.6 % lost across the spheroid) is taken,
     and its field depends on depth only: 1 at the outer wall, falling inwards."""
-    import numpy as np
 
     from zn_pde import build_model, load_config
 
@@ -294,7 +291,6 @@ def test_spheroid_viability_fit_on_a_radial_grid_has_exact_gradients(tmp_path):
     reverse mode through the checkpointed radial solve against central differences (float64;
     step 1e-4: truncation ~1e-8, round-off ~1e-12 relative, so rtol 1e-5 fails any wrong
     derivative), as tests/test_fit_viability.py checks on the 3D grid."""
-    import numpy as np
 
     from zn_pde.fit import build_problem, load_fit_config
 
@@ -343,3 +339,26 @@ def test_radial_sweep_writes_final_profiles(tmp_path):
         assert f["tissue_mean_viability"].shape == (2, 3)
     text = describe(out)
     assert "radial      20 shells" in text and "(sweep, r)" in text
+
+
+def test_one_operator_serves_a_shorter_step_and_new_wall_values(x64):
+    """An operator built for Δt_op, used with `inv_ratio` = Δt_op/Δt and this step's wall
+    value, gives the same step as an operator built for Δt with that wall (to round-off):
+    how the protocol's shorter event-landing steps and dose-changed walls reuse it."""
+    n, h = 25, 10.0
+    r, _ = _shells(n, h)
+    tissue = r < 150.0
+    alpha = jnp.asarray(np.where(tissue, 0.2, 1.0)[:, None])
+    d = jnp.asarray(np.where(tissue, 0.5, 20.0)[:, None])
+    c = jnp.asarray(np.random.default_rng(1).uniform(0.0, 5.0, (n, 1)))
+    kappa = jnp.asarray(np.where(tissue, 1e-3, 0.0)[:, None])
+    source = jnp.full((n, 1), 0.01)
+    space = Radial((n,), h)
+    dt_op, dt = 300.0, 70.0
+    built = space.operator(d, alpha, dt_op, jnp.full(1, 2.0))
+    direct = space.operator(d, alpha, dt, jnp.full(1, 7.0))
+    a = space.solve(built, c, kappa, source, dt, inv_ratio=dt_op / dt,
+                    boundary_uM=jnp.full(1, 7.0))
+    b = space.solve(direct, c, kappa, source, dt)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-12)

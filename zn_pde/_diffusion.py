@@ -389,15 +389,23 @@ def _excess_tridiagonal(coupling: Array, excess: Array, b: Array) -> Array:
 
 
 def diffuse_react_radial(operator: RadialOperator, c: Float[Array, "r s"], sink_per_s: Array,
-                         source_uM_per_s: Array, dt_s: float) -> tuple[Array, Array]:
+                         source_uM_per_s: Array, dt_s: float | Array, *,
+                         inv_ratio: float | Array = 1.0, boundary_uM: Array | None = None
+                         ) -> tuple[Array, Array]:
     """One backward-Euler step of the radial balance above (κ = `sink_per_s`,
     S = `source_uM_per_s`, (r, s), frozen over the step).
+
+    `inv_ratio` = Δt_op/`dt_s`, Δt_op the step the operator was built for: a step of another
+    length solves the same balance divided by Δt/Δt_op (capacities scaled by `inv_ratio`,
+    couplings as built), so one operator serves every step length. `boundary_uM` (s,): the
+    wall values of this step (default: those the operator was built with).
 
     Returns the new c and the amount the sink removed per shell volume, α Δt κ c' (same
     layout), so that Σ V (α c' + removed) = Σ V α (c + Δt S) with a closed wall."""
     op = operator
     absorb = op.capacity * (dt_s * sink_per_s)
-    rhs = (op.volume * op.capacity * (c + dt_s * source_uM_per_s)).at[-1].add(op.source_last)
-    excess = op.volume * (op.capacity + absorb) + op.wall
+    last = op.source_last if boundary_uM is None else op.wall[-1] * boundary_uM
+    rhs = (inv_ratio * op.volume * op.capacity * (c + dt_s * source_uM_per_s)).at[-1].add(last)
+    excess = inv_ratio * op.volume * (op.capacity + absorb) + op.wall
     new = _excess_tridiagonal(op.coupling, excess, rhs)
     return new, absorb * new

@@ -70,7 +70,9 @@ class Space(eqx.Module):
         raise NotImplementedError
 
     def solve(self, operator: Any, c: Array, sink_per_s: Array, source_uM_per_s: Array,
-              dt_s: float) -> tuple[Array, Array]:
+              dt_s: float | Array, **step: Any) -> tuple[Array, Array]:
+        """`step`: `inv_ratio` (Δt_op/Δt, a step shorter than the operator's) and
+        `boundary_uM` (this step's wall values), where the transport supports them."""
         raise NotImplementedError
 
     def passive_operator(self, diffusivity_um2_per_s: Array, dt_s: float,
@@ -92,7 +94,7 @@ class WellMixed(Space):
     def operator(self, diffusivity_um2_per_s, capacity, dt_s, wall_uM):
         return capacity  # all the exact local solve needs
 
-    def solve(self, operator, c, sink_per_s, source_uM_per_s, dt_s):
+    def solve(self, operator, c, sink_per_s, source_uM_per_s, dt_s, **step):
         return kin.solve_linear(c, operator, sink_per_s, source_uM_per_s, dt_s)
 
     def passive_operator(self, diffusivity_um2_per_s, dt_s, wall_uM):
@@ -112,8 +114,8 @@ class Radial(Space):
         return make_radial_operator(diffusivity_um2_per_s, capacity, dt_s, self.spacing_um,
                                     wall_uM)
 
-    def solve(self, operator, c, sink_per_s, source_uM_per_s, dt_s):
-        return diffuse_react_radial(operator, c, sink_per_s, source_uM_per_s, dt_s)
+    def solve(self, operator, c, sink_per_s, source_uM_per_s, dt_s, **step):
+        return diffuse_react_radial(operator, c, sink_per_s, source_uM_per_s, dt_s, **step)
 
     def passive_operator(self, diffusivity_um2_per_s, dt_s, wall_uM):
         d = diffusivity_um2_per_s
@@ -141,8 +143,8 @@ class Cartesian(Space):
         return make_operator(diffusivity_um2_per_s, capacity, dt_s, self.spacing_um, wall_uM,
                              self.mesh)
 
-    def solve(self, operator, c, sink_per_s, source_uM_per_s, dt_s):
-        return diffuse_react(operator, c, sink_per_s, source_uM_per_s, dt_s, self.mesh)
+    def solve(self, operator, c, sink_per_s, source_uM_per_s, dt_s, **step):
+        return diffuse_react(operator, c, sink_per_s, source_uM_per_s, dt_s, self.mesh, **step)
 
     def passive_operator(self, diffusivity_um2_per_s, dt_s, wall_uM):
         return make_transport(diffusivity_um2_per_s, dt_s, self.spacing_um, wall_uM, self.mesh)
