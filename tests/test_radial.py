@@ -237,6 +237,12 @@ def test_radial_run_writes_profiles_inspects_plots_and_resumes(tmp_path, capsys)
     assert "radial      20 shells of 10 um" in text and "(time, r)" in text
     names = {p.name for p in plot_run(out, tmp_path / "figs")}
     assert names == {"radial_radial.png", "radial_kymograph.png", "radial_timeseries.png"}
+    control = tmp_path / "control.h5"
+    assert main(["run", "configs/zno_spheroid_radial.toml", "-o", str(control), "--quiet"]
+                + [f"--set={s}" for s in RADIAL_RUN[1:]]
+                + ["--set=ultrasound[0].intensity_W_per_cm2=0"]) == 0
+    compared = plot_run(out, tmp_path / "figs", compare=control)
+    assert "radial_vs_control.png" in {p.name for p in compared}
 
     with h5py.File(out, "r+") as f:  # as a run killed after its second frame leaves it
         for d in f.values():

@@ -812,7 +812,7 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
         top, bottom = None, fig
     if top is not None:
         tax = top.subplots(1, n_top, squeeze=False)[0]
-        extent = (0.0, run.x_um.size * h, 0.0, run.z_um.size * h)
+        extent = (0.0, run.x_um.size * h, 0.0, run.z_um.size * h) if maps else None
         for ax, n in zip(tax, maps, strict=False):
             d = planes[n]
             values = d[pmask] if pmask is not None and pmask.any() else d
