@@ -364,7 +364,8 @@ def read_run(path: str | Path) -> RunFile:
                 fields.append(name)
             elif growing and role == "series" and d.ndim == 1:
                 series.append(name)
-            elif not growing and spatial is not None and d.shape == spatial:
+            elif (not growing and spatial is not None and d.shape == spatial
+                  and _on_grid(d, dims)):
                 static.append(name)
         coords = {n: (np.asarray(f[n][:], float) if n in dims else None) for n in _COORDS}
         tissue = None if well_mixed or "tissue_mask" not in f else (
@@ -378,6 +379,17 @@ def read_run(path: str | Path) -> RunFile:
 
 # The nanoparticle model's variables first, in the model's order, then passive species.
 _MODEL_ORDER = ("np", "zn", "ros", "np_int", "zn_cell", "gsh", "viability")
+
+
+def _on_grid(d: h5py.Dataset, dims: tuple[str, ...]) -> bool:
+    """Whether `d` is laid out on the grid (its first axis carries the grid's first
+    coordinate, or no coordinate at all), so that a table that happens to be as long as a
+    radial grid is not taken for a static field."""
+    try:
+        scales = [s.name for s in d.dims[0].values()]
+    except (KeyError, RuntimeError):  # pragma: no cover - unreadable dimension metadata
+        return True
+    return not scales or f"/{dims[0]}" in scales
 
 
 def _variable_order(names: list[str]) -> list[str]:
