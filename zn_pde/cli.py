@@ -145,6 +145,9 @@ def _cmd_run(a) -> int:
     also = f" and {xmf}" if xmf.exists() else ""
     lines = [f"wrote {result.path}{also} "
              f"({len(result.times_s)} frames, 0 to {result.times_s[-1] / 3600:g} h)"]
+    if config["grid"]["kind"] == "radial":
+        lines.append("  no XDMF sidecar: a radial run is one profile in r (zn-pde plot draws "
+                     "profiles and r x t kymographs)")
     s = result.summary
     if s and np.isnan(s["tissue_mean_viability"][-1]):  # no cells: a release vial
         lines += [f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose",
