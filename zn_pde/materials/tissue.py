@@ -51,6 +51,21 @@ ENVIRONMENT: tuple[Parameter, ...] = (
               "ISBN 0-12-222800-6, ch. 4 (soft tissues ~0.3-1 dB/cm/MHz); lower mid-range "
               "for a cell aggregate without collagen-rich stroma",
               lower=0.0),
+    Parameter("ultrasound_cavitation_threshold_W_per_cm2", 0.667, "W/cm^2",
+              "inertial (transient) cavitation threshold: ultrasound below it makes no ROS "
+              "(default of `tissue.ultrasound_cavitation_threshold_W_per_cm2`)",
+              "Acta Acustica 1991, doi:10.15949/j.cnki.0371-0025.1991.04.008 (abstract, "
+              "authors not read: threshold 0.537-0.632 W/cm^2 in water at 820 kHz, and the "
+              "OH yield law D = (sqrt(I) - sqrt(Ic))^(1/2) with Ic = 0.667 W/cm^2); 0.7 "
+              "W/cm^2 by terephthalate dosimetry in air-saturated water (a second abstract, "
+              "source not identified). Particles as nuclei may lower it; not modelled",
+              lower=0.0),
+    Parameter("ultrasound_cavitation_saturation_W_per_cm2", 3.0, "W/cm^2",
+              "intensity above which the cavitation ROS yield no longer rises "
+              "(default of `tissue.ultrasound_cavitation_saturation_W_per_cm2`)",
+              "same abstract (doi:10.15949/j.cnki.0371-0025.1991.04.008): the OH yield "
+              "'raises rapidly' from 1 to 2 W/cm^2 and does not increase above 3 W/cm^2",
+              lower=0.0, lower_open=True),
     Parameter("ultrasound_attenuation_medium_dB_per_cm_MHz", 0.0022, "dB/(cm MHz)",
               "acoustic attenuation of water-like medium at 1 MHz (water scales with f^2; "
               "taken linear here, exact at 1 MHz)",

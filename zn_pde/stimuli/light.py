@@ -39,6 +39,7 @@ def light_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry
                   tissue_cfg["medium_light_attenuation_per_cm"])
     field = gate * np.exp(-entry_path_cm(geo, mu))
     start = ex["start_h"] * 3600.0
-    return Exposure(jnp.asarray(ex["irradiance_mW_per_cm2"], dtype), jnp.asarray(field, dtype),
+    mean = ex["irradiance_mW_per_cm2"] * ex.get("duty_cycle", 1.0)  # linear: pulse average
+    return Exposure(jnp.asarray(mean, dtype), jnp.asarray(field, dtype),
                     jnp.asarray(start, dtype),
                     jnp.asarray(start + ex["duration_min"] * 60.0, dtype))
