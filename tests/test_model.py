@@ -72,9 +72,8 @@ def test_ultrasound_and_light_attenuate_with_depth_as_specified():
     alpha = c["tissue"]["ultrasound_attenuation_dB_per_cm_MHz"]
     us = np.asarray(model.ultrasound[0].field)[:, 0, 0]
     intensity = 2.0 * 10 ** (-alpha * 3.0 * z_cm / 10)
-    t = c["tissue"]
-    expected = np.sqrt((np.sqrt(intensity) - np.sqrt(t["ultrasound_cavitation_threshold_W_per_cm2"]))
-                       / (1 - np.sqrt(t["ultrasound_cavitation_threshold_W_per_cm2"])))
+    root_c = np.sqrt(c["tissue"]["ultrasound_cavitation_threshold_W_per_cm2"])
+    expected = np.sqrt((np.sqrt(intensity) - root_c) / (1 - root_c))
     np.testing.assert_allclose(us, expected, rtol=1e-5)
     light = np.asarray(model.light[0].field)[:, 0, 0]
     np.testing.assert_allclose(light, np.exp(-light_attenuation_per_cm(365.0) * z_cm),
