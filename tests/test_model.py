@@ -80,6 +80,21 @@ def test_ultrasound_and_light_attenuate_with_depth_as_specified():
                                rtol=1e-5)
 
 
+@pytest.mark.parametrize("model", ["beer_lambert", "diffusion"])
+def test_light_model_sets_the_tissue_attenuation(model):
+    """`tissue.light_model`: Beer–Lambert with the transport coefficient μ_a + μ_s' (spheroid
+    scale, the default) or diffusion theory's μ_eff = √(3 μ_a (μ_a + μ_s')), which attenuates
+    less (365 nm: 38.3 vs 33.9 /cm)."""
+    light = [{"start_h": 0.0, "duration_min": 1.0, "wavelength_nm": 365.0,
+              "irradiance_mW_per_cm2": 10.0}]
+    c = _slab(light=light, tissue={"light_model": model})
+    field = np.asarray(build_model(c).light[0].field)[:, 0, 0]
+    z_cm = (np.arange(40) + 0.5) * 10.0 * 1e-4
+    mu = light_attenuation_per_cm(365.0, model)
+    np.testing.assert_allclose(field, np.exp(-mu * z_cm), rtol=1e-5)
+    assert light_attenuation_per_cm(365.0) > light_attenuation_per_cm(365.0, "diffusion")
+
+
 def test_spheroid_geometry_and_ph_gradient():
     """Tissue voxels are those within the radius; pH is tissue_rim at the surface, falls to
     tissue_core at the centre, and is the medium value outside."""
