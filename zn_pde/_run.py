@@ -151,7 +151,8 @@ def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
             i = int(alive[0])
             w = (0.5 - mean[i - 1]) / (mean[i] - mean[i - 1])
             kill = float(centre[i - 1] + w * (centre[i] - centre[i - 1]))
-    radicals = np.asarray(fields["radical_dose"], float)
+    # runs written before the radical dose existed have no such field
+    radicals = np.asarray(fields.get("radical_dose", np.full(viability.shape, nan)), float)
     d0 = float(model.kinetics.oxidative_lethal_dose_uM)
     lost = np.nan_to_num(viability.astype(float)) * np.expm1(np.minimum(radicals / d0, 50.0))
     return {"tissue_mean_zn": tmean(fields["zn"]),

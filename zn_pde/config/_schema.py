@@ -150,6 +150,11 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "light_attenuation_per_cm": _nonneg(
             "effective optical attenuation of tissue (1/cm); default from the wavelength table",
             None, hi=1e4, optional=True),
+        "light_model": Key("str", "beer_lambert",
+                           "tissue optics of the default attenuation: beer_lambert (mu_a + "
+                           "mu_s', spheroid scale, within a transport mean free path) or "
+                           "diffusion (sqrt(3 mu_a (mu_a + mu_s')), thick tissue)",
+                           choices=("beer_lambert", "diffusion")),
         "medium_light_attenuation_per_cm": _nonneg(
             "effective optical attenuation of the medium (1/cm)", None, hi=1e4, optional=True),
         "ultrasound_cavitation_threshold_W_per_cm2": _nonneg(

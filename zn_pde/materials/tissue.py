@@ -110,12 +110,25 @@ def reduced_scattering_per_cm(wavelength_nm: float) -> float:
     return JACQUES_SOFT_TISSUE_A_PER_CM * (wavelength_nm / 500.0) ** -JACQUES_SOFT_TISSUE_B
 
 
-def light_attenuation_per_cm(wavelength_nm: float) -> float:
-    """Effective attenuation of tissue at `wavelength_nm` (1/cm).
+#: How light is attenuated in tissue (`tissue.light_model`).
+LIGHT_MODELS = ("beer_lambert", "diffusion")
 
-    mu_a is interpolated log-linearly between the tabulated wavelengths (held constant
-    beyond them); mu_s' follows Jacques' power law.
+
+def light_attenuation_per_cm(wavelength_nm: float, model: str = "beer_lambert") -> float:
+    """Attenuation of tissue at `wavelength_nm` (1/cm).
+
+    Diffusion theory, mu_eff = sqrt(3 mu_a (mu_a + mu_s')), holds only many transport mean
+    free paths 1/(mu_a + mu_s') from the source: 0.26 mm at 365 nm and 1 mm at 808 nm, as
+    deep as or deeper than a spheroid. At that scale ("beer_lambert", the default) the light is
+    the beam not yet turned out of the forward direction, attenuated as exp(-(mu_a + mu_s') z)
+    (Beer-Lambert with the transport coefficient; assumed: an upper bound on the attenuation,
+    as scattered light adds fluence). "diffusion" keeps mu_eff for tissue slabs many mean free
+    paths thick. mu_a is interpolated log-linearly between the tabulated wavelengths (held
+    constant beyond them); mu_s' follows Jacques' power law.
     """
     w = float(wavelength_nm)
     mu_a = float(np.exp(np.interp(w, LIGHT_WAVELENGTH_NM, np.log(LIGHT_ABSORPTION_PER_CM))))
-    return math.sqrt(3.0 * mu_a * (mu_a + reduced_scattering_per_cm(w)))
+    mu_s = reduced_scattering_per_cm(w)
+    if model == "diffusion":
+        return math.sqrt(3.0 * mu_a * (mu_a + mu_s))
+    return mu_a + mu_s

@@ -3,8 +3,10 @@ where it enters (`_grid.entry_path_cm`: the z = 0 face of a 3D grid, the outer w
 one, none for a well-mixed compartment), and effective only
 when the photon energy E_ph = hc/λ exceeds the material's band gap.
 
-μ_eff per voxel is the tissue value (from the wavelength table in `zn_pde.materials.tissue`,
-or `tissue.light_attenuation_per_cm`) or the medium value.
+μ_eff per voxel is the tissue value (from the wavelength table in `zn_pde.materials.tissue`
+under `tissue.light_model`: Beer–Lambert with the transport coefficient μ_a + μ_s' at spheroid
+scale by default, or diffusion theory; or `tissue.light_attenuation_per_cm`) or the medium
+value.
 """
 
 from __future__ import annotations
@@ -27,9 +29,13 @@ def photon_energy_eV(wavelength_nm: float) -> float:
 
 
 def tissue_light_attenuation_per_cm(ex: dict[str, Any], tissue_cfg: dict[str, Any]) -> float:
-    """μ_eff of tissue (1/cm): `tissue.light_attenuation_per_cm`, else the wavelength table."""
+    """μ_eff of tissue (1/cm): `tissue.light_attenuation_per_cm`, else the wavelength table
+    under `tissue.light_model`."""
     mu = tissue_cfg.get("light_attenuation_per_cm")
-    return light_attenuation_per_cm(ex["wavelength_nm"]) if mu is None else mu
+    if mu is None:
+        return light_attenuation_per_cm(ex["wavelength_nm"],
+                                        tissue_cfg.get("light_model", "beer_lambert"))
+    return mu
 
 
 def light_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry,
