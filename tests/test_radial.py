@@ -191,8 +191,8 @@ def test_radial_agrees_with_a_3d_spheroid():
     """The same spheroid in a closed well of the same medium volume: 3D 33³ voxels of 10 µm
     (a 330 µm cube) against a radial sphere of 41 shells of 5 µm (205 µm: the same volume to
     0.4 %). The 3D grid draws the 100 µm sphere as a staircase (volume 0.5 % short, surface
-    1.5x too large), its own error; measured: viability 0.2 %, interstitial Zn²⁺ 0.5 %,
-    intracellular zinc 0.4 % apart. Tolerance 2 %, the accuracy asked of the radial form
+    1.5x too large), its own error; measured: viability 0.1 %, interstitial Zn²⁺ 0.3 %,
+    intracellular zinc 0.2 % apart. Tolerance 2 %, the accuracy asked of the radial form
     (finer 3D grids: `python scripts/radial_speed.py accuracy`, docs/performance.md)."""
     _, _, radial = _final(_radial(41, 5.0, "neumann"))
     _, _, cube = _final(["grid.shape=[33,33,33]", "grid.spacing_um=10",
