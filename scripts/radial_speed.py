@@ -5,6 +5,7 @@ docs/performance.md, "Radial grid"); run from the repository root:
     python scripts/radial_speed.py speed      [--end-h 24]   # cost per simulated hour
     python scripts/radial_speed.py accuracy   [--end-h 24]   # radial vs 3D (closed well)
     python scripts/radial_speed.py fit                       # 30-point dose x time fit
+    python scripts/radial_speed.py default                   # shipped radial vs 3D default
 
 speed: the default scenario without its one-sided ultrasound (`ultrasound = []`, Dirichlet
 medium at the walls, dt = 60 s) on its own 3D grid (64³ voxels of 10 µm) and on radial grids
@@ -138,6 +139,28 @@ def accuracy(end_h: float, walls: str) -> str:
     return "\n".join(rows)
 
 
+def default_scenario() -> str:
+    """The shipped radial config (ultrasound from all sides) against the built-in 3D default
+    (the same exposure entering through z = 0), 24 h at dt = 60 s."""
+    keys = (("tissue_mean_viability", "viability (%)", 100.0),
+            ("tissue_rim_viability", "rim viability (%)", 100.0),
+            ("tissue_mean_zn_cell", "intracellular Zn (µM)", 1.0),
+            ("tissue_mean_zn", "interstitial Zn²⁺ (µM)", 1.0),
+            ("depth_of_kill_um", "depth of kill (µm)", 1.0),
+            ("penetration_depth_um", "penetration (µm)", 1.0))
+    rows = ["| run | " + " | ".join(k[1] for k in keys) + " | wall time incl. compile (s) |",
+            "|---|" + "---|" * (len(keys) + 1)]
+    for label, path in (("3D default, 64³ x 10 µm, beam through z = 0", None),
+                        ("configs/zno_spheroid_radial.toml, 32 x 10 µm, from all sides",
+                         "configs/zno_spheroid_radial.toml")):
+        t0 = time.perf_counter()
+        _, state, model = _timed_run(load_config(path), warm=False)
+        s = summarise(model, _output_fields(model, state))
+        rows.append(f"| {label} | " + " | ".join(f"{f * s[k]:.4g}" for k, _, f in keys)
+                    + f" | {time.perf_counter() - t0:.0f} |")
+    return "\n".join(rows)
+
+
 FIT_TOML = """\
 [fit]
 name = "radial_spheroid"
@@ -198,7 +221,7 @@ def load_fit_config_dict(text: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("speed", "accuracy", "fit"))
+    ap.add_argument("what", choices=("speed", "accuracy", "fit", "default"))
     ap.add_argument("--end-h", type=float, default=24.0)
     ap.add_argument("--walls", choices=("neumann", "dirichlet"), default="neumann")
     a = ap.parse_args()
@@ -206,6 +229,8 @@ def main() -> None:
         print(speed(a.end_h))
     elif a.what == "accuracy":
         print(accuracy(a.end_h, a.walls))
+    elif a.what == "default":
+        print(default_scenario())
     else:
         print(fit_benchmark())
 
