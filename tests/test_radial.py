@@ -268,7 +268,7 @@ def test_radial_run_writes_profiles_inspects_plots_and_resumes(tmp_path, capsys)
 ])
 def test_radial_refuses_what_it_cannot_represent(setting, key, capsys):
     """Exit 2 naming the key: one-sided, strongly attenuated exposures (365 nm light loses
-    85 % across 500 µm of tissue; 10 MHz at 2 dB/cm/MHz 90 %: both above the 10 % allowed),
+    85 % across 500 µm of tissue; 10 MHz at 2 dB/cm/MHz 21 %: both above the 10 % allowed),
     a centre, a 3D shape, a spheroid larger than the domain."""
     from zn_pde.cli import main
 
