@@ -14,9 +14,9 @@ clearance, H₂S oxidation, O₂ uptake) and sources S (Zn²⁺ export, ROS prod
 the step start (`_kinetics.rates`), are solved implicitly with the transport of the run's
 layout (`Model.space`, see `_space`: the exact local solve of a well-mixed compartment, one
 tridiagonal solve per species on a radial grid, LOD backward Euler on a 3D grid; positive
-for any Δt, α-weighted totals conserved to round-off): the particles first, then the other species with the zinc,
-co-product and cargo that dissolved as sources; then `_kinetics.react` hands what each sink
-removed to its destination and advances the intracellular pools. A fast sink and its
+for any Δt, α-weighted totals conserved to round-off): the particles first, then the other
+species with the zinc, co-product and cargo that dissolved as sources; then `_kinetics.react`
+hands what each sink removed to its destination and advances the intracellular pools. A fast sink and its
 diffusive supply are thus never split, so a local balance (e.g. a penetration depth √(D*/κ))
 holds at any step.
 First order in time, second order in space.
