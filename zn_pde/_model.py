@@ -16,9 +16,9 @@ layout (`Model.space`, see `_space`: the exact local solve of a well-mixed compa
 tridiagonal solve per species on a radial grid, LOD backward Euler on a 3D grid; positive
 for any Δt, α-weighted totals conserved to round-off): the particles first, then the other
 species with the zinc, co-product and cargo that dissolved as sources; then `_kinetics.react`
-hands what each sink removed to its destination and advances the intracellular pools. A fast sink and its
-diffusive supply are thus never split, so a local balance (e.g. a penetration depth √(D*/κ))
-holds at any step.
+hands what each sink removed to its destination and advances the intracellular pools. A fast
+sink and its diffusive supply are thus never split, so a local balance (e.g. a penetration
+depth √(D*/κ)) holds at any step.
 First order in time, second order in space.
 """
 
