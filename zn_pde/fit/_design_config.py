@@ -49,6 +49,9 @@ def candidate_columns(table_kind: str) -> tuple[str, ...]:
 
 
 def _hint(word: str, options: list[str]) -> str:
+    same = [o for o in options if o.lower() == word.lower()]
+    if same:
+        return f" (did you mean '{same[0]}'?)"
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
