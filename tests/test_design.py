@@ -122,6 +122,20 @@ def test_cli_writes_table_figure_json(ranked, capsys, monkeypatch):
     # an existing design is not replaced silently
     code = main(["design", str(d / "one_ph.toml"), "-o", str(out), "--quiet"])
     assert code == 2 and "--overwrite" in capsys.readouterr().err
+    # --at moves a parameter the data do not bound; it must be free and inside the box
+    code = main(["design", str(d / "one_ph.toml"), "-o", str(out), "--overwrite", "--quiet",
+                 "--at", "dissolution_proton_order=0.9"] + [f"--set={s}" for s in FAST])
+    assert code == 0, capsys.readouterr().err
+    report = json.loads((out / "one_ph_design.json").read_text())
+    assert report["parameters"]["dissolution_proton_order"]["value"] == pytest.approx(0.9)
+    assert "--at" in report["fitted_point_from"]
+    for bad, needle in (("dissolution_rate=1e-3", "not a free parameter"),
+                        ("dissolution_proton_order=400", "outside the fit's box"),
+                        ("dissolution_proton_order=high", "NAME=VALUE")):
+        code = main(["design", str(d / "one_ph.toml"), "-o", str(out), "--overwrite",
+                     "--at", bad])
+        err = capsys.readouterr().err
+        assert code == 2 and "key '--at'" in err and needle in err, err
 
 
 @pytest.mark.parametrize(("design_toml", "needles"), [

@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="refit instead of reading the checkpoint")
     d.add_argument("--overwrite", action="store_true",
                    help="replace an existing DIR/<name>_design.json (and .csv, .png)")
+    d.add_argument("--at", action="append", default=[], metavar="NAME=VALUE",
+                   help="make the design with a free parameter at VALUE instead of its "
+                   "fitted value (check a parameter the data do not bound)")
     d.add_argument("--quiet", action="store_true", help="no progress output")
     add_set(d)
     return p

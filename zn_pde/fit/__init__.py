@@ -120,7 +120,7 @@ def run_fit_cli(args) -> int:
 
 def run_design_cli(args) -> int:
     """`zn-pde design`: args.config, args.outdir, args.checkpoint, args.refit, args.overwrite,
-    args.quiet, args.overrides."""
+    args.quiet, args.at, args.overrides."""
     from .._errors import InputError
     from ._design import summary
 
@@ -139,9 +139,18 @@ def run_design_cli(args) -> int:
     command = "zn-pde design " + shlex.join(
         [str(args.config)] + (["-o", str(args.outdir)] if args.outdir else [])
         + (["--checkpoint", str(args.checkpoint)] if args.checkpoint else [])
-        + (["--refit"] if args.refit else []) + [f"--set={o}" for o in args.overrides])
+        + (["--refit"] if args.refit else []) + [f"--at={a}" for a in args.at]
+        + [f"--set={o}" for o in args.overrides])
+    at: dict[str, float] = {}
+    for item in args.at:
+        name, _, value = item.partition("=")
+        try:
+            at[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"expected NAME=VALUE with a number, got {item!r}",
+                             key="--at") from None
     result = design(cfg, args.outdir, checkpoint=args.checkpoint, refit=args.refit,
-                    quiet=args.quiet, command=command)
+                    quiet=args.quiet, command=command, at=at)
     print(summary(result.report))
     print("wrote " + ", ".join(str(p) for p in result.files.values()))
     return 0

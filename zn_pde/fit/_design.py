@@ -112,17 +112,20 @@ def _fitted_point(cfg: FitConfig, problem: Problem, checkpoint: Path, refit: boo
     return np.asarray(result.x, float), f"refit ({why})"
 
 
-def _rows_and_jacobian(prediction, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted rows and ∂ŷ/∂ln p by forward mode (one JVP per free parameter)."""
-    z = jnp.asarray(x, prediction.dtype)
+def _rows_and_jacobian(prediction):
+    """x -> (predicted rows, ∂ŷ/∂ln p) by forward mode (one JVP per free parameter)."""
 
+    @jax.jit
     def both(z):
         basis = jnp.eye(z.shape[-1], dtype=z.dtype)
         y, dy = jax.vmap(lambda b: jax.jvp(prediction, (z,), (b,)), out_axes=(None, 0))(basis)
         return y, dy.T
 
-    y, dy = jax.jit(both)(z)
-    return np.asarray(y, float), np.asarray(dy, float)
+    def at(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        y, dy = both(jnp.asarray(x, prediction.dtype))
+        return np.asarray(y, float), np.asarray(dy, float)
+
+    return at
 
 
 def candidate_table(cfg: FitConfig, settings: DesignSettings):
@@ -136,9 +139,12 @@ def candidate_table(cfg: FitConfig, settings: DesignSettings):
 
 def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
            checkpoint: str | Path | None = None, refit: bool = False, quiet: bool = True,
-           command: str | None = None, figure: bool = True) -> DesignResult:
+           command: str | None = None, figure: bool = True,
+           at: dict[str, float] | None = None) -> DesignResult:
     """Rank `[design] candidates` by D-optimality at the fitted point (module docstring);
-    with `outdir`, write `<name>_design.json`, `.csv` and `.png` there."""
+    with `outdir`, write `<name>_design.json`, `.csv` and `.png` there. `at` moves free
+    parameters from their fitted value (a local design is only as good as the point it is
+    made at: check a parameter the data do not bound at other values of its interval)."""
     if "design" not in cfg.raw:
         raise InputError("the fit config has no [design] section; add one naming the "
                          "candidate measurements, e.g. [design] candidates = { time_h = [1, "
@@ -149,12 +155,28 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
     out = Path(outdir) if outdir is not None else None
     problem = build_problem(cfg)
     free = problem.free
+    for nm, v in (at or {}).items():  # checked before anything is computed
+        if nm not in free.names:
+            raise InputError(f"{nm!r} is not a free parameter of this fit; free: "
+                             f"{', '.join(free.names)}", key="--at")
+        k = free.names.index(nm)
+        if not (math.isfinite(v) and free.lower[k] <= v <= free.upper[k]):
+            raise InputError(f"{nm} = {v!r} is outside the fit's box [{free.lower[k]:g}, "
+                             f"{free.upper[k]:g}]", key="--at")
     ck = Path(checkpoint) if checkpoint is not None else (
         (out if out is not None else Path("checkpoints")) / f"{cfg.name}.json")
     x, source = _fitted_point(cfg, problem, ck, refit, quiet)
-    # the fit's rows: residuals and Jacobian exactly as the fit's uncertainty analysis
-    yhat, dyhat = _rows_and_jacobian(problem.prediction, x)
-    r = problem.residuals_from(yhat)
+    rows_at = _rows_and_jacobian(problem.prediction)
+    # the fit's noise: its residuals at the fitted point
+    y0, dy0 = rows_at(x)
+    r = problem.residuals_from(y0)
+    x = x.copy()
+    for nm, v in (at or {}).items():
+        k = free.names.index(nm)
+        x[k] = math.log(v)
+        source += f"; {nm} set to {v:g} (--at)"
+    # the fit's rows: Jacobian exactly as the fit's uncertainty analysis computes it
+    yhat, dyhat = rows_at(x) if at else (y0, dy0)
     jac = problem.jacobian_from(yhat, dyhat)
     point = problem.kind == 0
     n, p = problem.n_points, len(free.names)
@@ -191,7 +213,7 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
     pred = cfg.observable.prediction(table, free.names, material=cfg.material,
                                      simulation=problem.simulation, settings=cfg.row_settings,
                                      file=cfg.file)
-    yc, dyc = _rows_and_jacobian(pred, x)
+    yc, dyc = _rows_and_jacobian(pred)(x)
     if not (np.all(np.isfinite(dyc)) and np.all(np.isfinite(jac))):
         raise InputError("the simulator's derivative at the fitted point is not finite for "
                          "some rows or candidates; check the candidate grid (e.g. a time "
