@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import InputError
+from .._errors import InputError, RunError
 from .._version import __version__
 from ..observables._data import OBSERVED
 from ._config import FitConfig
@@ -215,10 +215,9 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
                                      file=cfg.file)
     yc, dyc = _rows_and_jacobian(pred)(x)
     if not (np.all(np.isfinite(dyc)) and np.all(np.isfinite(jac))):
-        raise InputError("the simulator's derivative at the fitted point is not finite for "
-                         "some rows or candidates; check the candidate grid (e.g. a time "
-                         "beyond the model's stable range)", file=cfg.file,
-                         key="design.candidates")
+        raise RunError(f"{cfg.file}: the simulator's derivative at the fitted point is not "
+                       "finite for some rows or candidates (design.candidates); nothing was "
+                       "written")
     gain, shrink = d_optimal_gain(fisher, dyc / sd_new)
     se_before = np.sqrt(np.diag(np.linalg.inv(fisher)))
     order = np.argsort(-gain, kind="stable")
