@@ -104,36 +104,42 @@ def test_ranking_is_confirmed_by_refitting(ranked):
     assert se["top"] < se["bottom"]
 
 
-def test_cli_writes_table_figure_json(ranked, capsys, monkeypatch):
+def test_cli_writes_table_figure_json(ranked, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
     d, _ = ranked
-    out = d / "out"
+    out = tmp_path / "cli"
     code = main(["design", str(d / "one_ph.toml"), "-o", str(out), "--quiet"]
                 + [f"--set={s}" for s in FAST])
     assert code == 0
-    text = capsys.readouterr().out
-    assert "1. time_h = " in text and "identifies" in text
+    cap = capsys.readouterr()
+    assert "no checkpoint at" in cap.err and "refitting one_ph" in cap.err  # said so
+    assert "1. time_h = " in cap.out and "identifies" in cap.out
     report = json.loads((out / "one_ph_design.json").read_text())
+    assert report["fitted_point_from"].startswith("refit")
     assert len(report["candidates"]) == 9
     csv = (out / "one_ph_design.csv").read_text().splitlines()
     assert csv[0].startswith("rank,time_h,pH,predicted_released_percent,logdet_gain_nat")
     assert len(csv) == 10
     assert (out / "one_ph_design.png").stat().st_size > 10_000
+    assert not (out / "one_ph.json").exists()  # the refit is not written as a checkpoint
     # an existing design is not replaced silently
     code = main(["design", str(d / "one_ph.toml"), "-o", str(out), "--quiet"])
     assert code == 2 and "--overwrite" in capsys.readouterr().err
     # --at moves a parameter the data do not bound; it must be free and inside the box
+    ck = str(d / "out" / "one_ph.json")
     code = main(["design", str(d / "one_ph.toml"), "-o", str(out), "--overwrite", "--quiet",
-                 "--at", "dissolution_proton_order=0.9"] + [f"--set={s}" for s in FAST])
+                 "--checkpoint", ck, "--at", "dissolution_proton_order=0.9"]
+                + [f"--set={s}" for s in FAST])
     assert code == 0, capsys.readouterr().err
     report = json.loads((out / "one_ph_design.json").read_text())
     assert report["parameters"]["dissolution_proton_order"]["value"] == pytest.approx(0.9)
+    assert report["fitted_point_from"].startswith("checkpoint")
     assert "--at" in report["fitted_point_from"]
     for bad, needle in (("dissolution_rate=1e-3", "not a free parameter"),
                         ("dissolution_proton_order=400", "outside the fit's box"),
                         ("dissolution_proton_order=high", "NAME=VALUE")):
         code = main(["design", str(d / "one_ph.toml"), "-o", str(out), "--overwrite",
-                     "--at", bad])
+                     "--checkpoint", ck, "--at", bad])
         err = capsys.readouterr().err
         assert code == 2 and "key '--at'" in err and needle in err, err
 
@@ -169,3 +175,15 @@ def test_a_fit_config_without_design_is_exit_2(tmp_path, capsys):
     cfg.write_text('[fit]\nname = "d"\nobservable = "release"\ndata = "d.csv"\n')
     assert main(["design", str(cfg), "-o", str(tmp_path)]) == 2
     assert "key 'design'" in capsys.readouterr().err
+
+
+def test_a_checkpoint_of_another_fit_is_exit_2(tmp_path, capsys):
+    (tmp_path / "d.csv").write_text("time_h,released_percent,pH\n24,1,7.4\n48,2,7.4\n")
+    cfg = tmp_path / "d.toml"
+    cfg.write_text('[fit]\nname = "d"\nobservable = "release"\ndata = "d.csv"\n\n' + DESIGN)
+    (tmp_path / "d.json").write_text(json.dumps({
+        "observable": "release", "data": {"rows": 2},
+        "parameters": {"dissolution_rate_per_h": {"value": 1e-3, "fixed": False}}}))
+    assert main(["design", str(cfg), "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "key '--checkpoint'" in err and "not made by this fit config" in err, err

@@ -111,8 +111,10 @@ class FitConfig:
         return h.hexdigest()
 
     def fingerprint(self) -> str:
-        """Hash of the config and the data file: a resumed fit must match both."""
-        h = hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode())
+        """Hash of the config and the data file: a resumed fit must match both ([design]
+        is not part of the fit)."""
+        fit = {k: v for k, v in self.raw.items() if k != "design"}
+        h = hashlib.sha256(json.dumps(fit, sort_keys=True, default=str).encode())
         h.update(self.data.read_bytes())
         return h.hexdigest()
 

@@ -89,10 +89,10 @@ def _fitted_point(cfg: FitConfig, problem: Problem, checkpoint: Path, refit: boo
             report = json.loads(checkpoint.read_text())
             params = report["parameters"]
             names = tuple(n for n, p in params.items() if not p.get("fixed"))
-            values = [float(params[n]["value"]) for n in free.names]
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise InputError(f"cannot read the fitted parameters from the checkpoint ({e}); "
-                             "rerun zn-pde fit, or pass --refit", file=str(checkpoint)) from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            raise InputError(f"cannot read the fitted parameters from the checkpoint ({e!r}); "
+                             "rerun zn-pde fit, or pass --refit", file=str(checkpoint),
+                             key="--checkpoint") from None
         if (report.get("observable") != cfg.observable.name or names != free.names
                 or report.get("data", {}).get("rows") != len(problem.table)):
             raise InputError(
@@ -102,6 +102,12 @@ def _fitted_point(cfg: FitConfig, problem: Problem, checkpoint: Path, refit: boo
                 f"{cfg.observable.name!r}, free {', '.join(free.names)}, {len(problem.table)} "
                 "rows); rerun zn-pde fit, or pass --refit", file=str(checkpoint),
                 key="--checkpoint")
+        try:
+            values = [float(params[n]["value"]) for n in free.names]
+        except (KeyError, TypeError, ValueError) as e:
+            raise InputError(f"cannot read the fitted value {e!r} from the checkpoint; rerun "
+                             "zn-pde fit, or pass --refit", file=str(checkpoint),
+                             key="--checkpoint") from None
         return np.log(np.asarray(values, float)), f"checkpoint {checkpoint}"
     from ._fit import fit
 
