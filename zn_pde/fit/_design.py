@@ -305,13 +305,14 @@ def plot_design(report: dict[str, Any], settings: DesignSettings, grid: np.ndarr
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import patheffects
 
     varying = sorted([k for k, v in enumerate(settings.values) if len(v) > 1],
                      key=lambda k: -len(settings.values[k]))
     axes_cols = varying[:2] if varying else [0]
     others = [settings.columns[k] for k in varying[2:]]
     panels = [("D-optimality gain ln det F_c - ln det F (1)", gain)]
-    panels += [(f"CI shrink of {n} (x)", shrink[:, k]) for k, n in enumerate(names)]
+    panels += [(f"CI shrink factor of {n} (fold)", shrink[:, k]) for k, n in enumerate(names)]
     fig, axs = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.9), squeeze=False)
     best = report["best"]["conditions"]
     for ax, (title, values) in zip(axs[0], panels, strict=True):
@@ -327,8 +328,11 @@ def plot_design(report: dict[str, Any], settings: DesignSettings, grid: np.ndarr
             ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
             for iy in range(len(ys)):
                 for ix in range(len(xs)):
-                    ax.text(ix, iy, f"{img[iy, ix]:.2g}", ha="center", va="center",
-                            fontsize=7, color="w")
+                    v = img[iy, ix]
+                    ax.text(ix, iy, f"{v:.2g}" if abs(v) >= 1e-3 else "< 0.001",
+                            ha="center", va="center", fontsize=7, color="w",
+                            path_effects=[patheffects.withStroke(linewidth=1.5,
+                                                                 foreground="k")])
             ax.scatter([xs.index(best[settings.columns[a]])],
                        [ys.index(best[settings.columns[b]])], marker="*", s=260,
                        facecolor="none", edgecolor="r", linewidth=1.6)
