@@ -135,6 +135,16 @@ def test_cli_writes_table_figure_json(ranked, tmp_path, capsys, monkeypatch):
     assert report["parameters"]["dissolution_proton_order"]["value"] == pytest.approx(0.9)
     assert report["fitted_point_from"].startswith("checkpoint")
     assert "--at" in report["fitted_point_from"]
+    # [design] at: the criterion averaged over values of the order (Bayesian D-optimality)
+    code = main(["design", str(d / "one_ph.toml"), "-o", str(out), "--overwrite", "--quiet",
+                 "--checkpoint", ck, "--set=design.at={dissolution_proton_order=[0.9, 2.0]}"]
+                + [f"--set={s}" for s in FAST])
+    assert code == 0, capsys.readouterr().err
+    report = json.loads((out / "one_ph_design.json").read_text())
+    assert [q["values"]["dissolution_proton_order"] for q in report["design_points"]] == \
+        pytest.approx([0.9, 2.0])
+    for c in report["candidates"]:
+        assert c["logdet_gain_nat"] == pytest.approx(np.mean(c["logdet_gain_nat_per_point"]))
     for bad, needle in (("dissolution_rate=1e-3", "not a free parameter"),
                         ("dissolution_proton_order=400", "outside the fit's box"),
                         ("dissolution_proton_order=high", "NAME=VALUE")):
@@ -153,6 +163,10 @@ def test_cli_writes_table_figure_json(ranked, tmp_path, capsys, monkeypatch):
     ("candidates = { time_h = [1], pH = [15] }", ["key 'design.candidates.pH'", "<= 14"]),
     ("candidates = { time_h = [1], pH = [7] }\nsd_percent = 0",
      ["key 'design.sd_percent'", "> 0"]),
+    ("candidates = { time_h = [1], pH = [7] }\nat = { dissolution_proton_order = [0] }",
+     ["key 'design.at.dissolution_proton_order'", "numbers > 0"]),
+    ("candidates = { time_h = [1], pH = [7] }\nat = { uptake_rate_per_h = [0.1] }",
+     ["key 'design.at.uptake_rate_per_h'", "not a free parameter"]),
     ("candidates = { time_h = [1], pH = [7] }\nnbest = 2",
      ["key 'design.nbest'", "did you mean 'n_best'"]),
 ])

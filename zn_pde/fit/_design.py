@@ -31,6 +31,7 @@ the new measurement decides (tests/test_design.py checks the ranking by refittin
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import sys
@@ -169,6 +170,15 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
         if not (math.isfinite(v) and free.lower[k] <= v <= free.upper[k]):
             raise InputError(f"{nm} = {v!r} is outside the fit's box [{free.lower[k]:g}, "
                              f"{free.upper[k]:g}]", key="--at")
+    for nm, vs in settings.at:
+        if nm not in free.names:
+            raise InputError(f"{nm!r} is not a free parameter of this fit; free: "
+                             f"{', '.join(free.names)}", file=cfg.file, key=f"design.at.{nm}")
+        k = free.names.index(nm)
+        for v in vs:
+            if not free.lower[k] <= v <= free.upper[k]:
+                raise InputError(f"value {v:g} is outside the fit's box [{free.lower[k]:g}, "
+                                 f"{free.upper[k]:g}]", file=cfg.file, key=f"design.at.{nm}")
     ck = Path(checkpoint) if checkpoint is not None else (
         (out if out is not None else Path("checkpoints")) / f"{cfg.name}.json")
     x, source = _fitted_point(cfg, problem, ck, refit, quiet)
@@ -176,14 +186,22 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
     # the fit's noise: its residuals at the fitted point
     y0, dy0 = rows_at(x)
     r = problem.residuals_from(y0)
-    x = x.copy()
+    x_fit, x = x, x.copy()
     for nm, v in (at or {}).items():
         k = free.names.index(nm)
         x[k] = math.log(v)
         source += f"; {nm} set to {v:g} (--at)"
-    # the fit's rows: Jacobian exactly as the fit's uncertainty analysis computes it
-    yhat, dyhat = rows_at(x) if at else (y0, dy0)
-    jac = problem.jacobian_from(yhat, dyhat)
+    points = [x]
+    if settings.at:
+        names = [nm for nm, _ in settings.at]
+        points = []
+        for combo in itertools.product(*(v for _, v in settings.at)):
+            xp = x.copy()
+            for nm, v in zip(names, combo, strict=True):
+                xp[free.names.index(nm)] = math.log(v)
+            points.append(xp)
+        source += "; criterion averaged over " + ", ".join(
+            f"{nm} in {list(v)}" for nm, v in settings.at)
     point = problem.kind == 0
     n, p = problem.n_points, len(free.names)
     ssr = float(np.sum(r * r))
@@ -209,23 +227,48 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
     sd_new = settings.sd_percent if settings.sd_percent is not None else sd_default
     if settings.sd_percent is not None:
         sd_note = "design.sd_percent"
-    data_info = jac.T @ jac / s2
     prior = box_prior(free)
-    fisher = data_info + np.diag(prior)
-    w = np.linalg.eigvalsh(data_info)
-    singular = bool(w.min() <= NULL_RTOL * max(w.max(), 0.0)) if w.max() > 0 else True
     # the candidates: extra rows through the same observable, simulator and parameters
     table, grid = candidate_table(cfg, settings)
     pred = cfg.observable.prediction(table, free.names, material=cfg.material,
                                      simulation=problem.simulation, settings=cfg.row_settings,
                                      file=cfg.file)
-    yc, dyc = _rows_and_jacobian(pred)(x)
-    if not (np.all(np.isfinite(dyc)) and np.all(np.isfinite(jac))):
-        raise RunError(f"{cfg.file}: the simulator's derivative at the fitted point is not "
-                       "finite for some rows or candidates (design.candidates); nothing was "
-                       "written")
-    gain, shrink = d_optimal_gain(fisher, dyc / sd_new)
-    se_before = np.sqrt(np.diag(np.linalg.inv(fisher)))
+    cand_at = _rows_and_jacobian(pred)
+    yc, dyc = cand_at(x)
+    gains, log_shrinks, log_se, per_point = [], [], [], []
+    for xp in points:
+        # the fit's rows: Jacobian exactly as the fit's uncertainty analysis computes it
+        same = np.array_equal(xp, x_fit)
+        yhat, dyhat = (y0, dy0) if same else rows_at(xp)
+        jac = problem.jacobian_from(yhat, dyhat)
+        dyp = dyc if np.array_equal(xp, x) else cand_at(xp)[1]
+        if not (np.all(np.isfinite(dyp)) and np.all(np.isfinite(jac))):
+            raise RunError(f"{cfg.file}: the simulator's derivative at the design point is "
+                           "not finite for some rows or candidates (design.candidates); "
+                           "nothing was written")
+        data_info = jac.T @ jac / s2
+        fisher = data_info + np.diag(prior)
+        w = np.linalg.eigvalsh(data_info)
+        singular = bool(w.min() <= NULL_RTOL * max(w.max(), 0.0)) if w.max() > 0 else True
+        g, sh = d_optimal_gain(fisher, dyp / sd_new)
+        se = np.sqrt(np.diag(np.linalg.inv(fisher)))
+        gains.append(g)
+        log_shrinks.append(np.log(sh))
+        log_se.append(np.log(se))
+        per_point.append({
+            "values": {nm: float(math.exp(xp[k])) for k, nm in enumerate(free.names)},
+            "fisher_without_prior_singular": singular,
+            "eigenvalues_fisher_without_prior": w.tolist(),
+            "se_ln_before": {nm: float(se[k]) for k, nm in enumerate(free.names)},
+            "se_ln_data_only": {nm: (float(math.sqrt(s2 * np.linalg.inv(jac.T @ jac)[k, k]))
+                                     if not singular else None)
+                                for k, nm in enumerate(free.names)}})
+    # Bayesian D-optimality over the points (equal weights): the mean gain; shrink factors
+    # and standard errors as geometric means
+    gain = np.mean(gains, axis=0)
+    shrink = np.exp(np.mean(log_shrinks, axis=0))
+    se_before = np.exp(np.mean(log_se, axis=0))
+    singular = any(q["fisher_without_prior_singular"] for q in per_point)
     order = np.argsort(-gain, kind="stable")
     observed = OBSERVED[cfg.observable.table_kind]
     candidates = []
@@ -239,7 +282,9 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
             "ci_shrink_factor": {nm: float(shrink[i, k]) for k, nm in enumerate(free.names)},
             "se_ln_after": {nm: float(se_before[k] / shrink[i, k])
                             for k, nm in enumerate(free.names)},
-            "identifies": identifies})
+            "identifies": identifies,
+            **({"logdet_gain_nat_per_point": [float(g[i]) for g in gains]}
+               if len(points) > 1 else {})})
     report: dict[str, Any] = {
         "name": cfg.name,
         "observable": cfg.observable.name,
@@ -256,17 +301,17 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
                     "lower)^2 per parameter",
             "precision_ln": {nm: float(prior[k]) for k, nm in enumerate(free.names)},
             "fisher_without_prior_singular": singular,
-            "eigenvalues_fisher_without_prior": w.tolist(),
             "note": ("F of the data alone is singular (a direction the data do not constrain), "
                      "so the prior sets the scale of the gains along it; the ranking is what "
                      "to read" if singular else "negligible where the data constrain every "
                      "parameter")},
         "identify_shrink": IDENTIFY_SHRINK,
         "parameters": {nm: {"value": float(math.exp(x[k])), "units": free.units[k],
-                            "se_ln_before": float(se_before[k]),
-                            "se_ln_data_only": (float(math.sqrt(s2 * np.linalg.inv(
-                                jac.T @ jac)[k, k])) if not singular else None)}
+                            "se_ln_before": float(se_before[k])}
                        for k, nm in enumerate(free.names)},
+        "design_points": per_point,
+        "averaged": ("over the design points: logdet_gain_nat is the mean, ci_shrink_factor "
+                     "and se_ln the geometric means" if len(points) > 1 else None),
         "grid": {c: list(v) for c, v in zip(settings.columns, settings.values, strict=True)},
         "n_best": settings.n_best,
         "candidates": candidates,
@@ -370,6 +415,9 @@ def summary(report: dict[str, Any]) -> str:
     if report["regularisation"]["fisher_without_prior_singular"]:
         lines.append("  note: the fit's Fisher information is singular (the data leave a "
                      "direction free); regularised by the box prior (docs/fitting.md)")
+    if report.get("averaged"):
+        lines.append(f"  averaged over {len(report['design_points'])} design points: mean "
+                     "gain, geometric-mean CI shrink and se")
     lines.append("  now: " + ", ".join(f"{n} = {v['value']:.4g} {v['units']} (se of ln "
                                        f"{v['se_ln_before']:.3g})" for n, v in p.items()))
     for c in report["candidates"][:report["n_best"]]:

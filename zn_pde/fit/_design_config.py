@@ -6,6 +6,9 @@
 candidates = { time_h = [1, 6, 24, 72, 120], pH = [4.7, 5.5, 6.5, 7.4] }
 sd_percent = 1.0      # optional: sd of one new measurement (default: the fit's noise model)
 n_best = 5            # optional: how many to print (default 5)
+# optional: average the criterion over these values of free parameters the data do not bound
+# (every combination; the others stay at their fitted values)
+at = { dissolution_proton_order = [0.88, 1.31, 2.26] }
 ```
 
 Candidate columns are the observable's table columns (release: `time_h`, `pH` required,
@@ -27,7 +30,8 @@ from ..observables._data import OBSERVED, SCHEMAS
 
 DEFAULT_N_BEST = 5
 MAX_CANDIDATES = 5000  # each distinct condition is one simulation; a larger grid is a typo
-_KEYS = ("candidates", "sd_percent", "n_best")
+MAX_AT_POINTS = 64  # each point is one more evaluation of every candidate
+_KEYS = ("candidates", "sd_percent", "n_best", "at")
 # columns a candidate can set, per table kind (the observed value and its sd are not inputs)
 _REQUIRED = {"release": ("time_h", "pH"), "viability": ("concentration_ug_per_ml",)}
 
@@ -38,6 +42,7 @@ class DesignSettings:
     values: tuple[tuple[float, ...], ...]  # per column, the listed values
     sd_percent: float | None
     n_best: int
+    at: tuple[tuple[str, tuple[float, ...]], ...] = ()  # parameter, values to average over
 
     def grid(self) -> list[tuple[float, ...]]:
         """Every combination of the listed values (the first column varies slowest)."""
@@ -126,5 +131,21 @@ def design_settings(raw: Any, table_kind: str, file: str,
     if not (isinstance(n_best, int) and not isinstance(n_best, bool) and n_best >= 1):
         raise InputError(f"value {n_best!r} is not allowed; expected an integer >= 1",
                          file=file, key="design.n_best")
+    at_raw = raw.get("at", {})
+    if not isinstance(at_raw, dict):
+        raise InputError(f"value {at_raw!r} is not allowed; expected a table of parameter = "
+                         "[values > 0]", file=file, key="design.at")
+    at = []
+    for name, vs in at_raw.items():
+        vs = vs if isinstance(vs, list) else [vs]
+        if not vs or not all(_number(v) and v > 0 for v in vs):
+            raise InputError(f"value {vs!r} is not allowed; expected a non-empty list of "
+                             "numbers > 0 (values of the parameter)", file=file,
+                             key=f"design.at.{name}")
+        at.append((name, tuple(float(v) for v in vs)))
+    n_at = math.prod(len(v) for _, v in at)
+    if n_at > MAX_AT_POINTS:
+        raise InputError(f"{n_at} parameter points (the product of the lists); at most "
+                         f"{MAX_AT_POINTS} are allowed", file=file, key="design.at")
     return DesignSettings(tuple(columns), tuple(values), None if sd is None else float(sd),
-                          n_best)
+                          n_best, tuple(at))
