@@ -8,6 +8,7 @@ the predicted and the refitted standard error of ln n (Gauss-Newton; "free": not
 as a markdown table.
 
     python scripts/design_refit_check.py [--times 1,6,24,72] [--ph 5.5,6.5,7.4]
+                                         [--order-at 0.5,1,2,4]
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--times", default="1,6,24,72", help="candidate times (h)")
     ap.add_argument("--ph", default="5.5,6.5,7.4", help="candidate pH values")
+    ap.add_argument("--order-at", default="", help="average the criterion over these proton "
+                    "orders ([design] at), e.g. 0.5,1,2,4")
     a = ap.parse_args()
     jax.config.update("jax_enable_x64", True)
     import test_design as t  # the synthetic data and fit settings of the test
@@ -36,6 +39,10 @@ def main() -> None:
     times = [float(v) for v in a.times.split(",")]
     phs = [float(v) for v in a.ph.split(",")]
     t.DESIGN = (f"[design]\ncandidates = {{ time_h = {times}, pH = {phs} }}\n")
+    if a.order_at:
+        orders = [float(v) for v in a.order_at.split(",")]
+        t.DESIGN += f"at = {{ dissolution_proton_order = {orders} }}\n"
+        print(f"criterion averaged over proton orders {orders}")
     d = Path(tempfile.mkdtemp(prefix="design_check_"))
     t.write_fit(d, "one_ph", t.TIMES, [7.4] * len(t.TIMES))
     fit(load_fit_config(d / "one_ph.toml", t.FAST), d / "out", figure=False)
