@@ -25,7 +25,11 @@ Experimental Designs, with SAS, Oxford University Press) and the factor by which
 parameter's standard error (so its local confidence interval) would narrow. A candidate
 *identifies* a parameter when it would narrow its interval at least `IDENTIFY_SHRINK`-fold.
 These are predictions of the local (linearised) analysis at the fitted point; the refit with
-the new measurement decides (tests/test_design.py checks the ranking by refitting).
+the new measurement decides (tests/test_design.py checks the ranking by refitting). Where the
+data leave a parameter free its fitted value is arbitrary, so `[design] at` lists values of
+it: the gain is then averaged over those points (Bayesian D-optimality with equal weights,
+Chaloner & Verdinelli 1995, Statistical Science 10:273, doi:10.1214/ss/1177009939), and the
+shrink factors and standard errors are geometric means over them.
 """
 
 from __future__ import annotations
@@ -151,7 +155,8 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
     """Rank `[design] candidates` by D-optimality at the fitted point (module docstring);
     with `outdir`, write `<name>_design.json`, `.csv` and `.png` there. `at` moves free
     parameters from their fitted value (a local design is only as good as the point it is
-    made at: check a parameter the data do not bound at other values of its interval)."""
+    made at: check a parameter the data do not bound at other values of its interval);
+    `[design] at` averages over several values instead."""
     if "design" not in cfg.raw:
         raise InputError("the fit config has no [design] section; add one naming the "
                          "candidate measurements, e.g. [design] candidates = { time_h = [1, "
