@@ -403,6 +403,10 @@ def plot_design(report: dict[str, Any], settings: DesignSettings, grid: np.ndarr
         ax.set_title(title, fontsize=9)
     where = ", ".join(f"{k} = {v:g}" for k, v in best.items())
     extra = f"; best over {', '.join(others)} shown" if others else ""
+    if report.get("averaged"):
+        extra += (f"\ngains averaged over {len(report['design_points'])} parameter points "
+                  f"({report['fitted_point_from'].split('criterion averaged over ')[-1]}); "
+                  "shrink: geometric mean")
     fig.suptitle(f"{report['name']}: next measurement by D-optimality (red star, rank 1: "
                  f"{where}){extra}", fontsize=10)
     fig.tight_layout()
