@@ -33,9 +33,17 @@ from jax.sharding import Mesh
 from jaxtyping import Array, Float, Int
 
 from . import _kinetics as kin
-from ._diffusion import Operator, Transport, diffuse, diffuse_react, make_operator, make_transport
+from ._diffusion import (
+    Operator,
+    Transport,
+    diffuse,
+    diffuse_react,
+    make_operator,
+    make_transport,
+)
 from ._grid import Geometry, build_geometry
 from ._parallel import device_mesh
+from ._protocol import Protocol, StepPlan, build_plan, on_fraction
 from .materials import get_material
 from .stimuli import Exposure, light_exposure, ultrasound_exposure
 
@@ -78,7 +86,9 @@ class Model(eqx.Module):
     dose_ug_per_ml: Array
     passive_initial_tissue_uM: Array  # (P,)
     passive_initial_medium_uM: Array
-    dt_s: float = eqx.field(static=True)
+    protocol: Protocol  # doses, exchanges and the step plan (`_protocol`)
+    fresh_medium_uM: Array  # (S,) what a medium exchange puts in the medium voxels
+    dt_s: float = eqx.field(static=True)  # the largest step (s)
     spacing_um: float = eqx.field(static=True)
     reaction_substeps: int = eqx.field(static=True)
     dirichlet: bool = eqx.field(static=True)
@@ -109,6 +119,14 @@ class Model(eqx.Module):
     @property
     def dtype(self):
         return self.cell_fraction.dtype
+
+    @property
+    def medium(self) -> Array:
+        """(z, y, x) bool: the voxels a dose or an exchange acts on (cell-free voxels of a
+        grid; the whole fluid of a well-mixed compartment)."""
+        if self.well_mixed:
+            return jnp.ones(self.tissue.shape, bool)
+        return ~self.tissue
 
     @property
     def mesh(self) -> Mesh | None:
@@ -172,45 +190,41 @@ class Model(eqx.Module):
 
     # --- the step ----------------------------------------------------------------------------
 
-    def _environment(self, t_s: Array, dt_s: float) -> kin.Environment:
-        def stimulus(exposures):
-            return sum((e.step_average(t_s, dt_s) for e in exposures), jnp.zeros((), self.dtype))
-
-        return kin.Environment(
-            ph=self.ph, cell_fraction=self.cell_fraction,
-            ultrasound_W_per_cm2=stimulus(self.ultrasound),
-            light_mW_per_cm2=stimulus(self.light),
-            o2_resupply_per_s=1.0 if self.well_mixed else 0.0,
-            photosensitiser_mW_per_cm2=stimulus(self.photosensitiser_light))
-
-    def substep(self, state: State, factors: Factors, t_s: Array) -> State:
+    def substep(self, state: State, factors: Factors, h_s: Array, env: kin.Environment | None,
+                boundary_uM: Array | None) -> State:
         """[t, t + h]: the model species' transport with their linear sinks and sources
-        (implicit), the passive species' diffusion and decay, then the local processes."""
-        h = self.substep_s
+        (implicit), the passive species' diffusion and decay, then the local processes.
+        `h_s` (traced) may be shorter than `substep_s`, the step the factors were built for."""
+        h = h_s
         n = len(self.model_mobile_names)
         passive = state.mobile[..., n:]
         if self.passive_names:
             if factors.passive is not None:
-                passive = diffuse(factors.passive, passive, self.mesh)
+                passive = jax.lax.cond(
+                    jnp.abs(h - self.substep_s) <= 1e-6 * self.substep_s,
+                    lambda p: diffuse(factors.passive, p, self.mesh),
+                    lambda p: diffuse(self._passive_transport(h), p, self.mesh), passive)
             rate = jnp.where(self.tissue[..., None], self.decay_tissue_per_s,
                              self.decay_medium_per_s)
             passive = kin.passive_decay(passive, rate, h)
         if not self.has_material:
             return State(passive.astype(self.dtype), state.fixed, state.step)
         local = self.local(state)
-        env = self._environment(t_s, h)
         if factors.model is None:  # one compartment: exact local solve
             local = kin.local_step(self.kinetics, local, env, h, self.fluid_fraction,
                                    self.oxygen, self.photosensitiser_yield)
         else:
             order = self.model_mobile_names
+            inv_ratio = self.substep_s / h
 
             def solve(names, sinks, sources):  # a contiguous run of the model species
                 i = order.index(names[0])
                 j = i + len(names)
                 op = jax.tree.map(lambda a: a[..., i:j], factors.model)
-                c, removed = diffuse_react(op, state.mobile[..., i:j], jnp.stack(sinks, -1),
-                                           jnp.stack(sources, -1), h, self.mesh)
+                c, removed = diffuse_react(
+                    op, state.mobile[..., i:j], jnp.stack(sinks, -1), jnp.stack(sources, -1),
+                    h, self.mesh, inv_ratio=inv_ratio,
+                    boundary_uM=None if boundary_uM is None else boundary_uM[i:j])
                 return ([c[..., m] for m in range(len(names))],
                         [removed[..., m] for m in range(len(names))])
 
@@ -219,11 +233,43 @@ class Model(eqx.Module):
         mobile, fixed = self._pack(local, passive)
         return State(mobile.astype(self.dtype), fixed.astype(self.dtype), state.step)
 
+    def _passive_transport(self, h_s: Array) -> Transport:
+        n = len(self.model_mobile_names)
+        boundary = self.boundary_uM[n:] if self.dirichlet else None
+        return make_transport(self._diffusivity()[..., n:], h_s, self.spacing_um, boundary,
+                              self.mesh)
+
     def step(self, state: State, factors: Factors) -> State:
-        """One time step of `reaction_substeps` sub-steps (transport and reactions each)."""
-        t0 = state.step.astype(self.dtype) * self.dt_s
-        for i in range(self.reaction_substeps):
-            state = self.substep(state, factors, t0 + i * self.substep_s)
+        """Step `state.step` of the plan (`_protocol`): the doses and exchanges due at its
+        start, then `reaction_substeps` sub-steps (transport and reactions each) over its
+        length h ≤ dt_s, with every exposure's on-fraction over the step's segment."""
+        k = state.step
+        protocol = self.protocol
+        _, h, a, b = protocol.locate(self, k)
+        mobile = protocol.apply(state.mobile, self.medium, self.fresh_medium_uM, k)
+        state = State(mobile, state.fixed, state.step)
+        env = boundary = None
+        if self.has_material:
+            if self.dirichlet and (protocol.plan.dose_steps or protocol.plan.exchange_steps):
+                boundary = self.boundary_uM.at[0].set(
+                    protocol.np_boundary(self.boundary_uM[0], k))
+
+            def stimulus(exposures):
+                return sum((on_fraction(e, a, b) * e.amplitude * e.field for e in exposures),
+                           jnp.zeros((), self.dtype))
+
+            ph = self.ph
+            if protocol.exchange_sets_ph:
+                ph = jnp.where(self.medium, protocol.medium_ph(k), self.ph)
+            env = kin.Environment(
+                ph=ph, cell_fraction=self.cell_fraction,
+                ultrasound_W_per_cm2=stimulus(self.ultrasound),
+                light_mW_per_cm2=stimulus(self.light),
+                o2_resupply_per_s=1.0 if self.well_mixed else 0.0,
+                photosensitiser_mW_per_cm2=stimulus(self.photosensitiser_light))
+        h_sub = h / self.reaction_substeps
+        for _ in range(self.reaction_substeps):
+            state = self.substep(state, factors, h_sub, env, boundary)
         return State(state.mobile, state.fixed, state.step + 1)
 
     # --- views ----------------------------------------------------------------------------
@@ -244,8 +290,10 @@ class Model(eqx.Module):
         return out
 
 
-def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Model:
-    """Resolved config -> Model. All set-up (masks, stimulus fields) happens here, once."""
+def build_model(config: dict[str, Any], geometry: Geometry | None = None,
+                plan: StepPlan | None = None) -> Model:
+    """Resolved config -> Model. All set-up (masks, stimulus fields, the step plan) happens
+    here, once. `plan`: a common plan of several configs (`_protocol.build_plan`)."""
     dtype = jnp.float64 if config["numerics"]["precision"] == "float64" else jnp.float32
     if dtype == jnp.float64 and not jax.config.jax_enable_x64:
         jax.config.update("jax_enable_x64", True)
@@ -316,7 +364,15 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
     def arr(v):
         return jnp.asarray(np.asarray(v, float), dtype)
 
+    fresh = [0.0] * (len(d_t) - len(species))  # particles, Zn2+, ROS, co-product, cargo: none
+    if "o2" in optional:
+        fresh[3 + optional.index("o2")] = config["oxygen"]["medium_uM"]
+    fresh += [s["initial_uM"]["medium"] for s in species]
+    plan = plan or build_plan([config])
+
     return Model(
+        protocol=Protocol.from_config(config, plan, dtype),
+        fresh_medium_uM=arr(fresh),
         kinetics=kinetics,
         oxygen=oxygen,
         photosensitiser_light=ps_light,

@@ -206,6 +206,18 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
         "repeat_every_h": _pos("interval between repeated exposures (h)", None, hi=1e4,
                                optional=True),
     },
+    "dose": {
+        "time_h": Key("float", REQUIRED, "time the particles are added to the medium (h), in "
+                      "[0, time.end_h)"),
+        "dose_ug_per_ml": Key("float", REQUIRED, "nanoparticle mass concentration added to the "
+                              "medium (ug/mL), on top of what it holds", hi=1e5),
+    },
+    "medium_exchange": {
+        "time_h": Key("float", REQUIRED, "time the medium is replaced by fresh, particle-free "
+                      "medium (h), in [0, time.end_h); the tissue keeps what it holds"),
+        "ph": Key("float", None, "pH of the fresh medium (default: ph.medium)", optional=True,
+                  **_PH),
+    },
 }
 
 # Names the passive species may not take: the model's own variables and the file's coordinates.
