@@ -190,8 +190,16 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
         sources.append(src)
         if not is_event:
             save_index.append(len(breaks) - 1)
-    steps = tuple(max(1, math.ceil((b - a) / dt - 1e-6)) for a, b in zip(breaks, breaks[1:],
-                                                                          strict=False))
+    windows = [(t0, t1) for c in configs for t0, t1 in _exposure_windows(c)]
+    min_steps = int(c0["time"]["exposure_min_steps"])
+
+    def n_steps(a: float, b: float) -> int:
+        n = max(1, math.ceil((b - a) / dt - 1e-6))
+        if any(t0 - tol <= a and b <= t1 + tol for t0, t1 in windows):
+            n = max(n, min_steps)
+        return n
+
+    steps = tuple(n_steps(a, b) for a, b in zip(breaks, breaks[1:], strict=False))
     first = np.concatenate([[0], np.cumsum(steps)]).astype(int)
     plan = StepPlan(dt, tuple(float(b) for b in breaks), tuple(sources), steps,
                     tuple(int(first[j]) for j in sorted(set(save_index))))
@@ -208,6 +216,14 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
 def _is_save(t: float, save: float, end: float, tol: float) -> bool:
     k = round(t / save)
     return abs(t - k * save) <= tol or abs(t - end) <= tol
+
+
+def _exposure_windows(c: dict[str, Any]) -> list[tuple[float, float]]:
+    from ._model import expand_repeats
+
+    if "material" not in c:
+        return []
+    return [exposure_window_s(e) for kind in EXPOSURE_KINDS for e in expand_repeats(c[kind])]
 
 
 def _event_sources(c: dict[str, Any]) -> list[tuple[float, Source]]:

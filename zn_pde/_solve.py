@@ -23,8 +23,8 @@ import numpy as np
 
 from ._errors import RunError
 from ._model import Factors, Model, State
-from ._protocol import StepPlan, build_plan
 from ._parallel import device_mesh, shard_spatial
+from ._protocol import StepPlan, build_plan
 
 # A field counts as "clearly negative" below -NEGATIVE_TOLERANCE * (1 + max |field|): the
 # schemes are positivity preserving, so anything beyond round-off is a defect, not physics.
