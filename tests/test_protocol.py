@@ -180,7 +180,7 @@ def test_resume_across_an_exchange_equals_the_uninterrupted_run(tmp_path):
     simulate_to_file(c, cut, progress=False)
     keep = 3  # frames 0, 0.5 h, 1 h: after the exchange, before the dose; as if killed then
     with h5py.File(cut, "r+") as f:
-        for name, d in f.items():
+        for d in f.values():
             if isinstance(d, h5py.Dataset) and d.maxshape and d.maxshape[0] is None:
                 d.resize(keep, axis=0)
         f.attrs["status"] = "running"
