@@ -94,7 +94,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
             "int", 32, "fewest steps taken inside every exposure (each repeat), however short "
             "it is; dt_s stays the largest step. Assumed: the ROS an exposure generates and "
             "the glutathione it consumes change within the exposure, and the first-order step "
-            "reaches ~90 % of the converged effect with 32 steps (docs/config.md, "
+            "reaches ~90 % of the converged effect with 32 steps (measured, see "
             "zn_pde/_protocol.py)", lo=1, hi=100000),
     },
     "geometry": {
