@@ -250,7 +250,7 @@ class Model(eqx.Module):
         state = State(mobile, state.fixed, state.step)
         env = boundary = None
         if self.has_material:
-            if self.dirichlet and (protocol.plan.dose_steps or protocol.plan.exchange_steps):
+            if self.dirichlet and (protocol.has_doses or protocol.has_exchanges):
                 boundary = self.boundary_uM.at[0].set(
                     protocol.np_boundary(self.boundary_uM[0], k))
 
@@ -259,7 +259,7 @@ class Model(eqx.Module):
                            jnp.zeros((), self.dtype))
 
             ph = self.ph
-            if protocol.exchange_sets_ph:
+            if protocol.has_exchanges:
                 ph = jnp.where(self.medium, protocol.medium_ph(k), self.ph)
             env = kin.Environment(
                 ph=ph, cell_fraction=self.cell_fraction,

@@ -121,8 +121,6 @@ class StepPlan:
     sources: tuple[Source, ...]  # J + 1: where each breakpoint's traced time comes from
     steps: tuple[int, ...]  # J: steps per segment
     save_steps: tuple[int, ...]  # step index of every saved frame (frame 0 at step 0)
-    dose_steps: tuple[int, ...] = ()  # step at whose start each [[dose]] acts
-    exchange_steps: tuple[int, ...] = ()  # ... each [[medium_exchange]]
 
     @property
     def total_steps(self) -> int:
@@ -159,9 +157,9 @@ def _merge_tolerance_s(end_s: float) -> float:
 
 def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
     """The step plan of one config, or the common plan of several (a sweep, a fit's
-    conditions): the union of their breakpoints, every time fixed (no traced sources, so
-    models differing in event times still share one plan). Doses and exchanges must act at
-    the same steps in all of them (checked by the caller's structure comparison)."""
+    conditions): the union of their breakpoints, every time fixed (no traced sources), so
+    models whose events fall at different times share one plan and one compiled program;
+    each lands on its own events (the steps of its doses and exchanges are array leaves)."""
     c0 = configs[0]
     dt = float(c0["time"]["dt_s"])
     end = c0["time"]["end_h"] * 3600.0
@@ -201,16 +199,8 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
 
     steps = tuple(n_steps(a, b) for a, b in zip(breaks, breaks[1:], strict=False))
     first = np.concatenate([[0], np.cumsum(steps)]).astype(int)
-    plan = StepPlan(dt, tuple(float(b) for b in breaks), tuple(sources), steps,
+    return StepPlan(dt, tuple(float(b) for b in breaks), tuple(sources), steps,
                     tuple(int(first[j]) for j in sorted(set(save_index))))
-
-    def at(t_s: float) -> int:
-        return plan.step_at(t_s)
-
-    return dataclasses.replace(
-        plan,
-        dose_steps=tuple(at(d["time_h"] * 3600.0) for d in c0.get("dose", [])),
-        exchange_steps=tuple(at(x["time_h"] * 3600.0) for x in c0.get("medium_exchange", [])))
 
 
 def _is_save(t: float, save: float, end: float, tol: float) -> bool:
@@ -244,30 +234,44 @@ def _event_sources(c: dict[str, Any]) -> list[tuple[float, Source]]:
 
 
 class Protocol(eqx.Module):
-    """The traced values of the events (doses, exchange times and pH) and the static plan."""
+    """The events' traced values (doses, times, the fresh medium's pH), the steps at whose
+    start the doses and exchanges act (integer leaves, so models sharing a plan may differ
+    in them), and the static plan."""
 
     dose_ug_per_ml: Array  # (D,) particles added by each [[dose]]
     dose_time_s: Array  # (D,)
+    dose_step: Array  # (D,) int32
     exchange_time_s: Array  # (X,)
     exchange_ph: Array  # (X,) pH of the fresh medium
+    exchange_step: Array  # (X,) int32
     initial_medium_ph: Array  # () ph.medium, the medium's pH before any exchange
     plan: StepPlan = eqx.field(static=True)
-    exchange_sets_ph: bool = eqx.field(static=True, default=False)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], plan: StepPlan, dtype) -> Protocol:
         doses = config.get("dose", [])
         exchanges = config.get("medium_exchange", [])
-        ph0 = config["ph"]["medium"]
 
         def arr(v):
             return jnp.asarray(np.asarray(v, float).reshape(-1), dtype)
 
+        def steps(events):
+            return jnp.asarray([plan.step_at(e["time_h"] * 3600.0) for e in events],
+                               jnp.int32).reshape(-1)
+
         return cls(arr([d["dose_ug_per_ml"] for d in doses]),
-                   arr([d["time_h"] * 3600.0 for d in doses]),
+                   arr([d["time_h"] * 3600.0 for d in doses]), steps(doses),
                    arr([x["time_h"] * 3600.0 for x in exchanges]),
-                   arr([x["ph"] for x in exchanges]), jnp.asarray(ph0, dtype), plan,
-                   any(x["ph"] != ph0 for x in exchanges))
+                   arr([x["ph"] for x in exchanges]), steps(exchanges),
+                   jnp.asarray(config["ph"]["medium"], dtype), plan)
+
+    @property
+    def has_doses(self) -> bool:
+        return self.dose_step.size > 0
+
+    @property
+    def has_exchanges(self) -> bool:
+        return self.exchange_step.size > 0
 
     # --- where a step lies ---------------------------------------------------------------
 
@@ -305,34 +309,32 @@ class Protocol(eqx.Module):
     # --- what the events do ----------------------------------------------------------------
 
     def np_boundary(self, dose0: Array, k: Array) -> Array:
-        """Particles in the bulk medium (the Dirichlet wall's np value) during step k."""
-        xs = np.asarray(self.plan.exchange_steps, np.int32)
-        last = (jnp.max(jnp.where(xs <= k, xs, -1)) if xs.size else jnp.asarray(-1))
+        """Particles in the bulk medium (the Dirichlet wall's np value) during step k: the
+        doses since the last exchange (one at the exchange's own step included)."""
+        xs = self.exchange_step
+        last = jnp.max(jnp.where(xs <= k, xs, -1)) if self.has_exchanges else -1
         total = jnp.where(last < 0, dose0, 0.0)
-        for d, s in enumerate(self.plan.dose_steps):
-            total = total + jnp.where((s <= k) & (s >= last), self.dose_ug_per_ml[d], 0.0)
-        return total
+        ds = self.dose_step
+        return total + jnp.sum(jnp.where((ds <= k) & (ds >= last), self.dose_ug_per_ml, 0.0))
 
     def medium_ph(self, k: Array) -> Array:
-        """pH of the medium during step k: the last exchange's, else `ph.medium`."""
-        ph = self.initial_medium_ph
-        order = sorted(range(len(self.plan.exchange_steps)),
-                       key=lambda x: self.plan.exchange_steps[x])
-        for x in order:  # a later exchange overrides an earlier one
-            ph = jnp.where(self.plan.exchange_steps[x] <= k, self.exchange_ph[x], ph)
-        return ph
+        """pH of the medium during step k: the last exchange's (the later in config order at
+        equal steps), else `ph.medium`."""
+        xs = self.exchange_step
+        order = xs * xs.size + jnp.arange(xs.size, dtype=xs.dtype)
+        key = jnp.where(xs <= k, order, -1)
+        return jnp.where(jnp.max(key) >= 0, self.exchange_ph[jnp.argmax(key)],
+                         self.initial_medium_ph)
 
     def apply(self, mobile: Array, medium: Array, fresh: Array, k: Array) -> Array:
         """The exchanges, then the doses, that act at the start of step k (a pure map on the
         mobile species, (..., S); `medium` (...) marks the medium voxels, `fresh` (S,) the
         fresh medium's values)."""
-        plan = self.plan
-        if plan.exchange_steps:
-            now = jnp.any(k == jnp.asarray(plan.exchange_steps))
+        if self.has_exchanges:
+            now = jnp.any(k == self.exchange_step)
             mobile = jnp.where(now & medium[..., None], fresh, mobile)
-        if plan.dose_steps:
-            amount = sum(jnp.where(k == s, self.dose_ug_per_ml[d], 0.0)
-                         for d, s in enumerate(plan.dose_steps))
+        if self.has_doses:
+            amount = jnp.sum(jnp.where(k == self.dose_step, self.dose_ug_per_ml, 0.0))
             mobile = mobile.at[..., 0].add(jnp.where(medium, amount, 0.0).astype(mobile.dtype))
         return mobile
 
