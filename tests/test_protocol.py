@@ -224,3 +224,35 @@ def test_gradients_with_respect_to_exposure_start_and_dose_match_finite_differen
         fd = float((f(x0 + eps) - f(x0 - eps)) / (2 * eps))
         assert abs(fd) > 0
         assert grad == pytest.approx(fd, rel=1e-4)
+
+
+def test_a_viability_row_is_fitted_with_its_own_protocol(tmp_path, x64):
+    """Rows with a wash and a stimulus time: the prediction of each row equals a plain run of
+    that protocol (the conditions share one plan; each lands on its own events)."""
+    from zn_pde.observables import VIABILITY, load_table
+    from zn_pde.observables._prediction import build_prediction, group_conditions
+
+    (tmp_path / "v.csv").write_text(
+        "concentration_ug_per_ml,viability_percent,exposure_h,ultrasound_W_per_cm2,wash_h,"
+        "stimulus_h\n40,80,3,2.0,1.0,1.25\n40,85,3,2.0,0.5,2.1\n")
+    table = load_table(tmp_path / "v.csv", "viability")
+    sim = {"ultrasound": [{"start_h": 1.0, "duration_min": 1.0, "intensity_W_per_cm2": 1.0}]}
+    conds, times = VIABILITY.row_conditions(table, {}, sim, "<test>")
+    assert conds[0]["medium_exchange"] == [{"time_h": 1.0}]
+    assert conds[1]["ultrasound"][0]["start_h"] == 2.1
+    base = {**VIABILITY.base_config, **sim}
+    unique, index = group_conditions(conds)
+    pred = build_prediction(base, unique, index, times, (), VIABILITY.observe)
+    got = np.asarray(pred(jnp.zeros(0)))
+    for row in range(2):
+        c = _with({**base, **conds[row], "time": {"end_h": 3.0, "dt_s": 60.0,
+                                                  "save_every_min": 60.0}})
+        # the same plan as the prediction's: the same steps, so equal to round-off
+        model = build_model(c, plan=pred.schedule.plan)
+        want = float(VIABILITY.observe(model, _frames(model)[-1]))
+        assert got[row] == pytest.approx(want, rel=1e-9)
+        # the row's own plan lacks the other row's breakpoints: first-order time error only
+        model = build_model(c)
+        own = float(VIABILITY.observe(model, _frames(model)[-1]))
+        assert got[row] == pytest.approx(own, rel=1e-5)
+    assert abs(got[0] - got[1]) > 1e-6  # the protocols differ, and so do the read-outs
