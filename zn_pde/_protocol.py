@@ -192,10 +192,11 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
     min_steps = int(c0["time"]["exposure_min_steps"])
 
     def n_steps(a: float, b: float) -> int:
-        n = max(1, math.ceil((b - a) / dt - 1e-6))
-        if any(t0 - tol <= a and b <= t1 + tol for t0, t1 in windows):
-            n = max(n, min_steps)
-        return n
+        # the largest step: dt, and inside an exposure its duration / exposure_min_steps (a
+        # long exposure cut by saved frames takes that many steps in all, not in each piece)
+        longest = min([dt] + [(t1 - t0) / min_steps for t0, t1 in windows
+                              if t0 - tol <= a and b <= t1 + tol])
+        return max(1, math.ceil((b - a) / longest - 1e-6))
 
     steps = tuple(n_steps(a, b) for a, b in zip(breaks, breaks[1:], strict=False))
     first = np.concatenate([[0], np.cumsum(steps)]).astype(int)
