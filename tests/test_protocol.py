@@ -256,3 +256,32 @@ def test_a_viability_row_is_fitted_with_its_own_protocol(tmp_path, x64):
         own = float(VIABILITY.observe(model, _frames(model)[-1]))
         assert got[row] == pytest.approx(own, rel=1e-5)
     assert abs(got[0] - got[1]) > 1e-6  # the protocols differ, and so do the read-outs
+
+
+@pytest.mark.parametrize("overrides, needles", [
+    (["dose=[{time_h=1.0, dose_ug_per_ml=5.0}, {time_h=-2.0, dose_ug_per_ml=5.0}]"],
+     ["key 'dose[1].time_h'", "dose[1].time_h = -2: outside the run"]),
+    (["medium_exchange=[{time_h=24.0}]"],
+     ["key 'medium_exchange[0].time_h'", "time_h < time.end_h = 24"]),
+    (["dose=[{time_h=2.0, dose_ug_per_ml=-1.0}]"], ["key 'dose[0].dose_ug_per_ml'", "-1"]),
+    (["ultrasound=[{start_h=4.0, duration_min=10.0, intensity_W_per_cm2=1.0}, "
+      "{start_h=4.1, duration_min=1.0, intensity_W_per_cm2=1.0}]"],
+     ["key 'ultrasound[1].start_h'", "while ultrasound[0]", "still on"]),
+    (["medium_exchange=[{time_h=2.0, ph=15.0}]"], ["key 'medium_exchange[0].ph'", "<= 14"]),
+])
+def test_bad_protocols_exit_2_naming_the_event(capsys, overrides, needles):
+    from zn_pde.cli import main
+
+    code = main(["validate"] + [f"--set={o}" for o in overrides])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    for needle in needles:
+        assert needle in err, err
+
+
+def test_an_exposure_shorter_than_the_step_is_accepted_and_landed_on(capsys):
+    from zn_pde.cli import main
+
+    assert main(["validate", "--set=ultrasound[0].duration_min=0.1666",
+                 "--set=ultrasound[0].start_h=4.0123"]) == 0
+    capsys.readouterr()
