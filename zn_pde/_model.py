@@ -19,6 +19,11 @@ removed to its destination and advances the intracellular pools. A fast sink and
 diffusive supply are thus never split, so a local balance (e.g. a penetration depth √(D*/κ))
 holds at any step.
 First order in time, second order in space.
+
+Steps follow the run's protocol (`_protocol`): step k has its own length h ≤ dt_s from the
+step plan (landing on every event), the doses and medium exchanges due at its start act
+first as pure maps on the medium voxels, and each exposure acts by its on-fraction over the
+step's segment.
 """
 
 from __future__ import annotations
