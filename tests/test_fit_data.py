@@ -121,7 +121,7 @@ def test_cli_bad_data_exits_2_without_traceback(tmp_path, capsys, monkeypatch):
     ('name = "x"\nobservable = "release"\ndata = "d.csv"\n'
      '[fit.parameters.dissolution_rate_per_h]\nlower = 1.0\nupper = 0.1', "must be below"),
     ('name = "x"\nobservable = "release"\ndata = "d.csv"\n'
-     '[fit.parameters.zn_kill_hill]\ninitial = 50.0', "outside the physically allowed"),
+     '[fit.parameters.energy_kill_hill]\ninitial = 50.0', "outside the physically allowed"),
 ])
 def test_bad_fit_configs_are_refused(tmp_path, body, match):
     write(tmp_path, "d.csv", RELEASE_HEADER + "1,5,7.4,x\n")

@@ -70,8 +70,8 @@ def test_spheroid_gradient_matches_finite_differences(tmp_path):
         "geometry = { radius_um = 80.0 }\n"
         'time = { dt_s = 600.0 }\nnumerics = { precision = "float64" }\n'
         # fast kinetics so that two hours of a tiny spheroid move the read-out
-        "kinetics = { uptake_rate_per_h = 2.0, zn_kill_max_per_h = 1.0, "
-        "zn_kill_half_uM = 5.0, np_tissue_diffusivity_fraction = 0.5 }\n")
+        "kinetics = { uptake_rate_per_h = 2.0, energy_kill_max_per_h = 1.0, "
+        "energy_kill_half_atp = 0.5, np_tissue_diffusivity_fraction = 0.5 }\n")
     problem = build_problem(load_fit_config(tmp_path / "f.toml"))
     assert problem.prediction.batch == "map" and problem.prediction.schedule.total_steps == 12
     x = jnp.log(jnp.asarray(problem.free.initial))

@@ -34,7 +34,7 @@ def _random_env(rng, n):
     return Environment(ph=jnp.asarray(rng.uniform(4.5, 8.0, n)),
                        cell_fraction=jnp.asarray(np.where(rng.uniform(size=n) < 0.3, 0.0,
                                                           rng.uniform(1e-3, 0.9, n))),
-                       ultrasound_W_per_cm2=jnp.asarray(rng.uniform(0, 3, n)),
+                       cavitation=jnp.asarray(rng.uniform(0, 1.3, n)),
                        light_mW_per_cm2=jnp.asarray(rng.uniform(0, 50, n)))
 
 
@@ -68,17 +68,17 @@ def test_zinc_is_conserved_and_fields_stay_non_negative(x64, dt_s, material):
 
 @pytest.mark.parametrize("rate_times_dt", [1e-3, 1.0, 1e3, 1e6])
 def test_stiff_ros_decay_is_exact(x64, rate_times_dt):
-    """With no production, ros(Δt) = ros(0) e^{−λΔt} exactly (λ = k_dec + (φ/α) k_gsh GSH,
-    scavenging by the cells in each litre of extracellular fluid), however stiff: no
+    """With no production, ros(Δt) = ros(0) e^{−λΔt} exactly (λ = k_dec + (φ/α) k_cell,
+    removal by the living cells in each litre of extracellular fluid), however stiff: no
     oscillation, no negative value."""
     k = _kinetics(zn_ros_max_uM_per_s=0.0)
     phi, alpha, gsh = 0.5, 0.3, 2000.0
-    lam = float(k.ros_decay_per_s) + phi / alpha * float(k.gsh_scavenging_per_uM_per_s) * gsh
+    lam = float(k.ros_decay_per_s) + phi / alpha * float(k.catalase_rate_per_s)
     dt = rate_times_dt / lam
     zeros = jnp.zeros(1)
     s = Local(np=zeros, zn=zeros, ros=jnp.full(1, 7.0), np_int=zeros, zn_cell=zeros,
               gsh=jnp.full(1, gsh), viability=jnp.ones(1))
-    env = Environment(ph=7.0, cell_fraction=phi, ultrasound_W_per_cm2=0.0, light_mW_per_cm2=0.0)
+    env = Environment(ph=7.0, cell_fraction=phi, cavitation=0.0, light_mW_per_cm2=0.0)
     out = float(local_step(k, s, env, dt, alpha).ros[0])
     assert out == pytest.approx(7.0 * np.exp(-rate_times_dt), rel=1e-12, abs=1e-300)
     assert out >= 0.0

@@ -49,7 +49,7 @@ from jaxtyping import Array, ArrayLike, Float
 # mobile species (h2o2 or h2s, cargo, o2, in that order after MOBILE) exist only when the
 # material (co-product, cargo) or the config ([oxygen]) needs them: `Model.optional_names`.
 MOBILE = ("np", "zn", "ros")
-FIXED = ("np_int", "zn_cell", "gsh", "viability")
+FIXED = ("np_int", "zn_cell", "gsh", "viability", "radical_dose")
 
 UNITS = {
     "np": "ug/mL",
@@ -63,6 +63,7 @@ UNITS = {
     "h2s": "uM",
     "cargo": "ug/mL",
     "o2": "uM",
+    "radical_dose": "uM",
 }
 LONG_NAMES = {
     "np": "extracellular nanoparticle mass concentration (per fluid volume)",
@@ -76,6 +77,8 @@ LONG_NAMES = {
     "h2s": "hydrogen sulfide released by the particles (per fluid volume)",
     "cargo": "drug cargo released by the carrier (per fluid volume)",
     "o2": "dissolved oxygen (per tissue volume)",
+    "radical_dose": "short-lived ROS from activated particles that hit the cells, cumulative "
+                    "(per cell volume); survival factor exp(-dose / oxidative_lethal_dose_uM)",
 }
 
 
@@ -93,6 +96,7 @@ class Local(NamedTuple):
     h2s: Array | None = None
     cargo: Array | None = None
     o2: Array | None = None
+    radical_dose: Array | None = None  # always stored; optional so callers may omit it
 
 
 class Environment(NamedTuple):
@@ -100,7 +104,8 @@ class Environment(NamedTuple):
 
     ph: ArrayLike  # extracellular pH
     cell_fraction: ArrayLike  # φ, cell volume per voxel volume (0 in medium)
-    ultrasound_W_per_cm2: ArrayLike  # local intensity, averaged over the step
+    cavitation: ArrayLike  # inertial-cavitation activity of the local ultrasound, step average
+    #                        (1 at 1 W/cm²; `zn_pde.stimuli.ultrasound.cavitation_activity`)
     light_mW_per_cm2: ArrayLike  # local irradiance above the band gap, averaged over the step
     o2_resupply_per_s: ArrayLike = 0.0  # well-mixed runs: gas exchange towards o2 medium value
     photosensitiser_mW_per_cm2: ArrayLike = 0.0  # light absorbed by a co-loaded photosensitiser
@@ -133,19 +138,25 @@ class Kinetics(eqx.Module):
     mt_kd_uM: Array
     ros_decay_per_s: Array
     gsh_initial_uM: Array
-    gsh_scavenging_per_uM_per_s: Array
+    gsh_half_uM: Array
     gsh_per_ros: Array
     gsh_resynthesis_per_h: Array
+    gpx_fraction: Array
     zn_ros_max_uM_per_s: Array
     zn_ros_half_uM: Array
     sono_ros_yield_uM_per_s: Array
     photo_ros_yield_uM_per_s: Array
-    ros_kill_max_per_h: Array
-    ros_kill_half_uM: Array
-    ros_kill_hill: Array
-    zn_kill_max_per_h: Array
-    zn_kill_half_uM: Array
-    zn_kill_hill: Array
+    sono_radical_yield_uM_per_s: Array
+    photo_radical_yield_uM_per_s: Array
+    short_lived_ros_reach_nm: Array
+    cell_diameter_um: Array
+    oxidative_lethal_dose_uM: Array
+    intracellular_h2o2_removal_per_s: Array
+    energy_kill_max_per_h: Array
+    energy_kill_half_atp: Array
+    energy_kill_hill: Array
+    zn_energy_ki_uM: Array
+    glycolysis_atp_fraction: Array
     dissolution_switch_rate_per_h: Array
     dissolution_switch_ph: Array
     dissolution_switch_steepness: Array
@@ -161,19 +172,19 @@ class Kinetics(eqx.Module):
     h2s_oxidation_per_s: Array
     h2s_catalase_ki_uM: Array
     h2s_respiration_ki_uM: Array
-    h2s_kill_max_per_h: Array
-    h2s_kill_half_uM: Array
-    h2s_kill_hill: Array
     lysosome_ph: Array
+    extracellular_gap_nm: Array
     zn_uM_per_ug_per_ml: float = eqx.field(static=True)
 
     @classmethod
     def from_config(cls, kinetics: dict[str, float], lysosome_ph: float,
-                    zn_uM_per_ug_per_ml: float, dtype=jnp.float32) -> Kinetics:
-        names = [f.name for f in cls.__dataclass_fields__.values()
-                 if f.name not in ("zn_uM_per_ug_per_ml", "lysosome_ph")]
+                    zn_uM_per_ug_per_ml: float, dtype=jnp.float32,
+                    extracellular_gap_nm: float = 120.0) -> Kinetics:
+        own = ("zn_uM_per_ug_per_ml", "lysosome_ph", "extracellular_gap_nm")
+        names = [f.name for f in cls.__dataclass_fields__.values() if f.name not in own]
         values = {n: jnp.asarray(kinetics[n], dtype) for n in names}
         return cls(**values, lysosome_ph=jnp.asarray(lysosome_ph, dtype),
+                   extracellular_gap_nm=jnp.asarray(extracellular_gap_nm, dtype),
                    zn_uM_per_ug_per_ml=zn_uM_per_ug_per_ml)
 
     # --- the laws, each a pure function of arrays --------------------------------------------
@@ -213,6 +224,23 @@ class Kinetics(eqx.Module):
         if coproduct is None:
             return zn / self.solubility_uM(ph)
         return zn * coproduct / 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0)
+
+    def membrane_reach_fraction(self, cell_fraction: ArrayLike, fluid_fraction: ArrayLike
+                                ) -> Array:
+        """Share of the short-lived ROS made by particles in the fluid that reach a cell
+        before they react: ℓ a, ℓ their diffusion distance and a the membrane area per fluid
+        volume, the smaller of a slit channel's 2 / gap (tissue) and the cells' own surface
+        6 φ / (d α) (sparse cells in a culture well), at most 1."""
+        per_fluid = _safe_div(jnp.asarray(cell_fraction), jnp.asarray(fluid_fraction))
+        area_per_um = jnp.minimum(2.0e3 / self.extracellular_gap_nm,
+                                  6.0 * per_fluid / self.cell_diameter_um)
+        return jnp.minimum(1.0, 1e-3 * self.short_lived_ros_reach_nm * area_per_um)
+
+    def fenton_fraction(self) -> Array:
+        """Share of the H₂O₂ entering a cell that its labile iron turns into ·OH before the
+        cell's peroxidases and catalase remove it: k_F [Fe] / (k_F [Fe] + k_int)."""
+        fenton = self.fenton_rate_per_uM_per_s * self.fenton_catalyst_uM
+        return fenton / (fenton + self.intracellular_h2o2_removal_per_s)
 
     def free_zinc_uM(self, zn_cell: Array) -> Array:
         """Free Zn²⁺ left by metallothionein: positive root of f² + (K_d + B − T) f − K_d T = 0."""
@@ -256,6 +284,21 @@ def respiration_factor(k: Kinetics, h2s: Array) -> Array:
     return 1.0 / (1.0 + h2s / k.h2s_respiration_ki_uM)
 
 
+def energy_charge(k: Kinetics, free_zn: Array, h2s: Array | None = None,
+                  o2: Array | None = None, oxygen: Oxygen | None = None) -> Array:
+    """ATP supply relative to an untreated cell, E = G (g + (1 − g) R) ∈ [0, 1]: free Zn²⁺
+    inhibits both glycolysis (GAPDH, NAD⁺ loss) and respiration (α-KGDH, complexes III, IV)
+    as G = 1 / (1 + f / K_Zn); respiration, a share 1 − g of ATP at rest, is also limited by
+    O₂ (Michaelis–Menten, when oxygen is modelled) and H₂S (complex IV, `respiration_factor`)."""
+    g = k.glycolysis_atp_fraction
+    resp = 1.0
+    if h2s is not None:
+        resp = respiration_factor(k, h2s)
+    if o2 is not None and oxygen is not None:
+        resp = resp * o2 / (oxygen.consumption_half_uM + o2)
+    return (g + (1.0 - g) * resp) / (1.0 + free_zn / k.zn_energy_ki_uM)
+
+
 class Rates(NamedTuple):
     """First-order rates (1/s) and sources, frozen at the step start, of the processes that
     remove or feed a mobile species; the transport solve applies them implicitly
@@ -267,12 +310,13 @@ class Rates(NamedTuple):
     uptake: Array  # particles -> cells, φ k_up V / α
     zn_influx: Array  # Zn2+ -> cells, φ k_in / α
     zn_efflux_uM: Array  # Zn2+ leaving cells over the step, per voxel volume (exact, ≤ pool)
-    ros_decay: Array  # ROS loss outside the glutathione system
-    ros_gsh: Array  # ROS scavenged by cellular glutathione, φ k_gsh GSH / α
-    ros_production_uM_per_s: Array  # per voxel volume
+    ros_decay: Array  # diffusible ROS lost outside cells
+    ros_cells: Array  # diffusible ROS taken up and removed by living cells, φ V k_cell / α
+    ros_production_uM_per_s: Array  # diffusible ROS made outside cells, per voxel volume
+    local_ros_uM_per_s: ArrayLike = 0.0  # short-lived ROS reaching cells, per cell volume
+    zn_ros_uM_per_s: ArrayLike = 0.0  # mitochondrial H2O2 from Zn2+, per cell volume
     h2o2_decay: ArrayLike = 0.0
-    h2o2_catalase: ArrayLike = 0.0  # φ V k_cat / α (-> O2 / 2)
-    h2o2_fenton: ArrayLike = 0.0  # k_F [Fe] (-> ·OH, counted as ROS)
+    h2o2_cells: ArrayLike = 0.0  # taken up and removed by living cells, φ V k_cell / α
     h2s_oxidation: ArrayLike = 0.0
     o2_uptake: ArrayLike = 0.0  # per tissue volume (O2 crosses cells)
     o2_resupply: ArrayLike = 0.0  # well-mixed gas exchange towards the medium value
@@ -307,24 +351,34 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
         h2s_oxidation = k.h2s_oxidation_per_s
         catalase_activity = 1.0 / (1.0 + s.h2s / k.h2s_catalase_ki_uM)
         respiration = respiration_factor(k, s.h2s)
-    h2o2_decay = h2o2_catalase = h2o2_fenton = 0.0
-    fenton_oh = 0.0
+    # H2O2-like oxidants outside cells are taken up and removed by living cells (catalase,
+    # glutathione peroxidase, peroxiredoxins) at k_cell per cell volume
+    cells = per_fluid * alive * k.catalase_rate_per_s * catalase_activity
+    h2o2_decay = h2o2_cells = 0.0
     if s.h2o2 is not None:
-        h2o2_decay = k.h2o2_decay_per_s
-        h2o2_catalase = per_fluid * alive * k.catalase_rate_per_s * catalase_activity
-        h2o2_fenton = k.fenton_rate_per_uM_per_s * k.fenton_catalyst_uM
-        fenton_oh = alpha * h2o2_fenton * s.h2o2
+        h2o2_decay, h2o2_cells = k.h2o2_decay_per_s, cells
 
+    # ROS made by activated particles (ultrasound cavitation, photons above the band gap, a
+    # co-loaded photosensitiser), fewer where O2 is short. Short-lived ·OH and ¹O₂ act where
+    # they are made: those from particles inside cells, and the share of those from particles
+    # in the fluid that reaches a membrane, hit the cells (per cell volume); in the fluid the
+    # rest react with its solutes. The particles in the fluid also make H2O2 (via
+    # superoxide), the diffusible ROS (per voxel volume).
     o2_factor = 1.0
     if s.o2 is not None and oxygen is not None:
         o2_factor = s.o2 / (oxygen.ros_half_uM + s.o2)
-    particles = alpha * s.np + phi * s.np_int  # per voxel volume
-    activated = (k.sono_ros_yield_uM_per_s * env.ultrasound_W_per_cm2
-                 + k.photo_ros_yield_uM_per_s * env.light_mW_per_cm2)
+    radicals = (k.sono_radical_yield_uM_per_s * env.cavitation
+                + k.photo_radical_yield_uM_per_s * env.light_mW_per_cm2)
     if photosensitiser_yield is not None:
-        activated = activated + photosensitiser_yield * env.photosensitiser_mW_per_cm2
-    production = (phi * alive * k.zn_ros_max_uM_per_s * _hill(free, k.zn_ros_half_uM, 2.0)
-                  + o2_factor * particles * activated + fenton_oh)
+        radicals = radicals + photosensitiser_yield * env.photosensitiser_mW_per_cm2
+    reach = jnp.where(has_cells, k.membrane_reach_fraction(phi, alpha), 0.0)
+    local = jnp.where(has_cells, o2_factor * radicals
+                      * (s.np_int + reach * _safe_div(alpha * s.np, phi)), 0.0)
+    diffusible = (k.sono_ros_yield_uM_per_s * env.cavitation
+                  + k.photo_ros_yield_uM_per_s * env.light_mW_per_cm2)
+    production = o2_factor * diffusible * alpha * s.np
+    zn_ros = jnp.where(has_cells, alive * k.zn_ros_max_uM_per_s
+                       * _hill(free, k.zn_ros_half_uM, 2.0), 0.0)
 
     o2_uptake = o2_resupply = o2_resupply_source = 0.0
     if s.o2 is not None and oxygen is not None:
@@ -335,10 +389,9 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
     return Rates(
         dissolution=dissolution, uptake=uptake,
         zn_influx=per_fluid * k.zn_influx_per_h / 3600.0, zn_efflux_uM=efflux,
-        ros_decay=k.ros_decay_per_s + jnp.zeros_like(s.ros),
-        ros_gsh=per_fluid * k.gsh_scavenging_per_uM_per_s * s.gsh * catalase_activity,
-        ros_production_uM_per_s=production,
-        h2o2_decay=h2o2_decay, h2o2_catalase=h2o2_catalase, h2o2_fenton=h2o2_fenton,
+        ros_decay=k.ros_decay_per_s + jnp.zeros_like(s.ros), ros_cells=cells,
+        ros_production_uM_per_s=production, local_ros_uM_per_s=local, zn_ros_uM_per_s=zn_ros,
+        h2o2_decay=h2o2_decay, h2o2_cells=h2o2_cells,
         h2s_oxidation=h2s_oxidation, o2_uptake=o2_uptake, o2_resupply=o2_resupply,
         o2_resupply_uM_per_s=o2_resupply_source, catalase_activity=catalase_activity)
 
@@ -383,8 +436,8 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
     table = {
         "np": (r.dissolution + r.uptake, 0.0),
         "zn": (r.zn_influx, r.zn_efflux_uM / (alpha * dt_s) + conv * release),
-        "ros": (r.ros_decay + r.ros_gsh, r.ros_production_uM_per_s / alpha),
-        "h2o2": (r.h2o2_decay + r.h2o2_catalase + r.h2o2_fenton, nu * conv * release),
+        "ros": (r.ros_decay + r.ros_cells, r.ros_production_uM_per_s / alpha),
+        "h2o2": (r.h2o2_decay + r.h2o2_cells, nu * conv * release),
         "h2s": (r.h2s_oxidation, nu * conv * release),
         "cargo": (0.0, cargo * release),
         "o2": (r.o2_uptake + r.o2_resupply, r.o2_resupply_uM_per_s),
@@ -398,7 +451,8 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
 
 
 def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Environment,
-          dt_s: float, fluid_fraction: ArrayLike, d: Dissolution) -> Local:
+          dt_s: float, fluid_fraction: ArrayLike, d: Dissolution,
+          oxygen: Oxygen | None = None) -> Local:
     """The local processes after the implicit transport step (see the module docstring).
 
     `s` is the state after transport (mobile species already diffused, their sinks and
@@ -447,36 +501,52 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     zn_cell = jnp.maximum(zn_cell + _safe_div(removed["zn"] - r.zn_efflux_uM, phi), 0.0)
     free = k.free_zinc_uM(zn_cell)
 
-    # H2O2 taken by catalase becomes O2 (2 H2O2 -> 2 H2O + O2)
+    # 4. oxidants the living cells took up over the step (the diffusible ROS and H2O2 their
+    # sinks removed, per voxel volume); catalase's share becomes O2 (2 H2O2 -> 2 H2O + O2),
+    # the glutathione peroxidases' share consumes glutathione
+    taken = removed["ros"] * _safe_div(r.ros_cells, r.ros_decay + r.ros_cells)
+    if h2o2 is not None:
+        taken = taken + removed["h2o2"] * _safe_div(r.h2o2_cells, r.h2o2_decay + r.h2o2_cells)
     o2 = s.o2
-    if h2o2 is not None and o2 is not None:
-        lam = r.h2o2_decay + r.h2o2_catalase + r.h2o2_fenton
-        o2 = o2 + 0.5 * removed["h2o2"] * _safe_div(r.h2o2_catalase, lam)
+    if o2 is not None:
+        o2 = o2 + 0.5 * (1.0 - k.gpx_fraction) * taken
+    oxidant_in = _safe_div(taken, phi * dt_s)  # µM/s per cell volume
 
-    # 4. ROS: production and clearance were solved with the diffusion; cleared within a
-    # second in tissue (κΔt ≫ 1), its end-of-step value is the local balance the cells saw
-    ros = ros_mean = s.ros
-
-    # 5. glutathione: consumption by scavenging, then resynthesis by living cells
-    gsh = s.gsh * jnp.exp(-k.gsh_per_ros * k.gsh_scavenging_per_uM_per_s
-                          * r.catalase_activity * ros_mean * dt_s)
+    # 5. glutathione intercepts the peroxide flux F (imported by the peroxidases, and the
+    # mitochondrial H2O2 of Zn2+-inhibited respiration) while it lasts, at GSH/(K + GSH):
+    # consumed ν per oxidant, the rest escapes and damages; resynthesis by living cells
+    flux = k.gpx_fraction * oxidant_in + r.zn_ros_uM_per_s
+    gsh0 = s.gsh
+    gsh = gsh0 * jnp.exp(-k.gsh_per_ros * flux * dt_s / (k.gsh_half_uM + gsh0))
+    escaped = flux * k.gsh_half_uM / (k.gsh_half_uM + 0.5 * (gsh0 + gsh))
     gsh = jnp.where(has_cells,
                     _relax(gsh, k.gsh_initial_uM, k.gsh_resynthesis_per_h / 3600.0 * alive,
                            dt_s), 0.0)
 
-    # 6. cell death
-    kill_per_h = (k.ros_kill_max_per_h * _hill(ros_mean, k.ros_kill_half_uM, k.ros_kill_hill)
-                  + k.zn_kill_max_per_h * _hill(free, k.zn_kill_half_uM, k.zn_kill_hill))
+    # 6. cell death. Oxidative: every oxidant that reacts with the cell's own molecules
+    # (short-lived ROS made at its particles, peroxide that escaped glutathione, ·OH from
+    # Fenton chemistry of imported H2O2 with labile iron) is a hit; survival exp(−dose/D₀).
+    damage_uM_per_s = r.local_ros_uM_per_s + escaped + k.fenton_fraction() * oxidant_in
+    kill_per_s = damage_uM_per_s / k.oxidative_lethal_dose_uM
+    # Energy failure: death as the ATP supply E falls (Zn2+, H2S, hypoxia): a Hill law in
+    # the supply shortfall x = 1/E − 1 (0 for an untreated cell, f/K_Zn under zinc alone),
+    # half-maximal at E = E½
+    energy = jnp.maximum(energy_charge(k, free, h2s, o2, oxygen), 1e-12)
+    kill_per_h = k.energy_kill_max_per_h * _hill(1.0 / energy - 1.0,
+                                                 1.0 / k.energy_kill_half_atp - 1.0,
+                                                 k.energy_kill_hill)
     if cargo is not None:
         kill_per_h = kill_per_h + k.cargo_kill_max_per_h * _hill(
             cargo, k.cargo_kill_half_ug_per_ml, k.cargo_kill_hill)
-    if h2s is not None:
-        kill_per_h = kill_per_h + k.h2s_kill_max_per_h * _hill(h2s, k.h2s_kill_half_uM,
-                                                               k.h2s_kill_hill)
-    viability = jnp.where(has_cells, alive * jnp.exp(-kill_per_h / 3600.0 * dt_s), alive)
+    viability = jnp.where(has_cells,
+                          alive * jnp.exp(-(kill_per_h / 3600.0 + kill_per_s) * dt_s), alive)
 
-    return Local(np=np_ext, zn=zn, ros=ros, np_int=np_int, zn_cell=zn_cell, gsh=gsh,
-                 viability=viability, h2o2=h2o2, h2s=h2s, cargo=cargo, o2=o2)
+    radical_dose = s.radical_dose
+    if radical_dose is not None:
+        radical_dose = radical_dose + r.local_ros_uM_per_s * dt_s
+    return Local(np=np_ext, zn=zn, ros=s.ros, np_int=np_int, zn_cell=zn_cell, gsh=gsh,
+                 viability=viability, h2o2=h2o2, h2s=h2s, cargo=cargo, o2=o2,
+                 radical_dose=radical_dose)
 
 
 def mobile_names(s: Local) -> tuple[str, ...]:
@@ -523,7 +593,7 @@ def step_with(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fracti
     rest, removed_rest = solve(names[1:], sinks, sources)
     moved = dict(zip(names, [particles, *rest], strict=True))
     removed = dict(zip(names, [removed_np, *removed_rest], strict=True))
-    return react(k, s._replace(**moved), removed, r, env, dt_s, fluid_fraction, d)
+    return react(k, s._replace(**moved), removed, r, env, dt_s, fluid_fraction, d, oxygen)
 
 
 def local_step(k: Kinetics, s: Local, env: Environment, dt_s: float,
@@ -563,7 +633,7 @@ def initial_local(k: Kinetics, dose_ug_per_ml: float, tissue: Array, cell_fracti
         np=jnp.where(tissue & (not well_mixed), 0.0, dose_ug_per_ml).astype(dtype),
         zn=zeros, ros=zeros, np_int=zeros, zn_cell=zeros,
         gsh=jnp.where(has_cells, k.gsh_initial_uM, 0.0).astype(dtype),
-        viability=jnp.ones(tissue.shape, dtype), **extra,
+        viability=jnp.ones(tissue.shape, dtype), radical_dose=zeros, **extra,
     )
 
 

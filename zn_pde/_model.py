@@ -268,7 +268,7 @@ class Model(eqx.Module):
                 ph = jnp.where(self.medium, protocol.medium_ph(k), self.ph)
             env = kin.Environment(
                 ph=ph, cell_fraction=self.cell_fraction,
-                ultrasound_W_per_cm2=stimulus(self.ultrasound),
+                cavitation=stimulus(self.ultrasound),
                 light_mW_per_cm2=stimulus(self.light),
                 o2_resupply_per_s=1.0 if self.well_mixed else 0.0,
                 photosensitiser_mW_per_cm2=stimulus(self.photosensitiser_light))
@@ -320,7 +320,8 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
         material = get_material(config["material"]["kind"])
         k = config["kinetics"]
         kinetics = kin.Kinetics.from_config(k, config["ph"]["lysosome"],
-                                            material.zn_uM_per_ug_per_ml, dtype)
+                                            material.zn_uM_per_ug_per_ml, dtype,
+                                            config["tissue"]["extracellular_gap_nm"])
         np_medium = np_diffusivity_medium_um2_per_s(config)
         np_tissue = np_medium * k["np_tissue_diffusivity_fraction"]
         d_t = [np_tissue, k["zn_diffusivity_tissue_um2_per_s"],
@@ -359,10 +360,11 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
         if ps.get("enabled"):
             ps_yield = jnp.asarray(ps["ros_yield_uM_per_s"], dtype)
             for e in expand_repeats(config["light"]):
-                factor = photosensitiser_excitation(e["wavelength_nm"], ps,
-                                                    config["material"]["kind"])
-                if factor > 0:
-                    scaled = dict(e, irradiance_mW_per_cm2=factor * e["irradiance_mW_per_cm2"])
+                excited = photosensitiser_irradiance_mW_per_cm2(
+                    e["wavelength_nm"], e["irradiance_mW_per_cm2"], ps,
+                    config["material"]["kind"])
+                if excited > 0:
+                    scaled = dict(e, irradiance_mW_per_cm2=excited)
                     # no band-gap gate: the photosensitiser absorbs by its own bands
                     ps_light += (light_exposure(scaled, config["tissue"], geo, h, 0.0, dtype),)
 
@@ -408,36 +410,32 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
     )
 
 
-def photosensitiser_excitation(wavelength_nm: float, ps: dict[str, Any], material: str) -> float:
-    """Fraction of an exposure's irradiance that excites the photosensitiser: 1 inside an
-    absorption band (boxcar of `bandwidth_nm` around each peak); for ZnO, also
-    `emission_efficiency` when the light is at `emission_excitation_nm` and the particle's
-    emission at `emission_nm` falls in a band (ZnO-Ce6 under 808 nm)."""
+def photosensitiser_irradiance_mW_per_cm2(wavelength_nm: float, irradiance_mW_per_cm2: float,
+                                          ps: dict[str, Any], material: str) -> float:
+    """Peak irradiance that excites the photosensitiser (mW/cm²): all of it inside an
+    absorption band (boxcar of `bandwidth_nm` around each peak); for ZnO at
+    `emission_excitation_nm`, also the second harmonic η E² (η = `shg_efficiency_per_W_per_cm2`)
+    when `emission_nm` falls in a band (ZnO-Ce6 under 808 nm). Pulsed light applies the duty
+    cycle afterwards, so the second harmonic of a pulse train is duty × η E_peak²."""
     half = ps["bandwidth_nm"] / 2
 
     def absorbed(w: float) -> bool:
         return any(abs(w - peak) <= half for peak in ps["absorption_nm"])
 
-    factor = 1.0 if absorbed(wavelength_nm) else 0.0
+    e = irradiance_mW_per_cm2
+    out = e if absorbed(wavelength_nm) else 0.0
     if (material == "ZnO" and abs(wavelength_nm - ps["emission_excitation_nm"]) <= half
             and absorbed(ps["emission_nm"])):
-        factor += ps["emission_efficiency"]
-    return factor
+        out += ps["shg_efficiency_per_W_per_cm2"] * (e / 1000.0) * e
+    return out
 
 
 def expand_repeats(exposures: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`repeats` exposures `repeat_every_h` apart, each at the pulse-averaged amplitude
-    (duty_cycle × peak; valid while the pulse period is far below the time step)."""
-    out = []
-    for ex in exposures:
-        for i in range(ex.get("repeats", 1)):
-            e = dict(ex, start_h=ex["start_h"] + i * ex.get("repeat_every_h", 0.0))
-            duty = ex.get("duty_cycle", 1.0)
-            for key in ("intensity_W_per_cm2", "irradiance_mW_per_cm2"):
-                if key in e:
-                    e[key] = e[key] * duty
-            out.append(e)
-    return out
+    """`repeats` exposures `repeat_every_h` apart; each keeps its peak amplitude and
+    `duty_cycle` (the builders average a pulsed beam: light linearly, ultrasound through its
+    cavitation law; valid while the pulse period is far below the time step)."""
+    return [dict(ex, start_h=ex["start_h"] + i * ex.get("repeat_every_h", 0.0))
+            for ex in exposures for i in range(ex.get("repeats", 1))]
 
 
 def np_diffusivity_medium_um2_per_s(config: dict[str, Any]) -> float:

@@ -57,6 +57,13 @@ SUMMARY_UNITS = {
                          "shell centres; 0 if the outermost shell is at least 50 % alive, the "
                          "deepest voxel's depth if no shell is; NaN without tissue and in "
                          "well-mixed runs)"),
+    "tissue_mean_radical_dose": ("uM", "tissue-mean cumulative dose of short-lived ROS (.OH, "
+                                 "1O2) that activated particles delivered to the cells (per "
+                                 "cell volume)"),
+    "stimulus_viability_loss": ("1", "fraction of the tissue's cells killed by the stimuli "
+                                "(tissue mean of V (exp(D / D0) - 1), D the radical "
+                                "dose, D0 the lethal dose: the viability the radicals' hazard "
+                                "removed); well-mixed runs: of the compartment's cells"),
     "mean_zn": ("uM", "domain-mean free Zn2+ in medium / interstitium"),
     "dissolved_percent": ("%", "percent of the particle mass dissolved (well-mixed runs: of the "
                           "dose; 3D runs: NaN, as the medium faces exchange particles)"),
@@ -139,7 +146,13 @@ def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
             i = int(alive[0])
             w = (0.5 - mean[i - 1]) / (mean[i] - mean[i - 1])
             kill = float(centre[i - 1] + w * (centre[i] - centre[i - 1]))
+    # runs written before the radical dose existed have no such field
+    radicals = np.asarray(fields.get("radical_dose", np.full(viability.shape, nan)), float)
+    d0 = float(model.kinetics.oxidative_lethal_dose_uM)
+    lost = np.nan_to_num(viability.astype(float)) * np.expm1(np.minimum(radicals / d0, 50.0))
     return {"tissue_mean_zn": tmean(fields["zn"]),
+            "tissue_mean_radical_dose": tmean(radicals),
+            "stimulus_viability_loss": tmean(lost),
             "tissue_mean_zn_cell": tmean(fields["zn_cell"]),
             "max_ros": float(np.max(ros)),
             "tissue_max_ros": tissue_max,

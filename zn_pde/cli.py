@@ -165,6 +165,14 @@ def _cmd_run(a) -> int:
         if rim is not None and core is not None and np.isfinite(rim[-1]):
             lines[-1] += (f" (rim {100 * rim[-1]:.2f} %, core {100 * core[-1]:.2f} %: "
                           "outer / inner 20 % of the radius)")
+        lost = s.get("stimulus_viability_loss")
+        if (lost is not None and np.isfinite(lost[-1])
+                and (config.get("ultrasound") or config.get("light"))):
+            alive = s["tissue_mean_viability"][-1]
+            lines.append(f"  killed by the stimuli (radicals at the particles): "
+                         f"{100 * lost[-1]:.2f} % of the cells; without them "
+                         f"~{100 * (alive + lost[-1]):.2f} % would be alive (field "
+                         "radical_dose shows where)")
         kill = s.get("depth_of_kill_um")
         if kill is not None and np.isfinite(kill[-1]):
             lines.append(f"  depth of kill (shell-mean viability below 50 %): final "

@@ -147,8 +147,19 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "light_attenuation_per_cm": _nonneg(
             "effective optical attenuation of tissue (1/cm); default from the wavelength table",
             None, hi=1e4, optional=True),
+        "light_model": Key("str", "beer_lambert",
+                           "tissue optics of the default attenuation: beer_lambert (mu_a + "
+                           "mu_s', spheroid scale, within a transport mean free path) or "
+                           "diffusion (sqrt(3 mu_a (mu_a + mu_s')), thick tissue)",
+                           choices=("beer_lambert", "diffusion")),
         "medium_light_attenuation_per_cm": _nonneg(
             "effective optical attenuation of the medium (1/cm)", None, hi=1e4, optional=True),
+        "ultrasound_cavitation_threshold_W_per_cm2": _nonneg(
+            "inertial-cavitation threshold intensity: no sonodynamic ROS below it (W/cm^2; "
+            "default 0.667)", None, hi=100.0, optional=True),
+        "ultrasound_cavitation_saturation_W_per_cm2": _pos(
+            "intensity above which the cavitation ROS yield stops rising (W/cm^2; default 3)",
+            None, hi=100.0, optional=True),
         "extracellular_volume_fraction": Key(
             "float", None, "extracellular fluid volume fraction alpha of tissue voxels; "
             "default 1 - geometry.cell_volume_fraction (0.2 when neither is set, Sykova & "
@@ -195,7 +206,8 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
                                        "z = 0 face (W/cm^2)", REQUIRED, hi=100.0),
         "frequency_MHz": _pos("frequency (MHz)", 1.0, hi=100.0),
         "duty_cycle": Key("float", 1.0, "fraction of time the pulsed beam is on (the step sees "
-                          "the pulse-averaged intensity)", lo=0.0, lo_open=True, hi=1.0),
+                          "duty x the cavitation activity of the peak intensity)",
+                          lo=0.0, lo_open=True, hi=1.0),
         "repeats": Key("int", 1, "number of identical exposures", lo=1, hi=10000),
         "repeat_every_h": _pos("interval between repeated exposures (h)", None, hi=1e4,
                                optional=True),

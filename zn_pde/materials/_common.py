@@ -58,15 +58,21 @@ COMMON: tuple[Parameter, ...] = (
     Parameter("h2o2_decay_per_s", 1e-4, "1/s", "spontaneous H2O2 loss in medium",
               "assumed: H2O2 persists for hours in culture medium", lower=0.0),
     Parameter("catalase_rate_per_s", 1.0, "1/s",
-              "H2O2 decomposition 2 H2O2 -> 2 H2O + O2 by living cells (per cell fraction)",
-              "assumed: cellular H2O2 removal on the second scale; half the H2O2 becomes O2 "
-              "by stoichiometry", lower=0.0),
-    Parameter("fenton_catalyst_uM", 0.0, "uM",
-              "catalytic metal (Fe2+/Cu+) available for Fenton-like H2O2 -> OH conversion",
-              "off: no catalytic metal unless the particle is doped or co-delivered", lower=0.0),
+              "removal of extracellular H2O2 and diffusible ROS by living cells (catalase, "
+              "peroxidases), per cell volume",
+              "derived: Wagner et al. 2013, Redox Biol 1:210 (abstract: k_cell = 0.46e-12 "
+              "(MIA PaCa-2) to 10.4e-12 (U937) L/s per cell) over an assumed 2 pL cell "
+              "volume gives 0.23-5.2 /s; 1 /s near the geometric mean", lower=0.0),
+    Parameter("fenton_catalyst_uM", 0.35, "uM",
+              "labile Fe2+ in cells, the catalyst of Fenton chemistry H2O2 -> ·OH",
+              "cytosolic chelatable iron of K562 cells, 350 nM ('Dynamics of the cytosolic "
+              "chelatable iron pool of K562 cells', abstract; authors not read); Cabantchik "
+              "2014, Front Pharmacol 5:45, doi:10.3389/fphar.2014.00045 ('lower uM range'). "
+              "Raise it for Fe- or Cu-doped particles", lower=0.0),
     Parameter("fenton_rate_per_uM_per_s", 76e-6, "1/(uM s)",
               "Fenton rate constant Fe2+ + H2O2 -> Fe3+ + OH + OH-",
-              "76 M^-1 s^-1: Walling 1975, Acc Chem Res 8:125, doi:10.1021/ar50088a003",
+              "76 M^-1 s^-1: Walling 1975, Acc Chem Res 8:125, doi:10.1021/ar50088a003 "
+              "(not re-read)",
               lower=0.0),
     # --- H2S --------------------------------------------------------------------------------
     Parameter("h2s_diffusivity_medium_um2_per_s", 1400.0, "um^2/s", "H2S diffusivity",
@@ -86,15 +92,6 @@ COMMON: tuple[Parameter, ...] = (
     Parameter("h2s_respiration_ki_uM", 20.0, "uM",
               "H2S at half inhibition of mitochondrial respiration (cytochrome c oxidase)",
               "assumed: micromolar sulfide inhibits complex IV", lower=0.0, lower_open=True),
-    Parameter("h2s_kill_max_per_h", 0.3, "1/h",
-              "maximal death rate from energy deprivation by H2S",
-              "assumed: no H2S death-rate constant was found; 0.3/h (the pre-fit Zn2+ "
-              "placeholder) makes H2S a comparable killer to Zn2+ at saturation",
-              lower=0.0),
-    Parameter("h2s_kill_half_uM", 50.0, "uM", "H2S at half-maximal death rate", "assumed",
-              lower=0.0, lower_open=True),
-    Parameter("h2s_kill_hill", 2.0, "1", "Hill coefficient of H2S killing", "assumed",
-              lower=0.5, upper=10.0),
 )
 
 #: Oxygen ([oxygen] section, off unless `enabled = true`).
@@ -125,9 +122,11 @@ OXYGEN: tuple[Parameter, ...] = (
 
 #: Photosensitiser co-loaded on the particles ([photosensitiser] section, off unless enabled).
 PHOTOSENSITISER: tuple[Parameter, ...] = (
-    Parameter("ros_yield_uM_per_s", 1e-3, "uM/s per (mW/cm^2 x ug/mL)",
-              "ROS from the excited photosensitiser, per particle mass and absorbed light",
-              "assumed: the order of the particles' own photo yield", lower=0.0),
+    Parameter("ros_yield_uM_per_s", 18.9, "uM/s per (mW/cm^2 x ug/mL)",
+              "singlet oxygen from the excited photosensitiser, per particle mass and "
+              "absorbed light; acts where it is made, like the particles' own radicals",
+              "assumed: equal to the ZnO photo radical yield (photo_radical_yield_uM_per_s)",
+              lower=0.0),
     Parameter("bandwidth_nm", 20.0, "nm",
               "full width of each absorption band (boxcar around each peak)",
               "assumed: chlorin e6 Soret and Q bands are ~20-30 nm wide", lower=0.0,
@@ -140,9 +139,14 @@ PHOTOSENSITISER: tuple[Parameter, ...] = (
               "near-infrared wavelength that makes the particle emit at `emission_nm`",
               "assumed: ZnO-Ce6 under 808 nm (as stated in issue 5; primary source not "
               "verified)", lower=200.0, upper=1500.0),
-    Parameter("emission_efficiency", 0.01, "1",
-              "fraction of the near-infrared irradiance re-emitted at `emission_nm`",
-              "assumed: a percent-level conversion", lower=0.0, upper=1.0),
+    Parameter("shg_efficiency_per_W_per_cm2", 0.05, "1/(W/cm^2)",
+              "second-harmonic generation by the particles: the fraction of the "
+              "near-infrared irradiance E re-emitted at `emission_nm` is this times E, so the "
+              "emission grows as E^2",
+              "assumed: no conversion efficiency for 808 -> 404 nm in ZnO nanocrystals was "
+              "found (the chi(2) ~23 pm/V of ZnO nanocrystal films, Ozga et al. 2008, "
+              "Nanotechnology 19:185709, does not give it); set so that 200 mW/cm^2 "
+              "converts 1 %, the former linear placeholder", lower=0.0, upper=1e6),
 )
 #: Chlorin e6 absorption maxima (Soret, Q band), nm: assumed typical values (~400-405 and
 #: ~654-667 nm are commonly reported; no primary spectrum read here).

@@ -66,7 +66,8 @@ def markdown_table() -> str:
     mua = ", ".join(f"{w:g}: {a:g}" for w, a in zip(LIGHT_WAVELENGTH_NM,
                                                      LIGHT_ABSORPTION_PER_CM, strict=True))
     rows.append(f"| `tissue.light_attenuation_per_cm` (default by wavelength) | {mu} | 1/cm | "
-                f"mu_eff = sqrt(3 mu_a (mu_a + mu_s')) | mu_s' = "
+                f"tissue.light_model = beer_lambert: mu_a + mu_s' (diffusion: sqrt(3 mu_a "
+                f"(mu_a + mu_s'))) | mu_s' = "
                 f"{JACQUES_SOFT_TISSUE_A_PER_CM:g} (lambda/500 nm)^-{JACQUES_SOFT_TISSUE_B:g} "
                 f"1/cm, Jacques 2013, Phys Med Biol 58:R37, doi:10.1088/0031-9155/58/11/R37, "
                 f"Table 2 (soft tissue); mu_a (1/cm) at {mua}: assumed, see "

@@ -51,6 +51,21 @@ ENVIRONMENT: tuple[Parameter, ...] = (
               "ISBN 0-12-222800-6, ch. 4 (soft tissues ~0.3-1 dB/cm/MHz); lower mid-range "
               "for a cell aggregate without collagen-rich stroma",
               lower=0.0),
+    Parameter("ultrasound_cavitation_threshold_W_per_cm2", 0.667, "W/cm^2",
+              "inertial (transient) cavitation threshold: ultrasound below it makes no ROS "
+              "(default of `tissue.ultrasound_cavitation_threshold_W_per_cm2`)",
+              "Acta Acustica 1991, doi:10.15949/j.cnki.0371-0025.1991.04.008 (abstract, "
+              "authors not read: threshold 0.537-0.632 W/cm^2 in water at 820 kHz, and the "
+              "OH yield law D = (sqrt(I) - sqrt(Ic))^(1/2) with Ic = 0.667 W/cm^2); 0.7 "
+              "W/cm^2 by terephthalate dosimetry in air-saturated water (a second abstract, "
+              "source not identified). Particles as nuclei may lower it; not modelled",
+              lower=0.0),
+    Parameter("ultrasound_cavitation_saturation_W_per_cm2", 3.0, "W/cm^2",
+              "intensity above which the cavitation ROS yield no longer rises "
+              "(default of `tissue.ultrasound_cavitation_saturation_W_per_cm2`)",
+              "same abstract (doi:10.15949/j.cnki.0371-0025.1991.04.008): the OH yield "
+              "'raises rapidly' from 1 to 2 W/cm^2 and does not increase above 3 W/cm^2",
+              lower=0.0, lower_open=True),
     Parameter("ultrasound_attenuation_medium_dB_per_cm_MHz", 0.0022, "dB/(cm MHz)",
               "acoustic attenuation of water-like medium at 1 MHz (water scales with f^2; "
               "taken linear here, exact at 1 MHz)",
@@ -95,12 +110,25 @@ def reduced_scattering_per_cm(wavelength_nm: float) -> float:
     return JACQUES_SOFT_TISSUE_A_PER_CM * (wavelength_nm / 500.0) ** -JACQUES_SOFT_TISSUE_B
 
 
-def light_attenuation_per_cm(wavelength_nm: float) -> float:
-    """Effective attenuation of tissue at `wavelength_nm` (1/cm).
+#: How light is attenuated in tissue (`tissue.light_model`).
+LIGHT_MODELS = ("beer_lambert", "diffusion")
 
-    mu_a is interpolated log-linearly between the tabulated wavelengths (held constant
-    beyond them); mu_s' follows Jacques' power law.
+
+def light_attenuation_per_cm(wavelength_nm: float, model: str = "beer_lambert") -> float:
+    """Attenuation of tissue at `wavelength_nm` (1/cm).
+
+    Diffusion theory, mu_eff = sqrt(3 mu_a (mu_a + mu_s')), holds only many transport mean
+    free paths 1/(mu_a + mu_s') from the source: 0.26 mm at 365 nm and 1 mm at 808 nm, as
+    deep as or deeper than a spheroid. At that scale ("beer_lambert", the default) the light is
+    the beam not yet turned out of the forward direction, attenuated as exp(-(mu_a + mu_s') z)
+    (Beer-Lambert with the transport coefficient; assumed: an upper bound on the attenuation,
+    as scattered light adds fluence). "diffusion" keeps mu_eff for tissue slabs many mean free
+    paths thick. mu_a is interpolated log-linearly between the tabulated wavelengths (held
+    constant beyond them); mu_s' follows Jacques' power law.
     """
     w = float(wavelength_nm)
     mu_a = float(np.exp(np.interp(w, LIGHT_WAVELENGTH_NM, np.log(LIGHT_ABSORPTION_PER_CM))))
-    return math.sqrt(3.0 * mu_a * (mu_a + reduced_scattering_per_cm(w)))
+    mu_s = reduced_scattering_per_cm(w)
+    if model == "diffusion":
+        return math.sqrt(3.0 * mu_a * (mu_a + mu_s))
+    return mu_a + mu_s

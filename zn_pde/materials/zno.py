@@ -26,6 +26,11 @@ _K74_PER_H = -math.log(1.0 - 0.10) / 120.0  # 8.78e-4 1/h
 _K47_PER_H = -math.log(1.0 - 0.95) / 1.0  # 3.00 1/h
 _PROTON_ORDER = math.log10(_K47_PER_H / _K74_PER_H) / (7.4 - 4.7)  # 1.31
 
+# ZnO solubility: log K = 11.2 at 25 °C (database consensus), van 't Hoff to 37 °C with the
+# MINTEQ enthalpy of ZnO(s) + 2H+ = Zn2+ + H2O, dH = -89.6 kJ/mol (phreeqc minteq.v4.dat).
+_R_J_PER_MOL_K = 8.314462618
+_LOG10_K_37C = 11.2 + 89.6e3 / (_R_J_PER_MOL_K * math.log(10.0)) * (1 / 310.15 - 1 / 298.15)
+
 # Stokes-Einstein diffusivity D = kT / (3 pi eta d) at 37 °C in water.
 _KB_J_PER_K = 1.380649e-23  # exact (SI 2019)
 _T_K = 310.15
@@ -52,6 +57,14 @@ _H2O2_DIFFUSIVITY_WATER = 1430.0  # assumed: the commonly quoted 1.43e-5 cm^2/s 
 
 _GAP_NM = 120.0  # default extracellular gap, see tissue.ENVIRONMENT
 
+#: Lethal oxidant dose D0 (uM per cell volume): 3.8e19 photons/cm^3 = 63.1 mM absorbed
+#: (Patterson, Wilson & Graff 1990), x 0.5 singlet-oxygen yield (assumed), / ln(100).
+_LETHAL_DOSE_UM = 3.8e19 / 6.02214076e23 * 1e3 * 1e6 * 0.5 / math.log(100.0)
+
+#: Short-lived ROS per second per ug/mL of particles at cavitation activity 1 (uM/s), from
+#: `python scripts/calibrate_sonodynamic.py` (the calibration stated in the table below).
+_SONO_RADICAL_YIELD = 189.0
+
 # The dissolution constants below are calibrated on two reported points and checked against
 # the joint fit of the three shipped ZnO release points (docs/fitting.md), which cannot
 # replace them: with one residual degree of freedom it does not bound k(7.4) from below nor n
@@ -67,8 +80,8 @@ RELEASE_FIT = ("the joint fit of the ZnO release points at pH 7.4 and 4.7 "
 POOLED_VIABILITY_FIT = (
     "zn_pde/data/zno_viability_compiled.csv, every ZnO series (284 points, 47 series from 16 "
     "papers, 3-48 h; duplicated digitisations excluded), one parameter set for all doses and "
-    "exposure times (r2 = 0.41 across cell lines and assays), with zn_kill_half_uM and the "
-    "other constants held: zn-pde fit configs/fit_zno_viability_pooled.toml "
+    "exposure times (r2 = 0.396 across cell lines and assays), with energy_kill_half_atp and "
+    "the other constants held: zn-pde fit configs/fit_zno_viability_pooled.toml "
     "(checkpoints/zno_viability_pooled.json)")
 
 PARAMETERS: tuple[Parameter, ...] = (
@@ -88,12 +101,15 @@ PARAMETERS: tuple[Parameter, ...] = (
               "n only from below, n >= 1.24 (95 % profile likelihood; the point estimate is "
               "arbitrary above that), consistent with this value",
               lower=0.0, upper=4.0),
-    Parameter("solubility_log10_K", 11.2, "1",
-              "log10 of K = [Zn2+]/[H+]^2 for ZnO(s) + 2H+ = Zn2+ + H2O (25 °C); "
-              "solubility limit [Zn2+]sat = K [H+]^2",
-              "geochemical databases agree at 25 °C: LLNL 11.21, Thermoddem 11.19 (after Powell "
-              "et al. 2013, Pure Appl Chem, doi:10.1351/PAC-REP-13-06-03), WATEQ4F 11.14, "
-              "MINTEQ 11.33 (read from the phreeqc database files)",
+    Parameter("solubility_log10_K", _LOG10_K_37C, "1",
+              "log10 of K = [Zn2+]/[H+]^2 for ZnO(s) + 2H+ = Zn2+ + H2O at 37 °C; "
+              "solubility limit [Zn2+]sat = K [H+]^2 (in water: phosphate and serum in "
+              "culture medium lower the free Zn2+ further, see docs/research)",
+              "11.2 at 25 °C, where geochemical databases agree (LLNL 11.21, Thermoddem 11.19 "
+              "after Powell et al. 2013, Pure Appl Chem, doi:10.1351/PAC-REP-13-06-03, "
+              "WATEQ4F 11.14, MINTEQ 11.33, read from the phreeqc database files), taken to "
+              "37 °C by van 't Hoff with the MINTEQ dissolution enthalpy -89.6 kJ/mol (the "
+              "same file): 10.59",
               lower=0.0, upper=20.0),
     Parameter("band_gap_eV", 3.37, "eV",
               "optical band gap; light with photon energy below it does not activate",
@@ -138,10 +154,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               " (derived unless set: the medium value / [tissue] tortuosity^2)",
               "D_water / lambda^2 with lambda = 1.6, " + SYKOVA, lower=0.0),
     # --- cells: uptake, zinc handling ------------------------------------------------------
-    Parameter("uptake_rate_per_h", 0.0814, "1/h",
+    Parameter("uptake_rate_per_h", 0.0402, "1/h",
               "endocytosis: intracellular particle concentration rises at this rate times the "
               "extracellular concentration (per living cell)",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0501-0.119 /h (profile "
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0278-0.0559 /h (profile "
               "likelihood). Previously assumed 0.1/h (internalisation of oxide nanoparticles "
               "reaches a plateau over hours to a day in culture)",
               lower=0.0),
@@ -167,63 +183,140 @@ PARAMETERS: tuple[Parameter, ...] = (
               "2007, J Am Chem Soc; not re-read here); 10 nM taken as representative",
               lower=0.0, lower_open=True),
     # --- ROS ------------------------------------------------------------------------------
-    Parameter("ros_decay_per_s", 0.01, "1/s",
-              "first-order ROS decay outside the glutathione system",
-              "assumed: extracellular H2O2 persists for minutes in medium; the fast "
-              "intracellular removal is the glutathione term",
+    # Two kinds (docs/research/science_sources.md): the diffusible H2O2-like pool `ros`
+    # (lifetime of minutes in medium, removed by cells in seconds) and the short-lived ·OH and
+    # 1O2 made at activated particles, which react where they are made (tens of nm).
+    Parameter("ros_decay_per_s", 1e-4, "1/s",
+              "loss of the diffusible ROS (H2O2 formed from the radicals) outside cells",
+              "assumed equal to h2o2_decay_per_s: H2O2 persists for hours in cell-free "
+              "medium (no half-life was found; pyruvate-containing media remove it faster: "
+              "Long & Halliwell 2009, Biochem Biophys Res Commun 388:700, "
+              "doi:10.1016/j.bbrc.2009.08.069, abstract)",
               lower=0.0, lower_open=True),
     Parameter("gsh_initial_uM", 5000.0, "uM",
               "intracellular glutathione at rest (per cell volume)",
               "Forman, Zhang & Rinna 2009, Mol Aspects Med 30:1, "
               "doi:10.1016/j.mam.2008.08.006 (1-10 mM in cells); mid-range",
               lower=0.0),
-    Parameter("gsh_scavenging_per_uM_per_s", 2.5e-4, "1/(uM s)",
-              "ROS removal by the glutathione system per uM GSH",
-              "assumed: gives ~1/s removal of ROS in tissue (0.8 x 5 mM x 2.5e-4), the "
-              "order of cellular H2O2 consumption constants",
-              lower=0.0),
+    Parameter("gsh_half_uM", 500.0, "uM",
+              "glutathione at which the glutathione system intercepts half of the peroxide "
+              "flux (the rest damages the cell)",
+              "assumed: a tenth of the resting level, as cells keep their thiol defence until "
+              "glutathione is depleted to ~10-20 % of control (depletion by buthionine "
+              "sulfoximine to 15-30 % of control is tolerated: Shedlofsky et al. 1984, "
+              "Biochem Pharmacol 33:1487, doi:10.1016/0006-2952(84)90417-9, abstract)",
+              lower=0.0, lower_open=True),
     Parameter("gsh_per_ros", 2.0, "1",
-              "GSH consumed per ROS scavenged",
+              "GSH consumed per peroxide intercepted",
               "stoichiometry of 2 GSH + H2O2 -> GSSG + 2 H2O (glutathione peroxidase), "
               "Forman, Zhang & Rinna 2009, doi:10.1016/j.mam.2008.08.006",
               lower=0.0),
     Parameter("gsh_resynthesis_per_h", 0.2, "1/h",
               "relaxation of GSH back to its resting level in living cells",
-              "assumed: GSH turnover half-lives of a few hours in cultured cells",
+              "assumed: GSH half-life of 2-3 h in lymphocytes (Zarka & Bridge 2017, Redox "
+              "Biol, doi:10.1016/j.redox.2017.01.014, abstract, not re-read) gives "
+              "0.23-0.35 /h; 0.2 /h on the slow side for tumour cells",
               lower=0.0),
+    Parameter("gpx_fraction", 0.145, "1",
+              "share of the H2O2 a cell removes that goes through glutathione peroxidase "
+              "(consuming GSH); the rest is catalase's (giving O2)",
+              "Gaetani et al. 1996, Blood 87:1595 (abstract: glutathione peroxidase removed "
+              "H2O2 at 17 % of the catalase rate): 0.17 / 1.17",
+              lower=0.0, upper=1.0),
     Parameter("zn_ros_max_uM_per_s", 0.05, "uM/s",
-              "ROS production by intracellular Zn2+ overload at saturation (per cell volume)",
-              "assumed: mitochondrial electron-transport inhibition by Zn2+; sets ROS in "
-              "the uM range at high Zn2+",
+              "mitochondrial H2O2 production by Zn2+-inhibited respiration at saturation "
+              "(per cell volume)",
+              "assumed: Zn2+ inhibits the electron transport chain and raises mitochondrial "
+              "O2- and H2O2 (Lin et al. 2019, Theranostics 9:7200, doi:10.7150/thno.39831, "
+              "abstract); no rate was found",
               lower=0.0),
-    Parameter("zn_ros_half_uM", 20.0, "uM",
-              "free intracellular Zn2+ at half-maximal ROS production",
-              "assumed: same scale as zn_kill_half_uM", lower=0.0, lower_open=True),
-    Parameter("sono_ros_yield_uM_per_s", 0.01, "uM/s per (W/cm^2 x ug/mL)",
-              "ROS production by ultrasound-activated particles",
-              "assumed: ~20 uM ROS in medium after 1 min at 1.5 W/cm^2 with 20 ug/mL",
+    Parameter("zn_ros_half_uM", 1.0, "uM",
+              "free intracellular Zn2+ at half-maximal mitochondrial H2O2 production",
+              "Brown et al. 2000, J Biol Chem 275:13441 (abstract: Zn2+ inhibits "
+              "alpha-ketoglutarate-driven respiration with Ki(app) ~1 uM); complex III "
+              "0.1 uM (Link & von Jagow 1995, doi:10.1074/jbc.270.42.25001), complex IV "
+              "1 uM (FEBS Lett 2008, doi:10.1016/j.febslet.2008.11.018)",
+              lower=0.0, lower_open=True),
+    Parameter("sono_ros_yield_uM_per_s", 0.01, "uM/s per ug/mL",
+              "diffusible ROS (H2O2 via superoxide) made by particles in the fluid under "
+              "ultrasound, at a cavitation activity of 1 (1 W/cm^2)",
+              "assumed: ~20 uM ROS in medium after 1 min at 1.5 W/cm^2 with 20 ug/mL; "
+              "no absolute yield was found (docs/research/science_sources.md)",
               lower=0.0),
     Parameter("photo_ros_yield_uM_per_s", 1e-3, "uM/s per (mW/cm^2 x ug/mL)",
-              "ROS production by photo-excited particles (photon energy above the band gap)",
+              "diffusible ROS made by photo-excited particles in the fluid (photon energy "
+              "above the band gap)",
               "assumed: ~10 uM ROS in medium after 5 min at 20 mW/cm^2 with 20 ug/mL",
               lower=0.0),
-    # --- cell death -----------------------------------------------------------------------
-    Parameter("ros_kill_max_per_h", 20.0, "1/h", "maximal death rate from ROS",
-              "assumed: a sonodynamic ROS burst kills a large fraction within minutes",
+    Parameter("sono_radical_yield_uM_per_s", _SONO_RADICAL_YIELD, "uM/s per ug/mL",
+              "short-lived ROS (.OH, 1O2) made by particles under ultrasound at a "
+              "cavitation activity of 1 (1 W/cm^2), which react where they are made",
+              "assumed, calibrated: the one constant set to a reported phenomenon, that "
+              "ZnO nanocrystals and 1 MHz, 1 W/cm^2, 1 min ultrasound kill cells that either "
+              "alone spares (Vighetto et al. 2019, Front Bioeng Biotechnol 7:374; Racca et "
+              "al. 2020, doi:10.3389/fbioe.2020.00577; no viability numbers read): it "
+              "halves the 24 h survivors of a culture incubated 4 h with 20 ug/mL "
+              "(scripts/calibrate_sonodynamic.py). Far above cell-free radical yields; read "
+              "it as an effective constant that lumps cavitation at cell-bound particles",
               lower=0.0),
-    Parameter("ros_kill_half_uM", 50.0, "uM", "ROS at half-maximal death rate",
-              "assumed", lower=0.0, lower_open=True),
-    Parameter("ros_kill_hill", 2.0, "1", "Hill coefficient of ROS killing", "assumed",
-              lower=0.5, upper=10.0),
-    Parameter("zn_kill_max_per_h", 0.0422, "1/h", "maximal death rate from Zn2+ overload",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0346-0.0536 /h (profile "
-              "likelihood). Previously assumed 0.3/h (ZnO kills over hours to days in culture)",
+    Parameter("photo_radical_yield_uM_per_s", _SONO_RADICAL_YIELD / 10.0,
+              "uM/s per (mW/cm^2 x ug/mL)",
+              "short-lived ROS made by photo-excited particles (photon energy above the band "
+              "gap), which react where they are made",
+              "assumed: the sonodynamic radical yield times the ratio of the diffusible "
+              "photo and sono yields above (1e-3 / 0.01)",
               lower=0.0),
-    Parameter("zn_kill_half_uM", 20.0, "uM",
-              "free intracellular Zn2+ at half-maximal death rate",
-              "assumed: above the MT buffering capacity, so that buffering sets a threshold",
+    Parameter("short_lived_ros_reach_nm", 20.0, "nm",
+              "distance the short-lived ROS (1O2, ·OH) travel before reacting",
+              "Moan & Berg 1991, Photochem Photobiol 53:549 (abstract: 1O2 diffuses "
+              "0.01-0.02 um in cells, lifetime 0.01-0.04 us); upper end",
+              lower=0.0),
+    Parameter("cell_diameter_um", 15.0, "um",
+              "diameter of a cell, for the membrane area short-lived ROS can reach",
+              "assumed: a typical suspended carcinoma cell (10-20 um)", lower=0.0,
+              lower_open=True),
+    Parameter("oxidative_lethal_dose_uM", _LETHAL_DOSE_UM, "uM",
+              "oxidant reacted with a cell's own molecules per cell volume that leaves 1/e "
+              "of cells alive (single-hit survival exp(-dose/D0))",
+              "derived: the photodynamic necrosis threshold of 3.8e19 absorbed photons/cm^3 "
+              "(63 mM; Patterson, Wilson & Graff 1990, Photochem Photobiol 51:343, "
+              "doi:10.1111/j.1751-1097.1990.tb01720.x, abstract) times a singlet-oxygen "
+              "yield of 0.5 (assumed, Photofrin order) is ~32 mM, read as the dose leaving "
+              "1 % alive: D0 = 32 mM / ln 100. The same order as the lethal H2O2 dose of "
+              "86 fmol per cell (~43 mM of a 2 pL cell, C6 glioma, 'Cytotoxic potency of "
+              "H2O2 in cell cultures', abstract)", lower=0.0, lower_open=True),
+    Parameter("intracellular_h2o2_removal_per_s", 693.0, "1/s",
+              "first-order removal of H2O2 inside cells (peroxiredoxins, catalase, GPx), "
+              "which competes with Fenton chemistry",
+              "ln 2 / 1e-3 s: cellular H2O2 half-life of ~1 ms (Andres et al. 2022, Stresses "
+              "2:256, doi:10.3390/stresses2030019, introduction; secondary)",
               lower=0.0, lower_open=True),
-    Parameter("zn_kill_hill", 1.42, "1", "Hill coefficient of Zn2+ killing",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.97-2.09 (profile likelihood). "
-              "Previously assumed 4 (steep, threshold-like toxicity)", lower=0.5, upper=10.0),
-)
+    # --- cell death -----------------------------------------------------------------------
+    Parameter("energy_kill_max_per_h", 0.0372, "1/h",
+              "maximal death rate from energy (ATP) failure",
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0308-0.0459 /h (profile "
+              "likelihood)", lower=0.0),
+    Parameter("energy_kill_half_atp", 0.1, "1",
+              "ATP supply E (fraction of an untreated cell's) at half-maximal death rate; "
+              "death rate max x H(1/E - 1; 1/E_half - 1, hill), zero for an untreated cell",
+              "Venkatachalam et al. 1988, J Clin Invest (abstract: cells survive ATP "
+              "depletion to 5-10 % of normal over 5 h): death sets in as ATP falls below "
+              "~10 %", lower=0.0, lower_open=True, upper=1.0),
+    Parameter("energy_kill_hill", 1.74, "1", "Hill coefficient of death by energy failure",
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 1.12-2.74 (profile likelihood)",
+              lower=0.5, upper=10.0),
+    Parameter("zn_energy_ki_uM", 1.0, "uM",
+              "free intracellular Zn2+ at half inhibition of ATP supply (glycolysis and "
+              "respiration)",
+              "respiration: Brown et al. 2000, J Biol Chem 275:13441 (abstract: Ki(app) ~1 uM "
+              "for alpha-ketoglutarate-driven respiration); cytochrome c oxidase 1 uM (FEBS "
+              "Lett 2008, doi:10.1016/j.febslet.2008.11.018). Glycolysis: 40 uM Zn2+ raises "
+              "DHAP and FBP, lowers NAD+ and ATP, then kills (Sheline, Behrens & Choi 2000, "
+              "J Neurosci 20:3139, doi:10.1523/JNEUROSCI.20-09-03139.2000, abstract); no "
+              "GAPDH Ki was found, so the respiratory value is assumed for both",
+              lower=0.0, lower_open=True),
+    Parameter("glycolysis_atp_fraction", 0.17, "1",
+              "share of a resting cell's ATP made by glycolysis (the rest by respiration)",
+              "Zu & Guppy 2004, Biochem Biophys Res Commun 313:459, "
+              "doi:10.1016/j.bbrc.2003.11.136 (cancer cells make on average 17 % of their "
+              "ATP by glycolysis; not re-read)", lower=0.0, upper=1.0))

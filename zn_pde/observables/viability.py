@@ -14,11 +14,11 @@ exposure time of the table shares one parameter set, so the model must explain d
 together. The kinetics are `_kinetics.react`, as in `zn-pde run`.
 
 Standard free set: `uptake_rate_per_h` (the dose scale: internalised particles dissolve in
-lysosomes and load the cells with zinc), `zn_kill_max_per_h` (the time scale of death) and
-`zn_kill_hill` (the steepness). `zn_kill_half_uM` is held at its table value: at steady
-uptake the free intracellular zinc is proportional to uptake × dose, so uptake and the
-half-maximal zinc trade off exactly in these data and only their ratio is identifiable
-(docs/fitting.md shows the near-singular J^T J when both are freed).
+lysosomes and load the cells with zinc), `energy_kill_max_per_h` (the time scale of death) and
+`energy_kill_hill` (the steepness). `energy_kill_half_atp` (and the Zn²⁺ inhibition constant
+behind it) is held at its table value: at steady uptake the free intracellular zinc is
+proportional to uptake × dose, so uptake and the zinc at half-maximal death trade off in these
+data and only their ratio is identifiable (docs/fitting.md).
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def _protocol_column(table: Table, column: str, file: str) -> np.ndarray | None:
     return values
 
 
-VIABILITY_FREE = ("uptake_rate_per_h", "zn_kill_max_per_h", "zn_kill_hill")
+VIABILITY_FREE = ("uptake_rate_per_h", "energy_kill_max_per_h", "energy_kill_hill")
 
 VIABILITY = Viability(
     name="viability",

@@ -1,8 +1,10 @@
 """Light: fluence rate attenuated with depth, E(z) = E₀ · exp(−∫ μ_eff dz), and effective only
 when the photon energy E_ph = hc/λ exceeds the material's band gap.
 
-μ_eff per voxel is the tissue value (from the wavelength table in `zn_pde.materials.tissue`,
-or `tissue.light_attenuation_per_cm`) or the medium value.
+μ_eff per voxel is the tissue value (from the wavelength table in `zn_pde.materials.tissue`
+under `tissue.light_model`: Beer–Lambert with the transport coefficient μ_a + μ_s' at spheroid
+scale by default, or diffusion theory; or `tissue.light_attenuation_per_cm`) or the medium
+value.
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ def light_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry
     else:
         mu_tissue = tissue_cfg.get("light_attenuation_per_cm")
         if mu_tissue is None:
-            mu_tissue = light_attenuation_per_cm(ex["wavelength_nm"])
+            mu_tissue = light_attenuation_per_cm(ex["wavelength_nm"],
+                                                 tissue_cfg.get("light_model", "beer_lambert"))
         mu = np.where(geo.tissue, mu_tissue, tissue_cfg["medium_light_attenuation_per_cm"])
         field = gate * np.exp(-depth_integral_cm(mu, spacing_um))
     start = ex["start_h"] * 3600.0
-    return Exposure(jnp.asarray(ex["irradiance_mW_per_cm2"], dtype), jnp.asarray(field, dtype),
+    mean = ex["irradiance_mW_per_cm2"] * ex.get("duty_cycle", 1.0)  # linear: pulse average
+    return Exposure(jnp.asarray(mean, dtype), jnp.asarray(field, dtype),
                     jnp.asarray(start, dtype),
                     jnp.asarray(start + ex["duration_min"] * 60.0, dtype))

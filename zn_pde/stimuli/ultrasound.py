@@ -1,8 +1,14 @@
 """Ultrasound: intensity attenuated with depth, I(z) = I₀ · 10^(−α f ∫dz / 10).
 
 α is the intensity attenuation coefficient in dB/cm/MHz (tissue or medium per voxel; defaults
-in `zn_pde.materials.tissue`), f the frequency in MHz. Standing waves, cavitation thresholds
-and reflections at the well bottom are not modelled.
+in `zn_pde.materials.tissue`), f the frequency in MHz. Standing waves and reflections at the
+well bottom are not modelled.
+
+Particles make ROS under ultrasound through inertial cavitation, which starts at a threshold
+intensity I_c and saturates: the exposure's field is the cavitation activity
+A(I) = ((√I − √I_c)₊ / (1 − √I_c))^{1/2}, I in W/cm² capped at I_sat, so A(1 W/cm²) = 1 (the
+law of the ·OH yield in doi:10.15949/j.cnki.0371-0025.1991.04.008; constants in the tissue
+table). A pulsed beam makes duty × A(peak), not A(duty × peak).
 """
 
 from __future__ import annotations
@@ -16,16 +22,32 @@ from .._grid import Geometry, depth_integral_cm
 from ._exposure import Exposure
 
 
+def cavitation_activity(intensity_W_per_cm2, threshold_W_per_cm2: float,
+                        saturation_W_per_cm2: float):
+    """A(I) = ((√min(I, I_sat) − √I_c)₊ / (1 − √I_c))^{1/2}: 0 below the threshold, 1 at
+    1 W/cm² (for I_c < 1 W/cm²), rising steeply just above the threshold."""
+    i = jnp.minimum(jnp.asarray(intensity_W_per_cm2), saturation_W_per_cm2)
+    root_c = threshold_W_per_cm2 ** 0.5
+    over = jnp.maximum(jnp.sqrt(i) - root_c, 0.0)
+    scale = abs(1.0 - root_c) or 1.0
+    return jnp.sqrt(over / scale)
+
+
 def ultrasound_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry,
                         spacing_um: float, dtype) -> Exposure:
+    """The exposure's cavitation activity per voxel (dimensionless, 1 at 1 W/cm²), on for
+    the pulse-averaged fraction `duty_cycle` of its window."""
     if geo.well_mixed:
-        field = np.ones((1, 1, 1))
+        relative = np.ones((1, 1, 1))
     else:
         alpha = np.where(geo.tissue, tissue_cfg["ultrasound_attenuation_dB_per_cm_MHz"],
                          tissue_cfg["medium_ultrasound_attenuation_dB_per_cm_MHz"])
         db = ex["frequency_MHz"] * depth_integral_cm(alpha, spacing_um)
-        field = 10.0 ** (-db / 10.0)
+        relative = 10.0 ** (-db / 10.0)
+    peak = jnp.asarray(ex["intensity_W_per_cm2"], dtype) * jnp.asarray(relative, dtype)
+    field = cavitation_activity(peak, tissue_cfg["ultrasound_cavitation_threshold_W_per_cm2"],
+                                tissue_cfg["ultrasound_cavitation_saturation_W_per_cm2"])
     start = ex["start_h"] * 3600.0
-    return Exposure(jnp.asarray(ex["intensity_W_per_cm2"], dtype), jnp.asarray(field, dtype),
+    return Exposure(jnp.asarray(ex.get("duty_cycle", 1.0), dtype), field.astype(dtype),
                     jnp.asarray(start, dtype),
                     jnp.asarray(start + ex["duration_min"] * 60.0, dtype))

@@ -1,0 +1,105 @@
+"""The biology's laws one at a time, against their closed forms: cavitation activity, where
+short-lived ROS land, single-hit oxidative kill, glutathione interception, energy failure."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from zn_pde import Environment, Kinetics, Local, local_step
+from zn_pde._kinetics import energy_charge
+from zn_pde.materials import get_material
+from zn_pde.stimuli.ultrasound import cavitation_activity
+
+IC, ISAT = 0.667, 3.0
+
+
+def _kinetics(material: str = "ZnO", **over) -> Kinetics:
+    m = get_material(material)
+    return Kinetics.from_config({**m.defaults(), **over}, 4.7, m.zn_uM_per_ug_per_ml,
+                                jnp.float64)
+
+
+def test_cavitation_activity_has_a_threshold_a_unit_point_and_a_ceiling(x64):
+    """A(I) = ((√I − √I_c)₊ / (1 − √I_c))^½: zero up to the threshold, 1 at 1 W/cm², rising
+    faster from 1 to 2 W/cm² than from 2 to 3, constant beyond the saturation intensity."""
+    a = lambda i: float(cavitation_activity(i, IC, ISAT))  # noqa: E731
+    assert a(0.0) == a(0.5) == a(IC) == 0.0
+    assert a(1.0) == pytest.approx(1.0, rel=1e-12)
+    assert a(2.0) - a(1.0) > a(3.0) - a(2.0) > 0
+    assert a(5.0) == a(3.0)
+    i = np.linspace(0.7, 3.0, 50)
+    assert np.all(np.diff(np.asarray(cavitation_activity(i, IC, ISAT))) > 0)
+
+
+def test_short_lived_ros_reach_cells_by_membrane_area(x64):
+    """The share of radicals made in the fluid that reach a membrane is ℓ·a: tissue channels
+    bound it by 2/gap, sparse culture cells by 6φ/(dα) (20 nm, 120 nm gap, 15 µm cells)."""
+    k = _kinetics()
+    tissue = float(k.membrane_reach_fraction(0.8, 0.2))
+    assert tissue == pytest.approx(0.020 * min(2 / 0.120, 6 * 0.8 / (15.0 * 0.2)), rel=1e-9)
+    loose = float(k.membrane_reach_fraction(0.05, 0.95))
+    assert loose == pytest.approx(0.020 * 6 * 0.05 / (15.0 * 0.95), rel=1e-9)
+    assert float(k.membrane_reach_fraction(0.0, 1.0)) == 0.0
+
+
+@pytest.mark.parametrize("dt_s", [1.0, 60.0, 600.0])
+def test_radicals_at_internalised_particles_kill_by_single_hit(x64, dt_s):
+    """Particles held in cells (no uptake, no dissolution) under constant ultrasound: the
+    radical dose grows as Y·A·np_int·t and survival is exp(−dose/D₀), exactly, at any step."""
+    k = _kinetics(uptake_rate_per_h=0.0, dissolution_rate_per_h=0.0, energy_kill_max_per_h=0.0,
+                  zn_ros_max_uM_per_s=0.0)
+    one = jnp.ones(1)
+    s = Local(np=0 * one, zn=0 * one, ros=0 * one, np_int=2.0 * one, zn_cell=0 * one,
+              gsh=5000.0 * one, viability=one, radical_dose=0 * one)
+    env = Environment(ph=7.4, cell_fraction=0.5, cavitation=1.3, light_mW_per_cm2=0.0)
+    t = 0.0
+    for _ in range(int(1200 / dt_s)):
+        s = local_step(k, s, env, dt_s, 0.5)
+        t += dt_s
+    dose = float(k.sono_radical_yield_uM_per_s) * 1.3 * 2.0 * t
+    assert float(s.radical_dose[0]) == pytest.approx(dose, rel=1e-10)
+    assert float(s.viability[0]) == pytest.approx(
+        np.exp(-dose / float(k.oxidative_lethal_dose_uM)), rel=1e-10)
+    assert float(s.gsh[0]) == pytest.approx(5000.0, rel=1e-12)  # radicals bypass glutathione
+
+
+def test_glutathione_intercepts_peroxide_until_it_is_depleted(x64):
+    """H₂O₂ given to a culture: the peroxidases' share g_px of what the cells take up is
+    intercepted at GSH/(K_g + GSH), ν GSH each, so dG/dF = −ν G/(K_g + G) over the cumulative
+    peroxide F: K_g ln(G₀/G) + G₀ − G = ν g_px F (to 2 %, the step freezes K_g + G); viability
+    stays up while glutathione lasts and falls once a 100x larger bolus has spent it."""
+    k = _kinetics("ZnO2", energy_kill_max_per_h=0.0, gsh_resynthesis_per_h=0.0,
+                  h2o2_decay_per_s=0.0)
+    phi = 0.002
+
+    def run(h2o2_uM: float, minutes: int):
+        one = jnp.ones(1)
+        s = Local(np=0 * one, zn=0 * one, ros=0 * one, np_int=0 * one, zn_cell=0 * one,
+                  gsh=5000.0 * one, viability=one, h2o2=h2o2_uM * one, radical_dose=0 * one)
+        env = Environment(ph=7.4, cell_fraction=phi, cavitation=0.0, light_mW_per_cm2=0.0)
+        for _ in range(minutes):
+            s = local_step(k, s, env, 60.0, 1.0 - phi)
+        return s
+
+    small = run(10.0, 120)
+    # all 10 µM (per medium volume) taken up by then (14 lifetimes): per cell volume
+    taken = 10.0 * (1.0 - phi) / phi
+    g = float(small.gsh[0])
+    lhs = float(k.gsh_half_uM) * np.log(5000.0 / g) + 5000.0 - g
+    assert lhs == pytest.approx(float(k.gsh_per_ros * k.gpx_fraction) * taken, rel=0.02)
+    assert float(small.viability[0]) > 0.98  # ~10 % escapes while GSH ~ 10 K_g
+    big = run(1000.0, 120)
+    assert float(big.gsh[0]) < 50.0 and float(big.viability[0]) < 0.05
+
+
+def test_energy_charge_combines_zinc_sulfide_and_oxygen(x64):
+    """E = (g + (1 − g) R)/(1 + f/K_Zn), R = 1/(1 + H₂S/K_i) × O₂/(K_m + O₂)."""
+    k = _kinetics("ZnS")
+    g, kz, ki = (float(k.glycolysis_atp_fraction), float(k.zn_energy_ki_uM),
+                 float(k.h2s_respiration_ki_uM))
+    assert float(energy_charge(k, jnp.asarray(0.0))) == pytest.approx(1.0)
+    assert float(energy_charge(k, jnp.asarray(3.0))) == pytest.approx(1 / (1 + 3.0 / kz))
+    e = float(energy_charge(k, jnp.asarray(0.5), jnp.asarray(7.0)))
+    assert e == pytest.approx((g + (1 - g) / (1 + 7.0 / ki)) / (1 + 0.5 / kz))
