@@ -22,9 +22,11 @@ effect does not depend on dt. Segments without events or exposures take the step
 before (n = L/dt exactly).
 
 The plan's *structure* is static (a hashable `StepPlan`, part of the Model's treedef): the
-segments, the steps in each, and for each
-breakpoint where its time comes from: a fixed number (saved frames) or a traced leaf of the
-model (an exposure's `start_s`/`end_s`, a dose's or an exchange's time). Inside the jitted
+segments, the steps in each, and for each breakpoint where its time comes from: a fixed
+number (saved frames) or a traced leaf of the model (an exposure's `start_s`/`end_s`, a
+dose's or an exchange's time). The steps at which the doses and exchanges act are integer
+leaves of `Protocol`, so models sharing one plan (sweep points, fit conditions: the union of
+their breakpoints, all fixed) may dose and wash at different times. Inside the jitted
 step, the step index k locates its segment j and computes t = B_j + i h and
 h = (B_{j+1} − B_j)/n_j from those traced breakpoints B, so `jax.grad` with respect to an
 event's time reaches the solution through the lengths of the steps around it, and doses are
