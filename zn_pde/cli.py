@@ -1,4 +1,4 @@
-"""`zn-pde` command line: run, validate, inspect, plot.
+"""`zn-pde` command line: run, validate, inspect, plot, fit, design.
 
 Exit status: 0 success; 2 bad input (a one-paragraph message naming the file, key, value and
 what is allowed; never a traceback); 1 a failure during the run, with a message.
@@ -69,6 +69,24 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--resume", action="store_true", help="continue an interrupted fit")
     f.add_argument("--quiet", action="store_true", help="no progress output")
     add_set(f)
+
+    d = sub.add_parser("design", help="rank candidate measurements by how much each would "
+                       "shrink a fit's confidence region (D-optimality)")
+    d.add_argument("config", help="fit config (TOML) with a [design] section")
+    d.add_argument("-o", "--outdir", default="checkpoints",
+                   help="output folder (default checkpoints); the fit is read from "
+                   "DIR/<name>.json unless --checkpoint is given")
+    d.add_argument("--checkpoint", metavar="FIT.json",
+                   help="the fit's JSON (default DIR/<name>.json; refitted if absent)")
+    d.add_argument("--refit", action="store_true",
+                   help="refit instead of reading the checkpoint")
+    d.add_argument("--overwrite", action="store_true",
+                   help="replace an existing DIR/<name>_design.json (and .csv, .png)")
+    d.add_argument("--at", action="append", default=[], metavar="NAME=VALUE",
+                   help="make the design with a free parameter at VALUE instead of its "
+                   "fitted value (check a parameter the data do not bound)")
+    d.add_argument("--quiet", action="store_true", help="no progress output")
+    add_set(d)
     return p
 
 
@@ -76,6 +94,12 @@ def _cmd_fit(a) -> int:
     from .fit import run_fit_cli
 
     return run_fit_cli(a)
+
+
+def _cmd_design(a) -> int:
+    from .fit import run_design_cli
+
+    return run_design_cli(a)
 
 
 def _run_sweep(config, out: Path, a) -> int:
@@ -241,7 +265,7 @@ def _cmd_plot(a) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "inspect": _cmd_inspect,
-            "plot": _cmd_plot, "fit": _cmd_fit}
+            "plot": _cmd_plot, "fit": _cmd_fit, "design": _cmd_design}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,8 @@ from pathlib import Path
 from ._config import FitConfig as FitConfig
 from ._config import fit_config_from_dict as fit_config_from_dict
 from ._config import load_fit_config as load_fit_config
+from ._design import DesignResult as DesignResult
+from ._design import design as design
 from ._fit import FitResult as FitResult
 from ._fit import fit as fit
 from ._fit import resume_path as resume_path
@@ -112,5 +114,43 @@ def run_fit_cli(args) -> int:
         n = len(result.report["warnings"])
         print(f"  {n} warning{'s' if n > 1 else ''} about the data: see above (stderr) and "
               "\"warnings\" in the JSON")
+    print("wrote " + ", ".join(str(p) for p in result.files.values()))
+    return 0
+
+
+def run_design_cli(args) -> int:
+    """`zn-pde design`: args.config, args.outdir, args.checkpoint, args.refit, args.overwrite,
+    args.quiet, args.at, args.overrides."""
+    from .._errors import InputError
+    from ._design import summary
+
+    cfg = load_fit_config(args.config, args.overrides)
+    if "design" not in cfg.raw:
+        raise InputError("the fit config has no [design] section; add one naming the "
+                         "candidate measurements, e.g. [design] candidates = { time_h = [1, "
+                         "24], pH = [5.5, 7.4] } (docs/fitting.md)", file=cfg.file,
+                         key="design")
+    path = Path(args.outdir) / f"{cfg.name}_design.json"
+    if path.exists() and not args.overwrite:
+        raise InputError("design output exists (with its .csv and .png beside it); pass "
+                         "--overwrite to replace it, or write elsewhere with -o DIR",
+                         file=str(path))
+    _persistent_compilation_cache()
+    command = "zn-pde design " + shlex.join(
+        [str(args.config)] + (["-o", str(args.outdir)] if args.outdir else [])
+        + (["--checkpoint", str(args.checkpoint)] if args.checkpoint else [])
+        + (["--refit"] if args.refit else []) + [f"--at={a}" for a in args.at]
+        + [f"--set={o}" for o in args.overrides])
+    at: dict[str, float] = {}
+    for item in args.at:
+        name, _, value = item.partition("=")
+        try:
+            at[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"expected NAME=VALUE with a number, got {item!r}",
+                             key="--at") from None
+    result = design(cfg, args.outdir, checkpoint=args.checkpoint, refit=args.refit,
+                    quiet=args.quiet, command=command, at=at)
+    print(summary(result.report))
     print("wrote " + ", ".join(str(p) for p in result.files.values()))
     return 0

@@ -48,6 +48,7 @@ from .._errors import InputError
 from ..config import apply_override, read_toml_file
 from ..materials import get_material
 from ..observables import FITTABLE, OBSERVABLES, Observable, shipped_path
+from ._design_config import design_settings
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 SIMULATION_SECTIONS = ("grid", "time", "geometry", "boundary", "numerics", "material", "ph",
@@ -110,8 +111,10 @@ class FitConfig:
         return h.hexdigest()
 
     def fingerprint(self) -> str:
-        """Hash of the config and the data file: a resumed fit must match both."""
-        h = hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode())
+        """Hash of the config and the data file: a resumed fit must match both ([design]
+        is not part of the fit)."""
+        fit = {k: v for k, v in self.raw.items() if k != "design"}
+        h = hashlib.sha256(json.dumps(fit, sort_keys=True, default=str).encode())
         h.update(self.data.read_bytes())
         return h.hexdigest()
 
@@ -214,9 +217,10 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
     """Validate a parsed fit config (relative paths against `base_dir`)."""
     base_dir = base_dir or Path(".")
     for sec in raw:
-        if sec != "fit":
-            raise InputError(f"unknown section{_hint(sec, ['fit'])}; a fit config has one "
-                             "section, [fit] (with [fit.parameters.*] and [fit.simulation])",
+        if sec not in ("fit", "design"):
+            raise InputError(f"unknown section{_hint(sec, ['fit', 'design'])}; a fit config "
+                             "has the section [fit] (with [fit.parameters.*] and "
+                             "[fit.simulation]) and optionally [design] (zn-pde design)",
                              file=file, key=sec)
     fit = raw.get("fit")
     if not isinstance(fit, dict):
@@ -265,6 +269,9 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
          if k in fit}
     if "learning_rate" in s:
         s["learning_rate"] = float(s["learning_rate"])
+    if "design" in raw:  # checked here too, so `zn-pde fit` refuses a bad [design] early
+        design_settings(raw["design"], observable.table_kind, file,
+                        float(fit["exposure_h"]) if "exposure_h" in fit else None)
     return FitConfig(
         file=file, name=fit["name"], observable=observable, data=data, material=material,
         select=fit.get("select", {}), exclude=fit.get("exclude", {}),
