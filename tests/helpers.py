@@ -26,15 +26,16 @@ def default_config(*overrides: str) -> dict[str, Any]:
     return load_config(None, list(overrides))
 
 
-def series(c: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+def series(c: dict[str, Any], plan: Any = None) -> tuple[Any, dict[str, Any]]:
     """Run a config through the differentiable trajectory; returns (times_s, {name: (T, ...)})
-    of every model variable (well-mixed: shape (T,); 3D: (T, z, y, x))."""
+    of every model variable (well-mixed: shape (T,); 3D: (T, z, y, x)). `plan`: a step plan
+    shared with other runs (`zn_pde._protocol.build_plan`), else the config's own."""
     import numpy as np
 
     from zn_pde import Schedule, build_model, trajectory
 
-    model = build_model(c)
-    sched = Schedule.from_config(c)
+    model = build_model(c, plan=plan)
+    sched = Schedule.from_model(model)
     out = trajectory(model, sched, lambda m, s: m.fields(s))
     out = {k: np.asarray(v) for k, v in out.items()}
     if model.well_mixed:

@@ -95,7 +95,9 @@ def test_simulate_returns_the_output_with_hours_units_config_and_summary(in_memo
                           ("tissue_mean_zn_cell", "zn_cell")):
         mean = ds[field].where(tissue).mean(("z", "y", "x"))
         np.testing.assert_allclose(ds[series], mean, rtol=1e-5, atol=1e-7)
-    assert float(ds["tissue_mean_viability"][-1]) < 1.0  # the run did something
+    # the run did something (zinc reached the cells; the 1 h viability loss of this tiny
+    # spheroid is below float32 resolution once the exposure is stepped finely)
+    assert float(ds["tissue_mean_zn_cell"][-1]) > 0.0
     assert "time" not in ds["ph"].dims and ds["ph"].attrs["units"] == "1"
 
 

@@ -207,7 +207,11 @@ TARGETED = [
     ("time.dt_s=7200", ["key 'time.dt_s'", "longer than save_every_min"]),
     ("time.save_every_min=7.5", ["key 'time.save_every_min'", "not a whole number of steps"]),
     ("material.kind=ZnO3", ["key 'material.kind'", "'ZnO3'", "did you mean 'ZnO'"]),
-    ("ultrasound[0].duration_min=0.1", ["key 'time.dt_s'", "cannot resolve this 0.1 min"]),
+    ("dose=[{time_h=-2.0, dose_ug_per_ml=5.0}]",
+     ["key 'dose[0].time_h'", "dose[0].time_h = -2: outside the run", "0 <= time_h"]),
+    ("medium_exchange=[{time_h=30.0}]", ["key 'medium_exchange[0].time_h'", "< time.end_h"]),
+    ("dose=[{time_h=2.0, dose_ug_per_ml=-1.0}]",
+     ["key 'dose[0].dose_ug_per_ml'", "-1", "allowed: >= 0"]),
     ("time.dt_s=1200|ultrasound[0].duration_min=20",
      ["key 'time.dt_s'", "cannot be honoured", "allowed: dt_s <="]),
 ]

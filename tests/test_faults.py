@@ -67,8 +67,10 @@ frequency_MHz = 1.0
 """
 N_FRAMES = 97
 # a short run (the first 4 frames) of CONFIG: it ends where CONFIG's exposure begins, and an
-# exposure must lie inside the run, so the short run moves it inside with zero intensity
-SHORT = ["time.end_h=0.25", "ultrasound[0].start_h=0.1", "ultrasound[0].intensity_W_per_cm2=0"]
+# exposure must lie inside the run, so the short run moves it inside with zero intensity, on
+# the dt grid and stepped by one step (CONFIG's steps up to 0.25 h exactly)
+SHORT = ["time.end_h=0.25", "ultrasound[0].start_h=0.1", "ultrasound[0].intensity_W_per_cm2=0",
+         "time.exposure_min_steps=1"]
 RTOL = 1e-5
 
 

@@ -116,7 +116,12 @@ def test_xarray_opens_with_named_dimensions_coordinates_and_units(run3d):
     path, config = run3d
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         ds.load()
-    assert dict(ds.sizes) == {"time": 7, "z": 16, "y": 16, "x": 16}
+    # the protocol's event table: the t = 0 dose, the start and end of each exposure
+    assert dict(ds.sizes) == {"time": 7, "z": 16, "y": 16, "x": 16, "event": 5}
+    assert list(ds["event_kind"].values) == ["dose", "ultrasound_start", "ultrasound_end",
+                                             "light_start", "light_end"]
+    np.testing.assert_allclose(ds["event_time"].values, [0, 360, 420, 1080, 1200])
+    assert ds["event_time"].attrs["units"] == "s"
     for name in FIELDS:
         assert ds[name].dims == ("time", "z", "y", "x") and ds[name].dtype == np.float32
     for name in SERIES:
@@ -151,7 +156,7 @@ def test_xarray_opens_with_named_dimensions_coordinates_and_units(run3d):
 
 def test_well_mixed_output_in_xarray_inspect_and_plot(run_wm, tmp_path):
     with xr.open_dataset(run_wm, engine="h5netcdf") as ds:
-        assert dict(ds.sizes) == {"time": 7}
+        assert dict(ds.sizes) == {"time": 7, "event": 3}
         assert set(FIELDS) <= set(ds.data_vars)
         assert all(ds[n].dims == ("time",) for n in FIELDS)
         assert not {"x", "y", "z", "tissue_mask"} & set(ds.variables)

@@ -187,7 +187,9 @@ def test_near_infrared_excites_zno_ce6_but_not_bare_zno(wavelength_nm, with_ce6,
               "irradiance_mW_per_cm2": 200.0}]
     kw = {"end_h": 3.0, "geometry": "uniform", "save_min": 10.0, "ph": 7.4,
           "kinetics": {"energy_kill_max_per_h": 0.0}}
-    dark = _vial("ZnO", **kw)
+    # the dark control keeps the exposure at zero irradiance: the same step plan (exposures
+    # are stepped finely), so only the light's action can differ
+    dark = _vial("ZnO", light=[{**light[0], "irradiance_mW_per_cm2": 0.0}], **kw)
     extra = {"photosensitiser": {"enabled": True}} if with_ce6 else {}
     lit = _vial("ZnO", light=light, **kw, **extra)
     # the photosensitiser's singlet oxygen acts where it is made: it kills the cells holding

@@ -211,6 +211,8 @@ class AxisOperator(NamedTuple):
     capacity: Array  # α per voxel and species, shape (n, ...)
     source_first: Array  # Dirichlet right-hand side added to the first plane, shape (...)
     source_last: Array
+    wall_first: Array  # the wall coefficient 2 Δt/h² (αD*) of the first plane (0: zero flux),
+    wall_last: Array  # so a wall value g changing in time gives the source wall · g
 
 
 class Operator(NamedTuple):
@@ -234,9 +236,11 @@ def make_operator(
     flux = capacity * diffusivity_um2_per_s
     alpha = capacity
     axes = []
+    ones = None if boundary_uM is None else jnp.ones_like(boundary_uM)
     for _ in range(3):
         _, upper, diag, first, last = _axis_matrix(flux, alpha, r_scale, boundary_uM)
-        axes.append(AxisOperator(upper, diag, alpha, first, last))
+        _, _, _, wall_first, wall_last = _axis_matrix(flux, alpha, r_scale, ones)
+        axes.append(AxisOperator(upper, diag, alpha, first, last, wall_first, wall_last))
         flux, alpha = _cycle(flux, mesh), _cycle(alpha, mesh)
     return Operator(tuple(axes))
 
@@ -273,11 +277,21 @@ def _thomas_axis(coupling: Array, diagonal: Array, b: Array) -> Array:
 
 
 def diffuse_react(operator: Operator, c: Float[Array, "z y x s"], sink_per_s: Array,
-                  source_uM_per_s: Array, dt_s: float, mesh: Mesh | None = None
+                  source_uM_per_s: Array, dt_s: float | Array, mesh: Mesh | None = None,
+                  *, inv_ratio: float | Array = 1.0, boundary_uM: Array | None = None
                   ) -> tuple[Array, Array]:
     """One LOD backward-Euler step of α ∂c/∂t = ∇·(αD*∇c) − ακc + αS (κ = `sink_per_s`,
     S = `source_uM_per_s`, both (z, y, x, s) and frozen over the step; S enters the first
     sweep a third at a time, see the comment above).
+
+    `inv_ratio` = Δt_op/`dt_s`, where Δt_op is the step `operator` was built for: a step of
+    another length solves the same system divided by Δt_op/`dt_s`,
+
+        [α (1 + Δt κ/3)/r − Δt_op L_a] c⁽ᵃ⁾ = α (c⁽ᵃ⁻¹⁾ + Δt S/3)/r + Δt_op W g,  r = Δt/Δt_op,
+
+    so one operator serves every step length (a traced `dt_s` included) at no extra cost.
+    `boundary_uM` (s,): the Dirichlet wall values g of this step (default: those the operator
+    was built with).
 
     Returns the new c and the amount the sinks removed per voxel volume, Σₐ α Δt κ/3 c⁽ᵃ⁾
     (same layout), so that Σ α c_new + removed = Σ α (c + Δt S) (zero-flux walls)."""
@@ -286,8 +300,13 @@ def diffuse_react(operator: Operator, c: Float[Array, "z y x s"], sink_per_s: Ar
     gain = third * source_uM_per_s
     for ax in operator.axes:
         absorb = ax.capacity * (third * sink_per_s)
-        rhs = (ax.capacity * (c + gain)).at[0].add(ax.source_first).at[-1].add(ax.source_last)
-        c = _thomas_axis(ax.coupling, ax.diagonal + absorb, rhs)
+        if boundary_uM is None:
+            first, last = ax.source_first, ax.source_last
+        else:
+            first, last = ax.wall_first * boundary_uM, ax.wall_last * boundary_uM
+        rhs = (inv_ratio * ax.capacity * (c + gain)).at[0].add(first).at[-1].add(last)
+        diagonal = ax.diagonal + (inv_ratio - 1.0) * ax.capacity + inv_ratio * absorb
+        c = _thomas_axis(ax.coupling, diagonal, rhs)
         removed = removed + absorb * c
         c, removed, sink_per_s, gain = (_cycle(a, mesh) for a in (c, removed, sink_per_s, gain))
     return c, removed

@@ -20,6 +20,11 @@ hands what each sink removed to its destination and advances the intracellular p
 sink and its diffusive supply are thus never split, so a local balance (e.g. a penetration
 depth √(D*/κ)) holds at any step.
 First order in time, second order in space.
+
+Steps follow the run's protocol (`_protocol`): step k has its own length h ≤ dt_s from the
+step plan (landing on every event), the doses and medium exchanges due at its start act
+first as pure maps on the medium voxels, and each exposure acts by its on-fraction over the
+step's segment.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from jaxtyping import Array, Float, Int
 
 from . import _kinetics as kin
 from ._grid import Geometry, build_geometry
+from ._protocol import Protocol, StepPlan, build_plan, on_fraction
 from ._space import Space, make_space
 from .materials import get_material
 from .stimuli import Exposure, light_exposure, ultrasound_exposure
@@ -80,7 +86,9 @@ class Model(eqx.Module):
     dose_ug_per_ml: Array
     passive_initial_tissue_uM: Array  # (P,)
     passive_initial_medium_uM: Array
-    dt_s: float = eqx.field(static=True)
+    protocol: Protocol  # doses, exchanges and the step plan (`_protocol`)
+    fresh_medium_uM: Array  # (S,) what a medium exchange puts in the medium voxels
+    dt_s: float = eqx.field(static=True)  # the largest step (s)
     spacing_um: float = eqx.field(static=True)
     reaction_substeps: int = eqx.field(static=True)
     dirichlet: bool = eqx.field(static=True)
@@ -110,6 +118,14 @@ class Model(eqx.Module):
     @property
     def dtype(self):
         return self.cell_fraction.dtype
+
+    @property
+    def medium(self) -> Array:
+        """(z, y, x) bool: the voxels a dose or an exchange acts on (cell-free voxels of a
+        grid; the whole fluid of a well-mixed compartment)."""
+        if self.well_mixed:
+            return jnp.ones(self.tissue.shape, bool)
+        return ~self.tissue
 
     @property
     def mesh(self) -> Mesh | None:
@@ -180,40 +196,36 @@ class Model(eqx.Module):
 
     # --- the step ----------------------------------------------------------------------------
 
-    def _environment(self, t_s: Array, dt_s: float) -> kin.Environment:
-        def stimulus(exposures):
-            return sum((e.step_average(t_s, dt_s) for e in exposures), jnp.zeros((), self.dtype))
-
-        return kin.Environment(
-            ph=self.ph, cell_fraction=self.cell_fraction,
-            cavitation=stimulus(self.ultrasound),
-            light_mW_per_cm2=stimulus(self.light),
-            o2_resupply_per_s=1.0 if self.well_mixed else 0.0,
-            photosensitiser_mW_per_cm2=stimulus(self.photosensitiser_light))
-
-    def substep(self, state: State, factors: Factors, t_s: Array) -> State:
+    def substep(self, state: State, factors: Factors, h_s: Array, env: kin.Environment | None,
+                boundary_uM: Array | None) -> State:
         """[t, t + h]: the model species' transport with their linear sinks and sources
-        (implicit), the passive species' diffusion and decay, then the local processes."""
-        h = self.substep_s
+        (implicit), the passive species' diffusion and decay, then the local processes.
+        `h_s` (traced) may be shorter than `substep_s`, the step the factors were built for."""
+        h = h_s
         n = len(self.model_mobile_names)
         passive = state.mobile[..., n:]
         if self.passive_names:
-            passive = self.space.diffuse(factors.passive, passive)
+            passive = jax.lax.cond(
+                jnp.abs(h - self.substep_s) <= 1e-6 * self.substep_s,
+                lambda p: self.space.diffuse(factors.passive, p),
+                lambda p: self.space.diffuse(self._passive_transport(h), p), passive)
             rate = jnp.where(self.tissue[..., None], self.decay_tissue_per_s,
                              self.decay_medium_per_s)
             passive = kin.passive_decay(passive, rate, h)
         if not self.has_material:
             return State(passive.astype(self.dtype), state.fixed, state.step)
         local = self.local(state)
-        env = self._environment(t_s, h)
         order = self.model_mobile_names
+        inv_ratio = self.substep_s / h
 
         def solve(names, sinks, sources):  # a contiguous run of the model species
             i = order.index(names[0])
             j = i + len(names)
             op = jax.tree.map(lambda a: a[..., i:j], factors.model)
-            c, removed = self.space.solve(op, state.mobile[..., i:j], jnp.stack(sinks, -1),
-                                          jnp.stack(sources, -1), h)
+            c, removed = self.space.solve(
+                op, state.mobile[..., i:j], jnp.stack(sinks, -1), jnp.stack(sources, -1), h,
+                inv_ratio=inv_ratio,
+                boundary_uM=None if boundary_uM is None else boundary_uM[i:j])
             return ([c[..., m] for m in range(len(names))],
                     [removed[..., m] for m in range(len(names))])
 
@@ -222,11 +234,43 @@ class Model(eqx.Module):
         mobile, fixed = self._pack(local, passive)
         return State(mobile.astype(self.dtype), fixed.astype(self.dtype), state.step)
 
+    def _passive_transport(self, h_s: Array) -> Any:
+        """The passive species' operator for a step `h_s` other than the factorised one."""
+        n = len(self.model_mobile_names)
+        boundary = self.boundary_uM[n:] if self.dirichlet else None
+        return self.space.passive_operator(self._diffusivity()[..., n:], h_s, boundary)
+
     def step(self, state: State, factors: Factors) -> State:
-        """One time step of `reaction_substeps` sub-steps (transport and reactions each)."""
-        t0 = state.step.astype(self.dtype) * self.dt_s
-        for i in range(self.reaction_substeps):
-            state = self.substep(state, factors, t0 + i * self.substep_s)
+        """Step `state.step` of the plan (`_protocol`): the doses and exchanges due at its
+        start, then `reaction_substeps` sub-steps (transport and reactions each) over its
+        length h ≤ dt_s, with every exposure's on-fraction over the step's segment."""
+        k = state.step
+        protocol = self.protocol
+        _, h, a, b = protocol.locate(self, k)
+        mobile = protocol.apply(state.mobile, self.medium, self.fresh_medium_uM, k)
+        state = State(mobile, state.fixed, state.step)
+        env = boundary = None
+        if self.has_material:
+            if self.dirichlet and (protocol.has_doses or protocol.has_exchanges):
+                boundary = self.boundary_uM.at[0].set(
+                    protocol.np_boundary(self.boundary_uM[0], k))
+
+            def stimulus(exposures):
+                return sum((on_fraction(e, a, b) * e.amplitude * e.field for e in exposures),
+                           jnp.zeros((), self.dtype))
+
+            ph = self.ph
+            if protocol.has_exchanges:
+                ph = jnp.where(self.medium, protocol.medium_ph(k), self.ph)
+            env = kin.Environment(
+                ph=ph, cell_fraction=self.cell_fraction,
+                cavitation=stimulus(self.ultrasound),
+                light_mW_per_cm2=stimulus(self.light),
+                o2_resupply_per_s=1.0 if self.well_mixed else 0.0,
+                photosensitiser_mW_per_cm2=stimulus(self.photosensitiser_light))
+        h_sub = h / self.reaction_substeps
+        for _ in range(self.reaction_substeps):
+            state = self.substep(state, factors, h_sub, env, boundary)
         return State(state.mobile, state.fixed, state.step + 1)
 
     # --- views ----------------------------------------------------------------------------
@@ -247,8 +291,10 @@ class Model(eqx.Module):
         return out
 
 
-def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Model:
-    """Resolved config -> Model. All set-up (masks, stimulus fields) happens here, once."""
+def build_model(config: dict[str, Any], geometry: Geometry | None = None,
+                plan: StepPlan | None = None) -> Model:
+    """Resolved config -> Model. All set-up (masks, stimulus fields, the step plan) happens
+    here, once. `plan`: a common plan of several configs (`_protocol.build_plan`)."""
     dtype = jnp.float64 if config["numerics"]["precision"] == "float64" else jnp.float32
     if dtype == jnp.float64 and not jax.config.jax_enable_x64:
         jax.config.update("jax_enable_x64", True)
@@ -321,7 +367,15 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None) -> Mod
     def arr(v):
         return jnp.asarray(np.asarray(v, float), dtype)
 
+    fresh = [0.0] * (len(d_t) - len(species))  # particles, Zn2+, ROS, co-product, cargo: none
+    if "o2" in optional:
+        fresh[3 + optional.index("o2")] = config["oxygen"]["medium_uM"]
+    fresh += [s["initial_uM"]["medium"] for s in species]
+    plan = plan or build_plan([config])
+
     return Model(
+        protocol=Protocol.from_config(config, plan, dtype),
+        fresh_medium_uM=arr(fresh),
         kinetics=kinetics,
         oxygen=oxygen,
         photosensitiser_light=ps_light,

@@ -26,6 +26,7 @@ from ._errors import InputError, RunError
 from ._grid import build_geometry, penetration_depth_um
 from ._model import Model, State, build_model
 from ._progress import Progress
+from ._protocol import event_table
 from ._solve import Schedule, run
 from .config import dumps, resolve
 from .io import Writer, open_run, write_xdmf
@@ -254,7 +255,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
     out = Path(out)
     geo = build_geometry(config)
     model = build_model(config, geo)
-    schedule = Schedule.from_config(config)
+    schedule = Schedule.from_model(model)
     variables = _variables(model)
     series = _series(model)
     state0 = None
@@ -281,6 +282,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
                         static_fields={"ph": (geo.ph, {"units": "1",
                                                        "long_name": "extracellular pH"})},
                         overwrite=overwrite)
+        writer.write_events(event_table(config))
     xmf = out.with_suffix(".xmf")
     signals = _Signals()
 
@@ -305,7 +307,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
                 summary[k].append(v)
             write_sidecar()
 
-    total_s = schedule.total_steps * schedule.dt_s
+    total_s = schedule.end_s
     bar = Progress(total_s, enabled=progress, start=times[-1] if times else 0.0)
     status, message = "failed", None
     try:
@@ -378,7 +380,7 @@ def _state_from_file(model: Model, f, frame: int) -> State:
         return jnp.asarray(np.stack([field(n) for n in names], -1), model.dtype)
 
     t_s = float(f["time"][frame])
-    step = round(t_s / model.dt_s)
+    step = model.protocol.plan.step_at(t_s)  # the protocol resumes at its own step
     return State(stack(model.mobile_names), stack(model.fixed_names),
                  jnp.asarray(step, jnp.int32))
 

@@ -24,6 +24,7 @@ import numpy as np
 from ._errors import RunError
 from ._model import Factors, Model, State
 from ._parallel import device_mesh, shard_spatial
+from ._protocol import StepPlan, build_plan
 
 # A field counts as "clearly negative" below -NEGATIVE_TOLERANCE * (1 + max |field|): the
 # schemes are positivity preserving, so anything beyond round-off is a defect, not physics.
@@ -32,35 +33,47 @@ NEGATIVE_TOLERANCE = 1e-4
 
 @dataclasses.dataclass(frozen=True)
 class Schedule:
-    """Steps between saved frames. Frame 0 is the initial state; the last is `end`."""
+    """Steps between saved frames, from the step plan (`_protocol.StepPlan`). Frame 0 is the
+    initial state; the last is `end`. `dt_s` is the largest step; a save interval holding an
+    event off the dt grid takes a step or two more."""
 
-    dt_s: float
-    steps_per_save: int
-    total_steps: int
+    plan: StepPlan
 
     @classmethod
     def from_config(cls, c: dict[str, Any]) -> Schedule:
-        dt = c["time"]["dt_s"]
-        return cls(dt, round(c["time"]["save_every_min"] * 60.0 / dt),
-                   round(c["time"]["end_h"] * 3600.0 / dt))
+        return cls(build_plan([c]))
+
+    @classmethod
+    def from_model(cls, model: Model) -> Schedule:
+        return cls(model.protocol.plan)
+
+    @property
+    def dt_s(self) -> float:
+        return self.plan.dt_s
+
+    @property
+    def end_s(self) -> float:
+        return self.plan.end_s
+
+    @property
+    def total_steps(self) -> int:
+        return self.plan.total_steps
 
     @property
     def chunks(self) -> list[int]:
-        full, rest = divmod(self.total_steps, self.steps_per_save)
-        return [self.steps_per_save] * full + ([rest] if rest else [])
+        s = self.plan.save_steps
+        return [b - a for a, b in zip(s, s[1:], strict=False)]
 
     @property
     def save_times_s(self) -> np.ndarray:
-        return np.concatenate([[0.0], np.cumsum(self.chunks) * self.dt_s])
+        b = dict(zip(np.concatenate([[0], np.cumsum(self.plan.steps)]).tolist(),
+                     self.plan.breaks_s, strict=True))
+        return np.asarray([b[k] for k in self.plan.save_steps])
 
     def chunks_after(self, step: int) -> list[int]:
         """The remaining chunks of a run resumed at `step` (a saved frame)."""
-        done, out = 0, []
-        for n in self.chunks:
-            if done >= step:
-                out.append(n)
-            done += n
-        return out
+        s = self.plan.save_steps
+        return [b - a for a, b in zip(s, s[1:], strict=False) if a >= step]
 
 
 @eqx.filter_jit
@@ -69,22 +82,26 @@ def factorise(model: Model) -> Factors:
 
 
 @eqx.filter_jit
-def advance(model: Model, transport: Factors, state: State, n_steps: int
+def advance(model: Model, transport: Factors, state: State, n_steps: int | jax.Array
             ) -> tuple[State, jax.Array]:
-    """`n_steps` steps in one compiled loop (n_steps is static: one compile per length).
+    """`n_steps` steps of the plan from `state.step` in one compiled loop (a Python int
+    compiles once per length; an integer array, as `run` passes, compiles once).
 
     Also returns the peak of each mobile species over the domain and the steps, so short
     events between saved frames (an ultrasound burst of ROS) are not missed.
     """
     space = tuple(range(state.mobile.ndim - 1))  # every axis but the species'
 
-    def body(carry, _):
+    def body(carry, _=None):
         s, peak = carry
         s = model.step(s, transport)
         return (s, jnp.maximum(peak, jnp.max(s.mobile, axis=space))), None
 
     peak0 = jnp.max(state.mobile, axis=space)
-    (state, peak), _ = jax.lax.scan(body, (state, peak0), None, length=n_steps)
+    if isinstance(n_steps, int):
+        (state, peak), _ = jax.lax.scan(body, (state, peak0), None, length=n_steps)
+    else:
+        state, peak = jax.lax.fori_loop(0, n_steps, lambda i, c: body(c)[0], (state, peak0))
     return state, peak
 
 
@@ -132,7 +149,7 @@ def run(model: Model, schedule: Schedule,
     times = schedule.save_times_s
     chunks = schedule.chunks[start_frame:]
     for i, n in enumerate(chunks, start=start_frame + 1):
-        state, peaks = advance(model, transport, state, n)
+        state, peaks = advance(model, transport, state, jnp.asarray(n, jnp.int32))
         check_state(model, state, float(times[i]))
         on_frame(i, float(times[i]), state, np.asarray(peaks))
         if progress is not None:
@@ -144,28 +161,34 @@ def trajectory(model: Model, schedule: Schedule,
                observe: Callable[[Model, State], Any], state: State | None = None) -> Any:
     """Pure and differentiable: `observe(model, state)` at every saved frame, stacked.
 
-    Requires every save interval to have the same length (a whole number of them in the run).
+    Save intervals may hold different numbers of steps (events off the dt grid): every
+    interval then runs the longest interval's count, the steps beyond its own skipped by a
+    `lax.cond` (differentiable, and a real branch unless the interval is batched).
     """
     chunks = schedule.chunks
-    if len(set(chunks)) != 1:
-        raise ValueError("trajectory needs end_h to be a whole number of save intervals")
-    n, n_saves = chunks[0], len(chunks)
+    n, n_saves = max(chunks), len(chunks)
+    counts = jnp.asarray(chunks, jnp.int32)
     transport = model.transport()
     state = model.initial_state() if state is None else state
 
     # two-level checkpointing: the backward pass stores the state at every save and, while
     # replaying one interval, the state at every step; each step's internals are recomputed
     step = jax.checkpoint(lambda si: model.step(si, transport))
+    uniform = len(set(chunks)) == 1
 
     @jax.checkpoint
-    def interval(s):
-        return jax.lax.scan(lambda si, _: (step(si), None), s, None, length=n)[0]
+    def interval(s, count):
+        def body(si, i):
+            if uniform:
+                return step(si), None
+            return jax.lax.cond(i < count, step, lambda x: x, si), None
 
-    def outer(s, _):
-        s = interval(s)
+        return jax.lax.scan(body, s, jnp.arange(n))[0]
+
+    def outer(s, count):
+        s = interval(s, count)
         return s, observe(model, s)
 
     first = observe(model, state)
-    _, rest = jax.lax.scan(outer, state, None, length=n_saves)
+    _, rest = jax.lax.scan(outer, state, counts, length=n_saves)
     return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
-

@@ -36,6 +36,7 @@ from ._errors import InputError
 from ._model import Model, State, build_model
 from ._parallel import device_mesh
 from ._progress import Progress
+from ._protocol import build_plan
 from ._run import SUMMARY_UNITS, _output_fields, summarise
 from ._solve import Schedule, advance
 from ._version import __version__
@@ -99,9 +100,13 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         raise InputError("output file exists; pass --overwrite to replace it", file=str(out))
     keys, points = sweep_points(config)
     configs = [point_config(config, keys, p) for p in points]
-    schedule = Schedule.from_config(configs[0])
+    # one step plan for all points: the union of their breakpoints (events at different times
+    # in different points are each landed on exactly)
+    plan = build_plan(configs)
+    schedule = Schedule(plan)
     # each point runs whole on one device; with several devices the sweep axis is sharded
-    models = [build_model({**c, "numerics": {**c["numerics"], "devices": 1}}) for c in configs]
+    models = [build_model({**c, "numerics": {**c["numerics"], "devices": 1}}, plan=plan)
+              for c in configs]
     if not models[0].has_material:
         raise InputError("a sweep needs a [material] section (its summaries are tissue means "
                          "of the nanoparticle model)", key="sweep")
@@ -161,7 +166,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
                 f[name][:, n] = s[name]
             f.flush()
 
-        bar = Progress(schedule.total_steps * schedule.dt_s, enabled=progress,
+        bar = Progress(schedule.end_s, enabled=progress,
                        label=f"sweep of {n_points}")
         emit(0.0, states)
         times = schedule.save_times_s

@@ -41,6 +41,7 @@ def describe(path: str | Path, *, config: bool = False) -> str:
     out: list[str] = []
     out += _header(run)
     out += _config_summary(run.config)
+    out += _protocol(run)
     out += _grid(run)
     out += _times(run)
     out += _variables(run)
@@ -131,6 +132,37 @@ def _config_summary(c: dict[str, Any]) -> list[str]:
     if species:
         lines.append(f"  species     {', '.join(species)}")
     return lines
+
+
+_EVENT_TEXT = {"dose": "dose", "medium_exchange": "medium exchange",
+               "ultrasound_start": "ultrasound on", "ultrasound_end": "ultrasound off",
+               "light_start": "light on", "light_end": "light off"}
+
+
+def _protocol(run: RunFile) -> list[str]:
+    """The event table the run stored (`/event_*`), one line per event in time order."""
+    with run.open() as f:
+        if "event_time" not in f:
+            return []
+        times = np.asarray(f["event_time"][:], float)
+        cols = {k: [_text(v) for v in f[f"event_{k}"][:]] for k in ("kind", "units", "label")}
+        values = np.asarray(f["event_value"][:], float)
+    lines = ["", f"protocol ({times.size} events)"]
+    rows = list(zip(times, cols["kind"], values, cols["units"], cols["label"], strict=True))
+    for t, kind, value, units, label in rows[:MAX_TABLE_ROWS]:
+        what = _EVENT_TEXT.get(kind, kind)
+        if kind == "medium_exchange":
+            detail = f"fresh particle-free medium, pH {value:g}"
+        else:
+            detail = f"{value:g} {units}"
+        lines.append(f"  {t / 3600:>9.4g} h  {what:<16} {detail:<22} ({label})")
+    if len(rows) > MAX_TABLE_ROWS:
+        lines.append(f"  ... {len(rows) - MAX_TABLE_ROWS} more (the /event_* datasets)")
+    return lines
+
+
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def _grid(run: RunFile) -> list[str]:

@@ -348,6 +348,27 @@ def _shade_stimuli(ax, run: RunFile, t_end_h: float, legend: bool) -> None:
         label = what if legend and what not in labelled else None
         labelled.add(what)
         ax.axvspan(start, end_shown, color=colour, alpha=0.25, lw=0, label=label)
+    for t, what, style in _events(run):
+        if t > t_end_h:
+            continue
+        label = what if legend and what not in labelled else None
+        labelled.add(what)
+        ax.axvline(t, lw=1.0, label=label, **style)
+
+
+def _events(run: RunFile) -> list[tuple[float, str, dict[str, Any]]]:
+    """(time h, legend text, line style) of every [[dose]] and [[medium_exchange]] of the
+    stored config: vertical lines on every time axis."""
+    out = []
+    for e in run.config.get("dose", []) or []:
+        if isinstance(e, dict) and "time_h" in e:
+            out.append((float(e["time_h"]), f"dose {float(e.get('dose_ug_per_ml', 0)):g} µg/mL",
+                        {"color": "tab:green", "ls": "--"}))
+    for e in run.config.get("medium_exchange", []) or []:
+        if isinstance(e, dict) and "time_h" in e:
+            what = "medium exchange (wash-out)"
+            out.append((float(e["time_h"]), what, {"color": "0.25", "ls": ":"}))
+    return out
 
 
 def _panel_grid(n: int, width: float = 3.4, height: float = 2.8, max_cols: int = 3):

@@ -445,10 +445,8 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                         f"exposure ({ex['duration_min']:g} min); got {every!r}", file=file,
                         key=f"{sec}[{i}].repeat_every_h")
             _check_exposure_in_run(ex, f"{sec}[{i}]", time["end_h"], file)
-            if dt > ex["duration_min"] * 60.0 + 1e-9:
-                raise InputError(
-                    f"dt_s = {dt:g} cannot resolve this {ex['duration_min']:g} min exposure; "
-                    f"allowed: dt_s <= {ex['duration_min'] * 60:g}", file=file, key="time.dt_s")
+        _check_no_overlap(c[sec], sec, file)
+    _check_events(c, file)
     if "material" in c and c["light"]:
         from ..materials import light_attenuation_per_cm
 
@@ -533,6 +531,50 @@ def _check_radial(c: dict[str, Any], file: str) -> None:
                 f"faithfully; allowed: at most {100 * RADIAL_MAX_ATTENUATION:g} % (a weakly "
                 "attenuated exposure, a smaller spheroid), or use grid.kind = 'cartesian' "
                 "with this exposure entering through the z = 0 face", file=file, key=key)
+
+
+def _check_no_overlap(exposures: list[dict[str, Any]], sec: str, file: str) -> None:
+    """Two exposures of one kind (repeats included) may not be on at once: the protocol is a
+    sequence of exposures, and overlapping ones are almost always a typing mistake."""
+    windows = []
+    for i, ex in enumerate(exposures):
+        for r in range(ex["repeats"]):
+            start = ex["start_h"] + r * (ex.get("repeat_every_h") or 0.0)
+            windows.append((start, start + ex["duration_min"] / 60.0, i, r))
+    windows.sort()
+    for (s0, e0, i0, r0), (s1, _, i1, r1) in zip(windows, windows[1:], strict=False):
+        if s1 < e0 - 1e-9 * max(1.0, e0):
+            def name(i: int, r: int) -> str:
+                return f"{sec}[{i}]" + (f" (repeat {r + 1})" if exposures[i]["repeats"] > 1
+                                        else "")
+            raise InputError(
+                f"{sec}[{i1}].start_h = {s1:g}: {name(i1, r1)} starts while {name(i0, r0)} "
+                f"(from {s0:g} h to {e0:.4g} h) is still on; allowed: exposures of one kind "
+                f"that do not overlap (start it at or after {e0:.4g} h, or merge them into "
+                f"one with a higher intensity)", file=file, key=f"{sec}[{i1}].start_h")
+
+
+def _check_events(c: dict[str, Any], file: str) -> None:
+    """[[dose]] and [[medium_exchange]]: inside the run, a dose not negative, a dose of
+    particles only with a [material]; the fresh medium's pH defaults to ph.medium."""
+    end_h = c["time"]["end_h"]
+    for sec in ("dose", "medium_exchange"):
+        for i, ev in enumerate(c[sec]):
+            t = ev["time_h"]
+            where = f"{sec}[{i}]"
+            if "material" not in c:
+                raise InputError(f"a [[{sec}]] acts on the nanoparticle model; add a "
+                                 "[material] section or remove it", file=file, key=where)
+            if t < 0 or t >= end_h:
+                raise InputError(f"{where}.time_h = {t:g}: outside the run; allowed: 0 <= "
+                                 f"time_h < time.end_h = {end_h:g}", file=file,
+                                 key=f"{where}.time_h")
+            if sec == "dose" and ev["dose_ug_per_ml"] < 0:
+                raise InputError(f"{where}.dose_ug_per_ml = {ev['dose_ug_per_ml']:g}: a dose "
+                                 "cannot remove particles (use a [[medium_exchange]]); "
+                                 "allowed: >= 0", file=file, key=f"{where}.dose_ug_per_ml")
+            if sec == "medium_exchange":
+                ev.setdefault("ph", c["ph"]["medium"])
 
 
 def _check_exposure_in_run(ex: dict[str, Any], where: str, end_h: float, file: str) -> None:

@@ -45,8 +45,10 @@ def _parameter_units() -> dict[str, dict[str, str]]:
 def unit_of(section: str, name: str) -> str:
     """The unit of a key, read from its name (the contract puts every unit there), else from
     its cited parameter."""
-    if section == "ph":
+    if section == "ph" or name == "ph":
         return "pH"
+    if name.endswith("_steps"):
+        return "steps"
     if name in _DIMENSIONLESS:
         return "1"
     if name == "shape":
@@ -158,8 +160,12 @@ Checked after every key is valid on its own (exit status 2 when broken):
 - `tissue.extracellular_volume_fraction + geometry.cell_volume_fraction <= 1`.
 - Every `[[ultrasound]]` and `[[light]]` exposure, each repeat included, lies inside the run:
   `start_h < time.end_h` and `start_h + duration_min/60 <= time.end_h`; `repeats > 1` needs
-  `repeat_every_h >= duration_min/60`; `time.dt_s` must resolve each exposure
-  (`dt_s <= duration_min` x 60).
+  `repeat_every_h >= duration_min/60`. Exposures of one kind (repeats included) may not
+  overlap. An exposure may be shorter than `time.dt_s`: the solver lands on both its ends
+  and takes at least `time.exposure_min_steps` steps inside it.
+- Every `[[dose]]` and `[[medium_exchange]]` needs a `[material]` and
+  `0 <= time_h < time.end_h`; a dose is `>= 0`. Events need not fall on the `dt_s` grid: the
+  solver lands exactly on each (see "Protocol" in the README).
 - `[[species]]` names are unique identifiers other than the model's own variables.
 - With a `[material]` and cells, the step must keep the split reactions accurate: the fastest
   coupling rate ({coupling}) times `time.dt_s / numerics.reaction_substeps` stays

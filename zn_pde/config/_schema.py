@@ -96,6 +96,11 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "end_h": _pos("simulated time (h)", 24.0, hi=1e4),
         "dt_s": _pos("time step (s)", 60.0, hi=86400.0),
         "save_every_min": _pos("interval between saved frames (min)", 60.0, hi=1e6),
+        "exposure_min_steps": Key(
+            "int", 32, "fewest steps taken inside every exposure (each repeat), however short "
+            "it is; dt_s stays the largest step. The radicals an exposure delivers change "
+            "within it; 32 steps give its effect within 0.1 % of 512 steps (1 step: 97 %; "
+            "measured, see zn_pde/_protocol.py)", lo=1, hi=100000),
     },
     "geometry": {
         "kind": Key("str", "spheroid",
@@ -226,6 +231,18 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
         "repeats": Key("int", 1, "number of identical exposures", lo=1, hi=10000),
         "repeat_every_h": _pos("interval between repeated exposures (h)", None, hi=1e4,
                                optional=True),
+    },
+    "dose": {
+        "time_h": Key("float", REQUIRED, "time the particles are added to the medium (h), in "
+                      "[0, time.end_h)"),
+        "dose_ug_per_ml": Key("float", REQUIRED, "nanoparticle mass concentration added to the "
+                              "medium (ug/mL), on top of what it holds", hi=1e5),
+    },
+    "medium_exchange": {
+        "time_h": Key("float", REQUIRED, "time the medium is replaced by fresh, particle-free "
+                      "medium (h), in [0, time.end_h); the tissue keeps what it holds"),
+        "ph": Key("float", None, "pH of the fresh medium (default: ph.medium)", optional=True,
+                  **_PH),
     },
 }
 

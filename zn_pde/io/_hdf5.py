@@ -183,6 +183,38 @@ class Writer:
     def n_frames(self) -> int:
         return int(self.f["time"].shape[0])
 
+    def write_events(self, events: list) -> None:
+        """The protocol's event table (`_protocol.event_table`), one row per event along the
+        dimension `event`: `/event_time` (s), `/event_kind`, `/event_value` (in the row's
+        `/event_units`), `/event_label` (the config entry)."""
+        if not events:
+            return
+        f = self.f
+        e = f.create_dataset("event", data=np.arange(len(events), dtype="i4"))
+        e.attrs["units"] = "1"
+        e.attrs["long_name"] = "protocol event (row of the event table, in time order)"
+        e.make_scale("event")
+        text = h5py.string_dtype()
+        columns = {
+            "event_time": (np.asarray([v.time_s for v in events], "f8"),
+                           {"units": "s", "long_name": "time of the event"}),
+            "event_kind": (np.asarray([v.kind for v in events], object),
+                           {"units": "1", "long_name": "dose | medium_exchange | "
+                            "ultrasound_start | ultrasound_end | light_start | light_end"}),
+            "event_value": (np.asarray([v.value for v in events], "f8"),
+                            {"units": "see event_units", "long_name": "dose (ug/mL), fresh "
+                             "medium pH, or exposure intensity (W/cm^2, mW/cm^2)"}),
+            "event_units": (np.asarray([v.units for v in events], object),
+                            {"units": "1", "long_name": "units of event_value"}),
+            "event_label": (np.asarray([v.label for v in events], object),
+                            {"units": "1", "long_name": "config entry of the event"}),
+        }
+        for name, (data, attrs) in columns.items():
+            d = f.create_dataset(name, data=data, dtype=text if data.dtype == object else None)
+            d.attrs.update(attrs)
+            d.dims[0].attach_scale(e)
+        f.flush()
+
     def append(self, t_s: float, fields: dict[str, np.ndarray]) -> None:
         """Write one frame and flush it. The time coordinate is extended last, so a reader
         never sees a time without its fields."""

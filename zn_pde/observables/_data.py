@@ -8,7 +8,8 @@ the rows into the fit report. Anything wrong raises `InputError` naming the file
 Release (`kind="release"`): `time_h, released_percent, pH` (+ optional `sd`, `dose_ug_per_ml`,
 `relation`).
 Viability (`kind="viability"`): `concentration_ug_per_ml, viability_percent` (+ optional
-`exposure_h`, `sd`, `pH`, `ultrasound_W_per_cm2`, `light_mW_per_cm2`, `relation`).
+`exposure_h`, `sd`, `pH`, `ultrasound_W_per_cm2`, `light_mW_per_cm2`, `wash_h`, `stimulus_h`,
+`relation`).
 
 `relation` is one of `=`, `~` (a value: a data point), `<=`, `>=` (a reported bound: enters
 the fit as a one-sided penalty, never as a point; see docs/fitting.md). Empty cells in an
@@ -70,6 +71,9 @@ SCHEMAS: dict[str, dict[str, Column]] = {
         "pH": Column(False, lo=0.0, hi=14.0, meaning="medium pH"),
         "ultrasound_W_per_cm2": Column(False, lo=0.0, meaning="ultrasound intensity (W/cm^2)"),
         "light_mW_per_cm2": Column(False, lo=0.0, meaning="light irradiance (mW/cm^2)"),
+        "wash_h": Column(False, lo=0.0, meaning="time the medium was replaced by fresh, "
+                         "particle-free medium: the end of the incubation (h)"),
+        "stimulus_h": Column(False, lo=0.0, meaning="start of the row's stimulus exposures (h)"),
     },
 }
 # what each observable's table is called by

@@ -28,6 +28,7 @@ from jaxtyping import Array
 from .._errors import InputError
 from .._kinetics import Kinetics
 from .._model import Model, State, build_model
+from .._protocol import build_plan
 from .._solve import Schedule, trajectory
 from ..config import SECTIONS, resolve
 
@@ -175,12 +176,13 @@ def build_prediction(base: dict[str, Any], conditions: Sequence[dict[str, Any]],
     every, n_saves = frame_schedule(np.asarray(query_time_h), dt, max_frames, min_frames)
     timing = {"time": {"dt_s": dt, "save_every_min": every * dt / 60.0,
                        "end_h": every * n_saves * dt / 3600.0}}
-    configs, models = [], []
+    configs = []
     for cond in conditions:
         c = resolve(deep_merge(deep_merge(base, cond), timing), file)
         c["_name"] = "fit"
         configs.append(c)
-        models.append(build_model(c))
+    plan = build_plan(configs)  # one step plan: every condition's events are landed on
+    models = [build_model(c, plan=plan) for c in configs]
     parts = [eqx.partition(m, eqx.is_array) for m in models]
     static = parts[0][1]
     for _, s in parts[1:]:
@@ -191,7 +193,7 @@ def build_prediction(base: dict[str, Any], conditions: Sequence[dict[str, Any]],
     arrays = jax.tree.map(lambda *xs: jnp.stack(xs), *[a for a, _ in parts])
     if batch == "map" and models[0].tissue.size <= SMALL_GRID_CELLS:
         batch = "vmap"
-    schedule = Schedule.from_config(configs[0])
+    schedule = Schedule(plan)
     pos = np.asarray(query_time_h, float) * 3600.0 / (dt * every)
     frame = np.clip(np.floor(pos + 1e-9).astype(int), 0, n_saves)
     weight = np.clip(pos - frame, 0.0, 1.0)

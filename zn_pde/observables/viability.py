@@ -2,7 +2,10 @@
 
 Each row is a culture given `concentration_ug_per_ml` of particles at t = 0 (and, if the
 table has stimulus columns, the row's ultrasound intensity / light irradiance applied as the
-fit config's template exposures say), read at `exposure_h` (else `[fit] exposure_h`):
+fit config's template exposures say), read at `exposure_h` (else `[fit] exposure_h`). A row
+may also carry its protocol: `wash_h` (the medium is replaced by fresh, particle-free medium
+then: the end of the incubation) and `stimulus_h` (the template exposures start then), so
+SDT/PDT experiments are fitted as they were done (incubate, wash, stimulate, read out):
 
     viability = 100 Σ φ V / Σ φ   (%),
 
@@ -56,6 +59,8 @@ class Viability(Observable):
                     "or set [fit] exposure_h (hours)", file=file, key="fit.exposure_h")
             exposure[missing] = default
         ph = table.numbers.get("pH", np.full(n, np.nan))
+        wash = _protocol_column(table, "wash_h", file)
+        stimulus_at = _protocol_column(table, "stimulus_h", file)
         conds = []
         for i in range(n):
             c: dict[str, Any] = {"material": {
@@ -63,6 +68,15 @@ class Viability(Observable):
             if np.isfinite(ph[i]):
                 c["ph"] = {"medium": float(ph[i])}
             c.update(stimulus_fragment(table, i, simulation, file))
+            if wash is not None:  # incubation ends: fresh, particle-free medium
+                c["medium_exchange"] = [{"time_h": float(wash[i])}]
+            if stimulus_at is not None:  # the template exposures start at the row's time
+                for section in ("ultrasound", "light"):
+                    templates = c.get(section, simulation.get(section, []))
+                    if isinstance(templates, dict):
+                        templates = [templates]
+                    if templates:
+                        c[section] = [dict(t, start_h=float(stimulus_at[i])) for t in templates]
             conds.append(c)
         return conds, exposure
 
@@ -82,6 +96,21 @@ class Viability(Observable):
             return ", ".join(parts)
 
         return curves_by(table, cols, label)
+
+
+def _protocol_column(table: Table, column: str, file: str) -> np.ndarray | None:
+    """A per-row protocol time (h): absent, or given on every row (the rows' simulations
+    must share one structure: an exchange in some rows only would not)."""
+    if column not in table.numbers:
+        return None
+    values = np.asarray(table.numbers[column], float)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        line = table.lines[int(np.flatnonzero(bad)[0])]
+        raise InputError(f"row at line {line} of {table.path} has no valid {column} "
+                         f"({values[bad][0]!r}); give every row a time >= 0 in hours, or drop "
+                         "the column", file=file, key=f"data.{column}")
+    return values
 
 
 VIABILITY_FREE = ("uptake_rate_per_h", "energy_kill_max_per_h", "energy_kill_hill")

@@ -1,0 +1,291 @@
+"""Experimental protocols: doses, wash-out, exposures off the step grid (`zn_pde._protocol`).
+
+Checked against exact statements, not snapshots:
+- a wash-out removes exactly what the medium held (particles and zinc; zero-flux walls, so
+  nothing else changes the totals; float64, rtol 1e-10: round-off);
+- a dose at t is the same as a run started at t from the state with the dose added (the step
+  sequence is identical, so rtol 1e-9: round-off);
+- every exposure, repeats included, is on for exactly its duration as the solver steps it;
+- an off-grid 40 s exposure has the same effect (radical dose delivered, cells killed) at
+  dt = 60 s as at dt = 10 s (the steps differ only outside the exposure; within 3 %: the
+  first-order time error of the background, which is what remains);
+- a run resumed at a frame after an exchange equals the uninterrupted run (float32 state on
+  disk, as the solver carries it: rtol 1e-5);
+- the gradient with respect to an exposure's start time and to a dose equals central finite
+  differences (float64, rtol 1e-4: the truncation error of the difference).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import h5py
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from helpers import config
+
+from zn_pde import Schedule, State, advance, build_model, simulate_to_file, trajectory
+from zn_pde._kinetics import total_zinc_uM
+from zn_pde._protocol import exposure_seconds
+from zn_pde._run import config_of_run
+from zn_pde._solve import factorise
+
+SPHEROID = {
+    "grid": {"kind": "cartesian", "shape": [10, 10, 10], "spacing_um": 30.0},
+    "time": {"end_h": 2.0, "dt_s": 60.0, "save_every_min": 30.0},
+    "geometry": {"kind": "spheroid", "radius_um": 100.0},
+    "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+}
+WELL_MIXED = {
+    "grid": {"kind": "well_mixed"},
+    "time": {"end_h": 2.0, "dt_s": 60.0, "save_every_min": 30.0},
+    "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
+    "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+}
+GRIDS = {"cartesian": SPHEROID, "well_mixed": WELL_MIXED}
+
+
+def _with(base, **sections):
+    return config({**base, **sections})
+
+
+def _frames(model, state=None):
+    """Every saved frame's state (the host loop's chunks, as `zn-pde run` steps them)."""
+    transport = factorise(model)
+    state = model.initial_state() if state is None else state
+    out = [state]
+    for n in Schedule.from_model(model).chunks:
+        state, _ = advance(model, transport, state, jnp.asarray(n))
+        out.append(state)
+    return out
+
+
+def _totals(model, state):
+    """(particle mass, zinc) summed over the domain (µg/mL and µM times voxels)."""
+    local = model.local(state)
+    mass = model.particle_mass(model.fields(state))
+    zinc = total_zinc_uM(model.kinetics, local, model.cell_fraction, model.fluid_fraction)
+    return float(jnp.sum(mass)), float(jnp.sum(zinc))
+
+
+def _medium_content(model, state):
+    """What the medium voxels hold: particles and zinc in their fluid."""
+    local = model.local(state)
+    medium = np.asarray(model.medium)
+    alpha = np.broadcast_to(np.asarray(model.fluid_fraction), medium.shape)
+    conv = float(model.kinetics.zn_uM_per_particle_ug_per_ml)
+    np_fluid = alpha * np.asarray(local.np)
+    zinc = alpha * (conv * np.asarray(local.np) + np.asarray(local.zn))
+    return float(np_fluid[medium].sum()), float(zinc[medium].sum())
+
+
+@pytest.mark.parametrize("grid", list(GRIDS))
+def test_wash_out_removes_exactly_what_the_medium_held(grid, x64):
+    c = _with(GRIDS[grid], boundary={"kind": "neumann"}, numerics={"precision": "float64"},
+              medium_exchange=[{"time_h": 1.0}])
+    model = build_model(c)
+    frames = _frames(model)
+    before = frames[2]  # t = 1 h: the frame holds the state just before the exchange
+    assert float(Schedule.from_model(model).save_times_s[2]) == 3600.0
+    held = _medium_content(model, before)
+    assert held[0] > 0 and held[1] > 0
+    total_before, total_end = _totals(model, before), _totals(model, frames[-1])
+    # zero-flux walls: the steps conserve both totals, so the exchange alone removed this
+    np.testing.assert_allclose(total_before[1] - total_end[1], held[1], rtol=1e-10)
+    # particles dissolve after the exchange too; zinc is the conserved quantity, and the
+    # exchange itself removed exactly the medium's particles
+    after = model.protocol.apply(before.mobile, model.medium, model.fresh_medium_uM,
+                                 before.step)
+    removed = _totals(model, before)[0] - _totals(model, State(after, before.fixed,
+                                                               before.step))[0]
+    np.testing.assert_allclose(removed, held[0], rtol=1e-10)
+    # the tissue keeps what it holds and releases it back into the fresh medium
+    if grid == "cartesian":
+        zn_medium_after = np.asarray(model.local(frames[-1]).zn)[np.asarray(model.medium)]
+        assert zn_medium_after.max() > 0
+
+
+@pytest.mark.parametrize("grid", list(GRIDS))
+def test_a_dose_at_t_equals_a_run_started_from_that_state(grid, x64):
+    base = {**GRIDS[grid], "numerics": {"precision": "float64"}}
+    a = _with({**base, "material": {"kind": "ZnO", "dose_ug_per_ml": 10.0}},
+              dose=[{"time_h": 1.0, "dose_ug_per_ml": 15.0}])
+    model_a = build_model(a)
+    frames = _frames(model_a)
+    at_dose = frames[2]
+    # the same from t = 1 h: 25 ug/mL in the bulk medium, the 15 added to the medium voxels
+    b = _with({**base, "material": {"kind": "ZnO", "dose_ug_per_ml": 25.0},
+               "time": {"end_h": 1.0, "dt_s": 60.0, "save_every_min": 30.0}})
+    model_b = build_model(b)
+    medium = np.asarray(model_b.medium)
+    mobile = np.asarray(at_dose.mobile).copy()
+    mobile[..., 0] += np.where(medium, 15.0, 0.0)
+    start = State(jnp.asarray(mobile), at_dose.fixed, jnp.asarray(0, jnp.int32))
+    end_b = _frames(model_b, start)[-1]
+    np.testing.assert_allclose(np.asarray(frames[-1].mobile), np.asarray(end_b.mobile),
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(frames[-1].fixed), np.asarray(end_b.fixed),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_repeated_exposures_each_deliver_their_duration_exactly(x64):
+    c = _with(WELL_MIXED, numerics={"precision": "float64"}, time={
+        "end_h": 2.0, "dt_s": 60.0, "save_every_min": 30.0},
+        light=[{"start_h": 0.1234, "duration_min": 0.25, "wavelength_nm": 365.0,
+                "irradiance_mW_per_cm2": 20.0, "repeats": 4, "repeat_every_h": 0.37}],
+        ultrasound=[{"start_h": 1.7001, "duration_min": 0.1, "intensity_W_per_cm2": 1.0}])
+    model = build_model(c)
+    np.testing.assert_allclose(exposure_seconds(model, "light"), [15.0] * 4, rtol=1e-9)
+    np.testing.assert_allclose(exposure_seconds(model, "ultrasound"), [6.0], rtol=1e-9)
+    # every step is at most dt, and the plan lands on every exposure edge
+    plan = model.protocol.plan
+    _, h = plan.step_times_s()
+    assert h.max() <= 60.0 + 1e-9
+    for e in model.light + model.ultrasound:
+        for t in (float(e.start_s), float(e.end_s)):
+            assert np.min(np.abs(np.asarray(plan.breaks_s) - t)) < 1e-9
+
+
+def _tissue_means(c):
+    model = build_model(c)
+    fields = model.fields(_frames(model)[-1])
+    tissue = np.asarray(model.tissue)
+    return {k: float(np.asarray(fields[k])[tissue].mean()) for k in ("radical_dose",
+                                                                      "viability")}
+
+
+def test_an_off_grid_exposure_has_the_same_effect_at_any_step():
+    # the effect: the radical dose the exposure delivered to the cells, and the cells it killed
+    # (tissue means at the end)
+    us = [{"start_h": 0.2123, "duration_min": 40 / 60, "intensity_W_per_cm2": 3.0}]
+    small = {**SPHEROID, "grid": {"kind": "cartesian", "shape": [8, 8, 8], "spacing_um": 30.0}}
+    dose, killed = {}, {}
+    for dt in (60.0, 10.0):
+        time = {"end_h": 0.5, "dt_s": dt, "save_every_min": 30.0}
+        on = _tissue_means(_with(small, time=time, ultrasound=us))
+        # the same plan with the exposure switched off (one compiled program for both)
+        off = _tissue_means(_with(small, time=time,
+                                  ultrasound=[{**us[0], "intensity_W_per_cm2": 0.0}]))
+        dose[dt] = on["radical_dose"] - off["radical_dose"]
+        killed[dt] = off["viability"] - on["viability"]
+    assert dose[10.0] > 0 and killed[10.0] > 0.01  # the exposure does something measurable
+    assert dose[60.0] == pytest.approx(dose[10.0], rel=0.03)
+    assert killed[60.0] == pytest.approx(killed[10.0], rel=0.03)
+
+
+def test_resume_across_an_exchange_equals_the_uninterrupted_run(tmp_path):
+    c = _with(SPHEROID, medium_exchange=[{"time_h": 0.75, "ph": 7.2}],
+              dose=[{"time_h": 1.25, "dose_ug_per_ml": 5.0}],
+              time={"end_h": 2.0, "dt_s": 60.0, "save_every_min": 30.0})
+    whole = tmp_path / "whole.h5"
+    simulate_to_file(c, whole, progress=False)
+    cut = tmp_path / "cut.h5"
+    simulate_to_file(c, cut, progress=False)
+    keep = 3  # frames 0, 0.5 h, 1 h: after the exchange, before the dose; as if killed then
+    with h5py.File(cut, "r+") as f:
+        for d in f.values():
+            if isinstance(d, h5py.Dataset) and d.maxshape and d.maxshape[0] is None:
+                d.resize(keep, axis=0)
+        f.attrs["status"] = "running"
+        f.attrs["complete"] = np.uint8(0)
+    simulate_to_file(config_of_run(cut), cut, progress=False, resume=True)
+    with h5py.File(whole, "r") as f, h5py.File(cut, "r") as g:
+        np.testing.assert_array_equal(f["time"][:], g["time"][:])
+        for name in ("np", "zn", "ros", "zn_cell", "viability"):
+            np.testing.assert_allclose(g[name][:], f[name][:], rtol=1e-5, atol=1e-7,
+                                       equal_nan=True)
+
+
+def _final_viability(model):
+    index = model.fixed_names.index("viability")
+    traj = trajectory(model, Schedule.from_model(model), lambda m, s: s.fixed[..., index])
+    return jnp.sum(traj[-1])
+
+
+def test_gradients_with_respect_to_exposure_start_and_dose_match_finite_differences(x64):
+    c = _with(WELL_MIXED, numerics={"precision": "float64"},
+              time={"end_h": 1.0, "dt_s": 60.0, "save_every_min": 30.0},
+              ultrasound=[{"start_h": 0.7123, "duration_min": 0.5,
+                           "intensity_W_per_cm2": 3.0}],
+              dose=[{"time_h": 0.3377, "dose_ug_per_ml": 30.0}])
+    model = build_model(c)
+    duration = float(model.ultrasound[0].end_s - model.ultrasound[0].start_s)
+
+    def shifted(start_s):
+        return eqx.tree_at(lambda m: (m.ultrasound[0].start_s, m.ultrasound[0].end_s), model,
+                           (start_s, start_s + duration))
+
+    def dosed(dose):
+        return eqx.tree_at(lambda m: m.protocol.dose_ug_per_ml, model, jnp.stack([dose]))
+
+    for f, x0, eps in ((lambda s: _final_viability(shifted(s)), model.ultrasound[0].start_s,
+                        5.0),
+                       (lambda d: _final_viability(dosed(d)), model.protocol.dose_ug_per_ml[0],
+                        0.1)):
+        grad = float(jax.jit(jax.grad(f))(x0))
+        f = jax.jit(f)
+        fd = float((f(x0 + eps) - f(x0 - eps)) / (2 * eps))
+        assert abs(fd) > 0
+        assert grad == pytest.approx(fd, rel=1e-4)
+
+
+def test_a_viability_row_is_fitted_with_its_own_protocol(tmp_path, x64):
+    """Rows with a wash and a stimulus time: the prediction of each row equals a plain run of
+    that protocol (the conditions share one plan; each lands on its own events)."""
+    from zn_pde.observables import VIABILITY, load_table
+    from zn_pde.observables._prediction import build_prediction, group_conditions
+
+    (tmp_path / "v.csv").write_text(
+        "concentration_ug_per_ml,viability_percent,exposure_h,ultrasound_W_per_cm2,wash_h,"
+        "stimulus_h\n40,80,3,2.0,1.0,1.25\n40,85,3,2.0,0.5,2.1\n")
+    table = load_table(tmp_path / "v.csv", "viability")
+    sim = {"ultrasound": [{"start_h": 1.0, "duration_min": 1.0, "intensity_W_per_cm2": 1.0}]}
+    conds, times = VIABILITY.row_conditions(table, {}, sim, "<test>")
+    assert conds[0]["medium_exchange"] == [{"time_h": 1.0}]
+    assert conds[1]["ultrasound"][0]["start_h"] == 2.1
+    base = {**VIABILITY.base_config, **sim}
+    unique, index = group_conditions(conds)
+    pred = build_prediction(base, unique, index, times, (), VIABILITY.observe)
+    got = np.asarray(pred(jnp.zeros(0)))
+    for row in range(2):
+        c = _with({**base, **conds[row], "time": {"end_h": 3.0, "dt_s": 60.0,
+                                                  "save_every_min": 60.0}})
+        # the same plan as the prediction's: the same steps, so equal to round-off
+        model = build_model(c, plan=pred.schedule.plan)
+        want = float(VIABILITY.observe(model, _frames(model)[-1]))
+        assert got[row] == pytest.approx(want, rel=1e-9)
+        # the row's own plan lacks the other row's breakpoints: first-order time error only
+        model = build_model(c)
+        own = float(VIABILITY.observe(model, _frames(model)[-1]))
+        assert got[row] == pytest.approx(own, rel=1e-5)
+    assert abs(got[0] - got[1]) > 1e-6  # the protocols differ, and so do the read-outs
+
+
+@pytest.mark.parametrize("overrides, needles", [
+    (["dose=[{time_h=1.0, dose_ug_per_ml=5.0}, {time_h=-2.0, dose_ug_per_ml=5.0}]"],
+     ["key 'dose[1].time_h'", "dose[1].time_h = -2: outside the run"]),
+    (["medium_exchange=[{time_h=24.0}]"],
+     ["key 'medium_exchange[0].time_h'", "time_h < time.end_h = 24"]),
+    (["dose=[{time_h=2.0, dose_ug_per_ml=-1.0}]"], ["key 'dose[0].dose_ug_per_ml'", "-1"]),
+    (["ultrasound=[{start_h=4.0, duration_min=10.0, intensity_W_per_cm2=1.0}, "
+      "{start_h=4.1, duration_min=1.0, intensity_W_per_cm2=1.0}]"],
+     ["key 'ultrasound[1].start_h'", "while ultrasound[0]", "still on"]),
+    (["medium_exchange=[{time_h=2.0, ph=15.0}]"], ["key 'medium_exchange[0].ph'", "<= 14"]),
+])
+def test_bad_protocols_exit_2_naming_the_event(capsys, overrides, needles):
+    from zn_pde.cli import main
+
+    code = main(["validate"] + [f"--set={o}" for o in overrides])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    for needle in needles:
+        assert needle in err, err
+
+
+def test_an_exposure_shorter_than_the_step_is_accepted_and_landed_on(capsys):
+    from zn_pde.cli import main
+
+    assert main(["validate", "--set=ultrasound[0].duration_min=0.1666",
+                 "--set=ultrasound[0].start_h=4.0123"]) == 0
+    capsys.readouterr()
