@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import assert_loss_gradient_matches_fd
 
 from zn_pde import InputError
 from zn_pde.fit import build_problem, fit, load_fit_config
@@ -74,17 +75,7 @@ def test_spheroid_gradient_matches_finite_differences(tmp_path):
         "energy_kill_half_atp = 0.5, np_tissue_diffusivity_fraction = 0.5 }\n")
     problem = build_problem(load_fit_config(tmp_path / "f.toml"))
     assert problem.prediction.batch == "map" and problem.prediction.schedule.total_steps == 12
-    x = jnp.log(jnp.asarray(problem.free.initial))
-    # one compiled program (reverse mode through the checkpointed solve) gives the gradient
-    # and, at shifted points, the losses of the finite differences
-    value_and_grad = jax.jit(jax.value_and_grad(problem.loss))
-    value, grad = (np.asarray(a) for a in value_and_grad(x))
-    h = 1e-4
-    fd = np.array([(float(value_and_grad(x.at[i].add(h))[0])
-                    - float(value_and_grad(x.at[i].add(-h))[0])) / (2 * h)
-                   for i in range(x.size)])
-    np.testing.assert_allclose(grad, fd, rtol=1e-5)
-    assert np.all(np.abs(grad) > 1e-6 * value)  # every parameter moves the read-out
+    assert_loss_gradient_matches_fd(problem)
 
 
 def test_spheroid_observable_defaults():

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import assert_loss_gradient_matches_fd
 from scipy.stats import linregress
 
 from zn_pde._space import Radial
@@ -319,15 +320,7 @@ def test_spheroid_viability_fit_on_a_radial_grid_has_exact_gradients(tmp_path):
     problem = build_problem(load_fit_config(tmp_path / "f.toml"))
     assert problem.prediction.configs[0]["grid"]["kind"] == "radial"
     assert problem.prediction.batch == "vmap"  # a radial grid is small: conditions vectorised
-    x = jnp.log(jnp.asarray(problem.free.initial))
-    value_and_grad = jax.jit(jax.value_and_grad(problem.loss))
-    value, grad = (np.asarray(a) for a in value_and_grad(x))
-    h = 1e-4
-    fd = np.array([(float(value_and_grad(x.at[i].add(h))[0])
-                    - float(value_and_grad(x.at[i].add(-h))[0])) / (2 * h)
-                   for i in range(x.size)])
-    np.testing.assert_allclose(grad, fd, rtol=1e-5)
-    assert np.all(np.abs(grad) > 1e-6 * value)
+    assert_loss_gradient_matches_fd(problem)
 
 
 def test_radial_sweep_writes_final_profiles(tmp_path):

@@ -15,21 +15,25 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
        particles:  κ = k(pH) (1 − Ω)₊ + (φ/α) k_up V,   k(pH) = k₇.₄ · 10^{n (7.4 − pH)}
                    + k_sw / (1 + 10^{m (pH − pH½)}),  Ω = zn/zn_sat (zn_sat = K [H⁺]²)
        Zn²⁺:       κ = (φ/α) k_in,  S = export from cells k_out V f (exact over the step)
-       ROS:        κ = k_dec + (φ/α) k_gsh GSH,  S = P/α (P below)
-       H₂O₂:       κ = k_dec + (φ/α) V k_cat + k_F [Fe];   H₂S: κ = k_ox;
+       ROS:        κ = k_dec + (φ/α) V k_cell,  S = o₂f (Y'_us A + Y'_light E) np
+       H₂O₂:       κ = k_dec + (φ/α) V k_cell;   H₂S: κ = k_ox;
        O₂:         κ = φ V q_max/(K_m + O₂) (respiration inhibited by H₂S)
    with f the free intracellular Zn²⁺ left by metallothionein buffering (fast equilibrium,
-   capacity B, dissociation constant K_d): f + B f/(K_d + f) = zn_cell.
+   capacity B, dissociation constant K_d): f + B f/(K_d + f) = zn_cell, A the ultrasound's
+   cavitation activity and E the light above the band gap. Frozen with them: the short-lived
+   radicals (·OH, ¹O₂) that hit the cells, R = o₂f (Y_us A + Y_light E + Y_ps E_ps)
+   (np_int + ℓa α np/φ) per cell volume (ℓa the share reaching a membrane), and the
+   mitochondrial H₂O₂ of Zn²⁺-inhibited respiration, V P_zn H(f; K, 2).
 B. `react`: what each sink removed goes to its destination in the proportions of the rates —
    dissolved particles to Zn²⁺ (never beyond zn_sat; the rest stays particulate) and to the
    co-product (H₂O₂ or H₂S, ν per Zn²⁺) or cargo, endocytosed particles to `np_int`, imported
-   Zn²⁺ to `zn_cell`, catalysed H₂O₂ to O₂ — then the local processes, each exact:
-   lysosomal dissolution of `np_int` into `zn_cell`; ROS (lumped as H₂O₂) is produced at
-       P = φ V P_zn H(f; K, 2) + (Y_us I_us + Y_light E_light)(α np + φ np_int) + α k_F [Fe] H₂O₂
-   per voxel volume (a source of the transport solve) and its end-of-step value r̄ acts on
-   the cells: glutathione consumed, GSH ← GSH e^{−ν k_gsh r̄ Δt}, and resynthesised towards
-   GSH₀ at k_syn V;
-   viability dV/dt = −V [κ_ros H(r̄) + κ_zn H(f) + κ_cargo H(cargo) + κ_H2S H(H₂S)].
+   Zn²⁺ to `zn_cell`, the peroxide the cells took up to catalase (O₂) and glutathione
+   peroxidase — then the local processes, each exact or positivity preserving:
+   lysosomal dissolution of `np_int` into `zn_cell`; glutathione intercepts the peroxide flux
+   F = g_px J + V P_zn H(f) at GSH/(K_g + GSH), consuming ν each, the rest escapes, and is
+   resynthesised towards GSH₀ at k_syn V; the radical dose accumulates;
+   viability dV/dt = −V [κ_E H(1/E − 1; 1/E½ − 1, h) + (R + F_escaped + ·OH_Fenton)/D₀
+   + κ_cargo H(cargo)], E the ATP supply (`energy_charge`).
 
 Every update is a convex combination or of the form x e^{−kΔt}, so every field stays
 non-negative for any Δt; the total zinc Σ[α (c_Zn np + zn) + φ (c_Zn np_int + zn_cell)] is

@@ -449,6 +449,16 @@ def _profile_frames(n: int) -> list[int]:
     return sorted(set(np.round(np.linspace(0, n - 1, MAX_PROFILES)).astype(int).tolist()))
 
 
+def _profile_colours(run: RunFile):
+    """The frames a profile figure draws, their times (h), and the colour map and time norm
+    that colour each profile by its time."""
+    frames = _profile_frames(run.n_frames)
+    t_h = run.times_s / 3600.0
+    first, last = t_h[frames[0]], t_h[frames[-1]]
+    return frames, t_h, colormaps["viridis"], Normalize(first, last if last > first
+                                                        else first + 1.0)
+
+
 def _radial(run: RunFile, names: list[str], log: bool) -> Figure:
     sph = _spheroid(run)
     h = float(run.config["grid"]["spacing_um"])
@@ -468,11 +478,7 @@ def _radial(run: RunFile, names: list[str], log: bool) -> Figure:
     bins = np.digitize(r.ravel(), edges) - 1
     inside = (bins >= 0) & (bins < edges.size - 1)
     centres = 0.5 * (edges[:-1] + edges[1:])
-    frames = _profile_frames(run.n_frames)
-    t_h = run.times_s / 3600.0
-    cmap = colormaps["viridis"]
-    t_norm = Normalize(t_h[frames[0]], t_h[frames[-1]] if t_h[frames[-1]] > t_h[frames[0]]
-                       else t_h[frames[0]] + 1.0)
+    frames, t_h, cmap, t_norm = _profile_colours(run)
     fig, axes = _panel_grid(len(names))
     with run.open() as f:
         for ax, name in zip(axes, names, strict=True):
@@ -516,11 +522,7 @@ def _radial_profiles(run: RunFile, names: list[str], log: bool) -> Figure:
     r = run.r_um
     radius = _surface_um(run)
     h = float(run.config["grid"]["spacing_um"])
-    frames = _profile_frames(run.n_frames)
-    t_h = run.times_s / 3600.0
-    cmap = colormaps["viridis"]
-    t_norm = Normalize(t_h[frames[0]], t_h[frames[-1]] if t_h[frames[-1]] > t_h[frames[0]]
-                       else t_h[frames[0]] + 1.0)
+    frames, t_h, cmap, t_norm = _profile_colours(run)
     fig, axes = _panel_grid(len(names))
     with run.open() as f:
         for ax, name in zip(axes, names, strict=True):
