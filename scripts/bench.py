@@ -6,6 +6,8 @@
                                                # (the GPU measurement of issue 6)
     python scripts/bench.py --devices 4        # the core sharded over 4 devices vs one
     python scripts/bench.py --only core        # one part: core, step, sweep, devices, grad
+    python scripts/bench.py --only core --precision float64   # the core in float64 (as BioFVM;
+                                               # scripts/biofvm_bench/README.md)
 
 Throughput is voxel-species updates per second. Every figure comes with a reference measured
 in the same run on the same device:
@@ -64,21 +66,22 @@ def streaming_bytes_per_s(a: jax.Array, repeats: int) -> float:
     return 2 * a.nbytes * passes / sec
 
 
-def transport_core(n: int, species: int, steps: int, repeats: int) -> dict:
+def transport_core(n: int, species: int, steps: int, repeats: int,
+                   dtype=jnp.float32) -> dict:
     """Implicit LOD diffusion of `species` fields on n^3 with tissue/medium diffusivities."""
     shape = (n, n, n)
     zz, yy, xx = np.meshgrid(*[np.arange(n)] * 3, indexing="ij")
     ball = (xx - n / 2) ** 2 + (yy - n / 2) ** 2 + (zz - n / 2) ** 2 < (0.4 * n) ** 2
-    d_tissue = jnp.asarray([1.0, 275.0, 560.0, 50.0][:species], jnp.float32)
-    d_medium = jnp.asarray([10.0, 703.0, 1430.0, 500.0][:species], jnp.float32)
-    c0 = jnp.asarray(np.random.default_rng(0).uniform(0, 1, shape + (species,)), jnp.float32)
+    d_tissue = jnp.asarray([1.0, 275.0, 560.0, 50.0][:species], dtype)
+    d_medium = jnp.asarray([10.0, 703.0, 1430.0, 500.0][:species], dtype)
+    c0 = jnp.asarray(np.random.default_rng(0).uniform(0, 1, shape + (species,)), dtype)
     tissue = jnp.asarray(ball)
 
     # the state buffer is donated, as the carried state of the solver's scan is updated in place
     @functools.partial(jax.jit, donate_argnums=0)
     def loop(c, tissue):  # as in Model.transport: D built from the mask inside the jit
         d = jnp.where(tissue[..., None], d_tissue, d_medium)
-        tr = make_transport(d, 60.0, 10.0, jnp.ones(species, jnp.float32))
+        tr = make_transport(d, 60.0, 10.0, jnp.ones(species, dtype))
         return jax.lax.fori_loop(0, steps, lambda i, c: diffuse(tr, c), c)
 
     sec = _time(lambda: loop(jnp.copy(c0), tissue).block_until_ready(), repeats)
@@ -89,11 +92,12 @@ def transport_core(n: int, species: int, steps: int, repeats: int) -> dict:
     host = np.asarray(c0)
     copy_sec = _time(lambda: host.copy(), repeats * 5)
     stream = streaming_bytes_per_s(c0, repeats)
-    achieved = TRAFFIC_BYTES_PER_VOXEL_SPECIES * vs * steps / sec
+    traffic = TRAFFIC_BYTES_PER_VOXEL_SPECIES * jnp.dtype(dtype).itemsize // 4
+    achieved = traffic * vs * steps / sec
     return {"grid": f"{n}^3 x {species}", "updates_per_s": vs * steps / sec,
             "bytes_per_voxel_species": nbytes / vs, "copy_updates_per_s": vs / copy_sec,
             "step_ms": 1e3 * sec / steps, "stream_bytes_per_s": stream,
-            "roofline_fraction": achieved / stream}
+            "roofline_fraction": achieved / stream, "traffic_bytes": traffic}
 
 
 
@@ -166,7 +170,13 @@ def main() -> None:
                     help="also shard the model step over this many devices")
     ap.add_argument("--only", choices=("core", "step", "sweep", "devices", "grad"),
                     default=None)
+    ap.add_argument("--precision", choices=("float32", "float64"), default="float32",
+                    help="the transport core's precision (the other parts follow the config)")
+    ap.add_argument("--steps", type=int, default=None, help="transport core steps per run")
     a = ap.parse_args()
+    if a.precision == "float64":
+        jax.config.update("jax_enable_x64", True)
+    core_dtype = jnp.float64 if a.precision == "float64" else jnp.float32
     rep = 2 if a.quick else 3
 
     def want(part: str) -> bool:
@@ -178,13 +188,13 @@ def main() -> None:
     print("| benchmark | figure |\n|---|---|")
     if want("core"):
         for n in a.sizes or [48 if a.quick else 96]:
-            t = transport_core(n, 4, 5 if a.quick else 10, rep)
-            print(f"| transport core {t['grid']}, LOD backward Euler | "
+            t = transport_core(n, 4, a.steps or (5 if a.quick else 10), rep, core_dtype)
+            print(f"| transport core {t['grid']}, LOD backward Euler, {a.precision} | "
                   f"{t['updates_per_s']:.3g} voxel-species updates/s ({t['step_ms']:.1f} "
                   f"ms/step) |")
             print(f"| same-run reference: streaming pass on the device | "
                   f"{t['stream_bytes_per_s'] / 1e9:.3g} GB/s; core at "
-                  f"{TRAFFIC_BYTES_PER_VOXEL_SPECIES} B/update = "
+                  f"{t['traffic_bytes']} B/update = "
                   f"{100 * t['roofline_fraction']:.0f} % of it |")
             if jax.default_backend() == "cpu":
                 print(f"| same-run reference: NumPy copy of the same array | "
