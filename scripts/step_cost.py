@@ -7,7 +7,8 @@ given as the first argument, so that two versions can be timed in one session:
     python scripts/step_cost.py /tmp/before . --parts --rounds 3   # interleaved, split
 
 Without `--parts`: best of `--repeats` (default 3) runs of 30 steps after a warm-up;
-compilation is excluded. With `--parts` each checkout's step is also split into
+compilation is excluded. Each figure is given as wall time and as the process's CPU time
+(both threads), the latter being less disturbed by other jobs on a shared machine. With `--parts` each checkout's step is also split into
 
 - transport: only the implicit solves a step makes (`Model.space.solve`, as `Model.substep`
   calls it: the particles, then the other model species), 30 steps in one jitted loop, on
@@ -17,7 +18,8 @@ compilation is excluded. With `--parts` each checkout's step is also split into
   `react`, the protocol and the packing of the state;
 - full: the step as it is;
 
-each best of `--repeats`, and the checkouts are run one after another in fresh processes,
+each best of `--repeats` (the reaction's cost inside a full step, where it cannot fuse
+across the solves, is nearer full − transport), and the checkouts are run one after another in fresh processes,
 `--rounds` times (interleaved), so a shared machine's load hits them alike. `--config` and
 `--set` choose another scenario (default: the built-in default, which is
 configs/zno_spheroid_ultrasound.toml). docs/performance.md records the figures.
@@ -35,14 +37,22 @@ import time
 STEPS = 30
 
 
-def _best(fn, repeats: int) -> float:
+def _best(fn, repeats: int) -> tuple[float, float]:
+    """Best wall time and best CPU time of this process (all its threads) over `repeats`
+    calls, after a warm-up: the CPU time is less disturbed by other jobs on a shared machine,
+    the wall time shows what the threads gain when cores are free."""
     fn()  # compile / warm
-    best = float("inf")
+    wall = cpu = float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        wall = min(wall, time.perf_counter() - t0)
+        cpu = min(cpu, time.process_time() - c0)
+    return wall, cpu
+
+
+def _ms(pair: tuple[float, float]) -> tuple[float, float]:
+    return 1e3 * pair[0] / STEPS, 1e3 * pair[1] / STEPS
 
 
 def measure(checkout: str, repeats: int, parts: bool, config: str | None,
@@ -64,7 +74,7 @@ def measure(checkout: str, repeats: int, parts: bool, config: str | None,
     def full():
         advance(model, factors, state, STEPS)[0].mobile.block_until_ready()
 
-    out = {"checkout": checkout, "full_ms": 1e3 * _best(full, repeats) / STEPS}
+    out = {"checkout": checkout, "full_ms": _ms(_best(full, repeats))}
     if not parts:
         return out
 
@@ -94,9 +104,8 @@ def measure(checkout: str, repeats: int, parts: bool, config: str | None,
 
         return jax.lax.fori_loop(0, STEPS, body, mobile)
 
-    out["transport_ms"] = 1e3 * _best(
-        lambda: transport(factors, state.mobile, sink, source).block_until_ready(),
-        repeats) / STEPS
+    out["transport_ms"] = _ms(_best(
+        lambda: transport(factors, state.mobile, sink, source).block_until_ready(), repeats))
 
     # reaction only: the step with the solves stubbed out (patched on the class while the
     # stubbed step is traced; the stub keeps the data flow: removed = α h κ c)
@@ -113,8 +122,8 @@ def measure(checkout: str, repeats: int, parts: bool, config: str | None,
 
     cls.solve = stub
     try:
-        out["reaction_ms"] = 1e3 * _best(
-            lambda: reaction(model, factors, state).block_until_ready(), repeats) / STEPS
+        out["reaction_ms"] = _ms(_best(
+            lambda: reaction(model, factors, state).block_until_ready(), repeats))
     finally:
         cls.solve = real
     return out
@@ -146,12 +155,15 @@ def main() -> None:
             res = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True,
                                             text=True).stdout.strip().splitlines()[-1])
             load = os.getloadavg()[0]
-            line = f"round {r + 1}, {checkout}: full {res['full_ms']:.1f} ms/step"
-            if a.parts:
-                line += (f", transport {res['transport_ms']:.1f}, reaction "
-                         f"{res['reaction_ms']:.1f} (reaction/transport "
-                         f"{res['reaction_ms'] / res['transport_ms']:.2f})")
-            print(f"{line}; load average {load:.2f}", flush=True)
+            parts = ("full", "transport", "reaction") if a.parts else ("full",)
+            for k, kind in enumerate(("wall", "CPU")):
+                line = f"round {r + 1}, {checkout}, {kind} ms/step: " + ", ".join(
+                    f"{p} {res[p + '_ms'][k]:.1f}" for p in parts)
+                if a.parts:
+                    t, re_, f = (res[p + "_ms"][k] for p in ("transport", "reaction", "full"))
+                    line += (f"; reaction/transport {re_ / t:.2f}, (full - transport)/transport "
+                             f"{(f - t) / t:.2f}")
+                print(f"{line}; load average {load:.2f}", flush=True)
 
 
 if __name__ == "__main__":
