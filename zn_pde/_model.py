@@ -222,10 +222,10 @@ class Model(eqx.Module):
             i = order.index(names[0])
             j = i + len(names)
             op = jax.tree.map(lambda a: a[..., i:j], factors.model)
-            c, removed = _materialise(self.space.solve(
+            c, removed = self.space.solve(
                 op, state.mobile[..., i:j], _interleave(sinks), _interleave(sources), h,
                 inv_ratio=inv_ratio,
-                boundary_uM=None if boundary_uM is None else boundary_uM[i:j]), state.step)
+                boundary_uM=None if boundary_uM is None else boundary_uM[i:j])
             return ([c[..., m] for m in range(len(names))],
                     [removed[..., m] for m in range(len(names))])
 
@@ -298,17 +298,6 @@ def _interleave(fields: list[Array]) -> Array:
     default scenario's step on 2 CPU cores), along the leading one it stays vectorised
     (docs/performance.md, "Reaction part of the step")."""
     return jnp.moveaxis(jnp.stack(fields, 0), 0, -1)
-
-
-def _materialise(tree: Any, step: Array) -> Any:
-    """`tree`, computed in full before anything uses it: XLA otherwise fuses the solve's last
-    transpose (the x sweep's layout back to (z, y, x)) into the reaction kernels that read
-    its output, which then gather each value across planes, once per use (~12 % of the
-    default scenario's step on 2 CPU cores, docs/performance.md). A conditional is a fusion
-    boundary XLA's CPU backend keeps (it removes `lax.optimization_barrier` before fusing);
-    its predicate, `step ≥ 0`, is always true, so values and gradients are unchanged. Under
-    `vmap` over a batched step it becomes a select, which is merely as before."""
-    return jax.lax.cond(step >= 0, lambda t: t, lambda t: jax.tree.map(jnp.zeros_like, t), tree)
 
 
 def build_model(config: dict[str, Any], geometry: Geometry | None = None,
