@@ -276,6 +276,51 @@ def _thomas_axis(coupling: Array, diagonal: Array, b: Array) -> Array:
     return jax.lax.fori_loop(0, n - 1, backward, x)
 
 
+def _pivots_and_forward(coupling: Array, diagonal: Array, b: Array) -> tuple[Array, Array]:
+    """The first two loops of `_thomas_axis`: 1/pᵢ and y."""
+    n = b.shape[0]
+
+    def pivot(i, inv):
+        r = _plane(coupling, i - 1)
+        return _set_plane(inv, 1.0 / (_plane(inv, i) - r * r * _plane(inv, i - 1)), i)
+
+    inv = jax.lax.fori_loop(1, n, pivot, diagonal.at[0].set(1.0 / diagonal[0]))
+
+    def forward(i, y):
+        m = _plane(coupling, i - 1) * _plane(inv, i - 1)
+        return _set_plane(y, _plane(y, i) + m * _plane(y, i - 1), i)
+
+    return inv, jax.lax.fori_loop(1, n, forward, b)
+
+
+def _thomas_last_axis(coupling: Array, diagonal: Array, b: Array, removed: Array,
+                      absorb: Array) -> tuple[Array, Array]:
+    """`_thomas_axis` for the last (x) sweep of `diffuse_react`, whose backward loop writes
+    each plane xᵢ, and the sinks' total removed + absorb xᵢ, straight into the state's own
+    layout: `b`, `removed`, `absorb` are (x, z, y, s); returns c and removed as (z, y, x, s).
+
+    The same arithmetic as `_thomas_axis` and a transpose, without the transpose: XLA fused
+    that transpose into every reaction kernel that read the solve's output, which then
+    gathered each value across planes (docs/performance.md, "Reaction part of the step")."""
+    n, s = b.shape[0], b.shape[-1]
+    inv, y = _pivots_and_forward(coupling, diagonal, b)
+
+    def both(i, x):  # plane i of (c, removed), as one (z, y, 1, 2s) slab of the output
+        return jnp.concatenate([x, _plane(removed, i) + _plane(absorb, i) * x], -1)[:, :, None]
+
+    out = jnp.zeros(b.shape[1:3] + (n, 2 * s), b.dtype)
+    out = jax.lax.dynamic_update_index_in_dim(out, both(n - 1, y[n - 1] * inv[n - 1]), n - 1, 2)
+
+    def backward(k, out):
+        i = n - 2 - k
+        x_next = jax.lax.dynamic_index_in_dim(out, i + 1, 2, keepdims=False)[..., :s]
+        x = (_plane(y, i) + _plane(coupling, i) * x_next) * _plane(inv, i)
+        return jax.lax.dynamic_update_index_in_dim(out, both(i, x), i, 2)
+
+    out = jax.lax.fori_loop(0, n - 1, backward, out)
+    return out[..., :s], out[..., s:]
+
+
 def diffuse_react(operator: Operator, c: Float[Array, "z y x s"], sink_per_s: Array,
                   source_uM_per_s: Array, dt_s: float | Array, mesh: Mesh | None = None,
                   *, inv_ratio: float | Array = 1.0, boundary_uM: Array | None = None
@@ -298,7 +343,7 @@ def diffuse_react(operator: Operator, c: Float[Array, "z y x s"], sink_per_s: Ar
     third = dt_s / 3.0
     removed = jnp.zeros_like(c)
     gain = third * source_uM_per_s
-    for ax in operator.axes:
+    for a, ax in enumerate(operator.axes):
         absorb = ax.capacity * (third * sink_per_s)
         if boundary_uM is None:
             first, last = ax.source_first, ax.source_last
@@ -306,6 +351,8 @@ def diffuse_react(operator: Operator, c: Float[Array, "z y x s"], sink_per_s: Ar
             first, last = ax.wall_first * boundary_uM, ax.wall_last * boundary_uM
         rhs = (inv_ratio * ax.capacity * (c + gain)).at[0].add(first).at[-1].add(last)
         diagonal = ax.diagonal + (inv_ratio - 1.0) * ax.capacity + inv_ratio * absorb
+        if a == 2 and mesh is None:  # sharded: the partitioner's transpose (all-to-all)
+            return _thomas_last_axis(ax.coupling, diagonal, rhs, removed, absorb)
         c = _thomas_axis(ax.coupling, diagonal, rhs)
         removed = removed + absorb * c
         c, removed, sink_per_s, gain = (_cycle(a, mesh) for a in (c, removed, sink_per_s, gain))
