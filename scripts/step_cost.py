@@ -8,21 +8,23 @@ given as the first argument, so that two versions can be timed in one session:
 
 Without `--parts`: best of `--repeats` (default 3) runs of 30 steps after a warm-up;
 compilation is excluded. Each figure is given as wall time and as the process's CPU time
-(both threads), the latter being less disturbed by other jobs on a shared machine. With `--parts` each checkout's step is also split into
+(both threads), the latter being less disturbed by other jobs on a shared machine. With
+`--parts` each checkout's step is also split into
 
 - transport: only the implicit solves a step makes (`Model.space.solve`, as `Model.substep`
   calls it: the particles, then the other model species), 30 steps in one jitted loop, on
-  the model's own operator with fixed sinks and sources;
+  the model's own operator, with sinks and sources that depend on the state (fixed ones
+  would let XLA hoist their transposes out of the loop);
 - reaction: the whole step with those solves replaced by a stub that returns the fields
   unchanged and removes α h κ c (one multiply): the rates, the split of what was removed,
   `react`, the protocol and the packing of the state;
 - full: the step as it is;
 
 each best of `--repeats` (the reaction's cost inside a full step, where it cannot fuse
-across the solves, is nearer full − transport), and the checkouts are run one after another in fresh processes,
-`--rounds` times (interleaved), so a shared machine's load hits them alike. `--config` and
-`--set` choose another scenario (default: the built-in default, which is
-configs/zno_spheroid_ultrasound.toml). docs/performance.md records the figures.
+across the solves, is nearer full − transport), and the checkouts are run one after another
+in fresh processes, `--rounds` times (interleaved), so a shared machine's load hits them
+alike. `--config` and `--set` choose another scenario (default: the built-in default, which
+is configs/zno_spheroid_ultrasound.toml). docs/performance.md records the figures.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ this script sets for itself) says which source lines each fused kernel holds. A 
 time is split between "transport" (operations from `_diffusion.py`: the implicit solves,
 their set-up and transposes), "reaction" (`_kinetics.py`: rates, the split of what the
 sinks removed, `react`) and "glue" (`_model.py`'s packing of the state, `_protocol.py`, the
-loop) in proportion to its operations from each. Only leaf kernels are summed (a while loop's own event
-encloses its body's). The profiler adds some overhead; the split, not the total, is the
-point. docs/performance.md ("Reaction part of the step") records the figures.
+loop) in proportion to its operations from each. Only leaf kernels are summed (a while
+loop's own event encloses its body's). The profiler adds some overhead; the split, not the
+total, is the point. docs/performance.md ("Reaction part of the step") records the figures.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import os
 import re
 import sys
 import tempfile
-
 
 SKIP = ("parameter", "constant", "bitcast", "broadcast", "get-tuple-element", "tuple")
 
