@@ -294,9 +294,9 @@ class Model(eqx.Module):
 def _interleave(fields: list[Array]) -> Array:
     """`jnp.stack(fields, -1)`, the same values, built as a stack along a new leading axis and
     one transpose. XLA fuses the fields' producers (the whole reaction step) into the stack;
-    along the innermost axis that fused loop runs element by element (it took ~45 % of the
-    default scenario's step on 2 CPU cores), along the leading one it stays vectorised
-    (docs/performance.md, "Reaction part of the step")."""
+    along the innermost axis that fused loop ran element by element on one core (over a third
+    of the default scenario's step on 2 CPU cores), along the leading one it is vectorised and
+    split over the cores (docs/performance.md, "Reaction part of the step")."""
     return jnp.moveaxis(jnp.stack(fields, 0), 0, -1)
 
 
