@@ -109,7 +109,7 @@ def _run_sweep(config, out: Path, a) -> int:
     keys, points = sweep_points(config)
     stem = out.with_name(out.stem)
     lines = [f"wrote {out}, {stem}_summary.csv and {stem}_summary.png ({len(points)} points; "
-             "final tissue-mean viability, peak ROS in tissue / in medium at the saved frames, "
+             "final tissue-mean viability, peak ROS in tissue / in medium over every step, "
              "as for single runs)"]
     for i, p in enumerate(points):
         where = ", ".join(f"{k}={v:g}" for k, v in zip(keys, p, strict=True))
@@ -122,7 +122,7 @@ def _run_sweep(config, out: Path, a) -> int:
 
 
 def _ros_lines(s, well_mixed: bool) -> list[str]:
-    """Peak ROS by place: tissue and medium at the saved frames, anywhere over all steps."""
+    """Peak ROS by place (tissue, medium), each over every step of the run."""
     if well_mixed:
         return [f"  peak ROS in the well-mixed culture: {s['max_ros'].max():.4g} uM (over all "
                 "steps)"]
@@ -132,11 +132,9 @@ def _ros_lines(s, well_mixed: bool) -> list[str]:
         a = a[np.isfinite(a)]
         return f"{a.max():.4g} uM" if a.size else "none"
 
-    lines = [f"  peak ROS in tissue: {peak('tissue_max_ros')} / in medium: "
-             f"{peak('medium_max_ros')} (maxima at the saved frames)"]
-    lines.append(f"  peak ROS anywhere, all steps: {peak('max_ros')} (tissue or medium, "
-                 "incl. between frames, e.g. in an exposure)")
-    return lines
+    return [f"  peak ROS in tissue: {peak('tissue_max_ros')} / in medium: "
+            f"{peak('medium_max_ros')} (over every step, incl. between frames, e.g. in an "
+            "exposure)"]
 
 
 def _cmd_run(a) -> int:
