@@ -177,3 +177,89 @@ def test_paraview_reads_every_field_at_each_frame_as_h5py_does(pvpython, run, tm
         # the frames read are different frames, not one frame twice
         first, last = (np.load(got / f"{reader}_zn_{i}.npy") for i in frames)
         assert not np.allclose(first, last, rtol=1e-3), reader
+
+
+# --- VTK export (zn-pde export --vtk): a .pvd time series of .vti ImageData -----------------
+
+# Runs inside pvpython: argv = pvd, output folder, fields, frame indices.
+PV_VTK_SCRIPT = r'''
+import json, sys
+import numpy as np
+from paraview import simple as pv
+from paraview import servermanager as sm
+from vtk.util.numpy_support import vtk_to_numpy
+
+pvd, out, fields, frames = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4]
+frames = [int(i) for i in frames.split(",")]
+reader = pv.OpenDataFile(pvd)
+times = [float(t) for t in reader.TimestepValues]
+report = {"proxy": reader.GetXMLName(), "times": times, "frames": {}}
+for i in frames:
+    reader.UpdatePipeline(times[i])
+    data = sm.Fetch(reader)
+    frame = report["frames"][str(i)] = {
+        "class": data.GetClassName(), "dims": list(data.GetDimensions()),
+        "origin": list(data.GetOrigin()), "spacing": list(data.GetSpacing()),
+        "cells": data.GetNumberOfCells(), "points_arrays": data.GetPointData().GetNumberOfArrays(),
+        "time_value": float(vtk_to_numpy(data.GetFieldData().GetArray("TimeValue"))[0]),
+        "n": {}}
+    for field in fields:
+        array = data.GetCellData().GetArray(field)
+        if array is None:
+            frame["n"][field] = None
+            continue
+        values = vtk_to_numpy(array)
+        frame["n"][field] = int(values.size)
+        np.save(f"{out}/{field}_{i}.npy", values)
+        print(f"t = {times[i]:7.1f} s {field:12s} n = {values.size} "
+              f"mean = {np.nanmean(values):.9g}", flush=True)
+json.dump(report, open(f"{out}/report.json", "w"))
+'''
+
+
+def test_paraview_reads_the_vtk_export_as_h5py_does(pvpython, run, tmp_path):
+    """`zn-pde export RUN.h5 --vtk`: ParaView's own reader of the .pvd gives every saved time
+    and, at two frames, each field's voxel values bit for bit as h5py reads them (the float32
+    arrays are written unchanged; NaN where the file has NaN), on the voxel grid (cells:
+    corners from 0 in steps of the spacing)."""
+    from zn_pde.cli import main
+
+    outdir = tmp_path / "vtk"
+    assert main(["export", str(run), "--vtk", "-o", str(outdir)]) == 0
+    pvd = outdir / f"{run.stem}.pvd"
+    with h5py.File(run, "r") as f:
+        times = f["time"][:]
+        x, y, z = (f[c][:] for c in ("x", "y", "z"))
+        stored = {name: f[name][...] for name in FIELDS}
+    assert len(list((outdir / f"{run.stem}_vtk").glob("*.vti"))) == times.size
+    frames = (1, len(times) - 1)
+    script = tmp_path / "read_pvd.py"
+    script.write_text(PV_VTK_SCRIPT)
+    got = tmp_path / "got"
+    got.mkdir()
+    proc = subprocess.run(
+        [pvpython, "--no-mpi", "--force-offscreen-rendering", str(script), str(pvd), str(got),
+         ",".join(FIELDS), ",".join(map(str, frames))],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    output = proc.stdout + proc.stderr
+    sys.stdout.write(output)
+    assert proc.returncode == 0, output
+    assert "ERR|" not in output and "Error" not in output, output
+    report = json.loads((got / "report.json").read_text())
+    assert report["proxy"] == "PVDReader"
+    np.testing.assert_allclose(report["times"], times, rtol=1e-12)
+    for i in frames:
+        frame = report["frames"][str(i)]
+        assert frame["class"] == "vtkImageData"
+        assert frame["dims"] == [x.size + 1, y.size + 1, z.size + 1]  # points: voxel corners
+        assert frame["cells"] == x.size * y.size * z.size
+        np.testing.assert_allclose(frame["origin"], [0.0, 0.0, 0.0])
+        np.testing.assert_allclose(frame["spacing"], [H, H, H])
+        assert frame["time_value"] == times[i]
+        for name in FIELDS:
+            values = np.load(got / f"{name}_{i}.npy")
+            want = stored[name][i] if stored[name].ndim == 4 else stored[name]
+            assert values.dtype == want.dtype, name
+            np.testing.assert_array_equal(values, want.ravel(), err_msg=f"{name} {i}")
+    first, last = (np.load(got / f"zn_{i}.npy") for i in frames)
+    assert not np.allclose(first, last, rtol=1e-3)

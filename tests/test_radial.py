@@ -381,7 +381,7 @@ def test_protocol_events_on_a_radial_grid_conserve_what_they_add(x64):
         "grid.shape=[20]", "geometry.radius_um=100", "boundary.kind='neumann'",
         "ultrasound=[]", "time.end_h=3", "time.dt_s=300", "time.save_every_min=60",
         "numerics.precision='float64'", "dose=[{time_h=1.0, dose_ug_per_ml=30.0}]",
-        "medium_exchange=[{time_h=2.0}]"])
+        "medium_exchange=[{time_h=2.0}]", "time.save_around_events=false"])
     model = build_model(c)
     volume = np.asarray(model.volume_um3, float)
     medium = ~np.asarray(model.tissue)

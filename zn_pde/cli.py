@@ -1,4 +1,4 @@
-"""`zn-pde` command line: run, validate, inspect, plot, fit, design.
+"""`zn-pde` command line: run, validate, inspect, plot, export, fit, design.
 
 Exit status: 0 success; 2 bad input (a one-paragraph message naming the file, key, value and
 what is allowed; never a traceback); 1 a failure during the run, with a message.
@@ -59,7 +59,15 @@ def _parser() -> argparse.ArgumentParser:
                     help="logarithmic colour scale and y axis for concentrations")
     pl.add_argument("--compare", metavar="CONTROL.h5",
                     help="also write <stem>_vs_<control stem>.png: treated minus control "
-                    "(the control needs the same grid and saved times)")
+                    "(the control needs the same grid and the first and last saved times)")
+
+    e = sub.add_parser("export", help="write a run in another format (ParaView: --vtk)")
+    e.add_argument("file", help="a zn-pde output of a 3D run (.h5)")
+    e.add_argument("--vtk", action="store_true",
+                   help="VTK: DIR/<stem>.pvd, a time series of DIR/<stem>_vtk/*.vti "
+                   "(XML ImageData) that ParaView opens directly")
+    e.add_argument("-o", "--outdir", help="output folder (default: beside the file)")
+    e.add_argument("--overwrite", action="store_true", help="replace an earlier export")
 
     f = sub.add_parser("fit", help="fit kinetic parameters to data")
     f.add_argument("config", help="fit config (TOML)")
@@ -265,8 +273,20 @@ def _cmd_plot(a) -> int:
     return 0
 
 
+def _cmd_export(a) -> int:
+    from .io import export_vtk
+
+    if not a.vtk:
+        raise InputError("say which format to write: --vtk (a ParaView .pvd time series of "
+                         ".vti files; the only export so far)", key="export")
+    pvd = export_vtk(a.file, a.outdir, overwrite=a.overwrite)
+    _emit(f"wrote {pvd} and its frames in {pvd.with_name(pvd.stem + '_vtk')} (open the .pvd "
+          "in ParaView: one time step per saved frame, time in s)")
+    return 0
+
+
 COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "inspect": _cmd_inspect,
-            "plot": _cmd_plot, "fit": _cmd_fit, "design": _cmd_design}
+            "plot": _cmd_plot, "fit": _cmd_fit, "design": _cmd_design, "export": _cmd_export}
 
 
 def main(argv: list[str] | None = None) -> int:
