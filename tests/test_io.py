@@ -393,8 +393,14 @@ def test_time_series_shades_the_stimulus_windows(run3d):
             continue
         spans = sorted(p.get_x() for p in ax.patches)
         assert spans == pytest.approx([0.1, 0.3])
-    ros = next(ax for ax in fig.axes if ax.get_title() == "ROS")
-    assert [ln.get_label() for ln in ros.lines] == ["tissue mean", "domain max, all steps"]
+    # ROS by place: tissue (mean, per-step max) and medium (per-step max) on their own axes
+    ros = next(ax for ax in fig.axes if ax.get_title() == "ROS in tissue")
+    assert [ln.get_label() for ln in ros.lines] == ["mean", "max, every step"]
+    with h5py.File(run3d[0], "r") as f:
+        np.testing.assert_allclose(ros.lines[1].get_ydata(), f["tissue_max_ros"][:], rtol=1e-6)
+        medium = next(ax for ax in fig.axes if ax.get_title() == "ROS in the medium")
+        np.testing.assert_allclose(medium.lines[0].get_ydata(), f["medium_max_ros"][:],
+                                   rtol=1e-6)
 
 
 def test_radial_profile_recovers_a_known_field(tmp_path):

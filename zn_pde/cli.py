@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="logarithmic colour scale and y axis for concentrations")
     pl.add_argument("--compare", metavar="CONTROL.h5",
                     help="also write <stem>_vs_<control stem>.png: treated minus control "
-                    "(the control needs the same grid and the first and last saved times)")
+                    "(the control needs the same grid and the same frames every save_every_min)")
 
     e = sub.add_parser("export", help="write a run in another format (ParaView: --vtk)")
     e.add_argument("file", help="a zn-pde output of a 3D run (.h5)")

@@ -29,9 +29,9 @@ frame after each exposure (or the middle when there is none).
 treated minus control maps of viability and zn at the final frame through the spheroid
 centre, the difference in viability against the depth below the tissue surface (shell means)
 and the tissue-mean time series of both runs side by side. The two files must share the
-grid, the tissue and the first and last saved times; differences are taken at the times both
-saved (a treated run's frames around its exposures have no counterpart in a control without
-them).
+grid, the tissue and the frames every `time.save_every_min`; differences are taken at the
+times both saved (a treated run's frames around its exposures have no counterpart in a
+control without them).
 
 Figures are drawn on `matplotlib.figure.Figure` objects rendered by the Agg canvas, never
 through pyplot, so plotting neither needs a display nor changes the caller's backend.
@@ -628,7 +628,17 @@ def _series_panels(run: RunFile, names: list[str]
     if "tissue_mean_zn_cell" in s and "zn_cell" in want:
         panels.append(("labile intracellular Zn, tissue mean", "µM",
                        [("tissue_mean_zn_cell", "")]))
-    if s & {"tissue_mean_ros", "max_ros"} and "ros" in want:
+    if {"tissue_max_ros", "medium_max_ros"} <= s and "ros" in want:
+        # by place: medium ROS is often far above the tissue's and would flatten it
+        tissue = run.tissue if run.tissue is not None else np.zeros(1, bool)
+        if tissue.any():
+            panels.append(("ROS in tissue", "µM", [(n, lab) for n, lab in
+                                                  (("tissue_mean_ros", "mean"),
+                                                   ("tissue_max_ros", "max, every step"))
+                                                  if n in s]))
+        if not tissue.all():
+            panels.append(("ROS in the medium", "µM", [("medium_max_ros", "max, every step")]))
+    elif s & {"tissue_mean_ros", "max_ros"} and "ros" in want:  # files of earlier versions
         panels.append(("ROS", "µM", [(n, lab) for n, lab in
                                     (("tissue_mean_ros", "tissue mean"),
                                      ("max_ros", "domain max, all steps")) if n in s]))
@@ -688,7 +698,7 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
                     y = 100.0 * y
                 any_positive |= bool(np.any(y[np.isfinite(y)] > 0))
                 style: dict[str, Any] = {"marker": "o", "ms": 2.5} if t_h.size < 30 else {}
-                if name == "max_ros":  # a peak over the interval ending at each frame
+                if name.endswith("max_ros"):  # a peak over the interval ending at each frame
                     style = {"ls": "--", "drawstyle": "steps-pre"}
                 ax.plot(t_h, y, lw=1.5, label=legend or None, **style)
             _shade_stimuli(ax, run, t_end, legend=k == 0)
@@ -737,14 +747,27 @@ def _check_comparable(run: RunFile, control: RunFile) -> None:
                 run.tissue is not None and not np.array_equal(run.tissue, control.tissue)):
             refuse("different tissue (the spheroid or slab differs)")
     t1, t2 = run.times_s / 3600.0, control.times_s / 3600.0
-    mine, theirs = _common_frames(t1, t2)
-    if mine.size < 2 or mine[0] != 0 or mine[-1] != t1.size - 1 or theirs[-1] != t2.size - 1:
+    r1, r2 = _regular_times_h(run), _regular_times_h(control)
+    if r1.shape != r2.shape or not np.allclose(r1, r2, rtol=1e-9, atol=1e-6):
         refuse(f"different saved times ({t1.size} frames from {t1[0]:g} to {t1[-1]:g} h here, "
-               f"{t2.size} from {t2[0]:g} to {t2[-1]:g} h in the control; they must share "
-               "the first and the last)")
+               f"{t2.size} from {t2[0]:g} to {t2[-1]:g} h in the control; the frames every "
+               "time.save_every_min must be the same, the frames around events may differ)")
     missing = [n for n in run.fields if n not in control.fields]
     if missing:
         refuse(f"the control lacks the field(s) {', '.join(missing)}")
+
+
+def _regular_times_h(run: RunFile) -> np.ndarray:
+    """The saved times (h) of a run without the frames around its events: those on the
+    time.save_every_min grid, and the last (all of them where the config does not say)."""
+    t_h = run.times_s / 3600.0
+    every = run.config.get("time", {}).get("save_every_min")
+    if not isinstance(every, int | float) or every <= 0 or t_h.size == 0:
+        return t_h
+    k = t_h * 60.0 / every
+    on_grid = np.abs(k - np.round(k)) <= 1e-6
+    on_grid[-1] = True
+    return t_h[on_grid]
 
 
 def _common_frames(t1_h: np.ndarray, t2_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
