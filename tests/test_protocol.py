@@ -252,6 +252,27 @@ def test_frames_around_every_event_show_what_it_did(x64):
     np.testing.assert_allclose(gained, added, rtol=1e-10)
 
 
+def test_a_frame_after_an_event_never_takes_another_event_s_time_source():
+    """A frame dt_s after a dose that falls on an exposure's start: the breakpoint stays
+    traced from the exposure (its start keeps its gradient), and is saved; a regular frame
+    at an event pins it (a fixed time)."""
+    from zn_pde._protocol import build_plan
+
+    c = _with(WELL_MIXED, time={"end_h": 2.0, "dt_s": 60.0, "save_every_min": 30.0},
+              dose=[{"time_h": 0.7, "dose_ug_per_ml": 5.0}],
+              ultrasound=[{"start_h": 0.7 + 60 / 3600, "duration_min": 0.5,
+                           "intensity_W_per_cm2": 1.0}],
+              medium_exchange=[{"time_h": 1.5}])
+    plan = build_plan([c])
+    times = Schedule(plan).save_times_s
+    j = int(np.argmin(np.abs(np.asarray(plan.breaks_s) - 2580.0)))
+    assert plan.sources[j] == ("ultrasound_start", 0)
+    assert np.min(np.abs(times - 2580.0)) < 1e-6
+    k = int(np.argmin(np.abs(np.asarray(plan.breaks_s) - 5400.0)))
+    assert plan.sources[k] is None  # the exchange at 1.5 h, on the 30 min grid: pinned
+    assert plan.sources[k + 1] == ("exchange", 0, 60.0)
+
+
 def _final_viability(model):
     index = model.fixed_names.index("viability")
     traj = trajectory(model, Schedule.from_model(model), lambda m, s: s.fixed[..., index])

@@ -213,8 +213,10 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
             pinned.append(False)
             saved.append(False)
         if kind == 0:  # a regular frame fixes the breakpoint's time: no traced source
-            pinned[-1], sources[-1] = True, None
-        elif not pinned[-1] and sources[-1] is None:
+            breaks[-1], pinned[-1], sources[-1] = t, True, None
+        elif not pinned[-1] and src is not None and (
+                sources[-1] is None or (len(sources[-1]) > 2 and len(src) == 2)):
+            # an event's own time wins over a frame offset from another event
             sources[-1] = src
         saved[-1] = saved[-1] or kind < 2
     windows = [(t0, t1) for c in configs for t0, t1 in _exposure_windows(c)]
