@@ -142,6 +142,8 @@ def test_paraview_reads_every_field_at_each_frame_as_h5py_does(pvpython, run, tm
         stored = {name: f[name][...] for name in FIELDS}
     frames = (1, len(times) - 1)
     assert frames[0] < frames[1]
+    # uneven saved times: every 10 min and at the start and end of the exposure (6, 8 min)
+    np.testing.assert_allclose(times, [0, 360, 480, 600, 1200, 1800])
     script = tmp_path / "read_xmf.py"
     script.write_text(PV_SCRIPT)
     got = tmp_path / "got"

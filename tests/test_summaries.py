@@ -205,6 +205,7 @@ def test_inspect_describes_a_sweep(runs, capsys):
     assert "material.dose_ug_per_ml = 5, 40 ug/mL" in out and "2 points" in out
     # hourly, and at the start and the end of the 1.5 h exposure
     assert "6 frames from 0 to 3 h" in out and "final_viability" in out
+    assert "every 60 min and around every point's events: 1.5, 1.517 h" in out
     lines = out.splitlines()
     i = next(k for k, x in enumerate(lines) if x.strip().startswith("material.dose_ug_per_ml  "))
     assert "peak ROS tissue" in lines[i] and "viability %" in lines[i]

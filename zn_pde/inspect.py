@@ -323,10 +323,16 @@ def _finite_mean(a: np.ndarray) -> float:
     return float(finite.mean()) if finite.size else float("nan")
 
 
-def _rows(n: int) -> np.ndarray:
+def _rows(n: int, keep: np.ndarray | None = None) -> np.ndarray:
+    """Every frame, or MAX_TABLE_ROWS of them: the first, the last and `keep` (the frames
+    around events, up to half the rows), the rest spread evenly over the others."""
     if n <= MAX_TABLE_ROWS:
         return np.arange(n)
-    return np.unique(np.round(np.linspace(0, n - 1, MAX_TABLE_ROWS)).astype(int))
+    keep = np.asarray([] if keep is None else keep, int)[:MAX_TABLE_ROWS // 2]
+    must = np.unique(np.concatenate([[0, n - 1], keep]))
+    others = np.setdiff1d(np.arange(n), must)
+    pick = np.round(np.linspace(0, others.size - 1, MAX_TABLE_ROWS - must.size)).astype(int)
+    return np.unique(np.concatenate([must, others[pick]]))
 
 
 def _scalars(run: RunFile) -> list[str]:
@@ -356,7 +362,9 @@ def _scalars(run: RunFile) -> list[str]:
                  else "key scalars (domain means)")
     if not spec:
         return []
-    idx = _rows(n)
+    t_h = run.times_s[:n] / 3600.0
+    around = np.flatnonzero(np.isin(t_h, _event_frame_times_h(t_h, run.config.get("time", {}))))
+    idx = _rows(n, around)
     cols: list[np.ndarray] = []
     with run.open() as f:
         for name, _, factor in spec:
@@ -481,6 +489,12 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
         c = cfg.get("time", {})
         out.append(f"  {n_frames} frames from {t[0]:g} to {t[-1]:g} h"
                    + (f" (run planned to {_g(c['end_h'])} h)" if "end_h" in c else ""))
+        extra = _event_frame_times_h(t, c)
+        if extra.size:
+            shown = ", ".join(f"{x:.4g}" for x in extra[:MAX_EVENT_FRAMES])
+            more = f", ... ({extra.size} in all)" if extra.size > MAX_EVENT_FRAMES else ""
+            out.append(f"  every {_g(c.get('save_every_min'))} min and around every point's "
+                       f"events: {shown}{more} h")
     else:
         out.append("  no frame saved yet")
     out += ["", "variables"]
