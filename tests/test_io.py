@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -592,6 +593,19 @@ def test_vtk_export_holds_every_frame_as_the_hdf5_file(run3d, tmp_path, capsys):
     assert main(["export", str(path), "--vtk", "-o", str(tmp_path)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert main(["export", str(path), "--vtk", "-o", str(tmp_path), "--overwrite"]) == 0
+    # a run killed after 3 frames exports those 3 (and an earlier, longer export's extra
+    # frames are removed)
+    killed = tmp_path / "spheroid.h5"
+    shutil.copy(path, killed)
+    with h5py.File(killed, "r+") as f:
+        for d in f.values():
+            if isinstance(d, h5py.Dataset) and d.maxshape and d.maxshape[0] is None:
+                d.resize(3, axis=0)
+        f.attrs["status"] = "running"
+        f.attrs["complete"] = np.uint8(0)
+    assert main(["export", str(killed), "--vtk", "--overwrite"]) == 0
+    sets = ET.parse(tmp_path / "spheroid.pvd").getroot().findall("./Collection/DataSet")
+    assert len(sets) == 3 == len(list((tmp_path / "spheroid_vtk").glob("*.vti")))
 
 
 def test_vtk_export_refuses_what_it_cannot_write(run3d, run_wm, tmp_path, capsys):
