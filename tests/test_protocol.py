@@ -273,6 +273,27 @@ def test_a_frame_after_an_event_never_takes_another_event_s_time_source():
     assert plan.sources[k + 1] == ("exchange", 0, 60.0)
 
 
+def test_frames_around_a_pulse_train_number_at_most_the_regular_frames():
+    """A train of 200 light pulses (every 3 min from 0.1 h, 30 s each) in a 24 h run saved
+    hourly: 25 regular frames, and the frames around the events are the 25 earliest (the
+    starts and ends of the first pulses), not 400. (Frames around config entries themselves,
+    doses, exchanges and each exposure's first pulse, are always kept:
+    test_frames_around_every_event_show_what_it_did has 6 with 5 regular frames.)"""
+    from zn_pde._protocol import build_plan
+
+    c = _with(WELL_MIXED, time={"end_h": 24.0, "dt_s": 60.0, "save_every_min": 60.0},
+              light=[{"start_h": 0.1, "duration_min": 0.5, "wavelength_nm": 365.0,
+                      "irradiance_mW_per_cm2": 20.0, "repeats": 200,
+                      "repeat_every_h": 0.05}])
+    times = Schedule(build_plan([c])).save_times_s
+    regular = np.arange(25) * 3600.0
+    extra = np.setdiff1d(np.round(times, 6), np.round(regular, 6))
+    assert times.size == 50 and extra.size == 25
+    starts = 360.0 + 180.0 * np.arange(13)
+    np.testing.assert_allclose(extra, np.sort(np.concatenate([starts, starts[:12] + 30.0])),
+                               rtol=1e-12)
+
+
 def _final_viability(model):
     index = model.fixed_names.index("viability")
     traj = trajectory(model, Schedule.from_model(model), lambda m, s: s.fixed[..., index])

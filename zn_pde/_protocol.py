@@ -40,9 +40,11 @@ frames, a frame at the start and at the end of every exposure, and at the time o
 [[dose]] and [[medium_exchange]] and one `time.dt_s` after it, so a run's frames show the
 state just before each stimulus and what it did. These frames are not pinned: each is its
 event's own breakpoint (or, dt_s after a dose or an exchange, a breakpoint traced from the
-event's time plus dt_s), so they follow their event and its time keeps its gradient. The
-saved times are then non-uniform; a plan built for a fit's fixed read-out frames turns them
-off.
+event's time plus dt_s), so they follow their event and its time keeps its gradient. Every
+config entry gets its frames; those around later repeats of an exposure are kept, earliest
+first, while the frames around events number at most the regular frames (a long pulse train
+does not multiply the output). The saved times are then non-uniform; a plan built for a
+fit's fixed read-out frames turns them off.
 
 Short steps. The nanoparticle model's species are re-pivoted every step anyway (their sinks
 change), so a step of h = r·dt reuses the operator built for dt: the same linear system
@@ -196,11 +198,14 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
     points: list[tuple[float, Source, int]] = [(min(k * save, end), None, 0)
                                                for k in range(n_save + 1)]
     traced = len(configs) == 1
+    regular = [p[0] for p in points]
+    around: list[tuple[float, Source, bool]] = []
     for c in configs:
         points += [(t, s if traced else None, 2) for t, s in _event_sources(c)]
         if c0["time"].get("save_around_events", False):
-            points += [(t, s if traced else None, 1) for t, s in event_frames(c, dt)
-                       if t < end - tol]
+            around += [(t, s if traced else None, repeat) for t, s, repeat
+                       in event_frames(c, dt) if t < end - tol]
+    points += _frames_kept(around, regular, tol)
     points.sort(key=lambda p: (p[0], p[2]))
     breaks: list[float] = []
     sources: list[Source] = []
@@ -235,9 +240,41 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
                     tuple(int(first[j]) for j, s in enumerate(saved) if s))
 
 
-def event_frames(c: dict[str, Any], dt_s: float) -> list[tuple[float, Source]]:
+def _frames_kept(around: list[tuple[float, Source, bool]], regular: list[float],
+                 tol: float) -> list[tuple[float, Source, int]]:
+    """The frames around events to save, as plan points: all of those around config entries
+    (every [[dose]], [[medium_exchange]], and each exposure's first repeat), and those around
+    later repeats earliest first while the frames around events number at most the regular
+    frames (a train of thousands of pulses keeps the frames around its first pulses)."""
+    grid = np.asarray(regular)
+
+    def distinct(times: list[float]) -> list[float]:
+        out: list[float] = []
+        for t in sorted(times):
+            if not (np.any(np.abs(grid - t) <= tol) or (out and t - out[-1] <= tol)):
+                out.append(t)
+        return out
+
+    first = [p for p in around if not p[2]]
+    budget = len(regular) - len(distinct([p[0] for p in first]))
+    later = sorted((p for p in around if p[2]), key=lambda p: p[0])
+    kept = distinct([p[0] for p in first])
+    taken = []
+    for p in later:
+        t = p[0]
+        known = np.any(np.abs(grid - t) <= tol) or any(abs(t - k) <= tol for k in kept)
+        if not known:
+            if budget <= 0:
+                break
+            budget -= 1
+            kept.append(t)
+        taken.append(p)
+    return [(t, s, 1) for t, s, _ in first + taken]
+
+
+def event_frames(c: dict[str, Any], dt_s: float) -> list[tuple[float, Source, bool]]:
     """The extra saved frames around the events of a config (`time.save_around_events`), with
-    the traced time each follows:
+    the traced time each follows and whether it belongs to a later repeat of an exposure:
     - every exposure (each repeat): at its start (the state just before it acts) and at its
       end (what it did);
     - every [[dose]] and [[medium_exchange]]: at its time (the state just before it: an event
@@ -245,12 +282,26 @@ def event_frames(c: dict[str, Any], dt_s: float) -> list[tuple[float, Source]]:
       it did, one full step on).
     A frame at an event's own time is that event's breakpoint; the frame dt_s after it is a
     breakpoint traced from the event's time plus dt_s, so moving the event moves both frames
-    and its time keeps its gradient."""
-    out: list[tuple[float, Source]] = []
-    for t, src in _event_sources(c):
-        out.append((t, src))
-        if src is not None and src[0] in ("dose", "exchange"):
-            out.append((t + dt_s, (src[0], src[1], dt_s)))
+    and its time keeps its gradient. `build_plan` keeps every config entry's frames and those
+    of later repeats while the frames around events number at most the regular frames."""
+    from ._model import expand_repeats
+
+    out: list[tuple[float, Source, bool]] = []
+    for i, d in enumerate(c.get("dose", [])):
+        t = d["time_h"] * 3600.0
+        out += [(t, ("dose", i), False), (t + dt_s, ("dose", i, dt_s), False)]
+    for i, x in enumerate(c.get("medium_exchange", [])):
+        t = x["time_h"] * 3600.0
+        out += [(t, ("exchange", i), False), (t + dt_s, ("exchange", i, dt_s), False)]
+    if "material" in c:
+        for kind in EXPOSURE_KINDS:
+            n = 0  # the index into expand_repeats(c[kind]), as `_event_sources` counts
+            for entry in c[kind]:
+                for r, e in enumerate(expand_repeats([entry])):
+                    start, end = exposure_window_s(e)
+                    out += [(start, (f"{kind}_start", n), r > 0),
+                            (end, (f"{kind}_end", n), r > 0)]
+                    n += 1
     return out
 
 

@@ -105,8 +105,9 @@ SECTIONS: dict[str, dict[str, Key]] = {
             "bool", True, "also save a frame at the start and at the end of every exposure "
             "(each repeat), and at the time of every [[dose]] and [[medium_exchange]] (the "
             "state just before it) and dt_s seconds after it (what it did), besides the "
-            "frames every save_every_min minutes; the saved times are then not evenly "
-            "spaced"),
+            "frames every save_every_min minutes; frames around later repeats of an "
+            "exposure are kept, earliest first, while the frames around events number at "
+            "most the regular ones; the saved times are then not evenly spaced"),
     },
     "geometry": {
         "kind": Key("str", "spheroid",
