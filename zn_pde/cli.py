@@ -1,4 +1,4 @@
-"""`zn-pde` command line: run, validate, inspect, plot, export, fit, design.
+"""`zn-pde` command line: run, validate, inspect, plot, export, fit, design, plan.
 
 Exit status: 0 success; 2 bad input (a one-paragraph message naming the file, key, value and
 what is allowed; never a traceback); 1 a failure during the run, with a message.
@@ -95,6 +95,17 @@ def _parser() -> argparse.ArgumentParser:
                    "fitted value (check a parameter the data do not bound)")
     d.add_argument("--quiet", action="store_true", help="no progress output")
     add_set(d)
+
+    pn = sub.add_parser("plan", help="optimise a protocol (doses, event times, exposure "
+                        "settings) by gradients through the simulator")
+    pn.add_argument("config", help="plan file (TOML) with a [plan] table")
+    pn.add_argument("-o", "--outdir", default="plans",
+                    help="output folder (default plans): <name>.json, .toml, .png")
+    pn.add_argument("--overwrite", action="store_true",
+                    help="replace an existing DIR/<name>.json (and its .toml and .png)")
+    pn.add_argument("--resume", action="store_true", help="continue an interrupted plan")
+    pn.add_argument("--quiet", action="store_true", help="no progress output")
+    add_set(pn)
     return p
 
 
@@ -108,6 +119,12 @@ def _cmd_design(a) -> int:
     from .fit import run_design_cli
 
     return run_design_cli(a)
+
+
+def _cmd_plan(a) -> int:
+    from .plan import run_plan_cli
+
+    return run_plan_cli(a)
 
 
 def _run_sweep(config, out: Path, a) -> int:
@@ -286,7 +303,8 @@ def _cmd_export(a) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "inspect": _cmd_inspect,
-            "plot": _cmd_plot, "fit": _cmd_fit, "design": _cmd_design, "export": _cmd_export}
+            "plot": _cmd_plot, "fit": _cmd_fit, "design": _cmd_design,
+            "plan": _cmd_plan, "export": _cmd_export}
 
 
 def main(argv: list[str] | None = None) -> int:
