@@ -294,6 +294,34 @@ def test_frames_around_a_pulse_train_number_at_most_the_regular_frames():
                                rtol=1e-12)
 
 
+def test_a_file_from_before_frames_around_events_resumes_on_its_own_frames(tmp_path):
+    """A stored config without `time.save_around_events` (written before it existed, when
+    only the regular frames were saved) resumes on those frames and matches the
+    uninterrupted run (float32 state on disk: rtol 1e-5)."""
+    c = _with(SPHEROID, dose=[{"time_h": 0.75, "dose_ug_per_ml": 5.0}],
+              time={"end_h": 1.5, "dt_s": 60.0, "save_every_min": 30.0,
+                    "save_around_events": False})
+    whole, cut = tmp_path / "whole.h5", tmp_path / "cut.h5"
+    simulate_to_file(c, whole, progress=False)
+    simulate_to_file(c, cut, progress=False)
+    with h5py.File(cut, "r+") as f:
+        text = f.attrs["config"]
+        assert "save_around_events = false" in text
+        f.attrs["config"] = text.replace("save_around_events = false\n", "")
+        for d in f.values():
+            if isinstance(d, h5py.Dataset) and d.maxshape and d.maxshape[0] is None:
+                d.resize(2, axis=0)
+        f.attrs["status"] = "running"
+        f.attrs["complete"] = np.uint8(0)
+    stored = config_of_run(cut)
+    assert stored["time"]["save_around_events"] is False
+    simulate_to_file(stored, cut, progress=False, resume=True)
+    with h5py.File(whole, "r") as f, h5py.File(cut, "r") as g:
+        np.testing.assert_array_equal(g["time"][:], [0.0, 1800.0, 3600.0, 5400.0])
+        np.testing.assert_array_equal(f["time"][:], g["time"][:])
+        np.testing.assert_allclose(g["zn"][:], f["zn"][:], rtol=1e-5, atol=1e-7)
+
+
 def _final_viability(model):
     index = model.fixed_names.index("viability")
     traj = trajectory(model, Schedule.from_model(model), lambda m, s: s.fixed[..., index])

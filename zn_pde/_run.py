@@ -415,6 +415,9 @@ def config_of_run(path: str | Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"the stored config is not valid TOML ({e})", file=str(path)
                          ) from None
+    if isinstance(raw.get("time"), dict) and "save_around_events" not in raw["time"]:
+        # written before frames around events existed: its frames are the regular ones only
+        raw["time"]["save_around_events"] = False
     cfg = resolve(raw, f"{path} (stored config)")
     cfg["_name"] = Path(path).stem
     cfg["_complete"] = complete
