@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("-o", "--outdir", help="folder for the PNGs (default: beside the file)")
     pl.add_argument("--fields", help="comma-separated variables (default: every field)")
     pl.add_argument("--times-h", help="comma-separated times in h for the slices; each is "
-                    "shown at the nearest saved frame (default: start, middle, end)")
+                    "shown at the nearest saved frame (default: start, end, the first "
+                    "exposure's start and each exposure's end; the middle without exposures)")
     pl.add_argument("--log", action="store_true",
                     help="logarithmic colour scale and y axis for concentrations")
     pl.add_argument("--compare", metavar="CONTROL.h5",
