@@ -100,8 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     pn = sub.add_parser("plan", help="optimise a protocol (doses, event times, exposure "
                         "settings) by gradients through the simulator")
     pn.add_argument("config", help="plan file (TOML) with a [plan] table")
-    pn.add_argument("-o", "--outdir", default="plans",
-                    help="output folder (default plans): <name>.json, .toml, .png")
+    pn.add_argument("-o", "--outdir", default="checkpoints",
+                    help="output folder (default checkpoints): <name>.json, .toml, .png")
     pn.add_argument("--overwrite", action="store_true",
                     help="replace an existing DIR/<name>.json (and its .toml and .png)")
     pn.add_argument("--resume", action="store_true", help="continue an interrupted plan")

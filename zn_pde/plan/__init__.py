@@ -23,7 +23,7 @@ from ._problem import PlanProblem as PlanProblem
 from ._report import write_outputs
 
 
-def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "plans", *,
+def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "checkpoints", *,
          overwrite: bool = False, resume: bool = False, progress: bool = True,
          overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     """Optimise the plan; returns the JSON report as a dict (see `zn-pde plan`)."""

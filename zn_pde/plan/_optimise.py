@@ -150,7 +150,8 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
             grad_u = grad_x * (hi - lo) * sig * (1.0 - sig)
             cur["history"].append({"x": x.tolist(), "objective": ev.objective,
                                    "constraints": g, "lagrangian": value, "multipliers": lam,
-                                   "gradient_norm": float(np.linalg.norm(grad_u))})
+                                   "gradient_norm": float(np.linalg.norm(
+                                       ev.objective_grad * (hi - lo)))})
             treedef = jax.tree.structure(adam.init(jnp.asarray(u)))
             s = jax.tree.unflatten(treedef, [jnp.asarray(a) for a in cur["adam"]])
             direction, s = adam.update(jnp.asarray(grad_u), s)
@@ -186,45 +187,68 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
     return {"starts": starts, "best": best}
 
 
+class _Budget(Exception):
+    pass
+
+
 def polish(problem: PlanProblem, summary: dict[str, Any], max_iter: int) -> dict[str, Any]:
     """SLSQP (scipy; sequential quadratic programming on the linearised constraints, with a
     BFGS model of the Lagrangian's curvature) from a start's best Adam iterate, in the box
     scaled to [0, 1]: it converges on an active constraint or a bound to the solver's
-    tolerance where Adam only circles it. The polished point is kept when it is feasible and
-    better (or less infeasible)."""
+    tolerance where Adam only circles it. At most `max_iter` iterations and 3 × `max_iter`
+    evaluations (on a flat ridge its line search can spend many); the best feasible point it
+    evaluated (else the least infeasible) replaces the start's when it is better."""
     from scipy.optimize import minimize
 
     lo, hi = problem.lower, problem.upper
     width = hi - lo
-    cache: dict[bytes, tuple[Evaluation, dict[str, float], dict[str, np.ndarray]]] = {}
+    cache: dict[bytes, tuple[np.ndarray, Evaluation, dict[str, float],
+                             dict[str, np.ndarray]]] = {}
 
     def at(z):
         key = np.asarray(z, float).tobytes()
         if key not in cache:
-            ev = problem.evaluate(lo + width * np.clip(z, 0.0, 1.0))
-            cache[key] = (ev, *scaled_constraints(problem, ev))
+            if len(cache) >= 3 * max_iter:
+                raise _Budget
+            zc = np.clip(np.asarray(z, float), 0.0, 1.0)
+            ev = problem.evaluate(lo + width * zc)
+            cache[key] = (zc, ev, *scaled_constraints(problem, ev))
         return cache[key]
 
-    names = sorted(at(np.asarray((np.asarray(summary["x"]) - lo) / width))[1])
-    constraints = [{"type": "ineq", "fun": lambda z, c=c: -at(z)[1][c],
-                    "jac": lambda z, c=c: -at(z)[2][c] * width} for c in names]
     z0 = np.clip((np.asarray(summary["x"]) - lo) / width, 0.0, 1.0)
-    res = minimize(lambda z: at(z)[0].objective, z0, jac=lambda z: at(z)[0].objective_grad
-                   * width, bounds=[(0.0, 1.0)] * z0.size, constraints=constraints,
-                   method="SLSQP", options={"maxiter": max_iter, "ftol": 1e-10})
-    ev, g, _ = at(res.x)
-    violation = max([0.0] + list(g.values()))
-    better = ((violation <= FEASIBLE and (not summary["feasible"]
-                                          or ev.objective < summary["objective"]))
-              or (not summary["feasible"] and violation < summary["violation"]))
-    out = dict(summary, polish={"evaluations": len(cache), "iterations": int(res.nit),
-                                "message": str(res.message), "improved": bool(better)})
+    names = sorted(at(z0)[2])
+    constraints = [{"type": "ineq", "fun": lambda z, c=c: -at(z)[2][c],
+                    "jac": lambda z, c=c: -at(z)[3][c] * width} for c in names]
+    try:
+        res = minimize(lambda z: at(z)[1].objective, z0, jac=lambda z: at(z)[1].objective_grad
+                       * width, bounds=[(0.0, 1.0)] * z0.size, constraints=constraints,
+                       method="SLSQP", options={"maxiter": max_iter, "ftol": ftol(problem)})
+        message, iterations = str(res.message), int(res.nit)
+    except _Budget:
+        message, iterations = f"stopped after {3 * max_iter} evaluations", -1
+
+    def violation(g):
+        return max([0.0] + list(g.values()))
+
+    z, ev, g, _ = min(cache.values(), key=lambda e: (violation(e[2]) > FEASIBLE,
+                                                      e[1].objective if violation(e[2])
+                                                      <= FEASIBLE else violation(e[2])))
+    v = violation(g)
+    better = ((v <= FEASIBLE and (not summary["feasible"] or ev.objective < summary["objective"]))
+              or (not summary["feasible"] and v < summary["violation"]))
+    out = dict(summary, polish={"evaluations": len(cache), "iterations": iterations,
+                                "message": message, "improved": bool(better)})
     if better:
-        grad = ev.objective_grad * width
-        out.update(x=(lo + width * np.clip(res.x, 0.0, 1.0)).tolist(),
-                   objective=ev.objective, feasible=violation <= FEASIBLE,
-                   violation=violation, gradient_norm_optimum=float(np.linalg.norm(grad)))
+        out.update(x=(lo + width * z).tolist(), objective=ev.objective, feasible=v <= FEASIBLE,
+                   violation=v,
+                   gradient_norm_optimum=float(np.linalg.norm(ev.objective_grad * width)))
     return out
+
+
+def ftol(problem: PlanProblem) -> float:
+    """SLSQP's stopping tolerance on the objective: above the solver's round-off (a float32
+    run resolves viability to ~1e-7; asking for less makes the line search chase noise)."""
+    return 1e-10 if problem.s.config["numerics"]["precision"] == "float64" else 1e-6
 
 
 def _leaves(state: Any) -> list[Any]:

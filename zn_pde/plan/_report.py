@@ -61,7 +61,9 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
         "constraints": cons,
         "gradient_norm": {"start": best["gradient_norm_start"],
                           "optimum": best["gradient_norm_optimum"],
-                          "space": "u, x = lower + (upper - lower) sigmoid(u)"},
+                          "of": "the objective, with respect to the controls scaled to "
+                                "their box, z = (x - lower) / (upper - lower); at an "
+                                "optimum on a constraint or a bound it need not vanish"},
         "solves": {"gradient": problem.gradient_solves, "forward": problem.forward_solves},
         "optimiser": dict(vars(s.optimiser)),
         "starts": [{k: v for k, v in st.items() if k != "history"}
@@ -144,12 +146,15 @@ def _timeline(a, configs) -> None:
     colors = {"ultrasound": "C1", "light": "C2"}
     for row, (_label, c) in enumerate(reversed(configs)):
         y = row
+        doses = 0
         for e in event_table(c):
             t = e.time_s / 3600.0
             if e.kind == "dose":
                 a.plot(t, y + 0.25, marker="v", color="C0", ms=8)
-                a.annotate(f"{e.value:.3g} ug/mL", (t, y + 0.3), fontsize=7, ha="center",
-                           va="bottom")
+                # labels alternate in height so doses close in time stay readable
+                a.annotate(f"{e.value:.3g} ug/mL", (t, y + 0.3 + 0.13 * (doses % 2)),
+                           fontsize=7, ha="left", va="bottom")
+                doses += 1
             elif e.kind == "medium_exchange":
                 a.plot([t, t], [y - 0.3, y + 0.3], color="k", lw=1.5)
                 a.annotate("wash", (t, y - 0.32), fontsize=7, ha="center", va="top")
@@ -159,11 +164,12 @@ def _timeline(a, configs) -> None:
                            and f.label == e.label and f.time_s >= e.time_s) / 3600.0
                 width = max(end - t, 0.004 * c["time"]["end_h"])
                 a.broken_barh([(t, width)], (y - 0.15, 0.3), color=colors[kind])
-                a.annotate(f"{e.value:.3g} {e.units}", (t + width, y - 0.12), fontsize=7,
-                           ha="left", va="top", color=colors[kind])
+                a.annotate(f"{e.value:.3g} {e.units}\nx {60 * (end - t):.3g} min",
+                           (t + width, y - 0.12), fontsize=7, ha="left", va="top",
+                           color=colors[kind])
     a.set_yticks(range(len(configs)), [lab for lab, _ in reversed(configs)])
     a.set_ylim(-0.7, len(configs) - 0.3)
     a.set_xlim(-0.02 * configs[0][1]["time"]["end_h"], configs[0][1]["time"]["end_h"] * 1.02)
     a.set_xlabel("time (h)")
-    a.set_title("protocol: doses (ug/mL), ultrasound (orange, W/cm^2), light (green, "
-                "mW/cm^2), washes", fontsize=9)
+    a.set_title("protocol: doses (ug/mL), ultrasound (orange), light (green), washes",
+                fontsize=9)
