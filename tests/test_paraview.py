@@ -1,4 +1,5 @@
-"""ParaView reads the XDMF sidecar: every reader, every field, the values h5py reads.
+"""ParaView reads the XDMF sidecar and the VTK export: every reader, every field, the values
+h5py reads.
 
 A small ZnO run (a non-cubic grid and an off-centre spheroid, so a swapped axis or a wrong
 origin shows; an ultrasound burst, so frames differ; a passive species) is opened with
@@ -9,6 +10,10 @@ with exactly nz*ny*nx values equal to h5py's within float32 round-off, on the ri
 with the run's times, and neither HDF5 nor XDMF may print an error (ParaView 5.11 read the previous
 sidecar with "Can't Write Temp Dataset" and nz times too many values, or dropped the
 fields).
+
+The VTK export (`zn-pde export RUN.h5 --vtk`: a .pvd of .vti ImageData) is opened the same
+way with ParaView's PVD reader: the times, the voxel grid (cells) and, at two frames, every
+field equal to h5py's bit for bit (the float32 arrays are written unchanged).
 
 Skipped only where `pvpython` is not installed; CI installs it (Debian's python3-paraview,
 see .ci/run) and sets ZN_PDE_REQUIRE_PARAVIEW=1, which turns that skip into a failure.
