@@ -185,6 +185,7 @@ def test_run_summary_names_places(runs):
     out = runs["printed"]
     assert "peak ROS in tissue: " in out and " / in medium: " in out
     assert "over every step" in out
+    assert "(6 frames, 0 to 3 h; 2 of them around the exposures, doses and exchanges)" in out
     assert "depth of kill (shell-mean viability below 50 %)" in out
     assert "particle penetration depth" in out and "rim " in out and "core " in out
     assert "\n  peak ROS: " not in out  # no unqualified peak

@@ -191,8 +191,13 @@ def _cmd_run(a) -> int:
         raise RunError("interrupted before the run started; nothing was written") from None
     xmf = result.path.with_suffix(".xmf")
     also = f" and {xmf}" if xmf.exists() else ""
+    from .inspect import event_frame_times_h
+
+    around = event_frame_times_h(result.times_s / 3600.0, config["time"]).size
     lines = [f"wrote {result.path}{also} "
-             f"({len(result.times_s)} frames, 0 to {result.times_s[-1] / 3600:g} h)"]
+             f"({len(result.times_s)} frames, 0 to {result.times_s[-1] / 3600:g} h"
+             + (f"; {around} of them around the exposures, doses and exchanges" if around
+                else "") + ")"]
     if config["grid"]["kind"] == "radial":
         lines.append("  no XDMF sidecar: a radial run is one profile in r (zn-pde plot draws "
                      "profiles and r x t kymographs)")

@@ -212,7 +212,7 @@ def _times(run: RunFile) -> list[str]:
                  + (f" (run planned to {_g(planned)} h)" if planned is not None else ""))
     lines.append(f"  saved every {_g(c.get('save_every_min'))} min, time step "
                  f"{_g(c.get('dt_s'))} s")
-    extra = _event_frame_times_h(t, c)
+    extra = event_frame_times_h(t, c)
     if extra.size:
         shown = ", ".join(f"{x:.4g}" for x in extra[:MAX_EVENT_FRAMES])
         more = f", ... ({extra.size} in all)" if extra.size > MAX_EVENT_FRAMES else ""
@@ -223,7 +223,7 @@ def _times(run: RunFile) -> list[str]:
 MAX_EVENT_FRAMES = 12  # off-grid frame times listed by `inspect`
 
 
-def _event_frame_times_h(t_h: np.ndarray, time_cfg: dict) -> np.ndarray:
+def event_frame_times_h(t_h: np.ndarray, time_cfg: dict) -> np.ndarray:
     """The saved times (h) that are not on the save_every_min grid nor the end: the frames
     around exposures, doses and exchanges."""
     every = time_cfg.get("save_every_min")
@@ -363,7 +363,7 @@ def _scalars(run: RunFile) -> list[str]:
     if not spec:
         return []
     t_h = run.times_s[:n] / 3600.0
-    around = np.flatnonzero(np.isin(t_h, _event_frame_times_h(t_h, run.config.get("time", {}))))
+    around = np.flatnonzero(np.isin(t_h, event_frame_times_h(t_h, run.config.get("time", {}))))
     idx = _rows(n, around)
     cols: list[np.ndarray] = []
     with run.open() as f:
@@ -489,7 +489,7 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
         c = cfg.get("time", {})
         out.append(f"  {n_frames} frames from {t[0]:g} to {t[-1]:g} h"
                    + (f" (run planned to {_g(c['end_h'])} h)" if "end_h" in c else ""))
-        extra = _event_frame_times_h(t, c)
+        extra = event_frame_times_h(t, c)
         if extra.size:
             shown = ", ".join(f"{x:.4g}" for x in extra[:MAX_EVENT_FRAMES])
             more = f", ... ({extra.size} in all)" if extra.size > MAX_EVENT_FRAMES else ""

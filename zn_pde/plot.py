@@ -758,16 +758,12 @@ def _check_comparable(run: RunFile, control: RunFile) -> None:
 
 
 def _regular_times_h(run: RunFile) -> np.ndarray:
-    """The saved times (h) of a run without the frames around its events: those on the
-    time.save_every_min grid, and the last (all of them where the config does not say)."""
+    """The saved times (h) of a run without the frames around its events (inspect's
+    `event_frame_times_h`): those every time.save_every_min and the end."""
+    from .inspect import event_frame_times_h
+
     t_h = run.times_s / 3600.0
-    every = run.config.get("time", {}).get("save_every_min")
-    if not isinstance(every, int | float) or every <= 0 or t_h.size == 0:
-        return t_h
-    k = t_h * 60.0 / every
-    on_grid = np.abs(k - np.round(k)) <= 1e-6
-    on_grid[-1] = True
-    return t_h[on_grid]
+    return t_h[~np.isin(t_h, event_frame_times_h(t_h, run.config.get("time", {})))]
 
 
 def _common_frames(t1_h: np.ndarray, t2_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
