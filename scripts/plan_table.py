@@ -25,14 +25,15 @@ QUESTIONS = {
 
 def table() -> str:
     rows = ["| plan | controls: start -> optimum | tumour viability, start -> optimum | "
-            "constraints at the optimum | solves with gradient, wall time |",
+            "constraints, start -> optimum | solves with gradient, wall time |",
             "|---|---|---|---|---|"]
     for name in PLANS:
         r = json.loads((ROOT / "checkpoints" / f"{name}.json").read_text())
         controls = "; ".join(f"`{k}` {c['start']:.3g} -> **{c['optimum']:.3g}** {c['unit']}"
                              + (f" (at its {c['at_bound']} bound)" if c["at_bound"] else "")
                              for k, c in r["controls"].items())
-        cons = "; ".join(f"{k} {c['optimum']:.4g} ({'>=' if 'min' in c else '<='} "
+        cons = "; ".join(f"{k} {c['start']:.4g} -> {c['optimum']:.4g} "
+                         f"({'>=' if 'min' in c else '<='} "
                          f"{c.get('min', c.get('max')):g})" for k, c in r["constraints"].items())
         o = r["objective"]
         rows.append(f"| {QUESTIONS[name]} | {controls} | {o['start']:.3f} -> "
