@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from zn_pde import RunError
 from zn_pde.cli import main
 from zn_pde.config import dumps
 from zn_pde.plan import PlanProblem, _optimise, load_plan, plan
@@ -225,7 +226,7 @@ def test_resume_ends_where_an_uninterrupted_plan_ends(tmp_path, monkeypatch):
         return real(self, x, gradient)
 
     monkeypatch.setattr(PlanProblem, "evaluate", interrupted)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(RunError, match="continue with --resume"):  # exit 1, no traceback
         plan(path, tmp_path / "b", progress=False)
     assert (tmp_path / "b" / "toy.resume.json").is_file()
     monkeypatch.setattr(PlanProblem, "evaluate", real)

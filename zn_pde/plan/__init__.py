@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError
+from .._errors import InputError, RunError
 from ._config import OBJECTIVES as OBJECTIVES
 from ._config import PlanSettings as PlanSettings
 from ._config import load_plan as load_plan
@@ -38,7 +38,12 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
                          ".png)", file=str(target))
     t0 = time.perf_counter()
     problem = PlanProblem(settings)
-    result = optimise(problem, resume_file, resume=resume, progress=progress)
+    try:
+        result = optimise(problem, resume_file, resume=resume, progress=progress)
+    except KeyboardInterrupt:
+        kept = (f"{resume_file} holds every finished iteration: continue with --resume"
+                if resume_file.exists() else "nothing was kept (no iteration had finished)")
+        raise RunError(f"interrupted; {kept}") from None
     report = write_outputs(problem, result, out, wall_s=time.perf_counter() - t0)
     resume_file.unlink(missing_ok=True)
     return report

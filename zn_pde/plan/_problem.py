@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import InputError
+from .._errors import InputError, RunError
 from .._model import Model, build_model, expand_repeats
 from .._protocol import StepPlan, _event_sources, _merge_tolerance_s
 from .._run import summarise
@@ -287,6 +287,11 @@ class PlanProblem:
             return float(_forward(model)), np.zeros(len(self.keys))
         value, g = _value_and_grad(model)
         self.gradient_solves += 1
+        if not np.isfinite(float(value)):
+            where = ", ".join(f"{k} = {v:g}" for k, v in zip(self.keys, x, strict=True))
+            raise RunError(f"the simulation gave a non-finite viability at {where} "
+                           f"({scenario.get('_name', 'scenario')}); run that config with "
+                           "zn-pde run to see where it fails")
         g_leaves = [np.asarray(a, float) for a in _floats(g)]
 
         def leaves(c):
