@@ -37,7 +37,9 @@ def simulate(kind: str, shape: int, end_h: float, overrides: list[str]):
     def on_frame(i, t, state, peaks):
         fields = {k: np.asarray(v) for k, v in model.fields(state).items()}
         peak_ros[0] = max(peak_ros[0], float(fields["ros"].max()),
-                          0.0 if peaks is None else float(peaks[model.mobile_names.index("ros")]))
+                          # peaks: (tissue, medium) x species, per step (_solve.advance)
+                          0.0 if peaks is None else
+                          float(np.max(peaks[:, model.mobile_names.index("ros")])))
         final.update(fields)
 
     run(model, Schedule.from_config(c), on_frame, progress=None)

@@ -4,6 +4,7 @@ Runs in ParaView's Python (pvpython), not in the project's environment:
 
     pvpython scripts/paraview_screenshot.py runs/zno_spheroid_ultrasound.xmf -o zn.png
     pvpython scripts/paraview_screenshot.py RUN.xmf --field viability --time-h 12 -o v.png
+    pvpython scripts/paraview_screenshot.py RUN.pvd ...   # the VTK export (zn-pde export --vtk)
     xvfb-run -a pvpython scripts/paraview_screenshot.py RUN.xmf ...   # machine without display
 
 It opens the run's XDMF sidecar with ParaView's default reader (`OpenDataFile`), cuts the x-z
@@ -15,7 +16,9 @@ slice) in white, and saves a PNG with a colour bar, the time and coordinates in 
 colour range is the field's range on the slice at that frame (`--log` for a logarithmic
 scale). Fields are node (voxel-centre) values interpolated in between, and NaN (`viability`
 in the medium) is grey, so the half voxel between the last tissue centre and the white
-surface line is grey too.
+surface line is grey too. The VTK export (`zn-pde export RUN.h5 --vtk`, a .pvd of .vti) holds
+the voxels as cells: the slice then shows each voxel's own value as a square, and the
+surface is the 0.5 contour of the tissue mask interpolated to the voxel corners.
 
 docs/figures/paraview_viability_slice.png was made with `--field viability --size 1000 750`
 from `zn-pde run configs/zno_spheroid_ultrasound.toml --set grid.shape=[32,32,32] --set
@@ -48,12 +51,23 @@ def _first_block(data):
     return data
 
 
-def _centre(image) -> list[float]:
+def _voxels(image, cells: bool) -> tuple[list[int], list[float], list[float]]:
+    """(voxel counts x y z, centre of the first voxel, spacing): the nodes of the XDMF
+    sidecar's mesh are the voxel centres; the VTK export's voxels are its cells."""
+    n = list(image.GetDimensions())
+    o = list(image.GetOrigin())
+    h = list(image.GetSpacing())
+    if cells:
+        n = [m - 1 for m in n]
+        o = [a + b / 2 for a, b in zip(o, h, strict=True)]
+    return n, o, h
+
+
+def _centre(image, cells: bool) -> list[float]:
     """Centroid of the tissue voxels (the spheroid centre); the domain centre without tissue."""
-    nx, ny, nz = image.GetDimensions()
-    ox, oy, oz = image.GetOrigin()
-    hx, hy, hz = image.GetSpacing()
-    mask = image.GetPointData().GetArray("tissue_mask")
+    (nx, ny, nz), (ox, oy, oz), (hx, hy, hz) = _voxels(image, cells)
+    data = image.GetCellData() if cells else image.GetPointData()
+    mask = data.GetArray("tissue_mask")
     if mask is not None:
         tissue = vtk_to_numpy(mask).reshape(nz, ny, nx) > 0.5
         if tissue.any():
@@ -64,7 +78,8 @@ def _centre(image) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("xmf", help="the run's XDMF sidecar (OUT.xmf beside OUT.h5)")
+    parser.add_argument("xmf", help="the run's XDMF sidecar (OUT.xmf beside OUT.h5), or the "
+                        ".pvd of its VTK export")
     parser.add_argument("-o", "--output", default=None,
                         help="PNG to write (default: <xmf stem>_paraview_<field>.png)")
     parser.add_argument("--field", default="zn", help="point array to colour by (default zn)")
@@ -84,15 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     t = times[-1] if args.time_h is None else min(times, key=lambda s: abs(s - 3600 * args.time_h))
     reader.UpdatePipeline(t)
     image = _first_block(sm.Fetch(reader))
-    if image.GetPointData().GetArray(args.field) is None:
-        names = [image.GetPointData().GetArrayName(i)
-                 for i in range(image.GetPointData().GetNumberOfArrays())]
+    cells = image.GetCellData().GetArray(args.field) is not None  # the VTK export
+    data = image.GetCellData() if cells else image.GetPointData()
+    if data.GetArray(args.field) is None:
+        names = [data.GetArrayName(i) for i in range(data.GetNumberOfArrays())]
         print(f"no field {args.field!r} in {args.xmf}; fields: {', '.join(names)}",
               file=sys.stderr)
         return 2
-    centre = _centre(image)
+    where = "CELLS" if cells else "POINTS"
+    centre = _centre(image, cells)
     # cut through a plane of voxel centres (the one `zn-pde plot` shows), not between two
-    ny, oy, hy = image.GetDimensions()[1], image.GetOrigin()[1], image.GetSpacing()[1]
+    (_, ny, _), (_, oy, _), (_, hy, _) = _voxels(image, cells)
     centre[1] = oy + hy * int(np.argmin(np.abs(oy + hy * np.arange(ny) - centre[1])))
 
     view = pv.CreateView("RenderView")
@@ -121,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     plane.SliceType.Normal = [0.0, 1.0, 0.0]
     plane.UpdatePipeline(t)
     shown = pv.Show(plane, view)
-    pv.ColorBy(shown, ("POINTS", args.field))
-    values = vtk_to_numpy(_first_block(sm.Fetch(plane)).GetPointData().GetArray(args.field))
+    pv.ColorBy(shown, (where, args.field))
+    cut = _first_block(sm.Fetch(plane))
+    values = vtk_to_numpy((cut.GetCellData() if cells else cut.GetPointData())
+                          .GetArray(args.field))
     finite = values[np.isfinite(values)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     if args.log:
@@ -150,8 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     bar.AddRangeLabels = 0
     shown.SetScalarBarVisibility(view, True)
 
-    if image.GetPointData().GetArray("tissue_mask") is not None:
-        surface = pv.Contour(Input=plane, ContourBy=["POINTS", "tissue_mask"],
+    if data.GetArray("tissue_mask") is not None:
+        nodes = pv.CellDatatoPointData(Input=plane) if cells else plane
+        surface = pv.Contour(Input=nodes, ContourBy=["POINTS", "tissue_mask"],
                              Isosurfaces=[0.5])
         outline = pv.Show(surface, view)
         pv.ColorBy(outline, None)

@@ -74,7 +74,8 @@ def test_simulate_returns_the_output_with_hours_units_config_and_summary(in_memo
     for axis in "xyz":
         np.testing.assert_array_equal(ds[axis], (np.arange(12) + 0.5) * 10.0)
         assert ds[axis].attrs["units"] == "um"
-    np.testing.assert_array_equal(ds["time"], [0.0, 1800.0, 3600.0])
+    # every 30 min, and at the end of the 1 min exposure (its start, 0.5 h, is on the grid)
+    np.testing.assert_array_equal(ds["time"], [0.0, 1800.0, 1860.0, 3600.0])
     assert ds["time"].attrs["units"] == "s"
     np.testing.assert_array_equal(ds["time_h"], ds["time"] / 3600.0)
     assert ds["time_h"].dims == ("time",) and ds["time_h"].attrs["units"] == "h"

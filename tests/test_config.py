@@ -12,7 +12,7 @@ from zn_pde.cli import main
 from zn_pde.config import default_config_text, dumps, load_config, resolve
 
 CONFIGS = sorted(p for p in (Path(__file__).parent.parent / "configs").glob("*.toml")
-                 if not p.name.startswith("fit_"))  # fit configs: tests/test_fit*.py
+                 if not p.name.startswith(("fit_", "plan_")))  # tests/test_fit*.py, test_plan.py
 
 
 def _write(tmp_path, text: str) -> str:

@@ -40,3 +40,17 @@ def test_readme_starts_with_the_two_setup_commands():
     block = lines[lines.index("```bash") + 1: lines.index("```")]
     assert len(block) == 2
     assert block[0].endswith("zn-pde run") and block[1].endswith("pytest")
+
+
+def test_fitting_page_table_is_generated_from_the_stored_checkpoints():
+    """docs/fitting.md's shipped-fits table is scripts/fit_shipped.py's table of checkpoints/
+    (a refit that is not copied into the docs fails here)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fit_shipped",
+                                                  ROOT / "scripts" / "fit_shipped.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    block = re.search(r"<!-- shipped-fits:start -->\n(.*?)\n<!-- shipped-fits:end -->",
+                      (ROOT / "docs" / "fitting.md").read_text(), re.S)
+    assert block and block.group(1) == module.table(ROOT / "checkpoints").strip()

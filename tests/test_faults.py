@@ -65,12 +65,13 @@ duration_min = 1.0
 intensity_W_per_cm2 = 1.5
 frequency_MHz = 1.0
 """
-N_FRAMES = 97
+N_FRAMES = 98  # every 5 min, and at the end of the exposure (its start is on the grid)
 # a short run (the first 4 frames) of CONFIG: it ends where CONFIG's exposure begins, and an
 # exposure must lie inside the run, so the short run moves it inside with zero intensity, on
-# the dt grid and stepped by one step (CONFIG's steps up to 0.25 h exactly)
+# the dt grid and stepped by one step (CONFIG's steps up to 0.25 h exactly), without frames
+# around it (CONFIG has none before 0.25 h)
 SHORT = ["time.end_h=0.25", "ultrasound[0].start_h=0.1", "ultrasound[0].intensity_W_per_cm2=0",
-         "time.exposure_min_steps=1"]
+         "time.exposure_min_steps=1", "time.save_around_events=false"]
 RTOL = 1e-5
 
 

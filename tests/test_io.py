@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -116,8 +117,11 @@ def test_xarray_opens_with_named_dimensions_coordinates_and_units(run3d):
     path, config = run3d
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         ds.load()
-    # the protocol's event table: the t = 0 dose, the start and end of each exposure
-    assert dict(ds.sizes) == {"time": 7, "z": 16, "y": 16, "x": 16, "event": 5}
+    # the protocol's event table: the t = 0 dose, the start and end of each exposure; frames
+    # every 5 min and at the start and end of each exposure (1200 s is on the 5 min grid)
+    assert dict(ds.sizes) == {"time": 10, "z": 16, "y": 16, "x": 16, "event": 5}
+    np.testing.assert_allclose(ds["time"].values, sorted(
+        [300.0 * k for k in range(7)] + [360.0, 420.0, 1080.0]))
     assert list(ds["event_kind"].values) == ["dose", "ultrasound_start", "ultrasound_end",
                                              "light_start", "light_end"]
     np.testing.assert_allclose(ds["event_time"].values, [0, 360, 420, 1080, 1200])
@@ -156,7 +160,8 @@ def test_xarray_opens_with_named_dimensions_coordinates_and_units(run3d):
 
 def test_well_mixed_output_in_xarray_inspect_and_plot(run_wm, tmp_path):
     with xr.open_dataset(run_wm, engine="h5netcdf") as ds:
-        assert dict(ds.sizes) == {"time": 7, "event": 3}
+        # every 10 min, and at the end of the exposure (its start, 0.5 h, is on the grid)
+        assert dict(ds.sizes) == {"time": 8, "event": 3}
         assert set(FIELDS) <= set(ds.data_vars)
         assert all(ds[n].dims == ("time",) for n in FIELDS)
         assert not {"x", "y", "z", "tissue_mask"} & set(ds.variables)
@@ -165,7 +170,8 @@ def test_well_mixed_output_in_xarray_inspect_and_plot(run_wm, tmp_path):
     text = describe(run_wm)
     assert "well_mixed: one compartment" in text
     rows = _table(text, "key scalars (the well-mixed compartment")
-    np.testing.assert_allclose([float(r[0]) for r in rows], np.arange(7) / 6, rtol=1e-5)
+    np.testing.assert_allclose([float(r[0]) for r in rows],
+                               sorted([*np.arange(7) / 6, 0.5 + 1 / 60]), rtol=1e-5)
     head = _table_head(text, "key scalars (the well-mixed compartment")
     col = head.index("Zn2+ uM")
     np.testing.assert_allclose([float(r[col]) for r in rows], zn, rtol=5e-4, atol=1e-12)
@@ -273,7 +279,9 @@ def test_inspect_describes_config_grid_times_variables_and_key_scalars(run3d, ca
     assert "ultrasound  from 0.1 h for 1 min, 1.5 W/cm2, 1 MHz" in text
     assert "light       from 0.3 h for 2 min, 20 mW/cm2, 365 nm" in text
     assert "16 x 16 x 16 voxels (x, y, z), spacing 40 um" in text
-    assert "7 frames from 0 to 0.5 h" in text
+    # every 5 min, and at the start and end of each exposure (the light's end is on the grid)
+    assert "10 frames from 0 to 0.5 h" in text
+    assert "and around the events (time.save_around_events): 0.1, 0.1167, 0.3 h" in text
     with h5py.File(path, "r") as f:
         tissue = f["tissue_mask"][...] > 0
         assert f"tissue      {int(tissue.sum())} voxels" in text
@@ -345,7 +353,7 @@ def test_plot_writes_every_figure_with_defaults_and_options(run3d, tmp_path, cap
 def test_slice_masks_medium_viability_and_outlines_the_spheroid(run3d):
     path, _ = run3d
     run = read_run(path)
-    fig = _slices(run, "viability", [0, 6], log=False)
+    fig = _slices(run, "viability", [0, run.n_frames - 1], log=False)
     axes = [ax for ax in fig.axes if ax.images]
     assert [ax.get_title() for ax in axes] == ["t = 0 h", "t = 0.5 h"]
     j = int(np.argmin(np.abs(run.y_um - 300.0)))  # the plane through the spheroid centre
@@ -364,8 +372,8 @@ def test_slice_masks_medium_viability_and_outlines_the_spheroid(run3d):
 def test_log_scale_is_for_concentrations_only(run3d):
     run = read_run(path := run3d[0])
     with h5py.File(path, "r") as f:
-        zn = [f["zn"][6, :, 8, :]]
-        viability = [f["viability"][6, :, 8, :]]
+        zn = [f["zn"][-1, :, 8, :]]
+        viability = [f["viability"][-1, :, 8, :]]
     norm = _norm(run, "zn", zn, log=True)
     assert isinstance(norm, LogNorm)
     assert norm.vmax == pytest.approx(np.nanmax(zn[0]))
@@ -386,8 +394,14 @@ def test_time_series_shades_the_stimulus_windows(run3d):
             continue
         spans = sorted(p.get_x() for p in ax.patches)
         assert spans == pytest.approx([0.1, 0.3])
-    ros = next(ax for ax in fig.axes if ax.get_title() == "ROS")
-    assert [ln.get_label() for ln in ros.lines] == ["tissue mean", "domain max, all steps"]
+    # ROS by place: tissue (mean, per-step max) and medium (per-step max) on their own axes
+    ros = next(ax for ax in fig.axes if ax.get_title() == "ROS in tissue")
+    assert [ln.get_label() for ln in ros.lines] == ["mean", "max, every step"]
+    with h5py.File(run3d[0], "r") as f:
+        np.testing.assert_allclose(ros.lines[1].get_ydata(), f["tissue_max_ros"][:], rtol=1e-6)
+        medium = next(ax for ax in fig.axes if ax.get_title() == "ROS in the medium")
+        np.testing.assert_allclose(medium.lines[0].get_ydata(), f["medium_max_ros"][:],
+                                   rtol=1e-6)
 
 
 def test_radial_profile_recovers_a_known_field(tmp_path):
@@ -473,8 +487,8 @@ def test_plot_rejects_unknown_fields_and_times(run3d, tmp_path, capsys):
     assert main(["plot", str(path), "--fields", "max_ros", *out]) == 2
     assert "a time series" in capsys.readouterr().err
     assert main(["plot", str(path), "--times-h", "3", *out]) == 2
-    assert "no saved frame near t = 3 h; the file holds 7 frames from 0 to 0.5 h" in (
-        capsys.readouterr().err)
+    assert ("no saved frame near t = 3 h; the file holds 10 frames from 0 to 0.5 h, every "
+            "5 min and around the events") in capsys.readouterr().err
     assert main(["plot", str(path), "--times-h", "0.1,x", *out]) == 2
     assert "--times-h must be comma-separated numbers" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.png"))
@@ -528,3 +542,79 @@ def test_progress_redraws_one_line_on_a_terminal_and_counts_a_resume(monkeypatch
     # only the hour simulated by this process counts: 1 h in 10 s -> 3 h left in 30 s
     assert "7/10 h ( 70%), 0.1 h/s, elapsed 10 s, ETA 30 s" in text
     assert format_duration(3725) == "1 h 02 min" and format_duration(65) == "1 min 05 s"
+
+
+# --- VTK export ----------------------------------------------------------------------------
+
+
+def _read_vti(path: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    """A minimal reader of the exporter's .vti (raw appended, UInt64 headers, little endian):
+    the ImageData attributes and every array by name. ParaView's own reading is checked in
+    tests/test_paraview.py."""
+    raw = path.read_bytes()
+    marker = raw.index(b'<AppendedData encoding="raw">')
+    start = raw.index(b"_", marker) + 1
+    head = raw[:marker].decode()
+    image = dict(re.findall(r'(\w+)="([^"]*)"', re.search(r"<ImageData[^>]*>", head).group(0)))
+    types = {"Float32": "<f4", "Float64": "<f8", "UInt8": "u1"}
+    arrays = {}
+    for tag in re.findall(r"<DataArray[^>]*/>", head):
+        a = dict(re.findall(r'(\w+)="([^"]*)"', tag))
+        at = start + int(a["offset"])
+        n = int(np.frombuffer(raw[at:at + 8], "<u8")[0])
+        arrays[a["Name"]] = np.frombuffer(raw[at + 8:at + 8 + n], types[a["type"]])
+    return image, arrays
+
+
+def test_vtk_export_holds_every_frame_as_the_hdf5_file(run3d, tmp_path, capsys):
+    """Every saved frame becomes one .vti listed in the .pvd at its time (s); each array is
+    the HDF5 dataset's float32 values unchanged (x fastest), and the per-frame series ride
+    along as field data."""
+    path, _ = run3d
+    assert main(["export", str(path), "--vtk", "-o", str(tmp_path)]) == 0
+    assert "spheroid.pvd" in capsys.readouterr().out
+    pvd = ET.parse(tmp_path / "spheroid.pvd").getroot()
+    sets = pvd.findall("./Collection/DataSet")
+    with h5py.File(path, "r") as f:
+        times = f["time"][:]
+        np.testing.assert_array_equal([float(d.get("timestep")) for d in sets], times)
+        for i in (0, 4, len(times) - 1):
+            image, arrays = _read_vti(tmp_path / sets[i].get("file"))
+            assert image["WholeExtent"] == "0 16 0 16 0 16"
+            assert image["Spacing"] == f"{H!r} {H!r} {H!r}" and image["Origin"] == "0 0 0"
+            assert arrays["TimeValue"][0] == times[i]
+            for name in FIELDS:
+                np.testing.assert_array_equal(arrays[name], f[name][i].ravel(), err_msg=name)
+            np.testing.assert_array_equal(arrays["tissue_mask"], f["tissue_mask"][...].ravel())
+            np.testing.assert_array_equal(arrays["ph"], f["ph"][...].ravel())
+            assert arrays["tissue_mean_viability"][0] == np.float64(
+                f["tissue_mean_viability"][i])
+    # a second export refuses to replace the first unless asked
+    assert main(["export", str(path), "--vtk", "-o", str(tmp_path)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["export", str(path), "--vtk", "-o", str(tmp_path), "--overwrite"]) == 0
+    # a run killed after 3 frames exports those 3 (and an earlier, longer export's extra
+    # frames are removed)
+    killed = tmp_path / "spheroid.h5"
+    shutil.copy(path, killed)
+    with h5py.File(killed, "r+") as f:
+        for d in f.values():
+            if isinstance(d, h5py.Dataset) and d.maxshape and d.maxshape[0] is None:
+                d.resize(3, axis=0)
+        f.attrs["status"] = "running"
+        f.attrs["complete"] = np.uint8(0)
+    assert main(["export", str(killed), "--vtk", "--overwrite"]) == 0
+    sets = ET.parse(tmp_path / "spheroid.pvd").getroot().findall("./Collection/DataSet")
+    assert len(sets) == 3 == len(list((tmp_path / "spheroid_vtk").glob("*.vti")))
+
+
+def test_vtk_export_refuses_what_it_cannot_write(run3d, run_wm, tmp_path, capsys):
+    path, _ = run3d
+    for argv, needle in (([str(path)], "say which format to write: --vtk"),
+                         ([str(run_wm), "--vtk"], "3D runs only: a well-mixed run"),
+                         ([str(tmp_path / "missing.h5"), "--vtk"], "missing.h5"),
+                         ([str(tmp_path), "--vtk"], str(tmp_path))):
+        assert main(["export", *argv, "-o", str(tmp_path / "out")]) == 2, argv
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.vti"))

@@ -123,13 +123,16 @@ def test_particles_penetrate_from_the_rim_and_kill_more_there():
     zz, yy, xx = np.meshgrid(g.z_um, g.y_um, g.x_um, indexing="ij")
     r = np.sqrt((xx - 300) ** 2 + (yy - 300) ** 2 + (zz - 300) ** 2)
     rim, core = g.tissue & (r > 200), g.tissue & (r < 100)
-    assert out["np"][3][rim].mean() > 1.3 * out["np"][3][core].mean()
-    assert 1 - out["viability"][6][rim].mean() > 1.5 * (1 - out["viability"][6][core].mean())
+    at3, at6 = (int(np.argmin(np.abs(t - h * 3600.0))) for h in (3.0, 6.0))
+    assert t[at3] == 3 * 3600.0 and t[at6] == 6 * 3600.0  # frames are by time, not index
+    assert out["np"][at3][rim].mean() > 1.3 * out["np"][at3][core].mean()
+    assert 1 - out["viability"][at6][rim].mean() > 1.5 * (1 - out["viability"][at6][core].mean())
 
 
 def test_default_scenario_writes_the_public_layout(tmp_path):
     """The spec's HDF5 layout: coordinates in um, time in s, (time, z, y, x) float32 fields with
-    units, a uint8 tissue mask, root attributes; frames every save interval to end_h."""
+    units, a uint8 tissue mask, root attributes; frames every save interval to end_h and at
+    the end of the 1 min exposure at 4 h."""
     c = default_config("grid.shape=[16,16,16]", "grid.spacing_um=40", "time.end_h=5",
                        "geometry.radius_um=250")
     path = tmp_path / "run.h5"
@@ -140,9 +143,10 @@ def test_default_scenario_writes_the_public_layout(tmp_path):
             assert f[name].attrs["units"] == "um" and f[name].shape == (16,)
         np.testing.assert_allclose(f["x"][:], (np.arange(16) + 0.5) * 40.0)
         assert f["time"].attrs["units"] == "s"
-        np.testing.assert_allclose(f["time"][:], np.arange(6) * 3600.0)
+        times = sorted([*np.arange(6) * 3600.0, 4 * 3600.0 + 60.0])
+        np.testing.assert_allclose(f["time"][:], times)
         for name in ("np", "zn", "ros", "viability"):
-            assert f[name].shape == (6, 16, 16, 16) and f[name].dtype == np.float32
+            assert f[name].shape == (7, 16, 16, 16) and f[name].dtype == np.float32
             assert "units" in f[name].attrs
         assert f["tissue_mask"].dtype == np.uint8 and f["tissue_mask"].shape == (16, 16, 16)
         for key in ("Conventions", "zn_pde_version", "config"):
@@ -151,8 +155,10 @@ def test_default_scenario_writes_the_public_layout(tmp_path):
         v = f["viability"][-1]
         mask = f["tissue_mask"][:].astype(bool)
         assert np.all(np.isnan(v[~mask])) and np.all((v[mask] > 0) & (v[mask] <= 1))
-    # the ultrasound burst at 4 h shows in the step-resolved ROS peak
+    # the ultrasound burst at 4 h shows in the step-resolved ROS peak of the frame at its
+    # end (index 5: 4 h 1 min) and in the peak of the interval after it (index 6: 5 h)
     assert result.summary["max_ros"][5] > 5 * result.summary["max_ros"][3]
+    assert result.summary["max_ros"][6] > 5 * result.summary["max_ros"][3]
 
 
 def test_passive_species_only():

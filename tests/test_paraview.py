@@ -1,4 +1,5 @@
-"""ParaView reads the XDMF sidecar: every reader, every field, the values h5py reads.
+"""ParaView reads the XDMF sidecar and the VTK export: every reader, every field, the values
+h5py reads.
 
 A small ZnO run (a non-cubic grid and an off-centre spheroid, so a swapped axis or a wrong
 origin shows; an ultrasound burst, so frames differ; a passive species) is opened with
@@ -9,6 +10,10 @@ with exactly nz*ny*nx values equal to h5py's within float32 round-off, on the ri
 with the run's times, and neither HDF5 nor XDMF may print an error (ParaView 5.11 read the previous
 sidecar with "Can't Write Temp Dataset" and nz times too many values, or dropped the
 fields).
+
+The VTK export (`zn-pde export RUN.h5 --vtk`: a .pvd of .vti ImageData) is opened the same
+way with ParaView's PVD reader: the times, the voxel grid (cells) and, at two frames, every
+field equal to h5py's bit for bit (the float32 arrays are written unchanged).
 
 Skipped only where `pvpython` is not installed; CI installs it (Debian's python3-paraview,
 see .ci/run) and sets ZN_PDE_REQUIRE_PARAVIEW=1, which turns that skip into a failure.
@@ -142,6 +147,8 @@ def test_paraview_reads_every_field_at_each_frame_as_h5py_does(pvpython, run, tm
         stored = {name: f[name][...] for name in FIELDS}
     frames = (1, len(times) - 1)
     assert frames[0] < frames[1]
+    # uneven saved times: every 10 min and at the start and end of the exposure (6, 8 min)
+    np.testing.assert_allclose(times, [0, 360, 480, 600, 1200, 1800])
     script = tmp_path / "read_xmf.py"
     script.write_text(PV_SCRIPT)
     got = tmp_path / "got"
@@ -177,3 +184,89 @@ def test_paraview_reads_every_field_at_each_frame_as_h5py_does(pvpython, run, tm
         # the frames read are different frames, not one frame twice
         first, last = (np.load(got / f"{reader}_zn_{i}.npy") for i in frames)
         assert not np.allclose(first, last, rtol=1e-3), reader
+
+
+# --- VTK export (zn-pde export --vtk): a .pvd time series of .vti ImageData -----------------
+
+# Runs inside pvpython: argv = pvd, output folder, fields, frame indices.
+PV_VTK_SCRIPT = r'''
+import json, sys
+import numpy as np
+from paraview import simple as pv
+from paraview import servermanager as sm
+from vtk.util.numpy_support import vtk_to_numpy
+
+pvd, out, fields, frames = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4]
+frames = [int(i) for i in frames.split(",")]
+reader = pv.OpenDataFile(pvd)
+times = [float(t) for t in reader.TimestepValues]
+report = {"proxy": reader.GetXMLName(), "times": times, "frames": {}}
+for i in frames:
+    reader.UpdatePipeline(times[i])
+    data = sm.Fetch(reader)
+    frame = report["frames"][str(i)] = {
+        "class": data.GetClassName(), "dims": list(data.GetDimensions()),
+        "origin": list(data.GetOrigin()), "spacing": list(data.GetSpacing()),
+        "cells": data.GetNumberOfCells(), "points_arrays": data.GetPointData().GetNumberOfArrays(),
+        "time_value": float(vtk_to_numpy(data.GetFieldData().GetArray("TimeValue"))[0]),
+        "n": {}}
+    for field in fields:
+        array = data.GetCellData().GetArray(field)
+        if array is None:
+            frame["n"][field] = None
+            continue
+        values = vtk_to_numpy(array)
+        frame["n"][field] = int(values.size)
+        np.save(f"{out}/{field}_{i}.npy", values)
+        print(f"t = {times[i]:7.1f} s {field:12s} n = {values.size} "
+              f"mean = {np.nanmean(values):.9g}", flush=True)
+json.dump(report, open(f"{out}/report.json", "w"))
+'''
+
+
+def test_paraview_reads_the_vtk_export_as_h5py_does(pvpython, run, tmp_path):
+    """`zn-pde export RUN.h5 --vtk`: ParaView's own reader of the .pvd gives every saved time
+    and, at two frames, each field's voxel values bit for bit as h5py reads them (the float32
+    arrays are written unchanged; NaN where the file has NaN), on the voxel grid (cells:
+    corners from 0 in steps of the spacing)."""
+    from zn_pde.cli import main
+
+    outdir = tmp_path / "vtk"
+    assert main(["export", str(run), "--vtk", "-o", str(outdir)]) == 0
+    pvd = outdir / f"{run.stem}.pvd"
+    with h5py.File(run, "r") as f:
+        times = f["time"][:]
+        x, y, z = (f[c][:] for c in ("x", "y", "z"))
+        stored = {name: f[name][...] for name in FIELDS}
+    assert len(list((outdir / f"{run.stem}_vtk").glob("*.vti"))) == times.size
+    frames = (1, len(times) - 1)
+    script = tmp_path / "read_pvd.py"
+    script.write_text(PV_VTK_SCRIPT)
+    got = tmp_path / "got"
+    got.mkdir()
+    proc = subprocess.run(
+        [pvpython, "--no-mpi", "--force-offscreen-rendering", str(script), str(pvd), str(got),
+         ",".join(FIELDS), ",".join(map(str, frames))],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    output = proc.stdout + proc.stderr
+    sys.stdout.write(output)
+    assert proc.returncode == 0, output
+    assert "ERR|" not in output and "Error" not in output, output
+    report = json.loads((got / "report.json").read_text())
+    assert report["proxy"] == "PVDReader"
+    np.testing.assert_allclose(report["times"], times, rtol=1e-12)
+    for i in frames:
+        frame = report["frames"][str(i)]
+        assert frame["class"] == "vtkImageData"
+        assert frame["dims"] == [x.size + 1, y.size + 1, z.size + 1]  # points: voxel corners
+        assert frame["cells"] == x.size * y.size * z.size
+        np.testing.assert_allclose(frame["origin"], [0.0, 0.0, 0.0])
+        np.testing.assert_allclose(frame["spacing"], [H, H, H])
+        assert frame["time_value"] == times[i]
+        for name in FIELDS:
+            values = np.load(got / f"{name}_{i}.npy")
+            want = stored[name][i] if stored[name].ndim == 4 else stored[name]
+            assert values.dtype == want.dtype, name
+            np.testing.assert_array_equal(values, want.ravel(), err_msg=f"{name} {i}")
+    first, last = (np.load(got / f"zn_{i}.npy") for i in frames)
+    assert not np.allclose(first, last, rtol=1e-3)

@@ -142,12 +142,20 @@ def test_compare_difference_maps_depth_profile_and_series_hold_the_right_data(ru
     treated, ctrl = ax.lines[:2]
     np.testing.assert_allclose(treated.get_ydata(), 100 * mt, rtol=1e-6)
     np.testing.assert_allclose(ctrl.get_ydata(), 100 * mc, rtol=1e-6)
-    np.testing.assert_allclose(treated.get_xdata(), np.arange(7) / 6, rtol=1e-9)
+    # each run on its own saved times: the treated run's also at the start of each exposure
+    # (0.25 and 0.75 h; their ends, 20 and 50 min, are on the 10 min grid)
+    regular = np.arange(7) / 6
+    np.testing.assert_allclose(treated.get_xdata(), sorted([*regular, 0.25, 0.75]), rtol=1e-9)
+    np.testing.assert_allclose(ctrl.get_xdata(), regular, rtol=1e-9)
     ax = _axes(fig, "series_tissue_mean_zn")
     np.testing.assert_allclose(ax.lines[0].get_ydata(), zmt, rtol=1e-6)
     np.testing.assert_allclose(ax.lines[1].get_ydata(), zmc, rtol=1e-6)
-    delta = _axes(fig, "series_delta_viability").lines[0].get_ydata()
-    np.testing.assert_allclose(delta, 100 * (mt - mc), rtol=1e-5, atol=1e-12)
+    # the difference at the times both saved
+    line = _axes(fig, "series_delta_viability").lines[0]
+    shared = np.isin(np.round(treated.get_xdata(), 9), np.round(regular, 9))
+    np.testing.assert_allclose(line.get_xdata(), regular, rtol=1e-9)
+    np.testing.assert_allclose(line.get_ydata(), 100 * (mt[shared] - mc), rtol=1e-5,
+                               atol=1e-12)
     assert sorted(p.get_x() for p in ax.patches) == pytest.approx([0.25, 0.75])
 
 

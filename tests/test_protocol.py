@@ -174,15 +174,21 @@ def test_an_off_grid_exposure_has_the_same_effect_at_any_step():
     assert killed[60.0] == pytest.approx(killed[10.0], rel=0.03)
 
 
-def test_resume_across_an_exchange_equals_the_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("keep", [3, 4])
+def test_resume_across_an_exchange_equals_the_uninterrupted_run(tmp_path, keep):
+    """Frames 0, 0.5 h, 0.75 h (the exchange's time: the state just before it), 0.75 h + 60 s
+    (just after it), 1 h, ...: killed after frame `keep` − 1, so resumed at the exchange
+    itself (keep = 3; it acts as the resumed run's first step begins) or just after it."""
     c = _with(SPHEROID, medium_exchange=[{"time_h": 0.75, "ph": 7.2}],
               dose=[{"time_h": 1.25, "dose_ug_per_ml": 5.0}],
               time={"end_h": 2.0, "dt_s": 60.0, "save_every_min": 30.0})
     whole = tmp_path / "whole.h5"
     simulate_to_file(c, whole, progress=False)
+    with h5py.File(whole, "r") as f:
+        np.testing.assert_allclose(f["time"][:keep + 1], [0.0, 1800.0, 2700.0, 2760.0,
+                                                          3600.0][:keep + 1])
     cut = tmp_path / "cut.h5"
     simulate_to_file(c, cut, progress=False)
-    keep = 3  # frames 0, 0.5 h, 1 h: after the exchange, before the dose; as if killed then
     with h5py.File(cut, "r+") as f:
         for d in f.values():
             if isinstance(d, h5py.Dataset) and d.maxshape and d.maxshape[0] is None:
@@ -195,6 +201,125 @@ def test_resume_across_an_exchange_equals_the_uninterrupted_run(tmp_path):
         for name in ("np", "zn", "ros", "zn_cell", "viability"):
             np.testing.assert_allclose(g[name][:], f[name][:], rtol=1e-5, atol=1e-7,
                                        equal_nan=True)
+
+
+def test_frames_around_every_event_show_what_it_did(x64):
+    """`time.save_around_events` (default on) adds frames at the start and the end of every
+    exposure and at every dose and exchange and dt_s after it, nothing else: the steps are
+    the same (the events are breakpoints either way and dt divides the offsets), so the
+    regular frames equal those of the run without the extra frames (float64, rtol 1e-12:
+    round-off); the frame at a dose holds the state without it and the frame dt_s later holds
+    exactly the dose's zinc more than a run without the dose (conservation, rtol 1e-10); the
+    exposure's radicals are 0 at its start frame and delivered by its end frame."""
+    events = {"ultrasound": [{"start_h": 0.7123, "duration_min": 0.5,
+                              "intensity_W_per_cm2": 3.0}],
+              "dose": [{"time_h": 1.25, "dose_ug_per_ml": 30.0}],
+              "medium_exchange": [{"time_h": 1.6}]}
+    time = {"end_h": 2.0, "dt_s": 60.0, "save_every_min": 30.0}
+    base = {**WELL_MIXED, "numerics": {"precision": "float64"}, **events}
+    on = build_model(_with(base, time=time))
+    off = build_model(_with(base, time={**time, "save_around_events": False}))
+    t_on = Schedule.from_model(on).save_times_s
+    t_off = Schedule.from_model(off).save_times_s
+    start = 0.7123 * 3600.0
+    np.testing.assert_allclose(t_off, [0.0, 1800.0, 3600.0, 5400.0, 7200.0], rtol=1e-12)
+    np.testing.assert_allclose(t_on, sorted([*t_off, start, start + 30.0, 4500.0, 4560.0,
+                                             5760.0, 5820.0]), rtol=1e-12)
+    assert on.protocol.plan.total_steps == off.protocol.plan.total_steps
+    frames_on, frames_off = _frames(on), _frames(off)
+    regular = [int(np.argmin(np.abs(t_on - t))) for t in t_off]
+    for i, j in enumerate(regular):
+        np.testing.assert_allclose(np.asarray(frames_on[j].mobile),
+                                   np.asarray(frames_off[i].mobile), rtol=1e-12, atol=1e-15)
+
+    def frame(t):
+        return frames_on[int(np.argmin(np.abs(t_on - t)))]
+
+    radicals = on.fixed_names.index("radical_dose")
+    assert float(frame(start).fixed[..., radicals].sum()) == 0.0
+    assert float(frame(start + 30.0).fixed[..., radicals].sum()) > 0.0
+    undosed = build_model(_with({**base, "dose": [{"time_h": 1.25, "dose_ug_per_ml": 0.0}]},
+                                time=time))
+    assert undosed.protocol.plan == on.protocol.plan
+    frames_undosed = _frames(undosed)
+    before = [int(np.argmin(np.abs(t_on - t))) for t in (4500.0, 4560.0)]
+    np.testing.assert_allclose(np.asarray(frames_on[before[0]].mobile),
+                               np.asarray(frames_undosed[before[0]].mobile), rtol=1e-12)
+    alpha = float(np.asarray(on.fluid_fraction).ravel()[0])
+    added = alpha * float(on.kinetics.zn_uM_per_particle_ug_per_ml) * 30.0
+    gained = (_totals(on, frames_on[before[1]])[1]
+              - _totals(undosed, frames_undosed[before[1]])[1])
+    np.testing.assert_allclose(gained, added, rtol=1e-10)
+
+
+def test_a_frame_after_an_event_never_takes_another_event_s_time_source():
+    """A frame dt_s after a dose that falls on an exposure's start: the breakpoint stays
+    traced from the exposure (its start keeps its gradient), and is saved; a regular frame
+    at an event pins it (a fixed time)."""
+    from zn_pde._protocol import build_plan
+
+    c = _with(WELL_MIXED, time={"end_h": 2.0, "dt_s": 60.0, "save_every_min": 30.0},
+              dose=[{"time_h": 0.7, "dose_ug_per_ml": 5.0}],
+              ultrasound=[{"start_h": 0.7 + 60 / 3600, "duration_min": 0.5,
+                           "intensity_W_per_cm2": 1.0}],
+              medium_exchange=[{"time_h": 1.5}])
+    plan = build_plan([c])
+    times = Schedule(plan).save_times_s
+    j = int(np.argmin(np.abs(np.asarray(plan.breaks_s) - 2580.0)))
+    assert plan.sources[j] == ("ultrasound_start", 0)
+    assert np.min(np.abs(times - 2580.0)) < 1e-6
+    k = int(np.argmin(np.abs(np.asarray(plan.breaks_s) - 5400.0)))
+    assert plan.sources[k] is None  # the exchange at 1.5 h, on the 30 min grid: pinned
+    assert plan.sources[k + 1] == ("exchange", 0, 60.0)
+
+
+def test_frames_around_a_pulse_train_number_at_most_the_regular_frames():
+    """A train of 200 light pulses (every 3 min from 0.1 h, 30 s each) in a 24 h run saved
+    hourly: 25 regular frames, and the frames around the events are the 25 earliest (the
+    starts and ends of the first pulses), not 400. (Frames around config entries themselves,
+    doses, exchanges and each exposure's first pulse, are always kept:
+    test_frames_around_every_event_show_what_it_did has 6 with 5 regular frames.)"""
+    from zn_pde._protocol import build_plan
+
+    c = _with(WELL_MIXED, time={"end_h": 24.0, "dt_s": 60.0, "save_every_min": 60.0},
+              light=[{"start_h": 0.1, "duration_min": 0.5, "wavelength_nm": 365.0,
+                      "irradiance_mW_per_cm2": 20.0, "repeats": 200,
+                      "repeat_every_h": 0.05}])
+    times = Schedule(build_plan([c])).save_times_s
+    regular = np.arange(25) * 3600.0
+    extra = np.setdiff1d(np.round(times, 6), np.round(regular, 6))
+    assert times.size == 50 and extra.size == 25
+    starts = 360.0 + 180.0 * np.arange(13)
+    np.testing.assert_allclose(extra, np.sort(np.concatenate([starts, starts[:12] + 30.0])),
+                               rtol=1e-12)
+
+
+def test_a_file_from_before_frames_around_events_resumes_on_its_own_frames(tmp_path):
+    """A stored config without `time.save_around_events` (written before it existed, when
+    only the regular frames were saved) resumes on those frames and matches the
+    uninterrupted run (float32 state on disk: rtol 1e-5)."""
+    c = _with(SPHEROID, dose=[{"time_h": 0.75, "dose_ug_per_ml": 5.0}],
+              time={"end_h": 1.5, "dt_s": 60.0, "save_every_min": 30.0,
+                    "save_around_events": False})
+    whole, cut = tmp_path / "whole.h5", tmp_path / "cut.h5"
+    simulate_to_file(c, whole, progress=False)
+    simulate_to_file(c, cut, progress=False)
+    with h5py.File(cut, "r+") as f:
+        text = f.attrs["config"]
+        assert "save_around_events = false" in text
+        f.attrs["config"] = text.replace("save_around_events = false\n", "")
+        for d in f.values():
+            if isinstance(d, h5py.Dataset) and d.maxshape and d.maxshape[0] is None:
+                d.resize(2, axis=0)
+        f.attrs["status"] = "running"
+        f.attrs["complete"] = np.uint8(0)
+    stored = config_of_run(cut)
+    assert stored["time"]["save_around_events"] is False
+    simulate_to_file(stored, cut, progress=False, resume=True)
+    with h5py.File(whole, "r") as f, h5py.File(cut, "r") as g:
+        np.testing.assert_array_equal(g["time"][:], [0.0, 1800.0, 3600.0, 5400.0])
+        np.testing.assert_array_equal(f["time"][:], g["time"][:])
+        np.testing.assert_allclose(g["zn"][:], f["zn"][:], rtol=1e-5, atol=1e-7)
 
 
 def _final_viability(model):
@@ -210,6 +335,12 @@ def test_gradients_with_respect_to_exposure_start_and_dose_match_finite_differen
                            "intensity_W_per_cm2": 3.0}],
               dose=[{"time_h": 0.3377, "dose_ug_per_ml": 30.0}])
     model = build_model(c)
+    # frames around the events (the default) follow their event: not pinned, so the gradient
+    # with respect to the event's time is kept
+    sources = set(model.protocol.plan.sources)
+    assert {("ultrasound_start", 0), ("ultrasound_end", 0), ("dose", 0),
+            ("dose", 0, 60.0)} <= sources
+    assert len(Schedule.from_model(model).save_times_s) == 3 + 4
     duration = float(model.ultrasound[0].end_s - model.ultrasound[0].start_s)
 
     def shifted(start_s):

@@ -228,7 +228,9 @@ def test_radial_run_writes_profiles_inspects_plots_and_resumes(tmp_path, capsys)
     assert not out.with_suffix(".xmf").exists()
     assert "wrote" in capsys.readouterr().out
     with xr.open_dataset(out, engine="h5netcdf") as ds:
-        assert ds["zn"].dims == ("time", "r") and (ds.sizes["time"], ds.sizes["r"]) == (4, 20)
+        # hourly, and at the end of the 1 min exposure (its start, 1 h, is on the grid)
+        assert ds["zn"].dims == ("time", "r") and (ds.sizes["time"], ds.sizes["r"]) == (5, 20)
+        np.testing.assert_allclose(ds["time"].values, [0.0, 3600.0, 3660.0, 7200.0, 10800.0])
         assert ds["r"].attrs["units"] == "um"
         np.testing.assert_allclose(ds["r"].values, (np.arange(20) + 0.5) * 10.0)
         assert ds["tissue_mask"].dims == ("r",) and int(ds["tissue_mask"].sum()) == 15
@@ -381,7 +383,7 @@ def test_protocol_events_on_a_radial_grid_conserve_what_they_add(x64):
         "grid.shape=[20]", "geometry.radius_um=100", "boundary.kind='neumann'",
         "ultrasound=[]", "time.end_h=3", "time.dt_s=300", "time.save_every_min=60",
         "numerics.precision='float64'", "dose=[{time_h=1.0, dose_ug_per_ml=30.0}]",
-        "medium_exchange=[{time_h=2.0}]"])
+        "medium_exchange=[{time_h=2.0}]", "time.save_around_events=false"])
     model = build_model(c)
     volume = np.asarray(model.volume_um3, float)
     medium = ~np.asarray(model.tissue)

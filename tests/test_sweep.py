@@ -43,7 +43,11 @@ def test_each_sweep_point_equals_its_own_run(tmp_path):
     with h5py.File(tmp_path / "s.h5", "r") as f:
         np.testing.assert_array_equal(f["sweep_material_dose_ug_per_ml"][:],
                                       [p[0] for p in points])
-        assert f["tissue_mean_viability"].shape == (12, 7)
+        # every 2 h, and around every point's exposure (1 h and 1 h 5 min; 6 h 5 min: its
+        # start is on the grid): the points share one plan and so one time axis
+        np.testing.assert_allclose(f["time"][:] / 3600.0, sorted(
+            [*np.arange(0.0, 13.0, 2.0), 1.0, 1.0 + 5 / 60, 6.0 + 5 / 60]), rtol=1e-12)
+        assert f["tissue_mean_viability"].shape == (12, 10)
         assert int(f.attrs["complete"]) == 1
     assert (tmp_path / "s_summary.csv").read_text().count("\n") == 13
     assert (tmp_path / "s_summary.png").stat().st_size > 1000

@@ -1,8 +1,8 @@
 """zn-pde: reaction-diffusion simulation of zinc nanoparticles in tumour spheroids.
 
 Data flow: config (TOML) -> `load_config` -> `build_model` -> `run` / `trajectory` ->
-HDF5 + XDMF (`simulate_to_file`) -> `inspect` / `plot`. In notebooks, `simulate` and
-`open_run` give the same output as an `xarray.Dataset`.
+HDF5 + XDMF (`simulate_to_file`) -> `inspect` / `plot` / VTK (`export_vtk`). In notebooks,
+`simulate` and `open_run` give the same output as an `xarray.Dataset`.
 """
 
 from ._api import open_run as open_run
@@ -30,3 +30,4 @@ from ._solve import trajectory as trajectory
 from ._version import __version__ as __version__
 from .config import load_config as load_config
 from .config import resolve as resolve
+from .io import export_vtk as export_vtk

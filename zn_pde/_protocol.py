@@ -31,8 +31,20 @@ step, the step index k locates its segment j and computes t = B_j + i h and
 h = (B_{j+1} − B_j)/n_j from those traced breakpoints B, so `jax.grad` with respect to an
 event's time reaches the solution through the lengths of the steps around it, and doses are
 traced leaves too. Gradients are exact while a perturbation keeps the order of the events and
-the steps per segment (any infinitesimal one does); an event that coincides with a saved
-frame's time is pinned to the frame (its time gets no gradient: move it off the frame).
+the steps per segment (any infinitesimal one does); an event that coincides with a regular
+saved frame (every `time.save_every_min`) is pinned to the frame (its time gets no gradient:
+move it off the frame).
+
+Frames around events (`time.save_around_events`, `event_frames`): besides the regular
+frames, a frame at the start and at the end of every exposure, and at the time of every
+[[dose]] and [[medium_exchange]] and one `time.dt_s` after it, so a run's frames show the
+state just before each stimulus and what it did. These frames are not pinned: each is its
+event's own breakpoint (or, dt_s after a dose or an exchange, a breakpoint traced from the
+event's time plus dt_s), so they follow their event and its time keeps its gradient. Every
+config entry gets its frames; those around later repeats of an exposure are kept, earliest
+first, while the frames around events number at most the regular frames (a long pulse train
+does not multiply the output). The saved times are then non-uniform; a plan built for a
+fit's fixed read-out frames turns them off.
 
 Short steps. The nanoparticle model's species are re-pivoted every step anyway (their sinks
 change), so a step of h = r·dt reuses the operator built for dt: the same linear system
@@ -72,8 +84,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-# A source of a breakpoint's traced time: (leaf kind, index); kinds below
-Source = tuple[str, int] | None
+# A source of a breakpoint's traced time: (leaf kind, index) or (leaf kind, index, offset in s)
+# for a frame a fixed time after its event; kinds below
+Source = tuple[str, int] | tuple[str, int, float] | None
 
 EXPOSURE_KINDS = ("ultrasound", "light")
 
@@ -169,35 +182,48 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
     """The step plan of one config, or the common plan of several (a sweep, a fit's
     conditions): the union of their breakpoints, every time fixed (no traced sources), so
     models whose events fall at different times share one plan and one compiled program;
-    each lands on its own events (the steps of its doses and exchanges are array leaves)."""
+    each lands on its own events (the steps of its doses and exchanges are array leaves).
+
+    Saved frames: every `time.save_every_min` from 0 and the end (pinned: a fixed time), and,
+    with `time.save_around_events`, the frames around each event (`event_frames`), which
+    follow their event's traced time."""
     c0 = configs[0]
     dt = float(c0["time"]["dt_s"])
     end = c0["time"]["end_h"] * 3600.0
     save = c0["time"]["save_every_min"] * 60.0
     tol = _merge_tolerance_s(end)
     n_save = max(1, math.ceil(end / save - 1e-9))
+    # (time, source, kind): kind 0 a regular frame (pinned), 1 a frame around an event
+    # (saved, follows its event), 2 an event (not saved)
     points: list[tuple[float, Source, int]] = [(min(k * save, end), None, 0)
                                                for k in range(n_save + 1)]
     traced = len(configs) == 1
+    regular = [p[0] for p in points]
+    around: list[tuple[float, Source, bool]] = []
     for c in configs:
-        points += [(t, s if traced else None, 1) for t, s in _event_sources(c)]
-    # saved frames first at equal times (pinned), then events in config order
+        points += [(t, s if traced else None, 2) for t, s in _event_sources(c)]
+        if c0["time"].get("save_around_events", False):
+            around += [(t, s if traced else None, repeat) for t, s, repeat
+                       in event_frames(c, dt) if t < end - tol]
+    points += _frames_kept(around, regular, tol)
     points.sort(key=lambda p: (p[0], p[2]))
     breaks: list[float] = []
     sources: list[Source] = []
-    save_index: list[int] = []
-    for t, src, is_event in points:
-        if breaks and abs(t - breaks[-1]) <= tol:
-            if sources[-1] is None and src is not None and not _is_save(breaks[-1], save, end,
-                                                                        tol):
-                sources[-1] = src
-            if not is_event:
-                save_index.append(len(breaks) - 1)
-            continue
-        breaks.append(t)
-        sources.append(src)
-        if not is_event:
-            save_index.append(len(breaks) - 1)
+    pinned: list[bool] = []
+    saved: list[bool] = []
+    for t, src, kind in points:
+        if not (breaks and abs(t - breaks[-1]) <= tol):
+            breaks.append(t)
+            sources.append(None)
+            pinned.append(False)
+            saved.append(False)
+        if kind == 0:  # a regular frame fixes the breakpoint's time: no traced source
+            breaks[-1], pinned[-1], sources[-1] = t, True, None
+        elif not pinned[-1] and src is not None and (
+                sources[-1] is None or (len(sources[-1]) > 2 and len(src) == 2)):
+            # an event's own time wins over a frame offset from another event
+            sources[-1] = src
+        saved[-1] = saved[-1] or kind < 2
     windows = [(t0, t1) for c in configs for t0, t1 in _exposure_windows(c)]
     min_steps = int(c0["time"]["exposure_min_steps"])
 
@@ -211,12 +237,72 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
     steps = tuple(n_steps(a, b) for a, b in zip(breaks, breaks[1:], strict=False))
     first = np.concatenate([[0], np.cumsum(steps)]).astype(int)
     return StepPlan(dt, tuple(float(b) for b in breaks), tuple(sources), steps,
-                    tuple(int(first[j]) for j in sorted(set(save_index))))
+                    tuple(int(first[j]) for j, s in enumerate(saved) if s))
 
 
-def _is_save(t: float, save: float, end: float, tol: float) -> bool:
-    k = round(t / save)
-    return abs(t - k * save) <= tol or abs(t - end) <= tol
+def _frames_kept(around: list[tuple[float, Source, bool]], regular: list[float],
+                 tol: float) -> list[tuple[float, Source, int]]:
+    """The frames around events to save, as plan points: all of those around config entries
+    (every [[dose]], [[medium_exchange]], and each exposure's first repeat), and those around
+    later repeats earliest first while the frames around events number at most the regular
+    frames (a train of thousands of pulses keeps the frames around its first pulses)."""
+    grid = np.asarray(regular)
+
+    def distinct(times: list[float]) -> list[float]:
+        out: list[float] = []
+        for t in sorted(times):
+            if not (np.any(np.abs(grid - t) <= tol) or (out and t - out[-1] <= tol)):
+                out.append(t)
+        return out
+
+    first = [p for p in around if not p[2]]
+    budget = len(regular) - len(distinct([p[0] for p in first]))
+    later = sorted((p for p in around if p[2]), key=lambda p: p[0])
+    kept = distinct([p[0] for p in first])
+    taken = []
+    for p in later:
+        t = p[0]
+        known = np.any(np.abs(grid - t) <= tol) or any(abs(t - k) <= tol for k in kept)
+        if not known:
+            if budget <= 0:
+                break
+            budget -= 1
+            kept.append(t)
+        taken.append(p)
+    return [(t, s, 1) for t, s, _ in first + taken]
+
+
+def event_frames(c: dict[str, Any], dt_s: float) -> list[tuple[float, Source, bool]]:
+    """The extra saved frames around the events of a config (`time.save_around_events`), with
+    the traced time each follows and whether it belongs to a later repeat of an exposure:
+    - every exposure (each repeat): at its start (the state just before it acts) and at its
+      end (what it did);
+    - every [[dose]] and [[medium_exchange]]: at its time (the state just before it: an event
+      acts at the start of the step that begins at its time) and one `time.dt_s` later (what
+      it did, one full step on).
+    A frame at an event's own time is that event's breakpoint; the frame dt_s after it is a
+    breakpoint traced from the event's time plus dt_s, so moving the event moves both frames
+    and its time keeps its gradient. `build_plan` keeps every config entry's frames and those
+    of later repeats while the frames around events number at most the regular frames."""
+    from ._model import expand_repeats
+
+    out: list[tuple[float, Source, bool]] = []
+    for i, d in enumerate(c.get("dose", [])):
+        t = d["time_h"] * 3600.0
+        out += [(t, ("dose", i), False), (t + dt_s, ("dose", i, dt_s), False)]
+    for i, x in enumerate(c.get("medium_exchange", [])):
+        t = x["time_h"] * 3600.0
+        out += [(t, ("exchange", i), False), (t + dt_s, ("exchange", i, dt_s), False)]
+    if "material" in c:
+        for kind in EXPOSURE_KINDS:
+            n = 0  # the index into expand_repeats(c[kind]), as `_event_sources` counts
+            for entry in c[kind]:
+                for r, e in enumerate(expand_repeats([entry])):
+                    start, end = exposure_window_s(e)
+                    out += [(start, (f"{kind}_start", n), r > 0),
+                            (end, (f"{kind}_end", n), r > 0)]
+                    n += 1
+    return out
 
 
 def _exposure_windows(c: dict[str, Any]) -> list[tuple[float, float]]:
@@ -296,15 +382,16 @@ class Protocol(eqx.Module):
         values = jnp.stack([self._source_value(model, plan.sources[j]) for j in idx])
         return b.at[np.asarray(idx)].set(values.astype(model.dtype))
 
-    def _source_value(self, model: Any, source: tuple[str, int]) -> Array:
-        kind, i = source
+    def _source_value(self, model: Any, source: tuple) -> Array:
+        kind, i = source[:2]
+        offset_s = source[2] if len(source) > 2 else 0.0
         if kind == "dose":
-            return self.dose_time_s[i]
+            return self.dose_time_s[i] + offset_s
         if kind == "exchange":
-            return self.exchange_time_s[i]
+            return self.exchange_time_s[i] + offset_s
         what, edge = kind.rsplit("_", 1)
         exposure = getattr(model, what)[i]
-        return exposure.start_s if edge == "start" else exposure.end_s
+        return (exposure.start_s if edge == "start" else exposure.end_s) + offset_s
 
     def locate(self, model: Any, k: Array) -> tuple[Array, Array, Array, Array]:
         """Step k: (start time t, length h, segment start a, segment end b), all in s."""

@@ -27,7 +27,7 @@ from ._grid import build_geometry, penetration_depth_um
 from ._model import Model, State, build_model
 from ._progress import Progress
 from ._protocol import event_table
-from ._solve import Schedule, run
+from ._solve import PEAK_PLACES, Schedule, run
 from .config import dumps, resolve
 from .io import Writer, open_run, write_xdmf
 from .io._hdf5 import STATUSES
@@ -35,14 +35,15 @@ from .io._hdf5 import STATUSES
 SUMMARY_UNITS = {
     "tissue_mean_zn": ("uM", "tissue-mean free Zn2+ in the interstitium"),
     "tissue_mean_zn_cell": ("uM", "tissue-mean labile intracellular zinc"),
-    "max_ros": ("uM", "maximum ROS anywhere (medium or tissue) over the domain and over the "
-                "steps since the last frame"),
-    "tissue_max_ros": ("uM", "maximum interstitial ROS over the tissue voxels at the saved "
-                       "frame (the frame value: per-step peaks are kept for the whole domain "
-                       "only; NaN without tissue; well-mixed runs: the compartment's value)"),
-    "medium_max_ros": ("uM", "maximum ROS over the cell-free medium voxels at the saved frame "
-                       "(the frame value; NaN without medium; well-mixed runs: the "
-                       "compartment's value)"),
+    "max_ros": ("uM", "maximum ROS anywhere (medium or tissue) over the domain, at the saved "
+                "frame and after every step since the previous frame: the larger of "
+                "tissue_max_ros and medium_max_ros"),
+    "tissue_max_ros": ("uM", "maximum interstitial ROS over the tissue voxels, at the saved "
+                       "frame and after every step since the previous frame (NaN without "
+                       "tissue; well-mixed runs: the compartment's value)"),
+    "medium_max_ros": ("uM", "maximum ROS over the cell-free medium voxels, at the saved frame "
+                       "and after every step since the previous frame (NaN without medium; "
+                       "well-mixed runs: the compartment's value)"),
     "tissue_mean_ros": ("uM", "tissue-mean ROS"),
     "tissue_mean_viability": ("1", "tissue-mean fraction of cells alive"),
     "tissue_rim_viability": ("1", "mean fraction of cells alive in the rim: tissue voxels at "
@@ -96,7 +97,8 @@ def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
     """Key scalars of one frame (tissue means over tissue cells, weighted by cell volume:
     uniform voxels on a 3D grid, shell volumes on a radial one; SUMMARY_UNITS says what each
     is). Single runs and sweeps (`_sweep`) both call this, so they agree by construction.
-    `max_ros` here is the frame's; the caller raises it to the per-step peak of the interval."""
+    The ROS maxima here are the frame's; `with_step_peaks` raises them to the per-step peaks
+    of the interval."""
     if not model.has_material:
         return {}
     nan = float("nan")
@@ -171,6 +173,26 @@ def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
             "mean_zn": volume_mean(fields["zn"], np.ones(tissue.shape, bool)),
             "dissolved_percent": dissolved,
             "penetration_depth_um": depth}
+
+
+def with_step_peaks(model: Model, scalars: dict[str, float], peaks: np.ndarray | None
+                    ) -> dict[str, float]:
+    """`scalars` (from `summarise`) with `tissue_max_ros`, `medium_max_ros` and `max_ros`
+    raised to the per-step peaks of the interval ending at the frame (`peaks`: (places,
+    mobile species) from `_solve.advance`, places in PEAK_PLACES order; None for the initial
+    frame). A place without voxels keeps NaN. Single runs and sweeps both use this: one
+    definition of a peak."""
+    if peaks is None or "max_ros" not in scalars:
+        return scalars
+    ros = np.asarray(peaks, float)[:, model.mobile_names.index("ros")]
+    out = dict(scalars)
+    for place, peak in zip(PEAK_PLACES, ros, strict=True):
+        name = f"{place}_max_ros"
+        if np.isfinite(out[name]) and np.isfinite(peak):
+            out[name] = max(out[name], float(peak))
+    found = [out[f"{p}_max_ros"] for p in PEAK_PLACES if np.isfinite(out[f"{p}_max_ros"])]
+    out["max_ros"] = max([out["max_ros"]] + found)
+    return out
 
 
 def _variables(model: Model) -> dict[str, dict[str, str]]:
@@ -294,10 +316,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
 
     def on_frame(i: int, t_s: float, state: State, peaks: np.ndarray | None) -> None:
         fields = _output_fields(model, state)
-        scalars = summarise(model, fields)
-        if peaks is not None and "max_ros" in scalars:
-            scalars["max_ros"] = max(scalars["max_ros"],
-                                     float(peaks[model.mobile_names.index("ros")]))
+        scalars = with_step_peaks(model, summarise(model, fields), peaks)
         for k, v in scalars.items():
             fields[k] = np.asarray(v)
         with signals.critical():
@@ -396,6 +415,9 @@ def config_of_run(path: str | Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"the stored config is not valid TOML ({e})", file=str(path)
                          ) from None
+    if isinstance(raw.get("time"), dict) and "save_around_events" not in raw["time"]:
+        # written before frames around events existed: its frames are the regular ones only
+        raw["time"]["save_around_events"] = False
     cfg = resolve(raw, f"{path} (stored config)")
     cfg["_name"] = Path(path).stem
     cfg["_complete"] = complete

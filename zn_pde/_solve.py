@@ -81,23 +81,38 @@ def factorise(model: Model) -> Factors:
     return model.transport()
 
 
+#: The places whose per-step peaks `advance` tracks, in the order of its peaks' first axis.
+PEAK_PLACES = ("tissue", "medium")
+
+
+def place_peaks(model: Model, mobile: jax.Array) -> jax.Array:
+    """(2, S) maxima of each mobile species over the tissue (cells present) and over the
+    medium (`Model.medium`: cell-free voxels; a well-mixed compartment is both where it holds
+    cells); −inf where a place has no voxel."""
+    space = tuple(range(mobile.ndim - 1))
+    where = (jnp.asarray(model.cell_fraction) > 0, model.medium)
+    return jnp.stack([jnp.max(jnp.where(w[..., None], mobile, -jnp.inf), axis=space)
+                      for w in where])
+
+
 @eqx.filter_jit
 def advance(model: Model, transport: Factors, state: State, n_steps: int | jax.Array
             ) -> tuple[State, jax.Array]:
     """`n_steps` steps of the plan from `state.step` in one compiled loop (a Python int
     compiles once per length; an integer array, as `run` passes, compiles once).
 
-    Also returns the peak of each mobile species over the domain and the steps, so short
-    events between saved frames (an ultrasound burst of ROS) are not missed.
+    Also returns the peaks, (2, S): the maximum of each mobile species over the tissue and
+    over the medium (`place_peaks`, rows in PEAK_PLACES order) at the starting state and
+    after every step, so short events between saved frames (an ultrasound burst of ROS) are
+    not missed and each peak says where it was.
     """
-    space = tuple(range(state.mobile.ndim - 1))  # every axis but the species'
 
     def body(carry, _=None):
         s, peak = carry
         s = model.step(s, transport)
-        return (s, jnp.maximum(peak, jnp.max(s.mobile, axis=space))), None
+        return (s, jnp.maximum(peak, place_peaks(model, s.mobile))), None
 
-    peak0 = jnp.max(state.mobile, axis=space)
+    peak0 = place_peaks(model, state.mobile)
     if isinstance(n_steps, int):
         (state, peak), _ = jax.lax.scan(body, (state, peak0), None, length=n_steps)
     else:
@@ -134,8 +149,8 @@ def run(model: Model, schedule: Schedule,
         state: State | None = None, start_frame: int = 0, progress: Any = None) -> State:
     """Host loop: advance save interval by save interval, guard, and emit frames.
 
-    `on_frame(index, t_s, state, peaks)` gets the per-species peaks over the interval
-    (None for the initial frame).
+    `on_frame(index, t_s, state, peaks)` gets the per-place, per-species peaks over the
+    interval (`advance`; None for the initial frame).
     """
     fresh = state is None
     if fresh:

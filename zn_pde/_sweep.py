@@ -11,7 +11,8 @@ progress shows and every interval's results are flushed to the file before the n
 Output (HDF5, CF-style): dimensions `sweep`, `time`, `z`, `y`, `x`; one coordinate per swept
 key (`sweep_<key>`, with the key in `config_key`); per-frame summaries (sweep, time), every
 series of a single run (`_run.SUMMARY_UNITS`), computed by the same `_run.summarise` on each
-point's fields, with `max_ros` raised to the per-step peak as single runs do; final fields
+point's fields, with the ROS maxima raised to the per-step peaks in tissue and in medium
+as single runs do (`_run.with_step_peaks`); final fields
 `final_<variable>` (sweep, z, y, x); plus `<out>_summary.csv` (final values and peaks over
 time per point) and `<out>_summary.png` (final tissue-mean viability against the swept values).
 """
@@ -37,7 +38,7 @@ from ._model import Model, State, build_model
 from ._parallel import device_mesh
 from ._progress import Progress
 from ._protocol import build_plan
-from ._run import SUMMARY_UNITS, _output_fields, summarise
+from ._run import SUMMARY_UNITS, _output_fields, summarise, with_step_peaks
 from ._solve import Schedule, advance
 from ._version import __version__
 from .config import apply_override, dumps, resolve
@@ -153,11 +154,8 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
             d.dims[1].attach_scale(t)
         final_names = _create_final_fields(f, models[0], n_points, configs[0])
 
-        ros_index = batch.mobile_names.index("ros")
-
         def emit(t_s: float, states, peaks=None) -> None:
-            s = _point_summaries(models, states,
-                                 None if peaks is None else np.asarray(peaks)[:, ros_index])
+            s = _point_summaries(models, states, None if peaks is None else np.asarray(peaks))
             n = f["time"].shape[0]
             f["time"].resize(n + 1, axis=0)
             f["time"][n] = t_s
@@ -191,19 +189,18 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
     return table
 
 
-def _point_summaries(models: list[Model], states, ros_peaks: np.ndarray | None
+def _point_summaries(models: list[Model], states, peaks: np.ndarray | None
                      ) -> dict[str, np.ndarray]:
     """Every point's summary of one frame, exactly as a single run computes it (its
-    `on_frame`): `summarise` on the point's output fields, `max_ros` raised to the per-step
-    peak of the interval."""
+    `on_frame`): `summarise` on the point's output fields, the ROS maxima raised to the
+    per-step peaks of the interval in tissue and in medium (`with_step_peaks`; `peaks`:
+    (points, places, species))."""
     mobile, fixed, step = (np.asarray(a) for a in states)
     rows = []
     for i, model in enumerate(models):
         fields = _output_fields(model, State(mobile[i], fixed[i], step[i]))
-        scalars = summarise(model, fields)
-        if ros_peaks is not None:
-            scalars["max_ros"] = max(scalars["max_ros"], float(ros_peaks[i]))
-        rows.append(scalars)
+        rows.append(with_step_peaks(model, summarise(model, fields),
+                                    None if peaks is None else peaks[i]))
     return {name: np.asarray([r[name] for r in rows], float) for name in SERIES}
 
 

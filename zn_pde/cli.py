@@ -1,4 +1,4 @@
-"""`zn-pde` command line: run, validate, inspect, plot, fit, design.
+"""`zn-pde` command line: run, validate, inspect, plot, export, fit, design, plan.
 
 Exit status: 0 success; 2 bad input (a one-paragraph message naming the file, key, value and
 what is allowed; never a traceback); 1 a failure during the run, with a message.
@@ -54,12 +54,21 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("-o", "--outdir", help="folder for the PNGs (default: beside the file)")
     pl.add_argument("--fields", help="comma-separated variables (default: every field)")
     pl.add_argument("--times-h", help="comma-separated times in h for the slices; each is "
-                    "shown at the nearest saved frame (default: start, middle, end)")
+                    "shown at the nearest saved frame (default: start, end, the first "
+                    "exposure's start and each exposure's end; the middle without exposures)")
     pl.add_argument("--log", action="store_true",
                     help="logarithmic colour scale and y axis for concentrations")
     pl.add_argument("--compare", metavar="CONTROL.h5",
                     help="also write <stem>_vs_<control stem>.png: treated minus control "
-                    "(the control needs the same grid and saved times)")
+                    "(the control needs the same grid and the same frames every save_every_min)")
+
+    e = sub.add_parser("export", help="write a run in another format (ParaView: --vtk)")
+    e.add_argument("file", help="a zn-pde output of a 3D run (.h5)")
+    e.add_argument("--vtk", action="store_true",
+                   help="VTK: DIR/<stem>.pvd, a time series of DIR/<stem>_vtk/*.vti "
+                   "(XML ImageData) that ParaView opens directly")
+    e.add_argument("-o", "--outdir", help="output folder (default: beside the file)")
+    e.add_argument("--overwrite", action="store_true", help="replace an earlier export")
 
     f = sub.add_parser("fit", help="fit kinetic parameters to data")
     f.add_argument("config", help="fit config (TOML)")
@@ -87,6 +96,17 @@ def _parser() -> argparse.ArgumentParser:
                    "fitted value (check a parameter the data do not bound)")
     d.add_argument("--quiet", action="store_true", help="no progress output")
     add_set(d)
+
+    pn = sub.add_parser("plan", help="optimise a protocol (doses, event times, exposure "
+                        "settings) by gradients through the simulator")
+    pn.add_argument("config", help="plan file (TOML) with a [plan] table")
+    pn.add_argument("-o", "--outdir", default="checkpoints",
+                    help="output folder (default checkpoints): <name>.json, .toml, .png")
+    pn.add_argument("--overwrite", action="store_true",
+                    help="replace an existing DIR/<name>.json (and its .toml and .png)")
+    pn.add_argument("--resume", action="store_true", help="continue an interrupted plan")
+    pn.add_argument("--quiet", action="store_true", help="no progress output")
+    add_set(pn)
     return p
 
 
@@ -102,6 +122,12 @@ def _cmd_design(a) -> int:
     return run_design_cli(a)
 
 
+def _cmd_plan(a) -> int:
+    from .plan import run_plan_cli
+
+    return run_plan_cli(a)
+
+
 def _run_sweep(config, out: Path, a) -> int:
     from ._sweep import run_sweep, sweep_points
 
@@ -109,7 +135,7 @@ def _run_sweep(config, out: Path, a) -> int:
     keys, points = sweep_points(config)
     stem = out.with_name(out.stem)
     lines = [f"wrote {out}, {stem}_summary.csv and {stem}_summary.png ({len(points)} points; "
-             "final tissue-mean viability, peak ROS in tissue / in medium at the saved frames, "
+             "final tissue-mean viability, peak ROS in tissue / in medium over every step, "
              "as for single runs)"]
     for i, p in enumerate(points):
         where = ", ".join(f"{k}={v:g}" for k, v in zip(keys, p, strict=True))
@@ -122,7 +148,7 @@ def _run_sweep(config, out: Path, a) -> int:
 
 
 def _ros_lines(s, well_mixed: bool) -> list[str]:
-    """Peak ROS by place: tissue and medium at the saved frames, anywhere over all steps."""
+    """Peak ROS by place (tissue, medium), each over every step of the run."""
     if well_mixed:
         return [f"  peak ROS in the well-mixed culture: {s['max_ros'].max():.4g} uM (over all "
                 "steps)"]
@@ -132,11 +158,9 @@ def _ros_lines(s, well_mixed: bool) -> list[str]:
         a = a[np.isfinite(a)]
         return f"{a.max():.4g} uM" if a.size else "none"
 
-    lines = [f"  peak ROS in tissue: {peak('tissue_max_ros')} / in medium: "
-             f"{peak('medium_max_ros')} (maxima at the saved frames)"]
-    lines.append(f"  peak ROS anywhere, all steps: {peak('max_ros')} (tissue or medium, "
-                 "incl. between frames, e.g. in an exposure)")
-    return lines
+    return [f"  peak ROS in tissue: {peak('tissue_max_ros')} / in medium: "
+            f"{peak('medium_max_ros')} (over every step, incl. between frames, e.g. in an "
+            "exposure)"]
 
 
 def _cmd_run(a) -> int:
@@ -167,8 +191,13 @@ def _cmd_run(a) -> int:
         raise RunError("interrupted before the run started; nothing was written") from None
     xmf = result.path.with_suffix(".xmf")
     also = f" and {xmf}" if xmf.exists() else ""
+    from .inspect import event_frame_times_h
+
+    around = event_frame_times_h(result.times_s / 3600.0, config["time"]).size
     lines = [f"wrote {result.path}{also} "
-             f"({len(result.times_s)} frames, 0 to {result.times_s[-1] / 3600:g} h)"]
+             f"({len(result.times_s)} frames, 0 to {result.times_s[-1] / 3600:g} h"
+             + (f"; {around} of them around the exposures, doses and exchanges" if around
+                else "") + ")"]
     if config["grid"]["kind"] == "radial":
         lines.append("  no XDMF sidecar: a radial run is one profile in r (zn-pde plot draws "
                      "profiles and r x t kymographs)")
@@ -267,8 +296,21 @@ def _cmd_plot(a) -> int:
     return 0
 
 
+def _cmd_export(a) -> int:
+    from .io import export_vtk
+
+    if not a.vtk:
+        raise InputError("say which format to write: --vtk (a ParaView .pvd time series of "
+                         ".vti files; the only export so far)", key="export")
+    pvd = export_vtk(a.file, a.outdir, overwrite=a.overwrite)
+    _emit(f"wrote {pvd} and its frames in {pvd.with_name(pvd.stem + '_vtk')} (open the .pvd "
+          "in ParaView: one time step per saved frame, time in s)")
+    return 0
+
+
 COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "inspect": _cmd_inspect,
-            "plot": _cmd_plot, "fit": _cmd_fit, "design": _cmd_design}
+            "plot": _cmd_plot, "fit": _cmd_fit, "design": _cmd_design,
+            "plan": _cmd_plan, "export": _cmd_export}
 
 
 def main(argv: list[str] | None = None) -> int:

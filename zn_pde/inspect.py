@@ -212,7 +212,27 @@ def _times(run: RunFile) -> list[str]:
                  + (f" (run planned to {_g(planned)} h)" if planned is not None else ""))
     lines.append(f"  saved every {_g(c.get('save_every_min'))} min, time step "
                  f"{_g(c.get('dt_s'))} s")
+    extra = event_frame_times_h(t, c)
+    if extra.size:
+        shown = ", ".join(f"{x:.4g}" for x in extra[:MAX_EVENT_FRAMES])
+        more = f", ... ({extra.size} in all)" if extra.size > MAX_EVENT_FRAMES else ""
+        lines.append(f"  and around the events (time.save_around_events): {shown}{more} h")
     return lines
+
+
+MAX_EVENT_FRAMES = 12  # off-grid frame times listed by `inspect`
+
+
+def event_frame_times_h(t_h: np.ndarray, time_cfg: dict) -> np.ndarray:
+    """The saved times (h) that are not on the save_every_min grid nor the end: the frames
+    around exposures, doses and exchanges."""
+    every = time_cfg.get("save_every_min")
+    if not isinstance(every, int | float) or every <= 0 or t_h.size == 0:
+        return np.zeros(0)
+    k = t_h * 60.0 / every
+    end = time_cfg.get("end_h", t_h[-1])
+    off = (np.abs(k - np.round(k)) > 1e-6) & (np.abs(t_h - end) > 1e-9)
+    return t_h[off]
 
 
 def _range(d, n: int) -> tuple[float, float, bool]:
@@ -281,9 +301,9 @@ _KEY_COLUMNS = (
 )
 _KEY_NOTE = (
     "  (tissue means over tissue voxels; ROS max tissue / medium (uM): the maxima over the\n"
-    "  tissue / the cell-free medium at the saved frame; ROS max all* (uM): anywhere, over\n"
-    "  every step since the previous frame (peaks between frames, e.g. during an exposure,\n"
-    "  are not resolved by place); rim / core: viability of the outer / inner 20 % of the\n"
+    "  tissue / the cell-free medium, at the frame and after every step since the previous\n"
+    "  frame (peaks between frames, e.g. during an exposure, included); ROS max all* (uM):\n"
+    "  the larger of the two; rim / core: viability of the outer / inner 20 % of the\n"
     "  radius; kill depth: down to where the shell-mean viability stays below 50 %; NP depth:\n"
     "  particle penetration, where the particle mass falls to 10 % of the rim's)")
 _WELL_MIXED_COLUMNS = (
@@ -303,10 +323,16 @@ def _finite_mean(a: np.ndarray) -> float:
     return float(finite.mean()) if finite.size else float("nan")
 
 
-def _rows(n: int) -> np.ndarray:
+def _rows(n: int, keep: np.ndarray | None = None) -> np.ndarray:
+    """Every frame, or MAX_TABLE_ROWS of them: the first, the last and `keep` (the frames
+    around events, up to half the rows), the rest spread evenly over the others."""
     if n <= MAX_TABLE_ROWS:
         return np.arange(n)
-    return np.unique(np.round(np.linspace(0, n - 1, MAX_TABLE_ROWS)).astype(int))
+    keep = np.asarray([] if keep is None else keep, int)[:MAX_TABLE_ROWS // 2]
+    must = np.unique(np.concatenate([[0, n - 1], keep]))
+    others = np.setdiff1d(np.arange(n), must)
+    pick = np.round(np.linspace(0, others.size - 1, MAX_TABLE_ROWS - must.size)).astype(int)
+    return np.unique(np.concatenate([must, others[pick]]))
 
 
 def _scalars(run: RunFile) -> list[str]:
@@ -336,7 +362,9 @@ def _scalars(run: RunFile) -> list[str]:
                  else "key scalars (domain means)")
     if not spec:
         return []
-    idx = _rows(n)
+    t_h = run.times_s[:n] / 3600.0
+    around = np.flatnonzero(np.isin(t_h, event_frame_times_h(t_h, run.config.get("time", {}))))
+    idx = _rows(n, around)
     cols: list[np.ndarray] = []
     with run.open() as f:
         for name, _, factor in spec:
@@ -461,6 +489,12 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
         c = cfg.get("time", {})
         out.append(f"  {n_frames} frames from {t[0]:g} to {t[-1]:g} h"
                    + (f" (run planned to {_g(c['end_h'])} h)" if "end_h" in c else ""))
+        extra = event_frame_times_h(t, c)
+        if extra.size:
+            shown = ", ".join(f"{x:.4g}" for x in extra[:MAX_EVENT_FRAMES])
+            more = f", ... ({extra.size} in all)" if extra.size > MAX_EVENT_FRAMES else ""
+            out.append(f"  every {_g(c.get('save_every_min'))} min and around every point's "
+                       f"events: {shown}{more} h")
     else:
         out.append("  no frame saved yet")
     out += ["", "variables"]
@@ -501,10 +535,10 @@ def _sweep_table(keys, values: dict[str, np.ndarray], n_points: int, n_frames: i
     widths = [max(len(r[j]) for r in [head] + body) for j in range(len(head))]
     t_end = times[n_frames - 1] / 3600.0
     lines = ["", f"per point: values at the last saved frame ({t_end:g} h) and peaks over the "
-             "saved frames", "  (the same definitions as a single run's summary; peak ROS "
+             "run", "  (the same definitions as a single run's summary; peak ROS "
              "tissue / medium (uM): maxima over the",
-             "  tissue / the cell-free medium at the saved frames; peak ROS all* (uM): "
-             "anywhere, over every step)"]
+             "  tissue / the cell-free medium over every step; peak ROS all* (uM): the larger "
+             "of the two)"]
     for r in [head] + body:
         lines.append("  " + "  ".join(x.rjust(w) for x, w in zip(r, widths, strict=True)))
     if n_points > MAX_SWEEP_ROWS:

@@ -29,7 +29,9 @@ frame after each exposure (or the middle when there is none).
 treated minus control maps of viability and zn at the final frame through the spheroid
 centre, the difference in viability against the depth below the tissue surface (shell means)
 and the tissue-mean time series of both runs side by side. The two files must share the
-grid, the tissue and the saved times.
+grid, the tissue and the frames every `time.save_every_min`; differences are taken at the
+times both saved (a treated run's frames around its exposures have no counterpart in a
+control without them).
 
 Figures are drawn on `matplotlib.figure.Figure` objects rendered by the Agg canvas, never
 through pyplot, so plotting neither needs a display nor changes the caller's backend.
@@ -154,14 +156,19 @@ def _choose_frames(run: RunFile, times_h: Sequence[float] | None) -> list[int]:
     n = t_h.size
     if not times_h:
         return _default_frames(run)
-    step = float(np.min(np.diff(t_h))) if n > 1 else 0.0
+    every = run.config.get("time", {}).get("save_every_min")
     frames = []
     for t in times_h:
         i = int(np.argmin(np.abs(t_h - t)))
-        if not np.isfinite(t) or abs(t_h[i] - t) > max(0.5 * step, 1e-9):
+        # "near": within half the gap to the neighbouring frame on that side (saved times
+        # are uneven where frames around events were added)
+        j = min(max(i + (1 if t > t_h[i] else -1), 0), n - 1)
+        gap = abs(t_h[j] - t_h[i]) if j != i else 0.0
+        if not np.isfinite(t) or abs(t_h[i] - t) > max(0.5 * gap, 1e-9):
             raise InputError(f"no saved frame near t = {t:g} h; the file holds {n} frames "
                              f"from {t_h[0]:g} to {t_h[-1]:g} h"
-                             + (f", every {step * 60:g} min" if n > 1 else ""),
+                             + (f", every {every:g} min and around the events"
+                                if n > 1 and isinstance(every, int | float) else ""),
                              key="--times-h", file=str(run.path))
         if i not in frames:
             frames.append(i)
@@ -443,17 +450,21 @@ def _after_exposure_note(run: RunFile, frames: list[int]) -> str:
     return "; exposures end at " + ", ".join(f"{e:.4g}" for e in sorted(set(ends))[:6]) + " h"
 
 
-def _profile_frames(n: int) -> list[int]:
+def _profile_frames(t_h: np.ndarray) -> list[int]:
+    """Every frame, or MAX_PROFILES spread evenly in time (the frames nearest to evenly
+    spaced times: saved times are uneven around events)."""
+    n = t_h.size
     if n <= MAX_PROFILES:
         return list(range(n))
-    return sorted(set(np.round(np.linspace(0, n - 1, MAX_PROFILES)).astype(int).tolist()))
+    wanted = np.linspace(t_h[0], t_h[-1], MAX_PROFILES)
+    return sorted({int(np.argmin(np.abs(t_h - t))) for t in wanted})
 
 
 def _profile_colours(run: RunFile):
     """The frames a profile figure draws, their times (h), and the colour map and time norm
     that colour each profile by its time."""
-    frames = _profile_frames(run.n_frames)
     t_h = run.times_s / 3600.0
+    frames = _profile_frames(t_h[:run.n_frames])
     first, last = t_h[frames[0]], t_h[frames[-1]]
     return frames, t_h, colormaps["viridis"], Normalize(first, last if last > first
                                                         else first + 1.0)
@@ -617,7 +628,17 @@ def _series_panels(run: RunFile, names: list[str]
     if "tissue_mean_zn_cell" in s and "zn_cell" in want:
         panels.append(("labile intracellular Zn, tissue mean", "µM",
                        [("tissue_mean_zn_cell", "")]))
-    if s & {"tissue_mean_ros", "max_ros"} and "ros" in want:
+    if {"tissue_max_ros", "medium_max_ros"} <= s and "ros" in want:
+        # by place: medium ROS is often far above the tissue's and would flatten it
+        tissue = run.tissue if run.tissue is not None else np.zeros(1, bool)
+        if tissue.any():
+            panels.append(("ROS in tissue", "µM", [(n, lab) for n, lab in
+                                                  (("tissue_mean_ros", "mean"),
+                                                   ("tissue_max_ros", "max, every step"))
+                                                  if n in s]))
+        if not tissue.all():
+            panels.append(("ROS in the medium", "µM", [("medium_max_ros", "max, every step")]))
+    elif s & {"tissue_mean_ros", "max_ros"} and "ros" in want:  # files of earlier versions
         panels.append(("ROS", "µM", [(n, lab) for n, lab in
                                     (("tissue_mean_ros", "tissue mean"),
                                      ("max_ros", "domain max, all steps")) if n in s]))
@@ -677,7 +698,7 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
                     y = 100.0 * y
                 any_positive |= bool(np.any(y[np.isfinite(y)] > 0))
                 style: dict[str, Any] = {"marker": "o", "ms": 2.5} if t_h.size < 30 else {}
-                if name == "max_ros":  # a peak over the interval ending at each frame
+                if name.endswith("max_ros"):  # a peak over the interval ending at each frame
                     style = {"ls": "--", "drawstyle": "steps-pre"}
                 ax.plot(t_h, y, lw=1.5, label=legend or None, **style)
             _shade_stimuli(ax, run, t_end, legend=k == 0)
@@ -726,12 +747,33 @@ def _check_comparable(run: RunFile, control: RunFile) -> None:
                 run.tissue is not None and not np.array_equal(run.tissue, control.tissue)):
             refuse("different tissue (the spheroid or slab differs)")
     t1, t2 = run.times_s / 3600.0, control.times_s / 3600.0
-    if t1.shape != t2.shape or not np.allclose(t1, t2, rtol=1e-9, atol=1e-6):
+    r1, r2 = _regular_times_h(run), _regular_times_h(control)
+    if r1.shape != r2.shape or not np.allclose(r1, r2, rtol=1e-9, atol=1e-6):
         refuse(f"different saved times ({t1.size} frames from {t1[0]:g} to {t1[-1]:g} h here, "
-               f"{t2.size} from {t2[0]:g} to {t2[-1]:g} h in the control)")
+               f"{t2.size} from {t2[0]:g} to {t2[-1]:g} h in the control; the frames every "
+               "time.save_every_min must be the same, the frames around events may differ)")
     missing = [n for n in run.fields if n not in control.fields]
     if missing:
         refuse(f"the control lacks the field(s) {', '.join(missing)}")
+
+
+def _regular_times_h(run: RunFile) -> np.ndarray:
+    """The saved times (h) of a run without the frames around its events (inspect's
+    `event_frame_times_h`): those every time.save_every_min and the end."""
+    from .inspect import event_frame_times_h
+
+    t_h = run.times_s / 3600.0
+    return t_h[~np.isin(t_h, event_frame_times_h(t_h, run.config.get("time", {})))]
+
+
+def _common_frames(t1_h: np.ndarray, t2_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (into each) of the frames both runs saved at the same time (within 3.6 ms):
+    a treated run has frames around its exposures that its control has not."""
+    j = np.clip(np.searchsorted(t2_h, t1_h), 0, max(t2_h.size - 1, 0))
+    jm = np.clip(j - 1, 0, None)
+    j = np.where(np.abs(t2_h[jm] - t1_h) < np.abs(t2_h[j] - t1_h), jm, j)
+    same = np.abs(t2_h[j] - t1_h) <= 1e-6
+    return np.flatnonzero(same), j[same]
 
 
 def _depth_below_surface(run: RunFile) -> tuple[np.ndarray, str] | None:
@@ -782,6 +824,9 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
     tissue-mean time series of both. Axes carry gids (`diff_<field>`, `depth`,
     `series_<name>`) so tests can find them."""
     t_h = run.times_s / 3600.0
+    t_control = control.times_s / 3600.0
+    mine, theirs = _common_frames(t_h, t_control)
+    to_control = dict(zip(mine.tolist(), theirs.tolist(), strict=True))
     last = run.n_frames - 1
     maps = [n for n in ("viability", "zn") if n in run.fields] or list(run.fields[:1])
     if len(run.dims) != 3:  # maps are x-z planes of a 3D grid
@@ -815,17 +860,24 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
             pmask = run.tissue[:, j, :] if run.tissue is not None else None
             for n in maps:
                 a = _cells_only(run, n, np.asarray(f[n][last, :, j, :], float), pmask)
-                b = _cells_only(run, n, np.asarray(g[n][last, :, j, :], float), pmask)
+                b = _cells_only(run, n, np.asarray(g[n][to_control[last], :, j, :], float),
+                                pmask)
                 planes[n] = (100.0 if _is_fraction(n) else 1.0) * (a - b)
         depth_curves = []
         depth = _depth_below_surface(run) if "viability" in run.fields else None
         if depth is not None:
-            for i in sorted({k for k in _default_frames(run) if k > 0} | {last}):
-                dv = 100.0 * (_read_frame(f, "viability", i) - _read_frame(g, "viability", i))
+            # the default slice frames the control saved too (a frame at the end of an
+            # exposure has no control counterpart: the first shared frame after it instead)
+            shown = {int(mine[min(np.searchsorted(mine, k), mine.size - 1)])
+                     for k in _default_frames(run) if k > 0} | {last}
+            for i in sorted(shown):
+                dv = 100.0 * (_read_frame(f, "viability", i)
+                              - _read_frame(g, "viability", to_control[i]))
                 depth_curves.append((i, *_shell_means(depth[0], run.tissue, dv, h)))
     n_top = len(maps) + (1 if depth_curves else 0)
-    delta = next(((a - b) for _, _, key, a, b in series if key == "tissue_mean_viability"),
-                 None)
+    # on the times both runs saved
+    delta = next(((a[mine] - b[theirs]) for _, _, key, a, b in series
+                  if key == "tissue_mean_viability"), None)
     n_bottom = len(series) + (1 if delta is not None else 0)
     width = max(3.9 * n_top, 3.3 * n_bottom, 6.0)
     fig = Figure(figsize=(width, (3.6 if n_top else 0.0) + 2.9), layout="constrained")
@@ -888,7 +940,7 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
     if delta is not None:
         ax = bax.pop()
         ax.set_gid("series_delta_viability")
-        ax.plot(t_h, delta, lw=1.5, color="k")
+        ax.plot(t_h[mine], delta, lw=1.5, color="k")
         ax.axhline(0.0, color="0.5", lw=0.8)
         ax.set_title("Δ viability, tissue mean", fontsize=9)
         ax.set_ylabel("treated − control (% points)")
@@ -899,7 +951,8 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
     for k, (ax, (title, unit, key, a, b)) in enumerate(zip(bax, series, strict=True)):
         ax.set_gid(f"series_{key}")
         ax.plot(t_h, a, lw=1.5, color="tab:red", label=f"treated ({run.path.stem})")
-        ax.plot(t_h, b, lw=1.5, ls="--", color="0.25", label=f"control ({control.path.stem})")
+        ax.plot(t_control[:b.size], b, lw=1.5, ls="--", color="0.25",
+                label=f"control ({control.path.stem})")
         _shade_stimuli(ax, run, t_end, legend=False)
         ax.set_xlim(0.0, max(t_end, float(t_h[-1])) or 1.0)
         ax.set_xlabel("time (h)")

@@ -71,7 +71,8 @@ def culture(material: str = "ZnO", dose: float = 20.0, end_h: float = 24.0, ph: 
             ultrasound: list | None = None, kinetics: dict | None = None) -> dict[str, np.ndarray]:
     """A well-mixed 2D culture (cells 0.2 % of the medium volume): every variable vs time."""
     raw = {"grid": {"kind": "well_mixed"},
-           "time": {"end_h": end_h, "dt_s": 60.0, "save_every_min": 60.0},
+           "time": {"end_h": end_h, "dt_s": 60.0, "save_every_min": 60.0,
+                    "save_around_events": False},
            "geometry": {"kind": "uniform", "cell_volume_fraction": CULTURE_CELL_FRACTION},
            "ph": {"medium": ph}, "material": {"kind": material, "dose_ug_per_ml": dose},
            "numerics": {"precision": "float64"}}
@@ -103,7 +104,8 @@ def spheroid(res: Resolution, material: str = "ZnO", dose: float = 20.0,
              radius_um: float = 200.0) -> Spheroid:
     shape = res.shape + 2 * math.ceil((radius_um - 200.0) / res.spacing_um)
     raw = {"grid": {"shape": [shape] * 3, "spacing_um": res.spacing_um},
-           "time": {"end_h": end_h, "dt_s": res.dt_s, "save_every_min": 60.0 * end_h},
+           "time": {"end_h": end_h, "dt_s": res.dt_s, "save_every_min": 60.0 * end_h,
+                    "save_around_events": False},
            "geometry": {"kind": "spheroid", "radius_um": radius_um},
            "ph": {"medium": 7.4, "tissue_rim": ph[0], "tissue_core": ph[1]},
            "material": {"kind": material, "dose_ug_per_ml": dose}}
@@ -197,7 +199,7 @@ def release_rows() -> list[Row]:
     for material, ph, t_h, reported, tol, source, statement, anchor in points:
         out = _run({"grid": {"kind": "well_mixed"},
                     "time": {"end_h": t_h, "dt_s": min(60.0, t_h * 3600 / 60),
-                             "save_every_min": t_h * 60},
+                             "save_every_min": t_h * 60, "save_around_events": False},
                     "geometry": {"kind": "medium"}, "ph": {"medium": ph},
                     "material": {"kind": material, "dose_ug_per_ml": 20.0},
                     "numerics": {"precision": "float64"}})[1]

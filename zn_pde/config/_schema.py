@@ -101,6 +101,13 @@ SECTIONS: dict[str, dict[str, Key]] = {
             "it is; dt_s stays the largest step. The radicals an exposure delivers change "
             "within it; 32 steps give its effect within 0.1 % of 512 steps (1 step: 97 %; "
             "measured, see zn_pde/_protocol.py)", lo=1, hi=100000),
+        "save_around_events": Key(
+            "bool", True, "also save a frame at the start and at the end of every exposure "
+            "(each repeat), and at the time of every [[dose]] and [[medium_exchange]] (the "
+            "state just before it) and dt_s seconds after it (what it did), besides the "
+            "frames every save_every_min minutes; frames around later repeats of an "
+            "exposure are kept, earliest first, while the frames around events number at "
+            "most the regular ones; the saved times are then not evenly spaced"),
     },
     "geometry": {
         "kind": Key("str", "spheroid",

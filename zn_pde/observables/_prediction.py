@@ -175,7 +175,9 @@ def build_prediction(base: dict[str, Any], conditions: Sequence[dict[str, Any]],
     dt = float(dt)
     every, n_saves = frame_schedule(np.asarray(query_time_h), dt, max_frames, min_frames)
     timing = {"time": {"dt_s": dt, "save_every_min": every * dt / 60.0,
-                       "end_h": every * n_saves * dt / 3600.0}}
+                       "end_h": every * n_saves * dt / 3600.0,
+                       # the read-out interpolates between evenly spaced frames
+                       "save_around_events": False}}
     configs = []
     for cond in conditions:
         c = resolve(deep_merge(deep_merge(base, cond), timing), file)

@@ -1,0 +1,73 @@
+"""`zn-pde plan`: optimise a protocol (doses, event times, exposure settings) by gradients
+through the simulator.
+
+`plan(path)` reads a plan file (`_config`), builds the objective and constraints with their
+gradients (`_problem`), minimises from several starts (`_optimise`) and writes
+`<outdir>/<name>.json` (controls, objective and constraints at the start and the optimum,
+gradient norms, solves), `<name>.toml` (the optimised scenario: `zn-pde run <name>.toml`
+reproduces the reported optimum) and `<name>.png` (`_report`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from .._errors import InputError, RunError
+from ._config import OBJECTIVES as OBJECTIVES
+from ._config import PlanSettings as PlanSettings
+from ._config import load_plan as load_plan
+from ._optimise import optimise
+from ._problem import PlanProblem as PlanProblem
+from ._report import write_outputs
+
+
+def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "checkpoints", *,
+         overwrite: bool = False, resume: bool = False, progress: bool = True,
+         overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """Optimise the plan; returns the JSON report as a dict (see `zn-pde plan`)."""
+    settings = (path_or_settings if isinstance(path_or_settings, PlanSettings)
+                else load_plan(path_or_settings, overrides))
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{settings.name}.json"
+    resume_file = out / f"{settings.name}.resume.json"
+    if target.exists() and not overwrite and not resume:
+        raise InputError(f"{target} exists; pass --overwrite to replace it (and its .toml and "
+                         ".png)", file=str(target))
+    t0 = time.perf_counter()
+    problem = PlanProblem(settings)
+    try:
+        result = optimise(problem, resume_file, resume=resume, progress=progress)
+    except KeyboardInterrupt:
+        kept = (f"{resume_file} holds every finished iteration: continue with --resume"
+                if resume_file.exists() else "nothing was kept (no iteration had finished)")
+        raise RunError(f"interrupted; {kept}") from None
+    report = write_outputs(problem, result, out, wall_s=time.perf_counter() - t0)
+    resume_file.unlink(missing_ok=True)
+    return report
+
+
+def run_plan_cli(a) -> int:
+    from ..cli import _emit
+
+    report = plan(a.config, a.outdir, overwrite=a.overwrite, resume=a.resume,
+                  progress=not a.quiet, overrides=a.overrides)
+    o = report["objective"]
+    lines = [f"wrote {report['files']['json']}, {report['files']['toml']} and "
+             f"{report['files']['png']}",
+             f"  objective {o['name']}: {o['start']:.4f} at the start -> {o['optimum']:.4f} "
+             f"at the optimum (zn-pde run {report['files']['toml']} gives it)"]
+    for key, c in report["controls"].items():
+        lines.append(f"  {key}: {c['start']:.4g} -> {c['optimum']:.4g} {c['unit']} "
+                     f"(bounds {c['lower']:g} to {c['upper']:g})")
+    for name, c in report["constraints"].items():
+        bound = (f">= {c['min']:g}" if "min" in c else f"<= {c['max']:g}")
+        lines.append(f"  constraint {name}: {c['start']:.4g} -> {c['optimum']:.4g} ({bound}, "
+                     f"{'holds' if c['holds'] else 'VIOLATED'})")
+    s = report["solves"]
+    lines.append(f"  {s['gradient']} solves with gradient, {s['forward']} forward solves, "
+                 f"{report['wall_s']:.0f} s")
+    _emit("\n".join(lines))
+    return 0

@@ -1,0 +1,272 @@
+"""A plan file: the scenario, the controls with their bounds, the objective, the constraints.
+
+```toml
+[plan]
+name = "us_timing"                        # -> DIR/us_timing.json, .toml, .png
+config = "zno_spheroid_radial.toml"       # the scenario whose protocol is optimised
+objective = "tissue_viability"            # minimised: tissue-mean viability at time.end_h
+
+[plan.controls]                           # any numeric (float) key of the config, with bounds
+"ultrasound[0].start_h" = { lower = 0.5, upper = 20.0 }
+"ultrasound[0].intensity_W_per_cm2" = { lower = 0.5, upper = 3.0 }
+
+[plan.constraints]                        # optional
+normal_config = "normal_spheroid_radial.toml"  # the same protocol applied to this config ...
+normal_viability_min = 0.9                # ... keeps at least this tissue-mean viability (0-1)
+max_total_dose_ug_per_ml = 40.0           # material.dose_ug_per_ml + every [[dose]]
+max_ultrasound_energy_J_per_cm2 = 300.0   # Σ intensity x duty_cycle x duration, every repeat
+max_light_energy_J_per_cm2 = 100.0        # Σ irradiance x duty_cycle x duration, every repeat
+
+[plan.optimiser]                          # optional; the defaults below
+starts = 4            # the config's own values, then Latin-hypercube points of the box
+iterations = 40       # Adam steps per start, at most
+learning_rate = 0.2   # Adam, on the unbounded variable u of x = lower + (upper - lower) σ(u)
+seed = 0
+polish = 30           # SLSQP iterations from each start's best Adam iterate (0: none)
+```
+
+Paths are relative to the plan file. "The same protocol" means the normal-tissue scenario
+takes the tumour scenario's `material`, `[[dose]]`, `[[medium_exchange]]`, `[[ultrasound]]`,
+`[[light]]` and `time` tables (with the controls' values in them) and keeps its own tissue,
+pH, geometry, grid and kinetics; a control outside those tables moves the tumour scenario
+only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from .._errors import InputError
+from ..config import load_config
+from ..config._load import read_toml_file
+
+OBJECTIVES = {
+    "tissue_viability": "tissue-mean viability at time.end_h (0-1, cell-volume weighted, as "
+                        "the run summary's tissue_mean_viability)",
+}
+PROTOCOL_SECTIONS = ("material", "dose", "medium_exchange", "ultrasound", "light", "time")
+_PLAN_KEYS = ("name", "config", "objective", "controls", "constraints", "optimiser")
+_CONSTRAINT_KEYS = ("normal_config", "normal_viability_min", "max_total_dose_ug_per_ml",
+                    "max_ultrasound_energy_J_per_cm2", "max_light_energy_J_per_cm2")
+_OPTIMISER = {  # key: (default, lower, upper, integer)
+    "starts": (4, 1, 64, True),
+    "iterations": (40, 1, 10000, True),
+    "learning_rate": (0.2, 1e-4, 10.0, False),
+    "seed": (0, 0, 2**31 - 1, True),
+    "polish": (30, 0, 1000, True),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Control:
+    key: str  # a config key, e.g. "ultrasound[0].start_h"
+    lower: float
+    upper: float
+    start: float  # the scenario's own value, clipped into the box
+
+    @property
+    def unit(self) -> str:
+        return key_unit(self.key)
+
+
+@dataclasses.dataclass(frozen=True)
+class Optimiser:
+    starts: int = 4
+    iterations: int = 40
+    learning_rate: float = 0.2
+    seed: int = 0
+    polish: int = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanSettings:
+    name: str
+    file: str
+    config: dict[str, Any]  # the resolved tumour scenario
+    objective: str
+    controls: tuple[Control, ...]
+    normal: dict[str, Any] | None  # the resolved normal-tissue scenario
+    normal_viability_min: float | None
+    caps: dict[str, float]  # constraint key -> cap
+    optimiser: Optimiser
+    text: str  # the plan file as read (a resume checks it is unchanged)
+
+
+def key_unit(key: str) -> str:
+    for suffix, unit in (("_ug_per_ml", "ug/mL"), ("_W_per_cm2", "W/cm^2"),
+                         ("_mW_per_cm2", "mW/cm^2"), ("_J_per_cm2", "J/cm^2"), ("_per_h", "1/h"),
+                         ("_per_s", "1/s"), ("_uM", "uM"), ("_um", "um"), ("_min", "min"),
+                         ("_h", "h"), ("_s", "s"), ("_nm", "nm"), ("_MHz", "MHz")):
+        if key.endswith(suffix):
+            return unit
+    return "1"
+
+
+def split_key(key: str) -> list[str]:
+    return [p for p in re.split(r"\.|\[|\]", key) if p != ""]
+
+
+def get_value(config: dict[str, Any], key: str) -> Any:
+    """The value at a dotted key (`ultrasound[0].start_h`), or KeyError."""
+    node: Any = config
+    for part in split_key(key):
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise KeyError(key)
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise KeyError(key)
+    return node
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _hint(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _config_keys(config: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for k, v in config.items():
+        if k.startswith("_"):
+            continue
+        if isinstance(v, dict):
+            out += _config_keys(v, f"{prefix}{k}.")
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            for i, x in enumerate(v):
+                out += _config_keys(x, f"{prefix}{k}[{i}].")
+        elif _number(v):
+            out.append(prefix + k)
+    return out
+
+
+def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> PlanSettings:
+    """Read and check a plan file (`--set` overrides act on the scenario config)."""
+    path = Path(path)
+    file = str(path)
+    raw = read_toml_file(path, "plan file")
+    text = path.read_text()
+    if set(raw) != {"plan"}:
+        extra = sorted(set(raw) - {"plan"})
+        raise InputError(f"a plan file holds one table [plan]; found {', '.join(extra) or 'none'}",
+                         file=file, key=extra[0] if extra else "plan")
+    p = raw["plan"]
+    for k in p:
+        if k not in _PLAN_KEYS:
+            raise InputError(f"unknown key{_hint(k, list(_PLAN_KEYS))}; allowed: "
+                             f"{', '.join(_PLAN_KEYS)}", file=file, key=f"plan.{k}")
+    name = p.get("name", path.stem)
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise InputError(f"expected a file-name-safe string (letters, digits, _ . -), got "
+                         f"{name!r}", file=file, key="plan.name")
+    if not isinstance(p.get("config"), str):
+        raise InputError("missing or not a string: the scenario config to optimise, a path "
+                         "relative to the plan file", file=file, key="plan.config")
+    config = _load_scenario(path, p["config"], overrides, "plan.config")
+    objective = p.get("objective", "tissue_viability")
+    if objective not in OBJECTIVES:
+        raise InputError(f"unknown objective {objective!r}{_hint(str(objective), list(OBJECTIVES))}"
+                         f"; allowed: {', '.join(OBJECTIVES)}", file=file, key="plan.objective")
+    if "material" not in config:
+        raise InputError("the scenario has no [material]: there is no treatment to plan",
+                         file=file, key="plan.config")
+    controls = _controls(p.get("controls"), config, file)
+    cons = p.get("constraints", {})
+    if not isinstance(cons, dict):
+        raise InputError("expected a table [plan.constraints]", file=file, key="plan.constraints")
+    for k in cons:
+        if k not in _CONSTRAINT_KEYS:
+            raise InputError(f"unknown constraint{_hint(k, list(_CONSTRAINT_KEYS))}; allowed: "
+                             f"{', '.join(_CONSTRAINT_KEYS)}", file=file,
+                             key=f"plan.constraints.{k}")
+    normal = vmin = None
+    if ("normal_config" in cons) != ("normal_viability_min" in cons):
+        raise InputError("normal_config and normal_viability_min go together: the scenario "
+                         "of normal tissue and the tissue-mean viability (0-1) it must keep",
+                         file=file, key="plan.constraints.normal_viability_min")
+    if "normal_config" in cons:
+        if not isinstance(cons["normal_config"], str):
+            raise InputError("expected a path (string) relative to the plan file", file=file,
+                             key="plan.constraints.normal_config")
+        normal = _load_scenario(path, cons["normal_config"], (),
+                                "plan.constraints.normal_config")
+        vmin = cons["normal_viability_min"]
+        if not (_number(vmin) and 0.0 < vmin < 1.0):
+            raise InputError(f"expected a viability between 0 and 1 (exclusive), got {vmin!r}",
+                             file=file, key="plan.constraints.normal_viability_min")
+        vmin = float(vmin)
+    caps = {}
+    for k in _CONSTRAINT_KEYS[2:]:
+        if k in cons:
+            v = cons[k]
+            if not (_number(v) and v > 0):
+                raise InputError(f"expected a number > 0 ({key_unit(k)}), got {v!r}",
+                                 file=file, key=f"plan.constraints.{k}")
+            caps[k] = float(v)
+    opt = p.get("optimiser", {})
+    if not isinstance(opt, dict):
+        raise InputError("expected a table [plan.optimiser]", file=file, key="plan.optimiser")
+    values = {}
+    for k, v in opt.items():
+        if k not in _OPTIMISER:
+            raise InputError(f"unknown key{_hint(k, list(_OPTIMISER))}; allowed: "
+                             f"{', '.join(_OPTIMISER)}", file=file, key=f"plan.optimiser.{k}")
+        _, lo, hi, integer = _OPTIMISER[k]
+        ok = _number(v) and lo <= v <= hi and (not integer or float(v).is_integer())
+        if not ok:
+            kind = "an integer" if integer else "a number"
+            raise InputError(f"expected {kind} in [{lo:g}, {hi:g}], got {v!r}", file=file,
+                             key=f"plan.optimiser.{k}")
+        values[k] = int(v) if integer else float(v)
+    return PlanSettings(name, file, config, objective, controls, normal, vmin, caps,
+                        Optimiser(**values), text)
+
+
+def _load_scenario(plan_path: Path, rel: str, overrides, key: str) -> dict[str, Any]:
+    target = (plan_path.parent / rel).resolve()
+    if not target.is_file():
+        raise InputError(f"no such file: {target}", file=str(plan_path), key=key)
+    config = load_config(target, list(overrides))
+    if "sweep" in config:
+        raise InputError("the scenario has a [sweep]; a plan optimises one protocol: remove "
+                         "the sweep", file=str(target), key="sweep")
+    return config
+
+
+def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...]:
+    if not isinstance(raw, dict) or not raw:
+        raise InputError("expected a table of controls, e.g. \"ultrasound[0].start_h\" = "
+                         "{ lower = 0.5, upper = 20.0 }", file=file, key="plan.controls")
+    known = _config_keys(config)
+    out = []
+    for key, spec in raw.items():
+        where = f"plan.controls.{key}"
+        try:
+            value = get_value(config, key)
+        except KeyError:
+            raise InputError(f"the scenario has no numeric key {key!r}{_hint(key, known)}",
+                             file=file, key=where) from None
+        if not isinstance(value, float) or isinstance(value, bool):
+            what = "an integer (a count)" if isinstance(value, int) else f"{value!r}"
+            raise InputError(f"{key} is {what}; a control must be a real number that moves "
+                             "smoothly (a dose, a time, an intensity)", file=file, key=where)
+        if not isinstance(spec, dict) or set(spec) - {"lower", "upper"} or \
+                not {"lower", "upper"} <= set(spec):
+            raise InputError("expected { lower = ..., upper = ... } in the key's units "
+                             f"({key_unit(key)})", file=file, key=where)
+        lo, hi = spec["lower"], spec["upper"]
+        if not (_number(lo) and _number(hi) and lo < hi):
+            raise InputError(f"the bounds must be numbers with lower < upper, got [{lo!r}, "
+                             f"{hi!r}]", file=file, key=where)
+        out.append(Control(key, float(lo), float(hi), float(min(max(value, lo), hi))))
+    return tuple(out)

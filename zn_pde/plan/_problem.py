@@ -1,0 +1,380 @@
+"""A plan's objective and constraints, and their gradients with respect to the controls.
+
+Gradients (design)
+------------------
+The objective is a function of the controls x through two maps: the builder (config at x ->
+the model's array leaves: exposure windows and fields, doses, event times, kinetics) and the
+solver (leaves -> tissue-mean viability at `time.end_h`). The solver's part is reverse mode
+through the checkpointed `trajectory` (`jax.grad` with respect to every float leaf, one
+backward pass whatever the number of controls); the builder's part is a central difference
+of the builder in x (no solve, milliseconds: most leaves are affine in the controls, e.g.
+an exposure's start and end in s; the ultrasound field goes through the cavitation law).
+So dJ/dx_i = Σ_leaves ⟨∂J/∂leaf, ∂leaf/∂x_i⟩, for any numeric key of the config, without
+a hand-written map per key. A key whose change alters the model's structure or its integer
+or boolean leaves (a grid size, a species count, the tissue mask) is not a control: refused
+with its name.
+
+Step plan for planning. Event times are traced leaves (`_protocol`): the solver lands on
+each event at its traced time, and dJ/d(time) flows through the lengths of the steps around
+it. The run's own plan takes ⌈L/dt⌉ steps per segment, so its step counts, and with them
+the compiled program, would jump as an event moves. A plan instead fixes the steps of every
+segment for the whole box of the controls: segment j between breakpoints b_j and b_{j+1}
+(affine in x) takes n_j = ⌈max_box(b_{j+1} − b_j) / h_max⌉ steps, h_max = dt, or an
+exposure's shortest duration over the box / `time.exposure_min_steps` inside an exposure.
+Every step is then at most the run's largest step for every x in the box, the objective is a
+smooth function of the event times, and one program is compiled per order of the events.
+Saved frames other than the end are dropped (the objective needs the end only). The
+objective and constraints *reported* at the start and at the optimum are recomputed with
+the run's own plan (`outcome`), exactly as `zn-pde run` computes its summary; the JSON gives
+both, and their difference is the step-plan error.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._errors import InputError, RunError
+from .._model import Model, build_model, expand_repeats
+from .._protocol import StepPlan, _event_sources, _merge_tolerance_s
+from .._run import summarise
+from .._solve import Schedule, run, trajectory
+from ..config import apply_override, resolve
+from ._config import PROTOCOL_SECTIONS, Control, PlanSettings
+
+FD_FRACTION = 1e-3  # the builder's difference step, as a fraction of the control's box
+
+
+def set_controls(config: dict[str, Any], keys: list[str], values, *, check: bool = True,
+                 file: str = "<plan>") -> dict[str, Any]:
+    """The scenario with `keys` set to `values` (re-validated unless `check` is False)."""
+    raw = {k: copy.deepcopy(v) for k, v in config.items() if not k.startswith("_")}
+    for k, v in zip(keys, values, strict=True):
+        apply_override(raw, f"{k}={float(v)!r}", file)
+    if not check:
+        return raw
+    out = resolve(raw, file)
+    out["_name"] = config.get("_name", "plan")
+    return out
+
+
+def with_protocol(normal: dict[str, Any], tumour: dict[str, Any]) -> dict[str, Any]:
+    """The normal-tissue scenario under the tumour scenario's protocol."""
+    raw = {k: copy.deepcopy(v) for k, v in normal.items() if not k.startswith("_")}
+    for sec in PROTOCOL_SECTIONS:
+        raw.pop(sec, None)
+        if sec in tumour:
+            raw[sec] = copy.deepcopy(tumour[sec])
+    if raw["material"]["kind"] != normal.get("material", {}).get("kind"):
+        raw.pop("kinetics", None)  # the defaults of the tumour's material
+    out = resolve(raw, "<normal tissue under the plan's protocol>")
+    out["_name"] = normal.get("_name", "normal")
+    return out
+
+
+# --- caps: analytic functions of the config -------------------------------------------------
+
+def total_dose_ug_per_ml(c: dict[str, Any]) -> float:
+    return c["material"]["dose_ug_per_ml"] + sum(d["dose_ug_per_ml"] for d in c.get("dose", []))
+
+
+def ultrasound_energy_J_per_cm2(c: dict[str, Any]) -> float:
+    return sum(e["intensity_W_per_cm2"] * e.get("duty_cycle", 1.0) * e["duration_min"] * 60.0
+               for e in expand_repeats(c.get("ultrasound", [])))
+
+
+def light_energy_J_per_cm2(c: dict[str, Any]) -> float:
+    return sum(e["irradiance_mW_per_cm2"] * 1e-3 * e.get("duty_cycle", 1.0)
+               * e["duration_min"] * 60.0 for e in expand_repeats(c.get("light", [])))
+
+
+CAPS = {"max_total_dose_ug_per_ml": total_dose_ug_per_ml,
+        "max_ultrasound_energy_J_per_cm2": ultrasound_energy_J_per_cm2,
+        "max_light_energy_J_per_cm2": light_energy_J_per_cm2}
+CAP_NAMES = {"max_total_dose_ug_per_ml": "total_dose_ug_per_ml",
+             "max_ultrasound_energy_J_per_cm2": "ultrasound_energy_J_per_cm2",
+             "max_light_energy_J_per_cm2": "light_energy_J_per_cm2"}
+
+
+# --- the objective on a model ---------------------------------------------------------------
+
+def tissue_viability(model: Model, state) -> jax.Array:
+    """Tissue-mean viability (0-1) weighted by cell-of-grid volume, as `_run.summarise`."""
+    w = jnp.where(model.cell_fraction > 0, model.volume_um3, 0.0)
+    v = model.fields(state)["viability"]
+    return jnp.sum(w * v) / jnp.sum(w)
+
+
+def _final_viability(model: Model) -> jax.Array:
+    return trajectory(model, Schedule.from_model(model), tissue_viability)[-1]
+
+
+_value_and_grad = eqx.filter_jit(eqx.filter_value_and_grad(_final_viability))
+
+
+# --- the planning step plan -----------------------------------------------------------------
+
+def _event_times(c: dict[str, Any]) -> np.ndarray:
+    return np.asarray([t for t, _ in _event_sources(c)], float)
+
+
+def planning_plan(config: dict[str, Any], controls: tuple[Control, ...], x: np.ndarray
+                  ) -> StepPlan:
+    """The fixed-structure step plan for the order of the events at x (module docstring)."""
+    keys = [c.key for c in controls]
+    t = _event_times(set_controls(config, keys, x, check=False))
+    sources = [s for _, s in _event_sources(config)]
+    # event times are affine in the controls: t(x) = t(x0) + A (x - x0), A exact by differences
+    a = np.zeros((t.size, len(controls)))
+    for i, c in enumerate(controls):
+        step = np.array(x, float)
+        step[i] += c.upper - c.lower
+        a[:, i] = (_event_times(set_controls(config, keys, step, check=False)) - t) / (
+            c.upper - c.lower)
+    lo = np.array([c.lower for c in controls])
+    hi = np.array([c.upper for c in controls])
+    dt = float(config["time"]["dt_s"])
+    end = float(config["time"]["end_h"]) * 3600.0
+    tol = _merge_tolerance_s(end)
+    moving = np.any(np.abs(a) > 0, axis=1)
+    # breakpoints: 0, the end, and the events; fixed events at an existing time are merged
+    points = [(0.0, None, np.zeros(len(controls))), (end, None, np.zeros(len(controls)))]
+    for j in np.argsort(t, kind="stable"):
+        if not moving[j] and any(p[1] is None and abs(p[0] - t[j]) <= tol for p in points):
+            continue
+        points.append((float(t[j]), sources[j] if moving[j] else None, a[j]))
+    points.sort(key=lambda p: p[0])
+
+    def extreme(coef: np.ndarray, which) -> float:  # max / min over the box of coef . (x - x0)
+        d_lo, d_hi = coef * (lo - x), coef * (hi - x)
+        return float(np.sum(which(d_lo, d_hi)))
+
+    # exposures: the segments inside each, and its shortest duration over the box
+    starts = {s: j for j, s in enumerate(sources) if s and s[0].endswith("_start")}
+    windows = []
+    for s, j in starts.items():
+        k = sources.index((s[0].replace("_start", "_end"), s[1]))
+        coef = a[k] - a[j]
+        windows.append((t[j], t[k], t[k] - t[j] + extreme(coef, np.minimum)))
+    min_steps = int(config["time"]["exposure_min_steps"])
+    steps = []
+    for (t0, _, c0), (t1, _, c1) in zip(points, points[1:], strict=False):
+        longest = max(t1 - t0 + extreme(c1 - c0, np.maximum), 0.0)
+        h = min([dt] + [d / min_steps for w0, w1, d in windows
+                        if w0 - tol <= t0 and t1 <= w1 + tol])
+        steps.append(max(1, math.ceil(longest / h - 1e-6)))
+    return StepPlan(dt, tuple(p[0] for p in points), tuple(p[1] for p in points),
+                    tuple(steps), (0, int(sum(steps))))
+
+
+def canonical(model: Model) -> Model:
+    """The model with the traced breakpoints' static copies zeroed: models at different x
+    (same event order) then share one treedef and one compiled program."""
+    plan = model.protocol.plan
+    breaks = tuple(0.0 if s is not None else b for b, s in zip(plan.breaks_s, plan.sources,
+                                                                 strict=True))
+    protocol = dataclasses.replace(model.protocol, plan=dataclasses.replace(plan,
+                                                                            breaks_s=breaks))
+    return eqx.tree_at(lambda m: m.protocol, model, protocol)
+
+
+# --- the problem ----------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Evaluation:
+    objective: float
+    objective_grad: np.ndarray
+    constraints: dict[str, float]  # name -> value
+    constraint_grads: dict[str, np.ndarray]
+
+
+class PlanProblem:
+    """Objective and constraints of a plan at x (the controls' values), with gradients."""
+
+    def __init__(self, settings: PlanSettings):
+        self.s = settings
+        self.keys = [c.key for c in settings.controls]
+        self.lower = np.array([c.lower for c in settings.controls])
+        self.upper = np.array([c.upper for c in settings.controls])
+        self.start = np.array([c.start for c in settings.controls])
+        self.forward_solves = 0
+        self.gradient_solves = 0
+        self._check_bounds()
+        self._check_differentiable()
+
+    # configs at x
+    def tumour(self, x, check: bool = True) -> dict[str, Any]:
+        return set_controls(self.s.config, self.keys, x, check=check, file=self.s.file)
+
+    def normal(self, tumour: dict[str, Any]) -> dict[str, Any] | None:
+        return None if self.s.normal is None else with_protocol(self.s.normal, tumour)
+
+    def _check_bounds(self) -> None:
+        for i, c in enumerate(self.s.controls):
+            for bound in (c.lower, c.upper):
+                x = self.start.copy()
+                x[i] = bound
+                try:
+                    cfg = self.tumour(x)
+                    self.normal(cfg)
+                except InputError as e:
+                    raise InputError(f"the scenario refuses {c.key} = {bound:g} (a bound of "
+                                     f"the control): {e}", file=self.s.file,
+                                     key=f"plan.controls.{c.key}") from None
+
+    def _check_differentiable(self) -> None:
+        cfg = self.tumour(self.start)
+        plan = planning_plan(cfg, self.s.controls, self.start)
+        base = build_model(_planning(cfg), plan=plan)
+        for i, c in enumerate(self.s.controls):
+            x = self.start.copy()
+            x[i] += (1 if x[i] < c.upper else -1) * FD_FRACTION * (c.upper - c.lower)
+            other = build_model(_planning(self.tumour(x)), plan=plan)
+            why = _structure_change(base, other)
+            if why:
+                raise InputError(f"{c.key} changes {why} of the model, not just its values: it "
+                                 "cannot be optimised by gradients (sweep it instead)",
+                                 file=self.s.file, key=f"plan.controls.{c.key}")
+            for bound in (c.lower, c.upper):  # a mask that changes across the box
+                x = self.start.copy()
+                x[i] = bound
+                edge = build_model(_planning(self.tumour(x)))
+                if any(np.asarray(p).dtype == bool and (np.shape(p) != np.shape(q) or
+                                                       not np.array_equal(p, q))
+                       for p, q in zip(jax.tree.leaves(base), jax.tree.leaves(edge),
+                                       strict=False)):
+                    raise InputError(f"{c.key} = {bound:g} changes the tissue mask (which "
+                                     "cells of the grid are tissue): a step change, not a "
+                                     "smooth one, so it cannot be optimised by gradients "
+                                     "(sweep it instead)", file=self.s.file,
+                                     key=f"plan.controls.{c.key}")
+            if all(np.array_equal(np.asarray(p), np.asarray(q)) for p, q in
+                   zip(_floats(base), _floats(other), strict=True)):
+                raise InputError(f"{c.key} does not change the simulation (e.g. an exposure "
+                                 "setting the material's band gap or the tissue ignores)",
+                                 file=self.s.file, key=f"plan.controls.{c.key}")
+
+    def evaluate(self, x: np.ndarray, gradient: bool = True) -> Evaluation:
+        """Objective and constraints with the planning step plan (gradients by the chain rule
+        of the module docstring)."""
+        x = np.asarray(x, float)
+        cfg = self.tumour(x)
+        value, grad = self._scenario(x, cfg, lambda c: c, gradient)
+        cons, cgrad = {}, {}
+        if self.s.normal is not None:
+            v, g = self._scenario(x, cfg, self.normal, gradient)
+            cons["normal_viability"], cgrad["normal_viability"] = v, g
+        for key, _cap in self.s.caps.items():
+            f = CAPS[key]
+            cons[CAP_NAMES[key]] = f(cfg)
+            if gradient:
+                cgrad[CAP_NAMES[key]] = self._difference(x, lambda c, f=f: np.array(f(c)))
+        return Evaluation(value, grad, cons, cgrad)
+
+    def _scenario(self, x, cfg, which, gradient: bool) -> tuple[float, np.ndarray]:
+        scenario = which(cfg)
+        plan = planning_plan(scenario, self.s.controls, x)
+        model = canonical(build_model(_planning(scenario), plan=plan))
+        if not gradient:
+            self.forward_solves += 1
+            return float(_forward(model)), np.zeros(len(self.keys))
+        value, g = _value_and_grad(model)
+        self.gradient_solves += 1
+        if not np.isfinite(float(value)):
+            where = ", ".join(f"{k} = {v:g}" for k, v in zip(self.keys, x, strict=True))
+            raise RunError(f"the simulation gave a non-finite viability at {where} "
+                           f"({scenario.get('_name', 'scenario')}); run that config with "
+                           "zn-pde run to see where it fails")
+        g_leaves = [np.asarray(a, float) for a in _floats(g)]
+
+        def leaves(c):
+            m = build_model(_planning(which(c)), plan=plan)
+            return np.concatenate([np.asarray(a, float).ravel() for a in _floats(m)])
+
+        dleaves = self._difference(x, leaves, raw=True)  # (leaves, controls)
+        flat_g = np.concatenate([a.ravel() for a in g_leaves])
+        return float(value), flat_g @ dleaves
+
+    def _difference(self, x, f, raw: bool = False) -> np.ndarray:
+        """∂f/∂x by central differences of f(config) (one-sided at a bound)."""
+        cols = []
+        for i, c in enumerate(self.s.controls):
+            e = FD_FRACTION * (c.upper - c.lower)
+            xp, xm = x.copy(), x.copy()
+            xp[i] = min(x[i] + e, c.upper)
+            xm[i] = max(x[i] - e, c.lower)
+            fp, fm = f(self.tumour(xp)), f(self.tumour(xm))
+            cols.append((np.asarray(fp, float) - np.asarray(fm, float)) / (xp[i] - xm[i]))
+        return np.stack(cols, -1)
+
+    # the reported numbers: the run's own plan, as `zn-pde run`
+    def outcome(self, x: np.ndarray, frames: bool = True) -> dict[str, Any]:
+        """Objective, constraints and the viability field at every saved frame, for the
+        tumour (and normal) scenario at x, through `_solve.run` as `zn-pde run` does."""
+        cfg = self.tumour(np.asarray(x, float))
+        out = {"config": cfg, "tumour": simulate_viability(cfg)}
+        self.forward_solves += 1
+        cons = {}
+        normal = self.normal(cfg)
+        if normal is not None:
+            out["normal"] = simulate_viability(normal)
+            self.forward_solves += 1
+            cons["normal_viability"] = out["normal"]["tissue_mean_viability"][-1]
+        for key in self.s.caps:
+            cons[CAP_NAMES[key]] = CAPS[key](cfg)
+        out["objective"] = out["tumour"]["tissue_mean_viability"][-1]
+        out["constraints"] = cons
+        return out
+
+
+def simulate_viability(config: dict[str, Any]) -> dict[str, Any]:
+    """Run a scenario as `zn-pde run` does (no file): per saved frame the summary's
+    tissue-mean viability and the viability field, with the depth of every cell of the grid."""
+    model = build_model(config)
+    times, means, fields = [], [], []
+
+    def on_frame(i, t_s, state, peaks):
+        f = {k: np.asarray(v) for k, v in model.fields(state).items()}
+        times.append(t_s)
+        means.append(summarise(model, f)["tissue_mean_viability"])
+        fields.append(f["viability"])
+
+    run(model, Schedule.from_model(model), on_frame)
+    tissue = np.asarray(model.cell_fraction) > 0
+    return {"time_h": np.asarray(times) / 3600.0, "tissue_mean_viability": np.asarray(means),
+            "viability": np.stack(fields), "depth_um": np.asarray(model.depth_um),
+            "tissue": tissue, "volume_um3": np.asarray(model.volume_um3),
+            "spacing_um": model.spacing_um}
+
+
+_forward = eqx.filter_jit(_final_viability)
+
+
+def _planning(config: dict[str, Any]) -> dict[str, Any]:
+    """The scenario as a plan solves it: saved frames at the start and the end only."""
+    c = dict(config)
+    c["time"] = dict(config["time"], save_every_min=config["time"]["end_h"] * 60.0)
+    return c
+
+
+def _floats(model) -> list:
+    return [a for a in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))]
+
+
+def _structure_change(a: Model, b: Model) -> str | None:
+    if jax.tree.structure(a) != jax.tree.structure(b):
+        return "the structure (species, exposures, events)"
+    for p, q in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        p, q = np.asarray(p), np.asarray(q)
+        if p.shape != q.shape:
+            return "an array's shape"
+        if not np.issubdtype(p.dtype, np.inexact) and not np.array_equal(p, q):
+            return "an integer or boolean part (a mask, an event's step)"
+    return None

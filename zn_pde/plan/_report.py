@@ -1,0 +1,175 @@
+"""A plan's outputs: `<name>.json`, the optimised scenario `<name>.toml`, `<name>.png`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._protocol import event_table
+from .._version import __version__
+from ..config import dumps
+from ._optimise import FEASIBLE, _write_atomic
+from ._problem import PlanProblem
+
+
+def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_s: float
+                  ) -> dict[str, Any]:
+    s = problem.s
+    best = result["starts"][result["best"]]
+    x_opt = np.asarray(best["x"])
+    start = problem.outcome(problem.start)
+    optimum = problem.outcome(x_opt)
+    files = {k: str(out / f"{s.name}.{k}") for k in ("json", "toml", "png")}
+    _write_atomic(Path(files["toml"]), _toml_header(s, best) + dumps(optimum["config"]))
+    cons = {}
+    for name, v_opt in optimum["constraints"].items():
+        entry: dict[str, Any] = {"start": start["constraints"][name], "optimum": v_opt}
+        if name == "normal_viability":
+            entry["min"] = s.normal_viability_min
+            entry["holds"] = bool(v_opt >= s.normal_viability_min * (1 - FEASIBLE))
+        else:
+            cap = next(c for k, c in s.caps.items() if k.endswith(name))
+            entry["max"] = cap
+            entry["holds"] = bool(v_opt <= cap * (1 + FEASIBLE))
+        entry["units"] = {"normal_viability": "1 (0-1)",
+                               "total_dose_ug_per_ml": "ug/mL",
+                               "ultrasound_energy_J_per_cm2": "J/cm^2",
+                               "light_energy_J_per_cm2": "J/cm^2"}[name]
+        cons[name] = entry
+    controls = {}
+    for i, c in enumerate(s.controls):
+        frac = (x_opt[i] - c.lower) / (c.upper - c.lower)
+        controls[c.key] = {"start": c.start, "optimum": float(x_opt[i]), "lower": c.lower,
+                           "upper": c.upper, "unit": c.unit,
+                           "at_bound": "lower" if frac < 0.01 else "upper" if frac > 0.99
+                           else None}
+    report = {
+        "name": s.name,
+        "plan_file": s.file,
+        "zn_pde_version": __version__,
+        "objective": {"name": s.objective, "units": "1 (0-1)", "start": start["objective"],
+                      "optimum": optimum["objective"],
+                      "optimum_planning_estimate": best["objective"],
+                      "note": "start and optimum: the scenario run with its own step plan, as "
+                              "zn-pde run does; planning estimate: the fixed-structure step "
+                              "plan the optimiser used (their difference is the step-plan "
+                              "error)"},
+        "controls": controls,
+        "constraints": cons,
+        "gradient_norm": {"start": best["gradient_norm_start"],
+                          "optimum": best["gradient_norm_optimum"],
+                          "of": "the objective, with respect to the controls scaled to "
+                                "their box, z = (x - lower) / (upper - lower); at an "
+                                "optimum on a constraint or a bound it need not vanish"},
+        "solves": {"gradient": problem.gradient_solves, "forward": problem.forward_solves},
+        "optimiser": dict(vars(s.optimiser)),
+        "starts": [{k: v for k, v in st.items() if k != "history"}
+                   | {"objective_history": [h["objective"] for h in st["history"]]}
+                   for st in result["starts"]],
+        "best_start": result["best"],
+        "wall_s": wall_s,
+        "files": files,
+    }
+    _write_atomic(Path(files["json"]), json.dumps(report, indent=1, default=float))
+    figure(problem, start, optimum, Path(files["png"]))
+    return report
+
+
+def _toml_header(s, best) -> str:
+    return (f"# The optimised scenario of plan '{s.name}' ({s.file}); zn-pde {__version__}.\n"
+            f"# `zn-pde run` on this file reproduces the plan's reported optimum.\n")
+
+
+# --- figure ---------------------------------------------------------------------------------
+
+def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any], path: Path
+           ) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
+    _timeline(ax[0, 0], [("start", start["config"]), ("optimum", optimum["config"])])
+    a = ax[0, 1]
+    for label, o, color in (("start", start, "0.45"), ("optimum", optimum, "C3")):
+        t = o["tumour"]
+        a.plot(t["time_h"], t["tissue_mean_viability"], color=color, label=f"tumour, {label}")
+        if "normal" in o:
+            n = o["normal"]
+            a.plot(n["time_h"], n["tissue_mean_viability"], color=color, ls="--",
+                   label=f"normal tissue, {label}")
+    if problem.s.normal_viability_min is not None:
+        a.axhline(problem.s.normal_viability_min, color="C0", lw=0.8, ls=":",
+                  label="normal-tissue minimum")
+    a.set_xlabel("time (h)")
+    a.set_ylabel("tissue-mean viability (0-1)")
+    a.set_ylim(0, 1.02)
+    a.legend(fontsize=8, loc="lower left")
+    a.set_title("viability in time")
+    for a, (label, o) in zip(ax[1], (("start", start), ("optimum", optimum)), strict=True):
+        depth, series = shell_means(o["tumour"])
+        t = o["tumour"]["time_h"]
+        im = a.pcolormesh(t, depth, series.T, vmin=0, vmax=1, cmap="viridis", shading="nearest")
+        a.set_xlabel("time (h)")
+        a.set_ylabel("depth below the spheroid surface (um)")
+        a.invert_yaxis()
+        a.set_title(f"tumour viability, {label}: final mean "
+                    f"{o['objective']:.3f}")
+    fig.colorbar(im, ax=ax[1], label="shell-mean viability (0-1)", shrink=0.9)
+    fig.suptitle(f"plan '{problem.s.name}': minimise {problem.s.objective}")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def shell_means(run: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Volume-weighted viability in shells one grid spacing thick below the surface:
+    (depth of each shell (um), (frames, shells))."""
+    tissue = run["tissue"].ravel()
+    d = run["depth_um"].ravel()[tissue]
+    w = run["volume_um3"].ravel()[tissue]
+    shell = np.floor(d / run["spacing_um"]).astype(int)
+    weights = np.bincount(shell, weights=w)
+    filled = weights > 0
+    depth = (np.bincount(shell, weights=w * d)[filled] / weights[filled])
+    v = run["viability"].reshape(len(run["time_h"]), -1)[:, tissue]
+    means = np.stack([np.bincount(shell, weights=w * f)[filled] / weights[filled] for f in v])
+    return depth, means
+
+
+def _timeline(a, configs) -> None:
+    """Each protocol on its own row: doses (triangles, ug/mL), exposures (bars, their peak
+    amplitude), medium exchanges (vertical ticks)."""
+    colors = {"ultrasound": "C1", "light": "C2"}
+    for row, (_label, c) in enumerate(reversed(configs)):
+        y = row
+        doses = 0
+        for e in event_table(c):
+            t = e.time_s / 3600.0
+            if e.kind == "dose":
+                a.plot(t, y + 0.25, marker="v", color="C0", ms=8)
+                # labels alternate in height so doses close in time stay readable
+                a.annotate(f"{e.value:.3g} ug/mL", (t, y + 0.3 + 0.13 * (doses % 2)),
+                           fontsize=7, ha="left", va="bottom")
+                doses += 1
+            elif e.kind == "medium_exchange":
+                a.plot([t, t], [y - 0.3, y + 0.3], color="k", lw=1.5)
+                a.annotate("wash", (t, y - 0.32), fontsize=7, ha="center", va="top")
+            elif e.kind.endswith("_start"):
+                kind = e.kind[:-6]
+                end = next(f.time_s for f in event_table(c) if f.kind == f"{kind}_end"
+                           and f.label == e.label and f.time_s >= e.time_s) / 3600.0
+                width = max(end - t, 0.004 * c["time"]["end_h"])
+                a.broken_barh([(t, width)], (y - 0.15, 0.3), color=colors[kind])
+                a.annotate(f"{e.value:.3g} {e.units}\nx {60 * (end - t):.3g} min",
+                           (t + width, y - 0.12), fontsize=7, ha="left", va="top",
+                           color=colors[kind])
+    a.set_yticks(range(len(configs)), [lab for lab, _ in reversed(configs)])
+    a.set_ylim(-0.7, len(configs) - 0.3)
+    a.set_xlim(-0.02 * configs[0][1]["time"]["end_h"], configs[0][1]["time"]["end_h"] * 1.02)
+    a.set_xlabel("time (h)")
+    a.set_title("protocol: doses (ug/mL), ultrasound (orange), light (green), washes",
+                fontsize=9)
