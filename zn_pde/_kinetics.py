@@ -623,21 +623,22 @@ def total_zinc_uM(k: Kinetics, s: Local, cell_fraction: ArrayLike,
     return alpha * (conv * s.np + s.zn) + phi * (conv * s.np_int + s.zn_cell)
 
 
-def initial_local(k: Kinetics, dose_ug_per_ml: float, tissue: Array, cell_fraction: Array,
-                  dtype, well_mixed: bool = False, optional: tuple[str, ...] = (),
-                  o2_uM: ArrayLike = 0.0) -> Local:
-    """t = 0: particles in the medium (in a well-mixed compartment: everywhere), cells alive
-    with resting GSH, optional species at zero (oxygen at its medium value)."""
-    zeros = jnp.zeros(tissue.shape, dtype)
+def initial_local(k: Kinetics, dose_ug_per_ml: float, medium: Array, cell_fraction: Array,
+                  dtype, optional: tuple[str, ...] = (), o2_uM: ArrayLike = 0.0) -> Local:
+    """t = 0: particles in the medium (`medium`, the places a dose acts on: a grid's
+    cell-free voxels, the whole fluid of a well-mixed compartment), cells alive with resting
+    GSH, optional species at zero (oxygen at its medium value)."""
+    shape = jnp.shape(medium)
+    zeros = jnp.zeros(shape, dtype)
     has_cells = jnp.asarray(cell_fraction) > 0
     extra = {name: zeros for name in optional}
     if "o2" in optional:
-        extra["o2"] = jnp.full(tissue.shape, o2_uM, dtype)
+        extra["o2"] = jnp.full(shape, o2_uM, dtype)
     return Local(
-        np=jnp.where(tissue & (not well_mixed), 0.0, dose_ug_per_ml).astype(dtype),
+        np=jnp.where(medium, dose_ug_per_ml, 0.0).astype(dtype),
         zn=zeros, ros=zeros, np_int=zeros, zn_cell=zeros,
         gsh=jnp.where(has_cells, k.gsh_initial_uM, 0.0).astype(dtype),
-        viability=jnp.ones(tissue.shape, dtype), radical_dose=zeros, **extra,
+        viability=jnp.ones(shape, dtype), radical_dose=zeros, **extra,
     )
 
 

@@ -150,8 +150,8 @@ class Model(eqx.Module):
                             self.passive_initial_medium_uM).astype(self.dtype)
         if self.has_material:
             local = kin.initial_local(
-                self.kinetics, self.dose_ug_per_ml, self.tissue, self.cell_fraction, self.dtype,
-                self.well_mixed, self.optional_names,
+                self.kinetics, self.dose_ug_per_ml, self.medium, self.cell_fraction, self.dtype,
+                self.optional_names,
                 self.oxygen.medium_uM if self.oxygen is not None else 0.0)
             mobile, fixed = self._pack(local, passive)
         else:
