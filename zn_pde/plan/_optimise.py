@@ -47,6 +47,7 @@ import optax
 
 from .._errors import InputError
 from .._progress import format_duration
+from ..fit._parameters import latin_hypercube
 from ._problem import Evaluation, PlanProblem
 
 ROUNDS = 4  # multiplier updates (the iterations are split evenly between them)
@@ -54,14 +55,6 @@ MU = 10.0  # penalty weight, objective units per unit of scaled violation square
 FEASIBLE = 1e-3  # a scaled constraint value g <= this counts as satisfied
 TOL = 1e-4  # early stop: objective change between two feasible rounds (viability, 0-1)
 EDGE = 1e-3  # starts are nudged this fraction of the box inside it
-
-
-def latin_hypercube(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
-    """n points in (0, 1)^dim, one in each of n equal strata per axis (McKay et al. 1979)."""
-    u = (rng.random((n, dim)) + np.arange(n)[:, None]) / n
-    for j in range(dim):
-        u[:, j] = u[rng.permutation(n), j]
-    return u
 
 
 def to_x(u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
