@@ -182,6 +182,22 @@ def test_normal_tissue_constraint_is_active_and_holds(tmp_path):
     assert report["objective"]["optimum"] == pytest.approx(n["optimum"], rel=0.02)
 
 
+def test_event_bounds_that_coincide_with_other_events(tmp_path):
+    """A dose time bounded below by the first dose (0 h) and an exposure bounded above by the
+    time the optimum pushes it to: iterates stay 0.1 % of the box inside their bounds, so no
+    segment between two events has zero length, and the plan ends at the bounds, finite."""
+    scen = scenario(dose=[{"time_h": 1.0, "dose_ug_per_ml": 10.0}])
+    path = write_plan(tmp_path, {"ultrasound[0].start_h": (0.0, 4.0),
+                                 "dose[0].time_h": (0.0, 1.5)}, scen,
+                      optimiser={"starts": 1, "iterations": 8, "polish": 6})
+    report = plan(path, tmp_path / "out", progress=False)
+    c = report["controls"]
+    assert c["dose[0].time_h"]["at_bound"] == "lower"
+    assert c["dose[0].time_h"]["optimum"] >= 1e-3 * 1.5 * (1 - 1e-9)
+    assert np.isfinite(report["objective"]["optimum"])
+    assert report["objective"]["optimum"] < report["objective"]["start"]
+
+
 class Quadratic:
     """A stand-in problem with an analytic optimum: J = Σ (x − a)² / w², g = x₀ + x₁ − 1 ≤ 0
     as a "total dose" cap; optimum at the projection of a onto the half-plane."""

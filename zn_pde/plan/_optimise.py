@@ -54,7 +54,8 @@ ROUNDS = 4  # multiplier updates (the iterations are split evenly between them)
 MU = 10.0  # penalty weight, objective units per unit of scaled violation squared
 FEASIBLE = 1e-3  # a scaled constraint value g <= this counts as satisfied
 TOL = 1e-4  # early stop: objective change between two feasible rounds (viability, 0-1)
-EDGE = 1e-3  # starts are nudged this fraction of the box inside it
+EDGE = 1e-3  # every iterate stays this fraction of the box inside it (starts nudged)
+U_MAX = math.log((1.0 - EDGE) / EDGE)
 
 
 def to_x(u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -149,8 +150,10 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
             s = jax.tree.unflatten(treedef, [jnp.asarray(a) for a in cur["adam"]])
             direction, s = adam.update(jnp.asarray(grad_u), s)
             it = cur["iteration"]
-            cur["u"] = (u + step_size(opt.learning_rate, it, length) * np.asarray(direction)
-                        ).tolist()
+            # |u| <= U_MAX keeps every iterate EDGE of its box inside: an event time at its
+            # bound may coincide with another event, and a segment of zero length has no step
+            cur["u"] = np.clip(u + step_size(opt.learning_rate, it, length)
+                               * np.asarray(direction), -U_MAX, U_MAX).tolist()
             cur["adam"] = _leaves(s)
             cur["iteration"] = it = it + 1
             end_of_round = it % length == 0
@@ -187,10 +190,11 @@ class _Budget(Exception):
 def polish(problem: PlanProblem, summary: dict[str, Any], max_iter: int) -> dict[str, Any]:
     """SLSQP (scipy; sequential quadratic programming on the linearised constraints, with a
     BFGS model of the Lagrangian's curvature) from a start's best Adam iterate, in the box
-    scaled to [0, 1]: it converges on an active constraint or a bound to the solver's
-    tolerance where Adam only circles it. At most `max_iter` iterations and 3 × `max_iter`
-    evaluations (on a flat ridge its line search can spend many); the best feasible point it
-    evaluated (else the least infeasible) replaces the start's when it is better."""
+    scaled to [0, 1] (kept EDGE inside, as Adam's iterates): it converges on an active
+    constraint or a bound to the solver's tolerance where Adam only circles it. At most
+    `max_iter` iterations and 3 × `max_iter` evaluations (on a flat ridge its line search can
+    spend many); the best feasible point it evaluated (else the least infeasible) replaces
+    the start's when it is better."""
     from scipy.optimize import minimize
 
     lo, hi = problem.lower, problem.upper
@@ -203,18 +207,18 @@ def polish(problem: PlanProblem, summary: dict[str, Any], max_iter: int) -> dict
         if key not in cache:
             if len(cache) >= 3 * max_iter:
                 raise _Budget
-            zc = np.clip(np.asarray(z, float), 0.0, 1.0)
+            zc = np.clip(np.asarray(z, float), EDGE, 1.0 - EDGE)
             ev = problem.evaluate(lo + width * zc)
             cache[key] = (zc, ev, *scaled_constraints(problem, ev))
         return cache[key]
 
-    z0 = np.clip((np.asarray(summary["x"]) - lo) / width, 0.0, 1.0)
+    z0 = np.clip((np.asarray(summary["x"]) - lo) / width, EDGE, 1.0 - EDGE)
     names = sorted(at(z0)[2])
     constraints = [{"type": "ineq", "fun": lambda z, c=c: -at(z)[2][c],
                     "jac": lambda z, c=c: -at(z)[3][c] * width} for c in names]
     try:
         res = minimize(lambda z: at(z)[1].objective, z0, jac=lambda z: at(z)[1].objective_grad
-                       * width, bounds=[(0.0, 1.0)] * z0.size, constraints=constraints,
+                       * width, bounds=[(EDGE, 1.0 - EDGE)] * z0.size, constraints=constraints,
                        method="SLSQP", options={"maxiter": max_iter, "ftol": ftol(problem)})
         message, iterations = str(res.message), int(res.nit)
     except _Budget:
