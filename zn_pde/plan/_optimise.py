@@ -37,6 +37,8 @@ import dataclasses
 import json
 import math
 import os
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,7 @@ import optax
 from .._errors import InputError
 from .._progress import format_duration
 from ..fit._parameters import latin_hypercube
-from ._problem import Evaluation, PlanProblem
+from ._problem import Evaluation, PlanProblem, cap_of
 
 ROUNDS = 4  # multiplier updates (the iterations are split evenly between them)
 MU = 10.0  # penalty weight, objective units per unit of scaled violation squared
@@ -79,7 +81,7 @@ def scaled_constraints(problem: PlanProblem, ev: Evaluation
             g[name] = (vmin - value) / vmin
             dg[name] = None if grad is None else -grad / vmin
         else:
-            cap = next(c for k, c in s.caps.items() if k.endswith(name))
+            cap = cap_of(s, name)
             g[name] = (value - cap) / cap
             dg[name] = None if grad is None else grad / cap
     return g, dg
@@ -289,8 +291,6 @@ def _summary(cur: dict[str, Any]) -> dict[str, Any]:
 
 
 def _report(k, n, it, ev, g, done, total, t0, problem) -> None:
-    import sys
-
     elapsed = _now() - t0
     worst = max([0.0] + list(g.values()))
     eta = elapsed / done * (total - done) if done else math.nan
@@ -301,8 +301,6 @@ def _report(k, n, it, ev, g, done, total, t0, problem) -> None:
 
 
 def _now() -> float:
-    import time
-
     return time.perf_counter()
 
 

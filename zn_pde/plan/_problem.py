@@ -103,6 +103,11 @@ CAP_NAMES = {"max_total_dose_ug_per_ml": "total_dose_ug_per_ml",
              "max_light_energy_J_per_cm2": "light_energy_J_per_cm2"}
 
 
+def cap_of(settings: PlanSettings, name: str) -> float:
+    """The cap of a constraint by its reported name (e.g. "total_dose_ug_per_ml")."""
+    return settings.caps[next(k for k, n in CAP_NAMES.items() if n == name)]
+
+
 # --- the objective on a model ---------------------------------------------------------------
 
 def tissue_viability(model: Model, state) -> jax.Array:
@@ -266,23 +271,40 @@ class PlanProblem:
         of the module docstring)."""
         x = np.asarray(x, float)
         cfg = self.tumour(x)
-        value, grad = self._scenario(x, cfg, lambda c: c, gradient)
+        # the scenarios a step either side of x in each control, resolved once for every
+        # difference below (objective, normal tissue, caps)
+        near = self._neighbours(x) if gradient else []
+        value, grad = self._scenario(x, cfg, lambda c: c, near)
         cons, cgrad = {}, {}
         if self.s.normal is not None:
-            v, g = self._scenario(x, cfg, self.normal, gradient)
+            v, g = self._scenario(x, cfg, self.normal, near)
             cons["normal_viability"], cgrad["normal_viability"] = v, g
-        for key, _cap in self.s.caps.items():
+        for key in self.s.caps:
             f = CAPS[key]
             cons[CAP_NAMES[key]] = f(cfg)
             if gradient:
-                cgrad[CAP_NAMES[key]] = self._difference(x, lambda c, f=f: np.array(f(c)))
+                cgrad[CAP_NAMES[key]] = _difference(near, lambda c, f=f: np.array(f(c)))
         return Evaluation(value, grad, cons, cgrad)
 
-    def _scenario(self, x, cfg, which, gradient: bool) -> tuple[float, np.ndarray]:
+    def _neighbours(self, x: np.ndarray) -> list[tuple[float, dict, dict]]:
+        """Per control: (xp − xm, scenario at xp, scenario at xm), the steps FD_FRACTION of
+        its box either side of x (one-sided at a bound)."""
+        out = []
+        for i, c in enumerate(self.s.controls):
+            e = FD_FRACTION * (c.upper - c.lower)
+            xp, xm = x.copy(), x.copy()
+            xp[i] = min(x[i] + e, c.upper)
+            xm[i] = max(x[i] - e, c.lower)
+            out.append((xp[i] - xm[i], self.tumour(xp), self.tumour(xm)))
+        return out
+
+    def _scenario(self, x, cfg, which, near) -> tuple[float, np.ndarray]:
+        """Objective of one scenario (`which` maps the tumour's config to it) and, when
+        `near` holds the neighbouring configs, its gradient."""
         scenario = which(cfg)
         plan = planning_plan(scenario, self.s.controls, x)
         model = canonical(build_model(_planning(scenario), plan=plan))
-        if not gradient:
+        if not near:
             self.forward_solves += 1
             return float(_forward(model)), np.zeros(len(self.keys))
         value, g = _value_and_grad(model)
@@ -298,24 +320,12 @@ class PlanProblem:
             m = build_model(_planning(which(c)), plan=plan)
             return np.concatenate([np.asarray(a, float).ravel() for a in _floats(m)])
 
-        dleaves = self._difference(x, leaves, raw=True)  # (leaves, controls)
+        dleaves = _difference(near, leaves)  # (leaves, controls)
         flat_g = np.concatenate([a.ravel() for a in g_leaves])
         return float(value), flat_g @ dleaves
 
-    def _difference(self, x, f, raw: bool = False) -> np.ndarray:
-        """∂f/∂x by central differences of f(config) (one-sided at a bound)."""
-        cols = []
-        for i, c in enumerate(self.s.controls):
-            e = FD_FRACTION * (c.upper - c.lower)
-            xp, xm = x.copy(), x.copy()
-            xp[i] = min(x[i] + e, c.upper)
-            xm[i] = max(x[i] - e, c.lower)
-            fp, fm = f(self.tumour(xp)), f(self.tumour(xm))
-            cols.append((np.asarray(fp, float) - np.asarray(fm, float)) / (xp[i] - xm[i]))
-        return np.stack(cols, -1)
-
     # the reported numbers: the run's own plan, as `zn-pde run`
-    def outcome(self, x: np.ndarray, frames: bool = True) -> dict[str, Any]:
+    def outcome(self, x: np.ndarray) -> dict[str, Any]:
         """Objective, constraints and the viability field at every saved frame, for the
         tumour (and normal) scenario at x, through `_solve.run` as `zn-pde run` does."""
         cfg = self.tumour(np.asarray(x, float))
@@ -332,6 +342,12 @@ class PlanProblem:
         out["objective"] = out["tumour"]["tissue_mean_viability"][-1]
         out["constraints"] = cons
         return out
+
+
+def _difference(near, f) -> np.ndarray:
+    """∂f/∂x by differences of f(config) over the neighbouring configs of each control."""
+    return np.stack([(np.asarray(f(plus), float) - np.asarray(f(minus), float)) / width
+                     for width, plus, minus in near], -1)
 
 
 def simulate_viability(config: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from .._protocol import event_table
 from .._version import __version__
 from ..config import dumps
 from ._optimise import FEASIBLE, _write_atomic
-from ._problem import PlanProblem
+from ._problem import PlanProblem, cap_of
 
 
 def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_s: float
@@ -23,7 +23,7 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
     start = problem.outcome(problem.start)
     optimum = problem.outcome(x_opt)
     files = {k: str(out / f"{s.name}.{k}") for k in ("json", "toml", "png")}
-    _write_atomic(Path(files["toml"]), _toml_header(s, best) + dumps(optimum["config"]))
+    _write_atomic(Path(files["toml"]), _toml_header(s) + dumps(optimum["config"]))
     cons = {}
     for name, v_opt in optimum["constraints"].items():
         entry: dict[str, Any] = {"start": start["constraints"][name], "optimum": v_opt}
@@ -31,7 +31,7 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
             entry["min"] = s.normal_viability_min
             entry["holds"] = bool(v_opt >= s.normal_viability_min * (1 - FEASIBLE))
         else:
-            cap = next(c for k, c in s.caps.items() if k.endswith(name))
+            cap = cap_of(s, name)
             entry["max"] = cap
             entry["holds"] = bool(v_opt <= cap * (1 + FEASIBLE))
         entry["units"] = {"normal_viability": "1 (0-1)",
@@ -78,7 +78,7 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
     return report
 
 
-def _toml_header(s, best) -> str:
+def _toml_header(s) -> str:
     return (f"# The optimised scenario of plan '{s.name}' ({s.file}); zn-pde {__version__}.\n"
             f"# `zn-pde run` on this file reproduces the plan's reported optimum.\n")
 
