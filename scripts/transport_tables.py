@@ -52,8 +52,10 @@ def convergence(end_h: float, dts: list[float]) -> str:
     for dt, s, wall in sorted(rows, key=lambda r: -r[0]):
         cells = []
         for key, _, f in PRINTED:
-            diff = 100.0 * (s[key] / ref[key] - 1.0) if ref[key] else float("nan")
-            cells.append(f"{f * s[key]:.4g} ({diff:+.1f} %)")
+            if ref[key]:
+                cells.append(f"{f * s[key]:.4g} ({100.0 * (s[key] / ref[key] - 1.0):+.1f} %)")
+            else:  # a zero reference (e.g. no ROS left at the end) has no relative difference
+                cells.append(f"{f * s[key]:.4g} (—)" if s[key] else "0 (—)")
         lines.append(f"| {dt:g} | " + " | ".join(cells) + f" | {wall:.0f} |")
     lines += [""] + refused
     return (f"Default scenario (`zn-pde run`, 64³ × 10 µm), {end_h:g} h; differences relative "

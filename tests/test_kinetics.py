@@ -96,6 +96,27 @@ def test_free_zinc_solves_the_buffer_equation(x64):
     assert np.isfinite(float(g))
 
 
+
+def test_glutathione_loss_frees_metallothionein_zinc(x64):
+    """The Zn2+-ROS loop: at fixed total zinc, the buffer keeps B(1 - c + c GSH/GSH0) sites, so
+    free Zn2+ solves the buffer equation with that capacity; resting glutathione (or c = 0)
+    leaves the full capacity, and free zinc rises monotonically as glutathione falls."""
+    k = _kinetics()
+    gsh0 = float(k.gsh_initial_uM)
+    total = jnp.asarray(15.0)  # below the full capacity (20 uM): nearly all bound at rest
+    gsh = jnp.asarray(np.linspace(0.0, gsh0, 11))
+    f = np.asarray(k.free_zinc_uM(total, gsh))
+    cap = float(k.mt_capacity_uM) * np.asarray(gsh) / gsh0  # c = 1
+    np.testing.assert_allclose(f + cap * f / (float(k.mt_kd_uM) + f), 15.0, rtol=1e-10)
+    assert np.all(np.diff(f) < 0)  # less glutathione, more free zinc
+    assert f[-1] == pytest.approx(float(k.free_zinc_uM(total)), rel=1e-12)
+    # at rest nearly all bound (f ~ K_d T / (B - T) = 30 nM); with no glutathione all free
+    assert f[-1] < 0.05 and f[0] == pytest.approx(15.0, rel=1e-12)
+    off = _kinetics(mt_redox_coupling=0.0)
+    assert float(off.free_zinc_uM(total, jnp.asarray(0.0))) == pytest.approx(f[-1], rel=1e-12)
+    g = jax.grad(lambda x: k.free_zinc_uM(total, x))(jnp.asarray(0.5 * gsh0))
+    assert np.isfinite(float(g)) and float(g) < 0
+
 def _vial(ph: float, dose: float, dt_s: float, end_h: float) -> dict:
     return config({"grid": {"kind": "well_mixed"},
                    "time": {"end_h": end_h, "dt_s": dt_s, "save_every_min": end_h * 60},

@@ -154,10 +154,10 @@ def test_oxygen_profile_in_a_respiring_spheroid_is_parabolic_at_any_step():
     assert lowest > 0
 
 
-def test_repeated_pulsed_exposures_expand_to_the_delivered_dose():
+def test_repeated_pulsed_exposures_expand_to_the_delivered_dose(x64):
     """Three exposures a day at 50 % duty deliver 1.5x the cavitation of one continuous
     exposure at the same peak: duty x A(peak), not A(duty x peak), which for 2 W/cm^2 at
-    50 % would be A(1 W/cm^2) = 1 instead of 0.5 A(2 W/cm^2) = 0.64."""
+    50 % would be A(1 W/cm^2) = 1 instead of 0.5 A(2 W/cm^2) = 1.14."""
     import jax.numpy as jnp
 
     from zn_pde.stimuli.ultrasound import cavitation_activity, ultrasound_exposure
@@ -171,9 +171,39 @@ def test_repeated_pulsed_exposures_expand_to_the_delivered_dose():
     geo = build_geometry(c)
     built = [ultrasound_exposure(e, c["tissue"], geo, 1.0, jnp.float64) for e in out]
     dose = sum(float(x.amplitude * x.field.max()) * 10.0 for x in built)
-    a2 = float(cavitation_activity(2.0, 0.667, 3.0))
+    law = (c["tissue"]["ultrasound_cavitation_threshold_W_per_cm2"],
+           c["tissue"]["ultrasound_cavitation_saturation_W_per_cm2"])
+    a2 = float(cavitation_activity(2.0, *law))
     assert dose == pytest.approx(1.5 * a2 * 10.0, rel=1e-6)
-    assert 0.5 * a2 < float(cavitation_activity(1.0, 0.667, 3.0))
+    assert abs(0.5 * a2 - float(cavitation_activity(1.0, *law))) > 0.05  # not A(duty x peak)
+
+
+def test_cavitation_threshold_scales_with_frequency_as_the_mechanical_index(x64):
+    """I_c and I_sat scale as f^x (x = 1: p/sqrt(f) at threshold, I ~ p^2): in a well-mixed
+    compartment 2 MHz at 2 I gives the activity of 1 MHz at I, and 0.82 MHz has the measured
+    threshold (0.667 W/cm^2 at 820 kHz) back; x = 0 makes the field frequency independent."""
+    import jax.numpy as jnp
+
+    from zn_pde.stimuli.ultrasound import ultrasound_exposure
+
+    def activity(intensity, mhz, exponent=None):
+        tissue = {} if exponent is None else {
+            "ultrasound_cavitation_frequency_exponent": exponent}
+        ex = {"start_h": 1.0, "duration_min": 1.0, "intensity_W_per_cm2": intensity,
+              "frequency_MHz": mhz}
+        c = config({"grid": {"kind": "well_mixed"}, "material": {"kind": "ZnO"},
+                    "time": {"end_h": 2.0}, "ultrasound": [ex], "tissue": tissue})
+        built = ultrasound_exposure(c["ultrasound"][0], c["tissue"], build_geometry(c), 1.0,
+                                    jnp.float64)
+        return float(built.field.max())
+
+    for i in (0.9, 1.5, 2.5):
+        assert activity(2.0 * i, 2.0) == pytest.approx(activity(i, 1.0), rel=1e-9)
+    threshold_820k = 0.667
+    assert activity(0.99 * threshold_820k, 0.82) == 0.0
+    assert activity(1.01 * threshold_820k, 0.82) > 0.0
+    assert activity(1.5, 3.0, exponent=0.0) == pytest.approx(activity(1.5, 1.0), rel=1e-12)
+    assert activity(1.5, 3.0) == 0.0  # 3 MHz: threshold 2.4 W/cm^2
 
 
 @pytest.mark.parametrize("wavelength_nm, with_ce6, active", [

@@ -63,9 +63,10 @@ def _slab(**extra):
 
 def test_ultrasound_and_light_attenuate_with_depth_as_specified():
     """Uniform tissue slab, exposures entering at z = 0: I(z) = I₀ 10^(−α f z / 10) (the
-    ultrasound field is its cavitation activity A(I(z))) and E(z) = E₀ exp(−μ_eff z) at
-    voxel centres, to 1e-5 relative."""
-    c = _slab(ultrasound=[{"start_h": 0.0, "duration_min": 1.0, "intensity_W_per_cm2": 2.0,
+    ultrasound field is its cavitation activity A(I(z) / f^x), the 1 MHz law at the
+    frequency's threshold scale) and E(z) = E₀ exp(−μ_eff z) at voxel centres, to 1e-5
+    relative."""
+    c = _slab(ultrasound=[{"start_h": 0.0, "duration_min": 1.0, "intensity_W_per_cm2": 3.5,
                            "frequency_MHz": 3.0}],
               light=[{"start_h": 0.0, "duration_min": 1.0, "wavelength_nm": 365.0,
                       "irradiance_mW_per_cm2": 10.0}])
@@ -73,7 +74,8 @@ def test_ultrasound_and_light_attenuate_with_depth_as_specified():
     z_cm = (np.arange(40) + 0.5) * 10.0 * 1e-4
     alpha = c["tissue"]["ultrasound_attenuation_dB_per_cm_MHz"]
     us = np.asarray(model.ultrasound[0].field)[:, 0, 0]
-    intensity = 2.0 * 10 ** (-alpha * 3.0 * z_cm / 10)
+    intensity = 3.5 * 10 ** (-alpha * 3.0 * z_cm / 10)
+    intensity = intensity / 3.0 ** c["tissue"]["ultrasound_cavitation_frequency_exponent"]
     root_c = np.sqrt(c["tissue"]["ultrasound_cavitation_threshold_W_per_cm2"])
     expected = np.sqrt((np.sqrt(intensity) - root_c) / (1 - root_c))
     np.testing.assert_allclose(us, expected, rtol=1e-5)

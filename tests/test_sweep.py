@@ -25,7 +25,7 @@ def test_each_sweep_point_equals_its_own_run(tmp_path):
     zinc match a standalone run of that point's config to 1e-5 relative. The points share one
     step plan that lands on every point's exposure (they start at 1 or 6 h), so a standalone
     run on that plan matches to round-off, and one on the point's own plan (without the other
-    points' exposure steps) to the first-order time error (1e-4)."""
+    points' exposure steps) to the first-order time error (1e-4, or 1e-6 of the cells)."""
     c = config(SWEEP)
     table = run_sweep(c, tmp_path / "s.h5", progress=False)
     keys, points = sweep_points(c)
@@ -34,8 +34,10 @@ def test_each_sweep_point_equals_its_own_run(tmp_path):
     for i in (0, 5, 7, 11):
         for shared, rel in ((plan, 1e-5), (None, 1e-4)):
             _, out = series(point_config(c, keys, points[i]), shared)
+            # (abs: a point that kills nearly every cell ends at ~1e-5, where the time
+            # error is relatively larger; a millionth of the cells is below any reading)
             assert table["tissue_mean_viability"][i] == pytest.approx(out["viability"][-1],
-                                                                       rel=rel)
+                                                                       rel=rel, abs=1e-6)
             assert table["tissue_mean_zn_cell"][i] == pytest.approx(out["zn_cell"][-1],
                                                                      rel=rel)
     v = table["tissue_mean_viability"]

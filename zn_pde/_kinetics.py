@@ -19,7 +19,8 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
        H₂O₂:       κ = k_dec + (φ/α) V k_cell;   H₂S: κ = k_ox;
        O₂:         κ = φ V q_max/(K_m + O₂) (respiration inhibited by H₂S)
    with f the free intracellular Zn²⁺ left by metallothionein buffering (fast equilibrium,
-   capacity B, dissociation constant K_d): f + B f/(K_d + f) = zn_cell, A the ultrasound's
+   dissociation constant K_d): f + B f/(K_d + f) = zn_cell, its capacity B = B₀ (1 − c + c
+   GSH/GSH₀) lost as oxidants consume glutathione (the Zn²⁺–ROS loop), A the ultrasound's
    cavitation activity and E the light above the band gap. Frozen with them: the short-lived
    radicals (·OH, ¹O₂) that hit the cells, R = o₂f (Y_us A + Y_light E + Y_ps E_ps)
    (np_int + ℓa α np/φ) per cell volume (ℓa the share reaching a membrane), and the
@@ -140,6 +141,7 @@ class Kinetics(eqx.Module):
     zn_efflux_per_h: Array
     mt_capacity_uM: Array
     mt_kd_uM: Array
+    mt_redox_coupling: Array
     ros_decay_per_s: Array
     gsh_initial_uM: Array
     gsh_half_uM: Array
@@ -246,9 +248,20 @@ class Kinetics(eqx.Module):
         fenton = self.fenton_rate_per_uM_per_s * self.fenton_catalyst_uM
         return fenton / (fenton + self.intracellular_h2o2_removal_per_s)
 
-    def free_zinc_uM(self, zn_cell: Array) -> Array:
-        """Free Zn²⁺ left by metallothionein: positive root of f² + (K_d + B − T) f − K_d T = 0."""
-        kd, cap, total = self.mt_kd_uM, self.mt_capacity_uM, zn_cell
+    def mt_capacity_left_uM(self, gsh: Array | None) -> Array:
+        """Metallothionein zinc sites left to buffer, B (1 − c + c GSH/GSH₀): the thiolate
+        clusters are oxidised, releasing their zinc, as the glutathione couple is (c the
+        `mt_redox_coupling`; none lost at the resting level)."""
+        if gsh is None:
+            return self.mt_capacity_uM
+        gsh0 = self.gsh_initial_uM
+        reduced = jnp.where(gsh0 > 0, jnp.clip(_safe_div(gsh, gsh0), 0.0, 1.0), 1.0)
+        return self.mt_capacity_uM * (1.0 - self.mt_redox_coupling * (1.0 - reduced))
+
+    def free_zinc_uM(self, zn_cell: Array, gsh: Array | None = None) -> Array:
+        """Free Zn²⁺ left by metallothionein: positive root of f² + (K_d + B − T) f − K_d T = 0,
+        B the sites left by the cell's redox state (`mt_capacity_left_uM`)."""
+        kd, cap, total = self.mt_kd_uM, self.mt_capacity_left_uM(gsh), zn_cell
         b = kd + cap - total
         disc = jnp.sqrt(b * b + 4.0 * kd * total)
         # the two algebraically equal forms, each free of cancellation on its own side
@@ -343,9 +356,9 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
     uptake = per_fluid * k.uptake_rate_per_h / 3600.0 * alive
 
     # Zn2+ export from cells (free fraction frozen; exact, so never more than the pool)
-    free = k.free_zinc_uM(s.zn_cell)
+    free = k.free_zinc_uM(s.zn_cell, s.gsh)
     free_fraction = jnp.where(s.zn_cell > 0, _safe_div(free, s.zn_cell),
-                              k.mt_kd_uM / (k.mt_kd_uM + k.mt_capacity_uM))
+                              k.mt_kd_uM / (k.mt_kd_uM + k.mt_capacity_left_uM(s.gsh)))
     beta = jnp.where(has_cells, k.zn_efflux_per_h / 3600.0 * alive * free_fraction, 0.0)
     efflux = phi * s.zn_cell * -jnp.expm1(-beta * dt_s)
 
@@ -482,7 +495,7 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     # 2. lysosomal dissolution of internalised particles (limit: free Zn2+ in the cell)
     k_lys = k.dissolution_rate_per_s(k.lysosome_ph)
     if coproduct is not None:
-        f0 = k.free_zinc_uM(s.zn_cell)
+        f0 = k.free_zinc_uM(s.zn_cell, s.gsh)
         k_lys = k_lys * jnp.clip(1.0 - k.saturation(f0, coproduct, k.lysosome_ph), 0.0, 1.0)
         freed = jnp.minimum(np_int * -jnp.expm1(-k_lys * dt_s),
                             k.headroom_uM(f0, coproduct, k.lysosome_ph) / conv)
@@ -503,7 +516,7 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
 
     # 3. Zn2+ exchange: imported zinc arrives, exported zinc (already in the fluid) leaves
     zn_cell = jnp.maximum(zn_cell + _safe_div(removed["zn"] - r.zn_efflux_uM, phi), 0.0)
-    free = k.free_zinc_uM(zn_cell)
+    free = k.free_zinc_uM(zn_cell, s.gsh)
 
     # 4. oxidants the living cells took up over the step (the diffusible ROS and H2O2 their
     # sinks removed, per voxel volume); catalase's share becomes O2 (2 H2O2 -> 2 H2O + O2),

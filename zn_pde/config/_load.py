@@ -305,7 +305,8 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
                      env["ultrasound_attenuation_medium_dB_per_cm_MHz"])
         t.setdefault("medium_light_attenuation_per_cm", 0.0)
         for key in ("ultrasound_cavitation_threshold_W_per_cm2",
-                    "ultrasound_cavitation_saturation_W_per_cm2"):
+                    "ultrasound_cavitation_saturation_W_per_cm2",
+                    "ultrasound_cavitation_frequency_exponent"):
             t.setdefault(key, env[key])
         t.setdefault("tortuosity", env["tortuosity"])
         t.setdefault("extracellular_gap_nm", env["extracellular_gap_nm"])

@@ -170,11 +170,16 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "medium_light_attenuation_per_cm": _nonneg(
             "effective optical attenuation of the medium (1/cm)", None, hi=1e4, optional=True),
         "ultrasound_cavitation_threshold_W_per_cm2": _nonneg(
-            "inertial-cavitation threshold intensity: no sonodynamic ROS below it (W/cm^2; "
-            "default 0.667)", None, hi=100.0, optional=True),
+            "inertial-cavitation threshold intensity at 1 MHz: no sonodynamic ROS below it "
+            "(W/cm^2; default 0.813, scaled to the exposure's frequency as f^x)", None,
+            hi=100.0, optional=True),
         "ultrasound_cavitation_saturation_W_per_cm2": _pos(
-            "intensity above which the cavitation ROS yield stops rising (W/cm^2; default 3)",
-            None, hi=100.0, optional=True),
+            "intensity at 1 MHz above which the cavitation ROS yield stops rising (W/cm^2; "
+            "default 3.66, scaled to the exposure's frequency as f^x)", None, hi=100.0,
+            optional=True),
+        "ultrasound_cavitation_frequency_exponent": _nonneg(
+            "x: the cavitation threshold and saturation intensities scale as (f / 1 MHz)^x "
+            "(default 1: the mechanical index p/sqrt(f))", None, hi=4.0, optional=True),
         "extracellular_volume_fraction": Key(
             "float", None, "extracellular fluid volume fraction alpha of tissue voxels; "
             "default 1 - geometry.cell_volume_fraction (0.2 when neither is set, Sykova & "

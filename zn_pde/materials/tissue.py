@@ -11,6 +11,7 @@ import numpy as np
 from ._parameter import Parameter
 
 SYKOVA = "Sykova & Nicholson 2008, Physiol Rev 88:1277, doi:10.1152/physrev.00027.2007"
+_CAVITATION_MHZ = 0.82  # frequency of the cavitation threshold measurement (MHz)
 
 ENVIRONMENT: tuple[Parameter, ...] = (
     Parameter("extracellular_volume_fraction", 0.2, "1",
@@ -51,21 +52,37 @@ ENVIRONMENT: tuple[Parameter, ...] = (
               "ISBN 0-12-222800-6, ch. 4 (soft tissues ~0.3-1 dB/cm/MHz); lower mid-range "
               "for a cell aggregate without collagen-rich stroma",
               lower=0.0),
-    Parameter("ultrasound_cavitation_threshold_W_per_cm2", 0.667, "W/cm^2",
-              "inertial (transient) cavitation threshold: ultrasound below it makes no ROS "
-              "(default of `tissue.ultrasound_cavitation_threshold_W_per_cm2`)",
+    Parameter("ultrasound_cavitation_threshold_W_per_cm2", round(0.667 / _CAVITATION_MHZ, 3),
+              "W/cm^2",
+              "inertial (transient) cavitation threshold at 1 MHz: ultrasound below it makes "
+              "no ROS (default of `tissue.ultrasound_cavitation_threshold_W_per_cm2`); other "
+              "frequencies scale it as f^x (`ultrasound_cavitation_frequency_exponent`)",
               "Acta Acustica 1991, doi:10.15949/j.cnki.0371-0025.1991.04.008 (abstract, "
               "authors not read: threshold 0.537-0.632 W/cm^2 in water at 820 kHz, and the "
-              "OH yield law D = (sqrt(I) - sqrt(Ic))^(1/2) with Ic = 0.667 W/cm^2); 0.7 "
-              "W/cm^2 by terephthalate dosimetry in air-saturated water (a second abstract, "
-              "source not identified). Particles as nuclei may lower it; not modelled",
+              "OH yield law D = (sqrt(I) - sqrt(Ic))^(1/2) with Ic = 0.667 W/cm^2), taken "
+              "from 0.82 to 1 MHz with the frequency exponent: 0.667 / 0.82; 0.7 W/cm^2 by "
+              "terephthalate dosimetry in air-saturated water (a second abstract, source and "
+              "frequency not identified). Particles as nuclei may lower it; not modelled",
               lower=0.0),
-    Parameter("ultrasound_cavitation_saturation_W_per_cm2", 3.0, "W/cm^2",
-              "intensity above which the cavitation ROS yield no longer rises "
-              "(default of `tissue.ultrasound_cavitation_saturation_W_per_cm2`)",
-              "same abstract (doi:10.15949/j.cnki.0371-0025.1991.04.008): the OH yield "
-              "'raises rapidly' from 1 to 2 W/cm^2 and does not increase above 3 W/cm^2",
+    Parameter("ultrasound_cavitation_saturation_W_per_cm2", round(3.0 / _CAVITATION_MHZ, 2),
+              "W/cm^2",
+              "intensity above which the cavitation ROS yield no longer rises, at 1 MHz "
+              "(default of `tissue.ultrasound_cavitation_saturation_W_per_cm2`; scaled with "
+              "frequency as the threshold)",
+              "same abstract (doi:10.15949/j.cnki.0371-0025.1991.04.008): at 820 kHz the OH "
+              "yield 'raises rapidly' from 1 to 2 W/cm^2 and does not increase above 3 "
+              "W/cm^2; taken to 1 MHz as the threshold: 3 / 0.82",
               lower=0.0, lower_open=True),
+    Parameter("ultrasound_cavitation_frequency_exponent", 1.0, "1",
+              "x in I_c(f) = I_c(1 MHz) (f / 1 MHz)^x, the frequency scaling of the "
+              "cavitation threshold and saturation intensities",
+              "the mechanical index p / sqrt(f) gauges the onset of inertial cavitation "
+              "(Apfel & Holland 1991, Ultrasound Med Biol 17:179, "
+              "doi:10.1016/0301-5629(91)90125-G; the p / sqrt(f) form itself not read in "
+              "the abstract), so the threshold pressure goes as f^0.5 and the intensity "
+              "(proportional to p^2) as f^1; computed thresholds in tissue suggest the "
+              "exponent on frequency 'could be increased to 0.75' (x = 1.5; PMC4297318, "
+              "abstract)", lower=0.0, upper=4.0),
     Parameter("ultrasound_attenuation_medium_dB_per_cm_MHz", 0.0022, "dB/(cm MHz)",
               "acoustic attenuation of water-like medium at 1 MHz (water scales with f^2; "
               "taken linear here, exact at 1 MHz)",

@@ -63,7 +63,7 @@ _LETHAL_DOSE_UM = 3.8e19 / 6.02214076e23 * 1e3 * 1e6 * 0.5 / math.log(100.0)
 
 #: Short-lived ROS per second per ug/mL of particles at cavitation activity 1 (uM/s), from
 #: `python scripts/calibrate_sonodynamic.py` (the calibration stated in the table below).
-_SONO_RADICAL_YIELD = 189.0
+_SONO_RADICAL_YIELD = 128.6
 
 # The dissolution constants below are calibrated on two reported points and checked against
 # the joint fit of the three shipped ZnO release points (docs/fitting.md), which cannot
@@ -75,12 +75,12 @@ RELEASE_FIT = ("the joint fit of the ZnO release points at pH 7.4 and 4.7 "
 
 # The cytotoxicity constants below are one joint fit of every ZnO series shipped in
 # zn_pde/data/zno_viability_compiled.csv (docs/fitting.md, "Shipped fits"). With them a
-# well-mixed culture (cell volume fraction 0.002) has IC50 ≈ 40 ug/mL at 24 h, ≈ 19 at 36 h and
-# ≈ 13 at 48 h, the tens of ug/mL typical of the compilation.
+# well-mixed culture (cell volume fraction 0.002) has IC50 ≈ 37 ug/mL at 24 h, ≈ 19 at 36 h and
+# ≈ 14 at 48 h, the tens of ug/mL typical of the compilation.
 POOLED_VIABILITY_FIT = (
     "zn_pde/data/zno_viability_compiled.csv, every ZnO series (284 points, 47 series from 16 "
     "papers, 3-48 h; duplicated digitisations excluded), one parameter set for all doses and "
-    "exposure times (r2 = 0.396 across cell lines and assays), with energy_kill_half_atp and "
+    "exposure times (r2 = 0.414 across cell lines and assays), with energy_kill_half_atp and "
     "the other constants held: zn-pde fit configs/fit_zno_viability_pooled.toml "
     "(checkpoints/zno_viability_pooled.json)")
 
@@ -154,10 +154,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               " (derived unless set: the medium value / [tissue] tortuosity^2)",
               "D_water / lambda^2 with lambda = 1.6, " + SYKOVA, lower=0.0),
     # --- cells: uptake, zinc handling ------------------------------------------------------
-    Parameter("uptake_rate_per_h", 0.0402, "1/h",
+    Parameter("uptake_rate_per_h", 0.0719, "1/h",
               "endocytosis: intracellular particle concentration rises at this rate times the "
               "extracellular concentration (per living cell)",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0278-0.0559 /h (profile "
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0466-0.102 /h (profile "
               "likelihood). Previously assumed 0.1/h (internalisation of oxide nanoparticles "
               "reaches a plateau over hours to a day in culture)",
               lower=0.0),
@@ -182,6 +182,19 @@ PARAMETERS: tuple[Parameter, ...] = (
               "assumed: the weakest MT zinc sites bind in the nanomolar range (Krezel & Maret "
               "2007, J Am Chem Soc; not re-read here); 10 nM taken as representative",
               lower=0.0, lower_open=True),
+    Parameter("mt_redox_coupling", 1.0, "1",
+              "share of the metallothionein zinc sites that follow the glutathione couple: "
+              "capacity B (1 - c + c GSH/GSH0), so oxidants that consume glutathione free "
+              "MT-bound zinc (the Zn2+-ROS loop); 0 switches the loop off",
+              "mechanism: MT's thiolate ligands are oxidised with release of zinc, coupling "
+              "the cellular redox state to zinc availability; oxidative stress compromises "
+              "the zinc buffering capacity ('Cellular zinc and redox "
+              "buffering capacity of metallothionein/thionein in health and disease', Mol "
+              "Med, doi:10.2119/2007-00036.Maret, abstract; authors' names not on the page "
+              "read). The proportional law (c = 1, MT "
+              "oxidised in step with glutathione) is assumed: no rate or stoichiometry for "
+              "the cellular exchange was found (docs/research/science_sources.md)",
+              lower=0.0, upper=1.0),
     # --- ROS ------------------------------------------------------------------------------
     # Two kinds (docs/research/science_sources.md): the diffusible H2O2-like pool `ros`
     # (lifetime of minutes in medium, removed by cells in seconds) and the short-lived ·OH and
@@ -292,18 +305,21 @@ PARAMETERS: tuple[Parameter, ...] = (
               "2:256, doi:10.3390/stresses2030019, introduction; secondary)",
               lower=0.0, lower_open=True),
     # --- cell death -----------------------------------------------------------------------
-    Parameter("energy_kill_max_per_h", 0.0372, "1/h",
+    Parameter("energy_kill_max_per_h", 0.0391, "1/h",
               "maximal death rate from energy (ATP) failure",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0308-0.0459 /h (profile "
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0320-0.0498 /h (profile "
               "likelihood)", lower=0.0),
-    Parameter("energy_kill_half_atp", 0.1, "1",
+    Parameter("energy_kill_half_atp", 0.05, "1",
               "ATP supply E (fraction of an untreated cell's) at half-maximal death rate; "
               "death rate max x H(1/E - 1; 1/E_half - 1, hill), zero for an untreated cell",
-              "Venkatachalam et al. 1988, J Clin Invest (abstract: cells survive ATP "
-              "depletion to 5-10 % of normal over 5 h): death sets in as ATP falls below "
-              "~10 %", lower=0.0, lower_open=True, upper=1.0),
-    Parameter("energy_kill_hill", 1.74, "1", "Hill coefficient of death by energy failure",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 1.12-2.74 (profile likelihood)",
+              "Venkatachalam et al. 1988, J Clin Invest, doi:10.1172/JCI113380 "
+              "(abstract, LLC-PK1 cells: 'over a range of ATP levels down to approximately "
+              "5 % of normal, over 5 h, cells were altered only minimally, or injured "
+              "reversibly'; cells with ATP not measurable or below 5 % were lethally "
+              "injured): death sets in as the supply falls below ~5 %", lower=0.0,
+              lower_open=True, upper=1.0),
+    Parameter("energy_kill_hill", 1.77, "1", "Hill coefficient of death by energy failure",
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 1.17-2.73 (profile likelihood)",
               lower=0.5, upper=10.0),
     Parameter("zn_energy_ki_uM", 1.0, "uM",
               "free intracellular Zn2+ at half inhibition of ATP supply (glycolysis and "

@@ -10,7 +10,10 @@ Particles make ROS under ultrasound through inertial cavitation, which starts at
 intensity I_c and saturates: the exposure's field is the cavitation activity
 A(I) = ((√I − √I_c)₊ / (1 − √I_c))^{1/2}, I in W/cm² capped at I_sat, so A(1 W/cm²) = 1 (the
 law of the ·OH yield in doi:10.15949/j.cnki.0371-0025.1991.04.008; constants in the tissue
-table). A pulsed beam makes duty × A(peak), not A(duty × peak).
+table). The law is given at 1 MHz; at frequency f it is A(I / s), s = (f / 1 MHz)^x, so the
+threshold and saturation intensities scale as s (x = 1 by default: the mechanical index p/√f
+of Apfel & Holland 1991 with I ∝ p²; that the whole curve scales alike is assumed). A pulsed
+beam makes duty × A(peak), not A(duty × peak).
 """
 
 from __future__ import annotations
@@ -44,7 +47,10 @@ def ultrasound_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geo
     db = ex["frequency_MHz"] * entry_path_cm(geo, alpha)
     relative = 10.0 ** (-db / 10.0)
     peak = jnp.asarray(ex["intensity_W_per_cm2"], dtype) * jnp.asarray(relative, dtype)
-    field = cavitation_activity(peak, tissue_cfg["ultrasound_cavitation_threshold_W_per_cm2"],
+    # the cavitation law at 1 MHz, in intensity relative to the frequency's threshold scale
+    scale = ex["frequency_MHz"] ** tissue_cfg["ultrasound_cavitation_frequency_exponent"]
+    field = cavitation_activity(peak / scale,
+                                tissue_cfg["ultrasound_cavitation_threshold_W_per_cm2"],
                                 tissue_cfg["ultrasound_cavitation_saturation_W_per_cm2"])
     start = ex["start_h"] * 3600.0
     return Exposure(jnp.asarray(ex.get("duty_cycle", 1.0), dtype), field.astype(dtype),
