@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from ._derive import log10_K_at_37C
 from ._parameter import Parameter
 from .tissue import SYKOVA, particle_tissue_fraction
 
@@ -28,8 +29,7 @@ _PROTON_ORDER = math.log10(_K47_PER_H / _K74_PER_H) / (7.4 - 4.7)  # 1.31
 
 # ZnO solubility: log K = 11.2 at 25 °C (database consensus), van 't Hoff to 37 °C with the
 # MINTEQ enthalpy of ZnO(s) + 2H+ = Zn2+ + H2O, dH = -89.6 kJ/mol (phreeqc minteq.v4.dat).
-_R_J_PER_MOL_K = 8.314462618
-_LOG10_K_37C = 11.2 + 89.6e3 / (_R_J_PER_MOL_K * math.log(10.0)) * (1 / 310.15 - 1 / 298.15)
+_LOG10_K_37C = log10_K_at_37C(11.2, -89.6)
 
 # Stokes-Einstein diffusivity D = kT / (3 pi eta d) at 37 °C in water.
 _KB_J_PER_K = 1.380649e-23  # exact (SI 2019)

@@ -3,13 +3,14 @@
 Wolanov et al. 2013 (Environ Sci Technol 47:8251, doi:10.1021/es401590d) found ZnO₂ retains
 its peroxide down to about pH 6 and that release at low pH is thermodynamically controlled.
 The equilibrium constant follows from their Gibbs energy of formation with standard values
-for the ions; the solubility limit is then [Zn²⁺][H₂O₂] = K [H⁺]².
+for the ions; the solubility limit is then [Zn²⁺][H₂O₂] = K [H⁺]², taken to 37 °C with the
+reaction enthalpy from enthalpies of formation (below).
 """
 
 from __future__ import annotations
 
 from ._common import COMMON
-from ._derive import log10_K_from_gibbs, override
+from ._derive import log10_K_at_37C, log10_K_from_gibbs, override
 from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
 
@@ -17,15 +18,23 @@ MOLAR_MASS_G_PER_MOL = 65.38 + 2 * 15.999  # IUPAC atomic weights (Prohaska et a
 _DG_ZNO2 = -242.0  # kJ/mol, Wolanov et al. 2013 (abstract)
 _DG_ZN_ION = -147.06  # kJ/mol, Zn2+(aq): Wagman et al. 1982, NBS tables, J Phys Chem Ref
 _DG_H2O2_AQ = -134.03  # kJ/mol, H2O2(aq):   Data 11 Suppl 2 (values not re-read here)
-LOG10_K = log10_K_from_gibbs(_DG_ZN_ION + _DG_H2O2_AQ - _DG_ZNO2)  # ≈ 6.86
+LOG10_K_25C = log10_K_from_gibbs(_DG_ZN_ION + _DG_H2O2_AQ - _DG_ZNO2)  # ≈ 6.85
+# reaction enthalpy from enthalpies of formation (kJ/mol): ZnO2 -292.1 (Wolanov et al. 2013,
+# abstract); Zn2+(aq) -36.66 kcal/mol = -153.39 (llnl.dat of USGS PHREEQC, usgs-coupled/
+# phreeqc3); H2O2(aq) -45690 cal/mol = -191.17 (OBIGT of CHNOSZ, after Shock et al. 1997)
+_DH_KJ = -36.66 * 4.184 + -45.690 * 4.184 - (-292.1)  # ≈ -52.5
+LOG10_K = log10_K_at_37C(LOG10_K_25C, _DH_KJ)  # ≈ 6.50
 
 PARAMETERS = override(
     ZNO + COMMON,
     Parameter("solubility_log10_K", LOG10_K, "1",
-              "log10 K of ZnO2 + 2H+ = Zn2+ + H2O2; limit [Zn2+][H2O2] = K [H+]^2",
-              "from dGf(ZnO2) = -242.0 kJ/mol (Wolanov et al. 2013, Environ Sci Technol "
-              "47:8251, doi:10.1021/es401590d) and dGf of Zn2+(aq), H2O2(aq) (Wagman et al. "
-              "1982, NBS tables)", lower=-30.0, upper=30.0),
+              "log10 K of ZnO2 + 2H+ = Zn2+ + H2O2 at 37 °C; limit [Zn2+][H2O2] = K [H+]^2",
+              "6.85 at 25 °C from dGf(ZnO2) = -242.0 kJ/mol (Wolanov et al. 2013, Environ "
+              "Sci Technol 47:8251, doi:10.1021/es401590d, abstract) and dGf of Zn2+(aq), "
+              "H2O2(aq) (Wagman et al. 1982, NBS tables; not re-read), taken to 37 °C by "
+              "van 't Hoff with dH = -52.5 kJ/mol from dHf(ZnO2) = -292.1 (Wolanov et al. "
+              "2013, abstract), Zn2+(aq) -153.39 (llnl.dat, USGS PHREEQC) and H2O2(aq) "
+              "-191.17 (OBIGT, CHNOSZ, after Shock et al. 1997)", lower=-30.0, upper=30.0),
     Parameter("coproduct_per_zn", 1.0, "1", "H2O2 released per Zn2+",
               "stoichiometry: ZnO2 + 2H+ -> Zn2+ + H2O2", lower=0.0, upper=4.0),
     Parameter("band_gap_eV", 3.8, "eV", "optical band gap of ZnO2",

@@ -3,8 +3,9 @@ scavenging and mitochondrial respiration, and causing energy-deprivation death.
 
 Solubility. The USGS WATEQ4F data set (wateq4f.dat of PHREEQC) tabulates ZnS + H⁺ = Zn²⁺ + HS⁻
 for three solids: amorphous ZnS(a) log K −9.052, wurtzite −9.682, sphalerite −11.618; with
-H₂S = H⁺ + HS⁻, log K −6.994 (same file), ZnS + 2H⁺ = Zn²⁺ + H₂S has log K −2.06 (amorphous),
-−2.69 (wurtzite), −4.62 (sphalerite). Nanoparticles are more soluble than the bulk crystal
+H₂S = H⁺ + HS⁻, log K −6.994 (same file), ZnS + 2H⁺ = Zn²⁺ + H₂S has log K −2.06
+(amorphous), −2.69 (wurtzite), −4.62 (sphalerite) at 25 °C; the model uses 37 °C (van 't Hoff,
+below). Nanoparticles are more soluble than the bulk crystal
 and more so the smaller they are (Zhang, Chen & Banfield 2010, J Phys Chem C 114:14876), so
 the default is the most soluble tabulated form, ZnS(a), as the proxy for the few-nm ZnS
 cores used in H₂S therapy; set `kinetics.solubility_log10_K = -4.62` for bulk sphalerite.
@@ -13,24 +14,29 @@ cores used in H₂S therapy; set `kinetics.solubility_log10_K = -4.62` for bulk 
 from __future__ import annotations
 
 from ._common import COMMON
-from ._derive import override
+from ._derive import log10_K_at_37C, override
 from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
 
 MOLAR_MASS_G_PER_MOL = 65.38 + 32.06  # IUPAC atomic weights (Prohaska et al. 2022)
 _LOGK_AMORPHOUS = -9.052  # ZnS(a) + H+ = Zn2+ + HS-: wateq4f.dat (PHREEQC database)
 _PKA1_H2S = 6.994  # H2S = H+ + HS-: wateq4f.dat
-LOG10_K = _LOGK_AMORPHOUS + _PKA1_H2S  # -2.058
+# reaction enthalpies (kJ/mol): ZnS(a) + H+ = Zn2+ + HS- 15.3553 (minteq.v4.dat of PHREEQC,
+# which has the same log K); HS- + H+ = H2S -21.5518 (llnl.dat of PHREEQC)
+_DH_KJ = 15.3553 - 21.5518  # ≈ -6.2
+LOG10_K = log10_K_at_37C(_LOGK_AMORPHOUS + _PKA1_H2S, _DH_KJ)  # -2.058 at 25 °C, -2.100 at 37
 
 PARAMETERS = override(
     ZNO + COMMON,
     Parameter("solubility_log10_K", LOG10_K, "1",
-              "log10 K of ZnS + 2H+ = Zn2+ + H2S; limit [Zn2+][H2S] = K [H+]^2",
+              "log10 K of ZnS + 2H+ = Zn2+ + H2S at 37 °C; limit [Zn2+][H2S] = K [H+]^2",
               "amorphous ZnS(a): log K -9.052 (ZnS + H+ = Zn2+ + HS-) and H2S pKa1 6.994, both "
               "from wateq4f.dat of USGS PHREEQC (Ball & Nordstrom 1991, WATEQ4F, USGS "
-              "Open-File Report 91-183; Parkhurst & Appelo 2013, doi:10.3133/tm6A43); the "
-              "nano proxy because small ZnS particles are more soluble than bulk (Zhang, Chen "
-              "& Banfield 2010, J Phys Chem C 114:14876); bulk sphalerite: -4.62",
+              "Open-File Report 91-183; Parkhurst & Appelo 2013, doi:10.3133/tm6A43): -2.058 "
+              "at 25 °C, taken to 37 °C by van 't Hoff with dH = 15.36 (minteq.v4.dat) - "
+              "21.55 (HS- + H+ = H2S, llnl.dat) = -6.2 kJ/mol; the nano proxy because small "
+              "ZnS particles are more soluble than bulk (Zhang, Chen & Banfield 2010, J Phys "
+              "Chem C 114:14876); bulk sphalerite: -4.62 at 25 °C",
               lower=-30.0, upper=30.0),
     Parameter("coproduct_per_zn", 1.0, "1", "H2S released per Zn2+",
               "stoichiometry: ZnS + 2H+ -> Zn2+ + H2S", lower=0.0, upper=4.0),
