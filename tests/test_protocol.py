@@ -121,7 +121,10 @@ def test_a_dose_at_t_equals_a_run_started_from_that_state(grid, x64):
     medium = np.asarray(model_b.medium)
     mobile = np.asarray(at_dose.mobile).copy()
     mobile[..., 0] += np.where(medium, 15.0, 0.0)
-    start = State(jnp.asarray(mobile), at_dose.fixed, jnp.asarray(0, jnp.int32))
+    bulk = None  # the reacting bulk medium (beyond the walls) gets the dose too
+    if at_dose.bulk is not None:
+        bulk = jnp.asarray(at_dose.bulk).at[0].add(15.0)
+    start = State(jnp.asarray(mobile), at_dose.fixed, jnp.asarray(0, jnp.int32), bulk)
     end_b = _frames(model_b, start)[-1]
     np.testing.assert_allclose(np.asarray(frames[-1].mobile), np.asarray(end_b.mobile),
                                rtol=1e-9, atol=1e-12)

@@ -580,12 +580,14 @@ def solve_linear(c: Array, capacity: ArrayLike, sink_per_s: Array, source_uM_per
                  dt_s: float) -> tuple[Array, Array]:
     """dc/dt = S − κ c with κ, S frozen, solved exactly (no transport: a well-mixed
     compartment): c(Δt) = c e^{−κΔt} + S (1 − e^{−κΔt})/κ. Returns c(Δt) and the amount the
-    sink removed per voxel volume, α (c + S Δt − c(Δt)) ≥ 0."""
+    sink removed per voxel volume, α (c + S Δt − c(Δt)) = α (c (1 − e^{−κΔt}) + S Δt −
+    gained) ≥ 0, written without the difference c − c(Δt) (which loses the digits of a slow
+    sink, e.g. particles dissolving 10⁻⁶ per step, in float32)."""
     decay = -jnp.expm1(-sink_per_s * dt_s)
     safe = jnp.where(sink_per_s > 0, sink_per_s, 1.0)
     gained = jnp.where(sink_per_s > 0, source_uM_per_s * decay / safe, source_uM_per_s * dt_s)
     new = c * (1.0 - decay) + gained
-    return new, capacity * jnp.maximum(c + source_uM_per_s * dt_s - new, 0.0)
+    return new, capacity * jnp.maximum(c * decay + (source_uM_per_s * dt_s - gained), 0.0)
 
 
 #: solve(names, sinks, sources) -> (new values, removed amounts), one array per name: the

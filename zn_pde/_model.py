@@ -53,6 +53,7 @@ class State(NamedTuple):
     mobile: Float[Array, "... s"]
     fixed: Float[Array, "... f"]
     step: Int[Array, ""]
+    bulk: Float[Array, " m"] | None = None  # the reacting bulk medium's model mobile species
 
 
 class Factors(NamedTuple):
@@ -92,6 +93,7 @@ class Model(eqx.Module):
     spacing_um: float = eqx.field(static=True)
     reaction_substeps: int = eqx.field(static=True)
     dirichlet: bool = eqx.field(static=True)
+    reacting_bulk: bool = eqx.field(static=True)  # dirichlet faces follow a reacting bulk medium
     space: Space  # the layout: transport operator, field shape, places (`_space`)
     passive_names: tuple[str, ...] = eqx.field(static=True)
     optional_names: tuple[str, ...] = eqx.field(static=True, default=())
@@ -157,7 +159,47 @@ class Model(eqx.Module):
         else:
             mobile = passive
             fixed = jnp.zeros(shape + (0,), self.dtype)
-        return State(mobile, fixed, jnp.asarray(0, jnp.int32))
+        bulk = None
+        if self.has_bulk:
+            bulk = self.boundary_uM[:len(self.model_mobile_names)].astype(self.dtype)
+        return State(mobile, fixed, jnp.asarray(0, jnp.int32), bulk)
+
+    @property
+    def has_bulk(self) -> bool:
+        """Whether the dirichlet faces follow a reacting bulk medium (carried in the state)."""
+        return self.has_material and self.dirichlet and self.reacting_bulk \
+            and not self.well_mixed
+
+    def bulk_events(self, bulk: Array, k: Array) -> Array:
+        """The doses and exchanges due at the start of step k, applied to the bulk medium."""
+        n = len(self.model_mobile_names)
+        return self.protocol.apply(bulk[None, :], jnp.ones((1,), bool),
+                                   self.fresh_medium_uM[:n], k)[0]
+
+    def bulk_step(self, bulk: Array, k: Array, h_s: Array) -> Array:
+        """The bulk medium over step k from just after its events: its own cell-free kinetics
+        over h at the medium's pH (unexposed: the stimuli act on the grid)."""
+        protocol = self.protocol
+        fields = {name: bulk[i] for i, name in enumerate(self.model_mobile_names)}
+        zero = jnp.zeros((), self.dtype)
+        fields.update({name: zero for name in kin.FIXED})
+        ph = protocol.medium_ph(k) if protocol.has_exchanges else protocol.initial_medium_ph
+        env = kin.Environment(ph=ph, cell_fraction=0.0, cavitation=0.0, light_mW_per_cm2=0.0)
+        out = kin.local_step(self.kinetics, kin.Local(**fields), env, h_s, 1.0, self.oxygen)
+        return jnp.stack([getattr(out, name) for name in self.model_mobile_names]).astype(
+            self.dtype)
+
+    def bulk_at(self, step: int) -> Array | None:
+        """The bulk medium at the start of `step` (replayed from the start: it does not depend
+        on the grid), for a run resumed from a saved frame."""
+        if not self.has_bulk:
+            return None
+
+        def body(j, bulk):
+            _, h, _, _ = self.protocol.locate(self, j)
+            return self.bulk_step(self.bulk_events(bulk, j), j, h)
+
+        return jax.lax.fori_loop(0, step, body, self.initial_state().bulk)
 
     def _pack(self, local: kin.Local, passive: Array) -> tuple[Array, Array]:
         """Local fields -> the stored (mobile, fixed) layout."""
@@ -213,7 +255,7 @@ class Model(eqx.Module):
                              self.decay_medium_per_s)
             passive = kin.passive_decay(passive, rate, h)
         if not self.has_material:
-            return State(passive.astype(self.dtype), state.fixed, state.step)
+            return state._replace(mobile=passive.astype(self.dtype))
         local = self.local(state)
         order = self.model_mobile_names
         inv_ratio = self.substep_s / h
@@ -232,7 +274,7 @@ class Model(eqx.Module):
         local = kin.step_with(self.kinetics, local, env, h, self.fluid_fraction, solve,
                               self.oxygen, self.photosensitiser_yield)
         mobile, fixed = self._pack(local, passive)
-        return State(mobile.astype(self.dtype), fixed.astype(self.dtype), state.step)
+        return state._replace(mobile=mobile.astype(self.dtype), fixed=fixed.astype(self.dtype))
 
     def _passive_transport(self, h_s: Array) -> Any:
         """The passive species' operator for a step `h_s` other than the factorised one."""
@@ -248,10 +290,16 @@ class Model(eqx.Module):
         protocol = self.protocol
         _, h, a, b = protocol.locate(self, k)
         mobile = protocol.apply(state.mobile, self.medium, self.fresh_medium_uM, k)
-        state = State(mobile, state.fixed, state.step)
+        state = state._replace(mobile=mobile)
         env = boundary = None
+        bulk = state.bulk
         if self.has_material:
-            if self.dirichlet and (protocol.has_doses or protocol.has_exchanges):
+            if bulk is not None:  # the faces hold the bulk medium, its mean over the step
+                start = self.bulk_events(bulk, k)
+                bulk = self.bulk_step(start, k, h)
+                boundary = jnp.concatenate([0.5 * (start + bulk),
+                                            self.boundary_uM[len(start):]])
+            elif self.dirichlet and (protocol.has_doses or protocol.has_exchanges):
                 boundary = self.boundary_uM.at[0].set(
                     protocol.np_boundary(self.boundary_uM[0], k))
 
@@ -271,7 +319,7 @@ class Model(eqx.Module):
         h_sub = h / self.reaction_substeps
         for _ in range(self.reaction_substeps):
             state = self.substep(state, factors, h_sub, env, boundary)
-        return State(state.mobile, state.fixed, state.step + 1)
+        return state._replace(step=state.step + 1, bulk=bulk)
 
     # --- views ----------------------------------------------------------------------------
 
@@ -410,6 +458,7 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
         spacing_um=float(h),
         reaction_substeps=int(config["numerics"]["reaction_substeps"]),
         dirichlet=config["boundary"]["kind"] == "dirichlet",
+        reacting_bulk=config["boundary"].get("bulk_medium", "reacting") == "reacting",
         space=make_space(geo, int(config["numerics"]["devices"])),
         passive_names=tuple(s["name"] for s in species),
     )

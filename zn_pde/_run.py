@@ -401,7 +401,7 @@ def _state_from_file(model: Model, f, frame: int) -> State:
     t_s = float(f["time"][frame])
     step = model.protocol.plan.step_at(t_s)  # the protocol resumes at its own step
     return State(stack(model.mobile_names), stack(model.fixed_names),
-                 jnp.asarray(step, jnp.int32))
+                 jnp.asarray(step, jnp.int32), model.bulk_at(step))
 
 
 def config_of_run(path: str | Path) -> dict[str, Any]:

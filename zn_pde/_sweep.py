@@ -195,7 +195,7 @@ def _point_summaries(models: list[Model], states, peaks: np.ndarray | None
     `on_frame`): `summarise` on the point's output fields, the ROS maxima raised to the
     per-step peaks of the interval in tissue and in medium (`with_step_peaks`; `peaks`:
     (points, places, species))."""
-    mobile, fixed, step = (np.asarray(a) for a in states)
+    mobile, fixed, step = (np.asarray(a) for a in (states.mobile, states.fixed, states.step))
     rows = []
     for i, model in enumerate(models):
         fields = _output_fields(model, State(mobile[i], fixed[i], step[i]))

@@ -63,7 +63,11 @@ US_SEEDS = ("1 MHz, 1-2 W/cm^2, 1 min (Carofiglio et al. 2024, Mater Today Commu
 def _run(raw: dict[str, Any]) -> tuple[Any, dict[str, np.ndarray]]:
     c = resolve(copy.deepcopy(raw), "<validation>")
     model = build_model(c)
-    out = trajectory(model, Schedule.from_config(c), lambda m, s: m.fields(s))
+
+    def observe(m, s):  # every field, and the reacting bulk medium beyond the walls
+        return {**m.fields(s), **({} if s.bulk is None else {"bulk": s.bulk})}
+
+    out = trajectory(model, Schedule.from_config(c), observe)
     return model, {k: np.asarray(v) for k, v in out.items()}
 
 
@@ -97,6 +101,7 @@ class Spheroid:
     tissue: np.ndarray
     kinetics: kin.Kinetics
     cells_per_fluid: float  # φ/α in the tissue
+    bulk_uM: dict[str, float]  # the reacting bulk medium at the end (empty if fixed)
 
     @property
     def cell_zinc_uM(self) -> float:
@@ -133,7 +138,9 @@ def spheroid(res: Resolution, material: str = "ZnO", dose: float = 20.0,
                     float(v[core].mean()), float(out["gsh"][-1][tissue].mean()),
                     {k: a[-1] for k, a in out.items()}, depth, tissue, model.kinetics,
                     float(np.mean(phi[tissue] / np.broadcast_to(
-                        np.asarray(model.fluid_fraction), phi.shape)[tissue])))
+                        np.asarray(model.fluid_fraction), phi.shape)[tissue])),
+                    {n: float(out["bulk"][-1][i]) for i, n in
+                     enumerate(model.model_mobile_names)} if "bulk" in out else {})
 
 
 def ultrasound(intensity: float, start_h: float = 4.0) -> list[dict[str, float]]:
@@ -347,17 +354,21 @@ def peroxide_material_rows(res: Resolution) -> list[Row]:
 
 
 def _peroxide_budget_note(zno: Spheroid, zno2: Spheroid) -> str:
-    """Why equal zinc gives no chemodynamic kill in a spheroid: the peroxide comes with the
-    zinc the cells take up, one per Zn2+, against the cell's glutathione and lethal dose."""
+    """Why equal zinc gives little chemodynamic kill in a spheroid: the peroxide comes with
+    the zinc the cells take up, one per Zn2+, and from the bulk medium at pH 7.4, against the
+    cells' glutathione and lethal oxidant dose."""
     k = zno2.kinetics
     culture_ratio = 1.0 / CULTURE_CELL_FRACTION
-    return (f"ZnO2 releases one H2O2 per Zn2+, mostly in the lysosomes of the cells that take "
-            f"the particles up, so a spheroid's cells meet the peroxide of their own zinc: they "
-            f"hold {zno2.cell_zinc_uM:.0f} uM zinc at 24 h (tissue mean per cell volume, the "
-            f"rest exported), and ZnO2 lowers their glutathione by "
-            f"{zno.gsh_mean - zno2.gsh_mean:.0f} of {float(k.gsh_initial_uM):.0f} uM, against "
-            f"a lethal oxidant dose D0 = {float(k.oxidative_lethal_dose_uM) / 1e3:.1f} mM. In "
-            f"the 2D well the particles dissolve in the acidic medium, which holds "
+    h2o2 = zno2.bulk_uM.get("h2o2")
+    bulk = "" if h2o2 is None else f" ({h2o2:.1f} uM H2O2 there at 24 h)"
+    return (f"ZnO2 releases one H2O2 per Zn2+: in the lysosomes of the cells that take the "
+            f"particles up (they hold {zno2.cell_zinc_uM:.0f} uM zinc at 24 h, tissue mean "
+            f"per cell volume, the rest exported) and in the bulk medium at pH 7.4{bulk}, whose "
+            f"peroxide diffuses in and is removed by the cells. ZnO2 lowers their glutathione "
+            f"by {zno.gsh_mean - zno2.gsh_mean:.0f} of {float(k.gsh_initial_uM):.0f} uM and "
+            f"their viability by {zno.mean - zno2.mean:.3f}, against a lethal oxidant dose "
+            f"D0 = {float(k.oxidative_lethal_dose_uM) / 1e3:.1f} mM. In the 2D well the "
+            f"particles dissolve in the acidic medium (pH 6.5), which holds "
             f"{culture_ratio:.0f}x the cells' volume: each cell meets that much more peroxide")
 
 

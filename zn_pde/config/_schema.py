@@ -130,6 +130,13 @@ SECTIONS: dict[str, dict[str, Key]] = {
                     "dirichlet: faces (radial: the outer wall) held at the medium value; "
                     "neumann: zero flux",
                     choices=("dirichlet", "neumann")),
+        "bulk_medium": Key("str", "reacting",
+                           "the bulk medium beyond dirichlet faces: reacting (a cell-free "
+                           "well-mixed medium whose particles dissolve at ph.medium, its Zn2+, "
+                           "co-product and cargo accumulating and its ROS decaying, as in a "
+                           "well; the spheroid's exchange with it is neglected) or fixed (the "
+                           "dose and fresh medium, an unlimited reservoir)",
+                           choices=("reacting", "fixed")),
     },
     "numerics": {
         "precision": Key("str", "float32", "state precision", choices=("float32", "float64")),
