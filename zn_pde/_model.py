@@ -159,10 +159,13 @@ class Model(eqx.Module):
         else:
             mobile = passive
             fixed = jnp.zeros(shape + (0,), self.dtype)
-        bulk = None
-        if self.has_bulk:
-            bulk = self.boundary_uM[:len(self.model_mobile_names)].astype(self.dtype)
-        return State(mobile, fixed, jnp.asarray(0, jnp.int32), bulk)
+        return State(mobile, fixed, jnp.asarray(0, jnp.int32), self._initial_bulk())
+
+    def _initial_bulk(self) -> Array | None:
+        """The bulk medium at t = 0: the dose and the fresh medium (the walls' values)."""
+        if not self.has_bulk:
+            return None
+        return self.boundary_uM[:len(self.model_mobile_names)].astype(self.dtype)
 
     @property
     def has_bulk(self) -> bool:
@@ -199,7 +202,7 @@ class Model(eqx.Module):
             _, h, _, _ = self.protocol.locate(self, j)
             return self.bulk_step(self.bulk_events(bulk, j), j, h)
 
-        return jax.lax.fori_loop(0, step, body, self.initial_state().bulk)
+        return jax.lax.fori_loop(0, step, body, self._initial_bulk())
 
     def _pack(self, local: kin.Local, passive: Array) -> tuple[Array, Array]:
         """Local fields -> the stored (mobile, fixed) layout."""

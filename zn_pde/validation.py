@@ -54,6 +54,8 @@ FINE = Resolution()
 COARSE = Resolution(shape=18, spacing_um=30.0, dt_s=60.0)
 
 CULTURE_CELL_FRACTION = 0.002  # a 2D well: cell volume per medium volume (as the fits)
+TUMOUR_PHE = (7.0, 6.6)  # a tumour spheroid's extracellular pH, rim and core
+ACIDIC_CULTURE_PH = 6.5  # the acidic 2D culture of the ZnO2 comparison
 ZNO2_PER_ZNO_MASS = (get_material("ZnO2").molar_mass_g_per_mol
                      / get_material("ZnO").molar_mass_g_per_mol)
 US_SEEDS = ("1 MHz, 1-2 W/cm^2, 1 min (Carofiglio et al. 2024, Mater Today Commun 40:109826; "
@@ -113,7 +115,7 @@ class Spheroid:
 
 def spheroid(res: Resolution, material: str = "ZnO", dose: float = 20.0,
              ultrasound: list | None = None, light: list | None = None,
-             ph: tuple[float, float] = (7.0, 6.6), end_h: float = 24.0,
+             ph: tuple[float, float] = TUMOUR_PHE, end_h: float = 24.0,
              oxygen: bool = False, kinetics: dict | None = None,
              radius_um: float = 200.0) -> Spheroid:
     shape = res.shape + 2 * math.ceil((radius_um - 200.0) / res.spacing_um)
@@ -332,8 +334,8 @@ def synergy_rows(res: Resolution) -> list[Row]:
 
 def peroxide_material_rows(res: Resolution) -> list[Row]:
     dose2 = 20.0 * ZNO2_PER_ZNO_MASS
-    zno_c = culture(ph=6.5)
-    zno2_c = culture("ZnO2", dose2, ph=6.5)
+    zno_c = culture(ph=ACIDIC_CULTURE_PH)
+    zno2_c = culture("ZnO2", dose2, ph=ACIDIC_CULTURE_PH)
     zno_s = spheroid(res)
     zno2_s = spheroid(res, "ZnO2", dose2)
     return [
@@ -368,7 +370,7 @@ def _peroxide_budget_note(zno: Spheroid, zno2: Spheroid) -> str:
             f"by {zno.gsh_mean - zno2.gsh_mean:.0f} of {float(k.gsh_initial_uM):.0f} uM and "
             f"their viability by {zno.mean - zno2.mean:.3f}, against a lethal oxidant dose "
             f"D0 = {float(k.oxidative_lethal_dose_uM) / 1e3:.1f} mM. In the 2D well the "
-            f"particles dissolve in the acidic medium (pH 6.5), which holds "
+            f"particles dissolve in the acidic medium (pH {ACIDIC_CULTURE_PH:g}), which holds "
             f"{culture_ratio:.0f}x the cells' volume: each cell meets that much more peroxide")
 
 
@@ -378,7 +380,8 @@ def selectivity_row(res: Resolution) -> Row:
     return Row("acidic tumour spheroid hit harder than neutral tissue by the same dose",
                "tumour pHe 6.7 (Gillies et al. 1994) vs 7.4; acid-triggered release as the "
                "basis of selectivity (seed reviews)", "qualitative: acidic tissue loses more",
-               f"tissue viability at 24 h: acidic (7.0 -> 6.6) {acid.mean:.3f}, neutral "
+               f"tissue viability at 24 h: acidic ({TUMOUR_PHE[0]:.1f} -> {TUMOUR_PHE[1]:.1f}) "
+               f"{acid.mean:.3f}, neutral "
                f"{neutral.mean:.3f}", "acidic at least 0.02 lower",
                acid.mean < neutral.mean - 0.02, _selectivity_note(acid, neutral))
 
@@ -388,8 +391,9 @@ def _selectivity_note(acid: Spheroid, neutral: Spheroid) -> str:
     k = acid.kinetics
     per_fluid = acid.cells_per_fluid
     uptake = per_fluid * float(k.uptake_rate_per_h)
-    dissolve = float(k.dissolution_rate_per_s(6.6)) * 3600.0
-    return (f"extracellular dissolution at pHe 6.6 ({dissolve:.3g} /h, with the constants "
+    core_ph = TUMOUR_PHE[1]
+    dissolve = float(k.dissolution_rate_per_s(core_ph)) * 3600.0
+    return (f"extracellular dissolution at pHe {core_ph:g} ({dissolve:.3g} /h, with the constants "
             f"calibrated on Olejnik et al. 2021) is slow against uptake by the cells in tissue "
             f"({uptake:.3g} /h: cell volume per fluid volume {per_fluid:.0f} x "
             f"{float(k.uptake_rate_per_h):.3g} /h), so {dissolve / (dissolve + uptake):.0%} of "
