@@ -91,3 +91,26 @@ def test_a_resumed_run_replays_the_bulk(x64):
     for i in (1, 3, len(steps) - 1):
         np.testing.assert_allclose(np.asarray(model.bulk_at(int(steps[i]))), bulks[i],
                                    rtol=1e-12, atol=1e-15)
+
+
+def test_the_output_file_stores_the_bulk_medium(tmp_path, x64):
+    """`bulk_<species>` series in the HDF5 file: a ZnO2 spheroid's bulk Zn²⁺ and H₂O₂ follow
+    the cell-free vial of the same dose (to float32 storage, rtol 1e-5); species the material
+    does not make (H₂S, cargo) and every bulk series of a fixed-bulk run are NaN."""
+    from zn_pde import open_run
+    from zn_pde._run import simulate_to_file
+
+    raw = {**SPHEROID, "material": {"kind": "ZnO2", "dose_ug_per_ml": 20.0}}
+    simulate_to_file(config(raw), tmp_path / "r.h5", progress=False)
+    ds = open_run(tmp_path / "r.h5")
+    vial = _vial(raw)
+    for name in ("zn", "h2o2", "np"):
+        assert ds[f"bulk_{name}"].attrs["units"] == ("ug/mL" if name == "np" else "uM")
+        np.testing.assert_allclose(ds[f"bulk_{name}"].values, vial[name], rtol=1e-5,
+                                   atol=1e-9)
+    assert ds["bulk_zn"].values[-1] > 1.0
+    assert np.isnan(ds["bulk_h2s"].values).all() and np.isnan(ds["bulk_cargo"].values).all()
+    simulate_to_file(config({**raw, "boundary": {"bulk_medium": "fixed"}}),
+                     tmp_path / "f.h5", progress=False)
+    fixed = open_run(tmp_path / "f.h5")
+    assert all(np.isnan(fixed[f"bulk_{n}"].values).all() for n in ("np", "zn", "h2o2"))

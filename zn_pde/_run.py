@@ -72,6 +72,19 @@ SUMMARY_UNITS = {
                              "per voxel (extracellular + internalised), averaged over one-voxel "
                              "shells, falls to 10 % of the outermost shell's"),
 }
+# the reacting bulk medium beyond the walls of a grid run (boundary.bulk_medium = "reacting"):
+# one series per model mobile species the medium can carry, NaN where the run has no such
+# medium or the material no such species
+_BULK_NAMES = {"np": "extracellular nanoparticle mass", "zn": "free Zn2+",
+               "ros": "ROS (lumped as H2O2)", "h2o2": "H2O2 released by the particles",
+               "h2s": "H2S released by the particles", "cargo": "drug cargo released"}
+BULK_SPECIES = tuple(_BULK_NAMES)
+SUMMARY_UNITS.update({
+    f"bulk_{name}": (kin.UNITS[name], f"{what} in the well-mixed bulk medium beyond the "
+                     "grid's dirichlet faces, which the faces hold (boundary.bulk_medium = "
+                     "\"reacting\"); NaN in runs without one (fixed bulk medium, no dirichlet "
+                     "faces, well-mixed runs) and for species the material does not make")
+    for name, what in _BULK_NAMES.items()})
 
 
 @dataclasses.dataclass
@@ -93,10 +106,12 @@ def _output_fields(model: Model, state: State) -> dict[str, np.ndarray]:
     return fields
 
 
-def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
+def summarise(model: Model, fields: dict[str, np.ndarray],
+              bulk: np.ndarray | None = None) -> dict[str, float]:
     """Key scalars of one frame (tissue means over tissue cells, weighted by cell volume:
     uniform voxels on a 3D grid, shell volumes on a radial one; SUMMARY_UNITS says what each
-    is). Single runs and sweeps (`_sweep`) both call this, so they agree by construction.
+    is); `bulk` is the state's reacting bulk medium (`State.bulk`, None without one).
+    Single runs and sweeps (`_sweep`) both call this, so they agree by construction.
     The ROS maxima here are the frame's; `with_step_peaks` raises them to the per-step peaks
     of the interval."""
     if not model.has_material:
@@ -158,6 +173,8 @@ def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
     radicals = np.asarray(fields.get("radical_dose", np.full(viability.shape, nan)), float)
     d0 = float(model.kinetics.oxidative_lethal_dose_uM)
     lost = np.nan_to_num(viability.astype(float)) * np.expm1(np.minimum(radicals / d0, 50.0))
+    in_bulk = dict(zip(model.model_mobile_names, np.asarray(bulk, float), strict=True)
+                   ) if bulk is not None else {}
     return {"tissue_mean_zn": tmean(fields["zn"]),
             "tissue_mean_radical_dose": tmean(radicals),
             "stimulus_viability_loss": tmean(lost),
@@ -172,7 +189,8 @@ def summarise(model: Model, fields: dict[str, np.ndarray]) -> dict[str, float]:
             "depth_of_kill_um": kill,
             "mean_zn": volume_mean(fields["zn"], np.ones(tissue.shape, bool)),
             "dissolved_percent": dissolved,
-            "penetration_depth_um": depth}
+            "penetration_depth_um": depth,
+            **{f"bulk_{n}": float(in_bulk.get(n, nan)) for n in BULK_SPECIES}}
 
 
 def with_step_peaks(model: Model, scalars: dict[str, float], peaks: np.ndarray | None
@@ -316,7 +334,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
 
     def on_frame(i: int, t_s: float, state: State, peaks: np.ndarray | None) -> None:
         fields = _output_fields(model, state)
-        scalars = with_step_peaks(model, summarise(model, fields), peaks)
+        scalars = with_step_peaks(model, summarise(model, fields, state.bulk), peaks)
         for k, v in scalars.items():
             fields[k] = np.asarray(v)
         with signals.critical():

@@ -196,10 +196,12 @@ def _point_summaries(models: list[Model], states, peaks: np.ndarray | None
     per-step peaks of the interval in tissue and in medium (`with_step_peaks`; `peaks`:
     (points, places, species))."""
     mobile, fixed, step = (np.asarray(a) for a in (states.mobile, states.fixed, states.step))
+    bulk = None if states.bulk is None else np.asarray(states.bulk)
     rows = []
     for i, model in enumerate(models):
         fields = _output_fields(model, State(mobile[i], fixed[i], step[i]))
-        rows.append(with_step_peaks(model, summarise(model, fields),
+        rows.append(with_step_peaks(model, summarise(model, fields,
+                                                     None if bulk is None else bulk[i]),
                                     None if peaks is None else peaks[i]))
     return {name: np.asarray([r[name] for r in rows], float) for name in SERIES}
 

@@ -236,8 +236,21 @@ def _cmd_run(a) -> int:
         depth = s.get("penetration_depth_um")
         if depth is not None and np.isfinite(depth[-1]):
             lines.append(f"  particle penetration depth (10 % of the rim): {depth[-1]:.4g} um")
+        lines += _bulk_lines(s)
     _emit("\n".join(lines))
     return 0
+
+
+def _bulk_lines(s: dict[str, np.ndarray]) -> list[str]:
+    """The reacting bulk medium at the end (series bulk_*), where the run has one."""
+    from ._run import BULK_SPECIES
+
+    unit = {"np": "ug/mL", "cargo": "ug/mL"}
+    label = {"np": "particles", "zn": "Zn2+", "ros": "ROS", "h2o2": "H2O2", "h2s": "H2S",
+             "cargo": "cargo"}
+    parts = [f"{label[n]} {s[f'bulk_{n}'][-1]:.4g} {unit.get(n, 'uM')}" for n in BULK_SPECIES
+             if f"bulk_{n}" in s and np.isfinite(s[f"bulk_{n}"][-1])]
+    return [f"  bulk medium beyond the walls, final: {', '.join(parts)}"] if parts else []
 
 
 def _emit(text: str) -> None:

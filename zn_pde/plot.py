@@ -70,6 +70,11 @@ _SHORT_NAMES = {
     "zn_cell": "labile intracellular Zn",
     "gsh": "glutathione",
     "viability": "viability",
+    "h2o2": "H₂O₂ from the particles",
+    "h2s": "H₂S from the particles",
+    "cargo": "drug cargo",
+    "o2": "oxygen",
+    "radical_dose": "radical dose (cumulative)",
     "tissue_mean_zn": "tissue-mean free Zn²⁺",
     "tissue_mean_zn_cell": "tissue-mean intracellular Zn",
     "tissue_mean_ros": "tissue-mean ROS",
@@ -644,6 +649,11 @@ def _series_panels(run: RunFile, names: list[str]
                                      ("max_ros", "domain max, all steps")) if n in s]))
     if "tissue_mean_viability" in s and "viability" in want:
         panels.append(("viability, tissue mean", "%", [("tissue_mean_viability", "")]))
+    bulk = [(f"bulk_{n}", label) for n, label in (("zn", "Zn²⁺"), ("h2o2", "H₂O₂"),
+                                                   ("h2s", "H₂S"), ("ros", "ROS"))
+            if f"bulk_{n}" in s and _finite_somewhere(run, f"bulk_{n}")]
+    if bulk:  # the reacting medium the walls hold: what the spheroid is bathed in
+        panels.append(("bulk medium beyond the walls", "µM", bulk))
     covered = {f for f, series in (("zn", "tissue_mean_zn"), ("zn_cell", "tissue_mean_zn_cell"),
                                    ("ros", "tissue_mean_ros"),
                                    ("viability", "tissue_mean_viability")) if series in s}
@@ -653,6 +663,14 @@ def _series_panels(run: RunFile, names: list[str]
             unit = "%" if _is_fraction(n) else _units(run, n)
             panels.append((f"{_SHORT_NAMES.get(n, n)}, {where}", unit, [(n, "")]))
     return panels
+
+
+def _finite_somewhere(run: RunFile, name: str) -> bool:
+    """Whether the series `name` has a finite, non-zero value in some frame (a bulk species
+    the run does not carry is NaN; one the material does not make stays 0)."""
+    with run.open() as f:
+        y = np.asarray(f[name][:run.n_frames], float)
+    return bool(np.any(np.isfinite(y) & (y != 0)))
 
 
 def _mean_series(run: RunFile, f, name: str) -> np.ndarray:
