@@ -137,7 +137,8 @@ def spheroid(res: Resolution, material: str = "ZnO", dose: float = 20.0,
     v = out["viability"][-1]
     rim, core = tissue & (depth < 40.0), tissue & (depth > 120.0)
     return Spheroid(float((v * phi)[tissue].sum() / phi[tissue].sum()), float(v[rim].mean()),
-                    float(v[core].mean()) if core.any() else math.nan, float(out["gsh"][-1][tissue].mean()),
+                    float(v[core].mean()) if core.any() else math.nan,
+                    float(out["gsh"][-1][tissue].mean()),
                     {k: a[-1] for k, a in out.items()}, depth, tissue, model.kinetics,
                     float(np.mean(phi[tissue] / np.broadcast_to(
                         np.asarray(model.fluid_fraction), phi.shape)[tissue])),

@@ -244,7 +244,11 @@ PARAMETERS: tuple[Parameter, ...] = (
               "(per cell volume)",
               "assumed: Zn2+ inhibits the electron transport chain and raises mitochondrial "
               "O2- and H2O2 (Lin et al. 2019, Theranostics 9:7200, doi:10.7150/thno.39831, "
-              "abstract); no rate was found",
+              "abstract); no rate was found. The shipped viability compilation does not "
+              "bound it: freed in the pooled fit it goes to 0.094 uM/s (r2 0.414 -> 0.417) "
+              "with a profile that reaches the box's lower edge (1e-5 uM/s), so the assumed "
+              "value stays; per source it is fitted (docs/fitting.md: A549 MTT 0.19, 95 % CI "
+              "0.084-0.26; SH-SY5Y MTT 0.097, CI 0.049-0.13; Caco-2 -> 0)",
               lower=0.0),
     Parameter("zn_ros_half_uM", 1.0, "uM",
               "free intracellular Zn2+ at half-maximal mitochondrial H2O2 production",
