@@ -179,15 +179,20 @@ class Model(eqx.Module):
         return self.protocol.apply(bulk[None, :], jnp.ones((1,), bool),
                                    self.fresh_medium_uM[:n], k)[0]
 
-    def bulk_step(self, bulk: Array, k: Array, h_s: Array) -> Array:
-        """The bulk medium over step k from just after its events: its own cell-free kinetics
-        over h at the medium's pH (unexposed: the stimuli act on the grid)."""
+    def bulk_step(self, bulk: Array, k: Array, h_s: Array, a: Array, b: Array) -> Array:
+        """The bulk medium over step k (the segment [a, b] of length h) from just after its
+        events: its own cell-free kinetics at the medium's pH, exposed to the ultrasound and
+        light as they enter (its particles make diffusible ROS; without cells, the
+        short-lived radicals hit nothing)."""
         protocol = self.protocol
         fields = {name: bulk[i] for i, name in enumerate(self.model_mobile_names)}
         zero = jnp.zeros((), self.dtype)
         fields.update({name: zero for name in kin.FIXED})
         ph = protocol.medium_ph(k) if protocol.has_exchanges else protocol.initial_medium_ph
-        env = kin.Environment(ph=ph, cell_fraction=0.0, cavitation=0.0, light_mW_per_cm2=0.0)
+        env = kin.Environment(
+            ph=ph, cell_fraction=0.0,
+            cavitation=_exposed(self.ultrasound, a, b, "bulk", self.dtype),
+            light_mW_per_cm2=_exposed(self.light, a, b, "bulk", self.dtype))
         out = kin.local_step(self.kinetics, kin.Local(**fields), env, h_s, 1.0, self.oxygen)
         return jnp.stack([getattr(out, name) for name in self.model_mobile_names]).astype(
             self.dtype)
@@ -199,8 +204,8 @@ class Model(eqx.Module):
             return None
 
         def body(j, bulk):
-            _, h, _, _ = self.protocol.locate(self, j)
-            return self.bulk_step(self.bulk_events(bulk, j), j, h)
+            _, h, a, b = self.protocol.locate(self, j)
+            return self.bulk_step(self.bulk_events(bulk, j), j, h, a, b)
 
         return jax.lax.fori_loop(0, step, body, self._initial_bulk())
 
@@ -299,7 +304,7 @@ class Model(eqx.Module):
         if self.has_material:
             if bulk is not None:  # the faces hold the bulk medium, its mean over the step
                 start = self.bulk_events(bulk, k)
-                bulk = self.bulk_step(start, k, h)
+                bulk = self.bulk_step(start, k, h, a, b)
                 boundary = jnp.concatenate([0.5 * (start + bulk),
                                             self.boundary_uM[len(start):]])
             elif self.dirichlet and (protocol.has_doses or protocol.has_exchanges):
@@ -307,8 +312,7 @@ class Model(eqx.Module):
                     protocol.np_boundary(self.boundary_uM[0], k))
 
             def stimulus(exposures):
-                return sum((on_fraction(e, a, b) * e.amplitude * e.field for e in exposures),
-                           jnp.zeros((), self.dtype))
+                return _exposed(exposures, a, b, "field", self.dtype)
 
             ph = self.ph
             if protocol.has_exchanges:
@@ -340,6 +344,14 @@ class Model(eqx.Module):
         out = {n: state.mobile[..., i] for i, n in enumerate(self.mobile_names)}
         out.update({n: state.fixed[..., i] for i, n in enumerate(self.fixed_names)})
         return out
+
+
+def _exposed(exposures: tuple[Exposure, ...], a: Array, b: Array, where: str,
+             dtype: Any) -> Array:
+    """Σ over `exposures` of on-fraction over [a, b] × amplitude × the relative value `where`
+    ("field": per grid cell; "bulk": in the bulk medium beyond the walls)."""
+    return sum((on_fraction(e, a, b) * e.amplitude * getattr(e, where) for e in exposures),
+               jnp.zeros((), dtype))
 
 
 def _interleave(fields: list[Array]) -> Array:

@@ -9,6 +9,8 @@ from jaxtyping import Array
 
 class Exposure(eqx.Module):
     """Amplitude at the entry face × relative field (attenuation with depth), on in [start, end).
+    `bulk` is the relative value in the bulk medium beyond the grid's walls, which meets the
+    exposure where it enters (no tissue in the way).
 
     `step_average(t, dt)` is the mean over the step [t, t + dt]: the overlap of the step with
     the window, so the delivered dose is exact whatever the step. Start and end are array
@@ -19,6 +21,7 @@ class Exposure(eqx.Module):
     field: Array  # relative local value, the field shape
     start_s: Array
     end_s: Array
+    bulk: Array  # the relative value in the bulk medium: the field where it enters
 
     def step_average(self, t_s: Array, dt_s: float) -> Array:
         overlap = jnp.clip(jnp.minimum(t_s + dt_s, self.end_s) - jnp.maximum(t_s, self.start_s),

@@ -48,4 +48,5 @@ def light_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry
     mean = ex["irradiance_mW_per_cm2"] * ex.get("duty_cycle", 1.0)  # linear: pulse average
     return Exposure(jnp.asarray(mean, dtype), jnp.asarray(field, dtype),
                     jnp.asarray(start, dtype),
-                    jnp.asarray(start + ex["duration_min"] * 60.0, dtype))
+                    jnp.asarray(start + ex["duration_min"] * 60.0, dtype),
+                    jnp.asarray(gate, dtype))

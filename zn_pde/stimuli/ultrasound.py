@@ -49,10 +49,11 @@ def ultrasound_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geo
     peak = jnp.asarray(ex["intensity_W_per_cm2"], dtype) * jnp.asarray(relative, dtype)
     # the cavitation law at 1 MHz, in intensity relative to the frequency's threshold scale
     scale = ex["frequency_MHz"] ** tissue_cfg["ultrasound_cavitation_frequency_exponent"]
-    field = cavitation_activity(peak / scale,
-                                tissue_cfg["ultrasound_cavitation_threshold_W_per_cm2"],
-                                tissue_cfg["ultrasound_cavitation_saturation_W_per_cm2"])
+    law = (tissue_cfg["ultrasound_cavitation_threshold_W_per_cm2"],
+           tissue_cfg["ultrasound_cavitation_saturation_W_per_cm2"])
+    field = cavitation_activity(peak / scale, *law)
+    entry = cavitation_activity(jnp.asarray(ex["intensity_W_per_cm2"], dtype) / scale, *law)
     start = ex["start_h"] * 3600.0
     return Exposure(jnp.asarray(ex.get("duty_cycle", 1.0), dtype), field.astype(dtype),
                     jnp.asarray(start, dtype),
-                    jnp.asarray(start + ex["duration_min"] * 60.0, dtype))
+                    jnp.asarray(start + ex["duration_min"] * 60.0, dtype), entry.astype(dtype))
