@@ -65,6 +65,32 @@ def test_radicals_at_internalised_particles_kill_by_single_hit(x64, dt_s):
     assert float(s.gsh[0]) == pytest.approx(5000.0, rel=1e-12)  # radicals bypass glutathione
 
 
+def test_the_stimulus_dose_counts_every_oxidative_hit_the_stimulus_caused(x64):
+    """Particles in a culture's medium under ultrasound, with zinc toxicity switched off: every
+    oxidative hit then comes from the stimulus (radicals at the particles near membranes, and
+    the diffusible ROS the cells take up that escapes glutathione or makes ·OH), so survival is
+    exactly exp(−radical_dose/D₀) at any step, also with the diffusible ROS as the only
+    oxidant (no radical yield)."""
+    def run(dt_s, **over):
+        k = _kinetics(uptake_rate_per_h=0.0, dissolution_rate_per_h=0.0,
+                      energy_kill_max_per_h=0.0, zn_ros_max_uM_per_s=0.0, **over)
+        one = jnp.ones(1)
+        s = Local(np=20.0 * one, zn=0 * one, ros=0 * one, np_int=0 * one, zn_cell=0 * one,
+                  gsh=200.0 * one, viability=one, radical_dose=0 * one)
+        env = Environment(ph=7.4, cell_fraction=0.002, cavitation=2.0, light_mW_per_cm2=0.0)
+        for _ in range(int(3600 / dt_s)):
+            s = local_step(k, s, env, dt_s, 0.998)
+        return k, s
+
+    for dt_s, over in ((10.0, {}), (60.0, {}), (60.0, {"sono_radical_yield_uM_per_s": 0.0})):
+        k, s = run(dt_s, **over)
+        dose = float(s.radical_dose[0])
+        assert dose > 0.0
+        assert float(s.viability[0]) == pytest.approx(
+            np.exp(-dose / float(k.oxidative_lethal_dose_uM)), rel=1e-9)
+    assert float(s.viability[0]) < 0.999  # the diffusible ROS alone kills measurably
+
+
 def test_glutathione_intercepts_peroxide_until_it_is_depleted(x64):
     """H₂O₂ given to a culture: the peroxidases' share g_px of what the cells take up is
     intercepted at GSH/(K_g + GSH), ν GSH each, so dG/dF = −ν G/(K_g + G) over the cumulative

@@ -82,8 +82,11 @@ LONG_NAMES = {
     "h2s": "hydrogen sulfide released by the particles (per fluid volume)",
     "cargo": "drug cargo released by the carrier (per fluid volume)",
     "o2": "dissolved oxygen (per tissue volume)",
-    "radical_dose": "short-lived ROS from activated particles that hit the cells, cumulative "
-                    "(per cell volume); survival factor exp(-dose / oxidative_lethal_dose_uM)",
+    "radical_dose": "oxidative hits from the stimuli, cumulative (per cell volume): the "
+                    "short-lived ROS from activated particles that hit the cells, and the "
+                    "diffusible ROS the stimuli made that the cells took up and that escaped "
+                    "glutathione or made .OH; survival factor exp(-dose / "
+                    "oxidative_lethal_dose_uM)",
 }
 
 
@@ -521,7 +524,8 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     # 4. oxidants the living cells took up over the step (the diffusible ROS and H2O2 their
     # sinks removed, per voxel volume); catalase's share becomes O2 (2 H2O2 -> 2 H2O + O2),
     # the glutathione peroxidases' share consumes glutathione
-    taken = removed["ros"] * _safe_div(r.ros_cells, r.ros_decay + r.ros_cells)
+    taken_ros = removed["ros"] * _safe_div(r.ros_cells, r.ros_decay + r.ros_cells)
+    taken = taken_ros
     if h2o2 is not None:
         taken = taken + removed["h2o2"] * _safe_div(r.h2o2_cells, r.h2o2_decay + r.h2o2_cells)
     o2 = s.o2
@@ -535,7 +539,8 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     flux = k.gpx_fraction * oxidant_in + r.zn_ros_uM_per_s
     gsh0 = s.gsh
     gsh = gsh0 * jnp.exp(-k.gsh_per_ros * flux * dt_s / (k.gsh_half_uM + gsh0))
-    escaped = flux * k.gsh_half_uM / (k.gsh_half_uM + 0.5 * (gsh0 + gsh))
+    escape = k.gsh_half_uM / (k.gsh_half_uM + 0.5 * (gsh0 + gsh))
+    escaped = flux * escape
     gsh = jnp.where(has_cells,
                     _relax(gsh, k.gsh_initial_uM, k.gsh_resynthesis_per_h / 3600.0 * alive,
                            dt_s), 0.0)
@@ -558,9 +563,14 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     viability = jnp.where(has_cells,
                           alive * jnp.exp(-(kill_per_h / 3600.0 + kill_per_s) * dt_s), alive)
 
+    # the stimuli's share of the oxidative hits: the short-lived ROS at the particles, and of
+    # the diffusible ROS (made only by the stimuli) what escaped glutathione or made ·OH
     radical_dose = s.radical_dose
     if radical_dose is not None:
-        radical_dose = radical_dose + r.local_ros_uM_per_s * dt_s
+        stimulus_in = _safe_div(taken_ros, phi * dt_s)
+        hits = r.local_ros_uM_per_s + stimulus_in * (k.gpx_fraction * escape
+                                                      + k.fenton_fraction())
+        radical_dose = radical_dose + jnp.where(has_cells, hits, 0.0) * dt_s
     return Local(np=np_ext, zn=zn, ros=s.ros, np_int=np_int, zn_cell=zn_cell, gsh=gsh,
                  viability=viability, h2o2=h2o2, h2s=h2s, cargo=cargo, o2=o2,
                  radical_dose=radical_dose)

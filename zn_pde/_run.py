@@ -58,13 +58,15 @@ SUMMARY_UNITS = {
                          "shell centres; 0 if the outermost shell is at least 50 % alive, the "
                          "deepest voxel's depth if no shell is; NaN without tissue and in "
                          "well-mixed runs)"),
-    "tissue_mean_radical_dose": ("uM", "tissue-mean cumulative dose of short-lived ROS (.OH, "
-                                 "1O2) that activated particles delivered to the cells (per "
-                                 "cell volume)"),
+    "tissue_mean_radical_dose": ("uM", "tissue-mean cumulative oxidative dose from the "
+                                 "stimuli (per cell volume): short-lived ROS (.OH, 1O2) that "
+                                 "activated particles delivered to the cells, and the diffusible "
+                                 "ROS the stimuli made that escaped the cells' glutathione or "
+                                 "made .OH"),
     "stimulus_viability_loss": ("1", "fraction of the tissue's cells killed by the stimuli "
                                 "(tissue mean of V (exp(D / D0) - 1), D the radical "
-                                "dose, D0 the lethal dose: the viability the radicals' hazard "
-                                "removed); well-mixed runs: of the compartment's cells"),
+                                "dose, D0 the lethal dose: the viability the stimuli's oxidative "
+                                "hazard removed); well-mixed runs: of the compartment's cells"),
     "mean_zn": ("uM", "domain-mean free Zn2+ in medium / interstitium"),
     "dissolved_percent": ("%", "percent of the particle mass dissolved (well-mixed runs: of the "
                           "dose; 3D runs: NaN, as the medium faces exchange particles)"),

@@ -225,9 +225,11 @@ def _cmd_run(a) -> int:
         if (lost is not None and np.isfinite(lost[-1])
                 and (config.get("ultrasound") or config.get("light"))):
             alive = s["tissue_mean_viability"][-1]
-            lines.append(f"  killed by the stimuli (radicals at the particles): "
-                         f"{100 * lost[-1]:.2f} % of the cells; without them "
-                         f"~{100 * (alive + lost[-1]):.2f} % would be alive (field "
+            lines.append(f"  killed by the stimuli's oxidants (radicals at the particles, "
+                         f"and the diffusible ROS they made): {100 * lost[-1]:.2f} % of the "
+                         f"cells; without them ~{100 * (alive + lost[-1]):.2f} % would be "
+                         "alive, or a little more: the glutathione they used, which leaves "
+                         "the cells' zinc-driven peroxide less checked, is not counted (field "
                          "radical_dose shows where)")
         kill = s.get("depth_of_kill_um")
         if kill is not None and np.isfinite(kill[-1]):

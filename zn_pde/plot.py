@@ -74,7 +74,7 @@ _SHORT_NAMES = {
     "h2s": "H₂S from the particles",
     "cargo": "drug cargo",
     "o2": "oxygen",
-    "radical_dose": "radical dose (cumulative)",
+    "radical_dose": "oxidative dose from the stimuli (cumulative)",
     "tissue_mean_zn": "tissue-mean free Zn²⁺",
     "tissue_mean_zn_cell": "tissue-mean intracellular Zn",
     "tissue_mean_ros": "tissue-mean ROS",
