@@ -570,7 +570,7 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
         stimulus_in = _safe_div(taken_ros, phi * dt_s)
         hits = r.local_ros_uM_per_s + stimulus_in * (k.gpx_fraction * escape
                                                       + k.fenton_fraction())
-        radical_dose = radical_dose + jnp.where(has_cells, hits, 0.0) * dt_s
+        radical_dose = radical_dose + hits * dt_s
     return Local(np=np_ext, zn=zn, ros=s.ros, np_int=np_int, zn_cell=zn_cell, gsh=gsh,
                  viability=viability, h2o2=h2o2, h2s=h2s, cargo=cargo, o2=o2,
                  radical_dose=radical_dose)

@@ -245,13 +245,13 @@ def _cmd_run(a) -> int:
 
 def _bulk_lines(s: dict[str, np.ndarray]) -> list[str]:
     """The reacting bulk medium at the end (series bulk_*), where the run has one."""
-    from ._run import BULK_SPECIES
+    from ._run import BULK_SPECIES, SUMMARY_UNITS
 
-    unit = {"np": "ug/mL", "cargo": "ug/mL"}
     label = {"np": "particles", "zn": "Zn2+", "ros": "ROS", "h2o2": "H2O2", "h2s": "H2S",
              "cargo": "cargo"}
-    parts = [f"{label[n]} {s[f'bulk_{n}'][-1]:.4g} {unit.get(n, 'uM')}" for n in BULK_SPECIES
-             if f"bulk_{n}" in s and np.isfinite(s[f"bulk_{n}"][-1])]
+    parts = [f"{label[n]} {s[key][-1]:.4g} {SUMMARY_UNITS[key][0]}"
+             for n, key in ((n, f"bulk_{n}") for n in BULK_SPECIES)
+             if key in s and np.isfinite(s[key][-1])]
     return [f"  bulk medium beyond the walls, final: {', '.join(parts)}"] if parts else []
 
 

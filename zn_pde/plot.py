@@ -649,9 +649,11 @@ def _series_panels(run: RunFile, names: list[str]
                                      ("max_ros", "domain max, all steps")) if n in s]))
     if "tissue_mean_viability" in s and "viability" in want:
         panels.append(("viability, tissue mean", "%", [("tissue_mean_viability", "")]))
+    carried = _nonzero_series(run, [f"bulk_{n}" for n in ("zn", "h2o2", "h2s", "ros")
+                                    if f"bulk_{n}" in s])
     bulk = [(f"bulk_{n}", label) for n, label in (("zn", "Zn²⁺"), ("h2o2", "H₂O₂"),
                                                    ("h2s", "H₂S"), ("ros", "ROS"))
-            if f"bulk_{n}" in s and _finite_somewhere(run, f"bulk_{n}")]
+            if f"bulk_{n}" in carried]
     if bulk:  # the reacting medium the walls hold: what the spheroid is bathed in
         panels.append(("bulk medium beyond the walls", "µM", bulk))
     covered = {f for f, series in (("zn", "tissue_mean_zn"), ("zn_cell", "tissue_mean_zn_cell"),
@@ -665,12 +667,16 @@ def _series_panels(run: RunFile, names: list[str]
     return panels
 
 
-def _finite_somewhere(run: RunFile, name: str) -> bool:
-    """Whether the series `name` has a finite, non-zero value in some frame (a bulk species
-    the run does not carry is NaN; one the material does not make stays 0)."""
+def _nonzero_series(run: RunFile, names: list[str]) -> set[str]:
+    """The series among `names` with a finite, non-zero value in some frame (a bulk species
+    the run does not carry is NaN; one the material does not make stays 0); one file open."""
+    found = set()
     with run.open() as f:
-        y = np.asarray(f[name][:run.n_frames], float)
-    return bool(np.any(np.isfinite(y) & (y != 0)))
+        for name in names:
+            y = np.asarray(f[name][:run.n_frames], float)
+            if np.any(np.isfinite(y) & (y != 0)):
+                found.add(name)
+    return found
 
 
 def _mean_series(run: RunFile, f, name: str) -> np.ndarray:
