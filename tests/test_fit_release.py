@@ -15,9 +15,11 @@ from zn_pde import build_model, resolve
 from zn_pde.cli import main
 from zn_pde.fit import fit, load_fit_config, load_fitted_model, resume_path
 from zn_pde.materials import get_material
+from zn_pde.materials.media import COMPOSITIONS, DEFAULT_COMPOSITION
 from zn_pde.observables import RELEASE
 
 LOG10_K = get_material("ZnO").defaults()["solubility_log10_K"]  # ZnO at 37 °C
+ALPHA = COMPOSITIONS[DEFAULT_COMPOSITION][0]  # the default medium's total / free Zn2+
 
 TRUE = {"dissolution_rate_per_h": 2e-3, "dissolution_proton_order": 0.9}
 PH = (5.5, 6.5, 7.4)
@@ -35,11 +37,11 @@ DOSE = 2.0  # ug/mL
 def released_percent_exact(ph: float, t_h: float, k74: float = TRUE["dissolution_rate_per_h"],
                            order: float = TRUE["dissolution_proton_order"]) -> float:
     """The model's rate law dc/dt = −k(pH) c (1 − z/z_sat), z = β (D − c) the dissolved zinc
-    (β µM per µg/mL), solved exactly: with a = 1 − βD/z_sat, b = β/z_sat,
-    c(t) = a D e^{−akt} / (a + b D (1 − e^{−akt}))."""
+    (β µM per µg/mL) and z_sat = α K [H⁺]² in the default (culture) medium, solved exactly:
+    with a = 1 − βD/z_sat, b = β/z_sat, c(t) = a D e^{−akt} / (a + b D (1 − e^{−akt}))."""
     k = k74 * 10 ** (order * (7.4 - ph))
     beta = 1000.0 / (65.38 + 15.999)
-    z_sat = 10 ** (LOG10_K - 2 * ph + 6)
+    z_sat = ALPHA * 10 ** (LOG10_K - 2 * ph + 6)
     a, b = 1.0 - beta * DOSE / z_sat, beta / z_sat
     e = math.exp(-a * k * t_h)
     return 100.0 * (1.0 - a * e / (a + b * DOSE * (1.0 - e)))

@@ -13,6 +13,9 @@ from zn_pde.materials import get_material
 
 def _vial(kind: str, ph: float = 7.4, end_h: float = 15.0, dose: float = 20.0, geometry="medium",
           kinetics=None, phi=0.002, save_min=60.0, **sections):
+    """A well-mixed vial; in water unless `medium` is given (these tests are about the
+    material's own chemistry)."""
+    sections.setdefault("medium", {"composition": "water"})
     raw = {"grid": {"kind": "well_mixed"},
            "time": {"end_h": end_h, "dt_s": 60.0, "save_every_min": save_min},
            "geometry": {"kind": geometry, "cell_volume_fraction": phi},
@@ -105,6 +108,28 @@ def test_zns_dissolves_to_its_tabulated_solubility(ph):
     bulk = _vial("ZnS", ph, end_h=24.0, kinetics={"h2s_oxidation_per_s": 0.0,
                                                    "solubility_log10_K": -4.624})
     assert v["h2s"][-1] / bulk["h2s"][-1] == pytest.approx(10 ** ((4.624 + log_k) / 2), rel=1e-2)
+
+
+def test_the_medium_acts_on_dissolved_zinc_whatever_the_particle():
+    """[medium] changes the limit on *total* dissolved zinc for every material: a culture
+    medium's ligands (α = total / free Zn²⁺) raise ZnO₂'s closed-vial equilibrium
+    Zn·H₂O₂ = α K [H⁺]² to √α times the water value (to 1 %); zinc phosphate caps the dissolved
+    zinc only where it lies below the particle's own limit: ZnS at pH 5 (0.89 µM against
+    ~150 µM of zinc phosphate) dissolves as in water (to 0.1 %)."""
+    from zn_pde.materials.media import COMPOSITIONS
+
+    kin = {"h2o2_decay_per_s": 0.0}
+    water = _vial("ZnO2", 6.0, end_h=240.0, dose=1000.0, kinetics=kin)
+    culture = _vial("ZnO2", 6.0, end_h=240.0, dose=1000.0, kinetics=kin,
+                    medium={"composition": "culture"})
+    alpha = COMPOSITIONS["culture"][0]
+    assert culture["h2o2"][-1] / water["h2o2"][-1] == pytest.approx(np.sqrt(alpha), rel=0.01)
+    assert culture["zn"][-1] * culture["h2o2"][-1] == pytest.approx(
+        alpha * water["zn"][-1] * water["h2o2"][-1], rel=0.02)
+    kin = {"h2s_oxidation_per_s": 0.0}
+    zns = [_vial("ZnS", 5.0, end_h=24.0, kinetics=kin, medium={"composition": m})["zn"][-1]
+           for m in ("water", "phosphate_saline")]
+    assert zns[1] == pytest.approx(zns[0], rel=1e-3)
 
 
 def test_zns_h2s_weakens_ros_scavenging():

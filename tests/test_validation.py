@@ -33,7 +33,8 @@ KNOWN_FAILURES = {
 @pytest.fixture(scope="module")
 def rows() -> dict[str, v.Row]:
     res = v.COARSE
-    out = [*v.release_rows(), *v.peroxide_rows(), v.zinc_salt_row(), v.culture_ic50_row(),
+    out = [*v.release_rows(), *v.medium_rows(), *v.peroxide_rows(), v.zinc_salt_row(),
+           v.culture_ic50_row(),
            *v.synergy_rows(res), *v.peroxide_material_rows(res), v.selectivity_row(res),
            v.hypoxia_row(res), *v.spheroid_vs_culture_rows(res)]
     return {r.phenomenon: r for r in out}
@@ -42,6 +43,10 @@ def rows() -> dict[str, v.Row]:
 ROW_NAMES = [
     "ZnO release at pH 7.4, 120 h", "ZnO release at pH 4.7, 1 h", "ZnO release at pH 7.4, 24 h",
     "ZIF-8 release at pH 5, 15 h", "ZIF-8 release at pH 7.4, 15 h",
+    "ZnO in a phosphate medium: effective solubility (pH 6.8, 37 °C)",
+    "ZnO in complete culture medium: dissolved zinc at equilibrium",
+    "ZnO dissolves more in culture medium than in a phosphate saline at pH 7.4, and "
+    "relatively more at a lower initial concentration",
     "H2O2 bolus IC50 at 24 h (2D culture)",
     "lethal H2O2 dose per cell, independent of cell density",
     "ZnCl2 IC50 at 24 h (2D culture)", "ZnO culture IC50 at 24 h",

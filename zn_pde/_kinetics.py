@@ -50,6 +50,16 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from .materials.media import (
+    DEFAULT_COMPOSITION,
+    PHOSPHATE_LIMIT_PH,
+    PHOSPHATE_LOG_BETA,
+    medium_constants,
+)
+
+#: `Kinetics` fields that come from the `[medium]` table, not from `[kinetics]`.
+MEDIUM_FIELDS = ("zn_complexation_factor", "zinc_phosphate_limit_uM")
+
 # The model's own variables, in the order they are stored. MOBILE ones diffuse. Optional
 # mobile species (h2o2 or h2s, cargo, o2, in that order after MOBILE) exist only when the
 # material (co-product, cargo) or the config ([oxygen]) needs them: `Model.optional_names`.
@@ -73,7 +83,8 @@ UNITS = {
 LONG_NAMES = {
     "np": "extracellular nanoparticle mass concentration (per fluid volume)",
     "np_int": "internalised nanoparticle mass concentration (per cell volume)",
-    "zn": "free Zn2+ in medium / interstitium (per fluid volume)",
+    "zn": ("dissolved Zn2+ (free and bound by the medium) in medium / interstitium (per "
+           "fluid volume)"),
     "zn_cell": "labile intracellular zinc, free + metallothionein-bound (per cell volume)",
     "ros": "reactive oxygen species, lumped (per fluid volume)",
     "gsh": "intracellular glutathione (per cell volume)",
@@ -183,17 +194,27 @@ class Kinetics(eqx.Module):
     h2s_respiration_ki_uM: Array
     lysosome_ph: Array
     extracellular_gap_nm: Array
+    # the medium's hold on dissolved zinc (`[medium]`, zn_pde.materials.media)
+    zn_complexation_factor: Array  # total / free Zn2+ in the extracellular fluid
+    zinc_phosphate_limit_uM: Array  # dissolved zinc at hopeite saturation, pH 6.8 (0: none)
     zn_uM_per_ug_per_ml: float = eqx.field(static=True)
 
     @classmethod
     def from_config(cls, kinetics: dict[str, float], lysosome_ph: float,
                     zn_uM_per_ug_per_ml: float, dtype=jnp.float32,
-                    extracellular_gap_nm: float = 120.0) -> Kinetics:
-        own = ("zn_uM_per_ug_per_ml", "lysosome_ph", "extracellular_gap_nm")
+                    extracellular_gap_nm: float = 120.0,
+                    medium: dict[str, float | None] | None = None) -> Kinetics:
+        """`medium`: the resolved `[medium]` table (default: its default composition)."""
+        own = ("zn_uM_per_ug_per_ml", "lysosome_ph", "extracellular_gap_nm", *MEDIUM_FIELDS)
         names = [f.name for f in cls.__dataclass_fields__.values() if f.name not in own]
         values = {n: jnp.asarray(kinetics[n], dtype) for n in names}
+        medium = medium or medium_constants(DEFAULT_COMPOSITION)
+        limit = medium.get("zinc_phosphate_limit_uM")
         return cls(**values, lysosome_ph=jnp.asarray(lysosome_ph, dtype),
                    extracellular_gap_nm=jnp.asarray(extracellular_gap_nm, dtype),
+                   zn_complexation_factor=jnp.asarray(medium["zn_complexation_factor"], dtype),
+                   zinc_phosphate_limit_uM=jnp.asarray(0.0 if limit is None else limit,
+                                                       dtype),
                    zn_uM_per_ug_per_ml=zn_uM_per_ug_per_ml)
 
     # --- the laws, each a pure function of arrays --------------------------------------------
@@ -212,27 +233,54 @@ class Kinetics(eqx.Module):
         """Zn released per µg/mL of particle (the cargo carries no zinc)."""
         return self.zn_uM_per_ug_per_ml * (1.0 - self.cargo_mass_fraction)
 
-    def solubility_uM(self, ph: ArrayLike) -> Array:
-        """zn_sat = K [H⁺]² (µM) for a material without a co-product."""
-        return 10.0 ** (self.solubility_log10_K - 2.0 * ph + 6.0)
+    def solubility_uM(self, ph: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
+        """zn_sat = α K [H⁺]² (µM) for a material without a co-product; α = total / free
+        Zn²⁺ of the fluid (1 in the cells' lysosomes, whose zinc `zn` is the free one)."""
+        return alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 6.0)
 
-    def headroom_uM(self, zn: Array, coproduct: Array | None, ph: ArrayLike) -> Array:
+    def headroom_uM(self, zn: Array, coproduct: Array | None, ph: ArrayLike,
+                    alpha: ArrayLike = 1.0) -> Array:
         """Zn²⁺ that may still dissolve before the solubility limit: zn_sat − zn without a
-        co-product; with one (ν per Zn), the positive root x of (zn + x)(c + νx) = K [H⁺]²."""
+        co-product; with one (ν per Zn), the positive root x of (zn + x)(c + νx) = α K [H⁺]²."""
         if coproduct is None:
-            return jnp.maximum(self.solubility_uM(ph) - zn, 0.0)
-        ksat = 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0)  # µM²
+            return jnp.maximum(self.solubility_uM(ph, alpha) - zn, 0.0)
+        ksat = alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0)  # µM²
         nu = jnp.maximum(self.coproduct_per_zn, 1e-12)
         b = nu * zn + coproduct
         gap = ksat - zn * coproduct
         root = 2.0 * gap / (b + jnp.sqrt(jnp.maximum(b * b + 4.0 * nu * gap, 0.0)))
         return jnp.maximum(root, 0.0)
 
-    def saturation(self, zn: Array, coproduct: Array | None, ph: ArrayLike) -> Array:
-        """Ω = ion product / K [H⁺]²; dissolution slows as (1 − Ω)₊."""
+    def saturation(self, zn: Array, coproduct: Array | None, ph: ArrayLike,
+                   alpha: ArrayLike = 1.0) -> Array:
+        """Ω = ion product / α K [H⁺]²; dissolution slows as (1 − Ω)₊."""
         if coproduct is None:
-            return zn / self.solubility_uM(ph)
-        return zn * coproduct / 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0)
+            return zn / self.solubility_uM(ph, alpha)
+        return zn * coproduct / (alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0))
+
+    def phosphate_limit_uM(self, ph: ArrayLike) -> Array:
+        """Dissolved zinc at saturation with zinc phosphate (hopeite) at this pH:
+        zn_P(6.8) (f₃(6.8) / f₃(pH))^{2/3}, f₃ the PO₄³⁻ share of the phosphate (0: the
+        medium holds no phosphate that binds; see `_has_phosphate`)."""
+        return self.zinc_phosphate_limit_uM * (
+            _po4_fraction(PHOSPHATE_LIMIT_PH) / _po4_fraction(ph)) ** (2.0 / 3.0)
+
+    def _has_phosphate(self) -> Array:
+        return self.zinc_phosphate_limit_uM > 0
+
+    def fluid_saturation(self, zn: Array, coproduct: Array | None, ph: ArrayLike) -> Array:
+        """Ω of the extracellular fluid: the particle's, with the medium's complexation, or
+        that of zinc phosphate, whichever is nearer."""
+        own = self.saturation(zn, coproduct, ph, self.zn_complexation_factor)
+        has = self._has_phosphate()
+        limit = jnp.where(has, self.phosphate_limit_uM(ph), 1.0)  # finite in both branches
+        return jnp.where(has, jnp.maximum(own, zn / limit), own)
+
+    def fluid_headroom_uM(self, zn: Array, coproduct: Array | None, ph: ArrayLike) -> Array:
+        """Zinc that may still dissolve in the extracellular fluid (see `fluid_saturation`)."""
+        own = self.headroom_uM(zn, coproduct, ph, self.zn_complexation_factor)
+        capped = jnp.minimum(own, jnp.maximum(self.phosphate_limit_uM(ph) - zn, 0.0))
+        return jnp.where(self._has_phosphate(), capped, own)
 
     def membrane_reach_fraction(self, cell_fraction: ArrayLike, fluid_fraction: ArrayLike
                                 ) -> Array:
@@ -270,6 +318,13 @@ class Kinetics(eqx.Module):
         # the two algebraically equal forms, each free of cancellation on its own side
         pos = 2.0 * kd * total / jnp.where(b > 0, b + disc, 1.0)
         return jnp.where(b > 0, pos, 0.5 * (disc - b))
+
+
+def _po4_fraction(ph: ArrayLike) -> Array:
+    """f₃(pH): the share of phosphate present as PO₄³⁻ (37 °C)."""
+    h = 10.0 ** -jnp.asarray(ph)
+    return 1.0 / (1.0 + sum(10.0 ** b * h ** (n + 1)
+                            for n, b in enumerate(PHOSPHATE_LOG_BETA)))
 
 
 def _hill(x: Array, half: Array, n: Array) -> Array:
@@ -354,7 +409,7 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
     coproduct = s.h2o2 if s.h2o2 is not None else s.h2s
     per_fluid = phi / alpha  # cell volume per fluid volume
 
-    omega = k.saturation(s.zn, coproduct, env.ph)
+    omega = k.fluid_saturation(s.zn, coproduct, env.ph)
     dissolution = k.dissolution_rate_per_s(env.ph) * jnp.clip(1.0 - omega, 0.0, 1.0)
     uptake = per_fluid * k.uptake_rate_per_h / 3600.0 * alive
 
@@ -432,7 +487,7 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
     alpha = jnp.asarray(fluid_fraction, s.np.dtype)
     coproduct = s.h2o2 if s.h2o2 is not None else s.h2s
     would = removed_np * _safe_div(r.dissolution, r.dissolution + r.uptake)
-    dissolved = jnp.minimum(would, alpha * k.headroom_uM(s.zn, coproduct, env.ph)
+    dissolved = jnp.minimum(would, alpha * k.fluid_headroom_uM(s.zn, coproduct, env.ph)
                             / k.zn_uM_per_particle_ug_per_ml)
     return Dissolution(dissolved, would - dissolved, removed_np - would)
 

@@ -389,7 +389,8 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
         k = config["kinetics"]
         kinetics = kin.Kinetics.from_config(k, config["ph"]["lysosome"],
                                             material.zn_uM_per_ug_per_ml, dtype,
-                                            config["tissue"]["extracellular_gap_nm"])
+                                            config["tissue"]["extracellular_gap_nm"],
+                                            config["medium"])
         np_medium = np_diffusivity_medium_um2_per_s(config)
         np_tissue = np_medium * k["np_tissue_diffusivity_fraction"]
         d_t = [np_tissue, k["zn_diffusivity_tissue_um2_per_s"],

@@ -33,7 +33,7 @@ from .io import Writer, open_run, write_xdmf
 from .io._hdf5 import STATUSES
 
 SUMMARY_UNITS = {
-    "tissue_mean_zn": ("uM", "tissue-mean free Zn2+ in the interstitium"),
+    "tissue_mean_zn": ("uM", "tissue-mean dissolved Zn2+ in the interstitium"),
     "tissue_mean_zn_cell": ("uM", "tissue-mean labile intracellular zinc"),
     "max_ros": ("uM", "maximum ROS anywhere (medium or tissue) over the domain, at the saved "
                 "frame and after every step since the previous frame: the larger of "
@@ -67,7 +67,7 @@ SUMMARY_UNITS = {
                                 "(tissue mean of V (exp(D / D0) - 1), D the radical "
                                 "dose, D0 the lethal dose: the viability the stimuli's oxidative "
                                 "hazard removed); well-mixed runs: of the compartment's cells"),
-    "mean_zn": ("uM", "domain-mean free Zn2+ in medium / interstitium"),
+    "mean_zn": ("uM", "domain-mean dissolved Zn2+ in medium / interstitium"),
     "dissolved_percent": ("%", "percent of the particle mass dissolved (well-mixed runs: of the "
                           "dose; 3D runs: NaN, as the medium faces exchange particles)"),
     "penetration_depth_um": ("um", "depth below the tissue surface where the particle mass "
@@ -77,7 +77,7 @@ SUMMARY_UNITS = {
 # the reacting bulk medium beyond the walls of a grid run (boundary.bulk_medium = "reacting"):
 # one series per model mobile species the medium can carry, NaN where the run has no such
 # medium or the material no such species
-_BULK_NAMES = {"np": "extracellular nanoparticle mass", "zn": "free Zn2+",
+_BULK_NAMES = {"np": "extracellular nanoparticle mass", "zn": "dissolved Zn2+",
                "ros": "ROS (lumped as H2O2)", "h2o2": "H2O2 released by the particles",
                "h2s": "H2S released by the particles", "cargo": "drug cargo released"}
 BULK_SPECIES = tuple(_BULK_NAMES)

@@ -204,7 +204,7 @@ def _cmd_run(a) -> int:
     s = result.summary
     if s and np.isnan(s["tissue_mean_viability"][-1]):  # no cells: a release vial
         lines += [f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose",
-                  f"  free Zn2+: final {s['mean_zn'][-1]:.4g} uM",
+                  f"  dissolved Zn2+: final {s['mean_zn'][-1]:.4g} uM",
                   f"  peak ROS in medium: {s['max_ros'].max():.4g} uM (no cells; over all "
                   "steps)"]
     elif s:

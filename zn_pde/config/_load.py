@@ -17,6 +17,7 @@ from typing import Any
 
 from .._errors import InputError
 from ..materials import ENVIRONMENT, get_material
+from ..materials.media import medium_constants
 from ._schema import ARRAY_SECTIONS, REQUIRED, RESERVED_NAMES, SECTIONS, Key, parameter_key
 
 DEFAULT_CONFIG_NAME = "zno_spheroid_ultrasound"
@@ -311,6 +312,10 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
         t.setdefault("tortuosity", env["tortuosity"])
         t.setdefault("extracellular_gap_nm", env["extracellular_gap_nm"])
         _derive_tissue_diffusivities(out, raw.get("kinetics", {}))
+        m = out["medium"]
+        for key, value in medium_constants(m["composition"]).items():
+            if m.get(key) is None and value is not None:
+                m[key] = value
         for sec in ("oxygen", "photosensitiser"):
             if sec not in out:
                 out[sec] = _resolve_table(sec, {}, SECTIONS[sec], file)

@@ -216,6 +216,22 @@ def _photosensitiser_section() -> dict[str, Key]:
 
 SECTIONS["photosensitiser"] = _photosensitiser_section()
 
+
+def _medium_section() -> dict[str, Key]:
+    from ..materials.media import COMPOSITION_DOC, COMPOSITIONS, DEFAULT_COMPOSITION, MEDIUM
+
+    keys = {"composition": Key("str", DEFAULT_COMPOSITION,
+                               "what the extracellular fluid (medium and interstitial fluid) "
+                               "holds that binds dissolved zinc: " + COMPOSITION_DOC,
+                               choices=tuple(COMPOSITIONS))}
+    for p in MEDIUM:
+        k = parameter_key(p)
+        keys[p.name] = dataclasses.replace(k, default=None, optional=True)
+    return keys
+
+
+SECTIONS["medium"] = _medium_section()
+
 ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
     "species": {
         "name": Key("str", REQUIRED, "variable name in the output"),

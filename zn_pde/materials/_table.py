@@ -75,6 +75,20 @@ def markdown_table() -> str:
     rows.append("| `geometry.cell_volume_fraction` | 0.8 | 1 | cell volume per tissue volume | "
                 "1 - extracellular volume fraction 0.2, Sykova & Nicholson 2008, Physiol Rev "
                 "88:1277, doi:10.1152/physrev.00027.2007 |")
+    from .media import COMPOSITIONS, DEFAULT_COMPOSITION, MEDIUM, PHOSPHATE_LOG_BETA
+
+    rows.append(f"| **medium** (`[medium]`, composition = `\"{DEFAULT_COMPOSITION}\"` by "
+                "default) | | | what the extracellular fluid does to dissolved zinc | "
+                "zn_pde/materials/media.py |")
+    rows += [_row(f"medium.{p.name}", p) for p in MEDIUM]
+    presets = "; ".join(f"{c}: alpha {a:.3g}, " + ("no zinc phosphate" if lim is None
+                                                      else f"zinc phosphate {lim:.3g} uM")
+                        for c, (a, lim) in COMPOSITIONS.items())
+    rows.append(f"| `medium.composition` | \"{DEFAULT_COMPOSITION}\" | - | the presets of the "
+                f"two keys above ({presets}) | as the two rows above; phosphate speciation "
+                f"log beta1-3 of PO4(3-) {', '.join(f'{b:.3f}' for b in PHOSPHATE_LOG_BETA)} "
+                "at 37 °C (phreeqc.dat of PHREEQC 3, 25 °C values 12.346, 19.553, 21.721 and "
+                "their enthalpies, van 't Hoff) |")
     rows.append("| `ph.tissue_rim`, `ph.tissue_core` | 7.0, 6.6 | pH | extracellular pH at the "
                 "spheroid surface and centre (parabolic in between) | the public contract's "
                 "values; within the tumour pHe range 6.5-7.1 (reviews, e.g. Gatenby & Gillies "

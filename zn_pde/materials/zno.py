@@ -103,8 +103,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               lower=0.0, upper=4.0),
     Parameter("solubility_log10_K", _LOG10_K_37C, "1",
               "log10 of K = [Zn2+]/[H+]^2 for ZnO(s) + 2H+ = Zn2+ + H2O at 37 °C; "
-              "solubility limit [Zn2+]sat = K [H+]^2 (in water: phosphate and serum in "
-              "culture medium lower the free Zn2+ further, see docs/research)",
+              "solubility limit [Zn2+]sat = K [H+]^2 in water (the medium's ligands and "
+              "phosphate change it: [medium])",
               "11.2 at 25 °C, where geochemical databases agree (LLNL 11.21, Thermoddem 11.19 "
               "after Powell et al. 2013, Pure Appl Chem, doi:10.1351/PAC-REP-13-06-03, "
               "WATEQ4F 11.14, MINTEQ 11.33, read from the phreeqc database files), taken to "

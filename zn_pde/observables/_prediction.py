@@ -26,7 +26,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .._errors import InputError
-from .._kinetics import Kinetics
+from .._kinetics import MEDIUM_FIELDS, Kinetics
 from .._model import Model, State, build_model
 from .._protocol import build_plan
 from .._solve import Schedule, trajectory
@@ -34,7 +34,7 @@ from ..config import SECTIONS, resolve
 
 #: Kinetic constants a fit can free: the array leaves of `Kinetics` that are `[kinetics]` keys.
 FITTABLE = tuple(f for f in Kinetics.__dataclass_fields__
-                 if f not in ("zn_uM_per_ug_per_ml", "lysosome_ph"))
+                 if f not in ("zn_uM_per_ug_per_ml", "lysosome_ph", *MEDIUM_FIELDS))
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
