@@ -90,15 +90,15 @@ PARAMETERS: tuple[Parameter, ...] = (
               "first-order dissolution rate constant at pH 7.4",
               "calibrated: ~10 % dissolved in 120 h at pH 7.4, Olejnik et al. 2021, Cell Biol "
               "Toxicol 37:573, doi:10.1007/s10565-020-09571-z (text); -ln(0.9)/120 h. "
-              "Checked, not replaced: " + RELEASE_FIT + " gives 9.0e-4 /h, 95 % CI unbounded "
-              "below, upper limit 2.3e-3 /h (profile likelihood)",
+              "Checked, not replaced: " + RELEASE_FIT + " gives 1.06e-3 /h, 95 % CI unbounded "
+              "below, upper limit 7.1e-3 /h (profile likelihood)",
               lower=0.0, lower_open=True),
     Parameter("dissolution_proton_order", _PROTON_ORDER, "1",
               "reaction order in [H+]: k(pH) = k(7.4) * 10^(n (7.4 - pH))",
               "calibrated: with ~100 % (taken as 95 %) dissolved within 1 h at pH 4.7 in "
               "simulated lysosomal fluid, Olejnik et al. 2021 (text): "
               "n = log10(3.00/8.78e-4)/2.7. Checked, not replaced: " + RELEASE_FIT + " bounds "
-              "n only from below, n >= 1.24 (95 % profile likelihood; the point estimate is "
+              "n only from below, n >= 0.88 (95 % profile likelihood; the point estimate is "
               "arbitrary above that), consistent with this value",
               lower=0.0, upper=4.0),
     Parameter("solubility_log10_K", _LOG10_K_37C, "1",
@@ -157,7 +157,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("uptake_rate_per_h", 0.0719, "1/h",
               "endocytosis: intracellular particle concentration rises at this rate times the "
               "extracellular concentration (per living cell)",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0466-0.102 /h (profile "
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0467-0.103 /h (profile "
               "likelihood). Previously assumed 0.1/h (internalisation of oxide nanoparticles "
               "reaches a plateau over hours to a day in culture)",
               lower=0.0),
@@ -178,7 +178,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("mt_capacity_uM", 20.0, "uM",
               "metallothionein Zn-binding sites free to buffer excess Zn2+ (per cell volume)",
               "assumed: MT binds 7 Zn per molecule at cellular MT of a few uM "
-              "(Krezel & Maret 2017, Int J Mol Sci 18:1237, doi:10.3390/ijms18061237)",
+              "(Krezel & Maret 2017, Int J Mol Sci 18:1237, doi:10.3390/ijms18061237). "
+              "The shipped viability data want less: freed in the pooled fit it goes to the "
+              "box's 1 uM edge (r2 0.414 -> 0.425, not bounded below), per source where it "
+              "lowers the AIC more than zn_ros_max_uM_per_s to 3.8 and 5.7 uM (Caco-2) or "
+              "1 uM (HCMEC LDH, SH-SY5Y MTT), never bounded below (docs/fitting.md); the "
+              "assumed value stays until a measurement bounds it",
               lower=0.0),
     Parameter("mt_kd_uM", 0.01, "uM",
               "dissociation constant of the MT zinc sites (fast equilibrium)",
@@ -247,8 +252,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               "abstract); no rate was found. The shipped viability compilation does not "
               "bound it: freed in the pooled fit it goes to 0.094 uM/s (r2 0.414 -> 0.417) "
               "with a profile that reaches the box's lower edge (1e-5 uM/s), so the assumed "
-              "value stays; per source it is fitted (docs/fitting.md: A549 MTT 0.19, 95 % CI "
-              "0.084-0.26; SH-SY5Y MTT 0.097, CI 0.049-0.13; Caco-2 -> 0)",
+              "value stays; per source it is fitted where it lowers the AIC more than the "
+              "metallothionein capacity (docs/fitting.md: A549 MTT 0.19, 95 % CI "
+              "0.082-0.26; HCMEC MTT and SH-SY5Y NRU not bounded)",
               lower=0.0),
     Parameter("zn_ros_half_uM", 1.0, "uM",
               "free intracellular Zn2+ at half-maximal mitochondrial H2O2 production",
@@ -314,7 +320,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     # --- cell death -----------------------------------------------------------------------
     Parameter("energy_kill_max_per_h", 0.0391, "1/h",
               "maximal death rate from energy (ATP) failure",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0320-0.0498 /h (profile "
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0319-0.0496 /h (profile "
               "likelihood)", lower=0.0),
     Parameter("energy_kill_half_atp", 0.05, "1",
               "ATP supply E (fraction of an untreated cell's) at half-maximal death rate; "
