@@ -68,3 +68,24 @@ def test_bad_sweeps_exit_2(tmp_path, capsys, sweep, words):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert words in err and "sweep" in err
+
+
+def test_a_sweep_of_release_vials_reports_what_dissolved(tmp_path, capsys):
+    """Cell-free vials have no viability: the sweep reports, prints and plots the material
+    dissolved and the dissolved zinc instead. In a phosphate saline at pH 6.8 the dissolved
+    zinc settles at the swept zinc-phosphate limit (to 1 %) within 2 days from 20 ug/mL."""
+    vial = {"grid": {"kind": "well_mixed"},
+            "time": {"end_h": 48.0, "dt_s": 600.0, "save_every_min": 720.0},
+            "geometry": {"kind": "medium"}, "ph": {"medium": 6.8},
+            "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+            "medium": {"composition": "phosphate_saline"},
+            "sweep": {"medium.zinc_phosphate_limit_uM": [2.0, 10.0]}}
+    path = tmp_path / "v.toml"
+    path.write_text(dumps(vial))
+    assert main(["run", str(path), "-o", str(tmp_path / "v.h5"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "dissolved" in out and "viability" not in out
+    with h5py.File(tmp_path / "v.h5", "r") as f:
+        np.testing.assert_allclose(f["mean_zn"][:, -1], [2.0, 10.0], rtol=0.01)
+        assert np.all(f["dissolved_percent"][:, -1] > 0)
+    assert (tmp_path / "v_summary.png").stat().st_size > 1000

@@ -185,7 +185,12 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         for name in PEAK_SERIES:
             table[f"peak_{name}"] = _peak(np.asarray(g[name][...]))
     _write_table(out, keys, points, table)
-    _plot_summary(out, keys, points, table["tissue_mean_viability"])
+    if np.all(np.isnan(table["tissue_mean_viability"])):  # no cells: release vials
+        _plot_summary(out, keys, points, table["dissolved_percent"],
+                      "material dissolved at the end (%)", top=None)
+    else:
+        _plot_summary(out, keys, points, 100 * table["tissue_mean_viability"],
+                      "final tissue-mean viability (%)")
     return table
 
 
@@ -254,7 +259,10 @@ def _column(name: str) -> str:
     return f"{name}_{unit}"
 
 
-def _plot_summary(out: Path, keys, points, viability) -> None:
+def _plot_summary(out: Path, keys, points, percent, ylabel: str,
+                  top: float | None = 105.0) -> None:
+    """The final read-out (a percentage) against the first swept key, a line per
+    combination of the others; `top`: the y-axis limit (None: fit the data)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -267,10 +275,10 @@ def _plot_summary(out: Path, keys, points, viability) -> None:
     for combo in dict.fromkeys(others):
         sel = np.array([o == combo for o in others])
         label = ", ".join(f"{k} = {v:g}" for k, v in zip(keys[1:], combo, strict=True))
-        ax.plot(x[sel], 100 * np.asarray(viability)[sel], "o-", label=label or None)
+        ax.plot(x[sel], np.asarray(percent)[sel], "o-", label=label or None)
     ax.set_xlabel(f"{keys[0]} ({_key_units(keys[0])})")
-    ax.set_ylabel("final tissue-mean viability (%)")
-    ax.set_ylim(0, 105)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, top)
     if len(keys) > 1:
         ax.legend(fontsize=7)
     fig.savefig(out.with_name(out.stem + "_summary.png"), dpi=150)

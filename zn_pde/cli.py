@@ -134,11 +134,17 @@ def _run_sweep(config, out: Path, a) -> int:
     table = run_sweep(config, out, overwrite=a.overwrite, progress=not a.quiet)
     keys, points = sweep_points(config)
     stem = out.with_name(out.stem)
+    vials = bool(np.all(np.isnan(table["tissue_mean_viability"])))  # no cells anywhere
+    what = ("material dissolved and dissolved Zn2+ at the end" if vials else
+            "final tissue-mean viability, peak ROS in tissue / in medium over every step")
     lines = [f"wrote {out}, {stem}_summary.csv and {stem}_summary.png ({len(points)} points; "
-             "final tissue-mean viability, peak ROS in tissue / in medium over every step, "
-             "as for single runs)"]
+             f"{what}, as for single runs)"]
     for i, p in enumerate(points):
         where = ", ".join(f"{k}={v:g}" for k, v in zip(keys, p, strict=True))
+        if vials:
+            lines.append(f"  {where}: dissolved {table['dissolved_percent'][i]:.4g} % of the "
+                         f"dose, dissolved Zn2+ {table['mean_zn'][i]:.4g} uM")
+            continue
         lines.append(f"  {where}: final viability "
                      f"{100 * table['tissue_mean_viability'][i]:.2f} %, peak ROS in tissue "
                      f"{table['peak_tissue_max_ros'][i]:.4g} uM / in medium "
