@@ -267,7 +267,14 @@ PARAMETERS: tuple[Parameter, ...] = (
               "diffusible ROS (H2O2 via superoxide) made by particles in the fluid under "
               "ultrasound, at a cavitation activity of 1 (1 W/cm^2)",
               "assumed: ~20 uM ROS in medium after 1 min at 1.5 W/cm^2 with 20 ug/mL; "
-              "no absolute yield was found (docs/research/science_sources.md)",
+              "no absolute yield with particles near 1 MHz was found "
+              "(docs/research/science_sources.md). Order check: air-saturated water without "
+              "particles forms H2O2 at 4.9 uM/min at 487 kHz and 30 W, 0.75 uM/min at 20 kHz "
+              "(Petrier et al. 1994, J Phys Chem 98:10514, doi:10.1021/j100092a021, "
+              "abstract); near 1 MHz sonochemistry is less efficient than at 358-487 kHz "
+              "(Beckett & Hua 2001, J Phys Chem A 105:3796, abstract), so the assumed value "
+              "stands for a particle enhancement of roughly tenfold, which no source "
+              "quantified",
               lower=0.0),
     Parameter("photo_ros_yield_uM_per_s", 1e-3, "uM/s per (mW/cm^2 x ug/mL)",
               "diffusible ROS made by photo-excited particles in the fluid (photon energy "
