@@ -3,6 +3,7 @@ reaction-diffusion solve against finite differences, and stimulus handling."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import jax
@@ -35,6 +36,20 @@ def test_joint_dose_time_fit_of_a_shipped_source():
     assert ic50["24 h"] > ic50["36 h"] > ic50["48 h"]
     per_curve = r["empirical"]["log_logistic_4p"]["curves"]
     assert len(per_curve) == 3 and r["empirical"]["log_logistic_4p"]["total"]["k"] == 13
+
+
+@pytest.mark.parametrize("name", ["zno_viability_caco2_20nm", "zno_viability_hcmec_ldh",
+                                  "zno_viability_a549_mtt", "zno_release"])
+def test_shipped_checkpoint_is_the_current_model(name):
+    """A shipped fit (checkpoints/<name>.json) is the model as it stands: its fitted constants,
+    run again through its config, give the predictions it stored, to 1e-6 relative. A change
+    to the model that moves them (a new process, a new default) makes the checkpoint and
+    docs/fitting.md stale: refit with scripts/fit_shipped.py."""
+    report = json.loads((CONFIGS.parent / "checkpoints" / f"{name}.json").read_text())
+    problem = build_problem(load_fit_config(CONFIGS / f"fit_{name}.toml"))
+    x = jnp.log(jnp.asarray([report["parameters"][n]["value"] for n in problem.free.names]))
+    stored = [row["predicted"] for row in report["rows"]]
+    np.testing.assert_allclose(np.asarray(problem.predict(x)), stored, rtol=1e-6, atol=1e-9)
 
 
 def test_stimulus_rows_need_a_template_exposure(tmp_path):
