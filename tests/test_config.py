@@ -52,6 +52,8 @@ def test_the_builtin_default_is_the_shipped_ultrasound_config():
     ("kinetics.uptake_rate_per_hour=1", "kinetics.uptake_rate_per_hour", "uptake_rate_per_h"),
     ("kinetics.dissolution_proton_order=9", "kinetics.dissolution_proton_order", "<= 4"),
     ("materail.kind='ZnO'", "materail", "did you mean 'material'"),
+    ("medium.composition='saline'", "medium.composition", "'phosphate_saline'"),
+    ("medium.zn_complexation_factor=0.5", "medium.zn_complexation_factor", ">= 1"),
 ])
 def test_bad_values_exit_2_naming_key_value_and_range(capsys, override, key, words):
     code, text = _validate(capsys, "--set", override)
@@ -153,3 +155,14 @@ def test_run_refuses_to_overwrite_and_leaves_nothing_on_bad_input(capsys, tmp_pa
     bad = tmp_path / "bad.h5"
     assert main(["run", "-o", str(bad), "--set", "time.dt_s=-1"]) == 2
     assert not bad.exists()
+
+
+def test_a_medium_section_needs_a_material(capsys, tmp_path):
+    """[medium] acts on dissolved zinc, so like [kinetics] it needs particles: without a
+    [material] it is refused (exit 2, naming the section), not silently ignored."""
+    text = ('[grid]\nkind = "well_mixed"\n[geometry]\nkind = "medium"\n'
+            '[[species]]\nname = "tracer"\ndiffusivity_um2_per_s = { tissue = 1.0, medium = 1.0 }\n'
+            '[medium]\ncomposition = "water"\n')
+    code, out = _validate(capsys, _write(tmp_path, text))
+    assert code == 2 and "[medium] section needs a [material]" in out and "Traceback" not in out
+

@@ -274,7 +274,8 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
     grid_kind = raw.get("grid", {}).get("kind", "cartesian") if isinstance(
         raw.get("grid"), dict) else "cartesian"
     for sec, schema in SECTIONS.items():
-        if sec in ("material", "kinetics", "oxygen", "photosensitiser") and sec not in raw:
+        if sec in ("material", "kinetics", "oxygen", "photosensitiser", "medium") and (
+                sec not in raw):
             continue
         defaults = None
         if sec == "geometry" and grid_kind == "well_mixed":
@@ -312,7 +313,7 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
         t.setdefault("tortuosity", env["tortuosity"])
         t.setdefault("extracellular_gap_nm", env["extracellular_gap_nm"])
         _derive_tissue_diffusivities(out, raw.get("kinetics", {}))
-        m = out["medium"]
+        m = out.setdefault("medium", _resolve_table("medium", {}, SECTIONS["medium"], file))
         for key, value in medium_constants(m["composition"]).items():
             if m.get(key) is None and value is not None:
                 m[key] = value
@@ -320,7 +321,7 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
             if sec not in out:
                 out[sec] = _resolve_table(sec, {}, SECTIONS[sec], file)
     else:
-        for sec in ("kinetics", "oxygen", "photosensitiser"):
+        for sec in ("kinetics", "oxygen", "photosensitiser", "medium"):
             if sec in raw:
                 raise InputError(f"a [{sec}] section needs a [material] section", file=file,
                                  key=sec)
