@@ -31,7 +31,7 @@ _KINDS = {"float": "number", "int": "integer", "str": "string", "bool": "boolean
           "float_list": "list of numbers"}
 _ALL_MATERIALS_NOTE = (
     "A config without `[material]` simulates only its passive `[[species]]`; `[kinetics]`, "
-    "`[oxygen]` and `[photosensitiser]` need a `[material]`.")
+    "`[oxygen]`, `[photosensitiser]` and `[medium]` need a `[material]`.")
 
 
 def _parameter_units() -> dict[str, dict[str, str]]:
@@ -239,13 +239,18 @@ def markdown() -> str:
     lines = [_INTRO.replace("{materials}", _ALL_MATERIALS_NOTE)]
     for section, keys in SECTIONS.items():
         lines += [f"## [{section}]", ""]
-        if section in ("material", "oxygen", "photosensitiser"):
+        if section in ("material", "oxygen", "photosensitiser", "medium"):
             lines += [{"material": "Optional: without it the run simulates only its passive "
                                    "species.",
                        "oxygen": "Optional, with a `[material]`; `enabled = true` switches "
                                  "the oxygen model on.",
                        "photosensitiser": "Optional, with a `[material]`; `enabled = true` "
-                                          "loads the particles with a photosensitiser."
+                                          "loads the particles with a photosensitiser.",
+                       "medium": "Optional, with a `[material]`: what the extracellular fluid "
+                                 "(the medium and the tissue's interstitial fluid) does to "
+                                 "dissolved zinc. `composition` sets both limits; each key "
+                                 "overrides its preset. Intracellular (lysosomal) dissolution is "
+                                 "not affected."
                        }[section], ""]
         lines += _key_table(section, keys, resolved) + [""]
     for section, keys in ARRAY_SECTIONS.items():
