@@ -50,12 +50,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .materials.media import (
-    DEFAULT_COMPOSITION,
-    PHOSPHATE_LIMIT_PH,
-    PHOSPHATE_LOG_BETA,
-    medium_constants,
-)
+from .materials.media import DEFAULT_COMPOSITION, medium_constants, phosphate_limit_ratio
 
 #: `Kinetics` fields that come from the `[medium]` table, not from `[kinetics]`.
 MEDIUM_FIELDS = ("zn_complexation_factor", "zinc_phosphate_limit_uM")
@@ -262,8 +257,7 @@ class Kinetics(eqx.Module):
         """Dissolved zinc at saturation with zinc phosphate (hopeite) at this pH:
         zn_P(6.8) (f₃(6.8) / f₃(pH))^{2/3}, f₃ the PO₄³⁻ share of the phosphate (0: the
         medium holds no phosphate that binds; see `_has_phosphate`)."""
-        return self.zinc_phosphate_limit_uM * (
-            _po4_fraction(PHOSPHATE_LIMIT_PH) / _po4_fraction(ph)) ** (2.0 / 3.0)
+        return self.zinc_phosphate_limit_uM * phosphate_limit_ratio(ph)
 
     def _has_phosphate(self) -> Array:
         return self.zinc_phosphate_limit_uM > 0
@@ -318,13 +312,6 @@ class Kinetics(eqx.Module):
         # the two algebraically equal forms, each free of cancellation on its own side
         pos = 2.0 * kd * total / jnp.where(b > 0, b + disc, 1.0)
         return jnp.where(b > 0, pos, 0.5 * (disc - b))
-
-
-def _po4_fraction(ph: ArrayLike) -> Array:
-    """f₃(pH): the share of phosphate present as PO₄³⁻ (37 °C)."""
-    h = 10.0 ** -jnp.asarray(ph)
-    return 1.0 / (1.0 + sum(10.0 ** b * h ** (n + 1)
-                            for n, b in enumerate(PHOSPHATE_LOG_BETA)))
 
 
 def _hill(x: Array, half: Array, n: Array) -> Array:

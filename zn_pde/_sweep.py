@@ -185,7 +185,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         for name in PEAK_SERIES:
             table[f"peak_{name}"] = _peak(np.asarray(g[name][...]))
     _write_table(out, keys, points, table)
-    if np.all(np.isnan(table["tissue_mean_viability"])):  # no cells: release vials
+    if cell_free(table):
         _plot_summary(out, keys, points, table["dissolved_percent"],
                       "material dissolved at the end (%)", top=None)
     else:
@@ -257,6 +257,11 @@ def _column(name: str) -> str:
     if name.endswith(f"_{unit}") or (unit == "%" and name.endswith("_percent")):
         return name
     return f"{name}_{unit}"
+
+
+def cell_free(table: dict[str, np.ndarray]) -> bool:
+    """A sweep of release vials: no point has cells (its viability is NaN throughout)."""
+    return bool(np.all(np.isnan(table["tissue_mean_viability"])))
 
 
 def _plot_summary(out: Path, keys, points, percent, ylabel: str,

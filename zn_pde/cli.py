@@ -129,12 +129,12 @@ def _cmd_plan(a) -> int:
 
 
 def _run_sweep(config, out: Path, a) -> int:
-    from ._sweep import run_sweep, sweep_points
+    from ._sweep import cell_free, run_sweep, sweep_points
 
     table = run_sweep(config, out, overwrite=a.overwrite, progress=not a.quiet)
     keys, points = sweep_points(config)
     stem = out.with_name(out.stem)
-    vials = bool(np.all(np.isnan(table["tissue_mean_viability"])))  # no cells anywhere
+    vials = cell_free(table)
     what = ("material dissolved and dissolved Zn2+ at the end" if vials else
             "final tissue-mean viability, peak ROS in tissue / in medium over every step")
     lines = [f"wrote {out}, {stem}_summary.csv and {stem}_summary.png ({len(points)} points; "

@@ -218,13 +218,9 @@ def release_rows() -> list[Row]:
          "37.6 % at 15 h, pH 7.4", True),
     ]
     for material, ph, t_h, reported, tol, source, statement, anchor in points:
-        out = _run({"grid": {"kind": "well_mixed"},
-                    "time": {"end_h": t_h, "dt_s": min(60.0, t_h * 3600 / 60),
-                             "save_every_min": t_h * 60, "save_around_events": False},
-                    "geometry": {"kind": "medium"}, "ph": {"medium": ph},
-                    "material": {"kind": material, "dose_ug_per_ml": 20.0},
-                    "numerics": {"precision": "float64"}})[1]
-        np_end = float(out["np"].reshape(-1)[-1])
+        out = _vial(material, ph, 20.0, t_h, dt_s=min(60.0, t_h * 3600 / 60),
+                    save_every_min=t_h * 60)
+        np_end = float(out["np"][-1])
         released = 100.0 * (1.0 - np_end / 20.0)
         rows.append(Row(f"{material} release at pH {ph:g}, {t_h:g} h", source, statement,
                         f"{released:.3g} %", f"within ±{tol:g} % points",
@@ -233,18 +229,26 @@ def release_rows() -> list[Row]:
     return rows
 
 
+def _vial(material: str, ph: float, dose: float, end_h: float, dt_s: float,
+          save_every_min: float, composition: str | None = None) -> dict[str, np.ndarray]:
+    """A cell-free well-mixed vial (float64) in `composition` (default: the config's):
+    every variable vs time."""
+    raw = {"grid": {"kind": "well_mixed"},
+           "time": {"end_h": end_h, "dt_s": dt_s, "save_every_min": save_every_min,
+                    "save_around_events": False},
+           "geometry": {"kind": "medium"}, "ph": {"medium": ph},
+           "material": {"kind": material, "dose_ug_per_ml": dose},
+           "numerics": {"precision": "float64"}}
+    if composition:
+        raw["medium"] = {"composition": composition}
+    return {k: v.reshape(v.shape[0]) for k, v in _run(raw)[1].items()}
+
+
 def _vial_zinc_uM(composition: str, ph: float, dose: float, end_h: float) -> np.ndarray:
     """Dissolved zinc (uM) of a cell-free ZnO vial in a medium: at the start and every day
     (runs under a day: at the end)."""
     every = 24.0 * 60.0 if end_h >= 24.0 else end_h * 60.0
-    out = _run({"grid": {"kind": "well_mixed"},
-                "time": {"end_h": end_h, "dt_s": 600.0, "save_every_min": every,
-                         "save_around_events": False},
-                "geometry": {"kind": "medium"}, "ph": {"medium": ph},
-                "material": {"kind": "ZnO", "dose_ug_per_ml": dose},
-                "medium": {"composition": composition},
-                "numerics": {"precision": "float64"}})[1]
-    return out["zn"].reshape(-1)
+    return _vial("ZnO", ph, dose, end_h, 600.0, every, composition)["zn"]
 
 
 def medium_rows() -> list[Row]:

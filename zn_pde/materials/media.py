@@ -39,9 +39,9 @@ PHOSPHATE_LOG_BETA = tuple(log10_K_at_37C(b, h) for b, h in
 PHOSPHATE_LIMIT_PH = 6.8
 
 
-def phosphate_fraction(ph: float) -> float:
+def phosphate_fraction(ph):
     """f₃: the share of the phosphate present as PO₄³⁻ at this pH (37 °C, activities taken
-    as concentrations)."""
+    as concentrations); `ph` a number or an array (NumPy or JAX, traced too)."""
     h = 10.0 ** -ph
     return 1.0 / (1.0 + sum(10.0 ** b * h ** (n + 1) for n, b in enumerate(PHOSPHATE_LOG_BETA)))
 
@@ -115,7 +115,7 @@ def medium_constants(composition: str) -> dict[str, float | None]:
     return {"zn_complexation_factor": alpha, "zinc_phosphate_limit_uM": limit}
 
 
-def phosphate_limit_ratio(ph: float) -> float:
-    """zn_P(pH) / zn_P(6.8) = (f₃(6.8) / f₃(pH))^{2/3}."""
+def phosphate_limit_ratio(ph):
+    """zn_P(pH) / zn_P(6.8) = (f₃(6.8) / f₃(pH))^{2/3} (`ph` as for `phosphate_fraction`)."""
     return (phosphate_fraction(PHOSPHATE_LIMIT_PH) / phosphate_fraction(ph)) ** (2.0 / 3.0)
 
