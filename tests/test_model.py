@@ -177,3 +177,33 @@ def test_passive_species_only():
     assert set(out) == {"tracer"}
     m0, m1 = out["tracer"][0].sum(), out["tracer"][-1].sum()
     assert m1 < m0 and m1 > m0 * np.exp(-1e-4 * 1800) * 0.999
+
+
+@pytest.mark.parametrize("material", ["ZnO", "ZIF-8"])
+def test_closed_cartesian_well_conserves_zinc_in_float32(material):
+    """Zero-flux walls, 16³ voxels of 20 µm around a 100 µm spheroid, a day at Δt = 60 s in
+    float32 (the default state): all zinc (particles, dissolved, intracellular) summed over
+    the voxels holds to 2e-4 (measured 4e-5 ZnO, 6e-5 ZIF-8). The LOD solve's pivots are
+    written as positive excesses over the couplings, which exceed the capacities 10²-10⁴
+    times here: the textbook pivots lost 4.9e-4 (ZnO) and 3.5e-3 (ZIF-8) in the same run."""
+    import jax.numpy as jnp
+
+    from zn_pde import _kinetics as kin
+    from zn_pde._solve import Schedule, advance, factorise
+
+    c = default_config("grid.shape=[16,16,16]", "grid.spacing_um=20.0",
+                       "geometry.radius_um=100.0", "boundary.kind='neumann'", "ultrasound=[]",
+                       f"material.kind='{material}'")
+    model = build_model(c)
+    transport, state = factorise(model), model.initial_state()
+
+    def total(s):
+        z = kin.total_zinc_uM(model.kinetics, model.local(s), model.cell_fraction,
+                              model.fluid_fraction)
+        return float(np.sum(np.asarray(z, float)))
+
+    start = total(state)
+    for n in Schedule.from_model(model).chunks:
+        state, _ = advance(model, transport, state, jnp.asarray(n))
+    assert state.mobile.dtype == jnp.float32
+    assert total(state) == pytest.approx(start, rel=2e-4)
