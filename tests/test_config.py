@@ -54,6 +54,10 @@ def test_the_builtin_default_is_the_shipped_ultrasound_config():
     ("materail.kind='ZnO'", "materail", "did you mean 'material'"),
     ("medium.composition='saline'", "medium.composition", "'phosphate_saline'"),
     ("medium.zn_complexation_factor=0.5", "medium.zn_complexation_factor", ">= 1"),
+    # a passive species may not take an output's name: model variables, summary series,
+    # the event table, open_run's time_h
+    *((f"species=[{{name='{n}', diffusivity_um2_per_s=1.0}}]", "species[0].name", "reserved")
+      for n in ("radical_dose", "tissue_mean_zn", "bulk_zn", "event_time", "time_h")),
 ])
 def test_bad_values_exit_2_naming_key_value_and_range(capsys, override, key, words):
     code, text = _validate(capsys, "--set", override)

@@ -15,10 +15,13 @@ from zn_pde.materials.media import COMPOSITIONS, phosphate_limit_ratio
 ZNO = get_material("ZnO")
 
 
-def _kinetics(material: str = "ZnO", **over) -> Kinetics:
+def _kinetics(material: str = "ZnO", composition: str = "culture", **over) -> Kinetics:
     m = get_material(material)
     k = {**m.defaults(), **over}
-    return Kinetics.from_config(k, 4.7, m.zn_uM_per_ug_per_ml, jnp.float64)
+    alpha, limit = COMPOSITIONS[composition]
+    return Kinetics.from_config(k, 4.7, m.zn_uM_per_ug_per_ml, jnp.float64,
+                                medium={"zn_complexation_factor": alpha,
+                                        "zinc_phosphate_limit_uM": limit})
 
 
 def _random_state(rng, n, optional=()):
@@ -45,14 +48,18 @@ def _random_fluid(rng, env):
     return jnp.asarray(np.where(phi > 0, (1 - phi) * rng.uniform(0.05, 1.0, phi.shape), 1.0))
 
 
+@pytest.mark.parametrize("composition", ["culture", "phosphate_saline"])
 @pytest.mark.parametrize("material", list(MATERIAL_SPECIES))
 @pytest.mark.parametrize("dt_s", [1.0, 60.0, 3600.0, 1e6])
-def test_zinc_is_conserved_and_fields_stay_non_negative(x64, dt_s, material):
+def test_zinc_is_conserved_and_fields_stay_non_negative(x64, dt_s, material, composition):
     """Every exchange moves zinc between pools; Σ Zn per voxel changes by < 1e-12 relative,
-    for any step, including rate × step ≫ 1 and saturated solutions, for every material."""
+    for any step, including rate × step ≫ 1 and saturated solutions, for every material, in
+    a culture medium and in a phosphate saline (zinc phosphate precipitating, redissolving,
+    endocytosed)."""
     rng = np.random.default_rng(0)
-    k = _kinetics(material)
-    s = _random_state(rng, 2000, MATERIAL_SPECIES[material])
+    k = _kinetics(material, composition)
+    phosphate = ("zn_phosphate",) if composition == "phosphate_saline" else ()
+    s = _random_state(rng, 2000, MATERIAL_SPECIES[material] + phosphate)
     env = _random_env(rng, 2000)
     alpha = _random_fluid(rng, env)
     new = local_step(k, s, env, dt_s, alpha)
@@ -187,6 +194,30 @@ def test_phosphate_caps_dissolved_zinc_at_the_zinc_phosphate_limit(x64, ph):
     assert out["zn"][-1] == pytest.approx(expected, rel=0.02)
     water = _saturation_uM(ph, "water")
     assert out["zn"][-1] < 0.03 * water
+
+
+def test_zinc_phosphate_precipitates_and_redissolves_with_the_limit(x64):
+    """A phosphate medium holds dissolved zinc at zinc phosphate's limit zn_P(pH): a
+    cell-free voxel with 50 µM zinc (dissolved + precipitated, no particles) ends one step
+    with exactly min(50, zn_P) dissolved, whichever form it started in: at pH 7.4 (1.4 µM)
+    the rest precipitates, at pH 5.0 (zn_P ~ 0.4 mM) the precipitate redissolves (to
+    1e-12). Without phosphate in the medium a precipitate redissolves whole."""
+    k = _kinetics("ZnO", "phosphate_saline", uptake_rate_per_h=0.0)
+    zero = jnp.zeros(2)
+    for ph in (7.4, 5.0):
+        env = Environment(ph=ph, cell_fraction=0.0, cavitation=0.0, light_mW_per_cm2=0.0)
+        limit = float(k.phosphate_limit_uM(ph))
+        start = Local(np=zero, zn=jnp.asarray([50.0, 0.0]), ros=zero, np_int=zero,
+                      zn_cell=zero, gsh=zero, viability=jnp.ones(2),
+                      zn_phosphate=jnp.asarray([0.0, 50.0]))
+        new = local_step(k, start, env, 60.0)
+        np.testing.assert_allclose(np.asarray(new.zn), min(50.0, limit), rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(new.zn + new.zn_phosphate), 50.0, rtol=1e-12)
+    assert float(k.phosphate_limit_uM(7.4)) < 2.0 < 50.0 < float(k.phosphate_limit_uM(5.0))
+    free = _kinetics("ZnO", "culture")
+    env = Environment(ph=7.4, cell_fraction=0.0, cavitation=0.0, light_mW_per_cm2=0.0)
+    new = local_step(free, start, env, 60.0)
+    np.testing.assert_allclose(np.asarray(new.zn), 50.0, rtol=1e-12)
 
 
 def test_dissolution_without_saturation_is_exact(x64):

@@ -132,6 +132,36 @@ def test_the_medium_acts_on_dissolved_zinc_whatever_the_particle():
     assert zns[1] == pytest.approx(zns[0], rel=1e-3)
 
 
+def test_zinc_phosphate_does_not_stop_a_particle_releasing_its_cargo_or_peroxide():
+    """In a phosphate saline (PBS) the Zn²⁺ a particle releases beyond zinc phosphate's limit
+    precipitates (`zn_phosphate`), while the particle goes on dissolving by its own law:
+    ZIF-8 at pH 7.4 releases its cargo as in water (to 1e-6; ~38 % in 15 h, the calibration
+    point of Zhang et al. 2024, measured in PBS) with the dissolved zinc held at the limit
+    (1.4 µM, to 1e-6) and every zinc conserved (particle + dissolved + precipitate = dose, to
+    1e-9); ZnO₂ at pH 6.0 (no peroxide decay) releases one H₂O₂ per zinc dissolved or
+    precipitated (to 1e-6), over twice the dissolved zinc, which stays at the limit (56 µM
+    at pH 6.0)."""
+    f64 = {"precision": "float64"}
+    water = _vial("ZIF-8", 7.4, numerics=f64)
+    pbs = _vial("ZIF-8", 7.4, medium={"composition": "phosphate_saline"}, numerics=f64)
+    assert pbs["cargo"][-1] == pytest.approx(water["cargo"][-1], rel=1e-6)
+    m = get_material("ZIF-8")
+    conv = m.zn_uM_per_ug_per_ml * (1 - m.defaults()["cargo_mass_fraction"])
+    assert 100 * (1 - pbs["np"][-1] / 20.0) == pytest.approx(37.6, abs=0.5)
+    from zn_pde.materials.media import COMPOSITIONS, phosphate_limit_ratio
+    limit = COMPOSITIONS["phosphate_saline"][1] * phosphate_limit_ratio(7.4)
+    assert pbs["zn"][-1] == pytest.approx(limit, rel=1e-6)
+    total = conv * pbs["np"] + pbs["zn"] + pbs["zn_phosphate"]
+    np.testing.assert_allclose(total, conv * 20.0, rtol=1e-9)
+    zno2 = _vial("ZnO2", 6.0, end_h=24.0, kinetics={"h2o2_decay_per_s": 0.0},
+                 medium={"composition": "phosphate_saline"}, numerics=f64)
+    zinc = zno2["zn"][-1] + zno2["zn_phosphate"][-1]
+    assert zno2["h2o2"][-1] == pytest.approx(zinc, rel=1e-6)
+    assert zno2["zn"][-1] == pytest.approx(limit / phosphate_limit_ratio(7.4)
+                                           * phosphate_limit_ratio(6.0), rel=1e-6)
+    assert zno2["h2o2"][-1] > 2 * zno2["zn"][-1]
+
+
 def test_zns_h2s_weakens_ros_scavenging():
     """ZnS releases H₂S (here mostly from particles dissolving in the cells' lysosomes);
     H₂S inhibits catalase-like scavenging, so the same culture under the same ultrasound holds

@@ -107,6 +107,23 @@ def test_wash_out_removes_exactly_what_the_medium_held(grid, x64):
 
 
 @pytest.mark.parametrize("grid", list(GRIDS))
+def test_an_exchange_at_t0_acts_before_the_initial_dose(grid, x64):
+    """Events at one time act exchange first, then dose; the particles of
+    `material.dose_ug_per_ml` are the dose at t = 0, so an exchange at t = 0 into medium of
+    the same pH changes nothing: every field of every frame equals the run without it (to
+    1e-12: the same steps)."""
+    same = {"numerics": {"precision": "float64"},
+            "time": {**GRIDS[grid]["time"], "save_around_events": False}}
+    plain = build_model(_with(GRIDS[grid], **same))
+    washed = build_model(_with(GRIDS[grid], **same, medium_exchange=[{"time_h": 0.0}]))
+    for a, b in zip(_frames(plain), _frames(washed), strict=True):
+        np.testing.assert_allclose(np.asarray(b.mobile), np.asarray(a.mobile), rtol=1e-12,
+                                   atol=1e-12)
+        np.testing.assert_allclose(np.asarray(b.fixed), np.asarray(a.fixed), rtol=1e-12,
+                                   atol=1e-12)
+
+
+@pytest.mark.parametrize("grid", list(GRIDS))
 def test_a_dose_at_t_equals_a_run_started_from_that_state(grid, x64):
     base = {**GRIDS[grid], "numerics": {"precision": "float64"}}
     a = _with({**base, "material": {"kind": "ZnO", "dose_ug_per_ml": 10.0}},

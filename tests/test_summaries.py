@@ -88,6 +88,47 @@ def test_well_mixed_and_tissue_free_summaries():
     assert s["medium_max_ros"] == pytest.approx(0.3)
 
 
+def test_stimulus_loss_holds_when_the_stimulus_kills_nearly_every_cell():
+    """The viability the stimuli removed, min(V e^{D/D₀}, 1) − V per voxel, taken through
+    logarithms: right at V = 1e-26, D/D₀ = 58.7 (to 1e-9), and never more than the cells
+    left to lose. In a culture where UV light kills all but ~1e-26 of the cells, it stays
+    within 0.1 of the run without light (0.63 alive; an attribution, not a second run, so
+    not exact: the stimulus also changes what the survivors meet)."""
+    from zn_pde._run import stimulus_loss
+
+    lost = stimulus_loss(np.asarray([1e-26, 0.5, 0.5]), np.asarray([58.7, 5.0, 0.1]))
+    assert lost[0] == pytest.approx(np.exp(np.log(1e-26) + 58.7) - 1e-26, rel=1e-9)
+    assert lost[1] == pytest.approx(0.5, rel=1e-12)  # capped: all its cells
+    assert lost[2] == pytest.approx(0.5 * np.expm1(0.1), rel=1e-12)
+    from zn_pde import simulate
+
+    light = [{"start_h": 4.0, "duration_min": 10.0, "wavelength_nm": 365.0,
+              "irradiance_mW_per_cm2": 100.0}]
+    dark = simulate(copy.deepcopy(WELL_MIXED_CULTURE), progress=False)
+    lit = simulate({**copy.deepcopy(WELL_MIXED_CULTURE), "light": light}, progress=False)
+    alive = float(lit["tissue_mean_viability"][-1])
+    assert alive < 1e-6
+    assert alive + float(lit["stimulus_viability_loss"][-1]) == pytest.approx(
+        float(dark["tissue_mean_viability"][-1]), abs=0.1)
+
+
+def test_dissolved_percent_is_one_dose_s_share_or_nan():
+    """A release vial's `dissolved_percent` is the share of its one dose that dissolved, in
+    [0, 100] from the first frame; with a [[dose]] or [[medium_exchange]] the particle mass
+    is not one dose's, and the series is NaN instead of a wrong number."""
+    from zn_pde import simulate
+
+    vial = {"grid": {"kind": "well_mixed"},
+            "time": {"end_h": 4.0, "dt_s": 60.0, "save_every_min": 60.0},
+            "geometry": {"kind": "medium"}, "ph": {"medium": 7.4},
+            "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0}}
+    one = np.asarray(simulate(copy.deepcopy(vial), progress=False)["dissolved_percent"])
+    assert np.all((one >= 0) & (one <= 100)) and one[-1] > 0
+    for event in ({"dose": [{"time_h": 2.0, "dose_ug_per_ml": 20.0}]},
+                  {"medium_exchange": [{"time_h": 2.0}]}):
+        assert np.all(np.isnan(simulate({**vial, **event}, progress=False)["dissolved_percent"]))
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """A single run (through the CLI, with its printed summary), a one-point sweep of the same

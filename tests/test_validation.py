@@ -24,6 +24,9 @@ KNOWN_FAILURES = {
     "ZnO toxic to a similar extent in 2D culture and in spheroids (24 h)":
         "the spheroid's cells meet the particles only in its outer layers and the few uM of "
         "Zn2+ the pH 7.4 bulk medium gathers: its EC50 is ~4x the 2D one",
+    "ZIF-8 degrades faster in a phosphate buffer at pH 7.4 than in lactic acid at pH 5.0":
+        "the acid switch was calibrated on release in PBS at both pH; no rate for degradation "
+        "by phosphate as a term of its own was found",
     "HepG2 spheroids tolerate ZnO at <= 10 ug/mL for 24 h and 120 h":
         "a steady zinc load kills at a steady rate: no adaptation of zinc handling and no "
         "proliferation, so half the tissue dies in 5 days at 10 ug/mL",
@@ -33,8 +36,8 @@ KNOWN_FAILURES = {
 @pytest.fixture(scope="module")
 def rows() -> dict[str, v.Row]:
     res = v.COARSE
-    out = [*v.release_rows(), *v.medium_rows(), *v.peroxide_rows(), v.zinc_salt_row(),
-           v.culture_ic50_row(),
+    out = [*v.release_rows(), v.zif8_phosphate_row(), *v.medium_rows(), *v.peroxide_rows(),
+           v.zinc_salt_row(), v.culture_ic50_row(),
            *v.synergy_rows(res), *v.peroxide_material_rows(res), v.selectivity_row(res),
            v.hypoxia_row(res), *v.spheroid_vs_culture_rows(res)]
     return {r.phenomenon: r for r in out}
@@ -43,6 +46,7 @@ def rows() -> dict[str, v.Row]:
 ROW_NAMES = [
     "ZnO release at pH 7.4, 120 h", "ZnO release at pH 4.7, 1 h", "ZnO release at pH 7.4, 24 h",
     "ZIF-8 release at pH 5, 15 h", "ZIF-8 release at pH 7.4, 15 h",
+    "ZIF-8 degrades faster in a phosphate buffer at pH 7.4 than in lactic acid at pH 5.0",
     "ZnO in a phosphate medium: effective solubility (pH 6.8, 37 °C)",
     "ZnO in complete culture medium: dissolved zinc at equilibrium",
     "ZnO dissolves more in culture medium than in a phosphate saline at pH 7.4, and "

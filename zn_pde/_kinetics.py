@@ -29,7 +29,9 @@ B. `react`: what each sink removed goes to its destination in the proportions of
    dissolved particles to Zn²⁺ (never beyond zn_sat; the rest stays particulate) and to the
    co-product (H₂O₂ or H₂S, ν per Zn²⁺) or cargo, endocytosed particles to `np_int`, imported
    Zn²⁺ to `zn_cell`, the peroxide the cells took up to catalase (O₂) and glutathione
-   peroxidase — then the local processes, each exact or positivity preserving:
+   peroxidase; in a phosphate medium Zn²⁺ beyond zinc phosphate's limit zn_P(pH)
+   precipitates (`zn_phosphate`, particulate: moved and endocytosed as the particles, dissolved
+   in the lysosomes) — then the local processes, each exact or positivity preserving:
    lysosomal dissolution of `np_int` into `zn_cell`; glutathione intercepts the peroxide flux
    F = g_px J + V P_zn H(f) at GSH/(K_g + GSH), consuming ν each, the rest escapes, and is
    resynthesised towards GSH₀ at k_syn V; the radical dose accumulates;
@@ -37,8 +39,8 @@ B. `react`: what each sink removed goes to its destination in the proportions of
    + κ_cargo H(cargo)], E the ATP supply (`energy_charge`).
 
 Every update is a convex combination or of the form x e^{−kΔt}, so every field stays
-non-negative for any Δt; the total zinc Σ[α (c_Zn np + zn) + φ (c_Zn np_int + zn_cell)] is
-unchanged by a step up to round-off.
+non-negative for any Δt; the total zinc Σ[α (c_Zn np + zn + zn_phosphate) + φ (c_Zn np_int +
+zn_cell)] is unchanged by a step up to round-off.
 """
 
 from __future__ import annotations
@@ -56,9 +58,11 @@ from .materials.media import DEFAULT_COMPOSITION, medium_constants, phosphate_li
 MEDIUM_FIELDS = ("zn_complexation_factor", "zinc_phosphate_limit_uM")
 
 # The model's own variables, in the order they are stored. MOBILE ones diffuse. Optional
-# mobile species (h2o2 or h2s, cargo, o2, in that order after MOBILE) exist only when the
-# material (co-product, cargo) or the config ([oxygen]) needs them: `Model.optional_names`.
+# mobile species (OPTIONAL, in that order after MOBILE) exist only when the material
+# (co-product, cargo) or the config ([oxygen], a [medium] with zinc phosphate) needs them:
+# `Model.optional_names`.
 MOBILE = ("np", "zn", "ros")
+OPTIONAL = ("h2o2", "h2s", "cargo", "o2", "zn_phosphate")
 FIXED = ("np_int", "zn_cell", "gsh", "viability", "radical_dose")
 
 UNITS = {
@@ -74,6 +78,7 @@ UNITS = {
     "cargo": "ug/mL",
     "o2": "uM",
     "radical_dose": "uM",
+    "zn_phosphate": "uM",
 }
 LONG_NAMES = {
     "np": "extracellular nanoparticle mass concentration (per fluid volume)",
@@ -93,6 +98,9 @@ LONG_NAMES = {
                     "diffusible ROS the stimuli made that the cells took up and that escaped "
                     "glutathione or made .OH; survival factor exp(-dose / "
                     "oxidative_lethal_dose_uM)",
+    "zn_phosphate": "zinc precipitated as zinc phosphate (hopeite) from a phosphate medium, "
+                    "as zinc (per fluid volume); particulate: moves as the particles do and "
+                    "is endocytosed by living cells",
 }
 
 
@@ -111,6 +119,7 @@ class Local(NamedTuple):
     cargo: Array | None = None
     o2: Array | None = None
     radical_dose: Array | None = None  # always stored; optional so callers may omit it
+    zn_phosphate: Array | None = None  # with a phosphate medium (`[medium]`)
 
 
 class Environment(NamedTuple):
@@ -255,26 +264,32 @@ class Kinetics(eqx.Module):
 
     def phosphate_limit_uM(self, ph: ArrayLike) -> Array:
         """Dissolved zinc at saturation with zinc phosphate (hopeite) at this pH:
-        zn_P(6.8) (f₃(6.8) / f₃(pH))^{2/3}, f₃ the PO₄³⁻ share of the phosphate (0: the
-        medium holds no phosphate that binds; see `_has_phosphate`)."""
+        zn_P(6.8) (f₃(6.8) / f₃(pH))^{2/3}, f₃ the PO₄³⁻ share of the phosphate; zinc
+        beyond it precipitates (`precipitate_phosphate`). 0 when the medium holds no
+        phosphate that binds."""
         return self.zinc_phosphate_limit_uM * phosphate_limit_ratio(ph)
 
-    def _has_phosphate(self) -> Array:
-        return self.zinc_phosphate_limit_uM > 0
+    def precipitate_phosphate(self, zn: Array, zn_phosphate: Array, ph: ArrayLike
+                              ) -> tuple[Array, Array]:
+        """Zinc phosphate in equilibrium with the fluid (taken as instantaneous): of the
+        zinc dissolved and precipitated, what exceeds `phosphate_limit_uM` is solid, the
+        rest dissolved (a precipitate redissolves where the limit rises, e.g. in acid).
+        Returns (dissolved, precipitated), per fluid volume; their sum is conserved."""
+        pool = zn + zn_phosphate
+        solid = jnp.where(self.zinc_phosphate_limit_uM > 0,
+                          jnp.maximum(pool - self.phosphate_limit_uM(ph), 0.0), 0.0)
+        return pool - solid, solid
 
     def fluid_saturation(self, zn: Array, coproduct: Array | None, ph: ArrayLike) -> Array:
-        """Ω of the extracellular fluid: the particle's, with the medium's complexation, or
-        that of zinc phosphate, whichever is nearer."""
-        own = self.saturation(zn, coproduct, ph, self.zn_complexation_factor)
-        has = self._has_phosphate()
-        limit = jnp.where(has, self.phosphate_limit_uM(ph), 1.0)  # finite in both branches
-        return jnp.where(has, jnp.maximum(own, zn / limit), own)
+        """Ω of the particle in the extracellular fluid, with the medium's complexation.
+        Zinc phosphate does not enter it: it holds the dissolved zinc at its own limit, so
+        in a phosphate medium the particle keeps dissolving (and releasing its co-product
+        and cargo) as its zinc precipitates."""
+        return self.saturation(zn, coproduct, ph, self.zn_complexation_factor)
 
     def fluid_headroom_uM(self, zn: Array, coproduct: Array | None, ph: ArrayLike) -> Array:
         """Zinc that may still dissolve in the extracellular fluid (see `fluid_saturation`)."""
-        own = self.headroom_uM(zn, coproduct, ph, self.zn_complexation_factor)
-        capped = jnp.minimum(own, jnp.maximum(self.phosphate_limit_uM(ph) - zn, 0.0))
-        return jnp.where(self._has_phosphate(), capped, own)
+        return self.headroom_uM(zn, coproduct, ph, self.zn_complexation_factor)
 
     def membrane_reach_fraction(self, cell_fraction: ArrayLike, fluid_fraction: ArrayLike
                                 ) -> Array:
@@ -503,6 +518,7 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
         "h2s": (r.h2s_oxidation, nu * conv * release),
         "cargo": (0.0, cargo * release),
         "o2": (r.o2_uptake + r.o2_resupply, r.o2_resupply_uM_per_s),
+        "zn_phosphate": (r.uptake, 0.0),  # particulate: endocytosed as the particles are
     }
     shape = jnp.shape(r.dissolution)
     sinks = [jnp.broadcast_to(jnp.asarray(table[n][0], r.dissolution.dtype), shape)
@@ -532,9 +548,12 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     coproduct = s.h2o2 if s.h2o2 is not None else s.h2s
     nu = k.coproduct_per_zn
 
-    # 1. extracellular particles: what the solubility limit refused stays, uptake arrives
+    # 1. extracellular particles: what the solubility limit refused stays, uptake arrives;
+    # in a phosphate medium the dissolved zinc beyond zinc phosphate's limit precipitates
     np_ext = s.np + d.refused / alpha
-    zn = s.zn
+    zn, zn_phosphate = s.zn, s.zn_phosphate
+    if zn_phosphate is not None:
+        zn, zn_phosphate = k.precipitate_phosphate(zn, zn_phosphate, env.ph)
     np_int = s.np_int + _safe_div(d.taken_up, phi)
 
     # 2. lysosomal dissolution of internalised particles (limit: free Zn2+ in the cell)
@@ -548,6 +567,8 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
         freed = np_int * -jnp.expm1(-k_lys * dt_s)
     np_int = np_int - freed
     zn_cell = s.zn_cell + freed * conv
+    if zn_phosphate is not None:  # endocytosed zinc phosphate, dissolved in the lysosomes
+        zn_cell = zn_cell + _safe_div(removed["zn_phosphate"], phi)
     released = phi * freed  # particle mass dissolved in lysosomes, per voxel volume
 
     # its co-product (H2O2 or H2S) and cargo leave the cells into the extracellular fluid
@@ -615,12 +636,12 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
         radical_dose = radical_dose + hits * dt_s
     return Local(np=np_ext, zn=zn, ros=s.ros, np_int=np_int, zn_cell=zn_cell, gsh=gsh,
                  viability=viability, h2o2=h2o2, h2s=h2s, cargo=cargo, o2=o2,
-                 radical_dose=radical_dose)
+                 radical_dose=radical_dose, zn_phosphate=zn_phosphate)
 
 
 def mobile_names(s: Local) -> tuple[str, ...]:
     """The mobile species present in `s`, in storage order."""
-    return MOBILE + tuple(n for n in ("h2o2", "h2s", "cargo", "o2") if getattr(s, n) is not None)
+    return MOBILE + tuple(n for n in OPTIONAL if getattr(s, n) is not None)
 
 
 def capacity(names: tuple[str, ...], fluid_fraction: ArrayLike) -> list[ArrayLike]:
@@ -683,11 +704,14 @@ def local_step(k: Kinetics, s: Local, env: Environment, dt_s: float,
 
 def total_zinc_uM(k: Kinetics, s: Local, cell_fraction: ArrayLike,
                   fluid_fraction: ArrayLike = 1.0) -> Array:
-    """Zinc per voxel volume in all forms (µM): α (c_Zn np + zn) + φ (c_Zn np_int + zn_cell),
-    conserved by a step (transport + `react`) up to round-off."""
+    """Zinc per voxel volume in all forms (µM): α (c_Zn np + zn + zn_phosphate) +
+    φ (c_Zn np_int + zn_cell), conserved by a step (transport + `react`) up to round-off."""
     phi, alpha = jnp.asarray(cell_fraction), jnp.asarray(fluid_fraction)
     conv = k.zn_uM_per_particle_ug_per_ml
-    return alpha * (conv * s.np + s.zn) + phi * (conv * s.np_int + s.zn_cell)
+    fluid = conv * s.np + s.zn
+    if s.zn_phosphate is not None:
+        fluid = fluid + s.zn_phosphate
+    return alpha * fluid + phi * (conv * s.np_int + s.zn_cell)
 
 
 def initial_local(k: Kinetics, dose_ug_per_ml: float, medium: Array, cell_fraction: Array,

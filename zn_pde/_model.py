@@ -177,7 +177,7 @@ class Model(eqx.Module):
         """The doses and exchanges due at the start of step k, applied to the bulk medium."""
         n = len(self.model_mobile_names)
         return self.protocol.apply(bulk[None, :], jnp.ones((1,), bool),
-                                   self.fresh_medium_uM[:n], k)[0]
+                                   self.fresh_medium_uM[:n], k, self.dose_ug_per_ml)[0]
 
     def bulk_step(self, bulk: Array, k: Array, h_s: Array, a: Array, b: Array) -> Array:
         """The bulk medium over step k (the segment [a, b] of length h) from just after its
@@ -297,7 +297,8 @@ class Model(eqx.Module):
         k = state.step
         protocol = self.protocol
         _, h, a, b = protocol.locate(self, k)
-        mobile = protocol.apply(state.mobile, self.medium, self.fresh_medium_uM, k)
+        mobile = protocol.apply(state.mobile, self.medium, self.fresh_medium_uM, k,
+                                self.dose_ug_per_ml if self.has_material else None)
         state = state._replace(mobile=mobile)
         env = boundary = None
         bulk = state.bulk
@@ -409,8 +410,14 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
             oxygen = kin.Oxygen(**{f: jnp.asarray(ox[f], dtype) for f in (
                 "medium_uM", "consumption_max_uM_per_s", "consumption_half_uM", "ros_half_uM",
                 "resupply_per_s")})
+        if config["medium"].get("zinc_phosphate_limit_uM") is not None:
+            optional += ("zn_phosphate",)
         for name in optional:
-            if name == "o2":
+            if name == "zn_phosphate":  # a precipitate: moves as the particles do
+                extra_t.append(np_tissue)
+                extra_m.append(np_medium)
+                extra_b.append(0.0)
+            elif name == "o2":
                 extra_t.append(ox["diffusivity_tissue_um2_per_s"])
                 extra_m.append(ox["diffusivity_medium_um2_per_s"])
                 extra_b.append(ox["medium_uM"])

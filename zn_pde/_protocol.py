@@ -408,10 +408,11 @@ class Protocol(eqx.Module):
 
     def np_boundary(self, dose0: Array, k: Array) -> Array:
         """Particles in the bulk medium (the Dirichlet wall's np value) during step k: the
-        doses since the last exchange (one at the exchange's own step included)."""
+        doses since the last exchange (one at the exchange's own step included; the t = 0
+        dose survives an exchange at t = 0, which acts before it)."""
         xs = self.exchange_step
         last = jnp.max(jnp.where(xs <= k, xs, -1)) if self.has_exchanges else -1
-        total = jnp.where(last < 0, dose0, 0.0)
+        total = jnp.where(last <= 0, dose0, 0.0)
         ds = self.dose_step
         return total + jnp.sum(jnp.where((ds <= k) & (ds >= last), self.dose_ug_per_ml, 0.0))
 
@@ -424,13 +425,18 @@ class Protocol(eqx.Module):
         return jnp.where(jnp.max(key) >= 0, self.exchange_ph[jnp.argmax(key)],
                          self.initial_medium_ph)
 
-    def apply(self, mobile: Array, medium: Array, fresh: Array, k: Array) -> Array:
+    def apply(self, mobile: Array, medium: Array, fresh: Array, k: Array,
+              dose0: Array | None = None) -> Array:
         """The exchanges, then the doses, that act at the start of step k (a pure map on the
         mobile species, (..., S); `medium` (...) marks the medium voxels, `fresh` (S,) the
-        fresh medium's values)."""
+        fresh medium's values). `dose0`: the particles of `material.dose_ug_per_ml`, already
+        in the state at t = 0, put back after an exchange at t = 0 (which acts before it)."""
         if self.has_exchanges:
             now = jnp.any(k == self.exchange_step)
             mobile = jnp.where(now & medium[..., None], fresh, mobile)
+            if dose0 is not None:
+                again = jnp.where(now & (k == 0) & medium, dose0, 0.0)
+                mobile = mobile.at[..., 0].add(again.astype(mobile.dtype))
         if self.has_doses:
             amount = jnp.sum(jnp.where(k == self.dose_step, self.dose_ug_per_ml, 0.0))
             mobile = mobile.at[..., 0].add(jnp.where(medium, amount, 0.0).astype(mobile.dtype))

@@ -64,12 +64,18 @@ SUMMARY_UNITS = {
                                  "ROS the stimuli made that escaped the cells' glutathione or "
                                  "made .OH"),
     "stimulus_viability_loss": ("1", "fraction of the tissue's cells killed by the stimuli "
-                                "(tissue mean of V (exp(D / D0) - 1), D the radical "
+                                "(tissue mean of min(V exp(D / D0), 1) - V, D the radical "
                                 "dose, D0 the lethal dose: the viability the stimuli's oxidative "
-                                "hazard removed); well-mixed runs: of the compartment's cells"),
+                                "hazard removed; a run without the stimuli differs from V plus "
+                                "it by a few % points either way, as the stimuli also change "
+                                "what the survivors meet); well-mixed runs: of the "
+                                "compartment's cells"),
     "mean_zn": ("uM", "domain-mean dissolved Zn2+ in medium / interstitium"),
-    "dissolved_percent": ("%", "percent of the particle mass dissolved (well-mixed runs: of the "
-                          "dose; 3D runs: NaN, as the medium faces exchange particles)"),
+    "dissolved_percent": ("%", "percent of the particle mass dissolved, or in a phosphate "
+                          "medium turned into zinc phosphate (well-mixed runs with the one "
+                          "dose at t = 0: of that dose; NaN with [[dose]] or "
+                          "[[medium_exchange]] events, which add or wash out particles, and "
+                          "on grids, whose medium faces exchange particles)"),
     "penetration_depth_um": ("um", "depth below the tissue surface where the particle mass "
                              "per voxel (extracellular + internalised), averaged over one-voxel "
                              "shells, falls to 10 % of the outermost shell's"),
@@ -79,7 +85,8 @@ SUMMARY_UNITS = {
 # medium or the material no such species
 _BULK_NAMES = {"np": "extracellular nanoparticle mass", "zn": "dissolved Zn2+",
                "ros": "ROS (lumped as H2O2)", "h2o2": "H2O2 released by the particles",
-               "h2s": "H2S released by the particles", "cargo": "drug cargo released"}
+               "h2s": "H2S released by the particles", "cargo": "drug cargo released",
+               "zn_phosphate": "zinc precipitated as zinc phosphate"}
 BULK_SPECIES = tuple(_BULK_NAMES)
 SUMMARY_UNITS.update({
     f"bulk_{name}": (kin.UNITS[name], f"{what} in the well-mixed bulk medium beyond the "
@@ -108,6 +115,18 @@ def _output_fields(model: Model, state: State) -> dict[str, np.ndarray]:
     return fields
 
 
+def stimulus_loss(viability: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    """Per voxel, the viability the stimuli's oxidative hits removed: V (e^{D/D₀} − 1), with
+    `hits` = D/D₀. Taken through logarithms (V e^{D/D₀} = e^{ln V + D/D₀}), and capped where
+    it would exceed 1 (no voxel had more than all its cells to lose), so that it stays right
+    when the stimuli kill nearly every cell (V ~ 1e-26, D/D₀ ~ 60); where the stored
+    viability underflowed float32 it is a lower bound."""
+    v = np.nan_to_num(np.asarray(viability, float))
+    floor = float(np.finfo(np.float32).tiny)
+    spared = np.exp(np.minimum(np.log(np.maximum(v, floor)) + np.asarray(hits, float), 0.0))
+    return np.maximum(spared - v, 0.0)
+
+
 def summarise(model: Model, fields: dict[str, np.ndarray],
               bulk: np.ndarray | None = None) -> dict[str, float]:
     """Key scalars of one frame (tissue means over tissue cells, weighted by cell volume:
@@ -134,10 +153,11 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
 
     dissolved = nan
     dose = float(model.dose_ug_per_ml)
-    if model.well_mixed and dose > 0:
+    one_dose = not (model.protocol.has_doses or model.protocol.has_exchanges)
+    if model.well_mixed and dose > 0 and one_dose:
         alpha = float(np.asarray(model.fluid_fraction).ravel()[0])
         left = float(np.asarray(model.particle_mass(fields)).ravel()[0])
-        dissolved = 100.0 * (1.0 - left / (alpha * dose))
+        dissolved = min(max(100.0 * (1.0 - left / (alpha * dose)), 0.0), 100.0)
     if model.well_mixed:  # one compartment: the medium, with any cells suspended in it
         tissue_max = float(np.max(ros)) if tissue.any() else nan
         medium_max = float(np.max(ros))
@@ -174,7 +194,7 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
     # runs written before the radical dose existed have no such field
     radicals = np.asarray(fields.get("radical_dose", np.full(viability.shape, nan)), float)
     d0 = float(model.kinetics.oxidative_lethal_dose_uM)
-    lost = np.nan_to_num(viability.astype(float)) * np.expm1(np.minimum(radicals / d0, 50.0))
+    lost = stimulus_loss(viability, radicals / d0)
     in_bulk = dict(zip(model.model_mobile_names, np.asarray(bulk, float), strict=True)
                    ) if bulk is not None else {}
     return {"tissue_mean_zn": tmean(fields["zn"]),

@@ -209,8 +209,15 @@ def _cmd_run(a) -> int:
                      "profiles and r x t kymographs)")
     s = result.summary
     if s and np.isnan(s["tissue_mean_viability"][-1]):  # no cells: a release vial
-        lines += [f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose",
-                  f"  dissolved Zn2+: final {s['mean_zn'][-1]:.4g} uM",
+        phosphate = (config.get("medium") or {}).get("zinc_phosphate_limit_uM") is not None
+        if np.isfinite(s["dissolved_percent"][-1]):
+            lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose"
+                         + ("; its zinc beyond zinc phosphate's limit precipitated "
+                            "(zn_phosphate)" if phosphate else ""))
+        else:
+            lines.append("  dissolved: not one dose's share ([[dose]] or [[medium_exchange]] "
+                         "events add or wash out particles); see np and zn")
+        lines += [f"  dissolved Zn2+: final {s['mean_zn'][-1]:.4g} uM",
                   f"  peak ROS in medium: {s['max_ros'].max():.4g} uM (no cells; over all "
                   "steps)"]
     elif s:
@@ -234,9 +241,10 @@ def _cmd_run(a) -> int:
             lines.append(f"  killed by the stimuli's oxidants (radicals at the particles, "
                          f"and the diffusible ROS they made): {100 * lost[-1]:.2f} % of the "
                          f"cells; without them ~{100 * (alive + lost[-1]):.2f} % would be "
-                         "alive, or a little more: the glutathione they used, which leaves "
-                         "the cells' zinc-driven peroxide less checked, is not counted (field "
-                         "radical_dose shows where)")
+                         "alive, give or take a few % points: the stimuli also change what the "
+                         "survivors meet (the glutathione they used leaves the zinc-driven "
+                         "peroxide less checked; the cells they killed take up no particles, "
+                         "which reach deeper) (field radical_dose shows where)")
         kill = s.get("depth_of_kill_um")
         if kill is not None and np.isfinite(kill[-1]):
             lines.append(f"  depth of kill (shell-mean viability below 50 %): final "
@@ -254,7 +262,7 @@ def _bulk_lines(s: dict[str, np.ndarray]) -> list[str]:
     from ._run import BULK_SPECIES, SUMMARY_UNITS
 
     label = {"np": "particles", "zn": "Zn2+", "ros": "ROS", "h2o2": "H2O2", "h2s": "H2S",
-             "cargo": "cargo"}
+             "cargo": "cargo", "zn_phosphate": "zinc phosphate (as Zn)"}
     parts = [f"{label[n]} {s[key][-1]:.4g} {SUMMARY_UNITS[key][0]}"
              for n, key in ((n, f"bulk_{n}") for n in BULK_SPECIES)
              if key in s and np.isfinite(s[key][-1])]

@@ -113,7 +113,9 @@ def _config_summary(c: dict[str, Any]) -> list[str]:
     elif geo.get("kind") == "spheroid":
         centre = ", ".join(_g(x) for x in geo.get("center_um") or [])
         g += f", radius {_g(geo.get('radius_um'))} um, centre ({centre}) um"
-    if "cell_volume_fraction" in geo:
+    if geo.get("kind") == "medium":
+        g += " (no cells)"
+    elif "cell_volume_fraction" in geo:
         g += f", cell volume fraction {_g(geo['cell_volume_fraction'])}"
     lines.append(g)
     ph = c.get("ph", {})

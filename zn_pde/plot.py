@@ -64,7 +64,7 @@ _PRETTY_UNITS = {"uM": "µM", "ug/mL": "µg/mL", "um": "µm", "1": ""}
 _STIMULUS_STYLE = {"ultrasound": ("tab:blue", "ultrasound"), "light": ("tab:purple", "light")}
 _SHORT_NAMES = {
     "np": "nanoparticles (extracellular)",
-    "zn": "free Zn²⁺ (interstitial)",
+    "zn": "dissolved Zn²⁺ (interstitial)",
     "ros": "ROS",
     "np_int": "internalised nanoparticles",
     "zn_cell": "labile intracellular Zn",
@@ -75,7 +75,8 @@ _SHORT_NAMES = {
     "cargo": "drug cargo",
     "o2": "oxygen",
     "radical_dose": "oxidative dose from the stimuli (cumulative)",
-    "tissue_mean_zn": "tissue-mean free Zn²⁺",
+    "zn_phosphate": "zinc phosphate precipitate (as Zn)",
+    "tissue_mean_zn": "tissue-mean dissolved Zn²⁺",
     "tissue_mean_zn_cell": "tissue-mean intracellular Zn",
     "tissue_mean_ros": "tissue-mean ROS",
     "max_ros": "max ROS (domain, all steps)",
@@ -628,7 +629,7 @@ def _series_panels(run: RunFile, names: list[str]
     want = set(names)
     panels = []
     if "tissue_mean_zn" in s and "zn" in want:
-        panels.append(("free Zn²⁺ (interstitial), tissue mean", "µM",
+        panels.append(("dissolved Zn²⁺ (interstitial), tissue mean", "µM",
                        [("tissue_mean_zn", "")]))
     if "tissue_mean_zn_cell" in s and "zn_cell" in want:
         panels.append(("labile intracellular Zn, tissue mean", "µM",

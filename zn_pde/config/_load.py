@@ -395,6 +395,15 @@ def _resolve_kinetics(kind: str, raw: Any, file: str) -> dict[str, float]:
     return out
 
 
+def _is_reserved(name: str) -> bool:
+    """Whether a passive species may not take `name`: the model's variables, the file's
+    coordinates, the output's summary series and event table, and `open_run`'s time_h."""
+    from .._run import SUMMARY_UNITS  # deferred: the run module imports this package
+
+    return (name in RESERVED_NAMES or name in SUMMARY_UNITS or name == "time_h"
+            or name.startswith("event"))
+
+
 def _cross_check(c: dict[str, Any], file: str) -> None:
     grid, time, geo = c["grid"], c["time"], c["geometry"]
     if grid["kind"] == "well_mixed" and geo["kind"] == "spheroid":
@@ -435,12 +444,15 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
     seen = set()
     for i, sp in enumerate(c["species"]):
         name = sp["name"]
-        if not _NAME_RE.match(name) or name in RESERVED_NAMES or name in seen:
-            why = ("is already used" if name in seen else "is reserved" if name in RESERVED_NAMES
+        reserved = _is_reserved(name)
+        if not _NAME_RE.match(name) or reserved or name in seen:
+            why = ("is already used" if name in seen else "is reserved" if reserved
                    else "is not an identifier")
             raise InputError(f"species name {name!r} {why}; allowed: a unique identifier "
-                             f"other than {', '.join(sorted(RESERVED_NAMES))}", file=file,
-                             key=f"species[{i}].name")
+                             f"other than {', '.join(sorted(RESERVED_NAMES))}, the output's "
+                             "series (those `zn-pde inspect` lists, e.g. tissue_mean_zn, "
+                             "bulk_zn, max_ros, time_h) and names starting with event",
+                             file=file, key=f"species[{i}].name")
         seen.add(name)
     for sec in ("ultrasound", "light"):
         for i, ex in enumerate(c[sec]):

@@ -284,5 +284,6 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
 # Names the passive species may not take: the model's own variables and the file's coordinates.
 RESERVED_NAMES = frozenset(
     {"x", "y", "z", "r", "time", "tissue_mask", "np", "np_int", "zn", "zn_cell", "zn_free_cell",
-     "ros", "gsh", "viability", "ph", "h2o2", "h2s", "cargo", "o2"}
+     "ros", "gsh", "viability", "ph", "h2o2", "h2s", "cargo", "o2", "zn_phosphate",
+     "radical_dose"}
 )

@@ -11,8 +11,10 @@ medium and the tissue's interstitial fluid, which holds the same solutes):
   the particle, and the dissolved zinc cannot exceed the hopeite limit. At a fixed phosphate
   total P, [Zn²⁺]³ [PO₄³⁻]² = K_sp with [PO₄³⁻] = P f₃(pH) gives
   zn_P(pH) = zn_P(6.8) (f₃(6.8) / f₃(pH))^{2/3}, f₃ the PO₄³⁻ fraction of the phosphate.
-  Zinc beyond it stays solid; the model keeps it as undissolved particle (hopeite and ZnO
-  both end in the cells' lysosomes).
+  Zinc beyond it precipitates (the variable `zn_phosphate`; equilibrium taken as instant),
+  and the particle dissolves on by its own law: ZnO turns into zinc phosphate (David et al.
+  2019), ZnO₂ releases its H₂O₂, ZIF-8 its cargo. The precipitate is particulate: it moves
+  and is endocytosed as the particles are, and dissolves in the lysosomes.
 
 The three compositions carry the measured limits below; `medium.zn_complexation_factor` and
 `medium.zinc_phosphate_limit_uM` override them. Intracellular (lysosomal) dissolution is not
@@ -82,7 +84,8 @@ COMPOSITION_DOC = (
     "raising the dissolved zinc at saturation; its phosphate is in the measured value); "
     "water: pure water or a simple salt solution (the particle's own limit); "
     "phosphate_saline: a phosphate buffer without organic ligands (PBS, Gamble's solution, "
-    "synthetic saliva): zinc phosphate caps the dissolved zinc")
+    "synthetic saliva): zinc phosphate caps the dissolved zinc, the rest precipitates "
+    "(zn_phosphate)")
 
 MEDIUM: tuple[Parameter, ...] = (
     Parameter("zn_complexation_factor", _CULTURE_ALPHA, "1",

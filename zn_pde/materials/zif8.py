@@ -3,9 +3,11 @@
 Degradation k(pH) = k₇.₄ + k_sw / (1 + 10^{m (pH − pH½)}) releases Zn²⁺ (one per formula unit)
 and the cargo in proportion to the framework mass lost. k₇.₄ and k_sw are calibrated to the
 doxorubicin release of cellulose@ZIF-8 at 15 h, 63.4 % at pH 5.0 and 37.6 % at pH 7.4 (Zhang
-et al. 2024, J Drug Deliv Sci Technol, doi:10.1016/j.jddst.2024.106263), with the switch at
-pH 6.5 and steepness 2/pH (assumed, see the table). No equilibrium limit: the degradation is
-irreversible (the solubility constant is set far above any reachable concentration).
+et al. 2024, J Drug Deliv Sci Technol, doi:10.1016/j.jddst.2024.106263; in PBS at both pH,
+inferred), with the switch at pH 6.5 and steepness 2/pH (assumed, see the table). No
+equilibrium limit: the degradation is irreversible (the solubility constant is set far above
+any reachable concentration); in a phosphate medium its zinc precipitates as zinc phosphate
+while the framework degrades on.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ def _switch(ph: float) -> float:
 _SW = (_K50 - _K74) / (_switch(5.0) - _switch(7.4))
 _BASE = _K74 - _SW * _switch(7.4)
 _ZHANG = ("calibrated: 63.4 % (pH 5.0) and 37.6 % (pH 7.4) doxorubicin released at 15 h, "
-          "Zhang et al. 2024, J Drug Deliv Sci Technol, doi:10.1016/j.jddst.2024.106263")
+          "Zhang et al. 2024, J Drug Deliv Sci Technol, doi:10.1016/j.jddst.2024.106263 "
+          "(abstract; in PBS at both pH, inferred from the same group's 5-FU carrier with the "
+          "same percentages 'in phosphoric acid buffer solution (PBS)': Guo, Mao & Luo 2024, "
+          "J Wuhan Inst Technol 46:137, abstract), so degradation by phosphate is inside it")
 
 PARAMETERS = override(
     ZNO + COMMON,
