@@ -99,6 +99,9 @@ def test_the_observable_is_the_simulator(recovered):
     n = r["parameters"]["dissolution_proton_order"]["value"]
     exact = [released_percent_exact(ph, t, k74, n) for ph in PH for t in TIMES]
     np.testing.assert_allclose([row["predicted"] for row in r["rows"]], exact, rtol=1e-3)
+    # extra columns are kept: every row carries its cells as read, `note` included
+    assert all(row["columns"]["note"] == "synthetic" for row in r["rows"])
+    assert float(r["rows"][0]["columns"]["time_h"]) == TIMES[0]
     c = resolve(RELEASE.base_config | {"material": {"kind": "ZnO", "dose_ug_per_ml": DOSE}})
     model = build_model(c)
     assert model.well_mixed and not np.any(np.asarray(model.tissue))

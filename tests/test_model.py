@@ -53,6 +53,23 @@ def test_light_acts_only_above_the_band_gap(wavelength_nm, active):
         np.testing.assert_array_equal(lit["ros"], base["ros"])
 
 
+@pytest.mark.parametrize("wavelength_nm, noted", [(365.0, False), (808.0, True)])
+def test_run_says_when_light_is_below_the_band_gap(tmp_path, capsys, wavelength_nm, noted):
+    """A light that activates nothing is said so in the run's summary (ZnO: 3.37 eV; 808 nm
+    photons carry 1.53 eV), not left silent; a light above the gap is not flagged."""
+    from zn_pde.cli import main
+
+    light = (f"light=[{{start_h=0.5, duration_min=5.0, wavelength_nm={wavelength_nm}, "
+             "irradiance_mW_per_cm2=10.0}]")
+    code = main(["run", "configs/zno_culture_well_mixed.toml", "-o", str(tmp_path / "l.h5"),
+                 "--set", "time.end_h=1", "--set", light])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert ("below the band gap of ZnO (3.37 eV)" in out) == noted
+    if noted:
+        assert "808 nm (1.53 eV)" in out
+
+
 def _slab(**extra):
     raw = {"grid": {"shape": [4, 4, 40], "spacing_um": 10.0},
            "time": {"end_h": 1.0, "dt_s": 60.0, "save_every_min": 60.0},

@@ -253,8 +253,28 @@ def _cmd_run(a) -> int:
         if depth is not None and np.isfinite(depth[-1]):
             lines.append(f"  particle penetration depth (10 % of the rim): {depth[-1]:.4g} um")
         lines += _bulk_lines(s)
+    lines += _inactive_light_lines(config)
     _emit("\n".join(lines))
     return 0
+
+
+def _inactive_light_lines(config: dict) -> list[str]:
+    """A note for each [[light]] whose photons are below the material's band gap: it makes no
+    ROS at the particles (a co-loaded photosensitiser may still absorb it)."""
+    from .stimuli.light import photon_energy_eV
+
+    if "material" not in config:
+        return []
+    gap = config["kinetics"]["band_gap_eV"]
+    kind = config["material"]["kind"]
+    out = []
+    for i, e in enumerate(config.get("light", [])):
+        energy = photon_energy_eV(e["wavelength_nm"])
+        if energy < gap:
+            out.append(f"  note: light[{i}] at {e['wavelength_nm']:g} nm ({energy:.2f} eV) is "
+                       f"below the band gap of {kind} ({gap:g} eV): it activates no particle "
+                       "(only a [photosensitiser] could absorb it)")
+    return out
 
 
 def _bulk_lines(s: dict[str, np.ndarray]) -> list[str]:

@@ -419,6 +419,12 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
         geo["center_um"] = center
         r = geo["radius_um"]
         for axis, (cx, e) in enumerate(zip(center, extent, strict=True)):
+            if not 0 <= cx <= e:  # the centre itself is outside: that is the key to fix
+                raise InputError(
+                    f"the spheroid's centre {center} um lies outside the domain: along "
+                    f"{'xyz'[axis]} it must lie within [0, {e:g}] um (grid.shape x "
+                    f"grid.spacing_um); allowed: {r:g} <= center_um[{axis}] <= {e - r:g} for "
+                    f"radius {r:g} um", file=file, key="geometry.center_um")
             if cx - r < 0 or cx + r > e:
                 raise InputError(
                     f"the spheroid (radius {r:g} um, centre {center}) does not fit in the "

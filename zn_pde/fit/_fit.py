@@ -194,10 +194,13 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
         bounds = {"n": int(bound_rows.sum()), "satisfied": int(ok.sum())}
     curves = cfg.observable.curves(problem.table, cfg.row_settings)
     curve_of = {int(i): label for label, idx in curves for i in idx}
-    rows = [{"line": problem.table.lines[i], "curve": curve_of.get(i),
-             "relation": problem.table.relation[i], "observed": float(problem.y[i]),
-             "predicted": float(yhat[i]), "residual": float(yhat[i] - problem.y[i])}
-            for i in range(len(problem.table))]
+    table = problem.table
+    rows = [{"line": table.lines[i], "curve": curve_of.get(i),
+             "relation": table.relation[i], "observed": float(problem.y[i]),
+             "predicted": float(yhat[i]), "residual": float(yhat[i] - problem.y[i]),
+             # every column of the row as read, the ones the fit does not use included
+             "columns": {h: table.text[h][i] for h in table.header}}
+            for i in range(len(table))]
     pcurves = [(lab, idx[point[idx]]) for lab, idx in curves if point[idx].any()]
     xcol = "time_h" if cfg.observable.table_kind == "release" else "concentration_ug_per_ml"
     models = RELEASE_MODELS if cfg.observable.table_kind == "release" else VIABILITY_MODELS

@@ -154,7 +154,7 @@ def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
     """Read and check a plan file (`--set` overrides act on the scenario config)."""
     path = Path(path)
     file = str(path)
-    raw = read_toml_file(path, "plan file")
+    raw = read_toml_file(path, "plan")
     text = path.read_text()
     if set(raw) != {"plan"}:
         extra = sorted(set(raw) - {"plan"})
