@@ -217,7 +217,8 @@ RADIAL_RUN = ["grid.kind='radial'", "grid.shape=[20]", "grid.spacing_um=10",
 
 def test_radial_run_writes_profiles_inspects_plots_and_resumes(tmp_path, capsys):
     """`zn-pde run` on a radial grid (ultrasound at 1 h): fields (time, r) with an /r
-    coordinate in µm, the tissue mask (r,), the series, no XDMF sidecar; xarray, inspect and
+    coordinate in µm, the tissue mask (r,), the series, an XDMF sidecar (ParaView's reading of
+    it: tests/test_paraview.py); xarray, inspect and
     plot read it; a run killed after two frames resumes to the uninterrupted result (rtol
     1e-6: the float32 state is saved in full, as on the 3D grid)."""
     import h5py
@@ -230,7 +231,7 @@ def test_radial_run_writes_profiles_inspects_plots_and_resumes(tmp_path, capsys)
     out = tmp_path / "radial.h5"
     args = ["run", "configs/zno_spheroid_radial.toml", "-o", str(out), "--quiet"]
     assert main(args + [f"--set={s}" for s in RADIAL_RUN[1:]]) == 0
-    assert not out.with_suffix(".xmf").exists()
+    assert out.with_suffix(".xmf").exists()
     assert "wrote" in capsys.readouterr().out
     with xr.open_dataset(out, engine="h5netcdf") as ds:
         # hourly, and at the end of the 1 min exposure (its start, 1 h, is on the grid)

@@ -205,8 +205,8 @@ def _cmd_run(a) -> int:
              + (f"; {around} of them around the exposures, doses and exchanges" if around
                 else "") + ")"]
     if config["grid"]["kind"] == "radial":
-        lines.append("  no XDMF sidecar: a radial run is one profile in r (zn-pde plot draws "
-                     "profiles and r x t kymographs)")
+        lines.append("  the sidecar shows the radial profiles on a line of nodes along x (r "
+                     "in um); zn-pde plot draws profiles and r x t kymographs")
     s = result.summary
     if s and np.isnan(s["tissue_mean_viability"][-1]):  # no cells: a release vial
         phosphate = (config.get("medium") or {}).get("zinc_phosphate_limit_uM") is not None

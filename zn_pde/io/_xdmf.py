@@ -35,11 +35,14 @@ against h5py):
   ParaView 5.11 reads before evaluating it: "Skipping unrecognized array type [None]", the
   field is dropped.)
 
+A radial run's fields are 1-D profiles (time, r): its sidecar puts the shell centres on a
+line of nodes along x (a 1 × 1 × n `3DCoRectMesh` from r₀ in steps of the shell thickness),
+so ParaView shows each field against r (Plot Over Line, or the line itself), not the
+spheroid; `zn-pde plot` draws profiles and r × t kymographs.
+
 Rewritten atomically (temporary file + rename) after every frame, so it always lists exactly
-the frames saved so far, and is never seen half-written. Only a 3D grid gets a sidecar: a
-well-mixed run has no space, and a radial run's fields are 1-D profiles (time, r), which
-ParaView would show as a line, not the spheroid; open those with xarray or `zn-pde plot`
-(profiles and r × t kymographs). A stale sidecar of the same name is removed.
+the frames saved so far, and is never seen half-written. A well-mixed run has no space and
+gets no sidecar (a stale one of the same name is removed).
 """
 
 from __future__ import annotations
@@ -54,18 +57,30 @@ import numpy as np
 def write_xdmf(path: str | Path, h5_name: str, coords: dict[str, np.ndarray],
                spacing_um: float, times_s: np.ndarray, variables: list[str],
                static: dict[str, tuple[str, int]]) -> bool:
-    """Write `path` for the frames at `times_s` of the 4D `variables` in HDF5 file `h5_name`,
-    if `coords` (dimension -> cell centres, um) is a 3D grid's (z, y, x); otherwise remove
-    any sidecar at `path`. Returns whether one was written.
+    """Write `path` for the frames at `times_s` of the `variables` in HDF5 file `h5_name`,
+    if `coords` (dimension -> cell centres, um) is a 3D grid's (z, y, x) or a radial one's
+    (r,); otherwise remove any sidecar at `path`. Returns whether one was written.
 
-    `static`: time-independent (z, y, x) datasets, name -> (XDMF NumberType, bytes).
+    `static`: time-independent datasets of the grid's shape, name -> (XDMF NumberType,
+    bytes).
     """
-    if tuple(coords) != ("z", "y", "x"):
+    if tuple(coords) == ("z", "y", "x"):
+        nz, ny, nx = (np.asarray(coords[n]).size for n in ("z", "y", "x"))
+        origin_zyx = tuple(float(np.asarray(coords[n])[0]) for n in ("z", "y", "x"))
+        stored = f"{nz} {ny} {nx}"  # one frame of a field as stored: (z, y, x)
+        start, stride = "@I@ 0 0 0", "1 1 1 1"
+    elif tuple(coords) == ("r",):  # shell centres along x: a line of nodes, 1 x 1 x n
+        # (each item declares the mesh's "1 1 n": the XDMF 2 reader reads one value of an
+        # item declared "n"; checked with ParaView 5.11, every reader, by tests/test_paraview.py)
+        nz, ny, nx = 1, 1, np.asarray(coords["r"]).size
+        origin_zyx = (0.0, 0.0, float(np.asarray(coords["r"])[0]))
+        stored = f"{nx}"  # one frame of a field as stored: (r,)
+        start, stride = "@I@ 0", "1 1"
+    else:
         Path(path).unlink(missing_ok=True)
         return False
-    nz, ny, nx = (np.asarray(coords[n]).size for n in ("z", "y", "x"))
-    origin_zyx = tuple(float(np.asarray(coords[n])[0]) for n in ("z", "y", "x"))
     dims = f"{nz} {ny} {nx}"
+    rank = len(stored.split()) + 1
     n_frames = len(times_s)
     origin = " ".join(repr(float(o)) for o in origin_zyx)
     spacing = " ".join([repr(float(spacing_um))] * 3)
@@ -89,10 +104,10 @@ def write_xdmf(path: str | Path, h5_name: str, coords: dict[str, np.ndarray],
                   'Center="Node">',
                   f'          <DataItem Type="HyperSlab" Dimensions="{dims}" '
                   'NumberType="Float" Precision="4" Format="HDF">'
-                  f"{source}|@I@ 0 0 0:1 1 1 1:1 {dims}:{n_frames} {dims}",
-                  '            <DataItem Dimensions="3 4" NumberType="Int" Format="XML">'
-                  f"@I@ 0 0 0 1 1 1 1 1 {dims}</DataItem>",
-                  f'            <DataItem Dimensions="{n_frames} {dims}" '
+                  f"{source}|{start}:{stride}:1 {stored}:{n_frames} {stored}",
+                  f'            <DataItem Dimensions="3 {rank}" NumberType="Int" '
+                  f'Format="XML">{start} {stride} 1 {stored}</DataItem>',
+                  f'            <DataItem Dimensions="{n_frames} {stored}" '
                   f'NumberType="Float" Precision="4" Format="HDF">{source}</DataItem>',
                   "          </DataItem>",
                   "        </Attribute>"]
