@@ -440,8 +440,8 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
         raise InputError(f"dt_s = {dt:g} is longer than save_every_min ({save_s:g} s); "
                          f"allowed: dt_s <= {save_s:g}", file=file, key="time.dt_s")
     if dt > end_s:
-        raise InputError(f"dt_s = {dt:g} is longer than the run ({end_s:g} s)", file=file,
-                         key="time.dt_s")
+        raise InputError(f"dt_s = {dt:g} is longer than the run ({end_s:g} s); allowed: "
+                         f"dt_s <= {end_s:g} (time.end_h x 3600)", file=file, key="time.dt_s")
     for what, total in (("time.save_every_min", save_s), ("time.end_h", end_s)):
         n = total / dt
         if abs(n - round(n)) > 1e-6 * max(1.0, n):
