@@ -140,6 +140,28 @@ def run(pvpython, tmp_path_factory) -> Path:
     return out
 
 
+def _read_with_paraview(pvpython: str, xmf: Path, tmp_path: Path, fields, frames
+                        ) -> tuple[dict, Path]:
+    """Run PV_SCRIPT in pvpython on `xmf`: every reader's report and the folder of the
+    values it read, after checking that ParaView exited cleanly and complained of nothing."""
+    script = tmp_path / "read_xmf.py"
+    script.write_text(PV_SCRIPT)
+    got = tmp_path / "got"
+    got.mkdir()
+    proc = subprocess.run(
+        [pvpython, "--no-mpi", "--force-offscreen-rendering", str(script), str(xmf), str(got),
+         ",".join(fields), ",".join(map(str, frames))],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    output = proc.stdout + proc.stderr
+    sys.stdout.write(output)  # shown with -s or on failure: what ParaView read
+    assert proc.returncode == 0, output
+    for complaint in ("HDF5-DIAG", "XDMF Error", "Skipping unrecognized", "ERR|"):
+        assert complaint not in output, f"ParaView complained ({complaint!r}):\n{output}"
+    report = json.loads((got / "report.json").read_text())
+    assert set(report) == set(READERS)
+    return report, got
+
+
 def test_paraview_reads_every_field_at_each_frame_as_h5py_does(pvpython, run, tmp_path):
     with h5py.File(run, "r") as f:
         times = f["time"][:]
@@ -149,21 +171,8 @@ def test_paraview_reads_every_field_at_each_frame_as_h5py_does(pvpython, run, tm
     assert frames[0] < frames[1]
     # uneven saved times: every 10 min and at the start and end of the exposure (6, 8 min)
     np.testing.assert_allclose(times, [0, 360, 480, 600, 1200, 1800])
-    script = tmp_path / "read_xmf.py"
-    script.write_text(PV_SCRIPT)
-    got = tmp_path / "got"
-    got.mkdir()
-    proc = subprocess.run(
-        [pvpython, "--no-mpi", "--force-offscreen-rendering", str(script),
-         str(run.with_suffix(".xmf")), str(got), ",".join(FIELDS), ",".join(map(str, frames))],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    output = proc.stdout + proc.stderr
-    sys.stdout.write(output)  # shown with -s or on failure: what ParaView read
-    assert proc.returncode == 0, output
-    for complaint in ("HDF5-DIAG", "XDMF Error", "Skipping unrecognized", "ERR|"):
-        assert complaint not in output, f"ParaView complained ({complaint!r}):\n{output}"
-    report = json.loads((got / "report.json").read_text())
-    assert set(report) == set(READERS)
+    report, got = _read_with_paraview(pvpython, run.with_suffix(".xmf"), tmp_path, FIELDS,
+                                      frames)
     assert report["OpenDataFile"]["proxy"] in {"XdmfReader", "Xdmf3ReaderS", "Xdmf3ReaderT"}
     n = z.size * y.size * x.size
     for reader, entry in report.items():
@@ -203,20 +212,8 @@ def test_paraview_reads_a_radial_run_as_a_line_of_shells(pvpython, tmp_path):
         stored = {name: f[name][...] for name in fields}
         n_times = f["time"].size
     frames = (1, n_times - 1)
-    script = tmp_path / "read_xmf.py"
-    script.write_text(PV_SCRIPT)
-    got = tmp_path / "got"
-    got.mkdir()
-    proc = subprocess.run(
-        [pvpython, "--no-mpi", "--force-offscreen-rendering", str(script),
-         str(out.with_suffix(".xmf")), str(got), ",".join(fields), ",".join(map(str, frames))],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
-    for complaint in ("HDF5-DIAG", "XDMF Error", "Skipping unrecognized", "ERR|"):
-        assert complaint not in output, f"ParaView complained ({complaint!r}):\n{output}"
-    report = json.loads((got / "report.json").read_text())
-    assert set(report) == set(READERS)
+    report, got = _read_with_paraview(pvpython, out.with_suffix(".xmf"), tmp_path, fields,
+                                      frames)
     for reader, entry in report.items():
         for i in frames:
             frame = entry["frames"][str(i)]
