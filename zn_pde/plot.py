@@ -59,12 +59,12 @@ LOG_DECADES = 4  # a log colour scale spans at most this many decades below the 
 TISSUE_PERCENTILES = (1.0, 99.0)  # colour scales of the slices: these percentiles of tissue
 MAX_SLICES = 6  # default slice times at most
 # variables that live in the cells: blank (NaN) in medium voxels, absent from a cell-free vial
-INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability")
+INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability", "radical_dose")
 _PRETTY_UNITS = {"uM": "µM", "ug/mL": "µg/mL", "um": "µm", "1": ""}
 _STIMULUS_STYLE = {"ultrasound": ("tab:blue", "ultrasound"), "light": ("tab:purple", "light")}
 _SHORT_NAMES = {
     "np": "nanoparticles (extracellular)",
-    "zn": "dissolved Zn²⁺ (interstitial)",
+    "zn": "dissolved Zn²⁺ (extracellular fluid)",
     "ros": "ROS",
     "np_int": "internalised nanoparticles",
     "zn_cell": "labile intracellular Zn",
