@@ -554,18 +554,22 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     zn, zn_phosphate = s.zn, s.zn_phosphate
     if zn_phosphate is not None:
         zn, zn_phosphate = k.precipitate_phosphate(zn, zn_phosphate, env.ph)
-    np_int = s.np_int + _safe_div(d.taken_up, phi)
+    arrived = _safe_div(d.taken_up, phi)
 
-    # 2. lysosomal dissolution of internalised particles (limit: free Zn2+ in the cell)
+    # 2. lysosomal dissolution of internalised particles (limit: free Zn2+ in the cell): those
+    # held at the step start for the whole step, those endocytosed during it (at a steady
+    # rate, as the implicit uptake took them) from their arrival, ∂np_int/∂t = J − k np_int
+    # solved exactly over the step
     k_lys = k.dissolution_rate_per_s(k.lysosome_ph)
     if coproduct is not None:
         f0 = k.free_zinc_uM(s.zn_cell, s.gsh)
         k_lys = k_lys * jnp.clip(1.0 - k.saturation(f0, coproduct, k.lysosome_ph), 0.0, 1.0)
-        freed = jnp.minimum(np_int * -jnp.expm1(-k_lys * dt_s),
-                            k.headroom_uM(f0, coproduct, k.lysosome_ph) / conv)
+    would = s.np_int * -jnp.expm1(-k_lys * dt_s) + arrived * _arrivals_dissolved(k_lys * dt_s)
+    if coproduct is not None:
+        freed = jnp.minimum(would, k.headroom_uM(f0, coproduct, k.lysosome_ph) / conv)
     else:
-        freed = np_int * -jnp.expm1(-k_lys * dt_s)
-    np_int = np_int - freed
+        freed = would
+    np_int = s.np_int + arrived - freed
     zn_cell = s.zn_cell + freed * conv
     if zn_phosphate is not None:  # endocytosed zinc phosphate, dissolved in the lysosomes
         zn_cell = zn_cell + _safe_div(removed["zn_phosphate"], phi)
@@ -637,6 +641,14 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     return Local(np=np_ext, zn=zn, ros=s.ros, np_int=np_int, zn_cell=zn_cell, gsh=gsh,
                  viability=viability, h2o2=h2o2, h2s=h2s, cargo=cargo, o2=o2,
                  radical_dose=radical_dose, zn_phosphate=zn_phosphate)
+
+
+def _arrivals_dissolved(x: Array) -> Array:
+    """Share of what arrives at a steady rate over a step that first-order decay (x = k Δt)
+    removes within it: 1 − (1 − e^{−x})/x (x/2 − x²/6 for small x, where the difference
+    would lose its digits)."""
+    safe = jnp.where(x > 1e-3, x, 1.0)
+    return jnp.where(x > 1e-3, 1.0 + jnp.expm1(-safe) / safe, x / 2.0 - x * x / 6.0)
 
 
 def mobile_names(s: Local) -> tuple[str, ...]:

@@ -63,7 +63,7 @@ _LETHAL_DOSE_UM = 3.8e19 / 6.02214076e23 * 1e3 * 1e6 * 0.5 / math.log(100.0)
 
 #: Short-lived ROS per second per ug/mL of particles at cavitation activity 1 (uM/s), from
 #: `python scripts/calibrate_sonodynamic.py` (the calibration stated in the table below).
-_SONO_RADICAL_YIELD = 128.6
+_SONO_RADICAL_YIELD = 126.2
 
 # The dissolution constants below are calibrated on two reported points and checked against
 # the joint fit of the three shipped ZnO release points (docs/fitting.md), which cannot
@@ -254,7 +254,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               "with a profile that reaches the box's lower edge (1e-5 uM/s), so the assumed "
               "value stays; per source it is fitted where it lowers the AIC more than the "
               "metallothionein capacity (docs/fitting.md: A549 MTT 0.19, 95 % CI "
-              "0.082-0.26; HCMEC MTT and SH-SY5Y NRU not bounded)",
+              "0.0064-0.26; HCMEC MTT and SH-SY5Y NRU not bounded)",
               lower=0.0),
     Parameter("zn_ros_half_uM", 1.0, "uM",
               "free intracellular Zn2+ at half-maximal mitochondrial H2O2 production",
