@@ -212,7 +212,12 @@ class AxisOperator(NamedTuple):
     source_last: Array
     wall_first: Array  # the wall coefficient 2 Δt/h² (αD*) of the first plane (0: zero flux),
     wall_last: Array  # so a wall value g changing in time gives the source wall · g
-    wall: Array  # the two as a field: wall_first, 0, ..., 0, wall_last, shape (n, ...)
+    # the two as a field, wall_first, 0, ..., 0, wall_last, shape (n, ...), for the row
+    # excess: one fused add per step (two plane updates there measured slower, 29.3 / 25.9
+    # against 25.2 / 23.2 ms per default step, scripts/step_cost.py, 2026-12-02);
+    # the planes above stay for the right-hand side, where a one-plane axis (shape [8, 8, 1])
+    # must add each wall once
+    wall: Array
 
 
 class Operator(NamedTuple):

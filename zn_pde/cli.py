@@ -261,7 +261,7 @@ def _cmd_run(a) -> int:
 def _inactive_light_lines(config: dict) -> list[str]:
     """A note for each [[light]] whose photons are below the material's band gap: it makes no
     ROS at the particles (a co-loaded photosensitiser may still absorb it)."""
-    from .stimuli.light import photon_energy_eV
+    from .stimuli.light import activates, photon_energy_eV
 
     if "material" not in config:
         return []
@@ -269,8 +269,8 @@ def _inactive_light_lines(config: dict) -> list[str]:
     kind = config["material"]["kind"]
     out = []
     for i, e in enumerate(config.get("light", [])):
-        energy = photon_energy_eV(e["wavelength_nm"])
-        if energy < gap:
+        if not activates(e["wavelength_nm"], gap):
+            energy = photon_energy_eV(e["wavelength_nm"])
             out.append(f"  note: light[{i}] at {e['wavelength_nm']:g} nm ({energy:.2f} eV) is "
                        f"below the band gap of {kind} ({gap:g} eV): it activates no particle "
                        "(only a [photosensitiser] could absorb it)")

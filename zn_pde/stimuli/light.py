@@ -28,6 +28,11 @@ def photon_energy_eV(wavelength_nm: float) -> float:
     return HC_EV_NM / wavelength_nm
 
 
+def activates(wavelength_nm: float, band_gap_eV: float) -> bool:
+    """Whether photons of this wavelength excite a particle of this band gap."""
+    return photon_energy_eV(wavelength_nm) >= band_gap_eV
+
+
 def tissue_light_attenuation_per_cm(ex: dict[str, Any], tissue_cfg: dict[str, Any]) -> float:
     """μ_eff of tissue (1/cm): `tissue.light_attenuation_per_cm`, else the wavelength table
     under `tissue.light_model`."""
@@ -40,7 +45,7 @@ def tissue_light_attenuation_per_cm(ex: dict[str, Any], tissue_cfg: dict[str, An
 
 def light_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry,
                    spacing_um: float, band_gap_eV: float, dtype) -> Exposure:
-    gate = 1.0 if photon_energy_eV(ex["wavelength_nm"]) >= band_gap_eV else 0.0
+    gate = 1.0 if activates(ex["wavelength_nm"], band_gap_eV) else 0.0
     mu = np.where(geo.tissue, tissue_light_attenuation_per_cm(ex, tissue_cfg),
                   tissue_cfg["medium_light_attenuation_per_cm"])
     field = gate * np.exp(-entry_path_cm(geo, mu))
