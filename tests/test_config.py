@@ -171,3 +171,52 @@ def test_a_medium_section_needs_a_material(capsys, tmp_path):
     code, out = _validate(capsys, _write(tmp_path, text))
     assert code == 2 and "[medium] section needs a [material]" in out and "Traceback" not in out
 
+
+
+# a valid value other than the default for each key a well_mixed run resolves but does not use
+INERT_CHANGES = {
+    "grid.shape": [8, 8, 8], "grid.spacing_um": 50.0, "geometry.radius_um": 100.0,
+    "boundary.kind": "neumann", "boundary.bulk_medium": "fixed", "ph.tissue_rim": 6.0,
+    "ph.tissue_core": 6.0, "tissue.light_model": "diffusion",
+    "tissue.light_attenuation_per_cm": 500.0, "tissue.medium_light_attenuation_per_cm": 500.0,
+    "tissue.ultrasound_attenuation_dB_per_cm_MHz": 5.0,
+    "tissue.medium_ultrasound_attenuation_dB_per_cm_MHz": 5.0, "tissue.tortuosity": 3.0,
+    "tissue.extracellular_gap_nm": 50.0}
+
+
+def test_keys_a_well_mixed_run_ignores_are_listed_and_change_nothing(capsys):
+    """`zn-pde validate` names the keys a well_mixed run lists but does not use, and changing
+    every one of them leaves a 3 h culture with ultrasound and light bit for bit unchanged
+    (while the cavitation threshold, which does act, changes it)."""
+    import numpy as np
+
+    import zn_pde
+    from zn_pde.config import WELL_MIXED_INERT_KEYS
+
+    assert set(INERT_CHANGES) == set(WELL_MIXED_INERT_KEYS)
+    base = Path(__file__).parent.parent / "configs" / "zno_culture_well_mixed.toml"
+    code, text = _validate(capsys, str(base))
+    assert code == 0
+    comment = " ".join(line[2:] for line in text.splitlines() if line.startswith("# "))
+    assert all(k in comment for k in WELL_MIXED_INERT_KEYS), comment
+
+    def run(changes):
+        raw = tomllib.loads(base.read_text())
+        raw["time"].update(end_h=3.0, save_every_min=60.0)
+        raw["ultrasound"] = [{"start_h": 1.0, "duration_min": 1.0,
+                              "intensity_W_per_cm2": 1.5}]
+        raw["light"] = [{"start_h": 1.5, "duration_min": 5.0,
+                         "irradiance_mW_per_cm2": 50.0, "wavelength_nm": 365.0}]
+        for key, value in changes.items():
+            section, name = key.split(".")
+            raw.setdefault(section, {})[name] = value
+        return zn_pde.simulate(raw, progress=False)
+
+    ref = run({})
+    fields = ("zn", "zn_cell", "ros", "gsh", "viability")
+    assert float(ref["radical_dose"][-1]) > 0  # the stimuli act
+    inert = run(INERT_CHANGES)
+    for name in fields:
+        np.testing.assert_array_equal(inert[name].values, ref[name].values, err_msg=name)
+    acting = run({"tissue.ultrasound_cavitation_threshold_W_per_cm2": 1.2})
+    assert not np.allclose(acting["viability"].values, ref["viability"].values, rtol=1e-4)

@@ -311,3 +311,31 @@ def test_paraview_reads_the_vtk_export_as_h5py_does(pvpython, run, tmp_path):
             np.testing.assert_array_equal(values, want.ravel(), err_msg=f"{name} {i}")
     first, last = (np.load(got / f"zn_{i}.npy") for i in frames)
     assert not np.allclose(first, last, rtol=1e-3)
+
+
+def test_paraview_reads_a_well_mixed_run_as_one_node(pvpython, tmp_path):
+    """A well-mixed run's sidecar: every ParaView reader sees one node per frame holding the
+    field's value in that frame (h5py's, rtol 1e-6), at the run's times, with no complaint."""
+    from zn_pde import load_config
+
+    out = tmp_path / "culture.h5"
+    c = load_config("configs/zno_culture_well_mixed.toml",
+                    ["time.end_h=6", "time.save_every_min=60"])
+    simulate_to_file(c, out, progress=False)
+    fields = ("zn", "zn_cell", "viability")
+    with h5py.File(out, "r") as f:
+        times = f["time"][:]
+        stored = {name: f[name][...] for name in fields}
+    frames = (1, times.size - 1)
+    report, got = _read_with_paraview(pvpython, out.with_suffix(".xmf"), tmp_path, fields,
+                                      frames)
+    for reader, entry in report.items():
+        np.testing.assert_allclose(entry["times"], times, rtol=1e-12, err_msg=reader)
+        for i in frames:
+            assert entry["frames"][str(i)]["dims"] == [1, 1, 1], (reader, entry)
+            for name in fields:
+                values = np.load(got / f"{reader}_{name}_{i}.npy")
+                np.testing.assert_allclose(values, [stored[name][i]], rtol=1e-6,
+                                           err_msg=f"{reader} {name} {i}")
+        first, last = (np.load(got / f"{reader}_zn_cell_{i}.npy") for i in frames)
+        assert not np.allclose(first, last, rtol=1e-3), reader

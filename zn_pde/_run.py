@@ -348,11 +348,12 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
     xmf = out.with_suffix(".xmf")
     signals = _Signals()
 
+    static = {} if model.well_mixed else {"tissue_mask": ("UChar", 1), "ph": ("Float", 4)}
+
     def write_sidecar() -> None:
         if times:
             write_xdmf(xmf, out.name, geo.coords, geo.spacing_um, np.asarray(times),
-                       list(model.mobile_names + model.fixed_names),
-                       {"tissue_mask": ("UChar", 1), "ph": ("Float", 4)})
+                       list(model.mobile_names + model.fixed_names), static)
 
     def on_frame(i: int, t_s: float, state: State, peaks: np.ndarray | None) -> None:
         fields = _output_fields(model, state)

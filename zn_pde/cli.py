@@ -299,12 +299,23 @@ def _emit(text: str) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def wrap_comment(text: str) -> str:
+    """`text` as TOML comment lines of at most 92 characters."""
+    import textwrap
+
+    return "".join(f"# {line}\n" for line in textwrap.wrap(text, 90))
+
+
 def _cmd_validate(a) -> int:
-    from .config import dumps, load_config
+    from .config import WELL_MIXED_INERT_KEYS, dumps, load_config
 
     config = load_config(a.config, a.overrides)
-    _emit(f"# {a.config or 'built-in default'}: valid; fully resolved config follows\n"
-          + dumps(config))
+    head = f"# {a.config or 'built-in default'}: valid; fully resolved config follows\n"
+    if config["grid"]["kind"] == "well_mixed":
+        head += wrap_comment("grid.kind = \"well_mixed\" is one compartment without space: "
+                             + ", ".join(WELL_MIXED_INERT_KEYS) + " are listed at their "
+                             "values but do not act")
+    _emit(head + dumps(config))
     return 0
 
 

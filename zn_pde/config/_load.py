@@ -329,6 +329,19 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
     return out
 
 
+# Keys a well_mixed run resolves (so its stored config reads like any other) but that do not
+# act on it: it has no space, so no grid, boundary, pH profile, tissue transport or depth
+# attenuation (tests/test_config.py checks that changing them all leaves a run, with both
+# stimuli, bit for bit unchanged; `zn-pde validate` lists them).
+WELL_MIXED_INERT_KEYS = (
+    "grid.shape", "grid.spacing_um", "geometry.radius_um", "boundary.kind",
+    "boundary.bulk_medium", "ph.tissue_rim", "ph.tissue_core", "tissue.light_model",
+    "tissue.light_attenuation_per_cm", "tissue.medium_light_attenuation_per_cm",
+    "tissue.ultrasound_attenuation_dB_per_cm_MHz",
+    "tissue.medium_ultrasound_attenuation_dB_per_cm_MHz", "tissue.tortuosity",
+    "tissue.extracellular_gap_nm")
+
+
 def _resolve_volume_fractions(c: dict[str, Any], raw: dict[str, Any], file: str) -> None:
     """Cells (φ) and extracellular fluid (α) share a tissue voxel: either sets the other's
     default (φ = 1 − α, α = 1 − φ); both given must leave α + φ ≤ 1 (the rest is matrix)."""

@@ -146,7 +146,8 @@ Checked after every key is valid on its own (exit status 2 when broken):
 
 - `grid.kind = "well_mixed"` needs `geometry.kind` `"uniform"` or `"medium"`; there
   `tissue.extracellular_volume_fraction` may not be set (the fluid is
-  1 - `geometry.cell_volume_fraction`).
+  1 - `geometry.cell_volume_fraction`). A well_mixed run has no space, so {inert} are
+  resolved but do not act (`zn-pde validate` says so).
 - `grid.shape` has 3 integers on a cartesian grid, 1 on a radial one.
 - A `"spheroid"` on a cartesian grid must fit in the domain (`grid.shape` x
   `grid.spacing_um`) around its centre, with `radius_um >= grid.spacing_um`.
@@ -232,6 +233,7 @@ def markdown() -> str:
         _UNSWEEPABLE,
         MAX_COUPLING_RATE_TIMES_DT,
         RADIAL_MAX_ATTENUATION,
+        WELL_MIXED_INERT_KEYS,
         coupling_rates_per_s,
     )
 
@@ -262,6 +264,7 @@ def markdown() -> str:
     unsweepable = ", ".join(f"`{p}*`" if p.endswith(".") else f"`{p}`" for p in _UNSWEEPABLE)
     rules = _RULES.replace("{coupling}", ", ".join(coupling_rates_per_s(resolved))).replace(
         "{max_rate_dt:g}", f"{MAX_COUPLING_RATE_TIMES_DT:g}").replace(
-        "{radial_max:g}", f"{100 * RADIAL_MAX_ATTENUATION:g}")
+        "{radial_max:g}", f"{100 * RADIAL_MAX_ATTENUATION:g}").replace(
+        "{inert}", ", ".join(f"`{k}`" for k in WELL_MIXED_INERT_KEYS))
     lines += [_SWEEP.replace("{unsweepable}", unsweepable), rules]
     return "\n".join(lines).rstrip("\n") + "\n"

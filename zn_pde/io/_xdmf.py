@@ -40,9 +40,12 @@ line of nodes along x (a 1 × 1 × n `3DCoRectMesh` from r₀ in steps of the sh
 so ParaView shows each field against r (Plot Over Line, or the line itself), not the
 spheroid; `zn-pde plot` draws profiles and r × t kymographs.
 
+A well-mixed run's fields are one value per frame (time,): its sidecar is one node at the
+origin (a 1 × 1 × 1 mesh), so ParaView shows each field's time course (Plot Data Over Time)
+alongside the spatial runs it is compared with.
+
 Rewritten atomically (temporary file + rename) after every frame, so it always lists exactly
-the frames saved so far, and is never seen half-written. A well-mixed run has no space and
-gets no sidecar (a stale one of the same name is removed).
+the frames saved so far, and is never seen half-written.
 """
 
 from __future__ import annotations
@@ -56,10 +59,10 @@ import numpy as np
 
 def write_xdmf(path: str | Path, h5_name: str, coords: dict[str, np.ndarray],
                spacing_um: float, times_s: np.ndarray, variables: list[str],
-               static: dict[str, tuple[str, int]]) -> bool:
-    """Write `path` for the frames at `times_s` of the `variables` in HDF5 file `h5_name`,
-    if `coords` (dimension -> cell centres, um) is a 3D grid's (z, y, x) or a radial one's
-    (r,); otherwise remove any sidecar at `path`. Returns whether one was written.
+               static: dict[str, tuple[str, int]]) -> None:
+    """Write `path` for the frames at `times_s` of the `variables` in HDF5 file `h5_name`:
+    `coords` (dimension -> cell centres, um) is a 3D grid's (z, y, x), a radial one's (r,) or
+    empty (a well-mixed run: one node). Anything else is refused (ValueError).
 
     `static`: time-independent datasets of the grid's shape, name -> (XDMF NumberType,
     bytes).
@@ -76,12 +79,17 @@ def write_xdmf(path: str | Path, h5_name: str, coords: dict[str, np.ndarray],
         origin_zyx = (0.0, 0.0, float(np.asarray(coords["r"])[0]))
         stored = f"{nx}"  # one frame of a field as stored: (r,)
         start, stride = "@I@ 0", "1 1"
+    elif not coords:  # well-mixed: one value per frame, one node
+        nz = ny = nx = 1
+        origin_zyx = (0.0, 0.0, 0.0)
+        stored = ""  # one frame of a field as stored: a scalar
+        start, stride = "@I@", "1"
     else:
-        Path(path).unlink(missing_ok=True)
-        return False
+        raise ValueError(f"no XDMF mesh for coordinates {tuple(coords)}")
     dims = f"{nz} {ny} {nx}"
     rank = len(stored.split()) + 1
-    n_frames = len(times_s)
+    count = f"1 {stored}".strip()  # the hyperslab's count: one frame
+    shape = f"{len(times_s)} {stored}".strip()  # the dataset's shape: every frame
     origin = " ".join(repr(float(o)) for o in origin_zyx)
     spacing = " ".join([repr(float(spacing_um))] * 3)
     h5 = escape(h5_name)
@@ -104,10 +112,10 @@ def write_xdmf(path: str | Path, h5_name: str, coords: dict[str, np.ndarray],
                   'Center="Node">',
                   f'          <DataItem Type="HyperSlab" Dimensions="{dims}" '
                   'NumberType="Float" Precision="4" Format="HDF">'
-                  f"{source}|{start}:{stride}:1 {stored}:{n_frames} {stored}",
+                  f"{source}|{start}:{stride}:{count}:{shape}",
                   f'            <DataItem Dimensions="3 {rank}" NumberType="Int" '
-                  f'Format="XML">{start} {stride} 1 {stored}</DataItem>',
-                  f'            <DataItem Dimensions="{n_frames} {stored}" '
+                  f'Format="XML">{start} {stride} {count}</DataItem>',
+                  f'            <DataItem Dimensions="{shape}" '
                   f'NumberType="Float" Precision="4" Format="HDF">{source}</DataItem>',
                   "          </DataItem>",
                   "        </Attribute>"]
@@ -129,4 +137,3 @@ def write_xdmf(path: str | Path, h5_name: str, coords: dict[str, np.ndarray],
     tmp = Path(f"{path}.tmp")
     tmp.write_text("\n".join(lines), encoding="utf-8")
     os.replace(tmp, path)
-    return True
