@@ -224,3 +224,25 @@ def test_closed_cartesian_well_conserves_zinc_in_float32(material):
         state, _ = advance(model, transport, state, jnp.asarray(n))
     assert state.mobile.dtype == jnp.float32
     assert total(state) == pytest.approx(start, rel=2e-4)
+
+
+@pytest.mark.parametrize("diameter_nm, excluded", [(60.0, False), (150.0, True)])
+def test_particles_as_wide_as_the_channels_stay_in_the_medium_and_the_run_says_so(
+        tmp_path, capsys, diameter_nm, excluded):
+    """Particles wider than the tissue's 120 nm channels (Renkin hindrance 0) never enter the
+    spheroid (no particle mass in tissue, the summary says why); 60 nm ones do."""
+    import h5py
+
+    from zn_pde.cli import main
+
+    out = tmp_path / "p.h5"
+    code = main(["run", "configs/zno_spheroid_radial.toml", "-o", str(out), "--quiet",
+                 "--set", f"material.hydrodynamic_diameter_nm={diameter_nm}",
+                 "--set", "time.end_h=5", "--set", "time.dt_s=300"])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert ("as wide as the tissue's extracellular channels" in text) == excluded
+    with h5py.File(out) as f:
+        tissue = f["tissue_mask"][:] > 0
+        inside = f["np"][-1][tissue].max() + f["np_int"][-1][tissue].max()
+    assert (inside == 0.0) == excluded, inside

@@ -39,7 +39,7 @@ def rows() -> dict[str, v.Row]:
     out = [*v.release_rows(), v.zif8_phosphate_row(), *v.medium_rows(), *v.peroxide_rows(),
            v.zinc_salt_row(), v.culture_ic50_row(),
            *v.synergy_rows(res), *v.peroxide_material_rows(res), v.selectivity_row(res),
-           v.hypoxia_row(res), *v.spheroid_vs_culture_rows(res)]
+           v.hypoxia_row(res), *v.penetration_rows(), *v.spheroid_vs_culture_rows(res)]
     return {r.phenomenon: r for r in out}
 
 
@@ -61,6 +61,8 @@ ROW_NAMES = [
     "ZnO2 vs ZnO at equal zinc in an acidic spheroid",
     "acidic tumour spheroid hit harder than neutral tissue by the same dose",
     "hypoxia lowers the sonodynamic yield in the core (300 um spheroid, [oxygen] on)",
+    "particles of ~100 nm and more stay in a formed spheroid's outer cell layers (24 h)",
+    "particles below ~100 nm reach a spheroid's core (24 h)",
     "ZnO toxic to a similar extent in 2D culture and in spheroids (24 h)",
     "HepG2 spheroids tolerate ZnO at <= 10 ug/mL for 24 h and 120 h",
 ]

@@ -253,7 +253,7 @@ def _cmd_run(a) -> int:
         if depth is not None and np.isfinite(depth[-1]):
             lines.append(f"  particle penetration depth (10 % of the rim): {depth[-1]:.4g} um")
         lines += _bulk_lines(s)
-    lines += _inactive_light_lines(config)
+    lines += _inactive_light_lines(config) + _excluded_particle_lines(config)
     _emit("\n".join(lines))
     return 0
 
@@ -275,6 +275,24 @@ def _inactive_light_lines(config: dict) -> list[str]:
                        f"below the band gap of {kind} ({gap:g} eV): it activates no particle "
                        "(only a [photosensitiser] could absorb it)")
     return out
+
+
+def _excluded_particle_lines(config: dict) -> list[str]:
+    """A note where tissue meets medium but the particles cannot move in its extracellular
+    fluid (as wide as its channels, or a tissue diffusivity set to 0): the cells meet only
+    what the particles release into the medium."""
+    if ("material" not in config or config["grid"]["kind"] == "well_mixed"
+            or config["geometry"]["kind"] != "spheroid"
+            or config["kinetics"]["np_tissue_diffusivity_fraction"] > 0):
+        return []
+    d_nm = config["material"].get("hydrodynamic_diameter_nm")
+    why = (f"particles of {d_nm:g} nm hydrodynamic diameter are as wide as the tissue's "
+           f"extracellular channels (tissue.extracellular_gap_nm = "
+           f"{config['tissue']['extracellular_gap_nm']:g} nm)" if d_nm is not None else
+           "the particles do not move in tissue (kinetics.np_tissue_diffusivity_fraction = 0)")
+    return [f"  note: {why}: they stay in the medium, and the tissue meets only the Zn2+ (and "
+            "co-product or cargo) they release there; the model has no uptake by the surface "
+            "cells straight from the medium"]
 
 
 def _bulk_lines(s: dict[str, np.ndarray]) -> list[str]:

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _kinetics as kin
+from ._grid import penetration_depth_um
 from ._model import build_model
 from ._solve import Schedule, trajectory
 from .config import resolve
@@ -583,12 +584,70 @@ def hypoxia_row(res: Resolution) -> Row:
                "core yield factor below half the rim's", factor(o2[core]) < 0.5 * factor(o2[rim]))
 
 
+PENETRATION_SOURCES = (
+    "Fleddermann et al. 2019, Int J Nanomedicine 14:1411, doi:10.2147/IJN.S189888 (abstract: "
+    "HepG2 spheroids given 100 ug/mL SiO2 NPs during or after formation; particle size not "
+    "read); Goodman, Olive & Pun 2007, Int J Nanomedicine 2:265 (abstract: carboxylated "
+    "polystyrene of several sizes)")
+
+
+@functools.cache
+def penetration_um(diameter_nm: float, radius_um: float = 200.0, end_h: float = 24.0,
+                   shell_um: float = 5.0) -> float:
+    """Depth (um) at `end_h` where the particle mass per volume (extracellular and
+    internalised) falls to 10 % of the outermost shell's, for ZnO particles of hydrodynamic
+    diameter `diameter_nm` on a radial spheroid in pH 7.4 medium (the run summary's
+    `penetration_depth_um`), on `shell_um` shells out to 1.5 x the radius."""
+    n = round(1.5 * radius_um / shell_um)
+    raw = {"grid": {"kind": "radial", "shape": [n], "spacing_um": shell_um},
+           "time": {"end_h": end_h, "dt_s": 300.0, "save_every_min": 60.0 * end_h,
+                    "save_around_events": False},
+           "geometry": {"kind": "spheroid", "radius_um": radius_um},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0,
+                        "hydrodynamic_diameter_nm": diameter_nm}}
+    model, out = _run(raw)
+    last = {k: a[-1] for k, a in out.items() if k != "bulk"}
+    return penetration_depth_um(np.asarray(model.depth_um), np.asarray(model.tissue),
+                                np.asarray(model.particle_mass(last)), shell_um)
+
+
+def penetration_rows() -> list[Row]:
+    """Particles stopped by a formed spheroid's outer cell layers, small ones reaching its
+    core: 24 h on a 200 um-radius radial spheroid at the default tissue constants."""
+    cell_um = get_material("ZnO").defaults()["cell_diameter_um"]
+    large = {d: penetration_um(d) for d in (100.0, 150.0)}
+    small = {d: penetration_um(d) for d in (20.0, 40.0)}
+    anchor = ("calibration anchor of tissue.extracellular_gap_nm (120 nm, assumed just above "
+              "100 nm so that this holds; the particles' Renkin hindrance in channels of that "
+              "width sets how far they move before the cells take them up)")
+    return [
+        Row("particles of ~100 nm and more stay in a formed spheroid's outer cell layers (24 h)",
+            PENETRATION_SOURCES,
+            "~20 um, 'about three cell layers' (SiO2 after spheroid formation); penetration "
+            "into the core limited to particles below 100 nm",
+            "; ".join(f"{d:g} nm: {v:.3g} um" for d, v in large.items())
+            + f" (10 % of the rim's particle mass; cells {cell_um:g} um)",
+            f"at most 3 cell diameters ({3 * cell_um:g} um) for both",
+            all(v <= 3 * cell_um for v in large.values()),
+            anchor + ". Particles as wide as the channels (here 150 nm) do not enter at all: "
+            "the model has no uptake by the surface cells straight from the medium, only from "
+            "the fluid between cells"),
+        Row("particles below ~100 nm reach a spheroid's core (24 h)", PENETRATION_SOURCES,
+            "'penetration of the nanoparticles into the spheroid core was limited to particles "
+            "smaller than 100 nm' (Goodman et al.)",
+            "; ".join(f"{d:g} nm: {v:.3g} um" for d, v in small.items())
+            + " of the 200 um radius",
+            "beyond 0.8 x the radius (160 um, the core) for both",
+            all(v >= 160.0 for v in small.values()), anchor),
+    ]
+
+
 def all_rows(res: Resolution = FINE) -> list[Row]:
     return [*release_rows(), zif8_phosphate_row(), *medium_rows(), culture_ic50_row(),
             *peroxide_rows(),
             zinc_salt_row(),
             *synergy_rows(res), *peroxide_material_rows(res), selectivity_row(res),
-            hypoxia_row(res), *spheroid_vs_culture_rows(res)]
+            hypoxia_row(res), *penetration_rows(), *spheroid_vs_culture_rows(res)]
 
 
 def markdown(rows: list[Row]) -> str:
