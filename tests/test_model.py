@@ -246,3 +246,73 @@ def test_particles_as_wide_as_the_channels_stay_in_the_medium_and_the_run_says_s
         tissue = f["tissue_mask"][:] > 0
         inside = f["np"][-1][tissue].max() + f["np_int"][-1][tissue].max()
     assert (inside == 0.0) == excluded, inside
+
+
+def _particle_column(kind: str, dose: float, **extra):
+    """Cell-free medium holding `dose` ug/mL of ZnO everywhere, 400 um deep, UV-A (365 nm,
+    above ZnO's gap) entering for 1 min at t = 0; the ROS do not diffuse, so each cell keeps
+    what the light made there."""
+    grid = ({"shape": [4, 4, 40], "spacing_um": 10.0} if kind == "cartesian" else
+            {"kind": "radial", "shape": [40], "spacing_um": 10.0})
+    geometry = {"kind": "medium"} if kind == "cartesian" else {"kind": "spheroid",
+                                                                 "radius_um": 10.0}
+    raw = {"grid": grid, "time": {"end_h": 0.1, "dt_s": 6.0, "save_every_min": 1.0},
+           "geometry": geometry, "boundary": {"kind": "neumann"},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": dose},
+           "kinetics": {"ros_diffusivity_medium_um2_per_s": 0.0,
+                        "ros_diffusivity_tissue_um2_per_s": 0.0},
+           "light": [{"start_h": 0.0, "duration_min": 1.0, "wavelength_nm": 365.0,
+                      "irradiance_mW_per_cm2": 10.0}], **extra}
+    return config(raw)
+
+
+def test_particles_absorb_the_light_that_activates_them_beer_lambert():
+    """Uniform ZnO at 1000 ug/mL (kappa c = 12.8 /cm) in cell-free medium: the share of the
+    light reaching each cell centre is exp(−κ c s), s its distance from the z = 0 face, to
+    1e-5; the ROS the light made there follow it (they do not diffuse here), while without
+    the particles' absorption (κ = 0) they are the same at every depth."""
+    from zn_pde import Schedule, trajectory
+
+    dose = 1000.0
+    c = _particle_column("cartesian", dose)
+    kappa = c["kinetics"]["light_absorption_cm2_per_ug"]
+    z_cm = (np.arange(40) + 0.5) * 10.0 * 1e-4
+    expected = np.exp(-kappa * dose * z_cm)
+    assert expected[-1] < 0.65  # the test sees real attenuation
+    model = build_model(c)
+    out = trajectory(model, Schedule.from_model(model),
+                     lambda m, s: {"t": m.particle_transmission(s), **m.fields(s)})
+    np.testing.assert_allclose(np.asarray(out["t"][0])[:, 0, 0], expected, rtol=1e-5)
+    ros = np.asarray(out["ros"][1])[:, 0, 0]  # after the 1 min exposure
+    np.testing.assert_allclose(ros / ros[0], expected / expected[0], rtol=1e-4)
+    _, clear = series(_particle_column("cartesian", dose,
+                                       **{"kinetics": {"light_absorption_cm2_per_ug": 0.0,
+                                                       "ros_diffusivity_medium_um2_per_s": 0.0,
+                                                       "ros_diffusivity_tissue_um2_per_s": 0.0}
+                                          }))
+    flat = clear["ros"][1][:, 0, 0]
+    np.testing.assert_allclose(flat, flat[0], rtol=1e-5)
+    np.testing.assert_allclose(ros[0], flat[0] * expected[0], rtol=1e-4)
+
+
+def test_radial_particle_absorption_enters_at_the_outer_wall():
+    """A radial grid's light arrives from the outer wall r = n h: transmission
+    exp(−κ c (n h − r)) at the shell centres, to 1e-5."""
+    from zn_pde import Schedule, trajectory
+
+    dose = 1000.0
+    c = _particle_column("radial", dose)
+    kappa = c["kinetics"]["light_absorption_cm2_per_ug"]
+    model = build_model(c)
+    out = trajectory(model, Schedule.from_model(model),
+                     lambda m, s: {"t": m.particle_transmission(s), "np": m.fields(s)["np"],
+                                   "np_int": m.fields(s)["np_int"]})
+    r_um = (np.arange(40) + 0.5) * 10.0
+    # the one tissue shell (r < 10 um) holds its particles in fluid and cells alike
+    mass = (np.asarray(model.fluid_fraction) * np.asarray(out["np"][0])
+            + np.asarray(model.cell_fraction) * np.asarray(out["np_int"][0]))
+    assert np.allclose(mass[1:], dose)
+    path_cm = (np.cumsum(mass[::-1])[::-1] - 0.5 * mass) * 10.0e-4
+    np.testing.assert_allclose(np.asarray(out["t"][0]), np.exp(-kappa * path_cm), rtol=1e-5)
+    assert np.exp(-kappa * dose * (400.0 - r_um[-1]) * 1e-4) == pytest.approx(
+        float(np.asarray(out["t"][0])[-1]), rel=1e-5)

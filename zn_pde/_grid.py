@@ -162,9 +162,15 @@ def entry_path_cm(geo: Geometry, per_cm: np.ndarray) -> np.ndarray:
     the others); well_mixed: 0 (the compartment sees the entry value)."""
     if geo.well_mixed:
         return np.zeros_like(per_cm, dtype=float)
-    h_cm = geo.spacing_um * 1e-4
-    if geo.dims == ("r",):
+    return path_from_entry(np.asarray(per_cm), geo.spacing_um, geo.dims == ("r",), np)
+
+
+def path_from_entry(per_cm, spacing_um: float, inward: bool, xp=np):
+    """∫ a ds from the entry to each cell centre along axis 0 (z of a 3D grid; r of a radial
+    one, entering at the outer wall when `inward`): the whole cells before it plus half its
+    own, cell thickness `spacing_um`. `xp`: numpy, or jax.numpy inside a traced step."""
+    if inward:
         per_cm = per_cm[::-1]
-    before = np.cumsum(per_cm, axis=0) - per_cm
-    path = (before + 0.5 * per_cm) * h_cm
-    return path[::-1] if geo.dims == ("r",) else path
+    before = xp.cumsum(per_cm, axis=0) - per_cm
+    path = (before + 0.5 * per_cm) * (spacing_um * 1e-4)
+    return path[::-1] if inward else path

@@ -198,6 +198,7 @@ class Kinetics(eqx.Module):
     h2s_respiration_ki_uM: Array
     lysosome_ph: Array
     extracellular_gap_nm: Array
+    light_absorption_cm2_per_ug: Array
     # the medium's hold on dissolved zinc (`[medium]`, zn_pde.materials.media)
     zn_complexation_factor: Array  # total / free Zn2+ in the extracellular fluid
     zinc_phosphate_limit_uM: Array  # dissolved zinc at hopeite saturation, pH 6.8 (0: none)

@@ -318,10 +318,13 @@ class Model(eqx.Module):
             ph = self.ph
             if protocol.has_exchanges:
                 ph = jnp.where(self.medium, protocol.medium_ph(k), self.ph)
+            light = stimulus(self.light)
+            if self.light:
+                light = light * self.particle_transmission(state)
             env = kin.Environment(
                 ph=ph, cell_fraction=self.cell_fraction,
                 cavitation=stimulus(self.ultrasound),
-                light_mW_per_cm2=stimulus(self.light),
+                light_mW_per_cm2=light,
                 o2_resupply_per_s=1.0 if self.well_mixed else 0.0,
                 photosensitiser_mW_per_cm2=stimulus(self.photosensitiser_light))
         h_sub = h / self.reaction_substeps
@@ -335,6 +338,17 @@ class Model(eqx.Module):
         fields = {n: state.mobile[..., i] for i, n in enumerate(self.model_mobile_names)}
         fields.update({n: state.fixed[..., i] for i, n in enumerate(kin.FIXED)})
         return kin.Local(**fields)
+
+    def particle_transmission(self, state: State) -> Array:
+        """Share of the light above the band gap that the particles on the way let through to
+        each cell centre, exp(−κ ∫ m ds): κ the particles' mass absorption coefficient
+        (`light_absorption_cm2_per_ug`), m their mass per volume (in the fluid and inside
+        cells) at the step start. Multiplies the tissue's and medium's own attenuation (fixed
+        per exposure); the particles absorb only what activates them, so light that is gated
+        off (below the gap) or absorbed by a photosensitiser is not touched."""
+        s = self.local(state)
+        mass = self.fluid_fraction * s.np + self.cell_fraction * s.np_int  # µg/mL
+        return jnp.exp(-self.space.entry_path(self.kinetics.light_absorption_cm2_per_ug * mass))
 
     def particle_mass(self, fields: dict[str, Array]) -> Array:
         """Particle mass per voxel volume (µg/mL): in the fluid α np plus in cells φ np_int."""

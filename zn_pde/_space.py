@@ -24,6 +24,8 @@ code outside this module and `_grid` asks which kind of grid a run has.
 - `passive_operator(D, Δt, wall)` / `diffuse(operator, c)`: the user's passive species
   (per-cell convention, capacity 1, decay applied separately);
 - `locate(flat_index)`: where a cell is, in words, for run-time error messages;
+- `entry_path(a)`: ∫ a ds from where an exposure enters, for a coefficient that changes
+  with the state (light absorbed by the particles on the way);
 - `has_transport`: False for the well-mixed compartment, whose fluid *is* the medium (it
   starts with the particles in it and exchanges gas with the air).
 
@@ -35,6 +37,7 @@ from __future__ import annotations
 from typing import Any
 
 import equinox as eqx
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 from jaxtyping import Array
@@ -48,7 +51,7 @@ from ._diffusion import (
     make_radial_operator,
     make_transport,
 )
-from ._grid import Geometry
+from ._grid import Geometry, path_from_entry
 from ._parallel import device_mesh
 
 
@@ -85,6 +88,12 @@ class Space(eqx.Module):
     def locate(self, flat_index: int) -> str:
         raise NotImplementedError
 
+    def entry_path(self, per_cm: Array) -> Array:
+        """∫ a ds (dimensionless) at each cell centre from where an exposure enters, for a
+        coefficient `per_cm` (1/cm) per cell that changes with the state: the traced twin of
+        `_grid.entry_path_cm` (z = 0 face of a 3D grid, outer wall of a radial one)."""
+        raise NotImplementedError
+
 
 class WellMixed(Space):
     """One compartment: no transport; c(Δt) = c e^{−κΔt} + S (1 − e^{−κΔt})/κ exactly."""
@@ -105,6 +114,9 @@ class WellMixed(Space):
 
     def locate(self, flat_index):
         return "in the well-mixed compartment"
+
+    def entry_path(self, per_cm):
+        return jnp.zeros_like(per_cm)  # the compartment sees the entry value
 
 
 class Radial(Space):
@@ -128,6 +140,9 @@ class Radial(Space):
 
     def locate(self, flat_index):
         return f"at r = {(int(flat_index) + 0.5) * self.spacing_um:g} um"
+
+    def entry_path(self, per_cm):
+        return path_from_entry(per_cm, self.spacing_um, True, jnp)
 
 
 class Cartesian(Space):
@@ -156,6 +171,9 @@ class Cartesian(Space):
         k, j, i = np.unravel_index(int(flat_index), self.shape)
         x, y, z = ((a + 0.5) * self.spacing_um for a in (i, j, k))
         return f"at x = {x:g} um, y = {y:g} um, z = {z:g} um"
+
+    def entry_path(self, per_cm):
+        return path_from_entry(per_cm, self.spacing_um, False, jnp)
 
 
 def make_space(geo: Geometry, devices: int = 1) -> Space:

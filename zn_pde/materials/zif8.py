@@ -18,6 +18,7 @@ from ._common import COMMON
 from ._derive import override
 from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
+from .zno import ZNO_LIGHT_ABSORPTION_CM2_PER_UG
 
 # C8H10N4Zn from IUPAC atomic weights (C 12.011, H 1.008, N 14.007, Zn 65.38)
 MOLAR_MASS_G_PER_MOL = 8 * 12.011 + 10 * 1.008 + 4 * 14.007 + 65.38
@@ -63,4 +64,9 @@ PARAMETERS = override(
               "assumed: ~5.1 eV as commonly quoted for ZIF-8 (docs/research item 12; no "
               "primary value verified); doped variants (Fe-ZIF-8 ~2.2 eV) set it in config",
               lower=0.0, upper=10.0),
+    Parameter("light_absorption_cm2_per_ug", ZNO_LIGHT_ABSORPTION_CM2_PER_UG, "cm^2/ug",
+              "mass absorption coefficient of the particles for light above the band gap (see "
+              "ZnO)",
+              "assumed: ZnO's value (no absorption coefficient of ZIF-8 above its gap was "
+              "found)", lower=0.0),
 )

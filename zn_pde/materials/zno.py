@@ -31,6 +31,16 @@ _PROTON_ORDER = math.log10(_K47_PER_H / _K74_PER_H) / (7.4 - 4.7)  # 1.31
 # MINTEQ enthalpy of ZnO(s) + 2H+ = Zn2+ + H2O, dH = -89.6 kJ/mol (phreeqc minteq.v4.dat).
 _LOG10_K_37C = log10_K_at_37C(11.2, -89.6)
 
+# Light absorbed by the particles above the band gap: a dilute suspension of small particles
+# absorbs as its volume of bulk solid, kappa = alpha / rho (mass absorption coefficient).
+# alpha at 365 nm from the extinction coefficient k = 0.20768 of a ZnO film (Aguilar et al.
+# 2019, Opt Mater Express 9:3638, doi:10.1364/OME.9.003638, n-k table as published on
+# refractiveindex.info, ZnO/Aguilar): alpha = 4 pi k / lambda; rho = 5.606 g/cm3 (ZnO
+# density at room temperature, Nanomaterials 10:1086, 2020, PMC7353225, Table 1).
+_ZNO_ALPHA_365_PER_CM = 4.0 * math.pi * 0.20768 / 365e-7  # 7.15e4 1/cm
+_ZNO_DENSITY_G_PER_CM3 = 5.606
+ZNO_LIGHT_ABSORPTION_CM2_PER_UG = _ZNO_ALPHA_365_PER_CM / _ZNO_DENSITY_G_PER_CM3 * 1e-6
+
 # Stokes-Einstein diffusivity D = kT / (3 pi eta d) at 37 °C in water.
 _KB_J_PER_K = 1.380649e-23  # exact (SI 2019)
 _T_K = 310.15
@@ -117,6 +127,22 @@ PARAMETERS: tuple[Parameter, ...] = (
               "~3.4 eV); 3.37 eV at room temperature as reviewed by Ozgur et al. 2005, J Appl "
               "Phys 98:041301",
               lower=0.0, upper=10.0),
+    Parameter("light_absorption_cm2_per_ug", ZNO_LIGHT_ABSORPTION_CM2_PER_UG, "cm^2/ug",
+              "mass absorption coefficient of the particles for light above the band gap: "
+              "particles of mass m per volume (ug/mL, in the fluid and in cells) attenuate it "
+              "by exp(-kappa * integral of m ds) on its way in, on top of the tissue's own "
+              "attenuation (20 ug/mL: 0.26 /cm)",
+              "derived: alpha / rho, a dilute suspension absorbing as its volume of bulk ZnO "
+              "(alpha d ~ 0.5 at 67 nm; the small-sphere local-field factor, ~0.8 in water, "
+              "left out), with alpha = 4 pi k / lambda = 7.15e4 /cm from k = 0.208 at 365 nm of "
+              "a ZnO film (Aguilar et al. 2019, Opt Mater Express 9:3638, "
+              "doi:10.1364/OME.9.003638, n-k table on refractiveindex.info; its n ~ 1.9 "
+              "suggests a porous film, so alpha may be low: a 40 nm film gives 2.35e4 /cm, "
+              "Stelling et al. 2017, Sci Rep 7:42530, doi:10.1038/srep42530) and rho = 5.606 "
+              "g/cm^3 (Nanomaterials 10:1086, 2020, PMC7353225, Table 1). One value for every "
+              "wavelength above the gap (alpha rises ~25 % from 365 to 350 nm in the same "
+              "table)",
+              lower=0.0),
     # --- transport -------------------------------------------------------------------------
     Parameter("np_diffusivity_medium_um2_per_s",
               stokes_einstein_um2_per_s(HYDRODYNAMIC_DIAMETER_NM), "um^2/s",

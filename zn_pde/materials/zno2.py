@@ -13,6 +13,7 @@ from ._common import COMMON
 from ._derive import log10_K_at_37C, log10_K_from_gibbs, override
 from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
+from .zno import ZNO_LIGHT_ABSORPTION_CM2_PER_UG
 
 MOLAR_MASS_G_PER_MOL = 65.38 + 2 * 15.999  # IUPAC atomic weights (Prohaska et al. 2022)
 _DG_ZNO2 = -242.0  # kJ/mol, Wolanov et al. 2013 (abstract)
@@ -40,4 +41,9 @@ PARAMETERS = override(
     Parameter("band_gap_eV", 3.8, "eV", "optical band gap of ZnO2",
               "assumed: reported ZnO2 gaps span ~3.3-4 eV (docs/research item 12; no "
               "primary value verified)", lower=0.0, upper=10.0),
+    Parameter("light_absorption_cm2_per_ug", ZNO_LIGHT_ABSORPTION_CM2_PER_UG, "cm^2/ug",
+              "mass absorption coefficient of the particles for light above the band gap (see "
+              "ZnO)",
+              "assumed: ZnO's value (no absorption coefficient of ZnO2 above its gap was "
+              "found)", lower=0.0),
 )

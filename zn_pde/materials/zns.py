@@ -13,12 +13,16 @@ cores used in H₂S therapy; set `kinetics.solubility_log10_K = -4.62` for bulk 
 
 from __future__ import annotations
 
+import math
+
 from ._common import COMMON
 from ._derive import log10_K_at_37C, override
 from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
 
 MOLAR_MASS_G_PER_MOL = 65.38 + 32.06  # IUPAC atomic weights (Prohaska et al. 2022)
+# alpha / rho above the gap (the parameter's source): 4 pi k / lambda at 340.4 nm over 4.1 g/cm3
+_ZNS_LIGHT_ABSORPTION_CM2_PER_UG = 4.0 * math.pi * 0.23301 / 340.4e-7 / 4.1 * 1e-6
 _LOGK_AMORPHOUS = -9.052  # ZnS(a) + H+ = Zn2+ + HS-: wateq4f.dat (PHREEQC database)
 _PKA1_H2S = 6.994  # H2S = H+ + HS-: wateq4f.dat
 # reaction enthalpies (kJ/mol): ZnS(a) + H+ = Zn2+ + HS- 15.3553 (minteq.v4.dat of PHREEQC,
@@ -43,4 +47,13 @@ PARAMETERS = override(
     Parameter("band_gap_eV", 3.6, "eV", "optical band gap of ZnS",
               "assumed: zinc-blende ZnS ~3.6-3.7 eV (docs/research item 12; no primary value "
               "verified)", lower=0.0, upper=10.0),
+    Parameter("light_absorption_cm2_per_ug", _ZNS_LIGHT_ABSORPTION_CM2_PER_UG, "cm^2/ug",
+              "mass absorption coefficient of the particles for light above the band gap (see "
+              "ZnO)",
+              "derived: alpha / rho with alpha = 4 pi k / lambda = 8.6e4 /cm from k = 0.233 at "
+              "340.4 nm, just above the gap, of cubic ZnS (Ozaki & Adachi 1993, Jpn J Appl "
+              "Phys 32:5008, doi:10.1143/JJAP.32.5008, model fit to their data, as tabulated "
+              "on refractiveindex.info) and rho = 4.1 g/cm^3 (assumed: the specific gravity "
+              "of sphalerite as dictionaries give it; 4.09 from a 5.41 A zinc-blende cell)",
+              lower=0.0),
 )

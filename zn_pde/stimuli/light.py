@@ -6,7 +6,9 @@ when the photon energy E_ph = hc/λ exceeds the material's band gap.
 μ_eff per voxel is the tissue value (from the wavelength table in `zn_pde.materials.tissue`
 under `tissue.light_model`: Beer–Lambert with the transport coefficient μ_a + μ_s' at spheroid
 scale by default, or diffusion theory; or `tissue.light_attenuation_per_cm`) or the medium
-value.
+value. That part is fixed per exposure (this module); the particles' own absorption of the
+light that activates them, exp(−κ ∫ m ds) with their mass m per volume, changes with the
+state and is applied every step (`Model.particle_transmission`).
 """
 
 from __future__ import annotations
