@@ -181,7 +181,7 @@ INERT_CHANGES = {
     "tissue.light_attenuation_per_cm": 500.0, "tissue.medium_light_attenuation_per_cm": 500.0,
     "tissue.ultrasound_attenuation_dB_per_cm_MHz": 5.0,
     "tissue.medium_ultrasound_attenuation_dB_per_cm_MHz": 5.0, "tissue.tortuosity": 3.0,
-    "tissue.extracellular_gap_nm": 50.0}
+    "tissue.extracellular_gap_nm": 50.0, "tissue.surface_uptake_share": 1.0}
 
 
 def test_keys_a_well_mixed_run_ignores_are_listed_and_change_nothing(capsys):

@@ -41,7 +41,7 @@ from jaxtyping import Array, Float, Int
 from . import _kinetics as kin
 from ._grid import Geometry, build_geometry
 from ._protocol import Protocol, StepPlan, build_plan, on_fraction
-from ._space import Space, make_space
+from ._space import Faces, Space, make_space
 from .materials import get_material
 from .stimuli import Exposure, light_exposure, ultrasound_exposure
 
@@ -89,6 +89,8 @@ class Model(eqx.Module):
     passive_initial_medium_uM: Array
     protocol: Protocol  # doses, exchanges and the step plan (`_protocol`)
     fresh_medium_uM: Array  # (S,) what a medium exchange puts in the medium voxels
+    surface_uptake_share: Array  # the surface cells' uptake from the medium vs a 2D cell's
+    surface: Faces | None  # faces between medium and tissue (None: none, or no particles)
     dt_s: float = eqx.field(static=True)  # the largest step (s)
     spacing_um: float = eqx.field(static=True)
     reaction_substeps: int = eqx.field(static=True)
@@ -281,6 +283,8 @@ class Model(eqx.Module):
 
         local = kin.step_with(self.kinetics, local, env, h, self.fluid_fraction, solve,
                               self.oxygen, self.photosensitiser_yield)
+        if self.surface is not None:
+            local = self.surface_uptake(local, h)
         mobile, fixed = self._pack(local, passive)
         return state._replace(mobile=mobile.astype(self.dtype), fixed=fixed.astype(self.dtype))
 
@@ -338,6 +342,31 @@ class Model(eqx.Module):
         fields = {n: state.mobile[..., i] for i, n in enumerate(self.model_mobile_names)}
         fields.update({n: state.fixed[..., i] for i, n in enumerate(kin.FIXED)})
         return kin.Local(**fields)
+
+    def surface_uptake(self, s: kin.Local, h_s: Array) -> kin.Local:
+        """The surface cells' uptake of particles straight from the medium over a step, after
+        the implicit one (rates frozen at the step end's transport; exponential in each medium
+        cell, so it never takes more than the cell holds). Across each face between medium and
+        tissue the outer cell layer, one cell diameter d thick, takes up
+        F = k_up φ V d s (c_medium − c_fluid)₊ per area: a 2D cell's uptake k_up at the
+        share s (`tissue.surface_uptake_share`) of its membrane that faces the medium, for
+        what the fluid between the cells does not already bring (particles too wide for the
+        channels have none there). Conserves the particle mass exactly."""
+        k, f = self.kinetics, self.surface
+        per_area = k.uptake_rate_per_h / 3600.0 * k.cell_diameter_um * self.surface_uptake_share
+        if self.devices > 1:  # sharded: neighbour shifts, whole fields
+            g = jnp.where(self.tissue, per_area * self.cell_fraction * s.viability, 0.0)
+            taken, given = self.space.sharded_surface_exchange(s.np, g, self.tissue, h_s)
+            return s._replace(np=s.np - taken / self.fluid_fraction,
+                              np_int=s.np_int + jnp.where(self.tissue, given / jnp.where(
+                                  self.tissue, self.cell_fraction, 1.0), 0.0))
+        phi = self.cell_fraction.reshape(-1)[f.tissue]
+        g = per_area * phi * s.viability.reshape(-1)[f.tissue]
+        taken, given = f.exchange(s.np, g, h_s)
+        alpha = self.fluid_fraction.reshape(-1)[f.medium]
+        return s._replace(
+            np=s.np.reshape(-1).at[f.medium].add(-taken / alpha).reshape(s.np.shape),
+            np_int=s.np_int.reshape(-1).at[f.tissue].add(given / phi).reshape(s.np.shape))
 
     def particle_transmission(self, state: State) -> Array:
         """Share of the light above the band gap that the particles on the way let through to
@@ -466,10 +495,13 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
         fresh[3 + optional.index("o2")] = config["oxygen"]["medium_uM"]
     fresh += [s["initial_uM"]["medium"] for s in species]
     plan = plan or build_plan([config])
+    space = make_space(geo, int(config["numerics"]["devices"]))
 
     return Model(
         protocol=Protocol.from_config(config, plan, dtype),
         fresh_medium_uM=arr(fresh),
+        surface_uptake_share=arr(config["tissue"].get("surface_uptake_share", 0.0)),
+        surface=None if kinetics is None else space.surface_faces(geo.tissue),
         kinetics=kinetics,
         oxygen=oxygen,
         photosensitiser_light=ps_light,
@@ -496,7 +528,7 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
         reaction_substeps=int(config["numerics"]["reaction_substeps"]),
         dirichlet=config["boundary"]["kind"] == "dirichlet",
         reacting_bulk=config["boundary"].get("bulk_medium", "reacting") == "reacting",
-        space=make_space(geo, int(config["numerics"]["devices"])),
+        space=space,
         passive_names=tuple(s["name"] for s in species),
     )
 

@@ -279,8 +279,8 @@ def _inactive_light_lines(config: dict) -> list[str]:
 
 def _excluded_particle_lines(config: dict) -> list[str]:
     """A note where tissue meets medium but the particles cannot move in its extracellular
-    fluid (as wide as its channels, or a tissue diffusivity set to 0): the cells meet only
-    what the particles release into the medium."""
+    fluid (as wide as its channels, or a tissue diffusivity set to 0): only the surface cells
+    meet them, and what they release into the medium."""
     if ("material" not in config or config["grid"]["kind"] == "well_mixed"
             or config["geometry"]["kind"] != "spheroid"
             or config["kinetics"]["np_tissue_diffusivity_fraction"] > 0):
@@ -290,9 +290,11 @@ def _excluded_particle_lines(config: dict) -> list[str]:
            f"extracellular channels (tissue.extracellular_gap_nm = "
            f"{config['tissue']['extracellular_gap_nm']:g} nm)" if d_nm is not None else
            "the particles do not move in tissue (kinetics.np_tissue_diffusivity_fraction = 0)")
-    return [f"  note: {why}: they stay in the medium, and the tissue meets only the Zn2+ (and "
-            "co-product or cargo) they release there; the model has no uptake by the surface "
-            "cells straight from the medium"]
+    share = config["tissue"]["surface_uptake_share"]
+    return [f"  note: {why}: they do not enter the fluid between the cells; the tissue meets "
+            "them only where its surface cells take them up straight from the medium "
+            f"(tissue.surface_uptake_share = {share:.3g}) and as the Zn2+ (and co-product or "
+            "cargo) they release in the medium"]
 
 
 def _bulk_lines(s: dict[str, np.ndarray]) -> list[str]:

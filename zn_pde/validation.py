@@ -629,9 +629,9 @@ def penetration_rows() -> list[Row]:
             + f" (10 % of the rim's particle mass; cells {cell_um:g} um)",
             f"at most 3 cell diameters ({3 * cell_um:g} um) for both",
             all(v <= 3 * cell_um for v in large.values()),
-            anchor + ". Particles as wide as the channels (here 150 nm) do not enter at all: "
-            "the model has no uptake by the surface cells straight from the medium, only from "
-            "the fluid between cells"),
+            anchor + ". Particles as wide as the channels (here 150 nm) do not enter the "
+            "fluid between the cells: the outermost cells take them up straight from the "
+            "medium (tissue.surface_uptake_share, assumed)"),
         Row("particles below ~100 nm reach a spheroid's core (24 h)", PENETRATION_SOURCES,
             "'penetration of the nanoparticles into the spheroid core was limited to particles "
             "smaller than 100 nm' (Goodman et al.)",

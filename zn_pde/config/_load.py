@@ -312,6 +312,7 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
             t.setdefault(key, env[key])
         t.setdefault("tortuosity", env["tortuosity"])
         t.setdefault("extracellular_gap_nm", env["extracellular_gap_nm"])
+        t.setdefault("surface_uptake_share", env["surface_uptake_share"])
         _derive_tissue_diffusivities(out, raw.get("kinetics", {}))
         m = out.setdefault("medium", _resolve_table("medium", {}, SECTIONS["medium"], file))
         for key, value in medium_constants(m["composition"]).items():
@@ -339,7 +340,7 @@ WELL_MIXED_INERT_KEYS = (
     "tissue.light_attenuation_per_cm", "tissue.medium_light_attenuation_per_cm",
     "tissue.ultrasound_attenuation_dB_per_cm_MHz",
     "tissue.medium_ultrasound_attenuation_dB_per_cm_MHz", "tissue.tortuosity",
-    "tissue.extracellular_gap_nm")
+    "tissue.extracellular_gap_nm", "tissue.surface_uptake_share")
 
 
 def _resolve_volume_fractions(c: dict[str, Any], raw: dict[str, Any], file: str) -> None:

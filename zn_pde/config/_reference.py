@@ -19,12 +19,13 @@ from ._schema import ARRAY_SECTIONS, REQUIRED, SECTIONS, Key, parameter_key
 # unit suffixes of key names (the contract's convention), longest first
 _SUFFIX_UNITS = (
     ("_dB_per_cm_MHz", "dB/(cm MHz)"), ("_uM_per_s", "µM/s"), ("_um2_per_s", "µm²/s"),
-    ("_ug_per_ml", "µg/mL"), ("_mW_per_cm2", "mW/cm²"), ("_W_per_cm2", "W/cm²"),
+    ("_ug_per_ml", "µg/mL"), ("_per_W_per_cm2", "1/(W/cm²)"), ("_mW_per_cm2", "mW/cm²"),
+    ("_W_per_cm2", "W/cm²"),
     ("_per_cm", "1/cm"), ("_per_s", "1/s"), ("_per_h", "1/h"), ("_uM", "µM"), ("_um", "µm"),
     ("_nm", "nm"), ("_MHz", "MHz"), ("_eV", "eV"), ("_min", "min"), ("_s", "s"), ("_h", "h"),
 )
 _DIMENSIONLESS = ("cell_volume_fraction", "extracellular_volume_fraction", "duty_cycle",
-                  "tortuosity")
+                  "tortuosity", "surface_uptake_share")
 _KINDS = {"float": "number", "int": "integer", "str": "string", "bool": "boolean",
           "float3": "3 numbers", "int3": "3 integers", "shape": "1 or 3 integers",
           "pair": "{ tissue, medium }",

@@ -198,6 +198,9 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "extracellular_gap_nm": _pos("width of the extracellular channels, the pore of the "
                                      "Renkin hindrance of particles (nm; default 120)", None,
                                      hi=1e5, optional=True),
+        "surface_uptake_share": Key("float", None, "particle uptake by the surface cells "
+                                    "straight from the medium, as a share of a 2D-cultured "
+                                    "cell's (default 1/3)", lo=0.0, hi=1.0, optional=True),
     },
 }
 

@@ -40,6 +40,19 @@ ENVIRONMENT: tuple[Parameter, ...] = (
               "2:265, abstract; Fleddermann et al. 2019, Int J Nanomedicine 14:1411, "
               "doi:10.2147/IJN.S189888, abstract: ~20 um, three cell layers)",
               lower=0.0, lower_open=True, upper=1e5),
+    Parameter("surface_uptake_share", 1.0 / 3.0, "1",
+              "particle uptake by the tissue's surface cells straight from the medium, as a "
+              "share of a 2D-cultured cell's uptake at the same concentration: per area of "
+              "tissue surface the outer cell layer (thickness one cell diameter) takes up "
+              "k_up phi d s (c_medium - c_interstitial)+ (default of "
+              "`tissue.surface_uptake_share`)",
+              "assumed, geometric: the share of a surface cell's membrane that faces the "
+              "medium (one face of a cube-like cell, 1/6) over that of a cell spread on a "
+              "dish (its apical half, 1/2); no measurement was found. It lets particles too "
+              "wide for the extracellular channels reach the outer cells, as reported for "
+              "agglomerates on formed spheroids (Fleddermann et al. 2019, Int J Nanomedicine "
+              "14:1411, doi:10.2147/IJN.S189888, abstract)",
+              lower=0.0, upper=1.0),
     Parameter("lysosome_ph", 4.7, "pH",
               "pH around internalised particles (default of `ph.lysosome`)",
               "Mindell 2012, Annu Rev Physiol 74:69, "
