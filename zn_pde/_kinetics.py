@@ -646,10 +646,19 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
 
 def _arrivals_dissolved(x: Array) -> Array:
     """Share of what arrives at a steady rate over a step that first-order decay (x = k Δt)
-    removes within it: 1 − (1 − e^{−x})/x (x/2 − x²/6 for small x, where the difference
-    would lose its digits)."""
+    removes within it: 1 − (1 − e^{−x})/x = 1 − `decayed_share` (x/2 − x²/6 for small x,
+    where the difference would lose its digits)."""
     safe = jnp.where(x > 1e-3, x, 1.0)
     return jnp.where(x > 1e-3, 1.0 + jnp.expm1(-safe) / safe, x / 2.0 - x * x / 6.0)
+
+
+def decayed_share(x: Array) -> Array:
+    """(1 − e^{−x})/x, x = k Δt ≥ 0: what first-order decay at rate k removes over a step, as
+    a share of the k c Δt it would remove at the starting rate (1 − x/2 as x → 0); the
+    complement of `_arrivals_dissolved`."""
+    small = x < 1e-6
+    safe = jnp.where(small, 1.0, x)
+    return jnp.where(small, 1.0 - 0.5 * x, -jnp.expm1(-safe) / safe)
 
 
 def mobile_names(s: Local) -> tuple[str, ...]:

@@ -375,8 +375,7 @@ class Model(eqx.Module):
         cells) at the step start. Multiplies the tissue's and medium's own attenuation (fixed
         per exposure); the particles absorb only what activates them, so light that is gated
         off (below the gap) or absorbed by a photosensitiser is not touched."""
-        s = self.local(state)
-        mass = self.fluid_fraction * s.np + self.cell_fraction * s.np_int  # µg/mL
+        mass = self.particle_mass(self.local(state)._asdict())  # µg/mL
         return jnp.exp(-self.space.entry_path(self.kinetics.light_absorption_cm2_per_ug * mass))
 
     def particle_mass(self, fields: dict[str, Array]) -> Array:

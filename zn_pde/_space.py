@@ -230,7 +230,7 @@ class Cartesian(Space):
                     into, _shift(g_um_per_s, axis, s, 0.0)
                     * jnp.maximum(c - _shift(c, axis, s, 0.0), 0.0), 0.0)))
         rate = sum(f for _, _, f in faces) / self.spacing_um
-        share = _lost_share(jnp.where(c > 0, rate / jnp.where(c > 0, c, 1.0), 0.0) * h_s)
+        share = kin.decayed_share(jnp.where(c > 0, rate / jnp.where(c > 0, c, 1.0), 0.0) * h_s)
         taken = given = jnp.zeros_like(c)
         for axis, s, flux in faces:
             moved = flux * share * h_s / self.spacing_um
@@ -276,18 +276,10 @@ class Faces(eqx.Module):
         av_m = self.medium_area_per_volume.astype(c.dtype)
         rate = jax.ops.segment_sum(flux * av_m, self.slot, num_segments=self.cells.shape[0])
         held = flat[self.cells]
-        share = _lost_share(jnp.where(held > 0, rate / jnp.where(held > 0, held, 1.0), 0.0)
+        share = kin.decayed_share(jnp.where(held > 0, rate / jnp.where(held > 0, held, 1.0), 0.0)
                             * h_s)
         moved = flux * share[self.slot] * h_s  # per area
         return moved * av_m, moved * self.tissue_area_per_volume.astype(c.dtype)
-
-
-def _lost_share(x: Array) -> Array:
-    """(1 − e^{−x}) / x, x = R h ≥ 0: the share of `rate × h` a cell losing at the relative
-    rate R throughout the step loses (1 − x/2 as x → 0)."""
-    small = x < 1e-6
-    safe = jnp.where(small, 1.0, x)
-    return jnp.where(small, 1.0 - 0.5 * x, -jnp.expm1(-safe) / safe)
 
 
 def _shift(a: Array, axis: int, s: int, fill) -> Array:
