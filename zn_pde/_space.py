@@ -276,8 +276,8 @@ class Faces(eqx.Module):
         av_m = self.medium_area_per_volume.astype(c.dtype)
         rate = jax.ops.segment_sum(flux * av_m, self.slot, num_segments=self.cells.shape[0])
         held = flat[self.cells]
-        share = kin.decayed_share(jnp.where(held > 0, rate / jnp.where(held > 0, held, 1.0), 0.0)
-                            * h_s)
+        x = jnp.where(held > 0, rate / jnp.where(held > 0, held, 1.0), 0.0) * h_s
+        share = kin.decayed_share(x)
         moved = flux * share[self.slot] * h_s  # per area
         return moved * av_m, moved * self.tissue_area_per_volume.astype(c.dtype)
 
