@@ -119,6 +119,22 @@ def test_open_run_of_a_zn_pde_run_file_equals_the_in_memory_run(in_memory, cli_f
         assert list(ds.data_vars)[:len(FIELDS)] == list(FIELDS)  # model order, then series
 
 
+def test_open_run_while_xarray_or_h5py_hold_the_file_open(in_memory, cli_file):
+    """A notebook that opened the file with xarray or h5py (which take the HDF5 lock) can
+    still open it with zn_pde.open_run (which takes none, to read runs in progress): the
+    same data, in either order."""
+    import h5py
+
+    with xr.open_dataset(cli_file, engine="h5netcdf") as raw, \
+            zn_pde.open_run(cli_file) as ds:
+        np.testing.assert_array_equal(ds["viability"].values, raw["viability"].values)
+    with h5py.File(cli_file, "r") as f, zn_pde.open_run(cli_file) as ds:
+        np.testing.assert_array_equal(ds["viability"].values, f["viability"][...])
+    with zn_pde.open_run(cli_file) as ds, \
+            xr.open_dataset(cli_file, engine="h5netcdf") as raw:
+        np.testing.assert_array_equal(ds["viability"].values, raw["viability"].values)
+
+
 def test_simulate_with_out_writes_the_file_that_open_run_reads(in_memory, tmp_path):
     out = tmp_path / "kept.h5"
     ds = zn_pde.simulate(str(CONFIG), out=out, progress=False, **SMALL)

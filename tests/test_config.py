@@ -116,6 +116,20 @@ def test_exposures_outside_the_run_exit_2(capsys, tmp_path, text, overrides, key
     assert "Traceback" not in out and len(out.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("wavelength_nm", [300.0, 1000.0])
+def test_light_outside_the_optics_table_needs_its_attenuation(capsys, tmp_path, wavelength_nm):
+    """The tissue optics table covers 365-808 nm: another wavelength is refused (exit 2,
+    naming the key, the table's range and the remedy) unless the attenuation is set."""
+    path = _write(tmp_path, default_config_text() + LIGHT)
+    code, out = _validate(capsys, path, "--set", f"light[0].wavelength_nm={wavelength_nm}")
+    assert code == 2 and "key 'light[0].wavelength_nm'" in out, out
+    assert "365-808 nm" in out and "tissue.light_attenuation_per_cm" in out
+    assert "Traceback" not in out and len(out.strip().splitlines()) == 1
+    code, out = _validate(capsys, path, "--set", f"light[0].wavelength_nm={wavelength_nm}",
+                          "--set", "tissue.light_attenuation_per_cm=20.0")
+    assert code == 0, out
+
+
 @pytest.mark.parametrize("overrides", [
     ["ultrasound[0].duration_min=1200"],  # ends exactly at end_h
     ["ultrasound[0].repeats=5", "ultrasound[0].repeat_every_h=4"],  # last one 20 h-20 h 1 min

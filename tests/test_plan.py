@@ -228,6 +228,30 @@ def test_optimiser_finds_a_constrained_analytic_optimum(tmp_path):
     np.testing.assert_allclose(best, [0.6, 0.4], rtol=0.01)
 
 
+def test_a_point_beyond_the_bound_never_beats_one_that_keeps_it():
+    """The normal tissue as objective and constraint alike (v ≥ 0.9): an iterate at 0.8992
+    (g = 8.6e-4, inside the 1e-3 tolerance) would win over one at 0.9004 by the very amount
+    it breaks the bound, and `zn-pde run` of it ends below 0.9 × (1 − 1e-3). Within a start
+    and across starts, the point that keeps every bound (g ≤ STRICT) wins; the tolerance only
+    ranks points that all break it a little, above those that break it more."""
+    def entry(x, v):
+        g = (0.9 - v) / 0.9
+        return {"x": [x], "objective": v, "constraints": {"normal_viability": g},
+                "gradient_norm": 1.0, "lagrangian": v}
+
+    keeps, within, beyond = entry(0.0, 0.9004), entry(1.0, 0.8992), entry(2.0, 0.85)
+    assert (0.9 - 0.8992) / 0.9 <= _optimise.FEASIBLE  # the tolerance admits it
+    summary = _optimise._summary({"index": 0, "history": [within, keeps, beyond]})
+    assert summary["x"] == [0.0] and summary["feasible"]
+    summary = _optimise._summary({"index": 0, "history": [within, beyond]})
+    assert summary["x"] == [1.0] and summary["feasible"]
+    summary = _optimise._summary({"index": 0, "history": [beyond]})
+    assert summary["x"] == [2.0] and not summary["feasible"]
+    ranked = sorted([(0.8992, 8.6e-4), (0.85, 0.056), (0.9004, 0.0), (0.9001, 5e-6)],
+                    key=lambda c: _optimise.rank(*c))
+    assert ranked == [(0.9001, 5e-6), (0.9004, 0.0), (0.8992, 8.6e-4), (0.85, 0.056)]
+
+
 def test_resume_ends_where_an_uninterrupted_plan_ends(tmp_path, monkeypatch):
     path = write_plan(tmp_path, {"ultrasound[0].intensity_W_per_cm2": (0.8, 3.0)},
                       optimiser={"starts": 2, "iterations": 5})

@@ -123,6 +123,21 @@ def test_an_exchange_at_t0_acts_before_the_initial_dose(grid, x64):
                                    atol=1e-12)
 
 
+def test_the_event_table_lists_events_at_one_time_in_the_order_they_act():
+    """Exchange, then dose, then exposures, whatever the config's order (the file's /event
+    table is this list)."""
+    from zn_pde._protocol import event_table
+
+    c = _with(SPHEROID, dose=[{"time_h": 1.0, "dose_ug_per_ml": 5.0}],
+              medium_exchange=[{"time_h": 0.0}, {"time_h": 1.0}],
+              ultrasound=[{"start_h": 1.0, "duration_min": 1.0, "intensity_W_per_cm2": 1.5,
+                           "frequency_MHz": 1.0}])
+    table = [(e.time_s, e.kind) for e in event_table(c)]
+    assert table[:2] == [(0.0, "medium_exchange"), (0.0, "dose")]
+    assert table[2:5] == [(3600.0, "medium_exchange"), (3600.0, "dose"),
+                          (3600.0, "ultrasound_start")]
+
+
 @pytest.mark.parametrize("grid", list(GRIDS))
 def test_a_dose_at_t_equals_a_run_started_from_that_state(grid, x64):
     base = {**GRIDS[grid], "numerics": {"precision": "float64"}}

@@ -16,7 +16,9 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
                    + k_sw / (1 + 10^{m (pH − pH½)}),  Ω = zn/zn_sat (zn_sat = K [H⁺]²)
        Zn²⁺:       κ = (φ/α) k_in,  S = export from cells k_out V f (exact over the step)
        ROS:        κ = k_dec + (φ/α) V k_cell,  S = o₂f (Y'_us A + Y'_light E) np
-       H₂O₂:       κ = k_dec + (φ/α) V k_cell;   H₂S: κ = k_ox;
+       H₂O₂:       κ = k_dec + (φ/α) V k_cell;   H₂S: κ = k_ox; both with the co-product
+                   of the particles that dissolve outside and inside cells as a source
+                   (it crosses membranes), as the cargo;
        O₂:         κ = φ V q_max/(K_m + O₂) (respiration inhibited by H₂S)
    with f the free intracellular Zn²⁺ left by metallothionein buffering (fast equilibrium,
    dissociation constant K_d): f + B f/(K_d + f) = zn_cell, its capacity B = B₀ (1 − c + c
@@ -32,9 +34,11 @@ B. `react`: what each sink removed goes to its destination in the proportions of
    peroxidase; in a phosphate medium Zn²⁺ beyond zinc phosphate's limit zn_P(pH)
    precipitates (`zn_phosphate`, particulate: moved and endocytosed as the particles, dissolved
    in the lysosomes) — then the local processes, each exact or positivity preserving:
-   lysosomal dissolution of `np_int` into `zn_cell`; glutathione intercepts the peroxide flux
-   F = g_px J + V P_zn H(f) at GSH/(K_g + GSH), consuming ν each, the rest escapes, and is
-   resynthesised towards GSH₀ at k_syn V; the radical dose accumulates;
+   lysosomal dissolution of `np_int` into `zn_cell` (prepared with the particles' sink,
+   `dissolution`, as its co-product is a source of the solve, slowed by the lysosome's
+   saturation (1 − f c/K[H⁺]²)₊ implicit in that co-product); glutathione intercepts
+   the peroxide flux F = g_px J + V P_zn H(f) at GSH/(K_g + GSH), consuming ν each, the
+   rest escapes, and is resynthesised towards GSH₀ at k_syn V; the radical dose accumulates;
    viability dV/dt = −V [κ_E H(1/E − 1; 1/E½ − 1, h) + (R + F_escaped + ·OH_Fenton)/D₀
    + κ_cargo H(cargo)], E the ATP supply (`energy_charge`).
 
@@ -475,49 +479,95 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
 
 
 class Dissolution(NamedTuple):
-    """Where the particle mass the `np` sink removed over a step went, per voxel volume."""
+    """Where the particle mass the `np` sink removed over a step went, per voxel volume, and
+    what may dissolve in the cells' lysosomes."""
 
     dissolved: Array  # into Zn²⁺ (and co-product, cargo)
     refused: Array  # beyond the solubility limit: stays particulate
     taken_up: Array  # endocytosed by the cells
+    lysosomal: Array  # internalised particle mass the lysosomes dissolve unsaturated
+    feedback_per_uM: Array | ArrayLike = 0.0  # f/(K [H⁺]²_lys): saturation per co-product
 
 
 def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environment,
-                fluid_fraction: ArrayLike) -> Dissolution:
+                fluid_fraction: ArrayLike, dt_s: float) -> Dissolution:
     """Split what the particle sink removed (`removed_np`, per voxel volume) between
     dissolution and uptake in the proportions of their rates; dissolution stops at the
-    solubility limit of the step-start fluid (`s`), the rest stays particulate."""
+    solubility limit of the step-start fluid (`s`), the rest stays particulate.
+
+    Lysosomal dissolution of the internalised particles: those held at the step start for
+    the whole step, those endocytosed during it (at a steady rate, as the implicit uptake
+    took them) from their arrival, ∂np_int/∂t = J − k np_int solved exactly over the step
+    (`lysosomal`); with a co-product (ZnO₂, ZnS) slowed by (1 − Ω)₊, Ω = f c / K[H⁺]²_lys,
+    f the cell's free Zn²⁺ at the step start and c the co-product in the fluid at the step
+    end. The co-product leaves the cells (H₂O₂ and H₂S cross membranes) and its
+    concentration answers the release within seconds (diffusion out of a spheroid), far
+    faster than a step, so Ω is implicit in c: the release enters the solve of the mobile
+    species as the source S (1 − f c / K[H⁺]²), a source S and a sink S f / K[H⁺]²
+    (`sinks_and_sources`), and `react` dissolves what that c leaves. Explicit in c, a
+    spheroid's release alternated between full and none from step to step."""
     alpha = jnp.asarray(fluid_fraction, s.np.dtype)
+    phi = jnp.asarray(env.cell_fraction, s.np.dtype)
+    conv = k.zn_uM_per_particle_ug_per_ml
     coproduct = s.h2o2 if s.h2o2 is not None else s.h2s
     would = removed_np * _safe_div(r.dissolution, r.dissolution + r.uptake)
     dissolved = jnp.minimum(would, alpha * k.fluid_headroom_uM(s.zn, coproduct, env.ph)
-                            / k.zn_uM_per_particle_ug_per_ml)
-    return Dissolution(dissolved, would - dissolved, removed_np - would)
+                            / conv)
+    taken_up = removed_np - would
+    arrived = _safe_div(taken_up, phi)
+    k_lys = k.dissolution_rate_per_s(k.lysosome_ph)
+    freed = s.np_int * -jnp.expm1(-k_lys * dt_s) + arrived * _arrivals_dissolved(k_lys * dt_s)
+    feedback = 0.0
+    if coproduct is not None:
+        ksat = 10.0 ** (k.solubility_log10_K - 2.0 * k.lysosome_ph + 12.0)  # µM²
+        feedback = k.free_zinc_uM(s.zn_cell, s.gsh) / ksat
+    return Dissolution(dissolved, would - dissolved, taken_up, phi * freed, feedback)
+
+
+def coproduct_feedback_per_s(k: Kinetics, lysosomal: Array, feedback_per_uM: ArrayLike,
+                             fluid_fraction: ArrayLike, dt_s: float) -> Array:
+    """The co-product's sink that carries the lysosomes' saturation, S f / K[H⁺]² (1/s), S
+    their unsaturated release per fluid volume (`dissolution`)."""
+    per_s = lysosomal / (jnp.asarray(fluid_fraction) * dt_s)
+    return k.coproduct_per_zn * k.zn_uM_per_particle_ug_per_ml * per_s * feedback_per_uM
 
 
 def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLike, dt_s: float,
-                      k: Kinetics | None = None, dissolved: Array | None = None
+                      k: Kinetics | None = None, dissolved: Array | None = None,
+                      lysosomal: Array | None = None, feedback_per_uM: ArrayLike = 0.0
                       ) -> tuple[list[Array], list[Array]]:
     """κ (1/s) and S (µM/s, per the species' own volume) of each mobile species in `names`.
 
     Zn²⁺ export is exactly what leaves the cells over the step, spread over it; with
     `dissolved` (the particle mass per voxel volume that dissolved this step, `dissolution`)
     the Zn²⁺, co-product and cargo it releases enter as sources of the same solve, so the
-    dissolved zinc is transported within the step instead of arriving after it."""
+    dissolved zinc is transported within the step instead of arriving after it; with
+    `lysosomal` (dissolved in the cells, unsaturated) its co-product and cargo, which leave
+    the cells, too (its zinc stays in the cells), the co-product's with its saturation
+    implicit (`dissolution`)."""
     alpha = jnp.asarray(fluid_fraction)
-    release = 0.0
+    release = cell_release = 0.0
     if dissolved is not None:
         release = dissolved / (alpha * dt_s)  # particle mass per fluid volume per second
+    lysosome = 0.0
+    if lysosomal is not None:  # unsaturated, particle mass per fluid volume per second
+        lysosome = lysosomal / (alpha * dt_s)
+        cell_release = release + lysosome
+    # the lysosomes' co-product source S (1 − f c / K[H⁺]²): S and a sink S f / K[H⁺]² (1/s)
+    # (no material has both a co-product and a cargo, whose source is the unsaturated one)
     conv = 0.0 if k is None else k.zn_uM_per_particle_ug_per_ml
     nu = 0.0 if k is None else k.coproduct_per_zn
+    cp_source = nu * conv * cell_release
+    cp_feedback = 0.0 if k is None or lysosomal is None else coproduct_feedback_per_s(
+        k, lysosomal, feedback_per_uM, alpha, dt_s)
     cargo = 0.0 if k is None else k.cargo_mass_fraction
     table = {
         "np": (r.dissolution + r.uptake, 0.0),
         "zn": (r.zn_influx, r.zn_efflux_uM / (alpha * dt_s) + conv * release),
         "ros": (r.ros_decay + r.ros_cells, r.ros_production_uM_per_s / alpha),
-        "h2o2": (r.h2o2_decay + r.h2o2_cells, nu * conv * release),
-        "h2s": (r.h2s_oxidation, nu * conv * release),
-        "cargo": (0.0, cargo * release),
+        "h2o2": (r.h2o2_decay + r.h2o2_cells + cp_feedback, cp_source),
+        "h2s": (r.h2s_oxidation + cp_feedback, cp_source),
+        "cargo": (0.0, cargo * cell_release),
         "o2": (r.o2_uptake + r.o2_resupply, r.o2_resupply_uM_per_s),
         "zn_phosphate": (r.uptake, 0.0),  # particulate: endocytosed as the particles are
     }
@@ -546,8 +596,6 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     has_cells = phi > 0
     conv = k.zn_uM_per_particle_ug_per_ml
     alive = s.viability
-    coproduct = s.h2o2 if s.h2o2 is not None else s.h2s
-    nu = k.coproduct_per_zn
 
     # 1. extracellular particles: what the solubility limit refused stays, uptake arrives;
     # in a phosphate medium the dissolved zinc beyond zinc phosphate's limit precipitates
@@ -557,33 +605,19 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
         zn, zn_phosphate = k.precipitate_phosphate(zn, zn_phosphate, env.ph)
     arrived = _safe_div(d.taken_up, phi)
 
-    # 2. lysosomal dissolution of internalised particles (limit: free Zn2+ in the cell): those
-    # held at the step start for the whole step, those endocytosed during it (at a steady
-    # rate, as the implicit uptake took them) from their arrival, ∂np_int/∂t = J − k np_int
-    # solved exactly over the step
-    k_lys = k.dissolution_rate_per_s(k.lysosome_ph)
+    # 2. lysosomal dissolution of internalised particles (`dissolution`): its zinc stays in
+    # the cells; its co-product (H2O2 or H2S) and cargo left them as sources of the solve,
+    # the co-product's slowed by the saturation at the co-product the solve ended with
+    coproduct = s.h2o2 if s.h2o2 is not None else s.h2s
+    unsaturated = 1.0
     if coproduct is not None:
-        f0 = k.free_zinc_uM(s.zn_cell, s.gsh)
-        k_lys = k_lys * jnp.clip(1.0 - k.saturation(f0, coproduct, k.lysosome_ph), 0.0, 1.0)
-    would = s.np_int * -jnp.expm1(-k_lys * dt_s) + arrived * _arrivals_dissolved(k_lys * dt_s)
-    if coproduct is not None:
-        freed = jnp.minimum(would, k.headroom_uM(f0, coproduct, k.lysosome_ph) / conv)
-    else:
-        freed = would
+        unsaturated = jnp.clip(1.0 - d.feedback_per_uM * coproduct, 0.0, 1.0)
+    freed = _safe_div(d.lysosomal, phi) * unsaturated
     np_int = s.np_int + arrived - freed
     zn_cell = s.zn_cell + freed * conv
     if zn_phosphate is not None:  # endocytosed zinc phosphate, dissolved in the lysosomes
         zn_cell = zn_cell + _safe_div(removed["zn_phosphate"], phi)
-    released = phi * freed  # particle mass dissolved in lysosomes, per voxel volume
-
-    # its co-product (H2O2 or H2S) and cargo leave the cells into the extracellular fluid
     h2o2, h2s, cargo = s.h2o2, s.h2s, s.cargo
-    if h2o2 is not None:
-        h2o2 = h2o2 + nu * conv * released / alpha
-    if h2s is not None:
-        h2s = h2s + nu * conv * released / alpha
-    if cargo is not None:
-        cargo = cargo + k.cargo_mass_fraction * released / alpha
 
     # 3. Zn2+ exchange: imported zinc arrives, exported zinc (already in the fluid) leaves
     zn_cell = jnp.maximum(zn_cell + _safe_div(removed["zn"] - r.zn_efflux_uM, phi), 0.0)
@@ -594,8 +628,10 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     # the glutathione peroxidases' share consumes glutathione
     taken_ros = removed["ros"] * _safe_div(r.ros_cells, r.ros_decay + r.ros_cells)
     taken = taken_ros
-    if h2o2 is not None:
-        taken = taken + removed["h2o2"] * _safe_div(r.h2o2_cells, r.h2o2_decay + r.h2o2_cells)
+    if h2o2 is not None:  # the sink's saturation share (`dissolution`) is no removal
+        taken = taken + removed["h2o2"] * _safe_div(
+            r.h2o2_cells, r.h2o2_decay + r.h2o2_cells
+            + coproduct_feedback_per_s(k, d.lysosomal, d.feedback_per_uM, alpha, dt_s))
     o2 = s.o2
     if o2 is not None:
         o2 = o2 + 0.5 * (1.0 - k.gpx_fraction) * taken
@@ -702,8 +738,9 @@ def step_with(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fracti
     names = mobile_names(s)
     sinks, _ = sinks_and_sources(r, names[:1], fluid_fraction, dt_s)
     (particles,), (removed_np,) = solve(names[:1], sinks, [jnp.zeros_like(s.np)])
-    d = dissolution(k, s, removed_np, r, env, fluid_fraction)
-    sinks, sources = sinks_and_sources(r, names[1:], fluid_fraction, dt_s, k, d.dissolved)
+    d = dissolution(k, s, removed_np, r, env, fluid_fraction, dt_s)
+    sinks, sources = sinks_and_sources(r, names[1:], fluid_fraction, dt_s, k, d.dissolved,
+                                       d.lysosomal, d.feedback_per_uM)
     rest, removed_rest = solve(names[1:], sinks, sources)
     moved = dict(zip(names, [particles, *rest], strict=True))
     removed = dict(zip(names, [removed_np, *removed_rest], strict=True))

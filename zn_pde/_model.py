@@ -41,7 +41,7 @@ from jaxtyping import Array, Float, Int
 from . import _kinetics as kin
 from ._grid import Geometry, build_geometry
 from ._protocol import Protocol, StepPlan, build_plan, on_fraction
-from ._space import Faces, Space, make_space
+from ._space import Faces, Space, layer_cells, make_space
 from .materials import get_material
 from .stimuli import Exposure, light_exposure, ultrasound_exposure
 
@@ -99,6 +99,7 @@ class Model(eqx.Module):
     space: Space  # the layout: transport operator, field shape, places (`_space`)
     passive_names: tuple[str, ...] = eqx.field(static=True)
     optional_names: tuple[str, ...] = eqx.field(static=True, default=())
+    surface_layer_cells: int = eqx.field(static=True, default=1)  # chain length of the layer
 
     # --- names ---------------------------------------------------------------------------
 
@@ -348,25 +349,30 @@ class Model(eqx.Module):
         the implicit one (rates frozen at the step end's transport; exponential in each medium
         cell, so it never takes more than the cell holds). Across each face between medium and
         tissue the outer cell layer, one cell diameter d thick, takes up
-        F = k_up φ V d s (c_medium − c_fluid)₊ per area: a 2D cell's uptake k_up at the
+        F = k_up ⟨φ V⟩ d s (c_medium − c_fluid)₊ per area: a 2D cell's uptake k_up at the
         share s (`tissue.surface_uptake_share`) of its membrane that faces the medium, for
         what the fluid between the cells does not already bring (particles too wide for the
-        channels have none there). Conserves the particle mass exactly."""
+        channels have none there), ⟨φ V⟩ the living-cell fraction averaged over the layer.
+        Each living cell of the layer takes its share: on a grid finer than a cell the
+        layer's cells behind the face (`Faces`), so the load per cell does not depend on the
+        grid. Conserves the particle mass exactly."""
         k, f = self.kinetics, self.surface
         per_area = k.uptake_rate_per_h / 3600.0 * k.cell_diameter_um * self.surface_uptake_share
+        live = self.cell_fraction * s.viability
+        phi = jnp.where(self.tissue, self.cell_fraction, 1.0)
         if self.devices > 1:  # sharded: neighbour shifts, whole fields
-            g = jnp.where(self.tissue, per_area * self.cell_fraction * s.viability, 0.0)
-            taken, given = self.space.sharded_surface_exchange(s.np, g, self.tissue, h_s)
+            taken, given = self.space.sharded_surface_exchange(
+                s.np, jnp.where(self.tissue, live, 0.0), per_area, k.cell_diameter_um,
+                self.surface_layer_cells, self.tissue, h_s)
             return s._replace(np=s.np - taken / self.fluid_fraction,
-                              np_int=s.np_int + jnp.where(self.tissue, given / jnp.where(
-                                  self.tissue, self.cell_fraction, 1.0), 0.0))
-        phi = self.cell_fraction.reshape(-1)[f.tissue]
-        g = per_area * phi * s.viability.reshape(-1)[f.tissue]
-        taken, given = f.exchange(s.np, g, h_s)
+                              np_int=s.np_int + jnp.where(self.tissue, given / phi, 0.0))
+        g, share = f.layer_uptake(per_area, live.reshape(-1), k.cell_diameter_um)
+        taken, moved = f.exchange(s.np, g, h_s)
         alpha = self.fluid_fraction.reshape(-1)[f.medium]
+        given = f.deposit(moved, share) / phi.reshape(-1)[f.layer_cell]
         return s._replace(
             np=s.np.reshape(-1).at[f.medium].add(-taken / alpha).reshape(s.np.shape),
-            np_int=s.np_int.reshape(-1).at[f.tissue].add(given / phi).reshape(s.np.shape))
+            np_int=s.np_int.reshape(-1).at[f.layer_cell].add(given).reshape(s.np.shape))
 
     def particle_transmission(self, state: State) -> Array:
         """Share of the light above the band gap that the particles on the way let through to
@@ -495,12 +501,15 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
     fresh += [s["initial_uM"]["medium"] for s in species]
     plan = plan or build_plan([config])
     space = make_space(geo, int(config["numerics"]["devices"]))
+    # the surface layer, one cell diameter deep (its chain length is fixed here)
+    cell_um = None if kinetics is None else float(config["kinetics"]["cell_diameter_um"])
 
     return Model(
         protocol=Protocol.from_config(config, plan, dtype),
         fresh_medium_uM=arr(fresh),
         surface_uptake_share=arr(config["tissue"].get("surface_uptake_share", 0.0)),
-        surface=None if kinetics is None else space.surface_faces(geo.tissue),
+        surface=None if kinetics is None else space.surface_faces(geo.tissue, cell_um),
+        surface_layer_cells=1 if kinetics is None else layer_cells(cell_um, h),
         kinetics=kinetics,
         oxygen=oxygen,
         photosensitiser_light=ps_light,

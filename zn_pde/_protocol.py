@@ -103,19 +103,21 @@ class Event:
 
 
 def event_table(config: dict[str, Any]) -> list[Event]:
-    """Every event of a resolved config, in time order (stable: config order at equal times)."""
+    """Every event of a resolved config, in time order; at equal times in the order they act
+    (medium exchanges, then doses, both at the start of their step, then exposures; config
+    order within each kind)."""
     from ._model import expand_repeats
 
     out: list[Event] = []
+    for i, x in enumerate(config.get("medium_exchange", [])):
+        out.append(Event(x["time_h"] * 3600.0, "medium_exchange", x["ph"], "pH",
+                         f"medium_exchange[{i}]"))
     if "material" in config:
         out.append(Event(0.0, "dose", config["material"]["dose_ug_per_ml"], "ug/mL",
                          "material.dose_ug_per_ml"))
     for i, d in enumerate(config.get("dose", [])):
         out.append(Event(d["time_h"] * 3600.0, "dose", d["dose_ug_per_ml"], "ug/mL",
                          f"dose[{i}]"))
-    for i, x in enumerate(config.get("medium_exchange", [])):
-        out.append(Event(x["time_h"] * 3600.0, "medium_exchange", x["ph"], "pH",
-                         f"medium_exchange[{i}]"))
     if "material" in config:
         for kind, key, units in (("ultrasound", "intensity_W_per_cm2", "W/cm^2"),
                                  ("light", "irradiance_mW_per_cm2", "mW/cm^2")):

@@ -26,8 +26,9 @@ code outside this module and `_grid` asks which kind of grid a run has.
 - `locate(flat_index)`: where a cell is, in words, for run-time error messages;
 - `entry_path(a)`: ∫ a ds from where an exposure enters, for a coefficient that changes
   with the state (light absorbed by the particles on the way);
-- `surface_faces(tissue)`: the faces between medium and tissue (`Faces`, built once), across
-  which the surface cells take up particles straight from the medium;
+- `surface_faces(tissue, d)`: the faces between medium and tissue and the cell layer d deep
+  behind each (`Faces`, built once), across which the surface cells take up particles
+  straight from the medium;
 - `has_transport`: False for the well-mixed compartment, whose fluid *is* the medium (it
   starts with the particles in it and exchanges gas with the air).
 
@@ -97,10 +98,11 @@ class Space(eqx.Module):
         `_grid.entry_path_cm` (z = 0 face of a 3D grid, outer wall of a radial one)."""
         raise NotImplementedError
 
-    def surface_faces(self, tissue: np.ndarray) -> Faces | None:
+    def surface_faces(self, tissue: np.ndarray, depth_um: float) -> Faces | None:
         """The faces between a medium cell and a tissue cell (None if there are none), built
-        once from the static tissue mask: where the surface cells take up particles straight
-        from the medium (`Faces.exchange`)."""
+        once from the static tissue mask, with the tissue cells a surface layer `depth_um`
+        deep (one cell diameter) crosses behind each: where the surface cells take up
+        particles straight from the medium (`Faces.exchange`)."""
         raise NotImplementedError
 
 
@@ -127,7 +129,7 @@ class WellMixed(Space):
     def entry_path(self, per_cm):
         return jnp.zeros_like(per_cm)  # the compartment sees the entry value
 
-    def surface_faces(self, tissue):
+    def surface_faces(self, tissue, depth_um):
         return None  # cells suspended in the medium: no surface
 
 
@@ -156,18 +158,25 @@ class Radial(Space):
     def entry_path(self, per_cm):
         return path_from_entry(per_cm, self.spacing_um, True, jnp)
 
-    def surface_faces(self, tissue):
+    def surface_faces(self, tissue, depth_um):
         # shell i spans [i h, (i + 1) h]: volume ∝ (i+1)³ − i³, face k (between shells k and
         # k + 1, at r = (k + 1) h) has area ∝ (k + 1)²: A / V = 3 (k+1)² / (h ((i+1)³ − i³))
         t = np.asarray(tissue, bool)
+        h, n = self.spacing_um, len(t)
         k = np.flatnonzero(t[:-1] != t[1:])  # faces where tissue meets medium
-        medium = np.where(t[k], k + 1, k)
-        inside = np.where(t[k], k, k + 1)
+        inwards = t[k]  # tissue inside the face: the layer runs towards r = 0
+        medium = np.where(inwards, k + 1, k)
 
-        def area_per_volume(i):
-            return 3.0 * (k + 1.0) ** 2 / (self.spacing_um * ((i + 1.0) ** 3 - i**3.0))
+        def area_per_volume(i, face):
+            return 3.0 * (k[face] + 1.0) ** 2 / (h * ((i + 1.0) ** 3 - i**3.0))
 
-        return Faces.build(medium, inside, area_per_volume(medium), area_per_volume(inside))
+        layer = _layer_entries(
+            np.where(inwards, k, k + 1)[:, None], np.where(inwards, -1, 1)[:, None],
+            lambda p: (p[:, 0] >= 0) & (p[:, 0] < n) & t[np.clip(p[:, 0], 0, n - 1)],
+            layer_cells(depth_um, h), h, np.where(inwards, -1.0, 1.0) / ((k + 1.0) * h),
+            lambda p, face: area_per_volume(p[:, 0], face))
+        layer["cell"] = layer.pop("position")[:, 0]
+        return Faces.build(medium, area_per_volume(medium, np.arange(len(k))), layer)
 
 
 class Cartesian(Space):
@@ -200,76 +209,146 @@ class Cartesian(Space):
     def entry_path(self, per_cm):
         return path_from_entry(per_cm, self.spacing_um, False, jnp)
 
-    def surface_faces(self, tissue):
+    def surface_faces(self, tissue, depth_um):
         t = np.asarray(tissue, bool)
-        index = np.arange(t.size).reshape(t.shape)
-        medium, inside = [], []
+        shape = np.array(t.shape)
+        medium, start, step = [], [], []
         for axis in range(3):  # faces between neighbours along each axis, either way round
             lo = [slice(None)] * 3
             hi = [slice(None)] * 3
             lo[axis], hi[axis] = slice(0, -1), slice(1, None)
             a, b = t[tuple(lo)], t[tuple(hi)]
-            ia, ib = index[tuple(lo)], index[tuple(hi)]
-            medium += [ia[~a & b], ib[a & ~b]]
-            inside += [ib[~a & b], ia[a & ~b]]
-        medium, inside = np.concatenate(medium), np.concatenate(inside)
-        per = np.full(medium.shape, 1.0 / self.spacing_um)  # A / V = h² / h³ either side
-        return Faces.build(medium, inside, per, per)
+            unit = np.eye(3, dtype=int)[axis]
+            for face, inside_at, sign in ((~a & b, 1, 1), (a & ~b, 0, -1)):
+                p = np.argwhere(face)  # positions of the lower cell of each face
+                medium.append(p + (1 - inside_at) * unit)
+                start.append(p + inside_at * unit)
+                step.append(np.broadcast_to(sign * unit, p.shape))
+        medium, start, step = (np.concatenate(x) for x in (medium, start, step))
 
-    def sharded_surface_exchange(self, c: Array, g_um_per_s: Array, tissue: Array,
-                                 h_s: Array) -> tuple[Array, Array]:
-        """`Faces.exchange` as whole fields (taken, given per cell volume), from neighbour
-        shifts only: a grid sharded along y must not gather a field onto one device, which
-        `Faces`' gathers at arbitrary cells would. Same flux, same exponential share."""
+        def in_tissue(p):
+            inside = np.all((p >= 0) & (p < shape), axis=1)
+            q = np.clip(p, 0, shape - 1)
+            return inside & t[q[:, 0], q[:, 1], q[:, 2]]
+
+        h = self.spacing_um
+        layer = _layer_entries(start, step, in_tissue, layer_cells(depth_um, h), h,
+                               np.zeros(len(medium)),
+                               lambda p, face: np.full(len(p), 1.0 / h))  # A/V = h²/h³
+        layer["cell"] = np.ravel_multi_index(tuple(layer.pop("position").T), t.shape)
+        flat_medium = np.ravel_multi_index(tuple(medium.T), t.shape)
+        return Faces.build(flat_medium, np.full(len(medium), 1.0 / h), layer)
+
+    def sharded_surface_exchange(self, c: Array, live: Array, per_area_um: Array,
+                                 depth_um: Array, n_layer: int, tissue: Array, h_s: Array
+                                 ) -> tuple[Array, Array]:
+        """`Faces.layer_uptake`, `exchange` and `deposit` as whole fields (taken, given per
+        voxel volume), from neighbour shifts only: a grid sharded along y must not gather a
+        field onto one device, which `Faces`' gathers at arbitrary cells would. Same layer,
+        same flux, same exponential share (`n_layer` cells of each chain, as `Faces` has)."""
         t = jnp.asarray(tissue)
-        faces = []  # (axis, s, flux per area out of the medium cell i into its tissue i + s)
+        h = self.spacing_um
+        faces = []  # (axis, s, flux per area out of medium cell i, layer shares along i + s j)
         for axis in range(3):
             for s in (1, -1):
-                into = ~t & _shift(t, axis, s, False)
-                faces.append((axis, s, jnp.where(
-                    into, _shift(g_um_per_s, axis, s, 0.0)
-                    * jnp.maximum(c - _shift(c, axis, s, 0.0), 0.0), 0.0)))
-        rate = sum(f for _, _, f in faces) / self.spacing_um
+                alive = ~t
+                shares, m_sum = [], 0.0
+                for j in range(1, n_layer + 1):
+                    alive = alive & _shift(t, axis, s * j, False)
+                    m = jnp.clip(jnp.minimum(j * h, depth_um) - (j - 1) * h, 0.0, None)
+                    m = jnp.where(alive, m, 0.0).astype(c.dtype)
+                    shares.append(m * _shift(live, axis, s * j, 0.0))
+                    m_sum = m_sum + m
+                total = sum(shares)
+                g = per_area_um * total / jnp.where(m_sum > 0, m_sum, 1.0)
+                shares = [jnp.where(total > 0, a / jnp.where(total > 0, total, 1.0), 0.0)
+                          for a in shares]
+                flux = g * jnp.maximum(c - _shift(c, axis, s, 0.0), 0.0)
+                faces.append((axis, s, flux, shares))
+        rate = sum(f for _, _, f, _ in faces) / h
         share = kin.decayed_share(jnp.where(c > 0, rate / jnp.where(c > 0, c, 1.0), 0.0) * h_s)
         taken = given = jnp.zeros_like(c)
-        for axis, s, flux in faces:
-            moved = flux * share * h_s / self.spacing_um
+        for axis, s, flux, shares in faces:
+            moved = flux * share * h_s / h
             taken = taken + moved
-            given = given + _shift(moved, axis, -s, 0.0)
+            for j, part in enumerate(shares, start=1):
+                given = given + _shift(moved * part, axis, -s * j, 0.0)
         return taken, given
 
 
 class Faces(eqx.Module):
     """The faces between medium cells and tissue cells of a grid (flat indices), with each
-    face's area over the volume of the cell on either side (1/µm), and the distinct medium
-    cells (`cells`; `slot`: each face's among them). Only these few cells take part in the
-    surface cells' uptake, so it is computed on them alone (gathers and scatters), not on
-    whole fields."""
+    face's area over the volume of its medium cell (1/µm), the distinct medium cells
+    (`cells`; `slot`: each face's among them), and the surface cell layer behind each face:
+    the tissue cells the layer of one cell diameter d crosses along the face's normal
+    (`layer_*`, one entry per cell and face, chains cut where the tissue ends). Only these
+    few cells take part in the surface cells' uptake, so it is computed on them alone
+    (gathers and scatters), not on whole fields.
+
+    A layer entry spans depths [lo, hi] from its face (µm); the layer's volume in it, per
+    face area, is m = ∫ (1 + σx)² dx over [lo, min(hi, d)] (σ = ∓1/r on a radial grid,
+    inwards or outwards from the face at radius r; 0 on a voxel grid), computed from d as
+    traced so that the cell diameter stays a differentiable parameter. On a grid coarser
+    than a cell (h ≥ d) the layer is the first tissue cell alone."""
 
     medium: Array  # (F,) int
-    tissue: Array  # (F,) int
+    tissue: Array  # (F,) int, the tissue cell across the face
     slot: Array  # (F,) int, index into `cells`
     cells: Array  # (M,) int, flat indices of the medium cells with a face
     medium_area_per_volume: Array  # (F,) 1/µm
-    tissue_area_per_volume: Array  # (F,) 1/µm
+    layer_face: Array  # (E,) int, index into the faces
+    layer_cell: Array  # (E,) int, flat index of the tissue cell
+    layer_lo_um: Array  # (E,) depth of the entry's near side below its face
+    layer_hi_um: Array  # (E,) depth of its far side
+    layer_curvature_per_um: Array  # (E,) σ
+    layer_area_per_volume: Array  # (E,) the face's area over the entry cell's volume, 1/µm
 
     @classmethod
-    def build(cls, medium, tissue, medium_av, tissue_av) -> Faces | None:
+    def build(cls, medium, medium_av, layer: dict[str, np.ndarray]) -> Faces | None:
+        """`layer`: the entries' face, cell, lo, hi, curvature, area_per_volume (numpy); each
+        face's first entry (depth 0) is the tissue cell across it."""
         if len(medium) == 0:
             return None
         cells, slot = np.unique(np.asarray(medium), return_inverse=True)
+        first = layer["lo"] == 0.0
+        tissue = np.empty(len(medium), int)
+        tissue[layer["face"][first]] = layer["cell"][first]
         i32 = lambda a: jnp.asarray(np.asarray(a), jnp.int32)  # noqa: E731
-        return cls(i32(medium), i32(tissue), i32(slot), i32(cells),
-                   jnp.asarray(np.asarray(medium_av, float)),
-                   jnp.asarray(np.asarray(tissue_av, float)))
+        f64 = lambda a: jnp.asarray(np.asarray(a, float))  # noqa: E731
+        return cls(i32(medium), i32(tissue), i32(slot), i32(cells), f64(medium_av),
+                   i32(layer["face"]), i32(layer["cell"]), f64(layer["lo"]),
+                   f64(layer["hi"]), f64(layer["curvature"]), f64(layer["area_per_volume"]))
+
+    def layer_measure(self, depth_um: Array) -> Array:
+        """m per entry (µm): the layer of depth `depth_um`'s volume in the entry per face
+        area, ∫ (1 + σx)² dx over [lo, min(hi, d)], 0 for entries beyond the layer."""
+        a = self.layer_lo_um
+        b = jnp.maximum(jnp.minimum(self.layer_hi_um, depth_um), a)
+        sigma = self.layer_curvature_per_um
+        return (b - a) + sigma * (b * b - a * a) + sigma**2 * (b**3 - a**3) / 3.0
+
+    def layer_uptake(self, per_area_um: Array, live: Array, depth_um: Array
+                     ) -> tuple[Array, Array]:
+        """The conductance of each face's surface layer, g = k d s ⟨φ V⟩ (µm/s, `per_area_um`
+        = k d s; ⟨φ V⟩ the living-cell fraction `live` (flat) averaged over the layer's
+        volume), and each entry's share of what crosses the face (its living cells' share
+        of the layer's, so each living cell takes up at the same rate)."""
+        m = self.layer_measure(depth_um).astype(live.dtype)
+        a = m * live[self.layer_cell]
+        n = self.medium.shape[0]
+        total = jax.ops.segment_sum(a, self.layer_face, num_segments=n)
+        volume = jax.ops.segment_sum(m, self.layer_face, num_segments=n)
+        held = total[self.layer_face]
+        share = jnp.where(held > 0, a / jnp.where(held > 0, held, 1.0), 0.0)
+        return per_area_um * total / volume, share
 
     def exchange(self, c: Array, g_um_per_s: Array, h_s: Array) -> tuple[Array, Array]:
         """What a flux F = g (c_medium − c_tissue)₊ per area across each face moves over a step
-        of `h_s`, `c` a concentration field and `g` (µm/s) the tissue side's conductance per
-        face: (taken per volume of the face's medium cell, given per volume of its tissue
-        cell), so Σ taken V = Σ given V exactly. Each medium cell loses at its total rate
-        R = Σ F A / (c V), frozen over the step: c (1 − e^{−R h}) in all, shared among its
-        faces by their F, never more than it holds whatever the step."""
+        of `h_s`, `c` a concentration field and `g` (µm/s) each face's conductance: (taken
+        per volume of the face's medium cell, moved per face area); `deposit` hands the
+        latter to the layer's cells, so Σ taken V = Σ given V exactly. Each medium cell loses
+        at its total rate R = Σ F A / (c V), frozen over the step: c (1 − e^{−R h}) in all,
+        shared among its faces by their F, never more than it holds whatever the step."""
         flat = c.reshape(-1)
         cm = flat[self.medium]
         flux = g_um_per_s * jnp.maximum(cm - flat[self.tissue], 0.0)
@@ -279,16 +358,48 @@ class Faces(eqx.Module):
         x = jnp.where(held > 0, rate / jnp.where(held > 0, held, 1.0), 0.0) * h_s
         share = kin.decayed_share(x)
         moved = flux * share[self.slot] * h_s  # per area
-        return moved * av_m, moved * self.tissue_area_per_volume.astype(c.dtype)
+        return moved * av_m, moved
+
+    def deposit(self, moved: Array, share: Array) -> Array:
+        """What each layer entry's cell receives per its volume (voxel, not cell, volume)
+        from `moved` per face area, split by the entries' `share` (`layer_uptake`)."""
+        return moved[self.layer_face] * share * self.layer_area_per_volume.astype(moved.dtype)
+
+
+def _layer_entries(start: np.ndarray, step, in_tissue, n_max: int, spacing_um: float,
+                   curvature: np.ndarray, area_per_volume) -> dict[str, np.ndarray]:
+    """The surface layer behind faces whose first tissue cell is `start` (positions, (F, D)
+    integer arrays), walking `step` (a (D,) or (F, D) array) away from the medium for at most
+    `n_max` cells while `in_tissue(positions)` holds; `area_per_volume(positions, face)` the
+    face's area over each entry cell's volume."""
+    parts = []
+    face = np.arange(len(start))
+    alive = np.ones(len(start), bool)
+    for j in range(n_max):
+        pos = start + j * np.asarray(step)
+        alive &= in_tissue(pos)
+        parts.append((face[alive], pos[alive], np.full(int(alive.sum()), j * spacing_um)))
+    f, p, lo = (np.concatenate([q[i] for q in parts]) for i in range(3))
+    return {"face": f, "position": p, "lo": lo, "hi": lo + spacing_um,
+            "curvature": curvature[f], "area_per_volume": area_per_volume(p, f)}
+
+
+def layer_cells(depth_um: float, spacing_um: float) -> int:
+    """How many cells of a chain the surface layer may reach: those one layer depth covers,
+    and one more, so that a fitted cell diameter a little larger still finds its cells."""
+    return int(np.ceil(depth_um / spacing_um - 1e-9)) + 1
 
 
 def _shift(a: Array, axis: int, s: int, fill) -> Array:
-    """b[i] = a[i + s] along `axis` (s = ±1), `fill` beyond the edge."""
+    """b[i] = a[i + s] along `axis`, `fill` beyond the edge."""
     n = a.shape[axis]
-    edge = jnp.full_like(jax.lax.slice_in_dim(a, 0, 1, axis=axis), fill)
+    k = min(abs(s), n)
+    if k == 0:
+        return a
+    edge = jnp.full_like(jax.lax.slice_in_dim(a, 0, k, axis=axis), fill)
     if s > 0:
-        return jnp.concatenate([jax.lax.slice_in_dim(a, 1, n, axis=axis), edge], axis=axis)
-    return jnp.concatenate([edge, jax.lax.slice_in_dim(a, 0, n - 1, axis=axis)], axis=axis)
+        return jnp.concatenate([jax.lax.slice_in_dim(a, k, n, axis=axis), edge], axis=axis)
+    return jnp.concatenate([edge, jax.lax.slice_in_dim(a, 0, n - k, axis=axis)], axis=axis)
 
 
 def make_space(geo: Geometry, devices: int = 1) -> Space:

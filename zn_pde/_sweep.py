@@ -42,7 +42,7 @@ from ._run import SUMMARY_UNITS, _output_fields, summarise, with_step_peaks
 from ._solve import Schedule, advance
 from ._version import __version__
 from .config import apply_override, dumps, resolve
-from .io._hdf5 import LIBVER
+from .io._hdf5 import LIBVER, open_read_only
 
 SERIES = tuple(SUMMARY_UNITS)  # the single run's series, same names, units and meaning
 SERIES_UNITS = {name: unit for name, (unit, _) in SUMMARY_UNITS.items()}
@@ -180,7 +180,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         f.attrs["complete"] = np.uint8(1)
     finally:
         f.close()
-    with h5py.File(out, "r", locking=False) as g:
+    with open_read_only(out) as g:
         table = {name: np.asarray(g[name][:, -1]) for name in SERIES}
         for name in PEAK_SERIES:
             table[f"peak_{name}"] = _peak(np.asarray(g[name][...]))

@@ -19,7 +19,7 @@ import numpy as np
 from ._errors import InputError
 from .config import dumps
 from .io import RunFile, read_run
-from .io._hdf5 import attrs_text
+from .io._hdf5 import attrs_text, open_read_only
 
 MAX_TABLE_ROWS = 25
 MAX_SWEEP_ROWS = 50
@@ -413,7 +413,7 @@ _SWEEP_COLUMNS = (
 def is_sweep(path: str | Path) -> bool:
     """Whether `path` is an HDF5 file marked as a zn-pde sweep output (False if unreadable)."""
     try:
-        with h5py.File(path, "r", locking=False) as f:
+        with open_read_only(path) as f:
             mark = f.attrs.get("format")
     except Exception:  # not a file, not HDF5, ...: read_run says why
         return False
@@ -428,7 +428,7 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
 
     order = list(SUMMARY_UNITS)
     p = Path(path)
-    with h5py.File(p, "r", locking=False) as f:
+    with open_read_only(p) as f:
         attrs = attrs_text(f.attrs)
         try:
             cfg = tomllib.loads(attrs.get("config", ""))

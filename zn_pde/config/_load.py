@@ -403,7 +403,10 @@ def _resolve_kinetics(kind: str, raw: Any, file: str) -> dict[str, float]:
     out = material.defaults()
     for k, v in raw.items():
         if k not in names:
-            raise InputError(f"unknown kinetic parameter for {kind}{_did_you_mean(k, names)}",
+            hint = _did_you_mean(k, names) or (
+                f"; allowed: {', '.join(names)} (`zn-pde validate` prints each with its "
+                "default and unit)")
+            raise InputError(f"unknown kinetic parameter for {kind}{hint}",
                              file=file, key=f"kinetics.{k}")
         out[k] = check_value(v, parameter_key(material.parameter(k)), file, f"kinetics.{k}")
     return out
@@ -481,8 +484,9 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                 if every is None or every * 60.0 < ex["duration_min"]:
                     raise InputError(
                         f"{ex['repeats']} repeats need repeat_every_h at least as long as the "
-                        f"exposure ({ex['duration_min']:g} min); got {every!r}", file=file,
-                        key=f"{sec}[{i}].repeat_every_h")
+                        "exposure (" + f"{ex['duration_min']:g} min); "
+                        + ("it is not set" if every is None else f"got {every:g} h"),
+                        file=file, key=f"{sec}[{i}].repeat_every_h")
             _check_exposure_in_run(ex, f"{sec}[{i}]", time["end_h"], file)
         _check_no_overlap(c[sec], sec, file)
     _check_events(c, file)
@@ -494,9 +498,13 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                 try:
                     light_attenuation_per_cm(ex["wavelength_nm"])
                 except NotImplementedError:
-                    raise InputError("no tissue optics table is available; set "
-                                     "tissue.light_attenuation_per_cm", file=file,
-                                     key=f"light[{i}].wavelength_nm") from None
+                    from ..materials.tissue import LIGHT_WAVELENGTH_NM as table
+
+                    raise InputError(
+                        f"{ex['wavelength_nm']:g} nm is outside the tissue optics table "
+                        f"({table[0]:g}-{table[-1]:g} nm); allowed: a wavelength in that "
+                        "range, or set tissue.light_attenuation_per_cm (1/cm) for this one",
+                        file=file, key=f"light[{i}].wavelength_nm") from None
     if "material" in c:
         _check_step_accuracy(c, file)
 

@@ -173,8 +173,8 @@ Checked after every key is valid on its own (exit status 2 when broken):
   coupling rate ({coupling}) times `time.dt_s / numerics.reaction_substeps` stays
   <= {max_rate_dt:g}; the message gives the largest `dt_s` and the smallest
   `reaction_substeps` that pass.
-- `[[light]]` without `tissue.light_attenuation_per_cm` needs a wavelength in the optics
-  table.
+- `[[light]]` without `tissue.light_attenuation_per_cm` needs a wavelength inside the tissue
+  optics table (365-808 nm, interpolated between its rows); outside it, set the attenuation.
 """
 
 _SWEEP = """\

@@ -276,6 +276,19 @@ class Writer:
         return self
 
 
+def open_read_only(path: str | Path) -> h5py.File:
+    """`h5py.File(path, "r")` without taking the HDF5 file lock, so that a file a run is
+    still writing can be read; if this process already holds the file open with the lock
+    (xarray's or the user's own h5py handle, in a notebook), HDF5 refuses a second handle
+    with other lock flags, so that one is opened as the first was."""
+    try:
+        return h5py.File(path, "r", locking=False)
+    except OSError as e:
+        if "locking" not in str(e):
+            raise
+        return h5py.File(path, "r")
+
+
 def open_run(path: str | Path) -> h5py.File:
     """Open a zn-pde output read-only, or raise InputError (exit 2) saying why not.
 
@@ -289,7 +302,7 @@ def open_run(path: str | Path) -> h5py.File:
     if not os.access(p, os.R_OK):
         raise InputError("file is not readable (permission denied)", file=str(p))
     try:
-        f = h5py.File(p, "r", locking=False)
+        f = open_read_only(p)
     except OSError as e:
         try:
             is_hdf5 = h5py.is_hdf5(str(p))

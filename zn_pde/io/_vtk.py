@@ -33,11 +33,10 @@ import os
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-import h5py
 import numpy as np
 
 from .._errors import InputError
-from ._hdf5 import OutputError, read_run
+from ._hdf5 import OutputError, open_read_only, read_run
 
 _VTK_TYPES = {np.dtype("float32"): "Float32", np.dtype("float64"): "Float64",
               np.dtype("uint8"): "UInt8"}
@@ -102,7 +101,7 @@ def export_vtk(h5_path: str | Path, outdir: str | Path | None = None, *,
 
 def _refuse_sweep(path: Path) -> None:
     try:
-        with h5py.File(path, "r", locking=False) as f:
+        with open_read_only(path) as f:
             mark = f.attrs.get("format")
     except Exception:  # not a file or not HDF5: read_run says why
         return

@@ -153,10 +153,14 @@ def light_attenuation_per_cm(wavelength_nm: float, model: str = "beer_lambert") 
     the beam not yet turned out of the forward direction, attenuated as exp(-(mu_a + mu_s') z)
     (Beer-Lambert with the transport coefficient; assumed: an upper bound on the attenuation,
     as scattered light adds fluence). "diffusion" keeps mu_eff for tissue slabs many mean free
-    paths thick. mu_a is interpolated log-linearly between the tabulated wavelengths (held
-    constant beyond them); mu_s' follows Jacques' power law.
+    paths thick. mu_a is interpolated log-linearly between the tabulated wavelengths; beyond
+    them (UV-B/C, where protein absorption climbs, or above 808 nm, where water's does) the
+    table says nothing, so NotImplementedError: the config must set the attenuation.
+    mu_s' follows Jacques' power law.
     """
     w = float(wavelength_nm)
+    if not LIGHT_WAVELENGTH_NM[0] <= w <= LIGHT_WAVELENGTH_NM[-1]:
+        raise NotImplementedError(f"no tissue optics at {w:g} nm")
     mu_a = float(np.exp(np.interp(w, LIGHT_WAVELENGTH_NM, np.log(LIGHT_ABSORPTION_PER_CM))))
     mu_s = reduced_scattering_per_cm(w)
     if model == "diffusion":

@@ -19,8 +19,10 @@ updated, λ_c ← max(0, λ_c + μ g_c), which at an exact inner minimum makes �
 Lagrange multiplier after one round and the next round's iterate feasible (at λ = 0, the
 first round stops at the quadratic-penalty point, violated by about λ*/μ). The reported
 optimum of a start is its best *feasible* iterate (every g_c ≤ `FEASIBLE`), else its least
-infeasible one; the best start wins. A start stops early when two successive rounds end
-feasible with objectives within `TOL`.
+infeasible one; the best start wins (`rank`). A point inside the tolerance but beyond the
+bound never beats one that keeps it (g ≤ `STRICT`): with the normal tissue's viability as
+objective and constraint alike, it would win by the very amount it breaks the bound. A
+start stops early when two successive rounds end feasible with objectives within `TOL`.
 
 Each start ends with a polish by SLSQP (`polish`): Adam finds the region, SQP lands on the
 constrained optimum (an active cap, the normal-tissue bound) to its tolerance.
@@ -54,7 +56,8 @@ from ._problem import Evaluation, PlanProblem, cap_of
 
 ROUNDS = 4  # multiplier updates (the iterations are split evenly between them)
 MU = 10.0  # penalty weight, objective units per unit of scaled violation squared
-FEASIBLE = 1e-3  # a scaled constraint value g <= this counts as satisfied
+FEASIBLE = 1e-3  # a scaled constraint value g <= this counts as satisfied (within tolerance)
+STRICT = 1e-5  # ... and g <= this as satisfied outright (SLSQP's landing on an active bound)
 TOL = 1e-4  # early stop: objective change between two feasible rounds (viability, 0-1)
 EDGE = 1e-3  # every iterate stays this fraction of the box inside it (starts nudged)
 U_MAX = math.log((1.0 - EDGE) / EDGE)
@@ -178,11 +181,18 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
         if resume_file is not None:
             _write_atomic(resume_file, json.dumps(state))
     starts = state["done"]
-    best = min(range(len(starts)), key=lambda i: (not starts[i]["feasible"],
-                                                  starts[i]["objective"]
-                                                  if starts[i]["feasible"]
-                                                  else starts[i]["violation"]))
+    best = min(range(len(starts)),
+               key=lambda i: rank(starts[i]["objective"], starts[i]["violation"]))
     return {"starts": starts, "best": best}
+
+
+def rank(objective: float, violation: float) -> tuple[int, float]:
+    """The order of candidate optima (smaller is better): those that keep every constraint
+    (worst scaled g ≤ `STRICT`) by objective, then those within the tolerance (≤ `FEASIBLE`)
+    by objective, then the rest by their violation."""
+    if violation <= STRICT:
+        return 0, objective
+    return (1, objective) if violation <= FEASIBLE else (2, violation)
 
 
 class _Budget(Exception):
@@ -229,12 +239,9 @@ def polish(problem: PlanProblem, summary: dict[str, Any], max_iter: int) -> dict
     def violation(g):
         return max([0.0] + list(g.values()))
 
-    z, ev, g, _ = min(cache.values(), key=lambda e: (violation(e[2]) > FEASIBLE,
-                                                      e[1].objective if violation(e[2])
-                                                      <= FEASIBLE else violation(e[2])))
+    z, ev, g, _ = min(cache.values(), key=lambda e: rank(e[1].objective, violation(e[2])))
     v = violation(g)
-    better = ((v <= FEASIBLE and (not summary["feasible"] or ev.objective < summary["objective"]))
-              or (not summary["feasible"] and v < summary["violation"]))
+    better = rank(ev.objective, v) < rank(summary["objective"], summary["violation"])
     out = dict(summary, polish={"evaluations": len(cache), "iterations": iterations,
                                 "message": message, "improved": bool(better)})
     if better:
@@ -272,17 +279,15 @@ def _converged(cur: dict[str, Any]) -> bool:
 
 
 def _summary(cur: dict[str, Any]) -> dict[str, Any]:
-    """A start's best feasible iterate (else its least infeasible)."""
+    """A start's best iterate by `rank`: its best feasible one, else its least infeasible."""
     hist = cur["history"]
 
     def violation(h):
         return max([0.0] + list(h["constraints"].values()))
 
-    feasible = [h for h in hist if violation(h) <= FEASIBLE]
-    pick = (min(feasible, key=lambda h: h["objective"]) if feasible
-            else min(hist, key=violation))
+    pick = min(hist, key=lambda h: rank(h["objective"], violation(h)))
     return {"index": cur["index"], "x_start": hist[0]["x"], "x": pick["x"],
-            "objective": pick["objective"], "feasible": bool(feasible),
+            "objective": pick["objective"], "feasible": violation(pick) <= FEASIBLE,
             "violation": violation(pick), "iterations": len(hist),
             "gradient_norm_start": hist[0]["gradient_norm"],
             "gradient_norm_optimum": pick["gradient_norm"],
