@@ -27,6 +27,15 @@ def _validate(capsys, *argv) -> tuple[int, str]:
     return code, out.out + out.err
 
 
+def test_set_addresses_array_entries_and_quoted_keys_with_dots():
+    """`--set` takes TOML's key syntax: `ultrasound[0].x` and `ultrasound.0.x` for an entry of
+    an array of tables, a quoted part as one key with its dots (a `[sweep]` key)."""
+    c = load_config(None, ["ultrasound[0].start_h=2", "ultrasound.0.duration_min=2",
+                           'sweep."material.dose_ug_per_ml"=[5.0, 10.0]'])
+    assert c["ultrasound"][0]["start_h"] == 2.0 and c["ultrasound"][0]["duration_min"] == 2.0
+    assert c["sweep"] == {"material.dose_ug_per_ml": [5.0, 10.0]}
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_shipped_configs_are_valid_and_round_trip(path):
     c = load_config(path)

@@ -76,12 +76,13 @@ def _parse_value(text: str) -> Any:
 
 def apply_override(raw: dict[str, Any], item: str, file: str) -> None:
     """Apply one `--set a.b.c=VALUE` (TOML value); `ultrasound[0].x` or `ultrasound.0.x`
-    address an entry of an array of tables."""
+    address an entry of an array of tables; a quoted part is one key, dots and all, as in
+    TOML (`sweep."material.dose_ug_per_ml"=[5.0, 10.0]`)."""
     if "=" not in item:
         raise InputError(f"--set expects KEY=VALUE, got {item!r}", file=file)
     key, value = item.split("=", 1)
     key = key.strip()
-    parts = [p for p in re.split(r"\.|\[|\]", key) if p != ""]
+    parts = [quoted or bare for quoted, bare in re.findall(r'"([^"]+)"|([^.\[\]"]+)', key)]
     if not parts:
         raise InputError(f"--set has an empty key in {item!r}", file=file)
     node: Any = raw

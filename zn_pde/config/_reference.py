@@ -124,7 +124,8 @@ zn_pde/materials; do not edit by hand (tests/test_config_reference.py checks it)
 A simulation config is a TOML file. `zn-pde validate CONFIG.toml` checks one without running
 and prints it fully resolved, every default included; `zn-pde run CONFIG.toml` runs it;
 `--set KEY=VALUE` overrides any key with a TOML value (`--set time.end_h=2`,
-`--set 'ultrasound[0].intensity_W_per_cm2=2'`). The same keys are the dotted keys of
+`--set 'ultrasound[0].intensity_W_per_cm2=2'`; a quoted part is one key, dots and all:
+`--set 'sweep."material.dose_ug_per_ml"=[5.0, 10.0]'`). The same keys are the dotted keys of
 `zn_pde.simulate(config, **{"time.end_h": 6.0})`.
 
 - Every quantity carries its unit in the key name (`_um` µm, `_s`, `_min`, `_h`, `_uM` µmol/L,
