@@ -521,6 +521,11 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
     if coproduct is not None:
         ksat = 10.0 ** (k.solubility_log10_K - 2.0 * k.lysosome_ph + 12.0)  # µM²
         feedback = k.free_zinc_uM(s.zn_cell, s.gsh) / ksat
+        # saturated at the step start (the cell's free Zn²⁺ rose since): nothing dissolves,
+        # and the feedback sink, S f / K[H⁺]² > S there, must not take co-product it never made
+        open_ = feedback * coproduct < 1.0
+        freed = jnp.where(open_, freed, 0.0)
+        feedback = jnp.where(open_, feedback, 0.0)
     return Dissolution(dissolved, would - dissolved, taken_up, phi * freed, feedback)
 
 
@@ -607,12 +612,17 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
 
     # 2. lysosomal dissolution of internalised particles (`dissolution`): its zinc stays in
     # the cells; its co-product (H2O2 or H2S) and cargo left them as sources of the solve,
-    # the co-product's slowed by the saturation at the co-product the solve ended with
-    coproduct = s.h2o2 if s.h2o2 is not None else s.h2s
-    unsaturated = 1.0
-    if coproduct is not None:
-        unsaturated = jnp.clip(1.0 - d.feedback_per_uM * coproduct, 0.0, 1.0)
-    freed = _safe_div(d.lysosomal, phi) * unsaturated
+    # the co-product's slowed by the saturation (a sink of the solve, `dissolution`)
+    freed = _safe_div(d.lysosomal, phi)
+    if s.h2o2 is not None or s.h2s is not None:
+        # what the saturation held back is what the co-product's feedback sink took in the
+        # solve (its share of the sink), so each Zn²⁺ freed comes with ν co-product exactly
+        name, kappa = (("h2o2", r.h2o2_decay + r.h2o2_cells) if s.h2o2 is not None
+                       else ("h2s", r.h2s_oxidation))
+        feedback = coproduct_feedback_per_s(k, d.lysosomal, d.feedback_per_uM, alpha, dt_s)
+        held = removed[name] * _safe_div(feedback, kappa + feedback) / (
+            jnp.maximum(k.coproduct_per_zn, 1e-12) * conv)
+        freed = _safe_div(jnp.clip(d.lysosomal - held, 0.0, d.lysosomal), phi)
     np_int = s.np_int + arrived - freed
     zn_cell = s.zn_cell + freed * conv
     if zn_phosphate is not None:  # endocytosed zinc phosphate, dissolved in the lysosomes
