@@ -247,13 +247,18 @@ class Kinetics(eqx.Module):
         Zn²⁺ of the fluid (1 in the cells' lysosomes, whose zinc `zn` is the free one)."""
         return alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 6.0)
 
+    def ion_product_limit_uM2(self, ph: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
+        """α K [H⁺]² (µM²): the limit of [Zn²⁺][co-product] for a material with a co-product
+        (ZnO₂ + 2H⁺ → Zn²⁺ + H₂O₂, ZnS + 2H⁺ → Zn²⁺ + H₂S)."""
+        return alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0)
+
     def headroom_uM(self, zn: Array, coproduct: Array | None, ph: ArrayLike,
                     alpha: ArrayLike = 1.0) -> Array:
         """Zn²⁺ that may still dissolve before the solubility limit: zn_sat − zn without a
         co-product; with one (ν per Zn), the positive root x of (zn + x)(c + νx) = α K [H⁺]²."""
         if coproduct is None:
             return jnp.maximum(self.solubility_uM(ph, alpha) - zn, 0.0)
-        ksat = alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0)  # µM²
+        ksat = self.ion_product_limit_uM2(ph, alpha)
         nu = jnp.maximum(self.coproduct_per_zn, 1e-12)
         b = nu * zn + coproduct
         gap = ksat - zn * coproduct
@@ -265,7 +270,7 @@ class Kinetics(eqx.Module):
         """Ω = ion product / α K [H⁺]²; dissolution slows as (1 − Ω)₊."""
         if coproduct is None:
             return zn / self.solubility_uM(ph, alpha)
-        return zn * coproduct / (alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0))
+        return zn * coproduct / self.ion_product_limit_uM2(ph, alpha)
 
     def phosphate_limit_uM(self, ph: ArrayLike) -> Array:
         """Dissolved zinc at saturation with zinc phosphate (hopeite) at this pH:
@@ -486,7 +491,7 @@ class Dissolution(NamedTuple):
     refused: Array  # beyond the solubility limit: stays particulate
     taken_up: Array  # endocytosed by the cells
     lysosomal: Array  # internalised particle mass the lysosomes dissolve unsaturated
-    feedback_per_uM: Array | ArrayLike = 0.0  # f/(K [H⁺]²_lys): saturation per co-product
+    feedback_per_s: Array | ArrayLike = 0.0  # the co-product's saturation sink S f/K[H⁺]²
 
 
 def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environment,
@@ -519,27 +524,19 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
     freed = s.np_int * -jnp.expm1(-k_lys * dt_s) + arrived * _arrivals_dissolved(k_lys * dt_s)
     feedback = 0.0
     if coproduct is not None:
-        ksat = 10.0 ** (k.solubility_log10_K - 2.0 * k.lysosome_ph + 12.0)  # µM²
-        feedback = k.free_zinc_uM(s.zn_cell, s.gsh) / ksat
+        feedback = k.free_zinc_uM(s.zn_cell, s.gsh) / k.ion_product_limit_uM2(k.lysosome_ph)
         # saturated at the step start (the cell's free Zn²⁺ rose since): nothing dissolves,
         # and the feedback sink, S f / K[H⁺]² > S there, must not take co-product it never made
         open_ = feedback * coproduct < 1.0
         freed = jnp.where(open_, freed, 0.0)
-        feedback = jnp.where(open_, feedback, 0.0)
+        # S (µM/s per fluid volume) times f / K[H⁺]²: 0 where saturated, as freed is
+        feedback = k.coproduct_per_zn * conv * ((phi * freed) / (alpha * dt_s)) * feedback
     return Dissolution(dissolved, would - dissolved, taken_up, phi * freed, feedback)
-
-
-def coproduct_feedback_per_s(k: Kinetics, lysosomal: Array, feedback_per_uM: ArrayLike,
-                             fluid_fraction: ArrayLike, dt_s: float) -> Array:
-    """The co-product's sink that carries the lysosomes' saturation, S f / K[H⁺]² (1/s), S
-    their unsaturated release per fluid volume (`dissolution`)."""
-    per_s = lysosomal / (jnp.asarray(fluid_fraction) * dt_s)
-    return k.coproduct_per_zn * k.zn_uM_per_particle_ug_per_ml * per_s * feedback_per_uM
 
 
 def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLike, dt_s: float,
                       k: Kinetics | None = None, dissolved: Array | None = None,
-                      lysosomal: Array | None = None, feedback_per_uM: ArrayLike = 0.0
+                      lysosomal: Array | None = None, feedback_per_s: ArrayLike = 0.0
                       ) -> tuple[list[Array], list[Array]]:
     """κ (1/s) and S (µM/s, per the species' own volume) of each mobile species in `names`.
 
@@ -563,15 +560,13 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
     conv = 0.0 if k is None else k.zn_uM_per_particle_ug_per_ml
     nu = 0.0 if k is None else k.coproduct_per_zn
     cp_source = nu * conv * cell_release
-    cp_feedback = 0.0 if k is None or lysosomal is None else coproduct_feedback_per_s(
-        k, lysosomal, feedback_per_uM, alpha, dt_s)
     cargo = 0.0 if k is None else k.cargo_mass_fraction
     table = {
         "np": (r.dissolution + r.uptake, 0.0),
         "zn": (r.zn_influx, r.zn_efflux_uM / (alpha * dt_s) + conv * release),
         "ros": (r.ros_decay + r.ros_cells, r.ros_production_uM_per_s / alpha),
-        "h2o2": (r.h2o2_decay + r.h2o2_cells + cp_feedback, cp_source),
-        "h2s": (r.h2s_oxidation + cp_feedback, cp_source),
+        "h2o2": (r.h2o2_decay + r.h2o2_cells + feedback_per_s, cp_source),
+        "h2s": (r.h2s_oxidation + feedback_per_s, cp_source),
         "cargo": (0.0, cargo * cell_release),
         "o2": (r.o2_uptake + r.o2_resupply, r.o2_resupply_uM_per_s),
         "zn_phosphate": (r.uptake, 0.0),  # particulate: endocytosed as the particles are
@@ -619,8 +614,7 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
         # solve (its share of the sink), so each Zn²⁺ freed comes with ν co-product exactly
         name, kappa = (("h2o2", r.h2o2_decay + r.h2o2_cells) if s.h2o2 is not None
                        else ("h2s", r.h2s_oxidation))
-        feedback = coproduct_feedback_per_s(k, d.lysosomal, d.feedback_per_uM, alpha, dt_s)
-        held = removed[name] * _safe_div(feedback, kappa + feedback) / (
+        held = removed[name] * _safe_div(d.feedback_per_s, kappa + d.feedback_per_s) / (
             jnp.maximum(k.coproduct_per_zn, 1e-12) * conv)
         freed = _safe_div(jnp.clip(d.lysosomal - held, 0.0, d.lysosomal), phi)
     np_int = s.np_int + arrived - freed
@@ -640,8 +634,7 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     taken = taken_ros
     if h2o2 is not None:  # the sink's saturation share (`dissolution`) is no removal
         taken = taken + removed["h2o2"] * _safe_div(
-            r.h2o2_cells, r.h2o2_decay + r.h2o2_cells
-            + coproduct_feedback_per_s(k, d.lysosomal, d.feedback_per_uM, alpha, dt_s))
+            r.h2o2_cells, r.h2o2_decay + r.h2o2_cells + d.feedback_per_s)
     o2 = s.o2
     if o2 is not None:
         o2 = o2 + 0.5 * (1.0 - k.gpx_fraction) * taken
@@ -750,7 +743,7 @@ def step_with(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fracti
     (particles,), (removed_np,) = solve(names[:1], sinks, [jnp.zeros_like(s.np)])
     d = dissolution(k, s, removed_np, r, env, fluid_fraction, dt_s)
     sinks, sources = sinks_and_sources(r, names[1:], fluid_fraction, dt_s, k, d.dissolved,
-                                       d.lysosomal, d.feedback_per_uM)
+                                       d.lysosomal, d.feedback_per_s)
     rest, removed_rest = solve(names[1:], sinks, sources)
     moved = dict(zip(names, [particles, *rest], strict=True))
     removed = dict(zip(names, [removed_np, *removed_rest], strict=True))
