@@ -250,6 +250,31 @@ def test_zns_releases_one_h2s_per_zinc_dissolved_at_any_step(dt):
     assert (1.0 - phi) * last["h2s"] == pytest.approx(dissolved, rel=1e-9)
 
 
+def test_lysosome_saturation_does_not_alternate_from_step_to_step():
+    """A closed ZnS culture without H2S oxidation (dt = 600 s, float64) holds its lysosomes
+    at saturation from ~20 h: the release then replaces what ZnT1 exports each step. Over
+    the last 4 h of 36 the cells' zinc changes smoothly, |second difference| < 0.01 uM per
+    step (with the saturation explicit in the cell's free Zn2+, a step's release, tens of
+    uM unsaturated, overshot it and the cells' zinc swung by 2-6 uM about 20 uM from step
+    to step), and the zinc dissolved is within 2 % of dt = 60 s's."""
+    dissolved = {}
+    for dt in (600.0, 60.0):
+        c = config({"grid": {"kind": "well_mixed"},
+                    "time": {"end_h": 36.0, "dt_s": dt, "save_every_min": 10.0},
+                    "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
+                    "material": {"kind": "ZnS", "dose_ug_per_ml": 20.0},
+                    "numerics": {"precision": "float64"},
+                    "kinetics": {"h2s_oxidation_per_s": 0.0}})
+        model = build_model(c)
+        fields = trajectory(model, Schedule.from_config(c), lambda m, s: m.fields(s))
+        zn_cell = np.asarray(fields["zn_cell"]).ravel()
+        zn = np.asarray(fields["zn"]).ravel()
+        dissolved[dt] = 0.998 * zn[-1] + 0.002 * zn_cell[-1]
+        if dt == 600.0:
+            assert np.abs(np.diff(zn_cell[-25:], 2)).max() < 0.01, zn_cell[-25:]
+    assert dissolved[600.0] == pytest.approx(dissolved[60.0], rel=0.02), dissolved
+
+
 def test_gradients_through_the_implicit_sinks_match_finite_differences():
     """d(tissue-mean Zn²⁺ after 2 h)/d(ln k) for the Zn²⁺ import and the particle uptake rate,
     through the per-step implicit factors: central differences agree to 1e-5 relative."""

@@ -36,7 +36,8 @@ B. `react`: what each sink removed goes to its destination in the proportions of
    in the lysosomes) — then the local processes, each exact or positivity preserving:
    lysosomal dissolution of `np_int` into `zn_cell` (prepared with the particles' sink,
    `dissolution`, as its co-product is a source of the solve, slowed by the lysosome's
-   saturation (1 − f c/K[H⁺]²)₊ implicit in that co-product); glutathione intercepts
+   saturation (1 − f c/K[H⁺]²)₊ implicit in that co-product, f after the step's Zn²⁺
+   export); glutathione intercepts
    the peroxide flux F = g_px J + V P_zn H(f) at GSH/(K_g + GSH), consuming ν each, the
    rest escapes, and is resynthesised towards GSH₀ at k_syn V; the radical dose accumulates;
    viability dV/dt = −V [κ_E H(1/E − 1; 1/E½ − 1, h) + (R + F_escaped + ·OH_Fenton)/D₀
@@ -328,6 +329,12 @@ class Kinetics(eqx.Module):
         reduced = jnp.where(gsh0 > 0, jnp.clip(_safe_div(gsh, gsh0), 0.0, 1.0), 1.0)
         return self.mt_capacity_uM * (1.0 - self.mt_redox_coupling * (1.0 - reduced))
 
+    def free_zinc_slope(self, free_uM: Array, gsh: Array | None = None) -> Array:
+        """∂f/∂T at free Zn²⁺ f: 1 / (1 + B K_d / (K_d + f)²), the share of a change in the
+        cell's labile zinc T that metallothionein leaves free (`free_zinc_uM`)."""
+        kd = self.mt_kd_uM
+        return 1.0 / (1.0 + self.mt_capacity_left_uM(gsh) * kd / (kd + free_uM) ** 2)
+
     def free_zinc_uM(self, zn_cell: Array, gsh: Array | None = None) -> Array:
         """Free Zn²⁺ left by metallothionein: positive root of f² + (K_d + B − T) f − K_d T = 0,
         B the sites left by the cell's redox state (`mt_capacity_left_uM`)."""
@@ -524,12 +531,28 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
     freed = s.np_int * -jnp.expm1(-k_lys * dt_s) + arrived * _arrivals_dissolved(k_lys * dt_s)
     feedback = 0.0
     if coproduct is not None:
-        feedback = k.free_zinc_uM(s.zn_cell, s.gsh) / k.ion_product_limit_uM2(k.lysosome_ph)
-        # saturated at the step start (the cell's free Zn²⁺ rose since): nothing dissolves,
-        # and the feedback sink, S f / K[H⁺]² > S there, must not take co-product it never made
-        open_ = feedback * coproduct < 1.0
-        freed = jnp.where(open_, freed, 0.0)
-        # S (µM/s per fluid volume) times f / K[H⁺]²: 0 where saturated, as freed is
+        # f: the cell's free Zn²⁺ at the step end before the lysosomes' release, after the
+        # step's export (known at its start, `rates`), which makes room for that release;
+        # with the step-start f the release lagged the export and the cell's zinc
+        # alternated about saturation from step to step
+        exported = _safe_div(r.zn_efflux_uM, phi)
+        free = k.free_zinc_uM(jnp.maximum(s.zn_cell - exported, 0.0), s.gsh)
+        feedback = free / k.ion_product_limit_uM2(k.lysosome_ph)
+        # implicit in f as well, linearised: the release R = S (1 − (f + f' R) c₀/K[H⁺]²)
+        # raises the cell's free Zn²⁺ by f' R (f' = ∂f/∂T, metallothionein's buffering),
+        # so S becomes S / (1 + S f' c₀/K[H⁺]²). The lysosomes dissolve ~3/h at pH 4.7: a
+        # step's S can be tens of µM, and explicit in f the release overshot saturation
+        # and swung the cell's zinc by several µM from step to step
+        gain = (freed * conv * k.free_zinc_slope(free, s.gsh) * coproduct
+                / k.ion_product_limit_uM2(k.lysosome_ph))
+        freed = freed / (1.0 + gain)
+        # saturated even so (f c₀ ≥ K[H⁺]²): the lysosomes dissolve as much as the
+        # co-product's removal makes room for over the step, S (1 − c/c₀), the feedback
+        # f/K[H⁺]² capped at 1/c₀, so the release is continuous in f c₀ and its sink
+        # never takes co-product the lysosomes did not make while c stays below c₀
+        feedback = jnp.minimum(feedback, 1.0 / jnp.maximum(coproduct, jnp.finfo(
+            coproduct.dtype).tiny))
+        # S (µM/s per fluid volume) times that coefficient (1/µM)
         feedback = k.coproduct_per_zn * conv * ((phi * freed) / (alpha * dt_s)) * feedback
     return Dissolution(dissolved, would - dissolved, taken_up, phi * freed, feedback)
 
