@@ -204,8 +204,6 @@ TARGETED = [
     ("material.dose_ug_per_ml=-5", ["key 'material.dose_ug_per_ml'", "-5", ">= 0"]),
     ("ph.medium=15", ["key 'ph.medium'", "15", "<= 14"]),
     ("geometry.radius_um=400", ["key 'geometry.radius_um'", "does not fit in the domain"]),
-    ("time.dt_s=7200", ["key 'time.dt_s'", "longer than save_every_min"]),
-    ("time.save_every_min=7.5", ["key 'time.save_every_min'", "not a whole number of steps"]),
     ("material.kind=ZnO3", ["key 'material.kind'", "'ZnO3'", "did you mean 'ZnO'"]),
     ("dose=[{time_h=-2.0, dose_ug_per_ml=5.0}]",
      ["key 'dose[0].time_h'", "dose[0].time_h = -2: outside the run", "0 <= time_h"]),

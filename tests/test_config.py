@@ -57,7 +57,6 @@ def test_the_builtin_default_is_the_shipped_ultrasound_config():
     ("ph.medium=15", "ph.medium", "<= 14"),
     ("geometry.radius_um=400", "geometry.radius_um", "does not fit"),
     ("geometry.center_um=[10000.0,0.0,0.0]", "geometry.center_um", "outside the domain"),
-    ("time.save_every_min=1.5", "time.save_every_min", "multiple of dt_s"),
     ("time.dt_s=1200", "time.dt_s", "cannot"),
     ("kinetics.uptake_rate_per_hour=1", "kinetics.uptake_rate_per_hour", "uptake_rate_per_h"),
     ("kinetics.dissolution_proton_order=9", "kinetics.dissolution_proton_order", "<= 4"),

@@ -525,22 +525,27 @@ def test_progress_prints_plain_periodic_lines_off_a_terminal(monkeypatch):
     lines = out.getvalue().splitlines()
     assert "\r" not in out.getvalue()
     assert len(lines) == 3  # first, after 10 s, final
-    assert lines[0] == "simulating: 1/4 h ( 25%), 1 h/s, elapsed 1.0 s, ETA 3.0 s"
-    assert lines[1].startswith("simulating: 3/4 h ( 75%), 0.25 h/s, elapsed 12 s, ETA 4.0 s")
+    # the first update's work includes compiling: no ETA yet; then rates count from it
+    assert lines[0] == "simulating: 1/4 h ( 25%), 1 h/s, elapsed 1.0 s, ETA ?"
+    # 2 h in the 11 s since the first line: 1 h left in 5.5 s
+    assert lines[1].startswith("simulating: 3/4 h ( 75%), 0.182 h/s, elapsed 12 s, ETA 5.5 s")
     assert lines[2].startswith("simulating: 4/4 h (100%)") and lines[2].endswith("ETA 0.0 s")
 
 
 def test_progress_redraws_one_line_on_a_terminal_and_counts_a_resume(monkeypatch):
-    clock = iter([0.0, 10.0, 20.0])
+    clock = iter([0.0, 10.0, 15.0, 20.0])
     monkeypatch.setattr("zn_pde._progress.time.perf_counter", lambda: next(clock))
     out = _Tty()
     bar = Progress(10 * 3600.0, stream=out, start=6 * 3600.0)  # resumed at 6 of 10 h
     bar.update(7 * 3600.0)
+    bar.update(8 * 3600.0)
     bar.close()  # interrupted: the line is ended
     text = out.getvalue()
     assert text.startswith("\r[") and text.endswith("\n") and text.count("\n") == 1
-    # only the hour simulated by this process counts: 1 h in 10 s -> 3 h left in 30 s
-    assert "7/10 h ( 70%), 0.1 h/s, elapsed 10 s, ETA 30 s" in text
+    # only the hour simulated by this process counts: 1 h in 10 s, no ETA yet (compiling)
+    assert "7/10 h ( 70%), 0.1 h/s, elapsed 10 s, ETA ?" in text
+    # then 1 h in the 5 s since: 2 h left in 10 s
+    assert "8/10 h ( 80%), 0.2 h/s, elapsed 15 s, ETA 10 s" in text
     assert format_duration(3725) == "1 h 02 min" and format_duration(65) == "1 min 05 s"
 
 

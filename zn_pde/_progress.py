@@ -26,7 +26,9 @@ class Progress:
     On a terminal the line is redrawn in place (carriage return); otherwise a plain line is
     printed at the first update, then at most every `every_s` seconds of wall time, and at
     the end, so CI logs stay short. `start` is where the work begins (a resumed run): the rate
-    and ETA count only the work done by this process.
+    and ETA count only the work done by this process. The first update's work includes
+    compiling (a short run's first chunk can take longer than all the rest), so from the
+    second update on the rate and ETA count from the first; until then the ETA is '?'.
     """
 
     def __init__(self, total: float, *, unit: str = "h", scale: float = 3600.0,
@@ -45,13 +47,18 @@ class Progress:
         self.last_print = -math.inf
         self.done = start
         self.finished = False
+        self.first: tuple[float, float] | None = None  # (elapsed, done) at the first update
 
     def text(self, done: float, elapsed: float) -> str:
         frac = min(1.0, done / self.total) if self.total > 0 else 1.0
-        worked = done - self.start
-        rate = worked / self.scale / elapsed if elapsed > 0 else math.nan
+        since, base = self.first if self.first is not None else (elapsed, done)
+        worked, took = done - base, elapsed - since
+        if worked <= 0 or took <= 0:  # the first update: its work includes compiling
+            worked, took = done - self.start, elapsed
+        rate = worked / self.scale / took if took > 0 else math.nan
         left = self.total - done
-        eta = left / (worked / elapsed) if worked > 0 and elapsed > 0 else math.nan
+        eta = (left / (worked / took) if worked > 0 and took > 0 and self.first is not None
+               else math.nan)
         rate_text = f"{rate:.3g} {self.unit}/s" if math.isfinite(rate) else f"? {self.unit}/s"
         return (f"{self.label}: {done / self.scale:.4g}/{self.total / self.scale:.4g} "
                 f"{self.unit} ({100 * frac:3.0f}%), {rate_text}, elapsed "
@@ -67,6 +74,8 @@ class Progress:
             return
         self.last_print = now
         text = self.text(done, now - self.t0)
+        if self.first is None:
+            self.first = (now - self.t0, done)
         if self.tty:
             width = 24
             frac = min(1.0, done / self.total) if self.total > 0 else 1.0

@@ -64,7 +64,8 @@ def _header(run: RunFile) -> list[str]:
     if "message" in run.attrs:
         lines.append(f"  message     {run.attrs['message']}")
     if not run.complete:
-        lines.append(f"  continue    zn-pde run --resume {run.path}")
+        when = " (if no run is still writing it)" if run.status == "running" else ""
+        lines.append(f"  continue    zn-pde run --resume {run.path}{when}")
     return lines
 
 

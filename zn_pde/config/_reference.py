@@ -146,7 +146,10 @@ _RULES = """\
 
 Checked after every key is valid on its own (exit status 2 when broken):
 
-- `grid.kind = "well_mixed"` needs `geometry.kind` `"uniform"` or `"medium"`; there
+- `grid.kind = "well_mixed"` needs `geometry.kind` `"uniform"` or `"medium"` (without a
+  `[geometry]` it is `"uniform"` at the default `cell_volume_fraction` 0.8: a well-mixed
+  piece of tissue; a culture well sets its own, e.g. 0.002 in
+  `configs/zno_culture_well_mixed.toml`); there
   `tissue.extracellular_volume_fraction` may not be set (the fluid is
   1 - `geometry.cell_volume_fraction`). A well_mixed run has no space, so {inert} are
   resolved but do not act (`zn-pde validate` says so).
@@ -158,8 +161,9 @@ Checked after every key is valid on its own (exit status 2 when broken):
   and every exposure loses at most {radial_max:g} % of its intensity
   across the spheroid's diameter (ultrasound 1 - 10^(-a f 2R/10), light 1 - exp(-mu_eff 2R));
   a more strongly attenuated, one-sided exposure needs the cartesian grid.
-- `time.dt_s <= time.save_every_min` x 60 and `<= time.end_h` x 3600; `save_every_min` and
-  `end_h` are whole numbers of steps.
+- `time.dt_s` is the largest step: `end_h` and `save_every_min` need not be whole numbers
+  of it, nor longer than it. The solver lands exactly on every saved frame and on the end,
+  as on every event (a segment between two such times takes equal steps of at most `dt_s`).
 - `tissue.extracellular_volume_fraction + geometry.cell_volume_fraction <= 1`.
 - Every `[[ultrasound]]` and `[[light]]` exposure, each repeat included, lies inside the run:
   `start_h < time.end_h` and `start_h + duration_min/60 <= time.end_h`; `repeats > 1` needs

@@ -200,8 +200,10 @@ def _parameter(name: str, raw: Any, file: str, material: str) -> ParameterSpec:
                              key=f"{key}.{what}")
     if spec.initial is not None and ((lo is not None and spec.initial < lo)
                                      or (hi is not None and spec.initial > hi)):
-        raise InputError(f"initial = {spec.initial:g} is outside [lower, upper]", file=file,
-                         key=f"{key}.initial")
+        raise InputError(f"initial = {spec.initial:g} is outside [lower, upper] = "
+                         f"[{'none' if lo is None else f'{lo:g}'}, "
+                         f"{'none' if hi is None else f'{hi:g}'}]; allowed: lower <= initial "
+                         "<= upper", file=file, key=f"{key}.initial")
     return spec
 
 

@@ -110,8 +110,9 @@ class Writer:
             raise OutputError("the output is a folder; give a file name ending in .h5",
                               file=str(self.path))
         if self.path.exists() and not overwrite:
-            raise OutputError("output file exists; pass --overwrite to replace it or "
-                              "--resume to continue it", file=str(self.path))
+            raise OutputError("output file exists; pass --overwrite (simulate: overwrite="
+                              "True) to replace it, or --resume to continue it",
+                              file=str(self.path))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -136,7 +137,6 @@ class Writer:
         t = f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(256,))
         t.attrs["units"] = "s"
         t.attrs["long_name"] = "simulated time"
-        t.attrs["standard_name"] = "time"
         t.attrs["axis"] = "T"
         t.make_scale("time")
         spatial: tuple[int, ...] = ()
@@ -153,7 +153,7 @@ class Writer:
             spatial = tuple(np.asarray(coords[n]).size for n in dims)
             m = f.create_dataset("tissue_mask", data=np.asarray(tissue_mask, np.uint8))
             m.attrs["units"] = "1"
-            m.attrs["long_name"] = "1 where the cell is tissue"
+            m.attrs["long_name"] = "1 where the voxel is tissue"
             self._attach(m, dims)
             for name, (data, attrs) in (static_fields or {}).items():
                 d = f.create_dataset(name, data=np.asarray(data, np.float32))

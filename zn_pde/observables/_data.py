@@ -185,8 +185,8 @@ def load_table(path: str | Path, kind: str) -> Table:
     seen: set[str] = set()
     for name in header:
         if not name or name in seen:
-            raise InputError(f"header has an {'empty' if not name else 'repeated'} column name "
-                             f"{name!r}; every column needs a unique name", file=file)
+            raise InputError(f"header has {'an empty' if not name else 'a repeated'} column "
+                             f"name {name!r}; every column needs a unique name", file=file)
         seen.add(name)
     missing = [n for n, c in schema.items() if c.required and n not in header]
     if missing:
@@ -194,7 +194,11 @@ def load_table(path: str | Path, kind: str) -> Table:
             f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} in the "
             f"{kind} table; required: {', '.join(n for n, c in schema.items() if c.required)} "
             f"(optional: {', '.join(n for n, c in schema.items() if not c.required)}, "
-            f"relation); found: {', '.join(header)}", file=file, key=missing[0])
+            f"relation); found: {', '.join(header)}"
+            + next((f" (one column: the table must be comma-separated, this header looks "
+                    f"separated by {sep!r})" for sep in (";", "\t", "|")
+                    if len(header) == 1 and sep in header[0]), ""),
+            file=file, key=missing[0])
     body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
     if not body:
         raise InputError("the data table has a header but no data rows", file=file)

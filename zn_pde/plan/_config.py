@@ -237,6 +237,7 @@ def _load_scenario(plan_path: Path, rel: str, overrides, key: str) -> dict[str, 
     if not target.is_file():
         raise InputError(f"no such file: {target}", file=str(plan_path), key=key)
     config = load_config(target, list(overrides))
+    config["_file"] = str(target)  # errors of the scenario under the controls name it
     if "sweep" in config:
         raise InputError("the scenario has a [sweep]; a plan optimises one protocol: remove "
                          "the sweep", file=str(target), key="sweep")

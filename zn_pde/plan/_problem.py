@@ -216,7 +216,9 @@ class PlanProblem:
 
     # configs at x
     def tumour(self, x, check: bool = True) -> dict[str, Any]:
-        return set_controls(self.s.config, self.keys, x, check=check, file=self.s.file)
+        scenario = self.s.config.get("_file")
+        file = self.s.file if scenario is None else f"{scenario} (under the plan's controls)"
+        return set_controls(self.s.config, self.keys, x, check=check, file=file)
 
     def normal(self, tumour: dict[str, Any]) -> dict[str, Any] | None:
         return None if self.s.normal is None else with_protocol(self.s.normal, tumour)
