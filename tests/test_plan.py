@@ -297,7 +297,9 @@ def test_bad_controls_exit_2_naming_the_key(tmp_path, capsys, controls, words):
 
 def test_shipped_plans_are_valid_and_the_readme_reports_their_results():
     """Every configs/plan_*.toml passes the plan checks (bounds the scenario accepts, controls
-    that move the model smoothly), and the README's table is generated from their reports."""
+    that move the model smoothly) and has a finite, non-zero gradient at its start (a
+    division by a co-product that was 0 once made the ZnO2 plan's gradient NaN), and the
+    README's table is generated from their reports."""
     import importlib.util
     import re
 
@@ -305,7 +307,9 @@ def test_shipped_plans_are_valid_and_the_readme_reports_their_results():
     paths = sorted((root / "configs").glob("plan_*.toml"))
     assert len(paths) >= 4
     for path in paths:
-        PlanProblem(load_plan(path))
+        problem = PlanProblem(load_plan(path))
+        grad = problem.evaluate(problem.start).objective_grad
+        assert np.all(np.isfinite(grad)) and np.any(grad != 0), (path.name, grad)
     spec = importlib.util.spec_from_file_location("plan_table", root / "scripts/plan_table.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -304,6 +304,41 @@ def test_gradients_through_the_implicit_sinks_match_finite_differences():
         assert grad[i] == pytest.approx(fd, rel=1e-5, abs=1e-12), i
 
 
+@pytest.mark.parametrize("kind", ["ZnS", "ZnO2"])
+def test_gradients_through_the_lysosomes_saturation_are_finite_and_exact(kind):
+    """d(tissue-mean cell zinc after 3 h)/d(ln k_up) for the co-product materials on a radial
+    spheroid, through the lysosomes' saturation (capped where f c > K[H+]^2, with no
+    co-product at all in the first steps): in float64 equal to central differences to 1e-4
+    relative; in float32, the precision plans run in, finite and within 1 % of float64's.
+    Dividing by the co-product where it was 0 once made every float32 gradient NaN (the
+    ZnO2 treatment plan stopped at its first step)."""
+    grads = {}
+    for precision in ("float64", "float32"):
+        c = config({"grid": {"kind": "radial", "shape": [10], "spacing_um": 20.0},
+                    "time": {"end_h": 3.0, "dt_s": 300.0, "save_every_min": 180.0},
+                    "geometry": {"kind": "spheroid", "radius_um": 100.0},
+                    "material": {"kind": kind, "dose_ug_per_ml": 200.0},
+                    "numerics": {"precision": precision}})
+        model = build_model(c)
+        sched = Schedule.from_config(c)
+        tissue = model.tissue
+
+        def observable(ln_k, model=model, sched=sched, tissue=tissue):
+            m = eqx_set(model, "uptake_rate_per_h", jnp.exp(ln_k))
+            out = trajectory(m, sched, lambda mm, s: jnp.sum(jnp.where(
+                tissue, mm.fields(s)["zn_cell"], 0.0)) / jnp.sum(tissue))
+            return out[-1]
+
+        x0 = jnp.log(jnp.asarray(model.kinetics.uptake_rate_per_h))
+        grads[precision] = float(jax.grad(observable)(x0))
+        if precision == "float64":
+            eps = 1e-5
+            fd = (float(observable(x0 + eps)) - float(observable(x0 - eps))) / (2 * eps)
+            assert grads[precision] == pytest.approx(fd, rel=1e-4)
+    assert np.isfinite(grads["float32"]) and grads["float64"] > 0
+    assert grads["float32"] == pytest.approx(grads["float64"], rel=0.01), grads
+
+
 def eqx_set(model, name, value):
     import equinox as eqx
 

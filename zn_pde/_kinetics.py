@@ -550,8 +550,9 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
         # co-product's removal makes room for over the step, S (1 − c/c₀), the feedback
         # f/K[H⁺]² capped at 1/c₀, so the release is continuous in f c₀ and its sink
         # never takes co-product the lysosomes did not make while c stays below c₀
-        feedback = jnp.minimum(feedback, 1.0 / jnp.maximum(coproduct, jnp.finfo(
-            coproduct.dtype).tiny))
+        # (written without dividing by c where it may be 0, so its gradient stays finite)
+        saturated = feedback * coproduct > 1.0
+        feedback = jnp.where(saturated, 1.0 / jnp.where(saturated, coproduct, 1.0), feedback)
         # S (µM/s per fluid volume) times that coefficient (1/µM)
         feedback = k.coproduct_per_zn * conv * ((phi * freed) / (alpha * dt_s)) * feedback
     return Dissolution(dissolved, would - dissolved, taken_up, phi * freed, feedback)
