@@ -55,7 +55,7 @@ from typing import NamedTuple
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike
 
 from .materials.media import DEFAULT_COMPOSITION, medium_constants, phosphate_limit_ratio
 
@@ -819,7 +819,3 @@ def initial_local(k: Kinetics, dose_ug_per_ml: float, medium: Array, cell_fracti
     )
 
 
-def passive_decay(c: Float[Array, "... s"], decay_per_s: Float[Array, "... s"],
-                  dt_s: float) -> Array:
-    """Exact first-order decay of the user's passive species."""
-    return c * jnp.exp(-decay_per_s * dt_s)

@@ -244,7 +244,8 @@ class Model(eqx.Module):
                                         None if boundary is None else boundary[:n])
         if self.passive_names:
             passive = self.space.passive_operator(d[..., n:], self.substep_s,
-                                                  None if boundary is None else boundary[n:])
+                                                  None if boundary is None else boundary[n:],
+                                                  self._passive_decay())
         return Factors(model, passive)
 
     # --- the step ----------------------------------------------------------------------------
@@ -252,7 +253,8 @@ class Model(eqx.Module):
     def substep(self, state: State, factors: Factors, h_s: Array, env: kin.Environment | None,
                 boundary_uM: Array | None) -> State:
         """[t, t + h]: the model species' transport with their linear sinks and sources
-        (implicit), the passive species' diffusion and decay, then the local processes.
+        (implicit), the passive species' diffusion and decay (implicit), then the local
+        processes.
         `h_s` (traced) may be shorter than `substep_s`, the step the factors were built for."""
         h = h_s
         n = len(self.model_mobile_names)
@@ -262,9 +264,6 @@ class Model(eqx.Module):
                 jnp.abs(h - self.substep_s) <= 1e-6 * self.substep_s,
                 lambda p: self.space.diffuse(factors.passive, p),
                 lambda p: self.space.diffuse(self._passive_transport(h), p), passive)
-            rate = jnp.where(self.tissue[..., None], self.decay_tissue_per_s,
-                             self.decay_medium_per_s)
-            passive = kin.passive_decay(passive, rate, h)
         if not self.has_material:
             return state._replace(mobile=passive.astype(self.dtype))
         local = self.local(state)
@@ -293,7 +292,13 @@ class Model(eqx.Module):
         """The passive species' operator for a step `h_s` other than the factorised one."""
         n = len(self.model_mobile_names)
         boundary = self.boundary_uM[n:] if self.dirichlet else None
-        return self.space.passive_operator(self._diffusivity()[..., n:], h_s, boundary)
+        return self.space.passive_operator(self._diffusivity()[..., n:], h_s, boundary,
+                                           self._passive_decay())
+
+    def _passive_decay(self) -> Array:
+        """The passive species' first-order decay per voxel (1/s): tissue or medium value."""
+        return jnp.where(self.tissue[..., None], self.decay_tissue_per_s,
+                         self.decay_medium_per_s).astype(self.dtype)
 
     def step(self, state: State, factors: Factors) -> State:
         """Step `state.step` of the plan (`_protocol`): the doses and exchanges due at its

@@ -21,8 +21,10 @@ code outside this module and `_grid` asks which kind of grid a run has.
 
 - `operator(D, α, Δt, wall)` / `solve(operator, c, κ, S, Δt)`: the model's mobile species
   (the κ-independent part built once per solve, traced so D stays differentiable);
-- `passive_operator(D, Δt, wall)` / `diffuse(operator, c)`: the user's passive species
-  (per-cell convention, capacity 1, decay applied separately);
+- `passive_operator(D, Δt, wall, κ)` / `diffuse(operator, c)`: the user's passive species
+  (per-cell convention, capacity 1; their first-order decay κ implicit with the diffusion,
+  so a steady balance of supply and decay does not depend on Δt, as the model species'
+  sinks);
 - `locate(flat_index)`: where a cell is, in words, for run-time error messages;
 - `entry_path(a)`: ∫ a ds from where an exposure enters, for a coefficient that changes
   with the state (light absorbed by the particles on the way);
@@ -82,8 +84,8 @@ class Space(eqx.Module):
         `boundary_uM` (this step's wall values), where the transport supports them."""
         raise NotImplementedError
 
-    def passive_operator(self, diffusivity_um2_per_s: Array, dt_s: float,
-                         wall_uM: Array | None) -> Any:
+    def passive_operator(self, diffusivity_um2_per_s: Array, dt_s: float | Array,
+                         wall_uM: Array | None, decay_per_s: Array) -> Any:
         raise NotImplementedError
 
     def diffuse(self, operator: Any, c: Array) -> Array:
@@ -117,11 +119,12 @@ class WellMixed(Space):
     def solve(self, operator, c, sink_per_s, source_uM_per_s, dt_s, **step):
         return kin.solve_linear(c, operator, sink_per_s, source_uM_per_s, dt_s)
 
-    def passive_operator(self, diffusivity_um2_per_s, dt_s, wall_uM):
-        return None
+    def passive_operator(self, diffusivity_um2_per_s, dt_s, wall_uM, decay_per_s):
+        return decay_per_s, dt_s  # no transport: the decay is exact
 
     def diffuse(self, operator, c):
-        return c
+        decay_per_s, dt_s = operator
+        return c * jnp.exp(-decay_per_s * dt_s)
 
     def locate(self, flat_index):
         return "in the well-mixed compartment"
@@ -143,14 +146,14 @@ class Radial(Space):
     def solve(self, operator, c, sink_per_s, source_uM_per_s, dt_s, **step):
         return diffuse_react_radial(operator, c, sink_per_s, source_uM_per_s, dt_s, **step)
 
-    def passive_operator(self, diffusivity_um2_per_s, dt_s, wall_uM):
+    def passive_operator(self, diffusivity_um2_per_s, dt_s, wall_uM, decay_per_s):
         d = diffusivity_um2_per_s
-        return make_radial_operator(d, np.ones(d.shape, d.dtype), dt_s, self.spacing_um,
-                                    wall_uM)
+        return (make_radial_operator(d, np.ones(d.shape, d.dtype), dt_s, self.spacing_um,
+                                     wall_uM), decay_per_s, dt_s)
 
     def diffuse(self, operator, c):
-        zero = np.zeros((), c.dtype)
-        return diffuse_react_radial(operator, c, zero, zero, 0.0)[0]
+        op, decay_per_s, dt_s = operator
+        return diffuse_react_radial(op, c, decay_per_s, np.zeros((), c.dtype), dt_s)[0]
 
     def locate(self, flat_index):
         return f"at r = {(int(flat_index) + 0.5) * self.spacing_um:g} um"
@@ -195,8 +198,10 @@ class Cartesian(Space):
     def solve(self, operator, c, sink_per_s, source_uM_per_s, dt_s, **step):
         return diffuse_react(operator, c, sink_per_s, source_uM_per_s, dt_s, self.mesh, **step)
 
-    def passive_operator(self, diffusivity_um2_per_s, dt_s, wall_uM):
-        return make_transport(diffusivity_um2_per_s, dt_s, self.spacing_um, wall_uM, self.mesh)
+    def passive_operator(self, diffusivity_um2_per_s, dt_s, wall_uM, decay_per_s):
+        return make_transport(diffusivity_um2_per_s, dt_s, self.spacing_um, wall_uM, self.mesh,
+                              sink_per_s=jnp.broadcast_to(decay_per_s,
+                                                          diffusivity_um2_per_s.shape))
 
     def diffuse(self, operator, c):
         return diffuse(operator, c, self.mesh)
