@@ -242,3 +242,27 @@ def test_keys_a_well_mixed_run_ignores_are_listed_and_change_nothing(capsys):
         np.testing.assert_array_equal(inert[name].values, ref[name].values, err_msg=name)
     acting = run({"tissue.ultrasound_cavitation_threshold_W_per_cm2": 1.2})
     assert not np.allclose(acting["viability"].values, ref["viability"].values, rtol=1e-4)
+
+
+def test_the_particle_diameter_sets_the_diffusivity_the_resolved_config_reports(capsys):
+    """With material.hydrodynamic_diameter_nm the resolved config reports the particles'
+    medium diffusivity the run uses, Stokes-Einstein at 37 °C (kT/(3 pi eta d): 4.381
+    um^2/s at 150 nm, 67 nm's 9.809 times 67/150), and a contradicting explicit value is
+    refused (exit 2, naming both keys). Before 2026-12-02 the config kept 67 nm's 9.809
+    while the run used the diameter's (an outside audit)."""
+    from zn_pde._model import np_diffusivity_medium_um2_per_s
+
+    c = load_config(None, ["material.hydrodynamic_diameter_nm=150"])
+    d = c["kinetics"]["np_diffusivity_medium_um2_per_s"]
+    default = load_config(None, [])["kinetics"]["np_diffusivity_medium_um2_per_s"]
+    assert d == pytest.approx(default * 67.0 / 150.0, rel=1e-9)
+    assert d == pytest.approx(np_diffusivity_medium_um2_per_s(c), rel=1e-12)
+    assert "np_diffusivity_medium_um2_per_s = 4.38" in _validate(
+        capsys, "--set", "material.hydrodynamic_diameter_nm=150")[1]
+    code, text = _validate(capsys, "--set", "material.hydrodynamic_diameter_nm=150",
+                           "--set", "kinetics.np_diffusivity_medium_um2_per_s=9.0")
+    assert code == 2 and "key 'kinetics.np_diffusivity_medium_um2_per_s'" in text
+    assert "material.hydrodynamic_diameter_nm" in text and "Traceback" not in text
+    # consistent values (a stored resolved config run again) are accepted
+    assert _validate(capsys, "--set", "material.hydrodynamic_diameter_nm=150", "--set",
+                     f"kinetics.np_diffusivity_medium_um2_per_s={d!r}")[0] == 0

@@ -89,3 +89,36 @@ def test_a_sweep_of_release_vials_reports_what_dissolved(tmp_path, capsys):
         np.testing.assert_allclose(f["mean_zn"][:, -1], [2.0, 10.0], rtol=0.01)
         assert np.all(f["dissolved_percent"][:, -1] > 0)
     assert (tmp_path / "v_summary.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("key, values, derived", [
+    # the particles' diffusivities follow their diameter (Stokes-Einstein, Renkin)
+    ("material.hydrodynamic_diameter_nm", [30.0, 150.0],
+     ["kinetics.np_diffusivity_medium_um2_per_s", "kinetics.np_tissue_diffusivity_fraction"]),
+    # the solutes' tissue diffusivities follow the tortuosity (D / lambda^2)
+    ("tissue.tortuosity", [1.3, 2.0],
+     ["kinetics.zn_diffusivity_tissue_um2_per_s", "kinetics.np_tissue_diffusivity_fraction"]),
+    # the fluid fraction follows the cell fraction
+    ("geometry.cell_volume_fraction", [0.5, 0.7], ["tissue.extracellular_volume_fraction"]),
+])
+def test_a_sweep_point_derives_what_follows_from_the_swept_key(key, values, derived):
+    """A sweep point is the config written with that value: every value resolution derives
+    from the swept key is derived again (before 2026-12-02 a point kept the base config's
+    derived values, so sweeping the particle diameter or the tortuosity changed nothing in
+    tissue, and sweeping the cell fraction left the fluid fraction at 0.2)."""
+    raw = {"grid": {"kind": "radial", "shape": [16], "spacing_um": 12.5},
+           "geometry": {"kind": "spheroid", "radius_um": 100.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0,
+                        "hydrodynamic_diameter_nm": 67.0}}
+    swept = config({**raw, "sweep": {key: values}})
+    keys, points = sweep_points(swept)
+    seen = []
+    for point in points:
+        got = point_config(swept, keys, point)
+        section, name = key.split(".")
+        own = config({**raw, section: {**raw.get(section, {}), name: point[0]}})
+        for d in derived:
+            s, n = d.split(".")
+            assert got[s][n] == pytest.approx(own[s][n], rel=1e-12), (d, point)
+        seen.append([got[s][n] for s, n in (d.split(".") for d in derived)])
+    assert all(a != b for a, b in zip(*seen, strict=True)), seen

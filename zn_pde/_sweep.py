@@ -19,7 +19,6 @@ time per point) and `<out>_summary.png` (final tissue-mean viability against the
 
 from __future__ import annotations
 
-import copy
 import csv
 import itertools
 import re
@@ -41,7 +40,7 @@ from ._protocol import build_plan
 from ._run import SUMMARY_UNITS, _output_fields, summarise, with_step_peaks
 from ._solve import Schedule, advance
 from ._version import __version__
-from .config import apply_override, dumps, resolve
+from .config import apply_override, dumps, resolve, unresolved
 from .io._hdf5 import LIBVER, open_read_only
 
 SERIES = tuple(SUMMARY_UNITS)  # the single run's series, same names, units and meaning
@@ -58,8 +57,8 @@ def sweep_points(config: dict[str, Any]) -> tuple[list[str], list[tuple[float, .
 def point_config(config: dict[str, Any], keys: list[str], values: tuple[float, ...]
                  ) -> dict[str, Any]:
     """The plain config of one sweep point (re-validated)."""
-    raw = {k: copy.deepcopy(v) for k, v in config.items() if k != "sweep" and
-           not k.startswith("_")}
+    raw = unresolved(config)
+    raw.pop("sweep", None)
     for k, v in zip(keys, values, strict=True):
         apply_override(raw, f"{k}={v!r}", "<sweep>")
     out = resolve(raw, "<sweep>")

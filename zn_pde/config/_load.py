@@ -314,7 +314,7 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
         t.setdefault("tortuosity", env["tortuosity"])
         t.setdefault("extracellular_gap_nm", env["extracellular_gap_nm"])
         t.setdefault("surface_uptake_share", env["surface_uptake_share"])
-        _derive_tissue_diffusivities(out, raw.get("kinetics", {}))
+        _derive_tissue_diffusivities(out, raw.get("kinetics", {}), file)
         m = out.setdefault("medium", _resolve_table("medium", {}, SECTIONS["medium"], file))
         for key, value in medium_constants(m["composition"]).items():
             if m.get(key) is None and value is not None:
@@ -360,9 +360,11 @@ def _resolve_volume_fractions(c: dict[str, Any], raw: dict[str, Any], file: str)
     if alpha is None:
         # rounded to 15 digits: 1 - 0.8 reads 0.2 in the resolved config, not 0.19999999999999996
         t["extracellular_volume_fraction"] = round(1.0 - geo["cell_volume_fraction"], 15)
+        _mark_derived(c, "tissue.extracellular_volume_fraction")
         return
     if "cell_volume_fraction" not in raw_geo:
         geo["cell_volume_fraction"] = round(1.0 - alpha, 15)
+        _mark_derived(c, "geometry.cell_volume_fraction")
         if geo["cell_volume_fraction"] <= 0.0:
             raise InputError(f"extracellular_volume_fraction = {alpha:g} leaves no room for "
                              "cells; allowed: < 1, or set geometry.cell_volume_fraction",
@@ -374,7 +376,29 @@ def _resolve_volume_fractions(c: dict[str, Any], raw: dict[str, Any], file: str)
                          file=file, key="tissue.extracellular_volume_fraction")
 
 
-def _derive_tissue_diffusivities(c: dict[str, Any], raw_kinetics: Any) -> None:
+def _mark_derived(c: dict[str, Any], key: str) -> None:
+    """Record that the resolved value at dotted `key` follows from other keys (`unresolved`
+    drops it, so a config changed after resolution derives it again)."""
+    derived = c.setdefault("_derived", [])
+    if key not in derived:
+        derived.append(key)
+
+
+def unresolved(config: dict[str, Any]) -> dict[str, Any]:
+    """A resolved config as raw input for changing and resolving again (a sweep point, a
+    plan's controls, Python overrides): a deep copy without the private `_` entries and
+    without the values resolution derived from other keys (tissue diffusivities from the
+    tortuosity, the particles' from their diameter, one volume fraction from the other), so
+    that those follow the changed keys instead of keeping the first resolution's values."""
+    raw = {k: copy.deepcopy(v) for k, v in config.items() if not str(k).startswith("_")}
+    for key in config.get("_derived", ()):
+        section, name = key.split(".", 1)
+        if isinstance(raw.get(section), dict):
+            raw[section].pop(name, None)
+    return raw
+
+
+def _derive_tissue_diffusivities(c: dict[str, Any], raw_kinetics: Any, file: str) -> None:
     """Tissue diffusivities the user did not set follow from the [tissue] properties:
     D* = D_medium / λ² for solutes, and for particles also Renkin's pore hindrance at the
     particle's hydrodynamic diameter (given, or Stokes–Einstein inverted from D_medium)."""
@@ -383,12 +407,26 @@ def _derive_tissue_diffusivities(c: dict[str, Any], raw_kinetics: Any) -> None:
 
     given = set(raw_kinetics) if isinstance(raw_kinetics, dict) else set()
     k, t = c["kinetics"], c["tissue"]
+    d_nm = c["material"].get("hydrodynamic_diameter_nm")
+    if d_nm is not None:  # the particles' diffusivity in medium follows from their size
+        derived = stokes_einstein_um2_per_s(d_nm)
+        key = "np_diffusivity_medium_um2_per_s"
+        if key in given and not math.isclose(k[key], derived, rel_tol=1e-6):
+            raise InputError(
+                f"kinetics.{key} = {k[key]:g} contradicts material.hydrodynamic_diameter_nm "
+                f"= {d_nm:g}, which gives {derived:.6g} um^2/s (Stokes-Einstein at 37 °C); "
+                "allowed: set one of them (or both consistently)", file=file,
+                key=f"kinetics.{key}")
+        k[key] = derived
+        _mark_derived(c, f"kinetics.{key}")
     lam2 = t["tortuosity"] ** 2
     for sp in ("zn", "ros", "h2o2", "h2s", "cargo"):
         key = f"{sp}_diffusivity_tissue_um2_per_s"
         if key in k and key not in given:
             k[key] = k[f"{sp}_diffusivity_medium_um2_per_s"] / lam2
+            _mark_derived(c, f"kinetics.{key}")
     if "np_tissue_diffusivity_fraction" not in given:
+        _mark_derived(c, "kinetics.np_tissue_diffusivity_fraction")
         d_nm = c["material"].get("hydrodynamic_diameter_nm")
         if d_nm is None:  # D = kT/(3πηd) is inverse in d
             d_medium = k["np_diffusivity_medium_um2_per_s"]

@@ -165,6 +165,13 @@ Checked after every key is valid on its own (exit status 2 when broken):
   of it, nor longer than it. The solver lands exactly on every saved frame and on the end,
   as on every event (a segment between two such times takes equal steps of at most `dt_s`).
 - `tissue.extracellular_volume_fraction + geometry.cell_volume_fraction <= 1`.
+- Derived values: `material.hydrodynamic_diameter_nm` sets
+  `kinetics.np_diffusivity_medium_um2_per_s` (Stokes-Einstein at 37 °C; setting both is
+  allowed only if they agree), the tissue diffusivities the config does not set follow
+  `[tissue]` (`tortuosity`, `extracellular_gap_nm`) and the diameter, and one volume
+  fraction follows the other. `zn-pde validate` prints the derived values; a `[sweep]`
+  point, a plan's controls and `simulate`'s overrides derive them again from the changed
+  keys.
 - Every `[[ultrasound]]` and `[[light]]` exposure, each repeat included, lies inside the run:
   `start_h < time.end_h` and `start_h + duration_min/60 <= time.end_h`; `repeats > 1` needs
   `repeat_every_h >= duration_min/60`. Exposures of one kind (repeats included) may not

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._errors import InputError
 from .._version import __version__
-from ..config import resolve
+from ..config import resolve, unresolved
 from ..observables._prediction import deep_merge
 from ._checks import data_warnings
 from ._config import FitConfig
@@ -247,7 +247,8 @@ def _short(m: dict[str, Any]) -> dict[str, Any]:
 def numerics_warning(problem: Problem, kinetics: dict[str, float]) -> str | None:
     """Does the experiment's time step still pass the config's accuracy check at the fit?"""
     c = problem.prediction.configs[0]
-    raw = {k: v for k, v in c.items() if not k.startswith("_") and k != "kinetics"}
+    raw = unresolved(c)
+    raw.pop("kinetics", None)
     raw = deep_merge(raw, {"kinetics": kinetics})
     try:
         resolve(raw, problem.cfg.file)

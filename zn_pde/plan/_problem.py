@@ -46,7 +46,7 @@ from .._model import Model, build_model, expand_repeats
 from .._protocol import StepPlan, _event_sources, _merge_tolerance_s
 from .._run import summarise
 from .._solve import Schedule, run, trajectory
-from ..config import apply_override, resolve
+from ..config import apply_override, resolve, unresolved
 from ._config import PROTOCOL_SECTIONS, Control, PlanSettings
 
 FD_FRACTION = 1e-3  # the builder's difference step, as a fraction of the control's box
@@ -55,7 +55,7 @@ FD_FRACTION = 1e-3  # the builder's difference step, as a fraction of the contro
 def set_controls(config: dict[str, Any], keys: list[str], values, *, check: bool = True,
                  file: str = "<plan>") -> dict[str, Any]:
     """The scenario with `keys` set to `values` (re-validated unless `check` is False)."""
-    raw = {k: copy.deepcopy(v) for k, v in config.items() if not k.startswith("_")}
+    raw = unresolved(config)
     for k, v in zip(keys, values, strict=True):
         apply_override(raw, f"{k}={float(v)!r}", file)
     if not check:
@@ -67,7 +67,7 @@ def set_controls(config: dict[str, Any], keys: list[str], values, *, check: bool
 
 def with_protocol(normal: dict[str, Any], tumour: dict[str, Any]) -> dict[str, Any]:
     """The normal-tissue scenario under the tumour scenario's protocol."""
-    raw = {k: copy.deepcopy(v) for k, v in normal.items() if not k.startswith("_")}
+    raw = unresolved(normal)
     for sec in PROTOCOL_SECTIONS:
         raw.pop(sec, None)
         if sec in tumour:
