@@ -239,7 +239,8 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
     "species": {
         "name": Key("str", REQUIRED, "variable name in the output"),
         "diffusivity_um2_per_s": Key("pair", REQUIRED, "diffusivity (um^2/s)", lo=0.0, hi=1e7),
-        "decay_per_s": Key("pair", {"tissue": 0.0, "medium": 0.0}, "first-order decay (1/s)",
+        "decay_per_s": Key("pair", {"tissue": 0.0, "medium": 0.0},
+                           "first-order decay (1/s), implicit with the diffusion",
                            lo=0.0, hi=1e9),
         "initial_uM": Key("pair", {"tissue": 0.0, "medium": 0.0}, "initial concentration (uM)",
                           lo=0.0, hi=1e9),
