@@ -266,3 +266,19 @@ def test_the_particle_diameter_sets_the_diffusivity_the_resolved_config_reports(
     # consistent values (a stored resolved config run again) are accepted
     assert _validate(capsys, "--set", "material.hydrodynamic_diameter_nm=150", "--set",
                      f"kinetics.np_diffusivity_medium_um2_per_s={d!r}")[0] == 0
+
+
+def test_unresolved_keeps_a_derived_value_changed_by_hand():
+    """`config.unresolved` (a sweep point, a plan's controls, simulate's overrides on a
+    resolved dict) derives again only what still holds its derived value: a tissue
+    diffusivity edited in the resolved dict is kept, the untouched ones follow a changed
+    tortuosity."""
+    from zn_pde.config import resolve, unresolved
+
+    c = load_config(None, [])
+    c["kinetics"]["zn_diffusivity_tissue_um2_per_s"] = 50.0
+    c["tissue"]["tortuosity"] = 2.0
+    again = resolve(unresolved(c))
+    assert again["kinetics"]["zn_diffusivity_tissue_um2_per_s"] == 50.0
+    ros = again["kinetics"]["ros_diffusivity_medium_um2_per_s"] / 4.0
+    assert again["kinetics"]["ros_diffusivity_tissue_um2_per_s"] == pytest.approx(ros)

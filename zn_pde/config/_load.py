@@ -377,11 +377,11 @@ def _resolve_volume_fractions(c: dict[str, Any], raw: dict[str, Any], file: str)
 
 
 def _mark_derived(c: dict[str, Any], key: str) -> None:
-    """Record that the resolved value at dotted `key` follows from other keys (`unresolved`
-    drops it, so a config changed after resolution derives it again)."""
-    derived = c.setdefault("_derived", [])
-    if key not in derived:
-        derived.append(key)
+    """Record that the resolved value at dotted `key` (set already) follows from other keys:
+    `unresolved` drops it while it still holds that value, so a config changed after
+    resolution derives it again, and a value the caller changed by hand is kept."""
+    section, name = key.split(".", 1)
+    c.setdefault("_derived", {})[key] = c[section][name]
 
 
 def unresolved(config: dict[str, Any]) -> dict[str, Any]:
@@ -391,10 +391,10 @@ def unresolved(config: dict[str, Any]) -> dict[str, Any]:
     tortuosity, the particles' from their diameter, one volume fraction from the other), so
     that those follow the changed keys instead of keeping the first resolution's values."""
     raw = {k: copy.deepcopy(v) for k, v in config.items() if not str(k).startswith("_")}
-    for key in config.get("_derived", ()):
+    for key, value in config.get("_derived", {}).items():
         section, name = key.split(".", 1)
-        if isinstance(raw.get(section), dict):
-            raw[section].pop(name, None)
+        if isinstance(raw.get(section), dict) and raw[section].get(name) == value:
+            del raw[section][name]  # still as derived: derive it again
     return raw
 
 
@@ -426,13 +426,13 @@ def _derive_tissue_diffusivities(c: dict[str, Any], raw_kinetics: Any, file: str
             k[key] = k[f"{sp}_diffusivity_medium_um2_per_s"] / lam2
             _mark_derived(c, f"kinetics.{key}")
     if "np_tissue_diffusivity_fraction" not in given:
-        _mark_derived(c, "kinetics.np_tissue_diffusivity_fraction")
         d_nm = c["material"].get("hydrodynamic_diameter_nm")
         if d_nm is None:  # D = kT/(3πηd) is inverse in d
             d_medium = k["np_diffusivity_medium_um2_per_s"]
             d_nm = stokes_einstein_um2_per_s(1.0) / d_medium if d_medium > 0 else math.inf
         k["np_tissue_diffusivity_fraction"] = particle_tissue_fraction(
             d_nm, t["tortuosity"], t["extracellular_gap_nm"])
+        _mark_derived(c, "kinetics.np_tissue_diffusivity_fraction")
 
 
 def _resolve_kinetics(kind: str, raw: Any, file: str) -> dict[str, float]:
