@@ -250,13 +250,15 @@ def test_the_particle_diameter_sets_the_diffusivity_the_resolved_config_reports(
     um^2/s at 150 nm, 67 nm's 9.809 times 67/150), and a contradicting explicit value is
     refused (exit 2, naming both keys). Before 2026-12-02 the config kept 67 nm's 9.809
     while the run used the diameter's (an outside audit)."""
-    from zn_pde._model import np_diffusivity_medium_um2_per_s
+    from zn_pde import build_model
 
     c = load_config(None, ["material.hydrodynamic_diameter_nm=150"])
     d = c["kinetics"]["np_diffusivity_medium_um2_per_s"]
     default = load_config(None, [])["kinetics"]["np_diffusivity_medium_um2_per_s"]
     assert d == pytest.approx(default * 67.0 / 150.0, rel=1e-9)
-    assert d == pytest.approx(np_diffusivity_medium_um2_per_s(c), rel=1e-12)
+    model = build_model(load_config(None, ["material.hydrodynamic_diameter_nm=150",
+                                           "grid.shape=[8,8,8]", "geometry.radius_um=30"]))
+    assert float(model.diffusivity_medium_um2_per_s[0]) == pytest.approx(d, rel=1e-6)
     assert "np_diffusivity_medium_um2_per_s = 4.38" in _validate(
         capsys, "--set", "material.hydrodynamic_diameter_nm=150")[1]
     code, text = _validate(capsys, "--set", "material.hydrodynamic_diameter_nm=150",

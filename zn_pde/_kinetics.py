@@ -537,14 +537,14 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
         # alternated about saturation from step to step
         exported = _safe_div(r.zn_efflux_uM, phi)
         free = k.free_zinc_uM(jnp.maximum(s.zn_cell - exported, 0.0), s.gsh)
-        feedback = free / k.ion_product_limit_uM2(k.lysosome_ph)
+        ksat = k.ion_product_limit_uM2(k.lysosome_ph)
+        feedback = free / ksat
         # implicit in f as well, linearised: the release R = S (1 − (f + f' R) c₀/K[H⁺]²)
         # raises the cell's free Zn²⁺ by f' R (f' = ∂f/∂T, metallothionein's buffering),
         # so S becomes S / (1 + S f' c₀/K[H⁺]²). The lysosomes dissolve ~3/h at pH 4.7: a
         # step's S can be tens of µM, and explicit in f the release overshot saturation
         # and swung the cell's zinc by several µM from step to step
-        gain = (freed * conv * k.free_zinc_slope(free, s.gsh) * coproduct
-                / k.ion_product_limit_uM2(k.lysosome_ph))
+        gain = freed * conv * k.free_zinc_slope(free, s.gsh) * coproduct / ksat
         freed = freed / (1.0 + gain)
         # saturated even so (f c₀ ≥ K[H⁺]²): the lysosomes dissolve as much as the
         # co-product's removal makes room for over the step, S (1 − c/c₀), the feedback

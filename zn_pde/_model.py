@@ -445,7 +445,7 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
                                             material.zn_uM_per_ug_per_ml, dtype,
                                             config["tissue"]["extracellular_gap_nm"],
                                             config["medium"])
-        np_medium = np_diffusivity_medium_um2_per_s(config)
+        np_medium = k["np_diffusivity_medium_um2_per_s"]  # resolution derives it from a diameter
         np_tissue = np_medium * k["np_tissue_diffusivity_fraction"]
         d_t = [np_tissue, k["zn_diffusivity_tissue_um2_per_s"],
                k["ros_diffusivity_tissue_um2_per_s"]] + d_t
@@ -572,13 +572,3 @@ def expand_repeats(exposures: list[dict[str, Any]]) -> list[dict[str, Any]]:
     cavitation law; valid while the pulse period is far below the time step)."""
     return [dict(ex, start_h=ex["start_h"] + i * ex.get("repeat_every_h", 0.0))
             for ex in exposures for i in range(ex.get("repeats", 1))]
-
-
-def np_diffusivity_medium_um2_per_s(config: dict[str, Any]) -> float:
-    """The table value, or Stokes-Einstein for `material.hydrodynamic_diameter_nm` if given."""
-    from .materials.zno import stokes_einstein_um2_per_s
-
-    d_nm = config["material"].get("hydrodynamic_diameter_nm")
-    if d_nm is not None:
-        return stokes_einstein_um2_per_s(d_nm)
-    return config["kinetics"]["np_diffusivity_medium_um2_per_s"]

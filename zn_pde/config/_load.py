@@ -426,7 +426,6 @@ def _derive_tissue_diffusivities(c: dict[str, Any], raw_kinetics: Any, file: str
             k[key] = k[f"{sp}_diffusivity_medium_um2_per_s"] / lam2
             _mark_derived(c, f"kinetics.{key}")
     if "np_tissue_diffusivity_fraction" not in given:
-        d_nm = c["material"].get("hydrodynamic_diameter_nm")
         if d_nm is None:  # D = kT/(3πηd) is inverse in d
             d_medium = k["np_diffusivity_medium_um2_per_s"]
             d_nm = stokes_einstein_um2_per_s(1.0) / d_medium if d_medium > 0 else math.inf
