@@ -330,9 +330,10 @@ def test_a_frame_after_an_event_never_takes_another_event_s_time_source():
 
 def test_frames_around_a_pulse_train_number_at_most_the_regular_frames():
     """A train of 200 light pulses (every 3 min from 0.1 h, 30 s each) in a 24 h run saved
-    hourly: 25 regular frames, and the frames around the events are the 25 earliest (the
-    starts and ends of the first pulses), not 400. (Frames around config entries themselves,
-    doses, exchanges and each exposure's first pulse, are always kept:
+    hourly: 25 regular frames, and the frames around the events are the starts and ends of
+    the first 12 pulses (24), not 400; a pulse is kept whole (the 13th's start alone would
+    be the 25th frame, but its end would not fit). (Frames around config entries
+    themselves, doses, exchanges and each exposure's first pulse, are always kept:
     test_frames_around_every_event_show_what_it_did has 6 with 5 regular frames.)"""
     from zn_pde._protocol import build_plan
 
@@ -343,10 +344,24 @@ def test_frames_around_a_pulse_train_number_at_most_the_regular_frames():
     times = Schedule(build_plan([c])).save_times_s
     regular = np.arange(25) * 3600.0
     extra = np.setdiff1d(np.round(times, 6), np.round(regular, 6))
-    assert times.size == 50 and extra.size == 25
-    starts = 360.0 + 180.0 * np.arange(13)
-    np.testing.assert_allclose(extra, np.sort(np.concatenate([starts, starts[:12] + 30.0])),
+    assert times.size == 49 and extra.size == 24
+    starts = 360.0 + 180.0 * np.arange(12)
+    np.testing.assert_allclose(extra, np.sort(np.concatenate([starts, starts + 30.0])),
                                rtol=1e-12)
+
+
+def test_a_kept_repeat_keeps_both_its_frames_when_one_falls_on_the_grid():
+    """Pulses whose start falls on a regular frame cost one new frame each (their end): with
+    3 regular frames and pulses on the hour (30 s each, hourly from 0 h in a 2 h run), the
+    first pulse is a config entry (its end kept), the second's start is the 1 h frame and its
+    end the one new frame it needs; every kept pulse has its start and its end saved."""
+    from zn_pde._protocol import build_plan
+
+    c = _with(WELL_MIXED, time={"end_h": 2.0, "dt_s": 60.0, "save_every_min": 60.0},
+              light=[{"start_h": 0.0, "duration_min": 0.5, "wavelength_nm": 365.0,
+                      "irradiance_mW_per_cm2": 20.0, "repeats": 2, "repeat_every_h": 1.0}])
+    times = np.round(Schedule(build_plan([c])).save_times_s, 6)
+    np.testing.assert_allclose(times, [0.0, 30.0, 3600.0, 3630.0, 7200.0], rtol=1e-12)
 
 
 def test_a_file_from_before_frames_around_events_resumes_on_its_own_frames(tmp_path):

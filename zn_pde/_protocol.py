@@ -41,8 +41,9 @@ frames, a frame at the start and at the end of every exposure, and at the time o
 state just before each stimulus and what it did. These frames are not pinned: each is its
 event's own breakpoint (or, dt_s after a dose or an exchange, a breakpoint traced from the
 event's time plus dt_s), so they follow their event and its time keeps its gradient. Every
-config entry gets its frames; those around later repeats of an exposure are kept, earliest
-first, while the frames around events number at most the regular frames (a long pulse train
+config entry gets its frames; those around later repeats of an exposure are kept a whole
+repeat at a time (its start and its end), earliest first, while the frames around events
+number at most the regular frames (a long pulse train
 does not multiply the output). The saved times are then non-uniform; a plan built for a
 fit's fixed read-out frames turns them off.
 
@@ -87,6 +88,10 @@ from jaxtyping import Array
 # A source of a breakpoint's traced time: (leaf kind, index) or (leaf kind, index, offset in s)
 # for a frame a fixed time after its event; kinds below
 Source = tuple[str, int] | tuple[str, int, float] | None
+#: The later repeat of an exposure a frame belongs to: (kind, index into its expanded
+#: repeats), with the config's index in front in a plan of several; None for the frames
+#: around a config entry itself (always kept).
+Repeat = tuple[Any, ...] | None
 
 EXPOSURE_KINDS = ("ultrasound", "light")
 
@@ -201,11 +206,11 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
                                                for k in range(n_save + 1)]
     traced = len(configs) == 1
     regular = [p[0] for p in points]
-    around: list[tuple[float, Source, bool]] = []
-    for c in configs:
+    around: list[tuple[float, Source, Repeat]] = []
+    for i, c in enumerate(configs):
         points += [(t, s if traced else None, 2) for t, s in _event_sources(c)]
         if c0["time"].get("save_around_events", False):
-            around += [(t, s if traced else None, repeat) for t, s, repeat
+            around += [(t, s if traced else None, repeat and (i, *repeat)) for t, s, repeat
                        in event_frames(c, dt) if t < end - tol]
     points += _frames_kept(around, regular, tol)
     points.sort(key=lambda p: (p[0], p[2]))
@@ -242,41 +247,47 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
                     tuple(int(first[j]) for j, s in enumerate(saved) if s))
 
 
-def _frames_kept(around: list[tuple[float, Source, bool]], regular: list[float],
+def _frames_kept(around: list[tuple[float, Source, Repeat]], regular: list[float],
                  tol: float) -> list[tuple[float, Source, int]]:
     """The frames around events to save, as plan points: all of those around config entries
     (every [[dose]], [[medium_exchange]], and each exposure's first repeat), and those around
-    later repeats earliest first while the frames around events number at most the regular
-    frames (a train of thousands of pulses keeps the frames around its first pulses)."""
+    later repeats, whole repeats (its start and its end frame together) earliest first, while
+    the frames around events number at most the regular frames (a train of thousands of
+    pulses keeps the frames around its first pulses)."""
     grid = np.asarray(regular)
+    kept: list[float] = []
 
-    def distinct(times: list[float]) -> list[float]:
+    def new(times: list[float]) -> list[float]:
+        """The times not yet saved (a regular frame or a kept one within tol), each once."""
         out: list[float] = []
         for t in sorted(times):
-            if not (np.any(np.abs(grid - t) <= tol) or (out and t - out[-1] <= tol)):
+            if not (np.any(np.abs(grid - t) <= tol) or any(abs(t - k) <= tol for k in kept)
+                    or (out and t - out[-1] <= tol)):
                 out.append(t)
         return out
 
-    first = [p for p in around if not p[2]]
-    budget = len(regular) - len(distinct([p[0] for p in first]))
-    later = sorted((p for p in around if p[2]), key=lambda p: p[0])
-    kept = distinct([p[0] for p in first])
+    first = [p for p in around if p[2] is None]
+    kept += new([p[0] for p in first])
+    budget = len(regular) - len(kept)
+    repeats: dict[Repeat, list[tuple[float, Source, Repeat]]] = {}
+    for p in around:
+        if p[2] is not None:
+            repeats.setdefault(p[2], []).append(p)
     taken = []
-    for p in later:
-        t = p[0]
-        known = np.any(np.abs(grid - t) <= tol) or any(abs(t - k) <= tol for k in kept)
-        if not known:
-            if budget <= 0:
-                break
-            budget -= 1
-            kept.append(t)
-        taken.append(p)
+    for frames in sorted(repeats.values(), key=lambda fs: min(p[0] for p in fs)):
+        added = new([p[0] for p in frames])
+        if len(added) > budget:
+            break
+        budget -= len(added)
+        kept += added
+        taken += frames
     return [(t, s, 1) for t, s, _ in first + taken]
 
 
-def event_frames(c: dict[str, Any], dt_s: float) -> list[tuple[float, Source, bool]]:
+def event_frames(c: dict[str, Any], dt_s: float) -> list[tuple[float, Source, Repeat]]:
     """The extra saved frames around the events of a config (`time.save_around_events`), with
-    the traced time each follows and whether it belongs to a later repeat of an exposure:
+    the traced time each follows and, for a later repeat of an exposure, which one it belongs
+    to ((kind, index into its expanded repeats); None for a config entry's own frames):
     - every exposure (each repeat): at its start (the state just before it acts) and at its
       end (what it did);
     - every [[dose]] and [[medium_exchange]]: at its time (the state just before it: an event
@@ -288,21 +299,22 @@ def event_frames(c: dict[str, Any], dt_s: float) -> list[tuple[float, Source, bo
     of later repeats while the frames around events number at most the regular frames."""
     from ._model import expand_repeats
 
-    out: list[tuple[float, Source, bool]] = []
+    out: list[tuple[float, Source, Repeat]] = []
     for i, d in enumerate(c.get("dose", [])):
         t = d["time_h"] * 3600.0
-        out += [(t, ("dose", i), False), (t + dt_s, ("dose", i, dt_s), False)]
+        out += [(t, ("dose", i), None), (t + dt_s, ("dose", i, dt_s), None)]
     for i, x in enumerate(c.get("medium_exchange", [])):
         t = x["time_h"] * 3600.0
-        out += [(t, ("exchange", i), False), (t + dt_s, ("exchange", i, dt_s), False)]
+        out += [(t, ("exchange", i), None), (t + dt_s, ("exchange", i, dt_s), None)]
     if "material" in c:
         for kind in EXPOSURE_KINDS:
             n = 0  # the index into expand_repeats(c[kind]), as `_event_sources` counts
             for entry in c[kind]:
                 for r, e in enumerate(expand_repeats([entry])):
                     start, end = exposure_window_s(e)
-                    out += [(start, (f"{kind}_start", n), r > 0),
-                            (end, (f"{kind}_end", n), r > 0)]
+                    repeat = (kind, n) if r > 0 else None
+                    out += [(start, (f"{kind}_start", n), repeat),
+                            (end, (f"{kind}_end", n), repeat)]
                     n += 1
     return out
 

@@ -106,8 +106,9 @@ SECTIONS: dict[str, dict[str, Key]] = {
             "(each repeat), and at the time of every [[dose]] and [[medium_exchange]] (the "
             "state just before it) and dt_s seconds after it (what it did), besides the "
             "frames every save_every_min minutes; frames around later repeats of an "
-            "exposure are kept, earliest first, while the frames around events number at "
-            "most the regular ones; the saved times are then not evenly spaced"),
+            "exposure are kept a whole repeat (start and end) at a time, earliest first, "
+            "while the frames around events number at most the regular ones; the saved "
+            "times are then not evenly spaced"),
     },
     "geometry": {
         "kind": Key("str", "spheroid",
