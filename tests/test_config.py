@@ -284,3 +284,27 @@ def test_unresolved_keeps_a_derived_value_changed_by_hand():
     assert again["kinetics"]["zn_diffusivity_tissue_um2_per_s"] == 50.0
     ros = again["kinetics"]["ros_diffusivity_medium_um2_per_s"] / 4.0
     assert again["kinetics"]["ros_diffusivity_tissue_um2_per_s"] == pytest.approx(ros)
+
+
+@pytest.mark.parametrize("override", [
+    # a material's own constants follow its kind (before: ZnS kept ZnO's solubility and
+    # released no H2S when simulate() changed the kind of a resolved dict)
+    'material.kind="ZnS"',
+    # the cell fraction left at its default follows the fluid fraction (before: kept at 0.8,
+    # so a sweep or a plan control of the fluid fraction above 0.2 was refused)
+    "tissue.extracellular_volume_fraction=0.3",
+    # a medium's constants follow its composition
+    'medium.composition="phosphate_saline"',
+])
+def test_a_resolved_config_changed_and_resolved_again_equals_the_raw_one(override):
+    """`config.unresolved` gives back what the raw config gave: every default and every
+    derived value is filled in again from the changed keys, exactly as resolving the raw
+    config with the same override (`zn-pde run --set`)."""
+    from zn_pde.config import apply_override, resolve, unresolved
+
+    raw = unresolved(load_config(None, []))
+    apply_override(raw, override, "<test>")
+    again = resolve(raw)
+    direct = load_config(None, [override])
+    assert {k: v for k, v in again.items() if not k.startswith("_")} == {
+        k: v for k, v in direct.items() if not k.startswith("_")}

@@ -60,6 +60,8 @@ def test_each_sweep_point_equals_its_own_run(tmp_path):
     ({"material.dose_ug_per_ml": 5.0}, "list of numbers"),
     ({"material.dose_ug_per_ml": [5.0, -1.0]}, "not allowed"),
     ({"material.nonsense_um": [1.0]}, "unknown key"),
+    # more exposures is another model structure (not one vmapped computation)
+    ({"ultrasound[0].repeats": [1, 2]}, "cannot be swept"),
 ])
 def test_bad_sweeps_exit_2(tmp_path, capsys, sweep, words):
     c = {**SWEEP, "sweep": sweep}
@@ -100,6 +102,8 @@ def test_a_sweep_of_release_vials_reports_what_dissolved(tmp_path, capsys):
      ["kinetics.zn_diffusivity_tissue_um2_per_s", "kinetics.np_tissue_diffusivity_fraction"]),
     # the fluid fraction follows the cell fraction
     ("geometry.cell_volume_fraction", [0.5, 0.7], ["tissue.extracellular_volume_fraction"]),
+    # and the cell fraction (left at its default) the fluid fraction
+    ("tissue.extracellular_volume_fraction", [0.1, 0.3], ["geometry.cell_volume_fraction"]),
 ])
 def test_a_sweep_point_derives_what_follows_from_the_swept_key(key, values, derived):
     """A sweep point is the config written with that value: every value resolution derives
@@ -122,3 +126,29 @@ def test_a_sweep_point_derives_what_follows_from_the_swept_key(key, values, deri
             assert got[s][n] == pytest.approx(own[s][n], rel=1e-12), (d, point)
         seen.append([got[s][n] for s, n in (d.split(".") for d in derived)])
     assert all(a != b for a, b in zip(*seen, strict=True)), seen
+
+
+def test_a_sweep_may_set_a_key_the_base_config_leaves_unset(tmp_path):
+    """A key the base config leaves unset (the particle diameter) can be swept: each point
+    equals the config written with its value, its diffusivities derived from the diameter
+    (before: 'does not address a number of the resolved config'), and the sweep runs."""
+    raw = {"grid": {"kind": "radial", "shape": [16], "spacing_um": 12.5},
+           "geometry": {"kind": "spheroid", "radius_um": 100.0},
+           "time": {"end_h": 2.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+           "sweep": {"material.hydrodynamic_diameter_nm": [30, 150.0]}}
+    swept = config(raw)
+    keys, points = sweep_points(swept)
+    for point in points:
+        got = point_config(swept, keys, point)
+        own = config({**{k: v for k, v in raw.items() if k != "sweep"},
+                      "material": {**raw["material"], "hydrodynamic_diameter_nm": point[0]}})
+        assert got["kinetics"] == own["kinetics"]
+    assert (points[0] != points[1] and got["kinetics"]["np_diffusivity_medium_um2_per_s"]
+            == pytest.approx(9.8094 * 67.0 / 150.0, rel=1e-3))  # Stokes-Einstein, 1/d
+    path = tmp_path / "s.toml"
+    path.write_text(dumps(raw))
+    assert main(["run", str(path), "-o", str(tmp_path / "s.h5"), "--quiet"]) == 0
+    with h5py.File(tmp_path / "s.h5", "r") as f:
+        np.testing.assert_array_equal(f["sweep_material_hydrodynamic_diameter_nm"][:],
+                                      [30.0, 150.0])

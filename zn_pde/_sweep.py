@@ -59,9 +59,11 @@ def point_config(config: dict[str, Any], keys: list[str], values: tuple[float, .
     """The plain config of one sweep point (re-validated)."""
     raw = unresolved(config)
     raw.pop("sweep", None)
+    point = ", ".join(f"{k} = {v!r}" for k, v in zip(keys, values, strict=True))
+    file = f"{config.get('_file', '<config>')} (sweep point {point})"
     for k, v in zip(keys, values, strict=True):
-        apply_override(raw, f"{k}={v!r}", "<sweep>")
-    out = resolve(raw, "<sweep>")
+        apply_override(raw, f"{k}={v!r}", file)
+    out = resolve(raw, file)
     out["_name"] = config.get("_name", "sweep")
     return out
 

@@ -44,6 +44,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         apply_override(raw, item, file)
     resolved = resolve(raw, file)
     resolved["_name"] = name
+    resolved["_file"] = file  # errors of derived configs (sweep points) name it
     return resolved
 
 
@@ -228,11 +229,12 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
     out: dict[str, list[float]] = {}
     for key, values in sweep.items():
         where = f"sweep.{key}"
-        if any(key.startswith(p) for p in _UNSWEEPABLE):
+        if any(key.startswith(p) for p in _UNSWEEPABLE) or key.endswith(".repeats"):
             raise InputError("this key changes the grid, schedule or model structure and "
                              "cannot be swept; allowed: numeric keys of [material] (dose), "
                              "[ph], [kinetics], [tissue], [geometry] (radius, centre, cell "
-                             "fraction), [[species]], [[ultrasound]] and [[light]]",
+                             "fraction), [[species]], [[ultrasound]] and [[light]] (not "
+                             "their repeats)",
                              file=file, key=where)
         if (not isinstance(values, list) or not values
                 or not all(_is_number(v) for v in values)):
@@ -242,14 +244,16 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
             trial = copy.deepcopy(raw)
             apply_override(trial, f"{key}={v!r}", file)
             try:
-                _resolve_plain(trial, file)
+                point = _resolve_plain(trial, file)
             except InputError as e:
                 raise InputError(f"value {v!r} of the sweep is not allowed: {e}", file=file,
                                  key=where) from None
-        if not _lookup(base, key, file):
-            raise InputError("the key does not address a number of the resolved config",
-                             file=file, key=where)
-        out[key] = [float(v) for v in values]
+            # an optional key the config leaves unset (e.g. material.hydrodynamic_diameter_nm)
+            # is addressed in the point's config, where the sweep sets it
+            if not _lookup(point, key, file):
+                raise InputError("the key does not address a number of the resolved config",
+                                 file=file, key=where)
+        out[key] = [v if isinstance(v, int) else float(v) for v in values]
     return out
 
 
@@ -327,6 +331,7 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
             if sec in raw:
                 raise InputError(f"a [{sec}] section needs a [material] section", file=file,
                                  key=sec)
+    _mark_defaults(out, raw)
     _cross_check(out, file)
     return out
 
@@ -361,6 +366,10 @@ def _resolve_volume_fractions(c: dict[str, Any], raw: dict[str, Any], file: str)
         # rounded to 15 digits: 1 - 0.8 reads 0.2 in the resolved config, not 0.19999999999999996
         t["extracellular_volume_fraction"] = round(1.0 - geo["cell_volume_fraction"], 15)
         _mark_derived(c, "tissue.extracellular_volume_fraction")
+        if "cell_volume_fraction" not in raw_geo:
+            # neither given: the cell fraction is a default, and a config changed after
+            # resolution that sets the fluid fraction derives it (as a raw config would)
+            _mark_derived(c, "geometry.cell_volume_fraction")
         return
     if "cell_volume_fraction" not in raw_geo:
         geo["cell_volume_fraction"] = round(1.0 - alpha, 15)
@@ -376,6 +385,20 @@ def _resolve_volume_fractions(c: dict[str, Any], raw: dict[str, Any], file: str)
                          file=file, key="tissue.extracellular_volume_fraction")
 
 
+def _mark_defaults(c: dict[str, Any], raw: dict[str, Any]) -> None:
+    """Record every value of a table that the raw config did not give (a default, or one
+    derived from other keys) as filled in by resolution: `unresolved` drops it, so a config
+    changed after resolution fills it again from what changed (a material's own constants
+    after `material.kind` changed, the cell fraction after the fluid fraction was set)."""
+    for section, body in list(c.items()):
+        if section.startswith("_") or not isinstance(body, dict):
+            continue
+        given = raw.get(section) if isinstance(raw.get(section), dict) else {}
+        for name in body:
+            if name not in given and f"{section}.{name}" not in c.get("_derived", {}):
+                _mark_derived(c, f"{section}.{name}")
+
+
 def _mark_derived(c: dict[str, Any], key: str) -> None:
     """Record that the resolved value at dotted `key` (set already) follows from other keys:
     `unresolved` drops it while it still holds that value, so a config changed after
@@ -387,9 +410,11 @@ def _mark_derived(c: dict[str, Any], key: str) -> None:
 def unresolved(config: dict[str, Any]) -> dict[str, Any]:
     """A resolved config as raw input for changing and resolving again (a sweep point, a
     plan's controls, Python overrides): a deep copy without the private `_` entries and
-    without the values resolution derived from other keys (tissue diffusivities from the
-    tortuosity, the particles' from their diameter, one volume fraction from the other), so
-    that those follow the changed keys instead of keeping the first resolution's values."""
+    without the values resolution filled in, defaults and values derived from other keys
+    (tissue diffusivities from the tortuosity, the particles' from their diameter, one volume
+    fraction from the other, a material's constants from its kind), so that those follow the
+    changed keys instead of keeping the first resolution's values. A filled-in value that
+    was changed by hand in the resolved dict counts as given and is kept."""
     raw = {k: copy.deepcopy(v) for k, v in config.items() if not str(k).startswith("_")}
     for key, value in config.get("_derived", {}).items():
         section, name = key.split(".", 1)
