@@ -152,3 +152,16 @@ def test_a_sweep_may_set_a_key_the_base_config_leaves_unset(tmp_path):
     with h5py.File(tmp_path / "s.h5", "r") as f:
         np.testing.assert_array_equal(f["sweep_material_hydrodynamic_diameter_nm"][:],
                                       [30.0, 150.0])
+
+
+def test_a_sweep_may_set_one_coordinate_of_a_default_list():
+    """`geometry.center_um[0]` on a config that leaves the centre to its default (the domain
+    centre): each point moves that coordinate only (before: 'index 0 out of range')."""
+    raw = {"grid": {"shape": [16, 16, 16], "spacing_um": 10.0},
+           "geometry": {"kind": "spheroid", "radius_um": 40.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+           "sweep": {"geometry.center_um[0]": [70.0, 90.0]}}
+    swept = config(raw)
+    keys, points = sweep_points(swept)
+    centres = [point_config(swept, keys, p)["geometry"]["center_um"] for p in points]
+    assert centres == [[70.0, 80.0, 80.0], [90.0, 80.0, 80.0]]

@@ -62,7 +62,7 @@ def point_config(config: dict[str, Any], keys: list[str], values: tuple[float, .
     point = ", ".join(f"{k} = {v!r}" for k, v in zip(keys, values, strict=True))
     file = f"{config.get('_file', '<config>')} (sweep point {point})"
     for k, v in zip(keys, values, strict=True):
-        apply_override(raw, f"{k}={v!r}", file)
+        apply_override(raw, f"{k}={v!r}", file, filled=config)
     out = resolve(raw, file)
     out["_name"] = config.get("_name", "sweep")
     return out

@@ -75,10 +75,12 @@ def _parse_value(text: str) -> Any:
         return text  # a bare word is taken as a string: --set material.kind=ZnO
 
 
-def apply_override(raw: dict[str, Any], item: str, file: str) -> None:
+def apply_override(raw: dict[str, Any], item: str, file: str,
+                   filled: dict[str, Any] | None = None) -> None:
     """Apply one `--set a.b.c=VALUE` (TOML value); `ultrasound[0].x` or `ultrasound.0.x`
     address an entry of an array of tables; a quoted part is one key, dots and all, as in
-    TOML (`sweep."material.dose_ug_per_ml"=[5.0, 10.0]`)."""
+    TOML (`sweep."material.dose_ug_per_ml"=[5.0, 10.0]`). `filled`, the resolved config,
+    supplies a list the raw config leaves to its default (`geometry.center_um[0]`)."""
     if "=" not in item:
         raise InputError(f"--set expects KEY=VALUE, got {item!r}", file=file)
     key, value = item.split("=", 1)
@@ -87,6 +89,7 @@ def apply_override(raw: dict[str, Any], item: str, file: str) -> None:
     if not parts:
         raise InputError(f"--set has an empty key in {item!r}", file=file)
     node: Any = raw
+    known: Any = filled  # the same place in the resolved config, while it has it
     for i, part in enumerate(parts[:-1]):
         nxt_is_index = parts[i + 1].isdigit()
         if isinstance(node, list):
@@ -95,9 +98,12 @@ def apply_override(raw: dict[str, Any], item: str, file: str) -> None:
                 raise InputError(f"--set index {part} out of range (the config has "
                                  f"{len(node)} entries)", file=file, key=key)
             node = node[idx]
+            known = known[idx] if isinstance(known, list) and idx < len(known) else None
             continue
+        known = known.get(part) if isinstance(known, dict) else None
         if part not in node:
-            node[part] = [] if nxt_is_index else {}
+            node[part] = (copy.deepcopy(known) if nxt_is_index and isinstance(known, list)
+                          else [] if nxt_is_index else {})
         node = node[part]
     last = parts[-1]
     if isinstance(node, list):
@@ -242,7 +248,7 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
                              file=file, key=where)
         for v in values:
             trial = copy.deepcopy(raw)
-            apply_override(trial, f"{key}={v!r}", file)
+            apply_override(trial, f"{key}={v!r}", file, filled=base)
             try:
                 point = _resolve_plain(trial, file)
             except InputError as e:
