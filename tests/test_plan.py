@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zn_pde import RunError
+from zn_pde import InputError, RunError
 from zn_pde.cli import main
 from zn_pde.config import dumps
 from zn_pde.plan import PlanProblem, _optimise, load_plan, plan
@@ -270,6 +270,11 @@ def test_resume_ends_where_an_uninterrupted_plan_ends(tmp_path, monkeypatch):
         plan(path, tmp_path / "b", progress=False)
     assert (tmp_path / "b" / "toy.resume.json").is_file()
     monkeypatch.setattr(PlanProblem, "evaluate", real)
+    # the same plan file on another scenario (an override) is not resumed (before, it
+    # mixed the iterations of both)
+    with pytest.raises(InputError, match="other scenarios"):
+        plan(path, tmp_path / "b", resume=True, progress=False,
+             overrides=["kinetics.uptake_rate_per_h=0.2"])
     resumed = plan(path, tmp_path / "b", resume=True, progress=False)
     assert resumed["controls"] == whole["controls"]
     assert resumed["objective"]["optimum"] == whole["objective"]["optimum"]
@@ -283,6 +288,10 @@ def test_resume_ends_where_an_uninterrupted_plan_ends(tmp_path, monkeypatch):
     ({"ultrasound[0].start_h": (0.5, 9.0)}, "ultrasound[0].start_h = 9"),
     ({"geometry.radius_um": (100.0, 180.0)}, "cannot be optimised by gradients"),
     ({"ultrasound[0].frequency_MHz": (0.5, 3.0)}, None),
+    # each bound is fine alone, but the latest start with the longest exposure runs past 8 h
+    ({"ultrasound[0].start_h": (5.0, 7.95), "ultrasound[0].duration_min": (0.5, 10.0)},
+     "a corner of the controls' box (ultrasound[0].start_h = 7.95, "
+     "ultrasound[0].duration_min = 10)"),
 ])
 def test_bad_controls_exit_2_naming_the_key(tmp_path, capsys, controls, words):
     path = write_plan(tmp_path, controls, optimiser={"starts": 1, "iterations": 2})
@@ -292,7 +301,7 @@ def test_bad_controls_exit_2_naming_the_key(tmp_path, capsys, controls, words):
         assert code == 0
         return
     assert code == 2
-    assert words in err and "plan.controls." in err and "Traceback" not in err
+    assert words in err and "plan.controls" in err and "Traceback" not in err
 
 
 def test_shipped_plans_are_valid_and_the_readme_reports_their_results():

@@ -51,6 +51,7 @@ import optax
 
 from .._errors import InputError
 from .._progress import format_duration
+from ..config import dumps
 from ..fit._parameters import latin_hypercube
 from ._problem import Evaluation, PlanProblem, cap_of
 
@@ -119,7 +120,12 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
     points = starting_points(problem)
     adam = optax.scale_by_adam()
     length = max(1, math.ceil(opt.iterations / ROUNDS))  # iterations per round
-    state: dict[str, Any] = {"plan": settings.text, "done": [], "current": None}
+    # what the iterations depend on besides the plan file: the scenarios as resolved (their
+    # files and any --set overrides)
+    scenarios = dumps(settings.config) + "\n" + (dumps(settings.normal) if settings.normal
+                                                  else "")
+    state: dict[str, Any] = {"plan": settings.text, "scenarios": scenarios, "done": [],
+                             "current": None}
     if resume:
         if resume_file is None or not resume_file.is_file():
             raise InputError(f"nothing to resume: {resume_file} does not exist (a plan "
@@ -128,6 +134,11 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
         if state.get("plan") != settings.text:
             raise InputError(f"{resume_file} belongs to a different plan file (it changed "
                              "since); run again without --resume", key="--resume")
+        if state.get("scenarios") != scenarios:
+            raise InputError(f"{resume_file} was computed on other scenarios (the tumour or "
+                             "normal-tissue config, or the --set overrides, changed since); "
+                             "resume with the same ones, or run again without --resume",
+                             key="--resume")
     total = len(points) * opt.iterations
     t0 = _now()
     for k in range(len(state["done"]), len(points)):

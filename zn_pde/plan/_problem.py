@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import math
 from typing import Any
 
@@ -50,6 +51,9 @@ from ..config import apply_override, resolve, unresolved
 from ._config import PROTOCOL_SECTIONS, Control, PlanSettings
 
 FD_FRACTION = 1e-3  # the builder's difference step, as a fraction of the control's box
+#: The box's 2^n corners are checked up to this many controls (1024 configs, a few seconds
+#: of validation), every pair's corners beyond.
+MAX_CORNER_CONTROLS = 10
 
 
 def set_controls(config: dict[str, Any], keys: list[str], values, *, check: bool = True,
@@ -224,17 +228,42 @@ class PlanProblem:
         return None if self.s.normal is None else with_protocol(self.s.normal, tumour)
 
     def _check_bounds(self) -> None:
+        """Every iterate stays in the controls' box, so the scenario must accept all of it:
+        each bound alone (the others at their start, naming that control), then every corner
+        of the box, where bounds that are fine alone can clash (an exposure started at its
+        latest and lasting its longest runs past the end). The scenario's own checks are
+        monotone in each control (an end within the run, a total within a cap), so the box
+        holds if its corners do. Up to MAX_CORNER_CONTROLS controls; beyond, every pair."""
+        def refused(x) -> InputError | None:
+            try:
+                self.normal(self.tumour(x))
+            except InputError as e:
+                return e
+            return None
+
         for i, c in enumerate(self.s.controls):
             for bound in (c.lower, c.upper):
                 x = self.start.copy()
                 x[i] = bound
-                try:
-                    cfg = self.tumour(x)
-                    self.normal(cfg)
-                except InputError as e:
+                if (e := refused(x)) is not None:
                     raise InputError(f"the scenario refuses {c.key} = {bound:g} (a bound of "
                                      f"the control): {e}", file=self.s.file,
                                      key=f"plan.controls.{c.key}") from None
+        n = len(self.s.controls)
+        groups = ([tuple(range(n))] if n <= MAX_CORNER_CONTROLS
+                  else list(itertools.combinations(range(n), 2)))
+        for group in groups:
+            for corner in itertools.product((0, 1), repeat=len(group)):
+                x = self.start.copy()
+                for i, side in zip(group, corner, strict=True):
+                    x[i] = (self.lower[i], self.upper[i])[side]
+                if (e := refused(x)) is not None:
+                    where = ", ".join(f"{self.keys[i]} = {x[i]:g}" for i in group)
+                    raise InputError(f"the scenario refuses a corner of the controls' box "
+                                     f"({where}), which the optimiser may reach: {e}; "
+                                     "allowed: bounds whose every combination is a valid "
+                                     "protocol (narrow them)", file=self.s.file,
+                                     key="plan.controls") from None
 
     def _check_differentiable(self) -> None:
         cfg = self.tumour(self.start)
