@@ -287,6 +287,11 @@ def test_resume_ends_where_an_uninterrupted_plan_ends(tmp_path, monkeypatch):
     ({"ultrasound[0].intensity_W_per_cm2": (3.0, 1.0)}, "lower < upper"),
     ({"ultrasound[0].start_h": (0.5, 9.0)}, "ultrasound[0].start_h = 9"),
     ({"geometry.radius_um": (100.0, 180.0)}, "cannot be optimised by gradients"),
+    # the read-out time and the numerics are not the protocol (before: "does not change the
+    # simulation" for end_h, "the structure (species, ...)" for dt_s)
+    ({"time.end_h": (6.0, 10.0)}, "the run's time axis"),
+    ({"time.dt_s": (60.0, 120.0)}, "the run's time axis"),
+    ({"grid.spacing_um": (8.0, 12.0)}, "the grid"),
     ({"ultrasound[0].frequency_MHz": (0.5, 3.0)}, None),
     # each bound is fine alone, but the latest start with the longest exposure runs past 8 h
     ({"ultrasound[0].start_h": (5.0, 7.95), "ultrasound[0].duration_min": (0.5, 10.0)},
@@ -302,6 +307,24 @@ def test_bad_controls_exit_2_naming_the_key(tmp_path, capsys, controls, words):
         return
     assert code == 2
     assert words in err and "plan.controls" in err and "Traceback" not in err
+
+
+def test_a_plan_that_cannot_meet_its_constraint_writes_its_files_and_exits_1(tmp_path,
+                                                                          capsys):
+    """A 10 ug/mL [[dose]] that no control moves, under a 5 ug/mL cap on the total dose: no
+    protocol in the box meets it; the files are written with the best found, the printed
+    line says VIOLATED, and the exit status is 1 naming the constraint (before: 0)."""
+    scen = scenario(dose=[{"time_h": 3.0, "dose_ug_per_ml": 10.0}])
+    path = write_plan(tmp_path, {"material.dose_ug_per_ml": (1.0, 20.0)}, scen,
+                      constraints={"max_total_dose_ug_per_ml": 5.0},
+                      optimiser={"starts": 1, "iterations": 2, "polish": 0})
+    code = main(["plan", str(path), "-o", str(tmp_path / "o"), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "VIOLATED" in captured.out and "total_dose_ug_per_ml" in captured.err
+    report = json.loads((tmp_path / "o" / "toy.json").read_text())
+    cap = report["constraints"]["total_dose_ug_per_ml"]
+    assert not cap["holds"] and cap["optimum"] > 10.0 and cap["tolerance"] == 1e-3
 
 
 def test_shipped_plans_are_valid_and_the_readme_reports_their_results():

@@ -10,6 +10,7 @@ reproduces the reported optimum) and `<name>.png` (`_report`).
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -62,12 +63,23 @@ def run_plan_cli(a) -> int:
     for key, c in report["controls"].items():
         lines.append(f"  {key}: {c['start']:.4g} -> {c['optimum']:.4g} {c['unit']} "
                      f"(bounds {c['lower']:g} to {c['upper']:g})")
+    broken = []
     for name, c in report["constraints"].items():
         bound = (f">= {c['min']:g}" if "min" in c else f"<= {c['max']:g}")
-        lines.append(f"  constraint {name}: {c['start']:.4g} -> {c['optimum']:.4g} ({bound}, "
-                     f"{'holds' if c['holds'] else 'VIOLATED'})")
+        verdict = ("holds" if c["strictly"] else
+                   f"holds within the {c['tolerance']:.1%} tolerance" if c["holds"]
+                   else "VIOLATED")
+        lines.append(f"  constraint {name}: {c['start']:.4g} -> {c['optimum']:.6g} ({bound}, "
+                     f"{verdict})")
+        if not c["holds"]:
+            broken.append(name)
     s = report["solves"]
     lines.append(f"  {s['gradient']} solves with gradient, {s['forward']} forward solves, "
                  f"{report['wall_s']:.0f} s")
     _emit("\n".join(lines))
+    if broken:
+        print(f"zn-pde plan: error: no start found a protocol in the controls' box that "
+              f"meets {', '.join(broken)}; the files hold the best protocol found. Widen "
+              "the controls' bounds or relax the constraint", file=sys.stderr)
+        return 1
     return 0

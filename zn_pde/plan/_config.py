@@ -6,7 +6,8 @@ name = "us_timing"                        # -> DIR/us_timing.json, .toml, .png
 config = "zno_spheroid_radial.toml"       # the scenario whose protocol is optimised
 objective = "tissue_viability"            # minimised: tissue-mean viability at time.end_h
 
-[plan.controls]                           # any numeric (float) key of the config, with bounds
+[plan.controls]                           # any real-valued key of the config, with bounds
+                                          # (not [time], [grid], [numerics], [boundary])
 "ultrasound[0].start_h" = { lower = 0.5, upper = 20.0 }
 "ultrasound[0].intensity_W_per_cm2" = { lower = 0.5, upper = 3.0 }
 
@@ -244,6 +245,16 @@ def _load_scenario(plan_path: Path, rel: str, overrides, key: str) -> dict[str, 
     return config
 
 
+#: Sections whose keys are how the model is solved or when it is read, not the protocol.
+_NOT_CONTROLS = {
+    "time": "the run's time axis (the objective is read at time.end_h; dt_s and the frames "
+            "are numerics)",
+    "grid": "the grid (numerics, and the tissue mask moves in steps)",
+    "numerics": "a numerical setting",
+    "boundary": "the domain's wall condition",
+}
+
+
 def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...]:
     if not isinstance(raw, dict) or not raw:
         raise InputError("expected a table of controls, e.g. \"ultrasound[0].start_h\" = "
@@ -257,6 +268,12 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
         except KeyError:
             raise InputError(f"the scenario has no numeric key {key!r}{_hint(key, known)}",
                              file=file, key=where) from None
+        section = key.split(".", 1)[0]
+        if section in _NOT_CONTROLS:
+            raise InputError(f"{key} is {_NOT_CONTROLS[section]}, not part of the protocol: "
+                             "it cannot be a control (allowed: doses, event times, exposure "
+                             "settings, [material], [ph], [kinetics], [tissue] keys)",
+                             file=file, key=where)
         if not isinstance(value, float) or isinstance(value, bool):
             what = "an integer (a count)" if isinstance(value, int) else f"{value!r}"
             raise InputError(f"{key} is {what}; a control must be a real number that moves "

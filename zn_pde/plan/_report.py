@@ -30,10 +30,13 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
         if name == "normal_viability":
             entry["min"] = s.normal_viability_min
             entry["holds"] = bool(v_opt >= s.normal_viability_min * (1 - FEASIBLE))
+            entry["strictly"] = bool(v_opt >= s.normal_viability_min)
         else:
             cap = cap_of(s, name)
             entry["max"] = cap
             entry["holds"] = bool(v_opt <= cap * (1 + FEASIBLE))
+            entry["strictly"] = bool(v_opt <= cap)
+        entry["tolerance"] = FEASIBLE  # relative: "holds" allows this much past the bound
         entry["units"] = {"normal_viability": "1 (0-1)",
                                "total_dose_ug_per_ml": "ug/mL",
                                "ultrasound_energy_J_per_cm2": "J/cm^2",
