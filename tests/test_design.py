@@ -201,3 +201,15 @@ def test_a_checkpoint_of_another_fit_is_exit_2(tmp_path, capsys):
     assert main(["design", str(cfg), "-o", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "key '--checkpoint'" in err and "not made by this fit config" in err, err
+
+
+def test_a_named_checkpoint_that_does_not_exist_is_exit_2(tmp_path, capsys):
+    """`--checkpoint PATH` names a file: a missing one is a typo, not a reason to refit
+    silently (before: exit 0 after a refit)."""
+    (tmp_path / "d.csv").write_text("time_h,released_percent,pH\n24,1,7.4\n48,2,7.4\n")
+    cfg = tmp_path / "d.toml"
+    cfg.write_text('[fit]\nname = "d"\nobservable = "release"\ndata = "d.csv"\n\n' + DESIGN)
+    missing = tmp_path / "nowhere" / "d.json"
+    assert main(["design", str(cfg), "-o", str(tmp_path), "--checkpoint", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert "key '--checkpoint'" in err and "no such checkpoint" in err and str(missing) in err

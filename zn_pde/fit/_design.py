@@ -184,6 +184,11 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
             if not free.lower[k] <= v <= free.upper[k]:
                 raise InputError(f"value {v:g} is outside the fit's box [{free.lower[k]:g}, "
                                  f"{free.upper[k]:g}]", file=cfg.file, key=f"design.at.{nm}")
+    if checkpoint is not None and not refit and not Path(checkpoint).is_file():
+        # a checkpoint named explicitly must exist (the default one may not: then it refits)
+        raise InputError("no such checkpoint; allowed: the JSON of `zn-pde fit` on this "
+                         "fit config, or --refit to fit again", file=str(checkpoint),
+                         key="--checkpoint")
     ck = Path(checkpoint) if checkpoint is not None else (
         (out if out is not None else Path("checkpoints")) / f"{cfg.name}.json")
     x, source = _fitted_point(cfg, problem, ck, refit, quiet)
