@@ -83,7 +83,10 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
 
 def _toml_header(s) -> str:
     return (f"# The optimised scenario of plan '{s.name}' ({s.file}); zn-pde {__version__}.\n"
-            f"# `zn-pde run` on this file reproduces the plan's reported optimum.\n")
+            f"# `zn-pde run` on this file reproduces the plan's reported optimum.\n"
+            "# Every value is written out, defaults and derived ones too (the tissue\n"
+            "# diffusivities from tissue.tortuosity, one volume fraction from the other):\n"
+            "# to change a key they follow from, delete them here or edit the scenario.\n")
 
 
 # --- figure ---------------------------------------------------------------------------------
