@@ -346,3 +346,29 @@ def test_well_mixed_oxygen_settles_where_gas_exchange_meets_uptake():
     c_ss = (-b + np.sqrt(b * b + 4 * r * r * cm * km)) / (2 * r)
     assert 0.1 * cm < c_ss < 0.9 * cm  # uptake and supply both matter
     assert out["o2"][-1] == pytest.approx(c_ss, rel=1e-3)
+
+
+def test_second_harmonic_falls_with_the_square_of_the_light_at_depth():
+    """ZnO–Ce6 under 808 nm: the second harmonic made at depth z is η E(z)², so its field is
+    the square of the 808 nm field (e^{−2∫μ dz}), to round-off, with the entry amplitude
+    η E₀² (before 2026-12-02 it fell as e^{−∫μ dz}: 1.3x too much at 250 µm depth)."""
+    import jax.numpy as jnp
+
+    from zn_pde._model import build_model
+    from zn_pde.stimuli.light import light_exposure
+
+    c = config({"grid": {"shape": [24, 24, 24], "spacing_um": 20.0},
+                "geometry": {"kind": "spheroid", "radius_um": 200.0},
+                "material": {"kind": "ZnO"}, "photosensitiser": {"enabled": True},
+                "light": [{"start_h": 1.0, "duration_min": 10.0, "wavelength_nm": 808.0,
+                           "irradiance_mW_per_cm2": 200.0}]})
+    model = build_model(c)
+    (shg,) = model.photosensitiser_light
+    geo = build_geometry(c)
+    light = light_exposure(c["light"][0], c["tissue"], geo, 20.0, 0.0, jnp.float32)
+    eta = c["photosensitiser"]["shg_efficiency_per_W_per_cm2"]
+    assert float(shg.amplitude) == pytest.approx(eta * 0.2 * 200.0, rel=1e-6)
+    np.testing.assert_allclose(np.asarray(shg.field), np.asarray(light.field) ** 2,
+                               rtol=1e-5, atol=1e-30)
+    deep = np.asarray(light.field)[geo.tissue].min()
+    assert 0.5 < deep < 0.9  # the light does fall across the spheroid

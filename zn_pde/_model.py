@@ -492,10 +492,14 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
                 excited = photosensitiser_irradiance_mW_per_cm2(
                     e["wavelength_nm"], e["irradiance_mW_per_cm2"], ps,
                     config["material"]["kind"])
-                if excited > 0:
-                    scaled = dict(e, irradiance_mW_per_cm2=excited)
-                    # no band-gap gate: the photosensitiser absorbs by its own bands
-                    ps_light += (light_exposure(scaled, config["tissue"], geo, h, 0.0, dtype),)
+                # its own absorption follows the light (order 1), the second harmonic the
+                # square of the light at depth (order 2); no band-gap gate: the
+                # photosensitiser absorbs by its own bands
+                for order, amplitude in enumerate(excited, start=1):
+                    if amplitude > 0:
+                        scaled = dict(e, irradiance_mW_per_cm2=amplitude)
+                        ps_light += (light_exposure(scaled, config["tissue"], geo, h, 0.0,
+                                                    dtype, order=order),)
 
     def arr(v):
         return jnp.asarray(np.asarray(v, float), dtype)
@@ -547,23 +551,27 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
 
 
 def photosensitiser_irradiance_mW_per_cm2(wavelength_nm: float, irradiance_mW_per_cm2: float,
-                                          ps: dict[str, Any], material: str) -> float:
-    """Peak irradiance that excites the photosensitiser (mW/cm²): all of it inside an
-    absorption band (boxcar of `bandwidth_nm` around each peak); for ZnO at
-    `emission_excitation_nm`, also the second harmonic η E² (η = `shg_efficiency_per_W_per_cm2`)
-    when `emission_nm` falls in a band (ZnO-Ce6 under 808 nm). Pulsed light applies the duty
-    cycle afterwards, so the second harmonic of a pulse train is duty × η E_peak²."""
+                                          ps: dict[str, Any], material: str
+                                          ) -> tuple[float, float]:
+    """Peak irradiances at the entry that excite the photosensitiser (mW/cm²), (direct,
+    second harmonic): all of the light inside an absorption band (boxcar of `bandwidth_nm`
+    around each peak); for ZnO at `emission_excitation_nm`, the second harmonic η E²
+    (η = `shg_efficiency_per_W_per_cm2`) when `emission_nm` falls in a band (ZnO-Ce6 under
+    808 nm), which at depth is η E(z)², so it falls with the square of the light's field.
+    Pulsed light applies the duty cycle afterwards, so the second harmonic of a pulse train
+    is duty × η E_peak²."""
     half = ps["bandwidth_nm"] / 2
 
     def absorbed(w: float) -> bool:
         return any(abs(w - peak) <= half for peak in ps["absorption_nm"])
 
     e = irradiance_mW_per_cm2
-    out = e if absorbed(wavelength_nm) else 0.0
+    direct = e if absorbed(wavelength_nm) else 0.0
+    harmonic = 0.0
     if (material == "ZnO" and abs(wavelength_nm - ps["emission_excitation_nm"]) <= half
             and absorbed(ps["emission_nm"])):
-        out += ps["shg_efficiency_per_W_per_cm2"] * (e / 1000.0) * e
-    return out
+        harmonic = ps["shg_efficiency_per_W_per_cm2"] * (e / 1000.0) * e
+    return direct, harmonic
 
 
 def expand_repeats(exposures: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ ZnO's behaviour is unchanged by their presence; each value says where it comes f
 from __future__ import annotations
 
 from ._parameter import Parameter
+from .zno import PHOTO_RADICAL_YIELD
 
 _TORTUOSITY_SQ = 1.6**2  # Sykova & Nicholson 2008, doi:10.1152/physrev.00027.2007
 
@@ -105,8 +106,14 @@ OXYGEN: tuple[Parameter, ...] = (
               "assumed: ~2e-5 cm^2/s, the value used in spheroid oxygen models", lower=0.0),
     Parameter("consumption_max_uM_per_s", 50.0, "uM/s",
               "maximal O2 consumption of living cells (per cell volume)",
-              "assumed: ~50 amol/cell/s (cancer-cell order) at ~5e8 cells/mL (docs/research "
-              "item 18); gives an anoxic core beyond R = sqrt(6 D c0 / q) ~ 245 um",
+              "assumed: 100 amol/cell/s over the model's 2 pL cell, inside the <1 to >350 "
+              "amol/cell/s measured in culture (Wagner, Venkataraman & Buettner 2011, Free "
+              "Radic Biol Med 51:700, doi:10.1016/j.freeradbiomed.2011.05.024, abstract); "
+              "40 uM/s per tissue volume at phi = 0.8 gives an anoxic core beyond "
+              "R = sqrt(6 D c0 / q) ~ 245 um, within the 400-600 um diameters above which "
+              "spheroids develop O2 gradients (Hirschhaeuser et al. 2010, J Biotechnol "
+              "148:3, doi:10.1016/j.jbiotec.2010.01.012). (Until 2026-12-02 this text said "
+              "50 amol/cell/s at 5e8 cells/mL, which gives 25 uM/s, not this value)",
               lower=0.0),
     Parameter("consumption_half_uM", 1.0, "uM", "Michaelis constant of O2 consumption",
               "assumed: ~1 uM, typical of mitochondrial respiration", lower=0.0,
@@ -122,7 +129,7 @@ OXYGEN: tuple[Parameter, ...] = (
 
 #: Photosensitiser co-loaded on the particles ([photosensitiser] section, off unless enabled).
 PHOTOSENSITISER: tuple[Parameter, ...] = (
-    Parameter("ros_yield_uM_per_s", 18.9, "uM/s per (mW/cm^2 x ug/mL)",
+    Parameter("ros_yield_uM_per_s", PHOTO_RADICAL_YIELD, "uM/s per (mW/cm^2 x ug/mL)",
               "singlet oxygen from the excited photosensitiser, per particle mass and "
               "absorbed light; acts where it is made, like the particles' own radicals",
               "assumed: equal to the ZnO photo radical yield (photo_radical_yield_uM_per_s)",

@@ -74,6 +74,9 @@ _LETHAL_DOSE_UM = 3.8e19 / 6.02214076e23 * 1e3 * 1e6 * 0.5 / math.log(100.0)
 #: Short-lived ROS per second per ug/mL of particles at cavitation activity 1 (uM/s), from
 #: `python scripts/calibrate_sonodynamic.py` (the calibration stated in the table below).
 _SONO_RADICAL_YIELD = 126.2
+#: ... and its photo counterpart, by the ratio of the diffusible photo and sono yields below
+#: (1e-3 / 0.01); the co-loaded photosensitiser's default takes it too
+PHOTO_RADICAL_YIELD = round(_SONO_RADICAL_YIELD / 10.0, 12)
 
 # The dissolution constants below are calibrated on two reported points and checked against
 # the joint fit of the three shipped ZnO release points (docs/fitting.md), which cannot
@@ -190,8 +193,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("zn_influx_per_h", 0.1, "1/h",
               "Zn2+ import into cells (ZIP transporters and leak), per extracellular Zn2+",
               "assumed: import on the ~10 h scale; with the fitted zn_kill constants, 200 uM "
-              "extracellular Zn2+ leaves ~60 % of cells alive at 24 h (estimate), the gentle "
-              "side of reported ZnCl2 IC50s of 150-200 uM (docs/research item 9)",
+              "extracellular Zn2+ leaves 55 % of cells alive at 24 h (a well-mixed culture, "
+              "computed 2026-12-02), the gentle side of reported ZnCl2 IC50s of 150-200 uM "
+              "(docs/research item 9)",
               lower=0.0),
     Parameter("zn_efflux_per_h", 1.0, "1/h",
               "export of free intracellular Zn2+ by living cells (ZnT1)",
@@ -305,7 +309,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("photo_ros_yield_uM_per_s", 1e-3, "uM/s per (mW/cm^2 x ug/mL)",
               "diffusible ROS made by photo-excited particles in the fluid (photon energy "
               "above the band gap)",
-              "assumed: ~10 uM ROS in medium after 5 min at 20 mW/cm^2 with 20 ug/mL",
+              "assumed: 0.4 uM/s at 20 mW/cm^2 with 20 ug/mL (120 uM in 5 min if nothing "
+              "removed it; until 2026-12-02 this text said ~10 uM, which the value never "
+              "gave). Order check (computed here): at 365 nm, 20 mW/cm^2 is 3.7e16 "
+              "photons/cm^2/s, of which 20 ug/mL ZnO absorbs 15.6 uM/s (mass absorption "
+              "0.01275 cm^2/ug, below), so the value is a ROS quantum yield of ~2.6 % of "
+              "absorbed photons; no measured yield of ZnO was found",
               lower=0.0),
     Parameter("sono_radical_yield_uM_per_s", _SONO_RADICAL_YIELD, "uM/s per ug/mL",
               "short-lived ROS (.OH, 1O2) made by particles under ultrasound at a "
@@ -318,7 +327,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               "(scripts/calibrate_sonodynamic.py). Far above cell-free radical yields; read "
               "it as an effective constant that lumps cavitation at cell-bound particles",
               lower=0.0),
-    Parameter("photo_radical_yield_uM_per_s", _SONO_RADICAL_YIELD / 10.0,
+    Parameter("photo_radical_yield_uM_per_s", PHOTO_RADICAL_YIELD,
               "uM/s per (mW/cm^2 x ug/mL)",
               "short-lived ROS made by photo-excited particles (photon energy above the band "
               "gap), which react where they are made",

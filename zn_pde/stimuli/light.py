@@ -46,11 +46,14 @@ def tissue_light_attenuation_per_cm(ex: dict[str, Any], tissue_cfg: dict[str, An
 
 
 def light_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry,
-                   spacing_um: float, band_gap_eV: float, dtype) -> Exposure:
+                   spacing_um: float, band_gap_eV: float, dtype, order: int = 1) -> Exposure:
+    """The light's field relative to its entry irradiance, exp(−∫μ dz), raised to `order`:
+    2 for what the light makes in proportion to its irradiance squared (second-harmonic
+    generation, η E(z)² = η E₀² e^{−2∫μ dz}), whose entry amplitude `ex` then carries."""
     gate = 1.0 if activates(ex["wavelength_nm"], band_gap_eV) else 0.0
     mu = np.where(geo.tissue, tissue_light_attenuation_per_cm(ex, tissue_cfg),
                   tissue_cfg["medium_light_attenuation_per_cm"])
-    field = gate * np.exp(-entry_path_cm(geo, mu))
+    field = gate * np.exp(-order * entry_path_cm(geo, mu))
     start = ex["start_h"] * 3600.0
     mean = ex["irradiance_mW_per_cm2"] * ex.get("duty_cycle", 1.0)  # linear: pulse average
     return Exposure(jnp.asarray(mean, dtype), jnp.asarray(field, dtype),
