@@ -372,11 +372,7 @@ def _resolve_volume_fractions(c: dict[str, Any], raw: dict[str, Any], file: str)
         # rounded to 15 digits: 1 - 0.8 reads 0.2 in the resolved config, not 0.19999999999999996
         t["extracellular_volume_fraction"] = round(1.0 - geo["cell_volume_fraction"], 15)
         _mark_derived(c, "tissue.extracellular_volume_fraction")
-        if "cell_volume_fraction" not in raw_geo:
-            # neither given: the cell fraction is a default, and a config changed after
-            # resolution that sets the fluid fraction derives it (as a raw config would)
-            _mark_derived(c, "geometry.cell_volume_fraction")
-        return
+        return  # (a default cell fraction is marked as such by `_mark_defaults`)
     if "cell_volume_fraction" not in raw_geo:
         geo["cell_volume_fraction"] = round(1.0 - alpha, 15)
         _mark_derived(c, "geometry.cell_volume_fraction")
