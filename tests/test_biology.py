@@ -129,3 +129,28 @@ def test_energy_charge_combines_zinc_sulfide_and_oxygen(x64):
     assert float(energy_charge(k, jnp.asarray(3.0))) == pytest.approx(1 / (1 + 3.0 / kz))
     e = float(energy_charge(k, jnp.asarray(0.5), jnp.asarray(7.0)))
     assert e == pytest.approx((g + (1 - g) / (1 + 7.0 / ki)) / (1 + 0.5 / kz))
+
+
+def test_free_zinc_slows_oxygen_uptake_as_it_slows_respiration(x64):
+    """O₂ uptake φ V q_max/(K_m + O₂) × 1/(1 + f/K_Zn): the free Zn²⁺ that inhibits the
+    respiratory part of the cell's ATP supply (`energy_charge`) inhibits its O₂ consumption
+    by the same factor (before 2026-12-02 only H₂S did), exactly."""
+    from zn_pde._kinetics import Environment, Local, Oxygen, rates
+
+    k = _kinetics("ZnO")
+    ox = Oxygen(*(jnp.asarray(v) for v in (200.0, 50.0, 1.0, 10.0, 1e-3)))
+    one = jnp.ones(1)
+
+    def uptake(zn_cell: float) -> tuple[float, float]:
+        s = Local(np=0 * one, zn=0 * one, ros=0 * one, np_int=0 * one,
+                  zn_cell=zn_cell * one, gsh=5000.0 * one, viability=one, o2=100.0 * one)
+        env = Environment(ph=7.4, cell_fraction=0.8, cavitation=0.0, light_mW_per_cm2=0.0)
+        r = rates(k, s, env, 60.0, 0.2, oxygen=ox)
+        return float(r.o2_uptake[0]), float(k.free_zinc_uM(s.zn_cell, s.gsh)[0])
+
+    base, f0 = uptake(0.0)
+    assert f0 == pytest.approx(0.0, abs=1e-9)
+    assert base == pytest.approx(0.8 * 50.0 / (1.0 + 100.0), rel=1e-12)
+    loaded, f = uptake(60.0)
+    assert f > 1.0  # the metallothionein is saturated: micromolar free zinc
+    assert loaded == pytest.approx(base / (1.0 + f / float(k.zn_energy_ki_uM)), rel=1e-12)

@@ -367,8 +367,8 @@ def oxygen_uptake_per_s(oxygen: Oxygen, o2: Array, cell_fraction: ArrayLike,
                         viability: Array, respiration: ArrayLike = 1.0) -> Array:
     """First-order rate κ (1/s) of O₂ consumption by living cells: Michaelis–Menten uptake
     φ · viability · respiration · q_max / (K_m + O₂), divided by O₂ (`respiration` < 1 where
-    H₂S inhibits it). Grid runs remove κ·O₂ implicitly in the transport solve (`Model.step`),
-    well-mixed runs in `react`."""
+    free Zn²⁺ or H₂S inhibits it, as in `energy_charge`). Grid runs remove κ·O₂ implicitly
+    in the transport solve (`Model.step`), well-mixed runs in `react`."""
     return (cell_fraction * viability * respiration * oxygen.consumption_max_uM_per_s
             / (oxygen.consumption_half_uM + o2))
 
@@ -476,7 +476,10 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
 
     o2_uptake = o2_resupply = o2_resupply_source = 0.0
     if s.o2 is not None and oxygen is not None:
-        o2_uptake = oxygen_uptake_per_s(oxygen, s.o2, phi, alive, respiration)
+        # respiration consumes O2 only as far as free Zn2+ and H2S leave it running (the same
+        # inhibition G = 1/(1 + f/K_Zn) and R_H2S as in `energy_charge`)
+        o2_uptake = oxygen_uptake_per_s(oxygen, s.o2, phi, alive,
+                                        respiration / (1.0 + free / k.zn_energy_ki_uM))
         o2_resupply = jnp.asarray(env.o2_resupply_per_s) * oxygen.resupply_per_s
         o2_resupply_source = o2_resupply * oxygen.medium_uM
 
