@@ -3,9 +3,13 @@
 Written elementwise on arrays of any shape (a scalar vial, a (z, y, x) grid); the caller
 vectorises. Mobile species that move only outside cells (`np`, `zn`, `ros`, `h2o2`, `h2s`,
 `cargo`) are concentrations in the extracellular fluid, volume fraction α of the voxel (1 in
-medium); intracellular pools (`np_int`, `zn_cell`, `gsh`) are per cell volume, fraction φ;
-`o2` is per voxel volume. Amounts per voxel are α c and φ c_cell, so every exchange conserves
-mass exactly.
+medium); intracellular pools (`np_int`, `zn_cell`, `gsh`) are those of the living cells, per
+living-cell volume (a fraction φ V of the voxel, V the viability): what crosses the living
+cells' membranes changes them by amount/(φ V), and the cells that die keep what they held
+(`np_dead`, `zn_dead`, per cell volume of all cells), no longer exchanged. `o2` is per voxel
+volume. Amounts per voxel are α c, φ V c_cell and φ c_dead, so every exchange conserves mass
+exactly, and each per-cell rate acts on a living cell once: V enters dV/dt = −V·hazard
+through the living share alone.
 
 A step has two parts (`_model.Model.substep`):
 
@@ -14,7 +18,8 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
    well-mixed compartment solves them exactly, `local_step`):
        particles:  κ = k(pH) (1 − Ω)₊ + (φ/α) k_up V,   k(pH) = k₇.₄ · 10^{n (7.4 − pH)}
                    + k_sw / (1 + 10^{m (pH − pH½)}),  Ω = zn/zn_sat (zn_sat = K [H⁺]²)
-       Zn²⁺:       κ = (φ/α) k_in,  S = export from cells k_out V f (exact over the step)
+       Zn²⁺:       κ = (φ/α) V k_in,  S = export from living cells φ V k_out f (exact over
+                   the step)
        ROS:        κ = k_dec + (φ/α) V k_cell,  S = o₂f (Y'_us A + Y'_light E) np
        H₂O₂:       κ = k_dec + (φ/α) V k_cell;   H₂S: κ = k_ox; both with the co-product
                    of the particles that dissolve outside and inside cells as a source
@@ -26,7 +31,7 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
    cavitation activity and E the light above the band gap. Frozen with them: the short-lived
    radicals (·OH, ¹O₂) that hit the cells, R = o₂f (Y_us A + Y_light E + Y_ps E_ps)
    (np_int + ℓa α np/φ) per cell volume (ℓa the share reaching a membrane), and the
-   mitochondrial H₂O₂ of Zn²⁺-inhibited respiration, V P_zn H(f; K, 2).
+   mitochondrial H₂O₂ of Zn²⁺-inhibited respiration, P_zn H(f; K, 2) per living cell.
 B. `react`: what each sink removed goes to its destination in the proportions of the rates —
    dissolved particles to Zn²⁺ (never beyond zn_sat; the rest stays particulate) and to the
    co-product (H₂O₂ or H₂S, ν per Zn²⁺) or cargo, endocytosed particles to `np_int`, imported
@@ -38,14 +43,16 @@ B. `react`: what each sink removed goes to its destination in the proportions of
    `dissolution`, as its co-product is a source of the solve, slowed by the lysosome's
    saturation (1 − f c/K[H⁺]²)₊ implicit in that co-product, f after the step's Zn²⁺
    export); glutathione intercepts
-   the peroxide flux F = g_px J + V P_zn H(f) at GSH/(K_g + GSH), consuming ν each, the
-   rest escapes, and is resynthesised towards GSH₀ at k_syn V; the radical dose accumulates;
+   the peroxide flux F = g_px J + P_zn H(f) at GSH/(K_g + GSH), consuming ν each, the
+   rest escapes, and is resynthesised towards GSH₀ at k_syn; the radical dose accumulates;
    viability dV/dt = −V [κ_E H(1/E − 1; 1/E½ − 1, h) + (R + F_escaped + ·OH_Fenton)/D₀
-   + κ_cargo H(cargo)], E the ATP supply (`energy_charge`).
+   + κ_cargo H(cargo)], E the ATP supply (`energy_charge`), J the oxidant the living cells
+   took up per living-cell volume; the cells that died over the step take the living
+   cells' pools at its end to `np_dead`, `zn_dead`.
 
 Every update is a convex combination or of the form x e^{−kΔt}, so every field stays
-non-negative for any Δt; the total zinc Σ[α (c_Zn np + zn + zn_phosphate) + φ (c_Zn np_int +
-zn_cell)] is unchanged by a step up to round-off.
+non-negative for any Δt; the total zinc Σ[α (c_Zn np + zn + zn_phosphate) + φ (V (c_Zn np_int
++ zn_cell) + c_Zn np_dead + zn_dead)] is unchanged by a step up to round-off.
 """
 
 from __future__ import annotations
@@ -68,7 +75,7 @@ MEDIUM_FIELDS = ("zn_complexation_factor", "zinc_phosphate_limit_uM")
 # `Model.optional_names`.
 MOBILE = ("np", "zn", "ros")
 OPTIONAL = ("h2o2", "h2s", "cargo", "o2", "zn_phosphate")
-FIXED = ("np_int", "zn_cell", "gsh", "viability", "radical_dose")
+FIXED = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_dead", "zn_dead")
 
 UNITS = {
     "np": "ug/mL",
@@ -84,21 +91,26 @@ UNITS = {
     "o2": "uM",
     "radical_dose": "uM",
     "zn_phosphate": "uM",
+    "np_dead": "ug/mL",
+    "zn_dead": "uM",
 }
 LONG_NAMES = {
     "np": "extracellular nanoparticle mass concentration (per fluid volume)",
-    "np_int": "internalised nanoparticle mass concentration (per cell volume)",
+    "np_int": "internalised nanoparticle mass concentration in the living cells (per "
+              "living-cell volume)",
     "zn": ("dissolved Zn2+ (free and bound by the medium) in medium / interstitium (per "
            "fluid volume)"),
-    "zn_cell": "labile intracellular zinc, free + metallothionein-bound (per cell volume)",
+    "zn_cell": "labile intracellular zinc, free + metallothionein-bound, in the living cells "
+               "(per living-cell volume)",
     "ros": "reactive oxygen species, lumped (per fluid volume)",
-    "gsh": "intracellular glutathione (per cell volume)",
+    "gsh": "intracellular glutathione in the living cells (per living-cell volume)",
     "viability": "fraction of cells alive",
     "h2o2": "hydrogen peroxide released by the particles (per fluid volume)",
     "h2s": "hydrogen sulfide released by the particles (per fluid volume)",
     "cargo": "drug cargo released by the carrier (per fluid volume)",
     "o2": "dissolved oxygen (per tissue volume)",
-    "radical_dose": "oxidative hits from the stimuli, cumulative (per cell volume): the "
+    "radical_dose": "oxidative hits from the stimuli, cumulative, on the living cells (per "
+                    "cell volume): the "
                     "short-lived ROS from activated particles that hit the cells, and the "
                     "diffusible ROS the stimuli made that the cells took up and that escaped "
                     "glutathione or made .OH; survival factor exp(-dose / "
@@ -106,6 +118,11 @@ LONG_NAMES = {
     "zn_phosphate": "zinc precipitated as zinc phosphate (hopeite) from a phosphate medium, "
                     "as zinc (per fluid volume); particulate: moves as the particles do and "
                     "is endocytosed by living cells",
+    "np_dead": "internalised nanoparticle mass held by the dead cells, as they held it when "
+               "they died (per cell volume of all cells: the voxel holds cell_fraction times "
+               "this)",
+    "zn_dead": "labile zinc held by the dead cells, as they held it when they died (per cell "
+               "volume of all cells)",
 }
 
 
@@ -125,6 +142,10 @@ class Local(NamedTuple):
     o2: Array | None = None
     radical_dose: Array | None = None  # always stored; optional so callers may omit it
     zn_phosphate: Array | None = None  # with a phosphate medium (`[medium]`)
+    # what the dead cells hold (per cell volume of all cells); always stored, optional so
+    # callers may omit them (then what dying cells held is not tracked)
+    np_dead: Array | None = None
+    zn_dead: Array | None = None
 
 
 class Environment(NamedTuple):
@@ -402,13 +423,13 @@ class Rates(NamedTuple):
 
     dissolution: Array  # particles -> Zn2+ (and co-product, cargo), k(pH) (1 - Ω)+
     uptake: Array  # particles -> cells, φ k_up V / α
-    zn_influx: Array  # Zn2+ -> cells, φ k_in / α
+    zn_influx: Array  # Zn2+ -> living cells, φ V k_in / α
     zn_efflux_uM: Array  # Zn2+ leaving cells over the step, per voxel volume (exact, ≤ pool)
     ros_decay: Array  # diffusible ROS lost outside cells
     ros_cells: Array  # diffusible ROS taken up and removed by living cells, φ V k_cell / α
     ros_production_uM_per_s: Array  # diffusible ROS made outside cells, per voxel volume
     local_ros_uM_per_s: ArrayLike = 0.0  # short-lived ROS reaching cells, per cell volume
-    zn_ros_uM_per_s: ArrayLike = 0.0  # mitochondrial H2O2 from Zn2+, per cell volume
+    zn_ros_uM_per_s: ArrayLike = 0.0  # mitochondrial H2O2 from Zn2+, per living-cell volume
     h2o2_decay: ArrayLike = 0.0
     h2o2_cells: ArrayLike = 0.0  # taken up and removed by living cells, φ V k_cell / α
     h2s_oxidation: ArrayLike = 0.0
@@ -432,12 +453,13 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
     dissolution = k.dissolution_rate_per_s(env.ph) * jnp.clip(1.0 - omega, 0.0, 1.0)
     uptake = per_fluid * k.uptake_rate_per_h / 3600.0 * alive
 
-    # Zn2+ export from cells (free fraction frozen; exact, so never more than the pool)
+    # Zn2+ export from the living cells (free fraction frozen; exact, so never more than
+    # the pool); the cells' pools are per living-cell volume, φ V of the voxel
     free = k.free_zinc_uM(s.zn_cell, s.gsh)
     free_fraction = jnp.where(s.zn_cell > 0, _safe_div(free, s.zn_cell),
                               k.mt_kd_uM / (k.mt_kd_uM + k.mt_capacity_left_uM(s.gsh)))
-    beta = jnp.where(has_cells, k.zn_efflux_per_h / 3600.0 * alive * free_fraction, 0.0)
-    efflux = phi * s.zn_cell * -jnp.expm1(-beta * dt_s)
+    beta = jnp.where(has_cells, k.zn_efflux_per_h / 3600.0 * free_fraction, 0.0)
+    efflux = phi * alive * s.zn_cell * -jnp.expm1(-beta * dt_s)
 
     catalase_activity = respiration = 1.0
     h2s_oxidation = 0.0
@@ -471,8 +493,8 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
     diffusible = (k.sono_ros_yield_uM_per_s * env.cavitation
                   + k.photo_ros_yield_uM_per_s * env.light_mW_per_cm2)
     production = o2_factor * diffusible * alpha * s.np
-    zn_ros = jnp.where(has_cells, alive * k.zn_ros_max_uM_per_s
-                       * _hill(free, k.zn_ros_half_uM, 2.0), 0.0)
+    zn_ros = jnp.where(has_cells, k.zn_ros_max_uM_per_s * _hill(free, k.zn_ros_half_uM, 2.0),
+                       0.0)
 
     o2_uptake = o2_resupply = o2_resupply_source = 0.0
     if s.o2 is not None and oxygen is not None:
@@ -485,7 +507,7 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
 
     return Rates(
         dissolution=dissolution, uptake=uptake,
-        zn_influx=per_fluid * k.zn_influx_per_h / 3600.0, zn_efflux_uM=efflux,
+        zn_influx=per_fluid * alive * k.zn_influx_per_h / 3600.0, zn_efflux_uM=efflux,
         ros_decay=k.ros_decay_per_s + jnp.zeros_like(s.ros), ros_cells=cells,
         ros_production_uM_per_s=production, local_ros_uM_per_s=local, zn_ros_uM_per_s=zn_ros,
         h2o2_decay=h2o2_decay, h2o2_cells=h2o2_cells,
@@ -522,14 +544,14 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
     (`sinks_and_sources`), and `react` dissolves what that c leaves. Explicit in c, a
     spheroid's release alternated between full and none from step to step."""
     alpha = jnp.asarray(fluid_fraction, s.np.dtype)
-    phi = jnp.asarray(env.cell_fraction, s.np.dtype)
+    living = jnp.asarray(env.cell_fraction, s.np.dtype) * s.viability  # φ V
     conv = k.zn_uM_per_particle_ug_per_ml
     coproduct = s.h2o2 if s.h2o2 is not None else s.h2s
     would = removed_np * _safe_div(r.dissolution, r.dissolution + r.uptake)
     dissolved = jnp.minimum(would, alpha * k.fluid_headroom_uM(s.zn, coproduct, env.ph)
                             / conv)
     taken_up = removed_np - would
-    arrived = _safe_div(taken_up, phi)
+    arrived = _safe_div(taken_up, living)  # per living-cell volume
     k_lys = k.dissolution_rate_per_s(k.lysosome_ph)
     freed = s.np_int * -jnp.expm1(-k_lys * dt_s) + arrived * _arrivals_dissolved(k_lys * dt_s)
     feedback = 0.0
@@ -538,7 +560,7 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
         # step's export (known at its start, `rates`), which makes room for that release;
         # with the step-start f the release lagged the export and the cell's zinc
         # alternated about saturation from step to step
-        exported = _safe_div(r.zn_efflux_uM, phi)
+        exported = _safe_div(r.zn_efflux_uM, living)
         free = k.free_zinc_uM(jnp.maximum(s.zn_cell - exported, 0.0), s.gsh)
         ksat = k.ion_product_limit_uM2(k.lysosome_ph)
         feedback = free / ksat
@@ -557,8 +579,8 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
         saturated = feedback * coproduct > 1.0
         feedback = jnp.where(saturated, 1.0 / jnp.where(saturated, coproduct, 1.0), feedback)
         # S (µM/s per fluid volume) times that coefficient (1/µM)
-        feedback = k.coproduct_per_zn * conv * ((phi * freed) / (alpha * dt_s)) * feedback
-    return Dissolution(dissolved, would - dissolved, taken_up, phi * freed, feedback)
+        feedback = k.coproduct_per_zn * conv * ((living * freed) / (alpha * dt_s)) * feedback
+    return Dissolution(dissolved, would - dissolved, taken_up, living * freed, feedback)
 
 
 def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLike, dt_s: float,
@@ -623,6 +645,9 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     has_cells = phi > 0
     conv = k.zn_uM_per_particle_ug_per_ml
     alive = s.viability
+    # the cells' pools are per living-cell volume: what crosses the membranes of a voxel's
+    # living cells (φ V of its volume) changes them by amount / (φ V)
+    living = phi * alive
 
     # 1. extracellular particles: what the solubility limit refused stays, uptake arrives;
     # in a phosphate medium the dissolved zinc beyond zinc phosphate's limit precipitates
@@ -630,12 +655,12 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     zn, zn_phosphate = s.zn, s.zn_phosphate
     if zn_phosphate is not None:
         zn, zn_phosphate = k.precipitate_phosphate(zn, zn_phosphate, env.ph)
-    arrived = _safe_div(d.taken_up, phi)
+    arrived = _safe_div(d.taken_up, living)
 
     # 2. lysosomal dissolution of internalised particles (`dissolution`): its zinc stays in
     # the cells; its co-product (H2O2 or H2S) and cargo left them as sources of the solve,
     # the co-product's slowed by the saturation (a sink of the solve, `dissolution`)
-    freed = _safe_div(d.lysosomal, phi)
+    freed = _safe_div(d.lysosomal, living)
     if s.h2o2 is not None or s.h2s is not None:
         # what the saturation held back is what the co-product's feedback sink took in the
         # solve (its share of the sink), so each Zn²⁺ freed comes with ν co-product exactly
@@ -643,15 +668,15 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
                        else ("h2s", r.h2s_oxidation))
         held = removed[name] * _safe_div(d.feedback_per_s, kappa + d.feedback_per_s) / (
             jnp.maximum(k.coproduct_per_zn, 1e-12) * conv)
-        freed = _safe_div(jnp.clip(d.lysosomal - held, 0.0, d.lysosomal), phi)
+        freed = _safe_div(jnp.clip(d.lysosomal - held, 0.0, d.lysosomal), living)
     np_int = s.np_int + arrived - freed
     zn_cell = s.zn_cell + freed * conv
     if zn_phosphate is not None:  # endocytosed zinc phosphate, dissolved in the lysosomes
-        zn_cell = zn_cell + _safe_div(removed["zn_phosphate"], phi)
+        zn_cell = zn_cell + _safe_div(removed["zn_phosphate"], living)
     h2o2, h2s, cargo = s.h2o2, s.h2s, s.cargo
 
     # 3. Zn2+ exchange: imported zinc arrives, exported zinc (already in the fluid) leaves
-    zn_cell = jnp.maximum(zn_cell + _safe_div(removed["zn"] - r.zn_efflux_uM, phi), 0.0)
+    zn_cell = jnp.maximum(zn_cell + _safe_div(removed["zn"] - r.zn_efflux_uM, living), 0.0)
     free = k.free_zinc_uM(zn_cell, s.gsh)
 
     # 4. oxidants the living cells took up over the step (the diffusible ROS and H2O2 their
@@ -665,19 +690,20 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     o2 = s.o2
     if o2 is not None:
         o2 = o2 + 0.5 * (1.0 - k.gpx_fraction) * taken
-    oxidant_in = _safe_div(taken, phi * dt_s)  # µM/s per cell volume
+    oxidant_in = _safe_div(taken, living * dt_s)  # µM/s per living-cell volume
 
     # 5. glutathione intercepts the peroxide flux F (imported by the peroxidases, and the
     # mitochondrial H2O2 of Zn2+-inhibited respiration) while it lasts, at GSH/(K + GSH):
-    # consumed ν per oxidant, the rest escapes and damages; resynthesis by living cells
+    # consumed ν per oxidant, the rest escapes and damages; resynthesised (the pool is the
+    # living cells')
     flux = k.gpx_fraction * oxidant_in + r.zn_ros_uM_per_s
     gsh0 = s.gsh
     gsh = gsh0 * jnp.exp(-k.gsh_per_ros * flux * dt_s / (k.gsh_half_uM + gsh0))
     escape = k.gsh_half_uM / (k.gsh_half_uM + 0.5 * (gsh0 + gsh))
     escaped = flux * escape
     gsh = jnp.where(has_cells,
-                    _relax(gsh, k.gsh_initial_uM, k.gsh_resynthesis_per_h / 3600.0 * alive,
-                           dt_s), 0.0)
+                    _relax(gsh, k.gsh_initial_uM, k.gsh_resynthesis_per_h / 3600.0, dt_s),
+                    0.0)
 
     # 6. cell death. Oxidative: every oxidant that reacts with the cell's own molecules
     # (short-lived ROS made at its particles, peroxide that escaped glutathione, ·OH from
@@ -701,13 +727,20 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     # the diffusible ROS (made only by the stimuli) what escaped glutathione or made ·OH
     radical_dose = s.radical_dose
     if radical_dose is not None:
-        stimulus_in = _safe_div(taken_ros, phi * dt_s)
+        stimulus_in = _safe_div(taken_ros, living * dt_s)
         hits = r.local_ros_uM_per_s + stimulus_in * (k.gpx_fraction * escape
                                                       + k.fenton_fraction())
         radical_dose = radical_dose + hits * dt_s
+    # 7. the cells that died over the step keep what they held (the living cells' pools at
+    # the step end), no longer exchanged, dissolved or exported
+    np_dead, zn_dead = s.np_dead, s.zn_dead
+    if np_dead is not None and zn_dead is not None:
+        died = jnp.where(has_cells, alive - viability, 0.0)
+        np_dead, zn_dead = np_dead + died * np_int, zn_dead + died * zn_cell
     return Local(np=np_ext, zn=zn, ros=s.ros, np_int=np_int, zn_cell=zn_cell, gsh=gsh,
                  viability=viability, h2o2=h2o2, h2s=h2s, cargo=cargo, o2=o2,
-                 radical_dose=radical_dose, zn_phosphate=zn_phosphate)
+                 radical_dose=radical_dose, zn_phosphate=zn_phosphate, np_dead=np_dead,
+                 zn_dead=zn_dead)
 
 
 def _arrivals_dissolved(x: Array) -> Array:
@@ -743,12 +776,17 @@ def solve_linear(c: Array, capacity: ArrayLike, sink_per_s: Array, source_uM_per
     compartment): c(Δt) = c e^{−κΔt} + S (1 − e^{−κΔt})/κ. Returns c(Δt) and the amount the
     sink removed per voxel volume, α (c + S Δt − c(Δt)) = α (c (1 − e^{−κΔt}) + S Δt −
     gained) ≥ 0, written without the difference c − c(Δt) (which loses the digits of a slow
-    sink, e.g. particles dissolving 10⁻⁶ per step, in float32)."""
-    decay = -jnp.expm1(-sink_per_s * dt_s)
+    sink, e.g. particles dissolving 10⁻⁶ per step, in float32); the source's share the sink
+    took within the step, S Δt − gained = S Δt (1 − (1 − e^{−κΔt})/(κΔt)), is written without
+    that difference as well (κΔt ~ 1e-9, the import of a voxel's last living cells, would
+    leave only round-off of it in float32)."""
+    x = sink_per_s * dt_s
+    decay = -jnp.expm1(-x)
     safe = jnp.where(sink_per_s > 0, sink_per_s, 1.0)
     gained = jnp.where(sink_per_s > 0, source_uM_per_s * decay / safe, source_uM_per_s * dt_s)
     new = c * (1.0 - decay) + gained
-    return new, capacity * jnp.maximum(c * decay + (source_uM_per_s * dt_s - gained), 0.0)
+    taken = source_uM_per_s * dt_s * _arrivals_dissolved(x)
+    return new, capacity * jnp.maximum(c * decay + taken, 0.0)
 
 
 #: solve(names, sinks, sources) -> (new values, removed amounts), one array per name: the
@@ -794,13 +832,17 @@ def local_step(k: Kinetics, s: Local, env: Environment, dt_s: float,
 def total_zinc_uM(k: Kinetics, s: Local, cell_fraction: ArrayLike,
                   fluid_fraction: ArrayLike = 1.0) -> Array:
     """Zinc per voxel volume in all forms (µM): α (c_Zn np + zn + zn_phosphate) +
-    φ (c_Zn np_int + zn_cell), conserved by a step (transport + `react`) up to round-off."""
+    φ (V (c_Zn np_int + zn_cell) + c_Zn np_dead + zn_dead), conserved by a step (transport +
+    `react`) up to round-off."""
     phi, alpha = jnp.asarray(cell_fraction), jnp.asarray(fluid_fraction)
     conv = k.zn_uM_per_particle_ug_per_ml
     fluid = conv * s.np + s.zn
     if s.zn_phosphate is not None:
         fluid = fluid + s.zn_phosphate
-    return alpha * fluid + phi * (conv * s.np_int + s.zn_cell)
+    cells = s.viability * (conv * s.np_int + s.zn_cell)
+    if s.np_dead is not None and s.zn_dead is not None:
+        cells = cells + conv * s.np_dead + s.zn_dead
+    return alpha * fluid + phi * cells
 
 
 def initial_local(k: Kinetics, dose_ug_per_ml: float, medium: Array, cell_fraction: Array,
@@ -818,7 +860,8 @@ def initial_local(k: Kinetics, dose_ug_per_ml: float, medium: Array, cell_fracti
         np=jnp.where(medium, dose_ug_per_ml, 0.0).astype(dtype),
         zn=zeros, ros=zeros, np_int=zeros, zn_cell=zeros,
         gsh=jnp.where(has_cells, k.gsh_initial_uM, 0.0).astype(dtype),
-        viability=jnp.ones(shape, dtype), radical_dose=zeros, **extra,
+        viability=jnp.ones(shape, dtype), radical_dose=zeros, np_dead=zeros, zn_dead=zeros,
+        **extra,
     )
 
 

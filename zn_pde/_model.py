@@ -364,17 +364,18 @@ class Model(eqx.Module):
         k, f = self.kinetics, self.surface
         per_area = k.uptake_rate_per_h / 3600.0 * k.cell_diameter_um * self.surface_uptake_share
         live = self.cell_fraction * s.viability
-        phi = jnp.where(self.tissue, self.cell_fraction, 1.0)
         if self.devices > 1:  # sharded: neighbour shifts, whole fields
             taken, given = self.space.sharded_surface_exchange(
                 s.np, jnp.where(self.tissue, live, 0.0), per_area, k.cell_diameter_um,
                 self.surface_layer_cells, self.tissue, h_s)
             return s._replace(np=s.np - taken / self.fluid_fraction,
-                              np_int=s.np_int + jnp.where(self.tissue, given / phi, 0.0))
+                              np_int=s.np_int + jnp.where(self.tissue,
+                                                          kin._safe_div(given, live), 0.0))
         g, share = f.layer_uptake(per_area, live.reshape(-1), k.cell_diameter_um)
         taken, moved = f.exchange(s.np, g, h_s)
         alpha = self.fluid_fraction.reshape(-1)[f.medium]
-        given = f.deposit(moved, share) / phi.reshape(-1)[f.layer_cell]
+        # per living-cell volume (each living cell takes its share: none where all died)
+        given = kin._safe_div(f.deposit(moved, share), live.reshape(-1)[f.layer_cell])
         return s._replace(
             np=s.np.reshape(-1).at[f.medium].add(-taken / alpha).reshape(s.np.shape),
             np_int=s.np_int.reshape(-1).at[f.layer_cell].add(given).reshape(s.np.shape))
@@ -390,8 +391,14 @@ class Model(eqx.Module):
         return jnp.exp(-self.space.entry_path(self.kinetics.light_absorption_cm2_per_ug * mass))
 
     def particle_mass(self, fields: dict[str, Array]) -> Array:
-        """Particle mass per voxel volume (µg/mL): in the fluid α np plus in cells φ np_int."""
-        return self.fluid_fraction * fields["np"] + self.cell_fraction * fields["np_int"]
+        """Particle mass per voxel volume (µg/mL): in the fluid α np plus in the cells
+        φ (V np_int + np_dead), living (np_int per living-cell volume) and dead."""
+        cells = fields["viability"] * fields["np_int"]
+        if "np_dead" in fields:
+            cells = cells + fields["np_dead"]
+        # (no cells: nothing, whatever a medium voxel's viability holds, NaN when saved)
+        phi = self.cell_fraction
+        return self.fluid_fraction * fields["np"] + jnp.where(phi > 0, phi * cells, 0.0)
 
     def fields(self, state: State) -> dict[str, Array]:
         """Every output variable by name, each of the field shape."""

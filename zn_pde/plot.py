@@ -59,16 +59,18 @@ LOG_DECADES = 4  # a log colour scale spans at most this many decades below the 
 TISSUE_PERCENTILES = (1.0, 99.0)  # colour scales of the slices: these percentiles of tissue
 MAX_SLICES = 6  # default slice times at most
 # variables that live in the cells: blank (NaN) in medium voxels, absent from a cell-free vial
-INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability", "radical_dose")
+INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_dead", "zn_dead")
 _PRETTY_UNITS = {"uM": "µM", "ug/mL": "µg/mL", "um": "µm", "1": ""}
 _STIMULUS_STYLE = {"ultrasound": ("tab:blue", "ultrasound"), "light": ("tab:purple", "light")}
 _SHORT_NAMES = {
     "np": "nanoparticles (extracellular)",
     "zn": "dissolved Zn²⁺ (extracellular fluid)",
     "ros": "ROS",
-    "np_int": "internalised nanoparticles",
-    "zn_cell": "labile intracellular Zn",
-    "gsh": "glutathione",
+    "np_int": "internalised nanoparticles (living cells)",
+    "zn_cell": "labile intracellular Zn (living cells)",
+    "gsh": "glutathione (living cells)",
+    "np_dead": "nanoparticles held by dead cells",
+    "zn_dead": "labile Zn held by dead cells",
     "viability": "viability",
     "h2o2": "H₂O₂ from the particles",
     "h2s": "H₂S from the particles",

@@ -108,7 +108,8 @@ class Spheroid:
 
     @property
     def cell_zinc_uM(self) -> float:
-        """Tissue-mean zinc the cells hold (labile + internalised particles), per cell volume."""
+        """Tissue-mean zinc the living cells hold (labile + internalised particles), per
+        living-cell volume."""
         f, k = self.fields, self.kinetics
         held = f["zn_cell"] + k.zn_uM_per_particle_ug_per_ml * f["np_int"]
         return float(np.asarray(held)[self.tissue].mean())
@@ -177,6 +178,7 @@ def _bolus(species: str, end_h: float, cell_fraction: float) -> Callable:
         one, zero = jnp.ones((), jnp.float64), jnp.zeros((), jnp.float64)
         s = kin.Local(np=zero, zn=amount if species == "zn" else zero, ros=zero,
                       np_int=zero, zn_cell=zero, gsh=k.gsh_initial_uM * one, viability=one,
+                      np_dead=zero, zn_dead=zero,
                       h2o2=amount if species == "h2o2" else None)
 
         def body(state, _):
@@ -477,8 +479,8 @@ def _peroxide_budget_note(zno: Spheroid, zno2: Spheroid) -> str:
     h2o2 = zno2.bulk_uM.get("h2o2")
     bulk = "" if h2o2 is None else f" ({h2o2:.1f} uM H2O2 there at 24 h)"
     return (f"ZnO2 releases one H2O2 per Zn2+: in the lysosomes of the cells that take the "
-            f"particles up (they hold {zno2.cell_zinc_uM:.0f} uM zinc at 24 h, tissue mean "
-            f"per cell volume, the rest exported) and in the bulk medium at pH 7.4{bulk}, whose "
+            f"particles up (the living ones hold {zno2.cell_zinc_uM:.0f} uM zinc at 24 h, tissue "
+            f"mean per cell volume, the rest exported) and in the bulk medium at pH 7.4{bulk}, whose "
             f"peroxide diffuses in and is removed by the cells. ZnO2 lowers their glutathione "
             f"by {zno.gsh_mean - zno2.gsh_mean:.0f} of {float(k.gsh_initial_uM):.0f} uM and "
             f"their viability by {zno.mean - zno2.mean:.3f}, against a lethal oxidant dose "
@@ -512,7 +514,7 @@ def _selectivity_note(acid: Spheroid, neutral: Spheroid) -> str:
             f"{float(k.uptake_rate_per_h):.3g} /h), so {dissolve / (dissolve + uptake):.0%} of "
             f"the particles entering the tissue dissolve outside cells, and that zinc is taken "
             f"up too: the rest dissolves in the cells' lysosomes at pH "
-            f"{float(k.lysosome_ph):.1f} whatever the tissue pH, and the cells hold "
+            f"{float(k.lysosome_ph):.1f} whatever the tissue pH, and the living cells hold "
             f"{acid.cell_zinc_uM:.1f} uM zinc at 24 h (acidic) vs {neutral.cell_zinc_uM:.1f} uM "
             f"(neutral)")
 
