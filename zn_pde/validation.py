@@ -479,12 +479,13 @@ def _peroxide_budget_note(zno: Spheroid, zno2: Spheroid) -> str:
     h2o2 = zno2.bulk_uM.get("h2o2")
     bulk = "" if h2o2 is None else f" ({h2o2:.1f} uM H2O2 there at 24 h)"
     return (f"ZnO2 releases one H2O2 per Zn2+: in the lysosomes of the cells that take the "
-            f"particles up (the living ones hold {zno2.cell_zinc_uM:.0f} uM zinc at 24 h, tissue "
-            f"mean per cell volume, the rest exported) and in the bulk medium at pH 7.4{bulk}, whose "
-            f"peroxide diffuses in and is removed by the cells. ZnO2 lowers their glutathione "
-            f"by {zno.gsh_mean - zno2.gsh_mean:.0f} of {float(k.gsh_initial_uM):.0f} uM and "
-            f"their viability by {zno.mean - zno2.mean:.3f}, against a lethal oxidant dose "
-            f"D0 = {float(k.oxidative_lethal_dose_uM) / 1e3:.1f} mM. In the 2D well the "
+            f"particles up (the living ones hold {zno2.cell_zinc_uM:.0f} uM zinc at 24 h, "
+            f"tissue mean per cell volume, the rest exported) and in the bulk medium at pH "
+            f"7.4{bulk}, whose peroxide diffuses in and is removed by the cells. ZnO2 lowers "
+            f"their glutathione by {zno.gsh_mean - zno2.gsh_mean:.0f} of "
+            f"{float(k.gsh_initial_uM):.0f} uM and their viability by "
+            f"{zno.mean - zno2.mean:.3f}, against a lethal oxidant dose D0 = "
+            f"{float(k.oxidative_lethal_dose_uM) / 1e3:.1f} mM. In the 2D well the "
             f"particles dissolve in the acidic medium (pH {ACIDIC_CULTURE_PH:g}), which holds "
             f"{culture_ratio:.0f}x the cells' volume: each cell meets that much more peroxide")
 
