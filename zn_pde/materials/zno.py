@@ -60,10 +60,17 @@ def stokes_einstein_um2_per_s(diameter_nm: float) -> float:
 # Extracellular-space tortuosity: effective diffusivity in tissue D* = D / lambda**2 with
 # lambda = 1.6 (Sykova & Nicholson 2008, Physiol Rev 88:1277, doi:10.1152/physrev.00027.2007).
 _TORTUOSITY = 1.6
-_ZN_DIFFUSIVITY_WATER = 703.0  # 7.03e-6 cm^2/s, Zn2+ at 25 °C: Li & Gregory 1974, Geochim
-#                                Cosmochim Acta 38:703, doi:10.1016/0016-7037(74)90145-8, Table 1
-_H2O2_DIFFUSIVITY_WATER = 1430.0  # assumed: the commonly quoted 1.43e-5 cm^2/s for H2O2 in
-#                                   water at 25 °C; no primary source was verified
+#: Solute diffusivities measured at 25 °C, taken to 37 °C by the Stokes-Einstein scaling
+#: D ∝ T/η: water 0.8949 cP at 25 °C and 0.6925 cP at 37 °C (International Critical Tables,
+#: as reprinted in a handbook appendix, Table 2; docs/research/science_sources.md): x1.344.
+TO_37C = (310.15 / 298.15) * (0.8949 / 0.6925)
+TO_37C_TEXT = ("x (310.15/298.15)(0.8949/0.6925) = 1.344 to 37 °C (Stokes-Einstein D ∝ T/eta, "
+               "water viscosity 0.8949 and 0.6925 cP at 25 and 37 °C, International Critical "
+               "Tables as reprinted in a handbook appendix, Table 2)")
+_ZN_DIFFUSIVITY_WATER = round(703.0 * TO_37C, 1)  # 7.03e-6 cm^2/s, Zn2+ at 25 °C: Li &
+#            Gregory 1974, Geochim Cosmochim Acta 38:703, doi:10.1016/0016-7037(74)90145-8
+_H2O2_DIFFUSIVITY_WATER = round(1430.0 * TO_37C, 1)  # assumed: the commonly quoted
+#            1.43e-5 cm^2/s for H2O2 in water at 25 °C; no primary source was verified
 
 _GAP_NM = 120.0  # default extracellular gap, see tissue.ENVIRONMENT
 
@@ -166,8 +173,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("zn_diffusivity_medium_um2_per_s", _ZN_DIFFUSIVITY_WATER, "um^2/s",
               "Zn2+ diffusivity in medium",
               "Li & Gregory 1974, Geochim Cosmochim Acta 38:703, "
-              "doi:10.1016/0016-7037(74)90145-8 (7.03e-6 cm^2/s, 25 °C); phreeqc.dat gives "
-              "7.15e-6",
+              "doi:10.1016/0016-7037(74)90145-8 (7.03e-6 cm^2/s at 25 °C; phreeqc.dat gives "
+              "7.15e-6) " + TO_37C_TEXT,
               lower=0.0),
     Parameter("zn_diffusivity_tissue_um2_per_s", _ZN_DIFFUSIVITY_WATER / _TORTUOSITY**2,
               "um^2/s", "Zn2+ diffusivity in tissue"
@@ -175,8 +182,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               "D_water / lambda^2 with tortuosity lambda = 1.6, " + SYKOVA, lower=0.0),
     Parameter("ros_diffusivity_medium_um2_per_s", _H2O2_DIFFUSIVITY_WATER, "um^2/s",
               "ROS (lumped as H2O2) diffusivity in medium",
-              "assumed: the commonly quoted 1.43e-5 cm^2/s for H2O2 in water (25 °C); no "
-              "primary source verified (docs/research/parameter_sources.md, item 3)",
+              "assumed: the commonly quoted 1.43e-5 cm^2/s for H2O2 in water at 25 °C (no "
+              "primary source verified: docs/research/parameter_sources.md, item 3) "
+              + TO_37C_TEXT,
               lower=0.0),
     Parameter("ros_diffusivity_tissue_um2_per_s", _H2O2_DIFFUSIVITY_WATER / _TORTUOSITY**2,
               "um^2/s", "ROS diffusivity in tissue"
