@@ -80,7 +80,7 @@ _LETHAL_DOSE_UM = 3.8e19 / 6.02214076e23 * 1e3 * 1e6 * 0.5 / math.log(100.0)
 
 #: Short-lived ROS per second per ug/mL of particles at cavitation activity 1 (uM/s), from
 #: `python scripts/calibrate_sonodynamic.py` (the calibration stated in the table below).
-_SONO_RADICAL_YIELD = 126.2
+_SONO_RADICAL_YIELD = 118.0
 #: ... and its photo counterpart, by the ratio of the diffusible photo and sono yields below
 #: (1e-3 / 0.01); the co-loaded photosensitiser's default takes it too
 PHOTO_RADICAL_YIELD = round(_SONO_RADICAL_YIELD / 10.0, 12)
@@ -100,7 +100,7 @@ RELEASE_FIT = ("the joint fit of the ZnO release points at pH 7.4 and 4.7 "
 POOLED_VIABILITY_FIT = (
     "zn_pde/data/zno_viability_compiled.csv, every ZnO series (284 points, 47 series from 16 "
     "papers, 3-48 h; duplicated digitisations excluded), one parameter set for all doses and "
-    "exposure times (r2 = 0.414 across cell lines and assays), with energy_kill_half_atp and "
+    "exposure times (r2 = 0.411 across cell lines and assays), with energy_kill_half_atp and "
     "the other constants held: zn-pde fit configs/fit_zno_viability_pooled.toml "
     "(checkpoints/zno_viability_pooled.json)")
 
@@ -191,18 +191,18 @@ PARAMETERS: tuple[Parameter, ...] = (
               " (derived unless set: the medium value / [tissue] tortuosity^2)",
               "D_water / lambda^2 with lambda = 1.6, " + SYKOVA, lower=0.0),
     # --- cells: uptake, zinc handling ------------------------------------------------------
-    Parameter("uptake_rate_per_h", 0.0719, "1/h",
+    Parameter("uptake_rate_per_h", 0.0703, "1/h",
               "endocytosis: intracellular particle concentration rises at this rate times the "
               "extracellular concentration (per living cell)",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0467-0.103 /h (profile "
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0452-0.101 /h (profile "
               "likelihood). Previously assumed 0.1/h (internalisation of oxide nanoparticles "
               "reaches a plateau over hours to a day in culture)",
               lower=0.0),
     Parameter("zn_influx_per_h", 0.1, "1/h",
               "Zn2+ import into cells (ZIP transporters and leak), per extracellular Zn2+",
               "assumed: import on the ~10 h scale; with the fitted zn_kill constants, 200 uM "
-              "extracellular Zn2+ leaves 55 % of cells alive at 24 h (a well-mixed culture, "
-              "computed 2026-12-02), the gentle side of reported ZnCl2 IC50s of 150-200 uM "
+              "extracellular Zn2+ leaves 59 % of cells alive at 24 h (a well-mixed culture, "
+              "computed 2026-12-03: zn_pde.validation.bolus_culture), the gentle side of reported ZnCl2 IC50s of 150-200 uM "
               "(docs/research item 9)",
               lower=0.0),
     Parameter("zn_efflux_per_h", 1.0, "1/h",
@@ -284,15 +284,15 @@ PARAMETERS: tuple[Parameter, ...] = (
               lower=0.0, upper=1.0),
     Parameter("zn_ros_max_uM_per_s", 0.05, "uM/s",
               "mitochondrial H2O2 production by Zn2+-inhibited respiration at saturation "
-              "(per cell volume)",
+              "(per living-cell volume)",
               "assumed: Zn2+ inhibits the electron transport chain and raises mitochondrial "
               "O2- and H2O2 (Lin et al. 2019, Theranostics 9:7200, doi:10.7150/thno.39831, "
               "abstract); no rate was found. The shipped viability compilation does not "
-              "bound it: freed in the pooled fit it goes to 0.094 uM/s (r2 0.414 -> 0.417) "
-              "with a profile that reaches the box's lower edge (1e-5 uM/s), so the assumed "
-              "value stays; per source it is fitted where it lowers the AIC more than the "
-              "metallothionein capacity (docs/fitting.md: A549 MTT 0.19, 95 % CI "
-              "0.0064-0.26; HCMEC MTT and SH-SY5Y NRU not bounded)",
+              "bound it: freed in the pooled fit it goes to 0.029 uM/s (r2 0.4106 -> 0.4111, "
+              "AIC 1806.3 -> 1808.0), not identifiable, so the assumed value stays; per "
+              "source it is fitted where it lowers the AIC more than the metallothionein "
+              "capacity (docs/fitting.md: A549 MTT to the box's lower edge, SH-SY5Y NRU "
+              "0.0065, neither bounded)",
               lower=0.0),
     Parameter("zn_ros_half_uM", 1.0, "uM",
               "free intracellular Zn2+ at half-maximal mitochondrial H2O2 production",
@@ -368,9 +368,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               "2:256, doi:10.3390/stresses2030019, introduction; secondary)",
               lower=0.0, lower_open=True),
     # --- cell death -----------------------------------------------------------------------
-    Parameter("energy_kill_max_per_h", 0.0391, "1/h",
+    Parameter("energy_kill_max_per_h", 0.0384, "1/h",
               "maximal death rate from energy (ATP) failure",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0319-0.0496 /h (profile "
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0311-0.0495 /h (profile "
               "likelihood)", lower=0.0),
     Parameter("energy_kill_half_atp", 0.05, "1",
               "ATP supply E (fraction of an untreated cell's) at half-maximal death rate; "
@@ -381,8 +381,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               "reversibly'; cells with ATP not measurable or below 5 % were lethally "
               "injured): death sets in as the supply falls below ~5 %", lower=0.0,
               lower_open=True, upper=1.0),
-    Parameter("energy_kill_hill", 1.77, "1", "Hill coefficient of death by energy failure",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 1.17-2.73 (profile likelihood)",
+    Parameter("energy_kill_hill", 1.80, "1", "Hill coefficient of death by energy failure",
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 1.18-2.80 (profile likelihood)",
               lower=0.5, upper=10.0),
     Parameter("zn_energy_ki_uM", 1.0, "uM",
               "free intracellular Zn2+ at half inhibition of ATP supply (glycolysis and "
