@@ -5,7 +5,7 @@
 
 The scenario is the built-in default (250 um spheroid, 20 ug/mL, one 1 MHz 1.5 W/cm2 1 min
 ultrasound exposure at 4 h) on a coarser grid, with only `material.kind` changed. Reported per
-material: tissue-mean free Zn2+ and intracellular labile Zn at the end, peak ROS over all
+material: tissue-mean free Zn2+ and the living cells' labile Zn at the end, peak ROS over all
 steps, final tissue-mean viability, and the depth of kill: how far in from the spheroid
 surface the shell-averaged viability stays below 50 %.
 """
@@ -100,7 +100,7 @@ def main() -> None:
     names = [r["material"] for r in rows]
     for ax, key, label in zip(axes[:3], ("tissue_mean_zn_cell_uM", "peak_ros_uM",
                                          "final_viability_percent"),
-                              ("intracellular labile Zn at end (uM)", "peak ROS (uM)",
+                              ("labile Zn in living cells at end (uM)", "peak ROS (uM)",
                                "final tissue-mean viability (%)"), strict=True):
         ax.bar(names, [r[key] for r in rows], color="0.4")
         ax.set_ylabel(label)

@@ -34,7 +34,8 @@ from .io._hdf5 import STATUSES
 
 SUMMARY_UNITS = {
     "tissue_mean_zn": ("uM", "tissue-mean dissolved Zn2+ in the interstitium"),
-    "tissue_mean_zn_cell": ("uM", "tissue-mean labile intracellular zinc"),
+    "tissue_mean_zn_cell": ("uM", "tissue-mean labile intracellular zinc of the living cells "
+                           "(per living-cell volume)"),
     "max_ros": ("uM", "maximum ROS anywhere (medium or tissue) over the domain, at the saved "
                 "frame and after every step since the previous frame: the larger of "
                 "tissue_max_ros and medium_max_ros"),

@@ -225,7 +225,7 @@ def _cmd_run(a) -> int:
             lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose")
         lines += [f"  tissue-mean Zn2+ (interstitial): final {s['tissue_mean_zn'][-1]:.4g} uM, "
                   f"peak {s['tissue_mean_zn'].max():.4g} uM",
-                  "  tissue-mean intracellular labile Zn: final "
+                  "  tissue-mean labile Zn in the living cells: final "
                   f"{s['tissue_mean_zn_cell'][-1]:.4g} uM",
                   *_ros_lines(s, config["grid"]["kind"] == "well_mixed"),
                   "  final tissue-mean viability: "

@@ -202,8 +202,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               "Zn2+ import into cells (ZIP transporters and leak), per extracellular Zn2+",
               "assumed: import on the ~10 h scale; with the fitted zn_kill constants, 200 uM "
               "extracellular Zn2+ leaves 59 % of cells alive at 24 h (a well-mixed culture, "
-              "computed 2026-12-03: zn_pde.validation.bolus_culture), the gentle side of reported ZnCl2 IC50s of 150-200 uM "
-              "(docs/research item 9)",
+              "computed 2026-12-03: zn_pde.validation.bolus_culture), the gentle side of "
+              "reported ZnCl2 IC50s of 150-200 uM (docs/research item 9)",
               lower=0.0),
     Parameter("zn_efflux_per_h", 1.0, "1/h",
               "export of free intracellular Zn2+ by living cells (ZnT1)",
@@ -218,10 +218,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               "assumed: MT binds 7 Zn per molecule at cellular MT of a few uM "
               "(Krezel & Maret 2017, Int J Mol Sci 18:1237, doi:10.3390/ijms18061237). "
               "The shipped viability data want less: freed in the pooled fit it goes to the "
-              "box's 1 uM edge (r2 0.414 -> 0.425, not bounded below), per source where it "
-              "lowers the AIC more than zn_ros_max_uM_per_s to 3.8 and 5.7 uM (Caco-2) or "
-              "1 uM (HCMEC LDH, SH-SY5Y MTT), never bounded below (docs/fitting.md); the "
-              "assumed value stays until a measurement bounds it",
+              "box's 1 uM edge (r2 0.411 -> 0.422, not bounded below), per source where it "
+              "lowers the AIC more than zn_ros_max_uM_per_s to 6.9 and 4.6 uM (Caco-2) or "
+              "1 uM (HCMEC LDH and MTT, SH-SY5Y MTT), never bounded below "
+              "(docs/fitting.md); the assumed value stays until a measurement bounds it",
               lower=0.0),
     Parameter("mt_kd_uM", 0.01, "uM",
               "dissociation constant of the MT zinc sites (fast equilibrium)",
