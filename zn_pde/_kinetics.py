@@ -782,10 +782,10 @@ def solve_linear(c: Array, capacity: ArrayLike, sink_per_s: Array, source_uM_per
     leave only round-off of it in float32)."""
     x = sink_per_s * dt_s
     decay = -jnp.expm1(-x)
-    safe = jnp.where(sink_per_s > 0, sink_per_s, 1.0)
-    gained = jnp.where(sink_per_s > 0, source_uM_per_s * decay / safe, source_uM_per_s * dt_s)
-    new = c * (1.0 - decay) + gained
     taken = source_uM_per_s * dt_s * _arrivals_dissolved(x)
+    # what the source left, S Δt − taken = S (1 − e^{−κΔt})/κ, from the same share, so that
+    # the step conserves c + S Δt to round-off whichever form the share takes
+    new = c * (1.0 - decay) + (source_uM_per_s * dt_s - taken)
     return new, capacity * jnp.maximum(c * decay + taken, 0.0)
 
 
