@@ -8,10 +8,9 @@ ZnO's behaviour is unchanged by their presence; each value says where it comes f
 from __future__ import annotations
 
 from ._parameter import Parameter
-from .zno import PHOTO_RADICAL_YIELD, TO_37C, TO_37C_TEXT
+from .zno import H2O2_DIFFUSIVITY_37C, PHOTO_RADICAL_YIELD, TO_37C, TO_37C_TEXT
 
 _TORTUOSITY_SQ = 1.6**2  # Sykova & Nicholson 2008, doi:10.1152/physrev.00027.2007
-_H2O2_DIFFUSIVITY = round(1430.0 * TO_37C, 1)  # um^2/s at 37 °C (see the table text)
 _H2S_DIFFUSIVITY = round(1400.0 * TO_37C, 1)
 
 COMMON: tuple[Parameter, ...] = (
@@ -51,11 +50,11 @@ COMMON: tuple[Parameter, ...] = (
               "H2O2 (ZnO2) or H2S (ZnS) released per Zn2+",
               "off: ZnO and ZIF-8 release no co-product", lower=0.0, upper=4.0),
     # --- H2O2 -------------------------------------------------------------------------------
-    Parameter("h2o2_diffusivity_medium_um2_per_s", _H2O2_DIFFUSIVITY, "um^2/s",
+    Parameter("h2o2_diffusivity_medium_um2_per_s", H2O2_DIFFUSIVITY_37C, "um^2/s",
               "H2O2 diffusivity",
               "assumed: the commonly quoted 1.43e-5 cm^2/s at 25 °C " + TO_37C_TEXT,
               lower=0.0),
-    Parameter("h2o2_diffusivity_tissue_um2_per_s", _H2O2_DIFFUSIVITY / _TORTUOSITY_SQ, "um^2/s",
+    Parameter("h2o2_diffusivity_tissue_um2_per_s", H2O2_DIFFUSIVITY_37C / _TORTUOSITY_SQ, "um^2/s",
               "H2O2 diffusivity in tissue"
               " (derived unless set: the medium value / [tissue] tortuosity^2)",
               "medium value / lambda^2 (Sykova & Nicholson "

@@ -69,8 +69,9 @@ TO_37C_TEXT = ("x (310.15/298.15)(0.8949/0.6925) = 1.344 to 37 °C (Stokes-Einst
                "Tables as reprinted in a handbook appendix, Table 2)")
 _ZN_DIFFUSIVITY_WATER = round(703.0 * TO_37C, 1)  # 7.03e-6 cm^2/s, Zn2+ at 25 °C: Li &
 #            Gregory 1974, Geochim Cosmochim Acta 38:703, doi:10.1016/0016-7037(74)90145-8
-_H2O2_DIFFUSIVITY_WATER = round(1430.0 * TO_37C, 1)  # assumed: the commonly quoted
-#            1.43e-5 cm^2/s for H2O2 in water at 25 °C; no primary source was verified
+#: H2O2 in water at 37 °C (um^2/s), for the lumped ROS here and ZnO2's H2O2 (_common.py):
+#: assumed, the commonly quoted 1.43e-5 cm^2/s at 25 °C; no primary source was verified
+H2O2_DIFFUSIVITY_37C = round(1430.0 * TO_37C, 1)
 
 _GAP_NM = 120.0  # default extracellular gap, see tissue.ENVIRONMENT
 
@@ -180,13 +181,13 @@ PARAMETERS: tuple[Parameter, ...] = (
               "um^2/s", "Zn2+ diffusivity in tissue"
               " (derived unless set: the medium value / [tissue] tortuosity^2)",
               "D_water / lambda^2 with tortuosity lambda = 1.6, " + SYKOVA, lower=0.0),
-    Parameter("ros_diffusivity_medium_um2_per_s", _H2O2_DIFFUSIVITY_WATER, "um^2/s",
+    Parameter("ros_diffusivity_medium_um2_per_s", H2O2_DIFFUSIVITY_37C, "um^2/s",
               "ROS (lumped as H2O2) diffusivity in medium",
               "assumed: the commonly quoted 1.43e-5 cm^2/s for H2O2 in water at 25 °C (no "
               "primary source verified: docs/research/parameter_sources.md, item 3) "
               + TO_37C_TEXT,
               lower=0.0),
-    Parameter("ros_diffusivity_tissue_um2_per_s", _H2O2_DIFFUSIVITY_WATER / _TORTUOSITY**2,
+    Parameter("ros_diffusivity_tissue_um2_per_s", H2O2_DIFFUSIVITY_37C / _TORTUOSITY**2,
               "um^2/s", "ROS diffusivity in tissue"
               " (derived unless set: the medium value / [tissue] tortuosity^2)",
               "D_water / lambda^2 with lambda = 1.6, " + SYKOVA, lower=0.0),
