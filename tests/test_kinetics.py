@@ -250,12 +250,14 @@ def test_more_dose_lowers_viability():
 
 @pytest.mark.parametrize("material, species", [("ZnO2", "h2o2"), ("ZnS", "h2s")])
 def test_coproduct_is_released_one_per_zinc(x64, material, species):
-    """With its removal switched off, the co-product (per voxel: α × fluid concentration)
+    """With its removal switched off (for H2O2 inside the cells too, so that what the
+    lysosomes make all leaves them), the co-product (per voxel: α × fluid concentration)
     rises by exactly ν = 1 per Zn²⁺ released from the particles (extracellular and
     lysosomal)."""
     rng = np.random.default_rng(3)
     k = _kinetics(material, h2o2_decay_per_s=0.0, catalase_rate_per_s=0.0,
-                  h2s_oxidation_per_s=0.0, solubility_log10_K=20.0)
+                  intracellular_h2o2_removal_per_s=0.0, h2s_oxidation_per_s=0.0,
+                  solubility_log10_K=20.0)
     s = _random_state(rng, 500, (species,))
     env = _random_env(rng, 500)
     alpha = _random_fluid(rng, env)
@@ -270,6 +272,35 @@ def test_coproduct_is_released_one_per_zinc(x64, material, species):
     zn_released = conv * (particles(s) - particles(new))
     gained = a * (np.asarray(getattr(new, species)) - np.asarray(getattr(s, species)))
     np.testing.assert_allclose(gained, zn_released, rtol=1e-10, atol=1e-12)
+
+
+def test_peroxide_made_in_a_cell_is_removed_by_that_cell(x64):
+    """ZnO2 dissolving in a cell's lysosomes makes one H2O2 per Zn2+ inside the cell: its own
+    peroxidases remove all but e = k_cell/k_int of it (1/693 at the defaults) before it can
+    leave, and the glutathione peroxidases' share consumes its glutathione. A dilute culture
+    (cell fraction 1e-6, particles only inside the cells, resynthesis off) over one 60 s
+    step: ln(GSH0/GSH) = 2 g_px (1 − e) R / (K_g + GSH0), R the H2O2 its lysosomes made per
+    cell volume, to 1e-6 relative, and the fluid (no decay there) gains e R per cell volume
+    (to 1e-4: the cells take a little of it back). Released to the fluid as before
+    2026-12-03, the H2O2 was diluted a million-fold before any cell met it, and the cell's
+    glutathione did not move."""
+    k = _kinetics("ZnO2", gsh_resynthesis_per_h=0.0, zn_ros_max_uM_per_s=0.0,
+                  h2o2_decay_per_s=0.0)
+    phi, dt = 1e-6, 60.0
+    one, zero = jnp.ones(()), jnp.zeros(())
+    s = Local(np=zero, zn=zero, ros=zero, np_int=100.0 * one, zn_cell=zero,
+              gsh=k.gsh_initial_uM * one, viability=one, h2o2=zero, np_dead=zero,
+              zn_dead=zero)
+    env = Environment(ph=7.4, cell_fraction=phi, cavitation=0.0, light_mW_per_cm2=0.0)
+    new = local_step(k, s, env, dt, 1.0 - phi)
+    k_lys = float(k.dissolution_rate_per_s(4.7))
+    made = float(k.zn_uM_per_particle_ug_per_ml) * 100.0 * -np.expm1(-k_lys * dt)
+    e = float(k.catalase_rate_per_s) / float(k.intracellular_h2o2_removal_per_s)
+    assert float(k.peroxide_escape_share()) == pytest.approx(e, rel=1e-12)
+    gsh0 = float(k.gsh_initial_uM)
+    expected = 2.0 * float(k.gpx_fraction) * (1.0 - e) * made / (float(k.gsh_half_uM) + gsh0)
+    assert np.log(gsh0 / float(new.gsh)) == pytest.approx(expected, rel=1e-6)
+    assert (1.0 - phi) * float(new.h2o2) / phi == pytest.approx(e * made, rel=1e-4)
 
 
 @pytest.mark.parametrize("material, bolus", [("ZnO", "zn"), ("ZnO2", "h2o2"), ("ZnO", "np")])

@@ -23,7 +23,9 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
        ROS:        κ = k_dec + (φ/α) V k_cell,  S = o₂f (Y'_us A + Y'_light E) np
        H₂O₂:       κ = k_dec + (φ/α) V k_cell;   H₂S: κ = k_ox; both with the co-product
                    of the particles that dissolve outside and inside cells as a source
-                   (it crosses membranes), as the cargo;
+                   (it crosses membranes), as the cargo; of the H₂O₂ made inside cells
+                   only the share e = k_cell/k_int that escapes the cell's own peroxidases
+                   (k_int the removal inside, `Kinetics.peroxide_escape_share`);
        O₂:         κ = φ V q_max/(K_m + O₂) (respiration inhibited by H₂S)
    with f the free intracellular Zn²⁺ left by metallothionein buffering (fast equilibrium,
    dissociation constant K_d): f + B f/(K_d + f) = zn_cell, its capacity B = B₀ (1 − c + c
@@ -35,8 +37,8 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
 B. `react`: what each sink removed goes to its destination in the proportions of the rates —
    dissolved particles to Zn²⁺ (never beyond zn_sat; the rest stays particulate) and to the
    co-product (H₂O₂ or H₂S, ν per Zn²⁺) or cargo, endocytosed particles to `np_int`, imported
-   Zn²⁺ to `zn_cell`, the peroxide the cells took up to catalase (O₂) and glutathione
-   peroxidase; in a phosphate medium Zn²⁺ beyond zinc phosphate's limit zn_P(pH)
+   Zn²⁺ to `zn_cell`, the peroxide the cells took up, and the 1 − e of their lysosomes'
+   H₂O₂ they kept, to catalase (O₂) and glutathione peroxidase; in a phosphate medium Zn²⁺ beyond zinc phosphate's limit zn_P(pH)
    precipitates (`zn_phosphate`, particulate: moved and endocytosed as the particles, dissolved
    in the lysosomes) — then the local processes, each exact or positivity preserving:
    lysosomal dissolution of `np_int` into `zn_cell` (prepared with the particles' sink,
@@ -340,6 +342,25 @@ class Kinetics(eqx.Module):
         fenton = self.fenton_rate_per_uM_per_s * self.fenton_catalyst_uM
         return fenton / (fenton + self.intracellular_h2o2_removal_per_s)
 
+    def peroxide_escape_share(self) -> Array:
+        """Share of the H₂O₂ made inside a cell (ZnO₂ dissolving in its lysosomes) that
+        leaves it before the cell's own peroxidases and catalase remove it, and the ratio of
+        the cell's H₂O₂ to the fluid's when the cell makes none: k_cell / k_int (at most 1).
+
+        A membrane of permeation rate k_p (per cell volume) in series with removal k_int
+        inside takes up the fluid's H₂O₂ at k_cell = k_p k_int / (k_p + k_int)
+        (`catalase_rate_per_s`, measured on whole cells) and lets what the cell makes leave
+        with probability k_p / (k_p + k_int), which is k_cell / k_int; 1 without removal
+        inside (k_int = 0)."""
+        k_int = self.intracellular_h2o2_removal_per_s
+        return jnp.where(k_int > 0, jnp.minimum(_safe_div(self.catalase_rate_per_s, k_int), 1.0),
+                         1.0)
+
+    def coproduct_escape_share(self, h2o2: bool) -> Array | float:
+        """Share of the co-product made in the lysosomes that reaches the fluid: H₂O₂'s
+        `peroxide_escape_share`; H₂S (its intracellular removal not modelled) all of it."""
+        return self.peroxide_escape_share() if h2o2 else 1.0
+
     def mt_capacity_left_uM(self, gsh: Array | None) -> Array:
         """Metallothionein zinc sites left to buffer, B (1 − c + c GSH/GSH₀): the thiolate
         clusters are oxidised, releasing their zinc, as the glutathione couple is (c the
@@ -556,6 +577,12 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
     freed = s.np_int * -jnp.expm1(-k_lys * dt_s) + arrived * _arrivals_dissolved(k_lys * dt_s)
     feedback = 0.0
     if coproduct is not None:
+        # the co-product the lysosomes see: the fluid's times the share of what a cell makes
+        # that leaves it (H2O2: its own peroxidases keep the cell's ~k_cell/k_int of the
+        # fluid's, `peroxide_escape_share`; H2S: the fluid's); that share of the release
+        # reaches the fluid, so the saturation sink on the fluid's c is e^2 S f / K[H⁺]²
+        escape = k.coproduct_escape_share(s.h2o2 is not None)
+        inside = escape * coproduct
         # f: the cell's free Zn²⁺ at the step end before the lysosomes' release, after the
         # step's export (known at its start, `rates`), which makes room for that release;
         # with the step-start f the release lagged the export and the cell's zinc
@@ -569,17 +596,19 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
         # so S becomes S / (1 + S f' c₀/K[H⁺]²). The lysosomes dissolve ~3/h at pH 4.7: a
         # step's S can be tens of µM, and explicit in f the release overshot saturation
         # and swung the cell's zinc by several µM from step to step
-        gain = freed * conv * k.free_zinc_slope(free, s.gsh) * coproduct / ksat
+        gain = freed * conv * k.free_zinc_slope(free, s.gsh) * inside / ksat
         freed = freed / (1.0 + gain)
         # saturated even so (f c₀ ≥ K[H⁺]²): the lysosomes dissolve as much as the
         # co-product's removal makes room for over the step, S (1 − c/c₀), the feedback
         # f/K[H⁺]² capped at 1/c₀, so the release is continuous in f c₀ and its sink
         # never takes co-product the lysosomes did not make while c stays below c₀
         # (written without dividing by c where it may be 0, so its gradient stays finite)
-        saturated = feedback * coproduct > 1.0
-        feedback = jnp.where(saturated, 1.0 / jnp.where(saturated, coproduct, 1.0), feedback)
-        # S (µM/s per fluid volume) times that coefficient (1/µM)
-        feedback = k.coproduct_per_zn * conv * ((living * freed) / (alpha * dt_s)) * feedback
+        saturated = feedback * inside > 1.0
+        feedback = jnp.where(saturated, 1.0 / jnp.where(saturated, inside, 1.0), feedback)
+        # e S (µM/s per fluid volume, what reaches the fluid) times that coefficient (1/µM
+        # of the lysosomes' co-product) times e (the lysosomes' co-product per fluid µM)
+        feedback = (k.coproduct_per_zn * conv * ((living * freed) / (alpha * dt_s))
+                    * escape * escape * feedback)
     return Dissolution(dissolved, would - dissolved, taken_up, living * freed, feedback)
 
 
@@ -595,7 +624,8 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
     dissolved zinc is transported within the step instead of arriving after it; with
     `lysosomal` (dissolved in the cells, unsaturated) its co-product and cargo, which leave
     the cells, too (its zinc stays in the cells), the co-product's with its saturation
-    implicit (`dissolution`)."""
+    implicit (`dissolution`) and, for H₂O₂, only the share that escapes the cell's own
+    peroxidases (`Kinetics.peroxide_escape_share`; `react` hands the rest to the cell)."""
     alpha = jnp.asarray(fluid_fraction)
     release = cell_release = 0.0
     if dissolved is not None:
@@ -608,7 +638,8 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
     # (no material has both a co-product and a cargo, whose source is the unsaturated one)
     conv = 0.0 if k is None else k.zn_uM_per_particle_ug_per_ml
     nu = 0.0 if k is None else k.coproduct_per_zn
-    cp_source = nu * conv * cell_release
+    escape = 1.0 if k is None else k.coproduct_escape_share("h2o2" in names)
+    cp_source = nu * conv * (release + escape * lysosome)
     cargo = 0.0 if k is None else k.cargo_mass_fraction
     table = {
         "np": (r.dissolution + r.uptake, 0.0),
@@ -666,8 +697,10 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
         # solve (its share of the sink), so each Zn²⁺ freed comes with ν co-product exactly
         name, kappa = (("h2o2", r.h2o2_decay + r.h2o2_cells) if s.h2o2 is not None
                        else ("h2s", r.h2s_oxidation))
-        held = removed[name] * _safe_div(d.feedback_per_s, kappa + d.feedback_per_s) / (
-            jnp.maximum(k.coproduct_per_zn, 1e-12) * conv)
+        # (the fluid received the escaping share e of it: the sink took e ν per Zn²⁺)
+        escape = k.coproduct_escape_share(s.h2o2 is not None)
+        held = _safe_div(removed[name] * _safe_div(d.feedback_per_s, kappa + d.feedback_per_s),
+                         jnp.maximum(k.coproduct_per_zn, 1e-12) * conv * escape)
         freed = _safe_div(jnp.clip(d.lysosomal - held, 0.0, d.lysosomal), living)
     np_int = s.np_int + arrived - freed
     zn_cell = s.zn_cell + freed * conv
@@ -687,6 +720,10 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     if h2o2 is not None:  # the sink's saturation share (`dissolution`) is no removal
         taken = taken + removed["h2o2"] * _safe_div(
             r.h2o2_cells, r.h2o2_decay + r.h2o2_cells + d.feedback_per_s)
+        # and the H2O2 the lysosomes made that the cells' own peroxidases removed before
+        # it could leave (1 − e of it, `Kinetics.peroxide_escape_share`)
+        retained = 1.0 - k.peroxide_escape_share()
+        taken = taken + retained * k.coproduct_per_zn * conv * freed * living
     o2 = s.o2
     if o2 is not None:
         o2 = o2 + 0.5 * (1.0 - k.gpx_fraction) * taken

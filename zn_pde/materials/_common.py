@@ -63,7 +63,8 @@ COMMON: tuple[Parameter, ...] = (
               "assumed: H2O2 persists for hours in culture medium", lower=0.0),
     Parameter("catalase_rate_per_s", 1.0, "1/s",
               "removal of extracellular H2O2 and diffusible ROS by living cells (catalase, "
-              "peroxidases), per cell volume",
+              "peroxidases), per cell volume; over intracellular_h2o2_removal_per_s it is "
+              "also the share of the H2O2 a cell makes (ZnO2 in its lysosomes) that leaves it",
               "derived: Wagner et al. 2013, Redox Biol 1:210 (abstract: k_cell = 0.46e-12 "
               "(MIA PaCa-2) to 10.4e-12 (U937) L/s per cell) over an assumed 2 pL cell "
               "volume gives 0.23-5.2 /s; 1 /s near the geometric mean", lower=0.0),

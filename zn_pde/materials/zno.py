@@ -364,7 +364,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               "H2O2 in cell cultures', abstract)", lower=0.0, lower_open=True),
     Parameter("intracellular_h2o2_removal_per_s", 693.0, "1/s",
               "first-order removal of H2O2 inside cells (peroxiredoxins, catalase, GPx), "
-              "which competes with Fenton chemistry",
+              "which competes with Fenton chemistry and with escape from the cell (a cell "
+              "keeps 1 - catalase_rate_per_s / this of the H2O2 it makes)",
               "ln 2 / 1e-3 s: cellular H2O2 half-life of ~1 ms (Andres et al. 2022, Stresses "
               "2:256, doi:10.3390/stresses2030019, introduction; secondary)",
               lower=0.0, lower_open=True),
