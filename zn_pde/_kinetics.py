@@ -38,13 +38,13 @@ B. `react`: what each sink removed goes to its destination in the proportions of
    dissolved particles to Zn²⁺ (never beyond zn_sat; the rest stays particulate) and to the
    co-product (H₂O₂ or H₂S, ν per Zn²⁺) or cargo, endocytosed particles to `np_int`, imported
    Zn²⁺ to `zn_cell`, the peroxide the cells took up, and the 1 − e of their lysosomes'
-   H₂O₂ they kept, to catalase (O₂) and glutathione peroxidase; in a phosphate medium Zn²⁺ beyond zinc phosphate's limit zn_P(pH)
-   precipitates (`zn_phosphate`, particulate: moved and endocytosed as the particles, dissolved
-   in the lysosomes) — then the local processes, each exact or positivity preserving:
-   lysosomal dissolution of `np_int` into `zn_cell` (prepared with the particles' sink,
-   `dissolution`, as its co-product is a source of the solve, slowed by the lysosome's
-   saturation (1 − f c/K[H⁺]²)₊ implicit in that co-product, f after the step's Zn²⁺
-   export); glutathione intercepts
+   H₂O₂ they kept, to catalase (O₂) and glutathione peroxidase; in a phosphate medium Zn²⁺
+   beyond zinc phosphate's limit zn_P(pH) precipitates (`zn_phosphate`, particulate: moved
+   and endocytosed as the particles, dissolved in the lysosomes) — then the local
+   processes, each exact or positivity preserving: lysosomal dissolution of `np_int` into
+   `zn_cell` (prepared with the particles' sink, `dissolution`, as its co-product is a
+   source of the solve, slowed by the lysosome's saturation (1 − f e c/K[H⁺]²)₊ implicit in
+   that co-product, f after the step's Zn²⁺ export); glutathione intercepts
    the peroxide flux F = g_px J + P_zn H(f) at GSH/(K_g + GSH), consuming ν each, the
    rest escapes, and is resynthesised towards GSH₀ at k_syn; the radical dose accumulates;
    viability dV/dt = −V [κ_E H(1/E − 1; 1/E½ − 1, h) + (R + F_escaped + ·OH_Fenton)/D₀
