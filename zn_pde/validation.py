@@ -478,9 +478,11 @@ def _peroxide_budget_note(zno: Spheroid, zno2: Spheroid) -> str:
     culture_ratio = 1.0 / CULTURE_CELL_FRACTION
     h2o2 = zno2.bulk_uM.get("h2o2")
     bulk = "" if h2o2 is None else f" ({h2o2:.1f} uM H2O2 there at 24 h)"
+    kept = 1.0 - float(k.peroxide_escape_share())
     return (f"ZnO2 releases one H2O2 per Zn2+: in the lysosomes of the cells that take the "
-            f"particles up (the living ones hold {zno2.cell_zinc_uM:.0f} uM zinc at 24 h, "
-            f"tissue mean per cell volume, the rest exported) and in the bulk medium at pH "
+            f"particles up, whose own peroxidases remove {kept:.1%} of it before it can leave "
+            f"(the living ones hold {zno2.cell_zinc_uM:.0f} uM zinc at 24 h, tissue mean per "
+            f"living-cell volume, the rest exported), and in the bulk medium at pH "
             f"7.4{bulk}, whose peroxide diffuses in and is removed by the cells. ZnO2 lowers "
             f"their glutathione by {zno.gsh_mean - zno2.gsh_mean:.0f} of "
             f"{float(k.gsh_initial_uM):.0f} uM and their viability by "

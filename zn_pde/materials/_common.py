@@ -7,11 +7,15 @@ ZnO's behaviour is unchanged by their presence; each value says where it comes f
 
 from __future__ import annotations
 
+import math
+
 from ._parameter import Parameter
 from .zno import H2O2_DIFFUSIVITY_37C, PHOTO_RADICAL_YIELD, TO_37C, TO_37C_TEXT
 
 _TORTUOSITY_SQ = 1.6**2  # Sykova & Nicholson 2008, doi:10.1152/physrev.00027.2007
 _H2S_DIFFUSIVITY = round(1400.0 * TO_37C, 1)
+# H2S lost from an open culture well with a 5 min half-life (DeLeon, Stoy & Olson 2012)
+_H2S_LOSS_PER_S = round(math.log(2.0) / 300.0, 7)
 
 COMMON: tuple[Parameter, ...] = (
     # --- acid-switched degradation (ZIF-8 style): k += k_sw / (1 + 10^{m (pH - pH_half)}) ----
@@ -89,16 +93,32 @@ COMMON: tuple[Parameter, ...] = (
               " (derived unless set: the medium value / [tissue] tortuosity^2)",
               "medium value / lambda^2 (Sykova & Nicholson 2008)",
               lower=0.0),
-    Parameter("h2s_oxidation_per_s", 1e-3, "1/s",
-              "H2S removal (mitochondrial sulfide oxidation, volatilisation)",
-              "assumed: minutes-scale sulfide clearance", lower=0.0),
+    Parameter("h2s_oxidation_per_s", _H2S_LOSS_PER_S, "1/s",
+              "H2S loss from the extracellular fluid (volatilisation from an open well; "
+              "in tissue it stands for the cells' sulfide oxidation)",
+              "ln 2 / 5 min: 'H2S loss from all apparatuses was rapid and exponential, with "
+              "half-times (t 1/2) of 5 min' in 24-well culture plates, 'due to "
+              "volatilization, not oxidation' (DeLeon, Stoy & Olson 2012, Anal Biochem "
+              "421:203, abstract; temperature not stated); with colonic cells in plate "
+              "culture 't1/2 of 3 to 4 min at 37 °C' (J Biol Chem 2021, "
+              "doi:10.1016/j.jbc.2021.100736, abstract; authors not read). In tissue the "
+              "same rate is assumed for the cells' oxidation by sulfide:quinone "
+              "oxidoreductase: no rate per cell was found (cells keep infused sulfide below "
+              "0.5 uM within their capacity: Bouillaud 2012, MiPNet 17.12, meeting abstract)",
+              lower=0.0),
     Parameter("h2s_catalase_ki_uM", 10.0, "uM",
               "H2S at half inhibition of catalase-like scavenging",
-              "assumed: sulfide inhibits haem catalase in the micromolar range", lower=0.0,
+              "assumed: sulfide inhibits haem catalase in the micromolar range (no Ki or "
+              "IC50 was found, docs/research/science_sources.md, 2026-12-03)", lower=0.0,
               lower_open=True),
     Parameter("h2s_respiration_ki_uM", 20.0, "uM",
               "H2S at half inhibition of mitochondrial respiration (cytochrome c oxidase)",
-              "assumed: micromolar sulfide inhibits complex IV", lower=0.0, lower_open=True),
+              "upper end of 'IC50 10-20 uM with cells' (Bouillaud 2012, 'Sulfide - a "
+              "remarkable mitochondrial substrate', Mitochondr Physiol Network 17.12, "
+              "Bioblast meeting abstract); the isolated enzyme's Ki is ~0.2 uM (a Brock "
+              "University thesis, hdl 10464/2725, abstract), higher in cells, which oxidise "
+              "sulfide ('above 10 uM' needed: Bouillaud et al. 2013, MiPNet 18.18, meeting "
+              "abstract)", lower=0.0, lower_open=True),
 )
 
 #: Oxygen ([oxygen] section, off unless `enabled = true`).
