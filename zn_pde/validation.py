@@ -568,6 +568,11 @@ def spheroid_vs_culture_rows(res: Resolution) -> list[Row]:
     ]
 
 
+def _loss(before: float, after: float) -> str:
+    """Viability lost, to three decimals, without a "-0.000" for a round-off gain."""
+    return f"{round(before - after, 3) + 0.0:.3f}"
+
+
 def hypoxia_row(res: Resolution) -> Row:
     # a larger spheroid (300 um radius), whose core turns hypoxic
     kw = dict(ultrasound=ultrasound(1.5), oxygen=True, radius_um=300.0)
@@ -588,13 +593,16 @@ def hypoxia_row(res: Resolution) -> Row:
                f"O2 at the exposure (4 h) rim {o2[rim].mean():.3g} uM, core "
                f"{o2[core].mean():.3g} uM: yield factor "
                f"{factor(o2[rim]):.2f} vs {factor(o2[core]):.2f}; viability lost to ultrasound "
-               f"rim {alone.rim - stim.rim:.3f}, core {alone.core - stim.core:.3f}",
+               f"rim {_loss(alone.rim, stim.rim)}, core {_loss(alone.core, stim.core)}",
                "core yield factor below half the rim's", factor(o2[core]) < 0.5 * factor(o2[rim]),
-               "partly by construction: the assumed O2 consumption (oxygen."
-               "consumption_max_uM_per_s, 100 amol/cell/s) was chosen so that the anoxic "
-               "radius (~245 um) lies where spheroids are reported to develop O2 gradients; "
-               "at 50 amol/cell/s this spheroid's core keeps ~30 uM O2 at the exposure and the row "
-               "fails (coarse grid)")
+               "the O2 constants are cited, none set by this row: the consumption from DLD1 "
+               "spheroids (Grimes et al. 2014, J R Soc Interface 11:20131124, abstract), the "
+               "tissue diffusivity from tumour tissue (Grote et al. 1977), the medium's O2 "
+               "from its solubility (Gnaiger); with them a sphere of tissue turns anoxic at its "
+               "centre beyond a radius of ~239 um, near the 232 +- 22 um diffusion limit "
+               "Grimes et al. measured (they derived the consumption from it: consistent, not "
+               "independent). The yield's O2 half-saturation (oxygen.ros_half_uM, 10 uM) is "
+               "assumed")
 
 
 PENETRATION_SOURCES = (

@@ -16,6 +16,12 @@ _TORTUOSITY_SQ = 1.6**2  # Sykova & Nicholson 2008, doi:10.1152/physrev.00027.20
 _H2S_DIFFUSIVITY = round(1400.0 * TO_37C, 1)
 # H2S lost from an open culture well with a 5 min half-life (DeLeon, Stoy & Olson 2012)
 _H2S_LOSS_PER_S = round(math.log(2.0) / 300.0, 7)
+# O2 (see OXYGEN): air in a humidified 5 % CO2 incubator over culture medium at 37 °C
+_O2_MEDIUM_UM = round(0.2095 * (101.325 - 6.275 - 0.05 * 101.325) * 10.56 * 0.89, 1)
+# Han & Bartels 1996 interpolation for O2 in water at 310.15 K, cm^2/s -> um^2/s
+_O2_D_WATER = round(1e8 * 10 ** (-4.410 + 773.8 / 310.15 - (506.4 / 310.15) ** 2), 0)
+# Grimes et al. 2014: 7.29e-7 m^3 O2 (STP) per kg per s, per tissue volume, over phi = 0.8
+_O2_CONSUMPTION = round(7.29e-7 * 1e3 / 22.414e-3 * 1e3 / 0.8, 1)
 
 COMMON: tuple[Parameter, ...] = (
     # --- acid-switched degradation (ZIF-8 style): k += k_sw / (1 + 10^{m (pH - pH_half)}) ----
@@ -123,26 +129,40 @@ COMMON: tuple[Parameter, ...] = (
 
 #: Oxygen ([oxygen] section, off unless `enabled = true`).
 OXYGEN: tuple[Parameter, ...] = (
-    Parameter("medium_uM", 200.0, "uM", "dissolved O2 in medium (air-saturated, 37 °C)",
-              "assumed: ~0.2 mM for air-saturated culture medium at 37 °C (Henry's law)",
+    Parameter("medium_uM", _O2_MEDIUM_UM, "uM",
+              "dissolved O2 in medium (air-saturated, 37 °C, in a humidified 5 % CO2 "
+              "incubator)",
+              "derived: O2 solubility 10.56 uM/kPa in water at 37 °C and 0.89 of it in "
+              "culture media (Gnaiger, Oroboros MiPNet06.03, Bioblast wiki 'Oxygen "
+              "solubility', which gives 207.3 uM for air-saturated water at 100 kPa) times "
+              "pO2 = 0.2095 (101.325 - 6.275 kPa water vapour - 5 % CO2) = 18.85 kPa",
               lower=0.0),
-    Parameter("diffusivity_medium_um2_per_s", 3000.0, "um^2/s", "O2 diffusivity in medium",
-              "assumed: ~3e-5 cm^2/s for O2 in water at 37 °C", lower=0.0),
-    Parameter("diffusivity_tissue_um2_per_s", 2000.0, "um^2/s", "O2 diffusivity in tissue",
-              "assumed: ~2e-5 cm^2/s, the value used in spheroid oxygen models", lower=0.0),
-    Parameter("consumption_max_uM_per_s", 50.0, "uM/s",
+    Parameter("diffusivity_medium_um2_per_s", _O2_D_WATER, "um^2/s",
+              "O2 diffusivity in medium",
+              "Han & Bartels 1996, J Phys Chem 100:5597 (abstract: 'log(10)[D/cm(2) s(-1)] "
+              "= -4.410 + 773.8/T - (506.4/T)(2)' for H2O, -0.5 to 95 °C) at 310.15 K: "
+              "2.62e-5 cm^2/s", lower=0.0),
+    Parameter("diffusivity_tissue_um2_per_s", 1750.0, "um^2/s", "O2 diffusivity in tissue",
+              "Grote, Süsskind & Vaupel 1977, Pflügers Arch 372:37 (summary, DS-carcinosarcoma "
+              "tissue: 'for the conditions of 37°C: D=1.75·10−5 cm2/s')", lower=0.0),
+    Parameter("consumption_max_uM_per_s", _O2_CONSUMPTION, "uM/s",
               "maximal O2 consumption of living cells (per cell volume)",
-              "assumed: 100 amol/cell/s over the model's 2 pL cell, inside the <1 to >350 "
-              "amol/cell/s measured in culture (Wagner, Venkataraman & Buettner 2011, Free "
-              "Radic Biol Med 51:700, doi:10.1016/j.freeradbiomed.2011.05.024, abstract); "
-              "40 uM/s per tissue volume at phi = 0.8 gives an anoxic core beyond "
-              "R = sqrt(6 D c0 / q) ~ 245 um, within the 400-600 um diameters above which "
-              "spheroids develop O2 gradients (Hirschhaeuser et al. 2010, J Biotechnol "
-              "148:3, doi:10.1016/j.jbiotec.2010.01.012). (Until 2026-12-02 this text said "
-              "50 amol/cell/s at 5e8 cells/mL, which gives 25 uM/s, not this value)",
+              "derived: DLD1 spheroids consume '7.29 ± 1.4 × 10(-7) m(3) kg(-1) s(-1)' "
+              "(Grimes, Kelly, Bloch & Partridge 2014, J R Soc Interface 11:20131124, "
+              "abstract), 32.5 uM/s per tissue volume (O2 volume at STP, 22.414 L/mol, and "
+              "1 kg/L tissue, assumed), over the model's default cell volume fraction 0.8: "
+              "40.7 uM/s per cell volume (81 amol/cell/s of a 2 pL cell, inside the <1 to "
+              ">350 amol/cell/s measured in culture: Wagner, Venkataraman & Buettner 2011, "
+              "Free Radic Biol Med 51:700, doi:10.1016/j.freeradbiomed.2011.05.024, "
+              "abstract). With the O2 constants above, a sphere this dense turns anoxic at "
+              "its centre from a radius sqrt(6 D c0 / q) = 239 um, where Grimes et al. "
+              "measured a 232 ± 22 um diffusion limit (from which they derived the rate: not "
+              "an independent check). Until 2026-12-03 an assumed 50 uM/s",
               lower=0.0),
     Parameter("consumption_half_uM", 1.0, "uM", "Michaelis constant of O2 consumption",
-              "assumed: ~1 uM, typical of mitochondrial respiration", lower=0.0,
+              "upper end of the p50 of 0.01-0.10 kPa (0.1-1.1 uM at 10.56 uM/kPa) of "
+              "mitochondria and small cells, 0.05 kPa (0.5 uM) in 32D cells (Gnaiger 2010, "
+              "doi:10.1007/978-1-4419-1241-1_2, abstract)", lower=0.0,
               lower_open=True),
     Parameter("ros_half_uM", 10.0, "uM",
               "O2 at half-maximal photodynamic and sonodynamic ROS yield",
