@@ -601,8 +601,9 @@ def hypoxia_row(res: Resolution) -> Row:
                "from its solubility (Gnaiger); with them a sphere of tissue turns anoxic at its "
                "centre beyond a radius of ~239 um, near the 232 +- 22 um diffusion limit "
                "Grimes et al. measured (they derived the consumption from it: consistent, not "
-               "independent). The yield's O2 half-saturation (oxygen.ros_half_uM, 10 uM) is "
-               "assumed")
+               "independent), and the yield's O2 half-saturation from photodynamic kill "
+               f"(oxygen.ros_half_uM, {half:g} uM: Henderson & Fingar 1987, half at 1 % O2; "
+               "for ultrasound assumed alike)")
 
 
 PENETRATION_SOURCES = (

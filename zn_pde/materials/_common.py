@@ -22,6 +22,8 @@ _O2_MEDIUM_UM = round(0.2095 * (101.325 - 6.275 - 0.05 * 101.325) * 10.56 * 0.89
 _O2_D_WATER = round(1e8 * 10 ** (-4.410 + 773.8 / 310.15 - (506.4 / 310.15) ** 2), 0)
 # Grimes et al. 2014: 7.29e-7 m^3 O2 (STP) per kg per s, per tissue volume, over phi = 0.8
 _O2_CONSUMPTION = round(7.29e-7 * 1e3 / 22.414e-3 * 1e3 / 0.8, 1)
+# Henderson & Fingar 1987: photodynamic kill half-maximal at 1 % O2, in medium as _O2_MEDIUM_UM
+_O2_PDT_HALF_UM = round(0.01 * (101.325 - 6.275) * 10.56 * 0.89, 1)
 
 COMMON: tuple[Parameter, ...] = (
     # --- acid-switched degradation (ZIF-8 style): k += k_sw / (1 + 10^{m (pH - pH_half)}) ----
@@ -70,7 +72,12 @@ COMMON: tuple[Parameter, ...] = (
               "medium value / lambda^2 (Sykova & Nicholson "
               "2008)", lower=0.0),
     Parameter("h2o2_decay_per_s", 1e-4, "1/s", "spontaneous H2O2 loss in medium",
-              "assumed: H2O2 persists for hours in culture medium", lower=0.0),
+              "assumed: H2O2 persists for hours in a pyruvate-free culture medium (no "
+              "half-life was found). Pyruvate removes it: k = 2.36 /(M s) (Guarino et al. "
+              "2019, Sci Rep 9:19568, doi:10.1038/s41598-019-55951-9, abstract: at 1 mM "
+              "pyruvate '95% elimination of H2O2 at 5-200 uM requires 21-25 min'), so set "
+              "2.4e-3 /s for a medium with 1 mM sodium pyruvate (e.g. the DMEM formulations "
+              "that carry it)", lower=0.0),
     Parameter("catalase_rate_per_s", 1.0, "1/s",
               "removal of extracellular H2O2 and diffusible ROS by living cells (catalase, "
               "peroxidases), per cell volume; over intracellular_h2o2_removal_per_s it is "
@@ -164,9 +171,15 @@ OXYGEN: tuple[Parameter, ...] = (
               "mitochondria and small cells, 0.05 kPa (0.5 uM) in 32D cells (Gnaiger 2010, "
               "doi:10.1007/978-1-4419-1241-1_2, abstract)", lower=0.0,
               lower_open=True),
-    Parameter("ros_half_uM", 10.0, "uM",
+    Parameter("ros_half_uM", _O2_PDT_HALF_UM, "uM",
               "O2 at half-maximal photodynamic and sonodynamic ROS yield",
-              "assumed: type II photosensitisation needs O2 well above hypoxic levels",
+              "derived: 'the half value of cell inactivation was found to be at 1% O2' "
+              "(photodynamic, porphyrin-loaded RIF cells illuminated in vitro: Henderson & "
+              "Fingar 1987, Cancer Res 47:3110, abstract; 'full effect was reached at 5% "
+              "O2'), 1 % of the humidified gas (0.95 kPa) in medium at the solubility of "
+              "medium_uM: 8.9 uM; a Photofrin dosimetry model's k4/k2 = 11.9 uM from "
+              "spheroid studies (PMC4435602, Table 1) is the same order. The sonodynamic "
+              "yield is assumed to need O2 alike (no value found)",
               lower=0.0, lower_open=True),
     Parameter("resupply_per_s", 1e-3, "1/s",
               "well-mixed runs: relaxation of O2 towards medium_uM (gas exchange)",
