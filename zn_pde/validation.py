@@ -599,9 +599,10 @@ def hypoxia_row(res: Resolution) -> Row:
                "spheroids (Grimes et al. 2014, J R Soc Interface 11:20131124, abstract), the "
                "tissue diffusivity from tumour tissue (Grote et al. 1977), the medium's O2 "
                "from its solubility (Gnaiger); with them a sphere of tissue turns anoxic at its "
-               "centre beyond a radius of ~239 um, near the 232 +- 22 um diffusion limit "
-               "Grimes et al. measured (they derived the consumption from it: consistent, not "
-               "independent), and the yield's O2 half-saturation from photodynamic kill "
+               "centre beyond a radius of ~239 um, near the 232 +- 22 um 'diffusion limit' "
+               "Grimes et al. measured (if it is that radius: its definition was not read; "
+               "they derived the consumption from it, so not independent), and the yield's "
+               "O2 half-saturation from photodynamic kill "
                f"(oxygen.ros_half_uM, {half:g} uM: Henderson & Fingar 1987, half at 1 % O2; "
                "for ultrasound assumed alike)")
 

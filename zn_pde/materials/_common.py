@@ -162,9 +162,10 @@ OXYGEN: tuple[Parameter, ...] = (
               ">350 amol/cell/s measured in culture: Wagner, Venkataraman & Buettner 2011, "
               "Free Radic Biol Med 51:700, doi:10.1016/j.freeradbiomed.2011.05.024, "
               "abstract). With the O2 constants above, a sphere this dense turns anoxic at "
-              "its centre from a radius sqrt(6 D c0 / q) = 239 um, where Grimes et al. "
-              "measured a 232 ± 22 um diffusion limit (from which they derived the rate: not "
-              "an independent check). Until 2026-12-03 an assumed 50 uM/s",
+              "its centre from a radius sqrt(6 D c0 / q) = 239 um, near the 232 ± 22 um "
+              "'diffusion limit' Grimes et al. measured (if that limit is this radius, as "
+              "the name suggests; its definition was not read, and they derived the rate "
+              "from it, so it is no independent check). Until 2026-12-03 an assumed 50 uM/s",
               lower=0.0),
     Parameter("consumption_half_uM", 1.0, "uM", "Michaelis constant of O2 consumption",
               "upper end of the p50 of 0.01-0.10 kPa (0.1-1.1 uM at 10.56 uM/kPa) of "
