@@ -545,6 +545,9 @@ class Dissolution(NamedTuple):
     taken_up: Array  # endocytosed by the cells
     lysosomal: Array  # internalised particle mass the lysosomes dissolve unsaturated
     feedback_per_s: Array | ArrayLike = 0.0  # the co-product's saturation sink S f/K[H⁺]²
+    # share of the lysosomes' co-product that leaves the cells for the fluid
+    # (`Kinetics.coproduct_escape_share`; the rest the cells remove themselves)
+    escape: Array | ArrayLike = 1.0
 
 
 def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environment,
@@ -575,7 +578,7 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
     arrived = _safe_div(taken_up, living)  # per living-cell volume
     k_lys = k.dissolution_rate_per_s(k.lysosome_ph)
     freed = s.np_int * -jnp.expm1(-k_lys * dt_s) + arrived * _arrivals_dissolved(k_lys * dt_s)
-    feedback = 0.0
+    feedback, escape = 0.0, 1.0
     if coproduct is not None:
         # the co-product the lysosomes see: the fluid's times the share of what a cell makes
         # that leaves it (H2O2: its own peroxidases keep the cell's ~k_cell/k_int of the
@@ -609,13 +612,14 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
         # of the lysosomes' co-product) times e (the lysosomes' co-product per fluid µM)
         feedback = (k.coproduct_per_zn * conv * ((living * freed) / (alpha * dt_s))
                     * escape * escape * feedback)
-    return Dissolution(dissolved, would - dissolved, taken_up, living * freed, feedback)
+    return Dissolution(dissolved, would - dissolved, taken_up, living * freed, feedback,
+                       escape)
 
 
 def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLike, dt_s: float,
                       k: Kinetics | None = None, dissolved: Array | None = None,
-                      lysosomal: Array | None = None, feedback_per_s: ArrayLike = 0.0
-                      ) -> tuple[list[Array], list[Array]]:
+                      lysosomal: Array | None = None, feedback_per_s: ArrayLike = 0.0,
+                      escape: ArrayLike = 1.0) -> tuple[list[Array], list[Array]]:
     """κ (1/s) and S (µM/s, per the species' own volume) of each mobile species in `names`.
 
     Zn²⁺ export is exactly what leaves the cells over the step, spread over it; with
@@ -624,8 +628,9 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
     dissolved zinc is transported within the step instead of arriving after it; with
     `lysosomal` (dissolved in the cells, unsaturated) its co-product and cargo, which leave
     the cells, too (its zinc stays in the cells), the co-product's with its saturation
-    implicit (`dissolution`) and, for H₂O₂, only the share that escapes the cell's own
-    peroxidases (`Kinetics.peroxide_escape_share`; `react` hands the rest to the cell)."""
+    implicit (`dissolution`) and only its share `escape` that leaves the cells (H₂O₂'s
+    escapes the cell's own peroxidases, `Kinetics.peroxide_escape_share`; `react` hands the
+    rest to the cell)."""
     alpha = jnp.asarray(fluid_fraction)
     release = cell_release = 0.0
     if dissolved is not None:
@@ -638,7 +643,6 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
     # (no material has both a co-product and a cargo, whose source is the unsaturated one)
     conv = 0.0 if k is None else k.zn_uM_per_particle_ug_per_ml
     nu = 0.0 if k is None else k.coproduct_per_zn
-    escape = 1.0 if k is None else k.coproduct_escape_share("h2o2" in names)
     cp_source = nu * conv * (release + escape * lysosome)
     cargo = 0.0 if k is None else k.cargo_mass_fraction
     table = {
@@ -698,9 +702,8 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
         name, kappa = (("h2o2", r.h2o2_decay + r.h2o2_cells) if s.h2o2 is not None
                        else ("h2s", r.h2s_oxidation))
         # (the fluid received the escaping share e of it: the sink took e ν per Zn²⁺)
-        escape = k.coproduct_escape_share(s.h2o2 is not None)
         held = _safe_div(removed[name] * _safe_div(d.feedback_per_s, kappa + d.feedback_per_s),
-                         jnp.maximum(k.coproduct_per_zn, 1e-12) * conv * escape)
+                         jnp.maximum(k.coproduct_per_zn, 1e-12) * conv * d.escape)
         freed = _safe_div(jnp.clip(d.lysosomal - held, 0.0, d.lysosomal), living)
     np_int = s.np_int + arrived - freed
     zn_cell = s.zn_cell + freed * conv
@@ -722,7 +725,7 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
             r.h2o2_cells, r.h2o2_decay + r.h2o2_cells + d.feedback_per_s)
         # and the H2O2 the lysosomes made that the cells' own peroxidases removed before
         # it could leave (1 − e of it, `Kinetics.peroxide_escape_share`)
-        retained = 1.0 - k.peroxide_escape_share()
+        retained = 1.0 - d.escape
         taken = taken + retained * k.coproduct_per_zn * conv * freed * living
     o2 = s.o2
     if o2 is not None:
@@ -845,7 +848,7 @@ def step_with(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fracti
     (particles,), (removed_np,) = solve(names[:1], sinks, [jnp.zeros_like(s.np)])
     d = dissolution(k, s, removed_np, r, env, fluid_fraction, dt_s)
     sinks, sources = sinks_and_sources(r, names[1:], fluid_fraction, dt_s, k, d.dissolved,
-                                       d.lysosomal, d.feedback_per_s)
+                                       d.lysosomal, d.feedback_per_s, d.escape)
     rest, removed_rest = solve(names[1:], sinks, sources)
     moved = dict(zip(names, [particles, *rest], strict=True))
     removed = dict(zip(names, [removed_np, *removed_rest], strict=True))

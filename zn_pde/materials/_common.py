@@ -16,14 +16,23 @@ _TORTUOSITY_SQ = 1.6**2  # Sykova & Nicholson 2008, doi:10.1152/physrev.00027.20
 _H2S_DIFFUSIVITY = round(1400.0 * TO_37C, 1)
 # H2S lost from an open culture well with a 5 min half-life (DeLeon, Stoy & Olson 2012)
 _H2S_LOSS_PER_S = round(math.log(2.0) / 300.0, 7)
-# O2 (see OXYGEN): air in a humidified 5 % CO2 incubator over culture medium at 37 °C
-_O2_MEDIUM_UM = round(0.2095 * (101.325 - 6.275 - 0.05 * 101.325) * 10.56 * 0.89, 1)
+# O2 (see OXYGEN). Gas over culture medium at 37 °C, humidified (water vapour 6.275 kPa);
+# dissolved O2 at 10.56 uM/kPa in water times 0.89 in media (Gnaiger, MiPNet06.03)
+_HUMID_GAS_KPA = 101.325 - 6.275
+
+
+def _o2_in_medium_uM(po2_kPa: float) -> float:
+    return round(po2_kPa * 10.56 * 0.89, 1)
+
+
+# air in a 5 % CO2 incubator
+_O2_MEDIUM_UM = _o2_in_medium_uM(0.2095 * (_HUMID_GAS_KPA - 0.05 * 101.325))
 # Han & Bartels 1996 interpolation for O2 in water at 310.15 K, cm^2/s -> um^2/s
 _O2_D_WATER = round(1e8 * 10 ** (-4.410 + 773.8 / 310.15 - (506.4 / 310.15) ** 2), 0)
 # Grimes et al. 2014: 7.29e-7 m^3 O2 (STP) per kg per s, per tissue volume, over phi = 0.8
 _O2_CONSUMPTION = round(7.29e-7 * 1e3 / 22.414e-3 * 1e3 / 0.8, 1)
-# Henderson & Fingar 1987: photodynamic kill half-maximal at 1 % O2, in medium as _O2_MEDIUM_UM
-_O2_PDT_HALF_UM = round(0.01 * (101.325 - 6.275) * 10.56 * 0.89, 1)
+# Henderson & Fingar 1987: photodynamic kill half-maximal at 1 % O2 in the humidified gas
+_O2_PDT_HALF_UM = _o2_in_medium_uM(0.01 * _HUMID_GAS_KPA)
 
 COMMON: tuple[Parameter, ...] = (
     # --- acid-switched degradation (ZIF-8 style): k += k_sw / (1 + 10^{m (pH - pH_half)}) ----
