@@ -138,7 +138,7 @@ def test_free_zinc_slows_oxygen_uptake_as_it_slows_respiration(x64):
     from zn_pde._kinetics import Environment, Local, Oxygen, rates
 
     k = _kinetics("ZnO")
-    ox = Oxygen(*(jnp.asarray(v) for v in (200.0, 50.0, 1.0, 10.0, 1e-3)))
+    ox = Oxygen(*(jnp.asarray(v) for v in (200.0, 50.0, 1.0, 10.0, 1e-3, 0.0)))
     one = jnp.ones(1)
 
     def uptake(zn_cell: float) -> tuple[float, float]:
@@ -154,3 +154,40 @@ def test_free_zinc_slows_oxygen_uptake_as_it_slows_respiration(x64):
     loaded, f = uptake(60.0)
     assert f > 1.0  # the metallothionein is saturated: micromolar free zinc
     assert loaded == pytest.approx(base / (1.0 + f / float(k.zn_energy_ki_uM)), rel=1e-12)
+
+
+@pytest.mark.parametrize("o2_uM", [0.0, 8.9, 100.0])
+def test_the_sonodynamic_share_made_without_oxygen_is_spared_and_only_it(x64, o2_uM):
+    """ROS yield × O₂ factor: f = O₂/(K + O₂) for light, s + (1 − s) f for ultrasound
+    (`oxygen.sono_o2_free_share` s), for the short-lived radicals hitting cells and the
+    diffusible ROS made in the fluid alike, exactly; s = 0 gives ultrasound light's factor."""
+    from zn_pde._kinetics import Environment, Local, Oxygen, rates
+
+    k = _kinetics("ZnO")
+    half = 10.0
+    one = jnp.ones(1)
+    s = Local(np=5.0 * one, zn=0 * one, ros=0 * one, np_int=2.0 * one, zn_cell=0 * one,
+              gsh=5000.0 * one, viability=one, o2=o2_uM * one)
+    f = o2_uM / (half + o2_uM)
+
+    def yields(share: float, cavitation: float, light: float) -> tuple[float, float]:
+        ox = Oxygen(*(jnp.asarray(v) for v in (200.0, 50.0, 1.0, half, 1e-3, share)))
+        env = Environment(ph=7.4, cell_fraction=0.8, cavitation=cavitation,
+                          light_mW_per_cm2=light)
+        r = rates(k, s, env, 60.0, 0.2, oxygen=ox)
+        return float(r.local_ros_uM_per_s[0]), float(r.ros_production_uM_per_s[0])
+
+    def free(cavitation: float, light: float) -> tuple[float, float]:  # no O2 model
+        env = Environment(ph=7.4, cell_fraction=0.8, cavitation=cavitation,
+                          light_mW_per_cm2=light)
+        r = rates(k, s, env, 60.0, 0.2)
+        return float(r.local_ros_uM_per_s[0]), float(r.ros_production_uM_per_s[0])
+
+    sono, photo = free(1.0, 0.0), free(0.0, 20.0)
+    assert sono[0] > 0 and sono[1] > 0 and photo[0] > 0 and photo[1] > 0
+    for share in (0.0, 0.4, 1.0):
+        factor = share + (1 - share) * f
+        assert yields(share, 1.0, 0.0) == pytest.approx(
+            (factor * sono[0], factor * sono[1]), rel=1e-12, abs=1e-300)
+        assert yields(share, 0.0, 20.0) == pytest.approx(
+            (f * photo[0], f * photo[1]), rel=1e-12, abs=1e-300)

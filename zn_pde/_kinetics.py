@@ -170,6 +170,7 @@ class Oxygen(eqx.Module):
     consumption_half_uM: Array
     ros_half_uM: Array
     resupply_per_s: Array
+    sono_o2_free_share: Array  # share of the sonodynamic yield that needs no O2
 
 
 class Kinetics(eqx.Module):
@@ -501,19 +502,24 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
     # in the fluid that reaches a membrane, hit the cells (per cell volume); in the fluid the
     # rest react with its solutes. The particles in the fluid also make H2O2 (via
     # superoxide), the diffusible ROS (per voxel volume).
-    o2_factor = 1.0
+    # Cavitation may make part of its radicals without O2 (water's pyrolysis, the particles'
+    # holes): that share s of the sonodynamic yield is spared, f_sono = s + (1 - s) f.
+    o2_factor = sono_o2_factor = 1.0
     if s.o2 is not None and oxygen is not None:
         o2_factor = s.o2 / (oxygen.ros_half_uM + s.o2)
-    radicals = (k.sono_radical_yield_uM_per_s * env.cavitation
-                + k.photo_radical_yield_uM_per_s * env.light_mW_per_cm2)
+        spared = oxygen.sono_o2_free_share
+        sono_o2_factor = spared + (1.0 - spared) * o2_factor
+    radicals = (sono_o2_factor * k.sono_radical_yield_uM_per_s * env.cavitation
+                + o2_factor * k.photo_radical_yield_uM_per_s * env.light_mW_per_cm2)
     if photosensitiser_yield is not None:
-        radicals = radicals + photosensitiser_yield * env.photosensitiser_mW_per_cm2
+        radicals = radicals + (o2_factor * photosensitiser_yield
+                               * env.photosensitiser_mW_per_cm2)
     reach = jnp.where(has_cells, k.membrane_reach_fraction(phi, alpha), 0.0)
-    local = jnp.where(has_cells, o2_factor * radicals
+    local = jnp.where(has_cells, radicals
                       * (s.np_int + reach * _safe_div(alpha * s.np, phi)), 0.0)
-    diffusible = (k.sono_ros_yield_uM_per_s * env.cavitation
-                  + k.photo_ros_yield_uM_per_s * env.light_mW_per_cm2)
-    production = o2_factor * diffusible * alpha * s.np
+    diffusible = (sono_o2_factor * k.sono_ros_yield_uM_per_s * env.cavitation
+                  + o2_factor * k.photo_ros_yield_uM_per_s * env.light_mW_per_cm2)
+    production = diffusible * alpha * s.np
     zn_ros = jnp.where(has_cells, k.zn_ros_max_uM_per_s * _hill(free, k.zn_ros_half_uM, 2.0),
                        0.0)
 

@@ -469,7 +469,7 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
             optional += ("o2",)
             oxygen = kin.Oxygen(**{f: jnp.asarray(ox[f], dtype) for f in (
                 "medium_uM", "consumption_max_uM_per_s", "consumption_half_uM", "ros_half_uM",
-                "resupply_per_s")})
+                "resupply_per_s", "sono_o2_free_share")})
         if config["medium"].get("zinc_phosphate_limit_uM") is not None:
             optional += ("zn_phosphate",)
         for name in optional:

@@ -584,8 +584,12 @@ def hypoxia_row(res: Resolution) -> Row:
     rim, core = stim.tissue & (stim.depth_um < 40.0), stim.tissue & (stim.depth_um > 120.0)
     from .materials._common import OXYGEN
 
-    half = {p.name: p.value for p in OXYGEN}["ros_half_uM"]
-    factor = lambda c: float(np.mean(c / (half + c)))  # noqa: E731
+    ox = {p.name: p.value for p in OXYGEN}
+    half, spared = ox["ros_half_uM"], ox["sono_o2_free_share"]
+    factor = lambda c: float(np.mean(spared + (1 - spared) * c / (half + c)))  # noqa: E731
+    # the share spared at which the core's factor would reach half the rim's
+    f_rim, f_core = (float(np.mean(c / (half + c))) for c in (o2[rim], o2[core]))
+    tipping = (f_rim - 2 * f_core) / (1 + f_rim - 2 * f_core)
     return Row("hypoxia lowers the sonodynamic yield in the core (300 um spheroid, "
                "[oxygen] on)", "photo/sonodynamic ROS need O2 (seed reviews); spheroids above "
                "~400-600 um diameter develop O2 gradients (Hirschhaeuser et al. 2010, "
@@ -604,7 +608,11 @@ def hypoxia_row(res: Resolution) -> Row:
                "they derived the consumption from it, so not independent), and the yield's "
                "O2 half-saturation from photodynamic kill "
                f"(oxygen.ros_half_uM, {half:g} uM: Henderson & Fingar 1987, half at 1 % O2; "
-               "for ultrasound assumed alike)")
+               f"for ultrasound assumed alike, oxygen.sono_o2_free_share = {spared:g}). "
+               "Whether cavitation needs O2 is open: ZnO's sonochemical radicals changed little "
+               "between Ar, N2 and air (Troia et al. 2023, Ultrason Sonochem 97:106470, "
+               "abstract); with a share made without O2 above "
+               f"{tipping:.2f} this row would fail")
 
 
 PENETRATION_SOURCES = (

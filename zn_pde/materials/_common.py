@@ -189,11 +189,30 @@ OXYGEN: tuple[Parameter, ...] = (
               "O2'), 1 % of the humidified gas (0.95 kPa) in medium at the solubility of "
               "medium_uM: 8.9 uM; a Photofrin dosimetry model's k4/k2 = 11.9 uM from "
               "spheroid studies (PMC4435602, Table 1) is the same order. The sonodynamic "
-              "yield is assumed to need O2 alike (no value found)",
+              "yield needs O2 alike but for sono_o2_free_share",
               lower=0.0, lower_open=True),
+    Parameter("sono_o2_free_share", 0.0, "1",
+              "share of the sonodynamic ROS yield (radical and diffusible) made without O2: "
+              "its O2 factor is s + (1 - s) O2 / (ros_half_uM + O2)",
+              "assumed: 0, as for photodynamic ROS, which the one in-vivo statement found "
+              "supports, with no number: sonodynamic therapy 'is known to be inhibited in "
+              "hypoxic tissue' (Owen et al. 2021, Nano Select, Rose Bengal, 1 MHz, abstract). "
+              "Cavitation chemistry itself need not need O2: with ZnO at 20 and 858 kHz 'the "
+              "different saturating gases [Ar, N2, air] have poor influence' on the radical "
+              "production (Troia, Galati, Vighetto & Cauda 2023, Ultrason Sonochem 97:106470, "
+              "doi:10.1016/j.ultsonch.2023.106470, abstract). Set it towards 1 for that "
+              "reading; no measured share was found",
+              lower=0.0, upper=1.0),
     Parameter("resupply_per_s", 1e-3, "1/s",
               "well-mixed runs: relaxation of O2 towards medium_uM (gas exchange)",
-              "assumed: minutes-scale reoxygenation of a culture well", lower=0.0),
+              "assumed, inside the range found: kLa 3.72-12.47 /h (1.0-3.5e-3 /s) in an "
+              "unmixed 96-well microbioreactor (a preprint on Authorea, Redbud Labs device, "
+              "not peer reviewed); diffusion alone through an unstirred column of height h, "
+              "pi^2 D / (4 h^2) with D = diffusivity_medium_um2_per_s, gives 1.7e-4 /s for "
+              "200 uL in a 96-well (h = 6.2 mm), as slow as the '>3 h' medium in plates "
+              "takes to reach equilibrium (Allen, Schneider & White 2001, Am J Physiol Lung "
+              "Cell Mol Physiol 281:L1021, doi:10.1152/ajplung.2001.281.4.L1021, abstract). "
+              "It scales as 1/h^2: set it for the well", lower=0.0),
 )
 
 #: Photosensitiser co-loaded on the particles ([photosensitiser] section, off unless enabled).

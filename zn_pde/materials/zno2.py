@@ -38,9 +38,13 @@ PARAMETERS = override(
               "-191.17 (OBIGT, CHNOSZ, after Shock et al. 1997)", lower=-30.0, upper=30.0),
     Parameter("coproduct_per_zn", 1.0, "1", "H2O2 released per Zn2+",
               "stoichiometry: ZnO2 + 2H+ -> Zn2+ + H2O2", lower=0.0, upper=4.0),
-    Parameter("band_gap_eV", 3.8, "eV", "optical band gap of ZnO2",
-              "assumed: reported ZnO2 gaps span ~3.3-4 eV (docs/research item 12; no "
-              "primary value verified)", lower=0.0, upper=10.0),
+    Parameter("band_gap_eV", 3.75, "eV", "optical band gap of ZnO2",
+              "measured on ZnO2 nanohybrid films: 'Decomposition of ZnO2 to ZnO and O2 at "
+              "400 degrees C resulted in the decrease of the band gap energy from 3.75 to 3.3 "
+              "eV' (Appl Surf Sci 255:6953 (2009), doi:10.1016/j.apsusc.2009.03.020, "
+              "abstract; authors not read). A film value: the same abstract reports the films' "
+              "gaps larger than that of a pure ZnO2 nanodispersion (not read)",
+              lower=0.0, upper=10.0),
     Parameter("light_absorption_cm2_per_ug", ZNO_LIGHT_ABSORPTION_CM2_PER_UG, "cm^2/ug",
               "mass absorption coefficient of the particles for light above the band gap (see "
               "ZnO)",

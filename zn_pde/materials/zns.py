@@ -45,8 +45,12 @@ PARAMETERS = override(
     Parameter("coproduct_per_zn", 1.0, "1", "H2S released per Zn2+",
               "stoichiometry: ZnS + 2H+ -> Zn2+ + H2S", lower=0.0, upper=4.0),
     Parameter("band_gap_eV", 3.6, "eV", "optical band gap of ZnS",
-              "assumed: zinc-blende ZnS ~3.6-3.7 eV (docs/research item 12; no primary value "
-              "verified)", lower=0.0, upper=10.0),
+              "assumed, bounded by Ozaki & Adachi 1993 (Jpn J Appl Phys 32:5008, "
+              "doi:10.1143/JJAP.32.5008, Table I as transcribed on refractiveindex.info): the "
+              "E0 critical point of cubic ZnS lies at 3.75 eV, but their absorption is already "
+              "strong below it (k = 0.233 at 3.64 eV, the value the absorption coefficient "
+              "below uses), so the model's step edge sits under 3.64 eV",
+              lower=0.0, upper=10.0),
     Parameter("light_absorption_cm2_per_ug", _ZNS_LIGHT_ABSORPTION_CM2_PER_UG, "cm^2/ug",
               "mass absorption coefficient of the particles for light above the band gap (see "
               "ZnO)",
