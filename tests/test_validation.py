@@ -39,7 +39,7 @@ def rows() -> dict[str, v.Row]:
     out = [*v.release_rows(), v.zif8_phosphate_row(), *v.medium_rows(), *v.peroxide_rows(),
            v.zinc_salt_row(), v.culture_ic50_row(),
            *v.synergy_rows(res), *v.peroxide_material_rows(res), v.selectivity_row(res),
-           v.hypoxia_row(res), *v.penetration_rows(), *v.spheroid_vs_culture_rows(res)]
+           *v.acidic_medium_rows(res), v.hypoxia_row(res), *v.penetration_rows(), *v.spheroid_vs_culture_rows(res)]
     return {r.phenomenon: r for r in out}
 
 
@@ -60,6 +60,10 @@ ROW_NAMES = [
     "ZnO2 more oxidative and toxic than ZnO at equal zinc (acidic 2D culture, pH 6.5)",
     "ZnO2 vs ZnO at equal zinc in an acidic spheroid",
     "acidic tumour spheroid hit harder than neutral tissue by the same dose",
+    "a spheroid in acidic medium (medium and tissue at pH 6.7) hit harder than one at pH 7.4 "
+    "by the same dose",
+    "ZnO2 more oxidative and toxic than ZnO at equal zinc, spheroid in acidic medium "
+    "(medium and tissue at pH 6.7)",
     "hypoxia lowers the sonodynamic yield in the core (300 um spheroid, [oxygen] on)",
     "particles of ~100 nm and more stay in a formed spheroid's outer cell layers (24 h)",
     "particles below ~100 nm reach a spheroid's core (24 h)",

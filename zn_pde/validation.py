@@ -57,6 +57,7 @@ COARSE = Resolution(shape=18, spacing_um=30.0, dt_s=60.0)
 CULTURE_CELL_FRACTION = 0.002  # a 2D well: cell volume per medium volume (as the fits)
 TUMOUR_PHE = (7.0, 6.6)  # a tumour spheroid's extracellular pH, rim and core
 ACIDIC_CULTURE_PH = 6.5  # the acidic 2D culture of the ZnO2 comparison
+ACIDIC_MEDIUM_PH = 6.7  # a spheroid cultured in acidic medium: tumour pHe (Gillies et al. 1994)
 ZNO2_PER_ZNO_MASS = (get_material("ZnO2").molar_mass_g_per_mol
                      / get_material("ZnO").molar_mass_g_per_mol)
 US_SEEDS = ("1 MHz, 1-2 W/cm^2, 1 min (Carofiglio et al. 2024, Mater Today Commun 40:109826; "
@@ -119,13 +120,13 @@ def spheroid(res: Resolution, material: str = "ZnO", dose: float = 20.0,
              ultrasound: list | None = None, light: list | None = None,
              ph: tuple[float, float] = TUMOUR_PHE, end_h: float = 24.0,
              oxygen: bool = False, kinetics: dict | None = None,
-             radius_um: float = 200.0) -> Spheroid:
+             radius_um: float = 200.0, medium_ph: float = 7.4) -> Spheroid:
     shape = res.shape + 2 * math.ceil((radius_um - 200.0) / res.spacing_um)
     raw = {"grid": {"shape": [shape] * 3, "spacing_um": res.spacing_um},
            "time": {"end_h": end_h, "dt_s": res.dt_s, "save_every_min": 60.0 * end_h,
                     "save_around_events": False},
            "geometry": {"kind": "spheroid", "radius_um": radius_um},
-           "ph": {"medium": 7.4, "tissue_rim": ph[0], "tissue_core": ph[1]},
+           "ph": {"medium": medium_ph, "tissue_rim": ph[0], "tissue_core": ph[1]},
            "material": {"kind": material, "dose_ug_per_ml": dose}}
     for key, value in (("ultrasound", ultrasound), ("light", light), ("kinetics", kinetics)):
         if value:
@@ -522,6 +523,43 @@ def _selectivity_note(acid: Spheroid, neutral: Spheroid) -> str:
             f"(neutral)")
 
 
+def acidic_medium_rows(res: Resolution) -> list[Row]:
+    """The same comparisons with the fluid that supplies the spheroid acidic too: a spheroid
+    cultured in medium at tumour pHe throughout, against one at pH 7.4 throughout."""
+    ph = ACIDIC_MEDIUM_PH
+    neutral = spheroid(res, ph=(7.4, 7.4))
+    zno = spheroid(res, ph=(ph, ph), medium_ph=ph)
+    zno2 = spheroid(res, "ZnO2", 20.0 * ZNO2_PER_ZNO_MASS, ph=(ph, ph), medium_ph=ph)
+    where = f"medium and tissue at pH {ph:g}"
+    return [
+        Row(f"a spheroid in acidic medium ({where}) hit harder than one at pH 7.4 by the "
+            "same dose", "tumour pHe 6.7 (Gillies et al. 1994) vs 7.4; acid-triggered release "
+            "as the basis of selectivity (seed reviews)", "qualitative: acidic tissue loses "
+            "more", f"tissue viability at 24 h: pH {ph:g} {zno.mean:.3f} (core {zno.core:.3f}), "
+            f"pH 7.4 {neutral.mean:.3f} (core {neutral.core:.3f})", "acidic at least 0.02 "
+            "lower", zno.mean < neutral.mean - 0.02,
+            f"unlike the row above (only the spheroid's own fluid acidic), the particles "
+            f"dissolve in the acidic medium around it: {zno.bulk_uM['zn']:.0f} uM Zn2+ there "
+            f"at 24 h against {neutral.bulk_uM['zn']:.0f} uM at pH 7.4, and these ions "
+            f"diffuse to cells deep in the tissue that the particles, taken up in the outer "
+            f"layers, do not reach. In 2D, where every cell takes up particles, the medium's "
+            f"pH matters less (docs/research/science_sources.md: 0.634 at pH 7.4, 0.620 at "
+            f"6.5)"),
+        Row(f"ZnO2 more oxidative and toxic than ZnO at equal zinc, spheroid in acidic medium "
+            f"({where})", "Lin et al. 2019, Theranostics 9:7200, doi:10.7150/thno.39831 "
+            "(abstract: acid releases H2O2 and Zn2+, chemodynamic kill)", "qualitative: "
+            "ZnO2 kills more, GSH falls", f"tissue viability ZnO {zno.mean:.3f}, ZnO2 "
+            f"{zno2.mean:.3f} (rim {zno.rim:.3f} vs {zno2.rim:.3f}); GSH {zno.gsh_mean:.0f} vs "
+            f"{zno2.gsh_mean:.0f} uM", "ZnO2 viability at least 0.05 lower and GSH at least "
+            "30 % lower", zno2.mean < zno.mean - 0.05 and zno2.gsh_mean < 0.7 * zno.gsh_mean,
+            f"the particles dissolve in the acidic medium, whose H2O2 ({zno2.bulk_uM['h2o2']:.1f} "
+            f"uM at 24 h, after the cells' and its own removal) diffuses into the outer cell "
+            f"layers and is removed there by their glutathione, catalase and iron; a medium "
+            f"at pH 7.4 makes little (the row 'ZnO2 vs ZnO at equal zinc in an acidic "
+            f"spheroid')"),
+    ]
+
+
 def spheroid_vs_culture_rows(res: Resolution) -> list[Row]:
     """ZnO on HepG2 spheroids: EC50 against the 2D culture's at 24 h (Elje et al. 2020), and
     tolerance of low doses for 5 days (J Nanobiotechnology 2021). The spheroids' size was
@@ -678,7 +716,8 @@ def all_rows(res: Resolution = FINE) -> list[Row]:
             *peroxide_rows(),
             zinc_salt_row(),
             *synergy_rows(res), *peroxide_material_rows(res), selectivity_row(res),
-            hypoxia_row(res), *penetration_rows(), *spheroid_vs_culture_rows(res)]
+            *acidic_medium_rows(res), hypoxia_row(res), *penetration_rows(),
+            *spheroid_vs_culture_rows(res)]
 
 
 def markdown(rows: list[Row]) -> str:
