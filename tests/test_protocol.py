@@ -472,6 +472,9 @@ def test_a_viability_row_is_fitted_with_its_own_protocol(tmp_path, x64):
     (["ultrasound=[{start_h=4.0, duration_min=10.0, intensity_W_per_cm2=1.0}, "
       "{start_h=4.1, duration_min=1.0, intensity_W_per_cm2=1.0}]"],
      ["key 'ultrasound[1].start_h'", "while ultrasound[0]", "still on"]),
+    (["light=[{start_h=4.0, duration_min=10.0, wavelength_nm=808.0, irradiance_mW_per_cm2=1.0}, "
+      "{start_h=4.1, duration_min=1.0, wavelength_nm=660.0, irradiance_mW_per_cm2=1.0}]"],
+     ["key 'light[1].start_h'", "808 and 660 nm cannot be on together"]),
     (["medium_exchange=[{time_h=2.0, ph=15.0}]"], ["key 'medium_exchange[0].ph'", "<= 14"]),
 ])
 def test_bad_protocols_exit_2_naming_the_event(capsys, overrides, needles):

@@ -490,7 +490,8 @@ def _peroxide_budget_note(zno: Spheroid, zno2: Spheroid) -> str:
             f"{zno.mean - zno2.mean:.3f}, against a lethal oxidant dose D0 = "
             f"{float(k.oxidative_lethal_dose_uM) / 1e3:.1f} mM. In the 2D well the "
             f"particles dissolve in the acidic medium (pH {ACIDIC_CULTURE_PH:g}), which holds "
-            f"{culture_ratio:.0f}x the cells' volume: each cell meets that much more peroxide")
+            f"{culture_ratio:.0f}x the cells' volume: each cell meets that much more peroxide; "
+            f"so does a spheroid whose medium is acidic too (the acidic-medium row below)")
 
 
 def selectivity_row(res: Resolution) -> Row:
@@ -520,7 +521,8 @@ def _selectivity_note(acid: Spheroid, neutral: Spheroid) -> str:
             f"up too: the rest dissolves in the cells' lysosomes at pH "
             f"{float(k.lysosome_ph):.1f} whatever the tissue pH, and the living cells hold "
             f"{acid.cell_zinc_uM:.1f} uM zinc at 24 h (acidic) vs {neutral.cell_zinc_uM:.1f} uM "
-            f"(neutral)")
+            f"(neutral). With the medium acidic too, the particles dissolve there and the "
+            f"spheroid is hit harder (the acidic-medium row below)")
 
 
 def acidic_medium_rows(res: Resolution) -> list[Row]:

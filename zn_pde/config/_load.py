@@ -648,11 +648,15 @@ def _check_no_overlap(exposures: list[dict[str, Any]], sec: str, file: str) -> N
             def name(i: int, r: int) -> str:
                 return f"{sec}[{i}]" + (f" (repeat {r + 1})" if exposures[i]["repeats"] > 1
                                         else "")
+            w0, w1 = (exposures[i].get("wavelength_nm") for i in (i0, i1))
+            merge = ("merge them into one with a higher intensity" if w0 == w1 else
+                     f"the model carries one light field at a time, so {w0:g} and {w1:g} nm "
+                     "cannot be on together: alternate them")
             raise InputError(
                 f"{sec}[{i1}].start_h = {s1:g}: {name(i1, r1)} starts while {name(i0, r0)} "
                 f"(from {s0:g} h to {e0:.4g} h) is still on; allowed: exposures of one kind "
-                f"that do not overlap (start it at or after {e0:.4g} h, or merge them into "
-                f"one with a higher intensity)", file=file, key=f"{sec}[{i1}].start_h")
+                f"that do not overlap (start it at or after {e0:.4g} h, or {merge})",
+                file=file, key=f"{sec}[{i1}].start_h")
 
 
 def _check_events(c: dict[str, Any], file: str) -> None:
