@@ -121,6 +121,22 @@ def spheroid(res: Resolution, material: str = "ZnO", dose: float = 20.0,
              ph: tuple[float, float] = TUMOUR_PHE, end_h: float = 24.0,
              oxygen: bool = False, kinetics: dict | None = None,
              radius_um: float = 200.0, medium_ph: float = 7.4) -> Spheroid:
+    """A spheroid in medium at 24 h (or `end_h`); runs the rows share (the default spheroid
+    is the reference of several) are computed once per process."""
+    args = (res, material, dose, ultrasound, light, tuple(ph), end_h, oxygen, kinetics,
+            radius_um, medium_ph)
+    key = repr(args)
+    if key not in _SPHEROIDS:
+        _SPHEROIDS[key] = _spheroid(*args)
+    return _SPHEROIDS[key]
+
+
+_SPHEROIDS: dict[str, Spheroid] = {}
+
+
+def _spheroid(res: Resolution, material: str, dose: float, ultrasound: list | None,
+              light: list | None, ph: tuple[float, float], end_h: float, oxygen: bool,
+              kinetics: dict | None, radius_um: float, medium_ph: float) -> Spheroid:
     shape = res.shape + 2 * math.ceil((radius_um - 200.0) / res.spacing_um)
     raw = {"grid": {"shape": [shape] * 3, "spacing_um": res.spacing_um},
            "time": {"end_h": end_h, "dt_s": res.dt_s, "save_every_min": 60.0 * end_h,
