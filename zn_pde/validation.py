@@ -549,6 +549,7 @@ def acidic_medium_rows(res: Resolution) -> list[Row]:
     zno = spheroid(res, ph=(ph, ph), medium_ph=ph)
     zno2 = spheroid(res, "ZnO2", 20.0 * ZNO2_PER_ZNO_MASS, ph=(ph, ph), medium_ph=ph)
     where = f"medium and tissue at pH {ph:g}"
+    flat = {p: float(culture(ph=p)["viability"][-1]) for p in (7.4, ph)}  # 2D, for contrast
     return [
         Row(f"a spheroid in acidic medium ({where}) hit harder than one at pH 7.4 by the "
             "same dose", "tumour pHe 6.7 (Gillies et al. 1994) vs 7.4; acid-triggered release "
@@ -561,8 +562,7 @@ def acidic_medium_rows(res: Resolution) -> list[Row]:
             f"at 24 h against {neutral.bulk_uM['zn']:.0f} uM at pH 7.4, and these ions "
             f"diffuse to cells deep in the tissue that the particles, taken up in the outer "
             f"layers, do not reach. In 2D, where every cell takes up particles, the medium's "
-            f"pH matters less (docs/research/science_sources.md: 0.634 at pH 7.4, 0.620 at "
-            f"6.5)"),
+            f"pH matters less: {flat[7.4]:.3f} at pH 7.4, {flat[ph]:.3f} at {ph:g}"),
         Row(f"ZnO2 more oxidative and toxic than ZnO at equal zinc, spheroid in acidic medium "
             f"({where})", "Lin et al. 2019, Theranostics 9:7200, doi:10.7150/thno.39831 "
             "(abstract: acid releases H2O2 and Zn2+, chemodynamic kill)", "qualitative: "
