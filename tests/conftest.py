@@ -3,24 +3,8 @@ compiled programs released after every test module."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import jax
 import pytest
-
-# XLA programs cached on disk by their HLO: tests that build the same model in different
-# modules (after `_release_compiled_programs`) load it instead of compiling it again (~10 %
-# of a cold suite on 2 CPU cores; a rerun starts warm). JAX_COMPILATION_CACHE_DIR overrides.
-# A cache that cannot be read or written only costs a compile (its warnings are ignored in
-# pyproject); one directory per user, at most 1 GiB.
-_USER = str(os.getuid()) if hasattr(os, "getuid") else "user"
-jax.config.update("jax_compilation_cache_dir", os.environ.get(
-    "JAX_COMPILATION_CACHE_DIR",
-    os.path.join(tempfile.gettempdir(), f"zn_pde_test_xla_cache_{_USER}")))
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
-jax.config.update("jax_compilation_cache_max_size", 2**30)
 
 
 def _float64():
