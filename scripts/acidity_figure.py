@@ -22,28 +22,27 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from zn_pde import load_config, simulate  # noqa: E402
-from zn_pde.materials import get_material  # noqa: E402
+from zn_pde.validation import ACIDIC_MEDIUM_PH, TUMOUR_PHE, ZNO2_PER_ZNO_MASS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "zno2_spheroid_acidic_medium_radial.toml"
-PH = {"pH 7.4 throughout": (7.4, 7.4, 7.4),
-      "spheroid pH 7.0 → 6.6, medium 7.4": (7.4, 7.0, 6.6),
-      "pH 6.7 throughout (medium too)": (6.7, 6.7, 6.7)}
-# the first two coincide (the message): a wide pale line under a dashed one
-STYLE = {"pH 7.4 throughout": dict(ls="-", lw=5.0, alpha=0.3),
-         "spheroid pH 7.0 → 6.6, medium 7.4": dict(ls="--", lw=1.6),
-         "pH 6.7 throughout (medium too)": dict(ls="-", lw=2.0)}
+# (medium, tissue rim, tissue core) pH, as the validation rows; the first two coincide (the
+# message): a wide pale line under a dashed one
+PH = {"pH 7.4 throughout": ((7.4, 7.4, 7.4), dict(ls="-", lw=5.0, alpha=0.3)),
+      f"spheroid pH {TUMOUR_PHE[0]:.1f} → {TUMOUR_PHE[1]:.1f}, medium 7.4":
+          ((7.4, *TUMOUR_PHE), dict(ls="--", lw=1.6)),
+      f"pH {ACIDIC_MEDIUM_PH:g} throughout (medium too)":
+          ((ACIDIC_MEDIUM_PH,) * 3, dict(ls="-", lw=2.0))}
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-o", default=str(ROOT / "docs" / "figures" / "acidity_profiles.png"))
     a = p.parse_args()
-    zno2_dose = 20.0 * (get_material("ZnO2").molar_mass_g_per_mol
-                        / get_material("ZnO").molar_mass_g_per_mol)
+    zno2_dose = 20.0 * ZNO2_PER_ZNO_MASS
     fig, ax = plt.subplots(figsize=(7.0, 4.2), constrained_layout=True)
     for kind, dose, colour in (("ZnO", 20.0, "tab:blue"), ("ZnO2", zno2_dose, "tab:red")):
-        for label, (medium, rim, core) in PH.items():
+        for label, ((medium, rim, core), style) in PH.items():
             c = load_config(str(CONFIG), [f"material.kind='{kind}'",
                                           f"material.dose_ug_per_ml={dose}",
                                           f"ph.medium={medium}", f"ph.tissue_rim={rim}",
@@ -53,7 +52,7 @@ def main() -> int:
             r = ds["r"].values
             tissue = ds["tissue_mask"].values.astype(bool)
             v = ds["viability"].values[-1]
-            ax.plot(radius - r[tissue], v[tissue], color=colour, **STYLE[label],
+            ax.plot(radius - r[tissue], v[tissue], color=colour, **style,
                     label=f"{kind.replace('O2', 'O₂')}, {label}")
             print(f"{kind:5s} {label:34s} tissue viability "
                   f"{float(ds['tissue_mean_viability'].values[-1]):.4f}  "

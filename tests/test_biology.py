@@ -170,20 +170,16 @@ def test_the_sonodynamic_share_made_without_oxygen_is_spared_and_only_it(x64, o2
               gsh=5000.0 * one, viability=one, o2=o2_uM * one)
     f = o2_uM / (half + o2_uM)
 
-    def yields(share: float, cavitation: float, light: float) -> tuple[float, float]:
-        ox = Oxygen(*(jnp.asarray(v) for v in (200.0, 50.0, 1.0, half, 1e-3, share)))
+    def yields(share: float | None, cavitation: float, light: float) -> tuple[float, float]:
+        """(radicals hitting cells, diffusible ROS made); share None: no O2 model."""
+        ox = None if share is None else Oxygen(
+            *(jnp.asarray(v) for v in (200.0, 50.0, 1.0, half, 1e-3, share)))
         env = Environment(ph=7.4, cell_fraction=0.8, cavitation=cavitation,
                           light_mW_per_cm2=light)
         r = rates(k, s, env, 60.0, 0.2, oxygen=ox)
         return float(r.local_ros_uM_per_s[0]), float(r.ros_production_uM_per_s[0])
 
-    def free(cavitation: float, light: float) -> tuple[float, float]:  # no O2 model
-        env = Environment(ph=7.4, cell_fraction=0.8, cavitation=cavitation,
-                          light_mW_per_cm2=light)
-        r = rates(k, s, env, 60.0, 0.2)
-        return float(r.local_ros_uM_per_s[0]), float(r.ros_production_uM_per_s[0])
-
-    sono, photo = free(1.0, 0.0), free(0.0, 20.0)
+    sono, photo = yields(None, 1.0, 0.0), yields(None, 0.0, 20.0)
     assert sono[0] > 0 and sono[1] > 0 and photo[0] > 0 and photo[1] > 0
     for share in (0.0, 0.4, 1.0):
         factor = share + (1 - share) * f

@@ -416,6 +416,14 @@ def oxygen_uptake_per_s(oxygen: Oxygen, o2: Array, cell_fraction: ArrayLike,
             / (oxygen.consumption_half_uM + o2))
 
 
+def ros_o2_factor(o2: ArrayLike, half_uM: ArrayLike, o2_free_share: ArrayLike = 0.0
+                  ) -> ArrayLike:
+    """Share of a photo- or sonodynamic ROS yield left at O₂ (µM): s + (1 − s) O₂/(K + O₂),
+    with s the share made without O₂ (0 for light; `Oxygen.sono_o2_free_share` for
+    ultrasound). Plain arithmetic, so NumPy arrays and floats work too."""
+    return o2_free_share + (1.0 - o2_free_share) * o2 / (half_uM + o2)
+
+
 def respiration_factor(k: Kinetics, h2s: Array) -> Array:
     """Fraction of mitochondrial respiration left by H₂S: 1 / (1 + H₂S / K_i)."""
     return 1.0 / (1.0 + h2s / k.h2s_respiration_ki_uM)
@@ -506,9 +514,8 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
     # holes): that share s of the sonodynamic yield is spared, f_sono = s + (1 - s) f.
     o2_factor = sono_o2_factor = 1.0
     if s.o2 is not None and oxygen is not None:
-        o2_factor = s.o2 / (oxygen.ros_half_uM + s.o2)
-        spared = oxygen.sono_o2_free_share
-        sono_o2_factor = spared + (1.0 - spared) * o2_factor
+        o2_factor = ros_o2_factor(s.o2, oxygen.ros_half_uM)
+        sono_o2_factor = ros_o2_factor(s.o2, oxygen.ros_half_uM, oxygen.sono_o2_free_share)
     radicals = (sono_o2_factor * k.sono_radical_yield_uM_per_s * env.cavitation
                 + o2_factor * k.photo_radical_yield_uM_per_s * env.light_mW_per_cm2)
     if photosensitiser_yield is not None:

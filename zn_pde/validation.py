@@ -642,9 +642,12 @@ def hypoxia_row(res: Resolution) -> Row:
 
     ox = {p.name: p.value for p in OXYGEN}
     half, spared = ox["ros_half_uM"], ox["sono_o2_free_share"]
-    factor = lambda c: float(np.mean(spared + (1 - spared) * c / (half + c)))  # noqa: E731
+
+    def factor(c: np.ndarray, share: float = spared) -> float:
+        return float(np.mean(kin.ros_o2_factor(c, half, share)))
+
     # the share spared at which the core's factor would reach half the rim's
-    f_rim, f_core = (float(np.mean(c / (half + c))) for c in (o2[rim], o2[core]))
+    f_rim, f_core = factor(o2[rim], 0.0), factor(o2[core], 0.0)
     tipping = (f_rim - 2 * f_core) / (1 + f_rim - 2 * f_core)
     return Row("hypoxia lowers the sonodynamic yield in the core (300 um spheroid, "
                "[oxygen] on)", "photo/sonodynamic ROS need O2 (seed reviews); spheroids above "
