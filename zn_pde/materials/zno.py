@@ -112,7 +112,12 @@ PARAMETERS: tuple[Parameter, ...] = (
               "calibrated: ~10 % dissolved in 120 h at pH 7.4, Olejnik et al. 2021, Cell Biol "
               "Toxicol 37:573, doi:10.1007/s10565-020-09571-z (text); -ln(0.9)/120 h. "
               "Checked, not replaced: " + RELEASE_FIT + " gives 1.06e-3 /h, 95 % CI unbounded "
-              "below, upper limit 7.1e-3 /h (profile likelihood)",
+              "below, upper limit 7.1e-3 /h (profile likelihood). Their particles are "
+              "PVP-stabilised: uncoated ZnO reaches its solubility limit within about an hour "
+              "at pH 7.7 (Environ Toxicol Chem 2014, 33:341, doi:10.1002/etc.2447, abstract; "
+              "organic-coated: 7 d), so for uncoated particles set 3 /h with "
+              "dissolution_proton_order = 0 (the pH 4.7 anchor kept; "
+              "docs/research/science_sources.md, fourth session)",
               lower=0.0, lower_open=True),
     Parameter("dissolution_proton_order", _PROTON_ORDER, "1",
               "reaction order in [H+]: k(pH) = k(7.4) * 10^(n (7.4 - pH))",
