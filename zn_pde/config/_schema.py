@@ -123,8 +123,9 @@ SECTIONS: dict[str, dict[str, Key]] = {
             "float", 0.8,
             "volume fraction of cells in tissue voxels (well_mixed: cells per well volume); "
             "default 1 - tissue.extracellular_volume_fraction (0.8 when neither is set: "
-            "extracellular fraction 0.2, Sykova & Nicholson 2008)",
-            lo=0.0, lo_open=True, hi=1.0),
+            "extracellular fraction 0.2, Sykova & Nicholson 2008); below 1, leaving the fluid "
+            "through which particles and ions reach the cells",
+            lo=0.0, lo_open=True, hi=1.0, hi_open=True),
     },
     "boundary": {
         "kind": Key("str", "dirichlet",
