@@ -271,7 +271,9 @@ def test_radial_run_writes_profiles_inspects_plots_and_resumes(tmp_path, capsys)
     text = describe(out)
     assert "radial      20 shells of 10 um" in text and "(time, r)" in text
     names = {p.name for p in plot_run(out, tmp_path / "figs")}
-    assert names == {"radial_radial.png", "radial_kymograph.png", "radial_timeseries.png"}
+    # with the control `zn-pde run` wrote beside it (the same run without its ultrasound)
+    assert names == {"radial_radial.png", "radial_kymograph.png", "radial_timeseries.png",
+                     "radial_vs_radial_control.png"}
     control = tmp_path / "control.h5"
     assert main(["run", "configs/zno_spheroid_radial.toml", "-o", str(control), "--quiet"]
                 + [f"--set={s}" for s in RADIAL_RUN[1:]]

@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true", help="replace an existing output")
     r.add_argument("--resume", metavar="OUT.h5", help="continue an incomplete run")
     r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument("--no-control", action="store_true",
+                   help="skip the control run: a run with ultrasound or light also writes "
+                        "OUT_control.h5, the same run without them (their intensities 0 "
+                        "from the first exposure on), to report what they killed")
     add_set(r)
 
     v = sub.add_parser("validate", help="check a config and print it fully resolved")
@@ -170,7 +174,7 @@ def _ros_lines(s, well_mixed: bool) -> list[str]:
 
 
 def _cmd_run(a) -> int:
-    from ._run import check_resumable, config_of_run, simulate_to_file
+    from ._run import check_resumable, config_of_run, simulate_control, simulate_to_file
     from .config import load_config
 
     try:
@@ -195,6 +199,12 @@ def _cmd_run(a) -> int:
                                   resume=bool(a.resume))
     except KeyboardInterrupt:  # before the output was opened: nothing to keep
         raise RunError("interrupted before the run started; nothing was written") from None
+    try:
+        control = None if a.no_control else simulate_control(config, result.path,
+                                                              progress=not a.quiet)
+    except KeyboardInterrupt:
+        raise RunError(f"interrupted before the control run started; the run itself is "
+                       f"complete in {result.path}") from None
     xmf = result.path.with_suffix(".xmf")
     also = f" and {xmf}" if xmf.exists() else ""
     from .inspect import event_frame_times_h
@@ -234,17 +244,7 @@ def _cmd_run(a) -> int:
         if rim is not None and core is not None and np.isfinite(rim[-1]):
             lines[-1] += (f" (rim {100 * rim[-1]:.2f} %, core {100 * core[-1]:.2f} %: "
                           "outer / inner 20 % of the radius)")
-        lost = s.get("stimulus_viability_loss")
-        if (lost is not None and np.isfinite(lost[-1])
-                and (config.get("ultrasound") or config.get("light"))):
-            alive = s["tissue_mean_viability"][-1]
-            lines.append(f"  killed by the stimuli's oxidants (radicals at the particles, "
-                         f"and the diffusible ROS they made): {100 * lost[-1]:.2f} % of the "
-                         f"cells; without them ~{100 * (alive + lost[-1]):.2f} % would be "
-                         "alive, give or take a few % points: the stimuli also change what the "
-                         "survivors meet (the glutathione they used leaves the zinc-driven "
-                         "peroxide less checked; the cells they killed take up no particles, "
-                         "which reach deeper) (field radical_dose shows where)")
+        lines += _stimulus_lines(config, s, result.path, control)
         kill = s.get("depth_of_kill_um")
         if kill is not None and np.isfinite(kill[-1]):
             lines.append(f"  depth of kill (shell-mean viability below 50 %): final "
@@ -256,6 +256,35 @@ def _cmd_run(a) -> int:
     lines += _inactive_light_lines(config) + _excluded_particle_lines(config)
     _emit("\n".join(lines))
     return 0
+
+
+def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control
+                    ) -> list[str]:
+    """What the stimuli killed: against the control run without them when there is one
+    (`simulate_control`), and the share their own oxidative hits account for."""
+    from ._run import control_config, first_exposure_h
+
+    lost = s.get("stimulus_viability_loss")
+    if lost is None or not np.isfinite(lost[-1]) or first_exposure_h(config) is None:
+        return []
+    alive = s["tissue_mean_viability"][-1]
+    if control is None or not control.summary:
+        return [f"  killed by the stimuli's own oxidative hits (radicals at the particles, "
+                f"and the diffusible ROS they made): {100 * lost[-1]:.2f} % of the cells "
+                "(field radical_dose shows where); more died of what they changed for the "
+                "survivors: run without --no-control for the control that counts it"]
+    alive_control = control.summary["tissue_mean_viability"][-1]
+    dt_s = control_config(config)["time"]["dt_s"]
+    return [f"  killed by the stimuli: {100 * (alive_control - alive):.2f} % of the cells "
+            f"({100 * alive:.2f} % alive against {100 * alive_control:.2f} % in the control "
+            f"without them, {control.path}: their intensities 0 from "
+            f"{first_exposure_h(config):g} h on, dt_s = {dt_s:g})",
+            f"    their own oxidative hits (radicals at the particles, the diffusible ROS they "
+            f"made) account for {100 * lost[-1]:.2f} %; the difference is what they changed "
+            "for the survivors (the glutathione they used leaves the zinc-driven peroxide less "
+            "checked; particles reach deeper past the cells they killed)",
+            f"    where: zn-pde plot {path} draws {path.stem}_vs_{control.path.stem}.png (and "
+            "the field radical_dose)"]
 
 
 def _inactive_light_lines(config: dict) -> list[str]:

@@ -31,7 +31,8 @@ centre, the difference in viability against the depth below the tissue surface (
 and the tissue-mean time series of both runs side by side. The two files must share the
 grid, the tissue and the frames every `time.save_every_min`; differences are taken at the
 times both saved (a treated run's frames around its exposures have no counterpart in a
-control without them).
+control without them). Without `--compare`, the control that `zn-pde run` wrote beside a run
+with stimuli (`<stem>_control.h5`: the same run with their intensities 0) is the control.
 
 Figures are drawn on `matplotlib.figure.Figure` objects rendered by the Agg canvas, never
 through pyplot, so plotting neither needs a display nor changes the caller's backend.
@@ -108,6 +109,8 @@ def plot_run(path: str | Path, outdir: str | Path | None = None,
     if compare is not None:
         control = read_run(compare)
         _check_comparable(run, control)
+    elif (own := _own_control(run)) is not None:
+        control = own
     names = _choose_fields(run, fields)
     frames = _choose_frames(run, times_h)
     out = Path(outdir) if outdir is not None else run.path.parent
@@ -132,6 +135,22 @@ def plot_run(path: str | Path, outdir: str | Path | None = None,
         name = f"{stem}_vs_{control.path.stem}.png"
         written.append(_save(_compare(run, control), out / name))
     return written
+
+
+def _own_control(run: RunFile) -> RunFile | None:
+    """The control `zn-pde run` wrote beside the run (`_run.control_path`: the same run
+    without its stimuli), when it is there, complete and comparable."""
+    from ._run import control_path
+
+    path = control_path(run.path)
+    if not path.exists():
+        return None
+    try:
+        control = read_run(path)
+        _check_comparable(run, control)
+    except InputError:
+        return None
+    return control if control.complete else None
 
 
 # --- choices -----------------------------------------------------------------------------

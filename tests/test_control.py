@@ -1,0 +1,115 @@
+"""The control run without the stimuli that `zn-pde run` writes beside a run with exposures:
+what the stimuli killed, counted against the same run without them, not attributed."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import re
+
+import h5py
+import numpy as np
+import pytest
+from helpers import config
+
+from zn_pde._run import CONTROL_DT_S, control_config, control_path, first_exposure_h
+from zn_pde.cli import main
+from zn_pde.config import dumps
+
+# the default scenario's chemistry on a radial 150 um spheroid, ultrasound at 3 h, 12 h run
+RADIAL = {
+    "grid": {"kind": "radial", "shape": [24], "spacing_um": 10.0},
+    "geometry": {"kind": "spheroid", "radius_um": 150.0},
+    "time": {"end_h": 12.0, "dt_s": 60.0, "save_every_min": 60.0},
+    "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+    "ultrasound": [{"start_h": 3.0, "duration_min": 1.0, "intensity_W_per_cm2": 1.5,
+                    "frequency_MHz": 1.0}],
+}
+
+
+def _run(tmp_path, raw, *args):
+    path = tmp_path / "cfg.toml"
+    path.write_text(dumps(config(raw)))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["run", str(path), "-o", str(tmp_path / "run.h5"), "--quiet", *args])
+    return code, out.getvalue()
+
+
+def _final_viability(path) -> float:
+    with h5py.File(path, "r") as f:
+        return float(f["tissue_mean_viability"][-1])
+
+
+@pytest.fixture(scope="module")
+def treated(tmp_path_factory):
+    d = tmp_path_factory.mktemp("control")
+    code, text = _run(d, RADIAL)
+    assert code == 0
+    return d, text
+
+
+def test_the_control_shares_the_history_before_the_first_exposure(treated):
+    """Before the first exposure the two runs are one: the control's frames up to it are the
+    run's, bit for bit; its config is the run's with the intensities 0 (the exposure events
+    kept, so both save the same times) and a longer step, and a control has no control."""
+    d, _ = treated
+    run, control = d / "run.h5", control_path(d / "run.h5")
+    assert control.name == "run_control.h5"
+    with h5py.File(run, "r") as a, h5py.File(control, "r") as b:
+        assert b.attrs["status"] == "complete"
+        np.testing.assert_array_equal(a["time"][:], b["time"][:])
+        before = np.flatnonzero(a["time"][:] <= 3.0 * 3600.0)
+        after = np.flatnonzero(a["time"][:] > 3.0 * 3600.0 + 60.0)
+        for name in ("viability", "zn", "np_int", "gsh"):
+            np.testing.assert_array_equal(a[name][before], b[name][before])
+        assert np.nanmean(a["viability"][after[-1]]) < np.nanmean(b["viability"][after[-1]])
+    c = control_config(config(RADIAL))
+    assert c["ultrasound"][0]["intensity_W_per_cm2"] == 0.0
+    assert c["time"]["dt_s"] == CONTROL_DT_S
+    assert first_exposure_h(c) is None and first_exposure_h(config(RADIAL)) == 3.0
+
+
+def test_the_control_is_the_run_without_the_stimuli(treated, tmp_path):
+    """The control's final viability is that of the same config without its ultrasound, run
+    from t = 0 at the run's own step, within 0.3 % points (the control steps 300 s after
+    the exposure: the default scenario's error is 0.11 points)."""
+    d, _ = treated
+    plain = copy.deepcopy(RADIAL)
+    del plain["ultrasound"]
+    code, _ = _run(tmp_path, plain)
+    assert code == 0
+    assert not control_path(tmp_path / "run.h5").exists()  # no stimuli, no control
+    exact = _final_viability(tmp_path / "run.h5")
+    assert _final_viability(control_path(d / "run.h5")) == pytest.approx(exact, abs=3e-3)
+
+
+def test_the_summary_counts_the_kill_against_the_control(treated):
+    """The printed kill is the control's viability minus the run's, as stored in the two
+    files; the attribution to the stimuli's own hits is printed beside it."""
+    d, text = treated
+    killed = re.search(r"killed by the stimuli: ([\d.]+) % of the cells \(([\d.]+) % alive "
+                       r"against ([\d.]+) % in the control", text)
+    assert killed, text
+    run, control = _final_viability(d / "run.h5"), _final_viability(control_path(d / "run.h5"))
+    assert float(killed[2]) == pytest.approx(100 * run, abs=0.006)
+    assert float(killed[3]) == pytest.approx(100 * control, abs=0.006)
+    assert float(killed[1]) == pytest.approx(100 * (control - run), abs=0.011)
+    assert float(killed[1]) > 5.0  # the scenario's ultrasound kills
+    assert "their own oxidative hits" in text and "run_vs_run_control.png" in text
+
+
+def test_plot_draws_the_run_against_its_control(treated, tmp_path):
+    d, _ = treated
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["plot", str(d / "run.h5"), "-o", str(tmp_path)]) == 0
+    assert (tmp_path / "run_vs_run_control.png").stat().st_size > 10_000
+
+
+def test_no_control_skips_it_and_says_what_is_left_out(tmp_path):
+    code, text = _run(tmp_path, RADIAL, "--no-control")
+    assert code == 0
+    assert not control_path(tmp_path / "run.h5").exists()
+    assert "killed by the stimuli's own oxidative hits" in text
+    assert "--no-control" in text
