@@ -383,6 +383,22 @@ def test_log_scale_is_for_concentrations_only(run3d):
     assert not isinstance(_norm(run, "zn", zn, log=False), LogNorm)
 
 
+def test_viability_keeps_its_whole_scale_and_a_zero_field_reads_zero(run3d):
+    """Fitted to tissue that is 99 % alive, a viability scale of 0.95-1 would draw the dead
+    cells no darker than the 95 %-alive ones: it stays 0 to 1. A field that is zero
+    everywhere gets 0 to 1, not a +-1e-9 band that reads as negative concentrations."""
+    from zn_pde.plot import _tissue_norm
+
+    run = read_run(run3d[0])
+    alive = np.full((8, 8), 0.999)
+    alive[0, 0] = 0.0
+    norm, _ = _tissue_norm(run, "viability", [alive], np.ones_like(alive, bool), log=False)
+    assert (norm.vmin, norm.vmax) == (0.0, 1.0)
+    zero = np.zeros((8, 8))
+    norm, extend = _tissue_norm(run, "ros", [zero], np.ones_like(zero, bool), log=False)
+    assert (norm.vmin, norm.vmax, extend) == (0.0, 1.0, "neither")
+
+
 def test_time_series_shades_the_stimulus_windows(run3d):
     run = read_run(run3d[0])
     fig = _timeseries(run, list(run.fields), log=False)

@@ -70,6 +70,40 @@ def test_run_says_when_light_is_below_the_band_gap(tmp_path, capsys, wavelength_
         assert "808 nm (1.53 eV)" in out
 
 
+@pytest.mark.parametrize("kind, says", [
+    ("ZnO", "the photosensitiser absorbs ZnO's second harmonic of it"),
+    ("ZnS", "nor does it excite the photosensitiser")])
+def test_the_band_gap_note_says_what_a_photosensitiser_makes_of_the_light(tmp_path, capsys,
+                                                                          kind, says):
+    """808 nm activates no particle, but with chlorin e6 loaded on ZnO it excites it through
+    ZnO's second harmonic (near 404 nm, in a Ce6 band): the note says so, and does not tell
+    a user of ZnO-Ce6 that the light does nothing; ZnS has no second harmonic here."""
+    from zn_pde.cli import main
+
+    light = ("light=[{start_h=0.5, duration_min=5.0, wavelength_nm=808.0, "
+             "irradiance_mW_per_cm2=200.0}]")
+    code = main(["run", "configs/zno_culture_well_mixed.toml", "-o", str(tmp_path / "l.h5"),
+                 "--quiet", "--no-control", "--set", "time.end_h=1", "--set", light,
+                 "--set", "photosensitiser.enabled=true", "--set", f"material.kind='{kind}'"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert says in out and "only a [photosensitiser]" not in out
+
+
+def test_ultrasound_above_the_no_damage_range_is_noted(tmp_path, capsys):
+    """The model has no heating or mechanical damage, which a source supports up to 4 W/cm²:
+    an exposure above it is run, and the summary says what the model leaves out."""
+    from zn_pde.cli import main
+
+    for intensity, noted in ((4.0, False), (10.0, True)):
+        code = main(["run", "configs/zno_spheroid_radial.toml", "-o", str(tmp_path / "u.h5"),
+                     "--overwrite", "--quiet", "--no-control", "--set", "time.end_h=5",
+                     "--set", f"ultrasound[0].intensity_W_per_cm2={intensity}"])
+        out = capsys.readouterr().out
+        assert code == 0
+        assert ("above 4 W/cm^2" in out and "no heating" in out) == noted
+
+
 def _slab(**extra):
     raw = {"grid": {"shape": [4, 4, 40], "spacing_um": 10.0},
            "time": {"end_h": 1.0, "dt_s": 60.0, "save_every_min": 60.0},

@@ -253,7 +253,8 @@ def _cmd_run(a) -> int:
         if depth is not None and np.isfinite(depth[-1]):
             lines.append(f"  particle penetration depth (10 % of the rim): {depth[-1]:.4g} um")
         lines += _bulk_lines(s)
-    lines += _inactive_light_lines(config) + _excluded_particle_lines(config)
+    lines += (_inactive_light_lines(config) + _intense_ultrasound_lines(config)
+              + _excluded_particle_lines(config))
     _emit("\n".join(lines))
     return 0
 
@@ -271,8 +272,8 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control
     if control is None or not control.summary:
         return [f"  killed by the stimuli's own oxidative hits (radicals at the particles, "
                 f"and the diffusible ROS they made): {100 * lost[-1]:.2f} % of the cells "
-                "(field radical_dose shows where); more died of what they changed for the "
-                "survivors: run without --no-control for the control that counts it"]
+                "(field radical_dose shows where); what else they changed for the survivors "
+                "is counted by the control run that --no-control skipped"]
     alive_control = control.summary["tissue_mean_viability"][-1]
     dt_s = control_config(config)["time"]["dt_s"]
     return [f"  killed by the stimuli: {100 * (alive_control - alive):.2f} % of the cells "
@@ -294,16 +295,46 @@ def _inactive_light_lines(config: dict) -> list[str]:
 
     if "material" not in config:
         return []
+    from ._model import photosensitiser_irradiance_mW_per_cm2
+
     gap = config["kinetics"]["band_gap_eV"]
     kind = config["material"]["kind"]
+    ps = config.get("photosensitiser") or {}
     out = []
     for i, e in enumerate(config.get("light", [])):
         if not activates(e["wavelength_nm"], gap):
             energy = photon_energy_eV(e["wavelength_nm"])
-            out.append(f"  note: light[{i}] at {e['wavelength_nm']:g} nm ({energy:.2f} eV) is "
-                       f"below the band gap of {kind} ({gap:g} eV): it activates no particle "
-                       "(only a [photosensitiser] could absorb it)")
+            note = (f"  note: light[{i}] at {e['wavelength_nm']:g} nm ({energy:.2f} eV) is "
+                    f"below the band gap of {kind} ({gap:g} eV): it activates no particle")
+            if not ps.get("enabled"):
+                note += " (only a [photosensitiser] could absorb it)"
+            else:
+                direct, harmonic = photosensitiser_irradiance_mW_per_cm2(
+                    e["wavelength_nm"], 1.0, ps, kind)
+                note += ("; the photosensitiser absorbs it" if direct else
+                         f"; the photosensitiser absorbs {kind}'s second harmonic of it"
+                         if harmonic else
+                         "; nor does it excite the photosensitiser (outside its absorption "
+                         "bands, and no second harmonic in them)")
+            out.append(note)
     return out
+
+
+#: The highest intensity at which ultrasound without cavitation was reported to leave cell
+#: membranes intact: 0.5-4 W/cm^2 (IEEE Ultrasonics Symp 1993, doi:10.1109/ULTSYM.1993.339656,
+#: abstract; the validation row "no mechanical damage by ultrasound alone").
+NO_DAMAGE_MAX_W_PER_CM2 = 4.0
+
+
+def _intense_ultrasound_lines(config: dict) -> list[str]:
+    """A note for each ultrasound exposure above the range the model's lack of mechanical and
+    thermal damage rests on."""
+    return [f"  note: ultrasound[{i}] at {e['intensity_W_per_cm2']:g} W/cm^2 is above "
+            f"{NO_DAMAGE_MAX_W_PER_CM2:g} W/cm^2, the highest intensity at which ultrasound "
+            "was reported to leave cells intact without cavitation: the model has no heating "
+            "and no mechanical damage, so it shows only the ROS the particles make"
+            for i, e in enumerate(config.get("ultrasound", []))
+            if e["intensity_W_per_cm2"] > NO_DAMAGE_MAX_W_PER_CM2]
 
 
 def _excluded_particle_lines(config: dict) -> list[str]:

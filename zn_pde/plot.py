@@ -21,7 +21,8 @@ without cells, shows "% dissolved" instead of the empty cell panels).
 
 Colour scales of the slices are fitted to the tissue: the 1st to 99th percentile of the tissue
 voxels in the plotted planes (values beyond are drawn at the ends, marked by the colour bar's
-arrows), and intracellular fields (np_int, zn_cell, gsh, viability) are blank in the medium.
+arrows; viability keeps its whole 0 to 1 scale, a field that is zero everywhere 0 to 1), and
+intracellular fields (np_int, zn_cell, gsh, viability) are blank in the medium.
 Default slice times: the start, the end, the last frame before the first exposure and the first
 frame after each exposure (or the middle when there is none).
 
@@ -320,7 +321,9 @@ def _tissue_norm(run: RunFile, name: str, planes: list[np.ndarray], mask: np.nda
         values = stacked
     values = values[np.isfinite(values)]
     finite = stacked[np.isfinite(stacked)]
-    if values.size == 0:
+    if values.size == 0 or _is_fraction(name):
+        # a fraction alive keeps its whole scale: fitted to mostly living tissue, a 0.95
+        # lower end would draw the few dead cells no darker than the 95 %-alive ones
         return Normalize(0.0, 1.0), "neither"
     norm: Normalize
     positive = values[values > 0]
@@ -332,12 +335,12 @@ def _tissue_norm(run: RunFile, name: str, planes: list[np.ndarray], mask: np.nda
         norm = LogNorm(lo, hi, clip=False)
     else:
         lo, hi = (float(v) for v in np.percentile(values, TISSUE_PERCENTILES))
-        if _is_fraction(name):
-            hi = min(hi, 1.0)
         if hi - lo < 1e-6 * max(1.0, abs(hi)):  # a uniform field: a narrow band around it
-            pad = max(0.01 * abs(hi), 1e-9)
-            lo, hi = (hi - 2 * pad, hi) if _is_fraction(name) and hi >= 1.0 else (hi - pad,
-                                                                                   hi + pad)
+            if hi == 0.0:  # all zero: 0 to 1, not a +-1e-9 band that reads as negatives
+                lo, hi = 0.0, 1.0
+            else:
+                pad = 0.01 * abs(hi)
+                lo, hi = hi - pad, hi + pad
         norm = Normalize(lo, hi)
     below = bool(np.any(finite < norm.vmin))
     above = bool(np.any(finite > norm.vmax))
