@@ -90,6 +90,18 @@ def test_the_band_gap_note_says_what_a_photosensitiser_makes_of_the_light(tmp_pa
     assert says in out and "only a [photosensitiser]" not in out
 
 
+def test_an_inverted_tissue_ph_profile_is_run_and_noted(tmp_path, capsys):
+    from zn_pde.cli import main
+
+    for core, noted in ((6.6, False), (7.3, True)):
+        code = main(["run", "configs/zno_spheroid_radial.toml", "-o", str(tmp_path / "p.h5"),
+                     "--overwrite", "--quiet", "--no-control", "--set", "time.end_h=1",
+                     "--set", "ph.tissue_rim=7.0", "--set", f"ph.tissue_core={core}"])
+        out = capsys.readouterr().out
+        assert code == 0
+        assert ("ph.tissue_core = 7.3 is above ph.tissue_rim = 7" in out) == noted
+
+
 def test_ultrasound_above_the_no_damage_range_is_noted(tmp_path, capsys):
     """The model has no heating or mechanical damage, which a source supports up to 4 W/cm²:
     an exposure above it is run, and the summary says what the model leaves out."""

@@ -233,12 +233,16 @@ def _cmd_run(a) -> int:
     elif s:
         if not np.isnan(s["dissolved_percent"][-1]):
             lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose")
-        lines += [f"  tissue-mean Zn2+ (interstitial): final {s['tissue_mean_zn'][-1]:.4g} uM, "
+        well_mixed = config["grid"]["kind"] == "well_mixed"
+        # a well-mixed compartment's cells are suspended in its fluid: no tissue to average
+        where = ("", "dissolved Zn2+ in the medium") if well_mixed else (
+            "tissue-mean ", "tissue-mean Zn2+ (interstitial)")
+        lines += [f"  {where[1]}: final {s['tissue_mean_zn'][-1]:.4g} uM, "
                   f"peak {s['tissue_mean_zn'].max():.4g} uM",
-                  "  tissue-mean labile Zn in the living cells: final "
+                  f"  {where[0]}labile Zn in the living cells: final "
                   f"{s['tissue_mean_zn_cell'][-1]:.4g} uM",
-                  *_ros_lines(s, config["grid"]["kind"] == "well_mixed"),
-                  "  final tissue-mean viability: "
+                  *_ros_lines(s, well_mixed),
+                  f"  final {where[0]}viability: "
                   f"{100 * s['tissue_mean_viability'][-1]:.2f} %"]
         rim, core = s.get("tissue_rim_viability"), s.get("tissue_core_viability")
         if rim is not None and core is not None and np.isfinite(rim[-1]):
@@ -254,7 +258,7 @@ def _cmd_run(a) -> int:
             lines.append(f"  particle penetration depth (10 % of the rim): {depth[-1]:.4g} um")
         lines += _bulk_lines(s)
     lines += (_inactive_light_lines(config) + _intense_ultrasound_lines(config)
-              + _excluded_particle_lines(config))
+              + _inverted_ph_lines(config) + _excluded_particle_lines(config))
     _emit("\n".join(lines))
     return 0
 
@@ -335,6 +339,19 @@ def _intense_ultrasound_lines(config: dict) -> list[str]:
             "and no mechanical damage, so it shows only the ROS the particles make"
             for i, e in enumerate(config.get("ultrasound", []))
             if e["intensity_W_per_cm2"] > NO_DAMAGE_MAX_W_PER_CM2]
+
+
+def _inverted_ph_lines(config: dict) -> list[str]:
+    """A note where the tissue is more acidic at its surface than at its centre: the profile
+    is the steady state of acid made by the cells, whose centre is the most acidic."""
+    ph = config["ph"]
+    if (config["grid"]["kind"] == "well_mixed" or config["geometry"]["kind"] != "spheroid"
+            or ph["tissue_core"] <= ph["tissue_rim"]):
+        return []
+    return [f"  note: ph.tissue_core = {ph['tissue_core']:g} is above ph.tissue_rim = "
+            f"{ph['tissue_rim']:g}: the tissue's pH profile is that of acid made by the cells "
+            "and cleared through the surface, most acidic at the centre; an inverted one was "
+            "run as given"]
 
 
 def _excluded_particle_lines(config: dict) -> list[str]:
