@@ -95,7 +95,7 @@ def test_an_inverted_tissue_ph_profile_is_run_and_noted(tmp_path, capsys):
 
     for core, noted in ((6.6, False), (7.3, True)):
         code = main(["run", "configs/zno_spheroid_radial.toml", "-o", str(tmp_path / "p.h5"),
-                     "--overwrite", "--quiet", "--no-control", "--set", "time.end_h=1",
+                     "--overwrite", "--quiet", "--set", "time.end_h=1", "--set", "ultrasound=[]",
                      "--set", "ph.tissue_rim=7.0", "--set", f"ph.tissue_core={core}"])
         out = capsys.readouterr().out
         assert code == 0
