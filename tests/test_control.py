@@ -113,3 +113,17 @@ def test_no_control_skips_it_and_says_what_is_left_out(tmp_path):
     assert not control_path(tmp_path / "run.h5").exists()
     assert "killed by the stimuli's own oxidative hits" in text
     assert "--no-control" in text
+
+
+def test_the_python_api_makes_the_same_control(treated, tmp_path):
+    """`simulate(..., out=path)` then `simulate_control(config, path)`: the control the
+    command line writes, to the same numbers."""
+    import zn_pde
+
+    d, _ = treated
+    path = tmp_path / "api.h5"
+    zn_pde.simulate(copy.deepcopy(RADIAL), out=path, progress=False).close()
+    result = zn_pde.simulate_control(config(RADIAL), path, progress=False)
+    assert result.path == control_path(path) and result.status == "complete"
+    assert float(result.summary["tissue_mean_viability"][-1]) == pytest.approx(
+        _final_viability(control_path(d / "run.h5")), abs=1e-6)

@@ -22,6 +22,7 @@ from ._kinetics import total_zinc_uM as total_zinc_uM
 from ._model import Model as Model
 from ._model import State as State
 from ._model import build_model as build_model
+from ._run import simulate_control as simulate_control
 from ._run import simulate_to_file as simulate_to_file
 from ._solve import Schedule as Schedule
 from ._solve import advance as advance
