@@ -127,3 +127,13 @@ def test_the_python_api_makes_the_same_control(treated, tmp_path):
     assert result.path == control_path(path) and result.status == "complete"
     assert float(result.summary["tissue_mean_viability"][-1]) == pytest.approx(
         _final_viability(control_path(d / "run.h5")), abs=1e-6)
+
+
+def test_inspect_reports_the_control_and_the_kill(treated):
+    from zn_pde.inspect import describe
+
+    d, text = treated
+    killed = re.search(r"killed by the stimuli: ([\d.]+) %", text)[1]
+    shown = describe(d / "run.h5")
+    assert f"control run without the stimuli: {control_path(d / 'run.h5')} (complete)" in shown
+    assert f"killed by the stimuli: {killed} % of the cells" in shown

@@ -46,6 +46,7 @@ def describe(path: str | Path, *, config: bool = False) -> str:
     out += _times(run)
     out += _variables(run)
     out += _scalars(run)
+    out += _control(run)
     if config:
         out += ["", "full resolved config (as stored in the file)", "-" * 44,
                 dumps(run.config).rstrip()]
@@ -336,6 +337,29 @@ def _rows(n: int, keep: np.ndarray | None = None) -> np.ndarray:
     others = np.setdiff1d(np.arange(n), must)
     pick = np.round(np.linspace(0, others.size - 1, MAX_TABLE_ROWS - must.size)).astype(int)
     return np.unique(np.concatenate([must, others[pick]]))
+
+
+def _control(run: RunFile) -> list[str]:
+    """The control `zn-pde run` wrote beside a run with stimuli (the same run without them),
+    and what the stimuli killed against it."""
+    from ._run import control_path
+
+    path = control_path(run.path)
+    if not path.exists() or "tissue_mean_viability" not in run.series or not run.complete:
+        return []
+    try:
+        control = read_run(path)
+    except InputError:
+        return []
+    lines = ["", f"control run without the stimuli: {path} ({control.status})"]
+    if control.complete and control.n_frames == run.n_frames:
+        with run.open() as f, control.open() as g:
+            alive = float(f["tissue_mean_viability"][run.n_frames - 1])
+            alive_control = float(g["tissue_mean_viability"][control.n_frames - 1])
+        lines.append(f"  killed by the stimuli: {100 * (alive_control - alive):.2f} % of the "
+                     f"cells ({100 * alive:.2f} % alive against {100 * alive_control:.2f} % "
+                     "at the end)")
+    return lines
 
 
 def _scalars(run: RunFile) -> list[str]:
