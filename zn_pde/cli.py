@@ -205,6 +205,10 @@ def _cmd_run(a) -> int:
     except KeyboardInterrupt:
         raise RunError(f"interrupted before the control run started; the run itself is "
                        f"complete in {result.path}") from None
+    except InputError as e:  # the run is complete: report it without its control
+        print(f"zn-pde run: warning: no control run ({e}); the run itself is complete",
+              file=sys.stderr)
+        control = None
     xmf = result.path.with_suffix(".xmf")
     also = f" and {xmf}" if xmf.exists() else ""
     from .inspect import event_frame_times_h
