@@ -546,9 +546,9 @@ def _selectivity_note(acid: Spheroid, neutral: Spheroid, strong: Spheroid) -> st
             f"(neutral). Stronger acidity turns it round: at pHe {STRONG_ACID_PHE[0]:g} -> "
             f"{STRONG_ACID_PHE[1]:g} (beyond tumours', a test of the mechanism) dissolution "
             f"outside cells ({strong_rate:.3g} /h, against the uptake's {uptake:.3g} /h) frees "
-            f"the zinc of a large share of the particles as Zn2+, "
-            f"which the cells import slowly ({per_fluid:.0f} x "
-            f"{float(k.zn_influx_per_h):.2g} /h), diffuses out to the well within minutes: the "
+            f"the zinc of a large share of the particles as Zn2+; the cells import it slowly "
+            f"({per_fluid:.0f} x {float(k.zn_influx_per_h):.2g} /h) and it diffuses out to the "
+            f"well within minutes: the "
             f"tissue is hit less ({strong.mean:.3f}; the living cells hold "
             f"{strong.cell_zinc_uM:.1f} uM zinc). With the medium acidic too, the particles "
             f"dissolve there and the spheroid is hit harder (the acidic-medium row below)")
