@@ -28,7 +28,7 @@ from ._model import Model, State, build_model
 from ._progress import Progress
 from ._protocol import event_table
 from ._solve import PEAK_PLACES, Schedule, run
-from .config import MAX_COUPLING_RATE_TIMES_DT, coupling_rates_per_s, dumps, resolve, unresolved
+from .config import dumps, largest_accurate_dt_s, resolve, unresolved
 from .io import Writer, open_run, write_xdmf
 from .io._hdf5 import STATUSES
 
@@ -427,10 +427,15 @@ def _resume_point(model: Model, schedule: Schedule, writer: Writer,
     if n > planned.size or not np.allclose(times, planned[:n], rtol=1e-9, atol=1e-6):
         raise InputError("cannot resume: the saved times do not match the schedule of the "
                          "stored config", file=path)
-    start_frame = n - 1
-    state0 = _state_from_file(model, f, start_frame)
-    summary = {k: [float(v) for v in np.asarray(f[k][:n])] for k in series}
-    return start_frame, state0, [float(t) for t in times], summary
+    return _history(model, f, n - 1, series)
+
+
+def _history(model: Model, f, frame: int, series: dict[str, Any]):
+    """What a run continued from frame `frame` of the open output `f` starts with: that
+    frame, its state, and the times and series saved up to it."""
+    times = [float(t) for t in np.asarray(f["time"][:frame + 1], float)]
+    summary = {k: [float(v) for v in np.asarray(f[k][:frame + 1])] for k in series}
+    return frame, _state_from_file(model, f, frame), times, summary
 
 
 def _state_from_file(model: Model, f, frame: int) -> State:
@@ -456,15 +461,13 @@ def _state_from_file(model: Model, f, frame: int) -> State:
 
 def _copy_frames(model: Model, writer: Writer, source: Path, frame: int,
                  series: dict[str, Any]):
-    """Frames 0..`frame` of the output `source` appended to `writer`; returns what
-    `_resume_point` does, for continuing from `frame`."""
+    """Frames 0..`frame` of the output `source` appended to `writer`; returns its
+    `_history`, for continuing from `frame`."""
     with open_run(source) as f:
-        times = [float(t) for t in np.asarray(f["time"][:frame + 1], float)]
-        for i, t in enumerate(times):
+        history = _history(model, f, frame, series)
+        for i, t in enumerate(history[2]):
             writer.append(t, {name: np.asarray(f[name][i]) for name in writer.variables})
-        state0 = _state_from_file(model, f, frame)
-        summary = {k: [float(v) for v in np.asarray(f[k][:frame + 1])] for k in series}
-    return frame, state0, times, summary
+    return history
 
 
 #: Largest step (s) of the control run without the stimuli (`simulate_control`), unless the
@@ -488,20 +491,22 @@ def first_exposure_h(config: dict[str, Any]) -> float | None:
     return min(starts) if starts else None
 
 
+def control_dt_s(config: dict[str, Any]) -> float:
+    """The control run's step: `CONTROL_DT_S` where the kinetics allow it, never shorter
+    than the run's own."""
+    return max(config["time"]["dt_s"], min(CONTROL_DT_S, largest_accurate_dt_s(config)))
+
+
 def control_config(config: dict[str, Any]) -> dict[str, Any]:
     """`config` without its stimuli: every exposure kept, at intensity (irradiance) 0, so
-    that the protocol and the saved times stay the run's own, and the step raised to
-    `CONTROL_DT_S` where the kinetics allow it (resolved again, so it is a valid config)."""
+    that the protocol and the saved times stay the run's own, and the step `control_dt_s`
+    (resolved again, so it is a valid config)."""
     raw = unresolved(config)
     for e in raw.get("ultrasound", []):
         e["intensity_W_per_cm2"] = 0.0
     for e in raw.get("light", []):
         e["irradiance_mW_per_cm2"] = 0.0
-    dt = raw["time"]["dt_s"] = config["time"]["dt_s"]
-    rates = coupling_rates_per_s(config)
-    allowed = (MAX_COUPLING_RATE_TIMES_DT / max(rates.values())
-               * config["numerics"]["reaction_substeps"]) if rates else CONTROL_DT_S
-    raw["time"]["dt_s"] = max(dt, min(CONTROL_DT_S, allowed))
+    raw["time"]["dt_s"] = control_dt_s(config)
     out = resolve(raw, "the control run's config")
     out["_name"] = f"{config.get('_name', 'run')}_control"
     return out

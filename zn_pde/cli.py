@@ -271,7 +271,7 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control
                     ) -> list[str]:
     """What the stimuli killed: against the control run without them when there is one
     (`simulate_control`), and the share their own oxidative hits account for."""
-    from ._run import control_config, first_exposure_h
+    from ._run import control_dt_s, first_exposure_h
 
     lost = s.get("stimulus_viability_loss")
     if lost is None or not np.isfinite(lost[-1]) or first_exposure_h(config) is None:
@@ -283,7 +283,7 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control
                 "(field radical_dose shows where); what else they changed for the survivors "
                 "is counted by the control run that --no-control skipped"]
     alive_control = control.summary["tissue_mean_viability"][-1]
-    dt_s = control_config(config)["time"]["dt_s"]
+    dt_s = control_dt_s(config)
     return [f"  killed by the stimuli: {100 * (alive_control - alive):.2f} % of the cells "
             f"({100 * alive:.2f} % alive against {100 * alive_control:.2f} % in the control "
             f"without them, {control.path}: their intensities 0 from "

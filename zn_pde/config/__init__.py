@@ -1,11 +1,11 @@
 """Config: TOML -> validated, fully resolved nested dict (the first stage of the data flow)."""
 
 from ._load import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME
-from ._load import MAX_COUPLING_RATE_TIMES_DT as MAX_COUPLING_RATE_TIMES_DT
 from ._load import WELL_MIXED_INERT_KEYS as WELL_MIXED_INERT_KEYS
 from ._load import apply_override as apply_override
 from ._load import coupling_rates_per_s as coupling_rates_per_s
 from ._load import default_config_text as default_config_text
+from ._load import largest_accurate_dt_s as largest_accurate_dt_s
 from ._load import load_config as load_config
 from ._load import parse_toml as parse_toml
 from ._load import read_toml_file as read_toml_file

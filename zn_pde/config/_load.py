@@ -731,6 +731,15 @@ def coupling_rates_per_s(c: dict[str, Any]) -> dict[str, float]:
     return rates
 
 
+def largest_accurate_dt_s(c: dict[str, Any]) -> float:
+    """The longest `time.dt_s` the split reactions honour accurately at the config's
+    `numerics.reaction_substeps` (inf when nothing couples)."""
+    rates = coupling_rates_per_s(c)
+    if not rates:
+        return math.inf
+    return MAX_COUPLING_RATE_TIMES_DT / max(rates.values()) * c["numerics"]["reaction_substeps"]
+
+
 def _check_step_accuracy(c: dict[str, Any], file: str) -> None:
     sub = c["numerics"]["reaction_substeps"]
     h = c["time"]["dt_s"] / sub
@@ -739,7 +748,7 @@ def _check_step_accuracy(c: dict[str, Any], file: str) -> None:
         return
     name, rate = max(rates.items(), key=lambda kv: kv[1])
     if rate * h > MAX_COUPLING_RATE_TIMES_DT:
-        allowed = MAX_COUPLING_RATE_TIMES_DT / rate * sub
+        allowed = largest_accurate_dt_s(c)
         need = math.ceil(rate * c["time"]["dt_s"] / MAX_COUPLING_RATE_TIMES_DT)
         raise InputError(
             f"dt_s = {c['time']['dt_s']:g} cannot be honoured accurately: {name} runs at "
