@@ -13,7 +13,7 @@ from ._parameter import Parameter
 from .zno import H2O2_DIFFUSIVITY_37C, PHOTO_RADICAL_YIELD, TO_37C, TO_37C_TEXT
 
 _TORTUOSITY_SQ = 1.6**2  # Sykova & Nicholson 2008, doi:10.1152/physrev.00027.2007
-_H2S_DIFFUSIVITY = round(1400.0 * TO_37C, 1)
+_H2S_DIFFUSIVITY = round(1360.0 * TO_37C, 1)
 # H2S lost from an open culture well with a 5 min half-life (DeLeon, Stoy & Olson 2012)
 _H2S_LOSS_PER_S = round(math.log(2.0) / 300.0, 7)
 # O2 (see OXYGEN). Gas over culture medium at 37 °C, humidified (water vapour 6.275 kPa);
@@ -108,7 +108,10 @@ COMMON: tuple[Parameter, ...] = (
     # --- H2S --------------------------------------------------------------------------------
     Parameter("h2s_diffusivity_medium_um2_per_s", _H2S_DIFFUSIVITY, "um^2/s",
               "H2S diffusivity",
-              "assumed: small-gas order (~1.4e-5 cm^2/s in water at 25 °C) " + TO_37C_TEXT,
+              "1.36e-5 cm^2/s in water: the CRC Handbook's table 'Diffusion of gases in "
+              "water' (p. 6-193, from Himmelblau 1964, Chem Rev 64:527, and Landolt-Bornstein "
+              "II/5a), read in a web copy that lost the column headings; taken as 25 °C "
+              "(assumed: a single value, as for N2's 2.0) " + TO_37C_TEXT,
               lower=0.0),
     Parameter("h2s_diffusivity_tissue_um2_per_s", _H2S_DIFFUSIVITY / _TORTUOSITY_SQ, "um^2/s",
               "H2S diffusivity in tissue"
