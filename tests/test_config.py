@@ -36,6 +36,18 @@ def test_set_addresses_array_entries_and_quoted_keys_with_dots():
     assert c["sweep"] == {"material.dose_ug_per_ml": [5.0, 10.0]}
 
 
+def test_set_indexes_a_list_left_to_its_default_and_names_a_missing_index(capsys):
+    """`geometry.center_um[0]` on a config that leaves the centre to its default (the
+    domain's centre) moves that coordinate only, as a sweep does; an array of tables
+    addressed without an index, or past its end, is refused naming the way to address it."""
+    c = load_config(None, ["geometry.center_um[0]=300"])
+    assert c["geometry"]["center_um"] == [300.0, 320.0, 320.0]
+    code, text = _validate(capsys, "--set", "ultrasound.start_h=1")
+    assert code == 2 and "address one by its index, e.g. ultrasound[0].start_h=VALUE" in text
+    code, text = _validate(capsys, "--set", "ultrasound[2].start_h=1")
+    assert code == 2 and "index 2 out of range (ultrasound has 1 entries)" in text
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_shipped_configs_are_valid_and_round_trip(path):
     c = load_config(path)
@@ -195,6 +207,21 @@ def test_a_medium_section_needs_a_material(capsys, tmp_path):
     code, out = _validate(capsys, _write(tmp_path, text))
     assert code == 2 and "[medium] section needs a [material]" in out and "Traceback" not in out
 
+
+
+@pytest.mark.parametrize("text", ["", '[grid]\nkind = "radial"\n',
+                                  '[[ultrasound]]\nstart_h = 1.0\nduration_min = 1.0\n'
+                                  'intensity_W_per_cm2 = 1.0\nfrequency_MHz = 1.0\n'])
+def test_a_config_with_nothing_to_simulate_exits_2(capsys, tmp_path, text):
+    """Neither particles ([material]) nor a passive species ([[species]]): refused by
+    validate and run alike (exit 2, naming the missing section), not a traceback."""
+    path = _write(tmp_path, text)
+    code, out = _validate(capsys, path)
+    assert code == 2 and "nothing to simulate" in out and "key 'material'" in out
+    code = main(["run", path, "-o", str(tmp_path / "r.h5"), "--quiet"])
+    out = capsys.readouterr()
+    assert code == 2 and "nothing to simulate" in out.err and "Traceback" not in out.err
+    assert not (tmp_path / "r.h5").exists()
 
 
 # a valid value other than the default for each key a well_mixed run resolves but does not use

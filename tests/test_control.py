@@ -13,7 +13,15 @@ import numpy as np
 import pytest
 from helpers import config
 
-from zn_pde._run import CONTROL_DT_S, control_config, control_path, first_exposure_h
+from zn_pde._run import (
+    CONTROL_DT_S,
+    control_config,
+    control_path,
+    first_exposure_h,
+    killed_text,
+    own_control,
+)
+from zn_pde._solve import Schedule
 from zn_pde.cli import main
 from zn_pde.config import dumps
 
@@ -137,3 +145,51 @@ def test_inspect_reports_the_control_and_the_kill(treated):
     shown = describe(d / "run.h5")
     assert f"control run without the stimuli: {control_path(d / 'run.h5')} (complete)" in shown
     assert f"killed by the stimuli: {killed} % of the cells" in shown
+
+
+def test_a_dose_just_before_the_exposure_leaves_the_control_exact(tmp_path):
+    """A dose 3 min before the exposure: the run saves a frame one of its steps (60 s) after
+    it, the control one of its own (300 s). The control takes the run's frames only up to
+    where the two schedules part, then computes its own, so its times are its schedule's
+    (it can be resumed) and its end is the run without the ultrasound, within 0.3 % points
+    as above (copying past the parting frame once left it 1.2 points off)."""
+    dosed = copy.deepcopy(RADIAL)
+    dosed["dose"] = [{"time_h": 2.95, "dose_ug_per_ml": 10.0}]
+    code, _ = _run(tmp_path, dosed)
+    assert code == 0
+    stored = control_config(config(dosed))
+    with h5py.File(control_path(tmp_path / "run.h5"), "r") as f:
+        np.testing.assert_allclose(f["time"][:], Schedule.from_config(stored).save_times_s,
+                                   rtol=1e-9, atol=1e-6)
+    plain = copy.deepcopy(dosed)
+    del plain["ultrasound"]
+    (tmp_path / "plain").mkdir()
+    code, _ = _run(tmp_path / "plain", plain)
+    assert code == 0
+    assert _final_viability(control_path(tmp_path / "run.h5")) == pytest.approx(
+        _final_viability(tmp_path / "plain" / "run.h5"), abs=3e-3)
+
+
+def test_a_control_left_by_another_run_is_not_used(treated, tmp_path):
+    """The run made again at another dose without a control: the old control beside it is
+    not its own, so inspect and plot leave it out instead of counting a kill against it."""
+    import shutil
+
+    from zn_pde.inspect import describe
+
+    d, _ = treated
+    shutil.copy(control_path(d / "run.h5"), control_path(tmp_path / "run.h5"))
+    code, _ = _run(tmp_path, RADIAL, "--no-control", "--set", "material.dose_ug_per_ml=5")
+    assert code == 0 and control_path(tmp_path / "run.h5").exists()
+    assert own_control(tmp_path / "run.h5") is None
+    assert own_control(d / "run.h5") == control_path(d / "run.h5")
+    assert "killed by the stimuli:" not in describe(tmp_path / "run.h5")
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["plot", str(tmp_path / "run.h5"), "-o", str(tmp_path)]) == 0
+    assert not (tmp_path / "run_vs_run_control.png").exists()
+
+
+def test_a_control_below_its_run_within_its_step_error_is_no_kill():
+    assert killed_text(0.80, 0.90) == "10.00 % of the cells"
+    assert killed_text(0.80, 0.7987).startswith("none measurable (the control ends 0.13 % points")
+    assert killed_text(0.80, 0.70) == "-10.00 % of the cells"  # beyond it: shown as it is

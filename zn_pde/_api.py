@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import InputError, RunError
 from ._run import simulate_to_file
-from .config import apply_override, dumps, load_config, resolve, unresolved
+from .config import apply_overrides, dumps, load_config, resolve, unresolved
 from .io import read_run
 
 if TYPE_CHECKING:
@@ -131,9 +131,7 @@ def _resolve(config: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(config, Mapping):
         raise InputError(f"config must be a TOML file path, a dict or None, got "
                          f"{type(config).__name__}", key="config")
-    raw = unresolved(dict(config))
-    for item in items:
-        apply_override(raw, item, _DICT_LABEL)
+    raw = apply_overrides(unresolved(dict(config)), items, _DICT_LABEL)
     c = resolve(raw, _DICT_LABEL)
     c["_name"] = str(config.get("_name", "run"))
     return c

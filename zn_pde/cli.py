@@ -7,6 +7,7 @@ what is allowed; never a traceback); 1 a failure during the run, with a message.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -252,7 +253,7 @@ def _cmd_run(a) -> int:
         if rim is not None and core is not None and np.isfinite(rim[-1]):
             lines[-1] += (f" (rim {100 * rim[-1]:.2f} %, core {100 * core[-1]:.2f} %: "
                           "outer / inner 20 % of the radius)")
-        lines += _stimulus_lines(config, s, result.path, control)
+        lines += _stimulus_lines(config, s, result.path, control, a.no_control)
         kill = s.get("depth_of_kill_um")
         if kill is not None and np.isfinite(kill[-1]):
             lines.append(f"  depth of kill (shell-mean viability below 50 %): final "
@@ -267,11 +268,11 @@ def _cmd_run(a) -> int:
     return 0
 
 
-def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control
-                    ) -> list[str]:
+def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
+                    skipped: bool = False) -> list[str]:
     """What the stimuli killed: against the control run without them when there is one
     (`simulate_control`), and the share their own oxidative hits account for."""
-    from ._run import control_dt_s, first_exposure_h
+    from ._run import control_dt_s, first_exposure_h, killed_text
 
     lost = s.get("stimulus_viability_loss")
     if lost is None or not np.isfinite(lost[-1]) or first_exposure_h(config) is None:
@@ -281,10 +282,11 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control
         return [f"  killed by the stimuli's own oxidative hits (radicals at the particles, "
                 f"and the diffusible ROS they made): {100 * lost[-1]:.2f} % of the cells "
                 "(field radical_dose shows where); what else they changed for the survivors "
-                "is counted by the control run that --no-control skipped"]
+                "is counted by the control run, which "
+                + ("--no-control skipped" if skipped else "was not made (see the warning)")]
     alive_control = control.summary["tissue_mean_viability"][-1]
     dt_s = control_dt_s(config)
-    return [f"  killed by the stimuli: {100 * (alive_control - alive):.2f} % of the cells "
+    return [f"  killed by the stimuli: {killed_text(alive, alive_control)} "
             f"({100 * alive:.2f} % alive against {100 * alive_control:.2f} % in the control "
             f"without them, {control.path}: their intensities 0 from "
             f"{first_exposure_h(config):g} h on, dt_s = {dt_s:g})",
@@ -292,8 +294,8 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control
             f"made) account for {100 * lost[-1]:.2f} %; the difference is what they changed "
             "for the survivors (the glutathione they used leaves the zinc-driven peroxide less "
             "checked; particles reach deeper past the cells they killed)",
-            f"    where: zn-pde plot {path} draws {path.stem}_vs_{control.path.stem}.png (and "
-            "the field radical_dose)"]
+            f"    where: zn-pde plot {shlex.quote(str(path))} draws "
+            f"{path.stem}_vs_{control.path.stem}.png (and the field radical_dose)"]
 
 
 def _inactive_light_lines(config: dict) -> list[str]:
@@ -449,7 +451,8 @@ def _cmd_plot(a) -> int:
             "a zn-pde sweep output: `zn-pde plot` draws single runs and does not plot sweeps. "
             f"The sweep's figure (final tissue-mean viability against the swept values) is "
             f"{stem}_summary.png and its table {stem}_summary.csv, written beside it by the "
-            f"sweep; `zn-pde inspect {a.file}` lists the swept values and every point's summary; "
+            f"sweep; `zn-pde inspect {shlex.quote(str(a.file))}` lists the swept values and "
+            "every point's summary; "
             "to plot one point, run its config alone (zn-pde run CONFIG --set KEY=VALUE for "
             "the point's values, without [sweep]) and plot that file",
             file=a.file) from None

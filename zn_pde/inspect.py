@@ -9,6 +9,7 @@ described as its swept keys and values, what it stores, and one summary row per 
 
 from __future__ import annotations
 
+import shlex
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def describe(path: str | Path, *, config: bool = False) -> str:
         out += ["", "full resolved config (as stored in the file)", "-" * 44,
                 dumps(run.config).rstrip()]
     else:
-        out += ["", f"(full resolved config: zn-pde inspect --config {run.path})"]
+        out += ["", f"(full resolved config: zn-pde inspect --config {shlex.quote(str(run.path))})"]
     return "\n".join(out)
 
 
@@ -66,7 +67,7 @@ def _header(run: RunFile) -> list[str]:
         lines.append(f"  message     {run.attrs['message']}")
     if not run.complete:
         when = " (if no run is still writing it)" if run.status == "running" else ""
-        lines.append(f"  continue    zn-pde run --resume {run.path}{when}")
+        lines.append(f"  continue    zn-pde run --resume {shlex.quote(str(run.path))}{when}")
     return lines
 
 
@@ -342,22 +343,24 @@ def _rows(n: int, keep: np.ndarray | None = None) -> np.ndarray:
 def _control(run: RunFile) -> list[str]:
     """The control `zn-pde run` wrote beside a run with stimuli (the same run without them),
     and what the stimuli killed against it."""
-    from ._run import control_path
+    from ._run import killed_text, own_control
 
-    path = control_path(run.path)
-    if not path.exists() or "tissue_mean_viability" not in run.series or not run.complete:
+    path = own_control(run.path) if run.complete else None
+    if path is None or "tissue_mean_viability" not in run.series:
         return []
     try:
         control = read_run(path)
     except InputError:
         return []
     lines = ["", f"control run without the stimuli: {path} ({control.status})"]
-    if control.complete and control.n_frames == run.n_frames:
+    if not control.complete:
+        lines.append(f"  incomplete: continue it with zn-pde run --resume {shlex.quote(str(path))}")
+    elif np.isclose(control.times_s[-1], run.times_s[-1], rtol=1e-9, atol=1e-6):
         with run.open() as f, control.open() as g:
             alive = float(f["tissue_mean_viability"][run.n_frames - 1])
             alive_control = float(g["tissue_mean_viability"][control.n_frames - 1])
-        lines.append(f"  killed by the stimuli: {100 * (alive_control - alive):.2f} % of the "
-                     f"cells ({100 * alive:.2f} % alive against {100 * alive_control:.2f} % "
+        lines.append(f"  killed by the stimuli: {killed_text(alive, alive_control)} "
+                     f"({100 * alive:.2f} % alive against {100 * alive_control:.2f} % "
                      "at the end)")
     return lines
 
@@ -534,7 +537,7 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
         out += ["", "full resolved config (as stored in the file)", "-" * 44,
                 attrs.get("config", "").rstrip()]
     else:
-        out += ["", f"(full resolved config: zn-pde inspect --config {p})"]
+        out += ["", f"(full resolved config: zn-pde inspect --config {shlex.quote(str(p))})"]
     return "\n".join(out)
 
 

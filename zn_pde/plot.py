@@ -141,10 +141,10 @@ def plot_run(path: str | Path, outdir: str | Path | None = None,
 def _own_control(run: RunFile) -> RunFile | None:
     """The control `zn-pde run` wrote beside the run (`_run.control_path`: the same run
     without its stimuli), when it is there, complete and comparable."""
-    from ._run import control_path
+    from ._run import own_control
 
-    path = control_path(run.path)
-    if not path.exists():
+    path = own_control(run.path) if run.complete else None
+    if path is None:
         return None
     try:
         control = read_run(path)

@@ -40,8 +40,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     else:
         file, name = str(path), Path(path).stem
         raw = read_toml_file(path, "config")
-    for item in overrides:
-        apply_override(raw, item, file)
+    raw = apply_overrides(raw, overrides, file)
     resolved = resolve(raw, file)
     resolved["_name"] = name
     resolved["_file"] = file  # errors of derived configs (sweep points) name it
@@ -75,6 +74,40 @@ def _parse_value(text: str) -> Any:
         return text  # a bare word is taken as a string: --set material.kind=ZnO
 
 
+def apply_overrides(raw: dict[str, Any], items: list[str] | tuple[str, ...], file: str
+                    ) -> dict[str, Any]:
+    """`raw` with every `--set` item applied in order (`apply_override`); an item that
+    indexes a list the config leaves to its default (`geometry.center_um[0]`) takes the
+    rest of the list from the config resolved as overridden so far."""
+    for item in items:
+        trial = copy.deepcopy(raw)
+        try:
+            apply_override(trial, item, file)
+        except InputError as first:
+            try:
+                filled = resolve(copy.deepcopy(raw), file)
+            except InputError:
+                raise first from None
+            trial = copy.deepcopy(raw)
+            apply_override(trial, item, file, filled=filled)
+        raw = trial
+    return raw
+
+
+def _out_of_range(array: str, index: str, n: int) -> str:
+    """The error for `--set array[index]…` past the end of `array` (n entries)."""
+    if n == 0:
+        return (f"--set index {index}: the config leaves {array} empty or to its default, "
+                f"which could not be resolved yet; set the whole list, e.g. {array}=[...]")
+    return f"--set index {index} out of range ({array} has {n} entries)"
+
+
+def _index_needed(array: str, part: str, n: int) -> str:
+    """The error for `--set array.key=…` where `array` is an array of tables."""
+    return (f"{array} is an array of {n} entries: address one by its index, e.g. "
+            f"{array}[0].{part}=VALUE")
+
+
 def apply_override(raw: dict[str, Any], item: str, file: str,
                    filled: dict[str, Any] | None = None) -> None:
     """Apply one `--set a.b.c=VALUE` (TOML value); `ultrasound[0].x` or `ultrasound.0.x`
@@ -93,10 +126,13 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
     for i, part in enumerate(parts[:-1]):
         nxt_is_index = parts[i + 1].isdigit()
         if isinstance(node, list):
-            idx = int(part) if part.isdigit() else -1
-            if not 0 <= idx < len(node):
-                raise InputError(f"--set index {part} out of range (the config has "
-                                 f"{len(node)} entries)", file=file, key=key)
+            if not part.isdigit():
+                raise InputError(_index_needed(parts[i - 1] if i else part, part, len(node)),
+                                 file=file, key=key)
+            idx = int(part)
+            if not idx < len(node):
+                raise InputError(_out_of_range(parts[i - 1] if i else part, part, len(node)),
+                                 file=file, key=key)
             node = node[idx]
             known = known[idx] if isinstance(known, list) and idx < len(known) else None
             continue
@@ -107,9 +143,13 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
         node = node[part]
     last = parts[-1]
     if isinstance(node, list):
-        idx = int(last) if last.isdigit() else -1
-        if not 0 <= idx < len(node):
-            raise InputError(f"--set index {last} out of range", file=file, key=key)
+        if not last.isdigit():
+            raise InputError(_index_needed(parts[-2] if len(parts) > 1 else last, last,
+                                           len(node)), file=file, key=key)
+        idx = int(last)
+        if not idx < len(node):
+            raise InputError(_out_of_range(parts[-2] if len(parts) > 1 else last, last,
+                                           len(node)), file=file, key=key)
         node[idx] = _parse_value(value)
     elif isinstance(node, dict):
         node[last] = _parse_value(value)
@@ -337,6 +377,12 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
             if sec in raw:
                 raise InputError(f"a [{sec}] section needs a [material] section", file=file,
                                  key=sec)
+        if not out.get("species"):
+            raise InputError("nothing to simulate: the config has neither a [material] "
+                             "section (nanoparticles, e.g. kind = \"ZnO\") nor a [[species]] "
+                             "table (a passive species); add one (zn-pde run without a "
+                             "config runs the built-in default scenario)", file=file,
+                             key="material")
     _mark_defaults(out, raw)
     _cross_check(out, file)
     return out

@@ -309,8 +309,11 @@ def open_run(path: str | Path) -> h5py.File:
         except OSError:
             is_hdf5 = False
         if not is_hdf5:
+            empty = p.stat().st_size == 0
             raise InputError("not an HDF5 file; zn-pde outputs are HDF5 files written by "
-                             "`zn-pde run`", file=str(p)) from None
+                             "`zn-pde run`" + (" (this one is empty: a run stopped before it "
+                                               "wrote anything; run again with --overwrite)"
+                                               if empty else ""), file=str(p)) from None
         raise InputError(f"HDF5 file cannot be opened ({e})", file=str(p)) from None
     mark = f.attrs.get("format")
     if mark == f"{FORMAT_MARK}_sweep":
