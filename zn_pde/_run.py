@@ -563,15 +563,16 @@ def _seed_frame(saved_s: np.ndarray, planned_s: np.ndarray, start_s: float) -> i
 
 
 def own_control(out: str | Path) -> Path | None:
-    """The control `zn-pde run` wrote beside the run in `out` (`control_path`), when it is
-    there and was made from this run's config (`control_config`); None when it is absent,
-    unreadable, or left from an earlier run of another config."""
+    """The control `zn-pde run` wrote beside the complete run in `out` (`control_path`), when
+    it is there and was made from this run's config (`control_config`); None when the run is
+    incomplete, or the control absent, unreadable, or left from a run of another config."""
     path = control_path(out)
     if not path.exists():
         return None
     try:
         config = config_of_run(out)
-        if first_exposure_h(config) is None or "material" not in config:
+        if (not config["_complete"] or first_exposure_h(config) is None
+                or "material" not in config):
             return None
         expected, stored = control_config(config), config_of_run(path)
     except (InputError, OSError, KeyError):

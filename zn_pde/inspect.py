@@ -345,7 +345,7 @@ def _control(run: RunFile) -> list[str]:
     and what the stimuli killed against it."""
     from ._run import killed_text, own_control
 
-    path = own_control(run.path) if run.complete else None
+    path = own_control(run.path)
     if path is None or "tissue_mean_viability" not in run.series:
         return []
     try:

@@ -143,7 +143,7 @@ def _own_control(run: RunFile) -> RunFile | None:
     without its stimuli), when it is there, complete and comparable."""
     from ._run import own_control
 
-    path = own_control(run.path) if run.complete else None
+    path = own_control(run.path)
     if path is None:
         return None
     try:

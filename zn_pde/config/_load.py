@@ -94,18 +94,21 @@ def apply_overrides(raw: dict[str, Any], items: list[str] | tuple[str, ...], fil
     return raw
 
 
-def _out_of_range(array: str, index: str, n: int) -> str:
-    """The error for `--set array[index]…` past the end of `array` (n entries)."""
-    if n == 0:
-        return (f"--set index {index}: the config leaves {array} empty or to its default, "
-                f"which could not be resolved yet; set the whole list, e.g. {array}=[...]")
-    return f"--set index {index} out of range ({array} has {n} entries)"
-
-
-def _index_needed(array: str, part: str, n: int) -> str:
-    """The error for `--set array.key=…` where `array` is an array of tables."""
-    return (f"{array} is an array of {n} entries: address one by its index, e.g. "
-            f"{array}[0].{part}=VALUE")
+def _list_index(node: list, parts: list[str], j: int, file: str, key: str) -> int:
+    """`parts[j]` of a `--set` key as an index into the list `node` (named `parts[j - 1]`);
+    InputError when it is not an index (an array of tables addressed without one) or lies
+    past the end (an empty list: one the config leaves to a default it cannot resolve yet)."""
+    array, part, n = parts[j - 1] if j else parts[j], parts[j], len(node)
+    if not part.isdigit():
+        raise InputError(f"{array} is an array of {n} entries: address one by its index, "
+                         f"e.g. {array}[0].{part}=VALUE", file=file, key=key)
+    if int(part) >= n:
+        raise InputError(f"--set index {part}: the config leaves {array} empty or to its "
+                         f"default, which could not be resolved yet; set the whole list, e.g. "
+                         f"{array}=[...]" if n == 0 else
+                         f"--set index {part} out of range ({array} has {n} entries)",
+                         file=file, key=key)
+    return int(part)
 
 
 def apply_override(raw: dict[str, Any], item: str, file: str,
@@ -126,13 +129,7 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
     for i, part in enumerate(parts[:-1]):
         nxt_is_index = parts[i + 1].isdigit()
         if isinstance(node, list):
-            if not part.isdigit():
-                raise InputError(_index_needed(parts[i - 1] if i else part, part, len(node)),
-                                 file=file, key=key)
-            idx = int(part)
-            if not idx < len(node):
-                raise InputError(_out_of_range(parts[i - 1] if i else part, part, len(node)),
-                                 file=file, key=key)
+            idx = _list_index(node, parts, i, file, key)
             node = node[idx]
             known = known[idx] if isinstance(known, list) and idx < len(known) else None
             continue
@@ -143,14 +140,7 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
         node = node[part]
     last = parts[-1]
     if isinstance(node, list):
-        if not last.isdigit():
-            raise InputError(_index_needed(parts[-2] if len(parts) > 1 else last, last,
-                                           len(node)), file=file, key=key)
-        idx = int(last)
-        if not idx < len(node):
-            raise InputError(_out_of_range(parts[-2] if len(parts) > 1 else last, last,
-                                           len(node)), file=file, key=key)
-        node[idx] = _parse_value(value)
+        node[_list_index(node, parts, len(parts) - 1, file, key)] = _parse_value(value)
     elif isinstance(node, dict):
         node[last] = _parse_value(value)
     else:
