@@ -281,6 +281,36 @@ def test_resume_ends_where_an_uninterrupted_plan_ends(tmp_path, monkeypatch):
     assert not (tmp_path / "b" / "toy.resume.json").exists()
 
 
+def test_an_interrupt_while_writing_the_outputs_leaves_no_json_and_resumes(tmp_path,
+                                                                          monkeypatch):
+    """Ctrl-C or SIGTERM after the optimiser, while the start and optimum are run again and
+    the files written, is exit 1 with the resume command (it was a traceback, a segfault or a
+    JSON without its PNG that a rerun refused as finished). The JSON, which marks a finished
+    plan, is written last."""
+    import os
+    import signal
+
+    from zn_pde.plan import _report
+
+    path = write_plan(tmp_path, {"ultrasound[0].intensity_W_per_cm2": (0.8, 3.0)},
+                      optimiser={"starts": 1, "iterations": 3})
+    real = _report.figure
+
+    def stopped(*args):
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill` or a batch scheduler stops a job
+
+    monkeypatch.setattr(_report, "figure", stopped)
+    with pytest.raises(RunError, match="continue with --resume"):
+        plan(path, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out" / "toy.json").exists()
+    assert (tmp_path / "out" / "toy.resume.json").is_file()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
+    monkeypatch.setattr(_report, "figure", real)
+    report = plan(path, tmp_path / "out", resume=True, progress=False)
+    assert all(Path(f).is_file() for f in report["files"].values())
+    assert not (tmp_path / "out" / "toy.resume.json").exists()
+
+
 @pytest.mark.parametrize("controls, words", [
     ({"ultrasound[0].strat_h": (0.5, 3.0)}, "did you mean 'ultrasound[0].start_h'"),
     ({"ultrasound[0].repeats": (1.0, 3.0)}, "an integer"),

@@ -8,6 +8,10 @@ interrupted run); the CLI turns it into exit status 1.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
+
 
 class InputError(ValueError):
     """Bad input: names the file, the key, the offending value and what is allowed."""
@@ -26,3 +30,23 @@ class InputError(ValueError):
 
 class RunError(RuntimeError):
     """A failure during a run (non-finite or negative field, interruption)."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block SIGTERM (`kill`, a batch scheduler's stop) raises KeyboardInterrupt, as
+    Ctrl-C does, so that one `except KeyboardInterrupt` handles both. Outside the main thread,
+    where signal handlers cannot be set, it does nothing."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

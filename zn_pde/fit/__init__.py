@@ -9,10 +9,10 @@ metrics, empirical models -> `<name>.json`, `<name>.eqx`, `<name>.png`. See docs
 from __future__ import annotations
 
 import shlex
-import signal
 import sys
 from pathlib import Path
 
+from .._errors import sigterm_as_interrupt
 from ._config import FitConfig as FitConfig
 from ._config import fit_config_from_dict as fit_config_from_dict
 from ._config import load_fit_config as load_fit_config
@@ -89,26 +89,16 @@ def run_fit_cli(args) -> int:
     command = "zn-pde fit " + shlex.join(
         [str(args.config)] + (["-o", str(args.outdir)] if args.outdir else [])
         + [f"--set={o}" for o in args.overrides])
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-
     try:
-        signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread
-        previous = None
-    try:
-        result = fit(cfg, args.outdir, resume=args.resume, quiet=args.quiet, command=command)
+        with sigterm_as_interrupt():
+            result = fit(cfg, args.outdir, resume=args.resume, quiet=args.quiet,
+                         command=command)
     except KeyboardInterrupt:
         rp = resume_path(Path(args.outdir), cfg.name)
         again = command + " --resume" + (" --overwrite" if overwrite else "")
         print(f"zn-pde fit: interrupted; the optimiser state after the last completed chunk "
               f"is in {rp}; continue with: {again}", file=sys.stderr)
         return 1
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
     print(_summary(result))
     if result.report.get("warnings"):
         n = len(result.report["warnings"])

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError, RunError
+from .._errors import InputError, RunError, sigterm_as_interrupt
 from ._config import OBJECTIVES as OBJECTIVES
 from ._config import PlanSettings as PlanSettings
 from ._config import load_plan as load_plan
@@ -40,12 +40,14 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
     t0 = time.perf_counter()
     problem = PlanProblem(settings)
     try:
-        result = optimise(problem, resume_file, resume=resume, progress=progress)
+        with sigterm_as_interrupt():
+            result = optimise(problem, resume_file, resume=resume, progress=progress)
+            # the outputs: the JSON last, so an interrupt here leaves no finished-looking set
+            report = write_outputs(problem, result, out, wall_s=time.perf_counter() - t0)
     except KeyboardInterrupt:
         kept = (f"{resume_file} holds every finished iteration: continue with --resume"
                 if resume_file.exists() else "nothing was kept (no iteration had finished)")
         raise RunError(f"interrupted; {kept}") from None
-    report = write_outputs(problem, result, out, wall_s=time.perf_counter() - t0)
     resume_file.unlink(missing_ok=True)
     return report
 

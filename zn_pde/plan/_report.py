@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,6 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
     start = problem.outcome(problem.start)
     optimum = problem.outcome(x_opt)
     files = {k: str(out / f"{s.name}.{k}") for k in ("json", "toml", "png")}
-    _write_atomic(Path(files["toml"]), _toml_header(s) + dumps(optimum["config"]))
     cons = {}
     for name, v_opt in optimum["constraints"].items():
         entry: dict[str, Any] = {"start": start["constraints"][name], "optimum": v_opt}
@@ -76,8 +76,13 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
         "wall_s": wall_s,
         "files": files,
     }
+    # the JSON last: it marks a finished plan (a rerun without --overwrite stops at it), so
+    # an interrupted write leaves no JSON and the resume file to finish from
+    png = Path(files["png"])
+    figure(problem, start, optimum, png.with_suffix(".png.tmp"))
+    os.replace(png.with_suffix(".png.tmp"), png)
+    _write_atomic(Path(files["toml"]), _toml_header(s) + dumps(optimum["config"]))
     _write_atomic(Path(files["json"]), json.dumps(report, indent=1, default=float))
-    figure(problem, start, optimum, Path(files["png"]))
     return report
 
 
@@ -127,7 +132,7 @@ def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any],
                     f"{o['objective']:.3f}")
     fig.colorbar(im, ax=ax[1], label="shell-mean viability (0-1)", shrink=0.9)
     fig.suptitle(f"plan '{problem.s.name}': minimise {problem.s.objective}")
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
 
