@@ -130,3 +130,36 @@ def test_cli_fit_warns_marks_and_refuses_to_overwrite(tmp_path, capsys, monkeypa
     assert main(argv + ["--overwrite"]) == 0
     capsys.readouterr()
     assert json.loads(path.read_text())["name"] == "guarded"
+
+
+def test_a_gauss_newton_interval_past_the_box_is_not_reported(tmp_path):
+    """Release flat at 50 % whatever the pH and time: the data hardly bound either constant,
+    and the Gauss-Newton interval (profile off) reaches past the box (the rate to 2.7 /h
+    against a box top of 0.088, the proton order to 21 against 4). That is 'not bounded
+    inside the box', identifiable false with no interval, as an open profile is; it was
+    reported as an identifiable 95 % CI."""
+    (tmp_path / "flat.csv").write_text(
+        "time_h,released_percent,pH\n2,50,6.5\n6,50,6.5\n24,50,7.4\n48,50,7.4\n")
+    (tmp_path / "flat.toml").write_text(
+        '[fit]\nname = "flat"\nobservable = "release"\ndata = "flat.csv"\nmaterial = "ZnO"\n'
+        "profile = false\n")
+    assert main(["fit", str(tmp_path / "flat.toml"), "-o", str(tmp_path / "out"),
+                 "--quiet"]) == 0
+    report = json.loads((tmp_path / "out" / "flat.json").read_text())
+    for name in ("dissolution_rate_per_h", "dissolution_proton_order"):
+        p = report["parameters"][name]
+        assert p["ci95"] is None and p["identifiable"] is False, p
+        assert "reaches past the box" in p["note"]
+
+
+def test_a_row_without_its_wash_time_is_named_plainly(tmp_path, capsys):
+    """An empty protocol cell: exit 2 naming the line and the column, the value said in
+    words (it printed numpy's repr, 'np.float64(nan)')."""
+    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h,"
+                                    "wash_h\n5,50,24,4\n10,20,24,\n")
+    (tmp_path / "v.toml").write_text('[fit]\nname = "v"\nobservable = "viability"\n'
+                                     'data = "v.csv"\nmaterial = "ZnO"\n')
+    assert main(["fit", str(tmp_path / "v.toml"), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "line 3" in err and "no valid wash_h (empty or not a number)" in err, err
+    assert "np.float64" not in err and "Traceback" not in err

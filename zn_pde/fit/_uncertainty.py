@@ -184,6 +184,14 @@ def gauss_newton(r: np.ndarray, jac: np.ndarray, x_hat: np.ndarray, free: FreeSe
             d.update(identifiable=False, ci95=None,
                      note=f"practically non-identifiable: the 95 % CI would span more than a "
                      f"factor {MAX_FACTOR:g} either way (± {half:.3g} in ln units)")
+        elif (x_hat[i] - half < free.ln_lower[i] - 1e-9
+              or x_hat[i] + half > free.ln_upper[i] + 1e-9):
+            lo, hi = (math.exp(x_hat[i] + sgn * half) for sgn in (-1.0, 1.0))
+            d.update(identifiable=False, ci95=None,
+                     note=f"not bounded inside the box by the data: the 95 % Gauss-Newton "
+                     f"interval {lo:.3g}-{hi:.3g} reaches past the box "
+                     f"{math.exp(free.ln_lower[i]):.3g}-{math.exp(free.ln_upper[i]):.3g} "
+                     "(profile = true gives the profile likelihood's limits)")
         else:
             val = math.exp(x_hat[i])
             d.update(identifiable=True,

@@ -107,8 +107,10 @@ def _protocol_column(table: Table, column: str, file: str) -> np.ndarray | None:
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         line = table.lines[int(np.flatnonzero(bad)[0])]
+        value = float(values[bad][0])
+        shown = "empty or not a number" if np.isnan(value) else f"{value:g}"
         raise InputError(f"row at line {line} of {table.path} has no valid {column} "
-                         f"({values[bad][0]!r}); give every row a time >= 0 in hours, or drop "
+                         f"({shown}); give every row a time >= 0 in hours, or drop "
                          "the column", file=file, key=f"data.{column}")
     return values
 
