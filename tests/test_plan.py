@@ -313,6 +313,9 @@ def test_an_interrupt_while_writing_the_outputs_leaves_no_json_and_resumes(tmp_p
 
 @pytest.mark.parametrize("controls, words", [
     ({"ultrasound[0].strat_h": (0.5, 3.0)}, "did you mean 'ultrasound[0].start_h'"),
+    # a name in brackets was read as a dotted key: two spellings of one control, whose
+    # error then said the control 'does not change the simulation' (a red-team run)
+    ({"material[dose_ug_per_ml]": (1.0, 10.0)}, "is not a config key"),
     ({"ultrasound[0].repeats": (1.0, 3.0)}, "an integer"),
     ({"ultrasound[0].intensity_W_per_cm2": (3.0, 1.0)}, "lower < upper"),
     ({"ultrasound[0].start_h": (0.5, 9.0)}, "ultrasound[0].start_h = 9"),

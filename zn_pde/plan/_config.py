@@ -108,6 +108,10 @@ def key_unit(key: str) -> str:
     return "1"
 
 
+# a control's key as the config writes it: names joined by dots, [n] after an array of tables
+_CONTROL_KEY = re.compile(r"^[A-Za-z_]\w*(\[\d+\])?(\.[A-Za-z_]\w*(\[\d+\])?)*$")
+
+
 def split_key(key: str) -> list[str]:
     return [p for p in re.split(r"\.|\[|\]", key) if p != ""]
 
@@ -263,6 +267,10 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
     out = []
     for key, spec in raw.items():
         where = f"plan.controls.{key}"
+        if not _CONTROL_KEY.match(key):
+            raise InputError(f"{key!r} is not a config key: dotted names, with [n] to index an "
+                             "array of tables (e.g. \"ultrasound[0].start_h\", "
+                             "\"material.dose_ug_per_ml\")", file=file, key=where)
         try:
             value = get_value(config, key)
         except KeyError:
