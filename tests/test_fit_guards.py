@@ -163,3 +163,22 @@ def test_a_row_without_its_wash_time_is_named_plainly(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "line 3" in err and "no valid wash_h (empty or not a number)" in err, err
     assert "np.float64" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("table, words", [
+    # the wash after the read-out was refused as 'medium_exchange[0].time_h ... outside the
+    # run', a key the user never wrote
+    ("concentration_ug_per_ml,viability_percent,exposure_h,wash_h\n5,50,24,30\n10,20,24,4\n",
+     "v.csv: wash_h = 30 is not before the row's read-out at exposure_h = 24 h"),
+    # a time past the longest run was refused as the key 'time.end_h'
+    ("concentration_ug_per_ml,viability_percent,exposure_h\n5,50,1e9\n10,20,24\n",
+     "value 1e9 at line 2 is not allowed; expected a finite number > 0 and <= 10000"),
+])
+def test_a_table_time_the_simulation_cannot_take_is_named_at_its_line(tmp_path, capsys,
+                                                                      table, words):
+    (tmp_path / "v.csv").write_text(table)
+    (tmp_path / "v.toml").write_text('[fit]\nname = "v"\nobservable = "viability"\n'
+                                     'data = "v.csv"\nmaterial = "ZnO"\n')
+    assert main(["fit", str(tmp_path / "v.toml"), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err, err

@@ -29,6 +29,10 @@ import numpy as np
 
 from .._errors import InputError
 
+#: The longest simulated time (h), as `time.end_h` allows: a table's times beyond it are
+#: refused at their line rather than as the config key they would land in.
+MAX_TIME_H = 1e4
+
 
 @dataclasses.dataclass(frozen=True)
 class Column:
@@ -53,7 +57,8 @@ RELATIONS = ("=", "~", "<=", ">=")
 
 SCHEMAS: dict[str, dict[str, Column]] = {
     "release": {
-        "time_h": Column(True, lo=0.0, meaning="time since the particles were added (h)"),
+        "time_h": Column(True, lo=0.0, hi=MAX_TIME_H,
+                         meaning="time since the particles were added (h)"),
         "released_percent": Column(True, lo=-100.0, hi=200.0,
                                    meaning="percent of the material dissolved / cargo released"),
         "pH": Column(True, lo=0.0, hi=14.0, meaning="pH of the release medium"),
@@ -66,14 +71,17 @@ SCHEMAS: dict[str, dict[str, Column]] = {
                                           meaning="particle mass concentration (ug/mL)"),
         "viability_percent": Column(True, lo=-100.0, hi=300.0,
                                     meaning="viability relative to untreated control (%)"),
-        "exposure_h": Column(False, lo=0.0, lo_open=True, meaning="exposure time (h)"),
+        "exposure_h": Column(False, lo=0.0, lo_open=True, hi=MAX_TIME_H,
+                             meaning="exposure time (h)"),
         "sd": Column(False, lo=0.0, lo_open=True, meaning="standard deviation (percent)"),
         "pH": Column(False, lo=0.0, hi=14.0, meaning="medium pH"),
         "ultrasound_W_per_cm2": Column(False, lo=0.0, meaning="ultrasound intensity (W/cm^2)"),
         "light_mW_per_cm2": Column(False, lo=0.0, meaning="light irradiance (mW/cm^2)"),
-        "wash_h": Column(False, lo=0.0, meaning="time the medium was replaced by fresh, "
-                         "particle-free medium: the end of the incubation (h)"),
-        "stimulus_h": Column(False, lo=0.0, meaning="start of the row's stimulus exposures (h)"),
+        "wash_h": Column(False, lo=0.0, hi=MAX_TIME_H,
+                         meaning="time the medium was replaced by fresh, particle-free medium: "
+                         "the end of the incubation (h)"),
+        "stimulus_h": Column(False, lo=0.0, hi=MAX_TIME_H,
+                             meaning="start of the row's stimulus exposures (h)"),
     },
 }
 # what each observable's table is called by

@@ -59,8 +59,8 @@ class Viability(Observable):
                     "or set [fit] exposure_h (hours)", file=file, key="fit.exposure_h")
             exposure[missing] = default
         ph = table.numbers.get("pH", np.full(n, np.nan))
-        wash = _protocol_column(table, "wash_h", file)
-        stimulus_at = _protocol_column(table, "stimulus_h", file)
+        wash = _protocol_column(table, "wash_h", file, exposure)
+        stimulus_at = _protocol_column(table, "stimulus_h", file, exposure)
         conds = []
         for i in range(n):
             c: dict[str, Any] = {"material": {
@@ -98,9 +98,11 @@ class Viability(Observable):
         return curves_by(table, cols, label)
 
 
-def _protocol_column(table: Table, column: str, file: str) -> np.ndarray | None:
+def _protocol_column(table: Table, column: str, file: str, exposure_h: np.ndarray
+                     ) -> np.ndarray | None:
     """A per-row protocol time (h): absent, or given on every row (the rows' simulations
-    must share one structure: an exchange in some rows only would not)."""
+    must share one structure: an exchange in some rows only would not), before the row's
+    read-out at `exposure_h`."""
     if column not in table.numbers:
         return None
     values = np.asarray(table.numbers[column], float)
@@ -112,6 +114,13 @@ def _protocol_column(table: Table, column: str, file: str) -> np.ndarray | None:
         raise InputError(f"row at line {line} of {table.path} has no valid {column} "
                          f"({shown}); give every row a time >= 0 in hours, or drop "
                          "the column", file=file, key=f"data.{column}")
+    late = values >= exposure_h
+    if late.any():
+        i = int(np.flatnonzero(late)[0])
+        raise InputError(f"row at line {table.lines[i]} of {table.path}: {column} = "
+                         f"{values[i]:g} is not before the row's read-out at exposure_h = "
+                         f"{exposure_h[i]:g} h; allowed: 0 <= {column} < exposure_h",
+                         file=file, key=f"data.{column}")
     return values
 
 
