@@ -28,10 +28,11 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
+from ..config import SECTIONS
 
-#: The longest simulated time (h), as `time.end_h` allows: a table's times beyond it are
+#: The longest simulated time (h), the bound of `time.end_h`: a table's times beyond it are
 #: refused at their line rather than as the config key they would land in.
-MAX_TIME_H = 1e4
+MAX_TIME_H = SECTIONS["time"]["end_h"].hi
 
 
 @dataclasses.dataclass(frozen=True)

@@ -79,8 +79,9 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
     # the JSON last: it marks a finished plan (a rerun without --overwrite stops at it), so
     # an interrupted write leaves no JSON and the resume file to finish from
     png = Path(files["png"])
-    figure(problem, start, optimum, png.with_suffix(".png.tmp"))
-    os.replace(png.with_suffix(".png.tmp"), png)
+    tmp = png.with_suffix(".png.tmp")
+    figure(problem, start, optimum, tmp)
+    os.replace(tmp, png)
     _write_atomic(Path(files["toml"]), _toml_header(s) + dumps(optimum["config"]))
     _write_atomic(Path(files["json"]), json.dumps(report, indent=1, default=float))
     return report
