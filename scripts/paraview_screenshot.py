@@ -32,6 +32,7 @@ connection", another Xvfb took the display: run it again). Reading needs no disp
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -90,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
                         metavar=("W", "H"), help="image size in pixels")
     args = parser.parse_args(argv)
 
-    reader = pv.OpenDataFile(args.xmf)
+    # an absolute path: ParaView 5.11's Xdmf3 readers join a bare file name with the data
+    # file's ("run.xmfrun.h5") and abort
+    reader = pv.OpenDataFile(os.path.abspath(args.xmf))
     if reader is None:
         print(f"ParaView cannot open {args.xmf}", file=sys.stderr)
         return 2

@@ -165,6 +165,14 @@ def test_simulate_a_dict_well_mixed_and_its_stored_config_reproduces_it(tmp_path
     assert tomllib.loads(again.attrs["config"]) == tomllib.loads(ds.attrs["config"])
     again.attrs["config"] = ds.attrs["config"]  # the same config, sections in another order
     xr.testing.assert_identical(again, ds)
+    # a run name a program put in the dict never becomes a path (it once did: '../x' wrote
+    # x.h5 beside the temporary folder, a red-team run)
+    import tempfile
+
+    (tmp_path / "t").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "t"))
+    zn_pde.simulate({**WELL_MIXED, "_name": "../escaped"}, progress=False)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["t"]
 
 
 def test_progress_is_shown_unless_turned_off(capsys):

@@ -53,7 +53,7 @@ def test_radicals_at_internalised_particles_kill_by_single_hit(x64, dt_s):
     one = jnp.ones(1)
     s = Local(np=0 * one, zn=0 * one, ros=0 * one, np_int=2.0 * one, zn_cell=0 * one,
               gsh=5000.0 * one, viability=one, radical_dose=0 * one)
-    env = Environment(ph=7.4, cell_fraction=0.5, cavitation=1.3, light_mW_per_cm2=0.0)
+    env = Environment(ph=7.4, cell_fraction=0.5, cavitation=1.3, photon_flux_nmol_per_cm2_s=0.0)
     t = 0.0
     for _ in range(int(1200 / dt_s)):
         s = local_step(k, s, env, dt_s, 0.5)
@@ -77,7 +77,8 @@ def test_the_stimulus_dose_counts_every_oxidative_hit_the_stimulus_caused(x64):
         one = jnp.ones(1)
         s = Local(np=20.0 * one, zn=0 * one, ros=0 * one, np_int=0 * one, zn_cell=0 * one,
                   gsh=200.0 * one, viability=one, radical_dose=0 * one)
-        env = Environment(ph=7.4, cell_fraction=0.002, cavitation=2.0, light_mW_per_cm2=0.0)
+        env = Environment(ph=7.4, cell_fraction=0.002, cavitation=2.0,
+                          photon_flux_nmol_per_cm2_s=0.0)
         for _ in range(int(3600 / dt_s)):
             s = local_step(k, s, env, dt_s, 0.998)
         return k, s
@@ -104,7 +105,7 @@ def test_glutathione_intercepts_peroxide_until_it_is_depleted(x64):
         one = jnp.ones(1)
         s = Local(np=0 * one, zn=0 * one, ros=0 * one, np_int=0 * one, zn_cell=0 * one,
                   gsh=5000.0 * one, viability=one, h2o2=h2o2_uM * one, radical_dose=0 * one)
-        env = Environment(ph=7.4, cell_fraction=phi, cavitation=0.0, light_mW_per_cm2=0.0)
+        env = Environment(ph=7.4, cell_fraction=phi, cavitation=0.0, photon_flux_nmol_per_cm2_s=0.0)
         for _ in range(minutes):
             s = local_step(k, s, env, 60.0, 1.0 - phi)
         return s
@@ -144,7 +145,7 @@ def test_free_zinc_slows_oxygen_uptake_as_it_slows_respiration(x64):
     def uptake(zn_cell: float) -> tuple[float, float]:
         s = Local(np=0 * one, zn=0 * one, ros=0 * one, np_int=0 * one,
                   zn_cell=zn_cell * one, gsh=5000.0 * one, viability=one, o2=100.0 * one)
-        env = Environment(ph=7.4, cell_fraction=0.8, cavitation=0.0, light_mW_per_cm2=0.0)
+        env = Environment(ph=7.4, cell_fraction=0.8, cavitation=0.0, photon_flux_nmol_per_cm2_s=0.0)
         r = rates(k, s, env, 60.0, 0.2, oxygen=ox)
         return float(r.o2_uptake[0]), float(k.free_zinc_uM(s.zn_cell, s.gsh)[0])
 
@@ -175,7 +176,7 @@ def test_the_sonodynamic_share_made_without_oxygen_is_spared_and_only_it(x64, o2
         ox = None if share is None else Oxygen(
             *(jnp.asarray(v) for v in (200.0, 50.0, 1.0, half, 1e-3, share)))
         env = Environment(ph=7.4, cell_fraction=0.8, cavitation=cavitation,
-                          light_mW_per_cm2=light)
+                          photon_flux_nmol_per_cm2_s=light)
         r = rates(k, s, env, 60.0, 0.2, oxygen=ox)
         return float(r.local_ros_uM_per_s[0]), float(r.ros_production_uM_per_s[0])
 

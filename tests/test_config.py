@@ -208,6 +208,23 @@ def test_a_medium_section_needs_a_material(capsys, tmp_path):
     assert code == 2 and "[medium] section needs a [material]" in out and "Traceback" not in out
 
 
+@pytest.mark.parametrize("exposure", [
+    "[[ultrasound]]\nstart_h = 0.5\nduration_min = 1.0\nintensity_W_per_cm2 = 3.0\n"
+    "frequency_MHz = 1.0\n",
+    "[[light]]\nstart_h = 0.5\nduration_min = 1.0\nwavelength_nm = 365.0\n"
+    "irradiance_mW_per_cm2 = 10.0\n"])
+def test_a_stimulus_without_particles_is_refused(capsys, tmp_path, exposure):
+    """Passive species feel no ultrasound or light: an exposure in a config without a
+    [material] is refused (exit 2, naming it) as a dose or exchange is, not run as a no-op
+    that the figures would still shade (a red-team run)."""
+    text = ('[grid]\nkind = "well_mixed"\n[geometry]\nkind = "medium"\n[time]\nend_h = 1.0\n'
+            '[[species]]\nname = "tracer"\n'
+            'diffusivity_um2_per_s = { tissue = 1.0, medium = 1.0 }\n' + exposure)
+    code, out = _validate(capsys, _write(tmp_path, text))
+    assert code == 2 and "acts on the nanoparticle model" in out and "Traceback" not in out
+    assert ("'ultrasound[0]'" in out) or ("'light[0]'" in out)
+
+
 
 @pytest.mark.parametrize("text", ["", '[grid]\nkind = "radial"\n',
                                   '[[ultrasound]]\nstart_h = 1.0\nduration_min = 1.0\n'

@@ -40,7 +40,7 @@ def _random_env(rng, n):
                        cell_fraction=jnp.asarray(np.where(rng.uniform(size=n) < 0.3, 0.0,
                                                           rng.uniform(1e-3, 0.9, n))),
                        cavitation=jnp.asarray(rng.uniform(0, 1.3, n)),
-                       light_mW_per_cm2=jnp.asarray(rng.uniform(0, 50, n)))
+                       photon_flux_nmol_per_cm2_s=jnp.asarray(rng.uniform(0, 150, n)))
 
 
 def _random_fluid(rng, env):
@@ -87,7 +87,7 @@ def test_stiff_ros_decay_is_exact(x64, rate_times_dt):
     zeros = jnp.zeros(1)
     s = Local(np=zeros, zn=zeros, ros=jnp.full(1, 7.0), np_int=zeros, zn_cell=zeros,
               gsh=jnp.full(1, gsh), viability=jnp.ones(1))
-    env = Environment(ph=7.0, cell_fraction=phi, cavitation=0.0, light_mW_per_cm2=0.0)
+    env = Environment(ph=7.0, cell_fraction=phi, cavitation=0.0, photon_flux_nmol_per_cm2_s=0.0)
     out = float(local_step(k, s, env, dt, alpha).ros[0])
     assert out == pytest.approx(7.0 * np.exp(-rate_times_dt), rel=1e-12, abs=1e-300)
     assert out >= 0.0
@@ -206,7 +206,7 @@ def test_zinc_phosphate_precipitates_and_redissolves_with_the_limit(x64):
     k = _kinetics("ZnO", "phosphate_saline", uptake_rate_per_h=0.0)
     zero = jnp.zeros(2)
     for ph in (7.4, 5.0):
-        env = Environment(ph=ph, cell_fraction=0.0, cavitation=0.0, light_mW_per_cm2=0.0)
+        env = Environment(ph=ph, cell_fraction=0.0, cavitation=0.0, photon_flux_nmol_per_cm2_s=0.0)
         limit = float(k.phosphate_limit_uM(ph))
         start = Local(np=zero, zn=jnp.asarray([50.0, 0.0]), ros=zero, np_int=zero,
                       zn_cell=zero, gsh=zero, viability=jnp.ones(2),
@@ -216,7 +216,7 @@ def test_zinc_phosphate_precipitates_and_redissolves_with_the_limit(x64):
         np.testing.assert_allclose(np.asarray(new.zn + new.zn_phosphate), 50.0, rtol=1e-12)
     assert float(k.phosphate_limit_uM(7.4)) < 2.0 < 50.0 < float(k.phosphate_limit_uM(5.0))
     free = _kinetics("ZnO", "culture")
-    env = Environment(ph=7.4, cell_fraction=0.0, cavitation=0.0, light_mW_per_cm2=0.0)
+    env = Environment(ph=7.4, cell_fraction=0.0, cavitation=0.0, photon_flux_nmol_per_cm2_s=0.0)
     new = local_step(free, start, env, 60.0)
     np.testing.assert_allclose(np.asarray(new.zn), 50.0, rtol=1e-12)
 
@@ -291,7 +291,7 @@ def test_peroxide_made_in_a_cell_is_removed_by_that_cell(x64):
     s = Local(np=zero, zn=zero, ros=zero, np_int=100.0 * one, zn_cell=zero,
               gsh=k.gsh_initial_uM * one, viability=one, h2o2=zero, np_dead=zero,
               zn_dead=zero)
-    env = Environment(ph=7.4, cell_fraction=phi, cavitation=0.0, light_mW_per_cm2=0.0)
+    env = Environment(ph=7.4, cell_fraction=phi, cavitation=0.0, photon_flux_nmol_per_cm2_s=0.0)
     new = local_step(k, s, env, dt, 1.0 - phi)
     k_lys = float(k.dissolution_rate_per_s(4.7))
     made = float(k.zn_uM_per_particle_ug_per_ml) * 100.0 * -np.expm1(-k_lys * dt)
@@ -322,7 +322,7 @@ def test_a_living_cell_s_fate_does_not_depend_on_how_many_have_died(x64, materia
                      ros=zero, np_int=zero, zn_cell=zero, gsh=k.gsh_initial_uM + zero,
                      viability=jnp.asarray(v), np_dead=zero, zn_dead=zero, **extra)
 
-    env = Environment(ph=7.4, cell_fraction=1e-9, cavitation=0.0, light_mW_per_cm2=0.0)
+    env = Environment(ph=7.4, cell_fraction=1e-9, cavitation=0.0, photon_flux_nmol_per_cm2_s=0.0)
 
     @jax.jit
     def run(s):

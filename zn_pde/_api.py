@@ -64,7 +64,9 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
         simulate_to_file(c, out, overwrite=overwrite, progress=progress)
         return _loaded(out)
     with tempfile.TemporaryDirectory(prefix="zn_pde_") as tmp:
-        path = Path(tmp) / f"{c.get('_name') or 'run'}.h5"
+        # a fixed name: the run's own `_name` (any text a program put in the dict) never
+        # becomes a path, so nothing is written outside the temporary folder
+        path = Path(tmp) / "run.h5"
         try:
             simulate_to_file(c, path, progress=progress)
         except RunError as e:

@@ -157,9 +157,11 @@ class Environment(NamedTuple):
     cell_fraction: ArrayLike  # φ, cell volume per voxel volume (0 in medium)
     cavitation: ArrayLike  # inertial-cavitation activity of the local ultrasound, step average
     #                        (1 at 1 W/cm²; `zn_pde.stimuli.ultrasound.cavitation_activity`)
-    light_mW_per_cm2: ArrayLike  # local irradiance above the band gap, averaged over the step
+    photon_flux_nmol_per_cm2_s: ArrayLike  # local photon flux of the light above the band gap
+    #                                        (nmol photons/(cm²·s)), averaged over the step
     o2_resupply_per_s: ArrayLike = 0.0  # well-mixed runs: gas exchange towards o2 medium value
-    photosensitiser_mW_per_cm2: ArrayLike = 0.0  # light absorbed by a co-loaded photosensitiser
+    photosensitiser_photons_uM_per_s: ArrayLike = 0.0  # photons a co-loaded photosensitiser
+    #                                                  absorbs per µg/mL of particles
 
 
 class Oxygen(eqx.Module):
@@ -198,9 +200,9 @@ class Kinetics(eqx.Module):
     zn_ros_max_uM_per_s: Array
     zn_ros_half_uM: Array
     sono_ros_yield_uM_per_s: Array
-    photo_ros_yield_uM_per_s: Array
+    photo_ros_quantum_yield: Array
     sono_radical_yield_uM_per_s: Array
-    photo_radical_yield_uM_per_s: Array
+    photo_radical_quantum_yield: Array
     short_lived_ros_reach_nm: Array
     cell_diameter_um: Array
     oxidative_lethal_dose_uM: Array
@@ -516,16 +518,20 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
     if s.o2 is not None and oxygen is not None:
         o2_factor = ros_o2_factor(s.o2, oxygen.ros_half_uM)
         sono_o2_factor = ros_o2_factor(s.o2, oxygen.ros_half_uM, oxygen.sono_o2_free_share)
+    # Light acts through the photons the particles absorb, κ q per µg/mL (µM/s; κ the mass
+    # absorption, q the photon flux above the band gap), times a quantum yield (≤ 1); a
+    # photosensitiser through those its dye absorbs, times its singlet-oxygen quantum yield.
+    absorbed = k.light_absorption_cm2_per_ug * env.photon_flux_nmol_per_cm2_s
     radicals = (sono_o2_factor * k.sono_radical_yield_uM_per_s * env.cavitation
-                + o2_factor * k.photo_radical_yield_uM_per_s * env.light_mW_per_cm2)
+                + o2_factor * k.photo_radical_quantum_yield * absorbed)
     if photosensitiser_yield is not None:
         radicals = radicals + (o2_factor * photosensitiser_yield
-                               * env.photosensitiser_mW_per_cm2)
+                               * env.photosensitiser_photons_uM_per_s)
     reach = jnp.where(has_cells, k.membrane_reach_fraction(phi, alpha), 0.0)
     local = jnp.where(has_cells, radicals
                       * (s.np_int + reach * _safe_div(alpha * s.np, phi)), 0.0)
     diffusible = (sono_o2_factor * k.sono_ros_yield_uM_per_s * env.cavitation
-                  + o2_factor * k.photo_ros_yield_uM_per_s * env.light_mW_per_cm2)
+                  + o2_factor * k.photo_ros_quantum_yield * absorbed)
     production = diffusible * alpha * s.np
     zn_ros = jnp.where(has_cells, k.zn_ros_max_uM_per_s * _hill(free, k.zn_ros_half_uM, 2.0),
                        0.0)

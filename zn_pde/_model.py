@@ -29,6 +29,7 @@ step's segment.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import equinox as eqx
@@ -44,6 +45,7 @@ from ._protocol import Protocol, StepPlan, build_plan, on_fraction
 from ._space import Faces, Space, layer_cells, make_space
 from .materials import get_material
 from .stimuli import Exposure, light_exposure, ultrasound_exposure
+from .stimuli.light import photon_flux_nmol_per_cm2_s
 
 
 class State(NamedTuple):
@@ -195,7 +197,7 @@ class Model(eqx.Module):
         env = kin.Environment(
             ph=ph, cell_fraction=0.0,
             cavitation=_exposed(self.ultrasound, a, b, "bulk", self.dtype),
-            light_mW_per_cm2=_exposed(self.light, a, b, "bulk", self.dtype))
+            photon_flux_nmol_per_cm2_s=_exposed(self.light, a, b, "bulk", self.dtype))
         out = kin.local_step(self.kinetics, kin.Local(**fields), env, h_s, 1.0, self.oxygen)
         return jnp.stack([getattr(out, name) for name in self.model_mobile_names]).astype(
             self.dtype)
@@ -334,9 +336,9 @@ class Model(eqx.Module):
             env = kin.Environment(
                 ph=ph, cell_fraction=self.cell_fraction,
                 cavitation=stimulus(self.ultrasound),
-                light_mW_per_cm2=light,
+                photon_flux_nmol_per_cm2_s=light,
                 o2_resupply_per_s=1.0 if self.well_mixed else 0.0,
-                photosensitiser_mW_per_cm2=stimulus(self.photosensitiser_light))
+                photosensitiser_photons_uM_per_s=stimulus(self.photosensitiser_light))
         h_sub = h / self.reaction_substeps
         for _ in range(self.reaction_substeps):
             state = self.substep(state, factors, h_sub, env, boundary)
@@ -490,13 +492,16 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
         bnd = [dose, 0.0, 0.0] + extra_b + bnd
         us = tuple(ultrasound_exposure(e, config["tissue"], geo, h, dtype)
                    for e in expand_repeats(config["ultrasound"]))
-        light = tuple(light_exposure(e, config["tissue"], geo, h, k["band_gap_eV"], dtype)
+        # the particles' light as its photon flux (nmol/(cm²·s)): what they absorb of it,
+        # κ m q, bounds what it can make
+        light = tuple(light_exposure(e, config["tissue"], geo, h, k["band_gap_eV"], dtype,
+                                     per_mW=photon_flux_nmol_per_cm2_s(e["wavelength_nm"]))
                       for e in expand_repeats(config["light"]))
         ps = config.get("photosensitiser", {})
         if ps.get("enabled"):
-            ps_yield = jnp.asarray(ps["ros_yield_uM_per_s"], dtype)
+            ps_yield = jnp.asarray(ps["singlet_oxygen_quantum_yield"], dtype)
             for e in expand_repeats(config["light"]):
-                excited = photosensitiser_irradiance_mW_per_cm2(
+                excited = photosensitiser_excitation_uM_per_s(
                     e["wavelength_nm"], e["irradiance_mW_per_cm2"], ps,
                     config["material"]["kind"])
                 # its own absorption follows the light (order 1), the second harmonic the
@@ -557,27 +562,32 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
     )
 
 
-def photosensitiser_irradiance_mW_per_cm2(wavelength_nm: float, irradiance_mW_per_cm2: float,
-                                          ps: dict[str, Any], material: str
-                                          ) -> tuple[float, float]:
-    """Peak irradiances at the entry that excite the photosensitiser (mW/cm²), (direct,
-    second harmonic): all of the light inside an absorption band (boxcar of `bandwidth_nm`
-    around each peak); for ZnO at `emission_excitation_nm`, the second harmonic η E²
-    (η = `shg_efficiency_per_W_per_cm2`) when `emission_nm` falls in a band (ZnO-Ce6 under
-    808 nm), which at depth is η E(z)², so it falls with the square of the light's field.
-    Pulsed light applies the duty cycle afterwards, so the second harmonic of a pulse train
-    is duty × η E_peak²."""
+def photosensitiser_excitation_uM_per_s(wavelength_nm: float, irradiance_mW_per_cm2: float,
+                                        ps: dict[str, Any], material: str
+                                        ) -> tuple[float, float]:
+    """Photons the photosensitiser absorbs where the light enters, per µg/mL of particles
+    (µM/s), (direct, second harmonic): ε ln10 c q, with c = w · 1e-3 / M (mol/L per µg/mL of
+    particles carrying a mass fraction w of a dye of molar mass M), ε the molar absorption of
+    the band (boxcar of `bandwidth_nm` around each peak) and q the photon flux
+    (nmol/(cm²·s)) in it. For ZnO at `emission_excitation_nm` the second harmonic η E² (η =
+    `shg_efficiency_per_W_per_cm2`) is what excites it when `emission_nm` falls in a band
+    (ZnO-Ce6 under 808 nm); at depth it is η E(z)², so it falls with the square of the light's
+    field. Pulsed light applies the duty cycle afterwards, so the second harmonic of a pulse
+    train is duty × η E_peak². Times the singlet-oxygen quantum yield, this is the ¹O₂ made."""
     half = ps["bandwidth_nm"] / 2
+    per_ug = math.log(10.0) * ps["loading_ug_per_ug"] * 1e-3 / ps["molar_mass_g_per_mol"]
 
-    def absorbed(w: float) -> bool:
-        return any(abs(w - peak) <= half for peak in ps["absorption_nm"])
+    def absorbed(w: float, e: float) -> float:  # µM/s per µg/mL of particles
+        eps = [m for peak, m in zip(ps["absorption_nm"], ps["molar_absorption_per_M_per_cm"],
+                                    strict=True) if abs(w - peak) <= half]
+        return max(eps, default=0.0) * per_ug * photon_flux_nmol_per_cm2_s(w, e)
 
     e = irradiance_mW_per_cm2
-    direct = e if absorbed(wavelength_nm) else 0.0
+    direct = absorbed(wavelength_nm, e)
     harmonic = 0.0
-    if (material == "ZnO" and abs(wavelength_nm - ps["emission_excitation_nm"]) <= half
-            and absorbed(ps["emission_nm"])):
-        harmonic = ps["shg_efficiency_per_W_per_cm2"] * (e / 1000.0) * e
+    if material == "ZnO" and abs(wavelength_nm - ps["emission_excitation_nm"]) <= half:
+        harmonic = absorbed(ps["emission_nm"],
+                            ps["shg_efficiency_per_W_per_cm2"] * (e / 1000.0) * e)
     return direct, harmonic
 
 

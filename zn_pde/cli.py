@@ -58,9 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("file", help="a zn-pde output (.h5)")
     pl.add_argument("-o", "--outdir", help="folder for the PNGs (default: beside the file)")
     pl.add_argument("--fields", help="comma-separated variables (default: every field)")
-    pl.add_argument("--times-h", help="comma-separated times in h for the slices; each is "
-                    "shown at the nearest saved frame (default: start, end, the first "
-                    "exposure's start and each exposure's end; the middle without exposures)")
+    pl.add_argument("--times-h", help="comma-separated times in h for the slices and the "
+                    "radial profiles; each is shown at the nearest saved frame (default: "
+                    "slices at start, end, the first exposure's start and each exposure's "
+                    "end, the middle without exposures; profiles at up to eight frames)")
     pl.add_argument("--log", action="store_true",
                     help="logarithmic colour scale and y axis for concentrations")
     pl.add_argument("--compare", metavar="CONTROL.h5",
@@ -295,7 +296,9 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
             "for the survivors (the glutathione they used leaves the zinc-driven peroxide less "
             "checked; particles reach deeper past the cells they killed)",
             f"    where: zn-pde plot {shlex.quote(str(path))} draws "
-            f"{path.stem}_vs_{control.path.stem}.png (and the field radical_dose)"]
+            f"{path.stem}_vs_{control.path.stem}.png"
+            + ("" if config["grid"]["kind"] == "well_mixed" else
+               " (and the field radical_dose)")]
 
 
 def _inactive_light_lines(config: dict) -> list[str]:
@@ -305,7 +308,7 @@ def _inactive_light_lines(config: dict) -> list[str]:
 
     if "material" not in config:
         return []
-    from ._model import photosensitiser_irradiance_mW_per_cm2
+    from ._model import photosensitiser_excitation_uM_per_s
 
     gap = config["kinetics"]["band_gap_eV"]
     kind = config["material"]["kind"]
@@ -319,10 +322,14 @@ def _inactive_light_lines(config: dict) -> list[str]:
             if not ps.get("enabled"):
                 note += " (only a [photosensitiser] could absorb it)"
             else:
-                direct, harmonic = photosensitiser_irradiance_mW_per_cm2(
-                    e["wavelength_nm"], 1.0, ps, kind)
+                direct, harmonic = photosensitiser_excitation_uM_per_s(
+                    e["wavelength_nm"], e["irradiance_mW_per_cm2"], ps, kind)
+                share = ps["shg_efficiency_per_W_per_cm2"] * e["irradiance_mW_per_cm2"] / 1e3
                 note += ("; the photosensitiser absorbs it" if direct else
-                         f"; the photosensitiser absorbs {kind}'s second harmonic of it"
+                         f"; the photosensitiser absorbs {kind}'s second harmonic of it, "
+                         f"{share:.2g} of the light at the entry"
+                         + (" (negligible: second-harmonic generation needs pulses of high "
+                            "peak irradiance)" if share < 1e-6 else "")
                          if harmonic else
                          "; nor does it excite the photosensitiser (outside its absorption "
                          "bands, and no second harmonic in them)")

@@ -42,6 +42,7 @@ through pyplot, so plotting neither needs a display nor changes the caller's bac
 from __future__ import annotations
 
 import difflib
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -95,12 +96,13 @@ def plot_run(path: str | Path, outdir: str | Path | None = None,
     """Write the figures of the run in `path`; returns the PNG paths.
 
     fields: variables to draw (default: every field; a run without cells leaves out the
-    intracellular ones); times_h: slice times in hours (each shown at the nearest saved
-    frame; default: start, end, around every exposure); log: logarithmic colour scale and y
-    axes for concentrations; compare: a control run with the same grid and times, for the
-    extra treated-vs-control figure `<stem>_vs_<control stem>.png`. Raises InputError
-    (exit 2) for an unusable file, an unknown field, a time outside the run or a control
-    that does not match.
+    intracellular ones); times_h: slice and profile times in hours (each shown at the
+    nearest saved frame; default: slices at start, end, around every exposure, profiles at
+    up to eight frames spread in time; a well-mixed run has only time series); log:
+    logarithmic colour scale and y axes for concentrations; compare: a control run with the
+    same grid and times, for the extra treated-vs-control figure
+    `<stem>_vs_<control stem>.png`. Raises InputError (exit 2) for an unusable file, an
+    unknown field, a time outside the run or a control that does not match.
     """
     run = read_run(path)
     if run.n_frames == 0:
@@ -114,6 +116,7 @@ def plot_run(path: str | Path, outdir: str | Path | None = None,
         control = own
     names = _choose_fields(run, fields)
     frames = _choose_frames(run, times_h)
+    chosen = frames if times_h else None  # profiles at the times asked for, if any
     out = Path(outdir) if outdir is not None else run.path.parent
     if out.exists() and not out.is_dir():
         raise InputError("the output folder is a file", key="--outdir", file=str(out))
@@ -125,12 +128,13 @@ def plot_run(path: str | Path, outdir: str | Path | None = None,
     stem = run.path.stem
     written: list[Path] = []
     if run.radial:
-        written.append(_save(_radial_profiles(run, names, log), out / f"{stem}_radial.png"))
+        written.append(_save(_radial_profiles(run, names, log, chosen),
+                             out / f"{stem}_radial.png"))
         written.append(_save(_kymographs(run, names, log), out / f"{stem}_kymograph.png"))
     elif not run.well_mixed:
         for name in names:
             written.append(_save(_slices(run, name, frames, log), out / f"{stem}_slice_{name}.png"))
-        written.append(_save(_radial(run, names, log), out / f"{stem}_radial.png"))
+        written.append(_save(_radial(run, names, log, chosen), out / f"{stem}_radial.png"))
     written.append(_save(_timeseries(run, names, log), out / f"{stem}_timeseries.png"))
     if control is not None:
         name = f"{stem}_vs_{control.path.stem}.png"
@@ -490,17 +494,18 @@ def _profile_frames(t_h: np.ndarray) -> list[int]:
     return sorted({int(np.argmin(np.abs(t_h - t))) for t in wanted})
 
 
-def _profile_colours(run: RunFile):
-    """The frames a profile figure draws, their times (h), and the colour map and time norm
-    that colour each profile by its time."""
+def _profile_colours(run: RunFile, chosen: list[int] | None = None):
+    """The frames a profile figure draws (`chosen`, in time order, else up to MAX_PROFILES),
+    their times (h), and the colour map and time norm that colour each profile by its time."""
     t_h = run.times_s / 3600.0
-    frames = _profile_frames(t_h[:run.n_frames])
+    frames = sorted(chosen) if chosen else _profile_frames(t_h[:run.n_frames])
     first, last = t_h[frames[0]], t_h[frames[-1]]
     return frames, t_h, colormaps["viridis"], Normalize(first, last if last > first
                                                         else first + 1.0)
 
 
-def _radial(run: RunFile, names: list[str], log: bool) -> Figure:
+def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None = None
+            ) -> Figure:
     sph = _spheroid(run)
     h = float(run.config["grid"]["spacing_um"])
     zz, yy, xx = np.meshgrid(run.z_um, run.y_um, run.x_um, indexing="ij")
@@ -519,7 +524,7 @@ def _radial(run: RunFile, names: list[str], log: bool) -> Figure:
     bins = np.digitize(r.ravel(), edges) - 1
     inside = (bins >= 0) & (bins < edges.size - 1)
     centres = 0.5 * (edges[:-1] + edges[1:])
-    frames, t_h, cmap, t_norm = _profile_colours(run)
+    frames, t_h, cmap, t_norm = _profile_colours(run, chosen)
     fig, axes = _panel_grid(len(names))
     with run.open() as f:
         for ax, name in zip(axes, names, strict=True):
@@ -558,12 +563,13 @@ def _surface_um(run: RunFile) -> float | None:
     return float(geo["radius_um"]) if geo.get("kind") == "spheroid" else None
 
 
-def _radial_profiles(run: RunFile, names: list[str], log: bool) -> Figure:
+def _radial_profiles(run: RunFile, names: list[str], log: bool,
+                     chosen: list[int] | None = None) -> Figure:
     """Radial run: each field against r at up to MAX_PROFILES frames; depth R − r on top."""
     r = run.r_um
     radius = _surface_um(run)
     h = float(run.config["grid"]["spacing_um"])
-    frames, t_h, cmap, t_norm = _profile_colours(run)
+    frames, t_h, cmap, t_norm = _profile_colours(run, chosen)
     fig, axes = _panel_grid(len(names))
     with run.open() as f:
         for ax, name in zip(axes, names, strict=True):
@@ -582,11 +588,13 @@ def _radial_profiles(run: RunFile, names: list[str], log: bool) -> Figure:
             if log and _is_concentration(run, name) and any_positive:
                 ax.set_yscale("log")
             ax.set_xlim(0.0, r.size * h)
-            ax.set_xlabel("r, distance from the spheroid centre (µm)")
-            ax.set_ylabel(_label(run, name, percent=_is_fraction(name)))
+            ax.set_xlabel("r (µm)")
+            # long labels wrapped, so they keep clear of the panel to their left
+            ax.set_ylabel(textwrap.fill(_label(run, name, percent=_is_fraction(name)), 30),
+                          fontsize=9)
             ax.grid(alpha=0.25)
     fig.colorbar(_scalar_mappable(cmap, t_norm), ax=axes, label="time (h)", shrink=0.9)
-    title = "radial profiles (spherically symmetric run)"
+    title = "radial profiles against r, the distance from the spheroid centre"
     if radius is not None:
         title += " (dashed: spheroid surface)"
     fig.suptitle(title, fontsize=10)

@@ -187,7 +187,7 @@ def _bolus(species: str, end_h: float, cell_fraction: float) -> Callable:
                                  get_material(material).zn_uM_per_ug_per_ml, jnp.float64,
                                  c["tissue"]["extracellular_gap_nm"], c["medium"])
     env = kin.Environment(ph=7.4, cell_fraction=cell_fraction, cavitation=0.0,
-                          light_mW_per_cm2=0.0)
+                          photon_flux_nmol_per_cm2_s=0.0)
     dt = 60.0
 
     @jax.jit

@@ -523,8 +523,29 @@ def _is_reserved(name: str) -> bool:
             or name.startswith("event"))
 
 
+def _check_photochemistry(c: dict[str, Any], file: str) -> None:
+    """An absorbed photon makes at most one product; the dye has one absorption coefficient
+    per band."""
+    k = c.get("kinetics")
+    if k is not None:
+        total = k["photo_radical_quantum_yield"] + k["photo_ros_quantum_yield"]
+        if total > 1.0:
+            raise InputError(
+                f"kinetics.photo_radical_quantum_yield + kinetics.photo_ros_quantum_yield = "
+                f"{total:g}: an absorbed photon makes at most one product; allowed: a sum "
+                "<= 1", file=file, key="kinetics.photo_radical_quantum_yield")
+    ps = c.get("photosensitiser")
+    if ps is not None and len(ps["molar_absorption_per_M_per_cm"]) != len(ps["absorption_nm"]):
+        raise InputError(
+            f"{len(ps['molar_absorption_per_M_per_cm'])} values for "
+            f"{len(ps['absorption_nm'])} bands: photosensitiser.molar_absorption_per_M_per_cm "
+            "holds one coefficient per peak of photosensitiser.absorption_nm, in its order",
+            file=file, key="photosensitiser.molar_absorption_per_M_per_cm")
+
+
 def _cross_check(c: dict[str, Any], file: str) -> None:
     grid, time, geo = c["grid"], c["time"], c["geometry"]
+    _check_photochemistry(c, file)
     if grid["kind"] == "well_mixed" and geo["kind"] == "spheroid":
         raise InputError("a well_mixed run has one compartment; geometry.kind must be "
                          "'uniform' (cells in medium) or 'medium' (no cells)", file=file,
@@ -569,6 +590,10 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
         seen.add(name)
     for sec in ("ultrasound", "light"):
         for i, ex in enumerate(c[sec]):
+            if "material" not in c:  # passive species feel no stimulus
+                raise InputError(f"a [[{sec}]] acts on the nanoparticle model (passive "
+                                 "species do not respond to it); add a [material] section or "
+                                 "remove it", file=file, key=f"{sec}[{i}]")
             if ex["repeats"] > 1:
                 every = ex.get("repeat_every_h")
                 if every is None or every * 60.0 < ex["duration_min"]:

@@ -210,12 +210,20 @@ SECTIONS["oxygen"] = _oxygen_section()
 
 
 def _photosensitiser_section() -> dict[str, Key]:
-    from ..materials._common import CE6_ABSORPTION_NM, PHOTOSENSITISER
+    from ..materials._common import (
+        CE6_ABSORPTION_NM,
+        CE6_MOLAR_ABSORPTION_PER_M_PER_CM,
+        PHOTOSENSITISER,
+    )
 
     keys = {"enabled": Key("bool", False, "particles carry a photosensitiser (e.g. chlorin e6)"),
             "absorption_nm": Key("float_list", list(CE6_ABSORPTION_NM),
                                  "absorption maxima (nm); default chlorin e6 (assumed typical)",
-                                 lo=200.0, hi=1500.0)}
+                                 lo=200.0, hi=1500.0),
+            "molar_absorption_per_M_per_cm": Key(
+                "float_list", list(CE6_MOLAR_ABSORPTION_PER_M_PER_CM),
+                "molar absorption coefficient at each of absorption_nm, in the same order "
+                "(1/(M cm)); default chlorin e6", lo=0.0, hi=1e7)}
     return keys | {p.name: parameter_key(p) for p in PHOTOSENSITISER}
 
 
@@ -244,7 +252,11 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
         "decay_per_s": Key("pair", {"tissue": 0.0, "medium": 0.0},
                            "first-order decay (1/s), implicit with the diffusion",
                            lo=0.0, hi=1e9),
-        "initial_uM": Key("pair", {"tissue": 0.0, "medium": 0.0}, "initial concentration (uM)",
+        "initial_uM": Key("pair", {"tissue": 0.0, "medium": 0.0},
+                          "initial concentration (uM); a well_mixed compartment of "
+                          "geometry 'uniform' (cells in medium) starts from the tissue value, "
+                          "one of geometry 'medium' from the medium value; a medium exchange "
+                          "sets the medium value",
                           lo=0.0, hi=1e9),
         "boundary_uM": _nonneg("value held on the faces under dirichlet (uM)", 0.0, hi=1e9),
     },

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ._parameter import Parameter
-from .zno import H2O2_DIFFUSIVITY_37C, PHOTO_RADICAL_YIELD, TO_37C, TO_37C_TEXT
+from .zno import H2O2_DIFFUSIVITY_37C, TO_37C, TO_37C_TEXT
 
 _TORTUOSITY_SQ = 1.6**2  # Sykova & Nicholson 2008, doi:10.1152/physrev.00027.2007
 _H2S_DIFFUSIVITY = round(1360.0 * TO_37C, 1)
@@ -218,13 +218,48 @@ OXYGEN: tuple[Parameter, ...] = (
               "It scales as 1/h^2: set it for the well", lower=0.0),
 )
 
+#: Chlorin e6 absorption maxima (Soret, Q band), nm: assumed typical values (~400-405 and
+#: ~654-667 nm are commonly reported; no primary spectrum read here).
+CE6_ABSORPTION_NM = (404.0, 664.0)
+#: ... and its molar absorption coefficients there (1/(M cm)), same order: assumed typical
+#: values of a free-base chlorin (Soret ~1.5e5, Q band ~4e4); no primary spectrum was read
+#: (a literature hunt found none in the searchable abstracts, docs/research/).
+CE6_MOLAR_ABSORPTION_PER_M_PER_CM = (1.5e5, 4.0e4)
+#: Molar mass of chlorin e6, C34H36N4O6 (g/mol), from IUPAC standard atomic weights C 12.011,
+#: H 1.008, N 14.007, O 15.999 (Prohaska et al. 2022, Pure Appl Chem 94:573): 596.68.
+CE6_MOLAR_MASS_G_PER_MOL = round(34 * 12.011 + 36 * 1.008 + 4 * 14.007 + 6 * 15.999, 3)
+
+# Second-harmonic generation of a layer of ZnO as thick as one particle (thin-crystal limit,
+# no phase mismatch below the coherence length): P_2w / P_w = 8 pi^2 d^2 L^2 I / (n^3 c eps0
+# lambda^2), I in W/m^2, with d = chi(2)/2 from the chi(2) ~23 pm/V of ZnO nanocrystal films
+# (Ozga et al. 2008, Nanotechnology 19:185709, abstract), L = 100 nm, n = 2.0 (ZnO near
+# 800 nm), lambda = 808 nm. A dilute suspension converts less than a continuous layer.
+_SHG_D_M_PER_V = 23e-12 / 2
+_SHG_PER_W_PER_M2 = (8 * math.pi**2 * _SHG_D_M_PER_V**2 * (100e-9) ** 2
+                     / (2.0**3 * 299792458.0 * 8.8541878128e-12 * (808e-9) ** 2))
+SHG_EFFICIENCY_PER_W_PER_CM2 = float(f"{_SHG_PER_W_PER_M2 * 1e4:.2g}")  # 5.7e-17
+
 #: Photosensitiser co-loaded on the particles ([photosensitiser] section, off unless enabled).
 PHOTOSENSITISER: tuple[Parameter, ...] = (
-    Parameter("ros_yield_uM_per_s", PHOTO_RADICAL_YIELD, "uM/s per (mW/cm^2 x ug/mL)",
-              "singlet oxygen from the excited photosensitiser, per particle mass and "
-              "absorbed light; acts where it is made, like the particles' own radicals",
-              "assumed: equal to the ZnO photo radical yield (photo_radical_yield_uM_per_s)",
-              lower=0.0),
+    Parameter("singlet_oxygen_quantum_yield", 0.6, "1",
+              "singlet oxygen per photon the dye absorbs (it absorbs eps ln10 c q per second, "
+              "c its molar concentration, q the photon flux); acts where it is made, like the "
+              "particles' own radicals",
+              "assumed: the order of chlorins' singlet-oxygen yields in solution (0.5-0.7); "
+              "no primary value for chlorin e6 was read (none in the searchable abstracts). "
+              "Until 2026-12-03 the dye's yield was 11.8 uM/s per (mW/cm^2 x ug/mL), ~400 "
+              "times the photons 5 % w/w of it absorbs at 664 nm",
+              lower=0.0, upper=1.0),
+    Parameter("loading_ug_per_ug", 0.05, "ug/ug",
+              "dye mass per particle mass",
+              "assumed: 5 % w/w, a typical order for a dye adsorbed on oxide particles; no "
+              "ZnO-Ce6 loading was read. The singlet oxygen made scales with it", lower=0.0,
+              upper=1.0),
+    Parameter("molar_mass_g_per_mol", CE6_MOLAR_MASS_G_PER_MOL, "g/mol",
+              "molar mass of the dye",
+              "chlorin e6, C34H36N4O6, from IUPAC standard atomic weights (Prohaska et al. "
+              "2022, Pure Appl Chem 94:573, doi:10.1515/pac-2019-0603)", lower=0.0,
+              lower_open=True),
     Parameter("bandwidth_nm", 20.0, "nm",
               "full width of each absorption band (boxcar around each peak)",
               "assumed: chlorin e6 Soret and Q bands are ~20-30 nm wide", lower=0.0,
@@ -237,15 +272,16 @@ PHOTOSENSITISER: tuple[Parameter, ...] = (
               "near-infrared wavelength that makes the particle emit at `emission_nm`",
               "assumed: ZnO-Ce6 under 808 nm (as stated in issue 5; primary source not "
               "verified)", lower=200.0, upper=1500.0),
-    Parameter("shg_efficiency_per_W_per_cm2", 0.05, "1/(W/cm^2)",
+    Parameter("shg_efficiency_per_W_per_cm2", SHG_EFFICIENCY_PER_W_PER_CM2, "1/(W/cm^2)",
               "second-harmonic generation by the particles: the fraction of the "
               "near-infrared irradiance E re-emitted at `emission_nm` is this times E, so the "
               "emission grows as E^2",
-              "assumed: no conversion efficiency for 808 -> 404 nm in ZnO nanocrystals was "
-              "found (the chi(2) ~23 pm/V of ZnO nanocrystal films, Ozga et al. 2008, "
-              "Nanotechnology 19:185709, does not give it); set so that 200 mW/cm^2 "
-              "converts 1 %, the former linear placeholder", lower=0.0, upper=1e6),
+              "computed here, an upper bound: a layer of ZnO one 100 nm particle thick, "
+              "8 pi^2 d^2 L^2 / (n^3 c eps0 lambda^2) with d = chi(2)/2 from the chi(2) "
+              "~23 pm/V of ZnO nanocrystal films (Ozga et al. 2008, Nanotechnology 19:185709, "
+              "abstract), n = 2.0, lambda = 808 nm; a dilute suspension converts less. So "
+              "continuous 808 nm light excites the dye by second harmonic negligibly (1.5e-17 "
+              "of 200 mW/cm^2); only pulses of high peak irradiance would (duty_cycle). "
+              "Until 2026-12-03 this was an assumed 0.05, 1e15 times the bound",
+              lower=0.0, upper=1e6),
 )
-#: Chlorin e6 absorption maxima (Soret, Q band), nm: assumed typical values (~400-405 and
-#: ~654-667 nm are commonly reported; no primary spectrum read here).
-CE6_ABSORPTION_NM = (404.0, 664.0)

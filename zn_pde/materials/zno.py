@@ -82,9 +82,6 @@ _LETHAL_DOSE_UM = 3.8e19 / 6.02214076e23 * 1e3 * 1e6 * 0.5 / math.log(100.0)
 #: Short-lived ROS per second per ug/mL of particles at cavitation activity 1 (uM/s), from
 #: `python scripts/calibrate_sonodynamic.py` (the calibration stated in the table below).
 _SONO_RADICAL_YIELD = 118.0
-#: ... and its photo counterpart, by the ratio of the diffusible photo and sono yields below
-#: (1e-3 / 0.01); the co-loaded photosensitiser's default takes it too
-PHOTO_RADICAL_YIELD = round(_SONO_RADICAL_YIELD / 10.0, 12)
 
 # The dissolution constants below are calibrated on two reported points and checked against
 # the joint fit of the three shipped ZnO release points (docs/fitting.md), which cannot
@@ -333,16 +330,17 @@ PARAMETERS: tuple[Parameter, ...] = (
               "stands for a particle enhancement of roughly tenfold, which no source "
               "quantified",
               lower=0.0),
-    Parameter("photo_ros_yield_uM_per_s", 1e-3, "uM/s per (mW/cm^2 x ug/mL)",
-              "diffusible ROS made by photo-excited particles in the fluid (photon energy "
-              "above the band gap)",
-              "assumed: 0.4 uM/s at 20 mW/cm^2 with 20 ug/mL (120 uM in 5 min if nothing "
-              "removed it; until 2026-12-02 this text said ~10 uM, which the value never "
-              "gave). Order check (computed here): at 365 nm, 20 mW/cm^2 is 3.7e16 "
-              "photons/cm^2/s, of which 20 ug/mL ZnO absorbs 15.6 uM/s (mass absorption "
-              "0.01275 cm^2/ug, below), so the value is a ROS quantum yield of ~2.6 % of "
-              "absorbed photons; no measured yield of ZnO was found",
-              lower=0.0),
+    Parameter("photo_ros_quantum_yield", 0.003, "1",
+              "diffusible ROS (H2O2 via superoxide) per photon the particles in the fluid "
+              "absorb (photon energy above the band gap; they absorb "
+              "light_absorption_cm2_per_ug x the photon flux)",
+              "derived, order only: 4-5 nm ZnO colloids make H2O2 with a quantum yield "
+              "'near 30 %' at low photon flux with a formate hole scavenger (320-370 nm), and "
+              "'100-1000 times faster' than 0.1 um particles (Hoffman, Carraway & Hoffmann "
+              "1994, Environ Sci Technol 28:776, abstract); 0.30/100 for particles near "
+              "0.1 um, reading the rate ratio as a yield ratio, an upper estimate without "
+              "the scavenger. Until 2026-12-03 an assumed 2.6 %",
+              lower=0.0, upper=1.0),
     Parameter("sono_radical_yield_uM_per_s", _SONO_RADICAL_YIELD, "uM/s per ug/mL",
               "short-lived ROS (.OH, 1O2) made by particles under ultrasound at a "
               "cavitation activity of 1 (1 W/cm^2), which react where they are made",
@@ -354,13 +352,18 @@ PARAMETERS: tuple[Parameter, ...] = (
               "(scripts/calibrate_sonodynamic.py). Far above cell-free radical yields; read "
               "it as an effective constant that lumps cavitation at cell-bound particles",
               lower=0.0),
-    Parameter("photo_radical_yield_uM_per_s", PHOTO_RADICAL_YIELD,
-              "uM/s per (mW/cm^2 x ug/mL)",
-              "short-lived ROS made by photo-excited particles (photon energy above the band "
-              "gap), which react where they are made",
-              "assumed: the sonodynamic radical yield times the ratio of the diffusible "
-              "photo and sono yields above (1e-3 / 0.01)",
-              lower=0.0),
+    Parameter("photo_radical_quantum_yield", 0.1, "1",
+              "short-lived ROS (.OH, 1O2) per photon the particles absorb (photon energy "
+              "above the band gap), which react where they are made",
+              "assumed: 0.1, below the singlet-oxygen quantum yield of TiO2 powders in air, "
+              "0.12-0.38 at 355 nm (Daimon & Nosaka 2007, J Phys Chem C 111:4420, "
+              "abstract), as ZnO makes less .OH than TiO2 (Zhao et al. 2017, Acta Sci "
+              "Circumst 37:2609, EPR, abstract, qualitative) and .OH from TiO2 is 0.0038 "
+              "per photon (Nafradi et al. 2019, Proc 25th Int Symp Anal Environ Probl, "
+              "Szeged, coumarin, abstract); no yield of ZnO was found. A quantum yield "
+              "cannot exceed 1: until 2026-12-03 this was 11.8 uM/s per (mW/cm^2 x ug/mL), "
+              "~300 radicals per absorbed photon at 365 nm",
+              lower=0.0, upper=1.0),
     Parameter("short_lived_ros_reach_nm", 20.0, "nm",
               "distance the short-lived ROS (1O2, ·OH) travel before reacting",
               "Moan & Berg 1991, Photochem Photobiol 53:549 (abstract: 1O2 diffuses "

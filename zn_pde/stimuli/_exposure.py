@@ -17,7 +17,8 @@ class Exposure(eqx.Module):
     leaves, so sweeps can vectorise over exposure timing.
     """
 
-    amplitude: Array  # W/cm² (ultrasound) or mW/cm² (light) where it enters
+    amplitude: Array  # where it enters: W/cm² (ultrasound), photon flux nmol/(cm²·s) (light
+    #                   on the particles), photons absorbed by a photosensitiser µM/s per µg/mL
     field: Array  # relative local value, the field shape
     start_s: Array
     end_s: Array
