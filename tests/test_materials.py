@@ -94,16 +94,21 @@ def test_zif8_other_reported_points_are_reported_honestly():
     assert pct[100] > 90.0  # far above Tran & Lee's 24.7 %: a different, coated carrier
 
 
-@pytest.mark.parametrize("ph", [4.0, 5.0])
+@pytest.mark.parametrize("ph", [4.0, 5.0, 7.0])
 def test_zns_dissolves_to_its_tabulated_solubility(ph):
-    """In a closed vial (no cells, H₂S kept) ZnS dissolves until [Zn²⁺][H₂S] = K [H⁺]² with
-    K from WATEQ4F's amorphous ZnS(a) (log K −9.052 for ZnS + H⁺ = Zn²⁺ + HS⁻, H₂S pKa 6.994)
-    taken to 37 °C (van 't Hoff, ΔH = 15.36 − 21.55 kJ/mol): Zn²⁺ = H₂S = √K · 10^−pH M,
-    0.89 µM at pH 5 and 8.9 µM at pH 4, to 0.1 %."""
+    """In a closed vial (no cells, sulfide kept) ZnS dissolves until [Zn²⁺][H₂S] = K [H⁺]²
+    with K from WATEQ4F's amorphous ZnS(a) (log K −9.052 for ZnS + H⁺ = Zn²⁺ + HS⁻, H₂S pKa
+    6.994) taken to 37 °C (van 't Hoff, ΔH = 15.36 − 21.55 kJ/mol), H₂S being the share
+    n = 1/(1 + 10^(pH − pKa₁)) of the total sulfide (pKa₁ 6.85 at 37 °C, ΔH −21.55 kJ/mol):
+    Zn²⁺ = total sulfide = √(K/n) · 10^−pH M, 0.90 µM at pH 5, 8.9 µM at pH 4 and 0.014 µM at
+    pH 7 (where n = 0.41), to 0.1 %."""
     v = _vial("ZnS", ph, end_h=24.0, kinetics={"h2s_oxidation_per_s": 0.0})
     r_ln10 = 8.314462618 * np.log(10.0)
-    log_k = -9.052 + 6.994 - (15.3553 - 21.5518) * 1e3 / r_ln10 * (1 / 310.15 - 1 / 298.15)
-    expected_uM = np.sqrt(10**log_k) * 10**-ph * 1e6
+    to_37 = 1e3 / r_ln10 * (1 / 310.15 - 1 / 298.15)
+    log_k = -9.052 + 6.994 - (15.3553 - 21.5518) * to_37
+    pka1 = 6.994 + 21.5518 * to_37
+    neutral = 1.0 / (1.0 + 10 ** (ph - pka1))
+    expected_uM = np.sqrt(10**log_k / neutral) * 10**-ph * 1e6
     assert v["h2s"][-1] == pytest.approx(expected_uM, rel=1e-3)
     assert v["zn"][-1] == pytest.approx(expected_uM, rel=1e-3)
     # bulk sphalerite (log K −4.62) holds 10^((4.62 − 2.10)/2) ≈ 18x less

@@ -43,7 +43,7 @@ B. `react`: what each sink removed goes to its destination in the proportions of
    and endocytosed as the particles, dissolved in the lysosomes) — then the local
    processes, each exact or positivity preserving: lysosomal dissolution of `np_int` into
    `zn_cell` (prepared with the particles' sink, `dissolution`, as its co-product is a
-   source of the solve, slowed by the lysosome's saturation (1 − f e c/K[H⁺]²)₊ implicit in
+   source of the solve, slowed by the lysosome's saturation (1 − f e n c/K[H⁺]²)₊ implicit in
    that co-product, f after the step's Zn²⁺ export); glutathione intercepts
    the peroxide flux F = g_px J + P_zn H(f) at GSH/(K_g + GSH), consuming ν each, the
    rest escapes, and is resynthesised towards GSH₀ at k_syn; the radical dose accumulates;
@@ -220,6 +220,7 @@ class Kinetics(eqx.Module):
     cargo_kill_half_ug_per_ml: Array
     cargo_kill_hill: Array
     coproduct_per_zn: Array
+    coproduct_pKa: Array
     h2o2_decay_per_s: Array
     catalase_rate_per_s: Array
     fenton_catalyst_uM: Array
@@ -275,9 +276,16 @@ class Kinetics(eqx.Module):
         return alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 6.0)
 
     def ion_product_limit_uM2(self, ph: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
-        """α K [H⁺]² (µM²): the limit of [Zn²⁺][co-product] for a material with a co-product
-        (ZnO₂ + 2H⁺ → Zn²⁺ + H₂O₂, ZnS + 2H⁺ → Zn²⁺ + H₂S)."""
-        return alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0)
+        """α K [H⁺]² / n(pH) (µM²): the limit of [Zn²⁺] c for a material with a co-product
+        (ZnO₂ + 2H⁺ → Zn²⁺ + H₂O₂, ZnS + 2H⁺ → Zn²⁺ + H₂S), c its total and n its neutral
+        share at this pH (`neutral_coproduct_share`)."""
+        return alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0) / (
+            self.neutral_coproduct_share(ph))
+
+    def neutral_coproduct_share(self, ph: ArrayLike) -> Array:
+        """n = 1 / (1 + 10^(pH − pKa)): the share of the co-product's total that is the
+        neutral acid (H₂S of total sulfide), the form in K and the one crossing membranes."""
+        return 1.0 / (1.0 + 10.0 ** (jnp.asarray(ph) - self.coproduct_pKa))
 
     def headroom_uM(self, zn: Array, coproduct: Array | None, ph: ArrayLike,
                     alpha: ArrayLike = 1.0) -> Array:
@@ -602,16 +610,20 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
         # the co-product the lysosomes see: the fluid's times the share of what a cell makes
         # that leaves it (H2O2: its own peroxidases keep the cell's ~k_cell/k_int of the
         # fluid's, `peroxide_escape_share`; H2S: the fluid's); that share of the release
-        # reaches the fluid, so the saturation sink on the fluid's c is e^2 S f / K[H⁺]²
+        # reaches the fluid, so the saturation sink on the fluid's c is e^2 n S f / K[H⁺]²
+        # (n the fluid's neutral share of the co-product)
         escape = k.coproduct_escape_share(s.h2o2 is not None)
-        inside = escape * coproduct
+        # the lysosomes' co-product per fluid µM: its neutral form crosses membranes and
+        # the lysosome's pH keeps it neutral, so the fluid's neutral share n(pH) enters
+        seen = escape * k.neutral_coproduct_share(env.ph)
+        inside = seen * coproduct
         # f: the cell's free Zn²⁺ at the step end before the lysosomes' release, after the
         # step's export (known at its start, `rates`), which makes room for that release;
         # with the step-start f the release lagged the export and the cell's zinc
         # alternated about saturation from step to step
         exported = _safe_div(r.zn_efflux_uM, living)
         free = k.free_zinc_uM(jnp.maximum(s.zn_cell - exported, 0.0), s.gsh)
-        ksat = k.ion_product_limit_uM2(k.lysosome_ph)
+        ksat = 10.0 ** (k.solubility_log10_K - 2.0 * k.lysosome_ph + 12.0)  # all neutral
         feedback = free / ksat
         # implicit in f as well, linearised: the release R = S (1 − (f + f' R) c₀/K[H⁺]²)
         # raises the cell's free Zn²⁺ by f' R (f' = ∂f/∂T, metallothionein's buffering),
@@ -630,7 +642,7 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
         # e S (µM/s per fluid volume, what reaches the fluid) times that coefficient (1/µM
         # of the lysosomes' co-product) times e (the lysosomes' co-product per fluid µM)
         feedback = (k.coproduct_per_zn * conv * ((living * freed) / (alpha * dt_s))
-                    * escape * escape * feedback)
+                    * escape * seen * feedback)
     return Dissolution(dissolved, would - dissolved, taken_up, living * freed, feedback,
                        escape)
 

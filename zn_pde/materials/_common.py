@@ -70,6 +70,14 @@ COMMON: tuple[Parameter, ...] = (
     Parameter("coproduct_per_zn", 0.0, "1",
               "H2O2 (ZnO2) or H2S (ZnS) released per Zn2+",
               "off: ZnO and ZIF-8 release no co-product", lower=0.0, upper=4.0),
+    Parameter("coproduct_pKa", 30.0, "1",
+              "acid dissociation constant of the co-product at 37 °C: of its total c only "
+              "c / (1 + 10^(pH - pKa)), the neutral acid, enters the solubility product "
+              "(written for H2O2 and H2S), so the limit on [Zn2+] c is K [H+]^2 "
+              "(1 + 10^(pH - pKa)); the neutral acid crosses membranes, so a lysosome sees "
+              "the fluid's neutral share",
+              "off (every co-product counted neutral) unless a material sets it; H2O2's "
+              "pKa 11.6 would change it by < 0.01 % below pH 7.6", lower=0.0, upper=30.0),
     # --- H2O2 -------------------------------------------------------------------------------
     Parameter("h2o2_diffusivity_medium_um2_per_s", H2O2_DIFFUSIVITY_37C, "um^2/s",
               "H2O2 diffusivity",

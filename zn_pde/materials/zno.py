@@ -296,7 +296,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               "share of the H2O2 a cell removes that goes through glutathione peroxidase "
               "(consuming GSH); the rest is catalase's (giving O2)",
               "Gaetani et al. 1996, Blood 87:1595 (abstract: glutathione peroxidase removed "
-              "H2O2 at 17 % of the catalase rate): 0.17 / 1.17",
+              "H2O2 at 17 % of the catalase rate): 0.17 / 1.17. Purified erythrocyte enzymes "
+              "(8 % in Mueller et al. 1997, Blood 90:4973); in tumour cells peroxiredoxins "
+              "clear much of it, so the transfer is assumed",
               lower=0.0, upper=1.0),
     Parameter("zn_ros_max_uM_per_s", 0.05, "uM/s",
               "mitochondrial H2O2 production by Zn2+-inhibited respiration at saturation "
@@ -378,8 +380,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               "of cells alive (single-hit survival exp(-dose/D0))",
               "derived: the photodynamic necrosis threshold of 3.8e19 absorbed photons/cm^3 "
               "(63 mM; Patterson, Wilson & Graff 1990, Photochem Photobiol 51:343, "
-              "doi:10.1111/j.1751-1097.1990.tb01720.x, abstract) times a singlet-oxygen "
-              "yield of 0.5 (assumed, Photofrin order) is ~32 mM, read as the dose leaving "
+              "doi:10.1111/j.1751-1097.1990.tb01720.x, abstract; aluminium "
+              "chlorosulphonated phthalocyanine in normal rat liver) times a singlet-oxygen "
+              "yield of 0.5 (assumed) is ~32 mM, read as the dose leaving "
               "1 % alive: D0 = 32 mM / ln 100. The same order as the lethal H2O2 dose of "
               "86 fmol per cell (~43 mM of a 2 pL cell, C6 glioma, 'Cytotoxic potency of "
               "H2O2 in cell cultures', abstract)", lower=0.0, lower_open=True),

@@ -29,6 +29,8 @@ _PKA1_H2S = 6.994  # H2S = H+ + HS-: wateq4f.dat
 # which has the same log K); HS- + H+ = H2S -21.5518 (llnl.dat of PHREEQC)
 _DH_KJ = 15.3553 - 21.5518  # ≈ -6.2
 LOG10_K = log10_K_at_37C(_LOGK_AMORPHOUS + _PKA1_H2S, _DH_KJ)  # -2.058 at 25 °C, -2.100 at 37
+_DH_H2S_KJ = -21.5518  # HS- + H+ = H2S (llnl.dat of PHREEQC)
+PKA1_H2S_37C = log10_K_at_37C(_PKA1_H2S, _DH_H2S_KJ)  # 6.85
 
 PARAMETERS = override(
     ZNO + COMMON,
@@ -44,6 +46,12 @@ PARAMETERS = override(
               lower=-30.0, upper=30.0),
     Parameter("coproduct_per_zn", 1.0, "1", "H2S released per Zn2+",
               "stoichiometry: ZnS + 2H+ -> Zn2+ + H2S", lower=0.0, upper=4.0),
+    Parameter("coproduct_pKa", PKA1_H2S_37C, "1",
+              "pKa1 of H2S at 37 °C: the `h2s` species is total sulfide, of which "
+              "1 / (1 + 10^(pH - pKa1)) is H2S (28 % at pH 7.4 at 25 °C' pKa1, 22 % at 37 °C)",
+              "6.994 at 25 °C (wateq4f.dat of USGS PHREEQC, as for solubility_log10_K) "
+              "taken to 37 °C by van 't Hoff with dH = -21.55 kJ/mol for HS- + H+ = H2S "
+              "(llnl.dat): 6.85", lower=0.0, upper=30.0),
     Parameter("band_gap_eV", 3.6, "eV", "optical band gap of ZnS",
               "assumed, bounded by Ozaki & Adachi 1993 (Jpn J Appl Phys 32:5008, "
               "doi:10.1143/JJAP.32.5008, Table I as transcribed on refractiveindex.info): the "
