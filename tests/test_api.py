@@ -210,7 +210,10 @@ def test_bad_config_raises_input_error_with_the_cli_message(tmp_path, capsys):
              (WELL_MIXED, {"material.dose_ug_per_ml": object()}, "material.dose_ug_per_ml"),
              ({**WELL_MIXED, "sweep": {"material.dose_ug_per_ml": [5.0, 10.0]}}, {}, "sweep"),
              (tmp_path / "missing.toml", {}, "not found"),
-             (42, {}, "config")]
+             (42, {}, "config"),
+             # a misspelt argument, an undotted key: named as such, with the likely intent
+             (WELL_MIXED, {"progres": False}, r"unknown keyword argument.*progress=\?"),
+             (WELL_MIXED, {"end_h": 2.0}, r"did you mean 'time.end_h'")]
     for config, overrides, words in cases:
         with pytest.raises(zn_pde.InputError, match=words):
             zn_pde.simulate(config, progress=False, **overrides)

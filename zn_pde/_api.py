@@ -127,6 +127,7 @@ def _in_memory_message(message: str, path: Path) -> str:
 
 def _resolve(config: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Config (path, dict or None) plus Python-valued overrides -> resolved config."""
+    _check_keywords(config, overrides)
     items = [_override_text(k, v) for k, v in overrides.items()]
     if config is None or isinstance(config, str | os.PathLike):
         return load_config(config, items)
@@ -137,6 +138,27 @@ def _resolve(config: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
     c = resolve(raw, _DICT_LABEL)
     c["_name"] = str(config.get("_name", "run"))
     return c
+
+
+def _check_keywords(config: Any, overrides: Mapping[str, Any]) -> None:
+    """A keyword that is neither a config key (dotted, as for --set) nor a whole section is a
+    misspelt argument or an undotted key: say so, rather than 'unknown section'."""
+    import difflib
+
+    from .config._schema import ARRAY_SECTIONS, SECTIONS
+
+    sections = [*SECTIONS, *ARRAY_SECTIONS, "kinetics", "sweep"]
+    for key in overrides:
+        if "." in key or "[" in key or key in sections:
+            continue
+        close = difflib.get_close_matches(key, ["out", "overwrite", "progress"], n=1)
+        dotted = [f"{sec}.{key}" for sec, keys in SECTIONS.items() if key in keys]
+        hint = (f" (did you mean {close[0]}=?)" if close else
+                f" (did you mean '{dotted[0]}'?)" if dotted else "")
+        raise InputError(f"unknown keyword argument {key}={overrides[key]!r}{hint}: simulate "
+                         "takes out=, overwrite=, progress= and config keys, dotted as for "
+                         "--set (e.g. **{'time.end_h': 2.0}) or whole sections (e.g. "
+                         "dose=[...])", file=_label(config), key=key)
 
 
 def _label(config: Any) -> str:

@@ -48,7 +48,8 @@ PARAMETERS = override(
               "stoichiometry: ZnS + 2H+ -> Zn2+ + H2S", lower=0.0, upper=4.0),
     Parameter("coproduct_pKa", PKA1_H2S_37C, "1",
               "pKa1 of H2S at 37 °C: the `h2s` species is total sulfide, of which "
-              "1 / (1 + 10^(pH - pKa1)) is H2S (28 % at pH 7.4 at 25 °C' pKa1, 22 % at 37 °C)",
+              "1 / (1 + 10^(pH - pKa1)) is H2S (28 % at pH 7.4 with the 25 °C pKa1, 22 % "
+              "with the 37 °C one)",
               "6.994 at 25 °C (wateq4f.dat of USGS PHREEQC, as for solubility_log10_K) "
               "taken to 37 °C by van 't Hoff with dH = -21.55 kJ/mol for HS- + H+ = H2S "
               "(llnl.dat): 6.85", lower=0.0, upper=30.0),
