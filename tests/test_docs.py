@@ -27,9 +27,10 @@ def test_every_default_cites_a_source_or_says_assumed():
               + list(OXYGEN) + list(PHOTOSENSITISER))
     for p in params:
         cited = re.search(r"(doi:|ISBN|\b(19|20)\d\d\b)", p.source)
-        # a definition: a process switched off (0), or an unreachable limit
-        switched_off = p.source.startswith("off:") and (p.value == 0.0 or
-                                                        p.name == "solubility_log10_K")
+        # a definition: a process switched off (0), an unreachable limit or a pKa that
+        # leaves the co-product neutral
+        switched_off = p.source.startswith("off:") and (
+            p.value == 0.0 or p.name in ("solubility_log10_K", "coproduct_pKa"))
         assert (p.assumed or p.source.startswith(("calibrated", "fitted", "stoichiometry:"))
                 or cited or switched_off), p.name
         assert p.lower <= p.value <= p.upper, p.name

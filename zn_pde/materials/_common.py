@@ -76,8 +76,9 @@ COMMON: tuple[Parameter, ...] = (
               "(written for H2O2 and H2S), so the limit on [Zn2+] c is K [H+]^2 "
               "(1 + 10^(pH - pKa)); the neutral acid crosses membranes, so a lysosome sees "
               "the fluid's neutral share",
-              "off (every co-product counted neutral) unless a material sets it; H2O2's "
-              "pKa 11.6 would change it by < 0.01 % below pH 7.6", lower=0.0, upper=30.0),
+              "off: every co-product counted neutral (30 keeps the share at 1) unless a "
+              "material sets it; H2O2's pKa 11.6 would change it by < 0.01 % below pH 7.6",
+              lower=0.0, upper=30.0),
     # --- H2O2 -------------------------------------------------------------------------------
     Parameter("h2o2_diffusivity_medium_um2_per_s", H2O2_DIFFUSIVITY_37C, "um^2/s",
               "H2O2 diffusivity",

@@ -50,7 +50,9 @@ PARAMETERS = override(
               "pKa1 of H2S at 37 °C: the `h2s` species is total sulfide, of which "
               "1 / (1 + 10^(pH - pKa1)) is H2S (28 % at pH 7.4 with the 25 °C pKa1, 22 % "
               "with the 37 °C one)",
-              "6.994 at 25 °C (wateq4f.dat of USGS PHREEQC, as for solubility_log10_K) "
+              "6.994 at 25 °C (wateq4f.dat of USGS PHREEQC, as for solubility_log10_K: "
+              "Ball & Nordstrom 1991, USGS Open-File Report 91-183; Parkhurst & Appelo "
+              "2013, doi:10.3133/tm6A43) "
               "taken to 37 °C by van 't Hoff with dH = -21.55 kJ/mol for HS- + H+ = H2S "
               "(llnl.dat): 6.85", lower=0.0, upper=30.0),
     Parameter("band_gap_eV", 3.6, "eV", "optical band gap of ZnS",
