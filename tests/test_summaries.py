@@ -91,9 +91,10 @@ def test_well_mixed_and_tissue_free_summaries():
 def test_stimulus_loss_holds_when_the_stimulus_kills_nearly_every_cell():
     """The viability the stimuli removed, min(V e^{D/D₀}, 1) − V per voxel, taken through
     logarithms: right at V = 1e-26, D/D₀ = 58.7 (to 1e-9), and never more than the cells
-    left to lose. In a culture where UV light kills all but ~1e-26 of the cells, it stays
-    within 0.1 of the run without light (0.63 alive; an attribution, not a second run, so
-    not exact: the stimulus also changes what the survivors meet)."""
+    left to lose. In a culture where ultrasound (3 W/cm², 10 min at 23 h) kills all but
+    < 1e-6 of the cells, it stays within 0.1 of the run without it (0.63 alive; an
+    attribution, not a second run, so not exact: the stimulus also changes what the
+    survivors meet)."""
     from zn_pde._run import stimulus_loss
 
     lost = stimulus_loss(np.asarray([1e-26, 0.5, 0.5]), np.asarray([58.7, 5.0, 0.1]))
@@ -102,10 +103,11 @@ def test_stimulus_loss_holds_when_the_stimulus_kills_nearly_every_cell():
     assert lost[2] == pytest.approx(0.5 * np.expm1(0.1), rel=1e-12)
     from zn_pde import simulate
 
-    light = [{"start_h": 4.0, "duration_min": 10.0, "wavelength_nm": 365.0,
-              "irradiance_mW_per_cm2": 100.0}]
+    # (UV-A, bounded by the photons the particles absorb, no longer kills that many)
+    sound = [{"start_h": 23.0, "duration_min": 10.0, "intensity_W_per_cm2": 3.0,
+              "frequency_MHz": 1.0}]
     dark = simulate(copy.deepcopy(WELL_MIXED_CULTURE), progress=False)
-    lit = simulate({**copy.deepcopy(WELL_MIXED_CULTURE), "light": light}, progress=False)
+    lit = simulate({**copy.deepcopy(WELL_MIXED_CULTURE), "ultrasound": sound}, progress=False)
     alive = float(lit["tissue_mean_viability"][-1])
     assert alive < 1e-6
     assert alive + float(lit["stimulus_viability_loss"][-1]) == pytest.approx(
