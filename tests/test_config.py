@@ -53,6 +53,9 @@ def test_shipped_configs_are_valid_and_round_trip(path):
     c = load_config(path)
     again = resolve(tomllib.loads(dumps(c)))
     assert again == {k: v for k, v in c.items() if not k.startswith("_")}
+    # and as text: a run of the config a file stores (attrs["config"]) stores the same text,
+    # sections and keys in the schema's order whether given or filled in
+    assert dumps(again) == dumps(c)
 
 
 def test_the_builtin_default_is_the_shipped_ultrasound_config():

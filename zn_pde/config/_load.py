@@ -375,6 +375,22 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
                              key="material")
     _mark_defaults(out, raw)
     _cross_check(out, file)
+    return _canonical_order(out)
+
+
+def _canonical_order(c: dict[str, Any]) -> dict[str, Any]:
+    """Sections in the schema's order ([kinetics] after [material], arrays of tables last)
+    and each table's keys in its schema's order, whether a value was given or filled in: so a
+    resolved config written as TOML and resolved again reads the same, text for text."""
+    names = [s for s in SECTIONS for s in ((s, "kinetics") if s == "material" else (s,))]
+    names += list(ARRAY_SECTIONS)
+    out = {s: c[s] for s in names if s in c}
+    out.update((s, body) for s, body in c.items() if s not in out)
+    for s, schema in SECTIONS.items():
+        if isinstance(out.get(s), dict):
+            body = out[s]
+            out[s] = {k: body[k] for k in schema if k in body}
+            out[s].update((k, v) for k, v in body.items() if k not in out[s])
     return out
 
 
