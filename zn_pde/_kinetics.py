@@ -275,12 +275,15 @@ class Kinetics(eqx.Module):
         Zn²⁺ of the fluid (1 in the cells' lysosomes, whose zinc `zn` is the free one)."""
         return alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 6.0)
 
+    def ion_product_K_uM2(self, ph: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
+        """α K [H⁺]² (µM²): the limit of [Zn²⁺] times the neutral co-product (H₂O₂, H₂S)
+        for a material with a co-product (ZnO₂ + 2H⁺ → Zn²⁺ + H₂O₂, ZnS + 2H⁺ → Zn²⁺ + H₂S)."""
+        return alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0)
+
     def ion_product_limit_uM2(self, ph: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
-        """α K [H⁺]² / n(pH) (µM²): the limit of [Zn²⁺] c for a material with a co-product
-        (ZnO₂ + 2H⁺ → Zn²⁺ + H₂O₂, ZnS + 2H⁺ → Zn²⁺ + H₂S), c its total and n its neutral
-        share at this pH (`neutral_coproduct_share`)."""
-        return alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0) / (
-            self.neutral_coproduct_share(ph))
+        """α K [H⁺]² / n(pH) (µM²): the limit of [Zn²⁺] c, c the co-product's total and n
+        its neutral share at this pH (`neutral_coproduct_share`)."""
+        return self.ion_product_K_uM2(ph, alpha) / self.neutral_coproduct_share(ph)
 
     def neutral_coproduct_share(self, ph: ArrayLike) -> Array:
         """n = 1 / (1 + 10^(pH − pKa)): the share of the co-product's total that is the
@@ -623,7 +626,7 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
         # alternated about saturation from step to step
         exported = _safe_div(r.zn_efflux_uM, living)
         free = k.free_zinc_uM(jnp.maximum(s.zn_cell - exported, 0.0), s.gsh)
-        ksat = 10.0 ** (k.solubility_log10_K - 2.0 * k.lysosome_ph + 12.0)  # all neutral
+        ksat = k.ion_product_K_uM2(k.lysosome_ph)  # `inside` is neutral already
         feedback = free / ksat
         # implicit in f as well, linearised: the release R = S (1 − (f + f' R) c₀/K[H⁺]²)
         # raises the cell's free Zn²⁺ by f' R (f' = ∂f/∂T, metallothionein's buffering),
