@@ -5,6 +5,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+import xarray as xr
 from helpers import WELL_MIXED_CULTURE, config, series
 
 from zn_pde._protocol import build_plan
@@ -51,6 +52,19 @@ def test_each_sweep_point_equals_its_own_run(tmp_path):
             [*np.arange(0.0, 13.0, 2.0), 1.0, 1.0 + 5 / 60, 6.0 + 5 / 60]), rtol=1e-12)
         assert f["tissue_mean_viability"].shape == (12, 10)
         assert int(f.attrs["complete"]) == 1
+        unlabelled = []
+        f.visititems(lambda n, o: unlabelled.append(n) if isinstance(o, h5py.Dataset) and not
+                     {"units", "long_name"} <= set(o.attrs) else None)
+        assert not unlabelled  # every dataset carries units and a long_name (CF)
+    # xarray reads the swept keys as (auxiliary) coordinates, so a point is found by its value
+    ds = xr.open_dataset(tmp_path / "s.h5", engine="h5netcdf")
+    key = "sweep_material_dose_ug_per_ml"
+    assert key in ds.coords and ds[key].attrs["units"] == "ug/mL"
+    dose = points[4][0]
+    final = ds.tissue_mean_viability.isel(time=-1).where(ds[key] == dose, drop=True)
+    np.testing.assert_allclose(final.values, [v[i] for i, p in enumerate(points)
+                                              if p[0] == dose], rtol=1e-6)
+    ds.close()
     assert (tmp_path / "s_summary.csv").read_text().count("\n") == 13
     assert (tmp_path / "s_summary.png").stat().st_size > 1000
 
@@ -152,6 +166,14 @@ def test_a_sweep_may_set_a_key_the_base_config_leaves_unset(tmp_path):
     with h5py.File(tmp_path / "s.h5", "r") as f:
         np.testing.assert_array_equal(f["sweep_material_hydrodynamic_diameter_nm"][:],
                                       [30.0, 150.0])
+        # the final radial profiles: each point's own run's last frame, labelled (CF)
+        for i, point in enumerate(points):
+            _, out = series(point_config(swept, keys, point))
+            for name in ("viability", "np_int", "zn_cell"):
+                d = f[f"final_{name}"]
+                np.testing.assert_allclose(d[i], out[name][-1], rtol=1e-5, atol=1e-9)
+                assert {"units", "long_name", "coordinates"} <= set(d.attrs)
+        assert f["r"].attrs["units"] == "um" and "long_name" in f["r"].attrs
 
 
 def test_a_sweep_may_set_one_coordinate_of_a_default_list():

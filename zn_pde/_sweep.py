@@ -41,7 +41,7 @@ from ._run import SUMMARY_UNITS, _output_fields, summarise, with_step_peaks
 from ._solve import Schedule, advance
 from ._version import __version__
 from .config import apply_override, dumps, resolve, unresolved
-from .io._hdf5 import LIBVER, open_read_only
+from .io._hdf5 import COORD_LONG_NAMES, LIBVER, open_read_only
 
 SERIES = tuple(SUMMARY_UNITS)  # the single run's series, same names, units and meaning
 SERIES_UNITS = {name: unit for name, (unit, _) in SUMMARY_UNITS.items()}
@@ -132,7 +132,8 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
     out.parent.mkdir(parents=True, exist_ok=True)
     f = h5py.File(out, "w", libver=LIBVER, locking=False)
     try:
-        f.attrs.update({"Conventions": "CF-1.8", "zn_pde_version": __version__,
+        f.attrs.update({"Conventions": "CF-1.8", "title": "zn-pde parameter sweep",
+                        "source": f"zn-pde {__version__}", "zn_pde_version": __version__,
                         "format": "zn_pde_sweep", "config": dumps(config),
                         "status": "running", "complete": np.uint8(0)})
         sw = f.create_dataset("sweep", data=np.arange(n_points))
@@ -141,19 +142,23 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         sw.make_scale("sweep")
         for i, k in enumerate(keys):
             d = f.create_dataset(_key_name(k), data=np.array([p[i] for p in points]))
-            d.attrs.update({"units": _key_units(k), "config_key": k})
+            d.attrs.update({"units": _key_units(k), "config_key": k,
+                            "long_name": f"value of the config key {k} at each sweep point"})
             d.dims[0].attach_scale(sw)
+        # CF auxiliary coordinates: every variable along the sweep names the swept keys'
+        # values, so xarray shows them as coordinates (ds.swap_dims(sweep=...) indexes by them)
+        aux = {"coordinates": " ".join(_key_name(k) for k in keys)}
         t = f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(64,))
-        t.attrs["units"] = "s"
+        t.attrs.update({"units": "s", "long_name": "simulated time", "axis": "T"})
         t.make_scale("time")
         for name in SERIES:
             d = f.create_dataset(name, shape=(n_points, 0), maxshape=(n_points, None),
                                  dtype="f4", chunks=(n_points, 64))
-            d.attrs["units"] = SERIES_UNITS[name]
-            d.attrs["long_name"] = SUMMARY_UNITS[name][1]
+            d.attrs.update({"units": SERIES_UNITS[name], "long_name": SUMMARY_UNITS[name][1],
+                            **aux})
             d.dims[0].attach_scale(sw)
             d.dims[1].attach_scale(t)
-        final_names = _create_final_fields(f, models[0], n_points, configs[0])
+        final_names = _create_final_fields(f, models[0], n_points, configs[0], aux)
 
         def emit(t_s: float, states, peaks=None) -> None:
             s = _point_summaries(models, states, None if peaks is None else np.asarray(peaks))
@@ -219,24 +224,28 @@ def _peak(a: np.ndarray) -> np.ndarray:
 
 
 def _create_final_fields(f: h5py.File, model: Model, n_points: int,
-                         config: dict[str, Any]) -> list[str]:
+                         config: dict[str, Any], aux: dict[str, str]) -> list[str]:
     """Allocate `final_<variable>` (sweep, *dims) up front (NaN until the run ends): (sweep,
     z, y, x) on a 3D grid, (sweep, r) on a radial one, nothing well-mixed."""
     from ._grid import build_geometry
-    from ._kinetics import UNITS
+    from ._kinetics import LONG_NAMES, UNITS
 
     geo = build_geometry(config)
     if not geo.dims:
         return []
     for name, coord in geo.coords.items():
         d = f.create_dataset(name, data=coord)
-        d.attrs["units"] = "um"
+        d.attrs.update({"units": "um", "long_name": COORD_LONG_NAMES[name]})
+        if name != "r":
+            d.attrs["axis"] = name.upper()
         d.make_scale(name)
     names = list(model.mobile_names + model.fixed_names)
     for name in names:
         d = f.create_dataset(f"final_{name}", shape=(n_points,) + model.tissue.shape,
                              dtype="f4", fillvalue=np.float32(np.nan))
-        d.attrs["units"] = UNITS.get(name, "uM")
+        d.attrs.update({"units": UNITS.get(name, "uM"),
+                        "long_name": f"{LONG_NAMES.get(name, name)} at the end of the run",
+                        **aux})
         for i, dim in enumerate(("sweep",) + geo.dims):
             d.dims[i].attach_scale(f[dim])
     return names

@@ -44,7 +44,7 @@ FORMAT_MARK = "zn_pde"
 # coordinate datasets, written in this order; a layout's dimensions are those present, slowest
 # first: (z, y, x) for a 3D grid, (r,) for a radial one, () for a well-mixed compartment
 _COORDS = ("x", "y", "z", "r")
-_LONG = {"x": "voxel-centre x coordinate", "y": "voxel-centre y coordinate",
+COORD_LONG_NAMES = {"x": "voxel-centre x coordinate", "y": "voxel-centre y coordinate",
          "z": "voxel-centre z coordinate", "r": "shell-centre radius from the spheroid centre"}
 
 
@@ -146,7 +146,7 @@ class Writer:
             for name in (n for n in _COORDS if n in dims):
                 d = f.create_dataset(name, data=np.asarray(coords[name], "f8"))
                 d.attrs["units"] = "um"
-                d.attrs["long_name"] = _LONG[name]
+                d.attrs["long_name"] = COORD_LONG_NAMES[name]
                 if name != "r":
                     d.attrs["axis"] = name.upper()
                 d.make_scale(name)
