@@ -40,7 +40,7 @@ def rows() -> dict[str, v.Row]:
            v.zinc_salt_row(), v.culture_ic50_row(),
            *v.synergy_rows(res), *v.peroxide_material_rows(res), v.selectivity_row(res),
            *v.acidic_medium_rows(res), v.hypoxia_row(res), *v.penetration_rows(),
-           *v.spheroid_vs_culture_rows(res)]
+           *v.spheroid_vs_culture_rows(res, uncoated=False)]
     return {r.phenomenon: r for r in out}
 
 
