@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from zn_pde._kinetics import UNITS
 from zn_pde.cli import main
 from zn_pde.config import default_config_text, dumps, load_config, resolve
 
@@ -46,6 +47,23 @@ def test_set_indexes_a_list_left_to_its_default_and_names_a_missing_index(capsys
     assert code == 2 and "address one by its index, e.g. ultrasound[0].start_h=VALUE" in text
     code, text = _validate(capsys, "--set", "ultrasound[2].start_h=1")
     assert code == 2 and "index 2 out of range (ultrasound has 1 entries)" in text
+    # a negative index names the last valid one (the hint read 'ultrasound[0].-1=VALUE')
+    code, text = _validate(capsys, "--set", "ultrasound[-1].start_h=1")
+    assert code == 2 and "indices count from 0" in text and "ultrasound[0]" in text
+
+
+def test_set_one_entry_of_a_table_left_to_its_default(tmp_path):
+    """`species[0].decay_per_s.medium` on a species that leaves decay_per_s to its default
+    sets that entry and keeps the default's other (before: refused, the table holding only
+    the entry set); a section left out stays empty but for the key set."""
+    path = tmp_path / "s.toml"
+    path.write_text('[grid]\nkind = "radial"\nshape = [16]\n[geometry]\nradius_um = 50.0\n'
+                    '[[species]]\nname = "tracer"\ndiffusivity_um2_per_s = 50.0\n')
+    c = load_config(path, ["species[0].decay_per_s.medium=0.5"])
+    assert c["species"][0]["decay_per_s"] == {"tissue": 0.0, "medium": 0.5}
+    # the sweep table is a section: it holds only the key set
+    c = load_config(path, ['sweep."species[0].decay_per_s.medium"=[0.1, 0.2]'])
+    assert c["sweep"] == {"species[0].decay_per_s.medium": [0.1, 0.2]}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -80,10 +98,13 @@ def test_the_builtin_default_is_the_shipped_ultrasound_config():
     ("medium.zn_complexation_factor=0.5", "medium.zn_complexation_factor", ">= 1"),
     # cells filling the whole tissue leave no fluid for particles and ions (it ran to NaN)
     ("geometry.cell_volume_fraction=1.0", "geometry.cell_volume_fraction", "< 1"),
-    # a passive species may not take an output's name: model variables, summary series,
-    # the event table, open_run's time_h
+    # a passive species may not take an output's name: model variables (every field the
+    # model may write: np_dead and zn_dead were accepted, and the model's field overwrote
+    # the species in the file), summary series, the event table, open_run's time_h, a
+    # sweep's axis and swept keys
     *((f"species=[{{name='{n}', diffusivity_um2_per_s=1.0}}]", "species[0].name", "reserved")
-      for n in ("radical_dose", "tissue_mean_zn", "bulk_zn", "event_time", "time_h")),
+      for n in ("radical_dose", "tissue_mean_zn", "bulk_zn", "event_time", "time_h",
+                *UNITS, "sweep", "sweep_material_dose_ug_per_ml")),
 ])
 def test_bad_values_exit_2_naming_key_value_and_range(capsys, override, key, words):
     code, text = _validate(capsys, "--set", override)

@@ -82,7 +82,13 @@ def apply_overrides(raw: dict[str, Any], items: list[str] | tuple[str, ...], fil
     for item in items:
         trial = copy.deepcopy(raw)
         try:
-            apply_override(trial, item, file)
+            # a table the config leaves to its default (`species[0].decay_per_s`) is filled
+            # from the resolved config, so one entry of it can be set
+            try:
+                filled = resolve(copy.deepcopy(raw), file) if item.count(".") > 1 else None
+            except InputError:
+                filled = None
+            apply_override(trial, item, file, filled=filled)
         except InputError as first:
             try:
                 filled = resolve(copy.deepcopy(raw), file)
@@ -99,6 +105,10 @@ def _list_index(node: list, parts: list[str], j: int, file: str, key: str) -> in
     InputError when it is not an index (an array of tables addressed without one) or lies
     past the end (an empty list: one the config leaves to a default it cannot resolve yet)."""
     array, part, n = parts[j - 1] if j else parts[j], parts[j], len(node)
+    if re.fullmatch(r"-\d+", part):
+        raise InputError(f"--set index {part}: indices count from 0 ({array} has {n} "
+                         f"entries{f', the last is {array}[{n - 1}]' if n else ''})",
+                         file=file, key=key)
     if not part.isdigit():
         raise InputError(f"{array} is an array of {n} entries: address one by its index, "
                          f"e.g. {array}[0].{part}=VALUE", file=file, key=key)
@@ -135,8 +145,10 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
             continue
         known = known.get(part) if isinstance(known, dict) else None
         if part not in node:
-            node[part] = (copy.deepcopy(known) if nxt_is_index and isinstance(known, list)
-                          else [] if nxt_is_index else {})
+            # a list, or a table inside a section (not a section itself, whose defaults
+            # stay defaults), the config leaves to its default: start from the default
+            keep = isinstance(known, list) if nxt_is_index else (i > 0 and isinstance(known, dict))
+            node[part] = (copy.deepcopy(known) if keep else [] if nxt_is_index else {})
         node = node[part]
     last = parts[-1]
     if isinstance(node, list):
@@ -531,12 +543,14 @@ def _resolve_kinetics(kind: str, raw: Any, file: str) -> dict[str, float]:
 
 
 def _is_reserved(name: str) -> bool:
-    """Whether a passive species may not take `name`: the model's variables, the file's
-    coordinates, the output's summary series and event table, and `open_run`'s time_h."""
-    from .._run import SUMMARY_UNITS  # deferred: the run module imports this package
+    """Whether a passive species may not take `name`: the model's variables (every field
+    the nanoparticle model may write), the file's coordinates, the output's summary series
+    and event table, a sweep's point axis and swept keys, and `open_run`'s time_h."""
+    from .._kinetics import UNITS  # deferred: these modules import this package
+    from .._run import SUMMARY_UNITS
 
-    return (name in RESERVED_NAMES or name in SUMMARY_UNITS or name == "time_h"
-            or name.startswith("event"))
+    return (name in RESERVED_NAMES or name in UNITS or name in SUMMARY_UNITS
+            or name == "time_h" or name.startswith(("event", "sweep_")))
 
 
 def _check_photochemistry(c: dict[str, Any], file: str) -> None:
@@ -601,7 +615,8 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
             raise InputError(f"species name {name!r} {why}; allowed: a unique identifier "
                              f"other than {', '.join(sorted(RESERVED_NAMES))}, the output's "
                              "series (those `zn-pde inspect` lists, e.g. tissue_mean_zn, "
-                             "bulk_zn, max_ros, time_h) and names starting with event",
+                             "bulk_zn, max_ros, time_h) and names starting with event or "
+                             "sweep_",
                              file=file, key=f"species[{i}].name")
         seen.add(name)
     for sec in ("ultrasound", "light"):

@@ -303,5 +303,5 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
 RESERVED_NAMES = frozenset(
     {"x", "y", "z", "r", "time", "tissue_mask", "np", "np_int", "zn", "zn_cell", "zn_free_cell",
      "ros", "gsh", "viability", "ph", "h2o2", "h2s", "cargo", "o2", "zn_phosphate",
-     "radical_dose"}
+     "radical_dose", "np_dead", "zn_dead", "sweep"}
 )
