@@ -1,7 +1,8 @@
 """What a fit says about data that cannot carry its numbers: warnings (one pH for a pH law,
-a percent column that looks like fractions) on stderr and in the JSON, no r²/AIC/BIC for a
-model with at least as many free parameters as values (JSON null + note, figure text), and
-`zn-pde fit` refuses to replace an existing `<name>.json` without --overwrite."""
+a percent column that looks like fractions, values beyond measurement noise) on stderr and
+in the JSON, no r²/AIC/BIC for a model with at least as many free parameters as values
+(JSON null + note, figure text), and `zn-pde fit` refuses to replace an existing
+`<name>.json` without --overwrite."""
 
 from __future__ import annotations
 
@@ -84,6 +85,30 @@ def test_percent_column_that_looks_like_fractions_warns(tmp_path, rows, warns):
     assert (len(warnings) == 1) == warns
     if warns:
         assert "released_percent" in warnings[0] and "fractions" in warnings[0]
+
+
+@pytest.mark.parametrize("rows, lines", [
+    ("1,-5,5.5,20\n6,150,5.5,20\n24,60,7.4,20\n", ["line 3: 150"]),  # -5 is noise
+    ("1,-11,5.5,20\n6,110,5.5,20\n24,60,7.4,20\n", ["line 2: -11"]),  # 110: the edge
+    ("1,2,5.5,20\n6,100,5.5,20\n24,60,7.4,20\n", []),
+])
+def test_release_beyond_what_noise_explains_warns_naming_lines(tmp_path, rows, lines):
+    """A released share below -10 % or above 110 % (accepted: inside the hard limits) warns,
+    naming the line and value (it ran silently before)."""
+    warnings, _ = _warnings(_fit_files(tmp_path, rows))
+    assert len(warnings) == len(lines)
+    for line in lines:
+        assert line in warnings[0] and "no measurement noise explains" in warnings[0]
+
+
+def test_viability_below_what_noise_explains_warns(tmp_path):
+    """Viability below -10 % warns; above 100 % does not (cells may outgrow the control)."""
+    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h\n"
+                                    "0,120,24\n10,-20,24\n50,-3.6,24\n")
+    (tmp_path / "v.toml").write_text('[fit]\nname = "v"\nobservable = "viability"\n'
+                                     'data = "v.csv"\n')
+    warnings, _ = _warnings(tmp_path / "v.toml")
+    assert len(warnings) == 1 and "line 3: -20" in warnings[0]
 
 
 def test_viability_fractions_warn(tmp_path):

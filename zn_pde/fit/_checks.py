@@ -8,7 +8,11 @@ them in mind:
   known at that pH only, so its parts (the neutral rate, the proton order, the acid switch)
   trade off against each other and the fitted pH dependence is not measured;
 - an observed percent column (`released_percent`, `viability_percent`) whose values all lie
-  in [0, 1.5]: that looks like fractions (0.5 for 50 %), which the fit would read as percent.
+  in [0, 1.5]: that looks like fractions (0.5 for 50 %), which the fit would read as percent;
+- values no measurement noise explains: a released share below -10 % or above 110 %, a
+  viability below -10 % (the table's hard limits, -100 to 200 and 300 %, only catch typos of
+  sign or scale; 10 % points is an assumed allowance for noise, about twice the largest
+  excursion in the shipped tables: viabilities down to -3.6 %, releases to 100 %).
 """
 
 from __future__ import annotations
@@ -57,6 +61,26 @@ def fraction_warning(problem: Problem) -> str | None:
             "are fractions, multiply them by 100")
 
 
+#: column -> the band (percent) beyond which a value is more than measurement noise
+PLAUSIBLE = {"released_percent": (-10.0, 110.0), "viability_percent": (-10.0, np.inf)}
+
+
+def implausible_warning(problem: Problem) -> str | None:
+    column = OBSERVED[problem.table.kind]
+    lo, hi = PLAUSIBLE[column]
+    y = np.asarray(problem.table.numbers[column], float)
+    bad = [(line, v) for line, v in zip(problem.table.lines, y, strict=True)
+           if np.isfinite(v) and not lo <= v <= hi]
+    if not bad:
+        return None
+    where = ", ".join(f"line {line}: {v:g}" for line, v in bad[:5]) + (
+        f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    band = f"[{lo:g}, {hi:g}]" if np.isfinite(hi) else f">= {lo:g}"
+    return (f"{column} in {problem.table.path} has values no measurement noise explains "
+            f"({where}; expected {band} %): check the column's sign and scale; the fit "
+            "treats them as data")
+
+
 def data_warnings(problem: Problem) -> tuple[list[str], dict[str, str]]:
     """The fit's warnings, and a short warning for each parameter one of them concerns."""
     warnings: list[str] = []
@@ -68,7 +92,8 @@ def data_warnings(problem: Problem) -> tuple[list[str], dict[str, str]]:
             if n in problem.free.names:
                 per_parameter[n] = ("the data have a single pH: this parameter trades off "
                                     "against the other parts of the pH law (see warnings)")
-    frac = fraction_warning(problem)
-    if frac is not None:
-        warnings.append(frac)
+    for check in (fraction_warning, implausible_warning):
+        found = check(problem)
+        if found is not None:
+            warnings.append(found)
     return warnings, per_parameter

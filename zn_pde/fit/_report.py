@@ -136,8 +136,8 @@ def metrics_caption(m: dict[str, Any]) -> str:
     values it says that r² means nothing instead of showing one."""
     n, n_free = m["n"], m["k"] - 1
     if n <= n_free:
-        return (f"n = {n} values for {n_free} free parameters:\nthe model can pass through "
-                "every point, so r² (and AIC/BIC) are not meaningful")
+        return (f"n = {n} values for {n_free} free parameters:\nno degree of freedom "
+                "left, so r² (and AIC/BIC) are not meaningful")
     r2 = f"{m['r2']:.3f}" if m.get("r2") is not None else "n/a"
     return f"r² = {r2}, n = {n}"
 

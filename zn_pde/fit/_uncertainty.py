@@ -24,7 +24,7 @@ A side that never reaches it inside the box is open: the data do not bound it th
 Metrics on the value rows, in the data's units: r² = 1 − SSR/SST, RMSE = √(SSR/n), and with
 k = free parameters + 1 (the residual variance) AIC = n ln(SSR/n) + 2k, BIC = n ln(SSR/n) +
 k ln n (Burnham & Anderson 2002, Model Selection and Multimodel Inference, §2.2). With at
-least as many free parameters as values the model can pass through every point: r², AIC and
+least as many free parameters as values no degree of freedom is left: r², AIC and
 BIC then measure nothing and are null, with a `note` saying why (RMSE is kept).
 """
 
@@ -93,8 +93,10 @@ def t_quantile(q: float, dof: float) -> float:
 
 
 def underdetermined_note(n: int, n_free: int) -> str:
-    return (f"{n} values for {n_free} free parameters: the model can pass through every "
-            "point, so r², AIC and BIC are not meaningful and are not reported")
+    return (f"{n} values for {n_free} free parameters: no degree of freedom is left to "
+            "test the fit against (a model this flexible could match every value, whether "
+            "or not this one does), so r², AIC and BIC are not meaningful and are not "
+            "reported")
 
 
 def metrics(y: np.ndarray, yhat: np.ndarray, n_free: int) -> dict[str, Any]:
