@@ -34,7 +34,7 @@ from zn_pde.io import Writer, read_run
 from zn_pde.plot import _norm, _radial, _slices, _timeseries, plot_run
 
 FIELDS = ("np", "zn", "ros", "np_int", "zn_cell", "gsh", "viability", "radical_dose",
-          "np_dead", "zn_dead")
+          "np_dead", "zn_dead", "hazard")
 SERIES = ("tissue_mean_zn", "tissue_mean_zn_cell", "tissue_mean_ros", "max_ros",
           "tissue_mean_viability")
 H = 40.0  # um

@@ -114,6 +114,38 @@ def test_stimulus_loss_holds_when_the_stimulus_kills_nearly_every_cell():
         float(dark["tissue_mean_viability"][-1]), abs=0.1)
 
 
+def test_stimulus_loss_is_exact_where_the_viability_underflows():
+    """An hour of 3 W/cm² ultrasound takes the culture's hazard H past float32's range: its
+    viability underflows to 0. The attribution comes from the stored H (V = e^{-H}, checked
+    to 1e-5 before), so float32 and float64 runs agree to 0.02 on it; through ln V with V
+    floored at float32's smallest normal it read ~1 (every cell), more than the particles
+    alone leave alive (the red-team case)."""
+    from zn_pde import simulate
+    from zn_pde._run import stimulus_loss
+
+    sound = [{"start_h": 22.0, "duration_min": 60.0, "intensity_W_per_cm2": 3.0,
+              "frequency_MHz": 1.0}]
+    raw = {**copy.deepcopy(WELL_MIXED_CULTURE), "ultrasound": sound}
+    runs = {p: simulate({**copy.deepcopy(raw), "numerics": {"precision": p}}, progress=False)
+            for p in ("float32", "float64")}
+    h = {p: np.asarray(runs[p]["hazard"], float) for p in runs}
+    v = {p: np.asarray(runs[p]["viability"], float) for p in runs}
+    # past float32's smallest normal number, e^-87.3: the stored viability is 0
+    assert h["float32"][-1] > 88.0 and v["float32"][-1] == 0.0
+    ok = h["float64"] < 80.0  # the frames before (stored as float32: to its precision)
+    assert ok.sum() >= 20
+    np.testing.assert_allclose(v["float64"][ok], np.exp(-h["float64"][ok]), rtol=1e-5)
+    lost = {p: float(runs[p]["stimulus_viability_loss"][-1]) for p in runs}
+    # (H and D/D0 reach ~200 each: float32 arithmetic over the exposure moves their
+    # difference, the exponent, by ~0.01)
+    assert lost["float32"] == pytest.approx(lost["float64"], abs=0.02)
+    dark = simulate(copy.deepcopy(WELL_MIXED_CULTURE), progress=False)
+    assert lost["float32"] < float(dark["tissue_mean_viability"][-1]) + 0.1 < 0.9
+    hits = float(runs["float32"]["radical_dose"][-1]) / config(raw)["kinetics"][
+        "oxidative_lethal_dose_uM"]
+    assert float(stimulus_loss(np.zeros(1), np.asarray([hits]))[0]) == 1.0  # without H
+
+
 def test_dissolved_percent_is_one_dose_s_share_or_nan():
     """A release vial's `dissolved_percent` is the share of its one dose that dissolved, in
     [0, 100] from the first frame; with a [[dose]] or [[medium_exchange]] the particle mass

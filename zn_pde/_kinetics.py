@@ -77,7 +77,8 @@ MEDIUM_FIELDS = ("zn_complexation_factor", "zinc_phosphate_limit_uM")
 # `Model.optional_names`.
 MOBILE = ("np", "zn", "ros")
 OPTIONAL = ("h2o2", "h2s", "cargo", "o2", "zn_phosphate")
-FIXED = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_dead", "zn_dead")
+FIXED = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_dead", "zn_dead",
+         "hazard")
 
 UNITS = {
     "np": "ug/mL",
@@ -95,6 +96,7 @@ UNITS = {
     "zn_phosphate": "uM",
     "np_dead": "ug/mL",
     "zn_dead": "uM",
+    "hazard": "1",
 }
 LONG_NAMES = {
     "np": "extracellular nanoparticle mass concentration (per fluid volume)",
@@ -125,6 +127,10 @@ LONG_NAMES = {
                "this)",
     "zn_dead": "labile zinc held by the dead cells, as they held it when they died (per cell "
                "volume of all cells)",
+    "hazard": "cumulative death hazard of the cells (energy failure, oxidative hits, cargo): "
+              "viability = exp(-hazard); kept apart from the viability so that the part the "
+              "stimuli's hits (radical_dose / oxidative_lethal_dose_uM) take of it stays "
+              "known where the viability underflows",
 }
 
 
@@ -148,6 +154,7 @@ class Local(NamedTuple):
     # callers may omit them (then what dying cells held is not tracked)
     np_dead: Array | None = None
     zn_dead: Array | None = None
+    hazard: Array | None = None  # always stored; optional so callers may omit it
 
 
 class Environment(NamedTuple):
@@ -794,8 +801,9 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     if cargo is not None:
         kill_per_h = kill_per_h + k.cargo_kill_max_per_h * _hill(
             cargo, k.cargo_kill_half_ug_per_ml, k.cargo_kill_hill)
-    viability = jnp.where(has_cells,
-                          alive * jnp.exp(-(kill_per_h / 3600.0 + kill_per_s) * dt_s), alive)
+    step_hazard = jnp.where(has_cells, (kill_per_h / 3600.0 + kill_per_s) * dt_s, 0.0)
+    viability = alive * jnp.exp(-step_hazard)
+    hazard = None if s.hazard is None else s.hazard + step_hazard
 
     # the stimuli's share of the oxidative hits: the short-lived ROS at the particles, and of
     # the diffusible ROS (made only by the stimuli) what escaped glutathione or made ·OH
@@ -814,7 +822,7 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     return Local(np=np_ext, zn=zn, ros=s.ros, np_int=np_int, zn_cell=zn_cell, gsh=gsh,
                  viability=viability, h2o2=h2o2, h2s=h2s, cargo=cargo, o2=o2,
                  radical_dose=radical_dose, zn_phosphate=zn_phosphate, np_dead=np_dead,
-                 zn_dead=zn_dead)
+                 zn_dead=zn_dead, hazard=hazard)
 
 
 def _arrivals_dissolved(x: Array) -> Array:
@@ -935,7 +943,7 @@ def initial_local(k: Kinetics, dose_ug_per_ml: float, medium: Array, cell_fracti
         zn=zeros, ros=zeros, np_int=zeros, zn_cell=zeros,
         gsh=jnp.where(has_cells, k.gsh_initial_uM, 0.0).astype(dtype),
         viability=jnp.ones(shape, dtype), radical_dose=zeros, np_dead=zeros, zn_dead=zeros,
-        **extra,
+        hazard=zeros, **extra,
     )
 
 

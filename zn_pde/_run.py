@@ -117,16 +117,21 @@ def _output_fields(model: Model, state: State) -> dict[str, np.ndarray]:
     return fields
 
 
-def stimulus_loss(viability: np.ndarray, hits: np.ndarray) -> np.ndarray:
-    """Per voxel, the viability the stimuli's oxidative hits removed: V (e^{D/D₀} − 1), with
-    `hits` = D/D₀. Taken through logarithms (V e^{D/D₀} = e^{ln V + D/D₀}), and capped where
-    it would exceed 1 (no voxel had more than all its cells to lose), so that it stays right
-    when the stimuli kill nearly every cell (V ~ 1e-26, D/D₀ ~ 60); where the stored
-    viability underflowed float32 it is a lower bound."""
+def stimulus_loss(viability: np.ndarray, hits: np.ndarray,
+                  hazard: np.ndarray | None = None) -> np.ndarray:
+    """Per voxel, the viability the stimuli's oxidative hits removed: V e^{D/D₀} − V, with
+    `hits` = D/D₀, capped where it would exceed 1 − V (no voxel had more than all its cells
+    to lose). With the cells' cumulative `hazard` H (V = e^{−H}) the survivors without the
+    hits are e^{−(H − D/D₀)}, exact even where V underflowed float32 (V ~ 0 after H > ~87:
+    the stimuli and energy failure together); without it (files written before 2026-12-03)
+    through ln V, an upper bound where V underflowed."""
     v = np.nan_to_num(np.asarray(viability, float))
-    floor = float(np.finfo(np.float32).tiny)
-    spared = np.exp(np.minimum(np.log(np.maximum(v, floor)) + np.asarray(hits, float), 0.0))
-    return np.maximum(spared - v, 0.0)
+    hits = np.asarray(hits, float)
+    if hazard is not None:
+        log_spared = -(np.nan_to_num(np.asarray(hazard, float)) - hits)
+    else:
+        log_spared = np.log(np.maximum(v, float(np.finfo(np.float32).tiny))) + hits
+    return np.maximum(np.exp(np.minimum(log_spared, 0.0)) - v, 0.0)
 
 
 def summarise(model: Model, fields: dict[str, np.ndarray],
@@ -196,7 +201,8 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
     # runs written before the radical dose existed have no such field
     radicals = np.asarray(fields.get("radical_dose", np.full(viability.shape, nan)), float)
     d0 = float(model.kinetics.oxidative_lethal_dose_uM)
-    lost = stimulus_loss(viability, radicals / d0)
+    hazard = fields.get("hazard")  # runs written before it existed have no such field
+    lost = stimulus_loss(viability, radicals / d0, hazard)
     in_bulk = dict(zip(model.model_mobile_names, np.asarray(bulk, float), strict=True)
                    ) if bulk is not None else {}
     return {"tissue_mean_zn": tmean(fields["zn"]),
@@ -444,6 +450,9 @@ def _state_from_file(model: Model, f, frame: int) -> State:
     import jax.numpy as jnp
 
     def field(name: str) -> np.ndarray:
+        if name == "hazard" and name not in f:  # a file written before it was stored
+            v = np.nan_to_num(np.asarray(f["viability"][frame], np.float64), nan=1.0)
+            return -np.log(np.maximum(v, np.finfo(np.float32).tiny)).reshape(model.tissue.shape)
         a = np.asarray(f[name][frame], np.float64).reshape(model.tissue.shape)
         if name == "viability":  # medium voxels have no cells: saved as NaN, carried as 1
             a = np.where(np.isnan(a), 1.0, a)

@@ -62,7 +62,8 @@ LOG_DECADES = 4  # a log colour scale spans at most this many decades below the 
 TISSUE_PERCENTILES = (1.0, 99.0)  # colour scales of the slices: these percentiles of tissue
 MAX_SLICES = 6  # default slice times at most
 # variables that live in the cells: blank (NaN) in medium voxels, absent from a cell-free vial
-INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_dead", "zn_dead")
+INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_dead", "zn_dead",
+                 "hazard")
 _PRETTY_UNITS = {"uM": "µM", "ug/mL": "µg/mL", "um": "µm", "1": ""}
 _STIMULUS_STYLE = {"ultrasound": ("tab:blue", "ultrasound"), "light": ("tab:purple", "light")}
 _SHORT_NAMES = {
@@ -80,6 +81,7 @@ _SHORT_NAMES = {
     "cargo": "drug cargo",
     "o2": "oxygen",
     "radical_dose": "oxidative dose from the stimuli (cumulative)",
+    "hazard": "death hazard (cumulative; viability = e^-hazard)",
     "zn_phosphate": "zinc phosphate precipitate (as Zn)",
     "tissue_mean_zn": "tissue-mean dissolved Zn²⁺",
     "tissue_mean_zn_cell": "tissue-mean intracellular Zn",
