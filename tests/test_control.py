@@ -123,6 +123,41 @@ def test_no_control_skips_it_and_says_what_is_left_out(tmp_path):
     assert "--no-control" in text
 
 
+def test_an_interrupted_control_leaves_the_run_s_summary(tmp_path, monkeypatch, capsys):
+    """SIGINT while the control computes: the run is complete, so its summary is printed
+    (before: nothing on stdout), the control's file is kept as interrupted with the way to
+    resume it, and the command exits 1; resuming the control completes it."""
+    import zn_pde._run as run_module
+
+    real, calls = run_module.run, []
+
+    def interrupted_control(model, schedule, on_frame, **kw):
+        calls.append(1)
+
+        def frame(i, *args):
+            on_frame(i, *args)
+            if len(calls) == 2 and i >= 1:  # the control, after saving a frame of its own
+                raise KeyboardInterrupt
+        return real(model, schedule, frame, **kw)
+
+    monkeypatch.setattr(run_module, "run", interrupted_control)
+    path = tmp_path / "cfg.toml"
+    path.write_text(dumps(config(RADIAL)))
+    out = tmp_path / "run.h5"
+    assert main(["run", str(path), "-o", str(out), "--quiet"]) == 1
+    std = capsys.readouterr()
+    assert "final tissue-mean viability" in std.out and "was not made" in std.out
+    assert "the control run did not finish: interrupted by SIGINT" in std.err
+    assert f"the run itself is complete in {out}" in std.err
+    control = control_path(out)
+    with h5py.File(control, "r") as f:
+        assert f.attrs["status"] == "interrupted"
+    assert f"zn-pde run --resume {control}" in std.err
+    monkeypatch.setattr(run_module, "run", real)
+    assert main(["run", "--resume", str(control), "--quiet"]) == 0
+    assert own_control(out) == control
+
+
 def test_the_python_api_makes_the_same_control(treated, tmp_path):
     """`simulate(..., out=path)` then `simulate_control(config, path)`: the control the
     command line writes, to the same numbers."""

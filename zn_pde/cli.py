@@ -201,16 +201,19 @@ def _cmd_run(a) -> int:
                                   resume=bool(a.resume))
     except KeyboardInterrupt:  # before the output was opened: nothing to keep
         raise RunError("interrupted before the run started; nothing was written") from None
+    # the run is complete: whatever becomes of its control, its summary is printed (without
+    # the comparison); an interrupted or failed control still ends the command with exit 1
+    control, unfinished = None, None
     try:
         control = None if a.no_control else simulate_control(config, result.path,
                                                               progress=not a.quiet)
     except KeyboardInterrupt:
-        raise RunError(f"interrupted before the control run started; the run itself is "
-                       f"complete in {result.path}") from None
-    except InputError as e:  # the run is complete: report it without its control
+        unfinished = "interrupted before the control run started"
+    except RunError as e:  # interrupted or failed (its file says which, and keeps its frames)
+        unfinished = f"the control run did not finish: {e}"
+    except InputError as e:
         print(f"zn-pde run: warning: no control run ({e}); the run itself is complete",
               file=sys.stderr)
-        control = None
     xmf = result.path.with_suffix(".xmf")
     also = f" and {xmf}" if xmf.exists() else ""
     from .inspect import event_frame_times_h
@@ -266,6 +269,9 @@ def _cmd_run(a) -> int:
     lines += (_inactive_light_lines(config) + _intense_ultrasound_lines(config)
               + _inverted_ph_lines(config) + _excluded_particle_lines(config))
     _emit("\n".join(lines))
+    if unfinished is not None:
+        raise RunError(f"{unfinished}; the run itself is complete in {result.path} (its "
+                       "summary above)")
     return 0
 
 
