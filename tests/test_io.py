@@ -456,11 +456,32 @@ def test_radial_profile_recovers_a_known_field(tmp_path):
     np.testing.assert_allclose(first.get_ydata(), centres, atol=h / 2)
     np.testing.assert_allclose(second.get_ydata(), 2 * centres, atol=h)
     assert any(np.allclose(ln.get_xdata(), radius) for ln in ax.lines[2:])  # the surface
-    assert ax.get_xlabel() == "distance from the spheroid centre (µm)"
+    assert ax.get_xlabel().replace("\n", " ") == "distance from the spheroid centre (µm)"
     # inspect of a passive-species file averages the field over the tissue itself
     text = describe(tmp_path / "synthetic.h5")
     rows = _table(text, "key scalars (tissue means)")
     assert float(rows[1][1]) == pytest.approx(2 * r[r <= radius].mean(), rel=1e-3)
+
+
+def test_inspect_keeps_the_frames_around_an_event_in_a_shortened_table(tmp_path):
+    """A table cut to 25 of 50 frames keeps the frame after an exposure (off the save grid)
+    and the one before it (on the grid: before, it could be dropped, and the jump had no
+    'before' row)."""
+    config = load_config(None, ["grid.shape=[8,8,8]", "geometry.radius_um=30",
+                                "time.save_every_min=30",
+                                "ultrasound[0].start_h=2.0"])
+    x = (np.arange(8) + 0.5) * 10.0
+    w = Writer(tmp_path / "events.h5", config_toml=dumps(config),
+               coords={"x": x, "y": x, "z": x}, tissue_mask=np.ones((8, 8, 8), bool),
+               variables={"tracer": {"units": "uM", "long_name": "time"}})
+    times_h = sorted([*np.arange(0.0, 24.5, 0.5), 2.0 + 1.0 / 60.0])
+    for t in times_h:
+        w.append(3600.0 * t, {"tracer": np.full((8, 8, 8), t)})
+    w.close("complete")
+    shown = [float(r[0]) for r in _table(describe(tmp_path / "events.h5"),
+                                         "key scalars (tissue means)")]
+    assert len(times_h) == 50 and len(shown) == 25
+    assert 2.0 in shown and any(abs(t - 2.0167) < 1e-3 for t in shown)
 
 
 # --- bad files --------------------------------------------------------------------------------

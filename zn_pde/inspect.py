@@ -394,7 +394,9 @@ def _scalars(run: RunFile) -> list[str]:
         return []
     t_h = run.times_s[:n] / 3600.0
     around = np.flatnonzero(np.isin(t_h, event_frame_times_h(t_h, run.config.get("time", {}))))
-    idx = _rows(n, around)
+    # and the frame before each (the state just before an exposure, dose or exchange)
+    around = np.unique(np.concatenate([around - 1, around]))
+    idx = _rows(n, around[around >= 0])
     cols: list[np.ndarray] = []
     with run.open() as f:
         for name, _, factor in spec:

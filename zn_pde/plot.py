@@ -469,7 +469,7 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
             ax.contour(run.x_um, run.z_um, mask.astype(float), levels=[0.5],
                        colors="0.2" if _is_fraction(name) or name in INTRACELLULAR
                        else "white", linewidths=1.0)
-        ax.set_title(f"t = {run.times_s[i] / 3600:g} h")
+        ax.set_title(f"t = {run.times_s[i] / 3600:.4g} h")
         ax.set_xlabel("x (µm)")
         ax.set_aspect("equal")
     axes[0].set_ylabel("z (µm)")
@@ -547,8 +547,10 @@ def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None 
             if log and _is_concentration(run, name) and any_positive:
                 ax.set_yscale("log")
             ax.set_xlim(0.0, float(edges[-1]))  # the same distance axis in every panel
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(_label(run, name, percent=_is_fraction(name)))
+            ax.set_xlabel(textwrap.fill(xlabel, 32), fontsize=9)
+            # long labels wrapped, so they keep clear of the panel to their left
+            ax.set_ylabel(textwrap.fill(_label(run, name, percent=_is_fraction(name)), 30),
+                          fontsize=9)
             ax.grid(alpha=0.25)
     sm = _scalar_mappable(cmap, t_norm)
     fig.colorbar(sm, ax=axes, label="time (h)", shrink=0.9)
@@ -750,12 +752,13 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
     fig, axes = _panel_grid(len(panels), width=3.6, height=2.6)
     with run.open() as f:
         for k, (ax, (title, unit, items)) in enumerate(zip(axes, panels, strict=True)):
-            any_positive = False
+            any_positive, any_negative = False, False
             for name, legend in items:
                 y = _mean_series(run, f, name)
                 if _is_fraction(name):
                     y = 100.0 * y
                 any_positive |= bool(np.any(y[np.isfinite(y)] > 0))
+                any_negative |= bool(np.any(y[np.isfinite(y)] < 0))
                 style: dict[str, Any] = {"marker": "o", "ms": 2.5} if t_h.size < 30 else {}
                 if name.endswith("max_ros"):  # a peak over the interval ending at each frame
                     style = {"ls": "--", "drawstyle": "steps-pre"}
@@ -763,10 +766,12 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
             _shade_stimuli(ax, run, t_end, legend=k == 0)
             if log and any_positive and all(_is_concentration(run, n) for n, _ in items):
                 ax.set_yscale("log")
+            elif not any_negative:  # no negative axis for what cannot be negative
+                ax.set_ylim(bottom=0.0, top=None if any_positive else 1.0)
             ax.set_xlim(0.0, max(t_end, float(t_h[-1])) or 1.0)
             ax.set_xlabel("time (h)")
             ax.set_ylabel(unit or "1")
-            ax.set_title(title, fontsize=9)
+            ax.set_title(title + ("" if any_positive else " (0 throughout)"), fontsize=9)
             ax.grid(alpha=0.25)
             if ax.get_legend_handles_labels()[1]:
                 ax.legend(fontsize=7, frameon=False)
@@ -902,7 +907,8 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
             if not (np.isfinite(a).any() or np.isfinite(b).any()):
                 continue  # no cells: nothing to compare
             scale = 100.0 if _is_fraction(field) else 1.0
-            where = "tissue mean" if _has_cells(run) else "mean"
+            where = ("culture" if run.well_mixed else "tissue mean") if _has_cells(run) \
+                else "mean"
             series.append((f"{_SHORT_NAMES.get(field, field)}, {where}",
                            "%" if _is_fraction(field) else _units(run, field),
                            sname, scale * a, scale * b))
@@ -966,7 +972,7 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
             ax.set_xlabel("x (µm)")
             ax.set_ylabel("z (µm)")
             unit = "% points" if _is_fraction(n) else _units(run, n)
-            ax.set_title(f"Δ {_SHORT_NAMES.get(n, n)} at {t_h[last]:g} h", fontsize=9)
+            ax.set_title(f"Δ {_SHORT_NAMES.get(n, n)} at {t_h[last]:.4g} h", fontsize=9)
             finite = d[np.isfinite(d)]
             extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
                 (bool(np.any(finite < -m)), bool(np.any(finite > m))), "neither")
@@ -979,7 +985,7 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
             for k, (i, x, y) in enumerate(depth_curves):
                 ax.plot(x, y, color="k" if i == last else colours(k % 10),
                         lw=1.8 if i == last else 1.1, marker="o", ms=2.5,
-                        label=f"t = {t_h[i]:g} h")
+                        label=f"t = {t_h[i]:.4g} h")
             ax.axhline(0.0, color="0.5", lw=0.8)
             ax.set_xlabel(depth[1])
             ax.set_ylabel("Δ viability (% points)")
@@ -1001,7 +1007,8 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
         ax.set_gid("series_delta_viability")
         ax.plot(t_h[mine], delta, lw=1.5, color="k")
         ax.axhline(0.0, color="0.5", lw=0.8)
-        ax.set_title("Δ viability, tissue mean", fontsize=9)
+        ax.set_title("Δ viability" + (", culture" if run.well_mixed else ", tissue mean"),
+                     fontsize=9)
         ax.set_ylabel("treated − control (% points)")
         _shade_stimuli(ax, run, t_end, legend=False)
         ax.set_xlim(0.0, max(t_end, float(t_h[-1])) or 1.0)
@@ -1021,7 +1028,7 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
         if k == 0:
             ax.legend(fontsize=7, frameon=False)
     if bottom is not fig:
-        bottom.suptitle("tissue means over time (shaded: exposures of the treated run)",
-                        fontsize=8)
+        bottom.suptitle(("the culture" if run.well_mixed else "tissue means")
+                        + " over time (shaded: exposures of the treated run)", fontsize=8)
     fig.suptitle(f"treated ({run.path.name}) − control ({control.path.name})", fontsize=10)
     return fig

@@ -378,13 +378,22 @@ def plot_design(report: dict[str, Any], settings: DesignSettings, grid: np.ndarr
             for i in range(len(grid)):
                 ix, iy = xs.index(grid[i, a]), ys.index(grid[i, b])
                 img[iy, ix] = max(img[iy, ix], values[i])
-            m = ax.imshow(img, origin="lower", aspect="auto", cmap="viridis")
+            finite = img[np.isfinite(img)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            # a criterion flat to round-off is drawn in one colour (a colour scale over
+            # 1e-7 would show the round-off as data)
+            flat = hi - lo <= 1e-6 * max(abs(hi), abs(lo), 1e-12)
+            if flat:
+                title += f"\n(the same everywhere: {hi:.4g})"
+                lo, hi = lo - 0.5 * max(abs(lo), 1.0), hi + 0.5 * max(abs(hi), 1.0)
+            m = ax.imshow(img, origin="lower", aspect="auto", cmap="viridis", vmin=lo,
+                          vmax=hi)
             ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
             ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
             for iy in range(len(ys)):
                 for ix in range(len(xs)):
                     v = img[iy, ix]
-                    ax.text(ix, iy, f"{v:.2g}" if abs(v) >= 1e-3 else "< 0.001",
+                    ax.text(ix, iy, f"{v:.3g}" if abs(v) >= 1e-3 else "< 0.001",
                             ha="center", va="center", fontsize=7, color="w",
                             path_effects=[patheffects.withStroke(linewidth=1.5,
                                                                  foreground="k")])
@@ -393,7 +402,8 @@ def plot_design(report: dict[str, Any], settings: DesignSettings, grid: np.ndarr
                        facecolor="none", edgecolor="r", linewidth=1.6)
             ax.set_xlabel(LABELS[settings.columns[a]])
             ax.set_ylabel(LABELS[settings.columns[b]])
-            fig.colorbar(m, ax=ax, shrink=0.85)
+            if not flat:
+                fig.colorbar(m, ax=ax, shrink=0.85)
         else:
             a = axes_cols[0]
             xs = np.asarray(settings.values[a])
