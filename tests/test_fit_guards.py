@@ -101,22 +101,22 @@ def test_release_beyond_what_noise_explains_warns_naming_lines(tmp_path, rows, l
         assert line in warnings[0] and "no measurement noise explains" in warnings[0]
 
 
-def test_viability_below_what_noise_explains_warns(tmp_path):
-    """Viability below -10 % warns; above 100 % does not (cells may outgrow the control)."""
+def _viability_warnings(tmp_path, rows: str) -> list[str]:
     (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h\n"
-                                    "0,120,24\n10,-20,24\n50,-3.6,24\n")
+                                    + rows)
     (tmp_path / "v.toml").write_text('[fit]\nname = "v"\nobservable = "viability"\n'
                                      'data = "v.csv"\n')
-    warnings, _ = _warnings(tmp_path / "v.toml")
+    return _warnings(tmp_path / "v.toml")[0]
+
+
+def test_viability_below_what_noise_explains_warns(tmp_path):
+    """Viability below -10 % warns; above 100 % does not (cells may outgrow the control)."""
+    warnings = _viability_warnings(tmp_path, "0,120,24\n10,-20,24\n50,-3.6,24\n")
     assert len(warnings) == 1 and "line 3: -20" in warnings[0]
 
 
 def test_viability_fractions_warn(tmp_path):
-    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h\n"
-                                    "0,1.0,24\n10,0.8,24\n50,0.3,24\n")
-    (tmp_path / "v.toml").write_text('[fit]\nname = "v"\nobservable = "viability"\n'
-                                     'data = "v.csv"\n')
-    warnings, _ = _warnings(tmp_path / "v.toml")
+    warnings = _viability_warnings(tmp_path, "0,1.0,24\n10,0.8,24\n50,0.3,24\n")
     assert len(warnings) == 1 and "viability_percent" in warnings[0]
 
 
