@@ -127,6 +127,15 @@ def test_xarray_opens_with_named_dimensions_coordinates_and_units(run3d):
                                              "light_start", "light_end"]
     np.testing.assert_allclose(ds["event_time"].values, [0, 360, 420, 1080, 1200])
     assert ds["event_time"].attrs["units"] == "s"
+    # one quantity per column with its own units (event_value mixes them, row by row)
+    by_units = {"event_dose": "ug/mL", "event_ultrasound_intensity": "W/cm^2",
+                "event_light_irradiance": "mW/cm^2"}
+    for name, units in by_units.items():
+        assert ds[name].attrs["units"] == units
+        mine = np.asarray(ds["event_units"].values == units)
+        np.testing.assert_array_equal(ds[name].values[mine], ds["event_value"].values[mine])
+        assert np.isnan(ds[name].values[~mine]).all()
+    assert "event_medium_ph" not in ds  # no medium exchange in this protocol
     for name in FIELDS:
         assert ds[name].dims == ("time", "z", "y", "x") and ds[name].dtype == np.float32
     for name in SERIES:

@@ -44,6 +44,17 @@ FORMAT_MARK = "zn_pde"
 # coordinate datasets, written in this order; a layout's dimensions are those present, slowest
 # first: (z, y, x) for a 3D grid, (r,) for a radial one, () for a well-mixed compartment
 _COORDS = ("x", "y", "z", "r")
+#: event units (`_protocol.Event.units`) -> the event table's column for that quantity alone
+EVENT_QUANTITIES = {
+    "ug/mL": ("event_dose", "ug/mL", "particle dose added (NaN for other events)"),
+    "pH": ("event_medium_ph", "1", "pH of the fresh medium of a medium exchange (NaN for "
+           "other events)"),
+    "W/cm^2": ("event_ultrasound_intensity", "W/cm^2", "ultrasound intensity of the exposure "
+               "starting or ending (NaN for other events)"),
+    "mW/cm^2": ("event_light_irradiance", "mW/cm^2", "light irradiance of the exposure starting "
+                "or ending (NaN for other events)"),
+}
+
 COORD_LONG_NAMES = {"x": "voxel-centre x coordinate", "y": "voxel-centre y coordinate",
          "z": "voxel-centre z coordinate", "r": "shell-centre radius from the spheroid centre"}
 
@@ -203,12 +214,24 @@ class Writer:
                             "ultrasound_start | ultrasound_end | light_start | light_end"}),
             "event_value": (np.asarray([v.value for v in events], "f8"),
                             {"units": "see event_units", "long_name": "dose (ug/mL), fresh "
-                             "medium pH, or exposure intensity (W/cm^2, mW/cm^2)"}),
+                             "medium pH, or exposure intensity (W/cm^2, mW/cm^2), in the row's "
+                             "event_units; one quantity per column, with CF units: "
+                             "event_dose, event_medium_ph, event_ultrasound_intensity, "
+                             "event_light_irradiance"}),
             "event_units": (np.asarray([v.units for v in events], object),
                             {"units": "1", "long_name": "units of event_value"}),
             "event_label": (np.asarray([v.label for v in events], object),
                             {"units": "1", "long_name": "config entry of the event"}),
         }
+        # the same values one quantity per column, each with its own units (CF: one unit per
+        # variable), NaN on the other events' rows; only the quantities the protocol has
+        for units, (name, cf_units, long) in EVENT_QUANTITIES.items():
+            rows = [v.units == units for v in events]
+            if any(rows):
+                columns[name] = (np.asarray([v.value if row else np.nan
+                                             for v, row in zip(events, rows, strict=True)],
+                                            "f8"),
+                                 {"units": cf_units, "long_name": long})
         for name, (data, attrs) in columns.items():
             d = f.create_dataset(name, data=data, dtype=text if data.dtype == object else None)
             d.attrs.update(attrs)
