@@ -619,9 +619,12 @@ def spheroid_vs_culture_rows(res: Resolution, uncoated: bool = True) -> list[Row
         uc2d = ic50(lambda d: float(culture(dose=d, kinetics=UNCOATED_ZNO)["viability"][-1]),
                     1.0, 1000.0)
         uc3d = ic50(lambda d: spheroid(res, dose=d, kinetics=UNCOATED_ZNO).mean, 1.0, 1000.0)
-        # the complete medium's ZnO solubility at pH 7.4 (total dissolved zinc, uM)
-        sat = (medium_constants("culture")["zn_complexation_factor"] * 10.0 ** (
-            get_material("ZnO").defaults()["solubility_log10_K"] - 2.0 * 7.4 + 6.0))
+        # the complete medium's ZnO solubility at pH 7.4 (total dissolved zinc, uM; the
+        # lysosome's pH, 4.7, does not enter it)
+        zno = get_material("ZnO")
+        k = kin.Kinetics.from_config(zno.defaults(), 4.7, zno.zn_uM_per_ug_per_ml,
+                                     medium=medium_constants("culture"))
+        sat = float(k.solubility_uM(7.4, k.zn_complexation_factor))
         dissolving = (
             "; with the constants for uncoated ZnO, which dissolves within about an hour "
             "(dissolution_rate_per_h = 3, dissolution_proton_order = 0: the parameter table), "

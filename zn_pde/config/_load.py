@@ -76,26 +76,18 @@ def _parse_value(text: str) -> Any:
 
 def apply_overrides(raw: dict[str, Any], items: list[str] | tuple[str, ...], file: str
                     ) -> dict[str, Any]:
-    """`raw` with every `--set` item applied in order (`apply_override`); an item that
-    indexes a list the config leaves to its default (`geometry.center_um[0]`) takes the
-    rest of the list from the config resolved as overridden so far."""
+    """`raw` with every `--set` item applied in order (`apply_override`); an item inside a
+    list or table the config leaves to its default (`geometry.center_um[0]`,
+    `species[0].decay_per_s.medium`) takes the rest of it from the config resolved as
+    overridden so far (none while that config does not resolve: the item then has to stand
+    alone)."""
     for item in items:
-        trial = copy.deepcopy(raw)
         try:
-            # a table the config leaves to its default (`species[0].decay_per_s`) is filled
-            # from the resolved config, so one entry of it can be set
-            try:
-                filled = resolve(copy.deepcopy(raw), file) if item.count(".") > 1 else None
-            except InputError:
-                filled = None
-            apply_override(trial, item, file, filled=filled)
-        except InputError as first:
-            try:
-                filled = resolve(copy.deepcopy(raw), file)
-            except InputError:
-                raise first from None
-            trial = copy.deepcopy(raw)
-            apply_override(trial, item, file, filled=filled)
+            filled = resolve(copy.deepcopy(raw), file)
+        except InputError:
+            filled = None
+        trial = copy.deepcopy(raw)
+        apply_override(trial, item, file, filled=filled)
         raw = trial
     return raw
 
@@ -394,7 +386,8 @@ def _canonical_order(c: dict[str, Any]) -> dict[str, Any]:
     """Sections in the schema's order ([kinetics] after [material], arrays of tables last)
     and each table's keys in its schema's order, whether a value was given or filled in: so a
     resolved config written as TOML and resolved again reads the same, text for text."""
-    names = [s for s in SECTIONS for s in ((s, "kinetics") if s == "material" else (s,))]
+    names = list(SECTIONS)
+    names.insert(names.index("material") + 1, "kinetics")
     names += list(ARRAY_SECTIONS)
     out = {s: c[s] for s in names if s in c}
     out.update((s, body) for s, body in c.items() if s not in out)
