@@ -355,3 +355,27 @@ def test_stored_config_round_trips(workdir, reference):
     assert stored["geometry"]["center_um"] == [320.0, 320.0, 320.0]  # defaults are explicit
     assert stored["kinetics"] == resolved["kinetics"]
     assert resolve(stored) == resolved
+
+
+def test_a_new_file_stays_locked_while_its_writer_holds_it(tmp_path):
+    """Creating the HDF5 file opens and closes descriptors of HDF5's own, which would drop a
+    POSIX lock taken before: the writer must hold it from creation to close, so that a second
+    `zn-pde run --overwrite` (another process) is refused instead of replacing the file."""
+    from zn_pde.io._hdf5 import Writer
+
+    out = tmp_path / "fresh.h5"
+    probe = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"
+             "try:\n    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('free')\n"
+             "except OSError:\n    print('held')")
+
+    def state() -> str:
+        return subprocess.run([sys.executable, "-c", probe, str(out)], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    w = Writer(out, config_toml="", coords={}, tissue_mask=np.ones(()), well_mixed=True,
+               variables={"zn": {"units": "uM", "long_name": "zinc"}})
+    assert state() == "held"
+    w.append(0.0, {"zn": np.zeros(())})
+    assert state() == "held"
+    w.close("complete")
+    assert state() == "free"

@@ -76,6 +76,10 @@ class OutputError(InputError):
     """An output path or file that cannot be used (exit 2)."""
 
 
+_BUSY = ("another zn-pde process is writing this file right now; wait for it to finish (or "
+         "stop it) before overwriting or resuming it")
+
+
 def _claim(path: Path) -> int | None:
     """Open `path` (creating it) and take an exclusive POSIX lock; the fd keeps the lock.
 
@@ -92,10 +96,18 @@ def _claim(path: Path) -> int | None:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
-        raise OutputError("another zn-pde process is writing this file right now; wait for "
-                          "it to finish (or stop it) before overwriting or resuming it",
-                          file=str(path)) from None
+        raise OutputError(_BUSY, file=str(path)) from None
     return fd
+
+
+def _relock(fd: int | None, path: Path) -> None:
+    """Take the exclusive lock of `_claim` again on its descriptor (see `Writer`)."""
+    if fd is None or fcntl is None:  # pragma: no cover
+        return
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise OutputError(_BUSY, file=str(path)) from None
 
 
 def _release(fd: int | None) -> None:
@@ -136,6 +148,15 @@ class Writer:
             _release(self._lock)
             raise OutputError(f"cannot create the HDF5 file ({e})", file=str(self.path)
                               ) from None
+        # creating the file, HDF5 opens and closes descriptors of its own on this path, and a
+        # process's POSIX locks on a file go when any of its descriptors to it is closed:
+        # take the lock again on ours (a writer that got in between is refused)
+        try:
+            _relock(self._lock, self.path)
+        except OutputError:
+            self.f.close()
+            _release(self._lock)
+            raise
         f = self.f
         f.attrs["Conventions"] = "CF-1.8"
         f.attrs["title"] = "zn-pde reaction-diffusion simulation"
