@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
+from .._protocol import _merge_tolerance_s
 from ..materials import ENVIRONMENT, get_material
 from ..materials.media import medium_constants
 from ._schema import ARRAY_SECTIONS, REQUIRED, RESERVED_NAMES, SECTIONS, Key, parameter_key
@@ -755,9 +756,13 @@ def _check_events(c: dict[str, Any], file: str) -> None:
             if "material" not in c:
                 raise InputError(f"a [[{sec}]] acts on the nanoparticle model; add a "
                                  "[material] section or remove it", file=file, key=where)
-            if t < 0 or t >= end_h:
-                raise InputError(f"{where}.time_h = {t:g}: outside the run; allowed: 0 <= "
-                                 f"time_h < time.end_h = {end_h:g}", file=file,
+            # the step plan merges breakpoints closer than its tolerance: an event that
+            # near the end would be merged into it and never act
+            last_h = end_h - _merge_tolerance_s(end_h * 3600.0) / 3600.0
+            if t < 0 or t >= last_h:
+                raise InputError(f"{where}.time_h = {t:.10g}: outside the run; allowed: 0 <= "
+                                 f"time_h < time.end_h = {end_h:g} (by at least "
+                                 f"{_merge_tolerance_s(end_h * 3600.0):.3g} s)", file=file,
                                  key=f"{where}.time_h")
             if sec == "dose" and ev["dose_ug_per_ml"] < 0:
                 raise InputError(f"{where}.dose_ug_per_ml = {ev['dose_ug_per_ml']:g}: a dose "
@@ -784,6 +789,12 @@ def _check_exposure_in_run(ex: dict[str, Any], where: str, end_h: float, file: s
                          f"at {end_h:g} h; {allowed} (here duration_min <= "
                          f"{(end_h - start) * 60.0:.4g})", file=file,
                          key=f"{where}.duration_min")
+    tol_s = _merge_tolerance_s(end_h * 3600.0)
+    if dur_h * 3600.0 < tol_s:  # the step plan could not tell its start from its end
+        raise InputError(f"{where}.duration_min = {ex['duration_min']:g}: shorter than the "
+                         f"{tol_s:.3g} s that the step plan of a {end_h:g} h run resolves; "
+                         f"allowed: duration_min >= {tol_s / 60.0:.3g}, or a shorter "
+                         "time.end_h", file=file, key=f"{where}.duration_min")
     n, every = ex["repeats"], ex.get("repeat_every_h") or 0.0
     last = start + (n - 1) * every
     if n > 1 and last + dur_h > end_h + eps:
