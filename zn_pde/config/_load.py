@@ -749,6 +749,7 @@ def _check_events(c: dict[str, Any], file: str) -> None:
     """[[dose]] and [[medium_exchange]]: inside the run, a dose not negative, a dose of
     particles only with a [material]; the fresh medium's pH defaults to ph.medium."""
     end_h = c["time"]["end_h"]
+    tol_s = _merge_tolerance_s(end_h * 3600.0)
     for sec in ("dose", "medium_exchange"):
         for i, ev in enumerate(c[sec]):
             t = ev["time_h"]
@@ -758,11 +759,10 @@ def _check_events(c: dict[str, Any], file: str) -> None:
                                  "[material] section or remove it", file=file, key=where)
             # the step plan merges breakpoints closer than its tolerance: an event that
             # near the end would be merged into it and never act
-            last_h = end_h - _merge_tolerance_s(end_h * 3600.0) / 3600.0
-            if t < 0 or t >= last_h:
+            if t < 0 or t >= end_h - tol_s / 3600.0:
                 raise InputError(f"{where}.time_h = {t:.10g}: outside the run; allowed: 0 <= "
                                  f"time_h < time.end_h = {end_h:g} (by at least "
-                                 f"{_merge_tolerance_s(end_h * 3600.0):.3g} s)", file=file,
+                                 f"{tol_s:.3g} s)", file=file,
                                  key=f"{where}.time_h")
             if sec == "dose" and ev["dose_ug_per_ml"] < 0:
                 raise InputError(f"{where}.dose_ug_per_ml = {ev['dose_ug_per_ml']:g}: a dose "

@@ -90,18 +90,17 @@ def _claim(path: Path) -> int | None:
     except OSError as e:
         raise OutputError(f"cannot open the output for writing ({e.strerror})",
                           file=str(path)) from None
-    if fcntl is None:  # pragma: no cover
-        return fd
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+        _lock(fd, path)
+    except OutputError:
         os.close(fd)
-        raise OutputError(_BUSY, file=str(path)) from None
+        raise
     return fd
 
 
-def _relock(fd: int | None, path: Path) -> None:
-    """Take the exclusive lock of `_claim` again on its descriptor (see `Writer`)."""
+def _lock(fd: int | None, path: Path) -> None:
+    """Take the exclusive POSIX lock on `fd` (`path`'s), or raise OutputError if another
+    process holds it; also to take it again where HDF5 dropped it (see `Writer`)."""
     if fd is None or fcntl is None:  # pragma: no cover
         return
     try:
@@ -152,7 +151,7 @@ class Writer:
         # process's POSIX locks on a file go when any of its descriptors to it is closed:
         # take the lock again on ours (a writer that got in between is refused)
         try:
-            _relock(self._lock, self.path)
+            _lock(self._lock, self.path)
         except OutputError:
             self.f.close()
             _release(self._lock)
