@@ -176,9 +176,11 @@ Checked after every key is valid on its own (exit status 2 when broken):
   `start_h < time.end_h` and `start_h + duration_min/60 <= time.end_h`; `repeats > 1` needs
   `repeat_every_h >= duration_min/60`. Exposures of one kind (repeats included) may not
   overlap. An exposure may be shorter than `time.dt_s`: the solver lands on both its ends
-  and takes at least `time.exposure_min_steps` steps inside it.
+  and takes at least `time.exposure_min_steps` steps inside it; it may not be shorter than
+  the step plan resolves, max(1 ms, 10⁻⁶ of `time.end_h`).
 - Every `[[dose]]` and `[[medium_exchange]]` needs a `[material]` and
-  `0 <= time_h < time.end_h`; a dose is `>= 0`. Events need not fall on the `dt_s` grid: the
+  `0 <= time_h < time.end_h`, before the end by at least the step plan's resolution,
+  max(1 ms, 10⁻⁶ of `time.end_h`); a dose is `>= 0`. Events need not fall on the `dt_s` grid: the
   solver lands exactly on each (see "Protocol" in the README).
 - `[[species]]` names are unique identifiers other than the model's own variables.
 - With a `[material]` and cells, the step must keep the split reactions accurate: the fastest
