@@ -93,10 +93,11 @@ def test_the_stimulus_dose_counts_every_oxidative_hit_the_stimulus_caused(x64):
 
 
 def test_glutathione_intercepts_peroxide_until_it_is_depleted(x64):
-    """H₂O₂ given to a culture: the peroxidases' share g_px of what the cells take up is
-    intercepted at GSH/(K_g + GSH), ν GSH each, so dG/dF = −ν G/(K_g + G) over the cumulative
-    peroxide F: K_g ln(G₀/G) + G₀ − G = ν g_px F (to 2 %, the step freezes K_g + G); viability
-    stays up while glutathione lasts and falls once a 100x larger bolus has spent it."""
+    """H₂O₂ given to a culture: the peroxidases' share k_px/k_int of what the cells take up
+    is intercepted at GSH/(K_g + GSH), ν GSH each, so dG/dF = −ν G/(K_g + G) over the
+    cumulative peroxide F: K_g ln(G₀/G) + G₀ − G = ν (k_px/k_int) F (to 2 %, the step
+    freezes K_g + G); viability stays up while glutathione lasts and falls once a 100x
+    larger bolus has spent it."""
     k = _kinetics("ZnO2", energy_kill_max_per_h=0.0, gsh_resynthesis_per_h=0.0,
                   h2o2_decay_per_s=0.0)
     phi = 0.002
@@ -115,7 +116,10 @@ def test_glutathione_intercepts_peroxide_until_it_is_depleted(x64):
     taken = 10.0 * (1.0 - phi) / phi
     g = float(small.gsh[0])
     lhs = float(k.gsh_half_uM) * np.log(5000.0 / g) + 5000.0 - g
-    assert lhs == pytest.approx(float(k.gsh_per_ros * k.gpx_fraction) * taken, rel=0.02)
+    share = float(k.peroxidase_rate_per_s) / float(
+        k.catalase_rate_per_s + k.peroxidase_rate_per_s
+        + k.fenton_rate_per_uM_per_s * k.fenton_catalyst_uM)
+    assert lhs == pytest.approx(float(k.gsh_per_ros) * share * taken, rel=0.02)
     assert float(small.viability[0]) > 0.98  # ~10 % escapes while GSH ~ 10 K_g
     big = run(1000.0, 120)
     assert float(big.gsh[0]) < 50.0 and float(big.viability[0]) < 0.05

@@ -218,6 +218,10 @@ TARGETED = [
      ["key 'dose[0].dose_ug_per_ml'", "-1", "allowed: >= 0"]),
     ("time.dt_s=1200|ultrasound[0].duration_min=20",
      ["key 'time.dt_s'", "cannot be honoured", "allowed: dt_s <="]),
+    ("kinetics.gpx_fraction=0.2|kinetics.peroxidase_rate_per_s=50",
+     ["key 'kinetics.gpx_fraction'", "cannot be mixed", "allowed"]),
+    ("kinetics.intracellular_h2o2_removal_per_s=0.5",
+     ["key 'kinetics.catalase_rate_per_s'", "allowed: 0 <= catalase_rate_per_s < 0.5"]),
 ]
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import jax.numpy as jnp
 import pytest
 
+from zn_pde import Kinetics
 from zn_pde._kinetics import UNITS
 from zn_pde.cli import main
 from zn_pde.config import default_config_text, dumps, load_config, resolve
@@ -378,3 +380,30 @@ def test_a_resolved_config_changed_and_resolved_again_equals_the_raw_one(overrid
     direct = load_config(None, [override])
     assert {k: v for k, v in again.items() if not k.startswith("_")} == {
         k: v for k, v in direct.items() if not k.startswith("_")}
+
+
+def test_retired_peroxide_keys_are_read_in_their_old_meaning_and_converted_exactly(x64):
+    """A [kinetics] table written before 2026-12-04 (a fit's model_config, a plan's scenario)
+    has gpx_fraction g, intracellular_h2o2_removal_per_s K and catalase_rate_per_s as the
+    whole-cell uptake k_cell. It is converted to catalase k_cat = (1 − g) K, peroxidases
+    k_px = g K and a membrane k_p that gives the same uptake in series with the removal
+    inside: the model's uptake is that k_cell and its escape share k_cell/(K + k_F [Fe]) to
+    1e-12, its peroxidase and catalase shares g and 1 − g to the Fenton share (~1e-7)."""
+    raw = {"material": {"kind": "ZnO2"},
+           "kinetics": {"gpx_fraction": 0.2, "intracellular_h2o2_removal_per_s": 500.0,
+                        "catalase_rate_per_s": 2.0}}
+    k = resolve(raw, "legacy.toml")["kinetics"]
+    assert "gpx_fraction" not in k and "intracellular_h2o2_removal_per_s" not in k
+    assert k["catalase_rate_per_s"] == pytest.approx(400.0, rel=1e-12)
+    assert k["peroxidase_rate_per_s"] == pytest.approx(100.0, rel=1e-12)
+    kin = Kinetics.from_config(k, 4.7, 1.0, dtype=jnp.float64)
+    fates = kin.peroxide_fates()
+    fenton = k["fenton_rate_per_uM_per_s"] * k["fenton_catalyst_uM"]
+    assert float(fates.uptake_per_s) == pytest.approx(2.0, rel=1e-12)
+    assert float(fates.escape) == pytest.approx(2.0 / (500.0 + fenton), rel=1e-12)
+    assert float(fates.peroxidase) == pytest.approx(0.2, rel=1e-6)
+    assert float(fates.catalase) == pytest.approx(0.8, rel=1e-6)
+    # without the retired keys catalase_rate_per_s is the catalase inside the cells
+    today = resolve({"material": {"kind": "ZnO2"}, "kinetics": {"catalase_rate_per_s": 2.0}},
+                    "today.toml")["kinetics"]
+    assert today["catalase_rate_per_s"] == 2.0 and today["h2o2_permeation_per_s"] == 1.0

@@ -24,6 +24,19 @@ def _kinetics(material: str = "ZnO", composition: str = "culture", **over) -> Ki
                                         "zinc_phosphate_limit_uM": limit})
 
 
+def _k_int(k: Kinetics, catalase_activity: float = 1.0) -> float:
+    """Removal of H₂O₂ inside a cell, a k_cat + k_px + k_F [Fe] (1/s), from the fields."""
+    return (catalase_activity * float(k.catalase_rate_per_s) + float(k.peroxidase_rate_per_s)
+            + float(k.fenton_rate_per_uM_per_s) * float(k.fenton_catalyst_uM))
+
+
+def _k_cell(k: Kinetics, catalase_activity: float = 1.0) -> float:
+    """Whole-cell uptake of the fluid's H₂O₂, the membrane in series with the removal inside:
+    k_p k_int / (k_p + k_int) (1/s per cell volume)."""
+    k_p, k_int = float(k.h2o2_permeation_per_s), _k_int(k, catalase_activity)
+    return k_p * k_int / (k_p + k_int)
+
+
 def _random_state(rng, n, optional=()):
     u = lambda lo, hi: jnp.asarray(10 ** rng.uniform(lo, hi, n))  # noqa: E731
     extra = {name: u(-3, 2) for name in optional}
@@ -82,7 +95,7 @@ def test_stiff_ros_decay_is_exact(x64, rate_times_dt):
     oscillation, no negative value."""
     k = _kinetics(zn_ros_max_uM_per_s=0.0)
     phi, alpha, gsh = 0.5, 0.3, 2000.0
-    lam = float(k.ros_decay_per_s) + phi / alpha * float(k.catalase_rate_per_s)
+    lam = float(k.ros_decay_per_s) + phi / alpha * _k_cell(k)
     dt = rate_times_dt / lam
     zeros = jnp.zeros(1)
     s = Local(np=zeros, zn=zeros, ros=jnp.full(1, 7.0), np_int=zeros, zn_cell=zeros,
@@ -256,7 +269,7 @@ def test_coproduct_is_released_one_per_zinc(x64, material, species):
     lysosomal)."""
     rng = np.random.default_rng(3)
     k = _kinetics(material, h2o2_decay_per_s=0.0, catalase_rate_per_s=0.0,
-                  intracellular_h2o2_removal_per_s=0.0, h2s_oxidation_per_s=0.0,
+                  peroxidase_rate_per_s=0.0, fenton_catalyst_uM=0.0, h2s_oxidation_per_s=0.0,
                   solubility_log10_K=20.0)
     s = _random_state(rng, 500, (species,))
     env = _random_env(rng, 500)
@@ -276,10 +289,11 @@ def test_coproduct_is_released_one_per_zinc(x64, material, species):
 
 def test_peroxide_made_in_a_cell_is_removed_by_that_cell(x64):
     """ZnO2 dissolving in a cell's lysosomes makes one H2O2 per Zn2+ inside the cell: its own
-    peroxidases remove all but e = k_cell/k_int of it (1/693 at the defaults) before it can
-    leave, and the glutathione peroxidases' share consumes its glutathione. A dilute culture
+    catalase and peroxidases remove all but e = k_p/(k_p + k_int) of it (1/694 at the
+    defaults) before it can leave, and the glutathione peroxidases' share k_px/k_int
+    consumes its glutathione. A dilute culture
     (cell fraction 1e-6, particles only inside the cells, resynthesis off) over one 60 s
-    step: ln(GSH0/GSH) = 2 g_px (1 − e) R / (K_g + GSH0), R the H2O2 its lysosomes made per
+    step: ln(GSH0/GSH) = 2 (k_px/k_int) (1 − e) R / (K_g + GSH0), R the H2O2 its lysosomes made per
     cell volume, to 1e-6 relative, and the fluid (no decay there) gains e R per cell volume
     (to 1e-4: the cells take a little of it back). Released to the fluid as before
     2026-12-03, the H2O2 was diluted a million-fold before any cell met it, and the cell's
@@ -295,10 +309,12 @@ def test_peroxide_made_in_a_cell_is_removed_by_that_cell(x64):
     new = local_step(k, s, env, dt, 1.0 - phi)
     k_lys = float(k.dissolution_rate_per_s(4.7))
     made = float(k.zn_uM_per_particle_ug_per_ml) * 100.0 * -np.expm1(-k_lys * dt)
-    e = float(k.catalase_rate_per_s) / float(k.intracellular_h2o2_removal_per_s)
+    k_int = _k_int(k)
+    e = float(k.h2o2_permeation_per_s) / (float(k.h2o2_permeation_per_s) + k_int)
     assert float(k.peroxide_escape_share()) == pytest.approx(e, rel=1e-12)
     gsh0 = float(k.gsh_initial_uM)
-    expected = 2.0 * float(k.gpx_fraction) * (1.0 - e) * made / (float(k.gsh_half_uM) + gsh0)
+    share = float(k.peroxidase_rate_per_s) / k_int
+    expected = 2.0 * share * (1.0 - e) * made / (float(k.gsh_half_uM) + gsh0)
     assert np.log(gsh0 / float(new.gsh)) == pytest.approx(expected, rel=1e-6)
     assert (1.0 - phi) * float(new.h2o2) / phi == pytest.approx(e * made, rel=1e-4)
 
@@ -336,3 +352,55 @@ def test_a_living_cell_s_fate_does_not_depend_on_how_many_have_died(x64, materia
     np.testing.assert_allclose(np.asarray(half[0]), 0.5 * np.asarray(full[0]), rtol=1e-5)
     for a, b in zip(full[1:], half[1:], strict=True):
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("catalase_factor, h2s_over_ki", [(0.1, 0.0), (1.0, 0.0), (10.0, 0.0),
+                                                          (1.0, 1.0), (1.0, 9.0)])
+def test_catalase_protects_cells_from_the_fluid_s_peroxide(x64, catalase_factor, h2s_over_ki):
+    """H₂O₂ in the fluid crosses the membrane (k_p) into a cell whose catalase (a k_cat, a =
+    1/(1 + H₂S/K_i) left by sulfide), glutathione peroxidases (k_px) and iron (k_F [Fe])
+    remove it: uptake k_cell = k_p k_int/(k_p + k_int), of which the peroxidases' share
+    k_px/k_int consumes glutathione. One 60 s step of a ZnS culture (its H₂S held by setting
+    its oxidation and release off) with 10 µM diffusible ROS in the fluid: ln(G₀/G) =
+    ν (k_px/k_int) T/(K_g + G₀), T the ROS taken up per cell volume, (φ/α)k_cell/λ of
+    α c₀ (1 − e^{−λΔt})/φ, λ = k_dec + (φ/α) k_cell, to 1e-9; and viability (energy failure
+    off) falls with the Fenton and unintercepted peroxidase flux. Ten times the catalase
+    lowers the glutathione spent and the kill ~tenfold (a tenth raises them ~sixfold, as k_px
+    and k_F [Fe] are left); sulfide inhibiting catalase raises them, against the same cells
+    without sulfide (before 2026-12-04 the catalase constant was the uptake, and more of it killed
+    more)."""
+    ki = 10.0
+    base = _kinetics("ZnS", energy_kill_max_per_h=0.0, gsh_resynthesis_per_h=0.0,
+                     zn_ros_max_uM_per_s=0.0, h2s_oxidation_per_s=0.0, h2s_catalase_ki_uM=ki,
+                     fenton_catalyst_uM=3.5, oxidative_lethal_dose_uM=50.0)
+    k = _kinetics("ZnS", energy_kill_max_per_h=0.0, gsh_resynthesis_per_h=0.0,
+                  zn_ros_max_uM_per_s=0.0, h2s_oxidation_per_s=0.0, h2s_catalase_ki_uM=ki,
+                  fenton_catalyst_uM=3.5, oxidative_lethal_dose_uM=50.0,
+                  catalase_rate_per_s=catalase_factor * float(base.catalase_rate_per_s))
+    phi, dt, c0, g0 = 0.01, 60.0, 0.1, 5000.0
+    alpha = 1.0 - phi
+    one, zero = jnp.ones(()), jnp.zeros(())
+
+    def step(kin, h2s_uM):
+        s = Local(np=zero, zn=zero, ros=c0 * one, np_int=zero, zn_cell=zero, gsh=g0 * one,
+                  viability=one, h2s=h2s_uM * one, np_dead=zero, zn_dead=zero)
+        env = Environment(ph=7.4, cell_fraction=phi, cavitation=0.0,
+                          photon_flux_nmol_per_cm2_s=0.0)
+        return local_step(kin, s, env, dt, alpha)
+
+    new, ref = step(k, h2s_over_ki * ki), step(base, 0.0)
+    a = 1.0 / (1.0 + h2s_over_ki)
+    k_int, k_cell = _k_int(k, a), _k_cell(k, a)
+    lam = float(k.ros_decay_per_s) + phi / alpha * k_cell
+    taken = alpha * c0 * -np.expm1(-lam * dt) * (phi / alpha * k_cell / lam) / phi
+    expected = float(k.gsh_per_ros) * float(k.peroxidase_rate_per_s) / k_int * taken / (
+        float(k.gsh_half_uM) + g0)
+    assert np.log(g0 / float(new.gsh)) == pytest.approx(expected, rel=1e-9)
+    killed, killed_ref = 1.0 - float(new.viability), 1.0 - float(ref.viability)
+    spent, spent_ref = g0 - float(new.gsh), g0 - float(ref.gsh)
+    if catalase_factor > 1.0:
+        assert killed < 0.2 * killed_ref and spent < 0.2 * spent_ref
+    elif catalase_factor < 1.0:
+        assert killed > 4.0 * killed_ref and spent > 4.0 * spent_ref
+    if h2s_over_ki > 0.0:  # the same catalase, inhibited: more peroxide stays to do harm
+        assert killed > 1.5 * killed_ref and spent > 1.5 * spent_ref

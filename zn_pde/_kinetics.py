@@ -24,8 +24,11 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
        H₂O₂:       κ = k_dec + (φ/α) V k_cell;   H₂S: κ = k_ox; both with the co-product
                    of the particles that dissolve outside and inside cells as a source
                    (it crosses membranes), as the cargo; of the H₂O₂ made inside cells
-                   only the share e = k_cell/k_int that escapes the cell's own peroxidases
-                   (k_int the removal inside, `Kinetics.peroxide_escape_share`);
+                   only the share e = k_p/(k_p + k_int) that escapes the cell's own
+                   catalase and peroxidases; k_cell = k_p k_int/(k_p + k_int), the
+                   membrane's permeation k_p in series with the removal inside k_int =
+                   a k_cat + k_px + k_F [Fe] (catalase at the activity a that H₂S leaves
+                   it, glutathione peroxidases, Fenton; `Kinetics.peroxide_fates`);
        O₂:         κ = φ V q_max/(K_m + O₂) (respiration inhibited by H₂S)
    with f the free intracellular Zn²⁺ left by metallothionein buffering (fast equilibrium,
    dissociation constant K_d): f + B f/(K_d + f) = zn_cell, its capacity B = B₀ (1 − c + c
@@ -38,16 +41,19 @@ B. `react`: what each sink removed goes to its destination in the proportions of
    dissolved particles to Zn²⁺ (never beyond zn_sat; the rest stays particulate) and to the
    co-product (H₂O₂ or H₂S, ν per Zn²⁺) or cargo, endocytosed particles to `np_int`, imported
    Zn²⁺ to `zn_cell`, the peroxide the cells took up, and the 1 − e of their lysosomes'
-   H₂O₂ they kept, to catalase (O₂) and glutathione peroxidase; in a phosphate medium Zn²⁺
+   H₂O₂ they kept, to catalase (O₂), glutathione peroxidase and Fenton chemistry in the
+   proportions a k_cat : k_px : k_F [Fe] (so more catalase protects: the cell's H₂O₂, and
+   with it the peroxidase flux and the ·OH, fall as 1/k_int); in a phosphate medium Zn²⁺
    beyond zinc phosphate's limit zn_P(pH) precipitates (`zn_phosphate`, particulate: moved
    and endocytosed as the particles, dissolved in the lysosomes) — then the local
    processes, each exact or positivity preserving: lysosomal dissolution of `np_int` into
    `zn_cell` (prepared with the particles' sink, `dissolution`, as its co-product is a
    source of the solve, slowed by the lysosome's saturation (1 − f e n c/K[H⁺]²)₊ implicit in
    that co-product, f after the step's Zn²⁺ export); glutathione intercepts
-   the peroxide flux F = g_px J + P_zn H(f) at GSH/(K_g + GSH), consuming ν each, the
+   the peroxide flux F = (k_px/k_int) J + P_zn H(f) at GSH/(K_g + GSH), consuming ν each, the
    rest escapes, and is resynthesised towards GSH₀ at k_syn; the radical dose accumulates;
    viability dV/dt = −V [κ_E H(1/E − 1; 1/E½ − 1, h) + (R + F_escaped + ·OH_Fenton)/D₀
+   (·OH_Fenton = (k_F [Fe]/k_int) J)
    + κ_cargo H(cargo)], E the ATP supply (`energy_charge`), J the oxidant the living cells
    took up per living-cell volume; the cells that died over the step take the living
    cells' pools at its end to `np_dead`, `zn_dead`.
@@ -182,6 +188,19 @@ class Oxygen(eqx.Module):
     sono_o2_free_share: Array  # share of the sonodynamic yield that needs no O2
 
 
+class PeroxideFates(NamedTuple):
+    """H₂O₂ at a cell (`Kinetics.peroxide_fates`): its uptake from the fluid, the share of
+    what the cell makes that leaves it, and the shares of what the cell removes that go
+    through catalase (to O₂), the glutathione peroxidases (consuming GSH) and Fenton
+    chemistry (·OH), which sum to 1."""
+
+    uptake_per_s: Array  # k_cell, per cell volume
+    escape: Array  # e = k_p / (k_p + k_int)
+    catalase: Array
+    peroxidase: Array
+    fenton: Array
+
+
 class Kinetics(eqx.Module):
     """Kinetic constants as array leaves (so `jax.grad` reaches every one of them).
 
@@ -203,7 +222,7 @@ class Kinetics(eqx.Module):
     gsh_half_uM: Array
     gsh_per_ros: Array
     gsh_resynthesis_per_h: Array
-    gpx_fraction: Array
+    peroxidase_rate_per_s: Array
     zn_ros_max_uM_per_s: Array
     zn_ros_half_uM: Array
     sono_ros_yield_uM_per_s: Array
@@ -213,7 +232,7 @@ class Kinetics(eqx.Module):
     short_lived_ros_reach_nm: Array
     cell_diameter_um: Array
     oxidative_lethal_dose_uM: Array
-    intracellular_h2o2_removal_per_s: Array
+    catalase_rate_per_s: Array
     energy_kill_max_per_h: Array
     energy_kill_half_atp: Array
     energy_kill_hill: Array
@@ -229,7 +248,7 @@ class Kinetics(eqx.Module):
     coproduct_per_zn: Array
     coproduct_pKa: Array
     h2o2_decay_per_s: Array
-    catalase_rate_per_s: Array
+    h2o2_permeation_per_s: Array
     fenton_catalyst_uM: Array
     fenton_rate_per_uM_per_s: Array
     h2s_oxidation_per_s: Array
@@ -357,30 +376,38 @@ class Kinetics(eqx.Module):
                                   6.0 * per_fluid / self.cell_diameter_um)
         return jnp.minimum(1.0, 1e-3 * self.short_lived_ros_reach_nm * area_per_um)
 
-    def fenton_fraction(self) -> Array:
-        """Share of the H₂O₂ entering a cell that its labile iron turns into ·OH before the
-        cell's peroxidases and catalase remove it: k_F [Fe] / (k_F [Fe] + k_int)."""
+    def peroxide_fates(self, catalase_activity: ArrayLike = 1.0) -> PeroxideFates:
+        """What becomes of H₂O₂ at a cell (`PeroxideFates`): a membrane of permeation k_p
+        (per cell volume) in series with first-order removal inside, k_int = a k_cat + k_px
+        + k_F [Fe] (catalase at the activity a that H₂S leaves it, glutathione
+        peroxidases, Fenton chemistry with labile iron). The cell's H₂O₂ answers the fluid's
+        c and its own production P within milliseconds (1/k_int), so it is at steady state,
+        c_in = (k_p c + P) / (k_p + k_int): the cell takes the fluid's H₂O₂ up at k_cell =
+        k_p k_int / (k_p + k_int), lets the share e = k_p / (k_p + k_int) of what it makes
+        leave, and removes what it keeps by each path in proportion to its rate constant.
+        More catalase lowers c_in, and with it the peroxidase flux and the Fenton ·OH."""
         fenton = self.fenton_rate_per_uM_per_s * self.fenton_catalyst_uM
-        return fenton / (fenton + self.intracellular_h2o2_removal_per_s)
+        k_int = catalase_activity * self.catalase_rate_per_s + self.peroxidase_rate_per_s + fenton
+        k_p = self.h2o2_permeation_per_s
+        total = k_p + k_int
+        return PeroxideFates(
+            uptake_per_s=_safe_div(k_p * k_int, total),
+            escape=jnp.where(total > 0, _safe_div(k_p, total), 1.0),
+            catalase=_safe_div(catalase_activity * self.catalase_rate_per_s, k_int),
+            peroxidase=_safe_div(self.peroxidase_rate_per_s, k_int),
+            fenton=_safe_div(fenton, k_int))
 
-    def peroxide_escape_share(self) -> Array:
+    def peroxide_escape_share(self, catalase_activity: ArrayLike = 1.0) -> Array:
         """Share of the H₂O₂ made inside a cell (ZnO₂ dissolving in its lysosomes) that
-        leaves it before the cell's own peroxidases and catalase remove it, and the ratio of
-        the cell's H₂O₂ to the fluid's when the cell makes none: k_cell / k_int (at most 1).
+        leaves it, and the ratio of the cell's H₂O₂ to the fluid's when it makes none:
+        k_p / (k_p + k_int) (`peroxide_fates`)."""
+        return self.peroxide_fates(catalase_activity).escape
 
-        A membrane of permeation rate k_p (per cell volume) in series with removal k_int
-        inside takes up the fluid's H₂O₂ at k_cell = k_p k_int / (k_p + k_int)
-        (`catalase_rate_per_s`, measured on whole cells) and lets what the cell makes leave
-        with probability k_p / (k_p + k_int), which is k_cell / k_int; 1 without removal
-        inside (k_int = 0)."""
-        k_int = self.intracellular_h2o2_removal_per_s
-        return jnp.where(k_int > 0, jnp.minimum(_safe_div(self.catalase_rate_per_s, k_int), 1.0),
-                         1.0)
-
-    def coproduct_escape_share(self, h2o2: bool) -> Array | float:
+    def coproduct_escape_share(self, h2o2: bool, catalase_activity: ArrayLike = 1.0
+                               ) -> Array | float:
         """Share of the co-product made in the lysosomes that reaches the fluid: H₂O₂'s
         `peroxide_escape_share`; H₂S (its intracellular removal not modelled) all of it."""
-        return self.peroxide_escape_share() if h2o2 else 1.0
+        return self.peroxide_escape_share(catalase_activity) if h2o2 else 1.0
 
     def mt_capacity_left_uM(self, gsh: Array | None) -> Array:
         """Metallothionein zinc sites left to buffer, B (1 − c + c GSH/GSH₀): the thiolate
@@ -517,9 +544,9 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
         h2s_oxidation = k.h2s_oxidation_per_s
         catalase_activity = 1.0 / (1.0 + s.h2s / k.h2s_catalase_ki_uM)
         respiration = respiration_factor(k, s.h2s)
-    # H2O2-like oxidants outside cells are taken up and removed by living cells (catalase,
-    # glutathione peroxidase, peroxiredoxins) at k_cell per cell volume
-    cells = per_fluid * alive * k.catalase_rate_per_s * catalase_activity
+    # H2O2-like oxidants outside cells cross the living cells' membranes and are removed
+    # inside (catalase, glutathione peroxidases, Fenton), at k_cell per cell volume
+    cells = per_fluid * alive * k.peroxide_fates(catalase_activity).uptake_per_s
     h2o2_decay = h2o2_cells = 0.0
     if s.h2o2 is not None:
         h2o2_decay, h2o2_cells = k.h2o2_decay_per_s, cells
@@ -622,7 +649,7 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
         # fluid's, `peroxide_escape_share`; H2S: the fluid's); that share of the release
         # reaches the fluid, so the saturation sink on the fluid's c is e^2 n S f / K[H⁺]²
         # (n the fluid's neutral share of the co-product)
-        escape = k.coproduct_escape_share(s.h2o2 is not None)
+        escape = k.coproduct_escape_share(s.h2o2 is not None, r.catalase_activity)
         # the lysosomes' co-product per fluid µM: its neutral form crosses membranes and
         # the lysosome's pH keeps it neutral, so the fluid's neutral share n(pH) enters
         seen = escape * k.neutral_coproduct_share(env.ph)
@@ -756,9 +783,11 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     zn_cell = jnp.maximum(zn_cell + _safe_div(removed["zn"] - r.zn_efflux_uM, living), 0.0)
     free = k.free_zinc_uM(zn_cell, s.gsh)
 
-    # 4. oxidants the living cells took up over the step (the diffusible ROS and H2O2 their
-    # sinks removed, per voxel volume); catalase's share becomes O2 (2 H2O2 -> 2 H2O + O2),
-    # the glutathione peroxidases' share consumes glutathione
+    # 4. oxidants the living cells removed over the step (the diffusible ROS and H2O2 their
+    # sinks took up, per voxel volume), split among the paths inside in proportion to their
+    # rate constants (`Kinetics.peroxide_fates`): catalase's share becomes O2 (2 H2O2 ->
+    # 2 H2O + O2), the glutathione peroxidases' share consumes glutathione, Fenton's is ·OH
+    fates = k.peroxide_fates(r.catalase_activity)
     taken_ros = removed["ros"] * _safe_div(r.ros_cells, r.ros_decay + r.ros_cells)
     taken = taken_ros
     if h2o2 is not None:  # the sink's saturation share (`dissolution`) is no removal
@@ -770,14 +799,14 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
         taken = taken + retained * k.coproduct_per_zn * conv * freed * living
     o2 = s.o2
     if o2 is not None:
-        o2 = o2 + 0.5 * (1.0 - k.gpx_fraction) * taken
+        o2 = o2 + 0.5 * fates.catalase * taken
     oxidant_in = _safe_div(taken, living * dt_s)  # µM/s per living-cell volume
 
     # 5. glutathione intercepts the peroxide flux F (imported by the peroxidases, and the
     # mitochondrial H2O2 of Zn2+-inhibited respiration) while it lasts, at GSH/(K + GSH):
     # consumed ν per oxidant, the rest escapes and damages; resynthesised (the pool is the
     # living cells')
-    flux = k.gpx_fraction * oxidant_in + r.zn_ros_uM_per_s
+    flux = fates.peroxidase * oxidant_in + r.zn_ros_uM_per_s
     gsh0 = s.gsh
     gsh = gsh0 * jnp.exp(-k.gsh_per_ros * flux * dt_s / (k.gsh_half_uM + gsh0))
     escape = k.gsh_half_uM / (k.gsh_half_uM + 0.5 * (gsh0 + gsh))
@@ -789,7 +818,7 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     # 6. cell death. Oxidative: every oxidant that reacts with the cell's own molecules
     # (short-lived ROS made at its particles, peroxide that escaped glutathione, ·OH from
     # Fenton chemistry of imported H2O2 with labile iron) is a hit; survival exp(−dose/D₀).
-    damage_uM_per_s = r.local_ros_uM_per_s + escaped + k.fenton_fraction() * oxidant_in
+    damage_uM_per_s = r.local_ros_uM_per_s + escaped + fates.fenton * oxidant_in
     kill_per_s = damage_uM_per_s / k.oxidative_lethal_dose_uM
     # Energy failure: death as the ATP supply E falls (Zn2+, H2S, hypoxia): a Hill law in
     # the supply shortfall x = 1/E − 1 (0 for an untreated cell, f/K_Zn under zinc alone),
@@ -810,8 +839,8 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     radical_dose = s.radical_dose
     if radical_dose is not None:
         stimulus_in = _safe_div(taken_ros, living * dt_s)
-        hits = r.local_ros_uM_per_s + stimulus_in * (k.gpx_fraction * escape
-                                                      + k.fenton_fraction())
+        hits = r.local_ros_uM_per_s + stimulus_in * (fates.peroxidase * escape
+                                                      + fates.fenton)
         radical_dose = radical_dose + hits * dt_s
     # 7. the cells that died over the step keep what they held (the living cells' pools at
     # the step end), no longer exchanged, dissolved or exported

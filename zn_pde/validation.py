@@ -508,7 +508,8 @@ def _peroxide_budget_note(zno: Spheroid, zno2: Spheroid) -> str:
     bulk = "" if h2o2 is None else f" ({h2o2:.1f} uM H2O2 there at 24 h)"
     kept = 1.0 - float(k.peroxide_escape_share())
     return (f"ZnO2 releases one H2O2 per Zn2+: in the lysosomes of the cells that take the "
-            f"particles up, whose own peroxidases remove {kept:.1%} of it before it can leave "
+            f"particles up, whose own catalase and peroxidases remove {kept:.1%} of it "
+            f"before it can leave "
             f"(the living ones hold {zno2.cell_zinc_uM:.0f} uM zinc at 24 h, tissue mean per "
             f"living-cell volume, the rest exported), and in the bulk medium at pH "
             f"7.4{bulk}, whose peroxide diffuses in and is removed by the cells. ZnO2 lowers "

@@ -18,6 +18,7 @@ from typing import Any
 from .._errors import InputError
 from .._protocol import _merge_tolerance_s
 from ..materials import ENVIRONMENT, get_material
+from ..materials._parameter import Parameter
 from ..materials.media import medium_constants
 from ._schema import ARRAY_SECTIONS, REQUIRED, RESERVED_NAMES, SECTIONS, Key, parameter_key
 
@@ -519,13 +520,61 @@ def _derive_tissue_diffusivities(c: dict[str, Any], raw_kinetics: Any, file: str
         _mark_derived(c, "kinetics.np_tissue_diffusivity_fraction")
 
 
+#: The peroxide keys of zn-pde 0.1, retired: there `catalase_rate_per_s` was the cells'
+#: whole-cell uptake of H2O2 k_cell (1 /s), `intracellular_h2o2_removal_per_s` the removal
+#: inside K (693 /s) and `gpx_fraction` its glutathione peroxidases' share g (0.145), so
+#: raising "catalase" raised the peroxide entering cells and the kill. A [kinetics] table
+#: with a retired key (a config or fit written then) is read in that model and converted
+#: exactly (`_convert_retired_peroxide`).
+RETIRED_PEROXIDE = {
+    "gpx_fraction": Parameter("gpx_fraction", 0.145, "1", "retired", "retired", upper=1.0),
+    "intracellular_h2o2_removal_per_s": Parameter(
+        "intracellular_h2o2_removal_per_s", 693.0, "1/s", "retired", "retired",
+        lower_open=True),
+}
+
+
+def _convert_retired_peroxide(raw: dict, out: dict[str, float], file: str) -> None:
+    """The zn-pde 0.1 peroxide keys in `raw` as today's in `out`: the same uptake k_cell,
+    removal inside K + k_F [Fe] (Fenton was outside K then, ~1e-7 of it) and shares, by
+    k_cat = (1 − g) K, k_px = g K and the permeation k_p = k_cell k_int / (k_int − k_cell)
+    that gives k_cell in series with k_int (`Kinetics.peroxide_fates`)."""
+    retired = [k for k in RETIRED_PEROXIDE if k in raw]
+    if not retired:
+        return
+    mixed = [k for k in ("peroxidase_rate_per_s", "h2o2_permeation_per_s") if k in raw]
+    if mixed:
+        raise InputError(
+            f"the retired peroxide key {retired[0]} (zn-pde 0.1) cannot be mixed with "
+            f"{mixed[0]}; allowed: either the retired keys (with catalase_rate_per_s as the "
+            "whole-cell uptake) or catalase_rate_per_s, peroxidase_rate_per_s and "
+            "h2o2_permeation_per_s", file=file, key=f"kinetics.{retired[0]}")
+    g, removal = (check_value(raw.get(k, p.value), parameter_key(p), file, f"kinetics.{k}")
+                  for k, p in RETIRED_PEROXIDE.items())
+    # (checked as today's catalase_rate_per_s, whose range it shares)
+    uptake = out["catalase_rate_per_s"] if "catalase_rate_per_s" in raw else 1.0
+    k_int = removal + out["fenton_rate_per_uM_per_s"] * out["fenton_catalyst_uM"]
+    if uptake >= k_int:
+        raise InputError(
+            f"value {uptake!r} is not allowed with the retired key {retired[0]}: the "
+            f"whole-cell uptake must be below the removal inside ({removal!r} /s), "
+            f"allowed: 0 <= catalase_rate_per_s < {removal!r}", file=file,
+            key="kinetics.catalase_rate_per_s")
+    out["catalase_rate_per_s"] = (1.0 - g) * removal
+    out["peroxidase_rate_per_s"] = g * removal
+    out["h2o2_permeation_per_s"] = uptake * k_int / (k_int - uptake)
+
+
 def _resolve_kinetics(kind: str, raw: Any, file: str) -> dict[str, float]:
     material = get_material(kind, file=file)
     if not isinstance(raw, dict):
         raise InputError(f"expected a table [kinetics], got {raw!r}", file=file, key="kinetics")
     names = [p.name for p in material.parameters]
     out = material.defaults()
+    retired = any(k in raw for k in RETIRED_PEROXIDE)
     for k, v in raw.items():
+        if retired and k in RETIRED_PEROXIDE:
+            continue
         if k not in names:
             hint = _did_you_mean(k, names) or (
                 f"; allowed: {', '.join(names)} (`zn-pde validate` prints each with its "
@@ -533,6 +582,7 @@ def _resolve_kinetics(kind: str, raw: Any, file: str) -> dict[str, float]:
             raise InputError(f"unknown kinetic parameter for {kind}{hint}",
                              file=file, key=f"kinetics.{k}")
         out[k] = check_value(v, parameter_key(material.parameter(k)), file, f"kinetics.{k}")
+    _convert_retired_peroxide(raw, out, file)
     return out
 
 

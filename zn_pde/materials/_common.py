@@ -96,13 +96,17 @@ COMMON: tuple[Parameter, ...] = (
               "pyruvate '95% elimination of H2O2 at 5-200 uM requires 21-25 min'), so set "
               "2.4e-3 /s for a medium with 1 mM sodium pyruvate (e.g. the DMEM formulations "
               "that carry it)", lower=0.0),
-    Parameter("catalase_rate_per_s", 1.0, "1/s",
-              "removal of extracellular H2O2 and diffusible ROS by living cells (catalase, "
-              "peroxidases), per cell volume; over intracellular_h2o2_removal_per_s it is "
-              "also the share of the H2O2 a cell makes (ZnO2 in its lysosomes) that leaves it",
-              "derived: Wagner et al. 2013, Redox Biol 1:210 (abstract: k_cell = 0.46e-12 "
-              "(MIA PaCa-2) to 10.4e-12 (U937) L/s per cell) over an assumed 2 pL cell "
-              "volume gives 0.23-5.2 /s; 1 /s near the geometric mean", lower=0.0),
+    Parameter("h2o2_permeation_per_s", 1.0, "1/s",
+              "permeation of H2O2 (and the diffusible ROS) across the plasma membrane, per "
+              "cell volume (P A/V): in series with the removal inside (catalase, peroxidases, "
+              "Fenton; k_int) the cells take up the fluid's H2O2 at k_p k_int / (k_p + "
+              "k_int), keep k_p / (k_p + k_int) of its concentration inside, and let that "
+              "share of the H2O2 they make leave",
+              "derived: Wagner et al. 2013, Redox Biol 1:210, doi:10.1016/j.redox.2013.01.011 "
+              "(abstract: whole-cell removal k_cell = 0.46e-12 (MIA PaCa-2) to 10.4e-12 "
+              "(U937) L/s per cell) over an assumed 2 pL cell volume gives 0.23-5.2 /s; 1 /s "
+              "near the geometric mean. Removal inside is ~700 /s, so uptake is limited by "
+              "the membrane and k_cell ~ k_p", lower=0.0),
     Parameter("fenton_catalyst_uM", 0.35, "uM",
               "labile Fe2+ in cells, the catalyst of Fenton chemistry H2O2 -> ·OH",
               "cytosolic chelatable iron of K562 cells, 350 nM ('Dynamics of the cytosolic "
@@ -141,7 +145,8 @@ COMMON: tuple[Parameter, ...] = (
               "0.5 uM within their capacity: Bouillaud 2012, MiPNet 17.12, meeting abstract)",
               lower=0.0),
     Parameter("h2s_catalase_ki_uM", 10.0, "uM",
-              "H2S at half inhibition of catalase-like scavenging",
+              "H2S at half inhibition of the cells' catalase (its share of the removal of "
+              "H2O2 inside them)",
               "assumed: sulfide inhibits haem catalase in the micromolar range (no Ki or "
               "IC50 was found, docs/research/science_sources.md, 2026-12-03)", lower=0.0,
               lower_open=True),

@@ -77,6 +77,11 @@ _GAP_NM = 120.0  # default extracellular gap, see tissue.ENVIRONMENT
 
 #: Lethal oxidant dose D0 (uM per cell volume): 3.8e19 photons/cm^3 = 63.1 mM absorbed
 #: (Patterson, Wilson & Graff 1990), x 0.5 singlet-oxygen yield (assumed), / ln(100).
+# Removal of H2O2 inside cells: a cellular half-life of ~1 ms (Andres et al. 2022) split
+# between catalase and glutathione peroxidase 1 : 0.17 (Gaetani et al. 1996)
+_H2O2_REMOVAL_PER_S = math.log(2.0) / 1e-3
+_CATALASE_PER_S = round(_H2O2_REMOVAL_PER_S / 1.17, 1)  # 592.4
+_PEROXIDASE_PER_S = round(_H2O2_REMOVAL_PER_S * 0.17 / 1.17, 1)  # 100.7
 _LETHAL_DOSE_UM = 3.8e19 / 6.02214076e23 * 1e3 * 1e6 * 0.5 / math.log(100.0)
 
 #: Short-lived ROS per second per ug/mL of particles at cavitation activity 1 (uM/s), from
@@ -292,14 +297,17 @@ PARAMETERS: tuple[Parameter, ...] = (
               "Biol, doi:10.1016/j.redox.2017.01.014, abstract, not re-read) gives "
               "0.23-0.35 /h; 0.2 /h on the slow side for tumour cells",
               lower=0.0),
-    Parameter("gpx_fraction", 0.145, "1",
-              "share of the H2O2 a cell removes that goes through glutathione peroxidase "
-              "(consuming GSH); the rest is catalase's (giving O2)",
-              "Gaetani et al. 1996, Blood 87:1595 (abstract: glutathione peroxidase removed "
-              "H2O2 at 17 % of the catalase rate): 0.17 / 1.17. Purified erythrocyte enzymes "
-              "(8 % in Mueller et al. 1997, Blood 90:4973); in tumour cells peroxiredoxins "
-              "clear much of it, so the transfer is assumed",
-              lower=0.0, upper=1.0),
+    Parameter("peroxidase_rate_per_s", _PEROXIDASE_PER_S, "1/s",
+              "first-order removal of H2O2 inside cells by glutathione peroxidases "
+              "(consuming GSH), per cell volume",
+              "derived: the cellular H2O2 half-life of ~1 ms (ln 2 / 1e-3 s = 693 /s, Andres "
+              "et al. 2022, Stresses 2:256, doi:10.3390/stresses2030019, introduction; "
+              "secondary) split between glutathione peroxidase and catalase as Gaetani et "
+              "al. 1996, Blood 87:1595 (abstract: glutathione peroxidase removed H2O2 at 17 % "
+              "of the catalase rate): 693 x 0.17 / 1.17. Erythrocyte enzymes (8 % in Mueller "
+              "et al. 1997, Blood 90:4973); in tumour cells peroxiredoxins clear much of it, "
+              "so the transfer is assumed",
+              lower=0.0),
     Parameter("zn_ros_max_uM_per_s", 0.05, "uM/s",
               "mitochondrial H2O2 production by Zn2+-inhibited respiration at saturation "
               "(per living-cell volume)",
@@ -386,13 +394,15 @@ PARAMETERS: tuple[Parameter, ...] = (
               "1 % alive: D0 = 32 mM / ln 100. The same order as the lethal H2O2 dose of "
               "86 fmol per cell (~43 mM of a 2 pL cell, C6 glioma, 'Cytotoxic potency of "
               "H2O2 in cell cultures', abstract)", lower=0.0, lower_open=True),
-    Parameter("intracellular_h2o2_removal_per_s", 693.0, "1/s",
-              "first-order removal of H2O2 inside cells (peroxiredoxins, catalase, GPx), "
-              "which competes with Fenton chemistry and with escape from the cell (a cell "
-              "keeps 1 - catalase_rate_per_s / this of the H2O2 it makes)",
-              "ln 2 / 1e-3 s: cellular H2O2 half-life of ~1 ms (Andres et al. 2022, Stresses "
-              "2:256, doi:10.3390/stresses2030019, introduction; secondary)",
-              lower=0.0, lower_open=True),
+    Parameter("catalase_rate_per_s", _CATALASE_PER_S, "1/s",
+              "first-order removal of H2O2 inside cells by catalase (giving O2), per cell "
+              "volume; more catalase lowers the cell's H2O2 and so its peroxidase flux, "
+              "Fenton chemistry and damage",
+              "derived: 693 /s (ln 2 / 1e-3 s, the cellular H2O2 half-life of ~1 ms, Andres "
+              "et al. 2022, Stresses 2:256, doi:10.3390/stresses2030019, introduction; "
+              "secondary) less the glutathione peroxidases' share, 693 / 1.17 (Gaetani et "
+              "al. 1996, Blood 87:1595, abstract: GPx at 17 % of the catalase rate)",
+              lower=0.0),
     # --- cell death -----------------------------------------------------------------------
     Parameter("energy_kill_max_per_h", 0.0384, "1/h",
               "maximal death rate from energy (ATP) failure",
