@@ -247,3 +247,13 @@ def test_bad_config_files_exit_2(scratch):
     binary.write_bytes(b"\xff\xfe\x00grid")
     code, _, err = _validate([str(binary)])
     assert code == 2 and str(binary) in err
+    assert "byte 0 is not UTF-8" in err and "allowed: a TOML file encoded in UTF-8" in err
+
+
+def test_an_empty_output_name_exits_2_and_says_what_is_allowed(scratch):
+    """`-o ''` named no file; it used to fall back to runs/<config name>.h5 silently."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["run", "-o", "", "--quiet"])
+    assert code == 2
+    assert "key '-o'" in err.getvalue() and "allowed: a file name ending in .h5" in err.getvalue()

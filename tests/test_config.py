@@ -48,7 +48,7 @@ def test_set_indexes_a_list_left_to_its_default_and_names_a_missing_index(capsys
     code, text = _validate(capsys, "--set", "ultrasound.start_h=1")
     assert code == 2 and "address one by its index, e.g. ultrasound[0].start_h=VALUE" in text
     code, text = _validate(capsys, "--set", "ultrasound[2].start_h=1")
-    assert code == 2 and "index 2 out of range (ultrasound has 1 entries)" in text
+    assert code == 2 and "index 2 out of range (ultrasound has 1 entry; allowed: 0 to 0)" in text
     # a negative index names the last valid one (the hint read 'ultrasound[0].-1=VALUE')
     code, text = _validate(capsys, "--set", "ultrasound[-1].start_h=1")
     assert code == 2 and "indices count from 0" in text and "ultrasound[0]" in text

@@ -123,6 +123,39 @@ def test_no_control_skips_it_and_says_what_is_left_out(tmp_path):
     assert "--no-control" in text
 
 
+def _cut_short(path, keep: int) -> None:
+    """Leave the run in `path` as a kill after its first `keep` frames leaves it."""
+    with h5py.File(path, "r+") as f:
+        n = f["time"].shape[0]
+        for d in f.values():
+            if isinstance(d, h5py.Dataset) and d.ndim and d.shape[0] == n and d.maxshape[0] is None:
+                d.resize(keep, axis=0)
+        f.attrs["status"] = "running"
+        f.attrs["complete"] = np.uint8(0)
+
+
+def test_a_resumed_run_keeps_its_no_control(tmp_path):
+    """A run started with --no-control and killed is resumed without a control run too
+    (before: --resume forgot the choice and ran the control); one started with it resumes
+    with it."""
+    code, _ = _run(tmp_path, RADIAL, "--no-control")
+    assert code == 0
+    out = tmp_path / "run.h5"
+    _cut_short(out, 2)
+    with contextlib.redirect_stdout(io.StringIO()) as text:
+        assert main(["run", "--resume", str(out), "--quiet"]) == 0
+    with h5py.File(out, "r") as f:
+        assert f.attrs["status"] == "complete"
+    assert not control_path(out).exists()
+    assert "--no-control" in text.getvalue()
+    code, _ = _run(tmp_path, RADIAL, "--overwrite")
+    _cut_short(out, 2)
+    control_path(out).unlink()
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["run", "--resume", str(out), "--quiet"]) == 0
+    assert own_control(out) is not None
+
+
 def test_an_interrupted_control_leaves_the_run_s_summary(tmp_path, monkeypatch, capsys):
     """SIGINT while the control computes: the run is complete, so its summary is printed
     (before: nothing on stdout), the control's file is kept as interrupted with the way to

@@ -316,13 +316,15 @@ class _Signals:
 def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool = False,
                      progress: bool = True, resume: bool = False,
                      seed: tuple[Path, int] | None = None,
-                     progress_label: str = "simulating") -> RunResult:
+                     progress_label: str = "simulating", control: bool = True) -> RunResult:
     """Run `config` and stream every saved frame to `out` (HDF5) and `out.xmf` (XDMF).
 
     `resume=True` continues the incomplete run in `out` from its last saved frame (`config`
     must be the one stored in the file, see `config_of_run`). `seed = (other, frame)` starts
     from frame `frame` of the output `other`, whose frames up to it are copied: a run of a
     config that differs from `other`'s only after that frame's time (`simulate_control`).
+    `control=False` marks the file as a run whose control was declined (`zn-pde run
+    --no-control`), which a resumed run keeps (`control_declined`).
     Raises InputError for an unusable output (exists without `overwrite`, in use, not
     resumable) and RunError when the run fails or is interrupted; frames saved until then
     stay in the file.
@@ -356,7 +358,8 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
                         tissue_mask=geo.tissue, variables=variables, series=series,
                         static_fields={"ph": (geo.ph, {"units": "1",
                                                        "long_name": "extracellular pH"})},
-                        overwrite=overwrite)
+                        overwrite=overwrite,
+                        attrs=None if control else {CONTROL_ATTR: "declined"})
         writer.write_events(event_table(config))
         if seed is not None:
             start_frame, state0, times, summary = _copy_frames(model, writer, *seed, series)
@@ -611,6 +614,18 @@ def config_of_run(path: str | Path) -> dict[str, Any]:
     cfg["_name"] = Path(path).stem
     cfg["_complete"] = complete
     return cfg
+
+
+#: File attribute of a run started without its control run (`zn-pde run --no-control`).
+CONTROL_ATTR = "control_run"
+
+
+def control_declined(path: str | Path) -> bool:
+    """Was the run in `path` started without its control (`simulate_to_file(control=False)`)?
+    A resumed run keeps that choice."""
+    with open_run(path) as f:
+        value = f.attrs.get(CONTROL_ATTR, "")
+    return (value.decode() if isinstance(value, bytes) else str(value)) == "declined"
 
 
 def check_resumable(path: Path) -> None:

@@ -176,12 +176,19 @@ def _ros_lines(s, well_mixed: bool) -> list[str]:
 
 
 def _cmd_run(a) -> int:
-    from ._run import check_resumable, config_of_run, simulate_control, simulate_to_file
+    from ._run import (
+        check_resumable,
+        config_of_run,
+        control_declined,
+        simulate_control,
+        simulate_to_file,
+    )
     from .config import load_config
 
+    no_control = a.no_control
     try:
         if a.resume:
-            if a.config or a.overrides or a.output or a.overwrite:
+            if a.config or a.overrides or a.output is not None or a.overwrite:
                 raise InputError("--resume continues the file with the config stored in it; "
                                  "do not pass CONFIG, --set, -o or --overwrite with it",
                                  key="--resume")
@@ -189,8 +196,13 @@ def _cmd_run(a) -> int:
             check_resumable(path)
             config = config_of_run(path)
             out = path
+            no_control = no_control or control_declined(path)  # as the run was started
         else:
             config = load_config(a.config, a.overrides)
+            if a.output is not None and not a.output.strip():
+                raise InputError("the output name is empty; allowed: a file name ending in .h5 "
+                                 "or .hdf5 (or leave -o out for runs/<config name>.h5)",
+                                 key="-o")
             out = Path(a.output) if a.output else Path("runs") / f"{config['_name']}.h5"
             if out.suffix not in (".h5", ".hdf5"):
                 raise InputError("the output must end in .h5 or .hdf5", key="-o",
@@ -198,15 +210,15 @@ def _cmd_run(a) -> int:
             if "sweep" in config:
                 return _run_sweep(config, out, a)
         result = simulate_to_file(config, out, overwrite=a.overwrite, progress=not a.quiet,
-                                  resume=bool(a.resume))
+                                  resume=bool(a.resume), control=not no_control)
     except KeyboardInterrupt:  # before the output was opened: nothing to keep
         raise RunError("interrupted before the run started; nothing was written") from None
     # the run is complete: whatever becomes of its control, its summary is printed (without
     # the comparison); an interrupted or failed control still ends the command with exit 1
     control, unfinished = None, None
     try:
-        control = None if a.no_control else simulate_control(config, result.path,
-                                                              progress=not a.quiet)
+        control = None if no_control else simulate_control(config, result.path,
+                                                            progress=not a.quiet)
     except KeyboardInterrupt:
         unfinished = "interrupted before the control run started"
     except RunError as e:  # interrupted or failed (its file says which, and keeps its frames)
@@ -257,7 +269,7 @@ def _cmd_run(a) -> int:
         if rim is not None and core is not None and np.isfinite(rim[-1]):
             lines[-1] += (f" (rim {100 * rim[-1]:.2f} %, core {100 * core[-1]:.2f} %: "
                           "outer / inner 20 % of the radius)")
-        lines += _stimulus_lines(config, s, result.path, control, a.no_control)
+        lines += _stimulus_lines(config, s, result.path, control, no_control)
         kill = s.get("depth_of_kill_um")
         if kill is not None and np.isfinite(kill[-1]):
             lines.append(f"  depth of kill (shell-mean viability below 50 %): final "

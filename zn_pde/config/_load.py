@@ -56,8 +56,12 @@ def read_toml_file(path: str | Path, what: str) -> dict[str, Any]:
     if not p.is_file():
         raise InputError(f"{what} file not found (or not a file)", file=file)
     try:
-        text = p.read_text()
-    except (OSError, UnicodeDecodeError) as e:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"cannot read {what}: byte {e.start} is not UTF-8 ({e.reason}); "
+                         "allowed: a TOML file encoded in UTF-8 (as TOML requires)",
+                         file=file) from None
+    except OSError as e:
         raise InputError(f"cannot read {what}: {e}", file=file) from None
     return parse_toml(text, file)
 
@@ -99,18 +103,20 @@ def _list_index(node: list, parts: list[str], j: int, file: str, key: str) -> in
     InputError when it is not an index (an array of tables addressed without one) or lies
     past the end (an empty list: one the config leaves to a default it cannot resolve yet)."""
     array, part, n = parts[j - 1] if j else parts[j], parts[j], len(node)
+    entries = f"{n} entr{'y' if n == 1 else 'ies'}"
     if re.fullmatch(r"-\d+", part):
-        raise InputError(f"--set index {part}: indices count from 0 ({array} has {n} "
-                         f"entries{f', the last is {array}[{n - 1}]' if n else ''})",
+        raise InputError(f"--set index {part}: indices count from 0 ({array} has {entries}"
+                         f"{f', the last is {array}[{n - 1}]' if n else ''})",
                          file=file, key=key)
     if not part.isdigit():
-        raise InputError(f"{array} is an array of {n} entries: address one by its index, "
+        raise InputError(f"{array} is an array of {entries}: address one by its index, "
                          f"e.g. {array}[0].{part}=VALUE", file=file, key=key)
     if int(part) >= n:
         raise InputError(f"--set index {part}: the config leaves {array} empty or to its "
                          f"default, which could not be resolved yet; set the whole list, e.g. "
                          f"{array}=[...]" if n == 0 else
-                         f"--set index {part} out of range ({array} has {n} entries)",
+                         f"--set index {part} out of range ({array} has {entries}; allowed: "
+                         f"0 to {n - 1})",
                          file=file, key=key)
     return int(part)
 

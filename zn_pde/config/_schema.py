@@ -47,7 +47,8 @@ class Key:
             "float3": "a list of 3 finite numbers",
             "int3": "a list of 3 integers",
             "shape": "a list of 3 integers (cartesian: x, y, z) or 1 (radial: shells)",
-            "pair": "a table { tissue = number, medium = number }",
+            "pair": ("a number (the same in tissue and medium) or a table "
+                     "{ tissue = number, medium = number }"),
             "float_list": "a list of finite numbers",
         }[self.kind]
         bounds = " and ".join(b for b in (lo, hi) if b)

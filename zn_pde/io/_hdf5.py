@@ -122,8 +122,10 @@ class Writer:
                  tissue_mask: np.ndarray, variables: dict[str, dict[str, str]],
                  static_fields: dict[str, tuple[np.ndarray, dict[str, str]]] | None = None,
                  series: dict[str, dict[str, str]] | None = None,
-                 well_mixed: bool = False, overwrite: bool = False):
-        """`variables` are fields (time, *dims); `series` are scalars per frame (time,).
+                 well_mixed: bool = False, overwrite: bool = False,
+                 attrs: dict[str, str] | None = None):
+        """`variables` are fields (time, *dims); `series` are scalars per frame (time,);
+        `attrs` extra file attributes (what a resumed run must know of how it was started).
         `coords` maps each dimension name to its cell centres (um): x, y, z for a 3D grid, r for
         a radial one, none for a well-mixed compartment (which also writes no tissue mask and
         no `static_fields`)."""
@@ -165,6 +167,8 @@ class Writer:
         f.attrs["config"] = config_toml
         f.attrs["status"] = "running"
         f.attrs["complete"] = np.uint8(0)
+        for key, value in (attrs or {}).items():
+            f.attrs[key] = value
         t = f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(256,))
         t.attrs["units"] = "s"
         t.attrs["long_name"] = "simulated time"
