@@ -214,6 +214,12 @@ TARGETED = [
     # shorter than that tolerance in a long run: its start and end would be one breakpoint
     ("time.end_h=700|time.dt_s=600|time.save_every_min=600|ultrasound[0].duration_min=0.03",
      ["key 'ultrasound[0].duration_min'", "shorter than the 2.52 s", "duration_min >= 0.042"]),
+    # a wash-out and a dose closer than that tolerance would act as at one time, exchange
+    # first, whatever their written order (a dose 0.36 ms before it would survive it)
+    ("dose=[{time_h=2.0, dose_ug_per_ml=5.0}]|medium_exchange=[{time_h=2.0000001}]",
+     ["key 'medium_exchange[0].time_h'", "0.00036 s apart", "allowed: the same time_h"]),
+    ("medium_exchange=[{time_h=1e-7}]",
+     ["key 'medium_exchange[0].time_h'", "material.dose_ug_per_ml (at t = 0)"]),
     ("dose=[{time_h=2.0, dose_ug_per_ml=-1.0}]",
      ["key 'dose[0].dose_ug_per_ml'", "-1", "allowed: >= 0"]),
     ("time.dt_s=1200|ultrasound[0].duration_min=20",

@@ -826,6 +826,32 @@ def _check_events(c: dict[str, Any], file: str) -> None:
                                  "allowed: >= 0", file=file, key=f"{where}.dose_ug_per_ml")
             if sec == "medium_exchange":
                 ev.setdefault("ph", c["ph"]["medium"])
+    _check_event_spacing(c, tol_s, file)
+
+
+def _check_event_spacing(c: dict[str, Any], tol_s: float, file: str) -> None:
+    """The step plan acts on events closer than its tolerance as at one time, medium
+    exchanges before doses and exchanges in config order: a wash-out and a dose (the t = 0
+    one included), or two exchanges, at distinct times closer than that would act out of
+    their written order, so they are refused; at exactly equal times the documented order
+    holds."""
+    events = [(f"medium_exchange[{i}].time_h", ev["time_h"], True)
+              for i, ev in enumerate(c["medium_exchange"])]
+    events += [(f"dose[{i}].time_h", ev["time_h"], False) for i, ev in enumerate(c["dose"])]
+    if events and c.get("material", {}).get("dose_ug_per_ml", 0.0) > 0:
+        events.append(("material.dose_ug_per_ml (at t = 0)", 0.0, False))
+    for i, (key_a, t_a, wash_a) in enumerate(events):
+        for key_b, t_b, wash_b in events[i + 1:]:
+            gap_s = abs(t_a - t_b) * 3600.0
+            if (wash_a or wash_b) and 0.0 < gap_s <= tol_s:
+                later = key_a if t_a > t_b and key_a.endswith("time_h") else key_b
+                raise InputError(
+                    f"{key_a} = {t_a:.10g} and {key_b} = {t_b:.10g} are {gap_s:.3g} s apart, "
+                    f"closer than the {tol_s:.3g} s that the step plan of a "
+                    f"{c['time']['end_h']:g} h run resolves: they would act as at one time "
+                    "(exchanges first), not in their order; allowed: the same time_h (the "
+                    f"exchange acts first) or at least {tol_s:.3g} s apart",
+                    file=file, key=later.split(" ")[0])
 
 
 def _check_exposure_in_run(ex: dict[str, Any], where: str, end_h: float, file: str) -> None:

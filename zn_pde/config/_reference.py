@@ -180,8 +180,11 @@ Checked after every key is valid on its own (exit status 2 when broken):
   the step plan resolves, max(1 ms, 10⁻⁶ of `time.end_h`).
 - Every `[[dose]]` and `[[medium_exchange]]` needs a `[material]` and
   `0 <= time_h < time.end_h`, before the end by at least the step plan's resolution,
-  max(1 ms, 10⁻⁶ of `time.end_h`); a dose is `>= 0`. Events need not fall on the `dt_s` grid: the
-  solver lands exactly on each (see "Protocol" in the README).
+  max(1 ms, 10⁻⁶ of `time.end_h`); a dose is `>= 0`. A medium exchange and a dose (the
+  t = 0 one of `material.dose_ug_per_ml` included), or two exchanges, are at the same
+  `time_h` (the exchange acts first; of two exchanges the later listed sets the pH) or at
+  least that resolution apart. Events need not fall on the `dt_s` grid: the solver lands
+  exactly on each (see "Protocol" in the README).
 - `[[species]]` names are unique identifiers other than the model's own variables.
 - With a `[material]` and cells, the step must keep the split reactions accurate: the fastest
   coupling rate ({coupling}) times `time.dt_s / numerics.reaction_substeps` stays
