@@ -37,7 +37,7 @@ KNOWN_FAILURES = {
 def rows() -> dict[str, v.Row]:
     res = v.COARSE
     out = [*v.release_rows(), v.zif8_phosphate_row(), *v.medium_rows(), *v.peroxide_rows(),
-           v.zinc_salt_row(), v.culture_ic50_row(),
+           v.catalase_row(), v.zinc_salt_row(), v.culture_ic50_row(),
            *v.synergy_rows(res), *v.peroxide_material_rows(res), v.selectivity_row(res),
            *v.acidic_medium_rows(res), v.hypoxia_row(res), *v.penetration_rows(),
            *v.spheroid_vs_culture_rows(res, uncoated=False)]
@@ -54,6 +54,8 @@ ROW_NAMES = [
     "relatively more at a lower initial concentration",
     "H2O2 bolus IC50 at 24 h (2D culture)",
     "lethal H2O2 dose per cell, independent of cell density",
+    "catalase enrichment protects cells from an H2O2 bolus that kills controls (2D culture, "
+    "24 h)",
     "ZnCl2 IC50 at 24 h (2D culture)", "ZnO culture IC50 at 24 h",
     "sonodynamic synergy on a spheroid", "kill where particles and stimulus meet",
     "inertial-cavitation threshold",
