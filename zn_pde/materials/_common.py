@@ -106,7 +106,14 @@ COMMON: tuple[Parameter, ...] = (
               "(abstract: whole-cell removal k_cell = 0.46e-12 (MIA PaCa-2) to 10.4e-12 "
               "(U937) L/s per cell) over an assumed 2 pL cell volume gives 0.23-5.2 /s; 1 /s "
               "near the geometric mean. Removal inside is ~700 /s, so uptake is limited by "
-              "the membrane and k_cell ~ k_p", lower=0.0),
+              "the membrane and k_cell ~ k_p. Checked: the cell keeps k_p / (k_p + k_int) = "
+              "1/694 of the fluid's H2O2, against a ~390-fold gradient measured in K562 "
+              "cells (Lyublinskaya & Antunes 2019, Redox Biol 24:101200, "
+              "doi:10.1016/j.redox.2019.101200, abstract); the permeability of erythrocyte "
+              "membranes, 1.6e-3 cm/s at 37 °C ('The permeability of human red blood cell "
+              "membranes to hydrogen peroxide is independent of aquaporins', abstract, "
+              "authors not read), times the area per volume 6/d of a 15 um cell gives "
+              "6.4 /s", lower=0.0),
     Parameter("fenton_catalyst_uM", 0.35, "uM",
               "labile Fe2+ in cells, the catalyst of Fenton chemistry H2O2 -> ·OH",
               "cytosolic chelatable iron of K562 cells, 350 nM ('Dynamics of the cytosolic "
