@@ -401,7 +401,8 @@ def test_retired_peroxide_keys_are_read_in_their_old_meaning_and_converted_exact
     fenton = k["fenton_rate_per_uM_per_s"] * k["fenton_catalyst_uM"]
     assert float(fates.uptake_per_s) == pytest.approx(2.0, rel=1e-12)
     assert float(fates.escape) == pytest.approx(2.0 / (500.0 + fenton), rel=1e-12)
-    assert float(fates.peroxidase) == pytest.approx(0.2, rel=1e-6)
+    assert float(fates.glutathione) == pytest.approx(0.2, rel=1e-6)
+    assert float(fates.damage) == pytest.approx(0.2, rel=1e-6)
     assert float(fates.catalase) == pytest.approx(0.8, rel=1e-6)
     # without the retired keys catalase_rate_per_s is the catalase inside the cells
     today = resolve({"material": {"kind": "ZnO2"}, "kinetics": {"catalase_rate_per_s": 2.0}},

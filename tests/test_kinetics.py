@@ -269,7 +269,8 @@ def test_coproduct_is_released_one_per_zinc(x64, material, species):
     lysosomal)."""
     rng = np.random.default_rng(3)
     k = _kinetics(material, h2o2_decay_per_s=0.0, catalase_rate_per_s=0.0,
-                  peroxidase_rate_per_s=0.0, fenton_catalyst_uM=0.0, h2s_oxidation_per_s=0.0,
+                  peroxidase_rate_per_s=0.0, peroxide_damage_rate_per_s=0.0,
+                  fenton_catalyst_uM=0.0, h2s_oxidation_per_s=0.0,
                   solubility_log10_K=20.0)
     s = _random_state(rng, 500, (species,))
     env = _random_env(rng, 500)
@@ -404,3 +405,25 @@ def test_catalase_protects_cells_from_the_fluid_s_peroxide(x64, catalase_factor,
         assert killed > 4.0 * killed_ref and spent > 4.0 * spent_ref
     if h2s_over_ki > 0.0:  # the same catalase, inhibited: more peroxide stays to do harm
         assert killed > 1.5 * killed_ref and spent > 1.5 * spent_ref
+
+
+@pytest.mark.parametrize("gsh", [0.0, 500.0, 5000.0])
+def test_peroxide_fates_weigh_glutathione_against_the_cell_s_own_molecules(x64, gsh):
+    """Inside a cell H₂O₂ meets catalase (a k_cat), the glutathione peroxidases as far as
+    glutathione G lets them (k_px g, g = G/(K_g + G)), the cell's own molecules as far as it
+    does not (k_dmg (1 − g)) and iron (k_F [Fe]): the uptake is k_p k_int/(k_p + k_int) and
+    the shares of what the cell removes sum to 1, to 1e-12, with k_dmg five times k_px so
+    that k_int moves with G (1/(0.5 + 1) of catalase at H₂S = K_i/2)."""
+    k = _kinetics("ZnO2", peroxidase_rate_per_s=100.0, peroxide_damage_rate_per_s=500.0)
+    a = 1.0 / 1.5
+    g = gsh / (float(k.gsh_half_uM) + gsh)
+    fenton = float(k.fenton_rate_per_uM_per_s) * float(k.fenton_catalyst_uM)
+    k_int = a * float(k.catalase_rate_per_s) + 100.0 * g + 500.0 * (1.0 - g) + fenton
+    k_p = float(k.h2o2_permeation_per_s)
+    fates = k.peroxide_fates(a, jnp.asarray(gsh))
+    assert float(fates.uptake_per_s) == pytest.approx(k_p * k_int / (k_p + k_int), rel=1e-12)
+    assert float(fates.escape) == pytest.approx(k_p / (k_p + k_int), rel=1e-12)
+    total = (float(fates.catalase) + float(fates.fenton) + float(fates.glutathione) * g
+             + float(fates.damage) * (1.0 - g))
+    assert total == pytest.approx(1.0, rel=1e-12)
+    assert float(fates.damage) == pytest.approx(500.0 / k_int, rel=1e-12)

@@ -27,8 +27,10 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
                    only the share e = k_p/(k_p + k_int) that escapes the cell's own
                    catalase and peroxidases; k_cell = k_p k_int/(k_p + k_int), the
                    membrane's permeation k_p in series with the removal inside k_int =
-                   a k_cat + k_px + k_F [Fe] (catalase at the activity a that H₂S leaves
-                   it, glutathione peroxidases, Fenton; `Kinetics.peroxide_fates`);
+                   a k_cat + k_px g + k_dmg (1 − g) + k_F [Fe] (catalase at the activity a
+                   that H₂S leaves it, glutathione peroxidases as far as glutathione lets
+                   them, g = GSH/(K_g + GSH), the cell's own molecules as far as it does
+                   not, Fenton; `Kinetics.peroxide_fates`);
        O₂:         κ = φ V q_max/(K_m + O₂) (respiration inhibited by H₂S)
    with f the free intracellular Zn²⁺ left by metallothionein buffering (fast equilibrium,
    dissociation constant K_d): f + B f/(K_d + f) = zn_cell, its capacity B = B₀ (1 − c + c
@@ -41,19 +43,21 @@ B. `react`: what each sink removed goes to its destination in the proportions of
    dissolved particles to Zn²⁺ (never beyond zn_sat; the rest stays particulate) and to the
    co-product (H₂O₂ or H₂S, ν per Zn²⁺) or cargo, endocytosed particles to `np_int`, imported
    Zn²⁺ to `zn_cell`, the peroxide the cells took up, and the 1 − e of their lysosomes'
-   H₂O₂ they kept, to catalase (O₂), glutathione peroxidase and Fenton chemistry in the
-   proportions a k_cat : k_px : k_F [Fe] (so more catalase protects: the cell's H₂O₂, and
-   with it the peroxidase flux and the ·OH, fall as 1/k_int); in a phosphate medium Zn²⁺
+   H₂O₂ they kept, to catalase (O₂), glutathione peroxidase, the cell's own molecules and
+   Fenton chemistry in the proportions a k_cat : k_px g : k_dmg (1 − g) : k_F [Fe] (so
+   more catalase protects: the cell's H₂O₂, and with it the damage and the ·OH, fall as
+   1/k_int); in a phosphate medium Zn²⁺
    beyond zinc phosphate's limit zn_P(pH) precipitates (`zn_phosphate`, particulate: moved
    and endocytosed as the particles, dissolved in the lysosomes) — then the local
    processes, each exact or positivity preserving: lysosomal dissolution of `np_int` into
    `zn_cell` (prepared with the particles' sink, `dissolution`, as its co-product is a
    source of the solve, slowed by the lysosome's saturation (1 − f e n c/K[H⁺]²)₊ implicit in
-   that co-product, f after the step's Zn²⁺ export); glutathione intercepts
-   the peroxide flux F = (k_px/k_int) J + P_zn H(f) at GSH/(K_g + GSH), consuming ν each, the
-   rest escapes, and is resynthesised towards GSH₀ at k_syn; the radical dose accumulates;
-   viability dV/dt = −V [κ_E H(1/E − 1; 1/E½ − 1, h) + (R + F_escaped + ·OH_Fenton)/D₀
-   (·OH_Fenton = (k_F [Fe]/k_int) J)
+   that co-product, f after the step's Zn²⁺ export); glutathione takes the peroxidase
+   flux F = (k_px/k_int) J + P_zn H(f) at GSH/(K_g + GSH), consuming ν each, and is
+   resynthesised towards GSH₀ at k_syn; at K_g/(K_g + GSH) the peroxide D = (k_dmg/k_int) J
+   + P_zn H(f) reacts with the cell's own molecules; the radical dose accumulates;
+   viability dV/dt = −V [κ_E H(1/E − 1; 1/E½ − 1, h) + (R + D K_g/(K_g + GSH)
+   + ·OH_Fenton)/D₀ (·OH_Fenton = (k_F [Fe]/k_int) J)
    + κ_cargo H(cargo)], E the ATP supply (`energy_charge`), J the oxidant the living cells
    took up per living-cell volume; the cells that died over the step take the living
    cells' pools at its end to `np_dead`, `zn_dead`.
@@ -190,15 +194,18 @@ class Oxygen(eqx.Module):
 
 class PeroxideFates(NamedTuple):
     """H₂O₂ at a cell (`Kinetics.peroxide_fates`): its uptake from the fluid, the share of
-    what the cell makes that leaves it, and the shares of what the cell removes that go
-    through catalase (to O₂), the glutathione peroxidases (consuming GSH) and Fenton
-    chemistry (·OH), which sum to 1."""
+    what the cell makes that leaves it, and the shares of what the cell removes by each path
+    inside: catalase (to O₂) and Fenton chemistry (·OH) as they are; the glutathione
+    peroxidases' k_px/k_int and the reaction with the cell's own molecules k_dmg/k_int before
+    the glutathione weighting, G/(K_g + G) and K_g/(K_g + G) (`react` integrates G over the
+    step). catalase + fenton + glutathione G/(K_g + G) + damage K_g/(K_g + G) = 1."""
 
     uptake_per_s: Array  # k_cell, per cell volume
     escape: Array  # e = k_p / (k_p + k_int)
     catalase: Array
-    peroxidase: Array
     fenton: Array
+    glutathione: Array  # k_px / k_int
+    damage: Array  # k_dmg / k_int
 
 
 class Kinetics(eqx.Module):
@@ -223,6 +230,7 @@ class Kinetics(eqx.Module):
     gsh_per_ros: Array
     gsh_resynthesis_per_h: Array
     peroxidase_rate_per_s: Array
+    peroxide_damage_rate_per_s: Array
     zn_ros_max_uM_per_s: Array
     zn_ros_half_uM: Array
     sono_ros_yield_uM_per_s: Array
@@ -376,38 +384,48 @@ class Kinetics(eqx.Module):
                                   6.0 * per_fluid / self.cell_diameter_um)
         return jnp.minimum(1.0, 1e-3 * self.short_lived_ros_reach_nm * area_per_um)
 
-    def peroxide_fates(self, catalase_activity: ArrayLike = 1.0) -> PeroxideFates:
+    def peroxide_fates(self, catalase_activity: ArrayLike = 1.0,
+                       gsh: Array | None = None) -> PeroxideFates:
         """What becomes of H₂O₂ at a cell (`PeroxideFates`): a membrane of permeation k_p
-        (per cell volume) in series with first-order removal inside, k_int = a k_cat + k_px
-        + k_F [Fe] (catalase at the activity a that H₂S leaves it, glutathione
-        peroxidases, Fenton chemistry with labile iron). The cell's H₂O₂ answers the fluid's
-        c and its own production P within milliseconds (1/k_int), so it is at steady state,
-        c_in = (k_p c + P) / (k_p + k_int): the cell takes the fluid's H₂O₂ up at k_cell =
-        k_p k_int / (k_p + k_int), lets the share e = k_p / (k_p + k_int) of what it makes
-        leave, and removes what it keeps by each path in proportion to its rate constant.
-        More catalase lowers c_in, and with it the peroxidase flux and the Fenton ·OH."""
+        (per cell volume) in series with first-order removal inside,
+            k_int = a k_cat + k_px G/(K_g + G) + k_dmg K_g/(K_g + G) + k_F [Fe]:
+        catalase at the activity a that H₂S leaves it, the glutathione peroxidases as far as
+        the cell's glutathione G lets them, its own molecules (protein thiols: damage) as
+        far as glutathione does not intercept the peroxide first, and Fenton chemistry with
+        labile iron (G the resting level without a glutathione pool). The cell's H₂O₂
+        answers the fluid's c and its own production P within milliseconds (1/k_int), so it
+        is at steady state, c_in = (k_p c + P) / (k_p + k_int): the cell takes the fluid's
+        H₂O₂ up at k_cell = k_p k_int / (k_p + k_int), lets the share e = k_p / (k_p +
+        k_int) of what it makes leave, and removes what it keeps by each path in proportion
+        to its rate. More catalase, or more glutathione peroxidase while glutathione lasts,
+        lowers c_in and with it the damage and the ·OH."""
+        g = self.gsh_initial_uM if gsh is None else gsh
+        share = g / (self.gsh_half_uM + g)  # glutathione's, against the cell's own molecules
         fenton = self.fenton_rate_per_uM_per_s * self.fenton_catalyst_uM
-        k_int = catalase_activity * self.catalase_rate_per_s + self.peroxidase_rate_per_s + fenton
+        catalase = catalase_activity * self.catalase_rate_per_s
+        k_int = (catalase + self.peroxidase_rate_per_s * share
+                 + self.peroxide_damage_rate_per_s * (1.0 - share) + fenton)
         k_p = self.h2o2_permeation_per_s
         total = k_p + k_int
         return PeroxideFates(
             uptake_per_s=_safe_div(k_p * k_int, total),
             escape=jnp.where(total > 0, _safe_div(k_p, total), 1.0),
-            catalase=_safe_div(catalase_activity * self.catalase_rate_per_s, k_int),
-            peroxidase=_safe_div(self.peroxidase_rate_per_s, k_int),
-            fenton=_safe_div(fenton, k_int))
+            catalase=_safe_div(catalase, k_int), fenton=_safe_div(fenton, k_int),
+            glutathione=_safe_div(self.peroxidase_rate_per_s, k_int),
+            damage=_safe_div(self.peroxide_damage_rate_per_s, k_int))
 
-    def peroxide_escape_share(self, catalase_activity: ArrayLike = 1.0) -> Array:
+    def peroxide_escape_share(self, catalase_activity: ArrayLike = 1.0,
+                              gsh: Array | None = None) -> Array:
         """Share of the H₂O₂ made inside a cell (ZnO₂ dissolving in its lysosomes) that
         leaves it, and the ratio of the cell's H₂O₂ to the fluid's when it makes none:
         k_p / (k_p + k_int) (`peroxide_fates`)."""
-        return self.peroxide_fates(catalase_activity).escape
+        return self.peroxide_fates(catalase_activity, gsh).escape
 
-    def coproduct_escape_share(self, h2o2: bool, catalase_activity: ArrayLike = 1.0
-                               ) -> Array | float:
+    def coproduct_escape_share(self, h2o2: bool, catalase_activity: ArrayLike = 1.0,
+                               gsh: Array | None = None) -> Array | float:
         """Share of the co-product made in the lysosomes that reaches the fluid: H₂O₂'s
         `peroxide_escape_share`; H₂S (its intracellular removal not modelled) all of it."""
-        return self.peroxide_escape_share(catalase_activity) if h2o2 else 1.0
+        return self.peroxide_escape_share(catalase_activity, gsh) if h2o2 else 1.0
 
     def mt_capacity_left_uM(self, gsh: Array | None) -> Array:
         """Metallothionein zinc sites left to buffer, B (1 − c + c GSH/GSH₀): the thiolate
@@ -546,7 +564,7 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
         respiration = respiration_factor(k, s.h2s)
     # H2O2-like oxidants outside cells cross the living cells' membranes and are removed
     # inside (catalase, glutathione peroxidases, Fenton), at k_cell per cell volume
-    cells = per_fluid * alive * k.peroxide_fates(catalase_activity).uptake_per_s
+    cells = per_fluid * alive * k.peroxide_fates(catalase_activity, s.gsh).uptake_per_s
     h2o2_decay = h2o2_cells = 0.0
     if s.h2o2 is not None:
         h2o2_decay, h2o2_cells = k.h2o2_decay_per_s, cells
@@ -649,7 +667,7 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
         # fluid's, `peroxide_escape_share`; H2S: the fluid's); that share of the release
         # reaches the fluid, so the saturation sink on the fluid's c is e^2 n S f / K[H⁺]²
         # (n the fluid's neutral share of the co-product)
-        escape = k.coproduct_escape_share(s.h2o2 is not None, r.catalase_activity)
+        escape = k.coproduct_escape_share(s.h2o2 is not None, r.catalase_activity, s.gsh)
         # the lysosomes' co-product per fluid µM: its neutral form crosses membranes and
         # the lysosome's pH keeps it neutral, so the fluid's neutral share n(pH) enters
         seen = escape * k.neutral_coproduct_share(env.ph)
@@ -785,9 +803,10 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
 
     # 4. oxidants the living cells removed over the step (the diffusible ROS and H2O2 their
     # sinks took up, per voxel volume), split among the paths inside in proportion to their
-    # rate constants (`Kinetics.peroxide_fates`): catalase's share becomes O2 (2 H2O2 ->
-    # 2 H2O + O2), the glutathione peroxidases' share consumes glutathione, Fenton's is ·OH
-    fates = k.peroxide_fates(r.catalase_activity)
+    # rates at the step start (`Kinetics.peroxide_fates`): catalase's share becomes O2
+    # (2 H2O2 -> 2 H2O + O2), the glutathione peroxidases' consumes glutathione, what
+    # glutathione does not intercept reacts with the cell's own molecules, Fenton's is ·OH
+    fates = k.peroxide_fates(r.catalase_activity, s.gsh)
     taken_ros = removed["ros"] * _safe_div(r.ros_cells, r.ros_decay + r.ros_cells)
     taken = taken_ros
     if h2o2 is not None:  # the sink's saturation share (`dissolution`) is no removal
@@ -802,15 +821,16 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
         o2 = o2 + 0.5 * fates.catalase * taken
     oxidant_in = _safe_div(taken, living * dt_s)  # µM/s per living-cell volume
 
-    # 5. glutathione intercepts the peroxide flux F (imported by the peroxidases, and the
-    # mitochondrial H2O2 of Zn2+-inhibited respiration) while it lasts, at GSH/(K + GSH):
-    # consumed ν per oxidant, the rest escapes and damages; resynthesised (the pool is the
-    # living cells')
-    flux = fates.peroxidase * oxidant_in + r.zn_ros_uM_per_s
+    # 5. glutathione intercepts, at GSH/(K + GSH) while it lasts, the glutathione
+    # peroxidases' flux F = (k_px/k_int) J and the mitochondrial H2O2 P of Zn2+-inhibited
+    # respiration, consuming ν per oxidant; at K/(K + GSH) the peroxide reacts instead with
+    # the cell's own molecules, (k_dmg/k_int) J and the rest of P, and damages; glutathione
+    # is resynthesised (the pool is the living cells')
+    flux = fates.glutathione * oxidant_in + r.zn_ros_uM_per_s
     gsh0 = s.gsh
     gsh = gsh0 * jnp.exp(-k.gsh_per_ros * flux * dt_s / (k.gsh_half_uM + gsh0))
     escape = k.gsh_half_uM / (k.gsh_half_uM + 0.5 * (gsh0 + gsh))
-    escaped = flux * escape
+    escaped = (fates.damage * oxidant_in + r.zn_ros_uM_per_s) * escape
     gsh = jnp.where(has_cells,
                     _relax(gsh, k.gsh_initial_uM, k.gsh_resynthesis_per_h / 3600.0, dt_s),
                     0.0)
@@ -839,8 +859,7 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     radical_dose = s.radical_dose
     if radical_dose is not None:
         stimulus_in = _safe_div(taken_ros, living * dt_s)
-        hits = r.local_ros_uM_per_s + stimulus_in * (fates.peroxidase * escape
-                                                      + fates.fenton)
+        hits = r.local_ros_uM_per_s + stimulus_in * (fates.damage * escape + fates.fenton)
         radical_dose = radical_dose + hits * dt_s
     # 7. the cells that died over the step keep what they held (the living cells' pools at
     # the step end), no longer exchanged, dissolved or exported

@@ -543,18 +543,21 @@ RETIRED_PEROXIDE = {
 def _convert_retired_peroxide(raw: dict, out: dict[str, float], file: str) -> None:
     """The zn-pde 0.1 peroxide keys in `raw` as today's in `out`: the same uptake k_cell,
     removal inside K + k_F [Fe] (Fenton was outside K then, ~1e-7 of it) and shares, by
-    k_cat = (1 − g) K, k_px = g K and the permeation k_p = k_cell k_int / (k_int − k_cell)
-    that gives k_cell in series with k_int (`Kinetics.peroxide_fates`)."""
+    k_cat = (1 − g) K, k_px = k_dmg = g K (the damage was the share of the peroxidases'
+    flux glutathione did not intercept) and the permeation k_p = k_cell k_int / (k_int −
+    k_cell) that gives k_cell in series with k_int (`Kinetics.peroxide_fates`)."""
     retired = [k for k in RETIRED_PEROXIDE if k in raw]
     if not retired:
         return
-    mixed = [k for k in ("peroxidase_rate_per_s", "h2o2_permeation_per_s") if k in raw]
+    mixed = [k for k in ("peroxidase_rate_per_s", "peroxide_damage_rate_per_s",
+                         "h2o2_permeation_per_s") if k in raw]
     if mixed:
         raise InputError(
             f"the retired peroxide key {retired[0]} (zn-pde 0.1) cannot be mixed with "
             f"{mixed[0]}; allowed: either the retired keys (with catalase_rate_per_s as the "
-            "whole-cell uptake) or catalase_rate_per_s, peroxidase_rate_per_s and "
-            "h2o2_permeation_per_s", file=file, key=f"kinetics.{retired[0]}")
+            "whole-cell uptake) or catalase_rate_per_s, peroxidase_rate_per_s, "
+            "peroxide_damage_rate_per_s and h2o2_permeation_per_s", file=file,
+            key=f"kinetics.{retired[0]}")
     g, removal = (check_value(raw.get(k, p.value), parameter_key(p), file, f"kinetics.{k}")
                   for k, p in RETIRED_PEROXIDE.items())
     # (checked as today's catalase_rate_per_s, whose range it shares)
@@ -568,6 +571,7 @@ def _convert_retired_peroxide(raw: dict, out: dict[str, float], file: str) -> No
             key="kinetics.catalase_rate_per_s")
     out["catalase_rate_per_s"] = (1.0 - g) * removal
     out["peroxidase_rate_per_s"] = g * removal
+    out["peroxide_damage_rate_per_s"] = g * removal  # then the peroxidases' unintercepted share
     out["h2o2_permeation_per_s"] = uptake * k_int / (k_int - uptake)
 
 

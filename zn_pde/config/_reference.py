@@ -221,8 +221,8 @@ def _kinetics_section() -> list[str]:
            "Changed on 2026-12-04 (the peroxide model): `catalase_rate_per_s` is now the "
            "cells' catalase inside them (it was their whole-cell uptake of H2O2, now "
            "derived from `h2o2_permeation_per_s` in series with the removal inside), and "
-           "`peroxidase_rate_per_s` replaces `gpx_fraction` and "
-           "`intracellular_h2o2_removal_per_s`. A `[kinetics]` table with either retired "
+           "`peroxidase_rate_per_s` and `peroxide_damage_rate_per_s` replace `gpx_fraction` "
+           "and `intracellular_h2o2_removal_per_s`. A `[kinetics]` table with either retired "
            "key is read in the old meaning (its `catalase_rate_per_s` the uptake) and "
            "converted exactly; mixing retired and new keys is refused.", "",
            "| key | unit | " + " | ".join(kinds) + " | allowed | meaning | source |",

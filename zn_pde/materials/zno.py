@@ -271,8 +271,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               "doi:10.1016/j.mam.2008.08.006 (1-10 mM in cells); mid-range",
               lower=0.0),
     Parameter("gsh_half_uM", 500.0, "uM",
-              "glutathione at which the glutathione system intercepts half of the peroxide "
-              "flux (the rest damages the cell)",
+              "glutathione at which it intercepts half of the peroxide the cell's thiols "
+              "meet: the glutathione peroxidases work at GSH/(K + GSH) of "
+              "peroxidase_rate_per_s, the cell's own molecules react at K/(K + GSH) of "
+              "peroxide_damage_rate_per_s",
               "assumed: a tenth of the resting level, as cells keep their thiol defence until "
               "glutathione is depleted to ~10-20 % of control (depletion by buthionine "
               "sulfoximine to 15-30 % of control is tolerated: Shedlofsky et al. 1984, "
@@ -307,6 +309,17 @@ PARAMETERS: tuple[Parameter, ...] = (
               "of the catalase rate): 693 x 0.17 / 1.17. Erythrocyte enzymes (8 % in Mueller "
               "et al. 1997, Blood 90:4973); in tumour cells peroxiredoxins clear much of it, "
               "so the transfer is assumed",
+              lower=0.0),
+    Parameter("peroxide_damage_rate_per_s", _PEROXIDASE_PER_S, "1/s",
+              "first-order reaction of H2O2 inside cells with their own molecules (protein "
+              "thiols), per cell volume, as far as glutathione does not intercept it: at "
+              "gsh_half_uM / (gsh_half_uM + GSH) of this rate; the oxidative damage of "
+              "peroxide",
+              "assumed: equal to peroxidase_rate_per_s, so that as glutathione runs out the "
+              "peroxide its peroxidases no longer remove reacts with the cell's own thiols "
+              "at the rate they removed it (a cell's reactive protein thiols are of the "
+              "order of its glutathione; no rate constant for the whole thiol proteome was "
+              "found). The viability fits and the H2O2 bolus rows were made with this value",
               lower=0.0),
     Parameter("zn_ros_max_uM_per_s", 0.05, "uM/s",
               "mitochondrial H2O2 production by Zn2+-inhibited respiration at saturation "
