@@ -311,3 +311,24 @@ def test_inspect_rejects_a_sweep_file_without_points(tmp_path, capsys):
         f.attrs["config"] = ""
     assert main(["inspect", str(path)]) == 2
     assert "a zn-pde sweep output, but it holds no sweep points" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind, dose, composition, noted", [
+    ("ZIF-8", 100.0, "culture", True), ("ZIF-8", 20.0, "culture", False),
+    ("ZnO", 100.0, "culture", False), ("ZIF-8", 100.0, "phosphate_saline", False)])
+def test_the_summary_notes_zinc_nothing_caps(tmp_path, capsys, kind, dose, composition,
+                                             noted):
+    """ZIF-8's breakdown is irreversible: above the ~153 uM of zinc complete medium held
+    (Song et al. 2010; ZIF-8 at 100 ug/mL carries 414 uM) nothing in the model caps what
+    dissolves in a medium without a zinc phosphate limit, and the summary says so (a
+    red-team finding); ZnO's own solubility caps it, a phosphate medium does, and 20 ug/mL
+    of ZIF-8 (83 uM) is within it."""
+    raw = copy.deepcopy(WELL_MIXED_CULTURE)
+    raw["time"].update(end_h=0.2, save_every_min=6.0)
+    raw["material"] = {"kind": kind, "dose_ug_per_ml": dose}
+    raw["medium"] = {"composition": composition}
+    path = tmp_path / "cfg.toml"
+    path.write_text(dumps(config(raw)))
+    assert main(["run", str(path), "-o", str(tmp_path / "run.h5"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert ("nothing in the model caps what dissolves" in out) == noted, out

@@ -279,7 +279,8 @@ def _cmd_run(a) -> int:
             lines.append(f"  particle penetration depth (10 % of the rim): {depth[-1]:.4g} um")
         lines += _bulk_lines(s)
     lines += (_inactive_light_lines(config) + _intense_ultrasound_lines(config)
-              + _inverted_ph_lines(config) + _excluded_particle_lines(config))
+              + _inverted_ph_lines(config) + _excluded_particle_lines(config)
+              + _uncapped_zinc_lines(config))
     _emit("\n".join(lines))
     if unfinished is not None:
         raise RunError(f"{unfinished}; the run itself is complete in {result.path} (its "
@@ -371,6 +372,35 @@ def _intense_ultrasound_lines(config: dict) -> list[str]:
             "and no mechanical damage, so it shows only the ROS the particles make"
             for i, e in enumerate(config.get("ultrasound", []))
             if e["intensity_W_per_cm2"] > NO_DAMAGE_MAX_W_PER_CM2]
+
+
+def _uncapped_zinc_lines(config: dict) -> list[str]:
+    """A note where the particles carry more zinc than complete medium was seen to hold and
+    neither their solubility nor the medium caps what dissolves (ZIF-8, whose breakdown is
+    irreversible, in a medium without a zinc phosphate limit)."""
+    from .materials import get_material
+    from .materials.media import CULTURE_ZN_UM
+
+    material = config.get("material")
+    if material is None or config["medium"].get("zinc_phosphate_limit_uM") is not None:
+        return []
+    k = config["kinetics"]
+    cap_uM = (config["medium"]["zn_complexation_factor"]
+              * 10.0 ** (k["solubility_log10_K"] - 2.0 * config["ph"]["medium"] + 6.0))
+    per_ug = get_material(material["kind"]).zn_uM_per_ug_per_ml * (1.0 - k["cargo_mass_fraction"])
+    dose = material["dose_ug_per_ml"] + sum(d["dose_ug_per_ml"] for d in config["dose"])
+    zinc_uM = dose * per_ug
+    if zinc_uM <= CULTURE_ZN_UM or cap_uM <= CULTURE_ZN_UM:
+        return []
+    limit = ("no solubility limit" if cap_uM > 1e6 else
+             f"its solubility allows {cap_uM:.3g} uM")
+    return [f"  note: {material['kind']} at {dose:g} ug/mL carries {zinc_uM:.0f} uM of zinc, "
+            f"and nothing in the model caps what dissolves ({limit}, the medium no zinc "
+            f"phosphate limit), while complete "
+            f"medium held ~{CULTURE_ZN_UM:.0f} uM of ZnO's zinc (Song et al. 2010) and zinc "
+            "salts precipitate in media (Turney et al. 2012, no threshold given): read the "
+            "zinc toxicity above that as an upper bound, or set medium.composition = "
+            "\"phosphate_saline\" (or medium.zinc_phosphate_limit_uM) for a ceiling"]
 
 
 def _inverted_ph_lines(config: dict) -> list[str]:

@@ -58,6 +58,8 @@ def _zno_solubility_uM(ph: float) -> float:
 # particle suspensions in complete cell medium, 37 °C, 24 h) against the ZnO limit in water at
 # pH 7.4 and 37 °C.
 _CULTURE_ZN_UM = 10.0 / ZN_G_PER_MOL * 1e3  # 153 uM
+#: dissolved zinc in complete medium at ZnO's equilibrium (uM; Song et al. 2010)
+CULTURE_ZN_UM = _CULTURE_ZN_UM
 _CULTURE_ALPHA = _CULTURE_ZN_UM / _zno_solubility_uM(7.4)
 
 # Phosphate medium without organic ligands: effective ZnO solubility 0.29-0.47 mg/L in
