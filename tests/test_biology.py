@@ -99,6 +99,7 @@ def test_glutathione_intercepts_peroxide_until_it_is_depleted(x64):
     freezes K_g + G); viability stays up while glutathione lasts and falls once a 100x
     larger bolus has spent it."""
     k = _kinetics("ZnO2", energy_kill_max_per_h=0.0, gsh_resynthesis_per_h=0.0,
+                  gssg_reduction_max_uM_per_s=0.0,
                   h2o2_decay_per_s=0.0)
     phi = 0.002
 

@@ -179,12 +179,12 @@ def test_zns_h2s_inhibits_catalase_so_more_peroxide_reaches_glutathione():
     ROS in the fluid hardly moves (uptake is limited by the membrane, not by catalase: within
     1 %), in a dense pellet of cells (φ = 0.5). The default solubility gives ~0.9 µM H₂S, so
     the test takes a sensitive catalase (K_i = 0.5 µM instead of the assumed 10 µM) to make
-    the mechanism large enough to measure; mitochondrial peroxide and resynthesis are off so
-    that glutathione counts the ultrasound's peroxide alone."""
+    the mechanism large enough to measure; mitochondrial peroxide, resynthesis and glutathione
+    reductase are off so that glutathione counts the ultrasound's peroxide alone."""
     us = [{"start_h": 2.0, "duration_min": 30.0, "intensity_W_per_cm2": 2.0}]
     common = {"energy_kill_max_per_h": 0.0, "oxidative_lethal_dose_uM": 1e12,
               "h2s_catalase_ki_uM": 0.5, "zn_ros_max_uM_per_s": 0.0,
-              "gsh_resynthesis_per_h": 0.0}
+              "gsh_resynthesis_per_h": 0.0, "gssg_reduction_max_uM_per_s": 0.0}
     kw = {"end_h": 3.0, "geometry": "uniform", "ultrasound": us, "phi": 0.5, "save_min": 10.0}
     base = _vial("ZnS", 6.0, kinetics=common, **kw)
     blocked = _vial("ZnS", 6.0, kinetics={**common, "h2s_catalase_ki_uM": 1e6}, **kw)

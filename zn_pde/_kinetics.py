@@ -53,8 +53,10 @@ B. `react`: what each sink removed goes to its destination in the proportions of
    `zn_cell` (prepared with the particles' sink, `dissolution`, as its co-product is a
    source of the solve, slowed by the lysosome's saturation (1 − f e n c/K[H⁺]²)₊ implicit in
    that co-product, f after the step's Zn²⁺ export); glutathione takes the peroxidase
-   flux F = (k_px/k_int) J + P_zn H(f) at GSH/(K_g + GSH), consuming ν each, and is
-   resynthesised towards GSH₀ at k_syn; at K_g/(K_g + GSH) the peroxide D = (k_dmg/k_int) J
+   flux F = (k_px/k_int) J + P_zn H(f) at GSH/(K_g + GSH), consuming ν each (to GSSG),
+   is given back by glutathione reductase at V S/(K_R + S) GSSG per second (S = (GSH₀ −
+   GSH)/2, V the NADPH supply's capacity) and resynthesised towards GSH₀ at k_syn; at
+   K_g/(K_g + GSH) the peroxide D = (k_dmg/k_int) J
    + P_zn H(f) reacts with the cell's own molecules; the radical dose accumulates;
    viability dV/dt = −V [κ_E H(1/E − 1; 1/E½ − 1, h) + (R + D K_g/(K_g + GSH)
    + ·OH_Fenton)/D₀ (·OH_Fenton = (k_F [Fe]/k_int) J)
@@ -229,6 +231,8 @@ class Kinetics(eqx.Module):
     gsh_half_uM: Array
     gsh_per_ros: Array
     gsh_resynthesis_per_h: Array
+    gssg_reduction_max_uM_per_s: Array
+    gssg_reduction_half_uM: Array
     peroxidase_rate_per_s: Array
     peroxide_damage_rate_per_s: Array
     zn_ros_max_uM_per_s: Array
@@ -426,6 +430,40 @@ class Kinetics(eqx.Module):
         """Share of the co-product made in the lysosomes that reaches the fluid: H₂O₂'s
         `peroxide_escape_share`; H₂S (its intracellular removal not modelled) all of it."""
         return self.peroxide_escape_share(catalase_activity, gsh) if h2o2 else 1.0
+
+    def gssg_reduction_per_s(self, gsh: Array) -> Array:
+        """First-order rate (1/s) at which glutathione reductase returns the oxidised
+        glutathione G₀ − G to GSH: it reduces the GSSG, S = (G₀ − G)₊/2, at V S/(K_R + S)
+        (V the capacity the NADPH supply allows), giving back 2 GSH each, so
+        dG/dt = V/(K_R + S) (G₀ − G). The cell's total glutathione is taken as its resting
+        level G₀ (GSSG that is exported or conjugated is the slow resynthesis's part)."""
+        gssg = 0.5 * jnp.maximum(self.gsh_initial_uM - gsh, 0.0)
+        return _safe_div(self.gssg_reduction_max_uM_per_s, self.gssg_reduction_half_uM + gssg)
+
+    def glutathione_after(self, gsh: Array, load_uM_per_s: Array, dt_s: float) -> Array:
+        """GSH after a step of dG/dt = −L G/(K_g + G) + (k_R(G) + k_syn)(G₀ − G): the
+        peroxidases' load L (GSH they would consume per second at full interception, ν F,
+        frozen) taken at G/(K_g + G), glutathione reductase's recycling at k_R
+        (`gssg_reduction_per_s`) and resynthesis at k_syn. Linear in G with the two
+        coefficients frozen, it is solved exactly over the step (so G stays in [0, G₀]);
+        the coefficients are taken at the step's start, then twice at its mean G
+        (predictor–corrector: k_R grows steeply as GSSG vanishes, and L/(K_g + G) as GSH
+        does). The recycling holds GSH near G₀ while L stays below its capacity 2V, and
+        GSH collapses beyond it (the abrupt collapse when 'hydroperoxide formation exceeds
+        that of regeneration of GSH': Flohé 1979)."""
+        syn = self.gsh_resynthesis_per_h / 3600.0
+
+        def advance(at: Array) -> Array:
+            consumption = load_uM_per_s / (self.gsh_half_uM + at)
+            back = self.gssg_reduction_per_s(at) + syn
+            rate = consumption + back
+            target = _safe_div(back * self.gsh_initial_uM, rate)
+            return _relax(gsh, target, rate, dt_s)
+
+        after = advance(gsh)
+        for _ in range(2):
+            after = advance(0.5 * (gsh + after))
+        return after
 
     def mt_capacity_left_uM(self, gsh: Array | None) -> Array:
         """Metallothionein zinc sites left to buffer, B (1 − c + c GSH/GSH₀): the thiolate
@@ -823,17 +861,16 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
 
     # 5. glutathione intercepts, at GSH/(K + GSH) while it lasts, the glutathione
     # peroxidases' flux F = (k_px/k_int) J and the mitochondrial H2O2 P of Zn2+-inhibited
-    # respiration, consuming ν per oxidant; at K/(K + GSH) the peroxide reacts instead with
-    # the cell's own molecules, (k_dmg/k_int) J and the rest of P, and damages; glutathione
-    # is resynthesised (the pool is the living cells')
+    # respiration, consuming ν per oxidant (to GSSG, which glutathione reductase reduces back
+    # as far as NADPH allows: `Kinetics.glutathione_after`); at K/(K + GSH) the peroxide
+    # reacts instead with the cell's own molecules, (k_dmg/k_int) J and the rest of P, and
+    # damages (the pool is the living cells')
     flux = fates.glutathione * oxidant_in + r.zn_ros_uM_per_s
     gsh0 = s.gsh
-    gsh = gsh0 * jnp.exp(-k.gsh_per_ros * flux * dt_s / (k.gsh_half_uM + gsh0))
+    gsh = k.glutathione_after(gsh0, k.gsh_per_ros * flux, dt_s)
     escape = k.gsh_half_uM / (k.gsh_half_uM + 0.5 * (gsh0 + gsh))
     escaped = (fates.damage * oxidant_in + r.zn_ros_uM_per_s) * escape
-    gsh = jnp.where(has_cells,
-                    _relax(gsh, k.gsh_initial_uM, k.gsh_resynthesis_per_h / 3600.0, dt_s),
-                    0.0)
+    gsh = jnp.where(has_cells, gsh, 0.0)
 
     # 6. cell death. Oxidative: every oxidant that reacts with the cell's own molecules
     # (short-lived ROS made at its particles, peroxide that escaped glutathione, ·OH from

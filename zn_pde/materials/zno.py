@@ -299,6 +299,30 @@ PARAMETERS: tuple[Parameter, ...] = (
               "Biol, doi:10.1016/j.redox.2017.01.014, abstract, not re-read) gives "
               "0.23-0.35 /h; 0.2 /h on the slow side for tumour cells",
               lower=0.0),
+    Parameter("gssg_reduction_max_uM_per_s", 2.4, "uM/s",
+              "most GSSG that glutathione reductase reduces back to 2 GSH per second, per "
+              "cell volume, as the NADPH supply (pentose phosphate pathway) allows: the "
+              "peroxidases' glutathione is given back at V S/(K + S) (S = GSSG = (GSH0 - "
+              "GSH)/2), so GSH holds while the load stays below 2 V GSH/s and collapses "
+              "beyond it",
+              "assumed from a human erythrocyte H2O2 model's NADPH supply, NADP_reduction_V "
+              "= 2.4 uM/s (its published PySCeS input file, 'H2O2 metabolism', read; "
+              "attributed to Benfeitas et al. 2014, Free Radic Biol Med, not read), the "
+              "limit there as glutathione reductase itself is faster (GSR_VMax 49 uM/s). "
+              "Tumour cells may differ either way: methylene-blue-stimulated sheep "
+              "erythrocytes oxidise 0.36 umol glucose /h/mL cells (~0.2 uM/s NADPH; "
+              "abstract, authors not read), a HeLa mitochondrial model (K. T. Stein 2018, "
+              "MATLAB code read) takes 375 uM/s of G6PD. The collapse is Flohe 1979's "
+              "(PMID 383423, abstract): the system 'will abruptly collapse if the rate of "
+              "hydroperoxide formation exceeds that of regeneration of GSH'",
+              lower=0.0),
+    Parameter("gssg_reduction_half_uM", 65.0, "uM",
+              "GSSG at which glutathione reductase works at half its rate (its Michaelis "
+              "constant for GSSG)",
+              "human erythrocyte glutathione reductase: K_m(GSSG) = 65 uM (GSR_KMGSSG, marked "
+              "'as in paper' in the erythrocyte model file above); 65.2 uM credited to PMID "
+              "4018089 in a second model's code (primary text not read)",
+              lower=0.0, lower_open=True),
     Parameter("peroxidase_rate_per_s", _PEROXIDASE_PER_S, "1/s",
               "first-order removal of H2O2 inside cells by glutathione peroxidases "
               "(consuming GSH), per cell volume",
