@@ -18,6 +18,14 @@ KNOWN_FAILURES = {
         "pH 7.4 bulk medium: glutathione ~6 % and viability ~0.01 lower, against a lethal "
         "oxidant dose of mM; no ZnO2 release at pH 7.4 or spheroid comparison was found to "
         "set otherwise",
+    "ZnO2 more oxidative and toxic than ZnO at equal zinc (acidic 2D culture, pH 6.5)":
+        "glutathione reductase (2.4 uM/s of GSSG, an erythrocyte model's NADPH supply) gives "
+        "back the glutathione ZnO2's gradually released peroxide costs, so GSH does not fall "
+        "and the kill is the zinc's; at a tenth of that supply it would",
+    "ZnO2 more oxidative and toxic than ZnO at equal zinc, spheroid in acidic medium "
+    "(medium and tissue at pH 6.7)":
+        "ZnO2 kills more, but glutathione reductase gives back the glutathione its peroxide "
+        "costs the outer cells: GSH does not fall by 30 %",
     "acidic tumour spheroid hit harder than neutral tissue by the same dose":
         "uptake by the cells in tissue (~0.3 /h) outpaces extracellular dissolution at pHe "
         "6.6 (~0.01 /h), so the cells end with the same zinc whatever the tissue pH",

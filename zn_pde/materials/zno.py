@@ -320,8 +320,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               "GSSG at which glutathione reductase works at half its rate (its Michaelis "
               "constant for GSSG)",
               "human erythrocyte glutathione reductase: K_m(GSSG) = 65 uM (GSR_KMGSSG, marked "
-              "'as in paper' in the erythrocyte model file above); 65.2 uM credited to PMID "
-              "4018089 in a second model's code (primary text not read)",
+              "'as in paper' in the model file of the erythrocyte H2O2 model attributed to "
+              "Benfeitas et al. 2014, see gssg_reduction_max_uM_per_s); 65.2 uM credited to "
+              "PMID 4018089 in a second model's code (primary text not read)",
               lower=0.0, lower_open=True),
     Parameter("peroxidase_rate_per_s", _PEROXIDASE_PER_S, "1/s",
               "first-order removal of H2O2 inside cells by glutathione peroxidases "
