@@ -199,10 +199,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               " (derived unless set: the medium value / [tissue] tortuosity^2)",
               "D_water / lambda^2 with lambda = 1.6, " + SYKOVA, lower=0.0),
     # --- cells: uptake, zinc handling ------------------------------------------------------
-    Parameter("uptake_rate_per_h", 0.0703, "1/h",
+    Parameter("uptake_rate_per_h", 0.0738, "1/h",
               "endocytosis: intracellular particle concentration rises at this rate times the "
               "extracellular concentration (per living cell)",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0452-0.101 /h (profile "
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0469-0.105 /h (profile "
               "likelihood). Previously assumed 0.1/h (internalisation of oxide nanoparticles "
               "reaches a plateau over hours to a day in culture)",
               lower=0.0),
@@ -226,9 +226,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               "assumed: MT binds 7 Zn per molecule at cellular MT of a few uM "
               "(Krezel & Maret 2017, Int J Mol Sci 18:1237, doi:10.3390/ijms18061237). "
               "The shipped viability data want less: freed in the pooled fit it goes to the "
-              "box's 1 uM edge (r2 0.411 -> 0.422, not bounded below), per source where it "
-              "lowers the AIC more than zn_ros_max_uM_per_s to 6.9 and 4.6 uM (Caco-2) or "
-              "1 uM (HCMEC LDH and MTT, SH-SY5Y MTT), never bounded below "
+              "box's 1 uM edge (r2 0.411 -> 0.422 before glutathione reductase, not bounded "
+              "below), per source where it lowers the AIC more than zn_ros_max_uM_per_s to "
+              "7.5 and 4.8 uM (Caco-2) or 1 uM (HCMEC LDH and MTT, SH-SY5Y MTT), never "
+              "bounded below "
               "(docs/fitting.md); the assumed value stays until a measurement bounds it. "
               "Induced cells hold far more: 0.08-0.92 fmol/cell of MT-bound zinc in "
               "zinc-grown BHK clones (Palmiter 2004, PNAS 101:4918, "
@@ -352,9 +353,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               "assumed: Zn2+ inhibits the electron transport chain and raises mitochondrial "
               "O2- and H2O2 (Lin et al. 2019, Theranostics 9:7200, doi:10.7150/thno.39831, "
               "abstract); no rate was found. The shipped viability compilation does not "
-              "bound it: freed in the pooled fit it goes to 0.029 uM/s (r2 0.4106 -> 0.4111, "
-              "AIC 1806.3 -> 1808.0), not identifiable, so the assumed value stays; per "
-              "source it is fitted where it lowers the AIC more than the metallothionein "
+              "bound it: freed in the pooled fit it went to 0.029 uM/s (r2 0.4106 -> 0.4111, "
+              "AIC 1806.3 -> 1808.0, before glutathione reductase was added), not "
+              "identifiable, so the assumed value stays; per source it is fitted where it "
+              "lowers the AIC more than the metallothionein "
               "capacity (docs/fitting.md: A549 MTT to the box's lower edge, SH-SY5Y NRU "
               "0.0065, neither bounded)",
               lower=0.0),
@@ -442,9 +444,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               "al. 1996, Blood 87:1595, abstract: GPx at 17 % of the catalase rate)",
               lower=0.0),
     # --- cell death -----------------------------------------------------------------------
-    Parameter("energy_kill_max_per_h", 0.0384, "1/h",
+    Parameter("energy_kill_max_per_h", 0.0391, "1/h",
               "maximal death rate from energy (ATP) failure",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0311-0.0495 /h (profile "
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 0.0318-0.0503 /h (profile "
               "likelihood)", lower=0.0),
     Parameter("energy_kill_half_atp", 0.05, "1",
               "ATP supply E (fraction of an untreated cell's) at half-maximal death rate; "
@@ -455,8 +457,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               "reversibly'; cells with ATP not measurable or below 5 % were lethally "
               "injured): death sets in as the supply falls below ~5 %", lower=0.0,
               lower_open=True, upper=1.0),
-    Parameter("energy_kill_hill", 1.80, "1", "Hill coefficient of death by energy failure",
-              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 1.18-2.80 (profile likelihood)",
+    Parameter("energy_kill_hill", 1.69, "1", "Hill coefficient of death by energy failure",
+              "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 1.12-2.58 (profile likelihood)",
               lower=0.5, upper=10.0),
     Parameter("zn_energy_ki_uM", 1.0, "uM",
               "free intracellular Zn2+ at half inhibition of ATP supply (glycolysis and "
