@@ -117,9 +117,12 @@ def test_stimulus_loss_holds_when_the_stimulus_kills_nearly_every_cell():
 def test_stimulus_loss_is_exact_where_the_viability_underflows():
     """An hour of 3 W/cm² ultrasound takes the culture's hazard H past float32's range: its
     viability underflows to 0. The attribution comes from the stored H (V = e^{-H}, checked
-    to 1e-5 before), so float32 and float64 runs agree to 0.02 on it; through ln V with V
+    to 1e-5 before), so float32 and float64 runs agree to 0.05 on it; through ln V with V
     floored at float32's smallest normal it read ~1 (every cell), more than the particles
-    alone leave alive (the red-team case)."""
+    alone leave alive (the red-team case). (Since glutathione reductase, 2026-12-04, the
+    float64 run's last e^-100 of cells lose their glutathione late in the exposure, as the
+    fluid's ROS, no longer taken up by the dead, outruns the reductase, while float32's
+    cells are gone at the underflow: 0.026 apart, 0.01 before.)"""
     from zn_pde import simulate
     from zn_pde._run import stimulus_loss
 
@@ -138,7 +141,7 @@ def test_stimulus_loss_is_exact_where_the_viability_underflows():
     lost = {p: float(runs[p]["stimulus_viability_loss"][-1]) for p in runs}
     # (H and D/D0 reach ~200 each: float32 arithmetic over the exposure moves their
     # difference, the exponent, by ~0.01)
-    assert lost["float32"] == pytest.approx(lost["float64"], abs=0.02)
+    assert lost["float32"] == pytest.approx(lost["float64"], abs=0.05)
     dark = simulate(copy.deepcopy(WELL_MIXED_CULTURE), progress=False)
     assert lost["float32"] < float(dark["tissue_mean_viability"][-1]) + 0.1 < 0.9
     hits = float(runs["float32"]["radical_dose"][-1]) / config(raw)["kinetics"][

@@ -47,6 +47,9 @@ SUMMARY_UNITS = {
                        "and after every step since the previous frame (NaN without medium; "
                        "well-mixed runs: the compartment's value)"),
     "tissue_mean_ros": ("uM", "tissue-mean ROS"),
+    "tissue_mean_gsh": ("uM", "tissue-mean glutathione (GSH) of the living cells (per "
+                        "living-cell volume): what the glutathione peroxidases spend on "
+                        "peroxide and glutathione reductase gives back"),
     "tissue_mean_viability": ("1", "tissue-mean fraction of cells alive"),
     "tissue_rim_viability": ("1", "mean fraction of cells alive in the rim: tissue voxels at "
                              "most 20 % of the spheroid radius (the deepest tissue voxel's "
@@ -213,6 +216,8 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
             "tissue_max_ros": tissue_max,
             "medium_max_ros": medium_max,
             "tissue_mean_ros": tmean(ros),
+            "tissue_mean_gsh": tmean(np.asarray(fields["gsh"], float)) if "gsh" in fields
+            else nan,
             "tissue_mean_viability": tmean(viability),
             "tissue_rim_viability": rim,
             "tissue_core_viability": core,

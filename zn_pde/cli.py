@@ -159,6 +159,16 @@ def _run_sweep(config, out: Path, a) -> int:
     return 0
 
 
+def _glutathione_lines(s: dict[str, np.ndarray], where: str) -> list[str]:
+    """The living cells' glutathione: final and lowest (runs written before it was saved have
+    none)."""
+    gsh = s.get("tissue_mean_gsh")
+    if gsh is None or not np.isfinite(gsh[-1]):
+        return []
+    return [f"  {where}glutathione in the living cells: final {gsh[-1]:.4g} uM, lowest saved "
+            f"{np.nanmin(gsh):.4g} uM"]
+
+
 def _ros_lines(s, well_mixed: bool) -> list[str]:
     """Peak ROS by place (tissue, medium), each over every step of the run."""
     if well_mixed:
@@ -262,6 +272,7 @@ def _cmd_run(a) -> int:
                   f"peak {s['tissue_mean_zn'].max():.4g} uM",
                   f"  {where[0]}labile Zn in the living cells: final "
                   f"{s['tissue_mean_zn_cell'][-1]:.4g} uM",
+                  *_glutathione_lines(s, where[0]),
                   *_ros_lines(s, well_mixed),
                   f"  final {where[0]}viability: "
                   f"{100 * s['tissue_mean_viability'][-1]:.2f} %"]
