@@ -323,9 +323,10 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
             f"{first_exposure_h(config):g} h on, dt_s = {dt_s:g})",
             f"    their own oxidative hits (radicals at the particles, the diffusible ROS they "
             f"made) account for {100 * lost[-1]:.2f} %; the difference is what they changed "
-            "for the survivors (the glutathione they used leaves the zinc-driven peroxide less "
-            "checked" + ("" if config["grid"]["kind"] == "well_mixed" else
-                         "; particles reach deeper past the cells they killed") + ")",
+            "for the survivors (" + ("" if config["grid"]["kind"] == "well_mixed" else
+                                     "particles reach deeper past the cells they killed; ")
+            + "the glutathione they used, until glutathione reductase gives it back, leaves "
+            "the zinc-driven peroxide less checked)",
             f"    where: zn-pde plot {shlex.quote(str(path))} draws "
             f"{path.stem}_vs_{control.path.stem}.png"
             + ("" if config["grid"]["kind"] == "well_mixed" else
