@@ -21,7 +21,7 @@ KNOWN_FAILURES = {
     "ZnO2 more oxidative and toxic than ZnO at equal zinc (acidic 2D culture, pH 6.5)":
         "glutathione reductase (2.4 uM/s of GSSG, an erythrocyte model's NADPH supply) gives "
         "back the glutathione ZnO2's gradually released peroxide costs, so GSH does not fall "
-        "and the kill is the zinc's (2 % lower at a tenth of that supply)",
+        "and the kill is the zinc's (2.5 % lower at a tenth of that supply)",
     "ZnO2 more oxidative and toxic than ZnO at equal zinc, spheroid in acidic medium "
     "(medium and tissue at pH 6.7)":
         "ZnO2 kills more, but glutathione reductase gives back the glutathione its peroxide "
