@@ -270,13 +270,15 @@ def test_run_summary_names_places(runs):
     assert "depth of kill (shell-mean viability below 50 %)" in out
     assert "particle penetration depth" in out and "rim " in out and "core " in out
     assert "\n  peak ROS: " not in out  # no unqualified peak
+    assert "glutathione in the living cells: final " in out
 
 
 def test_inspect_single_run_columns(runs, capsys):
     assert main(["inspect", str(runs["single"])]) == 0
     out = capsys.readouterr().out
     for words in ("ROS max tissue", "ROS max medium", "ROS max all*", "rim %", "core %",
-                  "kill depth um", "NP depth um", "tissue_max_ros", "depth_of_kill_um"):
+                  "kill depth um", "NP depth um", "GSH uM", "tissue_max_ros",
+                  "depth_of_kill_um"):
         assert words in out, words
 
 

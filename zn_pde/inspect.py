@@ -294,6 +294,7 @@ def _variables(run: RunFile) -> list[str]:
 _KEY_COLUMNS = (
     ("tissue_mean_zn", "Zn2+ uM", 1.0),
     ("tissue_mean_zn_cell", "Zn cell uM", 1.0),
+    ("tissue_mean_gsh", "GSH uM", 1.0),
     ("tissue_mean_ros", "ROS uM", 1.0),
     ("tissue_max_ros", "ROS max tissue", 1.0),
     ("medium_max_ros", "ROS max medium", 1.0),
@@ -305,7 +306,8 @@ _KEY_COLUMNS = (
     ("penetration_depth_um", "NP depth um", 1.0),
 )
 _KEY_NOTE = (
-    "  (tissue means over tissue voxels; ROS max tissue / medium (uM): the maxima over the\n"
+    "  (tissue means over tissue voxels; GSH: the living cells' glutathione; ROS max tissue /\n"
+    "  medium (uM): the maxima over the\n"
     "  tissue / the cell-free medium, at the frame and after every step since the previous\n"
     "  frame (peaks between frames, e.g. during an exposure, included); ROS max all* (uM):\n"
     "  the larger of the two; rim / core: viability of the outer / inner 20 % of the\n"
