@@ -434,22 +434,22 @@ def test_peroxide_fates_weigh_glutathione_against_the_cell_s_own_molecules(x64, 
     assert float(fates.damage) == pytest.approx(500.0 / k_int, rel=1e-12)
 
 
-def _glutathione_steady_uM(k: Kinetics, load_uM_per_s: float) -> float:
-    """The GSH G* at which a constant peroxidase load L (GSH-consuming flux at full
-    interception, µM/s) balances glutathione reductase and resynthesis:
-    L G/(K_g + G) = V (G₀ − G)/(K_R + (G₀ − G)/2) + k_syn (G₀ − G), by bisection."""
+def _glutathione_rate(k: Kinetics, load_uM_per_s: float, g: float) -> float:
+    """dG/dt (µM/s) under a constant peroxidase load L (GSH-consuming flux at full
+    interception): −L G/(K_g + G) + V (G₀ − G)/(K_R + (G₀ − G)/2) + k_syn (G₀ − G)."""
     g0, kg = float(k.gsh_initial_uM), float(k.gsh_half_uM)
     v, kr = float(k.gssg_reduction_max_uM_per_s), float(k.gssg_reduction_half_uM)
     syn = float(k.gsh_resynthesis_per_h) / 3600.0
+    return -load_uM_per_s * g / (kg + g) + (v / (kr + 0.5 * (g0 - g)) + syn) * (g0 - g)
 
-    def excess(g):
-        return (load_uM_per_s * g / (kg + g)
-                - (v / (kr + 0.5 * (g0 - g)) + syn) * (g0 - g))
 
-    lo, hi = 0.0, g0
+def _glutathione_steady_uM(k: Kinetics, load_uM_per_s: float) -> float:
+    """The GSH G* at which the load balances glutathione reductase and resynthesis
+    (`_glutathione_rate` = 0), by bisection: the rate falls as G rises."""
+    lo, hi = 0.0, float(k.gsh_initial_uM)
     for _ in range(200):
         mid = 0.5 * (lo + hi)
-        lo, hi = (lo, mid) if excess(mid) > 0.0 else (mid, hi)
+        lo, hi = (lo, mid) if _glutathione_rate(k, load_uM_per_s, mid) < 0.0 else (mid, hi)
     return 0.5 * (lo + hi)
 
 
@@ -465,7 +465,7 @@ def test_glutathione_reductase_holds_gsh_until_the_load_exceeds_its_capacity(
     tenth of G₀ per step). Below the capacity GSH stays near G₀; above it it collapses (the 'abrupt
     collapse' when hydroperoxide formation exceeds GSH regeneration: Flohé 1979)."""
     k = _kinetics("ZnO2")
-    g0, kg = float(k.gsh_initial_uM), float(k.gsh_half_uM)
+    g0 = float(k.gsh_initial_uM)
     load = load_over_capacity * 2.0 * float(k.gssg_reduction_max_uM_per_s)
     g, dt, course = jnp.asarray(g0), 60.0, []
     for _ in range(12 * 60):
@@ -478,11 +478,8 @@ def test_glutathione_reductase_holds_gsh_until_the_load_exceeds_its_capacity(
     else:
         assert expected < 0.5 * g0
 
-    v, kr = float(k.gssg_reduction_max_uM_per_s), float(k.gssg_reduction_half_uM)
-    syn = float(k.gsh_resynthesis_per_h) / 3600.0
-
     def rhs(x):
-        return -load * x / (kg + x) + (v / (kr + 0.5 * (g0 - x)) + syn) * (g0 - x)
+        return _glutathione_rate(k, load, x)
 
     x, h = g0, 0.05
     for minute in range(60):

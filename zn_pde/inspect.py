@@ -306,13 +306,13 @@ _KEY_COLUMNS = (
     ("penetration_depth_um", "NP depth um", 1.0),
 )
 _KEY_NOTE = (
-    "  (tissue means over tissue voxels; GSH: the living cells' glutathione; ROS max tissue /\n"
-    "  medium (uM): the maxima over the\n"
-    "  tissue / the cell-free medium, at the frame and after every step since the previous\n"
-    "  frame (peaks between frames, e.g. during an exposure, included); ROS max all* (uM):\n"
-    "  the larger of the two; rim / core: viability of the outer / inner 20 % of the\n"
-    "  radius; kill depth: down to where the shell-mean viability stays below 50 %; NP depth:\n"
-    "  particle penetration, where the particle mass falls to 10 % of the rim's)")
+    "  (tissue means over tissue voxels; GSH: the living cells' glutathione; ROS max\n"
+    "  tissue / medium (uM): the maxima over the tissue / the cell-free medium, at the frame\n"
+    "  and after every step since the previous frame (peaks between frames, e.g. during an\n"
+    "  exposure, included); ROS max all* (uM): the larger of the two; rim / core: viability\n"
+    "  of the outer / inner 20 % of the radius; kill depth: down to where the shell-mean\n"
+    "  viability stays below 50 %; NP depth: particle penetration, where the particle mass\n"
+    "  falls to 10 % of the rim's)")
 _WELL_MIXED_COLUMNS = (
     ("np", "NP ug/mL", 1.0),
     ("np_int", "NP int ug/mL", 1.0),
