@@ -313,7 +313,12 @@ PARAMETERS: tuple[Parameter, ...] = (
               "Tumour cells may differ either way: methylene-blue-stimulated sheep "
               "erythrocytes oxidise 0.36 umol glucose /h/mL cells (~0.2 uM/s NADPH; "
               "abstract, authors not read), a HeLa mitochondrial model (K. T. Stein 2018, "
-              "MATLAB code read) takes 375 uM/s of G6PD. The collapse is Flohe 1979's "
+              "MATLAB code read) takes 375 uM/s of G6PD. Two measurements pull it apart "
+              "in this model (docs/validation.md): lens epithelial cells' GSH back from 19 % "
+              "'within the next few minutes' of an H2O2 exposure asks for ~6.3 uM/s at a 5 "
+              "mM pool (12.9 min to 90 % at 2.4), where the H2O2 bolus IC50 would rise to "
+              "187 uM (reported 50-100) and stop doubling with the cell density; kept at "
+              "the value the bolus rows accept. The collapse is Flohe 1979's "
               "(PMID 383423, abstract): the system 'will abruptly collapse if the rate of "
               "hydroperoxide formation exceeds that of regeneration of GSH'",
               lower=0.0),
