@@ -491,6 +491,10 @@ def glutathione_recovery_row() -> Row:
     ic = ic50(lambda a: bolus_culture("h2o2", a, nadph_factor=needed), 1.0, 1e5)
     ic_double = ic50(lambda a: bolus_culture("h2o2", a, cell_fraction=2 * CULTURE_CELL_FRACTION,
                                              nadph_factor=needed), 1.0, 1e5)
+    k = _culture_kinetics("ZnO")
+    g0 = k.gsh_initial_uM
+    rest = k.peroxide_fates(1.0, jnp.asarray(g0))
+    unguarded = float(rest.damage) * k.gsh_half_uM / (k.gsh_half_uM + g0)
     return Row(
         "glutathione back to normal within minutes of a short H2O2 exposure",
         LENS_GSH_SOURCE, "after 0.15-0.2 mM H2O2 'reduced glutathione drops to 19% of its "
@@ -506,9 +510,13 @@ def glutathione_recovery_row() -> Row:
         f"(reported 50-100, the row allows 25-200) and it scales x{ic_double / ic:.2f} with "
         f"twice the cells (the row asks x1.7-2.3): with every other constant as it is, the "
         f"model's bolus kills through glutathione's collapse, which a faster supply "
-        f"postpones. Within this model the lens cells' recovery asks for a faster supply "
-        f"than the bolus rows allow; the two were measured in different cells, and would "
-        f"agree if part of a bolus's kill did not wait for glutathione to collapse. "
+        f"postpones; at resting glutathione {unguarded:.2%} of the peroxide the cells take "
+        f"up reacts with their own molecules (the damage path's K_g/(K_g + GSH) share) and "
+        f"{float(rest.fenton):.1g} of it makes .OH with their labile iron (Fenton), the "
+        f"kill that does not wait for the collapse. Within this model the lens cells' "
+        f"recovery asks for a faster supply than the bolus rows allow; the two were "
+        f"measured in different cells, and would agree if more of a bolus's kill did not "
+        f"wait for glutathione to collapse. "
         f"V stays at the erythrocyte value, which the bolus rows accept")
 
 
