@@ -7,6 +7,7 @@ their reasoning, to be replaced by fits (`zn-pde fit`) or better sources.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ._derive import log10_K_at_37C
@@ -480,3 +481,14 @@ PARAMETERS: tuple[Parameter, ...] = (
               "Zu & Guppy 2004, Biochem Biophys Res Commun 313:459, "
               "doi:10.1016/j.bbrc.2003.11.136 (cancer cells make on average 17 % of their "
               "ATP by glycolysis; not re-read)", lower=0.0, upper=1.0))
+
+
+def dissolution_like_zno(material: str, why: str) -> tuple[Parameter, Parameter]:
+    """ZnO's dissolution constants (rate at pH 7.4 and proton order) for a material whose own
+    were not found, stated as assumed with the reason (`why`) in its parameter table."""
+    by_name = {p.name: p for p in PARAMETERS}
+    return tuple(
+        dataclasses.replace(by_name[name], meaning=by_name[name].meaning + f" ({material})",
+                            source=f"assumed: ZnO's value ({by_name[name].value:.3g}, "
+                                   f"PVP-stabilised ZnO, Olejnik et al. 2021). {why}")
+        for name in ("dissolution_rate_per_h", "dissolution_proton_order"))

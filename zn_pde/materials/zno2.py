@@ -13,7 +13,7 @@ from ._common import COMMON
 from ._derive import log10_K_at_37C, log10_K_from_gibbs, override
 from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
-from .zno import ZNO_LIGHT_ABSORPTION_CM2_PER_UG
+from .zno import ZNO_LIGHT_ABSORPTION_CM2_PER_UG, dissolution_like_zno
 
 MOLAR_MASS_G_PER_MOL = 65.38 + 2 * 15.999  # IUPAC atomic weights (Prohaska et al. 2022)
 _DG_ZNO2 = -242.0  # kJ/mol, Wolanov et al. 2013 (abstract)
@@ -28,6 +28,15 @@ LOG10_K = log10_K_at_37C(LOG10_K_25C, _DH_KJ)  # ≈ 6.50
 
 PARAMETERS = override(
     ZNO + COMMON,
+    *dissolution_like_zno(
+        "ZnO2", "No dissolution rate of ZnO2 particles was found: the abstracts read say only "
+        "'controlled release of H2O2 and Zn2+' at mild acidic pH (Lin et al. 2019, "
+        "Theranostics 9:7200, doi:10.7150/thno.39831, whose particles are polymer-modified, "
+        "as Olejnik's are PVP-stabilised) and 'quick release' in acid, 'relatively stable' at "
+        "neutral pH (Indian J Pharm Sci 86:219, 2024); the time courses are in figures not "
+        "read (docs/research/science_sources.md). The equilibrium limit is ZnO2's own "
+        "(solubility_log10_K). The ZnO2-vs-ZnO validation rows turn on this rate "
+        "(docs/validation.md)"),
     Parameter("solubility_log10_K", LOG10_K, "1",
               "log10 K of ZnO2 + 2H+ = Zn2+ + H2O2 at 37 °C; limit [Zn2+][H2O2] = K [H+]^2",
               "6.85 at 25 °C from dGf(ZnO2) = -242.0 kJ/mol (Wolanov et al. 2013, Environ "

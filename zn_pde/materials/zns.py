@@ -19,6 +19,7 @@ from ._common import COMMON
 from ._derive import log10_K_at_37C, override
 from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
+from .zno import dissolution_like_zno
 
 MOLAR_MASS_G_PER_MOL = 65.38 + 32.06  # IUPAC atomic weights (Prohaska et al. 2022)
 # alpha / rho above the gap (the parameter's source): 4 pi k / lambda at 340.4 nm over 4.1 g/cm3
@@ -34,6 +35,10 @@ PKA1_H2S_37C = log10_K_at_37C(_PKA1_H2S, _DH_H2S_KJ)  # 6.85
 
 PARAMETERS = override(
     ZNO + COMMON,
+    *dissolution_like_zno(
+        "ZnS", "No release time course of ZnS particles was found; the equilibrium limit is "
+        "ZnS's own (solubility_log10_K), and the cell's free Zn2+ and the fluid's H2S slow "
+        "the dissolution as they approach it"),
     Parameter("solubility_log10_K", LOG10_K, "1",
               "log10 K of ZnS + 2H+ = Zn2+ + H2S at 37 °C; limit [Zn2+][H2S] = K [H+]^2",
               "amorphous ZnS(a): log K -9.052 (ZnS + H+ = Zn2+ + HS-) and H2S pKa1 6.994, both "
