@@ -116,6 +116,16 @@ def test_bad_values_exit_2_naming_key_value_and_range(capsys, override, key, wor
     assert "Traceback" not in text
 
 
+def test_more_devices_than_visible_are_refused_by_validate_naming_the_file(capsys):
+    """`numerics.devices` beyond the visible devices is known before running: `validate`
+    refuses it as `run` does, exit 2 with the file, the key and the allowed range (it was
+    refused only when the run built its mesh, without the file; a red-team run)."""
+    cfg = str(Path(__file__).parent.parent / "configs" / "zno_spheroid_no_stimulus.toml")
+    code, text = _validate(capsys, cfg, "--set", "numerics.devices=4096")
+    assert code == 2 and "Traceback" not in text
+    assert f"{cfg}: key 'numerics.devices'" in text and "allowed: 1 to" in text
+
+
 def test_step_too_long_for_accuracy_names_the_process_and_the_remedy(capsys):
     no_stimulus = str(Path(__file__).parent.parent / "configs" / "zno_spheroid_no_stimulus.toml")
     code, text = _validate(capsys, no_stimulus, "--set", "time.dt_s=1800")

@@ -21,22 +21,29 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from ._errors import InputError
 
 
-def device_mesh(n_devices: int) -> Mesh:
-    devices = jax.devices()
-    if n_devices > len(devices):
-        raise InputError(f"{n_devices} devices requested but only {len(devices)} "
+def check_devices(n_devices: int, y_extent: int | None = None, file: str | None = None) -> None:
+    """`numerics.devices` must not exceed the visible devices and, for a sharded grid, must
+    divide its y extent (voxels); raises InputError naming the key (and `file`)."""
+    visible = len(jax.devices())
+    if n_devices > visible:
+        raise InputError(f"{n_devices} devices requested but only {visible} "
                          f"{jax.default_backend()} device(s) are visible; allowed: 1 to "
-                         f"{len(devices)}", key="numerics.devices")
-    return Mesh(devices[:n_devices], ("y",))
+                         f"{visible}", file=file, key="numerics.devices")
+    if y_extent is not None and y_extent % n_devices:
+        raise InputError(f"the grid's y extent ({y_extent} voxels) must be divisible by the "
+                         f"number of devices ({n_devices}); allowed: a divisor of "
+                         f"{y_extent}", file=file, key="numerics.devices")
+
+
+def device_mesh(n_devices: int) -> Mesh:
+    check_devices(n_devices)
+    return Mesh(jax.devices()[:n_devices], ("y",))
 
 
 def shard_spatial(tree, grid_zyx: tuple[int, int, int], mesh: Mesh):
     """Place every array whose leading dims are the grid's (z, y, x) sharded along y; replicate
     the rest (scalars, per-species vectors)."""
-    if grid_zyx[1] % mesh.size:
-        raise InputError(f"the grid's y extent ({grid_zyx[1]} voxels) must be divisible by the "
-                         f"number of devices ({mesh.size}); allowed: a divisor of "
-                         f"{grid_zyx[1]}", key="numerics.devices")
+    check_devices(mesh.size, grid_zyx[1])
     split = NamedSharding(mesh, PartitionSpec(None, "y"))
     whole = NamedSharding(mesh, PartitionSpec())
 

@@ -637,6 +637,11 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
     _check_shape(c, file)
     if grid["kind"] == "radial":
         _check_radial(c, file)
+    if grid["kind"] == "cartesian" and c["numerics"]["devices"] > 1:
+        # refused here, where the file is known, so that `validate` refuses what `run` would
+        from .._parallel import check_devices
+
+        check_devices(c["numerics"]["devices"], grid["shape"][1], file)
     if grid["kind"] == "cartesian" and geo["kind"] == "spheroid":
         extent = [n * grid["spacing_um"] for n in grid["shape"]]
         center = geo.get("center_um") or [e / 2 for e in extent]
