@@ -58,6 +58,16 @@ SCRIPT = textwrap.dedent("""
     four = run_sweep(sweep, d / "four.h5", progress=False)
     for k in one:
         np.testing.assert_allclose(four[k], one[k], rtol=1e-5, atol=1e-12)
+
+    # a y extent the devices do not divide is refused when the config is read (exit 2 in
+    # the CLI), before any model is built
+    from zn_pde._errors import InputError
+    try:
+        load_config(None, ["grid.shape=[16,18,16]", "numerics.devices=4"])
+    except InputError as e:
+        assert "key 'numerics.devices'" in str(e) and "divisor of 18" in str(e), e
+    else:
+        raise AssertionError("a y extent of 18 voxels over 4 devices was accepted")
 """)
 
 
@@ -65,7 +75,8 @@ def test_four_forced_host_devices_match_one_device():
     """The default scenario (16³, 5 h incl. the ultrasound burst) sharded over 4 host devices
     along y reproduces the single-device fields to 1e-5 relative (float32 round-off) and
     never gathers a whole field onto one device; a sweep
-    sharded along its batch axis reproduces the unsharded sweep."""
+    sharded along its batch axis reproduces the unsharded sweep; a grid whose y extent the
+    devices do not divide is refused with the key."""
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
            "JAX_PLATFORMS": "cpu"}
     r = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
