@@ -688,9 +688,7 @@ def _release_rate_note(dose2: float) -> str:
                  culture("ZnO2", dose2, ph=ph, kinetics=UNCOATED_ZNO, substeps=16))
             for ph in (ACIDIC_CULTURE_PH, 7.4)}
     acid_zno, acid_zno2 = fast[ACIDIC_CULTURE_PH]
-    k = get_material("ZnO2").defaults()
-    rate = k["dissolution_rate_per_h"] * 10 ** (
-        k["dissolution_proton_order"] * (7.4 - ACIDIC_CULTURE_PH))
+    rate = 3600.0 * float(_culture_kinetics("ZnO2").dissolution_rate_per_s(ACIDIC_CULTURE_PH))
     return (f"ZnO2's own dissolution rate was not found: ZnO's PVP-stabilised one stands in "
             f"(the parameter table; {rate:.3g} /h at pH {ACIDIC_CULTURE_PH:g}, a release over "
             f"days). With the constants of uncoated ZnO (dissolution_rate_per_h = "
