@@ -6,6 +6,8 @@
                                                # (the GPU measurement of issue 6)
     python scripts/bench.py --devices 4        # the core sharded over 4 devices vs one
     python scripts/bench.py --only core        # one part: core, step, sweep, devices, grad
+    python scripts/bench.py --only tridiagonal --sizes 128   # the same step via
+                                               # jax.lax.linalg.tridiagonal_solve (reference)
     python scripts/bench.py --only core --precision float64   # the core in float64 (as BioFVM;
                                                # scripts/biofvm_bench/README.md)
 
@@ -101,6 +103,30 @@ def transport_core(n: int, species: int, steps: int, repeats: int,
 
 
 
+def tridiagonal_solve_core(n: int, species: int, steps: int, repeats: int) -> dict:
+    """The same LOD step (constant coefficients, zero-flux walls) through
+    `jax.lax.linalg.tridiagonal_solve` (cuSPARSE's batched gtsv on a GPU, LAPACK on CPU), each
+    axis moved last and back: a speed reference only. It works from the textbook diagonal,
+    whose float32 pivots lose the capacity when couplings are 10²-10⁴ times it
+    (docs/performance.md, "Positive-terms pivots")."""
+    r = jnp.asarray([0.6, 165.0, 336.0, 30.0][:species], jnp.float32)
+
+    def step(c):
+        for ax in range(3):
+            x = jnp.swapaxes(jnp.moveaxis(c, 3, 0), 1 + ax, -1)  # (species, ., ., n)
+            rr = jnp.broadcast_to(r[:, None, None, None], x.shape)
+            dl, du = (-rr).at[..., 0].set(0.0), (-rr).at[..., -1].set(0.0)
+            d = (1 + 2 * rr).at[..., 0].add(-rr[..., 0]).at[..., -1].add(-rr[..., -1])
+            y = jax.lax.linalg.tridiagonal_solve(dl, d, du, x[..., None])[..., 0]
+            c = jnp.moveaxis(jnp.swapaxes(y, 1 + ax, -1), 0, 3)
+        return c
+
+    c0 = jnp.asarray(np.random.default_rng(0).uniform(0, 1, (n, n, n, species)), jnp.float32)
+    loop = jax.jit(lambda c: jax.lax.fori_loop(0, steps, lambda i, c: step(c), c))
+    sec = _time(lambda: loop(c0).block_until_ready(), repeats)
+    return {"step_ms": 1e3 * sec / steps, "updates_per_s": n**3 * species * steps / sec}
+
+
 def model_step(shape: int, steps: int, repeats: int) -> dict:
     """The full default scenario's step (reactions + transport) on shape^3."""
     c = load_config(None, [f"grid.shape=[{shape},{shape},{shape}]",
@@ -168,7 +194,8 @@ def main() -> None:
                          "64 for the step)")
     ap.add_argument("--devices", type=int, default=0,
                     help="also shard the model step over this many devices")
-    ap.add_argument("--only", choices=("core", "step", "sweep", "devices", "grad"),
+    ap.add_argument("--only", choices=("core", "step", "sweep", "devices", "grad",
+                                                 "tridiagonal"),
                     default=None)
     ap.add_argument("--precision", choices=("float32", "float64"), default="float32",
                     help="the transport core's precision (the other parts follow the config)")
@@ -202,6 +229,12 @@ def main() -> None:
                       f"{t['updates_per_s'] / t['copy_updates_per_s']:.3f} |")
             print(f"| peak memory of the jitted transport loop | "
                   f"{t['bytes_per_voxel_species']:.1f} bytes per voxel-species |")
+    if a.only == "tridiagonal":  # on request only: a reference, not zn-pde's solver
+        for n in a.sizes or [48 if a.quick else 96]:
+            g = tridiagonal_solve_core(n, 4, a.steps or (5 if a.quick else 10), rep)
+            print(f"| same LOD step via jax.lax.linalg.tridiagonal_solve, {n}^3 x 4, textbook "
+                  f"diagonal | {g['updates_per_s']:.3g} voxel-species updates/s "
+                  f"({g['step_ms']:.2f} ms/step) |")
     if want("step"):
         for n in a.sizes or [32 if a.quick else 64]:
             m = model_step(n, 20 if a.quick else 60, rep)

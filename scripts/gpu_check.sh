@@ -6,19 +6,23 @@
 # there.
 #
 #     bash scripts/gpu_check.sh [LOG]        # LOG defaults to gpu_check.log
-#     CORE_SIZES="32" STEP_SIZES="16" BIG=32 bash scripts/gpu_check.sh   # a dry run on a CPU
+#     CORE_SIZES=32 STEP_SIZES=16 REF=16 BIG=16 bash scripts/gpu_check.sh   # a dry run on a CPU
 #
 # Stages, each under its own time limit so that one slow stage cannot eat the others:
 #   1. the device and package versions;
 #   2. the transport core at 128^3 and 256^3 x 4 species against the device's own
 #      streaming bandwidth measured in the same run (scripts/bench.py --only core);
 #   3. the full model step of the default scenario at 64^3 and 128^3 (--only step);
+#   3b. references for both at 128^3: the sweeps' loops one plane per iteration
+#      (ZN_PDE_SWEEP_UNROLL=1; the GPU default is 8), and the same LOD step through
+#      jax.lax.linalg.tridiagonal_solve (cuSPARSE);
 #   4. a vmapped dose sweep against the same points one by one (--only sweep);
 #   5. `zn-pde run` (built-in scenario, with its control run) on the GPU, then the same on
 #      the host's CPUs (JAX_PLATFORMS=cpu), so the summaries can be compared number by number
 #      and the wall times form a same-run ratio;
 #   6. the default 24 h scenario at 128^3 (5 um voxels, same 640 um box), no control run;
-#   7. the analytic, convergence and conservation tests of the transport on the GPU.
+#   7. the analytic, convergence and conservation tests of the transport on the GPU (they
+#      need h5netcdf, which the H200 image of 2026-12 lacks: carry its wheel).
 set -u
 log=${1:-gpu_check.log}
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
@@ -44,6 +48,9 @@ stage env 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --
   \"h5py\", h5py.__version__, \"numpy\", numpy.__version__); print(jax.devices())'"
 stage core 90 "$py" scripts/bench.py --only core --sizes ${CORE_SIZES:-128 256}
 stage step 120 "$py" scripts/bench.py --only step --sizes ${STEP_SIZES:-64 128}
+stage loops_ref 90 env ZN_PDE_SWEEP_UNROLL=1 bash -c "$py scripts/bench.py --only core \
+  --sizes ${REF:-128} && $py scripts/bench.py --only step --sizes ${REF:-128}"
+stage cusparse_ref 60 "$py" scripts/bench.py --only tridiagonal --sizes ${CORE_SIZES:-128 256}
 stage sweep 60 "$py" scripts/bench.py --only sweep
 stage run_gpu 120 "$py" -m zn_pde run -o "$runs/gpu.h5" --quiet
 stage run_cpu 150 env JAX_PLATFORMS=cpu "$py" -m zn_pde run -o "$runs/cpu.h5" --quiet

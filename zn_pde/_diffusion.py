@@ -28,7 +28,9 @@ float32). A step then makes two sweeps per axis, both in place on the state buff
 
 as `fori_loop`s over the planes of the leading axis (each plane a vectorised update of all
 lines and species), with no temporary array: on CPU this in-place form runs ~2.5x faster
-than a `lax.scan` that stacks its outputs, and it saves a state-sized buffer. Layout is
+than a `lax.scan` that stacks its outputs, and it saves a state-sized buffer; on a GPU the
+loops take 8 planes per iteration (`_unroll`), as their iterations, not the bytes, bound
+them there. Layout is
 (z, y, x, species); the axes are cycled with `moveaxis` so the swept axis is always leading
 (planes contiguous in memory), which costs one transpose per axis but is several times faster
 than sweeping the strided innermost axis in place (measured in docs/performance.md).
@@ -36,6 +38,7 @@ than sweeping the strided innermost axis in place (measured in docs/performance.
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 import jax
@@ -57,6 +60,25 @@ class Transport(NamedTuple):
     """Factors for the three axes, in the order they are swept (z, y, x)."""
 
     axes: tuple[AxisFactors, AxisFactors, AxisFactors]
+
+
+def _unroll() -> int:
+    """Planes per iteration of the 3D sweeps' loops (`unroll` of the underlying scan), read
+    when a solve is traced. Each iteration updates one plane, a few small kernels; on a GPU
+    their launch cost, not the bytes, bounds the sweeps, and 8 planes per iteration made the
+    transport core 3.5x and the default model step 1.8x faster at 128³ on an H200 (16 and 32
+    no faster than 8, and slower to compile; docs/performance.md, "GPU"). On CPU it stays 1:
+    there unrolling cost the in-place update, 6x slower (measured). `ZN_PDE_SWEEP_UNROLL`
+    overrides it (scripts/gpu_check.sh compares both in one run)."""
+    env = os.environ.get("ZN_PDE_SWEEP_UNROLL")
+    if env:
+        return max(1, int(env))
+    return 8 if jax.default_backend() == "gpu" else 1
+
+
+def _loop(lower: int, upper: int, body, init):
+    """`fori_loop` over planes lower … upper − 1, unrolled by `_unroll()`."""
+    return jax.lax.fori_loop(lower, upper, body, init, unroll=min(_unroll(), max(upper - lower, 1)))
 
 
 def _harmonic(a: Array, b: Array) -> Array:
@@ -101,7 +123,7 @@ def _factor_axis(d: Array, r_scale: Array | float, boundary: Array | None,
         e = a + r * e_prev / (e_prev + r)
         return e, e
 
-    _, e = jax.lax.scan(pivot, jnp.ones_like(excess[0]), (lower, excess))
+    _, e = jax.lax.scan(pivot, jnp.ones_like(excess[0]), (lower, excess), unroll=_unroll())
     inv_pivot = 1.0 / (e + upper)
     return AxisFactors(upper * inv_pivot, inv_pivot, source_first, source_last)
 
@@ -168,9 +190,9 @@ def _solve_axis(f: AxisFactors, b: Array) -> Array:
         i = n - 2 - k
         return _set_plane(x, _plane(x, i) * _plane(inv, i) + _plane(u, i) * _plane(x, i + 1), i)
 
-    y = jax.lax.fori_loop(1, n, forward, b)
+    y = _loop(1, n, forward, b)
     x = y.at[n - 1].multiply(inv[n - 1])
-    return jax.lax.fori_loop(0, n - 1, backward, x)
+    return _loop(0, n - 1, backward, x)
 
 
 def diffuse(transport: Transport, c: Float[Array, "z y x s"], mesh: Mesh | None = None
@@ -282,7 +304,7 @@ def _thomas_axis(coupling: Array, excess: Array, b: Array) -> Array:
             x, (_plane(x, i) + _plane(coupling, i) * _plane(x, i + 1)) * _plane(inv, i), i)
 
     x = y.at[n - 1].multiply(inv[n - 1])
-    return jax.lax.fori_loop(0, n - 1, backward, x)
+    return _loop(0, n - 1, backward, x)
 
 
 def _pivots_and_forward(coupling: Array, excess: Array, b: Array) -> tuple[Array, Array]:
@@ -293,13 +315,13 @@ def _pivots_and_forward(coupling: Array, excess: Array, b: Array) -> tuple[Array
         r, prev = _plane(coupling, i - 1), _plane(e, i - 1)
         return _set_plane(e, _plane(e, i) + r * prev / (prev + r), i)
 
-    inv = 1.0 / (jax.lax.fori_loop(1, n, pivot, excess) + coupling)
+    inv = 1.0 / (_loop(1, n, pivot, excess) + coupling)
 
     def forward(i, y):
         m = _plane(coupling, i - 1) * _plane(inv, i - 1)
         return _set_plane(y, _plane(y, i) + m * _plane(y, i - 1), i)
 
-    return inv, jax.lax.fori_loop(1, n, forward, b)
+    return inv, _loop(1, n, forward, b)
 
 
 def _thomas_last_axis(coupling: Array, excess: Array, b: Array, removed: Array,
@@ -326,7 +348,7 @@ def _thomas_last_axis(coupling: Array, excess: Array, b: Array, removed: Array,
         x = (_plane(y, i) + _plane(coupling, i) * x_next) * _plane(inv, i)
         return jax.lax.dynamic_update_index_in_dim(out, both(i, x), i, 2)
 
-    out = jax.lax.fori_loop(0, n - 1, backward, out)
+    out = _loop(0, n - 1, backward, out)
     return out[..., :s], out[..., s:]
 
 
