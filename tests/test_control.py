@@ -9,6 +9,7 @@ import io
 import re
 
 import h5py
+import jax
 import numpy as np
 import pytest
 from helpers import config
@@ -146,6 +147,10 @@ def test_a_resumed_run_keeps_its_no_control(tmp_path):
         assert main(["run", "--resume", str(out), "--quiet"]) == 0
     with h5py.File(out, "r") as f:
         assert f.attrs["status"] == "complete"
+        # the CF history keeps both parts, each with where it computed
+        history = f.attrs["history"].splitlines()
+    assert [line.split()[3] for line in history] == ["run", "resumed"]
+    assert all(f" on {jax.default_backend()} (" in line for line in history)
     assert not control_path(out).exists()
     assert "--no-control" in text.getvalue()
     code, _ = _run(tmp_path, RADIAL, "--overwrite")

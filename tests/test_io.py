@@ -168,6 +168,22 @@ def test_xarray_opens_with_named_dimensions_coordinates_and_units(run3d):
     assert stored["light"][0]["wavelength_nm"] == 365.0
 
 
+def test_the_output_records_where_it_was_computed(run3d):
+    """Results on another backend agree only to round-off, so a run's file names the JAX
+    version, backend and devices it computed on, and a CF `history` line with the time (UTC)."""
+    import jax
+
+    path, _ = run3d
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        attrs = dict(ds.attrs)
+    assert attrs["jax_version"] == jax.__version__
+    assert attrs["jax_backend"] == jax.default_backend()
+    assert attrs["jax_devices"] == f"{len(jax.devices())} x {jax.devices()[0].device_kind}"
+    (line,) = attrs["history"].splitlines()
+    assert re.fullmatch(rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ zn-pde {re.escape(__version__)} "
+                        rf"run on {jax.default_backend()} \(.+, jax .+\)", line), line
+
+
 def test_well_mixed_output_in_xarray_inspect_and_plot(run_wm, tmp_path):
     with xr.open_dataset(run_wm, engine="h5netcdf") as ds:
         # every 10 min, and at the end of the exposure (its start, 0.5 h, is on the grid)
@@ -285,6 +301,8 @@ def test_inspect_describes_config_grid_times_variables_and_key_scalars(run3d, ca
     assert main(["inspect", str(path)]) == 0
     text = capsys.readouterr().out
     assert "status      complete" in text
+    with h5py.File(path, "r") as f:
+        assert f"  computed    {f.attrs['history']}\n" in text  # when and on what
     assert "ZnO, dose 20 ug/mL" in text
     assert "ultrasound  from 0.1 h for 1 min, 1.5 W/cm2, 1 MHz" in text
     assert "light       from 0.3 h for 2 min, 20 mW/cm2, 365 nm" in text

@@ -52,6 +52,7 @@ def test_each_sweep_point_equals_its_own_run(tmp_path):
             [*np.arange(0.0, 13.0, 2.0), 1.0, 1.0 + 5 / 60, 6.0 + 5 / 60]), rtol=1e-12)
         assert f["tissue_mean_viability"].shape == (12, 10)
         assert int(f.attrs["complete"]) == 1
+        assert " sweep on " in f.attrs["history"] and f.attrs["jax_backend"] in f.attrs["history"]
         unlabelled = []
         f.visititems(lambda n, o: unlabelled.append(n) if isinstance(o, h5py.Dataset) and not
                      {"units", "long_name"} <= set(o.attrs) else None)

@@ -15,10 +15,31 @@ Multi-host: start every process with `jax.distributed.initialize()` (see docs/pe
 
 from __future__ import annotations
 
+import datetime
+
 import jax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ._errors import InputError
+from ._version import __version__
+
+
+def platform() -> dict[str, str]:
+    """Where a run computes, for its output's attributes: `jax_version`, `jax_backend` (cpu,
+    gpu, ...) and `jax_devices` (count and kind, e.g. '1 x NVIDIA H200'). The same config
+    gives the same results on another backend only to round-off (a CPU and a GPU run of the
+    built-in scenario agree to the printed digits but one, docs/performance.md "GPU")."""
+    devices = jax.devices()
+    return {"jax_version": jax.__version__, "jax_backend": jax.default_backend(),
+            "jax_devices": f"{len(devices)} x {devices[0].device_kind}"}
+
+
+def history_line(what: str) -> str:
+    """One line of a CF `history` attribute: UTC time, what was done and where."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    p = platform()
+    return (f"{now} zn-pde {__version__} {what} on {p['jax_backend']} ({p['jax_devices']}, "
+            f"jax {p['jax_version']})")
 
 
 def check_devices(n_devices: int, y_extent: int | None = None, file: str | None = None) -> None:

@@ -26,12 +26,13 @@ from . import _kinetics as kin
 from ._errors import InputError, RunError
 from ._grid import build_geometry, penetration_depth_um
 from ._model import Model, State, build_model
+from ._parallel import history_line, platform
 from ._progress import Progress
 from ._protocol import event_table
 from ._solve import PEAK_PLACES, Schedule, run
 from .config import dumps, largest_accurate_dt_s, resolve, unresolved
 from .io import Writer, open_run, write_xdmf
-from .io._hdf5 import STATUSES
+from .io._hdf5 import STATUSES, _text
 
 SUMMARY_UNITS = {
     "tissue_mean_zn": ("uM", "tissue-mean dissolved Zn2+ in the interstitium"),
@@ -344,6 +345,10 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
     times: list[float] = []
     summary: dict[str, list[float]] = {k: [] for k in series}
     writer = Writer.reopen(out) if resume else None
+    if writer is not None:  # jax_*: where it computes now; history: every part
+        history = _text(writer.f.attrs.get("history", ""))
+        writer.f.attrs.update({**platform(), "history": "\n".join(
+            filter(None, (history, history_line("resumed"))))})
     if writer is not None and writer.n_frames == 0:
         writer.close("failed", "no frame was saved; restarted from t = 0")
         writer, overwrite = None, True  # killed before its first frame: start afresh
@@ -363,7 +368,8 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
                         static_fields={"ph": (geo.ph, {"units": "1",
                                                        "long_name": "extracellular pH"})},
                         overwrite=overwrite,
-                        attrs=None if control else {CONTROL_ATTR: "declined"})
+                        attrs={**platform(), "history": history_line("run"),
+                               **({} if control else {CONTROL_ATTR: "declined"})})
         writer.write_events(event_table(config))
         if seed is not None:
             start_frame, state0, times, summary = _copy_frames(model, writer, *seed, series)

@@ -34,7 +34,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from ._errors import InputError
 from ._model import Model, State, build_model
-from ._parallel import device_mesh
+from ._parallel import device_mesh, history_line, platform
 from ._progress import Progress
 from ._protocol import build_plan
 from ._run import SUMMARY_UNITS, _output_fields, summarise, with_step_peaks
@@ -135,7 +135,8 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         f.attrs.update({"Conventions": "CF-1.8", "title": "zn-pde parameter sweep",
                         "source": f"zn-pde {__version__}", "zn_pde_version": __version__,
                         "format": "zn_pde_sweep", "config": dumps(config),
-                        "status": "running", "complete": np.uint8(0)})
+                        "status": "running", "complete": np.uint8(0),
+                        **platform(), "history": history_line("sweep")})
         sw = f.create_dataset("sweep", data=np.arange(n_points))
         sw.attrs["units"] = "1"
         sw.attrs["long_name"] = "sweep point"

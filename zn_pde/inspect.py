@@ -56,6 +56,13 @@ def describe(path: str | Path, *, config: bool = False) -> str:
     return "\n".join(out)
 
 
+def _computed_on(attrs) -> list[str]:
+    """The `history` lines (when, what, on which backend and devices); files written before
+    zn-pde recorded them have none."""
+    lines = str(attrs.get("history", "")).splitlines()
+    return [f"  {'computed' if i == 0 else '':<10}  {line}" for i, line in enumerate(lines)]
+
+
 def _header(run: RunFile) -> list[str]:
     size = run.path.stat().st_size
     status = _STATUS_TEXT.get(run.status, f"unknown status {run.status!r}")
@@ -63,6 +70,7 @@ def _header(run: RunFile) -> list[str]:
              f"  status      {status}",
              f"  written by  zn-pde {run.attrs.get('zn_pde_version', '?')}, "
              f"{run.attrs.get('Conventions', '')}, {_bytes(size)}"]
+    lines += _computed_on(run.attrs)
     if "message" in run.attrs:
         lines.append(f"  message     {run.attrs['message']}")
     if not run.complete:
@@ -509,6 +517,7 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
            f"  status      {status}",
            f"  written by  zn-pde {attrs.get('zn_pde_version', '?')}, "
            f"{attrs.get('Conventions', '')}, {_bytes(size)}",
+           *_computed_on(attrs),
            f"  table       {p.stem}_summary.csv and figure {p.stem}_summary.png beside it"]
     out += _config_summary({k: v for k, v in cfg.items() if k != "sweep"})
     out.append("  (each point replaces the swept keys below with its own values)")
