@@ -234,3 +234,17 @@ def test_unrolled_sweeps_solve_the_same_systems(x64, monkeypatch, unroll):
     unrolled = solve()
     for a, b in zip(jax.tree.leaves(plain), jax.tree.leaves(unrolled), strict=True):
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "eight", "1.5"])
+def test_a_bad_unroll_setting_is_refused_by_name(monkeypatch, value):
+    """ZN_PDE_SWEEP_UNROLL must be a whole number >= 1; anything else is an input error
+    naming it (zn-pde exits 2 with the message), not a traceback from inside the trace."""
+    from zn_pde import InputError
+    from zn_pde._diffusion import sweep_unroll
+
+    monkeypatch.setenv("ZN_PDE_SWEEP_UNROLL", value)
+    with pytest.raises(InputError, match=r"ZN_PDE_SWEEP_UNROLL = .*allowed: a whole number >= 1"):
+        sweep_unroll()
+    monkeypatch.setenv("ZN_PDE_SWEEP_UNROLL", " 3 ")
+    assert sweep_unroll() == 3

@@ -29,7 +29,7 @@ float32). A step then makes two sweeps per axis, both in place on the state buff
 as `fori_loop`s over the planes of the leading axis (each plane a vectorised update of all
 lines and species), with no temporary array: on CPU this in-place form runs ~2.5x faster
 than a `lax.scan` that stacks its outputs, and it saves a state-sized buffer; on a GPU the
-loops take 8 planes per iteration (`_unroll`), as their iterations, not the bytes, bound
+loops take 8 planes per iteration (`sweep_unroll`), as their iterations, not the bytes, bound
 them there. Layout is
 (z, y, x, species); the axes are cycled with `moveaxis` so the swept axis is always leading
 (planes contiguous in memory), which costs one transpose per axis but is several times faster
@@ -45,6 +45,8 @@ import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, Float
+
+from ._errors import InputError
 
 
 class AxisFactors(NamedTuple):
@@ -62,7 +64,7 @@ class Transport(NamedTuple):
     axes: tuple[AxisFactors, AxisFactors, AxisFactors]
 
 
-def _unroll() -> int:
+def sweep_unroll() -> int:
     """Planes per iteration of the 3D sweeps' loops (`unroll` of the underlying scan), read
     when a solve is traced. Each iteration updates one plane, a few small kernels; on a GPU
     their launch cost, not the bytes, bounds the sweeps, and 8 planes per iteration made the
@@ -70,15 +72,19 @@ def _unroll() -> int:
     no faster than 8, and slower to compile; docs/performance.md, "GPU"). On CPU it stays 1:
     there unrolling cost the in-place update, 6x slower (measured). `ZN_PDE_SWEEP_UNROLL`
     overrides it (scripts/gpu_check.sh compares both in one run)."""
-    env = os.environ.get("ZN_PDE_SWEEP_UNROLL")
+    env = os.environ.get("ZN_PDE_SWEEP_UNROLL", "").strip()
     if env:
-        return max(1, int(env))
+        if not env.isdigit() or int(env) < 1:
+            raise InputError(f"the environment variable ZN_PDE_SWEEP_UNROLL = {env!r}; "
+                             f"allowed: a whole number >= 1 (planes per loop iteration)")
+        return int(env)
     return 8 if jax.default_backend() == "gpu" else 1
 
 
 def _loop(lower: int, upper: int, body, init):
-    """`fori_loop` over planes lower … upper − 1, unrolled by `_unroll()`."""
-    return jax.lax.fori_loop(lower, upper, body, init, unroll=min(_unroll(), max(upper - lower, 1)))
+    """`fori_loop` over planes lower … upper − 1, unrolled by `sweep_unroll()`."""
+    unroll = min(sweep_unroll(), max(upper - lower, 1))
+    return jax.lax.fori_loop(lower, upper, body, init, unroll=unroll)
 
 
 def _harmonic(a: Array, b: Array) -> Array:
@@ -123,7 +129,7 @@ def _factor_axis(d: Array, r_scale: Array | float, boundary: Array | None,
         e = a + r * e_prev / (e_prev + r)
         return e, e
 
-    _, e = jax.lax.scan(pivot, jnp.ones_like(excess[0]), (lower, excess), unroll=_unroll())
+    _, e = jax.lax.scan(pivot, jnp.ones_like(excess[0]), (lower, excess), unroll=sweep_unroll())
     inv_pivot = 1.0 / (e + upper)
     return AxisFactors(upper * inv_pivot, inv_pivot, source_first, source_last)
 

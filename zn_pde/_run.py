@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import _kinetics as kin
+from ._diffusion import sweep_unroll
 from ._errors import InputError, RunError
 from ._grid import build_geometry, penetration_depth_um
 from ._model import Model, State, build_model
@@ -335,6 +336,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
     stay in the file.
     """
     out = Path(out)
+    sweep_unroll()  # a bad ZN_PDE_SWEEP_UNROLL is refused before any file is written
     geo = build_geometry(config)
     model = build_model(config, geo)
     schedule = Schedule.from_model(model)

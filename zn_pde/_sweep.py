@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
+from ._diffusion import sweep_unroll
 from ._errors import InputError
 from ._model import Model, State, build_model
 from ._parallel import device_mesh, history_line, platform
@@ -129,6 +130,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         return eqx.filter_vmap(lambda m, tr, s: advance(m, tr, s, n_steps))(
             models, transports, states)
 
+    sweep_unroll()  # a bad ZN_PDE_SWEEP_UNROLL is refused before the file is written
     out.parent.mkdir(parents=True, exist_ok=True)
     f = h5py.File(out, "w", libver=LIBVER, locking=False)
     try:
