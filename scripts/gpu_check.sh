@@ -13,22 +13,29 @@
 #   2. the transport core at 128^3 and 256^3 x 4 species against the device's own
 #      streaming bandwidth measured in the same run (scripts/bench.py --only core);
 #   3. the full model step of the default scenario at 64^3 and 128^3 (--only step);
-#   3b. references for both at 128^3: the sweeps' loops one plane per iteration
+#   3b. references: the sweeps' loops one plane per iteration at 128^3
 #      (ZN_PDE_SWEEP_UNROLL=1; the GPU default is 8), and the same LOD step through
-#      jax.lax.linalg.tridiagonal_solve (cuSPARSE);
+#      jax.lax.linalg.tridiagonal_solve (cuSPARSE) at the core's sizes;
 #   4. a vmapped dose sweep against the same points one by one (--only sweep);
 #   5. `zn-pde run` (built-in scenario, with its control run) on the GPU, then the same on
 #      the host's CPUs (JAX_PLATFORMS=cpu), so the summaries can be compared number by number
 #      and the wall times form a same-run ratio;
-#   6. the default 24 h scenario at 128^3 (5 um voxels, same 640 um box), no control run;
+#   6. the default 24 h scenario at 128^3 (5 um voxels, same 640 um box), no control run
+#      (BIG must divide 640);
 #   7. the analytic, convergence and conservation tests of the transport on the GPU (they
 #      need h5netcdf, which the H200 image of 2026-12 lacks: carry its wheel).
 set -u
+if ((BASH_VERSINFO[0] < 5)); then  # $EPOCHREALTIME
+    echo "gpu_check.sh needs bash 5 or later (this is $BASH_VERSION)" >&2
+    exit 2
+fi
+export LC_ALL=C  # a decimal point in $EPOCHREALTIME
 log=${1:-gpu_check.log}
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 py=${PYTHON:-python3}
 big=${BIG:-128}
 runs=$(mktemp -d)
+trap 'rm -rf "$runs"' EXIT  # the 128^3 run's files are ~2.4 GB
 : >"$log"
 
 stage() {  # stage NAME SECONDS COMMAND...
@@ -36,7 +43,7 @@ stage() {  # stage NAME SECONDS COMMAND...
     shift 2
     echo "=== $name (limit $limit s)" | tee -a "$log"
     t0=$EPOCHREALTIME
-    timeout "$limit" "$@" >>"$log" 2>&1
+    timeout -k 15 "$limit" "$@" >>"$log" 2>&1  # KILL 15 s after TERM if it ignores it
     rc=$?
     awk -v n="$name" -v r="$rc" -v a="$t0" -v b="$EPOCHREALTIME" \
         'BEGIN { printf "=== %s: rc %d, %.1f s wall\n", n, r, b - a }' | tee -a "$log"
@@ -58,4 +65,3 @@ stage run_128 120 "$py" -m zn_pde run -o "$runs/big.h5" --quiet --no-control \
     --set "grid.shape=[$big,$big,$big]" --set "grid.spacing_um=$((640 / big))"
 stage tests 150 "$py" -m pytest -q -x -p no:cacheprovider tests/test_diffusion.py \
     tests/test_transport.py
-rm -rf "$runs"

@@ -228,15 +228,23 @@ def test_unrolled_sweeps_solve_the_same_systems(x64, monkeypatch, unroll):
             return diffuse(tr, c), diffuse_react(op, c, sink, source, 60.0)
         return jax.jit(f)(c0)
 
+    def jaxpr():
+        def f(c):
+            return diffuse_react(make_operator(d, alpha, 60.0, 10.0, wall), c, sink, source,
+                                 60.0)
+        return str(jax.make_jaxpr(f)(c0))
+
     monkeypatch.setenv("ZN_PDE_SWEEP_UNROLL", "1")
     plain = solve()
+    assert f"unroll={unroll}" not in jaxpr()
     monkeypatch.setenv("ZN_PDE_SWEEP_UNROLL", unroll)
     unrolled = solve()
+    assert f"unroll={unroll}" in jaxpr()  # the setting reached the loops
     for a, b in zip(jax.tree.leaves(plain), jax.tree.leaves(unrolled), strict=True):
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("value", ["0", "-2", "eight", "1.5"])
+@pytest.mark.parametrize("value", ["0", "-2", "eight", "1.5", "²"])
 def test_a_bad_unroll_setting_is_refused_by_name(monkeypatch, value):
     """ZN_PDE_SWEEP_UNROLL must be a whole number >= 1; anything else is an input error
     naming it (zn-pde exits 2 with the message), not a traceback from inside the trace."""
@@ -248,3 +256,5 @@ def test_a_bad_unroll_setting_is_refused_by_name(monkeypatch, value):
         sweep_unroll()
     monkeypatch.setenv("ZN_PDE_SWEEP_UNROLL", " 3 ")
     assert sweep_unroll() == 3
+    monkeypatch.delenv("ZN_PDE_SWEEP_UNROLL")
+    assert sweep_unroll() == (8 if jax.default_backend() == "gpu" else 1)

@@ -300,6 +300,26 @@ def test_resume_refuses_what_it_cannot_continue(workdir, reference, capsys):
     assert "file not found" in capsys.readouterr().err
 
 
+def test_a_refused_resume_leaves_the_file_s_provenance(workdir, capsys):
+    """A file whose saved times do not fit its config's schedule cannot be resumed: exit 2,
+    and its history and jax_* attributes stay as they were (once a refused resume added a
+    'resumed' line and the current backend)."""
+    out = workdir / "odd_times.h5"
+    simulate_to_file(load_config(workdir / "cfg.toml", SHORT), out, progress=False)
+    with h5py.File(out, "r+") as f:
+        f["time"][1] = f["time"][1] + 7.0
+        f.attrs["status"] = "running"
+        f.attrs["complete"] = np.uint8(0)
+        f.attrs["jax_backend"] = "gpu"  # as if it had begun on another machine
+        before = {k: f.attrs[k] for k in ("history", "jax_backend", "jax_devices",
+                                          "jax_version")}
+    assert main(["run", "--resume", str(out), "--quiet"]) == 2
+    assert "saved times do not match" in capsys.readouterr().err
+    with h5py.File(out, "r") as f:
+        assert {k: f.attrs[k] for k in before} == before
+        assert len(f.attrs["history"].splitlines()) == 1
+
+
 def test_resume_of_a_file_killed_before_its_first_frame_starts_afresh(workdir, reference):
     out = workdir / "empty.h5"
     simulate_to_file(load_config(workdir / "cfg.toml", SHORT), out,

@@ -302,7 +302,7 @@ def test_inspect_describes_config_grid_times_variables_and_key_scalars(run3d, ca
     text = capsys.readouterr().out
     assert "status      complete" in text
     with h5py.File(path, "r") as f:
-        assert f"  computed    {f.attrs['history']}\n" in text  # when and on what
+        assert f"  history     {f.attrs['history']}\n" in text  # when and on what
     assert "ZnO, dose 20 ug/mL" in text
     assert "ultrasound  from 0.1 h for 1 min, 1.5 W/cm2, 1 MHz" in text
     assert "light       from 0.3 h for 2 min, 20 mW/cm2, 365 nm" in text

@@ -66,18 +66,23 @@ class Transport(NamedTuple):
 
 def sweep_unroll() -> int:
     """Planes per iteration of the 3D sweeps' loops (`unroll` of the underlying scan), read
-    when a solve is traced. Each iteration updates one plane, a few small kernels; on a GPU
-    their launch cost, not the bytes, bounds the sweeps, and 8 planes per iteration made the
-    transport core 3.5x and the default model step 1.8x faster at 128³ on an H200 (16 and 32
-    no faster than 8, and slower to compile; docs/performance.md, "GPU"). On CPU it stays 1:
-    there unrolling cost the in-place update, 6x slower (measured). `ZN_PDE_SWEEP_UNROLL`
+    when a solve is traced: once per model structure and process, as the compiled solvers
+    are cached. Each iteration updates one plane, a few small kernels; on a GPU their launch
+    cost, not the bytes, bounds the sweeps, and 8 planes per iteration made the transport
+    core 3.5x and the default model step 1.8x faster at 128³ on an H200 (16 and 32: 3.0
+    against 3.2 ms, and slower to compile; docs/performance.md, "GPU"). On CPU it stays 1:
+    there unrolling cost the in-place update, 5-6x slower (measured). `ZN_PDE_SWEEP_UNROLL`
     overrides it (scripts/gpu_check.sh compares both in one run)."""
     env = os.environ.get("ZN_PDE_SWEEP_UNROLL", "").strip()
     if env:
-        if not env.isdigit() or int(env) < 1:
+        try:
+            planes = int(env) if env.isascii() else 0
+        except ValueError:
+            planes = 0
+        if planes < 1:
             raise InputError(f"the environment variable ZN_PDE_SWEEP_UNROLL = {env!r}; "
                              f"allowed: a whole number >= 1 (planes per loop iteration)")
-        return int(env)
+        return planes
     return 8 if jax.default_backend() == "gpu" else 1
 
 

@@ -347,10 +347,6 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
     times: list[float] = []
     summary: dict[str, list[float]] = {k: [] for k in series}
     writer = Writer.reopen(out) if resume else None
-    if writer is not None:  # jax_*: where it computes now; history: every part
-        history = _text(writer.f.attrs.get("history", ""))
-        writer.f.attrs.update({**platform(), "history": "\n".join(
-            filter(None, (history, history_line("resumed"))))})
     if writer is not None and writer.n_frames == 0:
         writer.close("failed", "no frame was saved; restarted from t = 0")
         writer, overwrite = None, True  # killed before its first frame: start afresh
@@ -363,6 +359,10 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
             writer.close(previous if previous in STATUSES else "failed",
                          writer.previous_message)
             raise
+        # accepted: jax_* say where it is computed from now on, history keeps every part
+        history = _text(writer.f.attrs.get("history", ""))
+        writer.f.attrs.update({**platform(), "history": "\n".join(
+            filter(None, (history, history_line("resumed"))))})
     else:
         writer = Writer(out, config_toml=dumps(config),
                         coords=geo.coords,

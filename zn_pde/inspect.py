@@ -57,10 +57,10 @@ def describe(path: str | Path, *, config: bool = False) -> str:
 
 
 def _computed_on(attrs) -> list[str]:
-    """The `history` lines (when, what, on which backend and devices); files written before
-    zn-pde recorded them have none."""
+    """The `history` lines (when, what: run, resumed or sweep, on which backend and devices);
+    files written before zn-pde recorded them have none."""
     lines = str(attrs.get("history", "")).splitlines()
-    return [f"  {'computed' if i == 0 else '':<10}  {line}" for i, line in enumerate(lines)]
+    return [f"  {'history' if i == 0 else '':<10}  {line}" for i, line in enumerate(lines)]
 
 
 def _header(run: RunFile) -> list[str]:
