@@ -101,6 +101,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
     out = Path(out)
     if out.exists() and not overwrite:
         raise InputError("output file exists; pass --overwrite to replace it", file=str(out))
+    sweep_unroll()  # a bad ZN_PDE_SWEEP_UNROLL is refused before any work or file
     keys, points = sweep_points(config)
     configs = [point_config(config, keys, p) for p in points]
     # one step plan for all points: the union of their breakpoints (events at different times
@@ -130,7 +131,6 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         return eqx.filter_vmap(lambda m, tr, s: advance(m, tr, s, n_steps))(
             models, transports, states)
 
-    sweep_unroll()  # a bad ZN_PDE_SWEEP_UNROLL is refused before the file is written
     out.parent.mkdir(parents=True, exist_ok=True)
     f = h5py.File(out, "w", libver=LIBVER, locking=False)
     try:

@@ -56,7 +56,7 @@ def describe(path: str | Path, *, config: bool = False) -> str:
     return "\n".join(out)
 
 
-def _computed_on(attrs) -> list[str]:
+def _history_lines(attrs) -> list[str]:
     """The `history` lines (when, what: run, resumed or sweep, on which backend and devices);
     files written before zn-pde recorded them have none."""
     lines = str(attrs.get("history", "")).splitlines()
@@ -70,7 +70,7 @@ def _header(run: RunFile) -> list[str]:
              f"  status      {status}",
              f"  written by  zn-pde {run.attrs.get('zn_pde_version', '?')}, "
              f"{run.attrs.get('Conventions', '')}, {_bytes(size)}"]
-    lines += _computed_on(run.attrs)
+    lines += _history_lines(run.attrs)
     if "message" in run.attrs:
         lines.append(f"  message     {run.attrs['message']}")
     if not run.complete:
@@ -517,7 +517,7 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
            f"  status      {status}",
            f"  written by  zn-pde {attrs.get('zn_pde_version', '?')}, "
            f"{attrs.get('Conventions', '')}, {_bytes(size)}",
-           *_computed_on(attrs),
+           *_history_lines(attrs),
            f"  table       {p.stem}_summary.csv and figure {p.stem}_summary.png beside it"]
     out += _config_summary({k: v for k, v in cfg.items() if k != "sweep"})
     out.append("  (each point replaces the swept keys below with its own values)")
