@@ -318,20 +318,25 @@ def test_inspect_rejects_a_sweep_file_without_points(tmp_path, capsys):
     assert "a zn-pde sweep output, but it holds no sweep points" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("kind, dose, composition, noted", [
-    ("ZIF-8", 100.0, "culture", True), ("ZIF-8", 20.0, "culture", False),
-    ("ZnO", 100.0, "culture", False), ("ZIF-8", 100.0, "phosphate_saline", False)])
-def test_the_summary_notes_zinc_nothing_caps(tmp_path, capsys, kind, dose, composition,
+@pytest.mark.parametrize("kind, dose, composition, ph, noted", [
+    ("ZIF-8", 100.0, "culture", 7.4, True), ("ZIF-8", 20.0, "culture", 7.4, False),
+    ("ZnO", 100.0, "culture", 7.4, False), ("ZIF-8", 100.0, "phosphate_saline", 7.4, False),
+    ("ZnO2", 100.0, "culture", 6.5, True), ("ZnO2", 100.0, "culture", 7.4, False)])
+def test_the_summary_notes_zinc_nothing_caps(tmp_path, capsys, kind, dose, composition, ph,
                                              noted):
     """ZIF-8's breakdown is irreversible: above the ~153 uM of zinc complete medium held
     (Song et al. 2010; ZIF-8 at 100 ug/mL carries 414 uM) nothing in the model caps what
     dissolves in a medium without a zinc phosphate limit, and the summary says so (a
     red-team finding); ZnO's own solubility caps it, a phosphate medium does, and 20 ug/mL
-    of ZIF-8 (83 uM) is within it."""
+    of ZIF-8 (83 uM) is within it. ZnO2 (100 ug/mL: 1027 uM of zinc) is capped by the
+    product of its Zn2+ and H2O2: with the H2O2 in solution sqrt(alpha K [H+]^2) = 875 uM at
+    pH 6.5 (noted; the note once took that product for a zinc limit, 0.77 uM, and was
+    silent) and 110 uM at pH 7.4 (within complete medium's)."""
     raw = copy.deepcopy(WELL_MIXED_CULTURE)
     raw["time"].update(end_h=0.2, save_every_min=6.0)
     raw["material"] = {"kind": kind, "dose_ug_per_ml": dose}
     raw["medium"] = {"composition": composition}
+    raw["ph"] = {"medium": ph}
     path = tmp_path / "cfg.toml"
     path.write_text(dumps(config(raw)))
     assert main(["run", str(path), "-o", str(tmp_path / "run.h5"), "--quiet"]) == 0

@@ -7,6 +7,7 @@ what is allowed; never a traceback); 1 a failure during the run, with a message.
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -389,7 +390,9 @@ def _intense_ultrasound_lines(config: dict) -> list[str]:
 def _uncapped_zinc_lines(config: dict) -> list[str]:
     """A note where the particles carry more zinc than complete medium was seen to hold and
     neither their solubility nor the medium caps what dissolves (ZIF-8, whose breakdown is
-    irreversible, in a medium without a zinc phosphate limit)."""
+    irreversible, or ZnO₂ in acid, in a medium without a zinc phosphate limit). A material
+    with a co-product is capped by the ion product of the two: its zinc at saturation is the
+    root of α K [H⁺]² / n while the co-product stays in solution (more as it is cleared)."""
     from .materials import get_material
     from .materials.media import CULTURE_ZN_UM
 
@@ -397,15 +400,26 @@ def _uncapped_zinc_lines(config: dict) -> list[str]:
     if material is None or config["medium"].get("zinc_phosphate_limit_uM") is not None:
         return []
     k = config["kinetics"]
-    cap_uM = (config["medium"]["zn_complexation_factor"]
-              * 10.0 ** (k["solubility_log10_K"] - 2.0 * config["ph"]["medium"] + 6.0))
-    per_ug = get_material(material["kind"]).zn_uM_per_ug_per_ml * (1.0 - k["cargo_mass_fraction"])
+    kind = get_material(material["kind"])
+    ph = config["ph"]["medium"]
+    # α K [H⁺]²: µM for a lone Zn²⁺; for a co-product (one per Zn²⁺) µM² of Zn²⁺ times its
+    # neutral form, whose root is the zinc at saturation while the co-product stays in solution
+    log_cap = (math.log10(config["medium"]["zn_complexation_factor"])
+               + k["solubility_log10_K"] - 2.0 * ph + 6.0)
+    if kind.coproduct is not None:
+        neutral = 1.0 / (1.0 + 10.0 ** (ph - k["coproduct_pKa"]))
+        log_cap = 0.5 * (log_cap + 6.0 - math.log10(neutral))
+    cap_uM = 10.0 ** min(log_cap, 300.0)
+    per_ug = kind.zn_uM_per_ug_per_ml * (1.0 - k["cargo_mass_fraction"])
     dose = material["dose_ug_per_ml"] + sum(d["dose_ug_per_ml"] for d in config["dose"])
     zinc_uM = dose * per_ug
     if zinc_uM <= CULTURE_ZN_UM or cap_uM <= CULTURE_ZN_UM:
         return []
     limit = ("no solubility limit" if cap_uM > 1e6 else
              f"its solubility allows {cap_uM:.3g} uM")
+    if kind.coproduct is not None:
+        limit += (f" while its {kind.coproduct.upper()} stays in solution, more as the cells "
+                  "clear it")
     return [f"  note: {material['kind']} at {dose:g} ug/mL carries {zinc_uM:.0f} uM of zinc, "
             f"and nothing in the model caps what dissolves ({limit}, the medium no zinc "
             f"phosphate limit), while complete "
