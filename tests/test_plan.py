@@ -388,3 +388,21 @@ def test_shipped_plans_are_valid_and_the_readme_reports_their_results():
                              for c in report["constraints"].values())
         if start_feasible:  # a feasible start is never worse than the optimum
             assert report["objective"]["optimum"] <= report["objective"]["start"]
+
+
+def test_a_medium_ph_control_reaches_an_exchange_without_its_own_ph(tmp_path):
+    """A plan control of ph.medium is the config written with that value: a
+    [[medium_exchange]] without `ph` brings fresh medium at it (an outside red-team finding:
+    the plan evaluated the exchange at the scenario's pH, 0.873 against the run's 0.944), so
+    the plan's objective equals zn_pde.simulate's tissue viability at each pH (1e-6)."""
+    import zn_pde
+
+    scen = scenario(ph={"medium": 5.0, "tissue_rim": 7.0, "tissue_core": 6.6},
+                    medium_exchange=[{"time_h": 1.0}],
+                    dose=[{"time_h": 1.0, "dose_ug_per_ml": 20.0}], ultrasound=[])
+    scen["time"] = {"end_h": 4.0, "dt_s": 300.0, "save_every_min": 60.0}
+    problem = PlanProblem(load_plan(write_plan(tmp_path, {"ph.medium": (5.0, 7.4)}, scen)))
+    for ph in (5.0, 7.4):
+        objective = problem.evaluate(np.array([ph])).objective
+        ds = zn_pde.simulate({**scen, "ph": {**scen["ph"], "medium": ph}}, progress=False)
+        assert objective == pytest.approx(float(ds["tissue_mean_viability"][-1]), rel=1e-6)

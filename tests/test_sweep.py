@@ -188,3 +188,33 @@ def test_a_sweep_may_set_one_coordinate_of_a_default_list():
     keys, points = sweep_points(swept)
     centres = [point_config(swept, keys, p)["geometry"]["center_um"] for p in points]
     assert centres == [[70.0, 80.0, 80.0], [90.0, 80.0, 80.0]]
+
+
+def test_a_medium_exchange_without_a_ph_follows_a_swept_medium_ph(tmp_path, capsys):
+    """A [[medium_exchange]] without `ph` brings fresh medium at `ph.medium`: a sweep point
+    of ph.medium changes it too (an outside red-team finding: the exchange kept the base
+    config's pH, so a vial swept from pH 5 to 7.4 and washed at 2 h ended at pH 5's
+    dissolved zinc, ~800x its own run's), while an exchange's own `ph` stays. Each point's
+    dissolved zinc equals its own run's (to 1e-5), and ZnO dissolves far less at 7.4."""
+    vial = {"grid": {"kind": "well_mixed"}, "geometry": {"kind": "medium"},
+            "time": {"end_h": 3.0, "dt_s": 600.0, "save_every_min": 60.0},
+            "material": {"kind": "ZnO", "dose_ug_per_ml": 10.0}, "ph": {"medium": 5.0},
+            "medium_exchange": [{"time_h": 1.0}],
+            "dose": [{"time_h": 1.0, "dose_ug_per_ml": 10.0}]}
+    own_ph = {**vial, "medium_exchange": [{"time_h": 1.0}, {"time_h": 2.0, "ph": 6.0}]}
+    swept = config({**own_ph, "sweep": {"ph.medium": [5.0, 7.4]}})
+    keys, points = sweep_points(swept)
+    for point in points:
+        got = point_config(swept, keys, point)
+        assert [x["ph"] for x in got["medium_exchange"]] == [point[0], 6.0]
+    path = tmp_path / "v.toml"
+    path.write_text(dumps({**vial, "sweep": {"ph.medium": [5.0, 7.4]}}))
+    assert main(["run", str(path), "-o", str(tmp_path / "v.h5"), "--quiet"]) == 0
+    assert "not one dose's share" in capsys.readouterr().out
+    own = []
+    for ph in (5.0, 7.4):
+        _, out = series(config({**vial, "ph": {"medium": ph}}))
+        own.append(float(np.asarray(out["zn"])[-1]))
+    with h5py.File(tmp_path / "v.h5", "r") as f:
+        np.testing.assert_allclose(f["mean_zn"][:, -1], own, rtol=1e-5)
+    assert own[1] < own[0] / 10

@@ -466,12 +466,30 @@ def _mark_defaults(c: dict[str, Any], raw: dict[str, Any]) -> None:
                 _mark_derived(c, f"{section}.{name}")
 
 
-def _mark_derived(c: dict[str, Any], key: str) -> None:
-    """Record that the resolved value at dotted `key` (set already) follows from other keys:
-    `unresolved` drops it while it still holds that value, so a config changed after
-    resolution derives it again, and a value the caller changed by hand is kept."""
+_ITEM_KEY_RE = re.compile(r"^([A-Za-z_]\w*)\[(\d+)\]\.(\w+)$")
+
+
+def _derived_slot(c: dict[str, Any], key: str) -> tuple[Any, str]:
+    """(table, name) of dotted `key` in `c`: `section.name`, or `section[i].name` in an array
+    of tables (a medium exchange's pH); (None, name) where `c` has no such table."""
+    item = _ITEM_KEY_RE.match(key)
+    if item:
+        section, i, name = item.group(1), int(item.group(2)), item.group(3)
+        tables = c.get(section)
+        ok = isinstance(tables, list) and i < len(tables) and isinstance(tables[i], dict)
+        return (tables[i] if ok else None), name
     section, name = key.split(".", 1)
-    c.setdefault("_derived", {})[key] = c[section][name]
+    table = c.get(section)
+    return (table if isinstance(table, dict) else None), name
+
+
+def _mark_derived(c: dict[str, Any], key: str) -> None:
+    """Record that the resolved value at dotted `key` (set already; `section.name` or
+    `section[i].name`) follows from other keys: `unresolved` drops it while it still holds
+    that value, so a config changed after resolution derives it again, and a value the
+    caller changed by hand is kept."""
+    table, name = _derived_slot(c, key)
+    c.setdefault("_derived", {})[key] = table[name]
 
 
 def unresolved(config: dict[str, Any]) -> dict[str, Any]:
@@ -484,9 +502,9 @@ def unresolved(config: dict[str, Any]) -> dict[str, Any]:
     was changed by hand in the resolved dict counts as given and is kept."""
     raw = {k: copy.deepcopy(v) for k, v in config.items() if not str(k).startswith("_")}
     for key, value in config.get("_derived", {}).items():
-        section, name = key.split(".", 1)
-        if isinstance(raw.get(section), dict) and raw[section].get(name) == value:
-            del raw[section][name]  # still as derived: derive it again
+        table, name = _derived_slot(raw, key)
+        if table is not None and name in table and table[name] == value:
+            del table[name]  # still as derived: derive it again
     return raw
 
 
@@ -833,8 +851,9 @@ def _check_events(c: dict[str, Any], file: str) -> None:
                 raise InputError(f"{where}.dose_ug_per_ml = {ev['dose_ug_per_ml']:g}: a dose "
                                  "cannot remove particles (use a [[medium_exchange]]); "
                                  "allowed: >= 0", file=file, key=f"{where}.dose_ug_per_ml")
-            if sec == "medium_exchange":
-                ev.setdefault("ph", c["ph"]["medium"])
+            if sec == "medium_exchange" and "ph" not in ev:
+                ev["ph"] = c["ph"]["medium"]  # follows ph.medium (a sweep's, a plan's)
+                _mark_derived(c, f"{where}.ph")
     _check_event_spacing(c, tol_s, file)
 
 
