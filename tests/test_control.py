@@ -196,6 +196,38 @@ def test_an_interrupted_control_leaves_the_run_s_summary(tmp_path, monkeypatch, 
     assert own_control(out) == control
 
 
+def test_a_signal_as_the_run_completes_stops_the_command_not_the_file(tmp_path, monkeypatch,
+                                                                   capsys):
+    """SIGTERM (or Ctrl-C) while the complete run's file is being closed: the closing is not
+    cut (the file says complete, every frame in it), the run's summary is printed, no control
+    is started, and the command exits 1 saying why (an outside red-team finding: it said
+    'interrupted before the run started; nothing was written' of a complete file)."""
+    import os
+    import signal
+
+    from zn_pde.io import Writer
+
+    original = Writer.close
+
+    def close(self, status, message=None):
+        if status == "complete":
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs inside the closing
+        original(self, status, message)
+
+    monkeypatch.setattr(Writer, "close", close)
+    path = tmp_path / "cfg.toml"
+    path.write_text(dumps(config(RADIAL)))
+    out = tmp_path / "run.h5"
+    assert main(["run", str(path), "-o", str(out), "--quiet"]) == 1
+    std = capsys.readouterr()
+    assert "final tissue-mean viability" in std.out
+    assert "interrupted by SIGTERM as the run completed; no control run was made" in std.err
+    assert "nothing was written" not in std.err
+    with h5py.File(out, "r") as f:
+        assert f.attrs["status"] == "complete" and f["time"][-1] == 12 * 3600.0
+    assert not control_path(out).exists()
+
+
 def test_the_python_api_makes_the_same_control(treated, tmp_path):
     """`simulate(..., out=path)` then `simulate_control(config, path)`: the control the
     command line writes, to the same numbers."""

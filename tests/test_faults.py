@@ -216,6 +216,28 @@ def test_signal_during_a_frame_write_waits_for_the_frame(workdir, reference, mon
     _assert_opens_in_xarray(out, 4)
 
 
+def test_a_signal_while_the_file_is_set_up_leaves_it_interrupted(workdir, monkeypatch):
+    """A SIGTERM while the new file is being set up (its events written) waits until the file
+    is open, then stops the run before its first frame: the file ends 'interrupted', not
+    'running' (an outside red-team finding: a control stopped there was left 'running' with 0
+    frames, and the command said it never started); handlers are restored."""
+    from zn_pde.io import Writer
+
+    original = Writer.write_events
+
+    def write_events(self, table):
+        os.kill(os.getpid(), signal.SIGTERM)
+        original(self, table)
+
+    monkeypatch.setattr(Writer, "write_events", write_events)
+    out = workdir / "setup.h5"
+    with pytest.raises(RunError, match="interrupted by SIGTERM before the first frame"):
+        simulate_to_file(load_config(workdir / "cfg.toml"), out, progress=False)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with h5py.File(out, "r") as f:
+        assert f.attrs["status"] == "interrupted" and f["time"].shape[0] == 0
+
+
 def test_guard_stops_a_run_whose_field_turns_nan_and_keeps_frames(workdir, monkeypatch, capsys):
     """Poison the state after the third interval: the run stops with exit 1 naming the
     variable, the time and the voxel; frames 0-2 stay in the file, flagged failed."""

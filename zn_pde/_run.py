@@ -109,6 +109,9 @@ class RunResult:
     times_s: np.ndarray
     summary: dict[str, np.ndarray]
     status: str
+    #: a signal (SIGINT, SIGTERM) that came as the complete file was being closed: the run
+    #: is complete, but the command was asked to stop (no further work, such as a control)
+    interrupted: str | None = None
 
 
 def _output_fields(model: Model, state: State) -> dict[str, np.ndarray]:
@@ -286,12 +289,14 @@ class _Signals:
     def __init__(self) -> None:
         self.pending: int | None = None
         self.in_critical = False
+        self.stopping = False  # a _Stop was raised: later signals must not cut its clean-up
         self.previous: dict[int, Any] = {}
 
     def _handler(self, signum, frame):
-        if self.in_critical:
+        if self.in_critical or self.stopping:
             self.pending = signum
             return
+        self.stopping = True
         raise _Stop(signum)
 
     def __enter__(self) -> _Signals:
@@ -308,14 +313,17 @@ class _Signals:
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
     @contextlib.contextmanager
-    def critical(self) -> Iterator[None]:
+    def critical(self, reraise: bool = True) -> Iterator[None]:
+        """A block no signal cuts: one that arrives waits in `pending`, raised as `_Stop`
+        after the block (`reraise`) or left for the caller to read."""
         self.in_critical = True
         try:
             yield
         finally:
             self.in_critical = False
-        if self.pending is not None:
+        if reraise and self.pending is not None and not self.stopping:
             signum, self.pending = self.pending, None
+            self.stopping = True
             raise _Stop(signum)
 
 
@@ -342,6 +350,92 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
     schedule = Schedule.from_model(model)
     variables = _variables(model)
     series = _series(model)
+    xmf = out.with_suffix(".xmf")
+    signals = _Signals()
+    static = {} if model.well_mixed else {"tissue_mask": ("UChar", 1), "ph": ("Float", 4)}
+    writer: Writer | None = None
+    times: list[float] = []
+    summary: dict[str, list[float]] = {k: [] for k in series}
+
+    def write_sidecar() -> None:
+        if times:
+            write_xdmf(xmf, out.name, geo.coords, geo.spacing_um, np.asarray(times),
+                       list(model.mobile_names + model.fixed_names), static)
+
+    def on_frame(i: int, t_s: float, state: State, peaks: np.ndarray | None) -> None:
+        fields = _output_fields(model, state)
+        scalars = with_step_peaks(model, summarise(model, fields, state.bulk), peaks)
+        for k, v in scalars.items():
+            fields[k] = np.asarray(v)
+        with signals.critical():
+            writer.append(t_s, fields)
+            times.append(t_s)
+            for k, v in scalars.items():
+                summary[k].append(v)
+            write_sidecar()
+
+    total_s = schedule.end_s
+    bar = None
+    status, message = "failed", None
+    # SIGINT/SIGTERM are handled from before the file is opened until it is closed: a signal
+    # while it is opened or closed waits until that is done, so the file always ends with a
+    # status (an interrupted run's `interrupted`) and never holds half a frame
+    with signals:
+        try:
+            try:
+                with signals.critical():
+                    writer, start_frame, state0, saved, seeded = _open_output(
+                        config, out, model, geo, schedule, variables, series,
+                        overwrite=overwrite, resume=resume, seed=seed, control=control)
+                    times.extend(saved)  # (a resumed or seeded file's frames)
+                    summary.update(seeded)
+                bar = Progress(total_s, enabled=progress, start=times[-1] if times else 0.0,
+                               label=progress_label)
+                run(model, schedule, on_frame, state=state0, start_frame=start_frame,
+                    progress=bar)
+                signals.in_critical = True  # complete: a signal now waits for the closing
+            except KeyboardInterrupt:  # SIGINT outside the main thread's handler
+                raise _Stop(signal.SIGINT) from None
+            status = "complete"
+        except _Stop as e:
+            status = "interrupted"
+            name = signal.Signals(e.signum).name
+            if writer is None:
+                message = f"interrupted by {name} before the run started; nothing was written"
+            elif times:
+                message = (f"interrupted by {name}; {len(times)} frames (0 to "
+                           f"{times[-1] / 3600:g} h of {total_s / 3600:g} h) are saved in "
+                           f"{out}; continue with: zn-pde run --resume {shlex.quote(str(out))}")
+            else:
+                message = f"interrupted by {name} before the first frame was saved"
+            raise RunError(message) from None
+        except RunError as e:
+            message = str(e)
+            raise
+        except BaseException as e:
+            message = f"{type(e).__name__}: {e}"
+            raise
+        finally:
+            with signals.critical(reraise=False):
+                if bar is not None:
+                    bar.close()
+                if writer is not None:
+                    try:
+                        write_sidecar()
+                    finally:
+                        writer.close(status, message)
+    late = signals.pending  # a signal as the complete file was closed: it is complete
+    return RunResult(out, np.asarray(times), {k: np.asarray(v) for k, v in summary.items()},
+                     status, None if late is None else signal.Signals(late).name)
+
+
+def _open_output(config: dict[str, Any], out: Path, model: Model, geo: Any,
+                 schedule: Schedule, variables: dict[str, Any], series: dict[str, Any], *,
+                 overwrite: bool,
+                 resume: bool, seed: tuple[Path, int] | None, control: bool):
+    """The output's writer, set up (created, continued from its last frame, or seeded with
+    another run's frames; see `simulate_to_file`), with the frame to start from, its state,
+    and the times and series saved so far."""
     state0 = None
     start_frame = 0
     times: list[float] = []
@@ -363,76 +457,23 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
         history = _text(writer.f.attrs.get("history", ""))
         writer.f.attrs.update({**platform(), "history": "\n".join(
             filter(None, (history, history_line("resumed"))))})
-    else:
-        writer = Writer(out, config_toml=dumps(config),
-                        coords=geo.coords,
-                        tissue_mask=geo.tissue, variables=variables, series=series,
-                        static_fields={"ph": (geo.ph, {"units": "1",
-                                                       "long_name": "extracellular pH"})},
-                        overwrite=overwrite,
-                        attrs={**platform(), "history": history_line("run"),
-                               **({} if control else {CONTROL_ATTR: "declined"})})
+        return writer, start_frame, state0, times, summary
+    writer = Writer(out, config_toml=dumps(config),
+                    coords=geo.coords,
+                    tissue_mask=geo.tissue, variables=variables, series=series,
+                    static_fields={"ph": (geo.ph, {"units": "1",
+                                                   "long_name": "extracellular pH"})},
+                    overwrite=overwrite,
+                    attrs={**platform(), "history": history_line("run"),
+                           **({} if control else {CONTROL_ATTR: "declined"})})
+    try:
         writer.write_events(event_table(config))
         if seed is not None:
             start_frame, state0, times, summary = _copy_frames(model, writer, *seed, series)
-    xmf = out.with_suffix(".xmf")
-    signals = _Signals()
-
-    static = {} if model.well_mixed else {"tissue_mask": ("UChar", 1), "ph": ("Float", 4)}
-
-    def write_sidecar() -> None:
-        if times:
-            write_xdmf(xmf, out.name, geo.coords, geo.spacing_um, np.asarray(times),
-                       list(model.mobile_names + model.fixed_names), static)
-
-    def on_frame(i: int, t_s: float, state: State, peaks: np.ndarray | None) -> None:
-        fields = _output_fields(model, state)
-        scalars = with_step_peaks(model, summarise(model, fields, state.bulk), peaks)
-        for k, v in scalars.items():
-            fields[k] = np.asarray(v)
-        with signals.critical():
-            writer.append(t_s, fields)
-            times.append(t_s)
-            for k, v in scalars.items():
-                summary[k].append(v)
-            write_sidecar()
-
-    total_s = schedule.end_s
-    bar = Progress(total_s, enabled=progress, start=times[-1] if times else 0.0,
-                   label=progress_label)
-    status, message = "failed", None
-    try:
-        with signals:
-            try:
-                run(model, schedule, on_frame, state=state0, start_frame=start_frame,
-                    progress=bar)
-            except KeyboardInterrupt:  # SIGINT outside the main thread's handler
-                raise _Stop(signal.SIGINT) from None
-        status = "complete"
-    except _Stop as e:
-        status = "interrupted"
-        name = signal.Signals(e.signum).name
-        if times:
-            message = (f"interrupted by {name}; {len(times)} frames (0 to "
-                       f"{times[-1] / 3600:g} h of {total_s / 3600:g} h) are saved in {out}; "
-                       f"continue with: zn-pde run --resume {shlex.quote(str(out))}")
-        else:
-            message = f"interrupted by {name} before the first frame was saved"
-        raise RunError(message) from None
-    except RunError as e:
-        message = str(e)
-        raise
     except BaseException as e:
-        message = f"{type(e).__name__}: {e}"
+        writer.close("failed", f"{type(e).__name__}: {e}")
         raise
-    finally:
-        bar.close()
-        try:
-            write_sidecar()
-        finally:
-            writer.close(status, message)
-    return RunResult(out, np.asarray(times), {k: np.asarray(v) for k, v in summary.items()},
-                     status)
+    return writer, start_frame, state0, times, summary
 
 
 def _resume_point(model: Model, schedule: Schedule, writer: Writer,

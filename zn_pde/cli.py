@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import InputError, RunError
+from ._errors import InputError, RunError, sigterm_as_interrupt
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,8 +149,10 @@ def _run_sweep(config, out: Path, a) -> int:
     for i, p in enumerate(points):
         where = ", ".join(f"{k}={v:g}" for k, v in zip(keys, p, strict=True))
         if vials:
-            lines.append(f"  {where}: dissolved {table['dissolved_percent'][i]:.4g} % of the "
-                         f"dose, dissolved Zn2+ {table['mean_zn'][i]:.4g} uM")
+            share = table["dissolved_percent"][i]
+            dissolved = (f"dissolved {share:.4g} % of the dose" if np.isfinite(share) else
+                         "dissolved: not one dose's share (doses or exchanges)")
+            lines.append(f"  {where}: {dissolved}, dissolved Zn2+ {table['mean_zn'][i]:.4g} uM")
             continue
         lines.append(f"  {where}: final viability "
                      f"{100 * table['tissue_mean_viability'][i]:.2f} %, peak ROS in tissue "
@@ -228,9 +230,15 @@ def _cmd_run(a) -> int:
     # the comparison); an interrupted or failed control still ends the command with exit 1
     control, unfinished = None, None
     try:
-        control = None if no_control else simulate_control(config, result.path,
-                                                            progress=not a.quiet)
-    except KeyboardInterrupt:
+        if result.interrupted is not None:  # as the run's file was closed
+            unfinished = (f"interrupted by {result.interrupted} as the run completed; no "
+                          "control run was made")
+        elif not no_control:
+            control = simulate_control(config, result.path, progress=not a.quiet)
+            if control is not None and control.interrupted is not None:
+                unfinished = (f"interrupted by {control.interrupted} as the control run "
+                              "completed (both files are complete)")
+    except KeyboardInterrupt:  # before the control's file was opened
         unfinished = "interrupted before the control run started"
     except RunError as e:  # interrupted or failed (its file says which, and keeps its frames)
         unfinished = f"the control run did not finish: {e}"
@@ -595,7 +603,11 @@ COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "inspect": _cmd_inspect,
 def main(argv: list[str] | None = None) -> int:
     a = _parser().parse_args(argv)
     try:
-        return COMMANDS[a.command](a)
+        with sigterm_as_interrupt():  # SIGTERM stops a command as Ctrl-C does (exit 1)
+            return COMMANDS[a.command](a)
+    except KeyboardInterrupt:  # where no command's own handling applies
+        print(f"zn-pde {a.command}: interrupted", file=sys.stderr)
+        return 1
     except InputError as e:
         print(f"zn-pde {a.command}: error: {e}", file=sys.stderr)
         return 2
