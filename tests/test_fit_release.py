@@ -81,8 +81,10 @@ def test_recovers_known_constants_within_the_reported_ci(recovered):
         assert lo < truth < hi, (name, p)
         # the interval is informative: well inside the box
         assert hi / lo < 2.0
-    # χ²/dof of a correct model with the declared noise is ~1 (54 − 2 dof: 95 % range 0.66-1.4)
+    # χ²/dof of a correct model with the declared noise is ~1 (18 − 2 dof: 95 % range
+    # 0.43-1.80; this seed's data lie well inside it)
     assert 0.6 < r["uncertainty"]["chi2_per_dof"] < 1.45
+    assert not any("chi2/dof" in w for w in r["warnings"])  # the sd is right: no warning
     # Gauss-Newton and the profile agree for this nearly linear problem
     for name in TRUE:
         gn, pr = r["parameters"][name]["ci95_gauss_newton"], r["parameters"][name]["ci95_profile"]
@@ -185,3 +187,38 @@ def test_second_zif8_carrier_reproduces_its_reported_point():
     assert r["metrics"]["rmse"] < 0.01
     preset = get_material("ZIF-8").parameter("dissolution_rate_per_h").value
     assert r["parameters"]["dissolution_rate_per_h"]["value"] < 0.2 * preset
+
+
+def test_an_sd_column_that_understates_the_noise_is_flagged(synthetic, tmp_path, capsys,
+                                                           monkeypatch):
+    """The same data declared with a quarter of their noise: the intervals, which take sd as
+    the noise, shrink 4x and χ²/dof is ~16 (an outside audit: 4x too narrow and silent). The
+    summary prints χ²/dof and a warning says the intervals are too narrow, as the JSON does."""
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
+    d = tmp_path / "quarter"
+    d.mkdir()
+    rows = (synthetic / "release.csv").read_text().splitlines()
+    head, body = rows[0], [r.split(",") for r in rows[1:]]
+    for r in body:
+        r[3] = str(SD / 4)
+    (d / "release.csv").write_text("\n".join([head] + [",".join(r) for r in body]) + "\n")
+    (d / "fit.toml").write_text((synthetic / "fit.toml").read_text().replace(
+        'name = "synthetic_release"', 'name = "quarter_sd"'))
+    assert main(["fit", str(d / "fit.toml"), "-o", str(d), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    std = capsys.readouterr()
+    report = json.loads((d / "quarter_sd.json").read_text())
+    chi = report["uncertainty"]["chi2_per_dof"]
+    assert 8.0 < chi < 25.0  # 16 x the 0.6-1.45 of the right sd
+    assert f"chi2/dof = {chi:.3g} (dof 16)" in std.out
+    assert "too narrow" in std.err and any("too narrow" in w for w in report["warnings"])
+
+
+def test_chi2_quantiles_match_the_tables():
+    """Wilson-Hilferty against the exact 0.5 % / 99.5 % points of χ² (19 and 50 degrees of
+    freedom: 6.844 / 38.582 and 27.991 / 79.490), within 1 %."""
+    from zn_pde.fit._uncertainty import chi2_quantile
+
+    for dof, lo, hi in ((19, 6.844, 38.582), (50, 27.991, 79.490)):
+        assert chi2_quantile(0.005, dof) == pytest.approx(lo, rel=0.01)
+        assert chi2_quantile(0.995, dof) == pytest.approx(hi, rel=0.01)

@@ -26,13 +26,20 @@ from ._problem import build_problem as build_problem
 from ._report import load_fitted_model as load_fitted_model
 
 
+def _chi2_text(u: dict) -> str:
+    """', chi2/dof = …' for a fit weighted by the table's sd (its intervals rest on it)."""
+    c = u.get("chi2_per_dof")
+    return f", chi2/dof = {c:.3g} (dof {u['dof']})" if u.get("weighted") and c is not None else ""
+
+
 def _summary(result: FitResult) -> str:
     r = result.report
     m = r["metrics"]
     lines = [f"fitted {r['name']} ({r['observable']}): r2 = "
              + (f"{m['r2']:.4f}" if m["r2"] is not None else "n/a")
              + f", RMSE = {m['rmse']:.4g}, n = {m['n']}, AIC = "
-             + (f"{m['aic']:.4g}" if m["aic"] is not None else "n/a")]
+             + (f"{m['aic']:.4g}" if m["aic"] is not None else "n/a")
+             + _chi2_text(r.get("uncertainty", {}))]
     if m.get("note"):
         lines.append(f"  note: {m['note']}")
     for name, p in r["parameters"].items():

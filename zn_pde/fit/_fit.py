@@ -25,7 +25,7 @@ from ._config import FitConfig
 from ._empirical import RELEASE_MODELS, VIABILITY_MODELS, fit_empirical
 from ._optimise import MultiStart, OptimiserState, Optimum
 from ._problem import Problem, build_problem
-from ._uncertainty import gauss_newton, metrics, profile_likelihood
+from ._uncertainty import gauss_newton, metrics, profile_likelihood, sd_warning
 
 
 @dataclasses.dataclass
@@ -117,7 +117,11 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
     opt = ms.run(state, label=label, quiet=quiet, checkpoint=checkpoint)
     report, x = analyse(problem, opt, ms, quiet=quiet, label=label)
     report["optimisation"]["gradient"] = mode
-    report["warnings"] = warnings
+    u = report["uncertainty"]
+    late = sd_warning(u.get("chi2_per_dof"), u["dof"]) if u.get("weighted") else None
+    if late is not None:
+        print(f"{label}: warning: {late}", file=sys.stderr)
+    report["warnings"] = warnings + ([late] if late else [])
     for n, w in parameter_warnings.items():
         report["parameters"][n]["warning"] = w
     report["command"] = command or f"zn_pde.fit.fit(load_fit_config({cfg.file!r}))"
