@@ -418,3 +418,31 @@ def test_retired_peroxide_keys_are_read_in_their_old_meaning_and_converted_exact
     today = resolve({"material": {"kind": "ZnO2"}, "kinetics": {"catalase_rate_per_s": 2.0}},
                     "today.toml")["kinetics"]
     assert today["catalase_rate_per_s"] == 2.0 and today["h2o2_permeation_per_s"] == 1.0
+
+
+def test_values_derived_at_resolution_are_derived_again_when_the_config_changes():
+    """`unresolved` (a sweep point, a plan's controls, Python overrides) keeps what was given
+    and derives the rest again (outside red-team findings): the zn-pde 0.1 peroxide keys'
+    converted values stay (they were lost: a sweep of such a config ran today's defaults,
+    viability 0.219 against its own run's 0.125), and a cartesian spheroid's default centre
+    follows the grid (it stayed at the old grid's centre)."""
+    from zn_pde.config import unresolved
+
+    base = {"grid": {"kind": "radial", "shape": [12], "spacing_um": 25.0},
+            "geometry": {"kind": "spheroid", "radius_um": 150.0},
+            "material": {"kind": "ZnO2", "dose_ug_per_ml": 20.0},
+            "kinetics": {"gpx_fraction": 0.2, "catalase_rate_per_s": 2.0}}
+    first = resolve(base, "<test>")
+    again = resolve({**unresolved(first), "material": {"kind": "ZnO2",
+                                                       "dose_ug_per_ml": 40.0}}, "<test>")
+    for key in ("catalase_rate_per_s", "peroxidase_rate_per_s", "peroxide_damage_rate_per_s",
+                "h2o2_permeation_per_s"):
+        assert again["kinetics"][key] == pytest.approx(first["kinetics"][key], rel=1e-12), key
+    assert first["kinetics"]["peroxidase_rate_per_s"] == pytest.approx(0.2 * 693.0)
+    cart = resolve({"grid": {"shape": [16, 16, 16], "spacing_um": 20.0},
+                    "geometry": {"kind": "spheroid", "radius_um": 100.0},
+                    "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0}}, "<test>")
+    assert cart["geometry"]["center_um"] == [160.0] * 3
+    raw = unresolved(cart)
+    raw["grid"]["shape"] = [20, 20, 20]
+    assert resolve(raw, "<test>")["geometry"]["center_um"] == [200.0] * 3

@@ -406,3 +406,21 @@ def test_a_medium_ph_control_reaches_an_exchange_without_its_own_ph(tmp_path):
         objective = problem.evaluate(np.array([ph])).objective
         ds = zn_pde.simulate({**scen, "ph": {**scen["ph"], "medium": ph}}, progress=False)
         assert objective == pytest.approx(float(ds["tissue_mean_viability"][-1]), rel=1e-6)
+
+
+def test_the_normal_scenario_s_exchange_takes_its_own_medium_ph(tmp_path):
+    """A [[medium_exchange]] without `ph` brings fresh medium at the scenario's ph.medium:
+    under the tumour's protocol the normal tissue's exchange is at the normal scenario's pH
+    (7.4), not the tumour's (6.6; an outside red-team finding: the tumour's resolved pH was
+    copied), and an exchange's own ph is kept."""
+    from zn_pde.config import resolve
+    from zn_pde.plan._problem import with_protocol
+
+    tumour = resolve(scenario(ph={"medium": 6.6, "tissue_rim": 6.8, "tissue_core": 6.6},
+                              medium_exchange=[{"time_h": 1.0}, {"time_h": 3.0, "ph": 7.0}]),
+                     "<tumour>")
+    normal = resolve(scenario(ph={"medium": 7.4, "tissue_rim": 7.4, "tissue_core": 7.4}),
+                     "<normal>")
+    both = with_protocol(normal, tumour)
+    assert [x["ph"] for x in both["medium_exchange"]] == [7.4, 7.0]
+    assert [x["ph"] for x in tumour["medium_exchange"]] == [6.6, 7.0]

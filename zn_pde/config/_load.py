@@ -461,6 +461,10 @@ def _mark_defaults(c: dict[str, Any], raw: dict[str, Any]) -> None:
         if section.startswith("_") or not isinstance(body, dict):
             continue
         given = raw.get(section) if isinstance(raw.get(section), dict) else {}
+        if section == "kinetics" and any(k in given for k in RETIRED_PEROXIDE):
+            # today's values of the retired keys (`_convert_retired_peroxide`) stand for what
+            # was given: the retired keys themselves are not in the resolved config
+            given = {**given, **{k: None for k in RETIRED_CONVERTS_TO}}
         for name in body:
             if name not in given and f"{section}.{name}" not in c.get("_derived", {}):
                 _mark_derived(c, f"{section}.{name}")
@@ -556,6 +560,11 @@ RETIRED_PEROXIDE = {
         "intracellular_h2o2_removal_per_s", 693.0, "1/s", "retired", "retired",
         lower_open=True),
 }
+
+
+#: today's keys that `_convert_retired_peroxide` sets from the retired ones
+RETIRED_CONVERTS_TO = ("catalase_rate_per_s", "peroxidase_rate_per_s",
+                       "peroxide_damage_rate_per_s", "h2o2_permeation_per_s")
 
 
 def _convert_retired_peroxide(raw: dict, out: dict[str, float], file: str) -> None:
@@ -662,8 +671,10 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
         check_devices(c["numerics"]["devices"], grid["shape"][1], file)
     if grid["kind"] == "cartesian" and geo["kind"] == "spheroid":
         extent = [n * grid["spacing_um"] for n in grid["shape"]]
-        center = geo.get("center_um") or [e / 2 for e in extent]
-        geo["center_um"] = center
+        center = geo.get("center_um")
+        if not center:  # the grid's centre: follows the grid when it changes
+            geo["center_um"] = center = [e / 2 for e in extent]
+            _mark_derived(c, "geometry.center_um")
         r = geo["radius_um"]
         for axis, (cx, e) in enumerate(zip(center, extent, strict=True)):
             if not 0 <= cx <= e:  # the centre itself is outside: that is the key to fix

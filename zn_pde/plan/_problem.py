@@ -31,7 +31,6 @@ both, and their difference is the step-plan error.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import itertools
 import math
@@ -72,10 +71,13 @@ def set_controls(config: dict[str, Any], keys: list[str], values, *, check: bool
 def with_protocol(normal: dict[str, Any], tumour: dict[str, Any]) -> dict[str, Any]:
     """The normal-tissue scenario under the tumour scenario's protocol."""
     raw = unresolved(normal)
+    # the tumour's protocol as written: what it derived from its own scenario (an exchange's
+    # pH from its ph.medium) is derived again from the normal one's
+    protocol = unresolved(tumour)
     for sec in PROTOCOL_SECTIONS:
         raw.pop(sec, None)
-        if sec in tumour:
-            raw[sec] = copy.deepcopy(tumour[sec])
+        if sec in protocol:
+            raw[sec] = protocol[sec]
     if raw["material"]["kind"] != normal.get("material", {}).get("kind"):
         raw.pop("kinetics", None)  # the defaults of the tumour's material
     out = resolve(raw, "<normal tissue under the plan's protocol>")
