@@ -109,7 +109,7 @@ def test_compare_difference_maps_depth_profile_and_series_hold_the_right_data(ru
     with (h5py.File(runs["treated"], "r", locking=False) as f,
           h5py.File(runs["control"], "r", locking=False) as g):
         vt, vc = f["viability"][-1].astype(float), g["viability"][-1].astype(float)
-        zt, zc = f["zn"][-1].astype(float), g["zn"][-1].astype(float)
+        zt, zc = f["radical_dose"][-1].astype(float), g["radical_dose"][-1].astype(float)
         mt, mc = f["tissue_mean_viability"][:], g["tissue_mean_viability"][:]
         zmt, zmc = f["tissue_mean_zn"][:], g["tissue_mean_zn"][:]
     # maps: treated - control at the final frame, plane through the centre; viability in %
@@ -120,9 +120,11 @@ def test_compare_difference_maps_depth_profile_and_series_hold_the_right_data(ru
                                rtol=1e-6, atol=1e-12)
     vmin, vmax = dv.get_clim()
     assert vmin == pytest.approx(-vmax) and vmax > 0  # symmetric about no difference
-    dz = _axes(fig, "diff_zn").images[0]
-    np.testing.assert_allclose(np.ma.filled(dz.get_array(), np.nan), (zt - zc)[:, j, :],
+    # the stimuli's oxidative dose (the control has none), in the tissue's cells only
+    dz = _axes(fig, "diff_radical_dose").images[0]
+    np.testing.assert_allclose(dz.get_array().compressed(), (zt - zc)[:, j, :][tissue[:, j, :]],
                                rtol=1e-6, atol=1e-12)
+    assert np.all(zc == 0) and dz.get_array().max() > 0
     assert np.any(np.abs(expected[tissue[:, j, :]]) > 0)  # the exposure did something
     # Δviability against depth below the surface: shell means over tissue, final frame
     zz, yy, xx = np.meshgrid(run.z_um, run.y_um, run.x_um, indexing="ij")

@@ -27,8 +27,8 @@ Default slice times: the start, the end, the last frame before the first exposur
 frame after each exposure (or the middle when there is none).
 
 `zn-pde plot RUN.h5 --compare CONTROL.h5` also writes `<stem>_vs_<control stem>.png`:
-treated minus control maps of viability and zn at the final frame through the spheroid
-centre, the difference in viability against the depth below the tissue surface (shell means)
+treated minus control maps of viability and of the stimuli's oxidative dose
+(`radical_dose`; zn for runs without it) at the final frame through the spheroid centre, the difference in viability against the depth below the tissue surface (shell means)
 and the tissue-mean time series of both runs side by side. The two files must share the
 grid, the tissue and the frames every `time.save_every_min`; differences are taken at the
 times both saved (a treated run's frames around its exposures have no counterpart in a
@@ -892,7 +892,11 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
     mine, theirs = _common_frames(t_h, t_control)
     to_control = dict(zip(mine.tolist(), theirs.tolist(), strict=True))
     last = run.n_frames - 1
-    maps = [n for n in ("viability", "zn") if n in run.fields] or list(run.fields[:1])
+    # what the stimuli did: viability, and their oxidative dose (none in the control) where
+    # the run has it; a zn map differed mostly by the control's longer step (an outside
+    # figure review: ±0.03 uM on ~1.7, its sign set by the step, not the stimulus)
+    second = "radical_dose" if "radical_dose" in run.fields else "zn"
+    maps = [n for n in ("viability", second) if n in run.fields] or list(run.fields[:1])
     if len(run.dims) != 3:  # maps are x-z planes of a 3D grid
         maps = []
     series = []  # (panel title, unit, treated array, control array)
