@@ -377,12 +377,12 @@ def test_plot_writes_every_figure_with_defaults_and_options(run3d, tmp_path, cap
     w2 = _png_size(paths[0])[0]
     assert w2 < w3  # two time panels instead of three
     # the radial profiles follow the times asked for too (they once kept their own frames)
-    from zn_pde.plot import _profile_frames, _radial
+    from zn_pde.plot import _default_frames, _profile_frames, _radial
 
     run = read_run(path)
     lines = [len(_radial(run, ["zn"], False, chosen).axes[0].lines)
              for chosen in (None, [0, run.n_frames - 1])]
-    default = len(_profile_frames(run.times_s[:run.n_frames] / 3600.0))
+    default = len(_profile_frames(run.times_s[:run.n_frames] / 3600.0, _default_frames(run)))
     assert default > 2 and lines[0] - lines[1] == default - 2
 
 

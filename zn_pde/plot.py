@@ -6,12 +6,13 @@ For a 3D run:
   outline (tissue_mask contour at 0.5) in white; medium voxels without cells (NaN viability)
   are left blank.
 - `<stem>_radial.png`: shell-averaged profiles against the distance from the spheroid
-  centre (against depth z for a uniform slab), at up to eight frames coloured by time, the
-  spheroid surface dashed.
+  centre (against depth z for a uniform slab), at about eight frames coloured by time (the
+  slices' default frames around the exposures among them), the spheroid surface dashed.
 - `<stem>_timeseries.png`: tissue means (and the domain maximum of ROS) over time, with the
   ultrasound and light exposures of the stored config shaded.
 For a radial run (fields (time, r)):
-- `<stem>_radial.png`: the profiles against r at up to eight frames coloured by time, with the
+- `<stem>_radial.png`: the profiles against r at about eight frames coloured by time (the
+  slices' default frames around the exposures among them), with the
   depth below the spheroid surface (R − r) on the top axis and the surface dashed;
 - `<stem>_kymograph.png`: every field as an r × t map (time along x, r up), the surface
   dashed; colour scales fitted to the tissue like the slices';
@@ -28,8 +29,9 @@ frame after each exposure (or the middle when there is none).
 
 `zn-pde plot RUN.h5 --compare CONTROL.h5` also writes `<stem>_vs_<control stem>.png`:
 treated minus control maps of viability and of the stimuli's oxidative dose
-(`radical_dose`; zn for runs without it) at the final frame through the spheroid centre, the difference in viability against the depth below the tissue surface (shell means)
-and the tissue-mean time series of both runs side by side. The two files must share the
+(`radical_dose`; zn for runs without it) at the final frame through the spheroid centre,
+the difference in viability against the depth below the tissue surface (shell means) and
+the tissue-mean time series of both runs side by side. The two files must share the
 grid, the tissue and the frames every `time.save_every_min`; differences are taken at the
 times both saved (a treated run's frames around its exposures have no counterpart in a
 control without them). Without `--compare`, the control that `zn-pde run` wrote beside a run
@@ -486,21 +488,25 @@ def _after_exposure_note(run: RunFile, frames: list[int]) -> str:
     return "; exposures end at " + ", ".join(f"{e:.4g}" for e in sorted(set(ends))[:6]) + " h"
 
 
-def _profile_frames(t_h: np.ndarray) -> list[int]:
-    """Every frame, or MAX_PROFILES spread evenly in time (the frames nearest to evenly
-    spaced times: saved times are uneven around events)."""
+def _profile_frames(t_h: np.ndarray, keep: list[int] | tuple[int, ...] = ()) -> list[int]:
+    """Every frame, or the frames `keep` (the slices' default: around the exposures) and the
+    rest of MAX_PROFILES spread evenly in time (the frames nearest to evenly spaced times:
+    saved times are uneven around events). An exposure's end frame, which holds its ROS
+    peak, was once skipped by the even spread (an outside figure review)."""
     n = t_h.size
     if n <= MAX_PROFILES:
         return list(range(n))
-    wanted = np.linspace(t_h[0], t_h[-1], MAX_PROFILES)
-    return sorted({int(np.argmin(np.abs(t_h - t))) for t in wanted})
+    keep = {k for k in keep if 0 <= k < n}
+    wanted = np.linspace(t_h[0], t_h[-1], max(MAX_PROFILES - len(keep), 2))
+    return sorted(keep | {int(np.argmin(np.abs(t_h - t))) for t in wanted})
 
 
 def _profile_colours(run: RunFile, chosen: list[int] | None = None):
     """The frames a profile figure draws (`chosen`, in time order, else up to MAX_PROFILES),
     their times (h), and the colour map and time norm that colour each profile by its time."""
     t_h = run.times_s / 3600.0
-    frames = sorted(chosen) if chosen else _profile_frames(t_h[:run.n_frames])
+    frames = sorted(chosen) if chosen else _profile_frames(t_h[:run.n_frames],
+                                                           _default_frames(run))
     first, last = t_h[frames[0]], t_h[frames[-1]]
     return frames, t_h, colormaps["viridis"], Normalize(first, last if last > first
                                                         else first + 1.0)
