@@ -218,3 +218,23 @@ def test_a_medium_exchange_without_a_ph_follows_a_swept_medium_ph(tmp_path, caps
     with h5py.File(tmp_path / "v.h5", "r") as f:
         np.testing.assert_allclose(f["mean_zn"][:, -1], own, rtol=1e-5)
     assert own[1] < own[0] / 10
+
+
+def test_the_summary_figure_leaves_the_caller_s_matplotlib_backend(tmp_path):
+    """The sweep's figure is drawn on a Figure rendered by Agg: a caller's backend (a
+    notebook's inline one) is left as it was (it was switched to Agg by matplotlib.use), and
+    doses spanning a decade get a logarithmic axis (an outside figure review)."""
+    import matplotlib
+
+    from zn_pde._sweep import _plot_summary
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        fig = _plot_summary(tmp_path / "s.h5", ["material.dose_ug_per_ml"],
+                            [[5.0], [20.0], [80.0]], [90.0, 70.0, 30.0], "final viability (%)")
+        assert matplotlib.get_backend() == "svg"
+        assert fig.axes[0].get_xscale() == "log"
+    finally:
+        matplotlib.use(before)
+    assert (tmp_path / "s_summary.png").stat().st_size > 1000

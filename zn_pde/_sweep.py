@@ -278,16 +278,17 @@ def cell_free(table: dict[str, np.ndarray]) -> bool:
 
 
 def _plot_summary(out: Path, keys, points, percent, ylabel: str,
-                  top: float | None = 105.0) -> None:
+                  top: float | None = 105.0) -> Any:
     """The final read-out (a percentage) against the first swept key, a line per
-    combination of the others; `top`: the y-axis limit (None: fit the data)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    combination of the others; `top`: the y-axis limit (None: fit the data). The x axis is
+    logarithmic where the swept values are positive and span a decade or more. Drawn on a
+    `Figure` rendered by Agg, never through pyplot, so the caller's backend (a notebook's)
+    is left as it was."""
+    from matplotlib.figure import Figure
 
     pts = np.asarray(points, float)
-    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.subplots()
     x = pts[:, 0]
     others = [tuple(r) for r in pts[:, 1:]]
     for combo in dict.fromkeys(others):
@@ -295,9 +296,11 @@ def _plot_summary(out: Path, keys, points, percent, ylabel: str,
         label = ", ".join(f"{k} = {v:g}" for k, v in zip(keys[1:], combo, strict=True))
         ax.plot(x[sel], np.asarray(percent)[sel], "o-", label=label or None)
     ax.set_xlabel(f"{keys[0]} ({_key_units(keys[0])})")
+    if np.all(x > 0) and x.max() >= 10.0 * x.min():
+        ax.set_xscale("log")
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, top)
     if len(keys) > 1:
         ax.legend(fontsize=7)
     fig.savefig(out.with_name(out.stem + "_summary.png"), dpi=150)
-    plt.close(fig)
+    return fig

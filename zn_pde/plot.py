@@ -368,11 +368,14 @@ def _stimuli(run: RunFile) -> list[tuple[str, float, float, str]]:
             start, dur = float(e["start_h"]), float(e["duration_min"])
             repeats = max(1, int(e.get("repeats", 1) or 1))
             every = float(e.get("repeat_every_h") or 0.0)
+            amplitude = e.get("intensity_W_per_cm2" if kind == "ultrasound" else
+                              "irradiance_mW_per_cm2", 0)
+            sham = "sham (0, as in a control) " if amplitude == 0 else ""
             if kind == "ultrasound":
-                what = f"ultrasound {e.get('intensity_W_per_cm2', '?'):g} W/cm², {dur:g} min"
+                what = f"{sham}ultrasound {amplitude:g} W/cm², {dur:g} min"
             else:
-                what = (f"light {e.get('wavelength_nm', 0):g} nm, "
-                        f"{e.get('irradiance_mW_per_cm2', 0):g} mW/cm², {dur:g} min")
+                what = (f"{sham}light {e.get('wavelength_nm', 0):g} nm, "
+                        f"{amplitude:g} mW/cm², {dur:g} min")
             if repeats > 1:
                 what += f", {repeats}× every {every:g} h"
             for k in range(repeats if every > 0 else 1):

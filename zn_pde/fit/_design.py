@@ -356,11 +356,8 @@ def plot_design(report: dict[str, Any], settings: DesignSettings, grid: np.ndarr
                 gain: np.ndarray, shrink: np.ndarray, names, path: Path) -> None:
     """The D-optimality gain (and each parameter's shrink) over the two grid columns with the
     most values (a line for a one-column grid; further columns: the best over them)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib import patheffects
+    from matplotlib.figure import Figure  # rendered by Agg: the caller's backend is kept
 
     varying = sorted([k for k, v in enumerate(settings.values) if len(v) > 1],
                      key=lambda k: -len(settings.values[k]))
@@ -368,7 +365,8 @@ def plot_design(report: dict[str, Any], settings: DesignSettings, grid: np.ndarr
     others = [settings.columns[k] for k in varying[2:]]
     panels = [("D-optimality gain ln det F_c - ln det F (1)", gain)]
     panels += [(f"CI shrink factor of {n} (fold)", shrink[:, k]) for k, n in enumerate(names)]
-    fig, axs = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.9), squeeze=False)
+    fig = Figure(figsize=(4.6 * len(panels), 3.9))
+    axs = fig.subplots(1, len(panels), squeeze=False)
     best = report["best"]["conditions"]
     for ax, (title, values) in zip(axs[0], panels, strict=True):
         if len(axes_cols) == 2:
@@ -426,7 +424,6 @@ def plot_design(report: dict[str, Any], settings: DesignSettings, grid: np.ndarr
                  f"{where}){extra}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def summary(report: dict[str, Any]) -> str:

@@ -144,17 +144,16 @@ def metrics_caption(m: dict[str, Any]) -> str:
 
 def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
          path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure  # rendered by Agg: the caller's backend is kept
 
     cfg, table = problem.cfg, problem.table
     release = cfg.observable.table_kind == "release"
     markers = {"=": "o", "~": "o", "<=": "v", ">=": "^"}
     data_curves = cfg.observable.curves(table, cfg.row_settings)
     if release:
-        fig, axes = plt.subplots(1, 1, figsize=(6.4, 4.6), squeeze=False)
+        fig = Figure(figsize=(6.4, 4.6))
+        axes = fig.subplots(1, 1, squeeze=False)
         panels = {0: (axes[0, 0], "")}
         panel_of_curve = [0] * len(curves)
         panel_of_row = np.zeros(len(table), int)
@@ -162,14 +161,15 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
         times = sorted({c["key"][0] for c in curves})
         ncol = min(3, len(times))
         nrow = math.ceil(len(times) / ncol)
-        fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.8 * nrow), squeeze=False)
+        fig = Figure(figsize=(4.6 * ncol, 3.8 * nrow))
+        axes = fig.subplots(nrow, ncol, squeeze=False)
         panels = {t: (axes.flat[i], f"{t:g} h") for i, t in enumerate(times)}
         for ax in list(axes.flat)[len(times):]:
             ax.set_visible(False)
         panel_of_curve = [c["key"][0] for c in curves]
         t_rows = _column(table, "exposure_h", cfg.exposure_h or 24.0)
         panel_of_row = t_rows
-    cmap = plt.get_cmap("tab10")
+    cmap = colormaps["tab10"]
     per_panel: dict[Any, int] = {}
     for _, idx in data_curves:
         key = 0 if release else panel_of_row[idx[0]]
@@ -205,7 +205,6 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
                  f"{metrics_caption(report['metrics'])}{bounds}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _jsonable(o: Any) -> Any:

@@ -99,12 +99,10 @@ def _toml_header(s) -> str:
 
 def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any], path: Path
            ) -> None:
-    import matplotlib
+    from matplotlib.figure import Figure  # rendered by Agg: the caller's backend is kept
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
+    fig = Figure(figsize=(11, 7.5), layout="constrained")
+    ax = fig.subplots(2, 2)
     _timeline(ax[0, 0], [("start", start["config"]), ("optimum", optimum["config"])])
     a = ax[0, 1]
     for label, o, color in (("start", start, "0.45"), ("optimum", optimum, "C3")):
@@ -134,7 +132,6 @@ def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any],
     fig.colorbar(im, ax=ax[1], label="shell-mean viability (0-1)", shrink=0.9)
     fig.suptitle(f"plan '{problem.s.name}': minimise {problem.s.objective}")
     fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
 
 
 def shell_means(run: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
