@@ -53,7 +53,11 @@ def test_figure_caption_says_r2_is_not_meaningful():
     text = metrics_caption({"n": 2, "k": 3, "r2": None})
     assert "2 values for 2 free parameters" in text and "not meaningful" in text
     assert "r² =" not in text
-    assert metrics_caption({"n": 5, "k": 3, "r2": 0.98765}) == "r² = 0.988, n = 5"
+    assert metrics_caption({"n": 5, "k": 3, "r2": 0.98765}) == ("r² = 0.988, n = 5, "
+                                                                "2 free parameters")
+    # a perfect r² from parameters the data do not bound says so (an outside figure review)
+    assert metrics_caption({"n": 3, "k": 3, "r2": 1.0}, ["a", "b"]).endswith(
+        "not identifiable from these data: a, b")
 
 
 # --- data warnings ----------------------------------------------------------------------------

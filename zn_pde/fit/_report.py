@@ -131,15 +131,19 @@ def derived(problem: Problem, curves: list[dict[str, Any]]) -> dict[str, Any]:
                     "plotted range (null: not reached)"}
 
 
-def metrics_caption(m: dict[str, Any]) -> str:
-    """The figure's summary of the fit metrics; with at least as many free parameters as
-    values it says that r² means nothing instead of showing one."""
+def metrics_caption(m: dict[str, Any], unidentified: list[str] | tuple[str, ...] = ()) -> str:
+    """The figure's summary of the fit metrics: r², the values and the free parameters, and
+    those the data do not bound (`unidentified`; a perfect r² with them says little); with at
+    least as many free parameters as values it says that r² means nothing instead."""
     n, n_free = m["n"], m["k"] - 1
     if n <= n_free:
         return (f"n = {n} values for {n_free} free parameters:\nno degree of freedom "
                 "left, so r² (and AIC/BIC) are not meaningful")
     r2 = f"{m['r2']:.3f}" if m.get("r2") is not None else "n/a"
-    return f"r² = {r2}, n = {n}"
+    text = f"r² = {r2}, n = {n}, {n_free} free parameter{'s' if n_free != 1 else ''}"
+    if unidentified:
+        text += f"\nnot identifiable from these data: {', '.join(unidentified)}"
+    return text
 
 
 def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
@@ -195,14 +199,16 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
             ax.set_ylabel("released (%)")
         else:
             ax.set_xscale("log")
-            ax.set_xlabel("concentration (ug/mL)")
+            ax.set_xlabel("concentration (µg/mL)")
             ax.set_ylabel("viability (%)")
             ax.set_title(title)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6, loc="best")
     bounds = " (▼/▲ reported bounds)" if any(r in ("<=", ">=") for r in table.relation) else ""
+    unidentified = [n for n, p in report["parameters"].items()
+                    if not p.get("fixed") and p.get("identifiable") is False]
     fig.suptitle(f"{cfg.name}: {cfg.observable.name} fit, "
-                 f"{metrics_caption(report['metrics'])}{bounds}", fontsize=10)
+                 f"{metrics_caption(report['metrics'], unidentified)}{bounds}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
