@@ -5,9 +5,9 @@
 
 The scenario is the built-in default (250 um spheroid, 20 ug/mL, one 1 MHz 1.5 W/cm2 1 min
 ultrasound exposure at 4 h) on a coarser grid, with only `material.kind` changed. Reported per
-material: tissue-mean free Zn2+ and the living cells' labile Zn at the end, peak ROS over all
-steps, final tissue-mean viability, and the depth of kill: how far in from the spheroid
-surface the shell-averaged viability stays below 50 %.
+material: tissue-mean dissolved Zn2+ (extracellular fluid) and the living cells' labile Zn
+at the end, peak ROS over all steps, final tissue-mean viability, and the depth of kill: how
+far in from the spheroid surface the shell-averaged viability stays below 50 %.
 """
 
 from __future__ import annotations

@@ -271,7 +271,9 @@ def _label(run: RunFile, name: str, percent: bool = False) -> str:
 
 
 def _is_concentration(run: RunFile, name: str) -> bool:
-    return run.units.get(name, "") in ("uM", "ug/mL")
+    """A concentration that `--log` draws on a log scale: not glutathione, a ~5 mM pool whose
+    fall of a few % is the signal (an outside figure review: log hid it)."""
+    return run.units.get(name, "") in ("uM", "ug/mL") and "gsh" not in name
 
 
 def _is_fraction(name: str) -> bool:
@@ -674,7 +676,7 @@ def _series_panels(run: RunFile, names: list[str]
     want = set(names)
     panels = []
     if "tissue_mean_zn" in s and "zn" in want:
-        panels.append(("dissolved Zn²⁺ (interstitial), tissue mean", "µM",
+        panels.append(("dissolved Zn²⁺ (extracellular fluid), tissue mean", "µM",
                        [("tissue_mean_zn", "")]))
     if "tissue_mean_zn_cell" in s and "zn_cell" in want:
         panels.append(("labile intracellular Zn, tissue mean", "µM",
