@@ -215,14 +215,13 @@ def test_a_signal_as_the_run_completes_stops_the_command_not_the_file(tmp_path, 
         original(self, status, message)
 
     monkeypatch.setattr(Writer, "close", close)
-    path = tmp_path / "cfg.toml"
-    path.write_text(dumps(config(RADIAL)))
+    code, stdout = _run(tmp_path, RADIAL)
     out = tmp_path / "run.h5"
-    assert main(["run", str(path), "-o", str(out), "--quiet"]) == 1
-    std = capsys.readouterr()
-    assert "final tissue-mean viability" in std.out
-    assert "interrupted by SIGTERM as the run completed; no control run was made" in std.err
-    assert "nothing was written" not in std.err
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "final tissue-mean viability" in stdout
+    assert "interrupted by SIGTERM as the run completed; no control run was made" in err
+    assert "nothing was written" not in err
     with h5py.File(out, "r") as f:
         assert f.attrs["status"] == "complete" and f["time"][-1] == 12 * 3600.0
     assert not control_path(out).exists()
