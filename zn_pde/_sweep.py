@@ -297,7 +297,12 @@ def _plot_summary(out: Path, keys, points, percent, ylabel: str,
         ax.plot(x[sel], np.asarray(percent)[sel], "o-", label=label or None)
     ax.set_xlabel(f"{keys[0]} ({_key_units(keys[0])})")
     if np.all(x > 0) and x.max() >= 10.0 * x.min():
+        from matplotlib.ticker import NullFormatter
+
         ax.set_xscale("log")
+        swept = np.unique(x)  # ticks at the swept values, as plain numbers
+        ax.set_xticks(swept, [f"{v:g}" for v in swept])
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, top)
     if len(keys) > 1:
