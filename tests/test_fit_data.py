@@ -157,6 +157,41 @@ def test_metrics_definitions():
     assert m["bic"] == pytest.approx(4 * math.log(ssr / 4) + 3 * math.log(4))
 
 
+def test_metrics_with_known_sd_use_chi2():
+    """A fit weighted by the table's sd maximises the known-variance likelihood, whose
+    −2 ln L is χ² (Burnham & Anderson 2002 §2.2), with no variance parameter in k."""
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    yhat = np.array([1.1, 1.9, 3.2, 3.8])
+    sd = np.array([0.1, 0.1, 0.4, 0.4])
+    m = metrics(y, yhat, n_free=2, sd=sd)
+    chi2 = 1.0 + 1.0 + 0.25 + 0.25
+    assert m["chi2"] == pytest.approx(chi2)
+    assert m["k"] == 2
+    assert m["aic"] == pytest.approx(chi2 + 2 * 2)
+    assert m["bic"] == pytest.approx(chi2 + 2 * math.log(4))
+    # r² and RMSE stay descriptive, in data units
+    assert m["r2"] == pytest.approx(metrics(y, yhat, n_free=2)["r2"])
+
+
+def test_empirical_fit_is_weighted_by_sd():
+    """A point with a large sd barely pulls a weighted fit: first-order release with one
+    wild point recovers its rate when the point's sd says so, and not without sd."""
+    model = RELEASE_MODELS[0]
+    t = np.array([0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 24.0])
+    y = model.f(np.array([0.1]), t)
+    y[3] += 30.0
+    sd = np.full(t.size, 1.0)
+    sd[3] = 1e4
+    weighted = fit_curve(model, t, y, sd)["parameters"]["k_per_h"]
+    plain = fit_curve(model, t, y)["parameters"]["k_per_h"]
+    assert weighted["value"] == pytest.approx(0.1, rel=1e-4)
+    assert abs(plain["value"] / 0.1 - 1) > 0.05
+    # exact data at the known sd: the interval is the sd's, not the residuals' (which are ~0)
+    lo, hi = fit_curve(model, t, model.f(np.array([0.1]), t), np.full(t.size, 2.0))[
+        "parameters"]["k_per_h"]["ci95"]
+    assert lo < 0.1 < hi and hi / lo > 1.01
+
+
 def test_frame_schedule_hits_every_time():
     every, n = frame_schedule(np.array([3.0, 6.0, 24.0, 48.0]), 60.0)
     assert every == 180 and n == 16  # gcd of 3 h: every time is a frame

@@ -85,6 +85,15 @@ def test_recovers_known_constants_within_the_reported_ci(recovered):
     # 0.43-1.80; this seed's data lie well inside it)
     assert 0.6 < r["uncertainty"]["chi2_per_dof"] < 1.45
     assert not any("chi2/dof" in w for w in r["warnings"])  # the sd is right: no warning
+    # AIC of the weighted fit is built from what it minimised (χ², known sd, k = 2), and the
+    # empirical models it is compared with were fitted and scored the same way
+    m = r["metrics"]
+    assert m["aic"] == pytest.approx(m["chi2"] + 2 * 2, rel=1e-9)
+    assert m["chi2"] == pytest.approx(r["uncertainty"]["chi2_per_dof"] * r["uncertainty"]["dof"])
+    for name, e in r["empirical"].items():
+        tot = e["total"]
+        assert tot["aic"] == pytest.approx(tot["chi2"] + 2 * tot["k"]), name
+        assert tot["k"] == sum(len(c["parameters"]) for c in e["curves"])
     # Gauss-Newton and the profile agree for this nearly linear problem
     for name in TRUE:
         gn, pr = r["parameters"][name]["ci95_gauss_newton"], r["parameters"][name]["ci95_profile"]

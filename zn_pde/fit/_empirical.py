@@ -13,8 +13,10 @@ Viability (V in %, c in µg/mL): four-parameter log-logistic (Hill)
 Each curve (rows grouped by `curve_by`) gets its own parameters: that is what these models
 cost. Least squares by projected Levenberg-Marquardt from several starts, with positive
 parameters in log space; per-curve 95 % CIs by Gauss-Newton where the curve has more points
-than parameters. The totals (one pooled residual variance, k = Σ parameters + 1) are
-comparable with the mechanistic fit's metrics on the same rows.
+than parameters. When the table gives sd, every curve is fitted weighted by 1/sd, as the
+mechanistic fit is, and its CIs take sd as the noise. The totals (the likelihood the
+mechanistic fit uses: one pooled residual variance, k = Σ parameters + 1, or χ² with known sd,
+k = Σ parameters; `metrics`) are comparable with the mechanistic fit's on the same rows.
 """
 
 from __future__ import annotations
@@ -123,13 +125,14 @@ def _to_natural(m: Empirical, th: np.ndarray) -> np.ndarray:
     return np.array([math.exp(v) if lg else v for v, lg in zip(th, m.log, strict=True)])
 
 
-def _lm(m: Empirical, x: np.ndarray, y: np.ndarray, th0: np.ndarray, lo: np.ndarray,
-        hi: np.ndarray, iters: int = 200) -> tuple[np.ndarray, float, np.ndarray]:
-    """Projected L-M with a central-difference Jacobian (closed-form models, few params)."""
+def _lm(m: Empirical, x: np.ndarray, y: np.ndarray, w: np.ndarray, th0: np.ndarray,
+        lo: np.ndarray, hi: np.ndarray, iters: int = 200) -> tuple[np.ndarray, float, np.ndarray]:
+    """Projected L-M with a central-difference Jacobian (closed-form models, few params), on
+    the residuals weighted by `w` (1/sd, or ones)."""
 
     def res(th):
         with np.errstate(all="ignore"):
-            r = m.f(_to_natural(m, th), x) - y
+            r = (m.f(_to_natural(m, th), x) - y) * w
         return np.where(np.isfinite(r), r, 1e10)
 
     def jac(th):
@@ -168,12 +171,16 @@ def _lm(m: Empirical, x: np.ndarray, y: np.ndarray, th0: np.ndarray, lo: np.ndar
     return th, ssr, jac(th)
 
 
-def fit_curve(m: Empirical, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+def fit_curve(m: Empirical, x: np.ndarray, y: np.ndarray,
+              sd: np.ndarray | None = None) -> dict[str, Any]:
+    """One curve by least squares, weighted by 1/sd when `sd` is given (then the CIs take sd
+    as the noise, s² = 1, as the mechanistic fit's do)."""
     lo_n, hi_n = m.box(x, y)
     lo, hi = _to_theta(m, lo_n), _to_theta(m, hi_n)
+    w = np.ones_like(y, dtype=float) if sd is None else 1.0 / np.asarray(sd, float)
     best = None
     for s in m.starts(x, y):
-        th, ssr, j = _lm(m, x, y, _to_theta(m, np.clip(s, lo_n, hi_n)), lo, hi)
+        th, ssr, j = _lm(m, x, y, w, _to_theta(m, np.clip(s, lo_n, hi_n)), lo, hi)
         if best is None or ssr < best[1]:
             best = (th, ssr, j)
     th, ssr, j = best
@@ -190,8 +197,8 @@ def fit_curve(m: Empirical, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
             out["parameters"][name] = {"value": None, "ci95": None, "units": unit}
         out["underdetermined"] = True
         return out
-    s2 = ssr / dof
-    t = t_quantile(0.975, dof)
+    s2, t = (1.0, t_quantile(0.975, math.inf)) if sd is not None else (
+        ssr / dof, t_quantile(0.975, dof))
     a = j.T @ j
     try:
         cov = s2 * np.linalg.inv(a) if np.linalg.cond(a) < 1e12 else None
@@ -220,20 +227,20 @@ def fit_curve(m: Empirical, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
 
 
 def fit_empirical(models: tuple[Empirical, ...], curves: list[tuple[str, np.ndarray]],
-                  x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """Every model on every curve, with pooled totals."""
+                  x: np.ndarray, y: np.ndarray, sd: np.ndarray | None = None) -> dict[str, Any]:
+    """Every model on every curve, with pooled totals; weighted by 1/sd when `sd` is given."""
     result: dict[str, Any] = {}
     for m in models:
         per, yhat, rows, k_total = [], np.full(len(y), np.nan), [], 0
         for label, idx in curves:
-            c = fit_curve(m, x[idx], y[idx])
+            c = fit_curve(m, x[idx], y[idx], None if sd is None else sd[idx])
             c["curve"] = label
             per.append(c)
             yhat[idx] = c.pop("_yhat")
             rows.extend(idx.tolist())
             k_total += len(m.params)
         rows = np.array(sorted(rows))
-        total = metrics(y[rows], yhat[rows], k_total)
+        total = metrics(y[rows], yhat[rows], k_total, None if sd is None else sd[rows])
         under = [c["curve"] for c in per if c.get("underdetermined")]
         if under:
             total["r2"] = total["aic"] = total["bic"] = None

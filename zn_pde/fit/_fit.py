@@ -151,9 +151,8 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
                                   jtj=jac.T @ jac)
     yhat = ms.predict_batch(x[None])[0]
     point = problem.kind == 0
-    m = metrics(problem.y[point], yhat[point], len(free.names))
-    if problem.weighted:
-        m["chi2"] = float(np.sum(r * r))
+    sd = problem.sd[point] if problem.weighted else None
+    m = metrics(problem.y[point], yhat[point], len(free.names), sd)
     params: dict[str, Any] = {}
     for i, n in enumerate(free.names):
         g = gn["parameters"][n]
@@ -208,7 +207,8 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
     pcurves = [(lab, idx[point[idx]]) for lab, idx in curves if point[idx].any()]
     xcol = "time_h" if cfg.observable.table_kind == "release" else "concentration_ug_per_ml"
     models = RELEASE_MODELS if cfg.observable.table_kind == "release" else VIABILITY_MODELS
-    empirical = fit_empirical(models, pcurves, problem.table.numbers[xcol], problem.y)
+    empirical = fit_empirical(models, pcurves, problem.table.numbers[xcol], problem.y,
+                              problem.sd if problem.weighted else None)
     comparison = [{"model": f"mechanistic ({cfg.observable.name})", **_short(m)}]
     comparison += [{"model": k, **_short(v["total"])} for k, v in empirical.items()]
     kinetics = dict(free.held)

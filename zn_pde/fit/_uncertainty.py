@@ -21,10 +21,15 @@ interpolating √Δ (linear in the offset where the profile is quadratic) betwee
 the edge of the box.
 A side that never reaches it inside the box is open: the data do not bound it there.
 
-Metrics on the value rows, in the data's units: r² = 1 − SSR/SST, RMSE = √(SSR/n), and with
-k = free parameters + 1 (the residual variance) AIC = n ln(SSR/n) + 2k, BIC = n ln(SSR/n) +
-k ln n (Burnham & Anderson 2002, Model Selection and Multimodel Inference, §2.2). With at
-least as many free parameters as values no degree of freedom is left: r², AIC and
+Metrics on the value rows, in the data's units: r² = 1 − SSR/SST, RMSE = √(SSR/n). AIC and
+BIC are −2 ln L + 2k and −2 ln L + k ln n for the Gaussian likelihood the fit maximises
+(Burnham & Anderson 2002, Model Selection and Multimodel Inference, §2.2), dropping terms
+every model of the same rows shares:
+- without sd, one unknown variance: −2 ln L = n ln(SSR/n), k = free parameters + 1;
+- with the table's sd (known variances): −2 ln L = χ² = Σ ((ŷ − y)/sd)², k = free parameters
+  (the weighted fit minimises χ², so its AIC must be built from χ², not from the unweighted
+  SSR, which is not what it minimised; `likelihood` says which was used).
+With at least as many free parameters as values no degree of freedom is left: r², AIC and
 BIC then measure nothing and are null, with a `note` saying why (RMSE is kept).
 """
 
@@ -129,24 +134,33 @@ def underdetermined_note(n: int, n_free: int) -> str:
             "reported")
 
 
-def metrics(y: np.ndarray, yhat: np.ndarray, n_free: int) -> dict[str, Any]:
+def metrics(y: np.ndarray, yhat: np.ndarray, n_free: int,
+            sd: np.ndarray | None = None) -> dict[str, Any]:
+    """r², RMSE (data units) and AIC/BIC of the likelihood the fit maximised: with `sd` the
+    weighted one (χ², known variances), else one unknown variance (module docstring)."""
     y, yhat = np.asarray(y, float), np.asarray(yhat, float)
     n = int(y.size)
     ssr = float(np.sum((yhat - y) ** 2))
     sst = float(np.sum((y - y.mean()) ** 2)) if n else 0.0
-    k = n_free + 1
+    k = n_free if sd is not None else n_free + 1
     out: dict[str, Any] = {"n": n, "k": k, "ssr": ssr,
                            "r2": 1.0 - ssr / sst if sst > 0 else None,
                            "rmse": math.sqrt(ssr / n) if n else None}
+    if sd is not None:
+        out["chi2"] = float(np.sum(((yhat - y) / np.asarray(sd, float)) ** 2))
+        out["likelihood"] = "Gaussian, known sd: -2 ln L = chi2, k = free parameters"
+    else:
+        out["likelihood"] = "Gaussian, one unknown variance: -2 ln L = n ln(SSR/n), k = free + 1"
     if n <= n_free:
         out["r2"] = out["aic"] = out["bic"] = None
         out["note"] = underdetermined_note(n, n_free)
-    elif ssr > 0:
-        ll = n * math.log(ssr / n)
-        out["aic"] = ll + 2 * k
-        out["bic"] = ll + k * math.log(n)
-    else:
+        return out
+    m2ll = out["chi2"] if sd is not None else (n * math.log(ssr / n) if ssr > 0 else None)
+    if m2ll is None:
         out["aic"] = out["bic"] = None
+    else:
+        out["aic"] = m2ll + 2 * k
+        out["bic"] = m2ll + k * math.log(n)
     return out
 
 
