@@ -311,12 +311,12 @@ class Kinetics(eqx.Module):
     def solubility_uM(self, ph: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
         """zn_sat = α K [H⁺]² (µM) for a material without a co-product; α = total / free
         Zn²⁺ of the fluid (1 in the cells' lysosomes, whose zinc `zn` is the free one)."""
-        return alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 6.0)
+        return alpha * 10.0 ** log10_k_h2_uM(self.solubility_log10_K, ph)
 
     def ion_product_K_uM2(self, ph: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
         """α K [H⁺]² (µM²): the limit of [Zn²⁺] times the neutral co-product (H₂O₂, H₂S)
         for a material with a co-product (ZnO₂ + 2H⁺ → Zn²⁺ + H₂O₂, ZnS + 2H⁺ → Zn²⁺ + H₂S)."""
-        return alpha * 10.0 ** (self.solubility_log10_K - 2.0 * ph + 12.0)
+        return alpha * 10.0 ** (log10_k_h2_uM(self.solubility_log10_K, ph) + 6.0)
 
     def ion_product_limit_uM2(self, ph: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
         """α K [H⁺]² / n(pH) (µM²): the limit of [Zn²⁺] c, c the co-product's total and n
@@ -326,7 +326,7 @@ class Kinetics(eqx.Module):
     def neutral_coproduct_share(self, ph: ArrayLike) -> Array:
         """n = 1 / (1 + 10^(pH − pKa)): the share of the co-product's total that is the
         neutral acid (H₂S of total sulfide), the form in K and the one crossing membranes."""
-        return 1.0 / (1.0 + 10.0 ** (jnp.asarray(ph) - self.coproduct_pKa))
+        return neutral_share(jnp.asarray(ph), self.coproduct_pKa)
 
     def headroom_uM(self, zn: Array, coproduct: Array | None, ph: ArrayLike,
                     alpha: ArrayLike = 1.0) -> Array:
@@ -490,6 +490,17 @@ class Kinetics(eqx.Module):
         # the two algebraically equal forms, each free of cancellation on its own side
         pos = 2.0 * kd * total / jnp.where(b > 0, b + disc, 1.0)
         return jnp.where(b > 0, pos, 0.5 * (disc - b))
+
+
+def log10_k_h2_uM(solubility_log10_K: ArrayLike, ph: ArrayLike) -> ArrayLike:
+    """log₁₀ of K [H⁺]² in µM (K in M⁻¹ of MO + 2H⁺ ⇌ M²⁺ + H₂O, [H⁺] = 10^−pH M): the
+    saturated Zn²⁺ of a material without a co-product; + 6 makes it the ion product's µM²."""
+    return solubility_log10_K - 2.0 * ph + 6.0
+
+
+def neutral_share(ph: ArrayLike, pKa: ArrayLike) -> ArrayLike:
+    """1 / (1 + 10^(pH − pKa)): the share of a weak acid's total that is the neutral acid."""
+    return 1.0 / (1.0 + 10.0 ** (ph - pKa))
 
 
 def _hill(x: Array, half: Array, n: Array) -> Array:

@@ -401,6 +401,7 @@ def _uncapped_zinc_lines(config: dict) -> list[str]:
     irreversible, or ZnO₂ in acid, in a medium without a zinc phosphate limit). A material
     with a co-product is capped by the ion product of the two: its zinc at saturation is the
     root of α K [H⁺]² / n while the co-product stays in solution (more as it is cleared)."""
+    from ._kinetics import log10_k_h2_uM, neutral_share
     from .materials import get_material
     from .materials.media import CULTURE_ZN_UM
 
@@ -413,10 +414,9 @@ def _uncapped_zinc_lines(config: dict) -> list[str]:
     # α K [H⁺]²: µM for a lone Zn²⁺; for a co-product (one per Zn²⁺) µM² of Zn²⁺ times its
     # neutral form, whose root is the zinc at saturation while the co-product stays in solution
     log_cap = (math.log10(config["medium"]["zn_complexation_factor"])
-               + k["solubility_log10_K"] - 2.0 * ph + 6.0)
+               + log10_k_h2_uM(k["solubility_log10_K"], ph))
     if kind.coproduct is not None:
-        neutral = 1.0 / (1.0 + 10.0 ** (ph - k["coproduct_pKa"]))
-        log_cap = 0.5 * (log_cap + 6.0 - math.log10(neutral))
+        log_cap = 0.5 * (log_cap + 6.0 - math.log10(neutral_share(ph, k["coproduct_pKa"])))
     cap_uM = 10.0 ** min(log_cap, 300.0)
     per_ug = kind.zn_uM_per_ug_per_ml * (1.0 - k["cargo_mass_fraction"])
     dose = material["dose_ug_per_ml"] + sum(d["dose_ug_per_ml"] for d in config["dose"])
