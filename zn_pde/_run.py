@@ -312,6 +312,11 @@ class _Signals:
         for sig, handler in self.previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
+    def hold(self) -> None:
+        """From now on a signal waits in `pending` (the run is complete: nothing is left for
+        a signal to stop, and the closing that follows must not be cut)."""
+        self.in_critical = True
+
     @contextlib.contextmanager
     def critical(self, reraise: bool = True) -> Iterator[None]:
         """A block no signal cuts: one that arrives waits in `pending`, raised as `_Stop`
@@ -393,7 +398,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
                                label=progress_label)
                 run(model, schedule, on_frame, state=state0, start_frame=start_frame,
                     progress=bar)
-                signals.in_critical = True  # complete: a signal now waits for the closing
+                signals.hold()  # complete: a signal now waits for the closing
             except KeyboardInterrupt:  # SIGINT outside the main thread's handler
                 raise _Stop(signal.SIGINT) from None
             status = "complete"
