@@ -221,7 +221,10 @@ TARGETED = [
     ("medium_exchange=[{time_h=1e-7}]",
      ["key 'medium_exchange[0].time_h'", "material.dose_ug_per_ml (at t = 0)"]),
     ("dose=[{time_h=2.0, dose_ug_per_ml=-1.0}]",
-     ["key 'dose[0].dose_ug_per_ml'", "-1", "allowed: >= 0"]),
+     ["key 'dose[0].dose_ug_per_ml'", "-1", ">= 0", "[[medium_exchange]]"]),
+    # a missing required key names its whole range too
+    ("dose=[{time_h=2.0}]", ["key 'dose[0].dose_ug_per_ml'", "missing required key",
+                             ">= 0 and <= 100000"]),
     ("time.dt_s=1200|ultrasound[0].duration_min=20",
      ["key 'time.dt_s'", "cannot be honoured", "allowed: dt_s <="]),
     ("kinetics.gpx_fraction=0.2|kinetics.peroxidase_rate_per_s=50",

@@ -177,12 +177,10 @@ def _check_number(v: Any, spec: Key, file: str, key: str, integer: bool = False)
     if not ok:
         raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
                          file=file, key=key)
-    if spec.lo is not None and (v < spec.lo or (spec.lo_open and v == spec.lo)):
-        raise InputError(f"value {v!r} is out of range; expected {spec.allowed()}",
-                         file=file, key=key)
-    if spec.hi is not None and (v > spec.hi or (spec.hi_open and v == spec.hi)):
-        raise InputError(f"value {v!r} is out of range; expected {spec.allowed()}",
-                         file=file, key=key)
+    below = spec.lo is not None and (v < spec.lo or (spec.lo_open and v == spec.lo))
+    if below or spec.hi is not None and (v > spec.hi or (spec.hi_open and v == spec.hi)):
+        raise InputError(f"value {v!r} is out of range; expected {spec.allowed()}"
+                         + (f" ({spec.hint})" if spec.hint else ""), file=file, key=key)
     return v if integer else float(v)
 
 
@@ -858,10 +856,6 @@ def _check_events(c: dict[str, Any], file: str) -> None:
                                  f"time_h < time.end_h = {end_h:g} (by at least "
                                  f"{tol_s:.3g} s)", file=file,
                                  key=f"{where}.time_h")
-            if sec == "dose" and ev["dose_ug_per_ml"] < 0:
-                raise InputError(f"{where}.dose_ug_per_ml = {ev['dose_ug_per_ml']:g}: a dose "
-                                 "cannot remove particles (use a [[medium_exchange]]); "
-                                 "allowed: >= 0", file=file, key=f"{where}.dose_ug_per_ml")
             if sec == "medium_exchange" and "ph" not in ev:
                 ev["ph"] = c["ph"]["medium"]  # follows ph.medium (a sweep's, a plan's)
                 _mark_derived(c, f"{where}.ph")

@@ -33,6 +33,7 @@ class Key:
     hi_open: bool = False
     choices: tuple[str, ...] | None = None
     optional: bool = False  # may be absent with no default (e.g. center_um)
+    hint: str = ""  # said after an out-of-range value's allowed range (what to do instead)
 
     def allowed(self) -> str:
         if self.choices:
@@ -290,7 +291,9 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
         "time_h": Key("float", REQUIRED, "time the particles are added to the medium (h), in "
                       "[0, time.end_h)"),
         "dose_ug_per_ml": Key("float", REQUIRED, "nanoparticle mass concentration added to the "
-                              "medium (ug/mL), on top of what it holds", hi=1e5),
+                              "medium (ug/mL), on top of what it holds", lo=0.0, hi=1e5,
+                              hint="a dose cannot remove particles: a [[medium_exchange]] "
+                              "does"),
     },
     "medium_exchange": {
         "time_h": Key("float", REQUIRED, "time the medium is replaced by fresh, particle-free "
