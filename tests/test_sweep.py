@@ -9,7 +9,7 @@ import xarray as xr
 from helpers import WELL_MIXED_CULTURE, config, series
 
 from zn_pde._protocol import build_plan
-from zn_pde._sweep import point_config, run_sweep, sweep_points
+from zn_pde._sweep import point_config, run_sweep, summary_panels, sweep_points
 from zn_pde.cli import main
 from zn_pde.config import dumps
 
@@ -68,6 +68,14 @@ def test_each_sweep_point_equals_its_own_run(tmp_path):
     ds.close()
     assert (tmp_path / "s_summary.csv").read_text().count("\n") == 13
     assert (tmp_path / "s_summary.png").stat().st_size > 1000
+    # the figure shows what the stimulus itself killed: nothing at intensity 0, some at 2
+    panels = summary_panels(table)
+    assert [p[1].split(" (")[0] for p in panels] == [
+        "final tissue-mean viability", "killed by the stimuli's own oxidative hits",
+        "peak diffusible ROS in tissue"]
+    on = np.array([p[1] == 2.0 for p in points])
+    assert np.all(panels[1][0][~on] == 0) and np.all(panels[1][0][on] > 0.1)
+    assert np.all(panels[2][0][on] > panels[2][0][~on])
 
 
 @pytest.mark.parametrize("sweep, words", [
@@ -232,7 +240,8 @@ def test_the_summary_figure_leaves_the_caller_s_matplotlib_backend(tmp_path):
     matplotlib.use("svg")
     try:
         fig = _plot_summary(tmp_path / "s.h5", ["material.dose_ug_per_ml"],
-                            [[5.0], [20.0], [80.0]], [90.0, 70.0, 30.0], "final viability (%)")
+                            [[5.0], [20.0], [80.0]],
+                            [(np.array([90.0, 70.0, 30.0]), "final viability (%)", 105.0)])
         assert matplotlib.get_backend() == "svg"
         assert fig.axes[0].get_xscale() == "log"
     finally:

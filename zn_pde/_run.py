@@ -132,14 +132,15 @@ def stimulus_loss(viability: np.ndarray, hits: np.ndarray,
     to lose). With the cells' cumulative `hazard` H (V = e^{−H}) the survivors without the
     hits are e^{−(H − D/D₀)}, exact even where V underflowed float32 (V ~ 0 after H > ~87:
     the stimuli and energy failure together); without it (files written before 2026-12-03)
-    through ln V, an upper bound where V underflowed."""
+    through ln V, an upper bound where V underflowed. 0 where there were no hits."""
     v = np.nan_to_num(np.asarray(viability, float))
     hits = np.asarray(hits, float)
     if hazard is not None:
         log_spared = -(np.nan_to_num(np.asarray(hazard, float)) - hits)
     else:
         log_spared = np.log(np.maximum(v, float(np.finfo(np.float32).tiny))) + hits
-    return np.maximum(np.exp(np.minimum(log_spared, 0.0)) - v, 0.0)
+    # no hits, no loss: exactly 0 there, not the float32 round-off between V and e^{−H}
+    return np.where(hits > 0, np.maximum(np.exp(np.minimum(log_spared, 0.0)) - v, 0.0), 0.0)
 
 
 def summarise(model: Model, fields: dict[str, np.ndarray],

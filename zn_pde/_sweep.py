@@ -14,7 +14,8 @@ series of a single run (`_run.SUMMARY_UNITS`), computed by the same `_run.summar
 point's fields, with the ROS maxima raised to the per-step peaks in tissue and in medium
 as single runs do (`_run.with_step_peaks`); final fields
 `final_<variable>` (sweep, z, y, x); plus `<out>_summary.csv` (final values and peaks over
-time per point) and `<out>_summary.png` (final tissue-mean viability against the swept values).
+time per point) and `<out>_summary.png` (final tissue-mean viability, what the stimuli's own
+hits killed and the peak ROS, against the swept values).
 """
 
 from __future__ import annotations
@@ -194,13 +195,22 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         for name in PEAK_SERIES:
             table[f"peak_{name}"] = _peak(np.asarray(g[name][...]))
     _write_table(out, keys, points, table)
-    if cell_free(table):
-        _plot_summary(out, keys, points, table["dissolved_percent"],
-                      "material dissolved at the end (%)", top=None)
-    else:
-        _plot_summary(out, keys, points, 100 * table["tissue_mean_viability"],
-                      "final tissue-mean viability (%)")
+    _plot_summary(out, keys, points, summary_panels(table))
     return table
+
+
+def summary_panels(table: dict[str, np.ndarray]) -> list[tuple[np.ndarray, str, float | None]]:
+    """The summary figure's panels, (values per point, y label, y limit or None): what
+    dissolved for cell-free vials; else the final viability, the share the stimuli's own
+    oxidative hits killed (runs with exposures) and the peak ROS where the cells are."""
+    if cell_free(table):
+        return [(table["dissolved_percent"], "material dissolved at the end (%)", None)]
+    panels = [(100 * table["tissue_mean_viability"], "final tissue-mean viability (%)", 105.0)]
+    lost = table["stimulus_viability_loss"]
+    if np.any(np.isfinite(lost)):
+        panels.append((100 * lost, "killed by the stimuli's own oxidative hits (%)", None))
+    panels.append((table["peak_tissue_max_ros"], "peak diffusible ROS in tissue (uM)", None))
+    return panels
 
 
 def _point_summaries(models: list[Model], states, peaks: np.ndarray | None
@@ -277,35 +287,34 @@ def cell_free(table: dict[str, np.ndarray]) -> bool:
     return bool(np.all(np.isnan(table["tissue_mean_viability"])))
 
 
-def _plot_summary(out: Path, keys, points, percent, ylabel: str,
-                  top: float | None = 105.0) -> Any:
-    """The final read-out (a percentage) against the first swept key, a line per
-    combination of the others; `top`: the y-axis limit (None: fit the data). The x axis is
-    logarithmic where the swept values are positive and span a decade or more. Drawn on a
+def _plot_summary(out: Path, keys, points, panels) -> Any:
+    """Each panel's read-out (`summary_panels`) against the first swept key, a line per
+    combination of the others, from 0 to the panel's limit (None: fit the data). The x axis
+    is logarithmic where the swept values are positive and span a decade or more. Drawn on a
     `Figure` rendered by Agg, never through pyplot, so the caller's backend (a notebook's)
     is left as it was."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     pts = np.asarray(points, float)
-    fig = Figure(figsize=(6, 4), layout="constrained")
-    ax = fig.subplots()
+    fig = Figure(figsize=(4.2 * len(panels) + 1.2, 4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
     x = pts[:, 0]
     others = [tuple(r) for r in pts[:, 1:]]
-    for combo in dict.fromkeys(others):
-        sel = np.array([o == combo for o in others])
-        label = ", ".join(f"{k} = {v:g}" for k, v in zip(keys[1:], combo, strict=True))
-        ax.plot(x[sel], np.asarray(percent)[sel], "o-", label=label or None)
-    ax.set_xlabel(f"{keys[0]} ({_key_units(keys[0])})")
-    if np.all(x > 0) and x.max() >= 10.0 * x.min():
-        from matplotlib.ticker import NullFormatter
-
-        ax.set_xscale("log")
-        swept = np.unique(x)  # ticks at the swept values, as plain numbers
-        ax.set_xticks(swept, [f"{v:g}" for v in swept])
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylabel(ylabel)
-    ax.set_ylim(0, top)
+    for ax, (values, ylabel, top) in zip(axes, panels, strict=True):
+        for combo in dict.fromkeys(others):
+            sel = np.array([o == combo for o in others])
+            label = ", ".join(f"{k} = {v:g}" for k, v in zip(keys[1:], combo, strict=True))
+            ax.plot(x[sel], np.asarray(values)[sel], "o-", label=label or None)
+        ax.set_xlabel(f"{keys[0]} ({_key_units(keys[0])})")
+        if np.all(x > 0) and x.max() >= 10.0 * x.min():
+            ax.set_xscale("log")
+            swept = np.unique(x)  # ticks at the swept values, as plain numbers
+            ax.set_xticks(swept, [f"{v:g}" for v in swept])
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(0, top)
     if len(keys) > 1:
-        ax.legend(fontsize=7)
+        axes[0].legend(fontsize=7)
     fig.savefig(out.with_name(out.stem + "_summary.png"), dpi=150)
     return fig
