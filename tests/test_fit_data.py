@@ -264,3 +264,17 @@ def test_levenberg_marquardt_rejects_a_non_finite_step():
     for _ in range(10):
         x, mu1, l, _ = lm_step(rj, loss, x, mu1, loss(x), free)
     assert 0.0 < x[0, 0] <= 1.0 and np.isfinite(l[0])  # moved towards the optimum, safely
+
+
+def test_a_legend_naming_a_group_id_says_what_the_series_is():
+    """'group_id 8' tells a reader nothing: the figure adds the row's cell line, assay and
+    particle size (an outside figure review)."""
+    from types import SimpleNamespace
+
+    from zn_pde.fit._report import _described
+
+    table = SimpleNamespace(text={"cell_line": ["SHSY5Y", "A549"], "assay": ["MTT", ""],
+                                  "size_nm": ["100.0", "nan"]})
+    assert _described(table, "3 h, group_id 8", 0) == "3 h, group_id 8 (SHSY5Y, MTT, 100 nm)"
+    assert _described(table, "24 h, group_id 3", 1) == "24 h, group_id 3 (A549)"
+    assert _described(table, "24 h, pH 6.5", 0) == "24 h, pH 6.5"

@@ -186,7 +186,8 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
             xv = table.numbers["time_h" if release else "concentration_ug_per_ml"][i]
             named = i == idx[0] and per_panel[key] <= 8  # a legend, not a wall of text
             ax.scatter([xv], [problem.y[i]], marker=markers[table.relation[i]],
-                       color=cmap(ci % 10), s=28, zorder=3, label=label if named else None)
+                       color=cmap(ci % 10), s=28, zorder=3,
+                       label=_described(table, label, i) if named else None)
     for c, pk in zip(curves, panel_of_curve, strict=True):
         ax = panels[pk][0]
         ax.plot(c["x"], c["y"], color=colour.get(c["label"], "k") if release else "k",
@@ -211,6 +212,29 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
                  f"{metrics_caption(report['metrics'], unidentified)}{bounds}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+#: columns that say what a series is, added to a legend entry that names only its group_id
+DESCRIBING = ("cell_line", "assay", "size_nm")
+
+
+def _described(table, label: str, i: int) -> str:
+    """`label`, and where it names a group_id, what the series is (row i's cell line, assay
+    and particle size, where the table gives them): 'group_id 8' alone tells a reader
+    nothing."""
+    if "group_id" not in label:
+        return label
+    def shown(c: str, v: str) -> str:
+        if c != "size_nm":
+            return v
+        try:
+            return f"{float(v):g} nm"
+        except ValueError:
+            return f"{v} nm"
+
+    what = [shown(c, table.text[c][i]) for c in DESCRIBING
+            if c in table.text and table.text[c][i] not in ("", "nan")]
+    return f"{label} ({', '.join(what)})" if what else label
 
 
 def _jsonable(o: Any) -> Any:
