@@ -96,11 +96,14 @@ ENVIRONMENT: tuple[Parameter, ...] = (
               "(proportional to p^2) as f^1; computed thresholds in tissue suggest the "
               "exponent on frequency 'could be increased to 0.75' (x = 1.5; PMC4297318, "
               "abstract)", lower=0.0, upper=4.0),
-    Parameter("ultrasound_attenuation_medium_dB_per_cm_MHz", 0.0022, "dB/(cm MHz)",
-              "acoustic attenuation of water-like medium at 1 MHz (water scales with f^2; "
-              "taken linear here, exact at 1 MHz)",
-              "Duck 1990, Physical Properties of Tissue, ISBN 0-12-222800-6 (water "
-              "0.0022 dB/cm/MHz^2 at 20-25 °C)",
+    Parameter("ultrasound_attenuation_medium_dB_per_cm_MHz", 0.0014, "dB/(cm MHz)",
+              "acoustic attenuation of water-like medium at 1 MHz and 37 °C (water scales "
+              "with f^2; taken linear here, exact at 1 MHz)",
+              "water's absorption at 37 °C: 0.00139 dB/cm/MHz^2 from the 7th-order "
+              "polynomial fit to Pinkerton 1949, Proc Phys Soc B 62:129, in k-Wave "
+              "(attenuationWater.m, read in its source; it gives 0.00219 at 20 °C, Duck "
+              "1990's water value of 0.0022 at 20-25 °C, ISBN 0-12-222800-6). Until "
+              "2026-12-04 the 20 °C value stood (an outside citation check)",
               lower=0.0),
 )
 

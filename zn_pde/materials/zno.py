@@ -223,8 +223,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               "order of magnitude read: a 65Zn efflux rate constant of ~1.0 /h in human "
               "leucocytes at 4.3-15.4 uM external zinc, 0.57 /h at none ('Zinc transport in "
               "normal human leucocytes', Clin Sci 1980, 59:353, abstract; authors not read); "
-              "that is the exchangeable cellular zinc's, taken here for the free Zn2+ that "
-              "ZnT1 exports (assumed)",
+              "that is the exchangeable cellular zinc's, taken here for the free Zn2+ "
+              "that ZnT1 exports (assumed): the tracer's turnover is that of mostly bound "
+              "zinc, so per free Zn2+ the export is faster, and the value is a lower bound",
               lower=0.0),
     Parameter("mt_capacity_uM", 20.0, "uM",
               "metallothionein Zn-binding sites free to buffer excess Zn2+ (per cell volume)",
@@ -372,8 +373,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               lower=0.0),
     Parameter("zn_ros_half_uM", 1.0, "uM",
               "free intracellular Zn2+ at half-maximal mitochondrial H2O2 production",
-              "Brown et al. 2000, J Biol Chem 275:13441 (abstract: Zn2+ inhibits "
-              "alpha-ketoglutarate-driven respiration with Ki(app) ~1 uM); complex III "
+              "assumed equal to the Ki(app) of respiration's inhibition by Zn2+ added to "
+              "isolated rat-liver mitochondria, ~1 uM (Brown et al. 2000, J Biol Chem "
+              "275:13441, abstract, alpha-ketoglutarate-driven respiration); no free "
+              "cytosolic Zn2+ at half-maximal H2O2 output was found; complex III "
               "0.1 uM (Link & von Jagow 1995, doi:10.1074/jbc.270.42.25001), complex IV "
               "1 uM (FEBS Lett 2008, doi:10.1016/j.febslet.2008.11.018)",
               lower=0.0, lower_open=True),
