@@ -463,6 +463,43 @@ def test_a_viability_row_is_fitted_with_its_own_protocol(tmp_path, x64):
     assert abs(got[0] - got[1]) > 1e-6  # the protocols differ, and so do the read-outs
 
 
+def test_a_protocol_common_to_every_row_is_written_once_in_the_fit_config(tmp_path, x64):
+    """[[fit.simulation.dose]] and [[fit.simulation.medium_exchange]] act in every row's
+    simulation (docs/fitting.md; an outside client audit found them refused): a row read out
+    before the common dose is unaffected by it, one read after matches a plain run of the
+    whole protocol, and a row's own wash_h joins the common exchange in time order."""
+    from zn_pde.fit import load_fit_config
+    from zn_pde.fit._problem import build_problem
+    from zn_pde.observables import VIABILITY
+
+    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h,"
+                                    "wash_h\n40,80,1,0.5\n40,60,4,0.5\n")
+    (tmp_path / "fit.toml").write_text(
+        '[fit]\nname = "common"\nobservable = "viability"\ndata = "v.csv"\n'
+        'material = "ZnO"\n[fit.simulation.time]\ndt_s = 60.0\n'
+        "[[fit.simulation.dose]]\ntime_h = 2.0\ndose_ug_per_ml = 80.0\n"
+        "[[fit.simulation.medium_exchange]]\ntime_h = 3.0\n")
+    problem = build_problem(load_fit_config(tmp_path / "fit.toml"))
+    (c,) = problem.prediction.configs  # both rows: one condition, read at 1 h and 4 h
+    assert [e["time_h"] for e in c["medium_exchange"]] == [0.5, 3.0]
+    assert [(e["time_h"], e["dose_ug_per_ml"]) for e in c["dose"]] == [(2.0, 80.0)]
+    got = np.asarray(problem.prediction(jnp.log(jnp.asarray(problem.free.initial))))
+    run = {**VIABILITY.base_config, "material": {"kind": "ZnO", "dose_ug_per_ml": 40.0},
+           "medium_exchange": [{"time_h": 0.5}, {"time_h": 3.0}],
+           "dose": [{"time_h": 2.0, "dose_ug_per_ml": 80.0}]}
+    # read at 1 h, before the common dose and exchange: a run of what happened by then
+    early = {**run, "medium_exchange": [{"time_h": 0.5}], "dose": []}
+    for row, c, end_h in ((0, early, 1.0), (1, run, 4.0)):
+        model = build_model(_with(c, time={"end_h": end_h, "dt_s": 60.0,
+                                           "save_every_min": 60.0 * end_h}))
+        want = float(VIABILITY.observe(model, _frames(model)[-1]))
+        assert got[row] == pytest.approx(want, rel=1e-5)
+    model = build_model(_with({**run, "dose": []}, time={"end_h": 4.0, "dt_s": 60.0,
+                                                          "save_every_min": 240.0}))
+    without = float(VIABILITY.observe(model, _frames(model)[-1]))
+    assert got[1] < without - 0.5  # the second dose kills (viability in %)
+
+
 @pytest.mark.parametrize("overrides, needles", [
     (["dose=[{time_h=1.0, dose_ug_per_ml=5.0}, {time_h=-2.0, dose_ug_per_ml=5.0}]"],
      ["key 'dose[1].time_h'", "dose[1].time_h = -2: outside the run"]),

@@ -52,7 +52,8 @@ from ._design_config import design_settings
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 SIMULATION_SECTIONS = ("grid", "time", "geometry", "boundary", "numerics", "material", "ph",
-                       "tissue", "medium", "kinetics", "species", "ultrasound", "light")
+                       "tissue", "medium", "kinetics", "species", "ultrasound", "light",
+                       "dose", "medium_exchange")
 
 
 @dataclasses.dataclass(frozen=True)

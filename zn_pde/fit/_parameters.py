@@ -79,8 +79,8 @@ def free_set(cfg: FitConfig) -> tuple[FreeSet, dict[str, Any]]:
     probe = deep_merge(cfg.observable.base_config, {"material": {"kind": cfg.material}})
     probe = deep_merge(probe, simulation)
     probe["time"] = {"dt_s": 1.0, "end_h": 1.0 / 3600.0, "save_every_min": 1.0 / 60.0}
-    probe.pop("ultrasound", None)
-    probe.pop("light", None)
+    for events in ("ultrasound", "light", "dose", "medium_exchange"):  # not in a 1 s probe
+        probe.pop(events, None)
     values = resolve(probe, cfg.file)["kinetics"]
     # a standard parameter that is zero for this material is not part of its mechanism
     names = [n for n in cfg.observable.standard_free if n not in fixed and values[n] > 0]

@@ -68,8 +68,11 @@ class Viability(Observable):
             if np.isfinite(ph[i]):
                 c["ph"] = {"medium": float(ph[i])}
             c.update(stimulus_fragment(table, i, simulation, file))
-            if wash is not None:  # incubation ends: fresh, particle-free medium
-                c["medium_exchange"] = [{"time_h": float(wash[i])}]
+            if wash is not None:  # incubation ends: fresh, particle-free medium, after
+                # (or before) any exchange common to every row ([[fit.simulation...]])
+                c["medium_exchange"] = sorted(
+                    [*simulation.get("medium_exchange", []), {"time_h": float(wash[i])}],
+                    key=lambda e: e["time_h"])
             if stimulus_at is not None:  # the template exposures start at the row's time
                 for section in ("ultrasound", "light"):
                     templates = c.get(section, simulation.get(section, []))
