@@ -339,7 +339,9 @@ def open_read_only(path: str | Path) -> h5py.File:
 def open_run(path: str | Path) -> h5py.File:
     """Open a zn-pde output read-only, or raise InputError (exit 2) saying why not.
 
-    Takes no HDF5 lock, so a file that a run is still writing can be read.
+    Takes no HDF5 lock, so a file that a run is still writing can be read; without HDF5's
+    SWMR mode (not used) a read that coincides with a frame being written may fail with an
+    HDF5 error, and a second attempt reads the frames written so far (docs/outputs.md).
     """
     p = Path(path)
     if not p.exists():
