@@ -35,6 +35,7 @@ def main() -> None:
     import test_design as t  # the synthetic data and fit settings of the test
 
     from zn_pde.fit import design, fit, load_fit_config
+    from zn_pde.fit._uncertainty import has_interval
 
     times = [float(v) for v in a.times.split(",")]
     phs = [float(v) for v in a.ph.split(",")]
@@ -63,7 +64,7 @@ def main() -> None:
         r = fit(load_fit_config(d / f"{name}.toml", t.FAST), None, figure=False).report
         q = r["parameters"][order]
         se = f"{q['se_ln']:.3g}" if q["se_ln"] is not None else "free"
-        ci = (f"{q['value']:.3g} ({q['ci95'][0]:.3g}-{q['ci95'][1]:.3g})" if q["ci95"]
+        ci = (f"{q['value']:.3g} ({q['ci95'][0]:.3g}-{q['ci95'][1]:.3g})" if has_interval(q["ci95"])
               else f"{q['value']:.3g} (none)")
         print(f"| {c['rank']} | {tc:g} | {pc:g} | {c['logdet_gain_nat']:.3g} | "
               f"{c['se_ln_after'][order]:.3g} | {se} | {ci} |")

@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from zn_pde.fit._uncertainty import has_interval
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -35,7 +37,8 @@ def table(checkpoints: Path) -> str:
             if p.get("fixed"):
                 continue
             ci = p.get("ci95")
-            ci_text = f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else "not identifiable"
+            ci_text = (f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if has_interval(ci) else
+                       "not identifiable")
             params.append(f"{name} = {_fmt(p['value'])} {ci_text}")
         emp = r.get("empirical", {})
         best = min((v["total"]["aic"] for v in emp.values()

@@ -146,7 +146,7 @@ def test_fixed_parameter_stays_fixed(synthetic, tmp_path, capsys, monkeypatch):
     assert "dissolution_proton_order = 1.25 1 (fixed)" in capsys.readouterr().out
     report = json.loads((tmp_path / "fixed_order.json").read_text())
     p = report["parameters"]["dissolution_proton_order"]
-    assert p["fixed"] is True and p["value"] == 1.25 and p["ci95"] is None
+    assert p["fixed"] is True and p["value"] == 1.25 and p["ci95"] == [None, None]
     assert report["kinetics"]["dissolution_proton_order"] == 1.25
     assert list(report["correlation"]["parameters"]) == ["dissolution_rate_per_h"]
     model = load_fitted_model(tmp_path / "fixed_order.json")

@@ -24,6 +24,7 @@ from ._fit import resume_path as resume_path
 from ._problem import Problem as Problem
 from ._problem import build_problem as build_problem
 from ._report import load_fitted_model as load_fitted_model
+from ._uncertainty import has_interval
 
 
 def _chi2_text(u: dict) -> str:
@@ -47,7 +48,7 @@ def _summary(result: FitResult) -> str:
             lines.append(f"  {name} = {p['value']:.4g} {p['units']} (fixed)")
             continue
         ci = p.get("ci95")
-        ci_text = (f"95% CI [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else
+        ci_text = (f"95% CI [{ci[0]:.3g}, {ci[1]:.3g}]" if has_interval(ci) else
                    f"not identifiable: {p.get('note', '')}")
         lines.append(f"  {name} = {p['value']:.4g} {p['units']}  {ci_text}")
     for k, v in r["empirical"].items():

@@ -25,7 +25,7 @@ from ._config import FitConfig
 from ._empirical import RELEASE_MODELS, VIABILITY_MODELS, fit_empirical
 from ._optimise import MultiStart, OptimiserState, Optimum
 from ._problem import Problem, build_problem
-from ._uncertainty import gauss_newton, metrics, profile_likelihood, sd_warning
+from ._uncertainty import ci_pair, gauss_newton, metrics, profile_likelihood, sd_warning
 
 
 @dataclasses.dataclass
@@ -179,6 +179,7 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
                 d["ci95"] = None
                 d["identifiable"] = False
                 d["note"] = pp["note"]
+        d["ci95"] = ci_pair(d["ci95"])
         params[n] = d
     material_units = {}
     from ..materials import get_material
@@ -186,7 +187,7 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
     mat = get_material(cfg.material)
     for n in free.fixed_by_config:
         material_units[n] = mat.parameter(n).unit
-        params[n] = {"value": free.held[n], "ci95": None, "units": material_units[n],
+        params[n] = {"value": free.held[n], "ci95": [None, None], "units": material_units[n],
                      "fixed": True, "note": "fixed by the fit config"}
     # bounds (<=, >=) are constraints, not data
     bound_rows = ~point

@@ -127,6 +127,18 @@ def sd_warning(chi2_per_dof: float | None, dof: int) -> str | None:
             + "; without an sd column the noise is estimated from the residuals")
 
 
+def ci_pair(ci: list[float] | tuple[float, float] | None) -> list[float | None]:
+    """A report's `ci95`: always [lower, upper] (the contract's pair), null on a side the
+    data do not bound (both for a parameter without an interval)."""
+    return [None, None] if ci is None else [ci[0], ci[1]]
+
+
+def has_interval(ci: list[float | None] | None) -> bool:
+    """Whether a report's `ci95` bounds the parameter on both sides (reports written before
+    2026-12-04 give null for none; later ones [null, null])."""
+    return ci is not None and None not in ci
+
+
 def underdetermined_note(n: int, n_free: int) -> str:
     return (f"{n} values for {n_free} free parameters: no degree of freedom is left to "
             "test the fit against (a model this flexible could match every value, whether "
