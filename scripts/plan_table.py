@@ -36,8 +36,11 @@ def table() -> str:
                          f"({'>=' if 'min' in c else '<='} "
                          f"{c.get('min', c.get('max')):g})" for k, c in r["constraints"].items())
         o = r["objective"]
+        bare = o.get("optimum_without_stimuli")
         rows.append(f"| {QUESTIONS[name]} | {controls} | {o['start']:.3f} -> "
-                    f"**{o['optimum']:.3f}** | {cons} | {r['solves']['gradient']}, "
+                    f"**{o['optimum']:.3f}**"
+                    + ("" if bare is None else f" ({bare:.3f} without its stimuli)")
+                    + f" | {cons} | {r['solves']['gradient']}, "
                     f"{r['wall_s']:.0f} s |")
     return "\n".join(rows)
 

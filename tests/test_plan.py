@@ -136,6 +136,13 @@ def test_caps_give_the_analytic_optimum_and_run_reproduces_it(tmp_path):
         final = float(f["tissue_mean_viability"][-1])
     # the same run; the file keeps its series in float32
     assert final == pytest.approx(report["objective"]["optimum"], rel=1e-7)
+    # without its ultrasound the optimum is the run's control: particles alone kill less.
+    # The run's control continues from the run's own frame before the exposure (made at the
+    # run's step), the plan's from t = 0 at the control's step: equal to the step error
+    with h5py.File(tmp_path / "rerun_control.h5") as f:
+        bare = float(f["tissue_mean_viability"][-1])
+    assert bare == pytest.approx(report["objective"]["optimum_without_stimuli"], abs=5e-4)
+    assert bare > final + 0.01
     # the planning step plan's estimate agrees with the run's own plan to the step error
     assert report["objective"]["optimum_planning_estimate"] == pytest.approx(final, abs=5e-3)
     assert (out / "toy.png").stat().st_size > 10_000

@@ -62,6 +62,9 @@ def run_plan_cli(a) -> int:
              f"{report['files']['png']}",
              f"  objective {o['name']}: {o['start']:.4f} at the start -> {o['optimum']:.4f} "
              f"at the optimum (zn-pde run {report['files']['toml']} gives it)"]
+    if o.get("optimum_without_stimuli") is not None:
+        lines.append(f"    the optimum without its stimuli (exposures at intensity 0, the run's "
+                     f"control): {o['optimum_without_stimuli']:.4f}")
     for key, c in report["controls"].items():
         lines.append(f"  {key}: {c['start']:.4g} -> {c['optimum']:.4g} {c['unit']} "
                      f"(bounds {c['lower']:g} to {c['upper']:g})")

@@ -44,7 +44,7 @@ import numpy as np
 from .._errors import InputError, RunError
 from .._model import Model, build_model, expand_repeats
 from .._protocol import StepPlan, _event_sources, _merge_tolerance_s
-from .._run import summarise
+from .._run import control_config, first_exposure_h, summarise
 from .._solve import Schedule, run, trajectory
 from ..config import apply_override, resolve, unresolved
 from ._config import PROTOCOL_SECTIONS, Control, PlanSettings
@@ -375,6 +375,15 @@ class PlanProblem:
         out["objective"] = out["tumour"]["tissue_mean_viability"][-1]
         out["constraints"] = cons
         return out
+
+    def without_stimuli(self, config: dict[str, Any]) -> dict[str, Any] | None:
+        """The tumour scenario `config` with its exposures at intensity 0 (`zn-pde run`'s
+        control run): what the particles do without the stimuli. None without exposures or
+        particles."""
+        if first_exposure_h(config) is None or "material" not in config:
+            return None
+        self.forward_solves += 1
+        return simulate_viability(control_config(config))
 
 
 def _difference(near, f) -> np.ndarray:

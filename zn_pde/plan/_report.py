@@ -23,6 +23,8 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
     x_opt = np.asarray(best["x"])
     start = problem.outcome(problem.start)
     optimum = problem.outcome(x_opt)
+    # the optimum without its stimuli: what they added (the run summary's control)
+    optimum["without_stimuli"] = problem.without_stimuli(optimum["config"])
     files = {k: str(out / f"{s.name}.{k}") for k in ("json", "toml", "png")}
     cons = {}
     for name, v_opt in optimum["constraints"].items():
@@ -56,6 +58,9 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
         "objective": {"name": s.objective, "units": "1 (0-1)", "start": start["objective"],
                       "optimum": optimum["objective"],
                       "optimum_planning_estimate": best["objective"],
+                      "optimum_without_stimuli": (
+                          None if optimum["without_stimuli"] is None else
+                          float(optimum["without_stimuli"]["tissue_mean_viability"][-1])),
                       "note": "start and optimum: the scenario run with its own step plan, as "
                               "zn-pde run does; planning estimate: the fixed-structure step "
                               "plan the optimiser used (their difference is the step-plan "
@@ -107,29 +112,35 @@ def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any],
     a = ax[0, 1]
     for label, o, color in (("start", start, "0.45"), ("optimum", optimum, "C3")):
         t = o["tumour"]
-        a.plot(t["time_h"], t["tissue_mean_viability"], color=color, label=f"tumour, {label}")
+        a.plot(t["time_h"], 100 * t["tissue_mean_viability"], color=color,
+               label=f"tumour, {label}")
         if "normal" in o:
             n = o["normal"]
-            a.plot(n["time_h"], n["tissue_mean_viability"], color=color, ls="--",
+            a.plot(n["time_h"], 100 * n["tissue_mean_viability"], color=color, ls="--",
                    label=f"normal tissue, {label}")
+    bare = optimum.get("without_stimuli")
+    if bare is not None:
+        a.plot(bare["time_h"], 100 * bare["tissue_mean_viability"], color="C3", ls=":",
+               label="tumour, optimum without its stimuli")
     if problem.s.normal_viability_min is not None:
-        a.axhline(problem.s.normal_viability_min, color="C0", lw=0.8, ls=":",
+        a.axhline(100 * problem.s.normal_viability_min, color="C0", lw=0.8, ls=":",
                   label="normal-tissue minimum")
     a.set_xlabel("time (h)")
-    a.set_ylabel("tissue-mean viability (0-1)")
-    a.set_ylim(0, 1.02)
+    a.set_ylabel("tissue-mean viability (%)")
+    a.set_ylim(0, 102)
     a.legend(fontsize=8, loc="lower left")
     a.set_title("viability in time")
     for a, (label, o) in zip(ax[1], (("start", start), ("optimum", optimum)), strict=True):
         depth, series = shell_means(o["tumour"])
         t = o["tumour"]["time_h"]
-        im = a.pcolormesh(t, depth, series.T, vmin=0, vmax=1, cmap="viridis", shading="nearest")
+        im = a.pcolormesh(t, depth, 100 * series.T, vmin=0, vmax=100, cmap="viridis",
+                          shading="nearest")
         a.set_xlabel("time (h)")
         a.set_ylabel("depth below the spheroid surface (um)")
         a.invert_yaxis()
         a.set_title(f"tumour viability, {label}: final mean "
-                    f"{o['objective']:.3f}")
-    fig.colorbar(im, ax=ax[1], label="shell-mean viability (0-1)", shrink=0.9)
+                    f"{100 * o['objective']:.1f} %")
+    fig.colorbar(im, ax=ax[1], label="shell-mean viability (%)", shrink=0.9)
     fig.suptitle(f"plan '{problem.s.name}': minimise {problem.s.objective}")
     fig.savefig(path, dpi=110, format="png")
 
