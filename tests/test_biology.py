@@ -58,7 +58,7 @@ def test_radicals_at_internalised_particles_kill_by_single_hit(x64, dt_s):
     for _ in range(int(1200 / dt_s)):
         s = local_step(k, s, env, dt_s, 0.5)
         t += dt_s
-    dose = float(k.sono_radical_yield_uM_per_s) * 1.3 * 2.0 * t
+    dose = float(k.sono_radical_yield_uM_per_s_per_ug_per_ml) * 1.3 * 2.0 * t
     assert float(s.radical_dose[0]) == pytest.approx(dose, rel=1e-10)
     assert float(s.viability[0]) == pytest.approx(
         np.exp(-dose / float(k.oxidative_lethal_dose_uM)), rel=1e-10)
@@ -83,7 +83,8 @@ def test_the_stimulus_dose_counts_every_oxidative_hit_the_stimulus_caused(x64):
             s = local_step(k, s, env, dt_s, 0.998)
         return k, s
 
-    for dt_s, over in ((10.0, {}), (60.0, {}), (60.0, {"sono_radical_yield_uM_per_s": 0.0})):
+    for dt_s, over in ((10.0, {}), (60.0, {}),
+                       (60.0, {"sono_radical_yield_uM_per_s_per_ug_per_ml": 0.0})):
         k, s = run(dt_s, **over)
         dose = float(s.radical_dose[0])
         assert dose > 0.0

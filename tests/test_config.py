@@ -446,3 +446,33 @@ def test_values_derived_at_resolution_are_derived_again_when_the_config_changes(
     raw = unresolved(cart)
     raw["grid"]["shape"] = [20, 20, 20]
     assert resolve(raw, "<test>")["geometry"]["center_um"] == [200.0] * 3
+
+
+def test_every_kinetic_key_names_its_unit_and_old_names_still_read(tmp_path, capsys):
+    """A key carries its unit (the standard): the sonodynamic yields, in uM/s per ug/mL,
+    were named ..._uM_per_s until 2026-12-04. Every kinetic parameter's name now ends in its
+    unit (or is dimensionless or pH), and a config or fit written with an old name is read
+    as the new one; both names at once are refused naming the key."""
+    from zn_pde.fit import load_fit_config
+    from zn_pde.materials import RENAMED, get_material
+
+    suffix = {"1/h": "_per_h", "1/s": "_per_s", "uM": "_uM", "uM/s": "_uM_per_s",
+              "um^2/s": "_um2_per_s", "eV": "_eV", "cm^2/ug": "_cm2_per_ug", "nm": "_nm",
+              "um": "_um", "ug/mL": "_ug_per_ml", "1/(uM s)": "_per_uM_per_s",
+              "uM/s per ug/mL": "_uM_per_s_per_ug_per_ml", "1/pH": "_per_ph",
+              "pH": "_ph"}
+    for kind in ("ZnO", "ZnO2", "ZIF-8", "ZnS"):
+        for p in get_material(kind).parameters:
+            if p.unit != "1":
+                assert p.name.endswith(suffix[p.unit]), (p.name, p.unit)
+    old, new = next(iter(RENAMED.items()))
+    c = load_config(None, [f"kinetics.{old}=0.02"])
+    assert c["kinetics"][new] == 0.02 and old not in c["kinetics"]
+    assert main(["validate", "--set", f"kinetics.{old}=0.02", "--set",
+                 f"kinetics.{new}=0.03"]) == 2
+    assert f"key 'kinetics.{old}'" in capsys.readouterr().err
+    (tmp_path / "r.csv").write_text("time_h,released_percent,pH\n1,5,7.4\n2,9,7.4\n4,15,7.4\n")
+    (tmp_path / "fit.toml").write_text(
+        '[fit]\nname = "f"\nobservable = "release"\ndata = "r.csv"\nmaterial = "ZnO"\n'
+        f"[fit.parameters.{old}]\nfixed = true\ninitial = 0.02\n")
+    assert set(load_fit_config(tmp_path / "fit.toml").parameters) == {new}

@@ -237,9 +237,9 @@ class Kinetics(eqx.Module):
     peroxide_damage_rate_per_s: Array
     zn_ros_max_uM_per_s: Array
     zn_ros_half_uM: Array
-    sono_ros_yield_uM_per_s: Array
+    sono_ros_yield_uM_per_s_per_ug_per_ml: Array
     photo_ros_quantum_yield: Array
-    sono_radical_yield_uM_per_s: Array
+    sono_radical_yield_uM_per_s_per_ug_per_ml: Array
     photo_radical_quantum_yield: Array
     short_lived_ros_reach_nm: Array
     cell_diameter_um: Array
@@ -252,7 +252,7 @@ class Kinetics(eqx.Module):
     glycolysis_atp_fraction: Array
     dissolution_switch_rate_per_h: Array
     dissolution_switch_ph: Array
-    dissolution_switch_steepness: Array
+    dissolution_switch_steepness_per_ph: Array
     cargo_mass_fraction: Array
     cargo_kill_max_per_h: Array
     cargo_kill_half_ug_per_ml: Array
@@ -300,7 +300,8 @@ class Kinetics(eqx.Module):
         proton = self.dissolution_rate_per_h * 10.0 ** (
             self.dissolution_proton_order * (7.4 - ph))
         switch = self.dissolution_switch_rate_per_h / (
-            1.0 + 10.0 ** (self.dissolution_switch_steepness * (ph - self.dissolution_switch_ph)))
+            1.0 + 10.0 ** (self.dissolution_switch_steepness_per_ph
+                           * (ph - self.dissolution_switch_ph)))
         return (proton + switch) / 3600.0
 
     @property
@@ -634,7 +635,7 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
     # absorption, q the photon flux above the band gap), times a quantum yield (≤ 1); a
     # photosensitiser through those its dye absorbs, times its singlet-oxygen quantum yield.
     absorbed = k.light_absorption_cm2_per_ug * env.photon_flux_nmol_per_cm2_s
-    radicals = (sono_o2_factor * k.sono_radical_yield_uM_per_s * env.cavitation
+    radicals = (sono_o2_factor * k.sono_radical_yield_uM_per_s_per_ug_per_ml * env.cavitation
                 + o2_factor * k.photo_radical_quantum_yield * absorbed)
     if photosensitiser_yield is not None:
         radicals = radicals + (o2_factor * photosensitiser_yield
@@ -642,7 +643,7 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
     reach = jnp.where(has_cells, k.membrane_reach_fraction(phi, alpha), 0.0)
     local = jnp.where(has_cells, radicals
                       * (s.np_int + reach * _safe_div(alpha * s.np, phi)), 0.0)
-    diffusible = (sono_o2_factor * k.sono_ros_yield_uM_per_s * env.cavitation
+    diffusible = (sono_o2_factor * k.sono_ros_yield_uM_per_s_per_ug_per_ml * env.cavitation
                   + o2_factor * k.photo_ros_quantum_yield * absorbed)
     production = diffusible * alpha * s.np
     zn_ros = jnp.where(has_cells, k.zn_ros_max_uM_per_s * _hill(free, k.zn_ros_half_uM, 2.0),

@@ -17,7 +17,7 @@ from typing import Any
 
 from .._errors import InputError
 from .._protocol import _merge_tolerance_s
-from ..materials import ENVIRONMENT, get_material
+from ..materials import ENVIRONMENT, RENAMED, get_material
 from ..materials._parameter import Parameter
 from ..materials.media import medium_constants
 from ._schema import ARRAY_SECTIONS, REQUIRED, RESERVED_NAMES, SECTIONS, Key, parameter_key
@@ -607,9 +607,14 @@ def _resolve_kinetics(kind: str, raw: Any, file: str) -> dict[str, float]:
     names = [p.name for p in material.parameters]
     out = material.defaults()
     retired = any(k in raw for k in RETIRED_PEROXIDE)
+    for old, new in RENAMED.items():
+        if old in raw and new in raw:
+            raise InputError(f"{old} is the old name of {new}; give one of them",
+                             file=file, key=f"kinetics.{old}")
     for k, v in raw.items():
         if retired and k in RETIRED_PEROXIDE:
             continue
+        k = RENAMED.get(k, k)
         if k not in names:
             hint = _did_you_mean(k, names) or (
                 f"; allowed: {', '.join(names)} (`zn-pde validate` prints each with its "
@@ -926,7 +931,7 @@ def coupling_rates_per_s(c: dict[str, Any]) -> dict[str, float]:
 
     def dissolution(ph: float) -> float:
         switch = k["dissolution_switch_rate_per_h"] / (1.0 + 10.0 ** (
-            k["dissolution_switch_steepness"] * (ph - k["dissolution_switch_ph"])))
+            k["dissolution_switch_steepness_per_ph"] * (ph - k["dissolution_switch_ph"])))
         return (k["dissolution_rate_per_h"] * 10 ** (k["dissolution_proton_order"] * (7.4 - ph))
                 + switch) / 3600.0
 

@@ -25,7 +25,7 @@ from ..observables._data import OBSERVED
 from ._problem import Problem
 
 PH_LAW = ("dissolution_proton_order", "dissolution_switch_rate_per_h", "dissolution_switch_ph",
-          "dissolution_switch_steepness")
+          "dissolution_switch_steepness_per_ph")
 FRACTION_MAX = 1.5  # a percent column at most this large everywhere looks like fractions
 
 

@@ -46,7 +46,7 @@ from typing import Any
 
 from .._errors import InputError
 from ..config import apply_override, read_toml_file
-from ..materials import get_material
+from ..materials import RENAMED, get_material
 from ..observables import FITTABLE, OBSERVABLES, Observable, shipped_path
 from ._design_config import design_settings
 
@@ -266,7 +266,8 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
         raise InputError("the material kind is [fit] material and the dose comes from each "
                          "row; fit.simulation.material may only set hydrodynamic_diameter_nm",
                          file=file, key="fit.simulation.material")
-    params = {n: _parameter(n, v, file, material) for n, v in fit.get("parameters", {}).items()}
+    params = {RENAMED.get(n, n): _parameter(RENAMED.get(n, n), v, file, material)
+              for n, v in fit.get("parameters", {}).items()}
     s = {k: fit[k] for k in ("seed", "starts", "candidates", "adam_steps", "learning_rate",
                              "lbfgs_steps", "lm_steps", "chunk", "profile", "gradient")
          if k in fit}

@@ -17,6 +17,14 @@ from ._parameter import Parameter as Parameter
 from .tissue import ENVIRONMENT as ENVIRONMENT
 from .tissue import light_attenuation_per_cm as light_attenuation_per_cm
 
+#: kinetic parameters renamed on 2026-12-04 (old -> new) so that every name carries its unit:
+#: the sonodynamic yields' names said uM/s for a unit of uM/s per ug/mL of particles, and the
+#: pH switch's steepness (1/pH) had none. A [kinetics] table or a fit's
+#: [fit.parameters] written with an old name is read as the new one.
+RENAMED = {"sono_ros_yield_uM_per_s": "sono_ros_yield_uM_per_s_per_ug_per_ml",
+           "sono_radical_yield_uM_per_s": "sono_radical_yield_uM_per_s_per_ug_per_ml",
+           "dissolution_switch_steepness": "dissolution_switch_steepness_per_ph"}
+
 
 @dataclasses.dataclass(frozen=True)
 class Material:

@@ -42,7 +42,7 @@ COMMON: tuple[Parameter, ...] = (
     Parameter("dissolution_switch_ph", 6.5, "pH", "pH at half of the switched rate",
               "assumed: the ~6.5 onset of acid lability reported for ZIF-8 frameworks "
               "(issue statement; no primary source verified)", lower=0.0, upper=14.0),
-    Parameter("dissolution_switch_steepness", 2.0, "1/pH",
+    Parameter("dissolution_switch_steepness_per_ph", 2.0, "1/pH",
               "steepness m of the pH switch", "assumed: a decade of rate per half pH unit",
               lower=0.0, upper=20.0),
     # --- cargo --------------------------------------------------------------------------

@@ -380,7 +380,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               "0.1 uM (Link & von Jagow 1995, doi:10.1074/jbc.270.42.25001), complex IV "
               "1 uM (FEBS Lett 2008, doi:10.1016/j.febslet.2008.11.018)",
               lower=0.0, lower_open=True),
-    Parameter("sono_ros_yield_uM_per_s", 0.01, "uM/s per ug/mL",
+    Parameter("sono_ros_yield_uM_per_s_per_ug_per_ml", 0.01, "uM/s per ug/mL",
               "diffusible ROS (H2O2 via superoxide) made by particles in the fluid under "
               "ultrasound, at a cavitation activity of 1 (1 W/cm^2)",
               "assumed: ~20 uM ROS in medium after 1 min at 1.5 W/cm^2 with 20 ug/mL; "
@@ -404,7 +404,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               "0.1 um, reading the rate ratio as a yield ratio, an upper estimate without "
               "the scavenger. Until 2026-12-03 an assumed 2.6 %",
               lower=0.0, upper=1.0),
-    Parameter("sono_radical_yield_uM_per_s", _SONO_RADICAL_YIELD, "uM/s per ug/mL",
+    Parameter("sono_radical_yield_uM_per_s_per_ug_per_ml", _SONO_RADICAL_YIELD, "uM/s per ug/mL",
               "short-lived ROS (.OH, 1O2) made by particles under ultrasound at a "
               "cavitation activity of 1 (1 W/cm^2), which react where they are made",
               "assumed, calibrated: the one constant set to a reported phenomenon, that "
