@@ -130,6 +130,26 @@ def test_bad_fit_configs_are_refused(tmp_path, body, match):
         load_fit_config(cfg)
 
 
+@pytest.mark.parametrize("body, key", [
+    ('material = "TiO2"', "fit.material"),
+    ("[fit.simulation.time]\nbogus = 1", "fit.simulation.time.bogus"),
+    ("[fit.simulation.time]\ndt_s = -5.0", "fit.simulation.time.dt_s"),
+    ("[[fit.simulation.dose]]\ntime_h = -1.0\ndose_ug_per_ml = 5.0",
+     "fit.simulation.dose[0].time_h"),
+])
+def test_a_bad_fit_key_is_named_as_the_fit_config_writes_it(tmp_path, body, key):
+    """An error in [fit] material or in [fit.simulation] names the key as written there,
+    not as the simulation config it is merged into calls it (an outside client audit)."""
+    from zn_pde.fit import build_problem
+
+    write(tmp_path, "d.csv", RELEASE_HEADER + "1,5,7.4,x\n2,9,7.4,x\n")
+    cfg = write(tmp_path, "f.toml", '[fit]\nname = "x"\nobservable = "release"\n'
+                'data = "d.csv"\n' + body + "\n")
+    with pytest.raises(InputError) as e:
+        build_problem(load_fit_config(cfg))
+    assert e.value.key == key
+
+
 def test_fit_config_paths_overrides_and_shipped_data(tmp_path):
     cfg = write(tmp_path, "f.toml", '[fit]\nname = "x"\nobservable = "release"\n'
                 'data = "shipped:zno_release_timecourses.csv"\n')

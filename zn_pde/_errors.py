@@ -19,6 +19,7 @@ class InputError(ValueError):
     def __init__(self, message: str, *, file: str | None = None, key: str | None = None):
         self.file = file
         self.key = key
+        self.message = message
         where = []
         if file:
             where.append(str(file))

@@ -249,7 +249,7 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
                          f"{', '.join(OBSERVABLES)}", file=file, key="fit.observable")
     observable = OBSERVABLES[fit["observable"]]
     material = fit.get("material", "ZnO")
-    get_material(material, file=file)
+    get_material(material, file=file, key="fit.material")
     data = resolve_data_path(fit["data"], base_dir)
     if not data.is_file():
         raise InputError(f"data file {str(data)!r} not found (paths are relative to the fit "

@@ -58,13 +58,15 @@ MATERIALS: dict[str, Material] = {
 PLANNED: tuple[str, ...] = ()
 
 
-def get_material(kind: str, *, file: str | None = None) -> Material:
+def get_material(kind: str, *, file: str | None = None, key: str = "material.kind"
+                 ) -> Material:
+    """The preset of `kind`, or InputError naming `key` (the config key that gave it)."""
     if kind in MATERIALS:
         return MATERIALS[kind]
     if kind in PLANNED:
         raise InputError(
             f"material '{kind}' is part of the public contract but its preset is not "
             f"implemented yet; available now: {', '.join(MATERIALS)}",
-            file=file, key="material.kind")
+            file=file, key=key)
     raise InputError(f"unknown material {kind!r}; allowed: {', '.join(MATERIALS)}",
-                     file=file, key="material.kind")
+                     file=file, key=key)
