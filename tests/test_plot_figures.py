@@ -192,8 +192,8 @@ def test_slice_colour_scales_come_from_tissue_values(runs):
             planes = [f[name][i, :, j, :].astype(float) for i in frames]
             tissue_values = np.concatenate([p[mask] for p in planes])
             lo, hi = np.percentile(tissue_values, TISSUE_PERCENTILES)
-            if name == "viability":  # a fraction alive keeps its whole scale
-                lo, hi = 0.0, 1.0
+            if name == "viability":  # a fraction alive keeps its whole scale, in %
+                lo, hi = 0.0, 100.0
             fig = _slices(run, name, frames, log=False)
             image = next(ax for ax in fig.axes if ax.images).images[0]
             if hi - lo > 1e-6:

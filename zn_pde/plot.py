@@ -22,8 +22,9 @@ without cells, shows "% dissolved" instead of the empty cell panels).
 
 Colour scales of the slices are fitted to the tissue: the 1st to 99th percentile of the tissue
 voxels in the plotted planes (values beyond are drawn at the ends, marked by the colour bar's
-arrows; viability keeps its whole 0 to 1 scale, a field that is zero everywhere 0 to 1), and
-intracellular fields (np_int, zn_cell, gsh, viability) are blank in the medium.
+arrows; viability, in % as in every figure, keeps its whole 0 to 100 scale, a field that is
+zero everywhere 0 to 1), and intracellular fields (np_int, zn_cell, gsh, viability) are
+blank in the medium.
 Default slice times: the start, the end, the last frame before the first exposure and the first
 frame after each exposure (or the middle when there is none).
 
@@ -280,6 +281,12 @@ def _is_fraction(name: str) -> bool:
     return name in ("viability", "tissue_mean_viability")
 
 
+def _as_shown(name: str, a: np.ndarray) -> np.ndarray:
+    """A field as the figures show it: a fraction alive in %, as every figure gives
+    viability (the file keeps the fraction, 0-1), anything else as stored."""
+    return 100.0 * a if _is_fraction(name) else a
+
+
 def _spheroid(run: RunFile) -> tuple[np.ndarray, float] | None:
     geo = run.config.get("geometry", {})
     if geo.get("kind") != "spheroid" or run.well_mixed or run.radial:
@@ -303,23 +310,6 @@ def _finite_min(a: np.ndarray, positive: bool = False) -> float:
     return float(f.min()) if f.size else np.nan
 
 
-def _norm(run: RunFile, name: str, data: list[np.ndarray], log: bool) -> Normalize:
-    stacked = np.concatenate([d.ravel() for d in data])
-    hi = _finite_max(stacked)
-    if _is_fraction(name):
-        lo = _finite_min(stacked)
-        lo = 0.0 if not np.isfinite(lo) else min(lo, 0.99)
-        return Normalize(lo, 1.0)
-    if not np.isfinite(hi):
-        return Normalize(0.0, 1.0)
-    if log and _is_concentration(run, name) and hi > 0:
-        lo = max(_finite_min(stacked, positive=True), hi * 10.0**-LOG_DECADES)
-        if lo < hi:
-            return LogNorm(lo, hi, clip=True)
-    lo = min(0.0, _finite_min(stacked))
-    return Normalize(lo, hi if hi > lo else lo + 1.0)
-
-
 def _tissue_norm(run: RunFile, name: str, planes: list[np.ndarray], mask: np.ndarray | None,
                  log: bool) -> tuple[Normalize, str]:
     """Colour scale fitted to the tissue: the TISSUE_PERCENTILES of the tissue voxels of
@@ -332,9 +322,10 @@ def _tissue_norm(run: RunFile, name: str, planes: list[np.ndarray], mask: np.nda
     values = values[np.isfinite(values)]
     finite = stacked[np.isfinite(stacked)]
     if values.size == 0 or _is_fraction(name):
-        # a fraction alive keeps its whole scale: fitted to mostly living tissue, a 0.95
-        # lower end would draw the few dead cells no darker than the 95 %-alive ones
-        return Normalize(0.0, 1.0), "neither"
+        # a fraction alive keeps its whole scale (in %, `_as_shown`): fitted to mostly
+        # living tissue, a 95 % lower end would draw the few dead cells no darker than the
+        # 95 %-alive ones
+        return Normalize(0.0, 100.0 if _is_fraction(name) else 1.0), "neither"
     norm: Normalize
     positive = values[values > 0]
     if log and _is_concentration(run, name) and positive.size:
@@ -445,7 +436,8 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
     j = int(np.argmin(np.abs(run.y_um - y_c)))
     mask = run.tissue[:, j, :] if run.tissue is not None else None
     with run.open() as f:
-        planes = [_cells_only(run, name, np.asarray(f[name][i, :, j, :], float), mask)
+        planes = [_as_shown(name, _cells_only(run, name, np.asarray(f[name][i, :, j, :],
+                                                                    float), mask))
                   for i in frames]  # (z, x)
     norm, extend = _tissue_norm(run, name, planes, mask, log)
     cmap = colormaps["magma" if _is_fraction(name) else "viridis"].with_extremes(
@@ -481,7 +473,7 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
         ax.set_aspect("equal")
     axes[0].set_ylabel("z (µm)")
     cbar = fig.colorbar(image, ax=list(axes), shrink=0.9, extend=extend)
-    cbar.set_label(_label(run, name))
+    cbar.set_label(_label(run, name, percent=_is_fraction(name)))
     fig.suptitle(title, fontsize=9)
     return fig
 
@@ -625,7 +617,7 @@ def _kymographs(run: RunFile, names: list[str], log: bool) -> Figure:
     fig, axes = _panel_grid(len(names), width=3.8, height=2.9)
     with run.open() as f:
         for ax, name in zip(axes, names, strict=True):
-            a = np.asarray(f[name][:run.n_frames], float)
+            a = _as_shown(name, np.asarray(f[name][:run.n_frames], float))
             if name in INTRACELLULAR and run.tissue is not None and run.tissue.any():
                 a = np.where(run.tissue[None, :], a, np.nan)
             norm, extend = _tissue_norm(run, name, [a], None if run.tissue is None else
@@ -640,7 +632,7 @@ def _kymographs(run: RunFile, names: list[str], log: bool) -> Figure:
                 ax.axhline(radius, color="w", ls="--", lw=0.9)
             ax.set_xlabel("time (h)")
             ax.set_ylabel("r (µm)")
-            ax.set_title(_label(run, name), fontsize=9)
+            ax.set_title(_label(run, name, percent=_is_fraction(name)), fontsize=9)
             fig.colorbar(mesh, ax=ax, shrink=0.9, extend=extend)
     title = "kymographs: r × time"
     if radius is not None:
