@@ -22,9 +22,9 @@ without cells, shows "% dissolved" instead of the empty cell panels).
 
 Colour scales of the slices are fitted to the tissue: the 1st to 99th percentile of the tissue
 voxels in the plotted planes (values beyond are drawn at the ends, marked by the colour bar's
-arrows; viability, in % as in every figure, keeps its whole 0 to 100 scale, a field that is
-zero everywhere 0 to 1), and intracellular fields (np_int, zn_cell, gsh, viability) are
-blank in the medium.
+arrows; glutathione takes their whole range, as its fall is in few voxels; viability, in % as
+in every figure, keeps its whole 0 to 100 scale; a field that is zero everywhere 0 to 1), and
+intracellular fields (np_int, zn_cell, gsh, viability) are blank in the medium.
 Default slice times: the start, the end, the last frame before the first exposure and the first
 frame after each exposure (or the middle when there is none).
 
@@ -335,7 +335,10 @@ def _tissue_norm(run: RunFile, name: str, planes: list[np.ndarray], mask: np.nda
             lo, hi = hi / 1.1, hi * 1.1
         norm = LogNorm(lo, hi, clip=False)
     else:
-        lo, hi = (float(v) for v in np.percentile(values, TISSUE_PERCENTILES))
+        # glutathione: its fall where the peroxide outpaces the NADPH supply is the signal,
+        # in few voxels, which the 1st percentile would clip (an outside figure review)
+        pct = (0.0, 100.0) if "gsh" in name else TISSUE_PERCENTILES
+        lo, hi = (float(v) for v in np.percentile(values, pct))
         if hi - lo < 1e-6 * max(1.0, abs(hi)):  # a uniform field: a narrow band around it
             if hi == 0.0:  # all zero: 0 to 1, not a +-1e-9 band that reads as negatives
                 lo, hi = 0.0, 1.0
@@ -451,7 +454,8 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
     scale = ""
     if mask is not None and mask.any():
         p0, p1 = TISSUE_PERCENTILES
-        scale = f"\ncolour scale: {p0:g}–{p1:g}th percentile of the tissue voxels shown"
+        scale = ("\ncolour scale: the range of the tissue voxels shown" if "gsh" in name else
+                 f"\ncolour scale: {p0:g}–{p1:g}th percentile of the tissue voxels shown")
         if name in INTRACELLULAR:
             scale += "; blank: medium (no cells)"
     title = f"{_SHORT_NAMES.get(name, name)}: {where}{scale}{_after_exposure_note(run, frames)}"
