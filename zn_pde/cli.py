@@ -421,7 +421,9 @@ def _uncapped_zinc_lines(config: dict) -> list[str]:
     per_ug = kind.zn_uM_per_ug_per_ml * (1.0 - k["cargo_mass_fraction"])
     dose = material["dose_ug_per_ml"] + sum(d["dose_ug_per_ml"] for d in config["dose"])
     zinc_uM = dose * per_ug
-    if zinc_uM <= CULTURE_ZN_UM or cap_uM <= CULTURE_ZN_UM:
+    # ZnO's cap in complete medium is CULTURE_ZN_UM by construction (its complexation factor
+    # is calibrated on it): equal up to round-off, which must not count as above it
+    if zinc_uM <= CULTURE_ZN_UM or cap_uM <= CULTURE_ZN_UM * (1.0 + 1e-9):
         return []
     limit = ("no solubility limit" if cap_uM > 1e6 else
              f"its solubility allows {cap_uM:.3g} uM")
