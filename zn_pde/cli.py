@@ -276,7 +276,7 @@ def _cmd_run(a) -> int:
         well_mixed = config["grid"]["kind"] == "well_mixed"
         # a well-mixed compartment's cells are suspended in its fluid: no tissue to average
         where = ("", "dissolved Zn2+ in the medium") if well_mixed else (
-            "tissue-mean ", "tissue-mean Zn2+ (interstitial)")
+            "tissue-mean ", "tissue-mean dissolved Zn2+ (extracellular fluid)")
         lines += [f"  {where[1]}: final {s['tissue_mean_zn'][-1]:.4g} uM, "
                   f"peak {s['tissue_mean_zn'].max():.4g} uM",
                   f"  {where[0]}labile Zn in the living cells: final "
