@@ -31,7 +31,7 @@ from zn_pde.cli import main
 from zn_pde.config import dumps, load_config
 from zn_pde.inspect import describe
 from zn_pde.io import Writer, read_run
-from zn_pde.plot import _norm, _radial, _slices, _timeseries, plot_run
+from zn_pde.plot import TISSUE_PERCENTILES, _radial, _slices, _timeseries, _tissue_norm, plot_run
 
 FIELDS = ("np", "zn", "ros", "np_int", "zn_cell", "gsh", "viability", "radical_dose",
           "np_dead", "zn_dead", "hazard")
@@ -410,25 +410,25 @@ def test_log_scale_is_for_concentrations_only(run3d):
     with h5py.File(path, "r") as f:
         zn = [f["zn"][-1, :, 8, :]]
         viability = [f["viability"][-1, :, 8, :]]
-    norm = _norm(run, "zn", zn, log=True)
+    norm, _ = _tissue_norm(run, "zn", zn, None, log=True)
     assert isinstance(norm, LogNorm)
-    assert norm.vmax == pytest.approx(np.nanmax(zn[0]))
+    positive = zn[0][np.isfinite(zn[0]) & (zn[0] > 0)]
+    assert norm.vmax == pytest.approx(np.percentile(positive, TISSUE_PERCENTILES[1]))
     assert norm.vmin >= norm.vmax * 1e-4 * (1 - 1e-6)
-    assert not isinstance(_norm(run, "viability", viability, log=True), LogNorm)
-    assert not isinstance(_norm(run, "zn", zn, log=False), LogNorm)
+    assert not isinstance(_tissue_norm(run, "viability", viability, None, log=True)[0], LogNorm)
+    assert not isinstance(_tissue_norm(run, "zn", zn, None, log=False)[0], LogNorm)
 
 
 def test_viability_keeps_its_whole_scale_and_a_zero_field_reads_zero(run3d):
-    """Fitted to tissue that is 99 % alive, a viability scale of 0.95-1 would draw the dead
-    cells no darker than the 95 %-alive ones: it stays 0 to 1. A field that is zero
-    everywhere gets 0 to 1, not a +-1e-9 band that reads as negative concentrations."""
-    from zn_pde.plot import _tissue_norm
-
+    """Fitted to tissue that is 99 % alive, a viability scale of 95-100 % would draw the dead
+    cells no darker than the 95 %-alive ones: it stays 0 to 100 % (figures show viability
+    in %). A field that is zero everywhere gets 0 to 1, not a +-1e-9 band that reads as
+    negative concentrations."""
     run = read_run(run3d[0])
-    alive = np.full((8, 8), 0.999)
+    alive = np.full((8, 8), 99.9)
     alive[0, 0] = 0.0
     norm, _ = _tissue_norm(run, "viability", [alive], np.ones_like(alive, bool), log=False)
-    assert (norm.vmin, norm.vmax) == (0.0, 1.0)
+    assert (norm.vmin, norm.vmax) == (0.0, 100.0)
     zero = np.zeros((8, 8))
     norm, extend = _tissue_norm(run, "ros", [zero], np.ones_like(zero, bool), log=False)
     assert (norm.vmin, norm.vmax, extend) == (0.0, 1.0, "neither")
