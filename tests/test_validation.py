@@ -51,6 +51,7 @@ def rows() -> dict[str, v.Row]:
     res = v.COARSE
     out = [*v.release_rows(), v.zif8_phosphate_row(), *v.medium_rows(), *v.peroxide_rows(),
            v.catalase_row(), v.glutathione_recovery_row(), v.zinc_salt_row(), v.culture_ic50_row(),
+           v.zif8_carrier_row(),
            *v.synergy_rows(res), *v.peroxide_material_rows(res, release_what_if=False),
            v.selectivity_row(res),
            *v.acidic_medium_rows(res), v.hypoxia_row(res), *v.penetration_rows(),
@@ -72,6 +73,7 @@ ROW_NAMES = [
     "24 h)",
     "glutathione back to normal within minutes of a short H2O2 exposure",
     "ZnCl2 IC50 at 24 h (2D culture)", "ZnO culture IC50 at 24 h",
+    "ZIF-8 without a cargo tolerated up to 30 ug/mL and toxic above it (2D culture)",
     "sonodynamic synergy on a spheroid", "kill where particles and stimulus meet",
     "inertial-cavitation threshold",
     "no mechanical damage by ultrasound alone at <= 2 W/cm^2, 1 MHz",
