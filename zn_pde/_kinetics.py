@@ -295,14 +295,11 @@ class Kinetics(eqx.Module):
     # --- the laws, each a pure function of arrays --------------------------------------------
 
     def dissolution_rate_per_s(self, ph: ArrayLike) -> Array:
-        """k(pH) = k₇.₄ · 10^{n (7.4 − pH)} + k_sw / (1 + 10^{m (pH − pH½)}) (1/s): a
-        proton-promoted term (oxides) and an acid switch (frameworks such as ZIF-8)."""
-        proton = self.dissolution_rate_per_h * 10.0 ** (
-            self.dissolution_proton_order * (7.4 - ph))
-        switch = self.dissolution_switch_rate_per_h / (
-            1.0 + 10.0 ** (self.dissolution_switch_steepness_per_ph
-                           * (ph - self.dissolution_switch_ph)))
-        return (proton + switch) / 3600.0
+        """The material's dissolution law at this pH (1/s; `dissolution_law_per_s`)."""
+        return dissolution_law_per_s(
+            ph, self.dissolution_rate_per_h, self.dissolution_proton_order,
+            self.dissolution_switch_rate_per_h, self.dissolution_switch_ph,
+            self.dissolution_switch_steepness_per_ph)
 
     @property
     def zn_uM_per_particle_ug_per_ml(self) -> Array:
@@ -491,6 +488,17 @@ class Kinetics(eqx.Module):
         # the two algebraically equal forms, each free of cancellation on its own side
         pos = 2.0 * kd * total / jnp.where(b > 0, b + disc, 1.0)
         return jnp.where(b > 0, pos, 0.5 * (disc - b))
+
+
+def dissolution_law_per_s(ph: ArrayLike, rate_per_h: ArrayLike, proton_order: ArrayLike,
+                          switch_rate_per_h: ArrayLike, switch_ph: ArrayLike,
+                          steepness_per_ph: ArrayLike) -> ArrayLike:
+    """k(pH) = k₇.₄ · 10^{n (7.4 − pH)} + k_sw / (1 + 10^{m (pH − pH½)}) (1/s): a
+    proton-promoted term (oxides) and an acid switch (frameworks such as ZIF-8); the
+    `dissolution_*` kinetic constants, as arrays (the solver) or numbers (the step check)."""
+    proton = rate_per_h * 10.0 ** (proton_order * (7.4 - ph))
+    switch = switch_rate_per_h / (1.0 + 10.0 ** (steepness_per_ph * (ph - switch_ph)))
+    return (proton + switch) / 3600.0
 
 
 def log10_k_h2_uM(solubility_log10_K: ArrayLike, ph: ArrayLike) -> ArrayLike:

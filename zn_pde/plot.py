@@ -271,10 +271,15 @@ def _label(run: RunFile, name: str, percent: bool = False) -> str:
     return f"{title} ({u})" if u else title
 
 
+def _is_glutathione(name: str) -> bool:
+    """Glutathione (`gsh`, `tissue_mean_gsh`): a ~5 mM pool whose fall of a few %, in few
+    voxels, is the signal (an outside figure review): drawn linear, over its whole range."""
+    return "gsh" in name
+
+
 def _is_concentration(run: RunFile, name: str) -> bool:
-    """A concentration that `--log` draws on a log scale: not glutathione, a ~5 mM pool whose
-    fall of a few % is the signal (an outside figure review: log hid it)."""
-    return run.units.get(name, "") in ("uM", "ug/mL") and "gsh" not in name
+    """A concentration that `--log` draws on a log scale (not glutathione)."""
+    return run.units.get(name, "") in ("uM", "ug/mL") and not _is_glutathione(name)
 
 
 def _is_fraction(name: str) -> bool:
@@ -296,18 +301,6 @@ def _spheroid(run: RunFile) -> tuple[np.ndarray, float] | None:
         h = run.config["grid"]["spacing_um"]
         centre = [run.x_um.size * h / 2, run.y_um.size * h / 2, run.z_um.size * h / 2]
     return np.asarray(centre, float), float(geo["radius_um"])
-
-
-def _finite_max(a: np.ndarray) -> float:
-    f = a[np.isfinite(a)]
-    return float(f.max()) if f.size else np.nan
-
-
-def _finite_min(a: np.ndarray, positive: bool = False) -> float:
-    f = a[np.isfinite(a)]
-    if positive:
-        f = f[f > 0]
-    return float(f.min()) if f.size else np.nan
 
 
 def _tissue_norm(run: RunFile, name: str, planes: list[np.ndarray], mask: np.ndarray | None,
@@ -335,9 +328,8 @@ def _tissue_norm(run: RunFile, name: str, planes: list[np.ndarray], mask: np.nda
             lo, hi = hi / 1.1, hi * 1.1
         norm = LogNorm(lo, hi, clip=False)
     else:
-        # glutathione: its fall where the peroxide outpaces the NADPH supply is the signal,
-        # in few voxels, which the 1st percentile would clip (an outside figure review)
-        pct = (0.0, 100.0) if "gsh" in name else TISSUE_PERCENTILES
+        # glutathione's fall, in few voxels, is what the 1st percentile would clip
+        pct = (0.0, 100.0) if _is_glutathione(name) else TISSUE_PERCENTILES
         lo, hi = (float(v) for v in np.percentile(values, pct))
         if hi - lo < 1e-6 * max(1.0, abs(hi)):  # a uniform field: a narrow band around it
             if hi == 0.0:  # all zero: 0 to 1, not a +-1e-9 band that reads as negatives
@@ -454,7 +446,8 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
     scale = ""
     if mask is not None and mask.any():
         p0, p1 = TISSUE_PERCENTILES
-        scale = ("\ncolour scale: the range of the tissue voxels shown" if "gsh" in name else
+        scale = ("\ncolour scale: the range of the tissue voxels shown"
+                 if _is_glutathione(name) else
                  f"\ncolour scale: {p0:g}–{p1:g}th percentile of the tissue voxels shown")
         if name in INTRACELLULAR:
             scale += "; blank: medium (no cells)"
@@ -545,8 +538,7 @@ def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None 
                 total = np.bincount(bins[ok], weights=a[ok], minlength=edges.size - 1)
                 with np.errstate(invalid="ignore", divide="ignore"):
                     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-                if _is_fraction(name):
-                    mean = 100.0 * mean
+                mean = _as_shown(name, mean)
                 any_positive |= bool(np.any(mean[np.isfinite(mean)] > 0))
                 ax.plot(centres, mean, color=cmap(t_norm(t_h[i])), lw=1.4)
             if radius is not None:
@@ -587,8 +579,7 @@ def _radial_profiles(run: RunFile, names: list[str], log: bool,
             any_positive = False
             for i in frames:
                 a = _cells_only(run, name, _read_frame(f, name, i), run.tissue)
-                if _is_fraction(name):
-                    a = 100.0 * a
+                a = _as_shown(name, a)
                 any_positive |= bool(np.any(a[np.isfinite(a)] > 0))
                 ax.plot(r, a, color=cmap(t_norm(t_h[i])), lw=1.4)
             if radius is not None:
@@ -762,8 +753,7 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
             any_positive, any_negative = False, False
             for name, legend in items:
                 y = _mean_series(run, f, name)
-                if _is_fraction(name):
-                    y = 100.0 * y
+                y = _as_shown(name, y)
                 any_positive |= bool(np.any(y[np.isfinite(y)] > 0))
                 any_negative |= bool(np.any(y[np.isfinite(y)] < 0))
                 style: dict[str, Any] = {"marker": "o", "ms": 2.5} if t_h.size < 30 else {}

@@ -8,6 +8,7 @@ from ._load import coupling_rates_per_s as coupling_rates_per_s
 from ._load import default_config_text as default_config_text
 from ._load import largest_accurate_dt_s as largest_accurate_dt_s
 from ._load import load_config as load_config
+from ._load import lookup as lookup
 from ._load import parse_toml as parse_toml
 from ._load import read_toml_file as read_toml_file
 from ._load import resolve as resolve

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
+from .._kinetics import dissolution_law_per_s
 from .._protocol import _merge_tolerance_s
 from ..materials import ENVIRONMENT, RENAMED, get_material
 from ..materials._parameter import Parameter
@@ -303,7 +304,9 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
     return out
 
 
-def _lookup(c: dict[str, Any], key: str, file: str) -> bool:
+def lookup(c: dict[str, Any], key: str) -> tuple[bool, Any]:
+    """(found, value) at the key path `key` ('time.dt_s', 'dose[0].time_h') of a raw or
+    resolved config; (False, None) where it leads nowhere."""
     node: Any = c
     for part in [p for p in re.split(r"\.|\[|\]", key) if p != ""]:
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -311,8 +314,13 @@ def _lookup(c: dict[str, Any], key: str, file: str) -> bool:
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
-            return False
-    return _is_number(node)
+            return False, None
+    return True, node
+
+
+def _lookup(c: dict[str, Any], key: str, file: str) -> bool:
+    found, node = lookup(c, key)
+    return found and _is_number(node)
 
 
 def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
@@ -930,10 +938,10 @@ def coupling_rates_per_s(c: dict[str, Any]) -> dict[str, float]:
     k = c["kinetics"]
 
     def dissolution(ph: float) -> float:
-        switch = k["dissolution_switch_rate_per_h"] / (1.0 + 10.0 ** (
-            k["dissolution_switch_steepness_per_ph"] * (ph - k["dissolution_switch_ph"])))
-        return (k["dissolution_rate_per_h"] * 10 ** (k["dissolution_proton_order"] * (7.4 - ph))
-                + switch) / 3600.0
+        return dissolution_law_per_s(
+            ph, k["dissolution_rate_per_h"], k["dissolution_proton_order"],
+            k["dissolution_switch_rate_per_h"], k["dissolution_switch_ph"],
+            k["dissolution_switch_steepness_per_ph"])
 
     # first-order sinks of mobile species (dissolution, uptake, Zn2+ import, clearance) are
     # solved implicitly with the transport and limit no step; these remain split

@@ -266,8 +266,10 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
         raise InputError("the material kind is [fit] material and the dose comes from each "
                          "row; fit.simulation.material may only set hydrodynamic_diameter_nm",
                          file=file, key="fit.simulation.material")
-    params = {RENAMED.get(n, n): _parameter(RENAMED.get(n, n), v, file, material)
-              for n, v in fit.get("parameters", {}).items()}
+    params = {}
+    for n, v in fit.get("parameters", {}).items():
+        n = RENAMED.get(n, n)  # an old name is read as today's
+        params[n] = _parameter(n, v, file, material)
     s = {k: fit[k] for k in ("seed", "starts", "candidates", "adam_steps", "learning_rate",
                              "lbfgs_steps", "lm_steps", "chunk", "profile", "gradient")
          if k in fit}

@@ -12,7 +12,6 @@ data point when it is violated; bounds are not counted as data in the metrics.
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 import jax.numpy as jnp
@@ -20,6 +19,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .._errors import InputError
+from ..config import lookup
 from ..observables import Prediction, Table, load_table, select_rows
 from ._config import FitConfig
 from ._parameters import FreeSet, free_set
@@ -79,21 +79,6 @@ def load_problem_table(cfg: FitConfig) -> Table:
     return table
 
 
-def _given_in(key: str, table: Any) -> bool:
-    """Whether the config key path `key` ('time.dt_s', 'dose[0].time_h') is in `table`."""
-    for part in re.findall(r"[^.\[\]]+|\[\d+\]", key):
-        if part.startswith("["):
-            i = int(part[1:-1])
-            if not isinstance(table, list) or i >= len(table):
-                return False
-            table = table[i]
-        elif isinstance(table, dict) and part in table:
-            table = table[part]
-        else:
-            return False
-    return True
-
-
 def build_problem(cfg: FitConfig, table: Table | None = None) -> Problem:
     table = table if table is not None else load_problem_table(cfg)
     try:
@@ -102,7 +87,7 @@ def build_problem(cfg: FitConfig, table: Table | None = None) -> Problem:
                                                simulation=simulation,
                                                settings=cfg.row_settings, file=cfg.file)
     except InputError as e:  # a key the user wrote in [fit.simulation] is named as written
-        if e.key and not e.key.startswith("fit.") and _given_in(e.key, cfg.simulation):
+        if e.key and not e.key.startswith("fit.") and lookup(cfg.simulation, e.key)[0]:
             raise InputError(e.message, file=e.file, key=f"fit.simulation.{e.key}") from None
         raise
     n = len(table)
