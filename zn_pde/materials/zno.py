@@ -113,7 +113,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("dissolution_rate_per_h", _K74_PER_H, "1/h",
               "first-order dissolution rate constant at pH 7.4",
               "calibrated: ~10 % dissolved in 120 h at pH 7.4, Olejnik et al. 2021, Cell Biol "
-              "Toxicol 37:573, doi:10.1007/s10565-020-09571-z (text); -ln(0.9)/120 h. "
+              "Toxicol 37:573, doi:10.1007/s10565-020-09571-z (text); -ln(0.9)/120 h, read as "
+              "release far below the solubility limit: with the limit, 20 ug/mL dissolves "
+              "9.26 % in 120 h in the default culture medium and 8.30 % in water (zn-pde run "
+              "configs/zno_release_vial.toml --set ph.medium=7.4 --set time.end_h=120). "
               "Checked, not replaced: " + RELEASE_FIT + " gives 1.06e-3 /h, 95 % CI unbounded "
               "below, upper limit 7.1e-3 /h (profile likelihood). Their particles are "
               "PVP-stabilised: uncoated ZnO reaches its solubility limit within about an hour "
