@@ -258,7 +258,7 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
                           "initial concentration (uM); a well_mixed compartment of "
                           "geometry 'uniform' (cells in medium) starts from the tissue value, "
                           "one of geometry 'medium' from the medium value; a medium exchange "
-                          "sets the medium value",
+                          "(with a [material]: exchanges need one) sets the medium value",
                           lo=0.0, hi=1e9),
         "boundary_uM": _nonneg("value held on the faces under dirichlet (uM)", 0.0, hi=1e9),
     },
