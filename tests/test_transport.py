@@ -441,6 +441,28 @@ def test_surface_layer_shares_the_uptake_among_the_cells_one_diameter_deep(
     np.testing.assert_allclose(column, expected, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("kind", ["cartesian", "radial"])
+def test_a_surface_layer_deeper_than_the_grid_stops_at_the_tissue_s_end(kind):
+    """A cell diameter far beyond the grid (1 mm here; `kinetics.cell_diameter_um` is
+    refused above it) builds the layer at once, as deep as the tissue goes: the same cells as
+    a layer exactly as deep as the grid (the walk stops where every chain has left the
+    tissue, and the chain length is capped at the grid's extent, not ~depth/h)."""
+    from zn_pde._space import Cartesian, Radial, layer_cells
+
+    h, n = 10.0, 12
+    if kind == "cartesian":
+        shape = (n, 3, 3)
+        tissue = np.zeros(shape, bool)
+        tissue[2:] = True
+        space = Cartesian(shape, h)
+    else:
+        tissue = np.arange(n) < n - 3
+        space = Radial((n,), h)
+    deep, grid_deep = space.surface_faces(tissue, 1000.0), space.surface_faces(tissue, n * h)
+    np.testing.assert_array_equal(np.asarray(deep.layer_cell), np.asarray(grid_deep.layer_cell))
+    assert layer_cells(1e12, h, n) == n
+
+
 def test_surface_uptake_through_every_face_of_a_voxel_spheroid_conserves_mass():
     """3D: the particle mass the cells hold after 1 h is (number of faces between medium and
     tissue) × h² × k_up φ d s c × t, to 2 %, and it is what the medium lost: particles plus

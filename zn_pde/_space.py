@@ -176,7 +176,7 @@ class Radial(Space):
         layer = _layer_entries(
             np.where(inwards, k, k + 1)[:, None], np.where(inwards, -1, 1)[:, None],
             lambda p: (p[:, 0] >= 0) & (p[:, 0] < n) & t[np.clip(p[:, 0], 0, n - 1)],
-            layer_cells(depth_um, h), h, np.where(inwards, -1.0, 1.0) / ((k + 1.0) * h),
+            layer_cells(depth_um, h, n), h, np.where(inwards, -1.0, 1.0) / ((k + 1.0) * h),
             lambda p, face: area_per_volume(p[:, 0], face))
         layer["cell"] = layer.pop("position")[:, 0]
         return Faces.build(medium, area_per_volume(medium, np.arange(len(k))), layer)
@@ -237,7 +237,7 @@ class Cartesian(Space):
             return inside & t[q[:, 0], q[:, 1], q[:, 2]]
 
         h = self.spacing_um
-        layer = _layer_entries(start, step, in_tissue, layer_cells(depth_um, h), h,
+        layer = _layer_entries(start, step, in_tissue, layer_cells(depth_um, h, max(t.shape)), h,
                                np.zeros(len(medium)),
                                lambda p, face: np.full(len(p), 1.0 / h))  # A/V = h²/h³
         layer["cell"] = np.ravel_multi_index(tuple(layer.pop("position").T), t.shape)
@@ -384,15 +384,18 @@ def _layer_entries(start: np.ndarray, step, in_tissue, n_max: int, spacing_um: f
         pos = start + j * np.asarray(step)
         alive &= in_tissue(pos)
         parts.append((face[alive], pos[alive], np.full(int(alive.sum()), j * spacing_um)))
+        if not alive.any():  # every chain has left the tissue
+            break
     f, p, lo = (np.concatenate([q[i] for q in parts]) for i in range(3))
     return {"face": f, "position": p, "lo": lo, "hi": lo + spacing_um,
             "curvature": curvature[f], "area_per_volume": area_per_volume(p, f)}
 
 
-def layer_cells(depth_um: float, spacing_um: float) -> int:
+def layer_cells(depth_um: float, spacing_um: float, extent: int) -> int:
     """How many cells of a chain the surface layer may reach: those one layer depth covers,
-    and one more, so that a fitted cell diameter a little larger still finds its cells."""
-    return int(np.ceil(depth_um / spacing_um - 1e-9)) + 1
+    and one more, so that a fitted cell diameter a little larger still finds its cells; at
+    most `extent`, the grid's longest side in cells (no chain is longer)."""
+    return min(int(np.ceil(depth_um / spacing_um - 1e-9)) + 1, int(extent))
 
 
 def _shift(a: Array, axis: int, s: int, fill) -> Array:

@@ -437,8 +437,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               lower=0.0),
     Parameter("cell_diameter_um", 15.0, "um",
               "diameter of a cell, for the membrane area short-lived ROS can reach",
-              "assumed: a typical suspended carcinoma cell (10-20 um)", lower=0.0,
-              lower_open=True),
+              "assumed: a typical suspended carcinoma cell (10-20 um). Allowed up to 1 mm, a "
+              "bound on the input beyond any cell", lower=0.0, lower_open=True, upper=1000.0),
     Parameter("oxidative_lethal_dose_uM", _LETHAL_DOSE_UM, "uM",
               "oxidant reacted with a cell's own molecules per cell volume that leaves 1/e "
               "of cells alive (single-hit survival exp(-dose/D0))",
