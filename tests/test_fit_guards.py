@@ -55,6 +55,14 @@ def test_figure_caption_says_r2_is_not_meaningful():
     assert "r² =" not in text
     assert metrics_caption({"n": 5, "k": 3, "r2": 0.98765}) == ("r² = 0.988, n = 5, "
                                                                 "2 free parameters")
+    # a weighted fit's k is its free parameters (no variance to estimate): 2 free of k = 2,
+    # not 1 (an outside contract audit); the caption reads what metrics() reports
+    weighted = metrics(np.array([1.0, 2.0, 3.5, 4.0]), np.array([1.1, 2.0, 3.3, 4.1]),
+                       n_free=2, sd=np.full(4, 0.1))
+    assert weighted["k"] == 2 and weighted["n_free"] == 2
+    assert metrics_caption(weighted).endswith("n = 4, 2 free parameters")
+    assert metrics_caption({"n": 2, "k": 2, "chi2": 1.0, "r2": None}).startswith(
+        "n = 2 values for 2 free parameters")
     # a perfect r² from parameters the data do not bound says so (an outside figure review)
     assert metrics_caption({"n": 3, "k": 3, "r2": 1.0}, ["a", "b"]).endswith(
         "not identifiable from these data: a, b")
@@ -211,3 +219,52 @@ def test_a_table_time_the_simulation_cannot_take_is_named_at_its_line(tmp_path, 
     assert main(["fit", str(tmp_path / "v.toml"), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err, err
+
+
+# --- what the rows and the data set is not the fit config's (an outside contract audit) --------
+
+def _release_fit(d: Path, simulation: str = "") -> Path:
+    (d / "r.csv").write_text("time_h,pH,released_percent\n1,5.5,10\n4,5.5,30\n24,7.4,2\n")
+    (d / "r.toml").write_text('[fit]\nname = "r"\nobservable = "release"\ndata = "r.csv"\n'
+                              'material = "ZnO"\nprofile = false\n' + simulation)
+    return d / "r.toml"
+
+
+@pytest.mark.parametrize("simulation, key", [
+    ('[fit.simulation.time]\nend_h = "abc"\n', "fit.simulation.time.end_h"),
+    ("[fit.simulation.time]\nsave_every_min = -5\n", "fit.simulation.time.save_every_min"),
+    ("[fit.simulation.time]\nsave_around_events = true\n",
+     "fit.simulation.time.save_around_events"),
+    ("[fit.simulation.ph]\nmedium = 5.0\n", "fit.simulation.ph.medium"),
+])
+def test_keys_the_data_set_are_refused_not_silently_dropped(tmp_path, capsys, simulation, key):
+    """The fit runs to the latest read-out with frames at the rows' times and a release vial
+    takes its pH from its row: a [fit.simulation] key saying otherwise was dropped without a
+    word (exit 0, even for end_h = "abc"); it is exit 2 naming the key."""
+    cfg = _release_fit(tmp_path, simulation)
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"key '{key}'" in err and "Traceback" not in err, err
+
+
+def test_an_output_folder_that_is_a_file_or_unwritable_is_refused_before_fitting(
+        tmp_path, capsys):
+    """`fit -o FILE` raised FileExistsError (a traceback, exit 1) after the whole fit: now
+    exit 2 naming --outdir, before any simulation (plan, design and plot share the check)."""
+    cfg = _release_fit(tmp_path)
+    (tmp_path / "taken").write_text("")
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "taken"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "key '--outdir'" in err and "is a file" in err and "Traceback" not in err, err
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "taken" / "below"), "--quiet"]) == 2
+    assert "cannot create the output folder" in capsys.readouterr().err
+
+
+def test_a_damaged_resume_state_is_refused_by_name(tmp_path, capsys):
+    """A garbage `<name>.resume.npz` gave numpy's ValueError (a traceback, exit 1)."""
+    cfg = _release_fit(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "r.resume.npz").write_text("garbage\n")
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "key '--resume'" in err and "not a readable interrupted-fit state" in err, err

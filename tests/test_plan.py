@@ -288,6 +288,18 @@ def test_resume_ends_where_an_uninterrupted_plan_ends(tmp_path, monkeypatch):
     assert not (tmp_path / "b" / "toy.resume.json").exists()
 
 
+@pytest.mark.parametrize("content", ["garbage{", "[1, 2]", '{"plan": "x"}'])
+def test_a_damaged_resume_state_is_refused_by_name(tmp_path, content):
+    """A `<name>.resume.json` that is not JSON, or not a plan's state, gave a traceback
+    (JSONDecodeError, exit 1; an outside contract audit): exit 2 naming --resume."""
+    path = write_plan(tmp_path, {"ultrasound[0].intensity_W_per_cm2": (0.8, 3.0)},
+                      optimiser={"starts": 1, "iterations": 2})
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "toy.resume.json").write_text(content)
+    with pytest.raises(InputError, match="not a readable interrupted-plan state"):
+        plan(path, tmp_path / "out", resume=True, progress=False)
+
+
 def test_an_interrupt_while_writing_the_outputs_leaves_no_json_and_resumes(tmp_path,
                                                                           monkeypatch):
     """Ctrl-C or SIGTERM after the optimiser, while the start and optimum are run again and

@@ -9,8 +9,10 @@ interrupted run); the CLI turns it into exit status 1.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 
 class InputError(ValueError):
@@ -31,6 +33,23 @@ class InputError(ValueError):
 
 class RunError(RuntimeError):
     """A failure during a run (non-finite or negative field, interruption)."""
+
+
+def output_folder(path: str | os.PathLike, key: str = "--outdir") -> Path:
+    """The folder a command writes into, created if missing: an InputError (exit 2) naming
+    it when it is a file, cannot be created or cannot be written, checked before any work is
+    done, so a long fit or plan does not fail at its end."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError("the output folder is a file; give a folder", key=key, file=str(out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create the output folder ({e.strerror})", key=key,
+                         file=str(out)) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError("the output folder is not writable", key=key, file=str(out))
+    return out
 
 
 @contextlib.contextmanager

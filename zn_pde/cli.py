@@ -7,9 +7,12 @@ what is allowed; never a traceback); 1 a failure during the run, with a message.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import shlex
 import sys
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -547,10 +550,29 @@ def _cmd_validate(a) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _reading(path) -> Iterator[None]:
+    """An HDF5 error while reading an input file (a damaged file: h5py raises OSError) is bad
+    input, exit 2 naming the file, not a traceback. A read that meets a frame being written
+    fails this way too (no SWMR: docs/outputs.md); reading again then succeeds."""
+    try:
+        yield
+    except (OSError, KeyError, RuntimeError) as e:
+        # HDF5's errors reach Python as OSError, or KeyError/RuntimeError where an object's
+        # metadata is damaged; only those raised inside h5py are the file's
+        frames = traceback.extract_tb(e.__traceback__)
+        if not any("h5py" in Path(frame.filename).parts for frame in frames):
+            raise  # not the file being read (e.g. a figure that cannot be written)
+        raise InputError(f"HDF5 file cannot be read ({e}): it is damaged, or a run was "
+                         "writing it at that moment (then read it again)",
+                         file=str(path)) from None
+
+
 def _cmd_inspect(a) -> int:
     from .inspect import describe
 
-    _emit(describe(a.file, config=a.config))
+    with _reading(a.file):
+        _emit(describe(a.file, config=a.config))
     return 0
 
 
@@ -564,8 +586,9 @@ def _cmd_plot(a) -> int:
         raise InputError(f"--times-h must be comma-separated numbers, got {a.times_h!r}",
                          key="--times-h") from None
     try:
-        paths = plot_run(a.file, outdir=a.outdir, fields=fields, times_h=times, log=a.log,
-                         compare=a.compare)
+        with _reading(a.file):
+            paths = plot_run(a.file, outdir=a.outdir, fields=fields, times_h=times,
+                             log=a.log, compare=a.compare)
     except InputError as e:
         from .inspect import is_sweep
 
@@ -591,7 +614,8 @@ def _cmd_export(a) -> int:
     if not a.vtk:
         raise InputError("say which format to write: --vtk (a ParaView .pvd time series of "
                          ".vti files; the only export so far)", key="export")
-    pvd = export_vtk(a.file, a.outdir, overwrite=a.overwrite)
+    with _reading(a.file):
+        pvd = export_vtk(a.file, a.outdir, overwrite=a.overwrite)
     _emit(f"wrote {pvd} and its frames in {pvd.with_name(pvd.stem + '_vtk')} (open the .pvd "
           "in ParaView: one time step per saved frame, time in s)")
     return 0

@@ -56,7 +56,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from ._errors import InputError
+from ._errors import InputError, output_folder
 from .io import RunFile, read_run
 
 DPI = 150
@@ -122,14 +122,7 @@ def plot_run(path: str | Path, outdir: str | Path | None = None,
     names = _choose_fields(run, fields)
     frames = _choose_frames(run, times_h)
     chosen = frames if times_h else None  # profiles at the times asked for, if any
-    out = Path(outdir) if outdir is not None else run.path.parent
-    if out.exists() and not out.is_dir():
-        raise InputError("the output folder is a file", key="--outdir", file=str(out))
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot create the output folder ({e.strerror})", key="--outdir",
-                         file=str(out)) from None
+    out = output_folder(outdir if outdir is not None else run.path.parent)
     stem = run.path.stem
     written: list[Path] = []
     if run.radial:

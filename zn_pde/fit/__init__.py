@@ -12,7 +12,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .._errors import sigterm_as_interrupt
+from .._errors import output_folder, sigterm_as_interrupt
 from ._config import FitConfig as FitConfig
 from ._config import fit_config_from_dict as fit_config_from_dict
 from ._config import load_fit_config as load_fit_config
@@ -80,7 +80,7 @@ def check_output_free(outdir: str | Path, name: str, overwrite: bool) -> None:
     """`zn-pde fit` replaces an existing `<name>.json` only with --overwrite (like `run`)."""
     from .._errors import InputError
 
-    path = Path(outdir) / f"{name}.json"
+    path = output_folder(outdir) / f"{name}.json"
     if path.exists() and not overwrite:
         raise InputError("fit output exists (with its .eqx and .png beside it); pass "
                          "--overwrite to replace it, or write elsewhere with -o DIR or "
@@ -128,7 +128,7 @@ def run_design_cli(args) -> int:
                          "candidate measurements, e.g. [design] candidates = { time_h = [1, "
                          "24], pH = [5.5, 7.4] } (docs/fitting.md)", file=cfg.file,
                          key="design")
-    path = Path(args.outdir) / f"{cfg.name}_design.json"
+    path = output_folder(args.outdir) / f"{cfg.name}_design.json"
     if path.exists() and not args.overwrite:
         raise InputError("design output exists (with its .csv and .png beside it); pass "
                          "--overwrite to replace it, or write elsewhere with -o DIR",

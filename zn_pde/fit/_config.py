@@ -266,6 +266,18 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
         raise InputError("the material kind is [fit] material and the dose comes from each "
                          "row; fit.simulation.material may only set hydrodynamic_diameter_nm",
                          file=file, key="fit.simulation.material")
+    timing = simulation.get("time", {})
+    for k in ("end_h", "save_every_min", "save_around_events"):
+        if isinstance(timing, dict) and k in timing:
+            raise InputError("the fit sets the run's length and frames from the data's "
+                             "read-out times (it simulates to the latest and reads every row "
+                             "at its own time); fit.simulation.time may only set dt_s",
+                             file=file, key=f"fit.simulation.time.{k}")
+    ph = simulation.get("ph", {})
+    if observable.table_kind == "release" and isinstance(ph, dict) and "medium" in ph:
+        raise InputError("a release fit takes each vial's pH from the data's pH column; "
+                         "fit.simulation.ph may not set medium", file=file,
+                         key="fit.simulation.ph.medium")
     params = {}
     for n, v in fit.get("parameters", {}).items():
         n = RENAMED.get(n, n)  # an old name is read as today's

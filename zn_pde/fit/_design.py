@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import InputError, RunError
+from .._errors import InputError, RunError, output_folder
 from .._version import __version__
 from ..observables._data import OBSERVED
 from ._config import FitConfig
@@ -329,7 +329,7 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
     }
     files: dict[str, Path] = {}
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        output_folder(out)
         files = {"json": out / f"{cfg.name}_design.json", "csv": out / f"{cfg.name}_design.csv"}
         files["json"].write_text(json.dumps(report, indent=1) + "\n")
         write_csv(report, settings, free.names, observed, files["csv"])

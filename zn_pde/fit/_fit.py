@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError
+from .._errors import InputError, output_folder
 from .._version import __version__
 from ..config import resolve, unresolved
 from ..observables._prediction import deep_merge
@@ -96,7 +96,7 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
     out = Path(outdir) if outdir is not None else None
     state = None
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        output_folder(out)
         rp = resume_path(out, cfg.name)
         if resume and rp.is_file():
             state = OptimiserState.load(rp, fingerprint, cfg.file)
@@ -243,7 +243,7 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
 
 
 def _short(m: dict[str, Any]) -> dict[str, Any]:
-    out = {k: m.get(k) for k in ("n", "k", "r2", "rmse", "aic", "bic")}
+    out = {k: m.get(k) for k in ("n", "k", "n_free", "r2", "rmse", "aic", "bic")}
     if m.get("note"):
         out["note"] = m["note"]
     return out

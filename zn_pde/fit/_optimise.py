@@ -111,16 +111,24 @@ class OptimiserState:
 
     @classmethod
     def load(cls, path: Path, fingerprint: str, file: str) -> OptimiserState:
-        with np.load(path) as z:
+        try:
+            with np.load(path) as stored:
+                z = {k: np.asarray(stored[k]) for k in stored.files}
             meta = json.loads(str(z["meta"]))
-            if meta["fingerprint"] != fingerprint:
-                raise InputError(
-                    f"the interrupted fit in {path} was made with a different fit config or "
-                    "data table; run again without --resume to start afresh", file=file,
-                    key="--resume")
-            opt = [np.asarray(z[f"opt{i}"]) for i in range(meta["n_opt"])]
-            return cls(meta["phase"], meta["step"], z["starts_x"], z["x"], z["best_x"],
-                       z["best_loss"], opt, z["mu"], meta["screened"], meta["history"])
+            opt = [z[f"opt{i}"] for i in range(meta["n_opt"])]
+            fields = (meta["fingerprint"], meta["phase"], meta["step"], z["starts_x"], z["x"],
+                      z["best_x"], z["best_loss"], z["mu"], meta["screened"], meta["history"])
+        except (OSError, ValueError, KeyError, TypeError, EOFError):
+            raise InputError(f"{path} is not a readable interrupted-fit state (damaged, or not "
+                             "written by zn-pde fit); delete it, or run again without "
+                             "--resume to start afresh", file=file, key="--resume") from None
+        if fields[0] != fingerprint:
+            raise InputError(
+                f"the interrupted fit in {path} was made with a different fit config or "
+                "data table; run again without --resume to start afresh", file=file,
+                key="--resume")
+        phase, step, starts_x, x, best_x, best_loss, mu, screened, history = fields[1:]
+        return cls(phase, step, starts_x, x, best_x, best_loss, opt, mu, screened, history)
 
 
 @dataclasses.dataclass

@@ -135,7 +135,10 @@ def metrics_caption(m: dict[str, Any], unidentified: list[str] | tuple[str, ...]
     """The figure's summary of the fit metrics: r², the values and the free parameters, and
     those the data do not bound (`unidentified`; a perfect r² with them says little); with at
     least as many free parameters as values it says that r² means nothing instead."""
-    n, n_free = m["n"], m["k"] - 1
+    # k counts the likelihood's parameters: the free ones, and the unknown variance of an
+    # unweighted fit (reports before 2026-12-05 have no n_free; a weighted one has chi2)
+    n = m["n"]
+    n_free = m.get("n_free", m["k"] - (0 if "chi2" in m else 1))
     if n <= n_free:
         return (f"n = {n} values for {n_free} free parameters:\nno degree of freedom "
                 "left, so r² (and AIC/BIC) are not meaningful")

@@ -155,7 +155,7 @@ def metrics(y: np.ndarray, yhat: np.ndarray, n_free: int,
     ssr = float(np.sum((yhat - y) ** 2))
     sst = float(np.sum((y - y.mean()) ** 2)) if n else 0.0
     k = n_free if sd is not None else n_free + 1
-    out: dict[str, Any] = {"n": n, "k": k, "ssr": ssr,
+    out: dict[str, Any] = {"n": n, "k": k, "n_free": n_free, "ssr": ssr,
                            "r2": 1.0 - ssr / sst if sst > 0 else None,
                            "rmse": math.sqrt(ssr / n) if n else None}
     if sd is not None:

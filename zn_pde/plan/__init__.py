@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError, RunError, sigterm_as_interrupt
+from .._errors import InputError, RunError, output_folder, sigterm_as_interrupt
 from ._config import OBJECTIVES as OBJECTIVES
 from ._config import PlanSettings as PlanSettings
 from ._config import load_plan as load_plan
@@ -30,8 +30,7 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
     """Optimise the plan; returns the JSON report as a dict (see `zn-pde plan`)."""
     settings = (path_or_settings if isinstance(path_or_settings, PlanSettings)
                 else load_plan(path_or_settings, overrides))
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(outdir)
     target = out / f"{settings.name}.json"
     resume_file = out / f"{settings.name}.resume.json"
     if target.exists() and not overwrite and not resume:

@@ -130,7 +130,14 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
         if resume_file is None or not resume_file.is_file():
             raise InputError(f"nothing to resume: {resume_file} does not exist (a plan "
                              "interrupted in this folder leaves it)", key="--resume")
-        state = json.loads(resume_file.read_text())
+        try:
+            state = json.loads(resume_file.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            state = None
+        if not isinstance(state, dict) or not isinstance(state.get("done"), list):
+            raise InputError(f"{resume_file} is not a readable interrupted-plan state "
+                             "(damaged, or not written by zn-pde plan); delete it, or run "
+                             "again without --resume", key="--resume")
         if state.get("plan") != settings.text:
             raise InputError(f"{resume_file} belongs to a different plan file (it changed "
                              "since); run again without --resume", key="--resume")
