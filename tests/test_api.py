@@ -191,6 +191,24 @@ def test_simulate_a_dict_well_mixed_and_its_stored_config_reproduces_it(tmp_path
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["t"]
 
 
+def test_a_dict_config_takes_numpy_numbers_and_tuples_as_the_overrides_do():
+    """A program's dict with np.float64/np.int64 values or a tuple was refused ('not
+    allowed') where the same values as overrides were taken (an outside contract audit):
+    both now give the run of the plain numbers and lists."""
+    plain = zn_pde.simulate(WELL_MIXED, progress=False)
+    typed = {**WELL_MIXED, "material": {**WELL_MIXED["material"],
+                                        "dose_ug_per_ml": np.float32(
+                                            WELL_MIXED["material"]["dose_ug_per_ml"])},
+             "time": {k: np.float64(v) for k, v in WELL_MIXED["time"].items()}}
+    ds = zn_pde.simulate(typed, progress=False)
+    assert tomllib.loads(ds.attrs["config"]) == tomllib.loads(plain.attrs["config"])
+    radial = {"grid": {"kind": "radial", "shape": (np.int64(8),), "spacing_um": 10.0},
+              "geometry": {"kind": "spheroid", "radius_um": 50.0},
+              "time": {"end_h": 0.1}, "material": {"kind": "ZnO"}}
+    ds = zn_pde.simulate(radial, progress=False)
+    assert tomllib.loads(ds.attrs["config"])["grid"]["shape"] == [8]
+
+
 def test_progress_is_shown_unless_turned_off(capsys):
     zn_pde.simulate(WELL_MIXED, **{"time.end_h": 0.5})
     assert "simulating: 0.5/0.5 h (100%)" in capsys.readouterr().err

@@ -98,6 +98,10 @@ def test_the_builtin_default_is_the_shipped_ultrasound_config():
     ("materail.kind='ZnO'", "materail", "did you mean 'material'"),
     ("medium.composition='saline'", "medium.composition", "'phosphate_saline'"),
     ("medium.zn_complexation_factor=0.5", "medium.zn_complexation_factor", ">= 1"),
+    # beyond float32 (it ran to a NaN blamed on 'np'), and a cell far wider than the grid
+    # (the surface layer's walk took minutes): an outside contract audit
+    ("kinetics.gsh_half_uM=1e39", "kinetics.gsh_half_uM", "<= 1e+30"),
+    ("kinetics.cell_diameter_um=1e12", "kinetics.cell_diameter_um", "<= 1000"),
     # cells filling the whole tissue leave no fluid for particles and ions (it ran to NaN)
     ("geometry.cell_volume_fraction=1.0", "geometry.cell_volume_fraction", "< 1"),
     # a passive species may not take an output's name: model variables (every field the

@@ -446,3 +446,26 @@ def test_a_damaged_output_file_is_bad_input_wherever_the_damage_lies(tmp_path, c
             assert code == 0 or str(bad) in err, (offset, argv[0], err)
             codes.add(code)
     assert 2 in codes
+
+
+@pytest.mark.parametrize("error", [
+    MemoryError("Unable to allocate 64.0 GiB for an array with shape (2048, 2048, 2048)"),
+    RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 68719476736 "
+                 "bytes.\nmore detail"),
+])
+def test_running_out_of_memory_is_a_run_failure_with_a_message(tmp_path, capsys, monkeypatch,
+                                                               error):
+    """A grid far larger than memory (grid.shape = [2048]*3 passes validation) ended in
+    NumPy's or XLA's traceback: exit 1 with one line saying what ran out and what needs less
+    (an outside contract audit)."""
+    import zn_pde._run
+
+    def exhausted(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(zn_pde._run, "build_model", exhausted)
+    code = main(["run", "configs/zno_spheroid_radial.toml", "-o", str(tmp_path / "m.h5"),
+                 "--quiet", "--no-control"])
+    err = capsys.readouterr().err
+    assert code == 1 and "run failed: out of memory" in err and "grid.shape" in err, err
+    assert "Traceback" not in err and "more detail" not in err

@@ -210,6 +210,10 @@ def test_a_row_without_its_wash_time_is_named_plainly(tmp_path, capsys):
     # a time past the longest run was refused as the key 'time.end_h'
     ("concentration_ug_per_ml,viability_percent,exposure_h\n5,50,1e9\n10,20,24\n",
      "value 1e9 at line 2 is not allowed; expected a finite number > 0 and <= 10000"),
+    # a dose past the config's range was refused as 'material.dose_ug_per_ml' of the fit
+    # config (an outside contract audit)
+    ("concentration_ug_per_ml,viability_percent,exposure_h\n5,50,24\n1e12,20,24\n",
+     "value 1e12 at line 3 is not allowed; expected a finite number >= 0 and <= 100000"),
 ])
 def test_a_table_time_the_simulation_cannot_take_is_named_at_its_line(tmp_path, capsys,
                                                                       table, words):

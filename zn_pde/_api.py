@@ -134,7 +134,9 @@ def _resolve(config: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(config, Mapping):
         raise InputError(f"config must be a TOML file path, a dict or None, got "
                          f"{type(config).__name__}", key="config")
-    raw = apply_overrides(unresolved(dict(config)), items, _DICT_LABEL)
+    # NumPy scalars and arrays, and tuples, read as the numbers and lists they hold, as in
+    # the overrides
+    raw = apply_overrides(unresolved(_plain(dict(config))), items, _DICT_LABEL)
     c = resolve(raw, _DICT_LABEL)
     c["_name"] = str(config.get("_name", "run"))
     return c

@@ -442,16 +442,13 @@ def _uncapped_zinc_lines(config: dict) -> list[str]:
             "\"phosphate_saline\" (or medium.zinc_phosphate_limit_uM) for a ceiling"]
 
 
-#: κ·Δt above which a note says the implicit step does not follow a passive species' decay
-#: closely: backward Euler decays by ln(1 + κΔt) against κΔt per step, ~κΔt/2 short per e-fold.
-FAST_DECAY_RATE_TIMES_DT = 0.1
-
-
 def _fast_decay_lines(config: dict) -> list[str]:
     """A note for each passive species whose decay the step resolves coarsely (κ·dt_s above
     FAST_DECAY_RATE_TIMES_DT). Not refused: the decay is implicit with the diffusion, so it
     stays stable and its steady balance with diffusion does not depend on the step (exactly on
     the radial grid); only its time course does. A well-mixed compartment decays exactly."""
+    from .config import FAST_DECAY_RATE_TIMES_DT
+
     if config["grid"]["kind"] == "well_mixed":
         return []
     dt = config["time"]["dt_s"]
@@ -639,6 +636,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except RunError as e:
         print(f"zn-pde {a.command}: run failed: {e}", file=sys.stderr)
+        return 1
+    except MemoryError as e:  # NumPy's allocations (a grid far larger than memory)
+        print(f"zn-pde {a.command}: run failed: out of memory ({e}); a coarser or smaller "
+              "grid (grid.shape, grid.spacing_um) needs less", file=sys.stderr)
+        return 1
+    except Exception as e:
+        if "RESOURCE_EXHAUSTED" not in str(e):  # XLA's out of memory (CPU or GPU)
+            raise
+        first = str(e).strip().splitlines()[0]
+        print(f"zn-pde {a.command}: run failed: out of memory ({first}); a coarser or "
+              "smaller grid (grid.shape, grid.spacing_um) needs less", file=sys.stderr)
         return 1
 
 

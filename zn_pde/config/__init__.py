@@ -1,6 +1,7 @@
 """Config: TOML -> validated, fully resolved nested dict (the first stage of the data flow)."""
 
 from ._load import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME
+from ._load import FAST_DECAY_RATE_TIMES_DT as FAST_DECAY_RATE_TIMES_DT
 from ._load import WELL_MIXED_INERT_KEYS as WELL_MIXED_INERT_KEYS
 from ._load import apply_override as apply_override
 from ._load import apply_overrides as apply_overrides

@@ -28,6 +28,9 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Lie splitting of the reaction sub-processes is accurate while every coupling rate times the
 # sub-step stays below this (the splitting error is O((rate dt)^2)).
 MAX_COUPLING_RATE_TIMES_DT = 0.5
+#: κ·Δt above which a note says the implicit step does not follow a passive species' decay
+#: closely: backward Euler decays by ln(1 + κΔt) against κΔt per step, ~κΔt/2 short per e-fold.
+FAST_DECAY_RATE_TIMES_DT = 0.1
 
 
 def default_config_text() -> str:

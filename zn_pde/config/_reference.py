@@ -189,7 +189,12 @@ Checked after every key is valid on its own (exit status 2 when broken):
 - With a `[material]` and cells, the step must keep the split reactions accurate: the fastest
   coupling rate ({coupling}) times `time.dt_s / numerics.reaction_substeps` stays
   <= {max_rate_dt:g}; the message gives the largest `dt_s` and the smallest
-  `reaction_substeps` that pass.
+  `reaction_substeps` that pass. Sinks solved implicitly with the transport (a `[[species]]`
+  decay, the particles' dissolution and uptake in the fluid) are stable at any step and
+  their steady balance with diffusion does not depend on it (on the radial grid not at
+  all); their time course, like the diffusion's, is first order in `dt_s`, so they are not
+  refused: `zn-pde validate` and `run` print a note with the `dt_s` that resolves a
+  species' decay (rate x `dt_s` <= {fast_decay:g}) when the step is longer.
 - `[[light]]` without `tissue.light_attenuation_per_cm` needs a wavelength inside the tissue
   optics table (365-808 nm, interpolated between its rows); outside it, set the attenuation.
 """
@@ -256,6 +261,7 @@ def markdown() -> str:
     """The whole page (docs/config.md)."""
     from ._load import (
         _UNSWEEPABLE,
+        FAST_DECAY_RATE_TIMES_DT,
         MAX_COUPLING_RATE_TIMES_DT,
         RADIAL_MAX_ATTENUATION,
         WELL_MIXED_INERT_KEYS,
@@ -289,6 +295,7 @@ def markdown() -> str:
     unsweepable = ", ".join(f"`{p}*`" if p.endswith(".") else f"`{p}`" for p in _UNSWEEPABLE)
     rules = _RULES.replace("{coupling}", ", ".join(coupling_rates_per_s(resolved))).replace(
         "{max_rate_dt:g}", f"{MAX_COUPLING_RATE_TIMES_DT:g}").replace(
+        "{fast_decay:g}", f"{FAST_DECAY_RATE_TIMES_DT:g}").replace(
         "{radial_max:g}", f"{100 * RADIAL_MAX_ATTENUATION:g}").replace(
         "{inert}", ", ".join(f"`{k}`" for k in WELL_MIXED_INERT_KEYS))
     lines += [_SWEEP.replace("{unsweepable}", unsweepable), rules]

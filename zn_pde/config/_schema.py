@@ -69,10 +69,16 @@ def _nonneg(doc: str, default: Any = REQUIRED, **kw: Any) -> Key:
 _PH = {"lo": 0.0, "hi": 14.0}
 
 
+#: The largest value a constant without a physical upper bound may take: inside float32
+#: (3.4e38) with room for the products a step forms, so that an absurd value is refused by name
+#: instead of turning a field into inf or NaN mid-run.
+UNBOUNDED_MAX = 1e30
+
+
 def parameter_key(p) -> Key:
     """The config key of a cited `Parameter`: its value, bounds and provenance."""
     return Key("float", p.value, f"{p.meaning} ({p.unit}); {p.source}", lo=p.lower,
-               lo_open=p.lower_open, hi=None if p.upper == float("inf") else p.upper)
+               lo_open=p.lower_open, hi=UNBOUNDED_MAX if p.upper == float("inf") else p.upper)
 
 
 def _oxygen_section() -> dict[str, Key]:

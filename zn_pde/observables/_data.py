@@ -28,11 +28,15 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
-from ..config import SECTIONS
+from ..config import ARRAY_SECTIONS, SECTIONS
 
 #: The longest simulated time (h), the bound of `time.end_h`: a table's times beyond it are
 #: refused at their line rather than as the config key they would land in.
 MAX_TIME_H = SECTIONS["time"]["end_h"].hi
+#: Likewise the bounds of the config keys a table's doses and stimuli become.
+MAX_DOSE_UG_PER_ML = SECTIONS["material"]["dose_ug_per_ml"].hi
+MAX_ULTRASOUND_W_PER_CM2 = ARRAY_SECTIONS["ultrasound"]["intensity_W_per_cm2"].hi
+MAX_LIGHT_MW_PER_CM2 = ARRAY_SECTIONS["light"]["irradiance_mW_per_cm2"].hi
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,11 +68,11 @@ SCHEMAS: dict[str, dict[str, Column]] = {
                                    meaning="percent of the material dissolved / cargo released"),
         "pH": Column(True, lo=0.0, hi=14.0, meaning="pH of the release medium"),
         "sd": Column(False, lo=0.0, lo_open=True, meaning="standard deviation (percent)"),
-        "dose_ug_per_ml": Column(False, lo=0.0, lo_open=True,
+        "dose_ug_per_ml": Column(False, lo=0.0, lo_open=True, hi=MAX_DOSE_UG_PER_ML,
                                  meaning="particle mass concentration in the vial (ug/mL)"),
     },
     "viability": {
-        "concentration_ug_per_ml": Column(True, lo=0.0,
+        "concentration_ug_per_ml": Column(True, lo=0.0, hi=MAX_DOSE_UG_PER_ML,
                                           meaning="particle mass concentration (ug/mL)"),
         "viability_percent": Column(True, lo=-100.0, hi=300.0,
                                     meaning="viability relative to untreated control (%)"),
@@ -76,8 +80,10 @@ SCHEMAS: dict[str, dict[str, Column]] = {
                              meaning="exposure time (h)"),
         "sd": Column(False, lo=0.0, lo_open=True, meaning="standard deviation (percent)"),
         "pH": Column(False, lo=0.0, hi=14.0, meaning="medium pH"),
-        "ultrasound_W_per_cm2": Column(False, lo=0.0, meaning="ultrasound intensity (W/cm^2)"),
-        "light_mW_per_cm2": Column(False, lo=0.0, meaning="light irradiance (mW/cm^2)"),
+        "ultrasound_W_per_cm2": Column(False, lo=0.0, hi=MAX_ULTRASOUND_W_PER_CM2,
+                                       meaning="ultrasound intensity (W/cm^2)"),
+        "light_mW_per_cm2": Column(False, lo=0.0, hi=MAX_LIGHT_MW_PER_CM2,
+                                   meaning="light irradiance (mW/cm^2)"),
         "wash_h": Column(False, lo=0.0, hi=MAX_TIME_H,
                          meaning="time the medium was replaced by fresh, particle-free medium: "
                          "the end of the incubation (h)"),
