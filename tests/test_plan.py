@@ -345,6 +345,8 @@ def test_an_interrupt_while_writing_the_outputs_leaves_no_json_and_resumes(tmp_p
     ({"time.dt_s": (60.0, 120.0)}, "the run's time axis"),
     ({"grid.spacing_um": (8.0, 12.0)}, "the grid"),
     ({"ultrasound[0].frequency_MHz": (0.5, 3.0)}, None),
+    # an optional key the scenario leaves unset was 'no numeric key' (an outside audit)
+    ({"material.hydrodynamic_diameter_nm": (50.0, 200.0)}, "is not set in the scenario"),
     # each bound is fine alone, but the latest start with the longest exposure runs past 8 h
     ({"ultrasound[0].start_h": (5.0, 7.95), "ultrasound[0].duration_min": (0.5, 10.0)},
      "a corner of the controls' box (ultrasound[0].start_h = 7.95, "

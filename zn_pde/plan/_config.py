@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ..config import load_config
+from ..config import SECTIONS, load_config
 from ..config._load import read_toml_file
 
 OBJECTIVES = {
@@ -274,6 +274,12 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
         try:
             value = get_value(config, key)
         except KeyError:
+            section, _, name = key.partition(".")
+            if name in SECTIONS.get(section, {}):  # an optional key the scenario leaves unset
+                raise InputError(f"{key} is not set in the scenario (it has no default: "
+                                 "unset, the model derives what it needs otherwise); set it "
+                                 "there to give the control its starting value",
+                                 file=file, key=where) from None
             raise InputError(f"the scenario has no numeric key {key!r}{_hint(key, known)}",
                              file=file, key=where) from None
         section = key.split(".", 1)[0]
