@@ -469,3 +469,27 @@ def test_running_out_of_memory_is_a_run_failure_with_a_message(tmp_path, capsys,
     err = capsys.readouterr().err
     assert code == 1 and "run failed: out of memory" in err and "grid.shape" in err, err
     assert "Traceback" not in err and "more detail" not in err
+
+
+def test_a_read_that_meets_a_frame_being_written_is_tried_again(tmp_path, capsys, monkeypatch):
+    """Without SWMR a live read can fail once inside h5py while a frame is written
+    (docs/outputs.md); `zn-pde inspect` reads again a moment later and succeeds, where it
+    reported the error (exit 2). Here the first read fails inside h5py (a file that is not
+    there), the second is the real one."""
+    import zn_pde.inspect
+
+    good = tmp_path / "good.h5"
+    assert main(["run", "configs/zno_spheroid_radial.toml", "-o", str(good), "--no-control",
+                 "--quiet", "--set", "time.end_h=6"]) == 0
+    real, calls = zn_pde.inspect.describe, []
+
+    def flaky(path, **kwargs):
+        calls.append(path)
+        if len(calls) == 1:
+            h5py.File(tmp_path / "not_there.h5", "r")  # raises inside h5py
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(zn_pde.inspect, "describe", flaky)
+    capsys.readouterr()
+    assert main(["inspect", str(good)]) == 0
+    assert len(calls) == 2 and "good.h5" in capsys.readouterr().out

@@ -7,17 +7,20 @@ what is allowed; never a traceback); 1 a failure during the run, with a message.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import shlex
 import sys
+import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from ._errors import InputError, RunError, sigterm_as_interrupt
+
+T = TypeVar("T")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -547,29 +550,36 @@ def _cmd_validate(a) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _reading(path) -> Iterator[None]:
-    """An HDF5 error while reading an input file (a damaged file: h5py raises OSError) is bad
-    input, exit 2 naming the file, not a traceback. A read that meets a frame being written
-    fails this way too (no SWMR: docs/outputs.md); reading again then succeeds."""
-    try:
-        yield
-    except (OSError, KeyError, RuntimeError) as e:
-        # HDF5's errors reach Python as OSError, or KeyError/RuntimeError where an object's
-        # metadata is damaged; only those raised inside h5py are the file's
-        frames = traceback.extract_tb(e.__traceback__)
-        if not any("h5py" in Path(frame.filename).parts for frame in frames):
-            raise  # not the file being read (e.g. a figure that cannot be written)
-        raise InputError(f"HDF5 file cannot be read ({e}): it is damaged, or a run was "
-                         "writing it at that moment (then read it again)",
-                         file=str(path)) from None
+#: Attempts at reading a run file before an HDF5 error is reported, and the pause between
+#: them: a read that meets a frame being written (no SWMR) succeeds a moment later, while a
+#: damaged file fails every time.
+READ_ATTEMPTS, READ_RETRY_S = 3, 0.3
+
+
+def _read(path, read: Callable[[], T]) -> T:
+    """`read()`, tried again on an HDF5 error (h5py's OSError, or KeyError/RuntimeError where
+    an object's metadata is damaged, raised inside h5py): a live read that met a frame being
+    written succeeds then (docs/outputs.md); a damaged file is bad input, exit 2 naming it,
+    not a traceback."""
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return read()
+        except (OSError, KeyError, RuntimeError) as e:
+            frames = traceback.extract_tb(e.__traceback__)
+            if not any("h5py" in Path(frame.filename).parts for frame in frames):
+                raise  # not the file being read (e.g. a figure that cannot be written)
+            if attempt + 1 == READ_ATTEMPTS:
+                raise InputError(f"HDF5 file cannot be read ({e}; {READ_ATTEMPTS} attempts "
+                                 f"{READ_RETRY_S:g} s apart): it is damaged",
+                                 file=str(path)) from None
+            time.sleep(READ_RETRY_S)
+    raise AssertionError("unreachable")
 
 
 def _cmd_inspect(a) -> int:
     from .inspect import describe
 
-    with _reading(a.file):
-        _emit(describe(a.file, config=a.config))
+    _emit(_read(a.file, lambda: describe(a.file, config=a.config)))
     return 0
 
 
@@ -583,9 +593,8 @@ def _cmd_plot(a) -> int:
         raise InputError(f"--times-h must be comma-separated numbers, got {a.times_h!r}",
                          key="--times-h") from None
     try:
-        with _reading(a.file):
-            paths = plot_run(a.file, outdir=a.outdir, fields=fields, times_h=times,
-                             log=a.log, compare=a.compare)
+        paths = _read(a.file, lambda: plot_run(a.file, outdir=a.outdir, fields=fields,
+                                               times_h=times, log=a.log, compare=a.compare))
     except InputError as e:
         from .inspect import is_sweep
 
@@ -611,8 +620,7 @@ def _cmd_export(a) -> int:
     if not a.vtk:
         raise InputError("say which format to write: --vtk (a ParaView .pvd time series of "
                          ".vti files; the only export so far)", key="export")
-    with _reading(a.file):
-        pvd = export_vtk(a.file, a.outdir, overwrite=a.overwrite)
+    pvd = _read(a.file, lambda: export_vtk(a.file, a.outdir, overwrite=a.overwrite))
     _emit(f"wrote {pvd} and its frames in {pvd.with_name(pvd.stem + '_vtk')} (open the .pvd "
           "in ParaView: one time step per saved frame, time in s)")
     return 0
