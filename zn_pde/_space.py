@@ -217,7 +217,8 @@ class Cartesian(Space):
     def surface_faces(self, tissue, depth_um):
         t = np.asarray(tissue, bool)
         shape = np.array(t.shape)
-        medium, start, step = [], [], []
+        medium, start, step, cosine = [], [], [], []
+        smoothed = smoothed_mask(t, np)
         for axis in range(3):  # faces between neighbours along each axis, either way round
             lo = [slice(None)] * 3
             hi = [slice(None)] * 3
@@ -226,10 +227,14 @@ class Cartesian(Space):
             unit = np.eye(3, dtype=int)[axis]
             for face, inside_at, sign in ((~a & b, 1, 1), (a & ~b, 0, -1)):
                 p = np.argwhere(face)  # positions of the lower cell of each face
-                medium.append(p + (1 - inside_at) * unit)
+                m = p + (1 - inside_at) * unit
+                medium.append(m)
                 start.append(p + inside_at * unit)
                 step.append(np.broadcast_to(sign * unit, p.shape))
-        medium, start, step = (np.concatenate(x) for x in (medium, start, step))
+                cos = face_cosines(smoothed, axis, sign, np)
+                cosine.append(cos[m[:, 0], m[:, 1], m[:, 2]])
+        medium, start, step, cosine = (np.concatenate(x)
+                                       for x in (medium, start, step, cosine))
 
         def in_tissue(p):
             inside = np.all((p >= 0) & (p < shape), axis=1)
@@ -239,10 +244,10 @@ class Cartesian(Space):
         h = self.spacing_um
         layer = _layer_entries(start, step, in_tissue, layer_cells(depth_um, h, max(t.shape)), h,
                                np.zeros(len(medium)),
-                               lambda p, face: np.full(len(p), 1.0 / h))  # A/V = h²/h³
+                               lambda p, face: cosine[face] / h)  # A/V = h²/h³, projected
         layer["cell"] = np.ravel_multi_index(tuple(layer.pop("position").T), t.shape)
         flat_medium = np.ravel_multi_index(tuple(medium.T), t.shape)
-        return Faces.build(flat_medium, np.full(len(medium), 1.0 / h), layer)
+        return Faces.build(flat_medium, cosine / h, layer)
 
     def sharded_surface_exchange(self, c: Array, live: Array, per_area_um: Array,
                                  depth_um: Array, n_layer: int, tissue: Array, h_s: Array
@@ -254,6 +259,7 @@ class Cartesian(Space):
         t = jnp.asarray(tissue)
         h = self.spacing_um
         faces = []  # (axis, s, flux per area out of medium cell i, layer shares along i + s j)
+        smoothed = smoothed_mask(t, jnp, c.dtype)
         for axis in range(3):
             for s in (1, -1):
                 alive = ~t
@@ -268,7 +274,8 @@ class Cartesian(Space):
                 g = per_area_um * total / jnp.where(m_sum > 0, m_sum, 1.0)
                 shares = [jnp.where(total > 0, a / jnp.where(total > 0, total, 1.0), 0.0)
                           for a in shares]
-                flux = g * jnp.maximum(c - _shift(c, axis, s, 0.0), 0.0)
+                flux = (g * face_cosines(smoothed, axis, s)
+                        * jnp.maximum(c - _shift(c, axis, s, 0.0), 0.0))
                 faces.append((axis, s, flux, shares))
         rate = sum(f for _, _, f, _ in faces) / h
         share = kin.decayed_share(jnp.where(c > 0, rate / jnp.where(c > 0, c, 1.0), 0.0) * h_s)
@@ -408,6 +415,65 @@ def _shift(a: Array, axis: int, s: int, fill) -> Array:
     if s > 0:
         return jnp.concatenate([jax.lax.slice_in_dim(a, k, n, axis=axis), edge], axis=axis)
     return jnp.concatenate([edge, jax.lax.slice_in_dim(a, 0, n - k, axis=axis)], axis=axis)
+
+
+#: Smoothing length (voxels, a Gaussian's σ) of the tissue mask whose gradient gives the
+#: surface's normal at a voxel face (`face_cosines`). Measured on voxel spheres of radius
+#: 6-25 voxels: the faces weighted by their cosine add up to 4πR² (R from the voxels'
+#: volume) within 1.2 % at σ = 2 (5.6 % at σ = 1); unweighted, 1.48-1.50 times it.
+FACE_NORMAL_SMOOTHING_VOXELS = 2.0
+
+
+def smoothed_mask(tissue, xp=jnp, dtype=np.float64):
+    """The tissue mask (1 in tissue) smoothed by a Gaussian of FACE_NORMAL_SMOOTHING_VOXELS
+    along each axis, zero beyond the grid; `xp` numpy (a build) or jax.numpy (a sharded
+    step: neighbour shifts only)."""
+    sigma = FACE_NORMAL_SMOOTHING_VOXELS
+    k = np.arange(-int(np.ceil(4 * sigma)), int(np.ceil(4 * sigma)) + 1)
+    w = np.exp(-(k**2) / (2 * sigma**2))
+    w = w / w.sum()
+    m = xp.asarray(tissue).astype(dtype)
+    for a in range(3):
+        m = sum(float(wi) * _shift_any(xp, m, a, int(ki)) for ki, wi in zip(k, w, strict=True))
+    return m
+
+
+def face_cosines(smoothed, axis: int, s: int, xp=jnp):
+    """At each cell i, the cosine between the face to its neighbour i + s along `axis` and
+    the tissue surface's normal there: the gradient of the `smoothed_mask`, its component
+    across the face over its length. A voxelised surface has more face area than the surface
+    it stands for (a sphere ~1.5 times: each face counts its own area, not the projection
+    of the surface onto it); weighted by this cosine the faces add up to the surface's area
+    (FACE_NORMAL_SMOOTHING_VOXELS). 1 where the smoothed mask is flat."""
+    m = smoothed
+    across = _shift_any(xp, m, axis, s)
+    comps = []
+    for b in range(3):
+        if b == axis:
+            comps.append(across - m)
+        else:  # central differences at the two cells of the face, averaged
+            comps.append(0.25 * (_shift_any(xp, m, b, 1) - _shift_any(xp, m, b, -1)
+                                 + _shift_any(xp, across, b, 1) - _shift_any(xp, across, b, -1)))
+    length = xp.sqrt(sum(c * c for c in comps))
+    safe = xp.where(length > 0, length, 1.0)
+    return xp.where(length > 0, xp.minimum(xp.abs(comps[axis]) / safe, 1.0), 1.0)
+
+
+def _shift_any(xp, a, axis: int, s: int):
+    """`_shift` with zero fill for NumPy or jax.numpy arrays alike."""
+    n = a.shape[axis]
+    k = min(abs(s), n)
+    if k == 0:
+        return a
+    edge_shape = list(a.shape)
+    edge_shape[axis] = k
+    edge = xp.zeros(edge_shape, a.dtype)
+    idx = [slice(None)] * a.ndim
+    if s > 0:
+        idx[axis] = slice(k, n)
+        return xp.concatenate([a[tuple(idx)], edge], axis=axis)
+    idx[axis] = slice(0, n - k)
+    return xp.concatenate([edge, a[tuple(idx)]], axis=axis)
 
 
 def make_space(geo: Geometry, devices: int = 1) -> Space:

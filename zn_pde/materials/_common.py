@@ -258,7 +258,7 @@ CE6_MOLAR_MASS_G_PER_MOL = round(34 * 12.011 + 36 * 1.008 + 4 * 14.007 + 6 * 15.
 _SHG_D_M_PER_V = 23e-12 / 2
 _SHG_PER_W_PER_M2 = (8 * math.pi**2 * _SHG_D_M_PER_V**2 * (100e-9) ** 2
                      / (2.0**3 * 299792458.0 * 8.8541878128e-12 * (808e-9) ** 2))
-SHG_EFFICIENCY_PER_W_PER_CM2 = float(f"{_SHG_PER_W_PER_M2 * 1e4:.2g}")  # 5.7e-17
+SHG_EFFICIENCY_PER_W_PER_CM2 = float(f"{_SHG_PER_W_PER_M2 * 1e4:.2g}")  # 7.5e-17
 
 #: Photosensitiser co-loaded on the particles ([photosensitiser] section, off unless enabled).
 PHOTOSENSITISER: tuple[Parameter, ...] = (

@@ -73,7 +73,9 @@ ENVIRONMENT: tuple[Parameter, ...] = (
               "Acta Acustica 1991, doi:10.15949/j.cnki.0371-0025.1991.04.008 (abstract, "
               "authors not read: threshold 0.537-0.632 W/cm^2 in water at 820 kHz, and the "
               "OH yield law D = (sqrt(I) - sqrt(Ic))^(1/2) with Ic = 0.667 W/cm^2), taken "
-              "from 0.82 to 1 MHz with the frequency exponent: 0.667 / 0.82; 0.7 W/cm^2 by "
+              "from 0.82 to 1 MHz with the frequency exponent at its default x = 1: "
+              "0.667 / 0.82 (with another x, set this to 0.667 (1 / 0.82)^x to keep the "
+              "measured point; the saturation likewise); 0.7 W/cm^2 by "
               "terephthalate dosimetry in air-saturated water (a second abstract, source and "
               "frequency not identified). Particles as nuclei may lower it; not modelled",
               lower=0.0),
@@ -84,7 +86,7 @@ ENVIRONMENT: tuple[Parameter, ...] = (
               "frequency as the threshold)",
               "same abstract (doi:10.15949/j.cnki.0371-0025.1991.04.008): at 820 kHz the OH "
               "yield 'raises rapidly' from 1 to 2 W/cm^2 and does not increase above 3 "
-              "W/cm^2; taken to 1 MHz as the threshold: 3 / 0.82",
+              "W/cm^2; taken to 1 MHz as the threshold: 3 / 0.82 (x = 1)",
               lower=0.0, lower_open=True),
     Parameter("ultrasound_cavitation_frequency_exponent", 1.0, "1",
               "x in I_c(f) = I_c(1 MHz) (f / 1 MHz)^x, the frequency scaling of the "

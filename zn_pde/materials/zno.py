@@ -449,7 +449,11 @@ PARAMETERS: tuple[Parameter, ...] = (
               "yield of 0.5 (assumed) is ~32 mM, read as the dose leaving "
               "1 % alive: D0 = 32 mM / ln 100. The same order as the lethal H2O2 dose of "
               "86 fmol per cell (~43 mM of a 2 pL cell, C6 glioma, 'Cytotoxic potency of "
-              "H2O2 in cell cultures', abstract)", lower=0.0, lower_open=True),
+              "H2O2 in cell cultures', abstract). Patterson's photons are per tissue volume; "
+              "per cell volume (cells ~0.8 of liver, as the O2 consumption is converted) D0 "
+              "would be 8.6 mM, inside the assumed yield's uncertainty (a factor of 2 either "
+              "way); kept at the tissue value, with which the sonodynamic yield was "
+              "calibrated and the H2O2 bolus rows were checked", lower=0.0, lower_open=True),
     Parameter("catalase_rate_per_s", _CATALASE_PER_S, "1/s",
               "first-order removal of H2O2 inside cells by catalase (giving O2), per cell "
               "volume; more catalase lowers the cell's H2O2 and so its peroxidase flux, "
