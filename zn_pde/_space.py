@@ -407,14 +407,7 @@ def layer_cells(depth_um: float, spacing_um: float, extent: int) -> int:
 
 def _shift(a: Array, axis: int, s: int, fill) -> Array:
     """b[i] = a[i + s] along `axis`, `fill` beyond the edge."""
-    n = a.shape[axis]
-    k = min(abs(s), n)
-    if k == 0:
-        return a
-    edge = jnp.full_like(jax.lax.slice_in_dim(a, 0, k, axis=axis), fill)
-    if s > 0:
-        return jnp.concatenate([jax.lax.slice_in_dim(a, k, n, axis=axis), edge], axis=axis)
-    return jnp.concatenate([edge, jax.lax.slice_in_dim(a, 0, n - k, axis=axis)], axis=axis)
+    return _shift_any(jnp, a, axis, s, fill)
 
 
 #: Smoothing length (voxels, a Gaussian's σ) of the tissue mask whose gradient gives the
@@ -459,15 +452,16 @@ def face_cosines(smoothed, axis: int, s: int, xp=jnp):
     return xp.where(length > 0, xp.minimum(xp.abs(comps[axis]) / safe, 1.0), 1.0)
 
 
-def _shift_any(xp, a, axis: int, s: int):
-    """`_shift` with zero fill for NumPy or jax.numpy arrays alike."""
+def _shift_any(xp, a, axis: int, s: int, fill=0):
+    """b[i] = a[i + s] along `axis`, `fill` beyond the edge, for NumPy or jax.numpy arrays
+    (`xp`) alike."""
     n = a.shape[axis]
     k = min(abs(s), n)
     if k == 0:
         return a
     edge_shape = list(a.shape)
     edge_shape[axis] = k
-    edge = xp.zeros(edge_shape, a.dtype)
+    edge = xp.full(edge_shape, fill, a.dtype)
     idx = [slice(None)] * a.ndim
     if s > 0:
         idx[axis] = slice(k, n)
