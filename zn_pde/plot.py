@@ -940,6 +940,8 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
     n_bottom = len(series) + (1 if delta is not None else 0)
     width = max(3.9 * n_top, 3.3 * n_bottom, 6.0)
     fig = Figure(figsize=(width, (3.6 if n_top else 0.0) + 2.9), layout="constrained")
+    # room between a map's colour-bar label and the next panel's axis label
+    fig.get_layout_engine().set(wspace=0.06)
     if n_top:
         top, bottom = fig.subfigures(2, 1, height_ratios=[3.6, 2.9])
     else:
