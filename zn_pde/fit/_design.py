@@ -164,7 +164,7 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
                          key="design")
     settings = design_settings(cfg.raw["design"], cfg.observable.table_kind, cfg.file,
                                cfg.exposure_h)
-    out = Path(outdir) if outdir is not None else None
+    out = output_folder(outdir) if outdir is not None else None  # before any work
     problem = build_problem(cfg)
     free = problem.free
     for nm, v in (at or {}).items():  # checked before anything is computed
@@ -329,7 +329,6 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
     }
     files: dict[str, Path] = {}
     if out is not None:
-        output_folder(out)
         files = {"json": out / f"{cfg.name}_design.json", "csv": out / f"{cfg.name}_design.csv"}
         files["json"].write_text(json.dumps(report, indent=1) + "\n")
         write_csv(report, settings, free.names, observed, files["csv"])

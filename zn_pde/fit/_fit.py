@@ -93,10 +93,9 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
               f"({problem.n_points} values), {problem.prediction.n_conditions} simulated "
               f"conditions, free: {', '.join(free.names)}; gradient by {mode} mode",
               file=sys.stderr)
-    out = Path(outdir) if outdir is not None else None
+    out = output_folder(outdir) if outdir is not None else None
     state = None
     if out is not None:
-        output_folder(out)
         rp = resume_path(out, cfg.name)
         if resume and rp.is_file():
             state = OptimiserState.load(rp, fingerprint, cfg.file)

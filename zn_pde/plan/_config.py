@@ -271,10 +271,10 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
             raise InputError(f"{key!r} is not a config key: dotted names, with [n] to index an "
                              "array of tables (e.g. \"ultrasound[0].start_h\", "
                              "\"material.dose_ug_per_ml\")", file=file, key=where)
+        section, _, name = key.partition(".")
         try:
             value = get_value(config, key)
         except KeyError:
-            section, _, name = key.partition(".")
             if name in SECTIONS.get(section, {}):  # an optional key the scenario leaves unset
                 raise InputError(f"{key} is not set in the scenario (it has no default: "
                                  "unset, the model derives what it needs otherwise); set it "
@@ -282,7 +282,6 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
                                  file=file, key=where) from None
             raise InputError(f"the scenario has no numeric key {key!r}{_hint(key, known)}",
                              file=file, key=where) from None
-        section = key.split(".", 1)[0]
         if section in _NOT_CONTROLS:
             raise InputError(f"{key} is {_NOT_CONTROLS[section]}, not part of the protocol: "
                              "it cannot be a control (allowed: doses, event times, exposure "
