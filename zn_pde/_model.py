@@ -93,6 +93,9 @@ class Model(eqx.Module):
     fresh_medium_uM: Array  # (S,) what a medium exchange puts in the medium voxels
     surface_uptake_share: Array  # the surface cells' uptake from the medium vs a 2D cell's
     surface: Faces | None  # faces between medium and tissue (None: none, or no particles)
+    # (z, y, x, 6) the faces' cosines to the surface normal, for a grid sharded over devices
+    # (`Cartesian.face_cosine_fields`; None on one device, where `surface` holds them)
+    surface_cosines: Array | None
     dt_s: float = eqx.field(static=True)  # the largest step (s)
     spacing_um: float = eqx.field(static=True)
     reaction_substeps: int = eqx.field(static=True)
@@ -369,7 +372,7 @@ class Model(eqx.Module):
         if self.devices > 1:  # sharded: neighbour shifts, whole fields
             taken, given = self.space.sharded_surface_exchange(
                 s.np, jnp.where(self.tissue, live, 0.0), per_area, k.cell_diameter_um,
-                self.surface_layer_cells, self.tissue, h_s)
+                self.surface_layer_cells, self.tissue, self.surface_cosines, h_s)
             return s._replace(np=s.np - taken / self.fluid_fraction,
                               np_int=s.np_int + jnp.where(self.tissue,
                                                           kin._safe_div(given, live), 0.0))
@@ -530,6 +533,8 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
         fresh_medium_uM=arr(fresh),
         surface_uptake_share=arr(config["tissue"].get("surface_uptake_share", 0.0)),
         surface=None if kinetics is None else space.surface_faces(geo.tissue, cell_um),
+        surface_cosines=(arr(space.face_cosine_fields(geo.tissue))
+                         if kinetics is not None and space.devices > 1 else None),
         surface_layer_cells=1 if kinetics is None else layer_cells(cell_um, h,
                                                                    max(geo.tissue.shape)),
         kinetics=kinetics,

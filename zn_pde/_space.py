@@ -218,7 +218,7 @@ class Cartesian(Space):
         t = np.asarray(tissue, bool)
         shape = np.array(t.shape)
         medium, start, step, cosine = [], [], [], []
-        smoothed = smoothed_mask(t, np)
+        cosines = self.face_cosine_fields(t)
         for axis in range(3):  # faces between neighbours along each axis, either way round
             lo = [slice(None)] * 3
             hi = [slice(None)] * 3
@@ -231,7 +231,7 @@ class Cartesian(Space):
                 medium.append(m)
                 start.append(p + inside_at * unit)
                 step.append(np.broadcast_to(sign * unit, p.shape))
-                cos = face_cosines(smoothed, axis, sign, np)
+                cos = cosines[..., FACE_DIRECTIONS.index((axis, sign))]
                 cosine.append(cos[m[:, 0], m[:, 1], m[:, 2]])
         medium, start, step, cosine = (np.concatenate(x)
                                        for x in (medium, start, step, cosine))
@@ -249,34 +249,40 @@ class Cartesian(Space):
         flat_medium = np.ravel_multi_index(tuple(medium.T), t.shape)
         return Faces.build(flat_medium, cosine / h, layer)
 
+    def face_cosine_fields(self, tissue) -> np.ndarray:
+        """(z, y, x, 6): `face_cosines` of each cell's face in each of FACE_DIRECTIONS, from
+        the tissue mask (NumPy, once per model: the mask does not change during a run)."""
+        smoothed = smoothed_mask(np.asarray(tissue, bool), np)
+        return np.stack([face_cosines(smoothed, axis, s, np) for axis, s in FACE_DIRECTIONS],
+                        axis=-1)
+
     def sharded_surface_exchange(self, c: Array, live: Array, per_area_um: Array,
-                                 depth_um: Array, n_layer: int, tissue: Array, h_s: Array
-                                 ) -> tuple[Array, Array]:
+                                 depth_um: Array, n_layer: int, tissue: Array,
+                                 cosines: Array, h_s: Array) -> tuple[Array, Array]:
         """`Faces.layer_uptake`, `exchange` and `deposit` as whole fields (taken, given per
         voxel volume), from neighbour shifts only: a grid sharded along y must not gather a
         field onto one device, which `Faces`' gathers at arbitrary cells would. Same layer,
-        same flux, same exponential share (`n_layer` cells of each chain, as `Faces` has)."""
+        same flux (`cosines`: `face_cosine_fields`, sharded like the grid), same exponential
+        share (`n_layer` cells of each chain, as `Faces` has)."""
         t = jnp.asarray(tissue)
         h = self.spacing_um
         faces = []  # (axis, s, flux per area out of medium cell i, layer shares along i + s j)
-        smoothed = smoothed_mask(t, jnp, c.dtype)
-        for axis in range(3):
-            for s in (1, -1):
-                alive = ~t
-                shares, m_sum = [], 0.0
-                for j in range(1, n_layer + 1):
-                    alive = alive & _shift(t, axis, s * j, False)
-                    m = jnp.clip(jnp.minimum(j * h, depth_um) - (j - 1) * h, 0.0, None)
-                    m = jnp.where(alive, m, 0.0).astype(c.dtype)
-                    shares.append(m * _shift(live, axis, s * j, 0.0))
-                    m_sum = m_sum + m
-                total = sum(shares)
-                g = per_area_um * total / jnp.where(m_sum > 0, m_sum, 1.0)
-                shares = [jnp.where(total > 0, a / jnp.where(total > 0, total, 1.0), 0.0)
-                          for a in shares]
-                flux = (g * face_cosines(smoothed, axis, s)
-                        * jnp.maximum(c - _shift(c, axis, s, 0.0), 0.0))
-                faces.append((axis, s, flux, shares))
+        for d, (axis, s) in enumerate(FACE_DIRECTIONS):
+            alive = ~t
+            shares, m_sum = [], 0.0
+            for j in range(1, n_layer + 1):
+                alive = alive & _shift(t, axis, s * j, False)
+                m = jnp.clip(jnp.minimum(j * h, depth_um) - (j - 1) * h, 0.0, None)
+                m = jnp.where(alive, m, 0.0).astype(c.dtype)
+                shares.append(m * _shift(live, axis, s * j, 0.0))
+                m_sum = m_sum + m
+            total = sum(shares)
+            g = per_area_um * total / jnp.where(m_sum > 0, m_sum, 1.0)
+            shares = [jnp.where(total > 0, a / jnp.where(total > 0, total, 1.0), 0.0)
+                      for a in shares]
+            flux = (g * cosines[..., d].astype(c.dtype)
+                    * jnp.maximum(c - _shift(c, axis, s, 0.0), 0.0))
+            faces.append((axis, s, flux, shares))
         rate = sum(f for _, _, f, _ in faces) / h
         share = kin.decayed_share(jnp.where(c > 0, rate / jnp.where(c > 0, c, 1.0), 0.0) * h_s)
         taken = given = jnp.zeros_like(c)
@@ -410,6 +416,9 @@ def _shift(a: Array, axis: int, s: int, fill) -> Array:
     return _shift_any(jnp, a, axis, s, fill)
 
 
+#: The six directions (axis, sign) of a voxel's faces, in the order of `face_cosine_fields`.
+FACE_DIRECTIONS = tuple((axis, s) for axis in range(3) for s in (1, -1))
+
 #: Smoothing length (voxels, a Gaussian's σ) of the tissue mask whose gradient gives the
 #: surface's normal at a voxel face (`face_cosines`). Measured on voxel spheres of radius
 #: 6-25 voxels: the faces weighted by their cosine add up to 4πR² (R from the voxels'
@@ -419,8 +428,8 @@ FACE_NORMAL_SMOOTHING_VOXELS = 2.0
 
 def smoothed_mask(tissue, xp=jnp, dtype=np.float64):
     """The tissue mask (1 in tissue) smoothed by a Gaussian of FACE_NORMAL_SMOOTHING_VOXELS
-    along each axis, zero beyond the grid; `xp` numpy (a build) or jax.numpy (a sharded
-    step: neighbour shifts only)."""
+    along each axis, zero beyond the grid; `xp` NumPy or jax.numpy alike (a model computes it
+    once, with NumPy, when it is built: `Cartesian.face_cosine_fields`)."""
     sigma = FACE_NORMAL_SMOOTHING_VOXELS
     k = np.arange(-int(np.ceil(4 * sigma)), int(np.ceil(4 * sigma)) + 1)
     w = np.exp(-(k**2) / (2 * sigma**2))
