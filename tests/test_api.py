@@ -279,3 +279,23 @@ def test_a_failed_run_without_out_keeps_its_frames_in_the_error(tmp_path, monkey
     assert str(tmp_path) not in str(e.value) and "4 frames" in str(e.value)
     assert e.value.dataset.sizes["time"] == 4
     assert list(tmp_path.iterdir()) == []
+
+
+def test_closing_what_open_run_returned_releases_the_file(cli_file, tmp_path):
+    """`close()` and `with` release the file: a handle left open in the process would keep
+    HDF5 from opening it for writing (and would show later readers in this process the file
+    as it was when opened, not the frames a run has written since)."""
+    import shutil
+
+    import h5py
+
+    path = tmp_path / "copy.h5"
+    shutil.copy(cli_file, path)
+    with zn_pde.open_run(path) as ds:
+        ds["viability"].values  # noqa: B018 (read through the handle)
+    with h5py.File(path, "r+"):
+        pass
+    ds = zn_pde.open_run(path)
+    ds.close()
+    with h5py.File(path, "r+"):
+        pass

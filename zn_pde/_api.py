@@ -86,8 +86,9 @@ def open_run(path: str | os.PathLike) -> xr.Dataset:
     import xarray as xr
 
     meta = read_run(path)  # InputError (exit-2 wording) for anything that is not a run file
-    ds = xr.open_dataset(meta.path, engine="h5netcdf", decode_times=False,
-                         decode_timedelta=False)
+    opened = xr.open_dataset(meta.path, engine="h5netcdf", decode_times=False,
+                             decode_timedelta=False)
+    ds = opened
     try:
         order = meta.fields + meta.series + meta.static
         rest = [n for n in ds.data_vars if n not in order]
@@ -96,8 +97,12 @@ def open_run(path: str | os.PathLike) -> xr.Dataset:
                                       {"units": "h", "long_name": "simulated time"}))
         ds = ds.set_xindex("time_h")
         ds.attrs["config"] = meta.attrs["config"]
+        # a derived dataset does not inherit the file's close: hand it on, so that close()
+        # and `with` release the file (a handle left open would also show later readers in
+        # this process the file as it was, not the frames written since)
+        ds.set_close(opened.close)
     except BaseException:
-        ds.close()
+        opened.close()
         raise
     return ds
 
