@@ -433,3 +433,28 @@ def test_the_dye_makes_singlet_oxygen_from_the_photons_it_absorbs():
                                                    {**ps, "loading_ug_per_ug": 0.1}, "ZnO")
     assert doubled[0] == pytest.approx(2 * direct, rel=1e-12)
     assert photosensitiser_excitation_uM_per_s(550.0, 100.0, ps, "ZnO") == (0.0, 0.0)
+
+
+def test_the_stimuli_consume_one_o2_per_oxidant_they_make_with_it():
+    """Photodynamic oxidants are made from O₂ (¹O₂ by energy transfer; O₂•−, two of which
+    dismute to H₂O₂ + O₂, by electron transfer): one O₂ per oxidant, so illumination depletes
+    O₂ (Foster et al. 1991, Radiat Res 126:296, abstract: 6-9 µM/s at 50 mW/cm²). In a sealed
+    cell-free vial (no gas exchange, no cells) whose diffusible ROS does not decay, the O₂
+    lost equals the oxidants made: the diffusible ROS left plus the short-lived radicals
+    made beside it in the ratio of their quantum yields, Y_rad/Y_ros, at every save (float64:
+    to 1e-6). Until 2026-12-05 the stimuli used none, and catalase, giving ½ O₂ per H₂O₂
+    back, made the light a source of O₂ (100 → 179 µM in 30 min of UV)."""
+    from zn_pde.materials.zno import PARAMETERS
+
+    p = {q.name: q.value for q in PARAMETERS}
+    out = _vial("ZnO", 7.4, end_h=1.0, geometry="medium", save_min=10.0,
+                kinetics={"ros_decay_per_s": 1e-30},
+                oxygen={"enabled": True, "resupply_per_s": 0.0},
+                light=[{"start_h": 0.0, "duration_min": 50.0, "wavelength_nm": 365.0,
+                        "irradiance_mW_per_cm2": 50.0}],
+                numerics={"precision": "float64"})
+    lost = out["o2"][0] - out["o2"]
+    made = out["ros"] * (1.0 + p["photo_radical_quantum_yield"] / p["photo_ros_quantum_yield"])
+    assert lost[-1] > 1.0  # the light has used a measurable share of the O2
+    assert np.all(np.diff(out["o2"]) <= 0)
+    np.testing.assert_allclose(lost, made, rtol=1e-6, atol=1e-9)

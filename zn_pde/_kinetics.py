@@ -32,6 +32,13 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
                    them, g = GSH/(K_g + GSH), the cell's own molecules as far as it does
                    not, Fenton; `Kinetics.peroxide_fates`);
        O₂:         κ = φ V q_max/(K_m + O₂) (respiration inhibited by H₂S)
+                   + [(Y_us (1 − s) A + Y_light E + Y_ps E_ps)(φ V np_int + α np)
+                   + (Y'_us (1 − s) A + Y'_light E) α np]/(K_o + O₂): every oxidant the
+                   stimuli make with O₂ (o₂f = s + (1 − s) Ō₂/(K_o + O₂), s = 0 for light,
+                   Ō₂ the step's mean O₂ under these frozen rates, so that what is made
+                   is what the sink removes) is made from one O₂ (¹O₂; O₂•−, two of which
+                   dismute to H₂O₂ + O₂), wherever it goes; catalase gives ½ O₂ per H₂O₂
+                   back (B)
    with f the free intracellular Zn²⁺ left by metallothionein buffering (fast equilibrium,
    dissociation constant K_d): f + B f/(K_d + f) = zn_cell, its capacity B = B₀ (1 − c + c
    GSH/GSH₀) lost as oxidants consume glutathione (the Zn²⁺–ROS loop), A the ultrasound's
@@ -587,6 +594,7 @@ class Rates(NamedTuple):
     h2o2_cells: ArrayLike = 0.0  # taken up and removed by living cells, φ V k_cell / α
     h2s_oxidation: ArrayLike = 0.0
     o2_uptake: ArrayLike = 0.0  # per tissue volume (O2 crosses cells)
+    o2_stimulus: ArrayLike = 0.0  # O2 the stimuli's oxidants are made from, per tissue volume
     o2_resupply: ArrayLike = 0.0  # well-mixed gas exchange towards the medium value
     o2_resupply_uM_per_s: ArrayLike = 0.0
     catalase_activity: ArrayLike = 1.0  # left by H2S inhibition
@@ -633,31 +641,21 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
     # in the fluid that reaches a membrane, hit the cells (per cell volume); in the fluid the
     # rest react with its solutes. The particles in the fluid also make H2O2 (via
     # superoxide), the diffusible ROS (per voxel volume).
-    # Cavitation may make part of its radicals without O2 (water's pyrolysis, the particles'
-    # holes): that share s of the sonodynamic yield is spared, f_sono = s + (1 - s) f.
-    o2_factor = sono_o2_factor = 1.0
-    if s.o2 is not None and oxygen is not None:
-        o2_factor = ros_o2_factor(s.o2, oxygen.ros_half_uM)
-        sono_o2_factor = ros_o2_factor(s.o2, oxygen.ros_half_uM, oxygen.sono_o2_free_share)
     # Light acts through the photons the particles absorb, κ q per µg/mL (µM/s; κ the mass
     # absorption, q the photon flux above the band gap), times a quantum yield (≤ 1); a
     # photosensitiser through those its dye absorbs, times its singlet-oxygen quantum yield.
+    # Per µg/mL of particles at full O2: radicals and diffusible ROS, by cavitation and light.
     absorbed = k.light_absorption_cm2_per_ug * env.photon_flux_nmol_per_cm2_s
-    radicals = (sono_o2_factor * k.sono_radical_yield_uM_per_s_per_ug_per_ml * env.cavitation
-                + o2_factor * k.photo_radical_quantum_yield * absorbed)
+    sono_radicals = k.sono_radical_yield_uM_per_s_per_ug_per_ml * env.cavitation
+    light_radicals = k.photo_radical_quantum_yield * absorbed
     if photosensitiser_yield is not None:
-        radicals = radicals + (o2_factor * photosensitiser_yield
-                               * env.photosensitiser_photons_uM_per_s)
-    reach = jnp.where(has_cells, k.membrane_reach_fraction(phi, alpha), 0.0)
-    local = jnp.where(has_cells, radicals
-                      * (s.np_int + reach * _safe_div(alpha * s.np, phi)), 0.0)
-    diffusible = (sono_o2_factor * k.sono_ros_yield_uM_per_s_per_ug_per_ml * env.cavitation
-                  + o2_factor * k.photo_ros_quantum_yield * absorbed)
-    production = diffusible * alpha * s.np
-    zn_ros = jnp.where(has_cells, k.zn_ros_max_uM_per_s * _hill(free, k.zn_ros_half_uM, 2.0),
-                       0.0)
+        light_radicals = light_radicals + (photosensitiser_yield
+                                           * env.photosensitiser_photons_uM_per_s)
+    sono_diffusible = k.sono_ros_yield_uM_per_s_per_ug_per_ml * env.cavitation
+    light_diffusible = k.photo_ros_quantum_yield * absorbed
 
-    o2_uptake = o2_resupply = o2_resupply_source = 0.0
+    o2_factor = sono_o2_factor = 1.0
+    o2_uptake = o2_stimulus = o2_resupply = o2_resupply_source = 0.0
     if s.o2 is not None and oxygen is not None:
         # respiration consumes O2 only as far as free Zn2+ and H2S leave it running (the same
         # inhibition G = 1/(1 + f/K_Zn) and R_H2S as in `energy_charge`)
@@ -665,6 +663,37 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
                                         respiration / (1.0 + free / k.zn_energy_ki_uM))
         o2_resupply = jnp.asarray(env.o2_resupply_per_s) * oxygen.resupply_per_s
         o2_resupply_source = o2_resupply * oxygen.medium_uM
+        # The stimuli's oxidants are made from O2, one each: ¹O₂ by energy transfer to O2,
+        # O2•− by electron transfer, whose dismutation (2 O2•− + 2 H⁺ → H2O2 + O2) leaves one
+        # H2O2 per O2 consumed; catalase gives half of it back (`react`). Cavitation may make
+        # a share s of its ROS without O2 (water's pyrolysis, the particles' holes); the rest,
+        # and all of light's, needs O2 as f = O2/(K + O2). That O2-dependent production,
+        # P (1 − s) f for every oxidant made (at the particles in the living cells and in
+        # the fluid, whether or not it reaches a cell), is a first-order sink
+        # P (1 − s)/(K + O2) per tissue volume...
+        free_share = oxygen.sono_o2_free_share
+        made_at = alive * phi * s.np_int + alpha * s.np  # particle mass per tissue volume
+        o2_stimulus = ((((1.0 - free_share) * sono_radicals + light_radicals) * made_at
+                        + ((1.0 - free_share) * sono_diffusible + light_diffusible)
+                        * alpha * s.np) / (oxygen.ros_half_uM + s.o2))
+        # ... and f is taken at the O2 the step holds on average under its frozen sinks and
+        # supply, c∞ + (c₀ − c∞)(1 − e^{−κΔt})/(κΔt), over K + c₀: so the oxidants made over
+        # a step are the O2 the step's sink removes (exactly in a well-mixed compartment;
+        # never more than there is)
+        kappa = o2_uptake + o2_stimulus + o2_resupply
+        settled = _safe_div(o2_resupply_source, kappa)
+        mean_o2 = settled + (s.o2 - settled) * decayed_share(kappa * dt_s)
+        o2_factor = mean_o2 / (oxygen.ros_half_uM + s.o2)
+        sono_o2_factor = free_share + (1.0 - free_share) * o2_factor
+
+    radicals = sono_o2_factor * sono_radicals + o2_factor * light_radicals
+    reach = jnp.where(has_cells, k.membrane_reach_fraction(phi, alpha), 0.0)
+    local = jnp.where(has_cells, radicals
+                      * (s.np_int + reach * _safe_div(alpha * s.np, phi)), 0.0)
+    diffusible = sono_o2_factor * sono_diffusible + o2_factor * light_diffusible
+    production = diffusible * alpha * s.np
+    zn_ros = jnp.where(has_cells, k.zn_ros_max_uM_per_s * _hill(free, k.zn_ros_half_uM, 2.0),
+                       0.0)
 
     return Rates(
         dissolution=dissolution, uptake=uptake,
@@ -672,7 +701,8 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
         ros_decay=k.ros_decay_per_s + jnp.zeros_like(s.ros), ros_cells=cells,
         ros_production_uM_per_s=production, local_ros_uM_per_s=local, zn_ros_uM_per_s=zn_ros,
         h2o2_decay=h2o2_decay, h2o2_cells=h2o2_cells,
-        h2s_oxidation=h2s_oxidation, o2_uptake=o2_uptake, o2_resupply=o2_resupply,
+        h2s_oxidation=h2s_oxidation, o2_uptake=o2_uptake, o2_stimulus=o2_stimulus,
+        o2_resupply=o2_resupply,
         o2_resupply_uM_per_s=o2_resupply_source, catalase_activity=catalase_activity)
 
 
@@ -796,7 +826,7 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
         "h2o2": (r.h2o2_decay + r.h2o2_cells + feedback_per_s, cp_source),
         "h2s": (r.h2s_oxidation + feedback_per_s, cp_source),
         "cargo": (0.0, cargo * cell_release),
-        "o2": (r.o2_uptake + r.o2_resupply, r.o2_resupply_uM_per_s),
+        "o2": (r.o2_uptake + r.o2_stimulus + r.o2_resupply, r.o2_resupply_uM_per_s),
         "zn_phosphate": (r.uptake, 0.0),  # particulate: endocytosed as the particles are
     }
     shape = jnp.shape(r.dissolution)
