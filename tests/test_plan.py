@@ -205,6 +205,25 @@ def test_event_bounds_that_coincide_with_other_events(tmp_path):
     assert report["objective"]["optimum"] < report["objective"]["start"]
 
 
+def test_a_control_exactly_at_another_event_s_time_gives_the_run_s_value(tmp_path):
+    """An exposure whose start, the plan's starting value, is the time of a fixed dose: the
+    planning plan has a segment of zero length between the two there (a microsecond step,
+    `_protocol.ZERO_SEGMENT_STEP_S`). The objective is finite, within the step-plan error of
+    the run's own value (the planning step at most dt either side: 1e-3 here), and
+    continuous: the values a thousandth of the box either side bracket it. Until 2026-12-05
+    the zero step divided by zero and the plan exited 1 with a non-finite viability."""
+    scen = scenario(dose=[{"time_h": 2.0, "dose_ug_per_ml": 10.0}])
+    problem = PlanProblem(load_plan(write_plan(tmp_path, {"ultrasound[0].start_h": (1.0, 3.0)},
+                                               scen)))
+    x = np.array([2.0])
+    at = problem.evaluate(x).objective
+    assert np.isfinite(at) and np.all(np.isfinite(problem.evaluate(x).objective_grad))
+    run_value = problem.outcome(x)["objective"]
+    assert at == pytest.approx(run_value, abs=1e-3)
+    sides = [problem.evaluate(x + d, gradient=False).objective for d in (-2e-3, 2e-3)]
+    assert min(sides) - 1e-3 <= at <= max(sides) + 1e-3
+
+
 class Quadratic:
     """A stand-in problem with an analytic optimum: J = Σ (x − a)² / w², g = x₀ + x₁ − 1 ≤ 0
     as a "total dose" cap; optimum at the projection of a onto the half-plane."""

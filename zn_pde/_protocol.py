@@ -94,6 +94,10 @@ Source = tuple[str, int] | tuple[str, int, float] | None
 Repeat = tuple[Any, ...] | None
 
 EXPOSURE_KINDS = ("ultrasound", "light")
+#: The length (s) a step of a zero-length segment takes (`Protocol.locate`): only a plan whose
+#: traced event time meets another event exactly has one; a microsecond of reactions, against
+#: steps of seconds to a minute, changes nothing measurable.
+ZERO_SEGMENT_STEP_S = 1e-6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -416,7 +420,11 @@ class Protocol(eqx.Module):
         n = jnp.asarray(np.asarray(plan.steps, np.int32))[seg].astype(model.dtype)
         a, e = b[seg], b[seg + 1]
         h = (e - a) / n
-        return a + (k - first[seg]).astype(model.dtype) * h, h, a, e
+        # a segment of zero length (a planned event's time at another event's, as its start
+        # value or at a bound of its box) steps ZERO_SEGMENT_STEP_S instead: the step's
+        # rates divide by its length, and nothing happens within it anyway
+        length = jnp.where(h > 0, h, ZERO_SEGMENT_STEP_S)
+        return a + (k - first[seg]).astype(model.dtype) * h, length, a, e
 
     # --- what the events do ----------------------------------------------------------------
 
@@ -462,7 +470,8 @@ def on_fraction(exposure: Any, a: Array, b: Array) -> Array:
     its ends are breakpoints of the plan."""
     length = b - a
     overlap = jnp.minimum(b, exposure.end_s) - jnp.maximum(a, exposure.start_s)
-    return jnp.clip(overlap, 0.0, length) / length
+    on = jnp.clip(overlap, 0.0, length) / jnp.where(length > 0, length, 1.0)
+    return jnp.where(length > 0, on, 0.0)  # off on a segment of zero length
 
 
 def exposure_seconds(model: Any, kind: str = "ultrasound") -> np.ndarray:
