@@ -113,3 +113,24 @@ def test_default_kinetics_give_the_typical_reported_ic50():
     ic50_24, ic50_48 = (crossing(doses, row, 50.0, log=True) for row in v)
     assert 10.0 < ic50_24 < 100.0
     assert ic50_48 < 0.6 * ic50_24
+
+
+def test_a_table_without_exposure_h_is_read_at_24_h_with_a_warning(tmp_path):
+    """The contract makes `exposure_h` optional: a table and [fit] section with neither read
+    the rows at DEFAULT_EXPOSURE_H (24 h, the most common read-out), the same prediction as
+    a stated 24 h and not as 48 h, and the fit's warnings say so."""
+    from zn_pde.fit._checks import data_warnings
+
+    rows = "concentration_ug_per_ml,viability_percent\n10,80\n50,40\n"
+    (tmp_path / "v.csv").write_text(rows)
+    base = '[fit]\nname = "v"\nobservable = "viability"\ndata = "v.csv"\nmaterial = "ZnO"\n'
+    predictions = {}
+    for label, extra in (("none", ""), ("24", "exposure_h = 24.0\n"),
+                         ("48", "exposure_h = 48.0\n")):
+        (tmp_path / f"{label}.toml").write_text(base + extra)
+        problem = build_problem(load_fit_config(tmp_path / f"{label}.toml"))
+        predictions[label] = np.asarray(problem.predict(jnp.log(jnp.asarray(problem.free.initial))))
+        warnings, _ = data_warnings(problem)
+        assert any("have no exposure_h" in w for w in warnings) == (label == "none")
+    np.testing.assert_array_equal(predictions["none"], predictions["24"])
+    assert np.all(predictions["48"] < predictions["24"])  # the read-out time matters

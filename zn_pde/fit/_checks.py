@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..observables._data import OBSERVED
+from ..observables.viability import DEFAULT_EXPOSURE_H
 from ._problem import Problem
 
 PH_LAW = ("dissolution_proton_order", "dissolution_switch_rate_per_h", "dissolution_switch_ph",
@@ -61,6 +62,20 @@ def fraction_warning(problem: Problem) -> str | None:
             "are fractions, multiply them by 100")
 
 
+def exposure_warning(problem: Problem) -> str | None:
+    """Viability rows read at the default read-out: no `exposure_h` in the row or in [fit]."""
+    if problem.table.kind != "viability" or problem.cfg.exposure_h is not None:
+        return None
+    t = problem.table.numbers.get("exposure_h", np.full(len(problem.table), np.nan))
+    n = int(np.sum(~np.isfinite(np.asarray(t, float))))
+    if n == 0:
+        return None
+    return (f"{n} of the {len(problem.table)} rows of {problem.table.path} have no "
+            f"exposure_h and [fit] sets none: read at {DEFAULT_EXPOSURE_H:g} h, the default "
+            "(the most common read-out of the shipped viability compilation); set [fit] "
+            "exposure_h or add the column if the assay read out at another time")
+
+
 #: column -> the band (percent) beyond which a value is more than measurement noise
 PLAUSIBLE = {"released_percent": (-10.0, 110.0), "viability_percent": (-10.0, np.inf)}
 
@@ -92,7 +107,7 @@ def data_warnings(problem: Problem) -> tuple[list[str], dict[str, str]]:
             if n in problem.free.names:
                 per_parameter[n] = ("the data have a single pH: this parameter trades off "
                                     "against the other parts of the pH law (see warnings)")
-    for check in (fraction_warning, implausible_warning):
+    for check in (fraction_warning, implausible_warning, exposure_warning):
         found = check(problem)
         if found is not None:
             warnings.append(found)

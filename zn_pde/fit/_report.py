@@ -20,6 +20,7 @@ import numpy as np
 
 from .._model import Model, build_model
 from ..observables import Table
+from ..observables.viability import DEFAULT_EXPOSURE_H
 from ._problem import Problem
 
 N_DENSE = 40  # doses (well-mixed) or times per curve of the figure's model lines
@@ -61,7 +62,7 @@ def dense_curves(problem: Problem, x: np.ndarray, ms=None) -> list[dict[str, Any
             label = f"pH {p_:g}" + (f", {d_:g} ug/mL" if several_doses else "")
             out.append({"label": label, "key": [p_, d_], "x": pred.times_h, "y": traj[i]})
         return out
-    default_t = settings.get("exposure_h") or 24.0
+    default_t = settings.get("exposure_h") or DEFAULT_EXPOSURE_H
     t = _column(table, "exposure_h", default_t)
     stim_cols = [c for c in ("pH", "ultrasound_W_per_cm2", "light_mW_per_cm2")
                  if c in table.numbers]
@@ -174,7 +175,7 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
         for ax in list(axes.flat)[len(times):]:
             ax.set_visible(False)
         panel_of_curve = [c["key"][0] for c in curves]
-        t_rows = _column(table, "exposure_h", cfg.exposure_h or 24.0)
+        t_rows = _column(table, "exposure_h", cfg.exposure_h or DEFAULT_EXPOSURE_H)
         panel_of_row = t_rows
     cmap = colormaps["tab10"]
     per_panel: dict[Any, int] = {}
