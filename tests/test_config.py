@@ -480,3 +480,34 @@ def test_every_kinetic_key_names_its_unit_and_old_names_still_read(tmp_path, cap
         '[fit]\nname = "f"\nobservable = "release"\ndata = "r.csv"\nmaterial = "ZnO"\n'
         f"[fit.parameters.{old}]\nfixed = true\ninitial = 0.02\n")
     assert set(load_fit_config(tmp_path / "fit.toml").parameters) == {new}
+
+
+def test_a_resolved_config_with_its_material_changed_says_its_chemistry_stays(capsys,
+                                                                              tmp_path):
+    """A resolved config (validate's output) lists every constant of its material; changing
+    material.kind there keeps the first material's chemistry (the keys are given). validate
+    says so, naming each such key with both defaults; the original config changed the same
+    way resolves the new material's constants and says nothing."""
+    cfg = str(Path(__file__).parent.parent / "configs" / "zno_spheroid_radial.toml")
+    code, text = _validate(capsys, cfg)
+    resolved = tmp_path / "resolved.toml"
+    resolved.write_text("\n".join(line for line in text.splitlines()
+                                  if not line.startswith("#")))
+    code, text = _validate(capsys, str(resolved), "--set", 'material.kind="ZnO2"')
+    assert code == 0
+    note = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
+    assert "coproduct_per_zn = 0 (ZnO and ZIF-8's default; ZnO2's 1)" in note
+    assert "band_gap_eV = 3.37 (ZnO's default; ZnO2's 3.75)" in note
+    code, text = _validate(capsys, cfg, "--set", 'material.kind="ZnO2"')
+    assert code == 0 and "another material's chemistry" not in text
+    assert load_config(cfg, ['material.kind="ZnO2"'])["kinetics"]["coproduct_per_zn"] == 1.0
+
+
+@pytest.mark.parametrize("intensity, noted", [(0.5, True), (0.813, True), (0.9, False)])
+def test_ultrasound_below_the_cavitation_threshold_is_noted_by_validate(capsys, intensity,
+                                                                        noted):
+    """At or below the inertial-cavitation threshold (0.813 W/cm^2 at 1 MHz) ultrasound makes
+    no ROS, the model's only effect of it: validate says so before any run."""
+    code, text = _validate(capsys, "--set", f"ultrasound[0].intensity_W_per_cm2={intensity}")
+    assert code == 0
+    assert ("below the inertial-cavitation threshold" in text) == noted

@@ -304,9 +304,11 @@ def _cmd_run(a) -> int:
         if depth is not None and np.isfinite(depth[-1]):
             lines.append(f"  particle penetration depth (10 % of the rim): {depth[-1]:.4g} um")
         lines += _bulk_lines(s)
-    lines += (_inactive_light_lines(config) + _intense_ultrasound_lines(config)
+    lines += (_inactive_light_lines(config) + _quiet_ultrasound_lines(config)
+              + _intense_ultrasound_lines(config)
               + _inverted_ph_lines(config) + _excluded_particle_lines(config)
-              + _uncapped_zinc_lines(config) + _fast_decay_lines(config))
+              + _uncapped_zinc_lines(config) + _fast_decay_lines(config)
+              + [f"  {n}" for n in config.get("_notes", [])])
     _emit("\n".join(lines))
     if unfinished is not None:
         raise RunError(f"{unfinished}; the run itself is complete in {result.path} (its "
@@ -381,6 +383,25 @@ def _inactive_light_lines(config: dict) -> list[str]:
                          "; nor does it excite the photosensitiser (outside its absorption "
                          "bands, and no second harmonic in them)")
             out.append(note)
+    return out
+
+
+def _quiet_ultrasound_lines(config: dict) -> list[str]:
+    """A note for each ultrasound exposure below the inertial-cavitation threshold at its
+    frequency (`tissue.ultrasound_cavitation_threshold_W_per_cm2` at 1 MHz, scaled as f^x):
+    it makes no ROS, so it does nothing in the model."""
+    if "material" not in config:
+        return []
+    tissue = config["tissue"]
+    out = []
+    for i, e in enumerate(config.get("ultrasound", [])):
+        threshold = (tissue["ultrasound_cavitation_threshold_W_per_cm2"]
+                     * e["frequency_MHz"] ** tissue["ultrasound_cavitation_frequency_exponent"])
+        if 0 < e["intensity_W_per_cm2"] <= threshold:
+            out.append(f"  note: ultrasound[{i}] at {e['intensity_W_per_cm2']:g} W/cm^2 is "
+                       f"at or below the inertial-cavitation threshold at "
+                       f"{e['frequency_MHz']:g} MHz ({threshold:.3g} W/cm^2): it makes no "
+                       "ROS, and the model has no other effect of ultrasound")
     return out
 
 
@@ -544,7 +565,8 @@ def _cmd_validate(a) -> int:
         head += wrap_comment("grid.kind = \"well_mixed\" is one compartment without space: "
                              + ", ".join(WELL_MIXED_INERT_KEYS) + " are listed at their "
                              "values but do not act")
-    for line in _fast_decay_lines(config):
+    for line in (_inactive_light_lines(config) + _quiet_ultrasound_lines(config)
+                 + _fast_decay_lines(config) + config.get("_notes", [])):
         head += wrap_comment(line.strip())
     _emit(head + dumps(config))
     return 0
