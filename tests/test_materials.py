@@ -458,3 +458,27 @@ def test_the_stimuli_consume_one_o2_per_oxidant_they_make_with_it():
     assert lost[-1] > 1.0  # the light has used a measurable share of the O2
     assert np.all(np.diff(out["o2"]) <= 0)
     np.testing.assert_allclose(lost, made, rtol=1e-6, atol=1e-9)
+
+
+def test_pulses_of_the_same_mean_irradiance_make_more_second_harmonic():
+    """Second-harmonic generation follows the in-pulse irradiance squared: a pulse train of
+    duty d at peak E/d (the same mean E) makes d (E/d)² = E²/d, 1/d times a continuous
+    beam's. A femtosecond source (d = 1e-5, peak 2e7 mW/cm² for a 200 mW/cm² mean) is
+    accepted: the in-pulse irradiance may reach 1e12 mW/cm², its mean not 1e5 (exit 2 naming
+    the key). Until 2026-12-05 any irradiance above 1e5 mW/cm² was refused, so the pulses the
+    second harmonic needs could not be configured."""
+    from zn_pde import InputError
+    from zn_pde._model import build_model
+
+    def amplitude(peak: float, duty: float) -> float:
+        c = config({"grid": {"shape": [8, 8, 8], "spacing_um": 40.0},
+                    "geometry": {"kind": "spheroid", "radius_um": 100.0},
+                    "material": {"kind": "ZnO"}, "photosensitiser": {"enabled": True},
+                    "light": [{"start_h": 1.0, "duration_min": 10.0, "wavelength_nm": 808.0,
+                               "irradiance_mW_per_cm2": peak, "duty_cycle": duty}]})
+        (shg,) = build_model(c).photosensitiser_light
+        return float(shg.amplitude)
+
+    assert amplitude(2e7, 1e-5) == pytest.approx(1e5 * amplitude(200.0, 1.0), rel=1e-5)
+    with pytest.raises(InputError, match=r"light\[0\].irradiance_mW_per_cm2.*pulse-averaged"):
+        amplitude(2e7, 1e-2)

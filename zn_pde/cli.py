@@ -378,7 +378,8 @@ def _inactive_light_lines(config: dict) -> list[str]:
                          f"; the photosensitiser absorbs {kind}'s second harmonic of it, "
                          f"{share:.2g} of the light at the entry"
                          + (" (negligible: second-harmonic generation needs pulses of high "
-                            "peak irradiance)" if share < 1e-6 else "")
+                            "peak irradiance: irradiance_mW_per_cm2 the in-pulse value, "
+                            "duty_cycle the share of time on)" if share < 1e-6 else "")
                          if harmonic else
                          "; nor does it excite the photosensitiser (outside its absorption "
                          "bands, and no second harmonic in them)")

@@ -28,6 +28,11 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Lie splitting of the reaction sub-processes is accurate while every coupling rate times the
 # sub-step stays below this (the splitting error is O((rate dt)^2)).
 MAX_COUPLING_RATE_TIMES_DT = 0.5
+#: The largest pulse-averaged light irradiance accepted (mW/cm^2; 100 W/cm^2, ~1000x the
+#: photodynamic fluence rates in use): the in-pulse value may be far higher (1e12, a
+#: femtosecond source's peak, for second-harmonic generation), its average may not.
+MAX_MEAN_IRRADIANCE_MW_PER_CM2 = 1e5
+
 #: κ·Δt above which a note says the implicit step does not follow a passive species' decay
 #: closely: backward Euler decays by ln(1 + κΔt) against κΔt per step, ~κΔt/2 short per e-fold.
 FAST_DECAY_RATE_TIMES_DT = 0.1
@@ -777,6 +782,14 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                         + ("it is not set" if every is None else f"got {every:g} h"),
                         file=file, key=f"{sec}[{i}].repeat_every_h")
             _check_exposure_in_run(ex, f"{sec}[{i}]", time["end_h"], file)
+            if sec == "light" and (mean := ex["irradiance_mW_per_cm2"]
+                                   * ex["duty_cycle"]) > MAX_MEAN_IRRADIANCE_MW_PER_CM2:
+                raise InputError(
+                    f"the pulse-averaged irradiance, irradiance x duty_cycle = {mean:g} "
+                    f"mW/cm^2, is above {MAX_MEAN_IRRADIANCE_MW_PER_CM2:g} mW/cm^2; allowed: "
+                    "an in-pulse irradiance up to 1e12 mW/cm^2 whose average stays below "
+                    "that (a pulsed source: lower duty_cycle)", file=file,
+                    key=f"light[{i}].irradiance_mW_per_cm2")
         _check_no_overlap(c[sec], sec, file)
     _check_events(c, file)
     if "material" in c and c["light"]:

@@ -285,8 +285,10 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
         "start_h": _nonneg("exposure start (h)", REQUIRED, hi=1e4),
         "duration_min": _pos("exposure duration (min)", REQUIRED, hi=1e6),
         "wavelength_nm": Key("float", REQUIRED, "wavelength (nm)", lo=200.0, hi=1500.0),
-        "irradiance_mW_per_cm2": _nonneg("irradiance at the z = 0 face (mW/cm^2)", REQUIRED,
-                                         hi=1e5),
+        "irradiance_mW_per_cm2": _nonneg("irradiance at the z = 0 face while the light is "
+                                         "on (mW/cm^2; a pulsed source's in-pulse, peak "
+                                         "value: the mean is it times duty_cycle, at most "
+                                         "1e5)", REQUIRED, hi=1e12),
         "duty_cycle": Key("float", 1.0, "fraction of time the light is on (pulsed sources)",
                           lo=0.0, lo_open=True, hi=1.0),
         "repeats": Key("int", 1, "number of identical exposures", lo=1, hi=10000),
