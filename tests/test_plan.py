@@ -464,3 +464,18 @@ def test_the_normal_scenario_s_exchange_takes_its_own_medium_ph(tmp_path):
     both = with_protocol(normal, tumour)
     assert [x["ph"] for x in both["medium_exchange"]] == [7.4, 7.0]
     assert [x["ph"] for x in tumour["medium_exchange"]] == [6.6, 7.0]
+
+
+def test_a_scenario_value_outside_the_bounds_is_said_to_be_moved(tmp_path, capsys):
+    """The plan starts from the scenario's own value clipped into the box: the JSON keeps the
+    scenario's value (`scenario_value`) and the summary says the 'start' is the moved
+    protocol, not the scenario (it said nothing: an outside audit)."""
+    path = write_plan(tmp_path, {"ultrasound[0].start_h": (3.0, 5.0)},
+                      optimiser={"starts": 1, "iterations": 2, "polish": 0})
+    assert main(["plan", str(path), "-o", str(tmp_path / "out"), "--quiet"]) == 0
+    report = json.loads((tmp_path / "out" / "toy.json").read_text())
+    control = report["controls"]["ultrasound[0].start_h"]
+    assert control["start"] == 3.0 and control["scenario_value"] == 2.0
+    assert "the scenario's own value, 2, is outside the bounds" in capsys.readouterr().out
+    inside = write_plan(tmp_path, {"ultrasound[0].start_h": (1.0, 5.0)})
+    assert PlanProblem(load_plan(inside)).s.controls[0].scenario is None

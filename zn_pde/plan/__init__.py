@@ -67,6 +67,10 @@ def run_plan_cli(a) -> int:
     for key, c in report["controls"].items():
         lines.append(f"  {key}: {c['start']:.4g} -> {c['optimum']:.4g} {c['unit']} "
                      f"(bounds {c['lower']:g} to {c['upper']:g})")
+        if "scenario_value" in c:
+            lines.append(f"    note: the scenario's own value, {c['scenario_value']:g}, is "
+                         f"outside the bounds: the plan started from {c['start']:g}, and "
+                         "'at the start' above is that protocol, not the scenario's")
     broken = []
     for name, c in report["constraints"].items():
         bound = (f">= {c['min']:g}" if "min" in c else f"<= {c['max']:g}")

@@ -69,6 +69,7 @@ class Control:
     lower: float
     upper: float
     start: float  # the scenario's own value, clipped into the box
+    scenario: float | None = None  # the scenario's own value where the box clipped it
 
     @property
     def unit(self) -> str:
@@ -299,5 +300,7 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
         if not (_number(lo) and _number(hi) and lo < hi):
             raise InputError(f"the bounds must be numbers with lower < upper, got [{lo!r}, "
                              f"{hi!r}]", file=file, key=where)
-        out.append(Control(key, float(lo), float(hi), float(min(max(value, lo), hi))))
+        start = float(min(max(value, lo), hi))
+        out.append(Control(key, float(lo), float(hi), start,
+                           None if start == value else float(value)))
     return tuple(out)

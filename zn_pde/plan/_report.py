@@ -51,6 +51,8 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
                            "upper": c.upper, "unit": c.unit,
                            "at_bound": "lower" if frac < 0.01 else "upper" if frac > 0.99
                            else None}
+        if c.scenario is not None:  # the scenario's value lies outside the box
+            controls[c.key]["scenario_value"] = c.scenario
     report = {
         "name": s.name,
         "plan_file": s.file,
