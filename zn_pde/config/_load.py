@@ -22,6 +22,7 @@ from ..materials import ENVIRONMENT, RENAMED, get_material
 from ..materials._parameter import Parameter
 from ..materials.media import medium_constants
 from ._schema import ARRAY_SECTIONS, REQUIRED, RESERVED_NAMES, SECTIONS, Key, parameter_key
+from ._toml import _value as _toml_value
 
 DEFAULT_CONFIG_NAME = "zno_spheroid_ultrasound"
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -219,17 +220,25 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+def _toml(v: Any) -> str:
+    """A value as the config would spell it (true, not True; { a = 1.0 }, not {'a': 1.0})."""
+    try:
+        return _toml_value(v)
+    except TypeError:
+        return repr(v)
+
+
 def _check_number(v: Any, spec: Key, file: str, key: str, integer: bool = False) -> float:
     if integer:
         ok = isinstance(v, int) and not isinstance(v, bool)
     else:
         ok = _is_number(v) and math.isfinite(v)
     if not ok:
-        raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
+        raise InputError(f"value {_toml(v)} is not allowed; expected {spec.allowed()}",
                          file=file, key=key)
     below = spec.lo is not None and (v < spec.lo or (spec.lo_open and v == spec.lo))
     if below or spec.hi is not None and (v > spec.hi or (spec.hi_open and v == spec.hi)):
-        raise InputError(f"value {v!r} is out of range; expected {spec.allowed()}"
+        raise InputError(f"value {_toml(v)} is out of range; expected {spec.allowed()}"
                          + (f" ({spec.hint})" if spec.hint else ""), file=file, key=key)
     return v if integer else float(v)
 
@@ -242,33 +251,33 @@ def check_value(v: Any, spec: Key, file: str, key: str) -> Any:
         return _check_number(v, spec, file, key, integer=True)
     if spec.kind == "str":
         if not isinstance(v, str):
-            raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
+            raise InputError(f"value {_toml(v)} is not allowed; expected {spec.allowed()}",
                              file=file, key=key)
         if spec.choices and v not in spec.choices:
-            raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}"
+            raise InputError(f"value {_toml(v)} is not allowed; expected {spec.allowed()}"
                              + _did_you_mean(v, list(spec.choices)), file=file, key=key)
         return v
     if spec.kind == "bool":
         if not isinstance(v, bool):
-            raise InputError(f"value {v!r} is not allowed; expected true or false",
+            raise InputError(f"value {_toml(v)} is not allowed; expected true or false",
                              file=file, key=key)
         return v
     if spec.kind == "float_list":
         if not isinstance(v, list) or not v:
-            raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
+            raise InputError(f"value {_toml(v)} is not allowed; expected {spec.allowed()}",
                              file=file, key=key)
         return [_check_number(x, spec, file, key) for x in v]
     if spec.kind in ("float3", "int3", "shape"):
         sizes = (1, 3) if spec.kind == "shape" else (3,)
         if not isinstance(v, list) or len(v) not in sizes:
-            raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
+            raise InputError(f"value {_toml(v)} is not allowed; expected {spec.allowed()}",
                              file=file, key=key)
         return [_check_number(x, spec, file, key, integer=spec.kind != "float3") for x in v]
     if spec.kind == "pair":
         if _is_number(v):  # one number means the same in tissue and medium
             v = {"tissue": v, "medium": v}
         if not isinstance(v, dict) or set(v) != {"tissue", "medium"}:
-            raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()}",
+            raise InputError(f"value {_toml(v)} is not allowed; expected {spec.allowed()}",
                              file=file, key=key)
         return {k: _check_number(v[k], spec, file, f"{key}.{k}") for k in ("tissue", "medium")}
     raise AssertionError(spec.kind)
@@ -342,7 +351,7 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
             try:
                 point = _resolve_plain(trial, file)
             except InputError as e:
-                raise InputError(f"value {v!r} of the sweep is not allowed: {e}", file=file,
+                raise InputError(f"value {_toml(v)} of the sweep is not allowed: {e}", file=file,
                                  key=where) from None
             # an optional key the config leaves unset (e.g. material.hydrodynamic_diameter_nm)
             # is addressed in the point's config, where the sweep sets it
@@ -1031,8 +1040,12 @@ def _check_step_accuracy(c: dict[str, Any], file: str) -> None:
     if rate * h > MAX_COUPLING_RATE_TIMES_DT:
         allowed = largest_accurate_dt_s(c)
         need = math.ceil(rate * c["time"]["dt_s"] / MAX_COUPLING_RATE_TIMES_DT)
+        most = SECTIONS["numerics"]["reaction_substeps"].hi
+        substeps = (f"numerics.reaction_substeps >= {need}" if need <= most else
+                    f"a slower {name} (numerics.reaction_substeps, at most {most}, cannot "
+                    "reach it)")
         raise InputError(
             f"dt_s = {c['time']['dt_s']:g} cannot be honoured accurately: {name} runs at "
             f"{rate * 3600:.3g} /h and rate x sub-step must stay <= "
             f"{MAX_COUPLING_RATE_TIMES_DT}; allowed: dt_s <= {allowed:.4g}, or "
-            f"numerics.reaction_substeps >= {need}", file=file, key="time.dt_s")
+            f"{substeps}", file=file, key="time.dt_s")
