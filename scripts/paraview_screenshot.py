@@ -27,6 +27,10 @@ grid.spacing_um=20` (the default scenario on a coarser grid).
 Debian's and most distribution builds of ParaView render through X: on a machine without
 a display, run the script under `xvfb-run -a` (package `xvfb`; if it reports "bad X server
 connection", another Xvfb took the display: run it again). Reading needs no display.
+
+Only 3D runs have a plane to slice: the sidecar of a radial run (fields against r) or a
+well-mixed one (no space) is refused before ParaView is loaded, with exit status 2 and one
+line naming `zn-pde plot`, which draws those runs.
 """
 
 from __future__ import annotations
@@ -34,14 +38,33 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import xml.etree.ElementTree as ET
 
 import numpy as np
-from paraview import servermanager as sm
-from paraview import simple as pv
-from vtk.util.numpy_support import vtk_to_numpy
 
 UNITS = {"np": "µg/mL", "zn": "µM", "ros": "µM", "np_int": "µg/mL", "zn_cell": "µM",
          "gsh": "µM", "viability": "fraction alive", "ph": "1"}
+
+
+def _not_3d(path: str) -> str | None:
+    """Why the XDMF sidecar at `path` cannot be sliced (a radial or well-mixed run: its
+    mesh, the first Topology's Dimensions (z y x), has at most one axis longer than one
+    voxel), or None (a 3D run; a .pvd, the VTK export of a 3D run; a file this check cannot
+    read, left to ParaView)."""
+    if not path.lower().endswith((".xmf", ".xdmf")):
+        return None
+    try:
+        topology = next((e for e in ET.parse(path).iter() if e.tag.endswith("Topology")), None)
+        dims = [int(d) for d in topology.get("Dimensions", "").split()] if topology is not None \
+            else []
+    except (OSError, ET.ParseError, ValueError):
+        return None
+    if len(dims) != 3 or sum(d > 1 for d in dims) >= 2:
+        return None
+    what = ("a well-mixed run (no space)" if max(dims) == 1
+            else f"a radial run ({max(dims)} shells against r)")
+    return (f"{path} holds {what}, not a 3D grid: there is no plane to slice; draw it with "
+            f"`zn-pde plot {path.rsplit('.', 1)[0]}.h5`")
 
 
 def _first_block(data):
@@ -66,6 +89,8 @@ def _voxels(image, cells: bool) -> tuple[list[int], list[float], list[float]]:
 
 def _centre(image, cells: bool) -> list[float]:
     """Centroid of the tissue voxels (the spheroid centre); the domain centre without tissue."""
+    from vtk.util.numpy_support import vtk_to_numpy
+
     (nx, ny, nz), (ox, oy, oz), (hx, hy, hz) = _voxels(image, cells)
     data = image.GetCellData() if cells else image.GetPointData()
     mask = data.GetArray("tissue_mask")
@@ -90,6 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, nargs=2, default=[1200, 900],
                         metavar=("W", "H"), help="image size in pixels")
     args = parser.parse_args(argv)
+    why = _not_3d(args.xmf)
+    if why is not None:  # before loading ParaView, which would fail or draw an empty frame
+        print(why, file=sys.stderr)
+        return 2
+    from paraview import servermanager as sm
+    from paraview import simple as pv
+    from vtk.util.numpy_support import vtk_to_numpy
 
     # an absolute path: ParaView 5.11's Xdmf3 readers join a bare file name with the data
     # file's ("run.xmfrun.h5") and abort

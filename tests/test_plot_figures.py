@@ -295,3 +295,139 @@ def test_layout_keeps_titles_apart_and_labels_on_the_page(runs, vial):
     _no_overlap_and_inside(_compare(run, control))
     wm = read_run(vial)
     _no_overlap_and_inside(_timeseries(wm, _choose_fields(wm, None), log=False))
+
+
+# --- an outside figure audit: titles, legends, undefined series, glutathione, hazard --------
+
+
+def _boxes_apart(a, b) -> bool:
+    return a.x1 <= b.x0 + 0.5 or b.x1 <= a.x0 + 0.5 or a.y1 <= b.y0 + 0.5 or b.y1 <= a.y0 + 0.5
+
+
+def test_timeseries_figure_titles_never_collide_and_stay_on_the_page(runs):
+    """A control's "(0 throughout)" made a title run into its neighbour and off the page."""
+    from zn_pde.plot import TITLE_CHARACTERS
+
+    for key in ("control", "treated"):
+        run = read_run(runs[key])
+        fig = _timeseries(run, list(run.fields), log=False)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        shown = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
+        boxes = [ax.title.get_window_extent(renderer) for ax in shown]
+        for i, a in enumerate(boxes):
+            assert a.x0 >= fig.bbox.x0 - 0.5 and a.x1 <= fig.bbox.x1 + 0.5, \
+                shown[i].get_title()
+            for j in range(i + 1, len(boxes)):
+                assert _boxes_apart(a, boxes[j]), (shown[i].get_title(), shown[j].get_title())
+        assert all(len(line) <= TITLE_CHARACTERS for ax in shown
+                   for line in ax.get_title().splitlines())
+        if key == "control":  # the case that collided: a long title with its note
+            assert any("(0 throughout)" in ax.get_title() for ax in shown)
+
+
+def test_timeseries_figure_keys_the_exposures_below_the_panels_in_one_legend(runs):
+    """The exposure's legend entry spanned a panel without a frame and curves ran through
+    it: it is a figure legend outside every axes; a panel's own legend is framed."""
+    run = read_run(runs["treated"])
+    fig = _timeseries(run, list(run.fields), log=False)
+    label = "ultrasound 3 W/cm², 5 min, 2× every 0.5 h"
+    assert len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [label]
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    key = fig.legends[0].get_window_extent(renderer)
+    for ax in (a for a in fig.axes if a.get_visible()):
+        assert _boxes_apart(key, ax.get_window_extent(renderer))
+        legend = ax.get_legend()
+        if legend is not None:
+            assert label not in [t.get_text() for t in legend.get_texts()]
+            assert legend.get_frame_on()
+
+
+def test_timeseries_glutathione_axis_fits_its_values_and_resting_level(runs):
+    run = read_run(runs["treated"])
+    fig = _timeseries(run, list(run.fields), log=False)
+    ax = next(a for a in fig.axes if a.get_title().startswith("glutathione"))
+    y = ax.lines[0].get_ydata()
+    rest = [ln for ln in ax.lines if ln.get_label() == "resting level (t = 0)"]
+    assert len(rest) == 1 and rest[0].get_ydata()[0] == pytest.approx(y[0])
+    lo, hi = ax.get_ylim()
+    assert 0 < lo <= np.nanmin(y) and np.nanmax(y) <= hi
+    # the dip fills a visible part of the axis, not 1 % of a 0 to 5000 µM one
+    assert (np.nanmax(y) - np.nanmin(y)) / (hi - lo) > 0.5
+    _no_overlap_and_inside(fig)
+
+
+def test_hazard_panels_have_a_label_and_mathtext_not_a_bare_unit(runs):
+    run = read_run(runs["treated"])
+    fig = _timeseries(run, list(run.fields), log=False)
+    ax = next(a for a in fig.axes if "hazard" in a.get_title())
+    assert ax.get_ylabel() == "cumulative hazard H (1)"
+    assert "$e^{-H}$" in ax.get_title() and "e^-hazard" not in ax.get_title()
+    assert all(a.get_ylabel() != "1" for a in fig.axes if a.get_visible())
+    slices = _slices(run, "hazard", [0, 6], log=False)
+    _no_overlap_and_inside(slices)
+    bar = next(a for a in slices.axes if not a.images and a.get_ylabel())
+    canvas = FigureCanvasAgg(slices)
+    canvas.draw()
+    box = bar.yaxis.label.get_window_extent(canvas.get_renderer())
+    assert box.x1 <= slices.bbox.x1 and box.y0 >= slices.bbox.y0 and box.y1 <= slices.bbox.y1
+
+
+def test_viability_slice_subtitle_names_its_fixed_scale(runs):
+    run = read_run(runs["treated"])
+    title = _slices(run, "viability", [0, 6], log=False)._suptitle.get_text()
+    assert "colour scale: fixed, 0–100 %" in title and "percentile" not in title
+
+
+def test_undefined_percent_dissolved_is_not_drawn_and_the_title_says_why(tmp_path):
+    """With a [[dose]], % dissolved is NaN (not defined): no panel titled "(0 throughout)"."""
+    (tmp_path / "v.toml").write_text(VIAL + "\n[[dose]]\ntime_h = 1.0\ndose_ug_per_ml = 10.0\n")
+    out = tmp_path / "v.h5"
+    simulate_to_file(load_config(tmp_path / "v.toml"), out, progress=False)
+    run = read_run(out)
+    fig = _timeseries(run, _choose_fields(run, None), log=False)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles and not any("dissolved" in t and "%" in t for t in titles)
+    assert "not defined with doses or medium exchanges" in fig._suptitle.get_text()
+    assert len(fig.legends) == 1  # the dose line, keyed below the panels
+    _no_overlap_and_inside(fig)
+
+
+def test_plan_figure_writes_units_as_the_other_figures_do():
+    """The plan's protocol panel wrote "ug/mL" and "W/cm^2"."""
+    from matplotlib.figure import Figure
+
+    from zn_pde.plan._report import _timeline
+
+    config = load_config(None, [*BASE, "ultrasound=[{start_h=0.25, duration_min=5.0, "
+                                "intensity_W_per_cm2=1.5, frequency_MHz=1.0}]"])
+    ax = Figure().subplots()
+    _timeline(ax, [("start", config)])
+    texts = [t.get_text() for t in ax.texts] + [ax.get_title()]
+    assert any("µg/mL" in t for t in texts) and any("W/cm²" in t for t in texts)
+    assert not any(u in t for t in texts for u in ("ug/mL", "W/cm^2", "um"))
+
+
+def test_paraview_screenshot_refuses_runs_without_a_3d_grid(vial, tmp_path, capsys):
+    """A radial or well-mixed sidecar: exit 2 naming `zn-pde plot`, before ParaView loads
+    (it died with a traceback or wrote an empty frame)."""
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "scripts" / "paraview_screenshot.py"
+    spec = importlib.util.spec_from_file_location("paraview_screenshot", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)  # no ParaView needed to load it
+    radial = tmp_path / "r.xmf"
+    text = vial.with_suffix(".xmf").read_text()
+    assert 'Dimensions="1 1 1"' in text
+    radial.write_text(text.replace('TopologyType="3DCoRectMesh" Dimensions="1 1 1"',
+                                   'TopologyType="3DCoRectMesh" Dimensions="1 1 32"'))
+    for xmf, what in ((vial.with_suffix(".xmf"), "well-mixed"), (radial, "radial")):
+        assert script.main([str(xmf), "-o", str(tmp_path / "x.png")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and what in err and "zn-pde plot" in err
+    assert not (tmp_path / "x.png").exists()

@@ -247,3 +247,20 @@ def test_the_summary_figure_leaves_the_caller_s_matplotlib_backend(tmp_path):
     finally:
         matplotlib.use(before)
     assert (tmp_path / "s_summary.png").stat().st_size > 1000
+
+
+def test_summary_figure_of_a_culture_without_exposures_leaves_out_empty_panels():
+    """A well-mixed sweep without exposures drew "killed by the stimuli" and "peak ROS in
+    tissue" at 0 on a meaningless axis (an outside figure audit): left out; "culture" and
+    "well", not "tissue"."""
+    table = {"tissue_mean_viability": np.array([0.9, 0.8, 0.5]),
+             "stimulus_viability_loss": np.zeros(3), "peak_tissue_max_ros": np.zeros(3)}
+    panels = summary_panels(table, exposed=False, well_mixed=True)
+    assert [p[1] for p in panels] == ["final culture viability (%)"]
+    table["peak_tissue_max_ros"] = np.array([0.0, 0.5, 2.0])  # ROS the particles make
+    labels = [p[1] for p in summary_panels(table, exposed=False, well_mixed=True)]
+    assert labels == ["final culture viability (%)", "peak diffusible ROS in the well (µM)"]
+    labels = [p[1] for p in summary_panels(table)]  # a spheroid sweep with exposures
+    assert labels == ["final tissue-mean viability (%)",
+                      "killed by the stimuli's own oxidative hits (%)",
+                      "peak diffusible ROS in tissue (µM)"]

@@ -195,21 +195,32 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         for name in PEAK_SERIES:
             table[f"peak_{name}"] = _peak(np.asarray(g[name][...]))
     _write_table(out, keys, points, table)
-    _plot_summary(out, keys, points, summary_panels(table))
+    exposed = any(c.get("ultrasound") or c.get("light") for c in configs)
+    _plot_summary(out, keys, points, summary_panels(
+        table, exposed=exposed, well_mixed=config["grid"]["kind"] == "well_mixed"))
     return table
 
 
-def summary_panels(table: dict[str, np.ndarray]) -> list[tuple[np.ndarray, str, float | None]]:
+def summary_panels(table: dict[str, np.ndarray], *, exposed: bool = True,
+                   well_mixed: bool = False) -> list[tuple[np.ndarray, str, float | None]]:
     """The summary figure's panels, (values per point, y label, y limit or None): what
     dissolved for cell-free vials; else the final viability, the share the stimuli's own
-    oxidative hits killed (runs with exposures) and the peak ROS where the cells are."""
+    oxidative hits killed and the peak ROS where the cells are (`exposed`: some point has
+    an ultrasound or light exposure; without, the share is left out, and the peak ROS
+    unless it is above 0 somewhere). A well-mixed culture's read-outs say "culture" and
+    "well", not "tissue"."""
     if cell_free(table):
         return [(table["dissolved_percent"], "material dissolved at the end (%)", None)]
-    panels = [(100 * table["tissue_mean_viability"], "final tissue-mean viability (%)", 105.0)]
+    panels = [(100 * table["tissue_mean_viability"],
+               "final culture viability (%)" if well_mixed
+               else "final tissue-mean viability (%)", 105.0)]
     lost = table["stimulus_viability_loss"]
-    if np.any(np.isfinite(lost)):
+    if exposed and np.any(np.isfinite(lost)):
         panels.append((100 * lost, "killed by the stimuli's own oxidative hits (%)", None))
-    panels.append((table["peak_tissue_max_ros"], "peak diffusible ROS in tissue (uM)", None))
+    peak = table["peak_tissue_max_ros"]
+    if exposed or np.any(np.isfinite(peak) & (peak > 0)):
+        panels.append((peak, "peak diffusible ROS in the well (µM)" if well_mixed
+                       else "peak diffusible ROS in tissue (µM)", None))
     return panels
 
 
@@ -287,6 +298,11 @@ def cell_free(table: dict[str, np.ndarray]) -> bool:
     return bool(np.all(np.isnan(table["tissue_mean_viability"])))
 
 
+# the file's ASCII units as the figure writes them
+_FIGURE_UNITS = {"um^2/s": "µm²/s", "ug/mL": "µg/mL", "W/cm^2": "W/cm²", "mW/cm^2": "mW/cm²",
+                 "uM": "µM", "um": "µm"}
+
+
 def _plot_summary(out: Path, keys, points, panels) -> Any:
     """Each panel's read-out (`summary_panels`) against the first swept key, a line per
     combination of the others, from 0 to the panel's limit (None: fit the data). The x axis
@@ -306,7 +322,8 @@ def _plot_summary(out: Path, keys, points, panels) -> Any:
             sel = np.array([o == combo for o in others])
             label = ", ".join(f"{k} = {v:g}" for k, v in zip(keys[1:], combo, strict=True))
             ax.plot(x[sel], np.asarray(values)[sel], "o-", label=label or None)
-        ax.set_xlabel(f"{keys[0]} ({_key_units(keys[0])})")
+        unit = _key_units(keys[0])
+        ax.set_xlabel(f"{keys[0]} ({_FIGURE_UNITS.get(unit, unit)})")
         if np.all(x > 0) and x.max() >= 10.0 * x.min():
             ax.set_xscale("log")
             swept = np.unique(x)  # ticks at the swept values, as plain numbers

@@ -84,7 +84,8 @@ _SHORT_NAMES = {
     "cargo": "drug cargo",
     "o2": "oxygen",
     "radical_dose": "oxidative dose from the stimuli (cumulative)",
-    "hazard": "death hazard (cumulative; viability = e^-hazard)",
+    # no-break spaces: a wrapped title keeps "viability = e^-H" on one line
+    "hazard": "cumulative death hazard H (viability\u00a0=\u00a0$e^{-H}$)",
     "zn_phosphate": "zinc phosphate precipitate (as Zn)",
     "tissue_mean_zn": "tissue-mean dissolved Zn²⁺",
     "tissue_mean_zn_cell": "tissue-mean intracellular Zn",
@@ -93,6 +94,9 @@ _SHORT_NAMES = {
     "tissue_mean_viability": "tissue-mean viability",
     "dissolved_percent": "particle mass dissolved",
 }
+# the y label of a panel whose values have no unit (the file's "1"): what they are, not "1"
+_DIMENSIONLESS = {"hazard": "cumulative hazard H (1)"}
+TITLE_CHARACTERS = 46  # a time-series panel title (9 pt, 3.6 in wide) wraps at this width
 
 
 def plot_run(path: str | Path, outdir: str | Path | None = None,
@@ -262,6 +266,12 @@ def _label(run: RunFile, name: str, percent: bool = False) -> str:
         return f"{title} (%)"
     u = _units(run, name)
     return f"{title} ({u})" if u else title
+
+
+def _wrap(text: str, width: int) -> str:
+    """`text` in lines of at most `width` characters, broken at spaces only (a mathtext
+    `$...$` or a hyphenated word stays whole)."""
+    return textwrap.fill(text, width, break_on_hyphens=False, break_long_words=False)
 
 
 def _is_glutathione(name: str) -> bool:
@@ -439,9 +449,12 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
     scale = ""
     if mask is not None and mask.any():
         p0, p1 = TISSUE_PERCENTILES
-        scale = ("\ncolour scale: the range of the tissue voxels shown"
-                 if _is_glutathione(name) else
-                 f"\ncolour scale: {p0:g}–{p1:g}th percentile of the tissue voxels shown")
+        if _is_fraction(name):  # `_tissue_norm`: a fraction alive keeps its whole scale
+            scale = "\ncolour scale: fixed, 0–100 %"
+        elif _is_glutathione(name):
+            scale = "\ncolour scale: the range of the tissue voxels shown"
+        else:
+            scale = f"\ncolour scale: {p0:g}–{p1:g}th percentile of the tissue voxels shown"
         if name in INTRACELLULAR:
             scale += "; blank: medium (no cells)"
     title = f"{_SHORT_NAMES.get(name, name)}: {where}{scale}{_after_exposure_note(run, frames)}"
@@ -463,7 +476,8 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
         ax.set_aspect("equal")
     axes[0].set_ylabel("z (µm)")
     cbar = fig.colorbar(image, ax=list(axes), shrink=0.9, extend=extend)
-    cbar.set_label(_label(run, name, percent=_is_fraction(name)))
+    # a long label wrapped, so it stays on the page beside the bar
+    cbar.set_label(_wrap(_label(run, name, percent=_is_fraction(name)), 34))
     fig.suptitle(title, fontsize=9)
     return fig
 
@@ -541,7 +555,7 @@ def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None 
             ax.set_xlim(0.0, float(edges[-1]))  # the same distance axis in every panel
             ax.set_xlabel(textwrap.fill(xlabel, 32), fontsize=9)
             # long labels wrapped, so they keep clear of the panel to their left
-            ax.set_ylabel(textwrap.fill(_label(run, name, percent=_is_fraction(name)), 30),
+            ax.set_ylabel(_wrap(_label(run, name, percent=_is_fraction(name)), 30),
                           fontsize=9)
             ax.grid(alpha=0.25)
     sm = _scalar_mappable(cmap, t_norm)
@@ -585,7 +599,7 @@ def _radial_profiles(run: RunFile, names: list[str], log: bool,
             ax.set_xlim(0.0, r.size * h)
             ax.set_xlabel("r (µm)")
             # long labels wrapped, so they keep clear of the panel to their left
-            ax.set_ylabel(textwrap.fill(_label(run, name, percent=_is_fraction(name)), 30),
+            ax.set_ylabel(_wrap(_label(run, name, percent=_is_fraction(name)), 30),
                           fontsize=9)
             ax.grid(alpha=0.25)
     fig.colorbar(_scalar_mappable(cmap, t_norm), ax=axes, label="time (h)", shrink=0.9)
@@ -736,40 +750,80 @@ def _cell_volumes(run: RunFile) -> np.ndarray:
 
 
 def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
-    panels = _series_panels(run, names)
+    """Tissue means (a well-mixed run: every variable) over time. Panel titles wrap at
+    TITLE_CHARACTERS; a panel whose series are NaN throughout is left out and said so in
+    the figure title (% dissolved is not defined with doses or medium exchanges); the
+    exposures, doses and exchanges are keyed in one legend below the panels, outside the
+    data; a panel's own curves in a framed legend inside it. Glutathione's axis is fitted
+    to its values and its resting level (the t = 0 value, dotted), not from 0."""
     t_h = run.times_s / 3600.0
     planned = run.config.get("time", {}).get("end_h")
     t_end = float(planned) if isinstance(planned, int | float) else float(t_h[-1])
-    fig, axes = _panel_grid(len(panels), width=3.6, height=2.6)
+    panels, left_out = [], []
     with run.open() as f:
-        for k, (ax, (title, unit, items)) in enumerate(zip(axes, panels, strict=True)):
-            any_positive, any_negative = False, False
-            for name, legend in items:
-                y = _mean_series(run, f, name)
-                y = _as_shown(name, y)
-                any_positive |= bool(np.any(y[np.isfinite(y)] > 0))
-                any_negative |= bool(np.any(y[np.isfinite(y)] < 0))
-                style: dict[str, Any] = {"marker": "o", "ms": 2.5} if t_h.size < 30 else {}
-                if name.endswith("max_ros"):  # a peak over the interval ending at each frame
-                    style = {"ls": "--", "drawstyle": "steps-pre"}
-                ax.plot(t_h, y, lw=1.5, label=legend or None, **style)
-            _shade_stimuli(ax, run, t_end, legend=k == 0)
-            if log and any_positive and all(_is_concentration(run, n) for n, _ in items):
-                ax.set_yscale("log")
-            elif not any_negative:  # no negative axis for what cannot be negative
-                ax.set_ylim(bottom=0.0, top=None if any_positive else 1.0)
-            ax.set_xlim(0.0, max(t_end, float(t_h[-1])) or 1.0)
-            ax.set_xlabel("time (h)")
-            ax.set_ylabel(unit or "1")
-            ax.set_title(title + ("" if any_positive else " (0 throughout)"), fontsize=9)
-            ax.grid(alpha=0.25)
-            if ax.get_legend_handles_labels()[1]:
-                ax.legend(fontsize=7, frameon=False)
+        for title, unit, items in _series_panels(run, names):
+            series = [(name, legend, _as_shown(name, _mean_series(run, f, name)))
+                      for name, legend in items]
+            if any(np.isfinite(y).any() for _, _, y in series):
+                panels.append((title, unit, series))
+            elif any(name == "dissolved_percent" for name, _ in items):
+                left_out.append("% dissolved is not defined with doses or medium exchanges")
+            else:
+                left_out.append(f"{title}: no value")
+    if not panels:
+        raise InputError("no time series with a finite value to plot", file=str(run.path))
+    fig, axes = _panel_grid(len(panels), width=3.6, height=2.6)
+    keyed: list[str] = []  # the own curves' legend entries, per panel
+    for k, (ax, (title, unit, series)) in enumerate(zip(axes, panels, strict=True)):
+        values = np.concatenate([y[np.isfinite(y)] for _, _, y in series])
+        any_positive = bool(np.any(values > 0))
+        any_negative = bool(np.any(values < 0))
+        for name, legend, y in series:
+            style: dict[str, Any] = {"marker": "o", "ms": 2.5} if t_h.size < 30 else {}
+            if name.endswith("max_ros"):  # a peak over the interval ending at each frame
+                style = {"ls": "--", "drawstyle": "steps-pre"}
+            ax.plot(t_h, y, lw=1.5, label=legend or None, **style)
+            if legend:
+                keyed.append(legend)
+        _shade_stimuli(ax, run, t_end, legend=k == 0)
+        glutathione = all(_is_glutathione(name) for name, _, _ in series)
+        if log and any_positive and all(_is_concentration(run, n) for n, _, _ in series):
+            ax.set_yscale("log")
+        elif glutathione:
+            # a ~5 mM pool whose dip of a few tens of µM is the signal: fitted to the values
+            # and the resting level (as the radial and kymograph figures), not from 0
+            rest = float(next(y[np.isfinite(y)][0] for _, _, y in series
+                              if np.isfinite(y).any()))
+            ax.axhline(rest, color="0.45", lw=0.9, ls=":", label="resting level (t = 0)")
+            keyed.append("resting level (t = 0)")
+            lo, hi = min(values.min(), rest), max(values.max(), rest)
+            pad = 0.12 * (hi - lo) if hi - lo > 1e-6 * max(abs(hi), 1.0) else 0.005 * abs(hi)
+            ax.set_ylim(lo - (pad or 1.0), hi + (pad or 1.0))
+            ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+        elif not any_negative:  # no negative axis for what cannot be negative
+            ax.set_ylim(bottom=0.0, top=None if any_positive else 1.0)
+        ax.set_xlim(0.0, max(t_end, float(t_h[-1])) or 1.0)
+        ax.set_xlabel("time (h)")
+        ax.set_ylabel(unit or _DIMENSIONLESS.get(series[0][0], "dimensionless (1)"))
+        ax.set_title(_wrap(title + ("" if any_positive else " (0 throughout)"),
+                           TITLE_CHARACTERS), fontsize=9)
+        ax.grid(alpha=0.25)
+        handles, labels = ax.get_legend_handles_labels()
+        own = [(h, lab) for h, lab in zip(handles, labels, strict=True) if lab in keyed]
+        if own:  # framed: an event line or a curve may pass behind it
+            ax.legend(*zip(*own, strict=True), fontsize=7, framealpha=0.9, loc="best")
+    handles, labels = axes[0].get_legend_handles_labels()
+    events = [(h, lab) for h, lab in zip(handles, labels, strict=True) if lab not in keyed]
+    if events:  # one key for the shading and lines of every panel, below them all
+        fig.legend(*zip(*events, strict=True), loc="outside lower center", fontsize=8,
+                   ncols=min(len(events), 2 if len(axes) < 3 else 3), frameon=False)
     title = "well-mixed compartment" if run.well_mixed else "tissue averages over time"
     if run.well_mixed and not _has_cells(run):
         title = "cell-free release vial (well-mixed)"
     if not run.complete:
         title += f" (INCOMPLETE run: status {run.status!r})"
+    if left_out:
+        title += "\n(not drawn: " + "; ".join(left_out) + ")"
     fig.suptitle(title, fontsize=10)
     return fig
 
@@ -1018,7 +1072,7 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
         _shade_stimuli(ax, run, t_end, legend=False)
         ax.set_xlim(0.0, max(t_end, float(t_h[-1])) or 1.0)
         ax.set_xlabel("time (h)")
-        ax.set_ylabel(unit or "1")
+        ax.set_ylabel(unit or _DIMENSIONLESS.get(key, "dimensionless (1)"))
         ax.set_title(title, fontsize=9)
         ax.grid(alpha=0.25)
         if k == 0:

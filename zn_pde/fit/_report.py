@@ -208,7 +208,7 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
             ax.set_ylabel("viability (%)")
             ax.set_title(title)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6, loc="best")
+        ax.legend(fontsize=8, loc="best", framealpha=0.9)  # readable at 110 dpi
     bounds = " (▼/▲ reported bounds)" if any(r in ("<=", ">=") for r in table.relation) else ""
     unidentified = [n for n, p in report["parameters"].items()
                     if not p.get("fixed") and p.get("identifiable") is False]

@@ -104,6 +104,10 @@ def _toml_header(s) -> str:
 
 # --- figure ---------------------------------------------------------------------------------
 
+# the event table's units as the figures write them (the files keep the ASCII spelling)
+_PRETTY_UNITS = {"ug/mL": "µg/mL", "W/cm^2": "W/cm²", "mW/cm^2": "mW/cm²", "um": "µm",
+                 "J/cm^2": "J/cm²"}
+
 def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any], path: Path
            ) -> None:
     from matplotlib.figure import Figure  # rendered by Agg: the caller's backend is kept
@@ -138,11 +142,13 @@ def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any],
         im = a.pcolormesh(t, depth, 100 * series.T, vmin=0, vmax=100, cmap="viridis",
                           shading="nearest")
         a.set_xlabel("time (h)")
-        a.set_ylabel("depth below the spheroid surface (um)")
+        a.set_ylabel("depth below the spheroid surface (µm)")
         a.invert_yaxis()
         a.set_title(f"tumour viability, {label}: final mean "
                     f"{100 * o['objective']:.1f} %")
     fig.colorbar(im, ax=ax[1], label="shell-mean viability (%)", shrink=0.9)
+    for a in ax.flat[1:]:  # one time axis: every panel over the protocol's range
+        a.set_xlim(ax[0, 0].get_xlim())
     fig.suptitle(f"plan '{problem.s.name}': minimise {problem.s.objective}")
     fig.savefig(path, dpi=110, format="png")
 
@@ -163,7 +169,7 @@ def shell_means(run: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _timeline(a, configs) -> None:
-    """Each protocol on its own row: doses (triangles, ug/mL), exposures (bars, their peak
+    """Each protocol on its own row: doses (triangles, µg/mL), exposures (bars, their peak
     amplitude), medium exchanges (vertical ticks)."""
     colors = {"ultrasound": "C1", "light": "C2"}
     for row, (_label, c) in enumerate(reversed(configs)):
@@ -174,7 +180,7 @@ def _timeline(a, configs) -> None:
             if e.kind == "dose":
                 a.plot(t, y + 0.25, marker="v", color="C0", ms=8)
                 # labels alternate in height so doses close in time stay readable
-                a.annotate(f"{e.value:.3g} ug/mL", (t, y + 0.3 + 0.13 * (doses % 2)),
+                a.annotate(f"{e.value:.3g} µg/mL", (t, y + 0.3 + 0.13 * (doses % 2)),
                            fontsize=7, ha="left", va="bottom")
                 doses += 1
             elif e.kind == "medium_exchange":
@@ -186,12 +192,13 @@ def _timeline(a, configs) -> None:
                            and f.label == e.label and f.time_s >= e.time_s) / 3600.0
                 width = max(end - t, 0.004 * c["time"]["end_h"])
                 a.broken_barh([(t, width)], (y - 0.15, 0.3), color=colors[kind])
-                a.annotate(f"{e.value:.3g} {e.units}\nx {60 * (end - t):.3g} min",
+                a.annotate(f"{e.value:.3g} {_PRETTY_UNITS.get(e.units, e.units)}\n"
+                           f"× {60 * (end - t):.3g} min",
                            (t + width, y - 0.12), fontsize=7, ha="left", va="top",
                            color=colors[kind])
     a.set_yticks(range(len(configs)), [lab for lab, _ in reversed(configs)])
     a.set_ylim(-0.7, len(configs) - 0.3)
     a.set_xlim(-0.02 * configs[0][1]["time"]["end_h"], configs[0][1]["time"]["end_h"] * 1.02)
     a.set_xlabel("time (h)")
-    a.set_title("protocol: doses (ug/mL), ultrasound (orange), light (green), washes",
+    a.set_title("protocol: doses (µg/mL), ultrasound (orange), light (green), washes",
                 fontsize=9)
