@@ -260,6 +260,13 @@ def test_open_run_rejects_what_is_not_a_run(tmp_path):
     text.write_text("not hdf5")
     with pytest.raises(zn_pde.InputError, match="not an HDF5 file"):
         zn_pde.open_run(text)
+    import h5py
+
+    empty_sweep = tmp_path / "sweep.h5"
+    with h5py.File(empty_sweep, "w") as f:
+        f.attrs["format"] = "zn_pde_sweep"
+    with pytest.raises(zn_pde.InputError, match="sweep output, but it holds no sweep points"):
+        zn_pde.open_run(empty_sweep)
 
 
 def test_a_failed_run_without_out_keeps_its_frames_in_the_error(tmp_path, monkeypatch):
@@ -298,4 +305,30 @@ def test_closing_what_open_run_returned_releases_the_file(cli_file, tmp_path):
     ds = zn_pde.open_run(path)
     ds.close()
     with h5py.File(path, "r+"):
+        pass
+
+
+def test_open_run_opens_a_sweep_s_file_as_written(tmp_path):
+    """A sweep's file (written by `zn-pde run` of a config with [sweep]) opens with its
+    (sweep, time) dims, its swept key as a coordinate and `time_h`; each point's series equals
+    its own single run's (float32 round-off); close() releases the file."""
+    import h5py
+
+    from zn_pde.config import dumps
+
+    config = tmp_path / "sweep.toml"
+    config.write_text(dumps({**WELL_MIXED,
+                             "sweep": {"material.dose_ug_per_ml": [5.0, 40.0]}}))
+    out = tmp_path / "sweep.h5"
+    assert main(["run", str(config), "-o", str(out), "--quiet", "--no-control"]) == 0
+    with zn_pde.open_run(out) as ds:
+        assert ds["tissue_mean_viability"].dims == ("sweep", "time")
+        np.testing.assert_array_equal(ds["sweep_material_dose_ug_per_ml"].values, [5.0, 40.0])
+        np.testing.assert_allclose(ds["time_h"].values, ds["time"].values / 3600.0)
+        swept = ds["tissue_mean_viability"].values
+    for i, dose in enumerate((5.0, 40.0)):
+        one = zn_pde.simulate(dict(WELL_MIXED), progress=False,
+                              **{"material.dose_ug_per_ml": dose})
+        np.testing.assert_allclose(swept[i], one["tissue_mean_viability"].values, rtol=1e-5)
+    with h5py.File(out, "r+"):
         pass

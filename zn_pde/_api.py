@@ -77,7 +77,9 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
 
 
 def open_run(path: str | os.PathLike) -> xr.Dataset:
-    """Open a file written by `zn-pde run` (or `simulate(..., out=...)`) as an xarray.Dataset.
+    """Open a file written by `zn-pde run` (or `simulate(..., out=...)`) as an xarray.Dataset:
+a single run (its fields in model order, then its series), or a sweep's file as written
+(dims (sweep, time, ...), a `sweep_<key>` coordinate per swept key); both with `time_h`.
 
     Lazy, like `xarray.open_dataset`: arrays are read when used; close the dataset (or use
     `with zn_pde.open_run(path) as ds:`) to release the file. Works on complete, running,
@@ -85,6 +87,10 @@ def open_run(path: str | os.PathLike) -> xr.Dataset:
     """
     import xarray as xr
 
+    from .inspect import is_sweep
+
+    if is_sweep(path):
+        return _open_sweep(path)
     meta = read_run(path)  # InputError (exit-2 wording) for anything that is not a run file
     opened = xr.open_dataset(meta.path, engine="h5netcdf", decode_times=False,
                              decode_timedelta=False)
@@ -100,6 +106,28 @@ def open_run(path: str | os.PathLike) -> xr.Dataset:
         # a derived dataset does not inherit the file's close: hand it on, so that close()
         # and `with` release the file (a handle left open would also show later readers in
         # this process the file as it was, not the frames written since)
+        ds.set_close(opened.close)
+    except BaseException:
+        opened.close()
+        raise
+    return ds
+
+
+def _open_sweep(path: str | os.PathLike) -> xr.Dataset:
+    """A sweep's file as written (dims (sweep, time, ...), a `sweep_<key>` coordinate per
+    swept key), with the `time_h` coordinate a single run's has."""
+    import xarray as xr
+
+    opened = xr.open_dataset(path, engine="h5netcdf", decode_times=False,
+                             decode_timedelta=False)
+    if "time" not in opened.variables or "sweep" not in opened.dims:
+        opened.close()
+        raise InputError("a zn-pde sweep output, but it holds no sweep points (a sweep "
+                         "stopped before its first frame)", file=str(path))
+    try:
+        ds = opened.assign_coords(time_h=("time", opened["time"].values / 3600.0,
+                                          {"units": "h", "long_name": "simulated time"}))
+        ds = ds.set_xindex("time_h")
         ds.set_close(opened.close)
     except BaseException:
         opened.close()

@@ -367,10 +367,11 @@ def open_run(path: str | Path) -> h5py.File:
     mark = f.attrs.get("format")
     if mark == f"{FORMAT_MARK}_sweep":
         f.close()
-        raise InputError("a zn-pde sweep output: plot, --resume, export and open_run take "
-                         f"single runs; `zn-pde inspect {p}` lists its points, the sweep's "
-                         f"table and figure are {p.stem}_summary.csv and {p.stem}_summary.png "
-                         "beside it, and xarray opens the file itself", file=str(p))
+        raise InputError("a zn-pde sweep output: plot, --resume and export take single "
+                         f"runs; `zn-pde inspect {p}` lists its points, the sweep's table and "
+                         f"figure are {p.stem}_summary.csv and {p.stem}_summary.png beside "
+                         "it, and zn_pde.open_run (or xarray) opens the file itself",
+                         file=str(p))
     if mark != FORMAT_MARK or "config" not in f.attrs or "time" not in f:
         f.close()
         raise InputError("an HDF5 file, but not a zn-pde output (no 'format = zn_pde' "
