@@ -337,9 +337,10 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
         if any(key.startswith(p) for p in _UNSWEEPABLE) or key.endswith(".repeats"):
             raise InputError("this key changes the grid, schedule or model structure and "
                              "cannot be swept; allowed: numeric keys of [material] (dose), "
-                             "[ph], [kinetics], [tissue], [geometry] (radius, centre, cell "
-                             "fraction), [[species]], [[ultrasound]] and [[light]] (not "
-                             "their repeats)",
+                             "[ph], [kinetics], [tissue], [oxygen], [medium], [geometry] "
+                             "(radius, centre, cell fraction), [[species]], [[dose]], "
+                             "[[medium_exchange]], [[ultrasound]] and [[light]] (not their "
+                             "repeats)",
                              file=file, key=where)
         if (not isinstance(values, list) or not values
                 or not all(_is_number(v) for v in values)):
