@@ -148,7 +148,9 @@ def _run_sweep(config, out: Path, a) -> int:
     keys, points = sweep_points(config)
     stem = out.with_name(out.stem)
     vials = cell_free(table)
+    culture = config["grid"]["kind"] == "well_mixed"
     what = ("material dissolved and dissolved Zn2+ at the end" if vials else
+            "final culture viability, peak ROS in the well over every step" if culture else
             "final tissue-mean viability, peak ROS in tissue / in medium over every step")
     lines = [f"wrote {out}, {stem}_summary.csv and {stem}_summary.png ({len(points)} points; "
              f"{what}, as for single runs)"]
@@ -160,10 +162,11 @@ def _run_sweep(config, out: Path, a) -> int:
                          "dissolved: not one dose's share (doses or exchanges)")
             lines.append(f"  {where}: {dissolved}, dissolved Zn2+ {table['mean_zn'][i]:.4g} uM")
             continue
+        peaks = (f"peak ROS in the well {table['peak_tissue_max_ros'][i]:.4g} uM" if culture
+                 else f"peak ROS in tissue {table['peak_tissue_max_ros'][i]:.4g} uM / in "
+                 f"medium {table['peak_medium_max_ros'][i]:.4g} uM")
         lines.append(f"  {where}: final viability "
-                     f"{100 * table['tissue_mean_viability'][i]:.2f} %, peak ROS in tissue "
-                     f"{table['peak_tissue_max_ros'][i]:.4g} uM / in medium "
-                     f"{table['peak_medium_max_ros'][i]:.4g} uM")
+                     f"{100 * table['tissue_mean_viability'][i]:.2f} %, {peaks}")
     _emit("\n".join(lines))
     return 0
 
