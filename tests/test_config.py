@@ -511,3 +511,24 @@ def test_ultrasound_below_the_cavitation_threshold_is_noted_by_validate(capsys, 
     code, text = _validate(capsys, "--set", f"ultrasound[0].intensity_W_per_cm2={intensity}")
     assert code == 0
     assert ("below the inertial-cavitation threshold" in text) == noted
+
+
+def test_without_a_material_the_model_sections_do_not_act_and_validate_says_so(capsys):
+    """A config of passive species alone: validate says [ph] and [tissue] do not act
+    on them, and changing keys there leaves the run identical."""
+    import numpy as np
+
+    import zn_pde
+
+    cfg = str(Path(__file__).parent.parent / "configs" / "tracer_spheroid.toml")
+    code, text = _validate(capsys, cfg)
+    assert code == 0 and "no [material]: only the [[species]] are simulated" in text
+    small = {"grid.shape": [10, 10, 10], "grid.spacing_um": 60.0, "geometry.radius_um": 200.0,
+             "time.end_h": 1.0}
+    base = zn_pde.simulate(cfg, progress=False, **small)
+    changed = zn_pde.simulate(cfg, progress=False, **small, **{
+        "tissue.tortuosity": 3.0, "ph.tissue_core": 6.0, "tissue.extracellular_gap_nm": 10.0,
+        })
+    for name in base.data_vars:
+        if base[name].dtype.kind == "f" and name != "ph":
+            np.testing.assert_array_equal(base[name].values, changed[name].values, name)

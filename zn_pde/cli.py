@@ -569,6 +569,10 @@ def _cmd_validate(a) -> int:
         head += wrap_comment("grid.kind = \"well_mixed\" is one compartment without space: "
                              + ", ".join(WELL_MIXED_INERT_KEYS) + " are listed at their "
                              "values but do not act")
+    if "material" not in config:
+        head += wrap_comment("no [material]: only the [[species]] are simulated; the "
+                             "nanoparticle model's [ph] and [tissue] are listed at their "
+                             "values but do not act on them")
     for line in (_inactive_light_lines(config) + _quiet_ultrasound_lines(config)
                  + _fast_decay_lines(config) + config.get("_notes", [])):
         head += wrap_comment(line.strip())
