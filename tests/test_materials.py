@@ -483,25 +483,3 @@ def test_pulses_of_the_same_mean_irradiance_make_more_second_harmonic():
     with pytest.raises(InputError, match=r"light\[0\].irradiance_mW_per_cm2.*pulse-averaged"):
         amplitude(2e7, 1e-2)
 
-
-def test_fractionated_light_makes_more_oxidant_where_oxygen_runs_out():
-    """Photochemical O₂ depletion: Foster et al. 1991 (Radiat Res 126:296, abstract) found the
-    same fluence more effective delivered at a lower rate or in fractions (30 s on, 30 s off),
-    as the dark intervals let O₂ return. In a cell-free well with gas exchange (oxygen.
-    resupply_per_s, ~17 min) and ZnO at 20 µg/mL under 365 nm light, one 60 min exposure
-    against six of 10 min every 20 min (same fluence; both read at 2 h): at 50 mW/cm² the
-    light uses O₂ faster than the well resupplies it (O₂ falls below 1 µM) and the fractions
-    make ~1.5x the oxidant (asserted > 1.3x); at 0.5 mW/cm² O₂ stays above 140 µM and the
-    two make the same within 1 %. The oxidant made is read as the diffusible ROS, which
-    does not decay here."""
-    def made(irradiance: float, fractions: bool) -> float:
-        light = ({"duration_min": 10.0, "repeats": 6, "repeat_every_h": 20.0 / 60.0}
-                 if fractions else {"duration_min": 60.0})
-        light.update(start_h=0.0, wavelength_nm=365.0, irradiance_mW_per_cm2=irradiance)
-        out = _vial("ZnO", 7.4, end_h=2.0, geometry="medium", save_min=10.0,
-                    kinetics={"ros_decay_per_s": 1e-30}, oxygen={"enabled": True},
-                    light=[light], numerics={"precision": "float64"})
-        return float(out["ros"][-1])
-
-    assert made(0.5, True) == pytest.approx(made(0.5, False), rel=0.01)
-    assert made(50.0, True) > 1.3 * made(50.0, False)

@@ -54,7 +54,8 @@ def rows() -> dict[str, v.Row]:
            v.zif8_carrier_row(),
            *v.synergy_rows(res), *v.peroxide_material_rows(res, release_what_if=False),
            v.selectivity_row(res),
-           *v.acidic_medium_rows(res), v.hypoxia_row(res), *v.penetration_rows(),
+           *v.acidic_medium_rows(res), v.hypoxia_row(res), v.fractionation_row(),
+           *v.penetration_rows(),
            *v.spheroid_vs_culture_rows(res, uncoated=False)]
     return {r.phenomenon: r for r in out}
 
@@ -85,6 +86,7 @@ ROW_NAMES = [
     "ZnO2 more oxidative and toxic than ZnO at equal zinc, spheroid in acidic medium "
     "(medium and tissue at pH 6.7)",
     "hypoxia lowers the sonodynamic yield in the core (300 um spheroid, [oxygen] on)",
+    "light in fractions does more where O2 runs out (same fluence)",
     "particles of ~100 nm and more stay in a formed spheroid's outer cell layers (24 h)",
     "particles below ~100 nm reach a spheroid's core (24 h)",
     "ZnO toxic to a similar extent in 2D culture and in spheroids (24 h)",
