@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,54 +85,54 @@ a single run (its fields in model order, then its series), or a sweep's file as 
     `with zn_pde.open_run(path) as ds:`) to release the file. Works on complete, running,
     interrupted and killed runs. Raises `InputError` for a path that is not a zn-pde output.
     """
-    import xarray as xr
-
     from .inspect import is_sweep
 
     if is_sweep(path):
-        return _open_sweep(path)
+        return _open(path, lambda ds: _sweep_view(ds, path))
     meta = read_run(path)  # InputError (exit-2 wording) for anything that is not a run file
-    opened = xr.open_dataset(meta.path, engine="h5netcdf", decode_times=False,
-                             decode_timedelta=False)
-    ds = opened
-    try:
+
+    def view(ds: xr.Dataset) -> xr.Dataset:  # the model's fields in order, then the series
         order = meta.fields + meta.series + meta.static
         rest = [n for n in ds.data_vars if n not in order]
-        ds = ds[[n for n in order if n in ds.data_vars] + rest]
-        ds = ds.assign_coords(time_h=("time", ds["time"].values / 3600.0,
-                                      {"units": "h", "long_name": "simulated time"}))
-        ds = ds.set_xindex("time_h")
+        ds = _with_time_h(ds[[n for n in order if n in ds.data_vars] + rest])
         ds.attrs["config"] = meta.attrs["config"]
-        # a derived dataset does not inherit the file's close: hand it on, so that close()
-        # and `with` release the file (a handle left open would also show later readers in
-        # this process the file as it was, not the frames written since)
-        ds.set_close(opened.close)
-    except BaseException:
-        opened.close()
-        raise
-    return ds
+        return ds
+
+    return _open(meta.path, view)
 
 
-def _open_sweep(path: str | os.PathLike) -> xr.Dataset:
-    """A sweep's file as written (dims (sweep, time, ...), a `sweep_<key>` coordinate per
-    swept key), with the `time_h` coordinate a single run's has."""
+def _open(path: str | os.PathLike, view: Callable[[xr.Dataset], xr.Dataset]) -> xr.Dataset:
+    """`view` of the file at `path` opened lazily with xarray, its close releasing the file:
+    a derived dataset does not inherit the file's close, so it is handed on (a handle left
+    open would also show later readers in this process the file as it was, not the frames
+    written since). The file is closed if `view` raises."""
     import xarray as xr
 
     opened = xr.open_dataset(path, engine="h5netcdf", decode_times=False,
                              decode_timedelta=False)
-    if "time" not in opened.variables or "sweep" not in opened.dims:
-        opened.close()
-        raise InputError("a zn-pde sweep output, but it holds no sweep points (a sweep "
-                         "stopped before its first frame)", file=str(path))
     try:
-        ds = opened.assign_coords(time_h=("time", opened["time"].values / 3600.0,
-                                          {"units": "h", "long_name": "simulated time"}))
-        ds = ds.set_xindex("time_h")
+        ds = view(opened)
         ds.set_close(opened.close)
     except BaseException:
         opened.close()
         raise
     return ds
+
+
+def _sweep_view(ds: xr.Dataset, path: str | os.PathLike) -> xr.Dataset:
+    """A sweep's file as written (dims (sweep, time, ...), a `sweep_<key>` coordinate per
+    swept key), with the `time_h` coordinate a single run's has."""
+    if "time" not in ds.variables or "sweep" not in ds.dims:
+        raise InputError("a zn-pde sweep output, but it holds no sweep points (a sweep "
+                         "stopped before its first frame)", file=str(path))
+    return _with_time_h(ds)
+
+
+def _with_time_h(ds: xr.Dataset) -> xr.Dataset:
+    """`ds` with the saved times in hours as a coordinate and index, `time_h`."""
+    ds = ds.assign_coords(time_h=("time", ds["time"].values / 3600.0,
+                                  {"units": "h", "long_name": "simulated time"}))
+    return ds.set_xindex("time_h")
 
 
 def _loaded(path: Path) -> xr.Dataset:

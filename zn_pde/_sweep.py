@@ -298,11 +298,6 @@ def cell_free(table: dict[str, np.ndarray]) -> bool:
     return bool(np.all(np.isnan(table["tissue_mean_viability"])))
 
 
-# the file's ASCII units as the figure writes them
-_FIGURE_UNITS = {"um^2/s": "µm²/s", "ug/mL": "µg/mL", "W/cm^2": "W/cm²", "mW/cm^2": "mW/cm²",
-                 "uM": "µM", "um": "µm"}
-
-
 def _plot_summary(out: Path, keys, points, panels) -> Any:
     """Each panel's read-out (`summary_panels`) against the first swept key, a line per
     combination of the others, from 0 to the panel's limit (None: fit the data). The x axis
@@ -311,6 +306,8 @@ def _plot_summary(out: Path, keys, points, panels) -> Any:
     is left as it was."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
+
+    from .plot import figure_unit
 
     pts = np.asarray(points, float)
     fig = Figure(figsize=(4.2 * len(panels) + 1.2, 4), layout="constrained")
@@ -322,8 +319,7 @@ def _plot_summary(out: Path, keys, points, panels) -> Any:
             sel = np.array([o == combo for o in others])
             label = ", ".join(f"{k} = {v:g}" for k, v in zip(keys[1:], combo, strict=True))
             ax.plot(x[sel], np.asarray(values)[sel], "o-", label=label or None)
-        unit = _key_units(keys[0])
-        ax.set_xlabel(f"{keys[0]} ({_FIGURE_UNITS.get(unit, unit)})")
+        ax.set_xlabel(f"{keys[0]} ({figure_unit(_key_units(keys[0]))})")
         if np.all(x > 0) and x.max() >= 10.0 * x.min():
             ax.set_xscale("log")
             swept = np.unique(x)  # ticks at the swept values, as plain numbers

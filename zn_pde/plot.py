@@ -67,7 +67,14 @@ MAX_SLICES = 6  # default slice times at most
 # variables that live in the cells: blank (NaN) in medium voxels, absent from a cell-free vial
 INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_dead", "zn_dead",
                  "hazard")
-_PRETTY_UNITS = {"uM": "µM", "ug/mL": "µg/mL", "um": "µm", "1": ""}
+#: The files' ASCII unit strings as the figures write them (`figure_unit`)
+FIGURE_UNITS = {"uM": "µM", "ug/mL": "µg/mL", "um": "µm", "um^2/s": "µm²/s",
+                "W/cm^2": "W/cm²", "mW/cm^2": "mW/cm²", "J/cm^2": "J/cm²"}
+
+
+def figure_unit(unit: str) -> str:
+    """`unit` as a figure writes it (µ, superscripts); unknown strings unchanged."""
+    return FIGURE_UNITS.get(unit, unit)
 _STIMULUS_STYLE = {"ultrasound": ("tab:blue", "ultrasound"), "light": ("tab:purple", "light")}
 _SHORT_NAMES = {
     "np": "nanoparticles (extracellular)",
@@ -257,7 +264,8 @@ def _cells_only(run: RunFile, name: str, a: np.ndarray, mask: np.ndarray | None)
 
 
 def _units(run: RunFile, name: str) -> str:
-    return _PRETTY_UNITS.get(run.units.get(name, ""), run.units.get(name, ""))
+    unit = run.units.get(name, "")
+    return "" if unit == "1" else figure_unit(unit)
 
 
 def _label(run: RunFile, name: str, percent: bool = False) -> str:

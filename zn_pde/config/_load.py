@@ -60,34 +60,26 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     return resolved
 
 
-def _material_specific_keys() -> tuple[str, ...]:
-    """The [kinetics] keys whose defaults differ between materials (their chemistry)."""
-    from ..materials import MATERIALS
-
-    defaults = [m.defaults() for m in MATERIALS.values()]
-    keys = sorted(set().union(*defaults))
-    return tuple(k for k in keys if len({repr(d.get(k)) for d in defaults}) > 1)
-
-
 def other_material_notes(raw: dict[str, Any], resolved: dict[str, Any]) -> list[str]:
-    """A note where [kinetics] sets material-specific keys to another material's default and
-    not to this one's: typically a config resolved for one material (`zn-pde validate`'s
-    output, a run's stored config, a plan's written config), which lists every constant as
-    given, with `material.kind` changed afterwards; its chemistry stays the first one's."""
+    """A note where [kinetics] sets keys to another material's default and not to this one's
+    (so only keys whose defaults differ between materials, their chemistry):
+    typically a config resolved for one material (`zn-pde validate`'s output, a run's stored
+    config, a plan's written config), which lists every constant as given, with
+    `material.kind` changed afterwards; its chemistry stays the first one's."""
     from ..materials import MATERIALS
 
     given = raw.get("kinetics")
     if "material" not in resolved or not isinstance(given, dict):
         return []
     kind = resolved["material"]["kind"]
-    own = MATERIALS[kind].defaults()
+    defaults = {k: m.defaults() for k, m in MATERIALS.items()}
+    own = defaults[kind]
     hits = []
-    for key in _material_specific_keys():
-        value = given.get(key)
+    for key, value in given.items():
         if not _is_number(value) or key not in own or math.isclose(value, own[key]):
             continue
-        like = [k for k, m in MATERIALS.items() if k != kind and key in m.defaults()
-                and math.isclose(value, m.defaults()[key])]
+        like = [k for k, d in defaults.items() if k != kind and key in d
+                and math.isclose(value, d[key])]
         if like:
             hits.append(f"{key} = {value:g} ({' and '.join(like)}'s default; {kind}'s "
                         f"{own[key]:g})")

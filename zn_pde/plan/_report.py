@@ -104,10 +104,6 @@ def _toml_header(s) -> str:
 
 # --- figure ---------------------------------------------------------------------------------
 
-# the event table's units as the figures write them (the files keep the ASCII spelling)
-_PRETTY_UNITS = {"ug/mL": "µg/mL", "W/cm^2": "W/cm²", "mW/cm^2": "mW/cm²", "um": "µm",
-                 "J/cm^2": "J/cm²"}
-
 def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any], path: Path
            ) -> None:
     from matplotlib.figure import Figure  # rendered by Agg: the caller's backend is kept
@@ -171,6 +167,8 @@ def shell_means(run: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 def _timeline(a, configs) -> None:
     """Each protocol on its own row: doses (triangles, µg/mL), exposures (bars, their peak
     amplitude), medium exchanges (vertical ticks)."""
+    from ..plot import figure_unit
+
     colors = {"ultrasound": "C1", "light": "C2"}
     for row, (_label, c) in enumerate(reversed(configs)):
         y = row
@@ -192,7 +190,7 @@ def _timeline(a, configs) -> None:
                            and f.label == e.label and f.time_s >= e.time_s) / 3600.0
                 width = max(end - t, 0.004 * c["time"]["end_h"])
                 a.broken_barh([(t, width)], (y - 0.15, 0.3), color=colors[kind])
-                a.annotate(f"{e.value:.3g} {_PRETTY_UNITS.get(e.units, e.units)}\n"
+                a.annotate(f"{e.value:.3g} {figure_unit(e.units)}\n"
                            f"× {60 * (end - t):.3g} min",
                            (t + width, y - 0.12), fontsize=7, ha="left", va="top",
                            color=colors[kind])

@@ -38,6 +38,12 @@ def cavitation_activity(intensity_W_per_cm2, threshold_W_per_cm2: float,
     return jnp.sqrt(over / scale)
 
 
+def cavitation_scale(frequency_MHz: float, tissue_cfg: dict[str, Any]) -> float:
+    """How the cavitation law's intensities (threshold, saturation; given at 1 MHz) scale at
+    `frequency_MHz`: f^x, x = `tissue.ultrasound_cavitation_frequency_exponent`."""
+    return frequency_MHz ** tissue_cfg["ultrasound_cavitation_frequency_exponent"]
+
+
 def ultrasound_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry,
                         spacing_um: float, dtype) -> Exposure:
     """The exposure's cavitation activity per cell of the grid (dimensionless, 1 at
@@ -48,7 +54,7 @@ def ultrasound_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geo
     relative = 10.0 ** (-db / 10.0)
     peak = jnp.asarray(ex["intensity_W_per_cm2"], dtype) * jnp.asarray(relative, dtype)
     # the cavitation law at 1 MHz, in intensity relative to the frequency's threshold scale
-    scale = ex["frequency_MHz"] ** tissue_cfg["ultrasound_cavitation_frequency_exponent"]
+    scale = cavitation_scale(ex["frequency_MHz"], tissue_cfg)
     law = (tissue_cfg["ultrasound_cavitation_threshold_W_per_cm2"],
            tissue_cfg["ultrasound_cavitation_saturation_W_per_cm2"])
     field = cavitation_activity(peak / scale, *law)
