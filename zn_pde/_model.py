@@ -525,6 +525,9 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
     fresh += [s["initial_uM"]["medium"] for s in species]
     plan = plan or build_plan([config])
     space = make_space(geo, int(config["numerics"]["devices"]))
+    # a sharded grid keeps the surface's face cosines as fields (one smoothing of the mask)
+    cosines = (space.face_cosine_fields(geo.tissue)
+               if kinetics is not None and space.devices > 1 else None)
     # the surface layer, one cell diameter deep (its chain length is fixed here)
     cell_um = None if kinetics is None else float(config["kinetics"]["cell_diameter_um"])
 
@@ -532,9 +535,10 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
         protocol=Protocol.from_config(config, plan, dtype),
         fresh_medium_uM=arr(fresh),
         surface_uptake_share=arr(config["tissue"].get("surface_uptake_share", 0.0)),
-        surface=None if kinetics is None else space.surface_faces(geo.tissue, cell_um),
-        surface_cosines=(arr(space.face_cosine_fields(geo.tissue))
-                         if kinetics is not None and space.devices > 1 else None),
+        surface=None if kinetics is None else (
+            space.surface_faces(geo.tissue, cell_um) if cosines is None
+            else space.surface_faces(geo.tissue, cell_um, cosines)),
+        surface_cosines=None if cosines is None else arr(cosines),
         surface_layer_cells=1 if kinetics is None else layer_cells(cell_um, h,
                                                                    max(geo.tissue.shape)),
         kinetics=kinetics,

@@ -214,11 +214,14 @@ class Cartesian(Space):
     def entry_path(self, per_cm):
         return path_from_entry(per_cm, self.spacing_um, False, jnp)
 
-    def surface_faces(self, tissue, depth_um):
+    def surface_faces(self, tissue, depth_um, cosines=None):
+        """As `Space.surface_faces`; `cosines`, the mask's `face_cosine_fields` where the
+        caller has them already (a sharded grid keeps them as fields), saves smoothing the
+        mask twice."""
         t = np.asarray(tissue, bool)
         shape = np.array(t.shape)
         medium, start, step, cosine = [], [], [], []
-        cosines = self.face_cosine_fields(t)
+        cosines = self.face_cosine_fields(t) if cosines is None else np.asarray(cosines)
         for axis in range(3):  # faces between neighbours along each axis, either way round
             lo = [slice(None)] * 3
             hi = [slice(None)] * 3
