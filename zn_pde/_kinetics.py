@@ -32,13 +32,15 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
                    them, g = GSH/(K_g + GSH), the cell's own molecules as far as it does
                    not, Fenton; `Kinetics.peroxide_fates`);
        O₂:         κ = φ V q_max/(K_m + O₂) (respiration inhibited by H₂S)
-                   + [(Y_us (1 − s) A + Y_light E + Y_ps E_ps)(φ V np_int + α np)
+                   + [(Y_light E + Y_ps E_ps)(φ V np_int + α np)
                    + (Y'_us (1 − s) A + Y'_light E) α np]/(K_o + O₂): every oxidant the
                    stimuli make with O₂ (o₂f = s + (1 − s) Ō₂/(K_o + O₂), s = 0 for light,
                    Ō₂ the step's mean O₂ under these frozen rates, so that what is made
                    is what the sink removes) is made from one O₂ (¹O₂; O₂•−, two of which
                    dismute to H₂O₂ + O₂), wherever it goes; catalase gives ½ O₂ per H₂O₂
-                   back (B)
+                   back (B). Cavitation's short-lived yield Y_us, an effective constant
+                   calibrated to a kill rather than a count of molecules, uses none: its
+                   O₂ use is its cell-free diffusible yield Y'_us's
    with f the free intracellular Zn²⁺ left by metallothionein buffering (fast equilibrium,
    dissociation constant K_d): f + B f/(K_d + f) = zn_cell, its capacity B = B₀ (1 − c + c
    GSH/GSH₀) lost as oxidants consume glutathione (the Zn²⁺–ROS loop), A the ultrasound's
@@ -185,7 +187,8 @@ class Environment(NamedTuple):
     #                        (1 at 1 W/cm²; `zn_pde.stimuli.ultrasound.cavitation_activity`)
     photon_flux_nmol_per_cm2_s: ArrayLike  # local photon flux of the light above the band gap
     #                                        (nmol photons/(cm²·s)), averaged over the step
-    o2_resupply_per_s: ArrayLike = 0.0  # well-mixed runs: gas exchange towards o2 medium value
+    o2_resupply_per_s: ArrayLike = 0.0  # a well's medium (well-mixed runs, the reacting bulk):
+    #                                     gas exchange towards the O2 medium value, 1 on, 0 off
     photosensitiser_photons_uM_per_s: ArrayLike = 0.0  # photons a co-loaded photosensitiser
     #                                                  absorbs per µg/mL of particles
 
@@ -670,10 +673,14 @@ def rates(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fraction: 
         # and all of light's, needs O2 as f = O2/(K + O2). That O2-dependent production,
         # P (1 − s) f for every oxidant made (at the particles in the living cells and in
         # the fluid, whether or not it reaches a cell), is a first-order sink
-        # P (1 − s)/(K + O2) per tissue volume...
+        # P (1 − s)/(K + O2) per tissue volume. Not counted: the ultrasound's short-lived
+        # yield, an effective constant calibrated to a kill (far above cell-free radical
+        # yields, `sono_radical_yield_uM_per_s_per_ug_per_ml`), not a count of molecules made
+        # from O2: at 20 µg/mL and 1 W/cm² it would take a well's O2 in a tenth of a second.
+        # Cavitation's O2 use is that of its diffusible ROS, the cell-free sonochemical yield...
         free_share = oxygen.sono_o2_free_share
         made_at = alive * phi * s.np_int + alpha * s.np  # particle mass per tissue volume
-        o2_stimulus = ((((1.0 - free_share) * sono_radicals + light_radicals) * made_at
+        o2_stimulus = ((light_radicals * made_at
                         + ((1.0 - free_share) * sono_diffusible + light_diffusible)
                         * alpha * s.np) / (oxygen.ros_half_uM + s.o2))
         # ... and f is taken at the O2 the step holds on average under its frozen sinks and

@@ -228,7 +228,8 @@ OXYGEN: tuple[Parameter, ...] = (
               "reading; no measured share was found",
               lower=0.0, upper=1.0),
     Parameter("resupply_per_s", 1e-3, "1/s",
-              "well-mixed runs: relaxation of O2 towards medium_uM (gas exchange)",
+              "well-mixed runs and the reacting bulk medium beyond a grid's walls: relaxation "
+              "of O2 towards medium_uM (gas exchange)",
               "assumed, inside the range found: kLa 3.72-12.47 /h (1.0-3.5e-3 /s) in an "
               "unmixed 96-well microbioreactor (a preprint on Authorea, Redbud Labs device, "
               "not peer reviewed); diffusion alone through an unstirred column of height h, "
