@@ -192,6 +192,32 @@ def test_ctrl_c_stops_cleanly(workdir, reference):
     _assert_opens_in_xarray(out, n)
 
 
+def test_a_signal_during_the_first_compilation_exits_1_not_a_crash(workdir):
+    """SIGTERM while the first interval is still being compiled: the command stops with its
+    message and exit 1. Until 2026-12-05 the interpreter's clean-up after the signal had cut
+    XLA mid-compilation crashed most such runs (exit 139, a segmentation fault, after the
+    file had been closed cleanly); `zn-pde` now leaves without it once a signal stopped it.
+    Started as users start it (`python -m zn_pde`, no argv), on the default scenario (a
+    coarser grid), with no compilation cache."""
+    out = workdir / "first_compile.h5"
+    env = {**_env(workdir), "JAX_COMPILATION_CACHE_DIR": str(workdir / "no-cache-here")}
+    code = ("import signal, runpy; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "runpy.run_module('zn_pde', run_name='__main__')")
+    proc = subprocess.Popen([sys.executable, "-c", code, "run", "-o", str(out),
+                             "--no-control", "--set", "grid.shape=[24,24,24]",
+                             "--set", "grid.spacing_um=25"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_frames(proc, out.with_suffix(".xmf"), 1)  # frame 0: compiling the first
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr and "interrupted by SIGTERM" in stderr
+
+
 def test_signal_during_a_frame_write_waits_for_the_frame(workdir, reference, monkeypatch):
     """A SIGTERM that arrives while a frame is being written stops the run only once the
     whole frame is on disk: every variable ends with the same number of frames, and the file

@@ -52,21 +52,47 @@ def output_folder(path: str | os.PathLike, key: str = "--outdir") -> Path:
     return out
 
 
+#: Signals (SIGINT, SIGTERM) that stopped work in this process: `note_signal` records them.
+_SIGNALLED: list[int] = []
+
+
+def note_signal(signum: int) -> None:
+    """Record that a signal stopped work (see `signalled`)."""
+    _SIGNALLED.append(signum)
+
+
+def forget_signals() -> None:
+    """Start a new command with no signal recorded."""
+    _SIGNALLED.clear()
+
+
+def signalled() -> bool:
+    """Whether a SIGINT or SIGTERM stopped work in this process. The CLI then leaves without
+    the interpreter's clean-up: a signal that cut XLA mid-compilation can leave its threads in
+    a state that crashes at shutdown (exit 139 after the run's file was closed cleanly)."""
+    return bool(_SIGNALLED)
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Within the block SIGTERM (`kill`, a batch scheduler's stop) raises KeyboardInterrupt, as
-    Ctrl-C does, so that one `except KeyboardInterrupt` handles both. Outside the main thread,
-    where signal handlers cannot be set, it does nothing."""
+    Ctrl-C does, so that one `except KeyboardInterrupt` handles both; either is recorded
+    (`note_signal`). Outside the main thread, where signal handlers cannot be set, it does
+    nothing."""
 
     def interrupt(signum, frame):
+        note_signal(signum)
         raise KeyboardInterrupt
 
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread
-        previous = None
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # a background job's SIGINT
+                previous[sig] = signal.signal(sig, interrupt)
+        except ValueError:  # not the main thread
+            pass
     try:
         yield
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

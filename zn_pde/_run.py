@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _kinetics as kin
 from ._diffusion import sweep_unroll
-from ._errors import InputError, RunError
+from ._errors import InputError, RunError, note_signal
 from ._grid import build_geometry, penetration_depth_um
 from ._model import Model, State, build_model
 from ._parallel import history_line, platform
@@ -294,6 +294,7 @@ class _Signals:
         self.previous: dict[int, Any] = {}
 
     def _handler(self, signum, frame):
+        note_signal(signum)
         if self.in_critical or self.stopping:
             self.pending = signum
             return

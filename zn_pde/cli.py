@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shlex
 import sys
 import time
@@ -18,7 +19,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ._errors import InputError, RunError, sigterm_as_interrupt
+from ._errors import InputError, RunError, forget_signals, signalled, sigterm_as_interrupt
 
 T = TypeVar("T")
 
@@ -664,6 +665,19 @@ COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "inspect": _cmd_inspect,
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `zn-pde` command: its exit status. As the process's entry point (no `argv`), a
+    command a signal stopped leaves without the interpreter's clean-up (`signalled`), its
+    files already closed and its message printed."""
+    forget_signals()
+    code = _main(argv)
+    if code and argv is None and signalled():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     a = _parser().parse_args(argv)
     try:
         with sigterm_as_interrupt():  # SIGTERM stops a command as Ctrl-C does (exit 1)
