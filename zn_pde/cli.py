@@ -36,10 +36,9 @@ def _parser() -> argparse.ArgumentParser:
                 "nanoparticles in tumour spheroids.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def add_set(q):
+    def add_set(q, help="override a config key with a TOML value, e.g. time.end_h=2"):
         q.add_argument("--set", dest="overrides", action="append", default=[],
-                       metavar="KEY=VALUE",
-                       help="override a config key with a TOML value, e.g. time.end_h=2")
+                       metavar="KEY=VALUE", help=help)
 
     r = sub.add_parser("run", help="run a simulation (no CONFIG: the built-in default)")
     r.add_argument("config", nargs="?", help="TOML config (default: built-in scenario)")
@@ -120,7 +119,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="replace an existing DIR/<name>.json (and its .toml and .png)")
     pn.add_argument("--resume", action="store_true", help="continue an interrupted plan")
     pn.add_argument("--quiet", action="store_true", help="no progress output")
-    add_set(pn)
+    add_set(pn, help="override a key of the tumour scenario with a TOML value, e.g. "
+            "time.end_h=12, or with plan. in front a key of the plan file, e.g. "
+            "plan.optimiser.starts=1")
     return p
 
 

@@ -38,6 +38,8 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
                          ".png)", file=str(target))
     t0 = time.perf_counter()
     problem = PlanProblem(settings)
+    for warning in problem.warnings.values():  # before the solves: the user may stop here
+        print(f"zn-pde plan: warning: {settings.file}: {warning}", file=sys.stderr, flush=True)
     try:
         with sigterm_as_interrupt():
             result = optimise(problem, resume_file, resume=resume, progress=progress)
@@ -79,15 +81,24 @@ def run_plan_cli(a) -> int:
                    else "VIOLATED")
         lines.append(f"  constraint {name}: {c['start']:.4g} -> {c['optimum']:.6g} ({bound}, "
                      f"{verdict})")
+        if "warning" in c:
+            lines.append(f"    warning: {c['warning']}")
         if not c["holds"]:
-            broken.append(name)
+            limit = c["min"] if "min" in c else c["max"]
+            broken.append(f"{c['key']} = {limit:g} (the best found: {c['optimum']:.6g})")
     s = report["solves"]
     lines.append(f"  {s['gradient']} solves with gradient, {s['forward']} forward solves, "
                  f"{report['wall_s']:.0f} s")
     _emit("\n".join(lines))
     if broken:
-        print(f"zn-pde plan: error: no start found a protocol in the controls' box that "
-              f"meets {', '.join(broken)}; the files hold the best protocol found. Widen "
-              "the controls' bounds or relax the constraint", file=sys.stderr)
+        # caps no protocol in the box can meet were refused before the solve (exit 2), so
+        # here the box holds protocols that meet each cap alone (unless a corner of it could
+        # not be resolved to bound the cap): the optimiser missed them, or they clash with
+        # the normal-tissue minimum
+        print(f"zn-pde plan: error: {report['plan_file']}: no start found a protocol in the "
+              f"controls' box that meets {'; '.join(broken)}; the files hold the best "
+              "protocol found. More starts or iterations ([plan.optimiser], or --set "
+              "plan.optimiser.starts=N), wider bounds of the controls or a relaxed "
+              "constraint may find one", file=sys.stderr)
         return 1
     return 0

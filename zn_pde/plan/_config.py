@@ -26,11 +26,12 @@ seed = 0
 polish = 30           # SLSQP iterations from each start's best Adam iterate (0: none)
 ```
 
-Paths are relative to the plan file. "The same protocol" means the normal-tissue scenario
-takes the tumour scenario's `material`, `[[dose]]`, `[[medium_exchange]]`, `[[ultrasound]]`,
-`[[light]]` and `time` tables (with the controls' values in them) and keeps its own tissue,
-pH, geometry, grid and kinetics; a control outside those tables moves the tumour scenario
-only.
+Paths are relative to the plan file; `--set plan.KEY=VALUE` changes a key of it as read
+(`load_plan`), any other `--set` key the tumour scenario. "The same protocol" means the
+normal-tissue scenario takes the tumour scenario's `material`, `[[dose]]`,
+`[[medium_exchange]]`, `[[ultrasound]]`, `[[light]]` and `time` tables (with the controls'
+values in them) and keeps its own tissue, pH, geometry, grid and kinetics; a control outside
+those tables moves the tumour scenario only.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ..config import SECTIONS, load_config
+from ..config import SECTIONS, apply_override, load_config
 from ..config._load import read_toml_file
 
 OBJECTIVES = {
@@ -156,12 +157,26 @@ def _config_keys(config: dict[str, Any], prefix: str = "") -> list[str]:
     return out
 
 
+def is_plan_override(item: str) -> bool:
+    """Whether a `--set KEY=VALUE` item changes the plan file (`plan.optimiser.starts=1`)
+    rather than the scenario: a scenario has no [plan] section, so the first name decides."""
+    return re.match(r'\s*"?plan"?\s*[.\[]', item) is not None
+
+
 def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> PlanSettings:
-    """Read and check a plan file (`--set` overrides act on the scenario config)."""
+    """Read and check a plan file. `--set` items whose key starts with `plan.` change the
+    plan file as read, checked as if written in it (`plan.optimiser.starts=1`); the others
+    change the tumour scenario config (`time.end_h=12`)."""
     path = Path(path)
     file = str(path)
     raw = read_toml_file(path, "plan")
     text = path.read_text()
+    own = [o for o in overrides if is_plan_override(o)]
+    overrides = [o for o in overrides if not is_plan_override(o)]
+    for item in own:
+        apply_override(raw, item, file)
+    # a resume compares this text with its state's: the plan's own overrides belong to it
+    text += "".join(f"\n# --set {item}" for item in own)
     if set(raw) != {"plan"}:
         extra = sorted(set(raw) - {"plan"})
         raise InputError(f"a plan file holds one table [plan]; found {', '.join(extra) or 'none'}",

@@ -139,8 +139,9 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
                              "(damaged, or not written by zn-pde plan); delete it, or run "
                              "again without --resume", key="--resume")
         if state.get("plan") != settings.text:
-            raise InputError(f"{resume_file} belongs to a different plan file (it changed "
-                             "since); run again without --resume", key="--resume")
+            raise InputError(f"{resume_file} belongs to a different plan file (it, or its "
+                             "--set plan.* overrides, changed since); run again without "
+                             "--resume", key="--resume")
         if state.get("scenarios") != scenarios:
             raise InputError(f"{resume_file} was computed on other scenarios (the tumour or "
                              "normal-tissue config, or the --set overrides, changed since); "

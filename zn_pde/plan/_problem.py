@@ -107,6 +107,18 @@ CAPS = {"max_total_dose_ug_per_ml": total_dose_ug_per_ml,
 CAP_NAMES = {"max_total_dose_ug_per_ml": "total_dose_ug_per_ml",
              "max_ultrasound_energy_J_per_cm2": "ultrasound_energy_J_per_cm2",
              "max_light_energy_J_per_cm2": "light_energy_J_per_cm2"}
+#: Per cap: what it sums (for messages), its unit, the config section whose exposures it
+#: needs (None: the doses, which every plan has) and the keys that move it.
+CAP_WORDS = {
+    "max_total_dose_ug_per_ml": ("total dose", "ug/mL", None,
+                                 "material.dose_ug_per_ml and dose[n].dose_ug_per_ml"),
+    "max_ultrasound_energy_J_per_cm2": ("ultrasound energy", "J/cm^2", "ultrasound",
+                                        "ultrasound[n].intensity_W_per_cm2, duty_cycle, "
+                                        "duration_min, repeats"),
+    "max_light_energy_J_per_cm2": ("light energy", "J/cm^2", "light",
+                                   "light[n].irradiance_mW_per_cm2, duty_cycle, "
+                                   "duration_min, repeats"),
+}
 
 
 def cap_of(settings: PlanSettings, name: str) -> float:
@@ -218,6 +230,9 @@ class PlanProblem:
         self.forward_solves = 0
         self.gradient_solves = 0
         self._check_bounds()
+        #: what the plan's output says beside its results (a constraint that does nothing)
+        self.warnings: dict[str, str] = {}  # constraint key -> warning
+        self._check_caps()
         self._check_differentiable()
 
     # configs at x
@@ -266,6 +281,66 @@ class PlanProblem:
                                      "allowed: bounds whose every combination is a valid "
                                      "protocol (narrow them)", file=self.s.file,
                                      key="plan.controls") from None
+
+    def cap_range(self, key: str) -> tuple[float, float, dict[str, float]]:
+        """The smallest and largest value of a cap's quantity over the controls' box, and the
+        values of the controls that move it at the smallest (the others keep their start).
+        Each quantity (`CAPS`) is a sum of products of non-negative amounts, intensities,
+        duty cycles and durations, so it is monotone in each control whatever the others
+        are: its extremes over the box are at the corners found one control at a time. No
+        solve: the scenario is only resolved (2 per control, and 2 corners)."""
+        f = CAPS[key]
+        base = f(self.tumour(self.start))
+        low, high = self.start.copy(), self.start.copy()
+        for i, c in enumerate(self.s.controls):
+            ends = []
+            for bound in (c.lower, c.upper):
+                x = self.start.copy()
+                x[i] = bound
+                ends.append(f(self.tumour(x)))
+            if ends[0] != base or ends[1] != base:
+                low[i], high[i] = ((c.lower, c.upper) if ends[0] <= ends[1]
+                                   else (c.upper, c.lower))
+        moved = [i for i in range(len(self.keys)) if low[i] != high[i]]
+        return (f(self.tumour(low)), f(self.tumour(high)),
+                {self.keys[i]: float(low[i]) for i in moved})
+
+    def _check_caps(self) -> None:
+        """Before any solve: a cap that no protocol in the box can meet is bad input (exit 2,
+        naming the cap, the smallest value the controls allow and what to change); a cap
+        that cannot bind (the scenario lacks the exposure it caps, or every protocol in the
+        box keeps it) is kept, with a warning that it does nothing: a constraints block
+        shared by several scenarios is legitimate."""
+        for key, cap in self.s.caps.items():
+            what, unit, section, movers = CAP_WORDS[key]
+            where = f"plan.constraints.{key}"
+            if section is not None and not self.s.config.get(section):
+                self.warnings[key] = (
+                    f"{where} = {cap:g} does nothing: the scenario "
+                    f"({self.s.config.get('_file', self.s.file)}) has no [[{section}]] "
+                    f"exposure, so its {what} is 0 for every protocol")
+                continue
+            try:
+                smallest, largest, at_low = self.cap_range(key)
+            except InputError:  # a corner the scenario refuses: the optimiser will tell
+                continue
+            if smallest > cap:
+                reached = (f"(the controls that move it at the bounds that lower it: "
+                           f"{', '.join(f'{k} = {v:g}' for k, v in at_low.items())})" if at_low
+                           else "(no control moves it: it is the scenario's own)")
+                raise InputError(
+                    f"{key} = {cap:g} {unit} cannot be met: the smallest {what} the controls "
+                    f"allow is {smallest:.6g} {unit} {reached}, so every protocol in the box "
+                    f"breaks it. Allowed: a cap of at least {smallest:.6g} {unit}, or lower "
+                    f"bounds of the controls (or lower scenario values) among {movers}, "
+                    f"so that the {what} can be at most {cap:g} {unit}", file=self.s.file,
+                    key=where)
+            if largest <= cap:
+                self.warnings[key] = (
+                    f"{where} = {cap:g} does nothing: " + (
+                        f"no control moves the {what}, {smallest:.6g} {unit} for every "
+                        "protocol" if smallest == largest else
+                        f"the {what} is at most {largest:.6g} {unit} over the controls' box"))
 
     def _check_differentiable(self) -> None:
         cfg = self.tumour(self.start)

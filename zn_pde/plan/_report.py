@@ -13,7 +13,7 @@ from .._protocol import event_table
 from .._version import __version__
 from ..config import dumps
 from ._optimise import FEASIBLE, _write_atomic
-from ._problem import PlanProblem, cap_of
+from ._problem import CAP_NAMES, PlanProblem, cap_of
 
 
 def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_s: float
@@ -27,6 +27,9 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
     optimum["without_stimuli"] = problem.without_stimuli(optimum["config"])
     files = {k: str(out / f"{s.name}.{k}") for k in ("json", "toml", "png")}
     cons = {}
+    # the plan file's key of each reported constraint (the minimum's, or the cap's)
+    constraint_keys = {"normal_viability": "normal_viability_min"} | {
+        CAP_NAMES[k]: k for k in s.caps}
     for name, v_opt in optimum["constraints"].items():
         entry: dict[str, Any] = {"start": start["constraints"][name], "optimum": v_opt}
         if name == "normal_viability":
@@ -39,6 +42,9 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
             entry["holds"] = bool(v_opt <= cap * (1 + FEASIBLE))
             entry["strictly"] = bool(v_opt <= cap)
         entry["tolerance"] = FEASIBLE  # relative: "holds" allows this much past the bound
+        entry["key"] = f"plan.constraints.{constraint_keys[name]}"
+        if constraint_keys[name] in problem.warnings:
+            entry["warning"] = problem.warnings[constraint_keys[name]]
         entry["units"] = {"normal_viability": "1 (0-1)",
                                "total_dose_ug_per_ml": "ug/mL",
                                "ultrasound_energy_J_per_cm2": "J/cm^2",
@@ -80,6 +86,8 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
                    | {"objective_history": [h["objective"] for h in st["history"]]}
                    for st in result["starts"]],
         "best_start": result["best"],
+        # what the plan's checks found before the solve (a constraint that does nothing)
+        "warnings": list(problem.warnings.values()),
         "wall_s": wall_s,
         "files": files,
     }
