@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from zn_pde.fit._uncertainty import has_interval
+from zn_pde.fit._uncertainty import has_interval, interval_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,8 +37,10 @@ def table(checkpoints: Path) -> str:
             if p.get("fixed"):
                 continue
             ci = p.get("ci95")
-            ci_text = (f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if has_interval(ci) else
-                       "not identifiable")
+            # as the CLI prints it (`interval_text`), less the note
+            ci_text = (f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
+                       if has_interval(ci) and p.get("identifiable") is True
+                       else interval_text(p, note=False))
             params.append(f"{name} = {_fmt(p['value'])} {ci_text}")
         emp = r.get("empirical", {})
         best = min((v["total"]["aic"] for v in emp.values()

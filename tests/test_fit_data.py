@@ -298,3 +298,53 @@ def test_a_legend_naming_a_group_id_says_what_the_series_is():
     assert _described(table, "3 h, group_id 8", 0) == "3 h, group_id 8 (SHSY5Y, MTT, 100 nm)"
     assert _described(table, "24 h, group_id 3", 1) == "24 h, group_id 3 (A549)"
     assert _described(table, "24 h, pH 6.5", 0) == "24 h, pH 6.5"
+
+
+def test_levenberg_marquardt_steps_along_a_bound_that_holds_a_correlated_parameter():
+    """r = A x − b with strongly correlated columns and its unconstrained minimum beyond the
+    upper bound of x₀: the box optimum has x₀ on the bound and x₁ minimising ‖r‖ there. A step
+    solved in both coordinates and then clipped loses x₀'s share and leaves x₁ with the share
+    meant to compensate for it (the release fit that crept along its bound); the step solved
+    over the free coordinate reaches the box optimum in a few steps (exact for a linear r)."""
+    from zn_pde.fit._optimise import lm_step
+    from zn_pde.fit._parameters import FreeSet
+
+    a = np.array([[1.0, 1.0], [1.0, 1.05], [1.0, 0.95], [0.5, 0.52]])
+    b = a @ np.array([2.0, 0.5])  # unconstrained minimum at x = (2, 0.5), outside the box
+    hi = np.array([1.0, 5.0])
+    free = FreeSet(("a", "b"), ("1", "1"), np.ones(2), np.exp([-5.0, -5.0]), np.exp(hi),
+                   {}, ())
+
+    def rj(x):
+        return x @ a.T - b, np.broadcast_to(a, (len(x),) + a.shape)
+
+    def loss(x):
+        r = rj(x)[0]
+        return 0.5 * np.sum(r * r, axis=1)
+
+    x1_best = np.linalg.lstsq(a[:, 1:], b - a[:, 0] * hi[0], rcond=None)[0][0]
+    x = np.array([[hi[0], 0.0]])  # on the bound, where the gradient pushes x₀ outwards
+    mu, v = np.array([1e-3]), loss(x)
+    for _ in range(6):
+        x, mu, v, conv = lm_step(rj, loss, x, mu, v, free)
+    assert x[0, 0] == hi[0] and x[0, 1] == pytest.approx(x1_best, abs=1e-6)
+    assert v[0] == pytest.approx(loss(np.array([[hi[0], x1_best]]))[0], rel=1e-9)
+
+
+# --- text encoding --------------------------------------------------------------------------
+
+def test_a_table_that_is_not_utf8_is_refused_naming_file_and_line(tmp_path):
+    """A Latin-1 export (µ as the byte 0xb5) exits 2 naming the file, the line and UTF-8;
+    the same table in UTF-8, with or without a byte-order mark, reads with µ kept."""
+    text = RELEASE_HEADER + "1,5,7.4,x\n24,15,7.4,\u00b5g\n"
+    p = tmp_path / "latin.csv"
+    p.write_bytes(text.encode("latin-1"))
+    with pytest.raises(InputError, match=r"line 3: byte 0xb5 .*must be UTF-8") as e:
+        load_table(p, "release")
+    assert str(p) in str(e.value)
+    for name, raw in (("utf8.csv", text.encode("utf-8")),
+                      ("bom.csv", b"\xef\xbb\xbf" + text.encode("utf-8"))):
+        (tmp_path / name).write_bytes(raw)
+        t = load_table(tmp_path / name, "release")
+        assert t.text["note"] == ("x", "\u00b5g") and t.lines == (2, 3)
+        assert t.header[0] == "time_h"

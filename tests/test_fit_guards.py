@@ -272,3 +272,25 @@ def test_a_damaged_resume_state_is_refused_by_name(tmp_path, capsys):
     assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--resume", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "key '--resume'" in err and "not a readable interrupted-fit state" in err, err
+
+
+def test_no_residual_degree_of_freedom_prints_undecided_as_the_json_says(tmp_path, capsys,
+                                                                         monkeypatch):
+    """Two values at two pH for the rate and the proton order: the fit interpolates them and
+    no degree of freedom is left for an interval. The JSON says `identifiable` null
+    (undecided) with the reason; the summary says the same, not 'not identifiable'."""
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
+    cfg = _fit_files(tmp_path, "24,10,7.4,20\n24,60,5.5,20\n",
+                     "[fit.parameters.dissolution_rate_per_h]\n"
+                     "[fit.parameters.dissolution_proton_order]\n")
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "out" / "guarded.json").read_text())
+    for name in ("dissolution_rate_per_h", "dissolution_proton_order"):
+        p = report["parameters"][name]
+        assert p["identifiable"] is None and p["ci95"] == [None, None]
+        assert "no residual degrees of freedom" in p["note"]
+        line = next(x for x in out.splitlines() if x.strip().startswith(name))
+        assert "identifiability undecided: no residual degrees of freedom" in line
+        assert "not identifiable" not in line

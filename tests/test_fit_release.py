@@ -231,3 +231,70 @@ def test_chi2_quantiles_match_the_tables():
     for dof, lo, hi in ((19, 6.844, 38.582), (50, 27.991, 79.490)):
         assert chi2_quantile(0.005, dof) == pytest.approx(lo, rel=0.01)
         assert chi2_quantile(0.995, dof) == pytest.approx(hi, rel=0.01)
+
+
+# --- a parameter on its box edge: convergence, warnings, one-sided intervals -----------------
+
+RATE_CAP = 1.5e-3  # /h, below the true 2e-3: the rate's optimum lies on this upper bound
+
+
+@pytest.fixture(scope="module")
+def capped(synthetic):
+    """The synthetic data fitted with the rate capped below its true value, and with the
+    rate held at the cap (the box optimum of the first, found by a 1-parameter fit)."""
+    text = (synthetic / "fit.toml").read_text()
+    (synthetic / "capped.toml").write_text(text.replace(
+        'name = "synthetic_release"', 'name = "capped"').replace(
+        "initial = 1e-3\n", f"initial = 1e-3\nupper = {RATE_CAP}\n"))
+    (synthetic / "held.toml").write_text(text.replace(
+        'name = "synthetic_release"', 'name = "held"').replace(
+        "initial = 1e-3\n", f"initial = {RATE_CAP}\nfixed = true\n"))
+    held = fit(load_fit_config(synthetic / "held.toml", FAST), None, figure=False)
+    return synthetic / "capped.toml", held.report
+
+
+def test_a_fit_on_its_box_edge_converges_and_bounds_the_other_side(capped, tmp_path, capsys,
+                                                                   monkeypatch):
+    """With the rate on its upper bound, L-M converges to the box optimum (the order and SSR
+    of the fit with the rate held there) without a warning, every profile point lies above
+    the optimum, and the rate's ci95 is the profile's one-sided interval [lower, null] with
+    `identifiable` null (undecided: the box, not the data, ends it), printed as such."""
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
+    path, held = capped
+    assert main(["fit", str(path), "-o", str(tmp_path), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    out = capsys.readouterr().out
+    r = json.loads((tmp_path / "capped.json").read_text())
+    rate, order = (r["parameters"][n] for n in TRUE)
+    assert rate["value"] == pytest.approx(RATE_CAP, rel=1e-9) and rate["at_bound"] == "upper"
+    assert order["value"] == pytest.approx(held["parameters"]["dissolution_proton_order"]
+                                           ["value"], rel=1e-6)
+    assert r["metrics"]["ssr"] == pytest.approx(held["metrics"]["ssr"], rel=1e-8)
+    assert r["optimisation"]["lm_converged"] is True and r["optimisation"]["warnings"] == []
+    assert all(d >= 0.0 for p in r["profile"]["parameters"].values() for _, d in p["points"])
+    assert "below_optimum" not in r["profile"]
+    lower = rate["ci95_profile"][0]
+    assert rate["ci95"] == [lower, None] and 0.0 < lower < RATE_CAP
+    assert rate["identifiable"] is None
+    assert f"identifiability undecided (95% CI >= {lower:.3g})" in out
+
+
+def test_a_fit_stopped_while_improving_warns_and_a_lower_profile_point_restarts_it(
+        capped, synthetic):
+    """Two L-M steps from the same start stop short: `still improving` in the warnings. No
+    L-M at all, after 2 Adam steps: the profile finds points below the reported optimum, the
+    fit continues from the lowest and ends at the box optimum, and a warning says so."""
+    path, held = capped
+    short = fit(load_fit_config(path, FAST + ["fit.lm_steps=2", "fit.profile=false"]), None,
+                figure=False).report
+    assert short["optimisation"]["lm_converged"] is False
+    assert short["metrics"]["ssr"] > held["metrics"]["ssr"] * (1 + 1e-6)
+    assert any("still improving" in w for w in short["warnings"])
+    restarted = fit(load_fit_config(path, FAST + ["fit.lm_steps=0", "fit.adam_steps=2",
+                                                  "fit.profile=true"]), None,
+                    figure=False).report
+    opt = restarted["optimisation"]
+    assert opt["profile_restarts"] and opt["loss"] < opt["loss_optimiser"]
+    assert restarted["metrics"]["ssr"] == pytest.approx(held["metrics"]["ssr"], rel=1e-8)
+    assert "below_optimum" not in restarted["profile"]
+    assert any("stopped short of the optimum" in w for w in restarted["warnings"])

@@ -24,7 +24,7 @@ from ._fit import resume_path as resume_path
 from ._problem import Problem as Problem
 from ._problem import build_problem as build_problem
 from ._report import load_fitted_model as load_fitted_model
-from ._uncertainty import has_interval
+from ._uncertainty import interval_text
 
 
 def _chi2_text(u: dict) -> str:
@@ -47,10 +47,7 @@ def _summary(result: FitResult) -> str:
         if p.get("fixed"):
             lines.append(f"  {name} = {p['value']:.4g} {p['units']} (fixed)")
             continue
-        ci = p.get("ci95")
-        ci_text = (f"95% CI [{ci[0]:.3g}, {ci[1]:.3g}]" if has_interval(ci) else
-                   f"not identifiable: {p.get('note', '')}")
-        lines.append(f"  {name} = {p['value']:.4g} {p['units']}  {ci_text}")
+        lines.append(f"  {name} = {p['value']:.4g} {p['units']}  {interval_text(p)}")
     for k, v in r["empirical"].items():
         t = v["total"]
         r2 = f"{t['r2']:.4f}" if t["r2"] is not None else "n/a"
@@ -108,10 +105,13 @@ def run_fit_cli(args) -> int:
               f"is in {rp}; continue with: {again}", file=sys.stderr)
         return 1
     print(_summary(result))
-    if result.report.get("warnings"):
-        n = len(result.report["warnings"])
-        print(f"  {n} warning{'s' if n > 1 else ''} about the data: see above (stderr) and "
-              "\"warnings\" in the JSON")
+    n_all = len(result.report.get("warnings") or [])
+    n_opt = len(result.report["optimisation"].get("warnings") or [])
+    for n, what in ((n_all - n_opt, "the data"),
+                    (n_opt, "the optimisation (the values reported may not be the optimum)")):
+        if n:
+            print(f"  {n} warning{'s' if n > 1 else ''} about {what}: see above (stderr) and "
+                  "\"warnings\" in the JSON")
     print("wrote " + ", ".join(str(p) for p in result.files.values()))
     return 0
 

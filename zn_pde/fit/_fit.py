@@ -23,7 +23,7 @@ from ..observables._prediction import deep_merge
 from ._checks import data_warnings
 from ._config import FitConfig
 from ._empirical import RELEASE_MODELS, VIABILITY_MODELS, fit_empirical
-from ._optimise import MultiStart, OptimiserState, Optimum
+from ._optimise import MultiStart, OptimiserState, Optimum, still_improving
 from ._problem import Problem, build_problem
 from ._uncertainty import ci_pair, gauss_newton, metrics, profile_likelihood, sd_warning
 
@@ -58,6 +58,9 @@ def profile_enabled(cfg: FitConfig, n_free: int) -> bool:
     if p == "auto":
         return cfg.observable.name == "release" and n_free <= 3
     return bool(p)
+
+
+PROFILE_RESTARTS = 2  # continuations of a fit from a profile point below its optimum
 
 
 def resume_path(outdir: Path, name: str) -> Path:
@@ -120,7 +123,9 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
     late = sd_warning(u.get("chi2_per_dof"), u["dof"]) if u.get("weighted") else None
     if late is not None:
         print(f"{label}: warning: {late}", file=sys.stderr)
-    report["warnings"] = warnings + ([late] if late else [])
+    for w in report["optimisation"]["warnings"]:
+        print(f"{label}: warning: {w}", file=sys.stderr)
+    report["warnings"] = warnings + report["optimisation"]["warnings"] + ([late] if late else [])
     for n, w in parameter_warnings.items():
         report["parameters"][n]["warning"] = w
     report["command"] = command or f"zn_pde.fit.fit(load_fit_config({cfg.file!r}))"
@@ -138,16 +143,58 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
 
 def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = True,
             label: str = "fit") -> tuple[dict[str, Any], np.ndarray]:
+    """The report of an optimum (less what `fit` adds), and its ln p. Where the profile
+    likelihood finds a point below the optimum, the fit continues from there by L-M (at most
+    `PROFILE_RESTARTS` times) and everything is reported at the better point; both cases are
+    in the report's `optimisation.warnings`."""
     cfg, free = problem.cfg, problem.free
-    x = np.asarray(opt.x, float)
-    r, jac = (a[0] for a in ms.rj_batch(x[None]))
-    gn = gauss_newton(r, jac, x, free, problem.n_points, problem.weighted)
-    prof = None
-    if profile_enabled(cfg, len(free.names)):
+    x, loss = np.asarray(opt.x, float), opt.loss
+    short = still_improving(opt)
+    restarts: list[dict[str, Any]] = []
+    while True:
+        r, jac = (a[0] for a in ms.rj_batch(x[None]))
+        gn = gauss_newton(r, jac, x, free, problem.n_points, problem.weighted)
+        prof = None
+        if not profile_enabled(cfg, len(free.names)):
+            break
         if not quiet:
             print(f"{label}: profile likelihood", file=sys.stderr)
-        prof = profile_likelihood(ms.rj_batch, ms.loss_x_batch, x, opt.loss, free, gn,
+        prof = profile_likelihood(ms.rj_batch, ms.loss_x_batch, x, loss, free, gn,
                                   jtj=jac.T @ jac)
+        below = prof.get("below_optimum")
+        if below is None or len(restarts) == PROFILE_RESTARTS:
+            break
+        start = np.log([below["parameters"][n] for n in free.names])
+        x_new, loss_new = ms.polish(start, below["ssr"] / 2.0, max(cfg.settings.lm_steps, 30))
+        if not loss_new < loss:
+            break
+        restarts.append({"from": below["parameters"], "ssr_before": 2.0 * loss,
+                         "ssr_profile_point": below["ssr"], "ssr_after": 2.0 * loss_new})
+        if not quiet:
+            print(f"{label}: the profile found a lower SSR ({below['ssr']:.6g} < "
+                  f"{2.0 * loss:.6g}); continuing the fit from there", file=sys.stderr)
+        x, loss = x_new, loss_new
+    # once continued from a profile point, the values are no longer the optimiser's: its
+    # stop short (said below) is what `short` warned of
+    opt_warnings = [short] if short and not restarts else []
+    if restarts:
+        opt_warnings.append(
+            f"the optimiser stopped short of the optimum: the profile likelihood found a "
+            f"lower SSR ({restarts[0]['ssr_profile_point']:.6g} against "
+            f"{restarts[0]['ssr_before']:.6g}), so the fit was continued from there by "
+            f"Levenberg-Marquardt ({len(restarts)} time{'s' if len(restarts) > 1 else ''}, "
+            f"SSR {restarts[-1]['ssr_after']:.6g}); values and intervals are reported at "
+            "that point (optimisation.profile_restarts); more starts or lm_steps would find "
+            "it directly")
+    if prof is not None and prof.get("below_optimum"):
+        b = prof["below_optimum"]
+        opt_warnings.append(
+            f"the reported optimum is not the optimum: the profile of {b['profiled']} found "
+            f"SSR {b['ssr']:.6g}, below the reported {b['ssr_optimum']:.6g}, at "
+            + ", ".join(f"{n} = {v:.6g}" for n, v in b["parameters"].items())
+            + " (profile.below_optimum), and continuing the fit from there did not settle; "
+            "the values and intervals reported are not the optimum's: raise starts and "
+            "lm_steps and fit again")
     yhat = ms.predict_batch(x[None])[0]
     point = problem.kind == 0
     sd = problem.sd[point] if problem.weighted else None
@@ -167,17 +214,29 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
         if prof and "parameters" in prof:
             pp = prof["parameters"][n]
             d["ci95_profile"] = pp["ci95"]
-            if None not in pp["ci95"]:
-                d["ci95"] = pp["ci95"]
+            d["ci95"] = pp["ci95"]
+            lower, upper = pp["ci95"]
+            edge = g.get("at_bound")
+            # the limit on the side away from the box edge the optimum lies on
+            inner = {"upper": lower, "lower": upper}.get(edge)
+            if lower is not None and upper is not None:
                 if d["identifiable"] is not True:
-                    d["note_gauss_newton"] = d.pop("note", None)
-                    d["note"] = "bounded by the profile likelihood (the local Gauss-Newton " \
-                                "interval was not usable)"
+                    _note(d, "bounded by the profile likelihood (the local Gauss-Newton "
+                          "interval was not usable)")
                 d["identifiable"] = True
+            elif inner is not None:
+                # on a box edge and bounded on the other side by the data: the edge, not the
+                # data, ends the interval, which the data may or may not close beyond it
+                other = "below" if edge == "upper" else "above"
+                d["identifiable"] = None
+                _note(d, f"the optimum lies on the {edge} bound of the box; the profile "
+                      f"bounds it {other} ({'>=' if edge == 'upper' else '<='} {inner:.3g}, "
+                      f"95 %), but on the {edge} side the box, not the data, ends the "
+                      "interval: widen the bound to see whether the data bound it there, or "
+                      "fix the parameter")
             else:
-                d["ci95"] = None
                 d["identifiable"] = False
-                d["note"] = pp["note"]
+                _note(d, pp["note"])
         d["ci95"] = ci_pair(d["ci95"])
         params[n] = d
     material_units = {}
@@ -232,13 +291,22 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
         "kinetics": kinetics,
         "optimisation": {
             "seed": cfg.settings.seed, "starts": opt.starts, "best_start": opt.best_start,
-            "loss": opt.loss, "settings": dataclasses.asdict(cfg.settings),
+            "loss": loss, "loss_optimiser": opt.loss,
+            "lm_converged": opt.lm_converged, "profile_restarts": restarts,
+            "warnings": opt_warnings, "settings": dataclasses.asdict(cfg.settings),
             "screened_candidates": len(opt.screened), "history": opt.history,
             "wall_s": opt.wall_s},
         "rows": rows,
         "numerics_warning": numerics_warning(problem, kinetics),
     }
     return report, x
+
+
+def _note(d: dict[str, Any], note: str) -> None:
+    """Set a parameter's `note` from the profile, keeping the Gauss-Newton one it replaces."""
+    if d.get("note"):
+        d["note_gauss_newton"] = d["note"]
+    d["note"] = note
 
 
 def _short(m: dict[str, Any]) -> dict[str, Any]:

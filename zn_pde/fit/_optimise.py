@@ -7,8 +7,10 @@ residuals (`_problem.Problem`). Stages, all batched over starts (`vmap`):
    seed), loss only; the initial values and the best `starts − 1` others are kept;
 2. Adam (optax) on u, ln p = ln lower + (ln upper − ln lower) sigmoid(u), in jitted chunks;
 3. optionally L-BFGS (optax, zoom line search) on u, in jitted chunks;
-4. projected Levenberg-Marquardt on ln p (Gauss-Newton with adaptive damping, steps clipped
-   to the box): converges quadratically near the optimum and leaves J at the optimum.
+4. projected Levenberg-Marquardt on ln p (Gauss-Newton with adaptive damping over the
+   parameters not held on a bound, `lm_direction`): converges quadratically near the optimum
+   and leaves J at the optimum; `still_improving` says when it stopped at its step limit
+   short of it.
 
 The best start wins. NaN/inf safety: a non-finite loss counts as `BIG` with zero gradient, so
 Adam and L-BFGS never step on it and L-M rejects the step. Gradients come from forward mode
@@ -97,11 +99,15 @@ class OptimiserState:
     mu: np.ndarray  # (S,) L-M damping
     screened: list[float]  # screening losses (for the report)
     history: list[dict[str, Any]]
+    # the best loss over starts on entering L-M and after each of its steps (`still_improving`)
+    lm_losses: list[float] = dataclasses.field(default_factory=list)
+    lm_converged: list[bool] | None = None  # per start, once L-M has ended
 
     def save(self, path: Path, fingerprint: str) -> None:
         meta = {"phase": self.phase, "step": self.step, "fingerprint": fingerprint,
                 "screened": self.screened, "history": self.history,
-                "n_opt": len(self.opt_leaves)}
+                "n_opt": len(self.opt_leaves), "lm_losses": self.lm_losses,
+                "lm_converged": self.lm_converged}
         arrays = {"starts_x": self.starts_x, "x": self.x, "best_x": self.best_x,
                   "best_loss": self.best_loss, "mu": self.mu}
         arrays.update({f"opt{i}": a for i, a in enumerate(self.opt_leaves)})
@@ -117,7 +123,8 @@ class OptimiserState:
             meta = json.loads(str(z["meta"]))
             opt = [z[f"opt{i}"] for i in range(meta["n_opt"])]
             fields = (meta["fingerprint"], meta["phase"], meta["step"], z["starts_x"], z["x"],
-                      z["best_x"], z["best_loss"], z["mu"], meta["screened"], meta["history"])
+                      z["best_x"], z["best_loss"], z["mu"], meta["screened"], meta["history"],
+                      meta.get("lm_losses", []), meta.get("lm_converged"))
         except (OSError, ValueError, KeyError, TypeError, EOFError):
             raise InputError(f"{path} is not a readable interrupted-fit state (damaged, or not "
                              "written by zn-pde fit); delete it, or run again without "
@@ -127,8 +134,10 @@ class OptimiserState:
                 f"the interrupted fit in {path} was made with a different fit config or "
                 "data table; run again without --resume to start afresh", file=file,
                 key="--resume")
-        phase, step, starts_x, x, best_x, best_loss, mu, screened, history = fields[1:]
-        return cls(phase, step, starts_x, x, best_x, best_loss, opt, mu, screened, history)
+        (phase, step, starts_x, x, best_x, best_loss, mu, screened, history, lm_losses,
+         lm_converged) = fields[1:]
+        return cls(phase, step, starts_x, x, best_x, best_loss, opt, mu, screened, history,
+                   lm_losses, lm_converged)
 
 
 @dataclasses.dataclass
@@ -140,6 +149,8 @@ class Optimum:
     history: list[dict[str, Any]]
     wall_s: float
     screened: list[float]
+    lm_losses: list[float] = dataclasses.field(default_factory=list)
+    lm_converged: bool | None = None  # the best start's L-M; None where no L-M step ran
 
 
 class MultiStart:
@@ -376,6 +387,8 @@ class MultiStart:
                             enabled=not quiet and s.lm_steps > 0)
             x = state.best_x.copy()
             done = np.zeros(len(x), bool)
+            if not state.lm_losses:
+                state.lm_losses.append(float(np.min(state.best_loss)))
             while state.step < s.lm_steps:
                 x, mu, loss, conv = lm_step(self.rj_batch, self.loss_x_batch, x, state.mu,
                                             state.best_loss, self.free, active=~done)
@@ -386,6 +399,7 @@ class MultiStart:
                 better = loss < state.best_loss
                 state.best_x = np.where(better[:, None], x, state.best_x)
                 state.best_loss = np.where(better, loss, state.best_loss)
+                state.lm_losses.append(float(np.min(state.best_loss)))
                 if state.step % s.chunk == 0 or not moved or state.step == s.lm_steps:
                     state.history.append({"phase": "lm", "step": state.step,
                                           "best_loss": float(np.min(state.best_loss))})
@@ -394,6 +408,7 @@ class MultiStart:
                 if not moved:
                     prog.update(s.lm_steps)
                     break
+            state.lm_converged = done.tolist()
             state.phase = "done"
             checkpoint(state)
         best = int(np.argmin(np.where(np.isfinite(state.best_loss), state.best_loss, np.inf)))
@@ -404,8 +419,49 @@ class MultiStart:
                                      strict=True)),
                    "loss": float(state.best_loss[i])}
                   for i in range(len(state.best_loss))]
+        converged = (bool(state.lm_converged[best])
+                     if state.lm_converged is not None and s.lm_steps > 0 else None)
         return Optimum(state.best_x[best].copy(), float(state.best_loss[best]), starts, best,
-                       state.history, time.perf_counter() - t0, state.screened)
+                       state.history, time.perf_counter() - t0, state.screened,
+                       list(state.lm_losses), converged)
+
+    def polish(self, x: np.ndarray, loss: float, steps: int) -> tuple[np.ndarray, float]:
+        """L-M from one point x (ln p) with every parameter free, until it converges or has
+        taken `steps` steps: the fit continued from a point the profile found below the
+        optimum (`_fit.analyse`)."""
+        xs, ls = np.asarray(x, float)[None].copy(), np.array([loss])
+        mu = np.full(1, 1e-3)
+        for _ in range(steps):
+            xs, mu, ls, conv = lm_step(self.rj_batch, self.loss_x_batch, xs, mu, ls, self.free)
+            if conv[0]:
+                break
+        return xs[0], float(ls[0])
+
+
+STALL_WINDOW = 5  # L-M steps over which `still_improving` measures the fall of the loss
+STALL_RTOL = 1e-6  # a fall of the SSR larger than this (relative) there: not converged
+
+
+def still_improving(opt: Optimum) -> str | None:
+    """A warning where the L-M stage stopped at its step limit while the SSR was still
+    falling: by more than `STALL_RTOL` of its value over the last `STALL_WINDOW` steps (and by
+    more than 1e-12 of the SSR on entering L-M, so a fit that matches its data to rounding
+    error is not flagged). Its values are then not the optimum, and intervals computed at
+    them (the Gauss-Newton curvature, the profile's ΔSSR) are not the optimum's either."""
+    losses = opt.lm_losses
+    if opt.lm_converged is not False or len(losses) < 2:
+        return None
+    window = losses[-STALL_WINDOW - 1:]
+    fall = window[0] - window[-1]
+    if not (fall > STALL_RTOL * abs(window[-1]) and fall > 1e-12 * abs(losses[0])):
+        return None
+    steps = len(losses) - 1
+    return (f"the optimiser stopped at its step limit (lm_steps = {steps}) while the fit was "
+            f"still improving: the SSR fell by {fall / max(abs(window[-1]), 1e-300):.2g} "
+            f"(relative) over the last {len(window) - 1} Levenberg-Marquardt steps, more than "
+            f"the {STALL_RTOL:g} taken as converged; the values reported are not the "
+            "optimum, and their intervals are not the optimum's; raise lm_steps "
+            "(--set fit.lm_steps=N) and fit again")
 
 
 def lm_step(rj_batch, loss_batch, x: np.ndarray, mu: np.ndarray, loss: np.ndarray,
@@ -414,10 +470,12 @@ def lm_step(rj_batch, loss_batch, x: np.ndarray, mu: np.ndarray, loss: np.ndarra
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One projected Levenberg-Marquardt step for every `active` row (default: all).
 
-    Solves (JᵀJ + μ diag(JᵀJ)) δ = −Jᵀr, clips x + δ to the box, accepts if the loss falls
-    (then μ ← μ/3, else μ ← 4μ). Coordinates in `fixed_mask` (S, P) do not move.
-    Returns the new x, μ, loss and, per row, whether it has converged (its accepted step
-    gained less than `rtol` of the loss, or its step is negligible; inactive rows: True).
+    Solves (JᵀJ + μ diag(JᵀJ)) δ = −Jᵀr over the coordinates free to move (`lm_direction`),
+    accepts the step if the loss falls (then μ ← μ/3, else μ ← 4μ). Coordinates in
+    `fixed_mask` (S, P) do not move. Returns the new x, μ, loss and, per row, whether it has
+    converged (its accepted step gained less than `rtol` of the loss, or its step is
+    negligible, as at a point where every coordinate is fixed or held at a bound by the
+    gradient; inactive rows: True).
     """
     act = np.ones(len(x), bool) if active is None else np.asarray(active, bool)
     idx = np.flatnonzero(act)
@@ -433,27 +491,13 @@ def lm_step(rj_batch, loss_batch, x: np.ndarray, mu: np.ndarray, loss: np.ndarra
         conv[idx] = cs
         return x_out, mu_out, loss_out, conv
     r, jac = rj_batch(x)
-    lo, hi = free.ln_lower, free.ln_upper
     new = x.copy()
     for i in range(len(x)):
-        j = jac[i]
-        if fixed_mask is not None:
-            j = j * ~fixed_mask[i]
-        a = j.T @ j
-        g = j.T @ r[i]
-        d = np.diag(a).copy()
-        d = np.where(d > 0, d, 1.0)
-        if fixed_mask is not None:
-            a = a + np.diag(fixed_mask[i].astype(float))
-        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(g))):
-            continue
-        try:
-            step = np.linalg.solve(a + mu[i] * np.diag(d), -g)
-        except np.linalg.LinAlgError:
-            continue
-        if fixed_mask is not None:
-            step = np.where(fixed_mask[i], 0.0, step)
-        new[i] = np.clip(x[i] + step, lo, hi)
+        held = (np.zeros(x.shape[1], bool) if fixed_mask is None
+                else np.asarray(fixed_mask[i], bool))
+        step = lm_direction(r[i], jac[i], x[i], mu[i], held, free.ln_lower, free.ln_upper)
+        if step is not None:
+            new[i] = np.clip(x[i] + step, free.ln_lower, free.ln_upper)
     trial = loss_batch(new)
     ok = np.isfinite(trial) & (trial < loss)
     rel = np.where(ok, (loss - trial) / np.maximum(np.abs(loss), 1e-300), 0.0)
@@ -462,3 +506,50 @@ def lm_step(rj_batch, loss_batch, x: np.ndarray, mu: np.ndarray, loss: np.ndarra
     x_out = np.where(ok[:, None], new, x)
     mu_out = np.clip(np.where(ok, mu / 3.0, mu * 4.0), 1e-12, 1e12)
     return x_out, mu_out, np.where(ok, trial, loss), converged
+
+
+AT_BOUND_LN = 1e-9  # a coordinate this close to a bound (ln units) is on it (clipped there)
+
+
+def lm_direction(r: np.ndarray, jac: np.ndarray, x: np.ndarray, mu: float, held: np.ndarray,
+                 lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+    """The L-M step δ at one point, in the box [lo, hi] (None where it is not finite).
+
+    Clipping the unconstrained step x + δ to the box is not a descent method when the
+    parameters are correlated: where one sits on a bound with the gradient pushing it out,
+    its share of δ is cut off while the others keep the share that was meant to compensate
+    for it, so they move the wrong way or barely at all (a release fit with the rate on its
+    upper bound crept along for hundreds of steps). The step is therefore solved over the
+    free subspace (the active-set / gradient-projection rule, Nocedal & Wright 2006,
+    Numerical Optimization, §16.7): coordinates in `held`, and those on a bound whose
+    gradient g = Jᵀr points out of the box, do not move; where the solved step would still
+    cross a bound, that coordinate is placed on it and the rest solved again with it there
+    (the Gauss-Newton model r + J δ with δ_k = bound − x_k), at most once per coordinate.
+    """
+    g = jac.T @ r
+    if not (np.all(np.isfinite(jac)) and np.all(np.isfinite(g))):
+        return None
+    held = held | ((x <= lo + AT_BOUND_LN) & (g > 0)) | ((x >= hi - AT_BOUND_LN) & (g < 0))
+    step = np.zeros_like(x)
+    for _ in range(len(x) + 1):
+        move = ~held
+        if not move.any():
+            return step
+        jm = jac[:, move]
+        a = jm.T @ jm
+        d = np.diag(a).copy()
+        d = np.where(d > 0, d, 1.0)
+        rhs = -jm.T @ (r + jac[:, held] @ step[held])
+        try:
+            sub = np.linalg.solve(a + mu * np.diag(d), rhs)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(sub)):
+            return None
+        step[move] = sub
+        crossing = move & ((x + step < lo) | (x + step > hi))
+        if not crossing.any():
+            return step
+        step[crossing] = np.clip(x + step, lo, hi)[crossing] - x[crossing]
+        held = held | crossing
+    return step

@@ -10,7 +10,9 @@ eigen-decomposed; a direction with eigenvalue below `NULL_RTOL` × the largest i
 do not constrain, and a parameter loading on it is *structurally non-identifiable* (only a
 combination with other parameters is determined). A parameter whose interval would span more
 than a factor `MAX_FACTOR` either way is *practically non-identifiable*. Neither gets a
-number: `ci95` is null and `identifiable` false, with the reason.
+number: `ci95` is null and `identifiable` false, with the reason. A parameter whose optimum
+lies on a bound of its box has no valid local interval either, but the data may still bound
+it: `identifiable` is null (undecided) unless it is non-identifiable on the grounds above.
 
 Profile likelihood (Raue et al. 2009, Bioinformatics 25:1923, doi:10.1093/bioinformatics/
 btp358), for fits with few parameters: each parameter is fixed at points beyond its optimum
@@ -20,6 +22,9 @@ interpolating √Δ (linear in the offset where the profile is quadratic) betwee
 0.75, 1.5, 3 and 6 Gauss-Newton half-widths (a sixth of the box where that is undefined) and
 the edge of the box.
 A side that never reaches it inside the box is open: the data do not bound it there.
+A profile point with a lower SSR than the optimum (by more than `BELOW_OPTIMUM_RTOL`) shows
+that the optimiser stopped short: it is returned as `below_optimum`, and the fit continues
+from it (`_fit.analyse`).
 
 Metrics on the value rows, in the data's units: r² = 1 − SSR/SST, RMSE = √(SSR/n). AIC and
 BIC are −2 ln L + 2k and −2 ln L + k ln n for the Gaussian likelihood the fit maximises
@@ -47,6 +52,9 @@ from ._parameters import FreeSet
 NULL_RTOL = 1e-10  # eigenvalue of JᵀJ (relative to the largest) below which a direction is free
 MAX_FACTOR = 100.0  # a CI wider than x/100 .. x·100 says nothing useful: flagged
 NULL_LOADING = 1e-2  # squared loading on a free direction that makes a parameter unidentified
+# a profile point whose SSR is below the optimum's by more than this (relative) shows that the
+# optimum is not one; the same tolerance as the optimiser's test for still improving
+BELOW_OPTIMUM_RTOL = 1e-6
 
 
 def _betainc(a: float, b: float, x: float) -> float:
@@ -137,6 +145,22 @@ def has_interval(ci: list[float | None] | None) -> bool:
     """Whether a report's `ci95` bounds the parameter on both sides (reports written before
     2026-12-04 give null for none; later ones [null, null])."""
     return ci is not None and None not in ci
+
+
+def interval_text(p: dict[str, Any], note: bool = True) -> str:
+    """A fitted parameter's interval as the CLI and the shipped-fits table print it, from the
+    report's `ci95` and `identifiable`: '95% CI [a, b]'; else 'not identifiable' (false) or
+    'identifiability undecided' (null), with a one-sided bound ('>= a', '<= b') where the
+    profile found one, and (`note`) the reason."""
+    ci = p.get("ci95") or [None, None]
+    if p.get("identifiable") is True and has_interval(ci):
+        return f"95% CI [{ci[0]:.3g}, {ci[1]:.3g}]"
+    text = "not identifiable" if p.get("identifiable") is False else "identifiability undecided"
+    sides = ([f">= {ci[0]:.3g}"] if ci[0] is not None else []) + (
+        [f"<= {ci[1]:.3g}"] if ci[1] is not None else [])
+    if sides:
+        text += f" (95% CI {' and '.join(sides)})"
+    return text + (f": {p['note']}" if note and p.get("note") else "")
 
 
 def underdetermined_note(n: int, n_free: int) -> str:
@@ -242,6 +266,14 @@ def gauss_newton(r: np.ndarray, jac: np.ndarray, x_hat: np.ndarray, free: FreeSe
             d.update(identifiable=False, ci95=None,
                      note=f"practically non-identifiable: the 95 % CI would span more than a "
                      f"factor {MAX_FACTOR:g} either way (± {half:.3g} in ln units)")
+        elif bounds[i]:
+            # a local interval needs the optimum inside the box; the profile (if computed)
+            # may still bound the other side
+            d.update(identifiable=None, ci95=None,
+                     note=f"the optimum lies on the {bounds[i]} bound of the box; the "
+                     "Gauss-Newton interval is not valid there (profile = true gives the "
+                     "profile likelihood's limit on the other side; widen the bound or fix "
+                     "the parameter)")
         elif (x_hat[i] - half < free.ln_lower[i] - 1e-9
               or x_hat[i] + half > free.ln_upper[i] + 1e-9):
             lo, hi = (math.exp(x_hat[i] + sgn * half) for sgn in (-1.0, 1.0))
@@ -256,12 +288,6 @@ def gauss_newton(r: np.ndarray, jac: np.ndarray, x_hat: np.ndarray, free: FreeSe
                      ci95=[val * math.exp(-half), val * math.exp(half)])
         if bounds[i]:
             d["at_bound"] = bounds[i]
-            if d.get("ci95") is not None:
-                d["ci95"] = None
-                d["identifiable"] = None
-                d["note"] = (f"the optimum lies on the {bounds[i]} bound of the box; the "
-                             "Gauss-Newton interval is not valid there (widen the bound "
-                             "or fix the parameter)")
         per[n] = d
     out["parameters"] = per
     out["covariance_ln"] = cov.tolist() if np.all(np.isfinite(cov)) else None
@@ -334,6 +360,13 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
                 break
     delta = 2.0 * (loss - loss_hat) / s2  # loss = SSR/2
     out: dict[str, Any] = {"threshold": threshold, "parameters": {}}
+    k_min = int(np.argmin(loss))
+    if loss_hat - loss[k_min] > BELOW_OPTIMUM_RTOL * abs(loss_hat):
+        # the optimiser's point is not the optimum: the caller continues the fit from here
+        out["below_optimum"] = {
+            "parameters": {n: math.exp(v) for n, v in zip(names, xs[k_min], strict=True)},
+            "ssr": 2.0 * float(loss[k_min]), "ssr_optimum": 2.0 * float(loss_hat),
+            "profiled": names[owner[k_min][0]]}
     for i, n in enumerate(names):
         d: dict[str, Any] = {"points": []}
         limits: list[float | None] = []

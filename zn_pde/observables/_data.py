@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -179,6 +180,23 @@ def select_rows(table: Table, select: Mapping[str, Any] | None = None,
     return table.take(np.flatnonzero(keep))
 
 
+def decode_utf8(raw: bytes, file: str) -> str:
+    """The table's text: UTF-8, with or without a byte-order mark. Anything else (Latin-1 or
+    Windows-1252 from a spreadsheet's "CSV" export, which writes µ as the byte 0xb5) is an
+    InputError naming the line and the byte, not a guessed decoding that could misread it."""
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = body[:e.start].count(b"\n") + 1
+        column = e.start - (body.rfind(b"\n", 0, e.start) + 1) + 1
+        raise InputError(
+            f"line {line}: byte 0x{body[e.start]:02x} (byte {column} of the line) is not "
+            "UTF-8 text; the data table must be UTF-8 (a spreadsheet's plain \"CSV\" export "
+            "may write Latin-1 or Windows-1252: re-save it as \"CSV UTF-8\", or convert it, "
+            "e.g. iconv -f latin1 -t utf-8)", file=file) from None
+
+
 def load_table(path: str | Path, kind: str) -> Table:
     """Read and check a release or viability table (see the module docstring)."""
     if kind not in SCHEMAS:
@@ -189,9 +207,13 @@ def load_table(path: str | Path, kind: str) -> Table:
     if not p.is_file():
         raise InputError("data file not found (or not a file)", file=file)
     try:
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read the data table ({e.strerror})", file=file) from None
+    text_utf8 = decode_utf8(raw, file)
+    try:
+        rows = list(csv.reader(io.StringIO(text_utf8, newline="")))
+    except csv.Error as e:
         raise InputError(f"cannot read the data table as CSV: {e}", file=file) from None
     if not rows or not any(c.strip() for c in rows[0]):
         raise InputError("the data table is empty; expected a header row naming the columns "
