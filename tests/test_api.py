@@ -267,6 +267,9 @@ def test_open_run_rejects_what_is_not_a_run(tmp_path):
         f.attrs["format"] = "zn_pde_sweep"
     with pytest.raises(zn_pde.InputError, match="sweep output, but it holds no sweep points"):
         zn_pde.open_run(empty_sweep)
+    for not_a_path in (42, None):  # a clear InputError, not a TypeError from pathlib
+        with pytest.raises(zn_pde.InputError, match="open_run takes a file path"):
+            zn_pde.open_run(not_a_path)
 
 
 def test_a_failed_run_without_out_keeps_its_frames_in_the_error(tmp_path, monkeypatch):

@@ -330,6 +330,10 @@ def test_existing_output_is_never_overwritten_silently(workdir, capsys):
     assert main(["run", str(workdir / "cfg.toml"), "-o", str(folder), "--overwrite"]) == 2
     assert "the output is a folder" in capsys.readouterr().err
     assert folder.is_dir()
+    (workdir / "sidecar.xmf").mkdir()  # the sidecar's name taken by a folder: exit 2 up front
+    assert main(base[:3] + [str(workdir / "sidecar.h5"), *base[4:]]) == 2
+    assert "its XDMF sidecar" in capsys.readouterr().err
+    assert not (workdir / "sidecar.h5").exists()
 
 
 def test_resume_refuses_what_it_cannot_continue(workdir, reference, capsys):

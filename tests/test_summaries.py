@@ -344,6 +344,24 @@ def test_the_summary_notes_zinc_nothing_caps(tmp_path, capsys, kind, dose, compo
     assert ("nothing in the model caps what dissolves" in out) == noted, out
 
 
+@pytest.mark.parametrize("exchanges, doses, most", [
+    ([], [(3.0, 10.0), (3.5, 5.0)], 35.0),  # doses add up
+    ([2.0, 4.0], [(3.0, 10.0), (3.5, 5.0)], 20.0),  # the first exchange washed out the 20
+    ([3.0], [(3.0, 30.0), (5.0, 1.0)], 31.0),  # an exchange acts before a dose at its time
+])
+def test_the_zinc_note_counts_only_the_particles_the_medium_holds_at_once(exchanges, doses,
+                                                                          most):
+    """The uncapped-zinc note quotes the most particle mass the medium holds at once: doses
+    washed out by a [[medium_exchange]] no longer count (a black-box tester's finding: 20
+    ug/mL, an exchange, 10 + 5 ug/mL and another exchange were quoted as 35 ug/mL)."""
+    from zn_pde.cli import _most_particles_held_ug_per_ml
+
+    c = {"material": {"dose_ug_per_ml": 20.0},
+         "medium_exchange": [{"time_h": t} for t in exchanges],
+         "dose": [{"time_h": t, "dose_ug_per_ml": d} for t, d in doses]}
+    assert _most_particles_held_ug_per_ml(c) == most
+
+
 @pytest.mark.parametrize("kind, dt, noted", [
     ("radial", 600.0, True), ("cartesian", 600.0, True), ("radial", 60.0, False),
     ("well_mixed", 600.0, False)])

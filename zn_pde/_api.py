@@ -44,7 +44,9 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
     `**overrides`: dotted keys as for `--set`, given Python values:
     `simulate(path, **{"time.end_h": 6.0, "ultrasound[0].intensity_W_per_cm2": 2.0})`.
     `out`: also keep the run as an HDF5 file (and its XDMF sidecar) there, exactly as
-    `zn-pde run -o OUT.h5` writes it; an existing file is replaced only with `overwrite`.
+    `zn-pde run -o OUT.h5 --no-control` writes it (no control run: for one, `simulate` the
+    config with its exposures' intensities at 0); an existing file is replaced only with
+    `overwrite`.
     `progress`: print simulated time, rate and ETA while running (to stderr, which a
     notebook shows under the cell).
 
@@ -87,6 +89,10 @@ a single run (its fields in model order, then its series), or a sweep's file as 
     """
     from .inspect import is_sweep
 
+    if not isinstance(path, str | os.PathLike):
+        raise InputError(f"open_run takes a file path, got {type(path).__name__} {path!r}; "
+                         "allowed: a str or os.PathLike naming a zn-pde output (.h5)",
+                         key="path")
     if is_sweep(path):
         return _open(path, lambda ds: _sweep_view(ds, path))
     meta = read_run(path)  # InputError (exit-2 wording) for anything that is not a run file

@@ -282,21 +282,24 @@ class _Signals:
     """SIGINT/SIGTERM stop the run, but never in the middle of writing a frame.
 
     Outside `critical()` the handler raises `_Stop` at once; inside it the signal is noted
-    and `_Stop` is raised as soon as the frame is on disk. A signal that was ignored when the
-    run started (e.g. SIGINT of a background job) stays ignored. Handlers can only be set in
-    the main thread; elsewhere the defaults stay (and KeyboardInterrupt is still handled).
+    and `_Stop` is raised as soon as the frame is on disk. A `_Stop` that Python swallows (one
+    raised while a garbage-collector callback runs is only printed) stays `pending` until the
+    run has `delivered` it, so the next frame raises it again. A signal that was ignored when
+    the run started (e.g. SIGINT of a background job) stays ignored. Handlers can only be set
+    in the main thread; elsewhere the defaults stay (and KeyboardInterrupt is still handled).
     """
 
     def __init__(self) -> None:
         self.pending: int | None = None
         self.in_critical = False
         self.stopping = False  # a _Stop was raised: later signals must not cut its clean-up
+        self.delivered = False  # the run caught a _Stop: it is closing as interrupted
         self.previous: dict[int, Any] = {}
 
     def _handler(self, signum, frame):
         note_signal(signum)
+        self.pending = signum
         if self.in_critical or self.stopping:
-            self.pending = signum
             return
         self.stopping = True
         raise _Stop(signum)
@@ -328,10 +331,9 @@ class _Signals:
             yield
         finally:
             self.in_critical = False
-        if reraise and self.pending is not None and not self.stopping:
-            signum, self.pending = self.pending, None
+        if reraise and self.pending is not None and not self.delivered:
             self.stopping = True
-            raise _Stop(signum)
+            raise _Stop(self.pending)
 
 
 def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool = False,
@@ -405,6 +407,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
                 raise _Stop(signal.SIGINT) from None
             status = "complete"
         except _Stop as e:
+            signals.delivered = True
             status = "interrupted"
             name = signal.Signals(e.signum).name
             if writer is None:

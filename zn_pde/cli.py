@@ -161,7 +161,8 @@ def _run_sweep(config, out: Path, a) -> int:
         if vials:
             share = table["dissolved_percent"][i]
             dissolved = (f"dissolved {share:.4g} % of the dose" if np.isfinite(share) else
-                         "dissolved: not one dose's share (doses or exchanges)")
+                         "dissolved: not one dose's share (doses, exchanges or a grid's "
+                         "open faces)")
             lines.append(f"  {where}: {dissolved}, dissolved Zn2+ {table['mean_zn'][i]:.4g} uM")
             continue
         peaks = (f"peak ROS in the well {table['peak_tissue_max_ros'][i]:.4g} uM" if culture
@@ -275,6 +276,9 @@ def _cmd_run(a) -> int:
             lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose"
                          + ("; its zinc beyond zinc phosphate's limit precipitated "
                             "(zn_phosphate)" if phosphate else ""))
+        elif config["grid"]["kind"] != "well_mixed":
+            lines.append("  dissolved: not one dose's share on a grid (its medium faces "
+                         "exchange particles); see np and zn")
         else:
             lines.append("  dissolved: not one dose's share ([[dose]] or [[medium_exchange]] "
                          "events add or wash out particles); see np and zn")
@@ -430,6 +434,19 @@ def _intense_ultrasound_lines(config: dict) -> list[str]:
             if e["intensity_W_per_cm2"] > NO_DAMAGE_MAX_W_PER_CM2]
 
 
+def _most_particles_held_ug_per_ml(config: dict) -> float:
+    """The most particle mass the medium holds at once (µg/mL) by the protocol alone: the
+    doses added since the last medium exchange (which acts before a dose at the same time),
+    before any dissolves."""
+    events = sorted([(e["time_h"], 0, 0.0) for e in config.get("medium_exchange", [])]
+                    + [(d["time_h"], 1, d["dose_ug_per_ml"]) for d in config.get("dose", [])])
+    held = most = config["material"]["dose_ug_per_ml"]
+    for _, is_dose, amount in events:
+        held = held + amount if is_dose else 0.0
+        most = max(most, held)
+    return most
+
+
 def _uncapped_zinc_lines(config: dict) -> list[str]:
     """A note where the particles carry more zinc than complete medium was seen to hold and
     neither their solubility nor the medium caps what dissolves (ZIF-8, whose breakdown is
@@ -454,7 +471,7 @@ def _uncapped_zinc_lines(config: dict) -> list[str]:
         log_cap = 0.5 * (log_cap + 6.0 - math.log10(neutral_share(ph, k["coproduct_pKa"])))
     cap_uM = 10.0 ** min(log_cap, 300.0)
     per_ug = kind.zn_uM_per_ug_per_ml * (1.0 - k["cargo_mass_fraction"])
-    dose = material["dose_ug_per_ml"] + sum(d["dose_ug_per_ml"] for d in config["dose"])
+    dose = _most_particles_held_ug_per_ml(config)
     zinc_uM = dose * per_ug
     # ZnO's cap in complete medium is CULTURE_ZN_UM by construction (its complexation factor
     # is calibrated on it): equal up to round-off, which must not count as above it

@@ -762,8 +762,11 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
         if not _NAME_RE.match(name) or reserved or name in seen:
             why = ("is already used" if name in seen else "is reserved" if reserved
                    else "is not an identifier")
+            from .._kinetics import UNITS  # the model's variables, `hazard` among them
+
             raise InputError(f"species name {name!r} {why}; allowed: a unique identifier "
-                             f"other than {', '.join(sorted(RESERVED_NAMES))}, the output's "
+                             f"other than {', '.join(sorted(RESERVED_NAMES | set(UNITS)))}, "
+                             "the output's "
                              "series (those `zn-pde inspect` lists, e.g. tissue_mean_zn, "
                              "bulk_zn, max_ros, time_h) and names starting with event or "
                              "sweep_",

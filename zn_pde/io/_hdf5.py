@@ -133,6 +133,10 @@ class Writer:
         if self.path.is_dir():
             raise OutputError("the output is a folder; give a file name ending in .h5",
                               file=str(self.path))
+        sidecar = self.path.with_suffix(".xmf")
+        if sidecar.is_dir():
+            raise OutputError(f"its XDMF sidecar {sidecar} would replace a folder; allowed: "
+                              "an output name whose .xmf is not a folder", file=str(self.path))
         if self.path.exists() and not overwrite:
             raise OutputError("output file exists; pass --overwrite (simulate: overwrite="
                               "True) to replace it, or --resume to continue it",

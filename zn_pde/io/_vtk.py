@@ -64,7 +64,8 @@ def export_vtk(h5_path: str | Path, outdir: str | Path | None = None, *,
     pvd = outdir / f"{stem}.pvd"
     frames_dir = outdir / f"{stem}_vtk"
     if not overwrite and (pvd.exists() or frames_dir.exists()):
-        raise OutputError(f"{pvd} or {frames_dir} exists; pass --overwrite to replace them",
+        raise OutputError(f"{pvd} or {frames_dir} exists; pass --overwrite (export_vtk: "
+                          "overwrite=True) to replace them",
                           file=str(pvd))
     try:
         frames_dir.mkdir(parents=True, exist_ok=True)
