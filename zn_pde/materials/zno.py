@@ -416,7 +416,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               "al. 2020, doi:10.3389/fbioe.2020.00577; no viability numbers read): it "
               "halves the 24 h survivors of a culture incubated 4 h with 20 ug/mL "
               "(scripts/calibrate_sonodynamic.py). Far above cell-free radical yields; read "
-              "it as an effective constant that lumps cavitation at cell-bound particles",
+              "it as an effective constant that lumps cavitation at cell-bound particles, "
+              "not a count of molecules: with [oxygen] on, it uses no O2 (cavitation's O2 "
+              "use is sono_ros_yield_uM_per_s_per_ug_per_ml's)",
               lower=0.0),
     Parameter("photo_radical_quantum_yield", 0.1, "1",
               "short-lived ROS (.OH, 1O2) per photon the particles absorb (photon energy "
