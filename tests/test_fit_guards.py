@@ -294,3 +294,25 @@ def test_no_residual_degree_of_freedom_prints_undecided_as_the_json_says(tmp_pat
         line = next(x for x in out.splitlines() if x.strip().startswith(name))
         assert "identifiability undecided: no residual degrees of freedom" in line
         assert "not identifiable" not in line
+
+
+def test_the_fit_figure_draws_the_reported_sd_as_error_bars(tmp_path, monkeypatch):
+    """A table with an `sd` column (percent, as the data): one error bar per point, of that
+    half-length, and the title says what the bars are (a tester found them missing)."""
+    from matplotlib.figure import Figure
+
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: drawn.append(self))
+    (tmp_path / "release.csv").write_text(
+        "time_h,released_percent,pH,sd\n1,5,5.5,1.5\n24,40,5.5,3\n1,1,7.4,0.5\n24,4,7.4,1\n")
+    cfg = tmp_path / "fit.toml"
+    cfg.write_text('[fit]\nname = "sd"\nobservable = "release"\ndata = "release.csv"\n')
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    (fig,) = drawn
+    ax = fig.axes[0]
+    bars = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    assert len(bars) == 4
+    half = sorted(float(np.ptp(c.lines[2][0].get_segments()[0][:, 1])) / 2 for c in bars)
+    np.testing.assert_allclose(half, [0.5, 1.0, 1.5, 3.0], rtol=1e-6)
+    assert "bars: reported SD" in fig.texts[0].get_text()

@@ -183,6 +183,7 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
         key = 0 if release else panel_of_row[idx[0]]
         per_panel[key] = per_panel.get(key, 0) + 1
     colour = {label: cmap(ci % 10) for ci, (label, _) in enumerate(data_curves)}
+    sd = table.numbers.get("sd")  # percent, as the data (an optional column)
     for ci, (label, idx) in enumerate(data_curves):
         for i in idx:
             key = panel_of_row[i] if not release else 0
@@ -192,6 +193,9 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
             ax.scatter([xv], [problem.y[i]], marker=markers[table.relation[i]],
                        color=cmap(ci % 10), s=28, zorder=3,
                        label=_described(table, label, i) if named else None)
+            if sd is not None and np.isfinite(sd[i]):  # the reported standard deviation
+                ax.errorbar([xv], [problem.y[i]], yerr=[sd[i]], fmt="none",
+                            ecolor=cmap(ci % 10), elinewidth=0.8, capsize=2, zorder=2)
     for c, pk in zip(curves, panel_of_curve, strict=True):
         ax = panels[pk][0]
         ax.plot(c["x"], c["y"], color=colour.get(c["label"], "k") if release else "k",
@@ -210,6 +214,8 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="best", framealpha=0.9)  # readable at 110 dpi
     bounds = " (▼/▲ reported bounds)" if any(r in ("<=", ">=") for r in table.relation) else ""
+    if sd is not None and np.isfinite(sd).any():
+        bounds += " (bars: reported SD)"
     unidentified = [n for n, p in report["parameters"].items()
                     if not p.get("fixed") and p.get("identifiable") is False]
     fig.suptitle(f"{cfg.name}: {cfg.observable.name} fit, "
