@@ -75,6 +75,8 @@ FIGURE_UNITS = {"uM": "µM", "ug/mL": "µg/mL", "um": "µm", "um^2/s": "µm²/s"
 def figure_unit(unit: str) -> str:
     """`unit` as a figure writes it (µ, superscripts); unknown strings unchanged."""
     return FIGURE_UNITS.get(unit, unit)
+
+
 _STIMULUS_STYLE = {"ultrasound": ("tab:blue", "ultrasound"), "light": ("tab:purple", "light")}
 _SHORT_NAMES = {
     "np": "nanoparticles (extracellular)",

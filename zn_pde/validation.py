@@ -235,14 +235,22 @@ def _bolus(species: str, end_h: float, cell_fraction: float,
     def run(amount):
         s = _culture_start(k.gsh_initial_uM, zn=amount if species == "zn" else 0.0,
                            h2o2=amount if species == "h2o2" else None)
-
-        def body(state, _):
-            return kin.local_step(k, state, env, dt, 1.0 - cell_fraction), None
-
-        final, _ = jax.lax.scan(body, s, None, length=int(round(end_h * 3600 / dt)))
+        final, _ = _culture_steps(k, env, s, end_h, dt, cell_fraction)
         return final.viability
 
     return run
+
+
+def _culture_steps(k: kin.Kinetics, env: kin.Environment, start: kin.Local, end_h: float,
+                   dt_s: float, cell_fraction: float,
+                   observe: Callable[[kin.Local], Any] | None = None) -> tuple[kin.Local, Any]:
+    """A culture's kinetics from `start` over `end_h`, exact per step of `dt_s` (no
+    transport): the final state and `observe` of the state after each step (stacked)."""
+    def body(state, _):
+        state = kin.local_step(k, state, env, dt_s, 1.0 - cell_fraction)
+        return state, None if observe is None else observe(state)
+
+    return jax.lax.scan(body, start, None, length=int(round(end_h * 3600 / dt_s)))
 
 
 def ic50(response: Callable[[float], float], lo: float, hi: float,
@@ -582,14 +590,10 @@ def zinc_load_series(amount_uM: float, end_h: float = 24.0) -> dict[str, np.ndar
     """A 2D culture given `amount_uM` of Zn²⁺ in its medium at t = 0 (no particles), each
     minute: the living cells' free Zn²⁺ (µM, `Kinetics.free_zinc_uM`) and the viability."""
     k = _culture_kinetics("ZnO")
-    env = _culture_environment()
-
-    def body(state, _):
-        state = kin.local_step(k, state, env, 60.0, 1.0 - CULTURE_CELL_FRACTION)
-        return state, (k.free_zinc_uM(state.zn_cell, state.gsh), state.viability)
-
-    _, (free, alive) = jax.lax.scan(body, _culture_start(k.gsh_initial_uM, zn=amount_uM),
-                                    None, length=int(round(end_h * 60)))
+    _, (free, alive) = _culture_steps(
+        k, _culture_environment(), _culture_start(k.gsh_initial_uM, zn=amount_uM), end_h,
+        60.0, CULTURE_CELL_FRACTION,
+        lambda s: (k.free_zinc_uM(s.zn_cell, s.gsh), s.viability))
     return {"time_h": np.arange(1, len(free) + 1) / 60.0, "free_zn_uM": np.asarray(free),
             "viability": np.asarray(alive)}
 

@@ -46,15 +46,15 @@ from typing import Any
 
 import numpy as np
 
-from ._optimise import lm_step
+from ._optimise import STALL_RTOL, lm_step
 from ._parameters import FreeSet
 
 NULL_RTOL = 1e-10  # eigenvalue of JᵀJ (relative to the largest) below which a direction is free
 MAX_FACTOR = 100.0  # a CI wider than x/100 .. x·100 says nothing useful: flagged
 NULL_LOADING = 1e-2  # squared loading on a free direction that makes a parameter unidentified
 # a profile point whose SSR is below the optimum's by more than this (relative) shows that the
-# optimum is not one; the same tolerance as the optimiser's test for still improving
-BELOW_OPTIMUM_RTOL = 1e-6
+# optimum is not one; the tolerance of the optimiser's own test for still improving
+BELOW_OPTIMUM_RTOL = STALL_RTOL
 
 
 def _betainc(a: float, b: float, x: float) -> float:

@@ -34,7 +34,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -101,29 +102,37 @@ def light_energy_J_per_cm2(c: dict[str, Any]) -> float:
                * e["duration_min"] * 60.0 for e in expand_repeats(c.get("light", [])))
 
 
-CAPS = {"max_total_dose_ug_per_ml": total_dose_ug_per_ml,
-        "max_ultrasound_energy_J_per_cm2": ultrasound_energy_J_per_cm2,
-        "max_light_energy_J_per_cm2": light_energy_J_per_cm2}
-CAP_NAMES = {"max_total_dose_ug_per_ml": "total_dose_ug_per_ml",
-             "max_ultrasound_energy_J_per_cm2": "ultrasound_energy_J_per_cm2",
-             "max_light_energy_J_per_cm2": "light_energy_J_per_cm2"}
-#: Per cap: what it sums (for messages), its unit, the config section whose exposures it
-#: needs (None: the doses, which every plan has) and the keys that move it.
-CAP_WORDS = {
-    "max_total_dose_ug_per_ml": ("total dose", "ug/mL", None,
-                                 "material.dose_ug_per_ml and dose[n].dose_ug_per_ml"),
-    "max_ultrasound_energy_J_per_cm2": ("ultrasound energy", "J/cm^2", "ultrasound",
-                                        "ultrasound[n].intensity_W_per_cm2, duty_cycle, "
-                                        "duration_min, repeats"),
-    "max_light_energy_J_per_cm2": ("light energy", "J/cm^2", "light",
-                                   "light[n].irradiance_mW_per_cm2, duty_cycle, "
-                                   "duration_min, repeats"),
+class Cap(NamedTuple):
+    """A cap of `[plan.constraints]`: the quantity it bounds, computed from a scenario config,
+    the constraint's reported name, what it sums (for messages), its unit, the config section
+    whose exposures it needs (None: the doses, which every plan has) and the keys that move
+    it."""
+
+    quantity: Callable[[dict[str, Any]], float]
+    name: str
+    what: str
+    unit: str
+    section: str | None
+    movers: str
+
+
+CAPS = {
+    "max_total_dose_ug_per_ml": Cap(
+        total_dose_ug_per_ml, "total_dose_ug_per_ml", "total dose", "ug/mL", None,
+        "material.dose_ug_per_ml and dose[n].dose_ug_per_ml"),
+    "max_ultrasound_energy_J_per_cm2": Cap(
+        ultrasound_energy_J_per_cm2, "ultrasound_energy_J_per_cm2", "ultrasound energy",
+        "J/cm^2", "ultrasound",
+        "ultrasound[n].intensity_W_per_cm2, duty_cycle, duration_min, repeats"),
+    "max_light_energy_J_per_cm2": Cap(
+        light_energy_J_per_cm2, "light_energy_J_per_cm2", "light energy", "J/cm^2", "light",
+        "light[n].irradiance_mW_per_cm2, duty_cycle, duration_min, repeats"),
 }
 
 
 def cap_of(settings: PlanSettings, name: str) -> float:
     """The cap of a constraint by its reported name (e.g. "total_dose_ug_per_ml")."""
-    return settings.caps[next(k for k, n in CAP_NAMES.items() if n == name)]
+    return settings.caps[next(k for k, c in CAPS.items() if c.name == name)]
 
 
 # --- the objective on a model ---------------------------------------------------------------
@@ -289,7 +298,7 @@ class PlanProblem:
         duty cycles and durations, so it is monotone in each control whatever the others
         are: its extremes over the box are at the corners found one control at a time. No
         solve: the scenario is only resolved (2 per control, and 2 corners)."""
-        f = CAPS[key]
+        f = CAPS[key].quantity
         base = f(self.tumour(self.start))
         low, high = self.start.copy(), self.start.copy()
         for i, c in enumerate(self.s.controls):
@@ -312,7 +321,7 @@ class PlanProblem:
         box keeps it) is kept, with a warning that it does nothing: a constraints block
         shared by several scenarios is legitimate."""
         for key, cap in self.s.caps.items():
-            what, unit, section, movers = CAP_WORDS[key]
+            _, _, what, unit, section, movers = CAPS[key]
             where = f"plan.constraints.{key}"
             if section is not None and not self.s.config.get(section):
                 self.warnings[key] = (
@@ -388,10 +397,10 @@ class PlanProblem:
             v, g = self._scenario(x, cfg, self.normal, near)
             cons["normal_viability"], cgrad["normal_viability"] = v, g
         for key in self.s.caps:
-            f = CAPS[key]
-            cons[CAP_NAMES[key]] = f(cfg)
+            f, name = CAPS[key].quantity, CAPS[key].name
+            cons[name] = f(cfg)
             if gradient:
-                cgrad[CAP_NAMES[key]] = _difference(near, lambda c, f=f: np.array(f(c)))
+                cgrad[name] = _difference(near, lambda c, f=f: np.array(f(c)))
         return Evaluation(value, grad, cons, cgrad)
 
     def _neighbours(self, x: np.ndarray) -> list[tuple[float, dict, dict]]:
@@ -446,7 +455,7 @@ class PlanProblem:
             self.forward_solves += 1
             cons["normal_viability"] = out["normal"]["tissue_mean_viability"][-1]
         for key in self.s.caps:
-            cons[CAP_NAMES[key]] = CAPS[key](cfg)
+            cons[CAPS[key].name] = CAPS[key].quantity(cfg)
         out["objective"] = out["tumour"]["tissue_mean_viability"][-1]
         out["constraints"] = cons
         return out

@@ -13,7 +13,7 @@ from .._protocol import event_table
 from .._version import __version__
 from ..config import dumps
 from ._optimise import FEASIBLE, _write_atomic
-from ._problem import CAP_NAMES, PlanProblem, cap_of
+from ._problem import CAPS, PlanProblem, cap_of
 
 
 def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_s: float
@@ -29,7 +29,7 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
     cons = {}
     # the plan file's key of each reported constraint (the minimum's, or the cap's)
     constraint_keys = {"normal_viability": "normal_viability_min"} | {
-        CAP_NAMES[k]: k for k in s.caps}
+        CAPS[k].name: k for k in s.caps}
     for name, v_opt in optimum["constraints"].items():
         entry: dict[str, Any] = {"start": start["constraints"][name], "optimum": v_opt}
         if name == "normal_viability":
@@ -45,10 +45,8 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
         entry["key"] = f"plan.constraints.{constraint_keys[name]}"
         if constraint_keys[name] in problem.warnings:
             entry["warning"] = problem.warnings[constraint_keys[name]]
-        entry["units"] = {"normal_viability": "1 (0-1)",
-                               "total_dose_ug_per_ml": "ug/mL",
-                               "ultrasound_energy_J_per_cm2": "J/cm^2",
-                               "light_energy_J_per_cm2": "J/cm^2"}[name]
+        entry["units"] = ("1 (0-1)" if name == "normal_viability"
+                          else CAPS[constraint_keys[name]].unit)
         cons[name] = entry
     controls = {}
     for i, c in enumerate(s.controls):
