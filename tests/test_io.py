@@ -622,6 +622,21 @@ def test_progress_redraws_one_line_on_a_terminal_and_counts_a_resume(monkeypatch
     assert format_duration(3725) == "1 h 02 min" and format_duration(65) == "1 min 05 s"
 
 
+def test_progress_of_work_that_ends_early_reports_what_was_done(monkeypatch):
+    # an optimiser converged at 4 of 30 steps: not a bar jumped to 100 % at a rate of steps
+    # never taken (once printed as "30/30 steps (100%), 5.7e+05 steps/s")
+    clock = iter([0.0, 1.0, 2.0])
+    monkeypatch.setattr("zn_pde._progress.time.perf_counter", lambda: next(clock))
+    out = io.StringIO()
+    bar = Progress(30, unit="steps", scale=1.0, label="fit: L-M", stream=out)
+    bar.update(2)
+    bar.finish(4, "converged")
+    bar.update(30)  # nothing after the end
+    lines = out.getvalue().splitlines()
+    assert lines == ["fit: L-M: 2/30 steps (  7%), 2 steps/s, elapsed 1.0 s, ETA ?",
+                     "fit: L-M: converged at 4/30 steps, elapsed 2.0 s"]
+
+
 # --- VTK export ----------------------------------------------------------------------------
 
 

@@ -87,6 +87,20 @@ class Progress:
         self.stream.flush()
         self.finished = final
 
+    def finish(self, done: float, note: str) -> None:
+        """End at less than `total` because the work is complete early (an optimiser that
+        converged): one last line with the work actually done and `note`, not a bar jumped to
+        100 % at a rate of steps never taken."""
+        self.done = done
+        if not self.enabled or self.finished:
+            return
+        elapsed = time.perf_counter() - self.t0
+        text = (f"{self.label}: {note} at {done / self.scale:.4g}/"
+                f"{self.total / self.scale:.4g} {self.unit}, elapsed {format_duration(elapsed)}")
+        self.stream.write((f"\r{text}\033[K\n") if self.tty else text + "\n")
+        self.stream.flush()
+        self.finished = True
+
     def close(self) -> None:
         """End the terminal line if the work stopped early (interrupted, failed)."""
         if self.enabled and self.tty and not self.finished and self.last_print > -math.inf:

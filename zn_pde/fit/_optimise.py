@@ -404,9 +404,10 @@ class MultiStart:
                     state.history.append({"phase": "lm", "step": state.step,
                                           "best_loss": float(np.min(state.best_loss))})
                     checkpoint(state)
-                    prog.update(state.step)
+                    if moved:
+                        prog.update(state.step)
                 if not moved:
-                    prog.update(s.lm_steps)
+                    prog.finish(state.step, "converged")
                     break
             state.lm_converged = done.tolist()
             state.phase = "done"
