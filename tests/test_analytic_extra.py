@@ -194,3 +194,59 @@ def test_a_voxel_ball_releases_a_tracer_into_a_closed_well_as_crank_predicts():
         i = int(np.argmin(np.abs(t - tau * t_unit)))
         bounds = [_crank_finite_bath(d * t[i] / r**2, alpha) for r in (a + h / 2, a - h / 2)]
         assert bounds[0] <= released[i] <= bounds[1], (tau, released[i], bounds)
+
+
+def test_a_vial_s_diffusible_ros_follow_the_stimuli_laws_in_closed_form():
+    """A cell-free vial of 10 µg/mL ZnO (its dissolution made negligible, so the particles
+    stay put) under pulsed ultrasound (2.5 W/cm² at 2 MHz, duty 0.5, 3 min from 0.2 h) and
+    then UV-A (20 mW/cm², 365 nm, 7 min from 1 h), both off the 600 s step grid. The
+    diffusible ROS obey ∂ros/∂t = P(t) np − k_dec ros with, from docs/config.md and the
+    README, P = Y'_us · duty · A(I/f^x) under ultrasound (A the cavitation law: threshold
+    and saturation at 1 MHz, scaled by f^x) and P = Φ' κ q under light (q = E λ/(hc N_A) the
+    photon flux, κ the mass absorption): piecewise ros = P np (1 − e^{−k t})/k, then
+    e^{−k t} decay. The solver lands on the exposures' ends and solves the linear balance
+    exactly, so every frame matches to the output's rounding."""
+    import tomllib
+
+    intensity, frequency, duty = 2.5, 2.0, 0.5
+    irradiance, wavelength = 20.0, 365.0
+    dose = 10.0
+    windows = ((0.2 * 3600.0, 3 * 60.0), (3600.0, 7 * 60.0))
+    ds = zn_pde.simulate({
+        "grid": {"kind": "well_mixed"},
+        "time": {"end_h": 2.0, "dt_s": 600.0, "save_every_min": 30.0},
+        "geometry": {"kind": "medium"},
+        "numerics": {"precision": "float64"},
+        "material": {"kind": "ZnO", "dose_ug_per_ml": dose},
+        "kinetics": {"dissolution_rate_per_h": 1e-12},
+        "ultrasound": [{"start_h": windows[0][0] / 3600, "duration_min": windows[0][1] / 60,
+                        "intensity_W_per_cm2": intensity, "frequency_MHz": frequency,
+                        "duty_cycle": duty}],
+        "light": [{"start_h": windows[1][0] / 3600, "duration_min": windows[1][1] / 60,
+                   "wavelength_nm": wavelength, "irradiance_mW_per_cm2": irradiance}]},
+        progress=False)
+    p = ZNO.defaults()
+    tissue = tomllib.loads(ds.attrs["config"])["tissue"]
+    scale = frequency ** tissue["ultrasound_cavitation_frequency_exponent"]
+    root_c = np.sqrt(tissue["ultrasound_cavitation_threshold_W_per_cm2"])
+    peak = min(intensity / scale, tissue["ultrasound_cavitation_saturation_W_per_cm2"])
+    activity = np.sqrt(max(np.sqrt(peak) - root_c, 0.0) / (1 - root_c))
+    # photon flux, nmol/(cm² s): E / (hc/λ) / N_A (CODATA 2018 exact constants)
+    photons = irradiance * 1e-3 / (1239.841984 / wavelength * 1.602176634e-19) / 6.02214076e23
+    production = (p["sono_ros_yield_uM_per_s_per_ug_per_ml"] * duty * activity,
+                  p["photo_ros_quantum_yield"] * p["light_absorption_cm2_per_ug"] * photons * 1e9)
+    k = p["ros_decay_per_s"]
+
+    def exact(t):
+        ros, now = 0.0, 0.0
+        for (start, length), rate in zip(windows, production, strict=True):
+            for until, source in ((start, 0.0), (start + length, rate * dose)):
+                s = min(t, until) - now
+                if s > 0:
+                    ros = source / k + (ros - source / k) * np.exp(-k * s)
+                    now += s
+        return ros * np.exp(-k * max(t - now, 0.0))
+
+    expected = np.array([exact(t) for t in ds["time"].values])
+    assert activity > 1.0 and expected.max() > 10.0  # above the threshold, a visible signal
+    np.testing.assert_allclose(ds["ros"].values, expected, rtol=FLOAT32_OUTPUT, atol=1e-12)
