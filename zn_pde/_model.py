@@ -18,8 +18,11 @@ for any Δt, α-weighted totals conserved to round-off): the particles first, th
 species with the zinc, co-product and cargo that dissolved as sources; then `_kinetics.react`
 hands what each sink removed to its destination and advances the intracellular pools. A fast
 sink and its diffusive supply are thus never split, so a local balance (e.g. a penetration
-depth √(D*/κ)) holds at any step.
-First order in time, second order in space.
+depth √(D*/κ)) holds at any step: exactly on the radial grid, to the LOD splitting's Δt²
+cross terms on the 3D grid (a Thiele-modulus-3 sphere's centre value 12 % high at
+Δt = 600 s, its uptake within 1.1 %: `_diffusion.make_transport`).
+First order in time; second order in space on the radial grid and on box-aligned 3D
+problems, about first order on a voxel spheroid (its staircase surface).
 
 Steps follow the run's protocol (`_protocol`): step k has its own length h ≤ dt_s from the
 step plan (landing on every event), the doses and medium exchanges due at its start act

@@ -23,8 +23,9 @@ code outside this module and `_grid` asks which kind of grid a run has.
   (the κ-independent part built once per solve, traced so D stays differentiable);
 - `passive_operator(D, Δt, wall, κ)` / `diffuse(operator, c)`: the user's passive species
   (per-cell convention, capacity 1; their first-order decay κ implicit with the diffusion,
-  so a steady balance of supply and decay does not depend on Δt, as the model species'
-  sinks);
+  so a steady balance of supply and decay does not depend on Δt on the radial and
+  well-mixed grids and moves little with it on the 3D grid's LOD splitting, as the model
+  species' sinks);
 - `locate(flat_index)`: where a cell is, in words, for run-time error messages;
 - `entry_path(a)`: ∫ a ds from where an exposure enters, for a coefficient that changes
   with the state (light absorbed by the particles on the way);
