@@ -443,3 +443,28 @@ def test_protocol_events_on_a_radial_grid_conserve_what_they_add(x64):
     before_exchange = total(state)
     state, _ = advance(model, factors, state, sched.chunks[2])  # the exchange at 2 h
     assert total(state) == pytest.approx(before_exchange - in_medium, rel=1e-10)
+
+
+def test_cell_free_radial_vial_takes_light_by_the_medium_attenuation(capsys):
+    """A `medium` geometry on a radial grid has no tissue, so only the medium's attenuation
+    acts on its exposures (`stimuli.light`): 365 nm light, which loses 85 % across 500 µm
+    of tissue but nothing in the default medium (0 /cm), is accepted and its field is the
+    entry value in every shell (exactly: exp(0)); a medium that does attenuate (400 /cm,
+    1 − e^{−400 × 0.064} ≈ 100 % across the 640 µm domain) is refused as before, naming the
+    light's key."""
+    from zn_pde import build_model, load_config
+    from zn_pde.cli import main
+
+    vial = ["--set=geometry.kind='medium'", "--set=ultrasound=[]",
+            "--set=light=[{start_h=1.0, duration_min=5.0, wavelength_nm=365.0, "
+            "irradiance_mW_per_cm2=20.0}]"]
+    args = ["validate", "configs/zno_spheroid_radial.toml"]
+    assert main(args + vial) == 0
+    capsys.readouterr()
+    assert main(args + vial + ["--set=tissue.medium_light_attenuation_per_cm=400"]) == 2
+    err = capsys.readouterr().err
+    assert "'light[0].wavelength_nm'" in err and "Traceback" not in err
+
+    c = load_config("configs/zno_spheroid_radial.toml", [s[len("--set="):] for s in vial])
+    field = np.asarray(build_model(c).light[0].field)
+    assert field.shape == (32,) and np.all(field == field[-1]) and field[-1] > 0

@@ -837,19 +837,24 @@ RADIAL_MAX_ATTENUATION = 0.1
 def radial_attenuation_across(c: dict[str, Any]) -> list[tuple[str, float]]:
     """(config key, fraction of the intensity lost across the spheroid's diameter) for every
     exposure of a radial config with a [material]: ultrasound 1 − 10^(−a f 2R/10), light
-    1 − exp(−μ_eff 2R), R the spheroid (or domain) radius."""
+    1 − exp(−μ_eff 2R), R the spheroid (or domain) radius, a and μ_eff the tissue's (a
+    cell-free `medium` geometry: the medium's, the only coefficients its exposures meet)."""
     from ..stimuli.light import tissue_light_attenuation_per_cm
 
     geo, t = c["geometry"], c["tissue"]
     diameter_cm = 2e-4 * (geo["radius_um"] if geo["kind"] == "spheroid"
                           else c["grid"]["shape"][0] * c["grid"]["spacing_um"])
+    cell_free = geo["kind"] == "medium"
     out = []
     for i, ex in enumerate(c["ultrasound"]):
-        db = t["ultrasound_attenuation_dB_per_cm_MHz"] * ex["frequency_MHz"] * diameter_cm
+        a = t["medium_ultrasound_attenuation_dB_per_cm_MHz" if cell_free
+              else "ultrasound_attenuation_dB_per_cm_MHz"]
+        db = a * ex["frequency_MHz"] * diameter_cm
         out.append((f"ultrasound[{i}].frequency_MHz", 1.0 - 10.0 ** (-db / 10.0)))
     for i, ex in enumerate(c["light"]):
         try:
-            mu = tissue_light_attenuation_per_cm(ex, t)
+            mu = (t["medium_light_attenuation_per_cm"] if cell_free
+                  else tissue_light_attenuation_per_cm(ex, t))
         except NotImplementedError:  # no optics table: refused with its own message below
             continue
         out.append((f"light[{i}].wavelength_nm", 1.0 - math.exp(-mu * diameter_cm)))
