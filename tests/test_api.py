@@ -247,7 +247,13 @@ def test_bad_config_raises_input_error_with_the_cli_message(tmp_path, capsys):
              (42, {}, "config"),
              # a misspelt argument, an undotted key: named as such, with the likely intent
              (WELL_MIXED, {"progres": False}, r"unknown keyword argument.*progress=\?"),
-             (WELL_MIXED, {"end_h": 2.0}, r"did you mean 'time.end_h'")]
+             (WELL_MIXED, {"end_h": 2.0}, r"did you mean 'time.end_h'"),
+             # a dict key that is not text (TOML's keys are): named, not a TypeError or
+             # AttributeError from the config checks
+             ({**WELL_MIXED, 1: {}}, {}, r"key '1'.*keys are strings"),
+             ({**WELL_MIXED, "grid": {"kind": "well_mixed", 2: 0}}, {}, r"key 'grid\.2'"),
+             ({**WELL_MIXED, "sweep": {3: [1.0]}}, {}, r"key 'sweep\.3'"),
+             (WELL_MIXED, {"dose": [{4: 1.0}]}, r"key 'dose\[0\]\.4'")]
     for config, overrides, words in cases:
         with pytest.raises(zn_pde.InputError, match=words):
             zn_pde.simulate(config, progress=False, **overrides)

@@ -175,7 +175,8 @@ def _resolve(config: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
                          f"{type(config).__name__}", key="config")
     # NumPy scalars and arrays, and tuples, read as the numbers and lists they hold, as in
     # the overrides
-    raw = apply_overrides(unresolved(_plain(dict(config))), items, _DICT_LABEL)
+    raw = apply_overrides(unresolved(_plain(dict(config), file=_DICT_LABEL)), items,
+                          _DICT_LABEL)
     c = resolve(raw, _DICT_LABEL)
     c["_name"] = str(config.get("_name", "run"))
     return c
@@ -211,19 +212,26 @@ def _label(config: Any) -> str:
 def _override_text(key: str, value: Any) -> str:
     """`KEY=VALUE` with the value as TOML, so overrides take `--set`'s exact path."""
     try:
-        line = dumps({"v": {"x": _plain(value)}}).splitlines()[1]
+        line = dumps({"v": {"x": _plain(value, key)}}).splitlines()[1]
     except TypeError:
         raise InputError(f"value {value!r} cannot be a config value; expected a number, "
                          "string, bool, list or dict", key=key) from None
     return f"{key}={line.split(' = ', 1)[1]}"
 
 
-def _plain(v: Any) -> Any:
-    """NumPy scalars and arrays as Python numbers and lists."""
+def _plain(v: Any, where: str = "", file: str | None = None) -> Any:
+    """NumPy scalars and arrays as Python numbers and lists. A table's keys must be text, as
+    in TOML: any other key (`{1: ...}`) is an `InputError` naming where it is (`where`, the
+    dotted path so far, in `file`), not a failure deep in the config checks."""
     if hasattr(v, "tolist") and not isinstance(v, str | bytes):
         return v.tolist()
     if isinstance(v, Mapping):
-        return {k: _plain(x) for k, x in v.items()}
+        for k in v:
+            if not isinstance(k, str):
+                raise InputError(f"key {k!r} ({type(k).__name__}) is not allowed; config "
+                                 "keys are strings, as in TOML", file=file,
+                                 key=f"{where}.{k!r}" if where else repr(k))
+        return {k: _plain(x, f"{where}.{k}" if where else k, file) for k, x in v.items()}
     if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
+        return [_plain(x, f"{where}[{i}]", file) for i, x in enumerate(v)]
     return v
