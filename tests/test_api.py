@@ -164,6 +164,29 @@ def test_simulate_with_out_writes_the_file_that_open_run_reads(in_memory, tmp_pa
         zn_pde.simulate(WELL_MIXED, out=tmp_path / "run.xmf", progress=False)
 
 
+def test_overwrite_replaces_a_file_that_a_dataset_still_reads(tmp_path):
+    """A notebook keeps `open_run`'s lazy dataset and re-runs into the same file: the new run
+    is written (HDF5 refused to truncate a file this process had open: OutputError), and the
+    old dataset still reads the old run whole (truncated in place, a reader in another
+    process, ParaView say, failed on the new run's chunks). Through a symbolic link, the
+    file it names is replaced and the link kept."""
+    out = tmp_path / "again.h5"
+    first = zn_pde.simulate(WELL_MIXED, out=out, progress=False)
+    with zn_pde.open_run(out) as held:
+        second = zn_pde.simulate(WELL_MIXED, out=out, overwrite=True, progress=False,
+                                 **{"material.dose_ug_per_ml": 40.0})
+        assert float(second["np"][0]) == 40.0
+        np.testing.assert_array_equal(held["zn"].values, first["zn"].values)
+    with zn_pde.open_run(out) as back:
+        np.testing.assert_array_equal(back["zn"].values, second["zn"].values)
+    link = tmp_path / "link.h5"
+    link.symlink_to(out)
+    zn_pde.simulate(WELL_MIXED, out=link, overwrite=True, progress=False)
+    assert link.is_symlink()
+    with zn_pde.open_run(out) as back:
+        np.testing.assert_array_equal(back["zn"].values, first["zn"].values)
+
+
 def test_simulate_a_dict_well_mixed_and_its_stored_config_reproduces_it(tmp_path,
                                                                          monkeypatch):
     monkeypatch.chdir(tmp_path)

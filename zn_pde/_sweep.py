@@ -43,7 +43,7 @@ from ._run import SUMMARY_UNITS, _output_fields, summarise, with_step_peaks
 from ._solve import Schedule, advance
 from ._version import __version__
 from .config import apply_override, dumps, resolve, unresolved
-from .io._hdf5 import COORD_LONG_NAMES, LIBVER, open_read_only
+from .io._hdf5 import COORD_LONG_NAMES, LIBVER, open_read_only, replace_file
 
 SERIES = tuple(SUMMARY_UNITS)  # the single run's series, same names, units and meaning
 SERIES_UNITS = {name: unit for name, (unit, _) in SUMMARY_UNITS.items()}
@@ -133,6 +133,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
             models, transports, states)
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    replace_file(out)
     f = h5py.File(out, "w", libver=LIBVER, locking=False)
     try:
         f.attrs.update({"Conventions": "CF-1.8", "title": "zn-pde parameter sweep",

@@ -109,6 +109,16 @@ def _lock(fd: int | None, path: Path) -> None:
         raise OutputError(_BUSY, file=str(path)) from None
 
 
+def replace_file(path: Path) -> None:
+    """Remove the file at `path` (through a symbolic link, the file it names) so that an
+    output is written anew, not truncated in place: a reader that has the old file open
+    (`open_run` in a notebook, ParaView) keeps reading it whole instead of failing on the new
+    run's frames, and HDF5, which refuses to truncate a file its own process has open, can
+    create the new one."""
+    with contextlib.suppress(FileNotFoundError):
+        path.resolve().unlink()
+
+
 def _release(fd: int | None) -> None:
     if fd is not None:
         with contextlib.suppress(OSError):
@@ -146,7 +156,13 @@ class Writer:
         except OSError as e:
             raise OutputError(f"cannot create the output folder ({e.strerror})",
                               file=str(self.path)) from None
-        self._lock = _claim(self.path)
+        old = _claim(self.path) if self.path.exists() else None  # refused while being written
+        try:
+            if old is not None:
+                replace_file(self.path)
+            self._lock = _claim(self.path)
+        finally:
+            _release(old)
         try:
             self.f = h5py.File(self.path, "w", libver=LIBVER, locking=False)
         except OSError as e:
