@@ -264,3 +264,43 @@ def test_summary_figure_of_a_culture_without_exposures_leaves_out_empty_panels()
     assert labels == ["final tissue-mean viability (%)",
                       "killed by the stimuli's own oxidative hits (%)",
                       "peak diffusible ROS in tissue (µM)"]
+
+
+def test_a_signal_stops_a_sweep_between_frames_and_the_file_says_so(tmp_path, monkeypatch,
+                                                                     capsys):
+    """SIGTERM while a sweep writes its third frame: the frame is finished, the command
+    exits 1 saying how many frames the file keeps, and the file is `interrupted` with that
+    message, every series with as many frames as `time`, readable by xarray. Before, the
+    file stayed `running` (as if its writer had been killed) and the command said the run
+    had not started and nothing was written."""
+    import os
+    import signal
+
+    from zn_pde import _sweep
+
+    original = _sweep._append_frame
+    calls = {"n": 0}
+
+    def append(f, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # Python runs the handler right here, inside the write
+            os.kill(os.getpid(), signal.SIGTERM)
+        original(f, *args, **kwargs)
+
+    monkeypatch.setattr(_sweep, "_append_frame", append)
+    path = tmp_path / "s.toml"
+    path.write_text(dumps(SWEEP))
+    out = tmp_path / "s.h5"
+    assert main(["run", str(path), "-o", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "sweep interrupted by SIGTERM; 3 frames" in err and "nothing was written" not in err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers restored
+    with h5py.File(out, "r") as f:
+        assert f.attrs["status"] == "interrupted" and f.attrs["complete"] == 0
+        assert "3 frames" in f.attrs["message"]
+        assert f["time"].shape == (3,) and f["tissue_mean_viability"].shape == (12, 3)
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        assert ds.sizes["time"] == 3 and np.isfinite(ds["tissue_mean_viability"]).all()
+    assert not (tmp_path / "s_summary.csv").exists()
+    assert main(["inspect", str(out)]) == 0
+    assert "interrupted by SIGTERM" in capsys.readouterr().out

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import itertools
 import re
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,12 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from ._diffusion import sweep_unroll
-from ._errors import InputError
+from ._errors import InputError, RunError
 from ._model import Model, State, build_model
 from ._parallel import device_mesh, history_line, platform
 from ._progress import Progress
 from ._protocol import build_plan
-from ._run import SUMMARY_UNITS, _output_fields, summarise, with_step_peaks
+from ._run import SUMMARY_UNITS, _output_fields, _Signals, _Stop, summarise, with_step_peaks
 from ._solve import Schedule, advance
 from ._version import __version__
 from .config import apply_override, dumps, resolve, unresolved
@@ -98,7 +99,8 @@ def _key_units(key: str) -> str:
 
 def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = False,
               progress: bool = True) -> dict[str, np.ndarray]:
-    """Run every sweep point; write the HDF5 file, CSV table and PNG figure."""
+    """Run every sweep point; write the HDF5 file, CSV table and PNG figure. Raises RunError
+    when stopped by SIGINT/SIGTERM (the file keeps the frames saved, `interrupted`)."""
     out = Path(out)
     if out.exists() and not overwrite:
         raise InputError("output file exists; pass --overwrite to replace it", file=str(out))
@@ -132,65 +134,62 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         return eqx.filter_vmap(lambda m, tr, s: advance(m, tr, s, n_steps))(
             models, transports, states)
 
+    # as a single run's: SIGINT/SIGTERM stop the sweep between frames, never within one, and
+    # the file ends `interrupted` (or `failed`) with a message saying what it holds
+    signals = _Signals()
+    status, message = "failed", None
     out.parent.mkdir(parents=True, exist_ok=True)
     replace_file(out)
-    f = h5py.File(out, "w", libver=LIBVER, locking=False)
-    try:
-        f.attrs.update({"Conventions": "CF-1.8", "title": "zn-pde parameter sweep",
-                        "source": f"zn-pde {__version__}", "zn_pde_version": __version__,
-                        "format": "zn_pde_sweep", "config": dumps(config),
-                        "status": "running", "complete": np.uint8(0),
-                        **platform(), "history": history_line("sweep")})
-        sw = f.create_dataset("sweep", data=np.arange(n_points))
-        sw.attrs["units"] = "1"
-        sw.attrs["long_name"] = "sweep point"
-        sw.make_scale("sweep")
-        for i, k in enumerate(keys):
-            d = f.create_dataset(_key_name(k), data=np.array([p[i] for p in points]))
-            d.attrs.update({"units": _key_units(k), "config_key": k,
-                            "long_name": f"value of the config key {k} at each sweep point"})
-            d.dims[0].attach_scale(sw)
-        # CF auxiliary coordinates: every variable along the sweep names the swept keys'
-        # values, so xarray shows them as coordinates (ds.swap_dims(sweep=...) indexes by them)
-        aux = {"coordinates": " ".join(_key_name(k) for k in keys)}
-        t = f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(64,))
-        t.attrs.update({"units": "s", "long_name": "simulated time", "axis": "T"})
-        t.make_scale("time")
-        for name in SERIES:
-            d = f.create_dataset(name, shape=(n_points, 0), maxshape=(n_points, None),
-                                 dtype="f4", chunks=(n_points, 64))
-            d.attrs.update({"units": SERIES_UNITS[name], "long_name": SUMMARY_UNITS[name][1],
-                            **aux})
-            d.dims[0].attach_scale(sw)
-            d.dims[1].attach_scale(t)
-        final_names = _create_final_fields(f, models[0], n_points, configs[0], aux)
-
-        def emit(t_s: float, states, peaks=None) -> None:
-            s = _point_summaries(models, states, None if peaks is None else np.asarray(peaks))
-            n = f["time"].shape[0]
-            f["time"].resize(n + 1, axis=0)
-            f["time"][n] = t_s
-            for name in SERIES:
-                f[name].resize(n + 1, axis=1)
-                f[name][:, n] = s[name]
-            f.flush()
-
-        bar = Progress(schedule.end_s, enabled=progress,
-                       label=f"sweep of {n_points}")
-        emit(0.0, states)
-        times = schedule.save_times_s
-        for i, n in enumerate(schedule.chunks, start=1):
-            states, peaks = step_batch(batch, transports, states, n)
-            emit(float(times[i]), states, peaks)
-            bar.update(float(times[i]))
-        if final_names:
-            fields = eqx.filter_jit(eqx.filter_vmap(lambda m, s: m.fields(s)))(batch, states)
-            for name in final_names:
-                f[f"final_{name}"][...] = np.asarray(fields[name], np.float32)[:n_points]
-        f.attrs["status"] = "complete"
-        f.attrs["complete"] = np.uint8(1)
-    finally:
-        f.close()
+    f: h5py.File | None = None
+    bar = None
+    with signals:
+        try:
+            try:
+                with signals.critical():
+                    f = h5py.File(out, "w", libver=LIBVER, locking=False)
+                    final_names = _create_sweep_file(f, config, keys, points, models, configs)
+                    _append_frame(f, models, 0.0, states)
+                bar = Progress(schedule.end_s, enabled=progress, label=f"sweep of {n_points}")
+                times = schedule.save_times_s
+                for i, n in enumerate(schedule.chunks, start=1):
+                    states, peaks = step_batch(batch, transports, states, n)
+                    with signals.critical():
+                        _append_frame(f, models, float(times[i]), states, peaks)
+                    bar.update(float(times[i]))
+                if final_names:
+                    fields = eqx.filter_jit(eqx.filter_vmap(lambda m, s: m.fields(s)))(
+                        batch, states)
+                    with signals.critical():
+                        for name in final_names:
+                            f[f"final_{name}"][...] = np.asarray(fields[name],
+                                                                 np.float32)[:n_points]
+                signals.hold()  # complete: a signal now waits for the closing
+            except KeyboardInterrupt:  # SIGINT outside the main thread's handler
+                raise _Stop(signal.SIGINT) from None
+            status = "complete"
+        except _Stop as e:
+            signals.delivered = True
+            status = "interrupted"
+            n = f["time"].shape[0] if f is not None and "time" in f else 0
+            saved = (f"{n} frames (0 to {f['time'][n - 1] / 3600:g} h of "
+                     f"{schedule.end_s / 3600:g} h) of its {n_points} points are saved in "
+                     f"{out}, without the final fields" if n else "no frame was saved")
+            message = (f"sweep interrupted by {signal.Signals(e.signum).name}; {saved}; a sweep "
+                       "cannot be resumed: run it again")
+            raise RunError(message) from None
+        except BaseException as e:
+            message = f"{type(e).__name__}: {e}"
+            raise
+        finally:
+            with signals.critical(reraise=False):
+                if bar is not None:
+                    bar.close()
+                if f is not None:
+                    f.attrs["status"] = status
+                    f.attrs["complete"] = np.uint8(status == "complete")
+                    if message is not None:
+                        f.attrs["message"] = message
+                    f.close()
     with open_read_only(out) as g:
         table = {name: np.asarray(g[name][:, -1]) for name in SERIES}
         for name in PEAK_SERIES:
@@ -200,6 +199,55 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
     _plot_summary(out, keys, points, summary_panels(
         table, exposed=exposed, well_mixed=config["grid"]["kind"] == "well_mixed"))
     return table
+
+
+def _create_sweep_file(f: h5py.File, config: dict[str, Any], keys: list[str],
+                       points: list[tuple[float, ...]], models: list[Model],
+                       configs: list[dict[str, Any]]) -> list[str]:
+    """Lay out a sweep's file (docs/outputs.md, "A sweep's file") with no frame yet; the
+    names of the fields whose final values it will hold."""
+    n_points = len(models)
+    f.attrs.update({"Conventions": "CF-1.8", "title": "zn-pde parameter sweep",
+                    "source": f"zn-pde {__version__}", "zn_pde_version": __version__,
+                    "format": "zn_pde_sweep", "config": dumps(config),
+                    "status": "running", "complete": np.uint8(0),
+                    **platform(), "history": history_line("sweep")})
+    sw = f.create_dataset("sweep", data=np.arange(n_points))
+    sw.attrs["units"] = "1"
+    sw.attrs["long_name"] = "sweep point"
+    sw.make_scale("sweep")
+    for i, k in enumerate(keys):
+        d = f.create_dataset(_key_name(k), data=np.array([p[i] for p in points]))
+        d.attrs.update({"units": _key_units(k), "config_key": k,
+                        "long_name": f"value of the config key {k} at each sweep point"})
+        d.dims[0].attach_scale(sw)
+    # CF auxiliary coordinates: every variable along the sweep names the swept keys'
+    # values, so xarray shows them as coordinates (ds.swap_dims(sweep=...) indexes by them)
+    aux = {"coordinates": " ".join(_key_name(k) for k in keys)}
+    t = f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(64,))
+    t.attrs.update({"units": "s", "long_name": "simulated time", "axis": "T"})
+    t.make_scale("time")
+    for name in SERIES:
+        d = f.create_dataset(name, shape=(n_points, 0), maxshape=(n_points, None),
+                             dtype="f4", chunks=(n_points, 64))
+        d.attrs.update({"units": SERIES_UNITS[name], "long_name": SUMMARY_UNITS[name][1],
+                        **aux})
+        d.dims[0].attach_scale(sw)
+        d.dims[1].attach_scale(t)
+    return _create_final_fields(f, models[0], n_points, configs[0], aux)
+
+
+def _append_frame(f: h5py.File, models: list[Model], t_s: float, states,
+                  peaks=None) -> None:
+    """Write every point's summaries at time `t_s` as the next frame, flushed to disk."""
+    s = _point_summaries(models, states, None if peaks is None else np.asarray(peaks))
+    n = f["time"].shape[0]
+    f["time"].resize(n + 1, axis=0)
+    f["time"][n] = t_s
+    for name in SERIES:
+        f[name].resize(n + 1, axis=1)
+        f[name][:, n] = s[name]
+    f.flush()
 
 
 def summary_panels(table: dict[str, np.ndarray], *, exposed: bool = True,

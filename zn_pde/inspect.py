@@ -517,8 +517,14 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
            f"  status      {status}",
            f"  written by  zn-pde {attrs.get('zn_pde_version', '?')}, "
            f"{attrs.get('Conventions', '')}, {_bytes(size)}",
-           *_history_lines(attrs),
-           f"  table       {p.stem}_summary.csv and figure {p.stem}_summary.png beside it"]
+           *_history_lines(attrs)]
+    if "message" in attrs:
+        out.append(f"  message     {attrs['message']}")
+    # the table and figure are written once the sweep is complete
+    out.append(f"  table       {p.stem}_summary.csv and figure {p.stem}_summary.png beside it"
+               if attrs.get("status") == "complete" else
+               "  table       none: the sweep did not complete (the summary table and figure "
+               "are written at its end)")
     out += _config_summary({k: v for k, v in cfg.items() if k != "sweep"})
     out.append("  (each point replaces the swept keys below with its own values)")
     out += ["", f"swept keys ({n_points} points: every combination of the values)"]
