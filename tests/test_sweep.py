@@ -304,3 +304,28 @@ def test_a_signal_stops_a_sweep_between_frames_and_the_file_says_so(tmp_path, mo
     assert not (tmp_path / "s_summary.csv").exists()
     assert main(["inspect", str(out)]) == 0
     assert "interrupted by SIGTERM" in capsys.readouterr().out
+
+
+def test_a_sweep_does_not_overwrite_a_file_another_process_writes(tmp_path, capsys):
+    """A file whose writer holds its lock (POSIX lockf, like a live `zn-pde run`) is not
+    replaced by a sweep's --overwrite: exit 2, the file untouched (the sweep took no lock
+    and replaced it under the writer)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "busy.h5"
+    out.write_bytes(b"a run in progress")
+    path = tmp_path / "s.toml"
+    path.write_text(dumps(SWEEP))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
+         "os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX); print('locked', flush=True); "
+         "time.sleep(60)", str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert main(["run", str(path), "-o", str(out), "--overwrite", "--quiet"]) == 2
+        assert "another zn-pde process is writing this file" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert out.read_bytes() == b"a run in progress"

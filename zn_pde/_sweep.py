@@ -44,7 +44,7 @@ from ._run import SUMMARY_UNITS, _output_fields, _Signals, _Stop, summarise, wit
 from ._solve import Schedule, advance
 from ._version import __version__
 from .config import apply_override, dumps, resolve, unresolved
-from .io._hdf5 import COORD_LONG_NAMES, LIBVER, open_read_only, replace_file
+from .io._hdf5 import COORD_LONG_NAMES, _release, create_locked, open_read_only
 
 SERIES = tuple(SUMMARY_UNITS)  # the single run's series, same names, units and meaning
 SERIES_UNITS = {name: unit for name, (unit, _) in SUMMARY_UNITS.items()}
@@ -139,14 +139,16 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
     signals = _Signals()
     status, message = "failed", None
     out.parent.mkdir(parents=True, exist_ok=True)
-    replace_file(out)
     f: h5py.File | None = None
+    lock = None
     bar = None
     with signals:
         try:
             try:
                 with signals.critical():
-                    f = h5py.File(out, "w", libver=LIBVER, locking=False)
+                    # the lock, as a single run's writer holds it: another zn-pde process
+                    # cannot overwrite or resume the file while the sweep writes it
+                    f, lock = create_locked(out)
                     final_names = _create_sweep_file(f, config, keys, points, models, configs)
                     _append_frame(f, models, 0.0, states)
                 bar = Progress(schedule.end_s, enabled=progress, label=f"sweep of {n_points}")
@@ -190,6 +192,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
                     if message is not None:
                         f.attrs["message"] = message
                     f.close()
+                _release(lock)
     with open_read_only(out) as g:
         table = {name: np.asarray(g[name][:, -1]) for name in SERIES}
         for name in PEAK_SERIES:

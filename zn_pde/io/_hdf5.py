@@ -119,6 +119,35 @@ def replace_file(path: Path) -> None:
         path.resolve().unlink()
 
 
+def create_locked(path: Path) -> tuple[h5py.File, int | None]:
+    """A new, empty HDF5 output at `path` (an existing file replaced, see `replace_file`) and
+    the descriptor that holds its exclusive POSIX lock until `_release`d. Raises
+    OutputError if another process is writing the file (holds the lock) or it cannot be
+    created."""
+    old = _claim(path) if path.exists() else None  # refused while being written
+    try:
+        if old is not None:
+            replace_file(path)
+        fd = _claim(path)
+    finally:
+        _release(old)
+    try:
+        f = h5py.File(path, "w", libver=LIBVER, locking=False)
+    except OSError as e:
+        _release(fd)
+        raise OutputError(f"cannot create the HDF5 file ({e})", file=str(path)) from None
+    # creating the file, HDF5 opens and closes descriptors of its own on this path, and a
+    # process's POSIX locks on a file go when any of its descriptors to it is closed: take
+    # the lock again on ours (a writer that got in between is refused)
+    try:
+        _lock(fd, path)
+    except OutputError:
+        f.close()
+        _release(fd)
+        raise
+    return f, fd
+
+
 def _release(fd: int | None) -> None:
     if fd is not None:
         with contextlib.suppress(OSError):
@@ -156,28 +185,7 @@ class Writer:
         except OSError as e:
             raise OutputError(f"cannot create the output folder ({e.strerror})",
                               file=str(self.path)) from None
-        old = _claim(self.path) if self.path.exists() else None  # refused while being written
-        try:
-            if old is not None:
-                replace_file(self.path)
-            self._lock = _claim(self.path)
-        finally:
-            _release(old)
-        try:
-            self.f = h5py.File(self.path, "w", libver=LIBVER, locking=False)
-        except OSError as e:
-            _release(self._lock)
-            raise OutputError(f"cannot create the HDF5 file ({e})", file=str(self.path)
-                              ) from None
-        # creating the file, HDF5 opens and closes descriptors of its own on this path, and a
-        # process's POSIX locks on a file go when any of its descriptors to it is closed:
-        # take the lock again on ours (a writer that got in between is refused)
-        try:
-            _lock(self._lock, self.path)
-        except OutputError:
-            self.f.close()
-            _release(self._lock)
-            raise
+        self.f, self._lock = create_locked(self.path)
         f = self.f
         f.attrs["Conventions"] = "CF-1.8"
         f.attrs["title"] = "zn-pde reaction-diffusion simulation"
