@@ -729,3 +729,24 @@ def test_log_leaves_glutathione_linear(run3d):
     zn = [ax.images[0].norm for ax in _slices(run, "zn", frames, log=True).axes if ax.images]
     assert gsh and not any(isinstance(n, LogNorm) for n in gsh)
     assert zn and all(isinstance(n, LogNorm) for n in zn)
+
+
+@pytest.mark.parametrize("name", ["run 12:30.h5", "a|b.h5"])
+def test_an_output_name_the_sidecar_cannot_refer_to_is_bad_input(tmp_path, name):
+    """XDMF spells a frame as FILE:/name|selection and ParaView's readers split at ':' and
+    '|' whatever the file is called: a sidecar for `run 12:30.h5` made Xdmf3 Reader S abort
+    (SIGABRT) and XDMF Reader fail to read every field. Such a name is refused before
+    anything is written, saying what to use instead; a folder with a ':' is fine (the
+    sidecar names the file alone)."""
+    from zn_pde.io import OutputError
+
+    variables = {"zn": {"units": "uM", "long_name": "zinc"}}
+    with pytest.raises(OutputError, match=r"has ':' or '\|'.*e\.g\. (run 12-30|a-b)\.h5"):
+        Writer(tmp_path / name, config_toml="", coords={}, tissue_mask=np.ones(()),
+               well_mixed=True, variables=variables)
+    assert list(tmp_path.iterdir()) == []
+    folder = tmp_path / "12:30"
+    w = Writer(folder / "run.h5", config_toml="", coords={}, tissue_mask=np.ones(()),
+               well_mixed=True, variables=variables)
+    w.close("complete")
+    assert (folder / "run.h5").is_file()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,14 @@ class Writer:
             raise OutputError("the output is a folder; give a file name ending in .h5",
                               file=str(self.path))
         sidecar = self.path.with_suffix(".xmf")
+        if {":", "|"} & set(self.path.name):
+            # the sidecar names each dataset as FILE:/name|selection, and ParaView's XDMF
+            # readers split there, whatever the file is called (its Xdmf3 readers abort)
+            raise OutputError("its XDMF sidecar cannot refer to a file whose name has ':' or "
+                              "'|' (XDMF separates the file from the dataset with ':' and "
+                              "the frame's selection with '|'); allowed: an output name "
+                              f"without them, e.g. {re.sub(r'[:|]', '-', self.path.name)}",
+                              file=str(self.path))
         if sidecar.is_dir():
             raise OutputError(f"its XDMF sidecar {sidecar} would replace a folder; allowed: "
                               "an output name whose .xmf is not a folder", file=str(self.path))
