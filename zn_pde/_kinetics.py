@@ -844,6 +844,41 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
     return sinks, sources
 
 
+def lysosomal_freed(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates,
+                    d: Dissolution) -> Array:
+    """Internalised particle mass the lysosomes dissolved over the step, per voxel volume:
+    `d.lysosomal`, less, with a co-product (ZnO₂, ZnS), what its saturation held back. That is
+    what the co-product's feedback sink took in the solve (its share of the sink), so each
+    Zn²⁺ freed comes with ν co-product exactly (the fluid received the escaping share e of
+    it: the sink took e ν per Zn²⁺)."""
+    if s.h2o2 is None and s.h2s is None:
+        return d.lysosomal
+    name, kappa = (("h2o2", r.h2o2_decay + r.h2o2_cells) if s.h2o2 is not None
+                   else ("h2s", r.h2s_oxidation))
+    held = _safe_div(removed[name] * _safe_div(d.feedback_per_s, kappa + d.feedback_per_s),
+                     jnp.maximum(k.coproduct_per_zn, 1e-12) * k.zn_uM_per_particle_ug_per_ml
+                     * d.escape)
+    return jnp.clip(d.lysosomal - held, 0.0, d.lysosomal)
+
+
+def oxidants_taken(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates,
+                   d: Dissolution, freed: Array) -> tuple[Array, Array]:
+    """Oxidants the living cells removed over the step, per voxel volume: (the diffusible
+    ROS, that plus H₂O₂). The shares of the ROS and H₂O₂ sinks that are the cells' uptake
+    (the saturation share of H₂O₂'s, `dissolution`, is no removal), and the H₂O₂ the
+    lysosomes made from `freed` (`lysosomal_freed`, per voxel volume) that the cells' own
+    peroxidases removed before it could leave (1 − e of it,
+    `Kinetics.peroxide_escape_share`)."""
+    taken_ros = removed["ros"] * _safe_div(r.ros_cells, r.ros_decay + r.ros_cells)
+    taken = taken_ros
+    if s.h2o2 is not None:
+        taken = taken + removed["h2o2"] * _safe_div(
+            r.h2o2_cells, r.h2o2_decay + r.h2o2_cells + d.feedback_per_s)
+        taken = taken + ((1.0 - d.escape) * k.coproduct_per_zn
+                         * k.zn_uM_per_particle_ug_per_ml * freed)
+    return taken_ros, taken
+
+
 def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Environment,
           dt_s: float, fluid_fraction: ArrayLike, d: Dissolution,
           oxygen: Oxygen | None = None) -> Local:
@@ -873,19 +908,9 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
         zn, zn_phosphate = k.precipitate_phosphate(zn, zn_phosphate, env.ph)
     arrived = _safe_div(d.taken_up, living)
 
-    # 2. lysosomal dissolution of internalised particles (`dissolution`): its zinc stays in
-    # the cells; its co-product (H2O2 or H2S) and cargo left them as sources of the solve,
-    # the co-product's slowed by the saturation (a sink of the solve, `dissolution`)
-    freed = _safe_div(d.lysosomal, living)
-    if s.h2o2 is not None or s.h2s is not None:
-        # what the saturation held back is what the co-product's feedback sink took in the
-        # solve (its share of the sink), so each Zn²⁺ freed comes with ν co-product exactly
-        name, kappa = (("h2o2", r.h2o2_decay + r.h2o2_cells) if s.h2o2 is not None
-                       else ("h2s", r.h2s_oxidation))
-        # (the fluid received the escaping share e of it: the sink took e ν per Zn²⁺)
-        held = _safe_div(removed[name] * _safe_div(d.feedback_per_s, kappa + d.feedback_per_s),
-                         jnp.maximum(k.coproduct_per_zn, 1e-12) * conv * d.escape)
-        freed = _safe_div(jnp.clip(d.lysosomal - held, 0.0, d.lysosomal), living)
+    # 2. lysosomal dissolution of internalised particles (`lysosomal_freed`): its zinc stays
+    # in the cells; its co-product (H2O2 or H2S) and cargo left them as sources of the solve
+    freed = _safe_div(lysosomal_freed(k, s, removed, r, d), living)
     np_int = s.np_int + arrived - freed
     zn_cell = s.zn_cell + freed * conv
     if zn_phosphate is not None:  # endocytosed zinc phosphate, dissolved in the lysosomes
@@ -896,24 +921,14 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     zn_cell = jnp.maximum(zn_cell + _safe_div(removed["zn"] - r.zn_efflux_uM, living), 0.0)
     free = k.free_zinc_uM(zn_cell, s.gsh)
 
-    # 4. oxidants the living cells removed over the step (the diffusible ROS and H2O2 their
-    # sinks took up, per voxel volume), split among the paths inside in proportion to their
-    # rates at the step start (`Kinetics.peroxide_fates`): catalase's share becomes O2
-    # (2 H2O2 -> 2 H2O + O2), the glutathione peroxidases' consumes glutathione, what
-    # glutathione does not intercept reacts with the cell's own molecules, Fenton's is ·OH
+    # 4. oxidants the living cells removed over the step (`oxidants_taken`), split among the
+    # paths inside in proportion to their rates at the step start (`Kinetics.peroxide_fates`):
+    # catalase's share became O2 (2 H2O2 -> 2 H2O + O2, a source of O2's solve: `step_with`),
+    # the glutathione peroxidases' consumes glutathione, what glutathione does not intercept
+    # reacts with the cell's own molecules, Fenton's is ·OH
     fates = k.peroxide_fates(r.catalase_activity, s.gsh)
-    taken_ros = removed["ros"] * _safe_div(r.ros_cells, r.ros_decay + r.ros_cells)
-    taken = taken_ros
-    if h2o2 is not None:  # the sink's saturation share (`dissolution`) is no removal
-        taken = taken + removed["h2o2"] * _safe_div(
-            r.h2o2_cells, r.h2o2_decay + r.h2o2_cells + d.feedback_per_s)
-        # and the H2O2 the lysosomes made that the cells' own peroxidases removed before
-        # it could leave (1 − e of it, `Kinetics.peroxide_escape_share`)
-        retained = 1.0 - d.escape
-        taken = taken + retained * k.coproduct_per_zn * conv * freed * living
+    taken_ros, taken = oxidants_taken(k, s, removed, r, d, freed * living)
     o2 = s.o2
-    if o2 is not None:
-        o2 = o2 + 0.5 * fates.catalase * taken
     oxidant_in = _safe_div(taken, living * dt_s)  # µM/s per living-cell volume
 
     # 5. glutathione intercepts, at GSH/(K + GSH) while it lasts, the glutathione
@@ -1033,10 +1048,34 @@ def step_with(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fracti
     d = dissolution(k, s, removed_np, r, env, fluid_fraction, dt_s)
     sinks, sources = sinks_and_sources(r, names[1:], fluid_fraction, dt_s, k, d.dissolved,
                                        d.lysosomal, d.feedback_per_s, d.escape)
-    rest, removed_rest = solve(names[1:], sinks, sources)
-    moved = dict(zip(names, [particles, *rest], strict=True))
-    removed = dict(zip(names, [removed_np, *removed_rest], strict=True))
+    moved, removed = {"np": particles}, {"np": removed_np}
+    # O2 last: catalase makes it from the oxidants the cells removed over the step, a source
+    # of its own solve, so that it diffuses as it is made (added after the step, one step's
+    # worth stood undiffused in the rim cells: 650 uM against the medium's 177 at dt = 60 s)
+    runs = _split_runs(names[1:], "o2")
+    for run in runs[:-1] if s.o2 is not None else runs:
+        at = [names.index(n) - 1 for n in run]
+        new, gone = solve(run, [sinks[i] for i in at], [sources[i] for i in at])
+        moved.update(zip(run, new, strict=True))
+        removed.update(zip(run, gone, strict=True))
+    if s.o2 is not None:
+        after = s._replace(**moved)
+        freed = lysosomal_freed(k, after, removed, r, d)
+        _, taken = oxidants_taken(k, after, removed, r, d, freed)
+        made = (0.5 * k.peroxide_fates(r.catalase_activity, s.gsh).catalase * taken) / dt_s
+        at = names.index("o2") - 1
+        (moved["o2"],), (removed["o2"],) = solve(("o2",), [sinks[at]], [sources[at] + made])
     return react(k, s._replace(**moved), removed, r, env, dt_s, fluid_fraction, d, oxygen)
+
+
+def _split_runs(names: tuple[str, ...], last: str) -> list[tuple[str, ...]]:
+    """`names` as contiguous runs that `solve` takes in one call, `last` (where present) a run
+    of its own at the end: ("zn", "ros", "o2", "zn_phosphate") -> [("zn", "ros"),
+    ("zn_phosphate",), ("o2",)]."""
+    if last not in names:
+        return [names]
+    i = names.index(last)
+    return [run for run in (names[:i], names[i + 1:]) if run] + [(last,)]
 
 
 def local_step(k: Kinetics, s: Local, env: Environment, dt_s: float,
