@@ -276,10 +276,13 @@ def test_bad_config_raises_input_error_with_the_cli_message(tmp_path, capsys):
              ({**WELL_MIXED, 1: {}}, {}, r"key '1'.*keys are strings"),
              ({**WELL_MIXED, "grid": {"kind": "well_mixed", 2: 0}}, {}, r"key 'grid\.2'"),
              ({**WELL_MIXED, "sweep": {3: [1.0]}}, {}, r"key 'sweep\.3'"),
-             (WELL_MIXED, {"dose": [{4: 1.0}]}, r"key 'dose\[0\]\.4'")]
+             (WELL_MIXED, {"dose": [{4: 1.0}]}, r"key 'dose\[0\]\.4'"),
+             # a flag given as text: "no" is truthy, it would overwrite an existing run
+             (WELL_MIXED, {"overwrite": "no"}, r"overwrite = 'no' must be True or False"),
+             (WELL_MIXED, {"progress": "no"}, r"progress = 'no' must be True or False")]
     for config, overrides, words in cases:
         with pytest.raises(zn_pde.InputError, match=words):
-            zn_pde.simulate(config, progress=False, **overrides)
+            zn_pde.simulate(config, **{"progress": False, **overrides})
 
 
 def test_open_run_rejects_what_is_not_a_run(tmp_path):

@@ -513,6 +513,16 @@ def test_ultrasound_below_the_cavitation_threshold_is_noted_by_validate(capsys, 
     assert ("below the inertial-cavitation threshold" in text) == noted
 
 
+@pytest.mark.parametrize("repeats, noted", [(1, True), (2, False)])
+def test_a_repeat_interval_without_repeats_is_noted_by_validate(capsys, repeats, noted):
+    """`repeat_every_h` with `repeats = 1` spaces nothing (one exposure): validate says so,
+    naming the key, instead of silently running a single exposure."""
+    code, text = _validate(capsys, "--set", "ultrasound[0].repeat_every_h=6.0",
+                           "--set", f"ultrasound[0].repeats={repeats}")
+    assert code == 0
+    assert ("ultrasound[0].repeat_every_h = 6 h has no effect with repeats = 1" in text) == noted
+
+
 def test_without_a_material_the_model_sections_do_not_act_and_validate_says_so(capsys):
     """A config of passive species alone: validate says [ph] and [tissue] do not act
     on them, and changing keys there leaves the run identical."""

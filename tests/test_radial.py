@@ -464,6 +464,9 @@ def test_cell_free_radial_vial_takes_light_by_the_medium_attenuation(capsys):
     assert main(args + vial + ["--set=tissue.medium_light_attenuation_per_cm=400"]) == 2
     err = capsys.readouterr().err
     assert "'light[0].wavelength_nm'" in err and "Traceback" not in err
+    # a block of tissue filling the domain: the domain's diameter, not a spheroid's
+    assert main(args + vial[1:] + ["--set=geometry.kind='uniform'"]) == 2
+    assert "across the domain's diameter" in capsys.readouterr().err
 
     c = load_config("configs/zno_spheroid_radial.toml", [s[len("--set="):] for s in vial])
     field = np.asarray(build_model(c).light[0].field)

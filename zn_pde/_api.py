@@ -54,6 +54,10 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
     line prints), `RunError` when the run fails or is interrupted (Ctrl-C, or a notebook's
     interrupt); without `out` the frames saved until then are in the error's `dataset`.
     """
+    for name, flag in (("progress", progress), ("overwrite", overwrite)):
+        if not isinstance(flag, bool):  # "no" would be truthy: it would overwrite a run
+            raise InputError(f"simulate's {name} = {flag!r} must be True or False",
+                             key=name, file=_label(config))
     c = _resolve(config, overrides)
     if "sweep" in c:
         raise InputError("simulate runs one point; a [sweep] runs with `zn-pde run` and its "

@@ -160,7 +160,7 @@ def _protocol(run: RunFile) -> list[str]:
         times = np.asarray(f["event_time"][:], float)
         cols = {k: [_text(v) for v in f[f"event_{k}"][:]] for k in ("kind", "units", "label")}
         values = np.asarray(f["event_value"][:], float)
-    lines = ["", f"protocol ({times.size} events)"]
+    lines = ["", f"protocol ({times.size} event{'' if times.size == 1 else 's'})"]
     rows = list(zip(times, cols["kind"], values, cols["units"], cols["label"], strict=True))
     for t, kind, value, units, label in rows[:MAX_TABLE_ROWS]:
         what = _EVENT_TEXT.get(kind, kind)

@@ -56,8 +56,18 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     resolved = resolve(raw, file)
     resolved["_name"] = name
     resolved["_file"] = file  # errors of derived configs (sweep points) name it
-    resolved["_notes"] = other_material_notes(raw, resolved)
+    resolved["_notes"] = other_material_notes(raw, resolved) + lone_repeat_notes(resolved)
     return resolved
+
+
+def lone_repeat_notes(resolved: dict[str, Any]) -> list[str]:
+    """A note for each exposure that sets `repeat_every_h` but keeps `repeats = 1`: the
+    interval has nothing to space, typically a forgotten `repeats`."""
+    return [f"note: {sec}[{i}].repeat_every_h = {ex['repeat_every_h']:g} h has no effect with "
+            f"repeats = 1 (a single exposure); set {sec}[{i}].repeats to the number of "
+            "exposures"
+            for sec in ("ultrasound", "light") for i, ex in enumerate(resolved.get(sec, []))
+            if ex.get("repeat_every_h") is not None and ex["repeats"] == 1]
 
 
 def other_material_notes(raw: dict[str, Any], resolved: dict[str, Any]) -> list[str]:
@@ -883,9 +893,10 @@ def _check_radial(c: dict[str, Any], file: str) -> None:
     for key, lost in radial_attenuation_across(c):
         if lost > RADIAL_MAX_ATTENUATION:
             section = key.split("[")[0]
+            body = "spheroid" if geo["kind"] == "spheroid" else "domain"
             raise InputError(
                 f"this {section} exposure loses {100 * lost:.3g} % of its intensity across "
-                f"the spheroid's diameter, so it is one-sided and a radial grid (exposure "
+                f"the {body}'s diameter, so it is one-sided and a radial grid (exposure "
                 "from all sides, attenuated by depth below the surface) cannot represent it "
                 f"faithfully; allowed: at most {100 * RADIAL_MAX_ATTENUATION:g} % (a weakly "
                 "attenuated exposure, a smaller spheroid), or use grid.kind = 'cartesian' "
