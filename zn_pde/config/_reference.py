@@ -192,8 +192,10 @@ Checked after every key is valid on its own (exit status 2 when broken):
   <= {max_rate_dt:g}; the message gives the largest `dt_s` and the smallest
   `reaction_substeps` that pass. Sinks solved implicitly with the transport (a `[[species]]`
   decay, the particles' dissolution and uptake in the fluid) are stable at any step and
-  their steady balance with diffusion does not depend on it (on the radial grid not at
-  all); their time course, like the diffusion's, is first order in `dt_s`, so they are not
+  their steady balance with diffusion depends on it little (on the radial and well-mixed
+  grids not at all; on the 3D grid the LOD splitting moves it: a sphere of Thiele modulus 3
+  at 10 µm voxels has its centre value 0.335 of the surface's at `dt_s` = 60, 0.343 at 600,
+  exact 0.303); their time course, like the diffusion's, is first order in `dt_s`, so they are not
   refused: `zn-pde validate` and `run` print a note with the `dt_s` that resolves a
   species' decay (rate x `dt_s` <= {fast_decay:g}) when the step is longer.
 - `[[light]]` without `tissue.light_attenuation_per_cm` needs a wavelength inside the tissue
