@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numpy as np
+
 from zn_pde.config import load_config, resolve
 
 WELL_MIXED_CULTURE = {
@@ -58,3 +60,41 @@ def assert_loss_gradient_matches_fd(problem, rtol: float = 1e-5, step: float = 1
                    for i in range(x.size)])
     np.testing.assert_allclose(grad, fd, rtol=rtol)
     assert np.all(np.abs(grad) > 1e-6 * value)  # every parameter moves the read-out
+
+
+def finite_bath_roots(alpha: float, count: int = 200) -> np.ndarray:
+    """The positive roots q_n of tan q = 3q/(3 + α q²) (Crank 1975, eq. 6.31), one in each
+    interval (nπ, (n+1)π), found as sign changes of (3 + αq²) sin q − 3q cos q."""
+    from scipy.optimize import brentq
+
+    def f(q):
+        return (3 + alpha * q**2) * np.sin(q) - 3 * q * np.cos(q)
+
+    grid = np.linspace(1e-6, (count + 2) * np.pi, 200 * (count + 2))
+    v = f(grid)
+    cross = np.flatnonzero(np.sign(v[:-1]) != np.sign(v[1:]))[:count]
+    return np.array([brentq(f, grid[i], grid[i + 1]) for i in cross])
+
+
+def crank_finite_bath(tau: float, alpha: float) -> float:
+    """M_t/M_∞ of a sphere taking a solute up from a well-stirred bath of α times its volume,
+    τ = D t / a² (Crank 1975, The Mathematics of Diffusion, 2nd ed., eq. 6.30; the same for
+    release from the sphere into a clean bath, §6.3.2)."""
+    q = finite_bath_roots(alpha)
+    return 1 - float(np.sum(6 * alpha * (alpha + 1) * np.exp(-q**2 * tau)
+                            / (9 + 9 * alpha + q**2 * alpha**2)))
+
+
+def hold_lock(path: Any) -> Any:
+    """A process that holds a POSIX write lock on `path` (as a running zn-pde writer does)
+    until killed; returns once it holds it. Use as `holder = hold_lock(p)`, then
+    `holder.kill(); holder.communicate()`."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
+         "os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX); print('locked', flush=True); "
+         "time.sleep(60)", str(path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import crank_finite_bath
 
 import zn_pde
 from zn_pde.materials import get_material
@@ -140,28 +141,6 @@ def test_dissolution_follows_the_documented_ph_law_in_a_cell_free_vial():
     assert expected.min() < 0.2 * 5.0  # the acid segment dissolves most of its dose
 
 
-def _finite_bath_roots(alpha: float, count: int = 200) -> np.ndarray:
-    """The positive roots q_n of tan q = 3q/(3 + α q²) (Crank 1975, eq. 6.31)."""
-    from scipy.optimize import brentq
-
-    def f(q):
-        return (3 + alpha * q**2) * np.sin(q) - 3 * q * np.cos(q)
-
-    grid = np.linspace(1e-6, (count + 2) * np.pi, 200 * (count + 2))
-    v = f(grid)
-    cross = np.flatnonzero(np.sign(v[:-1]) != np.sign(v[1:]))[:count]
-    return np.array([brentq(f, grid[i], grid[i + 1]) for i in cross])
-
-
-def _crank_finite_bath(tau: float, alpha: float) -> float:
-    """M_t/M_∞ of a sphere exchanging a solute with a well-stirred bath of α times its
-    volume, τ = D t/a² (Crank 1975, The Mathematics of Diffusion, 2nd ed., eq. 6.30; the same
-    for release from the sphere into a clean bath, §6.3.2)."""
-    q = _finite_bath_roots(alpha)
-    return 1 - float(np.sum(6 * alpha * (alpha + 1) * np.exp(-q**2 * tau)
-                            / (9 + 9 * alpha + q**2 * alpha**2)))
-
-
 def test_a_voxel_ball_releases_a_tracer_into_a_closed_well_as_crank_predicts():
     """3D grid (20³ voxels of h = 12.5 µm, zero-flux walls): a ball of a = 100 µm holding a
     passive tracer at 1 µM, D = 10 µm²/s, in tracer-free medium of D = 10⁵ µm²/s (stirred)
@@ -192,7 +171,7 @@ def test_a_voxel_ball_releases_a_tracer_into_a_closed_well_as_crank_predicts():
     t = ds["time"].values
     for tau in (0.02, 0.05, 0.1, 0.2):
         i = int(np.argmin(np.abs(t - tau * t_unit)))
-        bounds = [_crank_finite_bath(d * t[i] / r**2, alpha) for r in (a + h / 2, a - h / 2)]
+        bounds = [crank_finite_bath(d * t[i] / r**2, alpha) for r in (a + h / 2, a - h / 2)]
         assert bounds[0] <= released[i] <= bounds[1], (tau, released[i], bounds)
 
 

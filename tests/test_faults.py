@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import xarray as xr
+from helpers import hold_lock
 
 from zn_pde import RunError, _solve, build_model
 from zn_pde._run import simulate_to_file
@@ -396,12 +397,8 @@ def test_a_file_being_written_cannot_be_resumed_or_overwritten(workdir, capsys):
         f.attrs["status"] = "running"
         f.attrs["complete"] = np.uint8(0)
     before = _digest(out)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
-         "os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX); print('locked', flush=True); "
-         "time.sleep(60)", str(out)], stdout=subprocess.PIPE, text=True)
+    holder = hold_lock(out)
     try:
-        assert holder.stdout.readline().strip() == "locked"
         assert main(["run", "--resume", str(out), "--quiet"]) == 2
         assert "another zn-pde process is writing this file" in capsys.readouterr().err
         assert main(["run", str(workdir / "cfg.toml"), "-o", str(out), "--overwrite",

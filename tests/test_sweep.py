@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 import xarray as xr
-from helpers import WELL_MIXED_CULTURE, config, series
+from helpers import WELL_MIXED_CULTURE, config, hold_lock, series
 
 from zn_pde._protocol import build_plan
 from zn_pde._sweep import point_config, run_sweep, summary_panels, sweep_points
@@ -310,19 +310,12 @@ def test_a_sweep_does_not_overwrite_a_file_another_process_writes(tmp_path, caps
     """A file whose writer holds its lock (POSIX lockf, like a live `zn-pde run`) is not
     replaced by a sweep's --overwrite: exit 2, the file untouched (the sweep took no lock
     and replaced it under the writer)."""
-    import subprocess
-    import sys
-
     out = tmp_path / "busy.h5"
     out.write_bytes(b"a run in progress")
     path = tmp_path / "s.toml"
     path.write_text(dumps(SWEEP))
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
-         "os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX); print('locked', flush=True); "
-         "time.sleep(60)", str(out)], stdout=subprocess.PIPE, text=True)
+    holder = hold_lock(out)
     try:
-        assert holder.stdout.readline().strip() == "locked"
         assert main(["run", str(path), "-o", str(out), "--overwrite", "--quiet"]) == 2
         assert "another zn-pde process is writing this file" in capsys.readouterr().err
     finally:

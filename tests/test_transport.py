@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import config, default_config, series
+from helpers import config, crank_finite_bath, default_config, series
 
 from zn_pde import Schedule, build_model, diffuse_react, make_operator, trajectory
 from zn_pde._grid import penetration_depth_um
@@ -551,28 +551,6 @@ def test_surface_exchange_never_takes_more_than_the_medium_holds(kind, x64):
     assert np.sum(taken * volume) / 1e-6 == pytest.approx(flux_area, rel=1e-5)
 
 
-def _finite_bath_roots(alpha: float, count: int = 200) -> np.ndarray:
-    """The positive roots q_n of tan q = 3q/(3 + α q²) (Crank 1975, eq. 6.31), one in each
-    interval (nπ, (n+1)π), found as sign changes of (3 + αq²) sin q − 3q cos q."""
-    from scipy.optimize import brentq
-
-    def f(q):
-        return (3 + alpha * q**2) * np.sin(q) - 3 * q * np.cos(q)
-
-    grid = np.linspace(1e-6, (count + 2) * np.pi, 200 * (count + 2))
-    v = f(grid)
-    cross = np.flatnonzero(np.sign(v[:-1]) != np.sign(v[1:]))[:count]
-    return np.array([brentq(f, grid[i], grid[i + 1]) for i in cross])
-
-
-def _crank_finite_bath(tau: float, alpha: float) -> float:
-    """M_t/M_∞ of a sphere taking a solute up from a well-stirred bath of α times its volume,
-    τ = D t / a² (Crank 1975, The Mathematics of Diffusion, 2nd ed., eq. 6.30)."""
-    q = _finite_bath_roots(alpha)
-    return 1 - float(np.sum(6 * alpha * (alpha + 1) * np.exp(-q**2 * tau)
-                            / (9 + 9 * alpha + q**2 * alpha**2)))
-
-
 @pytest.mark.parametrize("well_radius_um", [130.0, 200.0])
 def test_a_sphere_takes_a_tracer_from_a_finite_stirred_bath_as_crank_predicts(well_radius_um):
     """Through the public API (`zn_pde.simulate`): a passive tracer at 1 µM in a closed
@@ -615,7 +593,7 @@ def test_a_sphere_takes_a_tracer_from_a_finite_stirred_bath_as_crank_predicts(we
         for tau in taus:
             i = int(np.argmin(np.abs(ds["time"].values - tau * t_unit)))
             model = float(c[i][ball] @ volume[ball]) / m_inf
-            exact = _crank_finite_bath(tau, alpha)
+            exact = crank_finite_bath(tau, alpha)
             row.append(abs(model / exact - 1))
         errors.append(row)
     coarse, fine = np.array(errors)
