@@ -277,6 +277,8 @@ def test_bad_config_raises_input_error_with_the_cli_message(tmp_path, capsys):
              ({**WELL_MIXED, "grid": {"kind": "well_mixed", 2: 0}}, {}, r"key 'grid\.2'"),
              ({**WELL_MIXED, "sweep": {3: [1.0]}}, {}, r"key 'sweep\.3'"),
              (WELL_MIXED, {"dose": [{4: 1.0}]}, r"key 'dose\[0\]\.4'"),
+             # a key with its value written into it (once read as the value "3=0.2")
+             (WELL_MIXED, {"time.end_h=3": 0.2}, r"override key 'time.end_h=3' contains '='"),
              # a flag given as text: "no" is truthy, it would overwrite an existing run
              (WELL_MIXED, {"overwrite": "no"}, r"overwrite = 'no' must be True or False"),
              (WELL_MIXED, {"progress": "no"}, r"progress = 'no' must be True or False")]

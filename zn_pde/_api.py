@@ -215,6 +215,10 @@ def _label(config: Any) -> str:
 
 def _override_text(key: str, value: Any) -> str:
     """`KEY=VALUE` with the value as TOML, so overrides take `--set`'s exact path."""
+    if "=" in key:  # `--set`'s text would split at it and read the rest as the value
+        raise InputError(f"override key {key!r} contains '='; give the value as the "
+                         f"argument's value, e.g. simulate(..., **{{{key.split('=')[0]!r}: "
+                         "value})", key=key)
     try:
         line = dumps({"v": {"x": _plain(value, key)}}).splitlines()[1]
     except TypeError:
