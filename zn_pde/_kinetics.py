@@ -1052,8 +1052,7 @@ def step_with(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fracti
     # O2 last: catalase makes it from the oxidants the cells removed over the step, a source
     # of its own solve, so that it diffuses as it is made (added after the step, one step's
     # worth stood undiffused in the rim cells: 650 uM against the medium's 177 at dt = 60 s)
-    runs = _split_runs(names[1:], "o2")
-    for run in runs[:-1] if s.o2 is not None else runs:
+    for run in _runs_without(names[1:], "o2"):
         at = [names.index(n) - 1 for n in run]
         new, gone = solve(run, [sinks[i] for i in at], [sources[i] for i in at])
         moved.update(zip(run, new, strict=True))
@@ -1068,14 +1067,13 @@ def step_with(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fracti
     return react(k, s._replace(**moved), removed, r, env, dt_s, fluid_fraction, d, oxygen)
 
 
-def _split_runs(names: tuple[str, ...], last: str) -> list[tuple[str, ...]]:
-    """`names` as contiguous runs that `solve` takes in one call, `last` (where present) a run
-    of its own at the end: ("zn", "ros", "o2", "zn_phosphate") -> [("zn", "ros"),
-    ("zn_phosphate",), ("o2",)]."""
-    if last not in names:
+def _runs_without(names: tuple[str, ...], name: str) -> list[tuple[str, ...]]:
+    """`names` less `name`, as the contiguous runs that `solve` takes in one call each:
+    ("zn", "ros", "o2", "zn_phosphate") without "o2" -> [("zn", "ros"), ("zn_phosphate",)]."""
+    if name not in names:
         return [names]
-    i = names.index(last)
-    return [run for run in (names[:i], names[i + 1:]) if run] + [(last,)]
+    i = names.index(name)
+    return [run for run in (names[:i], names[i + 1:]) if run]
 
 
 def local_step(k: Kinetics, s: Local, env: Environment, dt_s: float,
