@@ -62,6 +62,16 @@ def assert_loss_gradient_matches_fd(problem, rtol: float = 1e-5, step: float = 1
     assert np.all(np.abs(grad) > 1e-6 * value)  # every parameter moves the read-out
 
 
+def crank_sphere(tau: Any) -> Any:
+    """M_t/M_∞ of a sphere whose surface is held at a fixed value from τ = D t/a² = 0,
+    1 − 6/π² Σ e^{−n²π²τ}/n² (Crank 1975, The Mathematics of Diffusion, 2nd ed., eq. 6.20);
+    0 for τ ≤ 0. Elementwise on an array of τ."""
+    tau = np.asarray(tau, float)
+    n = np.arange(1, 400).reshape((-1,) + (1,) * tau.ndim)
+    series = np.sum(np.exp(-(n**2) * np.pi**2 * np.maximum(tau, 0.0)) / n**2, axis=0)
+    return np.where(tau > 0, 1 - 6 / np.pi**2 * series, 0.0)
+
+
 def finite_bath_roots(alpha: float, count: int = 200) -> np.ndarray:
     """The positive roots q_n of tan q = 3q/(3 + α q²) (Crank 1975, eq. 6.31), one in each
     interval (nπ, (n+1)π), found as sign changes of (3 + αq²) sin q − 3q cos q."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import crank_finite_bath
+from helpers import crank_finite_bath, crank_sphere
 
 import zn_pde
 from zn_pde.materials import get_material
@@ -231,15 +231,6 @@ def test_a_vial_s_diffusible_ros_follow_the_stimuli_laws_in_closed_form():
     np.testing.assert_allclose(ds["ros"].values, expected, rtol=FLOAT32_OUTPUT, atol=1e-12)
 
 
-def _crank_sphere(tau: np.ndarray) -> np.ndarray:
-    """M_t/M_∞ of a sphere whose surface is held at a fixed value from τ = D t/a² = 0
-    (Crank 1975, eq. 6.20), 0 for τ ≤ 0."""
-    tau = np.asarray(tau, float)
-    n = np.arange(1, 400)[:, None]
-    series = np.sum(np.exp(-(n**2) * np.pi**2 * np.maximum(tau, 0.0)) / n**2, axis=0)
-    return np.where(tau > 0, 1 - 6 / np.pi**2 * series, 0.0)
-
-
 @pytest.mark.parametrize("bulk", ["reacting", "fixed"])
 def test_a_dose_and_a_wash_out_reach_a_radial_spheroid_by_superposition(bulk):
     """Particles as a tracer (no uptake, surface uptake or dissolution to speak of) in a
@@ -276,8 +267,8 @@ def test_a_dose_and_a_wash_out_reach_a_radial_spheroid_by_superposition(bulk):
 
     def exact(t):
         t = np.asarray(t, float)
-        return (sum(amount * _crank_sphere(d_star * (t - at) / a**2) for at, amount in doses)
-                - total * _crank_sphere(d_star * (t - wash) / a**2))
+        return (sum(amount * crank_sphere(d_star * (t - at) / a**2) for at, amount in doses)
+                - total * crank_sphere(d_star * (t - wash) / a**2))
 
     t = ds["time"].values
     allowed = np.abs(exact(t) - exact(t - dt)) + (h / a) ** 2 * total
