@@ -152,13 +152,14 @@ COMMON: tuple[Parameter, ...] = (
               "0.5 uM within their capacity: Bouillaud 2012, MiPNet 17.12, meeting abstract)",
               lower=0.0),
     Parameter("h2s_catalase_ki_uM", 10.0, "uM",
-              "H2S at half inhibition of the cells' catalase (its share of the removal of "
-              "H2O2 inside them)",
+              "total sulfide (the h2s species, H2S + HS-) at half inhibition of the cells' "
+              "catalase (its share of the removal of H2O2 inside them)",
               "assumed: sulfide inhibits haem catalase in the micromolar range (no Ki or "
               "IC50 was found, docs/research/science_sources.md, 2026-12-03)", lower=0.0,
               lower_open=True),
     Parameter("h2s_respiration_ki_uM", 20.0, "uM",
-              "H2S at half inhibition of mitochondrial respiration (cytochrome c oxidase)",
+              "total sulfide (the h2s species, H2S + HS-) at half inhibition of "
+              "mitochondrial respiration (cytochrome c oxidase)",
               "upper end of 'IC50 10-20 uM with cells' (Bouillaud 2012, 'Sulfide - a "
               "remarkable mitochondrial substrate', Mitochondr Physiol Network 17.12, "
               "Bioblast meeting abstract); the isolated enzyme's Ki is ~0.2 uM (a Brock "
