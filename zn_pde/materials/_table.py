@@ -86,7 +86,8 @@ def markdown_table() -> str:
                         for c, (a, lim) in COMPOSITIONS.items())
     rows.append(f"| `medium.composition` | \"{DEFAULT_COMPOSITION}\" | - | the presets of the "
                 f"two keys above ({presets}) | as the two rows above; phosphate speciation "
-                f"log beta1-3 of PO4(3-) {', '.join(f'{b:.3f}' for b in PHOSPHATE_LOG_BETA)} "
+                "f3 = 1 / (1 + sum_n beta_n [H+]^n), the PO4(3-) share, with "
+                f"log beta1-3 of PO4(3-) {', '.join(f'{b:.5f}' for b in PHOSPHATE_LOG_BETA)} "
                 "at 37 °C (phreeqc.dat of PHREEQC 3, 25 °C values 12.346, 19.553, 21.721 and "
                 "their enthalpies, van 't Hoff) |")
     rows.append("| `ph.tissue_rim`, `ph.tissue_core` | 7.0, 6.6 | pH | extracellular pH at the "
