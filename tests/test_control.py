@@ -297,3 +297,20 @@ def test_a_control_below_its_run_within_its_step_error_is_no_kill():
     assert killed_text(0.80, 0.90) == "10.00 % of the cells"
     assert killed_text(0.80, 0.7987).startswith("none measurable (the control ends 0.13 % points")
     assert killed_text(0.80, 0.70) == "-10.00 % of the cells"  # beyond it: shown as it is
+
+
+def test_inspect_of_a_cell_free_run_says_there_are_no_cells_instead_of_nan(tmp_path):
+    """A cell-free grid (geometry.kind = "medium") with an exposure gets its control, but
+    has no viability to compare: `inspect` said "killed by the stimuli: nan % of the cells
+    (nan % alive against nan % at the end)"; it now says there are no cells."""
+    from zn_pde.inspect import describe
+
+    raw = copy.deepcopy(RADIAL)
+    raw["geometry"] = {"kind": "medium"}
+    raw["time"] = {"end_h": 4.0, "dt_s": 300.0, "save_every_min": 60.0}
+    code, _ = _run(tmp_path, raw)
+    assert code == 0 and control_path(tmp_path / "run.h5").is_file()
+    shown = describe(tmp_path / "run.h5")
+    control_part = shown[shown.index("control run without the stimuli"):]
+    assert "nan" not in control_part
+    assert "no cells in the run: nothing for the stimuli to kill" in control_part

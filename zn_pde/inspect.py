@@ -369,9 +369,14 @@ def _control(run: RunFile) -> list[str]:
         with run.open() as f, control.open() as g:
             alive = float(f["tissue_mean_viability"][run.n_frames - 1])
             alive_control = float(g["tissue_mean_viability"][control.n_frames - 1])
-        lines.append(f"  killed by the stimuli: {killed_text(alive, alive_control)} "
-                     f"({100 * alive:.2f} % alive against {100 * alive_control:.2f} % "
-                     "at the end)")
+        if not (np.isfinite(alive) and np.isfinite(alive_control)):
+            # a cell-free run (geometry.kind = "medium"): no viability to compare
+            lines.append("  no cells in the run: nothing for the stimuli to kill (the control "
+                         "shows the medium without them)")
+        else:
+            lines.append(f"  killed by the stimuli: {killed_text(alive, alive_control)} "
+                         f"({100 * alive:.2f} % alive against {100 * alive_control:.2f} % "
+                         "at the end)")
     return lines
 
 
