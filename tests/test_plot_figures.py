@@ -265,6 +265,24 @@ def test_release_vial_shows_percent_dissolved_and_no_cell_panels(vial, tmp_path)
     assert "release vial" in fig._suptitle.get_text()
 
 
+
+def test_a_cell_free_grid_plots_its_dissolved_zinc_averaged_over_the_domain(tmp_path):
+    """geometry.kind = "medium" on a grid: no tissue, so every tissue-mean series is NaN. The
+    time-series figure left out the dissolved Zn2+ panel ("tissue mean: no value") though the
+    field holds the run's main result; it now draws the domain means of the fields."""
+    out = _run(tmp_path / "cellfree.h5", [*BASE, "geometry.kind='medium'", "ultrasound=[]"])
+    run = read_run(out)
+    fig = _timeseries(run, _choose_fields(run, None), log=False)
+    assert "no value" not in fig._suptitle.get_text()
+    assert "no tissue" in fig._suptitle.get_text()
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_visible()}
+    zn = panels["dissolved Zn²⁺ (extracellular fluid), mean"]
+    with h5py.File(out, "r", locking=False) as f:
+        expected = f["zn"][:].astype(float).mean(axis=(1, 2, 3))
+    np.testing.assert_allclose(zn.lines[0].get_ydata(), expected, rtol=1e-6)
+    assert expected[-1] > 0 and zn.get_ylabel() == "µM"
+
+
 # --- layout ------------------------------------------------------------------------------------
 
 

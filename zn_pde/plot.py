@@ -676,7 +676,11 @@ def _series_panels(run: RunFile, names: list[str]
             panels.insert(0, ("particle mass dissolved (% of the dose)", "%",
                               [("dissolved_percent", "")]))
         return panels
-    s = set(run.series) if not run.well_mixed else set()
+    # a cell-free grid (geometry.kind = "medium") has no tissue: its tissue means are NaN,
+    # so its fields are averaged over the whole domain below instead
+    has_tissue = run.tissue is not None and bool(run.tissue.any())
+    s = set(run.series) if has_tissue else set(run.series) - {
+        "tissue_mean_zn", "tissue_mean_zn_cell", "tissue_mean_ros", "tissue_mean_viability"}
     want = set(names)
     panels = []
     if "tissue_mean_zn" in s and "zn" in want:
@@ -828,6 +832,8 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
         fig.legend(*zip(*events, strict=True), loc="outside lower center", fontsize=8,
                    ncols=min(len(events), 2 if len(axes) < 3 else 3), frameon=False)
     title = "well-mixed compartment" if run.well_mixed else "tissue averages over time"
+    if not run.well_mixed and (run.tissue is None or not run.tissue.any()):
+        title = "averages over the whole domain over time (no tissue)"
     if run.well_mixed and not _has_cells(run):
         title = "cell-free release vial (well-mixed)"
     if not run.complete:
