@@ -283,6 +283,26 @@ def test_a_cell_free_grid_plots_its_dissolved_zinc_averaged_over_the_domain(tmp_
     assert expected[-1] > 0 and zn.get_ylabel() == "µM"
 
 
+
+def test_log_slices_draw_zero_concentrations_in_the_lowest_colour_not_blank(runs):
+    """`--log`: at t = 0 the particles are all in the medium, np = 0 in the tissue. A log
+    colour scale masks values <= 0, and those voxels were drawn blank, as NaN (no cells) is;
+    they now take the colour bar's lowest colour (below its lower end, extend "min")."""
+    run = read_run(runs["treated"])
+    j = _centre_plane_index(run)
+    fig = _slices(run, "np", [0, 3], log=True)
+    first = fig.axes[0].images[0]
+    with h5py.File(runs["treated"], "r", locking=False) as f:
+        plane = f["np"][0, :, j, :].astype(float)
+    zero = plane <= 0
+    assert zero.any()
+    data = first.get_array()
+    assert not np.ma.getmaskarray(data).any()
+    assert np.all(data[zero] < first.norm.vmin)
+    np.testing.assert_array_equal(data[~zero], plane[~zero])
+    assert first.cmap(first.norm(data[zero]))[..., 3].min() == 1.0  # opaque, not "bad"
+
+
 # --- layout ------------------------------------------------------------------------------------
 
 

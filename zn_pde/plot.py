@@ -475,7 +475,8 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
     axes = fig.subplots(1, n, squeeze=False, sharey=True)[0]
     image = None
     for ax, i, plane in zip(axes, frames, planes, strict=True):
-        image = ax.imshow(np.ma.masked_invalid(plane), origin="lower", extent=extent,
+        image = ax.imshow(np.ma.masked_invalid(_below_log(plane, norm)), origin="lower",
+                          extent=extent,
                           norm=norm, cmap=cmap, interpolation="nearest")
         if mask is not None and mask.any() and not mask.all():
             ax.contour(run.x_um, run.z_um, mask.astype(float), levels=[0.5],
@@ -490,6 +491,15 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
     cbar.set_label(_wrap(_label(run, name, percent=_is_fraction(name)), 34))
     fig.suptitle(title, fontsize=9)
     return fig
+
+
+def _below_log(a: np.ndarray, norm: Normalize) -> np.ndarray:
+    """Under a log colour scale, finite values <= 0 (a concentration still or again 0) set
+    below its lower end, so they take the colour bar's lowest colour as any value under it
+    does: a log norm masks them, and they were drawn blank, as NaN (no cells) is."""
+    if not isinstance(norm, LogNorm):
+        return a
+    return np.where(np.isfinite(a) & (a <= 0), 0.1 * float(norm.vmin), a)
 
 
 def _after_exposure_note(run: RunFile, frames: list[int]) -> str:
@@ -638,7 +648,8 @@ def _kymographs(run: RunFile, names: list[str], log: bool) -> Figure:
                        if t_h.size > 1 else np.array([t_h[0], t_h[0] + 1.0]))
             r_edges = np.arange(r.size + 1) * h
             cmap = colormaps["magma" if _is_fraction(name) else "viridis"]
-            mesh = ax.pcolormesh(t_edges, r_edges, np.ma.masked_invalid(a.T), norm=norm,
+            mesh = ax.pcolormesh(t_edges, r_edges, np.ma.masked_invalid(_below_log(a.T, norm)),
+                                 norm=norm,
                                  cmap=cmap.with_extremes(bad=(1, 1, 1, 0)), shading="flat")
             if radius is not None:
                 ax.axhline(radius, color="w", ls="--", lw=0.9)
