@@ -20,6 +20,7 @@ from zn_pde.config import load_config
 from zn_pde.io import read_run
 from zn_pde.plot import (
     INTRACELLULAR,
+    LOG_DECADES,
     TISSUE_PERCENTILES,
     _choose_fields,
     _choose_frames,
@@ -469,3 +470,26 @@ def test_paraview_screenshot_refuses_runs_without_a_3d_grid(vial, tmp_path, caps
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and what in err and "zn-pde plot" in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_log_time_series_span_at_most_the_colour_scales_decades(tmp_path):
+    """`--log` time series: a wash-out half an hour after the shipped radial exposure takes
+    its ROS from ~10 µM to ~1e-29 µM (float32) within the next frames; the log axes span at
+    most `LOG_DECADES` below the largest value drawn, as the colour scales do, so the
+    exposure's µM signal is not squashed into the top of a 30-decade axis."""
+    out = tmp_path / "washed.h5"
+    simulate_to_file(load_config("configs/zno_spheroid_radial.toml", [
+        "time.end_h=6", "time.save_every_min=15", "medium_exchange=[{time_h=4.5}]"]),
+        out, progress=False)
+    run = read_run(out)
+    fig = _timeseries(run, _choose_fields(run, None), log=True)
+    spans = []
+    for ax in fig.axes:
+        if ax.get_yscale() != "log":
+            continue
+        ys = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.get_lines()])
+        top = np.nanmax(ys)
+        low = np.nanmin(ys[ys > 0])
+        spans.append(np.log10(top / low))
+        assert ax.get_ylim()[0] >= top * 10.0**-LOG_DECADES * (1 - 1e-6), ax.get_ylabel()
+    assert max(spans) > 2 * LOG_DECADES  # the case is what it claims: a deep fall

@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
@@ -62,6 +63,7 @@ from .io import RunFile, read_run
 DPI = 150
 MAX_PROFILES = 8  # curves per radial panel; more become unreadable
 LOG_DECADES = 4  # a log colour scale spans at most this many decades below the maximum
+
 TISSUE_PERCENTILES = (1.0, 99.0)  # colour scales of the slices: these percentiles of tissue
 MAX_SLICES = 6  # default slice times at most
 # variables that live in the cells: blank (NaN) in medium voxels, absent from a cell-free vial
@@ -70,6 +72,18 @@ INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_de
 #: The files' ASCII unit strings as the figures write them (`figure_unit`)
 FIGURE_UNITS = {"uM": "µM", "ug/mL": "µg/mL", "um": "µm", "um^2/s": "µm²/s",
                 "W/cm^2": "W/cm²", "mW/cm^2": "mW/cm²", "J/cm^2": "J/cm²"}
+
+
+def _log_y(ax: Axes) -> None:
+    """A log y axis over at most `LOG_DECADES` decades below the largest value drawn (the
+    colour scales' span), so a float32 underflow to ~1e-36 after a wash-out does not
+    squash the signal into the top of the panel; lower values leave the axis at its foot."""
+    ax.set_yscale("log")
+    top = [float(np.nanmax(y)) for line in ax.get_lines()
+           if (y := np.asarray(line.get_ydata(), float)).size and np.any(y > 0)]
+    if top:
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(max(lo, max(top) * 10.0**-LOG_DECADES), hi)
 
 
 def figure_unit(unit: str) -> str:
@@ -571,7 +585,7 @@ def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None 
             if radius is not None:
                 ax.axvline(radius, color="0.4", ls="--", lw=0.9)
             if log and _is_concentration(run, name) and any_positive:
-                ax.set_yscale("log")
+                _log_y(ax)
             ax.set_xlim(0.0, float(edges[-1]))  # the same distance axis in every panel
             ax.set_xlabel(textwrap.fill(xlabel, 32), fontsize=9)
             # long labels wrapped, so they keep clear of the panel to their left
@@ -615,7 +629,7 @@ def _radial_profiles(run: RunFile, names: list[str], log: bool,
                                                            lambda d, R=radius: R - d))
                 top.set_xlabel("depth below the surface (µm)", fontsize=8)
             if log and _is_concentration(run, name) and any_positive:
-                ax.set_yscale("log")
+                _log_y(ax)
             ax.set_xlim(0.0, r.size * h)
             ax.set_xlabel("r (µm)")
             # long labels wrapped, so they keep clear of the panel to their left
@@ -813,7 +827,7 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
         _shade_stimuli(ax, run, t_end, legend=k == 0)
         glutathione = all(_is_glutathione(name) for name, _, _ in series)
         if log and any_positive and all(_is_concentration(run, n) for n, _, _ in series):
-            ax.set_yscale("log")
+            _log_y(ax)
         elif glutathione:
             # a ~5 mM pool whose dip of a few tens of µM is the signal: fitted to the values
             # and the resting level (as the radial and kymograph figures), not from 0
