@@ -748,10 +748,17 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
     living = jnp.asarray(env.cell_fraction, s.np.dtype) * s.viability  # φ V
     conv = k.zn_uM_per_particle_ug_per_ml
     coproduct = s.h2o2 if s.h2o2 is not None else s.h2s
-    would = removed_np * _safe_div(r.dissolution, r.dissolution + r.uptake)
+    # the smaller share as a product, the larger as the rest (so the two add up to what was
+    # removed): as a difference the uptake of a nearly dead culture, its living cells' share
+    # ~1e-16 of the sink, cancelled to 0 and its lysosomes emptied
+    total = r.dissolution + r.uptake
+    share_dissolved = _safe_div(r.dissolution, total)
+    minor = share_dissolved <= 0.5
+    would = jnp.where(minor, removed_np * share_dissolved,
+                      removed_np - removed_np * _safe_div(r.uptake, total))
+    taken_up = jnp.where(minor, removed_np - would, removed_np * _safe_div(r.uptake, total))
     dissolved = jnp.minimum(would, alpha * k.fluid_headroom_uM(s.zn, coproduct, env.ph)
                             / conv)
-    taken_up = removed_np - would
     arrived = _safe_div(taken_up, living)  # per living-cell volume
     k_lys = k.dissolution_rate_per_s(k.lysosome_ph)
     freed = s.np_int * -jnp.expm1(-k_lys * dt_s) + arrived * _arrivals_dissolved(k_lys * dt_s)
