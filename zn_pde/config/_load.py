@@ -56,8 +56,39 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     resolved = resolve(raw, file)
     resolved["_name"] = name
     resolved["_file"] = file  # errors of derived configs (sweep points) name it
-    resolved["_notes"] = other_material_notes(raw, resolved) + lone_repeat_notes(resolved)
+    resolved["_notes"] = (other_material_notes(raw, resolved) + lone_repeat_notes(resolved)
+                          + frame_notes(resolved))
     return resolved
+
+
+FRAME_NOTE_BYTES = 10e9  # a note above this estimated output size (a run's frames)
+FIELDS_PER_FRAME = 10  # the model's state at each frame, at least (more with co-products)
+
+
+def frame_notes(resolved: dict[str, Any]) -> list[str]:
+    """A note when `time.save_every_min` asks for more frames than is likely meant: finer
+    than the step (the step then shrinks to land on every frame) or an output estimated above
+    `FRAME_NOTE_BYTES` (frames x voxels x `FIELDS_PER_FRAME` fields). `zn-pde run` prints it
+    before it starts, too."""
+    t, grid = resolved.get("time"), resolved.get("grid")
+    if not isinstance(t, dict) or not isinstance(grid, dict) or "save_every_min" not in t:
+        return []
+    save_min = t["save_every_min"]
+    frames = math.ceil(t["end_h"] * 60.0 / save_min - 1e-9) + 1
+    voxels = {"well_mixed": 1, "radial": grid["shape"][0]}.get(grid["kind"],
+                                                                math.prod(grid["shape"]))
+    size = 8 if resolved.get("numerics", {}).get("precision") == "float64" else 4
+    gb = frames * voxels * FIELDS_PER_FRAME * size / 1e9
+    finer, big = save_min * 60.0 < t["dt_s"], gb * 1e9 > FRAME_NOTE_BYTES
+    if not (finer or big):
+        return []
+    what = [f"~{gb:.3g} GB of output ({voxels} voxels, at least {FIELDS_PER_FRAME} fields "
+            "each)"] if big else []
+    if finer:
+        what.append(f"the step shrinks from dt_s = {t['dt_s']:g} s to {save_min * 60:g} s to "
+                    "land on every frame")
+    return [f"note: time.save_every_min = {save_min:g} min saves {frames:,} frames over "
+            f"{t['end_h']:g} h: {' and '.join(what)}; frames every 10-60 min are usual"]
 
 
 def lone_repeat_notes(resolved: dict[str, Any]) -> list[str]:
