@@ -154,6 +154,36 @@ def test_cli_writes_table_figure_json(ranked, tmp_path, capsys, monkeypatch):
         assert code == 2 and "key '--at'" in err and needle in err, err
 
 
+def test_an_interrupt_while_writing_leaves_no_json_and_a_rerun_is_not_refused(
+        ranked, tmp_path, capsys, monkeypatch):
+    """Ctrl-C (or SIGTERM) while the figure is drawn: exit 1 and no `<name>_design.json`
+    (the JSON, written last, marks a finished design), so the same command runs again
+    without --overwrite and writes all three files (before: the JSON and the CSV were
+    written first, and the rerun was refused because the design output "exists (with its
+    .csv and .png beside it)", though there was no .png)."""
+    from zn_pde.fit import _design
+
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
+    d, _ = ranked
+    out = tmp_path / "int"
+    argv = ["design", str(d / "one_ph.toml"), "-o", str(out), "--quiet",
+            "--checkpoint", str(d / "out" / "one_ph.json")] + [f"--set={s}" for s in FAST]
+    real = _design.plot_design
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_design, "plot_design", stopped)
+    assert main(argv) == 1
+    assert "interrupted" in capsys.readouterr().err
+    assert not (out / "one_ph_design.json").exists()
+    monkeypatch.setattr(_design, "plot_design", real)
+    code = main(argv)
+    assert code == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == [
+        "one_ph_design.csv", "one_ph_design.json", "one_ph_design.png"]
+
+
 @pytest.mark.parametrize(("design_toml", "needles"), [
     ("candidates = { time_h = [-1], pH = [7.4] }",
      ["key 'design.candidates.time_h'", "-1", ">= 0"]),

@@ -38,6 +38,7 @@ import dataclasses
 import itertools
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -329,12 +330,19 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
     }
     files: dict[str, Path] = {}
     if out is not None:
+        # the JSON last, whole (a temporary file renamed): it marks a finished design (a
+        # rerun without --overwrite stops at it), so an interrupt while the figure or the
+        # table is written leaves no JSON and the command can simply be run again
         files = {"json": out / f"{cfg.name}_design.json", "csv": out / f"{cfg.name}_design.csv"}
-        files["json"].write_text(json.dumps(report, indent=1) + "\n")
-        write_csv(report, settings, free.names, observed, files["csv"])
         if figure:
             files["figure"] = out / f"{cfg.name}_design.png"
-            plot_design(report, settings, grid, gain, shrink, free.names, files["figure"])
+            tmp = files["figure"].with_suffix(".png.tmp")
+            plot_design(report, settings, grid, gain, shrink, free.names, tmp)
+            os.replace(tmp, files["figure"])
+        write_csv(report, settings, free.names, observed, files["csv"])
+        tmp = files["json"].with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(report, indent=1) + "\n")
+        os.replace(tmp, files["json"])
     return DesignResult(report, files)
 
 
@@ -422,7 +430,7 @@ def plot_design(report: dict[str, Any], settings: DesignSettings, grid: np.ndarr
     fig.suptitle(f"{report['name']}: next measurement by D-optimality (red star, rank 1: "
                  f"{where}){extra}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
 
 
 def summary(report: dict[str, Any]) -> str:
