@@ -349,6 +349,36 @@ def test_an_interrupt_while_writing_the_outputs_leaves_no_json_and_resumes(tmp_p
     assert not (tmp_path / "out" / "toy.resume.json").exists()
 
 
+def test_an_interrupted_overwrite_leaves_no_json_of_the_plan_it_replaces(tmp_path,
+                                                                        monkeypatch):
+    """`--overwrite` on a finished plan, stopped in its first iteration: exit 1 with the
+    resume state and no `<name>.json`, `.toml` or `.png` (before: the previous plan's three
+    files stayed beside the new plan's state, so the folder looked finished with results
+    the interrupted plan was replacing); --resume then finishes it."""
+    path = write_plan(tmp_path, {"ultrasound[0].intensity_W_per_cm2": (0.8, 3.0)},
+                      optimiser={"starts": 1, "iterations": 2, "polish": 0})
+    out = tmp_path / "out"
+    plan(path, out, progress=False)
+    assert (out / "toy.json").is_file()
+    calls = {"n": 0}
+    real = PlanProblem.evaluate
+
+    def interrupted(self, x, gradient=True):
+        calls["n"] += 1
+        if calls["n"] == 2:  # after the first iteration's state is saved
+            raise KeyboardInterrupt
+        return real(self, x, gradient)
+
+    monkeypatch.setattr(PlanProblem, "evaluate", interrupted)
+    code = main(["plan", str(path), "-o", str(out), "--overwrite", "--quiet"])
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["toy.resume.json"]
+    monkeypatch.setattr(PlanProblem, "evaluate", real)
+    report = plan(path, out, resume=True, progress=False)
+    assert all(Path(f).is_file() for f in report["files"].values())
+    assert not (out / "toy.resume.json").exists()
+
+
 @pytest.mark.parametrize("controls, words", [
     ({"ultrasound[0].strat_h": (0.5, 3.0)}, "did you mean 'ultrasound[0].start_h'"),
     # a name in brackets was read as a dotted key: two spellings of one control, whose

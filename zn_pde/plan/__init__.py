@@ -40,6 +40,11 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
     problem = PlanProblem(settings)
     for warning in problem.warnings.values():  # before the solves: the user may stop here
         print(f"zn-pde plan: warning: {settings.file}: {warning}", file=sys.stderr, flush=True)
+    if overwrite and not resume:
+        # the files being replaced go now: the JSON marks a finished plan, so an interrupt
+        # must not leave the previous plan's (with its .toml and .png) beside this one's state
+        for suffix in ("json", "toml", "png"):
+            (out / f"{settings.name}.{suffix}").unlink(missing_ok=True)
     try:
         with sigterm_as_interrupt():
             result = optimise(problem, resume_file, resume=resume, progress=progress)
