@@ -301,10 +301,17 @@ def test_resume_ends_where_an_uninterrupted_plan_ends(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="other scenarios"):
         plan(path, tmp_path / "b", resume=True, progress=False,
              overrides=["kinetics.uptake_rate_per_h=0.2"])
+    spent = json.loads((tmp_path / "b" / "toy.resume.json").read_text())["spent"]
+    assert spent["gradient_solves"] > 0 and spent["wall_s"] > 0
     resumed = plan(path, tmp_path / "b", resume=True, progress=False)
     assert resumed["controls"] == whole["controls"]
     assert resumed["objective"]["optimum"] == whole["objective"]["optimum"]
     assert not (tmp_path / "b" / "toy.resume.json").exists()
+    # the report counts the whole plan, the interrupted session's work included (before: only
+    # the resumed session's solves and seconds, e.g. "0 solves with gradient, 1 s" for a plan
+    # interrupted while its files were written)
+    assert resumed["solves"] == whole["solves"]
+    assert resumed["wall_s"] > spent["wall_s"]
 
 
 @pytest.mark.parametrize("content", ["garbage{", "[1, 2]", '{"plan": "x"}'])

@@ -49,7 +49,8 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
         with sigterm_as_interrupt():
             result = optimise(problem, resume_file, resume=resume, progress=progress)
             # the outputs: the JSON last, so an interrupt here leaves no finished-looking set
-            report = write_outputs(problem, result, out, wall_s=time.perf_counter() - t0)
+            report = write_outputs(problem, result, out, wall_s=time.perf_counter() - t0
+                                   + result.get("wall_s_before", 0.0))
     except KeyboardInterrupt:
         kept = (f"{resume_file} holds every finished iteration: continue with --resume"
                 if resume_file.exists() else "nothing was kept (no iteration had finished)")

@@ -29,8 +29,9 @@ constrained optimum (an active cap, the normal-tissue bound) to its tolerance.
 
 Starts: the scenario's own values (nudged inside the box), then Latin-hypercube points of the
 box (fixed seed). After every iteration the whole state (starts done, the current u, Adam's
-state, λ, the history) is written to `<outdir>/<name>.resume.json`; `--resume` continues from
-it and ends where an uninterrupted plan would.
+state, λ, the history, the solves and seconds spent so far) is written to
+`<outdir>/<name>.resume.json`; `--resume` continues from it and ends where an uninterrupted
+plan would.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ def starting_points(problem: PlanProblem) -> np.ndarray:
 
 def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = False,
              progress: bool = True) -> dict[str, Any]:
-    """Run every start; returns {"starts": [...], "best": index}."""
+    """Run every start; returns {"starts": [...], "best": index, "wall_s_before": the
+    seconds the sessions before a resume spent (0 without one)}."""
     settings = problem.s
     opt = settings.optimiser
     lo, hi = problem.lower, problem.upper
@@ -147,8 +149,20 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
                              "normal-tissue config, or the --set overrides, changed since); "
                              "resume with the same ones, or run again without --resume",
                              key="--resume")
+    # the work of the sessions before a resume: the report counts the whole plan's solves
+    # and wall time, not only this session's
+    before = state.get("spent", {})
+    problem.gradient_solves += int(before.get("gradient_solves", 0))
+    problem.forward_solves += int(before.get("forward_solves", 0))
+    elapsed_before = float(before.get("wall_s", 0.0))
     total = len(points) * opt.iterations
     t0 = _now()
+
+    def save() -> None:
+        state["spent"] = {"gradient_solves": problem.gradient_solves,
+                          "forward_solves": problem.forward_solves,
+                          "wall_s": elapsed_before + _now() - t0}
+        _write_atomic(resume_file, json.dumps(state))
     for k in range(len(state["done"]), len(points)):
         cur = state["current"]
         if cur is None or cur["index"] != k:
@@ -186,7 +200,7 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
                 cur["round_ends"] = cur.get("round_ends", []) + [len(cur["history"]) - 1]
             state["current"] = cur
             if resume_file is not None:
-                _write_atomic(resume_file, json.dumps(state))
+                save()
             done = k * opt.iterations + it
             if progress and (it == 1 or end_of_round):
                 _report(k, len(points), it, ev, g, done, total, t0, problem)
@@ -198,11 +212,11 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
         state["done"].append(summary)
         state["current"] = None
         if resume_file is not None:
-            _write_atomic(resume_file, json.dumps(state))
+            save()
     starts = state["done"]
     best = min(range(len(starts)),
                key=lambda i: rank(starts[i]["objective"], starts[i]["violation"]))
-    return {"starts": starts, "best": best}
+    return {"starts": starts, "best": best, "wall_s_before": elapsed_before}
 
 
 def rank(objective: float, violation: float) -> tuple[int, float]:
