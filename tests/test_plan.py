@@ -441,6 +441,37 @@ def test_a_plan_that_cannot_meet_its_constraint_writes_its_files_and_exits_1(tmp
     assert cap["key"] == "plan.constraints.max_total_dose_ug_per_ml"
 
 
+def test_a_constraint_only_the_step_plan_breaks_is_said_so(tmp_path, capsys, monkeypatch):
+    """The optimiser's estimate (its fixed step plan) meets the normal-tissue minimum but the
+    rerun as `zn-pde run` computes it does not (here forced: the rerun's normal viability is
+    replaced by one below the minimum; in use, a coarse time.dt_s, e.g. 300 s on a radial
+    plan, put a constraint the optimiser held at 0.70000 at 0.69875 for a minimum of 0.7).
+    Exit 1 with both numbers and the step plan named as the cause, and the estimate in the
+    JSON (before: "no start found a protocol in the controls' box that meets ..." and advice
+    to add starts or iterations, which cannot help)."""
+    normal = scenario(ph={"medium": 7.4, "tissue_rim": 7.4, "tissue_core": 7.4})
+    path = write_plan(tmp_path, {"material.dose_ug_per_ml": (5.0, 20.0)}, normal=normal,
+                      constraints={"normal_viability_min": 0.05},
+                      optimiser={"starts": 1, "iterations": 1, "polish": 0})
+    real = PlanProblem.outcome
+
+    def rerun(self, x):
+        out = real(self, x)
+        out["constraints"]["normal_viability"] = 0.04
+        return out
+
+    monkeypatch.setattr(PlanProblem, "outcome", rerun)
+    code = main(["plan", str(path), "-o", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "no start found" not in err and "optimiser's estimate" in err, err
+    assert "plan.constraints.normal_viability_min = 0.05 (0.04 as zn-pde run" in err
+    assert "time.dt_s" in err and str(path) in err
+    n = json.loads((tmp_path / "o" / "toy.json").read_text())["constraints"][
+        "normal_viability"]
+    assert not n["holds"] and n["optimum_planning_estimate"] > 0.05
+
+
 @pytest.mark.parametrize("controls, scen, constraint, words", [
     # a fixed 10 ug/mL [[dose]] besides doses of 1-20 ug/mL: at least 11 > 5 (this case ran
     # the whole optimisation and exited 1, naming no file or key: an outside red-team run)

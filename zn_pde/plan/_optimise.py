@@ -279,7 +279,7 @@ def polish(problem: PlanProblem, summary: dict[str, Any], max_iter: int) -> dict
                                 "message": message, "improved": bool(better)})
     if better:
         out.update(x=(lo + width * z).tolist(), objective=ev.objective, feasible=v <= FEASIBLE,
-                   violation=v,
+                   violation=v, constraints=dict(g),
                    gradient_norm_optimum=float(np.linalg.norm(ev.objective_grad * width)))
     return out
 
@@ -321,7 +321,8 @@ def _summary(cur: dict[str, Any]) -> dict[str, Any]:
     pick = min(hist, key=lambda h: rank(h["objective"], violation(h)))
     return {"index": cur["index"], "x_start": hist[0]["x"], "x": pick["x"],
             "objective": pick["objective"], "feasible": violation(pick) <= FEASIBLE,
-            "violation": violation(pick), "iterations": len(hist),
+            "violation": violation(pick), "constraints": dict(pick["constraints"]),
+            "iterations": len(hist),
             "gradient_norm_start": hist[0]["gradient_norm"],
             "gradient_norm_optimum": pick["gradient_norm"],
             "history": [{"objective": h["objective"], "lagrangian": h["lagrangian"],

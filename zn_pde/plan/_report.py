@@ -41,6 +41,13 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
             entry["max"] = cap
             entry["holds"] = bool(v_opt <= cap * (1 + FEASIBLE))
             entry["strictly"] = bool(v_opt <= cap)
+        # the optimiser's own value (its fixed step plan), as the objective's: where it
+        # holds and the rerun does not, the step-plan error decided (a coarse time.dt_s)
+        g = best.get("constraints", {}).get(name)  # scaled, g <= 0 holds
+        if g is not None:
+            bound = entry.get("min", entry.get("max"))
+            entry["optimum_planning_estimate"] = (bound * (1.0 - g) if "min" in entry
+                                                  else bound * (1.0 + g))
         entry["tolerance"] = FEASIBLE  # relative: "holds" allows this much past the bound
         entry["key"] = f"plan.constraints.{constraint_keys[name]}"
         if constraint_keys[name] in problem.warnings:
