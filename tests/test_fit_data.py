@@ -150,6 +150,25 @@ def test_a_bad_fit_key_is_named_as_the_fit_config_writes_it(tmp_path, body, key)
     assert e.value.key == key
 
 
+def test_a_curve_by_column_not_in_the_table_is_refused_naming_it(tmp_path, capsys,
+                                                                 monkeypatch):
+    """`curve_by = ["Source"]` on a table whose column is `source`: exit 2 naming
+    fit.curve_by and the table's columns, before any solve (before: the misspelt column was
+    read as empty on every row, so every row fell into one curve, labelled by its first
+    row's exposure time: 24 h and 48 h rows pooled under "24 h" for the empirical fits and
+    the figure)."""
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
+    write(tmp_path, "v.csv", "source,exposure_h,concentration_ug_per_ml,viability_percent\n"
+          "a,24,1,98\na,24,20,60\nb,48,1,95\nb,48,20,30\n")
+    cfg = write(tmp_path, "f.toml", '[fit]\nname = "x"\nobservable = "viability"\n'
+                'data = "v.csv"\ncurve_by = ["Source"]\n')
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "key 'fit.curve_by'" in err and "'Source'" in err
+    assert "source, exposure_h" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "x.json").exists()
+
+
 def test_fit_config_paths_overrides_and_shipped_data(tmp_path):
     cfg = write(tmp_path, "f.toml", '[fit]\nname = "x"\nobservable = "release"\n'
                 'data = "shipped:zno_release_timecourses.csv"\n')

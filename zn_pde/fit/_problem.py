@@ -74,6 +74,11 @@ class Problem:
 
 def load_problem_table(cfg: FitConfig) -> Table:
     table = load_table(cfg.data, cfg.observable.table_kind)
+    for col in cfg.curve_by or ():  # a misspelt column would silently pool every row
+        if col not in table.text:
+            raise InputError(f"column {col!r} is not in the data table {table.path}; "
+                             f"columns: {', '.join(table.header)}", file=cfg.file,
+                             key="fit.curve_by")
     if cfg.select or cfg.exclude:
         table = select_rows(table, cfg.select, cfg.exclude, file=cfg.file)
     return table
