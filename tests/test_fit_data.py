@@ -116,6 +116,8 @@ def test_cli_bad_data_exits_2_without_traceback(tmp_path, capsys, monkeypatch):
     ('name = "x"\nobservable = "relase"\ndata = "d.csv"', "unknown observable.*'release'"),
     ('name = "x"\nobservable = "release"\ndata = "missing.csv"', "data file .* not found"),
     ('name = "x"\nobservable = "release"\ndata = "d.csv"\nstarts = 0', "fit.starts"),
+    # an empty name was "value '' is not allowed; expected a string", which it is
+    ('name = ""\nobservable = "release"\ndata = "d.csv"', "expected a non-empty string"),
     ('name = "x"\nobservable = "release"\ndata = "d.csv"\n'
      '[fit.parameters.dissolution_rate]\ninitial = 1.0', "not a fittable kinetic parameter"),
     ('name = "x"\nobservable = "release"\ndata = "d.csv"\n'

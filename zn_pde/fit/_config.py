@@ -131,7 +131,8 @@ _FIT_KEYS = {
     "simulation": "table",
 }
 _ALLOWED = {
-    "str": "a string", "table": "a table", "pos": "a number > 0", "strlist": "a list of strings",
+    "str": "a non-empty string", "table": "a table", "pos": "a number > 0",
+    "strlist": "a list of strings",
     "int0": "an integer >= 0", "int1": "an integer >= 1",
     "profile": 'true, false or "auto"', "gradient": '"auto", "forward" or "reverse"',
 }
