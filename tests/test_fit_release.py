@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +171,41 @@ def test_interrupted_fit_resumes_to_the_same_optimum(synthetic, recovered, tmp_p
     fresh = fit(cfg, None)
     np.testing.assert_array_equal(resumed.x, fresh.x)
     assert not resume_path(tmp_path, "synthetic_release").exists()
+
+
+def test_an_interrupted_overwrite_leaves_no_result_of_the_fit_it_replaces(
+        synthetic, tmp_path, capsys, monkeypatch):
+    """`zn-pde fit --overwrite` over a finished fit, stopped after its first checkpoint: exit 1
+    with the resume state and no `<name>.json`, `.eqx` or `.png` (before: the previous fit's
+    three files stayed beside the new fit's state, and `zn-pde design` would take that JSON as
+    the fitted point); the resume command printed then finishes it."""
+    from zn_pde.fit._optimise import OptimiserState
+
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
+    out = tmp_path / "out"
+    out.mkdir()
+    for suffix in ("json", "eqx", "png"):  # the previous fit's results
+        (out / f"synthetic_release.{suffix}").write_text("previous fit")
+    argv = (["fit", str(synthetic / "fit.toml"), "-o", str(out), "--quiet", "--overwrite"]
+            + [f"--set={s}" for s in FAST + ["fit.chunk=4", "fit.profile=false"]])
+    real = OptimiserState.save
+
+    def save_then_stop(self, path, fingerprint):
+        real(self, path, fingerprint)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(OptimiserState, "save", save_then_stop)
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["synthetic_release.resume.npz"]
+    again = shlex.split(err.split("continue with: ")[1])
+    assert again[:2] == ["zn-pde", "fit"] and again[-2:] == ["--resume", "--overwrite"]
+    monkeypatch.setattr(OptimiserState, "save", real)
+    assert main(again[1:] + ["--quiet"]) == 0
+    report = json.loads((out / "synthetic_release.json").read_text())
+    assert report["name"] == "synthetic_release"
+    assert (out / "synthetic_release.png").stat().st_size > 10_000
+    assert not resume_path(out, "synthetic_release").exists()
 
 
 def test_shipped_release_points_joint_fit(tmp_path):

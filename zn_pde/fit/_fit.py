@@ -71,7 +71,8 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
         quiet: bool = True, command: str | None = None,
         on_checkpoint: Callable[[OptimiserState], None] | None = None,
         figure: bool = True) -> FitResult:
-    """Run a fit; with `outdir`, write `<name>.json`, `<name>.eqx` and `<name>.png` there."""
+    """Run a fit; with `outdir`, write `<name>.json`, `<name>.eqx` and `<name>.png` there
+    (those of a previous fit are removed when the optimisation starts)."""
     t_start = time.perf_counter()
     fingerprint = cfg.fingerprint()
     key = cfg.problem_key()
@@ -107,6 +108,13 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
                       file=sys.stderr)
         elif resume and not quiet:
             print(f"{label}: no interrupted fit in {rp}; starting afresh", file=sys.stderr)
+    if out is not None:
+        # the files this fit replaces go as it starts (`zn-pde fit` gets here over an existing
+        # <name>.json only with --overwrite): the JSON marks a finished fit, which `zn-pde
+        # design` takes as the fitted point, so an interrupt must not leave the previous
+        # fit's (with its .eqx and .png) beside this one's resume state
+        for suffix in ("json", "eqx", "png"):
+            (out / f"{cfg.name}.{suffix}").unlink(missing_ok=True)
     if state is None:
         state = ms.initial_state()
 
