@@ -173,6 +173,36 @@ def test_interrupted_fit_resumes_to_the_same_optimum(synthetic, recovered, tmp_p
     assert not resume_path(tmp_path, "synthetic_release").exists()
 
 
+def test_a_resumed_fit_reports_the_time_of_the_whole_fit(synthetic, tmp_path):
+    """A fit interrupted once its optimiser had finished (the 'done' state saved), then resumed:
+    `optimisation.wall_s` and `wall_s` count the interrupted session's seconds too (before:
+    only the resumed session's, 1e-4 s of optimiser for a resume from 'done'); the resume
+    state carries them."""
+    import time
+
+    from zn_pde.fit._optimise import OptimiserState
+
+    cfg = load_fit_config(synthetic / "fit.toml", FAST + ["fit.chunk=4", "fit.profile=false"])
+    seen: dict[str, float] = {}
+
+    def interrupt(state):
+        seen.setdefault("first", time.perf_counter())
+        if state.phase == "done":
+            seen["done"] = time.perf_counter()
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, tmp_path, on_checkpoint=interrupt, figure=False)
+    spent = seen["done"] - seen["first"]  # a lower bound of the optimiser's seconds so far
+    assert spent > 0
+    state = OptimiserState.load(resume_path(tmp_path, "synthetic_release"), cfg.fingerprint(),
+                                cfg.file)
+    assert state.phase == "done" and state.fit_wall_s >= state.wall_s >= spent
+    report = fit(cfg, tmp_path, resume=True, figure=False).report
+    assert report["optimisation"]["wall_s"] >= state.wall_s >= spent
+    assert report["wall_s"] >= state.fit_wall_s >= spent
+
+
 def test_an_interrupted_overwrite_leaves_no_result_of_the_fit_it_replaces(
         synthetic, tmp_path, capsys, monkeypatch):
     """`zn-pde fit --overwrite` over a finished fit, stopped after its first checkpoint: exit 1

@@ -117,8 +117,10 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
             (out / f"{cfg.name}.{suffix}").unlink(missing_ok=True)
     if state is None:
         state = ms.initial_state()
+    before = state.fit_wall_s  # the sessions before a resume: the report counts the whole fit
 
     def checkpoint(s: OptimiserState) -> None:
+        s.fit_wall_s = before + time.perf_counter() - t_start
         if out is not None:
             s.save(resume_path(out, cfg.name), fingerprint)
         if on_checkpoint is not None:
@@ -142,7 +144,8 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
 
     curves = dense_curves(problem, x, ms)
     report["derived"] = derived(problem, curves)
-    report["wall_s"] = time.perf_counter() - t_start  # the fit, before writing outputs
+    # the fit, before writing outputs, every session before a resume included
+    report["wall_s"] = before + time.perf_counter() - t_start
     if out is not None:
         files = write_outputs(problem, x, report, out, curves, figure=figure)
         resume_path(out, cfg.name).unlink(missing_ok=True)

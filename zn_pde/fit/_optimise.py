@@ -18,9 +18,10 @@ Adam and L-BFGS never step on it and L-M rejects the step. Gradients come from f
 checkpointed `trajectory`; for a 3D grid), wrapped as a `custom_vjp` so optax's line search
 uses the same one.
 
-Progress is reported per chunk; after every chunk the whole optimiser state is written to
-`<outdir>/<name>.resume.npz`, so an interrupted fit resumed with `--resume` continues from
-the last chunk and ends bit-for-bit where an uninterrupted fit would.
+Progress is reported per chunk; after every chunk the whole optimiser state (with the
+seconds spent so far) is written to `<outdir>/<name>.resume.npz`, so an interrupted fit
+resumed with `--resume` continues from the last chunk and ends bit-for-bit where an
+uninterrupted fit would, and its report counts the time of the whole fit.
 """
 
 from __future__ import annotations
@@ -102,12 +103,17 @@ class OptimiserState:
     # the best loss over starts on entering L-M and after each of its steps (`still_improving`)
     lm_losses: list[float] = dataclasses.field(default_factory=list)
     lm_converged: list[bool] | None = None  # per start, once L-M has ended
+    # seconds spent up to this state, every session before a resume included: the optimiser's
+    # stages (`MultiStart.run`) and the whole fit (`_fit.fit`), which the report counts
+    wall_s: float = 0.0
+    fit_wall_s: float = 0.0
 
     def save(self, path: Path, fingerprint: str) -> None:
         meta = {"phase": self.phase, "step": self.step, "fingerprint": fingerprint,
                 "screened": self.screened, "history": self.history,
                 "n_opt": len(self.opt_leaves), "lm_losses": self.lm_losses,
-                "lm_converged": self.lm_converged}
+                "lm_converged": self.lm_converged, "wall_s": self.wall_s,
+                "fit_wall_s": self.fit_wall_s}
         arrays = {"starts_x": self.starts_x, "x": self.x, "best_x": self.best_x,
                   "best_loss": self.best_loss, "mu": self.mu}
         arrays.update({f"opt{i}": a for i, a in enumerate(self.opt_leaves)})
@@ -124,7 +130,8 @@ class OptimiserState:
             opt = [z[f"opt{i}"] for i in range(meta["n_opt"])]
             fields = (meta["fingerprint"], meta["phase"], meta["step"], z["starts_x"], z["x"],
                       z["best_x"], z["best_loss"], z["mu"], meta["screened"], meta["history"],
-                      meta.get("lm_losses", []), meta.get("lm_converged"))
+                      meta.get("lm_losses", []), meta.get("lm_converged"),
+                      float(meta.get("wall_s", 0.0)), float(meta.get("fit_wall_s", 0.0)))
         except (OSError, ValueError, KeyError, TypeError, EOFError):
             raise InputError(f"{path} is not a readable interrupted-fit state (damaged, or not "
                              "written by zn-pde fit); delete it, or run again without "
@@ -135,9 +142,9 @@ class OptimiserState:
                 "data table; run again without --resume to start afresh", file=file,
                 key="--resume")
         (phase, step, starts_x, x, best_x, best_loss, mu, screened, history, lm_losses,
-         lm_converged) = fields[1:]
+         lm_converged, wall_s, fit_wall_s) = fields[1:]
         return cls(phase, step, starts_x, x, best_x, best_loss, opt, mu, screened, history,
-                   lm_losses, lm_converged)
+                   lm_losses, lm_converged, wall_s, fit_wall_s)
 
 
 @dataclasses.dataclass
@@ -147,7 +154,7 @@ class Optimum:
     starts: list[dict[str, Any]]
     best_start: int
     history: list[dict[str, Any]]
-    wall_s: float
+    wall_s: float  # the optimiser's stages, every session before a resume included
     screened: list[float]
     lm_losses: list[float] = dataclasses.field(default_factory=list)
     lm_converged: bool | None = None  # the best start's L-M; None where no L-M step ran
@@ -326,6 +333,12 @@ class MultiStart:
             checkpoint: Callable[[OptimiserState], None]) -> Optimum:
         s = self.settings
         t0 = time.perf_counter()
+        before = state.wall_s  # the sessions before a resume
+
+        def save() -> None:
+            state.wall_s = before + time.perf_counter() - t0
+            checkpoint(state)
+
         if state.phase == "adam":
             prog = Progress(s.adam_steps, unit="steps", scale=1.0, label=f"{label}: adam",
                             enabled=not quiet and s.adam_steps > 0)
@@ -345,7 +358,7 @@ class MultiStart:
                     state.opt_leaves = [np.asarray(a) for a in jax.tree.leaves(opt)]
                     state.history.append({"phase": "adam", "step": state.step,
                                           "best_loss": float(np.min(state.best_loss))})
-                    checkpoint(state)
+                    save()
                     prog.update(state.step)
             if s.adam_steps:
                 v = self.loss_x_batch(self.to_x(u))
@@ -354,7 +367,7 @@ class MultiStart:
                 state.best_loss = np.where(better, v, state.best_loss)
             state.phase, state.step, state.x = "lbfgs", 0, state.best_x.copy()
             state.opt_leaves = []
-            checkpoint(state)
+            save()
         if state.phase == "lbfgs":
             chunks_l = max(1, math.ceil(s.lbfgs_steps / s.chunk)) if s.lbfgs_steps else 0
             per_l = math.ceil(s.lbfgs_steps / chunks_l) if chunks_l else 0
@@ -377,11 +390,11 @@ class MultiStart:
                     state.opt_leaves = [np.asarray(a) for a in jax.tree.leaves(opt)]
                     state.history.append({"phase": "lbfgs", "step": state.step * per_l,
                                           "best_loss": float(np.min(state.best_loss))})
-                    checkpoint(state)
+                    save()
                     prog.update(state.step * per_l)
             state.phase, state.step, state.x = "lm", 0, state.best_x.copy()
             state.opt_leaves = []
-            checkpoint(state)
+            save()
         if state.phase == "lm":
             prog = Progress(s.lm_steps, unit="steps", scale=1.0, label=f"{label}: L-M",
                             enabled=not quiet and s.lm_steps > 0)
@@ -403,7 +416,7 @@ class MultiStart:
                 if state.step % s.chunk == 0 or not moved or state.step == s.lm_steps:
                     state.history.append({"phase": "lm", "step": state.step,
                                           "best_loss": float(np.min(state.best_loss))})
-                    checkpoint(state)
+                    save()
                     if moved:
                         prog.update(state.step)
                 if not moved:
@@ -411,7 +424,7 @@ class MultiStart:
                     break
             state.lm_converged = done.tolist()
             state.phase = "done"
-            checkpoint(state)
+            save()
         best = int(np.argmin(np.where(np.isfinite(state.best_loss), state.best_loss, np.inf)))
         starts = [{"start": i, "initial": dict(zip(self.free.names,
                                                    np.exp(state.starts_x[i]).tolist(),
@@ -423,7 +436,7 @@ class MultiStart:
         converged = (bool(state.lm_converged[best])
                      if state.lm_converged is not None and s.lm_steps > 0 else None)
         return Optimum(state.best_x[best].copy(), float(state.best_loss[best]), starts, best,
-                       state.history, time.perf_counter() - t0, state.screened,
+                       state.history, before + time.perf_counter() - t0, state.screened,
                        list(state.lm_losses), converged)
 
     def polish(self, x: np.ndarray, loss: float, steps: int) -> tuple[np.ndarray, float]:
