@@ -296,6 +296,38 @@ def test_no_residual_degree_of_freedom_prints_undecided_as_the_json_says(tmp_pat
         assert "not identifiable" not in line
 
 
+def test_a_default_start_outside_a_set_box_is_said_to_be_moved(tmp_path, capsys,
+                                                               monkeypatch):
+    """Only `lower` set, above the simulation's own rate, and only `upper`, below its proton
+    order: each start is moved to that bound (before: silently). The summary notes it,
+    naming the parameter, the default start and the bound, as `zn-pde plan` does for a
+    scenario's value outside its bounds, and the JSON keeps the default as `default_initial`
+    beside the `initial` used."""
+    from zn_pde.materials import get_material
+
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
+    default = get_material("ZnO").defaults()
+    rate, order = default["dissolution_rate_per_h"], default["dissolution_proton_order"]
+    cfg = _fit_files(tmp_path, "24,10,7.4,20\n48,18,7.4,20\n24,60,5.5,20\n",
+                     f"[fit.parameters.dissolution_rate_per_h]\nlower = {3 * rate!r}\n"
+                     f"[fit.parameters.dissolution_proton_order]\nupper = {order / 2!r}\n")
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    out = capsys.readouterr().out
+    assert (f"note: the default start of dissolution_rate_per_h, the simulation's own value "
+            f"{rate:g}, is outside the bounds: the fit started from its lower bound, "
+            f"{3 * rate:g}") in out, out
+    assert (f"note: the default start of dissolution_proton_order, the simulation's own value "
+            f"{order:g}, is outside the bounds: the fit started from its upper bound, "
+            f"{order / 2:g}") in out, out
+    report = json.loads((tmp_path / "out" / "guarded.json").read_text())
+    p = report["parameters"]
+    assert p["dissolution_rate_per_h"]["initial"] == pytest.approx(3 * rate)
+    assert p["dissolution_rate_per_h"]["default_initial"] == pytest.approx(rate)
+    assert p["dissolution_proton_order"]["initial"] == pytest.approx(order / 2)
+    assert p["dissolution_proton_order"]["default_initial"] == pytest.approx(order)
+
+
 def test_the_fit_figure_draws_the_reported_sd_as_error_bars(tmp_path, monkeypatch):
     """A table with an `sd` column (percent, as the data): one error bar per point, of that
     half-length, and the title says what the bars are (a tester found them missing)."""

@@ -48,6 +48,11 @@ def _summary(result: FitResult) -> str:
             lines.append(f"  {name} = {p['value']:.4g} {p['units']} (fixed)")
             continue
         lines.append(f"  {name} = {p['value']:.4g} {p['units']}  {interval_text(p)}")
+        if "default_initial" in p:  # as `zn-pde plan` notes a scenario value it moved
+            side = "lower" if p["initial"] > p["default_initial"] else "upper"
+            lines.append(f"    note: the default start of {name}, the simulation's own value "
+                         f"{p['default_initial']:g}, is outside the bounds: the fit started "
+                         f"from its {side} bound, {p['initial']:g}")
     for k, v in r["empirical"].items():
         t = v["total"]
         r2 = f"{t['r2']:.4f}" if t["r2"] is not None else "n/a"

@@ -41,6 +41,9 @@ class FreeSet:
     upper: np.ndarray
     held: dict[str, float]  # every other kinetic constant at its simulation value
     fixed_by_config: tuple[str, ...]
+    # the default start (the simulation's own value) of a parameter whose box, set in the fit
+    # config, lies beyond it: the fit starts from the bound instead (`initial`), and says so
+    moved_start: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def ln_lower(self) -> np.ndarray:
@@ -89,6 +92,7 @@ def free_set(cfg: FitConfig) -> tuple[FreeSet, dict[str, Any]]:
         raise InputError("every parameter is fixed: nothing to fit", file=cfg.file,
                          key="fit.parameters")
     init, lo, hi, units = [], [], [], []
+    moved: dict[str, float] = {}
     for n in names:
         spec = cfg.parameters.get(n)
         p = material.parameter(n)
@@ -104,12 +108,14 @@ def free_set(cfg: FitConfig) -> tuple[FreeSet, dict[str, Any]]:
             raise InputError(f"the box of {n} is [{l_:g}, {h_:g}]; it must satisfy "
                              "0 < lower < upper", file=cfg.file, key=f"fit.parameters.{n}")
         init.append(min(max(x0, l_), h_))
+        if init[-1] != x0:  # only a default start: an `initial` outside the box is refused
+            moved[n] = float(x0)
         lo.append(l_)
         hi.append(h_)
         units.append(p.unit)
     held = {k: float(v) for k, v in values.items() if k not in names}
     return (FreeSet(tuple(names), tuple(units), np.array(init), np.array(lo), np.array(hi),
-                    held, tuple(fixed)), simulation)
+                    held, tuple(fixed), moved), simulation)
 
 
 def latin_hypercube(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
