@@ -292,7 +292,7 @@ def test_resume_ends_where_an_uninterrupted_plan_ends(tmp_path, monkeypatch):
         return real(self, x, gradient)
 
     monkeypatch.setattr(PlanProblem, "evaluate", interrupted)
-    with pytest.raises(RunError, match="continue with --resume"):  # exit 1, no traceback
+    with pytest.raises(RunError, match="continue with: zn-pde plan .* --resume"):  # exit 1
         plan(path, tmp_path / "b", progress=False)
     assert (tmp_path / "b" / "toy.resume.json").is_file()
     monkeypatch.setattr(PlanProblem, "evaluate", real)
@@ -312,6 +312,38 @@ def test_resume_ends_where_an_uninterrupted_plan_ends(tmp_path, monkeypatch):
     # interrupted while its files were written)
     assert resumed["solves"] == whole["solves"]
     assert resumed["wall_s"] > spent["wall_s"]
+
+
+def test_the_interrupt_message_gives_the_whole_command_to_resume(tmp_path, capsys,
+                                                                 monkeypatch):
+    """A plan run with -o and --set overrides, interrupted: the message gives the command that
+    continues it, those included, as `zn-pde fit` does (before: only 'continue with
+    --resume', and --resume without the same --set is refused); that command finishes it."""
+    import shlex
+
+    path = write_plan(tmp_path, {"ultrasound[0].intensity_W_per_cm2": (0.8, 3.0)},
+                      optimiser={"starts": 1, "iterations": 3, "polish": 0})
+    out = tmp_path / "some out"
+    sets = ["--set=kinetics.uptake_rate_per_h=0.2", "--set=plan.optimiser.iterations=2"]
+    calls = {"n": 0}
+    real = PlanProblem.evaluate
+
+    def interrupted(self, x, gradient=True):
+        calls["n"] += 1
+        if calls["n"] == 2:  # after the first iteration's state is saved
+            raise KeyboardInterrupt
+        return real(self, x, gradient)
+
+    monkeypatch.setattr(PlanProblem, "evaluate", interrupted)
+    assert main(["plan", str(path), "-o", str(out), "--quiet"] + sets) == 1
+    err = capsys.readouterr().err
+    assert (out / "toy.resume.json").is_file()
+    again = shlex.split(err.split("continue with: ")[1])
+    assert again == ["zn-pde", "plan", str(path), "-o", str(out)] + sets + ["--resume"]
+    monkeypatch.setattr(PlanProblem, "evaluate", real)
+    assert main(again[1:] + ["--quiet"]) == 0
+    capsys.readouterr()
+    assert (out / "toy.json").is_file() and not (out / "toy.resume.json").exists()
 
 
 @pytest.mark.parametrize("content", ["garbage{", "[1, 2]", '{"plan": "x"}'])
@@ -345,7 +377,7 @@ def test_an_interrupt_while_writing_the_outputs_leaves_no_json_and_resumes(tmp_p
         os.kill(os.getpid(), signal.SIGTERM)  # as `kill` or a batch scheduler stops a job
 
     monkeypatch.setattr(_report, "figure", stopped)
-    with pytest.raises(RunError, match="continue with --resume"):
+    with pytest.raises(RunError, match="continue with: zn-pde plan .* --resume"):
         plan(path, tmp_path / "out", progress=False)
     assert not (tmp_path / "out" / "toy.json").exists()
     assert (tmp_path / "out" / "toy.resume.json").is_file()

@@ -10,6 +10,7 @@ reproduces the reported optimum) and `<name>.png` (`_report`).
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -52,7 +53,12 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
             report = write_outputs(problem, result, out, wall_s=time.perf_counter() - t0
                                    + result.get("wall_s_before", 0.0))
     except KeyboardInterrupt:
-        kept = (f"{resume_file} holds every finished iteration: continue with --resume"
+        # the whole command, as `zn-pde fit` gives it: --resume is refused without the same
+        # --set overrides, and looks in the default folder without the same -o
+        config = settings.file if isinstance(path_or_settings, PlanSettings) else path_or_settings
+        again = "zn-pde plan " + shlex.join([str(config), "-o", str(outdir)]
+                                            + [f"--set={o}" for o in overrides] + ["--resume"])
+        kept = (f"{resume_file} holds every finished iteration: continue with: {again}"
                 if resume_file.exists() else "nothing was kept (no iteration had finished)")
         raise RunError(f"interrupted; {kept}") from None
     resume_file.unlink(missing_ok=True)
