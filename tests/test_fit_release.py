@@ -238,6 +238,35 @@ def test_an_interrupted_overwrite_leaves_no_result_of_the_fit_it_replaces(
     assert not resume_path(out, "synthetic_release").exists()
 
 
+def test_a_fit_interrupted_before_its_first_state_says_there_is_nothing_to_resume(
+        synthetic, tmp_path, capsys, monkeypatch):
+    """Stopped before the optimiser saved anything (its first save interrupted): the message
+    said the state 'is in <name>.resume.npz', a file that did not exist, and advised
+    --resume; it now says there is nothing to resume and gives the command to run again,
+    which runs."""
+    from zn_pde.fit._optimise import OptimiserState
+
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
+    out = tmp_path / "out"
+    argv = (["fit", str(synthetic / "fit.toml"), "-o", str(out), "--quiet"]
+            + [f"--set={s}" for s in FAST + ["fit.chunk=4", "fit.profile=false"]])
+    real = OptimiserState.save
+
+    def stop_before_saving(self, path, fingerprint):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(OptimiserState, "save", stop_before_saving)
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert not resume_path(out, "synthetic_release").exists()
+    assert "nothing to resume" in err and "--resume" not in err, err
+    again = shlex.split(err.split("run it again with: ")[1])
+    assert again[:2] == ["zn-pde", "fit"]
+    monkeypatch.setattr(OptimiserState, "save", real)
+    assert main(again[1:] + ["--quiet"]) == 0
+    assert json.loads((out / "synthetic_release.json").read_text())["name"] == "synthetic_release"
+
+
 def test_shipped_release_points_joint_fit(tmp_path):
     """The three ZnO points (pH 7.4 at 24 h and 120 h, pH 4.7 at 1 h) with one pH law."""
     cfg = load_fit_config(Path(__file__).parents[1] / "configs" / "fit_zno_release.toml",

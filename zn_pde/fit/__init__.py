@@ -105,6 +105,11 @@ def run_fit_cli(args) -> int:
                          command=command)
     except KeyboardInterrupt:
         rp = resume_path(Path(args.outdir), cfg.name)
+        if not rp.exists():  # interrupted before its first saved state (screening)
+            print("zn-pde fit: interrupted before the optimiser saved a state; nothing to "
+                  f"resume: run it again with: {command}"
+                  + (" --overwrite" if overwrite else ""), file=sys.stderr)
+            return 1
         again = command + " --resume" + (" --overwrite" if overwrite else "")
         print(f"zn-pde fit: interrupted; the optimiser state after the last completed chunk "
               f"is in {rp}; continue with: {again}", file=sys.stderr)
