@@ -267,6 +267,27 @@ def test_a_fit_interrupted_before_its_first_state_says_there_is_nothing_to_resum
     assert json.loads((out / "synthetic_release.json").read_text())["name"] == "synthetic_release"
 
 
+def test_the_fit_json_is_written_whole_or_not_at_all(synthetic, tmp_path, monkeypatch):
+    """The JSON marks a finished fit (`zn-pde design` reads it): written to a temporary and
+    renamed, so a fit stopped while writing it leaves no `<name>.json` (before: written in
+    place, a stop mid-write left a truncated one)."""
+    import os
+
+    cfg = load_fit_config(synthetic / "fit.toml", FAST + ["fit.profile=false"])
+    real = os.replace
+
+    def stop_at_the_json(src, dst):  # the resume state is written the same way
+        if str(dst).endswith("synthetic_release.json"):
+            raise KeyboardInterrupt
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", stop_at_the_json)
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, tmp_path, figure=False)
+    assert not (tmp_path / "synthetic_release.json").exists()
+    assert (tmp_path / "synthetic_release.json.tmp").stat().st_size > 0
+
+
 def test_shipped_release_points_joint_fit(tmp_path):
     """The three ZnO points (pH 7.4 at 24 h and 120 h, pH 4.7 at 1 h) with one pH law."""
     cfg = load_fit_config(Path(__file__).parents[1] / "configs" / "fit_zno_release.toml",

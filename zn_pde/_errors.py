@@ -35,6 +35,14 @@ class RunError(RuntimeError):
     """A failure during a run (non-finite or negative field, interruption)."""
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all (a temporary beside it, then renamed), so an
+    interrupted command never leaves a half-written result that marks its work as done."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def output_folder(path: str | os.PathLike, key: str = "--outdir") -> Path:
     """The folder a command writes into, created if missing: an InputError (exit 2) naming
     it when it is a file, cannot be created or cannot be written, checked before any work is

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._errors import write_text_atomic
 from .._model import Model, build_model
 from ..observables import Table
 from ..observables.viability import DEFAULT_EXPOSURE_H
@@ -277,7 +278,8 @@ def write_outputs(problem: Problem, x: np.ndarray, report: dict[str, Any], out: 
         files["figure"] = out / f"{name}.png"
         report["files"]["figure"] = files["figure"].name
         plot(problem, curves, report, files["figure"])
-    files["json"].write_text(json.dumps(_jsonable(report), indent=1) + "\n")
+    # last, whole or not at all: the JSON marks a finished fit (`zn-pde design` reads it)
+    write_text_atomic(files["json"], json.dumps(_jsonable(report), indent=1) + "\n")
     return files
 
 

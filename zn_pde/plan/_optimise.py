@@ -39,7 +39,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -50,7 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .._errors import InputError
+from .._errors import InputError, write_text_atomic
 from .._progress import format_duration
 from ..config import dumps
 from ..fit._parameters import latin_hypercube
@@ -162,7 +161,7 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
         state["spent"] = {"gradient_solves": problem.gradient_solves,
                           "forward_solves": problem.forward_solves,
                           "wall_s": elapsed_before + _now() - t0}
-        _write_atomic(resume_file, json.dumps(state))
+        write_text_atomic(resume_file, json.dumps(state))
     for k in range(len(state["done"]), len(points)):
         cur = state["current"]
         if cur is None or cur["index"] != k:
@@ -343,7 +342,3 @@ def _now() -> float:
     return time.perf_counter()
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import write_text_atomic
 from .._protocol import event_table
 from .._version import __version__
 from ..config import dumps
-from ._optimise import FEASIBLE, _write_atomic
+from ._optimise import FEASIBLE
 from ._problem import CAPS, PlanProblem, cap_of
 
 
@@ -102,8 +103,8 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
     tmp = png.with_suffix(".png.tmp")
     figure(problem, start, optimum, tmp)
     os.replace(tmp, png)
-    _write_atomic(Path(files["toml"]), _toml_header(s) + dumps(optimum["config"]))
-    _write_atomic(Path(files["json"]), json.dumps(report, indent=1, default=float))
+    write_text_atomic(Path(files["toml"]), _toml_header(s) + dumps(optimum["config"]))
+    write_text_atomic(Path(files["json"]), json.dumps(report, indent=1, default=float))
     return report
 
 
