@@ -314,6 +314,22 @@ def test_resume_ends_where_an_uninterrupted_plan_ends(tmp_path, monkeypatch):
     assert resumed["wall_s"] > spent["wall_s"]
 
 
+def _stop_at_the_second_evaluation(monkeypatch):
+    """`PlanProblem.evaluate` raises KeyboardInterrupt at its second call, after the first
+    iteration's state is saved; returns the real method, to put back."""
+    calls = {"n": 0}
+    real = PlanProblem.evaluate
+
+    def interrupted(self, x, gradient=True):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(self, x, gradient)
+
+    monkeypatch.setattr(PlanProblem, "evaluate", interrupted)
+    return real
+
+
 def test_the_interrupt_message_gives_the_whole_command_to_resume(tmp_path, capsys,
                                                                  monkeypatch):
     """A plan run with -o and --set overrides, interrupted: the message gives the command that
@@ -325,16 +341,7 @@ def test_the_interrupt_message_gives_the_whole_command_to_resume(tmp_path, capsy
                       optimiser={"starts": 1, "iterations": 3, "polish": 0})
     out = tmp_path / "some out"
     sets = ["--set=kinetics.uptake_rate_per_h=0.2", "--set=plan.optimiser.iterations=2"]
-    calls = {"n": 0}
-    real = PlanProblem.evaluate
-
-    def interrupted(self, x, gradient=True):
-        calls["n"] += 1
-        if calls["n"] == 2:  # after the first iteration's state is saved
-            raise KeyboardInterrupt
-        return real(self, x, gradient)
-
-    monkeypatch.setattr(PlanProblem, "evaluate", interrupted)
+    real = _stop_at_the_second_evaluation(monkeypatch)
     assert main(["plan", str(path), "-o", str(out), "--quiet"] + sets) == 1
     err = capsys.readouterr().err
     assert (out / "toy.resume.json").is_file()
@@ -399,16 +406,7 @@ def test_an_interrupted_overwrite_leaves_no_json_of_the_plan_it_replaces(tmp_pat
     out = tmp_path / "out"
     plan(path, out, progress=False)
     assert (out / "toy.json").is_file()
-    calls = {"n": 0}
-    real = PlanProblem.evaluate
-
-    def interrupted(self, x, gradient=True):
-        calls["n"] += 1
-        if calls["n"] == 2:  # after the first iteration's state is saved
-            raise KeyboardInterrupt
-        return real(self, x, gradient)
-
-    monkeypatch.setattr(PlanProblem, "evaluate", interrupted)
+    real = _stop_at_the_second_evaluation(monkeypatch)
     code = main(["plan", str(path), "-o", str(out), "--overwrite", "--quiet"])
     assert code == 1
     assert sorted(p.name for p in out.iterdir()) == ["toy.resume.json"]
