@@ -753,10 +753,10 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
     # ~1e-16 of the sink, cancelled to 0 and its lysosomes emptied
     total = r.dissolution + r.uptake
     share_dissolved = _safe_div(r.dissolution, total)
+    taken = removed_np * _safe_div(r.uptake, total)
     minor = share_dissolved <= 0.5
-    would = jnp.where(minor, removed_np * share_dissolved,
-                      removed_np - removed_np * _safe_div(r.uptake, total))
-    taken_up = jnp.where(minor, removed_np - would, removed_np * _safe_div(r.uptake, total))
+    would = jnp.where(minor, removed_np * share_dissolved, removed_np - taken)
+    taken_up = jnp.where(minor, removed_np - would, taken)
     dissolved = jnp.minimum(would, alpha * k.fluid_headroom_uM(s.zn, coproduct, env.ph)
                             / conv)
     arrived = _safe_div(taken_up, living)  # per living-cell volume

@@ -209,6 +209,7 @@ def _cmd_run(a) -> int:
         simulate_to_file,
     )
     from .config import load_config
+    from .config._load import frame_notes
 
     no_control = a.no_control
     try:
@@ -234,9 +235,8 @@ def _cmd_run(a) -> int:
                                  file=str(out))
             if "sweep" in config:
                 return _run_sweep(config, out, a)
-            for note in config["_notes"]:  # before a run that may not finish soon
-                if note.startswith("note: time.save_every_min"):
-                    print(note, file=sys.stderr)
+            for note in frame_notes(config):  # before a run that may not finish soon
+                print(note, file=sys.stderr)
         result = simulate_to_file(config, out, overwrite=a.overwrite, progress=not a.quiet,
                                   resume=bool(a.resume), control=not no_control)
     except KeyboardInterrupt:  # before the output was opened: nothing to keep

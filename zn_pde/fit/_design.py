@@ -47,7 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import InputError, RunError, output_folder
+from .._errors import InputError, RunError, output_folder, write_text_atomic
 from .._version import __version__
 from ..observables._data import OBSERVED
 from ._config import FitConfig
@@ -340,9 +340,7 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
             plot_design(report, settings, grid, gain, shrink, free.names, tmp)
             os.replace(tmp, files["figure"])
         write_csv(report, settings, free.names, observed, files["csv"])
-        tmp = files["json"].with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(report, indent=1) + "\n")
-        os.replace(tmp, files["json"])
+        write_text_atomic(files["json"], json.dumps(report, indent=1) + "\n")
     return DesignResult(report, files)
 
 
