@@ -219,6 +219,41 @@ def test_a_signal_during_the_first_compilation_exits_1_not_a_crash(workdir):
     assert "Traceback" not in stderr and "interrupted by SIGTERM" in stderr
 
 
+@pytest.mark.parametrize("guard", ["run", "command"])
+def test_a_signal_inside_a_garbage_collector_callback_is_raised_after_the_collection(guard):
+    """A signal whose handler runs inside a garbage-collector callback (JAX's runs at every
+    collection, so a signal during a compilation often lands there) is raised once the
+    collection is over, not inside it: there Python prints the exception as "Exception ignored
+    in" with a traceback (which pytest turns into an error here) and drops it. The CI run of
+    2026-12-05 showed that traceback on `zn-pde run` stopped during its first compilation.
+    Both guards: a run's (`_Stop`) and a command's (SIGTERM as KeyboardInterrupt)."""
+    import gc
+
+    from zn_pde._errors import sigterm_as_interrupt
+    from zn_pde._run import _Signals, _Stop
+
+    fired = []
+
+    def callback(phase, info):
+        if phase == "start" and not fired:
+            fired.append(phase)
+            os.kill(os.getpid(), signal.SIGTERM)
+            sum(range(1000))  # Python bytecode: the handler runs here, inside the callback
+
+    expected, guarded = ((_Stop, _Signals()) if guard == "run"
+                         else (KeyboardInterrupt, sigterm_as_interrupt()))
+    gc.callbacks.append(callback)
+    try:
+        with pytest.raises(expected), guarded:
+            gc.collect()
+            assert fired
+            time.sleep(5.0)  # the signal comes again within ~20 ms of the collection's end
+            pytest.fail("the signal was lost")
+    finally:
+        gc.callbacks.remove(callback)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
 def test_signal_during_a_frame_write_waits_for_the_frame(workdir, reference, monkeypatch):
     """A SIGTERM that arrives while a frame is being written stops the run only once the
     whole frame is on disk: every variable ends with the same number of frames, and the file

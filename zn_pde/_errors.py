@@ -9,10 +9,13 @@ interrupted run); the CLI turns it into exit status 1.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 
 class InputError(ValueError):
@@ -81,6 +84,25 @@ def signalled() -> bool:
     return bool(_SIGNALLED)
 
 
+def may_raise_in(frame: FrameType | None, signum: int) -> bool:
+    """Whether a signal handler, called in `frame`, may raise its exception there.
+
+    Not inside a garbage-collector callback (JAX registers one, `_xla_gc_callback`, that runs
+    at every collection, so a signal during a compilation often lands in it): Python prints an
+    exception raised there as "Exception ignored in ..." with a traceback and drops it. The
+    signal is then sent again 20 ms later, when the collection is over, and False returned.
+    """
+    callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks} - {None}
+    while frame is not None:
+        if frame.f_code in callbacks:
+            timer = threading.Timer(0.02, os.kill, (os.getpid(), signum))
+            timer.daemon = True
+            timer.start()
+            return False
+        frame = frame.f_back
+    return True
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Within the block SIGTERM (`kill`, a batch scheduler's stop) raises KeyboardInterrupt, as
@@ -90,7 +112,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
     def interrupt(signum, frame):
         note_signal(signum)
-        raise KeyboardInterrupt
+        if may_raise_in(frame, signum):
+            raise KeyboardInterrupt
 
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):

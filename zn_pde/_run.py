@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _kinetics as kin
 from ._diffusion import sweep_unroll
-from ._errors import InputError, RunError, note_signal
+from ._errors import InputError, RunError, may_raise_in, note_signal
 from ._grid import build_geometry, penetration_depth_um
 from ._model import Model, State, build_model
 from ._parallel import history_line, platform
@@ -282,11 +282,13 @@ class _Signals:
     """SIGINT/SIGTERM stop the run, but never in the middle of writing a frame.
 
     Outside `critical()` the handler raises `_Stop` at once; inside it the signal is noted
-    and `_Stop` is raised as soon as the frame is on disk. A `_Stop` that Python swallows (one
-    raised while a garbage-collector callback runs is only printed) stays `pending` until the
-    run has `delivered` it, so the next frame raises it again. A signal that was ignored when
-    the run started (e.g. SIGINT of a background job) stays ignored. Handlers can only be set
-    in the main thread; elsewhere the defaults stay (and KeyboardInterrupt is still handled).
+    and `_Stop` is raised as soon as the frame is on disk. Inside a garbage-collector callback,
+    where Python would print the exception with a traceback and drop it, the signal comes
+    again when the collection is over (`may_raise_in`); a `_Stop` swallowed all the same stays
+    `pending` until the run has `delivered` it, so the next frame raises it again. A signal
+    that was ignored when the run started (e.g. SIGINT of a background job) stays ignored.
+    Handlers can only be set in the main thread; elsewhere the defaults stay (and
+    KeyboardInterrupt is still handled).
     """
 
     def __init__(self) -> None:
@@ -299,7 +301,7 @@ class _Signals:
     def _handler(self, signum, frame):
         note_signal(signum)
         self.pending = signum
-        if self.in_critical or self.stopping:
+        if self.in_critical or self.stopping or not may_raise_in(frame, signum):
             return
         self.stopping = True
         raise _Stop(signum)
