@@ -1,10 +1,29 @@
-"""Strict harness: warnings are errors (pyproject), float64 where a test needs it, and JAX's
-compiled programs released after every test module."""
+"""Strict harness: warnings are errors (pyproject), float64 where a test needs it, JAX's
+compiled programs released after every test module, and one compilation cache per session."""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+
 import jax
 import pytest
+
+# One JAX persistent compilation cache for the session, in a fresh temporary folder removed
+# at its end (a user's own JAX_COMPILATION_CACHE_DIR is kept): a program compiled once, e.g.
+# a run of the same grid and model for another dose, in another test or in a `zn-pde`
+# subprocess (which inherits the variable), is loaded instead of compiled again. XLA's
+# compilation is most of a small run's time; the cache takes about a fifth off the suite.
+# Tests that need a cold compiler set their own folder (tests/test_faults.py).
+if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+    _CACHE = tempfile.mkdtemp(prefix="zn-pde-test-jax-cache-")
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
+    jax.config.update("jax_compilation_cache_dir", _CACHE)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 
 def _float64():

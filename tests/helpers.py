@@ -28,6 +28,11 @@ def default_config(*overrides: str) -> dict[str, Any]:
     return load_config(None, list(overrides))
 
 
+def _fields(model: Any, state: Any) -> dict[str, Any]:
+    """Every model variable (one function: runs of one structure share a compiled program)."""
+    return model.fields(state)
+
+
 def series(c: dict[str, Any], plan: Any = None) -> tuple[Any, dict[str, Any]]:
     """Run a config through the differentiable trajectory; returns (times_s, {name: (T, ...)})
     of every model variable (well-mixed: shape (T,); 3D: (T, z, y, x)). `plan`: a step plan
@@ -38,7 +43,7 @@ def series(c: dict[str, Any], plan: Any = None) -> tuple[Any, dict[str, Any]]:
 
     model = build_model(c, plan=plan)
     sched = Schedule.from_model(model)
-    out = trajectory(model, sched, lambda m, s: m.fields(s))
+    out = trajectory(model, sched, _fields)
     out = {k: np.asarray(v) for k, v in out.items()}
     if model.well_mixed:
         out = {k: v.reshape(v.shape[0]) for k, v in out.items()}

@@ -369,3 +369,31 @@ def test_radial_particle_absorption_enters_at_the_outer_wall():
     np.testing.assert_allclose(np.asarray(out["t"][0]), np.exp(-kappa * path_cm), rtol=1e-5)
     assert np.exp(-kappa * dose * (400.0 - r_um[-1]) * 1e-4) == pytest.approx(
         float(np.asarray(out["t"][0])[-1]), rel=1e-5)
+
+
+def test_models_that_differ_only_in_numbers_have_one_structure():
+    """Another dose, tissue pH, rate constant or exposure intensity changes the model's arrays,
+    not its structure: every leaf is an array and the tree structures are equal, so the
+    trajectory and the run's loop (compiled with the model's arrays as arguments) compile
+    once for all of them; the validation page's dose searches and the metamorphic series
+    rely on it. A constant kept as a Python number would make each value a new program."""
+    import jax
+
+    us = [{"start_h": 4.0, "duration_min": 1.0, "intensity_W_per_cm2": 1.5,
+           "frequency_MHz": 1.0}]
+    base = {"grid": {"shape": [8, 8, 8], "spacing_um": 50.0},
+            "time": {"end_h": 6.0, "dt_s": 60.0, "save_every_min": 60.0},
+            "geometry": {"kind": "spheroid", "radius_um": 150.0},
+            "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0}, "ultrasound": us}
+    variants = [base,
+                {**base, "material": {"kind": "ZnO", "dose_ug_per_ml": 35.0}},
+                {**base, "ph": {"tissue_rim": 6.9, "tissue_core": 6.5}},
+                {**base, "kinetics": {"uptake_rate_per_h": 0.2}},
+                {**base, "ultrasound": [{**us[0], "intensity_W_per_cm2": 2.0}]}]
+    trees = [jax.tree_util.tree_flatten(build_model(config(raw))) for raw in variants]
+    for leaves, treedef in trees:
+        assert treedef == trees[0][1]
+        assert all(isinstance(x, jax.Array) for x in leaves)
+    leaves0 = trees[0][0]
+    for leaves, _ in trees[1:]:  # each variant changed some number
+        assert any(not np.array_equal(a, b) for a, b in zip(leaves0, leaves, strict=True))

@@ -179,8 +179,23 @@ def trajectory(model: Model, schedule: Schedule,
     Save intervals may hold different numbers of steps (events off the dt grid): every
     interval then runs the longest interval's count, the steps beyond its own skipped by a
     `lax.cond` (differentiable, and a real branch unless the interval is batched).
+
+    Called on concrete arrays, it is compiled with the model's arrays as arguments, not
+    constants: another model of the same structure (another dose, pH or rate) reuses the
+    program when `observe` is the same function, and otherwise compiles to the same XLA
+    program, which JAX's persistent cache holds where it is on (`zn-pde fit`, the
+    test-suite). Inside a transformation (jit, grad, vmap) it is traced into the caller's
+    program, as before: a jit of its own there would compile its forward and backward passes
+    apart for every gradient taken outside a jit.
     """
-    chunks = schedule.chunks
+    chunks = tuple(schedule.chunks)
+    if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves((model, state))):
+        return _trajectory(model, chunks, observe, state)
+    return _trajectory_compiled(model, chunks, observe, state)
+
+
+def _trajectory(model: Model, chunks: tuple[int, ...], observe: Callable[[Model, State], Any],
+                state: State | None) -> Any:
     n, n_saves = max(chunks), len(chunks)
     counts = jnp.asarray(chunks, jnp.int32)
     transport = model.transport()
@@ -207,3 +222,6 @@ def trajectory(model: Model, schedule: Schedule,
     first = observe(model, state)
     _, rest = jax.lax.scan(outer, state, counts, length=n_saves)
     return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
+
+
+_trajectory_compiled = eqx.filter_jit(_trajectory)

@@ -69,14 +69,16 @@ US_SEEDS = ("1 MHz, 1-2 W/cm^2, 1 min (Carofiglio et al. 2024, Mater Today Commu
             "Conte, Vighetto & Cauda 2026, Expert Opin Drug Deliv)")
 
 
+def _observe(m, s):
+    """Every field, and the reacting bulk medium beyond the walls (one function for every run:
+    runs of the same structure share one compiled trajectory)."""
+    return {**m.fields(s), **({} if s.bulk is None else {"bulk": s.bulk})}
+
+
 def _run(raw: dict[str, Any]) -> tuple[Any, dict[str, np.ndarray]]:
     c = resolve(copy.deepcopy(raw), "<validation>")
     model = build_model(c)
-
-    def observe(m, s):  # every field, and the reacting bulk medium beyond the walls
-        return {**m.fields(s), **({} if s.bulk is None else {"bulk": s.bulk})}
-
-    out = trajectory(model, Schedule.from_config(c), observe)
+    out = trajectory(model, Schedule.from_config(c), _observe)
     return model, {k: np.asarray(v) for k, v in out.items()}
 
 
