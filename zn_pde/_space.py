@@ -341,6 +341,44 @@ class Faces(eqx.Module):
                    i32(layer["face"]), i32(layer["cell"]), f64(layer["lo"]),
                    f64(layer["hi"]), f64(layer["curvature"]), f64(layer["area_per_volume"]))
 
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """(faces, medium cells, layer entries): the lengths of the index arrays."""
+        return self.medium.shape[-1], self.cells.shape[-1], self.layer_face.shape[-1]
+
+    def padded(self, n_faces: int, n_cells: int, n_entries: int) -> Faces:
+        """The same faces with inert ones appended up to these lengths, so that models whose
+        surfaces differ in size (a sweep of a spheroid's radius or centre on a voxel grid)
+        stack into one batch: a padding face has no area (it takes and gives nothing) and one
+        layer entry of one voxel's depth (so its conductance is finite), a padding medium
+        cell no face, and the entries beyond those no depth (they add to no layer).
+        `n_entries` must leave one entry for each padding face."""
+        f, m, e = self.sizes
+        pad_f, pad_m, pad_e = n_faces - f, n_cells - m, n_entries - e
+        if min(pad_f, pad_m, pad_e - pad_f) < 0:
+            raise ValueError(f"cannot pad faces {self.sizes} to {(n_faces, n_cells, n_entries)}")
+
+        def grow(a: Array, n: int, fill) -> Array:
+            return jnp.concatenate([a, jnp.full((n,), fill, a.dtype)])
+
+        depth = self.layer_hi_um[0] - self.layer_lo_um[0]  # one voxel (or shell)
+        return Faces(
+            medium=grow(self.medium, pad_f, self.medium[0]),
+            tissue=grow(self.tissue, pad_f, self.tissue[0]),
+            slot=grow(self.slot, pad_f, self.slot[0]),
+            cells=grow(self.cells, pad_m, self.cells[0]),
+            medium_area_per_volume=grow(self.medium_area_per_volume, pad_f, 0.0),
+            layer_face=jnp.concatenate([self.layer_face,
+                                        jnp.arange(f, n_faces, dtype=self.layer_face.dtype),
+                                        jnp.zeros(pad_e - pad_f, self.layer_face.dtype)]),
+            layer_cell=grow(self.layer_cell, pad_e, self.layer_cell[0]),
+            layer_lo_um=grow(self.layer_lo_um, pad_e, 0.0),
+            layer_hi_um=jnp.concatenate([self.layer_hi_um,
+                                         jnp.full((pad_f,), depth, self.layer_hi_um.dtype),
+                                         jnp.zeros(pad_e - pad_f, self.layer_hi_um.dtype)]),
+            layer_curvature_per_um=grow(self.layer_curvature_per_um, pad_e, 0.0),
+            layer_area_per_volume=grow(self.layer_area_per_volume, pad_e, 0.0))
+
     def layer_measure(self, depth_um: Array) -> Array:
         """m per entry (µm): the layer of depth `depth_um`'s volume in the entry per face
         area, ∫ (1 + σx)² dx over [lo, min(hi, d)], 0 for entries beyond the layer."""

@@ -72,7 +72,17 @@ def point_config(config: dict[str, Any], keys: list[str], values: tuple[float, .
 
 
 def stack_models(models: list[Model]) -> Model:
-    """One Model whose array leaves carry a leading sweep axis."""
+    """One Model whose array leaves carry a leading sweep axis. A spheroid's radius or centre
+    changes how many voxel faces its surface has: the surfaces are padded with inert faces to
+    the largest (`Faces.padded`)."""
+    if all(m.surface is not None for m in models):
+        sizes = np.array([m.surface.sizes for m in models])
+        n_faces, n_cells = sizes[:, 0].max(), sizes[:, 1].max()
+        n_entries = (sizes[:, 2] + n_faces - sizes[:, 0]).max()  # an entry per padding face
+        if len({tuple(s) for s in sizes}) > 1:
+            models = [eqx.tree_at(lambda m: m.surface, m,
+                                  m.surface.padded(int(n_faces), int(n_cells), int(n_entries)))
+                      for m in models]
     structure = jax.tree.structure(models[0])
     for m in models[1:]:
         if jax.tree.structure(m) != structure:
