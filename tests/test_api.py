@@ -281,7 +281,9 @@ def test_bad_config_raises_input_error_with_the_cli_message(tmp_path, capsys):
              (WELL_MIXED, {"time.end_h=3": 0.2}, r"override key 'time.end_h=3' contains '='"),
              # a flag given as text: "no" is truthy, it would overwrite an existing run
              (WELL_MIXED, {"overwrite": "no"}, r"overwrite = 'no' must be True or False"),
-             (WELL_MIXED, {"progress": "no"}, r"progress = 'no' must be True or False")]
+             (WELL_MIXED, {"progress": "no"}, r"progress = 'no' must be True or False"),
+             # an output that is no path: named, not a TypeError from pathlib
+             (WELL_MIXED, {"out": 5}, r"out = 5 \(int\) is not a file path")]
     for config, overrides, words in cases:
         with pytest.raises(zn_pde.InputError, match=words):
             zn_pde.simulate(config, **{"progress": False, **overrides})

@@ -64,6 +64,10 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
                          "file opens with xarray.open_dataset(path, engine='h5netcdf')",
                          file=_label(config), key="sweep")
     if out is not None:
+        if not isinstance(out, str | os.PathLike):
+            raise InputError(f"simulate's out = {out!r} ({type(out).__name__}) is not a file "
+                             "path; allowed: a str or os.PathLike ending in .h5 or .hdf5, or "
+                             "None (no file kept)", key="out", file=_label(config))
         out = Path(out)
         if out.suffix not in (".h5", ".hdf5"):
             raise InputError("the output must end in .h5 or .hdf5", key="out", file=str(out))
