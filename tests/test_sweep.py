@@ -85,6 +85,8 @@ def test_each_sweep_point_equals_its_own_run(tmp_path):
     ({"material.nonsense_um": [1.0]}, "unknown key"),
     # more exposures is another model structure (not one vmapped computation)
     ({"ultrasound[0].repeats": [1, 2]}, "cannot be swept"),
+    # a value twice runs its points twice and makes the swept coordinate no index
+    ({"material.dose_ug_per_ml": [5.0, 10.0, 5]}, "value 5.0 is listed more than once"),
 ])
 def test_bad_sweeps_exit_2(tmp_path, capsys, sweep, words):
     c = {**SWEEP, "sweep": sweep}

@@ -379,6 +379,12 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
                 or not all(_is_number(v) for v in values)):
             raise InputError(f"expected a non-empty list of numbers, got {values!r}",
                              file=file, key=where)
+        repeated = sorted({float(v) for v in values if sum(float(v) == float(w)
+                                                             for w in values) > 1})
+        if repeated:  # the same points twice, and a value that no longer names one point
+            raise InputError(f"value {_toml(repeated[0])} is listed more than once; allowed: "
+                             "each value once (the sweep runs every combination of the "
+                             "lists)", file=file, key=where)
         for v in values:
             trial = copy.deepcopy(raw)
             apply_override(trial, f"{key}={v!r}", file, filled=base)
