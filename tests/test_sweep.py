@@ -201,12 +201,15 @@ def test_a_sweep_may_set_one_coordinate_of_a_default_list():
 
 
 @pytest.mark.parametrize("key, values", [("geometry.radius_um", [80.0, 160.0]),
-                                         ("geometry.center_um[0]", [180.0, 200.0])])
+                                         ("geometry.center_um[0]", [180.0, 200.0]),
+                                         ("kinetics.cell_diameter_um", [10.0, 90.0])])
 def test_a_sweep_of_a_spheroid_s_size_or_place_on_a_voxel_grid(tmp_path, key, values):
     """On a 3D grid a spheroid's radius or centre changes how many voxel faces its surface
-    has, which the surface cells' uptake gathers over: each point's surface is padded with
-    inert faces and each point's final fields equal its own run's (before: the points did
-    not stack, a traceback 'All input arrays must have the same shape')."""
+    has, and the cell diameter how deep its layer reaches, which the surface cells' uptake
+    gathers over: each point's surface is padded with inert faces and each point's final
+    fields equal its own run's (before: the points did not stack, a traceback 'All input
+    arrays must have the same shape', or for the diameter 'the swept values change the
+    model's structure', after `zn-pde validate` had passed the sweep)."""
     raw = {"grid": {"shape": [10, 10, 10], "spacing_um": 40.0},
            "time": {"end_h": 2.0, "dt_s": 600.0, "save_every_min": 60.0},
            "geometry": {"kind": "spheroid", "radius_um": 120.0},

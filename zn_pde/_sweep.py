@@ -21,6 +21,7 @@ hits killed and the peak ROS, against the swept values).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 import re
 import signal
@@ -76,6 +77,10 @@ def stack_models(models: list[Model]) -> Model:
     changes how many voxel faces its surface has: the surfaces are padded with inert faces to
     the largest (`Faces.padded`)."""
     if all(m.surface is not None for m in models):
+        # a swept cell diameter changes how deep the layer reaches, the chains' length (used
+        # by a sharded grid only: each point of a sweep runs on one device) and their entries
+        chain = max(m.surface_layer_cells for m in models)
+        models = [dataclasses.replace(m, surface_layer_cells=chain) for m in models]
         sizes = np.array([m.surface.sizes for m in models])
         n_faces, n_cells = sizes[:, 0].max(), sizes[:, 1].max()
         n_entries = (sizes[:, 2] + n_faces - sizes[:, 0]).max()  # an entry per padding face
