@@ -8,6 +8,7 @@ import pytest
 import xarray as xr
 from helpers import WELL_MIXED_CULTURE, config, hold_lock, series
 
+from zn_pde import InputError
 from zn_pde._protocol import build_plan
 from zn_pde._sweep import point_config, run_sweep, summary_panels, sweep_points
 from zn_pde.cli import main
@@ -226,6 +227,20 @@ def test_a_sweep_of_a_spheroid_s_size_or_place_on_a_voxel_grid(tmp_path, key, va
                 np.testing.assert_allclose(f[f"final_{name}"][i], out[name][-1], rtol=1e-5,
                                            atol=1e-9, err_msg=f"{name} at {point}")
         assert np.all(f["final_np_int"][...].max(axis=(1, 2, 3)) > 0)  # the cells took some
+
+
+def test_points_that_need_different_models_are_named(tmp_path):
+    """A radius that fills the radial domain leaves no medium (no surface to take up from):
+    that point cannot share the others' computation, and the message names both points
+    (before: no point named, after `zn-pde validate` had passed the sweep)."""
+    raw = {"grid": {"kind": "radial", "shape": [16], "spacing_um": 12.5},
+           "geometry": {"kind": "spheroid", "radius_um": 100.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+           "sweep": {"geometry.radius_um": [100.0, 200.0]}}
+    with pytest.raises(InputError, match="between the points geometry.radius_um = 100 and "
+                                         "geometry.radius_um = 200"):
+        run_sweep(config(raw), tmp_path / "s.h5", progress=False)
+    assert not (tmp_path / "s.h5").exists()
 
 
 def test_a_medium_exchange_without_a_ph_follows_a_swept_medium_ph(tmp_path, capsys):

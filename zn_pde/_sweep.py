@@ -72,10 +72,11 @@ def point_config(config: dict[str, Any], keys: list[str], values: tuple[float, .
     return out
 
 
-def stack_models(models: list[Model]) -> Model:
-    """One Model whose array leaves carry a leading sweep axis. A spheroid's radius or centre
-    changes how many voxel faces its surface has: the surfaces are padded with inert faces to
-    the largest (`Faces.padded`)."""
+def stack_models(models: list[Model], labels: list[str] | None = None) -> Model:
+    """One Model whose array leaves carry a leading sweep axis (`labels`: each point's
+    swept values, for the message when two points cannot share one computation). A
+    spheroid's radius or centre changes how many voxel faces its surface has: the surfaces
+    are padded with inert faces to the largest (`Faces.padded`)."""
     if all(m.surface is not None for m in models):
         # a swept cell diameter changes how deep the layer reaches, the chains' length (used
         # by a sharded grid only: each point of a sweep runs on one device) and their entries
@@ -89,11 +90,16 @@ def stack_models(models: list[Model]) -> Model:
                                   m.surface.padded(int(n_faces), int(n_cells), int(n_entries)))
                       for m in models]
     structure = jax.tree.structure(models[0])
-    for m in models[1:]:
+    for i, m in enumerate(models[1:], start=1):
         if jax.tree.structure(m) != structure:
-            raise InputError("the swept values change the model's structure (e.g. a light "
+            which = (f" between the points {labels[0]} and {labels[i]}"
+                     if labels is not None and i < len(labels) else "")
+            raise InputError(f"the swept values change the model's structure{which}, so they "
+                             "cannot run as one vectorised computation (e.g. a light "
                              "exposure crossing the band gap is fine, a different number "
-                             "of species is not)", key="sweep")
+                             "of species or a spheroid that fills the domain, leaving no "
+                             "medium, is not); run such points as separate configs",
+                             key="sweep")
     return jax.tree.map(lambda *xs: jnp.stack(xs), *models)
 
 
@@ -135,7 +141,8 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
     n_points = len(models)
     devices = int(config["numerics"]["devices"])
     pad = (-n_points) % devices
-    batch = stack_models(models + [models[-1]] * pad)
+    labels = [", ".join(f"{k} = {v:g}" for k, v in zip(keys, p, strict=True)) for p in points]
+    batch = stack_models(models + [models[-1]] * pad, labels)
     if devices > 1:
         spec = NamedSharding(device_mesh(devices), PartitionSpec("y"))  # mesh axis = sweep
         batch = jax.tree.map(lambda a: jax.device_put(a, spec)
