@@ -52,6 +52,9 @@ def test_set_indexes_a_list_left_to_its_default_and_names_a_missing_index(capsys
     # a negative index names the last valid one (the hint read 'ultrasound[0].-1=VALUE')
     code, text = _validate(capsys, "--set", "ultrasound[-1].start_h=1")
     assert code == 2 and "indices count from 0" in text and "ultrasound[0]" in text
+    # an array the config has no entries in: said so (it read 'could not be resolved yet')
+    code, text = _validate(capsys, "--set", "dose[0].time_h=1")
+    assert code == 2 and "the config has no dose entries, so there is no dose[0]" in text
 
 
 def test_set_one_entry_of_a_table_left_to_its_default(tmp_path):

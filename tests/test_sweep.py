@@ -88,6 +88,8 @@ def test_each_sweep_point_equals_its_own_run(tmp_path):
     ({"ultrasound[0].repeats": [1, 2]}, "cannot be swept"),
     # a value twice runs its points twice and makes the swept coordinate no index
     ({"material.dose_ug_per_ml": [5.0, 10.0, 5]}, "value 5.0 is listed more than once"),
+    # an entry the config does not have: the sweep's key named, no '--set' (none was given)
+    ({"dose[0].time_h": [1.0, 2.0]}, "'sweep.dose[0].time_h': index 0: the config has no dose"),
 ])
 def test_bad_sweeps_exit_2(tmp_path, capsys, sweep, words):
     c = {**SWEEP, "sweep": sweep}

@@ -182,10 +182,12 @@ def apply_overrides(raw: dict[str, Any], items: list[str] | tuple[str, ...], fil
     return raw
 
 
-def _list_index(node: list, parts: list[str], j: int, file: str, key: str) -> int:
+def _list_index(node: list, parts: list[str], j: int, file: str, key: str,
+                resolved: bool = False) -> int:
     """`parts[j]` of a `--set` key as an index into the list `node` (named `parts[j - 1]`);
     InputError when it is not an index (an array of tables addressed without one) or lies
-    past the end (an empty list: one the config leaves to a default it cannot resolve yet)."""
+    past the end (an empty list: one the config has no entries in, `resolved`, or leaves to
+    a default it cannot resolve yet)."""
     array, part, n = parts[j - 1] if j else parts[j], parts[j], len(node)
     entries = f"{n} entr{'y' if n == 1 else 'ies'}"
     if re.fullmatch(r"-\d+", part):
@@ -195,6 +197,10 @@ def _list_index(node: list, parts: list[str], j: int, file: str, key: str) -> in
     if not part.isdigit():
         raise InputError(f"{array} is an array of {entries}: address one by its index, "
                          f"e.g. {array}[0].{part}=VALUE", file=file, key=key)
+    if int(part) >= n and n == 0 and resolved:
+        raise InputError(f"index {part}: the config has no {array} entries, so there is no "
+                         f"{array}[{part}] to set; add it to the config, or set the whole "
+                         f"list, e.g. {array}=[...]", file=file, key=key)
     if int(part) >= n:
         raise InputError(f"--set index {part}: the config leaves {array} empty or to its "
                          f"default, which could not be resolved yet; set the whole list, e.g. "
@@ -223,7 +229,7 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
     for i, part in enumerate(parts[:-1]):
         nxt_is_index = parts[i + 1].isdigit()
         if isinstance(node, list):
-            idx = _list_index(node, parts, i, file, key)
+            idx = _list_index(node, parts, i, file, key, resolved=isinstance(known, list))
             node = node[idx]
             known = known[idx] if isinstance(known, list) and idx < len(known) else None
             continue
@@ -236,7 +242,8 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
         node = node[part]
     last = parts[-1]
     if isinstance(node, list):
-        node[_list_index(node, parts, len(parts) - 1, file, key)] = _parse_value(value)
+        node[_list_index(node, parts, len(parts) - 1, file, key,
+                         resolved=isinstance(known, list))] = _parse_value(value)
     elif isinstance(node, dict):
         node[last] = _parse_value(value)
     else:
@@ -387,7 +394,11 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
                              "lists)", file=file, key=where)
         for v in values:
             trial = copy.deepcopy(raw)
-            apply_override(trial, f"{key}={v!r}", file, filled=base)
+            try:
+                apply_override(trial, f"{key}={v!r}", file, filled=base)
+            except InputError as e:  # a key that leads nowhere: named as the sweep's
+                raise InputError(e.message.removeprefix("--set "), file=file,
+                                 key=where) from None
             try:
                 point = _resolve_plain(trial, file)
             except InputError as e:
