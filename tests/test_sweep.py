@@ -353,6 +353,51 @@ def test_a_signal_stops_a_sweep_between_frames_and_the_file_says_so(tmp_path, mo
     assert "interrupted by SIGTERM" in capsys.readouterr().out
 
 
+def _interrupted_sweep(tmp_path, monkeypatch, overwrite=False):
+    """A small sweep stopped by SIGTERM at its third frame (exit 1); its output path."""
+    import os
+    import signal
+
+    from zn_pde import _sweep
+
+    original = _sweep._append_frame
+    calls = {"n": 0}
+
+    def append(f, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        original(f, *args, **kwargs)
+
+    monkeypatch.setattr(_sweep, "_append_frame", append)
+    path = tmp_path / "s.toml"
+    path.write_text(dumps(SMALL_SWEEP))
+    out = tmp_path / "s.h5"
+    assert main(["run", str(path), "-o", str(out), "--quiet"]
+                + (["--overwrite"] if overwrite else [])) == 1
+    monkeypatch.setattr(_sweep, "_append_frame", original)
+    return out
+
+
+SMALL_SWEEP = {**WELL_MIXED_CULTURE,
+               "time": {"end_h": 4.0, "dt_s": 600.0, "save_every_min": 60.0},
+               "sweep": {"material.dose_ug_per_ml": [5.0, 10.0]}}
+
+
+def test_an_interrupted_sweep_is_not_said_to_have_a_table_or_figure(tmp_path, monkeypatch,
+                                                                    capsys):
+    """--resume and plot of an interrupted sweep: exit 2 saying it did not complete and has
+    no table or figure, and to run it again (before: they pointed at <out>_summary.csv and
+    .png 'beside it', which an interrupted sweep does not write)."""
+    out = _interrupted_sweep(tmp_path, monkeypatch)
+    capsys.readouterr()
+    for argv in (["run", "--resume", str(out)], ["plot", str(out)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "did not complete" in err and "run it again with --overwrite" in err, argv
+        assert "s_summary.csv" not in err, argv
+
+
 def test_a_sweep_does_not_overwrite_a_file_another_process_writes(tmp_path, capsys):
     """A file whose writer holds its lock (POSIX lockf, like a live `zn-pde run`) is not
     replaced by a sweep's --overwrite: exit 2, the file untouched (the sweep took no lock

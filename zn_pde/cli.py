@@ -650,16 +650,19 @@ def _cmd_plot(a) -> int:
         paths = _read(a.file, lambda: plot_run(a.file, outdir=a.outdir, fields=fields,
                                                times_h=times, log=a.log, compare=a.compare))
     except InputError as e:
-        from .inspect import is_sweep
+        from .inspect import is_sweep, sweep_complete
 
         if "a zn-pde sweep output" not in str(e) or not is_sweep(a.file):
             raise
         stem = Path(a.file).with_suffix("")
+        figure = (f"The sweep's figure (final tissue-mean viability against the swept values) "
+                  f"is {stem}_summary.png and its table {stem}_summary.csv, written beside it "
+                  "by the sweep" if sweep_complete(a.file) else
+                  "The sweep did not complete, so it has no figure or table (a sweep cannot "
+                  "be resumed: run it again with --overwrite)")
         raise InputError(
             "a zn-pde sweep output: `zn-pde plot` draws single runs and does not plot sweeps. "
-            f"The sweep's figure (final tissue-mean viability against the swept values) is "
-            f"{stem}_summary.png and its table {stem}_summary.csv, written beside it by the "
-            f"sweep; `zn-pde inspect {shlex.quote(str(a.file))}` lists the swept values and "
+            f"{figure}; `zn-pde inspect {shlex.quote(str(a.file))}` lists the swept values and "
             "every point's summary; "
             "to plot one point, run its config alone (zn-pde run CONFIG --set KEY=VALUE for "
             "the point's values, without [sweep]) and plot that file",

@@ -467,6 +467,16 @@ def is_sweep(path: str | Path) -> bool:
     return mark == SWEEP_FORMAT
 
 
+def sweep_complete(path: str | Path) -> bool:
+    """Whether the sweep output at `path` completed (and so has its summary table and
+    figure beside it); False if unreadable."""
+    try:
+        with open_read_only(path) as f:
+            return int(f.attrs.get("complete", 0)) == 1
+    except Exception:
+        return False
+
+
 def describe_sweep(path: str | Path, *, config: bool = False) -> str:
     """The swept keys and values, times, stored arrays and one summary row per point."""
     from ._run import SUMMARY_UNITS  # the single run's series, in their order

@@ -403,12 +403,16 @@ def open_run(path: str | Path) -> h5py.File:
         raise InputError(f"HDF5 file cannot be opened ({e})", file=str(p)) from None
     mark = f.attrs.get("format")
     if mark == f"{FORMAT_MARK}_sweep":
+        complete = int(f.attrs.get("complete", 0)) == 1
         f.close()
+        # an unfinished sweep (interrupted, failed) has no table or figure, and no resuming
+        table = (f"the sweep's table and figure are {p.stem}_summary.csv and "
+                 f"{p.stem}_summary.png beside it" if complete else
+                 "it did not complete, so it has no table or figure (a sweep cannot be "
+                 "resumed: run it again with --overwrite)")
         raise InputError("a zn-pde sweep output: plot, --resume and export take single "
-                         f"runs; `zn-pde inspect {p}` lists its points, the sweep's table and "
-                         f"figure are {p.stem}_summary.csv and {p.stem}_summary.png beside "
-                         "it, and zn_pde.open_run (or xarray) opens the file itself",
-                         file=str(p))
+                         f"runs; `zn-pde inspect {p}` lists its points, {table}, and "
+                         "zn_pde.open_run (or xarray) opens the file itself", file=str(p))
     if mark != FORMAT_MARK or "config" not in f.attrs or "time" not in f:
         f.close()
         raise InputError("an HDF5 file, but not a zn-pde output (no 'format = zn_pde' "
