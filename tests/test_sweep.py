@@ -398,6 +398,23 @@ def test_an_interrupted_sweep_is_not_said_to_have_a_table_or_figure(tmp_path, mo
         assert "s_summary.csv" not in err, argv
 
 
+def test_an_interrupted_overwrite_leaves_no_table_or_figure_of_the_sweep_it_replaced(
+        tmp_path, monkeypatch):
+    """A complete sweep replaced by an --overwrite that is interrupted: the old sweep's
+    <out>_summary.csv and .png are gone with the file they described (before: they stayed
+    beside the interrupted file, whose points and values they do not describe)."""
+    path = tmp_path / "s.toml"
+    path.write_text(dumps(SMALL_SWEEP))
+    out = tmp_path / "s.h5"
+    assert main(["run", str(path), "-o", str(out), "--quiet"]) == 0
+    assert (tmp_path / "s_summary.csv").exists() and (tmp_path / "s_summary.png").exists()
+    _interrupted_sweep(tmp_path, monkeypatch, overwrite=True)
+    with h5py.File(out, "r") as f:
+        assert f.attrs["status"] == "interrupted"
+    assert not (tmp_path / "s_summary.csv").exists()
+    assert not (tmp_path / "s_summary.png").exists()
+
+
 def test_a_sweep_does_not_overwrite_a_file_another_process_writes(tmp_path, capsys):
     """A file whose writer holds its lock (POSIX lockf, like a live `zn-pde run`) is not
     replaced by a sweep's --overwrite: exit 2, the file untouched (the sweep took no lock

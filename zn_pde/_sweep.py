@@ -171,6 +171,10 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
                     # the lock, as a single run's writer holds it: another zn-pde process
                     # cannot overwrite or resume the file while the sweep writes it
                     f, lock = create_locked(out)
+                    # the table and figure of the file replaced go with it: until this sweep
+                    # completes and writes its own, none may describe other points
+                    for old in _summary_paths(out):
+                        old.unlink(missing_ok=True)
                     final_names = _create_sweep_file(f, config, keys, points, models, configs)
                     _append_frame(f, models, 0.0, states)
                 bar = Progress(schedule.end_s, enabled=progress, label=f"sweep of {n_points}")
@@ -349,8 +353,13 @@ def _create_final_fields(f: h5py.File, model: Model, n_points: int,
     return names
 
 
+def _summary_paths(out: Path) -> tuple[Path, Path]:
+    """The sweep's table and figure beside its file: `<out>_summary.csv`, `.png`."""
+    return out.with_name(out.stem + "_summary.csv"), out.with_name(out.stem + "_summary.png")
+
+
 def _write_table(out: Path, keys, points, table) -> None:
-    with open(out.with_name(out.stem + "_summary.csv"), "w", newline="") as fh:
+    with open(_summary_paths(out)[0], "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(keys + [f"final_{_column(n)}" for n in SERIES]
                    + [f"peak_{_column(n)}" for n in PEAK_SERIES])
@@ -403,5 +412,5 @@ def _plot_summary(out: Path, keys, points, panels) -> Any:
         ax.set_ylim(0, top)
     if len(keys) > 1:
         axes[0].legend(fontsize=7)
-    fig.savefig(out.with_name(out.stem + "_summary.png"), dpi=150)
+    fig.savefig(_summary_paths(out)[1], dpi=150)
     return fig
