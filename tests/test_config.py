@@ -66,8 +66,9 @@ def test_set_one_entry_of_a_table_left_to_its_default(tmp_path):
                     '[[species]]\nname = "tracer"\ndiffusivity_um2_per_s = 50.0\n')
     c = load_config(path, ["species[0].decay_per_s.medium=0.5"])
     assert c["species"][0]["decay_per_s"] == {"tissue": 0.0, "medium": 0.5}
-    # the sweep table is a section: it holds only the key set
-    c = load_config(path, ['sweep."species[0].decay_per_s.medium"=[0.1, 0.2]'])
+    # the sweep table is a section: it holds only the key set (a sweep needs a material)
+    c = load_config(path, ['material={ kind = "ZnO" }',
+                           'sweep."species[0].decay_per_s.medium"=[0.1, 0.2]'])
     assert c["sweep"] == {"species[0].decay_per_s.medium": [0.1, 0.2]}
 
 

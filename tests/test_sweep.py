@@ -90,9 +90,14 @@ def test_each_sweep_point_equals_its_own_run(tmp_path):
     ({"material.dose_ug_per_ml": [5.0, 10.0, 5]}, "value 5.0 is listed more than once"),
     # an entry the config does not have: the sweep's key named, no '--set' (none was given)
     ({"dose[0].time_h": [1.0, 2.0]}, "'sweep.dose[0].time_h': index 0: the config has no dose"),
+    # passive species alone: refused by validate, not only once run builds every point
+    ({"species[0].decay_per_s": [0.0, 0.001]}, "a [sweep] section needs a [material]"),
 ])
 def test_bad_sweeps_exit_2(tmp_path, capsys, sweep, words):
     c = {**SWEEP, "sweep": sweep}
+    if "species[0].decay_per_s" in sweep:
+        c = {k: v for k, v in c.items() if k not in ("material", "ultrasound")}
+        c["species"] = [{"name": "tracer", "diffusivity_um2_per_s": 100.0}]
     path = tmp_path / "s.toml"
     path.write_text(dumps(c))
     assert main(["validate", str(path)]) == 2

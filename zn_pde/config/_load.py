@@ -371,6 +371,10 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
         raise InputError("expected a table of dotted keys to lists of numbers, e.g. "
                          "\"material.dose_ug_per_ml\" = [5.0, 10.0, 20.0]", file=file,
                          key="sweep")
+    if "material" not in base:  # its summaries and figure are the nanoparticle model's
+        raise InputError("a [sweep] section needs a [material] section (its summaries are "
+                         "tissue means of the nanoparticle model); for passive [[species]] "
+                         "alone, run each value as its own config", file=file, key="sweep")
     out: dict[str, list[float]] = {}
     for key, values in sweep.items():
         where = f"sweep.{key}"

@@ -32,7 +32,7 @@ _KINDS = {"float": "number", "int": "integer", "str": "string", "bool": "boolean
           "float_list": "list of numbers"}
 _ALL_MATERIALS_NOTE = (
     "A config without `[material]` simulates only its passive `[[species]]`; `[kinetics]`, "
-    "`[oxygen]`, `[photosensitiser]` and `[medium]` need a `[material]`.")
+    "`[oxygen]`, `[photosensitiser]`, `[medium]` and `[sweep]` need a `[material]`.")
 
 
 def _parameter_units() -> dict[str, dict[str, str]]:
