@@ -10,7 +10,7 @@ from helpers import WELL_MIXED_CULTURE, config, hold_lock, series
 
 from zn_pde import InputError
 from zn_pde._protocol import build_plan
-from zn_pde._sweep import point_config, run_sweep, summary_panels, sweep_points
+from zn_pde._sweep import _key_units, point_config, run_sweep, summary_panels, sweep_points
 from zn_pde.cli import main
 from zn_pde.config import dumps
 
@@ -124,6 +124,26 @@ def test_a_sweep_of_release_vials_reports_what_dissolved(tmp_path, capsys):
         np.testing.assert_allclose(f["mean_zn"][:, -1], [2.0, 10.0], rtol=0.01)
         assert np.all(f["dissolved_percent"][:, -1] > 0)
     assert (tmp_path / "v_summary.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("key, units", [
+    ("material.dose_ug_per_ml", "ug/mL"),
+    ("geometry.center_um[0]", "um"),  # an index keeps its list's unit (it read "1")
+    ("species[0].decay_per_s.medium", "1/s"),  # a pair's entry keeps the pair's
+    ("ph.medium", "1"),
+    # a suffix that ends in another's is not read as the shorter (they read 1/s, W/cm^2,
+    # 1/s and MHz), and /cm is a unit (it read 1)
+    ("kinetics.sono_ros_yield_uM_per_s", "uM/s"),
+    ("kinetics.shg_efficiency_per_W_per_cm2", "1/(W/cm^2)"),
+    ("kinetics.fenton_rate_per_uM_per_s", "1/(uM s)"),
+    ("tissue.ultrasound_attenuation_dB_per_cm_MHz", "dB/(cm MHz)"),
+    ("tissue.light_attenuation_per_cm", "1/cm"),
+    ("kinetics.light_absorption_cm2_per_ug", "cm^2/ug"),
+])
+def test_a_swept_key_s_coordinate_has_the_unit_its_name_carries(key, units):
+    """The `units` of `sweep_<key>` (and the summary figure's axis) is the unit in the key's
+    name, as the config reference reads it."""
+    assert _key_units(key) == units
 
 
 @pytest.mark.parametrize("key, values, derived", [

@@ -108,8 +108,16 @@ def _key_name(key: str) -> str:
 
 
 def _key_units(key: str) -> str:
-    for suffix, unit in (("_um2_per_s", "um^2/s"), ("_ug_per_ml", "ug/mL"),
-                         ("_W_per_cm2", "W/cm^2"), ("_mW_per_cm2", "mW/cm^2"),
+    """The unit a config key's name carries; an index (`geometry.center_um[0]`) or the
+    tissue/medium entry of a pair (`species[0].decay_per_s.medium`) keeps its list's or
+    pair's unit."""
+    key = re.sub(r"(\[\d+\]|\.(tissue|medium))+$", "", key)
+    # longest first where one suffix ends another (`_uM_per_s` is not `_per_s`)
+    for suffix, unit in (("_dB_per_cm_MHz", "dB/(cm MHz)"), ("_per_uM_per_s", "1/(uM s)"),
+                         ("_uM_per_s", "uM/s"), ("_um2_per_s", "um^2/s"),
+                         ("_ug_per_ml", "ug/mL"), ("_cm2_per_ug", "cm^2/ug"),
+                         ("_per_W_per_cm2", "1/(W/cm^2)"), ("_W_per_cm2", "W/cm^2"),
+                         ("_mW_per_cm2", "mW/cm^2"), ("_per_cm", "1/cm"),
                          ("_per_h", "1/h"), ("_per_s", "1/s"), ("_uM", "uM"), ("_um", "um"),
                          ("_min", "min"), ("_h", "h"), ("_s", "s"), ("_nm", "nm"),
                          ("_MHz", "MHz"), ("_eV", "eV")):
