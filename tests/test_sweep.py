@@ -345,6 +345,26 @@ def test_a_signal_stops_a_sweep_between_frames_and_the_file_says_so(tmp_path, mo
     message, every series with as many frames as `time`, readable by xarray. Before, the
     file stayed `running` (as if its writer had been killed) and the command said the run
     had not started and nothing was written."""
+    import signal
+
+    out = _interrupted_sweep(tmp_path, monkeypatch, SWEEP)
+    err = capsys.readouterr().err
+    assert "sweep interrupted by SIGTERM; 3 frames" in err and "nothing was written" not in err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers restored
+    with h5py.File(out, "r") as f:
+        assert f.attrs["status"] == "interrupted" and f.attrs["complete"] == 0
+        assert "3 frames" in f.attrs["message"]
+        assert f["time"].shape == (3,) and f["tissue_mean_viability"].shape == (12, 3)
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        assert ds.sizes["time"] == 3 and np.isfinite(ds["tissue_mean_viability"]).all()
+    assert not (tmp_path / "s_summary.csv").exists()
+    assert main(["inspect", str(out)]) == 0
+    assert "interrupted by SIGTERM" in capsys.readouterr().out
+
+
+def _interrupted_sweep(tmp_path, monkeypatch, config=None, overwrite=False):
+    """A sweep (default SMALL_SWEEP) stopped by SIGTERM while it writes its third frame
+    (exit 1); its output path."""
     import os
     import signal
 
@@ -361,42 +381,7 @@ def test_a_signal_stops_a_sweep_between_frames_and_the_file_says_so(tmp_path, mo
 
     monkeypatch.setattr(_sweep, "_append_frame", append)
     path = tmp_path / "s.toml"
-    path.write_text(dumps(SWEEP))
-    out = tmp_path / "s.h5"
-    assert main(["run", str(path), "-o", str(out), "--quiet"]) == 1
-    err = capsys.readouterr().err
-    assert "sweep interrupted by SIGTERM; 3 frames" in err and "nothing was written" not in err
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers restored
-    with h5py.File(out, "r") as f:
-        assert f.attrs["status"] == "interrupted" and f.attrs["complete"] == 0
-        assert "3 frames" in f.attrs["message"]
-        assert f["time"].shape == (3,) and f["tissue_mean_viability"].shape == (12, 3)
-    with xr.open_dataset(out, engine="h5netcdf") as ds:
-        assert ds.sizes["time"] == 3 and np.isfinite(ds["tissue_mean_viability"]).all()
-    assert not (tmp_path / "s_summary.csv").exists()
-    assert main(["inspect", str(out)]) == 0
-    assert "interrupted by SIGTERM" in capsys.readouterr().out
-
-
-def _interrupted_sweep(tmp_path, monkeypatch, overwrite=False):
-    """A small sweep stopped by SIGTERM at its third frame (exit 1); its output path."""
-    import os
-    import signal
-
-    from zn_pde import _sweep
-
-    original = _sweep._append_frame
-    calls = {"n": 0}
-
-    def append(f, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            os.kill(os.getpid(), signal.SIGTERM)
-        original(f, *args, **kwargs)
-
-    monkeypatch.setattr(_sweep, "_append_frame", append)
-    path = tmp_path / "s.toml"
-    path.write_text(dumps(SMALL_SWEEP))
+    path.write_text(dumps(SMALL_SWEEP if config is None else config))
     out = tmp_path / "s.h5"
     assert main(["run", str(path), "-o", str(out), "--quiet"]
                 + (["--overwrite"] if overwrite else [])) == 1
