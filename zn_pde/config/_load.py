@@ -11,6 +11,7 @@ import difflib
 import math
 import re
 import tomllib
+from collections import Counter
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -197,7 +198,7 @@ def _list_index(node: list, parts: list[str], j: int, file: str, key: str,
     if not part.isdigit():
         raise InputError(f"{array} is an array of {entries}: address one by its index, "
                          f"e.g. {array}[0].{part}=VALUE", file=file, key=key)
-    if int(part) >= n and n == 0 and resolved:
+    if n == 0 and resolved:
         raise InputError(f"index {part}: the config has no {array} entries, so there is no "
                          f"{array}[{part}] to set; add it to the config, or set the whole "
                          f"list, e.g. {array}=[...]", file=file, key=key)
@@ -390,8 +391,7 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
                 or not all(_is_number(v) for v in values)):
             raise InputError(f"expected a non-empty list of numbers, got {values!r}",
                              file=file, key=where)
-        repeated = sorted({float(v) for v in values if sum(float(v) == float(w)
-                                                             for w in values) > 1})
+        repeated = sorted(v for v, n in Counter(map(float, values)).items() if n > 1)
         if repeated:  # the same points twice, and a value that no longer names one point
             raise InputError(f"value {_toml(repeated[0])} is listed more than once; allowed: "
                              "each value once (the sweep runs every combination of the "
