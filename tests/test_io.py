@@ -350,6 +350,10 @@ def test_inspect_flags_an_incomplete_file_and_shows_its_message(run3d, tmp_path)
     assert "INCOMPLETE: interrupted" in text
     assert "message     interrupted by SIGINT; 7 frames" in text
     assert f"continue    zn-pde run --resume {copy}" in text
+    # killed after its first frame: one frame, in the singular
+    with h5py.File(copy, "r+") as f:
+        f["time"].resize((1,))
+    assert "  1 frame from 0 to 0 h" in describe(copy)
 
 
 # --- plot ------------------------------------------------------------------------------------

@@ -20,6 +20,11 @@ def format_duration(seconds: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
+def count(n: int, noun: str) -> str:
+    """'1 frame', '3 frames': a count with its noun in the number it takes."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class Progress:
     """Report simulated time (or iterations) done, rate and ETA.
 

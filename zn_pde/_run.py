@@ -28,7 +28,7 @@ from ._errors import InputError, RunError, may_raise_in, note_signal
 from ._grid import build_geometry, penetration_depth_um
 from ._model import Model, State, build_model
 from ._parallel import history_line, platform
-from ._progress import Progress
+from ._progress import Progress, count
 from ._protocol import event_table
 from ._solve import PEAK_PLACES, Schedule, run
 from .config import dumps, largest_accurate_dt_s, resolve, unresolved
@@ -415,7 +415,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
             if writer is None:
                 message = f"interrupted by {name} before the run started; nothing was written"
             elif times:
-                message = (f"interrupted by {name}; {len(times)} frames (0 to "
+                message = (f"interrupted by {name}; {count(len(times), 'frame')} (0 to "
                            f"{times[-1] / 3600:g} h of {total_s / 3600:g} h) are saved in "
                            f"{out}; continue with: zn-pde run --resume {shlex.quote(str(out))}")
             else:

@@ -39,7 +39,7 @@ from ._diffusion import sweep_unroll
 from ._errors import InputError, RunError
 from ._model import Model, State, build_model
 from ._parallel import device_mesh, history_line, platform
-from ._progress import Progress
+from ._progress import Progress, count
 from ._protocol import build_plan
 from ._run import SUMMARY_UNITS, _output_fields, _Signals, _Stop, summarise, with_step_peaks
 from ._solve import Schedule, advance
@@ -207,7 +207,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
             signals.delivered = True
             status = "interrupted"
             n = f["time"].shape[0] if f is not None and "time" in f else 0
-            saved = (f"{n} frames (0 to {f['time'][n - 1] / 3600:g} h of "
+            saved = (f"{count(n, 'frame')} (0 to {f['time'][n - 1] / 3600:g} h of "
                      f"{schedule.end_s / 3600:g} h) of its {n_points} points are saved in "
                      f"{out}, without the final fields" if n else "no frame was saved")
             message = (f"sweep interrupted by {signal.Signals(e.signum).name}; {saved}; a sweep "

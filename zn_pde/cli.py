@@ -20,6 +20,7 @@ from typing import TypeVar
 import numpy as np
 
 from ._errors import InputError, RunError, forget_signals, signalled, sigterm_as_interrupt
+from ._progress import count
 
 T = TypeVar("T")
 
@@ -266,7 +267,7 @@ def _cmd_run(a) -> int:
 
     around = event_frame_times_h(result.times_s / 3600.0, config["time"]).size
     lines = [f"wrote {result.path}{also} "
-             f"({len(result.times_s)} frames, 0 to {result.times_s[-1] / 3600:g} h"
+             f"({count(len(result.times_s), 'frame')}, 0 to {result.times_s[-1] / 3600:g} h"
              + (f"; {around} of them around the exposures, doses and exchanges" if around
                 else "") + ")"]
     if config["grid"]["kind"] == "radial":

@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 
 from ._errors import InputError
+from ._progress import count
 from .config import dumps
 from .io import RunFile, read_run
 from .io._hdf5 import attrs_text, open_read_only
@@ -221,7 +222,7 @@ def _times(run: RunFile) -> list[str]:
     if run.n_frames == 0:
         lines.append("  no frame saved yet")
         return lines
-    lines.append(f"  {run.n_frames} frames from {t[0]:g} to {t[-1]:g} h"
+    lines.append(f"  {count(run.n_frames, 'frame')} from {t[0]:g} to {t[-1]:g} h"
                  + (f" (run planned to {_g(planned)} h)" if planned is not None else ""))
     lines.append(f"  saved every {_g(c.get('save_every_min'))} min, time step "
                  f"{_g(c.get('dt_s'))} s")
@@ -551,7 +552,7 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
     if n_frames:
         t = times[:n_frames] / 3600.0
         c = cfg.get("time", {})
-        out.append(f"  {n_frames} frames from {t[0]:g} to {t[-1]:g} h"
+        out.append(f"  {count(n_frames, 'frame')} from {t[0]:g} to {t[-1]:g} h"
                    + (f" (run planned to {_g(c['end_h'])} h)" if "end_h" in c else ""))
         extra = event_frame_times_h(t, c)
         if extra.size:
