@@ -186,6 +186,7 @@ def test_an_interrupted_control_leaves_the_run_s_summary(tmp_path, monkeypatch, 
     std = capsys.readouterr()
     assert "final tissue-mean viability" in std.out and "was not made" in std.out
     assert "the control run did not finish: interrupted by SIGINT" in std.err
+    assert "run failed" not in std.err  # an interruption, not a failure
     assert f"the run itself is complete in {out}" in std.err
     control = control_path(out)
     with h5py.File(control, "r") as f:
@@ -221,6 +222,7 @@ def test_a_signal_as_the_run_completes_stops_the_command_not_the_file(tmp_path, 
     err = capsys.readouterr().err
     assert "final tissue-mean viability" in stdout
     assert "interrupted by SIGTERM as the run completed; no control run was made" in err
+    assert "run failed" not in err
     assert "nothing was written" not in err
     with h5py.File(out, "r") as f:
         assert f.attrs["status"] == "complete" and f["time"][-1] == 12 * 3600.0

@@ -349,7 +349,8 @@ def test_a_signal_stops_a_sweep_between_frames_and_the_file_says_so(tmp_path, mo
 
     out = _interrupted_sweep(tmp_path, monkeypatch, SWEEP)
     err = capsys.readouterr().err
-    assert "sweep interrupted by SIGTERM; 3 frames" in err and "nothing was written" not in err
+    assert "zn-pde run: sweep interrupted by SIGTERM; 3 frames" in err
+    assert "nothing was written" not in err and "run failed" not in err
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers restored
     with h5py.File(out, "r") as f:
         assert f.attrs["status"] == "interrupted" and f.attrs["complete"] == 0

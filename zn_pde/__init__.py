@@ -12,6 +12,7 @@ from ._diffusion import diffuse_react as diffuse_react
 from ._diffusion import make_operator as make_operator
 from ._diffusion import make_transport as make_transport
 from ._errors import InputError as InputError
+from ._errors import Interrupted as Interrupted
 from ._errors import RunError as RunError
 from ._kinetics import Environment as Environment
 from ._kinetics import Kinetics as Kinetics

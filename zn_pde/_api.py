@@ -52,7 +52,8 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
 
     Raises `InputError` for a bad config, override or output path (the message the command
     line prints), `RunError` when the run fails or is interrupted (Ctrl-C, or a notebook's
-    interrupt); without `out` the frames saved until then are in the error's `dataset`.
+    interrupt: then its subclass `Interrupted`); without `out` the frames saved until then
+    are in the error's `dataset`.
     """
     for name, flag in (("progress", progress), ("overwrite", overwrite)):
         if not isinstance(flag, bool):  # "no" would be truthy: it would overwrite a run
@@ -80,7 +81,7 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
         try:
             simulate_to_file(c, path, progress=progress)
         except RunError as e:
-            error = RunError(_in_memory_message(str(e), path))
+            error = type(e)(_in_memory_message(str(e), path))  # Interrupted stays one
             error.dataset = _loaded(path) if _has_frames(path) else None
             raise error from None
         return _loaded(path)

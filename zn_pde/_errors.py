@@ -3,7 +3,9 @@
 `InputError` is everything that can be known before running: a bad key, value, file or
 argument. The CLI turns it into exit status 2 and a one-paragraph message, never a traceback.
 `RunError` is a failure that only exists at run time (a NaN, a negative concentration, an
-interrupted run); the CLI turns it into exit status 1.
+interrupted run); the CLI turns it into exit status 1. `Interrupted`, the RunError of a run,
+sweep or plan stopped by Ctrl-C or SIGTERM, is printed without "run failed" (nothing failed:
+its message says what was kept and how to continue).
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ class InputError(ValueError):
 
 class RunError(RuntimeError):
     """A failure during a run (non-finite or negative field, interruption)."""
+
+
+class Interrupted(RunError):
+    """A run, sweep or plan stopped by Ctrl-C or SIGTERM; the message says what was kept."""
 
 
 def write_text_atomic(path: Path, text: str) -> None:

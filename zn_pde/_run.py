@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _kinetics as kin
 from ._diffusion import sweep_unroll
-from ._errors import InputError, RunError, may_raise_in, note_signal
+from ._errors import InputError, Interrupted, RunError, may_raise_in, note_signal
 from ._grid import build_geometry, penetration_depth_um
 from ._model import Model, State, build_model
 from ._parallel import history_line, platform
@@ -420,7 +420,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
                            f"{out}; continue with: zn-pde run --resume {shlex.quote(str(out))}")
             else:
                 message = f"interrupted by {name} before the first frame was saved"
-            raise RunError(message) from None
+            raise Interrupted(message) from None
         except RunError as e:
             message = str(e)
             raise

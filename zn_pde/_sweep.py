@@ -36,7 +36,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from ._diffusion import sweep_unroll
-from ._errors import InputError, RunError
+from ._errors import InputError, Interrupted
 from ._model import Model, State, build_model
 from ._parallel import device_mesh, history_line, platform
 from ._progress import Progress, count
@@ -212,7 +212,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
                      f"{out}, without the final fields" if n else "no frame was saved")
             message = (f"sweep interrupted by {signal.Signals(e.signum).name}; {saved}; a sweep "
                        "cannot be resumed: run it again")
-            raise RunError(message) from None
+            raise Interrupted(message) from None
         except BaseException as e:
             message = f"{type(e).__name__}: {e}"
             raise

@@ -19,7 +19,14 @@ from typing import TypeVar
 
 import numpy as np
 
-from ._errors import InputError, RunError, forget_signals, signalled, sigterm_as_interrupt
+from ._errors import (
+    InputError,
+    Interrupted,
+    RunError,
+    forget_signals,
+    signalled,
+    sigterm_as_interrupt,
+)
 from ._progress import count
 
 T = TypeVar("T")
@@ -241,10 +248,10 @@ def _cmd_run(a) -> int:
         result = simulate_to_file(config, out, overwrite=a.overwrite, progress=not a.quiet,
                                   resume=bool(a.resume), control=not no_control)
     except KeyboardInterrupt:  # before the output was opened: nothing to keep
-        raise RunError("interrupted before the run started; nothing was written") from None
+        raise Interrupted("interrupted before the run started; nothing was written") from None
     # the run is complete: whatever becomes of its control, its summary is printed (without
     # the comparison); an interrupted or failed control still ends the command with exit 1
-    control, unfinished = None, None
+    control, unfinished, stopped = None, None, True
     try:
         if result.interrupted is not None:  # as the run's file was closed
             unfinished = (f"interrupted by {result.interrupted} as the run completed; no "
@@ -257,7 +264,7 @@ def _cmd_run(a) -> int:
     except KeyboardInterrupt:  # before the control's file was opened
         unfinished = "interrupted before the control run started"
     except RunError as e:  # interrupted or failed (its file says which, and keeps its frames)
-        unfinished = f"the control run did not finish: {e}"
+        unfinished, stopped = f"the control run did not finish: {e}", isinstance(e, Interrupted)
     except InputError as e:
         print(f"zn-pde run: warning: no control run ({e}); the run itself is complete",
               file=sys.stderr)
@@ -324,8 +331,8 @@ def _cmd_run(a) -> int:
               + [f"  {n}" for n in config.get("_notes", [])])
     _emit("\n".join(lines))
     if unfinished is not None:
-        raise RunError(f"{unfinished}; the run itself is complete in {result.path} (its "
-                       "summary above)")
+        raise (Interrupted if stopped else RunError)(
+            f"{unfinished}; the run itself is complete in {result.path} (its summary above)")
     return 0
 
 
@@ -713,6 +720,9 @@ def _main(argv: list[str] | None) -> int:
     except InputError as e:
         print(f"zn-pde {a.command}: error: {e}", file=sys.stderr)
         return 2
+    except Interrupted as e:  # what was kept, and how to go on
+        print(f"zn-pde {a.command}: {e}", file=sys.stderr)
+        return 1
     except RunError as e:
         print(f"zn-pde {a.command}: run failed: {e}", file=sys.stderr)
         return 1

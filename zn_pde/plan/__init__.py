@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError, RunError, output_folder, sigterm_as_interrupt
+from .._errors import InputError, Interrupted, output_folder, sigterm_as_interrupt
 from ._config import OBJECTIVES as OBJECTIVES
 from ._config import PlanSettings as PlanSettings
 from ._config import load_plan as load_plan
@@ -60,7 +60,7 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
                                             + [f"--set={o}" for o in overrides] + ["--resume"])
         kept = (f"{resume_file} holds every finished iteration: continue with: {again}"
                 if resume_file.exists() else "nothing was kept (no iteration had finished)")
-        raise RunError(f"interrupted; {kept}") from None
+        raise Interrupted(f"interrupted; {kept}") from None
     resume_file.unlink(missing_ok=True)
     return report
 
