@@ -77,8 +77,8 @@ def test_four_forced_host_devices_match_one_device():
     never gathers a whole field onto one device; a sweep
     sharded along its batch axis reproduces the unsharded sweep; a grid whose y extent the
     devices do not divide is refused with the key."""
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
-           "JAX_PLATFORMS": "cpu"}
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")
+           + " --xla_force_host_platform_device_count=4"}
     r = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
                        timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
