@@ -39,6 +39,16 @@ def test_set_addresses_array_entries_and_quoted_keys_with_dots():
     assert c["sweep"] == {"material.dose_ug_per_ml": [5.0, 10.0]}
 
 
+@pytest.mark.parametrize("key", ["material.dose_ug_per_ml.", ".material.dose_ug_per_ml",
+                                 "material..dose_ug_per_ml", "ultrasound[0.start_h",
+                                 "ultrasound[0]start_h", "ultrasound[[0]].start_h"])
+def test_set_refuses_a_key_with_a_stray_dot_or_bracket(capsys, key):
+    """A key with an empty part or an unclosed bracket is refused naming it (exit 2): it was
+    read as the key without the stray character, so a typo set a value silently."""
+    code, text = _validate(capsys, "--set", f"{key}=5")
+    assert code == 2 and f"key '{key}': not a key path" in text and "Traceback" not in text
+
+
 def test_set_indexes_a_list_left_to_its_default_and_names_a_missing_index(capsys):
     """`geometry.center_um[0]` on a config that leaves the centre to its default (the
     domain's centre) moves that coordinate only, as a sweep does; an array of tables

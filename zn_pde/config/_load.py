@@ -212,6 +212,10 @@ def _list_index(node: list, parts: list[str], j: int, file: str, key: str,
     return int(part)
 
 
+_PART = r'(?:[^.\[\]"]+|"[^"]+")'
+_KEY = re.compile(rf'{_PART}(?:\.{_PART}|\[[^.\[\]"]+\])*')  # a.b, a[0].b, a.0.b, a."b.c"
+
+
 def apply_override(raw: dict[str, Any], item: str, file: str,
                    filled: dict[str, Any] | None = None) -> None:
     """Apply one `--set a.b.c=VALUE` (TOML value); `ultrasound[0].x` or `ultrasound.0.x`
@@ -225,6 +229,11 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
     parts = [quoted or bare for quoted, bare in re.findall(r'"([^"]+)"|([^.\[\]"]+)', key)]
     if not parts:
         raise InputError(f"--set has an empty key in {item!r}", file=file)
+    if not _KEY.fullmatch(key):  # a stray dot or bracket would otherwise be skipped
+        raise InputError("not a key path: parts joined by single dots, an index in brackets "
+                         "or as a part (ultrasound[0].duty_cycle, ultrasound.0.duty_cycle), a "
+                         'part with dots in double quotes (sweep."material.dose_ug_per_ml")',
+                         file=file, key=key)
     node: Any = raw
     known: Any = filled  # the same place in the resolved config, while it has it
     for i, part in enumerate(parts[:-1]):
