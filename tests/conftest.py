@@ -14,10 +14,11 @@ import tempfile
 # These XLA:CPU options (read once, when JAX starts its CPU backend: set before it does; a
 # user's own XLA_FLAGS are kept, and `zn-pde` subprocesses inherit them) compile the same
 # HLO program with the plain loop emitters and LLVM at -O1: a plan's gradient program
-# compiles in 4-6 s instead of 13, and the suite takes about a quarter less (a small run's
-# compute is a little slower, the 3D default run's ~20 %). The numerics are the program's:
-# float rounding may differ in the last bits, well inside every tolerance asserted.
-# Measured 2026-12-05 on 2 cores (README, "Tests"). Users' runs keep XLA's defaults.
+# compiles in 4-6 s instead of 13, and three of the heaviest test files take 0.72x their time
+# (a small run computes a little slower; the 3D default run ~17 % slower, so users' runs keep
+# XLA's defaults). The numerics are the program's: float rounding may differ in the last
+# bits, well inside every tolerance asserted. Measured 2026-12-05 on 2 cores
+# (docs/performance.md, "The test-suite").
 TEST_XLA_FLAGS = "--xla_cpu_use_fusion_emitters=false --xla_backend_optimization_level=1"
 os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {TEST_XLA_FLAGS}".strip()
 
