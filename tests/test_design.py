@@ -233,6 +233,25 @@ def test_a_checkpoint_of_another_fit_is_exit_2(tmp_path, capsys):
     assert "key '--checkpoint'" in err and "not made by this fit config" in err, err
 
 
+def test_a_checkpoint_fitted_to_other_data_of_the_same_shape_is_exit_2(ranked, tmp_path,
+                                                                        capsys):
+    """The same observable, free parameters and number of rows, but one value edited since
+    the fit (or another table of the same shape): the design would rank candidates at a
+    point fitted to other data; refused naming the line, column and both values."""
+    d, _ = ranked
+    lines = (d / "one_ph.csv").read_text().splitlines()
+    cells = lines[2].split(",")
+    cells[1] = "7.5"  # released_percent of the second data row
+    lines[2] = ",".join(cells)
+    (tmp_path / "one_ph.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "one_ph.toml").write_text((d / "one_ph.toml").read_text())
+    assert main(["design", str(tmp_path / "one_ph.toml"), "-o", str(tmp_path),
+                 "--checkpoint", str(d / "out" / "one_ph.json")]) == 2
+    err = capsys.readouterr().err
+    assert "key '--checkpoint'" in err and "fitted to other data" in err, err
+    assert "line 3, column released_percent" in err and "'7.5' in the table now" in err, err
+
+
 def test_a_named_checkpoint_that_does_not_exist_is_exit_2(tmp_path, capsys):
     """`--checkpoint PATH` names a file: a missing one is a typo, not a reason to refit
     silently (before: exit 0 after a refit)."""

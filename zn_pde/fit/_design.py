@@ -87,6 +87,25 @@ class DesignResult:
     files: dict[str, Path]
 
 
+def _changed_row(rows: Any, table) -> str | None:
+    """The first data cell where the checkpoint's rows (as `zn-pde fit` read them) and the
+    table now differ, said for people; None where they agree (or the checkpoint keeps no
+    rows). The same number of rows from another table, or the table edited since the fit,
+    would otherwise give a design at a point fitted to other data."""
+    if not isinstance(rows, list):
+        return None
+    for i, row in enumerate(rows):
+        cols = row.get("columns") if isinstance(row, dict) else None
+        if not isinstance(cols, dict):
+            return None
+        for h in table.header:
+            now = table.text[h][i]
+            if cols.get(h) != now:
+                return (f"line {table.lines[i]}, column {h}: {cols.get(h)!r} in the checkpoint, "
+                        f"{now!r} in the table now")
+    return None
+
+
 def _fitted_point(cfg: FitConfig, problem: Problem, checkpoint: Path, refit: bool,
                   quiet: bool) -> tuple[np.ndarray, str]:
     free = problem.free
@@ -108,6 +127,11 @@ def _fitted_point(cfg: FitConfig, problem: Problem, checkpoint: Path, refit: boo
                 f"{cfg.observable.name!r}, free {', '.join(free.names)}, {len(problem.table)} "
                 "rows); rerun zn-pde fit, or pass --refit", file=str(checkpoint),
                 key="--checkpoint")
+        changed = _changed_row(report.get("rows"), problem.table)
+        if changed:
+            raise InputError(f"the checkpoint was fitted to other data ({changed}); rerun "
+                             "zn-pde fit, or pass --refit", file=str(checkpoint),
+                             key="--checkpoint")
         try:
             values = [float(params[n]["value"]) for n in free.names]
         except (KeyError, TypeError, ValueError) as e:
