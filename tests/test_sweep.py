@@ -430,6 +430,25 @@ def test_an_interrupted_overwrite_leaves_no_table_or_figure_of_the_sweep_it_repl
     assert not (tmp_path / "s_summary.png").exists()
 
 
+def test_a_single_run_that_replaces_a_sweep_takes_its_table_and_figure_away(tmp_path):
+    """`simulate(..., out=, overwrite=True)` (or `zn-pde run --overwrite`) of one point onto
+    a complete sweep's file: the sweep's <out>_summary.csv and .png go with it (before: they
+    stayed beside a single run they do not describe); a single run's own files are kept."""
+    import zn_pde
+
+    path = tmp_path / "s.toml"
+    path.write_text(dumps(SMALL_SWEEP))
+    out = tmp_path / "s.h5"
+    assert main(["run", str(path), "-o", str(out), "--quiet"]) == 0
+    single = {k: v for k, v in SMALL_SWEEP.items() if k != "sweep"}
+    keep = tmp_path / "s_summary.txt"  # not the sweep's: stays
+    keep.write_text("notes")
+    zn_pde.simulate(single, out=out, overwrite=True, progress=False).close()
+    assert not (tmp_path / "s_summary.csv").exists()
+    assert not (tmp_path / "s_summary.png").exists()
+    assert keep.exists()
+
+
 def test_a_sweep_does_not_overwrite_a_file_another_process_writes(tmp_path, capsys):
     """A file whose writer holds its lock (POSIX lockf, like a live `zn-pde run`) is not
     replaced by a sweep's --overwrite: exit 2, the file untouched (the sweep took no lock

@@ -470,6 +470,10 @@ def _open_output(config: dict[str, Any], out: Path, model: Model, geo: Any,
         writer.f.attrs.update({**platform(), "history": "\n".join(
             filter(None, (history, history_line("resumed"))))})
         return writer, start_frame, state0, times, summary
+    from ._sweep import _summary_paths
+    from .inspect import is_sweep
+
+    replaced_sweep = overwrite and out.exists() and is_sweep(out)
     writer = Writer(out, config_toml=dumps(config),
                     coords=geo.coords,
                     tissue_mask=geo.tissue, variables=variables, series=series,
@@ -478,6 +482,9 @@ def _open_output(config: dict[str, Any], out: Path, model: Model, geo: Any,
                     overwrite=overwrite,
                     attrs={**platform(), "history": history_line("run"),
                            **({} if control else {CONTROL_ATTR: "declined"})})
+    if replaced_sweep:  # its table and figure go with the file they described
+        for old in _summary_paths(out):
+            old.unlink(missing_ok=True)
     try:
         writer.write_events(event_table(config))
         if seed is not None:
