@@ -264,6 +264,21 @@ def test_an_output_folder_that_is_a_file_or_unwritable_is_refused_before_fitting
     assert "cannot create the output folder" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs")
+def test_a_folder_that_refuses_files_is_refused_though_access_says_writable(tmp_path, capsys):
+    """os.access() answers yes to root for /sys/kernel (and on some read-only mounts), where
+    creating a file fails: `fit -o /sys/kernel` and `plan -o /sys/kernel` then ended in a
+    PermissionError traceback (exit 1) at their first save; now exit 2 naming --outdir."""
+    cfg = _release_fit(tmp_path)
+    assert main(["fit", str(cfg), "-o", "/sys/kernel", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "key '--outdir'" in err and "not writable" in err and "Traceback" not in err, err
+    plan = Path(__file__).parents[1] / "configs" / "plan_us_timing.toml"
+    assert main(["plan", str(plan), "-o", "/sys/kernel", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "key '--outdir'" in err and "not writable" in err and "Traceback" not in err, err
+
+
 def test_a_damaged_resume_state_is_refused_by_name(tmp_path, capsys):
     """A garbage `<name>.resume.npz` gave numpy's ValueError (a traceback, exit 1)."""
     cfg = _release_fit(tmp_path)

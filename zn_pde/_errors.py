@@ -14,6 +14,7 @@ import contextlib
 import gc
 import os
 import signal
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,11 @@ def output_folder(path: str | os.PathLike, key: str = "--outdir") -> Path:
                          file=str(out)) from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise InputError("the output folder is not writable", key=key, file=str(out))
+    try:  # access() answers yes to root where writing still fails (sysfs, a read-only mount)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e:
+        raise InputError(f"the output folder is not writable ({e.strerror})", key=key,
+                         file=str(out)) from None
     return out
 
 
