@@ -449,6 +449,20 @@ def test_bad_controls_exit_2_naming_the_key(tmp_path, capsys, controls, words):
     assert words in err and "plan.controls" in err and "Traceback" not in err
 
 
+def test_a_control_with_a_key_besides_its_bounds_is_refused_naming_that_key(tmp_path, capsys):
+    """`{ lower = 1, upper = 3, initial = 2 }` said only "expected { lower = ..., upper = ...
+    }", naming neither the stray key nor the value; now the key itself is named, as every
+    other unknown key of a plan file is."""
+    path = write_plan(tmp_path, {"ultrasound[0].intensity_W_per_cm2": (0.8, 3.0)},
+                      optimiser={"starts": 1, "iterations": 2})
+    code = main(["plan", str(path), "-o", str(tmp_path / "o"), "--quiet", "--set",
+                 'plan.controls."ultrasound[0].intensity_W_per_cm2".initial=2'])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "key 'plan.controls.ultrasound[0].intensity_W_per_cm2.initial': unknown key" in err
+    assert "allowed: lower, upper" in err
+
+
 def test_a_plan_that_cannot_meet_its_constraint_writes_its_files_and_exits_1(tmp_path,
                                                                           capsys):
     """A cap the box can meet (doses down to 1 ug/mL under a 5 ug/mL cap) but that one Adam

@@ -307,10 +307,15 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
             what = "an integer (a count)" if isinstance(value, int) else f"{value!r}"
             raise InputError(f"{key} is {what}; a control must be a real number that moves "
                              "smoothly (a dose, a time, an intensity)", file=file, key=where)
-        if not isinstance(spec, dict) or set(spec) - {"lower", "upper"} or \
-                not {"lower", "upper"} <= set(spec):
+        if not isinstance(spec, dict) or not {"lower", "upper"} <= set(spec):
             raise InputError("expected { lower = ..., upper = ... } in the key's units "
-                             f"({key_unit(key)})", file=file, key=where)
+                             f"({key_unit(key)}), got {spec!r}", file=file, key=where)
+        for k in spec:
+            if k not in ("lower", "upper"):
+                raise InputError(f"unknown key{_hint(k, ['lower', 'upper'])}; allowed: lower, "
+                                 f"upper, in the key's units ({key_unit(key)}); a control "
+                                 "starts from the scenario's own value",
+                                 file=file, key=f"{where}.{k}")
         lo, hi = spec["lower"], spec["upper"]
         if not (_number(lo) and _number(hi) and lo < hi):
             raise InputError(f"the bounds must be numbers with lower < upper, got [{lo!r}, "
