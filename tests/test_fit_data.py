@@ -72,6 +72,20 @@ def test_select_and_exclude():
         select_rows(t, {"colour": "red"})
 
 
+
+def test_a_selection_that_leaves_no_row_names_the_key_and_value_that_did():
+    """An exclude alone that removed every row was reported under key 'fit.select', with
+    neither selection's value; now the message names the key(s) given and their values."""
+    t = load_table(shipped_path("zno_release_timecourses.csv"), "release")
+    with pytest.raises(InputError) as e:
+        select_rows(t, exclude={"pH": [7.4, 4.7]}, file="f.toml")
+    assert e.value.key == "fit.exclude"
+    assert "fit.exclude = {'pH': [7.4, 4.7]}" in str(e.value)
+    with pytest.raises(InputError) as e:
+        select_rows(t, {"pH": 9}, file="f.toml")
+    assert e.value.key == "fit.select" and "fit.select = {'pH': 9}" in str(e.value)
+
+
 # --- malformed tables ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, match", [

@@ -175,8 +175,12 @@ def select_rows(table: Table, select: Mapping[str, Any] | None = None,
             hit = np.array([_matches(c, wanted) for c in table.text[col]], bool)
             keep &= hit if want else ~hit
     if not keep.any():
-        raise InputError(f"no row of {table.path} is left after fit.select / fit.exclude",
-                         file=file, key="fit.select")
+        given = {w: dict(spec) for w, spec in (("select", select), ("exclude", exclude))
+                 if spec}
+        raise InputError(f"no row of {table.path} is left after "
+                         f"{' and '.join(f'fit.{w} = {v}' for w, v in given.items())}; "
+                         "allowed: a selection that keeps at least one row", file=file,
+                         key=" / ".join(f"fit.{w}" for w in given) or "fit.select")
     return table.take(np.flatnonzero(keep))
 
 
