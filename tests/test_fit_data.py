@@ -129,6 +129,8 @@ def test_cli_bad_data_exits_2_without_traceback(tmp_path, capsys, monkeypatch):
     ('observable = "release"\ndata = "d.csv"\nnme = "x"', "unknown key.*did you mean 'name'"),
     ('name = "x"\nobservable = "relase"\ndata = "d.csv"', "unknown observable.*'release'"),
     ('name = "x"\nobservable = "release"\ndata = "missing.csv"', "data file .* not found"),
+    # a folder was "not found", though it is there
+    ('name = "x"\nobservable = "release"\ndata = "."', "data file .* is a folder"),
     ('name = "x"\nobservable = "release"\ndata = "d.csv"\nstarts = 0', "fit.starts"),
     # an empty name was "value '' is not allowed; expected a string", which it is
     ('name = ""\nobservable = "release"\ndata = "d.csv"', "expected a non-empty string"),

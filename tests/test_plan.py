@@ -463,6 +463,16 @@ def test_a_control_with_a_key_besides_its_bounds_is_refused_naming_that_key(tmp_
     assert "allowed: lower, upper" in err
 
 
+@pytest.mark.parametrize("key", ["plan.config", "plan.constraints.normal_config"])
+def test_a_scenario_path_that_is_a_folder_is_called_a_folder(tmp_path, key):
+    """A folder given as the scenario or the normal-tissue config was 'no such file'."""
+    path = write_plan(tmp_path, {"ultrasound[0].intensity_W_per_cm2": (0.8, 3.0)},
+                      constraints={"normal_viability_min": 0.5}, normal=SPHEROID)
+    with pytest.raises(InputError, match="a folder, not a file") as e:
+        load_plan(path, [f'{key}="."'])
+    assert e.value.key == key
+
+
 def test_a_plan_that_cannot_meet_its_constraint_writes_its_files_and_exits_1(tmp_path,
                                                                           capsys):
     """A cap the box can meet (doses down to 1 ug/mL under a 5 ug/mL cap) but that one Adam

@@ -253,8 +253,10 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
     get_material(material, file=file, key="fit.material")
     data = resolve_data_path(fit["data"], base_dir)
     if not data.is_file():
-        raise InputError(f"data file {str(data)!r} not found (paths are relative to the fit "
-                         "config; 'shipped:<file>' names a table shipped in zn_pde/data)",
+        raise InputError(f"data file {str(data)!r} "
+                         f"{'is a folder' if data.is_dir() else 'not found'} (a CSV file is "
+                         "expected; paths are relative to the fit config; 'shipped:<file>' "
+                         "names a table shipped in zn_pde/data)",
                          file=file, key="fit.data")
     simulation = fit.get("simulation", {})
     for sec in simulation:

@@ -256,7 +256,9 @@ def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
 def _load_scenario(plan_path: Path, rel: str, overrides, key: str) -> dict[str, Any]:
     target = (plan_path.parent / rel).resolve()
     if not target.is_file():
-        raise InputError(f"no such file: {target}", file=str(plan_path), key=key)
+        what = "a folder, not a file" if target.is_dir() else "no such file"
+        raise InputError(f"{what}: {target}; expected a scenario config (TOML), a path "
+                         "relative to the plan file", file=str(plan_path), key=key)
     config = load_config(target, list(overrides))
     config["_file"] = str(target)  # errors of the scenario under the controls name it
     if "sweep" in config:
