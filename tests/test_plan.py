@@ -396,7 +396,7 @@ def test_an_interrupt_while_writing_the_outputs_leaves_no_json_and_resumes(tmp_p
 
 
 def test_an_interrupted_overwrite_leaves_no_json_of_the_plan_it_replaces(tmp_path,
-                                                                        monkeypatch):
+                                                                        monkeypatch, capsys):
     """`--overwrite` on a finished plan, stopped in its first iteration: exit 1 with the
     resume state and no `<name>.json`, `.toml` or `.png` (before: the previous plan's three
     files stayed beside the new plan's state, so the folder looked finished with results
@@ -406,6 +406,12 @@ def test_an_interrupted_overwrite_leaves_no_json_of_the_plan_it_replaces(tmp_pat
     out = tmp_path / "out"
     plan(path, out, progress=False)
     assert (out / "toy.json").is_file()
+    # without --overwrite: exit 2 naming the file once and the ways on (it read
+    # ".../toy.json: .../toy.json exists")
+    assert main(["plan", str(path), "-o", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("toy.json") == 1 and "plan output exists" in err, err
+    assert "--overwrite" in err and "--set plan.name=NAME" in err, err
     real = _stop_at_the_second_evaluation(monkeypatch)
     code = main(["plan", str(path), "-o", str(out), "--overwrite", "--quiet"])
     assert code == 1
