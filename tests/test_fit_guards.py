@@ -198,7 +198,8 @@ def test_a_row_without_its_wash_time_is_named_plainly(tmp_path, capsys):
                                      'data = "v.csv"\nmaterial = "ZnO"\n')
     assert main(["fit", str(tmp_path / "v.toml"), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "line 3" in err and "no valid wash_h (empty or not a number)" in err, err
+    assert "v.csv: key 'wash_h': the row at line 3 has no valid wash_h (empty or not a " \
+        "number)" in err, err
     assert "np.float64" not in err and "Traceback" not in err
 
 
@@ -206,7 +207,8 @@ def test_a_row_without_its_wash_time_is_named_plainly(tmp_path, capsys):
     # the wash after the read-out was refused as 'medium_exchange[0].time_h ... outside the
     # run', a key the user never wrote
     ("concentration_ug_per_ml,viability_percent,exposure_h,wash_h\n5,50,24,30\n10,20,24,4\n",
-     "v.csv: wash_h = 30 is not before the row's read-out at exposure_h = 24 h"),
+     "v.csv: key 'wash_h': wash_h = 30 at line 2 is not before the row's read-out at "
+     "exposure_h = 24 h"),
     # a time past the longest run was refused as the key 'time.end_h'
     ("concentration_ug_per_ml,viability_percent,exposure_h\n5,50,1e9\n10,20,24\n",
      "value 1e9 at line 2 is not allowed; expected a finite number > 0 and <= 10000"),

@@ -58,8 +58,8 @@ class Viability(Observable):
             default = settings.get("exposure_h")
             exposure[missing] = DEFAULT_EXPOSURE_H if default is None else default
         ph = table.numbers.get("pH", np.full(n, np.nan))
-        wash = _protocol_column(table, "wash_h", file, exposure)
-        stimulus_at = _protocol_column(table, "stimulus_h", file, exposure)
+        wash = _protocol_column(table, "wash_h", exposure)
+        stimulus_at = _protocol_column(table, "stimulus_h", exposure)
         conds = []
         for i in range(n):
             c: dict[str, Any] = {"material": {
@@ -100,7 +100,7 @@ class Viability(Observable):
         return curves_by(table, cols, label)
 
 
-def _protocol_column(table: Table, column: str, file: str, exposure_h: np.ndarray
+def _protocol_column(table: Table, column: str, exposure_h: np.ndarray
                      ) -> np.ndarray | None:
     """A per-row protocol time (h): absent, or given on every row (the rows' simulations
     must share one structure: an exchange in some rows only would not), before the row's
@@ -113,16 +113,15 @@ def _protocol_column(table: Table, column: str, file: str, exposure_h: np.ndarra
         line = table.lines[int(np.flatnonzero(bad)[0])]
         value = float(values[bad][0])
         shown = "empty or not a number" if np.isnan(value) else f"{value:g}"
-        raise InputError(f"row at line {line} of {table.path} has no valid {column} "
-                         f"({shown}); give every row a time >= 0 in hours, or drop "
-                         "the column", file=file, key=f"data.{column}")
+        raise InputError(f"the row at line {line} has no valid {column} ({shown}); give "
+                         "every row a time >= 0 in hours, or drop the column",
+                         file=str(table.path), key=column)
     late = values >= exposure_h
     if late.any():
         i = int(np.flatnonzero(late)[0])
-        raise InputError(f"row at line {table.lines[i]} of {table.path}: {column} = "
-                         f"{values[i]:g} is not before the row's read-out at exposure_h = "
-                         f"{exposure_h[i]:g} h; allowed: 0 <= {column} < exposure_h",
-                         file=file, key=f"data.{column}")
+        raise InputError(f"{column} = {values[i]:g} at line {table.lines[i]} is not before "
+                         f"the row's read-out at exposure_h = {exposure_h[i]:g} h; allowed: "
+                         f"0 <= {column} < exposure_h", file=str(table.path), key=column)
     return values
 
 
