@@ -222,29 +222,43 @@ def test_a_signal_during_the_first_compilation_exits_1_not_a_crash(workdir):
 
 
 @pytest.mark.parametrize("guard", ["run", "command"])
-def test_a_signal_inside_a_garbage_collector_callback_is_raised_after_the_collection(guard):
-    """A signal whose handler runs inside a garbage-collector callback (JAX's runs at every
-    collection, so a signal during a compilation often lands there) is raised once the
-    collection is over, not inside it: there Python prints the exception as "Exception ignored
-    in" with a traceback (which pytest turns into an error here) and drops it. The CI run of
-    2026-12-05 showed that traceback on `zn-pde run` stopped during its first compilation.
-    Both guards: a run's (`_Stop`) and a command's (SIGTERM as KeyboardInterrupt)."""
+@pytest.mark.parametrize("where", ["gc callback", "weakref callback"])
+def test_a_signal_inside_a_garbage_collector_callback_is_raised_after_the_collection(guard,
+                                                                                      where):
+    """A signal whose handler runs while the garbage collector runs Python code, in one of
+    its callbacks (JAX's runs at every collection, so a signal during a compilation often
+    lands there) or in a weakref callback of what it collects (a WeakKeyDictionary's
+    `remove`: CI of 2026-12-05, in parallel processes), is raised once the collection is
+    over, not inside it: there Python prints the exception as "Exception ignored in" with a
+    traceback (which pytest turns into an error here) and drops it. The CI run of 2026-12-05
+    showed that traceback on `zn-pde run` stopped during its first compilation. Both guards:
+    a run's (`_Stop`) and a command's (SIGTERM as KeyboardInterrupt)."""
     import gc
+    import weakref
 
     from zn_pde._errors import sigterm_as_interrupt
     from zn_pde._run import _Signals, _Stop
 
     fired = []
 
-    def callback(phase, info):
-        if phase == "start" and not fired:
-            fired.append(phase)
+    def send(*args):
+        if not fired:
+            fired.append(args)
             os.kill(os.getpid(), signal.SIGTERM)
             sum(range(1000))  # Python bytecode: the handler runs here, inside the callback
 
+    class Cycle:
+        pass
+
     expected, guarded = ((_Stop, _Signals()) if guard == "run"
                          else (KeyboardInterrupt, sigterm_as_interrupt()))
-    gc.callbacks.append(callback)
+    if where == "gc callback":
+        gc.callbacks.append(send)
+    else:  # garbage only a collection frees: its weakref's callback runs inside it
+        cycle = Cycle()
+        cycle.me = cycle
+        ref = weakref.ref(cycle, send)
+        del cycle
     try:
         with pytest.raises(expected), guarded:
             gc.collect()
@@ -252,8 +266,10 @@ def test_a_signal_inside_a_garbage_collector_callback_is_raised_after_the_collec
             time.sleep(5.0)  # the signal comes again within ~20 ms of the collection's end
             pytest.fail("the signal was lost")
     finally:
-        gc.callbacks.remove(callback)
+        if where == "gc callback":
+            gc.callbacks.remove(send)
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert where == "gc callback" or ref() is None
 
 
 def test_signal_during_a_frame_write_waits_for_the_frame(workdir, reference, monkeypatch):

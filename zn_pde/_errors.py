@@ -96,22 +96,36 @@ def signalled() -> bool:
     return bool(_SIGNALLED)
 
 
+_COLLECTING = [False]  # a garbage collection is under way (between its start and stop)
+
+
+def _track_collection(phase: str, info: dict) -> None:
+    _COLLECTING[0] = phase == "start"
+
+
+gc.callbacks.insert(0, _track_collection)  # first: set before the other callbacks run
+
+
 def may_raise_in(frame: FrameType | None, signum: int) -> bool:
     """Whether a signal handler, called in `frame`, may raise its exception there.
 
-    Not inside a garbage-collector callback (JAX registers one, `_xla_gc_callback`, that runs
-    at every collection, so a signal during a compilation often lands in it): Python prints an
-    exception raised there as "Exception ignored in ..." with a traceback and drops it. The
-    signal is then sent again 20 ms later, when the collection is over, and False returned.
+    Not while the garbage collector runs Python code: its callbacks (JAX registers one,
+    `_xla_gc_callback`, that runs at every collection, so a signal during a compilation often
+    lands in it), and the weakref callbacks and finalizers of what it collects (a
+    WeakKeyDictionary's `remove`, 2026-12-05): Python prints an exception raised there as
+    "Exception ignored in ..." with a traceback and drops it. The signal is then sent again
+    20 ms later, when the collection is over, and False returned.
     """
     callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks} - {None}
-    while frame is not None:
-        if frame.f_code in callbacks:
-            timer = threading.Timer(0.02, os.kill, (os.getpid(), signum))
-            timer.daemon = True
-            timer.start()
-            return False
+    inside = _COLLECTING[0]
+    while frame is not None and not inside:
+        inside = frame.f_code in callbacks
         frame = frame.f_back
+    if inside:
+        timer = threading.Timer(0.02, os.kill, (os.getpid(), signum))
+        timer.daemon = True
+        timer.start()
+        return False
     return True
 
 
