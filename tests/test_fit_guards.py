@@ -203,6 +203,19 @@ def test_a_row_without_its_wash_time_is_named_plainly(tmp_path, capsys):
     assert "np.float64" not in err and "Traceback" not in err
 
 
+def test_a_stimulus_time_without_a_stimulus_is_named(tmp_path, capsys):
+    """A stimulus_h column in a table with no stimulus column and a fit config with no
+    template exposure: exit 2 naming the column (it was accepted and had no effect)."""
+    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h,"
+                                    "stimulus_h\n5,50,24,4\n10,20,24,4\n")
+    (tmp_path / "v.toml").write_text('[fit]\nname = "v"\nobservable = "viability"\n'
+                                     'data = "v.csv"\nmaterial = "ZnO"\n')
+    assert main(["fit", str(tmp_path / "v.toml"), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "v.csv: key 'stimulus_h': the table says when its exposures start" in err, err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("table, words", [
     # the wash after the read-out was refused as 'medium_exchange[0].time_h ... outside the
     # run', a key the user never wrote

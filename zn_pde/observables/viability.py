@@ -80,6 +80,13 @@ class Viability(Observable):
                     if templates:
                         c[section] = [dict(t, start_h=float(stimulus_at[i])) for t in templates]
             conds.append(c)
+        if stimulus_at is not None and not any("ultrasound" in c or "light" in c
+                                               for c in conds):
+            raise InputError("the table says when its exposures start, but the fit has no "
+                             "exposure to start then: add an ultrasound_W_per_cm2 or "
+                             "light_mW_per_cm2 column, or [fit.simulation.ultrasound] / "
+                             "[fit.simulation.light], or drop the column",
+                             file=str(table.path), key="stimulus_h")
         return conds, exposure
 
     def curves(self, table: Table, settings: dict[str, Any]) -> list[tuple[str, np.ndarray]]:
