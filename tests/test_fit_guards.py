@@ -189,15 +189,21 @@ def test_a_gauss_newton_interval_past_the_box_is_not_reported(tmp_path):
         assert "reaches past the box" in p["note"]
 
 
-def test_a_row_without_its_wash_time_is_named_plainly(tmp_path, capsys):
-    """An empty protocol cell: exit 2 naming the line and the column, the value said in
-    words (it printed numpy's repr, 'np.float64(nan)')."""
-    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h,"
-                                    "wash_h\n5,50,24,4\n10,20,24,\n")
+def _refused_viability_table(tmp_path, capsys, table: str) -> str:
+    """`zn-pde fit` of a ZnO viability fit on `table` (CSV text, as v.csv): exit 2 asserted;
+    its stderr."""
+    (tmp_path / "v.csv").write_text(table)
     (tmp_path / "v.toml").write_text('[fit]\nname = "v"\nobservable = "viability"\n'
                                      'data = "v.csv"\nmaterial = "ZnO"\n')
     assert main(["fit", str(tmp_path / "v.toml"), "-o", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err
+    return capsys.readouterr().err
+
+
+def test_a_row_without_its_wash_time_is_named_plainly(tmp_path, capsys):
+    """An empty protocol cell: exit 2 naming the line and the column, the value said in
+    words (it printed numpy's repr, 'np.float64(nan)')."""
+    err = _refused_viability_table(tmp_path, capsys, "concentration_ug_per_ml,"
+                                   "viability_percent,exposure_h,wash_h\n5,50,24,4\n10,20,24,\n")
     assert "v.csv: key 'wash_h': the row at line 3 has no valid wash_h (empty or not a " \
         "number)" in err, err
     assert "np.float64" not in err and "Traceback" not in err
@@ -206,12 +212,9 @@ def test_a_row_without_its_wash_time_is_named_plainly(tmp_path, capsys):
 def test_a_stimulus_time_without_a_stimulus_is_named(tmp_path, capsys):
     """A stimulus_h column in a table with no stimulus column and a fit config with no
     template exposure: exit 2 naming the column (it was accepted and had no effect)."""
-    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h,"
-                                    "stimulus_h\n5,50,24,4\n10,20,24,4\n")
-    (tmp_path / "v.toml").write_text('[fit]\nname = "v"\nobservable = "viability"\n'
-                                     'data = "v.csv"\nmaterial = "ZnO"\n')
-    assert main(["fit", str(tmp_path / "v.toml"), "-o", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err
+    err = _refused_viability_table(tmp_path, capsys, "concentration_ug_per_ml,"
+                                   "viability_percent,exposure_h,stimulus_h\n5,50,24,4\n"
+                                   "10,20,24,4\n")
     assert "v.csv: key 'stimulus_h': the table says when its exposures start" in err, err
     assert "Traceback" not in err
 
@@ -232,11 +235,7 @@ def test_a_stimulus_time_without_a_stimulus_is_named(tmp_path, capsys):
 ])
 def test_a_table_time_the_simulation_cannot_take_is_named_at_its_line(tmp_path, capsys,
                                                                       table, words):
-    (tmp_path / "v.csv").write_text(table)
-    (tmp_path / "v.toml").write_text('[fit]\nname = "v"\nobservable = "viability"\n'
-                                     'data = "v.csv"\nmaterial = "ZnO"\n')
-    assert main(["fit", str(tmp_path / "v.toml"), "-o", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err
+    err = _refused_viability_table(tmp_path, capsys, table)
     assert words in err and "Traceback" not in err, err
 
 
