@@ -58,6 +58,7 @@ from matplotlib.colors import LogNorm, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from ._errors import InputError, output_folder
+from ._progress import count
 from .io import RunFile, read_run
 
 DPI = 150
@@ -222,7 +223,7 @@ def _choose_frames(run: RunFile, times_h: Sequence[float] | None) -> list[int]:
         j = min(max(i + (1 if t > t_h[i] else -1), 0), n - 1)
         gap = abs(t_h[j] - t_h[i]) if j != i else 0.0
         if not np.isfinite(t) or abs(t_h[i] - t) > max(0.5 * gap, 1e-9):
-            raise InputError(f"no saved frame near t = {t:g} h; the file holds {n} frames "
+            raise InputError(f"no saved frame near t = {t:g} h; the file holds {count(n, 'frame')} "
                              f"from {t_h[0]:g} to {t_h[-1]:g} h"
                              + (f", every {every:g} min and around the events"
                                 if n > 1 and isinstance(every, int | float) else ""),
@@ -898,9 +899,10 @@ def _check_comparable(run: RunFile, control: RunFile) -> None:
     t1, t2 = run.times_s / 3600.0, control.times_s / 3600.0
     r1, r2 = _regular_times_h(run), _regular_times_h(control)
     if r1.shape != r2.shape or not np.allclose(r1, r2, rtol=1e-9, atol=1e-6):
-        refuse(f"different saved times ({t1.size} frames from {t1[0]:g} to {t1[-1]:g} h here, "
-               f"{t2.size} from {t2[0]:g} to {t2[-1]:g} h in the control; the frames every "
-               "time.save_every_min must be the same, the frames around events may differ)")
+        refuse(f"different saved times ({count(t1.size, 'frame')} from {t1[0]:g} to "
+               f"{t1[-1]:g} h here, {t2.size} from {t2[0]:g} to {t2[-1]:g} h in the control; "
+               "the frames every time.save_every_min must be the same, the frames around "
+               "events may differ)")
     missing = [n for n in run.fields if n not in control.fields]
     if missing:
         refuse(f"the control lacks the field(s) {', '.join(missing)}")
