@@ -221,6 +221,33 @@ def test_a_signal_during_the_first_compilation_exits_1_not_a_crash(workdir):
     assert "Traceback" not in stderr and "interrupted by SIGTERM" in stderr
 
 
+def test_ctrl_c_while_starting_up_exits_1_without_a_traceback(workdir):
+    """Ctrl-C in the first second, while JAX is still being imported: the command says it was
+    interrupted (exit 1), not a traceback, and writes nothing. Until 2026-12-06 `import
+    zn_pde` imported JAX (1.5 s on 2 cores) before `main` could handle the signal; the
+    package now imports its names on first use, so the command's entry point is reached
+    within a fraction of that and the heavy imports run under its handling."""
+    out = workdir / "start_up.h5"
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from zn_pde.cli import main; heavy = [m for m in ('jax', 'h5py', 'equinox') "
+            "if m in sys.modules]; print('ready', heavy, flush=True); "
+            "sys.exit(main(sys.argv[1:]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, "run", "-o", str(out)],
+                            env=_env(workdir), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        ready = proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)  # main has started; JAX is not imported yet
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert ready.strip() == "ready []", ready  # the entry point imports none of them
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr and "zn-pde run: interrupted" in stderr, stderr
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("guard", ["run", "command"])
 @pytest.mark.parametrize("where", ["gc callback", "weakref callback"])
 def test_a_signal_inside_a_garbage_collector_callback_is_raised_after_the_collection(guard,
