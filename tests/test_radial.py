@@ -358,6 +358,36 @@ def test_spheroid_viability_fit_on_a_radial_grid_has_exact_gradients(tmp_path):
     assert_loss_gradient_matches_fd(problem)
 
 
+def test_spheroid_viability_observable_is_the_shell_volume_weighted_tissue_mean():
+    """The fit's `spheroid_viability` read-out on a radial grid is the tissue mean the run's
+    summary reports, weighted by shell volume (4π r² h: the rim's shells hold most cells),
+    to 1e-12 (float64). A spheroid killed at its rim and alive in its core separates the two
+    weightings by tens of points; before 2026-12-06 the read-out summed φ V over shells
+    unweighted (57.7 % here against the summary's 19.9 %)."""
+    from helpers import config
+
+    from zn_pde import Schedule, build_model, trajectory
+    from zn_pde._run import summarise
+    from zn_pde.observables.viability import viability_percent
+
+    c = config({"grid": {"kind": "radial", "shape": [20], "spacing_um": 10.0},
+                "geometry": {"radius_um": 150.0},
+                "time": {"end_h": 6.0, "dt_s": 600.0, "save_every_min": 360.0},
+                "numerics": {"precision": "float64"},
+                "material": {"kind": "ZnO", "dose_ug_per_ml": 50.0},
+                "kinetics": {"uptake_rate_per_h": 2.0, "energy_kill_max_per_h": 1.0,
+                             "energy_kill_half_atp": 0.5}})
+    model = build_model(c)
+    read = trajectory(model, Schedule.from_model(model),
+                      lambda m, s: (viability_percent(m, s), m.fields(s)))
+    observed, fields = float(read[0][-1]), {k: np.asarray(v[-1]) for k, v in read[1].items()}
+    tissue_mean = summarise(model, fields)["tissue_mean_viability"]
+    assert observed == pytest.approx(100.0 * tissue_mean, rel=1e-12)
+    v = fields["viability"][np.asarray(model.cell_fraction) > 0]
+    assert v.max() - v.min() > 0.9  # a steep profile: the weighting matters
+    assert abs(observed - 100.0 * v.mean()) > 10.0
+
+
 def test_radial_sweep_writes_final_profiles(tmp_path):
     """A `[sweep]` on a radial grid runs its points as one vectorised computation and stores
     each point's final fields as (sweep, r); inspect lists them as such."""

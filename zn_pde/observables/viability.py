@@ -7,9 +7,11 @@ may also carry its protocol: `wash_h` (the medium is replaced by fresh, particle
 then: the end of the incubation) and `stimulus_h` (the template exposures start then), so
 SDT/PDT experiments are fitted as they were done (incubate, wash, stimulate, read out):
 
-    viability = 100 Σ φ V / Σ φ   (%),
+    viability = 100 Σ φ v V / Σ φ v   (%),
 
-the cell-volume-weighted mean fraction of cells alive (the tissue mean for a spheroid). Every
+the cell-volume-weighted mean fraction of cells alive, v the volume of each cell of the grid
+(the tissue mean for a spheroid: uniform voxels on a 3D grid, shell volumes on a radial one,
+as the run's summary weighs them). Every
 exposure time of the table shares one parameter set, so the model must explain dose and time
 together. The kinetics are `_kinetics.react`, as in `zn-pde run`.
 
@@ -43,8 +45,10 @@ DEFAULT_EXPOSURE_H = 24.0
 
 def viability_percent(model: Model, state: State) -> Array:
     f = model.fields(state)
-    phi = model.cell_fraction
-    return 100.0 * jnp.sum(phi * f["viability"]) / jnp.sum(phi)
+    # cell volume per cell of the grid: a radial grid's shells differ in volume (~r²), so
+    # φ alone would weigh the core's few cells as much as the rim's many
+    cells = model.cell_fraction * model.volume_um3
+    return 100.0 * jnp.sum(cells * f["viability"]) / jnp.sum(cells)
 
 
 class Viability(Observable):
