@@ -194,8 +194,9 @@ class Model(eqx.Module):
         """The bulk medium over step k (the segment [a, b] of length h) from just after its
         events: its own cell-free kinetics at the medium's pH, exposed to the ultrasound and
         light as they enter (its particles make diffusible ROS; without cells, the
-        short-lived radicals hit nothing), its O2 exchanging with the air as a well-mixed
-        run's does (`oxygen.resupply_per_s`)."""
+        short-lived radicals hit nothing, but those made with O2, a co-loaded
+        photosensitiser's singlet oxygen too, use it as in a well-mixed run), its O2
+        exchanging with the air as a well-mixed run's does (`oxygen.resupply_per_s`)."""
         protocol = self.protocol
         fields = {name: bulk[i] for i, name in enumerate(self.model_mobile_names)}
         zero = jnp.zeros((), self.dtype)
@@ -205,8 +206,11 @@ class Model(eqx.Module):
             ph=ph, cell_fraction=0.0,
             cavitation=_exposed(self.ultrasound, a, b, "bulk", self.dtype),
             photon_flux_nmol_per_cm2_s=_exposed(self.light, a, b, "bulk", self.dtype),
-            o2_resupply_per_s=1.0)  # the well's medium exchanges gas with the air
-        out = kin.local_step(self.kinetics, kin.Local(**fields), env, h_s, 1.0, self.oxygen)
+            o2_resupply_per_s=1.0,  # the well's medium exchanges gas with the air
+            photosensitiser_photons_uM_per_s=_exposed(self.photosensitiser_light, a, b,
+                                                      "bulk", self.dtype))
+        out = kin.local_step(self.kinetics, kin.Local(**fields), env, h_s, 1.0, self.oxygen,
+                             self.photosensitiser_yield)
         return jnp.stack([getattr(out, name) for name in self.model_mobile_names]).astype(
             self.dtype)
 
