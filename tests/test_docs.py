@@ -55,3 +55,40 @@ def test_fitting_page_table_is_generated_from_the_stored_checkpoints():
     block = re.search(r"<!-- shipped-fits:start -->\n(.*?)\n<!-- shipped-fits:end -->",
                       (ROOT / "docs" / "fitting.md").read_text(), re.S)
     assert block and block.group(1) == module.table(ROOT / "checkpoints").strip()
+
+
+def test_every_parameter_table_key_is_a_config_key_with_the_row_s_default():
+    """Each key in the README parameter table's first column (`section.key`) is a key a
+    config takes: one of `[kinetics]` (any material's) or of the config schema's section;
+    and where the row shows one number for a key outside `[kinetics]`, the built-in default
+    config resolves that key to it (to the table's 4 significant figures). Until 2026-12-06
+    four `[tissue]` rows named their key without its section (`surface_uptake_share`, the
+    three `ultrasound_cavitation_*`), and the pH and cell-fraction rows were typed by hand."""
+    from zn_pde.config import load_config
+    from zn_pde.config._schema import SECTIONS
+
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- parameter-table:start -->\n(.*?)\n<!-- parameter-table:end -->",
+                      text, re.S).group(1)
+    kinetic = {p.name for m in MATERIALS.values() for p in m.parameters}
+    resolved = load_config(None, [])
+    checked = 0
+    for line in block.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0].startswith("**"):  # a heading row: a material or a section
+            continue
+        keys = re.findall(r"`([^`]+)`", cells[0])
+        values = [v.strip() for v in cells[1].split(",")]
+        for i, key in enumerate(keys):
+            section, _, name = key.partition(".")
+            assert name, f"{key!r}: the table names a key without its section"
+            if section == "kinetics":
+                assert name in kinetic, key
+                continue
+            assert name in SECTIONS.get(section, {}), f"{key!r} is not a config key"
+            shown = values[i] if len(values) == len(keys) else None
+            value = resolved[section].get(name)
+            if shown is not None and isinstance(value, float):
+                assert f"{value:.4g}" == f"{float(shown):.4g}", key
+                checked += 1
+    assert checked >= 20

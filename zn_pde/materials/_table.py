@@ -50,7 +50,14 @@ def markdown_table() -> str:
                 "tissue.medium_ultrasound_attenuation_dB_per_cm_MHz",
             "extracellular_volume_fraction": "tissue.extracellular_volume_fraction",
             "tortuosity": "tissue.tortuosity",
-            "extracellular_gap_nm": "tissue.extracellular_gap_nm"}
+            "extracellular_gap_nm": "tissue.extracellular_gap_nm",
+            "surface_uptake_share": "tissue.surface_uptake_share",
+            "ultrasound_cavitation_threshold_W_per_cm2":
+                "tissue.ultrasound_cavitation_threshold_W_per_cm2",
+            "ultrasound_cavitation_saturation_W_per_cm2":
+                "tissue.ultrasound_cavitation_saturation_W_per_cm2",
+            "ultrasound_cavitation_frequency_exponent":
+                "tissue.ultrasound_cavitation_frequency_exponent"}
     for p in ENVIRONMENT:
         rows.append(f"| `{keys.get(p.name, p.name)}` | {_fmt(p.value)} | {p.unit} | {p.meaning} "
                     f"| {p.source} |")
@@ -72,7 +79,11 @@ def markdown_table() -> str:
                 f"1/cm, Jacques 2013, Phys Med Biol 58:R37, doi:10.1088/0031-9155/58/11/R37, "
                 f"Table 2 (soft tissue); mu_a (1/cm) at {mua}: assumed, see "
                 f"zn_pde/materials/tissue.py |")
-    rows.append("| `geometry.cell_volume_fraction` | 0.8 | 1 | cell volume per tissue volume | "
+    from ..config._schema import SECTIONS  # the config's own defaults, not copies of them
+
+    phi = SECTIONS["geometry"]["cell_volume_fraction"].default
+    rows.append(f"| `geometry.cell_volume_fraction` | {_fmt(phi)} | 1 | cell volume per tissue "
+                "volume | "
                 "1 - extracellular volume fraction 0.2, Sykova & Nicholson 2008, Physiol Rev "
                 "88:1277, doi:10.1152/physrev.00027.2007 |")
     from .media import COMPOSITIONS, DEFAULT_COMPOSITION, MEDIUM, PHOSPHATE_LOG_BETA
@@ -90,8 +101,9 @@ def markdown_table() -> str:
                 f"log beta1-3 of PO4(3-) {', '.join(f'{b:.5f}' for b in PHOSPHATE_LOG_BETA)} "
                 "at 37 °C (phreeqc.dat of PHREEQC 3, 25 °C values 12.346, 19.553, 21.721 and "
                 "their enthalpies, van 't Hoff) |")
-    rows.append("| `ph.tissue_rim`, `ph.tissue_core` | 7.0, 6.6 | pH | extracellular pH at the "
-                "spheroid surface and centre (parabolic in between) | the public contract's "
+    rim, core = (SECTIONS["ph"][key].default for key in ("tissue_rim", "tissue_core"))
+    rows.append(f"| `ph.tissue_rim`, `ph.tissue_core` | {rim}, {core} | pH | extracellular pH "
+                "at the spheroid surface and centre (parabolic in between) | the public contract's "
                 "values; within the tumour pHe range 6.5-7.1 (reviews, e.g. Gatenby & Gillies "
                 "2004, Nat Rev Cancer 4:891); no measured spheroid profile was found |")
     return "\n".join(rows)
