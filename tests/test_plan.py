@@ -705,3 +705,17 @@ def test_a_scenario_value_outside_the_bounds_is_said_to_be_moved(tmp_path, capsy
     assert "the scenario's own value, 2, is outside the bounds" in capsys.readouterr().out
     inside = write_plan(tmp_path, {"ultrasound[0].start_h": (1.0, 5.0)})
     assert PlanProblem(load_plan(inside)).s.controls[0].scenario is None
+
+
+def test_a_control_s_unit_is_the_one_its_key_name_carries(tmp_path):
+    """The plan's JSON `controls[key].unit` (and its summary line) read a unit from the key's
+    name with a shorter suffix list than the sweep's: `_uM_per_s` came out as "1/s",
+    `_dB_per_cm_MHz` as "MHz" and `_um2_per_s` as "1/s". One reading serves both now."""
+    expected = {"ultrasound[0].start_h": "h",
+                "kinetics.zn_ros_max_uM_per_s": "uM/s",
+                "kinetics.zn_diffusivity_tissue_um2_per_s": "um^2/s",
+                "tissue.ultrasound_attenuation_dB_per_cm_MHz": "dB/(cm MHz)",
+                "kinetics.light_absorption_cm2_per_ug": "cm^2/ug",
+                "tissue.medium_light_attenuation_per_cm": "1/cm"}
+    settings = load_plan(write_plan(tmp_path, dict.fromkeys(expected, (1e-3, 10.0))))
+    assert {c.key: c.unit for c in settings.controls} == expected

@@ -10,9 +10,9 @@ from helpers import WELL_MIXED_CULTURE, config, hold_lock, series
 
 from zn_pde import InputError
 from zn_pde._protocol import build_plan
-from zn_pde._sweep import _key_units, point_config, run_sweep, summary_panels, sweep_points
+from zn_pde._sweep import point_config, run_sweep, summary_panels, sweep_points
 from zn_pde.cli import main
-from zn_pde.config import dumps
+from zn_pde.config import dumps, key_units
 
 SWEEP = {**WELL_MIXED_CULTURE,
          "time": {"end_h": 12.0, "dt_s": 60.0, "save_every_min": 120.0},
@@ -147,7 +147,7 @@ def test_a_sweep_of_release_vials_reports_what_dissolved(tmp_path, capsys):
 def test_a_swept_key_s_coordinate_has_the_unit_its_name_carries(key, units):
     """The `units` of `sweep_<key>` (and the summary figure's axis) is the unit in the key's
     name, as the config reference reads it."""
-    assert _key_units(key) == units
+    assert key_units(key) == units
 
 
 @pytest.mark.parametrize("key, values, derived", [

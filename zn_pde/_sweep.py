@@ -44,7 +44,7 @@ from ._protocol import build_plan
 from ._run import SUMMARY_UNITS, _output_fields, _Signals, _Stop, summarise, with_step_peaks
 from ._solve import Schedule, advance
 from ._version import __version__
-from .config import apply_override, dumps, resolve, unresolved
+from .config import apply_override, dumps, key_units, resolve, unresolved
 from .io._hdf5 import COORD_LONG_NAMES, _release, create_locked, open_read_only
 
 SERIES = tuple(SUMMARY_UNITS)  # the single run's series, same names, units and meaning
@@ -105,25 +105,6 @@ def stack_models(models: list[Model], labels: list[str] | None = None) -> Model:
 
 def _key_name(key: str) -> str:
     return "sweep_" + re.sub(r"[^A-Za-z0-9_]+", "_", key).strip("_")
-
-
-def _key_units(key: str) -> str:
-    """The unit a config key's name carries; an index (`geometry.center_um[0]`) or the
-    tissue/medium entry of a pair (`species[0].decay_per_s.medium`) keeps its list's or
-    pair's unit."""
-    key = re.sub(r"(\[\d+\]|\.(tissue|medium))+$", "", key)
-    # longest first where one suffix ends another (`_uM_per_s` is not `_per_s`)
-    for suffix, unit in (("_dB_per_cm_MHz", "dB/(cm MHz)"), ("_per_uM_per_s", "1/(uM s)"),
-                         ("_uM_per_s", "uM/s"), ("_um2_per_s", "um^2/s"),
-                         ("_ug_per_ml", "ug/mL"), ("_cm2_per_ug", "cm^2/ug"),
-                         ("_per_W_per_cm2", "1/(W/cm^2)"), ("_W_per_cm2", "W/cm^2"),
-                         ("_mW_per_cm2", "mW/cm^2"), ("_per_cm", "1/cm"),
-                         ("_per_h", "1/h"), ("_per_s", "1/s"), ("_uM", "uM"), ("_um", "um"),
-                         ("_min", "min"), ("_h", "h"), ("_s", "s"), ("_nm", "nm"),
-                         ("_MHz", "MHz"), ("_eV", "eV")):
-        if key.endswith(suffix):
-            return unit
-    return "1"
 
 
 BUILD_PROGRESS_POINTS = 50  # from here on, building the points' models takes seconds
@@ -264,7 +245,7 @@ def _create_sweep_file(f: h5py.File, config: dict[str, Any], keys: list[str],
     sw.make_scale("sweep")
     for i, k in enumerate(keys):
         d = f.create_dataset(_key_name(k), data=np.array([p[i] for p in points]))
-        d.attrs.update({"units": _key_units(k), "config_key": k,
+        d.attrs.update({"units": key_units(k), "config_key": k,
                         "long_name": f"value of the config key {k} at each sweep point"})
         d.dims[0].attach_scale(sw)
     # CF auxiliary coordinates: every variable along the sweep names the swept keys'
@@ -419,7 +400,7 @@ def _plot_summary(out: Path, keys, points, panels) -> Any:
             sel = np.array([o == combo for o in others])
             label = ", ".join(f"{k} = {v:g}" for k, v in zip(keys[1:], combo, strict=True))
             ax.plot(x[sel], np.asarray(values)[sel], "o-", label=label or None)
-        ax.set_xlabel(f"{keys[0]} ({figure_unit(_key_units(keys[0]))})")
+        ax.set_xlabel(f"{keys[0]} ({figure_unit(key_units(keys[0]))})")
         if np.all(x > 0) and x.max() >= 10.0 * x.min():
             ax.set_xscale("log")
             swept = np.unique(x)  # ticks at the swept values, as plain numbers

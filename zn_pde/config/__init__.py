@@ -16,4 +16,5 @@ from ._load import resolve as resolve
 from ._load import unresolved as unresolved
 from ._schema import ARRAY_SECTIONS as ARRAY_SECTIONS
 from ._schema import SECTIONS as SECTIONS
+from ._schema import key_units as key_units
 from ._toml import dumps as dumps

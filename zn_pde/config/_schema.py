@@ -9,9 +9,33 @@ Material-dependent defaults of the `[kinetics]` section live with the material p
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 REQUIRED = object()  # sentinel: the key has no default
+
+# the unit a key's name ends in, as plain text for files (HDF5 `units`, JSON, figure labels);
+# longest first where one suffix ends another (`_uM_per_s` is not `_per_s`)
+_KEY_SUFFIX_UNITS = (
+    ("_dB_per_cm_MHz", "dB/(cm MHz)"), ("_per_uM_per_s", "1/(uM s)"), ("_uM_per_s", "uM/s"),
+    ("_um2_per_s", "um^2/s"), ("_ug_per_ml", "ug/mL"), ("_cm2_per_ug", "cm^2/ug"),
+    ("_per_W_per_cm2", "1/(W/cm^2)"), ("_W_per_cm2", "W/cm^2"), ("_mW_per_cm2", "mW/cm^2"),
+    ("_J_per_cm2", "J/cm^2"), ("_per_cm", "1/cm"), ("_per_h", "1/h"), ("_per_s", "1/s"),
+    ("_uM", "uM"), ("_um", "um"), ("_min", "min"), ("_h", "h"), ("_s", "s"), ("_nm", "nm"),
+    ("_MHz", "MHz"), ("_eV", "eV"),
+)
+
+
+def key_units(key: str) -> str:
+    """The unit a dotted config key's name carries ("1" for none); an index
+    (`geometry.center_um[0]`) or the tissue/medium entry of a pair
+    (`species[0].decay_per_s.medium`) keeps its list's or pair's unit. One reading for every
+    output that names a key's unit: a sweep's coordinates, a plan's controls and caps."""
+    key = re.sub(r"(\[\d+\]|\.(tissue|medium))+$", "", key)
+    for suffix, unit in _KEY_SUFFIX_UNITS:
+        if key.endswith(suffix):
+            return unit
+    return "1"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ..config import SECTIONS, apply_override, load_config
+from ..config import SECTIONS, apply_override, key_units, load_config
 from ..config._load import read_toml_file
 
 OBJECTIVES = {
@@ -101,13 +101,8 @@ class PlanSettings:
 
 
 def key_unit(key: str) -> str:
-    for suffix, unit in (("_ug_per_ml", "ug/mL"), ("_W_per_cm2", "W/cm^2"),
-                         ("_mW_per_cm2", "mW/cm^2"), ("_J_per_cm2", "J/cm^2"), ("_per_h", "1/h"),
-                         ("_per_s", "1/s"), ("_uM", "uM"), ("_um", "um"), ("_min", "min"),
-                         ("_h", "h"), ("_s", "s"), ("_nm", "nm"), ("_MHz", "MHz")):
-        if key.endswith(suffix):
-            return unit
-    return "1"
+    """The unit a control's or a cap's key carries in its name (`config.key_units`)."""
+    return key_units(key)
 
 
 # a control's key as the config writes it: names joined by dots, [n] after an array of tables
