@@ -572,3 +572,28 @@ def test_frames_finer_than_the_step_or_terabytes_of_output_are_noted(capsys):
     assert "from dt_s = 60 s to 0.06 s" in note
     for path in CONFIGS:
         assert not [n for n in load_config(path)["_notes"] if "save_every_min" in n], path
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "fit", "design", "plan"])
+def test_each_command_s_set_example_is_a_key_that_command_accepts(command):
+    """`zn-pde fit --help` and `design --help` gave `--set time.end_h=2` as the example, a
+    simulation key a fit config refuses (exit 2, "unknown section"); every example a command's
+    `--set` help gives must load with that command's own config."""
+    import re
+
+    from zn_pde.cli import _parser
+    from zn_pde.fit._config import load_fit_config
+    from zn_pde.plan import load_plan
+
+    sub = next(a for a in _parser()._actions if a.choices and "run" in a.choices)
+    action = next(a for a in sub.choices[command]._actions if a.dest == "overrides")
+    examples = re.findall(r"e\.g\. ([\w.\[\]]+=[^\s,]+)", action.help)
+    assert examples
+    shipped = Path(__file__).parent.parent / "configs"
+    load = {"run": lambda o: load_config(None, o),
+            "validate": lambda o: load_config(shipped / "zno_spheroid_radial.toml", o),
+            "fit": lambda o: load_fit_config(shipped / "fit_zno_release.toml", o),
+            "design": lambda o: load_fit_config(shipped / "fit_zno_release.toml", o),
+            "plan": lambda o: load_plan(shipped / "plan_us_timing.toml", o)}[command]
+    for example in examples:
+        load([example])  # an InputError fails the test, naming the key

@@ -39,12 +39,17 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+# a fit config has [fit] and [design], not a simulation's sections: its example is one of them
+_FIT_SET_HELP = ("override a key of the fit config with a TOML value, e.g. fit.starts=8 or "
+                 "fit.simulation.kinetics.dissolution_rate_per_h=0.001")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="zn-pde", description="Reaction-diffusion simulator for zinc "
                 "nanoparticles in tumour spheroids.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def add_set(q, help="override a config key with a TOML value, e.g. time.end_h=2"):
+    def add_set(q, help="override a config key with a TOML value, e.g. time.end_h=12"):
         q.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help=help)
 
@@ -98,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="replace an existing DIR/<name>.json (and its .eqx and .png)")
     f.add_argument("--resume", action="store_true", help="continue an interrupted fit")
     f.add_argument("--quiet", action="store_true", help="no progress output")
-    add_set(f)
+    add_set(f, help=_FIT_SET_HELP)
 
     d = sub.add_parser("design", help="rank candidate measurements by how much each would "
                        "shrink a fit's confidence region (D-optimality)")
@@ -116,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="make the design with a free parameter at VALUE instead of its "
                    "fitted value (check a parameter the data do not bound)")
     d.add_argument("--quiet", action="store_true", help="no progress output")
-    add_set(d)
+    add_set(d, help=_FIT_SET_HELP)
 
     pn = sub.add_parser("plan", help="optimise a protocol (doses, event times, exposure "
                         "settings) by gradients through the simulator")
