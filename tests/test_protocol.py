@@ -564,3 +564,24 @@ def test_an_exposure_shorter_than_the_step_is_accepted_and_landed_on(capsys):
     assert main(["validate", "--set=ultrasound[0].duration_min=0.1666",
                  "--set=ultrasound[0].start_h=4.0123"]) == 0
     capsys.readouterr()
+
+
+def test_the_static_ph_field_says_it_is_the_start_s_and_the_exchange_gives_the_later_one(
+        tmp_path):
+    """/ph is written once, before the run: after an exchange to pH 6.8 its medium voxels
+    still read the 7.4 of t = 0, and its long_name said only "extracellular pH". It now says
+    it is the pH at t = 0 and names event_medium_ph, where the exchange's 6.8 is."""
+    import xarray as xr
+
+    c = _with(SPHEROID, medium_exchange=[{"time_h": 0.5, "ph": 6.8}],
+              time={"end_h": 1.0, "dt_s": 60.0, "save_every_min": 30.0})
+    out = tmp_path / "run.h5"
+    simulate_to_file(c, out, progress=False)
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        medium = ds["tissue_mask"] == 0
+        np.testing.assert_allclose(ds["ph"].where(medium).max(), 7.4, rtol=1e-6)
+        np.testing.assert_allclose(ds["ph"].where(medium).min(), 7.4, rtol=1e-6)
+        assert "at t = 0" in ds["ph"].attrs["long_name"]
+        assert "event_medium_ph" in ds["ph"].attrs["long_name"]
+        exchange = ds["event_kind"] == "medium_exchange"
+        np.testing.assert_allclose(ds["event_medium_ph"].where(exchange, drop=True), [6.8])

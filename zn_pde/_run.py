@@ -338,6 +338,12 @@ class _Signals:
             raise _Stop(self.pending)
 
 
+# /ph is written once: a [[medium_exchange]] with a ph changes the medium voxels' pH later, so
+# the file says which time it holds and where the later values are
+PH_LONG_NAME = ("extracellular pH at t = 0 (static; a medium exchange with a ph sets the "
+                "medium voxels' pH from its time to its event_medium_ph)")
+
+
 def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool = False,
                      progress: bool = True, resume: bool = False,
                      seed: tuple[Path, int] | None = None,
@@ -478,7 +484,7 @@ def _open_output(config: dict[str, Any], out: Path, model: Model, geo: Any,
                     coords=geo.coords,
                     tissue_mask=geo.tissue, variables=variables, series=series,
                     static_fields={"ph": (geo.ph, {"units": "1",
-                                                   "long_name": "extracellular pH"})},
+                                                   "long_name": PH_LONG_NAME})},
                     overwrite=overwrite,
                     attrs={**platform(), "history": history_line("run"),
                            **({} if control else {CONTROL_ATTR: "declined"})})
