@@ -348,12 +348,18 @@ def test_the_summary_notes_zinc_nothing_caps(tmp_path, capsys, kind, dose, compo
     ([], [(3.0, 10.0), (3.5, 5.0)], 35.0),  # doses add up
     ([2.0, 4.0], [(3.0, 10.0), (3.5, 5.0)], 20.0),  # the first exchange washed out the 20
     ([3.0], [(3.0, 30.0), (5.0, 1.0)], 31.0),  # an exchange acts before a dose at its time
+    # ... the t = 0 one of material.dose_ug_per_ml too: it washes out nothing
+    ([0.0], [(2.0, 5.0)], 25.0),
+    ([0.0, 1.0], [(0.0, 5.0), (2.0, 5.0)], 25.0),
 ])
 def test_the_zinc_note_counts_only_the_particles_the_medium_holds_at_once(exchanges, doses,
                                                                           most):
     """The uncapped-zinc note quotes the most particle mass the medium holds at once: doses
     washed out by a [[medium_exchange]] no longer count (a black-box tester's finding: 20
-    ug/mL, an exchange, 10 + 5 ug/mL and another exchange were quoted as 35 ug/mL)."""
+    ug/mL, an exchange, 10 + 5 ug/mL and another exchange were quoted as 35 ug/mL). An
+    exchange at t = 0 acts before the dose of material.dose_ug_per_ml (README "Protocols"):
+    it once reset the count to 0 after that dose, so 20 ug/mL and 5 more at 2 h were quoted
+    as 20 and a medium holding more than the note's threshold could go unnoted."""
     from zn_pde.cli import _most_particles_held_ug_per_ml
 
     c = {"material": {"dose_ug_per_ml": 20.0},

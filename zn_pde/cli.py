@@ -452,11 +452,13 @@ def _intense_ultrasound_lines(config: dict) -> list[str]:
 
 def _most_particles_held_ug_per_ml(config: dict) -> float:
     """The most particle mass the medium holds at once (µg/mL) by the protocol alone: the
-    doses added since the last medium exchange (which acts before a dose at the same time),
-    before any dissolves."""
+    doses added since the last medium exchange (which acts before a dose at the same time,
+    the t = 0 one of `material.dose_ug_per_ml` included: an exchange at t = 0 washes out
+    nothing), before any dissolves."""
     events = sorted([(e["time_h"], 0, 0.0) for e in config.get("medium_exchange", [])]
+                    + [(0.0, 1, config["material"]["dose_ug_per_ml"])]
                     + [(d["time_h"], 1, d["dose_ug_per_ml"]) for d in config.get("dose", [])])
-    held = most = config["material"]["dose_ug_per_ml"]
+    held = most = 0.0
     for _, is_dose, amount in events:
         held = held + amount if is_dose else 0.0
         most = max(most, held)
