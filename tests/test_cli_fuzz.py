@@ -222,7 +222,8 @@ TARGETED = [
     ("dose=[{time_h=2.0, dose_ug_per_ml=5.0}]|medium_exchange=[{time_h=2.0000001}]",
      ["key 'medium_exchange[0].time_h'", "0.00036 s apart", "allowed: the same time_h"]),
     ("medium_exchange=[{time_h=1e-7}]",
-     ["key 'medium_exchange[0].time_h'", "material.dose_ug_per_ml (at t = 0)"]),
+     # the t = 0 dose is quoted by name, not as "= 0" (its value is a dose, not a time)
+     ["key 'medium_exchange[0].time_h'", "material.dose_ug_per_ml (at t = 0) are 0.00036 s"]),
     ("dose=[{time_h=2.0, dose_ug_per_ml=-1.0}]",
      ["key 'dose[0].dose_ug_per_ml'", "-1", ">= 0", "[[medium_exchange]]"]),
     # a missing required key names its whole range too

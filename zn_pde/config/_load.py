@@ -1020,10 +1020,14 @@ def _check_event_spacing(c: dict[str, Any], tol_s: float, file: str) -> None:
     one included), or two exchanges, at distinct times closer than that would act out of
     their written order, so they are refused; at exactly equal times the documented order
     holds."""
+    def at(key: str, t_h: float) -> str:  # the key and its time, as the message quotes it
+        return f"{key} = {t_h:.10g}" if key.endswith("time_h") else key
+
     events = [(f"medium_exchange[{i}].time_h", ev["time_h"], True)
               for i, ev in enumerate(c["medium_exchange"])]
     events += [(f"dose[{i}].time_h", ev["time_h"], False) for i, ev in enumerate(c["dose"])]
     if events and c.get("material", {}).get("dose_ug_per_ml", 0.0) > 0:
+        # its value is the dose, not a time: quoted by name only
         events.append(("material.dose_ug_per_ml (at t = 0)", 0.0, False))
     for i, (key_a, t_a, wash_a) in enumerate(events):
         for key_b, t_b, wash_b in events[i + 1:]:
@@ -1031,7 +1035,7 @@ def _check_event_spacing(c: dict[str, Any], tol_s: float, file: str) -> None:
             if (wash_a or wash_b) and 0.0 < gap_s <= tol_s:
                 later = key_a if t_a > t_b and key_a.endswith("time_h") else key_b
                 raise InputError(
-                    f"{key_a} = {t_a:.10g} and {key_b} = {t_b:.10g} are {gap_s:.3g} s apart, "
+                    f"{at(key_a, t_a)} and {at(key_b, t_b)} are {gap_s:.3g} s apart, "
                     f"closer than the {tol_s:.3g} s that the step plan of a "
                     f"{c['time']['end_h']:g} h run resolves: they would act as at one time "
                     "(exchanges first), not in their order; allowed: the same time_h (the "
