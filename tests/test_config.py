@@ -178,8 +178,11 @@ LIGHT = ("[[light]]\nstart_h = 2.0\nduration_min = 5.0\nwavelength_nm = 365.0\n"
      ["duration_min <= 120"]),
     (LIGHT, ["light[0].repeats=3", "light[0].repeat_every_h=11"], "light[0].repeats",
      ["the last exposure would run from 24 h", "repeats <= 2"]),
+    # a moment past the end: the two times are quoted with the digits that tell them apart
+    ("", ["time.end_h=4.0000001", "ultrasound[0].duration_min=0.0001"],
+     "ultrasound[0].duration_min", ["would end at 4.000002 h, after the run ends at 4 h"]),
 ], ids=["us-after", "us-at-end", "short-run", "us-past-end", "us-repeats", "light-after",
-        "light-past-end", "light-repeats"])
+        "light-past-end", "light-repeats", "us-a-moment-past-end"])
 def test_exposures_outside_the_run_exit_2(capsys, tmp_path, text, overrides, key, words):
     """An exposure (repeats included) that starts at or after time.end_h or is still on at
     the end is refused, naming the key, the value, the end of the run and what is allowed."""

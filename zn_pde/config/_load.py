@@ -1043,6 +1043,17 @@ def _check_event_spacing(c: dict[str, Any], tol_s: float, file: str) -> None:
                     file=file, key=later.split(" ")[0])
 
 
+def _distinct_h(a: float, b: float) -> tuple[str, str]:
+    """Two different times (h) with 4 significant digits, or as many more as tell them apart:
+    an exposure that ends a moment after the run ("would end at 1 h, after the run ends at
+    1 h") must read as later."""
+    for digits in range(4, 17):
+        x, y = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if x != y:
+            return x, y
+    return repr(a), repr(b)
+
+
 def _check_exposure_in_run(ex: dict[str, Any], where: str, end_h: float, file: str) -> None:
     """Every exposure, repeats included, lies in [0, time.end_h]: one that starts at or after
     the end, or is still on at the end, is a mistake the run would otherwise hide."""
@@ -1055,9 +1066,10 @@ def _check_exposure_in_run(ex: dict[str, Any], where: str, end_h: float, file: s
                          f"exposure would never happen; {allowed}", file=file,
                          key=f"{where}.start_h")
     if start + dur_h > end_h + eps:
+        ends = _distinct_h(start + dur_h, end_h)
         raise InputError(f"{where}.duration_min = {ex['duration_min']:g}: the exposure from "
-                         f"{start:g} h would end at {start + dur_h:.4g} h, after the run ends "
-                         f"at {end_h:g} h; {allowed} (here duration_min <= "
+                         f"{start:g} h would end at {ends[0]} h, after the run ends "
+                         f"at {ends[1]} h; {allowed} (here duration_min <= "
                          f"{(end_h - start) * 60.0:.4g})", file=file,
                          key=f"{where}.duration_min")
     tol_s = _merge_tolerance_s(end_h * 3600.0)
@@ -1070,9 +1082,10 @@ def _check_exposure_in_run(ex: dict[str, Any], where: str, end_h: float, file: s
     last = start + (n - 1) * every
     if n > 1 and last + dur_h > end_h + eps:
         fit = int(math.floor((end_h - start - dur_h + eps) / every)) + 1
+        ends = _distinct_h(last + dur_h, end_h)
         raise InputError(f"{where}.repeats = {n}: repeated every {every:g} h from {start:g} h, "
-                         f"the last exposure would run from {last:g} h to {last + dur_h:.4g} h,"
-                         f" after the run ends at {end_h:g} h; {allowed} (here repeats <= "
+                         f"the last exposure would run from {last:g} h to {ends[0]} h,"
+                         f" after the run ends at {ends[1]} h; {allowed} (here repeats <= "
                          f"{fit})", file=file, key=f"{where}.repeats")
 
 
