@@ -228,16 +228,18 @@ def test_ctrl_c_while_starting_up_exits_1_without_a_traceback(workdir):
     package now imports its names on first use, so the command's entry point is reached
     within a fraction of that and the heavy imports run under its handling."""
     out = workdir / "start_up.h5"
+    # 'ready' is printed by the command itself (under main's handling), before its imports
     code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "from zn_pde.cli import main; heavy = [m for m in ('jax', 'h5py', 'equinox') "
-            "if m in sys.modules]; print('ready', heavy, flush=True); "
-            "sys.exit(main(sys.argv[1:]))")
+            "import zn_pde.cli as cli; heavy = [m for m in ('jax', 'h5py', 'equinox') "
+            "if m in sys.modules]; run = cli.COMMANDS['run']; "
+            "cli.COMMANDS['run'] = lambda a: (print('ready', heavy, flush=True), run(a))[1]; "
+            "sys.exit(cli.main(sys.argv[1:]))")
     proc = subprocess.Popen([sys.executable, "-c", code, "run", "-o", str(out)],
                             env=_env(workdir), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         ready = proc.stdout.readline()
-        proc.send_signal(signal.SIGINT)  # main has started; JAX is not imported yet
+        proc.send_signal(signal.SIGINT)  # the command has started; JAX is not imported yet
         _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

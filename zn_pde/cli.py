@@ -717,7 +717,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    a = _parser().parse_args(argv)
+    try:
+        a = _parser().parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C at once: before any command started
+        print("zn-pde: interrupted", file=sys.stderr)
+        return 1
     try:
         with sigterm_as_interrupt():  # SIGTERM stops a command as Ctrl-C does (exit 1)
             return COMMANDS[a.command](a)
