@@ -283,6 +283,26 @@ def test_a_stimulus_without_particles_is_refused(capsys, tmp_path, exposure):
 
 
 
+@pytest.mark.parametrize("grid", ['shape = [8, 8, 8]\nspacing_um = 20.0\n',
+                                  'kind = "radial"\nshape = [8]\nspacing_um = 20.0\n'])
+@pytest.mark.parametrize("dose, key", [("dose_ug_per_ml = {v}\n", "material.dose_ug_per_ml"),
+                                       ("dose_ug_per_ml = 0.0\n[[dose]]\ntime_h = 1.0\n"
+                                        "dose_ug_per_ml = {v}\n", "dose[0].dose_ug_per_ml")])
+def test_a_dose_into_tissue_with_closed_walls_is_refused(capsys, tmp_path, grid, dose, key):
+    """Tissue only (geometry 'uniform') behind zero-flux walls has no medium for particles to
+    be dosed into and no open face to enter by: a positive dose, at t = 0 or later, reached
+    no cell and the run reported 0 uM of zinc everywhere (a protocol red-team run,
+    2026-12-06). Refused (exit 2) naming the dose and what would carry it; a dose of 0 (the
+    model with its kinetics, nothing dosed) is still accepted."""
+    text = (f"[grid]\n{grid}[geometry]\nkind = \"uniform\"\n[boundary]\nkind = \"neumann\"\n"
+            f"[time]\nend_h = 2.0\n[material]\nkind = \"ZnO\"\n{dose}")
+    code, out = _validate(capsys, _write(tmp_path, text.format(v=5.0)))
+    assert code == 2 and f"key '{key}'" in out and "would reach no cell" in out, out
+    assert "boundary.kind = 'dirichlet'" in out and "Traceback" not in out
+    code, out = _validate(capsys, _write(tmp_path, text.format(v=0.0)))
+    assert code == 0, out
+
+
 @pytest.mark.parametrize("text", ["", '[grid]\nkind = "radial"\n',
                                   '[[ultrasound]]\nstart_h = 1.0\nduration_min = 1.0\n'
                                   'intensity_W_per_cm2 = 1.0\nfrequency_MHz = 1.0\n'])

@@ -868,6 +868,7 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                     key=f"light[{i}].irradiance_mW_per_cm2")
         _check_no_overlap(c[sec], sec, file)
     _check_events(c, file)
+    _check_dose_reaches_tissue(c, file)
     if "material" in c and c["light"]:
         from ..materials import light_attenuation_per_cm
 
@@ -885,6 +886,26 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                         file=file, key=f"light[{i}].wavelength_nm") from None
     if "material" in c:
         _check_step_accuracy(c, file)
+
+
+def _check_dose_reaches_tissue(c: dict[str, Any], file: str) -> None:
+    """A grid of tissue only (geometry 'uniform') with zero-flux walls has no medium and no
+    open face for particles to enter by: a positive dose there would reach no cell."""
+    if (c["grid"]["kind"] == "well_mixed" or c["geometry"]["kind"] != "uniform"
+            or c["boundary"]["kind"] != "neumann" or "material" not in c):
+        return
+    doses = [("material.dose_ug_per_ml", c["material"]["dose_ug_per_ml"])]
+    doses += [(f"dose[{i}].dose_ug_per_ml", d["dose_ug_per_ml"])
+              for i, d in enumerate(c["dose"])]
+    for key, value in doses:
+        if value > 0:
+            raise InputError(
+                f"a grid of tissue only (geometry.kind = 'uniform') with zero-flux walls "
+                f"(boundary.kind = 'neumann') has no medium and no open face for particles to "
+                f"enter by, so {value:g} ug/mL would reach no cell; allowed: 0 here, or "
+                "boundary.kind = 'dirichlet' (the faces meet the dosed medium), "
+                "geometry.kind = 'spheroid' (tissue in medium) or grid.kind = 'well_mixed' "
+                "(a culture)", file=file, key=key)
 
 
 def _check_shape(c: dict[str, Any], file: str) -> None:

@@ -154,6 +154,9 @@ Checked after every key is valid on its own (exit status 2 when broken):
   1 - `geometry.cell_volume_fraction`). A well_mixed run has no space, so {inert} are
   resolved but do not act (`zn-pde validate` says so).
 - `grid.shape` has 3 integers on a cartesian grid, 1 on a radial one.
+- `geometry.kind = "uniform"` (tissue only) with `boundary.kind = "neumann"` on a cartesian
+  or radial grid has no medium and no open face for particles to enter by: its doses
+  (`material.dose_ug_per_ml`, `[[dose]]`) must be 0.
 - A `"spheroid"` on a cartesian grid must fit in the domain (`grid.shape` x
   `grid.spacing_um`) around its centre, with `radius_um >= grid.spacing_um`.
 - On a radial grid the spheroid is centred at r = 0 (`geometry.center_um` may not be set),
