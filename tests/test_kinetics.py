@@ -106,6 +106,27 @@ def test_stiff_ros_decay_is_exact(x64, rate_times_dt):
     assert out >= 0.0
 
 
+@pytest.mark.parametrize("dt_s", [1.0, 60.0, 3600.0])
+def test_diffusible_ros_are_made_in_the_fluid_of_a_tissue_voxel(x64, dt_s):
+    """Particles at np µg/mL of the extracellular fluid (a share α of the voxel) under
+    cavitation A make the diffusible ROS in that fluid at S = Y' A np per fluid volume (α Y' A
+    np per voxel volume), whatever α: from none, ros(Δt) = S (1 − e^{−λΔt})/λ exactly, λ =
+    k_dec + (φ/α) k_cell (no O₂ modelled, so all of the yield; particles neither dissolve nor
+    enter cells). Per voxel volume instead, S/α, it was 3.3x too high at α = 0.3."""
+    k = _kinetics(zn_ros_max_uM_per_s=0.0, uptake_rate_per_h=0.0, dissolution_rate_per_h=0.0)
+    phi, alpha, gsh, np0, cavitation = 0.5, 0.3, 2000.0, 10.0, 1.2
+    lam = float(k.ros_decay_per_s) + phi / alpha * _k_cell(k)
+    source = float(k.sono_ros_yield_uM_per_s_per_ug_per_ml) * cavitation * np0
+    zeros = jnp.zeros(1)
+    s = Local(np=jnp.full(1, np0), zn=zeros, ros=zeros, np_int=zeros, zn_cell=zeros,
+              gsh=jnp.full(1, gsh), viability=jnp.ones(1))
+    env = Environment(ph=7.4, cell_fraction=phi, cavitation=cavitation,
+                      photon_flux_nmol_per_cm2_s=0.0)
+    out = local_step(k, s, env, dt_s, alpha)
+    assert float(out.ros[0]) == pytest.approx(source * -np.expm1(-lam * dt_s) / lam, rel=1e-12)
+    assert float(out.np[0]) == pytest.approx(np0, rel=1e-15)  # the source stayed constant
+
+
 def test_free_zinc_solves_the_buffer_equation(x64):
     """f + B f / (K_d + f) = T for T across twelve decades (both root forms)."""
     k = _kinetics()
