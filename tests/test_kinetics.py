@@ -127,6 +127,28 @@ def test_diffusible_ros_are_made_in_the_fluid_of_a_tissue_voxel(x64, dt_s):
     assert float(out.np[0]) == pytest.approx(np0, rel=1e-15)  # the source stayed constant
 
 
+@pytest.mark.parametrize("dt_s", [1.0, 60.0, 3600.0])
+def test_zinc_import_in_tissue_drains_the_fluid_at_the_cells_volume_per_fluid_volume(x64,
+                                                                                      dt_s):
+    """Zn²⁺ in the extracellular fluid (a share α = 0.3 of the voxel) taken up by the living
+    cells (φ = 0.5) at k_in per cell volume, nothing exported or dissolving and no cell
+    dying: the fluid's zinc decays as e^{−(φ/α) k_in t} exactly at any step, and the cells
+    hold what left it, α (zn₀ − zn)/φ per cell volume. With φ k_in instead of (φ/α) k_in
+    it decayed 3.3x too slowly."""
+    k = _kinetics(zn_efflux_per_h=0.0, energy_kill_max_per_h=0.0, zn_ros_max_uM_per_s=0.0)
+    phi, alpha, zn0, t_s = 0.5, 0.3, 40.0, 7200.0
+    zeros = jnp.zeros(1)
+    s = Local(np=zeros, zn=jnp.full(1, zn0), ros=zeros, np_int=zeros, zn_cell=zeros,
+              gsh=jnp.full(1, float(k.gsh_initial_uM)), viability=jnp.ones(1))
+    env = Environment(ph=7.4, cell_fraction=phi, cavitation=0.0, photon_flux_nmol_per_cm2_s=0.0)
+    for _ in range(int(t_s / dt_s)):
+        s = local_step(k, s, env, dt_s, alpha)
+    expected = zn0 * np.exp(-phi / alpha * float(k.zn_influx_per_h) / 3600.0 * t_s)
+    assert 0.01 * zn0 < expected < 0.9 * zn0  # a measurable, unfinished import
+    assert float(s.zn[0]) == pytest.approx(expected, rel=1e-10)
+    assert float(s.zn_cell[0]) == pytest.approx(alpha * (zn0 - expected) / phi, rel=1e-10)
+
+
 def test_free_zinc_solves_the_buffer_equation(x64):
     """f + B f / (K_d + f) = T for T across twelve decades (both root forms)."""
     k = _kinetics()
