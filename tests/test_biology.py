@@ -93,6 +93,34 @@ def test_the_stimulus_dose_counts_every_oxidative_hit_the_stimulus_caused(x64):
     assert float(s.viability[0]) < 0.999  # the diffusible ROS alone kills measurably
 
 
+@pytest.mark.parametrize("dt_s", [1.0, 60.0, 600.0])
+def test_radicals_made_in_a_tissue_voxel_s_fluid_hit_its_cells_per_cell_volume(x64, dt_s):
+    """Particles in the extracellular fluid of tissue (a share α = 0.3 of the voxel, cells
+    φ = 0.5), none inside cells, under constant ultrasound: the fluid's particles make
+    Y A α np radicals per voxel volume, the share ℓa (`membrane_reach_fraction`) reaches a
+    membrane, spread over the cells' φ, so the radical dose grows as Y A ℓa (α/φ) np t and
+    survival is exp(−dose/D₀), exactly, at any step (no diffusible ROS: Y' = 0). Without
+    the α, the dose was 3.3x too high."""
+    k = _kinetics(uptake_rate_per_h=0.0, dissolution_rate_per_h=0.0, energy_kill_max_per_h=0.0,
+                  zn_ros_max_uM_per_s=0.0, sono_ros_yield_uM_per_s_per_ug_per_ml=0.0)
+    phi, alpha, np0, cavitation = 0.5, 0.3, 2.0, 1.3
+    one = jnp.ones(1)
+    s = Local(np=np0 * one, zn=0 * one, ros=0 * one, np_int=0 * one, zn_cell=0 * one,
+              gsh=5000.0 * one, viability=one, radical_dose=0 * one)
+    env = Environment(ph=7.4, cell_fraction=phi, cavitation=cavitation,
+                      photon_flux_nmol_per_cm2_s=0.0)
+    t = 0.0
+    for _ in range(int(1200 / dt_s)):
+        s = local_step(k, s, env, dt_s, alpha)
+        t += dt_s
+    reach = float(k.membrane_reach_fraction(phi, alpha))
+    dose = (float(k.sono_radical_yield_uM_per_s_per_ug_per_ml) * cavitation * reach
+            * alpha / phi * np0 * t)
+    assert float(s.radical_dose[0]) == pytest.approx(dose, rel=1e-10)
+    assert float(s.viability[0]) == pytest.approx(
+        np.exp(-dose / float(k.oxidative_lethal_dose_uM)), rel=1e-10)
+
+
 def test_glutathione_intercepts_peroxide_until_it_is_depleted(x64):
     """H₂O₂ given to a culture: the peroxidases' share k_px/k_int of what the cells take up
     is intercepted at GSH/(K_g + GSH), ν GSH each, so dG/dF = −ν G/(K_g + G) over the
