@@ -231,20 +231,24 @@ def test_a_vial_s_diffusible_ros_follow_the_stimuli_laws_in_closed_form():
     np.testing.assert_allclose(ds["ros"].values, expected, rtol=FLOAT32_OUTPUT, atol=1e-12)
 
 
+@pytest.mark.parametrize("second_dose", [0.05, 0.15])
 @pytest.mark.parametrize("bulk", ["reacting", "fixed"])
-def test_a_dose_and_a_wash_out_reach_a_radial_spheroid_by_superposition(bulk):
+def test_a_dose_and_a_wash_out_reach_a_radial_spheroid_by_superposition(bulk, second_dose):
     """Particles as a tracer (no uptake, surface uptake or dissolution to speak of) in a
     porous ball (a = 100 µm, α = 0.2, D* = 10 µm²/s) on a radial grid whose Dirichlet wall
     holds the bulk medium (`bulk_medium` reacting or fixed) and whose medium mixes within a
     second (D = 10⁵ µm²/s): 2 µg/mL at t = 0, 3 more at 50 s, fresh medium at 150 s. The
     transport is linear, so the ball's mean fluid concentration is the superposition of
     Crank's sphere uptake F (eq. 6.20) started by each event,
-    2 F(t) + 3 F(t − 50 s) − 5 F(t − 150 s), the wash-out a negative step. Allowed at each
+    2 F(t) + 3 F(t − 50 s) − 5 F(t − 150 s), the wash-out a negative step. Or the 3 µg/mL
+    at the wash-out's own time, which acts after it (wash, then re-dose: README
+    'Protocols'), 2 F(t) + (3 − 2) F(t − 150 s) (a fixed bulk whose wall counted only the
+    doses after the exchange's step would give 2 F(t) − 2 F(t − 150 s)). Allowed at each
     frame: what the exact curve moves over one step Δt (backward Euler's first-order lag)
     plus (h/a)² of the dose (the grid's second-order error in space), h = 5 µm, Δt = 0.5 s."""
     a, d_star, alpha, d_medium, h, dt = 100.0, 10.0, 0.2, 1e5, 5.0, 0.5
     t_unit = a**2 / d_star
-    doses = ((0.0, 2.0), (0.05 * t_unit, 3.0))
+    doses = ((0.0, 2.0), (second_dose * t_unit, 3.0))
     wash = 0.15 * t_unit
     ds = zn_pde.simulate({
         "grid": {"kind": "radial", "shape": [28], "spacing_um": h},
@@ -264,13 +268,15 @@ def test_a_dose_and_a_wash_out_reach_a_radial_spheroid_by_superposition(bulk):
     volume = 4 / 3 * np.pi * np.diff((np.arange(29) * h) ** 3)
     mean = ds["np"].values[:, ball] @ volume[ball] / volume[ball].sum()
     total = sum(amount for _, amount in doses)
+    washed = sum(amount for at, amount in doses if at < wash)  # the medium held these
 
     def exact(t):
         t = np.asarray(t, float)
         return (sum(amount * crank_sphere(d_star * (t - at) / a**2) for at, amount in doses)
-                - total * crank_sphere(d_star * (t - wash) / a**2))
+                - washed * crank_sphere(d_star * (t - wash) / a**2))
 
     t = ds["time"].values
     allowed = np.abs(exact(t) - exact(t - dt)) + (h / a) ** 2 * total
     assert np.all(np.abs(mean - exact(t)) <= allowed), (mean - exact(t)) / allowed
-    assert mean[-1] < 0.5 * mean.max()  # the wash-out drew the ball's particles back out
+    if washed == total:
+        assert mean[-1] < 0.5 * mean.max()  # the wash-out drew the ball's particles back out
