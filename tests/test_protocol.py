@@ -44,6 +44,9 @@ WELL_MIXED = {
     "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
 }
 GRIDS = {"cartesian": SPHEROID, "well_mixed": WELL_MIXED}
+#: the spheroid behind a fixed bulk medium: its Dirichlet wall holds the doses since the last
+#: exchange (`Protocol.np_boundary`), not a reacting bulk's own state
+FIXED_BULK = {**SPHEROID, "boundary": {"kind": "dirichlet", "bulk_medium": "fixed"}}
 
 
 def _with(base, **sections):
@@ -106,16 +109,17 @@ def test_wash_out_removes_exactly_what_the_medium_held(grid, x64):
         assert zn_medium_after.max() > 0
 
 
-@pytest.mark.parametrize("grid", list(GRIDS))
+@pytest.mark.parametrize("grid", [*GRIDS, "fixed_bulk"])
 def test_an_exchange_at_t0_acts_before_the_initial_dose(grid, x64):
     """Events at one time act exchange first, then dose; the particles of
     `material.dose_ug_per_ml` are the dose at t = 0, so an exchange at t = 0 into medium of
     the same pH changes nothing: every field of every frame equals the run without it (to
-    1e-12: the same steps)."""
+    1e-12: the same steps), also where a fixed bulk's wall holds the dose."""
+    base = {**GRIDS, "fixed_bulk": FIXED_BULK}[grid]
     same = {"numerics": {"precision": "float64"},
-            "time": {**GRIDS[grid]["time"], "save_around_events": False}}
-    plain = build_model(_with(GRIDS[grid], **same))
-    washed = build_model(_with(GRIDS[grid], **same, medium_exchange=[{"time_h": 0.0}]))
+            "time": {**base["time"], "save_around_events": False}}
+    plain = build_model(_with(base, **same))
+    washed = build_model(_with(base, **same, medium_exchange=[{"time_h": 0.0}]))
     for a, b in zip(_frames(plain), _frames(washed), strict=True):
         np.testing.assert_allclose(np.asarray(b.mobile), np.asarray(a.mobile), rtol=1e-12,
                                    atol=1e-12)
