@@ -27,6 +27,24 @@ def _vial(kind: str, ph: float = 7.4, end_h: float = 15.0, dose: float = 20.0, g
     return series(config(raw))[1]
 
 
+#: IUPAC standard atomic weights (Prohaska et al. 2022), g/mol, and each preset's formula:
+#: ZIF-8 is Zn(mIm)₂, two 2-methylimidazolates C₄H₅N₂⁻ per zinc (C₈H₁₀N₄Zn)
+ATOMIC_WEIGHT = {"Zn": 65.38, "O": 15.999, "S": 32.06, "C": 12.011, "H": 1.008, "N": 14.007}
+FORMULA = {"ZnO": {"Zn": 1, "O": 1}, "ZnO2": {"Zn": 1, "O": 2}, "ZnS": {"Zn": 1, "S": 1},
+           "ZIF-8": {"Zn": 1, "C": 8, "H": 10, "N": 4}}
+
+
+@pytest.mark.parametrize("kind", list(FORMULA))
+def test_a_microgram_per_ml_of_each_preset_holds_its_formula_s_zinc(kind):
+    """1 µg/mL of particles holds 1000 n_Zn / M µM of zinc, M the molar mass of the preset's
+    formula from the atomic weights (ZIF-8: 4.39 µM, 28.7 % zinc by mass), to 1e-9: the
+    conversion every dose, release and viability table goes through (the independent ODE of
+    tests/test_second_implementation.py uses it for ZnO, ZnO₂ and ZnS, not for ZIF-8)."""
+    molar_mass = sum(n * ATOMIC_WEIGHT[element] for element, n in FORMULA[kind].items())
+    material = get_material(kind)
+    assert material.zn_uM_per_ug_per_ml == pytest.approx(
+        1000.0 * FORMULA[kind]["Zn"] / molar_mass, rel=1e-9)
+
 def test_zno2_makes_h2o2_in_acid_and_not_at_neutral_ph():
     """ZnO₂ + 2H⁺ → Zn²⁺ + H₂O₂ (Wolanov et al. 2013: stable down to ~pH 6): after 6 h in a
     cell-free vial, 100x more H₂O₂ at pH 5.5 than at 7.4, and released Zn²⁺ rises as pH
