@@ -308,6 +308,44 @@ def test_open_run_rejects_what_is_not_a_run(tmp_path):
             zn_pde.open_run(not_a_path)
 
 
+def test_open_run_of_a_damaged_run_file_is_an_input_error_naming_it(cli_file, tmp_path):
+    """A zn-pde file whose HDF5 metadata xarray cannot follow (here the field `zn` removed,
+    leaving the dimension scales' references to it dangling) is an InputError naming the
+    file, as `zn-pde inspect` reports a damaged file, not h5py's KeyError from deep inside
+    xarray."""
+    import shutil
+
+    import h5py
+
+    path = tmp_path / "damaged.h5"
+    shutil.copy(cli_file, path)
+    with h5py.File(path, "r+") as f:
+        del f["zn"]
+    with pytest.raises(zn_pde.InputError, match="it is damaged") as caught:
+        zn_pde.open_run(path)
+    assert str(path) in str(caught.value)
+
+
+def test_open_run_reads_again_after_an_hdf5_error_as_inspect_does(cli_file, monkeypatch):
+    """Without SWMR a read that meets a frame being written can fail once inside h5py
+    (docs/outputs.md); open_run tries again a moment later, as `zn-pde inspect` does. Here the
+    first open fails inside h5py (a file that is not there), the second is the real one."""
+    import h5py
+
+    real, calls = xr.open_dataset, []
+
+    def flaky(path, **kwargs):
+        calls.append(path)
+        if len(calls) == 1:
+            h5py.File(Path(path).with_name("not_there.h5"), "r")  # raises inside h5py
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(xr, "open_dataset", flaky)
+    with zn_pde.open_run(cli_file) as ds, h5py.File(cli_file, "r") as f:
+        assert len(calls) == 2
+        np.testing.assert_array_equal(ds["time_h"].values, f["time"][:] / 3600.0)
+
+
 def test_a_failed_run_without_out_keeps_its_frames_in_the_error(tmp_path, monkeypatch):
     """A run-time failure of an in-memory run: the frames so far come with the error, and
     the message no longer points at the deleted temporary file."""

@@ -97,6 +97,7 @@ a single run (its fields in model order, then its series), or a sweep's file as 
     interrupted and killed runs. Raises `InputError` for a path that is not a zn-pde output.
     """
     from .inspect import is_sweep
+    from .io._hdf5 import read_retrying
 
     if not isinstance(path, str | os.PathLike):
         raise InputError(f"open_run takes a file path, got {type(path).__name__} {path!r}; "
@@ -104,7 +105,8 @@ a single run (its fields in model order, then its series), or a sweep's file as 
                          key="path")
     if is_sweep(path):
         return _open(path, lambda ds: _sweep_view(ds, path))
-    meta = read_run(path)  # InputError (exit-2 wording) for anything that is not a run file
+    # InputError (exit-2 wording) for anything that is not a run file
+    meta = read_retrying(path, lambda: read_run(path))
 
     def view(ds: xr.Dataset) -> xr.Dataset:  # the model's fields in order, then the series
         order = meta.fields + meta.series + meta.static
@@ -120,18 +122,27 @@ def _open(path: str | os.PathLike, view: Callable[[xr.Dataset], xr.Dataset]) -> 
     """`view` of the file at `path` opened lazily with xarray, its close releasing the file:
     a derived dataset does not inherit the file's close, so it is handed on (a handle left
     open would also show later readers in this process the file as it was, not the frames
-    written since). The file is closed if `view` raises."""
+    written since). The file is closed if `view` raises; an HDF5 error is tried again, then
+    an InputError."""
     import xarray as xr
 
-    opened = xr.open_dataset(path, engine="h5netcdf", decode_times=False,
-                             decode_timedelta=False)
-    try:
-        ds = view(opened)
-        ds.set_close(opened.close)
-    except BaseException:
-        opened.close()
-        raise
-    return ds
+    from .io._hdf5 import read_retrying
+
+    def attempt() -> xr.Dataset:
+        opened = xr.open_dataset(path, engine="h5netcdf", decode_times=False,
+                                 decode_timedelta=False)
+        try:
+            ds = view(opened)
+            ds.set_close(opened.close)
+        except BaseException:
+            opened.close()
+            raise
+        return ds
+
+    # xarray reads every dataset's metadata and `view` the times, which `read_run` did not:
+    # an HDF5 error there (a frame being written, a damaged file) is tried again, as `zn-pde
+    # inspect` does, and then an InputError naming the file
+    return read_retrying(path, attempt)
 
 
 def _sweep_view(ds: xr.Dataset, path: str | os.PathLike) -> xr.Dataset:

@@ -11,8 +11,6 @@ import math
 import os
 import shlex
 import sys
-import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -619,30 +617,13 @@ def _cmd_validate(a) -> int:
     return 0
 
 
-#: Attempts at reading a run file before an HDF5 error is reported, and the pause between
-#: them: a read that meets a frame being written (no SWMR) succeeds a moment later, while a
-#: damaged file fails every time.
-READ_ATTEMPTS, READ_RETRY_S = 3, 0.3
-
-
 def _read(path, read: Callable[[], T]) -> T:
-    """`read()`, tried again on an HDF5 error (h5py's OSError, or KeyError/RuntimeError where
-    an object's metadata is damaged, raised inside h5py): a live read that met a frame being
-    written succeeds then (docs/outputs.md); a damaged file is bad input, exit 2 naming it,
-    not a traceback."""
-    for attempt in range(READ_ATTEMPTS):
-        try:
-            return read()
-        except (OSError, KeyError, RuntimeError) as e:
-            frames = traceback.extract_tb(e.__traceback__)
-            if not any("h5py" in Path(frame.filename).parts for frame in frames):
-                raise  # not the file being read (e.g. a figure that cannot be written)
-            if attempt + 1 == READ_ATTEMPTS:
-                raise InputError(f"HDF5 file cannot be read ({e}; {READ_ATTEMPTS} attempts "
-                                 f"{READ_RETRY_S:g} s apart): it is damaged",
-                                 file=str(path)) from None
-            time.sleep(READ_RETRY_S)
-    raise AssertionError("unreachable")
+    """`read()` of a run file, tried again on an HDF5 error, a damaged file an InputError
+    (`zn_pde.io._hdf5.read_retrying`, imported here: h5py loads only for the commands that
+    read a file)."""
+    from .io._hdf5 import read_retrying
+
+    return read_retrying(path, read)
 
 
 def _cmd_inspect(a) -> int:

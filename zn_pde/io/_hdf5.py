@@ -26,9 +26,12 @@ import contextlib
 import dataclasses
 import os
 import re
+import time
 import tomllib
+import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import h5py
 import numpy as np
@@ -419,6 +422,35 @@ def open_run(path: str | Path) -> h5py.File:
                          "attribute, stored config and /time); inspect or plot files written "
                          "by `zn-pde run`", file=str(p))
     return f
+
+
+#: Attempts at reading a run file before an HDF5 error is reported, and the pause between
+#: them: a read that meets a frame being written (no SWMR) succeeds a moment later, while a
+#: damaged file fails every time.
+READ_ATTEMPTS, READ_RETRY_S = 3, 0.3
+
+T = TypeVar("T")
+
+
+def read_retrying(path: str | os.PathLike, read: Callable[[], T]) -> T:
+    """`read()`, tried again on an HDF5 error (h5py's OSError, or KeyError/RuntimeError where
+    an object's metadata is damaged, raised inside h5py): a live read that met a frame being
+    written succeeds then (docs/outputs.md); a damaged file is bad input, an `InputError`
+    (exit 2) naming it, not a traceback. Used by `inspect`, `plot`, `export` and
+    `zn_pde.open_run`."""
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return read()
+        except (OSError, KeyError, RuntimeError) as e:
+            frames = traceback.extract_tb(e.__traceback__)
+            if not any("h5py" in Path(frame.filename).parts for frame in frames):
+                raise  # not the file being read (e.g. a figure that cannot be written)
+            if attempt + 1 == READ_ATTEMPTS:
+                raise InputError(f"HDF5 file cannot be read ({e}; {READ_ATTEMPTS} attempts "
+                                 f"{READ_RETRY_S:g} s apart): it is damaged",
+                                 file=str(path)) from None
+            time.sleep(READ_RETRY_S)
+    raise AssertionError("unreachable")
 
 
 def attrs_text(attrs: Any) -> dict[str, str]:
