@@ -117,6 +117,24 @@ def _same_time(ds: xr.Dataset, like: xr.Dataset) -> xr.Dataset:
     return ds.assign_attrs(history=like.attrs["history"])
 
 
+def test_help_states_the_return_type_and_units_of_what_is_returned(in_memory):
+    """help(zn_pde.simulate) and help(zn_pde.open_run) say what they return and in which
+    units, and those are the units the Dataset carries; every paragraph starts at the
+    docstring's margin (a paragraph indented in the source shows indented in help())."""
+    import inspect
+
+    units = {"time": "s", "time_h": "h", "x": "um"}
+    assert {k: in_memory[k].attrs["units"] for k in units} == units
+    for function in (zn_pde.simulate, zn_pde.open_run):
+        doc = inspect.getdoc(function)
+        text = " ".join(doc.split())  # as help() wraps it, whatever the line breaks
+        assert "Returns an `xarray.Dataset`" in text, function.__name__
+        for stated in ("`time` (s)", "`time_h` (h", "`r` (µm", "`viability`, a fraction"):
+            assert stated in text, (function.__name__, stated)
+        indented = [p for p in doc.split("\n\n") if p.startswith(" ")]
+        assert indented == [], (function.__name__, indented)
+
+
 def test_same_variables_coordinates_and_units_as_the_hdf5_file(in_memory, cli_file):
     with xr.open_dataset(cli_file, engine="h5netcdf") as raw:
         assert set(in_memory.data_vars) == set(raw.data_vars)

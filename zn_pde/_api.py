@@ -50,6 +50,15 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
     `progress`: print simulated time, rate and ETA while running (to stderr, which a
     notebook shows under the cell).
 
+    Returns an `xarray.Dataset`, read into memory (no file is held open), as `open_run`
+    gives it: the model's fields, (time, z, y, x) on a 3D grid, (time, r) on a radial one,
+    (time,) well-mixed, each with its `units` attribute (uM, ug/mL, or 1 for `viability`, a
+    fraction); the coordinates `time` (s), `time_h` (h, indexed:
+    `ds.sel(time_h=4.0, method="nearest")`) and `x`, `y`, `z` or `r` (µm, voxel or shell
+    centres); the per-frame series (`tissue_mean_viability`, ...); `tissue_mask` and `ph`
+    (spatial runs) and the event table; the resolved config as TOML text in
+    `ds.attrs["config"]`.
+
     Raises `InputError` for a bad config, override or output path (the message the command
     line prints), `RunError` when the run fails or is interrupted (Ctrl-C, or a notebook's
     interrupt: then its subclass `Interrupted`); without `out` the frames saved until then
@@ -89,12 +98,21 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
 
 def open_run(path: str | os.PathLike) -> xr.Dataset:
     """Open a file written by `zn-pde run` (or `simulate(..., out=...)`) as an xarray.Dataset:
-a single run (its fields in model order, then its series), or a sweep's file as written
-(dims (sweep, time, ...), a `sweep_<key>` coordinate per swept key); both with `time_h`.
+    a single run (its fields in model order, then its series), or a sweep's file as written
+    (dims (sweep, time, ...), a `sweep_<key>` coordinate per swept key); both with `time_h`.
+
+    Returns an `xarray.Dataset`, for a single run: the model's fields, (time, z, y, x) on a
+    3D grid, (time, r) on a radial one, (time,) well-mixed, each with its `units` attribute
+    (uM, ug/mL, or 1 for `viability`, a fraction); the coordinates `time` (s), `time_h` (h, indexed:
+    `ds.sel(time_h=4.0, method="nearest")`) and `x`, `y`, `z` or `r` (µm, voxel or shell
+    centres); the per-frame series (`tissue_mean_viability`, ...); `tissue_mask` and `ph`
+    (spatial runs) and the event table; the resolved config as TOML text in
+    `ds.attrs["config"]`.
 
     Lazy, like `xarray.open_dataset`: arrays are read when used; close the dataset (or use
     `with zn_pde.open_run(path) as ds:`) to release the file. Works on complete, running,
-    interrupted and killed runs. Raises `InputError` for a path that is not a zn-pde output.
+    interrupted and killed runs. Raises `InputError` for a path that is not a zn-pde output
+    or is damaged.
     """
     from .inspect import is_sweep
     from .io._hdf5 import read_retrying
