@@ -135,6 +135,26 @@ def test_help_states_the_return_type_and_units_of_what_is_returned(in_memory):
         assert indented == [], (function.__name__, indented)
 
 
+def test_the_documented_tissue_means_equal_the_stored_series(in_memory):
+    """docs/outputs.md "Reading the file": the tissue mean of a field over the mask is the
+    stored series, on the 3D grid a plain mean over the tissue voxels and on the radial grid
+    a mean weighted by shell volume, as written there. rtol 1e-5: float32 fields and series
+    summed in another order."""
+    tissue = in_memory["tissue_mask"] == 1
+    for name in ("viability", "zn", "zn_cell"):
+        mean = in_memory[name].where(tissue).mean(("z", "y", "x"))
+        np.testing.assert_allclose(mean, in_memory[f"tissue_mean_{name}"], rtol=1e-5)
+    ds = zn_pde.simulate(str(ROOT / "configs" / "zno_spheroid_radial.toml"), progress=False,
+                         **{"time.end_h": 6.0})
+    h = float(ds.r[1] - ds.r[0])
+    shell = ((ds.r + h / 2) ** 3 - (ds.r - h / 2) ** 3).where(ds["tissue_mask"] == 1)
+    for name in ("viability", "zn", "zn_cell"):
+        mean = (ds[name] * shell).sum("r") / shell.sum("r")
+        np.testing.assert_allclose(mean, ds[f"tissue_mean_{name}"], rtol=1e-5)
+    plain = ds["viability"].where(ds["tissue_mask"] == 1).mean("r")
+    assert float(plain[-1]) > float(ds["tissue_mean_viability"][-1]) + 0.05  # why it matters
+
+
 def test_same_variables_coordinates_and_units_as_the_hdf5_file(in_memory, cli_file):
     with xr.open_dataset(cli_file, engine="h5netcdf") as raw:
         assert set(in_memory.data_vars) == set(raw.data_vars)
