@@ -419,8 +419,8 @@ def open_run(path: str | Path) -> h5py.File:
     if mark != FORMAT_MARK or "config" not in f.attrs or "time" not in f:
         f.close()
         raise InputError("an HDF5 file, but not a zn-pde output (no 'format = zn_pde' "
-                         "attribute, stored config and /time); inspect or plot files written "
-                         "by `zn-pde run`", file=str(p))
+                         "attribute, stored config and /time); expected a file written by "
+                         "`zn-pde run` (or zn_pde.simulate)", file=str(p))
     return f
 
 
