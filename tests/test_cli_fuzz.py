@@ -270,3 +270,37 @@ def test_an_empty_output_name_exits_2_and_says_what_is_allowed(scratch):
         code = main(["run", "-o", "", "--quiet"])
     assert code == 2
     assert "key '-o'" in err.getvalue() and "allowed: a file name ending in .h5" in err.getvalue()
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--resume", ""], ["inspect", ""], ["plot", ""], ["plot", "x.h5", "-o", ""],
+    ["plot", "x.h5", "--compare", ""], ["export", "", "--vtk"], ["export", "x.h5", "-o", ""],
+    ["fit", "configs/fit_zno_release.toml", "-o", ""],
+    ["design", "configs/fit_zno_release.toml", "-o", ""],
+    ["plan", "configs/plan_split_dose.toml", "-o", ""]])
+def test_an_empty_path_argument_exits_2_naming_it(argv, tmp_path, monkeypatch):
+    """An empty file or folder argument is refused naming the argument (exit 2), writing
+    nothing. Path("") is ".": `run --resume ""` started a fresh default run into runs/, and
+    `fit -o ""` wrote its checkpoint into the current folder (2026-12-06)."""
+    monkeypatch.chdir(tmp_path)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+    assert stop.value.code == 2
+    assert "the path is empty" in err.getvalue() and "argument" in err.getvalue()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["config", "fit", "plan", "output"])
+def test_an_empty_path_in_the_api_names_it_empty_not_dot(kind):
+    """The API's loaders say an empty path is empty, not that '.' is not found/not a file."""
+    from zn_pde import InputError, open_run, simulate
+    from zn_pde.fit._config import load_fit_config
+    from zn_pde.plan._config import load_plan
+
+    call = {"config": lambda: simulate(""), "fit": lambda: load_fit_config(""),
+            "plan": lambda: load_plan(""), "output": lambda: open_run("")}[kind]
+    with pytest.raises(InputError, match="path is empty") as e:
+        call()
+    assert "'.'" not in str(e.value) and not str(e.value).startswith(".:")

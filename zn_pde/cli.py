@@ -42,6 +42,14 @@ _FIT_SET_HELP = ("override a key of the fit config with a TOML value, e.g. fit.s
                  "fit.simulation.kinetics.dissolution_rate_per_h=0.001")
 
 
+def _path(text: str) -> str:
+    """A file or folder argument: an empty one is refused, not read as Path("") = ".", the
+    current folder (`--resume ""` started a fresh default run; `fit -o ""` wrote here)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty; give a file or folder name")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="zn-pde", description="Reaction-diffusion simulator for zinc "
                 "nanoparticles in tumour spheroids.")
@@ -55,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("config", nargs="?", help="TOML config (default: built-in scenario)")
     r.add_argument("-o", "--output", help="output HDF5 (default runs/<config name>.h5)")
     r.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    r.add_argument("--resume", metavar="OUT.h5", help="continue an incomplete run")
+    r.add_argument("--resume", metavar="OUT.h5", type=_path, help="continue an incomplete run")
     r.add_argument("--quiet", action="store_true", help="no progress output")
     r.add_argument("--no-control", action="store_true",
                    help="skip the control run: a run with ultrasound or light also writes "
@@ -68,13 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     add_set(v)
 
     i = sub.add_parser("inspect", help="describe an output file")
-    i.add_argument("file", help="a zn-pde output (.h5)")
+    i.add_argument("file", type=_path, help="a zn-pde output (.h5)")
     i.add_argument("--config", action="store_true",
                    help="also print the full resolved config stored in the file")
 
     pl = sub.add_parser("plot", help="write PNG figures of an output file")
-    pl.add_argument("file", help="a zn-pde output (.h5)")
-    pl.add_argument("-o", "--outdir", help="folder for the PNGs (default: beside the file)")
+    pl.add_argument("file", type=_path, help="a zn-pde output (.h5)")
+    pl.add_argument("-o", "--outdir", type=_path,
+                    help="folder for the PNGs (default: beside the file)")
     pl.add_argument("--fields", help="comma-separated variables (default: every field)")
     pl.add_argument("--times-h", help="comma-separated times in h for the slices and the "
                     "radial profiles; each is shown at the nearest saved frame (default: "
@@ -82,21 +91,21 @@ def _parser() -> argparse.ArgumentParser:
                     "end, the middle without exposures; profiles at up to eight frames)")
     pl.add_argument("--log", action="store_true",
                     help="logarithmic colour scale and y axis for concentrations")
-    pl.add_argument("--compare", metavar="CONTROL.h5",
+    pl.add_argument("--compare", metavar="CONTROL.h5", type=_path,
                     help="also write <stem>_vs_<control stem>.png: treated minus control "
                     "(the control needs the same grid and the same frames every save_every_min)")
 
     e = sub.add_parser("export", help="write a run in another format (ParaView: --vtk)")
-    e.add_argument("file", help="a zn-pde output of a 3D run (.h5)")
+    e.add_argument("file", type=_path, help="a zn-pde output of a 3D run (.h5)")
     e.add_argument("--vtk", action="store_true",
                    help="VTK: DIR/<stem>.pvd, a time series of DIR/<stem>_vtk/*.vti "
                    "(XML ImageData) that ParaView opens directly")
-    e.add_argument("-o", "--outdir", help="output folder (default: beside the file)")
+    e.add_argument("-o", "--outdir", type=_path, help="output folder (default: beside the file)")
     e.add_argument("--overwrite", action="store_true", help="replace an earlier export")
 
     f = sub.add_parser("fit", help="fit kinetic parameters to data")
     f.add_argument("config", help="fit config (TOML)")
-    f.add_argument("-o", "--outdir", default="checkpoints", help="output folder")
+    f.add_argument("-o", "--outdir", default="checkpoints", type=_path, help="output folder")
     f.add_argument("--overwrite", action="store_true",
                    help="replace an existing DIR/<name>.json (and its .eqx and .png)")
     f.add_argument("--resume", action="store_true", help="continue an interrupted fit")
@@ -106,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("design", help="rank candidate measurements by how much each would "
                        "shrink a fit's confidence region (D-optimality)")
     d.add_argument("config", help="fit config (TOML) with a [design] section")
-    d.add_argument("-o", "--outdir", default="checkpoints",
+    d.add_argument("-o", "--outdir", default="checkpoints", type=_path,
                    help="output folder (default checkpoints); the fit is read from "
                    "DIR/<name>.json unless --checkpoint is given")
     d.add_argument("--checkpoint", metavar="FIT.json",
@@ -124,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     pn = sub.add_parser("plan", help="optimise a protocol (doses, event times, exposure "
                         "settings) by gradients through the simulator")
     pn.add_argument("config", help="plan file (TOML) with a [plan] table")
-    pn.add_argument("-o", "--outdir", default="checkpoints",
+    pn.add_argument("-o", "--outdir", default="checkpoints", type=_path,
                     help="output folder (default checkpoints): <name>.json, .toml, .png")
     pn.add_argument("--overwrite", action="store_true",
                     help="replace an existing DIR/<name>.json (and its .toml and .png)")
@@ -224,7 +233,7 @@ def _cmd_run(a) -> int:
 
     no_control = a.no_control
     try:
-        if a.resume:
+        if a.resume is not None:  # `--resume ""` too: refused below, not a fresh run
             if a.config or a.overrides or a.output is not None or a.overwrite:
                 raise InputError("--resume continues the file with the config stored in it; "
                                  "do not pass CONFIG, --set, -o or --overwrite with it",
@@ -249,7 +258,7 @@ def _cmd_run(a) -> int:
             for note in frame_notes(config):  # before a run that may not finish soon
                 print(note, file=sys.stderr)
         result = simulate_to_file(config, out, overwrite=a.overwrite, progress=not a.quiet,
-                                  resume=bool(a.resume), control=not no_control)
+                                  resume=a.resume is not None, control=not no_control)
     except KeyboardInterrupt:  # before the output was opened: nothing to keep
         raise Interrupted("interrupted before the run started; nothing was written") from None
     # the run is complete: whatever becomes of its control, its summary is printed (without

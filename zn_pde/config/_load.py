@@ -136,6 +136,9 @@ def other_material_notes(raw: dict[str, Any], resolved: dict[str, Any]) -> list[
 
 def read_toml_file(path: str | Path, what: str) -> dict[str, Any]:
     """Read and parse a TOML file, or raise InputError (missing, unreadable, not TOML)."""
+    if not str(path):  # Path("") is ".", which a message would name as the file
+        raise InputError(f"the {what} file's path is empty; expected the path of a TOML file",
+                         file="''")
     p = Path(path)
     file = str(p)
     if not p.is_file():

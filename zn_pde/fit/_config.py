@@ -304,9 +304,9 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
 
 def load_fit_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> FitConfig:
     """Read a fit config file, apply `--set` overrides, validate."""
+    raw = read_toml_file(path, "fit config")  # before Path(), which reads "" as "."
     p = Path(path)
     file = str(p)
-    raw = read_toml_file(p, "fit config")
     for item in overrides:
         apply_override(raw, item, file)
     return fit_config_from_dict(raw, file, p.parent)

@@ -383,6 +383,9 @@ def open_run(path: str | Path) -> h5py.File:
     SWMR mode (not used) a read that coincides with a frame being written may fail with an
     HDF5 error, and a second attempt reads the frames written so far (docs/outputs.md).
     """
+    if not str(path):  # Path("") is ".", which a message would name as the file
+        raise InputError("the file's path is empty; expected a zn-pde output (.h5)",
+                         file="''")
     p = Path(path)
     if not p.exists():
         raise InputError("file not found", file=str(p))

@@ -162,9 +162,9 @@ def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
     """Read and check a plan file. `--set` items whose key starts with `plan.` change the
     plan file as read, checked as if written in it (`plan.optimiser.starts=1`); the others
     change the tumour scenario config (`time.end_h=12`)."""
+    raw = read_toml_file(path, "plan")  # before Path(), which reads "" as "."
     path = Path(path)
     file = str(path)
-    raw = read_toml_file(path, "plan")
     text = path.read_text()
     own = [o for o in overrides if is_plan_override(o)]
     overrides = [o for o in overrides if not is_plan_override(o)]
