@@ -417,7 +417,10 @@ def _shade_stimuli(ax, run: RunFile, t_end_h: float, legend: bool) -> None:
             continue
         label = what if legend and what not in labelled else None
         labelled.add(what)
-        ax.axvline(t, lw=1.0, label=label, **style)
+        # an event at the axis' edge (a dose at t = 0) would lie under the spine: drawn
+        # over it, twice as wide
+        edge = {"zorder": 3, "clip_on": False} if t <= 0 or t >= t_end_h else {}
+        ax.axvline(t, lw=2.0 if edge else 1.0, label=label, **style, **edge)
 
 
 def _events(run: RunFile) -> list[tuple[float, str, dict[str, Any]]]:
