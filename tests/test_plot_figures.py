@@ -493,3 +493,29 @@ def test_log_time_series_span_at_most_the_colour_scales_decades(tmp_path):
         spans.append(np.log10(top / low))
         assert ax.get_ylim()[0] >= top * 10.0**-LOG_DECADES * (1 - 1e-6), ax.get_ylabel()
     assert max(spans) > 2 * LOG_DECADES  # the case is what it claims: a deep fall
+
+
+def test_kymographs_mark_exposures_doses_and_exchanges_above_every_map(tmp_path):
+    """The r × t maps showed no sign of the exposure, the second dose or the wash-out (an
+    outside figure review): each is a marker on every map's top edge at its time, outside
+    the data, keyed once below the panels."""
+    from zn_pde.plot import _kymographs
+
+    out = tmp_path / "split.h5"
+    simulate_to_file(load_config("configs/zno_spheroid_radial.toml", [
+        "grid.shape=[16]", "grid.spacing_um=20.0", "time.end_h=3", "time.dt_s=120.0",
+        "ultrasound[0].start_h=1.0", "dose=[{time_h=0.5, dose_ug_per_ml=10.0}]",
+        "medium_exchange=[{time_h=2.0}]"]), out, progress=False)
+    run = read_run(out)
+    fig = _kymographs(run, ["zn", "viability"], log=False)
+    keyed = {"ultrasound 1.5 W/cm², 1 min": 1.0, "dose 10 µg/mL": 0.5,
+             "medium exchange (wash-out)": 2.0}
+    assert len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(keyed)
+    maps = [ax for ax in fig.axes if ax.get_xlabel() == "time (h)"]
+    assert len(maps) == 2
+    for ax in maps:
+        marks = {line.get_label(): line for line in ax.get_lines() if line.get_marker() == "v"}
+        assert {k: float(line.get_xdata()[0]) for k, line in marks.items()} == keyed
+        assert all(line.get_ydata()[0] == 1.0 and not line.get_clip_on()
+                   for line in marks.values())

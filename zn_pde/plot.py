@@ -15,7 +15,8 @@ For a radial run (fields (time, r)):
   slices' default frames around the exposures among them), with the
   depth below the spheroid surface (R − r) on the top axis and the surface dashed;
 - `<stem>_kymograph.png`: every field as an r × t map (time along x, r up), the surface
-  dashed; colour scales fitted to the tissue like the slices';
+  dashed; colour scales fitted to the tissue like the slices'; exposures, doses and medium
+  exchanges marked (▼) above each map and keyed below;
 - `<stem>_timeseries.png` as for a 3D run (tissue means are shell-volume weighted).
 A well-mixed run has no space: only the time series, of every variable (a release vial,
 without cells, shows "% dissolved" instead of the empty cell panels).
@@ -423,6 +424,28 @@ def _shade_stimuli(ax, run: RunFile, t_end_h: float, legend: bool) -> None:
         ax.axvline(t, lw=2.0 if edge else 1.0, label=label, **style, **edge)
 
 
+def _mark_events_above(ax, run: RunFile, t_end_h: float) -> bool:
+    """The exposures, doses and exchanges as markers on a map's top edge (outside the data;
+    an exposure also as a bar over its duration), labelled as in `_shade_stimuli` for a
+    figure legend: shading or lines would cover the map. Whether any was marked."""
+    above = ax.get_xaxis_transform()  # x in data, y in axes fractions
+    labelled = set()
+    marks = [(start, end, what, _STIMULUS_STYLE[kind][0])
+             for kind, start, end, what in _stimuli(run)]
+    marks += [(t, t, what, style["color"]) for t, what, style in _events(run)]
+    for start, end, what, colour in marks:
+        if start > t_end_h:
+            continue
+        label = what if what not in labelled else None
+        labelled.add(what)
+        if end > start:
+            ax.plot([start, min(end, t_end_h)], [1.0, 1.0], color=colour, lw=3.0,
+                    solid_capstyle="butt", transform=above, clip_on=False)
+        ax.plot([start], [1.0], ls="none", marker="v", ms=6, color=colour, label=label,
+                transform=above, clip_on=False)
+    return bool(labelled)
+
+
 def _events(run: RunFile) -> list[tuple[float, str, dict[str, Any]]]:
     """(time h, legend text, line style) of every [[dose]] and [[medium_exchange]] of the
     stored config: vertical lines on every time axis."""
@@ -673,8 +696,15 @@ def _kymographs(run: RunFile, names: list[str], log: bool) -> Figure:
                 ax.axhline(radius, color="w", ls="--", lw=0.9)
             ax.set_xlabel("time (h)")
             ax.set_ylabel("r (µm)")
-            ax.set_title(_label(run, name, percent=_is_fraction(name)), fontsize=9)
+            marked = _mark_events_above(ax, run, float(t_edges[-1]))
+            # lifted clear of the markers on the top edge
+            ax.set_title(_label(run, name, percent=_is_fraction(name)), fontsize=9,
+                         pad=11.0 if marked else 6.0)
             fig.colorbar(mesh, ax=ax, shrink=0.9, extend=extend)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:  # one key for the markers of every panel, below them all
+        fig.legend(handles, labels, loc="outside lower center", fontsize=8, frameon=False,
+                   ncols=min(len(handles), 3))
     title = "kymographs: r × time"
     if radius is not None:
         title += " (dashed: spheroid surface)"
