@@ -519,3 +519,30 @@ def test_kymographs_mark_exposures_doses_and_exchanges_above_every_map(tmp_path)
         assert {k: float(line.get_xdata()[0]) for k, line in marks.items()} == keyed
         assert all(line.get_ydata()[0] == 1.0 and not line.get_clip_on()
                    for line in marks.values())
+
+
+def test_compare_keys_treated_and_control_below_the_series_and_wraps_their_titles(runs):
+    """The treated/control key sat inside the viability panel, where the treated curve's
+    fall at the exposure ran through it, and the series titles ("dissolved Zn²⁺
+    (extracellular fluid), tissue mean") all but touched their neighbours (an outside figure
+    review): the key is below the panels, outside every axes; titles wrap and stay apart."""
+    from zn_pde.plot import COMPARE_TITLE_CHARACTERS
+
+    run, control = read_run(runs["treated"]), read_run(runs["control"])
+    fig = _compare(run, control)
+    series = [ax for ax in fig.axes if (ax.get_gid() or "").startswith("series_")]
+    assert len(series) >= 3 and all(ax.get_legend() is None for ax in series)
+    keys = [leg for sub in fig.subfigs for leg in sub.legends]
+    assert len(keys) == 1
+    assert [t.get_text() for t in keys[0].get_texts()] == ["treated (treated)",
+                                                           "control (control)"]
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    key = keys[0].get_window_extent(renderer)
+    boxes = [ax.title.get_window_extent(renderer) for ax in series]
+    for i, ax in enumerate(series):
+        assert _boxes_apart(key, ax.get_window_extent(renderer))
+        assert all(len(line) <= COMPARE_TITLE_CHARACTERS
+                   for line in ax.get_title().splitlines())
+        assert all(_boxes_apart(boxes[i], b) for b in boxes[i + 1:]), ax.get_title()

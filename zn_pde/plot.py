@@ -122,6 +122,7 @@ _SHORT_NAMES = {
 # the y label of a panel whose values have no unit (the file's "1"): what they are, not "1"
 _DIMENSIONLESS = {"hazard": "cumulative hazard H (1)"}
 TITLE_CHARACTERS = 46  # a time-series panel title (9 pt, 3.6 in wide) wraps at this width
+COMPARE_TITLE_CHARACTERS = 40  # the same for the comparison's series panels (>= 3.3 in)
 
 
 def plot_run(path: str | Path, outdir: str | Path | None = None,
@@ -1140,7 +1141,7 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
         ax.set_xlim(0.0, max(t_end, float(t_h[-1])) or 1.0)
         ax.set_xlabel("time (h)")
         ax.grid(alpha=0.25)
-    for k, (ax, (title, unit, key, a, b)) in enumerate(zip(bax, series, strict=True)):
+    for ax, (title, unit, key, a, b) in zip(bax, series, strict=True):
         ax.set_gid(f"series_{key}")
         ax.plot(t_h, a, lw=1.5, color="tab:red", label=f"treated ({run.path.stem})")
         ax.plot(t_control[:b.size], b, lw=1.5, ls="--", color="0.25",
@@ -1149,10 +1150,11 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
         ax.set_xlim(0.0, max(t_end, float(t_h[-1])) or 1.0)
         ax.set_xlabel("time (h)")
         ax.set_ylabel(unit or _DIMENSIONLESS.get(key, "dimensionless (1)"))
-        ax.set_title(title, fontsize=9)
+        ax.set_title(_wrap(title, COMPARE_TITLE_CHARACTERS), fontsize=9)
         ax.grid(alpha=0.25)
-        if k == 0:
-            ax.legend(fontsize=7, frameon=False)
+    if bax:  # keyed below the panels: inside one, the treated curve's fall ran through it
+        bottom.legend(*bax[0].get_legend_handles_labels(), loc="outside lower center",
+                      fontsize=8, frameon=False, ncols=2)
     if bottom is not fig:
         bottom.suptitle(("the culture" if run.well_mixed else "tissue means")
                         + " over time (shaded: exposures of the treated run)", fontsize=8)
