@@ -465,3 +465,35 @@ def test_a_sweep_does_not_overwrite_a_file_another_process_writes(tmp_path, caps
         holder.kill()
         holder.communicate()
     assert out.read_bytes() == b"a run in progress"
+
+
+def test_summary_figure_says_what_it_shows_and_keys_lines_below_the_panels(tmp_path):
+    """The summary figure had no title (which sweep, how many points, read-outs when) and
+    the key of a second swept key sat inside the viability panel, over its points (an
+    outside figure review): a title, wrapped to the figure's width, and one key below."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from zn_pde._sweep import _plot_summary
+
+    keys = ["material.dose_ug_per_ml", "material.hydrodynamic_diameter_nm"]
+    points = [[5.0, 30.0], [5.0, 200.0], [60.0, 30.0], [60.0, 200.0]]
+    fig = _plot_summary(tmp_path / "s.h5", keys, points,
+                        [(np.array([90.0, 99.0, 5.0, 80.0]), "final viability (%)", 105.0)],
+                        end_h=24.0)
+    title = fig.get_suptitle()
+    assert " ".join(title.split()) == (
+        "sweep s.h5: 4 points against material.dose_ug_per_ml, a line per "
+        "material.hydrodynamic_diameter_nm; read-outs at the end of the runs (24 h)")
+    assert fig.axes[0].get_legend() is None and len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "material.hydrodynamic_diameter_nm = 30", "material.hydrodynamic_diameter_nm = 200"]
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    page = fig.bbox
+    for box in (fig._suptitle.get_window_extent(renderer),
+                fig.legends[0].get_window_extent(renderer)):
+        assert page.x0 - 0.5 <= box.x0 and box.x1 <= page.x1 + 0.5  # on the one-panel page
+    key = fig.legends[0].get_window_extent(renderer)
+    ax = fig.axes[0].get_window_extent(renderer)
+    assert key.y1 <= ax.y0 + 0.5 or key.y0 >= ax.y1 - 0.5

@@ -224,7 +224,8 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
     _write_table(out, keys, points, table)
     exposed = any(c.get("ultrasound") or c.get("light") for c in configs)
     _plot_summary(out, keys, points, summary_panels(
-        table, exposed=exposed, well_mixed=config["grid"]["kind"] == "well_mixed"))
+        table, exposed=exposed, well_mixed=config["grid"]["kind"] == "well_mixed"),
+        end_h=schedule.end_s / 3600)
     return table
 
 
@@ -379,16 +380,17 @@ def cell_free(table: dict[str, np.ndarray]) -> bool:
     return bool(np.all(np.isnan(table["tissue_mean_viability"])))
 
 
-def _plot_summary(out: Path, keys, points, panels) -> Any:
+def _plot_summary(out: Path, keys, points, panels, *, end_h: float | None = None) -> Any:
     """Each panel's read-out (`summary_panels`) against the first swept key, a line per
-    combination of the others, from 0 to the panel's limit (None: fit the data). The x axis
+    combination of the others, from 0 to the panel's limit (None: fit the data), under a
+    title naming the sweep, its points and the runs' length (`end_h`, h). The x axis
     is logarithmic where the swept values are positive and span a decade or more. Drawn on a
     `Figure` rendered by Agg, never through pyplot, so the caller's backend (a notebook's)
     is left as it was."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
-    from .plot import figure_unit
+    from .plot import _wrap, figure_unit
 
     pts = np.asarray(points, float)
     fig = Figure(figsize=(4.2 * len(panels) + 1.2, 4), layout="constrained")
@@ -408,7 +410,18 @@ def _plot_summary(out: Path, keys, points, panels) -> Any:
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel(ylabel)
         ax.set_ylim(0, top)
+    if len(keys) > 1:  # one key below the panels, where no point can lie under it
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+                   fontsize=8, frameon=False, ncols=min(len(set(others)), len(panels), 4))
+    title = f"sweep {out.name}: {count(len(points), 'point')} against {keys[0]}"
     if len(keys) > 1:
-        axes[0].legend(fontsize=7)
+        title += f", a line per {', '.join(keys[1:])}"
+    if end_h is not None:
+        title += f"; read-outs at the end of the runs ({end_h:g} h)"
+        if any(label.startswith("peak") for _, label, _ in panels):
+            title += ", peaks over them"
+    # wrapped to the figure's width (~11 characters of 10 pt an inch): a one-panel figure
+    # (a cell-free sweep's) would cut it off
+    fig.suptitle(_wrap(title, int(11 * fig.get_figwidth())), fontsize=10)
     fig.savefig(_summary_paths(out)[1], dpi=150)
     return fig
