@@ -546,3 +546,26 @@ def test_compare_keys_treated_and_control_below_the_series_and_wraps_their_title
         assert all(len(line) <= COMPARE_TITLE_CHARACTERS
                    for line in ax.get_title().splitlines())
         assert all(_boxes_apart(boxes[i], b) for b in boxes[i + 1:]), ax.get_title()
+
+
+def test_profiles_before_and_after_an_exposure_take_distinct_colours_keyed_by_time(runs):
+    """Profiles were coloured by time on a continuous scale: the frames just before and
+    after an exposure (minutes apart) took the same colour, so the profile before the kill
+    could not be told from the one after it (an outside figure review). Each drawn frame
+    has its own colour, and the colour bar has a band per frame ticked with its time."""
+    from zn_pde.plot import _default_frames, _profile_frames, _radial
+
+    run = read_run(runs["treated"])
+    fig = _radial(run, ["viability"], log=False)
+    t_h = run.times_s / 3600.0
+    frames = _profile_frames(t_h, _default_frames(run))
+    assert np.diff(t_h[frames]).min() <= 5.0 / 60 + 1e-9  # a pair minutes apart
+    ax = fig.axes[0]
+    colours = [tuple(line.get_color()) for line in ax.get_lines() if line.get_ls() == "-"]
+    assert len(colours) == len(frames)
+    # neighbours in time as far apart in colour as any: a band of viridis each
+    steps = np.abs(np.diff(np.asarray(colours)[:, :3], axis=0)).max(axis=1)
+    assert steps.min() > 0.05
+    bar = fig.axes[-1]
+    assert bar.get_ylabel() == "time of the profile (h)"
+    assert [t.get_text() for t in bar.get_yticklabels()] == [f"{t_h[i]:.4g}" for i in frames]

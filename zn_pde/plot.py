@@ -6,13 +6,14 @@ For a 3D run:
   outline (tissue_mask contour at 0.5) in white; medium voxels without cells (NaN viability)
   are left blank.
 - `<stem>_radial.png`: shell-averaged profiles against the distance from the spheroid
-  centre (against depth z for a uniform slab), at about eight frames coloured by time (the
-  slices' default frames around the exposures among them), the spheroid surface dashed.
+  centre (against depth z for a uniform slab), at about eight frames, each its own colour
+  keyed by its time (the slices' default frames around the exposures among them), the
+  spheroid surface dashed.
 - `<stem>_timeseries.png`: tissue means (and the domain maximum of ROS) over time, with the
   ultrasound and light exposures of the stored config shaded.
 For a radial run (fields (time, r)):
-- `<stem>_radial.png`: the profiles against r at about eight frames coloured by time (the
-  slices' default frames around the exposures among them), with the
+- `<stem>_radial.png`: the profiles against r at about eight frames, each its own colour
+  keyed by its time (the slices' default frames around the exposures among them), with the
   depth below the spheroid surface (R − r) on the top axis and the surface dashed;
 - `<stem>_kymograph.png`: every field as an r × t map (time along x, r up), the surface
   dashed; colour scales fitted to the tissue like the slices'; exposures, doses and medium
@@ -55,7 +56,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import LogNorm, Normalize, TwoSlopeNorm
+from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from ._errors import InputError, output_folder
@@ -566,13 +567,26 @@ def _profile_frames(t_h: np.ndarray, keep: list[int] | tuple[int, ...] = ()) -> 
 
 def _profile_colours(run: RunFile, chosen: list[int] | None = None):
     """The frames a profile figure draws (`chosen`, in time order, else up to MAX_PROFILES),
-    their times (h), and the colour map and time norm that colour each profile by its time."""
+    their times (h), the colour of each frame's profile and the colour bar's mappable: one
+    band of viridis per frame, in time order and labelled with its time. Coloured by time
+    itself, the frames just before and after a 1 min exposure (4 and 4.017 h) took the same
+    colour, and a profile before the kill could not be told from one after it (a figure
+    review)."""
     t_h = run.times_s / 3600.0
     frames = sorted(chosen) if chosen else _profile_frames(t_h[:run.n_frames],
                                                            _default_frames(run))
-    first, last = t_h[frames[0]], t_h[frames[-1]]
-    return frames, t_h, colormaps["viridis"], Normalize(first, last if last > first
-                                                        else first + 1.0)
+    n = len(frames)
+    cmap = ListedColormap(colormaps["viridis"](np.linspace(0.0, 1.0, max(n, 2))[:n]))
+    colours = {i: cmap(k) for k, i in enumerate(frames)}
+    sm = _scalar_mappable(cmap, BoundaryNorm(np.arange(n + 1) - 0.5, n))
+    return frames, t_h, colours, sm
+
+
+def _time_bar(fig: Figure, sm, axes, frames: list[int], t_h: np.ndarray) -> None:
+    """The profiles' colour key: a band per frame, ticked with its time (h)."""
+    bar = fig.colorbar(sm, ax=axes, label="time of the profile (h)", shrink=0.9)
+    bar.set_ticks(np.arange(len(frames)), labels=[f"{t_h[i]:.4g}" for i in frames])
+    bar.ax.minorticks_off()
 
 
 def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None = None
@@ -595,7 +609,7 @@ def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None 
     bins = np.digitize(r.ravel(), edges) - 1
     inside = (bins >= 0) & (bins < edges.size - 1)
     centres = 0.5 * (edges[:-1] + edges[1:])
-    frames, t_h, cmap, t_norm = _profile_colours(run, chosen)
+    frames, t_h, colours, sm = _profile_colours(run, chosen)
     fig, axes = _panel_grid(len(names))
     with run.open() as f:
         for ax, name in zip(axes, names, strict=True):
@@ -609,7 +623,7 @@ def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None 
                     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
                 mean = _as_shown(name, mean)
                 any_positive |= bool(np.any(mean[np.isfinite(mean)] > 0))
-                ax.plot(centres, mean, color=cmap(t_norm(t_h[i])), lw=1.4)
+                ax.plot(centres, mean, color=colours[i], lw=1.4)
             if radius is not None:
                 ax.axvline(radius, color="0.4", ls="--", lw=0.9)
             if log and _is_concentration(run, name) and any_positive:
@@ -620,8 +634,7 @@ def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None 
             ax.set_ylabel(_wrap(_label(run, name, percent=_is_fraction(name)), 30),
                           fontsize=9)
             ax.grid(alpha=0.25)
-    sm = _scalar_mappable(cmap, t_norm)
-    fig.colorbar(sm, ax=axes, label="time (h)", shrink=0.9)
+    _time_bar(fig, sm, axes, frames, t_h)
     title = "shell-averaged radial profiles" if sph is not None else "depth profiles"
     if radius is not None:
         title += " (dashed: spheroid surface)"
@@ -641,7 +654,7 @@ def _radial_profiles(run: RunFile, names: list[str], log: bool,
     r = run.r_um
     radius = _surface_um(run)
     h = float(run.config["grid"]["spacing_um"])
-    frames, t_h, cmap, t_norm = _profile_colours(run, chosen)
+    frames, t_h, colours, sm = _profile_colours(run, chosen)
     fig, axes = _panel_grid(len(names))
     with run.open() as f:
         for ax, name in zip(axes, names, strict=True):
@@ -650,7 +663,7 @@ def _radial_profiles(run: RunFile, names: list[str], log: bool,
                 a = _cells_only(run, name, _read_frame(f, name, i), run.tissue)
                 a = _as_shown(name, a)
                 any_positive |= bool(np.any(a[np.isfinite(a)] > 0))
-                ax.plot(r, a, color=cmap(t_norm(t_h[i])), lw=1.4)
+                ax.plot(r, a, color=colours[i], lw=1.4)
             if radius is not None:
                 ax.axvline(radius, color="0.4", ls="--", lw=0.9)
                 top = ax.secondary_xaxis("top", functions=(lambda x, R=radius: R - x,
@@ -664,7 +677,7 @@ def _radial_profiles(run: RunFile, names: list[str], log: bool,
             ax.set_ylabel(_wrap(_label(run, name, percent=_is_fraction(name)), 30),
                           fontsize=9)
             ax.grid(alpha=0.25)
-    fig.colorbar(_scalar_mappable(cmap, t_norm), ax=axes, label="time (h)", shrink=0.9)
+    _time_bar(fig, sm, axes, frames, t_h)
     title = "radial profiles against r, the distance from the spheroid centre"
     if radius is not None:
         title += " (dashed: spheroid surface)"
