@@ -569,3 +569,16 @@ def test_profiles_before_and_after_an_exposure_take_distinct_colours_keyed_by_ti
     bar = fig.axes[-1]
     assert bar.get_ylabel() == "time of the profile (h)"
     assert [t.get_text() for t in bar.get_yticklabels()] == [f"{t_h[i]:.4g}" for i in frames]
+
+
+def test_time_series_at_zero_are_drawn_over_the_bottom_spine(vial):
+    """A series at 0 on an axis from 0 (a vial's ROS throughout, a spheroid's before its
+    exposure) lay under the bottom spine, invisible beside its legend entry (an outside
+    figure review): the curves are drawn over the spines."""
+    wm = read_run(vial)
+    fig = _timeseries(wm, _choose_fields(wm, None), log=False)
+    ros = next(ax for ax in fig.axes if ax.get_title().startswith("ROS"))
+    assert ros.get_ylim()[0] == 0.0
+    curves = [line for line in ros.get_lines() if np.all(line.get_ydata() == 0)]
+    assert curves
+    assert all(line.get_zorder() > ros.spines["bottom"].get_zorder() for line in curves)

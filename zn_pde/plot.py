@@ -869,7 +869,9 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
             style: dict[str, Any] = {"marker": "o", "ms": 2.5} if t_h.size < 30 else {}
             if name.endswith("max_ros"):  # a peak over the interval ending at each frame
                 style = {"ls": "--", "drawstyle": "steps-pre"}
-            ax.plot(t_h, y, lw=1.5, label=legend or None, **style)
+            # over the spines (zorder 2.5): a series at 0 on an axis from 0 (ROS before an
+            # exposure, a vial's ROS throughout) lay under the bottom spine, invisible
+            ax.plot(t_h, y, lw=1.5, label=legend or None, zorder=2.6, **style)
             if legend:
                 keyed.append(legend)
         _shade_stimuli(ax, run, t_end, legend=k == 0)
