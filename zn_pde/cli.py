@@ -233,7 +233,7 @@ def _cmd_run(a) -> int:
 
     no_control = a.no_control
     try:
-        if a.resume is not None:  # `--resume ""` too: refused below, not a fresh run
+        if a.resume is not None:  # not truthiness: `--resume ""` is no fresh run (`_path`)
             if a.config or a.overrides or a.output is not None or a.overwrite:
                 raise InputError("--resume continues the file with the config stored in it; "
                                  "do not pass CONFIG, --set, -o or --overwrite with it",

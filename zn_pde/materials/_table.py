@@ -43,23 +43,19 @@ def markdown_table() -> str:
                 "reported Ce6 maxima; no primary spectrum read |")
     rows += [_row(f"photosensitiser.{p.name}", p) for p in PHOTOSENSITISER]
     rows.append("| **tissue and physiology** | | | | |")
-    keys = {"lysosome_ph": "ph.lysosome",
-            "ultrasound_attenuation_tissue_dB_per_cm_MHz":
-                "tissue.ultrasound_attenuation_dB_per_cm_MHz",
-            "ultrasound_attenuation_medium_dB_per_cm_MHz":
-                "tissue.medium_ultrasound_attenuation_dB_per_cm_MHz",
-            "extracellular_volume_fraction": "tissue.extracellular_volume_fraction",
-            "tortuosity": "tissue.tortuosity",
-            "extracellular_gap_nm": "tissue.extracellular_gap_nm",
-            "surface_uptake_share": "tissue.surface_uptake_share",
-            "ultrasound_cavitation_threshold_W_per_cm2":
-                "tissue.ultrasound_cavitation_threshold_W_per_cm2",
-            "ultrasound_cavitation_saturation_W_per_cm2":
-                "tissue.ultrasound_cavitation_saturation_W_per_cm2",
-            "ultrasound_cavitation_frequency_exponent":
-                "tissue.ultrasound_cavitation_frequency_exponent"}
+    from ..config._schema import SECTIONS  # the config's own keys and defaults, not copies
+
+    renamed = {"lysosome_ph": "ph.lysosome",
+               "ultrasound_attenuation_tissue_dB_per_cm_MHz":
+                   "tissue.ultrasound_attenuation_dB_per_cm_MHz",
+               "ultrasound_attenuation_medium_dB_per_cm_MHz":
+                   "tissue.medium_ultrasound_attenuation_dB_per_cm_MHz"}
+
+    def config_key(name: str) -> str:  # the config key a user sets, [tissue] unless renamed
+        return renamed.get(name) or (f"tissue.{name}" if name in SECTIONS["tissue"] else name)
+
     for p in ENVIRONMENT:
-        rows.append(f"| `{keys.get(p.name, p.name)}` | {_fmt(p.value)} | {p.unit} | {p.meaning} "
+        rows.append(f"| `{config_key(p.name)}` | {_fmt(p.value)} | {p.unit} | {p.meaning} "
                     f"| {p.source} |")
     from .tissue import (
         JACQUES_SOFT_TISSUE_A_PER_CM,
@@ -79,8 +75,6 @@ def markdown_table() -> str:
                 f"1/cm, Jacques 2013, Phys Med Biol 58:R37, doi:10.1088/0031-9155/58/11/R37, "
                 f"Table 2 (soft tissue); mu_a (1/cm) at {mua}: assumed, see "
                 f"zn_pde/materials/tissue.py |")
-    from ..config._schema import SECTIONS  # the config's own defaults, not copies of them
-
     phi = SECTIONS["geometry"]["cell_volume_fraction"].default
     rows.append(f"| `geometry.cell_volume_fraction` | {_fmt(phi)} | 1 | cell volume per tissue "
                 "volume | "

@@ -74,7 +74,7 @@ class Control:
 
     @property
     def unit(self) -> str:
-        return key_unit(self.key)
+        return key_units(self.key)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,11 +98,6 @@ class PlanSettings:
     caps: dict[str, float]  # constraint key -> cap
     optimiser: Optimiser
     text: str  # the plan file as read (a resume checks it is unchanged)
-
-
-def key_unit(key: str) -> str:
-    """The unit a control's or a cap's key carries in its name (`config.key_units`)."""
-    return key_units(key)
 
 
 # a control's key as the config writes it: names joined by dots, [n] after an array of tables
@@ -226,7 +221,7 @@ def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
         if k in cons:
             v = cons[k]
             if not (_number(v) and v > 0):
-                raise InputError(f"expected a number > 0 ({key_unit(k)}), got {v!r}",
+                raise InputError(f"expected a number > 0 ({key_units(k)}), got {v!r}",
                                  file=file, key=f"plan.constraints.{k}")
             caps[k] = float(v)
     opt = p.get("optimiser", {})
@@ -306,11 +301,11 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
                              "smoothly (a dose, a time, an intensity)", file=file, key=where)
         if not isinstance(spec, dict) or not {"lower", "upper"} <= set(spec):
             raise InputError("expected { lower = ..., upper = ... } in the key's units "
-                             f"({key_unit(key)}), got {spec!r}", file=file, key=where)
+                             f"({key_units(key)}), got {spec!r}", file=file, key=where)
         for k in spec:
             if k not in ("lower", "upper"):
                 raise InputError(f"unknown key{_hint(k, ['lower', 'upper'])}; allowed: lower, "
-                                 f"upper, in the key's units ({key_unit(key)}); a control "
+                                 f"upper, in the key's units ({key_units(key)}); a control "
                                  "starts from the scenario's own value",
                                  file=file, key=f"{where}.{k}")
         lo, hi = spec["lower"], spec["upper"]
