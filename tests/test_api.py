@@ -447,3 +447,18 @@ def test_open_run_opens_a_sweep_s_file_as_written(tmp_path):
         np.testing.assert_allclose(swept[i], one["tissue_mean_viability"].values, rtol=1e-5)
     with h5py.File(out, "r+"):
         pass
+
+
+def test_the_public_functions_annotations_resolve():
+    """Editors, type checkers and documentation tools (`typing.get_type_hints`, as
+    `help()` and IDEs use) resolve every annotation of the exported API: an annotation
+    naming a module imported only under TYPE_CHECKING raised NameError."""
+    import typing
+
+    for name in zn_pde.__all__:
+        value = getattr(zn_pde, name)
+        if callable(value) and not isinstance(value, type):
+            hints = typing.get_type_hints(value)
+            assert "return" in hints, name
+    assert typing.get_type_hints(zn_pde.simulate)["return"] is xr.Dataset
+    assert typing.get_type_hints(zn_pde.open_run)["return"] is xr.Dataset

@@ -20,15 +20,14 @@ import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import xarray as xr
 
 from ._errors import InputError, RunError
 from ._run import simulate_to_file
 from .config import apply_overrides, dumps, load_config, resolve, unresolved
 from .io import read_run
-
-if TYPE_CHECKING:
-    import xarray as xr
 
 _DICT_LABEL = "<config dict>"
 
@@ -142,8 +141,6 @@ def _open(path: str | os.PathLike, view: Callable[[xr.Dataset], xr.Dataset]) -> 
     open would also show later readers in this process the file as it was, not the frames
     written since). The file is closed if `view` raises; an HDF5 error is tried again, then
     an InputError."""
-    import xarray as xr
-
     from .io._hdf5 import read_retrying
 
     def attempt() -> xr.Dataset:
