@@ -318,12 +318,19 @@ def test_inspect_rejects_a_sweep_file_without_points(tmp_path, capsys):
     assert "a zn-pde sweep output, but it holds no sweep points" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("kind, dose, composition, ph, noted", [
-    ("ZIF-8", 100.0, "culture", 7.4, True), ("ZIF-8", 20.0, "culture", 7.4, False),
-    ("ZnO", 100.0, "culture", 7.4, False), ("ZIF-8", 100.0, "phosphate_saline", 7.4, False),
-    ("ZnO2", 100.0, "culture", 6.5, True), ("ZnO2", 100.0, "culture", 7.4, False)])
+@pytest.mark.parametrize("kind, dose, composition, ph, exchange_ph, noted", [
+    ("ZIF-8", 100.0, "culture", 7.4, None, True), ("ZIF-8", 20.0, "culture", 7.4, None, False),
+    ("ZnO", 100.0, "culture", 7.4, None, False),
+    ("ZIF-8", 100.0, "phosphate_saline", 7.4, None, False),
+    ("ZnO2", 100.0, "culture", 6.5, None, True), ("ZnO2", 100.0, "culture", 7.4, None, False),
+    # an acidic fresh medium lifts the cap (a hundredfold per pH unit) for the particles
+    # dosed into it (the note once took ph.medium only); the ones it washed out are gone
+    ("ZnO2", 100.0, "culture", 7.4, (6.5, True), True),
+    ("ZnO", 100.0, "culture", 7.4, (6.0, True), True),
+    ("ZnO", 100.0, "culture", 7.4, (6.0, False), False),
+    ("ZnO", 100.0, "culture", 7.4, (7.4, True), False)])
 def test_the_summary_notes_zinc_nothing_caps(tmp_path, capsys, kind, dose, composition, ph,
-                                             noted):
+                                             exchange_ph, noted):
     """ZIF-8's breakdown is irreversible: above the ~153 uM of zinc complete medium held
     (Song et al. 2010; ZIF-8 at 100 ug/mL carries 414 uM) nothing in the model caps what
     dissolves in a medium without a zinc phosphate limit, and the summary says so (a
@@ -337,11 +344,17 @@ def test_the_summary_notes_zinc_nothing_caps(tmp_path, capsys, kind, dose, compo
     raw["material"] = {"kind": kind, "dose_ug_per_ml": dose}
     raw["medium"] = {"composition": composition}
     raw["ph"] = {"medium": ph}
+    if exchange_ph is not None:
+        exchange_ph, redose = exchange_ph
+        raw["medium_exchange"] = [{"time_h": 0.1, "ph": exchange_ph}]
+        raw["dose"] = [{"time_h": 0.1, "dose_ug_per_ml": dose}] if redose else []
     path = tmp_path / "cfg.toml"
     path.write_text(dumps(config(raw)))
     assert main(["run", str(path), "-o", str(tmp_path / "run.h5"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert ("nothing in the model caps what dissolves" in out) == noted, out
+    if noted:
+        assert f"at pH {min(ph, exchange_ph or ph):g}," in out
 
 
 @pytest.mark.parametrize("exchanges, doses, most", [
@@ -362,7 +375,7 @@ def test_the_zinc_note_counts_only_the_particles_the_medium_holds_at_once(exchan
     as 20 and a medium holding more than the note's threshold could go unnoted."""
     from zn_pde.cli import _most_particles_held_ug_per_ml
 
-    c = {"material": {"dose_ug_per_ml": 20.0},
+    c = {"material": {"dose_ug_per_ml": 20.0}, "ph": {"medium": 7.4},
          "medium_exchange": [{"time_h": t} for t in exchanges],
          "dose": [{"time_h": t, "dose_ug_per_ml": d} for t, d in doses]}
     assert _most_particles_held_ug_per_ml(c) == most

@@ -457,19 +457,30 @@ def _intense_ultrasound_lines(config: dict) -> list[str]:
             if e["intensity_W_per_cm2"] > NO_DAMAGE_MAX_W_PER_CM2]
 
 
+def _particle_loads(config: dict) -> list[tuple[float, float]]:
+    """(particle mass the medium holds (µg/mL), the medium's pH) after every [[dose]] and
+    [[medium_exchange]] in time order, by the protocol alone, before any dissolves: an
+    exchange washes the particles out and sets its fresh medium's pH (default ph.medium); it
+    acts before a dose at the same time, the t = 0 one of `material.dose_ug_per_ml` included
+    (an exchange at t = 0 washes out nothing), and of two at one time the later listed sets
+    the pH."""
+    ph0 = config["ph"]["medium"]
+    events = sorted([(e["time_h"], 0, i, 0.0, e.get("ph") or ph0)
+                     for i, e in enumerate(config.get("medium_exchange", []))]
+                    + [(0.0, 1, -1, config["material"]["dose_ug_per_ml"], None)]
+                    + [(d["time_h"], 1, i, d["dose_ug_per_ml"], None)
+                       for i, d in enumerate(config.get("dose", []))])
+    held, ph, out = 0.0, ph0, []
+    for _, is_dose, _, amount, new_ph in events:
+        held, ph = (held + amount, ph) if is_dose else (0.0, new_ph)
+        out.append((held, ph))
+    return out
+
+
 def _most_particles_held_ug_per_ml(config: dict) -> float:
-    """The most particle mass the medium holds at once (µg/mL) by the protocol alone: the
-    doses added since the last medium exchange (which acts before a dose at the same time,
-    the t = 0 one of `material.dose_ug_per_ml` included: an exchange at t = 0 washes out
-    nothing), before any dissolves."""
-    events = sorted([(e["time_h"], 0, 0.0) for e in config.get("medium_exchange", [])]
-                    + [(0.0, 1, config["material"]["dose_ug_per_ml"])]
-                    + [(d["time_h"], 1, d["dose_ug_per_ml"]) for d in config.get("dose", [])])
-    held = most = 0.0
-    for _, is_dose, amount in events:
-        held = held + amount if is_dose else 0.0
-        most = max(most, held)
-    return most
+    """The most particle mass the medium holds at once (µg/mL) by the protocol alone (see
+    `_particle_loads`)."""
+    return max(held for held, _ in _particle_loads(config))
 
 
 def _uncapped_zinc_lines(config: dict) -> list[str]:
@@ -487,28 +498,36 @@ def _uncapped_zinc_lines(config: dict) -> list[str]:
         return []
     k = config["kinetics"]
     kind = get_material(material["kind"])
-    ph = config["ph"]["medium"]
-    # α K [H⁺]²: µM for a lone Zn²⁺; for a co-product (one per Zn²⁺) µM² of Zn²⁺ times its
-    # neutral form, whose root is the zinc at saturation while the co-product stays in solution
-    log_cap = (math.log10(config["medium"]["zn_complexation_factor"])
-               + log10_k_h2_uM(k["solubility_log10_K"], ph))
-    if kind.coproduct is not None:
-        log_cap = 0.5 * (log_cap + 6.0 - math.log10(neutral_share(ph, k["coproduct_pKa"])))
-    cap_uM = 10.0 ** min(log_cap, 300.0)
+
+    def cap_uM(ph: float) -> float:
+        # α K [H⁺]²: µM for a lone Zn²⁺; for a co-product (one per Zn²⁺) µM² of Zn²⁺ times its
+        # neutral form, whose root is the zinc at saturation while the co-product stays in
+        # solution
+        log_cap = (math.log10(config["medium"]["zn_complexation_factor"])
+                   + log10_k_h2_uM(k["solubility_log10_K"], ph))
+        if kind.coproduct is not None:
+            log_cap = 0.5 * (log_cap + 6.0 - math.log10(neutral_share(ph, k["coproduct_pKa"])))
+        return 10.0 ** min(log_cap, 300.0)
+
     per_ug = kind.zn_uM_per_ug_per_ml * (1.0 - k["cargo_mass_fraction"])
-    dose = _most_particles_held_ug_per_ml(config)
-    zinc_uM = dose * per_ug
     # ZnO's cap in complete medium is CULTURE_ZN_UM by construction (its complexation factor
-    # is calibrated on it): equal up to round-off, which must not count as above it
-    if zinc_uM <= CULTURE_ZN_UM or cap_uM <= CULTURE_ZN_UM * (1.0 + 1e-9):
+    # is calibrated on it): equal up to round-off, which must not count as above it. The pH
+    # is the medium's while it holds the particles: an acidic fresh medium lifts the cap a
+    # hundredfold per pH unit, but only for the doses given into it
+    over = [(held, -ph, cap_uM(ph)) for held, ph in _particle_loads(config)
+            if held * per_ug > CULTURE_ZN_UM and cap_uM(ph) > CULTURE_ZN_UM * (1.0 + 1e-9)]
+    if not over:
         return []
-    limit = ("no solubility limit" if cap_uM > 1e6 else
-             f"its solubility allows {cap_uM:.3g} uM")
+    dose, minus_ph, cap = max(over)
+    ph, zinc_uM = -minus_ph, dose * per_ug
+    limit = ("no solubility limit" if cap > 1e6 else
+             f"its solubility allows {cap:.3g} uM")
     if kind.coproduct is not None:
         limit += (f" while its {kind.coproduct.upper()} stays in solution, more as the cells "
                   "clear it")
     return [f"  note: {material['kind']} at {dose:g} ug/mL carries {zinc_uM:.0f} uM of zinc, "
-            f"and nothing in the model caps what dissolves ({limit}, the medium no zinc "
+            f"and in medium at pH {ph:g}, nothing in the model caps what dissolves ({limit}, "
+            f"the medium no zinc "
             f"phosphate limit), while complete "
             f"medium held ~{CULTURE_ZN_UM:.0f} uM of ZnO's zinc (Song et al. 2010) and zinc "
             "salts precipitate in media (Turney et al. 2012, no threshold given): read the "
