@@ -625,10 +625,11 @@ def simulate_control(config: dict[str, Any], out: str | Path, *, progress: bool 
     (`control_config`), written to `control_path(out)` (replacing an earlier one). Before
     the first exposure the two are the same run, so the control copies the run's frames up
     to the last one saved at or before it that its own schedule saves too (`_seed_frame`)
-    and continues from there. None for a run without
-    exposures or particles."""
+    and continues from there. None for a run without exposures, particles or cells (a
+    cell-free vial: the stimuli have nothing to kill, and the control would only show its
+    medium without their ROS)."""
     start_h = first_exposure_h(config)
-    if start_h is None or "material" not in config:
+    if start_h is None or "material" not in config or config["geometry"]["kind"] == "medium":
         return None
     control = control_config(config)
     with open_run(out) as f:

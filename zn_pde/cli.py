@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", metavar="OUT.h5", type=_path, help="continue an incomplete run")
     r.add_argument("--quiet", action="store_true", help="no progress output")
     r.add_argument("--no-control", action="store_true",
-                   help="skip the control run: a run with ultrasound or light also writes "
+                   help="skip the control run: a run of cells with ultrasound or light also writes "
                         "OUT_control.h5, the same run without them (their intensities 0 "
                         "from the first exposure on), to report what they killed")
     add_set(r)
