@@ -355,6 +355,18 @@ def test_the_summary_notes_zinc_nothing_caps(tmp_path, capsys, kind, dose, compo
     assert ("nothing in the model caps what dissolves" in out) == noted, out
     if noted:
         assert f"at pH {min(ph, exchange_ph or ph):g}," in out
+        assert "read the zinc toxicity above that as an upper bound" in out
+
+
+def test_the_zinc_note_of_a_cell_free_vial_speaks_of_dissolved_zinc():
+    """A vial has no cells: what the missing cap overstates there is the dissolved zinc,
+    not a toxicity (ZnO at pH 5.5, the shipped release vial's acid)."""
+    from zn_pde.cli import _uncapped_zinc_lines
+
+    raw = {"grid": {"kind": "well_mixed"}, "geometry": {"kind": "medium"},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0}, "ph": {"medium": 5.5}}
+    (line,) = _uncapped_zinc_lines(config(raw))
+    assert "at pH 5.5," in line and "read the dissolved zinc above that" in line
 
 
 @pytest.mark.parametrize("exchanges, doses, most", [

@@ -522,6 +522,8 @@ def _uncapped_zinc_lines(config: dict) -> list[str]:
     ph, zinc_uM = -minus_ph, dose * per_ug
     limit = ("no solubility limit" if cap > 1e6 else
              f"its solubility allows {cap:.3g} uM")
+    what = ("dissolved zinc" if config["geometry"]["kind"] == "medium" else
+            "zinc toxicity")
     if kind.coproduct is not None:
         limit += (f" while its {kind.coproduct.upper()} stays in solution, more as the cells "
                   "clear it")
@@ -531,7 +533,7 @@ def _uncapped_zinc_lines(config: dict) -> list[str]:
             f"phosphate limit), while complete "
             f"medium held ~{CULTURE_ZN_UM:.0f} uM of ZnO's zinc (Song et al. 2010) and zinc "
             "salts precipitate in media (Turney et al. 2012, no threshold given): read the "
-            "zinc toxicity above that as an upper bound, or set medium.composition = "
+            f"{what} above that as an upper bound, or set medium.composition = "
             "\"phosphate_saline\" (or medium.zinc_phosphate_limit_uM) for a ceiling"]
 
 
