@@ -521,6 +521,22 @@ def test_kymographs_mark_exposures_doses_and_exchanges_above_every_map(tmp_path)
                    for line in marks.values())
 
 
+def test_a_kymograph_of_zeros_says_so_in_its_title(tmp_path):
+    """A map that is 0 throughout (the stimuli's oxidative dose of a run without them) is one
+    flat colour on a 0-1 colour bar, which reads like a field of some value: its title says
+    "(0 throughout)", as the time series' do; a field that is not zero has no such words."""
+    from zn_pde.plot import _kymographs
+
+    out = tmp_path / "plain.h5"
+    simulate_to_file(load_config("configs/zno_spheroid_radial.toml", [
+        "grid.shape=[8]", "grid.spacing_um=20.0", "geometry.radius_um=100.0", "time.end_h=1",
+        "time.dt_s=300.0", "ultrasound=[]"]), out, progress=False)
+    fig = _kymographs(read_run(out), ["zn", "radical_dose"], log=False)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_xlabel() == "time (h)"]
+    assert len(titles) == 2
+    assert not titles[0].endswith("(0 throughout)") and titles[1].endswith("(0 throughout)")
+
+
 def test_compare_keys_treated_and_control_below_the_series_and_wraps_their_titles(runs):
     """The treated/control key sat inside the viability panel, where the treated curve's
     fall at the exposure ran through it, and the series titles ("dissolved Zn²⁺

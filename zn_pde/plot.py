@@ -712,8 +712,11 @@ def _kymographs(run: RunFile, names: list[str], log: bool) -> Figure:
             ax.set_ylabel("r (µm)")
             marked = _mark_events_above(ax, run, float(t_edges[-1]))
             # lifted clear of the markers on the top edge
-            ax.set_title(_label(run, name, percent=_is_fraction(name)), fontsize=9,
-                         pad=11.0 if marked else 6.0)
+            # a map of zeros is one flat colour on a 0-1 bar: say so in words
+            zero = not np.any(np.nan_to_num(a, nan=0.0))
+            ax.set_title(_wrap(_label(run, name, percent=_is_fraction(name))
+                               + (" (0 throughout)" if zero else ""), TITLE_CHARACTERS),
+                         fontsize=9, pad=11.0 if marked else 6.0)
             fig.colorbar(mesh, ax=ax, shrink=0.9, extend=extend)
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:  # one key for the markers of every panel, below them all
