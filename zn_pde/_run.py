@@ -77,6 +77,14 @@ SUMMARY_UNITS = {
                                 "it by a few % points either way, as the stimuli also change "
                                 "what the survivors meet); well-mixed runs: of the "
                                 "compartment's cells"),
+    "tissue_mean_o2": ("uM", "tissue-mean dissolved O2 in the interstitium ([oxygen] "
+                       "enabled; NaN without it and without tissue; well-mixed runs: the "
+                       "compartment's)"),
+    "tissue_hypoxic_fraction": ("1", "fraction of the tissue volume whose O2 is below "
+                                "oxygen.ros_half_uM (default 8.9 uM, 1 % O2), where the "
+                                "photodynamic and sonodynamic ROS yield falls below half its "
+                                "most ([oxygen] enabled; NaN without it and without tissue; "
+                                "well-mixed runs: 0 or 1)"),
     "mean_zn": ("uM", "domain-mean dissolved Zn2+ in medium / interstitium"),
     "dissolved_percent": ("%", "percent of the particle mass dissolved, or in a phosphate "
                           "medium turned into zinc phosphate (well-mixed runs with the one "
@@ -212,6 +220,11 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
     d0 = float(model.kinetics.oxidative_lethal_dose_uM)
     hazard = fields.get("hazard")  # runs written before it existed have no such field
     lost = stimulus_loss(viability, radicals / d0, hazard)
+    o2_mean = hypoxic = nan
+    if "o2" in fields and model.oxygen is not None and tissue.any():
+        o2 = np.asarray(fields["o2"], float)
+        o2_mean = tmean(o2)
+        hypoxic = tmean((o2 < float(model.oxygen.ros_half_uM)).astype(float))
     in_bulk = dict(zip(model.model_mobile_names, np.asarray(bulk, float), strict=True)
                    ) if bulk is not None else {}
     return {"tissue_mean_zn": tmean(fields["zn"]),
@@ -227,6 +240,8 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
             "tissue_rim_viability": rim,
             "tissue_core_viability": core,
             "depth_of_kill_um": kill,
+            "tissue_mean_o2": o2_mean,
+            "tissue_hypoxic_fraction": hypoxic,
             "mean_zn": volume_mean(fields["zn"], np.ones(tissue.shape, bool)),
             "dissolved_percent": dissolved,
             "penetration_depth_um": depth,

@@ -220,6 +220,21 @@ def _ros_lines(s, well_mixed: bool) -> list[str]:
             "exposure)"]
 
 
+def _oxygen_lines(s, config: dict, where: str) -> list[str]:
+    """The tissue's O2 with [oxygen] on: its mean at the end and at its lowest, and the share
+    of the tissue below oxygen.ros_half_uM, where the photo/sonodynamic yield is under half."""
+    o2 = np.asarray(s.get("tissue_mean_o2", []), float)
+    if not (o2.size and np.isfinite(o2).any()):
+        return []
+    low = np.asarray(s["tissue_hypoxic_fraction"], float)
+    half = config["oxygen"]["ros_half_uM"]
+    cells = "the tissue" if where else "the culture"
+    return [f"  {where}O2: final {o2[-1]:.4g} uM, lowest {np.nanmin(o2):.4g} uM "
+            f"(fresh medium {config['oxygen']['medium_uM']:g} uM); below {half:g} uM (the "
+            f"photo/sonodynamic yield under half): {100 * low[-1]:.1f} % of {cells} at the "
+            f"end, at most {100 * np.nanmax(low):.1f} %"]
+
+
 def _cmd_run(a) -> int:
     from ._run import (
         check_resumable,
@@ -321,6 +336,7 @@ def _cmd_run(a) -> int:
                   f"{s['tissue_mean_zn_cell'][-1]:.4g} uM",
                   *_glutathione_lines(s, where[0]),
                   *_ros_lines(s, well_mixed),
+                  *_oxygen_lines(s, config, where[0]),
                   f"  final {where[0]}viability: "
                   f"{100 * s['tissue_mean_viability'][-1]:.2f} %"]
         rim, core = s.get("tissue_rim_viability"), s.get("tissue_core_viability")
