@@ -252,6 +252,27 @@ def test_a_checkpoint_fitted_to_other_data_of_the_same_shape_is_exit_2(ranked, t
     assert "line 3, column released_percent" in err and "'7.5' in the table now" in err, err
 
 
+@pytest.mark.parametrize("override, needles", [
+    ("fit.simulation.kinetics.solubility_log10_K=9.0",
+     ("fitted with another experiment", "kinetics.solubility_log10_K", "9.0 in this config")),
+    ('fit.simulation.medium.composition="phosphate_saline"',
+     ("fitted with another experiment", "medium.composition", "'phosphate_saline'")),
+    ("fit.parameters.dissolution_rate_per_h={lower=0.01, upper=0.1}",
+     ("dissolution_rate_per_h", "outside this config's box", "[0.01, 0.1]")),
+])
+def test_a_checkpoint_fitted_with_other_settings_is_exit_2(ranked, tmp_path, capsys,
+                                                            override, needles):
+    """The same data and free set, but a held constant, the medium or the box changed since
+    the fit: the checkpoint's point is not this config's optimum (before: the design ran at
+    it silently, the box's fitted value outside the box included)."""
+    d, _ = ranked
+    assert main(["design", str(d / "one_ph.toml"), "-o", str(tmp_path), "--quiet",
+                 "--checkpoint", str(d / "out" / "one_ph.json"), "--set", override]) == 2
+    err = capsys.readouterr().err
+    assert "key '--checkpoint'" in err and all(n in err for n in needles), err
+    assert not (tmp_path / "one_ph_design.json").exists()
+
+
 def test_a_named_checkpoint_that_does_not_exist_is_exit_2(tmp_path, capsys):
     """`--checkpoint PATH` names a file: a missing one is a typo, not a reason to refit
     silently (before: exit 0 after a refit)."""

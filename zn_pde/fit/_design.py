@@ -106,6 +106,52 @@ def _changed_row(rows: Any, table) -> str | None:
     return None
 
 
+def _first_difference(then: Any, now: Any, key: str) -> str | None:
+    """The first dotted key where two JSON-like values differ, or None."""
+    if isinstance(then, dict) and isinstance(now, dict):
+        for k in sorted(set(then) | set(now)):
+            if k.startswith("_"):  # `_derived`: what the others imply, not a setting
+                continue
+            if k not in then or k not in now:
+                return f"{key}.{k}" if key else k
+            found = _first_difference(then[k], now[k], f"{key}.{k}" if key else k)
+            if found:
+                return found
+        return None
+    return None if then == now else key
+
+
+def _changed_model(model_config: Any, problem: Problem) -> str | None:
+    """The first setting of the simulated experiment (a held kinetic constant, the medium, the
+    step, ...) where the checkpoint's fit and this config differ, said for people; None where
+    they agree (or the checkpoint keeps no `model_config`). The free parameters' values are
+    the fit's result, not a setting, and are not compared. The same data fitted with another
+    held constant or medium would otherwise give a design at a point that is not this
+    config's optimum."""
+    if not isinstance(model_config, dict):
+        return None
+    from ._report import _jsonable
+
+    now = json.loads(json.dumps(_jsonable(dict(problem.prediction.configs[0]))))
+    then = dict(model_config)
+    for c in (now, then):
+        if isinstance(c.get("kinetics"), dict):
+            c["kinetics"] = {k: v for k, v in c["kinetics"].items()
+                             if k not in problem.free.names}
+    key = _first_difference(then, now, "")
+    if key is None:
+        return None
+
+    def at(c: Any) -> Any:
+        for part in key.split("."):
+            if not isinstance(c, dict) or part not in c:
+                return "(not set)"
+            c = c[part]
+        return c
+
+    return f"{key}: {at(then)!r} in the checkpoint, {at(now)!r} in this config"
+
+
 def _fitted_point(cfg: FitConfig, problem: Problem, checkpoint: Path, refit: bool,
                   quiet: bool) -> tuple[np.ndarray, str]:
     free = problem.free
@@ -138,6 +184,20 @@ def _fitted_point(cfg: FitConfig, problem: Problem, checkpoint: Path, refit: boo
             raise InputError(f"cannot read the fitted value {e!r} from the checkpoint; rerun "
                              "zn-pde fit, or pass --refit", file=str(checkpoint),
                              key="--checkpoint") from None
+        model = _changed_model(report.get("model_config"), problem)
+        if model:
+            raise InputError(f"the checkpoint was fitted with another experiment ({model}); "
+                             "rerun zn-pde fit, or pass --refit", file=str(checkpoint),
+                             key="--checkpoint")
+        for k, (n, v) in enumerate(zip(free.names, values, strict=True)):
+            # a value on a bound comes back through exp(ln p): allow its rounding
+            inside = (math.isfinite(v) and (free.lower[k] <= v or math.isclose(v, free.lower[k]))
+                      and (v <= free.upper[k] or math.isclose(v, free.upper[k])))
+            if not inside:
+                raise InputError(
+                    f"the checkpoint's {n} = {v:g} lies outside this config's box "
+                    f"[{free.lower[k]:g}, {free.upper[k]:g}] (fit.parameters.{n}); rerun "
+                    "zn-pde fit, or pass --refit", file=str(checkpoint), key="--checkpoint")
         return np.log(np.asarray(values, float)), f"checkpoint {checkpoint}"
     from ._fit import fit
 
