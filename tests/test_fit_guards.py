@@ -49,6 +49,17 @@ def test_metrics_are_null_with_as_many_parameters_as_values():
     assert m["r2"] is not None and m["aic"] is not None and "note" not in m
 
 
+def test_metrics_of_data_without_spread_say_why_r2_is_missing():
+    """Every value the same (SST = 0): r² is undefined; before, the summary printed
+    "r2 = n/a" with no reason (not the underdetermined case, which has its own note)."""
+    y = np.full(5, 50.0)
+    m = metrics(y, y + np.array([1.0, -2.0, 0.5, 3.0, -1.0]), n_free=2)
+    assert m["r2"] is None and m["aic"] is not None and m["rmse"] > 0
+    assert "SST = 0" in m["note"] and "50" in m["note"]
+    w = metrics(y, y + 1.0, n_free=2, sd=np.full(5, 2.0))
+    assert w["r2"] is None and "SST = 0" in w["note"] and w["aic"] is not None
+
+
 def test_figure_caption_says_r2_is_not_meaningful():
     text = metrics_caption({"n": 2, "k": 3, "r2": None})
     assert "2 values for 2 free parameters" in text and "not meaningful" in text
@@ -91,6 +102,8 @@ def test_single_ph_warns_only_while_a_ph_law_parameter_is_free(tmp_path):
     ("24,0.0,7.4,20\n1,1.5,4.7,20\n", True),  # the edges of [0, 1.5]
     ("24,0.2,7.4,20\n1,1.6,4.7,20\n", False),
     ("24,-0.1,7.4,20\n1,0.9,4.7,20\n", False),
+    # all zero: the same read as percent or as fractions (it said "0 means 0 %, not 0 %")
+    ("24,0,7.4,20\n1,0.0,4.7,20\n", False),
 ])
 def test_percent_column_that_looks_like_fractions_warns(tmp_path, rows, warns):
     warnings, _ = _warnings(_fit_files(tmp_path, rows))

@@ -56,6 +56,8 @@ def fraction_warning(problem: Problem) -> str | None:
     y = y[np.isfinite(y)]
     if y.size == 0 or not (np.all(y >= 0.0) and np.all(y <= FRACTION_MAX)):
         return None
+    if y.max() == 0.0:  # all zero: the same in percent and as fractions, nothing to say
+        return None
     return (f"every value of {column} in {problem.table.path} lies in [0, {FRACTION_MAX:g}] "
             f"(largest {y.max():g}): the column looks like fractions, but it is read as "
             f"percent ({y.max():g} means {y.max():g} %, not {100 * y.max():g} %); if these "

@@ -191,6 +191,10 @@ def metrics(y: np.ndarray, yhat: np.ndarray, n_free: int,
         out["r2"] = out["aic"] = out["bic"] = None
         out["note"] = underdetermined_note(n, n_free)
         return out
+    if sst == 0:  # every value the same: no spread for the model to explain
+        out["note"] = (f"every one of the {n} values is {float(y[0]):g}: with no spread in the "
+                       "data (SST = 0) r² = 1 − SSR/SST is undefined and is not reported; "
+                       "RMSE, AIC and BIC are")
     m2ll = out["chi2"] if sd is not None else (n * math.log(ssr / n) if ssr > 0 else None)
     if m2ll is None:
         out["aic"] = out["bic"] = None
