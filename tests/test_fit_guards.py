@@ -316,6 +316,18 @@ def test_a_damaged_resume_state_is_refused_by_name(tmp_path, capsys):
     assert "key '--resume'" in err and "not a readable interrupted-fit state" in err, err
 
 
+def test_resume_without_a_saved_state_says_it_starts_afresh_even_when_quiet(tmp_path, capsys):
+    """`--resume --quiet` with no `<name>.resume.npz` (a mistyped -o, a fit that finished)
+    refitted from the start without a word; the notice was printed only without --quiet."""
+    cfg = _release_fit(tmp_path)
+    out = tmp_path / "elsewhere"
+    assert main(["fit", str(cfg), "-o", str(out), "--resume", "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    err = capsys.readouterr().err
+    assert "no interrupted fit in" in err and "starting afresh" in err, err
+    assert (out / "r.json").is_file()
+
+
 def test_no_residual_degree_of_freedom_prints_undecided_as_the_json_says(tmp_path, capsys,
                                                                          monkeypatch):
     """Two values at two pH for the rate and the proton order: the fit interpolates them and

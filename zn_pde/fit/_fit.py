@@ -106,7 +106,7 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
             if not quiet:
                 print(f"{label}: resuming from {rp} ({state.phase}, chunk {state.step})",
                       file=sys.stderr)
-        elif resume and not quiet:
+        elif resume:  # said even with --quiet: the user asked to continue, it does not
             print(f"{label}: no interrupted fit in {rp}; starting afresh", file=sys.stderr)
     if out is not None:
         # the files this fit replaces go as it starts (`zn-pde fit` gets here over an existing
