@@ -402,3 +402,16 @@ def test_the_fit_figure_draws_the_reported_sd_as_error_bars(tmp_path, monkeypatc
     half = sorted(float(np.ptp(c.lines[2][0].get_segments()[0][:, 1])) / 2 for c in bars)
     np.testing.assert_allclose(half, [0.5, 1.0, 1.5, 3.0], rtol=1e-6)
     assert "bars: reported SD" in fig.texts[0].get_text()
+
+
+def test_check_output_free_is_the_python_api_s_guard(tmp_path):
+    """docs/fitting.md (Python): fit()/design() replace their files; `check_output_free` is
+    the command line's refusal, importable from zn_pde.fit."""
+    from zn_pde import InputError
+    from zn_pde.fit import check_output_free
+
+    check_output_free(tmp_path, "r", overwrite=False)  # nothing there: no error
+    (tmp_path / "r.json").write_text("{}\n")
+    with pytest.raises(InputError, match="fit output exists"):
+        check_output_free(tmp_path, "r", overwrite=False)
+    check_output_free(tmp_path, "r", overwrite=True)
