@@ -35,6 +35,7 @@ shrink factors and standard errors are geometric means over them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import math
@@ -52,6 +53,7 @@ from .._version import __version__
 from ..observables._data import OBSERVED
 from ._config import FitConfig
 from ._design_config import DesignSettings, design_settings
+from ._optimise import forward_mode_options
 from ._problem import Problem, build_problem
 from ._uncertainty import NULL_RTOL
 
@@ -211,7 +213,7 @@ def _fitted_point(cfg: FitConfig, problem: Problem, checkpoint: Path, refit: boo
 def _rows_and_jacobian(prediction):
     """x -> (predicted rows, ∂ŷ/∂ln p) by forward mode (one JVP per free parameter)."""
 
-    @jax.jit
+    @functools.partial(jax.jit, compiler_options=forward_mode_options())
     def both(z):
         basis = jnp.eye(z.shape[-1], dtype=z.dtype)
         y, dy = jax.vmap(lambda b: jax.jvp(prediction, (z,), (b,)), out_axes=(None, 0))(basis)

@@ -27,6 +27,7 @@ uninterrupted fit would, and its report counts the time of the whole fit.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import time
@@ -46,6 +47,33 @@ from ._parameters import FreeSet, latin_hypercube
 from ._problem import Problem
 
 BIG = 1e30  # the loss of a start whose simulation is not finite
+
+
+@functools.cache
+def forward_mode_options() -> dict[str, Any]:
+    """XLA options for a program that pushes tangents through the simulation (forward mode):
+    on CPU, the plain loop emitters instead of XLA:CPU's fusion emitters.
+
+    XLA fuses a whole step's reaction, primal and tangents, into the loop fusion that stacks
+    the state's fields (`_model._interleave`). In the forward-mode (JVP) program the tangent
+    expressions reuse the primal intermediates many times over, and the fusion emitters
+    recompute shared intermediates rather than compute them once: on the radial fit
+    benchmark (`scripts/radial_speed.py fit`, 25 shells) that fusion's arithmetic is reached
+    by ~4.3e5 paths from its output against ~2.5e3 before the living-cell pools (a2c62d3)
+    and the kinetics added since, and it took 5.3 ms of the Jacobian program's ~8 ms per
+    step. On the loop emitters the same HLO runs that program 3-5x faster and compiles in
+    about half the time, results equal to ~1e-16 relative (docs/performance.md, "Fitting").
+    Primal-only programs keep XLA's defaults (the 3D run is ~17 % slower on the loop
+    emitters, docs/performance.md, "The test-suite"). Empty where the backend is not the
+    CPU or this XLA does not know the option."""
+    if jax.default_backend() != "cpu":
+        return {}
+    options = {"xla_cpu_use_fusion_emitters": False}
+    try:
+        jax.jit(lambda a: a + 1.0, compiler_options=options).lower(0.0).compile()
+    except Exception:  # an XLA without the option: its defaults
+        return {}
+    return options
 
 
 def safe_loss(f: Callable[[jax.Array], jax.Array], mode: str) -> Callable[[jax.Array], jax.Array]:
@@ -193,7 +221,8 @@ class MultiStart:
             return t, jnp.moveaxis(dt, 0, -1)
 
         if programs is None:
-            programs = {"traj_rj": jax.jit(jax.vmap(traj_and_jacobian, in_axes=(0, None)))}
+            programs = {"traj_rj": jax.jit(jax.vmap(traj_and_jacobian, in_axes=(0, None)),
+                                           compiler_options=forward_mode_options())}
             if pred.batch == "map":  # a 3D solve: a forward-only program pays for itself
                 programs["traj_x"] = jax.jit(jax.vmap(pred.trajectories, in_axes=(0, None)))
             else:  # well-mixed: runs are cheap, compiling is not; one program serves both
