@@ -430,6 +430,39 @@ def culture_ic50_row() -> Row:
                lo <= model_ic50 <= hi)
 
 
+MCF7_IC50 = {24.0: 16.0, 48.0: 10.0, 72.0: 5.0}  # ug/mL, the abstract's three exposures
+
+
+@functools.cache
+def culture_ic50(end_h: float) -> float:
+    """The model's ZnO IC50 (ug/mL) on a 2D culture read out at `end_h`, default constants."""
+    return ic50(lambda d: float(culture(dose=d, end_h=end_h)["viability"][-1]), 1.0, 1000.0)
+
+
+def mcf7_ic50_row() -> Row:
+    """ZnO on MCF-7 cells, a line outside the shipped compilation: the reported IC50 at 24,
+    48 and 72 h against the default (pooled) 2D culture's, each within a factor 2."""
+    model = {h: culture_ic50(h) for h in MCF7_IC50}
+    ok = all(r / 2 <= model[h] <= 2 * r for h, r in MCF7_IC50.items())
+    fall = model[24.0] / model[72.0]
+    return Row(
+        "ZnO IC50 in MCF-7 breast cancer cells at 24, 48 and 72 h (2D culture)",
+        "Rahimi Kalateh Shah Mohammad & Pouresmaeil 2019, ICCR conference paper, "
+        "doi:10.28991/ICCR-2019-024 (abstract, read at euhera.org/paper24: ZnO made with "
+        "Hyssopus officinalis extract; particle size, assay and medium not read)",
+        "'the values of IC50 (in 24, 48 and 72-hour treatment) respectively was calculated at "
+        "16, 10 and 5 ug/ml'",
+        ", ".join(f"{h:g} h {model[h]:.3g}" for h in MCF7_IC50) + " ug/mL",
+        "each within a factor 2 of the reported (the page's convention for one source's IC50, "
+        "as the ZnCl2 row)", ok,
+        "a prediction with the pooled constants (no MCF-7 fit, nothing set by this row). The "
+        "model's 24 h IC50 is the compilation row's (it was on this page when the criterion "
+        "was chosen); MCF-7's 16 ug/mL sits at that compilation's lower quartile, so the "
+        f"model is {model[24.0] / MCF7_IC50[24.0]:.2g}x too tolerant at 24 h and within the "
+        f"factor at 48 and 72 h: it falls x{fall:.2g} from 24 to 72 h, the cells x3.2. "
+        "Green-synthesised particles carry the extract's phytochemicals, not modelled")
+
+
 def reported_ic50_range_24h() -> tuple[float, float]:
     """Interquartile range of the 24 h IC50s of the compiled ZnO series that cross 50 %
     (log-linear interpolation between the two points around the crossing)."""
@@ -1075,6 +1108,41 @@ def penetration_um(diameter_nm: float, radius_um: float = 200.0, end_h: float = 
                                 np.asarray(model.particle_mass(last)), shell_um)
 
 
+def ecm_diffusion_row() -> Row:
+    """Particles up to 10 nm in radius diffuse in a spheroid's extracellular matrix as in
+    the solvent (FCS): the model's local hindrance of a 20 nm particle in its channels."""
+    from .materials.tissue import renkin_hindrance
+
+    c = resolve({"material": {"kind": "ZnO", "hydrodynamic_diameter_nm": 20.0}},
+                "<validation>")
+    gap, tort = c["tissue"]["extracellular_gap_nm"], c["tissue"]["tortuosity"]
+    local = {d: renkin_hindrance(d, gap) for d in (2.0, 20.0)}
+    effective = c["kinetics"]["np_tissue_diffusivity_fraction"]
+    return Row(
+        "particles up to 10 nm in radius diffuse unobstructed in a spheroid's extracellular "
+        "matrix",
+        "Pilz, Kwapiszewska, Kalwarczyk, Bubak, Nowis & Holyst 2020, Nanoscale, "
+        "doi:10.1039/D0NR01986K (abstract: fluorescence correlation spectroscopy of nanoprobes "
+        "of 1 nm to over 100 nm radius in the proliferating zone of HeLa, MCF-7 and "
+        "fibroblast spheroids)",
+        "'nanoobjects up to 10 nm in radius exhibited unobstructed diffusion in the ECM, "
+        "regardless of the spheroid type'",
+        f"diffusivity in the extracellular channels ({gap:g} nm, Renkin) over free: 20 nm "
+        f"diameter {local[20.0]:.3g}, 2 nm {local[2.0]:.3g}; with the tortuosity ({tort:g}) "
+        f"the 20 nm particles' tissue fraction is {effective:.3g}",
+        "at 20 nm diameter at least 0.8 of free diffusion (unobstructed read as the solvent's "
+        "diffusivity within ~20 %, an FCS uncertainty); the tortuosity, a detour around "
+        "cells longer than FCS's sub-um focus, is left out", local[20.0] >= 0.8,
+        "no constant was set by this row. The channel width is assumed just above 100 nm so "
+        "that 100 nm particles stay in the outer cell layers and 20-40 nm ones reach the "
+        "core (the penetration rows); a cylindrical pore that admits 100 nm particles "
+        f"hinders a 20 nm one (d/gap = {20.0 / gap:.2g}) about twofold. Holyst's group "
+        "describes the ECM by a length-scale dependent viscosity (free below a crossover, "
+        "rising beyond it; the profile is in the full text, not read): a hindrance of that "
+        "shape would keep the penetration rows and meet this one. The core rows pass with "
+        "the present hindrance; less hindrance would only move small particles faster")
+
+
 def penetration_rows() -> list[Row]:
     """Particles stopped by a formed spheroid's outer cell layers, small ones reaching its
     core: 24 h on a 200 um-radius radial spheroid at the default tissue constants."""
@@ -1112,7 +1180,7 @@ def all_rows(res: Resolution = FINE) -> list[Row]:
             zinc_salt_row(), free_zinc_row(), zif8_carrier_row(),
             *synergy_rows(res), *peroxide_material_rows(res), selectivity_row(res),
             *acidic_medium_rows(res), hypoxia_row(res), fractionation_row(),
-            *penetration_rows(),
+            *penetration_rows(), ecm_diffusion_row(), mcf7_ic50_row(),
             *spheroid_vs_culture_rows(res)]
 
 
