@@ -149,11 +149,6 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
     transports = eqx.filter_jit(eqx.filter_vmap(lambda m: m.transport()))(batch)
     states = eqx.filter_jit(eqx.filter_vmap(lambda m: m.initial_state()))(batch)
 
-    @eqx.filter_jit
-    def step_batch(models, transports, states, n_steps):
-        return eqx.filter_vmap(lambda m, tr, s: advance(m, tr, s, n_steps))(
-            models, transports, states)
-
     # as a single run's: SIGINT/SIGTERM stop the sweep between frames, never within one, and
     # the file ends `interrupted` (or `failed`) with a message saying what it holds
     signals = _Signals()
@@ -178,7 +173,8 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
                 bar = Progress(schedule.end_s, enabled=progress, label=f"sweep of {n_points}")
                 times = schedule.save_times_s
                 for i, n in enumerate(schedule.chunks, start=1):
-                    states, peaks = step_batch(batch, transports, states, n)
+                    states, peaks = _step_batch(batch, transports, states,
+                                                 jnp.asarray(n, jnp.int32))
                     with signals.critical():
                         _append_frame(f, models, float(times[i]), states, peaks)
                     bar.update(float(times[i]))
@@ -227,6 +223,16 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
         table, exposed=exposed, well_mixed=config["grid"]["kind"] == "well_mixed"),
         end_h=schedule.end_s / 3600)
     return table
+
+
+@eqx.filter_jit
+def _step_batch(models: Model, transports, states: State, n_steps: jax.Array):
+    """`advance` of every point of the sweep by `n_steps` steps. The count is an array, as
+    `_solve.run` passes it: one compiled program for every save interval of every sweep of
+    the same structure (a Python int compiled one program per interval length, ~3 s each on
+    a 16^3 grid: four for a 3 h sweep with an exposure between its frames)."""
+    return eqx.filter_vmap(lambda m, tr, s: advance(m, tr, s, n_steps))(
+        models, transports, states)
 
 
 def _create_sweep_file(f: h5py.File, config: dict[str, Any], keys: list[str],
