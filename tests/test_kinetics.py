@@ -478,22 +478,32 @@ def test_peroxide_fates_weigh_glutathione_against_the_cell_s_own_molecules(x64, 
     assert float(fates.damage) == pytest.approx(500.0 / k_int, rel=1e-12)
 
 
-def _glutathione_rate(k: Kinetics, load_uM_per_s: float, g: float) -> float:
+def _glutathione_constants(k: Kinetics) -> tuple[float, float, float, float, float]:
+    """G₀, K_g, V, K_R and k_syn (1/s) as Python floats, read from `k` once: the reference
+    below calls the rate ~300 000 times, and reading them from the arrays at every call
+    (a device-to-host copy each) took most of the test's time."""
+    return (float(k.gsh_initial_uM), float(k.gsh_half_uM),
+            float(k.gssg_reduction_max_uM_per_s), float(k.gssg_reduction_half_uM),
+            float(k.gsh_resynthesis_per_h) / 3600.0)
+
+
+def _glutathione_rate(constants: tuple[float, ...], load_uM_per_s: float, g: float) -> float:
     """dG/dt (µM/s) under a constant peroxidase load L (GSH-consuming flux at full
-    interception): −L G/(K_g + G) + V (G₀ − G)/(K_R + (G₀ − G)/2) + k_syn (G₀ − G)."""
-    g0, kg = float(k.gsh_initial_uM), float(k.gsh_half_uM)
-    v, kr = float(k.gssg_reduction_max_uM_per_s), float(k.gssg_reduction_half_uM)
-    syn = float(k.gsh_resynthesis_per_h) / 3600.0
+    interception): −L G/(K_g + G) + V (G₀ − G)/(K_R + (G₀ − G)/2) + k_syn (G₀ − G), with
+    the constants of `_glutathione_constants`."""
+    g0, kg, v, kr, syn = constants
     return -load_uM_per_s * g / (kg + g) + (v / (kr + 0.5 * (g0 - g)) + syn) * (g0 - g)
 
 
 def _glutathione_steady_uM(k: Kinetics, load_uM_per_s: float) -> float:
     """The GSH G* at which the load balances glutathione reductase and resynthesis
     (`_glutathione_rate` = 0), by bisection: the rate falls as G rises."""
+    constants = _glutathione_constants(k)
     lo, hi = 0.0, float(k.gsh_initial_uM)
     for _ in range(200):
         mid = 0.5 * (lo + hi)
-        lo, hi = (lo, mid) if _glutathione_rate(k, load_uM_per_s, mid) < 0.0 else (mid, hi)
+        lo, hi = ((lo, mid) if _glutathione_rate(constants, load_uM_per_s, mid) < 0.0
+                  else (mid, hi))
     return 0.5 * (lo + hi)
 
 
@@ -522,8 +532,10 @@ def test_glutathione_reductase_holds_gsh_until_the_load_exceeds_its_capacity(
     else:
         assert expected < 0.5 * g0
 
+    constants = _glutathione_constants(k)
+
     def rhs(x):
-        return _glutathione_rate(k, load, x)
+        return _glutathione_rate(constants, load, x)
 
     x, h = g0, 0.05
     for minute in range(60):
