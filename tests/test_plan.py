@@ -695,15 +695,19 @@ def test_the_normal_scenario_s_exchange_takes_its_own_medium_ph(tmp_path):
 def test_a_scenario_value_outside_the_bounds_is_said_to_be_moved(tmp_path, capsys):
     """The plan starts from the scenario's own value clipped into the box: the JSON keeps the
     scenario's value (`scenario_value`) and the summary says the 'start' is the moved
-    protocol, not the scenario (it said nothing: an outside audit)."""
-    path = write_plan(tmp_path, {"ultrasound[0].start_h": (3.0, 5.0)},
+    protocol, not the scenario (it said nothing: an outside audit). The control is the
+    intensity (the scenario's 1.5 W/cm^2 below a box of 2-3): the clipping and its report do
+    not depend on which key is clipped, and a control that moves no event time keeps the
+    planning step plan, so the plan reuses the programs the other tests of the SPHEROID
+    compiled (with the exposure's start as control this test compiled its own, 9 of 11 s)."""
+    path = write_plan(tmp_path, {"ultrasound[0].intensity_W_per_cm2": (2.0, 3.0)},
                       optimiser={"starts": 1, "iterations": 2, "polish": 0})
     assert main(["plan", str(path), "-o", str(tmp_path / "out"), "--quiet"]) == 0
     report = json.loads((tmp_path / "out" / "toy.json").read_text())
-    control = report["controls"]["ultrasound[0].start_h"]
-    assert control["start"] == 3.0 and control["scenario_value"] == 2.0
-    assert "the scenario's own value, 2, is outside the bounds" in capsys.readouterr().out
-    inside = write_plan(tmp_path, {"ultrasound[0].start_h": (1.0, 5.0)})
+    control = report["controls"]["ultrasound[0].intensity_W_per_cm2"]
+    assert control["start"] == 2.0 and control["scenario_value"] == 1.5
+    assert "the scenario's own value, 1.5, is outside the bounds" in capsys.readouterr().out
+    inside = write_plan(tmp_path, {"ultrasound[0].intensity_W_per_cm2": (0.8, 3.0)})
     assert PlanProblem(load_plan(inside)).s.controls[0].scenario is None
 
 
