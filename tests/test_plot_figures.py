@@ -423,16 +423,17 @@ def test_viability_slice_subtitle_names_its_fixed_scale(runs):
 
 
 def test_undefined_percent_dissolved_is_not_drawn_and_the_title_says_why(tmp_path):
-    """With a [[dose]], % dissolved is NaN (not defined): no panel titled "(0 throughout)"."""
-    (tmp_path / "v.toml").write_text(VIAL + "\n[[dose]]\ntime_h = 1.0\ndose_ug_per_ml = 10.0\n")
+    """With a [[medium_exchange]], % dissolved is NaN (not counted): no panel titled "(0
+    throughout)"."""
+    (tmp_path / "v.toml").write_text(VIAL + "\n[[medium_exchange]]\ntime_h = 1.0\n")
     out = tmp_path / "v.h5"
     simulate_to_file(load_config(tmp_path / "v.toml"), out, progress=False)
     run = read_run(out)
     fig = _timeseries(run, _choose_fields(run, None), log=False)
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
     assert titles and not any("dissolved" in t and "%" in t for t in titles)
-    assert "not defined with doses or medium exchanges" in fig._suptitle.get_text()
-    assert len(fig.legends) == 1  # the dose line, keyed below the panels
+    assert "not counted across medium exchanges" in fig._suptitle.get_text()
+    assert len(fig.legends) == 1  # the exchange line, keyed below the panels
     _no_overlap_and_inside(fig)
 
 

@@ -87,10 +87,11 @@ SUMMARY_UNITS = {
                                 "well-mixed runs: 0 or 1)"),
     "mean_zn": ("uM", "domain-mean dissolved Zn2+ in medium / interstitium"),
     "dissolved_percent": ("%", "percent of the particle mass dissolved, or in a phosphate "
-                          "medium turned into zinc phosphate (well-mixed runs with the one "
-                          "dose at t = 0: of that dose; NaN with [[dose]] or "
-                          "[[medium_exchange]] events, which add or wash out particles, and "
-                          "on grids, whose medium faces exchange particles)"),
+                          "medium turned into zinc phosphate (well-mixed runs: of the "
+                          "particles given so far, the dose at t = 0 and the [[dose]] events "
+                          "before the frame; NaN with [[medium_exchange]] events, which wash "
+                          "out an untracked share, and on grids, whose medium faces exchange "
+                          "particles)"),
     "penetration_depth_um": ("um", "depth below the tissue surface where the particle mass "
                              "per voxel (extracellular + internalised), averaged over one-voxel "
                              "shells, falls to 10 % of the outermost shell's"),
@@ -152,10 +153,12 @@ def stimulus_loss(viability: np.ndarray, hits: np.ndarray,
 
 
 def summarise(model: Model, fields: dict[str, np.ndarray],
-              bulk: np.ndarray | None = None) -> dict[str, float]:
+              bulk: np.ndarray | None = None, step: int | None = None) -> dict[str, float]:
     """Key scalars of one frame (tissue means over tissue cells, weighted by cell volume:
     uniform voxels on a 3D grid, shell volumes on a radial one; SUMMARY_UNITS says what each
-    is); `bulk` is the state's reacting bulk medium (`State.bulk`, None without one).
+    is); `bulk` is the state's reacting bulk medium (`State.bulk`, None without one); `step`
+    the frame's step index (`State.step`), which counts the [[dose]] events given before it
+    (None: `dissolved_percent` only for a run without them).
     Single runs and sweeps (`_sweep`) both call this, so they agree by construction.
     The ROS maxima here are the frame's; `with_step_peaks` raises them to the per-step peaks
     of the interval."""
@@ -176,9 +179,16 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
         return volume_mean(a, tissue) if tissue.any() else nan
 
     dissolved = nan
+    # the particle mass added so far (µg/mL): the t = 0 dose and the [[dose]] events before
+    # this frame (one acts at the start of its step; a frame at its time holds the state just
+    # before it); a wash-out takes an unknown share of it away
     dose = float(model.dose_ug_per_ml)
-    one_dose = not (model.protocol.has_doses or model.protocol.has_exchanges)
-    if model.well_mixed and dose > 0 and one_dose:
+    protocol = model.protocol
+    if protocol.has_doses:
+        given = np.asarray(protocol.dose_step) < (step if step is not None else -1)
+        dose += float(np.sum(np.asarray(protocol.dose_ug_per_ml)[given]))
+    counted = not protocol.has_exchanges and (step is not None or not protocol.has_doses)
+    if model.well_mixed and dose > 0 and counted:
         alpha = float(np.asarray(model.fluid_fraction).ravel()[0])
         left = float(np.asarray(model.particle_mass(fields)).ravel()[0])
         dissolved = min(max(100.0 * (1.0 - left / (alpha * dose)), 0.0), 100.0)
@@ -396,7 +406,8 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
 
     def on_frame(i: int, t_s: float, state: State, peaks: np.ndarray | None) -> None:
         fields = _output_fields(model, state)
-        scalars = with_step_peaks(model, summarise(model, fields, state.bulk), peaks)
+        scalars = with_step_peaks(model, summarise(model, fields, state.bulk,
+                                                   int(np.asarray(state.step))), peaks)
         for k, v in scalars.items():
             fields[k] = np.asarray(v)
         with signals.critical():

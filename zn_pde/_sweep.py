@@ -319,7 +319,8 @@ def _point_summaries(models: list[Model], states, peaks: np.ndarray | None
     for i, model in enumerate(models):
         fields = _output_fields(model, State(mobile[i], fixed[i], step[i]))
         rows.append(with_step_peaks(model, summarise(model, fields,
-                                                     None if bulk is None else bulk[i]),
+                                                     None if bulk is None else bulk[i],
+                                                     int(step[i])),
                                     None if peaks is None else peaks[i]))
     return {name: np.asarray([r[name] for r in rows], float) for name in SERIES}
 

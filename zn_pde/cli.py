@@ -180,9 +180,9 @@ def _run_sweep(config, out: Path, a) -> int:
         where = ", ".join(f"{k}={v:g}" for k, v in zip(keys, p, strict=True))
         if vials:
             share = table["dissolved_percent"][i]
-            dissolved = (f"dissolved {share:.4g} % of the dose" if np.isfinite(share) else
-                         "dissolved: not one dose's share (doses, exchanges or a grid's "
-                         "open faces)")
+            dissolved = (f"dissolved {share:.4g} % of the particles given" if np.isfinite(share)
+                         else "dissolved: not counted (a medium exchange or a grid's open "
+                         "faces)")
             lines.append(f"  {where}: {dissolved}, dissolved Zn2+ {table['mean_zn'][i]:.4g} uM")
             continue
         peaks = (f"peak ROS in the well {table['peak_tissue_max_ros'][i]:.4g} uM" if culture
@@ -310,22 +310,24 @@ def _cmd_run(a) -> int:
     s = result.summary
     if s and np.isnan(s["tissue_mean_viability"][-1]):  # no cells: a release vial
         phosphate = (config.get("medium") or {}).get("zinc_phosphate_limit_uM") is not None
+        given = "the particles given" if config.get("dose") else "the dose"
         if np.isfinite(s["dissolved_percent"][-1]):
-            lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose"
+            lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of {given}"
                          + ("; its zinc beyond zinc phosphate's limit precipitated "
                             "(zn_phosphate)" if phosphate else ""))
         elif config["grid"]["kind"] != "well_mixed":
             lines.append("  dissolved: not one dose's share on a grid (its medium faces "
                          "exchange particles); see np and zn")
         else:
-            lines.append("  dissolved: not one dose's share ([[dose]] or [[medium_exchange]] "
-                         "events add or wash out particles); see np and zn")
+            lines.append("  dissolved: not counted across a [[medium_exchange]], which washes "
+                         "out an untracked share of the particles; see np and zn")
         lines += [f"  dissolved Zn2+: final {s['mean_zn'][-1]:.4g} uM",
                   f"  peak ROS in medium: {s['max_ros'].max():.4g} uM (no cells; over all "
                   "steps)"]
     elif s:
         if not np.isnan(s["dissolved_percent"][-1]):
-            lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of the dose")
+            given = "the particles given" if config.get("dose") else "the dose"
+            lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of {given}")
         well_mixed = config["grid"]["kind"] == "well_mixed"
         # a well-mixed compartment's cells are suspended in its fluid: no tissue to average
         where = ("", "dissolved Zn2+ in the medium") if well_mixed else (

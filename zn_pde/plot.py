@@ -842,7 +842,7 @@ def _cell_volumes(run: RunFile) -> np.ndarray:
 def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
     """Tissue means (a well-mixed run: every variable) over time. Panel titles wrap at
     TITLE_CHARACTERS; a panel whose series are NaN throughout is left out and said so in
-    the figure title (% dissolved is not defined with doses or medium exchanges); the
+    the figure title (% dissolved is not counted across medium exchanges); the
     exposures, doses and exchanges are keyed in one legend below the panels, outside the
     data; a panel's own curves in a framed legend inside it. Glutathione's axis is fitted
     to its values and its resting level (the t = 0 value, dotted), not from 0."""
@@ -857,7 +857,7 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
             if any(np.isfinite(y).any() for _, _, y in series):
                 panels.append((title, unit, series))
             elif any(name == "dissolved_percent" for name, _ in items):
-                left_out.append("% dissolved is not defined with doses or medium exchanges")
+                left_out.append("% dissolved is not counted across medium exchanges")
             else:
                 left_out.append(f"{title}: no value")
     if not panels:
