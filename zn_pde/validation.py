@@ -6,6 +6,12 @@ asserts each on coarser grids (the `Resolution` argument), so the page and the t
 the same code. Every experiment uses the model's default constants: nothing here is fitted to
 the row it checks, and rows whose reported value was used to set a constant say so
 ("calibration anchor").
+
+The culture experiments run in float64 and switch JAX's 64-bit mode on for the whole process
+(`jax_enable_x64`) the first time one is built, and leave it on: a program that calls them
+and then runs its own float32 simulations gets the same numbers (every model array carries
+its dtype: a float32 radial run with ultrasound before and after gave every output variable
+bit for bit, 2026-12-06) but may see JAX's default dtypes change for its own arrays.
 """
 
 from __future__ import annotations
