@@ -179,15 +179,14 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
         return volume_mean(a, tissue) if tissue.any() else nan
 
     dissolved = nan
-    # the particle mass added so far (µg/mL): the t = 0 dose and the [[dose]] events before
-    # this frame (one acts at the start of its step; a frame at its time holds the state just
-    # before it); a wash-out takes an unknown share of it away
-    dose = float(model.dose_ug_per_ml)
+    # the particle mass given so far (µg/mL): without exchanges, the bulk medium's particles
+    # during the step before this frame (a frame holds the state just before its step's
+    # events); a wash-out takes an untracked share of it away
     protocol = model.protocol
-    if protocol.has_doses:
-        given = np.asarray(protocol.dose_step) < (step if step is not None else -1)
-        dose += float(np.sum(np.asarray(protocol.dose_ug_per_ml)[given]))
+    dose = float(model.dose_ug_per_ml)
     counted = not protocol.has_exchanges and (step is not None or not protocol.has_doses)
+    if counted and step is not None:
+        dose = float(protocol.np_boundary(model.dose_ug_per_ml, step - 1))
     if model.well_mixed and dose > 0 and counted:
         alpha = float(np.asarray(model.fluid_fraction).ravel()[0])
         left = float(np.asarray(model.particle_mass(fields)).ravel()[0])

@@ -308,9 +308,9 @@ def _cmd_run(a) -> int:
         lines.append("  the sidecar shows the radial profiles on a line of nodes along x (r "
                      "in um); zn-pde plot draws profiles and r x t kymographs")
     s = result.summary
+    given = "the particles given" if config.get("dose") else "the dose"  # dissolved_percent's
     if s and np.isnan(s["tissue_mean_viability"][-1]):  # no cells: a release vial
         phosphate = (config.get("medium") or {}).get("zinc_phosphate_limit_uM") is not None
-        given = "the particles given" if config.get("dose") else "the dose"
         if np.isfinite(s["dissolved_percent"][-1]):
             lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of {given}"
                          + ("; its zinc beyond zinc phosphate's limit precipitated "
@@ -326,7 +326,6 @@ def _cmd_run(a) -> int:
                   "steps)"]
     elif s:
         if not np.isnan(s["dissolved_percent"][-1]):
-            given = "the particles given" if config.get("dose") else "the dose"
             lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of {given}")
         well_mixed = config["grid"]["kind"] == "well_mixed"
         # a well-mixed compartment's cells are suspended in its fluid: no tissue to average
@@ -483,7 +482,7 @@ def _particle_loads(config: dict) -> list[tuple[float, float]]:
     (an exchange at t = 0 washes out nothing), and of two at one time the later listed sets
     the pH."""
     ph0 = config["ph"]["medium"]
-    events = sorted([(e["time_h"], 0, i, 0.0, e.get("ph") or ph0)
+    events = sorted([(e["time_h"], 0, i, 0.0, ph0 if e.get("ph") is None else e["ph"])
                      for i, e in enumerate(config.get("medium_exchange", []))]
                     + [(0.0, 1, -1, config["material"]["dose_ug_per_ml"], None)]
                     + [(d["time_h"], 1, i, d["dose_ug_per_ml"], None)
@@ -532,8 +531,9 @@ def _uncapped_zinc_lines(config: dict) -> list[str]:
     # is calibrated on it): equal up to round-off, which must not count as above it. The pH
     # is the medium's while it holds the particles: an acidic fresh medium lifts the cap a
     # hundredfold per pH unit, but only for the doses given into it
-    over = [(held, -ph, cap_uM(ph)) for held, ph in _particle_loads(config)
-            if held * per_ug > CULTURE_ZN_UM and cap_uM(ph) > CULTURE_ZN_UM * (1.0 + 1e-9)]
+    loads = [(held, -ph, cap_uM(ph)) for held, ph in _particle_loads(config)]
+    over = [load for load in loads if load[0] * per_ug > CULTURE_ZN_UM
+            and load[2] > CULTURE_ZN_UM * (1.0 + 1e-9)]
     if not over:
         return []
     dose, minus_ph, cap = max(over)

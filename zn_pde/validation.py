@@ -420,14 +420,9 @@ def medium_rows() -> list[Row]:
 
 
 @functools.cache
-def culture_ic50_24h() -> float:
-    """The model's ZnO IC50 (ug/mL) on a 2D culture at 24 h, at default constants."""
-    return ic50(lambda d: float(culture(dose=d)["viability"][-1]), 1.0, 1000.0)
-
-
 def culture_ic50_row() -> Row:
     """ZnO on a 2D culture at 24 h: the model's IC50 against the compiled reported ones."""
-    model_ic50 = culture_ic50_24h()
+    model_ic50 = culture_ic50(24.0)
     lo, hi = reported_ic50_range_24h()
     return Row("ZnO culture IC50 at 24 h", "the shipped compilation (Gul et al. 2021, "
                "doi:10.1039/D0EN01240H; Labouta et al. 2019, doi:10.1021/acsnano.8b07562): "
@@ -936,7 +931,7 @@ def spheroid_vs_culture_rows(res: Resolution, uncoated: bool = True) -> list[Row
     tolerance of low doses for 5 days (J Nanobiotechnology 2021). The spheroids' size was
     not read in either source: the page's 200 um spheroid stands in. `uncoated`: the note
     also gives both EC50s for uncoated ZnO (two more dose searches; the tests skip them)."""
-    ec2d = culture_ic50_24h()
+    ec2d = culture_ic50(24.0)
     ec3d = ic50(lambda d: spheroid(res, dose=d).mean, 1.0, 1000.0)
     small = ic50(lambda d: spheroid(res, dose=d, radius_um=100.0).mean, 1.0, 1000.0)
     ratio = ec3d / ec2d
