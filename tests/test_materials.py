@@ -453,6 +453,25 @@ def test_the_dye_makes_singlet_oxygen_from_the_photons_it_absorbs():
     assert photosensitiser_excitation_uM_per_s(550.0, 100.0, ps, "ZnO") == (0.0, 0.0)
 
 
+def test_the_dye_yield_s_history_note_states_the_photons_it_was_set_above():
+    """The singlet-oxygen yield's source recalls the former per-mW yield, 11.8 µM/s per
+    (mW/cm² · µg/mL), against the photons a 5 % w/w chlorin e6 loading absorbs at 664 nm:
+    ε ln10 (w 1e-3 / M) q = 0.0428 µM/s per (mW/cm² · µg/mL) (the test above, per mW), so
+    it was ~276 times those photons (~460 times the singlet oxygen at the 0.6 yield). Until
+    2026-12-06 the note said ~400 times."""
+    from zn_pde._model import photosensitiser_excitation_uM_per_s
+    from zn_pde.materials._common import PHOTOSENSITISER
+
+    ps = config({"grid": {"kind": "well_mixed"}, "material": {"kind": "ZnO"},
+                 "photosensitiser": {"enabled": True}})["photosensitiser"]
+    per_mw = photosensitiser_excitation_uM_per_s(664.0, 1.0, ps, "ZnO")[0]
+    ratio = 11.8 / per_mw
+    assert ratio == pytest.approx(276, rel=0.01)
+    source = next(p.source for p in PHOTOSENSITISER if p.name == "singlet_oxygen_quantum_yield")
+    assert f"~{10 * round(ratio / 10):.0f} times the photons" in source  # ~280
+    assert "~400" not in source
+
+
 def test_the_stimuli_consume_one_o2_per_oxidant_they_make_with_it():
     """Photodynamic oxidants are made from O₂ (¹O₂ by energy transfer; O₂•−, two of which
     dismute to H₂O₂ + O₂, by electron transfer): one O₂ per oxidant, so illumination depletes

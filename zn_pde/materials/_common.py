@@ -270,8 +270,9 @@ PHOTOSENSITISER: tuple[Parameter, ...] = (
               "particles' own radicals",
               "assumed: the order of chlorins' singlet-oxygen yields in solution (0.5-0.7); "
               "no primary value for chlorin e6 was read (none in the searchable abstracts). "
-              "Until 2026-12-03 the dye's yield was 11.8 uM/s per (mW/cm^2 x ug/mL), ~400 "
-              "times the photons 5 % w/w of it absorbs at 664 nm",
+              "Until 2026-12-03 the dye's yield was 11.8 uM/s per (mW/cm^2 x ug/mL), ~280 "
+              "times the photons 5 % w/w of it absorbs at 664 nm (0.0428 uM/s per mW/cm^2 "
+              "and ug/mL)",
               lower=0.0, upper=1.0),
     Parameter("loading_ug_per_ug", 0.05, "ug/ug",
               "dye mass per particle mass",
