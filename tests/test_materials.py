@@ -310,7 +310,7 @@ def test_cavitation_threshold_scales_with_frequency_as_the_mechanical_index(x64)
 
 @pytest.mark.parametrize("wavelength_nm, with_ce6, active", [
     (808.0, False, False),  # NIR photons are far below the ZnO gap
-    # ZnO's second harmonic (401 nm) falls in Ce6's Soret band, but continuous light makes
+    # ZnO's second harmonic (404 nm) falls in Ce6's Soret band, but continuous light makes
     # ~1e-17 of it (the default efficiency, a chi(2) bound): nothing to see ...
     (808.0, True, False),
     # ... unless the conversion is that of intense pulses (a user-set efficiency)

@@ -288,10 +288,12 @@ PHOTOSENSITISER: tuple[Parameter, ...] = (
               "full width of each absorption band (boxcar around each peak)",
               "assumed: chlorin e6 Soret and Q bands are ~20-30 nm wide", lower=0.0,
               lower_open=True),
-    Parameter("emission_nm", 401.0, "nm",
+    Parameter("emission_nm", 404.0, "nm",
               "wavelength the particle emits under `emission_excitation_nm` (ZnO)",
-              "assumed: the 401 nm ZnO emission under 808 nm reported for ZnO-Ce6 (as stated "
-              "in issue 5; primary source not verified)", lower=200.0, upper=1500.0),
+              "the second harmonic of 808 nm: half the excitation wavelength (two photons "
+              "make one of twice the energy). Until 2026-12-06 an assumed 401 nm 'reported "
+              "for ZnO-Ce6' (primary source not verified), which is not a harmonic of 808 nm; "
+              "set it with emission_excitation_nm (lambda/2)", lower=200.0, upper=1500.0),
     Parameter("emission_excitation_nm", 808.0, "nm",
               "near-infrared wavelength that makes the particle emit at `emission_nm`",
               "assumed: ZnO-Ce6 under 808 nm (as stated in issue 5; primary source not "
