@@ -34,7 +34,7 @@ from ._model import build_model
 from ._solve import Schedule, trajectory
 from .config import resolve
 from .materials import get_material
-from .materials.media import medium_constants
+from .materials.media import PHOSPHATE_LOG_BETA, medium_constants
 
 
 @dataclasses.dataclass(frozen=True)
@@ -327,11 +327,22 @@ def _released_percent(vial: dict[str, np.ndarray], dose: float) -> float:
     return 100.0 * (1.0 - float(vial["np"][-1]) / dose)
 
 
+def _hpo4_fraction(ph: float) -> float:
+    """HPO4(2-)'s share of the phosphate at this pH (37 °C constants of
+    zn_pde.materials.media, activities taken as concentrations)."""
+    h = 10.0 ** -ph
+    terms = [1.0] + [10.0 ** b * h ** (n + 1) for n, b in enumerate(PHOSPHATE_LOG_BETA)]
+    return terms[1] / sum(terms)
+
+
 def zif8_phosphate_row() -> Row:
     """ZIF-8's degradation by phosphate, which the acid switch does not separate."""
     pbs = _released_percent(_vial("ZIF-8", 7.4, 20.0, 15.0, 60.0, 15 * 60, "phosphate_saline"),
                             20.0)
     acid = _released_percent(_vial("ZIF-8", 5.0, 20.0, 15.0, 60.0, 15 * 60, "water"), 20.0)
+    # Zhang et al.'s first-order rates in PBS, and the phosphate term at pH 5.0 the row needs
+    k50, k74 = -math.log(1 - 0.634) / 15.0, -math.log(1 - 0.376) / 15.0
+    hpo4_max = k74 * _hpo4_fraction(5.0) / _hpo4_fraction(7.4)
     return Row(
         "ZIF-8 degrades faster in a phosphate buffer at pH 7.4 than in lactic acid at pH 5.0",
         "RSC Adv 11:39169 (2021), doi:10.1039/D1RA07089D (abstract; authors not read); "
@@ -343,10 +354,18 @@ def zif8_phosphate_row() -> Row:
         f"medium, composition \"water\") pH 5.0 {acid:.3g} %",
         "PBS at pH 7.4 above lactic acid at pH 5.0", pbs > acid,
         "the preset's acid switch is calibrated on release in PBS at both pH (Zhang et al. "
-        "2024; " + ZHANG_MEDIUM + "), so phosphate's share is inside it; degradation by "
-        "phosphate as a term of its own has no rate to be built from (the abstracts give the "
-        "ordering only). In a phosphate-free acidic buffer the model overstates ZIF-8's "
-        "degradation")
+        "2024; " + ZHANG_MEDIUM + "), so phosphate's share is inside it. Neither a term "
+        "first order in HPO4(2-) nor one in total phosphate passes this row with that "
+        "calibration kept: lactic acid at pH 5.0 "
+        f"degrades at the PBS pH 5.0 rate ({k50:.4f} /h) less the phosphate term there, "
+        f"below PBS at pH 7.4 ({k74:.4f} /h) only if that term exceeds {k50 - k74:.4f} /h, "
+        f"while first order in HPO4(2-) it is at most {hpo4_max:.1e} /h "
+        f"(HPO4(2-) is {100 * _hpo4_fraction(5.0):.2g} % of the phosphate at pH 5.0, "
+        f"{100 * _hpo4_fraction(7.4):.0f} % at 7.4) and in total phosphate at most "
+        f"{k74:.4f} /h. The sources disagree (a cellulose@ZIF-8 carrier in PBS against bare "
+        "microcrystals in a lactic acid solution of unread buffer capacity), and no rate of "
+        "degradation by phosphate was found (docs/research/science_sources.md, "
+        "2026-12-06)")
 
 
 @functools.cache
