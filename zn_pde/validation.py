@@ -34,7 +34,8 @@ from ._model import build_model
 from ._solve import Schedule, trajectory
 from .config import resolve
 from .materials import get_material
-from .materials.media import PHOSPHATE_LOG_BETA, medium_constants
+from .materials.media import medium_constants, phosphate_fraction
+from .materials.zif8 import ZHANG_RATE_PH5_PER_H, ZHANG_RATE_PH74_PER_H
 
 
 @dataclasses.dataclass(frozen=True)
@@ -327,22 +328,14 @@ def _released_percent(vial: dict[str, np.ndarray], dose: float) -> float:
     return 100.0 * (1.0 - float(vial["np"][-1]) / dose)
 
 
-def _hpo4_fraction(ph: float) -> float:
-    """HPO4(2-)'s share of the phosphate at this pH (37 °C constants of
-    zn_pde.materials.media, activities taken as concentrations)."""
-    h = 10.0 ** -ph
-    terms = [1.0] + [10.0 ** b * h ** (n + 1) for n, b in enumerate(PHOSPHATE_LOG_BETA)]
-    return terms[1] / sum(terms)
-
-
 def zif8_phosphate_row() -> Row:
     """ZIF-8's degradation by phosphate, which the acid switch does not separate."""
     pbs = _released_percent(_vial("ZIF-8", 7.4, 20.0, 15.0, 60.0, 15 * 60, "phosphate_saline"),
                             20.0)
     acid = _released_percent(_vial("ZIF-8", 5.0, 20.0, 15.0, 60.0, 15 * 60, "water"), 20.0)
     # Zhang et al.'s first-order rates in PBS, and the phosphate term at pH 5.0 the row needs
-    k50, k74 = -math.log(1 - 0.634) / 15.0, -math.log(1 - 0.376) / 15.0
-    hpo4_max = k74 * _hpo4_fraction(5.0) / _hpo4_fraction(7.4)
+    k50, k74 = ZHANG_RATE_PH5_PER_H, ZHANG_RATE_PH74_PER_H
+    hpo4_max = k74 * phosphate_fraction(5.0, 1) / phosphate_fraction(7.4, 1)
     return Row(
         "ZIF-8 degrades faster in a phosphate buffer at pH 7.4 than in lactic acid at pH 5.0",
         "RSC Adv 11:39169 (2021), doi:10.1039/D1RA07089D (abstract; authors not read); "
@@ -360,8 +353,8 @@ def zif8_phosphate_row() -> Row:
         f"degrades at the PBS pH 5.0 rate ({k50:.4f} /h) less the phosphate term there, "
         f"below PBS at pH 7.4 ({k74:.4f} /h) only if that term exceeds {k50 - k74:.4f} /h, "
         f"while first order in HPO4(2-) it is at most {hpo4_max:.1e} /h "
-        f"(HPO4(2-) is {100 * _hpo4_fraction(5.0):.2g} % of the phosphate at pH 5.0, "
-        f"{100 * _hpo4_fraction(7.4):.0f} % at 7.4) and in total phosphate at most "
+        f"(HPO4(2-) is {100 * phosphate_fraction(5.0, 1):.2g} % of the phosphate at pH 5.0, "
+        f"{100 * phosphate_fraction(7.4, 1):.0f} % at 7.4) and in total phosphate at most "
         f"{k74:.4f} /h. The sources disagree (a cellulose@ZIF-8 carrier in PBS against bare "
         "microcrystals in a lactic acid solution of unread buffer capacity), and no rate of "
         "degradation by phosphate was found (docs/research/science_sources.md, "

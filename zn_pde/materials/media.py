@@ -41,11 +41,13 @@ PHOSPHATE_LOG_BETA = tuple(log10_K_at_37C(b, h) for b, h in
 PHOSPHATE_LIMIT_PH = 6.8
 
 
-def phosphate_fraction(ph):
-    """f₃: the share of the phosphate present as PO₄³⁻ at this pH (37 °C, activities taken
-    as concentrations); `ph` a number or an array (NumPy or JAX, traced too)."""
+def phosphate_fraction(ph, protons: int = 0):
+    """The share of the phosphate present as HₙPO₄⁽³⁻ⁿ⁾⁻, n = `protons` (0: PO₄³⁻, f₃; 1:
+    HPO₄²⁻), at this pH (37 °C, activities taken as concentrations); `ph` a number or an
+    array (NumPy or JAX, traced too)."""
     h = 10.0 ** -ph
-    return 1.0 / (1.0 + sum(10.0 ** b * h ** (n + 1) for n, b in enumerate(PHOSPHATE_LOG_BETA)))
+    terms = [1.0] + [10.0 ** b * h ** (n + 1) for n, b in enumerate(PHOSPHATE_LOG_BETA)]
+    return terms[protons] / sum(terms)
 
 
 def _zno_solubility_uM(ph: float) -> float:

@@ -24,8 +24,10 @@ from .zno import ZNO_LIGHT_ABSORPTION_CM2_PER_UG
 MOLAR_MASS_G_PER_MOL = 8 * 12.011 + 10 * 1.008 + 4 * 14.007 + 65.38
 
 _T_H = 15.0
-_K50 = -math.log(1 - 0.634) / _T_H  # first-order rate through 63.4 % at 15 h, pH 5.0
-_K74 = -math.log(1 - 0.376) / _T_H  # ... and 37.6 % at 15 h, pH 7.4
+#: first-order rates (1/h) through Zhang et al.'s 63.4 % (pH 5.0) and 37.6 % (pH 7.4) at 15 h
+ZHANG_RATE_PH5_PER_H = -math.log(1 - 0.634) / _T_H
+ZHANG_RATE_PH74_PER_H = -math.log(1 - 0.376) / _T_H
+_K50, _K74 = ZHANG_RATE_PH5_PER_H, ZHANG_RATE_PH74_PER_H
 _PH_HALF, _STEEP = 6.5, 2.0
 
 
