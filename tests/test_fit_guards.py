@@ -415,3 +415,42 @@ def test_check_output_free_is_the_python_api_s_guard(tmp_path):
     with pytest.raises(InputError, match="fit output exists"):
         check_output_free(tmp_path, "r", overwrite=False)
     check_output_free(tmp_path, "r", overwrite=True)
+
+
+def test_validate_checks_a_fit_config_as_the_fit_would(tmp_path, capsys):
+    """`zn-pde validate FIT.toml` (the README's "check a config") was exit 2 with "key 'fit':
+    unknown section" for every fit config: it now makes the fit's checks without fitting and
+    prints the resolved fit config, which reads back as the same fit."""
+    import tomllib
+
+    cfg = _fit_files(tmp_path, "1,1.5,5.5,2\n24,30,5.5,2\n48,0.6,7.4,2\n",
+                     "[fit.parameters.dissolution_proton_order]\nfixed = true\ninitial = 1.1\n")
+    assert main(["validate", str(cfg), "--set", "fit.starts=2"]) == 0
+    out = capsys.readouterr().out
+    assert "valid fit config" in out and "3 rows" in out
+    resolved = tomllib.loads(out)["fit"]
+    assert resolved["starts"] == 2 and resolved["observable"] == "release"
+    assert resolved["parameters"]["dissolution_proton_order"] == {"initial": 1.1, "fixed": True}
+    assert set(resolved["parameters"]) == {"dissolution_rate_per_h", "dissolution_proton_order"}
+    again = tmp_path / "resolved.toml"
+    again.write_text(out)
+    assert main(["validate", str(again)]) == 0
+    body = out[out.index("[fit]"):]
+    assert capsys.readouterr().out.endswith(body)
+    # the fit's data warnings and table errors, as `zn-pde fit` gives them
+    (tmp_path / "release.csv").write_text(HEADER + "1,0.5,5.5,2\n24,0.9,5.5,2\n")
+    assert main(["validate", str(cfg)]) == 0
+    assert "looks like fractions" in capsys.readouterr().out
+    (tmp_path / "release.csv").write_text(HEADER + "1,abc,5.5,2\n")
+    assert main(["validate", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "'abc' at line 2" in err and "Traceback" not in err
+
+
+def test_validate_names_a_plan_config_for_what_it_is(tmp_path, capsys):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[plan]\nname = "p"\nconfig = "tumour.toml"\n')
+    assert main(["validate", str(plan)]) == 2
+    err = capsys.readouterr().err
+    assert "a plan config" in err and "zn-pde validate tumour.toml" in err
+    assert "unknown section" not in err

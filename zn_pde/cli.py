@@ -646,8 +646,22 @@ def wrap_comment(text: str) -> str:
 
 
 def _cmd_validate(a) -> int:
-    from .config import WELL_MIXED_INERT_KEYS, dumps, load_config
+    from .config import WELL_MIXED_INERT_KEYS, dumps, load_config, read_toml_file
 
+    if a.config is not None:  # a fit or plan config is checked as its command would
+        raw = read_toml_file(a.config, "config")
+        if isinstance(raw.get("fit"), dict):
+            from .fit import validate_fit_text
+
+            _emit(validate_fit_text(a.config, a.overrides))
+            return 0
+        if isinstance(raw.get("plan"), dict):
+            scenario = raw["plan"].get("config", "CONFIG.toml")
+            raise InputError("a plan config ([plan]): `zn-pde validate` checks simulation and "
+                             "fit configs; `zn-pde plan` checks a plan config before it "
+                             f"optimises, and `zn-pde validate {scenario}` the scenario it "
+                             "names (paths relative to the plan file)",
+                             file=str(a.config), key="plan")
     config = load_config(a.config, a.overrides)
     head = f"# {a.config or 'built-in default'}: valid; fully resolved config follows\n"
     if config["grid"]["kind"] == "well_mixed":

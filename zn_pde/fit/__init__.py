@@ -8,6 +8,7 @@ metrics, empirical models -> `<name>.json`, `<name>.eqx`, `<name>.png`. See docs
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 from pathlib import Path
@@ -124,6 +125,49 @@ def run_fit_cli(args) -> int:
                   "\"warnings\" in the JSON")
     print("wrote " + ", ".join(str(p) for p in result.files.values()))
     return 0
+
+
+def validate_fit_text(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> str:
+    """`zn-pde validate FIT.toml`: every check `zn-pde fit` makes before it fits (config, data
+    table, free set and box, each row's experiment resolved as `zn-pde run` would) and its data
+    warnings, without fitting; the fit config resolved (defaults included) as TOML, the first
+    experiment's resolved simulation config as comments."""
+    import textwrap
+
+    from ..config import dumps
+    from ..config._toml import _value
+    from ._checks import data_warnings
+
+    cfg = load_fit_config(path, overrides)
+    problem = build_problem(cfg)
+    free, table = problem.free, problem.table
+    warnings, _ = data_warnings(problem)
+    n_bounds = len(table) - problem.n_points
+    head = [f"{path}: valid fit config ({cfg.observable.name}: {len(table)} rows of "
+            f"{table.path}, {problem.n_points} values"
+            + (f" and {n_bounds} bounds" if n_bounds else "")
+            + f", {problem.prediction.n_conditions} simulated conditions; free: "
+            + ", ".join(free.names) + "); nothing fitted. Fully resolved fit config follows"]
+    head += [f"warning: {w}" for w in warnings]
+    s = cfg.settings
+    fit = {"name": cfg.name, "observable": cfg.observable.name, "data": str(cfg.data),
+           "material": cfg.material, "select": cfg.select, "exclude": cfg.exclude,
+           "exposure_h": cfg.exposure_h, "dose_ug_per_ml": cfg.dose_ug_per_ml,
+           "curve_by": cfg.curve_by, **dataclasses.asdict(s)}
+    fit = {k: v for k, v in fit.items() if v is not None and v != {}}
+    params = [f"{n} = {{ initial = {_value(float(free.initial[i]))}, lower = "
+              f"{_value(float(free.lower[i]))}, upper = {_value(float(free.upper[i]))} }}  "
+              f"# {free.units[i]}" for i, n in enumerate(free.names)]
+    params += [f"{n} = {{ initial = {_value(float(free.held[n]))}, fixed = true }}"
+               for n in free.fixed_by_config]
+    experiment = dumps(problem.prediction.configs[0]).rstrip("\n").splitlines()
+    lines = ([f"# {x}" for h in head for x in textwrap.wrap(h, 90)]
+             + [dumps({"fit": fit}).rstrip("\n"), "",
+                "[fit.parameters]  # the free set, then those fixed"]
+             + params + ["", f"# the experiment of the first row (line {table.lines[0]}), "
+                         "resolved as `zn-pde run` would:"]
+             + [f"# {x}" if x else "#" for x in experiment])
+    return "\n".join(lines)
 
 
 def run_design_cli(args) -> int:
