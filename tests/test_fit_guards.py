@@ -454,3 +454,18 @@ def test_validate_names_a_plan_config_for_what_it_is(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "a plan config" in err and "zn-pde validate tumour.toml" in err
     assert "unknown section" not in err
+
+
+@pytest.mark.parametrize("dt_s, times", [(4e7, "24"), (86400, "9999")])
+def test_a_step_too_long_for_the_fit_s_run_names_the_step(tmp_path, capsys, dt_s, times):
+    """The fit sets time.end_h (whole steps to the latest read-out): a dt_s of 4e7 s, or
+    86400 s with a read-out at 9999 h, was refused as "key 'time.end_h': value ... out of
+    range", a key the fit refuses to take. It names the step the user set."""
+    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h\n"
+                                    f"4,98,{times}\n8,90,{times}\n")
+    cfg = tmp_path / "fit.toml"
+    cfg.write_text('[fit]\nname = "late"\nobservable = "viability"\ndata = "v.csv"\n'
+                   f"[fit.simulation.time]\ndt_s = {dt_s}\n")
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "key 'fit.simulation.time.dt_s'" in err and "end_h'" not in err

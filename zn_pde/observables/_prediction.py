@@ -169,11 +169,18 @@ def build_prediction(base: dict[str, Any], conditions: Sequence[dict[str, Any]],
         raise InputError("no experimental condition to simulate", file=file)
     first = deep_merge(base, conditions[0])
     dt = first.get("time", {}).get("dt_s", SECTIONS["time"]["dt_s"].default)
-    if not isinstance(dt, int | float) or isinstance(dt, bool) or not dt > 0:
-        raise InputError(f"value {dt!r} is not allowed; expected a number > 0", file=file,
-                         key="fit.simulation.time.dt_s")
+    dt_hi, end_hi = SECTIONS["time"]["dt_s"].hi, SECTIONS["time"]["end_h"].hi
+    if not isinstance(dt, int | float) or isinstance(dt, bool) or not 0 < dt <= dt_hi:
+        raise InputError(f"value {dt!r} is not allowed; expected a number > 0 and <= {dt_hi:g}",
+                         file=file, key="fit.simulation.time.dt_s")
     dt = float(dt)
     every, n_saves = frame_schedule(np.asarray(query_time_h), dt, max_frames, min_frames)
+    if every * n_saves * dt / 3600.0 > end_hi:  # the run is the fit's, the step the user's
+        raise InputError(f"dt_s = {dt:g}: the run to the latest read-out "
+                         f"({float(np.max(query_time_h)):g} h) in whole steps would end at "
+                         f"{every * n_saves * dt / 3600.0:g} h, beyond the longest run "
+                         f"({end_hi:g} h, time.end_h); allowed: a step that ends the run by "
+                         f"then", file=file, key="fit.simulation.time.dt_s")
     timing = {"time": {"dt_s": dt, "save_every_min": every * dt / 60.0,
                        "end_h": every * n_saves * dt / 3600.0,
                        # the read-out interpolates between evenly spaced frames
