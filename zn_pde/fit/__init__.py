@@ -143,14 +143,13 @@ def validate_fit_text(path: str | Path, overrides: list[str] | tuple[str, ...] =
     free, table = problem.free, problem.table
     warnings, _ = data_warnings(problem)
     n_bounds = len(table) - problem.n_points
-    head = [f"{path}: valid fit config ({cfg.observable.name}: {len(table)} rows of "
-            f"{table.path}, {problem.n_points} values"
-            + (f" and {n_bounds} bounds" if n_bounds else "")
+    head = [f"{cfg.observable.name}: {len(table)} rows of {table.path}, "
+            f"{problem.n_points} values" + (f" and {n_bounds} bounds" if n_bounds else "")
             + f", {problem.prediction.n_conditions} simulated conditions; free: "
-            + ", ".join(free.names) + "); nothing fitted. Fully resolved fit config follows"]
+            + ", ".join(free.names) + ". Nothing fitted; the fully resolved fit config follows"]
     head += [f"warning: {w}" for w in warnings]
     s = cfg.settings
-    fit = {"name": cfg.name, "observable": cfg.observable.name, "data": str(cfg.data),
+    fit = {"name": cfg.name, "observable": cfg.observable.name, "data": str(Path(cfg.data).resolve()),
            "material": cfg.material, "select": cfg.select, "exclude": cfg.exclude,
            "exposure_h": cfg.exposure_h, "dose_ug_per_ml": cfg.dose_ug_per_ml,
            "curve_by": cfg.curve_by, **dataclasses.asdict(s)}
@@ -161,7 +160,8 @@ def validate_fit_text(path: str | Path, overrides: list[str] | tuple[str, ...] =
     params += [f"{n} = {{ initial = {_value(float(free.held[n]))}, fixed = true }}"
                for n in free.fixed_by_config]
     experiment = dumps(problem.prediction.configs[0]).rstrip("\n").splitlines()
-    lines = ([f"# {x}" for h in head for x in textwrap.wrap(h, 90)]
+    lines = ([f"# {path}: valid fit config"]
+             + [f"# {x}" for h in head for x in textwrap.wrap(h, 90)]
              + [dumps({"fit": fit}).rstrip("\n"), "",
                 "[fit.parameters]  # the free set, then those fixed"]
              + params + ["", f"# the experiment of the first row (line {table.lines[0]}), "
