@@ -236,6 +236,8 @@ def load_table(path: str | Path, kind: str) -> Table:
             f"{kind} table; required: {', '.join(n for n, c in schema.items() if c.required)} "
             f"(optional: {', '.join(n for n, c in schema.items() if not c.required)}, "
             f"relation); found: {', '.join(header)}"
+            + "".join(f" (column names are case-sensitive: {h!r} here is {n!r})"
+                      for n in missing for h in header if h.lower() == n.lower())
             + next((f" (one column: the table must be comma-separated, this header looks "
                     f"separated by {sep!r})" for sep in (";", "\t", "|")
                     if len(header) == 1 and sep in header[0]), ""),
