@@ -222,10 +222,11 @@ def test_one_point_sweep_summarises_as_the_single_run(runs):
 
 
 def test_peaks_by_place_are_the_maxima_over_every_step():
-    """`advance`'s peaks are the maxima of ROS over the tissue and over the medium after every
-    step (checked against stepping one step at a time: the same float32 operations, so equal
-    to 1e-6), and the run's summary carries them: the exposure at 1.5 h, between the frames
-    at 1 and 2 h, is in the 2 h frame's tissue and medium peaks though not in either frame."""
+    """`advance`'s peaks are the maxima of ROS over the tissue and over the medium after every step
+    since the frame it starts from (checked against stepping one step at a time: the same float32
+    operations, so equal to 1e-6), and the run's summary carries them: the exposure at 1.5 h,
+    between the frames at 1 and 2 h, is in the 2 h frame's tissue and medium peaks though not in
+    either frame."""
     import jax.numpy as jnp
 
     from zn_pde._run import with_step_peaks
@@ -244,13 +245,12 @@ def test_peaks_by_place_are_the_maxima_over_every_step():
     state, _ = advance(model, transport, model.initial_state(), jnp.asarray(chunks[0]))
     tissue, medium = np.asarray(model.tissue), ~np.asarray(model.tissue)
     ros = model.mobile_names.index("ros")
-    by_step = []  # (tissue max, medium max) at the 1 h frame, then after every step
+    by_step = []  # (tissue max, medium max) after every step from the 1 h frame
     s = state
-    for k in range(chunks[1] + 1):
+    for _ in range(chunks[1]):
+        s, _ = advance(model, transport, s, jnp.asarray(1))
         r = np.asarray(s.mobile[..., ros])
         by_step.append((r[tissue].max(), r[medium].max()))
-        if k < chunks[1]:
-            s, _ = advance(model, transport, s, jnp.asarray(1))
     end, peaks = advance(model, transport, state, jnp.asarray(chunks[1]))
     np.testing.assert_allclose(np.asarray(peaks)[:, ros], np.max(by_step, axis=0), rtol=1e-6)
     frames = [np.asarray(x.mobile[..., ros]) for x in (state, end)]
@@ -264,6 +264,26 @@ def test_peaks_by_place_are_the_maxima_over_every_step():
     assert raised["medium_max_ros"] == pytest.approx(float(peaks[1, ros]), rel=1e-6)
     assert raised["max_ros"] == max(raised["tissue_max_ros"], raised["medium_max_ros"])
     assert raised["tissue_max_ros"] > 10 * frame["tissue_max_ros"]
+
+
+def test_a_frame_s_peak_leaves_out_the_previous_frame():
+    """A frame's per-step peaks are over the steps since the previous frame, not that frame
+    itself (found by an outside audit, 2026-12-06: the interval's starting state was among
+    them, so with one step per frame the ROS peak of a cell-free well after its exposure
+    repeated the previous frame's value, frame after frame, while the ROS decayed; and the
+    frame after a medium exchange showed the ROS of the medium it washed out). With one step
+    per frame each frame's peak is its own ROS."""
+    from zn_pde import simulate
+
+    c = {"grid": {"kind": "well_mixed"}, "geometry": {"kind": "medium"},
+         "time": {"end_h": 1.0, "dt_s": 300.0, "save_every_min": 5.0},
+         "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+         "ultrasound": [{"start_h": 0.0, "duration_min": 10.0, "intensity_W_per_cm2": 2.0}]}
+    ds = simulate(c, progress=False)
+    ros = ds["ros"].values
+    assert ros[3] < ros[2]  # decaying after the exposure: a lag would show
+    np.testing.assert_allclose(ds["medium_max_ros"].values, ros, rtol=1e-6)
+    np.testing.assert_allclose(ds["max_ros"].values, ros, rtol=1e-6)
 
 
 def test_sweep_table_gives_peaks_over_time(runs):

@@ -102,9 +102,11 @@ def advance(model: Model, transport: Factors, state: State, n_steps: int | jax.A
     compiles once per length; an integer array, as `run` passes, compiles once).
 
     Also returns the peaks, (2, S): the maximum of each mobile species over the tissue and
-    over the medium (`place_peaks`, rows in PEAK_PLACES order) at the starting state and
-    after every step, so short events between saved frames (an ultrasound burst of ROS) are
-    not missed and each peak says where it was.
+    over the medium (`place_peaks`, rows in PEAK_PLACES order) after every step, the last
+    one's state included, so short events between saved frames (an ultrasound burst of ROS)
+    are not missed and each peak says where it was. The starting state is not among them: it
+    is the previous frame, which has its own peaks, and a frame saved at a dose or an exchange
+    holds the state just before it, which the interval after it never sees.
     """
 
     def body(carry, _=None):
@@ -112,7 +114,7 @@ def advance(model: Model, transport: Factors, state: State, n_steps: int | jax.A
         s = model.step(s, transport)
         return (s, jnp.maximum(peak, place_peaks(model, s.mobile))), None
 
-    peak0 = place_peaks(model, state.mobile)
+    peak0 = jnp.full_like(place_peaks(model, state.mobile), -jnp.inf)
     if isinstance(n_steps, int):
         (state, peak), _ = jax.lax.scan(body, (state, peak0), None, length=n_steps)
     else:
