@@ -620,3 +620,16 @@ def test_each_command_s_set_example_is_a_key_that_command_accepts(command):
             "plan": lambda o: load_plan(shipped / "plan_us_timing.toml", o)}[command]
     for example in examples:
         load([example])  # an InputError fails the test, naming the key
+
+
+def test_version_flag_prints_the_version_runs_store(capsys):
+    """`zn-pde --version` answered "the following arguments are required: command" (exit 2;
+    an outside audit, 2026-12-06): it prints the version a run writes as `zn_pde_version`
+    and exits 0."""
+    from zn_pde import __version__
+    from zn_pde.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"zn-pde {__version__}"

@@ -26,6 +26,7 @@ from ._errors import (
     sigterm_as_interrupt,
 )
 from ._progress import count
+from ._version import __version__
 
 T = TypeVar("T")
 
@@ -53,6 +54,8 @@ def _path(text: str) -> str:
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="zn-pde", description="Reaction-diffusion simulator for zinc "
                 "nanoparticles in tumour spheroids.")
+    p.add_argument("--version", action="version", version=f"zn-pde {__version__}",
+                   help="print the version (the zn_pde_version a run stores) and exit")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add_set(q, help="override a config key with a TOML value, e.g. time.end_h=12"):
