@@ -209,6 +209,29 @@ def test_light_outside_the_optics_table_needs_its_attenuation(capsys, tmp_path, 
     assert code == 0, out
 
 
+@pytest.mark.parametrize("grid, geometry", [("well_mixed", "medium"), ("well_mixed", "uniform"),
+                                            ("radial", "medium")])
+def test_light_that_meets_no_tissue_needs_no_tissue_optics(grid, geometry):
+    """A cell-free vial or a well-mixed culture under far UV-C (230 nm: only light below 243 nm
+    excites ZIF-8, band gap 5.1 eV) was refused until tissue.light_attenuation_per_cm was set,
+    a key that does not act there (an outside audit, 2026-12-06; config.md lists it among the
+    keys a well-mixed run resolves but does not use). It runs without it, and the value, when
+    set, changes nothing."""
+    from zn_pde import simulate
+
+    c = {"grid": {"kind": grid}, "geometry": {"kind": geometry},
+         "time": {"end_h": 0.25, "dt_s": 60.0, "save_every_min": 15.0},
+         "material": {"kind": "ZIF-8"},
+         "light": [{"start_h": 0.05, "duration_min": 5.0, "wavelength_nm": 230.0,
+                    "irradiance_mW_per_cm2": 5.0}]}
+    if grid == "radial":
+        c["grid"].update(shape=[5], spacing_um=20.0)
+    ros = simulate(c, progress=False)["max_ros"].values
+    assert ros.max() > 0  # the light acts on the particles
+    set_ = simulate(c, progress=False, **{"tissue.light_attenuation_per_cm": 1000.0})
+    assert (set_["max_ros"].values == ros).all()
+
+
 @pytest.mark.parametrize("overrides", [
     ["ultrasound[0].duration_min=1200"],  # ends exactly at end_h
     ["ultrasound[0].repeats=5", "ultrasound[0].repeat_every_h=4"],  # last one 20 h-20 h 1 min

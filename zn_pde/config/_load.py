@@ -872,7 +872,10 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
         _check_no_overlap(c[sec], sec, file)
     _check_events(c, file)
     _check_dose_reaches_tissue(c, file)
-    if "material" in c and c["light"]:
+    # the tissue optics table is needed only where light meets tissue on a grid: a
+    # well-mixed compartment sees the entry irradiance, a cell-free geometry has no tissue
+    lit_tissue = c["grid"]["kind"] != "well_mixed" and c["geometry"]["kind"] != "medium"
+    if "material" in c and c["light"] and lit_tissue:
         from ..materials import light_attenuation_per_cm
 
         for i, ex in enumerate(c["light"]):

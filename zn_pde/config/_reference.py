@@ -203,6 +203,8 @@ Checked after every key is valid on its own (exit status 2 when broken):
   species' decay (rate x `dt_s` <= {fast_decay:g}) when the step is longer.
 - `[[light]]` without `tissue.light_attenuation_per_cm` needs a wavelength inside the tissue
   optics table (365-808 nm, interpolated between its rows); outside it, set the attenuation.
+  Only where the light crosses tissue: a `well_mixed` run (whose compartment sees the entry
+  irradiance) and a cell-free `geometry.kind = "medium"` take any wavelength without it.
 """
 
 _SWEEP = """\

@@ -66,7 +66,12 @@ def light_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry
     amplitude is the pulse-averaged irradiance times `per_mW` (e.g. the photon flux of
     1 mW/cm², `photon_flux_nmol_per_cm2_s`)."""
     gate = 1.0 if activates(ex["wavelength_nm"], band_gap_eV) else 0.0
-    mu = np.where(geo.tissue, tissue_light_attenuation_per_cm(ex, tissue_cfg),
+    # tissue optics only where the light crosses tissue (a well-mixed compartment sees the
+    # entry value, a cell-free geometry has none): a wavelength outside the tissue table
+    # needs no tissue.light_attenuation_per_cm there
+    lit_tissue = not geo.well_mixed and bool(np.any(geo.tissue))
+    mu = np.where(geo.tissue,
+                  tissue_light_attenuation_per_cm(ex, tissue_cfg) if lit_tissue else 0.0,
                   tissue_cfg["medium_light_attenuation_per_cm"])
     field = gate * np.exp(-order * entry_path_cm(geo, mu))
     start = ex["start_h"] * 3600.0
