@@ -462,3 +462,42 @@ def test_the_public_functions_annotations_resolve():
             assert "return" in hints, name
     assert typing.get_type_hints(zn_pde.simulate)["return"] is xr.Dataset
     assert typing.get_type_hints(zn_pde.open_run)["return"] is xr.Dataset
+
+
+
+def test_overrides_of_a_run_s_config_bring_the_changed_material_s_constants(tmp_path):
+    """simulate(tomllib.loads(ds.attrs["config"]), **{"material.kind": "ZnO2"}) ran "ZnO2"
+    with ZnO's band gap, solubility and no H2O2 co-product, silently: the run's config text
+    holds every constant written out, and the overrides did not derive them again as
+    docs/config.md says they do (an outside audit, 2026-12-06). Now they do, from a dict and
+    from a file of that text alike (a tortuosity's tissue diffusivities and a new grid's
+    centre too); a constant set to another value stays; without overrides nothing changes."""
+    c = {"grid": {"kind": "well_mixed"}, "geometry": {"kind": "medium"},
+         "time": {"end_h": 0.5, "dt_s": 60.0, "save_every_min": 30.0},
+         "material": {"kind": "ZnO", "dose_ug_per_ml": 10.0}}
+    zno = zn_pde.simulate(c, progress=False)
+    resolved = tomllib.loads(zno.attrs["config"])
+    assert zn_pde.simulate(resolved, progress=False).attrs["config"] == zno.attrs["config"]
+    direct = zn_pde.simulate({**c, "material": {"kind": "ZnO2", "dose_ug_per_ml": 10.0}},
+                             progress=False)
+    path = tmp_path / "resolved.toml"
+    path.write_text(zno.attrs["config"])
+    for config in (resolved, path):
+        zno2 = zn_pde.simulate(config, progress=False, **{"material.kind": "ZnO2"})
+        assert zno2.attrs["config"] == direct.attrs["config"]
+        assert float(zno2["h2o2"].values[-1]) > 0  # ZnO2 releases its co-product
+        np.testing.assert_array_equal(zno2["zn"].values, direct["zn"].values)
+    # on a grid: tissue diffusivities follow the tortuosity, the centre the grid; a constant
+    # the config sets to its own value stays
+    grid = {"grid": {"kind": "cartesian", "shape": [8, 8, 8], "spacing_um": 20.0},
+            "geometry": {"kind": "spheroid", "radius_um": 40.0},
+            "time": {"end_h": 0.1, "dt_s": 60.0}, "material": {"kind": "ZnO"},
+            "kinetics": {"mt_capacity_uM": 33.0}}
+    text = zn_pde.simulate(grid, progress=False).attrs["config"]
+    changed = {"tissue.tortuosity": 3.0, "grid.shape": [10, 10, 10]}
+    got = tomllib.loads(zn_pde.simulate(tomllib.loads(text), progress=False,
+                                        **changed).attrs["config"])
+    want = zn_pde.config.resolve({**grid, "tissue": {"tortuosity": 3.0},
+                                  "grid": {**grid["grid"], "shape": [10, 10, 10]}})
+    assert got["kinetics"] == want["kinetics"] and got["kinetics"]["mt_capacity_uM"] == 33.0
+    assert got["geometry"]["center_um"] == want["geometry"]["center_um"] == [100.0] * 3

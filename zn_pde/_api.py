@@ -26,7 +26,14 @@ import xarray as xr
 
 from ._errors import InputError, RunError
 from ._run import simulate_to_file
-from .config import apply_overrides, dumps, load_config, resolve, unresolved
+from .config import (
+    apply_overrides,
+    dumps,
+    load_config,
+    resolve,
+    unresolved,
+    without_filled_values,
+)
 from .io import read_run
 
 _DICT_LABEL = "<config dict>"
@@ -42,6 +49,9 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
     too), or None for the built-in default scenario (like `zn-pde run` without CONFIG).
     `**overrides`: dotted keys as for `--set`, given Python values:
     `simulate(path, **{"time.end_h": 6.0, "ultrasound[0].intensity_W_per_cm2": 2.0})`.
+    On a resolved config, values it holds only because resolution filled them in (a
+    material's constants, derived diffusivities, the domain's centre) follow the overrides:
+    `simulate(tomllib.loads(ds.attrs["config"]), **{"material.kind": "ZnO2"})` is ZnO2.
     `out`: also keep the run as an HDF5 file (and its XDMF sidecar) there, exactly as
     `zn-pde run -o OUT.h5 --no-control` writes it (no control run: for one, `simulate` the
     config with its exposures' intensities at 0); an existing file is replaced only with
@@ -204,14 +214,16 @@ def _resolve(config: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
     _check_keywords(config, overrides)
     items = [_override_text(k, v) for k, v in overrides.items()]
     if config is None or isinstance(config, str | os.PathLike):
-        return load_config(config, items)
+        return load_config(config, items, refill=True)
     if not isinstance(config, Mapping):
         raise InputError(f"config must be a TOML file path, a dict or None, got "
                          f"{type(config).__name__}", key="config")
     # NumPy scalars and arrays, and tuples, read as the numbers and lists they hold, as in
     # the overrides
-    raw = apply_overrides(unresolved(_plain(dict(config), file=_DICT_LABEL)), items,
-                          _DICT_LABEL)
+    raw = unresolved(_plain(dict(config), file=_DICT_LABEL))
+    if items:  # a resolved config read back as text: its filled-in values follow the change
+        raw = without_filled_values(raw, _DICT_LABEL)
+    raw = apply_overrides(raw, items, _DICT_LABEL)
     c = resolve(raw, _DICT_LABEL)
     c["_name"] = str(config.get("_name", "run"))
     return c

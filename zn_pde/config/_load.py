@@ -44,15 +44,20 @@ def default_config_text() -> str:
     return resources.files("zn_pde.data").joinpath(f"{DEFAULT_CONFIG_NAME}.toml").read_text()
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
-                ) -> dict[str, Any]:
-    """Read, override and validate a config; `None` means the built-in default scenario."""
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (),
+                refill: bool = False) -> dict[str, Any]:
+    """Read, override and validate a config; `None` means the built-in default scenario.
+    `refill` (simulate's overrides): values that only repeat what resolution fills in follow
+    the overrides (`without_filled_values`); `--set` keeps them as given, and validate notes
+    another material's constants (`other_material_notes`)."""
     if path is None:
         name, text, file = DEFAULT_CONFIG_NAME, default_config_text(), "<built-in default>"
         raw = parse_toml(text, file)
     else:
         file, name = str(path), Path(path).stem
         raw = read_toml_file(path, "config")
+    if overrides and refill:
+        raw = without_filled_values(raw, file)
     raw = apply_overrides(raw, overrides, file)
     resolved = resolve(raw, file)
     resolved["_name"] = name
@@ -641,6 +646,61 @@ def unresolved(config: dict[str, Any]) -> dict[str, Any]:
         if table is not None and name in table and table[name] == value:
             del table[name]  # still as derived: derive it again
     return raw
+
+
+def without_filled_values(raw: dict[str, Any], file: str = "<config>") -> dict[str, Any]:
+    """`raw` without the values that only repeat what resolution fills in from the config's
+    other keys: a `[kinetics]` constant equal to the material's own (`material.kind`, and
+    the tissue diffusivities from `[tissue]` and the particle size), `ph.lysosome` equal to
+    the material's, `geometry.center_um` at the domain's centre, a medium exchange's `ph`
+    equal to `ph.medium`. A resolved config read back as text (an output's `config`
+    attribute, `zn-pde validate`'s output, a plan's `.toml`) holds every such value written
+    out, where `unresolved` cannot see which were filled in; `simulate`'s overrides apply to
+    it after this, so those values follow the keys changed (`material.kind` brings its own
+    constants, not the first material's), as the docs promise. Unchanged configs resolve the
+    same with or without them. A config that does not resolve as it is is returned
+    unchanged (its error comes from the normal path)."""
+    probe = copy.deepcopy(raw)
+    taken = 0
+
+    def take(table: Any, names: Any) -> None:
+        nonlocal taken
+        if isinstance(table, dict):
+            for name in [n for n in names if n in table]:
+                del table[name]
+                taken += 1
+
+    kinetics = probe.get("kinetics")
+    take(kinetics, list(kinetics) if isinstance(kinetics, dict) else [])
+    take(probe.get("ph"), ["lysosome"])
+    take(probe.get("geometry"), ["center_um"])
+    exchanges = probe.get("medium_exchange")
+    for ex in exchanges if isinstance(exchanges, list) else []:
+        take(ex, ["ph"])
+    if not taken:
+        return raw
+    try:  # what resolution fills in for them from the config's other keys
+        filled = resolve(probe, file)
+    except InputError:
+        return raw
+    out = copy.deepcopy(raw)
+    for key in filled.get("_derived", {}):
+        got, name = _derived_slot(filled, key)
+        mine, _ = _derived_slot(out, key)
+        if got is not None and isinstance(mine, dict) and name in mine \
+                and _same(mine[name], got[name]):
+            del mine[name]
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
+    return a == b
 
 
 def _derive_tissue_diffusivities(c: dict[str, Any], raw_kinetics: Any, file: str) -> None:

@@ -175,7 +175,14 @@ Checked after every key is valid on its own (exit status 2 when broken):
   `[tissue]` (`tortuosity`, `extracellular_gap_nm`) and the diameter, and one volume
   fraction follows the other. `zn-pde validate` prints the derived values; a `[sweep]`
   point, a plan's controls and `simulate`'s overrides derive them again from the changed
-  keys.
+  keys. So do `simulate`'s overrides on a resolved config read back as text
+  (`tomllib.loads(ds.attrs["config"])`, `validate`'s output, a plan's `.toml`): there a
+  `[kinetics]` constant equal to the one its material and `[tissue]` give, `ph.lysosome`
+  equal to the material's, `geometry.center_um` at the domain's centre and a
+  `[[medium_exchange]]` `ph` equal to `ph.medium` count as filled in and follow the change
+  (`material.kind = "ZnO2"` brings ZnO2's constants); a value that differs counts as set.
+  `--set` on such a file keeps every written value as given, and `zn-pde validate` names
+  the constants that are another material's.
 - Every `[[ultrasound]]` and `[[light]]` exposure, each repeat included, lies inside the run:
   `start_h < time.end_h` and `start_h + duration_min/60 <= time.end_h`; `repeats > 1` needs
   `repeat_every_h >= duration_min/60`. Exposures of one kind (repeats included) may not
