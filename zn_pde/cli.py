@@ -319,8 +319,9 @@ def _cmd_run(a) -> int:
                          + ("; its zinc beyond zinc phosphate's limit precipitated "
                             "(zn_phosphate)" if phosphate else ""))
         elif config["grid"]["kind"] != "well_mixed":
-            lines.append("  dissolved: not one dose's share on a grid (its medium faces "
-                         "exchange particles); see np and zn")
+            lines.append("  dissolved: a share of the dose only in well-mixed runs (on a "
+                         "grid, faces held by the bulk medium exchange particles); see np "
+                         "and zn")
         else:
             lines.append("  dissolved: not counted across a [[medium_exchange]], which washes "
                          "out an untracked share of the particles; see np and zn")
