@@ -128,9 +128,13 @@ def test_a_table_without_exposure_h_is_read_at_24_h_with_a_warning(tmp_path):
     for label, extra in (("none", ""), ("24", "exposure_h = 24.0\n"),
                          ("48", "exposure_h = 48.0\n")):
         (tmp_path / f"{label}.toml").write_text(base + extra)
-        problem = build_problem(load_fit_config(tmp_path / f"{label}.toml"))
+        cfg = load_fit_config(tmp_path / f"{label}.toml")
+        problem = build_problem(cfg)
         predictions[label] = np.asarray(problem.predict(jnp.log(jnp.asarray(problem.free.initial))))
         warnings, _ = data_warnings(problem)
         assert any("have no exposure_h" in w for w in warnings) == (label == "none")
+        # the curve is labelled with the time it is read at ("? h" before)
+        ((name, _),) = cfg.observable.curves(problem.table, cfg.row_settings)
+        assert name == ("48 h" if label == "48" else "24 h"), name
     np.testing.assert_array_equal(predictions["none"], predictions["24"])
     assert np.all(predictions["48"] < predictions["24"])  # the read-out time matters

@@ -98,10 +98,10 @@ class Viability(Observable):
             ["group_id"] if "group_id" in table.text else
             [c for c in ("exposure_h", "pH", "ultrasound_W_per_cm2", "light_mW_per_cm2")
              if c in table.text])
-        default_t = settings.get("exposure_h")
+        default_t = settings.get("exposure_h") or DEFAULT_EXPOSURE_H
 
         def label(row: dict[str, str]) -> str:
-            t = row.get("exposure_h") or (f"{default_t:g}" if default_t else "?")
+            t = row.get("exposure_h") or f"{default_t:g}"
             parts = [f"{t} h"]
             for c in cols:
                 if c != "exposure_h" and row.get(c, "") != "":
