@@ -500,9 +500,9 @@ def still_improving(opt: Optimum) -> str | None:
         return None
     steps = len(losses) - 1
     return (f"the optimiser stopped at its step limit (lm_steps = {steps}) while the fit was "
-            f"still improving: the SSR fell by {fall / max(abs(window[-1]), 1e-300):.2g} "
-            f"(relative) over the last {len(window) - 1} Levenberg-Marquardt steps, more than "
-            f"the {STALL_RTOL:g} taken as converged; the values reported are not the "
+            f"still improving: the SSR fell from {window[0]:.4g} to {window[-1]:.4g} over the "
+            f"last {len(window) - 1} Levenberg-Marquardt steps, more than the {STALL_RTOL:g} of "
+            f"its value taken as converged; the values reported are not the "
             "optimum, and their intervals are not the optimum's; raise lm_steps "
             "(--set fit.lm_steps=N) and fit again")
 
