@@ -296,6 +296,10 @@ def test_radial_run_writes_profiles_inspects_plots_and_resumes(tmp_path, capsys)
 @pytest.mark.parametrize(("setting", "key"), [
     (["light=[{start_h=1.0, duration_min=5.0, wavelength_nm=365.0, "
       "irradiance_mW_per_cm2=20.0}]", "ultrasound=[]"], "light[0].wavelength_nm"),
+    # an attenuation set by hand is the key that makes the light one-sided, not the wavelength
+    (["light=[{start_h=1.0, duration_min=5.0, wavelength_nm=660.0, "
+      "irradiance_mW_per_cm2=20.0}]", "ultrasound=[]", "tissue.light_attenuation_per_cm=50"],
+     "tissue.light_attenuation_per_cm"),
     (["ultrasound[0].frequency_MHz=10", "tissue.ultrasound_attenuation_dB_per_cm_MHz=2"],
      "ultrasound[0].frequency_MHz"),
     (["geometry.center_um=[100.0,100.0,100.0]"], "geometry.center_um"),
@@ -314,6 +318,7 @@ def test_radial_refuses_what_it_cannot_represent(setting, key, capsys):
     assert f"'{key}'" in err and "Traceback" not in err
     if "light" in key or "ultrasound" in key:
         assert "cartesian" in err
+        assert f"this {'ultrasound' if 'ultrasound' in key else 'light'} exposure" in err
 
 
 def test_default_ultrasound_is_accepted_and_reaches_every_side():

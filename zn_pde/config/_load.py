@@ -1015,7 +1015,12 @@ def radial_attenuation_across(c: dict[str, Any]) -> list[tuple[str, float]]:
                   else tissue_light_attenuation_per_cm(ex, t))
         except NotImplementedError:  # no optics table: refused with its own message below
             continue
-        out.append((f"light[{i}].wavelength_nm", 1.0 - math.exp(-mu * diameter_cm)))
+        # the key that set the coefficient: the medium's or the tissue's own value where
+        # given, else the wavelength (the tissue optics table)
+        key = ("tissue.medium_light_attenuation_per_cm" if cell_free else
+               "tissue.light_attenuation_per_cm" if t.get("light_attenuation_per_cm")
+               is not None else f"light[{i}].wavelength_nm")
+        out.append((key, 1.0 - math.exp(-mu * diameter_cm)))
     return out
 
 
@@ -1040,7 +1045,7 @@ def _check_radial(c: dict[str, Any], file: str) -> None:
         return
     for key, lost in radial_attenuation_across(c):
         if lost > RADIAL_MAX_ATTENUATION:
-            section = key.split("[")[0]
+            section = "light" if "light" in key else key.split("[")[0]
             body = "spheroid" if geo["kind"] == "spheroid" else "domain"
             raise InputError(
                 f"this {section} exposure loses {100 * lost:.3g} % of its intensity across "
