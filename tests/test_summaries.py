@@ -397,11 +397,11 @@ def test_the_summary_notes_zinc_nothing_caps(tmp_path, capsys, kind, dose, compo
 def test_the_zinc_note_of_a_cell_free_vial_speaks_of_dissolved_zinc():
     """A vial has no cells: what the missing cap overstates there is the dissolved zinc,
     not a toxicity (ZnO at pH 5.5, the shipped release vial's acid)."""
-    from zn_pde.cli import _uncapped_zinc_lines
+    from zn_pde._notes import uncapped_zinc_lines
 
     raw = {"grid": {"kind": "well_mixed"}, "geometry": {"kind": "medium"},
            "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0}, "ph": {"medium": 5.5}}
-    (line,) = _uncapped_zinc_lines(config(raw))
+    (line,) = uncapped_zinc_lines(config(raw))
     assert "at pH 5.5," in line and "read the dissolved zinc above that" in line
 
 
@@ -421,12 +421,12 @@ def test_the_zinc_note_counts_only_the_particles_the_medium_holds_at_once(exchan
     exchange at t = 0 acts before the dose of material.dose_ug_per_ml (README "Protocols"):
     it once reset the count to 0 after that dose, so 20 ug/mL and 5 more at 2 h were quoted
     as 20 and a medium holding more than the note's threshold could go unnoted."""
-    from zn_pde.cli import _most_particles_held_ug_per_ml
+    from zn_pde._notes import most_particles_held_ug_per_ml
 
     c = {"material": {"dose_ug_per_ml": 20.0}, "ph": {"medium": 7.4},
          "medium_exchange": [{"time_h": t} for t in exchanges],
          "dose": [{"time_h": t, "dose_ug_per_ml": d} for t, d in doses]}
-    assert _most_particles_held_ug_per_ml(c) == most
+    assert most_particles_held_ug_per_ml(c) == most
 
 
 @pytest.mark.parametrize("kind, dt, noted", [

@@ -20,7 +20,8 @@ _EXPORTS: dict[str, str] = {
     "open_run": "._api", "simulate": "._api",
     "diffuse": "._diffusion", "diffuse_react": "._diffusion",
     "make_operator": "._diffusion", "make_transport": "._diffusion",
-    "InputError": "._errors", "Interrupted": "._errors", "RunError": "._errors",
+    "ConfigNote": "._errors", "InputError": "._errors", "Interrupted": "._errors",
+    "RunError": "._errors",
     "Environment": "._kinetics", "Kinetics": "._kinetics", "Local": "._kinetics",
     "local_step": "._kinetics", "react": "._kinetics", "total_zinc_uM": "._kinetics",
     "Model": "._model", "State": "._model", "build_model": "._model",
@@ -57,6 +58,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see: the same names, imported ea
     from ._diffusion import diffuse_react as diffuse_react
     from ._diffusion import make_operator as make_operator
     from ._diffusion import make_transport as make_transport
+    from ._errors import ConfigNote as ConfigNote
     from ._errors import InputError as InputError
     from ._errors import Interrupted as Interrupted
     from ._errors import RunError as RunError

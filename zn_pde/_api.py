@@ -18,13 +18,15 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
-from ._errors import InputError, RunError
+from ._errors import ConfigNote, InputError, RunError
+from ._notes import config_notes
 from ._run import simulate_to_file
 from .config import (
     apply_overrides,
@@ -68,6 +70,9 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
     (spatial runs) and the event table; the resolved config as TOML text in
     `ds.attrs["config"]`.
 
+    Issues a `ConfigNote` warning for each note `zn-pde run` prints on the config (light
+    below the particles' band gap, ultrasound below the cavitation threshold, ...).
+
     Raises `InputError` for a bad config, override or output path (the message the command
     line prints), `RunError` when the run fails or is interrupted (Ctrl-C, or a notebook's
     interrupt: then its subclass `Interrupted`); without `out` the frames saved until then
@@ -78,6 +83,8 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
             raise InputError(f"simulate's {name} = {flag!r} must be True or False",
                              key=name, file=_label(config))
     c = _resolve(config, overrides)
+    for note in config_notes(c):  # what `zn-pde run` prints with its summary
+        warnings.warn(note.strip().removeprefix("note: "), ConfigNote, stacklevel=2)
     if "sweep" in c:
         raise InputError("simulate runs one point; a [sweep] runs with `zn-pde run` and its "
                          "file opens with xarray.open_dataset(path, engine='h5netcdf')",

@@ -37,6 +37,12 @@ class InputError(ValueError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class ConfigNote(UserWarning):
+    """A config the model runs, but not wholly as its user may expect (light below the band
+    gap, ultrasound below the cavitation threshold, zinc nothing caps, ...): the notes
+    `zn-pde validate` and `zn-pde run` print, which `simulate` issues as this warning."""
+
+
 class RunError(RuntimeError):
     """A failure during a run (non-finite or negative field, interruption)."""
 

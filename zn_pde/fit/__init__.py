@@ -149,7 +149,8 @@ def validate_fit_text(path: str | Path, overrides: list[str] | tuple[str, ...] =
             + ", ".join(free.names) + ". Nothing fitted; the fully resolved fit config follows"]
     head += [f"warning: {w}" for w in warnings]
     s = cfg.settings
-    fit = {"name": cfg.name, "observable": cfg.observable.name, "data": str(Path(cfg.data).resolve()),
+    fit = {"name": cfg.name, "observable": cfg.observable.name,
+           "data": str(Path(cfg.data).resolve()),
            "material": cfg.material, "select": cfg.select, "exclude": cfg.exclude,
            "exposure_h": cfg.exposure_h, "dose_ug_per_ml": cfg.dose_ug_per_ml,
            "curve_by": cfg.curve_by, **dataclasses.asdict(s)}
