@@ -484,8 +484,8 @@ def test_cell_free_radial_vial_takes_light_by_the_medium_attenuation(capsys):
     acts on its exposures (`stimuli.light`): 365 nm light, which loses 85 % across 500 µm
     of tissue but nothing in the default medium (0 /cm), is accepted and its field is the
     entry value in every shell (exactly: exp(0)); a medium that does attenuate (400 /cm,
-    1 − e^{−400 × 0.064} ≈ 100 % across the 640 µm domain) is refused as before, naming the
-    light's key."""
+    1 − e^{−400 × 0.064} ≈ 100 % across the 640 µm domain) is refused, naming the medium's
+    attenuation, the key that set it."""
     from zn_pde import build_model, load_config
     from zn_pde.cli import main
 
@@ -497,7 +497,7 @@ def test_cell_free_radial_vial_takes_light_by_the_medium_attenuation(capsys):
     capsys.readouterr()
     assert main(args + vial + ["--set=tissue.medium_light_attenuation_per_cm=400"]) == 2
     err = capsys.readouterr().err
-    assert "'light[0].wavelength_nm'" in err and "Traceback" not in err
+    assert "'tissue.medium_light_attenuation_per_cm'" in err and "Traceback" not in err
     # a block of tissue filling the domain: the domain's diameter, not a spheroid's
     assert main(args + vial[1:] + ["--set=geometry.kind='uniform'"]) == 2
     assert "across the domain's diameter" in capsys.readouterr().err
