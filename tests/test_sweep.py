@@ -143,6 +143,14 @@ def test_a_sweep_of_release_vials_reports_what_dissolved(tmp_path, capsys):
     ("tissue.ultrasound_attenuation_dB_per_cm_MHz", "dB/(cm MHz)"),
     ("tissue.light_attenuation_per_cm", "1/cm"),
     ("kinetics.light_absorption_cm2_per_ug", "cm^2/ug"),
+    # the sonodynamic yields are per ug/mL of particles (they read ug/mL, the unit of a
+    # dose, on a sweep's axis and a plan's control), and the units of the names renamed to
+    # carry them (they read 1)
+    ("kinetics.sono_radical_yield_uM_per_s_per_ug_per_ml", "uM/s per ug/mL"),
+    ("kinetics.sono_ros_yield_uM_per_s_per_ug_per_ml", "uM/s per ug/mL"),
+    ("kinetics.dissolution_switch_steepness_per_ph", "1/pH"),
+    ("photosensitiser.loading_ug_per_ug", "ug/ug"),
+    ("photosensitiser.molar_mass_g_per_mol", "g/mol"),
 ])
 def test_a_swept_key_s_coordinate_has_the_unit_its_name_carries(key, units):
     """The `units` of `sweep_<key>` (and the summary figure's axis) is the unit in the key's

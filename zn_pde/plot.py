@@ -74,7 +74,8 @@ INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_de
                  "hazard")
 #: The files' ASCII unit strings as the figures write them (`figure_unit`)
 FIGURE_UNITS = {"uM": "µM", "ug/mL": "µg/mL", "um": "µm", "um^2/s": "µm²/s",
-                "W/cm^2": "W/cm²", "mW/cm^2": "mW/cm²", "J/cm^2": "J/cm²"}
+                "W/cm^2": "W/cm²", "mW/cm^2": "mW/cm²", "J/cm^2": "J/cm²",
+                "uM/s per ug/mL": "µM/s per µg/mL"}
 
 
 def _log_y(ax: Axes) -> None:

@@ -17,12 +17,14 @@ REQUIRED = object()  # sentinel: the key has no default
 # the unit a key's name ends in, as plain text for files (HDF5 `units`, JSON, figure labels);
 # longest first where one suffix ends another (`_uM_per_s` is not `_per_s`)
 _KEY_SUFFIX_UNITS = (
-    ("_dB_per_cm_MHz", "dB/(cm MHz)"), ("_per_uM_per_s", "1/(uM s)"), ("_uM_per_s", "uM/s"),
+    ("_dB_per_cm_MHz", "dB/(cm MHz)"), ("_uM_per_s_per_ug_per_ml", "uM/s per ug/mL"),
+    ("_per_uM_per_s", "1/(uM s)"), ("_uM_per_s", "uM/s"),
     ("_um2_per_s", "um^2/s"), ("_ug_per_ml", "ug/mL"), ("_cm2_per_ug", "cm^2/ug"),
     ("_per_W_per_cm2", "1/(W/cm^2)"), ("_W_per_cm2", "W/cm^2"), ("_mW_per_cm2", "mW/cm^2"),
     ("_J_per_cm2", "J/cm^2"), ("_per_cm", "1/cm"), ("_per_h", "1/h"), ("_per_s", "1/s"),
     ("_uM", "uM"), ("_um", "um"), ("_min", "min"), ("_h", "h"), ("_s", "s"), ("_nm", "nm"),
-    ("_MHz", "MHz"), ("_eV", "eV"),
+    ("_MHz", "MHz"), ("_eV", "eV"), ("_per_ph", "1/pH"), ("_ug_per_ug", "ug/ug"),
+    ("_g_per_mol", "g/mol"),
 )
 
 
