@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import h5py
 import numpy as np
 import pytest
@@ -505,3 +507,34 @@ def test_summary_figure_says_what_it_shows_and_keys_lines_below_the_panels(tmp_p
     key = fig.legends[0].get_window_extent(renderer)
     ax = fig.axes[0].get_window_extent(renderer)
     assert key.y1 <= ax.y0 + 0.5 or key.y0 >= ax.y1 - 0.5
+
+
+def test_the_summary_figure_s_axis_labels_stay_apart_and_inside_it(tmp_path):
+    """A long swept key and unit (kinetics.sono_radical_yield_uM_per_s_per_ug_per_ml, in
+    µM/s per µg/mL) made x labels wider than their panels: they ran into each other and off
+    the figure's right edge, and a long y label past the panel's top (an outside audit).
+    Every label is wrapped to its panel: no two overlap and each lies inside the figure."""
+    from zn_pde._sweep import _plot_summary
+
+    key = "kinetics.sono_radical_yield_uM_per_s_per_ug_per_ml"
+    v = np.array([0.9, 0.6])
+    fig = _plot_summary(tmp_path / "s.h5", [key], [[60.0], [118.0]],
+                        [(100 * v, "final tissue-mean viability (%)", 105.0),
+                         (100 * (1 - v), "killed by the stimuli's own oxidative hits (%)",
+                          None),
+                         (40 * v, "peak diffusible ROS in tissue (µM)", None)])
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    page = fig.bbox
+    labels = [ax.xaxis.label for ax in fig.axes] + [ax.yaxis.label for ax in fig.axes]
+    boxes = [label.get_window_extent(renderer) for label in labels]
+    assert "µM/s per µg/mL" in labels[0].get_text()
+    for box in boxes:
+        assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1
+        assert page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1
+    for ax, box in zip(fig.axes, boxes[3:], strict=True):  # y labels within their panel
+        assert box.height <= ax.get_window_extent(renderer).height + 1
+    for a, b in itertools.combinations(boxes[:3], 2):
+        assert not a.overlaps(b)

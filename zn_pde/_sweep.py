@@ -387,6 +387,9 @@ def cell_free(table: dict[str, np.ndarray]) -> bool:
     return bool(np.all(np.isnan(table["tissue_mean_viability"])))
 
 
+PANEL_IN, PANEL_HEIGHT_IN = 4.2, 4  # the summary figure's width per panel and height
+
+
 def _plot_summary(out: Path, keys, points, panels, *, end_h: float | None = None) -> Any:
     """Each panel's read-out (`summary_panels`) against the first swept key, a line per
     combination of the others, from 0 to the panel's limit (None: fit the data), under a
@@ -400,7 +403,8 @@ def _plot_summary(out: Path, keys, points, panels, *, end_h: float | None = None
     from .plot import _wrap, figure_unit
 
     pts = np.asarray(points, float)
-    fig = Figure(figsize=(4.2 * len(panels) + 1.2, 4), layout="constrained")
+    fig = Figure(figsize=(PANEL_IN * len(panels) + 1.2, PANEL_HEIGHT_IN),
+                 layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     x = pts[:, 0]
     others = [tuple(r) for r in pts[:, 1:]]
@@ -409,13 +413,17 @@ def _plot_summary(out: Path, keys, points, panels, *, end_h: float | None = None
             sel = np.array([o == combo for o in others])
             label = ", ".join(f"{k} = {v:g}" for k, v in zip(keys[1:], combo, strict=True))
             ax.plot(x[sel], np.asarray(values)[sel], "o-", label=label or None)
-        ax.set_xlabel(f"{keys[0]} ({figure_unit(key_units(keys[0]))})")
+        # wrapped to the panel's axes (~11 characters of 10 pt an inch), also after the
+        # key's dots: a long key and unit (kinetics.sono_radical_yield_uM_per_s_per_ug_per_ml
+        # (µM/s per µg/mL)) ran into the next panel's
+        xlabel = f"{keys[0].replace('.', '. ')} ({figure_unit(key_units(keys[0]))})"
+        ax.set_xlabel(_wrap(xlabel, int(11 * (PANEL_IN - 0.8))).replace(". ", "."))
         if np.all(x > 0) and x.max() >= 10.0 * x.min():
             ax.set_xscale("log")
             swept = np.unique(x)  # ticks at the swept values, as plain numbers
             ax.set_xticks(swept, [f"{v:g}" for v in swept])
             ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(_wrap(ylabel, int(9 * PANEL_HEIGHT_IN)))
         ax.set_ylim(0, top)
     if len(keys) > 1:  # one key below the panels, where no point can lie under it
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
