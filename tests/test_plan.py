@@ -437,6 +437,11 @@ def test_an_interrupted_overwrite_leaves_no_json_of_the_plan_it_replaces(tmp_pat
     ({"time.dt_s": (60.0, 120.0)}, "the run's time axis"),
     ({"grid.spacing_um": (8.0, 12.0)}, "the grid"),
     ({"ultrasound[0].frequency_MHz": (0.5, 3.0)}, None),
+    # light below ZnO's band gap (808 nm, 1.53 eV) activates no particle: its irradiance ran
+    # a plan that left it at its start (exit 0), where the refusal names this very case (an
+    # outside audit: 365 nm on ZnO2, 3.75 eV)
+    ({"light[0].irradiance_mW_per_cm2": (5.0, 40.0)}, "does not change the simulation"),
+    ({"light[0].duty_cycle": (0.2, 1.0)}, "does not change the simulation"),
     # an optional key the scenario leaves unset was 'no numeric key' (an outside audit)
     ({"material.hydrodynamic_diameter_nm": (50.0, 200.0)}, "is not set in the scenario"),
     # each bound is fine alone, but the latest start with the longest exposure runs past 8 h
@@ -445,7 +450,11 @@ def test_an_interrupted_overwrite_leaves_no_json_of_the_plan_it_replaces(tmp_pat
      "ultrasound[0].duration_min = 10)"),
 ])
 def test_bad_controls_exit_2_naming_the_key(tmp_path, capsys, controls, words):
-    path = write_plan(tmp_path, controls, optimiser={"starts": 1, "iterations": 2})
+    scen = (scenario(light=[{"start_h": 1.0, "duration_min": 5.0, "wavelength_nm": 808.0,
+                             "irradiance_mW_per_cm2": 20.0, "duty_cycle": 0.5}],
+                     tissue={"light_attenuation_per_cm": 1.0})  # weak: the radial grid's
+            if any(k.startswith("light") for k in controls) else None)
+    path = write_plan(tmp_path, controls, scen, optimiser={"starts": 1, "iterations": 2})
     code = main(["plan", str(path), "-o", str(tmp_path / "o"), "--quiet"])
     err = capsys.readouterr().err
     if words is None:  # frequency moves the attenuation: a valid control

@@ -75,8 +75,10 @@ def light_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry
                   tissue_cfg["medium_light_attenuation_per_cm"])
     field = gate * np.exp(-order * entry_path_cm(geo, mu))
     start = ex["start_h"] * 3600.0
-    # linear: pulse average
-    mean = ex["irradiance_mW_per_cm2"] * ex.get("duty_cycle", 1.0) * per_mW
+    # linear: pulse average; gated too (a product with the gated field, so no result moves):
+    # light below the band gap then has the same leaves at any irradiance and duty cycle, and
+    # a plan refuses them as controls that do not change the simulation
+    mean = gate * ex["irradiance_mW_per_cm2"] * ex.get("duty_cycle", 1.0) * per_mW
     return Exposure(jnp.asarray(mean, dtype), jnp.asarray(field, dtype),
                     jnp.asarray(start, dtype),
                     jnp.asarray(start + ex["duration_min"] * 60.0, dtype),
