@@ -338,6 +338,25 @@ def test_inspect_describes_a_sweep(runs, capsys):
     assert "[sweep]" in capsys.readouterr().out
 
 
+def test_inspect_lists_a_sweep_s_keys_in_the_sweep_s_order(tmp_path, capsys):
+    """`inspect` listed the swept keys, and the points' columns, alphabetically (the file's
+    dataset order), where the summary table and figure follow the [sweep] table: its first
+    key is the figure's x axis and its last varies fastest down the points (an outside
+    audit)."""
+    raw = {**copy.deepcopy(WELL_MIXED_CULTURE), "time": {"end_h": 1.0, "dt_s": 120.0},
+           "sweep": {"ph.medium": [6.5, 7.4], "material.dose_ug_per_ml": [5.0, 20.0]}}
+    run_sweep(config(raw), tmp_path / "s.h5", progress=False)
+    assert main(["inspect", str(tmp_path / "s.h5")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    i = lines.index("swept keys (4 points: every combination of the values)")
+    assert lines[i + 1].startswith("  ph.medium = 6.5, 7.4")
+    assert lines[i + 2].startswith("  material.dose_ug_per_ml = 5, 20 ug/mL")
+    j = next(k for k, x in enumerate(lines) if x.strip().startswith("ph.medium  "))
+    assert lines[j].split()[:2] == ["ph.medium", "material.dose_ug_per_ml"]
+    assert [x.split()[:2] for x in lines[j + 1:j + 5]] == [
+        ["6.5", "5"], ["6.5", "20"], ["7.4", "5"], ["7.4", "20"]]
+
+
 def test_plot_refuses_a_sweep_saying_what_to_do(runs, capsys):
     assert main(["plot", str(runs["two"])]) == 2
     err = capsys.readouterr().err

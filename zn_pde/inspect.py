@@ -500,6 +500,11 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
         n_points = int(f["sweep"].shape[0])
         keys = [(attrs_text(d.attrs)["config_key"], attrs_text(d.attrs).get("units", "1"),
                  np.asarray(d[...], float)) for _, d in swept]
+        # in the [sweep] table's order, as the summary table and figure (the file lists its
+        # datasets alphabetically): the first key is the figure's x axis, the last varies
+        # fastest down the points
+        written = list(cfg.get("sweep", {}))
+        keys.sort(key=lambda k: written.index(k[0]) if k[0] in written else len(written))
         times = np.asarray(f["time"][...], float)
         series = sorted((n for n, d in f.items() if isinstance(d, h5py.Dataset)
                          and d.ndim == 2 and d.shape[0] == n_points
