@@ -633,6 +633,13 @@ def test_set_changes_the_plan_file_s_own_settings_with_its_checks(tmp_path, caps
                  "plan.optimiser.starts=0"])
     err = capsys.readouterr().err
     assert code == 2 and "key 'plan.optimiser.starts'" in err and "got 0" in err
+    # an integer's range in full: the seed's upper bound read 2.14748e+09, below the value
+    # refused (an outside audit)
+    code = main(["plan", str(path), "-o", str(tmp_path / "o"), "--set",
+                 "plan.optimiser.seed=2147483648"])
+    err = capsys.readouterr().err
+    assert code == 2 and "key 'plan.optimiser.seed'" in err and "Traceback" not in err
+    assert "expected an integer in [0, 2147483647], got 2147483648" in err
 
 
 def test_shipped_plans_are_valid_and_the_readme_reports_their_results():

@@ -235,8 +235,10 @@ def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
         _, lo, hi, integer = _OPTIMISER[k]
         ok = _number(v) and lo <= v <= hi and (not integer or float(v).is_integer())
         if not ok:
-            kind = "an integer" if integer else "a number"
-            raise InputError(f"expected {kind} in [{lo:g}, {hi:g}], got {v!r}", file=file,
+            # an integer's range in full: the seed's upper bound read 2.14748e+09
+            kind, bounds = (("an integer", f"{lo:d}, {hi:d}") if integer
+                            else ("a number", f"{lo:g}, {hi:g}"))
+            raise InputError(f"expected {kind} in [{bounds}], got {v!r}", file=file,
                              key=f"plan.optimiser.{k}")
         values[k] = int(v) if integer else float(v)
     return PlanSettings(name, file, config, objective, controls, normal, vmin, caps,
