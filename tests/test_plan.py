@@ -464,6 +464,22 @@ def test_bad_controls_exit_2_naming_the_key(tmp_path, capsys, controls, words):
     assert words in err and "plan.controls" in err and "Traceback" not in err
 
 
+def test_a_control_that_acts_only_in_part_of_its_box_is_not_refused(tmp_path):
+    """An ultrasound intensity below the cavitation threshold (0.813 W/cm^2 at 1 MHz) at the
+    scenario's own value moves nothing there, but does above it: a box up to 2 W/cm^2 was
+    refused as 'does not change the simulation' (an outside audit), though the optimiser's
+    other starts, and its steps from a bound, reach it. Refused only when nothing in the box
+    acts (a box below the threshold)."""
+    quiet = scenario(ultrasound=[{"start_h": 2.0, "duration_min": 1.0,
+                                  "intensity_W_per_cm2": 0.4, "frequency_MHz": 1.0}])
+    key = "ultrasound[0].intensity_W_per_cm2"
+    PlanProblem(load_plan(write_plan(tmp_path, {key: (0.2, 2.0)}, quiet)))  # no refusal
+    with pytest.raises(InputError, match=r"does not change the simulation anywhere in its "
+                                         r"bounds") as e:
+        PlanProblem(load_plan(write_plan(tmp_path, {key: (0.2, 0.6)}, quiet)))
+    assert e.value.key == f"plan.controls.{key}"
+
+
 def test_a_control_with_a_key_besides_its_bounds_is_refused_naming_that_key(tmp_path, capsys):
     """`{ lower = 1, upper = 3, initial = 2 }` said only "expected { lower = ..., upper = ...
     }", naming neither the stray key nor the value; now the key itself is named, as every

@@ -364,6 +364,10 @@ class PlanProblem:
                 raise InputError(f"{c.key} changes {why} of the model, not just its values: it "
                                  "cannot be optimised by gradients (sweep it instead)",
                                  file=self.s.file, key=f"plan.controls.{c.key}")
+            # it moves the model's values near the start, or at a bound of its box (an
+            # ultrasound intensity below the cavitation threshold at the start moves nothing
+            # there, but does above it)
+            moves = not _same_values(base, other)
             for bound in (c.lower, c.upper):  # a mask that changes across the box
                 x = self.start.copy()
                 x[i] = bound
@@ -377,11 +381,15 @@ class PlanProblem:
                                      "smooth one, so it cannot be optimised by gradients "
                                      "(sweep it instead)", file=self.s.file,
                                      key=f"plan.controls.{c.key}")
-            if all(np.array_equal(np.asarray(p), np.asarray(q)) for p, q in
-                   zip(_floats(base), _floats(other), strict=True)):
-                raise InputError(f"{c.key} does not change the simulation (e.g. an exposure "
-                                 "setting the material's band gap or the tissue ignores)",
-                                 file=self.s.file, key=f"plan.controls.{c.key}")
+                if not moves:
+                    at = build_model(_planning(self.tumour(x)), plan=plan)
+                    moves = (_structure_change(base, at) is not None
+                             or not _same_values(base, at))
+            if not moves:
+                raise InputError(f"{c.key} does not change the simulation anywhere in its "
+                                 "bounds (e.g. an exposure setting the material's band gap "
+                                 "or the tissue ignores)", file=self.s.file,
+                                 key=f"plan.controls.{c.key}")
 
     def evaluate(self, x: np.ndarray, gradient: bool = True) -> Evaluation:
         """Objective and constraints with the planning step plan (gradients by the chain rule
@@ -508,6 +516,12 @@ def _planning(config: dict[str, Any]) -> dict[str, Any]:
 
 def _floats(model) -> list:
     return [a for a in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))]
+
+
+def _same_values(a: Model, b: Model) -> bool:
+    """The two models' float leaves are equal (the same structure assumed)."""
+    return all(np.array_equal(np.asarray(p), np.asarray(q))
+               for p, q in zip(_floats(a), _floats(b), strict=True))
 
 
 def _structure_change(a: Model, b: Model) -> str | None:
