@@ -755,3 +755,23 @@ def test_a_control_s_unit_is_the_one_its_key_name_carries(tmp_path):
                 "tissue.medium_light_attenuation_per_cm": "1/cm"}
     settings = load_plan(write_plan(tmp_path, dict.fromkeys(expected, (1e-3, 10.0))))
     assert {c.key: c.unit for c in settings.controls} == expected
+
+
+def test_the_summary_says_a_control_at_its_bound_and_the_scenario_s_notes(tmp_path, capsys):
+    """`zn-pde plan` prints what `zn-pde run` notes on the scenario (ultrasound below the
+    cavitation threshold, which does nothing) before it solves, and a control the optimum
+    leaves at a bound says so in the summary, as the JSON's `at_bound` does."""
+    culture = {"grid": {"kind": "well_mixed"},
+               "time": {"end_h": 2.0, "dt_s": 300.0, "save_every_min": 60.0},
+               "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
+               "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+               "ultrasound": [{"start_h": 1.0, "duration_min": 1.0,
+                               "intensity_W_per_cm2": 0.5, "frequency_MHz": 1.0}]}
+    path = write_plan(tmp_path, {"material.dose_ug_per_ml": (10.0, 30.0)}, culture,
+                      optimiser={"starts": 1, "iterations": 30, "learning_rate": 0.5})
+    assert main(["plan", str(path), "-o", str(tmp_path / "o"), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "scenario note: ultrasound[0] at 0.5 W/cm^2 is at or below" in captured.err
+    report = json.loads((tmp_path / "o" / "toy.json").read_text())
+    assert report["controls"]["material.dose_ug_per_ml"]["at_bound"] == "upper"
+    assert "(bounds 10 to 30, at its upper bound)" in captured.out

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError, Interrupted, output_folder, sigterm_as_interrupt
+from .._notes import config_notes
 from ._config import OBJECTIVES as OBJECTIVES
 from ._config import PlanSettings as PlanSettings
 from ._config import load_plan as load_plan
@@ -42,6 +43,9 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
     problem = PlanProblem(settings)
     for warning in problem.warnings.values():  # before the solves: the user may stop here
         print(f"zn-pde plan: warning: {settings.file}: {warning}", file=sys.stderr, flush=True)
+    for note in config_notes(settings.config):  # what `zn-pde run` notes on the scenario
+        print(f"zn-pde plan: {settings.file}: scenario {note.strip()}", file=sys.stderr,
+              flush=True)
     if overwrite and not resume:
         # the files being replaced go now: the JSON marks a finished plan, so an interrupt
         # must not leave the previous plan's (with its .toml and .png) beside this one's state
@@ -80,8 +84,9 @@ def run_plan_cli(a) -> int:
         lines.append(f"    the optimum without its stimuli (exposures at intensity 0, the run's "
                      f"control): {o['optimum_without_stimuli']:.4f}")
     for key, c in report["controls"].items():
+        at = f", at its {c['at_bound']} bound" if c.get("at_bound") else ""
         lines.append(f"  {key}: {c['start']:.4g} -> {c['optimum']:.4g} {c['unit']} "
-                     f"(bounds {c['lower']:g} to {c['upper']:g})")
+                     f"(bounds {c['lower']:g} to {c['upper']:g}{at})")
         if "scenario_value" in c:
             lines.append(f"    note: the scenario's own value, {c['scenario_value']:g}, is "
                          f"outside the bounds: the plan started from {c['start']:g}, and "
