@@ -641,11 +641,18 @@ def unresolved(config: dict[str, Any]) -> dict[str, Any]:
     changed keys instead of keeping the first resolution's values. A filled-in value that
     was changed by hand in the resolved dict counts as given and is kept."""
     raw = {k: copy.deepcopy(v) for k, v in config.items() if not str(k).startswith("_")}
-    for key, value in config.get("_derived", {}).items():
+    _drop_still_derived(raw, config.get("_derived", {}))
+    return raw
+
+
+def _drop_still_derived(raw: dict[str, Any], derived: dict[str, Any]) -> None:
+    """Delete from `raw`, in place, each value at a dotted key of `derived` (a resolved
+    config's `_derived`) that still equals the value resolution derived there: derive it
+    again."""
+    for key, value in derived.items():
         table, name = _derived_slot(raw, key)
         if table is not None and name in table and table[name] == value:
-            del table[name]  # still as derived: derive it again
-    return raw
+            del table[name]
 
 
 def without_filled_values(raw: dict[str, Any], file: str = "<config>") -> dict[str, Any]:
@@ -684,23 +691,8 @@ def without_filled_values(raw: dict[str, Any], file: str = "<config>") -> dict[s
     except InputError:
         return raw
     out = copy.deepcopy(raw)
-    for key in filled.get("_derived", {}):
-        got, name = _derived_slot(filled, key)
-        mine, _ = _derived_slot(out, key)
-        if got is not None and isinstance(mine, dict) and name in mine \
-                and _same(mine[name], got[name]):
-            del mine[name]
+    _drop_still_derived(out, filled.get("_derived", {}))
     return out
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
-    return a == b
 
 
 def _derive_tissue_diffusivities(c: dict[str, Any], raw_kinetics: Any, file: str) -> None:
