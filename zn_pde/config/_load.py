@@ -984,9 +984,10 @@ def _check_shape(c: dict[str, Any], file: str) -> None:
 RADIAL_MAX_ATTENUATION = 0.1
 
 
-def radial_attenuation_across(c: dict[str, Any]) -> list[tuple[str, float]]:
-    """(config key, fraction of the intensity lost across the spheroid's diameter) for every
-    exposure of a radial config with a [material]: ultrasound 1 − 10^(−a f 2R/10), light
+def radial_attenuation_across(c: dict[str, Any]) -> list[tuple[str, str, float]]:
+    """(section, config key that sets the loss, fraction of the intensity lost across the
+    spheroid's diameter) for every exposure of a radial config with a [material]:
+    ultrasound 1 − 10^(−a f 2R/10), light
     1 − exp(−μ_eff 2R), R the spheroid (or domain) radius, a and μ_eff the tissue's (a
     cell-free `medium` geometry: the medium's, the only coefficients its exposures meet)."""
     from ..stimuli.light import tissue_light_attenuation_per_cm
@@ -1000,7 +1001,8 @@ def radial_attenuation_across(c: dict[str, Any]) -> list[tuple[str, float]]:
         a = t["medium_ultrasound_attenuation_dB_per_cm_MHz" if cell_free
               else "ultrasound_attenuation_dB_per_cm_MHz"]
         db = a * ex["frequency_MHz"] * diameter_cm
-        out.append((f"ultrasound[{i}].frequency_MHz", 1.0 - 10.0 ** (-db / 10.0)))
+        out.append(("ultrasound", f"ultrasound[{i}].frequency_MHz",
+                    1.0 - 10.0 ** (-db / 10.0)))
     for i, ex in enumerate(c["light"]):
         try:
             mu = (t["medium_light_attenuation_per_cm"] if cell_free
@@ -1012,7 +1014,7 @@ def radial_attenuation_across(c: dict[str, Any]) -> list[tuple[str, float]]:
         key = ("tissue.medium_light_attenuation_per_cm" if cell_free else
                "tissue.light_attenuation_per_cm" if t.get("light_attenuation_per_cm")
                is not None else f"light[{i}].wavelength_nm")
-        out.append((key, 1.0 - math.exp(-mu * diameter_cm)))
+        out.append(("light", key, 1.0 - math.exp(-mu * diameter_cm)))
     return out
 
 
@@ -1035,9 +1037,8 @@ def _check_radial(c: dict[str, Any], file: str) -> None:
                              key="geometry.radius_um")
     if "material" not in c:
         return
-    for key, lost in radial_attenuation_across(c):
+    for section, key, lost in radial_attenuation_across(c):
         if lost > RADIAL_MAX_ATTENUATION:
-            section = "light" if "light" in key else key.split("[")[0]
             body = "spheroid" if geo["kind"] == "spheroid" else "domain"
             raise InputError(
                 f"this {section} exposure loses {100 * lost:.3g} % of its intensity across "
