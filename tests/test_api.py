@@ -94,10 +94,13 @@ def test_simulate_returns_the_output_with_hours_units_config_and_summary(in_memo
     assert {"tissue_mean_viability", "tissue_mean_zn", "tissue_mean_zn_cell"} <= set(_series(ds))
     for name in _series(ds):
         assert ds[name].dims == ("time",)
-    for series, field in (("tissue_mean_viability", "viability"), ("tissue_mean_zn", "zn"),
-                          ("tissue_mean_zn_cell", "zn_cell")):
+    for series, field in (("tissue_mean_viability", "viability"), ("tissue_mean_zn", "zn")):
         mean = ds[field].where(tissue).mean(("z", "y", "x"))
         np.testing.assert_allclose(ds[series], mean, rtol=1e-5, atol=1e-7)
+    # the living cells' pools: over the living cells (each voxel weighted by its viability)
+    living = ds["viability"].where(tissue)
+    mean = (ds["zn_cell"] * living).sum(("z", "y", "x")) / living.sum(("z", "y", "x"))
+    np.testing.assert_allclose(ds["tissue_mean_zn_cell"], mean, rtol=1e-5, atol=1e-7)
     # the run did something (zinc reached the cells; the 1 h viability loss of this tiny
     # spheroid is below float32 resolution once the exposure is stepped finely)
     assert float(ds["tissue_mean_zn_cell"][-1]) > 0.0
@@ -139,19 +142,26 @@ def test_help_states_the_return_type_and_units_of_what_is_returned(in_memory):
 def test_the_documented_tissue_means_equal_the_stored_series(in_memory):
     """docs/outputs.md "Reading the file": the tissue mean of a field over the mask is the
     stored series, on the 3D grid a plain mean over the tissue voxels and on the radial grid
-    a mean weighted by shell volume, as written there. rtol 1e-5: float32 fields and series
+    a mean weighted by shell volume, as written there; the living cells' zinc weighted by
+    their viability too. rtol 1e-5: float32 fields and series
     summed in another order."""
     tissue = in_memory["tissue_mask"] == 1
-    for name in ("viability", "zn", "zn_cell"):
+    for name in ("viability", "zn"):
         mean = in_memory[name].where(tissue).mean(("z", "y", "x"))
         np.testing.assert_allclose(mean, in_memory[f"tissue_mean_{name}"], rtol=1e-5)
+    living = in_memory["viability"].where(tissue)  # the living cells' pools: weighted by V
+    mean = (in_memory["zn_cell"] * living).sum(("z", "y", "x")) / living.sum(("z", "y", "x"))
+    np.testing.assert_allclose(mean, in_memory["tissue_mean_zn_cell"], rtol=1e-5)
     ds = zn_pde.simulate(str(ROOT / "configs" / "zno_spheroid_radial.toml"), progress=False,
                          **{"time.end_h": 6.0})
     h = float(ds.r[1] - ds.r[0])
     shell = ((ds.r + h / 2) ** 3 - (ds.r - h / 2) ** 3).where(ds["tissue_mask"] == 1)
-    for name in ("viability", "zn", "zn_cell"):
+    for name in ("viability", "zn"):
         mean = (ds[name] * shell).sum("r") / shell.sum("r")
         np.testing.assert_allclose(mean, ds[f"tissue_mean_{name}"], rtol=1e-5)
+    living = shell * ds["viability"]
+    mean = (ds["zn_cell"] * living).sum("r") / living.sum("r")
+    np.testing.assert_allclose(mean, ds["tissue_mean_zn_cell"], rtol=1e-5)
     plain = ds["viability"].where(ds["tissue_mask"] == 1).mean("r")
     assert float(plain[-1]) > float(ds["tissue_mean_viability"][-1]) + 0.05  # why it matters
 

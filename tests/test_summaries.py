@@ -69,6 +69,34 @@ def test_summarise_names_where_each_value_is():
     assert set(s) == set(SUMMARY_UNITS)
 
 
+def test_living_cell_pools_average_over_the_living_cells():
+    """`tissue_mean_zn_cell` and `tissue_mean_gsh` are per living-cell volume: their tissue
+    mean weighs each voxel by its living cells (φ V times its volume), as a lysate assay
+    does, so the dead rim's pools (exactly: a rim at V = 0.2 counts a fifth) do not pull the
+    mean to the rim's values; NaN once no cell is alive."""
+    model = build_model(config({**SPHEROID, "grid": {"shape": [24, 24, 24],
+                                                     "spacing_um": 20.0}}))
+    tissue = np.asarray(model.tissue)
+    depth = np.asarray(model.depth_um)
+    rim = depth < 50.0
+    v = np.where(rim, 0.2, 1.0)
+    fields = _fields(model, v)
+    fields["zn_cell"] = np.where(rim, 100.0, 10.0)
+    fields["gsh"] = np.where(rim, 1000.0, 5000.0)
+    s = summarise(model, fields)
+    n_rim, n_core = (tissue & rim).sum(), (tissue & ~rim).sum()
+    for key, (at_rim, deeper) in (("tissue_mean_zn_cell", (100.0, 10.0)),
+                                  ("tissue_mean_gsh", (1000.0, 5000.0))):
+        expect = (0.2 * n_rim * at_rim + n_core * deeper) / (0.2 * n_rim + n_core)
+        assert s[key] == pytest.approx(expect, rel=1e-12)
+        plain = (n_rim * at_rim + n_core * deeper) / (n_rim + n_core)
+        assert abs(s[key] - plain) > 0.1 * abs(plain - deeper)  # the weighting matters here
+    # the viability itself stays the plain tissue mean (of all cells, dead included)
+    assert s["tissue_mean_viability"] == pytest.approx(v[tissue].mean(), rel=1e-12)
+    dead = summarise(model, {**fields, "viability": np.where(tissue, 0.0, np.nan)})
+    assert np.isnan(dead["tissue_mean_zn_cell"]) and np.isnan(dead["tissue_mean_gsh"])
+
+
 def test_well_mixed_and_tissue_free_summaries():
     """Well-mixed: one compartment, so both ROS maxima are its value and nothing spatial is
     defined (NaN); a release vial (no cells) has no tissue values."""

@@ -37,8 +37,9 @@ from .io._hdf5 import STATUSES, _text
 
 SUMMARY_UNITS = {
     "tissue_mean_zn": ("uM", "tissue-mean dissolved Zn2+ in the interstitium"),
-    "tissue_mean_zn_cell": ("uM", "tissue-mean labile intracellular zinc of the living cells "
-                           "(per living-cell volume)"),
+    "tissue_mean_zn_cell": ("uM", "labile intracellular zinc of the living cells (per "
+                           "living-cell volume), averaged over the tissue's living cells (each "
+                           "voxel weighted by them; NaN once none are alive)"),
     "max_ros": ("uM", "maximum ROS anywhere (medium or tissue) over the domain, at the saved "
                 "frame and after every step since the previous frame: the larger of "
                 "tissue_max_ros and medium_max_ros"),
@@ -49,9 +50,10 @@ SUMMARY_UNITS = {
                        "and after every step since the previous frame (NaN without medium; "
                        "well-mixed runs: the compartment's value)"),
     "tissue_mean_ros": ("uM", "tissue-mean ROS"),
-    "tissue_mean_gsh": ("uM", "tissue-mean glutathione (GSH) of the living cells (per "
-                        "living-cell volume): what the glutathione peroxidases spend on "
-                        "peroxide and glutathione reductase gives back"),
+    "tissue_mean_gsh": ("uM", "glutathione (GSH) of the living cells (per living-cell "
+                        "volume), averaged over the tissue's living cells (each voxel "
+                        "weighted by them; NaN once none are alive): what the glutathione "
+                        "peroxidases spend on peroxide and glutathione reductase gives back"),
     "tissue_mean_viability": ("1", "tissue-mean fraction of cells alive"),
     "tissue_rim_viability": ("1", "mean fraction of cells alive in the rim: tissue voxels at "
                              "most 20 % of the spheroid radius (the deepest tissue voxel's "
@@ -178,6 +180,18 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
     def tmean(a: np.ndarray) -> float:
         return volume_mean(a, tissue) if tissue.any() else nan
 
+    # a pool of the living cells (per living-cell volume) averaged over them, as an assay of
+    # the tissue's lysate reads it: each voxel weighs by its living cells, φ V times its
+    # volume, so a voxel whose cells have died adds nothing (NaN once none are alive)
+    living = (np.asarray(model.cell_fraction, float) * viability.astype(float)
+              * volume).reshape(tissue.shape)
+
+    def living_mean(a: np.ndarray) -> float:
+        if not tissue.any() or living[tissue].sum() <= 0:
+            return nan
+        return float(np.average(np.asarray(a).reshape(tissue.shape)[tissue],
+                                weights=living[tissue]))
+
     dissolved = nan
     # the particle mass given so far (µg/mL): without exchanges, the bulk medium's particles
     # during the step before this frame (a frame holds the state just before its step's
@@ -239,12 +253,12 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
     return {"tissue_mean_zn": tmean(fields["zn"]),
             "tissue_mean_radical_dose": tmean(radicals),
             "stimulus_viability_loss": tmean(lost),
-            "tissue_mean_zn_cell": tmean(fields["zn_cell"]),
+            "tissue_mean_zn_cell": living_mean(fields["zn_cell"]),
             "max_ros": float(np.max(ros)),
             "tissue_max_ros": tissue_max,
             "medium_max_ros": medium_max,
             "tissue_mean_ros": tmean(ros),
-            "tissue_mean_gsh": tmean(fields["gsh"]) if "gsh" in fields else nan,
+            "tissue_mean_gsh": living_mean(fields["gsh"]) if "gsh" in fields else nan,
             "tissue_mean_viability": tmean(viability),
             "tissue_rim_viability": rim,
             "tissue_core_viability": core,

@@ -110,7 +110,7 @@ def culture(material: str = "ZnO", dose: float = 20.0, end_h: float = 24.0, ph: 
 @dataclasses.dataclass(frozen=True)
 class Spheroid:
     """End-of-run tissue viability of a spheroid run: mean, rim (outer 40 um), core (deeper
-    than 120 um), and the run's fields."""
+    than 120 um), the living cells' mean glutathione, and the run's fields."""
 
     mean: float
     rim: float
@@ -129,7 +129,14 @@ class Spheroid:
         living-cell volume."""
         f, k = self.fields, self.kinetics
         held = f["zn_cell"] + k.zn_uM_per_particle_ug_per_ml * f["np_int"]
-        return float(np.asarray(held)[self.tissue].mean())
+        return living_mean(held, f["viability"], self.tissue)
+
+
+def living_mean(pool: ArrayLike, viability: ArrayLike, tissue: np.ndarray) -> float:
+    """A living cells' pool (per living-cell volume) averaged over the tissue's living cells,
+    each voxel weighted by its viability (the run summary's living-cell means; φ is uniform
+    in tissue)."""
+    return float(np.average(np.asarray(pool)[tissue], weights=np.asarray(viability)[tissue]))
 
 
 def spheroid(res: Resolution, material: str = "ZnO", dose: float = 20.0,
@@ -173,7 +180,7 @@ def _spheroid(res: Resolution, material: str, dose: float, ultrasound: list | No
     rim, core = tissue & (depth < 40.0), tissue & (depth > 120.0)
     return Spheroid(float((v * phi)[tissue].sum() / phi[tissue].sum()), float(v[rim].mean()),
                     float(v[core].mean()) if core.any() else math.nan,
-                    float(out["gsh"][-1][tissue].mean()),
+                    living_mean(out["gsh"][-1], v, tissue),
                     {k: a[-1] for k, a in out.items()}, depth, tissue, model.kinetics,
                     float(np.mean(phi[tissue] / np.broadcast_to(
                         np.asarray(model.fluid_fraction), phi.shape)[tissue])),
@@ -844,8 +851,8 @@ def _peroxide_budget_note(zno: Spheroid, zno2: Spheroid) -> str:
     return (f"ZnO2 releases one H2O2 per Zn2+: in the lysosomes of the cells that take the "
             f"particles up, whose own catalase and peroxidases remove {kept:.1%} of it "
             f"before it can leave "
-            f"(the living ones hold {zno2.cell_zinc_uM:.0f} uM zinc at 24 h, tissue mean per "
-            f"living-cell volume, the rest exported), and in the bulk medium at pH "
+            f"(the living ones hold {zno2.cell_zinc_uM:.0f} uM zinc at 24 h, averaged over "
+            f"them, per living-cell volume, the rest exported), and in the bulk medium at pH "
             f"7.4{bulk}, whose peroxide diffuses in and is removed by the cells. ZnO2 lowers "
             f"their glutathione by {zno.gsh_mean - zno2.gsh_mean:.0f} of "
             f"{float(k.gsh_initial_uM):.0f} uM and their viability by "
