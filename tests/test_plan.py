@@ -775,3 +775,28 @@ def test_the_summary_says_a_control_at_its_bound_and_the_scenario_s_notes(tmp_pa
     report = json.loads((tmp_path / "o" / "toy.json").read_text())
     assert report["controls"]["material.dose_ug_per_ml"]["at_bound"] == "upper"
     assert "(bounds 10 to 30, at its upper bound)" in captured.out
+
+
+def test_a_control_no_start_moved_is_said_to_have_no_gradient(tmp_path, capsys):
+    """An ultrasound intensity below the cavitation threshold at the start (0.5 W/cm^2, box
+    up to 2) has a gradient of exactly 0 there, so one start never moves it: the optimum
+    reported for it is only where it started, which the summary and the JSON say (a control
+    that moves, the dose, has no such warning)."""
+    culture = {"grid": {"kind": "well_mixed"},
+               "time": {"end_h": 2.0, "dt_s": 300.0, "save_every_min": 60.0},
+               "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
+               "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+               "ultrasound": [{"start_h": 1.0, "duration_min": 1.0,
+                               "intensity_W_per_cm2": 0.5, "frequency_MHz": 1.0}]}
+    key = "ultrasound[0].intensity_W_per_cm2"
+    path = write_plan(tmp_path, {"material.dose_ug_per_ml": (10.0, 30.0), key: (0.2, 2.0)},
+                      culture, optimiser={"starts": 1, "iterations": 6, "learning_rate": 0.5})
+    assert main(["plan", str(path), "-o", str(tmp_path / "o"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "o" / "toy.json").read_text())
+    stuck = report["controls"][key]
+    assert stuck["optimum"] == pytest.approx(0.5, rel=1e-9) and "no start moved it" in (
+        stuck["warning"])
+    assert "warning" not in report["controls"]["material.dose_ug_per_ml"]
+    assert out.count("warning: no start moved it") == 1
+    assert out.index(key) < out.index("warning: no start moved it")

@@ -87,6 +87,8 @@ def run_plan_cli(a) -> int:
         at = f", at its {c['at_bound']} bound" if c.get("at_bound") else ""
         lines.append(f"  {key}: {c['start']:.4g} -> {c['optimum']:.4g} {c['unit']} "
                      f"(bounds {c['lower']:g} to {c['upper']:g}{at})")
+        if "warning" in c:
+            lines.append(f"    warning: {c['warning']}")
         if "scenario_value" in c:
             lines.append(f"    note: the scenario's own value, {c['scenario_value']:g}, is "
                          f"outside the bounds: the plan started from {c['start']:g}, and "

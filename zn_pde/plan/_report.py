@@ -63,6 +63,14 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
                            "upper": c.upper, "unit": c.unit,
                            "at_bound": "lower" if frac < 0.01 else "upper" if frac > 0.99
                            else None}
+        if _never_moved(result["starts"], i):
+            controls[c.key]["warning"] = (
+                "no start moved it: the objective and constraints had no gradient in it at "
+                "any iterate, so the scenario does not respond to it around the points "
+                "tried (e.g. the timing of an ultrasound exposure below the cavitation "
+                "threshold, of light the material does not absorb); its optimum is only "
+                "where it started. More starts (plan.optimiser.starts) or a start where it "
+                "acts may find one")
         if c.scenario is not None:  # the scenario's value lies outside the box
             controls[c.key]["scenario_value"] = c.scenario
     report = {
@@ -214,3 +222,11 @@ def _timeline(a, configs) -> None:
     a.set_xlabel("time (h)")
     a.set_title("protocol: doses (µg/mL), ultrasound (orange), light (green), washes",
                 fontsize=9)
+
+
+def _never_moved(starts: list[dict[str, Any]], i: int) -> bool:
+    """Whether control `i` stayed at its starting value through every iterate of every start
+    (of at least two iterates): Adam's step is 0 exactly where the gradient is."""
+    histories = [st["history"] for st in starts if len(st["history"]) > 1]
+    return bool(histories) and all(h["x"][i] == hist[0]["x"][i]
+                                   for hist in histories for h in hist)
