@@ -435,6 +435,21 @@ def test_resume_refuses_what_it_cannot_continue(workdir, reference, capsys):
     assert "file not found" in capsys.readouterr().err
 
 
+def test_resume_of_a_damaged_file_is_bad_input(workdir, reference, capsys):
+    """A file whose root group's header never reached the disk (what a SIGKILL while the
+    writer creates the file leaves: the superblock, zeros where the header goes) is refused
+    with exit 2 and a message naming it, as `inspect` refuses it, not with a traceback."""
+    damaged = workdir / "damaged.h5"
+    data = bytearray((workdir / "reference.h5").read_bytes())
+    root = int.from_bytes(data[36:44], "little")  # superblock v2: the root header's address
+    assert data[root:root + 4] == b"OHDR"
+    data[root:root + 64] = bytes(64)
+    damaged.write_bytes(data)
+    assert main(["run", "--resume", str(damaged), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "damaged.h5" in err and "damaged" in err and "Traceback" not in err
+
+
 def test_a_refused_resume_leaves_the_file_s_provenance(workdir, capsys):
     """A file whose saved times do not fit its config's schedule cannot be resumed: exit 2,
     and its history and jax_* attributes stay as they were (once a refused resume added a

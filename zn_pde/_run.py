@@ -33,7 +33,7 @@ from ._protocol import event_table
 from ._solve import PEAK_PLACES, Schedule, run
 from .config import dumps, largest_accurate_dt_s, resolve, unresolved
 from .io import Writer, open_run, write_xdmf
-from .io._hdf5 import STATUSES, _text
+from .io._hdf5 import STATUSES, _text, read_retrying
 
 SUMMARY_UNITS = {
     "tissue_mean_zn": ("uM", "tissue-mean dissolved Zn2+ in the interstitium"),
@@ -747,7 +747,8 @@ def control_declined(path: str | Path) -> bool:
 
 
 def check_resumable(path: Path) -> None:
-    cfg = config_of_run(path)
+    # a damaged file (e.g. killed while its header was being written) is bad input, exit 2
+    cfg = read_retrying(path, lambda: config_of_run(path))
     if cfg["_complete"]:
         raise InputError("this run is already complete; nothing to resume (plot or inspect "
                          "it, or run again with --overwrite)", file=str(path))
