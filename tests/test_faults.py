@@ -448,6 +448,7 @@ def test_resume_of_a_damaged_file_is_bad_input(workdir, reference, capsys):
     assert main(["run", "--resume", str(damaged), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "damaged.h5" in err and "damaged" in err and "Traceback" not in err
+    assert "run its config again with --overwrite" in err  # what to do instead
 
 
 def test_a_refused_resume_leaves_the_file_s_provenance(workdir, capsys):

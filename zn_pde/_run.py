@@ -747,8 +747,13 @@ def control_declined(path: str | Path) -> bool:
 
 
 def check_resumable(path: Path) -> None:
-    # a damaged file (e.g. killed while its header was being written) is bad input, exit 2
-    cfg = read_retrying(path, lambda: config_of_run(path))
+    # a damaged file (e.g. killed while its header was being written) is bad input, exit 2,
+    # and holds nothing to resume from: the way on is to start again
+    try:
+        cfg = read_retrying(path, lambda: config_of_run(path))
+    except InputError as e:
+        raise InputError(f"{e.message}; nothing can be resumed from it: run its config again "
+                         "with --overwrite (from t = 0)", file=str(path)) from None
     if cfg["_complete"]:
         raise InputError("this run is already complete; nothing to resume (plot or inspect "
                          "it, or run again with --overwrite)", file=str(path))
