@@ -550,3 +550,23 @@ def test_the_oxygen_series_are_the_tissue_s_mean_and_its_share_below_half_yield(
     with h5py.File(out) as f:
         assert np.isnan(f["tissue_mean_o2"][:]).all()
         assert np.isnan(f["tissue_hypoxic_fraction"][:]).all()
+
+
+def test_a_run_that_leaves_no_cell_alive_says_so(tmp_path, capsys):
+    """Two and a half hours of 3 W/cm^2 ultrasound on a well-mixed culture with 100 ug/mL ZnO
+    drive the viability to float32's 0: the living cells' pools have no cells to average
+    over (NaN), and the printed summary says none are left alive instead of 'nan uM'."""
+    raw = {"grid": {"kind": "well_mixed"},
+           "time": {"end_h": 3.0, "dt_s": 300.0, "save_every_min": 60.0},
+           "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 100.0},
+           "ultrasound": [{"start_h": 0.5, "duration_min": 150.0,
+                           "intensity_W_per_cm2": 3.0, "frequency_MHz": 1.0}]}
+    (tmp_path / "c.toml").write_text(dumps(raw))
+    assert main(["run", str(tmp_path / "c.toml"), "-o", str(tmp_path / "c.h5"), "--quiet",
+                 "--no-control"]) == 0
+    out = capsys.readouterr().out
+    assert "final viability: 0.00 %" in out
+    assert "labile Zn in the living cells: final none left alive" in out
+    assert "glutathione in the living cells: final none left alive, lowest saved" in out
+    assert "nan" not in out.lower()

@@ -201,9 +201,10 @@ def _glutathione_lines(s: dict[str, np.ndarray], where: str) -> list[str]:
     """The living cells' glutathione: final and lowest (runs written before it was saved have
     none)."""
     gsh = s.get("tissue_mean_gsh")
-    if gsh is None or not np.isfinite(gsh[-1]):
+    if gsh is None or not np.isfinite(gsh).any():
         return []
-    return [f"  {where}glutathione in the living cells: final {gsh[-1]:.4g} uM, lowest saved "
+    final = f"{gsh[-1]:.4g} uM" if np.isfinite(gsh[-1]) else "none left alive"
+    return [f"  {where}glutathione in the living cells: final {final}, lowest saved "
             f"{np.nanmin(gsh):.4g} uM"]
 
 
@@ -337,8 +338,9 @@ def _cmd_run(a) -> int:
             "tissue-mean ", "tissue-mean dissolved Zn2+ (extracellular fluid)")
         lines += [f"  {where[1]}: final {s['tissue_mean_zn'][-1]:.4g} uM, "
                   f"peak {s['tissue_mean_zn'].max():.4g} uM",
-                  f"  {where[0]}labile Zn in the living cells: final "
-                  f"{s['tissue_mean_zn_cell'][-1]:.4g} uM",
+                  f"  {where[0]}labile Zn in the living cells: final " + (
+                      f"{s['tissue_mean_zn_cell'][-1]:.4g} uM"
+                      if np.isfinite(s["tissue_mean_zn_cell"][-1]) else "none left alive"),
                   *_glutathione_lines(s, where[0]),
                   *_ros_lines(s, well_mixed),
                   *_oxygen_lines(s, config, where[0]),
