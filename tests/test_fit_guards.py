@@ -469,3 +469,35 @@ def test_a_step_too_long_for_the_fit_s_run_names_the_step(tmp_path, capsys, dt_s
     assert main(["fit", str(cfg), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "key 'fit.simulation.time.dt_s'" in err and "end_h'" not in err
+
+
+def _viability_figure(tmp_path, monkeypatch, name: str, rows: str):
+    """The figure of a quick viability fit of `rows` (one exposure time), as drawn."""
+    from matplotlib.figure import Figure
+
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: drawn.append(self))
+    (tmp_path / "viability.csv").write_text(
+        "concentration_ug_per_ml,viability_percent,exposure_h\n" + rows)
+    cfg = tmp_path / "fit.toml"
+    cfg.write_text(f'[fit]\nname = "{name}"\nobservable = "viability"\n'
+                   'data = "viability.csv"\n')
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    (fig,) = drawn
+    return fig
+
+
+def test_the_title_of_a_one_panel_viability_figure_stays_on_the_page(tmp_path, monkeypatch):
+    """One exposure time (most published series) gives one 4.6 in panel: the title, a name
+    of 14 characters and the metrics, ran past both edges of the figure (a user's fit of
+    the compilation's A549 WST-1 series, 'user_a549_wst1', lost its first and last letters)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = _viability_figure(tmp_path, monkeypatch, "user_a549_wst1",
+                            "1,98,48\n5,97,48\n50,65,48\n125,50,48\n250,20,48\n1000,10,48\n")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    title = fig._suptitle.get_window_extent(canvas.get_renderer())
+    assert "user_a549_wst1" in fig._suptitle.get_text()
+    assert title.x0 >= 0 and title.x1 <= fig.bbox.x1, (title, fig.bbox)

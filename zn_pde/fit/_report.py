@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from ._problem import Problem
 
 N_DENSE = 40  # doses (well-mixed) or times per curve of the figure's model lines
 N_DENSE_3D = 6  # doses per curve for a 3D observable (each is a full PDE solve)
+# the figure title (10 pt) holds about 14.5 characters per inch; 12 leaves a margin
+TITLE_CHARACTERS_PER_INCH = 12
 
 
 def synthetic_table(kind: str, columns: dict[str, np.ndarray]) -> Table:
@@ -219,8 +222,14 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
         bounds += " (bars: reported SD)"
     unidentified = [n for n, p in report["parameters"].items()
                     if not p.get("fixed") and p.get("identifiable") is False]
-    fig.suptitle(f"{cfg.name}: {cfg.observable.name} fit, "
-                 f"{metrics_caption(report['metrics'], unidentified)}{bounds}", fontsize=10)
+    title = (f"{cfg.name}: {cfg.observable.name} fit, "
+             f"{metrics_caption(report['metrics'], unidentified)}{bounds}")
+    # wrapped to the figure's width: one 4.6 in panel (a single exposure time) is narrower
+    # than a name and the metrics on one line, which ran past both edges of the page
+    width = int(fig.get_figwidth() * TITLE_CHARACTERS_PER_INCH)
+    fig.suptitle("\n".join(textwrap.fill(line, width, break_on_hyphens=False,
+                                          break_long_words=False)
+                           for line in title.split("\n")), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
