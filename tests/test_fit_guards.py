@@ -501,3 +501,14 @@ def test_the_title_of_a_one_panel_viability_figure_stays_on_the_page(tmp_path, m
     title = fig._suptitle.get_window_extent(canvas.get_renderer())
     assert "user_a549_wst1" in fig._suptitle.get_text()
     assert title.x0 >= 0 and title.x1 <= fig.bbox.x1, (title, fig.bbox)
+
+
+def test_the_fit_figure_says_which_rows_its_log_axis_cannot_show(tmp_path, monkeypatch):
+    """Rows at 0 ug/mL (the untreated control a user copies in with the series) are fitted
+    and counted in n and r², but a log concentration axis has no place for them: they were
+    left out of the figure without a word."""
+    fig = _viability_figure(tmp_path, monkeypatch, "controls",
+                            "0,100,48\n0,99,48\n1,98,48\n5,97,48\n50,65,48\n250,20,48\n")
+    title = " ".join(fig._suptitle.get_text().split())
+    assert "n = 6" in title
+    assert "2 rows at 0 µg/mL not drawn (log axis)" in title, title

@@ -220,6 +220,11 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
     bounds = " (▼/▲ reported bounds)" if any(r in ("<=", ">=") for r in table.relation) else ""
     if sd is not None and np.isfinite(sd).any():
         bounds += " (bars: reported SD)"
+    if not release:  # fitted and counted in n, but a log axis has no place for them
+        n_zero = int(np.sum(table.numbers["concentration_ug_per_ml"] <= 0))
+        if n_zero:
+            bounds += (f" ({n_zero} row{'s' if n_zero > 1 else ''} at 0 µg/mL not drawn "
+                       "(log axis))")
     unidentified = [n for n, p in report["parameters"].items()
                     if not p.get("fixed") and p.get("identifiable") is False]
     title = (f"{cfg.name}: {cfg.observable.name} fit, "
