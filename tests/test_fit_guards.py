@@ -145,6 +145,16 @@ def test_viability_fractions_warn(tmp_path):
     assert len(warnings) == 1 and "viability_percent" in warnings[0]
 
 
+def test_a_row_repeated_in_every_column_warns_naming_its_lines(tmp_path):
+    """A row pasted twice counts twice (double weight, narrower intervals); it was taken
+    without a word. Rows that differ in any column (a replicate's own value) do not warn."""
+    warnings = _viability_warnings(tmp_path, "5,90,24\n50,60,24\n5,90,24\n100,30,24\n"
+                                             "50,60,24\n50,60,48\n")
+    assert len(warnings) == 1, warnings
+    assert "line 4 repeats line 2" in warnings[0] and "line 6 repeats line 3" in warnings[0]
+    assert _viability_warnings(tmp_path, "5,90,24\n5,91,24\n50,60,24\n50,60,48\n") == []
+
+
 # --- the command line: warnings, null metrics, --overwrite ------------------------------------
 
 def test_cli_fit_warns_marks_and_refuses_to_overwrite(tmp_path, capsys, monkeypatch):

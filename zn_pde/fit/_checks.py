@@ -12,7 +12,10 @@ them in mind:
 - values no measurement noise explains: a released share below -10 % or above 110 %, a
   viability below -10 % (the table's hard limits, -100 to 200 and 300 %, only catch typos of
   sign or scale; 10 % points is an assumed allowance for noise, about twice the largest
-  excursion in the shipped tables: viabilities down to -3.6 %, releases to 100 %).
+  excursion in the shipped tables: viabilities down to -3.6 %, releases to 100 %);
+- a row that repeats an earlier one in every column: pasted twice, it counts twice (double
+  weight, narrower intervals); a replicate measured separately may match by rounding, so
+  the fit keeps both.
 """
 
 from __future__ import annotations
@@ -98,6 +101,26 @@ def implausible_warning(problem: Problem) -> str | None:
             "treats them as data")
 
 
+def duplicate_warning(problem: Problem) -> str | None:
+    """Rows equal in every column (as written) to an earlier row, named by line."""
+    table = problem.table
+    first: dict[tuple[str, ...], int] = {}
+    repeats = []
+    for i, line in enumerate(table.lines):
+        row = tuple(table.text[c][i] for c in table.header)
+        if row in first:
+            repeats.append(f"line {line} repeats line {first[row]}")
+        else:
+            first[row] = line
+    if not repeats:
+        return None
+    where = ", ".join(repeats[:5]) + (f" and {len(repeats) - 5} more" if len(repeats) > 5
+                                      else "")
+    return (f"{table.path} has rows equal in every column ({where}): a row pasted twice "
+            "counts twice (double weight, narrower intervals); delete the copy unless "
+            "these are separate measurements")
+
+
 def data_warnings(problem: Problem) -> tuple[list[str], dict[str, str]]:
     """The fit's warnings, and a short warning for each parameter one of them concerns."""
     warnings: list[str] = []
@@ -109,7 +132,8 @@ def data_warnings(problem: Problem) -> tuple[list[str], dict[str, str]]:
             if n in problem.free.names:
                 per_parameter[n] = ("the data have a single pH: this parameter trades off "
                                     "against the other parts of the pH law (see warnings)")
-    for check in (fraction_warning, implausible_warning, exposure_warning):
+    for check in (fraction_warning, implausible_warning, exposure_warning,
+                  duplicate_warning):
         found = check(problem)
         if found is not None:
             warnings.append(found)
