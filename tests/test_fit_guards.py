@@ -522,3 +522,23 @@ def test_the_fit_figure_says_which_rows_its_log_axis_cannot_show(tmp_path, monke
     title = " ".join(fig._suptitle.get_text().split())
     assert "n = 6" in title
     assert "2 rows at 0 µg/mL not drawn (log axis)" in title, title
+
+
+@pytest.mark.parametrize("bound, value, default", [("upper", 1e-5, "lower"),
+                                                   ("lower", 20.0, "upper")])
+def test_one_bound_beyond_the_default_box_names_the_other_as_a_default(tmp_path, capsys,
+                                                                       bound, value, default):
+    """Only `upper` (or `lower`) set, beyond the default box around the simulation's value:
+    the refusal printed a box '[0.000738, 1e-05]' whose other end the user never wrote. It
+    now says which end is the default, where it comes from and what to set."""
+    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h\n"
+                                    "5,90,24\n50,60,24\n")
+    cfg = tmp_path / "fit.toml"
+    cfg.write_text('[fit]\nname = "box"\nobservable = "viability"\ndata = "v.csv"\n'
+                   f"[fit.parameters.uptake_rate_per_h]\n{bound} = {value}\n")
+    assert main(["validate", str(cfg)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "key 'fit.parameters.uptake_rate_per_h'" in err, err
+    assert f"{default} = " in err and "the default" in err, err
+    assert f"set fit.parameters.uptake_rate_per_h.{default}" in err, err
+    assert "Traceback" not in err

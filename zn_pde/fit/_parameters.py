@@ -105,8 +105,19 @@ def free_set(cfg: FitConfig) -> tuple[FreeSet, dict[str, Any]]:
         l_ = spec.lower if spec and spec.lower is not None else max(x0 / DEFAULT_SPAN, floor)
         h_ = spec.upper if spec and spec.upper is not None else min(x0 * DEFAULT_SPAN, p.upper)
         if not (l_ > 0 and h_ > l_ and math.isfinite(h_)):
+            # one end set beyond the default box around the start: the other end is the
+            # default, which the user never wrote, so say where it came from
+            unset = [e for e in ("lower", "upper") if not (spec and getattr(spec, e) is not None)]
+            why = ""
+            if len(unset) == 1:
+                e = unset[0]
+                v, scaled = (l_, x0 / DEFAULT_SPAN) if e == "lower" else (h_, x0 * DEFAULT_SPAN)
+                how = (f"the start {x0:g} {'/' if e == 'lower' else 'x'} {DEFAULT_SPAN:g}"
+                       if v == scaled else "the physically allowed limit")
+                why = f"; {e} = {v:g} is the default ({how}): set fit.parameters.{n}.{e} too"
             raise InputError(f"the box of {n} is [{l_:g}, {h_:g}]; it must satisfy "
-                             "0 < lower < upper", file=cfg.file, key=f"fit.parameters.{n}")
+                             f"0 < lower < upper{why}", file=cfg.file,
+                             key=f"fit.parameters.{n}")
         init.append(min(max(x0, l_), h_))
         if init[-1] != x0:  # only a default start: an `initial` outside the box is refused
             moved[n] = float(x0)
