@@ -52,6 +52,41 @@ def test_shipped_checkpoint_is_the_current_model(name):
     np.testing.assert_allclose(np.asarray(problem.predict(x)), stored, rtol=1e-6, atol=1e-9)
 
 
+def test_every_parameter_fixed_evaluates_the_model_on_the_data(tmp_path, capsys):
+    """A fit config with every parameter fixed evaluates the model at those values on the
+    data (how a user tests a shipped parameter set on new data), where it was refused as
+    'nothing to fit': fixed at the shipped A549 MTT fit's values it predicts exactly that
+    fit's rows (1e-6 relative, as the checkpoint test) and so its r², says it fitted nothing,
+    and writes the figure; `zn-pde validate` accepts it too."""
+    from zn_pde.cli import main
+
+    name = "zno_viability_a549_mtt"
+    report = json.loads((CONFIGS.parent / "checkpoints" / f"{name}.json").read_text())
+    shipped = load_fit_config(CONFIGS / f"fit_{name}.toml")
+    lines = ["[fit]", 'name = "a549_evaluated"', 'observable = "viability"',
+             f"data = {json.dumps(str(Path(shipped.data).resolve()))}", 'material = "ZnO"',
+             "select = { group_id = [17, 18] }"]
+    for p, entry in report["parameters"].items():
+        lines += [f"[fit.parameters.{p}]", f"initial = {entry['value']!r}", "fixed = true"]
+    path = tmp_path / "evaluate.toml"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["validate", str(path)]) == 0
+    assert "every parameter fixed" in capsys.readouterr().out
+    assert main(["fit", str(path), "-o", str(tmp_path / "out"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "evaluated (every parameter fixed) a549_evaluated" in out
+    got = json.loads((tmp_path / "out" / "a549_evaluated.json").read_text())
+    assert got["evaluation_only"] is True
+    assert all(p["fixed"] for p in got["parameters"].values())
+    assert set(got["parameters"]) == set(report["parameters"])
+    np.testing.assert_allclose([r["predicted"] for r in got["rows"]],
+                               [r["predicted"] for r in report["rows"]], rtol=1e-6, atol=1e-9)
+    assert got["metrics"]["n"] == report["metrics"]["n"] == 10
+    assert got["metrics"]["r2"] == pytest.approx(report["metrics"]["r2"], rel=1e-6)
+    assert got["metrics"]["n_free"] == 0 and got["correlation"] is None
+    assert (tmp_path / "out" / "a549_evaluated.png").stat().st_size > 10_000
+
+
 def test_stimulus_rows_need_a_template_exposure(tmp_path):
     (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h,"
                                     "ultrasound_W_per_cm2\n10,80,24,1.0\n10,90,24,0\n")

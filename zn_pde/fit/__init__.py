@@ -37,7 +37,8 @@ def _chi2_text(u: dict) -> str:
 def _summary(result: FitResult) -> str:
     r = result.report
     m = r["metrics"]
-    lines = [f"fitted {r['name']} ({r['observable']}): r2 = "
+    done = "evaluated (every parameter fixed)" if r.get("evaluation_only") else "fitted"
+    lines = [f"{done} {r['name']} ({r['observable']}): r2 = "
              + (f"{m['r2']:.4f}" if m["r2"] is not None else "n/a")
              + f", RMSE = {m['rmse']:.4g}, n = {m['n']}, AIC = "
              + (f"{m['aic']:.4g}" if m["aic"] is not None else "n/a")
@@ -139,14 +140,16 @@ def validate_fit_text(path: str | Path, overrides: list[str] | tuple[str, ...] =
     from ._checks import data_warnings
 
     cfg = load_fit_config(path, overrides)
-    problem = build_problem(cfg)
+    problem = build_problem(cfg, evaluate=True)
     free, table = problem.free, problem.table
     warnings, _ = data_warnings(problem)
     n_bounds = len(table) - problem.n_points
     head = [f"{cfg.observable.name}: {len(table)} rows of {table.path}, "
             f"{problem.n_points} values" + (f" and {n_bounds} bounds" if n_bounds else "")
-            + f", {problem.prediction.n_conditions} simulated conditions; free: "
-            + ", ".join(free.names) + ". Nothing fitted; the fully resolved fit config follows"]
+            + f", {problem.prediction.n_conditions} simulated conditions; "
+            + (f"free: {', '.join(free.names)}" if free.names else "every parameter fixed "
+               "(zn-pde fit evaluates the model at their values on the data)")
+            + ". Nothing fitted; the fully resolved fit config follows"]
     head += [f"warning: {w}" for w in warnings]
     s = cfg.settings
     fit = {"name": cfg.name, "observable": cfg.observable.name,

@@ -80,7 +80,7 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
         problem, programs = _COMPILED[key]
         problem = dataclasses.replace(problem, cfg=cfg)
     else:
-        problem, programs = build_problem(cfg), None
+        problem, programs = build_problem(cfg, evaluate=True), None
     mode = gradient_mode(cfg, len(problem.free.names))
     ms = MultiStart(problem, cfg.settings, mode, programs)
     if key not in _COMPILED:
@@ -95,7 +95,9 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
     if not quiet:
         print(f"{label}: {cfg.observable.name}, {len(problem.table)} rows "
               f"({problem.n_points} values), {problem.prediction.n_conditions} simulated "
-              f"conditions, free: {', '.join(free.names)}; gradient by {mode} mode",
+              f"conditions, " + (f"free: {', '.join(free.names)}; gradient by {mode} mode"
+                                  if free.names else "every parameter fixed: the model is "
+                                  "evaluated on the data at their values, nothing fitted"),
               file=sys.stderr)
     out = output_folder(outdir) if outdir is not None else None
     state = None
@@ -115,9 +117,10 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
         # fit's (with its .eqx and .png) beside this one's resume state
         for suffix in ("json", "eqx", "png"):
             (out / f"{cfg.name}.{suffix}").unlink(missing_ok=True)
-    if state is None:
+    if state is None and free.names:
         state = ms.initial_state()
-    before = state.fit_wall_s  # the sessions before a resume: the report counts the whole fit
+    # the sessions before a resume: the report counts the whole fit
+    before = state.fit_wall_s if state is not None else 0.0
 
     def checkpoint(s: OptimiserState) -> None:
         s.fit_wall_s = before + time.perf_counter() - t_start
@@ -126,9 +129,16 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
         if on_checkpoint is not None:
             on_checkpoint(s)
 
-    opt = ms.run(state, label=label, quiet=quiet, checkpoint=checkpoint)
+    if free.names:
+        opt = ms.run(state, label=label, quiet=quiet, checkpoint=checkpoint)
+    else:  # every parameter fixed: the model at those values, evaluated on the data
+        x0 = np.zeros(0)
+        loss0 = float(ms.loss_x_batch(x0[None])[0])
+        opt = Optimum(x0, loss0, [], 0, [], 0.0, [])
     report, x = analyse(problem, opt, ms, quiet=quiet, label=label)
     report["optimisation"]["gradient"] = mode
+    # every parameter fixed: an evaluation of the model at those values on the data
+    report["evaluation_only"] = not free.names
     u = report["uncertainty"]
     late = sd_warning(u.get("chi2_per_dof"), u["dof"]) if u.get("weighted") else None
     if late is not None:

@@ -67,8 +67,10 @@ class FreeSet:
         return ["lower" if f < tol else "upper" if f > 1 - tol else None for f in frac]
 
 
-def free_set(cfg: FitConfig) -> tuple[FreeSet, dict[str, Any]]:
-    """The free parameters and the `[fit.simulation]` with every fixed value written in."""
+def free_set(cfg: FitConfig, evaluate: bool = False) -> tuple[FreeSet, dict[str, Any]]:
+    """The free parameters and the `[fit.simulation]` with every fixed value written in.
+    With `evaluate`, an empty free set (every parameter fixed) is allowed: the fit then
+    evaluates the model at the fixed values (`zn-pde fit`), where a design is refused."""
     material = get_material(cfg.material, file=cfg.file)
     simulation = deep_merge(cfg.simulation, {})
     kin = dict(simulation.get("kinetics", {}))
@@ -88,7 +90,7 @@ def free_set(cfg: FitConfig) -> tuple[FreeSet, dict[str, Any]]:
     # a standard parameter that is zero for this material is not part of its mechanism
     names = [n for n in cfg.observable.standard_free if n not in fixed and values[n] > 0]
     names += [n for n, s in cfg.parameters.items() if not s.fixed and n not in names]
-    if not names:
+    if not names and not evaluate:
         raise InputError("every parameter is fixed: nothing to fit", file=cfg.file,
                          key="fit.parameters")
     init, lo, hi, units = [], [], [], []

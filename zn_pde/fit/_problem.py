@@ -84,10 +84,12 @@ def load_problem_table(cfg: FitConfig) -> Table:
     return table
 
 
-def build_problem(cfg: FitConfig, table: Table | None = None) -> Problem:
+def build_problem(cfg: FitConfig, table: Table | None = None, evaluate: bool = False
+                  ) -> Problem:
+    """The fit's problem; `evaluate` allows every parameter fixed (`free_set`)."""
     table = table if table is not None else load_problem_table(cfg)
     try:
-        free, simulation = free_set(cfg)
+        free, simulation = free_set(cfg, evaluate)
         prediction = cfg.observable.prediction(table, free.names, material=cfg.material,
                                                simulation=simulation,
                                                settings=cfg.row_settings, file=cfg.file)

@@ -227,8 +227,14 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
                        "(log axis))")
     unidentified = [n for n, p in report["parameters"].items()
                     if not p.get("fixed") and p.get("identifiable") is False]
-    title = (f"{cfg.name}: {cfg.observable.name} fit, "
-             f"{metrics_caption(report['metrics'], unidentified)}{bounds}")
+    if report.get("evaluation_only"):  # every parameter fixed: nothing was fitted
+        r2 = report["metrics"].get("r2")
+        title = (f"{cfg.name}: {cfg.observable.name}, the model at fixed parameters (not "
+                 f"fitted): r² = {'n/a' if r2 is None else f'{r2:.3f}'}, "
+                 f"n = {report['metrics']['n']}{bounds}")
+    else:
+        title = (f"{cfg.name}: {cfg.observable.name} fit, "
+                 f"{metrics_caption(report['metrics'], unidentified)}{bounds}")
     # wrapped to the figure's width: one 4.6 in panel (a single exposure time) is narrower
     # than a name and the metrics on one line, which ran past both edges of the page
     width = int(fig.get_figwidth() * TITLE_CHARACTERS_PER_INCH)

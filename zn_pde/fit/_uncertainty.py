@@ -223,6 +223,9 @@ def gauss_newton(r: np.ndarray, jac: np.ndarray, x_hat: np.ndarray, free: FreeSe
         s2, t = math.nan, math.nan
     out["residual_scale"] = math.sqrt(s2) if math.isfinite(s2) else None
     out["t"] = t if math.isfinite(t) else None
+    if p == 0:  # every parameter fixed (an evaluation): nothing to estimate
+        out.update(parameters={}, covariance_ln=None, correlation=None)
+        return out
     a = jac.T @ jac
     per: dict[str, dict[str, Any]] = {n: {} for n in names}
     if not np.all(np.isfinite(a)):
