@@ -107,7 +107,10 @@ def main() -> None:
         ax.set_xticks(x, names)
         ax.set_ylabel(label)
     axes[2].set_ylim(0, 105)
-    axes[0].legend(fontsize=8)
+    # headroom for the legend above the bars, which it hid
+    axes[0].set_ylim(0, 1.35 * max(r[n]["tissue_mean_zn_cell"] for r in rows
+                                   for n in ("treated", "control")))
+    axes[0].legend(fontsize=8, loc="upper center", ncol=2)
     # markers and widths tell apart materials whose profiles lie on top of each other
     for i, (r, marker, color) in enumerate(zip(rows, "osD^", ("C0", "C1", "C2", "C4"),
                                               strict=True)):
