@@ -17,6 +17,18 @@ WELL_MIXED_CULTURE = {
 }
 
 
+def sonicated_culture(intensity_W_per_cm2: float, *, dose_ug_per_ml: float = 20.0,
+                      end_h: float = 2.0, start_h: float = 1.0,
+                      duration_min: float = 1.0) -> dict[str, Any]:
+    """WELL_MIXED_CULTURE for a short run (300 s steps) with one 1 MHz ultrasound exposure."""
+    return {**copy.deepcopy(WELL_MIXED_CULTURE),
+            "time": {"end_h": end_h, "dt_s": 300.0, "save_every_min": 60.0},
+            "material": {"kind": "ZnO", "dose_ug_per_ml": dose_ug_per_ml},
+            "ultrasound": [{"start_h": start_h, "duration_min": duration_min,
+                            "intensity_W_per_cm2": intensity_W_per_cm2,
+                            "frequency_MHz": 1.0}]}
+
+
 def config(raw: dict[str, Any]) -> dict[str, Any]:
     """Resolve a raw config dict (a deep copy, so callers may reuse their dicts)."""
     c = resolve(copy.deepcopy(raw), "<test>")

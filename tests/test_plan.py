@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import sonicated_culture
 
 from zn_pde import InputError, RunError
 from zn_pde.cli import main
@@ -761,12 +762,7 @@ def test_the_summary_says_a_control_at_its_bound_and_the_scenario_s_notes(tmp_pa
     """`zn-pde plan` prints what `zn-pde run` notes on the scenario (ultrasound below the
     cavitation threshold, which does nothing) before it solves, and a control the optimum
     leaves at a bound says so in the summary, as the JSON's `at_bound` does."""
-    culture = {"grid": {"kind": "well_mixed"},
-               "time": {"end_h": 2.0, "dt_s": 300.0, "save_every_min": 60.0},
-               "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
-               "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
-               "ultrasound": [{"start_h": 1.0, "duration_min": 1.0,
-                               "intensity_W_per_cm2": 0.5, "frequency_MHz": 1.0}]}
+    culture = sonicated_culture(0.5)
     path = write_plan(tmp_path, {"material.dose_ug_per_ml": (10.0, 30.0)}, culture,
                       optimiser={"starts": 1, "iterations": 30, "learning_rate": 0.5})
     assert main(["plan", str(path), "-o", str(tmp_path / "o"), "--quiet"]) == 0
@@ -782,12 +778,7 @@ def test_a_control_no_start_moved_is_said_to_have_no_gradient(tmp_path, capsys):
     up to 2) has a gradient of exactly 0 there, so one start never moves it: the optimum
     reported for it is only where it started, which the summary and the JSON say (a control
     that moves, the dose, has no such warning)."""
-    culture = {"grid": {"kind": "well_mixed"},
-               "time": {"end_h": 2.0, "dt_s": 300.0, "save_every_min": 60.0},
-               "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
-               "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
-               "ultrasound": [{"start_h": 1.0, "duration_min": 1.0,
-                               "intensity_W_per_cm2": 0.5, "frequency_MHz": 1.0}]}
+    culture = sonicated_culture(0.5)
     key = "ultrasound[0].intensity_W_per_cm2"
     path = write_plan(tmp_path, {"material.dose_ug_per_ml": (10.0, 30.0), key: (0.2, 2.0)},
                       culture, optimiser={"starts": 1, "iterations": 6, "learning_rate": 0.5})

@@ -9,7 +9,7 @@ import copy
 import h5py
 import numpy as np
 import pytest
-from helpers import WELL_MIXED_CULTURE, config
+from helpers import WELL_MIXED_CULTURE, config, sonicated_culture
 
 from zn_pde._model import build_model
 from zn_pde._run import SUMMARY_UNITS, summarise
@@ -556,12 +556,8 @@ def test_a_run_that_leaves_no_cell_alive_says_so(tmp_path, capsys):
     """Two and a half hours of 3 W/cm^2 ultrasound on a well-mixed culture with 100 ug/mL ZnO
     drive the viability to float32's 0: the living cells' pools have no cells to average
     over (NaN), and the printed summary says none are left alive instead of 'nan uM'."""
-    raw = {"grid": {"kind": "well_mixed"},
-           "time": {"end_h": 3.0, "dt_s": 300.0, "save_every_min": 60.0},
-           "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
-           "material": {"kind": "ZnO", "dose_ug_per_ml": 100.0},
-           "ultrasound": [{"start_h": 0.5, "duration_min": 150.0,
-                           "intensity_W_per_cm2": 3.0, "frequency_MHz": 1.0}]}
+    raw = sonicated_culture(3.0, dose_ug_per_ml=100.0, end_h=3.0, start_h=0.5,
+                            duration_min=150.0)
     (tmp_path / "c.toml").write_text(dumps(raw))
     assert main(["run", str(tmp_path / "c.toml"), "-o", str(tmp_path / "c.h5"), "--quiet",
                  "--no-control"]) == 0
