@@ -95,7 +95,7 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
     if not quiet:
         print(f"{label}: {cfg.observable.name}, {len(problem.table)} rows "
               f"({problem.n_points} values), {problem.prediction.n_conditions} simulated "
-              f"conditions, " + (f"free: {', '.join(free.names)}; gradient by {mode} mode"
+              "conditions, " + (f"free: {', '.join(free.names)}; gradient by {mode} mode"
                                   if free.names else "every parameter fixed: the model is "
                                   "evaluated on the data at their values, nothing fitted"),
               file=sys.stderr)
