@@ -154,6 +154,17 @@ def stimulus_loss(viability: np.ndarray, hits: np.ndarray,
     return np.where(hits > 0, np.maximum(np.exp(np.minimum(log_spared, 0.0)) - v, 0.0), 0.0)
 
 
+def living_mean(pool: np.ndarray, living: np.ndarray, tissue: np.ndarray) -> float:
+    """A pool of the living cells (per living-cell volume) averaged over them, as an assay of
+    the tissue's lysate reads it: each `tissue` voxel weighted by `living`, its living cells
+    (φ V times its volume), so a voxel whose cells have died adds nothing; NaN once none are
+    alive (or without tissue)."""
+    weights = np.asarray(living, float).reshape(tissue.shape)[tissue]
+    if not weights.sum() > 0:
+        return float("nan")
+    return float(np.average(np.asarray(pool).reshape(tissue.shape)[tissue], weights=weights))
+
+
 def summarise(model: Model, fields: dict[str, np.ndarray],
               bulk: np.ndarray | None = None, step: int | None = None) -> dict[str, float]:
     """Key scalars of one frame (tissue means over tissue cells, weighted by cell volume:
@@ -180,17 +191,9 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
     def tmean(a: np.ndarray) -> float:
         return volume_mean(a, tissue) if tissue.any() else nan
 
-    # a pool of the living cells (per living-cell volume) averaged over them, as an assay of
-    # the tissue's lysate reads it: each voxel weighs by its living cells, φ V times its
-    # volume, so a voxel whose cells have died adds nothing (NaN once none are alive)
+    # the living cells in each voxel, φ V times its volume: the weights of their pools' means
     living = (np.asarray(model.cell_fraction, float) * viability.astype(float)
               * volume).reshape(tissue.shape)
-
-    def living_mean(a: np.ndarray) -> float:
-        if not tissue.any() or living[tissue].sum() <= 0:
-            return nan
-        return float(np.average(np.asarray(a).reshape(tissue.shape)[tissue],
-                                weights=living[tissue]))
 
     dissolved = nan
     # the particle mass given so far (µg/mL): without exchanges, the bulk medium's particles
@@ -265,12 +268,13 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
     return {"tissue_mean_zn": tmean(fields["zn"]),
             "tissue_mean_radical_dose": tmean(radicals),
             "stimulus_viability_loss": tmean(lost),
-            "tissue_mean_zn_cell": living_mean(fields["zn_cell"]),
+            "tissue_mean_zn_cell": living_mean(fields["zn_cell"], living, tissue),
             "max_ros": float(np.max(ros)),
             "tissue_max_ros": tissue_max,
             "medium_max_ros": medium_max,
             "tissue_mean_ros": tmean(ros),
-            "tissue_mean_gsh": living_mean(fields["gsh"]) if "gsh" in fields else nan,
+            "tissue_mean_gsh": (living_mean(fields["gsh"], living, tissue) if "gsh" in fields
+                                else nan),
             "tissue_mean_viability": tmean(viability),
             "tissue_rim_viability": rim,
             "tissue_core_viability": core,

@@ -203,9 +203,13 @@ def _glutathione_lines(s: dict[str, np.ndarray], where: str) -> list[str]:
     gsh = s.get("tissue_mean_gsh")
     if gsh is None or not np.isfinite(gsh).any():
         return []
-    final = f"{gsh[-1]:.4g} uM" if np.isfinite(gsh[-1]) else "none left alive"
-    return [f"  {where}glutathione in the living cells: final {final}, lowest saved "
-            f"{np.nanmin(gsh):.4g} uM"]
+    return [f"  {where}glutathione in the living cells: final {_living_final(gsh)}, lowest "
+            f"saved {np.nanmin(gsh):.4g} uM"]
+
+
+def _living_final(series: np.ndarray) -> str:
+    """The final value of a living cells' pool (NaN once no cell is alive)."""
+    return f"{series[-1]:.4g} uM" if np.isfinite(series[-1]) else "none left alive"
 
 
 def _ros_lines(s, well_mixed: bool) -> list[str]:
@@ -338,9 +342,8 @@ def _cmd_run(a) -> int:
             "tissue-mean ", "tissue-mean dissolved Zn2+ (extracellular fluid)")
         lines += [f"  {where[1]}: final {s['tissue_mean_zn'][-1]:.4g} uM, "
                   f"peak {s['tissue_mean_zn'].max():.4g} uM",
-                  f"  {where[0]}labile Zn in the living cells: final " + (
-                      f"{s['tissue_mean_zn_cell'][-1]:.4g} uM"
-                      if np.isfinite(s["tissue_mean_zn_cell"][-1]) else "none left alive"),
+                  f"  {where[0]}labile Zn in the living cells: final "
+                  f"{_living_final(s['tissue_mean_zn_cell'])}",
                   *_glutathione_lines(s, where[0]),
                   *_ros_lines(s, well_mixed),
                   *_oxygen_lines(s, config, where[0]),

@@ -31,6 +31,7 @@ from jaxtyping import Array, ArrayLike
 from . import _kinetics as kin
 from ._grid import penetration_depth_um
 from ._model import build_model
+from ._run import living_mean
 from ._solve import Schedule, trajectory
 from .config import resolve
 from .materials import get_material
@@ -129,14 +130,8 @@ class Spheroid:
         living-cell volume."""
         f, k = self.fields, self.kinetics
         held = f["zn_cell"] + k.zn_uM_per_particle_ug_per_ml * f["np_int"]
+        # φ and the voxels are uniform in tissue: the viability weighs the living cells
         return living_mean(held, f["viability"], self.tissue)
-
-
-def living_mean(pool: ArrayLike, viability: ArrayLike, tissue: np.ndarray) -> float:
-    """A living cells' pool (per living-cell volume) averaged over the tissue's living cells,
-    each voxel weighted by its viability (the run summary's living-cell means; φ is uniform
-    in tissue)."""
-    return float(np.average(np.asarray(pool)[tissue], weights=np.asarray(viability)[tissue]))
 
 
 def spheroid(res: Resolution, material: str = "ZnO", dose: float = 20.0,
