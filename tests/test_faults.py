@@ -548,6 +548,36 @@ def test_a_new_file_stays_locked_while_its_writer_holds_it(tmp_path):
     assert state() == "free"
 
 
+def test_a_kill_while_the_file_is_created_leaves_the_old_output_whole(tmp_path):
+    """SIGKILL while `--overwrite` writes the new file's header (here: at its first dimension
+    scale): the old output stays, whole and readable, because the new file is written beside
+    it and renamed onto it only once its header is on disk. The next creation removes what
+    the killed one left. (The old file was removed first, and a kill then left neither run.)"""
+    out = tmp_path / "run.h5"
+    make = ("import os, sys, numpy as np; from pathlib import Path; from zn_pde.io import _hdf5\n"
+            "if sys.argv[2] == 'kill':\n"
+            "    _hdf5.Writer._attach = lambda *a: os.kill(os.getpid(), 9)\n"
+            "w = _hdf5.Writer(Path(sys.argv[1]), config_toml='', coords={'r': np.arange(3.0)},"
+            " tissue_mask=np.ones(3), variables={'zn': {'units': 'uM'}}, overwrite=True)\n"
+            "w.append(0.0, {'zn': np.full(3, float(sys.argv[3]))}); w.close('complete')\n")
+
+    def write(how: str, value: float) -> int:
+        return subprocess.run([sys.executable, "-c", make, str(out), how, str(value)],
+                              capture_output=True).returncode
+
+    def frame() -> tuple[str, list[float]]:
+        with h5py.File(out, "r") as f:
+            return f.attrs["status"], f["zn"][0].tolist()
+
+    assert write("plain", 1.0) == 0
+    assert write("kill", 2.0) == -signal.SIGKILL
+    assert frame() == ("complete", [1.0, 1.0, 1.0])
+    assert [p.name for p in tmp_path.iterdir() if p.name != "run.h5"] != []  # its leftover
+    assert write("plain", 3.0) == 0
+    assert frame() == ("complete", [3.0, 3.0, 3.0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.h5"]
+
+
 def test_a_damaged_output_file_is_bad_input_wherever_the_damage_lies(tmp_path, capsys):
     """inspect, plot and export of a file with 2 kB overwritten (at every 8 kB of it):
     each either works (the damage missed what it reads) or exits 2 naming the file; never

@@ -45,7 +45,7 @@ from ._run import SUMMARY_UNITS, _output_fields, _Signals, _Stop, summarise, wit
 from ._solve import Schedule, advance
 from ._version import __version__
 from .config import apply_override, dumps, key_units, resolve, unresolved
-from .io._hdf5 import COORD_LONG_NAMES, _release, create_locked, open_read_only
+from .io._hdf5 import COORD_LONG_NAMES, NewFile, _release, open_read_only
 
 SERIES = tuple(SUMMARY_UNITS)  # the single run's series, same names, units and meaning
 SERIES_UNITS = {name: unit for name, (unit, _) in SUMMARY_UNITS.items()}
@@ -155,6 +155,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
     status, message = "failed", None
     out.parent.mkdir(parents=True, exist_ok=True)
     f: h5py.File | None = None
+    new: NewFile | None = None  # until its header and first frame are on disk
     lock = None
     bar = None
     with signals:
@@ -163,13 +164,16 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
                 with signals.critical():
                     # the lock, as a single run's writer holds it: another zn-pde process
                     # cannot overwrite or resume the file while the sweep writes it
-                    f, lock = create_locked(out)
+                    new = NewFile(out)
+                    f, lock = new.f, new.fd
                     # the table and figure of the file replaced go with it: until this sweep
                     # completes and writes its own, none may describe other points
                     for old in _summary_paths(out):
                         old.unlink(missing_ok=True)
                     final_names = _create_sweep_file(f, config, keys, points, models, configs)
                     _append_frame(f, models, 0.0, states)
+                    new.publish()
+                    new = None
                 bar = Progress(schedule.end_s, enabled=progress, label=f"sweep of {n_points}")
                 times = schedule.save_times_s
                 for i, n in enumerate(schedule.chunks, start=1):
@@ -206,6 +210,9 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
             with signals.critical(reraise=False):
                 if bar is not None:
                     bar.close()
+                if new is not None:  # stopped before its first frame: no file
+                    new.discard()
+                    f = lock = None
                 if f is not None:
                     f.attrs["status"] = status
                     f.attrs["complete"] = np.uint8(status == "complete")

@@ -30,6 +30,7 @@ import time
 import tomllib
 import traceback
 from collections.abc import Callable
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -104,7 +105,7 @@ def _claim(path: Path) -> int | None:
 
 def _lock(fd: int | None, path: Path) -> None:
     """Take the exclusive POSIX lock on `fd` (`path`'s), or raise OutputError if another
-    process holds it; also to take it again where HDF5 dropped it (see `Writer`)."""
+    process holds it; also to take it again where HDF5 dropped it (see `NewFile`)."""
     if fd is None or fcntl is None:  # pragma: no cover
         return
     try:
@@ -113,43 +114,106 @@ def _lock(fd: int | None, path: Path) -> None:
         raise OutputError(_BUSY, file=str(path)) from None
 
 
-def replace_file(path: Path) -> None:
-    """Remove the file at `path` (through a symbolic link, the file it names) so that an
-    output is written anew, not truncated in place: a reader that has the old file open
-    (`open_run` in a notebook, ParaView) keeps reading it whole instead of failing on the new
-    run's frames, and HDF5, which refuses to truncate a file its own process has open, can
-    create the new one."""
-    with contextlib.suppress(FileNotFoundError):
-        path.resolve().unlink()
+_PARTIAL = ".zn-pde-partial"
 
 
-def create_locked(path: Path) -> tuple[h5py.File, int | None]:
-    """A new, empty HDF5 output at `path` (an existing file replaced, see `replace_file`) and
-    the descriptor that holds its exclusive POSIX lock until `_release`d. Raises
-    OutputError if another process is writing the file (holds the lock) or it cannot be
-    created."""
-    old = _claim(path) if path.exists() else None  # refused while being written
+def _partial_paths(target: Path) -> list[Path]:
+    """The files a creation of `target` left unpublished (`NewFile`), by any process."""
+    return sorted(target.parent.glob(f".{glob_escape(target.name)}.*{_PARTIAL}"))
+
+
+class NewFile:
+    """A new HDF5 output, created whole or not at all.
+
+    The file is written at a hidden temporary path beside the output
+    (`.NAME.PID.zn-pde-partial`) and renamed onto it by `publish` once its header is on
+    disk, so a run killed while creating it (SIGKILL, power cut) leaves the output as it
+    was: absent, or the old run that `--overwrite` was replacing, whole. An old file is
+    replaced by a new one, not truncated in place: a reader that has it open (`open_run` in
+    a notebook, ParaView) keeps reading it whole instead of failing on the new run's frames.
+
+    `fd` holds the new file's exclusive POSIX lock until `_release`d (the inode keeps it
+    through the rename); the old file's lock is held until it is replaced. Raises
+    OutputError if another process is writing the output (holds its lock) or it cannot be
+    created. Temporary files that a killed creation left for this output are removed.
+    """
+
+    def __init__(self, path: Path):
+        # through a symbolic link, the file it names is replaced, as writing through it would
+        self.path = path.resolve() if path.is_symlink() else path
+        self.old = _claim(self.path) if self.path.exists() else None  # refused while busy
+        self.fd: int | None = None
+        self.f: h5py.File | None = None
+        try:
+            self.temp = self.path.parent / f".{self.path.name}.{os.getpid()}{_PARTIAL}"
+            for stale in _partial_paths(self.path):  # not a live creation's: its lock is free
+                if stale == self.temp:  # this process's own: a lock it holds would be its
+                    continue
+                with contextlib.suppress(OutputError):
+                    _release(_claim(stale))
+                    stale.unlink(missing_ok=True)
+            self.fd = _claim(self.temp)
+            try:
+                self.f = h5py.File(self.temp, "w", libver=LIBVER, locking=False)
+            except OSError as e:
+                raise OutputError(f"cannot create the HDF5 file ({e})",
+                                  file=str(path)) from None
+            # creating the file, HDF5 opens and closes descriptors of its own on this path,
+            # and a process's POSIX locks on a file go when any of its descriptors to it is
+            # closed: take the lock again on ours (a writer that got in between is refused)
+            try:
+                _lock(self.fd, self.temp)
+            except OutputError:
+                self.f.close()
+                raise
+        except BaseException:
+            self.discard()
+            raise
+
+    def publish(self) -> None:
+        """Flush the file and give it the output's name, replacing the old file if any; a
+        file that appeared there since (another process's run) is refused, not replaced."""
+        self.f.flush()
+        try:
+            if self.old is not None:
+                os.replace(self.temp, self.path)
+            else:
+                _link_new(self.temp, self.path)
+        except OSError as e:
+            self.discard()
+            raise OutputError("output file exists (created meanwhile by another process)"
+                              if isinstance(e, FileExistsError) else
+                              f"cannot name the new output ({e.strerror})",
+                              file=str(self.path)) from None
+        _release(self.old)
+        self.old = None
+
+    def discard(self) -> None:
+        """Remove an unpublished file (a creation that failed) and release its locks."""
+        if self.f is not None and self.f.id.valid:
+            self.f.close()
+        if self.fd is not None:
+            self.temp.unlink(missing_ok=True)
+            _release(self.fd)
+            self.fd = None
+        _release(self.old)
+        self.old = None
+
+
+def _link_new(temp: Path, path: Path) -> None:
+    """Rename `temp` to `path` only if `path` does not exist (a hard link, then the old name
+    removed: `os.rename` would replace a file another process created meanwhile); where the
+    file system has no hard links, a plain rename."""
     try:
-        if old is not None:
-            replace_file(path)
-        fd = _claim(path)
-    finally:
-        _release(old)
-    try:
-        f = h5py.File(path, "w", libver=LIBVER, locking=False)
-    except OSError as e:
-        _release(fd)
-        raise OutputError(f"cannot create the HDF5 file ({e})", file=str(path)) from None
-    # creating the file, HDF5 opens and closes descriptors of its own on this path, and a
-    # process's POSIX locks on a file go when any of its descriptors to it is closed: take
-    # the lock again on ours (a writer that got in between is refused)
-    try:
-        _lock(fd, path)
-    except OutputError:
-        f.close()
-        _release(fd)
+        os.link(temp, path)
+    except FileExistsError:
         raise
-    return f, fd
+    except OSError:
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.replace(temp, path)
+        return
+    temp.unlink()
 
 
 def _release(fd: int | None) -> None:
@@ -197,8 +261,19 @@ class Writer:
         except OSError as e:
             raise OutputError(f"cannot create the output folder ({e.strerror})",
                               file=str(self.path)) from None
-        self.f, self._lock = create_locked(self.path)
-        f = self.f
+        new = NewFile(self.path)
+        self.f, self._lock = new.f, new.fd
+        try:
+            self._create(new.f, config_toml, coords, tissue_mask, variables, static_fields,
+                         series, well_mixed, attrs)
+            new.publish()
+        except BaseException:
+            new.discard()
+            raise
+
+    def _create(self, f: h5py.File, config_toml, coords, tissue_mask, variables,
+                static_fields, series, well_mixed, attrs) -> None:
+        """Write the file's header: attributes, coordinates, mask, empty fields."""
         f.attrs["Conventions"] = "CF-1.8"
         f.attrs["title"] = "zn-pde reaction-diffusion simulation"
         f.attrs["source"] = f"zn-pde {__version__}"
