@@ -49,6 +49,26 @@ def test_reacting_bulk_is_a_cell_free_vial(x64):
     assert m_fixed.initial_state().bulk is None
 
 
+def test_the_bulk_takes_the_vial_s_reaction_substeps(x64):
+    """`numerics.reaction_substeps` splits the bulk's step as it splits a vial's: a ZnS bulk
+    on a radial grid at dt_s = 600 s with 4 sub-steps follows the cell-free vial of the same
+    settings to round-off. ZnS dissolves in the fluid up to its solubility limit, as the
+    H2S oxidised over a step (half-life 5 min) makes room, so the step matters: over whole
+    600 s steps the bulk gathered a quarter less Zn2+ in 12 h than the vial."""
+    raw = {"grid": {"kind": "radial", "shape": [8], "spacing_um": 40.0},
+           "geometry": {"kind": "spheroid", "radius_um": 100.0},
+           "time": {"end_h": 12.0, "dt_s": 600.0, "save_every_min": 240.0,
+                    "save_around_events": False},
+           "material": {"kind": "ZnS", "dose_ug_per_ml": 20.0},
+           "numerics": {"precision": "float64", "reaction_substeps": 4}}
+    model, bulk, _ = _bulk(raw)
+    names = model.model_mobile_names
+    vial = _vial(raw)
+    for name in ("np", "zn", "h2s"):
+        np.testing.assert_allclose(bulk[:, names.index(name)], vial[name], rtol=1e-9,
+                                   atol=1e-12)
+
+
 def test_the_bulk_zinc_reaches_the_interstitium(x64):
     """With the bulk's Zn²⁺ on the faces, the interstitial Zn²⁺ of the spheroid rises towards
     it: at 24 h the tissue mean lies within a factor 2 of the bulk value and at least 10x the

@@ -196,7 +196,8 @@ class Model(eqx.Module):
         light as they enter (its particles make diffusible ROS; without cells, the
         short-lived radicals hit nothing, but those made with O2, a co-loaded
         photosensitiser's singlet oxygen too, use it as in a well-mixed run), its O2
-        exchanging with the air as a well-mixed run's does (`oxygen.resupply_per_s`)."""
+        exchanging with the air as a well-mixed run's does (`oxygen.resupply_per_s`), in
+        `reaction_substeps` sub-steps as a well-mixed run takes them."""
         protocol = self.protocol
         fields = {name: bulk[i] for i, name in enumerate(self.model_mobile_names)}
         zero = jnp.zeros((), self.dtype)
@@ -209,8 +210,10 @@ class Model(eqx.Module):
             o2_resupply_per_s=1.0,  # the well's medium exchanges gas with the air
             photosensitiser_photons_uM_per_s=_exposed(self.photosensitiser_light, a, b,
                                                       "bulk", self.dtype))
-        out = kin.local_step(self.kinetics, kin.Local(**fields), env, h_s, 1.0, self.oxygen,
-                             self.photosensitiser_yield)
+        out = kin.Local(**fields)
+        for _ in range(self.reaction_substeps):
+            out = kin.local_step(self.kinetics, out, env, h_s / self.reaction_substeps, 1.0,
+                                 self.oxygen, self.photosensitiser_yield)
         return jnp.stack([getattr(out, name) for name in self.model_mobile_names]).astype(
             self.dtype)
 
