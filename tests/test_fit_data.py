@@ -109,6 +109,20 @@ def test_bad_release_tables_are_refused(tmp_path, text, match):
     assert "bad.csv" in str(e.value)
 
 
+def test_line_numbers_are_the_files_lines_where_a_quoted_cell_spans_lines(tmp_path):
+    """A provenance cell pasted with its line breaks (quoted, as CSV allows) makes a record
+    span several lines of the file: a message names the line an editor shows, not the
+    record's index + 1, and so do the rows kept for the report (CRLF line ends, a blank
+    line)."""
+    p = write(tmp_path, "multi.csv", RELEASE_HEADER + '1,5,7.4,"said:\nabout 5 %"\n'
+              "2,x,7.4,y\n")
+    with pytest.raises(InputError, match="non-numeric value 'x' at line 4"):
+        load_table(p, "release")
+    p.write_bytes((RELEASE_HEADER + '1,5,7.4,"a\nb\nc"\n\n2,6,7.4,y\n')
+                  .replace("\n", "\r\n").encode())
+    assert load_table(p, "release").lines == (2, 6)
+
+
 def test_bad_viability_table_negative_concentration(tmp_path):
     p = write(tmp_path, "v.csv", "concentration_ug_per_ml,viability_percent\n-5,80\n")
     with pytest.raises(InputError, match="concentration_ug_per_ml.*negative value -5 at line 2"):

@@ -215,8 +215,17 @@ def load_table(path: str | Path, kind: str) -> Table:
     except OSError as e:
         raise InputError(f"cannot read the data table ({e.strerror})", file=file) from None
     text_utf8 = decode_utf8(raw, file)
+    # each record's first line in the file, not its index + 1: a quoted cell may span lines
+    # (a provenance statement pasted with its line breaks)
+    rows: list[list[str]] = []
+    first_line: list[int] = []
+    reader = csv.reader(io.StringIO(text_utf8, newline=""))
+    last_line = 0
     try:
-        rows = list(csv.reader(io.StringIO(text_utf8, newline="")))
+        for r in reader:
+            first_line.append(last_line + 1)
+            rows.append(r)
+            last_line = reader.line_num
     except csv.Error as e:
         raise InputError(f"cannot read the data table as CSV: {e}", file=file) from None
     if not rows or not any(c.strip() for c in rows[0]):
@@ -242,7 +251,8 @@ def load_table(path: str | Path, kind: str) -> Table:
                     f"separated by {sep!r})" for sep in (";", "\t", "|")
                     if len(header) == 1 and sep in header[0]), ""),
             file=file, key=missing[0])
-    body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
+    body = [(line, r) for line, r in zip(first_line[1:], rows[1:], strict=True)
+            if any(c.strip() for c in r)]
     if not body:
         raise InputError("the data table has a header but no data rows", file=file)
     text: dict[str, list[str]] = {n: [] for n in header}
