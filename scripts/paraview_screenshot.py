@@ -7,18 +7,23 @@ Runs in ParaView's Python (pvpython), not in the project's environment:
     pvpython scripts/paraview_screenshot.py RUN.pvd ...   # the VTK export (zn-pde export --vtk)
     xvfb-run -a pvpython scripts/paraview_screenshot.py RUN.xmf ...   # machine without display
 
-It opens the run's XDMF sidecar with ParaView's default reader (`OpenDataFile`), cuts the x-z
-plane of voxel centres nearest the centroid of the tissue voxels (the spheroid centre; the
-plane `zn-pde plot` shows, drawn the same way: x to the right, z up, so stimuli enter from
-the bottom face z = 0), colours it by `--field` at the last saved frame (or the frame
-nearest `--time-h`), draws the spheroid surface (the `tissue_mask` = 0.5 contour on the
-slice) in white, and saves a PNG with a colour bar, the time and coordinates in µm. The
+It opens the run's XDMF sidecar with ParaView's "XDMF Reader" (`OpenDataFile` for a .pvd),
+cuts the x-z plane of voxel centres nearest the centroid of the tissue voxels (the spheroid
+centre; the plane `zn-pde plot` shows, drawn the same way: x to the right, z up, so stimuli
+enter from the bottom face z = 0), colours it by `--field` at the last saved frame (or the
+frame nearest `--time-h`), draws the spheroid surface (the `tissue_mask` = 0.5 contour on
+the slice) in white, and saves a PNG with a colour bar, the time and coordinates in µm. The
 colour range is the field's range on the slice at that frame (`--log` for a logarithmic
 scale). Fields are node (voxel-centre) values interpolated in between, and NaN (`viability`
 in the medium) is grey, so the half voxel between the last tissue centre and the white
-surface line is grey too. The VTK export (`zn-pde export RUN.h5 --vtk`, a .pvd of .vti) holds
-the voxels as cells: the slice then shows each voxel's own value as a square, and the
-surface is the 0.5 contour of the tissue mask interpolated to the voxel corners.
+surface line is grey too. The plane is the sidecar's plane of nodes itself (ExtractSubset,
+which the XDMF 2 library's reader serves; ParaView 5.11's Xdmf3 readers return an empty
+subset), not a Slice through it: a Slice interpolates each node of the plane with its
+neighbours off the plane at weight 0, and 0 x NaN is NaN, so a tissue voxel with medium
+above or below it (the rim, where most cells die) came out grey and the colour range missed
+its value. The VTK export (`zn-pde export RUN.h5 --vtk`, a .pvd of .vti) holds the voxels as
+cells: the slice then shows each voxel's own value as a square, and the surface is the 0.5
+contour of the tissue mask interpolated to the voxel corners.
 
 docs/figures/paraview_viability_slice.png was made with `--field viability --size 1000 750`
 from `zn-pde run configs/zno_spheroid_ultrasound.toml --set grid.shape=[32,32,32] --set
@@ -102,6 +107,32 @@ def _centre(image, cells: bool) -> list[float]:
     return [ox + (nx - 1) * hx / 2, oy + (ny - 1) * hy / 2, oz + (nz - 1) * hz / 2]
 
 
+def _open(pv, path: str):
+    """A reader of the sidecar (the XDMF 2 library's, which serves `_plane`'s subset) or of
+    the VTK export's .pvd; None where ParaView cannot open the file."""
+    # an absolute path: ParaView 5.11's Xdmf3 readers join a bare file name with the data
+    # file's ("run.xmfrun.h5") and abort
+    path = os.path.abspath(path)
+    if path.lower().endswith((".xmf", ".xdmf")):
+        return pv.XDMFReader(FileNames=[path])
+    return pv.OpenDataFile(path)
+
+
+def _plane(pv, reader, image, cells: bool, centre: list[float]):
+    """The x-z plane of voxel centres through `centre`: for the sidecar's nodes, that plane
+    of the mesh, values exactly as stored; for the VTK export's cells, a Slice through their
+    centres (each cut cell keeps its own value)."""
+    if cells:
+        plane = pv.Slice(Input=reader)
+        plane.SliceType = "Plane"
+        plane.SliceType.Origin = centre
+        plane.SliceType.Normal = [0.0, 1.0, 0.0]
+        return plane
+    (nx, ny, nz), (_, oy, _), (_, hy, _) = _voxels(image, cells)
+    j = int(round((centre[1] - oy) / hy))
+    return pv.ExtractSubset(Input=reader, VOI=[0, nx - 1, j, j, 0, nz - 1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("xmf", help="the run's XDMF sidecar (OUT.xmf beside OUT.h5), or the "
@@ -123,9 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     from paraview import simple as pv
     from vtk.util.numpy_support import vtk_to_numpy
 
-    # an absolute path: ParaView 5.11's Xdmf3 readers join a bare file name with the data
-    # file's ("run.xmfrun.h5") and abort
-    reader = pv.OpenDataFile(os.path.abspath(args.xmf))
+    reader = _open(pv, args.xmf)
     if reader is None:
         print(f"ParaView cannot open {args.xmf}", file=sys.stderr)
         return 2
@@ -167,12 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     except AttributeError:
         pass
 
-    plane = pv.Slice(Input=reader)
-    plane.SliceType = "Plane"
-    plane.SliceType.Origin = centre
-    plane.SliceType.Normal = [0.0, 1.0, 0.0]
+    plane = _plane(pv, reader, image, cells, centre)
     plane.UpdatePipeline(t)
     shown = pv.Show(plane, view)
+    shown.SetRepresentationType("Surface")  # an image plane would show as pixels, not nodes
     pv.ColorBy(shown, (where, args.field))
     cut = _first_block(sm.Fetch(plane))
     values = vtk_to_numpy((cut.GetCellData() if cells else cut.GetPointData())

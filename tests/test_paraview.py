@@ -227,6 +227,62 @@ def test_paraview_reads_a_radial_run_as_a_line_of_shells(pvpython, tmp_path):
                                            err_msg=f"{reader} {name} {i}")
 
 
+# Runs inside pvpython: argv = scripts/paraview_screenshot.py, xmf, output folder. The plane
+# the screenshot script colours, at the last frame, without rendering it.
+PV_PLANE_SCRIPT = r'''
+import importlib.util, json, sys
+import numpy as np
+from paraview import simple as pv
+from paraview import servermanager as sm
+from vtk.util.numpy_support import vtk_to_numpy
+
+path, xmf, out = sys.argv[1:4]
+spec = importlib.util.spec_from_file_location("paraview_screenshot", path)
+shot = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(shot)
+reader = shot._open(pv, xmf)
+t = float(reader.TimestepValues[-1])
+reader.UpdatePipeline(t)
+image = shot._first_block(sm.Fetch(reader))
+plane = shot._plane(pv, reader, image, False, shot._centre(image, False))
+plane.UpdatePipeline(t)
+cut = shot._first_block(sm.Fetch(plane))
+np.save(f"{out}/points.npy", np.array([cut.GetPoint(i) for i in range(cut.GetNumberOfPoints())]))
+np.save(f"{out}/viability.npy", vtk_to_numpy(cut.GetPointData().GetArray("viability")))
+'''
+
+
+def test_screenshot_script_colours_every_voxel_of_its_plane_as_h5py_reads_it(
+        pvpython, run, tmp_path):
+    """scripts/paraview_screenshot.py colours the x-z plane of the sidecar's nodes through
+    the spheroid centre: each node of that plane must hold the stored value, NaN only in the
+    medium. A Slice through the plane of nodes interpolated each node with its neighbours off
+    the plane at weight 0, and 0 x NaN is NaN: tissue voxels with medium above or below
+    them, at the rim where the stimuli kill most, came out NaN (grey), and the colour range
+    printed missed the lowest viability."""
+    script = tmp_path / "plane.py"
+    script.write_text(PV_PLANE_SCRIPT)
+    shot = Path(__file__).parents[1] / "scripts" / "paraview_screenshot.py"
+    proc = subprocess.run([pvpython, "--no-mpi", str(script), str(shot),
+                           str(run.with_suffix(".xmf")), str(tmp_path)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    points = np.load(tmp_path / "points.npy")
+    got = np.load(tmp_path / "viability.npy")
+    with h5py.File(run, "r") as f:
+        x, y, z = (f[c][:] for c in ("x", "y", "z"))
+        viability = f["viability"][-1]
+        tissue = f["tissue_mask"][...] == 1
+    j = int(np.argmin(np.abs(y - points[0, 1])))
+    np.testing.assert_allclose(points[:, 1], y[j])
+    # the case in question: tissue voxels of the plane with medium above or below them
+    assert (tissue[:, j] & ~(tissue[:, j - 1] & tissue[:, j + 1])).any()
+    i = np.rint((points[:, 0] - x[0]) / H).astype(int)
+    k = np.rint((points[:, 2] - z[0]) / H).astype(int)
+    assert sorted(zip(k, i, strict=True)) == list(np.ndindex(z.size, x.size))  # each node once
+    np.testing.assert_allclose(got, viability[k, j, i], rtol=1e-6, equal_nan=True)
+
+
 # --- VTK export (zn-pde export --vtk): a .pvd time series of .vti ImageData -----------------
 
 # Runs inside pvpython: argv = pvd, output folder, fields, frame indices.
