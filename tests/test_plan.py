@@ -495,6 +495,21 @@ def test_a_control_with_a_key_besides_its_bounds_is_refused_naming_that_key(tmp_
     assert "allowed: lower, upper" in err
 
 
+def test_an_unquoted_dotted_control_key_is_refused_saying_to_quote_it(tmp_path):
+    """`material.dose_ug_per_ml = { lower = 1, upper = 40 }` without quotes is, in TOML, a
+    table `material` holding `dose_ug_per_ml`: the refusal said "material is {'kind': 'ZnO',
+    ...}; a control must be a real number", the scenario's own table, not what was written;
+    now it names the key and says to quote it."""
+    path = write_plan(tmp_path, {"ultrasound[0].start_h": (1.0, 3.0)})
+    path.write_text(path.read_text().replace(
+        '"ultrasound[0].start_h"', "material.dose_ug_per_ml").replace("1.0, upper = 3.0",
+                                                                       "1.0, upper = 40.0"))
+    with pytest.raises(InputError, match='write the whole key in quotes: '
+                       '"material.dose_ug_per_ml" = ') as e:
+        load_plan(path)
+    assert e.value.key == "plan.controls.material"
+
+
 @pytest.mark.parametrize("key", ["plan.config", "plan.constraints.normal_config"])
 def test_a_scenario_path_that_is_a_folder_is_called_a_folder(tmp_path, key):
     """A folder given as the scenario or the normal-tissue config was 'no such file'."""

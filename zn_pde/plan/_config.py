@@ -277,6 +277,14 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
     out = []
     for key, spec in raw.items():
         where = f"plan.controls.{key}"
+        if (isinstance(spec, dict) and spec and not {"lower", "upper"} & set(spec)
+                and all(isinstance(v, dict) for v in spec.values())):
+            # `material.dose_ug_per_ml = {...}` unquoted: TOML nests it as a table `material`
+            inner = next(iter(spec))
+            raise InputError(f"TOML reads an unquoted dotted key as nested tables ({key} = "
+                             f"{{ {inner} = {{ ... }} }}), not as one config key; write the "
+                             f"whole key in quotes: \"{key}.{inner}\" = {{ lower = ..., "
+                             "upper = ... }", file=file, key=where)
         if not _CONTROL_KEY.match(key):
             raise InputError(f"{key!r} is not a config key: dotted names, with [n] to index an "
                              "array of tables (e.g. \"ultrasound[0].start_h\", "
