@@ -383,6 +383,32 @@ def test_levenberg_marquardt_steps_along_a_bound_that_holds_a_correlated_paramet
     assert v[0] == pytest.approx(loss(np.array([[hi[0], x1_best]]))[0], rel=1e-9)
 
 
+def test_a_start_whose_derivatives_are_not_finite_has_not_converged_and_is_warned_of():
+    """Where the model's Jacobian is NaN (seen in a radial spheroid fit, compiled float32),
+    L-M has no step: the start stays where it is and is not reported as converged (it was:
+    its step was 'negligible'), and the report's warning names the data rows."""
+    from zn_pde.fit._optimise import derivatives_warning, lm_step
+    from zn_pde.fit._parameters import FreeSet
+
+    free = FreeSet(("a",), ("1",), np.ones(1), np.exp([-5.0]), np.exp([5.0]), {}, ())
+    r0 = np.array([1.0, -2.0, 0.5])
+
+    def rj(x):
+        jac = np.ones((len(x), 3, 1))
+        jac[:, 1, 0] = np.nan
+        return np.broadcast_to(r0, (len(x), 3)), jac
+
+    def loss(x):
+        return np.full(len(x), 0.5 * float(r0 @ r0))
+
+    x = np.array([[0.3]])
+    x1, _, v1, conv = lm_step(rj, loss, x, np.array([1e-3]), loss(x), free)
+    assert np.array_equal(x1, x) and v1[0] == loss(x)[0] and not conv[0]
+    warning = derivatives_warning(rj(x)[1][0], np.array([2, 3, 5]))
+    assert "not finite for 1 of 3 data rows (lines 3)" in warning
+    assert derivatives_warning(np.ones((3, 1)), np.array([2, 3, 5])) is None
+
+
 # --- text encoding --------------------------------------------------------------------------
 
 def test_a_table_that_is_not_utf8_is_refused_naming_file_and_line(tmp_path):

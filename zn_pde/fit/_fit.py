@@ -23,7 +23,7 @@ from ..observables._prediction import deep_merge
 from ._checks import data_warnings
 from ._config import FitConfig
 from ._empirical import RELEASE_MODELS, VIABILITY_MODELS, fit_empirical
-from ._optimise import MultiStart, OptimiserState, Optimum, still_improving
+from ._optimise import MultiStart, OptimiserState, Optimum, derivatives_warning, still_improving
 from ._problem import Problem, build_problem
 from ._uncertainty import ci_pair, gauss_newton, metrics, profile_likelihood, sd_warning
 
@@ -207,6 +207,9 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
             f"SSR {restarts[-1]['ssr_after']:.6g}); values and intervals are reported at "
             "that point (optimisation.profile_restarts); more starts or lm_steps would find "
             "it directly")
+    broken = derivatives_warning(jac, problem.table.lines)
+    if broken:
+        opt_warnings.append(broken)
     if prof is not None and prof.get("below_optimum"):
         b = prof["below_optimum"]
         opt_warnings.append(

@@ -481,6 +481,23 @@ class MultiStart:
         return xs[0], float(ls[0])
 
 
+def derivatives_warning(jac: np.ndarray, lines: np.ndarray) -> str | None:
+    """A warning where the model's derivatives at the reported values are not finite (rows
+    `lines` of the data, (m, p) `jac`): the optimiser cannot move a start from such a point
+    (its gradient is taken as 0 and L-M has no step), so the values reported may be a start
+    that was never fitted, and they have no intervals."""
+    bad = ~np.all(np.isfinite(jac), axis=1)
+    if not bad.any():
+        return None
+    rows = ", ".join(str(int(n)) for n in np.asarray(lines)[bad][:8])
+    more = "" if bad.sum() <= 8 else f" and {int(bad.sum()) - 8} more"
+    return (f"the model's derivatives at the reported values are not finite for "
+            f"{int(bad.sum())} of {len(bad)} data rows (lines {rows}{more}): the optimiser "
+            "cannot move a start from such a point, so these values may be a start that was "
+            "never fitted, and they have no intervals; fit again with other starts "
+            "(fit.starts, fit.seed), narrower bounds, or numerics.precision = \"float64\"")
+
+
 STALL_WINDOW = 5  # L-M steps over which `still_improving` measures the fall of the loss
 STALL_RTOL = 1e-6  # a fall of the SSR larger than this (relative) there: not converged
 
@@ -518,7 +535,8 @@ def lm_step(rj_batch, loss_batch, x: np.ndarray, mu: np.ndarray, loss: np.ndarra
     `fixed_mask` (S, P) do not move. Returns the new x, μ, loss and, per row, whether it has
     converged (its accepted step gained less than `rtol` of the loss, or its step is
     negligible, as at a point where every coordinate is fixed or held at a bound by the
-    gradient; inactive rows: True).
+    gradient; inactive rows: True). A row whose Jacobian or step is not finite does not move
+    and has not converged: it stands where its derivatives failed, which is no optimum.
     """
     act = np.ones(len(x), bool) if active is None else np.asarray(active, bool)
     idx = np.flatnonzero(act)
@@ -535,17 +553,20 @@ def lm_step(rj_batch, loss_batch, x: np.ndarray, mu: np.ndarray, loss: np.ndarra
         return x_out, mu_out, loss_out, conv
     r, jac = rj_batch(x)
     new = x.copy()
+    failed = np.zeros(len(x), bool)
     for i in range(len(x)):
         held = (np.zeros(x.shape[1], bool) if fixed_mask is None
                 else np.asarray(fixed_mask[i], bool))
         step = lm_direction(r[i], jac[i], x[i], mu[i], held, free.ln_lower, free.ln_upper)
-        if step is not None:
+        if step is None:
+            failed[i] = True
+        else:
             new[i] = np.clip(x[i] + step, free.ln_lower, free.ln_upper)
     trial = loss_batch(new)
     ok = np.isfinite(trial) & (trial < loss)
     rel = np.where(ok, (loss - trial) / np.maximum(np.abs(loss), 1e-300), 0.0)
     tiny = np.max(np.abs(new - x), axis=1) < 1e-9
-    converged = (ok & (rel < rtol)) | tiny
+    converged = ((ok & (rel < rtol)) | tiny) & ~failed
     x_out = np.where(ok[:, None], new, x)
     mu_out = np.clip(np.where(ok, mu / 3.0, mu * 4.0), 1e-12, 1e12)
     return x_out, mu_out, np.where(ok, trial, loss), converged
