@@ -63,6 +63,22 @@ def _radial_solutions(k_in: float, d_in: float, k_out: float, d_out: float, radi
     return m, m2, g, f
 
 
+def _ball_in_fixed_medium(n: int, h: float, radius: float, phi: float, end_s: float,
+                          dt_s: float, surface_share: float) -> dict:
+    """A radial spheroid of ZnO at 1 ug/mL in float64, held at its fixed bulk medium by a
+    Dirichlet wall, everywhere at pH 7.4 (lysosomes at 14: no lysosomal dissolution), two
+    frames: the config sections the steady-state tests share (they add `kinetics`)."""
+    return {"grid": {"kind": "radial", "shape": [n], "spacing_um": h},
+            "time": {"end_h": end_s / 3600, "dt_s": dt_s, "save_every_min": end_s / 120,
+                     "save_around_events": False},
+            "geometry": {"kind": "spheroid", "radius_um": radius, "cell_volume_fraction": phi},
+            "boundary": {"kind": "dirichlet", "bulk_medium": "fixed"},
+            "numerics": {"precision": "float64"},
+            "ph": {"medium": 7.4, "tissue_rim": 7.4, "tissue_core": 7.4, "lysosome": 14.0},
+            "tissue": {"surface_uptake_share": surface_share},
+            "material": {"kind": "ZnO", "dose_ug_per_ml": 1.0}}
+
+
 def _composite(cap: float, d_in: float, d_out: float, k_in: float, k_out: float,
                radius: float, outer: float, wall: float):
     """Steady c of a sphere r < R (capacity α = `cap`, D_in, sink k_in) in a medium shell
@@ -122,15 +138,7 @@ def test_a_composite_sphere_carries_concentration_and_flux_across_its_surface():
     for n in (20, 40):
         h = outer / n
         ds = zn_pde.simulate({
-            "grid": {"kind": "radial", "shape": [n], "spacing_um": h},
-            "time": {"end_h": 40000.0 / 3600, "dt_s": 2000.0, "save_every_min": 20000.0 / 60,
-                     "save_around_events": False},
-            "geometry": {"kind": "spheroid", "radius_um": radius, "cell_volume_fraction": phi},
-            "boundary": {"kind": "dirichlet", "bulk_medium": "fixed"},
-            "numerics": {"precision": "float64"},
-            "ph": {"medium": 7.4, "tissue_rim": 7.4, "tissue_core": 7.4, "lysosome": 14.0},
-            "tissue": {"surface_uptake_share": 0.0},
-            "material": {"kind": "ZnO", "dose_ug_per_ml": 1.0},
+            **_ball_in_fixed_medium(n, h, radius, phi, 40000.0, 2000.0, 0.0),
             "kinetics": {**LINEAR, "dissolution_rate_per_h": k_d * 3600.0,
                          "gsh_resynthesis_per_h": 0.0, "uptake_rate_per_h": k_up_per_h,
                          "np_diffusivity_medium_um2_per_s": d_medium,
@@ -538,15 +546,8 @@ def test_surface_uptake_of_excluded_particles_meets_the_robin_steady_state_at_fi
     for n in (15, 30):
         h = outer / n
         ds = zn_pde.simulate({
-            "grid": {"kind": "radial", "shape": [n], "spacing_um": h},
-            "time": {"end_h": 400.0 / 3600, "dt_s": 0.05, "save_every_min": 200.0 / 60,
-                     "save_around_events": False},
-            "geometry": {"kind": "spheroid", "radius_um": radius, "cell_volume_fraction": phi},
-            "boundary": {"kind": "dirichlet", "bulk_medium": "fixed"},
-            "numerics": {"precision": "float64"},
-            "ph": {"medium": 7.4, "tissue_rim": 7.4, "tissue_core": 7.4, "lysosome": 14.0},
-            "tissue": {"surface_uptake_share": cells["surface_uptake_share"]},
-            "material": {"kind": "ZnO", "dose_ug_per_ml": 1.0},
+            **_ball_in_fixed_medium(n, h, radius, phi, 400.0, 0.05,
+                                    cells["surface_uptake_share"]),
             "kinetics": {**LINEAR, "dissolution_rate_per_h": 1e-12, "gsh_resynthesis_per_h": 0.0,
                          "uptake_rate_per_h": k_up, "cell_diameter_um": cells["cell_diameter_um"],
                          "np_diffusivity_medium_um2_per_s": d_medium,
