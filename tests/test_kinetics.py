@@ -287,6 +287,29 @@ def test_dissolution_without_saturation_is_exact(x64):
     assert out["np"][-1] == pytest.approx(5.0 * np.exp(-k * 6.0), rel=1e-3)
 
 
+@pytest.mark.parametrize("num, den", [(0.0, 8.5e-20), (1e-30, 3e-20), (1e-30, 1e-30),
+                                      (2.0, 0.0), (2.0, -1.0)])
+def test_quotient_derivatives_stay_finite_where_the_denominator_squared_underflows(num, den):
+    """`_safe_div` in float32, compiled: where den > 0 its derivatives are 1/den and −num/den²,
+    finite here (to 1e-6 relative; −1.1e9 at num = 1e-30, den = 3e-20), also where den² is
+    below the smallest normal float32 (~1.2e-38: XLA flushes it to 0) or below every
+    float32; where den ≤ 0 both are 0. JAX's own derivative of a quotient, −num den⁻²,
+    gave 0 · ∞ = NaN at num = 0, den = 8.5e-20: a radial spheroid's first medium shell
+    holding its last particles (`Faces.exchange`) made a float32 fit's derivatives NaN."""
+    from zn_pde._kinetics import _safe_div
+
+    n32, d32 = jnp.float32(num), jnp.float32(den)
+    value, tangent = jax.jit(lambda a, b: jax.jvp(_safe_div, (a, b), (jnp.float32(1.0),
+                                                                      jnp.float32(1.0))))(
+        n32, d32)
+    grad = jax.jit(jax.grad(_safe_div, argnums=(0, 1)))(n32, d32)
+    n, d = float(n32), float(d32)  # the float32 inputs, exactly
+    expected = (1.0 / d, -n / d**2) if d > 0 else (0.0, 0.0)
+    assert float(value) == pytest.approx(n / d if d > 0 else 0.0, rel=1e-6)
+    np.testing.assert_allclose([float(g) for g in grad], expected, rtol=1e-6)
+    assert float(tangent) == pytest.approx(sum(expected), rel=1e-6)
+
+
 def test_more_acid_releases_faster():
     fractions = []
     for ph in (7.4, 6.5, 5.5, 4.7):

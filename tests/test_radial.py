@@ -363,6 +363,36 @@ def test_spheroid_viability_fit_on_a_radial_grid_has_exact_gradients(tmp_path):
     assert_loss_gradient_matches_fd(problem)
 
 
+def test_float32_spheroid_fit_has_finite_derivatives_as_the_surface_shell_empties(tmp_path):
+    """An outside audit's float32 radial spheroid fit (20 shells of 15 µm, R = 200 µm,
+    ultrasound at 2 h, 5 and 20 µg/mL) at the start its Latin hypercube drew: the
+    predictions' derivatives (forward mode) are finite for every row. They were NaN for both
+    5 µg/mL rows, so L-M could not move that start: the medium shell at the spheroid's
+    surface held its last particles (~1e-19 µg/mL), and the derivative of the surface
+    uptake's rate per particle held (`Faces.exchange`) squared that into float32's
+    subnormals (tests/test_transport.py has the exchange alone)."""
+    from zn_pde.fit import build_problem, load_fit_config
+
+    (tmp_path / "v.csv").write_text(
+        "exposure_h,viability_percent,concentration_ug_per_ml,ultrasound_W_per_cm2,"
+        "stimulus_h,wash_h\n12,95,5,0,2,1\n12,80,20,0,2,1\n12,70,5,1.5,2,1\n"
+        "12,45,20,1.5,2,1\n")
+    (tmp_path / "f.toml").write_text(
+        '[fit]\nname = "sph"\nobservable = "spheroid_viability"\ndata = "v.csv"\n'
+        "[fit.simulation]\n"
+        'grid = { kind = "radial", shape = [20], spacing_um = 15.0 }\n'
+        "geometry = { radius_um = 200.0 }\ntime = { dt_s = 300.0 }\n"
+        "[[fit.simulation.ultrasound]]\nstart_h = 2.0\nduration_min = 1.0\n"
+        "intensity_W_per_cm2 = 1.0\nfrequency_MHz = 1.0\n")
+    problem = build_problem(load_fit_config(tmp_path / "f.toml"))
+    assert problem.prediction.configs[0]["numerics"]["precision"] == "float32"
+    assert problem.free.names == ("uptake_rate_per_h", "energy_kill_max_per_h",
+                                  "energy_kill_hill")
+    x = jnp.log(jnp.asarray([4.069713367348902, 3.8888942839166165, 1.2340436888139716]))
+    jac = np.asarray(jax.jacfwd(problem.predict)(x))
+    assert np.all(np.isfinite(jac)), jac
+
+
 def test_spheroid_viability_observable_is_the_shell_volume_weighted_tissue_mean():
     """The fit's `spheroid_viability` read-out on a radial grid is the tissue mean the run's
     summary reports, weighted by shell volume (4π r² h: the rim's shells hold most cells),

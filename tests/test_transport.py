@@ -545,6 +545,46 @@ def test_surface_exchange_never_takes_more_than_the_medium_holds(kind, x64):
     assert np.sum(taken * volume) / 1e-6 == pytest.approx(flux_area, rel=1e-5)
 
 
+@pytest.mark.parametrize("medium_ug_per_ml, tissue_ug_per_ml", [(8.5e-20, 3e-18),
+                                                                    (1e-20, 0.0)])
+def test_surface_exchange_derivatives_stay_finite_as_the_medium_empties(medium_ug_per_ml,
+                                                                        tissue_ug_per_ml):
+    """Float32, compiled: the derivatives of what the surface cells take from a radial
+    spheroid's first medium shell as its last particles (1e-20 µg/mL) leave it are finite
+    and, by reverse and forward mode, those of the same exchange in float64 (to 1e-5
+    relative; 0 where the tissue holds more, nothing crosses). Its rate per particle held,
+    rate/held, had JAX's derivative −rate held⁻², and held² is below float32's smallest
+    normal number there: 0 · ∞ = NaN with nothing crossing, ∞ with a little, which made a
+    float32 spheroid viability fit's derivatives NaN for half its rows."""
+    from zn_pde._space import Radial
+
+    n = 12
+    tissue = np.arange(n) < 5
+    faces = Radial((n,), 10.0).surface_faces(tissue, 15.0)
+    c = np.where(tissue, tissue_ug_per_ml, 1.0)
+    c[5] = medium_ug_per_ml  # the shell at the spheroid's surface
+    live = np.where(tissue, 0.8, 0.0)
+
+    def moved(c, dtype):
+        g, share = faces.layer_uptake(jnp.asarray(0.02, dtype), jnp.asarray(live, dtype),
+                                      jnp.asarray(15.0, dtype))
+        taken, across = faces.exchange(c, g, jnp.asarray(300.0, dtype))
+        return 1e20 * (jnp.sum(taken) + jnp.sum(faces.deposit(across, share)))
+
+    derivatives = {}
+    for dtype in (jnp.float32, jnp.float64):
+        x = jnp.asarray(c, dtype)
+        grad = jax.jit(jax.grad(lambda x, dtype=dtype: moved(x, dtype)))(x)
+        tangent = jax.jit(lambda x, t, dtype=dtype: jax.jvp(
+            lambda x: moved(x, dtype), (x,), (t,))[1])(x, jnp.ones_like(x))
+        derivatives[dtype] = np.asarray(grad, float), float(tangent)
+    (grad32, tangent32), (grad64, tangent64) = derivatives[jnp.float32], derivatives[jnp.float64]
+    assert np.all(np.isfinite(grad32)) and np.isfinite(tangent32)
+    np.testing.assert_allclose(grad32, grad64, rtol=1e-5, atol=1e-30)
+    assert tangent32 == pytest.approx(tangent64, rel=1e-5, abs=1e-30)
+    assert (tangent64 > 0) == (tissue_ug_per_ml == 0.0)
+
+
 @pytest.mark.parametrize("well_radius_um", [130.0, 200.0])
 def test_a_sphere_takes_a_tracer_from_a_finite_stirred_bath_as_crank_predicts(well_radius_um):
     """Through the public API (`zn_pde.simulate`): a passive tracer at 1 µM in a closed

@@ -86,6 +86,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
@@ -553,9 +554,32 @@ def _relax(x0: Array, target: Array, rate_per_s: Array, dt_s: float) -> Array:
     return target + (x0 - target) * jnp.exp(-rate_per_s * dt_s)
 
 
+@jax.custom_jvp
 def _safe_div(num: Array, den: Array) -> Array:
+    """num / den where den > 0, else 0 (with zero derivative there).
+
+    Differentiated as d(n/d) = (dn − (n/d) dd)/d (`_safe_div_jvp`), not by JAX's rule for
+    a quotient, dn/d − n dd d⁻²: d⁻² overflows once d is below ~1e-19 in float32, the
+    square root of the smallest normal number (and XLA:CPU flushes a subnormal d² to 0), so
+    where nothing moves (n = 0) the derivative was 0 · ∞ = NaN. Such d occur: a medium
+    shell's last particles (~1e-19 µg/mL, `_space.Faces.exchange`) made a float32 spheroid
+    fit's derivatives NaN; a nearly dead voxel's living share φ V. The quotient is the same
+    as before."""
     ok = den > 0
     return jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
+
+
+@_safe_div.defjvp
+def _safe_div_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]
+                  ) -> tuple[Array, Array]:
+    num, den = primals
+    ok = den > 0
+    # an integer argument (a Python or NumPy constant) has no tangent (float0)
+    d_num, d_den = (jnp.zeros((), jnp.result_type(num, den, float)) if t.dtype
+                    == jax.dtypes.float0 else t for t in tangents)
+    safe = jnp.where(ok, den, 1.0)
+    quotient = jnp.where(ok, num / safe, 0.0)
+    return quotient, jnp.where(ok, (d_num - quotient * d_den) / safe, 0.0)
 
 
 def oxygen_uptake_per_s(oxygen: Oxygen, o2: Array, cell_fraction: ArrayLike,

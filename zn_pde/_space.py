@@ -282,13 +282,12 @@ class Cartesian(Space):
                 m_sum = m_sum + m
             total = sum(shares)
             g = per_area_um * total / jnp.where(m_sum > 0, m_sum, 1.0)
-            shares = [jnp.where(total > 0, a / jnp.where(total > 0, total, 1.0), 0.0)
-                      for a in shares]
+            shares = [kin._safe_div(a, total) for a in shares]
             flux = (g * cosines[..., d].astype(c.dtype)
                     * jnp.maximum(c - _shift(c, axis, s, 0.0), 0.0))
             faces.append((axis, s, flux, shares))
         rate = sum(f for _, _, f, _ in faces) / h
-        share = kin.decayed_share(jnp.where(c > 0, rate / jnp.where(c > 0, c, 1.0), 0.0) * h_s)
+        share = kin.decayed_share(kin._safe_div(rate, c) * h_s)
         taken = given = jnp.zeros_like(c)
         for axis, s, flux, shares in faces:
             moved = flux * share * h_s / h
@@ -399,7 +398,7 @@ class Faces(eqx.Module):
         total = jax.ops.segment_sum(a, self.layer_face, num_segments=n)
         volume = jax.ops.segment_sum(m, self.layer_face, num_segments=n)
         held = total[self.layer_face]
-        share = jnp.where(held > 0, a / jnp.where(held > 0, held, 1.0), 0.0)
+        share = kin._safe_div(a, held)
         return per_area_um * total / volume, share
 
     def exchange(self, c: Array, g_um_per_s: Array, h_s: Array) -> tuple[Array, Array]:
@@ -415,7 +414,9 @@ class Faces(eqx.Module):
         av_m = self.medium_area_per_volume.astype(c.dtype)
         rate = jax.ops.segment_sum(flux * av_m, self.slot, num_segments=self.cells.shape[0])
         held = flat[self.cells]
-        x = jnp.where(held > 0, rate / jnp.where(held > 0, held, 1.0), 0.0) * h_s
+        # (`_safe_div`: the derivative of rate/held stays finite as a medium cell's last
+        # particles, held ~1e-19 in float32, leave it, rate 0 where the tissue holds more)
+        x = kin._safe_div(rate, held) * h_s
         share = kin.decayed_share(x)
         moved = flux * share[self.slot] * h_s  # per area
         return moved * av_m, moved
