@@ -310,6 +310,24 @@ def test_quotient_derivatives_stay_finite_where_the_denominator_squared_underflo
     assert float(tangent) == pytest.approx(sum(expected), rel=1e-6)
 
 
+@pytest.mark.parametrize("x", [0.0, 1e-30, 1e-20, 1e-6, 0.7, 3.0])
+def test_hill_derivatives_are_finite_and_exact_down_to_a_vanishing_argument(x):
+    """`_hill` (x^n/(K^n + x^n)) in float32, compiled: its derivatives in x, K and n are
+    h(1 − h) n/x, −h(1 − h) n/K and h(1 − h) ln(x/K) (to 1e-5 relative, 1e-30 absolute), and
+    0 where h underflows to 0. Through (K/x)^n, which overflows at x = 1e-20 (K = 1.3,
+    n = 2.5), JAX's derivative was ∞/∞ = NaN there."""
+    from zn_pde._kinetics import _hill
+
+    k, n = 1.3, 2.5
+    args = tuple(jnp.float32(v) for v in (x, k, n))
+    grad = jax.jit(jax.grad(_hill, argnums=(0, 1, 2)))(*args)
+    x32 = float(args[0])
+    h = float(_hill(*args))  # 0 where float32 underflows (x = 1e-20: 1e-50)
+    expected = ((h * (1 - h) * n / x32, -h * (1 - h) * n / k, h * (1 - h) * np.log(x32 / k))
+                if h > 0 else (0.0, 0.0, 0.0))
+    np.testing.assert_allclose([float(g) for g in grad], expected, rtol=1e-5, atol=1e-30)
+
+
 def test_more_acid_releases_faster():
     fractions = []
     for ph in (7.4, 6.5, 5.5, 4.7):

@@ -542,11 +542,32 @@ def neutral_share(ph: ArrayLike, pKa: ArrayLike) -> ArrayLike:
     return 1.0 / (1.0 + 10.0 ** (ph - pKa))
 
 
+@jax.custom_jvp
 def _hill(x: Array, half: Array, n: Array) -> Array:
-    """x^n / (K^n + x^n), zero (with zero gradient) at x = 0."""
+    """x^n / (K^n + x^n), zero (with zero gradient) at x = 0.
+
+    Differentiated as dh = h (1 − h) [n (dx/x − dK/K) + ln(x/K) dn] (`_hill_jvp`), not
+    through (K/x)^n: at a tiny x (a nearly empty voxel's zinc, 1e-20 in float32) that power
+    overflows to ∞, and JAX's derivative of 1/(1 + ∞) came out ∞/∞ = NaN where the exact
+    one is 0. The value is computed as before."""
     pos = x > 0
     xs = jnp.where(pos, x, 1.0)
     return jnp.where(pos, 1.0 / (1.0 + (half / xs) ** n), 0.0)
+
+
+@_hill.defjvp
+def _hill_jvp(primals: tuple[Array, Array, Array], tangents: tuple[Array, Array, Array]
+              ) -> tuple[Array, Array]:
+    x, half, n = primals
+    h = _hill(x, half, n)
+    dx, dk, dn = (jnp.zeros((), jnp.result_type(*primals, float)) if t.dtype
+                  == jax.dtypes.float0 else t for t in tangents)
+    # where h > 0, (K/x)^n is finite, and so are 1/x and ln(x/K); elsewhere h is 0 and flat
+    live = h > 0
+    xs = jnp.where(live, x, 1.0)
+    ks = jnp.where(live, half, 1.0)
+    slope = n * (dx / xs - dk / ks) + jnp.log(xs / ks) * dn
+    return h, jnp.where(live, h * (1.0 - h) * slope, 0.0)
 
 
 def _relax(x0: Array, target: Array, rate_per_s: Array, dt_s: float) -> Array:
