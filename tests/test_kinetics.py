@@ -328,6 +328,21 @@ def test_hill_derivatives_are_finite_and_exact_down_to_a_vanishing_argument(x):
     np.testing.assert_allclose([float(g) for g in grad], expected, rtol=1e-5, atol=1e-30)
 
 
+def test_hill_derivatives_stay_finite_at_a_zero_half_constant(x64):
+    """`_hill` with K = 0 (energy failure's K = 1/E½ − 1 at energy_kill_half_atp = 1, the
+    upper end of its range) is 1 for every x > 0 and flat: its forward-mode derivatives (the
+    fit's Jacobian is taken by JVPs) are 0, not 0 · ∞ = NaN from 1/K and ln(x/K)."""
+    from zn_pde._kinetics import _hill
+
+    args = (jnp.float64(0.5), jnp.float64(0.0), jnp.float64(1.69))
+    assert float(_hill(*args)) == 1.0
+    for i in range(3):
+        tangents = tuple(jnp.float64(float(i == j)) for j in range(3))
+        _, t = jax.jvp(_hill, args, tangents)
+        assert float(t) == 0.0
+    assert np.all(np.isfinite(jax.grad(_hill, argnums=(0, 1, 2))(*args)))
+
+
 def test_more_acid_releases_faster():
     fractions = []
     for ph in (7.4, 6.5, 5.5, 4.7):

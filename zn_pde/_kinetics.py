@@ -562,8 +562,10 @@ def _hill_jvp(primals: tuple[Array, Array, Array], tangents: tuple[Array, Array,
     h = _hill(x, half, n)
     dx, dk, dn = (jnp.zeros((), jnp.result_type(*primals, float)) if t.dtype
                   == jax.dtypes.float0 else t for t in tangents)
-    # where h > 0, (K/x)^n is finite, and so are 1/x and ln(x/K); elsewhere h is 0 and flat
-    live = h > 0
+    # where 0 < h < 1, (K/x)^n is finite and positive, and so are 1/x, 1/K and ln(x/K);
+    # elsewhere h is 0 or 1 and h (1 − h) = 0: flat (at K = 0, h = 1 for every x > 0, and
+    # 1/K and ln(x/K) would make that 0 · ∞ = NaN)
+    live = (h > 0) & (h < 1)
     xs = jnp.where(live, x, 1.0)
     ks = jnp.where(live, half, 1.0)
     slope = n * (dx / xs - dk / ks) + jnp.log(xs / ks) * dn
