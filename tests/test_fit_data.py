@@ -331,10 +331,10 @@ def test_levenberg_marquardt_rejects_a_non_finite_step():
         return np.where(np.isfinite(v), v, 1e30)
 
     x = np.array([[0.0]])
-    x1, mu1, l1, _ = lm_step(rj, loss, x, np.array([1e-3]), loss(x), free)
+    x1, mu1, l1, _, _ = lm_step(rj, loss, x, np.array([1e-3]), loss(x), free)
     assert x1[0, 0] == 0.0 and mu1[0] > 1e-3 and l1[0] == loss(x)[0]  # rejected, damped
     for _ in range(10):
-        x, mu1, l, _ = lm_step(rj, loss, x, mu1, loss(x), free)
+        x, mu1, l, _, _ = lm_step(rj, loss, x, mu1, loss(x), free)
     assert 0.0 < x[0, 0] <= 1.0 and np.isfinite(l[0])  # moved towards the optimum, safely
 
 
@@ -378,7 +378,7 @@ def test_levenberg_marquardt_steps_along_a_bound_that_holds_a_correlated_paramet
     x = np.array([[hi[0], 0.0]])  # on the bound, where the gradient pushes x₀ outwards
     mu, v = np.array([1e-3]), loss(x)
     for _ in range(6):
-        x, mu, v, conv = lm_step(rj, loss, x, mu, v, free)
+        x, mu, v, conv, _ = lm_step(rj, loss, x, mu, v, free)
     assert x[0, 0] == hi[0] and x[0, 1] == pytest.approx(x1_best, abs=1e-6)
     assert v[0] == pytest.approx(loss(np.array([[hi[0], x1_best]]))[0], rel=1e-9)
 
@@ -386,7 +386,8 @@ def test_levenberg_marquardt_steps_along_a_bound_that_holds_a_correlated_paramet
 def test_a_start_whose_derivatives_are_not_finite_has_not_converged_and_is_warned_of():
     """Where the model's Jacobian is NaN (seen in a radial spheroid fit, compiled float32),
     L-M has no step: the start stays where it is and is not reported as converged (it was:
-    its step was 'negligible'), and the report's warning names the data rows."""
+    its step was 'negligible') but failed, so callers stop it rather than repeat the same
+    failing step to their step limit; the report's warning names the data rows."""
     from zn_pde.fit._optimise import derivatives_warning, lm_step
     from zn_pde.fit._parameters import FreeSet
 
@@ -402,8 +403,8 @@ def test_a_start_whose_derivatives_are_not_finite_has_not_converged_and_is_warne
         return np.full(len(x), 0.5 * float(r0 @ r0))
 
     x = np.array([[0.3]])
-    x1, _, v1, conv = lm_step(rj, loss, x, np.array([1e-3]), loss(x), free)
-    assert np.array_equal(x1, x) and v1[0] == loss(x)[0] and not conv[0]
+    x1, _, v1, conv, failed = lm_step(rj, loss, x, np.array([1e-3]), loss(x), free)
+    assert np.array_equal(x1, x) and v1[0] == loss(x)[0] and not conv[0] and failed[0]
     warning = derivatives_warning(rj(x)[1][0], np.array([2, 3, 5]))
     assert "not finite for 1 of 3 data rows (lines 3)" in warning
     assert derivatives_warning(np.ones((3, 1)), np.array([2, 3, 5])) is None

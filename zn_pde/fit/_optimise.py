@@ -429,12 +429,15 @@ class MultiStart:
                             enabled=not quiet and s.lm_steps > 0)
             x = state.best_x.copy()
             done = np.zeros(len(x), bool)
+            failed = np.zeros(len(x), bool)
             if not state.lm_losses:
                 state.lm_losses.append(float(np.min(state.best_loss)))
             while state.step < s.lm_steps:
-                x, mu, loss, conv = lm_step(self.rj_batch, self.loss_x_batch, x, state.mu,
-                                            state.best_loss, self.free, active=~done)
-                done |= conv
+                x, mu, loss, conv, stuck = lm_step(self.rj_batch, self.loss_x_batch, x,
+                                                   state.mu, state.best_loss, self.free,
+                                                   active=~done)
+                failed |= stuck
+                done |= conv | stuck
                 moved = not done.all()
                 state.step += 1
                 state.mu = mu
@@ -451,7 +454,7 @@ class MultiStart:
                 if not moved:
                     prog.finish(state.step, "converged")
                     break
-            state.lm_converged = done.tolist()
+            state.lm_converged = (done & ~failed).tolist()
             state.phase = "done"
             save()
         best = int(np.argmin(np.where(np.isfinite(state.best_loss), state.best_loss, np.inf)))
@@ -475,8 +478,9 @@ class MultiStart:
         xs, ls = np.asarray(x, float)[None].copy(), np.array([loss])
         mu = np.full(1, 1e-3)
         for _ in range(steps):
-            xs, mu, ls, conv = lm_step(self.rj_batch, self.loss_x_batch, xs, mu, ls, self.free)
-            if conv[0]:
+            xs, mu, ls, conv, failed = lm_step(self.rj_batch, self.loss_x_batch, xs, mu, ls,
+                                               self.free)
+            if conv[0] or failed[0]:
                 break
         return xs[0], float(ls[0])
 
@@ -527,7 +531,7 @@ def still_improving(opt: Optimum) -> str | None:
 def lm_step(rj_batch, loss_batch, x: np.ndarray, mu: np.ndarray, loss: np.ndarray,
             free: FreeSet, fixed_mask: np.ndarray | None = None,
             active: np.ndarray | None = None, rtol: float = 1e-12
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One projected Levenberg-Marquardt step for every `active` row (default: all).
 
     Solves (JᵀJ + μ diag(JᵀJ)) δ = −Jᵀr over the coordinates free to move (`lm_direction`),
@@ -535,22 +539,23 @@ def lm_step(rj_batch, loss_batch, x: np.ndarray, mu: np.ndarray, loss: np.ndarra
     `fixed_mask` (S, P) do not move. Returns the new x, μ, loss and, per row, whether it has
     converged (its accepted step gained less than `rtol` of the loss, or its step is
     negligible, as at a point where every coordinate is fixed or held at a bound by the
-    gradient; inactive rows: True). A row whose Jacobian or step is not finite does not move
-    and has not converged: it stands where its derivatives failed, which is no optimum.
+    gradient; inactive rows: True) and whether it failed: its Jacobian or step is not
+    finite, so it does not move and has not converged (it stands where its derivatives
+    failed, which is no optimum); a caller stops it, as its next step would fail alike.
     """
     act = np.ones(len(x), bool) if active is None else np.asarray(active, bool)
     idx = np.flatnonzero(act)
     if idx.size == 0:
-        return x, mu, loss, np.ones(len(x), bool)
+        return x, mu, loss, np.ones(len(x), bool), np.zeros(len(x), bool)
     if idx.size < len(x):
         sub_mask = None if fixed_mask is None else fixed_mask[idx]
-        xs, ms, ls, cs = lm_step(rj_batch, loss_batch, x[idx], mu[idx], loss[idx], free,
-                                 sub_mask, None, rtol)
+        xs, ms, ls, cs, fs = lm_step(rj_batch, loss_batch, x[idx], mu[idx], loss[idx], free,
+                                     sub_mask, None, rtol)
         x_out, mu_out, loss_out = x.copy(), mu.copy(), loss.copy()
         x_out[idx], mu_out[idx], loss_out[idx] = xs, ms, ls
-        conv = np.ones(len(x), bool)
-        conv[idx] = cs
-        return x_out, mu_out, loss_out, conv
+        conv, failed = np.ones(len(x), bool), np.zeros(len(x), bool)
+        conv[idx], failed[idx] = cs, fs
+        return x_out, mu_out, loss_out, conv, failed
     r, jac = rj_batch(x)
     new = x.copy()
     failed = np.zeros(len(x), bool)
@@ -569,7 +574,7 @@ def lm_step(rj_batch, loss_batch, x: np.ndarray, mu: np.ndarray, loss: np.ndarra
     converged = ((ok & (rel < rtol)) | tiny) & ~failed
     x_out = np.where(ok[:, None], new, x)
     mu_out = np.clip(np.where(ok, mu / 3.0, mu * 4.0), 1e-12, 1e12)
-    return x_out, mu_out, np.where(ok, trial, loss), converged
+    return x_out, mu_out, np.where(ok, trial, loss), converged, failed
 
 
 AT_BOUND_LN = 1e-9  # a coordinate this close to a bound (ln units) is on it (clipped there)

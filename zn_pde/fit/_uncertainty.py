@@ -360,9 +360,9 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     if p > 1:
         done = np.zeros(len(xs), bool)
         for _ in range(lm_steps):
-            xs, mu, loss, conv = lm_step(rj_batch, loss_batch, xs, mu, loss, free,
-                                         fixed_mask=mask, active=~done, rtol=1e-9)
-            done |= conv
+            xs, mu, loss, conv, failed = lm_step(rj_batch, loss_batch, xs, mu, loss, free,
+                                                 fixed_mask=mask, active=~done, rtol=1e-9)
+            done |= conv | failed
             if done.all():
                 break
     delta = 2.0 * (loss - loss_hat) / s2  # loss = SSR/2
