@@ -538,3 +538,26 @@ def test_the_summary_figure_s_axis_labels_stay_apart_and_inside_it(tmp_path):
         assert box.height <= ax.get_window_extent(renderer).height + 1
     for a, b in itertools.combinations(boxes[:3], 2):
         assert not a.overlaps(b)
+
+
+def test_a_sweep_that_fails_before_its_file_is_written_leaves_the_old_sweep_whole(
+        tmp_path, monkeypatch):
+    """A sweep that fails while it creates its file (here: its first frame) leaves the old
+    sweep's file, table and figure as they were, and no new file: the new one is written
+    under a hidden name and replaces the old only once its first frame is on disk, and the
+    old table and figure go only then (they went first, so a failure left the old file
+    without them)."""
+    c = config({**SWEEP, "time": {**SWEEP["time"], "end_h": 3.0},
+                "sweep": {"material.dose_ug_per_ml": [3.0, 10.0]}})
+    out = tmp_path / "s.h5"
+    run_sweep(c, out, progress=False)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert {"s.h5", "s_summary.csv", "s_summary.png"} <= set(before)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("zn_pde._sweep._append_frame", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_sweep(c, out, overwrite=True, progress=False)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

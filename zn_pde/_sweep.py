@@ -166,14 +166,15 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
                     # cannot overwrite or resume the file while the sweep writes it
                     new = NewFile(out)
                     f, lock = new.f, new.fd
-                    # the table and figure of the file replaced go with it: until this sweep
-                    # completes and writes its own, none may describe other points
-                    for old in _summary_paths(out):
-                        old.unlink(missing_ok=True)
                     final_names = _create_sweep_file(f, config, keys, points, models, configs)
                     _append_frame(f, models, 0.0, states)
                     new.publish()
                     new = None
+                    # the table and figure of the file replaced go with it: until this sweep
+                    # completes and writes its own, none may describe other points (a sweep
+                    # that failed before replacing the file leaves all three as they were)
+                    for old in _summary_paths(out):
+                        old.unlink(missing_ok=True)
                 bar = Progress(schedule.end_s, enabled=progress, label=f"sweep of {n_points}")
                 times = schedule.save_times_s
                 for i, n in enumerate(schedule.chunks, start=1):
