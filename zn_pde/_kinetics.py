@@ -542,6 +542,13 @@ def neutral_share(ph: ArrayLike, pKa: ArrayLike) -> ArrayLike:
     return 1.0 / (1.0 + 10.0 ** (ph - pKa))
 
 
+def _float_tangents(primals: tuple, tangents: tuple) -> tuple[Array, ...]:
+    """A custom JVP's tangents with an integer argument's (a Python or NumPy constant's:
+    JAX passes float0, no tangent) as a zero of the primals' float type."""
+    zero = jnp.zeros((), jnp.result_type(*primals, float))
+    return tuple(zero if t.dtype == jax.dtypes.float0 else t for t in tangents)
+
+
 @jax.custom_jvp
 def _hill(x: Array, half: Array, n: Array) -> Array:
     """x^n / (K^n + x^n), zero (with zero gradient) at x = 0.
@@ -560,8 +567,7 @@ def _hill_jvp(primals: tuple[Array, Array, Array], tangents: tuple[Array, Array,
               ) -> tuple[Array, Array]:
     x, half, n = primals
     h = _hill(x, half, n)
-    dx, dk, dn = (jnp.zeros((), jnp.result_type(*primals, float)) if t.dtype
-                  == jax.dtypes.float0 else t for t in tangents)
+    dx, dk, dn = _float_tangents(primals, tangents)
     # where 0 < h < 1, (K/x)^n is finite and positive, and so are 1/x, 1/K and ln(x/K);
     # elsewhere h is 0 or 1 and h (1 − h) = 0: flat (at K = 0, h = 1 for every x > 0, and
     # 1/K and ln(x/K) would make that 0 · ∞ = NaN)
@@ -597,9 +603,7 @@ def _safe_div_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]
                   ) -> tuple[Array, Array]:
     num, den = primals
     ok = den > 0
-    # an integer argument (a Python or NumPy constant) has no tangent (float0)
-    d_num, d_den = (jnp.zeros((), jnp.result_type(num, den, float)) if t.dtype
-                    == jax.dtypes.float0 else t for t in tangents)
+    d_num, d_den = _float_tangents(primals, tangents)
     safe = jnp.where(ok, den, 1.0)
     quotient = jnp.where(ok, num / safe, 0.0)
     return quotient, jnp.where(ok, (d_num - quotient * d_den) / safe, 0.0)
