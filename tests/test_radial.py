@@ -339,25 +339,31 @@ def test_default_ultrasound_is_accepted_and_reaches_every_side():
     assert field[0] > 0.99 * field[-1]
 
 
+def _spheroid_fit(tmp_path, table: str, simulation: str):
+    """The `spheroid_viability` fit problem of a data table (CSV text) and the TOML body of
+    its `[fit.simulation]`, written in `tmp_path`, with the default free parameters."""
+    from zn_pde.fit import build_problem, load_fit_config
+
+    (tmp_path / "v.csv").write_text(table)
+    (tmp_path / "f.toml").write_text(
+        '[fit]\nname = "sph"\nobservable = "spheroid_viability"\ndata = "v.csv"\n'
+        "[fit.simulation]\n" + simulation)
+    return build_problem(load_fit_config(tmp_path / "f.toml"))
+
+
 def test_spheroid_viability_fit_on_a_radial_grid_has_exact_gradients(tmp_path):
     """`spheroid_viability` with `[fit.simulation] grid.kind = "radial"`: d(loss)/d(ln p) by
     reverse mode through the checkpointed radial solve against central differences (float64;
     step 1e-4: truncation ~1e-8, round-off ~1e-12 relative, so rtol 1e-5 fails any wrong
     derivative), as tests/test_fit_viability.py checks on the 3D grid."""
 
-    from zn_pde.fit import build_problem, load_fit_config
-
-    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h\n"
-                                    "20,90,2\n80,60,2\n")
-    (tmp_path / "f.toml").write_text(
-        '[fit]\nname = "sph"\nobservable = "spheroid_viability"\ndata = "v.csv"\n'
-        "[fit.simulation]\n"
+    problem = _spheroid_fit(
+        tmp_path, "concentration_ug_per_ml,viability_percent,exposure_h\n20,90,2\n80,60,2\n",
         'grid = { kind = "radial", shape = [12], spacing_um = 10.0 }\n'
         "geometry = { radius_um = 80.0 }\n"
         'time = { dt_s = 600.0 }\nnumerics = { precision = "float64" }\n'
         "kinetics = { uptake_rate_per_h = 2.0, energy_kill_max_per_h = 1.0, "
         "energy_kill_half_atp = 0.5, np_tissue_diffusivity_fraction = 0.5 }\n")
-    problem = build_problem(load_fit_config(tmp_path / "f.toml"))
     assert problem.prediction.configs[0]["grid"]["kind"] == "radial"
     assert problem.prediction.batch == "vmap"  # a radial grid is small: conditions vectorised
     assert_loss_gradient_matches_fd(problem)
@@ -371,20 +377,15 @@ def test_float32_spheroid_fit_has_finite_derivatives_as_the_surface_shell_emptie
     surface held its last particles (~1e-19 µg/mL), and the derivative of the surface
     uptake's rate per particle held (`Faces.exchange`) squared that into float32's
     subnormals (tests/test_transport.py has the exchange alone)."""
-    from zn_pde.fit import build_problem, load_fit_config
-
-    (tmp_path / "v.csv").write_text(
+    problem = _spheroid_fit(
+        tmp_path,
         "exposure_h,viability_percent,concentration_ug_per_ml,ultrasound_W_per_cm2,"
         "stimulus_h,wash_h\n12,95,5,0,2,1\n12,80,20,0,2,1\n12,70,5,1.5,2,1\n"
-        "12,45,20,1.5,2,1\n")
-    (tmp_path / "f.toml").write_text(
-        '[fit]\nname = "sph"\nobservable = "spheroid_viability"\ndata = "v.csv"\n'
-        "[fit.simulation]\n"
+        "12,45,20,1.5,2,1\n",
         'grid = { kind = "radial", shape = [20], spacing_um = 15.0 }\n'
         "geometry = { radius_um = 200.0 }\ntime = { dt_s = 300.0 }\n"
         "[[fit.simulation.ultrasound]]\nstart_h = 2.0\nduration_min = 1.0\n"
         "intensity_W_per_cm2 = 1.0\nfrequency_MHz = 1.0\n")
-    problem = build_problem(load_fit_config(tmp_path / "f.toml"))
     assert problem.prediction.configs[0]["numerics"]["precision"] == "float32"
     assert problem.free.names == ("uptake_rate_per_h", "energy_kill_max_per_h",
                                   "energy_kill_hill")
