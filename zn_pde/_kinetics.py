@@ -33,7 +33,8 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
                    that H₂S leaves it, glutathione peroxidases as far as glutathione lets
                    them, g = GSH/(K_g + GSH), the cell's own molecules as far as it does
                    not, Fenton; `Kinetics.peroxide_fates`);
-       O₂:         κ = φ V q_max/(K_m + O₂) (respiration inhibited by H₂S)
+       O₂:         κ = φ V q_max/(K_m + O₂) (respiration inhibited by free Zn²⁺ and
+                   H₂S as in `energy_charge`, 1/(1 + f/K_Zn) and 1/(1 + H₂S/K_i))
                    + [(Y_light E + Y_ps E_ps)(φ V np_int + α np)
                    + (Y'_us (1 − s) A + Y'_light E) α np]/(K_o + O₂): every oxidant the
                    stimuli make with O₂ (o₂f = s + (1 − s) Ō₂/(K_o + O₂), s = 0 for light,
@@ -342,13 +343,14 @@ class Kinetics(eqx.Module):
     def headroom_uM(self, zn: Array, coproduct: Array | None, ph: ArrayLike,
                     alpha: ArrayLike = 1.0, removal: ArrayLike = 0.0) -> Array:
         """Zn²⁺ that may still dissolve before the solubility limit: zn_sat − zn without a
-        co-product; with one (ν per Zn), the positive root x of (zn + x)(c + νx) = α K [H⁺]².
+        co-product; with one (ν per Zn), the positive root x of (zn + x)(c + νx) = α K [H⁺]²/n,
+        n the co-product's neutral share (`ion_product_limit_uM2`).
 
         `removal` = κΔt, the co-product's first-order removal over a step (H₂S's oxidation,
         H₂O₂'s decay and uptake by cells): the limit then holds at the step's end, where c
         has decayed to c e^{−κΔt} and the νx released evenly over the step left ν x (1 −
         e^{−κΔt})/(κΔt) (`decayed_share`): the root of (zn + x)(c e^{−κΔt} + ν x (1 −
-        e^{−κΔt})/(κΔt)) = α K [H⁺]². So what the removal makes room for dissolves within
+        e^{−κΔt})/(κΔt)) = α K [H⁺]²/n. So what the removal makes room for dissolves within
         the step, as it does in continuous time, instead of one step later (at κΔt = 1.4, a
         ZnS vial's 600 s steps, the fluid's zinc came out a third low)."""
         if coproduct is None:
@@ -819,9 +821,11 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
     Lysosomal dissolution of the internalised particles: those held at the step start for
     the whole step, those endocytosed during it (at a steady rate, as the implicit uptake
     took them) from their arrival, ∂np_int/∂t = J − k np_int solved exactly over the step
-    (`lysosomal`); with a co-product (ZnO₂, ZnS) slowed by (1 − Ω)₊, Ω = f c / K[H⁺]²_lys,
-    f the cell's free Zn²⁺ at the step start and c the co-product in the fluid at the step
-    end. The co-product leaves the cells (H₂O₂ and H₂S cross membranes) and its
+    (`lysosomal`); with a co-product (ZnO₂, ZnS) slowed by (1 − Ω)₊, Ω = f e n c /
+    K[H⁺]²_lys, f the cell's free Zn²⁺ after the step's export (known at its start), c the
+    co-product in the fluid at the step end, e the cell's co-product per the fluid's (H₂O₂:
+    `peroxide_escape_share`; H₂S: 1) and n its neutral share at the fluid's pH.
+    The co-product leaves the cells (H₂O₂ and H₂S cross membranes) and its
     concentration answers the release within seconds (diffusion out of a spheroid), far
     faster than a step, so Ω is implicit in c: the release enters the solve of the mobile
     species as the source S (1 − f c / K[H⁺]²), a source S and a sink S f / K[H⁺]²
