@@ -533,3 +533,32 @@ def test_simulate_issues_the_notes_run_prints_as_config_note_warnings(capsys):
                  "--set=light=[{start_h=0.1, duration_min=5.0, wavelength_nm=600.0, "
                  "irradiance_mW_per_cm2=10.0}]"]) == 0
     assert "light[0] at 600 nm" in capsys.readouterr().out.replace("\n# ", " ")
+
+
+def test_overrides_of_a_run_s_config_derive_the_volume_fractions_and_medium_limits_again():
+    """On a resolved config read back as text, `tissue.extracellular_volume_fraction` (1 -
+    the cell fraction) and the `[medium]` limits of `medium.composition` stayed as written:
+    `geometry.cell_volume_fraction = 0.5` kept the fluid at 0.2 (another run than the same
+    override of the original config), the fluid fraction alone was refused (0.4 + 0.8 > 1)
+    and `medium.composition = "phosphate_saline"` kept culture's zinc complexation (found by
+    fuzzing simulate's overrides against round trips, 2026-12-06). Now each run's config
+    equals that of the original config with the same override."""
+    c = {"grid": {"kind": "radial", "shape": [6], "spacing_um": 10.0},
+         "geometry": {"kind": "spheroid", "radius_um": 30.0},
+         "time": {"end_h": 0.05, "dt_s": 60.0, "save_every_min": 3.0},
+         "material": {"kind": "ZnO", "dose_ug_per_ml": 10.0}}
+    resolved = tomllib.loads(zn_pde.simulate(c, progress=False).attrs["config"])
+    for key, value in (("geometry.cell_volume_fraction", 0.5),
+                       ("tissue.extracellular_volume_fraction", 0.4),
+                       ("medium.composition", "phosphate_saline")):
+        again = zn_pde.simulate(resolved, progress=False, **{key: value})
+        direct = zn_pde.simulate(c, progress=False, **{key: value})
+        assert again.attrs["config"] == direct.attrs["config"], key
+        np.testing.assert_array_equal(again["zn"].values, direct["zn"].values)
+    # a pair set by hand (0.3 + 0.7) keeps the cell fraction; the fluid still follows it
+    pair = {**resolved, "geometry": {**resolved["geometry"], "cell_volume_fraction": 0.7},
+            "tissue": {**resolved["tissue"], "extracellular_volume_fraction": 0.3}}
+    got = tomllib.loads(zn_pde.simulate(pair, progress=False, **{"ph.medium": 7.2})
+                        .attrs["config"])
+    assert got["geometry"]["cell_volume_fraction"] == 0.7
+    assert got["tissue"]["extracellular_volume_fraction"] == 0.3

@@ -660,13 +660,15 @@ def without_filled_values(raw: dict[str, Any], file: str = "<config>") -> dict[s
     other keys: a `[kinetics]` constant equal to the material's own (`material.kind`, and
     the tissue diffusivities from `[tissue]` and the particle size), `ph.lysosome` equal to
     the material's, `geometry.center_um` at the domain's centre, a medium exchange's `ph`
-    equal to `ph.medium`. A resolved config read back as text (an output's `config`
-    attribute, `zn-pde validate`'s output, a plan's `.toml`) holds every such value written
-    out, where `unresolved` cannot see which were filled in; `simulate`'s overrides apply to
-    it after this, so those values follow the keys changed (`material.kind` brings its own
-    constants, not the first material's), as the docs promise. Unchanged configs resolve the
-    same with or without them. A config that does not resolve as it is is returned
-    unchanged (its error comes from the normal path)."""
+    equal to `ph.medium`, `tissue.extracellular_volume_fraction` equal to
+    1 - `geometry.cell_volume_fraction` (and that at its default 0.8 with it), the
+    `[medium]` limits equal to `medium.composition`'s. A resolved config read back as text
+    (an output's `config` attribute, `zn-pde validate`'s output, a plan's `.toml`) holds
+    every such value written out, where `unresolved` cannot see which were filled in;
+    `simulate`'s overrides apply to it after this, so those values follow the keys changed
+    (`material.kind` brings its own constants, not the first material's), as the docs
+    promise. Unchanged configs resolve the same with or without them. A config that does
+    not resolve as it is is returned unchanged (its error comes from the normal path)."""
     probe = copy.deepcopy(raw)
     taken = 0
 
@@ -681,6 +683,8 @@ def without_filled_values(raw: dict[str, Any], file: str = "<config>") -> dict[s
     take(kinetics, list(kinetics) if isinstance(kinetics, dict) else [])
     take(probe.get("ph"), ["lysosome"])
     take(probe.get("geometry"), ["center_um"])
+    take(probe.get("tissue"), ["extracellular_volume_fraction"])  # 1 - cell_volume_fraction
+    take(probe.get("medium"), ["zn_complexation_factor", "zinc_phosphate_limit_uM"])
     exchanges = probe.get("medium_exchange")
     for ex in exchanges if isinstance(exchanges, list) else []:
         take(ex, ["ph"])
@@ -692,6 +696,14 @@ def without_filled_values(raw: dict[str, Any], file: str = "<config>") -> dict[s
         return raw
     out = copy.deepcopy(raw)
     _drop_still_derived(out, filled.get("_derived", {}))
+    tissue, geo = out.get("tissue"), out.get("geometry")
+    if (isinstance(tissue, dict) and isinstance(geo, dict)
+            and "extracellular_volume_fraction" in (raw.get("tissue") or {})
+            and "extracellular_volume_fraction" not in tissue
+            and geo.get("cell_volume_fraction") == SECTIONS["geometry"]["cell_volume_fraction"]
+            .default):
+        # both fractions at their defaults (0.8 and 1 - 0.8): either, set, derives the other
+        del geo["cell_volume_fraction"]
     return out
 
 
