@@ -397,3 +397,31 @@ def test_models_that_differ_only_in_numbers_have_one_structure():
     leaves0 = trees[0][0]
     for leaves, _ in trees[1:]:  # each variant changed some number
         assert any(not np.array_equal(a, b) for a, b in zip(leaves0, leaves, strict=True))
+
+
+@pytest.mark.parametrize("grid", [{"kind": "radial", "shape": [6], "spacing_um": 10.0},
+                                  {"kind": "cartesian", "shape": [4, 4, 4], "spacing_um": 15.0}])
+def test_the_step_program_does_not_grow_with_the_reaction_substeps(grid):
+    """`numerics.reaction_substeps` (allowed up to 1000, and what the dt_s check's message
+    asks for) was a Python loop inside the jitted step: n unrolled copies of the transport
+    and the reactions, so 50 sub-steps of a 10-shell radial run compiled for over 13 CPU
+    minutes and 1000 held over 11 GB after 7 minutes, unfinished (found by fuzzing its range,
+    2026-12-06). The sub-steps are one loop now: the step's program (its jaxpr, as text) has
+    the same size at 2 and at 40 sub-steps but for the digits of the count (1 %; unrolled it
+    was 20 times larger), and 1 sub-step stays the body itself."""
+    import jax
+
+    raw = {"grid": grid, "time": {"end_h": 0.5, "dt_s": 60.0, "save_every_min": 30.0},
+           "geometry": {"kind": "spheroid", "radius_um": 30.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+           "ultrasound": [{"start_h": 0.1, "duration_min": 1.0, "intensity_W_per_cm2": 2.0}]}
+
+    def size(substeps: int) -> int:
+        model = build_model(config({**raw, "numerics": {"reaction_substeps": substeps}}))
+        factors = model.transport()
+        jaxpr = jax.make_jaxpr(model.step)(model.initial_state(), factors)
+        return len(str(jaxpr))
+
+    one, two, forty = size(1), size(2), size(40)
+    assert abs(forty - two) < 0.01 * two
+    assert one < two

@@ -210,10 +210,9 @@ class Model(eqx.Module):
             o2_resupply_per_s=1.0,  # the well's medium exchanges gas with the air
             photosensitiser_photons_uM_per_s=_exposed(self.photosensitiser_light, a, b,
                                                       "bulk", self.dtype))
-        out = kin.Local(**fields)
-        for _ in range(self.reaction_substeps):
-            out = kin.local_step(self.kinetics, out, env, h_s / self.reaction_substeps, 1.0,
-                                 self.oxygen, self.photosensitiser_yield)
+        out = _repeat(self.reaction_substeps, lambda o: kin.local_step(
+            self.kinetics, o, env, h_s / self.reaction_substeps, 1.0, self.oxygen,
+            self.photosensitiser_yield), kin.Local(**fields))
         return jnp.stack([getattr(out, name) for name in self.model_mobile_names]).astype(
             self.dtype)
 
@@ -355,8 +354,8 @@ class Model(eqx.Module):
                 o2_resupply_per_s=1.0 if self.well_mixed else 0.0,
                 photosensitiser_photons_uM_per_s=stimulus(self.photosensitiser_light))
         h_sub = h / self.reaction_substeps
-        for _ in range(self.reaction_substeps):
-            state = self.substep(state, factors, h_sub, env, boundary)
+        state = _repeat(self.reaction_substeps,
+                        lambda s: self.substep(s, factors, h_sub, env, boundary), state)
         return state._replace(step=state.step + 1, bulk=bulk)
 
     # --- views ----------------------------------------------------------------------------
@@ -430,6 +429,21 @@ def _exposed(exposures: tuple[Exposure, ...], a: Array, b: Array, where: str,
     ("field": per grid cell; "bulk": in the bulk medium beyond the walls)."""
     return sum((on_fraction(e, a, b) * e.amplitude * getattr(e, where) for e in exposures),
                jnp.zeros((), dtype))
+
+
+def _repeat(n: int, body: Any, carry: Any) -> Any:
+    """`body` applied `n` times (static) to `carry`: a loop the compiler sees once, not `n`
+    unrolled copies (a Python loop of 50 reaction sub-steps took minutes to compile and
+    1000, `numerics.reaction_substeps`' upper bound, over 11 GB), or the body itself once.
+    Each pass keeps the carry's dtypes, as the loop needs."""
+    if n == 1:
+        return body(carry)
+
+    def once(_, c):
+        return jax.tree.map(lambda new, old: jnp.asarray(new).astype(jnp.result_type(old)),
+                            body(c), c)
+
+    return jax.lax.fori_loop(0, n, once, carry)
 
 
 def _interleave(fields: list[Array]) -> Array:
