@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 from helpers import WELL_MIXED_CULTURE, config, hold_lock, series
 
-from zn_pde import InputError
+from zn_pde import InputError, build_model, simulate
 from zn_pde._protocol import build_plan
 from zn_pde._sweep import point_config, run_sweep, summary_panels, sweep_points
 from zn_pde.cli import main
@@ -222,9 +222,12 @@ def test_a_sweep_may_set_a_key_the_base_config_leaves_unset(tmp_path):
         # the final radial profiles: each point's own run's last frame, labelled (CF)
         for i, point in enumerate(points):
             _, out = series(point_config(swept, keys, point))
+            tissue = build_model(point_config(swept, keys, point)).tissue
             for name in ("viability", "np_int", "zn_cell"):
                 d = f[f"final_{name}"]
-                np.testing.assert_allclose(d[i], out[name][-1], rtol=1e-5, atol=1e-9)
+                want = np.where(tissue, out[name][-1], np.nan) if name == "viability" else (
+                    out[name][-1])  # (NaN in the medium, as a run's file holds it)
+                np.testing.assert_allclose(d[i], want, rtol=1e-5, atol=1e-9)
                 assert {"units", "long_name", "coordinates"} <= set(d.attrs)
         assert f["r"].attrs["units"] == "um" and "long_name" in f["r"].attrs
 
@@ -265,7 +268,11 @@ def test_a_sweep_of_a_spheroid_s_size_or_place_on_a_voxel_grid(tmp_path, key, va
         for i, point in enumerate(points):
             _, out = series(point_config(swept, keys, point), plan)
             for name in ("np", "np_int", "viability"):
-                np.testing.assert_allclose(f[f"final_{name}"][i], out[name][-1], rtol=1e-5,
+                want = out[name][-1]
+                if name == "viability":  # NaN in the medium, as a run's file holds it
+                    want = np.where(build_model(point_config(swept, keys, point)).tissue,
+                                    want, np.nan)
+                np.testing.assert_allclose(f[f"final_{name}"][i], want, rtol=1e-5,
                                            atol=1e-9, err_msg=f"{name} at {point}")
         assert np.all(f["final_np_int"][...].max(axis=(1, 2, 3)) > 0)  # the cells took some
 
@@ -561,3 +568,27 @@ def test_a_sweep_that_fails_before_its_file_is_written_leaves_the_old_sweep_whol
     with pytest.raises(RuntimeError, match="disk full"):
         run_sweep(c, out, overwrite=True, progress=False)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_sweep_s_final_viability_is_nan_in_the_medium_as_a_run_s(tmp_path):
+    """`final_viability` held 1 (the state's untouched value) in every medium voxel, where a
+    single run's `viability` is NaN (no cells: docs/outputs.md), so a sweep's mean over the
+    voxels or its figure of a point counted the medium as living tissue, and a sweep file,
+    which has no `tissue_mask`, did not say where each point's spheroid was (found by
+    comparing every sweep point of a fuzzed radial sweep with its own run, 2026-12-06). Each
+    point's final viability now equals its own run's last frame, NaN where that is."""
+    raw = {"grid": {"kind": "radial", "shape": [8], "spacing_um": 10.0},
+           "time": {"end_h": 0.5, "dt_s": 60.0, "save_every_min": 30.0},
+           "geometry": {"kind": "spheroid", "radius_um": 30.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 50.0},
+           "sweep": {"geometry.radius_um": [30.0, 50.0]}}
+    swept = config(raw)
+    keys, points = sweep_points(swept)
+    run_sweep(swept, tmp_path / "s.h5", progress=False)
+    with h5py.File(tmp_path / "s.h5", "r") as f:
+        final = f["final_viability"][...]
+    for i, point in enumerate(points):
+        own = simulate({k: v for k, v in point_config(swept, keys, point).items()
+                        if not k.startswith("_")}, progress=False)["viability"].values[-1]
+        assert np.isnan(own).sum() == 8 - int(point[0]) // 10  # the medium shells
+        np.testing.assert_allclose(final[i], own, rtol=1e-5, err_msg=f"{point}")

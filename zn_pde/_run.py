@@ -131,9 +131,13 @@ def _output_fields(model: Model, state: State) -> dict[str, np.ndarray]:
     fields = {n: mobile[..., i] for i, n in enumerate(model.mobile_names)}
     fields.update({n: fixed[..., i] for i, n in enumerate(model.fixed_names)})
     if "viability" in fields:
-        fields["viability"] = np.where(np.asarray(model.cell_fraction) > 0,
-                                       fields["viability"], np.nan)
+        fields["viability"] = viability_output(fields["viability"], model.cell_fraction)
     return fields
+
+
+def viability_output(viability: np.ndarray, cell_fraction: Any) -> np.ndarray:
+    """The viability as outputs hold it: NaN where a voxel has no cells (the medium)."""
+    return np.where(np.asarray(cell_fraction) > 0, viability, np.nan)
 
 
 def stimulus_loss(viability: np.ndarray, hits: np.ndarray,

@@ -41,7 +41,15 @@ from ._model import Model, State, build_model
 from ._parallel import device_mesh, history_line, platform
 from ._progress import Progress, count
 from ._protocol import build_plan
-from ._run import SUMMARY_UNITS, _output_fields, _Signals, _Stop, summarise, with_step_peaks
+from ._run import (
+    SUMMARY_UNITS,
+    _output_fields,
+    _Signals,
+    _Stop,
+    summarise,
+    viability_output,
+    with_step_peaks,
+)
 from ._solve import Schedule, advance
 from ._version import __version__
 from .config import apply_override, dumps, key_units, resolve, unresolved
@@ -188,8 +196,12 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
                         batch, states)
                     with signals.critical():
                         for name in final_names:
-                            f[f"final_{name}"][...] = np.asarray(fields[name],
-                                                                 np.float32)[:n_points]
+                            values = np.asarray(fields[name], np.float32)[:n_points]
+                            if name == "viability":  # NaN in the medium, as a run's
+                                values = np.stack([viability_output(v, m.cell_fraction)
+                                                   for v, m in zip(values, models,
+                                                                   strict=True)])
+                            f[f"final_{name}"][...] = values
                 signals.hold()  # complete: a signal now waits for the closing
             except KeyboardInterrupt:  # SIGINT outside the main thread's handler
                 raise _Stop(signal.SIGINT) from None
