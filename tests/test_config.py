@@ -39,6 +39,19 @@ def test_set_addresses_array_entries_and_quoted_keys_with_dots():
     assert c["sweep"] == {"material.dose_ug_per_ml": [5.0, 10.0]}
 
 
+def test_set_takes_a_key_part_in_single_quotes_as_toml_does(capsys):
+    """TOML quotes a key 'literally' too: `--set "sweep.'material.dose_ug_per_ml'=[5.0]"`
+    was split at its dots, quotes kept, and refused with "key 'sweep.'material': expected a
+    non-empty list of numbers, got {"dose_ug_per_ml'": [5.0]}" (found by fuzzing `--set`,
+    2026-12-06). It is the same key as the double-quoted one now."""
+    c = load_config(None, ["sweep.'material.dose_ug_per_ml'=[5.0, 10.0]",
+                           "'time'.'end_h'=12"])
+    assert c["sweep"] == {"material.dose_ug_per_ml": [5.0, 10.0]}
+    assert c["time"]["end_h"] == 12.0
+    code, text = _validate(capsys, "--set", "sweep.'material.dose_ug_per_ml'=[5.0]")
+    assert code == 0 and '"material.dose_ug_per_ml" = [5.0]' in text
+
+
 @pytest.mark.parametrize("key", ["material.dose_ug_per_ml.", ".material.dose_ug_per_ml",
                                  "material..dose_ug_per_ml", "ultrasound[0.start_h",
                                  "ultrasound[0]start_h", "ultrasound[[0]].start_h"])

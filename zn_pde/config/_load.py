@@ -220,27 +220,30 @@ def _list_index(node: list, parts: list[str], j: int, file: str, key: str,
     return int(part)
 
 
-_PART = r'(?:[^.\[\]"]+|"[^"]+")'
-_KEY = re.compile(rf'{_PART}(?:\.{_PART}|\[[^.\[\]"]+\])*')  # a.b, a[0].b, a.0.b, a."b.c"
+# a part: bare, or quoted as TOML quotes a key ("basic" or 'literal'), dots and all
+_PART = r"""(?:[^.\[\]"']+|"[^"]+"|'[^']+')"""
+_KEY = re.compile(rf"""{_PART}(?:\.{_PART}|\[[^.\[\]"']+\])*""")  # a.b, a[0].b, a.0.b, a."b.c"
 
 
 def apply_override(raw: dict[str, Any], item: str, file: str,
                    filled: dict[str, Any] | None = None) -> None:
     """Apply one `--set a.b.c=VALUE` (TOML value); `ultrasound[0].x` or `ultrasound.0.x`
-    address an entry of an array of tables; a quoted part is one key, dots and all, as in
-    TOML (`sweep."material.dose_ug_per_ml"=[5.0, 10.0]`). `filled`, the resolved config,
-    supplies a list the raw config leaves to its default (`geometry.center_um[0]`)."""
+    address an entry of an array of tables; a quoted part ("..." or '...') is one key, dots
+    and all, as in TOML (`sweep."material.dose_ug_per_ml"=[5.0, 10.0]`). `filled`, the
+    resolved config, supplies a list the raw config leaves to its default
+    (`geometry.center_um[0]`)."""
     if "=" not in item:
         raise InputError(f"--set expects KEY=VALUE, got {item!r}", file=file)
     key, value = item.split("=", 1)
     key = key.strip()
-    parts = [quoted or bare for quoted, bare in re.findall(r'"([^"]+)"|([^.\[\]"]+)', key)]
+    parts = [basic or literal or bare for basic, literal, bare
+             in re.findall(r""""([^"]+)"|'([^']+)'|([^.\[\]"']+)""", key)]
     if not parts:
         raise InputError(f"--set has an empty key in {item!r}", file=file)
     if not _KEY.fullmatch(key):  # a stray dot or bracket would otherwise be skipped
         raise InputError("not a key path: parts joined by single dots, an index in brackets "
                          "or as a part (ultrasound[0].duty_cycle, ultrasound.0.duty_cycle), a "
-                         'part with dots in double quotes (sweep."material.dose_ug_per_ml")',
+                         'part with dots in quotes (sweep."material.dose_ug_per_ml")',
                          file=file, key=key)
     node: Any = raw
     known: Any = filled  # the same place in the resolved config, while it has it
