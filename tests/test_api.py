@@ -562,3 +562,20 @@ def test_overrides_of_a_run_s_config_derive_the_volume_fractions_and_medium_limi
                         .attrs["config"])
     assert got["geometry"]["cell_volume_fraction"] == 0.7
     assert got["tissue"]["extracellular_volume_fraction"] == 0.3
+
+
+def test_an_override_that_is_no_config_value_names_the_config_as_every_error_does():
+    """simulate's `InputError` for an override value no TOML can hold (None, a complex
+    number), a table key that is not text or an override key with '=' said only "key
+    'time.end_h': value None cannot be a config value", without the config it belongs to,
+    where every other config error (and the command line's) starts with the file (found
+    by fuzzing simulate's overrides, 2026-12-06)."""
+    c = {"grid": {"kind": "well_mixed"}, "material": {"kind": "ZnO"}}
+    for config, label in ((c, "<config dict>"), ("configs/zno_release_vial.toml",
+                                                  "configs/zno_release_vial.toml"),
+                          (None, "<built-in default>")):
+        for key, value in (("time.end_h", None), ("ph.medium", 1j), ("kinetics", {1: 2.0}),
+                           ("time.end_h=2", 2.0)):
+            with pytest.raises(zn_pde.InputError) as e:
+                zn_pde.simulate(config, progress=False, **{key: value})
+            assert str(e.value).startswith(f"{label}: key "), (key, str(e.value))

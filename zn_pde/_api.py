@@ -219,7 +219,7 @@ def _in_memory_message(message: str, path: Path) -> str:
 def _resolve(config: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Config (path, dict or None) plus Python-valued overrides -> resolved config."""
     _check_keywords(config, overrides)
-    items = [_override_text(k, v) for k, v in overrides.items()]
+    items = [_override_text(k, v, _label(config)) for k, v in overrides.items()]
     if config is None or isinstance(config, str | os.PathLike):
         return load_config(config, items, refill=True)
     if not isinstance(config, Mapping):
@@ -263,17 +263,18 @@ def _label(config: Any) -> str:
     return str(config) if isinstance(config, str | os.PathLike) else _DICT_LABEL
 
 
-def _override_text(key: str, value: Any) -> str:
-    """`KEY=VALUE` with the value as TOML, so overrides take `--set`'s exact path."""
+def _override_text(key: str, value: Any, file: str | None = None) -> str:
+    """`KEY=VALUE` with the value as TOML, so overrides take `--set`'s exact path. Errors
+    name the config (`file`) as every other config error does."""
     if "=" in key:  # `--set`'s text would split at it and read the rest as the value
         raise InputError(f"override key {key!r} contains '='; give the value as the "
                          f"argument's value, e.g. simulate(..., **{{{key.split('=')[0]!r}: "
-                         "value})", key=key)
+                         "value})", key=key, file=file)
     try:
-        line = dumps({"v": {"x": _plain(value, key)}}).splitlines()[1]
+        line = dumps({"v": {"x": _plain(value, key, file)}}).splitlines()[1]
     except TypeError:
         raise InputError(f"value {value!r} cannot be a config value; expected a number, "
-                         "string, bool, list or dict", key=key) from None
+                         "string, bool, list or dict", key=key, file=file) from None
     return f"{key}={line.split(' = ', 1)[1]}"
 
 
