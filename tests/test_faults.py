@@ -384,6 +384,8 @@ def test_check_state_names_variable_time_and_place():
     with pytest.raises(RunError, match=r"'zn_cell' became NaN or infinite by t = 2 h "
                        r"at x = 70 um, y = 10 um, z = 230 um"):
         _solve.check_state(model, bad, 7200.0)
+    with pytest.raises(RunError, match=r"overflow float32 .*numerics.precision = \"float64\""):
+        _solve.check_state(model, bad, 7200.0)  # a float32 state suggests float64
     negative = s._replace(mobile=s.mobile.at[4, 9, 0, 2].set(-1.0))  # ros
     with pytest.raises(RunError, match=r"'ros' became negative \(-1\) by t = 0.5 h at "
                        r"x = 10 um, y = 190 um, z = 90 um"):

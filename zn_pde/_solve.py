@@ -139,8 +139,11 @@ def check_state(model: Model, state: State, t_s: float) -> None:
 
     for n, name in enumerate(names):
         if not finite[n]:
+            hint = ("; values far beyond the physiological ones can overflow float32 "
+                    "(about 3e38): check extreme config values, or set numerics.precision = "
+                    '"float64"' if model.dtype == jnp.float32 else "")
             raise RunError(f"variable '{name}' became NaN or infinite by t = {t_s / 3600:g} h "
-                           f"{where(arg_bad[n])}; frames saved up to then are kept")
+                           f"{where(arg_bad[n])}; frames saved up to then are kept{hint}")
         if lo[n] < -NEGATIVE_TOLERANCE * (1.0 + hi[n]):
             raise RunError(f"variable '{name}' became negative ({lo[n]:.3g}) by t = "
                            f"{t_s / 3600:g} h {where(arg_lo[n])}; frames saved up to then are kept")
