@@ -22,7 +22,7 @@ import xarray as xr
 import zn_pde
 from zn_pde import _api
 from zn_pde.cli import main
-from zn_pde.config import load_config, resolve
+from zn_pde.config import dumps, load_config, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "zno_spheroid_ultrasound.toml"
@@ -579,3 +579,28 @@ def test_an_override_that_is_no_config_value_names_the_config_as_every_error_doe
             with pytest.raises(zn_pde.InputError) as e:
                 zn_pde.simulate(config, progress=False, **{key: value})
             assert str(e.value).startswith(f"{label}: key "), (key, str(e.value))
+
+
+def test_a_fluid_fraction_written_alone_is_kept_when_an_override_sets_the_cell_fraction(
+        tmp_path):
+    """A config that writes `tissue.extracellular_volume_fraction = 0.2` without
+    `geometry.cell_volume_fraction` set the fluid by hand (a resolved config read back
+    writes both): simulate's override `geometry.cell_volume_fraction = 0.7` re-derived it to
+    0.3, because 0.2 is also 1 minus the default cell fraction (0.21 was kept), where `--set`
+    keeps it. The fluid is re-derived only where the pair is written, as a resolved config
+    writes it."""
+    c = {"grid": {"kind": "radial", "shape": [6], "spacing_um": 10.0},
+         "geometry": {"kind": "spheroid", "radius_um": 30.0},
+         "time": {"end_h": 0.05, "dt_s": 60.0, "save_every_min": 3.0},
+         "material": {"kind": "ZnO", "dose_ug_per_ml": 10.0},
+         "tissue": {"extracellular_volume_fraction": 0.2}}
+    path = tmp_path / "fluid.toml"
+    path.write_text(dumps(c))
+    cli = load_config(path, ["geometry.cell_volume_fraction=0.7"])
+    assert cli["tissue"]["extracellular_volume_fraction"] == 0.2
+    for config in (c, path):
+        got = tomllib.loads(zn_pde.simulate(config, progress=False,
+                                            **{"geometry.cell_volume_fraction": 0.7})
+                            .attrs["config"])
+        assert got["geometry"]["cell_volume_fraction"] == 0.7, config
+        assert got["tissue"]["extracellular_volume_fraction"] == 0.2, config

@@ -664,8 +664,9 @@ def without_filled_values(raw: dict[str, Any], file: str = "<config>") -> dict[s
     the tissue diffusivities from `[tissue]` and the particle size), `ph.lysosome` equal to
     the material's, `geometry.center_um` at the domain's centre, a medium exchange's `ph`
     equal to `ph.medium`, `tissue.extracellular_volume_fraction` equal to
-    1 - `geometry.cell_volume_fraction` (and that at its default 0.8 with it), the
-    `[medium]` limits equal to `medium.composition`'s. A resolved config read back as text
+    1 - `geometry.cell_volume_fraction` written beside it (and that at its default 0.8 with
+    it; a fluid fraction written alone was set by hand and is kept), the `[medium]` limits
+    equal to `medium.composition`'s. A resolved config read back as text
     (an output's `config` attribute, `zn-pde validate`'s output, a plan's `.toml`) holds
     every such value written out, where `unresolved` cannot see which were filled in;
     `simulate`'s overrides apply to it after this, so those values follow the keys changed
@@ -686,7 +687,11 @@ def without_filled_values(raw: dict[str, Any], file: str = "<config>") -> dict[s
     take(kinetics, list(kinetics) if isinstance(kinetics, dict) else [])
     take(probe.get("ph"), ["lysosome"])
     take(probe.get("geometry"), ["center_um"])
-    take(probe.get("tissue"), ["extracellular_volume_fraction"])  # 1 - cell_volume_fraction
+    geometry = probe.get("geometry")
+    if isinstance(geometry, dict) and "cell_volume_fraction" in geometry:
+        # 1 - cell_volume_fraction where both are written, as a resolved config writes them;
+        # a fluid fraction written alone was set by hand (`--set` keeps it too)
+        take(probe.get("tissue"), ["extracellular_volume_fraction"])
     take(probe.get("medium"), ["zn_complexation_factor", "zinc_phosphate_limit_uM"])
     exchanges = probe.get("medium_exchange")
     for ex in exchanges if isinstance(exchanges, list) else []:

@@ -180,8 +180,9 @@ Checked after every key is valid on its own (exit status 2 when broken):
   `[kinetics]` constant equal to the one its material and `[tissue]` give, `ph.lysosome`
   equal to the material's, `geometry.center_um` at the domain's centre, a
   `[[medium_exchange]]` `ph` equal to `ph.medium`, `tissue.extracellular_volume_fraction`
-  equal to 1 - `geometry.cell_volume_fraction` (and that at its default 0.8 with it) and
-  the `[medium]` limits equal to `medium.composition`'s count as filled in and follow the change
+  equal to 1 - `geometry.cell_volume_fraction` written beside it (and that at its default
+  0.8 with it; a fluid fraction written alone is kept) and the `[medium]` limits equal to
+  `medium.composition`'s count as filled in and follow the change
   (`material.kind = "ZnO2"` brings ZnO2's constants); a value that differs counts as set.
   `--set` on such a file keeps every written value as given, and `zn-pde validate` names
   the constants that are another material's.
