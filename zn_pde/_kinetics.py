@@ -366,10 +366,11 @@ class Kinetics(eqx.Module):
 
     def saturation(self, zn: Array, coproduct: Array | None, ph: ArrayLike,
                    alpha: ArrayLike = 1.0, removal: ArrayLike = 0.0) -> Array:
-        """Ω = ion product / α K [H⁺]²; dissolution slows as (1 − Ω)₊. With `removal` =
-        κΔt (`headroom_uM`), the co-product's mean over the step under that removal, c (1 −
-        e^{−κΔt})/(κΔt), enters the ion product: the step's dissolution runs at the
-        saturation the step holds on average, not at its start's."""
+        """Ω = ion product / (α K [H⁺]² / n) (`ion_product_limit_uM2`, n the co-product's
+        neutral share; without a co-product Ω = zn / zn_sat); dissolution slows as (1 − Ω)₊.
+        With `removal` = κΔt (`headroom_uM`), the co-product's mean over the step under that
+        removal, c (1 − e^{−κΔt})/(κΔt), enters the ion product: the step's dissolution runs
+        at the saturation the step holds on average, not at its start's."""
         if coproduct is None:
             return zn / self.solubility_uM(ph, alpha)
         coproduct = coproduct * decayed_share(jnp.asarray(removal))
@@ -828,9 +829,10 @@ def dissolution(k: Kinetics, s: Local, removed_np: Array, r: Rates, env: Environ
     The co-product leaves the cells (H₂O₂ and H₂S cross membranes) and its
     concentration answers the release within seconds (diffusion out of a spheroid), far
     faster than a step, so Ω is implicit in c: the release enters the solve of the mobile
-    species as the source S (1 − f c / K[H⁺]²), a source S and a sink S f / K[H⁺]²
-    (`sinks_and_sources`), and `react` dissolves what that c leaves. Explicit in c, a
-    spheroid's release alternated between full and none from step to step."""
+    species as the source e S (1 − f e n c / K[H⁺]²), a source e S and a sink
+    e² n S f / K[H⁺]² (`sinks_and_sources`), and `react` dissolves what that c leaves.
+    Explicit in c, a spheroid's release alternated between full and none from step to
+    step."""
     alpha = jnp.asarray(fluid_fraction, s.np.dtype)
     living = jnp.asarray(env.cell_fraction, s.np.dtype) * s.viability  # φ V
     conv = k.zn_uM_per_particle_ug_per_ml
@@ -915,7 +917,8 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
     if lysosomal is not None:  # unsaturated, particle mass per fluid volume per second
         lysosome = lysosomal / (alpha * dt_s)
         cell_release = release + lysosome
-    # the lysosomes' co-product source S (1 − f c / K[H⁺]²): S and a sink S f / K[H⁺]² (1/s)
+    # the lysosomes' co-product source e S (1 − f e n c / K[H⁺]²): e S and a sink
+    # e² n S f / K[H⁺]² (1/s, `feedback_per_s`)
     # (no material has both a co-product and a cargo, whose source is the unsaturated one)
     conv = 0.0 if k is None else k.zn_uM_per_particle_ug_per_ml
     nu = 0.0 if k is None else k.coproduct_per_zn
