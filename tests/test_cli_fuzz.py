@@ -263,6 +263,18 @@ def test_bad_config_files_exit_2(scratch):
     assert "byte 0 is not UTF-8" in err and "allowed: a TOML file encoded in UTF-8" in err
 
 
+def test_a_config_saved_with_a_byte_order_mark_is_read_as_without_one(scratch):
+    """Windows editors may start a UTF-8 file with a byte-order mark, which tomllib refuses
+    ("not valid TOML"); the config reads as the same file without it."""
+    text = '[time]\nend_h = 3.0\n[material]\nkind = "ZnO"\n'
+    plain, marked = scratch / "plain.toml", scratch / "marked.toml"
+    plain.write_text(text, encoding="utf-8")
+    marked.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    (code_p, out_p, _), (code_m, out_m, err) = _validate([str(plain)]), _validate([str(marked)])
+    assert code_m == 0 == code_p, err
+    assert out_m.replace(str(marked), str(plain)) == out_p and "end_h = 3.0" in out_m
+
+
 def test_an_empty_output_name_exits_2_and_says_what_is_allowed(scratch):
     """`-o ''` named no file; it used to fall back to runs/<config name>.h5 silently."""
     err = io.StringIO()

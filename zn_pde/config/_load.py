@@ -149,7 +149,9 @@ def read_toml_file(path: str | Path, what: str) -> dict[str, Any]:
     if not p.is_file():
         raise InputError(f"{what} file not found (or not a file)", file=file)
     try:
-        text = p.read_text(encoding="utf-8")
+        # "utf-8-sig": a byte-order mark, which Windows editors write, is read as none
+        # (tomllib refuses U+FEFF before the first key)
+        text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(f"cannot read {what}: byte {e.start} is not UTF-8 ({e.reason}); "
                          "allowed: a TOML file encoded in UTF-8 (as TOML requires)",
