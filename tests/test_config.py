@@ -633,6 +633,19 @@ def test_frames_finer_than_the_step_or_terabytes_of_output_are_noted(capsys):
         assert not [n for n in load_config(path)["_notes"] if "save_every_min" in n], path
 
 
+def test_a_step_count_of_hours_of_stepping_is_noted(capsys):
+    """`time.dt_s` is validated only as positive; 0.001 s over 10000 h (a typo, or seconds
+    written for hours) asks for 3.6e10 steps and gave no hint before the run: `validate`
+    notes the count; the shipped configs, and 1e7 steps, none."""
+    code, text = _validate(capsys, "--set", "time.end_h=10000", "--set", "time.dt_s=0.001")
+    assert code == 0
+    note = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
+    assert "time.dt_s = 0.001 s over time.end_h = 10000 h takes 3.6e+10 steps" in note
+    edge = load_config(None, ["time.end_h=1000", "time.dt_s=0.36"])  # exactly 1e7 steps
+    for c in [edge, *(load_config(path) for path in CONFIGS)]:
+        assert not [n for n in c["_notes"] if "steps (the built-in" in n]
+
+
 @pytest.mark.parametrize("command", ["run", "validate", "fit", "design", "plan"])
 def test_each_command_s_set_example_is_a_key_that_command_accepts(command):
     """`zn-pde fit --help` and `design --help` gave `--set time.end_h=2` as the example, a

@@ -63,8 +63,27 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     resolved["_name"] = name
     resolved["_file"] = file  # errors of derived configs (sweep points) name it
     resolved["_notes"] = (other_material_notes(raw, resolved) + lone_repeat_notes(resolved)
-                          + frame_notes(resolved))
+                          + frame_notes(resolved) + step_notes(resolved))
     return resolved
+
+
+STEP_NOTE_STEPS = 1e7  # a note above this many time steps (hours of stepping even on a
+#                        small grid; the default scenario takes 1,440)
+
+
+def step_notes(resolved: dict[str, Any]) -> list[str]:
+    """A note when `time.end_h / time.dt_s` asks for more than `STEP_NOTE_STEPS` steps,
+    typically a step in seconds written where minutes or hours were meant."""
+    t = resolved.get("time")
+    if not isinstance(t, dict) or "dt_s" not in t or "end_h" not in t:
+        return []
+    steps = t["end_h"] * 3600.0 / t["dt_s"]
+    if steps <= STEP_NOTE_STEPS:
+        return []
+    return [f"note: time.dt_s = {t['dt_s']:g} s over time.end_h = {t['end_h']:g} h takes "
+            f"{steps:.3g} steps (the built-in scenario takes 1,440, 60 s over 24 h); steps "
+            "of 10-300 s are usual, and time.dt_s larger than a stiff rate allows is refused "
+            "with the largest that passes"]
 
 
 FRAME_NOTE_BYTES = 10e9  # a note above this estimated output size (a run's frames)
