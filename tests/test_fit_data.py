@@ -123,6 +123,23 @@ def test_line_numbers_are_the_files_lines_where_a_quoted_cell_spans_lines(tmp_pa
     assert load_table(p, "release").lines == (2, 6)
 
 
+def test_blank_lines_above_the_header_are_skipped(tmp_path):
+    """Blank lines (or a row of empty cells, a spreadsheet's empty first row) above the
+    header were taken for the header itself: a table with 3 data rows was refused as "the
+    data table is empty". Found by auditing fit files with unusual CSV layouts."""
+    p = write(tmp_path, "lead.csv", "\n,,\n" + RELEASE_HEADER + "1,5,7.4,x\n\n24,20,6.5,y\n")
+    t = load_table(p, "release")
+    assert t.header == ("time_h", "released_percent", "pH", "note")
+    assert t.lines == (4, 6)
+    assert list(t.numbers["time_h"]) == [1.0, 24.0]
+    p.write_text("\n\n")
+    with pytest.raises(InputError, match="the data table is empty"):
+        load_table(p, "release")
+    p.write_text("\n" + RELEASE_HEADER + "1,x,7.4,x\n")
+    with pytest.raises(InputError, match="non-numeric value 'x' at line 3"):
+        load_table(p, "release")
+
+
 def test_bad_viability_table_negative_concentration(tmp_path):
     p = write(tmp_path, "v.csv", "concentration_ug_per_ml,viability_percent\n-5,80\n")
     with pytest.raises(InputError, match="concentration_ug_per_ml.*negative value -5 at line 2"):

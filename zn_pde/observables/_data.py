@@ -228,7 +228,13 @@ def load_table(path: str | Path, kind: str) -> Table:
             last_line = reader.line_num
     except csv.Error as e:
         raise InputError(f"cannot read the data table as CSV: {e}", file=file) from None
-    if not rows or not any(c.strip() for c in rows[0]):
+    # the header is the first record that is not blank: blank lines above it (or a row of
+    # empty cells, as a spreadsheet exports an empty first row) are skipped like those
+    # between the data rows, not taken for an empty header
+    while rows and not any(c.strip() for c in rows[0]):
+        rows.pop(0)
+        first_line.pop(0)
+    if not rows:
         raise InputError("the data table is empty; expected a header row naming the columns "
                          + ", ".join(n for n, c in schema.items() if c.required), file=file)
     header = tuple(c.strip() for c in rows[0])
