@@ -288,6 +288,24 @@ def test_frame_schedule_hits_every_time():
     assert 120 * 12 % every == 0 and n * every == 120 * 12 and n >= 100
 
 
+
+def test_frame_schedule_brackets_a_time_between_steps_by_adjacent_frames():
+    """A read-out that is not a whole number of steps (11.99 h at dt 60 s: 719.4 steps) is
+    interpolated between frames; the save interval was the gcd of the whole times alone
+    (24 h), so it was read from the straight line between 0 and 24 h (a viability row 1.6
+    points off the run at 11.99 h). Found by comparing a fit's predictions at fixed
+    parameters with `zn_pde.simulate` at the rows' times."""
+    for times in ([24.0, 11.99], [24.0, 6.01, 48.0], [0.1 / 60.0, 2.0]):
+        every, n = frame_schedule(np.array(times), 60.0)
+        assert n * every >= max(times) * 60.0 - 1e-9
+        for t in times:
+            s = t * 60.0  # steps of 60 s
+            lo, hi = math.floor(s + 1e-9), math.ceil(s - 1e-9)
+            assert lo % every == 0 and hi % every == 0, (times, t, every)
+    # whole times keep their coarse schedule
+    assert frame_schedule(np.array([12.0, 24.0]), 60.0) == (720, 2)
+
+
 # --- empirical models ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("model", RELEASE_MODELS, ids=lambda m: m.name)
