@@ -157,6 +157,26 @@ def test_cli_bad_data_exits_2_without_traceback(tmp_path, capsys, monkeypatch):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("section, value, want", [
+    ("time", "5", "expected a table [fit.simulation.time], got 5"),
+    ("kinetics", "5", "expected a table [fit.simulation.kinetics], got 5"),
+    ("ph", '"7"', "expected a table [fit.simulation.ph], got '7'"),
+    ("dose", "5", "expected an array of tables [[fit.simulation.dose]], got 5"),
+])
+def test_a_simulation_section_of_the_wrong_type_exits_2(tmp_path, capsys, section, value,
+                                                        want):
+    """`[fit.simulation] time = 5` (or `kinetics = 5`) ended `zn-pde validate` and `zn-pde
+    fit` with a traceback (exit 1) where the step or the fixed constants were read. Found by
+    auditing fit files with sections of the wrong type."""
+    write(tmp_path, "d.csv", RELEASE_HEADER + "1,5,7.4,x\n")
+    cfg = write(tmp_path, "f.toml", '[fit]\nname = "x"\nobservable = "release"\n'
+                f'data = "d.csv"\n[fit.simulation]\n{section} = {value}\n')
+    assert main(["validate", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert want in err and f"fit.simulation.{section}" in err and "f.toml" in err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("body, match", [
     ('observable = "release"\ndata = "d.csv"\nnme = "x"', "unknown key.*did you mean 'name'"),
     ('name = "x"\nobservable = "relase"\ndata = "d.csv"', "unknown observable.*'release'"),

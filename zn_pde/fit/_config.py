@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ..config import apply_override, read_toml_file
+from ..config import ARRAY_SECTIONS, apply_override, read_toml_file
 from ..materials import RENAMED, get_material
 from ..observables import FITTABLE, OBSERVABLES, Observable, shipped_path
 from ._design_config import design_settings
@@ -259,10 +259,19 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
                          "names a table shipped in zn_pde/data)",
                          file=file, key="fit.data")
     simulation = fit.get("simulation", {})
-    for sec in simulation:
+    for sec, v in simulation.items():
         if sec not in SIMULATION_SECTIONS:
             raise InputError(f"unknown simulation section{_hint(sec, list(SIMULATION_SECTIONS))}"
                              f"; allowed: {', '.join(SIMULATION_SECTIONS)}", file=file,
+                             key=f"fit.simulation.{sec}")
+        # the shape of each section before anything reads it (`time = 5` failed with a
+        # traceback where the step is looked up, `kinetics = 5` where the fixed values go)
+        if sec in ARRAY_SECTIONS:
+            if not isinstance(v, dict | list):
+                raise InputError(f"expected an array of tables [[fit.simulation.{sec}]], got "
+                                 f"{v!r}", file=file, key=f"fit.simulation.{sec}")
+        elif not isinstance(v, dict):
+            raise InputError(f"expected a table [fit.simulation.{sec}], got {v!r}", file=file,
                              key=f"fit.simulation.{sec}")
     mat = simulation.get("material", {})
     if isinstance(mat, dict) and ("kind" in mat or "dose_ug_per_ml" in mat):
