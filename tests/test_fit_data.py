@@ -177,6 +177,19 @@ def test_a_simulation_section_of_the_wrong_type_exits_2(tmp_path, capsys, sectio
     assert "Traceback" not in err
 
 
+def test_an_exposure_template_that_is_not_a_table_exits_2(tmp_path, capsys):
+    """`[fit.simulation] ultrasound = [5]` beside an ultrasound_W_per_cm2 column ended with
+    a traceback where each row's intensity is written into the template."""
+    write(tmp_path, "v.csv", "concentration_ug_per_ml,viability_percent,ultrasound_W_per_cm2\n"
+          "10,90,1\n")
+    cfg = write(tmp_path, "f.toml", '[fit]\nname = "x"\nobservable = "viability"\n'
+                'data = "v.csv"\n[fit.simulation]\nultrasound = [5]\n')
+    assert main(["validate", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "key 'fit.simulation.ultrasound[0]': expected a table" in err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("body, match", [
     ('observable = "release"\ndata = "d.csv"\nnme = "x"', "unknown key.*did you mean 'name'"),
     ('name = "x"\nobservable = "relase"\ndata = "d.csv"', "unknown observable.*'release'"),

@@ -267,9 +267,14 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
         # the shape of each section before anything reads it (`time = 5` failed with a
         # traceback where the step is looked up, `kinetics = 5` where the fixed values go)
         if sec in ARRAY_SECTIONS:
-            if not isinstance(v, dict | list):
+            items = [v] if isinstance(v, dict) else v
+            if not isinstance(items, list):
                 raise InputError(f"expected an array of tables [[fit.simulation.{sec}]], got "
                                  f"{v!r}", file=file, key=f"fit.simulation.{sec}")
+            for i, item in enumerate(items):  # `ultrasound = [5]` failed where a row's
+                if not isinstance(item, dict):  # amplitude is written into it
+                    raise InputError(f"expected a table (one [[fit.simulation.{sec}]]), got "
+                                     f"{item!r}", file=file, key=f"fit.simulation.{sec}[{i}]")
         elif not isinstance(v, dict):
             raise InputError(f"expected a table [fit.simulation.{sec}], got {v!r}", file=file,
                              key=f"fit.simulation.{sec}")
