@@ -788,6 +788,18 @@ def test_the_summary_says_a_control_at_its_bound_and_the_scenario_s_notes(tmp_pa
     assert "(bounds 10 to 30, at its upper bound)" in captured.out
 
 
+def test_a_dimensionless_control_s_summary_line_has_no_unit():
+    """pH's unit is "1" (dimensionless); the summary printed "7.4 -> 7.399 1"."""
+    from zn_pde.plan import control_line
+
+    ph = {"start": 7.4, "optimum": 7.399, "unit": "1", "lower": 6.0, "upper": 7.4}
+    assert control_line("ph.medium", ph) == "  ph.medium: 7.4 -> 7.399 (bounds 6 to 7.4)"
+    dose = {**ph, "start": 10.0, "optimum": 30.0, "unit": "ug/mL", "lower": 10.0,
+            "upper": 30.0, "at_bound": "upper"}
+    assert control_line("material.dose_ug_per_ml", dose) == (
+        "  material.dose_ug_per_ml: 10 -> 30 ug/mL (bounds 10 to 30, at its upper bound)")
+
+
 def test_a_control_no_start_moved_is_said_to_have_no_gradient(tmp_path, capsys):
     """An ultrasound intensity below the cavitation threshold at the start (0.5 W/cm^2, box
     up to 2) has a gradient of exactly 0 there, so one start never moves it: the optimum

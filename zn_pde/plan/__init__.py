@@ -70,6 +70,15 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
     return report
 
 
+def control_line(key: str, c: dict) -> str:
+    """A control's line of the plan summary: start -> optimum, its unit (none for a
+    dimensionless one, pH or a share, whose unit is "1"), its bounds, a bound it ends at."""
+    at = f", at its {c['at_bound']} bound" if c.get("at_bound") else ""
+    unit = "" if c["unit"] == "1" else f" {c['unit']}"
+    return (f"  {key}: {c['start']:.4g} -> {c['optimum']:.4g}{unit} "
+            f"(bounds {c['lower']:g} to {c['upper']:g}{at})")
+
+
 def run_plan_cli(a) -> int:
     from ..cli import _emit
 
@@ -84,9 +93,7 @@ def run_plan_cli(a) -> int:
         lines.append(f"    the optimum without its stimuli (exposures at intensity 0, the run's "
                      f"control): {o['optimum_without_stimuli']:.4f}")
     for key, c in report["controls"].items():
-        at = f", at its {c['at_bound']} bound" if c.get("at_bound") else ""
-        lines.append(f"  {key}: {c['start']:.4g} -> {c['optimum']:.4g} {c['unit']} "
-                     f"(bounds {c['lower']:g} to {c['upper']:g}{at})")
+        lines.append(control_line(key, c))
         if "warning" in c:
             lines.append(f"    warning: {c['warning']}")
         if "scenario_value" in c:
