@@ -365,6 +365,21 @@ def check_value(v: Any, spec: Key, file: str, key: str) -> Any:
     raise AssertionError(spec.kind)
 
 
+def array_of_tables(section: str, items: Any, file: str) -> list[dict[str, Any]]:
+    """An array-of-tables section (`[[section]]`) as its list of tables, one table written
+    alone as a list of one; InputError naming the section, or the entry, of another type."""
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        raise InputError(f"expected an array of tables [[{section}]], got {items!r}",
+                         file=file, key=section)
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InputError(f"expected a table [{section}[{i}]], got {item!r}", file=file,
+                             key=f"{section}[{i}]")
+    return items
+
+
 def _resolve_table(section: str, raw: Any, schema: dict[str, Key], file: str,
                    defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     if not isinstance(raw, dict):
@@ -499,14 +514,8 @@ def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
             defaults = {"shape": [32]}
         out[sec] = _resolve_table(sec, raw.get(sec, {}), schema, file, defaults)
     for sec, schema in ARRAY_SECTIONS.items():
-        items = raw.get(sec, [])
-        if isinstance(items, dict):
-            items = [items]
-        if not isinstance(items, list):
-            raise InputError(f"expected an array of tables [[{sec}]], got {items!r}",
-                             file=file, key=sec)
         out[sec] = [_resolve_table(f"{sec}[{i}]", it, schema, file)
-                    for i, it in enumerate(items)]
+                    for i, it in enumerate(array_of_tables(sec, raw.get(sec, []), file))]
     _resolve_volume_fractions(out, raw, file)
     if "material" in out:
         out["kinetics"] = _resolve_kinetics(out["material"]["kind"], raw.get("kinetics", {}),

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ..config import ARRAY_SECTIONS, apply_override, read_toml_file
+from ..config import ARRAY_SECTIONS, apply_override, array_of_tables, read_toml_file
 from ..materials import RENAMED, get_material
 from ..observables import FITTABLE, OBSERVABLES, Observable, shipped_path
 from ._design_config import design_settings
@@ -265,16 +265,10 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
                              f"; allowed: {', '.join(SIMULATION_SECTIONS)}", file=file,
                              key=f"fit.simulation.{sec}")
         # the shape of each section before anything reads it (`time = 5` failed with a
-        # traceback where the step is looked up, `kinetics = 5` where the fixed values go)
+        # traceback where the step is looked up, `kinetics = 5` where the fixed values go,
+        # `ultrasound = [5]` where a row's amplitude is written into it)
         if sec in ARRAY_SECTIONS:
-            items = [v] if isinstance(v, dict) else v
-            if not isinstance(items, list):
-                raise InputError(f"expected an array of tables [[fit.simulation.{sec}]], got "
-                                 f"{v!r}", file=file, key=f"fit.simulation.{sec}")
-            for i, item in enumerate(items):  # `ultrasound = [5]` failed where a row's
-                if not isinstance(item, dict):  # amplitude is written into it
-                    raise InputError(f"expected a table (one [[fit.simulation.{sec}]]), got "
-                                     f"{item!r}", file=file, key=f"fit.simulation.{sec}[{i}]")
+            array_of_tables(f"fit.simulation.{sec}", v, file)
         elif not isinstance(v, dict):
             raise InputError(f"expected a table [fit.simulation.{sec}], got {v!r}", file=file,
                              key=f"fit.simulation.{sec}")
