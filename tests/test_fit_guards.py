@@ -212,6 +212,42 @@ def test_a_gauss_newton_interval_past_the_box_is_not_reported(tmp_path):
         assert "reaches past the box" in p["note"]
 
 
+def _one_release_point(tmp_path: Path, row: str) -> dict:
+    """The report of `zn-pde fit` (profile on) of ZnO release on one row with its sd."""
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "one.csv").write_text("time_h,released_percent,pH,sd\n" + row + "\n")
+    (tmp_path / "one.toml").write_text('[fit]\nname = "one"\nobservable = "release"\n'
+                                       'data = "one.csv"\nmaterial = "ZnO"\n')
+    assert main(["fit", str(tmp_path / "one.toml"), "-o", str(tmp_path / "out"),
+                 "--quiet"]) == 0
+    return json.loads((tmp_path / "out" / "one.json").read_text())
+
+
+def test_a_profile_closed_by_another_parameters_box_is_not_an_interval(tmp_path, capsys):
+    """One release point at pH 4.7 (80 % in 1 h, sd 5) fixes only k(4.7) = k(7.4) 10^(2.7 n):
+    rate and proton order trade along a line, and the profile of the order rises only where
+    the rate, compensating, reaches the edge of its box (1e-5-0.0878 /h), at n ~ 0.5 and ~ 2.3.
+    That was reported as '95% CI [0.539, 2.27]', identifiable. Now the limits stay in
+    `ci95_profile`, `ci95` is open and the note names the box that ends it; the local analysis
+    (J^T J singular) keeps `identifiable` false. The same fit at pH 7.4 (10 % in 120 h, sd 2)
+    bounds the rate by the data alone: its interval stays."""
+    r = _one_release_point(tmp_path, "1,80,4.7,5")
+    order = r["parameters"]["dissolution_proton_order"]
+    lo, hi = order["ci95_profile"]
+    assert lo is not None and hi is not None and lo < order["value"] < hi
+    assert set(r["profile"]["parameters"]["dissolution_proton_order"]["box_pressed"]) == {
+        "lower", "upper"}
+    assert order["ci95"] == [None, None] and order["identifiable"] is False
+    assert "dissolution_rate_per_h reached the edge of its box" in order["note"]
+    assert "95% CI [" not in capsys.readouterr().out
+    rate = _one_release_point(tmp_path / "neutral", "120,10,7.4,2")["parameters"][
+        "dissolution_rate_per_h"]
+    assert rate["identifiable"] is True and rate["ci95"] == rate["ci95_profile"]
+    # -ln(0.9)/120 h = 8.78e-4 /h, the sd of 2 points on 10 % is +- 20 % in ln(1 - f) ~ f
+    assert rate["ci95"][0] < 8.78e-4 < rate["ci95"][1]
+    assert 1.3 < rate["ci95"][1] / rate["ci95"][0] < 3.0
+
+
 def _refused_viability_table(tmp_path, capsys, table: str) -> str:
     """`zn-pde fit` of a ZnO viability fit on `table` (CSV text, as v.csv): exit 2 asserted;
     its stderr."""

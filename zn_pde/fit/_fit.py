@@ -240,16 +240,28 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
         if prof and "parameters" in prof:
             pp = prof["parameters"][n]
             d["ci95_profile"] = pp["ci95"]
-            d["ci95"] = pp["ci95"]
-            lower, upper = pp["ci95"]
+            soft, soft_notes = _soft_limits(pp)
+            # a limit the data set: not one the box of another parameter, or an unconverged
+            # re-optimisation, may have set instead
+            lower, upper = (None if side in soft else v
+                            for side, v in zip(("lower", "upper"), pp["ci95"], strict=True))
+            d["ci95"] = [lower, upper]
             edge = g.get("at_bound")
             # the limit on the side away from the box edge the optimum lies on
             inner = {"upper": lower, "lower": upper}.get(edge)
+            closed = all(v is not None for v in pp["ci95"])
             if lower is not None and upper is not None:
                 if d["identifiable"] is not True:
                     _note(d, "bounded by the profile likelihood (the local Gauss-Newton "
                           "interval was not usable)")
                 d["identifiable"] = True
+            elif soft and (closed or (edge and pp["ci95"][edge == "lower"] is not None)):
+                # bounded inside the box, but on a side where the data alone may not bound it:
+                # undecided, unless the local analysis already found the data do not
+                if d["identifiable"] is not False:
+                    d["identifiable"] = None
+                _note(d, "; ".join(([f"the optimum lies on the {edge} bound of the box"]
+                                    if edge else []) + soft_notes))
             elif inner is not None:
                 # on a box edge and bounded on the other side by the data: the edge, not the
                 # data, ends the interval, which the data may or may not close beyond it
@@ -262,7 +274,7 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
                       "fix the parameter")
             else:
                 d["identifiable"] = False
-                _note(d, pp["note"])
+                _note(d, "; ".join([pp["note"], *soft_notes]))
         d["ci95"] = ci_pair(d["ci95"])
         params[n] = d
     material_units = {}
@@ -326,6 +338,35 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
         "numerics_warning": numerics_warning(problem, kinetics),
     }
     return report, x
+
+
+def _soft_limits(pp: dict[str, Any]) -> tuple[set[str], list[str]]:
+    """The sides of one parameter's profile interval that the data alone may not have set,
+    with the reasons: another parameter pressed onto its box bound at the point where the
+    profile crossed the threshold (`box_pressed`), or that point's re-optimisation not
+    converged (`unsettled`: its SSR too high, so the limit too narrow)."""
+    reasons: dict[str, list[str]] = {}
+    sides = set()
+    for i, side in enumerate(("lower", "upper")):
+        v = pp["ci95"][i]
+        if v is None:
+            continue
+        bound = f"{'>=' if side == 'lower' else '<='} {v:.3g}"
+        others = pp.get("box_pressed", {}).get(side)
+        if others:
+            why = (f"where {', '.join(others)} reached the edge of its box: that box, not the "
+                   "data alone, may be what ends the interval; widen it to see whether the "
+                   "data bound this parameter")
+        elif side in pp.get("unsettled", ()):
+            why = ("from points whose re-optimisation of the other parameters did not "
+                   "converge: the SSR there may be too high and the interval too narrow")
+        else:
+            continue
+        reasons.setdefault(why, []).append(bound)
+        sides.add(side)
+    notes = [f"the profile's {'limits' if len(b) > 1 else 'limit'} ({' and '.join(b)}, 95 %) "
+             f"{'are' if len(b) > 1 else 'is'} {why}" for why, b in reasons.items()]
+    return sides, notes
 
 
 def _note(d: dict[str, Any], note: str) -> None:

@@ -22,6 +22,10 @@ interpolating √Δ (linear in the offset where the profile is quadratic) betwee
 0.75, 1.5, 3 and 6 Gauss-Newton half-widths (a sixth of the box where that is undefined) and
 the edge of the box.
 A side that never reaches it inside the box is open: the data do not bound it there.
+A crossing at a point where another parameter was pressed onto a bound of its box (one it was
+inside at the optimum) is recorded in `box_pressed`, one whose re-optimisation did not
+converge in `unsettled`: the data alone may not set those limits (`_fit.analyse` reports them
+as such).
 A profile point with a lower SSR than the optimum (by more than `BELOW_OPTIMUM_RTOL`) shows
 that the optimiser stopped short: it is returned as `below_optimum`, and the fit continues
 from it (`_fit.analyse`).
@@ -357,14 +361,23 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
                 xs[k, o] = np.clip(x_hat[o] - shift, lo[o], hi[o])
     loss = loss_batch(xs)
     mu = np.full(len(xs), 1e-3)
+    settled = np.ones(len(xs), bool)  # the others re-optimised to convergence
     if p > 1:
-        done = np.zeros(len(xs), bool)
+        done, settled = np.zeros(len(xs), bool), np.zeros(len(xs), bool)
         for _ in range(lm_steps):
+            active = ~done
             xs, mu, loss, conv, failed = lm_step(rj_batch, loss_batch, xs, mu, loss, free,
-                                                 fixed_mask=mask, active=~done, rtol=1e-9)
+                                                 fixed_mask=mask, active=active, rtol=1e-9)
+            settled |= active & conv & ~failed
             done |= conv | failed
             if done.all():
                 break
+    # the others that the re-optimisation pressed onto a bound of the box they were inside
+    # at the optimum: where one is, the box, not the data alone, may be what raises the SSR
+    bound_hat = free.at_bound(x_hat)
+    pressed = [[names[j] for j, b in enumerate(free.at_bound(xs[k]))
+                if j != owner[k][0] and b is not None and b != bound_hat[j]]
+               for k in range(len(xs))]
     delta = 2.0 * (loss - loss_hat) / s2  # loss = SSR/2
     out: dict[str, Any] = {"threshold": threshold, "parameters": {}}
     k_min = int(np.argmin(loss))
@@ -377,7 +390,7 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     for i, n in enumerate(names):
         d: dict[str, Any] = {"points": []}
         limits: list[float | None] = []
-        for sign in (-1.0, 1.0):
+        for side, sign in (("lower", -1.0), ("upper", 1.0)):
             rows = [k for k, (j, sg, _) in enumerate(owner) if j == i and sg == sign]
             prev_x, prev_d = x_hat[i], 0.0
             limit: float | None = None
@@ -389,6 +402,10 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
                         threshold)
                     frac = (c - a) / max(b - a, 1e-300)
                     limit = math.exp(prev_x + frac * (xs[k, i] - prev_x))
+                    if pressed[k]:
+                        d.setdefault("box_pressed", {})[side] = pressed[k]
+                    elif not settled[k]:
+                        d.setdefault("unsettled", []).append(side)
                     break
                 prev_x, prev_d = xs[k, i], float(delta[k])
             limits.append(limit)
