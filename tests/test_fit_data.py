@@ -92,6 +92,8 @@ def test_a_selection_that_leaves_no_row_names_the_key_and_value_that_did():
     ("time_h,pH\n1,7\n", "missing column released_percent"),
     ("time_h,released_percent,ph\n1,7,5\n", "case-sensitive: 'ph' here is 'pH'"),
     (RELEASE_HEADER + "1,abc,7.4,x\n", "non-numeric value 'abc' at line 2"),
+    # Python's float reads '1_0' as 10: a typo or a label, not a number in a table
+    (RELEASE_HEADER + "1_0,5,7.4,x\n", "non-numeric value '1_0' at line 2"),
     (RELEASE_HEADER + "-1,5,7.4,x\n", "negative value -1 at line 2"),
     (RELEASE_HEADER + "1,5,15,x\n", "value 15 at line 2 is not allowed"),
     (RELEASE_HEADER + "1,,7.4,x\n", "empty value at line 2"),

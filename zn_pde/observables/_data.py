@@ -141,6 +141,14 @@ class Table:
         return {k: v[i] for k, v in self.text.items()}
 
 
+def csv_float(cell: str) -> float:
+    """A CSV cell as a number: what `float` reads, less Python's digit grouping ('1_0' is
+    not 10 in a table: a typo, or a label)."""
+    if "_" in cell:
+        raise ValueError(cell)
+    return float(cell)
+
+
 def _matches(cell: str, wanted: Any) -> bool:
     options = wanted if isinstance(wanted, list) else [wanted]
     for w in options:
@@ -149,7 +157,7 @@ def _matches(cell: str, wanted: Any) -> bool:
                 return True
         elif isinstance(w, int | float):
             try:
-                if float(cell) == float(w):
+                if csv_float(cell) == float(w):
                     return True
             except ValueError:
                 pass
@@ -281,7 +289,7 @@ def load_table(path: str | Path, kind: str) -> Table:
                 values[j] = math.nan
                 continue
             try:
-                v = float(cell)
+                v = csv_float(cell)
             except ValueError:
                 raise InputError(f"non-numeric value {cell!r} at line {line}; expected "
                                  f"{col.allowed()} ({col.meaning})", file=file,
