@@ -682,3 +682,19 @@ def test_version_flag_prints_the_version_runs_store(capsys):
         main(["--version"])
     assert e.value.code == 0
     assert capsys.readouterr().out.strip() == f"zn-pde {__version__}"
+
+
+@pytest.mark.parametrize("config, command", [("fit_zno_release.toml", "zn-pde fit FILE"),
+                                             ("plan_us_timing.toml", "zn-pde plan FILE")])
+def test_a_fit_or_plan_config_run_as_a_simulation_is_named_for_what_it_is(capsys, config,
+                                                                           command):
+    """`zn-pde run configs/plan_us_timing.toml` (or a plan whose `config` names a plan file)
+    said "key 'plan': unknown section; allowed sections: grid, ...", as for a typo: it says
+    the file is a fit or plan config and which command reads it (exit 2)."""
+    from zn_pde.cli import main
+
+    path = Path(__file__).parent.parent / "configs" / config
+    assert main(["run", str(path), "-o", "unused"]) == 2
+    err = capsys.readouterr().err
+    assert f"is a {config.split('_')[0]} config, not a simulation config" in err
+    assert command in err and "unknown section" not in err

@@ -492,9 +492,23 @@ def _lookup(c: dict[str, Any], key: str, file: str) -> bool:
     return found and _is_number(node)
 
 
+# the sections of the other commands' configs: a simulation config given one is named for what
+# it is, with the command that reads it
+OTHER_COMMANDS = {
+    "fit": "`zn-pde fit FILE` fits it; a simulation config is one with [grid], [material], ...",
+    "design": "`zn-pde design FILE` ranks its measurements; a simulation config is one with "
+              "[grid], [material], ...",
+    "plan": "`zn-pde plan FILE` optimises it; its `config` key names the simulation config "
+            "whose protocol it plans",
+}
+
+
 def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
     allowed = list(SECTIONS) + list(ARRAY_SECTIONS) + ["kinetics", "sweep"]
     for sec in raw:
+        if sec in OTHER_COMMANDS:
+            raise InputError(f"this is a {sec} config, not a simulation config: "
+                             f"{OTHER_COMMANDS[sec]}", file=file, key=sec)
         if sec not in allowed:
             raise InputError(f"unknown section{_did_you_mean(sec, allowed)}; allowed "
                              f"sections: {', '.join(allowed)}", file=file, key=sec)
