@@ -23,9 +23,11 @@ interpolating √Δ (linear in the offset where the profile is quadratic) betwee
 the edge of the box.
 A side that never reaches it inside the box is open: the data do not bound it there.
 A crossing at a point where another parameter was pressed onto a bound of its box (one it was
-inside at the optimum) is recorded in `box_pressed`, one whose re-optimisation did not
-converge in `unsettled`: the data alone may not set those limits (`_fit.analyse` reports them
-as such).
+inside at the optimum) is re-optimised with that box widened: if the pressed parameter moves
+into the room and the rise stays above the threshold, the data set the limit; else it is
+recorded in `box_pressed` (the box, not the data alone, may end the interval). A crossing
+whose re-optimisation did not converge is recorded in `unsettled` (its SSR may be too high,
+the limit too narrow). `_fit.analyse` reports neither as the data's limit.
 A profile point with a lower SSR than the optimum (by more than `BELOW_OPTIMUM_RTOL`) shows
 that the optimiser stopped short: it is returned as `below_optimum`, and the fit continues
 from it (`_fit.analyse`).
@@ -44,6 +46,7 @@ BIC then measure nothing and are null, with a `note` saying why (RMSE is kept).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
@@ -315,6 +318,27 @@ def gauss_newton(r: np.ndarray, jac: np.ndarray, x_hat: np.ndarray, free: FreeSe
     return out
 
 
+def _reoptimise(rj_batch: Callable, loss_batch: Callable, xs: np.ndarray, mask: np.ndarray,
+                free: FreeSet, lm_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Projected L-M on the coordinates not in `mask`, every row at once, within `free`'s
+    box: the rows' new points, losses, and whether each converged (not failed, not stopped
+    by the step limit). With nothing free to move, every row is settled as it stands."""
+    loss = loss_batch(xs)
+    if mask.all():
+        return xs, loss, np.ones(len(xs), bool)
+    mu = np.full(len(xs), 1e-3)
+    done, settled = np.zeros(len(xs), bool), np.zeros(len(xs), bool)
+    for _ in range(lm_steps):
+        active = ~done
+        xs, mu, loss, conv, failed = lm_step(rj_batch, loss_batch, xs, mu, loss, free,
+                                             fixed_mask=mask, active=active, rtol=1e-9)
+        settled |= active & conv & ~failed
+        done |= conv | failed
+        if done.all():
+            break
+    return xs, loss, settled
+
+
 def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarray,
                        loss_hat: float, free: FreeSet, gn: dict[str, Any], lm_steps: int = 25,
                        multiples: tuple[float, ...] = (0.75, 1.5, 3.0, 6.0),
@@ -359,26 +383,45 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
                 continue
             if np.all(np.isfinite(shift)):
                 xs[k, o] = np.clip(x_hat[o] - shift, lo[o], hi[o])
-    loss = loss_batch(xs)
-    mu = np.full(len(xs), 1e-3)
-    settled = np.ones(len(xs), bool)  # the others re-optimised to convergence
-    if p > 1:
-        done, settled = np.zeros(len(xs), bool), np.zeros(len(xs), bool)
-        for _ in range(lm_steps):
-            active = ~done
-            xs, mu, loss, conv, failed = lm_step(rj_batch, loss_batch, xs, mu, loss, free,
-                                                 fixed_mask=mask, active=active, rtol=1e-9)
-            settled |= active & conv & ~failed
-            done |= conv | failed
-            if done.all():
-                break
+    xs, loss, settled = _reoptimise(rj_batch, loss_batch, xs, mask, free, lm_steps)
+    delta = 2.0 * (loss - loss_hat) / s2  # loss = SSR/2
     # the others that the re-optimisation pressed onto a bound of the box they were inside
     # at the optimum: where one is, the box, not the data alone, may be what raises the SSR
     bound_hat = free.at_bound(x_hat)
-    pressed = [[names[j] for j, b in enumerate(free.at_bound(xs[k]))
-                if j != owner[k][0] and b is not None and b != bound_hat[j]]
-               for k in range(len(xs))]
-    delta = 2.0 * (loss - loss_hat) / s2  # loss = SSR/2
+
+    def pressed_at(x: np.ndarray, i: int, box: FreeSet) -> list[str]:
+        return [names[j] for j, b in enumerate(box.at_bound(x))
+                if j != i and b is not None and b != bound_hat[j]]
+
+    pressed = [pressed_at(xs[k], owner[k][0], free) for k in range(len(xs))]
+    crossing: dict[tuple[int, float], int] = {}  # the first point of each side above it
+    for k, (i, sign, _) in enumerate(owner):
+        if delta[k] >= threshold:
+            crossing.setdefault((i, sign), k)
+    for k in crossing.values():
+        if not pressed[k]:
+            continue
+        # the same point with the pressed boxes widened (by their own width in ln p, on the
+        # pressed side): a rise the data make stays, one the box made falls below threshold
+        i = owner[k][0]
+        lower, upper = free.lower.copy(), free.upper.copy()
+        for name in pressed[k]:
+            j = names.index(name)
+            if free.at_bound(xs[k])[j] == "lower":
+                lower[j] = free.lower[j] * free.lower[j] / free.upper[j]
+            else:
+                upper[j] = free.upper[j] * free.upper[j] / free.lower[j]
+        wide = dataclasses.replace(free, lower=lower, upper=upper)
+        x_w, loss_w, settled_w = _reoptimise(rj_batch, loss_batch, xs[k:k + 1],
+                                             mask[k:k + 1], wide, lm_steps)
+        delta_w = 2.0 * (float(loss_w[0]) - loss_hat) / s2
+        # ... provided the pressed ones used the room: one left on its old bound may be
+        # stuck on a plateau of the model (a release saturated at 100 %), not held by data
+        moved = all(abs(x_w[0, j] - xs[k, j]) > 1e-3 * (free.ln_upper[j] - free.ln_lower[j])
+                    for j in map(names.index, pressed[k]))
+        if (np.isfinite(delta_w) and settled_w[0] and delta_w >= threshold and moved
+                and not pressed_at(x_w[0], i, wide)):
+            pressed[k] = []  # the limit stays the box's profile's: the data set it
     out: dict[str, Any] = {"threshold": threshold, "parameters": {}}
     k_min = int(np.argmin(loss))
     if loss_hat - loss[k_min] > BELOW_OPTIMUM_RTOL * abs(loss_hat):
