@@ -248,6 +248,27 @@ def test_a_profile_closed_by_another_parameters_box_is_not_an_interval(tmp_path,
     assert 1.3 < rate["ci95"][1] / rate["ci95"][0] < 3.0
 
 
+def test_a_parameter_the_prediction_does_not_depend_on_is_named_so(tmp_path):
+    """ZnS release at pH 5.5 and 7.4 is held at ZnS's solubility limit (log K of
+    ZnS + 2H+ = Zn2+ + H2S), whatever its rate and proton order: their columns of J are zero.
+    The note said 'J^T J is singular along a direction involving this parameter and ...; the
+    data fix only that combination', but no combination is fixed: it says the prediction does
+    not change with them, and the free direction is listed for each."""
+    (tmp_path / "r.csv").write_text("time_h,released_percent,pH\n2,5,5.5\n6,12,5.5\n"
+                                    "24,30,5.5\n48,40,7.4\n")
+    (tmp_path / "f.toml").write_text('[fit]\nname = "zns"\nobservable = "release"\n'
+                                     'data = "r.csv"\nmaterial = "ZnS"\nprofile = false\n')
+    assert main(["fit", str(tmp_path / "f.toml"), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST if "profile" not in s]) == 0
+    r = json.loads((tmp_path / "out" / "zns.json").read_text())
+    for name in ("dissolution_rate_per_h", "dissolution_proton_order"):
+        p = r["parameters"][name]
+        assert p["identifiable"] is False and p["ci95"] == [None, None]
+        assert "does not change with it" in p["note"], p["note"]
+    assert r["uncertainty"]["conditioning"]["eigenvalues_JtJ"][-1] == 0.0 or max(
+        r["uncertainty"]["conditioning"]["eigenvalues_JtJ"]) < 1e-20
+
+
 def _refused_viability_table(tmp_path, capsys, table: str) -> str:
     """`zn-pde fit` of a ZnO viability fit on `table` (CSV text, as v.csv): exit 2 asserted;
     its stderr."""

@@ -262,7 +262,14 @@ def gauss_newton(r: np.ndarray, jac: np.ndarray, x_hat: np.ndarray, free: FreeSe
         se = math.sqrt(cov[i, i]) if np.isfinite(cov[i, i]) and cov[i, i] >= 0 else math.nan
         half = t * se if math.isfinite(t) else math.nan
         d["se_ln"] = se if math.isfinite(se) and not structural[i] else None
-        if structural[i]:
+        if structural[i] and a[i, i] <= NULL_RTOL * wmax:
+            # its own column of J is (numerically) zero: no combination is fixed either
+            d.update(identifiable=False, ci95=None,
+                     note="structurally non-identifiable: the prediction of these data does "
+                     "not change with it at the optimum (its derivative is zero: e.g. a "
+                     "release held at a solubility limit, or a mechanism the data's "
+                     "conditions do not engage)")
+        elif structural[i]:
             partners = [m for j, m in enumerate(names)
                         if j != i and structural[j]]
             d.update(identifiable=False, ci95=None,
