@@ -227,6 +227,27 @@ def test_paraview_reads_a_radial_run_as_a_line_of_shells(pvpython, tmp_path):
                                            err_msg=f"{reader} {name} {i}")
 
 
+def test_paraview_reads_a_run_whose_name_starts_with_a_non_ascii_letter(pvpython, tmp_path):
+    """An output named `µrun.h5`: ParaView's "XDMF Reader" (XDMF 2) dropped the data file
+    name's leading non-ASCII letter (it opened `run.h5`: HDF5-DIAG, and garbage values such
+    as 4e22 instead of the field); the sidecar refers to such a file as `./µrun.h5`, which
+    every reader reads."""
+    from zn_pde import load_config
+
+    out = tmp_path / "\u00b5run.h5"
+    c = load_config("configs/zno_spheroid_radial.toml",
+                    ["grid.shape=[8]", "grid.spacing_um=40.0", "geometry.radius_um=150.0",
+                     "time.end_h=1", "time.save_every_min=30", "ultrasound=[]"])
+    simulate_to_file(c, out, progress=False, control=False)
+    with h5py.File(out, "r") as f:
+        zn = f["zn"][1]
+    report, got = _read_with_paraview(pvpython, out.with_suffix(".xmf"), tmp_path, ("zn",),
+                                      (1,))
+    for reader in report:
+        np.testing.assert_allclose(np.load(got / f"{reader}_zn_1.npy"), zn, rtol=1e-6,
+                                   err_msg=reader)
+
+
 # Runs inside pvpython: argv = scripts/paraview_screenshot.py, xmf, output folder. The plane
 # the screenshot script colours, at the last frame, without rendering it.
 PV_PLANE_SCRIPT = r'''

@@ -8,8 +8,9 @@ HDF5 array order), an `ORIGIN_DXDYDZ` geometry whose nodes are the voxel centres
 spacing also listed z y x; every component is the same for the isotropic grid, so readers
 that take x y z read the same mesh), and one node-centred scalar `Attribute` per field.
 Time-independent datasets (`tissue_mask`, `ph`) are plain HDF DataItems, listed in every
-frame. The HDF5 path is relative (the file name only; readers resolve it against the folder
-of the .xmf), so the pair can be moved together.
+frame. The HDF5 path is relative (the file name only, `./name` where it starts with a
+non-ASCII letter; readers resolve it against the folder of the .xmf), so the pair can be
+moved together.
 
 Frame i of a 4D field `file.h5:/name` (time, z, y, x) is a (z, y, x) selection, and
 ParaView's two XDMF libraries disagree on how to spell one, so each such DataItem carries
@@ -92,7 +93,9 @@ def write_xdmf(path: str | Path, h5_name: str, coords: dict[str, np.ndarray],
     shape = f"{len(times_s)} {stored}".strip()  # the dataset's shape: every frame
     origin = " ".join(repr(float(o)) for o in origin_zyx)
     spacing = " ".join([repr(float(spacing_um))] * 3)
-    h5 = escape(h5_name)
+    # ParaView's "XDMF Reader" (XDMF 2) drops a leading non-ASCII letter of the file name
+    # (`µrun.h5` opens `run.h5`); `./µrun.h5` every reader resolves as the same file
+    h5 = escape(h5_name if h5_name[:1].isascii() else f"./{h5_name}")
     # one frame's text with @I@ (frame index) and @T@ (time) to fill in: a 1000-frame file
     # is rewritten after every frame, so the per-frame cost stays one string substitution
     frame = ['      <Grid Name="frame_@I@" GridType="Uniform">',
