@@ -45,8 +45,9 @@ A well-mixed run's fields are one value per frame (time,): its sidecar is one no
 origin (a 1 × 1 × 1 mesh), so ParaView shows each field's time course (Plot Data Over Time)
 alongside the spatial runs it is compared with.
 
-Rewritten atomically (temporary file + rename) after every frame, so it always lists exactly
-the frames saved so far, and is never seen half-written.
+Rewritten atomically (temporary file + rename) after every frame is flushed to the HDF5
+file, so it lists the frames saved so far (one fewer if a kill lands between the two
+writes), and is never seen half-written.
 """
 
 from __future__ import annotations
