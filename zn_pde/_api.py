@@ -54,10 +54,11 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
     On a resolved config, values it holds only because resolution filled them in (a
     material's constants, derived diffusivities, the domain's centre) follow the overrides:
     `simulate(tomllib.loads(ds.attrs["config"]), **{"material.kind": "ZnO2"})` is ZnO2.
-    `out`: also keep the run as an HDF5 file (and its XDMF sidecar) there, exactly as
-    `zn-pde run -o OUT.h5 --no-control` writes it (no control run: for one, `simulate` the
-    config with its exposures' intensities at 0); an existing file is replaced only with
-    `overwrite`.
+    `out`: also keep the run as an HDF5 file (and its XDMF sidecar) there, as
+    `zn-pde run -o OUT.h5 --no-control` writes it, with no control run (for one,
+    `simulate_control`), but not marked as one that declined it: `zn-pde run --resume OUT.h5`
+    of such a file, interrupted, also makes the control, as `zn-pde run` would. An existing
+    file is replaced only with `overwrite`.
     `progress`: print simulated time, rate and ETA while running (to stderr, which a
     notebook shows under the cell).
 
