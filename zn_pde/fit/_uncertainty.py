@@ -400,35 +400,49 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
         return [names[j] for j, b in enumerate(box.at_bound(x))
                 if j != i and b is not None and b != bound_hat[j]]
 
+    def crossings() -> dict[tuple[int, float], int]:
+        first: dict[tuple[int, float], int] = {}  # the first point of each side above it
+        for k, (i, sign, _) in enumerate(owner):
+            if delta[k] >= threshold:
+                first.setdefault((i, sign), k)
+        return first
+
+    # a crossing the step limit stopped: one more step from there; if ten times its gain
+    # (the rest of a descent whose gains shrink at least 10 % a step) cannot bring it below
+    # the threshold, the limit holds; else the SSR may be too high there, the limit too narrow
+    late = [k for k in crossings().values() if not settled[k]]
+    if late:
+        before = loss[late].copy()
+        xs[late], _, loss[late], _, failed = lm_step(
+            rj_batch, loss_batch, xs[late], np.full(len(late), 1e-3), loss[late], free,
+            fixed_mask=mask[late], rtol=1e-9)
+        delta = 2.0 * (loss - loss_hat) / s2
+        rest = 2.0 * 10.0 * (before - loss[late]) / s2
+        settled[late] = ~failed & (delta[late] - rest >= threshold)
     pressed = [pressed_at(xs[k], owner[k][0], free) for k in range(len(xs))]
-    crossing: dict[tuple[int, float], int] = {}  # the first point of each side above it
-    for k, (i, sign, _) in enumerate(owner):
-        if delta[k] >= threshold:
-            crossing.setdefault((i, sign), k)
-    for k in crossing.values():
-        if not pressed[k]:
-            continue
-        # the same point with the pressed boxes widened (by their own width in ln p, on the
-        # pressed side): a rise the data make stays, one the box made falls below threshold
-        i = owner[k][0]
+    boxed = [k for k in crossings().values() if pressed[k]]
+    if boxed:
+        # the same points with the pressed boxes widened (by their own width in ln p, on the
+        # pressed side; all at once): a rise the data make stays, one the box made falls
         lower, upper = free.lower.copy(), free.upper.copy()
-        for name in pressed[k]:
-            j = names.index(name)
-            if free.at_bound(xs[k])[j] == "lower":
-                lower[j] = free.lower[j] * free.lower[j] / free.upper[j]
-            else:
-                upper[j] = free.upper[j] * free.upper[j] / free.lower[j]
+        for k in boxed:
+            side = free.at_bound(xs[k])
+            for j in map(names.index, pressed[k]):
+                if side[j] == "lower":
+                    lower[j] = free.lower[j] * free.lower[j] / free.upper[j]
+                else:
+                    upper[j] = free.upper[j] * free.upper[j] / free.lower[j]
         wide = dataclasses.replace(free, lower=lower, upper=upper)
-        x_w, loss_w, settled_w = _reoptimise(rj_batch, loss_batch, xs[k:k + 1],
-                                             mask[k:k + 1], wide, lm_steps)
-        delta_w = 2.0 * (float(loss_w[0]) - loss_hat) / s2
-        # ... provided the pressed ones used the room: one left on its old bound may be
-        # stuck on a plateau of the model (a release saturated at 100 %), not held by data
-        moved = all(abs(x_w[0, j] - xs[k, j]) > 1e-3 * (free.ln_upper[j] - free.ln_lower[j])
-                    for j in map(names.index, pressed[k]))
-        if (np.isfinite(delta_w) and settled_w[0] and delta_w >= threshold and moved
-                and not pressed_at(x_w[0], i, wide)):
-            pressed[k] = []  # the limit stays the box's profile's: the data set it
+        x_w, loss_w, settled_w = _reoptimise(rj_batch, loss_batch, xs[boxed], mask[boxed],
+                                             wide, lm_steps)
+        for m, k in enumerate(boxed):
+            # ... provided the pressed ones used the room: one left on its old bound may be
+            # stuck on a plateau of the model (a release saturated at 100 %), not held there
+            moved = all(abs(x_w[m, j] - xs[k, j]) > 1e-3 * (hi[j] - lo[j])
+                        for j in map(names.index, pressed[k]))
+            if (settled_w[m] and moved and 2.0 * (loss_w[m] - loss_hat) / s2 >= threshold
+                    and not pressed_at(x_w[m], owner[k][0], wide)):
+                pressed[k] = []  # the limit stays the box's profile's: the data set it
     out: dict[str, Any] = {"threshold": threshold, "parameters": {}}
     k_min = int(np.argmin(loss))
     if loss_hat - loss[k_min] > BELOW_OPTIMUM_RTOL * abs(loss_hat):
