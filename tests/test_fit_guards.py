@@ -599,3 +599,48 @@ def test_one_bound_beyond_the_default_box_names_the_other_as_a_default(tmp_path,
     assert f"{default} = " in err and "the default" in err, err
     assert f"set fit.parameters.uptake_rate_per_h.{default}" in err, err
     assert "Traceback" not in err
+
+
+def test_a_profile_crossing_whose_extra_step_is_rejected_is_not_settled():
+    """A crossing the step limit stopped gets one more L-M step; a rejected one (μ too small
+    for the curvature) gains nothing and so shows nothing: μ is raised until a step is
+    accepted, and a crossing whose SSR then falls is `unsettled`, not the data's limit.
+    Here the other parameter sits behind an arctan residual whose Gauss-Newton step
+    overshoots: with one re-optimisation step the profile of `a` crosses at ± 0.38 in ln
+    units where the converged profile crosses at ± 0.62."""
+    import math
+
+    from zn_pde.fit._parameters import FreeSet
+    from zn_pde.fit._uncertainty import profile_likelihood
+
+    e = np.array([0.3, -0.3, 0.3, -0.3, 0.0])
+
+    def res(x):
+        return np.concatenate([x[0] + e, [math.atan(10 * (x[1] - x[0]))]])
+
+    def jac(x):
+        j = np.zeros((6, 2))
+        j[:5, 0] = 1.0
+        g = 10 / (1 + 100 * (x[1] - x[0]) ** 2)
+        j[5] = [-g, g]
+        return j
+
+    def rj(xs):
+        return np.array([res(x) for x in xs]), np.array([jac(x) for x in xs])
+
+    def loss(xs):
+        return np.array([0.5 * np.sum(res(x) ** 2) for x in xs])
+
+    free = FreeSet(("a", "b"), ("", ""), np.ones(2), np.exp([-5.0, -5.0]),
+                   np.exp([5.0, 5.0]), {}, ())
+    x_hat = np.zeros(2)
+    se = math.sqrt(0.2) * 0.5
+    gn = {"t": 2.776, "residual_scale": 0.5,
+          "parameters": {"a": {"se_ln": se}, "b": {"se_ln": se}}}
+    short = profile_likelihood(rj, loss, x_hat, float(loss(x_hat[None])[0]), free, gn,
+                               lm_steps=1)["parameters"]["a"]
+    assert short["unsettled"] == ["lower", "upper"]
+    full = profile_likelihood(rj, loss, x_hat, float(loss(x_hat[None])[0]), free, gn,
+                              lm_steps=25)["parameters"]["a"]
+    assert "unsettled" not in full
+    assert math.log(full["ci95"][1]) == pytest.approx(2.776 * se, rel=1e-3)

@@ -413,9 +413,19 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     late = [k for k in crossings().values() if not settled[k]]
     if late:
         before = loss[late].copy()
-        xs[late], _, loss[late], _, failed = lm_step(
-            rj_batch, loss_batch, xs[late], np.full(len(late), 1e-3), loss[late], free,
-            fixed_mask=mask[late], rtol=1e-9)
+        # a rejected step gains nothing and so shows nothing: raise μ (lm_step: ×4 a
+        # rejection) until one is accepted, it converges or fails, or 10 tries are spent
+        x_l, mu_l, loss_l = xs[late], np.full(len(late), 1e-3), loss[late].copy()
+        failed, stop = np.zeros(len(late), bool), np.zeros(len(late), bool)
+        for _ in range(10):
+            x_l, mu_l, loss_l, conv, f = lm_step(
+                rj_batch, loss_batch, x_l, mu_l, loss_l, free, fixed_mask=mask[late],
+                active=~stop, rtol=1e-9)
+            failed |= f & ~stop
+            stop |= (loss_l < before) | conv | f
+            if stop.all():
+                break
+        xs[late], loss[late] = x_l, loss_l
         delta = 2.0 * (loss - loss_hat) / s2
         rest = 2.0 * 10.0 * (before - loss[late]) / s2
         settled[late] = ~failed & (delta[late] - rest >= threshold)
