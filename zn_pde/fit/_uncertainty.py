@@ -452,7 +452,9 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
                         for j in map(names.index, pressed[k]))
             if (settled_w[m] and moved and 2.0 * (loss_w[m] - loss_hat) / s2 >= threshold
                     and not pressed_at(x_w[m], owner[k][0], wide)):
-                pressed[k] = []  # the limit stays the box's profile's: the data set it
+                # the limit stays the box's profile's: the data set it (the wide box holds the
+                # narrow one, so its SSR there is no lower: settled whatever the narrow run was)
+                pressed[k], settled[k] = [], True
     out: dict[str, Any] = {"threshold": threshold, "parameters": {}}
     k_min = int(np.argmin(loss))
     if loss_hat - loss[k_min] > BELOW_OPTIMUM_RTOL * abs(loss_hat):
