@@ -7,6 +7,7 @@ in the JSON, no r²/AIC/BIC for a model with at least as many free parameters as
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -246,6 +247,27 @@ def test_a_profile_closed_by_another_parameters_box_is_not_an_interval(tmp_path,
     # -ln(0.9)/120 h = 8.78e-4 /h, the sd of 2 points on 10 % is +- 20 % in ln(1 - f) ~ f
     assert rate["ci95"][0] < 8.78e-4 < rate["ci95"][1]
     assert 1.3 < rate["ci95"][1] / rate["ci95"][0] < 3.0
+
+
+def test_a_profile_point_stalled_on_a_plateau_of_the_model_does_not_close_a_side(tmp_path):
+    """One release point at pH 5.5 (40 +- 3 % at 2 h) fixes k(5.5) = k(7.4) 10^(1.9 n) =
+    -ln(0.6)/2 h: the proton order's profile is flat (Δ = 0) until the rate, compensating,
+    reaches the lower edge of its box, at n = log10(k(5.5)/k_lo)/1.9. The profile's point at
+    the box's edge (n = 4), started from the optimum's quadratic model, undershot the
+    compensation (linear in ln n), saturated the release at 100 % and stalled there (Δ = 400):
+    the side was closed at n = 1.17 by interpolation, as the data's limit. Bisecting towards a
+    crossing far above the threshold, each point continued from its inner neighbour, finds
+    the rise where the rate's box ends it, and says so."""
+    r = _one_release_point(tmp_path, "2,40,5.5,3")
+    order = r["parameters"]["dissolution_proton_order"]
+    rate = r["parameters"]["dissolution_rate_per_h"]
+    expected = math.log10(-math.log(0.6) / 2.0 / rate["lower"]) / 1.9  # 2.35
+    assert order["ci95_profile"][1] == pytest.approx(expected, rel=0.02)
+    pressed = r["profile"]["parameters"]["dissolution_proton_order"]["box_pressed"]
+    assert pressed["upper"] == ["dissolution_rate_per_h"]
+    assert order["ci95"][1] is None and order["identifiable"] is not True
+    # every rate in its box is matched by an order inside the order's box (n <= 4)
+    assert rate["ci95_profile"] == [None, None]
 
 
 def test_a_parameter_the_prediction_does_not_depend_on_is_named_so(tmp_path):
@@ -608,7 +630,6 @@ def test_a_profile_crossing_whose_extra_step_is_rejected_is_not_settled():
     Here the other parameter sits behind an arctan residual whose Gauss-Newton step
     overshoots: with one re-optimisation step the profile of `a` crosses at ± 0.38 in ln
     units where the converged profile crosses at ± 0.62."""
-    import math
 
     from zn_pde.fit._parameters import FreeSet
     from zn_pde.fit._uncertainty import profile_likelihood

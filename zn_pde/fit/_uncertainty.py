@@ -20,7 +20,12 @@ and the others re-optimised (projected Levenberg-Marquardt, all points at once);
 limits are where ΔSSR/s² reaches t²₀.₉₇₅,ₙ₋ₖ (the F-test form; χ²₁ = 3.84 with known sd),
 interpolating √Δ (linear in the offset where the profile is quadratic) between the points at
 0.75, 1.5, 3 and 6 Gauss-Newton half-widths (a sixth of the box where that is undefined) and
-the edge of the box.
+the edge of the box. A crossing far above the threshold (Δ beyond `JUMP` times it) jumped
+there, where the interpolation cannot place the limit and the point's re-optimisation, started
+from the optimum's quadratic model, may have stalled on a plateau of the model (a release
+saturated at 100 %): it is bisected towards (`REFINE_ROUNDS`), each new point, and the crossing
+itself, started from its inner neighbour with the others moved along the residuals' level set
+(continuation).
 A side that never reaches it inside the box is open: the data do not bound it there.
 A crossing at a point where another parameter was pressed onto a bound of its box (one it was
 inside at the optimum) is re-optimised with that box widened: if the pressed parameter moves
@@ -28,7 +33,8 @@ into the room and the rise stays above the threshold, the data set the limit; el
 recorded in `box_pressed` (the box, not the data alone, may end the interval). A crossing
 whose re-optimisation did not converge is recorded in `unsettled` (its SSR may be too high,
 the limit too narrow). `_fit.analyse` reports neither as the data's limit.
-A profile point with a lower SSR than the optimum (by more than `BELOW_OPTIMUM_RTOL`) shows
+A profile point with a lower SSR than the optimum (by more than `BELOW_OPTIMUM_RTOL` and
+`BELOW_OPTIMUM_DELTA`) shows
 that the optimiser stopped short: it is returned as `below_optimum`, and the fit continues
 from it (`_fit.analyse`).
 
@@ -62,6 +68,15 @@ NULL_LOADING = 1e-2  # squared loading on a free direction that makes a paramete
 # a profile point whose SSR is below the optimum's by more than this (relative) shows that the
 # optimum is not one; the tolerance of the optimiser's own test for still improving
 BELOW_OPTIMUM_RTOL = STALL_RTOL
+# ... and by more than this in ΔSSR/s² (the profile's statistic): an exact fit's SSR of 1e-27
+# against 0 is no better optimum
+BELOW_OPTIMUM_DELTA = 1e-6
+# a profile crossing whose Δ exceeds JUMP × the threshold jumped there (√Δ at most twice the
+# threshold's is what the interpolation can bridge): it is bisected towards, at most
+# REFINE_ROUNDS times, down to points REFINE_MIN_LN apart in ln p
+JUMP = 4.0
+REFINE_ROUNDS = 6
+REFINE_MIN_LN = 1e-3
 
 
 def _betainc(a: float, b: float, x: float) -> float:
@@ -346,22 +361,17 @@ def _reoptimise(rj_batch: Callable, loss_batch: Callable, xs: np.ndarray, mask: 
     return xs, loss, settled
 
 
-def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarray,
-                       loss_hat: float, free: FreeSet, gn: dict[str, Any], lm_steps: int = 25,
-                       multiples: tuple[float, ...] = (0.75, 1.5, 3.0, 6.0),
-                       jtj: np.ndarray | None = None) -> dict[str, Any]:
-    """Profile every free parameter (see module docstring); all points in one batch."""
-    names = free.names
-    p = len(names)
-    t = gn.get("t")
-    s = gn.get("residual_scale")
-    if t is None or s is None:
-        return {"note": "no residual degrees of freedom: profile thresholds undefined"}
-    threshold = t * t
-    s2 = s * s
+def _grid(x_hat: np.ndarray, free: FreeSet, gn: dict[str, Any], multiples: tuple[float, ...],
+          jtj: np.ndarray | None) -> tuple[np.ndarray, list[tuple[int, float]]]:
+    """The profile's first points and their owners (parameter, side): each free parameter at
+    `multiples` of its Gauss-Newton half-width t·se (a sixth of the box where that is
+    undefined or wider than the box) and at the box's edge, the others started where the
+    quadratic model at the optimum puts them, x_o = x̂_o − A_oo⁻¹ A_oi δ_i (A = JᵀJ), so
+    that most points need a step or two."""
+    t, p = gn["t"], len(x_hat)
     lo, hi = free.ln_lower, free.ln_upper
     points, owner = [], []
-    for i, n in enumerate(names):
+    for i, n in enumerate(free.names):
         se = gn["parameters"][n].get("se_ln")
         span = hi[i] - lo[i]
         base = t * se if se and math.isfinite(se) and t * se < span else span / 6.0
@@ -374,15 +384,10 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
                 x = x_hat.copy()
                 x[i] = edge if off == abs(edge - x_hat[i]) else x_hat[i] + sign * off
                 points.append(x)
-                owner.append((i, sign, off))
+                owner.append((i, sign))
     xs = np.array(points)
-    mask = np.zeros_like(xs, bool)
-    for k, (i, _, _) in enumerate(owner):
-        mask[k, i] = True
     if jtj is not None and p > 1:
-        # start the others where the quadratic model at the optimum puts them:
-        # x_o = x̂_o − A_oo⁻¹ A_oi δ_i (A = JᵀJ), so most points need a step or two
-        for k, (i, _, _) in enumerate(owner):
+        for k, (i, _) in enumerate(owner):
             o = [j for j in range(p) if j != i]
             try:
                 shift = np.linalg.solve(jtj[np.ix_(o, o)], jtj[o, i]) * (xs[k, i] - x_hat[i])
@@ -390,74 +395,114 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
                 continue
             if np.all(np.isfinite(shift)):
                 xs[k, o] = np.clip(x_hat[o] - shift, lo[o], hi[o])
-    xs, loss, settled = _reoptimise(rj_batch, loss_batch, xs, mask, free, lm_steps)
-    delta = 2.0 * (loss - loss_hat) / s2  # loss = SSR/2
-    # the others that the re-optimisation pressed onto a bound of the box they were inside
-    # at the optimum: where one is, the box, not the data alone, may be what raises the SSR
-    bound_hat = free.at_bound(x_hat)
+    return xs, owner
 
-    def pressed_at(x: np.ndarray, i: int, box: FreeSet) -> list[str]:
-        return [names[j] for j, b in enumerate(box.at_bound(x))
-                if j != i and b is not None and b != bound_hat[j]]
 
-    def crossings() -> dict[tuple[int, float], int]:
-        first: dict[tuple[int, float], int] = {}  # the first point of each side above it
-        for k, (i, sign, _) in enumerate(owner):
-            if delta[k] >= threshold:
-                first.setdefault((i, sign), k)
-        return first
+def _continued(jac: np.ndarray, x_in: np.ndarray, i: int, x_i: float,
+               free: FreeSet) -> np.ndarray:
+    """`x_in` with parameter i moved to `x_i` and the others by the step that keeps the
+    residuals as they were to first order at `x_in` (least squares J_o s = −J_i δ, J the
+    Jacobian there), within the box: the start of a profile point continued from its
+    neighbour nearer the optimum."""
+    x = x_in.copy()
+    x[i] = x_i
+    o = [j for j in range(len(x_in)) if j != i]
+    if o:
+        shift = np.linalg.lstsq(jac[:, o], -jac[:, i] * (x_i - x_in[i]), rcond=None)[0]
+        if np.all(np.isfinite(shift)):
+            x[o] = np.clip(x_in[o] + shift, free.ln_lower[o], free.ln_upper[o])
+    return x
 
-    # a crossing the step limit stopped: one more step from there; if ten times its gain
-    # (the rest of a descent whose gains shrink at least 10 % a step) cannot bring it below
-    # the threshold, the limit holds; else the SSR may be too high there, the limit too narrow
-    late = [k for k in crossings().values() if not settled[k]]
-    if late:
-        before = loss[late].copy()
-        # a rejected step gains nothing and so shows nothing: raise μ (lm_step: ×4 a
-        # rejection) until one is accepted, it converges or fails, or 10 tries are spent
-        x_l, mu_l, loss_l = xs[late], np.full(len(late), 1e-3), loss[late].copy()
-        failed, stop = np.zeros(len(late), bool), np.zeros(len(late), bool)
-        for _ in range(10):
-            x_l, mu_l, loss_l, conv, f = lm_step(
-                rj_batch, loss_batch, x_l, mu_l, loss_l, free, fixed_mask=mask[late],
-                active=~stop, rtol=1e-9)
-            failed |= f & ~stop
-            stop |= (loss_l < before) | conv | f
-            if stop.all():
-                break
-        xs[late], loss[late] = x_l, loss_l
-        delta = 2.0 * (loss - loss_hat) / s2
-        rest = 2.0 * 10.0 * (before - loss[late]) / s2
-        settled[late] = ~failed & (delta[late] - rest >= threshold)
-    pressed = [pressed_at(xs[k], owner[k][0], free) for k in range(len(xs))]
-    boxed = [k for k in crossings().values() if pressed[k]]
-    if boxed:
-        # the same points with the pressed boxes widened (by their own width in ln p, on the
-        # pressed side; all at once): a rise the data make stays, one the box made falls
-        lower, upper = free.lower.copy(), free.upper.copy()
-        for k in boxed:
-            side = free.at_bound(xs[k])
-            for j in map(names.index, pressed[k]):
-                if side[j] == "lower":
-                    lower[j] = free.lower[j] * free.lower[j] / free.upper[j]
-                else:
-                    upper[j] = free.upper[j] * free.upper[j] / free.lower[j]
-        wide = dataclasses.replace(free, lower=lower, upper=upper)
-        x_w, loss_w, settled_w = _reoptimise(rj_batch, loss_batch, xs[boxed], mask[boxed],
-                                             wide, lm_steps)
-        for m, k in enumerate(boxed):
-            # ... provided the pressed ones used the room: one left on its old bound may be
-            # stuck on a plateau of the model (a release saturated at 100 %), not held there
-            moved = all(abs(x_w[m, j] - xs[k, j]) > 1e-3 * (hi[j] - lo[j])
-                        for j in map(names.index, pressed[k]))
-            if (settled_w[m] and moved and 2.0 * (loss_w[m] - loss_hat) / s2 >= threshold
-                    and not pressed_at(x_w[m], owner[k][0], wide)):
-                # the limit stays the box's profile's: the data set it (the wide box holds the
-                # narrow one, so its SSR there is no lower: settled whatever the narrow run was)
-                pressed[k], settled[k] = [], True
+
+def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarray,
+                       loss_hat: float, free: FreeSet, gn: dict[str, Any], lm_steps: int = 25,
+                       multiples: tuple[float, ...] = (0.75, 1.5, 3.0, 6.0),
+                       jtj: np.ndarray | None = None) -> dict[str, Any]:
+    """Profile every free parameter (see module docstring); the points of each stage in one
+    batch."""
+    names = free.names
+    t = gn.get("t")
+    s = gn.get("residual_scale")
+    if t is None or s is None:
+        return {"note": "no residual degrees of freedom: profile thresholds undefined"}
+    threshold = t * t
+    s2 = s * s
+    xs, owner = _grid(x_hat, free, gn, multiples, jtj)
+
+    def held(rows: list[tuple[int, float]]) -> np.ndarray:
+        mask = np.zeros((len(rows), len(names)), bool)
+        for k, (i, _) in enumerate(rows):
+            mask[k, i] = True
+        return mask
+
+    xs, loss, settled = _reoptimise(rj_batch, loss_batch, xs, held(owner), free, lm_steps)
+
+    def side_rows(i: int, sign: float) -> list[int]:
+        """The rows of one side of parameter i's profile, nearest the optimum first."""
+        rows = [k for k, o in enumerate(owner) if o == (i, sign)]
+        return sorted(rows, key=lambda k: abs(xs[k, i] - x_hat[i]))
+
+    def crossings() -> dict[tuple[int, float], tuple[int | None, int]]:
+        """Each side's first point at or above the threshold, with the point before it
+        (None: the optimum)."""
+        delta = 2.0 * (loss - loss_hat) / s2  # loss = SSR/2
+        out = {}
+        for key in dict.fromkeys(owner):
+            prev = None
+            for k in side_rows(*key):
+                if delta[k] >= threshold:
+                    out[key] = (prev, k)
+                    break
+                prev = k
+        return out
+
+    # a crossing far above the threshold jumped there between two points: the √Δ
+    # interpolation cannot place the limit, and the re-optimisation of a point far out,
+    # started from the optimum's quadratic model, may have stalled on a plateau of the model
+    # (a release saturated at 100 %) with the SSR raised. Bisect towards it (in ln p): the
+    # new point started from its inner neighbour continued along the residuals' level set
+    # and from the crossing's own others, the lower of the two standing; and the crossing
+    # itself started again from the inner neighbour, kept if that lowers its SSR
+    for _ in range(REFINE_ROUNDS):
+        jumps = [(key, prev, k) for key, (prev, k) in crossings().items()
+                 if 2.0 * (loss[k] - loss_hat) / s2 > JUMP * threshold
+                 and abs(xs[k, key[0]] - (x_hat if prev is None else xs[prev])[key[0]])
+                 > REFINE_MIN_LN]
+        if not jumps:
+            break
+        inner = np.array([x_hat if prev is None else xs[prev] for _, prev, _ in jumps])
+        _, jac_in = rj_batch(inner)
+        starts, rows = [], []
+        for m, ((i, sign), _, k) in enumerate(jumps):
+            x_i = 0.5 * (inner[m, i] + xs[k, i])
+            far = xs[k].copy()
+            far[i] = x_i
+            starts += [_continued(jac_in[m], inner[m], i, x_i, free), far,
+                       _continued(jac_in[m], inner[m], i, xs[k, i], free)]
+            rows += [(i, sign)] * 3
+        x_new, loss_new, settled_new = _reoptimise(rj_batch, loss_batch, np.array(starts),
+                                                   held(rows), free, lm_steps)
+        for m, (_, _, k) in enumerate(jumps):
+            if loss_new[3 * m + 2] < loss[k]:
+                xs[k], loss[k], settled[k] = (a[3 * m + 2] for a in (x_new, loss_new,
+                                                                     settled_new))
+        best = [3 * m + int(loss_new[3 * m + 1] < loss_new[3 * m]) for m in range(len(jumps))]
+        xs = np.concatenate([xs, x_new[best]])
+        loss = np.concatenate([loss, loss_new[best]])
+        settled = np.concatenate([settled, settled_new[best]])
+        owner += [key for key, _, _ in jumps]
+    cross = crossings()
+    _confirm_late(rj_batch, loss_batch, xs, loss, settled, held(owner), free, loss_hat, s2,
+                  threshold, [k for _, k in cross.values()])
+    cross = crossings()
+    pressed = _confirm_pressed(rj_batch, loss_batch, xs, settled, owner, held(owner), free,
+                               x_hat, loss_hat, s2, threshold, lm_steps,
+                               [k for _, k in cross.values()])
+    delta = 2.0 * (loss - loss_hat) / s2
     out: dict[str, Any] = {"threshold": threshold, "parameters": {}}
     k_min = int(np.argmin(loss))
-    if loss_hat - loss[k_min] > BELOW_OPTIMUM_RTOL * abs(loss_hat):
+    gain = loss_hat - loss[k_min]
+    if gain > BELOW_OPTIMUM_RTOL * abs(loss_hat) and 2.0 * gain / s2 > BELOW_OPTIMUM_DELTA:
         # the optimiser's point is not the optimum: the caller continues the fit from here
         out["below_optimum"] = {
             "parameters": {n: math.exp(v) for n, v in zip(names, xs[k_min], strict=True)},
@@ -467,23 +512,20 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
         d: dict[str, Any] = {"points": []}
         limits: list[float | None] = []
         for side, sign in (("lower", -1.0), ("upper", 1.0)):
-            rows = [k for k, (j, sg, _) in enumerate(owner) if j == i and sg == sign]
-            prev_x, prev_d = x_hat[i], 0.0
+            d["points"] += [[math.exp(xs[k, i]), float(delta[k])] for k in side_rows(i, sign)]
             limit: float | None = None
-            for k in rows:
-                d["points"].append([math.exp(xs[k, i]), float(delta[k])])
-                if delta[k] >= threshold:
-                    # √Δ is linear in the offset for a quadratic profile: interpolate it
-                    a, b, c = math.sqrt(max(prev_d, 0.0)), math.sqrt(delta[k]), math.sqrt(
-                        threshold)
-                    frac = (c - a) / max(b - a, 1e-300)
-                    limit = math.exp(prev_x + frac * (xs[k, i] - prev_x))
-                    if pressed[k]:
-                        d.setdefault("box_pressed", {})[side] = pressed[k]
-                    elif not settled[k]:
-                        d.setdefault("unsettled", []).append(side)
-                    break
-                prev_x, prev_d = xs[k, i], float(delta[k])
+            if (i, sign) in cross:
+                prev, k = cross[(i, sign)]
+                prev_x, prev_d = ((x_hat[i], 0.0) if prev is None
+                                  else (xs[prev, i], float(delta[prev])))
+                # √Δ is linear in the offset for a quadratic profile: interpolate it
+                a, b, c = math.sqrt(max(prev_d, 0.0)), math.sqrt(delta[k]), math.sqrt(threshold)
+                frac = (c - a) / max(b - a, 1e-300)
+                limit = math.exp(prev_x + frac * (xs[k, i] - prev_x))
+                if pressed[k]:
+                    d.setdefault("box_pressed", {})[side] = pressed[k]
+                elif not settled[k]:
+                    d.setdefault("unsettled", []).append(side)
             limits.append(limit)
         d["points"].sort()
         d["ci95"] = limits
@@ -494,3 +536,77 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
                          "side before the edge of the box: the data do not bound it there")
         out["parameters"][n] = d
     return out
+
+
+def _confirm_late(rj_batch: Callable, loss_batch: Callable, xs: np.ndarray, loss: np.ndarray,
+                  settled: np.ndarray, mask: np.ndarray, free: FreeSet, loss_hat: float,
+                  s2: float, threshold: float, crossing: list[int]) -> None:
+    """A crossing the step limit stopped: one more step from there; if ten times its gain
+    (the rest of a descent whose gains shrink at least 10 % a step) cannot bring it below
+    the threshold, the limit holds (`settled`); else the SSR may be too high there, the limit
+    too narrow. `xs`, `loss` and `settled` are updated in place."""
+    late = [k for k in crossing if not settled[k]]
+    if not late:
+        return
+    before = loss[late].copy()
+    # a rejected step gains nothing and so shows nothing: raise μ (lm_step: ×4 a
+    # rejection) until one is accepted, it converges or fails, or 10 tries are spent
+    x_l, mu_l, loss_l = xs[late], np.full(len(late), 1e-3), loss[late].copy()
+    failed, stop = np.zeros(len(late), bool), np.zeros(len(late), bool)
+    for _ in range(10):
+        x_l, mu_l, loss_l, conv, f = lm_step(
+            rj_batch, loss_batch, x_l, mu_l, loss_l, free, fixed_mask=mask[late],
+            active=~stop, rtol=1e-9)
+        failed |= f & ~stop
+        stop |= (loss_l < before) | conv | f
+        if stop.all():
+            break
+    xs[late], loss[late] = x_l, loss_l
+    delta = 2.0 * (loss_l - loss_hat) / s2
+    rest = 2.0 * 10.0 * (before - loss_l) / s2
+    settled[late] = ~failed & (delta - rest >= threshold)
+
+
+def _confirm_pressed(rj_batch: Callable, loss_batch: Callable, xs: np.ndarray,
+                     settled: np.ndarray, owner: list[tuple[int, float]], mask: np.ndarray,
+                     free: FreeSet, x_hat: np.ndarray, loss_hat: float, s2: float,
+                     threshold: float, lm_steps: int, crossing: list[int]) -> list[list[str]]:
+    """For every profile point, the others that its re-optimisation pressed onto a bound of
+    the box they were inside at the optimum: where one is, the box, not the data alone, may
+    be what raises the SSR. The crossings among them are re-optimised with the pressed boxes
+    widened (by their own width in ln p, on the pressed side; all at once): a rise the data
+    make stays (its list is emptied, and it is `settled`, in place), one the box made falls."""
+    names = free.names
+    bound_hat = free.at_bound(x_hat)
+
+    def pressed_at(x: np.ndarray, i: int, box: FreeSet) -> list[str]:
+        return [names[j] for j, b in enumerate(box.at_bound(x))
+                if j != i and b is not None and b != bound_hat[j]]
+
+    pressed = [pressed_at(xs[k], owner[k][0], free) for k in range(len(xs))]
+    boxed = [k for k in crossing if pressed[k]]
+    if not boxed:
+        return pressed
+    lower, upper = free.lower.copy(), free.upper.copy()
+    for k in boxed:
+        side = free.at_bound(xs[k])
+        for j in map(names.index, pressed[k]):
+            if side[j] == "lower":
+                lower[j] = free.lower[j] * free.lower[j] / free.upper[j]
+            else:
+                upper[j] = free.upper[j] * free.upper[j] / free.lower[j]
+    wide = dataclasses.replace(free, lower=lower, upper=upper)
+    x_w, loss_w, settled_w = _reoptimise(rj_batch, loss_batch, xs[boxed], mask[boxed], wide,
+                                         lm_steps)
+    span = free.ln_upper - free.ln_lower
+    for m, k in enumerate(boxed):
+        # ... provided the pressed ones used the room: one left on its old bound may be
+        # stuck on a plateau of the model (a release saturated at 100 %), not held there
+        moved = all(abs(x_w[m, j] - xs[k, j]) > 1e-3 * span[j]
+                    for j in map(names.index, pressed[k]))
+        if (settled_w[m] and moved and 2.0 * (loss_w[m] - loss_hat) / s2 >= threshold
+                and not pressed_at(x_w[m], owner[k][0], wide)):
+            # the limit stays the box's profile's: the data set it (the wide box holds the
+            # narrow one, so its SSR there is no lower: settled whatever the narrow run was)
+            pressed[k], settled[k] = [], True
+    return pressed
