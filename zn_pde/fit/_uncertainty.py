@@ -495,8 +495,8 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     _confirm_late(rj_batch, loss_batch, xs, loss, settled, held(owner), free, loss_hat, s2,
                   threshold, [k for _, k in cross.values()])
     cross = crossings()
-    pressed = _confirm_pressed(rj_batch, loss_batch, xs, settled, owner, held(owner), free,
-                               x_hat, loss_hat, s2, threshold, lm_steps,
+    pressed = _confirm_pressed(rj_batch, loss_batch, xs, loss, settled, owner, held(owner),
+                               free, x_hat, loss_hat, s2, threshold, lm_steps,
                                [k for _, k in cross.values()])
     delta = 2.0 * (loss - loss_hat) / s2
     out: dict[str, Any] = {"threshold": threshold, "parameters": {}}
@@ -568,14 +568,16 @@ def _confirm_late(rj_batch: Callable, loss_batch: Callable, xs: np.ndarray, loss
 
 
 def _confirm_pressed(rj_batch: Callable, loss_batch: Callable, xs: np.ndarray,
-                     settled: np.ndarray, owner: list[tuple[int, float]], mask: np.ndarray,
+                     loss: np.ndarray, settled: np.ndarray, owner: list[tuple[int, float]],
+                     mask: np.ndarray,
                      free: FreeSet, x_hat: np.ndarray, loss_hat: float, s2: float,
                      threshold: float, lm_steps: int, crossing: list[int]) -> list[list[str]]:
     """For every profile point, the others that its re-optimisation pressed onto a bound of
     the box they were inside at the optimum: where one is, the box, not the data alone, may
     be what raises the SSR. The crossings among them are re-optimised with the pressed boxes
     widened (by their own width in ln p, on the pressed side; all at once): a rise the data
-    make stays (its list is emptied, and it is `settled`, in place), one the box made falls."""
+    make stays (its list is emptied, it is `settled`, and its loss is the wide box's, which
+    the narrow box's bounds from above: in place), one the box made falls."""
     names = free.names
     bound_hat = free.at_bound(x_hat)
 
@@ -606,7 +608,8 @@ def _confirm_pressed(rj_batch: Callable, loss_batch: Callable, xs: np.ndarray,
                     for j in map(names.index, pressed[k]))
         if (settled_w[m] and moved and 2.0 * (loss_w[m] - loss_hat) / s2 >= threshold
                 and not pressed_at(x_w[m], owner[k][0], wide)):
-            # the limit stays the box's profile's: the data set it (the wide box holds the
-            # narrow one, so its SSR there is no lower: settled whatever the narrow run was)
+            # the data set the limit, at the wide box's SSR (the wide box holds the narrow
+            # one, so its SSR is no higher: settled whatever the narrow run was)
             pressed[k], settled[k] = [], True
+            loss[k] = min(loss[k], loss_w[m])
     return pressed
