@@ -665,3 +665,48 @@ def test_a_profile_crossing_whose_extra_step_is_rejected_is_not_settled():
                               lm_steps=25)["parameters"]["a"]
     assert "unsettled" not in full
     assert math.log(full["ci95"][1]) == pytest.approx(2.776 * se, rel=1e-3)
+
+
+def test_a_profile_bisection_from_an_optimum_whose_derivatives_failed_does_not_raise():
+    """A crossing far above the threshold is bisected towards, each point continued from its
+    inner neighbour by least squares on the Jacobian there; at an optimum whose Jacobian is
+    not finite (`derivatives_warning`: here |u| differentiated as u/|u| at u = 0) lstsq
+    raised LinAlgError ('SVD did not converge') and the whole fit with it. Without a
+    direction the point is started from the neighbour's others as they stand; the limits
+    are those of the same problem with the derivative there taken as 0."""
+    from zn_pde.fit._parameters import FreeSet
+    from zn_pde.fit._uncertainty import gauss_newton, profile_likelihood
+
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(8, 2))
+    a[:, 1] += 0.5 * a[:, 0]
+    y = rng.normal(size=8) * 0.2
+    x_hat = np.linalg.lstsq(a, y, rcond=None)[0]
+    free = FreeSet(("a", "b"), ("", ""), np.ones(2), np.exp([-5.0, -5.0]),
+                   np.exp([5.0, 5.0]), {}, ())
+
+    def res(x):
+        return np.concatenate([a @ x - y, [0.1 * np.linalg.norm(x - x_hat)]])
+
+    def limits(kink: float) -> list[float]:
+        def jac(x):
+            j = np.zeros((9, 2))
+            j[:8] = a
+            u = x - x_hat
+            j[8] = 0.1 * (u / np.linalg.norm(u) if u.any() else kink)
+            return j
+
+        def rj(xs):
+            return np.array([res(x) for x in xs]), np.array([jac(x) for x in xs])
+
+        def loss(xs):
+            return np.array([0.5 * np.sum(res(x) ** 2) for x in xs])
+
+        gn = gauss_newton(res(x_hat), jac(x_hat), x_hat, free, 9, False)
+        if not math.isfinite(kink):  # the optimum's own Jacobian fails: GN has no se
+            assert gn["parameters"]["a"]["ci95"] is None
+        prof = profile_likelihood(rj, loss, x_hat, float(loss(x_hat[None])[0]), free, gn,
+                                  jtj=jac(x_hat).T @ jac(x_hat))
+        return [v for n in ("a", "b") for v in prof["parameters"][n]["ci95"]]
+
+    assert limits(math.nan) == pytest.approx(limits(0.0), rel=1e-3)

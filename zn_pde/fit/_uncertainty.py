@@ -403,11 +403,12 @@ def _continued(jac: np.ndarray, x_in: np.ndarray, i: int, x_i: float,
     """`x_in` with parameter i moved to `x_i` and the others by the step that keeps the
     residuals as they were to first order at `x_in` (least squares J_o s = −J_i δ, J the
     Jacobian there), within the box: the start of a profile point continued from its
-    neighbour nearer the optimum."""
+    neighbour nearer the optimum. Where that Jacobian is not finite (lstsq would raise), the
+    others stay as they are at `x_in`."""
     x = x_in.copy()
     x[i] = x_i
     o = [j for j in range(len(x_in)) if j != i]
-    if o:
+    if o and np.all(np.isfinite(jac)):
         shift = np.linalg.lstsq(jac[:, o], -jac[:, i] * (x_i - x_in[i]), rcond=None)[0]
         if np.all(np.isfinite(shift)):
             x[o] = np.clip(x_in[o] + shift, free.ln_lower[o], free.ln_upper[o])
