@@ -710,3 +710,37 @@ def test_a_profile_bisection_from_an_optimum_whose_derivatives_failed_does_not_r
         return [v for n in ("a", "b") for v in prof["parameters"][n]["ci95"]]
 
     assert limits(math.nan) == pytest.approx(limits(0.0), rel=1e-3)
+
+
+def test_a_profile_crossing_the_widened_box_confirms_is_interpolated_on_the_wide_profile():
+    """A crossing where another parameter was pressed onto its box's bound is re-optimised
+    with that box widened; confirmed, it is the data's limit, interpolated at the wide box's
+    SSR. Its inner neighbour, pressed too, kept the narrow box's SSR, so the limit was
+    interpolated between two profiles, matching neither: here (a linear model, b's box ending
+    0.05 above its optimum) a's lower limit came out 0.839 below the optimum in ln units
+    where the narrow box's profile gives 0.793 and the data's (the wide box's, quadratic)
+    t·se = 0.982. The pressed inner neighbour is re-optimised in the wide box as well."""
+    from zn_pde.fit._parameters import FreeSet
+    from zn_pde.fit._uncertainty import gauss_newton, profile_likelihood
+
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(8, 2))
+    a[:, 1] += 0.8 * a[:, 0]
+    y = rng.normal(size=8) * 0.2
+    x_hat = np.linalg.lstsq(a, y, rcond=None)[0]  # inside the box below
+    free = FreeSet(("a", "b"), ("", ""), np.ones(2), np.exp([-5.0, -5.0]),
+                   np.exp([5.0, x_hat[1] + 0.05]), {}, ())
+
+    def rj(xs):
+        return np.array([a @ x - y for x in xs]), np.array([a for _ in xs])
+
+    def loss(xs):
+        return np.array([0.5 * np.sum((a @ x - y) ** 2) for x in xs])
+
+    gn = gauss_newton(a @ x_hat - y, a, x_hat, free, 8, False)
+    prof = profile_likelihood(rj, loss, x_hat, float(loss(x_hat[None])[0]), free, gn,
+                              jtj=a.T @ a)["parameters"]["a"]
+    assert "box_pressed" not in prof and "unsettled" not in prof
+    half = gn["t"] * gn["parameters"]["a"]["se_ln"]  # 0.982
+    assert math.log(prof["ci95"][0]) == pytest.approx(x_hat[0] - half, abs=1e-6)
+    assert math.log(prof["ci95"][1]) == pytest.approx(x_hat[0] + half, abs=1e-6)

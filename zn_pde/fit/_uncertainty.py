@@ -498,7 +498,7 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     cross = crossings()
     pressed = _confirm_pressed(rj_batch, loss_batch, xs, loss, settled, owner, held(owner),
                                free, x_hat, loss_hat, s2, threshold, lm_steps,
-                               [k for _, k in cross.values()])
+                               list(cross.values()))
     delta = 2.0 * (loss - loss_hat) / s2
     out: dict[str, Any] = {"threshold": threshold, "parameters": {}}
     k_min = int(np.argmin(loss))
@@ -572,13 +572,17 @@ def _confirm_pressed(rj_batch: Callable, loss_batch: Callable, xs: np.ndarray,
                      loss: np.ndarray, settled: np.ndarray, owner: list[tuple[int, float]],
                      mask: np.ndarray,
                      free: FreeSet, x_hat: np.ndarray, loss_hat: float, s2: float,
-                     threshold: float, lm_steps: int, crossing: list[int]) -> list[list[str]]:
+                     threshold: float, lm_steps: int,
+                     crossing: list[tuple[int | None, int]]) -> list[list[str]]:
     """For every profile point, the others that its re-optimisation pressed onto a bound of
     the box they were inside at the optimum: where one is, the box, not the data alone, may
-    be what raises the SSR. The crossings among them are re-optimised with the pressed boxes
-    widened (by their own width in ln p, on the pressed side; all at once): a rise the data
-    make stays (its list is emptied, it is `settled`, and its loss is the wide box's, which
-    the narrow box's bounds from above: in place), one the box made falls."""
+    be what raises the SSR. The crossings among them (`crossing`: each with the point before
+    it, None for the optimum) are re-optimised with the pressed boxes widened (by their own
+    width in ln p, on the pressed side; all at once), with the point before each where it is
+    pressed too: a rise the data make stays (its list is emptied, it is `settled`, and its
+    loss, and that of the point before it, is the wide box's, which the narrow box's bounds
+    from above: in place, so that the limit is interpolated on one profile), one the box
+    made falls."""
     names = free.names
     bound_hat = free.at_bound(x_hat)
 
@@ -587,11 +591,14 @@ def _confirm_pressed(rj_batch: Callable, loss_batch: Callable, xs: np.ndarray,
                 if j != i and b is not None and b != bound_hat[j]]
 
     pressed = [pressed_at(xs[k], owner[k][0], free) for k in range(len(xs))]
-    boxed = [k for k in crossing if pressed[k]]
+    boxed = [k for _, k in crossing if pressed[k]]
     if not boxed:
         return pressed
+    inner = {k: prev for prev, k in crossing if pressed[k] and prev is not None
+             and pressed[prev]}
+    rows = boxed + list(inner.values())
     lower, upper = free.lower.copy(), free.upper.copy()
-    for k in boxed:
+    for k in rows:
         side = free.at_bound(xs[k])
         for j in map(names.index, pressed[k]):
             if side[j] == "lower":
@@ -599,8 +606,9 @@ def _confirm_pressed(rj_batch: Callable, loss_batch: Callable, xs: np.ndarray,
             else:
                 upper[j] = free.upper[j] * free.upper[j] / free.lower[j]
     wide = dataclasses.replace(free, lower=lower, upper=upper)
-    x_w, loss_w, settled_w = _reoptimise(rj_batch, loss_batch, xs[boxed], mask[boxed], wide,
+    x_w, loss_w, settled_w = _reoptimise(rj_batch, loss_batch, xs[rows], mask[rows], wide,
                                          lm_steps)
+    loss_inner = dict(zip(inner.values(), loss_w[len(boxed):], strict=True))
     span = free.ln_upper - free.ln_lower
     for m, k in enumerate(boxed):
         # ... provided the pressed ones used the room: one left on its old bound may be
@@ -613,4 +621,6 @@ def _confirm_pressed(rj_batch: Callable, loss_batch: Callable, xs: np.ndarray,
             # one, so its SSR is no higher: settled whatever the narrow run was)
             pressed[k], settled[k] = [], True
             loss[k] = min(loss[k], loss_w[m])
+            if k in inner and loss_hat <= loss_inner[inner[k]]:  # not beyond the optimum
+                loss[inner[k]] = min(loss[inner[k]], loss_inner[inner[k]])
     return pressed
