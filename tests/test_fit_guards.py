@@ -744,3 +744,45 @@ def test_a_profile_crossing_the_widened_box_confirms_is_interpolated_on_the_wide
     half = gn["t"] * gn["parameters"]["a"]["se_ln"]  # 0.982
     assert math.log(prof["ci95"][0]) == pytest.approx(x_hat[0] - half, abs=1e-6)
     assert math.log(prof["ci95"][1]) == pytest.approx(x_hat[0] + half, abs=1e-6)
+
+
+def test_a_profile_side_handed_on_by_a_late_crossing_is_bisected_too():
+    """One release point (40 +- 3 % at 2 h, weighted) fixes k = k0 10^(1.9 n) only: n's
+    profile is flat until k0, compensating, reaches the lower edge of its box, at
+    n = log10(k/k0_lo)/1.9 (2.32; Δ = 3.84 at 2.36). With one re-optimisation step the upper
+    side first crossed at n = 1.26 (Δ 5.6, stopped by the step limit); its extra step (the
+    late crossing's check) brought it to Δ 0.03, handing the side to the box's edge point,
+    stalled on the saturated release (Δ 400, settled): that crossing, far above the
+    threshold, was never bisected, and the side closed at n = 1.37 as the data's limit. A
+    side handed on so is bisected towards in turn (and its new crossing late-checked): it
+    ends where k0's box does, and says so."""
+    from zn_pde.fit._parameters import FreeSet
+    from zn_pde.fit._uncertainty import profile_likelihood
+
+    k_obs = -math.log(0.6) / 2.0
+
+    def res(x):
+        k = math.exp(x[0]) * 10 ** (1.9 * math.exp(x[1]))
+        return np.array([(0.6 - math.exp(-2.0 * k)) / 0.03])
+
+    def jac(x):
+        k = math.exp(x[0]) * 10 ** (1.9 * math.exp(x[1]))
+        d = 2.0 * k * math.exp(-2.0 * k) / 0.03
+        return np.array([[d, d * math.log(10) * 1.9 * math.exp(x[1])]])
+
+    def rj(xs):
+        return np.array([res(x) for x in xs]), np.array([jac(x) for x in xs])
+
+    def loss(xs):
+        return np.array([0.5 * np.sum(res(x) ** 2) for x in xs])
+
+    free = FreeSet(("k0", "n"), ("", ""), np.ones(2), np.array([1e-5, 0.1]),
+                   np.array([10.0, 4.0]), {}, ())
+    x_hat = np.array([math.log(k_obs / 10 ** 0.95), math.log(0.5)])  # n = 0.5, exact
+    gn = {"t": 1.959964, "residual_scale": 1.0,
+          "parameters": {"k0": {"se_ln": None}, "n": {"se_ln": None}}}
+    prof = profile_likelihood(rj, loss, x_hat, 0.0, free, gn, lm_steps=1,
+                              jtj=jac(x_hat).T @ jac(x_hat))["parameters"]["n"]
+    assert prof["ci95"][0] is None
+    assert prof["ci95"][1] == pytest.approx(math.log10(k_obs / 1e-5) / 1.9, rel=0.02)
+    assert prof["box_pressed"] == {"upper": ["k0"]}

@@ -463,14 +463,25 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     # (a release saturated at 100 %) with the SSR raised. Bisect towards it (in ln p): the
     # new point started from its inner neighbour continued along the residuals' level set
     # and from the crossing's own others, the lower of the two standing; and the crossing
-    # itself started again from the inner neighbour, kept if that lowers its SSR
-    for _ in range(REFINE_ROUNDS):
+    # itself started again from the inner neighbour, kept if that lowers its SSR. Then the
+    # late crossings' check (`_confirm_late`, once each): where its extra step brings one
+    # below the threshold, the side passes to the next point, which may have jumped too
+    checked: set[int] = set()
+    rounds = 0
+    while True:
         jumps = [(key, prev, k) for key, (prev, k) in crossings().items()
                  if 2.0 * (loss[k] - loss_hat) / s2 > JUMP * threshold
                  and abs(xs[k, key[0]] - (x_hat if prev is None else xs[prev])[key[0]])
-                 > REFINE_MIN_LN]
+                 > REFINE_MIN_LN] if rounds < REFINE_ROUNDS else []
         if not jumps:
-            break
+            late = [k for _, k in crossings().values() if k not in checked]
+            if not late:
+                break
+            checked.update(late)
+            _confirm_late(rj_batch, loss_batch, xs, loss, settled, held(owner), free,
+                          loss_hat, s2, threshold, late)
+            continue
+        rounds += 1
         inner = np.array([x_hat if prev is None else xs[prev] for _, prev, _ in jumps])
         _, jac_in = rj_batch(inner)
         starts, rows = [], []
@@ -487,14 +498,12 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
             if loss_new[3 * m + 2] < loss[k]:
                 xs[k], loss[k], settled[k] = (a[3 * m + 2] for a in (x_new, loss_new,
                                                                      settled_new))
+                checked.discard(k)
         best = [3 * m + int(loss_new[3 * m + 1] < loss_new[3 * m]) for m in range(len(jumps))]
         xs = np.concatenate([xs, x_new[best]])
         loss = np.concatenate([loss, loss_new[best]])
         settled = np.concatenate([settled, settled_new[best]])
         owner += [key for key, _, _ in jumps]
-    cross = crossings()
-    _confirm_late(rj_batch, loss_batch, xs, loss, settled, held(owner), free, loss_hat, s2,
-                  threshold, [k for _, k in cross.values()])
     cross = crossings()
     pressed = _confirm_pressed(rj_batch, loss_batch, xs, loss, settled, owner, held(owner),
                                free, x_hat, loss_hat, s2, threshold, lm_steps,
