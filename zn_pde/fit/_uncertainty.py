@@ -25,12 +25,13 @@ there, where the interpolation cannot place the limit and the point's re-optimis
 from the optimum's quadratic model, may have stalled on a plateau of the model (a release
 saturated at 100 %): it is bisected towards (`REFINE_ROUNDS`), each new point, and the crossing
 itself, started from its inner neighbour with the others moved along the residuals' level set
-(continuation).
+(continuation), the new point also from the crossing's others, the lower SSR standing.
 A side that never reaches it inside the box is open: the data do not bound it there.
 A crossing at a point where another parameter was pressed onto a bound of its box (one it was
 inside at the optimum) is re-optimised with that box widened: if the pressed parameter moves
-into the room and the rise stays above the threshold, the data set the limit; else it is
-recorded in `box_pressed` (the box, not the data alone, may end the interval). A crossing
+into the room and the rise stays above the threshold, the data set the limit (interpolated
+on the wide box's profile); else it is recorded in `box_pressed` (the box, not the data
+alone, may end the interval). A crossing
 whose re-optimisation did not converge is recorded in `unsettled` (its SSR may be too high,
 the limit too narrow). `_fit.analyse` reports neither as the data's limit.
 A profile point with a lower SSR than the optimum (by more than `BELOW_OPTIMUM_RTOL` and
