@@ -134,7 +134,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               "calibrated: with ~100 % (taken as 95 %) dissolved within 1 h at pH 4.7 in "
               "simulated lysosomal fluid, Olejnik et al. 2021 (text): "
               "n = log10(3.00/8.78e-4)/2.7. Checked, not replaced: " + RELEASE_FIT + " bounds "
-              "n only from below, n >= 0.88 (95 % profile likelihood; the point estimate is "
+              "n only from below, n >= 0.86 (95 % profile likelihood; the point estimate is "
               "arbitrary above that), consistent with this value",
               lower=0.0, upper=4.0),
     Parameter("solubility_log10_K", _LOG10_K_37C, "1",
