@@ -786,3 +786,28 @@ def test_a_profile_side_handed_on_by_a_late_crossing_is_bisected_too():
     assert prof["ci95"][0] is None
     assert prof["ci95"][1] == pytest.approx(math.log10(k_obs / 1e-5) / 1.9, rel=0.02)
     assert prof["box_pressed"] == {"upper": ["k0"]}
+
+
+def test_an_exact_unweighted_fit_has_no_profile_thresholds_and_no_warning():
+    """Residuals exactly 0 without sd: s² = SSR/dof = 0, so ΔSSR/s² is undefined everywhere
+    (it divided by zero, with RuntimeWarnings, and bisected 'jumps' of infinite Δ). The profile
+    says why it has no thresholds instead, as with no degrees of freedom."""
+    from zn_pde.fit._parameters import FreeSet
+    from zn_pde.fit._uncertainty import gauss_newton, profile_likelihood
+
+    a = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+
+    def rj(xs):
+        return np.array([a @ x for x in xs]), np.array([a for _ in xs])
+
+    def loss(xs):
+        return np.array([0.5 * np.sum((a @ x) ** 2) for x in xs])
+
+    free = FreeSet(("a", "b"), ("", ""), np.ones(2), np.exp([-5.0, -5.0]),
+                   np.exp([5.0, 5.0]), {}, ())
+    x_hat = np.zeros(2)
+    r, jac = rj(x_hat[None])
+    gn = gauss_newton(r[0], jac[0], x_hat, free, 3, False)
+    assert gn["residual_scale"] == 0.0
+    prof = profile_likelihood(rj, loss, x_hat, 0.0, free, gn)
+    assert "parameters" not in prof and "exact" in prof["note"]

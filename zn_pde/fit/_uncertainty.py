@@ -69,8 +69,8 @@ NULL_LOADING = 1e-2  # squared loading on a free direction that makes a paramete
 # a profile point whose SSR is below the optimum's by more than this (relative) shows that the
 # optimum is not one; the tolerance of the optimiser's own test for still improving
 BELOW_OPTIMUM_RTOL = STALL_RTOL
-# ... and by more than this in ΔSSR/s² (the profile's statistic): an exact fit's SSR of 1e-27
-# against 0 is no better optimum
+# ... and by more than this in ΔSSR/s² (the profile's statistic): with sd given, an exact
+# fit's SSR of 1e-27 against 0 is no better optimum (without, Δ is the relative gain × dof)
 BELOW_OPTIMUM_DELTA = 1e-6
 # a profile crossing whose Δ exceeds JUMP × the threshold jumped there (√Δ at most twice the
 # threshold's is what the interpolation can bridge): it is bisected towards, at most
@@ -427,6 +427,9 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     s = gn.get("residual_scale")
     if t is None or s is None:
         return {"note": "no residual degrees of freedom: profile thresholds undefined"}
+    if s == 0.0:
+        return {"note": "the fit is exact (SSR 0, no sd given): no residual scale to set the "
+                        "profile's thresholds by"}
     threshold = t * t
     s2 = s * s
     xs, owner = _grid(x_hat, free, gn, multiples, jtj)
