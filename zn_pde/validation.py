@@ -1016,10 +1016,10 @@ def spheroid_vs_culture_rows(res: Resolution, uncoated: bool = True) -> list[Row
             "start, fourfold metallothionein leaves "
             f"{adapted['mt_capacity_uM']:.3f} alive at 120 h (it stores the zinc the steady "
             "uptake brings until it fills, then free Zn2+ rises as before) and fourfold "
-            f"export {adapted['zn_efflux_per_h']:.3f}. Nor is "
+            f"export {adapted['zn_efflux_per_h']:.3f}. Not modelled either: "
             "proliferation over 5 days: a HepG2 spheroid protocol for acute (24 h) and "
-            "long-term (120 h) nanomaterial exposures, probably this study's (its authors "
-            "were not read), describes spheroids '>=500 um in diameter' that 'retain their "
+            "long-term (120 h) nanomaterial exposures, probably this study's (by its "
+            "first author), describes spheroids '>=500 um in diameter' that 'retain their "
             "proliferative capacity' (Llewellyn et al. 2020, J Vis Exp 160, "
             "doi:10.3791/61141, abstract)"),
     ]
