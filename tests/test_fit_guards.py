@@ -811,3 +811,30 @@ def test_an_exact_unweighted_fit_has_no_profile_thresholds_and_no_warning():
     assert gn["residual_scale"] == 0.0
     prof = profile_likelihood(rj, loss, x_hat, 0.0, free, gn)
     assert "parameters" not in prof and "exact" in prof["note"]
+
+
+def test_a_profile_from_an_optimum_on_its_bound_is_not_read_as_quadratic():
+    """r = ln a + 0.5 + e (5 rows, sd 1) with ln a's box from 0: the optimum sits on the lower
+    bound and the profile rises linearly from it, Δ(x) = 5 ((x + 0.5)² − 0.25), so
+    interpolating √Δ from the optimum (0) to the first point placed the upper limit at 0.553
+    where Δ = 3.84 at x = 0.509. Such a first crossing is bisected towards."""
+    from zn_pde.fit._parameters import FreeSet
+    from zn_pde.fit._uncertainty import gauss_newton, profile_likelihood
+
+    e = np.array([0.3, -0.3, 0.2, -0.2, 0.0])
+
+    def rj(xs):
+        return (np.array([x[0] + 0.5 + e for x in xs]),
+                np.array([np.ones((5, 1)) for _ in xs]))
+
+    def loss(xs):
+        return 0.5 * np.sum(rj(xs)[0] ** 2, axis=1)
+
+    free = FreeSet(("a",), ("",), np.ones(1), np.ones(1), np.exp([5.0]), {}, ())
+    x_hat = np.zeros(1)
+    r, jac = rj(x_hat[None])
+    gn = gauss_newton(r[0], jac[0], x_hat, free, 5, True)
+    prof = profile_likelihood(rj, loss, x_hat, float(loss(x_hat[None])[0]), free, gn)
+    upper = math.log(prof["parameters"]["a"]["ci95"][1])
+    exact = math.sqrt(0.25 + 3.841458820694124 / 5.0) - 0.5  # 0.509
+    assert upper == pytest.approx(exact, abs=0.01)

@@ -470,11 +470,16 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     # itself started again from the inner neighbour, kept if that lowers its SSR. Then the
     # late crossings' check (`_confirm_late`, once each): where its extra step brings one
     # below the threshold, the side passes to the next point, which may have jumped too
+    # a parameter whose optimum is on a bound of its box: its profile rises linearly from
+    # there (the gradient is not zero), not quadratically, so √Δ from the optimum overstates
+    # the limit: such a first crossing is bisected towards too
+    on_bound = free.at_bound(x_hat)
     checked: set[int] = set()
     rounds = 0
     while True:
         jumps = [(key, prev, k) for key, (prev, k) in crossings().items()
-                 if 2.0 * (loss[k] - loss_hat) / s2 > JUMP * threshold
+                 if (2.0 * (loss[k] - loss_hat) / s2 > JUMP * threshold
+                     or (prev is None and on_bound[key[0]] is not None))
                  and abs(xs[k, key[0]] - (x_hat if prev is None else xs[prev])[key[0]])
                  > REFINE_MIN_LN] if rounds < REFINE_ROUNDS else []
         if not jumps:
