@@ -954,8 +954,9 @@ def spheroid_vs_culture_rows(res: Resolution, uncoated: bool = True) -> list[Row
     flat = {t: float(culture(dose=10.0, end_h=t)["viability"][-1]) for t in (24.0, 120.0)}
     # adapted cells, what if: fourfold metallothionein (as zinc-grown Caco-2 hold) or
     # fourfold zinc export (their zinc release), from the start
+    zno_defaults = get_material("ZnO").defaults()
     adapted = {key: float(culture(dose=10.0, end_h=120.0, kinetics={
-        key: 4.0 * get_material("ZnO").defaults()[key]})["viability"][-1])
+        key: 4.0 * zno_defaults[key]})["viability"][-1])
         for key in ("mt_capacity_uM", "zn_efflux_per_h")}
     dissolving = ""
     if uncoated:  # Elje's ZnO dissolved largely in the medium: the same for particles that do

@@ -399,13 +399,13 @@ def _grid(x_hat: np.ndarray, free: FreeSet, gn: dict[str, Any], multiples: tuple
     return xs, owner
 
 
-def _continued(jac: np.ndarray, x_in: np.ndarray, i: int, x_i: float,
+def _continued(jac: np.ndarray | None, x_in: np.ndarray, i: int, x_i: float,
                free: FreeSet) -> np.ndarray:
     """`x_in` with parameter i moved to `x_i` and the others by the step that keeps the
     residuals as they were to first order at `x_in` (least squares J_o s = −J_i δ, J the
     Jacobian there), within the box: the start of a profile point continued from its
     neighbour nearer the optimum. Where that Jacobian is not finite (lstsq would raise), the
-    others stay as they are at `x_in`."""
+    others stay as they are at `x_in`; with no others, `jac` is not read (None allowed)."""
     x = x_in.copy()
     x[i] = x_i
     o = [j for j in range(len(x_in)) if j != i]
@@ -442,6 +442,9 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
 
     xs, loss, settled = _reoptimise(rj_batch, loss_batch, xs, held(owner), free, lm_steps)
 
+    def delta_of(loss: np.ndarray) -> np.ndarray:
+        return 2.0 * (loss - loss_hat) / s2  # ΔSSR/s², loss = SSR/2
+
     def side_rows(i: int, sign: float) -> list[int]:
         """The rows of one side of parameter i's profile, nearest the optimum first."""
         rows = [k for k, o in enumerate(owner) if o == (i, sign)]
@@ -450,7 +453,7 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     def crossings() -> dict[tuple[int, float], tuple[int | None, int]]:
         """Each side's first point at or above the threshold, with the point before it
         (None: the optimum)."""
-        delta = 2.0 * (loss - loss_hat) / s2  # loss = SSR/2
+        delta = delta_of(loss)
         out = {}
         for key in dict.fromkeys(owner):
             prev = None
@@ -469,8 +472,8 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     # and from the crossing's own others, the lower of the two standing; and the crossing
     # itself started again from the inner neighbour, kept if that lowers its SSR. Then the
     # late crossings' check (`_confirm_late`, once each): where its extra step brings one
-    # below the threshold, the side passes to the next point, which may have jumped too
-    # a parameter whose optimum is on a bound of its box: its profile rises linearly from
+    # below the threshold, the side passes to the next point, which may have jumped too.
+    # A parameter whose optimum is on a bound of its box: its profile rises linearly from
     # there (the gradient is not zero), not quadratically, so √Δ from the optimum overstates
     # the limit: such a first crossing is bisected towards too
     on_bound = free.at_bound(x_hat)
@@ -478,7 +481,7 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     rounds = 0
     while True:
         jumps = [(key, prev, k) for key, (prev, k) in crossings().items()
-                 if (2.0 * (loss[k] - loss_hat) / s2 > JUMP * threshold
+                 if (delta_of(loss[k]) > JUMP * threshold
                      or (prev is None and on_bound[key[0]] is not None))
                  and abs(xs[k, key[0]] - (x_hat if prev is None else xs[prev])[key[0]])
                  > REFINE_MIN_LN] if rounds < REFINE_ROUNDS else []
@@ -492,7 +495,8 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
             continue
         rounds += 1
         inner = np.array([x_hat if prev is None else xs[prev] for _, prev, _ in jumps])
-        _, jac_in = rj_batch(inner)
+        # the Jacobian moves the others: with none, `_continued` does not read it
+        jac_in = rj_batch(inner)[1] if len(names) > 1 else [None] * len(jumps)
         starts, rows = [], []
         for m, ((i, sign), _, k) in enumerate(jumps):
             x_i = 0.5 * (inner[m, i] + xs[k, i])
@@ -517,7 +521,7 @@ def profile_likelihood(rj_batch: Callable, loss_batch: Callable, x_hat: np.ndarr
     pressed = _confirm_pressed(rj_batch, loss_batch, xs, loss, settled, owner, held(owner),
                                free, x_hat, loss_hat, s2, threshold, lm_steps,
                                list(cross.values()))
-    delta = 2.0 * (loss - loss_hat) / s2
+    delta = delta_of(loss)
     out: dict[str, Any] = {"threshold": threshold, "parameters": {}}
     k_min = int(np.argmin(loss))
     gain = loss_hat - loss[k_min]
