@@ -34,6 +34,40 @@ FORMULA = {"ZnO": {"Zn": 1, "O": 1}, "ZnO2": {"Zn": 1, "O": 2}, "ZnS": {"Zn": 1,
            "ZIF-8": {"Zn": 1, "C": 8, "H": 10, "N": 4}}
 
 
+#: IAPWS 2008 check values (Huber et al. 2009, J Phys Chem Ref Data 38:101, Table 4, without
+#: the critical enhancement): (T in K, rho in kg/m^3) -> viscosity in uPa s
+IAPWS_2008_CHECK = {(298.15, 998.0): 889.735100, (298.15, 1200.0): 1437.649467,
+                    (373.15, 1000.0): 307.883622, (433.15, 1000.0): 217.685358,
+                    (873.15, 1.0): 32.619287}
+
+
+def test_one_water_viscosity_sets_every_diffusivity_it_scales():
+    """Water's viscosity has one definition (`zno.water_viscosity_mPa_s`, IAPWS 2008): it
+    reproduces the formulation's check values to 1e-8, gives 0.8900 and 0.6913 mPa s at 25
+    and 37 °C (0.1 MPa; Kestin et al. 1978's correlation gives 0.8901 and 0.6914, within
+    2e-4), and the same two numbers set both Stokes-Einstein (a 67 nm particle) and the
+    25 -> 37 °C scaling T/eta of the measured small-solute diffusivities (Zn2+, H2O2, H2S),
+    which formerly used another pair (0.8949 and 0.6925 cP, x1.344 for 1.339)."""
+    from zn_pde.materials import zno
+    from zn_pde.materials._common import _H2S_DIFFUSIVITY
+
+    for (t_k, rho), mu in IAPWS_2008_CHECK.items():
+        assert zno.water_viscosity_mPa_s(t_k, rho) * 1e3 == pytest.approx(mu, rel=1e-8)
+    assert zno.ETA_WATER_25C_MPA_S == pytest.approx(0.8900, abs=5e-5)
+    assert zno.ETA_WATER_37C_MPA_S == pytest.approx(0.6913, abs=5e-5)
+    ratio = (310.15 / 298.15) * zno.ETA_WATER_25C_MPA_S / zno.ETA_WATER_37C_MPA_S
+    assert zno.TO_37C == pytest.approx(ratio, rel=1e-12)
+    k_t = 1.380649e-23 * 310.15
+    d_67 = k_t / (3 * math.pi * zno.ETA_WATER_37C_MPA_S * 1e-3 * 67e-9) * 1e12
+    defaults = get_material("ZnO2").defaults()
+    assert defaults["np_diffusivity_medium_um2_per_s"] == pytest.approx(d_67, rel=1e-12)
+    for name, at_25c in (("zn_diffusivity_medium_um2_per_s", 703.0),
+                         ("h2o2_diffusivity_medium_um2_per_s", 1430.0),
+                         ("ros_diffusivity_medium_um2_per_s", 1430.0)):
+        assert defaults[name] == pytest.approx(at_25c * ratio, abs=0.051)  # rounded to 0.1
+    assert _H2S_DIFFUSIVITY == pytest.approx(1360.0 * ratio, abs=0.051)
+
+
 @pytest.mark.parametrize("kind", list(FORMULA))
 def test_a_microgram_per_ml_of_each_preset_holds_its_formula_s_zinc(kind):
     """1 µg/mL of particles holds 1000 n_Zn / M µM of zinc, M the molar mass of the preset's

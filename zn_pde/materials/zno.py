@@ -45,8 +45,42 @@ ZNO_LIGHT_ABSORPTION_CM2_PER_UG = _ZNO_ALPHA_365_PER_CM / _ZNO_DENSITY_G_PER_CM3
 # Stokes-Einstein diffusivity D = kT / (3 pi eta d) at 37 °C in water.
 _KB_J_PER_K = 1.380649e-23  # exact (SI 2019)
 _T_K = 310.15
-_ETA_WATER_37C_PA_S = 0.6913e-3  # Kestin, Sokolov & Wakeham 1978, J Phys Chem Ref Data 7:941,
-#                                  doi:10.1063/1.555581 (water viscosity at 37 °C)
+
+# Water viscosity, one definition for every use here (Stokes-Einstein below, the 25 -> 37 °C
+# scaling of measured diffusivities, TO_37C): the IAPWS 2008 formulation, Huber et al. 2009,
+# J Phys Chem Ref Data 38:101, doi:10.1063/1.3088050, eqs. 11-12 with Tables 2-3 (the
+# critical enhancement mu2 = 1, as outside the critical region), at water's density at
+# 0.1 MPa (IAPWS-95, Wagner & Pruss 2002, J Phys Chem Ref Data 31:387: 997.05 kg/m^3 at
+# 25 °C, 993.33 at 37 °C): 0.8900 and 0.6913 mPa s. Kestin, Sokolov & Wakeham 1978 (J Phys
+# Chem Ref Data 7:941, doi:10.1063/1.555581) give the same to 1e-4 (0.8901, 0.6914).
+# Formerly the scaling used the International Critical Tables' 0.8949 and 0.6925 cP (as
+# reprinted in a handbook appendix) beside 0.6913 for Stokes-Einstein: x1.344, not 1.339.
+_IAPWS_MU0 = (1.67752, 2.20462, 0.6366564, -0.241605)
+# H_ij of mu1, one row per power j = 0..6 of (rho* - 1), one column per power i = 0..5 of
+# (1/T* - 1)
+_IAPWS_H = ((0.520094, 0.0850895, -1.08374, -0.289555, 0.0, 0.0),
+            (0.222531, 0.999115, 1.88797, 1.26613, 0.0, 0.120573),
+            (-0.281378, -0.906851, -0.772479, -0.489837, -0.257040, 0.0),
+            (0.161913, 0.257399, 0.0, 0.0, 0.0, 0.0),
+            (-0.0325372, 0.0, 0.0, 0.0698452, 0.0, 0.0),
+            (0.0, 0.0, 0.0, 0.0, 0.00872102, 0.0),
+            (0.0, 0.0, 0.0, -0.00435673, 0.0, -0.000593264))
+
+
+def water_viscosity_mPa_s(temperature_K: float, density_kg_per_m3: float) -> float:
+    """Viscosity of liquid water (mPa s), IAPWS 2008 (Huber et al. 2009) without the critical
+    enhancement: mu = mu0(T*) mu1(T*, rho*), T* = T / 647.096 K, rho* = rho / 322 kg/m^3."""
+    t = temperature_K / 647.096
+    rho = density_kg_per_m3 / 322.0
+    mu0 = 100.0 * math.sqrt(t) / sum(h / t**i for i, h in enumerate(_IAPWS_MU0))
+    mu1 = math.exp(rho * sum((1.0 / t - 1.0) ** i * sum(
+        row[i] * (rho - 1.0) ** j for j, row in enumerate(_IAPWS_H)) for i in range(6)))
+    return mu0 * mu1 * 1e-3  # mu* = 1 uPa s
+
+
+ETA_WATER_25C_MPA_S = water_viscosity_mPa_s(298.15, 997.05)  # 0.8900
+ETA_WATER_37C_MPA_S = water_viscosity_mPa_s(310.15, 993.33)  # 0.6913
+_ETA_WATER_37C_PA_S = ETA_WATER_37C_MPA_S * 1e-3
 #: Median particle size over the 51 groups of the shipped ZnO viability compilation
 #: (zn_pde/data/zno_viability_compiled.csv, column size_nm): 67 nm.
 HYDRODYNAMIC_DIAMETER_NM = 67.0
@@ -62,12 +96,13 @@ def stokes_einstein_um2_per_s(diameter_nm: float) -> float:
 # lambda = 1.6 (Sykova & Nicholson 2008, Physiol Rev 88:1277, doi:10.1152/physrev.00027.2007).
 _TORTUOSITY = 1.6
 #: Solute diffusivities measured at 25 °C, taken to 37 °C by the Stokes-Einstein scaling
-#: D ∝ T/η: water 0.8949 cP at 25 °C and 0.6925 cP at 37 °C (International Critical Tables,
-#: as reprinted in a handbook appendix, Table 2; docs/research/science_sources.md): x1.344.
-TO_37C = (310.15 / 298.15) * (0.8949 / 0.6925)
-TO_37C_TEXT = ("x (310.15/298.15)(0.8949/0.6925) = 1.344 to 37 °C (Stokes-Einstein D ∝ T/eta, "
-               "water viscosity 0.8949 and 0.6925 cP at 25 and 37 °C, International Critical "
-               "Tables as reprinted in a handbook appendix, Table 2)")
+#: D ∝ T/η with the water viscosity above (IAPWS 2008): x1.339.
+TO_37C = (310.15 / 298.15) * (ETA_WATER_25C_MPA_S / ETA_WATER_37C_MPA_S)
+TO_37C_TEXT = (f"x (310.15/298.15)({ETA_WATER_25C_MPA_S:.4f}/{ETA_WATER_37C_MPA_S:.4f}) = "
+               f"{TO_37C:.3f} to 37 °C (Stokes-Einstein D ∝ T/eta, water viscosity "
+               f"{ETA_WATER_25C_MPA_S:.4f} and {ETA_WATER_37C_MPA_S:.4f} mPa s at 25 and 37 °C, "
+               "IAPWS 2008: Huber et al. 2009, J Phys Chem Ref Data 38:101, "
+               "doi:10.1063/1.3088050)")
 _ZN_DIFFUSIVITY_WATER = round(703.0 * TO_37C, 1)  # 7.03e-6 cm^2/s, Zn2+ at 25 °C: Li &
 #            Gregory 1974, Geochim Cosmochim Acta 38:703, doi:10.1016/0016-7037(74)90145-8
 #: H2O2 in water at 37 °C (um^2/s), for the lumped ROS here and ZnO2's H2O2 (_common.py):
@@ -173,8 +208,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("np_diffusivity_medium_um2_per_s",
               stokes_einstein_um2_per_s(HYDRODYNAMIC_DIAMETER_NM), "um^2/s",
               "nanoparticle diffusivity in medium",
-              "Stokes-Einstein at 37 °C (water viscosity: Kestin et al. 1978, "
-              "doi:10.1063/1.555581) for the 67 nm median size of the shipped viability data",
+              f"Stokes-Einstein at 37 °C (water viscosity {ETA_WATER_37C_MPA_S:.4f} mPa s, "
+              "IAPWS 2008: Huber et al. 2009, doi:10.1063/1.3088050) for the 67 nm median "
+              "size of the shipped viability data",
               lower=0.0),
     Parameter("np_tissue_diffusivity_fraction",
               particle_tissue_fraction(HYDRODYNAMIC_DIAMETER_NM, _TORTUOSITY, _GAP_NM), "1",
