@@ -43,6 +43,26 @@ def test_readme_starts_with_the_two_setup_commands():
     assert block[0].endswith("zn-pde run") and block[1].endswith("pytest")
 
 
+def test_every_relative_link_in_the_docs_resolves():
+    """Every relative Markdown link of the README and docs/ names a file or folder that
+    exists (pages move: the limitations moved from the README to docs/limitations.md), and
+    every #anchor into the README names one of its headings."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    readme_anchors = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-")
+                      for h in re.findall(r"^#+ (.+)$", pages[0].read_text(), re.M)}
+    broken = []
+    for page in pages:
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)(#[^)\s]*)?\)", page.read_text()):
+            if "://" in target:
+                continue
+            path = (page.parent / target) if target else page
+            if not path.exists():
+                broken.append(f"{page.relative_to(ROOT)} -> {target}")
+            elif anchor and path == pages[0] and anchor[1:] not in readme_anchors:
+                broken.append(f"{page.relative_to(ROOT)} -> {target}{anchor}")
+    assert len(pages) > 5 and not broken, broken
+
+
 def test_fitting_page_table_is_generated_from_the_stored_checkpoints():
     """docs/fitting.md's shipped-fits table is scripts/fit_shipped.py's table of checkpoints/
     (a refit that is not copied into the docs fails here)."""
