@@ -936,13 +936,15 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                     f"grid.spacing_um); allowed: {r:g} <= center_um[{axis}] <= {e - r:g} for "
                     f"radius {r:g} um", file=file, key="geometry.center_um")
             if cx - r < 0 or cx + r > e:
+                shown, most = _distinct_h(r, min(cx, e - cx))
                 raise InputError(
-                    f"the spheroid (radius {r:g} um, centre {center}) does not fit in the "
+                    f"the spheroid (radius {shown} um, centre {center}) does not fit in the "
                     f"domain: along {'xyz'[axis]} it must lie within [0, {e:g}] um "
                     f"(grid.shape x grid.spacing_um); allowed: radius_um <= "
-                    f"{min(cx, e - cx):g} for this centre", file=file, key="geometry.radius_um")
+                    f"{most} for this centre", file=file, key="geometry.radius_um")
         if r < grid["spacing_um"]:
-            raise InputError(f"radius {r:g} um is below one voxel ({grid['spacing_um']:g} um); "
+            shown, least = _distinct_h(r, grid["spacing_um"])
+            raise InputError(f"radius {shown} um is below one voxel ({least} um); "
                              "allowed: radius_um >= grid.spacing_um", file=file,
                              key="geometry.radius_um")
     seen = set()
@@ -1095,9 +1097,13 @@ def _check_radial(c: dict[str, Any], file: str) -> None:
     if geo["kind"] == "spheroid":
         r = geo["radius_um"]
         if not h <= r <= outer:
-            raise InputError(f"radius {r:g} um must lie between one shell ({h:g} um) and the "
-                             f"domain radius ({outer:g} um = grid.shape x grid.spacing_um); "
-                             f"allowed: {h:g} <= radius_um <= {outer:g}", file=file,
+            # the value as typed, and the bound it breaks, to as many digits as tell them
+            # apart (320.0001 is not "radius 320 ... <= 320")
+            shown, bound = _distinct_h(r, h if r < h else outer)
+            least, most = (bound, f"{outer:g}") if r < h else (f"{h:g}", bound)
+            raise InputError(f"radius {shown} um must lie between one shell ({least} um) and "
+                             f"the domain radius ({most} um = grid.shape x grid.spacing_um); "
+                             f"allowed: {least} <= radius_um <= {most}", file=file,
                              key="geometry.radius_um")
     if "material" not in c:
         return
@@ -1193,9 +1199,10 @@ def _check_event_spacing(c: dict[str, Any], tol_s: float, file: str) -> None:
 
 
 def _distinct_h(a: float, b: float) -> tuple[str, str]:
-    """Two different times (h) with 4 significant digits, or as many more as tell them apart:
-    an exposure that ends a moment after the run ("would end at 1 h, after the run ends at
-    1 h") must read as later."""
+    """Two different numbers (times in h, a radius and its bound in um) with 4 significant
+    digits, or as many more as tell them apart: an exposure that ends a moment after the run
+    ("would end at 1 h, after the run ends at 1 h") must read as later, a radius just over
+    its limit ("radius 320 um ... allowed: radius_um <= 320") as over it."""
     for digits in range(4, 17):
         x, y = f"{a:.{digits}g}", f"{b:.{digits}g}"
         if x != y:
