@@ -215,14 +215,16 @@ def test_exposures_outside_the_run_exit_2(capsys, tmp_path, text, overrides, key
      ["radius 9.9999999 um must lie", "10 <= radius_um"]),
     (["geometry.radius_um=320.0000001"], ["radius 320.0000001 um,", "radius_um <= 320 for"]),
     (["geometry.radius_um=9.9999999"], ["radius 9.9999999 um is below one voxel (10 um)"]),
-], ids=["radial-over", "radial-under", "cartesian-over", "cartesian-under"])
-def test_a_radius_a_moment_past_its_bound_is_quoted_as_given(capsys, overrides, words):
-    """A radius just outside its allowed range is named with the digits that tell it from
-    the bound: 'radius 320 um ... allowed: radius_um <= 320' would name a value the range
-    allows instead of the offending one."""
+    (["tissue.extracellular_volume_fraction=0.2000001", "geometry.cell_volume_fraction=0.8"],
+     ["extracellular_volume_fraction = 0.2000001 plus", "allowed: <= 0.2"]),
+], ids=["radial-over", "radial-under", "cartesian-over", "cartesian-under", "fluid-fraction"])
+def test_a_value_a_moment_past_its_bound_is_quoted_as_given(capsys, overrides, words):
+    """A radius or fluid fraction just outside its allowed range is named with the digits
+    that tell it from the bound: 'radius 320 um ... allowed: radius_um <= 320' would name a
+    value the range allows instead of the offending one."""
     code, out = _validate(capsys, *[a for o in overrides for a in ("--set", o)])
     assert code == 2, out
-    assert "key 'geometry.radius_um'" in out
+    assert "key 'geometry.radius_um'" in out or "key 'tissue.extracellular_volume" in out
     for w in words:
         assert w in out, out
     assert "Traceback" not in out and len(out.strip().splitlines()) == 1

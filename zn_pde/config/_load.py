@@ -629,9 +629,10 @@ def _resolve_volume_fractions(c: dict[str, Any], raw: dict[str, Any], file: str)
                              "cells; allowed: < 1, or set geometry.cell_volume_fraction",
                              file=file, key="tissue.extracellular_volume_fraction")
     elif alpha + geo["cell_volume_fraction"] > 1.0 + 1e-9:
-        raise InputError(f"extracellular_volume_fraction = {alpha:g} plus "
+        shown, most = _distinct_h(alpha, 1.0 - geo["cell_volume_fraction"])
+        raise InputError(f"extracellular_volume_fraction = {shown} plus "
                          f"geometry.cell_volume_fraction = {geo['cell_volume_fraction']:g} "
-                         f"exceeds 1; allowed: <= {1.0 - geo['cell_volume_fraction']:g}",
+                         f"exceeds 1; allowed: <= {most}",
                          file=file, key="tissue.extracellular_volume_fraction")
 
 
