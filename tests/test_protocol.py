@@ -332,6 +332,41 @@ def test_a_frame_after_an_event_never_takes_another_event_s_time_source():
     assert plan.sources[k + 1] == ("exchange", 0, 60.0)
 
 
+def test_an_exposure_never_merges_whole_into_one_breakpoint():
+    """Breakpoints within the plan's tolerance (max(1 ms, 1e-6 end_h): 3.6 ms in a 1 h run)
+    are one, and a regular frame pins its breakpoint; an exposure of at least that length,
+    which config accepts, must still keep its start and its end apart and take its own steps:
+    one of exactly 3.6 ms at t = 0, and a 4 ms one starting 1.8 ms before the 0.5 h frame,
+    used to merge whole into the frame's breakpoint and be smeared over a 60 s step (twice
+    the radical dose per second of exposure, no frame at its end)."""
+    from zn_pde import simulate
+    from zn_pde._protocol import build_plan
+
+    def us(start_h, duration_s):
+        return [{"start_h": start_h, "duration_min": duration_s / 60.0,
+                 "intensity_W_per_cm2": 2.0}]
+
+    at_zero = _with(WELL_MIXED, time={"end_h": 1.0, "dt_s": 60.0, "save_every_min": 30.0},
+                    ultrasound=us(0.0, 0.0036))
+    plan = build_plan([at_zero])
+    assert plan.breaks_s[:2] == (0.0, pytest.approx(0.0036, rel=1e-9))
+    assert plan.steps[0] == 32
+    straddling = _with(WELL_MIXED, time={"end_h": 1.0, "dt_s": 60.0, "save_every_min": 30.0},
+                       ultrasound=us(0.5 - 0.0018 / 3600.0, 0.004))
+    plan = build_plan([straddling])
+    assert 1800.0022 == pytest.approx(plan.breaks_s[plan.breaks_s.index(1800.0) + 1], abs=1e-9)
+    assert plan.steps[plan.breaks_s.index(1800.0)] > 1
+    np.testing.assert_allclose(Schedule(plan).save_times_s, [0.0, 1800.0, 1800.0022, 3600.0],
+                               atol=1e-9)
+    # the effect per second of exposure: the shortest allowed exposure at t = 0 as a
+    # slightly (1e-5) longer one, which was never merged
+    per_s = []
+    for duration_s in (0.0036, 0.0036 * 1.00001):
+        ds = simulate({**at_zero, "ultrasound": us(0.0, duration_s)}, progress=False)
+        per_s.append(float(ds["tissue_mean_radical_dose"][-1]) / duration_s)
+    assert per_s[0] == pytest.approx(per_s[1], rel=1e-3)
+
+
 def test_frames_around_a_pulse_train_number_at_most_the_regular_frames():
     """A train of 200 light pulses (every 3 min from 0.1 h, 30 s each) in a 24 h run saved
     hourly: 25 regular frames, and the frames around the events are the starts and ends of

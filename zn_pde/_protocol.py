@@ -75,6 +75,7 @@ so a run resumed at a saved frame needs nothing but that frame's step index.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from typing import Any
@@ -218,16 +219,38 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
                        in event_frames(c, dt) if t < end - tol]
     points += _frames_kept(around, regular, tol)
     points.sort(key=lambda p: (p[0], p[2]))
+    windows = [(t0, t1) for c in configs for t0, t1 in _exposure_windows(c)]
+    same = 1e-12 * max(1.0, end)  # one time, computed by two formulas (a frame, an end)
+    # each exposure's ends, keyed by the one and holding the other, sorted for bisection
+    by_end = sorted((t1, t0) for t0, t1 in windows if t1 > t0)
+    by_start = sorted((t0, t1) for t0, t1 in windows if t1 > t0)
+
+    def other_end_in(t: float, cluster: list[float]) -> bool:
+        # whether merging t would put both ends of one exposure on one breakpoint: a
+        # pinned frame moves its breakpoint, so an exposure of at least `tol` (all that
+        # config allows) that starts just before a frame and ends just after it, or one of
+        # exactly `tol`, would merge whole and take no steps of its own
+        for table in (by_end, by_start):
+            i = bisect.bisect_left(table, (t - same, -math.inf))
+            while i < len(table) and table[i][0] <= t + same:
+                if any(abs(u - table[i][1]) <= same for u in cluster):
+                    return True
+                i += 1
+        return False
+
     breaks: list[float] = []
     sources: list[Source] = []
     pinned: list[bool] = []
     saved: list[bool] = []
+    cluster: list[float] = []  # the times merged into the last breakpoint
     for t, src, kind in points:
-        if not (breaks and abs(t - breaks[-1]) <= tol):
+        if not (breaks and abs(t - breaks[-1]) <= tol) or other_end_in(t, cluster):
             breaks.append(t)
             sources.append(None)
             pinned.append(False)
             saved.append(False)
+            cluster = []
+        cluster.append(t)
         if kind == 0:  # a regular frame fixes the breakpoint's time: no traced source
             breaks[-1], pinned[-1], sources[-1] = t, True, None
         elif not pinned[-1] and src is not None and (
@@ -235,7 +258,6 @@ def build_plan(configs: list[dict[str, Any]]) -> StepPlan:
             # an event's own time wins over a frame offset from another event
             sources[-1] = src
         saved[-1] = saved[-1] or kind < 2
-    windows = [(t0, t1) for c in configs for t0, t1 in _exposure_windows(c)]
     min_steps = int(c0["time"]["exposure_min_steps"])
 
     def n_steps(a: float, b: float) -> int:
