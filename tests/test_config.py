@@ -95,6 +95,24 @@ def test_set_one_entry_of_a_table_left_to_its_default(tmp_path):
     assert c["sweep"] == {"species[0].decay_per_s.medium": [0.1, 0.2]}
 
 
+def test_set_one_entry_of_a_pair_written_as_one_number(tmp_path, capsys):
+    """`diffusivity_um2_per_s = 50.0` is the pair { tissue = 50.0, medium = 50.0 } (docs/
+    config.md): `--set species[0].diffusivity_um2_per_s.tissue=5` sets its tissue entry and
+    keeps the medium's (before: refused, '--set key goes inside a value that is not a
+    table'), from the command line and from `simulate`'s overrides alike; a key that is no
+    pair is still refused."""
+    path = tmp_path / "s.toml"
+    path.write_text('[grid]\nkind = "radial"\nshape = [16]\n[geometry]\nradius_um = 50.0\n'
+                    '[[species]]\nname = "tracer"\ndiffusivity_um2_per_s = 50.0\n'
+                    'initial_uM = 2.0\n')
+    c = load_config(path, ["species[0].diffusivity_um2_per_s.tissue=5",
+                           "species.0.initial_uM.medium=3"])
+    assert c["species"][0]["diffusivity_um2_per_s"] == {"tissue": 5.0, "medium": 50.0}
+    assert c["species"][0]["initial_uM"] == {"tissue": 2.0, "medium": 3.0}
+    code, out = _validate(capsys, str(path), "--set", "species[0].name.tissue=1")
+    assert code == 2 and "key 'species[0].name.tissue'" in out, out
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_shipped_configs_are_valid_and_round_trip(path):
     c = load_config(path)

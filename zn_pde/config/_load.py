@@ -276,6 +276,11 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
             known = known[idx] if isinstance(known, list) and idx < len(known) else None
             continue
         known = known.get(part) if isinstance(known, dict) else None
+        if (i == len(parts) - 2 and parts[-1] in ("tissue", "medium")
+                and _is_number(node.get(part)) and _is_pair(parts[:i + 1])):
+            # a pair written as one number (the same in tissue and medium): setting one of
+            # its entries keeps the other at that number
+            node[part] = {"tissue": node[part], "medium": node[part]}
         if part not in node:
             # a list, or a table inside a section (not a section itself, whose defaults
             # stay defaults), the config leaves to its default: start from the default
@@ -291,6 +296,12 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
     else:
         raise InputError("--set key goes inside a value that is not a table", file=file,
                          key=key)
+
+
+def _is_pair(path: list[str]) -> bool:
+    """Whether a key path (`species`, `0`, `initial_uM`) names a { tissue, medium } pair."""
+    return (len(path) == 3 and path[1].isdigit()
+            and getattr(ARRAY_SECTIONS.get(path[0], {}).get(path[2]), "kind", None) == "pair")
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:
