@@ -62,6 +62,22 @@ def test_set_refuses_a_key_with_a_stray_dot_or_bracket(capsys, key):
     assert code == 2 and f"key '{key}': not a key path" in text and "Traceback" not in text
 
 
+@pytest.mark.parametrize("key, parent, value", [
+    ("time.end_h.x", "time.end_h", "24.0"),
+    ("time.end_h.x.y", "time.end_h", "24.0"),
+    ("ultrasound[0].start_h.a.b", "ultrasound[0].start_h", "4.0"),
+    ("material.kind.x.y", "material.kind", '"ZnO"'),
+])
+def test_set_inside_a_value_that_is_no_table_exits_2(capsys, key, parent, value):
+    """A key that goes on inside a number or a string is refused naming the value it went
+    into and what to set instead; two or more parts past it raised a Python TypeError
+    ('argument of type 'float' is not iterable', exit 1, a traceback)."""
+    code, text = _validate(capsys, "--set", f"{key}=5")
+    assert code == 2, text
+    assert f"key '{key}'" in text and f"{parent} is {value}" in text
+    assert f"allowed: {parent}=VALUE" in text and "Traceback" not in text
+
+
 def test_set_indexes_a_list_left_to_its_default_and_names_a_missing_index(capsys):
     """`geometry.center_um[0]` on a config that leaves the centre to its default (the
     domain's centre) moves that coordinate only, as a sweep does; an array of tables

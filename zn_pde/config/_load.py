@@ -266,10 +266,22 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
                          "or as a part (ultrasound[0].duty_cycle, ultrasound.0.duty_cycle), a "
                          'part with dots in quotes (sweep."material.dose_ug_per_ml")',
                          file=file, key=key)
+    def not_a_table(n: int) -> InputError:
+        # the value at the first n parts is neither a table nor a list
+        parent = ""
+        for p in parts[:n]:
+            parent += (f"[{p}]" if p.isdigit() and parent else
+                       ("." if parent else "") + (f'"{p}"' if "." in p else p))
+        return InputError(f"--set key goes inside a value that is not a table: {parent} is "
+                          f"{_toml(node)}; allowed: {parent}=VALUE to replace it, or a key "
+                          "inside a table", file=file, key=key)
+
     node: Any = raw
     known: Any = filled  # the same place in the resolved config, while it has it
     for i, part in enumerate(parts[:-1]):
         nxt_is_index = parts[i + 1].isdigit()
+        if not isinstance(node, dict | list):  # time.end_h.x.y: end_h is a number
+            raise not_a_table(i)
         if isinstance(node, list):
             idx = _list_index(node, parts, i, file, key, resolved=isinstance(known, list))
             node = node[idx]
@@ -294,8 +306,7 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
     elif isinstance(node, dict):
         node[last] = _parse_value(value)
     else:
-        raise InputError("--set key goes inside a value that is not a table", file=file,
-                         key=key)
+        raise not_a_table(len(parts) - 1)
 
 
 def _is_pair(path: list[str]) -> bool:
