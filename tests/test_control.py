@@ -135,6 +135,24 @@ def _cut_short(path, keep: int) -> None:
         f.attrs["complete"] = np.uint8(0)
 
 
+def test_a_new_run_never_replaces_a_file_at_its_control_s_name_silently(tmp_path, capsys):
+    """`zn-pde run CFG -o run.h5` (run.h5 new, no --overwrite) beside an existing
+    run_control.h5 (another run of that name, or a control left beside a deleted run) exits
+    2 before running, naming the file and the choices, and leaves it as it was (before: the
+    control replaced it silently, against the rule that outputs are never overwritten
+    without --overwrite); --no-control runs and leaves it."""
+    other = control_path(tmp_path / "run.h5")
+    other.write_bytes(b"someone else's file")
+    code, _ = _run(tmp_path, RADIAL)
+    err = capsys.readouterr().err
+    assert code == 2 and "run_control.h5" in err and "--overwrite" in err, err
+    assert "--no-control" in err and "Traceback" not in err
+    assert other.read_bytes() == b"someone else's file"
+    assert not (tmp_path / "run.h5").exists()
+    code, _ = _run(tmp_path, RADIAL, "--no-control", "--set", "time.end_h=4")
+    assert code == 0 and other.read_bytes() == b"someone else's file"
+
+
 def test_a_resumed_run_keeps_its_no_control(tmp_path):
     """A run started with --no-control and killed is resumed without a control run too
     (before: --resume forgot the choice and ran the control); one started with it resumes

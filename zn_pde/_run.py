@@ -678,6 +678,13 @@ def control_config(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def makes_control(config: dict[str, Any]) -> bool:
+    """Whether `zn-pde run` of this config makes a control run (`simulate_control`): an
+    exposure of non-zero intensity, particles and cells."""
+    return (first_exposure_h(config) is not None and "material" in config
+            and config["geometry"]["kind"] != "medium")
+
+
 def simulate_control(config: dict[str, Any], out: str | Path, *, progress: bool = True
                      ) -> RunResult | None:
     """The control of the complete run in `out`: the same run without its stimuli
@@ -687,9 +694,9 @@ def simulate_control(config: dict[str, Any], out: str | Path, *, progress: bool 
     and continues from there. None for a run without exposures, particles or cells (a
     cell-free vial: the stimuli have nothing to kill, and the control would only show its
     medium without their ROS)."""
-    start_h = first_exposure_h(config)
-    if start_h is None or "material" not in config or config["geometry"]["kind"] == "medium":
+    if not makes_control(config):
         return None
+    start_h = first_exposure_h(config)
     control = control_config(config)
     with open_run(out) as f:
         saved_s = np.asarray(f["time"][:], float)

@@ -248,6 +248,8 @@ def _cmd_run(a) -> int:
         check_resumable,
         config_of_run,
         control_declined,
+        control_path,
+        makes_control,
         simulate_control,
         simulate_to_file,
     )
@@ -278,6 +280,18 @@ def _cmd_run(a) -> int:
                                  file=str(out))
             if "sweep" in config:
                 return _run_sweep(config, out, a)
+            control_out = control_path(out)
+            if (not a.overwrite and not no_control and makes_control(config)
+                    and (control_out.exists() or control_out.is_symlink())):
+                # the control is this command's output too: a file of that name that this
+                # run did not make (another run's, its own control left beside a deleted
+                # run) is not replaced silently, as the run's own file is not
+                raise InputError(
+                    "the control run this command writes beside the output (the same run "
+                    "without its stimuli) would replace this existing file; allowed: "
+                    "--overwrite to replace it (and the output), --no-control to run "
+                    "without a control and leave it, or another output name with -o",
+                    file=str(control_out), key="-o")
             for note in frame_notes(config):  # before a run that may not finish soon
                 print(note, file=sys.stderr)
         result = simulate_to_file(config, out, overwrite=a.overwrite, progress=not a.quiet,
