@@ -220,7 +220,8 @@ TARGETED = [
     # a wash-out and a dose closer than that tolerance would act as at one time, exchange
     # first, whatever their written order (a dose 0.36 ms before it would survive it)
     ("dose=[{time_h=2.0, dose_ug_per_ml=5.0}]|medium_exchange=[{time_h=2.0000001}]",
-     ["key 'medium_exchange[0].time_h'", "0.00036 s apart", "allowed: the same time_h"]),
+     ["key 'medium_exchange[0].time_h'", "0.00036 s apart", "allowed: the same time_h",
+      "or more than 0.0864 s apart"]),  # exactly the tolerance merges too
     ("medium_exchange=[{time_h=1e-7}]",
      # the t = 0 dose is quoted by name, not as "= 0" (its value is a dose, not a time)
      ["key 'medium_exchange[0].time_h'", "material.dose_ug_per_ml (at t = 0) are 0.00036 s"]),

@@ -1214,10 +1214,10 @@ def _check_event_spacing(c: dict[str, Any], tol_s: float, file: str) -> None:
                 later = key_a if t_a > t_b and key_a.endswith("time_h") else key_b
                 raise InputError(
                     f"{at(key_a, t_a)} and {at(key_b, t_b)} are {gap_s:.3g} s apart, "
-                    f"closer than the {tol_s:.3g} s that the step plan of a "
-                    f"{c['time']['end_h']:g} h run resolves: they would act as at one time "
+                    f"within the {tol_s:.3g} s that the step plan of a "
+                    f"{c['time']['end_h']:g} h run merges: they would act as at one time "
                     "(exchanges first), not in their order; allowed: the same time_h (the "
-                    f"exchange acts first) or at least {tol_s:.3g} s apart",
+                    f"exchange acts first) or more than {tol_s:.3g} s apart",
                     file=file, key=later.split(" ")[0])
 
 
