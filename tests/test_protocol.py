@@ -367,6 +367,34 @@ def test_an_exposure_never_merges_whole_into_one_breakpoint():
     assert per_s[0] == pytest.approx(per_s[1], rel=1e-3)
 
 
+def test_a_note_bounds_what_float32_times_do_to_a_millisecond_pulse():
+    """float32 holds times near 0.5 h to 1.2e-4 s, 3 % of a 4 ms pulse there (an outside
+    client's finding: its radical dose moved by ~3 % with where it fell): `validate` notes
+    it, with a bound the float32 run's dose keeps to against float64's; a 10 s pulse, and the
+    same pulse in float64, get no note."""
+    from zn_pde import simulate
+    from zn_pde._notes import config_notes
+
+    def with_pulse(duration_s, precision):
+        return _with(WELL_MIXED, time={"end_h": 1.0, "dt_s": 60.0, "save_every_min": 30.0},
+                     numerics={"precision": precision},
+                     ultrasound=[{"start_h": 0.5 - 0.01 / 3600.0, "duration_min": duration_s / 60,
+                                  "intensity_W_per_cm2": 2.0}])
+
+    notes = [n for n in config_notes(with_pulse(0.004, "float32"), at_validate=True)
+             if "float32" in n]
+    assert len(notes) == 1 and "ultrasound[0] lasts 0.004 s" in notes[0]
+    bound = float(notes[0].split("off by up to ")[1].split("%")[0]) / 100
+    assert 0.02 < bound < 0.04  # 1.2e-4 s of 4 ms
+    dose = {p: float(simulate(with_pulse(0.004, p), progress=False)
+                     ["tissue_mean_radical_dose"][-1]) for p in ("float32", "float64")}
+    assert abs(dose["float32"] / dose["float64"] - 1.0) <= bound
+    assert not [n for n in config_notes(with_pulse(10.0, "float32"), at_validate=True)
+                if "float32" in n]
+    assert not [n for n in config_notes(with_pulse(0.004, "float64"), at_validate=True)
+                if "float32" in n]
+
+
 def test_frames_around_a_pulse_train_number_at_most_the_regular_frames():
     """A train of 200 light pulses (every 3 min from 0.1 h, 30 s each) in a 24 h run saved
     hourly: 25 regular frames, and the frames around the events are the starts and ends of

@@ -226,6 +226,35 @@ def excluded_particle_lines(config: dict) -> list[str]:
             "cargo) they release in the medium"]
 
 
+def float32_time_lines(config: dict) -> list[str]:
+    """A note for each exposure that float32 times cannot hold to 0.1 % of its duration: the
+    solver steps it between its start and end as float32 seconds, each rounded to half the
+    spacing of float32 numbers there, so the time it is on (and its dose) may be off by up to
+    that spacing (2.4e-4 s near 1 h, 7.8e-3 s near 24 h): a millisecond pulse late in a run.
+    float64 holds it to ~1e-11 s."""
+    import numpy as np
+
+    from ._model import expand_repeats
+    from ._protocol import EXPOSURE_KINDS, exposure_window_s
+
+    if "material" not in config or config["numerics"]["precision"] != "float32":
+        return []
+    lines = []
+    for kind in EXPOSURE_KINDS:
+        worst: dict[int, tuple[float, float, float]] = {}
+        for i, e in enumerate(config.get(kind, [])):
+            for start, end in (exposure_window_s(r) for r in expand_repeats([e])):
+                error = float(np.spacing(np.float32(end)))
+                if end > start and error / (end - start) > worst.get(i, (0.0,))[0]:
+                    worst[i] = (error / (end - start), end - start, end)
+        lines += [f"  note: {kind}[{i}] lasts {d:.3g} s, and float32 holds times near "
+                  f"{end / 3600:.3g} h only to {share * d:.2g} s: the time it is on as the "
+                  f"solver steps it, and its effect, may be off by up to {share:.1%}; "
+                  'numerics.precision = "float64" holds it to ~1e-11 s'
+                  for i, (share, d, end) in worst.items() if share > 1e-3]
+    return lines
+
+
 def config_notes(config: dict, *, at_validate: bool = False) -> list[str]:
     """Every note on a resolved config, each "  note: ..." (`config["_notes"]`, the notes
     resolution made, last). `at_validate`: those `zn-pde validate` prints (the run's summary
@@ -234,4 +263,5 @@ def config_notes(config: dict, *, at_validate: bool = False) -> list[str]:
     if not at_validate:
         lines += (intense_ultrasound_lines(config) + inverted_ph_lines(config)
                   + excluded_particle_lines(config) + uncapped_zinc_lines(config))
-    return lines + fast_decay_lines(config) + [f"  {n}" for n in config.get("_notes", [])]
+    return (lines + fast_decay_lines(config) + float32_time_lines(config)
+            + [f"  {n}" for n in config.get("_notes", [])])
