@@ -430,6 +430,8 @@ def test_an_interrupted_overwrite_leaves_no_json_of_the_plan_it_replaces(tmp_pat
     ({"material[dose_ug_per_ml]": (1.0, 10.0)}, "is not a config key"),
     ({"ultrasound[0].repeats": (1.0, 3.0)}, "an integer"),
     ({"ultrasound[0].intensity_W_per_cm2": (3.0, 1.0)}, "lower < upper"),
+    # a value as the plan file spells it, not as Python's repr ('a'; a client's finding)
+    ({"ultrasound[0].start_h": ("a", 3.0)}, 'got lower = "a", upper = 3.0'),
     ({"ultrasound[0].start_h": (0.5, 9.0)}, "ultrasound[0].start_h = 9"),
     ({"geometry.radius_um": (100.0, 180.0)}, "cannot be optimised by gradients"),
     # the read-out time and the numerics are not the protocol (before: "does not change the
