@@ -142,6 +142,19 @@ def test_blank_lines_above_the_header_are_skipped(tmp_path):
         load_table(p, "release")
 
 
+def test_a_quoted_cell_after_a_space_is_read_without_its_quotes(tmp_path):
+    """`time_h, "released_percent", "pH"` (a space after each comma, names quoted, as a
+    hand-written or R-written CSV has them) kept the quotes in the names, so the table was
+    refused for missing columns it has; quoted numbers after a space were non-numeric."""
+    p = write(tmp_path, "q.csv", 'time_h, "released_percent", "pH" , note\n'
+              '1, "5.5", 7.4, "a, b"\n24 , 20,"6.5",  y\n')
+    t = load_table(p, "release")
+    assert t.header == ("time_h", "released_percent", "pH", "note")
+    assert list(t.numbers["released_percent"]) == [5.5, 20.0]
+    assert list(t.numbers["pH"]) == [7.4, 6.5]
+    assert t.text["note"] == ("a, b", "y")
+
+
 def test_bad_viability_table_negative_concentration(tmp_path):
     p = write(tmp_path, "v.csv", "concentration_ug_per_ml,viability_percent\n-5,80\n")
     with pytest.raises(InputError, match="concentration_ug_per_ml.*negative value -5 at line 2"):

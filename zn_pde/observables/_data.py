@@ -227,7 +227,9 @@ def load_table(path: str | Path, kind: str) -> Table:
     # (a provenance statement pasted with its line breaks)
     rows: list[list[str]] = []
     first_line: list[int] = []
-    reader = csv.reader(io.StringIO(text_utf8, newline=""))
+    # skipinitialspace: a hand-written `time_h, "released_percent"` (a space after the comma,
+    # then a quoted cell) is the quoted name, not a name with its quotes in it
+    reader = csv.reader(io.StringIO(text_utf8, newline=""), skipinitialspace=True)
     last_line = 0
     try:
         for r in reader:
