@@ -155,6 +155,21 @@ def test_a_quoted_cell_after_a_space_is_read_without_its_quotes(tmp_path):
     assert t.text["note"] == ("a, b", "y")
 
 
+def test_an_unnamed_empty_column_is_ignored_and_one_with_values_is_named(tmp_path):
+    """A spreadsheet's export writes a trailing comma on every line for a column once used:
+    the table was refused for "an empty column name ''" without saying which column. An
+    unnamed column empty in every row is now ignored; one holding values is refused naming
+    its position, its neighbour, the value and the line."""
+    p = write(tmp_path, "t.csv", "time_h,released_percent,pH,\n1,5,7.4,\n24,20,6.5,\n")
+    t = load_table(p, "release")
+    assert t.header == ("time_h", "released_percent", "pH")
+    assert list(t.numbers["released_percent"]) == [5.0, 20.0]
+    p.write_text("time_h,released_percent,,pH\n1,5,,7.4\n24,20,x,6.5\n")
+    with pytest.raises(InputError, match=r"column 3 of the header, after 'released_percent', "
+                       r"has no name but holds 'x' at line 3"):
+        load_table(p, "release")
+
+
 def test_bad_viability_table_negative_concentration(tmp_path):
     p = write(tmp_path, "v.csv", "concentration_ug_per_ml,viability_percent\n-5,80\n")
     with pytest.raises(InputError, match="concentration_ug_per_ml.*negative value -5 at line 2"):

@@ -250,9 +250,9 @@ def load_table(path: str | Path, kind: str) -> Table:
     header = tuple(c.strip() for c in rows[0])
     seen: set[str] = set()
     for name in header:
-        if not name or name in seen:
-            raise InputError(f"header has {'an empty' if not name else 'a repeated'} column "
-                             f"name {name!r}; every column needs a unique name", file=file)
+        if name and name in seen:
+            raise InputError(f"header has a repeated column name {name!r}; every column "
+                             "needs a unique name", file=file)
         seen.add(name)
     missing = [n for n, c in schema.items() if c.required and n not in header]
     if missing:
@@ -260,7 +260,7 @@ def load_table(path: str | Path, kind: str) -> Table:
             f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} in the "
             f"{kind} table; required: {', '.join(n for n, c in schema.items() if c.required)} "
             f"(optional: {', '.join(n for n, c in schema.items() if not c.required)}, "
-            f"relation); found: {', '.join(header)}"
+            f"relation); found: {', '.join(h for h in header if h)}"
             + "".join(f" (column names are case-sensitive: {h!r} here is {n!r})"
                       for n in missing for h in header if h.lower() == n.lower())
             + next((f" (one column: the table must be comma-separated, this header looks "
@@ -271,11 +271,27 @@ def load_table(path: str | Path, kind: str) -> Table:
             if any(c.strip() for c in r)]
     if not body:
         raise InputError("the data table has a header but no data rows", file=file)
-    text: dict[str, list[str]] = {n: [] for n in header}
     for line, r in body:
         if len(r) != len(header):
             raise InputError(f"row at line {line} has {len(r)} fields but the header has "
                              f"{len(header)}", file=file)
+    # a column without a name is ignored where it is empty in every row (a spreadsheet's
+    # export writes a trailing comma on every line for a column once used); one with values
+    # needs a name
+    for k in (k for k, name in enumerate(header) if not name):
+        filled = next(((line, r[k].strip()) for line, r in body if r[k].strip()), None)
+        if filled is not None:
+            after = f", after {header[k - 1]!r}," if k and header[k - 1] else ""
+            raise InputError(f"column {k + 1} of the header{after} has no name but holds "
+                             f"{filled[1]!r} at line {filled[0]}; every column with values "
+                             "needs a unique name (an unnamed column empty in every row is "
+                             "ignored)", file=file)
+    named = [k for k, name in enumerate(header) if name]
+    if len(named) < len(header):
+        header = tuple(header[k] for k in named)
+        body = [(line, [r[k] for k in named]) for line, r in body]
+    text: dict[str, list[str]] = {n: [] for n in header}
+    for _line, r in body:
         for n, cell in zip(header, r, strict=True):
             text[n].append(cell.strip())
     numbers: dict[str, np.ndarray] = {}
