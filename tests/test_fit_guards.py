@@ -536,6 +536,31 @@ def test_validate_checks_a_fit_config_as_the_fit_would(tmp_path, capsys):
     assert "'abc' at line 2" in err and "Traceback" not in err
 
 
+def test_validate_s_resolved_config_keeps_the_experiment_and_the_design(tmp_path, capsys):
+    """The resolved fit config `zn-pde validate` prints left out [fit.simulation] (and
+    [design]): read back, a release fit in water ran in culture medium, another fit. It now
+    keeps both, and the experiment read back is the same."""
+    import tomllib
+
+    from zn_pde.fit import load_fit_config
+
+    cfg = _fit_files(tmp_path, "1,1.5,5.5,2\n24,30,5.5,2\n48,0.6,7.4,2\n",
+                     '[fit.simulation.medium]\ncomposition = "water"\n'
+                     "[fit.simulation.time]\ndt_s = 150.0\n"
+                     "[design]\ncandidates = { time_h = [1, 6], pH = [6.5, 7.4] }\n")
+    assert main(["validate", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    resolved = tomllib.loads(out)
+    assert resolved["fit"]["simulation"] == {"medium": {"composition": "water"},
+                                             "time": {"dt_s": 150.0}}
+    assert resolved["design"] == {"candidates": {"time_h": [1, 6], "pH": [6.5, 7.4]}}
+    again = tmp_path / "resolved.toml"
+    again.write_text(out)
+    assert load_fit_config(again).simulation == load_fit_config(cfg).simulation
+    assert main(["validate", str(again)]) == 0
+    assert capsys.readouterr().out.endswith(out[out.index("[fit]"):])
+
+
 def test_validate_names_a_plan_config_for_what_it_is(tmp_path, capsys):
     plan = tmp_path / "plan.toml"
     plan.write_text('[plan]\nname = "p"\nconfig = "tumour.toml"\n')

@@ -156,7 +156,10 @@ def validate_fit_text(path: str | Path, overrides: list[str] | tuple[str, ...] =
            "data": str(Path(cfg.data).resolve()),
            "material": cfg.material, "select": cfg.select, "exclude": cfg.exclude,
            "exposure_h": cfg.exposure_h, "dose_ug_per_ml": cfg.dose_ug_per_ml,
-           "curve_by": cfg.curve_by, **dataclasses.asdict(s)}
+           "curve_by": cfg.curve_by, **dataclasses.asdict(s),
+           # the experiment's settings: without them the printed config read back as
+           # another fit (e.g. the release vials in culture medium instead of water)
+           "simulation": cfg.simulation}
     fit = {k: v for k, v in fit.items() if v is not None and v != {}}
     params = [f"{n} = {{ initial = {_value(float(free.initial[i]))}, lower = "
               f"{_value(float(free.lower[i]))}, upper = {_value(float(free.upper[i]))} }}  "
@@ -168,7 +171,10 @@ def validate_fit_text(path: str | Path, overrides: list[str] | tuple[str, ...] =
              + [f"# {x}" for h in head for x in textwrap.wrap(h, 90)]
              + [dumps({"fit": fit}).rstrip("\n"), "",
                 "[fit.parameters]  # the free set, then those fixed"]
-             + params + ["", f"# the experiment of the first row (line {table.lines[0]}), "
+             + params
+             + (["", dumps({"design": cfg.raw["design"]}).rstrip("\n")]
+                if "design" in cfg.raw else [])
+             + ["", f"# the experiment of the first row (line {table.lines[0]}), "
                          "resolved as `zn-pde run` would:"]
              + [f"# {x}" if x else "#" for x in experiment])
     return "\n".join(lines)
