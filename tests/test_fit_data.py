@@ -249,6 +249,9 @@ def test_bad_fit_configs_are_refused(tmp_path, body, match):
     ("[fit.simulation.time]\ndt_s = -5.0", "fit.simulation.time.dt_s"),
     ("[[fit.simulation.dose]]\ntime_h = -1.0\ndose_ug_per_ml = 5.0",
      "fit.simulation.dose[0].time_h"),
+    # a required key missing from an exposure template was named 'ultrasound[0].duration_min'
+    ("[[fit.simulation.ultrasound]]\nstart_h = 4.0\nintensity_W_per_cm2 = 1.0\n"
+     "frequency_MHz = 1.0", "fit.simulation.ultrasound[0].duration_min"),
 ])
 def test_a_bad_fit_key_is_named_as_the_fit_config_writes_it(tmp_path, body, key):
     """An error in [fit] material or in [fit.simulation] names the key as written there,

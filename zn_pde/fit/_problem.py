@@ -94,7 +94,12 @@ def build_problem(cfg: FitConfig, table: Table | None = None, evaluate: bool = F
                                                simulation=simulation,
                                                settings=cfg.row_settings, file=cfg.file)
     except InputError as e:  # a key the user wrote in [fit.simulation] is named as written
-        if e.key and not e.key.startswith("fit.") and lookup(cfg.simulation, e.key)[0]:
+        # (a required key missing from a table written there, too: its parent is there)
+        parent = e.key.rpartition(".")[0] if e.key else ""
+        if e.key and not e.key.startswith("fit.") and (
+                lookup(cfg.simulation, e.key)[0]
+                or ("missing required key" in e.message and parent
+                    and lookup(cfg.simulation, parent)[0])):
             raise InputError(e.message, file=e.file, key=f"fit.simulation.{e.key}") from None
         raise
     n = len(table)
