@@ -170,6 +170,32 @@ def test_an_unnamed_empty_column_is_ignored_and_one_with_values_is_named(tmp_pat
         load_table(p, "release")
 
 
+def test_a_column_in_other_units_is_refused_naming_it(tmp_path):
+    """A viability table with `exposure_min` (and no `exposure_h`) kept it as an extra column
+    and read every row at the default 24 h, with a warning that did not name the column; a
+    release table's `dose_mg_per_ml` likewise gave every vial the default dose. Such a column
+    is now exit 2 naming it, the unit expected and what to do; a required column in other
+    units (`time_min`) is named in the missing-column message."""
+    p = write(tmp_path, "v.csv", "concentration_ug_per_ml,viability_percent,exposure_min\n"
+              "5,90,1440\n10,70,1440\n")
+    with pytest.raises(InputError, match=r"column 'exposure_min' looks like exposure_h in "
+                       r"other units \(min for h\)") as e:
+        load_table(p, "viability")
+    assert e.value.key == "exposure_min"
+    p = write(tmp_path, "r.csv", "time_h,released_percent,pH,dose_mg_per_ml\n1,5,7.4,0.02\n")
+    with pytest.raises(InputError, match="'dose_mg_per_ml' looks like dose_ug_per_ml"):
+        load_table(p, "release")
+    p = write(tmp_path, "t.csv", "time_min,released_percent,pH\n60,5,7.4\n")
+    with pytest.raises(InputError, match="missing column time_h.*'time_min' looks like time_h "
+                       "in other units"):
+        load_table(p, "release")
+    # descriptive columns sharing a stem, and the unit columns beside the right one, are kept
+    p = write(tmp_path, "ok.csv", "concentration_ug_per_ml,viability_percent,exposure_h,"
+              "exposure_min,light_source,concentration_uM\n5,90,24,1440,LED,61\n")
+    t = load_table(p, "viability")
+    assert t.text["exposure_min"] == ("1440",) and t.text["light_source"] == ("LED",)
+
+
 def test_bad_viability_table_negative_concentration(tmp_path):
     p = write(tmp_path, "v.csv", "concentration_ug_per_ml,viability_percent\n-5,80\n")
     with pytest.raises(InputError, match="concentration_ug_per_ml.*negative value -5 at line 2"):

@@ -141,6 +141,42 @@ class Table:
         return {k: v[i] for k, v in self.text.items()}
 
 
+#: unit suffixes a column name may carry: a schema column's stem with another of these
+#: (`exposure_min` for `exposure_h`, `concentration_uM`) is that column in other units
+_UNIT_SUFFIXES = frozenset(u.lower() for u in (
+    "h", "hr", "hrs", "hour", "hours", "min", "mins", "minute", "minutes", "s", "sec",
+    "seconds", "d", "day", "days", "percent", "pct", "fraction", "frac", "uM", "mM", "nM", "M",
+    "umol_per_l", "mmol_per_l", "ug_per_ml", "ug_per_l", "mg_per_ml", "mg_per_l", "ng_per_ml",
+    "ug_ml", "mg_l", "ppm", "W_per_cm2", "mW_per_cm2", "W_per_m2", "mW_per_m2", "W_cm2",
+    "mW_cm2", "J_per_cm2"))
+
+
+def _stem_and_unit(name: str) -> tuple[str, str] | None:
+    """('exposure', 'min') for 'exposure_min'; None where the name has no unit suffix."""
+    parts = name.split("_")
+    for k in range(1, len(parts)):
+        unit = "_".join(parts[k:])
+        if unit.lower() in _UNIT_SUFFIXES:
+            return "_".join(parts[:k]).lower(), unit
+    return None
+
+
+def other_unit_columns(header: tuple[str, ...], schema: Mapping[str, Column]
+                       ) -> dict[str, str]:
+    """Schema column missing from the header -> a header column that is it in other units."""
+    out: dict[str, str] = {}
+    for name in schema:
+        split = _stem_and_unit(name)
+        if name in header or split is None:
+            continue
+        for h in header:
+            other = _stem_and_unit(h)
+            if other is not None and other[0] == split[0] and h != name:
+                out[name] = h
+                break
+    return out
+
+
 def csv_float(cell: str) -> float:
     """A CSV cell as a number: what `float` reads, less Python's digit grouping ('1_0' is
     not 10 in a table: a typo, or a label)."""
@@ -254,6 +290,7 @@ def load_table(path: str | Path, kind: str) -> Table:
             raise InputError(f"header has a repeated column name {name!r}; every column "
                              "needs a unique name", file=file)
         seen.add(name)
+    misunit = other_unit_columns(header, schema)
     missing = [n for n, c in schema.items() if c.required and n not in header]
     if missing:
         raise InputError(
@@ -263,10 +300,25 @@ def load_table(path: str | Path, kind: str) -> Table:
             f"relation); found: {', '.join(h for h in header if h)}"
             + "".join(f" (column names are case-sensitive: {h!r} here is {n!r})"
                       for n in missing for h in header if h.lower() == n.lower())
+            + "".join(f" ({misunit[n]!r} looks like {n} in other units: the table takes "
+                      f"{n} in {_stem_and_unit(n)[1]}; convert the values and rename the "
+                      "column)" for n in missing
+                      if n in misunit and misunit[n].lower() != n.lower())
             + next((f" (one column: the table must be comma-separated, this header looks "
                     f"separated by {sep!r})" for sep in (";", "\t", "|")
                     if len(header) == 1 and sep in header[0]), ""),
             file=file, key=missing[0])
+    for n, h in misunit.items():  # an optional column in other units would be read as an
+        # extra column and the rows given the fit's default (24 h for exposure_h, no stimulus)
+        unit = _stem_and_unit(n)[1]
+        what = (f"is {n} spelt in another case (column names are case-sensitive)"
+                if h.lower() == n.lower() else
+                f"looks like {n} in other units ({_stem_and_unit(h)[1]} for {unit})")
+        raise InputError(f"column {h!r} {what}: it would be kept as an extra column and "
+                         f"ignored, every row taking the fit's default for {n}; allowed: {n} "
+                         f"in {unit} ({schema[n].meaning}): convert the values and rename the "
+                         "column (or give it another name to keep it as an extra column)",
+                         file=file, key=h)
     body = [(line, r) for line, r in zip(first_line[1:], rows[1:], strict=True)
             if any(c.strip() for c in r)]
     if not body:
