@@ -602,6 +602,29 @@ def _viability_figure(tmp_path, monkeypatch, name: str, rows: str):
     return fig
 
 
+def test_model_lines_sharing_a_viability_panel_can_be_told_apart(tmp_path, monkeypatch):
+    """A panel with several model lines (one exposure time at two pH, or with and without
+    ultrasound) drew them all solid black, so their legend entries could not be told apart.
+    They now differ in dash."""
+    from matplotlib.figure import Figure
+
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: drawn.append(self))
+    (tmp_path / "viability.csv").write_text(
+        "concentration_ug_per_ml,viability_percent,exposure_h,pH\n"
+        "5,95,24,7.4\n50,60,24,7.4\n5,90,24,6.5\n50,40,24,6.5\n")
+    cfg = tmp_path / "fit.toml"
+    cfg.write_text('[fit]\nname = "two_ph"\nobservable = "viability"\n'
+                   'data = "viability.csv"\n')
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    (fig,) = drawn
+    (ax,) = [a for a in fig.axes if a.get_visible()]
+    lines = [ln for ln in ax.get_lines() if ln.get_label().startswith("model")]
+    assert len(lines) == 2
+    assert len({(ln.get_color(), ln.get_linestyle()) for ln in lines}) == 2
+
+
 def test_the_title_of_a_one_panel_viability_figure_stays_on_the_page(tmp_path, monkeypatch):
     """One exposure time (most published series) gives one 4.6 in panel: the title, a name
     of 14 characters and the metrics, ran past both edges of the figure (a user's fit of

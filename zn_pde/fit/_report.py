@@ -200,9 +200,16 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
             if sd is not None and np.isfinite(sd[i]):  # the reported standard deviation
                 ax.errorbar([xv], [problem.y[i]], yerr=[sd[i]], fmt="none",
                             ecolor=cmap(ci % 10), elinewidth=0.8, capsize=2, zorder=2)
+    # viability: black model lines (a line may serve several data series), told apart by
+    # their dash where a panel holds several (24 h with and without ultrasound drew two
+    # solid black lines, whose legend entries could not be told apart)
+    styles = ("-", "--", ":", "-.")
+    drawn: dict[Any, int] = {}
     for c, pk in zip(curves, panel_of_curve, strict=True):
         ax = panels[pk][0]
+        k = drawn[pk] = drawn.get(pk, -1) + 1
         ax.plot(c["x"], c["y"], color=colour.get(c["label"], "k") if release else "k",
+                ls="-" if release else styles[k % len(styles)],
                 lw=1.4, label=f"model {c['label']}")
     for key, (ax, title) in panels.items():
         if per_panel.get(key, 0) > 8:
