@@ -170,30 +170,33 @@ def test_an_unnamed_empty_column_is_ignored_and_one_with_values_is_named(tmp_pat
         load_table(p, "release")
 
 
-def test_a_column_in_other_units_is_refused_naming_it(tmp_path):
-    """A viability table with `exposure_min` (and no `exposure_h`) kept it as an extra column
-    and read every row at the default 24 h, with a warning that did not name the column; a
-    release table's `dose_mg_per_ml` likewise gave every vial the default dose. Such a column
-    is now exit 2 naming it, the unit expected and what to do; a required column in other
-    units (`time_min`) is named in the missing-column message."""
+def test_a_column_in_other_units_is_kept_and_named_in_a_warning(tmp_path):
+    """A viability table with `exposure_min` (and no `exposure_h`) keeps it as an extra
+    column, as the contract keeps every extra column, and reads every row at the default
+    24 h; the fit's warnings now name the column and what to do (they did not). A release
+    table's `dose_mg_per_ml` alike; a required column in other units (`time_min`) is named in
+    the missing-column message (exit 2, as any missing required column)."""
+    from zn_pde.observables._data import SCHEMAS, other_unit_notes
+
     p = write(tmp_path, "v.csv", "concentration_ug_per_ml,viability_percent,exposure_min\n"
               "5,90,1440\n10,70,1440\n")
-    with pytest.raises(InputError, match=r"column 'exposure_min' looks like exposure_h in "
-                       r"other units \(min for h\)") as e:
-        load_table(p, "viability")
-    assert e.value.key == "exposure_min"
+    t = load_table(p, "viability")
+    assert t.text["exposure_min"] == ("1440", "1440")
+    (note,) = other_unit_notes(t, SCHEMAS["viability"])
+    assert "column 'exposure_min'" in note and "exposure_h in other units (min for h)" in note
+    assert "every row takes the fit's default for exposure_h" in note
     p = write(tmp_path, "r.csv", "time_h,released_percent,pH,dose_mg_per_ml\n1,5,7.4,0.02\n")
-    with pytest.raises(InputError, match="'dose_mg_per_ml' looks like dose_ug_per_ml"):
-        load_table(p, "release")
+    (note,) = other_unit_notes(load_table(p, "release"), SCHEMAS["release"])
+    assert "'dose_mg_per_ml'" in note and "dose_ug_per_ml" in note
     p = write(tmp_path, "t.csv", "time_min,released_percent,pH\n60,5,7.4\n")
     with pytest.raises(InputError, match="missing column time_h.*'time_min' looks like time_h "
                        "in other units"):
         load_table(p, "release")
-    # descriptive columns sharing a stem, and the unit columns beside the right one, are kept
+    # descriptive columns sharing a stem, and the unit columns beside the right one: no note
     p = write(tmp_path, "ok.csv", "concentration_ug_per_ml,viability_percent,exposure_h,"
               "exposure_min,light_source,concentration_uM\n5,90,24,1440,LED,61\n")
     t = load_table(p, "viability")
-    assert t.text["exposure_min"] == ("1440",) and t.text["light_source"] == ("LED",)
+    assert t.text["light_source"] == ("LED",) and not other_unit_notes(t, SCHEMAS["viability"])
 
 
 def test_bad_viability_table_negative_concentration(tmp_path):

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..observables._data import OBSERVED
+from ..observables._data import OBSERVED, SCHEMAS, other_unit_notes
 from ..observables.viability import DEFAULT_EXPOSURE_H
 from ._problem import Problem
 
@@ -137,4 +137,5 @@ def data_warnings(problem: Problem) -> tuple[list[str], dict[str, str]]:
         found = check(problem)
         if found is not None:
             warnings.append(found)
+    warnings += other_unit_notes(problem.table, SCHEMAS[problem.table.kind])
     return warnings, per_parameter

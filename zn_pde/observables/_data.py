@@ -177,6 +177,22 @@ def other_unit_columns(header: tuple[str, ...], schema: Mapping[str, Column]
     return out
 
 
+def other_unit_notes(table: Table, schema: Mapping[str, Column]) -> list[str]:
+    """For each optional column the table lacks but holds in other units (`exposure_min` for
+    `exposure_h`): it is kept as an extra column, as every extra column is, and the rows take
+    the fit's default for the column, which the note says (the fit's data warnings)."""
+    out = []
+    for n, h in other_unit_columns(table.header, schema).items():
+        unit = _stem_and_unit(n)[1]
+        what = (f"is {n} spelt in another case (column names are case-sensitive)"
+                if h.lower() == n.lower() else
+                f"looks like {n} in other units ({_stem_and_unit(h)[1]} for {unit})")
+        out.append(f"column {h!r} of {table.path} {what}: it is kept as an extra column and "
+                   f"not read, so every row takes the fit's default for {n}; if it is {n}, "
+                   f"convert the values to {unit} and name the column {n}")
+    return out
+
+
 def csv_float(cell: str) -> float:
     """A CSV cell as a number: what `float` reads, less Python's digit grouping ('1_0' is
     not 10 in a table: a typo, or a label)."""
@@ -290,7 +306,7 @@ def load_table(path: str | Path, kind: str) -> Table:
             raise InputError(f"header has a repeated column name {name!r}; every column "
                              "needs a unique name", file=file)
         seen.add(name)
-    misunit = other_unit_columns(header, schema)
+    misunit = other_unit_columns(header, schema)  # named where a required one is missing
     missing = [n for n, c in schema.items() if c.required and n not in header]
     if missing:
         raise InputError(
@@ -308,17 +324,6 @@ def load_table(path: str | Path, kind: str) -> Table:
                     f"separated by {sep!r})" for sep in (";", "\t", "|")
                     if len(header) == 1 and sep in header[0]), ""),
             file=file, key=missing[0])
-    for n, h in misunit.items():  # an optional column in other units would be read as an
-        # extra column and the rows given the fit's default (24 h for exposure_h, no stimulus)
-        unit = _stem_and_unit(n)[1]
-        what = (f"is {n} spelt in another case (column names are case-sensitive)"
-                if h.lower() == n.lower() else
-                f"looks like {n} in other units ({_stem_and_unit(h)[1]} for {unit})")
-        raise InputError(f"column {h!r} {what}: it would be kept as an extra column and "
-                         f"ignored, every row taking the fit's default for {n}; allowed: {n} "
-                         f"in {unit} ({schema[n].meaning}): convert the values and rename the "
-                         "column (or give it another name to keep it as an extra column)",
-                         file=file, key=h)
     body = [(line, r) for line, r in zip(first_line[1:], rows[1:], strict=True)
             if any(c.strip() for c in r)]
     if not body:
