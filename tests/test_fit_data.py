@@ -219,7 +219,7 @@ def test_cli_bad_data_exits_2_without_traceback(tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize("section, value, want", [
     ("time", "5", "expected a table [fit.simulation.time], got 5"),
     ("kinetics", "5", "expected a table [fit.simulation.kinetics], got 5"),
-    ("ph", '"7"', "expected a table [fit.simulation.ph], got '7'"),
+    ("ph", '"7"', 'expected a table [fit.simulation.ph], got "7"'),  # as TOML spells it
     ("dose", "5", "expected an array of tables [[fit.simulation.dose]], got 5"),
 ])
 def test_a_simulation_section_of_the_wrong_type_exits_2(tmp_path, capsys, section, value,

@@ -46,6 +46,7 @@ from typing import Any
 
 from .._errors import InputError
 from ..config import ARRAY_SECTIONS, apply_override, array_of_tables, read_toml_file
+from ..config._load import _toml
 from ..materials import RENAMED, get_material
 from ..observables import FITTABLE, OBSERVABLES, Observable, shipped_path
 from ._design_config import design_settings
@@ -172,7 +173,7 @@ def _parameter(name: str, raw: Any, file: str, material: str) -> ParameterSpec:
                          file=file, key=key)
     if not isinstance(raw, dict):
         raise InputError(f"expected a table {{ initial = ..., lower = ..., upper = ..., "
-                         f"fixed = ... }}, got {raw!r}", file=file, key=key)
+                         f"fixed = ... }}, got {_toml(raw)}", file=file, key=key)
     allowed = ("initial", "lower", "upper", "fixed")
     out: dict[str, Any] = {}
     for k, v in raw.items():
@@ -181,11 +182,11 @@ def _parameter(name: str, raw: Any, file: str, material: str) -> ParameterSpec:
                              f"{', '.join(allowed)}", file=file, key=f"{key}.{k}")
         if k == "fixed":
             if not isinstance(v, bool):
-                raise InputError(f"value {v!r} is not allowed; expected true or false",
+                raise InputError(f"value {_toml(v)} is not allowed; expected true or false",
                                  file=file, key=f"{key}.{k}")
         elif not (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
                   and v > 0):
-            raise InputError(f"value {v!r} is not allowed; expected a number > 0 (parameters "
+            raise InputError(f"value {_toml(v)} is not allowed; expected a number > 0 (parameters "
                              "are fitted in log space)", file=file, key=f"{key}.{k}")
         out[k] = v if k == "fixed" else float(v)
     spec = ParameterSpec(name, out.get("initial"), out.get("lower"), out.get("upper"),
@@ -234,7 +235,7 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
             raise InputError(f"unknown key{_hint(k, list(_FIT_KEYS))}; allowed keys: "
                              f"{', '.join(_FIT_KEYS)}", file=file, key=f"fit.{k}")
         if not _check(_FIT_KEYS[k], v):
-            raise InputError(f"value {v!r} is not allowed; expected {_ALLOWED[_FIT_KEYS[k]]}",
+            raise InputError(f"value {_toml(v)} is not allowed; expected {_ALLOWED[_FIT_KEYS[k]]}",
                              file=file, key=f"fit.{k}")
     for k in ("name", "observable", "data"):
         if k not in fit:
@@ -270,7 +271,7 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
         if sec in ARRAY_SECTIONS:
             array_of_tables(f"fit.simulation.{sec}", v, file)
         elif not isinstance(v, dict):
-            raise InputError(f"expected a table [fit.simulation.{sec}], got {v!r}", file=file,
+            raise InputError(f"expected a table [fit.simulation.{sec}], got {_toml(v)}", file=file,
                              key=f"fit.simulation.{sec}")
     mat = simulation.get("material", {})
     if isinstance(mat, dict) and ("kind" in mat or "dose_ug_per_ml" in mat):
