@@ -13,7 +13,11 @@ Viability (`kind="viability"`): `concentration_ug_per_ml, viability_percent` (+ 
 
 `relation` is one of `=`, `~` (a value: a data point), `<=`, `>=` (a reported bound: enters
 the fit as a one-sided penalty, never as a point; see docs/fitting.md). Empty cells in an
-optional numeric column mean "not stated" and are filled from the fit config.
+optional numeric column mean "not stated" and are filled from the fit config (`exposure_h`,
+`pH`, `dose_ug_per_ml`), but for a stimulus column's (`ultrasound_W_per_cm2`,
+`light_mW_per_cm2`), where an empty cell is a row without that stimulus (amplitude 0: the
+control rows of a with/without-stimulus table); the protocol columns (`wash_h`,
+`stimulus_h`), where present, need a time on every row.
 """
 
 from __future__ import annotations
