@@ -273,7 +273,7 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
             parent += (f"[{p}]" if p.isdigit() and parent else
                        ("." if parent else "") + (f'"{p}"' if "." in p else p))
         return InputError(f"--set key goes inside a value that is not a table: {parent} is "
-                          f"{_toml(node)}; allowed: {parent}=VALUE to replace it, or a key "
+                          f"{as_toml(node)}; allowed: {parent}=VALUE to replace it, or a key "
                           "inside a table", file=file, key=key)
 
     node: Any = raw
@@ -324,7 +324,7 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def _toml(v: Any) -> str:
+def as_toml(v: Any) -> str:
     """A value as the config would spell it (true, not True; { a = 1.0 }, not {'a': 1.0})."""
     try:
         return _toml_value(v)
@@ -338,11 +338,11 @@ def _check_number(v: Any, spec: Key, file: str, key: str, integer: bool = False)
     else:
         ok = _is_number(v) and math.isfinite(v)
     if not ok:
-        raise InputError(f"value {_toml(v)} is not allowed; expected {spec.allowed()}",
+        raise InputError(f"value {as_toml(v)} is not allowed; expected {spec.allowed()}",
                          file=file, key=key)
     below = spec.lo is not None and (v < spec.lo or (spec.lo_open and v == spec.lo))
     if below or spec.hi is not None and (v > spec.hi or (spec.hi_open and v == spec.hi)):
-        raise InputError(f"value {_toml(v)} is out of range; expected {spec.allowed()}"
+        raise InputError(f"value {as_toml(v)} is out of range; expected {spec.allowed()}"
                          + (f" ({spec.hint})" if spec.hint else ""), file=file, key=key)
     return v if integer else float(v)
 
@@ -355,33 +355,33 @@ def check_value(v: Any, spec: Key, file: str, key: str) -> Any:
         return _check_number(v, spec, file, key, integer=True)
     if spec.kind == "str":
         if not isinstance(v, str):
-            raise InputError(f"value {_toml(v)} is not allowed; expected {spec.allowed()}",
+            raise InputError(f"value {as_toml(v)} is not allowed; expected {spec.allowed()}",
                              file=file, key=key)
         if spec.choices and v not in spec.choices:
-            raise InputError(f"value {_toml(v)} is not allowed; expected {spec.allowed()}"
+            raise InputError(f"value {as_toml(v)} is not allowed; expected {spec.allowed()}"
                              + _did_you_mean(v, list(spec.choices)), file=file, key=key)
         return v
     if spec.kind == "bool":
         if not isinstance(v, bool):
-            raise InputError(f"value {_toml(v)} is not allowed; expected true or false",
+            raise InputError(f"value {as_toml(v)} is not allowed; expected true or false",
                              file=file, key=key)
         return v
     if spec.kind == "float_list":
         if not isinstance(v, list) or not v:
-            raise InputError(f"value {_toml(v)} is not allowed; expected {spec.allowed()}",
+            raise InputError(f"value {as_toml(v)} is not allowed; expected {spec.allowed()}",
                              file=file, key=key)
         return [_check_number(x, spec, file, key) for x in v]
     if spec.kind in ("float3", "int3", "shape"):
         sizes = (1, 3) if spec.kind == "shape" else (3,)
         if not isinstance(v, list) or len(v) not in sizes:
-            raise InputError(f"value {_toml(v)} is not allowed; expected {spec.allowed()}",
+            raise InputError(f"value {as_toml(v)} is not allowed; expected {spec.allowed()}",
                              file=file, key=key)
         return [_check_number(x, spec, file, key, integer=spec.kind != "float3") for x in v]
     if spec.kind == "pair":
         if _is_number(v):  # one number means the same in tissue and medium
             v = {"tissue": v, "medium": v}
         if not isinstance(v, dict) or set(v) != {"tissue", "medium"}:
-            raise InputError(f"value {_toml(v)} is not allowed; expected {spec.allowed()}",
+            raise InputError(f"value {as_toml(v)} is not allowed; expected {spec.allowed()}",
                              file=file, key=key)
         return {k: _check_number(v[k], spec, file, f"{key}.{k}") for k in ("tissue", "medium")}
     raise AssertionError(spec.kind)
@@ -471,7 +471,7 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
                              file=file, key=where)
         repeated = sorted(v for v, n in Counter(map(float, values)).items() if n > 1)
         if repeated:  # the same points twice, and a value that no longer names one point
-            raise InputError(f"value {_toml(repeated[0])} is listed more than once; allowed: "
+            raise InputError(f"value {as_toml(repeated[0])} is listed more than once; allowed: "
                              "each value once (the sweep runs every combination of the "
                              "lists)", file=file, key=where)
         for v in values:
@@ -484,7 +484,7 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
             try:
                 point = _resolve_plain(trial, file)
             except InputError as e:
-                raise InputError(f"value {_toml(v)} of the sweep is not allowed: {e}", file=file,
+                raise InputError(f"value {as_toml(v)} of the sweep is not allowed: {e}", file=file,
                                  key=where) from None
             # an optional key the config leaves unset (e.g. material.hydrodynamic_diameter_nm)
             # is addressed in the point's config, where the sweep sets it

@@ -45,8 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ..config import ARRAY_SECTIONS, apply_override, array_of_tables, read_toml_file
-from ..config._load import _toml
+from ..config import ARRAY_SECTIONS, apply_override, array_of_tables, as_toml, read_toml_file
 from ..materials import RENAMED, get_material
 from ..observables import FITTABLE, OBSERVABLES, Observable, shipped_path
 from ._design_config import design_settings
@@ -173,7 +172,7 @@ def _parameter(name: str, raw: Any, file: str, material: str) -> ParameterSpec:
                          file=file, key=key)
     if not isinstance(raw, dict):
         raise InputError(f"expected a table {{ initial = ..., lower = ..., upper = ..., "
-                         f"fixed = ... }}, got {_toml(raw)}", file=file, key=key)
+                         f"fixed = ... }}, got {as_toml(raw)}", file=file, key=key)
     allowed = ("initial", "lower", "upper", "fixed")
     out: dict[str, Any] = {}
     for k, v in raw.items():
@@ -182,12 +181,13 @@ def _parameter(name: str, raw: Any, file: str, material: str) -> ParameterSpec:
                              f"{', '.join(allowed)}", file=file, key=f"{key}.{k}")
         if k == "fixed":
             if not isinstance(v, bool):
-                raise InputError(f"value {_toml(v)} is not allowed; expected true or false",
+                raise InputError(f"value {as_toml(v)} is not allowed; expected true or false",
                                  file=file, key=f"{key}.{k}")
         elif not (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
                   and v > 0):
-            raise InputError(f"value {_toml(v)} is not allowed; expected a number > 0 (parameters "
-                             "are fitted in log space)", file=file, key=f"{key}.{k}")
+            raise InputError(f"value {as_toml(v)} is not allowed; expected a number > 0 "
+                             "(parameters are fitted in log space)", file=file,
+                             key=f"{key}.{k}")
         out[k] = v if k == "fixed" else float(v)
     spec = ParameterSpec(name, out.get("initial"), out.get("lower"), out.get("upper"),
                          out.get("fixed", False))
@@ -235,8 +235,8 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
             raise InputError(f"unknown key{_hint(k, list(_FIT_KEYS))}; allowed keys: "
                              f"{', '.join(_FIT_KEYS)}", file=file, key=f"fit.{k}")
         if not _check(_FIT_KEYS[k], v):
-            raise InputError(f"value {_toml(v)} is not allowed; expected {_ALLOWED[_FIT_KEYS[k]]}",
-                             file=file, key=f"fit.{k}")
+            raise InputError(f"value {as_toml(v)} is not allowed; expected "
+                             f"{_ALLOWED[_FIT_KEYS[k]]}", file=file, key=f"fit.{k}")
     for k in ("name", "observable", "data"):
         if k not in fit:
             raise InputError(f"missing required key; expected {_ALLOWED['str']}", file=file,
@@ -271,8 +271,8 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
         if sec in ARRAY_SECTIONS:
             array_of_tables(f"fit.simulation.{sec}", v, file)
         elif not isinstance(v, dict):
-            raise InputError(f"expected a table [fit.simulation.{sec}], got {_toml(v)}", file=file,
-                             key=f"fit.simulation.{sec}")
+            raise InputError(f"expected a table [fit.simulation.{sec}], got {as_toml(v)}",
+                             file=file, key=f"fit.simulation.{sec}")
     mat = simulation.get("material", {})
     if isinstance(mat, dict) and ("kind" in mat or "dose_ug_per_ml" in mat):
         raise InputError("the material kind is [fit] material and the dose comes from each "

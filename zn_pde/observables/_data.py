@@ -310,9 +310,9 @@ def load_table(path: str | Path, kind: str) -> Table:
             raise InputError(f"header has a repeated column name {name!r}; every column "
                              "needs a unique name", file=file)
         seen.add(name)
-    misunit = other_unit_columns(header, schema)  # named where a required one is missing
     missing = [n for n, c in schema.items() if c.required and n not in header]
     if missing:
+        misunit = other_unit_columns(header, schema)  # a missing one in other units
         raise InputError(
             f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} in the "
             f"{kind} table; required: {', '.join(n for n, c in schema.items() if c.required)} "

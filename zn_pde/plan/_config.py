@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ..config import SECTIONS, apply_override, key_units, load_config
-from ..config._load import _toml, read_toml_file
+from ..config import SECTIONS, apply_override, as_toml, key_units, load_config
+from ..config._load import read_toml_file
 
 OBJECTIVES = {
     "tissue_viability": "tissue-mean viability at time.end_h (0-1, cell-volume weighted, as "
@@ -179,14 +179,14 @@ def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
     name = p.get("name", path.stem)
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise InputError(f"expected a file-name-safe string (letters, digits, _ . -), got "
-                         f"{_toml(name)}", file=file, key="plan.name")
+                         f"{as_toml(name)}", file=file, key="plan.name")
     if not isinstance(p.get("config"), str):
         raise InputError("missing or not a string: the scenario config to optimise, a path "
                          "relative to the plan file", file=file, key="plan.config")
     config = _load_scenario(path, p["config"], overrides, "plan.config")
     objective = p.get("objective", "tissue_viability")
     if objective not in OBJECTIVES:
-        raise InputError(f"unknown objective {_toml(objective)}"
+        raise InputError(f"unknown objective {as_toml(objective)}"
                          f"{_hint(str(objective), list(OBJECTIVES))}; allowed: "
                          f"{', '.join(OBJECTIVES)}", file=file, key="plan.objective")
     if "material" not in config:
@@ -214,15 +214,16 @@ def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
                                 "plan.constraints.normal_config")
         vmin = cons["normal_viability_min"]
         if not (_number(vmin) and 0.0 < vmin < 1.0):
-            raise InputError(f"expected a viability between 0 and 1 (exclusive), got {_toml(vmin)}",
-                             file=file, key="plan.constraints.normal_viability_min")
+            raise InputError("expected a viability between 0 and 1 (exclusive), got "
+                             f"{as_toml(vmin)}", file=file,
+                             key="plan.constraints.normal_viability_min")
         vmin = float(vmin)
     caps = {}
     for k in _CONSTRAINT_KEYS[2:]:
         if k in cons:
             v = cons[k]
             if not (_number(v) and v > 0):
-                raise InputError(f"expected a number > 0 ({key_units(k)}), got {_toml(v)}",
+                raise InputError(f"expected a number > 0 ({key_units(k)}), got {as_toml(v)}",
                                  file=file, key=f"plan.constraints.{k}")
             caps[k] = float(v)
     opt = p.get("optimiser", {})
@@ -239,7 +240,7 @@ def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
             # an integer's range in full: the seed's upper bound read 2.14748e+09
             kind, bounds = (("an integer", f"{lo:d}, {hi:d}") if integer
                             else ("a number", f"{lo:g}, {hi:g}"))
-            raise InputError(f"expected {kind} in [{bounds}], got {_toml(v)}", file=file,
+            raise InputError(f"expected {kind} in [{bounds}], got {as_toml(v)}", file=file,
                              key=f"plan.optimiser.{k}")
         values[k] = int(v) if integer else float(v)
     return PlanSettings(name, file, config, objective, controls, normal, vmin, caps,
@@ -307,12 +308,12 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
                              "settings, [material], [ph], [kinetics], [tissue] keys)",
                              file=file, key=where)
         if not isinstance(value, float) or isinstance(value, bool):
-            what = "an integer (a count)" if isinstance(value, int) else _toml(value)
+            what = "an integer (a count)" if isinstance(value, int) else as_toml(value)
             raise InputError(f"{key} is {what}; a control must be a real number that moves "
                              "smoothly (a dose, a time, an intensity)", file=file, key=where)
         if not isinstance(spec, dict) or not {"lower", "upper"} <= set(spec):
             raise InputError("expected { lower = ..., upper = ... } in the key's units "
-                             f"({key_units(key)}), got {_toml(spec)}", file=file, key=where)
+                             f"({key_units(key)}), got {as_toml(spec)}", file=file, key=where)
         for k in spec:
             if k not in ("lower", "upper"):
                 raise InputError(f"unknown key{_hint(k, ['lower', 'upper'])}; allowed: lower, "
@@ -322,7 +323,7 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
         lo, hi = spec["lower"], spec["upper"]
         if not (_number(lo) and _number(hi) and lo < hi):
             raise InputError("the bounds must be numbers with lower < upper, got lower = "
-                             f"{_toml(lo)}, upper = {_toml(hi)}", file=file, key=where)
+                             f"{as_toml(lo)}, upper = {as_toml(hi)}", file=file, key=where)
         start = float(min(max(value, lo), hi))
         out.append(Control(key, float(lo), float(hi), start,
                            None if start == value else float(value)))
