@@ -689,6 +689,18 @@ def test_frames_finer_than_the_step_or_terabytes_of_output_are_noted(capsys):
         assert not [n for n in load_config(path)["_notes"] if "save_every_min" in n], path
 
 
+@pytest.mark.parametrize("interval", ["1e-300", "5e-324"])
+def test_a_vanishing_save_interval_is_noted_not_a_traceback(capsys, interval):
+    """save_every_min is validated as > 0 only: 1e-300 made a frame count (an int) too large
+    for the float of the output's size (OverflowError, a traceback; the CLI fuzz found it),
+    5e-324 an infinite one. Both are noted, with the count as a float."""
+    code, text = _validate(capsys, "--set", f"time.save_every_min={interval}")
+    assert code == 0
+    note = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
+    assert "frames over 24 h" in note and "GB of output" in note
+    assert ("1.44e+303 frames" if interval == "1e-300" else "inf frames") in note
+
+
 def test_a_step_count_of_hours_of_stepping_is_noted(capsys):
     """`time.dt_s` is validated only as positive; 0.001 s over 10000 h (a typo, or seconds
     written for hours) asks for 3.6e10 steps and gave no hint before the run: `validate`

@@ -99,7 +99,10 @@ def frame_notes(resolved: dict[str, Any]) -> list[str]:
     if not isinstance(t, dict) or not isinstance(grid, dict) or "save_every_min" not in t:
         return []
     save_min = t["save_every_min"]
-    frames = math.ceil(t["end_h"] * 60.0 / save_min - 1e-9) + 1
+    # a float past 1e15 frames: save_every_min = 1e-300 is allowed (> 0), and its count, an
+    # int, overflowed the float size (a traceback), or was infinite (5e-324)
+    ratio = t["end_h"] * 60.0 / save_min
+    frames: int | float = math.ceil(ratio - 1e-9) + 1 if ratio < 1e15 else ratio + 1.0
     voxels = {"well_mixed": 1, "radial": grid["shape"][0]}.get(grid["kind"],
                                                                 math.prod(grid["shape"]))
     size = 8 if resolved.get("numerics", {}).get("precision") == "float64" else 4
@@ -112,7 +115,8 @@ def frame_notes(resolved: dict[str, Any]) -> list[str]:
     if finer:
         what.append(f"the step shrinks from dt_s = {t['dt_s']:g} s to {save_min * 60:g} s to "
                     "land on every frame")
-    return [f"note: time.save_every_min = {save_min:g} min saves {frames:,} frames over "
+    count = f"{frames:,}" if isinstance(frames, int) else f"{frames:.3g}"
+    return [f"note: time.save_every_min = {save_min:g} min saves {count} frames over "
             f"{t['end_h']:g} h: {' and '.join(what)}; frames every 10-60 min are usual"]
 
 
