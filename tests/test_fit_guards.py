@@ -356,6 +356,10 @@ def _release_fit(d: Path, simulation: str = "") -> Path:
     ("[fit.simulation.time]\nsave_around_events = true\n",
      "fit.simulation.time.save_around_events"),
     ("[fit.simulation.ph]\nmedium = 5.0\n", "fit.simulation.ph.medium"),
+    # a required key missing from a table written there is named where it belongs
+    ("[[fit.simulation.dose]]\ntime_h = 2.0\n", "fit.simulation.dose[0].dose_ug_per_ml"),
+    ("[[fit.simulation.ultrasound]]\nstart_h = 2.0\n",
+     "fit.simulation.ultrasound[0].duration_min"),
 ])
 def test_keys_the_data_set_are_refused_not_silently_dropped(tmp_path, capsys, simulation, key):
     """The fit runs to the latest read-out with frames at the rows' times and a release vial

@@ -22,12 +22,17 @@ from types import FrameType
 
 
 class InputError(ValueError):
-    """Bad input: names the file, the key, the offending value and what is allowed."""
+    """Bad input: names the file, the key, the offending value and what is allowed.
 
-    def __init__(self, message: str, *, file: str | None = None, key: str | None = None):
+    `missing` marks a required key that is absent (the key names where it belongs), so that
+    callers can tell it from a bad value without reading the message."""
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
+                 missing: bool = False):
         self.file = file
         self.key = key
         self.message = message
+        self.missing = missing
         where = []
         if file:
             where.append(str(file))

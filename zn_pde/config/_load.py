@@ -421,7 +421,7 @@ def _resolve_table(section: str, raw: Any, schema: dict[str, Key], file: str,
             out[k] = check_value(raw[k], spec, file, f"{section}.{k}")
         elif default is REQUIRED:
             raise InputError(f"missing required key; expected {spec.allowed()}", file=file,
-                             key=f"{section}.{k}")
+                             key=f"{section}.{k}", missing=True)
         elif default is None:
             if not spec.optional:
                 raise AssertionError(k)

@@ -240,7 +240,7 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
     for k in ("name", "observable", "data"):
         if k not in fit:
             raise InputError(f"missing required key; expected {_ALLOWED['str']}", file=file,
-                             key=f"fit.{k}")
+                             key=f"fit.{k}", missing=True)
     if not _NAME_RE.match(fit["name"]):
         raise InputError(f"name {fit['name']!r} is not allowed; expected letters, digits, "
                          "'_', '-' or '.' (it names the output files)", file=file,

@@ -77,7 +77,7 @@ def design_settings(raw: Any, table_kind: str, file: str,
     if "candidates" not in raw:
         raise InputError("missing required key; expected a table of column = [values], e.g. "
                          "{ time_h = [1, 24], pH = [5.5, 7.4] }", file=file,
-                         key="design.candidates")
+                         key="design.candidates", missing=True)
     cand = raw["candidates"]
     allowed = candidate_columns(table_kind)
     if not isinstance(cand, dict) or not cand:

@@ -98,7 +98,7 @@ def build_problem(cfg: FitConfig, table: Table | None = None, evaluate: bool = F
         parent = e.key.rpartition(".")[0] if e.key else ""
         if e.key and not e.key.startswith("fit.") and (
                 lookup(cfg.simulation, e.key)[0]
-                or ("missing required key" in e.message and parent
+                or (e.missing and parent
                     and lookup(cfg.simulation, parent)[0])):
             raise InputError(e.message, file=e.file, key=f"fit.simulation.{e.key}") from None
         raise
