@@ -11,10 +11,10 @@ test_config_reference.py regenerates the page in memory and fails when the file 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ._schema import ARRAY_SECTIONS, REQUIRED, SECTIONS, Key, parameter_key
+from ._toml import _value as toml_value
 
 # unit suffixes of key names (the contract's convention), longest first
 _SUFFIX_UNITS = (
@@ -64,27 +64,14 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _number(v: float) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
+def _short(v: float) -> str:
+    """A finite float to 6 significant digits, still a TOML float (1.0, not 1)."""
     text = f"{v:.6g}"
-    return text if any(c in text for c in ".en") else text + ".0"  # a TOML float
+    return text if any(c in text for c in ".en") else text + ".0"
 
 
 def _toml(v: Any) -> str:
-    if isinstance(v, str):
-        return f'"{v}"'
-    if isinstance(v, bool | int | float):
-        return _number(v)
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(x)}" for k, x in v.items()) + " }"
-    raise TypeError(type(v))
+    return toml_value(v, _short)
 
 
 def _resolved_defaults() -> dict[str, Any]:
@@ -256,7 +243,7 @@ def _kinetics_section() -> list[str]:
         values = []
         for kind in kinds:
             q = MATERIALS[kind].parameter(p.name)
-            values.append(_number(q.value))
+            values.append(_toml(q.value))
             if kind != base.kind and q != p:
                 differs.append((p.name, kind, q))
         out.append(f"| `{p.name}` | {_cell(p.unit)} | " + " | ".join(values)
@@ -265,7 +252,7 @@ def _kinetics_section() -> list[str]:
     out += ["", f"Where a material differs from {base.kind}:", "",
             "| key | material | value | unit | allowed | source |", "|---|---|---|---|---|---|"]
     for name, kind, q in sorted(differs, key=lambda t: (kinds.index(t[1]), t[0])):
-        out.append(f"| `{name}` | {kind} | {_number(q.value)} | {_cell(q.unit)} | "
+        out.append(f"| `{name}` | {kind} | {_toml(q.value)} | {_cell(q.unit)} | "
                    f"{_cell(parameter_key(q).allowed())} | {_cell(q.source)} |")
     out.append("")
     for kind in kinds:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 
-def _value(v: Any) -> str:
+def _value(v: Any, number: Callable[[float], str] = repr) -> str:
+    """`v` as TOML; `number` spells a finite float (repr: exact; the docs use fewer digits)."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -21,13 +23,13 @@ def _value(v: Any) -> str:
             return "inf" if v > 0 else "-inf"
         if math.isnan(v):
             return "nan"
-        return repr(v)
+        return number(v)
     if isinstance(v, str):
         return json.dumps(v, ensure_ascii=False)
     if isinstance(v, list | tuple):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
+        return "[" + ", ".join(_value(x, number) for x in v) + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }"
+        return "{ " + ", ".join(f"{_key(k)} = {_value(x, number)}" for k, x in v.items()) + " }"
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 
