@@ -75,6 +75,8 @@ def test_every_kinetic_constant_of_every_material_is_listed(page):
     ("tissue", "ultrasound_attenuation_dB_per_cm_MHz", "dB/(cm MHz)"),
     ("species", "diffusivity_um2_per_s", "µm²/s"), ("ph", "medium", "pH"),
     ("geometry", "cell_volume_fraction", "1"), ("numerics", "devices", "—"),
+    # a molar absorption coefficient, 1/(M cm), not the attenuation's 1/cm
+    ("photosensitiser", "molar_absorption_per_M_per_cm", "1/(M cm)"),
 ])
 def test_units_come_from_the_key_names(section, name, unit):
     assert unit_of(section, name) == unit

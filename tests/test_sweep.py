@@ -153,6 +153,7 @@ def test_a_sweep_of_release_vials_reports_what_dissolved(tmp_path, capsys):
     ("kinetics.dissolution_switch_steepness_per_ph", "1/pH"),
     ("photosensitiser.loading_ug_per_ug", "ug/ug"),
     ("photosensitiser.molar_mass_g_per_mol", "g/mol"),
+    ("photosensitiser.molar_absorption_per_M_per_cm[1]", "1/(M cm)"),
 ])
 def test_a_swept_key_s_coordinate_has_the_unit_its_name_carries(key, units):
     """The `units` of `sweep_<key>` (and the summary figure's axis) is the unit in the key's

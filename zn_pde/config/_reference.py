@@ -21,6 +21,7 @@ _SUFFIX_UNITS = (
     ("_dB_per_cm_MHz", "dB/(cm MHz)"), ("_uM_per_s", "µM/s"), ("_um2_per_s", "µm²/s"),
     ("_ug_per_ml", "µg/mL"), ("_per_W_per_cm2", "1/(W/cm²)"), ("_mW_per_cm2", "mW/cm²"),
     ("_W_per_cm2", "W/cm²"),
+    ("_per_M_per_cm", "1/(M cm)"),
     ("_per_cm", "1/cm"), ("_per_s", "1/s"), ("_per_h", "1/h"), ("_uM", "µM"), ("_um", "µm"),
     ("_nm", "nm"), ("_MHz", "MHz"), ("_eV", "eV"), ("_min", "min"), ("_s", "s"), ("_h", "h"),
 )
