@@ -494,6 +494,26 @@ def test_radial_profile_recovers_a_known_field(tmp_path):
     assert float(rows[1][1]) == pytest.approx(2 * r[r <= radius].mean(), rel=1e-3)
 
 
+def test_inspect_of_a_radial_passive_species_file_weights_shells_by_volume(tmp_path):
+    """Passive-species runs store no series, so inspect averages the fields itself; on a
+    radial grid its tissue mean weights each shell by its volume, as the model's tissue
+    means do (docs/outputs.md), not the small inner shells as much as the outer ones."""
+    n, h, radius = 20, 10.0, 150.0
+    r = (np.arange(n) + 0.5) * h
+    config = load_config(None, ["grid.kind='radial'", f"grid.shape=[{n}]",
+                                f"grid.spacing_um={h}", f"geometry.radius_um={radius}"])
+    w = Writer(tmp_path / "radial.h5", config_toml=dumps(config), coords={"r": r},
+               tissue_mask=r <= radius,
+               variables={"tracer": {"units": "uM", "long_name": "distance"}})
+    w.append(0.0, {"tracer": r})
+    w.close("complete")
+    rows = _table(describe(tmp_path / "radial.h5"), "key scalars (tissue means)")
+    volume = (r + h / 2) ** 3 - (r - h / 2) ** 3
+    tissue = r <= radius
+    expected = (r * volume)[tissue].sum() / volume[tissue].sum()  # 113 um, not the plain 75
+    assert float(rows[0][1]) == pytest.approx(expected, rel=1e-3)
+
+
 def test_inspect_keeps_the_frames_around_an_event_in_a_shortened_table(tmp_path):
     """A table cut to 25 of 50 frames keeps the frame after an exposure (off the save grid)
     and the one before it (on the grid: before, it could be dropped, and the jump had no

@@ -334,9 +334,22 @@ _WELL_MIXED_COLUMNS = (
 )
 
 
-def _finite_mean(a: np.ndarray) -> float:
-    finite = a[np.isfinite(a)]
-    return float(finite.mean()) if finite.size else float("nan")
+def _finite_mean(a: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Mean of the finite values, by volume where `weights` (cell volumes) are given."""
+    ok = np.isfinite(a)
+    if not ok.any():
+        return float("nan")
+    return float(np.average(a[ok], weights=None if weights is None else weights[ok]))
+
+
+def _cell_volumes(run: RunFile, shape: tuple[int, ...]) -> np.ndarray:
+    """Volume weights of a field's cells: the shell volumes of a radial run (a tissue mean
+    weights each shell by its volume, as the model's series do), uniform voxels otherwise."""
+    if run.radial:
+        from ._grid import shell_volumes_um3
+
+        return shell_volumes_um3(shape[0], 1.0)
+    return np.ones(shape)
 
 
 def _rows(n: int, keep: np.ndarray | None = None) -> np.ndarray:
@@ -421,8 +434,11 @@ def _scalars(run: RunFile) -> list[str]:
                 cols.append(np.asarray(d[:n], float)[idx] * factor)
             else:  # passive-species runs store no series: average the fields here
                 mask = run.tissue if run.tissue is not None and run.tissue.any() else None
+                weights = _cell_volumes(run, d.shape[1:])
                 vals = [_finite_mean(np.asarray(d[i], float)[mask] if mask is not None
-                                     else np.asarray(d[i], float)) for i in idx]
+                                     else np.asarray(d[i], float),
+                                     weights[mask] if mask is not None else weights)
+                        for i in idx]
                 cols.append(np.asarray(vals) * factor)
     head = ["time h"] + [c[1] for c in spec]
     body = [[f"{run.times_s[i] / 3600:g}"] + [f"{col[k]:.4g}" for col in cols]
