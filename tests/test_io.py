@@ -514,6 +514,31 @@ def test_inspect_of_a_radial_passive_species_file_weights_shells_by_volume(tmp_p
     assert float(rows[0][1]) == pytest.approx(expected, rel=1e-3)
 
 
+def test_run_of_passive_species_prints_their_final_means(tmp_path, capsys):
+    """`zn-pde run` prints a short summary (the public contract) for a run of passive species
+    only too, which writes no series: each species' final tissue and domain means, by volume
+    (shells weighted on a radial grid), as inspect's table reads the file."""
+    config = tmp_path / "tracer.toml"
+    config.write_text('[grid]\nkind = "radial"\nshape = [12]\nspacing_um = 10.0\n'
+                      "[time]\nend_h = 0.25\ndt_s = 60.0\nsave_every_min = 15.0\n"
+                      "[geometry]\nradius_um = 80.0\n"
+                      '[[species]]\nname = "tracer"\n'
+                      "diffusivity_um2_per_s = { tissue = 5.0, medium = 500.0 }\n"
+                      "initial_uM = { tissue = 0.0, medium = 1.0 }\nboundary_uM = 1.0\n")
+    out = tmp_path / "tracer.h5"
+    assert main(["run", str(config), "-o", str(out), "--quiet"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines()
+                if ln.strip().startswith("tracer:"))
+    with h5py.File(out, "r") as f:
+        final, tissue = f["tracer"][-1].astype(float), f["tissue_mask"][:] == 1
+    r = (np.arange(12) + 0.5) * 10.0
+    volume = (r + 5.0) ** 3 - (r - 5.0) ** 3
+    mean = (final * volume)[tissue].sum() / volume[tissue].sum()
+    assert 0.0 < mean < 1.0 and f"tissue mean {mean:.4g} uM" in line
+    rows = _table(describe(out), "key scalars (tissue means)")
+    assert float(rows[-1][1]) == pytest.approx(mean, rel=1e-3)
+
+
 def test_inspect_keeps_the_frames_around_an_event_in_a_shortened_table(tmp_path):
     """A table cut to 25 of 50 frames keeps the frame after an exposure (off the save grid)
     and the one before it (on the grid: before, it could be dropped, and the jump had no

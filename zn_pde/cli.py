@@ -376,6 +376,8 @@ def _cmd_run(a) -> int:
         if depth is not None and np.isfinite(depth[-1]):
             lines.append(f"  particle penetration depth (10 % of the rim): {depth[-1]:.4g} um")
         lines += _bulk_lines(s)
+    elif config.get("species"):  # passive species only: the model writes no series
+        lines += _species_lines(result.path, config)
     lines += config_notes(config)
     _emit("\n".join(lines))
     if unfinished is not None:
@@ -416,6 +418,31 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
             f"{path.stem}_vs_{control.path.stem}.png"
             + ("" if config["grid"]["kind"] == "well_mixed" else
                " (and the field radical_dose)")]
+
+
+def _species_lines(path: Path, config: dict) -> list[str]:
+    """A run of passive species only: each one's final mean over the tissue and the domain,
+    by volume (a radial grid weights its shells), read back from the file."""
+    import h5py
+
+    from ._grid import shell_volumes_um3
+
+    lines = []
+    with h5py.File(path, "r") as f:
+        tissue = f["tissue_mask"][:] == 1 if "tissue_mask" in f else None
+        for sp in config["species"]:
+            final = np.asarray(f[sp["name"]][-1], float)
+            if final.ndim == 0:  # a well-mixed compartment
+                lines.append(f"  {sp['name']}: final {float(final):.4g} uM")
+                continue
+            w = (shell_volumes_um3(final.shape[0], 1.0) if config["grid"]["kind"] == "radial"
+                 else np.ones(final.shape))
+            text = f"domain mean {np.average(final, weights=w):.4g} uM"
+            if tissue is not None and tissue.any():
+                text = (f"tissue mean {np.average(final[tissue], weights=w[tissue]):.4g} uM, "
+                        + text)
+            lines.append(f"  {sp['name']}: final {text}")
+    return lines
 
 
 def _bulk_lines(s: dict[str, np.ndarray]) -> list[str]:
