@@ -261,6 +261,25 @@ def test_the_python_api_makes_the_same_control(treated, tmp_path):
         _final_viability(control_path(d / "run.h5")), abs=1e-6)
 
 
+def test_the_python_api_refuses_a_control_of_another_config(treated, tmp_path):
+    """`simulate_control` given a config other than the run's (an override the run had
+    left out) would continue the run's frames under another protocol and replace its
+    control: an InputError naming the file and the argument, and no control written."""
+    import shutil
+
+    import zn_pde
+
+    d, _ = treated
+    path = tmp_path / "run.h5"
+    shutil.copy(d / "run.h5", path)
+    other = copy.deepcopy(RADIAL)
+    other["material"]["dose_ug_per_ml"] = 10.0
+    with pytest.raises(zn_pde.InputError, match="not the one this run was made from") as e:
+        zn_pde.simulate_control(config(other), path, progress=False)
+    assert e.value.key == "config" and str(path) in str(e.value)
+    assert not control_path(path).exists()
+
+
 def test_inspect_reports_the_control_and_the_kill(treated):
     from zn_pde.inspect import describe
 

@@ -693,9 +693,17 @@ def simulate_control(config: dict[str, Any], out: str | Path, *, progress: bool 
     to the last one saved at or before it that its own schedule saves too (`_seed_frame`)
     and continues from there. None for a run without exposures, particles or cells (a
     cell-free vial: the stimuli have nothing to kill, and the control would only show its
-    medium without their ROS)."""
+    medium without their ROS). Raises InputError when `config` is not the config of the run
+    in `out` (the control would continue that run's frames under another protocol)."""
     if not makes_control(config):
         return None
+    if _public(resolve(unresolved(config), "simulate_control's config")) != _public(
+            config_of_run(out)):
+        raise InputError("simulate_control's config is not the one this run was made from, "
+                         "so its control would continue the run's frames under another "
+                         "config; allowed: the run's own config, e.g. zn_pde.load_config("
+                         "path, overrides) with the overrides the run had, or "
+                         "tomllib.loads(ds.attrs['config'])", file=str(out), key="config")
     start_h = first_exposure_h(config)
     control = control_config(config)
     with open_run(out) as f:
@@ -734,11 +742,12 @@ def own_control(out: str | Path) -> Path | None:
         expected, stored = control_config(config), config_of_run(path)
     except (InputError, OSError, KeyError):
         return None
+    return path if _public(stored) == _public(expected) else None
 
-    def public(c: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in c.items() if not k.startswith("_")}
 
-    return path if public(stored) == public(expected) else None
+def _public(config: dict[str, Any]) -> dict[str, Any]:
+    """`config` without its private `_` entries (name, file, derived values)."""
+    return {k: v for k, v in config.items() if not k.startswith("_")}
 
 
 def config_of_run(path: str | Path) -> dict[str, Any]:
