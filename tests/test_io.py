@@ -762,6 +762,24 @@ def test_vtk_export_refuses_what_it_cannot_write(run3d, run_wm, tmp_path, capsys
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.vti"))
 
 
+def test_vtk_export_from_python_refuses_arguments_of_the_wrong_type(run3d, tmp_path):
+    """`zn_pde.export_vtk` checks its arguments as `simulate` does: overwrite="no" (truthy)
+    replaced an existing export, and a number for a path was a TypeError from pathlib."""
+    import zn_pde
+
+    path, _ = run3d
+    pvd = zn_pde.export_vtk(path, tmp_path)
+    before = pvd.stat().st_mtime_ns
+    for kwargs, key in ((dict(outdir=tmp_path, overwrite="no"), "overwrite"),
+                        (dict(outdir=5), "outdir")):
+        with pytest.raises(zn_pde.InputError, match=f"export_vtk's {key} = ") as e:
+            zn_pde.export_vtk(path, **kwargs)
+        assert e.value.key == key
+    with pytest.raises(zn_pde.InputError, match="export_vtk's h5_path = 5 .int. is not"):
+        zn_pde.export_vtk(5, tmp_path)
+    assert pvd.stat().st_mtime_ns == before
+
+
 def test_log_leaves_glutathione_linear(run3d):
     """`--log` puts concentrations on a log scale but not glutathione, a ~5 mM pool whose
     fall of a few % is the signal (an outside figure review: a log scale hid it); Zn2+

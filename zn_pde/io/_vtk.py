@@ -47,7 +47,18 @@ def export_vtk(h5_path: str | Path, outdir: str | Path | None = None, *,
     """Write `<outdir>/<stem>.pvd` and its .vti frames for the 3D run in `h5_path` (outdir:
     default the file's folder). Returns the .pvd path. InputError (exit 2) for a file that
     is not a 3D zn-pde run with at least one frame, or outputs that exist without
-    `overwrite`."""
+    `overwrite`, and for arguments of the wrong type (as `simulate` does)."""
+    if not isinstance(h5_path, str | os.PathLike):
+        raise InputError(f"export_vtk's h5_path = {h5_path!r} ({type(h5_path).__name__}) is "
+                         "not a file path; allowed: a str or os.PathLike naming a 3D zn-pde "
+                         "output (.h5)", key="h5_path")
+    if outdir is not None and not isinstance(outdir, str | os.PathLike):
+        raise InputError(f"export_vtk's outdir = {outdir!r} ({type(outdir).__name__}) is not "
+                         "a folder path; allowed: a str or os.PathLike, or None (the run "
+                         "file's folder)", key="outdir", file=str(h5_path))
+    if not isinstance(overwrite, bool):  # "no" would be truthy: it would replace an export
+        raise InputError(f"export_vtk's overwrite = {overwrite!r} must be True or False",
+                         key="overwrite", file=str(h5_path))
     h5_path = Path(h5_path)
     _refuse_sweep(h5_path)
     run = read_run(h5_path)
