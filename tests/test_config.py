@@ -39,6 +39,25 @@ def test_set_addresses_array_entries_and_quoted_keys_with_dots():
     assert c["sweep"] == {"material.dose_ug_per_ml": [5.0, 10.0]}
 
 
+@pytest.mark.parametrize("overrides", ["time.end_h=2", {"time.end_h": 2},
+                                       [("time.end_h", 2)]])
+def test_overrides_from_python_that_are_no_list_of_texts_are_named(overrides):
+    """`load_config(path, "time.end_h=2")` applied the text a character at a time and was
+    refused with "--set expects KEY=VALUE, got 't'"; `load_fit_config` and `load_plan`
+    likewise. Now the argument is named, with what it takes."""
+    from zn_pde import InputError
+    from zn_pde.fit import load_fit_config
+    from zn_pde.plan import load_plan
+
+    configs = Path(__file__).parent.parent / "configs"
+    for load, name in ((load_config, "zno_spheroid_radial"), (load_fit_config,
+                                                               "fit_zno_release"),
+                       (load_plan, "plan_us_timing")):
+        with pytest.raises(InputError, match=r"expected a list of 'KEY=VALUE' texts") as e:
+            load(configs / f"{name}.toml", overrides)
+        assert e.value.key == "overrides", load
+
+
 def test_set_takes_a_key_part_in_single_quotes_as_toml_does(capsys):
     """TOML quotes a key 'literally' too: `--set "sweep.'material.dose_ug_per_ml'=[5.0]"`
     was split at its dots, quotes kept, and refused with "key 'sweep.'material': expected a

@@ -7,6 +7,7 @@ from ._load import apply_override as apply_override
 from ._load import apply_overrides as apply_overrides
 from ._load import array_of_tables as array_of_tables
 from ._load import as_toml as as_toml
+from ._load import check_overrides as check_overrides
 from ._load import coupling_rates_per_s as coupling_rates_per_s
 from ._load import default_config_text as default_config_text
 from ._load import largest_accurate_dt_s as largest_accurate_dt_s

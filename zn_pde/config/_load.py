@@ -56,6 +56,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     else:
         file, name = str(path), Path(path).stem
         raw = read_toml_file(path, "config")
+    check_overrides(overrides, file)
     if overrides and refill:
         raw = without_filled_values(raw, file)
     raw = apply_overrides(raw, overrides, file)
@@ -196,6 +197,16 @@ def _parse_value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text  # a bare word is taken as a string: --set material.kind=ZnO
+
+
+def check_overrides(items: Any, file: str) -> None:
+    """`items`, the `--set` overrides a Python caller passed, must be a list or tuple of
+    'KEY=VALUE' texts: a lone text would be applied a character at a time (and a dict by
+    its keys), each refused as 'expects KEY=VALUE, got 't''."""
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise InputError(f"overrides = {items!r} ({type(items).__name__}): expected a list of "
+                         "'KEY=VALUE' texts as for --set, e.g. ['time.end_h=2']",
+                         file=file, key="overrides")
 
 
 def apply_overrides(raw: dict[str, Any], items: list[str] | tuple[str, ...], file: str

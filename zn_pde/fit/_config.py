@@ -45,7 +45,14 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ..config import ARRAY_SECTIONS, apply_override, array_of_tables, as_toml, read_toml_file
+from ..config import (
+    ARRAY_SECTIONS,
+    apply_override,
+    array_of_tables,
+    as_toml,
+    check_overrides,
+    read_toml_file,
+)
 from ..materials import RENAMED, get_material
 from ..observables import FITTABLE, OBSERVABLES, Observable, shipped_path
 from ._design_config import design_settings
@@ -316,6 +323,7 @@ def load_fit_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (
     raw = read_toml_file(path, "fit config")  # before Path(), which reads "" as "."
     p = Path(path)
     file = str(p)
+    check_overrides(overrides, file)
     for item in overrides:
         apply_override(raw, item, file)
     return fit_config_from_dict(raw, file, p.parent)

@@ -44,7 +44,14 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ..config import SECTIONS, apply_override, as_toml, key_units, load_config
+from ..config import (
+    SECTIONS,
+    apply_override,
+    as_toml,
+    check_overrides,
+    key_units,
+    load_config,
+)
 from ..config._load import read_toml_file
 
 OBJECTIVES = {
@@ -160,6 +167,7 @@ def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
     raw = read_toml_file(path, "plan")  # before Path(), which reads "" as "."
     path = Path(path)
     file = str(path)
+    check_overrides(overrides, file)
     text = path.read_text()
     own = [o for o in overrides if is_plan_override(o)]
     overrides = [o for o in overrides if not is_plan_override(o)]
