@@ -510,6 +510,23 @@ def test_check_output_free_is_the_python_api_s_guard(tmp_path):
     check_output_free(tmp_path, "r", overwrite=True)
 
 
+def test_fit_and_design_from_python_name_an_argument_of_the_wrong_type(tmp_path):
+    """docs/fitting.md (Python): `fit(path)` (a path where load_fit_config(path) goes) failed
+    with "'str' object has no attribute 'fingerprint'", and a number for the output folder
+    with a TypeError from pathlib; each is an InputError naming the argument."""
+    from zn_pde import InputError
+    from zn_pde.fit import design, fit
+
+    path = Path(__file__).parent.parent / "configs" / "fit_zno_release.toml"
+    for function in (fit, design):
+        with pytest.raises(InputError, match=r"takes a FitConfig.*load_fit_config\(path\)"
+                           ) as e:
+            function(str(path), tmp_path)
+        assert e.value.key == "cfg"
+    with pytest.raises(InputError, match=r"the output folder 5 \(int\) is not a path"):
+        design(load_fit_config(path), 5)
+
+
 def test_validate_checks_a_fit_config_as_the_fit_would(tmp_path, capsys):
     """`zn-pde validate FIT.toml` (the README's "check a config") was exit 2 with "key 'fit':
     unknown section" for every fit config: it now makes the fit's checks without fitting and

@@ -68,6 +68,9 @@ def output_folder(path: str | os.PathLike, key: str = "--outdir") -> Path:
     """The folder a command writes into, created if missing: an InputError (exit 2) naming
     it when it is a file, cannot be created or cannot be written, checked before any work is
     done, so a long fit or plan does not fail at its end."""
+    if not isinstance(path, str | os.PathLike):  # from Python: fit(cfg, 5)
+        raise InputError(f"the output folder {path!r} ({type(path).__name__}) is not a path; "
+                         "allowed: a str or os.PathLike naming a folder", key=key)
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise InputError("the output folder is a file; give a folder", key=key, file=str(out))

@@ -318,6 +318,15 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
         simulation=simulation, raw=raw)
 
 
+def check_fit_config(cfg: Any, caller: str) -> None:
+    """`cfg`, what a Python caller gave `fit` or `design`, must be a `FitConfig`: a path
+    failed deep inside ('str' object has no attribute 'fingerprint')."""
+    if not isinstance(cfg, FitConfig):
+        raise InputError(f"{caller} takes a FitConfig, got {type(cfg).__name__} {cfg!r}; "
+                         f"read a fit config with {caller}(load_fit_config(path)) (overrides: "
+                         "load_fit_config(path, ['fit.starts=2']))", key="cfg")
+
+
 def load_fit_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> FitConfig:
     """Read a fit config file, apply `--set` overrides, validate."""
     raw = read_toml_file(path, "fit config")  # before Path(), which reads "" as "."

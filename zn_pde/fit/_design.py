@@ -51,7 +51,7 @@ import numpy as np
 from .._errors import InputError, RunError, output_folder, write_text_atomic
 from .._version import __version__
 from ..observables._data import OBSERVED
-from ._config import FitConfig
+from ._config import FitConfig, check_fit_config
 from ._design_config import DesignSettings, design_settings
 from ._optimise import forward_mode_options
 from ._problem import Problem, build_problem
@@ -244,6 +244,7 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
     parameters from their fitted value (a local design is only as good as the point it is
     made at: check a parameter the data do not bound at other values of its interval);
     `[design] at` averages over several values instead."""
+    check_fit_config(cfg, "design")
     if "design" not in cfg.raw:
         raise InputError("the fit config has no [design] section; add one naming the "
                          "candidate measurements, e.g. [design] candidates = { time_h = [1, "

@@ -21,7 +21,7 @@ from .._version import __version__
 from ..config import resolve, unresolved
 from ..observables._prediction import deep_merge
 from ._checks import data_warnings
-from ._config import FitConfig
+from ._config import FitConfig, check_fit_config
 from ._empirical import RELEASE_MODELS, VIABILITY_MODELS, fit_empirical
 from ._optimise import MultiStart, OptimiserState, Optimum, derivatives_warning, still_improving
 from ._problem import Problem, build_problem
@@ -73,6 +73,7 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
         figure: bool = True) -> FitResult:
     """Run a fit; with `outdir`, write `<name>.json`, `<name>.eqx` and `<name>.png` there
     (those of a previous fit are removed when the optimisation starts)."""
+    check_fit_config(cfg, "fit")
     t_start = time.perf_counter()
     fingerprint = cfg.fingerprint()
     key = cfg.problem_key()
