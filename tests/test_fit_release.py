@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shlex
 from pathlib import Path
 
@@ -133,6 +134,23 @@ def test_outputs_round_trip(recovered):
         assert float(getattr(model.kinetics, name)) == pytest.approx(
             report["parameters"][name]["value"], rel=1e-12)
     assert not resume_path(files["json"].parent, "synthetic_release").exists()
+
+
+def test_load_fitted_model_names_a_file_that_is_not_a_fit_s(tmp_path):
+    """`load_fitted_model` of the plan's or design's JSON beside the fits in checkpoints/
+    was a KeyError ('model_config'), of a missing file or a JSON without its .eqx a
+    FileNotFoundError: each is an InputError naming the file."""
+    from zn_pde import InputError
+
+    shipped = Path(__file__).parents[1] / "checkpoints"
+    (tmp_path / "zno_release.json").write_text((shipped / "zno_release.json").read_text())
+    for path, words in ((shipped / "plan_us_timing.json", "not a fit's <name>.json"),
+                        (shipped / "zno_release_design.json", "not a fit's <name>.json"),
+                        (tmp_path / "missing.json", "cannot read the fit's JSON"),
+                        (tmp_path / "zno_release.json", "zno_release.eqx is not beside")):
+        with pytest.raises(InputError, match=re.escape(words)) as e:
+            load_fitted_model(path)
+        assert path.stem in str(e.value)
 
 
 def test_fixed_parameter_stays_fixed(synthetic, tmp_path, capsys, monkeypatch):

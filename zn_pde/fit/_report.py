@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import write_text_atomic
+from .._errors import InputError, write_text_atomic
 from .._model import Model, build_model
 from ..observables import Table
 from ..observables.viability import DEFAULT_EXPOSURE_H
@@ -311,8 +311,22 @@ def write_outputs(problem: Problem, x: np.ndarray, report: dict[str, Any], out: 
 
 
 def load_fitted_model(json_path: str | Path) -> Model:
-    """The fitted model written beside `<name>.json` (rebuilt, then its leaves read back)."""
+    """The fitted model written beside `<name>.json` (rebuilt, then its leaves read back).
+    InputError for a file that is missing or unreadable, or not a fit's JSON (a design's or
+    a plan's), or whose `.eqx` is missing."""
     p = Path(json_path)
-    report = json.loads(p.read_text())
+    try:
+        report = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) else "not JSON"
+        raise InputError(f"cannot read the fit's JSON ({reason})", file=str(p)) from None
+    if not isinstance(report, dict) or "model_config" not in report:
+        raise InputError("not a fit's <name>.json (no model_config: a design's or a plan's "
+                         "JSON, or another file); give the <name>.json that zn-pde fit "
+                         "wrote beside its <name>.eqx", file=str(p))
     like = build_model(report["model_config"])
-    return eqx.tree_deserialise_leaves(p.with_name(report["files"]["model"]), like)
+    eqx_path = p.with_name(report["files"]["model"])
+    if not eqx_path.is_file():
+        raise InputError(f"the fitted model {eqx_path.name} is not beside the JSON; keep the "
+                         "two files together", file=str(eqx_path))
+    return eqx.tree_deserialise_leaves(eqx_path, like)
