@@ -790,6 +790,19 @@ def test_the_summary_says_a_control_at_its_bound_and_the_scenario_s_notes(tmp_pa
     assert "(bounds 10 to 30, at its upper bound)" in captured.out
 
 
+def test_a_control_held_at_its_bound_by_its_gradient_is_not_said_to_have_none(tmp_path):
+    """The scenario's dose on the upper bound of its box (30 in 10 to 30): more particles
+    kill more, so every step pushes the dose out of the box and it stays at the box's edge.
+    It was reported as one that "no start moved" for want of a gradient, which it had: the
+    JSON says it is at its upper bound, with no such warning."""
+    culture = sonicated_culture(1.5, dose_ug_per_ml=30.0)
+    path = write_plan(tmp_path, {"material.dose_ug_per_ml": (10.0, 30.0)}, culture,
+                      optimiser={"starts": 1, "iterations": 3, "polish": 0})
+    report = plan(path, tmp_path / "o", progress=False)
+    dose = report["controls"]["material.dose_ug_per_ml"]
+    assert dose["at_bound"] == "upper" and "warning" not in dose, dose
+
+
 def test_a_dimensionless_control_s_summary_line_has_no_unit():
     """pH's unit is "1" (dimensionless); the summary printed "7.4 -> 7.399 1"."""
     from zn_pde.plan import control_line

@@ -182,7 +182,8 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
             cur["history"].append({"x": x.tolist(), "objective": ev.objective,
                                    "constraints": g, "lagrangian": value, "multipliers": lam,
                                    "gradient_norm": float(np.linalg.norm(
-                                       ev.objective_grad * (hi - lo)))})
+                                       ev.objective_grad * (hi - lo))),
+                                   "gradient": np.asarray(grad_x, float).tolist()})
             treedef = jax.tree.structure(adam.init(jnp.asarray(u)))
             s = jax.tree.unflatten(treedef, [jnp.asarray(a) for a in cur["adam"]])
             direction, s = adam.update(jnp.asarray(grad_u), s)
@@ -325,7 +326,8 @@ def _summary(cur: dict[str, Any]) -> dict[str, Any]:
             "gradient_norm_start": hist[0]["gradient_norm"],
             "gradient_norm_optimum": pick["gradient_norm"],
             "history": [{"objective": h["objective"], "lagrangian": h["lagrangian"],
-                         "violation": violation(h), "x": h["x"]} for h in hist]}
+                         "violation": violation(h), "x": h["x"], "gradient": h.get("gradient")}
+                        for h in hist]}
 
 
 def _report(k, n, it, ev, g, done, total, t0, problem) -> None:

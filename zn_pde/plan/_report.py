@@ -226,7 +226,11 @@ def _timeline(a, configs) -> None:
 
 def _never_moved(starts: list[dict[str, Any]], i: int) -> bool:
     """Whether control `i` stayed at its starting value through every iterate of every start
-    (of at least two iterates): Adam's step is 0 exactly where the gradient is."""
+    (of at least two iterates) for want of a gradient: Adam's step is 0 exactly where the
+    gradient is. A control that starts at its box's edge (the scenario's value on a bound)
+    and whose gradient pushes it outward also stays, held there: it had a gradient, and its
+    `at_bound` says where it is (a history from a resume state without gradients: stayed)."""
     histories = [st["history"] for st in starts if len(st["history"]) > 1]
-    return bool(histories) and all(h["x"][i] == hist[0]["x"][i]
-                                   for hist in histories for h in hist)
+    return bool(histories) and all(
+        h["x"][i] == hist[0]["x"][i] and (h.get("gradient") is None or h["gradient"][i] == 0.0)
+        for hist in histories for h in hist)
