@@ -76,6 +76,20 @@ def fd_check(tmp_path: Path, controls: dict, scen: dict, rtol: float) -> None:
         np.testing.assert_allclose(grad[i], fd, rtol=rtol, err_msg=problem.keys[i])
 
 
+@pytest.mark.parametrize("x", [[2.0], [2.0, 1.5, 1.0], "2.0", {"ultrasound[0].start_h": 2.0}])
+def test_evaluate_names_its_controls_for_values_of_the_wrong_shape(tmp_path, x):
+    """README: `PlanProblem(load_plan(path)).evaluate(x)`, x the controls' values. Two of
+    three values, or a dict by key, failed inside zip() or float() (ValueError, TypeError);
+    an InputError names the controls in the order x takes them."""
+    keys = {"ultrasound[0].start_h": (1.0, 4.0), "ultrasound[0].intensity_W_per_cm2": (1.0, 2.0)}
+    problem = PlanProblem(load_plan(write_plan(tmp_path, keys)))
+    with pytest.raises(InputError, match=r"evaluate takes the 2 controls' values, a sequence "
+                       r"of numbers in the order ultrasound\[0\]\.start_h, ultrasound\[0\]"
+                       r"\.intensity_W_per_cm2") as e:
+        problem.evaluate(x, gradient=False)
+    assert e.value.key == "x"
+
+
 def test_gradient_matches_differences_exposure_controls(tmp_path):
     """Ultrasound start, duration, intensity and repeat spacing (two repeats): event times
     move through the step lengths, the intensity through the cavitation law."""

@@ -393,8 +393,17 @@ class PlanProblem:
 
     def evaluate(self, x: np.ndarray, gradient: bool = True) -> Evaluation:
         """Objective and constraints with the planning step plan (gradients by the chain rule
-        of the module docstring)."""
-        x = np.asarray(x, float)
+        of the module docstring). `x`: the controls' values in the order of `keys`, in the
+        units of their keys (InputError for anything else)."""
+        try:
+            values = np.asarray(x, float)
+        except (TypeError, ValueError):
+            values = None
+        if values is None or values.shape != (len(self.keys),):
+            raise InputError(f"evaluate takes the {len(self.keys)} controls' values, a sequence "
+                             f"of numbers in the order {', '.join(self.keys)} (the units of "
+                             f"their keys), got {x!r}", file=self.s.file, key="x")
+        x = values
         cfg = self.tumour(x)
         # the scenarios a step either side of x in each control, resolved once for every
         # difference below (objective, normal tissue, caps)
