@@ -90,6 +90,16 @@ def test_evaluate_names_its_controls_for_values_of_the_wrong_shape(tmp_path, x):
     assert e.value.key == "x"
 
 
+@pytest.mark.parametrize("flag", ["overwrite", "resume", "progress"])
+def test_plan_from_python_refuses_a_flag_that_is_not_a_bool(tmp_path, flag):
+    """`plan(path, out, overwrite="no")`: a truthy text replaced an existing plan's files.
+    Each flag is True or False, as simulate's are; nothing is written."""
+    path = write_plan(tmp_path, {"ultrasound[0].start_h": (1.0, 4.0)})
+    with pytest.raises(InputError, match=f"plan's {flag} = 'no' must be True or False"):
+        plan(path, tmp_path / "o", **{flag: "no"})
+    assert not (tmp_path / "o").exists()
+
+
 def test_gradient_matches_differences_exposure_controls(tmp_path):
     """Ultrasound start, duration, intensity and repeat spacing (two repeats): event times
     move through the step lengths, the intensity through the cavitation law."""

@@ -30,6 +30,12 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
          overwrite: bool = False, resume: bool = False, progress: bool = True,
          overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     """Optimise the plan; returns the JSON report as a dict (see `zn-pde plan`)."""
+    for name, flag in (("overwrite", overwrite), ("resume", resume), ("progress", progress)):
+        if not isinstance(flag, bool):  # "no" would be truthy: it would replace a plan
+            file = (path_or_settings.file if isinstance(path_or_settings, PlanSettings)
+                    else str(path_or_settings))
+            raise InputError(f"plan's {name} = {flag!r} must be True or False", key=name,
+                             file=file)
     settings = (path_or_settings if isinstance(path_or_settings, PlanSettings)
                 else load_plan(path_or_settings, overrides))
     out = output_folder(outdir)
