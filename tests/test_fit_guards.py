@@ -525,6 +525,14 @@ def test_fit_and_design_from_python_name_an_argument_of_the_wrong_type(tmp_path)
         assert e.value.key == "cfg"
     with pytest.raises(InputError, match=r"the output folder 5 \(int\) is not a path"):
         design(load_fit_config(path), 5)
+    # on/off arguments that are not True or False ("no" is truthy) are named, before any work
+    cfg = load_fit_config(path)
+    for function, flag in ((fit, "resume"), (fit, "quiet"), (fit, "figure"),
+                           (design, "refit"), (design, "quiet"), (design, "figure")):
+        with pytest.raises(InputError, match=rf"{flag} = 'no' must be True or False") as e:
+            function(cfg, tmp_path, **{flag: "no"})
+        assert e.value.key == flag
+    assert not any(tmp_path.iterdir())
 
 
 def test_validate_checks_a_fit_config_as_the_fit_would(tmp_path, capsys):

@@ -25,7 +25,7 @@ from typing import Any
 
 import xarray as xr
 
-from ._errors import ConfigNote, InputError, RunError
+from ._errors import ConfigNote, InputError, RunError, check_flags
 from ._notes import config_notes
 from ._run import simulate_to_file
 from .config import (
@@ -79,10 +79,7 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
     interrupt: then its subclass `Interrupted`); without `out` the frames saved until then
     are in the error's `dataset`.
     """
-    for name, flag in (("progress", progress), ("overwrite", overwrite)):
-        if not isinstance(flag, bool):  # "no" would be truthy: it would overwrite a run
-            raise InputError(f"simulate's {name} = {flag!r} must be True or False",
-                             key=name, file=_label(config))
+    check_flags("simulate", _label(config), progress=progress, overwrite=overwrite)
     c = _resolve(config, overrides)
     for note in config_notes(c):  # what `zn-pde run` prints with its summary
         warnings.warn(note.strip().removeprefix("note: "), ConfigNote, stacklevel=2)

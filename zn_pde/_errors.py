@@ -42,6 +42,15 @@ class InputError(ValueError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+def check_flags(caller: str, file: str | None = None, **flags: object) -> None:
+    """A Python caller's on/off arguments must be True or False: "no" or 0.5 would be read as
+    on (truthy), and overwrite="no" would replace a run, a plan or an export."""
+    for name, flag in flags.items():
+        if not isinstance(flag, bool):
+            raise InputError(f"{caller}'s {name} = {flag!r} must be True or False", key=name,
+                             file=file)
+
+
 class ConfigNote(UserWarning):
     """A config the model runs, but not wholly as its user may expect (light below the band
     gap, ultrasound below the cavitation threshold, zinc nothing caps, ...): the notes

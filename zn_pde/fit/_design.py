@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import InputError, RunError, output_folder, write_text_atomic
+from .._errors import InputError, RunError, check_flags, output_folder, write_text_atomic
 from .._version import __version__
 from ..observables._data import OBSERVED
 from ._config import FitConfig, check_fit_config
@@ -245,6 +245,7 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
     made at: check a parameter the data do not bound at other values of its interval);
     `[design] at` averages over several values instead."""
     check_fit_config(cfg, "design")
+    check_flags("design", cfg.file, refit=refit, quiet=quiet, figure=figure)
     if "design" not in cfg.raw:
         raise InputError("the fit config has no [design] section; add one naming the "
                          "candidate measurements, e.g. [design] candidates = { time_h = [1, "

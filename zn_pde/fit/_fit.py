@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError, output_folder
+from .._errors import InputError, check_flags, output_folder
 from .._version import __version__
 from ..config import resolve, unresolved
 from ..observables._prediction import deep_merge
@@ -74,6 +74,7 @@ def fit(cfg: FitConfig, outdir: str | Path | None = "checkpoints", *, resume: bo
     """Run a fit; with `outdir`, write `<name>.json`, `<name>.eqx` and `<name>.png` there
     (those of a previous fit are removed when the optimisation starts)."""
     check_fit_config(cfg, "fit")
+    check_flags("fit", cfg.file, resume=resume, quiet=quiet, figure=figure)
     t_start = time.perf_counter()
     fingerprint = cfg.fingerprint()
     key = cfg.problem_key()

@@ -35,7 +35,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from .._errors import InputError
+from .._errors import InputError, check_flags
 from ._hdf5 import OutputError, open_read_only, read_run
 
 _VTK_TYPES = {np.dtype("float32"): "Float32", np.dtype("float64"): "Float64",
@@ -56,9 +56,7 @@ def export_vtk(h5_path: str | Path, outdir: str | Path | None = None, *,
         raise InputError(f"export_vtk's outdir = {outdir!r} ({type(outdir).__name__}) is not "
                          "a folder path; allowed: a str or os.PathLike, or None (the run "
                          "file's folder)", key="outdir", file=str(h5_path))
-    if not isinstance(overwrite, bool):  # "no" would be truthy: it would replace an export
-        raise InputError(f"export_vtk's overwrite = {overwrite!r} must be True or False",
-                         key="overwrite", file=str(h5_path))
+    check_flags("export_vtk", str(h5_path), overwrite=overwrite)
     h5_path = Path(h5_path)
     _refuse_sweep(h5_path)
     run = read_run(h5_path)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError, Interrupted, output_folder, sigterm_as_interrupt
+from .._errors import InputError, Interrupted, check_flags, output_folder, sigterm_as_interrupt
 from .._notes import config_notes
 from ._config import OBJECTIVES as OBJECTIVES
 from ._config import PlanSettings as PlanSettings
@@ -30,12 +30,9 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
          overwrite: bool = False, resume: bool = False, progress: bool = True,
          overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     """Optimise the plan; returns the JSON report as a dict (see `zn-pde plan`)."""
-    for name, flag in (("overwrite", overwrite), ("resume", resume), ("progress", progress)):
-        if not isinstance(flag, bool):  # "no" would be truthy: it would replace a plan
-            file = (path_or_settings.file if isinstance(path_or_settings, PlanSettings)
-                    else str(path_or_settings))
-            raise InputError(f"plan's {name} = {flag!r} must be True or False", key=name,
-                             file=file)
+    check_flags("plan", path_or_settings.file if isinstance(path_or_settings, PlanSettings)
+                else str(path_or_settings), overwrite=overwrite, resume=resume,
+                progress=progress)
     settings = (path_or_settings if isinstance(path_or_settings, PlanSettings)
                 else load_plan(path_or_settings, overrides))
     out = output_folder(outdir)
