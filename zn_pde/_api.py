@@ -209,7 +209,7 @@ def _has_frames(path: Path) -> bool:
 def _in_memory_message(message: str, path: Path) -> str:
     """A run-time error of a run without `out=`: its file is gone, so no path to resume."""
     message = re.sub(r"; continue with: zn-pde run --resume \S+", "", message)
-    message = message.replace(f" are saved in {path}", " were saved")
+    message = message.replace(f" saved in {path}", " saved")
     return (f"{message} (the frames saved until then are in this error's `dataset`; "
             "pass out='run.h5' to keep a file that `zn-pde run --resume` can continue)")
 

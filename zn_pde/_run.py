@@ -481,7 +481,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
                 message = f"interrupted by {name} before the run started; nothing was written"
             elif times:
                 message = (f"interrupted by {name}; {count(len(times), 'frame')} (0 to "
-                           f"{times[-1] / 3600:g} h of {total_s / 3600:g} h) are saved in "
+                           f"{times[-1] / 3600:g} h of {total_s / 3600:g} h) saved in "
                            f"{out}; continue with: zn-pde run --resume {shlex.quote(str(out))}")
             else:
                 message = f"interrupted by {name} before the first frame was saved"
