@@ -414,6 +414,33 @@ def test_a_dose_into_tissue_with_closed_walls_is_refused(capsys, tmp_path, grid,
     assert code == 0, out
 
 
+@pytest.mark.parametrize("grid, radius, fills", [
+    ('kind = "radial"\nshape = [10]\nspacing_um = 10.0\n', 100.0, True),
+    ('kind = "radial"\nshape = [10]\nspacing_um = 10.0\n', 95.0, True),  # last centre 95
+    ('kind = "radial"\nshape = [10]\nspacing_um = 10.0\n', 94.0, False),
+    ('shape = [2, 2, 2]\nspacing_um = 10.0\n', 10.0, True),  # corners 8.66 um out
+    ('shape = [4, 4, 4]\nspacing_um = 10.0\n', 20.0, False)])
+def test_a_dose_into_a_spheroid_that_fills_a_closed_grid_is_refused(capsys, tmp_path, grid,
+                                                                     radius, fills):
+    """A spheroid that holds every voxel or shell (each centre inside radius_um) leaves no
+    medium, and behind zero-flux walls no face to enter by: the dose reached no cell, while
+    the event table listed it (an outside check, 2026-12-07: a radial [10] x 10 um grid with
+    radius 100 or 95 um, and a 2^3 x 10 um grid with radius 10 um, ended with np = np_int =
+    0 everywhere after 20 ug/mL). Refused as for geometry 'uniform'; one medium shell or
+    voxel left is enough."""
+    text = (f"[grid]\n{grid}[geometry]\nkind = \"spheroid\"\nradius_um = {radius}\n"
+            "[boundary]\nkind = \"neumann\"\n[time]\nend_h = 2.0\n[material]\nkind = \"ZnO\"\n"
+            "dose_ug_per_ml = 5.0\n")
+    code, out = _validate(capsys, _write(tmp_path, text))
+    if fills:
+        assert code == 2 and "key 'material.dose_ug_per_ml'" in out, out
+        assert "would reach no cell" in out and "radius_um" in out and "Traceback" not in out
+    else:
+        assert code == 0, out
+    dirichlet = text.replace('kind = "neumann"', 'kind = "dirichlet"')
+    assert _validate(capsys, _write(tmp_path, dirichlet))[0] == 0
+
+
 @pytest.mark.parametrize("text", ["", '[grid]\nkind = "radial"\n',
                                   '[[ultrasound]]\nstart_h = 1.0\nduration_min = 1.0\n'
                                   'intensity_W_per_cm2 = 1.0\nfrequency_MHz = 1.0\n'])

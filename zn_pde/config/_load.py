@@ -1050,11 +1050,34 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
         _check_step_accuracy(c, file)
 
 
+def _spheroid_fills_grid(c: dict[str, Any]) -> bool:
+    """Whether a spheroid holds every voxel (shell) of its grid: the farthest voxel centre
+    (shell centre) lies inside it, as `_grid.build_geometry` marks tissue (s <= 1)."""
+    grid, geo = c["grid"], c["geometry"]
+    h, radius = grid["spacing_um"], geo["radius_um"]
+    if grid["kind"] == "radial":
+        return (grid["shape"][0] - 0.5) * h / radius <= 1.0
+    far = [max((c0 - 0.5 * h) ** 2, ((n - 0.5) * h - c0) ** 2)
+           for n, c0 in zip(grid["shape"], geo["center_um"], strict=True)]
+    return math.sqrt(far[0] + far[1] + far[2]) / radius <= 1.0
+
+
 def _check_dose_reaches_tissue(c: dict[str, Any], file: str) -> None:
-    """A grid of tissue only (geometry 'uniform') with zero-flux walls has no medium and no
-    open face for particles to enter by: a positive dose there would reach no cell."""
-    if (c["grid"]["kind"] == "well_mixed" or c["geometry"]["kind"] != "uniform"
-            or c["boundary"]["kind"] != "neumann" or "material" not in c):
+    """A grid of tissue only (geometry 'uniform', or a spheroid that holds every voxel or
+    shell) with zero-flux walls has no medium and no open face for particles to enter by: a
+    positive dose there would reach no cell."""
+    if (c["grid"]["kind"] == "well_mixed" or c["boundary"]["kind"] != "neumann"
+            or "material" not in c):
+        return
+    kind = c["geometry"]["kind"]
+    if kind == "spheroid" and _spheroid_fills_grid(c):
+        what = ("a spheroid that holds every voxel (shell) of the grid (geometry.radius_um = "
+                f"{c['geometry']['radius_um']:g})")
+        instead = "a smaller geometry.radius_um or a larger grid (medium around the tissue)"
+    elif kind == "uniform":
+        what = "a grid of tissue only (geometry.kind = 'uniform')"
+        instead = "geometry.kind = 'spheroid' (tissue in medium)"
+    else:
         return
     doses = [("material.dose_ug_per_ml", c["material"]["dose_ug_per_ml"])]
     doses += [(f"dose[{i}].dose_ug_per_ml", d["dose_ug_per_ml"])
@@ -1062,12 +1085,11 @@ def _check_dose_reaches_tissue(c: dict[str, Any], file: str) -> None:
     for key, value in doses:
         if value > 0:
             raise InputError(
-                f"a grid of tissue only (geometry.kind = 'uniform') with zero-flux walls "
-                f"(boundary.kind = 'neumann') has no medium and no open face for particles to "
-                f"enter by, so {value:g} ug/mL would reach no cell; allowed: 0 here, or "
-                "boundary.kind = 'dirichlet' (the faces meet the dosed medium), "
-                "geometry.kind = 'spheroid' (tissue in medium) or grid.kind = 'well_mixed' "
-                "(a culture)", file=file, key=key)
+                f"{what} with zero-flux walls (boundary.kind = 'neumann') has no medium and "
+                f"no open face for particles to enter by, so {value:g} ug/mL would reach no "
+                "cell; allowed: 0 here, or boundary.kind = 'dirichlet' (the faces meet the "
+                f"dosed medium), {instead} or grid.kind = 'well_mixed' (a culture)",
+                file=file, key=key)
 
 
 def _check_shape(c: dict[str, Any], file: str) -> None:

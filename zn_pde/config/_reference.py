@@ -142,7 +142,8 @@ Checked after every key is valid on its own (exit status 2 when broken):
   1 - `geometry.cell_volume_fraction`). A well_mixed run has no space, so {inert} are
   resolved but do not act (`zn-pde validate` says so).
 - `grid.shape` has 3 integers on a cartesian grid, 1 on a radial one.
-- `geometry.kind = "uniform"` (tissue only) with `boundary.kind = "neumann"` on a cartesian
+- `geometry.kind = "uniform"` (tissue only), or a `"spheroid"` that holds every voxel (shell:
+  every shell centre inside `radius_um`), with `boundary.kind = "neumann"` on a cartesian
   or radial grid has no medium and no open face for particles to enter by: its doses
   (`material.dose_ug_per_ml`, `[[dose]]`) must be 0.
 - A `"spheroid"` on a cartesian grid must fit in the domain (`grid.shape` x
