@@ -258,7 +258,8 @@ def _photosensitiser_section() -> dict[str, Key]:
             "molar_absorption_per_M_per_cm": Key(
                 "float_list", list(CE6_MOLAR_ABSORPTION_PER_M_PER_CM),
                 "molar absorption coefficient at each of absorption_nm, in the same order "
-                "(1/(M cm)); default chlorin e6", lo=0.0, hi=1e7)}
+                "(1/(M cm)); default chlorin e6 (assumed: typical free-base chlorin values, "
+                "Soret ~1.5e5, Q band ~4e4; no primary spectrum read)", lo=0.0, hi=1e7)}
     return keys | {p.name: parameter_key(p) for p in PHOTOSENSITISER}
 
 

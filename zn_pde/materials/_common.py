@@ -64,7 +64,10 @@ COMMON: tuple[Parameter, ...] = (
               "cargo concentration at half-maximal death rate",
               "assumed: doxorubicin 24-48 h IC50 values lie around 0.1-1 ug/mL in common "
               "cancer lines", lower=0.0, lower_open=True),
-    Parameter("cargo_kill_hill", 1.0, "1", "Hill coefficient of cargo killing", "assumed",
+    Parameter("cargo_kill_hill", 1.0, "1", "Hill coefficient of cargo killing",
+              "assumed: 1, the hyperbolic (Michaelis-Menten-like) law, the fewest assumptions "
+              "when no doxorubicin dose-response slope was read; with cargo_kill_half_ug_per_ml "
+              "it sets how sharply killing rises around the half-maximal concentration",
               lower=0.5, upper=10.0),
     # --- co-released species: 1 per Zn for ZnO2 (H2O2) and ZnS (H2S) -------------------------
     Parameter("coproduct_per_zn", 0.0, "1",

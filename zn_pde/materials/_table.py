@@ -16,7 +16,13 @@ def _row(key: str, p) -> str:
 def markdown_table() -> str:
     """ZnO in full, then for each other material only the rows where it differs from ZnO,
     then the shared optional processes (`_common.py`) and `[oxygen]`."""
-    from ._common import CE6_ABSORPTION_NM, COMMON, OXYGEN, PHOTOSENSITISER
+    from ._common import (
+        CE6_ABSORPTION_NM,
+        CE6_MOLAR_ABSORPTION_PER_M_PER_CM,
+        COMMON,
+        OXYGEN,
+        PHOTOSENSITISER,
+    )
 
     rows = ["| key | value | unit | meaning | source |", "|---|---|---|---|---|"]
     zno = MATERIALS["ZnO"]
@@ -41,6 +47,12 @@ def markdown_table() -> str:
                 + ", ".join(f"{w:g}" for w in CE6_ABSORPTION_NM)
                 + " | nm | absorption maxima (chlorin e6 Soret and Q bands) | assumed: typical "
                 "reported Ce6 maxima; no primary spectrum read |")
+    rows.append("| `photosensitiser.molar_absorption_per_M_per_cm` | "
+                + ", ".join(f"{e:g}" for e in CE6_MOLAR_ABSORPTION_PER_M_PER_CM)
+                + " | 1/(M cm) | molar absorption coefficients at those maxima, in the same "
+                "order | assumed: typical values of a free-base chlorin (Soret ~1.5e5, Q band "
+                "~4e4); no primary chlorin e6 spectrum was read (none in the searchable "
+                "abstracts, docs/research/) |")
     rows += [_row(f"photosensitiser.{p.name}", p) for p in PHOTOSENSITISER]
     rows.append("| **tissue and physiology** | | | | |")
     from ..config._schema import SECTIONS  # the config's own keys and defaults, not copies
