@@ -125,8 +125,9 @@ COMMON: tuple[Parameter, ...] = (
               "Raise it for Fe- or Cu-doped particles", lower=0.0),
     Parameter("fenton_rate_per_uM_per_s", 76e-6, "1/(uM s)",
               "Fenton rate constant Fe2+ + H2O2 -> Fe3+ + OH + OH-",
-              "76 M^-1 s^-1: Walling 1975, Acc Chem Res 8:125, doi:10.1021/ar50088a003 "
-              "(not re-read)",
+              "76 M^-1 s^-1 (= 76e-6 /(uM s)), the value commonly cited to Walling 1975, Acc "
+              "Chem Res 8:125, doi:10.1021/ar50088a003 (not read: where in it the value stands "
+              "was not seen)",
               lower=0.0),
     # --- H2S --------------------------------------------------------------------------------
     Parameter("h2s_diffusivity_medium_um2_per_s", _H2S_DIFFUSIVITY, "um^2/s",

@@ -85,7 +85,8 @@ def markdown_table() -> str:
                 f"(mu_a + mu_s'))) | mu_s' = "
                 f"{JACQUES_SOFT_TISSUE_A_PER_CM:g} (lambda/500 nm)^-{JACQUES_SOFT_TISSUE_B:g} "
                 f"1/cm, Jacques 2013, Phys Med Biol 58:R37, doi:10.1088/0031-9155/58/11/R37, "
-                f"Table 2 (soft tissue); mu_a (1/cm) at {mua}: assumed, see "
+                f"Table 2 ('other soft tissues'; read second-hand, in two public code files "
+                f"citing that table); mu_a (1/cm) at {mua}: assumed, see "
                 f"zn_pde/materials/tissue.py |")
     phi = SECTIONS["geometry"]["cell_volume_fraction"].default
     rows.append(f"| `geometry.cell_volume_fraction` | {_fmt(phi)} | 1 | cell volume per tissue "
@@ -109,9 +110,14 @@ def markdown_table() -> str:
                 "their enthalpies, van 't Hoff) |")
     rim, core = (SECTIONS["ph"][key].default for key in ("tissue_rim", "tissue_core"))
     rows.append(f"| `ph.tissue_rim`, `ph.tissue_core` | {rim}, {core} | pH | extracellular pH "
-                "at the spheroid surface and centre (parabolic in between) | the public contract's "
-                "values; within the tumour pHe range 6.5-7.1 (reviews, e.g. Gatenby & Gillies "
-                "2004, Nat Rev Cancer 4:891); no measured spheroid profile was found |")
+                "at the spheroid surface and centre (parabolic in between) | assumed: the public "
+                "contract's values, inside the pHe measured in human tumours by microelectrode, "
+                "mean 7.06 +- 0.05, range 5.66-7.78, 67 nodules ('Extracellular pH distribution "
+                "in human tumours', Int J Hyperthermia 1995, 11:211, "
+                "doi:10.3109/02656739509022457 from the page address, abstract; authors not "
+                "read); Gatenby & Gillies 2004 (Nat Rev Cancer 4:891, doi:10.1038/nrc1478, "
+                "abstract) state the acidosis, not a range; no measured spheroid profile was "
+                "found |")
     return "\n".join(rows)
 
 

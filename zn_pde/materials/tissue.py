@@ -62,8 +62,10 @@ ENVIRONMENT: tuple[Parameter, ...] = (
     Parameter("ultrasound_attenuation_tissue_dB_per_cm_MHz", 0.5, "dB/(cm MHz)",
               "acoustic amplitude-intensity attenuation of soft tissue, linear in frequency",
               "Duck 1990, Physical Properties of Tissue, Academic Press, "
-              "ISBN 0-12-222800-6, ch. 4 (soft tissues ~0.3-1 dB/cm/MHz); lower mid-range "
-              "for a cell aggregate without collagen-rich stroma",
+              "ISBN 0-12-222800-6, ch. 4 (soft tissues ~0.3-1 dB/cm/MHz; the book not read); "
+              "read in a secondary compilation: liver 0.50, breast 0.75, heart 0.52 dB/cm at "
+              "1 MHz (Diagnostics 2023, 13:855, doi:10.3390/diagnostics13050855, Table 4). "
+              "Lower mid-range for a cell aggregate without collagen-rich stroma",
               lower=0.0),
     Parameter("ultrasound_cavitation_threshold_W_per_cm2", round(0.667 / _CAVITATION_MHZ, 3),
               "W/cm^2",

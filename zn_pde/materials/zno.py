@@ -224,9 +224,11 @@ PARAMETERS: tuple[Parameter, ...] = (
               lower=0.0, upper=1.0),
     Parameter("zn_diffusivity_medium_um2_per_s", _ZN_DIFFUSIVITY_WATER, "um^2/s",
               "Zn2+ diffusivity in medium",
-              "Li & Gregory 1974, Geochim Cosmochim Acta 38:703, "
-              "doi:10.1016/0016-7037(74)90145-8 (7.03e-6 cm^2/s at 25 °C; phreeqc.dat gives "
-              "7.15e-6) " + TO_37C_TEXT,
+              "7.03e-6 cm^2/s at 25 °C, the value commonly quoted from Li & Gregory 1974, "
+              "Geochim Cosmochim Acta 38:703, doi:10.1016/0016-7037(74)90145-8 (not read: its "
+              "table was seen only second-hand, docs/research/parameter_sources.md item 2; "
+              "phreeqc.dat's -dw 0.715e-9 m^2/s, read, would give 957.6 um^2/s, 1.7 % more) "
+              + TO_37C_TEXT,
               lower=0.0),
     Parameter("zn_diffusivity_tissue_um2_per_s", _ZN_DIFFUSIVITY_WATER / _TORTUOSITY**2,
               "um^2/s", "Zn2+ diffusivity in tissue"
@@ -313,8 +315,11 @@ PARAMETERS: tuple[Parameter, ...] = (
               lower=0.0, lower_open=True),
     Parameter("gsh_initial_uM", 5000.0, "uM",
               "intracellular glutathione at rest (per cell volume)",
-              "Forman, Zhang & Rinna 2009, Mol Aspects Med 30:1, "
-              "doi:10.1016/j.mam.2008.08.006 (1-10 mM in cells); mid-range",
+              "1-10 mM in cells, as commonly stated; Forman, Zhang & Rinna 2009, Mol Aspects "
+              "Med 30:1, doi:10.1016/j.mam.2008.08.006, cited for it, gives no concentration "
+              "in its abstract (GSH 'the most abundant low molecular weight thiol compound "
+              "synthesized in cells'; its text not read). Secondary: 1-11 mM in cytosol (a "
+              "review excerpt, source unidentified), 0.5-10 mM (an encyclopaedia); mid-range",
               lower=0.0),
     Parameter("gsh_half_uM", 500.0, "uM",
               "glutathione at which it intercepts half of the peroxide the cell's thiols "
