@@ -13,6 +13,7 @@ from ._parameter import Parameter
 from .zno import H2O2_DIFFUSIVITY_37C, TO_37C, TO_37C_TEXT
 
 _TORTUOSITY_SQ = 1.6**2  # Sykova & Nicholson 2008, doi:10.1152/physrev.00027.2007
+_SYKOVA = "Sykova & Nicholson 2008, Physiol Rev 88:1277, doi:10.1152/physrev.00027.2007"
 _H2S_DIFFUSIVITY = round(1360.0 * TO_37C, 1)
 # H2S lost from an open culture well with a 5 min half-life (DeLeon, Stoy & Olson 2012)
 _H2S_LOSS_PER_S = round(math.log(2.0) / 300.0, 7)
@@ -56,8 +57,7 @@ COMMON: tuple[Parameter, ...] = (
     Parameter("cargo_diffusivity_tissue_um2_per_s", 300.0 / _TORTUOSITY_SQ, "um^2/s",
               "cargo diffusivity in tissue"
               " (derived unless set: the medium value / [tissue] tortuosity^2)",
-              "medium value / lambda^2, lambda = 1.6 "
-              "(Sykova & Nicholson 2008, doi:10.1152/physrev.00027.2007)", lower=0.0),
+              "medium value / lambda^2, lambda = 1.6 (" + _SYKOVA + ")", lower=0.0),
     Parameter("cargo_kill_max_per_h", 0.2, "1/h", "maximal death rate from the cargo",
               "assumed: doxorubicin kills over one to two days in culture", lower=0.0),
     Parameter("cargo_kill_half_ug_per_ml", 0.5, "ug/mL",
@@ -90,8 +90,7 @@ COMMON: tuple[Parameter, ...] = (
     Parameter("h2o2_diffusivity_tissue_um2_per_s", H2O2_DIFFUSIVITY_37C / _TORTUOSITY_SQ, "um^2/s",
               "H2O2 diffusivity in tissue"
               " (derived unless set: the medium value / [tissue] tortuosity^2)",
-              "medium value / lambda^2 (Sykova & Nicholson "
-              "2008)", lower=0.0),
+              "medium value / lambda^2, lambda = 1.6 (" + _SYKOVA + ")", lower=0.0),
     Parameter("h2o2_decay_per_s", 1e-4, "1/s", "spontaneous H2O2 loss in medium",
               "assumed: H2O2 persists for hours in a pyruvate-free culture medium (no "
               "half-life was found). Pyruvate removes it: k = 2.36 /(M s) (Guarino et al. "
@@ -119,8 +118,10 @@ COMMON: tuple[Parameter, ...] = (
               "6.4 /s", lower=0.0),
     Parameter("fenton_catalyst_uM", 0.35, "uM",
               "labile Fe2+ in cells, the catalyst of Fenton chemistry H2O2 -> ·OH",
-              "cytosolic chelatable iron of K562 cells, 350 nM ('Dynamics of the cytosolic "
-              "chelatable iron pool of K562 cells', abstract; authors not read); Cabantchik "
+              "cytosolic chelatable iron of K562 cells, 'the normal level of 350 nM' by "
+              "calcein ('Dynamics of the cytosolic chelatable iron pool of K562 cells', "
+              "abstract on scilit; authors and DOI not seen); 0.8 uM in K562 cells by the same "
+              "probe (Konijn et al. 1999, Blood 94(6):2128, abstract); Cabantchik "
               "2014, Front Pharmacol 5:45, doi:10.3389/fphar.2014.00045 ('lower uM range'). "
               "Raise it for Fe- or Cu-doped particles", lower=0.0),
     Parameter("fenton_rate_per_uM_per_s", 76e-6, "1/(uM s)",
@@ -140,8 +141,7 @@ COMMON: tuple[Parameter, ...] = (
     Parameter("h2s_diffusivity_tissue_um2_per_s", _H2S_DIFFUSIVITY / _TORTUOSITY_SQ, "um^2/s",
               "H2S diffusivity in tissue"
               " (derived unless set: the medium value / [tissue] tortuosity^2)",
-              "medium value / lambda^2 (Sykova & Nicholson 2008)",
-              lower=0.0),
+              "medium value / lambda^2, lambda = 1.6 (" + _SYKOVA + ")", lower=0.0),
     Parameter("h2s_oxidation_per_s", _H2S_LOSS_PER_S, "1/s",
               "H2S loss from the extracellular fluid (volatilisation from an open well; "
               "in tissue it stands for the cells' sulfide oxidation)",
@@ -184,11 +184,14 @@ OXYGEN: tuple[Parameter, ...] = (
               lower=0.0),
     Parameter("diffusivity_medium_um2_per_s", _O2_D_WATER, "um^2/s",
               "O2 diffusivity in medium",
-              "Han & Bartels 1996, J Phys Chem 100:5597 (abstract: 'log(10)[D/cm(2) s(-1)] "
+              "Han & Bartels 1996, 'Temperature dependence of oxygen diffusion in H2O and "
+              "D2O', J Phys Chem 100(13):5597, DOI not seen (abstract: 'log(10)[D/cm(2) s(-1)] "
               "= -4.410 + 773.8/T - (506.4/T)(2)' for H2O, -0.5 to 95 °C) at 310.15 K: "
               "2.62e-5 cm^2/s", lower=0.0),
     Parameter("diffusivity_tissue_um2_per_s", 1750.0, "um^2/s", "O2 diffusivity in tissue",
-              "Grote, Süsskind & Vaupel 1977, Pflügers Arch 372:37 (summary, DS-carcinosarcoma "
+              "Grote, Süsskind & Vaupel 1977, 'Oxygen diffusivity in tumor tissue "
+              "(DS-Carcinosarcoma) under temperature conditions within the range of 20-40°C', "
+              "Pflügers Arch 372:37, DOI not seen (summary, DS-carcinosarcoma "
               "tissue: 'for the conditions of 37°C: D=1.75·10−5 cm2/s')", lower=0.0),
     Parameter("consumption_max_uM_per_s", _O2_CONSUMPTION, "uM/s",
               "maximal O2 consumption of living cells (per cell volume)",
@@ -214,7 +217,8 @@ OXYGEN: tuple[Parameter, ...] = (
               "O2 at half-maximal photodynamic and sonodynamic ROS yield",
               "derived: 'the half value of cell inactivation was found to be at 1% O2' "
               "(photodynamic, porphyrin-loaded RIF cells illuminated in vitro: Henderson & "
-              "Fingar 1987, Cancer Res 47:3110, abstract; 'full effect was reached at 5% "
+              "Fingar 1987, Cancer Res 47(12):3110, abstract on aacrjournals.org, DOI not "
+              "seen; 'full effect was reached at 5% "
               "O2'), 1 % of the humidified gas (0.95 kPa) in medium at the solubility of "
               "medium_uM: 8.9 uM; a Photofrin dosimetry model's k4/k2 = 11.9 uM from "
               "spheroid studies (PMC4435602, Table 1) is the same order. The sonodynamic "

@@ -69,9 +69,12 @@ _CULTURE_ALPHA = _CULTURE_ZN_UM / _zno_solubility_uM(7.4)
 # al. 2019, Environ Sci Technol, doi:10.1021/acs.est.8b06531, abstract); the midpoint.
 _PHOSPHATE_ZN_UM = 0.5 * (0.29 + 0.47) / ZN_G_PER_MOL * 1e3  # 5.8 uM
 
-SONG_2010 = ("Song et al. 2010, Toxicol Lett 199:389 "
-             "(abstract: 'when the concentration of dissolved Zn2+ tended to equilibrium in "
-             "the complete cell medium' ~10 ug/mL Zn, 37 °C, 24 h)")
+SONG_2010 = ("Song, Zhang, Guo, Zhang, Ding, Li & Sun 2010, 'Role of the dissolved zinc ion "
+             "and reactive oxygen species in cytotoxicity of ZnO nanoparticles', Toxicol Lett "
+             "199:389, DOI not seen (abstract: 'when the concentration of dissolved Zn2+ "
+             "tended to equilibrium in the complete cell medium, the zinc ion concentration "
+             "was approximately 10 ug/ml', mass of zinc as its ZnCl2 IC50 '13.33 ug Zn/ml' "
+             "beside it; 37 °C, 24 h)")
 DAVID_2019 = ("David et al. 2019, Environ Sci Technol, doi:10.1021/acs.est.8b06531 "
               "(abstract: effective ZnO solubility 0.29-0.47 mg/L in phosphate-containing "
               "synthetic saliva, pH 6.8, 37 °C, as the particles turn into zinc phosphate)")

@@ -167,7 +167,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("dissolution_proton_order", _PROTON_ORDER, "1",
               "reaction order in [H+]: k(pH) = k(7.4) * 10^(n (7.4 - pH))",
               "calibrated: with ~100 % (taken as 95 %) dissolved within 1 h at pH 4.7 in "
-              "simulated lysosomal fluid, Olejnik et al. 2021 (text): "
+              "simulated lysosomal fluid, Olejnik et al. 2021, Cell Biol Toxicol 37:573, "
+              "doi:10.1007/s10565-020-09571-z (abstract: 'dissolved within about 1 h in two "
+              "different simulated lysosomal media (pH 4.5 to 4.8)'; text): "
               "n = log10(3.00/8.78e-4)/2.7. Checked, not replaced: " + RELEASE_FIT + " bounds "
               "n only from below, n >= 0.86 (95 % profile likelihood; the point estimate is "
               "arbitrary above that), consistent with this value",
@@ -263,7 +265,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               "export of free intracellular Zn2+ by living cells (ZnT1)",
               "order of magnitude read: a 65Zn efflux rate constant of ~1.0 /h in human "
               "leucocytes at 4.3-15.4 uM external zinc, 0.57 /h at none ('Zinc transport in "
-              "normal human leucocytes', Clin Sci 1980, 59:353, abstract; authors not read); "
+              "normal human leucocytes', Clin Sci 1980, 59(5):353, abstract points 4-5 on "
+              "portlandpress.com; authors and DOI not seen); "
               "that is the exchangeable cellular zinc's, taken here for the free Zn2+ "
               "that ZnT1 exports (assumed): the tracer's turnover is that of mostly bound "
               "zinc, so per free Zn2+ the export is faster, and the value is a lower bound",
@@ -386,9 +389,12 @@ PARAMETERS: tuple[Parameter, ...] = (
               "derived: the cellular H2O2 half-life of ~1 ms (ln 2 / 1e-3 s = 693 /s, Andres "
               "et al. 2022, Stresses 2:256, doi:10.3390/stresses2030019, introduction; "
               "secondary) split between glutathione peroxidase and catalase as Gaetani et "
-              "al. 1996, Blood 87:1595 (abstract: glutathione peroxidase removed H2O2 at 17 % "
-              "of the catalase rate): 693 x 0.17 / 1.17. Erythrocyte enzymes (8 % in Mueller "
-              "et al. 1997, Blood 90:4973); in tumour cells peroxiredoxins clear much of it, "
+              "al. 1996, 'Predominant role of catalase in the disposal of hydrogen peroxide "
+              "within human erythrocytes', Blood 87(4):1595 (abstract: glutathione peroxidase "
+              "removed H2O2 at 'only 17% of the rate' of catalase; DOI not seen): 693 x 0.17 "
+              "/ 1.17. Erythrocyte enzymes (GPx 'only approximately 8%' of catalase in Mueller "
+              "et al. 1997, Blood 90(12):4973, abstract); in tumour cells peroxiredoxins clear "
+              "much of it, "
               "so the transfer is assumed",
               lower=0.0),
     Parameter("peroxide_damage_rate_per_s", _PEROXIDASE_PER_S, "1/s",
@@ -504,7 +510,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               "derived: 693 /s (ln 2 / 1e-3 s, the cellular H2O2 half-life of ~1 ms, Andres "
               "et al. 2022, Stresses 2:256, doi:10.3390/stresses2030019, introduction; "
               "secondary) less the glutathione peroxidases' share, 693 / 1.17 (Gaetani et "
-              "al. 1996, Blood 87:1595, abstract: GPx at 17 % of the catalase rate)",
+              "al. 1996, Blood 87(4):1595, abstract: GPx at 17 % of the catalase rate; see "
+              "peroxidase_rate_per_s)",
               lower=0.0),
     # --- cell death -----------------------------------------------------------------------
     Parameter("energy_kill_max_per_h", 0.0391, "1/h",
