@@ -110,7 +110,10 @@ MEDIUM: tuple[Parameter, ...] = (
               "dissolved zinc at saturation with zinc phosphate at pH 6.8; other pH by the "
               "phosphate speciation, (f3(6.8)/f3(pH))^(2/3) (default from medium.composition: "
               "phosphate_saline as shown, culture and water none)",
-              "calibrated: the midpoint of 0.29-0.47 mg/L, " + DAVID_2019 + "; checked: "
+              "calibrated: the midpoint of 0.29-0.47 mg/L read as mg of zinc (/65.38 g/mol: "
+              "4.4-7.2 uM), " + DAVID_2019 + "; the abstract calls it the 'solubility of "
+              "ZnO' without saying mg of Zn or of ZnO: read as ZnO (81.38 g/mol) it is "
+              "3.6-5.8 uM, midpoint 4.7 uM, 20 % below the default; checked: "
               "hopeite log Ksp -35.42 (minteq.v4.dat of PHREEQC 3) with an assumed 1 mM "
               "phosphate (the order of culture media and saliva) gives 1.8 uM at pH 6.8 "
               "taking concentrations for activities and 8.0 uM with Davies activity "
