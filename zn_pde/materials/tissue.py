@@ -56,7 +56,8 @@ ENVIRONMENT: tuple[Parameter, ...] = (
     Parameter("lysosome_ph", 4.7, "pH",
               "pH around internalised particles (default of `ph.lysosome`)",
               "Mindell 2012, Annu Rev Physiol 74:69, "
-              "doi:10.1146/annurev-physiol-012110-142317 (lysosomal pH ~4.5-5.0); also the "
+              "doi:10.1146/annurev-physiol-012110-142317 (abstract: 'the highly acidic pH "
+              "(between 4.5 and 5.0)' of the lysosome's interior); also the "
               "pH 4.5-4.8 of the simulated lysosomal fluid in Olejnik et al. 2021",
               lower=0.0, upper=14.0),
     Parameter("ultrasound_attenuation_tissue_dB_per_cm_MHz", 0.5, "dB/(cm MHz)",

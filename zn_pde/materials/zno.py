@@ -186,9 +186,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               lower=0.0, upper=20.0),
     Parameter("band_gap_eV", 3.37, "eV",
               "optical band gap; light with photon energy below it does not activate",
-              "Klingshirn 2007, ChemPhysChem 8:782, doi:10.1002/cphc.200700002 (direct gap "
-              "~3.4 eV); 3.37 eV at room temperature as reviewed by Ozgur et al. 2005, J Appl "
-              "Phys 98:041301",
+              "Klingshirn 2007, ChemPhysChem 8:782, doi:10.1002/cphc.200700002 ('a direct gap "
+              "around 3.4 eV', an excerpt read, its place in the paper not recorded); 3.37 eV "
+              "at room temperature, the value commonly quoted from the review of Ozgur et al. "
+              "2005, J Appl Phys 98:041301 (not read: neither the number nor the DOI seen)",
               lower=0.0, upper=10.0),
     Parameter("light_absorption_cm2_per_ug", ZNO_LIGHT_ABSORPTION_CM2_PER_UG, "cm^2/ug",
               "mass absorption coefficient of the particles for light above the band gap: "
