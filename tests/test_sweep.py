@@ -96,6 +96,11 @@ def test_each_sweep_point_equals_its_own_run(tmp_path, monkeypatch, capsys):
     ({"material.dose_ug_per_ml": [5.0, 10.0, 5]}, "value 5.0 is listed more than once"),
     # an entry the config does not have: the sweep's key named, no '--set' (none was given)
     ({"dose[0].time_h": [1.0, 2.0]}, "'sweep.dose[0].time_h': index 0: the config has no dose"),
+    # one key spelt two ways: validate passed it (the later list silently replacing the
+    # earlier in every point) and run failed with a traceback writing `sweep_<key>` twice
+    ({"ultrasound[0].start_h": [1.0, 6.0], "ultrasound.0.start_h": [3.0]},
+     "'sweep.ultrasound.0.start_h': the same config key as the sweep's "
+     "'ultrasound[0].start_h'"),
     # passive species alone: refused by validate, not only once run builds every point
     ({"species[0].decay_per_s": [0.0, 0.001]}, "a [sweep] section needs a [material]"),
 ])

@@ -261,6 +261,13 @@ _PART = r"""(?:[^.\[\]"']+|"[^"]+"|'[^']+')"""
 _KEY = re.compile(rf"""{_PART}(?:\.{_PART}|\[[^.\[\]"']+\])*""")  # a.b, a[0].b, a.0.b, a."b.c"
 
 
+def key_parts(key: str) -> tuple[str, ...]:
+    """The parts of a dotted key as `--set` reads it: `ultrasound[0].start_h` and
+    `ultrasound.0.start_h` are ('ultrasound', '0', 'start_h'); a quoted part is one part."""
+    return tuple(basic or literal or bare for basic, literal, bare
+                 in re.findall(r""""([^"]+)"|'([^']+)'|([^.\[\]"']+)""", key.strip()))
+
+
 def apply_override(raw: dict[str, Any], item: str, file: str,
                    filled: dict[str, Any] | None = None) -> None:
     """Apply one `--set a.b.c=VALUE` (TOML value); `ultrasound[0].x` or `ultrasound.0.x`
@@ -272,8 +279,7 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
         raise InputError(f"--set expects KEY=VALUE, got {item!r}", file=file)
     key, value = item.split("=", 1)
     key = key.strip()
-    parts = [basic or literal or bare for basic, literal, bare
-             in re.findall(r""""([^"]+)"|'([^']+)'|([^.\[\]"']+)""", key)]
+    parts = list(key_parts(key))
     if not parts:
         raise InputError(f"--set has an empty key in {item!r}", file=file)
     if not _KEY.fullmatch(key):  # a stray dot or bracket would otherwise be skipped
@@ -470,8 +476,13 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
                          "tissue means of the nanoparticle model); for passive [[species]] "
                          "alone, run each value as its own config", file=file, key="sweep")
     out: dict[str, list[float]] = {}
+    seen: dict[tuple[str, ...], str] = {}  # each key's parts: one key, however spelled
     for key, values in sweep.items():
         where = f"sweep.{key}"
+        other = seen.setdefault(key_parts(key), key)
+        if other != key:  # `ultrasound[0].start_h` and `ultrasound.0.start_h`: one key twice
+            raise InputError(f"the same config key as the sweep's {other!r}; allowed: each "
+                             "key once (one list of its values)", file=file, key=where)
         if any(key.startswith(p) for p in _UNSWEEPABLE) or key.endswith(".repeats"):
             raise InputError("this key changes the grid, schedule or model structure and "
                              "cannot be swept; allowed: numeric keys of [material] (dose), "

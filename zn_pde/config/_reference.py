@@ -209,9 +209,9 @@ Checked after every key is valid on its own (exit status 2 when broken):
 _SWEEP = """\
 ## [sweep]
 
-Optional: a table of dotted keys (as for `--set`) to lists of numbers, each value once; the
-run covers their product in one vectorised computation and writes every point plus a summary
-table, e.g.
+Optional: a table of dotted keys (as for `--set`) to lists of numbers, each key once (however
+written: `ultrasound[0].start_h` is `ultrasound.0.start_h`) and each value once; the run covers
+their product in one vectorised computation and writes every point plus a summary table, e.g.
 `"material.dose_ug_per_ml" = [5.0, 10.0, 20.0]` or `"ultrasound[0].start_h" = [2.0, 6.0]`.
 Each value is validated as if set on its own. Keys that change the grid, the schedule or the
 model's structure cannot be swept: {unsweepable}.
