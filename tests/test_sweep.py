@@ -297,6 +297,22 @@ def test_points_that_need_different_models_are_named(tmp_path):
     assert not (tmp_path / "s.h5").exists()
 
 
+@pytest.mark.parametrize("item", ["material.dose_ug_per_ml=7.0",
+                                  "ultrasound.0.intensity_W_per_cm2=1.5"])
+def test_a_set_of_a_swept_key_is_refused_not_ignored(tmp_path, capsys, item):
+    """`--set` of a key the [sweep] varies was accepted and then replaced by every point's
+    own value: the run ignored it without a word. It exits 2 naming the key and saying how
+    to set the swept values; other keys still take --set beside a sweep."""
+    path = tmp_path / "s.toml"
+    path.write_text(dumps(SWEEP))
+    assert main(["validate", str(path), "--set", item]) == 2
+    err = capsys.readouterr().err
+    key = item.split("=")[0]
+    assert f"key '{key}'" in err and "the [sweep] varies this key" in err
+    assert "--set 'sweep.\"" in err and "Traceback" not in err
+    assert main(["validate", str(path), "--set", "time.end_h=10"]) == 0
+
+
 def test_a_medium_exchange_without_a_ph_follows_a_swept_medium_ph(tmp_path, capsys):
     """A [[medium_exchange]] without `ph` brings fresh medium at `ph.medium`: a sweep point
     of ph.medium changes it too (an outside red-team finding: the exchange kept the base

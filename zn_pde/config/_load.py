@@ -60,12 +60,31 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     if overrides and refill:
         raw = without_filled_values(raw, file)
     raw = apply_overrides(raw, overrides, file)
+    _check_swept_overrides(raw, overrides, file)
     resolved = resolve(raw, file)
     resolved["_name"] = name
     resolved["_file"] = file  # errors of derived configs (sweep points) name it
     resolved["_notes"] = (other_material_notes(raw, resolved) + lone_repeat_notes(resolved)
                           + frame_notes(resolved) + step_notes(resolved))
     return resolved
+
+
+def _check_swept_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...],
+                           file: str) -> None:
+    """A `--set` of a key the `[sweep]` varies would change nothing (every point sets its
+    own value): refused by name rather than ignored."""
+    sweep = raw.get("sweep")
+    if not isinstance(sweep, dict):
+        return
+    swept = {key_parts(k): k for k in sweep}
+    for item in overrides:
+        key = item.split("=", 1)[0].strip()
+        if key_parts(key) in swept:
+            k = swept[key_parts(key)]
+            raise InputError(f"--set {item}: the [sweep] varies this key, so each point would "
+                             "replace the value set here with its own; allowed: set the swept "
+                             f"values instead (--set 'sweep.\"{k}\"=[...]'), or leave it "
+                             "out", file=file, key=key)
 
 
 STEP_NOTE_STEPS = 1e7  # a note above this many time steps (hours of stepping even on a

@@ -213,8 +213,9 @@ Optional: a table of dotted keys (as for `--set`) to lists of numbers, each key 
 written: `ultrasound[0].start_h` is `ultrasound.0.start_h`) and each value once; the run covers
 their product in one vectorised computation and writes every point plus a summary table, e.g.
 `"material.dose_ug_per_ml" = [5.0, 10.0, 20.0]` or `"ultrasound[0].start_h" = [2.0, 6.0]`.
-Each value is validated as if set on its own. Keys that change the grid, the schedule or the
-model's structure cannot be swept: {unsweepable}.
+Each value is validated as if set on its own; `--set` of a swept key is refused (each point
+would replace it): set its list instead (`--set 'sweep."material.dose_ug_per_ml"=[7.0]'`).
+Keys that change the grid, the schedule or the model's structure cannot be swept: {unsweepable}.
 """
 
 
