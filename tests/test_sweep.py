@@ -137,6 +137,21 @@ def test_a_sweep_of_release_vials_reports_what_dissolved(tmp_path, capsys):
     assert (tmp_path / "v_summary.png").stat().st_size > 1000
 
 
+def test_a_one_point_sweep_says_1_point(tmp_path, capsys):
+    """A sweep of one point (a single value of a single key) runs, and `run` and `inspect`
+    say '1 point' (they said '1 points')."""
+    c = {**SWEEP, "time": {**SWEEP["time"], "end_h": 3.0},
+         "sweep": {"material.dose_ug_per_ml": [10.0]}}
+    path = tmp_path / "one.toml"
+    path.write_text(dumps(c))
+    out = tmp_path / "one.h5"
+    assert main(["run", str(path), "-o", str(out), "--quiet"]) == 0
+    assert "(1 point; " in capsys.readouterr().out
+    assert main(["inspect", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "swept keys (1 point: " in text and "1 points" not in text
+
+
 @pytest.mark.parametrize("key, units", [
     ("material.dose_ug_per_ml", "ug/mL"),
     ("geometry.center_um[0]", "um"),  # an index keeps its list's unit (it read "1")

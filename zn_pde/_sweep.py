@@ -211,7 +211,7 @@ def run_sweep(config: dict[str, Any], out: str | Path, *, overwrite: bool = Fals
             status = "interrupted"
             n = f["time"].shape[0] if f is not None and "time" in f else 0
             saved = (f"{count(n, 'frame')} (0 to {f['time'][n - 1] / 3600:g} h of "
-                     f"{schedule.end_s / 3600:g} h) of its {n_points} points saved in "
+                     f"{schedule.end_s / 3600:g} h) of its {count(n_points, 'point')} saved in "
                      f"{out}, without the final fields" if n else "no frame was saved")
             message = (f"sweep interrupted by {signal.Signals(e.signum).name}; {saved}; a sweep "
                        "cannot be resumed: run it again")

@@ -177,8 +177,8 @@ def _run_sweep(config, out: Path, a) -> int:
     what = ("material dissolved and dissolved Zn2+ at the end" if vials else
             "final culture viability, peak ROS in the well over every step" if culture else
             "final tissue-mean viability, peak ROS in tissue / in medium over every step")
-    lines = [f"wrote {out}, {stem}_summary.csv and {stem}_summary.png ({len(points)} points; "
-             f"{what}, as for single runs)"]
+    lines = [f"wrote {out}, {stem}_summary.csv and {stem}_summary.png "
+             f"({count(len(points), 'point')}; {what}, as for single runs)"]
     for i, p in enumerate(points):
         where = ", ".join(f"{k}={v:g}" for k, v in zip(keys, p, strict=True))
         if vials:

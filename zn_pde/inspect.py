@@ -564,7 +564,7 @@ def describe_sweep(path: str | Path, *, config: bool = False) -> str:
                "are written at its end)")
     out += _config_summary({k: v for k, v in cfg.items() if k != "sweep"})
     out.append("  (each point replaces the swept keys below with its own values)")
-    out += ["", f"swept keys ({n_points} points: every combination of the values)"]
+    out += ["", f"swept keys ({count(n_points, 'point')}: every combination of the values)"]
     for key, units, vals in keys:
         shown = ", ".join(f"{v:g}" for v in dict.fromkeys(vals.tolist()))
         out.append(f"  {key} = {shown}" + (f" {units}" if units != "1" else ""))
