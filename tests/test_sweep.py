@@ -584,6 +584,60 @@ def test_the_summary_figure_s_axis_labels_stay_apart_and_inside_it(tmp_path):
         assert not a.overlaps(b)
 
 
+def test_the_summary_figure_of_a_long_or_many_lined_sweep_stays_readable(tmp_path):
+    """A sweep of 120 doses on a log axis labelled every swept value: the tick labels ran
+    into one black band. 24 lines (and a key with one value, repeated in every line's
+    label) made a key taller than the panels and wider than the figure: it was cut off at
+    both edges, squeezed the panels and ran the title into a y label, and the colours
+    repeated after 10 lines. Now: labelled ticks keep apart, a key with one value is named
+    once in the title, the key's columns fit the figure, which grows by its rows, and lines
+    past the 10th change style."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from zn_pde._sweep import _plot_summary
+
+    def draw(keys, points, values):
+        panels = [(values, "final tissue-mean viability (%)", 105.0),
+                  (values / 2, "peak diffusible ROS in tissue (µM)", None)]
+        fig = _plot_summary(tmp_path / "s.h5", keys, points, panels, end_h=6.0)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        return fig, canvas.get_renderer()
+
+    doses = [0.5 * i for i in range(1, 121)]
+    fig, renderer = draw(["material.dose_ug_per_ml"], [[d] for d in doses],
+                         np.linspace(100.0, 80.0, 120))
+    for ax in fig.axes:
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()
+                 if t.get_visible() and t.get_text()]
+        assert len(boxes) >= 3
+        for a, b in itertools.combinations(boxes, 2):
+            assert not a.overlaps(b)
+
+    keys = ["material.dose_ug_per_ml", "light[0].irradiance_mW_per_cm2",
+            "species[0].decay_per_s.tissue", "ph.medium"]
+    points = [[d, i, k, 7.4] for i in range(0, 60, 5) for k in (0.0, 0.001)
+              for d in (1.0, 10.0, 100.0)]
+    few, few_renderer = draw(keys[:2], [p[:2] for p in points[:6]], np.arange(6.0))
+    fig, renderer = draw(keys, points, np.linspace(100.0, 5.0, len(points)))
+    title = " ".join(fig.get_suptitle().split())
+    assert "a line per light[0].irradiance_mW_per_cm2, species[0].decay_per_s.tissue " in title
+    assert "(ph.medium = 7.4 at every point)" in title
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert len(texts) == 24 and not any("ph.medium" in t for t in texts)
+    styles = {(line.get_color(), line.get_linestyle()) for line in fig.axes[0].get_lines()}
+    assert len(styles) == 24
+    page, key = fig.bbox, fig.legends[0].get_window_extent(renderer)
+    assert page.x0 - 0.5 <= key.x0 and key.x1 <= page.x1 + 0.5 and key.y0 >= page.y0 - 0.5
+    top = fig._suptitle.get_window_extent(renderer)
+    for ax in fig.axes:
+        box = ax.get_window_extent(renderer)
+        assert key.y1 <= box.y0 + 0.5  # below every panel
+        assert not top.overlaps(ax.yaxis.label.get_window_extent(renderer))
+        # the panels keep the height they have with a two-line key
+        assert box.height >= 0.95 * few.axes[0].get_window_extent(few_renderer).height
+
+
 def test_a_sweep_that_fails_before_its_file_is_written_leaves_the_old_sweep_whole(
         tmp_path, monkeypatch):
     """A sweep that fails while it creates its file (here: its first frame) leaves the old

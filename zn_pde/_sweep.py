@@ -408,13 +408,32 @@ def cell_free(table: dict[str, np.ndarray]) -> bool:
 
 
 PANEL_IN, PANEL_HEIGHT_IN = 4.2, 4  # the summary figure's width per panel and height
+LEGEND_ROW_IN = 0.2  # the height a row of the key below the panels takes
+LINE_STYLES = ("-", "--", ":", "-.")  # past the 10 colours of the cycle, a line's style
+LOG_TICK_GAP = 0.12  # the least gap between labelled swept values, a share of the log axis
+
+
+def _log_ticks(values: np.ndarray) -> list[float]:
+    """The swept values to label on a log axis: all of them, less those closer to the last
+    labelled than `LOG_TICK_GAP` of the axis' decades (a long list of values wrote its labels
+    over each other); the first is always labelled."""
+    swept = np.unique(values)
+    span = float(np.log10(swept[-1] / swept[0]))
+    ticks = [float(swept[0])]
+    for v in swept[1:]:
+        if np.log10(v / ticks[-1]) >= LOG_TICK_GAP * span:
+            ticks.append(float(v))
+    return ticks
 
 
 def _plot_summary(out: Path, keys, points, panels, *, end_h: float | None = None) -> Any:
     """Each panel's read-out (`summary_panels`) against the first swept key, a line per
-    combination of the others, from 0 to the panel's limit (None: fit the data), under a
-    title naming the sweep, its points and the runs' length (`end_h`, h). The x axis
-    is logarithmic where the swept values are positive and span a decade or more. Drawn on a
+    combination of the other keys that take several values (a key with one value is named
+    in the title instead), from 0 to the panel's limit (None: fit the data), under a title
+    naming the sweep, its points and the runs' length (`end_h`, h). The key of the lines
+    sits below the panels, in as many columns as fit the figure's width, the figure taller
+    by its rows; past 10 lines their styles change as the colours repeat. The x axis is
+    logarithmic where the swept values are positive and span a decade or more. Drawn on a
     `Figure` rendered by Agg, never through pyplot, so the caller's backend (a notebook's)
     is left as it was."""
     from matplotlib.figure import Figure
@@ -423,16 +442,29 @@ def _plot_summary(out: Path, keys, points, panels, *, end_h: float | None = None
     from .plot import _wrap, figure_unit
 
     pts = np.asarray(points, float)
-    fig = Figure(figsize=(PANEL_IN * len(panels) + 1.2, PANEL_HEIGHT_IN),
-                 layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(panels)))
     x = pts[:, 0]
-    others = [tuple(r) for r in pts[:, 1:]]
+    varied = [i for i in range(1, len(keys)) if len(np.unique(pts[:, i])) > 1]
+    fixed = [i for i in range(1, len(keys)) if i not in varied]
+    others = [tuple(r) for r in pts[:, varied]]
+    combos = list(dict.fromkeys(others))
+    width = PANEL_IN * len(panels) + 1.2
+    labels = [", ".join(f"{keys[i]} = {v:g}" for i, v in zip(varied, c, strict=True))
+              for c in combos]
+    ncols = rows = 0
+    if varied:  # as many columns of the key as fit the width (~14 characters of 8 pt an inch)
+        chars = int(14 * (width - 0.4))
+        longest = max(len(label) for label in labels)
+        ncols = max(1, min(len(combos), 4, chars // (longest + 8)))
+        labels = [_wrap(label, chars // ncols - 8) for label in labels]
+        for start in range(0, len(labels), ncols):
+            rows += max(label.count("\n") + 1 for label in labels[start:start + ncols])
+    fig = Figure(figsize=(width, PANEL_HEIGHT_IN + LEGEND_ROW_IN * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (values, ylabel, top) in zip(axes, panels, strict=True):
-        for combo in dict.fromkeys(others):
+        for j, (combo, label) in enumerate(zip(combos, labels or [None], strict=False)):
             sel = np.array([o == combo for o in others])
-            label = ", ".join(f"{k} = {v:g}" for k, v in zip(keys[1:], combo, strict=True))
-            ax.plot(x[sel], np.asarray(values)[sel], "o-", label=label or None)
+            ax.plot(x[sel], np.asarray(values)[sel], "o", ls=LINE_STYLES[j // 10 % 4],
+                    color=f"C{j % 10}", label=label)
         # wrapped to the panel's axes (~11 characters of 10 pt an inch), also after the
         # key's dots: a long key and unit (kinetics.sono_radical_yield_uM_per_s_per_ug_per_ml
         # (µM/s per µg/mL)) ran into the next panel's
@@ -440,17 +472,19 @@ def _plot_summary(out: Path, keys, points, panels, *, end_h: float | None = None
         ax.set_xlabel(_wrap(xlabel, int(11 * (PANEL_IN - 0.8))).replace(". ", "."))
         if np.all(x > 0) and x.max() >= 10.0 * x.min():
             ax.set_xscale("log")
-            swept = np.unique(x)  # ticks at the swept values, as plain numbers
+            swept = _log_ticks(x)  # ticks at the swept values, as plain numbers
             ax.set_xticks(swept, [f"{v:g}" for v in swept])
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel(_wrap(ylabel, int(9 * PANEL_HEIGHT_IN)))
         ax.set_ylim(0, top)
-    if len(keys) > 1:  # one key below the panels, where no point can lie under it
+    if varied:  # one key below the panels, where no point can lie under it
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
-                   fontsize=8, frameon=False, ncols=min(len(set(others)), len(panels), 4))
+                   fontsize=8, frameon=False, ncols=ncols)
     title = f"sweep {out.name}: {count(len(points), 'point')} against {keys[0]}"
-    if len(keys) > 1:
-        title += f", a line per {', '.join(keys[1:])}"
+    if varied:
+        title += f", a line per {', '.join(keys[i] for i in varied)}"
+    if fixed:
+        title += f" ({', '.join(f'{keys[i]} = {pts[0, i]:g}' for i in fixed)} at every point)"
     if end_h is not None:
         title += f"; read-outs at the end of the runs ({end_h:g} h)"
         if any(label.startswith("peak") for _, label, _ in panels):
