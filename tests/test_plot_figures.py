@@ -599,3 +599,49 @@ def test_time_series_at_zero_are_drawn_over_the_bottom_spine(vial):
     curves = [line for line in ros.get_lines() if np.all(line.get_ydata() == 0)]
     assert curves
     assert all(line.get_zorder() > ros.spines["bottom"].get_zorder() for line in curves)
+
+
+def test_every_figure_of_an_incomplete_run_says_where_it_stopped(runs, tmp_path):
+    """A run killed or interrupted early was plotted with its last saved frame as the last
+    slice and profile, and only the kymographs and time series said the run was incomplete:
+    the slices and the radial profiles of a run stopped at 0.5 h of 1 h read like the run's
+    end. Every figure's title now says so, wrapped to the figure's width, and where the
+    frames stop; a complete run's say nothing of it."""
+    import shutil
+
+    from zn_pde.plot import _radial, _radial_profiles
+
+    cut = tmp_path / "cut.h5"
+    shutil.copy(runs["treated"], cut)
+    with h5py.File(cut, "r+") as f:
+        keep = int(np.searchsorted(f["time"][:], 0.5 * 3600.0)) + 1
+        for name, d in f.items():
+            if d.ndim and d.shape[0] == f["time"].shape[0] and name != "time" and (
+                    d.maxshape[0] is None):
+                d.resize(keep, axis=0)
+        f["time"].resize(keep, axis=0)
+        f.attrs["status"] = "interrupted"
+        f.attrs["complete"] = np.uint8(0)
+    run = read_run(cut)
+    frames = _choose_frames(run, None)
+    figures = [_slices(run, "zn", frames, log=False), _radial(run, ["zn"], log=False),
+               _timeseries(run, ["zn"], log=False)]
+    radial = tmp_path / "radial.h5"
+    simulate_to_file(load_config("configs/zno_spheroid_radial.toml", [
+        "grid.shape=[8]", "grid.spacing_um=20.0", "geometry.radius_um=100.0", "time.end_h=1",
+        "time.dt_s=300.0", "ultrasound=[]"]), radial, progress=False)
+    with h5py.File(radial, "r+") as f:
+        f.attrs["status"] = "running"
+        f.attrs["complete"] = np.uint8(0)
+    figures.append(_radial_profiles(read_run(radial), ["zn"], log=False))
+    for fig, status, end in zip(figures, ["interrupted"] * 3 + ["running"], [0.5] * 3 + [1],
+                                strict=True):
+        title = " ".join(fig.get_suptitle().split())
+        assert f"INCOMPLETE run: status '{status}', frames to {end:g} h" in title, title
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        box = fig._suptitle.get_window_extent(canvas.get_renderer())
+        assert fig.bbox.x0 - 0.5 <= box.x0 and box.x1 <= fig.bbox.x1 + 0.5
+    complete = read_run(runs["treated"])
+    assert "INCOMPLETE" not in _slices(complete, "zn", frames, log=False).get_suptitle()
+    assert "INCOMPLETE" not in _radial(complete, ["zn"], log=False).get_suptitle()

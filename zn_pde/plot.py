@@ -303,6 +303,21 @@ def _wrap(text: str, width: int) -> str:
     return textwrap.fill(text, width, break_on_hyphens=False, break_long_words=False)
 
 
+def _incomplete(run: RunFile) -> str:
+    """What a title says of a run that stopped before its end ('' for a complete run): the
+    last frame drawn is then where it stopped, not the run's planned end."""
+    if run.complete:
+        return ""
+    return f"INCOMPLETE run: status {run.status!r}, frames to {run.times_s[-1] / 3600:.4g} h"
+
+
+def _fit_title(fig: Figure, title: str) -> str:
+    """A figure's title, each line wrapped to the figure's width (~11 characters of 10 pt an
+    inch): the note of an incomplete run made a one- or two-panel figure's title longer
+    than the figure."""
+    return "\n".join(_wrap(line, int(11 * fig.get_figwidth())) for line in title.split("\n"))
+
+
 def _is_glutathione(name: str) -> bool:
     """Glutathione (`gsh`, `tissue_mean_gsh`): a ~5 mM pool whose fall of a few %, in few
     voxels, is the signal (an outside figure review): drawn linear, over its whole range."""
@@ -512,6 +527,8 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
         if name in INTRACELLULAR:
             scale += "; blank: medium (no cells)"
     title = f"{_SHORT_NAMES.get(name, name)}: {where}{scale}{_after_exposure_note(run, frames)}"
+    if _incomplete(run):
+        title += f"\n{_incomplete(run)}"
     n = len(frames)
     # room for the suptitle's lines, so the constrained layout never squeezes the x labels
     fig = Figure(figsize=(2.9 * n + 1.3, 3.4 + 0.2 * (title.count("\n") + 1)),
@@ -639,7 +656,9 @@ def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None 
     title = "shell-averaged radial profiles" if sph is not None else "depth profiles"
     if radius is not None:
         title += " (dashed: spheroid surface)"
-    fig.suptitle(title, fontsize=10)
+    if _incomplete(run):
+        title += f" ({_incomplete(run)})"
+    fig.suptitle(_fit_title(fig, title), fontsize=10)
     return fig
 
 
@@ -682,7 +701,9 @@ def _radial_profiles(run: RunFile, names: list[str], log: bool,
     title = "radial profiles against r, the distance from the spheroid centre"
     if radius is not None:
         title += " (dashed: spheroid surface)"
-    fig.suptitle(title, fontsize=10)
+    if _incomplete(run):
+        title += f" ({_incomplete(run)})"
+    fig.suptitle(_fit_title(fig, title), fontsize=10)
     return fig
 
 
@@ -726,9 +747,9 @@ def _kymographs(run: RunFile, names: list[str], log: bool) -> Figure:
     title = "kymographs: r × time"
     if radius is not None:
         title += " (dashed: spheroid surface)"
-    if not run.complete:
-        title += f" (INCOMPLETE run: status {run.status!r})"
-    fig.suptitle(title, fontsize=10)
+    if _incomplete(run):
+        title += f" ({_incomplete(run)})"
+    fig.suptitle(_fit_title(fig, title), fontsize=10)
     return fig
 
 
@@ -915,11 +936,11 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
         title = "averages over the whole domain over time (no tissue)"
     if run.well_mixed and not _has_cells(run):
         title = "cell-free release vial (well-mixed)"
-    if not run.complete:
-        title += f" (INCOMPLETE run: status {run.status!r})"
+    if _incomplete(run):
+        title += f" ({_incomplete(run)})"
     if left_out:
         title += "\n(not drawn: " + "; ".join(left_out) + ")"
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(_fit_title(fig, title), fontsize=10)
     return fig
 
 
@@ -1177,5 +1198,9 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
     if bottom is not fig:
         bottom.suptitle(("the culture" if run.well_mixed else "tissue means")
                         + " over time (shaded: exposures of the treated run)", fontsize=8)
-    fig.suptitle(f"treated ({run.path.name}) − control ({control.path.name})", fontsize=10)
+    title = f"treated ({run.path.name}) − control ({control.path.name})"
+    for which, r in (("treated", run), ("control", control)):
+        if _incomplete(r):
+            title += f"\n{which}: {_incomplete(r)}"
+    fig.suptitle(_fit_title(fig, title), fontsize=10)
     return fig
