@@ -638,6 +638,26 @@ def test_the_summary_figure_of_a_long_or_many_lined_sweep_stays_readable(tmp_pat
         assert box.height >= 0.95 * few.axes[0].get_window_extent(few_renderer).height
 
 
+@pytest.mark.parametrize("key, unit", [
+    ("oxygen.consumption_max_uM_per_s", "(µM/s)"),
+    ("kinetics.light_absorption_cm2_per_ug", "(cm²/µg)"),
+    ("photosensitiser.loading_ug_per_ug", "(µg/µg)"),
+    ("kinetics.shg_efficiency_per_W_per_cm2", "(1/(W/cm²))"),
+    ("kinetics.fenton_rate_per_uM_per_s", "(1/(µM s))"),
+])
+def test_the_summary_figure_writes_a_swept_key_s_unit_as_the_other_figures_do(
+        tmp_path, key, unit):
+    """A sweep of oxygen.consumption_max_uM_per_s labelled its axis '(uM/s)' (and the other
+    units a key can carry as plain ASCII: cm^2/ug, ug/ug, ...), where every figure writes µ
+    and superscripts."""
+    from zn_pde._sweep import _plot_summary
+
+    fig = _plot_summary(tmp_path / "s.h5", [key], [[1.0], [2.0]],
+                        [(np.array([90.0, 80.0]), "final tissue-mean viability (%)", 105.0)])
+    label = " ".join(fig.axes[0].get_xlabel().split())
+    assert label.endswith(unit), label
+
+
 def test_a_sweep_that_fails_before_its_file_is_written_leaves_the_old_sweep_whole(
         tmp_path, monkeypatch):
     """A sweep that fails while it creates its file (here: its first frame) leaves the old

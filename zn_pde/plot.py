@@ -75,7 +75,8 @@ INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_de
 #: The files' ASCII unit strings as the figures write them (`figure_unit`)
 FIGURE_UNITS = {"uM": "µM", "ug/mL": "µg/mL", "um": "µm", "um^2/s": "µm²/s",
                 "W/cm^2": "W/cm²", "mW/cm^2": "mW/cm²", "J/cm^2": "J/cm²",
-                "uM/s per ug/mL": "µM/s per µg/mL"}
+                "uM/s per ug/mL": "µM/s per µg/mL", "uM/s": "µM/s", "1/(uM s)": "1/(µM s)",
+                "cm^2/ug": "cm²/µg", "ug/ug": "µg/µg", "1/(W/cm^2)": "1/(W/cm²)"}
 
 
 def _log_y(ax: Axes) -> None:
