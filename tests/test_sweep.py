@@ -101,6 +101,9 @@ def test_each_sweep_point_equals_its_own_run(tmp_path, monkeypatch, capsys):
     ({"ultrasound[0].start_h": [1.0, 6.0], "ultrasound.0.start_h": [3.0]},
      "'sweep.ultrasound.0.start_h': the same config key as the sweep's "
      "'ultrasound[0].start_h'"),
+    # an unquoted dotted key is a nested table to TOML: the message says to quote it
+    ({"material": {"dose_ug_per_ml": [5.0, 10.0]}},
+     'quote the dotted key, "material.dose_ug_per_ml" = [...]'),
     # passive species alone: refused by validate, not only once run builds every point
     ({"species[0].decay_per_s": [0.0, 0.001]}, "a [sweep] section needs a [material]"),
 ])

@@ -482,6 +482,14 @@ def resolve(raw: dict[str, Any], file: str = "<config>") -> dict[str, Any]:
     return _resolve_plain(raw, file)
 
 
+def _dotted(table: dict[str, Any], prefix: str) -> list[str]:
+    """The dotted keys of a nested table's leaves ({"a": {"b": 1}} under "x": ["x.a.b"])."""
+    keys = []
+    for k, v in table.items():
+        keys += _dotted(v, f"{prefix}.{k}") if isinstance(v, dict) else [f"{prefix}.{k}"]
+    return keys
+
+
 def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: str
                    ) -> dict[str, list[float]]:
     """`[sweep]` maps dotted config keys to lists of numbers; the run covers their product.
@@ -498,6 +506,11 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
     seen: dict[tuple[str, ...], str] = {}  # each key's parts: one key, however spelled
     for key, values in sweep.items():
         where = f"sweep.{key}"
+        if isinstance(values, dict):  # TOML reads an unquoted dotted key as a nested table
+            inner = next(iter(_dotted(values, key)), key)
+            raise InputError(f"expected a list of numbers, got a table: quote the dotted key, "
+                             f"\"{inner}\" = [...] (unquoted, TOML reads it as nested "
+                             "tables)", file=file, key=where)
         other = seen.setdefault(key_parts(key), key)
         if other != key:  # `ultrasound[0].start_h` and `ultrasound.0.start_h`: one key twice
             raise InputError(f"the same config key as the sweep's {other!r}; allowed: each "
