@@ -135,7 +135,12 @@ SECTIONS: dict[str, dict[str, Key]] = {
             "int", 32, "fewest steps taken inside every exposure (each repeat), however short "
             "it is; dt_s stays the largest step. The radicals an exposure delivers change "
             "within it; 32 steps give its effect within 0.1 % of 512 steps (1 step: 97 %; "
-            "measured, see zn_pde/_protocol.py)", lo=1, hi=100000),
+            "measured without [oxygen], see zn_pde/_protocol.py). An exposure that drains "
+            "the O2 its yield needs ([oxygen] on) converges more slowly: with 32 steps "
+            "well-mixed cultures got 0.7 % (10 min of 20 mW/cm2 at 365 nm on "
+            "configs/zno_culture_well_mixed.toml) and 1.7 % (2 min of 2 W/cm2 on ZnS at "
+            "100 ug/mL, cell volume fraction 0.2) less radical dose than with 512; raise it "
+            "there", lo=1, hi=100000),
         "save_around_events": Key(
             "bool", True, "also save a frame at the start and at the end of every exposure "
             "(each repeat), and at the time of every [[dose]] and [[medium_exchange]] (the "
