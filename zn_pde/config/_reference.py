@@ -230,8 +230,9 @@ def _kinetics_section() -> list[str]:
            "material has the same keys. The tissue diffusivities of the model's solutes "
            "(`*_diffusivity_tissue_um2_per_s`) and `np_tissue_diffusivity_fraction` are "
            "derived from `[tissue]` (tortuosity, extracellular gap) unless set here. The "
-           f"source column is {base.kind}'s; where another material differs, its value and "
-           "source follow the table.", "",
+           f"allowed and source columns are {base.kind}'s; where another material differs, "
+           "its value, allowed range and source follow the table (`solubility_log10_K`'s "
+           "range is the material's).", "",
            "Changed on 2026-12-04 (the peroxide model): `catalase_rate_per_s` is now the "
            "cells' catalase inside them (it was their whole-cell uptake of H2O2, now "
            "derived from `h2o2_permeation_per_s` in series with the removal inside), and "
