@@ -87,6 +87,7 @@ def test_each_sweep_point_equals_its_own_run(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("sweep, words", [
     ({"grid.spacing_um": [5.0, 10.0]}, "cannot be swept"),
+    ({"time": [5.0, 10.0]}, "'sweep.time': this key changes the grid, schedule"),
     ({"material.dose_ug_per_ml": 5.0}, "list of numbers"),
     ({"material.dose_ug_per_ml": [5.0, -1.0]}, "not allowed"),
     ({"material.nonsense_um": [1.0]}, "unknown key"),

@@ -515,7 +515,8 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
         if other != key:  # `ultrasound[0].start_h` and `ultrasound.0.start_h`: one key twice
             raise InputError(f"the same config key as the sweep's {other!r}; allowed: each "
                              "key once (one list of its values)", file=file, key=where)
-        if any(key.startswith(p) for p in _UNSWEEPABLE) or key.endswith(".repeats"):
+        if (any(key.startswith(p) or key == p.rstrip(".") for p in _UNSWEEPABLE)
+                or key.endswith(".repeats")):  # a whole section ("time") too
             raise InputError("this key changes the grid, schedule or model structure and "
                              "cannot be swept; allowed: numeric keys of [material] (dose), "
                              "[ph], [kinetics], [tissue], [oxygen], [medium], [geometry] "
