@@ -648,6 +648,8 @@ def test_the_summary_figure_of_a_long_or_many_lined_sweep_stays_readable(tmp_pat
     ("photosensitiser.loading_ug_per_ug", "(µg/µg)"),
     ("kinetics.shg_efficiency_per_W_per_cm2", "(1/(W/cm²))"),
     ("kinetics.fenton_rate_per_uM_per_s", "(1/(µM s))"),
+    # a number without unit (the file's "1") is named alone, as the other figures do
+    ("ph.medium", "ph.medium"),
 ])
 def test_the_summary_figure_writes_a_swept_key_s_unit_as_the_other_figures_do(
         tmp_path, key, unit):

@@ -468,7 +468,8 @@ def _plot_summary(out: Path, keys, points, panels, *, end_h: float | None = None
         # wrapped to the panel's axes (~11 characters of 10 pt an inch), also after the
         # key's dots: a long key and unit (kinetics.sono_radical_yield_uM_per_s_per_ug_per_ml
         # (µM/s per µg/mL)) ran into the next panel's
-        xlabel = f"{keys[0].replace('.', '. ')} ({figure_unit(key_units(keys[0]))})"
+        unit = key_units(keys[0])  # "1": a number without unit (a pH, a fraction)
+        xlabel = keys[0].replace(".", ". ") + (f" ({figure_unit(unit)})" if unit != "1" else "")
         ax.set_xlabel(_wrap(xlabel, int(11 * (PANEL_IN - 0.8))).replace(". ", "."))
         if np.all(x > 0) and x.max() >= 10.0 * x.min():
             ax.set_xscale("log")
