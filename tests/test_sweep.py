@@ -709,3 +709,15 @@ def test_a_sweep_s_final_viability_is_nan_in_the_medium_as_a_run_s(tmp_path):
                         if not k.startswith("_")}, progress=False)["viability"].values[-1]
         assert np.isnan(own).sum() == 8 - int(point[0]) // 10  # the medium shells
         np.testing.assert_allclose(final[i], own, rtol=1e-5, err_msg=f"{point}")
+
+
+def test_a_series_at_zero_shows_its_markers_above_the_axis(tmp_path):
+    """A swept value that does nothing (0.5 W/cm², below the cavitation threshold: 0 % killed
+    at every dose) drew its markers on the x axis, half hidden by it: the panels start a
+    little below 0."""
+    from zn_pde._sweep import _plot_summary
+
+    fig = _plot_summary(tmp_path / "s.h5", ["material.dose_ug_per_ml"], [[5.0], [20.0]],
+                        [(np.array([0.0, 0.0]), "killed by the stimuli (%)", 105.0)])
+    bottom, top = fig.axes[0].get_ylim()
+    assert -0.05 * top < bottom < 0.0 and top == 105.0

@@ -477,7 +477,10 @@ def _plot_summary(out: Path, keys, points, panels, *, end_h: float | None = None
             ax.set_xticks(swept, [f"{v:g}" for v in swept])
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel(_wrap(ylabel, int(9 * PANEL_HEIGHT_IN)))
-        ax.set_ylim(0, top)
+        if top is not None:  # a series at 0 shows its markers whole, above the axis
+            ax.set_ylim(-0.02 * top, top)
+        else:
+            ax.set_ylim(bottom=-0.02 * max(ax.get_ylim()[1], 0.0))
     if varied:  # one key below the panels, where no point can lie under it
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
                    fontsize=8, frameon=False, ncols=ncols)
