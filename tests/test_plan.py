@@ -547,12 +547,25 @@ def test_a_scenario_path_that_is_a_folder_is_called_a_folder(tmp_path, key):
 
 
 def test_a_plan_that_cannot_meet_its_constraint_writes_its_files_and_exits_1(tmp_path,
-                                                                          capsys):
+                                                                          capsys, monkeypatch):
     """A cap the box can meet (doses down to 1 ug/mL under a 5 ug/mL cap) but that one Adam
     step from the scenario's 20 ug/mL, without a polish, does not reach: the files are
     written with the best found, the printed line says VIOLATED, and the exit status is 1
     naming the plan file and the constraint's key with its value (before: 0; then a message
-    with the reported name only, `total_dose_ug_per_ml`, which is no key of the file)."""
+    with the reported name only, `total_dose_ug_per_ml`, which is no key of the file). The
+    summary's objective line and the figure call that protocol the best found, not the
+    optimum (they did, with an objective worse than the start's where the constraint
+    cost kill, 2026-12-07)."""
+    import zn_pde.plan._report as plan_report
+
+    drawn = []
+    original = plan_report.figure
+
+    def figure(*args, **kwargs):
+        drawn.append(kwargs.get("best"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(plan_report, "figure", figure)
     path = write_plan(tmp_path, {"material.dose_ug_per_ml": (1.0, 20.0)},
                       constraints={"max_total_dose_ug_per_ml": 5.0},
                       optimiser={"starts": 1, "iterations": 1, "polish": 0})
@@ -560,6 +573,9 @@ def test_a_plan_that_cannot_meet_its_constraint_writes_its_files_and_exits_1(tmp
     captured = capsys.readouterr()
     assert code == 1
     assert "VIOLATED" in captured.out
+    assert "at the best protocol found, which breaks a constraint" in captured.out
+    assert "at the optimum" not in captured.out and "the optimum without" not in captured.out
+    assert drawn == ["best found (constraint broken)"]
     assert str(path) in captured.err
     assert "plan.constraints.max_total_dose_ug_per_ml = 5 " in captured.err
     report = json.loads((tmp_path / "o" / "toy.json").read_text())
@@ -837,6 +853,20 @@ def test_a_dimensionless_control_s_summary_line_has_no_unit():
             "upper": 30.0, "at_bound": "upper"}
     assert control_line("material.dose_ug_per_ml", dose) == (
         "  material.dose_ug_per_ml: 10 -> 30 ug/mL (bounds 10 to 30, at its upper bound)")
+
+
+def test_the_objective_line_names_an_infeasible_protocol_the_best_found():
+    """Where every constraint holds the objective's line says "at the optimum"; where one
+    does not, "at the best protocol found, which breaks a constraint"."""
+    from zn_pde.plan import objective_line
+
+    o = {"name": "tissue_viability", "start": 0.5673, "optimum": 0.7668}
+    assert objective_line(o, "d/p.toml") == (
+        "  objective tissue_viability: 0.5673 at the start -> 0.7668 at the optimum "
+        "(zn-pde run d/p.toml gives it)")
+    assert objective_line(o, "d/p.toml", feasible=False) == (
+        "  objective tissue_viability: 0.5673 at the start -> 0.7668 at the best protocol "
+        "found, which breaks a constraint (below) (zn-pde run d/p.toml gives it)")
 
 
 def test_a_control_no_start_moved_is_said_to_have_no_gradient(tmp_path, capsys):

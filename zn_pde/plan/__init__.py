@@ -82,18 +82,29 @@ def control_line(key: str, c: dict) -> str:
             f"(bounds {c['lower']:g} to {c['upper']:g}{at})")
 
 
+def objective_line(o: dict, toml: str, feasible: bool = True) -> str:
+    """The objective's line of the plan summary: start -> optimum. Where a constraint does
+    not hold, the protocol reported is the best found, not an optimum (its objective may be
+    worse than the start's, traded for the constraint), and the line says so."""
+    where = ("at the optimum" if feasible else
+             "at the best protocol found, which breaks a constraint (below)")
+    return (f"  objective {o['name']}: {o['start']:.4f} at the start -> {o['optimum']:.4f} "
+            f"{where} (zn-pde run {toml} gives it)")
+
+
 def run_plan_cli(a) -> int:
     from ..cli import _emit
 
     report = plan(a.config, a.outdir, overwrite=a.overwrite, resume=a.resume,
                   progress=not a.quiet, overrides=a.overrides)
     o = report["objective"]
+    feasible = all(c["holds"] for c in report["constraints"].values())
     lines = [f"wrote {report['files']['json']}, {report['files']['toml']} and "
              f"{report['files']['png']}",
-             f"  objective {o['name']}: {o['start']:.4f} at the start -> {o['optimum']:.4f} "
-             f"at the optimum (zn-pde run {report['files']['toml']} gives it)"]
+             objective_line(o, report["files"]["toml"], feasible)]
     if o.get("optimum_without_stimuli") is not None:
-        lines.append(f"    the optimum without its stimuli (exposures at intensity 0, the run's "
+        best = "optimum" if feasible else "best protocol found"
+        lines.append(f"    the {best} without its stimuli (exposures at intensity 0, the run's "
                      f"control): {o['optimum_without_stimuli']:.4f}")
     for key, c in report["controls"].items():
         lines.append(control_line(key, c))

@@ -109,7 +109,9 @@ def write_outputs(problem: PlanProblem, result: dict[str, Any], out: Path, wall_
     # an interrupted write leaves no JSON and the resume file to finish from
     png = Path(files["png"])
     tmp = png.with_suffix(".png.tmp")
-    figure(problem, start, optimum, tmp)
+    figure(problem, start, optimum, tmp,
+           best="optimum" if all(c["holds"] for c in cons.values())
+           else "best found (constraint broken)")
     os.replace(tmp, png)
     write_text_atomic(Path(files["toml"]), _toml_header(s) + dumps(optimum["config"]))
     write_text_atomic(Path(files["json"]), json.dumps(report, indent=1, default=float))
@@ -126,15 +128,17 @@ def _toml_header(s) -> str:
 
 # --- figure ---------------------------------------------------------------------------------
 
-def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any], path: Path
-           ) -> None:
+def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any], path: Path,
+           best: str = "optimum") -> None:
+    """`best` names the optimiser's protocol: "optimum", or, where a constraint does not
+    hold at it, what it is instead (the best found)."""
     from matplotlib.figure import Figure  # rendered by Agg: the caller's backend is kept
 
     fig = Figure(figsize=(11, 7.5), layout="constrained")
     ax = fig.subplots(2, 2)
-    _timeline(ax[0, 0], [("start", start["config"]), ("optimum", optimum["config"])])
+    _timeline(ax[0, 0], [("start", start["config"]), (best, optimum["config"])])
     a = ax[0, 1]
-    for label, o, color in (("start", start, "0.45"), ("optimum", optimum, "C3")):
+    for label, o, color in (("start", start, "0.45"), (best, optimum, "C3")):
         t = o["tumour"]
         a.plot(t["time_h"], 100 * t["tissue_mean_viability"], color=color,
                label=f"tumour, {label}")
@@ -145,7 +149,7 @@ def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any],
     bare = optimum.get("without_stimuli")
     if bare is not None:
         a.plot(bare["time_h"], 100 * bare["tissue_mean_viability"], color="C3", ls=":",
-               label="tumour, optimum without its stimuli")
+               label=f"tumour, {best} without its stimuli")
     if problem.s.normal_viability_min is not None:
         a.axhline(100 * problem.s.normal_viability_min, color="C0", lw=0.8, ls=":",
                   label="normal-tissue minimum")
@@ -154,7 +158,7 @@ def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any],
     a.set_ylim(0, 102)
     a.legend(fontsize=8, loc="lower left")
     a.set_title("viability in time")
-    for a, (label, o) in zip(ax[1], (("start", start), ("optimum", optimum)), strict=True):
+    for a, (label, o) in zip(ax[1], (("start", start), (best, optimum)), strict=True):
         depth, series = shell_means(o["tumour"])
         t = o["tumour"]["time_h"]
         im = a.pcolormesh(t, depth, 100 * series.T, vmin=0, vmax=100, cmap="viridis",
