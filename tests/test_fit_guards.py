@@ -915,3 +915,38 @@ def test_a_profile_from_an_optimum_on_its_bound_is_not_read_as_quadratic():
     upper = math.log(prof["parameters"]["a"]["ci95"][1])
     exact = math.sqrt(0.25 + 3.841458820694124 / 5.0) - 0.5  # 0.509
     assert upper == pytest.approx(exact, abs=0.01)
+
+
+def test_the_summary_says_which_constants_to_carry_into_a_simulation():
+    """The JSON's `kinetics` holds every constant of the fit's model, "ready to paste" as the
+    docs said: pasted whole into a ZnO2 config it kept ZnO's chemistry (no H2O2), and into
+    any config it pinned the tissue diffusivities against a later tissue.tortuosity. The
+    summary now names the fitted constants as [kinetics] keys, which carry the fit alone."""
+    import tomllib
+
+    from zn_pde.config import resolve
+    from zn_pde.config._load import other_material_notes
+    from zn_pde.fit import carry_line
+    from zn_pde.materials import MATERIALS
+
+    zno = MATERIALS["ZnO"].defaults()
+    report = {"material": "ZnO", "parameters": {
+        "uptake_rate_per_h": {"value": 0.0328733, "fixed": False},
+        "energy_kill_max_per_h": {"value": 0.0693453, "fixed": False},
+        "energy_kill_hill": {"value": 1.8813, "fixed": False},
+        "mt_capacity_uM": {"value": 20.0, "fixed": True}},
+        "kinetics": dict(zno)}
+    line = carry_line(report)
+    assert "mt_capacity_uM" not in line  # held at the model's value: nothing to carry
+    keys = line.split("[kinetics]: ")[1].split(" (and")[0]
+    kinetics = tomllib.loads(keys.replace(", ", "\n"))
+    assert kinetics == {"uptake_rate_per_h": 0.0328733, "energy_kill_max_per_h": 0.0693453,
+                        "energy_kill_hill": 1.8813}
+    raw = {"material": {"kind": "ZnO2"}, "kinetics": kinetics}
+    config = resolve(raw, "carried.toml")
+    assert config["kinetics"]["coproduct_per_zn"] == 1.0
+    assert config["kinetics"]["uptake_rate_per_h"] == 0.0328733
+    assert other_material_notes(raw, config) == []
+    whole = {"material": {"kind": "ZnO2"}, "kinetics": dict(zno)}
+    assert other_material_notes(whole, resolve(whole, "whole.toml"))  # what the line warns of
+    assert carry_line({**report, "evaluation_only": True}) is None

@@ -60,7 +60,29 @@ def _summary(result: FitResult) -> str:
         r2 = f"{t['r2']:.4f}" if t["r2"] is not None else "n/a"
         aic = f"{t['aic']:.4g}" if t["aic"] is not None else "n/a"
         lines.append(f"  empirical {k}: r2 = {r2}, k = {t['k']}, AIC = {aic}")
+    line = carry_line(r)
+    if line:
+        lines.append(line)
     return "\n".join(lines)
+
+
+def carry_line(report: dict) -> str | None:
+    """How to carry a fit into a simulation: the fitted constants as `[kinetics]` keys. The
+    JSON's `kinetics` holds every constant of the fit's model, its material's chemistry and
+    the transport constants derived from its [tissue] and particle size included: pasted
+    whole into another material's config it keeps this one's chemistry, and it pins the
+    derived values against later changes of tortuosity or particle size."""
+    if report.get("evaluation_only"):
+        return None
+    free = [(n, p["value"]) for n, p in report["parameters"].items() if not p.get("fixed")]
+    if not free:
+        return None
+    keys = ", ".join(f"{n} = {v:.6g}" for n, v in free)
+    return (f"  to simulate with the fitted values, add to a config's [kinetics]: {keys} (and "
+            "any constant the fit held at a value of its own in [fit.simulation.kinetics]); "
+            f"the JSON's \"kinetics\" lists every constant of this {report['material']} "
+            "model, which pasted whole also fixes its material's chemistry and the transport "
+            "constants derived from [tissue] and the particle size")
 
 
 def _persistent_compilation_cache() -> None:
