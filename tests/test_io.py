@@ -494,6 +494,38 @@ def test_radial_profile_recovers_a_known_field(tmp_path):
     assert float(rows[1][1]) == pytest.approx(2 * r[r <= radius].mean(), rel=1e-3)
 
 
+@pytest.mark.parametrize("frames, note", [
+    (26, None),  # the default scenario's day (hourly, t = 0 and an exposure's frame): whole
+    (32, "30 of 32 frames shown, "),
+    (61, "30 of 61 frames shown, 31 left out; every frame: zn_pde.open_run("),
+])
+def test_inspect_shows_a_day_whole_and_says_which_frames_it_leaves_out(tmp_path, frames, note):
+    """The key-scalar table showed 25 of the default scenario's 26 frames and said only
+    "(25 of 26 frames shown)": a day saved hourly is now shown whole, and a longer table
+    names the frames it leaves out (their times when few) and how to read every one."""
+    n, h = 8, 10.0
+    r = (np.arange(n) + 0.5) * h
+    config = load_config(None, ["grid.kind='radial'", f"grid.shape=[{n}]",
+                                f"grid.spacing_um={h}", "geometry.radius_um=50.0"])
+    path = tmp_path / "many.h5"
+    w = Writer(path, config_toml=dumps(config), coords={"r": r}, tissue_mask=r <= 50.0,
+               variables={"tracer": {"units": "uM", "long_name": "tracer"}})
+    for i in range(frames):
+        w.append(3600.0 * i, {"tracer": r + i})
+    w.close("complete")
+    text = describe(path)
+    rows = _table(text, "key scalars (tissue means)")
+    assert len(rows) == min(frames, 30)
+    if note is None:
+        assert "frames shown" not in text
+    else:
+        assert note in text, text
+    if frames == 32:
+        shown = {float(row[0]) for row in rows}
+        left = sorted(set(range(frames)) - shown)
+        assert len(left) == 2 and f"{left[0]:g}, {left[1]:g} h left out" in text
+
+
 def test_inspect_of_a_radial_passive_species_file_weights_shells_by_volume(tmp_path):
     """Passive-species runs store no series, so inspect averages the fields itself; on a
     radial grid its tissue mean weights each shell by its volume, as the model's tissue

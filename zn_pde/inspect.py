@@ -23,7 +23,7 @@ from .config import dumps
 from .io import RunFile, read_run
 from .io._hdf5 import attrs_text, open_read_only
 
-MAX_TABLE_ROWS = 25
+MAX_TABLE_ROWS = 30  # a day saved hourly, with its t = 0 and event frames, fits whole
 MAX_SWEEP_ROWS = 50
 SWEEP_FORMAT = "zn_pde_sweep"
 
@@ -448,7 +448,11 @@ def _scalars(run: RunFile) -> list[str]:
     for r in [head] + body:
         lines.append("  " + "  ".join(x.rjust(w) for x, w in zip(r, widths, strict=True)))
     if len(idx) < n:
-        lines.append(f"  ({len(idx)} of {n} frames shown)")
+        left = np.setdiff1d(np.arange(n), idx)
+        which = (", ".join(f"{run.times_s[i] / 3600:g}" for i in left) + " h left out"
+                 if left.size <= 5 else f"{left.size} left out")
+        lines.append(f"  ({len(idx)} of {n} frames shown, {which}; every frame: "
+                     f"zn_pde.open_run({str(run.path)!r}))")
     if note:
         lines.append(note)
     return lines
