@@ -578,6 +578,9 @@ def test_a_plan_that_cannot_meet_its_constraint_writes_its_files_and_exits_1(tmp
     assert drawn == ["best found (constraint broken)"]
     assert str(path) in captured.err
     assert "plan.constraints.max_total_dose_ug_per_ml = 5 " in captured.err
+    # and what to do where no value of the controls can meet it (a constraint the timing
+    # cannot move: normal tissue dying with the tumour)
+    assert "add a control that moves it, e.g. the dose" in captured.err
     report = json.loads((tmp_path / "o" / "toy.json").read_text())
     cap = report["constraints"]["total_dose_ug_per_ml"]
     assert not cap["holds"] and cap["optimum"] > 5.0 and cap["tolerance"] == 1e-3

@@ -147,7 +147,9 @@ def run_plan_cli(a) -> int:
               f"controls' box that meets {'; '.join(broken)}; the files hold the best "
               "protocol found. More starts or iterations ([plan.optimiser], or --set "
               "plan.optimiser.starts=N), wider bounds of the controls or a relaxed "
-              "constraint may find one", file=sys.stderr)
+              "constraint may find one; where no value of these controls can meet it (the "
+              "normal tissue dying with the tumour, whatever the timing), add a control "
+              "that moves it, e.g. the dose", file=sys.stderr)
     if step_plan:
         # the optimiser met it on its own step plan; the run's plan, which the report and
         # `zn-pde run` use, puts the optimum past the tolerance: the step-plan error decides
