@@ -572,7 +572,7 @@ def test_run_of_passive_species_prints_their_final_means(tmp_path, capsys):
 
 
 def test_inspect_keeps_the_frames_around_an_event_in_a_shortened_table(tmp_path):
-    """A table cut to 25 of 50 frames keeps the frame after an exposure (off the save grid)
+    """A table cut to 30 of 50 frames keeps the frame after an exposure (off the save grid)
     and the one before it (on the grid: before, it could be dropped, and the jump had no
     'before' row)."""
     config = load_config(None, ["grid.shape=[8,8,8]", "geometry.radius_um=30",
@@ -588,7 +588,7 @@ def test_inspect_keeps_the_frames_around_an_event_in_a_shortened_table(tmp_path)
     w.close("complete")
     shown = [float(r[0]) for r in _table(describe(tmp_path / "events.h5"),
                                          "key scalars (tissue means)")]
-    assert len(times_h) == 50 and len(shown) == 25
+    assert len(times_h) == 50 and len(shown) == 30
     assert 2.0 in shown and any(abs(t - 2.0167) < 1e-3 for t in shown)
 
 

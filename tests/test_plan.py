@@ -405,7 +405,7 @@ def test_an_interrupt_while_writing_the_outputs_leaves_no_json_and_resumes(tmp_p
                       optimiser={"starts": 1, "iterations": 3})
     real = _report.figure
 
-    def stopped(*args):
+    def stopped(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGTERM)  # as `kill` or a batch scheduler stops a job
 
     monkeypatch.setattr(_report, "figure", stopped)
