@@ -422,25 +422,24 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
 
 def _species_lines(path: Path, config: dict) -> list[str]:
     """A run of passive species only: each one's final mean over the tissue and the domain,
-    by volume (a radial grid weights its shells), read back from the file."""
-    import h5py
+    by volume (a radial grid weights its shells), read back from the file as `inspect`
+    averages it."""
+    from .inspect import cell_volumes, finite_mean
+    from .io import read_run
 
-    from ._grid import shell_volumes_um3
-
+    run = read_run(path)
+    tissue = run.tissue if run.tissue is not None and run.tissue.any() else None
     lines = []
-    with h5py.File(path, "r") as f:
-        tissue = f["tissue_mask"][:] == 1 if "tissue_mask" in f else None
+    with run.open() as f:
         for sp in config["species"]:
             final = np.asarray(f[sp["name"]][-1], float)
             if final.ndim == 0:  # a well-mixed compartment
                 lines.append(f"  {sp['name']}: final {float(final):.4g} uM")
                 continue
-            w = (shell_volumes_um3(final.shape[0], 1.0) if config["grid"]["kind"] == "radial"
-                 else np.ones(final.shape))
-            text = f"domain mean {np.average(final, weights=w):.4g} uM"
-            if tissue is not None and tissue.any():
-                text = (f"tissue mean {np.average(final[tissue], weights=w[tissue]):.4g} uM, "
-                        + text)
+            w = cell_volumes(run, final.shape)
+            text = f"domain mean {finite_mean(final, w):.4g} uM"
+            if tissue is not None:
+                text = f"tissue mean {finite_mean(final[tissue], w[tissue]):.4g} uM, " + text
             lines.append(f"  {sp['name']}: final {text}")
     return lines
 

@@ -334,7 +334,7 @@ _WELL_MIXED_COLUMNS = (
 )
 
 
-def _finite_mean(a: np.ndarray, weights: np.ndarray | None = None) -> float:
+def finite_mean(a: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Mean of the finite values, by volume where `weights` (cell volumes) are given."""
     ok = np.isfinite(a)
     if not ok.any():
@@ -342,7 +342,7 @@ def _finite_mean(a: np.ndarray, weights: np.ndarray | None = None) -> float:
     return float(np.average(a[ok], weights=None if weights is None else weights[ok]))
 
 
-def _cell_volumes(run: RunFile, shape: tuple[int, ...]) -> np.ndarray:
+def cell_volumes(run: RunFile, shape: tuple[int, ...]) -> np.ndarray:
     """Volume weights of a field's cells: the shell volumes of a radial run (a tissue mean
     weights each shell by its volume, as the model's series do), uniform voxels otherwise."""
     if run.radial:
@@ -434,8 +434,8 @@ def _scalars(run: RunFile) -> list[str]:
                 cols.append(np.asarray(d[:n], float)[idx] * factor)
             else:  # passive-species runs store no series: average the fields here
                 mask = run.tissue if run.tissue is not None and run.tissue.any() else None
-                weights = _cell_volumes(run, d.shape[1:])
-                vals = [_finite_mean(np.asarray(d[i], float)[mask] if mask is not None
+                weights = cell_volumes(run, d.shape[1:])
+                vals = [finite_mean(np.asarray(d[i], float)[mask] if mask is not None
                                      else np.asarray(d[i], float),
                                      weights[mask] if mask is not None else weights)
                         for i in idx]

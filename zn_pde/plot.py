@@ -835,31 +835,19 @@ def _nonzero_series(run: RunFile, names: list[str]) -> set[str]:
 
 
 def _mean_series(run: RunFile, f, name: str) -> np.ndarray:
+    from .inspect import cell_volumes, finite_mean
+
     d = f[name]
     n = run.n_frames
     if d.ndim == 1:
         return np.asarray(d[:n], float)
     mask = run.tissue if run.tissue is not None and run.tissue.any() else None
-    volume = _cell_volumes(run)
+    w = cell_volumes(run, d.shape[1:])
     out = np.empty(n)
     for i in range(n):
         a = _read_frame(f, name, i)
-        w = volume[mask] if mask is not None else volume.ravel()
-        a = a[mask] if mask is not None else a.ravel()
-        ok = np.isfinite(a)
-        out[i] = np.average(a[ok], weights=w[ok]) if ok.any() else np.nan
+        out[i] = finite_mean(a[mask], w[mask]) if mask is not None else finite_mean(a, w)
     return out
-
-
-def _cell_volumes(run: RunFile) -> np.ndarray:
-    """Volume weights of the cells of the grid: shell volumes (∝ (i+1)³ − i³) of a radial
-    run, uniform voxels otherwise."""
-    if run.radial:
-        from ._grid import shell_volumes_um3
-
-        return shell_volumes_um3(run.r_um.size, 1.0)
-    shape = run.tissue.shape if run.tissue is not None else (1,)
-    return np.ones(shape)
 
 
 def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
