@@ -47,6 +47,7 @@ through pyplot, so plotting neither needs a display nor changes the caller's bac
 from __future__ import annotations
 
 import difflib
+import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,11 +73,6 @@ MAX_SLICES = 6  # default slice times at most
 # variables that live in the cells: blank (NaN) in medium voxels, absent from a cell-free vial
 INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_dead", "zn_dead",
                  "hazard")
-#: The files' ASCII unit strings as the figures write them (`figure_unit`)
-FIGURE_UNITS = {"uM": "µM", "ug/mL": "µg/mL", "um": "µm", "um^2/s": "µm²/s",
-                "W/cm^2": "W/cm²", "mW/cm^2": "mW/cm²", "J/cm^2": "J/cm²",
-                "uM/s per ug/mL": "µM/s per µg/mL", "uM/s": "µM/s", "1/(uM s)": "1/(µM s)",
-                "cm^2/ug": "cm²/µg", "ug/ug": "µg/µg", "1/(W/cm^2)": "1/(W/cm²)"}
 
 
 def _log_y(ax: Axes) -> None:
@@ -92,8 +88,11 @@ def _log_y(ax: Axes) -> None:
 
 
 def figure_unit(unit: str) -> str:
-    """`unit` as a figure writes it (µ, superscripts); unknown strings unchanged."""
-    return FIGURE_UNITS.get(unit, unit)
+    """A file's ASCII unit string as a figure writes it: the micro prefix of uM, um and ug
+    as µ, and ^2, ^3 as superscripts (`um^2/s` -> µm²/s, `1/(uM s)` -> 1/(µM s)); the rest
+    unchanged."""
+    unit = re.sub(r"\bu([Mmg])\b", r"µ\1", unit)
+    return unit.replace("^2", "²").replace("^3", "³")
 
 
 _STIMULUS_STYLE = {"ultrasound": ("tab:blue", "ultrasound"), "light": ("tab:purple", "light")}
@@ -310,6 +309,12 @@ def _incomplete(run: RunFile) -> str:
     if run.complete:
         return ""
     return f"INCOMPLETE run: status {run.status!r}, frames to {run.times_s[-1] / 3600:.4g} h"
+
+
+def _noting_incomplete(run: RunFile, title: str) -> str:
+    """`title`, with `_incomplete`'s note in brackets for a run that stopped early."""
+    note = _incomplete(run)
+    return f"{title} ({note})" if note else title
 
 
 def _fit_title(fig: Figure, title: str) -> str:
@@ -657,8 +662,7 @@ def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None 
     title = "shell-averaged radial profiles" if sph is not None else "depth profiles"
     if radius is not None:
         title += " (dashed: spheroid surface)"
-    if _incomplete(run):
-        title += f" ({_incomplete(run)})"
+    title = _noting_incomplete(run, title)
     fig.suptitle(_fit_title(fig, title), fontsize=10)
     return fig
 
@@ -702,8 +706,7 @@ def _radial_profiles(run: RunFile, names: list[str], log: bool,
     title = "radial profiles against r, the distance from the spheroid centre"
     if radius is not None:
         title += " (dashed: spheroid surface)"
-    if _incomplete(run):
-        title += f" ({_incomplete(run)})"
+    title = _noting_incomplete(run, title)
     fig.suptitle(_fit_title(fig, title), fontsize=10)
     return fig
 
@@ -748,8 +751,7 @@ def _kymographs(run: RunFile, names: list[str], log: bool) -> Figure:
     title = "kymographs: r × time"
     if radius is not None:
         title += " (dashed: spheroid surface)"
-    if _incomplete(run):
-        title += f" ({_incomplete(run)})"
+    title = _noting_incomplete(run, title)
     fig.suptitle(_fit_title(fig, title), fontsize=10)
     return fig
 
@@ -925,8 +927,7 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
         title = "averages over the whole domain over time (no tissue)"
     if run.well_mixed and not _has_cells(run):
         title = "cell-free release vial (well-mixed)"
-    if _incomplete(run):
-        title += f" ({_incomplete(run)})"
+    title = _noting_incomplete(run, title)
     if left_out:
         title += "\n(not drawn: " + "; ".join(left_out) + ")"
     fig.suptitle(_fit_title(fig, title), fontsize=10)
