@@ -385,3 +385,35 @@ def test_a_cell_free_run_makes_no_control(tmp_path, grid):
 def zn_pde_run_ros(path) -> float:
     with h5py.File(path, "r") as f:
         return float(np.max(f["max_ros"][:]))
+
+
+@pytest.mark.parametrize("exposure", [
+    {"light": [{"start_h": 0.1, "duration_min": 1.0, "irradiance_mW_per_cm2": 20.0,
+                "wavelength_nm": 650.0}]},  # below ZnO's band gap, no photosensitiser
+    {"ultrasound": [{"start_h": 0.1, "duration_min": 1.0, "intensity_W_per_cm2": 0.2,
+                     "frequency_MHz": 1.0}]},  # below the inertial-cavitation threshold
+])
+def test_stimuli_that_cannot_act_make_no_control(tmp_path, exposure, capsys):
+    """Light below the band gap (nothing absorbs it) and ultrasound below the cavitation
+    threshold make no ROS, so their control would be the run itself: none is made (it once
+    was, a second run for nothing), the summary says why, and the note that says they do
+    nothing comes before the run (on stderr), not only in the summary after it. The same
+    run above the gap / the threshold makes one."""
+    raw = {"grid": {"kind": "radial", "shape": [4], "spacing_um": 5.0},
+           "geometry": {"kind": "spheroid", "radius_um": 10.0},
+           "time": {"end_h": 0.5, "dt_s": 60.0, "save_every_min": 30.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0}, **exposure}
+    code, text = _run(tmp_path, raw)
+    assert code == 0, text
+    assert not control_path(tmp_path / "run.h5").exists()
+    assert "none of them can make ROS" in text
+    assert "note:" in capsys.readouterr().err
+    assert own_control(tmp_path / "run.h5") is None
+    for e in raw.get("light", []):
+        e["wavelength_nm"] = 365.0
+    for e in raw.get("ultrasound", []):
+        e["intensity_W_per_cm2"] = 1.5
+    code, text = _run(tmp_path, raw, "--overwrite")
+    assert code == 0, text
+    assert control_path(tmp_path / "run.h5").exists()
+    assert "none of them can make ROS" not in text

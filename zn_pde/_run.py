@@ -678,11 +678,39 @@ def control_config(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def stimuli_can_act(config: dict[str, Any]) -> bool:
+    """Whether any exposure of the run can make ROS: ultrasound above the inertial-cavitation
+    threshold at its frequency, light whose photons the material (above its band gap) or an
+    enabled [photosensitiser] absorbs (directly, or as ZnO's second harmonic). The others
+    change nothing in the model (`zn_pde._notes` says so for each), so their control would be
+    the run itself."""
+    from ._model import photosensitiser_excitation_uM_per_s
+    from .stimuli.light import activates
+    from .stimuli.ultrasound import cavitation_scale
+
+    tissue, kind = config["tissue"], config["material"]["kind"]
+    for e in config.get("ultrasound", []):
+        threshold = (tissue["ultrasound_cavitation_threshold_W_per_cm2"]
+                     * cavitation_scale(e["frequency_MHz"], tissue))
+        if e["intensity_W_per_cm2"] > threshold:
+            return True
+    ps = config.get("photosensitiser") or {}
+    for e in config.get("light", []):
+        if e["irradiance_mW_per_cm2"] <= 0:
+            continue
+        if activates(e["wavelength_nm"], config["kinetics"]["band_gap_eV"]):
+            return True
+        if ps.get("enabled") and any(photosensitiser_excitation_uM_per_s(
+                e["wavelength_nm"], e["irradiance_mW_per_cm2"], ps, kind)):
+            return True
+    return False
+
+
 def makes_control(config: dict[str, Any]) -> bool:
     """Whether `zn-pde run` of this config makes a control run (`simulate_control`): an
-    exposure of non-zero intensity, particles and cells."""
+    exposure that can act (`stimuli_can_act`), particles and cells."""
     return (first_exposure_h(config) is not None and "material" in config
-            and config["geometry"]["kind"] != "medium")
+            and config["geometry"]["kind"] != "medium" and stimuli_can_act(config))
 
 
 def simulate_control(config: dict[str, Any], out: str | Path, *, progress: bool = True
@@ -737,7 +765,7 @@ def own_control(out: str | Path) -> Path | None:
     try:
         config = config_of_run(out)
         if (not config["_complete"] or first_exposure_h(config) is None
-                or "material" not in config):
+                or "material" not in config or not stimuli_can_act(config)):
             return None
         expected, stored = control_config(config), config_of_run(path)
     except (InputError, OSError, KeyError):

@@ -69,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", metavar="OUT.h5", type=_path, help="continue an incomplete run")
     r.add_argument("--quiet", action="store_true", help="no progress output")
     r.add_argument("--no-control", action="store_true",
-                   help="skip the control run: a run of cells with ultrasound or light also writes "
+                   help="skip the control run: a run of cells with ultrasound or light that can "
+                        "act (above the cavitation threshold, absorbed) also writes "
                         "OUT_control.h5, the same run without them (their intensities 0 "
                         "from the first exposure on), to report what they killed")
     add_set(r)
@@ -292,7 +293,9 @@ def _cmd_run(a) -> int:
                     "--overwrite to replace it (and the output), --no-control to run "
                     "without a control and leave it, or another output name with -o",
                     file=str(control_out), key="-o")
-            for note in frame_notes(config):  # before a run that may not finish soon
+            # before a run that may not finish soon: what the frames will hold, and what
+            # the config itself makes inert (the summary repeats the latter with its results)
+            for note in frame_notes(config) + config_notes(config, at_validate=True):
                 print(note, file=sys.stderr)
         result = simulate_to_file(config, out, overwrite=a.overwrite, progress=not a.quiet,
                                   resume=a.resume is not None, control=not no_control)
@@ -390,12 +393,15 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
                     skipped: bool = False) -> list[str]:
     """What the stimuli killed: against the control run without them when there is one
     (`simulate_control`), and the share their own oxidative hits account for."""
-    from ._run import control_dt_s, first_exposure_h, killed_text
+    from ._run import control_dt_s, first_exposure_h, killed_text, makes_control
 
     lost = s.get("stimulus_viability_loss")
     if lost is None or not np.isfinite(lost[-1]) or first_exposure_h(config) is None:
         return []
     alive = s["tissue_mean_viability"][-1]
+    if control is None and not makes_control(config):
+        return [f"  killed by the stimuli: {100 * lost[-1]:.2f} % of the cells: none of them "
+                "can make ROS (see the notes below), so no control run was made"]
     if control is None or not control.summary:
         return [f"  killed by the stimuli's own oxidative hits (radicals at the particles, "
                 f"and the diffusible ROS they made): {100 * lost[-1]:.2f} % of the cells "
