@@ -890,3 +890,29 @@ def test_a_control_no_start_moved_is_said_to_have_no_gradient(tmp_path, capsys):
     assert "warning" not in report["controls"]["material.dose_ug_per_ml"]
     assert out.count("warning: no start moved it") == 1
     assert out.index(key) < out.index("warning: no start moved it")
+
+
+def test_a_polish_stopped_by_its_evaluation_budget_counts_its_iterations():
+    """SLSQP on Rosenbrock's valley (no constraints) from (−1.2, 1): with max_iter = 2 its
+    line search spends the 6 evaluations allowed before the second iteration's end check. The
+    polish reported iterations = −1 there; it now reports those SLSQP completed (callback
+    count): 2."""
+    from types import SimpleNamespace
+
+    from zn_pde.plan._optimise import polish
+    from zn_pde.plan._problem import Evaluation
+
+    def evaluate(x):
+        a, b = x
+        f = (1 - a) ** 2 + 100 * (b - a * a) ** 2
+        grad = np.array([-2 * (1 - a) - 400 * a * (b - a * a), 200 * (b - a * a)])
+        return Evaluation(float(f), grad, {}, {})
+
+    problem = SimpleNamespace(
+        lower=np.array([-2.0, -2.0]), upper=np.array([2.0, 2.0]), evaluate=evaluate,
+        s=SimpleNamespace(config={"numerics": {"precision": "float64"}}))
+    start = evaluate(np.array([-1.2, 1.0]))
+    out = polish(problem, {"x": [-1.2, 1.0], "objective": start.objective, "violation": 0.0},
+                 max_iter=2)["polish"]
+    assert out["evaluations"] == 6 and out["message"] == "stopped after 6 evaluations"
+    assert out["iterations"] == 2, out

@@ -261,13 +261,19 @@ def polish(problem: PlanProblem, summary: dict[str, Any], max_iter: int) -> dict
     names = sorted(at(z0)[2])
     constraints = [{"type": "ineq", "fun": lambda z, c=c: -at(z)[2][c],
                     "jac": lambda z, c=c: -at(z)[3][c] * width} for c in names]
+    done = [0]  # iterations completed, counted so that a stop by the budget reports them
+
+    def count(_z):
+        done[0] += 1
+
     try:
         res = minimize(lambda z: at(z)[1].objective, z0, jac=lambda z: at(z)[1].objective_grad
                        * width, bounds=[(EDGE, 1.0 - EDGE)] * z0.size, constraints=constraints,
-                       method="SLSQP", options={"maxiter": max_iter, "ftol": ftol(problem)})
+                       method="SLSQP", callback=count,
+                       options={"maxiter": max_iter, "ftol": ftol(problem)})
         message, iterations = str(res.message), int(res.nit)
     except _Budget:
-        message, iterations = f"stopped after {3 * max_iter} evaluations", -1
+        message, iterations = f"stopped after {3 * max_iter} evaluations", done[0]
 
     def violation(g):
         return max([0.0] + list(g.values()))
