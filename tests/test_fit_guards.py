@@ -382,6 +382,13 @@ def test_an_output_folder_that_is_a_file_or_unwritable_is_refused_before_fitting
     assert "key '--outdir'" in err and "is a file" in err and "Traceback" not in err, err
     assert main(["fit", str(cfg), "-o", str(tmp_path / "taken" / "below"), "--quiet"]) == 2
     assert "cannot create the output folder" in capsys.readouterr().err
+    # from Python the same check names the argument, outdir, not the command's option
+    from zn_pde import InputError
+    from zn_pde.plan import plan
+
+    with pytest.raises(InputError, match="key 'outdir': the output folder is a file"):
+        plan(Path(__file__).parents[1] / "configs" / "plan_us_timing.toml",
+             tmp_path / "taken", progress=False)
 
 
 @pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs")

@@ -73,10 +73,11 @@ def write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def output_folder(path: str | os.PathLike, key: str = "--outdir") -> Path:
+def output_folder(path: str | os.PathLike, key: str = "outdir") -> Path:
     """The folder a command writes into, created if missing: an InputError (exit 2) naming
     it when it is a file, cannot be created or cannot be written, checked before any work is
-    done, so a long fit or plan does not fail at its end."""
+    done, so a long fit or plan does not fail at its end. `key` "outdir" is the Python
+    functions' argument; the CLI names its option, --outdir, instead."""
     if not isinstance(path, str | os.PathLike):  # from Python: fit(cfg, 5)
         raise InputError(f"the output folder {path!r} ({type(path).__name__}) is not a path; "
                          "allowed: a str or os.PathLike naming a folder", key=key)

@@ -605,6 +605,8 @@ def _main(argv: list[str] | None) -> int:
         print(f"zn-pde {a.command}: interrupted", file=sys.stderr)
         return 1
     except InputError as e:
+        if e.key == "outdir":  # the Python argument's name; on the command line, its option
+            e = InputError(e.message, file=e.file, key="--outdir", missing=e.missing)
         print(f"zn-pde {a.command}: error: {e}", file=sys.stderr)
         return 2
     except Interrupted as e:  # what was kept, and how to go on
