@@ -50,15 +50,14 @@ def quiet_ultrasound_lines(config: dict) -> list[str]:
     """A note for each ultrasound exposure below the inertial-cavitation threshold at its
     frequency (`tissue.ultrasound_cavitation_threshold_W_per_cm2` at 1 MHz, scaled as f^x):
     it makes no ROS, so it does nothing in the model."""
-    from .stimuli.ultrasound import cavitation_scale
+    from .stimuli.ultrasound import cavitation_threshold_W_per_cm2
 
     if "material" not in config:
         return []
     tissue = config["tissue"]
     out = []
     for i, e in enumerate(config.get("ultrasound", [])):
-        threshold = (tissue["ultrasound_cavitation_threshold_W_per_cm2"]
-                     * cavitation_scale(e["frequency_MHz"], tissue))
+        threshold = cavitation_threshold_W_per_cm2(e["frequency_MHz"], tissue)
         if 0 < e["intensity_W_per_cm2"] <= threshold:
             out.append(f"  note: ultrasound[{i}] at {e['intensity_W_per_cm2']:g} W/cm^2 is "
                        f"at or below the inertial-cavitation threshold at "

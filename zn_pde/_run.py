@@ -686,13 +686,12 @@ def stimuli_can_act(config: dict[str, Any]) -> bool:
     the run itself."""
     from ._model import photosensitiser_excitation_uM_per_s
     from .stimuli.light import activates
-    from .stimuli.ultrasound import cavitation_scale
+    from .stimuli.ultrasound import cavitation_threshold_W_per_cm2
 
     tissue, kind = config["tissue"], config["material"]["kind"]
     for e in config.get("ultrasound", []):
-        threshold = (tissue["ultrasound_cavitation_threshold_W_per_cm2"]
-                     * cavitation_scale(e["frequency_MHz"], tissue))
-        if e["intensity_W_per_cm2"] > threshold:
+        if e["intensity_W_per_cm2"] > cavitation_threshold_W_per_cm2(e["frequency_MHz"],
+                                                                     tissue):
             return True
     ps = config.get("photosensitiser") or {}
     for e in config.get("light", []):

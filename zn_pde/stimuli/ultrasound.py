@@ -44,6 +44,13 @@ def cavitation_scale(frequency_MHz: float, tissue_cfg: dict[str, Any]) -> float:
     return frequency_MHz ** tissue_cfg["ultrasound_cavitation_frequency_exponent"]
 
 
+def cavitation_threshold_W_per_cm2(frequency_MHz: float, tissue_cfg: dict[str, Any]) -> float:
+    """The inertial-cavitation threshold at `frequency_MHz` (W/cm²): at or below it an
+    exposure makes no ROS, and the model has no other effect of ultrasound."""
+    return (tissue_cfg["ultrasound_cavitation_threshold_W_per_cm2"]
+            * cavitation_scale(frequency_MHz, tissue_cfg))
+
+
 def ultrasound_exposure(ex: dict[str, Any], tissue_cfg: dict[str, Any], geo: Geometry,
                         spacing_um: float, dtype) -> Exposure:
     """The exposure's cavitation activity per cell of the grid (dimensionless, 1 at
