@@ -748,16 +748,45 @@ def test_a_vanishing_save_interval_is_noted_not_a_traceback(capsys, interval):
 
 
 def test_a_step_count_of_hours_of_stepping_is_noted(capsys):
-    """`time.dt_s` is validated only as positive; 0.001 s over 10000 h (a typo, or seconds
-    written for hours) asks for 3.6e10 steps and gave no hint before the run: `validate`
-    notes the count; the shipped configs, and 1e7 steps, none."""
-    code, text = _validate(capsys, "--set", "time.end_h=10000", "--set", "time.dt_s=0.001")
+    """0.1 s over 10000 h (a typo, or seconds written for hours) asks for 3.6e8 steps and
+    gave no hint before the run: `validate` notes the count; the shipped configs, and 1e7
+    steps, none. (Beyond the 1e9 steps a run can count, 0.001 s over 10000 h, it is refused:
+    the next test.)"""
+    code, text = _validate(capsys, "--set", "time.end_h=10000", "--set", "time.dt_s=0.1")
     assert code == 0
     note = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
-    assert "time.dt_s = 0.001 s over time.end_h = 10000 h takes 3.6e+10 steps" in note
+    assert "time.dt_s = 0.1 s over time.end_h = 10000 h takes 3.6e+08 steps" in note
     edge = load_config(None, ["time.end_h=1000", "time.dt_s=0.36"])  # exactly 1e7 steps
     for c in [edge, *(load_config(path) for path in CONFIGS)]:
         assert not [n for n in c["_notes"] if "steps (the built-in" in n]
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_more_steps_than_a_run_can_count_exit_2_naming_dt_s(capsys, tmp_path, command):
+    """A `time.dt_s` far too small for `time.end_h` (1e-6 s over 1 h: 3.6e9 steps, beyond
+    the solver's int32 step counter) passed validation and `zn-pde run` died in building the
+    step plan with an OverflowError traceback (exit 1; an outside contract audit): it is bad
+    input, exit 2 naming the key, the value and the smallest step allowed. Passive species
+    only, so that no other rule of the step applies."""
+    cfg = _write(tmp_path, "[grid]\nkind = 'radial'\nshape = [8]\nspacing_um = 10.0\n"
+                 "[time]\nend_h = 1.0\n[geometry]\nradius_um = 40.0\n"
+                 "[[species]]\nname = 'tracer'\ndiffusivity_um2_per_s = 10.0\n")
+    argv = [command, cfg, "--set", "time.dt_s=1e-6"]
+    if command == "run":
+        argv += ["-o", str(tmp_path / "x.h5"), "--quiet"]
+    code = main(argv)
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert code == 2 and "Traceback" not in text
+    assert f"{cfg}: key 'time.dt_s'" in text and "dt_s = 1e-06" in text
+    assert "3.6e+09 steps" in text and "allowed: dt_s >= 3.6e-06 s" in text
+    assert not (tmp_path / "x.h5").exists()
+    # the steps every exposure takes count too (10000 repeats of 1e5 steps each)
+    code, text = _validate(capsys, "--set", "ultrasound[0].repeats=10000", "--set",
+                           "ultrasound[0].duration_min=0.01", "--set",
+                           "ultrasound[0].repeat_every_h=0.001", "--set",
+                           "ultrasound[0].start_h=1", "--set", "time.exposure_min_steps=100000")
+    assert code == 2 and "key 'time.exposure_min_steps'" in text and "Traceback" not in text
 
 
 @pytest.mark.parametrize("command", ["run", "validate", "fit", "design", "plan"])

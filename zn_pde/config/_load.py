@@ -1071,6 +1071,7 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                     key=f"light[{i}].irradiance_mW_per_cm2")
         _check_no_overlap(c[sec], sec, file)
     _check_events(c, file)
+    _check_step_count(c, file)
     _check_dose_reaches_tissue(c, file)
     # the tissue optics table is needed only where light meets tissue on a grid: a
     # well-mixed compartment sees the entry irradiance, a cell-free geometry has no tissue
@@ -1378,6 +1379,36 @@ def largest_accurate_dt_s(c: dict[str, Any]) -> float:
     if not rates:
         return math.inf
     return MAX_COUPLING_RATE_TIMES_DT / max(rates.values()) * c["numerics"]["reaction_substeps"]
+
+
+MAX_STEPS = 10**9  # the solver counts steps in int32 (2.1e9); days of stepping on any grid
+
+
+def _check_step_count(c: dict[str, Any], file: str) -> None:
+    """A run's steps must fit the solver's step counter (int32): at most `MAX_STEPS`, the
+    `time.end_h / time.dt_s` steps plus the `time.exposure_min_steps` of every exposure
+    (each repeat). A step far too small (`dt_s = 1e-6`) is refused here, not by an overflow
+    when the step plan is built."""
+    t = c["time"]
+    plain = t["end_h"] * 3600.0 / t["dt_s"]
+    if plain > MAX_STEPS:
+        raise InputError(
+            f"dt_s = {t['dt_s']:g} s over time.end_h = {t['end_h']:g} h takes {plain:.3g} "
+            f"steps, more than the {MAX_STEPS:,} a run can count; allowed: dt_s >= "
+            f"{t['end_h'] * 3600.0 / MAX_STEPS:.3g} s (steps of 10-300 s are usual)",
+            file=file, key="time.dt_s")
+    if "material" not in c:
+        return
+    exposures = sum(int(ex.get("repeats", 1)) for sec in ("ultrasound", "light")
+                    for ex in c.get(sec, []))
+    inside = exposures * int(t["exposure_min_steps"])
+    if plain + inside > MAX_STEPS:
+        raise InputError(
+            f"exposure_min_steps = {t['exposure_min_steps']} in each of the {exposures} "
+            f"exposures (repeats included) and the {plain:,.0f} steps of dt_s take "
+            f"{plain + inside:,.0f} steps, more than the {MAX_STEPS:,} a run can count; "
+            "allowed: fewer exposure_min_steps or repeats", file=file,
+            key="time.exposure_min_steps")
 
 
 def _check_step_accuracy(c: dict[str, Any], file: str) -> None:
