@@ -63,6 +63,39 @@ def test_every_relative_link_in_the_docs_resolves():
     assert len(pages) > 5 and not broken, broken
 
 
+def test_doc_commands_that_redo_a_shipped_result_pass_overwrite():
+    """A `zn-pde fit`, `design` or `plan` command in a docs code block that writes to the
+    default folder (`checkpoints`, no `-o`) where the shipped result of that name already is
+    exits 2 on a checkout unless it passes `--overwrite` (or `--resume`): docs/fitting.md gave
+    `zn-pde design configs/fit_zno_release.toml` so, which a user copying it found refused
+    (an outside audit of the docs' examples)."""
+    import shlex
+    import tomllib
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    checked, failing = 0, []
+    for page in pages:
+        fence = None  # the language of the code block a line is in, None outside one
+        for line in page.read_text().splitlines():
+            if line.startswith("```"):
+                fence = None if fence is not None else line[3:].strip()
+                continue
+            if fence not in ("bash", "sh", "") or not line.startswith("zn-pde "):
+                continue
+            words = shlex.split(line.split("#")[0])
+            command, config = words[1], ROOT / words[2]
+            if command not in ("fit", "design", "plan") or not config.is_file():
+                continue
+            table = tomllib.loads(config.read_text())["plan" if command == "plan" else "fit"]
+            name = table["name"] + ("_design" if command == "design" else "")
+            if ({"-o", "--outdir", "--overwrite", "--resume"} & set(words)
+                    or not (ROOT / "checkpoints" / f"{name}.json").exists()):
+                checked += 1
+                continue
+            failing.append(f"{page.relative_to(ROOT)}: {line.strip()}")
+    assert checked >= 4 and not failing, failing
+
+
 def test_fitting_page_table_is_generated_from_the_stored_checkpoints():
     """docs/fitting.md's shipped-fits table is scripts/fit_shipped.py's table of checkpoints/
     (a refit that is not copied into the docs fails here)."""
