@@ -121,6 +121,50 @@ def _same_time(ds: xr.Dataset, like: xr.Dataset) -> xr.Dataset:
     return ds.assign_attrs(history=like.attrs["history"])
 
 
+@pytest.mark.parametrize("kind", ["radial", "well_mixed"])
+def test_a_passive_species_run_gives_its_summary_scalars_as_attributes(tmp_path, capsys,
+                                                                        kind):
+    """The contract: `simulate` and `open_run` return the summary scalars as attributes or
+    variables. A run of passive species only writes no series, and its summary (each
+    species' final tissue and domain mean, by volume) was only printed (an outside contract
+    audit): each species' variable carries them as `final_tissue_mean` (where there is
+    tissue) and `final_domain_mean` (uM), the numbers `zn-pde run` prints."""
+    grid = ({"kind": "radial", "shape": [12], "spacing_um": 10.0} if kind == "radial"
+            else {"kind": "well_mixed"})
+    raw = {"grid": grid, "time": {"end_h": 0.5, "save_every_min": 15.0},
+           "geometry": ({"radius_um": 60.0} if kind == "radial" else {"kind": "uniform"}),
+           "species": [{"name": "tracer", "diffusivity_um2_per_s": {"tissue": 5.0,
+                                                                    "medium": 500.0},
+                        "decay_per_s": 1e-4, "initial_uM": {"tissue": 0.0, "medium": 2.0},
+                        "boundary_uM": 2.0}]}
+    ds = zn_pde.simulate(raw, progress=False)
+    cfg = tmp_path / "tracer.toml"
+    cfg.write_text(dumps(resolve(raw)))
+    out = tmp_path / "tracer.h5"
+    assert main(["run", str(cfg), "-o", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    with zn_pde.open_run(out) as opened:
+        attrs = dict(opened["tracer"].attrs)
+    final = ds["tracer"].isel(time=-1)
+    if kind == "radial":
+        r, h = ds["r"].values, 10.0
+        w = (r + h / 2) ** 3 - (r - h / 2) ** 3
+        tissue = ds["tissue_mask"].values == 1
+        expect = {"final_tissue_mean": np.average(final.values[tissue], weights=w[tissue]),
+                  "final_domain_mean": np.average(final.values, weights=w)}
+        text = (f"tracer: final tissue mean {expect['final_tissue_mean']:.4g} uM, "
+                f"domain mean {expect['final_domain_mean']:.4g} uM")
+    else:
+        expect = {"final_domain_mean": float(final)}
+        text = f"tracer: final {expect['final_domain_mean']:.4g} uM"
+    assert text in printed
+    for got in (ds["tracer"].attrs, attrs):
+        assert set(expect) <= set(got)
+        for key, value in expect.items():
+            np.testing.assert_allclose(got[key], value, rtol=1e-6)
+    assert ds["tracer"].attrs["units"] == "uM"
+
+
 def test_help_states_the_return_type_and_units_of_what_is_returned(in_memory):
     """help(zn_pde.simulate) and help(zn_pde.open_run) say what they return and in which
     units, and those are the units the Dataset carries; every paragraph starts at the

@@ -429,24 +429,19 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
 def _species_lines(path: Path, config: dict) -> list[str]:
     """A run of passive species only: each one's final mean over the tissue and the domain,
     by volume (a radial grid weights its shells), read back from the file as `inspect`
-    averages it."""
-    from .inspect import cell_volumes, finite_mean
+    averages it (`passive_final_means`, which `open_run` also gives as attributes)."""
+    from .inspect import passive_final_means
     from .io import read_run
 
-    run = read_run(path)
-    tissue = run.tissue if run.tissue is not None and run.tissue.any() else None
     lines = []
-    with run.open() as f:
-        for sp in config["species"]:
-            final = np.asarray(f[sp["name"]][-1], float)
-            if final.ndim == 0:  # a well-mixed compartment
-                lines.append(f"  {sp['name']}: final {float(final):.4g} uM")
-                continue
-            w = cell_volumes(run, final.shape)
-            text = f"domain mean {finite_mean(final, w):.4g} uM"
-            if tissue is not None:
-                text = f"tissue mean {finite_mean(final[tissue], w[tissue]):.4g} uM, " + text
-            lines.append(f"  {sp['name']}: final {text}")
+    for name, m in passive_final_means(read_run(path)).items():
+        if len(m) == 1 and config["grid"]["kind"] == "well_mixed":  # the compartment
+            lines.append(f"  {name}: final {m['final_domain_mean']:.4g} uM")
+            continue
+        text = f"domain mean {m['final_domain_mean']:.4g} uM"
+        if "final_tissue_mean" in m:
+            text = f"tissue mean {m['final_tissue_mean']:.4g} uM, " + text
+        lines.append(f"  {name}: final {text}")
     return lines
 
 

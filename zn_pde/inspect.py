@@ -342,6 +342,31 @@ def finite_mean(a: np.ndarray, weights: np.ndarray | None = None) -> float:
     return float(np.average(a[ok], weights=None if weights is None else weights[ok]))
 
 
+def passive_final_means(run: RunFile) -> dict[str, dict[str, float]]:
+    """Each passive species' final mean, by volume (a radial grid weights its shells), over
+    the tissue (`final_tissue_mean`, where the run has tissue) and the domain
+    (`final_domain_mean`; a well-mixed run: the compartment's value), in the species' units
+    (uM): the summary `zn-pde run` prints for a run of passive species only, which writes no
+    series, and the attributes `open_run` and `simulate` give its species' variables."""
+    tissue = run.tissue if run.tissue is not None and run.tissue.any() else None
+    out: dict[str, dict[str, float]] = {}
+    with run.open() as f:
+        for sp in run.config.get("species", []):
+            d = f[sp["name"]]
+            if d.shape[0] == 0:  # no frame saved yet
+                continue
+            final = np.asarray(d[-1], float)
+            if final.ndim == 0:
+                out[sp["name"]] = {"final_domain_mean": float(final)}
+                continue
+            w = cell_volumes(run, final.shape)
+            means = {"final_domain_mean": finite_mean(final, w)}
+            if tissue is not None:
+                means = {"final_tissue_mean": finite_mean(final[tissue], w[tissue]), **means}
+            out[sp["name"]] = means
+    return out
+
+
 def cell_volumes(run: RunFile, shape: tuple[int, ...]) -> np.ndarray:
     """Volume weights of a field's cells: the shell volumes of a radial run (a tissue mean
     weights each shell by its volume, as the model's series do), uniform voxels otherwise."""
