@@ -735,16 +735,24 @@ def test_frames_finer_than_the_step_or_terabytes_of_output_are_noted(capsys):
         assert not [n for n in load_config(path)["_notes"] if "save_every_min" in n], path
 
 
-@pytest.mark.parametrize("interval", ["1e-300", "5e-324"])
-def test_a_vanishing_save_interval_is_noted_not_a_traceback(capsys, interval):
-    """save_every_min is validated as > 0 only: 1e-300 made a frame count (an int) too large
-    for the float of the output's size (OverflowError, a traceback; the CLI fuzz found it),
-    5e-324 an infinite one. Both are noted, with the count as a float."""
+@pytest.mark.parametrize("interval", ["1e-300", "5e-324", "1e-6"])
+def test_a_vanishing_save_interval_is_refused_not_a_traceback(capsys, tmp_path, interval):
+    """save_every_min is validated as > 0; 1e-300 made a frame count (an int) too large for
+    the float of the output's size (OverflowError, a traceback; the CLI fuzz found it),
+    5e-324 an infinite one. They were then noted and passed `validate` (exit 0), but no run
+    can save them: `zn-pde run` built a list of every frame time (1e-8 min over 2 h: 1.2e10
+    frames) until the process was killed for memory (an outside contract audit). Each frame
+    takes a step, so more frames than the 1e9 steps a run can count are bad input: exit 2
+    naming the key, the frame count and the shortest interval allowed, before any work."""
     code, text = _validate(capsys, "--set", f"time.save_every_min={interval}")
-    assert code == 0
-    note = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
-    assert "frames over 24 h" in note and "GB of output" in note
-    assert ("1.44e+303 frames" if interval == "1e-300" else "inf frames") in note
+    assert code == 2 and "Traceback" not in text
+    assert "key 'time.save_every_min'" in text and "frames over 24 h" not in text
+    assert ("1.44e+303 frames" if interval == "1e-300" else "inf frames"
+            if interval == "5e-324" else "1.44e+09 frames") in text
+    assert "allowed: save_every_min >= 1.44e-06 min" in text
+    out = tmp_path / "x.h5"
+    assert main(["run", "--set", f"time.save_every_min={interval}", "-o", str(out)]) == 2
+    assert not out.exists()
 
 
 def test_a_step_count_of_hours_of_stepping_is_noted(capsys):

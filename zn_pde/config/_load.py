@@ -1387,10 +1387,19 @@ MAX_STEPS = 10**9  # the solver counts steps in int32 (2.1e9); days of stepping 
 def _check_step_count(c: dict[str, Any], file: str) -> None:
     """A run's steps must fit the solver's step counter (int32): at most `MAX_STEPS`, the
     `time.end_h / time.dt_s` steps plus the `time.exposure_min_steps` of every exposure
-    (each repeat). A step far too small (`dt_s = 1e-6`) is refused here, not by an overflow
-    when the step plan is built."""
+    (each repeat), and at least one per saved frame. A step or a frame interval far too
+    small (`dt_s = 1e-6`, `save_every_min = 1e-300`) is refused here, not by an overflow or
+    a list of frames beyond memory when the step plan is built."""
     t = c["time"]
-    plain = t["end_h"] * 3600.0 / t["dt_s"]
+    end_s, save_s = t["end_h"] * 3600.0, t["save_every_min"] * 60.0
+    if end_s / save_s > MAX_STEPS:  # every frame takes a step at least
+        raise InputError(
+            f"save_every_min = {t['save_every_min']:g} min over time.end_h = "
+            f"{t['end_h']:g} h saves {end_s / save_s:.3g} frames, each at least one step, "
+            f"more than the {MAX_STEPS:,} steps a run can count; allowed: save_every_min >= "
+            f"{end_s / MAX_STEPS / 60.0:.3g} min (frames every 10-60 min are usual)",
+            file=file, key="time.save_every_min")
+    plain = end_s / t["dt_s"]
     if plain > MAX_STEPS:
         raise InputError(
             f"dt_s = {t['dt_s']:g} s over time.end_h = {t['end_h']:g} h takes {plain:.3g} "

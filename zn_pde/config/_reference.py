@@ -158,7 +158,8 @@ Checked after every key is valid on its own (exit status 2 when broken):
   of it, nor longer than it. The solver lands exactly on every saved frame and on the end,
   as on every event (a segment between two such times takes equal steps of at most `dt_s`).
   A run takes at most 10⁹ steps (`end_h` / `dt_s`, plus `time.exposure_min_steps` in
-  every exposure, each repeat), the most its step counter holds.
+  every exposure, each repeat; at least one per saved frame), the most its step counter
+  holds.
 - `tissue.extracellular_volume_fraction + geometry.cell_volume_fraction <= 1`.
 - Derived values: `material.hydrodynamic_diameter_nm` sets
   `kinetics.np_diffusivity_medium_um2_per_s` (Stokes-Einstein at 37 °C; setting both is
