@@ -919,7 +919,8 @@ def sinks_and_sources(r: Rates, names: tuple[str, ...], fluid_fraction: ArrayLik
         cell_release = release + lysosome
     # the lysosomes' co-product source e S (1 − f e n c / K[H⁺]²): e S and a sink
     # e² n S f / K[H⁺]² (1/s, `feedback_per_s`)
-    # (no material has both a co-product and a cargo, whose source is the unsaturated one)
+    # (a cargo with a co-product is solved after it, from what the lysosomes dissolved:
+    # `step_with`; the cargo's source here is then not used)
     conv = 0.0 if k is None else k.zn_uM_per_particle_ug_per_ml
     nu = 0.0 if k is None else k.coproduct_per_zn
     cp_source = nu * conv * (release + escape * lysosome)
@@ -1147,14 +1148,26 @@ def step_with(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fracti
     sinks, sources = sinks_and_sources(r, names[1:], fluid_fraction, dt_s, k, d.dissolved,
                                        d.lysosomal, d.feedback_per_s, d.escape)
     moved, removed = {"np": particles}, {"np": removed_np}
+    # A cargo with a co-product (a drug on ZnS or ZnO2): the lysosomes release the cargo of
+    # what they dissolve once the co-product's saturation held part back
+    # (`lysosomal_freed`), known after the co-product's solve, so the cargo is solved after
+    # it; with the unsaturated release as its source, a dense ZnS culture at pH 6 released
+    # 2.7 times the cargo its dissolved particles carried
+    late_cargo = s.cargo is not None and (s.h2o2 is not None or s.h2s is not None)
     # O2 last: catalase makes it from the oxidants the cells removed over the step, a source
     # of its own solve, so that it diffuses as it is made (added after the step, one step's
     # worth stood undiffused in the rim cells: 650 uM against the medium's 177 at dt = 60 s)
-    for run in _runs_without(names[1:], "o2"):
+    for run in _runs_without(names[1:], "o2", *(("cargo",) if late_cargo else ())):
         at = [names.index(n) - 1 for n in run]
         new, gone = solve(run, [sinks[i] for i in at], [sources[i] for i in at])
         moved.update(zip(run, new, strict=True))
         removed.update(zip(run, gone, strict=True))
+    if late_cargo:
+        freed = lysosomal_freed(k, s._replace(**moved), removed, r, d)
+        at = names.index("cargo") - 1
+        source = (k.cargo_mass_fraction * (d.dissolved + freed)
+                  / (jnp.asarray(fluid_fraction) * dt_s))
+        (moved["cargo"],), (removed["cargo"],) = solve(("cargo",), [sinks[at]], [source])
     if s.o2 is not None:
         after = s._replace(**moved)
         freed = lysosomal_freed(k, after, removed, r, d)
@@ -1165,13 +1178,17 @@ def step_with(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fracti
     return react(k, s._replace(**moved), removed, r, env, dt_s, fluid_fraction, d, oxygen)
 
 
-def _runs_without(names: tuple[str, ...], name: str) -> list[tuple[str, ...]]:
-    """`names` less `name`, as the contiguous runs that `solve` takes in one call each:
-    ("zn", "ros", "o2", "zn_phosphate") without "o2" -> [("zn", "ros"), ("zn_phosphate",)]."""
-    if name not in names:
-        return [names]
-    i = names.index(name)
-    return [run for run in (names[:i], names[i + 1:]) if run]
+def _runs_without(names: tuple[str, ...], *excluded: str) -> list[tuple[str, ...]]:
+    """`names` less those `excluded`, as the contiguous runs that `solve` takes in one call
+    each: ("zn", "ros", "o2", "zn_phosphate") without "o2" -> [("zn", "ros"),
+    ("zn_phosphate",)]."""
+    runs, run = [], ()
+    for name in names:
+        if name in excluded:
+            runs, run = runs + [run], ()
+        else:
+            run = run + (name,)
+    return [r for r in runs + [run] if r]
 
 
 def local_step(k: Kinetics, s: Local, env: Environment, dt_s: float,
