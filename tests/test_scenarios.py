@@ -39,3 +39,49 @@ def test_a_cargo_on_a_particle_with_a_coproduct_is_released_with_the_mass_that_d
     # co-product's saturation holds the particles (and their zinc) back
     assert alpha * end["cargo"] == pytest.approx(f_c * (alpha * dose - held), rel=1e-3)
     assert np.isfinite(end["cargo"]) and end["cargo"] > 0
+
+
+@pytest.mark.parametrize("config_file, overrides, misleading", [
+    # a cell-free vial given no particles: no [[medium_exchange]] washed any out
+    ("configs/zno_release_vial.toml", ["material.dose_ug_per_ml=0.0"], "[[medium_exchange]]"),
+    # a closed (zero-flux) cell-free radial well: no faces held by a bulk medium
+    ("configs/zno_spheroid_radial.toml",
+     ['geometry.kind="medium"', 'boundary.kind="neumann"', "ultrasound=[]"],
+     "faces held by the bulk medium"),
+])
+def test_a_cell_free_run_says_why_it_counts_no_dissolved_share(config_file, overrides,
+                                                               misleading, tmp_path, capsys):
+    """`zn-pde run` of a cell-free run whose dissolved share is not counted says why: the
+    reason it gave (a medium exchange, faces exchanging particles with a bulk medium) must be
+    one the run has. Exact text check."""
+    from zn_pde.cli import main
+
+    args = ["run", config_file, "-o", str(tmp_path / "run.h5"), "--quiet",
+            "--set", "time.end_h=1.0"]
+    for o in overrides:
+        args += ["--set", o]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "  dissolved: " in out
+    # fails if: the summary gives a reason the run does not have
+    assert misleading not in out
+
+
+def test_a_swept_vial_given_no_particles_says_so(tmp_path, capsys):
+    """A sweep of cell-free vials over the dose, 0 included: the point given no particles
+    counts no dissolved share, and its line says that this may be why (it has no medium
+    exchange and no grid). Exact text check."""
+    from zn_pde.cli import main
+    from zn_pde.config import dumps
+
+    vial = {"grid": {"kind": "well_mixed"}, "geometry": {"kind": "medium"},
+            "time": {"end_h": 1.0, "dt_s": 600.0, "save_every_min": 60.0},
+            "material": {"kind": "ZnO", "dose_ug_per_ml": 10.0}, "ph": {"medium": 5.0},
+            "sweep": {"material.dose_ug_per_ml": [0.0, 10.0]}}
+    path = tmp_path / "v.toml"
+    path.write_text(dumps(vial))
+    assert main(["run", str(path), "-o", str(tmp_path / "v.h5"), "--quiet"]) == 0
+    zero = next(line for line in capsys.readouterr().out.splitlines()
+                if "material.dose_ug_per_ml=0:" in line)
+    # fails if: the only reasons given are ones this point does not have
+    assert "dissolved: not counted" in zero and "no particles given" in zero

@@ -185,8 +185,8 @@ def _run_sweep(config, out: Path, a) -> int:
         if vials:
             share = table["dissolved_percent"][i]
             dissolved = (f"dissolved {share:.4g} % of the particles given" if np.isfinite(share)
-                         else "dissolved: not counted (a medium exchange or a grid's open "
-                         "faces)")
+                         else "dissolved: not counted (a medium exchange, a grid, or no "
+                         "particles given)")
             lines.append(f"  {where}: {dissolved}, dissolved Zn2+ {table['mean_zn'][i]:.4g} uM")
             continue
         peaks = (f"peak ROS in the well {table['peak_tissue_max_ros'][i]:.4g} uM" if culture
@@ -341,12 +341,16 @@ def _cmd_run(a) -> int:
                          + ("; its zinc beyond zinc phosphate's limit precipitated "
                             "(zn_phosphate)" if phosphate else ""))
         elif config["grid"]["kind"] != "well_mixed":
-            lines.append("  dissolved: a share of the dose only in well-mixed runs (on a "
-                         "grid, faces held by the bulk medium exchange particles); see np "
-                         "and zn")
-        else:
+            lines.append("  dissolved: a share of the dose only in well-mixed runs"
+                         + (" (on a grid, faces held by the bulk medium exchange particles)"
+                            if config["boundary"]["kind"] == "dirichlet" else "")
+                         + "; see np and zn")
+        elif config.get("medium_exchange"):
             lines.append("  dissolved: not counted across a [[medium_exchange]], which washes "
                          "out an untracked share of the particles; see np and zn")
+        else:
+            lines.append("  dissolved: no particles were given (material.dose_ug_per_ml and "
+                         "every [[dose]] 0); see np and zn")
         lines += [f"  dissolved Zn2+: final {s['mean_zn'][-1]:.4g} uM",
                   f"  peak ROS in medium: {s['max_ros'].max():.4g} uM (no cells; over all "
                   "steps)"]
