@@ -10,8 +10,7 @@ import copy
 
 import numpy as np
 import pytest
-
-from tests.helpers import WELL_MIXED_CULTURE, config, series
+from helpers import WELL_MIXED_CULTURE, config, series
 
 
 @pytest.mark.parametrize("kind", ["ZnS", "ZnO2"])
