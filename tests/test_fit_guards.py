@@ -621,14 +621,14 @@ def test_a_step_too_long_for_the_fit_s_run_names_the_step(tmp_path, capsys, dt_s
     assert "key 'fit.simulation.time.dt_s'" in err and "end_h'" not in err
 
 
-def _viability_figure(tmp_path, monkeypatch, name: str, rows: str):
+def _viability_figure(tmp_path, monkeypatch, name: str, rows: str,
+                      header: str = "concentration_ug_per_ml,viability_percent,exposure_h"):
     """The figure of a quick viability fit of `rows` (one exposure time), as drawn."""
     from matplotlib.figure import Figure
 
     drawn = []
     monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: drawn.append(self))
-    (tmp_path / "viability.csv").write_text(
-        "concentration_ug_per_ml,viability_percent,exposure_h\n" + rows)
+    (tmp_path / "viability.csv").write_text(header + "\n" + rows)
     cfg = tmp_path / "fit.toml"
     cfg.write_text(f'[fit]\nname = "{name}"\nobservable = "viability"\n'
                    'data = "viability.csv"\n')
@@ -674,6 +674,36 @@ def test_the_title_of_a_one_panel_viability_figure_stays_on_the_page(tmp_path, m
     title = fig._suptitle.get_window_extent(canvas.get_renderer())
     assert "user_a549_wst1" in fig._suptitle.get_text()
     assert title.x0 >= 0 and title.x1 <= fig.bbox.x1, (title, fig.bbox)
+
+
+def test_the_legend_of_a_viability_panel_hides_no_data_point(tmp_path, monkeypatch):
+    """A user's fit of the compilation's A549 WST-1 series (groups 39 and 40, 48 h): the
+    legend, two series named by cell line, assay and size and the model line, drawn inside
+    the one panel (loc "best", opaque frame) where every place held data, hid the points at
+    50 and 125 ug/mL; a HepG2 MTT fit (groups 5 and 6) lost those at 80 ug/mL. The figure
+    must show every point it fits."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rows = "".join(f"{c},{v},48,{g},A549,WST-1,67.0\n" for g, pts in (
+        (39, ((0.5, 101.0), (5, 101.7), (50, 66.5), (125, 55.2), (250, 25.1), (500, 10.1),
+              (1000, 9.4))),
+        (40, ((0.5, 97.7), (5, 99.8), (50, 62.5), (125, 10.1), (250, 9.2), (500, 14.6),
+              (1000, 27.2)))) for c, v in pts)
+    fig = _viability_figure(tmp_path, monkeypatch, "user_a549_wst1", rows,
+                            "concentration_ug_per_ml,viability_percent,exposure_h,group_id,"
+                            "cell_line,assay,size_nm")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    (ax,) = [a for a in fig.axes if a.get_visible()]
+    legend = ax.get_legend().get_window_extent(renderer)
+    points = np.concatenate([c.get_offset_transform().transform(c.get_offsets())
+                             for c in ax.collections if len(c.get_offsets())])
+    assert len(points) == 14
+    hidden = [p for p in points if legend.contains(*p)]
+    assert not hidden, (legend, hidden)
+    title = fig._suptitle.get_window_extent(renderer)
+    assert not legend.overlaps(title) and legend.y0 >= 0, (legend, title)
 
 
 def test_the_fit_figure_says_which_rows_its_log_axis_cannot_show(tmp_path, monkeypatch):
