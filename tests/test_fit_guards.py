@@ -987,3 +987,19 @@ def test_the_summary_says_which_constants_to_carry_into_a_simulation():
     whole = {"material": {"kind": "ZnO2"}, "kinetics": dict(zno)}
     assert other_material_notes(whole, resolve(whole, "whole.toml"))  # what the line warns of
     assert carry_line({**report, "evaluation_only": True}) is None
+
+
+def test_the_gauss_newton_interval_of_a_parameter_on_its_box_edge_is_a_pair(tmp_path):
+    """A parameter whose optimum lies on its box's edge has no local interval: its `ci95`
+    was [null, null], the contract's pair, but `ci95_gauss_newton` beside it was a bare
+    null (a user's Lymphocyte 3 h fit, its Hill exponent on the box's lower edge 0.5), so
+    `lo, hi = p["ci95_gauss_newton"]` failed on one parameter of the report only."""
+    cfg = _fit_files(tmp_path, "24,5,7.4,20\n72,14,7.4,20\n120,21,7.4,20\n",
+                     "[fit.parameters.dissolution_rate_per_h]\ninitial = 1e-4\n"
+                     "upper = 5e-4\n[fit.parameters.dissolution_proton_order]\nfixed = true\n")
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    rate = json.loads((tmp_path / "out" / "guarded.json").read_text()
+                      )["parameters"]["dissolution_rate_per_h"]
+    assert rate["at_bound"] == "upper", rate
+    assert rate["ci95"] == [None, None] and rate["ci95_gauss_newton"] == [None, None], rate

@@ -236,7 +236,8 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
                              "identifiable": g.get("identifiable"),
                              "initial": float(free.initial[i]),
                              "lower": float(free.lower[i]), "upper": float(free.upper[i]),
-                             "ci95_gauss_newton": g.get("ci95"), "se_ln": g.get("se_ln")}
+                             "ci95_gauss_newton": ci_pair(g.get("ci95")),
+                             "se_ln": g.get("se_ln")}
         if n in free.moved_start:  # the default start, outside the box: `initial` is its bound
             d["default_initial"] = free.moved_start[n]
         for k in ("note", "at_bound"):
