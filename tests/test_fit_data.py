@@ -199,6 +199,34 @@ def test_a_column_in_other_units_is_kept_and_named_in_a_warning(tmp_path):
     assert t.text["light_source"] == ("LED",) and not other_unit_notes(t, SCHEMAS["viability"])
 
 
+def test_the_sd_and_ph_columns_spelt_otherwise_are_named_in_a_warning(tmp_path):
+    """`sd` and `pH` carry no unit suffix, so the check for a column in other units or
+    another case skipped them: a user's table with `SD` and `ph` (or `sd_percent`) was fitted
+    unweighted at the simulation's pH 7.4 without a word, though the case check names
+    `Exposure_h` and `exposure_min`."""
+    from zn_pde.observables._data import SCHEMAS, other_unit_notes
+
+    p = write(tmp_path, "v.csv", "concentration_ug_per_ml,viability_percent,exposure_h,SD,ph\n"
+              "5,90,24,3,6.5\n10,70,24,4,6.5\n")
+    notes = other_unit_notes(load_table(p, "viability"), SCHEMAS["viability"])
+    assert len(notes) == 2, notes
+    assert "column 'SD'" in notes[0] and "is sd spelt in another case" in notes[0]
+    assert "column 'ph'" in notes[1] and "is pH spelt in another case" in notes[1]
+    assert "every row takes the fit's default for pH" in notes[1]
+    p = write(tmp_path, "w.csv", "concentration_ug_per_ml,viability_percent,sd_percent\n"
+              "5,90,3\n10,70,4\n")
+    (note,) = other_unit_notes(load_table(p, "viability"), SCHEMAS["viability"])
+    assert "column 'sd_percent'" in note and "looks like sd with a unit in its name" in note
+    assert "name the column sd" in note
+    p = write(tmp_path, "r.csv", "time_h,released_percent,ph_pct\n1,5,7\n")  # required
+    with pytest.raises(InputError, match="'ph_pct' looks like pH with a unit in its name"):
+        load_table(p, "release")
+    # beside the right column, or a descriptive one sharing no stem: no note
+    p = write(tmp_path, "ok.csv", "concentration_ug_per_ml,viability_percent,sd,sd_percent,"
+              "pH,phase\n5,90,3,3,7.4,a\n")
+    assert not other_unit_notes(load_table(p, "viability"), SCHEMAS["viability"])
+
+
 def test_bad_viability_table_negative_concentration(tmp_path):
     p = write(tmp_path, "v.csv", "concentration_ug_per_ml,viability_percent\n-5,80\n")
     with pytest.raises(InputError, match="concentration_ug_per_ml.*negative value -5 at line 2"):

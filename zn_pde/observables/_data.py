@@ -170,12 +170,14 @@ def other_unit_columns(header: tuple[str, ...], schema: Mapping[str, Column]
     """Schema column missing from the header -> a header column that is it in other units."""
     out: dict[str, str] = {}
     for name in schema:
-        split = _stem_and_unit(name)
-        if name in header or split is None:
+        if name in header:
             continue
+        split = _stem_and_unit(name)  # None for a name without a unit (`sd`, `pH`)
+        stem = split[0] if split else name.lower()
         for h in header:
             other = _stem_and_unit(h)
-            if other is not None and other[0] == split[0] and h != name:
+            if h != name and (h.lower() == name.lower()
+                              or (other is not None and other[0] == stem)):
                 out[name] = h
                 break
     return out
@@ -187,13 +189,15 @@ def other_unit_notes(table: Table, schema: Mapping[str, Column]) -> list[str]:
     the fit's default for the column, which the note says (the fit's data warnings)."""
     out = []
     for n, h in other_unit_columns(table.header, schema).items():
-        unit = _stem_and_unit(n)[1]
+        split = _stem_and_unit(n)
         what = (f"is {n} spelt in another case (column names are case-sensitive)"
                 if h.lower() == n.lower() else
-                f"looks like {n} in other units ({_stem_and_unit(h)[1]} for {unit})")
+                f"looks like {n} in other units ({_stem_and_unit(h)[1]} for {split[1]})"
+                if split else f"looks like {n} with a unit in its name")
+        to = f"convert the values to {split[1]} and " if split else ""
         out.append(f"column {h!r} of {table.path} {what}: it is kept as an extra column and "
-                   f"not read, so every row takes the fit's default for {n}; if it is {n}, "
-                   f"convert the values to {unit} and name the column {n}")
+                   f"not read, so every row takes the fit's default for {n}; if it is {n} "
+                   f"({schema[n].meaning}), {to}name the column {n}")
     return out
 
 
@@ -322,7 +326,9 @@ def load_table(path: str | Path, kind: str) -> Table:
                       for n in missing for h in header if h.lower() == n.lower())
             + "".join(f" ({misunit[n]!r} looks like {n} in other units: the table takes "
                       f"{n} in {_stem_and_unit(n)[1]}; convert the values and rename the "
-                      "column)" for n in missing
+                      "column)" if _stem_and_unit(n) else
+                      f" ({misunit[n]!r} looks like {n} with a unit in its name: the table "
+                      f"takes {n} ({schema[n].meaning}); rename the column)" for n in missing
                       if n in misunit and misunit[n].lower() != n.lower())
             + next((f" (one column: the table must be comma-separated, this header looks "
                     f"separated by {sep!r})" for sep in (";", "\t", "|")
