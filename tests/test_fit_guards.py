@@ -1003,3 +1003,25 @@ def test_the_gauss_newton_interval_of_a_parameter_on_its_box_edge_is_a_pair(tmp_
                       )["parameters"]["dissolution_rate_per_h"]
     assert rate["at_bound"] == "upper", rate
     assert rate["ci95"] == [None, None] and rate["ci95_gauss_newton"] == [None, None], rate
+
+
+def test_a_parameter_on_its_box_edge_that_no_profile_side_bounds_is_said_to_be_on_it(tmp_path,
+                                                                                    capsys):
+    """The proton order pressed onto its upper bound (0.3; the pH 6.5 point wants more), one
+    residual degree of freedom, so the profile bounds neither side: the summary printed
+    'not identifiable: the profile does not reach the 95 % threshold on the lower and upper
+    side before the edge of the box', silent that the value printed, 0.3, is that edge (a
+    user's Lymphocyte 3 h fit printed its Hill exponent 0.5, the box's lower edge, so). The
+    note now says so, as it does where the profile bounds the other side."""
+    cfg = _fit_files(tmp_path, "24,2,7.4,20\n120,10,7.4,20\n24,30,6.5,20\n",
+                     "[fit.parameters.dissolution_proton_order]\ninitial = 0.2\n"
+                     "lower = 0.01\nupper = 0.3\n")
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST] + ["--set=fit.profile=true"]) == 0
+    order = json.loads((tmp_path / "out" / "guarded.json").read_text()
+                       )["parameters"]["dissolution_proton_order"]
+    assert order["at_bound"] == "upper" and order["identifiable"] is False, order
+    assert order["note"].startswith("the optimum lies on the upper bound of the box"), order
+    out = capsys.readouterr().out
+    assert "dissolution_proton_order = 0.3 1  not identifiable: the optimum lies on the upper " \
+           "bound of the box" in out, out

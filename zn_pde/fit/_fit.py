@@ -280,7 +280,8 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
                       "fix the parameter")
             else:
                 d["identifiable"] = False
-                _note(d, "; ".join([pp["note"], *soft_notes]))
+                _note(d, "; ".join(([f"the optimum lies on the {edge} bound of the box"]
+                                    if edge else []) + [pp["note"], *soft_notes]))
         d["ci95"] = ci_pair(d["ci95"])
         params[n] = d
     material_units = {}
