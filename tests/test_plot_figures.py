@@ -645,3 +645,25 @@ def test_every_figure_of_an_incomplete_run_says_where_it_stopped(runs, tmp_path)
     complete = read_run(runs["treated"])
     assert "INCOMPLETE" not in _slices(complete, "zn", frames, log=False).get_suptitle()
     assert "INCOMPLETE" not in _radial(complete, ["zn"], log=False).get_suptitle()
+
+
+def test_compare_keys_the_dose_and_exchange_lines_it_draws(tmp_path):
+    """The treated-vs-control series drew every [[dose]] (dashed) and [[medium_exchange]]
+    (dotted) as a line, but keyed only treated and control, and the subtitle names only the
+    shaded exposures (an outside review of a wash-out protocol): the key below the panels
+    names each of them once too."""
+    from zn_pde._run import simulate_control
+
+    config = load_config("configs/zno_culture_well_mixed.toml", [
+        "time.end_h=3.0", "time.save_every_min=30.0", "dose=[{time_h=0.5, dose_ug_per_ml=10.0}]",
+        "medium_exchange=[{time_h=1.0}, {time_h=2.5}]",
+        "ultrasound=[{start_h=1.5, duration_min=1.0, intensity_W_per_cm2=1.5}]"])
+    out = tmp_path / "wash.h5"
+    simulate_to_file(config, out, progress=False, control=False)
+    control = simulate_control(config, out, progress=False)
+    fig = _compare(read_run(out), read_run(control.path))
+    keys = [leg for sub in (fig.subfigs or [fig]) for leg in sub.legends] or fig.legends
+    assert len(keys) == 1
+    assert [t.get_text() for t in keys[0].get_texts()] == [
+        "treated (wash)", "control (wash_control)", "dose 10 µg/mL",
+        "medium exchange (wash-out)"]

@@ -59,6 +59,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from ._errors import InputError, output_folder
 from ._progress import count
@@ -1183,8 +1184,15 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
         ax.set_title(_wrap(title, COMPARE_TITLE_CHARACTERS), fontsize=9)
         ax.grid(alpha=0.25)
     if bax:  # keyed below the panels: inside one, the treated curve's fall ran through it
-        bottom.legend(*bax[0].get_legend_handles_labels(), loc="outside lower center",
-                      fontsize=8, frameon=False, ncols=2)
+        handles, labels = bax[0].get_legend_handles_labels()
+        # the doses and exchanges `_shade_stimuli` drew as lines on every panel, keyed too
+        # (the subtitle names only the shading)
+        for t, what, style in _events(run):
+            if t <= t_end and what not in labels:
+                handles.append(Line2D([], [], lw=1.0, **style))
+                labels.append(what)
+        bottom.legend(handles, labels, loc="outside lower center", fontsize=8,
+                      frameon=False, ncols=min(len(labels), 4))
     if bottom is not fig:
         bottom.suptitle(("the culture" if run.well_mixed else "tissue means")
                         + " over time (shaded: exposures of the treated run)", fontsize=8)
