@@ -667,3 +667,26 @@ def test_compare_keys_the_dose_and_exchange_lines_it_draws(tmp_path):
     assert [t.get_text() for t in keys[0].get_texts()] == [
         "treated (wash)", "control (wash_control)", "dose 10 µg/mL",
         "medium exchange (wash-out)"]
+
+
+def test_a_pulsed_exposure_is_keyed_with_its_duty_cycle(tmp_path):
+    """`configs/zno_spheroid_oxygen_repeated_us.toml` pulses its ultrasound at 50 % duty;
+    `zn-pde inspect` says so, but every figure's key read "ultrasound 1.5 W/cm², 5 min, 3×
+    every 2 h", a continuous beam of that intensity (an outside review): the key names the
+    duty cycle, as inspect does, and a continuous beam's key is unchanged."""
+    from zn_pde._run import simulate_control
+
+    config = load_config("configs/zno_culture_well_mixed.toml", [
+        "time.end_h=1.0", "time.save_every_min=30.0",
+        "ultrasound=[{start_h=0.25, duration_min=5.0, intensity_W_per_cm2=1.5, "
+        "duty_cycle=0.5, repeats=2, repeat_every_h=0.5}]",
+        "light=[{start_h=0.5, duration_min=1.0, wavelength_nm=365.0, "
+        "irradiance_mW_per_cm2=10.0}]"])
+    out = tmp_path / "pulsed.h5"
+    simulate_to_file(config, out, progress=False, control=False)
+    run = read_run(out)
+    assert [what for _, _, _, what in _stimuli(run)] == [
+        "ultrasound 1.5 W/cm², 5 min, pulsed at 50% duty, 2× every 0.5 h"] * 2 + [
+        "light 365 nm, 10 mW/cm², 1 min"]
+    control = simulate_control(config, out, progress=False)
+    assert "pulsed at 50% duty" in _stimuli(read_run(control.path))[0][3]

@@ -418,6 +418,9 @@ def _stimuli(run: RunFile) -> list[tuple[str, float, float, str]]:
             else:
                 what = (f"{sham}light {e.get('wavelength_nm', 0):g} nm, "
                         f"{amplitude:g} mW/cm², {dur:g} min")
+            duty = e.get("duty_cycle", 1.0)
+            if isinstance(duty, int | float) and duty < 1.0:  # as `zn-pde inspect` says it
+                what += f", pulsed at {duty:.0%} duty"
             if repeats > 1:
                 what += f", {repeats}× every {every:g} h"
             for k in range(repeats if every > 0 else 1):
