@@ -417,3 +417,22 @@ def test_stimuli_that_cannot_act_make_no_control(tmp_path, exposure, capsys):
     assert code == 0, text
     assert control_path(tmp_path / "run.h5").exists()
     assert "none of them can make ROS" not in text
+
+
+def test_an_exposure_before_any_particles_kills_none_and_claims_no_change(tmp_path):
+    """Ultrasound at 2 h, the particles given at 4 h: the stimuli make no ROS and no hits,
+    and the control (its longer step from the dose on) ends a little below the run, which
+    the summary reports as no measurable kill; its next line went on "the difference is what
+    they changed for the survivors (particles reach deeper past the cells they killed; ...)",
+    though they killed none (an outside review of such a protocol): that line now says the
+    difference is the control's step error."""
+    raw = copy.deepcopy(RADIAL)
+    raw["material"]["dose_ug_per_ml"] = 0.0
+    raw["dose"] = [{"time_h": 4.0, "dose_ug_per_ml": 20.0}]
+    raw["ultrasound"][0]["start_h"] = 2.0
+    code, text = _run(tmp_path, raw)
+    assert code == 0
+    assert "killed by the stimuli: none measurable" in text, text
+    assert "account for 0.00 %" in text
+    assert "what they changed for the survivors" not in text
+    assert "the control's difference from the run is its step error" in text

@@ -397,7 +397,7 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
                     skipped: bool = False) -> list[str]:
     """What the stimuli killed: against the control run without them when there is one
     (`simulate_control`), and the share their own oxidative hits account for."""
-    from ._run import control_dt_s, first_exposure_h, killed_text, makes_control
+    from ._run import CONTROL_STEP_ERROR, control_dt_s, first_exposure_h, killed_text, makes_control
 
     lost = s.get("stimulus_viability_loss")
     if lost is None or not np.isfinite(lost[-1]) or first_exposure_h(config) is None:
@@ -414,16 +414,22 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
                 + ("--no-control skipped" if skipped else "was not made (see the warning)")]
     alive_control = control.summary["tissue_mean_viability"][-1]
     dt_s = control_dt_s(config)
+    own = (f"    their own oxidative hits (radicals at the particles, the diffusible ROS they "
+           f"made) account for {100 * lost[-1]:.2f} %; ")
+    if -CONTROL_STEP_ERROR <= alive_control - alive < 0.0:
+        # no kill to explain: the control's step, not the stimuli, set the difference
+        own += "the control's difference from the run is its step error, not their doing"
+    else:
+        own += ("the difference is what they changed for the survivors ("
+                + ("" if config["grid"]["kind"] == "well_mixed" else
+                   "particles reach deeper past the cells they killed; ")
+                + "the glutathione they used, until glutathione reductase gives it back, "
+                "leaves the zinc-driven peroxide less checked)")
     return [f"  killed by the stimuli: {killed_text(alive, alive_control)} "
             f"({100 * alive:.2f} % alive against {100 * alive_control:.2f} % in the control "
             f"without them, {control.path}: their intensities 0 from "
             f"{first_exposure_h(config):g} h on, dt_s = {dt_s:g})",
-            f"    their own oxidative hits (radicals at the particles, the diffusible ROS they "
-            f"made) account for {100 * lost[-1]:.2f} %; the difference is what they changed "
-            "for the survivors (" + ("" if config["grid"]["kind"] == "well_mixed" else
-                                     "particles reach deeper past the cells they killed; ")
-            + "the glutathione they used, until glutathione reductase gives it back, leaves "
-            "the zinc-driven peroxide less checked)",
+            own,
             f"    where: zn-pde plot {shlex.quote(str(path))} draws "
             f"{path.stem}_vs_{control.path.stem}.png"
             + ("" if config["grid"]["kind"] == "well_mixed" else
