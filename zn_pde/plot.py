@@ -1200,6 +1200,14 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
         bottom.suptitle(("the culture" if run.well_mixed else "tissue means")
                         + " over time (shaded: exposures of the treated run)", fontsize=8)
     title = f"treated ({run.path.name}) − control ({control.path.name})"
+    from ._run import CONTROL_STEP_ERROR
+
+    if (delta is not None and mine.size and mine[-1] == last
+            and 0.0 < delta[-1] <= 100.0 * CONTROL_STEP_ERROR):
+        # as the run's summary says it (`killed_text`): a treated run this little above its
+        # control shows the control's longer step, not cells the stimuli spared
+        title += (f"\nno measurable kill: the control ends {delta[-1]:.2f} % points below the "
+                  "run, within its step error")
     for which, r in (("treated", run), ("control", control)):
         if _incomplete(r):
             title += f"\n{which}: {_incomplete(r)}"
