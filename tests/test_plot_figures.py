@@ -715,3 +715,23 @@ def test_compare_title_says_a_control_within_its_step_error_is_no_kill(runs, tmp
     assert f"no measurable kill: the control ends {gap:.2f} % points below the run" in title
     killing = _compare(read_run(runs["treated"]), read_run(runs["control"]))
     assert "no measurable kill" not in killing._suptitle.get_text()
+
+
+def test_slice_subtitle_says_how_many_exposures_end_where_it_lists_six(runs, tmp_path):
+    """`configs/zno_spheroid_pulsed_light.toml` gives twelve 10 s pulses from 4 h to 6.75 h;
+    the slices' subtitle listed the first six ends, "exposures end at 4.003, ..., 5.253 h",
+    as if the train ended at 5.25 h (an outside review): it now says how many there are and
+    when the last ends. Six or fewer are listed as before."""
+    from zn_pde.plot import _after_exposure_note
+
+    out = tmp_path / "train.h5"
+    simulate_to_file(load_config("configs/zno_culture_well_mixed.toml", [
+        "time.end_h=8.0", "time.save_every_min=60.0", "time.save_around_events=false",
+        "light=[{start_h=4.0, duration_min=0.5, wavelength_nm=365.0, "
+        "irradiance_mW_per_cm2=50.0, repeats=12, repeat_every_h=0.25}]"]), out,
+        progress=False, control=False)
+    note = _after_exposure_note(read_run(out), [])
+    assert note.startswith("; exposures end at 4.008, 4.258, 4.508, 4.758, 5.008, 5.258, ")
+    assert note.endswith("(12 in all, the last at 6.758 h)")
+    assert _after_exposure_note(read_run(runs["treated"]), []) == (
+        "; exposures end at 0.3333, 0.8333 h")

@@ -577,7 +577,12 @@ def _after_exposure_note(run: RunFile, frames: list[int]) -> str:
     ends = [end for _, _, end, _ in _stimuli(run)]
     if not ends:
         return ""
-    return "; exposures end at " + ", ".join(f"{e:.4g}" for e in sorted(set(ends))[:6]) + " h"
+    ends = sorted(set(ends))
+    text = "; exposures end at " + ", ".join(f"{e:.4g}" for e in ends[:6])
+    if len(ends) > 6:  # a pulse train: the first six did not read as all of them
+        text += f", ... ({len(ends)} in all, the last at {ends[-1]:.4g}"
+        return text + " h)"
+    return text + " h"
 
 
 def _profile_frames(t_h: np.ndarray, keep: list[int] | tuple[int, ...] = ()) -> list[int]:
