@@ -849,3 +849,14 @@ def test_an_output_name_the_sidecar_cannot_refer_to_is_bad_input(tmp_path, name)
                well_mixed=True, variables=variables)
     w.close("complete")
     assert (folder / "run.h5").is_file()
+
+
+def test_a_sub_minute_exposure_is_named_in_seconds():
+    """A 10 s exposure (duration_min = 1/6) was printed "0.166667 min" by `inspect` and in
+    every figure's key; durations below a minute are now said in seconds, longer ones in min."""
+    from zn_pde.inspect import duration_text
+
+    assert duration_text(1 / 6) == "10 s"
+    assert duration_text(0.5) == "30 s"
+    assert duration_text(1.0) == "1 min"
+    assert duration_text(2.5) == "2.5 min"

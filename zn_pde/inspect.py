@@ -92,6 +92,14 @@ def _g(v: Any) -> str:
     return f"{v:g}" if isinstance(v, int | float) else str(v)
 
 
+def duration_text(minutes: Any) -> str:
+    """An exposure's duration as people write it: "40 s" below a minute (not "0.666667 min"),
+    else "1.5 min"."""
+    if not isinstance(minutes, int | float):
+        return f"{minutes} min"
+    return f"{60 * minutes:.4g} s" if 0 < minutes < 1 else f"{minutes:.4g} min"
+
+
 def _exposures(config: dict[str, Any], section: str) -> list[str]:
     out = []
     for e in config.get(section, []) or []:
@@ -106,7 +114,8 @@ def _exposures(config: dict[str, Any], section: str) -> list[str]:
         repeats = e.get("repeats", 1)
         if isinstance(repeats, int) and repeats > 1:
             what += f"; {repeats} times, every {_g(e.get('repeat_every_h'))} h"
-        out.append(f"from {_g(e.get('start_h'))} h for {_g(e.get('duration_min'))} min, {what}")
+        out.append(f"from {_g(e.get('start_h'))} h for {duration_text(e.get('duration_min'))}, "
+                   f"{what}")
     return out
 
 

@@ -413,11 +413,13 @@ def _stimuli(run: RunFile) -> list[tuple[str, float, float, str]]:
             amplitude = e.get("intensity_W_per_cm2" if kind == "ultrasound" else
                               "irradiance_mW_per_cm2", 0)
             sham = "sham (0, as in a control) " if amplitude == 0 else ""
+            from .inspect import duration_text
+
             if kind == "ultrasound":
-                what = f"{sham}ultrasound {amplitude:g} W/cm², {dur:g} min"
+                what = f"{sham}ultrasound {amplitude:g} W/cm², {duration_text(dur)}"
             else:
                 what = (f"{sham}light {e.get('wavelength_nm', 0):g} nm, "
-                        f"{amplitude:g} mW/cm², {dur:g} min")
+                        f"{amplitude:g} mW/cm², {duration_text(dur)}")
             duty = e.get("duty_cycle", 1.0)
             if isinstance(duty, int | float) and duty < 1.0:  # as `zn-pde inspect` says it
                 what += f", pulsed at {duty:.0%} duty"
