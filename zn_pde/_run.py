@@ -103,7 +103,7 @@ SUMMARY_UNITS = {
 # medium or the material no such species
 _BULK_NAMES = {"np": "extracellular nanoparticle mass", "zn": "dissolved Zn2+",
                "ros": "ROS (lumped as H2O2)", "h2o2": "H2O2 released by the particles",
-               "h2s": "H2S released by the particles", "cargo": "drug cargo released",
+               "h2s": "total sulfide (H2S + HS-) released by the particles", "cargo": "drug cargo released",
                "zn_phosphate": "zinc precipitated as zinc phosphate"}
 BULK_SPECIES = tuple(_BULK_NAMES)
 SUMMARY_UNITS.update({

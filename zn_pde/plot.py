@@ -108,7 +108,7 @@ _SHORT_NAMES = {
     "zn_dead": "labile Zn held by dead cells",
     "viability": "viability",
     "h2o2": "H₂O₂ from the particles",
-    "h2s": "H₂S from the particles",
+    "h2s": "sulfide (H₂S + HS⁻) from the particles",
     "cargo": "drug cargo",
     "o2": "oxygen",
     "radical_dose": "oxidative dose from the stimuli (cumulative)",
@@ -820,7 +820,7 @@ def _series_panels(run: RunFile, names: list[str]
     carried = _nonzero_series(run, [f"bulk_{n}" for n in ("zn", "h2o2", "h2s", "ros")
                                     if f"bulk_{n}" in s])
     bulk = [(f"bulk_{n}", label) for n, label in (("zn", "Zn²⁺"), ("h2o2", "H₂O₂"),
-                                                   ("h2s", "H₂S"), ("ros", "ROS"))
+                                                   ("h2s", "sulfide"), ("ros", "ROS"))
             if f"bulk_{n}" in carried]
     if bulk:  # the reacting medium the walls hold: what the spheroid is bathed in
         panels.append(("bulk medium beyond the walls", "µM", bulk))
