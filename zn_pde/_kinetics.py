@@ -1162,16 +1162,15 @@ def step_with(k: Kinetics, s: Local, env: Environment, dt_s: float, fluid_fracti
         new, gone = solve(run, [sinks[i] for i in at], [sources[i] for i in at])
         moved.update(zip(run, new, strict=True))
         removed.update(zip(run, gone, strict=True))
-    if late_cargo:
+    if late_cargo or s.o2 is not None:  # what the cargo and catalase's O2 both follow
         freed = lysosomal_freed(k, s._replace(**moved), removed, r, d)
+    if late_cargo:
         at = names.index("cargo") - 1
         source = (k.cargo_mass_fraction * (d.dissolved + freed)
                   / (jnp.asarray(fluid_fraction) * dt_s))
         (moved["cargo"],), (removed["cargo"],) = solve(("cargo",), [sinks[at]], [source])
     if s.o2 is not None:
-        after = s._replace(**moved)
-        freed = lysosomal_freed(k, after, removed, r, d)
-        _, taken = oxidants_taken(k, after, removed, r, d, freed)
+        _, taken = oxidants_taken(k, s._replace(**moved), removed, r, d, freed)
         made = (0.5 * k.peroxide_fates(r.catalase_activity, s.gsh).catalase * taken) / dt_s
         at = names.index("o2") - 1
         (moved["o2"],), (removed["o2"],) = solve(("o2",), [sinks[at]], [sources[at] + made])
