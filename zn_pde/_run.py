@@ -103,7 +103,8 @@ SUMMARY_UNITS = {
 # medium or the material no such species
 _BULK_NAMES = {"np": "extracellular nanoparticle mass", "zn": "dissolved Zn2+",
                "ros": "ROS (lumped as H2O2)", "h2o2": "H2O2 released by the particles",
-               "h2s": "total sulfide (H2S + HS-) released by the particles", "cargo": "drug cargo released",
+               "h2s": "total sulfide (H2S + HS-) released by the particles",
+               "cargo": "drug cargo released",
                "zn_phosphate": "zinc precipitated as zinc phosphate"}
 BULK_SPECIES = tuple(_BULK_NAMES)
 SUMMARY_UNITS.update({
@@ -633,11 +634,18 @@ CONTROL_DT_S = 300.0
 CONTROL_STEP_ERROR = 0.005
 
 
+def within_step_error(kill: float) -> bool:
+    """Whether a kill (the control's final viability minus the run's, a fraction) is the
+    control ending below the run by no more than its step error (`CONTROL_STEP_ERROR`): no
+    measurable kill, not cells the stimuli spared."""
+    return -CONTROL_STEP_ERROR <= kill < 0.0
+
+
 def killed_text(alive: float, alive_control: float) -> str:
     """What the stimuli killed, in words: "X % of the cells", or none where the control ends
-    below the run by no more than its step error (`CONTROL_STEP_ERROR`)."""
+    below the run by no more than its step error (`within_step_error`)."""
     kill = alive_control - alive
-    if -CONTROL_STEP_ERROR <= kill < 0.0:
+    if within_step_error(kill):
         return (f"none measurable (the control ends {-100 * kill:.2f} % points below the run, "
                 "within its step error)")
     return f"{100 * kill:.2f} % of the cells"

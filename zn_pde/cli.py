@@ -397,7 +397,13 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
                     skipped: bool = False) -> list[str]:
     """What the stimuli killed: against the control run without them when there is one
     (`simulate_control`), and the share their own oxidative hits account for."""
-    from ._run import CONTROL_STEP_ERROR, control_dt_s, first_exposure_h, killed_text, makes_control
+    from ._run import (
+        control_dt_s,
+        first_exposure_h,
+        killed_text,
+        makes_control,
+        within_step_error,
+    )
 
     lost = s.get("stimulus_viability_loss")
     if lost is None or not np.isfinite(lost[-1]) or first_exposure_h(config) is None:
@@ -416,7 +422,7 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
     dt_s = control_dt_s(config)
     own = (f"    their own oxidative hits (radicals at the particles, the diffusible ROS they "
            f"made) account for {100 * lost[-1]:.2f} %; ")
-    if -CONTROL_STEP_ERROR <= alive_control - alive < 0.0:
+    if within_step_error(alive_control - alive):
         # no kill to explain: the control's step, not the stimuli, set the difference
         own += "the control's difference from the run is its step error, not their doing"
     else:

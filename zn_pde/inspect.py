@@ -100,6 +100,12 @@ def duration_text(minutes: Any) -> str:
     return f"{60 * minutes:.4g} s" if 0 < minutes < 1 else f"{minutes:.4g} min"
 
 
+def duty_text(exposure: dict[str, Any]) -> str:
+    """", pulsed at 50% duty" for an exposure on a share of its window, else ""."""
+    duty = exposure.get("duty_cycle", 1.0)
+    return f", pulsed at {duty:.0%} duty" if isinstance(duty, int | float) and duty < 1.0 else ""
+
+
 def _exposures(config: dict[str, Any], section: str) -> list[str]:
     out = []
     for e in config.get(section, []) or []:
@@ -108,9 +114,7 @@ def _exposures(config: dict[str, Any], section: str) -> list[str]:
         what = (f"{_g(e.get('intensity_W_per_cm2'))} W/cm2, {_g(e.get('frequency_MHz'))} MHz"
                 if section == "ultrasound" else
                 f"{_g(e.get('irradiance_mW_per_cm2'))} mW/cm2, {_g(e.get('wavelength_nm'))} nm")
-        duty = e.get("duty_cycle", 1.0)
-        if isinstance(duty, int | float) and duty < 1.0:
-            what += f", pulsed at {duty:.0%} duty"
+        what += duty_text(e)
         repeats = e.get("repeats", 1)
         if isinstance(repeats, int) and repeats > 1:
             what += f"; {repeats} times, every {_g(e.get('repeat_every_h'))} h"

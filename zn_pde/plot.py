@@ -402,6 +402,8 @@ def _tissue_norm(run: RunFile, name: str, planes: list[np.ndarray], mask: np.nda
 def _stimuli(run: RunFile) -> list[tuple[str, float, float, str]]:
     """(kind, start h, end h, legend text) of every exposure in the stored config, each
     repeat (`repeats`, `repeat_every_h`) separately."""
+    from .inspect import duration_text, duty_text
+
     out = []
     for kind in ("ultrasound", "light"):
         for e in run.config.get(kind, []) or []:
@@ -413,16 +415,12 @@ def _stimuli(run: RunFile) -> list[tuple[str, float, float, str]]:
             amplitude = e.get("intensity_W_per_cm2" if kind == "ultrasound" else
                               "irradiance_mW_per_cm2", 0)
             sham = "sham (0, as in a control) " if amplitude == 0 else ""
-            from .inspect import duration_text
-
             if kind == "ultrasound":
                 what = f"{sham}ultrasound {amplitude:g} W/cm², {duration_text(dur)}"
             else:
                 what = (f"{sham}light {e.get('wavelength_nm', 0):g} nm, "
                         f"{amplitude:g} mW/cm², {duration_text(dur)}")
-            duty = e.get("duty_cycle", 1.0)
-            if isinstance(duty, int | float) and duty < 1.0:  # as `zn-pde inspect` says it
-                what += f", pulsed at {duty:.0%} duty"
+            what += duty_text(e)  # as `zn-pde inspect` says it
             if repeats > 1:
                 what += f", {repeats}× every {every:g} h"
             for k in range(repeats if every > 0 else 1):
@@ -1207,10 +1205,10 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
         bottom.suptitle(("the culture" if run.well_mixed else "tissue means")
                         + " over time (shaded: exposures of the treated run)", fontsize=8)
     title = f"treated ({run.path.name}) − control ({control.path.name})"
-    from ._run import CONTROL_STEP_ERROR
+    from ._run import within_step_error
 
     if (delta is not None and mine.size and mine[-1] == last
-            and 0.0 < delta[-1] <= 100.0 * CONTROL_STEP_ERROR):
+            and within_step_error(-delta[-1] / 100.0)):
         # as the run's summary says it (`killed_text`): a treated run this little above its
         # control shows the control's longer step, not cells the stimuli spared
         title += (f"\nno measurable kill: the control ends {delta[-1]:.2f} % points below the "
