@@ -647,21 +647,24 @@ def test_every_figure_of_an_incomplete_run_says_where_it_stopped(runs, tmp_path)
     assert "INCOMPLETE" not in _radial(complete, ["zn"], log=False).get_suptitle()
 
 
+def _with_control(config, out):
+    """The run of `config` written to `out` and its control (`simulate_control`), as read."""
+    from zn_pde._run import simulate_control
+
+    simulate_to_file(config, out, progress=False, control=False)
+    return read_run(out), read_run(simulate_control(config, out, progress=False).path)
+
+
 def test_compare_keys_the_dose_and_exchange_lines_it_draws(tmp_path):
     """The treated-vs-control series drew every [[dose]] (dashed) and [[medium_exchange]]
     (dotted) as a line, but keyed only treated and control, and the subtitle names only the
     shaded exposures (an outside review of a wash-out protocol): the key below the panels
     names each of them once too."""
-    from zn_pde._run import simulate_control
-
     config = load_config("configs/zno_culture_well_mixed.toml", [
         "time.end_h=3.0", "time.save_every_min=30.0", "dose=[{time_h=0.5, dose_ug_per_ml=10.0}]",
         "medium_exchange=[{time_h=1.0}, {time_h=2.5}]",
         "ultrasound=[{start_h=1.5, duration_min=1.0, intensity_W_per_cm2=1.5}]"])
-    out = tmp_path / "wash.h5"
-    simulate_to_file(config, out, progress=False, control=False)
-    control = simulate_control(config, out, progress=False)
-    fig = _compare(read_run(out), read_run(control.path))
+    fig = _compare(*_with_control(config, tmp_path / "wash.h5"))
     keys = [leg for sub in (fig.subfigs or [fig]) for leg in sub.legends] or fig.legends
     assert len(keys) == 1
     assert [t.get_text() for t in keys[0].get_texts()] == [
@@ -674,22 +677,17 @@ def test_a_pulsed_exposure_is_keyed_with_its_duty_cycle(tmp_path):
     `zn-pde inspect` says so, but every figure's key read "ultrasound 1.5 W/cm², 5 min, 3×
     every 2 h", a continuous beam of that intensity (an outside review): the key names the
     duty cycle, as inspect does, and a continuous beam's key is unchanged."""
-    from zn_pde._run import simulate_control
-
     config = load_config("configs/zno_culture_well_mixed.toml", [
         "time.end_h=1.0", "time.save_every_min=30.0",
         "ultrasound=[{start_h=0.25, duration_min=5.0, intensity_W_per_cm2=1.5, "
         "duty_cycle=0.5, repeats=2, repeat_every_h=0.5}]",
         "light=[{start_h=0.5, duration_min=1.0, wavelength_nm=365.0, "
         "irradiance_mW_per_cm2=10.0}]"])
-    out = tmp_path / "pulsed.h5"
-    simulate_to_file(config, out, progress=False, control=False)
-    run = read_run(out)
+    run, control = _with_control(config, tmp_path / "pulsed.h5")
     assert [what for _, _, _, what in _stimuli(run)] == [
         "ultrasound 1.5 W/cm², 5 min, pulsed at 50% duty, 2× every 0.5 h"] * 2 + [
         "light 365 nm, 10 mW/cm², 1 min"]
-    control = simulate_control(config, out, progress=False)
-    assert "pulsed at 50% duty" in _stimuli(read_run(control.path))[0][3]
+    assert "pulsed at 50% duty" in _stimuli(control)[0][3]
 
 
 def test_compare_title_says_a_control_within_its_step_error_is_no_kill(runs, tmp_path):
@@ -698,17 +696,12 @@ def test_compare_title_says_a_control_within_its_step_error_is_no_kill(runs, tmp
     "none measurable"; the figure drew the treated run above its control in red with no
     word of it, which reads as cells the stimuli spared (an outside review): its title now
     says what the summary says. A run whose stimuli kill keeps the plain title."""
-    from zn_pde._run import simulate_control
-
     config = load_config("configs/zno_culture_well_mixed.toml", [
         "time.end_h=6.0", "time.save_every_min=60.0", "material.dose_ug_per_ml=0.0",
         "dose=[{time_h=2.0, dose_ug_per_ml=40.0}]",
         "ultrasound=[{start_h=1.0, duration_min=1.0, intensity_W_per_cm2=1.5}]"])
-    out = tmp_path / "early.h5"
-    simulate_to_file(config, out, progress=False, control=False)
-    control = read_run(simulate_control(config, out, progress=False).path)
-    run = read_run(out)
-    with h5py.File(out) as f, h5py.File(control.path) as g:
+    run, control = _with_control(config, tmp_path / "early.h5")
+    with h5py.File(run.path) as f, h5py.File(control.path) as g:
         gap = 100 * (f["tissue_mean_viability"][-1] - g["tissue_mean_viability"][-1])
     assert 0.0 < gap <= 0.5  # the scenario this test is about
     title = _compare(run, control)._suptitle.get_text()
