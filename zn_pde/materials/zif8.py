@@ -18,7 +18,7 @@ from ._common import COMMON
 from ._derive import override
 from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
-from .zno import ZNO_LIGHT_ABSORPTION_CM2_PER_UG
+from .zno import ZNO_LIGHT_ABSORPTION_CM2_PER_UG, stimulus_yields_like_zno
 
 # C8H10N4Zn from IUPAC atomic weights (C 12.011, H 1.008, N 14.007, Zn 65.38)
 MOLAR_MASS_G_PER_MOL = 8 * 12.011 + 10 * 1.008 + 4 * 14.007 + 65.38
@@ -46,6 +46,14 @@ _ZHANG = ("calibrated: 63.4 % (pH 5.0) and 37.6 % (pH 7.4) doxorubicin released 
 
 PARAMETERS = override(
     ZNO + COMMON,
+    *stimulus_yields_like_zno(
+        "ZIF-8",
+        "No sonodynamic or photocatalytic yield of ZIF-8 was found. ZIF-8 is no "
+        "semiconductor photocatalyst at its 5.1 eV gap (light acts below ~243 nm only), and "
+        "frameworks in sonodynamic therapy carry a sonosensitiser (review: Pharmaceutics "
+        "15:2071, 2023, doi:10.3390/pharmaceutics15082071, abstract). Cavitation at any "
+        "particle's surface, which the calibrated radical yield lumps, remains, so ZnO's "
+        "value may overstate a bare framework's: set 0 to leave it out"),
     Parameter("dissolution_rate_per_h", _BASE, "1/h", "pH-independent degradation rate",
               _ZHANG, lower=0.0, lower_open=True),
     Parameter("dissolution_proton_order", 0.0, "1", "no proton-order term for ZIF-8",

@@ -557,3 +557,21 @@ def dissolution_like_zno(material: str, why: str) -> tuple[Parameter, Parameter]
                             source=f"assumed: ZnO's value ({by_name[name].value:.3g}, "
                                    f"PVP-stabilised ZnO, Olejnik et al. 2021). {why}")
         for name in ("dissolution_rate_per_h", "dissolution_proton_order"))
+
+
+#: ZnO's yields of oxidants under ultrasound and light, which another material inherits
+STIMULUS_YIELDS = ("sono_ros_yield_uM_per_s_per_ug_per_ml",
+                   "sono_radical_yield_uM_per_s_per_ug_per_ml",
+                   "photo_ros_quantum_yield", "photo_radical_quantum_yield")
+
+
+def stimulus_yields_like_zno(material: str, why: str) -> tuple[Parameter, ...]:
+    """ZnO's sono- and photodynamic yields for a material whose own were not found, stated as
+    assumed with the reason (`why`) in its parameter table: the value is ZnO's, and the table
+    says so instead of repeating ZnO's sources as if they were the material's."""
+    by_name = {p.name: p for p in PARAMETERS}
+    return tuple(
+        dataclasses.replace(by_name[name], meaning=by_name[name].meaning + f" ({material})",
+                            source=f"assumed: ZnO's value ({by_name[name].value:.3g}; its "
+                                   f"source is in ZnO's table). {why}")
+        for name in STIMULUS_YIELDS)

@@ -13,7 +13,7 @@ from ._common import COMMON
 from ._derive import log10_K_at_37C, log10_K_from_gibbs, override
 from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
-from .zno import ZNO_LIGHT_ABSORPTION_CM2_PER_UG, dissolution_like_zno
+from .zno import ZNO_LIGHT_ABSORPTION_CM2_PER_UG, dissolution_like_zno, stimulus_yields_like_zno
 
 MOLAR_MASS_G_PER_MOL = 65.38 + 2 * 15.999  # IUPAC atomic weights (Prohaska et al. 2022)
 _DG_ZNO2 = -242.0  # kJ/mol, Wolanov et al. 2013 (abstract)
@@ -28,6 +28,13 @@ LOG10_K = log10_K_at_37C(LOG10_K_25C, _DH_KJ)  # ≈ 6.50
 
 PARAMETERS = override(
     ZNO + COMMON,
+    *stimulus_yields_like_zno(
+        "ZnO2",
+        "No sonodynamic or photocatalytic yield of ZnO2 particles was found. ZnO2 is a "
+        "wide-gap oxide (band_gap_eV 3.75) whose point, in the sources read, is the H2O2 "
+        "it releases (Lin et al. 2019, Theranostics 9:7200, abstract). "
+        "Counted per ug/mL like ZnO's, so at equal zinc ZnO2 (20 % more mass per zinc) makes "
+        "20 % more"),
     *dissolution_like_zno(
         "ZnO2", "No dissolution rate of ZnO2 particles was found: the abstracts read say only "
         "'controlled release of H2O2 and Zn2+' at mild acidic pH (Lin et al. 2019, "
