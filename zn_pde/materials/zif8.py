@@ -18,7 +18,7 @@ from ._common import COMMON
 from ._derive import override
 from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
-from .zno import ZNO_LIGHT_ABSORPTION_CM2_PER_UG, stimulus_yields_like_zno
+from .zno import STIMULUS_YIELDS, ZNO_LIGHT_ABSORPTION_CM2_PER_UG, like_zno, particles_like_zno
 
 # C8H10N4Zn from IUPAC atomic weights (C 12.011, H 1.008, N 14.007, Zn 65.38)
 MOLAR_MASS_G_PER_MOL = 8 * 12.011 + 10 * 1.008 + 4 * 14.007 + 65.38
@@ -46,8 +46,10 @@ _ZHANG = ("calibrated: 63.4 % (pH 5.0) and 37.6 % (pH 7.4) doxorubicin released 
 
 PARAMETERS = override(
     ZNO + COMMON,
-    *stimulus_yields_like_zno(
+    *particles_like_zno("ZIF-8"),
+    *like_zno(
         "ZIF-8",
+        STIMULUS_YIELDS,
         "No sonodynamic or photocatalytic yield of ZIF-8 was found. ZIF-8 is no "
         "semiconductor photocatalyst at its 5.1 eV gap (light acts below ~243 nm only), and "
         "frameworks in sonodynamic therapy carry a sonosensitiser (review: Pharmaceutics "

@@ -563,15 +563,27 @@ def dissolution_like_zno(material: str, why: str) -> tuple[Parameter, Parameter]
 STIMULUS_YIELDS = ("sono_ros_yield_uM_per_s_per_ug_per_ml",
                    "sono_radical_yield_uM_per_s_per_ug_per_ml",
                    "photo_ros_quantum_yield", "photo_radical_quantum_yield")
+#: ZnO's particle size (the diffusivities follow material.hydrodynamic_diameter_nm) and
+#: endocytosis rate, fitted to ZnO's viability data, which another material inherits
+PARTICLE_TRANSPORT = ("np_diffusivity_medium_um2_per_s", "uptake_rate_per_h")
 
 
-def stimulus_yields_like_zno(material: str, why: str) -> tuple[Parameter, ...]:
-    """ZnO's sono- and photodynamic yields for a material whose own were not found, stated as
-    assumed with the reason (`why`) in its parameter table: the value is ZnO's, and the table
-    says so instead of repeating ZnO's sources as if they were the material's."""
+def like_zno(material: str, names: tuple[str, ...], why: str) -> tuple[Parameter, ...]:
+    """ZnO's values of `names` for a material whose own were not found, stated as assumed
+    with the reason (`why`) in its parameter table: the value is ZnO's, and the table says
+    so instead of repeating ZnO's sources as if they were the material's."""
     by_name = {p.name: p for p in PARAMETERS}
     return tuple(
         dataclasses.replace(by_name[name], meaning=by_name[name].meaning + f" ({material})",
                             source=f"assumed: ZnO's value ({by_name[name].value:.3g}; its "
                                    f"source is in ZnO's table). {why}")
-        for name in STIMULUS_YIELDS)
+        for name in names)
+
+
+def particles_like_zno(material: str) -> tuple[Parameter, ...]:
+    """ZnO's particle size and endocytosis rate (`PARTICLE_TRANSPORT`) for `material`."""
+    return like_zno(material, PARTICLE_TRANSPORT,
+                    f"No size or endocytosis rate of {material} particles is built in: the "
+                    "defaults are those of the 67 nm ZnO particles of the shipped viability "
+                    "data; material.hydrodynamic_diameter_nm sets the size (the diffusivities "
+                    "follow), and the uptake rate is a [kinetics] key")

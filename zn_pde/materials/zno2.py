@@ -13,7 +13,13 @@ from ._common import COMMON
 from ._derive import log10_K_at_37C, log10_K_from_gibbs, override
 from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
-from .zno import ZNO_LIGHT_ABSORPTION_CM2_PER_UG, dissolution_like_zno, stimulus_yields_like_zno
+from .zno import (
+    STIMULUS_YIELDS,
+    ZNO_LIGHT_ABSORPTION_CM2_PER_UG,
+    dissolution_like_zno,
+    like_zno,
+    particles_like_zno,
+)
 
 MOLAR_MASS_G_PER_MOL = 65.38 + 2 * 15.999  # IUPAC atomic weights (Prohaska et al. 2022)
 _DG_ZNO2 = -242.0  # kJ/mol, Wolanov et al. 2013 (abstract)
@@ -28,8 +34,10 @@ LOG10_K = log10_K_at_37C(LOG10_K_25C, _DH_KJ)  # ≈ 6.50
 
 PARAMETERS = override(
     ZNO + COMMON,
-    *stimulus_yields_like_zno(
+    *particles_like_zno("ZnO2"),
+    *like_zno(
         "ZnO2",
+        STIMULUS_YIELDS,
         "No sonodynamic or photocatalytic yield of ZnO2 particles was found. ZnO2 is a "
         "wide-gap oxide (band_gap_eV 3.75) whose point, in the sources read, is the H2O2 "
         "it releases (Lin et al. 2019, Theranostics 9:7200, abstract). "

@@ -19,7 +19,7 @@ from ._common import COMMON
 from ._derive import log10_K_at_37C, override
 from ._parameter import Parameter
 from .zno import PARAMETERS as ZNO
-from .zno import dissolution_like_zno, stimulus_yields_like_zno
+from .zno import STIMULUS_YIELDS, dissolution_like_zno, like_zno, particles_like_zno
 
 MOLAR_MASS_G_PER_MOL = 65.38 + 32.06  # IUPAC atomic weights (Prohaska et al. 2022)
 # alpha / rho above the gap (the parameter's source): 4 pi k / lambda at 340.4 nm over 4.1 g/cm3
@@ -35,8 +35,10 @@ PKA1_H2S_37C = log10_K_at_37C(_PKA1_H2S, _DH_H2S_KJ)  # 6.85
 
 PARAMETERS = override(
     ZNO + COMMON,
-    *stimulus_yields_like_zno(
+    *particles_like_zno("ZnS"),
+    *like_zno(
         "ZnS",
+        STIMULUS_YIELDS,
         "No sonodynamic or photocatalytic yield of ZnS particles was found. ZnS is a "
         "wide-gap semiconductor (band_gap_eV 3.6) as ZnO is (3.37 eV), so the same order is "
         "plausible; light is absorbed by its own light_absorption_cm2_per_ug"),
