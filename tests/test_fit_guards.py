@@ -1025,3 +1025,61 @@ def test_a_parameter_on_its_box_edge_that_no_profile_side_bounds_is_said_to_be_o
     out = capsys.readouterr().out
     assert "dissolution_proton_order = 0.3 1  not identifiable: the optimum lies on the upper " \
            "bound of the box" in out, out
+
+
+# --- derived quantities beyond the measured range ----------------------------------------------
+
+def test_an_ic50_beyond_the_highest_measured_dose_is_reported_as_extrapolated(tmp_path,
+                                                                               capsys):
+    """At 24 h the cells lose at most 30 % up to the highest dose, 20 ug/mL, yet the model's
+    IC50 there (~30 ug/mL) was printed in the JSON's `derived` like the 48 h one the doses
+    bracket, and the 4PL's IC50 of that curve likewise: nothing said either was the
+    model's extrapolation. Both are now flagged (JSON extra keys, the summary); the
+    existing keys keep their values."""
+    (tmp_path / "v.csv").write_text(
+        "concentration_ug_per_ml,viability_percent,exposure_h\n"
+        "1,100,24\n5,96,24\n10,88,24\n20,72,24\n1,99,48\n5,85,48\n10,60,48\n20,30,48\n")
+    cfg = tmp_path / "fit.toml"
+    cfg.write_text('[fit]\nname = "beyond"\nobservable = "viability"\ndata = "v.csv"\n')
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    out = capsys.readouterr().out
+    d = json.loads((tmp_path / "out" / "beyond.json").read_text())["derived"]
+    ic50 = d["ic50_ug_per_ml"]
+    assert ic50["24 h"] > 20.0 and 1.0 < ic50["48 h"] < 20.0  # the case this test is about
+    assert d["extrapolated"] == {"24 h": True, "48 h": False}
+    assert d["extrapolated_side"] == {"24 h": "above"}
+    assert d["measured_dose_range_ug_per_ml"] == {"24 h": [1.0, 20.0], "48 h": [1.0, 20.0]}
+    line = next(x for x in out.splitlines() if x.startswith("  model IC50"))
+    assert "24 h" in line.split("EXTRAPOLATED")[0]
+    assert line.count("EXTRAPOLATED") == 1 and "above the highest measured dose, 20" in line
+    empirical = json.loads((tmp_path / "out" / "beyond.json").read_text())["empirical"]
+    for c in empirical["log_logistic_4p"]["curves"]:
+        p = c["parameters"]["ic50_ug_per_ml"]
+        if p["value"] is not None:
+            assert p["extrapolated"] == (not 1.0 <= p["value"] <= 20.0), (c["curve"], p)
+
+
+def test_a_time_to_half_release_before_the_first_measured_time_is_flagged(tmp_path):
+    """The release counterpart (`derived.t50_h`): a vial measured only after half its
+    particles dissolved has a model t50 no measurement brackets; one inside its times is
+    not flagged, nor is a curve that never reaches 50 %."""
+    from zn_pde.fit._report import derived, derived_text
+
+    cfg = _fit_files(tmp_path, "2,80,5.5,20\n6,95,5.5,20\n1,10,6.5,20\n24,70,6.5,20\n"
+                               "24,2,7.4,20\n")
+    problem = build_problem(load_fit_config(cfg))
+    t = np.linspace(0.0, 24.0, 97)
+    rows = {ph: np.flatnonzero(problem.table.numbers["pH"] == ph) for ph in (5.5, 6.5, 7.4)}
+    curves = [{"label": "pH 5.5", "x": t, "y": 100 * (1 - np.exp(-t)), "rows": rows[5.5]},
+              {"label": "pH 6.5", "x": t, "y": 100 * (1 - np.exp(-t / 12)),
+               "rows": rows[6.5]},
+              {"label": "pH 7.4", "x": t, "y": 0.1 * t, "rows": rows[7.4]}]
+    d = derived(problem, curves)
+    assert d["t50_h"]["pH 5.5"] == pytest.approx(math.log(2), abs=0.05)
+    assert d["extrapolated"] == {"pH 5.5": True, "pH 6.5": False, "pH 7.4": False}
+    assert d["extrapolated_side"] == {"pH 5.5": "below"}
+    assert d["measured_time_range_h"]["pH 5.5"] == [2.0, 6.0]
+    text = derived_text(d)
+    assert "pH 5.5: 0.699 h (EXTRAPOLATED: before the earliest measured time, 2 h)" in text
+    assert "pH 7.4: not reached" in text and text.count("EXTRAPOLATED") == 1

@@ -24,6 +24,7 @@ from ._fit import fit as fit
 from ._fit import resume_path as resume_path
 from ._problem import Problem as Problem
 from ._problem import build_problem as build_problem
+from ._report import derived_text
 from ._report import load_fitted_model as load_fitted_model
 from ._uncertainty import interval_text
 
@@ -55,15 +56,32 @@ def _summary(result: FitResult) -> str:
             lines.append(f"    note: the default start of {name}, the simulation's own value "
                          f"{p['default_initial']:g}, is outside the bounds: the fit started "
                          f"from its {side} bound, {p['initial']:g}")
+    derived = derived_text(r["derived"]) if r.get("derived") else None
+    if derived:
+        lines.append(derived)
     for k, v in r["empirical"].items():
         t = v["total"]
         r2 = f"{t['r2']:.4f}" if t["r2"] is not None else "n/a"
         aic = f"{t['aic']:.4g}" if t["aic"] is not None else "n/a"
-        lines.append(f"  empirical {k}: r2 = {r2}, k = {t['k']}, AIC = {aic}")
+        lines.append(f"  empirical {k}: r2 = {r2}, k = {t['k']}, AIC = {aic}"
+                     + _extrapolated_text(v["curves"]))
     line = carry_line(r)
     if line:
         lines.append(line)
     return "\n".join(lines)
+
+
+def _extrapolated_text(curves: list[dict]) -> str:
+    """'; IC50 EXTRAPOLATED beyond the measured doses in 2 of 5 curves (…)' for an empirical
+    model whose located parameters (IC50, τ) lie outside their curves' measured x."""
+    flagged: dict[str, list[str]] = {}
+    for c in curves:
+        for name, p in c["parameters"].items():
+            if p.get("extrapolated"):
+                flagged.setdefault(name, []).append(str(c["curve"]))
+    return "".join(f"; {name} EXTRAPOLATED beyond the measured range in {len(which)} of "
+                   f"{len(curves)} curves ({', '.join(which[:4])}"
+                   f"{', ...' if len(which) > 4 else ''})" for name, which in flagged.items())
 
 
 def carry_line(report: dict) -> str | None:

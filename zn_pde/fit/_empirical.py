@@ -41,6 +41,9 @@ class Empirical:
     box: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
     f: Callable[[np.ndarray, np.ndarray], np.ndarray]  # natural parameters, x -> y
     starts: Callable[[np.ndarray, np.ndarray], list[np.ndarray]]  # natural parameters
+    # parameters that are a place on the x axis (a dose or a time: the IC50, Weibull's τ),
+    # flagged `extrapolated` where they lie beyond the curve's measured x
+    located: tuple[str, ...] = ()
 
 
 def _fixed_box(lo: list[float], hi: list[float]):
@@ -107,13 +110,13 @@ RELEASE_MODELS = (
               _grid_starts([[0.1, 1.0, 10.0], [0.3, 0.5, 1.0]])),
     Empirical("weibull", "F = 100 (1 - exp(-(t/tau)^beta))", ("tau_h", "beta"), ("h", "1"),
               (True, True), _fixed_box([1e-3, 0.05], [1e6, 10.0]), _weibull,
-              _grid_starts([[0.3, 3.0, 30.0, 300.0], [0.5, 1.0, 2.0]])),
+              _grid_starts([[0.3, 3.0, 30.0, 300.0], [0.5, 1.0, 2.0]]), located=("tau_h",)),
 )
 VIABILITY_MODELS = (
     Empirical("log_logistic_4p", "V = bottom + (top - bottom) / (1 + (c/IC50)^h)",
               ("top_percent", "bottom_percent", "ic50_ug_per_ml", "hill"),
               ("%", "%", "ug/mL", "1"), (False, False, True, True), _ll4_box,
-              _log_logistic, _ll4_starts),
+              _log_logistic, _ll4_starts, located=("ic50_ug_per_ml",)),
 )
 
 
@@ -222,8 +225,45 @@ def fit_curve(m: Empirical, x: np.ndarray, y: np.ndarray,
                     d["ci95"] = [val * math.exp(-half), val * math.exp(half)]
             else:
                 d["ci95"] = [val - half, val + half]
+        if name in m.located:
+            _flag_extrapolated(d, x)
         out["parameters"][name] = d
     return out
+
+
+def _flag_extrapolated(d: dict[str, Any], x: np.ndarray) -> None:
+    """`extrapolated` (and, where true, the side and the measured range) on a parameter that
+    is a place on the x axis: an IC50 beyond the highest dose of its curve is the curve's
+    extrapolation, not a dose the data bracket."""
+    span = measured_range(x)
+    side = extrapolation(d["value"], span)
+    d["extrapolated"] = side is not None
+    if side:
+        d["extrapolated_side"] = side
+        d["measured_range"] = span
+
+
+def measured_range(x: np.ndarray) -> list[float] | None:
+    """[lowest, highest] of a curve's measured positive x (dose or time), None without one:
+    a dose of 0 (the untreated control) or a time of 0 has no place on the log dose axis
+    and says nothing about where a curve crosses a level."""
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x) & (x > 0)]
+    return [float(x.min()), float(x.max())] if x.size else None
+
+
+def extrapolation(value: float | None, span: list[float] | None) -> str | None:
+    """'above' or 'below' where a derived x (an IC50, a time to 50 %) lies beyond the measured
+    range `span` (no measurement on that side of it to check it against), else None."""
+    if value is None:
+        return None
+    if span is None:
+        return "above"  # nothing measured at a positive x: all of it is extrapolated
+    if value > span[1] * (1 + 1e-9):
+        return "above"
+    if value < span[0] * (1 - 1e-9):
+        return "below"
+    return None
 
 
 def fit_empirical(models: tuple[Empirical, ...], curves: list[tuple[str, np.ndarray]],

@@ -23,6 +23,7 @@ from .._errors import InputError, write_text_atomic
 from .._model import Model, build_model
 from ..observables import Table
 from ..observables.viability import DEFAULT_EXPOSURE_H
+from ._empirical import extrapolation, measured_range
 from ._problem import Problem
 
 N_DENSE = 40  # doses (well-mixed) or times per curve of the figure's model lines
@@ -64,7 +65,8 @@ def dense_curves(problem: Problem, x: np.ndarray, ms=None) -> list[dict[str, Any
         for i in sorted(range(len(keys)), key=lambda i: keys[i]):
             p_, d_ = keys[i]
             label = f"pH {p_:g}" + (f", {d_:g} ug/mL" if several_doses else "")
-            out.append({"label": label, "key": [p_, d_], "x": pred.times_h, "y": traj[i]})
+            out.append({"label": label, "key": [p_, d_], "x": pred.times_h, "y": traj[i],
+                        "rows": np.flatnonzero(np.asarray(pred.cond) == i)})
         return out
     default_t = settings.get("exposure_h") or DEFAULT_EXPOSURE_H
     t = _column(table, "exposure_h", default_t)
@@ -72,8 +74,12 @@ def dense_curves(problem: Problem, x: np.ndarray, ms=None) -> list[dict[str, Any
                  if c in table.numbers]
     stim = [tuple(float(_column(table, c, np.nan)[i]) for c in stim_cols)
             for i in range(len(table))]
-    keys = sorted({(float(t[i]),) + stim[i] for i in range(len(table))},
-                  key=lambda k: tuple(-1e300 if np.isnan(v) else v for v in k))
+
+    def comparable(k: tuple[float, ...]) -> tuple[float, ...]:  # NaN (no stimulus) sorts first
+        return tuple(-1e300 if np.isnan(v) else v for v in k)
+
+    row_keys = [comparable((float(t[i]),) + stim[i]) for i in range(len(table))]
+    keys = sorted({(float(t[i]),) + stim[i] for i in range(len(table))}, key=comparable)
     c = table.numbers["concentration_ug_per_ml"]
     pos = c[c > 0]
     lo = pos.min() / 3 if pos.size else 0.1
@@ -106,7 +112,10 @@ def dense_curves(problem: Problem, x: np.ndarray, ms=None) -> list[dict[str, Any
     group = np.repeat(np.arange(len(keys)), n)
     xs = syn.numbers["concentration_ug_per_ml"]
     return [{"label": labels[g], "key": list(keys[g]), "x": xs[group == g],
-             "y": values[group == g]} for g in range(len(keys))]
+             "y": values[group == g],
+             "rows": np.array([i for i, k in enumerate(row_keys) if k == comparable(keys[g])],
+                              int)}
+            for g in range(len(keys))]
 
 
 def crossing(xs: np.ndarray, ys: np.ndarray, level: float, log: bool) -> float | None:
@@ -125,15 +134,63 @@ def crossing(xs: np.ndarray, ys: np.ndarray, level: float, log: bool) -> float |
 
 
 def derived(problem: Problem, curves: list[dict[str, Any]]) -> dict[str, Any]:
-    if problem.cfg.observable.table_kind == "release":
+    """The model's time to 50 % released per vial (release) or IC50 per exposure
+    (viability), each flagged where it lies beyond the doses or times measured for its curve
+    (the table's rows of that vial or exposure, values and bounds): there the number is the
+    model's extrapolation, not something the data bracket."""
+    release = problem.cfg.observable.table_kind == "release"
+    column = "time_h" if release else "concentration_ug_per_ml"
+    values, spans, sides = {}, {}, {}
+    for c in curves:
+        v = crossing(c["x"], c["y"], 50.0, not release)
+        span = measured_range(problem.table.numbers[column][c["rows"]])
+        values[c["label"]], spans[c["label"]] = v, span
+        sides[c["label"]] = extrapolation(v, span)
+    flagged = {k: s for k, s in sides.items() if s}
+    common = {"extrapolated": {k: s is not None for k, s in sides.items()},
+              "extrapolated_side": flagged}
+    if release:
         frame_h = float(np.diff(problem.prediction.times_h)[0])
-        return {"t50_h": {c["label"]: crossing(c["x"], c["y"], 50.0, False) for c in curves},
+        return {"t50_h": values, "measured_time_range_h": spans, **common,
                 "note": "model time to 50 % dissolved, interpolated between saved frames "
-                        f"{frame_h:.3g} h apart (null: not reached in the plotted range)"}
-    return {"ic50_ug_per_ml": {c["label"]: crossing(c["x"], c["y"], 50.0, True)
-                               for c in curves},
+                        f"{frame_h:.3g} h apart (null: not reached in the plotted range); "
+                        "extrapolated: before the earliest or after the latest time measured "
+                        "in that vial (measured_time_range_h), where no measurement "
+                        "brackets it"}
+    return {"ic50_ug_per_ml": values, "measured_dose_range_ug_per_ml": spans, **common,
             "note": "model concentration giving 50 % viability at each exposure within the "
-                    "plotted range (null: not reached)"}
+                    "plotted range (null: not reached); extrapolated: below the lowest or "
+                    "above the highest positive dose measured at that exposure "
+                    "(measured_dose_range_ug_per_ml), where no measurement brackets it"}
+
+
+def derived_text(d: dict[str, Any]) -> str | None:
+    """The summary's line of derived quantities, each extrapolated one said to be."""
+    release = "t50_h" in d
+    values = d["t50_h" if release else "ic50_ug_per_ml"]
+    spans = d["measured_time_range_h" if release else "measured_dose_range_ug_per_ml"]
+    sides = d.get("extrapolated_side", {})
+    if not values or all(v is None for v in values.values()):
+        return None
+    unit = "h" if release else "ug/mL"
+    what = "time" if release else "dose"
+    parts = []
+    for label, v in values.items():
+        if v is None:
+            parts.append(f"{label}: not reached")
+            continue
+        text = f"{label}: {v:.3g} {unit}"
+        side = sides.get(label)
+        if side:
+            span = spans.get(label)
+            beyond = ({"above": "after the latest", "below": "before the earliest"} if release
+                      else {"above": "above the highest", "below": "below the lowest"})[side]
+            edge = (f"no positive {what} measured" if span is None else
+                    f"{beyond} measured {what}, {span[1 if side == 'above' else 0]:.3g} {unit}")
+            text += f" (EXTRAPOLATED: {edge})"
+        parts.append(text)
+    head = "model time to 50 % released" if release else "model IC50"
+    return f"  {head}: " + "; ".join(parts)
 
 
 def metrics_caption(m: dict[str, Any], unidentified: list[str] | tuple[str, ...] = ()) -> str:
