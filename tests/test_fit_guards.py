@@ -100,7 +100,9 @@ def test_single_ph_warns_only_while_a_ph_law_parameter_is_free(tmp_path):
 
 @pytest.mark.parametrize("rows, warns", [
     ("24,0.2,7.4,20\n1,0.9,4.7,20\n", True),  # fractions
-    ("24,0.0,7.4,20\n1,1.5,4.7,20\n", True),  # the edges of [0, 1.5]
+    # the edges of [0, 1] (a release fraction cannot exceed 1; the band was [0, 1.5], and
+    # this case was 1.5, until a genuine 1.12 % point warned: see the test below)
+    ("24,0.0,7.4,20\n1,1.0,4.7,20\n", True),
     ("24,0.2,7.4,20\n1,1.6,4.7,20\n", False),
     ("24,-0.1,7.4,20\n1,0.9,4.7,20\n", False),
     # all zero: the same read as percent or as fractions (it said "0 means 0 %, not 0 %")
@@ -111,6 +113,54 @@ def test_percent_column_that_looks_like_fractions_warns(tmp_path, rows, warns):
     assert (len(warnings) == 1) == warns
     if warns:
         assert "released_percent" in warnings[0] and "fractions" in warnings[0]
+
+
+def _fraction_warnings(tmp_path: Path, table: str) -> list[str]:
+    """The fraction warnings of a release table (one pH also warns of the pH law)."""
+    (tmp_path / "release.csv").write_text(table)
+    (tmp_path / "fit.toml").write_text('[fit]\nname = "f"\nobservable = "release"\n'
+                                       'data = "release.csv"\n')
+    return [w for w in _warnings(tmp_path / "fit.toml")[0] if "fraction" in w]
+
+
+def test_a_small_release_curve_in_percent_is_not_taken_for_fractions(tmp_path):
+    """A genuine percent release can be small: the shipped ZnO table's ICP-AES point is
+    1.12 % at 24 h (Zn dissolved in MEM), and fitting it alone warned that the column
+    'looks like fractions' (every value in [0, 1.5]). A release fraction cannot exceed 1,
+    so the band is now [0, 1]; a curve that tops out below 1 % cannot be told from
+    fractions by its values, and a `unit` column saying % on every row settles it."""
+    from zn_pde.fit._checks import fraction_warning
+
+    shipped = load_fit_config(Path(__file__).parents[1] / "configs" / "fit_zno_release.toml",
+                              ['fit.select={quantity="Zn dissolved (ICP-AES)"}'])
+    problem = build_problem(shipped)
+    assert problem.table.numbers["released_percent"].tolist() == [1.12]
+    assert fraction_warning(problem) is None
+    slow = "".join(f"{t},{v},7.4\n" for t, v in ((1, 0.05), (4, 0.2), (8, 0.4), (24, 0.8)))
+    # the values alone: ambiguous, so it still warns, and says how to settle it
+    (w,) = _fraction_warnings(tmp_path, "time_h,released_percent,pH\n" + slow)
+    assert "looks like fractions" in w and "unit" in w
+    said = "".join(f"{row.rstrip()},%\n" for row in slow.splitlines())
+    assert _fraction_warnings(tmp_path, "time_h,released_percent,pH,unit\n" + said) == []
+    assert _fraction_warnings(tmp_path, "time_h,released_percent,pH,Units\n"
+                             + said.replace(",%", ", percent")) == []
+
+
+def test_release_fractions_still_warn_with_noise_or_a_unit_that_says_so(tmp_path):
+    """The true positives: a fraction curve to complete release, one whose last value is
+    past 1 by less than 2 of its sd (noise on a fraction), and one whose unit column says
+    fraction; not one past 1 by more than that."""
+    curve = "time_h,released_percent,pH\n1,0.12,5.5\n4,0.45,5.5\n24,0.93,5.5\n48,0.99,5.5\n"
+    (w,) = _fraction_warnings(tmp_path, curve)
+    assert "looks like fractions" in w and "[0, 1]" in w and "not 99 %" in w
+    noisy = ("time_h,released_percent,pH,sd\n1,0.12,5.5,0.03\n24,0.93,5.5,0.03\n"
+             "48,1.04,5.5,0.03\n")
+    (w,) = _fraction_warnings(tmp_path, noisy)
+    assert "within 2 sd" in w
+    assert _fraction_warnings(tmp_path, noisy.replace("1.04", "1.07")) == []
+    (w,) = _fraction_warnings(tmp_path, "time_h,released_percent,pH,unit\n"
+                             "1,0.12,5.5,fraction\n24,0.93,5.5,fraction\n")
+    assert "unit column says fraction" in w
 
 
 @pytest.mark.parametrize("rows, lines", [
