@@ -102,6 +102,10 @@ def test_a_selection_that_leaves_no_row_names_the_key_and_value_that_did():
     ("", "empty"),
     ("time_h,released_percent,pH,pH\n1,2,3,4\n", "repeated column name"),
     ("time_h,released_percent,pH,relation\n1,2,7,<\n", "relation '<' at line 2"),
+    # a bound written into the value's cell: refused, saying how a table gives one
+    (RELEASE_HEADER + "1,<5,7.4,x\n", r"'<5' at line 2.*number in released_percent \(5\) "
+     "and <= in a relation column"),
+    (RELEASE_HEADER + "1,>= 80,7.4,x\n", r"\(80\) and >= in a relation column"),
     ("time_h,released_percent,pH,sd\n1,2,7,0\n", "value 0 at line 2 is not allowed"),
 ])
 def test_bad_release_tables_are_refused(tmp_path, text, match):

@@ -1133,3 +1133,61 @@ def test_a_time_to_half_release_before_the_first_measured_time_is_flagged(tmp_pa
     text = derived_text(d)
     assert "pH 5.5: 0.699 h (EXTRAPOLATED: before the earliest measured time, 2 h)" in text
     assert "pH 7.4: not reached" in text and text.count("EXTRAPOLATED") == 1
+
+
+# --- bounds (relation <=, >=) -------------------------------------------------------------------
+
+def test_a_bound_row_s_residual_is_a_hinge_on_the_scale_of_the_values(tmp_path):
+    """docs/fitting.md: a bound enters the fit as a one-sided residual, zero while it holds
+    and linear in the violation, divided by the row's sd as a value's residual is; its
+    derivative is zero while it holds. (This held before the test was written; it pins it.)"""
+    import jax.numpy as jnp
+
+    (tmp_path / "release.csv").write_text(
+        "time_h,released_percent,pH,sd,relation\n"
+        "24,10,7.4,2,=\n24,30,6.5,4,<=\n1,80,4.7,5,>=\n")
+    cfg = tmp_path / "fit.toml"
+    cfg.write_text('[fit]\nname = "bounds"\nobservable = "release"\ndata = "release.csv"\n')
+    problem = build_problem(load_fit_config(cfg))
+    assert problem.kind.tolist() == [0, 1, 2] and problem.n_points == 1
+    holds = np.array([12.0, 25.0, 90.0])  # <= 30 and >= 80 hold
+    np.testing.assert_array_equal(problem.residuals_from(holds), [1.0, 0.0, 0.0])
+    for v in (1.0, 2.0, 7.0):  # violated by v: v / sd, the sign of each side's excess
+        broken = np.array([12.0, 30.0 + v, 80.0 - v])
+        np.testing.assert_allclose(problem.residuals_from(broken), [1.0, v / 4, v / 5])
+    dpred = np.ones((3, 2))
+    np.testing.assert_array_equal(problem.jacobian_from(holds, dpred)[1:], 0.0)
+    np.testing.assert_allclose(problem.jacobian_from(np.array([12.0, 31.0, 79.0]), dpred),
+                               [[0.5, 0.5], [0.25, 0.25], [-0.2, -0.2]])
+    # the compiled residuals (the loss) are the same hinge as the host-side ones
+    x = jnp.log(jnp.asarray(problem.free.initial))
+    np.testing.assert_allclose(np.asarray(problem.residuals(x)),
+                               problem.residuals_from(np.asarray(problem.predict(x))),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_the_report_gives_a_bound_row_the_residual_the_fit_used(tmp_path):
+    """The JSON's rows gave a bound row predicted − observed as its residual: a bound that
+    held (model 2 % under "<= 40 %") showed −38, a residual the fit never counted. It is
+    now the hinge, 0 where the bound holds and the signed violation where not, with
+    `bound_satisfied` beside it."""
+    (tmp_path / "release.csv").write_text(
+        "time_h,released_percent,pH,relation\n24,1.1,7.4,=\n120,10,7.4,=\n"
+        "24,40,7.4,<=\n120,0.5,7.4,<=\n24,60,7.4,>=\n")
+    cfg = tmp_path / "fit.toml"
+    cfg.write_text('[fit]\nname = "bounds"\nobservable = "release"\ndata = "release.csv"\n'
+                   "[fit.parameters.dissolution_proton_order]\nfixed = true\n")
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    report = json.loads((tmp_path / "out" / "bounds.json").read_text())
+    rows = report["rows"]
+    for r in rows[:2]:  # values: predicted − observed, no bound key
+        assert r["residual"] == pytest.approx(r["predicted"] - r["observed"])
+        assert "bound_satisfied" not in r
+    held, above, below = rows[2:]
+    assert held["predicted"] < 40 and held["residual"] == 0.0 and held["bound_satisfied"]
+    assert above["predicted"] > 0.5 and not above["bound_satisfied"]
+    assert above["residual"] == pytest.approx(above["predicted"] - 0.5)
+    assert below["predicted"] < 60 and not below["bound_satisfied"]
+    assert below["residual"] == pytest.approx(below["predicted"] - 60) and below["residual"] < 0
+    assert report["data"]["bounds"] == {"n": 3, "satisfied": 1}

@@ -302,9 +302,20 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
     curves = cfg.observable.curves(problem.table, cfg.row_settings)
     curve_of = {int(i): label for label, idx in curves for i in idx}
     table = problem.table
+    # a row's residual is what the fit weighed, in data units: predicted − observed for a
+    # value; for a bound the hinge, 0 while it holds and the signed violation when not
+    # (`<=`: the excess above it, `>=`: the shortfall below it, negative). It was
+    # predicted − observed for bounds too, so a bound that held showed a residual the fit
+    # never counted.
+    diff = yhat - problem.y
+    residual = np.where(problem.kind == 0, diff, np.where(problem.kind == 1,
+                                                          np.maximum(diff, 0.0),
+                                                          np.minimum(diff, 0.0)))
     rows = [{"line": table.lines[i], "curve": curve_of.get(i),
              "relation": table.relation[i], "observed": float(problem.y[i]),
-             "predicted": float(yhat[i]), "residual": float(yhat[i] - problem.y[i]),
+             "predicted": float(yhat[i]), "residual": float(residual[i]),
+             **({"bound_satisfied": bool(abs(residual[i]) <= 1e-9)} if problem.kind[i]
+                else {}),
              # every column of the row as read, the ones the fit does not use included
              "columns": {h: table.text[h][i] for h in table.header}}
             for i in range(len(table))]

@@ -269,6 +269,26 @@ def decode_utf8(raw: bytes, file: str) -> str:
             "e.g. iconv -f latin1 -t utf-8)", file=file) from None
 
 
+_BOUND_SIGNS = {"<": "<=", "<=": "<=", "≤": "<=", ">": ">=", ">=": ">=", "≥": ">="}
+
+
+def _bound_hint(cell: str, name: str, kind: str) -> str:
+    """For a bound written into the observed cell ('<5', '>= 80'): how a table gives one."""
+    if name != OBSERVED[kind]:
+        return ""
+    for sign in sorted(_BOUND_SIGNS, key=len, reverse=True):
+        rest = cell[len(sign):].strip()
+        if cell.startswith(sign) and rest:
+            try:
+                csv_float(rest)
+            except ValueError:
+                return ""
+            return (f"; a reported bound is the number in {name} ({rest}) and "
+                    f"{_BOUND_SIGNS[sign]} in a relation column (a one-sided residual in "
+                    "the fit, not a data point)")
+    return ""
+
+
 def load_table(path: str | Path, kind: str) -> Table:
     """Read and check a release or viability table (see the module docstring)."""
     if kind not in SCHEMAS:
@@ -377,7 +397,8 @@ def load_table(path: str | Path, kind: str) -> Table:
                 v = csv_float(cell)
             except ValueError:
                 raise InputError(f"non-numeric value {cell!r} at line {line}; expected "
-                                 f"{col.allowed()} ({col.meaning})", file=file,
+                                 f"{col.allowed()} ({col.meaning})"
+                                 + _bound_hint(cell, name, kind), file=file,
                                  key=name) from None
             bad = (not math.isfinite(v) or (col.lo is not None and v < col.lo)
                    or (col.lo is not None and col.lo_open and v == col.lo)
