@@ -1191,3 +1191,64 @@ def test_the_report_gives_a_bound_row_the_residual_the_fit_used(tmp_path):
     assert below["predicted"] < 60 and not below["bound_satisfied"]
     assert below["residual"] == pytest.approx(below["predicted"] - 60) and below["residual"] < 0
     assert report["data"]["bounds"] == {"n": 3, "satisfied": 1}
+
+
+# --- model lines that coincide ------------------------------------------------------------------
+
+def test_a_release_curve_hidden_under_another_is_drawn_so_both_show(tmp_path, monkeypatch):
+    """ZIF-8's acid switch (pH 6.5, steepness 2/pH) is full at pH 5.0 and 5.5 alike, so the
+    two model curves of a release fit at pH 5.0, 5.5 and 7.4 coincide to within the line
+    width: the pH 5.0 curve was hidden under pH 5.5's, both solid. The later one is now
+    dashed over the first and its legend entry says they coincide; pH 7.4 stays solid."""
+    from matplotlib.figure import Figure
+
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: drawn.append(self))
+    (tmp_path / "release.csv").write_text(
+        "time_h,released_percent,pH\n15,63.4,5.0\n15,62.9,5.5\n15,37.6,7.4\n")
+    cfg = tmp_path / "fit.toml"
+    cfg.write_text('[fit]\nname = "zif3"\nobservable = "release"\ndata = "release.csv"\n'
+                   'material = "ZIF-8"\n')
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    (fig,) = drawn
+    ax = fig.axes[0]
+    lines = {ln.get_label().split(" (")[0]: ln for ln in ax.get_lines()
+             if ln.get_label().startswith("model")}
+    assert set(lines) == {"model pH 5", "model pH 5.5", "model pH 7.4"}
+    assert lines["model pH 5"].get_linestyle() == "-"
+    assert lines["model pH 7.4"].get_linestyle() == "-"
+    assert lines["model pH 5.5"].get_linestyle() == "--"
+    assert lines["model pH 5.5"].get_zorder() > lines["model pH 5"].get_zorder()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert ("model pH 5.5 (dashed: coincides with model pH 5 to within the line width)"
+            in legend), legend
+    assert "model pH 7.4" in legend and "model pH 5" in legend
+
+
+def test_only_lines_within_the_line_width_of_each_other_are_marked():
+    """The test behind it, on a bare panel (display units): a line 0.5 pt from another is
+    marked, one 3 line widths away is not, nor one that meets it only over part of its
+    length (release curves all start at 0)."""
+    from matplotlib.figure import Figure
+
+    from zn_pde.fit._report import _mark_coincident
+
+    fig = Figure(figsize=(4, 3), dpi=100)
+    ax = fig.subplots()
+    x = np.linspace(0.0, 10.0, 50)
+    ax.plot(x, x, lw=1.4)
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    per_pt = 10.0 / (ax.get_position().height * 3 * 72)  # data units per point, vertically
+    base = ax.get_lines()[0]
+    (near,) = ax.plot(x, x + 0.5 * per_pt, lw=1.4)
+    (far,) = ax.plot(x, x + 3 * 1.4 * per_pt, lw=1.4)
+    (part,) = ax.plot(x, x * 1.3, lw=1.4)
+    lines = {0: [(base, "a"), (near, "b"), (far, "c"), (part, "d")]}
+    for ln, name in lines[0]:
+        ln.set_label(f"model {name}")
+    assert _mark_coincident(fig, lines, ("-", "--", ":", "-."))
+    assert [ln.get_linestyle() for ln, _ in lines[0]] == ["-", "--", "-", "-"]
+    assert near.get_label() == "model b (dashed: coincides with model a to within the line width)"
+    assert far.get_label() == "model c" and part.get_label() == "model d"

@@ -263,12 +263,15 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
     # solid black lines, whose legend entries could not be told apart)
     styles = ("-", "--", ":", "-.")
     drawn: dict[Any, int] = {}
+    model_lines: dict[Any, list[tuple[Any, str]]] = {}
     for c, pk in zip(curves, panel_of_curve, strict=True):
         ax = panels[pk][0]
         k = drawn[pk] = drawn.get(pk, -1) + 1
-        ax.plot(c["x"], c["y"], color=colour.get(c["label"], "k") if release else "k",
-                ls="-" if release else styles[k % len(styles)],
-                lw=1.4, label=f"model {c['label']}")
+        (line,) = ax.plot(c["x"], c["y"],
+                          color=colour.get(c["label"], "k") if release else "k",
+                          ls="-" if release else styles[k % len(styles)],
+                          lw=MODEL_LINE_WIDTH_PT, label=f"model {c['label']}")
+        model_lines.setdefault(pk, []).append((line, c["label"]))
     for key, (ax, title) in panels.items():
         if per_panel.get(key, 0) > 8:
             ax.scatter([], [], color="0.5", s=28, label=f"data: {per_panel[key]} series")
@@ -281,17 +284,28 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
             ax.set_ylabel("viability (%)")
             ax.set_title(title)
         ax.grid(alpha=0.3)
-        # below the axes, not inside: where every place in a panel held data, loc "best"
-        # laid the opaque legend over points (A549 WST-1 lost 3 of its 14); its top 0.5 in
-        # below the axes clears the tick labels and the axis label
-        below = ax.transAxes + ScaledTranslation(0.0, -0.5, fig.dpi_scale_trans)
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-                  bbox_transform=below, framealpha=0.9)  # readable at 110 dpi
-    # room for the legends below each row of panels (0.5 in offset, ~0.16 in per entry)
-    entries = max(len(ax.get_legend_handles_labels()[1]) for ax, _ in panels.values())
-    nrows = axes.shape[0]
-    fig.set_size_inches(fig.get_figwidth(),
-                        fig.get_figheight() + nrows * (0.5 + 0.16 * entries))
+
+    def place_legends() -> None:
+        for ax, _ in panels.values():
+            # below the axes, not inside: where every place in a panel held data, loc
+            # "best" laid the opaque legend over points (A549 WST-1 lost 3 of its 14); its
+            # top 0.5 in below the axes clears the tick labels and the axis label
+            below = ax.transAxes + ScaledTranslation(0.0, -0.5, fig.dpi_scale_trans)
+            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                      bbox_transform=below, framealpha=0.9)  # readable at 110 dpi
+
+    height = fig.get_figheight()
+
+    def make_room() -> None:
+        # room for the legends below each row of panels (0.5 in offset, ~0.16 in per line
+        # of an entry)
+        entries = max(sum(label.count("\n") + 1 for label in ax.get_legend_handles_labels()[1])
+                      for ax, _ in panels.values())
+        fig.set_size_inches(fig.get_figwidth(),
+                            height + axes.shape[0] * (0.5 + 0.16 * entries))
+
+    place_legends()
+    make_room()
     bounds = " (▼/▲ reported bounds)" if any(r in ("<=", ">=") for r in table.relation) else ""
     if sd is not None and np.isfinite(sd).any():
         bounds += " (bars: reported SD)"
@@ -317,7 +331,89 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
                                           break_long_words=False)
                            for line in title.split("\n")), fontsize=10)
     fig.tight_layout()
+    # model lines that coincide to within their width hide one another (ZIF-8's release at
+    # pH 5.0 under pH 5.5: its acid switch is full at both): found on the laid-out axes,
+    # each hidden one is dashed over the first, on top, and its legend entry says so
+    panel_in = fig.get_figwidth() / axes.shape[1]
+    if _mark_coincident(fig, model_lines, styles,
+                        int((panel_in - LEGEND_HANDLE_IN) * LEGEND_CHARACTERS_PER_INCH)):
+        place_legends()
+        make_room()
+        fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+MODEL_LINE_WIDTH_PT = 1.4
+# a legend line (8 pt) holds about 18 characters per inch (the title's 14.5 at 10 pt, scaled);
+# 15 leaves the title's margin, and the handle, its padding and the frame take ~0.6 in
+LEGEND_CHARACTERS_PER_INCH = 15
+LEGEND_HANDLE_IN = 0.6
+#: points of a line compared at most (evenly spaced), for the coincidence test
+COINCIDENCE_POINTS = 300
+
+
+def _polyline_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest distance from a point of polyline `a` to polyline `b` (display
+    coordinates, (n, 2)): one side of the Hausdorff distance."""
+    if len(b) == 1:
+        return float(np.max(np.hypot(*(a - b[0]).T)))
+    start, seg = b[:-1], np.diff(b, axis=0)
+    length2 = np.maximum(np.sum(seg * seg, axis=1), 1e-300)
+    rel = a[:, None, :] - start[None, :, :]
+    t = np.clip(np.sum(rel * seg[None], axis=2) / length2[None], 0.0, 1.0)
+    gap = rel - t[..., None] * seg[None]
+    return float(np.max(np.min(np.hypot(gap[..., 0], gap[..., 1]), axis=1)))
+
+
+def _display_points(line) -> np.ndarray:
+    x, y = (np.asarray(v, float) for v in line.get_data())
+    ok = np.isfinite(x) & np.isfinite(y)
+    if line.axes.get_xscale() == "log":
+        ok &= x > 0
+    xy = np.column_stack([x[ok], y[ok]])
+    if len(xy) > COINCIDENCE_POINTS:
+        xy = xy[np.unique(np.linspace(0, len(xy) - 1, COINCIDENCE_POINTS).round().astype(int))]
+    return line.axes.transData.transform(xy)
+
+
+def _mark_coincident(fig, model_lines: dict[Any, list[tuple[Any, str]]],
+                     styles: tuple[str, ...], label_chars: int = 80) -> bool:
+    """Restyle every model line that lies within the line width of an earlier one of its
+    panel along its whole length (the symmetric Hausdorff distance on the drawn axes): a
+    dash not used by the lines it coincides with, drawn above them, and its legend entry
+    names the line it coincides with (wrapped at `label_chars`). True where any was
+    found."""
+    found = False
+    pt_per_px = 72.0 / fig.dpi
+    for lines in model_lines.values():
+        pts = [_display_points(line) for line, _ in lines]
+        first: dict[int, int] = {}  # line -> the earliest line it coincides with
+        for j in range(1, len(lines)):
+            if not len(pts[j]):
+                continue
+            for i in range(j):
+                if i in first or not len(pts[i]):
+                    continue
+                width = max(lines[i][0].get_linewidth(), lines[j][0].get_linewidth())
+                d = max(_polyline_distance(pts[i], pts[j]),
+                        _polyline_distance(pts[j], pts[i])) * pt_per_px
+                if d <= width:
+                    first[j] = i
+                    break
+        for j, i in first.items():
+            group = [i] + [k for k, v in first.items() if v == i and k <= j]
+            used = {lines[k][0].get_linestyle() for k in group if k != j}
+            line = lines[j][0]
+            dash = next((s for s in styles[1:] if s not in used), "--")
+            line.set_linestyle(dash)
+            line.set_zorder(lines[i][0].get_zorder() + 0.1 * len(group))
+            drawn = {"--": "dashed", ":": "dotted", "-.": "dash-dotted"}[dash]
+            line.set_label(textwrap.fill(
+                f"{line.get_label()} ({drawn}: coincides with model {lines[i][1]} to "
+                "within the line width)", max(label_chars, 20), break_on_hyphens=False,
+                break_long_words=False))
+            found = True
+    return found
 
 
 #: columns that say what a series is, added to a legend entry that names only its group_id
