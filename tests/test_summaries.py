@@ -590,3 +590,55 @@ def test_a_run_that_leaves_no_cell_alive_says_so(tmp_path, capsys):
     assert "labile Zn in the living cells: final none left alive" in out
     assert "glutathione in the living cells: final none left alive, lowest saved" in out
     assert "nan" not in out.lower()
+
+
+def test_penetration_after_a_wash_out_is_read_against_the_tissue_maximum(tmp_path, capsys):
+    """A radial spheroid dosed, then washed at 3 h: an hour later its rim's fluid is empty
+    and the particle mass peaks below the surface. The penetration depth is read against
+    the tissue's largest shell mean (where `particle_peak_depth_um` says), stays within the
+    tissue, and the summary says where the maximum lies; before any particles (t = 0) there
+    is nothing to measure (NaN, not 0 um)."""
+    raw = {"grid": {"kind": "radial", "shape": [24], "spacing_um": 10.0},
+           "geometry": {"kind": "spheroid", "radius_um": 150.0},
+           "time": {"end_h": 4.0, "dt_s": 60.0, "save_every_min": 30.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+           "medium_exchange": [{"time_h": 3.0}]}
+    path = tmp_path / "wash.toml"
+    path.write_text(dumps(config(raw)))
+    out = tmp_path / "wash.h5"
+    assert main(["run", str(path), "-o", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    model = build_model(config(raw))
+    tissue = np.asarray(model.tissue)
+    depth_um = np.asarray(model.depth_um)
+    with h5py.File(out, "r") as f:
+        t_h = f["time"][:] / 3600.0
+        depth, peak = f["penetration_depth_um"][:], f["particle_peak_depth_um"][:]
+        last = {k: f[k][-1] for k in ("np", "np_int", "np_dead", "viability")}
+    assert np.isnan(depth[0]) and np.isnan(peak[0])
+    assert np.all((depth[1:] > 0.0) & (depth[1:] <= 150.0))
+    assert np.all(peak[t_h < 3.0][1:] < 10.0)  # particles entering: the rim shell holds most
+    assert peak[-1] > 10.0  # washed: the maximum lies deeper
+    mass = np.asarray(model.particle_mass({k: np.nan_to_num(v, nan=1.0)
+                                           for k, v in last.items()}))
+    shells = mass[tissue][np.argsort(depth_um[tissue])]
+    level = 0.1 * shells.max()
+    beyond = depth_um[tissue][np.argsort(depth_um[tissue])][np.flatnonzero(shells > level)[-1]]
+    assert beyond <= depth[-1] <= beyond + 10.0
+    assert shells[0] < shells.max()  # the rim is depleted: 10 % of it would read deeper
+    assert f"final {depth[-1]:.4g} um" in text and "below 10 % of its tissue maximum" in text
+    assert f"that maximum lies {peak[-1]:.4g} um below the surface, not at the rim" in text
+
+
+def test_no_particles_in_the_tissue_is_said_not_read_as_0_um(tmp_path, capsys):
+    raw = {"grid": {"kind": "radial", "shape": [24], "spacing_um": 10.0},
+           "geometry": {"kind": "spheroid", "radius_um": 150.0},
+           "time": {"end_h": 1.0, "dt_s": 300.0, "save_every_min": 30.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 0.0}}
+    path = tmp_path / "none.toml"
+    path.write_text(dumps(config(raw)))
+    assert main(["run", str(path), "-o", str(tmp_path / "none.h5"), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "particle penetration depth: none to measure, no particles left" in text
+    with h5py.File(tmp_path / "none.h5", "r") as f:
+        assert np.isnan(f["penetration_depth_um"][:]).all()

@@ -177,6 +177,27 @@ def test_penetration_depth_of_an_exponential_profile():
     assert got - 5.0 == pytest.approx(20.0 * np.log(10.0), abs=2.0)
 
 
+def test_penetration_depth_is_read_against_the_tissue_maximum():
+    """After a wash-out the rim's fluid is emptied and the particle profile peaks below the
+    surface: the depth is read against the largest shell mean, not the depleted rim's (a
+    Gaussian peaking 55 um deep, the rim shell at 21 % of it: 10 % of the peak lies
+    40 sqrt(ln 10) = 60.7 um beyond it; 10 % of the rim's read 134 um). An empty rim shell
+    no longer reads 0 um, and a tissue without particles (or with less than `least`) is
+    NaN: nothing to measure."""
+    depth = np.arange(0.0, 200.0, 10.0) + 5.0
+    tissue = np.ones_like(depth, bool)
+    peaked = np.exp(-(((depth - 55.0) / 40.0) ** 2))
+    got = penetration_depth_um(depth, tissue, peaked, 10.0)
+    assert got == pytest.approx(55.0 + 40.0 * np.sqrt(np.log(10.0)), abs=2.0)
+    empty_rim = np.where(depth < 10.0, 0.0, np.exp(-(depth - 15.0) / 20.0))
+    assert penetration_depth_um(depth, tissue, empty_rim, 10.0) == pytest.approx(
+        15.0 + 20.0 * np.log(10.0), abs=2.0)
+    assert np.isnan(penetration_depth_um(depth, tissue, np.zeros_like(depth), 10.0))
+    assert np.isnan(penetration_depth_um(depth, tissue, 1e-9 * peaked, 10.0, least=1e-6))
+    # flat: every shell above 10 % of the maximum, down to the deepest shell
+    assert penetration_depth_um(depth, tissue, np.ones_like(depth), 10.0) == depth[-1]
+
+
 def test_default_scenario_results_do_not_hinge_on_the_step():
     """The default scenario on a coarser grid (32³ × 20 µm, same domain and spheroid) over
     6 h, through the 4 h ultrasound exposure: tissue-mean interstitial Zn²⁺, intracellular

@@ -125,31 +125,56 @@ def build_geometry(c: dict[str, Any]) -> Geometry:
                     volume)
 
 
-def penetration_depth_um(depth_um: np.ndarray, tissue: np.ndarray, amount: np.ndarray,
-                         spacing_um: float, fraction: float = 0.1) -> float:
-    """Depth below the tissue surface where `amount` (e.g. particle mass per voxel volume),
-    averaged over shells one voxel thick, first falls to `fraction` of the outermost shell's
-    value (linear between shell centres). The deepest shell's depth if it never does; 0 if
-    the outermost shell holds nothing; NaN without tissue."""
+def _shell_means(depth_um: np.ndarray, tissue: np.ndarray, amount: np.ndarray,
+                 spacing_um: float) -> tuple[np.ndarray, np.ndarray]:
+    """`amount` averaged over the tissue's shells one voxel thick below its surface
+    (outermost first), and each shell's mean depth."""
     depth, a = depth_um[tissue], amount[tissue]
-    if depth.size == 0:
-        return float("nan")
     shell = np.floor(depth / spacing_um).astype(int)
     counts = np.bincount(shell)
     filled = counts > 0
     mean = np.bincount(shell, weights=a)[filled] / counts[filled]
-    centre = (np.bincount(shell, weights=depth)[filled] / counts[filled])
-    if not mean[0] > 0:
-        return 0.0
-    level = fraction * mean[0]
-    below = np.flatnonzero(mean <= level)
-    if below.size == 0:
+    centre = np.bincount(shell, weights=depth)[filled] / counts[filled]
+    return mean, centre
+
+
+def penetration_depth_um(depth_um: np.ndarray, tissue: np.ndarray, amount: np.ndarray,
+                         spacing_um: float, fraction: float = 0.1,
+                         least: float = 0.0) -> float:
+    """Depth below the tissue surface down to which `amount` (e.g. particle mass per voxel
+    volume), averaged over shells one voxel thick, stays at or above `fraction` of its
+    largest shell mean: the deepest shell still above that level, and on to where the
+    profile falls to it (linear between shell centres). While the outermost shell holds
+    the most (particles entering from the medium) this is where the profile first falls
+    to `fraction` of the rim's; after a wash-out has emptied the rim's fluid the reference
+    stays the tissue's maximum, not the depleted rim. The deepest shell's depth if no shell
+    falls to it; NaN without tissue, and when no shell holds more than `least` (nothing
+    left to measure)."""
+    if not np.any(tissue):
+        return float("nan")
+    mean, centre = _shell_means(depth_um, tissue, amount, spacing_um)
+    top = float(np.max(mean))
+    if not (np.isfinite(top) and top > max(least, 0.0)):
+        return float("nan")
+    level = fraction * top
+    i = int(np.flatnonzero(mean > level)[-1])  # the deepest shell above the level
+    if i == mean.size - 1:
         return float(centre[-1])
-    i = int(below[0])
-    if i == 0:
-        return float(centre[0])
-    w = (mean[i - 1] - level) / (mean[i - 1] - mean[i])
-    return float(centre[i - 1] + w * (centre[i] - centre[i - 1]))
+    w = (mean[i] - level) / (mean[i] - mean[i + 1])
+    return float(centre[i] + w * (centre[i + 1] - centre[i]))
+
+
+def peak_depth_um(depth_um: np.ndarray, tissue: np.ndarray, amount: np.ndarray,
+                  spacing_um: float, least: float = 0.0) -> float:
+    """Mean depth below the tissue surface of the one-voxel shell whose mean `amount` is the
+    largest (the outermost of equal ones); NaN as `penetration_depth_um`."""
+    if not np.any(tissue):
+        return float("nan")
+    mean, centre = _shell_means(depth_um, tissue, amount, spacing_um)
+    top = float(np.max(mean))
+    if not (np.isfinite(top) and top > max(least, 0.0)):
+        return float("nan")
+    return float(centre[int(np.argmax(mean))])
 
 
 def entry_path_cm(geo: Geometry, per_cm: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 from . import _kinetics as kin
 from ._diffusion import sweep_unroll
 from ._errors import InputError, Interrupted, RunError, may_raise_in, note_signal
-from ._grid import build_geometry, penetration_depth_um
+from ._grid import build_geometry, peak_depth_um, penetration_depth_um
 from ._model import Model, State, build_model
 from ._parallel import history_line, platform
 from ._progress import Progress, count
@@ -94,9 +94,19 @@ SUMMARY_UNITS = {
                           "before the frame; NaN with [[medium_exchange]] events, which wash "
                           "out an untracked share, and on grids, whose medium faces exchange "
                           "particles)"),
-    "penetration_depth_um": ("um", "depth below the tissue surface where the particle mass "
-                             "per voxel (extracellular + internalised), averaged over one-voxel "
-                             "shells, falls to 10 % of the outermost shell's"),
+    "penetration_depth_um": ("um", "particle penetration depth: the depth below the tissue "
+                             "surface down to which the particle mass per voxel (extracellular "
+                             "+ internalised, living and dead cells), averaged over one-voxel "
+                             "shells, stays at or above 10 % of its largest shell mean (the "
+                             "deepest shell above it, linear to where it falls to it; the "
+                             "deepest shell's depth if none does); NaN without tissue, in "
+                             "well-mixed runs and when the tissue holds no particles (none "
+                             "above 1e-6 of the largest dose given)"),
+    "particle_peak_depth_um": ("um", "depth below the tissue surface of the one-voxel shell "
+                               "whose mean particle mass per voxel is the largest (the "
+                               "reference of penetration_depth_um): the outermost shell while "
+                               "particles enter from the medium, deeper once a medium exchange "
+                               "has washed the rim's fluid out; NaN as penetration_depth_um"),
 }
 # the reacting bulk medium beyond the walls of a grid run (boundary.bulk_medium = "reacting"):
 # one series per model mobile species the medium can carry, NaN where the run has no such
@@ -113,6 +123,11 @@ SUMMARY_UNITS.update({
                      "\"reacting\"); NaN in runs without one (fixed bulk medium, no dirichlet "
                      "faces, well-mixed runs) and for species the material does not make")
     for name, what in _BULK_NAMES.items()})
+
+
+#: The particle mass per voxel, as a share of the largest dose given (µg/mL), below which
+#: the tissue holds nothing to measure a penetration depth by (`penetration_depth_um` NaN).
+PARTICLES_LEFT = 1e-6
 
 
 @dataclasses.dataclass
@@ -231,11 +246,16 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
     else:
         tissue_max = float(ros[tissue].max()) if tissue.any() else nan
         medium_max = float(ros[medium].max()) if medium.any() else nan
-    depth = rim = core = kill = nan
+    depth = peak = rim = core = kill = nan
     if not model.well_mixed and tissue.any():
         mass = np.asarray(model.particle_mass(fields))
         depth_um = np.asarray(model.depth_um)
-        depth = penetration_depth_um(depth_um, tissue, mass, model.spacing_um)
+        # nothing left to measure below a millionth of the largest dose given (float32
+        # round-off of what a wash-out leaves)
+        least = PARTICLES_LEFT * max([float(model.dose_ug_per_ml)]
+                                     + [float(d) for d in np.asarray(protocol.dose_ug_per_ml)])
+        depth = penetration_depth_um(depth_um, tissue, mass, model.spacing_um, least=least)
+        peak = peak_depth_um(depth_um, tissue, mass, model.spacing_um, least=least)
         d, v, w = depth_um[tissue], viability[tissue].astype(float), volume[tissue]
         radius = float(d.max())
         outer, inner = d <= 0.2 * radius, d >= 0.8 * radius
@@ -289,6 +309,7 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
             "mean_zn": volume_mean(fields["zn"], np.ones(tissue.shape, bool)),
             "dissolved_percent": dissolved,
             "penetration_depth_um": depth,
+            "particle_peak_depth_um": peak,
             **{f"bulk_{n}": float(in_bulk.get(n, nan)) for n in BULK_SPECIES}}
 
 

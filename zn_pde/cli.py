@@ -379,9 +379,7 @@ def _cmd_run(a) -> int:
         if kill is not None and np.isfinite(kill[-1]):
             lines.append(f"  depth of kill (shell-mean viability below 50 %): final "
                          f"{kill[-1]:.4g} um")
-        depth = s.get("penetration_depth_um")
-        if depth is not None and np.isfinite(depth[-1]):
-            lines.append(f"  particle penetration depth (10 % of the rim): {depth[-1]:.4g} um")
+        lines += _penetration_lines(s, config, kill is not None and np.isfinite(kill[-1]))
         lines += _bulk_lines(s)
     elif config.get("species"):  # passive species only: the model writes no series
         lines += _species_lines(result.path, config)
@@ -391,6 +389,24 @@ def _cmd_run(a) -> int:
         raise (Interrupted if stopped else RunError)(
             f"{unfinished}; the run itself is complete in {result.path} (its summary above)")
     return 0
+
+
+def _penetration_lines(s: dict[str, np.ndarray], config: dict, tissue: bool) -> list[str]:
+    """The particles' final penetration depth, against the tissue's largest shell mean (and
+    where that lies when it is not the rim's: after a wash-out), or that none are left."""
+    depth, peak = s.get("penetration_depth_um"), s.get("particle_peak_depth_um")
+    if depth is None or not tissue:
+        return []
+    if not np.isfinite(depth[-1]):
+        if peak is None:  # a file of an earlier version: NaN meant no tissue
+            return []
+        return ["  particle penetration depth: none to measure, no particles left in the "
+                "tissue (none above a millionth of the largest dose given)"]
+    line = (f"  particle penetration depth (down to where the shell-mean particle mass falls "
+            f"below 10 % of its tissue maximum): final {depth[-1]:.4g} um")
+    if peak is not None and np.isfinite(peak[-1]) and peak[-1] >= config["grid"]["spacing_um"]:
+        line += f"; that maximum lies {peak[-1]:.4g} um below the surface, not at the rim"
+    return [line]
 
 
 def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,

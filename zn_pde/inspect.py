@@ -333,8 +333,15 @@ _KEY_NOTE = (
     "  and after every step since the previous frame (peaks between frames, e.g. during an\n"
     "  exposure, included); ROS max all* (uM): the larger of the two; rim / core: viability\n"
     "  of the outer / inner 20 % of the radius; kill depth: down to where the shell-mean\n"
-    "  viability stays below 50 %; NP depth: particle penetration, where the particle mass\n"
-    "  falls to 10 % of the rim's)")
+    "  viability stays below 50 %; NP depth: particle penetration, down to where the\n"
+    "  shell-mean particle mass falls below 10 % of its tissue maximum, nan where the tissue\n"
+    "  holds none)")
+# files written before the penetration depth was read against the tissue's maximum (they
+# have no particle_peak_depth_um): against the outermost shell's
+_KEY_NOTE_RIM = _KEY_NOTE.replace(
+    "down to where the\n  shell-mean particle mass falls below 10 % of its tissue maximum, nan "
+    "where the tissue\n  holds none)",
+    "where the particle mass\n  falls to 10 % of the rim's)")
 _WELL_MIXED_COLUMNS = (
     ("np", "NP ug/mL", 1.0),
     ("np_int", "NP int ug/mL", 1.0),
@@ -448,7 +455,7 @@ def _scalars(run: RunFile) -> list[str]:
         spec = [c for c in _KEY_COLUMNS if c[0] in run.series]
         if "tissue_max_ros" in run.series:
             title = "key scalars (tissue means; what each column is: below the table)"
-            note = _KEY_NOTE
+            note = _KEY_NOTE if "particle_peak_depth_um" in run.series else _KEY_NOTE_RIM
         else:  # a file of an earlier version: one ROS maximum, over the whole domain
             title = ("key scalars (tissue means; ROS max all*: maximum ROS anywhere, medium "
                      "or tissue, over every step since the previous frame; NP depth: particle "

@@ -1124,7 +1124,8 @@ PENETRATION_SOURCES = (
 def penetration_um(diameter_nm: float, radius_um: float = 200.0, end_h: float = 24.0,
                    shell_um: float = 5.0) -> float:
     """Depth (um) at `end_h` where the particle mass per volume (extracellular and
-    internalised) falls to 10 % of the outermost shell's, for ZnO particles of hydrodynamic
+    internalised) falls to 10 % of its largest shell mean (the outermost shell's, as
+    particles enter from the medium), for ZnO particles of hydrodynamic
     diameter `diameter_nm` on a radial spheroid in pH 7.4 medium (the run summary's
     `penetration_depth_um`), on `shell_um` shells out to 1.5 x the radius."""
     n = round(1.5 * radius_um / shell_um)
