@@ -297,11 +297,17 @@ def test_radial_run_writes_profiles_inspects_plots_and_resumes(tmp_path, capsys)
     (["light=[{start_h=1.0, duration_min=5.0, wavelength_nm=365.0, "
       "irradiance_mW_per_cm2=20.0}]", "ultrasound=[]"], "light[0].wavelength_nm"),
     # an attenuation set by hand is the key that makes the light one-sided, not the wavelength
+    # (660 nm light acts here through the photosensitiser, which absorbs it)
     (["light=[{start_h=1.0, duration_min=5.0, wavelength_nm=660.0, "
-      "irradiance_mW_per_cm2=20.0}]", "ultrasound=[]", "tissue.light_attenuation_per_cm=50"],
-     "tissue.light_attenuation_per_cm"),
-    (["ultrasound[0].frequency_MHz=10", "tissue.ultrasound_attenuation_dB_per_cm_MHz=2"],
-     "ultrasound[0].frequency_MHz"),
+      "irradiance_mW_per_cm2=20.0}]", "ultrasound=[]", "tissue.light_attenuation_per_cm=50",
+      "photosensitiser.enabled=true"], "tissue.light_attenuation_per_cm"),
+    # 808 nm acts through the photosensitiser as ZnO's second harmonic (however little)
+    (["light=[{start_h=1.0, duration_min=5.0, wavelength_nm=808.0, "
+      "irradiance_mW_per_cm2=20.0}]", "ultrasound=[]", "photosensitiser.enabled=true"],
+     "light[0].wavelength_nm"),
+    # above the cavitation threshold at 10 MHz (8.13 W/cm^2)
+    (["ultrasound[0].frequency_MHz=10", "ultrasound[0].intensity_W_per_cm2=10",
+      "tissue.ultrasound_attenuation_dB_per_cm_MHz=2"], "ultrasound[0].frequency_MHz"),
     (["geometry.center_um=[100.0,100.0,100.0]"], "geometry.center_um"),
     (["grid.shape=[32,32,32]"], "grid.shape"),
     (["geometry.radius_um=400"], "geometry.radius_um"),
@@ -319,6 +325,42 @@ def test_radial_refuses_what_it_cannot_represent(setting, key, capsys):
     if "light" in key or "ultrasound" in key:
         assert "cartesian" in err
         assert f"this {'ultrasound' if 'ultrasound' in key else 'light'} exposure" in err
+
+
+@pytest.mark.parametrize("setting", [
+    ["light=[{start_h=1.0, duration_min=5.0, wavelength_nm=808.0, "
+     "irradiance_mW_per_cm2=20.0}]", "ultrasound=[]"],
+    ["light=[{start_h=1.0, duration_min=5.0, wavelength_nm=660.0, "
+     "irradiance_mW_per_cm2=20.0}]", "ultrasound=[]", "tissue.light_attenuation_per_cm=50"],
+    ["ultrasound[0].frequency_MHz=10", "tissue.ultrasound_attenuation_dB_per_cm_MHz=2"],
+])
+def test_radial_takes_strongly_attenuated_exposures_that_cannot_act(setting, capsys):
+    """An exposure that makes no ROS anywhere (light below ZnO's band gap that no
+    photosensitiser absorbs: 808 nm, 40 % lost across the spheroid; 660 nm at a hand-set
+    50 /cm; 10 MHz ultrasound at 1.5 W/cm^2, below its 8.13 W/cm^2 cavitation threshold)
+    needs no attenuation model: the radial grid takes it (the note says why it does
+    nothing), where it was refused for its attenuation."""
+    from zn_pde.cli import main
+
+    assert main(["validate", "configs/zno_spheroid_radial.toml"]
+                + [f"--set={s}" for s in setting]) == 0
+    out = capsys.readouterr().out
+    assert "note: " in out and ("below the band gap" in out or "cavitation threshold" in out)
+
+
+def test_an_inert_808_nm_exposure_runs_on_a_radial_grid(tmp_path, capsys):
+    """`zn-pde run` of it: exit 0, no control (nothing to remove), and the summary says the
+    light could make no ROS."""
+    from zn_pde.cli import main
+
+    setting = RADIAL_RUN[:-1] + ["light=[{start_h=1.0, duration_min=5.0, wavelength_nm=808.0, "
+                                 "irradiance_mW_per_cm2=20.0}]", "ultrasound=[]"]
+    out = tmp_path / "r808.h5"
+    assert main(["run", "configs/zno_spheroid_radial.toml", "-o", str(out), "--quiet"]
+                + [f"--set={s}" for s in setting]) == 0
+    text = capsys.readouterr().out
+    assert "none of them can make ROS" in text and "808 nm" in text
+    assert out.exists() and not (tmp_path / "r808_control.h5").exists()
 
 
 def test_default_ultrasound_is_accepted_and_reaches_every_side():

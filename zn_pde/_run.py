@@ -708,30 +708,15 @@ def control_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def stimuli_can_act(config: dict[str, Any]) -> bool:
-    """Whether any exposure of the run can make ROS: ultrasound above the inertial-cavitation
-    threshold at its frequency, light whose photons the material (above its band gap) or an
-    enabled [photosensitiser] absorbs (directly, or as ZnO's second harmonic). The others
-    change nothing in the model (`zn_pde._notes` says so for each), so their control would be
-    the run itself."""
-    from ._model import photosensitiser_excitation_uM_per_s
-    from .stimuli.light import activates
-    from .stimuli.ultrasound import cavitation_threshold_W_per_cm2
+    """Whether any exposure of the run can make ROS (`stimuli.exposure_can_act`: ultrasound
+    above the inertial-cavitation threshold at its frequency, light whose photons the
+    material, above its band gap, or an enabled [photosensitiser] absorbs, directly or as
+    ZnO's second harmonic). The others change nothing in the model (`zn_pde._notes` says so
+    for each), so their control would be the run itself."""
+    from .stimuli import exposure_can_act
 
-    tissue, kind = config["tissue"], config["material"]["kind"]
-    for e in config.get("ultrasound", []):
-        if e["intensity_W_per_cm2"] > cavitation_threshold_W_per_cm2(e["frequency_MHz"],
-                                                                     tissue):
-            return True
-    ps = config.get("photosensitiser") or {}
-    for e in config.get("light", []):
-        if e["irradiance_mW_per_cm2"] <= 0:
-            continue
-        if activates(e["wavelength_nm"], config["kinetics"]["band_gap_eV"]):
-            return True
-        if ps.get("enabled") and any(photosensitiser_excitation_uM_per_s(
-                e["wavelength_nm"], e["irradiance_mW_per_cm2"], ps, kind)):
-            return True
-    return False
+    return any(exposure_can_act(section, e, config) for section in ("ultrasound", "light")
+               for e in config.get(section, []))
 
 
 def makes_control(config: dict[str, Any]) -> bool:

@@ -1157,10 +1157,13 @@ RADIAL_MAX_ATTENUATION = 0.1
 
 def radial_attenuation_across(c: dict[str, Any]) -> list[tuple[str, str, float]]:
     """(section, config key that sets the loss, fraction of the intensity lost across the
-    spheroid's diameter) for every exposure of a radial config with a [material]:
-    ultrasound 1 − 10^(−a f 2R/10), light
+    spheroid's diameter) for every exposure of a radial config with a [material] that can
+    act (`stimuli.exposure_can_act`): ultrasound 1 − 10^(−a f 2R/10), light
     1 − exp(−μ_eff 2R), R the spheroid (or domain) radius, a and μ_eff the tissue's (a
-    cell-free `medium` geometry: the medium's, the only coefficients its exposures meet)."""
+    cell-free `medium` geometry: the medium's, the only coefficients its exposures meet).
+    An exposure that cannot act (light no absorber takes, ultrasound below the cavitation
+    threshold) does nothing at any depth, so how it attenuates matters to nothing."""
+    from ..stimuli import exposure_can_act
     from ..stimuli.light import tissue_light_attenuation_per_cm
 
     geo, t = c["geometry"], c["tissue"]
@@ -1169,12 +1172,16 @@ def radial_attenuation_across(c: dict[str, Any]) -> list[tuple[str, str, float]]
     cell_free = geo["kind"] == "medium"
     out = []
     for i, ex in enumerate(c["ultrasound"]):
+        if not exposure_can_act("ultrasound", ex, c):
+            continue
         a = t["medium_ultrasound_attenuation_dB_per_cm_MHz" if cell_free
               else "ultrasound_attenuation_dB_per_cm_MHz"]
         db = a * ex["frequency_MHz"] * diameter_cm
         out.append(("ultrasound", f"ultrasound[{i}].frequency_MHz",
                     1.0 - 10.0 ** (-db / 10.0)))
     for i, ex in enumerate(c["light"]):
+        if not exposure_can_act("light", ex, c):
+            continue
         try:
             mu = (t["medium_light_attenuation_per_cm"] if cell_free
                   else tissue_light_attenuation_per_cm(ex, t))
@@ -1216,7 +1223,8 @@ def _check_radial(c: dict[str, Any], file: str) -> None:
         if lost > RADIAL_MAX_ATTENUATION:
             body = "spheroid" if geo["kind"] == "spheroid" else "domain"
             raise InputError(
-                f"this {section} exposure loses {100 * lost:.3g} % of its intensity across "
+                f"this {section} exposure, which can make ROS here, loses {100 * lost:.3g} % "
+                "of its intensity across "
                 f"the {body}'s diameter, so it is one-sided and a radial grid (exposure "
                 "from all sides, attenuated by depth below the surface) cannot represent it "
                 f"faithfully; allowed: at most {100 * RADIAL_MAX_ATTENUATION:g} % (a weakly "

@@ -150,10 +150,13 @@ Checked after every key is valid on its own (exit status 2 when broken):
   `grid.spacing_um`) around its centre, with `radius_um >= grid.spacing_um`.
 - On a radial grid the spheroid is centred at r = 0 (`geometry.center_um` may not be set),
   `grid.spacing_um <= radius_um <=` the domain radius `grid.shape[0] x grid.spacing_um`,
-  and every exposure loses at most {radial_max:g} % of its intensity
+  and every exposure that can make ROS loses at most {radial_max:g} % of its intensity
   across the spheroid's diameter (ultrasound 1 - 10^(-a f 2R/10), light 1 - exp(-mu_eff 2R);
   a cell-free `"medium"` geometry: the medium's coefficients across the domain's diameter);
-  a more strongly attenuated, one-sided exposure needs the cartesian grid.
+  a more strongly attenuated, one-sided exposure needs the cartesian grid. One that cannot
+  make ROS (light below the band gap that no `[photosensitiser]` absorbs, e.g. 808 nm on
+  ZnO; ultrasound at or below its cavitation threshold) does nothing at any depth and is
+  taken whatever its attenuation.
 - `time.dt_s` is the largest step: `end_h` and `save_every_min` need not be whole numbers
   of it, nor longer than it. The solver lands exactly on every saved frame and on the end,
   as on every event (a segment between two such times takes equal steps of at most `dt_s`).
