@@ -436,9 +436,10 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
                 + ("--no-control skipped" if skipped else "was not made (see the warning)")]
     alive_control = control.summary["tissue_mean_viability"][-1]
     dt_s = control_dt_s(config)
+    longer = dt_s > config["time"]["dt_s"]
     own = (f"    their own oxidative hits (radicals at the particles, the diffusible ROS they "
            f"made) account for {100 * lost[-1]:.2f} %; ")
-    if within_step_error(alive_control - alive):
+    if within_step_error(alive_control - alive, longer):
         # no kill to explain: the control's step, not the stimuli, set the difference
         own += "the control's difference from the run is its step error, not their doing"
     else:
@@ -447,7 +448,7 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
                    "particles reach deeper past the cells they killed; ")
                 + "the glutathione they used, until glutathione reductase gives it back, "
                 "leaves the zinc-driven peroxide less checked)")
-    return [f"  killed by the stimuli: {killed_text(alive, alive_control)} "
+    return [f"  killed by the stimuli: {killed_text(alive, alive_control, longer)} "
             f"({100 * alive:.2f} % alive against {100 * alive_control:.2f} % in the control "
             f"without them, {control.path}: their intensities 0 from "
             f"{first_exposure_h(config):g} h on, dt_s = {dt_s:g})",

@@ -412,7 +412,7 @@ def _rows(n: int, keep: np.ndarray | None = None) -> np.ndarray:
 def _control(run: RunFile) -> list[str]:
     """The control `zn-pde run` wrote beside a run with stimuli (the same run without them),
     and what the stimuli killed against it."""
-    from ._run import killed_text, own_control
+    from ._run import control_steps_longer, killed_text, own_control
 
     path = own_control(run.path)
     if path is None or "tissue_mean_viability" not in run.series:
@@ -433,7 +433,9 @@ def _control(run: RunFile) -> list[str]:
             lines.append("  no cells in the run: nothing for the stimuli to kill (the control "
                          "shows the medium without them)")
         else:
-            lines.append(f"  killed by the stimuli: {killed_text(alive, alive_control)} "
+            longer = control_steps_longer(run.config, control.config)
+            lines.append(f"  killed by the stimuli: "
+                         f"{killed_text(alive, alive_control, longer)} "
                          f"({100 * alive:.2f} % alive against {100 * alive_control:.2f} % "
                          "at the end)")
     return lines

@@ -1205,10 +1205,11 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
         bottom.suptitle(("the culture" if run.well_mixed else "tissue means")
                         + " over time (shaded: exposures of the treated run)", fontsize=8)
     title = f"treated ({run.path.name}) − control ({control.path.name})"
-    from ._run import within_step_error
+    from ._run import control_steps_longer, within_step_error
 
     if (delta is not None and mine.size and mine[-1] == last
-            and within_step_error(-delta[-1] / 100.0)):
+            and within_step_error(-delta[-1] / 100.0,
+                                  control_steps_longer(run.config, control.config))):
         # as the run's summary says it (`killed_text`): a treated run this little above its
         # control shows the control's longer step, not cells the stimuli spared
         title += (f"\nno measurable kill: the control ends {delta[-1]:.2f} % points below the "
