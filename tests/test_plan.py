@@ -491,6 +491,27 @@ def test_bad_controls_exit_2_naming_the_key(tmp_path, capsys, controls, words):
     assert words in err and "plan.controls" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("old, new, words", [
+    # a list or table as the objective was looked up in the objectives' dict: a TypeError
+    # (unhashable) and its traceback, exit 1 (a client program's finding)
+    ('objective = "tissue_viability"', 'objective = ["tissue_viability"]',
+     "key 'plan.objective': unknown objective [\"tissue_viability\"]"),
+    ('objective = "tissue_viability"', "objective = { name = 1 }",
+     "key 'plan.objective': unknown objective"),
+    # [plan] a number or a list, not a table: iterated over, a TypeError
+    (None, "plan = 3\n", "key 'plan': plan = 3: expected a table [plan]"),
+    (None, "plan = [1]\n", "key 'plan': plan = [1]: expected a table [plan]"),
+])
+def test_a_plan_file_value_of_the_wrong_type_exits_2_naming_the_key(tmp_path, capsys, old,
+                                                                     new, words):
+    path = write_plan(tmp_path, {"ultrasound[0].start_h": (0.5, 3.0)})
+    path.write_text(new if old is None else path.read_text().replace(old, new))
+    code = main(["plan", str(path), "-o", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert words in err and str(path) in err
+
+
 def test_a_control_that_acts_only_in_part_of_its_box_is_not_refused(tmp_path):
     """An ultrasound intensity below the cavitation threshold (0.813 W/cm^2 at 1 MHz) at the
     scenario's own value moves nothing there, but does above it: a box up to 2 W/cm^2 was

@@ -180,6 +180,8 @@ def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
         raise InputError(f"a plan file holds one table [plan]; found {', '.join(extra) or 'none'}",
                          file=file, key=extra[0] if extra else "plan")
     p = raw["plan"]
+    if not isinstance(p, dict):
+        raise InputError(f"plan = {as_toml(p)}: expected a table [plan]", file=file, key="plan")
     for k in p:
         if k not in _PLAN_KEYS:
             raise InputError(f"unknown key{_hint(k, list(_PLAN_KEYS))}; allowed: "
@@ -193,7 +195,7 @@ def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
                          "relative to the plan file", file=file, key="plan.config")
     config = _load_scenario(path, p["config"], overrides, "plan.config")
     objective = p.get("objective", "tissue_viability")
-    if objective not in OBJECTIVES:
+    if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise InputError(f"unknown objective {as_toml(objective)}"
                          f"{_hint(str(objective), list(OBJECTIVES))}; allowed: "
                          f"{', '.join(OBJECTIVES)}", file=file, key="plan.objective")
