@@ -851,6 +851,31 @@ def test_an_output_name_the_sidecar_cannot_refer_to_is_bad_input(tmp_path, name)
     assert (folder / "run.h5").is_file()
 
 
+def test_an_output_that_cannot_be_created_is_named_not_its_temporary_file(tmp_path,
+                                                                         monkeypatch):
+    """A new output is written under a hidden name beside it first; where that cannot be
+    created (a read-only folder, /proc) the message named the hidden file,
+    `.run.h5.<pid>.zn-pde-partial`, which the user never gave (a client program's finding)."""
+    import os
+
+    from zn_pde.io import OutputError, _hdf5
+
+    real = os.open
+
+    def refuse(path, *a, **k):
+        if str(path).endswith(".zn-pde-partial"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(_hdf5.os, "open", refuse)
+    out = tmp_path / "run.h5"
+    with pytest.raises(OutputError) as e:
+        Writer(out, config_toml="", coords={}, tissue_mask=np.ones(()), well_mixed=True,
+               variables={"zn": {"units": "uM", "long_name": "zinc"}})
+    assert str(e.value) == f"{out}: cannot open the output for writing (Permission denied)"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_sub_minute_exposure_is_named_in_seconds():
     """A 10 s exposure (duration_min = 1/6) was printed "0.166667 min" by `inspect` and in
     every figure's key; durations below a minute are now said in seconds, longer ones in min."""

@@ -85,8 +85,10 @@ _BUSY = ("another zn-pde process is writing this file right now; wait for it to 
          "stop it) before overwriting or resuming it")
 
 
-def _claim(path: Path) -> int | None:
+def _claim(path: Path, shown: Path | None = None) -> int | None:
     """Open `path` (creating it) and take an exclusive POSIX lock; the fd keeps the lock.
+    `shown`: the file a message names where it cannot be opened (the output, for the hidden
+    temporary file it is created as).
 
     Raises OutputError if another process holds it (a run still writing this file).
     """
@@ -94,7 +96,7 @@ def _claim(path: Path) -> int | None:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as e:
         raise OutputError(f"cannot open the output for writing ({e.strerror})",
-                          file=str(path)) from None
+                          file=str(shown or path)) from None
     try:
         _lock(fd, path)
     except OutputError:
@@ -152,7 +154,7 @@ class NewFile:
                 with contextlib.suppress(OutputError):
                     _release(_claim(stale))
                     stale.unlink(missing_ok=True)
-            self.fd = _claim(self.temp)
+            self.fd = _claim(self.temp, shown=path)
             try:
                 self.f = h5py.File(self.temp, "w", libver=LIBVER, locking=False)
             except OSError as e:
