@@ -346,6 +346,19 @@ def test_every_material_of_the_contract_validates(capsys, kind):
     assert code == 0, text
 
 
+def test_a_toml_syntax_error_quotes_the_line_it_is_on(capsys, tmp_path):
+    """tomllib gives a position only: a key set twice said "not valid TOML: Cannot overwrite
+    a value (at line 3, column 8)", naming neither the key nor the value (a client program's
+    finding); the message quotes that line and says what is allowed."""
+    code, text = _validate(capsys, _write(tmp_path, "[time]\nend_h = 1.0\nend_h = 2.0\n"))
+    assert code == 2 and "Traceback" not in text
+    assert "not valid TOML: Cannot overwrite a value (at line 3" in text
+    assert "line 3 reads 'end_h = 2.0'; allowed: TOML 1.0" in text
+    # at the end of the document there is no line to quote
+    code, text = _validate(capsys, _write(tmp_path, '[time]\nend_h = "1'))
+    assert code == 2 and "(at end of document); allowed: TOML 1.0" in text
+
+
 def test_validate_prints_every_default(capsys, tmp_path):
     code, text = _validate(capsys, _write(tmp_path, "[material]\nkind = 'ZnO'\n"))
     assert code == 0

@@ -208,7 +208,14 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise InputError(f"not valid TOML: {e}", file=file) from None
+        # tomllib gives the position only ("Cannot overwrite a value (at line 9, column 12)"
+        # for a key set twice): quote that line, which names the key and the value
+        at = re.search(r"at line (\d+), column \d+", str(e))
+        lines = text.split("\n")
+        line = (f"; line {at[1]} reads {lines[int(at[1]) - 1].strip()!r}"
+                if at and 0 < int(at[1]) <= len(lines) else "")
+        raise InputError(f"not valid TOML: {e}{line}; allowed: TOML 1.0 (https://toml.io), "
+                         "each key once per table", file=file) from None
 
 
 def _parse_value(text: str) -> Any:
