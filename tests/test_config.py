@@ -379,6 +379,16 @@ def test_run_refuses_to_overwrite_and_leaves_nothing_on_bad_input(capsys, tmp_pa
     assert not bad.exists()
 
 
+def test_a_well_mixed_spheroid_is_refused_naming_the_value(capsys, tmp_path):
+    """A spheroid in a well-mixed run said only "geometry.kind must be 'uniform' ... or
+    'medium'", not the value it refused (a client program's finding)."""
+    text = '[grid]\nkind = "well_mixed"\n[geometry]\nkind = "spheroid"\n[material]\nkind = "ZnO"\n'
+    code, out = _validate(capsys, _write(tmp_path, text))
+    assert code == 2 and "Traceback" not in out
+    assert ("key 'geometry.kind': geometry.kind = \"spheroid\": a well_mixed run has one "
+            "compartment; allowed: 'uniform'") in out
+
+
 def test_a_medium_section_needs_a_material(capsys, tmp_path):
     """[medium] acts on dissolved zinc, so like [kinetics] it needs particles: without a
     [material] it is refused (exit 2, naming the section), not silently ignored."""

@@ -999,9 +999,9 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
     grid, time, geo = c["grid"], c["time"], c["geometry"]
     _check_photochemistry(c, file)
     if grid["kind"] == "well_mixed" and geo["kind"] == "spheroid":
-        raise InputError("a well_mixed run has one compartment; geometry.kind must be "
-                         "'uniform' (cells in medium) or 'medium' (no cells)", file=file,
-                         key="geometry.kind")
+        raise InputError("geometry.kind = \"spheroid\": a well_mixed run has one compartment; "
+                         "allowed: 'uniform' (cells in medium) or 'medium' (no cells)",
+                         file=file, key="geometry.kind")
     _check_shape(c, file)
     if grid["kind"] == "radial":
         _check_radial(c, file)
