@@ -138,6 +138,17 @@ def _shell_means(depth_um: np.ndarray, tissue: np.ndarray, amount: np.ndarray,
     return mean, centre
 
 
+def _measurable_shells(depth_um: np.ndarray, tissue: np.ndarray, amount: np.ndarray,
+                       spacing_um: float, least: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """`_shell_means` of `amount`, or None without tissue or where no shell holds more than
+    `least` (nothing to measure)."""
+    if not np.any(tissue):
+        return None
+    mean, centre = _shell_means(depth_um, tissue, amount, spacing_um)
+    top = float(np.max(mean))
+    return (mean, centre) if np.isfinite(top) and top > max(least, 0.0) else None
+
+
 def penetration_depth_um(depth_um: np.ndarray, tissue: np.ndarray, amount: np.ndarray,
                          spacing_um: float, fraction: float = 0.1,
                          least: float = 0.0) -> float:
@@ -150,13 +161,11 @@ def penetration_depth_um(depth_um: np.ndarray, tissue: np.ndarray, amount: np.nd
     stays the tissue's maximum, not the depleted rim. The deepest shell's depth if no shell
     falls to it; NaN without tissue, and when no shell holds more than `least` (nothing
     left to measure)."""
-    if not np.any(tissue):
+    profile = _measurable_shells(depth_um, tissue, amount, spacing_um, least)
+    if profile is None:
         return float("nan")
-    mean, centre = _shell_means(depth_um, tissue, amount, spacing_um)
-    top = float(np.max(mean))
-    if not (np.isfinite(top) and top > max(least, 0.0)):
-        return float("nan")
-    level = fraction * top
+    mean, centre = profile
+    level = fraction * float(np.max(mean))
     i = int(np.flatnonzero(mean > level)[-1])  # the deepest shell above the level
     if i == mean.size - 1:
         return float(centre[-1])
@@ -168,12 +177,10 @@ def peak_depth_um(depth_um: np.ndarray, tissue: np.ndarray, amount: np.ndarray,
                   spacing_um: float, least: float = 0.0) -> float:
     """Mean depth below the tissue surface of the one-voxel shell whose mean `amount` is the
     largest (the outermost of equal ones); NaN as `penetration_depth_um`."""
-    if not np.any(tissue):
+    profile = _measurable_shells(depth_um, tissue, amount, spacing_um, least)
+    if profile is None:
         return float("nan")
-    mean, centre = _shell_means(depth_um, tissue, amount, spacing_um)
-    top = float(np.max(mean))
-    if not (np.isfinite(top) and top > max(least, 0.0)):
-        return float("nan")
+    mean, centre = profile
     return float(centre[int(np.argmax(mean))])
 
 
