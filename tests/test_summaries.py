@@ -642,3 +642,26 @@ def test_no_particles_in_the_tissue_is_said_not_read_as_0_um(tmp_path, capsys):
     assert "particle penetration depth: none to measure, no particles left" in text
     with h5py.File(tmp_path / "none.h5", "r") as f:
         assert np.isnan(f["penetration_depth_um"][:]).all()
+
+
+@pytest.mark.parametrize("radius_um, diameter_nm, end_h, reaches",
+                         [(40.0, 5.0, 6.0, True), (150.0, 67.0, 1.0, False)])
+def test_particles_that_reach_the_centre_are_said_to(tmp_path, capsys, radius_um, diameter_nm,
+                                                      end_h, reaches):
+    """Where no shell falls below 10 % of the tissue maximum the penetration depth is the
+    deepest shell's (R - h/2), which alone would read as a depth the particles stopped at:
+    the summary says they reach the centre, and only then."""
+    raw = {"grid": {"kind": "radial", "shape": [24], "spacing_um": 10.0},
+           "geometry": {"kind": "spheroid", "radius_um": radius_um},
+           "time": {"end_h": end_h, "dt_s": 300.0, "save_every_min": 60.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0,
+                        "hydrodynamic_diameter_nm": diameter_nm}}
+    path = tmp_path / "centre.toml"
+    path.write_text(dumps(config(raw)))
+    out = tmp_path / "centre.h5"
+    assert main(["run", str(path), "-o", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    with h5py.File(out, "r") as f:
+        depth = float(f["penetration_depth_um"][-1])
+    assert (depth >= radius_um - 10.0) == reaches  # the deepest shell's centre is R - 5 um
+    assert ("the particles reach the centre" in text) == reaches

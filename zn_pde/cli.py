@@ -406,6 +406,10 @@ def _penetration_lines(s: dict[str, np.ndarray], config: dict, tissue: bool) -> 
             f"below 10 % of its tissue maximum): final {depth[-1]:.4g} um")
     if peak is not None and np.isfinite(peak[-1]) and peak[-1] >= config["grid"]["spacing_um"]:
         line += f"; that maximum lies {peak[-1]:.4g} um below the surface, not at the rim"
+    geometry = config["geometry"]
+    if (geometry.get("kind") == "spheroid"
+            and depth[-1] >= geometry["radius_um"] - config["grid"]["spacing_um"]):
+        line += " (no shell falls below that level: the particles reach the centre)"
     return [line]
 
 
