@@ -302,15 +302,10 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
     curves = cfg.observable.curves(problem.table, cfg.row_settings)
     curve_of = {int(i): label for label, idx in curves for i in idx}
     table = problem.table
-    # a row's residual is what the fit weighed, in data units: predicted − observed for a
-    # value; for a bound the hinge, 0 while it holds and the signed violation when not
-    # (`<=`: the excess above it, `>=`: the shortfall below it, negative). It was
-    # predicted − observed for bounds too, so a bound that held showed a residual the fit
-    # never counted.
-    diff = yhat - problem.y
-    residual = np.where(problem.kind == 0, diff, np.where(problem.kind == 1,
-                                                          np.maximum(diff, 0.0),
-                                                          np.minimum(diff, 0.0)))
+    # a row's residual is what the fit weighed, in data units (`Problem.misfit_from`: the
+    # hinge for a bound). It was predicted − observed for bounds too, so a bound that held
+    # showed a residual the fit never counted.
+    residual = problem.misfit_from(yhat)
     rows = [{"line": table.lines[i], "curve": curve_of.get(i),
              "relation": table.relation[i], "observed": float(problem.y[i]),
              "predicted": float(yhat[i]), "residual": float(residual[i]),

@@ -53,12 +53,20 @@ class Problem:
                                               jnp.maximum(-d, 0.0)))
         return r / jnp.asarray(self.sd, dtype)
 
-    def residuals_from(self, pred: np.ndarray) -> np.ndarray:
-        """The same residuals from predictions (host side, numpy; rows on the last axis)."""
+    def misfit_from(self, pred: np.ndarray) -> np.ndarray:
+        """What the fit weighs of each row, in data units and signed, from predictions (host
+        side, numpy; rows on the last axis): predicted − observed for a value; for a bound
+        the hinge, 0 while it holds and the signed violation when not (`<=`: the excess
+        above it; `>=`: the shortfall below it, negative)."""
         d = np.asarray(pred, float) - self.y
-        r = np.where(self.kind == 0, d, np.where(self.kind == 1, np.maximum(d, 0.0),
-                                                  np.maximum(-d, 0.0)))
-        return r / self.sd
+        return np.where(self.kind == 0, d, np.where(self.kind == 1, np.maximum(d, 0.0),
+                                                     np.minimum(d, 0.0)))
+
+    def residuals_from(self, pred: np.ndarray) -> np.ndarray:
+        """The same residuals from predictions (host side, numpy; rows on the last axis):
+        `misfit_from` with a `>=` bound's shortfall counted positive, over sd."""
+        m = self.misfit_from(pred)
+        return np.where(self.kind == 2, np.abs(m), m) / self.sd
 
     def jacobian_from(self, pred: np.ndarray, dpred: np.ndarray) -> np.ndarray:
         """∂r/∂ln p from predictions (..., rows) and their derivatives (..., rows, p)."""
