@@ -327,21 +327,20 @@ _KEY_COLUMNS = (
     ("depth_of_kill_um", "kill depth um", 1.0),
     ("penetration_depth_um", "NP depth um", 1.0),
 )
-_KEY_NOTE = (
+_KEY_NOTE_HEAD = (
     "  (tissue means over tissue voxels; GSH: the living cells' glutathione; ROS max\n"
     "  tissue / medium (uM): the maxima over the tissue / the cell-free medium, at the frame\n"
     "  and after every step since the previous frame (peaks between frames, e.g. during an\n"
     "  exposure, included); ROS max all* (uM): the larger of the two; rim / core: viability\n"
     "  of the outer / inner 20 % of the radius; kill depth: down to where the shell-mean\n"
-    "  viability stays below 50 %; NP depth: particle penetration, down to where the\n"
+    "  viability stays below 50 %; NP depth: particle penetration, ")
+_KEY_NOTE = _KEY_NOTE_HEAD + (
+    "down to where the\n"
     "  shell-mean particle mass falls below 10 % of its tissue maximum, nan where the tissue\n"
     "  holds none)")
 # files written before the penetration depth was read against the tissue's maximum (they
 # have no particle_peak_depth_um): against the outermost shell's
-_KEY_NOTE_RIM = _KEY_NOTE.replace(
-    "down to where the\n  shell-mean particle mass falls below 10 % of its tissue maximum, nan "
-    "where the tissue\n  holds none)",
-    "where the particle mass\n  falls to 10 % of the rim's)")
+_KEY_NOTE_RIM = _KEY_NOTE_HEAD + "where the particle mass\n  falls to 10 % of the rim's)"
 _WELL_MIXED_COLUMNS = (
     ("np", "NP ug/mL", 1.0),
     ("np_int", "NP int ug/mL", 1.0),
