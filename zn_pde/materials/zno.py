@@ -548,17 +548,6 @@ PARAMETERS: tuple[Parameter, ...] = (
               "ATP by glycolysis; not re-read)", lower=0.0, upper=1.0))
 
 
-def dissolution_like_zno(material: str, why: str) -> tuple[Parameter, Parameter]:
-    """ZnO's dissolution constants (rate at pH 7.4 and proton order) for a material whose own
-    were not found, stated as assumed with the reason (`why`) in its parameter table."""
-    by_name = {p.name: p for p in PARAMETERS}
-    return tuple(
-        dataclasses.replace(by_name[name], meaning=by_name[name].meaning + f" ({material})",
-                            source=f"assumed: ZnO's value ({by_name[name].value:.3g}, "
-                                   f"PVP-stabilised ZnO, Olejnik et al. 2021). {why}")
-        for name in ("dissolution_rate_per_h", "dissolution_proton_order"))
-
-
 #: ZnO's yields of oxidants under ultrasound and light, which another material inherits
 STIMULUS_YIELDS = ("sono_ros_yield_uM_per_s_per_ug_per_ml",
                    "sono_radical_yield_uM_per_s_per_ug_per_ml",
@@ -568,16 +557,25 @@ STIMULUS_YIELDS = ("sono_ros_yield_uM_per_s_per_ug_per_ml",
 PARTICLE_TRANSPORT = ("np_diffusivity_medium_um2_per_s", "uptake_rate_per_h")
 
 
-def like_zno(material: str, names: tuple[str, ...], why: str) -> tuple[Parameter, ...]:
+def like_zno(material: str, names: tuple[str, ...], why: str,
+             whose: str = "; its source is in ZnO's table") -> tuple[Parameter, ...]:
     """ZnO's values of `names` for a material whose own were not found, stated as assumed
     with the reason (`why`) in its parameter table: the value is ZnO's, and the table says
-    so instead of repeating ZnO's sources as if they were the material's."""
+    so (and `whose`, what ZnO's value is of) instead of repeating ZnO's sources as if they
+    were the material's."""
     by_name = {p.name: p for p in PARAMETERS}
     return tuple(
         dataclasses.replace(by_name[name], meaning=by_name[name].meaning + f" ({material})",
-                            source=f"assumed: ZnO's value ({by_name[name].value:.3g}; its "
-                                   f"source is in ZnO's table). {why}")
+                            source=f"assumed: ZnO's value ({by_name[name].value:.3g}"
+                                   f"{whose}). {why}")
         for name in names)
+
+
+def dissolution_like_zno(material: str, why: str) -> tuple[Parameter, ...]:
+    """ZnO's dissolution constants (rate at pH 7.4 and proton order) for a material whose own
+    were not found (`like_zno`)."""
+    return like_zno(material, ("dissolution_rate_per_h", "dissolution_proton_order"), why,
+                    whose=", PVP-stabilised ZnO, Olejnik et al. 2021")
 
 
 def particles_like_zno(material: str) -> tuple[Parameter, ...]:
