@@ -165,30 +165,36 @@ def uncapped_zinc_lines(config: dict) -> list[str]:
 
 
 def fast_decay_lines(config: dict) -> list[str]:
-    """A note for each passive species whose decay the step resolves coarsely (κ·dt_s above
-    FAST_DECAY_RATE_TIMES_DT). Not refused: the decay is implicit with the diffusion, so it
-    stays stable and its steady balance with diffusion does not depend on the step (exactly on
-    the radial grid); only its time course does. A well-mixed compartment decays exactly."""
+    """A note for each passive species whose decay the step resolves coarsely (κ times the
+    transport's step, dt_s / numerics.reaction_substeps, above FAST_DECAY_RATE_TIMES_DT). Not
+    refused: the decay is implicit with the diffusion, so it stays stable and its steady
+    balance with diffusion does not depend on the step (exactly on the radial grid); only its
+    time course does. A well-mixed compartment decays exactly."""
     from .config import FAST_DECAY_RATE_TIMES_DT
 
     if config["grid"]["kind"] == "well_mixed":
         return []
     dt = config["time"]["dt_s"]
+    # the transport, passive species included, steps dt_s / reaction_substeps at a time
+    substeps = config.get("numerics", {}).get("reaction_substeps", 1)
+    step = dt / substeps
+    at = f"dt_s = {dt:g}" + (f" in {substeps} sub-steps of {step:g} s" if substeps > 1 else "")
     # the 3D grid splits the decay over its three axes' solves: (1 + κΔt/3)⁻³ per step
     parts = 1 if config["grid"]["kind"] == "radial" else 3
     lines = []
     for i, sp in enumerate(config.get("species", [])):
         where, rate = max(sp["decay_per_s"].items(), key=lambda kv: kv[1])
-        x = rate * dt
+        x = rate * step
         if x <= FAST_DECAY_RATE_TIMES_DT:
             continue
         excess = math.expm1((x - parts * math.log1p(x / parts)) / x)  # left over per e-fold
         lines.append(
             f"  note: species[{i}] '{sp['name']}' decays at {rate:g} /s in the {where}: at "
-            f"dt_s = {dt:g} (rate x dt = {x:.3g}) the implicit step follows that decay only "
+            f"{at} (rate x step = {x:.3g}) the implicit step follows that decay only "
             f"to first order, leaving ~{excess:.0%} too much per e-fold; its steady balance "
             "with diffusion depends on the step far less (on the radial grid not at all). "
-            f"Take dt_s <= {FAST_DECAY_RATE_TIMES_DT / rate:.3g} to follow its time course")
+            f"Take dt_s <= {FAST_DECAY_RATE_TIMES_DT * substeps / rate:.3g} to follow its "
+            "time course")
     return lines
 
 

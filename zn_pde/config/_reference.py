@@ -205,7 +205,8 @@ Checked after every key is valid on its own (exit status 2 when broken):
   at 10 µm voxels has its centre value 0.335 of the surface's at `dt_s` = 60, 0.343 at 600,
   exact 0.303); their time course, like the diffusion's, is first order in `dt_s`, so they are not
   refused: `zn-pde validate` and `run` print a note with the `dt_s` that resolves a
-  species' decay (rate x `dt_s` <= {fast_decay:g}) when the step is longer.
+  species' decay (rate x `dt_s` / `numerics.reaction_substeps` <= {fast_decay:g}) when the
+  step is longer.
 - `[[light]]` without `tissue.light_attenuation_per_cm` needs a wavelength inside the tissue
   optics table (365-808 nm, interpolated between its rows); outside it, set the attenuation.
   Only where the light crosses tissue: a `well_mixed` run (whose compartment sees the entry
