@@ -19,7 +19,12 @@ of docs/config.md) that tests/test_analytic_extra.py, _more, _third and _fourth 
   splitting, at first order in Δt;
 * a medium exchange on the 3D grid resetting a passive species in the medium voxels only;
 * repeated, pulsed exposures (`repeats`, `repeat_every_h`, `duty_cycle`) of both kinds on a
-  vial: the diffusible ROS piecewise in closed form, every repeat at its time.
+  vial: the diffusible ROS piecewise in closed form, every repeat at its time;
+* zinc released by particles dissolving in place in a cube whose faces hold none: Duhamel's
+  triple series, and the unsplit semi-discrete solution, first order in Δt, with the LOD
+  sweep order showing in the voxels on the faces (docs/limitations.md);
+* a radial vial sonicated from all sides: the ROS of each shell by the path from the outer
+  wall.
 
 Each test states its closed form, source and tolerance; `# fails if` names what a wrong model
 would give.
