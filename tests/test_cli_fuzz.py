@@ -207,6 +207,10 @@ TARGETED = [
     ("material.dose_ug_per_ml=-5", ["key 'material.dose_ug_per_ml'", "-5", ">= 0"]),
     ("ph.medium=15", ["key 'ph.medium'", "15", "<= 14"]),
     ("geometry.radius_um=400", ["key 'geometry.radius_um'", "does not fit in the domain"]),
+    # a centre on a face fits no radius (the least is one voxel): the centre is what to move,
+    # not "radius_um <= 0"
+    ("geometry.center_um=[0.0, 320.0, 320.0]",
+     ["key 'geometry.center_um'", "no spheroid fits", "250 <= center_um[0] <= 390"]),
     ("material.kind=ZnO3", ["key 'material.kind'", '"ZnO3"', "did you mean 'ZnO'"]),
     ("dose=[{time_h=-2.0, dose_ug_per_ml=5.0}]",
      ["key 'dose[0].time_h'", "dose[0].time_h = -2: outside the run", "0 <= time_h"]),

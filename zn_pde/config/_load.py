@@ -1024,6 +1024,14 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                     f"{'xyz'[axis]} it must lie within [0, {e:g}] um (grid.shape x "
                     f"grid.spacing_um); allowed: {r:g} <= center_um[{axis}] <= {e - r:g} for "
                     f"radius {r:g} um", file=file, key="geometry.center_um")
+            if min(cx, e - cx) < grid["spacing_um"]:
+                # no radius fits this centre (the least is one voxel): the centre is the key
+                raise InputError(
+                    f"the spheroid's centre {center} um lies less than one voxel "
+                    f"({grid['spacing_um']:g} um, the smallest radius) from a face of the "
+                    f"domain along {'xyz'[axis]}, so no spheroid fits around it; allowed: "
+                    f"{r:g} <= center_um[{axis}] <= {e - r:g} for radius {r:g} um",
+                    file=file, key="geometry.center_um")
             if cx - r < 0 or cx + r > e:
                 shown, most = _distinct_h(r, min(cx, e - cx))
                 raise InputError(
