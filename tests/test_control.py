@@ -342,6 +342,9 @@ def test_a_control_at_its_run_s_step_has_no_step_error_to_excuse():
     """A control that stepped as its run did (`longer_step` False: [oxygen] on) has no step
     error: a control ending a little below the run is what the stimuli did, shown as it is."""
     assert killed_text(0.80, 0.7987, longer_step=False) == "-0.13 % of the cells"
+    # one that rounds to no kill at all reads 0.00, not -0.00 (an anoxic run, whose stimuli
+    # could not act, ended 3e-8 above its control)
+    assert killed_text(0.80, 0.80 - 3e-8, longer_step=False) == "0.00 % of the cells"
 
 
 def test_with_oxygen_the_control_steps_as_the_run(tmp_path):

@@ -682,7 +682,8 @@ def killed_text(alive: float, alive_control: float, longer_step: bool = True) ->
     if within_step_error(kill, longer_step):
         return (f"none measurable (the control ends {-100 * kill:.2f} % points below the run, "
                 "within its step error)")
-    return f"{100 * kill:.2f} % of the cells"
+    # a kill that rounds to 0 reads "0.00", not "-0.00" (a control a hair below its run)
+    return f"{round(100 * kill, 2) + 0.0:.2f} % of the cells"
 
 
 def control_path(out: str | Path) -> Path:
