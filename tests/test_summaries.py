@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from helpers import WELL_MIXED_CULTURE, config, sonicated_culture
 
+from zn_pde._grid import penetration_depth_um
 from zn_pde._model import build_model
 from zn_pde._run import SUMMARY_UNITS, summarise
 from zn_pde._sweep import run_sweep
@@ -650,12 +651,17 @@ def test_no_particles_in_the_tissue_is_said_not_read_as_0_um(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("radius_um, diameter_nm, end_h, reaches",
-                         [(40.0, 5.0, 6.0, True), (150.0, 67.0, 1.0, False)])
+                         [(40.0, 5.0, 6.0, True), (150.0, 67.0, 1.0, False),
+                          # 200 nm particles stay in the outer cell layer: the centre shell
+                          # holds none, though the depth, read between the two inner shells,
+                          # lies within a voxel of the radius (23.5 of 30 um)
+                          (30.0, 200.0, 2.0, False)])
 def test_particles_that_reach_the_centre_are_said_to(tmp_path, capsys, radius_um, diameter_nm,
                                                       end_h, reaches):
     """Where no shell falls below 10 % of the tissue maximum the penetration depth is the
     deepest shell's (R - h/2), which alone would read as a depth the particles stopped at:
-    the summary says they reach the centre, and only then."""
+    the summary says they reach the centre, and only then (not for any depth within a voxel
+    of the radius)."""
     raw = {"grid": {"kind": "radial", "shape": [24], "spacing_um": 10.0},
            "geometry": {"kind": "spheroid", "radius_um": radius_um},
            "time": {"end_h": end_h, "dt_s": 300.0, "save_every_min": 60.0},
@@ -668,5 +674,35 @@ def test_particles_that_reach_the_centre_are_said_to(tmp_path, capsys, radius_um
     text = capsys.readouterr().out
     with h5py.File(out, "r") as f:
         depth = float(f["penetration_depth_um"][-1])
-    assert (depth >= radius_um - 10.0) == reaches  # the deepest shell's centre is R - 5 um
+        tissue = f["tissue_mask"][:].astype(bool)
+        v = f["viability"][-1]
+        mass = (0.2 * f["np"][-1] + 0.8 * (v * f["np_int"][-1] + f["np_dead"][-1]))[tissue]
+    # the centre shell (first) holds at least 10 % of the largest shell's particles
+    assert (mass[0] >= 0.1 * mass.max()) == reaches
+    assert np.isclose(depth, radius_um - 5.0, rtol=1e-6) == reaches  # the deepest shell's
     assert ("the particles reach the centre" in text) == reaches
+
+
+@pytest.mark.parametrize("overrides", [
+    ["grid.shape=[16,16,16]", "geometry.radius_um=68"],  # deepest shell 53.4 um, < R - h
+    ["grid.shape=[17,16,15]", "geometry.radius_um=55", "geometry.center_um=[85,80,75]"],
+    ["grid.shape=[24,24,24]", "geometry.radius_um=80", "geometry.center_um=[101,93,117.3]"],
+    ['grid.kind="radial"', "grid.shape=[20]", "geometry.radius_um=35"]])
+def test_the_deepest_shell_depth_is_the_one_the_penetration_depth_stops_at(overrides):
+    """`deepest_shell_depth_um`, which the summary's "reach the centre" compares with, is the
+    mean depth of the deepest one-voxel shell that `penetration_depth_um` returns where no
+    shell falls below its level, computed from the voxels near the centre alone; on a 3D
+    grid it may lie more than a voxel short of the radius (R = 68 um on 10 um voxels around a
+    voxel corner: 53.4 um), where "depth >= R - h" never said so."""
+    from zn_pde._grid import _shell_means, build_geometry, deepest_shell_depth_um
+    from zn_pde.config import load_config
+
+    c = load_config(None, overrides)
+    geo = build_geometry(c)
+    tissue = np.asarray(geo.tissue)
+    uniform = np.where(tissue, 1.0, 0.0)  # particles everywhere: no shell below the level
+    depth = penetration_depth_um(np.asarray(geo.depth_um), tissue, uniform,
+                                 c["grid"]["spacing_um"])
+    _, centre = _shell_means(np.asarray(geo.depth_um), tissue, uniform, c["grid"]["spacing_um"])
+    assert deepest_shell_depth_um(c) == pytest.approx(depth, rel=1e-12)
+    assert depth == centre[-1]

@@ -173,6 +173,40 @@ def penetration_depth_um(depth_um: np.ndarray, tissue: np.ndarray, amount: np.nd
     return float(centre[i] + w * (centre[i + 1] - centre[i]))
 
 
+def deepest_shell_depth_um(c: dict[str, Any]) -> float | None:
+    """Mean depth of a spheroid's deepest one-voxel shell (`_shell_means`), the depth that
+    `penetration_depth_um` gives where no shell falls below its level: R − h/2 on a radial
+    grid; on a cartesian one from the voxels near the centre only (those of the deepest
+    shell, as `build_geometry` places them), so no field of the grid's size is built. None
+    for other geometries and grids."""
+    grid, geo = c["grid"], c["geometry"]
+    if geo["kind"] != "spheroid" or grid["kind"] not in ("radial", "cartesian"):
+        return None
+    h, radius = grid["spacing_um"], geo["radius_um"]
+    if grid["kind"] == "radial":
+        r = (np.arange(grid["shape"][0]) + 0.5) * h
+        tissue = r / radius <= 1.0
+        depth, inside = np.where(tissue, radius - r, 0.0), tissue
+    else:
+        axes = []
+        for n, cx in zip(grid["shape"], geo["center_um"], strict=True):
+            x = (np.arange(n) + 0.5) * h
+            axes.append((x, cx))
+        nearest = np.sqrt(sum(np.min((x - cx) ** 2) for x, cx in axes))
+        # the deepest shell's voxels lie within R - k h of the centre, k its index
+        reach = radius - np.floor(radius * (1.0 - nearest / radius) / h) * h + 1e-9 * h
+        near = [x[np.abs(x - cx) <= reach] for x, cx in axes]
+        xx, yy, zz = np.meshgrid(*near, indexing="ij")
+        cx, cy, cz = geo["center_um"]
+        s = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2 + (zz - cz) ** 2) / radius
+        inside = s <= 1.0
+        depth = np.where(inside, radius * (1.0 - s), 0.0)
+    if not inside.any():
+        return None
+    _, centre = _shell_means(depth, inside, np.zeros(depth.shape), h)
+    return float(centre[-1])
+
+
 def peak_depth_um(depth_um: np.ndarray, tissue: np.ndarray, amount: np.ndarray,
                   spacing_um: float, least: float = 0.0) -> float:
     """Mean depth below the tissue surface of the one-voxel shell whose mean `amount` is the

@@ -394,6 +394,8 @@ def _cmd_run(a) -> int:
 def _penetration_lines(s: dict[str, np.ndarray], config: dict, tissue: bool) -> list[str]:
     """The particles' final penetration depth, against the tissue's largest shell mean (and
     where that lies when it is not the rim's: after a wash-out), or that none are left."""
+    from ._grid import deepest_shell_depth_um
+
     depth, peak = s.get("penetration_depth_um"), s.get("particle_peak_depth_um")
     if depth is None or not tissue:
         return []
@@ -406,9 +408,10 @@ def _penetration_lines(s: dict[str, np.ndarray], config: dict, tissue: bool) -> 
             f"below 10 % of its tissue maximum): final {depth[-1]:.4g} um")
     if peak is not None and np.isfinite(peak[-1]) and peak[-1] >= config["grid"]["spacing_um"]:
         line += f"; that maximum lies {peak[-1]:.4g} um below the surface, not at the rim"
-    geometry = config["geometry"]
-    if (geometry.get("kind") == "spheroid"
-            and depth[-1] >= geometry["radius_um"] - config["grid"]["spacing_um"]):
+    # no shell falls below the level exactly where the depth is the deepest shell's (an
+    # interpolated depth short of it, even within a voxel of the radius, is where one does)
+    deepest = deepest_shell_depth_um(config)
+    if deepest is not None and depth[-1] >= deepest - 1e-5 * max(deepest, 1.0):
         line += " (no shell falls below that level: the particles reach the centre)"
     return [line]
 
