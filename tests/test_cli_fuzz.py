@@ -211,6 +211,10 @@ TARGETED = [
     # not "radius_um <= 0"
     ("geometry.center_um=[0.0, 320.0, 320.0]",
      ["key 'geometry.center_um'", "no spheroid fits", "250 <= center_um[0] <= 390"]),
+    # a radius below one voxel is named first: the "radius_um <= 2" a centre 2 um from a
+    # face allows would be below it too
+    ("geometry.center_um=[2.0, 320.0, 320.0]|geometry.radius_um=5",
+     ["key 'geometry.radius_um'", "below one voxel", "radius_um >= grid.spacing_um"]),
     ("material.kind=ZnO3", ["key 'material.kind'", '"ZnO3"', "did you mean 'ZnO'"]),
     ("dose=[{time_h=-2.0, dose_ug_per_ml=5.0}]",
      ["key 'dose[0].time_h'", "dose[0].time_h = -2: outside the run", "0 <= time_h"]),

@@ -1017,6 +1017,11 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
             geo["center_um"] = center = [e / 2 for e in extent]
             _mark_derived(c, "geometry.center_um")
         r = geo["radius_um"]
+        if r < grid["spacing_um"]:  # first: the least radius bounds what fits a centre below
+            shown, least = _distinct_h(r, grid["spacing_um"])
+            raise InputError(f"radius {shown} um is below one voxel ({least} um); "
+                             "allowed: radius_um >= grid.spacing_um", file=file,
+                             key="geometry.radius_um")
         for axis, (cx, e) in enumerate(zip(center, extent, strict=True)):
             if not 0 <= cx <= e:  # the centre itself is outside: that is the key to fix
                 raise InputError(
@@ -1024,7 +1029,7 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                     f"{'xyz'[axis]} it must lie within [0, {e:g}] um (grid.shape x "
                     f"grid.spacing_um); allowed: {r:g} <= center_um[{axis}] <= {e - r:g} for "
                     f"radius {r:g} um", file=file, key="geometry.center_um")
-            if min(cx, e - cx) < grid["spacing_um"]:
+            if (cx - r < 0 or cx + r > e) and min(cx, e - cx) < grid["spacing_um"]:
                 # no radius fits this centre (the least is one voxel): the centre is the key
                 raise InputError(
                     f"the spheroid's centre {center} um lies less than one voxel "
@@ -1039,11 +1044,6 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                     f"domain: along {'xyz'[axis]} it must lie within [0, {e:g}] um "
                     f"(grid.shape x grid.spacing_um); allowed: radius_um <= "
                     f"{most} for this centre", file=file, key="geometry.radius_um")
-        if r < grid["spacing_um"]:
-            shown, least = _distinct_h(r, grid["spacing_um"])
-            raise InputError(f"radius {shown} um is below one voxel ({least} um); "
-                             "allowed: radius_um >= grid.spacing_um", file=file,
-                             key="geometry.radius_um")
     seen = set()
     for i, sp in enumerate(c["species"]):
         name = sp["name"]
