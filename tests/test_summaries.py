@@ -706,3 +706,46 @@ def test_the_deepest_shell_depth_is_the_one_the_penetration_depth_stops_at(overr
     _, centre = _shell_means(np.asarray(geo.depth_um), tissue, uniform, c["grid"]["spacing_um"])
     assert deepest_shell_depth_um(c) == pytest.approx(depth, rel=1e-12)
     assert depth == centre[-1]
+
+
+def test_a_uniform_block_s_rim_and_core_are_read_by_depth_below_its_faces(tmp_path, capsys):
+    """A uniform tissue block (radial, all shells tissue, the outer wall held by the medium)
+    has no radius: its depth is below the outer wall, deepest at the middle (r = 0). The
+    summary's rim / core viability are the shell-volume-weighted means over the outer / inner
+    20 % of that depth, recomputed here from the shells' radii, and the summary says so
+    without calling it a radius (until 2026-12-07 it read 'of the radius', a helper's
+    audit). A cell-free radial run's inspect says it has no tissue (it read 'tissue 0 shells,
+    r < 0 um')."""
+    n, h = 10, 10.0
+    raw = {"grid": {"kind": "radial", "shape": [n], "spacing_um": h},
+           "geometry": {"kind": "uniform"}, "boundary": {"kind": "dirichlet"},
+           "time": {"end_h": 3.0, "dt_s": 120.0, "save_every_min": 60.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 200.0}}
+    path = tmp_path / "block.toml"
+    path.write_text(dumps(config(raw)))
+    out_h5 = tmp_path / "block.h5"
+    assert main(["run", str(path), "-o", str(out_h5), "--quiet", "--no-control"]) == 0
+    out = capsys.readouterr().out
+    assert "outer / inner 20 % of the way from the faces to the middle" in out, out
+    assert "of the radius" not in out
+    with h5py.File(out_h5) as f:
+        v = np.asarray(f["viability"][-1], float)
+        r = np.asarray(f["r"][:], float)
+        rim, core = float(f["tissue_rim_viability"][-1]), float(f["tissue_core_viability"][-1])
+    volume = 4 / 3 * np.pi * ((r + h / 2) ** 3 - (r - h / 2) ** 3)
+    depth = n * h - r
+    outer, inner = depth <= 0.2 * depth.max(), depth >= 0.8 * depth.max()
+    # fails if: rim and core were read against a radius the block does not have (or the
+    # summary's wording and its numbers parted); the rim must be the harder hit, as the
+    # particles enter by the wall
+    assert rim == pytest.approx(np.average(v[outer], weights=volume[outer]), abs=1e-6)
+    assert core == pytest.approx(np.average(v[inner], weights=volume[inner]), abs=1e-6)
+    assert rim < core
+    vial = copy.deepcopy(raw)
+    vial["geometry"] = {"kind": "medium"}
+    path.write_text(dumps(config(vial)))
+    assert main(["run", str(path), "-o", str(tmp_path / "vial.h5"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["inspect", str(tmp_path / "vial.h5")]) == 0
+    shown = capsys.readouterr().out
+    assert "tissue      none (cell-free medium)" in shown and "tissue      0 shells" not in shown

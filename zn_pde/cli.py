@@ -338,8 +338,8 @@ def _cmd_run(a) -> int:
         phosphate = (config.get("medium") or {}).get("zinc_phosphate_limit_uM") is not None
         if np.isfinite(s["dissolved_percent"][-1]):
             lines.append(f"  dissolved: {s['dissolved_percent'][-1]:.4g} % of {given}"
-                         + ("; its zinc beyond zinc phosphate's limit precipitated "
-                            "(zn_phosphate)" if phosphate else ""))
+                         + ("; counted with the zinc precipitated as zinc phosphate beyond "
+                            "its limit (zn_phosphate)" if phosphate else ""))
         elif config["grid"]["kind"] != "well_mixed":
             lines.append("  dissolved: a share of the dose only in well-mixed runs"
                          + (" (on a grid, faces held by the bulk medium exchange particles)"
@@ -372,8 +372,11 @@ def _cmd_run(a) -> int:
                   f"{100 * s['tissue_mean_viability'][-1]:.2f} %"]
         rim, core = s.get("tissue_rim_viability"), s.get("tissue_core_viability")
         if rim is not None and core is not None and np.isfinite(rim[-1]):
+            # a uniform block's depth is below its nearest face, deepest in its middle
+            extent = ("radius" if config.get("geometry", {}).get("kind", "spheroid") == "spheroid"
+                      else "way from the faces to the middle")
             lines[-1] += (f" (rim {100 * rim[-1]:.2f} %, core {100 * core[-1]:.2f} %: "
-                          "outer / inner 20 % of the radius)")
+                          f"outer / inner 20 % of the {extent})")
         lines += _stimulus_lines(config, s, result.path, control, no_control)
         kill = s.get("depth_of_kill_um")
         if kill is not None and np.isfinite(kill[-1]):

@@ -218,7 +218,9 @@ def _radial_grid(run: RunFile) -> list[str]:
              f"  radial      {n} shells of {_g(h)} um (spherically symmetric about r = 0)",
              f"  domain      r in [0, {n * h:g}] um; coordinates are shell centres; outer wall "
              f"{run.config.get('boundary', {}).get('kind')}"]
-    if run.tissue is not None:
+    if run.tissue is not None and not run.tissue.any():
+        lines.append("  tissue      none (cell-free medium)")
+    elif run.tissue is not None:
         k = int(run.tissue.sum())
         outer = k * h
         share = 100 * (outer / (n * h)) ** 3
@@ -332,7 +334,8 @@ _KEY_NOTE_HEAD = (
     "  tissue / medium (uM): the maxima over the tissue / the cell-free medium, at the frame\n"
     "  and after every step since the previous frame (peaks between frames, e.g. during an\n"
     "  exposure, included); ROS max all* (uM): the larger of the two; rim / core: viability\n"
-    "  of the outer / inner 20 % of the radius; kill depth: down to where the shell-mean\n"
+    "  of the outer / inner 20 % of the radius (a uniform block: of the way from its faces\n"
+    "  to its middle); kill depth: down to where the shell-mean\n"
     "  viability stays below 50 %; NP depth: particle penetration, ")
 _KEY_NOTE = _KEY_NOTE_HEAD + (
     "down to where the\n"
