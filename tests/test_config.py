@@ -872,3 +872,26 @@ def test_a_fit_or_plan_config_run_as_a_simulation_is_named_for_what_it_is(capsys
     err = capsys.readouterr().err
     assert f"is a {config.split('_')[0]} config, not a simulation config" in err
     assert command in err and "unknown section" not in err
+
+
+@pytest.mark.parametrize("kind, key, value, noted", [
+    ("ZnO", "coproduct_per_zn", 1.0, True), ("ZIF-8", "coproduct_pKa", 11.6, True),
+    ("ZnO", "h2s_respiration_ki_uM", 5.0, True), ("ZnO2", "h2s_oxidation_per_s", 0.01, True),
+    ("ZnS", "h2s_respiration_ki_uM", 5.0, False), ("ZnO2", "coproduct_per_zn", 0.5, False),
+    ("ZnO", "coproduct_per_zn", 0.0, False)])
+def test_a_co_product_constant_of_a_material_without_that_co_product_is_noted_as_inert(
+        capsys, kind, key, value, noted):
+    """ZnO and ZIF-8 release no co-product and ZnO2 no H2S: the model has no such species
+    for them, so [kinetics] coproduct_per_zn, coproduct_pKa or an h2s_ constant set there
+    away from the material's own value does nothing. validate says so by name (it said
+    nothing, or, for ZnO2's or ZnS's value, that the config 'has another material's
+    chemistry there', which it has not: a helper's config audit, 2026-12-07); where the key
+    acts, or sits at the material's own value (a resolved config lists every constant),
+    there is no such note."""
+    cfg = str(Path(__file__).parent.parent / "configs" / "zno_spheroid_radial.toml")
+    code, text = _validate(capsys, cfg, "--set", f'material.kind="{kind}"', "--set",
+                           f"kinetics.{key}={value}")
+    assert code == 0
+    note = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
+    assert (f"[kinetics] {key} does not act: {kind} releases" in note) == noted, note
+    assert "another material's chemistry" not in note

@@ -64,8 +64,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     resolved = resolve(raw, file)
     resolved["_name"] = name
     resolved["_file"] = file  # errors of derived configs (sweep points) name it
-    resolved["_notes"] = (other_material_notes(raw, resolved) + lone_repeat_notes(resolved)
-                          + frame_notes(resolved) + step_notes(resolved))
+    resolved["_notes"] = (other_material_notes(raw, resolved) + inert_coproduct_notes(raw, resolved)
+                          + lone_repeat_notes(resolved) + frame_notes(resolved)
+                          + step_notes(resolved))
     return resolved
 
 
@@ -150,6 +151,37 @@ def lone_repeat_notes(resolved: dict[str, Any]) -> list[str]:
             if ex.get("repeat_every_h") is not None and ex["repeats"] == 1]
 
 
+def _coproduct_keys(key: str, coproduct: str | None) -> bool:
+    """Whether [kinetics] `key` belongs to a co-product this material does not release
+    (H2S keys on all but ZnS; the co-product's yield and pKa where it has none)."""
+    if key.startswith("h2s_"):
+        return coproduct != "h2s"
+    return key in ("coproduct_per_zn", "coproduct_pKa") and coproduct is None
+
+
+def inert_coproduct_notes(raw: dict[str, Any], resolved: dict[str, Any]) -> list[str]:
+    """A note where [kinetics] sets, away from the material's own value, a constant of a
+    co-product the material does not release (e.g. coproduct_per_zn = 1 on ZnO): the model
+    has no such species for it, so the key does not act (a resolved config lists them at
+    the material's values, which need no note)."""
+    from ..materials import MATERIALS
+
+    given = raw.get("kinetics")
+    if "material" not in resolved or not isinstance(given, dict):
+        return []
+    kind = resolved["material"]["kind"]
+    material = MATERIALS[kind]
+    own = material.defaults()
+    keys = [k for k, v in given.items() if _coproduct_keys(k, material.coproduct)
+            and k in own and _is_number(v) and not math.isclose(v, own[k])]
+    if not keys:
+        return []
+    made = (f"releases {material.coproduct.upper()}, not H2S" if material.coproduct else
+            "releases no co-product (ZnO2 releases H2O2 and ZnS H2S with each Zn2+)")
+    return [f"note: [kinetics] {', '.join(keys)} do{'es' if len(keys) == 1 else ''} not act: "
+            f"{kind} {made}, so the model has no such species here"]
+
+
 def other_material_notes(raw: dict[str, Any], resolved: dict[str, Any]) -> list[str]:
     """A note where [kinetics] sets keys to another material's default and not to this one's
     (so only keys whose defaults differ between materials, their chemistry):
@@ -166,7 +198,8 @@ def other_material_notes(raw: dict[str, Any], resolved: dict[str, Any]) -> list[
     own = defaults[kind]
     hits = []
     for key, value in given.items():
-        if not _is_number(value) or key not in own or math.isclose(value, own[key]):
+        if (not _is_number(value) or key not in own or math.isclose(value, own[key])
+                or _coproduct_keys(key, MATERIALS[kind].coproduct)):  # inert: noted apart
             continue
         like = [k for k, d in defaults.items() if k != kind and key in d
                 and math.isclose(value, d[key])]

@@ -180,7 +180,9 @@ Checked after every key is valid on its own (exit status 2 when broken):
   `medium.composition`'s count as filled in and follow the change
   (`material.kind = "ZnO2"` brings ZnO2's constants); a value that differs counts as set.
   `--set` on such a file keeps every written value as given, and `zn-pde validate` names
-  the constants that are another material's.
+  the constants that are another material's, and those of a co-product the material does
+  not release (`coproduct_per_zn`, `coproduct_pKa` on ZnO or ZIF-8, an `h2s_` constant on
+  all but ZnS), which do not act.
 - Every `[[ultrasound]]` and `[[light]]` exposure, each repeat included, lies inside the run:
   `start_h < time.end_h` and `start_h + duration_min/60 <= time.end_h`; `repeats > 1` needs
   `repeat_every_h >= duration_min/60`. Exposures of one kind (repeats included) may not
