@@ -455,6 +455,32 @@ def test_stimuli_that_cannot_act_make_no_control(tmp_path, exposure, capsys):
     assert "none of them can make ROS" not in text
 
 
+@pytest.mark.parametrize("events", [{}, {"dose": [{"time_h": 0.25, "dose_ug_per_ml": 0.0}]}])
+def test_a_run_with_no_particles_makes_no_control(tmp_path, events):
+    """Ultrasound above the cavitation threshold on a spheroid given no particles (dose 0 at
+    t = 0 and in every [[dose]]): the stimuli act only through particles, so the run is its
+    own control; none is made (a helper's config audit found one made, its summary 'killed
+    0.00 %' with a line on what the stimuli changed for the survivors), and the summary says
+    why. The same run with a dose makes one."""
+    raw = {"grid": {"kind": "radial", "shape": [4], "spacing_um": 5.0},
+           "geometry": {"kind": "spheroid", "radius_um": 10.0},
+           "time": {"end_h": 0.5, "dt_s": 60.0, "save_every_min": 30.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 0.0},
+           "ultrasound": [{"start_h": 0.1, "duration_min": 1.0, "intensity_W_per_cm2": 1.5,
+                           "frequency_MHz": 1.0}], **events}
+    code, text = _run(tmp_path, raw)
+    assert code == 0, text
+    assert not control_path(tmp_path / "run.h5").exists()
+    assert own_control(tmp_path / "run.h5") is None
+    assert "no particles are given (dose 0)" in text, text
+    assert "for the survivors" not in text
+    raw["material"]["dose_ug_per_ml"] = 20.0
+    code, text = _run(tmp_path, raw, "--overwrite")
+    assert code == 0, text
+    assert control_path(tmp_path / "run.h5").exists()
+    assert "no particles are given" not in text
+
+
 def test_an_exposure_before_any_particles_kills_none_and_claims_no_change(tmp_path):
     """Ultrasound at 2 h, the particles given at 4 h: the stimuli make no ROS and no hits,
     and the control (its longer step from the dose on) ends a little below the run, which

@@ -744,10 +744,20 @@ def stimuli_can_act(config: dict[str, Any]) -> bool:
                for e in config.get(section, []))
 
 
+def particles_given(config: dict[str, Any]) -> bool:
+    """Whether the run gives any particles: a [material] with a dose at t = 0 or in a
+    [[dose]] event. The stimuli act through the particles (and a [photosensitiser] loaded on
+    them), so without any they make no ROS."""
+    doses = [(config.get("material") or {}).get("dose_ug_per_ml", 0.0)]
+    doses += [d.get("dose_ug_per_ml", 0.0) for d in config.get("dose", [])]
+    return "material" in config and any(d > 0 for d in doses)
+
+
 def makes_control(config: dict[str, Any]) -> bool:
     """Whether `zn-pde run` of this config makes a control run (`simulate_control`): an
-    exposure that can act (`stimuli_can_act`), particles and cells."""
-    return (first_exposure_h(config) is not None and "material" in config
+    exposure that can act (`stimuli_can_act`), particles given (`particles_given`) and
+    cells."""
+    return (first_exposure_h(config) is not None and particles_given(config)
             and config["geometry"]["kind"] != "medium" and stimuli_can_act(config))
 
 
@@ -802,8 +812,7 @@ def own_control(out: str | Path) -> Path | None:
         return None
     try:
         config = config_of_run(out)
-        if (not config["_complete"] or first_exposure_h(config) is None
-                or "material" not in config or not stimuli_can_act(config)):
+        if not config["_complete"] or not makes_control(config):
             return None
         expected, stored = control_config(config), config_of_run(path)
     except (InputError, OSError, KeyError):

@@ -428,6 +428,7 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
         first_exposure_h,
         killed_text,
         makes_control,
+        particles_given,
         within_step_error,
     )
 
@@ -436,8 +437,10 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
         return []
     alive = s["tissue_mean_viability"][-1]
     if control is None and not makes_control(config):
-        return [f"  killed by the stimuli: {100 * lost[-1]:.2f} % of the cells: none of them "
-                "can make ROS (see the notes below), so no control run was made"]
+        why = ("none of them can make ROS (see the notes below)" if particles_given(config)
+               else "no particles are given (dose 0), and the stimuli act only through them")
+        return [f"  killed by the stimuli: {100 * lost[-1]:.2f} % of the cells: {why}, so no "
+                "control run was made"]
     if control is None or not control.summary:
         return [f"  killed by the stimuli's own oxidative hits (radicals at the particles, "
                 f"and the diffusible ROS they made): {100 * lost[-1]:.2f} % of the cells "
