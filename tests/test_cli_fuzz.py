@@ -240,6 +240,10 @@ TARGETED = [
                              ">= 0 and <= 100000"]),
     ("time.dt_s=1200|ultrasound[0].duration_min=20",
      ["key 'time.dt_s'", "cannot be honoured", "allowed: dt_s <="]),
+    # a lysosome at pH 0 dissolves too fast for any sub-step: the keys that set that rate
+    # are named, not only the step (a helper's config audit)
+    ("ph.lysosome=0", ["key 'time.dt_s'", "a slower lysosomal dissolution (set by "
+                       "ph.lysosome = 0 and the kinetics.dissolution_* constants"]),
     ("kinetics.gpx_fraction=0.2|kinetics.peroxidase_rate_per_s=50",
      ["key 'kinetics.gpx_fraction'", "cannot be mixed", "allowed"]),
     ("kinetics.intracellular_h2o2_removal_per_s=0.5",

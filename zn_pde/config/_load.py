@@ -1487,9 +1487,14 @@ def _check_step_accuracy(c: dict[str, Any], file: str) -> None:
         allowed = largest_accurate_dt_s(c)
         need = math.ceil(rate * c["time"]["dt_s"] / MAX_COUPLING_RATE_TIMES_DT)
         most = SECTIONS["numerics"]["reaction_substeps"].hi
+        # the keys that set each rate, so that an extreme value among them is found
+        keys = {"lysosomal dissolution": f"ph.lysosome = {c['ph']['lysosome']:g} and the "
+                "kinetics.dissolution_* constants",
+                "Zn2+ efflux": "kinetics.zn_efflux_per_h",
+                "GSH resynthesis": "kinetics.gsh_resynthesis_per_h"}[name]
         substeps = (f"numerics.reaction_substeps >= {need}" if need <= most else
-                    f"a slower {name} (numerics.reaction_substeps, at most {most}, cannot "
-                    "reach it)")
+                    f"a slower {name} (set by {keys}; numerics.reaction_substeps, at most "
+                    f"{most}, cannot reach it)")
         raise InputError(
             f"dt_s = {c['time']['dt_s']:g} cannot be honoured accurately: {name} runs at "
             f"{rate * 3600:.3g} /h and rate x sub-step must stay <= "
