@@ -1039,6 +1039,35 @@ def test_the_summary_says_which_constants_to_carry_into_a_simulation():
     assert carry_line({**report, "evaluation_only": True}) is None
 
 
+def test_the_carry_line_names_a_constant_held_at_an_initial_of_the_fit_config(
+        tmp_path, capsys, monkeypatch):
+    """A constant held by `fixed = true` at an `initial` of its own is part of the fitted
+    model: the summary's [kinetics] keys left it out (a viability fit with the Hill exponent
+    held at 2.5, against the simulation's 1.69, printed only uptake and kill rate, so a
+    config following the line simulated another model). The line names it; the JSON keeps
+    the `initial` it was held at; one held at the simulation's value stays out."""
+    import tomllib
+
+    from zn_pde.materials import get_material
+
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
+    order = 2 * get_material("ZnO").defaults()["dissolution_proton_order"]
+    cfg = _fit_files(tmp_path, "24,10,7.4,20\n48,18,7.4,20\n24,60,5.5,20\n",
+                     f"[fit.parameters.dissolution_proton_order]\ninitial = {order!r}\n"
+                     "fixed = true\n")
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    out = capsys.readouterr().out
+    keys = out.split("add to a config's [kinetics]: ")[1].split(" (and")[0]
+    carried = tomllib.loads(keys.replace(", ", "\n"))
+    assert set(carried) == {"dissolution_rate_per_h", "dissolution_proton_order"}, out
+    assert carried["dissolution_proton_order"] == pytest.approx(order, rel=1e-5)
+    report = json.loads((tmp_path / "out" / "guarded.json").read_text())
+    held = report["parameters"]["dissolution_proton_order"]
+    assert held["fixed"] is True and held["initial"] == pytest.approx(order)
+    assert report["kinetics"]["dissolution_proton_order"] == pytest.approx(order)
+
+
 def test_the_gauss_newton_interval_of_a_parameter_on_its_box_edge_is_a_pair(tmp_path):
     """A parameter whose optimum lies on its box's edge has no local interval: its `ci95`
     was [null, null], the contract's pair, but `ci95_gauss_newton` beside it was a bare

@@ -95,7 +95,11 @@ def carry_line(report: dict) -> str | None:
     free = [(n, p["value"]) for n, p in report["parameters"].items() if not p.get("fixed")]
     if not free:
         return None
-    keys = ", ".join(f"{n} = {v:.6g}" for n, v in free)
+    # a constant held by `fixed = true` at an `initial` of the fit config's own is part of
+    # the fitted model too: without it the fitted values describe another model
+    held = [(n, p["value"]) for n, p in report["parameters"].items()
+            if p.get("fixed") and p.get("initial") is not None]
+    keys = ", ".join(f"{n} = {v:.6g}" for n, v in free + held)
     return (f"  to simulate with the fitted values, add to a config's [kinetics]: {keys} (and "
             "any constant the fit held at a value of its own in [fit.simulation.kinetics]); "
             f"the JSON's \"kinetics\" lists every constant of this {report['material']} "

@@ -292,6 +292,8 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
         material_units[n] = mat.parameter(n).unit
         params[n] = {"value": free.held[n], "ci95": [None, None], "units": material_units[n],
                      "fixed": True, "note": "fixed by the fit config"}
+        if cfg.parameters[n].initial is not None:  # held at a value of the fit config's own
+            params[n]["initial"] = float(cfg.parameters[n].initial)
     # bounds (<=, >=) are constraints, not data
     bound_rows = ~point
     bounds = None
