@@ -756,6 +756,25 @@ def test_the_legend_of_a_viability_panel_hides_no_data_point(tmp_path, monkeypat
     assert not legend.overlaps(title) and legend.y0 >= 0, (legend, title)
 
 
+def test_a_viability_row_without_a_stimulus_is_one_line_not_one_per_row(tmp_path):
+    """An empty stimulus cell is a row without that stimulus (docs/fitting.md); the figure's
+    model lines were keyed by a set of tuples holding NaN for it, and NaN != NaN, so every
+    such row drew its own copy of the same line (legend entries 'dashed: coincides with')
+    and the IC50 table was read on whichever copy came last."""
+    from zn_pde.fit._report import dense_curves
+
+    (tmp_path / "v.csv").write_text(
+        "concentration_ug_per_ml,viability_percent,exposure_h,ultrasound_W_per_cm2\n"
+        "3,90,4,\n9,80,4,\n27,75,4,\n3,70,4,1.5\n9,60,4,1.5\n")
+    (tmp_path / "fit.toml").write_text(
+        '[fit]\nname = "empty_cells"\nobservable = "viability"\ndata = "v.csv"\n'
+        "[[fit.simulation.ultrasound]]\nstart_h = 1.0\nduration_min = 1.0\n")
+    problem = build_problem(load_fit_config(tmp_path / "fit.toml"))
+    curves = dense_curves(problem, np.log(problem.free.initial))
+    assert [c["label"] for c in curves] == ["4 h", "4 h, ultrasound_W_per_cm2 1.5"]
+    assert [list(c["rows"]) for c in curves] == [[0, 1, 2], [3, 4]]
+
+
 def test_the_fit_figure_says_which_rows_its_log_axis_cannot_show(tmp_path, monkeypatch):
     """Rows at 0 ug/mL (the untreated control a user copies in with the series) are fitted
     and counted in n and r², but a log concentration axis has no place for them: they were

@@ -79,7 +79,11 @@ def dense_curves(problem: Problem, x: np.ndarray, ms=None) -> list[dict[str, Any
         return tuple(-1e300 if np.isnan(v) else v for v in k)
 
     row_keys = [comparable((float(t[i]),) + stim[i]) for i in range(len(table))]
-    keys = sorted({(float(t[i]),) + stim[i] for i in range(len(table))}, key=comparable)
+    # one line per experiment: a set of the raw keys held every row with an empty stimulus
+    # cell apart (NaN != NaN), one duplicate line per such row
+    unique = {comparable((float(t[i]),) + stim[i]): (float(t[i]),) + stim[i]
+              for i in range(len(table))}
+    keys = [unique[k] for k in sorted(unique)]
     c = table.numbers["concentration_ug_per_ml"]
     pos = c[c > 0]
     lo = pos.min() / 3 if pos.size else 0.1
