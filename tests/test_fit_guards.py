@@ -775,6 +775,34 @@ def test_a_viability_row_without_a_stimulus_is_one_line_not_one_per_row(tmp_path
     assert [list(c["rows"]) for c in curves] == [[0, 1, 2], [3, 4]]
 
 
+def test_the_figure_lines_and_ic50_run_the_rows_protocol(tmp_path):
+    """The model lines (and the IC50 read on them) of a viability table with `wash_h` and
+    `stimulus_h` ran without those columns: particles on the cells for the whole exposure
+    and the exposure at the template's time. A user's washed SDT series drew lines far
+    below every point that the fit's own predictions matched (an IC50 of 12.6 ug/mL at 24 h
+    where 80 ug/mL left 71 % alive). Each line now passes through its rows' predictions:
+    rows at 3 and 9 ug/mL, whose figure doses geomspace(3 / 3, 9 x 3, 40) hold at indices
+    13 and 26."""
+    from zn_pde.fit._report import N_DENSE, dense_curves
+
+    assert N_DENSE == 40
+    (tmp_path / "v.csv").write_text(
+        "concentration_ug_per_ml,viability_percent,exposure_h,ultrasound_W_per_cm2,wash_h,"
+        "stimulus_h\n3,90,8,0,2,3\n9,80,8,0,2,3\n3,70,8,1.5,2,3\n9,60,8,1.5,2,3\n")
+    (tmp_path / "fit.toml").write_text(
+        '[fit]\nname = "washed"\nobservable = "viability"\ndata = "v.csv"\n'
+        "[[fit.simulation.ultrasound]]\nstart_h = 1.0\nduration_min = 1.0\n")
+    problem = build_problem(load_fit_config(tmp_path / "fit.toml"))
+    x = np.log(problem.free.initial)
+    rows = np.asarray(problem.prediction(x), float)
+    curves = dense_curves(problem, x)
+    assert len(curves) == 2, [c["label"] for c in curves]
+    for c in curves:
+        assert np.allclose(c["x"][[13, 26]], [3.0, 9.0], rtol=1e-9)
+        assert c["y"][[13, 26]] == pytest.approx(rows[c["rows"]], abs=1e-6), c["label"]
+    assert abs(rows[0] - rows[2]) > 0.01  # the ultrasound acts: the lines differ
+
+
 def test_the_fit_figure_says_which_rows_its_log_axis_cannot_show(tmp_path, monkeypatch):
     """Rows at 0 ug/mL (the untreated control a user copies in with the series) are fitted
     and counted in n and r², but a log concentration axis has no place for them: they were

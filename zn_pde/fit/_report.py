@@ -70,8 +70,11 @@ def dense_curves(problem: Problem, x: np.ndarray, ms=None) -> list[dict[str, Any
         return out
     default_t = settings.get("exposure_h") or DEFAULT_EXPOSURE_H
     t = _column(table, "exposure_h", default_t)
-    stim_cols = [c for c in ("pH", "ultrasound_W_per_cm2", "light_mW_per_cm2")
-                 if c in table.numbers]
+    # the columns that make a row's experiment besides its dose and read-out: the lines
+    # ran without the protocol columns (wash_h, stimulus_h), so a washed culture's line and
+    # IC50 were those of particles left on the cells for the whole exposure
+    stim_cols = [c for c in ("pH", "ultrasound_W_per_cm2", "light_mW_per_cm2", "wash_h",
+                             "stimulus_h") if c in table.numbers]
     stim = [tuple(float(_column(table, c, np.nan)[i]) for c in stim_cols)
             for i in range(len(table))]
 
