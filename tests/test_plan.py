@@ -715,6 +715,33 @@ def test_a_cap_that_cannot_bind_is_kept_with_a_warning(tmp_path, capsys):
         assert text in captured.err and f"warning: {text}" in captured.out
 
 
+def test_a_well_mixed_plan_s_figure_draws_no_empty_depth_panels(tmp_path, monkeypatch):
+    """A well-mixed scenario has no depth: its figure drew the two tumour-viability
+    kymographs as empty panels on a depth axis of -0.04 to 0.04 um under titles that
+    promised the viability by depth. They are left out; the protocol and the viability in
+    time remain."""
+    from matplotlib.figure import Figure
+
+    drawn = []
+
+    def savefig(self, path, *args, **kwargs):  # the plan renames what it wrote
+        drawn.append(self)
+        Path(path).write_bytes(b"")
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    culture = {"grid": {"kind": "well_mixed"},
+               "time": {"end_h": 2.0, "dt_s": 300.0, "save_every_min": 60.0},
+               "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
+               "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0}}
+    path = write_plan(tmp_path, {"material.dose_ug_per_ml": (10.0, 30.0)}, culture,
+                      optimiser={"starts": 1, "iterations": 1, "polish": 0})
+    assert main(["plan", str(path), "-o", str(tmp_path / "o"), "--quiet"]) == 0
+    (fig,) = drawn
+    axes = [a for a in fig.axes if a.get_visible()]
+    assert [a.get_title() for a in axes][1:] == ["viability in time"]  # and the protocol
+    assert not any("depth" in a.get_ylabel() for a in axes)
+
+
 def test_set_changes_the_plan_file_s_own_settings_with_its_checks(tmp_path, capsys):
     """`--set plan.<key>=VALUE` changes the plan file as read, as `--set fit.*` does for a
     fit (before: "key 'plan': unknown section" of the scenario); the other keys still change

@@ -134,8 +134,12 @@ def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any],
     hold at it, what it is instead (the best found)."""
     from matplotlib.figure import Figure  # rendered by Agg: the caller's backend is kept
 
-    fig = Figure(figsize=(11, 7.5), layout="constrained")
-    ax = fig.subplots(2, 2)
+    # depth profiles need space: a well-mixed scenario has one compartment, whose panels
+    # were drawn empty on a meaningless depth axis (-0.04 to 0.04 um)
+    profiles = [shell_means(o["tumour"]) for o in (start, optimum)]
+    spatial = all(len(depth) > 1 for depth, _ in profiles)
+    fig = Figure(figsize=(11, 7.5 if spatial else 4.2), layout="constrained")
+    ax = fig.subplots(2 if spatial else 1, 2, squeeze=False)
     _timeline(ax[0, 0], [("start", start["config"]), (best, optimum["config"])])
     a = ax[0, 1]
     for label, o, color in (("start", start, "0.45"), (best, optimum, "C3")):
@@ -158,17 +162,18 @@ def figure(problem: PlanProblem, start: dict[str, Any], optimum: dict[str, Any],
     a.set_ylim(0, 102)
     a.legend(fontsize=8, loc="lower left")
     a.set_title("viability in time")
-    for a, (label, o) in zip(ax[1], (("start", start), (best, optimum)), strict=True):
-        depth, series = shell_means(o["tumour"])
-        t = o["tumour"]["time_h"]
-        im = a.pcolormesh(t, depth, 100 * series.T, vmin=0, vmax=100, cmap="viridis",
-                          shading="nearest")
-        a.set_xlabel("time (h)")
-        a.set_ylabel("depth below the spheroid surface (µm)")
-        a.invert_yaxis()
-        a.set_title(f"tumour viability, {label}: final mean "
-                    f"{100 * o['objective']:.1f} %")
-    fig.colorbar(im, ax=ax[1], label="shell-mean viability (%)", shrink=0.9)
+    if spatial:
+        runs = (("start", start), (best, optimum))
+        for a, (label, o), (depth, series) in zip(ax[1], runs, profiles, strict=True):
+            t = o["tumour"]["time_h"]
+            im = a.pcolormesh(t, depth, 100 * series.T, vmin=0, vmax=100, cmap="viridis",
+                              shading="nearest")
+            a.set_xlabel("time (h)")
+            a.set_ylabel("depth below the spheroid surface (µm)")
+            a.invert_yaxis()
+            a.set_title(f"tumour viability, {label}: final mean "
+                        f"{100 * o['objective']:.1f} %")
+        fig.colorbar(im, ax=ax[1], label="shell-mean viability (%)", shrink=0.9)
     for a in ax.flat[1:]:  # one time axis: every panel over the protocol's range
         a.set_xlim(ax[0, 0].get_xlim())
     fig.suptitle(f"plan '{problem.s.name}': minimise {problem.s.objective}")
