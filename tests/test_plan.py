@@ -133,6 +133,37 @@ def test_gradient_matches_differences_light_control(tmp_path):
                         "light[0].start_h": (1.0, 4.0)}, culture, rtol=2e-4)
 
 
+def test_evaluate_beyond_the_box_keeps_the_steps_and_the_gradient(tmp_path):
+    """`evaluate` takes any x, but the step plan sized each segment for the controls' box
+    only: with a dose moved past the box, after a wash, the 30 min between them were one
+    step at dt_s = 120 s (a user's brute-force scan beyond the bounds). The value at x no
+    longer depends on whether the box holds x (a box that does gives it within 2e-5; before,
+    3e-4 apart, as far as the step-plan error itself), and the gradient there matches
+    central differences."""
+    culture = {"grid": {"kind": "well_mixed"},
+               "time": {"end_h": 6.0, "dt_s": 120.0, "save_every_min": 60.0},
+               "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
+               "material": {"kind": "ZnO", "dose_ug_per_ml": 10.0},
+               "numerics": {"precision": "float64"},
+               "dose": [{"time_h": 1.0, "dose_ug_per_ml": 30.0}],
+               "medium_exchange": [{"time_h": 4.0}]}
+    x = np.array([4.5])  # after the wash
+    narrow, wide = (PlanProblem(load_plan(write_plan(tmp_path, {"dose[0].time_h": box},
+                                                     culture)))
+                    for box in ((0.5, 3.0), (0.5, 5.0)))
+    from zn_pde.plan._problem import planning_plan
+
+    steps = planning_plan(narrow.tumour(x), narrow.s.controls, x)
+    assert max(np.diff(steps.breaks_s) / steps.steps) <= 120.0 * (1 + 1e-9)  # dt_s
+    e = narrow.evaluate(x)
+    assert e.objective == pytest.approx(wide.evaluate(x, gradient=False).objective, abs=2e-5)
+    h = 0.01
+    fd = (narrow.evaluate(x + h, gradient=False).objective
+          - narrow.evaluate(x - h, gradient=False).objective) / (2 * h)
+    assert abs(fd) > 1e-4
+    assert e.objective_grad[0] == pytest.approx(fd, rel=2e-2)
+
+
 def test_caps_give_the_analytic_optimum_and_run_reproduces_it(tmp_path):
     """More particles and more ultrasound kill more, so under caps on the total dose (25
     ug/mL) and the acoustic energy (150 J/cm^2 in a 1 min exposure) the optimum is the corner

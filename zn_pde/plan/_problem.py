@@ -170,8 +170,10 @@ def planning_plan(config: dict[str, Any], controls: tuple[Control, ...], x: np.n
         step[i] += c.upper - c.lower
         a[:, i] = (_event_times(set_controls(config, keys, step, check=False)) - t) / (
             c.upper - c.lower)
-    lo = np.array([c.lower for c in controls])
-    hi = np.array([c.upper for c in controls])
+    # the box, and x where it lies outside (`PlanProblem.evaluate` takes any x): a segment's
+    # steps must cover its length at x too, or they exceed dt_s
+    lo = np.minimum([c.lower for c in controls], x)
+    hi = np.maximum([c.upper for c in controls], x)
     dt = float(config["time"]["dt_s"])
     end = float(config["time"]["end_h"]) * 3600.0
     tol = _merge_tolerance_s(end)
@@ -427,8 +429,8 @@ class PlanProblem:
         for i, c in enumerate(self.s.controls):
             e = FD_FRACTION * (c.upper - c.lower)
             xp, xm = x.copy(), x.copy()
-            xp[i] = min(x[i] + e, c.upper)
-            xm[i] = max(x[i] - e, c.lower)
+            xp[i] = min(x[i] + e, max(c.upper, x[i]))  # an x beyond the box: one-sided there
+            xm[i] = max(x[i] - e, min(c.lower, x[i]))
             out.append((xp[i] - xm[i], self.tumour(xp), self.tumour(xm)))
         return out
 
