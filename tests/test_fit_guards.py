@@ -775,6 +775,23 @@ def test_a_viability_row_without_a_stimulus_is_one_line_not_one_per_row(tmp_path
     assert [list(c["rows"]) for c in curves] == [[0, 1, 2], [3, 4]]
 
 
+def test_an_evaluation_with_every_parameter_fixed_computes_no_profile(tmp_path, capsys,
+                                                                      monkeypatch):
+    """`profile = "auto"` is on for a release fit with at most 3 free parameters, and 0 is
+    at most 3: an evaluation (nothing fitted) said "profile likelihood" on stderr and wrote
+    an empty profile with a likelihood-ratio threshold for no parameter. Nothing is
+    profiled, as with profile = false."""
+    monkeypatch.setenv("ZN_PDE_CACHE_DIR", "")
+    cfg = _fit_files(tmp_path, "24,10,7.4,20\n24,60,5.5,20\n",
+                     "[fit.parameters.dissolution_rate_per_h]\nfixed = true\n"
+                     "[fit.parameters.dissolution_proton_order]\nfixed = true\n")
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "nothing fitted" in err and "profile likelihood" not in err, err
+    report = json.loads((tmp_path / "out" / "guarded.json").read_text())
+    assert report["evaluation_only"] is True and report["profile"] is None
+
+
 def test_the_figure_lines_and_ic50_run_the_rows_protocol(tmp_path):
     """The model lines (and the IC50 read on them) of a viability table with `wash_h` and
     `stimulus_h` ran without those columns: particles on the cells for the whole exposure

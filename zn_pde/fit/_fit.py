@@ -55,6 +55,8 @@ def gradient_mode(cfg: FitConfig, n_free: int) -> str:
 
 def profile_enabled(cfg: FitConfig, n_free: int) -> bool:
     p = cfg.settings.profile
+    if n_free == 0:  # every parameter fixed (an evaluation): nothing to profile
+        return False
     if p == "auto":
         return cfg.observable.name == "release" and n_free <= 3
     return bool(p)
