@@ -213,6 +213,27 @@ def test_bad_design_input_exits_2_naming_the_key(tmp_path, capsys, design_toml, 
     assert "Traceback" not in err
 
 
+def test_candidates_without_the_data_s_stimulus_column_are_named(tmp_path, capsys):
+    """The data's ultrasound_W_per_cm2 sets the amplitude of the fit's exposure template;
+    candidates without that column were refused naming the template's key bare,
+    'ultrasound[0].intensity_W_per_cm2', a key of no file. The refusal names
+    design.candidates and the column to add."""
+    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h,"
+                                    "ultrasound_W_per_cm2\n10,90,4,0\n40,60,4,1.5\n")
+    cfg = tmp_path / "v.toml"
+    cfg.write_text('[fit]\nname = "v"\nobservable = "viability"\ndata = "v.csv"\n'
+                   "starts = 1\ncandidates = 2\nadam_steps = 2\nlm_steps = 2\n"
+                   "[fit.parameters.energy_kill_hill]\nfixed = true\n"
+                   "[[fit.simulation.ultrasound]]\nstart_h = 1.0\nduration_min = 1.0\n\n"
+                   "[design]\nsd_percent = 2.0\n"
+                   "candidates = { concentration_ug_per_ml = [20], exposure_h = [4] }\n")
+    code = main(["design", str(cfg), "-o", str(tmp_path), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "key 'design.candidates'" in err and "add ultrasound_W_per_cm2" in err, err
+    assert "Traceback" not in err
+
+
 def test_a_fit_config_without_design_is_exit_2(tmp_path, capsys):
     (tmp_path / "d.csv").write_text("time_h,released_percent,pH\n24,1,7.4\n")
     cfg = tmp_path / "d.toml"

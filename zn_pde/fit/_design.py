@@ -226,6 +226,26 @@ def _rows_and_jacobian(prediction):
     return at
 
 
+#: stimulus section -> the table column that sets its templates' amplitude, and that key
+_AMPLITUDE = {"ultrasound": ("ultrasound_W_per_cm2", "intensity_W_per_cm2"),
+              "light": ("light_mW_per_cm2", "irradiance_mW_per_cm2")}
+
+
+def _candidate_error(e: InputError, cfg: FitConfig, settings: DesignSettings) -> InputError:
+    """An exposure template whose amplitude the data's stimulus column sets, met by
+    candidates without that column: it was refused naming the template's key bare
+    ('ultrasound[0].intensity_W_per_cm2', in no file); name the candidates instead."""
+    for section, (column, key) in _AMPLITUDE.items():
+        if (e.missing and e.key and e.key.startswith(f"{section}[")
+                and e.key.endswith(f".{key}") and column not in settings.columns):
+            return InputError(
+                f"the candidates set no {column}, and the fit's [[fit.simulation.{section}]] "
+                f"exposure has no {key} of its own (each data row's {column} sets it): add "
+                f"{column} = [...] to design.candidates (0 for a measurement without it)",
+                file=cfg.file, key="design.candidates")
+    return e
+
+
 def candidate_table(cfg: FitConfig, settings: DesignSettings):
     from ._report import synthetic_table
 
@@ -329,9 +349,12 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
     prior = box_prior(free)
     # the candidates: extra rows through the same observable, simulator and parameters
     table, grid = candidate_table(cfg, settings)
-    pred = cfg.observable.prediction(table, free.names, material=cfg.material,
-                                     simulation=problem.simulation, settings=cfg.row_settings,
-                                     file=cfg.file)
+    try:
+        pred = cfg.observable.prediction(table, free.names, material=cfg.material,
+                                         simulation=problem.simulation,
+                                         settings=cfg.row_settings, file=cfg.file)
+    except InputError as e:
+        raise _candidate_error(e, cfg, settings) from None
     cand_at = _rows_and_jacobian(pred)
     yc, dyc = cand_at(x)
     gains, log_shrinks, log_se, per_point = [], [], [], []
