@@ -711,6 +711,29 @@ def test_model_lines_sharing_a_viability_panel_can_be_told_apart(tmp_path, monke
     assert len({(ln.get_color(), ln.get_linestyle()) for ln in lines}) == 2
 
 
+def test_release_model_lines_take_their_data_s_colour_under_curve_by(tmp_path, monkeypatch):
+    """A release line's colour was looked up by its label, which `curve_by` words
+    otherwise ("pH 7.40" from the table against the line's "pH 7.4"): every line was drawn
+    black, none could be told to belong to its points. Each takes its rows' colour."""
+    from matplotlib.colors import to_hex
+    from matplotlib.figure import Figure
+
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: drawn.append(self))
+    cfg = _fit_files(tmp_path, "24,10,7.40,20\n48,18,7.40,20\n2,40,5.50,20\n6,70,5.50,20\n",
+                     'curve_by = ["pH"]\n')
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "out"), "--quiet"]
+                + [f"--set={s}" for s in FAST]) == 0
+    (fig,) = drawn
+    (ax,) = [a for a in fig.axes if a.get_visible()]
+    points = {c.get_label(): to_hex(c.get_facecolor()[0]) for c in ax.collections
+              if len(c.get_offsets()) and not c.get_label().startswith("_")}
+    lines = {ln.get_label(): to_hex(ln.get_color()) for ln in ax.get_lines()
+             if ln.get_label().startswith("model")}
+    assert points.keys() == {"pH 7.40", "pH 5.50"}, points
+    assert lines == {"model pH 7.4": points["pH 7.40"], "model pH 5.5": points["pH 5.50"]}
+
+
 def test_the_title_of_a_one_panel_viability_figure_stays_on_the_page(tmp_path, monkeypatch):
     """One exposure time (most published series) gives one 4.6 in panel: the title, a name
     of 14 characters and the metrics, ran past both edges of the figure (a user's fit of

@@ -251,7 +251,10 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
     for _, idx in data_curves:
         key = 0 if release else panel_of_row[idx[0]]
         per_panel[key] = per_panel.get(key, 0) + 1
-    colour = {label: cmap(ci % 10) for ci, (label, _) in enumerate(data_curves)}
+    # a model line takes the colour of its rows' data series: matched by row, not by label,
+    # which `curve_by` words otherwise ("pH 7.40, dose_ug_per_ml 5" against the line's
+    # "pH 7.4, 5 ug/mL": every release line was drawn black)
+    series_of_row = {int(i): ci for ci, (_, idx) in enumerate(data_curves) for i in idx}
     sd = table.numbers.get("sd")  # percent, as the data (an optional column)
     for ci, (label, idx) in enumerate(data_curves):
         for i in idx:
@@ -274,8 +277,9 @@ def plot(problem: Problem, curves: list[dict[str, Any]], report: dict[str, Any],
     for c, pk in zip(curves, panel_of_curve, strict=True):
         ax = panels[pk][0]
         k = drawn[pk] = drawn.get(pk, -1) + 1
+        rows = [int(i) for i in c["rows"] if int(i) in series_of_row]
         (line,) = ax.plot(c["x"], c["y"],
-                          color=colour.get(c["label"], "k") if release else "k",
+                          color=cmap(series_of_row[rows[0]] % 10) if release and rows else "k",
                           ls="-" if release else styles[k % len(styles)],
                           lw=MODEL_LINE_WIDTH_PT, label=f"model {c['label']}")
         model_lines.setdefault(pk, []).append((line, c["label"]))
