@@ -812,7 +812,10 @@ def own_control(out: str | Path) -> Path | None:
         return None
     try:
         config = config_of_run(out)
-        if not config["_complete"] or not makes_control(config):
+        # not `makes_control`: a control an earlier version wrote beside a cell-free run or
+        # one given no particles is still read (inspect says what it shows)
+        if (not config["_complete"] or first_exposure_h(config) is None
+                or "material" not in config or not stimuli_can_act(config)):
             return None
         expected, stored = control_config(config), config_of_run(path)
     except (InputError, OSError, KeyError):
