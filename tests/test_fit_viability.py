@@ -188,3 +188,21 @@ def test_a_table_without_exposure_h_is_read_at_24_h_with_a_warning(tmp_path):
         assert name == ("48 h" if label == "48" else "24 h"), name
     np.testing.assert_array_equal(predictions["none"], predictions["24"])
     assert np.all(predictions["48"] < predictions["24"])  # the read-out time matters
+
+
+def test_rows_of_another_protocol_form_their_own_curve(tmp_path):
+    """Without group_id the viability rows form a curve per read-out time, pH and stimulus,
+    and per protocol: rows washed at 2 h and rows washed at 6 h (`wash_h`) are two
+    experiments, so two curves (two 4PL fits, two colours), not one pooled curve of both
+    (a client audit, 2026-12-07: the grouping left the protocol columns out). Rows that
+    agree in every such column stay one curve."""
+    rows = ("concentration_ug_per_ml,viability_percent,exposure_h,wash_h\n"
+            "10,80,24,2\n50,40,24,2\n10,90,24,6\n50,60,24,6\n")
+    (tmp_path / "v.csv").write_text(rows)
+    (tmp_path / "v.toml").write_text(
+        '[fit]\nname = "v"\nobservable = "viability"\ndata = "v.csv"\nmaterial = "ZnO"\n')
+    cfg = load_fit_config(tmp_path / "v.toml")
+    table = load_table(tmp_path / "v.csv", "viability")
+    curves = cfg.observable.curves(table, cfg.row_settings)
+    assert sorted(name for name, _ in curves) == ["24 h, wash_h 2", "24 h, wash_h 6"]
+    assert sorted(tuple(idx) for _, idx in curves) == [(0, 1), (2, 3)]

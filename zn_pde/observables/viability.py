@@ -94,10 +94,12 @@ class Viability(Observable):
         return conds, exposure
 
     def curves(self, table: Table, settings: dict[str, Any]) -> list[tuple[str, np.ndarray]]:
+        # without group_id: one curve per read-out time, pH, stimulus and protocol (a wash
+        # or a stimulus at another time is another experiment, not more points of one)
         cols = settings.get("curve_by") or (
             ["group_id"] if "group_id" in table.text else
-            [c for c in ("exposure_h", "pH", "ultrasound_W_per_cm2", "light_mW_per_cm2")
-             if c in table.text])
+            [c for c in ("exposure_h", "pH", "ultrasound_W_per_cm2", "light_mW_per_cm2",
+                         "wash_h", "stimulus_h") if c in table.text])
         default_t = settings.get("exposure_h") or DEFAULT_EXPOSURE_H
 
         def label(row: dict[str, str]) -> str:
