@@ -163,6 +163,24 @@ def test_release_fractions_still_warn_with_noise_or_a_unit_that_says_so(tmp_path
     assert "unit column says fraction" in w
 
 
+@pytest.mark.parametrize("unit, warns", [("fraction", "says fraction"),
+                                         ("ug/mL", "says 'ug/ml'"), ("%", None)])
+def test_a_unit_column_that_contradicts_the_percent_reading_warns(tmp_path, unit, warns):
+    """Values a fraction cannot take (up to 93) under a unit column saying fraction, or a
+    unit that is no share at all, are read as percent: the fit says the table contradicts
+    itself (a client audit found both silent); a unit saying % on every row does not."""
+    rows = "".join(f"{t},{v},5.5,{unit}\n" for t, v in ((1, 12.0), (24, 93.0)))
+    (tmp_path / "release.csv").write_text("time_h,released_percent,pH,unit\n" + rows)
+    (tmp_path / "fit.toml").write_text('[fit]\nname = "f"\nobservable = "release"\n'
+                                       'data = "release.csv"\n')
+    found = [w for w in _warnings(tmp_path / "fit.toml")[0] if "unit column" in w]
+    if warns is None:
+        assert found == []
+    else:
+        (w,) = found
+        assert warns in w and "read as percent (largest 93 %)" in w
+
+
 @pytest.mark.parametrize("rows, lines", [
     ("1,-5,5.5,20\n6,150,5.5,20\n24,60,7.4,20\n", ["line 3: 150"]),  # -5 is noise
     ("1,-11,5.5,20\n6,110,5.5,20\n24,60,7.4,20\n", ["line 2: -11"]),  # 110: the edge

@@ -112,6 +112,26 @@ def fraction_warning(problem: Problem) -> str | None:
             "say so")
 
 
+def unit_warning(problem: Problem) -> str | None:
+    """A unit column (`_unit_cells`) whose cells say something other than percent, where
+    `fraction_warning` does not already speak: a unit that is neither percent nor fraction
+    (e.g. ug/mL), or fraction on values a fraction cannot take; the column is read as
+    percent either way, so the table contradicts itself. None where nothing does."""
+    column = OBSERVED[problem.table.kind]
+    units = _unit_cells(problem, column)
+    if units is None or fraction_warning(problem) is not None:
+        return None
+    other = sorted({u for u in units if u not in PERCENT_WORDS | FRACTION_WORDS})
+    said = (f"says {', '.join(repr(u) for u in other)}" if other else
+            "says fraction" if any(u in FRACTION_WORDS for u in units) else None)
+    if said is None:
+        return None
+    y = np.asarray(problem.table.numbers[column], float)
+    return (f"the unit column of {problem.table.path} {said}, but {column} is read as "
+            f"percent (largest {np.nanmax(y):g} %): give the values in percent and the "
+            "unit as % (or leave the column out)")
+
+
 def exposure_warning(problem: Problem) -> str | None:
     """Viability rows read at the default read-out: no `exposure_h` in the row or in [fit]."""
     if problem.table.kind != "viability" or problem.cfg.exposure_h is not None:
@@ -177,7 +197,7 @@ def data_warnings(problem: Problem) -> tuple[list[str], dict[str, str]]:
             if n in problem.free.names:
                 per_parameter[n] = ("the data have a single pH: this parameter trades off "
                                     "against the other parts of the pH law (see warnings)")
-    for check in (fraction_warning, implausible_warning, exposure_warning,
+    for check in (fraction_warning, unit_warning, implausible_warning, exposure_warning,
                   duplicate_warning):
         found = check(problem)
         if found is not None:
