@@ -329,3 +329,34 @@ def test_an_empty_path_in_the_api_names_it_empty_not_dot(kind):
     with pytest.raises(InputError, match="path is empty") as e:
         call()
     assert "'.'" not in str(e.value) and not str(e.value).startswith(".:")
+
+
+CONFIGS = Path(__file__).parent.parent / "configs"
+
+
+@pytest.mark.parametrize("command, name, says", [
+    ("fit", "zno_spheroid_radial.toml", "this is a simulation config, not a fit config: "
+     "`zn-pde run FILE` runs it"),
+    ("design", "plan_us_timing.toml", "this is a plan file, not a fit config: `zn-pde plan "
+     "FILE` optimises it"),
+    ("plan", "fit_zno_release.toml", "this is a fit config, not a plan file: `zn-pde fit "
+     "FILE` fits it"),
+    ("plan", "zno_spheroid_radial.toml", "this is a simulation config, not a plan file")])
+def test_fit_and_plan_name_a_file_of_another_kind_for_what_it_is(command, name, says):
+    """`run` given a fit or plan file says what it is and which command reads it; `fit`,
+    `design` and `plan` given another kind said 'unknown section' or listed the sections
+    as extra (a client audit, 2026-12-07). Exit 2 either way."""
+    code, _, err = _command([command, str(CONFIGS / name)])
+    assert code == 2, err
+    assert says in err, err
+    assert "Traceback" not in err
+
+
+def _command(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as e:
+            code = e.code
+    return code, out.getvalue(), err.getvalue()

@@ -624,6 +624,27 @@ OTHER_COMMANDS = {
 }
 
 
+def config_kind_error(raw: dict[str, Any], expected: str, file: str) -> InputError | None:
+    """The error for a file of another kind given where a `expected` one is read ("fit":
+    `zn-pde fit` and `design`; "plan"): one without its own section that holds another
+    kind's (a plan file, a fit config, a simulation config), named for what it is with the
+    command that reads it, as `run` names a fit or plan file; None otherwise."""
+    if expected in raw or (expected == "fit" and "design" in raw):
+        return None
+    simulation = [sec for sec in raw if sec in SECTIONS or sec in ARRAY_SECTIONS]
+    if "plan" in raw:
+        kind, how = "plan file", "`zn-pde plan FILE` optimises it"
+    elif "fit" in raw or "design" in raw:
+        kind, how = "fit config", "`zn-pde fit FILE` fits it"
+    elif simulation:
+        kind, how = "simulation config", "`zn-pde run FILE` runs it"
+    else:
+        return None
+    noun = f"{expected} {'file' if expected == 'plan' else 'config'}"
+    return InputError(f"this is a {kind}, not a {noun}: {how}; a {noun} has a [{expected}] "
+                      "table", file=file, key=next(iter(raw)))
+
+
 def _resolve_plain(raw: dict[str, Any], file: str) -> dict[str, Any]:
     allowed = list(SECTIONS) + list(ARRAY_SECTIONS) + ["kinetics", "sweep"]
     for sec in raw:

@@ -53,6 +53,7 @@ from ..config import (
     check_overrides,
     read_toml_file,
 )
+from ..config._load import config_kind_error
 from ..materials import RENAMED, get_material
 from ..observables import FITTABLE, OBSERVABLES, Observable, shipped_path
 from ._design_config import design_settings
@@ -228,6 +229,9 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
                          base_dir: Path | None = None) -> FitConfig:
     """Validate a parsed fit config (relative paths against `base_dir`)."""
     base_dir = base_dir or Path(".")
+    other = config_kind_error(raw, "fit", file)
+    if other is not None:
+        raise other
     for sec in raw:
         if sec not in ("fit", "design"):
             raise InputError(f"unknown section{_hint(sec, ['fit', 'design'])}; a fit config "

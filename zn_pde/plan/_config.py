@@ -52,7 +52,7 @@ from ..config import (
     key_units,
     load_config,
 )
-from ..config._load import read_toml_file
+from ..config._load import config_kind_error, read_toml_file
 
 OBJECTIVES = {
     "tissue_viability": "tissue-mean viability at time.end_h (0-1, cell-volume weighted, as "
@@ -175,6 +175,9 @@ def load_plan(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
         apply_override(raw, item, file)
     # a resume compares this text with its state's: the plan's own overrides belong to it
     text += "".join(f"\n# --set {item}" for item in own)
+    other = config_kind_error(raw, "plan", file)
+    if other is not None:
+        raise other
     if set(raw) != {"plan"}:
         extra = sorted(set(raw) - {"plan"})
         raise InputError(f"a plan file holds one table [plan]; found {', '.join(extra) or 'none'}",
