@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from zn_pde import InputError
 from zn_pde.cli import main
 from zn_pde.fit import build_problem, load_fit_config
 from zn_pde.fit._checks import data_warnings
@@ -1386,3 +1387,14 @@ def test_only_lines_within_the_line_width_of_each_other_are_marked():
     assert [ln.get_linestyle() for ln, _ in lines[0]] == ["-", "--", "-", "-"]
     assert near.get_label() == "model b (dashed: coincides with model a to within the line width)"
     assert far.get_label() == "model c" and part.get_label() == "model d"
+
+
+def test_an_unknown_shipped_table_lists_the_shipped_ones():
+    """`data = "shipped:<file>"` with a name zn_pde/data does not hold said only that the
+    path was not found (a client audit): the error lists the shipped tables to choose from."""
+    shipped = Path(__file__).parents[1] / "configs" / "fit_zno_release.toml"
+    with pytest.raises(InputError) as e:
+        load_fit_config(shipped, ['fit.data="shipped:nope.csv"'])
+    assert e.value.key == "fit.data"
+    assert "shipped:zno_viability_compiled.csv" in str(e.value)
+    assert "shipped:zno_release_timecourses.csv" in str(e.value)

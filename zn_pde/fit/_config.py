@@ -265,10 +265,12 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
     get_material(material, file=file, key="fit.material")
     data = resolve_data_path(fit["data"], base_dir)
     if not data.is_file():
+        shipped = sorted(p.name for p in shipped_path("x.csv").parent.glob("*.csv"))
         raise InputError(f"data file {str(data)!r} "
                          f"{'is a folder' if data.is_dir() else 'not found'} (a CSV file is "
                          "expected; paths are relative to the fit config; 'shipped:<file>' "
-                         "names a table shipped in zn_pde/data)",
+                         "names a table shipped in zn_pde/data: "
+                         f"{', '.join('shipped:' + n for n in shipped)})",
                          file=file, key="fit.data")
     simulation = fit.get("simulation", {})
     for sec, v in simulation.items():
