@@ -125,3 +125,17 @@ def hold_lock(path: Any) -> Any:
          "time.sleep(60)", str(path)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
     return holder
+
+
+def relaxing_to_windows(t: float, windows: Any, k: float) -> float:
+    """c(t) of dc/dt = S(t) - k c, c(0) = 0, where S is `source` on each (start_s, length_s,
+    source) window of `windows` (in time order, not overlapping) and 0 between them: the
+    exact piecewise-exponential solution (a well-mixed ROS under repeated exposures)."""
+    c, now = 0.0, 0.0
+    for start, length, rate in windows:
+        for until, source in ((start, 0.0), (start + length, rate)):
+            s = min(t, until) - now
+            if s > 0:
+                c = source / k + (c - source / k) * np.exp(-k * s)
+                now += s
+    return c * np.exp(-k * max(t - now, 0.0))

@@ -36,6 +36,7 @@ import tomllib
 
 import numpy as np
 import pytest
+from helpers import relaxing_to_windows
 from scipy.special import erf
 
 import zn_pde
@@ -466,17 +467,8 @@ def test_repeated_pulsed_exposures_make_the_vial_s_ros_at_every_repeat():
                      for r in range(e["repeats"]))
     k = p["ros_decay_per_s"]
 
-    def exact(t):
-        ros, now = 0.0, 0.0
-        for start, length, rate in windows:
-            for until, source in ((start, 0.0), (start + length, rate * dose)):
-                s = min(t, until) - now
-                if s > 0:
-                    ros = source / k + (ros - source / k) * np.exp(-k * s)
-                    now += s
-        return ros * np.exp(-k * max(t - now, 0.0))
-
-    expected = np.array([exact(t) for t in ds["time"].values])
+    made = [(start, length, rate * dose) for start, length, rate in windows]
+    expected = np.array([relaxing_to_windows(t, made, k) for t in ds["time"].values])
     assert activity > 1.0 and expected.max() > 10.0
     # every repeat's end is a saved frame (time.save_around_events), where ros jumps
     ends = [s + length for s, length, _ in windows]
