@@ -234,6 +234,38 @@ def test_candidates_without_the_data_s_stimulus_column_are_named(tmp_path, capsy
     assert "Traceback" not in err
 
 
+def test_candidates_take_the_data_s_single_wash_and_must_list_several(tmp_path, capsys):
+    """The data's rows were washed at 2 h (`wash_h`); candidates that list no wash_h were
+    simulated without a wash, another protocol (a candidate identical to a washed row
+    predicted 33.6 % against the row's 77.4 %: a client audit). They now take the data's one
+    value, so they predict what candidates listing wash_h = [2] predict; data with several
+    washes make the candidates list theirs (exit 2 naming design.candidates)."""
+    rows = "concentration_ug_per_ml,viability_percent,exposure_h,wash_h\n"
+    (tmp_path / "v.csv").write_text(rows + "10,90,24,2\n40,70,24,2\n80,55,24,2\n")
+    base = ('[fit]\nname = "v"\nobservable = "viability"\ndata = "v.csv"\n'
+            "starts = 1\ncandidates = 2\nadam_steps = 2\nlm_steps = 2\n"
+            "[fit.parameters.energy_kill_hill]\nfixed = true\n"
+            "[design]\nsd_percent = 2.0\n")
+    predicted = {}
+    for label, extra in (("inherited", ""), ("listed", ", wash_h = [2]")):
+        (tmp_path / f"{label}.toml").write_text(
+            base + f"candidates = {{ concentration_ug_per_ml = [20, 60], exposure_h = [24]"
+            f"{extra} }}\n")
+        code = main(["design", str(tmp_path / f"{label}.toml"), "-o", str(tmp_path / label),
+                     "--quiet"])
+        assert code == 0, capsys.readouterr().err
+        report = json.loads((tmp_path / label / "v_design.json").read_text())
+        predicted[label] = sorted(c["predicted_viability_percent"]
+                                  for c in report["candidates"])
+    # fails if: the candidates without wash_h were simulated without the data's wash
+    assert predicted["inherited"] == pytest.approx(predicted["listed"], rel=1e-9)
+    (tmp_path / "v.csv").write_text(rows + "10,90,24,2\n40,70,24,6\n")
+    code = main(["design", str(tmp_path / "inherited.toml"), "-o", str(tmp_path / "x"),
+                 "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "key 'design.candidates'" in err and "several wash_h (2, 6 h)" in err
+
+
 def test_a_fit_config_without_design_is_exit_2(tmp_path, capsys):
     (tmp_path / "d.csv").write_text("time_h,released_percent,pH\n24,1,7.4\n")
     cfg = tmp_path / "d.toml"

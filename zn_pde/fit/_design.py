@@ -246,11 +246,30 @@ def _candidate_error(e: InputError, cfg: FitConfig, settings: DesignSettings) ->
     return e
 
 
-def candidate_table(cfg: FitConfig, settings: DesignSettings):
+#: protocol columns a candidate takes from the data when it lists none and the data hold one
+#: value (a candidate without them would be simulated without that wash or exposure time)
+_PROTOCOL = ("wash_h", "stimulus_h")
+
+
+def candidate_table(cfg: FitConfig, settings: DesignSettings, data=None):
+    """The candidates as a table the observable predicts; a protocol column (`_PROTOCOL`)
+    of the `data` table that the candidates do not list is inherited where every data row
+    holds one value, and must be listed where they hold several."""
     from ._report import synthetic_table
 
     grid = np.asarray(settings.grid(), float)
     cols = {c: grid[:, k] for k, c in enumerate(settings.columns)}
+    for c in _PROTOCOL:
+        if data is None or c not in data.numbers or c in cols:
+            continue
+        values = np.unique(np.asarray(data.numbers[c], float))
+        if values.size != 1:
+            raise InputError(
+                f"the data's rows follow several {c} ({', '.join(f'{v:g}' for v in values)} "
+                f"h) and the candidates list none: add {c} = [...] to design.candidates (a "
+                "candidate without it would be simulated without that protocol)",
+                file=cfg.file, key="design.candidates")
+        cols[c] = np.full(len(grid), float(values[0]))
     cols[OBSERVED[cfg.observable.table_kind]] = np.zeros(len(grid))
     return synthetic_table(cfg.observable.table_kind, cols), grid
 
@@ -275,6 +294,7 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
                                cfg.exposure_h)
     out = output_folder(outdir) if outdir is not None else None  # before any work
     problem = build_problem(cfg)
+    candidate_table(cfg, settings, problem.table)  # a protocol to list: refused before a fit
     free = problem.free
     for nm, v in (at or {}).items():  # checked before anything is computed
         if nm not in free.names:
@@ -348,7 +368,7 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
         sd_note = "design.sd_percent"
     prior = box_prior(free)
     # the candidates: extra rows through the same observable, simulator and parameters
-    table, grid = candidate_table(cfg, settings)
+    table, grid = candidate_table(cfg, settings, problem.table)
     try:
         pred = cfg.observable.prediction(table, free.names, material=cfg.material,
                                          simulation=problem.simulation,
