@@ -748,9 +748,9 @@ def particles_given(config: dict[str, Any]) -> bool:
     """Whether the run gives any particles: a [material] with a dose at t = 0 or in a
     [[dose]] event. The stimuli act through the particles (and a [photosensitiser] loaded on
     them), so without any they make no ROS."""
-    doses = [(config.get("material") or {}).get("dose_ug_per_ml", 0.0)]
-    doses += [d.get("dose_ug_per_ml", 0.0) for d in config.get("dose", [])]
-    return "material" in config and any(d > 0 for d in doses)
+    from ._notes import most_particles_held_ug_per_ml
+
+    return "material" in config and most_particles_held_ug_per_ml(config) > 0
 
 
 def makes_control(config: dict[str, Any]) -> bool:

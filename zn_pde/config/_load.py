@@ -631,16 +631,19 @@ def config_kind_error(raw: dict[str, Any], expected: str, file: str) -> InputErr
     command that reads it, as `run` names a fit or plan file; None otherwise."""
     if expected in raw or (expected == "fit" and "design" in raw):
         return None
-    simulation = [sec for sec in raw if sec in SECTIONS or sec in ARRAY_SECTIONS]
-    if "plan" in raw:
-        kind, how = "plan file", "`zn-pde plan FILE` optimises it"
-    elif "fit" in raw or "design" in raw:
-        kind, how = "fit config", "`zn-pde fit FILE` fits it"
-    elif simulation:
+
+    def named(sec: str) -> str:  # a plan file; a fit (or design) config
+        return f"{sec} {'file' if sec == 'plan' else 'config'}"
+
+    if "plan" in raw or "fit" in raw or "design" in raw:
+        sec = "plan" if "plan" in raw else "fit"
+        # the command that reads it, as `run` names it (OTHER_COMMANDS' head)
+        kind, how = named(sec), OTHER_COMMANDS[sec].split(";")[0]
+    elif any(sec in SECTIONS or sec in ARRAY_SECTIONS for sec in raw):
         kind, how = "simulation config", "`zn-pde run FILE` runs it"
     else:
         return None
-    noun = f"{expected} {'file' if expected == 'plan' else 'config'}"
+    noun = named(expected)
     return InputError(f"this is a {kind}, not a {noun}: {how}; a {noun} has a [{expected}] "
                       "table", file=file, key=next(iter(raw)))
 

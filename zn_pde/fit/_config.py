@@ -55,7 +55,7 @@ from ..config import (
 )
 from ..config._load import config_kind_error
 from ..materials import RENAMED, get_material
-from ..observables import FITTABLE, OBSERVABLES, Observable, shipped_path
+from ..observables import FITTABLE, OBSERVABLES, Observable, shipped_path, shipped_tables
 from ._design_config import design_settings
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -265,12 +265,11 @@ def fit_config_from_dict(raw: dict[str, Any], file: str = "<fit config>",
     get_material(material, file=file, key="fit.material")
     data = resolve_data_path(fit["data"], base_dir)
     if not data.is_file():
-        shipped = sorted(p.name for p in shipped_path("x.csv").parent.glob("*.csv"))
         raise InputError(f"data file {str(data)!r} "
                          f"{'is a folder' if data.is_dir() else 'not found'} (a CSV file is "
                          "expected; paths are relative to the fit config; 'shipped:<file>' "
                          "names a table shipped in zn_pde/data: "
-                         f"{', '.join('shipped:' + n for n in shipped)})",
+                         f"{', '.join('shipped:' + n for n in shipped_tables())})",
                          file=file, key="fit.data")
     simulation = fit.get("simulation", {})
     for sec, v in simulation.items():

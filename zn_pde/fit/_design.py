@@ -294,7 +294,8 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
                                cfg.exposure_h)
     out = output_folder(outdir) if outdir is not None else None  # before any work
     problem = build_problem(cfg)
-    candidate_table(cfg, settings, problem.table)  # a protocol to list: refused before a fit
+    # the candidates (a protocol they must list is refused here, before any fit)
+    table, grid = candidate_table(cfg, settings, problem.table)
     free = problem.free
     for nm, v in (at or {}).items():  # checked before anything is computed
         if nm not in free.names:
@@ -368,7 +369,6 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
         sd_note = "design.sd_percent"
     prior = box_prior(free)
     # the candidates: extra rows through the same observable, simulator and parameters
-    table, grid = candidate_table(cfg, settings, problem.table)
     try:
         pred = cfg.observable.prediction(table, free.names, material=cfg.material,
                                          simulation=problem.simulation,

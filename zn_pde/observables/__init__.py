@@ -11,6 +11,7 @@ from ._data import Table as Table
 from ._data import load_table as load_table
 from ._data import select_rows as select_rows
 from ._data import shipped_path as shipped_path
+from ._data import shipped_tables as shipped_tables
 from ._prediction import FITTABLE as FITTABLE
 from ._prediction import Prediction as Prediction
 from ._prediction import build_prediction as build_prediction

@@ -430,3 +430,8 @@ def shipped_path(name: str) -> Path:
     from importlib import resources
 
     return Path(str(resources.files("zn_pde.data").joinpath(name)))
+
+
+def shipped_tables() -> list[str]:
+    """The CSV tables shipped in `zn_pde/data`, by name (`shipped:<name>` in a fit config)."""
+    return sorted(p.name for p in shipped_path("").glob("*.csv"))
