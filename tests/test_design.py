@@ -191,6 +191,11 @@ def test_an_interrupt_while_writing_leaves_no_json_and_a_rerun_is_not_refused(
      ["key 'design.candidates.ph'", "did you mean 'pH'"]),
     ("candidates = { time_h = [1] }", ["key 'design.candidates.pH'", "missing"]),
     ("candidates = { time_h = [1], pH = [15] }", ["key 'design.candidates.pH'", "<= 14"]),
+    # values as TOML spells them (a Python repr printed 'a' and True)
+    ('candidates = { time_h = ["a"], pH = [7] }',
+     ["key 'design.candidates.time_h'", 'value "a" is not allowed']),
+    ("candidates = { time_h = [1], pH = [7] }\nn_best = true",
+     ["key 'design.n_best'", "value true is not allowed"]),
     ("candidates = { time_h = [1], pH = [7] }\nsd_percent = 0",
      ["key 'design.sd_percent'", "> 0"]),
     ("candidates = { time_h = [1], pH = [7] }\nat = { dissolution_proton_order = [0] }",

@@ -75,15 +75,16 @@ def test_select_and_exclude():
 
 def test_a_selection_that_leaves_no_row_names_the_key_and_value_that_did():
     """An exclude alone that removed every row was reported under key 'fit.select', with
-    neither selection's value; now the message names the key(s) given and their values."""
+    neither selection's value; now the message names the key(s) given and their values, as
+    the config spells them (TOML's `{ pH = [7.4, 4.7] }`, not Python's `{'pH': [7.4, 4.7]}`)."""
     t = load_table(shipped_path("zno_release_timecourses.csv"), "release")
     with pytest.raises(InputError) as e:
         select_rows(t, exclude={"pH": [7.4, 4.7]}, file="f.toml")
     assert e.value.key == "fit.exclude"
-    assert "fit.exclude = {'pH': [7.4, 4.7]}" in str(e.value)
+    assert "fit.exclude = { pH = [7.4, 4.7] }" in str(e.value)
     with pytest.raises(InputError) as e:
         select_rows(t, {"pH": 9}, file="f.toml")
-    assert e.value.key == "fit.select" and "fit.select = {'pH': 9}" in str(e.value)
+    assert e.value.key == "fit.select" and "fit.select = { pH = 9 }" in str(e.value)
 
 
 # --- malformed tables ----------------------------------------------------------------------------

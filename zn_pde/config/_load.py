@@ -473,19 +473,20 @@ def array_of_tables(section: str, items: Any, file: str) -> list[dict[str, Any]]
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, list):
-        raise InputError(f"expected an array of tables [[{section}]], got {items!r}",
+        raise InputError(f"expected an array of tables [[{section}]], got {as_toml(items)}",
                          file=file, key=section)
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise InputError(f"expected a table [{section}[{i}]], got {item!r}", file=file,
-                             key=f"{section}[{i}]")
+            raise InputError(f"expected a table [{section}[{i}]], got {as_toml(item)}",
+                             file=file, key=f"{section}[{i}]")
     return items
 
 
 def _resolve_table(section: str, raw: Any, schema: dict[str, Key], file: str,
                    defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise InputError(f"expected a table [{section}], got {raw!r}", file=file, key=section)
+        raise InputError(f"expected a table [{section}], got {as_toml(raw)}", file=file,
+                         key=section)
     for k in raw:
         if k not in schema:
             raise InputError(f"unknown key{_did_you_mean(k, list(schema))}; allowed keys: "
@@ -566,7 +567,7 @@ def _resolve_sweep(raw: dict[str, Any], sweep: Any, base: dict[str, Any], file: 
                              file=file, key=where)
         if (not isinstance(values, list) or not values
                 or not all(_is_number(v) for v in values)):
-            raise InputError(f"expected a non-empty list of numbers, got {values!r}",
+            raise InputError(f"expected a non-empty list of numbers, got {as_toml(values)}",
                              file=file, key=where)
         repeated = sorted(v for v, n in Counter(map(float, values)).items() if n > 1)
         if repeated:  # the same points twice, and a value that no longer names one point
@@ -998,7 +999,8 @@ def _convert_retired_peroxide(raw: dict, out: dict[str, float], file: str) -> No
 def _resolve_kinetics(kind: str, raw: Any, file: str) -> dict[str, float]:
     material = get_material(kind, file=file)
     if not isinstance(raw, dict):
-        raise InputError(f"expected a table [kinetics], got {raw!r}", file=file, key="kinetics")
+        raise InputError(f"expected a table [kinetics], got {as_toml(raw)}", file=file,
+                         key="kinetics")
     names = [p.name for p in material.parameters]
     out = material.defaults()
     retired = any(k in raw for k in RETIRED_PEROXIDE)

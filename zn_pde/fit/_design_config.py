@@ -26,6 +26,7 @@ import math
 from typing import Any
 
 from .._errors import InputError
+from ..config import as_toml
 from ..observables._data import OBSERVED, SCHEMAS
 
 DEFAULT_N_BEST = 5
@@ -69,7 +70,8 @@ def design_settings(raw: Any, table_kind: str, file: str,
                     exposure_default: float | None = None) -> DesignSettings:
     """Validate a parsed `[design]` table for an observable whose data are `table_kind`."""
     if not isinstance(raw, dict):
-        raise InputError(f"expected a table [design], got {raw!r}", file=file, key="design")
+        raise InputError(f"expected a table [design], got {as_toml(raw)}", file=file,
+                         key="design")
     for k in raw:
         if k not in _KEYS:
             raise InputError(f"unknown key{_hint(k, list(_KEYS))}; allowed keys: "
@@ -81,7 +83,7 @@ def design_settings(raw: Any, table_kind: str, file: str,
     cand = raw["candidates"]
     allowed = candidate_columns(table_kind)
     if not isinstance(cand, dict) or not cand:
-        raise InputError(f"value {cand!r} is not allowed; expected a non-empty table of "
+        raise InputError(f"value {as_toml(cand)} is not allowed; expected a non-empty table of "
                          f"column = [values] with columns among {', '.join(allowed)}",
                          file=file, key="design.candidates")
     schema = SCHEMAS[table_kind]
@@ -102,7 +104,7 @@ def design_settings(raw: Any, table_kind: str, file: str,
                                                                (spec.lo_open and v == spec.lo)))
                    or (spec.hi is not None and v > spec.hi))
             if bad:
-                raise InputError(f"value {v!r} is not allowed; expected {spec.allowed()} "
+                raise InputError(f"value {as_toml(v)} is not allowed; expected {spec.allowed()} "
                                  f"({spec.meaning})", file=file, key=key)
         if col in ("time_h", "exposure_h") and any(v == 0 for v in vs):
             raise InputError("a measurement at time 0 carries no information about rates; "
@@ -124,22 +126,22 @@ def design_settings(raw: Any, table_kind: str, file: str,
                          f"{MAX_CANDIDATES} are allowed", file=file, key="design.candidates")
     sd = raw.get("sd_percent")
     if sd is not None and not (_number(sd) and sd > 0):
-        raise InputError(f"value {sd!r} is not allowed; expected a number > 0 (the standard "
+        raise InputError(f"value {as_toml(sd)} is not allowed; expected a number > 0 (the standard "
                          "deviation of one new measurement, percent)", file=file,
                          key="design.sd_percent")
     n_best = raw.get("n_best", DEFAULT_N_BEST)
     if not (isinstance(n_best, int) and not isinstance(n_best, bool) and n_best >= 1):
-        raise InputError(f"value {n_best!r} is not allowed; expected an integer >= 1",
+        raise InputError(f"value {as_toml(n_best)} is not allowed; expected an integer >= 1",
                          file=file, key="design.n_best")
     at_raw = raw.get("at", {})
     if not isinstance(at_raw, dict):
-        raise InputError(f"value {at_raw!r} is not allowed; expected a table of parameter = "
+        raise InputError(f"value {as_toml(at_raw)} is not allowed; expected a table of parameter = "
                          "[values > 0]", file=file, key="design.at")
     at = []
     for name, vs in at_raw.items():
         vs = vs if isinstance(vs, list) else [vs]
         if not vs or not all(_number(v) and v > 0 for v in vs):
-            raise InputError(f"value {vs!r} is not allowed; expected a non-empty list of "
+            raise InputError(f"value {as_toml(vs)} is not allowed; expected a non-empty list of "
                              "numbers > 0 (values of the parameter)", file=file,
                              key=f"design.at.{name}")
         at.append((name, tuple(float(v) for v in vs)))

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
-from ..config import ARRAY_SECTIONS, SECTIONS
+from ..config import ARRAY_SECTIONS, SECTIONS, as_toml
 
 #: The longest simulated time (h), the bound of `time.end_h`: a table's times beyond it are
 #: refused at their line rather than as the config key they would land in.
@@ -246,7 +246,7 @@ def select_rows(table: Table, select: Mapping[str, Any] | None = None,
         given = {w: dict(spec) for w, spec in (("select", select), ("exclude", exclude))
                  if spec}
         raise InputError(f"no row of {table.path} is left after "
-                         f"{' and '.join(f'fit.{w} = {v}' for w, v in given.items())}; "
+                         f"{' and '.join(f'fit.{w} = {as_toml(v)}' for w, v in given.items())}; "
                          "allowed: a selection that keeps at least one row", file=file,
                          key=" / ".join(f"fit.{w}" for w in given) or "fit.select")
     return table.take(np.flatnonzero(keep))
