@@ -128,7 +128,12 @@ COMMON: tuple[Parameter, ...] = (
               "Fenton rate constant Fe2+ + H2O2 -> Fe3+ + OH + OH-",
               "76 M^-1 s^-1 (= 76e-6 /(uM s)), the value commonly cited to Walling 1975, Acc "
               "Chem Res 8:125, doi:10.1021/ar50088a003 (not read: where in it the value stands "
-              "was not seen)",
+              "was not seen), taken as is, not corrected to 37 °C. A measurement read: "
+              "'k1=1.05x10^8 x exp(-8460/RT) l mole^-1 sec^-1', 15-40 °C, in sulfuric acid "
+              "('The rate constant of the reaction between hydrogen peroxide and ferrous ions', "
+              "abstract on scite.ai's page of T. Rigg; co-authors, journal and DOI not seen), "
+              "with R = 1.987 cal/(mol K) gives 66 M^-1 s^-1 at 25 °C, 76 at 28 °C and 115 at "
+              "37 °C",
               lower=0.0),
     # --- H2S --------------------------------------------------------------------------------
     Parameter("h2s_diffusivity_medium_um2_per_s", _H2S_DIFFUSIVITY, "um^2/s",
@@ -313,7 +318,10 @@ PHOTOSENSITISER: tuple[Parameter, ...] = (
               "computed here, an upper bound: a layer of ZnO one 100 nm particle thick, "
               "8 pi^2 d^2 L^2 / (n^3 c eps0 lambda^2) with d = chi(2)/2 from the chi(2) "
               "~23 pm/V of ZnO nanocrystal films (Ozga et al. 2008, Nanotechnology 19:185709, "
-              "abstract), n = 2.0, lambda = 808 nm; a dilute suspension converts less. So "
+              "doi:10.1088/0957-4484/19/18/185709, abstract: 'the value of the second order "
+              "susceptibility is about 23 pm V(-1)', of Au-nanoparticle-deposited films under "
+              "photo-treatment, which give 'a substantially larger SHG output' than pure ZnO: "
+              "an upper value), n = 2.0, lambda = 808 nm; a dilute suspension converts less. So "
               "continuous 808 nm light excites the dye by second harmonic negligibly (1.5e-17 "
               "of 200 mW/cm^2); only pulses of high peak irradiance would (duty_cycle). "
               "Until 2026-12-03 this was an assumed 0.05, 1e15 times the bound",

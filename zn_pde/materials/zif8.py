@@ -38,8 +38,9 @@ def _switch(ph: float) -> float:
 # k(pH) = base + sw * switch(pH) through both points: two linear equations
 _SW = (_K50 - _K74) / (_switch(5.0) - _switch(7.4))
 _BASE = _K74 - _SW * _switch(7.4)
-_ZHANG = ("calibrated: 63.4 % (pH 5.0) and 37.6 % (pH 7.4) doxorubicin released at 15 h, "
-          "Zhang et al. 2024, J Drug Deliv Sci Technol, doi:10.1016/j.jddst.2024.106263 "
+_ZHANG = ("calibrated: 63.4 % (pH 5.0) and 37.6 % (pH 7.4) doxorubicin released at 15 h "
+          "from ZIF-8 grown on cellulose microspheres (CM@ZIF-8), Zhang, Wang, Wu, Yuan & Luo "
+          "2024, J Drug Deliv Sci Technol 106263, doi:10.1016/j.jddst.2024.106263 "
           "(abstract; in PBS at both pH, inferred from the same group's 5-FU carrier with the "
           "same percentages 'in phosphoric acid buffer solution (PBS)': Guo, Mao & Luo 2024, "
           "J Wuhan Inst Technol 46:137, abstract), so degradation by phosphate is inside it")
@@ -71,7 +72,13 @@ PARAMETERS = override(
     Parameter("cargo_mass_fraction", 0.062 / 1.062, "1",
               "doxorubicin per particle mass",
               "62 mg Dox per g ZIF-8 loading: Tran & Lee 2021, RSC Adv, doi:10.1039/d0ra10423j "
-              "(abstract)", lower=0.0, upper=0.9),
+              "(abstract: 'a high loading capacity for doxorubicin (62 mg Dox per g ZIF8)'), "
+              "as 0.062 / 1.062 of the loaded particle's mass. Another carrier than the one "
+              "the degradation rates are calibrated on: Tran & Lee's is coated with "
+              "polyacrylic acid and showed 'the low release rate of 24.7% even after 100 h' at "
+              "pH 7.4 (same abstract); Zhang et al.'s CM@ZIF-8 'had a high loading capacity of "
+              "DOX (Qe = 159.71 mg g^-1)' (abstract), per g of the cellulose composite",
+              lower=0.0, upper=0.9),
     Parameter("band_gap_eV", 5.1, "eV", "optical band gap of ZIF-8",
               "assumed: ~5.1 eV as commonly quoted for ZIF-8 (docs/research item 12; no "
               "primary value verified); doped variants (Fe-ZIF-8 ~2.2 eV) set it in config",

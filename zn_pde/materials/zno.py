@@ -351,7 +351,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("gsh_resynthesis_per_h", 0.2, "1/h",
               "relaxation of GSH back to its resting level in living cells",
               "assumed: GSH half-life of 2-3 h in lymphocytes (Zarka & Bridge 2017, Redox "
-              "Biol, doi:10.1016/j.redox.2017.01.014, abstract, not re-read) gives "
+              "Biol 11:631, doi:10.1016/j.redox.2017.01.014, PMC5284489, abstract: after an oral "
+              "dose of gamma-glutamylcysteine raised lymphocyte GSH two- to threefold, 'The GSH "
+              "half-life was between 2 and 3 h', back to near basal by 5 h) gives "
               "0.23-0.35 /h; 0.2 /h on the slow side for tumour cells",
               lower=0.0),
     Parameter("gssg_reduction_max_uM_per_s", 2.4, "uM/s",
@@ -482,8 +484,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               lower=0.0, upper=1.0),
     Parameter("short_lived_ros_reach_nm", 20.0, "nm",
               "distance the short-lived ROS (1O2, ·OH) travel before reacting",
-              "Moan & Berg 1991, Photochem Photobiol 53:549 (abstract: 1O2 diffuses "
-              "0.01-0.02 um in cells, lifetime 0.01-0.04 us); upper end",
+              "Moan & Berg 1991, Photochem Photobiol 53:549, PMID 1830395 (abstract: the "
+              "distance diffused by the reactive intermediate, 'supposedly mainly 1O2', in "
+              "NHIK 3025 cells 'on the order of 0.01-0.02 micron', lifetime 0.01-0.04 us); "
+              "upper end",
               lower=0.0),
     Parameter("cell_diameter_um", 15.0, "um",
               "diameter of a cell, for the membrane area short-lived ROS can reach",
@@ -536,8 +540,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               "respiration)",
               "respiration: Brown et al. 2000, J Biol Chem 275:13441 (abstract: Ki(app) ~1 uM "
               "for alpha-ketoglutarate-driven respiration); cytochrome c oxidase 1 uM (FEBS "
-              "Lett 2008, doi:10.1016/j.febslet.2008.11.018). Glycolysis: 40 uM Zn2+ raises "
-              "DHAP and FBP, lowers NAD+ and ATP, then kills (Sheline, Behrens & Choi 2000, "
+              "Lett 2008, doi:10.1016/j.febslet.2008.11.018). Glycolysis: 40 uM Zn2+ in the "
+              "bathing medium of cortical neurons (3-22 h; the free intracellular level not "
+              "given) raises DHAP and FBP, lowers NAD+ and ATP, then kills (Sheline, Behrens "
+              "& Choi 2000, "
               "J Neurosci 20:3139, doi:10.1523/JNEUROSCI.20-09-03139.2000, abstract); no "
               "GAPDH Ki was found, so the respiratory value is assumed for both",
               lower=0.0, lower_open=True),
