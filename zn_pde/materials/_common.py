@@ -15,6 +15,8 @@ from .zno import H2O2_DIFFUSIVITY_37C, TO_37C, TO_37C_TEXT
 _TORTUOSITY_SQ = 1.6**2  # Sykova & Nicholson 2008, doi:10.1152/physrev.00027.2007
 _SYKOVA = "Sykova & Nicholson 2008, Physiol Rev 88:1277, doi:10.1152/physrev.00027.2007"
 _H2S_DIFFUSIVITY = round(1360.0 * TO_37C, 1)
+# Rigg's Arrhenius law of the Fenton rate constant (M^-1 s^-1, cal/mol) at 37 °C, in /(uM s)
+_FENTON_37C = round(1.05e8 * math.exp(-8460.0 / (1.987 * 310.15)) * 1e-6, 10)
 # H2S lost from an open culture well with a 5 min half-life (DeLeon, Stoy & Olson 2012)
 _H2S_LOSS_PER_S = round(math.log(2.0) / 300.0, 7)
 # O2 (see OXYGEN). Gas over culture medium at 37 °C, humidified (water vapour 6.275 kPa);
@@ -124,16 +126,15 @@ COMMON: tuple[Parameter, ...] = (
               "probe (Konijn et al. 1999, Blood 94(6):2128, abstract); Cabantchik "
               "2014, Front Pharmacol 5:45, doi:10.3389/fphar.2014.00045 ('lower uM range'). "
               "Raise it for Fe- or Cu-doped particles", lower=0.0),
-    Parameter("fenton_rate_per_uM_per_s", 76e-6, "1/(uM s)",
-              "Fenton rate constant Fe2+ + H2O2 -> Fe3+ + OH + OH-",
-              "76 M^-1 s^-1 (= 76e-6 /(uM s)), the value commonly cited to Walling 1975, Acc "
-              "Chem Res 8:125, doi:10.1021/ar50088a003 (not read: where in it the value stands "
-              "was not seen), taken as is, not corrected to 37 °C. A measurement read: "
-              "'k1=1.05x10^8 x exp(-8460/RT) l mole^-1 sec^-1', 15-40 °C, in sulfuric acid "
-              "('The rate constant of the reaction between hydrogen peroxide and ferrous ions', "
-              "abstract on scite.ai's page of T. Rigg; co-authors, journal and DOI not seen), "
-              "with R = 1.987 cal/(mol K) gives 66 M^-1 s^-1 at 25 °C, 76 at 28 °C and 115 at "
-              "37 °C",
+    Parameter("fenton_rate_per_uM_per_s", _FENTON_37C, "1/(uM s)",
+              "Fenton rate constant Fe2+ + H2O2 -> Fe3+ + OH + OH- at 37 °C",
+              "'k1=1.05x10^8 x exp(-8460/RT) l mole^-1 sec^-1', measured from 15 to 40 °C in "
+              "sulfuric acid ('The rate constant of the reaction between hydrogen peroxide and "
+              "ferrous ions', abstract on scite.ai's page of T. Rigg; co-authors, journal and "
+              "DOI not seen), at 310.15 K with R = 1.987 cal/(mol K): 114.6 M^-1 s^-1 = "
+              "1.146e-4 /(uM s). The 76 M^-1 s^-1 commonly cited to Walling 1975, Acc Chem Res "
+              "8:125, doi:10.1021/ar50088a003 (not read), is this law's value at 28 °C (66 at "
+              "25 °C); it stood here until 2026-12-07 uncorrected to 37 °C",
               lower=0.0),
     # --- H2S --------------------------------------------------------------------------------
     Parameter("h2s_diffusivity_medium_um2_per_s", _H2S_DIFFUSIVITY, "um^2/s",
