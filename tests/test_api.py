@@ -626,6 +626,20 @@ def test_an_override_that_is_no_config_value_names_the_config_as_every_error_doe
             assert str(e.value).startswith(f"{label}: key "), (key, str(e.value))
 
 
+def test_a_keyword_override_s_bad_key_path_names_the_key_without_cli_wording(capsys):
+    """A keyword override past the end of an array, with a negative index, or into a number
+    said "--set index 5 out of range", "--set index -1: ..." and "--set key goes inside a
+    value that is not a table" from `simulate`, where no `--set` was typed (a client audit,
+    2026-12-07). The message names the key as given, and is still the command line's."""
+    for key in ("ultrasound[5].start_h", "ultrasound.5.start_h", "ultrasound[-1].start_h",
+                "time.end_h.x"):
+        with pytest.raises(zn_pde.InputError) as e:
+            zn_pde.simulate(str(CONFIG), progress=False, **{key: 1.0})
+        text = str(e.value)
+        assert f"key '{key}'" in text and "--set" not in text, text
+        assert text == _cli_error(["run", str(CONFIG), "--set", f"{key}=1.0"], capsys)
+
+
 def test_a_fluid_fraction_written_alone_is_kept_when_an_override_sets_the_cell_fraction(
         tmp_path):
     """A config that writes `tissue.extracellular_volume_fraction = 0.2` without

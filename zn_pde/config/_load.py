@@ -295,7 +295,7 @@ def _list_index(node: list, parts: list[str], j: int, file: str, key: str,
     array, part, n = parts[j - 1] if j else parts[j], parts[j], len(node)
     entries = f"{n} entr{'y' if n == 1 else 'ies'}"
     if re.fullmatch(r"-\d+", part):
-        raise InputError(f"--set index {part}: indices count from 0 ({array} has {entries}"
+        raise InputError(f"index {part}: indices count from 0 ({array} has {entries}"
                          f"{f', the last is {array}[{n - 1}]' if n else ''})",
                          file=file, key=key)
     if not part.isdigit():
@@ -306,10 +306,10 @@ def _list_index(node: list, parts: list[str], j: int, file: str, key: str,
                          f"{array}[{part}] to set; add it to the config, or set the whole "
                          f"list, e.g. {array}=[...]", file=file, key=key)
     if int(part) >= n:
-        raise InputError(f"--set index {part}: the config leaves {array} empty or to its "
+        raise InputError(f"index {part}: the config leaves {array} empty or to its "
                          f"default, which could not be resolved yet; set the whole list, e.g. "
                          f"{array}=[...]" if n == 0 else
-                         f"--set index {part} out of range ({array} has {entries}; allowed: "
+                         f"index {part} out of range ({array} has {entries}; allowed: "
                          f"0 to {n - 1})",
                          file=file, key=key)
     return int(part)
@@ -352,7 +352,7 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
         for p in parts[:n]:
             parent += (f"[{p}]" if p.isdigit() and parent else
                        ("." if parent else "") + (f'"{p}"' if "." in p else p))
-        return InputError(f"--set key goes inside a value that is not a table: {parent} is "
+        return InputError(f"the key goes inside a value that is not a table: {parent} is "
                           f"{as_toml(node)}; allowed: {parent}=VALUE to replace it, or a key "
                           "inside a table", file=file, key=key)
 
