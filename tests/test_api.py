@@ -640,6 +640,31 @@ def test_a_keyword_override_s_bad_key_path_names_the_key_without_cli_wording(cap
         assert text == _cli_error(["run", str(CONFIG), "--set", f"{key}=1.0"], capsys)
 
 
+def test_simulate_to_file_and_simulate_control_refuse_a_config_that_is_not_resolved(
+        tmp_path, cli_file):
+    """`zn_pde.simulate_to_file` and `simulate_control` (public, README "The control run")
+    take the resolved config of `zn_pde.load_config`. Given a TOML path, as `simulate`
+    takes, or a raw dict, they failed deep inside with a TypeError ("string indices must be
+    integers"), an AttributeError ("'str' object has no attribute 'get'") or a KeyError
+    ('geometry') (a client audit, 2026-12-07). Now an `InputError` names the argument and
+    what to pass, and no file is written."""
+    out = tmp_path / "x.h5"
+    raw = {"grid": {"kind": "well_mixed"}, "material": {"kind": "ZnO"}}
+    for call in (lambda c: zn_pde.simulate_to_file(c, out, progress=False),
+                 lambda c: zn_pde.simulate_control(c, cli_file, progress=False)):
+        for config, words in ((str(CONFIG), r"key 'config'.*is a str, not.*load_config"),
+                              (CONFIG, r"key 'config'.*is a PosixPath, not.*load_config"),
+                              (raw, r"key 'config'.*not a resolved config.*\[geometry\]"
+                                    r".*load_config")):
+            with pytest.raises(zn_pde.InputError, match=words):
+                call(config)
+    assert not out.exists()
+    # the resolved config still runs
+    c = load_config(ROOT / "configs" / "zno_release_vial.toml",
+                    ["time.end_h=0.5", "time.save_every_min=30"])
+    assert zn_pde.simulate_to_file(c, out, progress=False).path == out
+
+
 def test_a_fluid_fraction_written_alone_is_kept_when_an_override_sets_the_cell_fraction(
         tmp_path):
     """A config that writes `tissue.extracellular_volume_fraction = 0.2` without

@@ -16,7 +16,7 @@ import shlex
 import signal
 import threading
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -424,6 +424,27 @@ PH_LONG_NAME = ("extracellular pH at t = 0 (static; a medium exchange with a ph 
                 "medium voxels' pH from its time to its event_medium_ph)")
 
 
+# the sections a resolved config always holds, whatever the model (`resolve` fills each)
+_RESOLVED_SECTIONS = ("grid", "geometry", "time", "ph", "boundary", "tissue", "numerics")
+
+
+def _check_resolved(config: Any, caller: str) -> None:
+    """`simulate_to_file` and `simulate_control` take the resolved config, not a path or a
+    raw dict as `simulate` does: either failed deep inside (a TypeError on a path's text, a
+    KeyError on a section the raw dict leaves to its default). Say what to pass instead."""
+    how = ("pass zn_pde.load_config(path, overrides) (a dict: zn_pde.resolve(config)), or "
+           "use zn_pde.simulate(config, out=OUT.h5), which takes a path or a dict")
+    if not isinstance(config, Mapping):
+        raise InputError(f"{caller}'s config is a {type(config).__name__}, not the resolved "
+                         f"config (a dict); {how}", file=str(config) if isinstance(
+                             config, str | Path) else None, key="config")
+    missing = [k for k in _RESOLVED_SECTIONS if not isinstance(config.get(k), dict)]
+    if missing:
+        raise InputError(f"{caller}'s config is not a resolved config (it has no "
+                         f"[{missing[0]}], which resolution always fills in); {how}",
+                         key="config")
+
+
 def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool = False,
                      progress: bool = True, resume: bool = False,
                      seed: tuple[Path, int] | None = None,
@@ -440,6 +461,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
     resumable) and RunError when the run fails or is interrupted; frames saved until then
     stay in the file.
     """
+    _check_resolved(config, "simulate_to_file")
     out = Path(out)
     sweep_unroll()  # a bad ZN_PDE_SWEEP_UNROLL is refused before any file is written
     geo = build_geometry(config)
@@ -771,6 +793,7 @@ def simulate_control(config: dict[str, Any], out: str | Path, *, progress: bool 
     cell-free vial: the stimuli have nothing to kill, and the control would only show its
     medium without their ROS). Raises InputError when `config` is not the config of the run
     in `out` (the control would continue that run's frames under another protocol)."""
+    _check_resolved(config, "simulate_control")
     if not makes_control(config):
         return None
     if _public(resolve(unresolved(config), "simulate_control's config")) != _public(
