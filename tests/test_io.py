@@ -24,6 +24,7 @@ import pytest
 import xarray as xr
 from matplotlib.colors import LogNorm
 
+import zn_pde
 from zn_pde import Schedule, __version__
 from zn_pde._progress import Progress, format_duration
 from zn_pde._run import simulate_to_file
@@ -354,6 +355,24 @@ def test_inspect_flags_an_incomplete_file_and_shows_its_message(run3d, tmp_path)
     with h5py.File(copy, "r+") as f:
         f["time"].resize((1,))
     assert "  1 frame from 0 to 0 h" in describe(copy)
+
+
+def test_a_complete_run_saved_again_by_xarray_is_still_complete(run_wm, tmp_path):
+    """`open_run(path).to_netcdf(copy, engine="h5netcdf")` keeps every attribute, but
+    h5netcdf writes the scalar `complete = 1` as a one-element array, which `inspect` read
+    as the text "[1]": it called the complete copy incomplete and offered `zn-pde run
+    --resume`, and `plot` titled its figures INCOMPLETE (a client audit, 2026-12-07). A
+    one-element attribute now reads as its element."""
+    copy = tmp_path / "copy.nc"
+    with zn_pde.open_run(run_wm) as ds:
+        ds.load().to_netcdf(copy, engine="h5netcdf")
+    with h5py.File(copy, "r") as f:
+        assert np.asarray(f.attrs["complete"]).shape == (1,)  # what h5netcdf writes
+    assert read_run(copy).complete and read_run(copy).status == "complete"
+    text = describe(copy)
+    assert "status      complete" in text and "--resume" not in text, text
+    with zn_pde.open_run(copy) as again, zn_pde.open_run(run_wm) as first:
+        xr.testing.assert_identical(again.load(), first.load())
 
 
 # --- plot ------------------------------------------------------------------------------------

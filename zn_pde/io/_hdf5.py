@@ -534,7 +534,11 @@ def read_retrying(path: str | os.PathLike, read: Callable[[], T]) -> T:
 
 
 def attrs_text(attrs: Any) -> dict[str, str]:
-    return {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in attrs.items()}
+    """Each attribute as text. A one-element array reads as its element: netCDF writers
+    (xarray's `to_netcdf` through h5netcdf) store a scalar such as `complete = 1` as [1],
+    whose text "[1]" would read as not complete."""
+    return {k: _text(v.item() if isinstance(v, np.ndarray) and v.size == 1 else v)
+            for k, v in attrs.items()}
 
 
 def _text(v: Any) -> str:
