@@ -100,6 +100,28 @@ def test_plan_from_python_refuses_a_flag_that_is_not_a_bool(tmp_path, flag):
     assert not (tmp_path / "o").exists()
 
 
+def test_plan_from_python_names_its_own_arguments_for_an_existing_output(tmp_path):
+    """`plan(path, DIR)` over an existing `DIR/<name>.json` said only "pass --overwrite to
+    replace it, or write elsewhere with -o DIR or --set plan.name=NAME", and `plan(...,
+    resume=True)` with nothing to resume named "key '--resume'": command-line flags a
+    notebook caller never typed (a client audit, 2026-12-07). Both now name the Python
+    arguments beside the flags, as simulate's and export_vtk's messages do; nothing is
+    solved or written."""
+    path = write_plan(tmp_path, {"ultrasound[0].start_h": (1.0, 4.0)})
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "toy.json").write_text("{}")
+    with pytest.raises(InputError, match=r"plan output exists") as e:
+        plan(path, out, progress=False)
+    assert "overwrite=True" in str(e.value) and "overrides=['plan.name=NAME']" in str(e.value)
+    assert "--overwrite" in str(e.value)  # the command line's way is still named
+    with pytest.raises(InputError, match=r"nothing to resume") as e:
+        plan(path, tmp_path / "elsewhere", resume=True, progress=False)
+    assert "resume=True" in str(e.value)
+    assert sorted(p.name for p in out.iterdir()) == ["toy.json"]
+    assert not (tmp_path / "elsewhere" / "toy.json").exists()
+
+
 def test_gradient_matches_differences_exposure_controls(tmp_path):
     """Ultrasound start, duration, intensity and repeat spacing (two repeats): event times
     move through the step lengths, the intensity through the cavitation law."""

@@ -40,8 +40,9 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
     resume_file = out / f"{settings.name}.resume.json"
     if target.exists() and not overwrite and not resume:
         raise InputError("plan output exists (with its .toml and .png beside it); pass "
-                         "--overwrite to replace it, or write elsewhere with -o DIR or "
-                         "--set plan.name=NAME", file=str(target))
+                         "--overwrite (plan: overwrite=True) to replace it, or write "
+                         "elsewhere with -o DIR or --set plan.name=NAME (plan: another "
+                         "outdir, or overrides=['plan.name=NAME'])", file=str(target))
     t0 = time.perf_counter()
     problem = PlanProblem(settings)
     for warning in problem.warnings.values():  # before the solves: the user may stop here

@@ -129,8 +129,9 @@ def optimise(problem: PlanProblem, resume_file: Path | None, resume: bool = Fals
                              "current": None}
     if resume:
         if resume_file is None or not resume_file.is_file():
-            raise InputError(f"nothing to resume: {resume_file} does not exist (a plan "
-                             "interrupted in this folder leaves it)", key="--resume")
+            raise InputError(f"nothing to resume (plan: resume=True): {resume_file} does "
+                             "not exist (a plan interrupted in this folder leaves it)",
+                             key="--resume")
         try:
             state = json.loads(resume_file.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
