@@ -25,7 +25,7 @@ import xarray as xr
 from matplotlib.colors import LogNorm
 
 import zn_pde
-from zn_pde import Schedule, __version__
+from zn_pde import InputError, Schedule, __version__
 from zn_pde._progress import Progress, format_duration
 from zn_pde._run import simulate_to_file
 from zn_pde.cli import main
@@ -665,6 +665,29 @@ def test_plot_rejects_unknown_fields_and_times(run3d, tmp_path, capsys):
     assert main(["plot", str(path), "--times-h", "0.1,x", *out]) == 2
     assert "--times-h must be comma-separated numbers" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_plot_run_and_describe_from_python_refuse_arguments_of_the_wrong_type(run3d,
+                                                                              tmp_path):
+    """`zn_pde.plot.plot_run` and `zn_pde.inspect.describe`, the Python side of `plot` and
+    `inspect`: `fields="zn"` was read a letter at a time ("no field 'z' ... did you mean
+    'zn'?"), `times_h=3.0` failed with "TypeError: 'float' object is not iterable",
+    `log="no"` drew logarithmic axes (a truthy text), and a path that is no path
+    (`describe(42)`) was a TypeError from os.fspath (a client audit, 2026-12-07). Each is now
+    an InputError naming the argument, and nothing is drawn."""
+    path, _ = run3d
+    cases = [(dict(fields="zn"), r"key 'fields'.*'zn' \(str\).*a list of field names"),
+             (dict(times_h=3.0), r"key 'times_h'.*3\.0 \(float\).*a list of times"),
+             (dict(log="no"), r"plot_run's log = 'no' must be True or False")]
+    for kwargs, words in cases:
+        with pytest.raises(InputError, match=words):
+            plot_run(path, tmp_path, **kwargs)
+    for call in (lambda: plot_run(42, tmp_path), lambda: describe(42)):
+        with pytest.raises(InputError, match=r"key 'path'.*a file path, got int 42"):
+            call()
+    assert not list(tmp_path.glob("*.png"))
+    # a list of one field, and of one time, still draw
+    assert plot_run(path, tmp_path, fields=["zn"], times_h=[0.25])
 
 
 def test_plot_of_a_file_without_frames_says_so(run3d, tmp_path, capsys):

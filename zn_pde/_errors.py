@@ -51,6 +51,15 @@ def check_flags(caller: str, file: str | None = None, **flags: object) -> None:
                              file=file)
 
 
+def check_path(caller: str, path: object) -> None:
+    """A Python caller's file argument must be a path (str or os.PathLike): anything else
+    failed as a TypeError inside os.fspath, far from the call."""
+    if not isinstance(path, str | os.PathLike):
+        raise InputError(f"{caller} takes a file path, got {type(path).__name__} {path!r}; "
+                         "allowed: a str or os.PathLike naming a zn-pde output (.h5)",
+                         key="path")
+
+
 class ConfigNote(UserWarning):
     """A config the model runs, but not wholly as its user may expect (light below the band
     gap, ultrasound below the cavitation threshold, zinc nothing caps, ...): the notes

@@ -17,7 +17,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ._errors import InputError
+from ._errors import InputError, check_path
 from ._progress import count
 from .config import dumps
 from .io import RunFile, read_run
@@ -37,6 +37,7 @@ _STATUS_TEXT = {
 
 def describe(path: str | Path, *, config: bool = False) -> str:
     """A multi-section text description of the output at `path` (InputError if unusable)."""
+    check_path("describe", path)
     if is_sweep(path):
         return describe_sweep(path, config=config)
     run = read_run(path)

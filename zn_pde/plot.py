@@ -61,7 +61,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm, Normalize, 
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ._errors import InputError, output_folder
+from ._errors import InputError, check_flags, check_path, output_folder
 from ._progress import count
 from .io import RunFile, read_run
 
@@ -142,6 +142,19 @@ def plot_run(path: str | Path, outdir: str | Path | None = None,
     `<stem>_vs_<control stem>.png`. Raises InputError (exit 2) for an unusable file, an
     unknown field, a time outside the run or a control that does not match.
     """
+    check_path("plot_run", path)
+    check_flags("plot_run", str(path), log=log)
+    # a lone text or number would be read a letter at a time, or not at all
+    if fields is not None and (isinstance(fields, str | bytes) or not isinstance(
+            fields, Sequence) or not all(isinstance(f, str) for f in fields)):
+        raise InputError(f"fields = {fields!r} ({type(fields).__name__}): expected a list of "
+                         "field names, e.g. ['zn', 'viability']", file=str(path), key="fields")
+    if times_h is not None and (isinstance(times_h, str | bytes) or not isinstance(
+            times_h, Sequence | np.ndarray) or not all(
+                isinstance(t, int | float | np.number) and not isinstance(t, bool)
+                for t in times_h)):
+        raise InputError(f"times_h = {times_h!r} ({type(times_h).__name__}): expected a list "
+                         "of times in hours, e.g. [4.0, 24.0]", file=str(path), key="times_h")
     run = read_run(path)
     if run.n_frames == 0:
         raise InputError("no frame is saved in this file yet; nothing to plot",
