@@ -399,6 +399,31 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_an_existing_output_s_message_offers_resume_only_for_an_incomplete_run(workdir,
+                                                                               capsys):
+    """Running into an existing output said "pass --overwrite (simulate: overwrite=True) to
+    replace it, or --resume to continue it" whatever the file held: `--resume` of a
+    complete run is refused (exit 2), and `simulate` has no resume (a client audit,
+    2026-12-07). Now a complete run's message offers only the replacement; an incomplete
+    run's gives the command that continues it; a file that is no run offers neither."""
+    out = workdir / "again.h5"
+    base = ["run", str(workdir / "cfg.toml"), "-o", str(out), "--quiet",
+            *[a for o in SHORT for a in ("--set", o)]]
+    assert main(base) == 0
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert "output file exists" in err and "overwrite=True" in err and "resume" not in err, err
+    with h5py.File(out, "r+") as f:
+        f.attrs["status"], f.attrs["complete"] = "interrupted", np.uint8(0)
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert f"continue it with: zn-pde run --resume {out}" in err, err
+    junk = workdir / "junk.h5"
+    junk.write_bytes(b"not hdf5")
+    assert main(base[:3] + [str(junk)] + base[4:]) == 2
+    assert "resume" not in capsys.readouterr().err
+
+
 def test_existing_output_is_never_overwritten_silently(workdir, capsys):
     out = workdir / "keep.h5"
     out.write_bytes(b"precious")

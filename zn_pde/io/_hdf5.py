@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import os
 import re
+import shlex
 import time
 import tomllib
 import traceback
@@ -256,7 +257,7 @@ class Writer:
                               "an output name whose .xmf is not a folder", file=str(self.path))
         if self.path.exists() and not overwrite:
             raise OutputError("output file exists; pass --overwrite (simulate: overwrite="
-                              "True) to replace it, or --resume to continue it",
+                              f"True) to replace it{_resume_hint(self.path)}",
                               file=str(self.path))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -438,6 +439,20 @@ class Writer:
         f.attrs["complete"] = np.uint8(0)
         f.flush()
         return self
+
+
+def _resume_hint(path: Path) -> str:
+    """How to continue the run in `path`, for the message refusing to replace it: only an
+    incomplete zn-pde run can be resumed (a complete one, a sweep's file or any other file
+    is refused by --resume), and only from the command line."""
+    try:
+        with open_read_only(path) as f:
+            attrs = attrs_text(f.attrs)
+    except Exception:  # not HDF5, unreadable, being written: nothing to offer
+        return ""
+    if attrs.get("format") != FORMAT_MARK or attrs.get("complete") in ("1", "True", "true"):
+        return ""
+    return f", or continue it with: zn-pde run --resume {shlex.quote(str(path))}"
 
 
 def open_read_only(path: str | Path) -> h5py.File:
