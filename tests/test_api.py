@@ -82,6 +82,12 @@ def test_simulate_returns_the_output_with_hours_units_config_and_summary(in_memo
     np.testing.assert_array_equal(ds["time_h"], ds["time"] / 3600.0)
     assert ds["time_h"].dims == ("time",) and ds["time_h"].attrs["units"] == "h"
     xr.testing.assert_identical(ds.sel(time_h=0.5), ds.isel(time=1))  # indexed by hours
+    # hours as the dimension (README): xarray's swap_dims keeps time_h's index on the old
+    # dimension, so `ds.swap_dims(time="time_h").sel(time_h=...)` fails ("Dimensions
+    # {'time'} do not exist", xarray 2026.9); the README's spelling drops it first
+    by_h = ds.drop_indexes("time_h").swap_dims(time="time_h")
+    assert by_h["zn"].dims[0] == "time_h"
+    np.testing.assert_array_equal(by_h.sel(time_h=0.5)["zn"], ds.isel(time=1)["zn"])
     for name, v in ds.variables.items():
         assert "units" in v.attrs, name
     assert ds["zn"].attrs["units"] == "uM" and ds["viability"].attrs["units"] == "1"
