@@ -637,12 +637,17 @@ def bad_files(tmp_path, run3d) -> dict[str, tuple[Path, str]]:
             "foreign": (foreign, "not a zn-pde output"),
             "truncated": (truncated, "cannot be opened"),
             "folder": (folder, "not a file"),
-            "sweep": (sweep, "a zn-pde sweep output")}
+            "sweep": (sweep, "a zn-pde sweep output"),
+            # the ParaView sidecar given for its run (a client audit, 2026-12-07: it said
+            # only "not an HDF5 file"): named, with the file to give instead
+            "sidecar": (run3d[0].with_suffix(".xmf"),
+                        f"the XDMF sidecar of {run3d[0]} (ParaView's view of it); give "
+                        f"the run itself, {run3d[0]}")}
 
 
 @pytest.mark.parametrize("command", ["inspect", "plot"])
 @pytest.mark.parametrize("kind", ["missing", "text", "empty", "foreign", "truncated", "folder",
-                                  "sweep"])
+                                  "sweep", "sidecar"])
 def test_inspect_and_plot_reject_files_that_are_not_outputs(command, kind, bad_files, capsys):
     path, why = bad_files[kind]
     assert main([command, str(path)]) == 2

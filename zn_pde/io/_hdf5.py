@@ -441,6 +441,16 @@ class Writer:
         return self
 
 
+def _is_xdmf(path: Path) -> bool:
+    """Whether `path` starts as an XDMF file (XML with an Xdmf root) does."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    return b"<Xdmf" in head
+
+
 def _resume_hint(path: Path) -> str:
     """How to continue the run in `path`, for the message refusing to replace it: only an
     incomplete zn-pde run can be resumed (a complete one, a sweep's file or any other file
@@ -494,6 +504,13 @@ def open_run(path: str | Path) -> h5py.File:
             is_hdf5 = False
         if not is_hdf5:
             empty = p.stat().st_size == 0
+            if _is_xdmf(p):  # a ParaView user's natural first try: name the file it shows
+                run = p.with_suffix(".h5")
+                raise InputError("not an HDF5 file but the XDMF sidecar of "
+                                 + (f"{run} (ParaView's view of it); give the run itself, "
+                                    f"{run}" if run.is_file() else
+                                    "a run (ParaView's view of it); give the run's .h5 file"),
+                                 file=str(p)) from None
             raise InputError("not an HDF5 file; zn-pde outputs are HDF5 files written by "
                              "`zn-pde run`" + (" (this one is empty: a run stopped before it "
                                                "wrote anything; run again with --overwrite)"
