@@ -653,6 +653,16 @@ def test_inspect_and_plot_reject_files_that_are_not_outputs(command, kind, bad_f
     assert main([command, str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"zn-pde {command}: error: {path}: ") and why in err
+
+
+def test_resume_of_the_sidecar_names_the_run_to_resume(bad_files, capsys):
+    """`zn-pde run --resume OUT.xmf` added "run its config again with --overwrite (from
+    t = 0)" to the sidecar's message, as for a damaged file: advice that would overwrite
+    the sidecar; it now names the run to resume (a client audit, 2026-12-07)."""
+    path, why = bad_files["sidecar"]
+    assert main(["run", "--resume", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert why in err and "--overwrite" not in err, err
     assert "Traceback" not in err
 
 

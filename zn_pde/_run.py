@@ -33,7 +33,7 @@ from ._protocol import event_table
 from ._solve import PEAK_PLACES, Schedule, run
 from .config import dumps, largest_accurate_dt_s, resolve, unresolved
 from .io import Writer, open_run, write_xdmf
-from .io._hdf5 import STATUSES, _text, read_retrying
+from .io._hdf5 import STATUSES, _is_xdmf, _text, read_retrying
 
 SUMMARY_UNITS = {
     "tissue_mean_zn": ("uM", "tissue-mean dissolved Zn2+ in the interstitium"),
@@ -889,6 +889,8 @@ def check_resumable(path: Path) -> None:
     try:
         cfg = read_retrying(path, lambda: config_of_run(path))
     except InputError as e:
+        if _is_xdmf(path):  # the sidecar: the message names the run to resume instead
+            raise
         raise InputError(f"{e.message}; nothing can be resumed from it: run its config again "
                          "with --overwrite (from t = 0)", file=str(path)) from None
     if cfg["_complete"]:
