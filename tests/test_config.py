@@ -115,6 +115,25 @@ def test_set_indexes_a_list_left_to_its_default_and_names_a_missing_index(capsys
     assert code == 2 and "the config has no dose entries, so there is no dose[0]" in text
 
 
+def test_set_index_into_a_value_that_is_no_list_names_what_it_is(capsys):
+    """An index into a key the config leaves to a default that is not a list
+    (`numerics.precision[0]`, a text), into an optional key left unset
+    (`material.hydrodynamic_diameter_nm[0]`) or into an unknown section (`nosuch[0].x`) was
+    answered "the config leaves precision empty or to its default, which could not be
+    resolved yet; set the whole list" (a client audit, 2026-12-07): none is a list, and
+    nosuch is no section. Each is now named for what it is."""
+    code, text = _validate(capsys, "--set", "numerics.precision[0]=1")
+    assert code == 2 and "key 'numerics.precision[0]'" in text, text
+    assert 'numerics.precision is "float32", not a list' in text and "whole list" not in text
+    code, text = _validate(capsys, "--set", "material.hydrodynamic_diameter_nm[0]=1")
+    assert code == 2 and "material.hydrodynamic_diameter_nm is not a list" in text, text
+    assert "whole list" not in text
+    code, text = _validate(capsys, "--set", "nosuch[0].x=1")
+    assert code == 2 and "key 'nosuch': unknown section; allowed sections: grid" in text, text
+    # a list the config leaves to its default is still indexed
+    assert load_config(None, ["geometry.center_um[1]=300"])["geometry"]["center_um"][1] == 300
+
+
 def test_set_one_entry_of_a_table_left_to_its_default(tmp_path):
     """`species[0].decay_per_s.medium` on a species that leaves decay_per_s to its default
     sets that entry and keeps the default's other (before: refused, the table holding only

@@ -356,6 +356,28 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
                           f"{as_toml(node)}; allowed: {parent}=VALUE to replace it, or a key "
                           "inside a table", file=file, key=key)
 
+    def not_a_list(n: int, parent: dict[str, Any]) -> InputError:
+        # parts[n], absent from the raw config, is no list in the resolved one (`known`)
+        path = ".".join(f'"{p}"' if "." in p else p for p in parts[:n + 1])
+        if known is not None:
+            return InputError(f"{path} is {as_toml(known)}, not a list, so it has no entry "
+                              f"{parts[n + 1]}; allowed: {path}=VALUE to replace it",
+                              file=file, key=key)
+        # no such key: the resolver names it (an unknown section or key, with the allowed
+        # ones), as it would for the key set whole
+        trial = copy.deepcopy(raw)
+        parent[parts[n]] = _parse_value(value)
+        try:
+            resolve(raw, file)
+        except InputError as e:
+            return e
+        finally:
+            raw.clear()
+            raw.update(trial)
+        return InputError(f"{path} is not a list (an optional key the config leaves unset), so "
+                          f"it has no entry {parts[n + 1]}; allowed: {path}=VALUE to set it",
+                          file=file, key=key)
+
     node: Any = raw
     known: Any = filled  # the same place in the resolved config, while it has it
     for i, part in enumerate(parts[:-1]):
@@ -373,6 +395,11 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
             # a pair written as one number (the same in tissue and medium): setting one of
             # its entries keeps the other at that number
             node[part] = {"tissue": node[part], "medium": node[part]}
+        if part not in node and nxt_is_index and filled is not None and not isinstance(
+                known, list):
+            # an index into what the resolved config holds as no list: not "a list left to
+            # a default that could not be resolved yet", which would say to set it whole
+            raise not_a_list(i, node)
         if part not in node:
             # a list, or a table inside a section (not a section itself, whose defaults
             # stay defaults), the config leaves to its default: start from the default
