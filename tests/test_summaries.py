@@ -477,6 +477,26 @@ def test_the_zinc_note_of_a_cell_free_vial_speaks_of_dissolved_zinc():
     assert "at pH 5.5," in line and "read the dissolved zinc above that" in line
 
 
+@pytest.mark.parametrize("kind, ph, cleared", [
+    ("ZnO2", 3.0, "more as it decays"), ("ZnS", 1.0, "more as it escapes from the medium")])
+def test_the_zinc_note_of_a_cell_free_vial_names_no_cells(kind, ph, cleared):
+    """A vial of ZnO2 (or ZnS) in acid: the co-product's ion product lets more zinc dissolve
+    as the co-product is removed, which in a vial without cells is its own decay (H2O2) or
+    escape from the open well (H2S); the note said "more as the cells clear it" there too (a
+    domain audit, 2026-12-07: ZnO2 at 20 ug/mL, pH 5, a well_mixed medium vial). A culture
+    of cells keeps the cells' clearance. (ZnS's product caps its zinc below complete
+    medium's ~153 uM above pH ~2, hence pH 1.)"""
+    from zn_pde._notes import uncapped_zinc_lines
+
+    raw = {"grid": {"kind": "well_mixed"}, "geometry": {"kind": "medium"},
+           "material": {"kind": kind, "dose_ug_per_ml": 2000.0}, "ph": {"medium": ph}}
+    (line,) = uncapped_zinc_lines(config(raw))
+    assert cleared in line and "cells" not in line, line
+    raw["geometry"] = {"kind": "uniform", "cell_volume_fraction": 0.002}
+    (line,) = uncapped_zinc_lines(config(raw))
+    assert "more as the cells clear it" in line, line
+
+
 @pytest.mark.parametrize("exchanges, doses, most", [
     ([], [(3.0, 10.0), (3.5, 5.0)], 35.0),  # doses add up
     ([2.0, 4.0], [(3.0, 10.0), (3.5, 5.0)], 20.0),  # the first exchange washed out the 20

@@ -152,8 +152,11 @@ def uncapped_zinc_lines(config: dict) -> list[str]:
     what = ("dissolved zinc" if config["geometry"]["kind"] == "medium" else
             "zinc toxicity")
     if kind.coproduct is not None:
-        limit += (f" while its {kind.coproduct.upper()} stays in solution, more as the cells "
-                  "clear it")
+        # what lowers the co-product and so lets more dissolve: a vial has no cells, only
+        # H2O2's decay or H2S's escape from the open well (`h2s_oxidation_per_s`)
+        cleared = ("the cells clear it" if config["geometry"]["kind"] != "medium" else
+                   "it decays" if kind.coproduct == "h2o2" else "it escapes from the medium")
+        limit += f" while its {kind.coproduct.upper()} stays in solution, more as {cleared}"
     return [f"  note: {material['kind']} at {dose:g} ug/mL carries {zinc_uM:.0f} uM of zinc, "
             f"and in medium at pH {ph:g}, nothing in the model caps what dissolves ({limit}, "
             f"the medium no zinc "
