@@ -12,7 +12,7 @@ import h5py
 import jax
 import numpy as np
 import pytest
-from helpers import config
+from helpers import WELL_MIXED_CULTURE, config
 
 from zn_pde._run import (
     CONTROL_DT_S,
@@ -347,6 +347,31 @@ def test_a_control_at_its_run_s_step_has_no_step_error_to_excuse():
     assert killed_text(0.80, 0.80 - 3e-8, longer_step=False) == "0.00 % of the cells"
 
 
+def test_a_well_mixed_control_steps_as_its_run(tmp_path):
+    """A 2D culture (the shipped well-mixed one, 60 s steps) given a 0.6 s exposure just
+    above the cavitation threshold at 1 h: the stimuli's own hits kill ~0.1 % of the cells.
+    The control stepped 300 s, which alone moved it 0.05 % points below the run by 6 h
+    (0.32 at 24 h, three times the default spheroid's step error), and the summary read
+    "none measurable ... the control's difference from the run is its step error, not their
+    doing" (a domain audit, 2026-12-07). A well-mixed control costs nothing at the run's
+    step: now it takes it, and the kill it measures is the stimuli's own hits to 0.01 %
+    points (what they changed for the survivors besides is far smaller here)."""
+    raw = copy.deepcopy(WELL_MIXED_CULTURE)
+    raw["time"].update(end_h=6.0)
+    raw["ultrasound"] = [{"start_h": 1.0, "duration_min": 0.01, "intensity_W_per_cm2": 0.82,
+                          "frequency_MHz": 1.0}]
+    assert control_config(config(raw))["time"]["dt_s"] == 60.0
+    code, text = _run(tmp_path, raw)
+    assert code == 0, text
+    assert "none measurable" not in text, text
+    with h5py.File(tmp_path / "run.h5") as f:
+        alive = float(f["tissue_mean_viability"][-1])
+        own = float(f["stimulus_viability_loss"][-1])
+    kill = _final_viability(control_path(tmp_path / "run.h5")) - alive
+    assert own > 5e-4  # the scenario: a kill below the 300 s control's step error
+    assert kill == pytest.approx(own, abs=1e-4)
+
+
 def test_with_oxygen_the_control_steps_as_the_run(tmp_path):
     """With [oxygen] on the control takes the run's own step, not 300 s (the O2 profile, which
     the stimuli change most there, depends on the step: the shipped oxygen config's control
@@ -481,19 +506,62 @@ def test_a_run_with_no_particles_makes_no_control(tmp_path, events):
 
 
 def test_an_exposure_before_any_particles_kills_none_and_claims_no_change(tmp_path):
-    """Ultrasound at 2 h, the particles given at 4 h: the stimuli make no ROS and no hits,
-    and the control (its longer step from the dose on) ends a little below the run, which
-    the summary reports as no measurable kill; its next line went on "the difference is what
-    they changed for the survivors (particles reach deeper past the cells they killed; ...)",
-    though they killed none (an outside review of such a protocol): that line now says the
-    difference is the control's step error."""
+    """Ultrasound at 2 h, the particles given at 4 h: the stimuli make their ROS at the
+    particles, so the exposure makes none and hits no cell (radical dose 0 everywhere). An
+    outside review of such a protocol found the summary's next line claiming "what they
+    changed for the survivors"; then (a domain audit, 2026-12-07) a control was still made
+    that could only differ from the run by its own longer step (0.04 % points on the 250 um
+    default spheroid), with nothing in the output saying why the exposure did nothing. Now
+    validate and run note that the exposure ends before any particles are given, and no
+    control is made, as for a run given no particles at all. Particles given at the
+    exposure's start make a control again."""
     raw = copy.deepcopy(RADIAL)
     raw["material"]["dose_ug_per_ml"] = 0.0
     raw["dose"] = [{"time_h": 4.0, "dose_ug_per_ml": 20.0}]
     raw["ultrasound"][0]["start_h"] = 2.0
     code, text = _run(tmp_path, raw)
     assert code == 0
-    assert "killed by the stimuli: none measurable" in text, text
-    assert "account for 0.00 %" in text
+    with h5py.File(tmp_path / "run.h5", "r") as f:
+        assert np.nanmax(f["radical_dose"][:]) == 0.0
+    assert not control_path(tmp_path / "run.h5").exists()
+    assert ("note: ultrasound[0] ends by 2.017 h, before any particles are given (the first "
+            "at 4 h)") in text, text
+    assert "killed by the stimuli: 0.00 % of the cells: none of them can make ROS" in text
     assert "what they changed for the survivors" not in text
-    assert "the control's difference from the run is its step error" in text
+    raw["dose"][0]["time_h"] = 2.0  # given as the exposure starts: it acts on them
+    code, text = _run(tmp_path, raw, "--overwrite")
+    assert code == 0
+    assert control_path(tmp_path / "run.h5").exists()
+    assert "before any particles are given" not in text
+
+
+def test_the_note_on_exposures_before_the_particles_counts_their_repeats():
+    """Of three light repeats (0.5, 1.5, 2.5 h, 5 min each) before a dose at 2 h, the first
+    two are noted; an exposure ending exactly at the dose's time is over before it acts (a
+    dose acts at the start of the step at its time); one of zero intensity is not noted
+    (the control's own kind of exposure)."""
+    from zn_pde._notes import config_notes
+    from zn_pde._run import all_exposures_before_particles
+
+    raw = {"grid": {"kind": "well_mixed"},
+           "geometry": {"kind": "uniform", "cell_volume_fraction": 0.002},
+           "time": {"end_h": 3.0, "dt_s": 60.0, "save_every_min": 60.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 0.0},
+           "dose": [{"time_h": 2.0, "dose_ug_per_ml": 20.0}],
+           "light": [{"start_h": 0.5, "duration_min": 5.0, "wavelength_nm": 365.0,
+                      "irradiance_mW_per_cm2": 20.0, "repeats": 3, "repeat_every_h": 1.0}],
+           "ultrasound": [{"start_h": 1.0, "duration_min": 60.0, "intensity_W_per_cm2": 1.5,
+                           "frequency_MHz": 1.0}]}
+    notes = [n for n in config_notes(config(raw), at_validate=True) if "before any" in n]
+    assert notes == [
+        "  note: ultrasound[0] ends by 2 h, before any particles are given (the first at 2 h): "
+        "the stimuli make their ROS at the particles, so it makes none",
+        "  note: the first 2 of the 3 repeats of light[0] end by 1.583 h, before any particles "
+        "are given (the first at 2 h): the stimuli make their ROS at the particles, so they "
+        "make none"]
+    assert not all_exposures_before_particles(config(raw))  # light's third repeat acts
+    raw["light"][0]["repeats"] = 2
+    assert all_exposures_before_particles(config(raw))
+    raw["ultrasound"][0]["intensity_W_per_cm2"] = 0.0
+    assert [n for n in config_notes(config(raw), at_validate=True)
+            if "ultrasound[0]" in n] == []

@@ -66,6 +66,57 @@ def quiet_ultrasound_lines(config: dict) -> list[str]:
     return out
 
 
+def first_particles_h(config: dict) -> float | None:
+    """When particles are first given (h): 0 for a `material.dose_ug_per_ml` above 0, else the
+    earliest [[dose]] above 0; None where none are (or without a [material])."""
+    if "material" not in config:
+        return None
+    times = ([0.0] if config["material"]["dose_ug_per_ml"] > 0 else []) + [
+        d["time_h"] for d in config.get("dose", []) if d["dose_ug_per_ml"] > 0]
+    return min(times) if times else None
+
+
+def exposures_before_particles(config: dict) -> list[tuple[str, int, int, int, float]]:
+    """(kind, index, repeats that end before the first particles, all its repeats, the end
+    (h) of the last of them) for each exposure of non-zero intensity with a repeat that ends
+    at or before the first particles are given (`first_particles_h`): the stimuli make their
+    ROS at the particles (a [photosensitiser] is loaded on them), so such a repeat makes
+    none. A dose at an exposure's end acts after it (at the start of the next step)."""
+    from ._model import expand_repeats
+    from ._protocol import EXPOSURE_KINDS
+
+    first = first_particles_h(config)
+    if first is None:  # no particles at all: the summary says so ("no particles are given")
+        return []
+    out = []
+    for kind in EXPOSURE_KINDS:
+        amplitude = "intensity_W_per_cm2" if kind == "ultrasound" else "irradiance_mW_per_cm2"
+        for i, entry in enumerate(config.get(kind, [])):
+            if entry[amplitude] <= 0:
+                continue
+            ends = [r["start_h"] + r["duration_min"] / 60.0 for r in expand_repeats([entry])]
+            early = [end for end in ends if end <= first + 1e-12 * max(1.0, first)]
+            if early:
+                out.append((kind, i, len(early), len(ends), max(early)))
+    return out
+
+
+def early_exposure_lines(config: dict) -> list[str]:
+    """A note for each exposure (or its first repeats) over before any particles are given:
+    it makes no ROS (`exposures_before_particles`)."""
+    first = first_particles_h(config)
+    lines = []
+    for kind, i, early, repeats, end in exposures_before_particles(config):
+        which = (f"{kind}[{i}]" if repeats == 1 else
+                 f"all {repeats} repeats of {kind}[{i}]" if early == repeats else
+                 f"the first {early} of the {repeats} repeats of {kind}[{i}]")
+        lines.append(f"  note: {which} end{'s' if repeats == 1 else ''} by {end:.4g} h, "
+                     f"before any particles are given (the first at {first:g} h): the "
+                     "stimuli make their ROS at the particles, so "
+                     + ("it makes" if repeats == 1 else "they make") + " none")
+    return lines
+
+
 #: The highest intensity at which ultrasound without cavitation was reported to leave cell
 #: membranes intact: 0.5-4 W/cm^2 (IEEE Ultrasonics Symp 1993, doi:10.1109/ULTSYM.1993.339656,
 #: abstract; the validation row "no mechanical damage by ultrasound alone").
@@ -267,7 +318,8 @@ def config_notes(config: dict, *, at_validate: bool = False) -> list[str]:
     """Every note on a resolved config, each "  note: ..." (`config["_notes"]`, the notes
     resolution made, last). `at_validate`: those `zn-pde validate` prints (the run's summary
     adds the others)."""
-    lines = inactive_light_lines(config) + quiet_ultrasound_lines(config)
+    lines = (inactive_light_lines(config) + quiet_ultrasound_lines(config)
+             + early_exposure_lines(config))
     if not at_validate:
         lines += (intense_ultrasound_lines(config) + inverted_ph_lines(config)
                   + excluded_particle_lines(config) + uncapped_zinc_lines(config))

@@ -723,18 +723,23 @@ def first_exposure_h(config: dict[str, Any]) -> float | None:
 
 
 def control_dt_s(config: dict[str, Any]) -> float:
-    """The control run's step: with [oxygen] on, the run's own (the control then steps as
-    the run does, `time.exposure_min_steps` inside its zero-intensity exposures included,
-    and differs only in the stimuli it removes); otherwise `CONTROL_DT_S` where the kinetics
-    allow it, never shorter than the run's own. The longer step's error, 0.11 % points of
-    the default scenario's viability (`CONTROL_STEP_ERROR`), was measured without oxygen;
-    with it the O2 profile depends on the step too (the splitting's ~5 % at large steps,
-    docs/limitations.md), and the O2 is what the stimuli change most there:
+    """The control run's step: with [oxygen] on, and in a well-mixed compartment, the run's
+    own (the control then steps as the run does, `time.exposure_min_steps` inside its
+    zero-intensity exposures included, and differs only in the stimuli it removes);
+    otherwise `CONTROL_DT_S` where the kinetics allow it, never shorter than the run's own.
+    A well-mixed control costs nothing at any step, and 300 s moved the shipped 2D culture's
+    (`configs/zno_culture_well_mixed.toml`) viability at 24 h by 0.32 % points (62.74 %
+    against 63.06 % at its 60 s; a domain audit, 2026-12-07), three times the default
+    spheroid's: a kill of 0.12 % by the stimuli's own hits then read "none measurable".
+    The longer step's error, 0.11 % points of the default scenario's viability
+    (`CONTROL_STEP_ERROR`), was measured without oxygen; with it the O2 profile depends on
+    the step too (the splitting's ~5 % at large steps, docs/limitations.md), and the O2 is
+    what the stimuli change most there:
     `configs/zno_spheroid_oxygen_repeated_us.toml`'s control read a 3.86 % hypoxic tissue
     at 300 s against 3.22 % at the run's 60 s (tissue-mean O2 120.1 against 119.2 uM,
     viability 86.92 against 87.05 %)."""
     dt = config["time"]["dt_s"]
-    if (config.get("oxygen") or {}).get("enabled"):
+    if (config.get("oxygen") or {}).get("enabled") or config["grid"]["kind"] == "well_mixed":
         return dt
     return max(dt, min(CONTROL_DT_S, largest_accurate_dt_s(config)))
 
@@ -778,9 +783,25 @@ def particles_given(config: dict[str, Any]) -> bool:
 def makes_control(config: dict[str, Any]) -> bool:
     """Whether `zn-pde run` of this config makes a control run (`simulate_control`): an
     exposure that can act (`stimuli_can_act`), particles given (`particles_given`) and
-    cells."""
+    cells, and not every exposure over before the first particles are given
+    (`_notes.exposures_before_particles`: those make no ROS, so the control would be the run
+    itself)."""
     return (first_exposure_h(config) is not None and particles_given(config)
-            and config["geometry"]["kind"] != "medium" and stimuli_can_act(config))
+            and config["geometry"]["kind"] != "medium" and stimuli_can_act(config)
+            and not all_exposures_before_particles(config))
+
+
+def all_exposures_before_particles(config: dict[str, Any]) -> bool:
+    """Whether every exposure of non-zero intensity, each repeat, ends before the first
+    particles are given (`_notes.exposures_before_particles`)."""
+    from ._notes import exposures_before_particles
+
+    early = {(kind, i): n == repeats
+             for kind, i, n, repeats, _ in exposures_before_particles(config)}
+    exposures = [(kind, i) for kind, key in (("ultrasound", "intensity_W_per_cm2"),
+                                             ("light", "irradiance_mW_per_cm2"))
+                 for i, e in enumerate(config.get(kind, [])) if e[key] > 0]
+    return bool(exposures) and all(early.get(x, False) for x in exposures)
 
 
 def simulate_control(config: dict[str, Any], out: str | Path, *, progress: bool = True
