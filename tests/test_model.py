@@ -102,6 +102,24 @@ def test_an_inverted_tissue_ph_profile_is_run_and_noted(tmp_path, capsys):
         assert ("ph.tissue_core = 7.3 is above ph.tissue_rim = 7" in out) == noted
 
 
+def test_a_tissue_surface_above_its_medium_s_ph_is_noted(tmp_path, capsys):
+    """Setting only ph.medium = 6.0 (an acidic medium) left the spheroid's surface at the
+    default 7.0, a pH unit above the medium it meets, with no word (a domain audit,
+    2026-12-07): the particles in the tissue then dissolve as at 7.0 -> 6.6 while those in
+    the medium dissolve at 6.0. The run notes it; a rim at or below the medium's pH is
+    not noted."""
+    from zn_pde.cli import main
+
+    for medium, rim, noted in ((6.0, 7.0, True), (7.4, 7.0, False), (6.7, 6.7, False)):
+        code = main(["run", "configs/zno_spheroid_radial.toml", "-o", str(tmp_path / "p.h5"),
+                     "--overwrite", "--quiet", "--set", "time.end_h=1", "--set", "ultrasound=[]",
+                     "--set", f"ph.medium={medium}", "--set", f"ph.tissue_rim={rim}",
+                     "--set", "ph.tissue_core=6.6"])
+        out = capsys.readouterr().out
+        assert code == 0
+        assert (f"ph.tissue_rim = {rim:g} is above ph.medium = {medium:g}" in out) == noted, out
+
+
 def test_ultrasound_above_the_no_damage_range_is_noted(tmp_path, capsys):
     """The model has no heating or mechanical damage, which a source supports up to 4 W/cm²:
     an exposure above it is run, and the summary says what the model leaves out."""

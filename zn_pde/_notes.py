@@ -265,6 +265,21 @@ def inverted_ph_lines(config: dict) -> list[str]:
             "run as given"]
 
 
+def alkaline_rim_lines(config: dict) -> list[str]:
+    """A note where a spheroid's surface is more alkaline than the medium that bathes it
+    (`ph.tissue_rim` above `ph.medium`): the fluid at the surface meets the medium, and the
+    cells' acid can only lower its pH inwards. Setting `ph.medium` alone (an acidic medium)
+    leaves the tissue's default 7.0 -> 6.6 above it."""
+    ph = config["ph"]
+    if (config["grid"]["kind"] == "well_mixed" or config["geometry"]["kind"] != "spheroid"
+            or ph["tissue_rim"] <= ph["medium"]):
+        return []
+    return [f"  note: ph.tissue_rim = {ph['tissue_rim']:g} is above ph.medium = "
+            f"{ph['medium']:g}: the fluid at the spheroid's surface meets the medium, and the "
+            "cells' acid lowers its pH inwards, not raises it; run as given (for a spheroid in "
+            "acidic medium set ph.tissue_rim and ph.tissue_core too, at or below ph.medium)"]
+
+
 def excluded_particle_lines(config: dict) -> list[str]:
     """A note where tissue meets medium but the particles cannot move in its extracellular
     fluid (as wide as its channels, or a tissue diffusivity set to 0): only the surface cells
@@ -322,6 +337,7 @@ def config_notes(config: dict, *, at_validate: bool = False) -> list[str]:
              + early_exposure_lines(config))
     if not at_validate:
         lines += (intense_ultrasound_lines(config) + inverted_ph_lines(config)
+                  + alkaline_rim_lines(config)
                   + excluded_particle_lines(config) + uncapped_zinc_lines(config))
     return (lines + fast_decay_lines(config) + float32_time_lines(config)
             + [f"  {n}" for n in config.get("_notes", [])])
