@@ -656,6 +656,34 @@ def test_penetration_after_a_wash_out_is_read_against_the_tissue_maximum(tmp_pat
     assert f"that maximum lies {peak[-1]:.4g} um below the surface, not at the rim" in text
 
 
+@pytest.mark.parametrize("intensity, whole", [(3.0, True), (0.0, False)])
+def test_a_kill_through_the_whole_spheroid_is_said_to_reach_the_centre(tmp_path, capsys,
+                                                                       intensity, whole):
+    """A 10 um spheroid (two 5 um shells) under 3 W/cm^2 for 2 min: every shell ends below
+    50 % alive, so the depth of kill is the deepest shell's, 7.5 um, which read as a kill
+    that stopped there (a domain audit, 2026-12-07: a 250 um spheroid after 240 h, 'final
+    245 um' with its core 35 % alive); the line now says the kill reaches the centre, and
+    only then (no exposure: none below 50 %, depth 0)."""
+    raw = {"grid": {"kind": "radial", "shape": [8], "spacing_um": 5.0},
+           "geometry": {"kind": "spheroid", "radius_um": 10.0},
+           "time": {"end_h": 1.0, "dt_s": 60.0, "save_every_min": 30.0},
+           "material": {"kind": "ZnO", "dose_ug_per_ml": 20.0},
+           "ultrasound": [{"start_h": 0.5, "duration_min": 2.0,
+                           "intensity_W_per_cm2": intensity, "frequency_MHz": 1.0}]}
+    path = tmp_path / "small.toml"
+    path.write_text(dumps(config(raw)))
+    out = tmp_path / "small.h5"
+    assert main(["run", str(path), "-o", str(out), "--quiet", "--no-control"]) == 0
+    text = capsys.readouterr().out
+    with h5py.File(out, "r") as f:
+        tissue = f["tissue_mask"][:].astype(bool)
+        below = bool(np.all(f["viability"][-1][tissue] < 0.5))
+        depth = float(f["depth_of_kill_um"][-1])
+    assert below == whole  # the scenario
+    assert (depth == pytest.approx(7.5 if whole else 0.0)), depth
+    assert ("the kill reaches the centre" in text) == whole, text
+
+
 def test_no_particles_in_the_tissue_is_said_not_read_as_0_um(tmp_path, capsys):
     raw = {"grid": {"kind": "radial", "shape": [24], "spacing_um": 10.0},
            "geometry": {"kind": "spheroid", "radius_um": 150.0},

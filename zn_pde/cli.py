@@ -381,7 +381,7 @@ def _cmd_run(a) -> int:
         kill = s.get("depth_of_kill_um")
         if kill is not None and np.isfinite(kill[-1]):
             lines.append(f"  depth of kill (shell-mean viability below 50 %): final "
-                         f"{kill[-1]:.4g} um")
+                         f"{kill[-1]:.4g} um" + _to_the_centre(kill[-1], config))
         lines += _penetration_lines(s, config, kill is not None and np.isfinite(kill[-1]))
         lines += _bulk_lines(s)
     elif config.get("species"):  # passive species only: the model writes no series
@@ -392,6 +392,18 @@ def _cmd_run(a) -> int:
         raise (Interrupted if stopped else RunError)(
             f"{unfinished}; the run itself is complete in {result.path} (its summary above)")
     return 0
+
+
+def _to_the_centre(kill_um: float, config: dict) -> str:
+    """Where every shell's mean viability is below 50 % the depth of kill is the deepest
+    shell's (R - h/2 on a radial grid), which alone reads as a depth the kill stopped at: say
+    it reaches the centre, as the penetration depth's line does."""
+    from ._grid import deepest_shell_depth_um
+
+    deepest = deepest_shell_depth_um(config)
+    if deepest is None or kill_um < deepest - 1e-5 * max(deepest, 1.0):
+        return ""
+    return " (every shell is below 50 %: the kill reaches the centre)"
 
 
 def _penetration_lines(s: dict[str, np.ndarray], config: dict, tissue: bool) -> list[str]:
