@@ -550,7 +550,9 @@ def build_model(config: dict[str, Any], geometry: Geometry | None = None,
         fresh[3 + optional.index("o2")] = config["oxygen"]["medium_uM"]
     fresh += [s["initial_uM"]["medium"] for s in species]
     plan = plan or build_plan([config])
-    space = make_space(geo, int(config["numerics"]["devices"]))
+    numerics = config["numerics"]
+    space = make_space(geo, int(numerics["devices"]), numerics.get("transport_solve", "lod"),
+                       float(numerics.get("transport_tolerance", 1e-6)))
     # a sharded grid keeps the surface's face cosines as fields (one smoothing of the mask)
     cosines = (space.face_cosine_fields(geo.tissue)
                if kinetics is not None and space.devices > 1 else None)

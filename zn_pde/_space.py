@@ -8,7 +8,8 @@ interface (py-pde's grids and operators, exponax's steppers over a common base):
 | `WellMixed`  | (1,)        | none: each species' linear sink and source solved exactly |
 | `Radial`     | (r,)        | 1-D spherically symmetric finite volumes, one tridiagonal |
 |              |             | backward-Euler solve per species (`_diffusion`, radial)   |
-| `Cartesian`  | (z, y, x)   | 3D LOD backward Euler (`_diffusion.diffuse_react`)        |
+| `Cartesian`  | (z, y, x)   | 3D LOD backward Euler (`_diffusion.diffuse_react`), or    |
+|              |             | the unsplit 7-point system (`_unsplit`, an option)        |
 
 Each solves, over one step of Δt with κ and S frozen,
 
@@ -60,6 +61,7 @@ from ._diffusion import (
 )
 from ._grid import Geometry, path_from_entry
 from ._parallel import device_mesh
+from ._unsplit import make_unsplit_operator, solve_unsplit
 
 
 class Space(eqx.Module):
@@ -184,27 +186,46 @@ class Radial(Space):
 
 
 class Cartesian(Space):
-    """Voxels (z, y, x) of edge `spacing_um`; optionally sharded along y over `devices`."""
+    """Voxels (z, y, x) of edge `spacing_um`; optionally sharded along y over `devices`.
+    `transport_solve`: "lod" (`_diffusion`) or "unsplit" (`_unsplit`, to the relative
+    residual `transport_tolerance`), for the model's and the passive species alike."""
 
     devices: int = eqx.field(static=True, default=1)
+    transport_solve: str = eqx.field(static=True, default="lod")
+    transport_tolerance: float = eqx.field(static=True, default=1e-6)
 
     @property
     def mesh(self) -> Mesh | None:
         return device_mesh(self.devices) if self.devices > 1 else None
 
+    @property
+    def unsplit(self) -> bool:
+        return self.transport_solve == "unsplit"
+
     def operator(self, diffusivity_um2_per_s, capacity, dt_s, wall_uM):
-        return make_operator(diffusivity_um2_per_s, capacity, dt_s, self.spacing_um, wall_uM,
-                             self.mesh)
+        make = make_unsplit_operator if self.unsplit else make_operator
+        return make(diffusivity_um2_per_s, capacity, dt_s, self.spacing_um, wall_uM, self.mesh)
 
     def solve(self, operator, c, sink_per_s, source_uM_per_s, dt_s, **step):
+        if self.unsplit:
+            return solve_unsplit(operator, c, sink_per_s, source_uM_per_s, dt_s, self.mesh,
+                                 tolerance=self.transport_tolerance, **step)
         return diffuse_react(operator, c, sink_per_s, source_uM_per_s, dt_s, self.mesh, **step)
 
     def passive_operator(self, diffusivity_um2_per_s, dt_s, wall_uM, decay_per_s):
+        decay = jnp.broadcast_to(decay_per_s, diffusivity_um2_per_s.shape)
+        if self.unsplit:  # per-cell convention: capacity 1
+            d = diffusivity_um2_per_s
+            return (make_unsplit_operator(d, jnp.ones_like(d), dt_s, self.spacing_um, wall_uM,
+                                          self.mesh), decay, dt_s)
         return make_transport(diffusivity_um2_per_s, dt_s, self.spacing_um, wall_uM, self.mesh,
-                              sink_per_s=jnp.broadcast_to(decay_per_s,
-                                                          diffusivity_um2_per_s.shape))
+                              sink_per_s=decay)
 
     def diffuse(self, operator, c):
+        if self.unsplit:
+            op, decay, dt_s = operator
+            return solve_unsplit(op, c, decay, jnp.zeros((), c.dtype), dt_s, self.mesh,
+                                 tolerance=self.transport_tolerance)[0]
         return diffuse(operator, c, self.mesh)
 
     def locate(self, flat_index):
@@ -522,10 +543,13 @@ def _shift_any(xp, a, axis: int, s: int, fill=0):
     return xp.concatenate([edge, a[tuple(idx)]], axis=axis)
 
 
-def make_space(geo: Geometry, devices: int = 1) -> Space:
-    """The layout of a geometry (`devices` shards a 3D grid; other layouts run on one)."""
+def make_space(geo: Geometry, devices: int = 1, transport_solve: str = "lod",
+               transport_tolerance: float = 1e-6) -> Space:
+    """The layout of a geometry (`devices` shards a 3D grid; other layouts run on one;
+    `transport_solve`, `transport_tolerance`: the 3D grid's, see `Cartesian`; the radial and
+    well-mixed layouts solve their one system whole already)."""
     if geo.well_mixed:
         return WellMixed(geo.shape, geo.spacing_um)
     if geo.dims == ("r",):
         return Radial(geo.shape, geo.spacing_um)
-    return Cartesian(geo.shape, geo.spacing_um, devices)
+    return Cartesian(geo.shape, geo.spacing_um, devices, transport_solve, transport_tolerance)

@@ -183,6 +183,21 @@ SECTIONS: dict[str, dict[str, Key]] = {
     "numerics": {
         "precision": Key("str", "float32", "state precision", choices=("float32", "float64")),
         "reaction_substeps": Key("int", 1, "reaction sub-steps per time step", lo=1, hi=1000),
+        "transport_solve": Key("str", "lod",
+                               "the 3D grid's implicit transport step: lod (one tridiagonal "
+                               "solve per axis, sink and source split in thirds; an O(dt) "
+                               "sweep-order asymmetry between axes where D dt/h^2 and "
+                               "k dt are large) or unsplit (the whole 7-point system by "
+                               "BiCGSTAB preconditioned by shifted LOD sweeps: no splitting "
+                               "error, several times the transport's cost; "
+                               "docs/performance.md). Radial and well_mixed grids always "
+                               "solve unsplit and ignore it",
+                               choices=("lod", "unsplit")),
+        "transport_tolerance": Key("float", 1e-6,
+                                   "relative residual |b - A c|/|b| (2-norm, per species) at "
+                                   "which the unsplit solve stops (at most 50 iterations a "
+                                   "step); a change per step below it may be taken only in "
+                                   "part (see zn_pde/_unsplit.py)", lo=1e-12, hi=1e-2),
         "devices": Key("int", 1, "devices to shard the grid over (along y; a radial grid "
                        "runs whole on one, a sweep spreads its points over them); see "
                        "docs/performance.md", lo=1, hi=4096),
