@@ -29,7 +29,10 @@ A tolerance is a tolerance: a step whose change is below it relative to ‖b‖ 
 only as far as x₀ takes it (the preconditioner underestimates a smooth change ~σ times),
 so a slow transient lags by up to that much per step: after twelve 60 s steps the held
 cube's centre was 4e-6 below its steady value at the default 1e-6, creeping up 1e-6 a step,
-and 2e-10 below at 1e-10 (scratch run, float64).
+and 2e-10 below at 1e-10 (scratch run, float64). Likewise the LOD's guarantees hold only
+to the tolerance: the exact solution of A is positive (an M-matrix), an iterate may fall
+below zero by about the residual; and a step that reaches `MAX_ITERATIONS` keeps its last
+iterate without a report (not seen in the runs measured).
 
 Gradients: the solve goes through `lax.custom_linear_solve` (symmetric), so `jax.grad`
 differentiates the exact solution A⁻¹b by the implicit-function rule (one more solve per
