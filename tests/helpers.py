@@ -139,3 +139,27 @@ def relaxing_to_windows(t: float, windows: Any, k: float) -> float:
                 c = source / k + (c - source / k) * np.exp(-k * s)
                 now += s
     return c * np.exp(-k * max(t - now, 0.0))
+
+
+def closed_well_zinc_totals(c: dict[str, Any]) -> tuple[float, float, Any]:
+    """All zinc (particles, dissolved, intracellular) summed over the voxels of config `c`
+    at its start and end, and the final state's dtype: the closed-well conservation tests'
+    run (tests/test_model.py, tests/test_unsplit.py)."""
+    import jax.numpy as jnp
+
+    from zn_pde import _kinetics as kin
+    from zn_pde import build_model
+    from zn_pde._solve import Schedule, advance, factorise
+
+    model = build_model(c)
+    transport, state = factorise(model), model.initial_state()
+
+    def total(s: Any) -> float:
+        z = kin.total_zinc_uM(model.kinetics, model.local(s), model.cell_fraction,
+                              model.fluid_fraction)
+        return float(np.sum(np.asarray(z, float)))
+
+    start = total(state)
+    for n in Schedule.from_model(model).chunks:
+        state, _ = advance(model, transport, state, jnp.asarray(n))
+    return start, total(state), state.mobile.dtype

@@ -5,7 +5,13 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-from helpers import WELL_MIXED_CULTURE, config, default_config, series
+from helpers import (
+    WELL_MIXED_CULTURE,
+    closed_well_zinc_totals,
+    config,
+    default_config,
+    series,
+)
 
 from zn_pde import build_model, simulate_to_file
 from zn_pde._grid import build_geometry
@@ -269,25 +275,12 @@ def test_closed_cartesian_well_conserves_zinc_in_float32(material):
     times here: the textbook pivots lost 4.9e-4 (ZnO) and 3.5e-3 (ZIF-8) in the same run."""
     import jax.numpy as jnp
 
-    from zn_pde import _kinetics as kin
-    from zn_pde._solve import Schedule, advance, factorise
-
     c = default_config("grid.shape=[16,16,16]", "grid.spacing_um=20.0",
                        "geometry.radius_um=100.0", "boundary.kind='neumann'", "ultrasound=[]",
                        f"material.kind='{material}'")
-    model = build_model(c)
-    transport, state = factorise(model), model.initial_state()
-
-    def total(s):
-        z = kin.total_zinc_uM(model.kinetics, model.local(s), model.cell_fraction,
-                              model.fluid_fraction)
-        return float(np.sum(np.asarray(z, float)))
-
-    start = total(state)
-    for n in Schedule.from_model(model).chunks:
-        state, _ = advance(model, transport, state, jnp.asarray(n))
-    assert state.mobile.dtype == jnp.float32
-    assert total(state) == pytest.approx(start, rel=2e-4)
+    start, end, dtype = closed_well_zinc_totals(c)
+    assert dtype == jnp.float32
+    assert end == pytest.approx(start, rel=2e-4)
 
 
 @pytest.mark.parametrize("diameter_nm, excluded", [(60.0, False), (150.0, True)])

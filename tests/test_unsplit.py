@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spl
+from helpers import closed_well_zinc_totals
 
 import zn_pde
 from zn_pde._diffusion import diffuse_react
@@ -170,26 +171,12 @@ def test_a_closed_well_conserves_zinc_in_float32_over_a_day():
     The solve conserves Σ α c' + removed to its residual (the matrix's columns sum to
     α (1 + Δt κ)), so a step may err by up to ~1e-6 of the total; over the day's 1440
     steps that stays within the bound where the residuals' signs vary."""
-    from zn_pde import _kinetics as kin
-    from zn_pde import build_model, load_config
-    from zn_pde._solve import Schedule, advance, factorise
-
-    c = load_config(None, ["grid.shape=[16,16,16]", "grid.spacing_um=20.0",
-                           "geometry.radius_um=100.0", "boundary.kind='neumann'",
-                           "ultrasound=[]", "numerics.transport_solve='unsplit'"])
-    model = build_model(c)
-    transport, state = factorise(model), model.initial_state()
-
-    def total(s):
-        z = kin.total_zinc_uM(model.kinetics, model.local(s), model.cell_fraction,
-                              model.fluid_fraction)
-        return float(np.sum(np.asarray(z, float)))
-
-    start = total(state)
-    for n in Schedule.from_model(model).chunks:
-        state, _ = advance(model, transport, state, jnp.asarray(n))
-    assert state.mobile.dtype == jnp.float32
-    assert total(state) == pytest.approx(start, rel=2e-4)
+    c = zn_pde.load_config(None, ["grid.shape=[16,16,16]", "grid.spacing_um=20.0",
+                                  "geometry.radius_um=100.0", "boundary.kind='neumann'",
+                                  "ultrasound=[]", "numerics.transport_solve='unsplit'"])
+    start, end, dtype = closed_well_zinc_totals(c)
+    assert dtype == jnp.float32
+    assert end == pytest.approx(start, rel=2e-4)
 
 
 def test_the_gradient_through_the_solve_matches_finite_differences(x64):
