@@ -3,6 +3,7 @@ reaction-diffusion solve against finite differences, and stimulus handling."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -65,6 +66,24 @@ def test_every_shipped_checkpoint_was_fitted_with_the_model_as_it_stands(config)
     report = json.loads((CONFIGS.parent / "checkpoints" / f"{cfg.name}.json").read_text())
     assert "model_config" in report
     assert _changed_model(report["model_config"], build_problem(cfg)) is None
+
+
+def test_a_checkpoint_older_than_a_config_key_is_the_model_at_its_default():
+    """A checkpoint written before a config key existed lacks it in `model_config`: at the
+    key's default (the behaviour the fit had) it is the same model, and the shipped
+    checkpoints, fitted before `numerics.transport_solve` was added, were refused for it
+    ("'(not set)' in the checkpoint, 'lod' in this config"); set otherwise, it differs."""
+    from zn_pde.fit._design import _changed_model
+
+    name = "zno_release"
+    report = json.loads((CONFIGS.parent / "checkpoints" / f"{name}.json").read_text())
+    then = copy.deepcopy(report["model_config"])
+    then["numerics"].pop("transport_solve", None)
+    problem = build_problem(load_fit_config(CONFIGS / f"fit_{name}.toml"))
+    assert _changed_model(then, problem) is None
+    other = build_problem(load_fit_config(CONFIGS / f"fit_{name}.toml",
+                                          ["fit.simulation.numerics.transport_solve='unsplit'"]))
+    assert "numerics.transport_solve" in _changed_model(then, other)
 
 
 def test_every_parameter_fixed_evaluates_the_model_on_the_data(tmp_path, capsys):

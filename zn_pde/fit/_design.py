@@ -135,7 +135,7 @@ def _changed_model(model_config: Any, problem: Problem) -> str | None:
     from ._report import _jsonable
 
     now = json.loads(json.dumps(_jsonable(dict(problem.prediction.configs[0]))))
-    then = dict(model_config)
+    then = _with_later_defaults(dict(model_config), now)
     for c in (now, then):
         if isinstance(c.get("kinetics"), dict):
             c["kinetics"] = {k: v for k, v in c["kinetics"].items()
@@ -152,6 +152,25 @@ def _changed_model(model_config: Any, problem: Problem) -> str | None:
         return c
 
     return f"{key}: {at(then)!r} in the checkpoint, {at(now)!r} in this config"
+
+
+def _with_later_defaults(then: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint's config `then` with each key it lacks that `now` holds at the schema's
+    default added at that default: a key added to zn-pde after the fit was written (e.g.
+    `numerics.transport_solve`, 2026-12-07) defaults to the behaviour the fit had, so a
+    checkpoint is not refused for a key it could not know. A key it lacks that `now` sets
+    otherwise stays a difference."""
+    from ..config import SECTIONS
+
+    out = dict(then)
+    for section, keys in SECTIONS.items():
+        if not isinstance(now.get(section), dict) or not isinstance(out.get(section), dict):
+            continue
+        for name, spec in keys.items():
+            if (name in now[section] and name not in out[section]
+                    and now[section][name] == spec.default):
+                out[section] = {**out[section], name: spec.default}
+    return out
 
 
 def _fitted_point(cfg: FitConfig, problem: Problem, checkpoint: Path, refit: bool,
