@@ -548,11 +548,15 @@ def read_retrying(path: str | os.PathLike, read: Callable[[], T]) -> T:
     """`read()`, tried again on an HDF5 error (h5py's OSError, or KeyError/RuntimeError where
     an object's metadata is damaged, raised inside h5py): a live read that met a frame being
     written succeeds then (docs/outputs.md); a damaged file is bad input, an `InputError`
-    (exit 2) naming it, not a traceback. Used by `inspect`, `plot`, `export` and
+    (exit 2) naming it, not a traceback; its values are read as they are, a signalling NaN
+    as a NaN. Used by `inspect`, `plot`, `export` and
     `zn_pde.open_run`."""
     for attempt in range(READ_ATTEMPTS):
         try:
-            return read()
+            # a signalling NaN in the file (bytes of a damaged block can form one) is a NaN:
+            # numpy's cast of it to float64 raised 'invalid value encountered in cast'
+            with np.errstate(invalid="ignore"):
+                return read()
         except (OSError, KeyError, RuntimeError) as e:
             frames = traceback.extract_tb(e.__traceback__)
             if not any("h5py" in Path(frame.filename).parts for frame in frames):
