@@ -83,21 +83,28 @@ def exposures_before_particles(config: dict) -> list[tuple[str, int, int, int, f
     ROS at the particles (a [photosensitiser] is loaded on them), so such a repeat makes
     none. A dose at an exposure's end acts after it (at the start of the next step)."""
     from ._model import expand_repeats
-    from ._protocol import EXPOSURE_KINDS
 
     first = first_particles_h(config)
     if first is None:  # no particles at all: the summary says so ("no particles are given")
         return []
     out = []
+    for kind, i, entry in active_exposures(config):
+        ends = [r["start_h"] + r["duration_min"] / 60.0 for r in expand_repeats([entry])]
+        early = [end for end in ends if end <= first + 1e-12 * max(1.0, first)]
+        if early:
+            out.append((kind, i, len(early), len(ends), max(early)))
+    return out
+
+
+def active_exposures(config: dict) -> list[tuple[str, int, dict]]:
+    """(kind, index, entry) of each ultrasound or light exposure of non-zero intensity
+    (irradiance)."""
+    from ._protocol import EXPOSURE_KINDS
+
+    out = []
     for kind in EXPOSURE_KINDS:
         amplitude = "intensity_W_per_cm2" if kind == "ultrasound" else "irradiance_mW_per_cm2"
-        for i, entry in enumerate(config.get(kind, [])):
-            if entry[amplitude] <= 0:
-                continue
-            ends = [r["start_h"] + r["duration_min"] / 60.0 for r in expand_repeats([entry])]
-            early = [end for end in ends if end <= first + 1e-12 * max(1.0, first)]
-            if early:
-                out.append((kind, i, len(early), len(ends), max(early)))
+        out += [(kind, i, e) for i, e in enumerate(config.get(kind, [])) if e[amplitude] > 0]
     return out
 
 

@@ -794,13 +794,11 @@ def makes_control(config: dict[str, Any]) -> bool:
 def all_exposures_before_particles(config: dict[str, Any]) -> bool:
     """Whether every exposure of non-zero intensity, each repeat, ends before the first
     particles are given (`_notes.exposures_before_particles`)."""
-    from ._notes import exposures_before_particles
+    from ._notes import active_exposures, exposures_before_particles
 
     early = {(kind, i): n == repeats
              for kind, i, n, repeats, _ in exposures_before_particles(config)}
-    exposures = [(kind, i) for kind, key in (("ultrasound", "intensity_W_per_cm2"),
-                                             ("light", "irradiance_mW_per_cm2"))
-                 for i, e in enumerate(config.get(kind, [])) if e[key] > 0]
+    exposures = [(kind, i) for kind, i, _ in active_exposures(config)]
     return bool(exposures) and all(early.get(x, False) for x in exposures)
 
 
