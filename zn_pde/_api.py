@@ -27,7 +27,7 @@ import xarray as xr
 
 from ._errors import ConfigNote, InputError, RunError, check_flags
 from ._notes import config_notes
-from ._run import simulate_to_file
+from ._run import RunResult, simulate_to_file
 from .config import (
     apply_overrides,
     dumps,
@@ -73,7 +73,8 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
     the event table; the resolved config as TOML text in `ds.attrs["config"]`.
 
     Issues a `ConfigNote` warning for each note `zn-pde run` prints on the config (light
-    below the particles' band gap, ultrasound below the cavitation threshold, ...).
+    below the particles' band gap, ultrasound below the cavitation threshold, ...) and on
+    the run (unsplit transport solves that ended above their tolerance).
 
     Raises `InputError` for a bad config, override or output path (the message the command
     line prints), `RunError` when the run fails or is interrupted (Ctrl-C, or a notebook's
@@ -96,19 +97,26 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
         out = Path(out)
         if out.suffix not in (".h5", ".hdf5"):
             raise InputError("the output must end in .h5 or .hdf5", key="out", file=str(out))
-        simulate_to_file(c, out, overwrite=overwrite, progress=progress)
+        _warn_notes(simulate_to_file(c, out, overwrite=overwrite, progress=progress))
         return _loaded(out)
     with tempfile.TemporaryDirectory(prefix="zn_pde_") as tmp:
         # a fixed name: the run's own `_name` (any text a program put in the dict) never
         # becomes a path, so nothing is written outside the temporary folder
         path = Path(tmp) / "run.h5"
         try:
-            simulate_to_file(c, path, progress=progress)
+            result = simulate_to_file(c, path, progress=progress)
         except RunError as e:
             error = type(e)(_in_memory_message(str(e), path))  # Interrupted stays one
             error.dataset = _loaded(path) if _has_frames(path) else None
             raise error from None
+        _warn_notes(result)
         return _loaded(path)
+
+
+def _warn_notes(result: RunResult) -> None:
+    """What the run met that `zn-pde run`'s summary says (`RunResult.notes`), as warnings."""
+    for note in result.notes:
+        warnings.warn(note.removeprefix("note: "), ConfigNote, stacklevel=3)
 
 
 def open_run(path: str | os.PathLike) -> xr.Dataset:

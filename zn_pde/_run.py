@@ -31,6 +31,7 @@ from ._parallel import history_line, platform
 from ._progress import Progress, count
 from ._protocol import event_table
 from ._solve import PEAK_PLACES, Schedule, run
+from ._unsplit import short_note, take_short
 from .config import dumps, largest_accurate_dt_s, resolve, unresolved
 from .io import Writer, open_run, write_xdmf
 from .io._hdf5 import STATUSES, _is_xdmf, _text, read_retrying
@@ -139,6 +140,8 @@ class RunResult:
     #: a signal (SIGINT, SIGTERM) that came as the complete file was being closed: the run
     #: is complete, but the command was asked to stop (no further work, such as a control)
     interrupted: str | None = None
+    #: what the run met that its summary should say (`_unsplit.short_note`), "note: ..."
+    notes: tuple[str, ...] = ()
 
 
 def _output_fields(model: Model, state: State) -> dict[str, np.ndarray]:
@@ -496,7 +499,7 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
 
     total_s = schedule.end_s
     bar = None
-    status, message = "failed", None
+    status, message, short = "failed", None, None
     # SIGINT/SIGTERM are handled from before the file is opened until it is closed: a signal
     # while it is opened or closed waits until that is done, so the file always ends with a
     # status (an interrupted run's `interrupted`) and never holds half a frame
@@ -511,8 +514,11 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
                     summary.update(seeded)
                 bar = Progress(total_s, enabled=progress, start=times[-1] if times else 0.0,
                                label=progress_label)
+                take_short()  # another run's, interrupted before it read them
                 run(model, schedule, on_frame, state=state0, start_frame=start_frame,
                     progress=bar)
+                short = short_note(take_short(),
+                                   config["numerics"].get("transport_tolerance", 0.0))
                 signals.hold()  # complete: a signal now waits for the closing
             except KeyboardInterrupt:  # SIGINT outside the main thread's handler
                 raise _Stop(signal.SIGINT) from None
@@ -547,7 +553,8 @@ def simulate_to_file(config: dict[str, Any], out: str | Path, *, overwrite: bool
                         writer.close(status, message)
     late = signals.pending  # a signal as the complete file was closed: it is complete
     return RunResult(out, np.asarray(times), {k: np.asarray(v) for k, v in summary.items()},
-                     status, None if late is None else signal.Signals(late).name)
+                     status, None if late is None else signal.Signals(late).name,
+                     () if short is None else (short,))
 
 
 def _open_output(config: dict[str, Any], out: Path, model: Model, geo: Any,

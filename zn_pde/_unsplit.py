@@ -32,7 +32,9 @@ cube's centre was 4e-6 below its steady value at the default 1e-6, creeping up 1
 and 2e-10 below at 1e-10 (scratch run, float64). Likewise the LOD's guarantees hold only
 to the tolerance: the exact solution of A is positive (an M-matrix), an iterate may fall
 below zero by about the residual; and a step that reaches `MAX_ITERATIONS` keeps its last
-iterate without a report (not seen in the runs measured).
+iterate. A solve whose true residual ends above `SHORT_FACTOR` times its tolerance (at the
+cap, a breakdown, or below float32's round-off) notes it on the host (`take_short`), which
+the run's summary reports (none in the runs measured at the default tolerance).
 
 Gradients: the solve goes through `lax.custom_linear_solve` (symmetric), so `jax.grad`
 differentiates the exact solution A⁻¹b by the implicit-function rule (one more solve per
@@ -45,6 +47,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.sharding import Mesh
 from jaxtyping import Array, Float
 
@@ -53,6 +56,50 @@ from ._diffusion import Operator, _cycle, _harmonic, _loop, _plane, _set_plane, 
 #: iterations at most per step: the default scenario's steps took up to 33 (64³, 1 h around a
 #: 1.5 W/cm² minute; docs/performance.md, "Unsplit transport"), a quasi-steady species none.
 MAX_ITERATIONS = 50
+
+#: a solve is reported (`take_short`) where its true relative residual ends above this many
+#: times the tolerance: BiCGSTAB stops on its recursive residual, and the true one lands
+#: near the tolerance, above it by round-off (float32 on an 8³ cube at 1e-6: 0.81-1.01e-6;
+#: its floor there 3-5e-7, so float32 at 1e-8 is reported)
+SHORT_FACTOR = 10.0
+
+#: the solves whose largest relative residual ‖b − A c'‖₂/‖b‖₂ over species ended above
+#: `SHORT_FACTOR` times their tolerance (at `MAX_ITERATIONS`, a breakdown or round-off) since
+#: `take_short` last emptied it, and the largest such residual: counted on the host by a
+#: debug callback from the step (a count, not a list: a fit's many runs never read it)
+_SHORT = {"solves": 0, "residual": 0.0}
+
+
+def _note_short(short: Array, residual: Array) -> None:
+    # under vmap the callback runs for every member of the batch, short or not
+    for flag, r in zip(np.ravel(short), np.ravel(residual), strict=True):
+        if flag:
+            _SHORT["solves"] += 1
+            _SHORT["residual"] = max(_SHORT["residual"], float(r))
+
+
+def short_note(short: tuple[int, float], tolerance: float) -> str | None:
+    """The summary's note on the solves that ended above their tolerance (`take_short`'s
+    count and largest residual), or None where there were none."""
+    solves, residual = short
+    if not solves:
+        return None
+    return (f"note: the unsplit transport solve ended above numerics.transport_tolerance = "
+            f"{tolerance:g} (more than {SHORT_FACTOR:g}x) in {solves} step solve(s), "
+            f"its relative residual up to {residual:.3g}: stopped at its cap of "
+            f"{MAX_ITERATIONS} BiCGSTAB iterations, a breakdown or round-off (float32's floor "
+            "is ~1e-7-1e-6); those steps keep that iterate. A larger tolerance, "
+            "numerics.precision = \"float64\", a smaller time.dt_s or the default "
+            "numerics.transport_solve = \"lod\" avoids it")
+
+
+def take_short() -> tuple[int, float]:
+    """(solves, largest relative residual) of the solves that ended above their tolerance
+    since the last call, which empties the count: a run calls it before and after it
+    steps."""
+    out = (_SHORT["solves"], _SHORT["residual"])
+    _SHORT.update(solves=0, residual=0.0)
+    return out
 
 
 class UnsplitOperator(NamedTuple):
@@ -273,6 +320,11 @@ def _scaled_bicgstab(matvec, precondition, b, start, tolerance):
     unit, start = b / norm, start / norm
     x0 = start + precondition(unit - matvec(start))
     x, k = bicgstab(matvec, precondition, unit, x0, tolerance)
+    # the true residual, not BiCGSTAB's recursive one, which falls on below round-off
+    r = unit - matvec(x)
+    residual = jnp.sqrt(jnp.max(_dot(r, r)))
+    short = residual > SHORT_FACTOR * tolerance
+    jax.lax.cond(short, lambda: jax.debug.callback(_note_short, short, residual), lambda: None)
     return x * norm, k
 
 

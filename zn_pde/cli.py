@@ -386,7 +386,7 @@ def _cmd_run(a) -> int:
         lines += _bulk_lines(s)
     elif config.get("species"):  # passive species only: the model writes no series
         lines += _species_lines(result.path, config)
-    lines += config_notes(config)
+    lines += config_notes(config) + list(result.notes)
     _emit("\n".join(lines))
     if unfinished is not None:
         raise (Interrupted if stopped else RunError)(

@@ -196,7 +196,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "transport_tolerance": Key("float", 1e-6,
                                    "relative residual |b - A c|/|b| (2-norm, per species) at "
                                    "which the unsplit solve stops (at most 50 iterations a "
-                                   "step); a change per step below it may be taken only in "
+                                   "step; the summary notes solves that ended above 10x "
+                                   "it); a change per step below it may be taken only in "
                                    "part (see zn_pde/_unsplit.py)", lo=1e-12, hi=1e-2),
         "devices": Key("int", 1, "devices to shard the grid over (along y; a radial grid "
                        "runs whole on one, a sweep spreads its points over them); see "
