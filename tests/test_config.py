@@ -9,7 +9,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import pytest
 
-from zn_pde import Kinetics
+from zn_pde import InputError, Kinetics
 from zn_pde._kinetics import UNITS
 from zn_pde.cli import main
 from zn_pde.config import default_config_text, dumps, load_config, resolve
@@ -132,6 +132,23 @@ def test_set_index_into_a_value_that_is_no_list_names_what_it_is(capsys):
     assert code == 2 and "key 'nosuch': unknown section; allowed sections: grid" in text, text
     # a list the config leaves to its default is still indexed
     assert load_config(None, ["geometry.center_um[1]=300"])["geometry"]["center_um"][1] == 300
+
+
+def test_set_index_into_a_fit_key_the_file_leaves_unset_does_not_call_it_a_list():
+    """A fit file's keys have no resolved defaults at override time: `fit.starts[3]`
+    (starts is an integer) was answered 'leaves starts empty or to its default, which could
+    not be resolved yet; set the whole list', and `fit.starts[-1]` 'value { -1 = 1 } is not
+    allowed' (the minus sign made -1 a key). Now: the file does not set it, set the whole
+    key; a negative index is an index (counted from 0)."""
+    from zn_pde.fit import load_fit_config
+
+    path = Path(__file__).parents[1] / "configs" / "fit_zno_release.toml"
+    with pytest.raises(InputError) as e:
+        load_fit_config(path, ["fit.starts[3]=1"])
+    assert "does not set starts" in str(e.value) and "set the whole key" in str(e.value)
+    assert "list, e.g." not in str(e.value) and "resolved yet" not in str(e.value)
+    with pytest.raises(InputError, match="index -1: indices count from 0"):
+        load_fit_config(path, ["fit.starts[-1]=1"])
 
 
 def test_set_one_entry_of_a_table_left_to_its_default(tmp_path):

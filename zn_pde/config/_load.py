@@ -306,9 +306,11 @@ def _list_index(node: list, parts: list[str], j: int, file: str, key: str,
                          f"{array}[{part}] to set; add it to the config, or set the whole "
                          f"list, e.g. {array}=[...]", file=file, key=key)
     if int(part) >= n:
-        raise InputError(f"index {part}: the config leaves {array} empty or to its "
-                         f"default, which could not be resolved yet; set the whole list, e.g. "
-                         f"{array}=[...]" if n == 0 else
+        # unset, with a default not known here (a fit or plan file's, or a simulation
+        # config that does not resolve yet): it may be no list at all
+        raise InputError(f"index {part}: the config does not set {array} (or sets it "
+                         f"empty), so it has no entry {part} to set; set the whole key, e.g. "
+                         f"{array}=VALUE (a list where the key takes one)" if n == 0 else
                          f"index {part} out of range ({array} has {entries}; allowed: "
                          f"0 to {n - 1})",
                          file=file, key=key)
@@ -381,7 +383,7 @@ def apply_override(raw: dict[str, Any], item: str, file: str,
     node: Any = raw
     known: Any = filled  # the same place in the resolved config, while it has it
     for i, part in enumerate(parts[:-1]):
-        nxt_is_index = parts[i + 1].isdigit()
+        nxt_is_index = re.fullmatch(r"-?\d+", parts[i + 1]) is not None  # -1: refused below
         if not isinstance(node, dict | list):  # time.end_h.x.y: end_h is a number
             raise not_a_table(i)
         if isinstance(node, list):
