@@ -572,7 +572,9 @@ def test_the_oxygen_series_are_the_tissue_s_mean_and_its_share_below_half_yield(
     tissue_mean_o2 and tissue_hypoxic_fraction are the shell-volume-weighted tissue mean of
     the o2 field and the volume share of the tissue below oxygen.ros_half_uM, recomputed
     here from the shells' radii (4/3 pi (r_out^3 - r_in^3)); the run's summary prints them;
-    a run without oxygen has NaN there."""
+    a run without oxygen has NaN there. The mean's long_name names the volume the o2 field is
+    per (the tissue's, docs/outputs.md), as the interface asks of species that cross cells:
+    it said "in the interstitium", a volume 5x smaller at the default fraction 0.2."""
     raw = {"grid": {"kind": "radial", "shape": [20], "spacing_um": 20.0},
            "geometry": {"kind": "spheroid", "radius_um": 300.0},
            "time": {"end_h": 2.0, "dt_s": 120.0, "save_every_min": 60.0},
@@ -586,6 +588,8 @@ def test_the_oxygen_series_are_the_tissue_s_mean_and_its_share_below_half_yield(
         o2 = f["o2"][-1].astype(float)
         tissue = f["tissue_mask"][:].astype(bool)
         mean, low = float(f["tissue_mean_o2"][-1]), float(f["tissue_hypoxic_fraction"][-1])
+        names = [f[k].attrs["long_name"] for k in ("o2", "tissue_mean_o2")]
+    assert all("per tissue volume" in n and "interstitium" not in n for n in names), names
     edges = np.arange(o2.size + 1) * 20.0
     volume = (edges[1:] ** 3 - edges[:-1] ** 3)[tissue]
     below = (o2[tissue] < 8.9).astype(float)

@@ -80,9 +80,9 @@ SUMMARY_UNITS = {
                                 "it by a few % points either way, as the stimuli also change "
                                 "what the survivors meet); well-mixed runs: of the "
                                 "compartment's cells"),
-    "tissue_mean_o2": ("uM", "tissue-mean dissolved O2 in the interstitium ([oxygen] "
-                       "enabled; NaN without it and without tissue; well-mixed runs: the "
-                       "compartment's)"),
+    "tissue_mean_o2": ("uM", "tissue-mean dissolved O2, per tissue volume as the o2 field "
+                       "([oxygen] enabled; NaN without it and without tissue; well-mixed "
+                       "runs: the compartment's)"),
     "tissue_hypoxic_fraction": ("1", "fraction of the tissue volume whose O2 is below "
                                 "oxygen.ros_half_uM (default 8.9 uM, 1 % O2), where the "
                                 "photodynamic and sonodynamic ROS yield falls below half its "
