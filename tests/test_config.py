@@ -210,6 +210,9 @@ def test_the_builtin_default_is_the_shipped_ultrasound_config():
     ("geometry.center_um=[10000.0,0.0,0.0]", "geometry.center_um", "outside the domain"),
     ("time.dt_s=1200", "time.dt_s", "cannot"),
     ("kinetics.uptake_rate_per_hour=1", "kinetics.uptake_rate_per_hour", "uptake_rate_per_h"),
+    # a near miss names its neighbour and, as every unknown key does, what is allowed (the
+    # neighbour replaced the list: 'gsh_per_ros' alone for this one)
+    ("kinetics.bogus_per_s=1", "kinetics.bogus_per_s", "; allowed: dissolution_rate_per_h, "),
     ("kinetics.dissolution_proton_order=9", "kinetics.dissolution_proton_order", "<= 4"),
     ("materail.kind='ZnO'", "materail", "did you mean 'material'"),
     ("medium.composition='saline'", "medium.composition", "'phosphate_saline'"),

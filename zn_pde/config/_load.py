@@ -1042,9 +1042,8 @@ def _resolve_kinetics(kind: str, raw: Any, file: str) -> dict[str, float]:
             continue
         k = RENAMED.get(k, k)
         if k not in names:
-            hint = _did_you_mean(k, names) or (
-                f"; allowed: {', '.join(names)} (`zn-pde validate` prints each with its "
-                "default and unit)")
+            hint = (f"{_did_you_mean(k, names)}; allowed: {', '.join(names)} "
+                    "(`zn-pde validate` prints each with its default and unit)")
             raise InputError(f"unknown kinetic parameter for {kind}{hint}",
                              file=file, key=f"kinetics.{k}")
         out[k] = check_value(v, parameter_key(material.parameter(k)), file, f"kinetics.{k}")
