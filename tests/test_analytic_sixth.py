@@ -7,7 +7,8 @@ make:
   passive species (per-voxel convention: continuity of c and of D c') filling from a held
   wall, and particles (fluid concentrations: continuity of c and of α D* c', capacity α)
   spreading from an unstirred medium into a porous ball in a closed well; second order in r
-  on the radial grid with the interface on a shell face;
+  on the radial grid with the interface on a shell face; and a wash-out off the step grid
+  restarting the series from the ball's exact profile with the medium emptied;
 * the 3D grid's unsplit transport step (`numerics.transport_solve = "unsplit"`) against the
   held cube's product of three slabs: order 2 in space, 1 in time, within the space error
   plus backward Euler's lag, with no floor from the iterative solve's tolerance;
