@@ -1398,3 +1398,44 @@ def test_an_unknown_shipped_table_lists_the_shipped_ones():
     assert e.value.key == "fit.data"
     assert "shipped:zno_viability_compiled.csv" in str(e.value)
     assert "shipped:zno_release_timecourses.csv" in str(e.value)
+
+
+def test_a_row_predicted_whatever_the_parameters_leaves_the_degrees_of_freedom():
+    """A viability table of 4 rows, one an untreated control at 100 % (the model predicts
+    100 % there whatever the parameters: its Jacobian row is 0, its residual 0), and 3
+    free parameters: the other 3 rows fix the parameters exactly, so nothing is left to
+    estimate the noise. Counted as a fourth value it made dof 1 and an exact fit's SSR of
+    3e-26 a residual scale of 2e-13: 95 % intervals of zero width (a spec audit's
+    `zn-pde fit` of such a table, 2026-12-07). Now dof 0 and no interval, the note naming
+    the control; with a fifth informative row (dof 1) the interval is the usual one. A
+    control measured off 100 % (residual 3) is a measurement and keeps its degree."""
+    from types import SimpleNamespace
+
+    from zn_pde.fit._parameters import FreeSet
+    from zn_pde.fit._problem import Problem
+    from zn_pde.fit._uncertainty import gauss_newton
+
+    rng = np.random.default_rng(11)
+    free = FreeSet(("a", "b", "c"), ("", "", ""), np.ones(3), np.exp([-5.0] * 3),
+                   np.exp([5.0] * 3), {}, ())
+    x_hat = np.zeros(3)
+    jac = np.vstack([np.zeros(3), rng.normal(size=(3, 3))])
+    r = np.array([0.0, 1e-13, -2e-13, 1e-13])
+    table = SimpleNamespace(kind=np.zeros(4, int))
+    pinned = Problem.pinned(table, r, jac)
+    assert pinned == 1
+    gn = gauss_newton(r, jac, x_hat, free, 4, False, pinned)
+    assert gn["dof"] == 0 and gn["pinned_rows"] == 1
+    for d in gn["parameters"].values():
+        assert d["ci95"] is None and "untreated control" in d["note"]
+    # counted as before it would give the zero-width interval the audit saw
+    before = gauss_newton(r, jac, x_hat, free, 4, False)["parameters"]["a"]["ci95"]
+    assert before[1] / before[0] - 1 < 1e-10
+    # a control measured at 97 %: a residual, so a measurement, not the normalisation
+    assert Problem.pinned(table, np.array([3.0, *r[1:]]), jac) == 0
+    # a fifth, informative row with noise: dof 1 and a finite, non-zero interval
+    jac5, r5 = np.vstack([jac, rng.normal(size=3)]), np.append(r, 0.02)
+    five = SimpleNamespace(kind=np.zeros(5, int))
+    gn5 = gauss_newton(r5, jac5, x_hat, free, 5, False, Problem.pinned(five, r5, jac5))
+    lo, hi = gn5["parameters"]["a"]["ci95"] or (np.nan, np.nan)
+    assert gn5["dof"] == 1 and hi / lo > 1.01

@@ -362,7 +362,9 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
         source += "; criterion averaged over " + ", ".join(
             f"{nm} in {list(v)}" for nm, v in settings.at)
     point = problem.kind == 0
-    n, p = problem.n_points, len(free.names)
+    # the rows the model predicts whatever the parameters (a control) hold no noise
+    n = problem.n_points - problem.pinned(r, problem.jacobian_from(y0, dy0))
+    p = len(free.names)
     ssr = float(np.sum(r * r))
     if problem.weighted:
         s2 = 1.0

@@ -178,7 +178,8 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
     restarts: list[dict[str, Any]] = []
     while True:
         r, jac = (a[0] for a in ms.rj_batch(x[None]))
-        gn = gauss_newton(r, jac, x, free, problem.n_points, problem.weighted)
+        gn = gauss_newton(r, jac, x, free, problem.n_points, problem.weighted,
+                          problem.pinned(r, jac))
         prof = None
         if not profile_enabled(cfg, len(free.names)):
             break

@@ -75,6 +75,20 @@ class Problem:
                                                          -1.0 * (d < 0)))
         return dpred * (active / self.sd)[..., None]
 
+    def pinned(self, r: np.ndarray, jac: np.ndarray) -> int:
+        """The value rows the model predicts exactly whatever the parameters: a Jacobian row
+        of zeros (below 1e-10 of the largest entry) and a residual at round-off (≤ 1e-6 in
+        data units over sd), e.g. an untreated control normalised to 100 %, or nothing
+        released at 0 h. Such a row is the data's normalisation, not a measurement with
+        noise: it informs neither the parameters nor the residual scale, so it leaves the
+        residual degrees of freedom (`gauss_newton`), which counting it overstated (a
+        4-row viability table with its control and 3 free parameters fitted exactly and
+        reported 95 % intervals of zero width)."""
+        r, jac = np.asarray(r, float), np.asarray(jac, float)
+        scale = float(np.max(np.abs(jac))) if jac.size else 0.0
+        flat = np.all(np.abs(jac) <= 1e-10 * scale, axis=-1)
+        return int(np.sum((self.kind == 0) & flat & (np.abs(r) <= 1e-6)))
+
     def loss(self, x: Array) -> Array:
         r = self.residuals(x)
         return 0.5 * jnp.sum(r * r)

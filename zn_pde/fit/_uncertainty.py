@@ -228,13 +228,17 @@ def metrics(y: np.ndarray, yhat: np.ndarray, n_free: int,
 
 
 def gauss_newton(r: np.ndarray, jac: np.ndarray, x_hat: np.ndarray, free: FreeSet,
-                 n_points: int, weighted: bool) -> dict[str, Any]:
-    """Covariance, CIs and identifiability from the residuals and Jacobian at the optimum."""
+                 n_points: int, weighted: bool, pinned: int = 0) -> dict[str, Any]:
+    """Covariance, CIs and identifiability from the residuals and Jacobian at the optimum.
+    `pinned`: of the `n_points` value rows, those the model predicts exactly whatever the
+    parameters (`Problem.pinned`), which leave the degrees of freedom."""
     names = free.names
     p = len(names)
-    dof = n_points - p
+    dof = n_points - pinned - p
     ssr = float(np.sum(r * r))
     out: dict[str, Any] = {"dof": dof, "weighted": weighted}
+    if pinned:
+        out["pinned_rows"] = pinned
     if weighted:
         s2 = 1.0
         t = t_quantile(0.975, math.inf)
@@ -294,9 +298,11 @@ def gauss_newton(r: np.ndarray, jac: np.ndarray, x_hat: np.ndarray, free: FreeSe
                                                    else "") +
                      "; the data fix only that combination")
         elif dof <= 0 and not weighted:
+            held = (f", {pinned} of them predicted exactly whatever the parameters (e.g. "
+                    "an untreated control at 100 %)" if pinned else "")
             d.update(identifiable=None, ci95=None,
-                     note=f"no residual degrees of freedom ({n_points} data points, {p} "
-                     "parameters): the residual scale and so the CI are undefined")
+                     note=f"no residual degrees of freedom ({n_points} data points{held}, "
+                     f"{p} parameters): the residual scale and so the CI are undefined")
         elif not math.isfinite(half):
             d.update(identifiable=False, ci95=None, note="the CI is undefined")
         elif half > math.log(MAX_FACTOR):
