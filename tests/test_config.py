@@ -205,6 +205,10 @@ def test_the_builtin_default_is_the_shipped_ultrasound_config():
     ("time.dt_s=nan", "time.dt_s", "finite"),
     ("grid.shape=[8,8]", "grid.shape", "3 integers"),
     ("material.kind='ZnOO'", "material.kind", "did you mean 'ZnO'"),
+    # lower case, the usual slip in a name, got no suggestion (an outside user audit)
+    ("material.kind='zns'", "material.kind", "did you mean 'ZnS'"),
+    ("material.kind='zif8'", "material.kind", "did you mean 'ZIF-8'"),
+    ("material.kind='zno2'", "material.kind", "did you mean 'ZnO2'"),
     ("ph.medium=15", "ph.medium", "<= 14"),
     ("geometry.radius_um=400", "geometry.radius_um", "does not fit"),
     ("geometry.center_um=[10000.0,0.0,0.0]", "geometry.center_um", "outside the domain"),

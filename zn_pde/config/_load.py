@@ -425,8 +425,11 @@ def _is_pair(path: list[str]) -> bool:
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    # compared case-folded: 'zno' or 'zif8' (lower case, the usual slip in a material's
+    # name) are too far from 'ZnO' and 'ZIF-8' as typed for difflib's 0.6 ratio
+    by_fold = {o.casefold(): o for o in reversed(options)}
+    close = difflib.get_close_matches(word.casefold(), list(by_fold), n=1, cutoff=0.6)
+    return f" (did you mean '{by_fold[close[0]]}'?)" if close else ""
 
 
 def _is_number(v: Any) -> bool:
