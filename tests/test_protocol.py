@@ -395,6 +395,34 @@ def test_a_note_bounds_what_float32_times_do_to_a_millisecond_pulse():
                 if "float32" in n]
 
 
+def test_a_wash_out_before_the_first_particles_is_noted_and_changes_nothing():
+    """A medium exchange at or before the first dose (a wash-out placed before its dose by
+    mistake; an outside user audit found it run without a word) is noted by `validate`, and
+    the note's claim holds: the culture's viability and zinc are those of the run without it
+    (to float32 round-off, 1e-6 relative). An exchange after the dose is not noted; nor is
+    one where no particles are given at all (the summary says so)."""
+    from zn_pde import simulate
+    from zn_pde._notes import config_notes
+
+    base = dict(material={"kind": "ZnO", "dose_ug_per_ml": 0.0},
+                time={"end_h": 3.0, "dt_s": 60.0, "save_every_min": 30.0},
+                dose=[{"time_h": 1.0, "dose_ug_per_ml": 20.0}])
+    washed = _with(WELL_MIXED, **base, medium_exchange=[{"time_h": 0.5}, {"time_h": 1.0},
+                                                        {"time_h": 2.0}])
+    notes = [n for n in config_notes(washed, at_validate=True) if "medium_exchange" in n]
+    assert [n.split(" at ")[0] for n in notes] == ["  note: medium_exchange[0]",
+                                                  "  note: medium_exchange[1]"]
+    assert "comes before the first" in notes[0] and "comes at the time" in notes[1]
+    early = _with(WELL_MIXED, **base, medium_exchange=[{"time_h": 0.5}, {"time_h": 1.0}])
+    plain = _with(WELL_MIXED, **base)
+    runs = [simulate(c, progress=False) for c in (early, plain)]
+    for name in ("tissue_mean_viability", "tissue_mean_zn_cell", "tissue_mean_zn"):
+        np.testing.assert_allclose(runs[0][name][-1], runs[1][name][-1], rtol=1e-6)
+    assert not [n for n in config_notes(_with(WELL_MIXED, **{**base, "dose": []},
+                                              medium_exchange=[{"time_h": 0.5}]),
+                                        at_validate=True) if "medium_exchange" in n]
+
+
 def test_frames_around_a_pulse_train_number_at_most_the_regular_frames():
     """A train of 200 light pulses (every 3 min from 0.1 h, 30 s each) in a 24 h run saved
     hourly: 25 regular frames, and the frames around the events are the starts and ends of

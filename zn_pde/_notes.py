@@ -124,6 +124,23 @@ def early_exposure_lines(config: dict) -> list[str]:
     return lines
 
 
+def early_exchange_lines(config: dict) -> list[str]:
+    """A note for each medium exchange at or before the first particles are given
+    (`first_particles_h`; at one time an exchange acts before a dose): there is nothing of
+    theirs to wash out, which a wash-out placed before its dose by mistake would otherwise
+    leave unsaid (the run is the same without it, but for its `ph` and the reset of oxygen
+    and passive species)."""
+    first = first_particles_h(config)
+    if first is None:  # no particles at all: the summary says so ("no particles are given")
+        return []
+    return [f"  note: medium_exchange[{i}] at {e['time_h']:g} h comes "
+            + ("at the time" if e["time_h"] >= first else "before")
+            + f" the first particles are given ({first:g} h; an exchange acts before a dose "
+            "at its time): it washes out no particles, nor anything they release"
+            for i, e in enumerate(config.get("medium_exchange", []))
+            if e["time_h"] <= first + 1e-12 * max(1.0, first)]
+
+
 #: The highest intensity at which ultrasound without cavitation was reported to leave cell
 #: membranes intact: 0.5-4 W/cm^2 (IEEE Ultrasonics Symp 1993, doi:10.1109/ULTSYM.1993.339656,
 #: abstract; the validation row "no mechanical damage by ultrasound alone").
@@ -341,7 +358,7 @@ def config_notes(config: dict, *, at_validate: bool = False) -> list[str]:
     resolution made, last). `at_validate`: those `zn-pde validate` prints (the run's summary
     adds the others)."""
     lines = (inactive_light_lines(config) + quiet_ultrasound_lines(config)
-             + early_exposure_lines(config))
+             + early_exposure_lines(config) + early_exchange_lines(config))
     if not at_validate:
         lines += (intense_ultrasound_lines(config) + inverted_ph_lines(config)
                   + alkaline_rim_lines(config)
