@@ -125,3 +125,18 @@ def test_every_row_is_asserted(rows):
 def test_row(rows, name):
     r = rows[name]
     assert r.passed, f"{r.phenomenon}: reported {r.reported}; model {r.model}; needs {r.criterion}"
+
+
+def test_the_zif8_row_states_the_doxorubicin_its_own_culture_holds():
+    """The note said 'about 1 uM doxorubicin', a number no run computed: the culture at
+    10 ug/mL holds 0.31 ug/mL at 24 h, 0.57 uM (an outside user audit). The note's uM is the
+    run's cargo over doxorubicin's molar mass (543.5 g/mol), to its 2 printed digits."""
+    import re
+
+    note = v.zif8_carrier_row().note
+    found = re.search(r"\(([\d.]+) ug/mL of doxorubicin in the medium at 24 h, ([\d.]+) uM\)",
+                      note)
+    assert found, note
+    cargo_ug_per_ml = float(v.culture("ZIF-8", 10.0)["cargo"][-1])
+    assert float(found[1]) == pytest.approx(cargo_ug_per_ml, rel=0.02)
+    assert float(found[2]) == pytest.approx(cargo_ug_per_ml / 543.52e-3, rel=0.02)

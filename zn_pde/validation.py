@@ -685,13 +685,21 @@ def free_zinc_row() -> Row:
         "metallothionein capacity down, not up (the parameter table)")
 
 
+#: Doxorubicin, C27H29NO11 (g/mol), from IUPAC standard atomic weights (Prohaska et al.
+#: 2022, Pure Appl Chem 94:573, doi:10.1515/pac-2019-0603): 27 x 12.011 + 29 x 1.008 +
+#: 14.007 + 11 x 15.999. The ZIF-8 preset's cargo (kinetics.cargo_mass_fraction)
+DOXORUBICIN_G_PER_MOL = 543.52
+
+
 def zif8_carrier_row() -> Row:
     """Bare ZIF-8 (no cargo) on a 2D culture at 24 h: tolerated up to 30 ug/mL, toxic above
     through the Zn2+ it releases (Hoop et al. 2018)."""
     doses = (10.0, 30.0, 100.0)
     alive = {d: float(culture("ZIF-8", d, kinetics={"cargo_mass_fraction": 0.0})[
         "viability"][-1]) for d in doses}
-    loaded = float(culture("ZIF-8", 10.0)["viability"][-1])
+    with_cargo = culture("ZIF-8", 10.0)
+    loaded = float(with_cargo["viability"][-1])
+    dox_ug_per_ml = float(with_cargo["cargo"][-1])  # the most, as it only accumulates
     cargo = get_material("ZIF-8").defaults()["cargo_mass_fraction"]
     return Row(
         "ZIF-8 without a cargo tolerated up to 30 ug/mL and toxic above it (2D culture)",
@@ -707,7 +715,9 @@ def zif8_carrier_row() -> Row:
         "2021); Hoop et al.'s particles were bare, so the row sets it to 0. No constant was "
         "set by this row: the framework's degradation is calibrated on release in PBS "
         "(Zhang et al. 2024), the zinc toxicity on the pooled ZnO viability fit. With its "
-        f"cargo, 10 ug/mL leaves {loaded:.3f} alive (about 1 uM doxorubicin)")
+        f"cargo, 10 ug/mL leaves {loaded:.3f} alive ({dox_ug_per_ml:.2g} ug/mL of "
+        f"doxorubicin in the medium at 24 h, {dox_ug_per_ml / DOXORUBICIN_G_PER_MOL * 1e3:.2g}"
+        " uM)")
 
 
 def synergy_rows(res: Resolution) -> list[Row]:
