@@ -730,3 +730,52 @@ def test_slice_subtitle_says_how_many_exposures_end_where_it_lists_six(runs, tmp
     assert note.endswith("(12 in all, the last at 6.758 h)")
     assert _after_exposure_note(read_run(runs["treated"]), []) == (
         "; exposures end at 0.3333, 0.8333 h")
+
+
+def test_a_bulk_species_far_below_the_others_gets_a_readable_axis_of_its_own(tmp_path):
+    """ZnS's bulk sulfide volatilises (5 min half-life) and stays ~1/75 of the bulk Zn2+; on
+    their shared linear axis it lay flat on 0 (an outside user audit). Every bulk series is
+    drawn on an axis whose top is at most BULK_PANEL_RANGE (20) times its own peak, and the
+    Zn2+ keeps the panel titled as before. 20: a series under 1/20 of its axis is a line
+    on 0 at the figure's size (a panel ~2.6 in high)."""
+    path = _run(tmp_path / "zns.h5", ["grid.kind='radial'", "grid.shape=[16]",
+                                      "grid.spacing_um=20.0", "geometry.radius_um=200.0",
+                                      "material.kind='ZnS'", "ultrasound=[]", "ph.medium=6.7",
+                                      "ph.tissue_rim=6.7", "ph.tissue_core=6.4",
+                                      "time.end_h=4.0", "time.dt_s=300.0"])
+    run = read_run(path)
+    fig = _timeseries(run, list(run.fields), log=False)
+    drawn = {line.get_label(): ax for ax in fig.axes
+             for line in ax.get_lines() if line.get_label() in ("Zn²⁺", "sulfide")}
+    assert set(drawn) == {"Zn²⁺", "sulfide"}
+    assert drawn["Zn²⁺"].get_title() == "bulk medium beyond the walls"
+    for label, ax in drawn.items():
+        line = next(ln for ln in ax.get_lines() if ln.get_label() == label)
+        peak = float(np.nanmax(line.get_ydata()))
+        assert peak > 0 and ax.get_ylim()[1] <= 20.0 * peak, label
+
+
+def test_glutathione_ticks_read_as_its_values_without_an_offset(tmp_path):
+    """Glutathione dips by thousandths of a µM from 5000 µM early in a run: matplotlib's
+    default moved the 5000 into an offset ('+4.99999e3') and ticked 0.005-0.01, which read
+    as the pool itself (an outside user audit). The radial profiles, the kymograph's and a
+    slice's colour bar tick plain values inside the data's range, no offset."""
+    from zn_pde.plot import _kymographs, _radial_profiles
+
+    path = _run(tmp_path / "r.h5", ["grid.kind='radial'", "grid.shape=[16]",
+                                    "grid.spacing_um=20.0", "geometry.radius_um=200.0",
+                                    "ultrasound=[]", "time.end_h=3.0", "time.dt_s=300.0",
+                                    "material.dose_ug_per_ml=10.0"])
+    run = read_run(path)
+    with h5py.File(path) as f:
+        gsh = np.asarray(f["gsh"][:], float)[:, np.asarray(f["tissue_mask"][:]) > 0]
+    lo, hi = np.nanmin(gsh), np.nanmax(gsh)
+    assert 0 < hi - lo < 0.5 and hi > 4000  # the case: a dip far below the pool's size
+    for fig in (_radial_profiles(run, ["gsh"], log=False), _kymographs(run, ["gsh"], False)):
+        FigureCanvasAgg(fig).draw()
+        axis = next(ax.yaxis for ax in fig.axes if ax.get_label() == "<colorbar>"
+                    or "glutathione" in ax.get_ylabel())
+        assert axis.get_offset_text().get_text() == ""
+        shown = [float(t.get_text().replace("−", "-")) for t in axis.get_ticklabels()
+                 if t.get_text()]
+        assert shown and all(lo - (hi - lo) <= v <= hi + (hi - lo) for v in shown), shown

@@ -573,6 +573,8 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
     cbar = fig.colorbar(image, ax=list(axes), shrink=0.9, extend=extend)
     # a long label wrapped, so it stays on the page beside the bar
     cbar.set_label(_wrap(_label(run, name, percent=_is_fraction(name)), 34))
+    if _is_glutathione(name):
+        _plain_ticks(cbar.ax.yaxis)
     fig.suptitle(title, fontsize=9)
     return fig
 
@@ -635,6 +637,18 @@ def _time_bar(fig: Figure, sm, axes, frames: list[int], t_h: np.ndarray) -> None
     bar.ax.minorticks_off()
 
 
+def _plain_ticks(axis) -> None:
+    """Glutathione's ticks as plain values (4999.995, not 0.005 under '+4.99999e3'): its
+    dip of a few thousandths to tens of µM from ~5000 µM made matplotlib move the 5000
+    into an offset above the axis, which read as a range from 0.005 to 0.01 µM (an outside
+    user audit of a radial profile figure)."""
+    from matplotlib.ticker import ScalarFormatter
+
+    formatter = ScalarFormatter(useOffset=False)
+    formatter.set_scientific(False)
+    axis.set_major_formatter(formatter)
+
+
 def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None = None
             ) -> Figure:
     sph = _spheroid(run)
@@ -674,6 +688,8 @@ def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None 
                 ax.axvline(radius, color="0.4", ls="--", lw=0.9)
             if log and _is_concentration(run, name) and any_positive:
                 _log_y(ax)
+            elif _is_glutathione(name):
+                _plain_ticks(ax.yaxis)
             ax.set_xlim(0.0, float(edges[-1]))  # the same distance axis in every panel
             ax.set_xlabel(textwrap.fill(xlabel, 32), fontsize=9)
             # long labels wrapped, so they keep clear of the panel to their left
@@ -718,6 +734,8 @@ def _radial_profiles(run: RunFile, names: list[str], log: bool,
                 top.set_xlabel("depth below the surface (µm)", fontsize=8)
             if log and _is_concentration(run, name) and any_positive:
                 _log_y(ax)
+            elif _is_glutathione(name):
+                _plain_ticks(ax.yaxis)
             ax.set_xlim(0.0, r.size * h)
             ax.set_xlabel("r (µm)")
             # long labels wrapped, so they keep clear of the panel to their left
@@ -765,7 +783,9 @@ def _kymographs(run: RunFile, names: list[str], log: bool) -> Figure:
             ax.set_title(_wrap(_label(run, name, percent=_is_fraction(name))
                                + (" (0 throughout)" if zero else ""), TITLE_CHARACTERS),
                          fontsize=9, pad=11.0 if marked else 6.0)
-            fig.colorbar(mesh, ax=ax, shrink=0.9, extend=extend)
+            bar = fig.colorbar(mesh, ax=ax, shrink=0.9, extend=extend)
+            if _is_glutathione(name):
+                _plain_ticks(bar.ax.yaxis)
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:  # one key for the markers of every panel, below them all
         fig.legend(handles, labels, loc="outside lower center", fontsize=8, frameon=False,
@@ -833,8 +853,13 @@ def _series_panels(run: RunFile, names: list[str]
     bulk = [(f"bulk_{n}", label) for n, label in (("zn", "Zn²⁺"), ("h2o2", "H₂O₂"),
                                                    ("h2s", "sulfide"), ("ros", "ROS"))
             if f"bulk_{n}" in carried]
-    if bulk:  # the reacting medium the walls hold: what the spheroid is bathed in
-        panels.append(("bulk medium beyond the walls", "µM", bulk))
+    # the reacting medium the walls hold: what the spheroid is bathed in. A species more
+    # than BULK_PANEL_RANGE below the largest gets a panel of its own: ZnS's sulfide, which
+    # volatilises, is ~1/75 of its Zn2+ and lay flat on 0 beside it (an outside user audit)
+    for k, group in enumerate(_by_magnitude(run, bulk)):
+        panels.append(("bulk medium beyond the walls"
+                       + ("" if k == 0 else f" ({', '.join(lab for _, lab in group)})"),
+                       "µM", group))
     covered = {f for f, series in (("zn", "tissue_mean_zn"), ("zn_cell", "tissue_mean_zn_cell"),
                                    ("ros", "tissue_mean_ros"),
                                    ("viability", "tissue_mean_viability")) if series in s}
@@ -844,6 +869,32 @@ def _series_panels(run: RunFile, names: list[str]
             unit = "%" if _is_fraction(n) else _units(run, n)
             panels.append((f"{_SHORT_NAMES.get(n, n)}, {where}", unit, [(n, "")]))
     return panels
+
+
+#: Largest ratio between the peaks of two series drawn on one linear axis of the bulk
+#: medium's panel: beyond it the smaller is under ~1/20 of the axis, indistinguishable
+#: from 0 at the figure's size
+BULK_PANEL_RANGE = 20.0
+
+
+def _by_magnitude(run: RunFile, items: list[tuple[str, str]]
+                  ) -> list[list[tuple[str, str]]]:
+    """`items` (dataset, legend) grouped for panels of one linear axis each: in the order of
+    their peaks (largest |value| over the frames), a new group where a series' peak falls
+    below 1/BULK_PANEL_RANGE of its group's largest; each group in the given order."""
+    if len(items) < 2:
+        return [items] if items else []
+    with run.open() as f:
+        peak = {name: float(np.nanmax(np.abs(np.asarray(f[name][:run.n_frames], float))))
+                for name, _ in items}
+    groups: list[list[tuple[str, str]]] = []
+    for item in sorted(items, key=lambda it: -peak[it[0]]):
+        if groups and peak[item[0]] * BULK_PANEL_RANGE >= peak[groups[-1][0][0]]:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    order = {name: i for i, (name, _) in enumerate(items)}
+    return [sorted(g, key=lambda it: order[it[0]]) for g in groups]
 
 
 def _nonzero_series(run: RunFile, names: list[str]) -> set[str]:
