@@ -779,3 +779,16 @@ def test_glutathione_ticks_read_as_its_values_without_an_offset(tmp_path):
         shown = [float(t.get_text().replace("−", "-")) for t in axis.get_ticklabels()
                  if t.get_text()]
         assert shown and all(lo - (hi - lo) <= v <= hi + (hi - lo) for v in shown), shown
+
+
+def test_a_slice_of_zeros_says_so_in_its_title(runs):
+    """The control's ROS is 0 in every plane: its slice drew one flat colour on a 0-1 µM bar
+    with nothing saying the field is 0 (an outside user audit; the kymographs and time series
+    say '(0 throughout)'). The treated run's ROS, made by its exposures, is not so titled."""
+    for key, zero in (("control", True), ("treated", False)):
+        run = read_run(runs[key])
+        frames = _choose_frames(run, None)
+        with h5py.File(runs[key]) as f:
+            assert bool(np.any(np.asarray(f["ros"][:]))) is not zero
+        fig = _slices(run, "ros", frames, log=False)
+        assert ("(0 throughout)" in fig._suptitle.get_text()) is zero

@@ -549,7 +549,12 @@ def _slices(run: RunFile, name: str, frames: list[int], log: bool) -> Figure:
             scale = f"\ncolour scale: {p0:g}–{p1:g}th percentile of the tissue voxels shown"
         if name in INTRACELLULAR:
             scale += "; blank: medium (no cells)"
-    title = f"{_SHORT_NAMES.get(name, name)}: {where}{scale}{_after_exposure_note(run, frames)}"
+    # a plane of zeros is one flat colour on a 0-1 bar: say so in words, as the kymographs
+    # and the time series do (the ROS of a run without stimuli read as a scale of 0-1 µM)
+    zero = " (0 throughout)" if not any(np.any(np.nan_to_num(p, nan=0.0)) for p in planes) \
+        else ""
+    title = (f"{_SHORT_NAMES.get(name, name)}{zero}: {where}{scale}"
+             f"{_after_exposure_note(run, frames)}")
     if _incomplete(run):
         title += f"\n{_incomplete(run)}"
     n = len(frames)
