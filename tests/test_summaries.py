@@ -98,6 +98,37 @@ def test_living_cell_pools_average_over_the_living_cells():
     assert np.isnan(dead["tissue_mean_zn_cell"]) and np.isnan(dead["tissue_mean_gsh"])
 
 
+def test_the_atp_supply_series_is_the_energy_law_at_the_living_cells_free_zinc():
+    """`tissue_mean_atp_supply`: the living cells' ATP supply E = 1/(1 + f/K_Zn) without
+    H2S or O2 (respiration unlimited), f the free Zn2+ metallothionein leaves of the cells'
+    zinc T at resting glutathione: the positive root of f² + (K_d + B − T) f − K_d T = 0,
+    solved here by numpy's polynomial roots; averaged over the living cells as the other
+    pools are (a rim at V = 0.2 with 100 µM zinc, deeper cells 10 µM). No zinc: 1 (an
+    untreated cell). Fails if: the series read another zinc (total, not free), ignored the
+    living-cell weighting, or the inhibition constant."""
+    model = build_model(config({**SPHEROID, "grid": {"shape": [24, 24, 24],
+                                                     "spacing_um": 20.0}}))
+    k = model.kinetics
+    tissue, rim = np.asarray(model.tissue), np.asarray(model.depth_um) < 50.0
+    fields = _fields(model, np.where(rim, 0.2, 1.0))
+    fields["gsh"] = np.full(tissue.shape, float(k.gsh_initial_uM))
+    assert summarise(model, {**fields, "zn_cell": np.zeros(tissue.shape)})[
+        "tissue_mean_atp_supply"] == pytest.approx(1.0, rel=1e-12)
+    fields["zn_cell"] = np.where(rim, 100.0, 10.0)
+    kd, cap, ki = (float(x) for x in (k.mt_kd_uM, k.mt_capacity_uM, k.zn_energy_ki_uM))
+
+    def supply(total):
+        free = max(np.roots([1.0, kd + cap - total, -kd * total]).real)
+        return 1.0 / (1.0 + free / ki)
+
+    n_rim, n_core = (tissue & rim).sum(), (tissue & ~rim).sum()
+    expect = (0.2 * n_rim * supply(100.0) + n_core * supply(10.0)) / (0.2 * n_rim + n_core)
+    assert supply(100.0) < 0.5 < supply(10.0)  # the two pools differ: the weighting counts
+    # to the float32 rounding of the kinetic constants the model holds
+    assert summarise(model, fields)["tissue_mean_atp_supply"] == pytest.approx(expect,
+                                                                               rel=1e-6)
+
+
 def test_well_mixed_and_tissue_free_summaries():
     """Well-mixed: one compartment, so both ROS maxima are its value and nothing spatial is
     defined (NaN); a release vial (no cells) has no tissue values."""

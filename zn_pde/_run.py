@@ -55,6 +55,13 @@ SUMMARY_UNITS = {
                         "volume), averaged over the tissue's living cells (each voxel "
                         "weighted by them; NaN once none are alive): what the glutathione "
                         "peroxidases spend on peroxide and glutathione reductase gives back"),
+    "tissue_mean_atp_supply": ("1", "ATP supply of the living cells relative to an untreated "
+                               "cell, E = (g + (1 - g) R) / (1 + f/K_Zn): free Zn2+ f "
+                               "inhibits glycolysis and respiration, H2S (complex IV) and O2 "
+                               "([oxygen]) limit respiration R; averaged over the tissue's "
+                               "living cells (each voxel weighted by them; NaN once none are "
+                               "alive). The energy failure's death rate is half its most "
+                               "where E falls to kinetics.energy_kill_half_atp"),
     "tissue_mean_viability": ("1", "tissue-mean fraction of cells alive"),
     "tissue_rim_viability": ("1", "mean fraction of cells alive in the rim: tissue voxels at "
                              "most 20 % of the spheroid radius (the deepest tissue voxel's "
@@ -291,6 +298,9 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
         o2 = np.asarray(fields["o2"], float)
         o2_mean = tmean(o2)
         hypoxic = tmean((o2 < float(model.oxygen.ros_half_uM)).astype(float))
+    atp = nan
+    if "zn_cell" in fields and tissue.any():
+        atp = living_mean(energy_of_fields(model, fields), living, tissue)
     in_bulk = dict(zip(model.model_mobile_names, np.asarray(bulk, float), strict=True)
                    ) if bulk is not None else {}
     return {"tissue_mean_zn": tmean(fields["zn"]),
@@ -303,6 +313,7 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
             "tissue_mean_ros": tmean(ros),
             "tissue_mean_gsh": (living_mean(fields["gsh"], living, tissue) if "gsh" in fields
                                 else nan),
+            "tissue_mean_atp_supply": atp,
             "tissue_mean_viability": tmean(viability),
             "tissue_rim_viability": rim,
             "tissue_core_viability": core,
@@ -314,6 +325,21 @@ def summarise(model: Model, fields: dict[str, np.ndarray],
             "penetration_depth_um": depth,
             "particle_peak_depth_um": peak,
             **{f"bulk_{n}": float(in_bulk.get(n, nan)) for n in BULK_SPECIES}}
+
+
+def energy_of_fields(model: Model, fields: dict[str, np.ndarray]) -> np.ndarray:
+    """The cells' ATP supply E (`_kinetics.energy_charge`, 1 untreated) from a frame's fields:
+    free Zn2+ from the living cells' zinc and glutathione, the interstitial H2S and O2 where
+    the run has them, as the step that follows the frame meets them."""
+    k = model.kinetics
+    gsh = fields.get("gsh")
+    free = k.free_zinc_uM(np.asarray(fields["zn_cell"], float),
+                          None if gsh is None else np.asarray(gsh, float))
+    h2s, o2 = fields.get("h2s"), fields.get("o2")
+    return np.asarray(kin.energy_charge(
+        k, free, None if h2s is None else np.asarray(h2s, float),
+        None if o2 is None or model.oxygen is None else np.asarray(o2, float), model.oxygen),
+        float)
 
 
 def with_step_peaks(model: Model, scalars: dict[str, float], peaks: np.ndarray | None

@@ -208,6 +208,19 @@ def _glutathione_lines(s: dict[str, np.ndarray], where: str) -> list[str]:
             f"saved {np.nanmin(gsh):.4g} uM"]
 
 
+def _energy_lines(s: dict[str, np.ndarray], where: str, config: dict) -> list[str]:
+    """The living cells' ATP supply (runs written before it was saved have none)."""
+    atp = s.get("tissue_mean_atp_supply")
+    if atp is None or not np.isfinite(atp).any():
+        return []
+    final = f"{100 * atp[-1]:.4g} %" if np.isfinite(atp[-1]) else "none left alive"
+    half = (config.get("kinetics") or {}).get("energy_kill_half_atp")
+    return [f"  {where}ATP supply of the living cells (of an untreated cell's): final {final}, "
+            f"lowest saved {100 * np.nanmin(atp):.4g} %"
+            + (f" (the energy-failure death rate is half its most at {100 * half:g} %)"
+               if half is not None else "")]
+
+
 def _living_final(series: np.ndarray) -> str:
     """The final value of a living cells' pool (NaN once no cell is alive)."""
     return f"{series[-1]:.4g} uM" if np.isfinite(series[-1]) else "none left alive"
@@ -366,6 +379,7 @@ def _cmd_run(a) -> int:
                   f"  {where[0]}labile Zn in the living cells: final "
                   f"{_living_final(s['tissue_mean_zn_cell'])}",
                   *_glutathione_lines(s, where[0]),
+                  *_energy_lines(s, where[0], config),
                   *_ros_lines(s, well_mixed),
                   *_oxygen_lines(s, config, where[0]),
                   f"  final {where[0]}viability: "

@@ -320,6 +320,7 @@ _KEY_COLUMNS = (
     ("tissue_mean_zn", "Zn2+ uM", 1.0),
     ("tissue_mean_zn_cell", "Zn cell uM", 1.0),
     ("tissue_mean_gsh", "GSH uM", 1.0),
+    ("tissue_mean_atp_supply", "ATP %", 100.0),
     ("tissue_mean_ros", "ROS uM", 1.0),
     ("tissue_max_ros", "ROS max tissue", 1.0),
     ("medium_max_ros", "ROS max medium", 1.0),
@@ -331,7 +332,8 @@ _KEY_COLUMNS = (
     ("penetration_depth_um", "NP depth um", 1.0),
 )
 _KEY_NOTE_HEAD = (
-    "  (tissue means over tissue voxels; GSH: the living cells' glutathione; ROS max\n"
+    "  (tissue means over tissue voxels; GSH: the living cells' glutathione; ATP: their ATP\n"
+    "  supply, % of an untreated cell's; ROS max\n"
     "  tissue / medium (uM): the maxima over the tissue / the cell-free medium, at the frame\n"
     "  and after every step since the previous frame (peaks between frames, e.g. during an\n"
     "  exposure, included); ROS max all* (uM): the larger of the two; rim / core: viability\n"
@@ -353,6 +355,7 @@ _WELL_MIXED_COLUMNS = (
     ("ros", "ROS uM", 1.0),
     ("max_ros", "max ROS uM", 1.0),
     ("gsh", "GSH uM", 1.0),
+    ("tissue_mean_atp_supply", "ATP %", 100.0),
     ("viability", "viability %", 100.0),
 )
 
