@@ -400,6 +400,29 @@ def test_timeseries_glutathione_axis_fits_its_values_and_resting_level(runs):
     _no_overlap_and_inside(fig)
 
 
+def test_timeseries_draws_the_atp_supply_in_percent_with_its_half_death_rate_level(runs, vial):
+    """The living cells' ATP supply (`tissue_mean_atp_supply`, a fraction in the file) is
+    drawn in % of an untreated cell's, its curve the stored series x 100, with the level at
+    which the energy failure's death rate is half its most (kinetics.energy_kill_half_atp)
+    keyed in the panel; a cell-free vial has no such panel (no cells, no value)."""
+    run = read_run(runs["treated"])
+    fig = _timeseries(run, list(run.fields), log=False)
+    ax = next(a for a in fig.axes if a.get_title().startswith("ATP supply"))
+    assert ax.get_ylabel() == "%"
+    with h5py.File(runs["treated"], "r") as f:
+        stored = np.asarray(f["tissue_mean_atp_supply"][:run.n_frames], float)
+    curve = next(ln for ln in ax.lines if len(ln.get_ydata()) == run.n_frames)
+    np.testing.assert_allclose(curve.get_ydata(), 100 * stored, rtol=1e-12)
+    half = 100 * load_config(None)["kinetics"]["energy_kill_half_atp"]
+    level = [ln for ln in ax.lines if ln.get_label().startswith("death rate half its most")]
+    assert len(level) == 1 and level[0].get_ydata()[0] == pytest.approx(half)
+    assert stored[0] == pytest.approx(1.0) and np.nanmin(stored) < 1.0  # the zinc lowers it
+    _no_overlap_and_inside(fig)
+    cell_free = read_run(vial)
+    assert not [a for a in _timeseries(cell_free, list(cell_free.fields), log=False).axes
+                if a.get_title().startswith("ATP")]
+
+
 def test_hazard_panels_have_a_label_and_mathtext_not_a_bare_unit(runs):
     run = read_run(runs["treated"])
     fig = _timeseries(run, list(run.fields), log=False)

@@ -120,6 +120,7 @@ _SHORT_NAMES = {
     "tissue_mean_ros": "tissue-mean ROS",
     "max_ros": "max ROS (domain, all steps)",
     "tissue_mean_viability": "tissue-mean viability",
+    "tissue_mean_atp_supply": "ATP supply (living cells)",
     "dissolved_percent": "particle mass dissolved",
 }
 # the y label of a panel whose values have no unit (the file's "1"): what they are, not "1"
@@ -350,7 +351,12 @@ def _is_concentration(run: RunFile, name: str) -> bool:
 
 
 def _is_fraction(name: str) -> bool:
-    return name in ("viability", "tissue_mean_viability")
+    return name in ("viability", "tissue_mean_viability", ATP_SERIES)
+
+
+#: the living cells' ATP supply (a fraction of an untreated cell's), drawn beside their zinc
+ATP_SERIES = "tissue_mean_atp_supply"
+ATP_PANEL = "ATP supply of the living cells (of an untreated cell's)"
 
 
 def _as_shown(name: str, a: np.ndarray) -> np.ndarray:
@@ -823,12 +829,17 @@ def _series_panels(run: RunFile, names: list[str]
                 "dose_ug_per_ml", 0) > 0:
             panels.insert(0, ("particle mass dissolved (% of the dose)", "%",
                               [("dissolved_percent", "")]))
+        if ATP_SERIES in _nonzero_series(run, [n for n in (ATP_SERIES,) if n in run.series]):
+            at = next((i + 1 for i, p in enumerate(panels) if p[2][0][0] == "zn_cell"),
+                      len(panels))
+            panels.insert(at, (ATP_PANEL, "%", [(ATP_SERIES, "")]))
         return panels
     # a cell-free grid (geometry.kind = "medium") has no tissue: its tissue means are NaN,
     # so its fields are averaged over the whole domain below instead
     has_tissue = run.tissue is not None and bool(run.tissue.any())
     s = set(run.series) if has_tissue else set(run.series) - {
-        "tissue_mean_zn", "tissue_mean_zn_cell", "tissue_mean_ros", "tissue_mean_viability"}
+        "tissue_mean_zn", "tissue_mean_zn_cell", "tissue_mean_ros", "tissue_mean_viability",
+        ATP_SERIES}
     want = set(names)
     panels = []
     if "tissue_mean_zn" in s and "zn" in want:
@@ -837,6 +848,8 @@ def _series_panels(run: RunFile, names: list[str]
     if "tissue_mean_zn_cell" in s and "zn_cell" in want:
         panels.append(("labile intracellular Zn, tissue mean", "µM",
                        [("tissue_mean_zn_cell", "")]))
+    if ATP_SERIES in s and want & {"zn_cell", "viability"} and _nonzero_series(run, [ATP_SERIES]):
+        panels.append((ATP_PANEL, "%", [(ATP_SERIES, "")]))
     if {"tissue_max_ros", "medium_max_ros"} <= s and "ros" in want:
         # by place: medium ROS is often far above the tissue's and would flatten it
         tissue = run.tissue if run.tissue is not None else np.zeros(1, bool)
@@ -969,6 +982,12 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
             if legend:
                 keyed.append(legend)
         _shade_stimuli(ax, run, t_end, legend=k == 0)
+        half = (run.config.get("kinetics") or {}).get("energy_kill_half_atp")
+        if series[0][0] == ATP_SERIES and isinstance(half, int | float):
+            # where the energy failure's death rate is half its most
+            label = f"death rate half its most ({100 * half:g} %)"
+            ax.axhline(100 * half, color="0.35", lw=0.9, ls=":", label=label)
+            keyed.append(label)
         glutathione = all(_is_glutathione(name) for name, _, _ in series)
         if log and any_positive and all(_is_concentration(run, n) for n, _, _ in series):
             _log_y(ax)
