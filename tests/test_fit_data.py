@@ -204,6 +204,25 @@ def test_a_column_in_other_units_is_kept_and_named_in_a_warning(tmp_path):
     assert t.text["light_source"] == ("LED",) and not other_unit_notes(t, SCHEMAS["viability"])
 
 
+def test_a_stimulus_column_named_as_the_exposure_s_config_key_is_named_in_a_warning(tmp_path):
+    """A viability table with `irradiance_mW_per_cm2` (the [[light]] key's name) or
+    `intensity_W_per_cm2` ([[ultrasound]]'s) for the data's `light_mW_per_cm2` and
+    `ultrasound_W_per_cm2` kept it as an extra column and fitted every row without the
+    stimulus, in silence (a spec audit); the warning now names the column the data reads,
+    and the unit where it differs too."""
+    from zn_pde.observables._data import SCHEMAS, other_unit_notes
+
+    p = write(tmp_path, "v.csv", "concentration_ug_per_ml,viability_percent,"
+              "irradiance_mW_per_cm2,intensity_mW_per_cm2\n5,90,20,1000\n10,70,20,1000\n")
+    notes = other_unit_notes(load_table(p, "viability"), SCHEMAS["viability"])
+    light = next(n for n in notes if "'irradiance_mW_per_cm2'" in n)
+    assert "looks like light_mW_per_cm2 under the exposure's config key:" in light
+    assert "name the column light_mW_per_cm2" in light
+    sound = next(n for n in notes if "'intensity_mW_per_cm2'" in n)
+    assert ("ultrasound_W_per_cm2 under the exposure's config key, in other units "
+            "(mW_per_cm2 for W_per_cm2)") in sound and len(notes) == 2
+
+
 def test_the_sd_and_ph_columns_spelt_otherwise_are_named_in_a_warning(tmp_path):
     """`sd` and `pH` carry no unit suffix, so the check for a column in other units or
     another case skipped them: a user's table with `SD` and `ph` (or `sd_percent`) was fitted

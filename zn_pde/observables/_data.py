@@ -165,19 +165,27 @@ def _stem_and_unit(name: str) -> tuple[str, str] | None:
     return None
 
 
+#: a stimulus column's stem -> the exposure key's stem it is natural to write instead: the
+#: config's [[light]] irradiance_mW_per_cm2 and [[ultrasound]] intensity_W_per_cm2 (a column
+#: named so was kept as an extra column and not read, in silence)
+_STEM_ALIASES = {"light": ("irradiance",), "ultrasound": ("intensity",)}
+
+
 def other_unit_columns(header: tuple[str, ...], schema: Mapping[str, Column]
                        ) -> dict[str, str]:
-    """Schema column missing from the header -> a header column that is it in other units."""
+    """Schema column missing from the header -> a header column that is it in other units
+    (or under the config's exposure key, `irradiance_mW_per_cm2` for `light_mW_per_cm2`)."""
     out: dict[str, str] = {}
     for name in schema:
         if name in header:
             continue
         split = _stem_and_unit(name)  # None for a name without a unit (`sd`, `pH`)
         stem = split[0] if split else name.lower()
+        stems = (stem, *_STEM_ALIASES.get(stem, ()))
         for h in header:
             other = _stem_and_unit(h)
             if h != name and (h.lower() == name.lower()
-                              or (other is not None and other[0] == stem)):
+                              or (other is not None and other[0] in stems)):
                 out[name] = h
                 break
     return out
@@ -190,9 +198,14 @@ def other_unit_notes(table: Table, schema: Mapping[str, Column]) -> list[str]:
     out = []
     for n, h in other_unit_columns(table.header, schema).items():
         split = _stem_and_unit(n)
+        unit = _stem_and_unit(h)
         what = (f"is {n} spelt in another case (column names are case-sensitive)"
                 if h.lower() == n.lower() else
-                f"looks like {n} in other units ({_stem_and_unit(h)[1]} for {split[1]})"
+                f"looks like {n} under the exposure's config key"
+                + ("" if unit[1] == split[1] else f", in other units ({unit[1]} for "
+                   f"{split[1]})")
+                if split and unit and unit[0] != split[0] else
+                f"looks like {n} in other units ({unit[1]} for {split[1]})"
                 if split else f"looks like {n} with a unit in its name")
         to = f"convert the values to {split[1]} and " if split else ""
         out.append(f"column {h!r} of {table.path} {what}: it is kept as an extra column and "
