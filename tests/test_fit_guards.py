@@ -51,6 +51,25 @@ def test_metrics_are_null_with_as_many_parameters_as_values():
     assert m["r2"] is not None and m["aic"] is not None and "note" not in m
 
 
+def test_metrics_leave_out_a_row_predicted_whatever_the_parameters():
+    """The 4-row table of `test_a_row_predicted_whatever_the_parameters_leaves_the_degrees_
+    of_freedom` (an untreated control at 100 %, 3 free parameters, fitted exactly): its
+    uncertainty has dof 0 and no CI, and its metrics likewise no r², AIC or BIC (they gave
+    r² = 1 and AIC = 4 ln(SSR/4) ~ -240 of an exact fit of 3 informative values by 3
+    parameters); the note and the figure's caption say why. With a fifth value they are
+    reported. Fails if: the pinned row were counted as a value that tests the fit."""
+    y = np.array([100.0, 80.0, 40.0, 10.0])
+    yhat = y + np.array([0.0, 1e-13, -2e-13, 1e-13])
+    m = metrics(y, yhat, n_free=3, pinned=1)
+    assert m["r2"] is None and m["aic"] is None and m["bic"] is None and m["pinned"] == 1
+    assert "4 values (1 of them predicted exactly whatever the parameters" in m["note"]
+    assert "no degree of freedom" in metrics_caption(m)
+    assert metrics(y, yhat, n_free=3)["r2"] is not None  # counted as a value: reported
+    five = metrics(np.append(y, 5.0), np.append(yhat, 5.3), n_free=3, pinned=1)
+    assert five["r2"] is not None and five["aic"] is not None and "note" not in five
+    assert metrics_caption(five).startswith("r² = ")
+
+
 def test_metrics_of_data_without_spread_say_why_r2_is_missing():
     """Every value the same (SST = 0): r² is undefined; before, the summary printed
     "r2 = n/a" with no reason (not the underdetermined case, which has its own note)."""

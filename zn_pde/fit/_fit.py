@@ -227,7 +227,7 @@ def analyse(problem: Problem, opt: Optimum, ms: MultiStart, *, quiet: bool = Tru
     yhat = ms.predict_batch(x[None])[0]
     point = problem.kind == 0
     sd = problem.sd[point] if problem.weighted else None
-    m = metrics(problem.y[point], yhat[point], len(free.names), sd)
+    m = metrics(problem.y[point], yhat[point], len(free.names), sd, gn.get("pinned_rows", 0))
     # e^(ln p) of a value on the box's edge may lie an ulp outside it (e^(ln 10) =
     # 10.000000000000002), beyond a key's limit: the [kinetics] table would not validate
     values = np.clip(np.exp(np.asarray(x, float)), free.lower, free.upper)

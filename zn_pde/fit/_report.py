@@ -208,8 +208,10 @@ def metrics_caption(m: dict[str, Any], unidentified: list[str] | tuple[str, ...]
     # unweighted fit (reports before 2026-12-05 have no n_free; a weighted one has chi2)
     n = m["n"]
     n_free = m.get("n_free", m["k"] - (0 if "chi2" in m else 1))
-    if n <= n_free:
-        return (f"n = {n} values for {n_free} free parameters:\nno degree of freedom "
+    pinned = m.get("pinned", 0)  # a control at 100 % tests nothing (`metrics`)
+    if n - pinned <= n_free:
+        held = f" ({pinned} predicted whatever the parameters)" if pinned else ""
+        return (f"n = {n} values{held} for {n_free} free parameters:\nno degree of freedom "
                 "left, so r² (and AIC/BIC) are not meaningful")
     r2 = f"{m['r2']:.3f}" if m.get("r2") is not None else "n/a"
     text = f"r² = {r2}, n = {n}, {n_free} free parameter{'s' if n_free != 1 else ''}"

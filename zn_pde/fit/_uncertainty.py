@@ -186,17 +186,22 @@ def interval_text(p: dict[str, Any], note: bool = True) -> str:
     return text + (f": {p['note']}" if note and p.get("note") else "")
 
 
-def underdetermined_note(n: int, n_free: int) -> str:
-    return (f"{n} values for {n_free} free parameters: no degree of freedom is left to "
+def underdetermined_note(n: int, n_free: int, pinned: int = 0) -> str:
+    held = (f" ({pinned} of them predicted exactly whatever the parameters, e.g. an "
+            "untreated control at 100 %)" if pinned else "")
+    return (f"{n} values{held} for {n_free} free parameters: no degree of freedom is left to "
             "test the fit against (a model this flexible could match every value, whether "
             "or not this one does), so r², AIC and BIC are not meaningful and are not "
             "reported")
 
 
 def metrics(y: np.ndarray, yhat: np.ndarray, n_free: int,
-            sd: np.ndarray | None = None) -> dict[str, Any]:
+            sd: np.ndarray | None = None, pinned: int = 0) -> dict[str, Any]:
     """r², RMSE (data units) and AIC/BIC of the likelihood the fit maximised: with `sd` the
-    weighted one (χ², known variances), else one unknown variance (module docstring)."""
+    weighted one (χ², known variances), else one unknown variance (module docstring).
+    `pinned`: of the values, those the model predicts exactly whatever the parameters
+    (`Problem.pinned`): they leave no degree of freedom to test the fit against, so with
+    n − pinned ≤ n_free r², AIC and BIC are not reported, as `gauss_newton` gives no CI."""
     y, yhat = np.asarray(y, float), np.asarray(yhat, float)
     n = int(y.size)
     ssr = float(np.sum((yhat - y) ** 2))
@@ -210,9 +215,11 @@ def metrics(y: np.ndarray, yhat: np.ndarray, n_free: int,
         out["likelihood"] = "Gaussian, known sd: -2 ln L = chi2, k = free parameters"
     else:
         out["likelihood"] = "Gaussian, one unknown variance: -2 ln L = n ln(SSR/n), k = free + 1"
-    if n <= n_free:
+    if pinned:
+        out["pinned"] = pinned
+    if n - pinned <= n_free:
         out["r2"] = out["aic"] = out["bic"] = None
-        out["note"] = underdetermined_note(n, n_free)
+        out["note"] = underdetermined_note(n, n_free, pinned)
         return out
     if sst == 0:  # every value the same: no spread for the model to explain
         out["note"] = (f"every one of the {n} values is {float(y[0]):g}: with no spread in the "
