@@ -184,6 +184,29 @@ def test_a_passive_species_fills_a_composite_sphere_by_its_eigenfunction_series(
     assert _order(*errors) == pytest.approx(2.0, abs=0.3), errors
 
 
+def _porous_ball(n: int, h: float, dt: float, end_tau: float, boundary: str, **extra):
+    """The particle tracer of the two tests below (1 µg/mL of ZnO that neither dissolves nor
+    enters cells, pH 7.4 throughout) on n shells of h µm around a ball of a = 100 µm, α = 0.2,
+    D* = 10 µm²/s in medium of D = 50 µm²/s, run to τ = D* t/a² = `end_tau`, saved every
+    0.1; `extra` adds top-level config keys."""
+    a, alpha, d_star, d_medium = 100.0, 0.2, 10.0, 50.0
+    t_unit = a**2 / d_star
+    return zn_pde.simulate({
+        "grid": {"kind": "radial", "shape": [n], "spacing_um": h},
+        "time": {"end_h": end_tau * t_unit / 3600, "dt_s": dt,
+                 "save_every_min": 0.1 * t_unit / 60, "save_around_events": False},
+        "geometry": {"kind": "spheroid", "radius_um": a, "cell_volume_fraction": 1 - alpha},
+        "boundary": {"kind": boundary},
+        "numerics": {"precision": "float64"},
+        "ph": {"medium": 7.4, "tissue_rim": 7.4, "tissue_core": 7.4, "lysosome": 14.0},
+        "tissue": {"surface_uptake_share": 0.0},
+        "material": {"kind": "ZnO", "dose_ug_per_ml": 1.0},
+        **extra,
+        "kinetics": {**LINEAR, "dissolution_rate_per_h": 1e-12, "uptake_rate_per_h": 0.0,
+                     "np_diffusivity_medium_um2_per_s": d_medium,
+                     "np_tissue_diffusivity_fraction": d_star / d_medium}}, progress=False)
+
+
 def test_particles_spread_from_an_unstirred_closed_well_into_a_porous_ball_by_the_series():
     """Particles as a tracer (no dissolution, uptake or surface uptake) dosed at 1 µg/mL
     into a closed radial well (wall at b = 200 µm, zero flux) around a porous ball
@@ -199,23 +222,10 @@ def test_particles_spread_from_an_unstirred_closed_well_into_a_porous_ball_by_th
     2 ± 0.3 (measured 1.88, 2.8e-2 to 7.7e-3), each within (h/a)² (measured 0.71 and 0.77
     of it)."""
     a, b, alpha, d_star, d_medium = 100.0, 200.0, 0.2, 10.0, 50.0
-    t_unit = a**2 / d_star
     errors = []
     for h, dt in ((20.0, 8.0), (10.0, 2.0)):
         n = int(round(b / h))
-        ds = zn_pde.simulate({
-            "grid": {"kind": "radial", "shape": [n], "spacing_um": h},
-            "time": {"end_h": 0.3 * t_unit / 3600, "dt_s": dt,
-                     "save_every_min": 0.1 * t_unit / 60, "save_around_events": False},
-            "geometry": {"kind": "spheroid", "radius_um": a, "cell_volume_fraction": 1 - alpha},
-            "boundary": {"kind": "neumann"},
-            "numerics": {"precision": "float64"},
-            "ph": {"medium": 7.4, "tissue_rim": 7.4, "tissue_core": 7.4, "lysosome": 14.0},
-            "tissue": {"surface_uptake_share": 0.0},
-            "material": {"kind": "ZnO", "dose_ug_per_ml": 1.0},
-            "kinetics": {**LINEAR, "dissolution_rate_per_h": 1e-12, "uptake_rate_per_h": 0.0,
-                         "np_diffusivity_medium_um2_per_s": d_medium,
-                         "np_tissue_diffusivity_fraction": d_star / d_medium}}, progress=False)
+        ds = _porous_ball(n, h, dt, 0.3, "neumann")
         ball = ds["tissue_mask"].values.astype(bool)
         assert ball.sum() == round(a / h)
         capacity = np.where(ball, alpha, 1.0) * _shell_volumes(n, h)
@@ -391,20 +401,8 @@ def test_a_wash_out_off_the_step_grid_restarts_the_composite_series_from_the_bal
     errors = []
     for h, dt in ((20.0, 8.0), (10.0, 2.0)):
         n = int(round(b / h))
-        ds = zn_pde.simulate({
-            "grid": {"kind": "radial", "shape": [n], "spacing_um": h},
-            "time": {"end_h": 0.4 * t_unit / 3600, "dt_s": dt,
-                     "save_every_min": 0.1 * t_unit / 60, "save_around_events": False},
-            "geometry": {"kind": "spheroid", "radius_um": a, "cell_volume_fraction": 1 - alpha},
-            "boundary": {"kind": "dirichlet"},
-            "numerics": {"precision": "float64"},
-            "ph": {"medium": 7.4, "tissue_rim": 7.4, "tissue_core": 7.4, "lysosome": 14.0},
-            "tissue": {"surface_uptake_share": 0.0},
-            "material": {"kind": "ZnO", "dose_ug_per_ml": 1.0},
-            "medium_exchange": [{"time_h": t1 / 3600}],
-            "kinetics": {**LINEAR, "dissolution_rate_per_h": 1e-12, "uptake_rate_per_h": 0.0,
-                         "np_diffusivity_medium_um2_per_s": d_medium,
-                         "np_tissue_diffusivity_fraction": d_star / d_medium}}, progress=False)
+        ds = _porous_ball(n, h, dt, 0.4, "dirichlet",
+                          medium_exchange=[{"time_h": t1 / 3600}])
         r, t = ds["r"].values, ds["time"].values
         np.testing.assert_allclose(t / t_unit, [0.0, 0.1, 0.2, 0.3, 0.4], atol=1e-9)
         c = ds["np"].values.astype(float)
