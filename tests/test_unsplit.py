@@ -300,3 +300,38 @@ def test_a_solve_short_of_its_tolerance_is_reported_by_the_run(tmp_path, capsys)
     assert main(["run", str(path), "-o", str(tmp_path / "tight.h5"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "relative residual up to" in out and "a smaller time.dt_s" in out
+
+
+def test_a_short_solve_is_counted_per_batch_member_and_survives_jit_vmap_and_grad():
+    """The count behind the run's note (`take_short`) comes from a debug callback in the
+    solve. Under `vmap` its `lax.cond` becomes a select that calls back for every member:
+    only the member that stopped short may be counted. An 8³ cube filled from walls held at
+    1 µM in float32 at tolerance 1e-12 stops short (true residual 3-5e-7, its round-off
+    floor); the same cube with its walls at 0 stays empty and is solved exactly (residual
+    0). A batch of [0, 1, 0] counts 1 solve, with the largest residual above 10x the
+    tolerance and at most float32's floor; an all-empty batch none. `jax.grad` through the
+    solve (`custom_linear_solve`) runs with the callback inside and counts the short solve.
+    Fails if: every member of a batch were counted (3), the callback broke under jit, vmap
+    or grad, or an exact solve were reported."""
+    from zn_pde._unsplit import take_short
+
+    shape = (8, 8, 8, 1)
+    f32 = jnp.float32
+
+    def filled(wall_uM):
+        op = make_unsplit_operator(jnp.full(shape, 100.0, f32), jnp.ones(shape, f32), 60.0,
+                                   12.5, jnp.reshape(wall_uM, (1,)))
+        c, _ = solve_unsplit(op, jnp.zeros(shape, f32), jnp.full(shape, 0.0225, f32),
+                             jnp.zeros(shape, f32), 60.0, tolerance=1e-12)
+        return c.sum()
+
+    take_short()  # whatever an earlier test left
+    batch = jax.jit(jax.vmap(filled))
+    sums = np.asarray(batch(jnp.array([0.0, 1.0, 0.0], f32)))
+    assert sums[0] == sums[2] == 0.0 and sums[1] > 0
+    solves, residual = take_short()
+    assert solves == 1 and 1e-11 < residual < 1e-5, (solves, residual)
+    batch(jnp.zeros(3, f32)).block_until_ready()
+    assert take_short() == (0, 0.0)
+    assert np.isfinite(float(jax.jit(jax.grad(filled))(f32(1.0))))
+    assert take_short()[0] >= 1
