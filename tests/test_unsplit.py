@@ -300,6 +300,8 @@ def test_a_solve_short_of_its_tolerance_is_reported_by_the_run(tmp_path, capsys)
     assert main(["run", str(path), "-o", str(tmp_path / "tight.h5"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "relative residual up to" in out and "a smaller time.dt_s" in out
+    # a summary line as the other notes are: indented under the run's results
+    assert "\n  note: the unsplit transport solve ended above" in out
 
 
 def test_a_short_solve_is_counted_per_batch_member_and_survives_jit_vmap_and_grad():

@@ -116,7 +116,7 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
 def _warn_notes(result: RunResult) -> None:
     """What the run met that `zn-pde run`'s summary says (`RunResult.notes`), as warnings."""
     for note in result.notes:
-        warnings.warn(note.removeprefix("note: "), ConfigNote, stacklevel=3)
+        warnings.warn(note.strip().removeprefix("note: "), ConfigNote, stacklevel=3)
 
 
 def open_run(path: str | os.PathLike) -> xr.Dataset:

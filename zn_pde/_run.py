@@ -147,7 +147,8 @@ class RunResult:
     #: a signal (SIGINT, SIGTERM) that came as the complete file was being closed: the run
     #: is complete, but the command was asked to stop (no further work, such as a control)
     interrupted: str | None = None
-    #: what the run met that its summary should say (`_unsplit.short_note`), "note: ..."
+    #: what the run met that its summary should say (`_unsplit.short_note`), "  note: ...",
+    #: indented as the summary's other notes (`config_notes`)
     notes: tuple[str, ...] = ()
 
 

@@ -84,7 +84,7 @@ def short_note(short: tuple[int, float], tolerance: float) -> str | None:
     solves, residual = short
     if not solves:
         return None
-    return (f"note: the unsplit transport solve ended above numerics.transport_tolerance = "
+    return (f"  note: the unsplit transport solve ended above numerics.transport_tolerance = "
             f"{tolerance:g} (more than {SHORT_FACTOR:g}x) in {solves} step solve(s), "
             f"its relative residual up to {residual:.3g}: stopped at its cap of "
             f"{MAX_ITERATIONS} BiCGSTAB iterations, a breakdown or round-off (float32's floor "
