@@ -261,6 +261,33 @@ def test_the_python_api_makes_the_same_control(treated, tmp_path):
         _final_viability(control_path(d / "run.h5")), abs=1e-6)
 
 
+def test_a_control_of_a_run_written_before_a_series_existed_computes_its_own_frames(
+        treated, tmp_path):
+    """A run written before `tissue_mean_atp_supply` was saved (2026-12-07) has no frames the
+    control can copy in full: `simulate_control` raised h5py's KeyError on it (not an
+    InputError, and a control file left `failed`). It now computes the control from t = 0,
+    as a control with no frame to continue from does: complete, the series there, and its
+    final viability that of the control copied from the run's frames to within the
+    control's step error (`CONTROL_STEP_ERROR`: it steps at CONTROL_DT_S from t = 0 where
+    the copied frames stepped at the run's 60 s up to the exposure)."""
+    import shutil
+
+    import zn_pde
+    from zn_pde._run import CONTROL_STEP_ERROR
+
+    d, _ = treated
+    path = tmp_path / "old.h5"
+    shutil.copy(d / "run.h5", path)
+    with h5py.File(path, "r+") as f:
+        del f["tissue_mean_atp_supply"]
+    result = zn_pde.simulate_control(config(RADIAL), path, progress=False)
+    assert result.status == "complete"
+    with h5py.File(control_path(path), "r") as f:
+        assert np.isfinite(f["tissue_mean_atp_supply"][-1])
+    assert _final_viability(control_path(path)) == pytest.approx(
+        _final_viability(control_path(d / "run.h5")), abs=CONTROL_STEP_ERROR)
+
+
 def test_the_python_api_refuses_a_control_of_another_config(treated, tmp_path):
     """`simulate_control` given a config other than the run's (an override the run had
     left out) would continue the run's frames under another protocol and replace its

@@ -615,6 +615,11 @@ def _open_output(config: dict[str, Any], out: Path, model: Model, geo: Any,
         return writer, start_frame, state0, times, summary
     from ._sweep import _summary_paths
     from .inspect import is_sweep
+    if seed is not None and _lacks_any(seed[0], [*variables, *series]):
+        # a run written before one of them was saved (tissue_mean_atp_supply: 2026-12-07)
+        # has no frames to copy in full: the control computes its own from t = 0, as one
+        # with no frame to continue from (`_seed_frame`) does
+        seed = None
 
     replaced_sweep = overwrite and out.exists() and is_sweep(out)
     writer = Writer(out, config_toml=dumps(config),
@@ -685,6 +690,12 @@ def _state_from_file(model: Model, f, frame: int) -> State:
     step = model.protocol.plan.step_at(t_s)  # the protocol resumes at its own step
     return State(stack(model.mobile_names), stack(model.fixed_names),
                  jnp.asarray(step, jnp.int32), model.bulk_at(step))
+
+
+def _lacks_any(path: Path, names: list[str]) -> bool:
+    """Whether the output `path` lacks any of the datasets `names`."""
+    with open_run(path) as f:
+        return any(name not in f for name in names)
 
 
 def _copy_frames(model: Model, writer: Writer, source: Path, frame: int,
