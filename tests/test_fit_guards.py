@@ -301,6 +301,27 @@ def test_a_gauss_newton_interval_past_the_box_is_not_reported(tmp_path):
         assert "reaches past the box" in p["note"]
 
 
+def test_a_fit_leaves_a_row_predicted_whatever_the_parameters_out_of_its_dof(tmp_path):
+    """`zn-pde fit` end to end (the unit tests call `gauss_newton` and `metrics` directly):
+    ZnO release at pH 7.4 with a row at 0 h, 0 % (nothing is released before any time has
+    passed, whatever the constants: a Jacobian row of zeros, residual 0) and two informative
+    rows, 2 free parameters. The 0 h row is counted by `Problem.pinned` in `analyse`:
+    `uncertainty.dof` 0 (it was 1), `pinned_rows` 1, no interval and no r²/AIC. Fails if:
+    the fit's wiring left the row in the degrees of freedom (dof 1, an interval and an r²)."""
+    (tmp_path / "z.csv").write_text("time_h,released_percent,pH\n0,0,7.4\n24,3,7.4\n"
+                                    "120,10,7.4\n")
+    (tmp_path / "z.toml").write_text('[fit]\nname = "z"\nobservable = "release"\n'
+                                     'data = "z.csv"\nmaterial = "ZnO"\nprofile = false\n')
+    assert main(["fit", str(tmp_path / "z.toml"), "-o", str(tmp_path / "out"),
+                 "--quiet"]) == 0
+    report = json.loads((tmp_path / "out" / "z.json").read_text())
+    u, m = report["uncertainty"], report["metrics"]
+    assert u["dof"] == 0 and u["pinned_rows"] == 1 and u["residual_scale"] is None
+    assert m["n"] == 3 and m["pinned"] == 1 and m["r2"] is None and m["aic"] is None
+    rate = report["parameters"]["dissolution_rate_per_h"]
+    assert rate["ci95"] == [None, None] and "predicted exactly whatever" in rate["note"]
+
+
 def _one_release_point(tmp_path: Path, row: str) -> dict:
     """The report of `zn-pde fit` (profile on) of ZnO release on one row with its sd."""
     tmp_path.mkdir(exist_ok=True)
