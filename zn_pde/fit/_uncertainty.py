@@ -305,8 +305,9 @@ def gauss_newton(r: np.ndarray, jac: np.ndarray, x_hat: np.ndarray, free: FreeSe
                                                    else "") +
                      "; the data fix only that combination")
         elif dof <= 0 and not weighted:
-            held = (f", {pinned} of them predicted exactly whatever the parameters (e.g. "
-                    "an untreated control at 100 %)" if pinned else "")
+            held = (f", {pinned} of them predicted exactly whatever the parameters: the "
+                    "data's normalisation, e.g. an untreated control at 100 % or nothing "
+                    "released at 0 h" if pinned else "")
             d.update(identifiable=None, ci95=None,
                      note=f"no residual degrees of freedom ({n_points} data points{held}, "
                      f"{p} parameters): the residual scale and so the CI are undefined")
