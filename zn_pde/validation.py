@@ -239,11 +239,18 @@ def _bolus(species: str, end_h: float, cell_fraction: float,
            catalase_factor: float = 1.0, nadph_factor: float = 1.0) -> Callable:
     material = "ZnO2" if species == "h2o2" else "ZnO"
     k = _culture_kinetics(material, catalase_factor, nadph_factor)
+    return functools.partial(_bolus_run(species, end_h, cell_fraction), k)
+
+
+@functools.cache
+def _bolus_run(species: str, end_h: float, cell_fraction: float) -> Callable:
+    """The bolus culture's viability as a function of its kinetics and the amount, compiled
+    once for every catalase and NADPH scaling (the IC50 searches call it with several)."""
     env = _culture_environment(cell_fraction)
     dt = 60.0
 
     @jax.jit
-    def run(amount):
+    def run(k, amount):
         s = _culture_start(k.gsh_initial_uM, zn=amount if species == "zn" else 0.0,
                            h2o2=amount if species == "h2o2" else None)
         final, _ = _culture_steps(k, env, s, end_h, dt, cell_fraction)
@@ -535,20 +542,32 @@ def glutathione_recovery_s(nadph_factor: float = 1.0, dt_s: float = 5.0,
     resting level (the rest GSSG) back to 90 %, through the model's step (`local_step`);
     linear between steps, inf if not within `end_s`."""
     k = _culture_kinetics("ZnO", nadph_factor=nadph_factor)
-    env = _culture_environment()
-    s = _culture_start(LENS_GSH_LOW * k.gsh_initial_uM)
-
-    def body(state, _):
-        after = kin.local_step(k, state, env, dt_s, 1.0 - CULTURE_CELL_FRACTION)
-        return after, after.gsh
-
-    _, gsh = jax.lax.scan(body, s, None, length=int(round(end_s / dt_s)))
+    gsh = _recovery_gsh(dt_s, int(round(end_s / dt_s)))(k)
     share = np.concatenate([[LENS_GSH_LOW], np.asarray(gsh) / k.gsh_initial_uM])
     above = np.nonzero(share >= RECOVERED)[0]
     if above.size == 0:
         return math.inf
     i = int(above[0])
     return dt_s * (i - 1 + (RECOVERED - share[i - 1]) / (share[i] - share[i - 1]))
+
+
+@functools.cache
+def _recovery_gsh(dt_s: float, steps: int) -> Callable[[kin.Kinetics], Array]:
+    """The GSH after each of `steps` steps of `dt_s` from 19 % of the resting level, compiled
+    once with the kinetics as an argument (the NADPH search of the row calls it a dozen
+    times with different supplies, each a fresh compilation were they baked in)."""
+    env = _culture_environment()
+
+    @jax.jit
+    def run(k: kin.Kinetics) -> Array:
+        def body(state, _):
+            after = kin.local_step(k, state, env, dt_s, 1.0 - CULTURE_CELL_FRACTION)
+            return after, after.gsh
+
+        return jax.lax.scan(body, _culture_start(LENS_GSH_LOW * k.gsh_initial_uM), None,
+                            length=steps)[1]
+
+    return run
 
 
 def glutathione_recovery_row() -> Row:
