@@ -661,6 +661,13 @@ def read_run(path: str | Path) -> RunFile:
         coords = {n: (np.asarray(f[n][:], float) if n in dims else None) for n in _COORDS}
         tissue = None if well_mixed or "tissue_mask" not in f else (
             np.asarray(f["tissue_mask"][:]) > 0)
+    # every figure and export places its values by these: a damaged block that made one of
+    # them NaN ended in matplotlib's ValueError out of plot (the damage scan of test_faults)
+    for name, values in (("time", times), *((n, c) for n, c in coords.items() if c is not None)):
+        if not np.all(np.isfinite(values)):
+            raise InputError(f"the {name} coordinate holds non-finite values: the file is "
+                             "damaged (a zn-pde run writes finite times and grid positions)",
+                             file=str(path))
     order = _variable_order(fields)
     return RunFile(Path(path), attrs, config, times, well_mixed, order,
                    sorted(series, key=_series_order), [s for s in static if s != "tissue_mask"]
