@@ -163,3 +163,18 @@ def closed_well_zinc_totals(c: dict[str, Any]) -> tuple[float, float, Any]:
     for n in Schedule.from_model(model).chunks:
         state, _ = advance(model, transport, state, jnp.asarray(n))
     return start, total(state), state.mobile.dtype
+
+
+def held_cube(n: int, length_um: float, dt_s: float, end_s: float,
+              numerics: dict[str, Any], d_um2_per_s: float = 10.0) -> dict[str, Any]:
+    """A cell-free cube of edge `length_um` on n³ voxels, one passive species of diffusivity
+    `d_um2_per_s` from 0, its faces held at 1 µM, saved at a third, two thirds and all of
+    `end_s` (the triple sine series' test problem of test_analytic_fourth and _sixth)."""
+    return {"grid": {"kind": "cartesian", "shape": [n, n, n], "spacing_um": length_um / n},
+            "time": {"end_h": end_s / 3600, "dt_s": dt_s, "save_every_min": end_s / 3 / 60,
+                     "save_around_events": False},
+            "geometry": {"kind": "medium"},
+            "boundary": {"kind": "dirichlet"},
+            "numerics": numerics,
+            "species": [{"name": "s", "diffusivity_um2_per_s": d_um2_per_s,
+                         "boundary_uM": 1.0}]}

@@ -31,7 +31,7 @@ import tomllib
 
 import numpy as np
 import pytest
-from helpers import crank_finite_bath
+from helpers import crank_finite_bath, held_cube
 from scipy.special import erf
 
 import zn_pde
@@ -87,15 +87,8 @@ def test_a_cube_with_its_faces_held_fills_as_the_product_of_three_slabs():
     for n, dt in ((6, 2.0), (12, 0.5)):
         h = length / n
         end_s = 1.5 * t_unit / np.pi**2
-        ds = zn_pde.simulate({
-            "grid": {"kind": "cartesian", "shape": [n, n, n], "spacing_um": h},
-            "time": {"end_h": end_s / 3600, "dt_s": dt, "save_every_min": end_s / 3 / 60,
-                     "save_around_events": False},
-            "geometry": {"kind": "medium"},
-            "boundary": {"kind": "dirichlet"},
-            "numerics": {"precision": "float64"},
-            "species": [{"name": "s", "diffusivity_um2_per_s": d, "boundary_uM": 1.0}]},
-            progress=False)
+        ds = zn_pde.simulate(held_cube(n, length, dt, end_s, {"precision": "float64"}, d),
+                             progress=False)
         x = (np.arange(n) + 0.5) * h
         np.testing.assert_allclose(ds["x"].values, x)
         c = ds["s"].values.astype(float)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import held_cube
 from scipy.optimize import brentq
 
 import zn_pde
@@ -261,16 +262,9 @@ def _held_cube(n: int, dt: float, tolerance: float = 1e-6) -> tuple[np.ndarray, 
     cell-free cube of ℓ = 120 µm, D = 10 µm²/s, its faces held at 1 µM, stepped unsplit."""
     length, d = 120.0, 10.0
     h, end_s = length / n, 1.5 * length**2 / d / np.pi**2
-    ds = zn_pde.simulate({
-        "grid": {"kind": "cartesian", "shape": [n, n, n], "spacing_um": h},
-        "time": {"end_h": end_s / 3600, "dt_s": dt, "save_every_min": end_s / 3 / 60,
-                 "save_around_events": False},
-        "geometry": {"kind": "medium"},
-        "boundary": {"kind": "dirichlet"},
-        "numerics": {"precision": "float64", "transport_solve": "unsplit",
-                     "transport_tolerance": tolerance},
-        "species": [{"name": "s", "diffusivity_um2_per_s": d, "boundary_uM": 1.0}]},
-        progress=False)
+    ds = zn_pde.simulate(held_cube(n, length, dt, end_s,
+                                   {"precision": "float64", "transport_solve": "unsplit",
+                                    "transport_tolerance": tolerance}, d), progress=False)
     x = (np.arange(n) + 0.5) * h
 
     def cube(t):
