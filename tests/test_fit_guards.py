@@ -1461,9 +1461,16 @@ def test_a_row_predicted_whatever_the_parameters_leaves_the_degrees_of_freedom()
     x_hat = np.zeros(3)
     jac = np.vstack([np.zeros(3), rng.normal(size=(3, 3))])
     r = np.array([0.0, 1e-13, -2e-13, 1e-13])
-    table = SimpleNamespace(kind=np.zeros(4, int))
+    dose = {"concentration_ug_per_ml": np.array([0.0, 10.0, 20.0, 50.0])}
+    table = SimpleNamespace(kind=np.zeros(4, int),
+                            table=SimpleNamespace(kind="viability", numbers=dose))
     pinned = Problem.pinned(table, r, jac)
     assert pinned == 1
+    # the same flat, matched row at a dose is a measurement at a saturated prediction (a
+    # release complete in 1 h at pH 4.7, the shipped ZnO release fit's): it counts
+    saturated = SimpleNamespace(kind=np.zeros(4, int), table=SimpleNamespace(
+        kind="viability", numbers={"concentration_ug_per_ml": np.full(4, 10.0)}))
+    assert Problem.pinned(saturated, r, jac) == 0
     gn = gauss_newton(r, jac, x_hat, free, 4, False, pinned)
     assert gn["dof"] == 0 and gn["pinned_rows"] == 1
     for d in gn["parameters"].values():
@@ -1475,7 +1482,9 @@ def test_a_row_predicted_whatever_the_parameters_leaves_the_degrees_of_freedom()
     assert Problem.pinned(table, np.array([3.0, *r[1:]]), jac) == 0
     # a fifth, informative row with noise: dof 1 and a finite, non-zero interval
     jac5, r5 = np.vstack([jac, rng.normal(size=3)]), np.append(r, 0.02)
-    five = SimpleNamespace(kind=np.zeros(5, int))
+    five = SimpleNamespace(kind=np.zeros(5, int), table=SimpleNamespace(
+        kind="viability", numbers={"concentration_ug_per_ml": np.append(dose[
+            "concentration_ug_per_ml"], 5.0)}))
     gn5 = gauss_newton(r5, jac5, x_hat, free, 5, False, Problem.pinned(five, r5, jac5))
     lo, hi = gn5["parameters"]["a"]["ci95"] or (np.nan, np.nan)
     assert gn5["dof"] == 1 and hi / lo > 1.01

@@ -76,18 +76,24 @@ class Problem:
         return dpred * (active / self.sd)[..., None]
 
     def pinned(self, r: np.ndarray, jac: np.ndarray) -> int:
-        """The value rows the model predicts exactly whatever the parameters: a Jacobian row
-        of zeros (below 1e-10 of the largest entry) and a residual at round-off (≤ 1e-6 in
-        data units over sd), e.g. an untreated control normalised to 100 %, or nothing
-        released at 0 h. Such a row is the data's normalisation, not a measurement with
-        noise: it informs neither the parameters nor the residual scale, so it leaves the
-        residual degrees of freedom (`gauss_newton`), which counting it overstated (a
-        4-row viability table with its control and 3 free parameters fitted exactly and
-        reported 95 % intervals of zero width)."""
+        """The value rows that are the data's normalisation, not a measurement with noise: an
+        untreated control (no particles, a viability table) or the start (0 h, a release
+        table), which the model predicts exactly whatever the parameters (a Jacobian row of
+        zeros, below 1e-10 of the largest entry) and the table reports so (a residual at
+        round-off, ≤ 1e-6 in data units over sd). It informs neither the parameters nor the
+        residual scale, so it leaves the residual degrees of freedom (`gauss_newton`,
+        `metrics`), which counting it overstated (a 4-row viability table with its control
+        and 3 free parameters fitted exactly and reported 95 % intervals of zero width). A
+        measurement the model matches at a saturated prediction (a release complete at pH
+        4.7 in 1 h) is no normalisation and counts."""
         r, jac = np.asarray(r, float), np.asarray(jac, float)
         scale = float(np.max(np.abs(jac))) if jac.size else 0.0
         flat = np.all(np.abs(jac) <= 1e-10 * scale, axis=-1)
-        return int(np.sum((self.kind == 0) & flat & (np.abs(r) <= 1e-6)))
+        column = {"viability": "concentration_ug_per_ml", "release": "time_h"}.get(
+            self.table.kind)
+        start = (np.asarray(self.table.numbers[column], float) == 0.0
+                 if column in self.table.numbers else np.zeros(len(self.kind), bool))
+        return int(np.sum((self.kind == 0) & start & flat & (np.abs(r) <= 1e-6)))
 
     def loss(self, x: Array) -> Array:
         r = self.residuals(x)
