@@ -421,6 +421,9 @@ def test_timeseries_draws_the_atp_supply_in_percent_with_its_half_death_rate_lev
     cell_free = read_run(vial)
     assert not [a for a in _timeseries(cell_free, list(cell_free.fields), log=False).axes
                 if a.get_title().startswith("ATP")]
+    # shown beside the cells' zinc or viability: not for `--fields np`
+    assert not [a for a in _timeseries(run, ["np"], log=False).axes
+                if a.get_title().startswith("ATP")]
 
 
 def test_hazard_panels_have_a_label_and_mathtext_not_a_bare_unit(runs):

@@ -829,7 +829,9 @@ def _series_panels(run: RunFile, names: list[str]
                 "dose_ug_per_ml", 0) > 0:
             panels.insert(0, ("particle mass dissolved (% of the dose)", "%",
                               [("dissolved_percent", "")]))
-        if ATP_SERIES in _nonzero_series(run, [n for n in (ATP_SERIES,) if n in run.series]):
+        # beside the cells' zinc or viability, as on a grid (`--fields np` shows neither)
+        if set(names) & {"zn_cell", "viability"} and ATP_SERIES in _nonzero_series(
+                run, [n for n in (ATP_SERIES,) if n in run.series]):
             at = next((i + 1 for i, p in enumerate(panels) if p[2][0][0] == "zn_cell"),
                       len(panels))
             panels.insert(at, (ATP_PANEL, "%", [(ATP_SERIES, "")]))
@@ -982,8 +984,10 @@ def _timeseries(run: RunFile, names: list[str], log: bool) -> Figure:
             if legend:
                 keyed.append(legend)
         _shade_stimuli(ax, run, t_end, legend=k == 0)
-        half = (run.config.get("kinetics") or {}).get("energy_kill_half_atp")
-        if series[0][0] == ATP_SERIES and isinstance(half, int | float):
+        kinetics = run.config.get("kinetics") or {}
+        half = kinetics.get("energy_kill_half_atp")
+        if (series[0][0] == ATP_SERIES and isinstance(half, int | float)
+                and kinetics.get("energy_kill_max_per_h", 1.0) > 0):  # no such death: no level
             # where the energy failure's death rate is half its most
             label = f"death rate half its most ({100 * half:g} %)"
             ax.axhline(100 * half, color="0.35", lw=0.9, ls=":", label=label)
