@@ -829,12 +829,9 @@ def _series_panels(run: RunFile, names: list[str]
                 "dose_ug_per_ml", 0) > 0:
             panels.insert(0, ("particle mass dissolved (% of the dose)", "%",
                               [("dissolved_percent", "")]))
-        # beside the cells' zinc or viability, as on a grid (`--fields np` shows neither)
-        if set(names) & {"zn_cell", "viability"} and ATP_SERIES in _nonzero_series(
-                run, [n for n in (ATP_SERIES,) if n in run.series]):
-            at = next((i + 1 for i, p in enumerate(panels) if p[2][0][0] == "zn_cell"),
-                      len(panels))
-            panels.insert(at, (ATP_PANEL, "%", [(ATP_SERIES, "")]))
+        at = next((i + 1 for i, p in enumerate(panels) if p[2][0][0] == "zn_cell"),
+                  len(panels))
+        panels[at:at] = _atp_panel(run, names, set(run.series))
         return panels
     # a cell-free grid (geometry.kind = "medium") has no tissue: its tissue means are NaN,
     # so its fields are averaged over the whole domain below instead
@@ -850,8 +847,7 @@ def _series_panels(run: RunFile, names: list[str]
     if "tissue_mean_zn_cell" in s and "zn_cell" in want:
         panels.append(("labile intracellular Zn, tissue mean", "µM",
                        [("tissue_mean_zn_cell", "")]))
-    if ATP_SERIES in s and want & {"zn_cell", "viability"} and _nonzero_series(run, [ATP_SERIES]):
-        panels.append((ATP_PANEL, "%", [(ATP_SERIES, "")]))
+    panels += _atp_panel(run, names, s)
     if {"tissue_max_ros", "medium_max_ros"} <= s and "ros" in want:
         # by place: medium ROS is often far above the tissue's and would flatten it
         tissue = run.tissue if run.tissue is not None else np.zeros(1, bool)
@@ -889,6 +885,16 @@ def _series_panels(run: RunFile, names: list[str]
             unit = "%" if _is_fraction(n) else _units(run, n)
             panels.append((f"{_SHORT_NAMES.get(n, n)}, {where}", unit, [(n, "")]))
     return panels
+
+
+def _atp_panel(run: RunFile, names: list[str], series: set[str]
+               ) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """The living cells' ATP supply, as a panel beside their zinc or viability (`--fields
+    np` asks for neither), where the run holds a value of it (none in a cell-free one)."""
+    if (ATP_SERIES in series and set(names) & {"zn_cell", "viability"}
+            and _nonzero_series(run, [ATP_SERIES])):
+        return [(ATP_PANEL, "%", [(ATP_SERIES, "")])]
+    return []
 
 
 #: Largest ratio between the peaks of two series drawn on one linear axis of the bulk
