@@ -13,6 +13,7 @@ from zn_pde import InputError, Kinetics
 from zn_pde._kinetics import UNITS
 from zn_pde.cli import main
 from zn_pde.config import default_config_text, dumps, load_config, resolve
+from zn_pde.io import read_run
 
 CONFIGS = sorted(p for p in (Path(__file__).parent.parent / "configs").glob("*.toml")
                  if not p.name.startswith(("fit_", "plan_")))  # tests/test_fit*.py, test_plan.py
@@ -272,29 +273,23 @@ LIGHT = ("[[light]]\nstart_h = 2.0\nduration_min = 5.0\nwavelength_nm = 365.0\n"
 
 @pytest.mark.parametrize("text, overrides, key, words", [
     # the default: 24 h, one 1 min ultrasound exposure at 4 h
-    ("", ["ultrasound[0].start_h=30"], "ultrasound[0].start_h",
-     ["ultrasound[0].start_h = 30: the run ends at 24 h", "start_h < end_h"]),
-    ("", ["ultrasound[0].start_h=24"], "ultrasound[0].start_h", ["the run ends at 24 h"]),
-    ("", ["time.end_h=2"], "ultrasound[0].start_h",
-     ["ultrasound[0].start_h = 4: the run ends at 2 h", "time.end_h = 2"]),
     ("", ["ultrasound[0].start_h=23.99"], "ultrasound[0].duration_min",
      ["would end at 24.01 h", "duration_min <= 0.6"]),
-    ("", ["ultrasound[0].repeats=6", "ultrasound[0].repeat_every_h=4"],
-     "ultrasound[0].repeats", ["from 24 h to 24.02 h", "repeats <= 5"]),
-    (LIGHT, ["light[0].start_h=25"], "light[0].start_h",
-     ["light[0].start_h = 25: the run ends at 24 h"]),
+    # the sixth repeat starts before the end and is still on at it
+    ("", ["ultrasound[0].repeats=6", "ultrasound[0].repeat_every_h=4", "time.end_h=20.01"],
+     "ultrasound[0].repeats", ["from 24 h to 24.02 h", "repeats <= 4"]),
     (LIGHT, ["light[0].start_h=22", "light[0].duration_min=121"], "light[0].duration_min",
      ["duration_min <= 120"]),
-    (LIGHT, ["light[0].repeats=3", "light[0].repeat_every_h=11"], "light[0].repeats",
-     ["the last exposure would run from 24 h", "repeats <= 2"]),
+    (LIGHT, ["light[0].repeats=3", "light[0].repeat_every_h=11", "time.end_h=24.05"],
+     "light[0].repeats", ["the last exposure would run from 24 h", "repeats <= 2"]),
     # a moment past the end: the two times are quoted with the digits that tell them apart
     ("", ["time.end_h=4.0000001", "ultrasound[0].duration_min=0.0001"],
      "ultrasound[0].duration_min", ["would end at 4.000002 h, after the run ends at 4 h"]),
-], ids=["us-after", "us-at-end", "short-run", "us-past-end", "us-repeats", "light-after",
-        "light-past-end", "light-repeats", "us-a-moment-past-end"])
-def test_exposures_outside_the_run_exit_2(capsys, tmp_path, text, overrides, key, words):
-    """An exposure (repeats included) that starts at or after time.end_h or is still on at
-    the end is refused, naming the key, the value, the end of the run and what is allowed."""
+], ids=["us-past-end", "us-repeats", "light-past-end", "light-repeats",
+        "us-a-moment-past-end"])
+def test_exposures_still_on_at_the_end_exit_2(capsys, tmp_path, text, overrides, key, words):
+    """An exposure (repeats included) still on at time.end_h is refused, naming the key, the
+    value, the end of the run and what is allowed: its duration is the user's to shorten."""
     args = [_write(tmp_path, default_config_text() + text)] if text else []
     code, out = _validate(capsys, *args, *[a for o in overrides for a in ("--set", o)])
     assert code == 2, out
@@ -302,6 +297,88 @@ def test_exposures_outside_the_run_exit_2(capsys, tmp_path, text, overrides, key
     for w in words:
         assert w in out, out
     assert "Traceback" not in out and len(out.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text, overrides, left, words", [
+    ("", ["ultrasound[0].start_h=30"], {"ultrasound": []},
+     ["ultrasound[0] (start_h = 30) is at or after the run's end (time.end_h = 24 h)"]),
+    ("", ["ultrasound[0].start_h=24"], {"ultrasound": []}, ["left out of this run"]),
+    # the spec's example of a shortened run: the exposure at 4 h is not in its 2 h
+    ("", ["time.end_h=2"], {"ultrasound": []}, ["(time.end_h = 2 h): left out"]),
+    (LIGHT, ["light[0].start_h=25"], {"light": []}, ["light[0] (start_h = 25)"]),
+    # starts at 4, 8, ..., 24 h: the sixth at the end
+    ("", ["ultrasound[0].repeats=6", "ultrasound[0].repeat_every_h=4"],
+     {"ultrasound": [5]}, ["the last 1 starts at or after", "this run has the first 5"]),
+    (LIGHT, ["light[0].repeats=4", "light[0].repeat_every_h=11"], {"light": [2]},
+     ["the last 2 start at or after"]),
+    # the first left out, the second kept (and renumbered)
+    ("", ["ultrasound=[{start_h=30.0, duration_min=1.0, intensity_W_per_cm2=1.0}, "
+          "{start_h=6.0, duration_min=1.0, intensity_W_per_cm2=2.0}]"],
+     {"ultrasound": [1]}, ["ultrasound[0] (start_h = 30)", "entries after it are renumbered"]),
+    ("", ["dose=[{time_h=24.0, dose_ug_per_ml=10.0}, {time_h=2.0, dose_ug_per_ml=5.0}]",
+          "medium_exchange=[{time_h=30.0}]"], {"dose": [None], "medium_exchange": []},
+     ["dose[0] (time_h = 24) is at", "medium_exchange[0] (time_h = 30) is at"]),
+    # within the step plan's merge tolerance (1e-6 of the run) of the end: it would act at it
+    ("", ["dose=[{time_h=23.99999, dose_ug_per_ml=5.0}]"], {"dose": []}, ["23.99999"]),
+], ids=["us-after", "us-at-end", "short-run", "light-after", "us-repeats", "light-repeats",
+        "renumbered", "events", "dose-a-moment-before-end"])
+def test_protocol_at_or_after_the_end_is_left_out_with_a_note(capsys, tmp_path, text,
+                                                             overrides, left, words):
+    """What a protocol does at or after time.end_h cannot change the state over the run
+    (an event at the end acts after the last frame): a run shortened with `--set
+    time.end_h=2`, or a config pasted from an experiment longer than the run, runs the part
+    inside it, and the note names what was left out. `left`: per section, the repeats of
+    each exposure kept (None for an event)."""
+    args = [_write(tmp_path, default_config_text() + text)] if text else []
+    sets = [a for o in overrides for a in ("--set", o)]
+    code, out = _validate(capsys, *args, *sets)
+    assert code == 0 and "Traceback" not in out, out
+    flat = " ".join(out.replace("# ", "").split())
+    for w in words:
+        assert w in flat, out
+    c = load_config(args[0] if args else None, overrides)
+    for sec, kept in left.items():
+        assert [e.get("repeats") for e in c[sec]] == kept, c[sec]
+    assert any("left out" in n or "this run has" in n for n in c["_notes"])
+
+
+def test_the_spec_s_protocol_snippets_pasted_together_run(tmp_path, capsys):
+    """The interface's example protocol (a dose and a wash-out at 24 h, exposures at 4 h) in a
+    24 h run: the events at the end are left out with a note, and the run writes its file."""
+    from zn_pde.cli import main
+
+    text = """[grid]
+kind = "cartesian"
+shape = [8, 8, 8]
+spacing_um = 80.0
+[time]
+end_h = 24.0
+dt_s = 600.0
+save_every_min = 720.0
+[geometry]
+kind = "spheroid"
+radius_um = 250.0
+[material]
+kind = "ZnO"
+dose_ug_per_ml = 20.0
+[[ultrasound]]
+start_h = 4.0
+duration_min = 1.0
+intensity_W_per_cm2 = 1.0
+frequency_MHz = 1.0
+[[dose]]
+time_h = 24.0
+dose_ug_per_ml = 10.0
+[[medium_exchange]]
+time_h = 24.0
+ph = 7.4
+"""
+    out = tmp_path / "out.h5"
+    assert main(["run", _write(tmp_path, text), "-o", str(out), "--quiet", "--no-control"]) == 0
+    said = " ".join(" ".join(capsys.readouterr()).split())
+    assert "dose[0] (time_h = 24) is at or after the run's end" in said, said
+    run = read_run(out)
+    assert run.times_s[-1] == pytest.approx(24 * 3600.0) and not run.config.get("dose")
 
 
 @pytest.mark.parametrize("overrides, words", [

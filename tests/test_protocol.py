@@ -598,7 +598,7 @@ def test_a_protocol_common_to_every_row_is_written_once_in_the_fit_config(tmp_pa
 @pytest.mark.parametrize("overrides, needles", [
     (["dose=[{time_h=1.0, dose_ug_per_ml=5.0}, {time_h=-2.0, dose_ug_per_ml=5.0}]"],
      ["key 'dose[1].time_h'", "dose[1].time_h = -2: outside the run"]),
-    (["medium_exchange=[{time_h=24.0}]"],
+    (["medium_exchange=[{time_h=-1.0}]"],
      ["key 'medium_exchange[0].time_h'", "time_h < time.end_h = 24"]),
     (["dose=[{time_h=2.0, dose_ug_per_ml=-1.0}]"], ["key 'dose[0].dose_ug_per_ml'", "-1"]),
     (["ultrasound=[{start_h=4.0, duration_min=10.0, intensity_W_per_cm2=1.0}, "

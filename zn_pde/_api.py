@@ -32,7 +32,7 @@ from .config import (
     apply_overrides,
     dumps,
     load_config,
-    resolve,
+    resolve_noted,
     unresolved,
     without_filled_values,
 )
@@ -242,7 +242,7 @@ def _resolve(config: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
     if items:  # a resolved config read back as text: its filled-in values follow the change
         raw = without_filled_values(raw, _DICT_LABEL)
     raw = apply_overrides(raw, items, _DICT_LABEL)
-    c = resolve(raw, _DICT_LABEL)
+    c = resolve_noted(raw, _DICT_LABEL)
     c["_name"] = str(config.get("_name", "run"))
     return c
 

@@ -16,6 +16,7 @@ from ._load import lookup as lookup
 from ._load import parse_toml as parse_toml
 from ._load import read_toml_file as read_toml_file
 from ._load import resolve as resolve
+from ._load import resolve_noted as resolve_noted
 from ._load import unresolved as unresolved
 from ._load import without_filled_values as without_filled_values
 from ._schema import ARRAY_SECTIONS as ARRAY_SECTIONS

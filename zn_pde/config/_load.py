@@ -61,13 +61,80 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         raw = without_filled_values(raw, file)
     raw = apply_overrides(raw, overrides, file)
     _check_swept_overrides(raw, overrides, file)
-    resolved = resolve(raw, file)
+    resolved = resolve_noted(raw, file)
     resolved["_name"] = name
     resolved["_file"] = file  # errors of derived configs (sweep points) name it
-    resolved["_notes"] = (other_material_notes(raw, resolved) + inert_coproduct_notes(raw, resolved)
+    return resolved
+
+
+def resolve_noted(raw: dict[str, Any], file: str) -> dict[str, Any]:
+    """`resolve` for a user's config (a file, `simulate`'s dict): the protocol after
+    `time.end_h` left out (`drop_beyond_end`), and the notes on it in `_notes`."""
+    raw, beyond = drop_beyond_end(raw)
+    resolved = resolve(raw, file)
+    resolved["_notes"] = (beyond + other_material_notes(raw, resolved)
+                          + inert_coproduct_notes(raw, resolved)
                           + lone_repeat_notes(resolved) + frame_notes(resolved)
                           + step_notes(resolved))
     return resolved
+
+
+def drop_beyond_end(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The config without the protocol that lies at or after `time.end_h`, and a note for each
+    part left out. The state over [0, end_h] does not depend on what a protocol does later, so
+    a run shortened with `--set time.end_h=2` simulates the first 2 h of the experiment
+    instead of refusing it: a dose or medium exchange at or after the end (an event at the end
+    acts after the last frame), an exposure that starts there, and the repeats of an exposure
+    that start there. An exposure still on at the end stays an error (its duration is the
+    user's to shorten). Values that are not numbers are left for `resolve` to name."""
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+    time = raw.get("time", {})
+    end_h = time.get("end_h", SECTIONS["time"]["end_h"].default) if isinstance(
+        time, dict) else None
+    if not number(end_h) or end_h <= 0:
+        return raw, []
+    out, notes = dict(raw), []
+    at_end = f"at or after the run's end (time.end_h = {end_h:g} h)"
+    tol_h = _merge_tolerance_s(end_h * 3600.0) / 3600.0  # the step plan merges it into the end
+    eps = 1e-9 * max(1.0, end_h)  # as `_check_exposure_in_run`
+    for sec, key, margin in (("dose", "time_h", tol_h), ("medium_exchange", "time_h", tol_h),
+                             ("ultrasound", "start_h", eps), ("light", "start_h", eps)):
+        items = raw.get(sec)
+        if not isinstance(items, list) or not all(isinstance(e, dict) for e in items):
+            continue
+        kept, gone, kept_at = [], [], []
+        for i, e in enumerate(items):
+            t = e.get(key)
+            if number(t) and t >= end_h - margin:
+                gone.append((i, f"{sec}[{i}] ({key} = {t:.10g})"))
+                continue
+            kept_at.append(i)
+            n, every = e.get("repeats", 1), e.get("repeat_every_h")
+            if key == "start_h" and number(t) and isinstance(n, int) and n > 1 and number(
+                    every) and every > 0:
+                inside = min(n, math.floor((end_h - eps - t) / every) + 1)
+                dur = e.get("duration_min")
+                # one still on at the end: refused by `resolve`, quoting the repeats as written
+                if inside < n and number(dur) and (
+                        t + (inside - 1) * every + dur / 60.0 <= end_h + eps):
+                    e = dict(e, repeats=inside)
+                    late = n - inside
+                    notes.append(f"note: {sec}[{i}].repeats = {n} every {every:g} h from {t:g} "
+                                 f"h: the last {late} start{'s' if late == 1 else ''} "
+                                 f"{at_end}; this run has the first {inside}")
+            kept.append(e)
+        if gone:
+            out[sec] = kept
+            moved = any(i > gone[0][0] for i in kept_at)
+            notes.append(f"note: {', '.join(g for _, g in gone)} "
+                         f"{'is' if len(gone) == 1 else 'are'} {at_end}: left out of this run"
+                         + (f" (the [[{sec}]] entries after it are renumbered)" if moved
+                            else ""))
+        elif kept != items:
+            out[sec] = kept
+    return out, notes
 
 
 def _check_swept_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...],
@@ -1429,8 +1496,10 @@ def _distinct_h(a: float, b: float) -> tuple[str, str]:
 
 
 def _check_exposure_in_run(ex: dict[str, Any], where: str, end_h: float, file: str) -> None:
-    """Every exposure, repeats included, lies in [0, time.end_h]: one that starts at or after
-    the end, or is still on at the end, is a mistake the run would otherwise hide."""
+    """Every exposure, repeats included, lies in [0, time.end_h]: one still on at the end is
+    a mistake the run would otherwise hide. A user's config has those that start at or after
+    the end left out, with a note (`drop_beyond_end`); a derived config (a plan's iterate, a
+    sweep's point) that moves one there is refused."""
     start, dur_h = ex["start_h"], ex["duration_min"] / 60.0
     eps = 1e-9 * max(1.0, end_h)
     allowed = (f"allowed: start_h < end_h and start_h + duration_min/60 <= end_h "

@@ -318,7 +318,9 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
         "boundary_uM": _nonneg("value held on the faces under dirichlet (uM)", 0.0, hi=1e9),
     },
     "ultrasound": {
-        "start_h": _nonneg("exposure start (h)", REQUIRED, hi=1e4),
+        "start_h": _nonneg("exposure start (h); an exposure (or a repeat) that starts at or "
+                           "after time.end_h is left out of the run, with a note", REQUIRED,
+                           hi=1e4),
         "duration_min": _pos("exposure duration (min)", REQUIRED, hi=1e6),
         "intensity_W_per_cm2": _nonneg("spatial-peak intensity while the pulse is on, at the "
                                        "z = 0 face (W/cm^2)", REQUIRED, hi=100.0),
@@ -331,7 +333,9 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
                                optional=True),
     },
     "light": {
-        "start_h": _nonneg("exposure start (h)", REQUIRED, hi=1e4),
+        "start_h": _nonneg("exposure start (h); an exposure (or a repeat) that starts at or "
+                           "after time.end_h is left out of the run, with a note", REQUIRED,
+                           hi=1e4),
         "duration_min": _pos("exposure duration (min)", REQUIRED, hi=1e6),
         "wavelength_nm": Key("float", REQUIRED, "wavelength (nm)", lo=200.0, hi=1500.0),
         "irradiance_mW_per_cm2": _nonneg("irradiance at the z = 0 face while the light is "
@@ -346,7 +350,7 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
     },
     "dose": {
         "time_h": Key("float", REQUIRED, "time the particles are added to the medium (h), in "
-                      "[0, time.end_h)"),
+                      "[0, time.end_h) (one at or after the end is left out, with a note)"),
         "dose_ug_per_ml": Key("float", REQUIRED, "nanoparticle mass concentration added to the "
                               "medium (ug/mL), on top of what it holds", lo=0.0, hi=1e5,
                               hint="a dose cannot remove particles: a [[medium_exchange]] "
@@ -354,7 +358,8 @@ ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
     },
     "medium_exchange": {
         "time_h": Key("float", REQUIRED, "time the medium is replaced by fresh, particle-free "
-                      "medium (h), in [0, time.end_h); the tissue keeps what it holds"),
+                      "medium (h), in [0, time.end_h) (one at or after the end is left out, "
+                      "with a note); the tissue keeps what it holds"),
         "ph": Key("float", None, "pH of the fresh medium (default: ph.medium)", optional=True,
                   **_PH),
     },
