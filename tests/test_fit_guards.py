@@ -500,6 +500,26 @@ def test_an_output_folder_that_is_a_file_or_unwritable_is_refused_before_fitting
              tmp_path / "taken", progress=False)
 
 
+def test_a_refused_input_leaves_no_empty_output_folder(tmp_path, capsys):
+    """`fit -o NEW` with a bad data table, and `plan -o NEW` / `design -o NEW` with a bad
+    config, created NEW before refusing (exit 2), leaving an empty folder behind: the folder
+    is checked first and created only once the inputs are accepted."""
+    cfg = _release_fit(tmp_path)
+    (tmp_path / "r.csv").write_text("time_h,pH,released_percent\n1,5.5,abc\n")
+    assert main(["fit", str(cfg), "-o", str(tmp_path / "new" / "fit"), "--quiet"]) == 2
+    assert "key 'released_percent'" in capsys.readouterr().err
+    assert main(["design", str(cfg), "-o", str(tmp_path / "new" / "design"), "--quiet"]) == 2
+    capsys.readouterr()
+    # refused by the plan's problem (its box moves the exposure past the run's end)
+    scenario = Path(__file__).parents[1] / "configs" / "zno_spheroid_ultrasound.toml"
+    plan = tmp_path / "p.toml"
+    plan.write_text(f'[plan]\nname = "p"\nconfig = "{scenario.as_posix()}"\n'
+                    '[plan.controls]\n"ultrasound[0].start_h" = { lower = 1.0, upper = 30.0 }\n')
+    assert main(["plan", str(plan), "-o", str(tmp_path / "new" / "plan"), "--quiet"]) == 2
+    assert "ultrasound[0].start_h" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
 @pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs")
 def test_a_folder_that_refuses_files_is_refused_though_access_says_writable(tmp_path, capsys):
     """os.access() answers yes to root for /sys/kernel (and on some read-only mounts), where

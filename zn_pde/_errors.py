@@ -82,17 +82,29 @@ def write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def output_folder(path: str | os.PathLike, key: str = "outdir") -> Path:
+def output_folder(path: str | os.PathLike, key: str = "outdir", *, create: bool = True
+                  ) -> Path:
     """The folder a command writes into, created if missing: an InputError (exit 2) naming
     it when it is a file, cannot be created or cannot be written, checked before any work is
     done, so a long fit or plan does not fail at its end. `key` "outdir" is the Python
-    functions' argument; the CLI names its option, --outdir, instead."""
+    functions' argument; the CLI names its option, --outdir, instead. `create=False` checks
+    without creating: a missing folder's nearest existing parent must be a writable folder
+    (so a config refused after the check leaves no empty folder behind)."""
     if not isinstance(path, str | os.PathLike):  # from Python: fit(cfg, 5)
         raise InputError(f"the output folder {path!r} ({type(path).__name__}) is not a path; "
                          "allowed: a str or os.PathLike naming a folder", key=key)
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise InputError("the output folder is a file; give a folder", key=key, file=str(out))
+    if not create and not out.exists():
+        parent = next(p for p in out.absolute().parents if p.exists())
+        if not parent.is_dir():
+            raise InputError(f"cannot create the output folder: {parent} is a file", key=key,
+                             file=str(out))
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise InputError(f"cannot create the output folder: {parent} is not writable",
+                             key=key, file=str(out))
+        return out
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

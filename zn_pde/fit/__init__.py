@@ -128,7 +128,7 @@ def check_output_free(outdir: str | Path, name: str, overwrite: bool) -> None:
     """`zn-pde fit` replaces an existing `<name>.json` only with --overwrite (like `run`)."""
     from .._errors import InputError
 
-    path = output_folder(outdir) / f"{name}.json"
+    path = output_folder(outdir, create=False) / f"{name}.json"
     if path.exists() and not overwrite:
         raise InputError("fit output exists (with its .eqx and .png beside it); pass "
                          "--overwrite to replace it, or write elsewhere with -o DIR or "
@@ -236,7 +236,7 @@ def run_design_cli(args) -> int:
                          "candidate measurements, e.g. [design] candidates = { time_h = [1, "
                          "24], pH = [5.5, 7.4] } (docs/fitting.md)", file=cfg.file,
                          key="design")
-    path = output_folder(args.outdir) / f"{cfg.name}_design.json"
+    path = output_folder(args.outdir, create=False) / f"{cfg.name}_design.json"
     if path.exists() and not args.overwrite:
         raise InputError("design output exists (with its .csv and .png beside it); pass "
                          "--overwrite to replace it, or write elsewhere with -o DIR",

@@ -311,7 +311,8 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
                          key="design")
     settings = design_settings(cfg.raw["design"], cfg.observable.table_kind, cfg.file,
                                cfg.exposure_h)
-    out = output_folder(outdir) if outdir is not None else None  # before any work
+    # checked before any work, created once the inputs are accepted
+    out = output_folder(outdir, create=False) if outdir is not None else None
     problem = build_problem(cfg)
     # the candidates (a protocol they must list is refused here, before any fit)
     table, grid = candidate_table(cfg, settings, problem.table)
@@ -482,6 +483,7 @@ def design(cfg: FitConfig, outdir: str | Path = "checkpoints", *,
     }
     files: dict[str, Path] = {}
     if out is not None:
+        output_folder(out)
         # the JSON last, whole (a temporary file renamed): it marks a finished design (a
         # rerun without --overwrite stops at it), so an interrupt while the figure or the
         # table is written leaves no JSON and the command can simply be run again

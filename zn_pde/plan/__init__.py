@@ -35,7 +35,7 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
                 progress=progress)
     settings = (path_or_settings if isinstance(path_or_settings, PlanSettings)
                 else load_plan(path_or_settings, overrides))
-    out = output_folder(outdir)
+    out = output_folder(outdir, create=False)  # created once the plan is accepted
     target = out / f"{settings.name}.json"
     resume_file = out / f"{settings.name}.resume.json"
     if target.exists() and not overwrite and not resume:
@@ -45,6 +45,7 @@ def plan(path_or_settings: str | Path | PlanSettings, outdir: str | Path = "chec
                          "outdir, or overrides=['plan.name=NAME'])", file=str(target))
     t0 = time.perf_counter()
     problem = PlanProblem(settings)
+    output_folder(outdir)
     for warning in problem.warnings.values():  # before the solves: the user may stop here
         print(f"zn-pde plan: warning: {settings.file}: {warning}", file=sys.stderr, flush=True)
     for note in config_notes(settings.config):  # what `zn-pde run` notes on the scenario
