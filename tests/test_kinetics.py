@@ -150,6 +150,65 @@ def test_zinc_import_in_tissue_drains_the_fluid_at_the_cells_volume_per_fluid_vo
     assert float(s.zn_cell[0]) == pytest.approx(alpha * (zn0 - expected) / phi, rel=1e-10)
 
 
+@pytest.mark.parametrize("dt_s", [1.0, 600.0])
+def test_zinc_export_in_tissue_fills_the_fluid_at_the_cells_volume_per_fluid_volume(x64, dt_s):
+    """Zn²⁺ exported by the living cells (φ = 0.5) of a tissue voxel into its extracellular
+    fluid (α = 0.3): per living cell at k_out f, into the fluid at S = (φ/α) V k_out f per
+    fluid volume (the `_kinetics` docstring's source, which stated φ V k_out f, the amount
+    per voxel volume). Without metallothionein f = zn_cell, and with no import, dissolution
+    or death the cells' zinc decays as e^{−k_out t} exactly at any step while the fluid
+    gains (φ/α)(T₀ − T): zinc per voxel, α zn + φ T, is conserved."""
+    k = _kinetics(mt_capacity_uM=0.0, zn_influx_per_h=0.0, energy_kill_max_per_h=0.0,
+                  zn_ros_max_uM_per_s=0.0)
+    phi, alpha, t0, t_s = 0.5, 0.3, 40.0, 3600.0
+    zeros = jnp.zeros(1)
+    s = Local(np=zeros, zn=zeros, ros=zeros, np_int=zeros, zn_cell=jnp.full(1, t0),
+              gsh=jnp.full(1, float(k.gsh_initial_uM)), viability=jnp.ones(1))
+    env = Environment(ph=7.4, cell_fraction=phi, cavitation=0.0, photon_flux_nmol_per_cm2_s=0.0)
+    step = jax.jit(lambda s: local_step(k, s, env, dt_s, alpha))
+    for _ in range(int(t_s / dt_s)):
+        s = step(s)
+    left = t0 * np.exp(-float(k.zn_efflux_per_h) / 3600.0 * t_s)
+    assert 0.1 * t0 < left < 0.9 * t0  # a measurable, unfinished export
+    assert float(s.zn_cell[0]) == pytest.approx(left, rel=1e-10)
+    assert float(s.zn[0]) == pytest.approx(phi / alpha * (t0 - left), rel=1e-10)
+    assert float(s.viability[0]) == 1.0
+
+
+@pytest.mark.parametrize("ph", [6.5, 7.4])
+@pytest.mark.parametrize("material", ["ZnO", "ZnS"])
+def test_fluid_dissolution_slows_as_the_medium_s_limit_on_free_zinc_nears(x64, material, ph):
+    """The particles' dissolution rate in culture medium, k(pH) (1 − Ω)₊ with Ω =
+    zn/(α_m K[H⁺]²) (ZnO) or zn n c/(α_m K[H⁺]²) (ZnS, c its total sulfide, n =
+    1/(1 + 10^(pH − pKa₁)) the H₂S share), α_m = 2.47 the medium's total per free Zn²⁺: the
+    `_kinetics` docstring wrote zn_sat = K[H⁺]² and Ω = zn c/K[H⁺]², without the medium's
+    complexation and the sulfide's speciation that the code applies (and the README
+    states). Hand calculation from the constants, at a fluid a third of the way to its
+    limit; the sulfide is not removed over the step (k_ox = 0), so its step mean is c."""
+    from zn_pde._kinetics import rates
+
+    k = _kinetics(material, h2s_oxidation_per_s=0.0)
+    alpha_m = COMPOSITIONS["culture"][0]
+    assert alpha_m == pytest.approx(2.47, abs=0.01)
+    k_ph = (float(k.dissolution_rate_per_h) * 10 ** (float(k.dissolution_proton_order)
+                                                      * (7.4 - ph)) / 3600.0)
+    limit = alpha_m * 10 ** (float(k.solubility_log10_K) - 2 * ph + 6)  # µM, or µM² / 1e6
+    one = jnp.ones(1)
+    if material == "ZnS":
+        n = 1.0 / (1.0 + 10 ** (ph - float(k.coproduct_pKa)))
+        c = 2.0
+        zn = limit * 1e6 / (3.0 * n * c)  # Ω = 1/3
+        extra = {"h2s": c * one}
+    else:
+        zn, extra = limit / 3.0, {}
+    s = Local(np=one, zn=zn * one, ros=0 * one, np_int=0 * one, zn_cell=0 * one,
+              gsh=float(k.gsh_initial_uM) * one, viability=one, **extra)
+    env = Environment(ph=ph, cell_fraction=0.0, cavitation=0.0,
+                      photon_flux_nmol_per_cm2_s=0.0)
+    r = rates(k, s, env, 60.0, 1.0)
+    assert float(r.dissolution[0]) == pytest.approx(k_ph * (1.0 - 1.0 / 3.0), rel=1e-12)
+
+
 def test_free_zinc_solves_the_buffer_equation(x64):
     """f + B f / (K_d + f) = T for T across twelve decades (both root forms)."""
     k = _kinetics()

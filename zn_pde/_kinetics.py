@@ -17,12 +17,14 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
    which the transport solves implicitly with diffusion (`_diffusion.diffuse_react`; a
    well-mixed compartment solves them exactly, `local_step`):
        particles:  κ = k(pH) (1 − Ω)₊ + (φ/α) k_up V,   k(pH) = k₇.₄ · 10^{n (7.4 − pH)}
-                   + k_sw / (1 + 10^{m (pH − pH½)}),  Ω = zn/zn_sat (zn_sat = K [H⁺]²)
-                   (with a co-product c, Ω = zn c̄/K[H⁺]², c̄ its mean over the step under
-                   its removal κ_c; the limit itself holds at the step's end, `dissolution`)
-       Zn²⁺:       κ = (φ/α) V k_in,  S = export from living cells φ V k_out f (exact over
-                   the step)
-       ROS:        κ = k_dec + (φ/α) V k_cell,  S = o₂f (Y'_us A + Y'_light E) np
+                   + k_sw / (1 + 10^{m (pH − pH½)}),  Ω = zn/zn_sat (zn_sat = α_m K [H⁺]²,
+                   α_m the medium's total per free Zn²⁺) (with a co-product c, Ω =
+                   zn n_c c̄/(α_m K[H⁺]²), n_c its neutral share, c̄ its mean over the step
+                   under its removal κ_c; the limit itself holds at the step's end,
+                   `dissolution`)
+       Zn²⁺:       κ = (φ/α) V k_in,  S = export from living cells (φ/α) V k_out f per
+                   fluid volume (exact over the step)
+       ROS:        κ = k_dec + (φ/α) V k_cell,  S = o₂f (Y'_us A + Φ'_light κ q) np
        H₂O₂:       κ = k_dec + (φ/α) V k_cell;   H₂S: κ = k_ox; both with the co-product
                    of the particles that dissolve outside and inside cells as a source
                    (it crosses membranes), as the cargo; of the H₂O₂ made inside cells
@@ -35,8 +37,8 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
                    not, Fenton; `Kinetics.peroxide_fates`);
        O₂:         κ = φ V q_max/(K_m + O₂) (respiration inhibited by free Zn²⁺ and
                    H₂S as in `energy_charge`, 1/(1 + f/K_Zn) and 1/(1 + H₂S/K_i))
-                   + [(Y_light E + Y_ps E_ps)(φ V np_int + α np)
-                   + (Y'_us (1 − s) A + Y'_light E) α np]/(K_o + O₂): every oxidant the
+                   + [(Φ_light κ q + Φ_Δ a_ps)(φ V np_int + α np)
+                   + (Y'_us (1 − s) A + Φ'_light κ q) α np]/(K_o + O₂): every oxidant the
                    stimuli make with O₂ (o₂f = s + (1 − s) Ō₂/(K_o + O₂), s = 0 for light,
                    Ō₂ the step's mean O₂ under these frozen rates, so that what is made
                    is what the sink removes) is made from one O₂ (¹O₂; O₂•−, two of which
@@ -47,10 +49,13 @@ A. `rates`: the first-order sinks κ and sources S of the mobile species at the 
    with f the free intracellular Zn²⁺ left by metallothionein buffering (fast equilibrium,
    dissociation constant K_d): f + B f/(K_d + f) = zn_cell, its capacity B = B₀ (1 − c + c
    GSH/GSH₀) lost as oxidants consume glutathione (the Zn²⁺–ROS loop), A the ultrasound's
-   cavitation activity and E the light above the band gap. Frozen with them: the short-lived
-   radicals (·OH, ¹O₂) that hit the cells, R = o₂f (Y_us A + Y_light E + Y_ps E_ps)
-   (np_int + ℓa α np/φ) per cell volume (ℓa the share reaching a membrane), and the
-   mitochondrial H₂O₂ of Zn²⁺-inhibited respiration, P_zn H(f; K, 2) per living cell.
+   cavitation activity, κ q the photons the particles absorb per µg/mL (µM/s: κ their mass
+   absorption, q the photon flux above the band gap) and Φ, Φ' the quantum yields of
+   radicals and diffusible ROS per photon, a_ps the photons a co-loaded dye absorbs (per
+   µg/mL) and Φ_Δ its singlet-oxygen yield. Frozen with them: the short-lived radicals (·OH,
+   ¹O₂) that hit the cells, R = o₂f (Y_us A + Φ_light κ q + Φ_Δ a_ps) (np_int + ℓa α np/φ)
+   per cell volume (ℓa the share reaching a membrane), and the mitochondrial H₂O₂ of
+   Zn²⁺-inhibited respiration, P_zn H(f; K, 2) per living cell.
 B. `react`: what each sink removed goes to its destination in the proportions of the rates —
    dissolved particles to Zn²⁺ (never beyond zn_sat; the rest stays particulate) and to the
    co-product (H₂O₂ or H₂S, ν per Zn²⁺) or cargo, endocytosed particles to `np_int`, imported
