@@ -544,6 +544,21 @@ def test_bad_controls_exit_2_naming_the_key(tmp_path, capsys, controls, words):
     assert words in err and "plan.controls" in err and "Traceback" not in err
 
 
+def test_a_control_on_an_exposure_the_scenario_leaves_out_says_why(tmp_path, capsys):
+    """A scenario's exposure at or after its time.end_h is left out of the run (with a note):
+    a control on it was 'the scenario has no numeric key', which the scenario file plainly
+    has; the refusal now quotes the note that left it out."""
+    path = write_plan(tmp_path, {"ultrasound[0].start_h": (0.5, 1.5)})
+    code = main(["plan", str(path), "-o", str(tmp_path / "o"), "--quiet",
+                 "--set", "time.end_h=1.9"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "Traceback" not in err, err
+    assert ("key 'plan.controls.ultrasound[0].start_h'" in err
+            and "ultrasound[0] (start_h = 2) is at or after the run's end (time.end_h = 1.9 h)"
+            in err), err
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("old, new, words", [
     # a list or table as the objective was looked up in the objectives' dict: a TypeError
     # (unhashable) and its traceback, exit 1 (a client program's finding)

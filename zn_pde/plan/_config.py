@@ -313,7 +313,11 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
                                  "unset, the model derives what it needs otherwise); set it "
                                  "there to give the control its starting value",
                                  file=file, key=where) from None
-            raise InputError(f"the scenario has no numeric key {key!r}{_hint(key, known)}",
+            array = section.partition("[")[0]
+            left = [n.removeprefix("note: ") for n in config.get("_notes", [])
+                    if n.startswith(f"note: {array}[") and "left out of this run" in n]
+            raise InputError(f"the scenario has no numeric key {key!r}"
+                             + (f": {'; '.join(left)}" if left else _hint(key, known)),
                              file=file, key=where) from None
         if section in _NOT_CONTROLS:
             raise InputError(f"{key} is {_NOT_CONTROLS[section]}, not part of the protocol: "
