@@ -342,6 +342,17 @@ def test_protocol_at_or_after_the_end_is_left_out_with_a_note(capsys, tmp_path, 
     assert any("left out" in n or "this run has" in n for n in c["_notes"])
 
 
+def test_a_sweep_over_an_exposure_left_out_says_why(capsys):
+    """A sweep over an exposure the run leaves out (it starts after time.end_h) is refused, as
+    a key into nothing; the refusal quotes the note that left it out."""
+    code, out = _validate(capsys, "--set", "time.end_h=2", "--set",
+                          'sweep."ultrasound[0].intensity_W_per_cm2"=[1.0, 2.0]')
+    flat = " ".join(out.split())
+    assert code == 2 and "Traceback" not in out, out
+    assert "key 'sweep.ultrasound[0].intensity_W_per_cm2'" in flat, out
+    assert "(ultrasound[0] (start_h = 4) is at or after the run's end" in flat, out
+
+
 def test_the_spec_s_protocol_snippets_pasted_together_run(tmp_path, capsys):
     """The interface's example protocol (a dose and a wash-out at 24 h, exposures at 4 h) in a
     24 h run: the events at the end are left out with a note, and the run writes its file."""

@@ -71,7 +71,17 @@ def resolve_noted(raw: dict[str, Any], file: str) -> dict[str, Any]:
     """`resolve` for a user's config (a file, `simulate`'s dict): the protocol after
     `time.end_h` left out (`drop_beyond_end`), and the notes on it in `_notes`."""
     raw, beyond = drop_beyond_end(raw)
-    resolved = resolve(raw, file)
+    try:
+        resolved = resolve(raw, file)
+    except InputError as e:  # a key into what was left out (a sweep's) reads as missing
+        if not beyond or not e.key:
+            raise
+        array = e.key.removeprefix("sweep.").partition("[")[0]
+        left = [n.removeprefix("note: ") for n in beyond if n.startswith(f"note: {array}[")]
+        if not left:
+            raise
+        raise InputError(f"{e.message} ({'; '.join(left)})", file=e.file, key=e.key,
+                         missing=e.missing) from None
     resolved["_notes"] = (beyond + other_material_notes(raw, resolved)
                           + inert_coproduct_notes(raw, resolved)
                           + lone_repeat_notes(resolved) + frame_notes(resolved)
