@@ -313,6 +313,24 @@ def test_simulate_a_dict_well_mixed_and_its_stored_config_reproduces_it(tmp_path
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["t"]
 
 
+def test_a_loaded_config_that_left_out_an_exposure_runs_as_a_dict(tmp_path):
+    """`load_config` records the entries the run leaves out (at or after time.end_h) for a
+    plan's controls; the record once had integer keys, which `simulate` refuses in a dict
+    ("key 0 (int) is not allowed"), so the README's `simulate(load_config(...))` failed."""
+    late = {**WELL_MIXED, "ultrasound": [{"start_h": 5.0, "duration_min": 1.0,
+                                          "intensity_W_per_cm2": 1.0}]}
+    path = tmp_path / "late.toml"
+    path.write_text(dumps(late))
+    loaded = load_config(path)
+    assert loaded["ultrasound"] == [] and loaded["_left_out"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", zn_pde.ConfigNote)
+        ds = zn_pde.simulate(loaded, progress=False)
+    assert "ultrasound" not in set(ds["event_kind"].values.astype(str))
+    xr.testing.assert_allclose(ds["viability"], zn_pde.simulate(WELL_MIXED, progress=False)
+                               ["viability"])
+
+
 def test_a_dict_config_takes_numpy_numbers_and_tuples_as_the_overrides_do():
     """A program's dict with np.float64/np.int64 values or a tuple was refused ('not
     allowed') where the same values as overrides were taken (an outside contract audit):

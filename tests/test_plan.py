@@ -920,6 +920,31 @@ def test_a_scenario_value_outside_the_bounds_is_said_to_be_moved(tmp_path, capsy
     assert PlanProblem(load_plan(inside)).s.controls[0].scenario is None
 
 
+@pytest.mark.parametrize("starts, key, words", [
+    # the exposure starts after the 8 h run: its run leaves it out, and the control said
+    # "the scenario has no numeric key 'ultrasound[0].start_h'" (the scenario has it)
+    ([9.0], "ultrasound[0].start_h", "the scenario's ultrasound[0] (start_h = 9) is at or "
+     "after its end (time.end_h = 8 h), so its run leaves it out"),
+    # the first left out, the second renumbered to [0]: [1] said "no numeric key", and [0]
+    # would have moved the second exposure while the plan file named the first
+    ([9.0, 2.0], "ultrasound[1].start_h", "so ultrasound[1] as written is ultrasound[0] of "
+     "the run"),
+    ([9.0, 2.0], "ultrasound[0].start_h", "the scenario's ultrasound[0] (start_h = 9)"),
+])
+def test_a_control_of_an_exposure_the_run_leaves_out_exits_2_naming_it(tmp_path, capsys,
+                                                                       starts, key, words):
+    scen = scenario(ultrasound=[dict(SPHEROID["ultrasound"][0], start_h=t) for t in starts])
+    path = write_plan(tmp_path, {key: (0.5, 3.0)}, scen)
+    assert main(["plan", str(path), "-o", str(tmp_path / "o"), "--quiet"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert words in err and f"key 'plan.controls.{key}'" in err and "Traceback" not in err
+    # a control of an exposure the run keeps, after one it leaves out, is not refused
+    scen["ultrasound"] = scen["ultrasound"][::-1]
+    if len(starts) == 2:
+        kept = load_plan(write_plan(tmp_path, {"ultrasound[0].start_h": (0.5, 3.0)}, scen))
+        assert kept.controls[0].start == 2.0
+
+
 def test_a_control_s_unit_is_the_one_its_key_name_carries(tmp_path):
     """The plan's JSON `controls[key].unit` (and its summary line) read a unit from the key's
     name with a shorter suffix list than the sweep's: `_uM_per_s` came out as "1/s",

@@ -70,7 +70,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
 def resolve_noted(raw: dict[str, Any], file: str) -> dict[str, Any]:
     """`resolve` for a user's config (a file, `simulate`'s dict): the protocol after
     `time.end_h` left out (`drop_beyond_end`), and the notes on it in `_notes`."""
-    raw, beyond = drop_beyond_end(raw)
+    raw, beyond, left_out = drop_beyond_end(raw)
     try:
         resolved = resolve(raw, file)
     except InputError as e:  # a key into what was left out (a sweep's) reads as missing
@@ -82,6 +82,10 @@ def resolve_noted(raw: dict[str, Any], file: str) -> dict[str, Any]:
             raise
         raise InputError(f"{e.message} ({'; '.join(left)})", file=e.file, key=e.key,
                          missing=e.missing) from None
+    if left_out:
+        # the indices, as written, of the entries the run leaves out: a plan's control
+        # addresses the scenario's entries as written, which the run renumbers
+        resolved["_left_out"] = left_out
     resolved["_notes"] = (beyond + other_material_notes(raw, resolved)
                           + inert_coproduct_notes(raw, resolved)
                           + lone_repeat_notes(resolved) + frame_notes(resolved)
@@ -89,14 +93,17 @@ def resolve_noted(raw: dict[str, Any], file: str) -> dict[str, Any]:
     return resolved
 
 
-def drop_beyond_end(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The config without the protocol that lies at or after `time.end_h`, and a note for each
-    part left out. The state over [0, end_h] does not depend on what a protocol does later, so
-    a run shortened with `--set time.end_h=2` simulates the first 2 h of the experiment
-    instead of refusing it: a dose or medium exchange at or after the end (an event at the end
-    acts after the last frame), an exposure that starts there, and the repeats of an exposure
-    that start there. An exposure still on at the end stays an error (its duration is the
-    user's to shorten). Values that are not numbers are left for `resolve` to name."""
+def drop_beyond_end(raw: dict[str, Any]
+                    ) -> tuple[dict[str, Any], list[str], dict[str, dict[str, str]]]:
+    """The config without the protocol that lies at or after `time.end_h`, a note for each
+    part left out, and per section the entries left out ({"0": 'ultrasound[0] (start_h =
+    4)'}, the index as written). The state over [0, end_h] does not depend on what a
+    protocol does later, so a run shortened with `--set time.end_h=2` simulates the first 2 h
+    of the experiment instead of refusing it: a dose or medium exchange at or after the end
+    (an event at the end acts after the last frame), an exposure that starts there, and the
+    repeats of an exposure that start there. An exposure still on at the end stays an error
+    (its duration is the user's to shorten). Values that are not numbers are left for
+    `resolve` to name."""
     def number(v: Any) -> bool:
         return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -104,8 +111,8 @@ def drop_beyond_end(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     end_h = time.get("end_h", SECTIONS["time"]["end_h"].default) if isinstance(
         time, dict) else None
     if not number(end_h) or end_h <= 0:
-        return raw, []
-    out, notes = dict(raw), []
+        return raw, [], {}
+    out, notes, left_out = dict(raw), [], {}
     at_end = f"at or after the run's end (time.end_h = {end_h:g} h)"
     tol_h = _merge_tolerance_s(end_h * 3600.0) / 3600.0  # the step plan merges it into the end
     eps = 1e-9 * max(1.0, end_h)  # as `_check_exposure_in_run`
@@ -137,6 +144,7 @@ def drop_beyond_end(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             kept.append(e)
         if gone:
             out[sec] = kept
+            left_out[sec] = {str(i): g for i, g in gone}  # TOML's keys: a dict config's too
             moved = any(i > gone[0][0] for i in kept_at)
             notes.append(f"note: {', '.join(g for _, g in gone)} "
                          f"{'is' if len(gone) == 1 else 'are'} {at_end}: left out of this run"
@@ -144,7 +152,7 @@ def drop_beyond_end(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                             else ""))
         elif kept != items:
             out[sec] = kept
-    return out, notes
+    return out, notes, left_out
 
 
 def _check_swept_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...],

@@ -284,6 +284,31 @@ _NOT_CONTROLS = {
 }
 
 
+def _check_not_left_out(key: str, config: dict[str, Any], file: str, where: str) -> None:
+    """A control's index addresses the scenario's entries as written; its run leaves out the
+    protocol at or after time.end_h (`drop_beyond_end`, with a note) and renumbers the entries
+    after it, so such a control would find no key or silently move another exposure."""
+    m = re.match(r"^(\w+)\[(\d+)\]", key)
+    left = config.get("_left_out", {}).get(m[1]) if m else None
+    if not left:
+        return
+    i, sec, end_h = int(m[2]), m[1], config["time"]["end_h"]
+    if str(i) in left:
+        raise InputError(f"the scenario's {left[str(i)]} is at or after its end (time.end_h = "
+                         f"{end_h:g} h), so its run leaves it out and there is no {key} to "
+                         "control; allowed: a value before time.end_h in the scenario (the "
+                         "control starts from it, moved into its bounds), or a longer "
+                         "time.end_h", file=file, key=where)
+    earlier = [left[j] for j in sorted(left, key=int) if int(j) < i]
+    if earlier:
+        raise InputError(f"the scenario's run leaves out {', '.join(earlier)} (at or after "
+                         f"its end, time.end_h = {end_h:g} h) and renumbers the [[{sec}]] "
+                         f"entries after it, so {sec}[{i}] as written is {sec}"
+                         f"[{i - len(earlier)}] of the run; allowed: remove the entries at or "
+                         "after time.end_h from the scenario, so that the controls' indices "
+                         "address its entries as written", file=file, key=where)
+
+
 def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...]:
     if not isinstance(raw, dict) or not raw:
         raise InputError("expected a table of controls, e.g. \"ultrasound[0].start_h\" = "
@@ -305,6 +330,7 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
                              "array of tables (e.g. \"ultrasound[0].start_h\", "
                              "\"material.dose_ug_per_ml\")", file=file, key=where)
         section, _, name = key.partition(".")
+        _check_not_left_out(key, config, file, where)
         try:
             value = get_value(config, key)
         except KeyError:
@@ -313,11 +339,7 @@ def _controls(raw: Any, config: dict[str, Any], file: str) -> tuple[Control, ...
                                  "unset, the model derives what it needs otherwise); set it "
                                  "there to give the control its starting value",
                                  file=file, key=where) from None
-            array = section.partition("[")[0]
-            left = [n.removeprefix("note: ") for n in config.get("_notes", [])
-                    if n.startswith(f"note: {array}[") and "left out of this run" in n]
-            raise InputError(f"the scenario has no numeric key {key!r}"
-                             + (f": {'; '.join(left)}" if left else _hint(key, known)),
+            raise InputError(f"the scenario has no numeric key {key!r}{_hint(key, known)}",
                              file=file, key=where) from None
         if section in _NOT_CONTROLS:
             raise InputError(f"{key} is {_NOT_CONTROLS[section]}, not part of the protocol: "
