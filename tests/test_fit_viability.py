@@ -130,6 +130,33 @@ def test_stimulus_rows_need_a_template_exposure(tmp_path):
         build_problem(load_fit_config(tmp_path / "f.toml"))
 
 
+@pytest.mark.parametrize("rows, line", [
+    # read at 2 h, the exposure at 4 h: among 24 h rows this row was fitted as unstimulated
+    # (the run goes to 24 h; its 2 h frame is before the exposure), silently
+    ("10,80,24,1.0\n10,90,24,0\n10,95,2,1.0\n", 4),
+    # every row read before it: the run to 2 h refused the template saying "or a longer
+    # time.end_h", a key a fit may not set
+    ("10,95,2,1.0\n10,96,2,0\n", 2),
+])
+def test_a_stimulus_row_read_before_its_exposure_starts_is_refused(tmp_path, rows, line):
+    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h,"
+                                    "ultrasound_W_per_cm2\n" + rows)
+    (tmp_path / "f.toml").write_text(
+        '[fit]\nname = "us"\nobservable = "viability"\ndata = "v.csv"\n'
+        "[[fit.simulation.ultrasound]]\nstart_h = 4.0\nduration_min = 1.0\n"
+        "intensity_W_per_cm2 = 1.0\n")
+    with pytest.raises(InputError) as e:
+        build_problem(load_fit_config(tmp_path / "f.toml"))
+    assert e.value.key == "ultrasound_W_per_cm2" and e.value.file.endswith("v.csv")
+    assert (f"the row at line {line} has ultrasound_W_per_cm2 = 1, but its ultrasound "
+            "exposure starts at 4 h" in str(e.value) and "exposure_h = 2 h" in str(e.value))
+    # the same rows unstimulated at 2 h, or stimulated after 4 h, are what the model runs
+    fixed = rows.replace(",2,1.0", ",2,0")
+    (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h,"
+                                    "ultrasound_W_per_cm2\n" + fixed + "10,70,6,1.0\n")
+    build_problem(load_fit_config(tmp_path / "f.toml"))
+
+
 def test_stimulus_rows_become_conditions(tmp_path):
     (tmp_path / "v.csv").write_text("concentration_ug_per_ml,viability_percent,exposure_h,"
                                     "ultrasound_W_per_cm2\n10,80,24,1.0\n10,90,24,0\n"

@@ -118,6 +118,7 @@ def build_problem(cfg: FitConfig, table: Table | None = None, evaluate: bool = F
     table = table if table is not None else load_problem_table(cfg)
     try:
         free, simulation = free_set(cfg, evaluate)
+        cfg.observable.check_rows(table, cfg.row_settings, simulation, cfg.file)
         prediction = cfg.observable.prediction(table, free.names, material=cfg.material,
                                                simulation=simulation,
                                                settings=cfg.row_settings, file=cfg.file)

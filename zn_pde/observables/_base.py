@@ -44,6 +44,11 @@ class Observable:
         """Per row: the config fragment that makes its experiment, and its time (h)."""
         raise NotImplementedError
 
+    def check_rows(self, table: Table, settings: dict[str, Any], simulation: dict[str, Any],
+                   file: str) -> None:
+        """InputError for a data row the simulation cannot represent as measured (checked on
+        the fit's data, not on a design's candidates or a figure's dense rows)."""
+
     def prediction(self, table: Table, free: Sequence[str], *, material: str,
                    simulation: dict[str, Any], settings: dict[str, Any],
                    file: str = "<fit config>") -> Prediction:

@@ -93,6 +93,12 @@ class Viability(Observable):
                              file=str(table.path), key="stimulus_h")
         return conds, exposure
 
+    def check_rows(self, table: Table, settings: dict[str, Any], simulation: dict[str, Any],
+                   file: str) -> None:
+        conds, exposure = self.row_conditions(table, settings, simulation, file)
+        for i, c in enumerate(conds):
+            _check_stimulus_before_read_out(table, i, c, float(exposure[i]))
+
     def curves(self, table: Table, settings: dict[str, Any]) -> list[tuple[str, np.ndarray]]:
         # without group_id: one curve per read-out time, pH, stimulus and protocol (a wash
         # or a stimulus at another time is another experiment, not more points of one)
@@ -111,6 +117,34 @@ class Viability(Observable):
             return ", ".join(parts)
 
         return curves_by(table, cols, label)
+
+
+_STIMULI = (("ultrasound", "ultrasound_W_per_cm2", "intensity_W_per_cm2"),
+            ("light", "light_mW_per_cm2", "irradiance_mW_per_cm2"))
+
+
+def _check_stimulus_before_read_out(table: Table, i: int, cond: dict[str, Any],
+                                    read_out_h: float) -> None:
+    """Row i's stimulus (a column's amplitude > 0) must start before the row is read out:
+    the rows are read at their own exposure_h in one run to the latest read-out, so a row
+    read before the template exposures start was fitted as unstimulated while the table
+    says it was stimulated (a row's own stimulus_h is checked by `_protocol_column`)."""
+    for section, column, key in _STIMULI:
+        exposures = cond.get(section)
+        if column not in table.numbers or not exposures:
+            continue
+        starts = [e.get("start_h") for e in exposures]
+        if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in starts):
+            continue  # resolve names a template's missing or bad start_h
+        value, start = float(exposures[0][key]), float(min(starts))
+        if value > 0 and start >= read_out_h:
+            raise InputError(f"the row at line {table.lines[i]} has {column} = {value:g}, but "
+                             f"its {section} exposure starts at {start:g} h ([[fit.simulation."
+                             f"{section}]] start_h), at or after the row's read-out at "
+                             f"exposure_h = {read_out_h:g} h, so the stimulus would not act on "
+                             "it; allowed: an exposure that starts before the read-out (a "
+                             f"stimulus_h column gives each row its own start), or {column} "
+                             "= 0 for a row read before it", file=str(table.path), key=column)
 
 
 def _protocol_column(table: Table, column: str, exposure_h: np.ndarray
