@@ -417,6 +417,25 @@ def test_a_fit_on_its_box_edge_converges_and_bounds_the_other_side(capped, tmp_p
     assert f"identifiability undecided (95% CI >= {lower:.3g})" in out
 
 
+@pytest.mark.parametrize("first, last", [(1.758123, 1.758100), (41.9, 41.52), (2e-3, 0.0)])
+def test_the_still_improving_warning_quotes_ssrs_that_differ(first, last):
+    """The warning quoted both SSRs at 4 digits: a fall of 1.3e-5 of the value (above the
+    1e-6 taken as converged) read "the SSR fell from 1.758 to 1.758" (a 5-row viability fit
+    stopped at lm_steps = 30). The two numbers it quotes must differ, and the relative fall
+    it states is the one it measured."""
+    from zn_pde.fit._optimise import Optimum, still_improving
+
+    losses = [first * 1.01, *np.linspace(first, last, 6)]  # the window: first to last
+    opt = Optimum(x=np.zeros(1), loss=last, starts=[], best_start=0, history=[], wall_s=0.0,
+                  screened=[], lm_losses=losses, lm_converged=False)
+    w = still_improving(opt)
+    m = re.search(r"fell from (\S+) to (\S+) \(by (\S+) of its value\)", w)
+    assert m and float(m[1]) != float(m[2]), w
+    window = losses[-6:]
+    rel = (window[0] - window[-1]) / (abs(window[-1]) or abs(window[0]))
+    assert float(m[3]) == pytest.approx(rel, rel=0.05)
+
+
 def test_a_fit_stopped_while_improving_warns_and_a_lower_profile_point_restarts_it(
         capped, synthetic):
     """Two L-M steps from the same start stop short: `still improving` in the warnings. No

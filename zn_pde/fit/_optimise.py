@@ -520,11 +520,17 @@ def still_improving(opt: Optimum) -> str | None:
     if not (fall > STALL_RTOL * abs(window[-1]) and fall > 1e-12 * abs(losses[0])):
         return None
     steps = len(losses) - 1
+    # the two SSRs with as many digits as tell them apart: a fall of 1e-5 of the value read
+    # "fell from 1.758 to 1.758" at 4 digits
+    was, now = next(((f"{window[0]:.{d}g}", f"{window[-1]:.{d}g}") for d in range(4, 17)
+                     if f"{window[0]:.{d}g}" != f"{window[-1]:.{d}g}"),
+                    (repr(window[0]), repr(window[-1])))
+    rel = fall / (abs(window[-1]) or abs(window[0]))  # an SSR that fell to 0: all of it
     return (f"the optimiser stopped at its step limit (lm_steps = {steps}) while the fit was "
-            f"still improving: the SSR fell from {window[0]:.4g} to {window[-1]:.4g} over the "
-            f"last {len(window) - 1} Levenberg-Marquardt steps, more than the {STALL_RTOL:g} of "
-            f"its value taken as converged; the values reported are not the "
-            "optimum, and their intervals are not the optimum's; raise lm_steps "
+            f"still improving: the SSR fell from {was} to {now} (by {rel:.2g} of its "
+            f"value) over the last {len(window) - 1} Levenberg-Marquardt steps, more "
+            f"than the {STALL_RTOL:g} of its value taken as converged; the values reported "
+            "are not the optimum, and their intervals are not the optimum's; raise lm_steps "
             "(--set fit.lm_steps=N) and fit again")
 
 
