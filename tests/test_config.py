@@ -976,6 +976,22 @@ def test_each_command_s_set_example_is_a_key_that_command_accepts(command):
         load([example])  # an InputError fails the test, naming the key
 
 
+def test_each_command_s_output_folder_help_states_its_default():
+    """`zn-pde fit --help` said "-o OUTDIR: output folder" while the parser writes to
+    checkpoints/ (the interface: "DIR defaults to checkpoints"); every -o with a default
+    names it in its help."""
+    from zn_pde.cli import _parser
+
+    sub = next(a for a in _parser()._actions if a.choices and "run" in a.choices)
+    checked = 0
+    for name, command in sub.choices.items():
+        for a in command._actions:
+            if "-o" in a.option_strings and isinstance(a.default, str):
+                assert f"default {a.default}" in a.help, (name, a.help)
+                checked += 1
+    assert checked >= 3  # fit, design, plan
+
+
 def test_version_flag_prints_the_version_runs_store(capsys):
     """`zn-pde --version` answered "the following arguments are required: command" (exit 2;
     an outside audit, 2026-12-06): it prints the version a run writes as `zn_pde_version`

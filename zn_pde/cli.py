@@ -109,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fit", help="fit kinetic parameters to data")
     f.add_argument("config", help="fit config (TOML)")
-    f.add_argument("-o", "--outdir", default="checkpoints", type=_path, help="output folder")
+    f.add_argument("-o", "--outdir", default="checkpoints", type=_path,
+                   help="output folder (default checkpoints): <name>.json, .eqx, .png")
     f.add_argument("--overwrite", action="store_true",
                    help="replace an existing DIR/<name>.json (and its .eqx and .png)")
     f.add_argument("--resume", action="store_true", help="continue an interrupted fit")
