@@ -347,6 +347,32 @@ def test_a_bad_fit_key_is_named_as_the_fit_config_writes_it(tmp_path, body, key)
     assert e.value.key == key
 
 
+@pytest.mark.parametrize("body, key, said", [
+    # a release fit runs to its latest time_h (2 h here)
+    ("[[fit.simulation.dose]]\ntime_h = 3.0\ndose_ug_per_ml = 5.0",
+     "fit.simulation.dose[0].time_h", "the largest time_h"),
+    ("[[fit.simulation.ultrasound]]\nstart_h = 1.99\nduration_min = 1.0\n"
+     "intensity_W_per_cm2 = 1.0", "fit.simulation.ultrasound[0].duration_min",
+     "the largest time_h"),
+])
+def test_a_protocol_past_the_fit_s_run_names_where_the_run_ends(tmp_path, body, key, said):
+    """A [fit.simulation] event or exposure past the fit's run was refused with the
+    simulation's "allowed: ... or a longer time.end_h", a key a fit may not set (it then
+    says "fit.simulation.time may only set dt_s"): the message says the run ends at the
+    data's latest read-out instead."""
+    from zn_pde.fit import build_problem
+
+    write(tmp_path, "d.csv", RELEASE_HEADER + "1,5,7.4,x\n2,9,7.4,x\n")
+    cfg = write(tmp_path, "f.toml", '[fit]\nname = "x"\nobservable = "release"\n'
+                'data = "d.csv"\n' + body + "\n")
+    with pytest.raises(InputError) as e:
+        build_problem(load_fit_config(cfg))
+    text = " ".join(str(e.value).split())
+    assert e.value.key == key and "time.end_h = 2" in text, text
+    assert f"a fit's time.end_h is the data's latest read-out, {said}" in text, text
+    assert "or a longer time.end_h" not in text
+
+
 def test_a_curve_by_column_not_in_the_table_is_refused_naming_it(tmp_path, capsys,
                                                                  monkeypatch):
     """`curve_by = ["Source"]` on a table whose column is `source`: exit 2 naming

@@ -24,6 +24,9 @@ from ..observables import Prediction, Table, load_table, select_rows
 from ._config import FitConfig
 from ._parameters import FreeSet, free_set
 
+#: the data column a fit's run ends at (its latest value), by table kind
+_READ_OUT = {"release": "the largest time_h", "viability": "the largest exposure_h"}
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Problem:
@@ -129,7 +132,13 @@ def build_problem(cfg: FitConfig, table: Table | None = None, evaluate: bool = F
                 lookup(cfg.simulation, e.key)[0]
                 or (e.missing and parent
                     and lookup(cfg.simulation, parent)[0])):
-            raise InputError(e.message, file=e.file, key=f"fit.simulation.{e.key}") from None
+            message = e.message
+            if "time.end_h" in message:  # the fit's, not the user's: say where it comes from
+                last = _READ_OUT.get(cfg.observable.table_kind, "its latest time")
+                message = (message.replace("or a longer time.end_h", "or a later read-out")
+                           + f" (a fit's time.end_h is the data's latest read-out, {last}; "
+                           "fit.simulation.time may only set dt_s)")
+            raise InputError(message, file=e.file, key=f"fit.simulation.{e.key}") from None
         raise
     n = len(table)
     sd = table.numbers.get("sd")
