@@ -545,16 +545,16 @@ def test_bad_controls_exit_2_naming_the_key(tmp_path, capsys, controls, words):
 
 
 def test_a_control_on_an_exposure_the_scenario_leaves_out_says_why(tmp_path, capsys):
-    """A scenario's exposure at or after its time.end_h is left out of the run (with a note):
-    a control on it was 'the scenario has no numeric key', which the scenario file plainly
-    has; the refusal now quotes the note that left it out."""
+    """A scenario's exposure at or after its time.end_h (here through `--set`) is left out of
+    the run (with a note): a control on it was 'the scenario has no numeric key', which the
+    scenario file plainly has; the refusal now says the run leaves it out."""
     path = write_plan(tmp_path, {"ultrasound[0].start_h": (0.5, 1.5)})
     code = main(["plan", str(path), "-o", str(tmp_path / "o"), "--quiet",
                  "--set", "time.end_h=1.9"])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2 and "Traceback" not in err, err
     assert ("key 'plan.controls.ultrasound[0].start_h'" in err
-            and "ultrasound[0] (start_h = 2) is at or after the run's end (time.end_h = 1.9 h)"
+            and "ultrasound[0] (start_h = 2) is at or after its end (time.end_h = 1.9 h)"
             in err), err
     assert not (tmp_path / "o").exists()
 
