@@ -270,9 +270,10 @@ def test_passive_species_only():
 def test_closed_cartesian_well_conserves_zinc_in_float32(material):
     """Zero-flux walls, 16³ voxels of 20 µm around a 100 µm spheroid, a day at Δt = 60 s in
     float32 (the default state): all zinc (particles, dissolved, intracellular) summed over
-    the voxels holds to 2e-4 (measured 4e-5 ZnO, 6e-5 ZIF-8). The LOD solve's pivots are
-    written as positive excesses over the couplings, which exceed the capacities 10²-10⁴
-    times here: the textbook pivots lost 4.9e-4 (ZnO) and 3.5e-3 (ZIF-8) in the same run."""
+    the voxels holds to 2e-4 (measured 7e-5 ZnO, 9e-5 ZIF-8 on 2026-12-07; 4e-5 and 6e-5
+    earlier). The LOD solve's pivots are written as positive excesses over the couplings,
+    which exceed the capacities 10²-10⁴ times here: the textbook pivots lost 4.9e-4 (ZnO)
+    and 3.5e-3 (ZIF-8) in the same run."""
     import jax.numpy as jnp
 
     c = default_config("grid.shape=[16,16,16]", "grid.spacing_um=20.0",
