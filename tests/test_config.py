@@ -351,6 +351,13 @@ def test_a_sweep_over_an_exposure_left_out_says_why(capsys):
     assert code == 2 and "Traceback" not in out, out
     assert "key 'sweep.ultrasound[0].intensity_W_per_cm2'" in flat, out
     assert "(ultrasound[0] (start_h = 4) is at or after the run's end" in flat, out
+    # an error on an entry the run keeps is not about what was left out: no note quoted
+    code, out = _validate(capsys, "--set", "time.end_h=2", "--set",
+                          "ultrasound=[{start_h=0.5, duration_min=1.0, intensity_W_per_cm2=1.0,"
+                          " duty_cycle=2.0}, {start_h=3.0, duration_min=1.0, "
+                          "intensity_W_per_cm2=1.0}]")
+    assert code == 2 and "key 'ultrasound[0].duty_cycle'" in out, out
+    assert "left out" not in out, out
 
 
 def test_the_spec_s_protocol_snippets_pasted_together_run(tmp_path, capsys):

@@ -74,12 +74,11 @@ def resolve_noted(raw: dict[str, Any], file: str) -> dict[str, Any]:
     try:
         resolved = resolve(raw, file)
     except InputError as e:  # a key into what was left out (a sweep's) reads as missing
-        if not beyond or not e.key:
+        m = re.match(r"(?:sweep\.)?(\w+)\[(\d+)\]", e.key or "")
+        if not m or m[1] not in left_out or int(m[2]) < len(raw.get(m[1], [])):
             raise
-        array = e.key.removeprefix("sweep.").partition("[")[0]
-        left = [n.removeprefix("note: ") for n in beyond if n.startswith(f"note: {array}[")]
-        if not left:
-            raise
+        left = [n.removeprefix("note: ") for n in beyond
+                if n.startswith(f"note: {m[1]}[") and n.endswith(("run", "renumbered)"))]
         raise InputError(f"{e.message} ({'; '.join(left)})", file=e.file, key=e.key,
                          missing=e.missing) from None
     if left_out:
