@@ -207,6 +207,10 @@ TARGETED = [
     ("material.dose_ug_per_ml=-5", ["key 'material.dose_ug_per_ml'", "-5", ">= 0"]),
     ("ph.medium=15", ["key 'ph.medium'", "15", "<= 14"]),
     ("geometry.radius_um=400", ["key 'geometry.radius_um'", "does not fit in the domain"]),
+    # the interface's --set example on the default scenario: a smaller domain at the same
+    # spacing; the spacing that keeps the spheroid is offered, rounded up so that it fits
+    ("grid.shape=[32, 32, 32]", ["key 'geometry.radius_um'", "radius_um <= 160",
+                                 "grid.spacing_um >= 15.63 to keep this grid.shape"]),
     # a centre on a face fits no radius (the least is one voxel): the centre is what to move,
     # not "radius_um <= 0"
     ("geometry.center_um=[0.0, 320.0, 320.0]",

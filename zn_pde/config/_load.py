@@ -1187,7 +1187,8 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
     if grid["kind"] == "cartesian" and geo["kind"] == "spheroid":
         extent = [n * grid["spacing_um"] for n in grid["shape"]]
         center = geo.get("center_um")
-        if not center:  # the grid's centre: follows the grid when it changes
+        centred = not center
+        if centred:  # the grid's centre: follows the grid when it changes
             geo["center_um"] = center = [e / 2 for e in extent]
             _mark_derived(c, "geometry.center_um")
         r = geo["radius_um"]
@@ -1213,11 +1214,19 @@ def _cross_check(c: dict[str, Any], file: str) -> None:
                     file=file, key="geometry.center_um")
             if cx - r < 0 or cx + r > e:
                 shown, most = _distinct_h(r, min(cx, e - cx))
+                # a smaller grid.shape at the same spacing shrinks the domain (`--set
+                # grid.shape=[32,32,32]` on the default scenario): say the spacing that keeps it
+                need = 2 * r / min(grid["shape"])
+                unit = 10.0 ** (math.floor(math.log10(need)) - 3)  # 4 digits, rounded up
+                keep = (f", or grid.spacing_um >= {math.ceil(need / unit - 1e-9) * unit:.4g} "
+                        "to keep "
+                        f"this grid.shape (a domain that holds the spheroid at its centre; "
+                        "larger leaves medium around it)" if centred else "")
                 raise InputError(
                     f"the spheroid (radius {shown} um, centre {center}) does not fit in the "
                     f"domain: along {'xyz'[axis]} it must lie within [0, {e:g}] um "
                     f"(grid.shape x grid.spacing_um); allowed: radius_um <= "
-                    f"{most} for this centre", file=file, key="geometry.radius_um")
+                    f"{most} for this centre{keep}", file=file, key="geometry.radius_um")
     seen = set()
     for i, sp in enumerate(c["species"]):
         name = sp["name"]
