@@ -78,7 +78,7 @@ def resolve_noted(raw: dict[str, Any], file: str) -> dict[str, Any]:
         if not m or m[1] not in left_out or int(m[2]) < len(raw.get(m[1], [])):
             raise
         left = [n.removeprefix("note: ") for n in beyond
-                if n.startswith(f"note: {m[1]}[") and n.endswith(("run", "renumbered)"))]
+                if n.startswith(f"note: {m[1]}[") and LEFT_OUT in n]
         raise InputError(f"{e.message} ({'; '.join(left)})", file=e.file, key=e.key,
                          missing=e.missing) from None
     if left_out:
@@ -90,6 +90,10 @@ def resolve_noted(raw: dict[str, Any], file: str) -> dict[str, Any]:
                           + lone_repeat_notes(resolved) + frame_notes(resolved)
                           + step_notes(resolved))
     return resolved
+
+
+#: what the note of a protocol entry at or after time.end_h says of it (`drop_beyond_end`)
+LEFT_OUT = "left out of this run"
 
 
 def drop_beyond_end(raw: dict[str, Any]
@@ -120,13 +124,12 @@ def drop_beyond_end(raw: dict[str, Any]
         items = raw.get(sec)
         if not isinstance(items, list) or not all(isinstance(e, dict) for e in items):
             continue
-        kept, gone, kept_at = [], [], []
+        kept, gone = [], []
         for i, e in enumerate(items):
             t = e.get(key)
             if number(t) and t >= end_h - margin:
                 gone.append((i, f"{sec}[{i}] ({key} = {t:.10g})"))
                 continue
-            kept_at.append(i)
             n, every = e.get("repeats", 1), e.get("repeat_every_h")
             if key == "start_h" and number(t) and isinstance(n, int) and n > 1 and number(
                     every) and every > 0:
@@ -141,16 +144,16 @@ def drop_beyond_end(raw: dict[str, Any]
                                  f"h: the last {late} start{'s' if late == 1 else ''} "
                                  f"{at_end}; this run has the first {inside}")
             kept.append(e)
-        if gone:
+        if kept != items:
             out[sec] = kept
+        if gone:
             left_out[sec] = {str(i): g for i, g in gone}  # TOML's keys: a dict config's too
-            moved = any(i > gone[0][0] for i in kept_at)
+            # an entry kept after the first one left out moves up
+            moved = len(items) - gone[0][0] > len(gone)
             notes.append(f"note: {', '.join(g for _, g in gone)} "
-                         f"{'is' if len(gone) == 1 else 'are'} {at_end}: left out of this run"
+                         f"{'is' if len(gone) == 1 else 'are'} {at_end}: {LEFT_OUT}"
                          + (f" (the [[{sec}]] entries after it are renumbered)" if moved
                             else ""))
-        elif kept != items:
-            out[sec] = kept
     return out, notes, left_out
 
 

@@ -50,6 +50,7 @@ import numpy as np
 
 from .._errors import InputError, RunError, check_flags, output_folder, write_text_atomic
 from .._version import __version__
+from ..observables._base import STIMULUS_COLUMNS
 from ..observables._data import OBSERVED
 from ._config import FitConfig, check_fit_config
 from ._design_config import DesignSettings, design_settings
@@ -245,16 +246,11 @@ def _rows_and_jacobian(prediction):
     return at
 
 
-#: stimulus section -> the table column that sets its templates' amplitude, and that key
-_AMPLITUDE = {"ultrasound": ("ultrasound_W_per_cm2", "intensity_W_per_cm2"),
-              "light": ("light_mW_per_cm2", "irradiance_mW_per_cm2")}
-
-
 def _candidate_error(e: InputError, cfg: FitConfig, settings: DesignSettings) -> InputError:
     """An exposure template whose amplitude the data's stimulus column sets, met by
     candidates without that column: it was refused naming the template's key bare
     ('ultrasound[0].intensity_W_per_cm2', in no file); name the candidates instead."""
-    for section, (column, key) in _AMPLITUDE.items():
+    for section, (column, key) in STIMULUS_COLUMNS.items():
         if (e.missing and e.key and e.key.startswith(f"{section}[")
                 and e.key.endswith(f".{key}") and column not in settings.columns):
             return InputError(

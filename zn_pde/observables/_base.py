@@ -63,12 +63,17 @@ class Observable:
         raise NotImplementedError
 
 
+#: stimulus section -> the data column that sets its template exposures' amplitude, and
+#: that amplitude's config key
+STIMULUS_COLUMNS = {"ultrasound": ("ultrasound_W_per_cm2", "intensity_W_per_cm2"),
+                    "light": ("light_mW_per_cm2", "irradiance_mW_per_cm2")}
+
+
 def stimulus_fragment(table: Table, i: int, simulation: dict[str, Any], file: str
                       ) -> dict[str, Any]:
     """Row i's stimulus: the amplitude of every template exposure in `[fit.simulation]`."""
     out: dict[str, Any] = {}
-    for section, column, key in (("ultrasound", "ultrasound_W_per_cm2", "intensity_W_per_cm2"),
-                                 ("light", "light_mW_per_cm2", "irradiance_mW_per_cm2")):
+    for section, (column, key) in STIMULUS_COLUMNS.items():
         if column not in table.numbers:
             continue
         value = table.numbers[column][i]

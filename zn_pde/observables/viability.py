@@ -33,7 +33,7 @@ from jaxtyping import Array
 
 from .._errors import InputError
 from .._model import Model, State
-from ._base import Observable, curves_by, stimulus_fragment
+from ._base import STIMULUS_COLUMNS, Observable, curves_by, stimulus_fragment
 from ._data import Table
 
 DEFAULT_CELL_VOLUME_FRACTION = 0.002
@@ -119,17 +119,13 @@ class Viability(Observable):
         return curves_by(table, cols, label)
 
 
-_STIMULI = (("ultrasound", "ultrasound_W_per_cm2", "intensity_W_per_cm2"),
-            ("light", "light_mW_per_cm2", "irradiance_mW_per_cm2"))
-
-
 def _check_stimulus_before_read_out(table: Table, i: int, cond: dict[str, Any],
                                     read_out_h: float) -> None:
     """Row i's stimulus (a column's amplitude > 0) must start before the row is read out:
     the rows are read at their own exposure_h in one run to the latest read-out, so a row
     read before the template exposures start was fitted as unstimulated while the table
     says it was stimulated (a row's own stimulus_h is checked by `_protocol_column`)."""
-    for section, column, key in _STIMULI:
+    for section, (column, key) in STIMULUS_COLUMNS.items():
         exposures = cond.get(section)
         if column not in table.numbers or not exposures:
             continue
