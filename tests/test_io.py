@@ -35,7 +35,7 @@ from zn_pde.io import Writer, read_run
 from zn_pde.plot import TISSUE_PERCENTILES, _radial, _slices, _timeseries, _tissue_norm, plot_run
 
 FIELDS = ("np", "zn", "ros", "np_int", "zn_cell", "gsh", "viability", "radical_dose",
-          "np_dead", "zn_dead", "hazard")
+          "np_dead", "zn_dead", "hazard", "energy_hazard")
 SERIES = ("tissue_mean_zn", "tissue_mean_zn_cell", "tissue_mean_ros", "max_ros",
           "tissue_mean_viability")
 H = 40.0  # um

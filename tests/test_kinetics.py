@@ -684,3 +684,53 @@ def test_glutathione_recovers_from_gssg_at_the_analytic_time(x64, nadph_factor):
     assert v.glutathione_recovery_s(nadph_factor) == pytest.approx(expected, rel=0.01)
     # without the resynthesis term the integral is closed-form: (S₁ − S₂ + K_R ln(S₁/S₂))/V
     assert expected == pytest.approx((s_hi - s_lo + kr * np.log(s_hi / s_lo)) / vmax, rel=0.05)
+
+
+# --- cells of different sensitivity to energy failure (gamma frailty) ------------------------
+
+def test_frailty_hazard_composes_to_the_gamma_survival_and_is_the_plain_hazard_at_zero(x64):
+    """Any split of a cell's energy hazard into steps adds up, on the population, to
+    −ln S(H) = ln(1 + θH)/θ, the gamma frailty survival (Vaupel et al. 1979); at θ = 0 it
+    is the hazard itself; its θ-derivative at 0 is the series' −ΔH (H + ΔH/2)."""
+    from zn_pde._kinetics import frailty_hazard
+
+    rng = np.random.default_rng(3)
+    for theta in (0.0, 1e-6, 0.3, 1.0, 7.0):
+        steps = rng.exponential(0.2, 40)
+        h, total = 0.0, 0.0
+        for dh in steps:
+            total += float(frailty_hazard(jnp.float64(theta), h, dh))
+            h += dh
+        exact = h if theta == 0 else np.log1p(theta * h) / theta
+        np.testing.assert_allclose(total, exact, rtol=1e-9)
+    # at θ = 0 the exact hazard, and the derivative a fit starting there needs
+    h, dh = 1.3, 0.4
+    assert float(frailty_hazard(jnp.float64(0.0), h, dh)) == pytest.approx(dh, rel=1e-15)
+    grad = jax.grad(lambda t: frailty_hazard(t, h, dh))(jnp.float64(0.0))
+    assert float(grad) == pytest.approx(-dh * (h + dh / 2), rel=1e-9)
+    # both branches meet: no jump where the series hands over to log1p (u = 1e-3)
+    below = frailty_hazard(jnp.float64(0.999e-3), 0.0, 1.0)
+    above = frailty_hazard(jnp.float64(1.001e-3), 0.0, 1.0)
+    np.testing.assert_allclose(float(below), float(above), rtol=1e-5)
+
+
+def test_energy_failure_of_frail_cells_leaves_the_gamma_survivors_in_a_culture():
+    """A 2D culture that dies by energy failure alone (no oxidative path: no zinc-driven
+    mitochondrial H2O2, no stimulus, no co-product) keeps, whatever the zinc does over time,
+    V = (1 + θ H_E)^(−1/θ) of its cells, H_E the stored energy hazard of a cell of mean
+    frailty, and V = e^{−H} with the stored population hazard; more spread (θ) spares more
+    cells than cells of one sensitivity at the same zinc load."""
+    base = {**WELL_MIXED_CULTURE, "material": {"kind": "ZnO", "dose_ug_per_ml": 100.0},
+            "kinetics": {"zn_ros_max_uM_per_s": 0.0}}
+    alive = {}
+    for theta in (0.0, 2.0):
+        c = config({**base, "kinetics": {**base["kinetics"],
+                                         "energy_kill_frailty_variance": theta}})
+        _, s = series(c)
+        v, hz, he = (np.asarray(s[n], float) for n in ("viability", "hazard", "energy_hazard"))
+        gamma = np.exp(-he) if theta == 0 else (1.0 + theta * he) ** (-1.0 / theta)
+        np.testing.assert_allclose(v, gamma, rtol=1e-5)  # float32 over 1440 steps
+        np.testing.assert_allclose(v, np.exp(-hz), rtol=1e-5)
+        assert he[-1] > 0.5  # the zinc load kills: 40 % of cells of one sensitivity by 24 h
+        alive[theta] = v[-1]
+    assert alive[2.0] > alive[0.0] + 0.05

@@ -429,8 +429,10 @@ def test_timeseries_draws_the_atp_supply_in_percent_with_its_half_death_rate_lev
 def test_hazard_panels_have_a_label_and_mathtext_not_a_bare_unit(runs):
     run = read_run(runs["treated"])
     fig = _timeseries(run, list(run.fields), log=False)
-    ax = next(a for a in fig.axes if "hazard" in a.get_title())
+    ax = next(a for a in fig.axes if a.get_title().startswith("cumulative death hazard"))
     assert ax.get_ylabel() == "cumulative hazard H (1)"
+    energy = next(a for a in fig.axes if a.get_title().startswith("energy-failure hazard"))
+    assert energy.get_ylabel() == "cumulative hazard H_E (1)"
     assert "$e^{-H}$" in ax.get_title() and "e^-hazard" not in ax.get_title()
     assert all(a.get_ylabel() != "1" for a in fig.axes if a.get_visible())
     slices = _slices(run, "hazard", [0, 6], log=False)

@@ -35,7 +35,7 @@ CONFIG = "configs/zno_culture_well_mixed.toml"
 MOLAR_MASS = {"ZnO": 65.38 + 15.999, "ZnO2": 65.38 + 2 * 15.999,  # g/mol, IUPAC
               "ZnS": 65.38 + 32.06}
 STATE = ("np", "np_int", "zn_fluid", "zn_cell", "gsh", "hazard", "np_dead", "zn_dead",
-         "coproduct", "ros", "radical_dose", "o2")
+         "coproduct", "ros", "radical_dose", "o2", "energy_hazard")
 PLANCK, LIGHT_SPEED, AVOGADRO, EV = 6.62607015e-34, 299792458.0, 6.02214076e23, 1.602176634e-19
 PHOSPHATE_LOG_BETA = (12.24589, 19.42481, 21.65254)  # PO4(3-) + n H+ at 37 °C, README medium row
 
@@ -84,11 +84,13 @@ def rhs(_t, y, c, env):
     """d/dt of STATE (units per second). c: the resolved config; env: the medium's pH, the
     cavitation activity and the photon flux of the current interval."""
     k, kind = c["kinetics"], c["material"]["kind"]
-    np_, np_int, zn_fluid, zn_cell, gsh, hazard, _, _, cp, ros, _, o2 = y
+    np_, np_int, zn_fluid, zn_cell, gsh, hazard, _, _, cp, ros, _, o2, energy_hazard = y
     # np, np_int, np_dead: ug/mL; zn_fluid (zn + zn_phosphate), zn_cell, zn_dead, gsh, cp (H2O2
     # or total sulfide), ros: uM; np, zn_fluid, cp, ros per fluid volume; np_int, zn_cell, gsh
     # per living-cell volume; np_dead, zn_dead per volume of all cells; hazard dimensionless,
-    # viability e^-hazard; radical_dose uM per living-cell volume; o2 uM per well volume
+    # viability e^-hazard; radical_dose uM per living-cell volume; o2 uM per well volume;
+    # energy_hazard: energy failure's hazard of a cell of mean frailty (gamma frailties of
+    # variance theta: the population's energy death rate is its rate / (1 + theta H_E))
     ph, ph_lys = env["ph"], c["ph"]["lysosome"]
     zn = min(zn_fluid, phosphate_limit(c, ph))     # the rest is zinc phosphate (instant)
     zn_phosphate = zn_fluid - zn
@@ -181,8 +183,9 @@ def rhs(_t, y, c, env):
     zinc_block = 1 + free / k["zn_energy_ki_uM"]
     atp = (gly + (1 - gly) * respiration * respiration_o2) / zinc_block
     e_half = k["energy_kill_half_atp"]
-    death = (k["energy_kill_max_per_h"] / 3600
-             * _hill(1 / atp - 1, 1 / e_half - 1, k["energy_kill_hill"])
+    energy_death = (k["energy_kill_max_per_h"] / 3600
+                    * _hill(1 / atp - 1, 1 / e_half - 1, k["energy_kill_hill"]))  # 1/s
+    death = (energy_death / (1 + k["energy_kill_frailty_variance"] * energy_hazard)
              + (damage + hydroxyl + R) / k["oxidative_lethal_dose_uM"])      # 1/s
     do2 = 0.0
     if ox["enabled"]:   # uM/s per well volume: cells phi V, fluid 1 - phi
@@ -199,7 +202,7 @@ def rhs(_t, y, c, env):
                + phi * alive * (catalase_o2 - consumed))
     if not cells:
         return np.array([-dissolve, 0, uM * dissolve, 0, 0, 0, 0, 0, nu_cp * uM * dissolve,
-                         dros, 0, do2])
+                         dros, 0, do2, 0])
     return np.array([
         -dissolve - per_fluid * alive * k_up * np_,
         k_up * np_ - release / uM,
@@ -214,6 +217,7 @@ def rhs(_t, y, c, env):
         dros,
         stimulus,
         do2,
+        energy_death,
     ])
 
 
@@ -282,6 +286,11 @@ def reference(c, times):
 CASES = {
     "ZnO 30 ug/mL": (["material.dose_ug_per_ml=30"],
                      ("np", "np_int", "zn", "zn_cell", "viability", "np_dead", "zn_dead")),
+    # cells of spread frailty (gamma, variance 3): the survivors are the hardier cells
+    "ZnO 100 ug/mL, frailty variance 3": (["material.dose_ug_per_ml=100",
+                                           "kinetics.energy_kill_frailty_variance=3"],
+                                          ("np", "np_int", "zn", "zn_cell", "viability",
+                                           "np_dead", "zn_dead", "energy_hazard")),
     # glutathione reductase limited so GSH collapses and the MT-redox loop acts
     "ZnO2 100 ug/mL, pH 6.8": (['material.kind="ZnO2"', "material.dose_ug_per_ml=100",
                                 "ph.medium=6.8", "kinetics.gssg_reduction_max_uM_per_s=0.02"],

@@ -75,10 +75,12 @@ B. `react`: what each sink removed goes to its destination in the proportions of
    GSH)/2, V the NADPH supply's capacity) and resynthesised towards GSH₀ at k_syn; at
    K_g/(K_g + GSH) the peroxide D = (k_dmg/k_int) J
    + P_zn H(f) reacts with the cell's own molecules; the radical dose accumulates;
-   viability dV/dt = −V [κ_E H(1/E − 1; 1/E½ − 1, h) + (R + D K_g/(K_g + GSH)
+   viability dV/dt = −V [κ_E H(1/E − 1; 1/E½ − 1, h)/(1 + θ H_E) + (R + D K_g/(K_g + GSH)
    + ·OH_Fenton)/D₀ (·OH_Fenton = (k_F [Fe]/k_int) J)
    + κ_cargo H(cargo)], E the ATP supply (`energy_charge`), J the oxidant the living cells
-   took up per living-cell volume; the cells that died over the step take the living
+   took up per living-cell volume, H_E = ∫ κ_E H dt the energy hazard of a cell of mean
+   frailty (gamma-distributed frailties of variance θ: the population's energy death rate
+   falls as the frailer cells die); the cells that died over the step take the living
    cells' pools at its end to `np_dead`, `zn_dead`.
 
 Every update is a convex combination or of the form x e^{−kΔt}, so every field stays
@@ -108,7 +110,7 @@ MEDIUM_FIELDS = ("zn_complexation_factor", "zinc_phosphate_limit_uM")
 MOBILE = ("np", "zn", "ros")
 OPTIONAL = ("h2o2", "h2s", "cargo", "o2", "zn_phosphate")
 FIXED = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_dead", "zn_dead",
-         "hazard")
+         "hazard", "energy_hazard")
 
 UNITS = {
     "np": "ug/mL",
@@ -127,6 +129,7 @@ UNITS = {
     "np_dead": "ug/mL",
     "zn_dead": "uM",
     "hazard": "1",
+    "energy_hazard": "1",
 }
 LONG_NAMES = {
     "np": "extracellular nanoparticle mass concentration (per fluid volume)",
@@ -161,6 +164,11 @@ LONG_NAMES = {
               "viability = exp(-hazard); kept apart from the viability so that the part the "
               "stimuli's hits (radical_dose / oxidative_lethal_dose_uM) take of it stays "
               "known where the viability underflows",
+    "energy_hazard": "cumulative hazard of death by energy failure of a cell of mean "
+                     "sensitivity (frailty 1); the cells' frailties spread as a gamma "
+                     "distribution of variance energy_kill_frailty_variance, so that "
+                     "energy failure alone leaves (1 + variance x energy_hazard)^(-1/variance) "
+                     "of them alive",
 }
 
 
@@ -185,6 +193,9 @@ class Local(NamedTuple):
     np_dead: Array | None = None
     zn_dead: Array | None = None
     hazard: Array | None = None  # always stored; optional so callers may omit it
+    # always stored; optional so callers may omit it (then death by energy failure is that of
+    # cells of one sensitivity, as with energy_kill_frailty_variance = 0)
+    energy_hazard: Array | None = None
 
 
 class Environment(NamedTuple):
@@ -267,6 +278,7 @@ class Kinetics(eqx.Module):
     energy_kill_max_per_h: Array
     energy_kill_half_atp: Array
     energy_kill_hill: Array
+    energy_kill_frailty_variance: Array
     zn_energy_ki_uM: Array
     glycolysis_atp_fraction: Array
     dissolution_switch_rate_per_h: Array
@@ -555,6 +567,25 @@ def _float_tangents(primals: tuple, tangents: tuple) -> tuple[Array, ...]:
     JAX passes float0, no tangent) as a zero of the primals' float type."""
     zero = jnp.zeros((), jnp.result_type(*primals, float))
     return tuple(zero if t.dtype == jax.dtypes.float0 else t for t in tangents)
+
+
+def frailty_hazard(variance: ArrayLike, hazard: ArrayLike, step: ArrayLike) -> Array:
+    """The population's hazard over a step in which a cell of frailty 1 accumulates `step`
+    on top of `hazard`, its frailties gamma-distributed with mean 1 and `variance` θ
+    (Vaupel, Manton & Stallard 1979, Demography 16:439, doi:10.2307/2061224): the survival
+    S(H) = (1 + θ H)^(−1/θ) gives −ln S(H + ΔH) + ln S(H) = ln(1 + θ ΔH/(1 + θ H))/θ, which
+    is ΔH at θ = 0 (cells of one sensitivity, S = e^{−H}) and falls below it as the frailer
+    cells die. Evaluated as a series in u = θ ΔH/(1 + θ H) where u is small (exact value
+    and θ-derivative at θ = 0, where a fit may start), else through log1p."""
+    theta = jnp.asarray(variance)
+    step = jnp.asarray(step)
+    a = step / (1.0 + theta * hazard)  # ΔH/(1 + θH): the step's hazard of the survivors' mean
+    u = theta * a
+    small = u < 1e-3
+    theta_safe = jnp.where(small, 1.0, theta)
+    log_form = jnp.log1p(jnp.where(small, 0.0, u)) / theta_safe
+    series = a * (1.0 - u * (0.5 - u / 3.0))
+    return jnp.where(small, series, log_form)
 
 
 @jax.custom_jvp
@@ -1056,14 +1087,29 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     # Energy failure: death as the ATP supply E falls (Zn2+, H2S, hypoxia): a Hill law in
     # the supply shortfall x = 1/E − 1 (0 for an untreated cell, f/K_Zn under zinc alone),
     # half-maximal at E = E½
+    # half-maximal at E = E½. The cells differ in how much energy failure they withstand
+    # (frailty z, gamma-distributed with mean 1, variance θ): a cell's death rate is z times
+    # the law's, so the population's energy survival is (1 + θ H_E)^(−1/θ), H_E the hazard
+    # of a cell of mean frailty (`energy_hazard`); its step adds to the population's hazard
+    # the increment of that survival's −ln (`frailty_hazard`)
     energy = jnp.maximum(energy_charge(k, free, h2s, o2, oxygen), 1e-12)
-    kill_per_h = k.energy_kill_max_per_h * _hill(1.0 / energy - 1.0,
-                                                 1.0 / k.energy_kill_half_atp - 1.0,
-                                                 k.energy_kill_hill)
+    energy_per_h = k.energy_kill_max_per_h * _hill(1.0 / energy - 1.0,
+                                                   1.0 / k.energy_kill_half_atp - 1.0,
+                                                   k.energy_kill_hill)
+    energy_step = jnp.where(has_cells, energy_per_h / 3600.0 * dt_s, 0.0)
+    energy_hazard = s.energy_hazard
+    if energy_hazard is None:
+        population_energy_step = energy_step
+    else:
+        population_energy_step = frailty_hazard(k.energy_kill_frailty_variance,
+                                                energy_hazard, energy_step)
+        energy_hazard = energy_hazard + energy_step
+    kill_per_h = jnp.zeros_like(energy_per_h)
     if cargo is not None:
         kill_per_h = kill_per_h + k.cargo_kill_max_per_h * _hill(
             cargo, k.cargo_kill_half_ug_per_ml, k.cargo_kill_hill)
-    step_hazard = jnp.where(has_cells, (kill_per_h / 3600.0 + kill_per_s) * dt_s, 0.0)
+    step_hazard = population_energy_step + jnp.where(
+        has_cells, (kill_per_h / 3600.0 + kill_per_s) * dt_s, 0.0)
     viability = alive * jnp.exp(-step_hazard)
     hazard = None if s.hazard is None else s.hazard + step_hazard
 
@@ -1083,7 +1129,7 @@ def react(k: Kinetics, s: Local, removed: dict[str, Array], r: Rates, env: Envir
     return Local(np=np_ext, zn=zn, ros=s.ros, np_int=np_int, zn_cell=zn_cell, gsh=gsh,
                  viability=viability, h2o2=h2o2, h2s=h2s, cargo=cargo, o2=o2,
                  radical_dose=radical_dose, zn_phosphate=zn_phosphate, np_dead=np_dead,
-                 zn_dead=zn_dead, hazard=hazard)
+                 zn_dead=zn_dead, hazard=hazard, energy_hazard=energy_hazard)
 
 
 def _arrivals_dissolved(x: Array) -> Array:
@@ -1241,7 +1287,7 @@ def initial_local(k: Kinetics, dose_ug_per_ml: float, medium: Array, cell_fracti
         zn=zeros, ros=zeros, np_int=zeros, zn_cell=zeros,
         gsh=jnp.where(has_cells, k.gsh_initial_uM, 0.0).astype(dtype),
         viability=jnp.ones(shape, dtype), radical_dose=zeros, np_dead=zeros, zn_dead=zeros,
-        hazard=zeros, **extra,
+        hazard=zeros, energy_hazard=zeros, **extra,
     )
 
 

@@ -673,7 +673,9 @@ def _state_from_file(model: Model, f, frame: int) -> State:
     import jax.numpy as jnp
 
     def field(name: str) -> np.ndarray:
-        if name == "hazard" and name not in f:  # a file written before it was stored
+        # files written before these were stored: the hazard from the viability (V = e^{−H}),
+        # and all of it read as energy failure's (those runs knew no frailty)
+        if name in ("hazard", "energy_hazard") and name not in f:
             v = np.nan_to_num(np.asarray(f["viability"][frame], np.float64), nan=1.0)
             return -np.log(np.maximum(v, np.finfo(np.float32).tiny)).reshape(model.tissue.shape)
         a = np.asarray(f[name][frame], np.float64).reshape(model.tissue.shape)

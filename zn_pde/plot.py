@@ -73,7 +73,7 @@ TISSUE_PERCENTILES = (1.0, 99.0)  # colour scales of the slices: these percentil
 MAX_SLICES = 6  # default slice times at most
 # variables that live in the cells: blank (NaN) in medium voxels, absent from a cell-free vial
 INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_dead", "zn_dead",
-                 "hazard")
+                 "hazard", "energy_hazard")
 
 
 def _log_y(ax: Axes) -> None:
@@ -114,6 +114,7 @@ _SHORT_NAMES = {
     "radical_dose": "oxidative dose from the stimuli (cumulative)",
     # no-break spaces: a wrapped title keeps "viability = e^-H" on one line
     "hazard": "cumulative death hazard H (viability\u00a0=\u00a0$e^{-H}$)",
+    "energy_hazard": "energy-failure hazard H_E of a cell of mean frailty (cumulative)",
     "zn_phosphate": "zinc phosphate precipitate (as Zn)",
     "tissue_mean_zn": "tissue-mean dissolved Zn²⁺",
     "tissue_mean_zn_cell": "tissue-mean intracellular Zn",
@@ -124,7 +125,8 @@ _SHORT_NAMES = {
     "dissolved_percent": "particle mass dissolved",
 }
 # the y label of a panel whose values have no unit (the file's "1"): what they are, not "1"
-_DIMENSIONLESS = {"hazard": "cumulative hazard H (1)"}
+_DIMENSIONLESS = {"hazard": "cumulative hazard H (1)",
+                  "energy_hazard": "cumulative hazard H_E (1)"}
 TITLE_CHARACTERS = 46  # a time-series panel title (9 pt, 3.6 in wide) wraps at this width
 COMPARE_TITLE_CHARACTERS = 40  # the same for the comparison's series panels (>= 3.3 in)
 

@@ -535,6 +535,22 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("energy_kill_hill", 1.69, "1", "Hill coefficient of death by energy failure",
               "fitted: " + POOLED_VIABILITY_FIT + "; 95 % CI 1.12-2.58 (profile likelihood)",
               lower=0.5, upper=10.0),
+    Parameter("energy_kill_frailty_variance", 0.0, "1",
+              "variance of the cells' frailty to energy failure (gamma-distributed, mean "
+              "1: each cell dies at its frailty times the death rate); energy failure alone "
+              "leaves (1 + variance x H)^(-1/variance) of the cells alive after a hazard H of "
+              "a cell of mean frailty (exp(-H) at 0, cells of one sensitivity)",
+              "assumed 0, cells of one sensitivity (the model before 2026-12-08), with whose "
+              "value the pooled fit set the death law's constants. The law: the gamma "
+              "frailty model of Vaupel, Manton & Stallard 1979, Demography 16:439, "
+              "doi:10.2307/2061224 (abstract); clonal cells differ in whether and when a "
+              "uniform death stimulus kills them, from cell-to-cell differences in protein "
+              "levels ('fractional killing': Spencer et al. 2009, Nature 459:428, "
+              "doi:10.1038/nature08012, abstract). Freed, the shipped fits give 2.4 (HCMEC "
+              "MTT), 0.9 (SH-SY5Y MTT), 18 (SH-SY5Y NRU), none for Caco-2 and HCMEC LDH, and "
+              "6.1 for the pooled compilation, where it also absorbs the differences between "
+              "studies (docs/fitting.md 'Cells of different sensitivity'): fit it for your "
+              "cell line", lower=0.0, upper=100.0),
     Parameter("zn_energy_ki_uM", 1.0, "uM",
               "free intracellular Zn2+ at half inhibition of ATP supply (glycolysis and "
               "respiration)",
