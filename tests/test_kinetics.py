@@ -708,10 +708,12 @@ def test_frailty_hazard_composes_to_the_gamma_survival_and_is_the_plain_hazard_a
     assert float(frailty_hazard(jnp.float64(0.0), h, dh)) == pytest.approx(dh, rel=1e-15)
     grad = jax.grad(lambda t: frailty_hazard(t, h, dh))(jnp.float64(0.0))
     assert float(grad) == pytest.approx(-dh * (h + dh / 2), rel=1e-9)
-    # both branches meet: no jump where the series hands over to log1p (u = 1e-3)
-    below = frailty_hazard(jnp.float64(0.999e-3), 0.0, 1.0)
-    above = frailty_hazard(jnp.float64(1.001e-3), 0.0, 1.0)
-    np.testing.assert_allclose(float(below), float(above), rtol=1e-5)
+    # both branches meet: no jump where the series hands over to log1p (u = θ here)
+    from zn_pde._kinetics import FRAILTY_SERIES_BELOW
+
+    for theta in FRAILTY_SERIES_BELOW * np.array([1.0 - 1e-9, 1.0 + 1e-9]):
+        got = float(frailty_hazard(jnp.float64(theta), 0.0, 1.0))
+        assert got == pytest.approx(np.log1p(theta) / theta, rel=1e-15)
 
 
 def test_energy_failure_of_frail_cells_leaves_the_gamma_survivors_in_a_culture():
@@ -734,3 +736,29 @@ def test_energy_failure_of_frail_cells_leaves_the_gamma_survivors_in_a_culture()
         assert he[-1] > 0.5  # the zinc load kills: 40 % of cells of one sensitivity by 24 h
         alive[theta] = v[-1]
     assert alive[2.0] > alive[0.0] + 0.05
+
+
+def test_frailty_hazard_is_float_exact_across_the_series_hand_over(x64):
+    """The value in float64 and the variance-derivative in float32 (a 3D run's precision)
+    match ln(1 + u)/θ, u = θΔH/(1 + θH), on both sides of the hand-over from the series to
+    log1p: the derivative of log1p(u)/θ, (u/(1 + u) − ln(1 + u))/θ², cancels to ~u²/2, so
+    just past a hand-over at u = 1e-3 float32 kept ~4 of its 7 digits (1.2e-4 relative),
+    and a 3-term series left a 2.5e-10 jump in the float64 value there."""
+    from zn_pde._kinetics import frailty_hazard
+
+    def exact(theta, h, dh):  # float64 reference: ln(1 + u)/θ and its θ-derivative
+        u = theta * dh / (1.0 + theta * h)
+        du = dh / (1.0 + theta * h) ** 2  # ∂u/∂θ
+        return np.log1p(u) / theta, (du / (1.0 + u) - np.log1p(u) / theta) / theta
+
+    grad32 = jax.jit(jax.grad(frailty_hazard))
+    for u in np.geomspace(1e-5, 3.0, 47):
+        for theta, h in ((1e-3, 0.0), (0.7, 0.0), (2.0, 1.5), (60.0, 0.2)):
+            dh = u * (1.0 + theta * h) / theta
+            value, derivative = exact(theta, h, dh)
+            got = float(frailty_hazard(jnp.float64(theta), jnp.float64(h), jnp.float64(dh)))
+            assert got == pytest.approx(value, rel=1e-14), (u, theta, h)
+            g = float(grad32(jnp.float32(theta), jnp.float32(h), jnp.float32(dh)))
+            assert g == pytest.approx(derivative, rel=1e-5), (u, theta, h)
+            got32 = float(frailty_hazard(jnp.float32(theta), jnp.float32(h), jnp.float32(dh)))
+            assert got32 == pytest.approx(value, rel=1e-6), (u, theta, h)
