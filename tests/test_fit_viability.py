@@ -252,3 +252,23 @@ def test_rows_of_another_protocol_form_their_own_curve(tmp_path):
     curves = cfg.observable.curves(table, cfg.row_settings)
     assert sorted(name for name, _ in curves) == ["24 h, wash_h 2", "24 h, wash_h 6"]
     assert sorted(tuple(idx) for _, idx in curves) == [(0, 1), (2, 3)]
+
+
+def test_a_checkpoint_older_than_a_kinetic_constant_is_the_model_at_its_default():
+    """A checkpoint written before a kinetic constant existed lacks it in `model_config`'s
+    kinetics: at the material's default (the model the fit had; here the cells' frailty
+    variance, 2026-12-08, 0 = cells of one sensitivity) it is the same model, and every
+    shipped checkpoint was refused for it by `zn-pde design` ("'(not set)' in the
+    checkpoint, 0.0 in this config"); set otherwise, it differs."""
+    from zn_pde.fit._design import _changed_model
+
+    name = "zno_viability_a549_mtt"
+    report = json.loads((CONFIGS.parent / "checkpoints" / f"{name}.json").read_text())
+    then = copy.deepcopy(report["model_config"])
+    then["kinetics"].pop("energy_kill_frailty_variance", None)
+    problem = build_problem(load_fit_config(CONFIGS / f"fit_{name}.toml"))
+    assert _changed_model(then, problem) is None
+    other = build_problem(load_fit_config(
+        CONFIGS / f"fit_{name}.toml",
+        ["fit.simulation.kinetics.energy_kill_frailty_variance=2.0"]))
+    assert "kinetics.energy_kill_frailty_variance" in _changed_model(then, other)

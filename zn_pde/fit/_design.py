@@ -159,9 +159,11 @@ def _with_later_defaults(then: dict[str, Any], now: dict[str, Any]) -> dict[str,
     """The checkpoint's config `then` with each key it lacks that `now` holds at the schema's
     default added at that default: a key added to zn-pde after the fit was written (e.g.
     `numerics.transport_solve`, 2026-12-07) defaults to the behaviour the fit had, so a
-    checkpoint is not refused for a key it could not know. A key it lacks that `now` sets
-    otherwise stays a difference."""
+    checkpoint is not refused for a key it could not know. The same for a kinetic constant
+    at its material's default (`kinetics.energy_kill_frailty_variance`, 2026-12-08: 0, the
+    model before it). A key it lacks that `now` sets otherwise stays a difference."""
     from ..config import SECTIONS
+    from ..materials import get_material
 
     out = dict(then)
     for section, keys in SECTIONS.items():
@@ -171,6 +173,12 @@ def _with_later_defaults(then: dict[str, Any], now: dict[str, Any]) -> dict[str,
             if (name in now[section] and name not in out[section]
                     and now[section][name] == spec.default):
                 out[section] = {**out[section], name: spec.default}
+    kind = now.get("material", {}).get("kind") if isinstance(now.get("material"), dict) else None
+    if kind and isinstance(now.get("kinetics"), dict) and isinstance(out.get("kinetics"), dict):
+        defaults = {p.name: p.value for p in get_material(kind).parameters}
+        for name, value in now["kinetics"].items():
+            if name not in out["kinetics"] and name in defaults and value == defaults[name]:
+                out["kinetics"] = {**out["kinetics"], name: value}
     return out
 
 
