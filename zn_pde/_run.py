@@ -674,7 +674,9 @@ def _state_from_file(model: Model, f, frame: int) -> State:
 
     def field(name: str) -> np.ndarray:
         # files written before these were stored: the hazard from the viability (V = e^{−H}),
-        # and all of it read as energy failure's (those runs knew no frailty)
+        # and all of it read as energy failure's (those runs knew no frailty). Not reached by
+        # `--resume` (`_resume_point` refuses a file lacking a variable) nor by a control's
+        # seed (`_lacks_any`: it starts from t = 0)
         if name in ("hazard", "energy_hazard") and name not in f:
             v = np.nan_to_num(np.asarray(f["viability"][frame], np.float64), nan=1.0)
             return -np.log(np.maximum(v, np.finfo(np.float32).tiny)).reshape(model.tissue.shape)

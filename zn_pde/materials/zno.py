@@ -547,7 +547,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               "uniform death stimulus kills them, from cell-to-cell differences in protein "
               "levels ('fractional killing': Spencer et al. 2009, Nature 459:428, "
               "doi:10.1038/nature08012, abstract). Freed, the shipped fits give 2.4 (HCMEC "
-              "MTT), 0.9 (SH-SY5Y MTT), 18 (SH-SY5Y NRU), none for Caco-2 and HCMEC LDH, and "
+              "MTT), 0.9 (SH-SY5Y MTT), 18 (SH-SY5Y NRU); A549 MTT (10, its kill rate at a box "
+              "edge) and HCMEC LDH (0.5) gain too little for it (AICc), Caco-2 none; "
               "6.1 for the pooled compilation, where it also absorbs the differences between "
               "studies (docs/fitting.md 'Cells of different sensitivity'): fit it for your "
               "cell line", lower=0.0, upper=100.0),
