@@ -74,6 +74,10 @@ MAX_SLICES = 6  # default slice times at most
 # variables that live in the cells: blank (NaN) in medium voxels, absent from a cell-free vial
 INTRACELLULAR = ("np_int", "zn_cell", "gsh", "viability", "radical_dose", "np_dead", "zn_dead",
                  "hazard", "energy_hazard")
+# pools of the living cells (per living-cell volume): their tissue mean is over the living
+# cells, each voxel weighted by its viability, as the run's series (`tissue_mean_zn_cell`,
+# `tissue_mean_gsh`: `_run.living_mean`) and its printed summary average them
+LIVING_POOLS = ("np_int", "zn_cell", "gsh")
 
 
 def _log_y(ax: Axes) -> None:
@@ -946,10 +950,16 @@ def _mean_series(run: RunFile, f, name: str) -> np.ndarray:
         return np.asarray(d[:n], float)
     mask = run.tissue if run.tissue is not None and run.tissue.any() else None
     w = cell_volumes(run, d.shape[1:])
+    living = name in LIVING_POOLS and "viability" in f and mask is not None
     out = np.empty(n)
     for i in range(n):
         a = _read_frame(f, name, i)
-        out[i] = finite_mean(a[mask], w[mask]) if mask is not None else finite_mean(a, w)
+        if living:  # over the living cells: a voxel whose cells died adds nothing
+            wv = w * np.nan_to_num(np.asarray(f["viability"][i], float))
+            ok = mask & np.isfinite(a) & (wv > 0)
+            out[i] = float(np.average(a[ok], weights=wv[ok])) if ok.any() else np.nan
+        else:
+            out[i] = finite_mean(a[mask], w[mask]) if mask is not None else finite_mean(a, w)
     return out
 
 
