@@ -127,14 +127,17 @@ def _same_time(ds: xr.Dataset, like: xr.Dataset) -> xr.Dataset:
     return ds.assign_attrs(history=like.attrs["history"])
 
 
-@pytest.mark.parametrize("kind", ["radial", "well_mixed"])
+@pytest.mark.parametrize(("kind", "particles"), [("radial", False), ("well_mixed", False),
+                                                 ("radial", True)])
 def test_a_passive_species_run_gives_its_summary_scalars_as_attributes(tmp_path, capsys,
-                                                                        kind):
+                                                                        kind, particles):
     """The contract: `simulate` and `open_run` return the summary scalars as attributes or
     variables. A run of passive species only writes no series, and its summary (each
     species' final tissue and domain mean, by volume) was only printed (an outside contract
     audit): each species' variable carries them as `final_tissue_mean` (where there is
-    tissue) and `final_domain_mean` (uM), the numbers `zn-pde run` prints."""
+    tissue) and `final_domain_mean` (uM), the numbers `zn-pde run` prints. So does a
+    species beside the particles, whose means were neither printed nor given (an outside
+    user audit, 2026-12-08: a dye added to a ZnO run had no summary anywhere)."""
     grid = ({"kind": "radial", "shape": [12], "spacing_um": 10.0} if kind == "radial"
             else {"kind": "well_mixed"})
     raw = {"grid": grid, "time": {"end_h": 0.5, "save_every_min": 15.0},
@@ -143,6 +146,8 @@ def test_a_passive_species_run_gives_its_summary_scalars_as_attributes(tmp_path,
                                                                     "medium": 500.0},
                         "decay_per_s": 1e-4, "initial_uM": {"tissue": 0.0, "medium": 2.0},
                         "boundary_uM": 2.0}]}
+    if particles:
+        raw["material"] = {"kind": "ZnO", "dose_ug_per_ml": 10.0}
     ds = zn_pde.simulate(raw, progress=False)
     cfg = tmp_path / "tracer.toml"
     cfg.write_text(dumps(resolve(raw)))

@@ -68,9 +68,9 @@ def simulate(config: str | os.PathLike | Mapping[str, Any] | None = None, *,
     fraction); the coordinates `time` (s), `time_h` (h, indexed:
     `ds.sel(time_h=4.0, method="nearest")`) and `x`, `y`, `z` or `r` (µm, voxel or shell
     centres); the per-frame series (`tissue_mean_viability`, ...; a run of passive species
-    only has none: each species' variable carries the summary's final means as attributes,
-    `final_tissue_mean` and `final_domain_mean`); `tissue_mask` and `ph` (spatial runs) and
-    the event table; the resolved config as TOML text in `ds.attrs["config"]`.
+    only has none); each passive species' variable carries the summary's final means as
+    attributes, `final_tissue_mean` and `final_domain_mean`; `tissue_mask` and `ph` (spatial
+    runs) and the event table; the resolved config as TOML text in `ds.attrs["config"]`.
 
     Issues a `ConfigNote` warning for each note `zn-pde run` prints on the config (light
     below the particles' band gap, ultrasound below the cavitation threshold, ...) and on
@@ -129,9 +129,9 @@ def open_run(path: str | os.PathLike) -> xr.Dataset:
     (uM, ug/mL, or 1 for `viability`, a fraction); the coordinates `time` (s), `time_h` (h, indexed:
     `ds.sel(time_h=4.0, method="nearest")`) and `x`, `y`, `z` or `r` (µm, voxel or shell
     centres); the per-frame series (`tissue_mean_viability`, ...; a run of passive species
-    only has none: each species' variable carries the summary's final means as attributes,
-    `final_tissue_mean` and `final_domain_mean`); `tissue_mask` and `ph` (spatial runs) and
-    the event table; the resolved config as TOML text in `ds.attrs["config"]`.
+    only has none); each passive species' variable carries the summary's final means as
+    attributes, `final_tissue_mean` and `final_domain_mean`; `tissue_mask` and `ph` (spatial
+    runs) and the event table; the resolved config as TOML text in `ds.attrs["config"]`.
 
     Lazy, like `xarray.open_dataset`: arrays are read when used; close the dataset (or use
     `with zn_pde.open_run(path) as ds:`) to release the file. Works on complete, running,
@@ -155,9 +155,9 @@ def open_run(path: str | os.PathLike) -> xr.Dataset:
         rest = [n for n in ds.data_vars if n not in order]
         ds = _with_time_h(ds[[n for n in order if n in ds.data_vars] + rest])
         ds.attrs["config"] = meta.attrs["config"]
-        if not meta.series:  # passive species only: the summary's means, as attributes
-            for name, means in passive_final_means(meta).items():
-                ds[name].attrs.update(means)
+        # passive species (alone or beside the particles): the summary's means, as attributes
+        for name, means in passive_final_means(meta).items():
+            ds[name].attrs.update(means)
         return ds
 
     return _open(meta.path, view)

@@ -399,7 +399,7 @@ def _cmd_run(a) -> int:
                          f"{kill[-1]:.4g} um" + _to_the_centre(kill[-1], config))
         lines += _penetration_lines(s, config, kill is not None and np.isfinite(kill[-1]))
         lines += _bulk_lines(s)
-    elif config.get("species"):  # passive species only: the model writes no series
+    if config.get("species"):  # passive species (alone or beside the particles): final means
         lines += _species_lines(result.path, config)
     lines += config_notes(config) + list(result.notes)
     _emit("\n".join(lines))
@@ -500,7 +500,7 @@ def _stimulus_lines(config: dict, s: dict[str, np.ndarray], path: Path, control,
 
 
 def _species_lines(path: Path, config: dict) -> list[str]:
-    """A run of passive species only: each one's final mean over the tissue and the domain,
+    """A run's passive species: each one's final mean over the tissue and the domain,
     by volume (a radial grid weights its shells), read back from the file as `inspect`
     averages it (`passive_final_means`, which `open_run` also gives as attributes)."""
     from .inspect import passive_final_means
