@@ -579,8 +579,8 @@ def test_compare_keys_treated_and_control_below_the_series_and_wraps_their_title
     assert len(series) >= 3 and all(ax.get_legend() is None for ax in series)
     keys = [leg for sub in fig.subfigs for leg in sub.legends]
     assert len(keys) == 1
-    assert [t.get_text() for t in keys[0].get_texts()] == ["treated (treated)",
-                                                           "control (control)"]
+    assert [t.get_text() for t in keys[0].get_texts()] == [
+        "treated (treated)", "control (control)", "ultrasound 3 W/cm², 5 min, 2× every 0.5 h"]
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     renderer = canvas.get_renderer()
@@ -696,8 +696,8 @@ def test_compare_keys_the_dose_and_exchange_lines_it_draws(tmp_path):
     keys = [leg for sub in (fig.subfigs or [fig]) for leg in sub.legends] or fig.legends
     assert len(keys) == 1
     assert [t.get_text() for t in keys[0].get_texts()] == [
-        "treated (wash)", "control (wash_control)", "dose 10 µg/mL",
-        "medium exchange (wash-out)"]
+        "treated (wash)", "control (wash_control)", "ultrasound 1.5 W/cm², 1 min",
+        "dose 10 µg/mL", "medium exchange (wash-out)"]
 
 
 def test_a_pulsed_exposure_is_keyed_with_its_duty_cycle(tmp_path):

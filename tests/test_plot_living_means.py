@@ -56,3 +56,23 @@ def test_internalised_particles_panel_weights_voxels_by_their_living_cells(run_f
     expected = np.sum((ni * w)[tissue]) / np.sum(w[tissue])
     y = _panel(_timeseries(run, _choose_fields(run, None), log=False), "internalised")
     assert y[-1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_well_mixed_comparison_keys_its_exposure(tmp_path):
+    """A well-mixed treated-minus-control figure has no subtitle naming the shading: the
+    exposure's shading stood unexplained beside the keyed dose and exchange lines (an
+    outside user audit, 2026-12-08); it is keyed below the panels as the time series key it."""
+    from zn_pde.plot import _compare
+
+    base = ["grid.kind=\"well_mixed\"", "geometry.kind=\"uniform\"",
+            "geometry.cell_volume_fraction=0.01", "time.end_h=2.0", "time.dt_s=120.0",
+            "time.save_every_min=30.0", "dose=[{time_h=0.5, dose_ug_per_ml=5.0}]"]
+    exposure = "ultrasound=[{start_h=1.0, duration_min=0.5, intensity_W_per_cm2=2.0}]"
+    treated, control = tmp_path / "t.h5", tmp_path / "c.h5"
+    simulate_to_file(load_config(None, [*base, exposure]), treated, progress=False)
+    simulate_to_file(load_config(None, base), control, progress=False)
+    fig = _compare(read_run(treated), read_run(control))
+    keys = [leg for leg in fig.legends] + [leg for sub in fig.subfigs for leg in sub.legends]
+    texts = [t.get_text() for leg in keys for t in leg.get_texts()]
+    assert any(t.startswith("ultrasound 2 W/cm²") for t in texts), texts
+    assert "dose 5 µg/mL" in texts

@@ -60,6 +60,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from ._errors import InputError, check_flags, check_path, output_folder
 from ._progress import count
@@ -1303,8 +1304,14 @@ def _compare(run: RunFile, control: RunFile) -> Figure:
         ax.grid(alpha=0.25)
     if bax:  # keyed below the panels: inside one, the treated curve's fall ran through it
         handles, labels = bax[0].get_legend_handles_labels()
+        # the exposures `_shade_stimuli` shaded on every panel, keyed as in the time-series
+        # figure: a well-mixed comparison has no subtitle to name the shading, and left an
+        # ultrasound burst unexplained (an outside user audit)
+        for kind, start, _, what in _stimuli(run):
+            if start <= t_end and what not in labels:
+                handles.append(Patch(color=_STIMULUS_STYLE[kind][0], alpha=0.25, lw=0))
+                labels.append(what)
         # the doses and exchanges `_shade_stimuli` drew as lines on every panel, keyed too
-        # (the subtitle names only the shading)
         for t, what, style in _events(run):
             if t <= t_end and what not in labels:
                 handles.append(Line2D([], [], lw=1.0, **style))
