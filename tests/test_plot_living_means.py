@@ -76,3 +76,32 @@ def test_a_well_mixed_comparison_keys_its_exposure(tmp_path):
     texts = [t.get_text() for leg in keys for t in leg.get_texts()]
     assert any(t.startswith("ultrasound 2 W/cm²") for t in texts), texts
     assert "dose 5 µg/mL" in texts
+
+
+def test_shell_profiles_of_a_3d_run_average_the_living_cells_pools_over_living_cells(
+        tmp_path):
+    """The 3D run's shell-averaged profile of glutathione, as its time series, weights each
+    voxel of a shell by its living cells: a plain mean let the rim's dead voxels pull it."""
+    from zn_pde.plot import _radial
+
+    out = tmp_path / "cube.h5"
+    simulate_to_file(load_config(None, [
+        "grid.shape=[12,12,12]", "grid.spacing_um=15.0", "geometry.radius_um=75.0",
+        "time.end_h=1.5", "time.dt_s=180.0", "time.save_every_min=30.0",
+        "ultrasound=[{start_h=0.5, duration_min=1.0, intensity_W_per_cm2=2.5}]"]), out,
+        progress=False)
+    run = read_run(out)
+    last = run.n_frames - 1
+    fig = _radial(run, ["gsh"], log=False, chosen=[last])
+    line = fig.axes[0].lines[0]
+    centres, shown = np.asarray(line.get_xdata()), np.asarray(line.get_ydata(), float)
+    with h5py.File(out) as f:
+        g, v = np.asarray(f["gsh"][last], float), np.asarray(f["viability"][last], float)
+    zz, yy, xx = np.meshgrid(run.z_um, run.y_um, run.x_um, indexing="ij")
+    r = np.sqrt((xx - 90.0) ** 2 + (yy - 90.0) ** 2 + (zz - 90.0) ** 2)
+    tissue = run.tissue.astype(bool)
+    assert np.nanmin(v[tissue]) < 0.5  # the rim's cells died
+    for c, y in zip(centres, shown, strict=True):
+        shell = tissue & (np.abs(r - c) <= 7.5) & (v > 0)
+        if shell.any() and np.isfinite(y):
+            assert y == pytest.approx(np.average(g[shell], weights=v[shell]), rel=1e-5)

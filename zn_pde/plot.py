@@ -694,9 +694,12 @@ def _radial(run: RunFile, names: list[str], log: bool, chosen: list[int] | None 
             any_positive = False
             for i in frames:
                 a = _cells_only(run, name, _read_frame(f, name, i), run.tissue).ravel()
-                ok = inside & np.isfinite(a)
-                count = np.bincount(bins[ok], minlength=edges.size - 1)
-                total = np.bincount(bins[ok], weights=a[ok], minlength=edges.size - 1)
+                # a living cells' pool over the shell's living cells (`_mean_series`)
+                w = (np.nan_to_num(_read_frame(f, "viability", i)).ravel()
+                     if name in LIVING_POOLS and "viability" in f else np.ones(a.size))
+                ok = inside & np.isfinite(a) & (w > 0)
+                count = np.bincount(bins[ok], weights=w[ok], minlength=edges.size - 1)
+                total = np.bincount(bins[ok], weights=a[ok] * w[ok], minlength=edges.size - 1)
                 with np.errstate(invalid="ignore", divide="ignore"):
                     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
                 mean = _as_shown(name, mean)
