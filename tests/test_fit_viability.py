@@ -68,22 +68,27 @@ def test_every_shipped_checkpoint_was_fitted_with_the_model_as_it_stands(config)
     assert _changed_model(report["model_config"], build_problem(cfg)) is None
 
 
-def test_a_checkpoint_older_than_a_config_key_is_the_model_at_its_default():
-    """A checkpoint written before a config key existed lacks it in `model_config`: at the
-    key's default (the behaviour the fit had) it is the same model, and the shipped
-    checkpoints, fitted before `numerics.transport_solve` was added, were refused for it
-    ("'(not set)' in the checkpoint, 'lod' in this config"); set otherwise, it differs."""
+@pytest.mark.parametrize("name, section, key, other", [
+    ("zno_release", "numerics", "transport_solve", "'unsplit'"),
+    ("zno_viability_a549_mtt", "kinetics", "energy_kill_frailty_variance", "2.0")])
+def test_a_checkpoint_older_than_a_config_key_is_the_model_at_its_default(name, section, key,
+                                                                          other):
+    """A checkpoint written before a config key or kinetic constant existed lacks it in
+    `model_config`: at the key's default (the behaviour the fit had) it is the same model.
+    The shipped checkpoints were refused for each by `zn-pde design`: fitted before
+    `numerics.transport_solve` ("'(not set)' in the checkpoint, 'lod' in this config") and
+    before the cells' frailty variance (2026-12-08, 0 = cells of one sensitivity: "... 0.0 in
+    this config"); set otherwise, it differs."""
     from zn_pde.fit._design import _changed_model
 
-    name = "zno_release"
     report = json.loads((CONFIGS.parent / "checkpoints" / f"{name}.json").read_text())
     then = copy.deepcopy(report["model_config"])
-    then["numerics"].pop("transport_solve", None)
+    then[section].pop(key, None)
     problem = build_problem(load_fit_config(CONFIGS / f"fit_{name}.toml"))
     assert _changed_model(then, problem) is None
-    other = build_problem(load_fit_config(CONFIGS / f"fit_{name}.toml",
-                                          ["fit.simulation.numerics.transport_solve='unsplit'"]))
-    assert "numerics.transport_solve" in _changed_model(then, other)
+    changed = build_problem(load_fit_config(CONFIGS / f"fit_{name}.toml",
+                                            [f"fit.simulation.{section}.{key}={other}"]))
+    assert f"{section}.{key}" in _changed_model(then, changed)
 
 
 def test_every_parameter_fixed_evaluates_the_model_on_the_data(tmp_path, capsys):
@@ -252,23 +257,3 @@ def test_rows_of_another_protocol_form_their_own_curve(tmp_path):
     curves = cfg.observable.curves(table, cfg.row_settings)
     assert sorted(name for name, _ in curves) == ["24 h, wash_h 2", "24 h, wash_h 6"]
     assert sorted(tuple(idx) for _, idx in curves) == [(0, 1), (2, 3)]
-
-
-def test_a_checkpoint_older_than_a_kinetic_constant_is_the_model_at_its_default():
-    """A checkpoint written before a kinetic constant existed lacks it in `model_config`'s
-    kinetics: at the material's default (the model the fit had; here the cells' frailty
-    variance, 2026-12-08, 0 = cells of one sensitivity) it is the same model, and every
-    shipped checkpoint was refused for it by `zn-pde design` ("'(not set)' in the
-    checkpoint, 0.0 in this config"); set otherwise, it differs."""
-    from zn_pde.fit._design import _changed_model
-
-    name = "zno_viability_a549_mtt"
-    report = json.loads((CONFIGS.parent / "checkpoints" / f"{name}.json").read_text())
-    then = copy.deepcopy(report["model_config"])
-    then["kinetics"].pop("energy_kill_frailty_variance", None)
-    problem = build_problem(load_fit_config(CONFIGS / f"fit_{name}.toml"))
-    assert _changed_model(then, problem) is None
-    other = build_problem(load_fit_config(
-        CONFIGS / f"fit_{name}.toml",
-        ["fit.simulation.kinetics.energy_kill_frailty_variance=2.0"]))
-    assert "kinetics.energy_kill_frailty_variance" in _changed_model(then, other)
