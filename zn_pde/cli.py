@@ -90,9 +90,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="folder for the PNGs (default: beside the file)")
     pl.add_argument("--fields", help="comma-separated variables (default: every field)")
     pl.add_argument("--times-h", help="comma-separated times in h for the slices and the "
-                    "radial profiles; each is shown at the nearest saved frame (default: "
-                    "slices at start, end, the first exposure's start and each exposure's "
-                    "end, the middle without exposures; profiles at up to eight frames)")
+                    "radial profiles; each is shown at the nearest saved frame, which must "
+                    "lie within half the gap to its neighbour (a time past the last frame is "
+                    "refused) (default: slices at start, end, the first exposure's start and "
+                    "each exposure's end, the middle without exposures; profiles at up to "
+                    "eight frames)")
     pl.add_argument("--log", action="store_true",
                     help="logarithmic colour scale and y axis for concentrations")
     pl.add_argument("--compare", metavar="CONTROL.h5", type=_path,
